@@ -44,19 +44,89 @@ library console {
     }
 }
 
-/// @title Test
-/// @notice The project's own minimal replacement for forge-std's Test (not available offline).
-/// forge discovers `test*`, `testFuzz*`, `testFail*`-free tests and `invariant*` functions of any
-/// contract deriving from this; `setUp()` runs before each. Assertions revert (via the cheatcode
-/// assertions), which is what forge 1.x treats as failure.
-abstract contract Test {
+/// @title TestBase
+/// @notice Cheatcodes and helpers with no public functions, for invariant handlers (a handler that
+/// inherited {Test} would expose its public getters to the fuzzer).
+abstract contract TestBase {
     /// @dev The cheatcode address: keccak256("hevm cheat code") truncated to 20 bytes.
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
+    uint256 internal constant UINT256_MAX = type(uint256).max;
+
+    // ------------------------------------------------------------------------------------------
+    // Helpers
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Maps any `x` into [min, max] (inclusive); values already in range are kept as-is so
+    /// fuzzers' edge values (0, 1, max) still reach the bounds.
+    function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
+        require(min <= max, "Test: bound min > max");
+        if (x >= min && x <= max) return x;
+        uint256 size = max - min;
+        if (size == type(uint256).max) return x;
+        return min + (x % (size + 1));
+    }
+
+    /// @notice Signed variant of {bound}.
+    function bound(int256 x, int256 min, int256 max) internal pure returns (int256) {
+        require(min <= max, "Test: bound min > max");
+        if (x >= min && x <= max) return x;
+        // Shift into unsigned space (order-preserving) so the modulo is well defined.
+        uint256 ux = uint256(x) ^ (1 << 255);
+        uint256 umin = uint256(min) ^ (1 << 255);
+        uint256 umax = uint256(max) ^ (1 << 255);
+        return int256(bound(ux, umin, umax) ^ (1 << 255));
+    }
+
+    /// @notice A deterministic labelled address derived from `name`.
+    function makeAddr(string memory name) internal returns (address addr) {
+        (addr,) = makeAddrAndKey(name);
+    }
+
+    /// @notice A deterministic labelled address and its private key derived from `name`.
+    function makeAddrAndKey(string memory name) internal returns (address addr, uint256 privateKey) {
+        privateKey = uint256(keccak256(abi.encodePacked(name)));
+        addr = vm.addr(privateKey);
+        vm.label(addr, name);
+    }
+
+    /// @notice Sets `who`'s ETH balance (alias of vm.deal for forge-std habits).
+    function deal(address who, uint256 amount) internal {
+        vm.deal(who, amount);
+    }
+
+    /// @notice Advances block.timestamp by `secs`.
+    function skip(uint256 secs) internal {
+        vm.warp(block.timestamp + secs);
+    }
+
+    /// @notice Moves block.timestamp back by `secs`.
+    function rewind(uint256 secs) internal {
+        vm.warp(block.timestamp - secs);
+    }
+
+    /// @notice vm.prank + vm.deal in one, like forge-std's hoax.
+    function hoax(address who, uint256 give) internal {
+        vm.deal(who, give);
+        vm.prank(who);
+    }
+
+    /// @notice 65-byte r||s||v signature of `digest` by `privateKey` (the `bytes signature` form).
+    function signPacked(uint256 privateKey, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+}
+
+/// @title Test
+/// @notice The project's own minimal replacement for forge-std's Test (not available offline).
+/// forge discovers the `test*` (incl. `testFuzz*`, fuzzed by their arguments) and `invariant*` functions of any
+/// contract deriving from this; `setUp()` runs before each. Assertions revert (via the cheatcode
+/// assertions), which is what forge 1.x treats as failure.
+abstract contract Test is TestBase {
     /// @dev Marker some tools still look for.
     bool public IS_TEST = true;
-
-    uint256 internal constant UINT256_MAX = type(uint256).max;
 
     // ------------------------------------------------------------------------------------------
     // Invariant-testing configuration. forge calls the public getters below after setUp().
@@ -169,70 +239,6 @@ abstract contract Test {
 
     function targetInterfaces() public view returns (FuzzInterface[] memory) {
         return _targetedInterfaces;
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // Helpers
-    // ------------------------------------------------------------------------------------------
-
-    /// @notice Maps any `x` into [min, max] (inclusive); values already in range are kept as-is so
-    /// fuzzers' edge values (0, 1, max) still reach the bounds.
-    function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
-        require(min <= max, "Test: bound min > max");
-        if (x >= min && x <= max) return x;
-        uint256 size = max - min;
-        if (size == type(uint256).max) return x;
-        return min + (x % (size + 1));
-    }
-
-    /// @notice Signed variant of {bound}.
-    function bound(int256 x, int256 min, int256 max) internal pure returns (int256) {
-        require(min <= max, "Test: bound min > max");
-        if (x >= min && x <= max) return x;
-        // Shift into unsigned space (order-preserving) so the modulo is well defined.
-        uint256 ux = uint256(x) ^ (1 << 255);
-        uint256 umin = uint256(min) ^ (1 << 255);
-        uint256 umax = uint256(max) ^ (1 << 255);
-        return int256(bound(ux, umin, umax) ^ (1 << 255));
-    }
-
-    /// @notice A deterministic labelled address derived from `name`.
-    function makeAddr(string memory name) internal returns (address addr) {
-        (addr,) = makeAddrAndKey(name);
-    }
-
-    /// @notice A deterministic labelled address and its private key derived from `name`.
-    function makeAddrAndKey(string memory name) internal returns (address addr, uint256 privateKey) {
-        privateKey = uint256(keccak256(abi.encodePacked(name)));
-        addr = vm.addr(privateKey);
-        vm.label(addr, name);
-    }
-
-    /// @notice Sets `who`'s ETH balance (alias of vm.deal for forge-std habits).
-    function deal(address who, uint256 amount) internal {
-        vm.deal(who, amount);
-    }
-
-    /// @notice Advances block.timestamp by `secs`.
-    function skip(uint256 secs) internal {
-        vm.warp(block.timestamp + secs);
-    }
-
-    /// @notice Moves block.timestamp back by `secs`.
-    function rewind(uint256 secs) internal {
-        vm.warp(block.timestamp - secs);
-    }
-
-    /// @notice vm.prank + vm.deal in one, like forge-std's hoax.
-    function hoax(address who, uint256 give) internal {
-        vm.deal(who, give);
-        vm.prank(who);
-    }
-
-    /// @notice 65-byte r||s||v signature of `digest` by `privateKey` (the `bytes signature` form).
-    function signPacked(uint256 privateKey, bytes32 digest) internal pure returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey, digest);
-        return abi.encodePacked(r, s, v);
     }
 
     /// @notice Explicitly fails the current test.
