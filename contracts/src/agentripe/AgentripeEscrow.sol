@@ -74,8 +74,10 @@ contract AgentripeEscrow is IAgentripeEscrow {
     }
 
     modifier onlyOperator() {
-        // An uninitialised escrow has operator == address(0), which no caller can be.
-        if (msg.sender != operator) revert Unauthorized(msg.sender);
+        address current = operator;
+        // operator is zero only before initialize (setOperator refuses zero).
+        if (current == address(0)) revert NotInitialized();
+        if (msg.sender != current) revert Unauthorized(msg.sender);
         _;
     }
 
