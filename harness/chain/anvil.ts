@@ -1,0 +1,216 @@
+/**
+ * Starting and stopping Base-shaped Anvil nodes (through prool's anvil instance).
+ *
+ * Normal start: load fixtures/chain-state/<profile>.json (contracts + funded accounts, made by
+ * harness/scripts/gen-fixtures.ts); nothing is deployed at start-up. Fork start: fork a real RPC and
+ * add only what is missing (see provision.ts).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Instance } from 'prool';
+import type { Hex } from 'viem';
+import { ROLE_MNEMONIC, roleAccounts } from './accounts.ts';
+import { REPO_ROOT } from './artifacts.ts';
+import { getProfile, type ChainProfile, type ChainProfileId } from './profiles.ts';
+import { fundRoleAccounts, placeContracts, type FundingResult, type PlacementResult } from './provision.ts';
+import { rpcCall } from './transport.ts';
+
+/** Directory of the committed chain state fixtures. */
+export const FIXTURE_DIR = path.join(REPO_ROOT, 'fixtures', 'chain-state');
+
+/** Path of a profile's state fixture. */
+export function fixturePath(profile: ChainProfileId): string {
+  return path.join(FIXTURE_DIR, `${profile}.json`);
+}
+
+/** Env vars that turn a start into a fork start, per profile. */
+export const FORK_URL_ENV: Record<ChainProfileId, string> = {
+  base: 'BASE_RPC_URL',
+  'base-sepolia': 'BASE_SEPOLIA_RPC_URL',
+};
+
+/**
+ * Path of the anvil binary: $AMH_ANVIL_BIN, else the platform package of @foundry-rs/anvil (spawned
+ * directly: its node wrapper costs a second process and ~50 ms), else node_modules/.bin/anvil.
+ */
+export function anvilBinary(): string {
+  if (process.env.AMH_ANVIL_BIN) return process.env.AMH_ANVIL_BIN;
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  const exe = process.platform === 'win32' ? 'anvil.exe' : 'anvil';
+  try {
+    const require = createRequire(import.meta.url);
+    const pkg = require.resolve(`@foundry-rs/anvil-${process.platform}-${arch}/package.json`);
+    const bin = path.join(path.dirname(pkg), 'bin', exe);
+    if (existsSync(bin)) return bin;
+  } catch {
+    // fall through to the npm shim
+  }
+  return path.join(REPO_ROOT, 'node_modules', '.bin', exe);
+}
+
+/** A started chain. `stop()` ends the anvil process (idempotent). */
+export interface RunningChain {
+  profile: ChainProfile;
+  rpcUrl: string;
+  port: number;
+  chainId: number;
+  stop(): Promise<void>;
+  /** Host the node listens on. */
+  host: string;
+  /** Present when the chain is a fork: upstream URL and block, and what was added on top. */
+  fork?: { url: string; blockNumber?: bigint; placements: PlacementResult[]; funding: FundingResult[] };
+  /** OS process id of anvil (for diagnostics and orphan checks). */
+  pid?: number;
+}
+
+/** Options of {@link startChain}. */
+export interface StartChainOptions {
+  profile: ChainProfileId;
+  /** Port; default 0 = a free port chosen by the OS (no race between parallel workers). */
+  port?: number;
+  /** Default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Fork this RPC instead of loading the fixture. Default: $BASE_RPC_URL / $BASE_SEPOLIA_RPC_URL. */
+  forkUrl?: string;
+  forkBlockNumber?: bigint;
+  /**
+   * `fixture` (default): load the committed state; `blank`: empty chain with funded ETH only
+   * (used by gen-fixtures). Env fork URLs are ignored for `blank`.
+   */
+  state?: 'fixture' | 'blank';
+  /** Start timeout in ms (default 20 s; a fork may need to reach the network). */
+  timeoutMs?: number;
+}
+
+/** Thrown when the requested port is taken. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    readonly host: string,
+    readonly profile: ChainProfileId,
+  ) {
+    super(
+      `port ${port} on ${host} is already in use (anvil for chain profile '${profile}'). ` +
+        `Choose another port with --port <n> (or omit --port to use a free one).`,
+    );
+    this.name = 'PortInUseError';
+  }
+}
+
+/**
+ * Start one Anvil node shaped like the profile's chain.
+ *
+ * Ready when this resolves: chain id checked, fixture loaded (or, forking, missing contracts placed
+ * and role accounts funded).
+ * @throws PortInUseError when the port is taken; an Error naming `npm run gen` when the fixture is
+ * missing.
+ */
+export async function startChain(opts: StartChainOptions): Promise<RunningChain> {
+  const profile = getProfile(opts.profile);
+  const host = opts.host ?? '127.0.0.1';
+  const requestedPort = opts.port ?? 0;
+  const state = opts.state ?? 'fixture';
+  const envFork = state === 'fixture' ? process.env[FORK_URL_ENV[profile.id]] : undefined;
+  const forkUrl = opts.forkUrl ?? (envFork && envFork.trim() !== '' ? envFork.trim() : undefined);
+
+  const args: Instance.anvil.Parameters = {
+    binary: anvilBinary(),
+    host,
+    port: requestedPort,
+    chainId: profile.chainId,
+    mnemonic: ROLE_MNEMONIC,
+    accounts: roleAccounts.length,
+    gasLimit: profile.node.gasLimit,
+    blockBaseFeePerGas: profile.node.baseFeePerGas,
+  };
+  if (forkUrl) {
+    // A fork of another chain under this profile's chain id would pass every check and be wrong.
+    const upstream = Number(BigInt(await rpcCall<Hex>(forkUrl, 'eth_chainId')));
+    if (upstream !== profile.chainId) {
+      throw new Error(`fork URL ${forkUrl} serves chain id ${upstream}, but profile '${profile.id}' is chain ${profile.chainId}`);
+    }
+    args.forkUrl = forkUrl;
+    if (opts.forkBlockNumber !== undefined) args.forkBlockNumber = opts.forkBlockNumber;
+  } else if (state === 'fixture') {
+    const fixture = fixturePath(profile.id);
+    if (!existsSync(fixture)) {
+      throw new Error(`chain state fixture missing: ${path.relative(REPO_ROOT, fixture)}. Run \`npm run gen\` to create it.`);
+    }
+    args.loadState = fixture;
+  }
+
+  const instance = Instance.anvil(args, { timeout: opts.timeoutMs ?? 20_000, messageBuffer: 50 });
+  let listening: { host: string; port: number } | undefined;
+  const onStdout = (message: string) => {
+    const m = /Listening on (\S+):(\d+)/.exec(message);
+    if (m) listening = { host: m[1]!, port: Number(m[2]) };
+  };
+  instance.on('stdout', onStdout);
+  try {
+    await instance.start();
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    if (/address already in use|os error 98|os error 48|AddrInUse/i.test(text)) {
+      throw new PortInUseError(requestedPort, host, profile.id);
+    }
+    throw new Error(`anvil for chain profile '${profile.id}' failed to start: ${text.trim()}`);
+  } finally {
+    instance.off('stdout', onStdout);
+  }
+  const pid = instance._internal.process?.pid;
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= instance.stop().catch(() => undefined));
+
+  try {
+    if (!listening) throw new Error(`anvil for '${profile.id}' did not report its listening address`);
+    const urlHost = listening.host.includes(':') && !listening.host.startsWith('[') ? `[${listening.host}]` : listening.host;
+    const rpcUrl = `http://${urlHost}:${listening.port}`;
+    const chainIdHex = await rpcCall<Hex>(rpcUrl, 'eth_chainId');
+    const chainId = Number(BigInt(chainIdHex));
+    if (chainId !== profile.chainId) {
+      throw new Error(`anvil for '${profile.id}' reports chain id ${chainId}, expected ${profile.chainId}`);
+    }
+    const running: RunningChain = { profile, rpcUrl, port: listening.port, chainId, host, stop, pid };
+    if (forkUrl) {
+      // Only what is missing: present contracts keep their upstream code and storage.
+      const placements = await placeContracts(running, { onlyMissing: true });
+      const funding = await fundRoleAccounts(running);
+      running.fork = { url: forkUrl, blockNumber: opts.forkBlockNumber, placements, funding };
+    }
+    return running;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Take an EVM snapshot. Await every receipt before calling this (a send can return before its
+ * block is mined).
+ */
+export async function snapshot(rpcUrl: string): Promise<Hex> {
+  return rpcCall<Hex>(rpcUrl, 'evm_snapshot');
+}
+
+/**
+ * Revert to a snapshot. A snapshot id is consumed by reverting (anvil refuses to reuse it): take a
+ * new one afterwards if you need to revert again.
+ * @throws if anvil does not know the id.
+ */
+export async function revert(rpcUrl: string, id: Hex): Promise<void> {
+  const ok = await rpcCall<boolean>(rpcUrl, 'evm_revert', [id]);
+  if (!ok) throw new Error(`evm_revert(${id}) failed: unknown or already used snapshot id`);
+}
+
+/**
+ * The node's whole state as the JSON object `--load-state` accepts (anvil_dumpState returns it as
+ * hex of gzipped JSON in anvil 1.x; plain JSON hex is tolerated).
+ */
+export async function dumpState(rpcUrl: string): Promise<Record<string, unknown>> {
+  const hex = await rpcCall<Hex>(rpcUrl, 'anvil_dumpState');
+  const buf = Buffer.from(hex.slice(2), 'hex');
+  const json = buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf).toString('utf8') : buf.toString('utf8');
+  return JSON.parse(json) as Record<string, unknown>;
+}

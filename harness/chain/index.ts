@@ -1,0 +1,47 @@
+/**
+ * Chain API of the harness. Other areas import only from here (and from ./bindings).
+ * harness/chain depends on nothing above it.
+ */
+export {
+  CHAIN_PROFILE_IDS,
+  contractPlacements,
+  getProfile,
+  isChainProfileId,
+  type ChainProfile,
+  type ChainProfileId,
+  type ContractPlacement,
+  type PlacementContext,
+} from './profiles.ts';
+export {
+  ROLE_ETH_BALANCE,
+  ROLE_MNEMONIC,
+  ROLE_NAMES,
+  ROLE_USDC_BALANCE,
+  roleAccount,
+  roleAccounts,
+  type RoleAccount,
+  type RoleName,
+} from './accounts.ts';
+export {
+  FORK_URL_ENV,
+  PortInUseError,
+  anvilBinary,
+  dumpState,
+  fixturePath,
+  revert,
+  snapshot,
+  startChain,
+  type RunningChain,
+  type StartChainOptions,
+} from './anvil.ts';
+export {
+  JsonRpcError,
+  createChainClients,
+  keepAliveFetch,
+  keepAliveTransport,
+  rpcCall,
+  toViemChain,
+  type ChainClients,
+  type ChainEndpoint,
+} from './transport.ts';
+export { fundRoleAccounts, placeContracts, type FundingResult, type PlacementResult } from './provision.ts';

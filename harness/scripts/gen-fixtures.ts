@@ -1,0 +1,84 @@
+/**
+ * Generates fixtures/chain-state/<profile>.json: a blank anvil per profile, every canonical contract
+ * placed (anvil_setCode with the forge artifact's runtime code) and initialised, the admin made USDC
+ * minter, every role account funded; then anvil_dumpState. Chains start from these files and never
+ * redeploy. Run through `npm run gen` (it builds the contracts first).
+ *
+ * Usage: tsx harness/scripts/gen-fixtures.ts [--profile <id>]... [--allow-missing]
+ *   --allow-missing  skip table rows whose artifact is not built yet (warns; the sync test will fail
+ *                    until the fixture is regenerated with every contract).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { keccak256, type Hex } from 'viem';
+import { artifactPath, readArtifact, REPO_ROOT } from '../chain/artifacts.ts';
+import {
+  CHAIN_PROFILE_IDS,
+  contractPlacements,
+  dumpState,
+  fixturePath,
+  fundRoleAccounts,
+  isChainProfileId,
+  placeContracts,
+  rpcCall,
+  startChain,
+  type ChainProfileId,
+} from '../chain/index.ts';
+
+async function generate(profileId: ChainProfileId, allowMissing: boolean): Promise<void> {
+  const rows = contractPlacements[profileId].filter((row) => {
+    if (existsSync(artifactPath(row.artifact.file, row.artifact.contract))) return true;
+    const rel = path.relative(REPO_ROOT, artifactPath(row.artifact.file, row.artifact.contract));
+    if (!allowMissing) throw new Error(`${profileId}: artifact ${rel} missing for '${row.key}'. Run \`npm run gen\` (builds contracts first).`);
+    process.stderr.write(`warning: ${profileId}: skipping '${row.key}' (artifact ${rel} not built)\n`);
+    return false;
+  });
+
+  const chain = await startChain({ profile: profileId, state: 'blank' });
+  try {
+    const placed = await placeContracts(chain, { placements: rows });
+    const funded = await fundRoleAccounts(chain);
+    // Check before dumping: every placed address holds exactly the artifact's runtime code.
+    for (const row of rows) {
+      const address = chain.profile.contracts[row.key]!;
+      const code = await rpcCall<Hex>(chain.rpcUrl, 'eth_getCode', [address, 'latest']);
+      const expected = readArtifact(row.artifact.file, row.artifact.contract).deployedBytecode;
+      if (keccak256(code) !== keccak256(expected)) throw new Error(`${profileId}: code at ${address} (${row.key}) differs from the artifact`);
+    }
+    const state = await dumpState(chain.rpcUrl);
+    mkdirSync(path.dirname(fixturePath(profileId)), { recursive: true });
+    writeFileSync(fixturePath(profileId), JSON.stringify(state, null, 1) + '\n');
+    process.stdout.write(
+      `${profileId}: ${placed.map((p) => p.key).join(', ')} placed; ${funded.length} role accounts funded -> ` +
+        `${path.relative(REPO_ROOT, fixturePath(profileId))}\n`,
+    );
+  } finally {
+    await chain.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { profile: { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean', default: false } },
+  });
+  const profiles = values.profile ?? [...CHAIN_PROFILE_IDS];
+  for (const p of profiles) {
+    if (!isChainProfileId(p)) {
+      process.stderr.write(`unknown profile '${p}'; known: ${CHAIN_PROFILE_IDS.join(', ')}\n`);
+      return 2;
+    }
+  }
+  for (const p of profiles as ChainProfileId[]) await generate(p, values['allow-missing'] ?? false);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`gen-fixtures: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  },
+);
