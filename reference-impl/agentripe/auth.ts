@@ -1,0 +1,93 @@
+/**
+ * Vendor authentication (seed 002 "Vendor Auth"), checked in order:
+ * 1. `Authorization: Bearer ak_…` — SHA-256 of the key looked up among active keys;
+ * 2. EVM — `X-Vendor-Address`, `X-Agent-Id`, `X-Timestamp` (Unix s), `X-Signature` = EIP-191
+ *    personal_sign of `"{address}:{timestamp}"`; the timestamp must be within ±5 min of the server
+ *    clock; then `IdentityRegistry.isAuthorizedOrOwner(address, agentId)`.
+ * 3. Solana (`X-Solana-Address`) is not implemented here: such requests get a clear 401.
+ */
+import { isAddress, verifyMessage, type Address, type Hex } from 'viem';
+import { hashApiKey, type AgentripeDb } from './db.ts';
+
+/** Who a vendor request acts for. */
+export type VendorAuth =
+  | { ok: true; agentId: string; via: 'api-key' | 'evm'; address?: Address }
+  | { ok: false; status: 401; error: string };
+
+/** Error strings (the first is the seed's). */
+export const AuthError = {
+  invalidKey: 'Invalid or expired API key',
+  missing: 'Authentication required: Authorization Bearer API key or X-Vendor-Address/X-Agent-Id/X-Timestamp/X-Signature',
+  badHeaders: 'Invalid vendor auth headers',
+  timestamp: 'Timestamp outside the allowed window (±5 minutes)',
+  signature: 'Invalid signature',
+  notOwner: 'Signer is not the owner or an approved operator of this agent',
+  solana: 'Solana vendor auth is not supported by this server',
+} as const;
+
+/** The signed message of EVM vendor auth. */
+export function vendorAuthMessage(address: string, timestamp: number | string): string {
+  return `${address}:${timestamp}`;
+}
+
+/** The signed message of `POST /agents/register-with-key`. */
+export function registerWithKeyMessage(address: string, timestamp: number | string): string {
+  return `Register agent on Agentripe: ${address}:${timestamp}`;
+}
+
+/** Whether `timestamp` (Unix s) is within `windowS` of `nowMs`. */
+export function withinWindow(timestamp: number, nowMs: number, windowS: number): boolean {
+  return Math.abs(nowMs / 1000 - timestamp) <= windowS;
+}
+
+/** Parses a decimal Unix-seconds header (digits only, at most 12 of them). */
+export function parseTimestamp(v: string | undefined | null): number | undefined {
+  if (!v || !/^\d{1,12}$/.test(v)) return undefined;
+  return Number(v);
+}
+
+/** Verifies an EIP-191 signature of `message` by `address`; false on any malformed input. */
+export async function verifyPersonalSign(address: string, message: string, signature: string): Promise<boolean> {
+  if (!isAddress(address, { strict: false }) || !/^0x[0-9a-fA-F]+$/.test(signature)) return false;
+  try {
+    return await verifyMessage({ address: address as Address, message, signature: signature as Hex });
+  } catch {
+    return false;
+  }
+}
+
+/** Dependencies of {@link authenticateVendor}. */
+export interface AuthDeps {
+  db: AgentripeDb;
+  now: () => number;
+  windowSeconds: number;
+  isAuthorizedOrOwner: (address: Address, agentId: bigint) => Promise<boolean>;
+}
+
+/** Authenticates a vendor request from its headers. */
+export async function authenticateVendor(header: (name: string) => string | undefined, deps: AuthDeps): Promise<VendorAuth> {
+  const authz = header('authorization');
+  if (authz) {
+    const m = /^Bearer\s+(\S+)$/i.exec(authz.trim());
+    const key = m?.[1];
+    const agentId = key?.startsWith('ak_') ? deps.db.agentForKey(hashApiKey(key)) : undefined;
+    if (!agentId) return { ok: false, status: 401, error: AuthError.invalidKey };
+    return { ok: true, agentId, via: 'api-key' };
+  }
+  const address = header('x-vendor-address');
+  const agentIdHeader = header('x-agent-id');
+  const ts = header('x-timestamp');
+  const signature = header('x-signature');
+  if (!address && header('x-solana-address')) return { ok: false, status: 401, error: AuthError.solana };
+  if (!address || !agentIdHeader || !ts || !signature) return { ok: false, status: 401, error: AuthError.missing };
+  const timestamp = parseTimestamp(ts);
+  if (!isAddress(address, { strict: false }) || !/^\d{1,30}$/.test(agentIdHeader) || timestamp === undefined) {
+    return { ok: false, status: 401, error: AuthError.badHeaders };
+  }
+  if (!withinWindow(timestamp, deps.now(), deps.windowSeconds)) return { ok: false, status: 401, error: AuthError.timestamp };
+  // The message is built from the header exactly as sent (checksummed or not), as the seed's curl example does.
+  if (!(await verifyPersonalSign(address, vendorAuthMessage(address, ts), signature))) return { ok: false, status: 401, error: AuthError.signature };
+  const agentId = BigInt(agentIdHeader);
+  if (!(await deps.isAuthorizedOrOwner(address as Address, agentId))) return { ok: false, status: 401, error: AuthError.notOwner };
+  return { ok: true, agentId: agentId.toString(), via: 'evm', address: address as Address };
+}

@@ -1,0 +1,280 @@
+/**
+ * The Agentripe server's view of the chain: the escrow, the ERC-8004 Identity and Reputation
+ * registries, USDC. ABIs are written here from the published interfaces (seed 002, ERC-8004 v2,
+ * IAgentripeEscrow.sol) rather than imported from generated bindings, so the reference server also
+ * checks that our contracts match what an outside implementer would code against.
+ */
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  parseAbi,
+  parseEventLogs,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type WalletClient,
+  type Account,
+  type Chain,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+
+/** AgentripeEscrow (seed 002 events and reads; recordDeposit/release/refund per IAgentripeEscrow.sol). */
+export const escrowAbi = parseAbi([
+  'function recordDeposit(bytes32 depositId, uint256 agentId, address buyer, uint256 amount)',
+  'function releaseToVendor(bytes32 depositId)',
+  'function refundToBuyer(bytes32 depositId)',
+  'function withdraw()',
+  'function getDeposit(bytes32 depositId) view returns (uint256 agentId, address buyer, uint256 amount, uint8 status)',
+  'function withdrawableBalance(address account) view returns (uint256)',
+  'function operator() view returns (address)',
+  'event DepositRecorded(bytes32 indexed depositId, uint256 indexed agentId, address indexed buyer, uint256 amount)',
+  'event DepositReleased(bytes32 indexed depositId, address indexed agentWallet, uint256 amount)',
+  'event DepositRefunded(bytes32 indexed depositId, address indexed buyer, uint256 amount)',
+  'event Withdrawn(address indexed account, uint256 amount)',
+]);
+
+/** ERC-8004 IdentityRegistry (current revision), the parts Agentripe uses. */
+export const identityAbi = parseAbi([
+  'function register() returns (uint256 agentId)',
+  'function register(string agentURI) returns (uint256 agentId)',
+  'function setAgentURI(uint256 agentId, string newURI)',
+  'function setAgentWallet(uint256 agentId, address newWallet, uint256 deadline, bytes signature)',
+  'function getAgentWallet(uint256 agentId) view returns (address)',
+  'function isAuthorizedOrOwner(address spender, uint256 agentId) view returns (bool)',
+  'function ownerOf(uint256 agentId) view returns (address)',
+  'function tokenURI(uint256 agentId) view returns (string)',
+  'function transferFrom(address from, address to, uint256 tokenId)',
+  'event Registered(uint256 indexed agentId, string agentURI, address indexed owner)',
+]);
+
+/** ERC-8004 ReputationRegistry (current revision), the parts Agentripe uses. */
+export const reputationAbi = parseAbi([
+  'function giveFeedback(uint256 agentId, int128 value, uint8 valueDecimals, string tag1, string tag2, string endpoint, string feedbackURI, bytes32 feedbackHash)',
+  'function getSummary(uint256 agentId, address[] clientAddresses, string tag1, string tag2) view returns (uint64 count, int128 summaryValue, uint8 summaryValueDecimals)',
+  'function readAllFeedback(uint256 agentId, address[] clientAddresses, string tag1, string tag2, bool includeRevoked) view returns (address[] clients, uint64[] feedbackIndexes, int128[] values, uint8[] valueDecimals, string[] tag1s, string[] tag2s, bool[] revokedStatuses)',
+  'event NewFeedback(uint256 indexed agentId, address indexed clientAddress, uint64 feedbackIndex, int128 value, uint8 valueDecimals, string indexed indexedTag1, string tag1, string tag2, string endpoint, string feedbackURI, bytes32 feedbackHash)',
+]);
+
+/** USDC (FiatToken v2.2), the ERC-20 reads. */
+export const usdcAbi = parseAbi([
+  'function balanceOf(address account) view returns (uint256)',
+  'function transfer(address to, uint256 value) returns (bool)',
+]);
+
+/** Escrow deposit status as published by the seed. */
+export const DEPOSIT_STATUS = ['none', 'deposited', 'released', 'refunded'] as const;
+export type DepositStatusName = (typeof DEPOSIT_STATUS)[number];
+
+/** Contract addresses the server needs. */
+export interface AgentripeAddresses {
+  usdc: Address;
+  identityRegistry: Address;
+  reputationRegistry: Address;
+  escrow: Address;
+}
+
+/** A viem chain object for a local or forked RPC. */
+export function localChain(chainId: number, rpcUrl: string): Chain {
+  return defineChain({
+    id: chainId,
+    name: `chain-${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+}
+
+/** Public client with a short polling interval (anvil mines instantly). */
+export function makePublicClient(chain: Chain, rpcUrl: string): PublicClient {
+  return createPublicClient({ chain, transport: http(rpcUrl, { batch: false }), pollingInterval: 50 }) as PublicClient;
+}
+
+/**
+ * A signer that sends one transaction at a time and waits for its receipt, so concurrent requests
+ * never race on nonces and every caller learns whether its transaction succeeded.
+ */
+export class SerialSigner {
+  readonly account: Account;
+  readonly wallet: WalletClient;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(privateKey: Hex, chain: Chain, rpcUrl: string, private readonly pub: PublicClient) {
+    this.account = privateKeyToAccount(privateKey);
+    this.wallet = createWalletClient({ account: this.account, chain, transport: http(rpcUrl), pollingInterval: 50 });
+  }
+
+  get address(): Address {
+    return this.account.address;
+  }
+
+  /** Sends a contract call; resolves with the mined receipt, rejects on revert. */
+  send(call: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] }) {
+    const run = async () => {
+      // Simulate first: a revert surfaces as a decoded error before anything is broadcast.
+      const { request } = await this.pub.simulateContract({ ...(call as any), account: this.account });
+      const hash = await this.wallet.writeContract(request as any);
+      const receipt = await this.pub.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 60_000 });
+      if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`);
+      return receipt;
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+}
+
+/** Everything chain-side the Agentripe server does, as small typed calls. */
+export class AgentripeChain {
+  readonly pub: PublicClient;
+  readonly operator: SerialSigner;
+  readonly registrar: SerialSigner;
+
+  constructor(
+    readonly chain: Chain,
+    readonly rpcUrl: string,
+    readonly addresses: AgentripeAddresses,
+    operatorKey: Hex,
+    registrarKey: Hex,
+  ) {
+    this.pub = makePublicClient(chain, rpcUrl);
+    this.operator = new SerialSigner(operatorKey, chain, rpcUrl, this.pub);
+    this.registrar = registrarKey.toLowerCase() === operatorKey.toLowerCase() ? this.operator : new SerialSigner(registrarKey, chain, rpcUrl, this.pub);
+  }
+
+  // ---- identity ----------------------------------------------------------------------------
+
+  /** Owner of an agent, or null when the id was never minted (ownerOf reverts). */
+  async ownerOf(agentId: bigint): Promise<Address | null> {
+    try {
+      return await this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'ownerOf', args: [agentId] });
+    } catch {
+      return null;
+    }
+  }
+
+  async tokenURI(agentId: bigint): Promise<string> {
+    return this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'tokenURI', args: [agentId] });
+  }
+
+  async agentWallet(agentId: bigint): Promise<Address> {
+    return this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'getAgentWallet', args: [agentId] });
+  }
+
+  /** isAuthorizedOrOwner; false (not a throw) for an agent that does not exist. */
+  async isAuthorizedOrOwner(spender: Address, agentId: bigint): Promise<boolean> {
+    try {
+      return await this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'isAuthorizedOrOwner', args: [spender, agentId] });
+    } catch {
+      return false;
+    }
+  }
+
+  /** Every agent id registered so far (from `Registered` events), ascending. */
+  async registeredAgentIds(): Promise<bigint[]> {
+    const logs = await this.pub.getContractEvents({ address: this.addresses.identityRegistry, abi: identityAbi, eventName: 'Registered', fromBlock: 0n, toBlock: 'latest' });
+    const ids = new Set<bigint>();
+    for (const l of logs) if (l.args.agentId !== undefined) ids.add(l.args.agentId);
+    return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Registers an agent as the registrar; returns its id and the tx hash. */
+  async registerAgent(agentURI: string): Promise<{ agentId: bigint; transactionHash: Hex }> {
+    const receipt = await this.registrar.send({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'register', args: [agentURI] });
+    const ev = parseEventLogs({ abi: identityAbi, logs: receipt.logs, eventName: 'Registered' })[0];
+    if (!ev) throw new Error('register transaction emitted no Registered event');
+    return { agentId: ev.args.agentId, transactionHash: receipt.transactionHash };
+  }
+
+  async setAgentWallet(agentId: bigint, wallet: Address, deadline: bigint, signature: Hex): Promise<Hex> {
+    const r = await this.registrar.send({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'setAgentWallet', args: [agentId, wallet, deadline, signature] });
+    return r.transactionHash;
+  }
+
+  async setAgentURI(agentId: bigint, uri: string): Promise<Hex> {
+    const r = await this.registrar.send({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'setAgentURI', args: [agentId, uri] });
+    return r.transactionHash;
+  }
+
+  async transferAgent(agentId: bigint, to: Address): Promise<Hex> {
+    const r = await this.registrar.send({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'transferFrom', args: [this.registrar.address, to, agentId] });
+    return r.transactionHash;
+  }
+
+  // ---- escrow ------------------------------------------------------------------------------
+
+  async getDeposit(depositId: Hex): Promise<{ agentId: bigint; buyer: Address; amount: bigint; status: DepositStatusName }> {
+    const [agentId, buyer, amount, status] = await this.pub.readContract({ address: this.addresses.escrow, abi: escrowAbi, functionName: 'getDeposit', args: [depositId] });
+    return { agentId, buyer, amount, status: DEPOSIT_STATUS[status] ?? 'none' };
+  }
+
+  async recordDeposit(depositId: Hex, agentId: bigint, buyer: Address, amount: bigint): Promise<Hex> {
+    const r = await this.operator.send({ address: this.addresses.escrow, abi: escrowAbi, functionName: 'recordDeposit', args: [depositId, agentId, buyer, amount] });
+    return r.transactionHash;
+  }
+
+  async releaseToVendor(depositId: Hex): Promise<Hex> {
+    const r = await this.operator.send({ address: this.addresses.escrow, abi: escrowAbi, functionName: 'releaseToVendor', args: [depositId] });
+    return r.transactionHash;
+  }
+
+  async refundToBuyer(depositId: Hex): Promise<Hex> {
+    const r = await this.operator.send({ address: this.addresses.escrow, abi: escrowAbi, functionName: 'refundToBuyer', args: [depositId] });
+    return r.transactionHash;
+  }
+
+  /**
+   * Resolution events for the given deposits (DepositReleased / DepositRefunded), keyed by
+   * lowercase deposit id: what the chain says happened, whatever the DB believes.
+   */
+  async resolutions(depositIds: Hex[]): Promise<Map<string, { kind: 'released' | 'refunded'; tx: Hex }>> {
+    const out = new Map<string, { kind: 'released' | 'refunded'; tx: Hex }>();
+    if (!depositIds.length) return out;
+    for (const [eventName, kind] of [['DepositReleased', 'released'], ['DepositRefunded', 'refunded']] as const) {
+      const logs = await this.pub.getContractEvents({ address: this.addresses.escrow, abi: escrowAbi, eventName, args: { depositId: depositIds }, fromBlock: 0n, toBlock: 'latest' });
+      for (const l of logs) if (l.args.depositId) out.set(l.args.depositId.toLowerCase(), { kind, tx: l.transactionHash });
+    }
+    return out;
+  }
+
+  // ---- reputation --------------------------------------------------------------------------
+
+  /** Gives the operator's feedback for a task; `feedbackHash` = the task id (used by resync). */
+  async giveFeedback(agentId: bigint, value: bigint, tag2: string, endpoint: string, taskId: Hex): Promise<Hex> {
+    const r = await this.operator.send({
+      address: this.addresses.reputationRegistry,
+      abi: reputationAbi,
+      functionName: 'giveFeedback',
+      args: [agentId, value, 0, 'agentripe', tag2, endpoint, '', taskId],
+    });
+    return r.transactionHash;
+  }
+
+  /** Whether the operator already gave feedback for `taskId` (NewFeedback with that hash). */
+  async feedbackGiven(agentId: bigint, taskId: Hex): Promise<boolean> {
+    const logs = await this.pub.getContractEvents({
+      address: this.addresses.reputationRegistry,
+      abi: reputationAbi,
+      eventName: 'NewFeedback',
+      args: { agentId, clientAddress: this.operator.address },
+      fromBlock: 0n,
+      toBlock: 'latest',
+    });
+    return logs.some((l) => l.args.feedbackHash?.toLowerCase() === taskId.toLowerCase());
+  }
+
+  /** The operator's feedback summary for an agent (count and average, valueDecimals 0). */
+  async feedbackSummary(agentId: bigint): Promise<{ count: bigint; summaryValue: bigint; decimals: number } | null> {
+    try {
+      const [count, summaryValue, decimals] = await this.pub.readContract({
+        address: this.addresses.reputationRegistry,
+        abi: reputationAbi,
+        functionName: 'getSummary',
+        args: [agentId, [this.operator.address], '', ''],
+      });
+      return { count, summaryValue, decimals };
+    } catch {
+      return null;
+    }
+  }
+}

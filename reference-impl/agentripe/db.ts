@@ -1,0 +1,214 @@
+/**
+ * Agentripe server state in SQLite (`node:sqlite`). Every multi-row change runs in a transaction.
+ *
+ * Crash model: a chain action (record / release / refund / feedback) is first written down as an
+ * intention (`deposit_state='unrecorded'`, `pending_action`, `feedback_state='pending'`), then sent,
+ * then confirmed in the DB. On start the server finishes or reconciles every intention against the
+ * chain (see server.ts `resync`), so a crash between any two steps loses nothing.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import { createHash } from 'node:crypto';
+
+/** Task states (seed 002 "Task States"). */
+export type TaskStatus = 'pending' | 'processing' | 'completed' | 'rejected' | 'failed';
+/** Escrow side of a task, mirrored from the chain. */
+export type DepositState = 'unrecorded' | 'deposited' | 'released' | 'refunded';
+/** The escrow action decided but not yet confirmed. */
+export type PendingAction = 'release' | 'refund';
+/** Reputation feedback for the task's outcome. */
+export type FeedbackState = 'none' | 'pending' | 'given';
+
+/** One task row (camelCase view). */
+export interface TaskRow {
+  id: string;
+  agentId: string;
+  productId: string;
+  buyerAddress: string;
+  amount: string;
+  network: string;
+  asset: string;
+  payTo: string;
+  method: string;
+  requestPayload: string | null;
+  taskDetail: string | null;
+  taskMetadata: string | null;
+  reviewerRequest: string | null;
+  status: TaskStatus;
+  errorMessage: string | null;
+  result: string | null;
+  reviewApproved: number | null;
+  reviewReason: string | null;
+  reviewRejectCount: number;
+  depositState: DepositState;
+  pendingAction: PendingAction | null;
+  /** Status and error message to apply once `pendingAction` is confirmed. */
+  pendingStatus: TaskStatus | null;
+  pendingError: string | null;
+  feedbackState: FeedbackState;
+  feedbackValue: number | null;
+  recordTx: string | null;
+  resolveTx: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  id TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL,
+  product_id TEXT NOT NULL,
+  buyer_address TEXT NOT NULL,
+  amount TEXT NOT NULL,
+  network TEXT NOT NULL,
+  asset TEXT NOT NULL,
+  pay_to TEXT NOT NULL,
+  method TEXT NOT NULL,
+  request_payload TEXT,
+  task_detail TEXT,
+  task_metadata TEXT,
+  reviewer_request TEXT,
+  status TEXT NOT NULL CHECK (status IN ('pending','processing','completed','rejected','failed')),
+  error_message TEXT,
+  result TEXT,
+  review_approved INTEGER,
+  review_reason TEXT,
+  review_reject_count INTEGER NOT NULL DEFAULT 0,
+  deposit_state TEXT NOT NULL CHECK (deposit_state IN ('unrecorded','deposited','released','refunded')),
+  pending_action TEXT CHECK (pending_action IN ('release','refund')),
+  pending_status TEXT,
+  pending_error TEXT,
+  feedback_state TEXT NOT NULL DEFAULT 'none' CHECK (feedback_state IN ('none','pending','given')),
+  feedback_value INTEGER,
+  record_tx TEXT,
+  resolve_tx TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_agent ON tasks(agent_id, created_at);
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_hash TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_one_active ON api_keys(agent_id) WHERE active = 1;
+`;
+
+const COLS: Record<keyof TaskRow, string> = {
+  id: 'id', agentId: 'agent_id', productId: 'product_id', buyerAddress: 'buyer_address', amount: 'amount',
+  network: 'network', asset: 'asset', payTo: 'pay_to', method: 'method', requestPayload: 'request_payload',
+  taskDetail: 'task_detail', taskMetadata: 'task_metadata', reviewerRequest: 'reviewer_request', status: 'status',
+  errorMessage: 'error_message', result: 'result', reviewApproved: 'review_approved', reviewReason: 'review_reason',
+  reviewRejectCount: 'review_reject_count', depositState: 'deposit_state', pendingAction: 'pending_action',
+  pendingStatus: 'pending_status', pendingError: 'pending_error', feedbackState: 'feedback_state',
+  feedbackValue: 'feedback_value', recordTx: 'record_tx', resolveTx: 'resolve_tx', createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+
+function toRow(r: Record<string, unknown>): TaskRow {
+  const out: Record<string, unknown> = {};
+  for (const [k, col] of Object.entries(COLS)) out[k] = r[col] ?? null;
+  return out as unknown as TaskRow;
+}
+
+/** SHA-256 hex of an API key: only the hash is stored. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** The server's store. */
+export class AgentripeDb {
+  readonly db: DatabaseSync;
+
+  constructor(path: string) {
+    this.db = new DatabaseSync(path);
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  /** Runs `fn` in one transaction (rolled back if it throws). */
+  tx<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  insertTask(t: Pick<TaskRow, 'id' | 'agentId' | 'productId' | 'buyerAddress' | 'amount' | 'network' | 'asset' | 'payTo' | 'method' | 'requestPayload' | 'taskDetail' | 'taskMetadata' | 'reviewerRequest' | 'createdAt'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO tasks (id, agent_id, product_id, buyer_address, amount, network, asset, pay_to, method,
+          request_payload, task_detail, task_metadata, reviewer_request, status, deposit_state, created_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'pending','unrecorded',?,?)`,
+      )
+      .run(t.id, t.agentId, t.productId, t.buyerAddress, t.amount, t.network, t.asset, t.payTo, t.method,
+        t.requestPayload, t.taskDetail, t.taskMetadata, t.reviewerRequest, t.createdAt, t.createdAt);
+  }
+
+  getTask(id: string): TaskRow | undefined {
+    const r = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id);
+    return r ? toRow(r as Record<string, unknown>) : undefined;
+  }
+
+  /** Updates the given fields of a task (and nothing else). */
+  updateTask(id: string, fields: Partial<Omit<TaskRow, 'id'>>): void {
+    const keys = Object.keys(fields) as (keyof TaskRow)[];
+    if (!keys.length) return;
+    const sql = `UPDATE tasks SET ${keys.map((k) => `${COLS[k]} = ?`).join(', ')} WHERE id = ?`;
+    this.db.prepare(sql).run(...keys.map((k) => (fields as Record<string, string | number | null>)[k]!), id);
+  }
+
+  tasksForAgent(agentId: string): TaskRow[] {
+    return (this.db.prepare('SELECT * FROM tasks WHERE agent_id = ? ORDER BY created_at, id').all(agentId) as Record<string, unknown>[]).map(toRow);
+  }
+
+  /** Tasks whose chain side is not final or has an unconfirmed intention. */
+  openTasks(): TaskRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM tasks WHERE deposit_state IN ('unrecorded','deposited') OR pending_action IS NOT NULL
+           OR feedback_state = 'pending' ORDER BY created_at, id`,
+        )
+        .all() as Record<string, unknown>[]
+    ).map(toRow);
+  }
+
+  /** Per-agent counts by status plus released amount (base units, as a decimal string). */
+  agentStats(agentId: string): { byStatus: Record<string, number>; released: bigint; refunded: bigint; rejections: number } {
+    const byStatus: Record<string, number> = {};
+    let released = 0n;
+    let refunded = 0n;
+    let rejections = 0;
+    for (const t of this.tasksForAgent(agentId)) {
+      byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
+      if (t.depositState === 'released') released += BigInt(t.amount);
+      if (t.depositState === 'refunded') refunded += BigInt(t.amount);
+      rejections += t.reviewRejectCount;
+    }
+    return { byStatus, released, refunded, rejections };
+  }
+
+  /** Issues `keyHash` as the only active key of `agentId` (revoking the previous one). */
+  setApiKey(agentId: string, keyHash: string, createdAt: string): void {
+    this.tx(() => {
+      this.db.prepare('UPDATE api_keys SET active = 0 WHERE agent_id = ? AND active = 1').run(agentId);
+      this.db.prepare('INSERT INTO api_keys (key_hash, agent_id, active, created_at) VALUES (?,?,1,?)').run(keyHash, agentId, createdAt);
+    });
+  }
+
+  /** The agent of an active API key hash, if any. */
+  agentForKey(keyHash: string): string | undefined {
+    const r = this.db.prepare('SELECT agent_id FROM api_keys WHERE key_hash = ? AND active = 1').get(keyHash) as { agent_id: string } | undefined;
+    return r?.agent_id;
+  }
+}
