@@ -1,0 +1,268 @@
+/**
+ * Facilitator over real HTTP against a real Anvil (base-sepolia fixture, USDC at 0x036C...CF7e).
+ * Every negative check is run twice: against the correct facilitator (must pass) and against one
+ * with the matching defect switched on (must fail), so no check here can pass vacuously.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generatePrivateKey } from 'viem/accounts';
+import type { Address, Hex } from 'viem';
+import { roleAccount, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
+import { Reason, type RequirementsV1, type RequirementsV2 } from './wire.ts';
+import { chainTools, makeV1Payload, makeV2Payload } from './testing.ts';
+
+const operator = roleAccount('operator');
+const buyer = roleAccount('buyer1');
+const vendor = roleAccount('vendor1');
+const attacker = roleAccount('attacker');
+
+let chain: RunningChain;
+let fac: RunningFacilitator;
+let tools: ReturnType<typeof chainTools>;
+let USDC: Address;
+const faulty = new Map<keyof FacilitatorFaults, RunningFacilitator>();
+
+function reqV2(over: Partial<RequirementsV2> = {}): RequirementsV2 {
+  return { scheme: 'exact', network: 'eip155:84532', amount: '100000', asset: USDC, payTo: vendor.address, maxTimeoutSeconds: 300, extra: { name: 'USDC', version: '2' }, ...over };
+}
+function reqV1(over: Partial<RequirementsV1> = {}): RequirementsV1 {
+  return { scheme: 'exact', network: 'base-sepolia', maxAmountRequired: '100000', asset: USDC, payTo: vendor.address, resource: 'http://127.0.0.1/paid', description: 'test', mimeType: 'application/json', maxTimeoutSeconds: 60, extra: { name: 'USDC', version: '2' }, ...over };
+}
+
+async function post(url: string, path: string, body: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }).catch((e) => { throw new Error(`${path}: ${e.message} ${e.cause}`); });
+  return { status: res.status, json: await res.json() };
+}
+
+async function faultyFacilitator(fault: keyof FacilitatorFaults): Promise<RunningFacilitator> {
+  let f = faulty.get(fault);
+  if (!f) {
+    f = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: operator.privateKey, faults: { [fault]: true } });
+    faulty.set(fault, f);
+  }
+  return f;
+}
+
+before(async () => {
+  chain = await startChain({ profile: 'base-sepolia' });
+  tools = chainTools(chain.rpcUrl);
+  USDC = chain.profile.usdc.address;
+  fac = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: operator.privateKey });
+});
+
+after(async () => {
+  for (const f of faulty.values()) await f.stop();
+  await fac?.stop();
+  await chain?.stop();
+});
+
+/** A request that the facilitator must reject with exactly `reason`; `fault` is the defect that must let it through. */
+interface NegativeCase {
+  name: string;
+  reason: string;
+  fault: keyof FacilitatorFaults;
+  build(): Promise<{ x402Version: 1 | 2; paymentPayload: unknown; paymentRequirements: unknown }>;
+}
+
+async function v2(auth: Parameters<typeof makeV2Payload>[2]['auth'] = {}, extra: Omit<Parameters<typeof makeV2Payload>[2], 'now' | 'chainId' | 'auth'> = {}, req = reqV2(), key: Hex = buyer.privateKey) {
+  const now = await tools.now();
+  const paymentPayload = await makeV2Payload(key, req, { now, chainId: chain.chainId, auth, ...extra });
+  return { x402Version: 2 as const, paymentPayload, paymentRequirements: req };
+}
+
+const negatives: NegativeCase[] = [
+  { name: 'v2 underpayment (value < amount)', reason: Reason.valueMismatchV2, fault: 'skipAmountCheck', build: () => v2({ value: 99_999n }) },
+  {
+    name: 'v1 underpayment (value < maxAmountRequired)',
+    reason: Reason.valueV1,
+    fault: 'skipAmountCheck',
+    build: async () => {
+      const req = reqV1();
+      return { x402Version: 1, paymentPayload: await makeV1Payload(buyer.privateKey, req, { now: await tools.now(), chainId: chain.chainId, auth: { value: 50_000n } }), paymentRequirements: req };
+    },
+  },
+  { name: 'wrong payTo (authorization.to is not payTo)', reason: Reason.recipientMismatch, fault: 'skipRecipientCheck', build: () => v2({ to: attacker.address }) },
+  { name: 'wrong asset (signed for another token contract)', reason: Reason.signature, fault: 'skipSignatureCheck', build: () => v2({}, { domain: { verifyingContract: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913' } }) },
+  {
+    name: 'asset not served (requirements name a token we do not accept)',
+    reason: Reason.invalidPaymentRequirements,
+    fault: 'skipAssetCheck',
+    build: () => v2({}, {}, reqV2({ asset: '0x000000000000000000000000000000000000dEaD' })),
+  },
+  { name: 'wrong network (accepted.network differs)', reason: Reason.networkMismatch, fault: 'skipNetworkCheck', build: () => v2({}, { accepted: { network: 'eip155:8453' } }) },
+  { name: 'wrong scheme (accepted.scheme is not exact)', reason: Reason.scheme, fault: 'skipSchemeCheck', build: () => v2({}, { accepted: { scheme: 'upto' } }) },
+  { name: 'signature by someone else than authorization.from', reason: Reason.signature, fault: 'skipSignatureCheck', build: () => v2({ from: buyer.address }, {}, reqV2(), attacker.privateKey) },
+  { name: 'insufficient balance (fresh payer)', reason: Reason.insufficientBalance, fault: 'skipBalanceCheck', build: () => v2({}, {}, reqV2(), generatePrivateKey()) },
+  {
+    name: 'replayed authorization (nonce already used on chain)',
+    reason: Reason.nonceUsed,
+    fault: 'skipNonceCheck',
+    build: async () => {
+      const body = await v2();
+      const s = await post(fac.url, '/settle', body);
+      assert.equal(s.json.success, true, `setup settle failed: ${JSON.stringify(s.json)}`);
+      return body;
+    },
+  },
+];
+
+async function expectRejected(url: string, c: NegativeCase): Promise<void> {
+  const body = await c.build();
+  const { status, json } = await post(url, '/verify', body);
+  assert.equal(status, 200);
+  assert.equal(json.isValid, false, `${c.name}: expected isValid=false, got ${JSON.stringify(json)}`);
+  assert.equal(json.invalidReason, c.reason, `${c.name}: ${JSON.stringify(json)}`);
+}
+
+describe('verify rejects with the exact reason, and each check catches its defect', () => {
+  for (const c of negatives) {
+    test(c.name, async () => {
+      await expectRejected(fac.url, c);
+      const broken = await faultyFacilitator(c.fault);
+      await assert.rejects(expectRejected(broken.url, c), assert.AssertionError, `a facilitator with ${c.fault} should not produce ${c.reason}`);
+    });
+  }
+});
+
+describe('verify accepts', () => {
+  test('v2 exact amount', async () => {
+    const { json } = await post(fac.url, '/verify', await v2());
+    assert.deepEqual(json, { isValid: true, payer: buyer.address });
+  });
+  test('v1 exact amount and v1 overpayment (legacy reading: value >= maxAmountRequired)', async () => {
+    for (const value of [100_000n, 150_000n]) {
+      const req = reqV1();
+      const payload = await makeV1Payload(buyer.privateKey, req, { now: await tools.now(), chainId: chain.chainId, auth: { value } });
+      const { json } = await post(fac.url, '/verify', { x402Version: 1, paymentPayload: payload, paymentRequirements: req });
+      assert.equal(json.isValid, true, `value ${value}: ${JSON.stringify(json)}`);
+    }
+  });
+  test('v2 overpayment is refused (v2 is exact)', async () => {
+    const { json } = await post(fac.url, '/verify', await v2({ value: 100_001n }));
+    assert.equal(json.invalidReason, Reason.valueMismatchV2);
+  });
+  test('a network we do not settle on is invalid_network', async () => {
+    const body = await v2({}, {}, reqV2({ network: 'eip155:8453' }));
+    (body.paymentPayload as any).accepted.network = 'eip155:8453';
+    const { json } = await post(fac.url, '/verify', body);
+    assert.equal(json.invalidReason, Reason.invalidNetwork);
+  });
+  test('a wrong extra.name is named as a token name mismatch', async () => {
+    const { json } = await post(fac.url, '/verify', await v2({}, {}, reqV2({ extra: { name: 'USD Coin', version: '2' } })));
+    assert.equal(json.invalidReason, 'invalid_exact_evm_token_name_mismatch');
+  });
+});
+
+describe('HTTP surface', () => {
+  test('GET /supported lists v2 and v1 kinds and the signer', async () => {
+    const res = await fetch(fac.url + '/supported');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      kinds: [
+        { x402Version: 2, scheme: 'exact', network: 'eip155:84532' },
+        { x402Version: 1, scheme: 'exact', network: 'base-sepolia' },
+      ],
+      extensions: [],
+      signers: { 'eip155:*': [operator.address] },
+    });
+  });
+  test('malformed bodies get 400 with a reason, never 500', async () => {
+    const cases: [unknown, string, RegExp][] = [
+      ['not json', Reason.invalidPayload, /JSON/],
+      [{ paymentPayload: { x402Version: 3 } }, Reason.invalidX402Version, /1 or 2/],
+      [{ paymentPayload: { x402Version: 2, payload: {} }, paymentRequirements: reqV2() }, Reason.invalidPayload, /accepted/],
+      [{ paymentPayload: { x402Version: 2, accepted: reqV2(), payload: {} }, paymentRequirements: { ...reqV2(), amount: '-1' } }, Reason.invalidPayload, /amount/],
+    ];
+    for (const [body, reason, msg] of cases) {
+      for (const path of ['/verify', '/settle']) {
+        const { status, json } = await post(fac.url, path, body);
+        assert.equal(status, 400, `${path} ${JSON.stringify(body)}`);
+        assert.equal(json.invalidReason ?? json.errorReason, reason);
+        assert.match(json.error.message, msg);
+      }
+    }
+    const bad = await v2();
+    (bad.paymentPayload as any).payload.authorization.nonce = '0x1234';
+    const { status, json } = await post(fac.url, '/verify', bad);
+    assert.equal(status, 200);
+    assert.equal(json.invalidReason, Reason.invalidPayload);
+    assert.match(json.invalidMessage, /nonce/);
+  });
+  test('a 1 MB body is refused with 413', async () => {
+    const res = await fetch(fac.url + '/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(1 << 20) }) });
+    assert.equal(res.status, 413);
+  });
+});
+
+describe('settle', () => {
+  test('moves exactly the authorized value, from the facilitator account, and reports the tx', async () => {
+    const body = await v2();
+    const [b0, v0, n0] = await Promise.all([tools.balanceOf(USDC, buyer.address), tools.balanceOf(USDC, vendor.address), tools.txCount(operator.address)]);
+    const { status, json } = await post(fac.url, '/settle', body);
+    assert.equal(status, 200);
+    assert.equal(json.success, true, JSON.stringify(json));
+    assert.equal(json.network, 'eip155:84532');
+    assert.equal(json.payer, buyer.address);
+    const receipt = await tools.client.getTransactionReceipt({ hash: json.transaction });
+    assert.equal(receipt.status, 'success');
+    assert.equal(receipt.from.toLowerCase(), operator.address.toLowerCase());
+    assert.equal(await tools.balanceOf(USDC, buyer.address), b0 - 100_000n);
+    assert.equal(await tools.balanceOf(USDC, vendor.address), v0 + 100_000n);
+    assert.equal(await tools.txCount(operator.address), n0 + 1);
+  });
+  test('v1 settle answers with the v1 network name', async () => {
+    const req = reqV1();
+    const payload = await makeV1Payload(buyer.privateKey, req, { now: await tools.now(), chainId: chain.chainId });
+    const { json } = await post(fac.url, '/settle', { x402Version: 1, paymentPayload: payload, paymentRequirements: req });
+    assert.equal(json.success, true, JSON.stringify(json));
+    assert.equal(json.network, 'base-sepolia');
+  });
+  test('an invalid payment is not broadcast', async () => {
+    const n0 = await tools.txCount(operator.address);
+    const { json } = await post(fac.url, '/settle', await v2({ to: attacker.address }));
+    assert.deepEqual([json.success, json.errorReason, json.transaction], [false, Reason.recipientMismatch, '']);
+    assert.equal(await tools.txCount(operator.address), n0);
+  });
+  test('two concurrent settles of one authorization: one pays, one is nonce_already_used', async () => {
+    const body = await v2();
+    const b0 = await tools.balanceOf(USDC, buyer.address);
+    const results = await Promise.all([post(fac.url, '/settle', body), post(fac.url, '/settle', body)]);
+    const outcomes = results.map((r) => (r.json.success ? 'ok' : r.json.errorReason)).sort();
+    assert.deepEqual(outcomes, [Reason.nonceUsed, 'ok'].sort());
+    assert.equal(await tools.balanceOf(USDC, buyer.address), b0 - 100_000n);
+  });
+});
+
+// These move chain time forward, so they run last.
+describe('clock: validAfter/validBefore are judged by chain time, not host time', () => {
+  test('authorization expired by chain time before settle: verify and settle say valid_before, nothing moves', async () => {
+    const body = await v2({}, {}, reqV2({ maxTimeoutSeconds: 60 }));
+    assert.equal((await post(fac.url, '/verify', body)).json.isValid, true);
+    await tools.advance(120);
+    const check = async (url: string) => {
+      const v = await post(url, '/verify', body);
+      assert.equal(v.json.invalidReason, Reason.validBefore, JSON.stringify(v.json));
+    };
+    await check(fac.url);
+    const b0 = await tools.balanceOf(USDC, buyer.address);
+    const s = await post(fac.url, '/settle', body);
+    assert.deepEqual([s.json.success, s.json.errorReason], [false, Reason.validBefore]);
+    assert.equal(await tools.balanceOf(USDC, buyer.address), b0);
+    // A host-clock facilitator still thinks the authorization is live.
+    await assert.rejects(check((await faultyFacilitator('hostClock')).url), assert.AssertionError);
+  });
+  test('authorization valid by chain time but "in the future" by host time is accepted', async () => {
+    // The chain now runs ahead of the host (previous test); validAfter lies between the two clocks.
+    const chainNow = await tools.now();
+    const hostNow = BigInt(Math.floor(Date.now() / 1000));
+    assert.ok(chainNow - hostNow > 60n, 'precondition: chain clock ahead of host clock');
+    const check = async (url: string) => {
+      const body = await v2({ validAfter: chainNow - 30n, validBefore: chainNow + 600n });
+      const v = await post(url, '/verify', body);
+      assert.equal(v.json.isValid, true, JSON.stringify(v.json));
+    };
+    await check(fac.url);
+    await assert.rejects(check((await faultyFacilitator('hostClock')).url), assert.AssertionError);
+  });
+});
