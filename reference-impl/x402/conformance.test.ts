@@ -58,7 +58,7 @@ describe('official HTTPFacilitatorClient against our facilitator', () => {
     const client = new HTTPFacilitatorClient({ url: ours.url });
     const supported = await client.getSupported();
     assert.ok(supported.kinds.some((k) => k.x402Version === 2 && k.scheme === 'exact' && k.network === 'eip155:84532'));
-    assert.ok(supported.kinds.some((k) => k.x402Version === 1 && k.network === 'base-sepolia'));
+    assert.ok(supported.kinds.some((k) => k.x402Version === 1 && (k.network as string) === 'base-sepolia'));
     const req = reqV2();
     const payload = await makeV2Payload(buyer.privateKey, req, { now: await tools.now(), chainId: chain.chainId });
     const v = await client.verify(payload as never, req as never);
