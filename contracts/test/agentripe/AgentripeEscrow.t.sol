@@ -550,7 +550,9 @@ contract AgentripeEscrowTest is Test, AgentripeFixture {
         vm.prank(operator);
         escrow.releaseToVendor(id);
         vm.expectRevert(
-            abi.encodeWithSelector(IAgentripeEscrow.DepositNotPending.selector, id, IAgentripeEscrow.DepositStatus.RELEASED)
+            abi.encodeWithSelector(
+                IAgentripeEscrow.DepositNotPending.selector, id, IAgentripeEscrow.DepositStatus.RELEASED
+            )
         );
         vm.prank(buyer);
         escrow.reclaim(id);

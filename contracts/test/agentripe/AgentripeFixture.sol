@@ -78,8 +78,7 @@ abstract contract AgentripeFixture {
         uint256 validBefore,
         bytes32 nonce
     ) internal view returns (bytes memory) {
-        bytes32 structHash =
-            keccak256(abi.encode(typehash, VM.addr(key), to, value, validAfter, validBefore, nonce));
+        bytes32 structHash = keccak256(abi.encode(typehash, VM.addr(key), to, value, validAfter, validBefore, nonce));
         return _sign(key, keccak256(abi.encodePacked("\x19\x01", usdc.DOMAIN_SEPARATOR(), structHash)));
     }
 
@@ -93,7 +92,13 @@ abstract contract AgentripeFixture {
         uint256 validAfter = block.timestamp - 1;
         uint256 validBefore = block.timestamp + 300;
         bytes memory sig = _signAuthorization(
-            usdc.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(), buyerKey, address(escrow), amount, validAfter, validBefore, nonce
+            usdc.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(),
+            buyerKey,
+            address(escrow),
+            amount,
+            validAfter,
+            validBefore,
+            nonce
         );
         VM.prank(facilitator);
         usdc.transferWithAuthorization(VM.addr(buyerKey), address(escrow), amount, validAfter, validBefore, nonce, sig);
@@ -109,7 +114,13 @@ abstract contract AgentripeFixture {
         validAfter = block.timestamp - 1;
         validBefore = block.timestamp + 300;
         sig = _signAuthorization(
-            usdc.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), buyerKey, address(escrow), amount, validAfter, validBefore, nonce
+            usdc.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(),
+            buyerKey,
+            address(escrow),
+            amount,
+            validAfter,
+            validBefore,
+            nonce
         );
     }
 
