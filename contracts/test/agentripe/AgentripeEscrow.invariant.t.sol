@@ -69,9 +69,11 @@ contract AgentripeEscrowInvariantTest is Test {
         assertEq(handler.unbackedRecordAccepted(), 0, "unbacked deposit recorded");
     }
 
-    /// A deposit leaves DEPOSITED at most once and never changes after RELEASED/REFUNDED.
+    /// A deposit leaves DEPOSITED at most once and never changes after RELEASED/REFUNDED; apart
+    /// from its status, a recorded deposit (agentId, buyer, amount, deadline) never changes.
     function invariant_statusChangesAtMostOnce() public view {
         assertEq(handler.terminalStatusChanged(), 0, "resolved deposit changed status");
+        assertEq(handler.recordFieldChanged(), 0, "recorded deposit fields changed");
         uint256 n = handler.idCount();
         for (uint256 i; i < n; ++i) {
             (,,, IAgentripeEscrow.DepositStatus s) = escrow.getDeposit(handler.ids(i));

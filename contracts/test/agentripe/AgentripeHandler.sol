@@ -68,6 +68,7 @@ contract AgentripeHandler is AgentripeFixture {
     uint256 public unexpectedRevert; // a call the profile allows failed (liveness)
     uint256 public unexplainedStatusChange; // a deposit moved without an authorised resolution of it
     uint256 public terminalStatusChanged; // a RELEASED/REFUNDED deposit changed status again
+    uint256 public recordFieldChanged; // agentId, buyer, amount or deadline of a deposit changed
     uint256 public unbackedRecordAccepted; // a deposit was recorded without USDC behind it
     uint256 public wrongPayout; // a withdraw paid a different amount than credited
 
@@ -358,13 +359,18 @@ contract AgentripeHandler is AgentripeFixture {
     function _sweep(bytes32 allowedId, uint8 allowedTo) private {
         for (uint256 i; i < ids.length; ++i) {
             bytes32 id = ids[i];
-            (,,, IAgentripeEscrow.DepositStatus st) = escrow.getDeposit(id);
+            GhostDeposit storage gd = ghost[id];
+            (uint256 agentId, address buyer, uint256 amount, IAgentripeEscrow.DepositStatus st) = escrow.getDeposit(id);
+            if (
+                agentId != gd.agentId || buyer != gd.buyer || amount != gd.amount
+                    || escrow.reclaimableAt(id) != gd.deadline
+            ) ++recordFieldChanged;
             uint8 s = uint8(st);
-            uint8 g = ghost[id].status;
+            uint8 g = gd.status;
             if (s == g) continue;
             if (g == RELEASED || g == REFUNDED) ++terminalStatusChanged;
             if (!(id == allowedId && g == DEPOSITED && s == allowedTo)) ++unexplainedStatusChange;
-            ghost[id].status = s;
+            gd.status = s;
         }
     }
 
