@@ -94,7 +94,8 @@ contract Permit2 {
     // ---------------------------------------------------------------------------------------------
     // Type hashes
     // ---------------------------------------------------------------------------------------------
-    bytes32 private constant DOMAIN_TYPEHASH = keccak256("EIP712Domain(string name,uint256 chainId,address verifyingContract)");
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,uint256 chainId,address verifyingContract)");
     bytes32 private constant NAME_HASH = keccak256("Permit2");
 
     bytes32 public constant TOKEN_PERMISSIONS_TYPEHASH = keccak256("TokenPermissions(address token,uint256 amount)");
@@ -144,7 +145,13 @@ contract Permit2 {
         bytes calldata signature
     ) external {
         bytes32 structHash = keccak256(
-            abi.encode(PERMIT_TRANSFER_FROM_TYPEHASH, _hashTokenPermissions(permit.permitted), msg.sender, permit.nonce, permit.deadline)
+            abi.encode(
+                PERMIT_TRANSFER_FROM_TYPEHASH,
+                _hashTokenPermissions(permit.permitted),
+                msg.sender,
+                permit.nonce,
+                permit.deadline
+            )
         );
         _permitTransferFrom(permit, transferDetails, owner, structHash, signature);
     }
@@ -176,7 +183,11 @@ contract Permit2 {
     ) external {
         bytes32 structHash = keccak256(
             abi.encode(
-                PERMIT_BATCH_TRANSFER_FROM_TYPEHASH, _hashPermittedArray(permit.permitted), msg.sender, permit.nonce, permit.deadline
+                PERMIT_BATCH_TRANSFER_FROM_TYPEHASH,
+                _hashPermittedArray(permit.permitted),
+                msg.sender,
+                permit.nonce,
+                permit.deadline
             )
         );
         _permitBatchTransferFrom(permit, transferDetails, owner, structHash, signature);
@@ -191,8 +202,9 @@ contract Permit2 {
         string calldata witnessTypeString,
         bytes calldata signature
     ) external {
-        bytes32 typeHash =
-            keccak256(abi.encodePacked(PERMIT_BATCH_WITNESS_TRANSFER_FROM_TYPEHASH_STUB, witnessTypeString));
+        bytes32 typeHash = keccak256(
+            abi.encodePacked(PERMIT_BATCH_WITNESS_TRANSFER_FROM_TYPEHASH_STUB, witnessTypeString)
+        );
         bytes32 structHash = keccak256(
             abi.encode(
                 typeHash, _hashPermittedArray(permit.permitted), msg.sender, permit.nonce, permit.deadline, witness

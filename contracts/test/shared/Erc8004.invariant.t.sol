@@ -190,6 +190,7 @@ contract ReputationHandler is TestBase {
     }
 
     mapping(uint256 => mapping(address => Entry[])) internal ghost;
+
     /// @dev Running model of the live (non-revoked) feedback per agent and tag (index 2 = any tag):
     /// count, sum at 18 decimals, and how many used 0 and 2 decimals.
     struct Agg {

@@ -55,7 +55,10 @@ contract FiatTokenV2_2Test is Test, UsdcSigning {
 
     function test_typehashes_matchFiatToken() public view {
         assertEq(usdc.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(), TWA_TYPEHASH);
-        assertEq(usdc.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(), 0x7c7c6cdb67a18743f49ec6fa9b35f50d52ed05cbed4cc592e13b44501c1a2267);
+        assertEq(
+            usdc.TRANSFER_WITH_AUTHORIZATION_TYPEHASH(),
+            0x7c7c6cdb67a18743f49ec6fa9b35f50d52ed05cbed4cc592e13b44501c1a2267
+        );
         assertEq(usdc.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), RWA_TYPEHASH);
         assertEq(usdc.CANCEL_AUTHORIZATION_TYPEHASH(), CANCEL_TYPEHASH);
         assertEq(usdc.PERMIT_TYPEHASH(), PERMIT_TYPEHASH_);
@@ -242,7 +245,8 @@ contract FiatTokenV2_2Test is Test, UsdcSigning {
     function testFuzz_twa_windowIsStrict(uint256 validAfter, uint256 validBefore) public {
         validAfter = bound(validAfter, NOW - 5, NOW + 5);
         validBefore = bound(validBefore, NOW - 5, NOW + 5);
-        bytes memory sig = signPacked(aliceKey, authDigest(usdc, TWA_TYPEHASH, alice, bob, 1, validAfter, validBefore, "w"));
+        bytes memory sig =
+            signPacked(aliceKey, authDigest(usdc, TWA_TYPEHASH, alice, bob, 1, validAfter, validBefore, "w"));
         bool shouldPass = validAfter < NOW && NOW < validBefore;
         if (!shouldPass) vm.expectRevert();
         usdc.transferWithAuthorization(alice, bob, 1, validAfter, validBefore, "w", sig);
@@ -272,7 +276,8 @@ contract FiatTokenV2_2Test is Test, UsdcSigning {
     function test_twa_signatureForOtherDomainReverts() public {
         // Signed for the Base Sepolia name ("USDC") but the token is "USD Coin".
         bytes32 structHash = keccak256(abi.encode(TWA_TYPEHASH, alice, bob, 1, 0, NOW + 60, bytes32("n")));
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(aliceKey, digestOf(usdcDomain(address(usdc), "USDC", "2"), structHash));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(aliceKey, digestOf(usdcDomain(address(usdc), "USDC", "2"), structHash));
         vm.expectRevert(bytes("FiatTokenV2: invalid signature"));
         usdc.transferWithAuthorization(alice, bob, 1, 0, NOW + 60, "n", v, r, s);
     }
@@ -300,7 +305,8 @@ contract FiatTokenV2_2Test is Test, UsdcSigning {
         ERC1271Wallet wallet = new ERC1271Wallet(alice);
         vm.prank(minter);
         usdc.mint(address(wallet), 50);
-        bytes memory sig = signPacked(aliceKey, authDigest(usdc, TWA_TYPEHASH, address(wallet), bob, 50, 0, NOW + 60, "c"));
+        bytes memory sig =
+            signPacked(aliceKey, authDigest(usdc, TWA_TYPEHASH, address(wallet), bob, 50, 0, NOW + 60, "c"));
         usdc.transferWithAuthorization(address(wallet), bob, 50, 0, NOW + 60, "c", sig);
         assertEq(usdc.balanceOf(bob), 50);
         // A signature by someone else is refused by the wallet.

@@ -38,7 +38,9 @@ abstract contract AgentWalletSigning is Test {
 contract IdentityRegistryTest is AgentWalletSigning {
     event Registered(uint256 indexed agentId, string agentURI, address indexed owner);
     event URIUpdated(uint256 indexed agentId, string newURI, address indexed updatedBy);
-    event MetadataSet(uint256 indexed agentId, string indexed indexedMetadataKey, string metadataKey, bytes metadataValue);
+    event MetadataSet(
+        uint256 indexed agentId, string indexed indexedMetadataKey, string metadataKey, bytes metadataValue
+    );
     event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
 
     IdentityRegistry internal reg;
@@ -60,7 +62,11 @@ contract IdentityRegistryTest is AgentWalletSigning {
         agentId = reg.register("ipfs://agent0");
     }
 
-    function _entries(string memory k, bytes memory v) internal pure returns (IdentityRegistry.MetadataEntry[] memory e) {
+    function _entries(string memory k, bytes memory v)
+        internal
+        pure
+        returns (IdentityRegistry.MetadataEntry[] memory e)
+    {
         e = new IdentityRegistry.MetadataEntry[](1);
         e[0] = IdentityRegistry.MetadataEntry({metadataKey: k, metadataValue: v});
     }

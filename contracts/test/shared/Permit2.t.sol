@@ -142,7 +142,9 @@ contract Permit2Test is Test {
         // EIP-2098 compact 64-byte form.
         (bytes32 r, bytes32 vs) = vm.signCompact(aliceKey, _transferDigest(facilitator, 1, 3, NOW));
         vm.prank(facilitator);
-        p2.permitTransferFrom(_permit(1, 3, NOW), Permit2.SignatureTransferDetails(payTo, 1), alice, abi.encodePacked(r, vs));
+        p2.permitTransferFrom(
+            _permit(1, 3, NOW), Permit2.SignatureTransferDetails(payTo, 1), alice, abi.encodePacked(r, vs)
+        );
         assertEq(usdc.balanceOf(payTo), 1);
     }
 
@@ -157,15 +159,26 @@ contract Permit2Test is Test {
             _digest(keccak256(abi.encode(typeHash, _tpHash(address(usdc), 25e5), facilitator, 99, NOW + 60, witness)))
         );
         // A different witness (e.g. another recipient) does not verify.
-        bytes32 otherWitness = keccak256(abi.encode(keccak256("Witness(address to,uint256 validAfter)"), facilitator, NOW - 600));
+        bytes32 otherWitness =
+            keccak256(abi.encode(keccak256("Witness(address to,uint256 validAfter)"), facilitator, NOW - 600));
         vm.prank(facilitator);
         vm.expectRevert(Permit2.InvalidSigner.selector);
         p2.permitWitnessTransferFrom(
-            _permit(25e5, 99, NOW + 60), Permit2.SignatureTransferDetails(payTo, 25e5), alice, otherWitness, X402_WITNESS_TYPE_STRING, sig
+            _permit(25e5, 99, NOW + 60),
+            Permit2.SignatureTransferDetails(payTo, 25e5),
+            alice,
+            otherWitness,
+            X402_WITNESS_TYPE_STRING,
+            sig
         );
         vm.prank(facilitator);
         p2.permitWitnessTransferFrom(
-            _permit(25e5, 99, NOW + 60), Permit2.SignatureTransferDetails(payTo, 25e5), alice, witness, X402_WITNESS_TYPE_STRING, sig
+            _permit(25e5, 99, NOW + 60),
+            Permit2.SignatureTransferDetails(payTo, 25e5),
+            alice,
+            witness,
+            X402_WITNESS_TYPE_STRING,
+            sig
         );
         assertEq(usdc.balanceOf(payTo), 25e5);
     }
@@ -181,7 +194,8 @@ contract Permit2Test is Test {
             )
         );
         bytes32 permsHash = keccak256(abi.encodePacked(_tpHash(address(usdc), 3), _tpHash(address(usdc), 4)));
-        bytes memory sig = signPacked(aliceKey, _digest(keccak256(abi.encode(typeHash, permsHash, facilitator, 7, NOW))));
+        bytes memory sig =
+            signPacked(aliceKey, _digest(keccak256(abi.encode(typeHash, permsHash, facilitator, 7, NOW))));
         Permit2.SignatureTransferDetails[] memory det = new Permit2.SignatureTransferDetails[](2);
         det[0] = Permit2.SignatureTransferDetails(payTo, 3);
         det[1] = Permit2.SignatureTransferDetails(facilitator, 0); // zero: skipped
@@ -212,8 +226,9 @@ contract Permit2Test is Test {
                 TOKEN_PERMISSIONS
             )
         );
-        bytes memory sig =
-            signPacked(aliceKey, _digest(keccak256(abi.encode(typeHash, _tpHash(address(usdc), 5), facilitator, 0, NOW))));
+        bytes memory sig = signPacked(
+            aliceKey, _digest(keccak256(abi.encode(typeHash, _tpHash(address(usdc), 5), facilitator, 0, NOW)))
+        );
         vm.prank(facilitator);
         p2.permitTransferFrom(_permit(5, 0, NOW), Permit2.SignatureTransferDetails(payTo, 5), address(w), sig);
         assertEq(usdc.balanceOf(payTo), 5);

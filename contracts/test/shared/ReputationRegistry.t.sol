@@ -74,7 +74,9 @@ contract ReputationRegistryTest is Test {
 
     function test_giveFeedback_storesOneBasedAndEmits() public {
         vm.expectEmit(true, true, true, true, address(rep));
-        emit NewFeedback(agentId, c1, 1, 9977, 2, "uptime", "uptime", "day", "https://agent/api", "ipfs://fb", bytes32(0));
+        emit NewFeedback(
+            agentId, c1, 1, 9977, 2, "uptime", "uptime", "day", "https://agent/api", "ipfs://fb", bytes32(0)
+        );
         _give(c1, 9977, 2, "uptime", "day");
         _give(c1, 87, 0, "starred", "");
         assertEq(uint256(rep.getLastIndex(agentId, c1)), 2);

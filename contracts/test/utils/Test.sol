@@ -116,7 +116,6 @@ abstract contract TestBase {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey, digest);
         return abi.encodePacked(r, s, v);
     }
-
 }
 
 /// @title Test
@@ -254,51 +253,170 @@ abstract contract Test is TestBase {
     // Assertions (thin wrappers over the cheatcode assertions, which revert on failure)
     // ------------------------------------------------------------------------------------------
 
-    function assertTrue(bool c) internal pure { vm.assertTrue(c); }
-    function assertTrue(bool c, string memory err) internal pure { vm.assertTrue(c, err); }
-    function assertFalse(bool c) internal pure { vm.assertFalse(c); }
-    function assertFalse(bool c, string memory err) internal pure { vm.assertFalse(c, err); }
+    function assertTrue(bool c) internal pure {
+        vm.assertTrue(c);
+    }
 
-    function assertEq(bool a, bool b) internal pure { vm.assertEq(a, b); }
-    function assertEq(bool a, bool b, string memory err) internal pure { vm.assertEq(a, b, err); }
-    function assertEq(uint256 a, uint256 b) internal pure { vm.assertEq(a, b); }
-    function assertEq(uint256 a, uint256 b, string memory err) internal pure { vm.assertEq(a, b, err); }
-    function assertEq(int256 a, int256 b) internal pure { vm.assertEq(a, b); }
-    function assertEq(int256 a, int256 b, string memory err) internal pure { vm.assertEq(a, b, err); }
-    function assertEq(address a, address b) internal pure { vm.assertEq(a, b); }
-    function assertEq(address a, address b, string memory err) internal pure { vm.assertEq(a, b, err); }
-    function assertEq(bytes32 a, bytes32 b) internal pure { vm.assertEq(a, b); }
-    function assertEq(bytes32 a, bytes32 b, string memory err) internal pure { vm.assertEq(a, b, err); }
-    function assertEq(string memory a, string memory b) internal pure { vm.assertEq(a, b); }
-    function assertEq(string memory a, string memory b, string memory err) internal pure { vm.assertEq(a, b, err); }
-    function assertEq(bytes memory a, bytes memory b) internal pure { vm.assertEq(a, b); }
-    function assertEq(bytes memory a, bytes memory b, string memory err) internal pure { vm.assertEq(a, b, err); }
+    function assertTrue(bool c, string memory err) internal pure {
+        vm.assertTrue(c, err);
+    }
 
-    function assertNotEq(uint256 a, uint256 b) internal pure { vm.assertNotEq(a, b); }
-    function assertNotEq(uint256 a, uint256 b, string memory err) internal pure { vm.assertNotEq(a, b, err); }
-    function assertNotEq(address a, address b) internal pure { vm.assertNotEq(a, b); }
-    function assertNotEq(address a, address b, string memory err) internal pure { vm.assertNotEq(a, b, err); }
-    function assertNotEq(bytes32 a, bytes32 b) internal pure { vm.assertNotEq(a, b); }
-    function assertNotEq(bytes32 a, bytes32 b, string memory err) internal pure { vm.assertNotEq(a, b, err); }
+    function assertFalse(bool c) internal pure {
+        vm.assertFalse(c);
+    }
 
-    function assertGt(uint256 a, uint256 b) internal pure { vm.assertGt(a, b); }
-    function assertGt(uint256 a, uint256 b, string memory err) internal pure { vm.assertGt(a, b, err); }
-    function assertGe(uint256 a, uint256 b) internal pure { vm.assertGe(a, b); }
-    function assertGe(uint256 a, uint256 b, string memory err) internal pure { vm.assertGe(a, b, err); }
-    function assertLt(uint256 a, uint256 b) internal pure { vm.assertLt(a, b); }
-    function assertLt(uint256 a, uint256 b, string memory err) internal pure { vm.assertLt(a, b, err); }
-    function assertLe(uint256 a, uint256 b) internal pure { vm.assertLe(a, b); }
-    function assertLe(uint256 a, uint256 b, string memory err) internal pure { vm.assertLe(a, b, err); }
-    function assertGt(int256 a, int256 b) internal pure { vm.assertGt(a, b); }
-    function assertGt(int256 a, int256 b, string memory err) internal pure { vm.assertGt(a, b, err); }
-    function assertGe(int256 a, int256 b) internal pure { vm.assertGe(a, b); }
-    function assertGe(int256 a, int256 b, string memory err) internal pure { vm.assertGe(a, b, err); }
-    function assertLt(int256 a, int256 b) internal pure { vm.assertLt(a, b); }
-    function assertLt(int256 a, int256 b, string memory err) internal pure { vm.assertLt(a, b, err); }
-    function assertLe(int256 a, int256 b) internal pure { vm.assertLe(a, b); }
-    function assertLe(int256 a, int256 b, string memory err) internal pure { vm.assertLe(a, b, err); }
+    function assertFalse(bool c, string memory err) internal pure {
+        vm.assertFalse(c, err);
+    }
 
-    function assertApproxEqAbs(uint256 a, uint256 b, uint256 d) internal pure { vm.assertApproxEqAbs(a, b, d); }
+    function assertEq(bool a, bool b) internal pure {
+        vm.assertEq(a, b);
+    }
+
+    function assertEq(bool a, bool b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
+    function assertEq(uint256 a, uint256 b) internal pure {
+        vm.assertEq(a, b);
+    }
+
+    function assertEq(uint256 a, uint256 b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
+    function assertEq(int256 a, int256 b) internal pure {
+        vm.assertEq(a, b);
+    }
+
+    function assertEq(int256 a, int256 b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
+    function assertEq(address a, address b) internal pure {
+        vm.assertEq(a, b);
+    }
+
+    function assertEq(address a, address b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
+    function assertEq(bytes32 a, bytes32 b) internal pure {
+        vm.assertEq(a, b);
+    }
+
+    function assertEq(bytes32 a, bytes32 b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
+    function assertEq(string memory a, string memory b) internal pure {
+        vm.assertEq(a, b);
+    }
+
+    function assertEq(string memory a, string memory b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
+    function assertEq(bytes memory a, bytes memory b) internal pure {
+        vm.assertEq(a, b);
+    }
+
+    function assertEq(bytes memory a, bytes memory b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
+    function assertNotEq(uint256 a, uint256 b) internal pure {
+        vm.assertNotEq(a, b);
+    }
+
+    function assertNotEq(uint256 a, uint256 b, string memory err) internal pure {
+        vm.assertNotEq(a, b, err);
+    }
+
+    function assertNotEq(address a, address b) internal pure {
+        vm.assertNotEq(a, b);
+    }
+
+    function assertNotEq(address a, address b, string memory err) internal pure {
+        vm.assertNotEq(a, b, err);
+    }
+
+    function assertNotEq(bytes32 a, bytes32 b) internal pure {
+        vm.assertNotEq(a, b);
+    }
+
+    function assertNotEq(bytes32 a, bytes32 b, string memory err) internal pure {
+        vm.assertNotEq(a, b, err);
+    }
+
+    function assertGt(uint256 a, uint256 b) internal pure {
+        vm.assertGt(a, b);
+    }
+
+    function assertGt(uint256 a, uint256 b, string memory err) internal pure {
+        vm.assertGt(a, b, err);
+    }
+
+    function assertGe(uint256 a, uint256 b) internal pure {
+        vm.assertGe(a, b);
+    }
+
+    function assertGe(uint256 a, uint256 b, string memory err) internal pure {
+        vm.assertGe(a, b, err);
+    }
+
+    function assertLt(uint256 a, uint256 b) internal pure {
+        vm.assertLt(a, b);
+    }
+
+    function assertLt(uint256 a, uint256 b, string memory err) internal pure {
+        vm.assertLt(a, b, err);
+    }
+
+    function assertLe(uint256 a, uint256 b) internal pure {
+        vm.assertLe(a, b);
+    }
+
+    function assertLe(uint256 a, uint256 b, string memory err) internal pure {
+        vm.assertLe(a, b, err);
+    }
+
+    function assertGt(int256 a, int256 b) internal pure {
+        vm.assertGt(a, b);
+    }
+
+    function assertGt(int256 a, int256 b, string memory err) internal pure {
+        vm.assertGt(a, b, err);
+    }
+
+    function assertGe(int256 a, int256 b) internal pure {
+        vm.assertGe(a, b);
+    }
+
+    function assertGe(int256 a, int256 b, string memory err) internal pure {
+        vm.assertGe(a, b, err);
+    }
+
+    function assertLt(int256 a, int256 b) internal pure {
+        vm.assertLt(a, b);
+    }
+
+    function assertLt(int256 a, int256 b, string memory err) internal pure {
+        vm.assertLt(a, b, err);
+    }
+
+    function assertLe(int256 a, int256 b) internal pure {
+        vm.assertLe(a, b);
+    }
+
+    function assertLe(int256 a, int256 b, string memory err) internal pure {
+        vm.assertLe(a, b, err);
+    }
+
+    function assertApproxEqAbs(uint256 a, uint256 b, uint256 d) internal pure {
+        vm.assertApproxEqAbs(a, b, d);
+    }
+
     function assertApproxEqAbs(uint256 a, uint256 b, uint256 d, string memory err) internal pure {
         vm.assertApproxEqAbs(a, b, d, err);
     }

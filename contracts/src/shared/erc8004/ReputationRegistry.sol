@@ -295,11 +295,12 @@ contract ReputationRegistry {
 
     /// @notice Number of responses to feedback. `clientAddress == 0`: over all clients;
     /// `feedbackIndex == 0`: over all of that client's feedback; empty `responders`: all responders.
-    function getResponseCount(uint256 agentId, address clientAddress, uint64 feedbackIndex, address[] calldata responders)
-        external
-        view
-        returns (uint64 count)
-    {
+    function getResponseCount(
+        uint256 agentId,
+        address clientAddress,
+        uint64 feedbackIndex,
+        address[] calldata responders
+    ) external view returns (uint64 count) {
         if (clientAddress == address(0)) {
             address[] storage all = _clients[agentId];
             for (uint256 i; i < all.length; ++i) {

@@ -47,8 +47,7 @@ library SigLib {
     /// A reverting or malformed answer counts as invalid rather than bubbling up.
     function isValidERC1271(address signer, bytes32 digest, bytes memory signature) internal view returns (bool) {
         if (signer.code.length == 0) return false;
-        (bool ok, bytes memory ret) =
-            signer.staticcall(abi.encodeWithSelector(ERC1271_MAGIC, digest, signature));
+        (bool ok, bytes memory ret) = signer.staticcall(abi.encodeWithSelector(ERC1271_MAGIC, digest, signature));
         return ok && ret.length >= 32 && abi.decode(ret, (bytes32)) == bytes32(ERC1271_MAGIC);
     }
 
