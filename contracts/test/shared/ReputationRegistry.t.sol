@@ -240,4 +240,31 @@ contract ReputationRegistryTest is Test {
         vm.expectRevert(bytes("index out of bounds"));
         rep.readFeedback(agentId, c1, 1);
     }
+
+    function testFuzz_getSummary_matchesModel(int128[3] memory values, uint8[3] memory decimals) public {
+        address[3] memory who = [c1, c2, c1];
+        int256 sum18;
+        uint256[19] memory seen;
+        for (uint256 i; i < 3; ++i) {
+            values[i] = int128(bound(int256(values[i]), -1e38, 1e38));
+            decimals[i] = uint8(bound(uint256(decimals[i]), 0, 18));
+            _give(who[i], values[i], decimals[i], "t", "");
+            sum18 += int256(values[i]) * int256(10 ** (18 - uint256(decimals[i])));
+            seen[decimals[i]]++;
+        }
+        uint256 mode;
+        for (uint256 d = 1; d <= 18; ++d) {
+            if (seen[d] > seen[mode]) mode = d;
+        }
+        int256 expected = (sum18 / 3) / int256(10 ** (18 - mode));
+        if (expected > type(int128).max || expected < type(int128).min) {
+            vm.expectRevert(bytes("summary overflows int128"));
+            rep.getSummary(agentId, _clients(c1, c2), "t", "");
+            return;
+        }
+        (uint64 n, int128 v, uint8 d_) = rep.getSummary(agentId, _clients(c1, c2), "t", "");
+        assertEq(uint256(n), 3);
+        assertEq(uint256(d_), mode);
+        assertEq(int256(v), expected);
+    }
 }

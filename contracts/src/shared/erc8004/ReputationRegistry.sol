@@ -16,7 +16,8 @@ interface IIdentityRegistryView {
 ///  - storage layout differs (no ERC-7201 namespace);
 ///  - {getSummary}'s rounding: the average is taken at 18 decimals with Solidity's truncating
 ///    division (towards zero), then truncated again to the mode of the decimals seen; a tie between
-///    modes picks the smallest number of decimals. The real contract's tie rule is not specified.
+///    modes picks the smallest number of decimals. The real contract's tie rule is not specified;
+///    an average that does not fit int128 at that precision reverts "summary overflows int128".
 contract ReputationRegistry {
     event NewFeedback(
         uint256 indexed agentId,
@@ -258,8 +259,11 @@ contract ReputationRegistry {
             if (decimalsSeen[d] > decimalsSeen[best]) best = d;
         }
         summaryValueDecimals = uint8(best);
-        int256 avg18 = sum18 / int256(uint256(count));
-        summaryValue = int128(avg18 / int256(10 ** (18 - best)));
+        int256 scaled = (sum18 / int256(uint256(count))) / int256(10 ** (18 - best));
+        // Expressing a large low-precision average at a higher mode precision can exceed int128:
+        // refuse rather than wrap silently.
+        require(scaled >= type(int128).min && scaled <= type(int128).max, "summary overflows int128");
+        summaryValue = int128(scaled);
     }
 
     /// @dev (client, index) of every entry of `list` matching the tag hashes, in client then index order.
