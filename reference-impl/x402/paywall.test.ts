@@ -31,17 +31,23 @@ const stops: (() => Promise<void>)[] = [];
 interface Shop {
   url: string;
   facilitatorUrl: string;
-  served: { paid: number; slow: number };
+  served: { paid: number; slow: number; wait: number };
 }
 
 /** A hono app with paid routes behind our paywall, pointing at the given facilitator. */
 async function startShop(facilitatorUrl: string, extra: Partial<PaywallConfig> = {}): Promise<Shop> {
-  const served = { paid: 0, slow: 0 };
+  const served = { paid: 0, slow: 0, wait: 0 };
   const cfg: PaywallConfig = { facilitatorUrl, accepts: { price: '$0.10', payTo: vendor.address, network: 'eip155:84532' }, description: 'premium data', ...extra };
   const app = new Hono();
   app.get('/paid', paywall(cfg), (c) => {
     served.paid++;
     return c.json({ data: 'premium' });
+  });
+  // Work that takes a moment, so two requests overlap.
+  app.get('/wait', paywall(cfg), async (c) => {
+    served.wait++;
+    await new Promise((r) => setTimeout(r, 300));
+    return c.json({ data: 'waited' });
   });
   app.get('/broken', paywall(cfg), (c) => c.json({ error: { code: 'boom', message: 'handler failed' } }, 500));
   // The handler takes "long": chain time passes the authorization's validBefore before settlement.
@@ -59,8 +65,8 @@ let fac: RunningFacilitator;
 let shop: Shop;
 const brokenFacilitators = new Map<string, RunningFacilitator>();
 
-async function shopWith(defect: { facilitator?: keyof FacilitatorFaults; paywall?: 'trustAccepted' }): Promise<Shop> {
-  if (defect.paywall) return startShop(fac.url, { faults: { trustAccepted: true } });
+async function shopWith(defect: { facilitator?: keyof FacilitatorFaults; paywall?: 'trustAccepted' | 'noReplayGuard' }): Promise<Shop> {
+  if (defect.paywall) return startShop(fac.url, { faults: { [defect.paywall]: true } });
   const fault = defect.facilitator!;
   let f = brokenFacilitators.get(fault);
   if (!f) {
@@ -233,6 +239,25 @@ describe('bad payments get 402 with the exact reason; each check catches its def
       await assert.rejects(expectRefused(broken, c), assert.AssertionError);
     });
   }
+});
+
+describe('one authorization used by two concurrent requests', () => {
+  const race = async (s: Shop) => {
+    const headers = await v2Header(s);
+    const b0 = await balances();
+    const served0 = s.served.wait;
+    const res = await Promise.all([fetch(s.url + '/wait', { headers }), fetch(s.url + '/wait', { headers })]);
+    const statuses = res.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 402]);
+    const refused = res.find((r) => r.status === 402)!;
+    assert.equal(((await refused.json()) as any).error, 'duplicate_settlement');
+    assert.equal(s.served.wait, served0 + 1, 'the work is done once');
+    assert.equal((await balances()).buyer, b0.buyer - 100_000n, 'paid once');
+  };
+  test('one is served and paid, the other refused before the handler runs', async () => {
+    await race(shop);
+    await assert.rejects(race(await shopWith({ paywall: 'noReplayGuard' })), assert.AssertionError);
+  });
 });
 
 describe('unreadable payments never give 500', () => {

@@ -58,8 +58,18 @@ export interface PaywallConfig {
   /** Timeout of each facilitator call (default 60 s; settlement waits for a receipt). */
   facilitatorTimeoutMs?: number;
   fetch?: typeof globalThis.fetch;
-  /** Test-only defects. `trustAccepted`: pay against the client's `accepted` when it matches nothing we offered. */
-  faults?: { trustAccepted?: boolean };
+  /**
+   * Authorizations being verified/settled right now (key: token, payer, nonce). A second request
+   * carrying one of them gets 402 `duplicate_settlement` instead of running the handler again
+   * (x402 issues #803, #3060). `paywall()` supplies its own set; `checkPayment` callers may pass one
+   * and must then call `settle()` or `release()` on every `proceed` decision.
+   */
+  inflight?: Set<string>;
+  /**
+   * Test-only defects. `trustAccepted`: pay against the client's `accepted` when it matches nothing
+   * we offered. `noReplayGuard`: `paywall()` does not track in-flight authorizations.
+   */
+  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean };
 }
 
 /** The parts of a request the paywall reads. */
@@ -92,7 +102,7 @@ export type SettleOutcome =
 /** What to do with a request. */
 export type PaywallDecision =
   | { kind: 'respond'; response: PaywallResponse }
-  | { kind: 'proceed'; payment: VerifiedPayment; settle(): Promise<SettleOutcome> };
+  | { kind: 'proceed'; payment: VerifiedPayment; settle(): Promise<SettleOutcome>; release(): void };
 
 /** Error talking to the facilitator (network, timeout, non-protocol answer). */
 export class FacilitatorError extends Error {
@@ -289,7 +299,7 @@ export async function checkPayment(req: RequestLike, cfg: PaywallConfig): Promis
     const accepted = (decoded as { accepted: unknown }).accepted;
     const match = accepts.find((r) => acceptedMatches(r, accepted)) ?? (cfg.faults?.trustAccepted ? parsed.data.accepted : undefined);
     if (!match) return { kind: 'respond', response: challenge('No matching payment requirements') };
-    return verifyAndProceed(client, 2, decoded as Record<string, unknown>, match, challenge);
+    return verifyAndProceed(client, 2, decoded as Record<string, unknown>, match, challenge, cfg.inflight);
   }
   if (version === 1 && acceptV1) {
     const parsed = PaymentPayloadV1Schema.safeParse(decoded);
@@ -297,7 +307,7 @@ export async function checkPayment(req: RequestLike, cfg: PaywallConfig): Promis
     // v1 matches on scheme + network only (as @x402/core does); the facilitator checks the rest.
     const match = acceptsV1.find((r) => r.scheme === parsed.data.scheme && r.network === parsed.data.network);
     if (!match) return { kind: 'respond', response: challenge('No matching payment requirements') };
-    return verifyAndProceed(client, 1, decoded as Record<string, unknown>, match, challenge);
+    return verifyAndProceed(client, 1, decoded as Record<string, unknown>, match, challenge, cfg.inflight);
   }
   return {
     kind: 'respond',
@@ -311,6 +321,7 @@ async function verifyAndProceed(
   payload: Record<string, unknown>,
   requirements: RequirementsV2 | RequirementsV1,
   challenge: (error: string, extra?: Record<string, unknown>, status?: number, more?: Record<string, string>) => PaywallResponse,
+  inflight: Set<string> | undefined,
 ): Promise<PaywallDecision> {
   const gateway = (err: unknown): PaywallResponse => ({
     status: 502,
@@ -328,15 +339,30 @@ async function verifyAndProceed(
     return { kind: 'respond', response: challenge(reason, verdict.invalidMessage ? { message: verdict.invalidMessage } : {}) };
   }
   const responseHeader = version === 2 ? 'PAYMENT-RESPONSE' : 'X-PAYMENT-RESPONSE';
+  // Claim the authorization so a concurrent copy of it cannot run the handler a second time.
+  const auth = (payload.payload as { authorization?: { from?: unknown; nonce?: unknown } }).authorization ?? {};
+  const key = `${requirements.asset}:${String(auth.from)}:${String(auth.nonce)}`.toLowerCase();
+  if (inflight) {
+    if (inflight.has(key)) {
+      return { kind: 'respond', response: challenge('duplicate_settlement', { message: 'this authorization is already being settled' }) };
+    }
+    inflight.add(key);
+  }
+  const release = () => {
+    inflight?.delete(key);
+  };
   return {
     kind: 'proceed',
     payment: { x402Version: version, payer: verdict.payer, requirements, payload },
+    release,
     async settle(): Promise<SettleOutcome> {
       let s: SettleResponse;
       try {
         s = await client.settle(version, payload, requirements);
       } catch (err) {
         return { ok: false, response: gateway(err) };
+      } finally {
+        release();
       }
       if (s.success) return { ok: true, headers: { [responseHeader]: encodeHeader(s) }, settlement: s };
       // The handler's answer is dropped: the buyer did not pay. The reason is kept (issue #3224).
@@ -356,18 +382,27 @@ export function toResponse(r: PaywallResponse): Response {
  * handler as `c.get('x402Payment')`.
  */
 export function paywall(cfg: PaywallConfig): MiddlewareHandler {
+  const config: PaywallConfig = cfg.faults?.noReplayGuard ? cfg : { ...cfg, inflight: cfg.inflight ?? new Set() };
   return async (c, next) => {
     let decision: PaywallDecision;
     try {
-      decision = await checkPayment({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, cfg);
+      decision = await checkPayment({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, config);
     } catch (err) {
       // Only a misconfigured paywall gets here (bad price or network in cfg).
       return c.json({ error: { code: 'paywall_misconfigured', message: (err as Error).message } }, 500);
     }
     if (decision.kind === 'respond') return toResponse(decision.response);
     c.set('x402Payment' as never, decision.payment as never);
-    await next();
-    if (c.res.status >= 400) return; // the work failed: do not charge
+    try {
+      await next();
+    } catch (err) {
+      decision.release();
+      throw err;
+    }
+    if (c.res.status >= 400) {
+      decision.release(); // the work failed: do not charge
+      return;
+    }
     const outcome = await decision.settle();
     if (outcome.ok) {
       // Re-wrap so headers are mutable whatever produced the handler's Response.
