@@ -1,0 +1,125 @@
+/**
+ * `amh up` as a user runs it: a child process printing one JSON line, chains reachable at the printed
+ * RPC URLs, a clean stop on SIGTERM with no anvil left behind, and clear exit-2 errors.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createPublicClient, http, parseAbi } from 'viem';
+import type { UpDescription } from './up.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const AMH = path.join(REPO_ROOT, 'harness', 'cli', 'amh.mjs');
+
+function amh(args: string[]): ChildProcess {
+  const env = { ...process.env };
+  delete env.BASE_RPC_URL; // a developer's fork URL must not turn this into a network test
+  delete env.BASE_SEPOLIA_RPC_URL;
+  return spawn(process.execPath, [AMH, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function firstLine(child: ChildProcess, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`no stdout line within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
+    child.stderr!.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(buf.slice(0, nl));
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`amh up exited (${code}) before printing; stderr: ${err}`));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => (stdout += d));
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr, stdout })));
+}
+
+/** Pids among `pids` that still exist (ps exits 1 and prints nothing when none do). */
+function alive(pids: number[]): string {
+  return spawnSync('ps', ['-o', 'pid=,comm=', '-p', pids.join(',')], { encoding: 'utf8' }).stdout.trim();
+}
+
+test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTERM stops every anvil', async (t) => {
+  const child = amh(['up', '--json']);
+  let pids: number[] = [];
+  t.after(() => {
+    // Whatever happened above, leave no process behind (SIGKILL skips amh's own cleanup).
+    if (child.exitCode === null) child.kill('SIGKILL');
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+  const line = await firstLine(child);
+  const done = exited(child);
+  const d = JSON.parse(line) as UpDescription;
+  pids = d.chains.map((c) => c.pid!);
+
+  assert.deepEqual(d.chains.map((c) => [c.profile, c.chainId]), [['base', 8453], ['base-sepolia', 84532]]);
+  const nameAbi = parseAbi(['function name() view returns (string)']);
+  for (const c of d.chains) {
+    const client = createPublicClient({ transport: http(c.rpcUrl) });
+    assert.equal(await client.getChainId(), c.chainId);
+    assert.equal(await client.readContract({ address: c.usdc.address as `0x${string}`, abi: nameAbi, functionName: 'name' }), c.profile === 'base' ? 'USD Coin' : 'USDC');
+  }
+  assert.equal(d.accounts.length, 10);
+  for (const a of d.accounts) {
+    assert.match(a.privateKey, /^0x[0-9a-f]{64}$/);
+    assert.deepEqual(a.balances.base, { eth: (10n ** 22n).toString(), usdc: (10n ** 12n).toString() });
+  }
+  assert.equal(d.chains[1]!.contracts.agentripeEscrow, '0x329392750Af5061E667433ef91d664b3b0C042f6');
+
+  assert.ok(pids.every((p) => Number.isInteger(p)), 'anvil pids printed');
+  assert.notEqual(alive(pids), '', 'anvil processes are running while up');
+
+  child.kill('SIGTERM');
+  // A stop that leaves anvil running would keep amh alive (its pipes): fail instead of hanging.
+  const { code, stderr } = await Promise.race([
+    done,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up did not exit within 15 s of SIGTERM')), 15_000).unref()),
+  ]);
+  assert.equal(code, 0, `exit code after SIGTERM; stderr: ${stderr}`);
+  assert.match(stderr, /SIGTERM received, stopping 0 service\(s\) and 2 chain\(s\)/);
+  assert.equal(alive(pids), '', 'no anvil left behind');
+});
+
+test('amh up: a port in use is named with the flag to change it, exit 2', async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.after(() => blocker.close());
+  const port = (blocker.address() as net.AddressInfo).port;
+  const child = amh(['up', '--json', '--profile', 'base', '--port', String(port)]);
+  const { code, stderr, stdout } = await exited(child);
+  assert.equal(code, 2);
+  assert.equal(stdout, '', 'nothing on stdout when not ready');
+  assert.match(stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+  assert.match(stderr, /--port <n>/);
+});
+
+test('amh up: usage errors exit 2 with the reason', async () => {
+  const r1 = await exited(amh(['up', '--profile', 'mars']));
+  assert.equal(r1.code, 2);
+  assert.match(r1.stderr, /unknown --profile 'mars'; known: base, base-sepolia/);
+  const r2 = await exited(amh(['up', '--fork-url', 'http://127.0.0.1:1', '--profile', 'base', '--profile', 'base-sepolia']));
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /--fork-url forks one chain/);
+});
