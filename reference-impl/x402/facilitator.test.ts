@@ -234,6 +234,36 @@ describe('settle', () => {
   });
 });
 
+describe('slow confirmation', () => {
+  test('receipt later than the timeout: settlement_pending with the hash; a retry reconciles to the same tx', async () => {
+    const judge = roleAccount('judge');
+    const slow = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: judge.privateKey, receiptTimeoutMs: 300 });
+    try {
+      const body = await v2();
+      const b0 = await tools.balanceOf(USDC, buyer.address);
+      await tools.rpc('evm_setAutomine', [false]);
+      let first;
+      try {
+        first = (await post(slow.url, '/settle', body)).json;
+        assert.equal(first.success, false);
+        assert.equal(first.errorReason, Reason.settlementPending);
+        assert.match(first.transaction, /^0x[0-9a-f]{64}$/);
+        assert.equal(await tools.balanceOf(USDC, buyer.address), b0);
+      } finally {
+        await tools.rpc('evm_setAutomine', [true]);
+      }
+      await tools.rpc('evm_mine');
+      const second = (await post(slow.url, '/settle', body)).json;
+      assert.deepEqual([second.success, second.transaction], [true, first.transaction]);
+      assert.equal(await tools.balanceOf(USDC, buyer.address), b0 - 100_000n);
+      // The correct facilitator, which never saw it broadcast, now finds the nonce used.
+      assert.equal((await post(fac.url, '/settle', body)).json.errorReason, Reason.nonceUsed);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
 // These move chain time forward, so they run last.
 describe('clock: validAfter/validBefore are judged by chain time, not host time', () => {
   test('authorization expired by chain time before settle: verify and settle say valid_before, nothing moves', async () => {

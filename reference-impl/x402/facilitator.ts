@@ -220,7 +220,8 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [opts.rpcUrl] } },
   });
-  const publicClient = createPublicClient({ chain, transport: http(opts.rpcUrl) }) as PublicClient;
+  // Receipts on a local node arrive within milliseconds; viem's 4 s default poll would dominate settle time.
+  const publicClient = createPublicClient({ chain, transport: http(opts.rpcUrl), pollingInterval: 250 }) as PublicClient;
   // nonceManager: concurrent settles for different payers must not reuse a nonce.
   const account: Account = privateKeyToAccount(opts.privateKey, { nonceManager });
   const wallet: WalletClient<Transport, Chain, Account> = createWalletClient({ account, chain, transport: http(opts.rpcUrl) });
@@ -374,7 +375,35 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   // Settles of one authorization run one after another, so a concurrent duplicate sees the used nonce.
   const inflight = new Map<string, Promise<unknown>>();
 
-  async function settleOnce(req: FacilitatorRequest): Promise<SettleResponse> {
+  // Broadcast transactions whose receipt we have not seen yet, by authorization key. A retried
+  // settle of the same authorization waits for this transaction instead of failing on the now-used
+  // nonce, so a slow chain does not turn into "not paid" (x402 issue #1062, PR #3083).
+  const pending = new Map<string, { hash: Hex; ctx: VerifiedContext }>();
+
+  async function confirm(key: string, hash: Hex, ctx: VerifiedContext): Promise<SettleResponse> {
+    const { token, payload, payer, network } = ctx;
+    let receipt;
+    try {
+      receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
+    } catch (err) {
+      pending.set(key, { hash, ctx });
+      // Broadcast but unconfirmed: report the hash so the caller can reconcile instead of charging twice.
+      return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network, payer };
+    }
+    pending.delete(key);
+    if (receipt.status !== 'success') {
+      return { success: false, errorReason: Reason.transactionFailed, transaction: hash, network, payer };
+    }
+    const a = payload.authorization;
+    const transfers = parseEventLogs({ abi: transferEventAbi, eventName: 'Transfer', logs: receipt.logs.filter((l) => sameAddress(l.address, token.address)) });
+    const moved = transfers.some((l) => sameAddress(l.args.from, a.from) && sameAddress(l.args.to, a.to) && l.args.value === BigInt(a.value));
+    if (!moved) return { success: false, errorReason: Reason.transferEventMismatch, transaction: hash, network, payer };
+    return { success: true, transaction: hash, network, payer };
+  }
+
+  async function settleOnce(key: string, req: FacilitatorRequest): Promise<SettleResponse> {
+    const earlier = pending.get(key);
+    if (earlier) return confirm(key, earlier.hash, earlier.ctx);
     const n = normalize(req);
     const { response, ctx } = await verifyCore(req, opts.simulateInSettle ?? false);
     if (!response.isValid || !ctx) {
@@ -387,35 +416,21 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
         ...(response.payer ? { payer: response.payer } : {}),
       };
     }
-    const { token, payload, payer, network } = ctx;
     let hash: Hex;
     try {
-      hash = await wallet.writeContract({ address: token.address, abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never });
+      hash = await wallet.writeContract({ address: ctx.token.address, abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(ctx.payload) as never });
     } catch (err) {
-      return { success: false, errorReason: reasonFromRevert(err), errorMessage: shortMessage(err), transaction: '', network, payer };
+      return { success: false, errorReason: reasonFromRevert(err), errorMessage: shortMessage(err), transaction: '', network: ctx.network, payer: ctx.payer };
     }
-    let receipt;
-    try {
-      receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
-    } catch (err) {
-      // Broadcast but unconfirmed: report the hash so the caller can reconcile instead of charging twice.
-      return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network, payer };
-    }
-    if (receipt.status !== 'success') {
-      return { success: false, errorReason: Reason.transactionFailed, transaction: hash, network, payer };
-    }
-    const a = payload.authorization;
-    const transfers = parseEventLogs({ abi: transferEventAbi, eventName: 'Transfer', logs: receipt.logs.filter((l) => sameAddress(l.address, token.address)) });
-    const moved = transfers.some((l) => sameAddress(l.args.from, a.from) && sameAddress(l.args.to, a.to) && l.args.value === BigInt(a.value));
-    if (!moved) return { success: false, errorReason: Reason.transferEventMismatch, transaction: hash, network, payer };
-    return { success: true, transaction: hash, network, payer };
+    return confirm(key, hash, ctx);
   }
 
   async function settle(req: FacilitatorRequest): Promise<SettleResponse> {
     const auth = (req.paymentPayload.payload.authorization ?? {}) as { from?: unknown; nonce?: unknown };
-    const key = `${String(req.paymentRequirements.asset).toLowerCase()}:${String(auth.from).toLowerCase()}:${String(auth.nonce).toLowerCase()}`;
+    const sig = (req.paymentPayload.payload as { signature?: unknown }).signature;
+    const key = `${String(req.paymentRequirements.asset)}:${String(auth.from)}:${String(auth.nonce)}:${String(sig)}`.toLowerCase();
     const previous = inflight.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => settleOnce(req));
+    const run = previous.catch(() => undefined).then(() => settleOnce(key, req));
     inflight.set(key, run);
     try {
       return await run;

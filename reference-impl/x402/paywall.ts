@@ -359,6 +359,8 @@ async function verifyAndProceed(
       let s: SettleResponse;
       try {
         s = await client.settle(version, payload, requirements);
+        // Broadcast but unconfirmed: ask once more, the facilitator reconciles against that tx.
+        if (!s.success && s.errorReason === 'settlement_pending' && s.transaction) s = await client.settle(version, payload, requirements);
       } catch (err) {
         return { ok: false, response: gateway(err) };
       } finally {
