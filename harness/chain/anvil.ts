@@ -173,6 +173,11 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
       throw new Error(`anvil for '${profile.id}' reports chain id ${chainId}, expected ${profile.chainId}`);
     }
     const running: RunningChain = { profile, rpcUrl, port: listening.port, chainId, host, stop, pid };
+    if (args.loadState) {
+      // The fixture's head block carries the time the fixture was made; mine one so that `latest`
+      // (what servers and clients read as chain time) starts at the host's clock.
+      await rpcCall(rpcUrl, 'evm_mine');
+    }
     if (forkUrl) {
       // Only what is missing: present contracts keep their upstream code and storage.
       const placements = await placeContracts(running, { onlyMissing: true });

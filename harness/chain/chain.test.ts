@@ -48,6 +48,13 @@ function checkProfile(id: ChainProfileId, expected: { chainId: number; usdcName:
       assert.equal(await read('version'), '2');
     });
 
+    test("chain time starts at the host's clock (not at the fixture's creation time)", async () => {
+      const { publicClient } = createChainClients(chain);
+      const { timestamp } = await publicClient.getBlock();
+      const skew = Number(timestamp) - Math.floor(Date.now() / 1000);
+      assert.ok(Math.abs(skew) <= 5, `latest block is ${skew} s off the host clock`);
+    });
+
     test('code at every canonical address (ERC-8004, Multicall3, Permit2...)', async () => {
       const { publicClient } = createChainClients(chain);
       for (const [key, address] of Object.entries(chain.profile.contracts)) {
