@@ -234,6 +234,27 @@ describe('settle', () => {
   });
 });
 
+describe('settle maps token reverts to reasons when a verify check is missing (defence in depth)', () => {
+  const cases: [keyof FacilitatorFaults, string, () => Promise<{ x402Version: 1 | 2; paymentPayload: unknown; paymentRequirements: unknown }>][] = [
+    ['skipNonceCheck', Reason.nonceUsed, async () => {
+      const body = await v2();
+      assert.equal((await post(fac.url, '/settle', body)).json.success, true);
+      return body;
+    }],
+    ['skipBalanceCheck', Reason.insufficientBalance, () => v2({}, {}, reqV2(), generatePrivateKey())],
+    ['skipSignatureCheck', Reason.signature, () => v2({ from: buyer.address }, {}, reqV2(), attacker.privateKey)],
+  ];
+  for (const [fault, reason, build] of cases) {
+    test(`${fault}: the revert reads as ${reason} and nothing moves`, async () => {
+      const body = await build();
+      const b0 = await tools.balanceOf(USDC, buyer.address);
+      const { json } = await post((await faultyFacilitator(fault)).url, '/settle', body);
+      assert.deepEqual([json.success, json.errorReason, json.transaction], [false, reason, ''], JSON.stringify(json));
+      assert.equal(await tools.balanceOf(USDC, buyer.address), b0);
+    });
+  }
+});
+
 describe('slow confirmation', () => {
   test('receipt later than the timeout: settlement_pending with the hash; a retry reconciles to the same tx', async () => {
     const judge = roleAccount('judge');
