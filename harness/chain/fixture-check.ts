@@ -20,6 +20,17 @@ export function readFixture(profile: ChainProfileId): StateDump {
 }
 
 /**
+ * Runtime code without solc's CBOR metadata trailer (its last 2 bytes give the trailer's length).
+ * Used only to explain a mismatch, never to accept one.
+ */
+export function stripMetadata(code: Hex): Hex {
+  const hex = code.slice(2);
+  if (hex.length < 4) return code;
+  const len = parseInt(hex.slice(-4), 16) * 2 + 4;
+  return len <= hex.length ? (`0x${hex.slice(0, hex.length - len)}` as Hex) : code;
+}
+
+/**
  * Human-readable mismatches between a fixture and the artifacts (empty = in sync).
  * @param state the dump to check; default: the committed fixture of the profile.
  */
@@ -32,7 +43,12 @@ export function fixtureDrift(profile: ChainProfileId, state: StateDump = readFix
     const expected = keccak256(readArtifact(row.artifact.file, row.artifact.contract).deployedBytecode);
     if (!code || code === '0x') problems.push(`${profile}: no code for ${row.key} at ${address}`);
     else if (keccak256(code as Hex) !== expected) {
-      problems.push(`${profile}: ${row.key} at ${address} has code hash ${keccak256(code as Hex)}, artifact ${row.artifact.contract} has ${expected}`);
+      const artifactCode = readArtifact(row.artifact.file, row.artifact.contract).deployedBytecode;
+      const onlyMetadata = stripMetadata(code as Hex) === stripMetadata(artifactCode);
+      problems.push(
+        `${profile}: ${row.key} at ${address} has code hash ${keccak256(code as Hex)}, artifact ${row.artifact.contract} has ${expected}` +
+          (onlyMetadata ? ' (only the compiler metadata trailer differs: a comment/format change)' : ''),
+      );
     }
   }
   return problems;
