@@ -106,3 +106,18 @@ test('role accounts are funded (USDC through the impersonated masterMinter makin
 test('a fork URL serving another chain id is refused', async () => {
   await assert.rejects(startChain({ profile: 'base-sepolia', forkUrl: upstream.rpcUrl }), /serves chain id 8453, but profile 'base-sepolia' is chain 84532/);
 });
+
+test('BASE_RPC_URL alone turns a normal start into a fork start', async (t) => {
+  const prev = process.env.BASE_RPC_URL;
+  process.env.BASE_RPC_URL = upstream.rpcUrl;
+  let chain: RunningChain;
+  try {
+    chain = await startChain({ profile: 'base' });
+  } finally {
+    if (prev === undefined) delete process.env.BASE_RPC_URL;
+    else process.env.BASE_RPC_URL = prev;
+  }
+  t.after(() => chain.stop());
+  assert.equal(chain.fork?.url, upstream.rpcUrl);
+  assert.equal(await createChainClients(chain).publicClient.getBalance({ address: STRANGER }), 123n);
+});

@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { before, test } from 'node:test';
 import { BINDINGS_DIR, diffBindings, renderBindings } from '../scripts/gen-bindings.ts';
 import { REPO_ROOT } from './artifacts.ts';
 import { fixtureDrift, readFixture } from './fixture-check.ts';
 import { CHAIN_PROFILE_IDS, contractPlacements, getProfile } from './profiles.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 
 const HINT = 'run `npm run gen` to regenerate the fixtures and bindings from the current contracts';
 
