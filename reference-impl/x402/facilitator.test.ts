@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { generatePrivateKey } from 'viem/accounts';
 import type { Address, Hex } from 'viem';
 import { roleAccount, startChain, type RunningChain } from '../../harness/chain/index.ts';
@@ -123,6 +124,36 @@ describe('verify rejects with the exact reason, and each check catches its defec
       await assert.rejects(expectRejected(broken.url, c), assert.AssertionError, `a facilitator with ${c.fault} should not produce ${c.reason}`);
     });
   }
+});
+
+describe('property: the signature binds every signed field', () => {
+  // After signing, change one authorization field to any other value: verify must refuse.
+  const field = fc.constantFrom('from', 'to', 'value', 'validAfter', 'validBefore', 'nonce');
+  const mutate = (p: any, f: string, seed: bigint) => {
+    const a = p.payload.authorization;
+    if (f === 'from' || f === 'to') a[f] = [buyer.address, vendor.address, attacker.address, operator.address].find((x) => x.toLowerCase() !== a[f].toLowerCase() && (f !== 'to' || x !== vendor.address))!;
+    else if (f === 'nonce') a.nonce = `0x${(BigInt(a.nonce) ^ (seed | 1n)).toString(16).padStart(64, '0')}`;
+    else if (f === 'value') a.value = (BigInt(a.value) + (seed % 2n === 0n ? 1n : -1n) * (seed % 1000n + 1n)).toString();
+    else a[f] = (BigInt(a[f]) + (seed % 2n === 0n ? 1n : -1n) * (seed % 100n + 1n)).toString();
+  };
+  const property = (url: () => string) =>
+    fc.asyncProperty(field, fc.bigInt({ min: 1n, max: 2n ** 64n }), async (f, seed) => {
+      const body = await v2();
+      mutate(body.paymentPayload, f, seed);
+      const { json } = await post(url(), '/verify', body);
+      return json.isValid === false;
+    });
+  test('any single-field change after signing is refused (40 runs)', async () => {
+    await fc.assert(property(() => fac.url), { numRuns: 40, seed: 402 });
+  });
+  test('the property catches a facilitator that does not check signatures (and does not simulate)', async () => {
+    const broken = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: operator.privateKey, simulate: false, faults: { skipSignatureCheck: true } });
+    try {
+      await assert.rejects(fc.assert(property(() => broken.url), { numRuns: 40, seed: 402 }), /Property failed/);
+    } finally {
+      await broken.stop();
+    }
+  });
 });
 
 describe('verify accepts', () => {

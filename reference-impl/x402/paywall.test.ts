@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { Hono } from 'hono';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Address } from 'viem';
@@ -14,7 +15,7 @@ import { ExactEvmSchemeV1 } from '@x402/evm/exact/v1/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import { roleAccount, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { listen, startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
-import { checkPayment, paywall, type PaywallConfig } from './paywall.ts';
+import { acceptedMatches, buildRequirements, checkPayment, paywall, type PaywallConfig } from './paywall.ts';
 import { Reason, decodeHeader, encodeHeader, type RequirementsV1, type RequirementsV2 } from './wire.ts';
 import { chainTools, makeV2Payload } from './testing.ts';
 
@@ -328,4 +329,38 @@ test('decodeHeader refuses what it cannot read', () => {
   assert.throws(() => decodeHeader(''), /empty/);
   assert.throws(() => decodeHeader('%%%'), /base64/);
   assert.deepEqual(decodeHeader(encodeHeader({ a: 1 })), { a: 1 });
+});
+
+describe('acceptedMatches (pure)', () => {
+  const offer = buildRequirements([{ price: '$0.10', payTo: '0xa322A9F17c9CE94f391bEBf76694AFB924237C8e', network: 'eip155:84532' }])[0]!;
+  test('the offer itself, a JSON round-trip of it, and extra fields inside extra match', () => {
+    assert.ok(acceptedMatches(offer, offer));
+    assert.ok(acceptedMatches(offer, JSON.parse(JSON.stringify(offer))));
+    assert.ok(acceptedMatches(offer, { ...offer, extra: { ...offer.extra, assetTransferMethod: 'eip3009' } }));
+  });
+  test('property: changing, dropping or adding any top-level field, or changing an offered extra entry, breaks the match', () => {
+    const keys = Object.keys(offer) as (keyof typeof offer)[];
+    const change = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.constantFrom(...keys), value: fc.oneof(fc.string(), fc.integer(), fc.constant(null)) }),
+      fc.record({ kind: fc.constant('drop' as const), key: fc.constantFrom(...keys) }),
+      fc.record({ kind: fc.constant('add' as const), key: fc.string({ minLength: 1 }).filter((k) => !(k in offer) && k !== '__proto__'), value: fc.string() }),
+      fc.record({ kind: fc.constant('extra' as const), key: fc.constantFrom('name', 'version'), value: fc.string() }),
+    );
+    fc.assert(
+      fc.property(change, (c) => {
+        const a: any = JSON.parse(JSON.stringify(offer));
+        if (c.kind === 'set') {
+          if (JSON.stringify(a[c.key]) === JSON.stringify(c.value)) return true;
+          a[c.key] = c.value;
+        } else if (c.kind === 'drop') delete a[c.key];
+        else if (c.kind === 'add') a[c.key] = c.value;
+        else {
+          if (a.extra[c.key] === c.value) return true;
+          a.extra[c.key] = c.value;
+        }
+        return !acceptedMatches(offer, a);
+      }),
+      { numRuns: 300, seed: 402 },
+    );
+  });
 });

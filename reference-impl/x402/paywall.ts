@@ -149,7 +149,8 @@ export class FacilitatorClient {
   async verify(x402Version: 1 | 2, paymentPayload: unknown, paymentRequirements: unknown): Promise<VerifyResponse> {
     const { status, json } = await this.post('/verify', { x402Version, paymentPayload, paymentRequirements });
     const parsed = VerifyResponseSchema.safeParse(json);
-    if (!parsed.success || (status >= 500 && parsed.data.isValid)) {
+    // A 5xx is the facilitator's failure, not a verdict on the payment (the buyer must not read it as "invalid").
+    if (!parsed.success || status >= 500) {
       throw new FacilitatorError(`facilitator /verify answered ${status}: ${JSON.stringify(json).slice(0, 300)}`);
     }
     return parsed.data;
@@ -159,7 +160,7 @@ export class FacilitatorClient {
   async settle(x402Version: 1 | 2, paymentPayload: unknown, paymentRequirements: unknown): Promise<SettleResponse> {
     const { status, json } = await this.post('/settle', { x402Version, paymentPayload, paymentRequirements });
     const parsed = SettleResponseSchema.safeParse(json);
-    if (!parsed.success) throw new FacilitatorError(`facilitator /settle answered ${status}: ${JSON.stringify(json).slice(0, 300)}`);
+    if (!parsed.success || (status >= 500 && !parsed.data.transaction)) throw new FacilitatorError(`facilitator /settle answered ${status}: ${JSON.stringify(json).slice(0, 300)}`);
     return parsed.data;
   }
 
