@@ -19,7 +19,6 @@ import {
   createWalletClient,
   defineChain,
   getAddress,
-  http,
   parseEventLogs,
   parseSignature,
   recoverTypedDataAddress,
@@ -33,6 +32,7 @@ import {
 } from 'viem';
 import { nonceManager, privateKeyToAccount } from 'viem/accounts';
 import { authorizationTypes, eip3009ABI } from '@x402/evm';
+import { keepAliveTransport } from '../../harness/chain/index.ts';
 import {
   CANONICAL_USDC,
   ExactEvmPayloadSchema,
@@ -212,7 +212,9 @@ function shortMessage(err: unknown): string {
  * domain (`name()`, `version()`) from the chain; throws if a token has no code.
  */
 export async function createFacilitator(opts: FacilitatorOptions): Promise<Facilitator> {
-  const probe = createPublicClient({ transport: http(opts.rpcUrl) });
+  // Keep-alive sockets: Node's global fetch costs ~2x per RPC call (DESIGN.md "Speed").
+  const transport = () => keepAliveTransport(opts.rpcUrl);
+  const probe = createPublicClient({ transport: transport() });
   const chainId = await probe.getChainId();
   const chain: Chain = defineChain({
     id: chainId,
@@ -221,10 +223,10 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     rpcUrls: { default: { http: [opts.rpcUrl] } },
   });
   // Receipts on a local node arrive within milliseconds; viem's 4 s default poll would dominate settle time.
-  const publicClient = createPublicClient({ chain, transport: http(opts.rpcUrl), pollingInterval: 250 }) as PublicClient;
+  const publicClient = createPublicClient({ chain, transport: transport(), pollingInterval: 250 }) as PublicClient;
   // nonceManager: concurrent settles for different payers must not reuse a nonce.
   const account: Account = privateKeyToAccount(opts.privateKey, { nonceManager });
-  const wallet: WalletClient<Transport, Chain, Account> = createWalletClient({ account, chain, transport: http(opts.rpcUrl) });
+  const wallet: WalletClient<Transport, Chain, Account> = createWalletClient({ account, chain, transport: transport() });
   const faults = opts.faults ?? {};
   const clock: Clock = faults.hostClock ? hostClock : (opts.clock ?? chainClock(publicClient));
   const buffer = BigInt(opts.validBeforeBufferSeconds ?? 6);
