@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Instance } from 'prool';
@@ -147,17 +148,24 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     const m = /Listening on (\S+):(\d+)/.exec(message);
     if (m) listening = { host: m[1]!, port: Number(m[2]) };
   };
+  // prool rejects on the first stderr chunk, which may hold only "Error"; keep all of it.
+  let stderr = '';
+  const onStderr = (message: string) => {
+    stderr += message;
+  };
   instance.on('stdout', onStdout);
+  instance.on('stderr', onStderr);
   try {
     await instance.start();
   } catch (err) {
-    const text = err instanceof Error ? err.message : String(err);
-    if (/address already in use|os error 98|os error 48|AddrInUse/i.test(text)) {
+    const text = `${err instanceof Error ? err.message : String(err)}\n${stderr}`;
+    if (/address already in use|os error 98|os error 48|AddrInUse/i.test(text) || (requestedPort !== 0 && (await portTaken(host, requestedPort)))) {
       throw new PortInUseError(requestedPort, host, profile.id);
     }
     throw new Error(`anvil for chain profile '${profile.id}' failed to start: ${text.trim()}`);
   } finally {
     instance.off('stdout', onStdout);
+    instance.off('stderr', onStderr);
   }
   const pid = instance._internal.process?.pid;
   let stopped: Promise<void> | undefined;
@@ -189,6 +197,15 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     await stop();
     throw err;
   }
+}
+
+/** Whether binding host:port fails with EADDRINUSE (used to explain a failed start). */
+function portTaken(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE'));
+    probe.listen(port, host, () => probe.close(() => resolve(false)));
+  });
 }
 
 /**

@@ -98,7 +98,7 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up did not exit within 15 s of SIGTERM')), 15_000).unref()),
   ]);
   assert.equal(code, 0, `exit code after SIGTERM; stderr: ${stderr}`);
-  assert.match(stderr, /SIGTERM received, stopping 0 service\(s\) and 2 chain\(s\)/);
+  assert.match(stderr, /SIGTERM received, stopping \d+ service\(s\) and 2 chain\(s\)/);
   assert.equal(alive(pids), '', 'no anvil left behind');
 });
 
@@ -122,4 +122,34 @@ test('amh up: usage errors exit 2 with the reason', async () => {
   const r2 = await exited(amh(['up', '--fork-url', 'http://127.0.0.1:1', '--profile', 'base', '--profile', 'base-sepolia']));
   assert.equal(r2.code, 2);
   assert.match(r2.stderr, /--fork-url forks one chain/);
+});
+
+test('services are discovered from reference-impl/<protocol>/up-service.ts, in protocol order', async () => {
+  const { discoverServices, renderText } = await import('./up.ts');
+  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const root = mkdtempSync(path.join(tmpdir(), 'amh-services-'));
+  for (const [dir, body] of [
+    ['zeta', `export const upService = { name: 'zeta-server', start: async () => ({ describe: () => ({}), stop: async () => {} }) };\n`],
+    ['alpha', `export const upServices = [{ name: 'alpha-a', start: async () => ({ describe: () => ({}), stop: async () => {} }) }, { name: 'alpha-b', start: async () => ({ describe: () => ({}), stop: async () => {} }) }];\n`],
+    ['no-service-here', null],
+  ] as const) {
+    mkdirSync(path.join(root, dir));
+    if (body) writeFileSync(path.join(root, dir, 'up-service.ts'), body);
+  }
+  const names = (await discoverServices(root)).map((s) => s.name);
+  assert.deepEqual(names, ['alpha-a', 'alpha-b', 'zeta-server']);
+
+  mkdirSync(path.join(root, 'broken'));
+  writeFileSync(path.join(root, 'broken', 'up-service.ts'), 'export const somethingElse = 1;\n');
+  await assert.rejects(discoverServices(root), /broken\/up-service\.ts exports neither upService nor upServices/);
+
+  const text = renderText({
+    chains: [],
+    accounts: [],
+    mnemonic: 'm',
+    readyMs: 1,
+    services: [{ name: 'agentripe', endpoints: { api: 'http://127.0.0.1:4000' } }],
+  });
+  assert.match(text, /agentripe\n\s+api\s+http:\/\/127\.0\.0\.1:4000/);
 });

@@ -3,6 +3,9 @@
  * client developer needs (RPC URLs, chain ids, contract addresses, funded keys, endpoints), and stay
  * up until SIGINT/SIGTERM, then stop every child cleanly.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatUnits } from 'viem';
 import {
@@ -17,6 +20,8 @@ import {
   type ChainProfileId,
   type RunningChain,
 } from '../../chain/index.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** One line for `amh --help`. */
 export const summary = 'start the chains (+ reference servers) and keep them up; prints RPC URLs, addresses, funded keys';
@@ -33,6 +38,7 @@ Options:
   --fork-url <url>           fork this RPC instead of loading the fixture; needs exactly one --profile
                              (env: ${Object.values(FORK_URL_ENV).join(', ')} fork per profile)
   --fork-block-number <n>    block to fork at (with --fork-url)
+  --chains-only              start no services, only the chains
   --json                     print one JSON document on a single stdout line; logs go to stderr
   --help                     this text
 
@@ -62,10 +68,31 @@ export interface UpService {
 }
 
 /**
- * Services started after the chains, in order (stopped in reverse). Reference implementations add
- * an entry here (import their UpService and append it).
+ * Services started after the chains, in order (stopped in reverse). Two ways in:
+ * - append to this array, or
+ * - (preferred, no edit here) add `reference-impl/<protocol>/up-service.ts` exporting
+ *   `upService: UpService` or `upServices: UpService[]`; {@link discoverServices} picks it up
+ *   (protocols in alphabetical order).
  */
 export const upServices: UpService[] = [];
+
+/** File name that makes a reference implementation's service known to `amh up`. */
+export const SERVICE_FILE = 'up-service.ts';
+
+/** The services of every `reference-impl/<protocol>/up-service.ts`, then {@link upServices}. */
+export async function discoverServices(root = path.join(REPO_ROOT, 'reference-impl')): Promise<UpService[]> {
+  const found: UpService[] = [];
+  const dirs = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+  for (const dir of dirs) {
+    const file = path.join(root, dir, SERVICE_FILE);
+    if (!existsSync(file)) continue;
+    const mod = (await import(pathToFileURL(file).href)) as { upService?: UpService; upServices?: UpService[] };
+    const list = mod.upServices ?? (mod.upService ? [mod.upService] : []);
+    if (list.length === 0) throw new Error(`${path.relative(REPO_ROOT, file)} exports neither upService nor upServices`);
+    found.push(...list);
+  }
+  return [...found, ...upServices];
+}
 
 /** What `amh up --json` prints (amounts are decimal strings of base units). */
 export interface UpDescription {
@@ -178,6 +205,7 @@ function parse(argv: string[]) {
         'fork-url': { type: 'string' },
         'fork-block-number': { type: 'string' },
         json: { type: 'boolean', default: false },
+        'chains-only': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -201,6 +229,7 @@ function parse(argv: string[]) {
   }
   return {
     help: values.help ?? false,
+    chainsOnly: values['chains-only'] ?? false,
     json: values.json ?? false,
     profiles: profiles as ChainProfileId[],
     port,
@@ -274,7 +303,8 @@ export async function run(argv: string[]): Promise<number> {
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
 
-    for (const service of upServices) {
+    for (const service of opts.chainsOnly ? [] : await discoverServices()) {
+      log(`amh up: starting ${service.name}`);
       services.push({ name: service.name, svc: await service.start({ chains, host: opts.host, log }) });
     }
     const description = await describe(chains, services, Math.round(performance.now() - t0));
