@@ -331,6 +331,12 @@ test('decodeHeader refuses what it cannot read', () => {
   assert.deepEqual(decodeHeader(encodeHeader({ a: 1 })), { a: 1 });
 });
 
+test('a misconfigured paywall fails at start-up with a clear error', () => {
+  assert.throws(() => paywall({ facilitatorUrl: 'http://127.0.0.1:1', accepts: { price: '$0.1234567', payTo: vendor.address, network: 'eip155:84532' } }), /more than 6 decimals/);
+  assert.throws(() => paywall({ facilitatorUrl: 'http://127.0.0.1:1', accepts: { price: '$1', payTo: vendor.address, network: 'base-sepolia' } }), /CAIP-2/);
+  assert.throws(() => paywall({ facilitatorUrl: 'http://127.0.0.1:1', accepts: { price: '$1', payTo: vendor.address, network: 'eip155:1' } }), /no canonical USDC/);
+});
+
 describe('acceptedMatches (pure)', () => {
   const offer = buildRequirements([{ price: '$0.10', payTo: '0xa322A9F17c9CE94f391bEBf76694AFB924237C8e', network: 'eip155:84532' }])[0]!;
   test('the offer itself, a JSON round-trip of it, and extra fields inside extra match', () => {

@@ -385,13 +385,15 @@ export function toResponse(r: PaywallResponse): Response {
  * handler as `c.get('x402Payment')`.
  */
 export function paywall(cfg: PaywallConfig): MiddlewareHandler {
+  // A bad price or network is the operator's mistake: fail at start-up, not on the first buyer.
+  buildRequirements(Array.isArray(cfg.accepts) ? cfg.accepts : [cfg.accepts]);
   const config: PaywallConfig = cfg.faults?.noReplayGuard ? cfg : { ...cfg, inflight: cfg.inflight ?? new Set() };
   return async (c, next) => {
     let decision: PaywallDecision;
     try {
       decision = await checkPayment({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, config);
     } catch (err) {
-      // Only a misconfigured paywall gets here (bad price or network in cfg).
+      // Not reachable with a config that passed the start-up check; kept so a bug never leaks a stack.
       return c.json({ error: { code: 'paywall_misconfigured', message: (err as Error).message } }, 500);
     }
     if (decision.kind === 'respond') return toResponse(decision.response);
