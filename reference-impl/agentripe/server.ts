@@ -20,7 +20,7 @@ import { AgentripeDb, hashApiKey, type TaskRow, type TaskStatus } from './db.ts'
 import { AgentripeChain, localChain } from './chain.ts';
 import { checkPayment, toResponse } from '../x402/paywall.ts';
 import { authenticateVendor, registerWithKeyMessage, verifyPersonalSign, withinWindow, type VendorAuth } from './auth.ts';
-import { ruleReviewer, type Reviewer, type ReviewVerdict } from './review.ts';
+import { llmReviewer, ruleReviewer, type Reviewer, type ReviewVerdict } from './review.ts';
 import { agentUriDataSchema, findCatalogEntry, loadAgentUriData, parseUsdPrice, toDataUri, type AgentUriData } from './agenturi.ts';
 
 /** Version reported by `/health` (the seed's). */
@@ -56,6 +56,16 @@ export const agentripeConfigSchema = z.object({
   authWindowSeconds: z.number().int().positive().default(300),
   maxTimeoutSeconds: z.number().int().positive().default(300),
   resyncOnStart: z.boolean().default(true),
+  /**
+   * Reviewer when no `reviewer` object is injected: the deterministic rule reviewer (default) or an
+   * OpenAI-compatible endpoint.
+   */
+  review: z
+    .discriminatedUnion('type', [
+      z.object({ type: z.literal('rule') }),
+      z.object({ type: z.literal('llm'), endpoint: z.url(), model: z.string().min(1), apiKey: z.string().optional(), timeoutMs: z.number().int().positive().optional() }),
+    ])
+    .default({ type: 'rule' }),
 });
 
 /** Server configuration: the serializable part plus injectable clock, reviewer and logger. */
@@ -176,7 +186,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   const cfg = agentripeConfigSchema.parse(config);
   const now = config.clock ?? Date.now;
   const iso = () => new Date(now()).toISOString();
-  const reviewer = config.reviewer ?? ruleReviewer();
+  const reviewer = config.reviewer ?? (cfg.review.type === 'llm' ? llmReviewer(cfg.review) : ruleReviewer());
   const log = config.log ?? (() => {});
   if (cfg.operatorPrivateKey.toLowerCase() === cfg.registrarPrivateKey.toLowerCase()) {
     throw new Error('registrarPrivateKey must differ from operatorPrivateKey (an agent owner cannot receive feedback from itself)');
@@ -744,12 +754,17 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     async stop() {
       if (stopped) return;
       stopped = true;
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      // Bounded waits: a stuck client connection or chain call must not hang shutdown.
+      const bounded = (p: Promise<unknown>, ms: number) => Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())]);
+      await bounded(
+        new Promise<void>((r) => {
+          server.close(() => r());
+          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+        3000,
+      );
       // Let in-flight task operations finish before the DB closes.
-      await Promise.allSettled([...locks.values()]);
+      await bounded(Promise.allSettled([...locks.values()]), 10_000);
       db.close();
     },
   };

@@ -13,6 +13,9 @@ import { createBuyer, type Buyer } from './agents/buyer.ts';
 import { createVendor, type Vendor, type VendorStrategy } from './agents/vendor.ts';
 import { parseEventLogs } from 'viem';
 
+// Captured at import, before a test may install msw: the agents keep using the real fetch.
+const realFetch = globalThis.fetch;
+
 /** Everything a test needs. */
 export interface Lab {
   chain: RunningChain;
@@ -67,8 +70,8 @@ export async function startLab(overrides: Partial<AgentripeServerConfig> = {}): 
       const ev = parseEventLogs({ abi: identityRegistryAbi, logs: receipt.logs, eventName: 'Registered' })[0];
       return (ev!.args as { agentId: bigint }).agentId;
     },
-    buyer: (role = 'buyer1') => createBuyer({ baseUrl: stack.server.url, privateKey: roleAccount(role).privateKey, rpcUrl: chain.rpcUrl, identityRegistry: addr.identityRegistry }),
-    vendor: (role, agentId, strategy, clock) => createVendor({ baseUrl: stack.server.url, agentId, credentials: { privateKey: roleAccount(role).privateKey }, strategy, clock }),
+    buyer: (role = 'buyer1') => createBuyer({ baseUrl: stack.server.url, privateKey: roleAccount(role).privateKey, rpcUrl: chain.rpcUrl, identityRegistry: addr.identityRegistry, fetchImpl: realFetch }),
+    vendor: (role, agentId, strategy, clock) => createVendor({ baseUrl: stack.server.url, agentId, credentials: { privateKey: roleAccount(role).privateKey }, strategy, clock, fetchImpl: realFetch }),
     async feedback(agentId) {
       const logs = await pub.getContractEvents({ address: addr.reputationRegistry, abi: reputationRegistryAbi, eventName: 'NewFeedback', args: { agentId, clientAddress: roleAccount('operator').address }, fromBlock: 0n });
       return logs.map((l) => {

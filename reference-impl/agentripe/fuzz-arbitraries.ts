@@ -1,0 +1,951 @@
+/**
+ * fast-check arbitraries for the Agentripe malformed-input fuzz test (fuzz.test.ts): one
+ * arbitrary per class of bad input, composed into {@link malformedRequest}, plus the response
+ * check every answer must pass ({@link checkResponse}).
+ *
+ * Every generated request is malformed *by construction* for the state it targets: a body that
+ * could be valid is only ever paired with bad credentials or a target that cannot act, and a valid
+ * credential is only ever paired with a body the server must refuse (or a target it must refuse).
+ * The fuzz test's after-run state comparison is the backstop for that promise.
+ */
+import fc from 'fast-check';
+import { getAddress, type Address, type Hex } from 'viem';
+import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
+import { vendorAuthMessage, registerWithKeyMessage } from './auth.ts';
+import { makeV1Payload, makeV2Payload, asHeader } from '../x402/testing.ts';
+import type { RequirementsV1, RequirementsV2 } from '../x402/wire.ts';
+import type { AgentUriData } from './agenturi.ts';
+
+/** Classes of malformed input (used for counting and for the broken-server demos). */
+export const FUZZ_CLASSES = [
+  'wrongMethod',
+  'badPathParam',
+  'badJson',
+  'wrongTypes',
+  'oversized',
+  'badVendorAuth',
+  'badPayment',
+  'badRegistration',
+  'transport',
+] as const;
+export type FuzzClass = (typeof FUZZ_CLASSES)[number];
+
+/** One HTTP request, sent byte-for-byte as described (raw request-target, raw headers). */
+export interface FuzzRequest {
+  cls: FuzzClass;
+  /** Short description of the defect, for counterexamples. */
+  note: string;
+  method: string;
+  /** Raw request-target (not normalised: `..`, `%zz`, latin-1 bytes are sent as given). */
+  path: string;
+  headers: Record<string, string | string[]>;
+  body?: string | Uint8Array;
+  /** Aimed at a route that can change state (or at a route that does not exist): must get 4xx. */
+  expect4xx: boolean;
+  /**
+   * Rejected by the HTTP layer below the app (node's header-size limit, @hono/node-server's
+   * request-target validation), which answers with an empty body; see {@link checkResponse}.
+   */
+  transport?: 'header-too-large' | 'bad-request-target';
+}
+
+/** What the fuzzer aims at: real ids, real credentials, pre-signed near-misses. */
+export interface FuzzContext {
+  /** vendor1's agent (registered on chain by vendor1) and its service path. */
+  agent: bigint;
+  service: string;
+  /** vendor2's agent, a registrar-owned agent (REST register) and the register-with-key agent. */
+  otherAgent: bigint;
+  restAgent: bigint;
+  keyAgent: bigint;
+  /** Every agent id that exists (bad ids are drawn outside this set). */
+  existingAgents: bigint[];
+  /** Task ids of `agent` by status, and a pending task of `otherAgent`. */
+  tasks: { pending: Hex; processing: Hex; rejected: Hex; completed: Hex; failed: Hex; otherPending: Hex };
+  /** Valid EVM vendor-auth headers of vendor1 for `agent` (signed at setup; valid for 5 min). */
+  validAuth: Record<string, string>;
+  /** The real API key of `keyAgent` (valid, but for an agent that owns none of the tasks). */
+  apiKey: string;
+  /** Pre-signed vendor-auth headers that must all be refused (401). */
+  badAuth: { note: string; headers: Record<string, string> }[];
+  /** Pre-signed x402 headers (base64) that must all be refused (400/402): near-misses. */
+  badPayments: { note: string; header: string; v: 1 | 2 }[];
+  /** The exact v2 requirements the server offers for `agent`/`service` (echoed as `accepted`). */
+  offered: RequirementsV2;
+  /** Pre-signed register-with-key bodies that must be refused (401). */
+  badRegisterWithKey: { note: string; body: Record<string, unknown> }[];
+  /** A valid AgentURIData, the base that the wrong-type generators corrupt. */
+  validData: AgentUriData;
+  /** A syntactically valid address that is nobody's. */
+  someAddress: Address;
+}
+
+// ---- building blocks ----------------------------------------------------------------------------
+
+const HEX = '0123456789abcdef'.split('');
+const hexString = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...HEX), minLength: min, maxLength: max });
+const hex32 = hexString(64, 64).map((h) => `0x${h}`);
+
+/** Characters node accepts in a header value (tab, printable ASCII, latin-1). */
+const headerChar = fc.oneof(
+  { arbitrary: fc.integer({ min: 0x20, max: 0x7e }), weight: 8 },
+  { arbitrary: fc.integer({ min: 0x80, max: 0xff }), weight: 1 },
+).map((c) => String.fromCharCode(c));
+const headerValue = (maxLength = 200) => fc.string({ unit: headerChar, maxLength });
+
+/** Any JSON value that is not a string. */
+const notString = fc.oneof(
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 }),
+);
+/** Any JSON value that is not an object (arrays and null included). */
+const notObject = fc.oneof(
+  fc.integer(),
+  fc.string({ maxLength: 20 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+);
+const notArray = fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant(null), fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }));
+const notBoolean = fc.oneof(fc.integer(), fc.constantFrom('true', 'false', '1', ''), fc.constant(null), fc.array(fc.boolean(), { maxLength: 2 }));
+const tooLong = (max: number) => fc.integer({ min: max + 1, max: max + 64 }).map((n) => 'x'.repeat(n));
+
+/** Strings that are not addresses under viem's non-strict isAddress. */
+const badAddress = fc.oneof(
+  fc.constantFrom('', '0x', '0x123', 'hello', `0x${'g'.repeat(40)}`, `0x${'a'.repeat(41)}`, `0x${'a'.repeat(39)}`, `${'a'.repeat(40)}`, '0X' + 'a'.repeat(40), ' 0x' + 'a'.repeat(40)),
+  hexString(0, 39).map((h) => `0x${h}`),
+  fc.string({ maxLength: 30 }).filter((s) => !/^0x[0-9a-fA-F]{40}$/.test(s)),
+);
+/** Hex strings the server's `^0x[0-9a-fA-F]+$` refuses. */
+const badSignature = fc.oneof(fc.constantFrom('', '0x', 'zz', '0xzz', '0x12 34', 'deadbeef', '0x-1'), fc.string({ maxLength: 20 }).filter((s) => !/^0x[0-9a-fA-F]+$/.test(s)));
+/** Deadlines and timestamps the server's `int >= 0 | /^\d{1,N}$/` refuses. */
+const badUint = (digits: number) =>
+  fc.oneof(
+    fc.integer({ max: -1 }),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
+    fc.constantFrom('', '-1', '1.5', '1e3', '0x10', ' 1', 'abc', '9'.repeat(digits + 1), null, true, [], {}),
+  );
+
+// ---- bodies -------------------------------------------------------------------------------------
+
+/** AgentURIData with exactly one defect the server's schema must refuse (or not an object at all). */
+export function corruptData(valid: AgentUriData): fc.Arbitrary<unknown> {
+  const svc = valid.services[0]!;
+  const entry = svc.catalog[0]!;
+  const withEntry = (patch: Record<string, unknown>) => ({ ...valid, services: [{ ...svc, catalog: [{ ...entry, ...patch }] }] });
+  const withService = (patch: Record<string, unknown>) => ({ ...valid, services: [{ ...svc, ...patch }] });
+  const badPath = fc.oneof(
+    fc.constantFrom('', '/lead', 'trail/', 'a b', 'a//b', '../x', 'x?y', 'x#y', 'x%20y', 'ü', '💥', 'a\\b'),
+    tooLong(200),
+  );
+  const badPrice = fc.oneof(fc.constantFrom('0.10', '$', '$.1', '$1.1234567', '$-1', '$1e3', '€1', '$ 1', '$1,00', '1$', ''), notString);
+  return fc.oneof(
+    notObject,
+    fc.oneof(fc.constant(''), notString).map((name) => ({ ...valid, name })),
+    fc.record({ k: fc.constantFrom('description', 'iconUrl', 'solanaWallet'), v: notString }).map(({ k, v }) => ({ ...valid, [k]: v })),
+    notBoolean.map((x402Support) => ({ ...valid, x402Support })),
+    fc.oneof(fc.constant([]), notArray).map((services) => ({ ...valid, services })),
+    fc.constant((({ services: _s, ...rest }) => rest)(valid)),
+    fc.constant((({ name: _n, ...rest }) => rest)(valid)),
+    fc.oneof(fc.constant(''), notString).map((name) => withService({ name })),
+    notString.map((endpoint) => withService({ endpoint })),
+    notArray.map((catalog) => withService({ catalog })),
+    notObject.map((e) => withService({ catalog: [e] })),
+    badPath.map((path) => withEntry({ path })),
+    badPrice.map((price) => withEntry({ price })),
+    fc.oneof(fc.constant(''), notString).map((type) => withEntry({ type })),
+    fc.oneof(fc.constant(''), notString).map((description) => withEntry({ description })),
+  );
+}
+
+/** Bodies of the paid route with a wrong-typed known field (or not an object). */
+function corruptPaidBody(): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    notObject.filter((v) => !(typeof v === 'string' && v.trim() === '')),
+    fc.oneof(notString, tooLong(100_000)).map((task_detail) => ({ task_detail })),
+    notObject.map((task_metadata) => ({ task_detail: 'x', task_metadata })),
+    fc.oneof(notString, tooLong(20_000)).map((reviewer_request) => ({ reviewer_request, task_detail: 'y' })),
+  );
+}
+
+/** Bodies of `/complete` the server must refuse: no result, a null result, or not an object. */
+const badCompleteBody: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant({}),
+  fc.constant({ result: null }),
+  fc.dictionary(fc.constantFrom('Result', 'results', 'res', 'output', 'data'), fc.jsonValue({ maxDepth: 1 }), { minKeys: 1, maxKeys: 2 }),
+  notObject,
+);
+/** Bodies of `/fail` the server must refuse (NOT `{}`: that is a valid failure report). */
+const badFailBody: fc.Arbitrary<unknown> = fc.oneof(
+  notString.map((errorMessage) => ({ errorMessage })),
+  tooLong(10_000).map((errorMessage) => ({ errorMessage })),
+  notObject.filter((v) => v !== null && !(typeof v === 'string')),
+  fc.constant(null),
+);
+
+function badRegisterBody(ctx: FuzzContext): fc.Arbitrary<unknown> {
+  const wallet = { address: ctx.someAddress, deadline: 1, signature: `0x${'ab'.repeat(65)}` };
+  return fc.oneof(
+    notObject,
+    fc.constant({}),
+    corruptData(ctx.validData).map((data) => ({ data })),
+    fc.oneof(
+      notObject.filter((v) => v !== undefined),
+      badAddress.map((address) => ({ ...wallet, address })),
+      badUint(20).map((deadline) => ({ ...wallet, deadline })),
+      badSignature.map((signature) => ({ ...wallet, signature })),
+      fc.constant({ deadline: 1, signature: wallet.signature }),
+    ).map((w) => ({ data: ctx.validData, wallet: w })),
+  );
+}
+
+function badRegisterWithKeyBody(ctx: FuzzContext): fc.Arbitrary<unknown> {
+  const base = {
+    walletAddress: ctx.someAddress,
+    walletSignature: `0x${'cd'.repeat(65)}`,
+    timestamp: Math.floor(Date.now() / 1000),
+    data: ctx.validData,
+  };
+  return fc.oneof(
+    notObject,
+    fc.constant({}),
+    // Well-formed but signed by nobody: 401.
+    hexString(2, 140).map((h) => ({ ...base, walletSignature: `0x${h}` })),
+    badAddress.map((walletAddress) => ({ ...base, walletAddress })),
+    badSignature.map((walletSignature) => ({ ...base, walletSignature })),
+    badUint(12).map((timestamp) => ({ ...base, timestamp })),
+    corruptData(ctx.validData).map((data) => ({ ...base, data })),
+    fc.constantFrom(...ctx.badRegisterWithKey).map((b) => b.body),
+  );
+}
+
+function badWalletBody(ctx: FuzzContext): fc.Arbitrary<unknown> {
+  const base = { walletAddress: ctx.someAddress, deadline: Math.floor(Date.now() / 1000) + 60, signature: `0x${'ef'.repeat(65)}` };
+  return fc.oneof(
+    notObject,
+    fc.constant({}),
+    // Well-formed, garbage signature: the registry refuses it in simulation (400/403/404).
+    hexString(2, 140).map((h) => ({ ...base, signature: `0x${h}` })),
+    badAddress.map((walletAddress) => ({ ...base, walletAddress })),
+    badUint(20).map((deadline) => ({ ...base, deadline })),
+    badSignature.map((signature) => ({ ...base, signature })),
+  );
+}
+
+/**
+ * Byte strings the server cannot read as JSON (after the same decoding it applies: UTF-8 with the
+ * BOM stripped, then `trim()`; an empty body would read as `{}`, which is valid for some routes).
+ */
+export function serverRejectsAsJson(body: string | Uint8Array): boolean {
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  for (const text of [new TextDecoder().decode(bytes), Buffer.from(bytes).toString('utf8')]) {
+    if (!text.trim()) return false;
+    try {
+      JSON.parse(text);
+      return false;
+    } catch {
+      /* not JSON: good */
+    }
+  }
+  return true;
+}
+
+const malformedJson: fc.Arbitrary<string | Uint8Array> = fc
+  .oneof(
+    fc.constantFrom('{', '}', '{"a":', '{"result":}', "{'a':1}", 'undefined', 'NaN', '{"a":1,}', '[1,2', '\u0000', '{"a":1}{"b":2}', '{"result":"x"} trailing', 'tru', 'nul', '{"a":"\\x"}', '--', '<xml/>', '\ufeff\ufeff{}', '{"result":"x"', 'result=x', '{"task_detail":"a"'),
+    fc.string({ minLength: 1, maxLength: 40 }),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+    fc.uint8Array({ minLength: 1, maxLength: 64 }),
+    fc.record({ v: fc.jsonValue({ maxDepth: 3 }), cut: fc.nat() }).map(({ v, cut }) => {
+      const s = JSON.stringify(v);
+      return s.slice(0, cut % Math.max(1, s.length));
+    }),
+    fc.nat({ max: 5000 }).map((n) => '['.repeat(n + 1)),
+  )
+  .filter(serverRejectsAsJson);
+
+// ---- vendor auth --------------------------------------------------------------------------------
+
+/** Vendor auth headers the server must refuse (dynamic garbage plus the pre-signed near-misses). */
+function badVendorAuth(ctx: FuzzContext): fc.Arbitrary<{ note: string; headers: Record<string, string> }> {
+  const v = ctx.validAuth;
+  const drop = fc.constantFrom('x-vendor-address', 'x-agent-id', 'x-timestamp', 'x-signature').map((k) => {
+    const h = { ...v };
+    delete h[k];
+    return { note: `missing ${k}`, headers: h };
+  });
+  const garbageSig = fc.oneof(hexString(0, 140).map((h) => `0x${h}`), headerValue(150)).map((s) => ({ note: 'garbage signature', headers: { ...v, 'x-signature': s } }));
+  const badTs = fc
+    .oneof(headerValue(20).filter((s) => s.trim() !== v['x-timestamp']), fc.integer({ min: 0, max: 10 ** 9 }).map(String))
+    .map((ts) => ({ note: 'timestamp not the signed one', headers: { ...v, 'x-timestamp': ts } }));
+  const isOwnAgent = (s: string) => /^\s*\d+\s*$/.test(s) && BigInt(s.trim()) === ctx.agent;
+  const badAgentId = fc
+    .oneof(
+      fc.constantFrom(String(ctx.otherAgent), String(ctx.restAgent), String(ctx.keyAgent), '-1', 'abc', '1'.repeat(31), '0x1', '1.0', '1e2'),
+      fc.bigInt({ min: 10n ** 6n, max: 10n ** 30n - 1n }).map(String),
+      headerValue(40),
+    )
+    .filter((s) => s.trim() !== '' && !isOwnAgent(s))
+    .map((id) => ({ note: 'wrong X-Agent-Id', headers: { ...v, 'x-agent-id': id } }));
+  const badAddr = badAddress.filter((a) => a.trim() !== '').map((a) => ({ note: 'bad X-Vendor-Address', headers: { ...v, 'x-vendor-address': a } }));
+  const bearer = fc
+    .oneof(
+      fc.constantFrom('Bearer', 'Bearer ', 'Bearer ak_', 'Basic dXNlcjpwYXNz', 'Token ak_x', `${ctx.apiKey}`, `Bearer ${ctx.apiKey} extra`, `Bearer ${ctx.apiKey.toUpperCase()}`, `Bearer ${ctx.apiKey.slice(0, -1)}`, `Bearer ${ctx.apiKey}0`),
+      hexString(1, 64).map((h) => `Bearer ak_${h}`),
+      hexString(48, 48).map((h) => `Bearer ak_${h}`),
+      fc.nat({ max: ctx.apiKey.length - 4 }).map((i) => {
+        // Flip one character of the real key (after "ak_").
+        const at = 3 + i;
+        const c = ctx.apiKey[at] === 'a' ? 'b' : 'a';
+        return `Bearer ${ctx.apiKey.slice(0, at)}${c}${ctx.apiKey.slice(at + 1)}`;
+      }),
+      headerValue(80).filter((s) => !s.includes(ctx.apiKey)),
+    )
+    .filter((a) => a.trim() !== '')
+    .chain((authorization) =>
+      // A bad bearer key must not fall through to (valid) EVM headers sent alongside it.
+      fc.boolean().map((withEvm) => ({ note: `bad Authorization${withEvm ? ' + valid EVM headers' : ''}`, headers: withEvm ? { ...v, authorization } : { authorization } })),
+    );
+  const solana = fc.constant({ note: 'solana auth', headers: { 'x-solana-address': 'So11111111111111111111111111111111111111112', 'x-agent-id': String(ctx.agent), 'x-timestamp': v['x-timestamp']!, 'x-signature': 'ab'.repeat(64) } });
+  return fc.oneof(
+    fc.constant({ note: 'no auth', headers: {} }),
+    drop,
+    garbageSig,
+    badTs,
+    badAgentId,
+    badAddr,
+    bearer,
+    solana,
+    fc.constantFrom(...ctx.badAuth),
+  );
+}
+
+// ---- x402 payment headers -----------------------------------------------------------------------
+
+/** x402 payment header values the server must refuse (400, 402 or 431; never a settlement). */
+function badPaymentHeader(ctx: FuzzContext): fc.Arbitrary<{ note: string; value: string; v?: 1 | 2 }> {
+  const b64 = (x: unknown) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x), 'utf8').toString('base64');
+  const offered = ctx.offered;
+  const someSig = hexString(130, 130).map((h) => `0x${h}`);
+  const auth = fc.record({
+    from: fc.oneof(fc.constant(ctx.someAddress as string), badAddress),
+    to: fc.constantFrom(offered.payTo as string, ctx.someAddress as string),
+    value: fc.oneof(fc.constantFrom(offered.amount, '0', '-1', '1e6', ''), fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String)),
+    validAfter: fc.constantFrom('0', '-1', 'x'),
+    validBefore: fc.constantFrom('9999999999', '0', '1'),
+    nonce: fc.oneof(hex32, fc.constantFrom('0x', '0x00')),
+  });
+  const mutatedAccepted = fc.oneof(
+    fc.record({ k: fc.constantFrom('scheme', 'network', 'amount', 'asset', 'payTo', 'maxTimeoutSeconds', 'extra'), v: fc.jsonValue({ maxDepth: 1 }) }).map(({ k, v }) => ({ ...offered, [k]: v })),
+    fc.constantFrom(
+      { ...offered, amount: '1' },
+      { ...offered, payTo: ctx.someAddress },
+      { ...offered, network: 'eip155:8453' },
+      { ...offered, scheme: 'upto' },
+      { ...offered, extra: { name: 'USD Coin', version: '2' } },
+      (({ payTo: _p, ...r }) => r)(offered),
+    ),
+  );
+  const v2Shape = fc.oneof(
+    // Right `accepted`, payload of the wrong shape or with a signature nobody made.
+    fc.record({ sig: fc.oneof(someSig, badSignature, notString), authorization: fc.oneof(auth, notObject) }).map((p) => ({ x402Version: 2, accepted: offered, payload: { signature: p.sig, authorization: p.authorization } })),
+    fc.record({ payload: notObject }).map((p) => ({ x402Version: 2, accepted: offered, payload: p.payload })),
+    // Wrong `accepted` (no offer matches), payload well-formed.
+    fc.record({ accepted: fc.oneof(mutatedAccepted, notObject), sig: someSig, authorization: auth }).map((p) => ({ x402Version: 2, accepted: p.accepted, payload: { signature: p.sig, authorization: p.authorization } })),
+    fc.record({ resource: fc.jsonValue({ maxDepth: 1 }), extensions: fc.jsonValue({ maxDepth: 1 }) }).map((x) => ({ x402Version: 2, accepted: offered, payload: { signature: '0x00' }, ...x })),
+  );
+  const v1Shape = fc.record({
+    scheme: fc.oneof(fc.constant('exact'), fc.jsonValue({ maxDepth: 0 })),
+    network: fc.oneof(fc.constantFrom('base-sepolia', 'base', 'eip155:84532', ''), fc.jsonValue({ maxDepth: 0 })),
+    payload: fc.oneof(fc.record({ signature: someSig, authorization: auth }), notObject),
+  }).map((p) => ({ x402Version: 1, ...p }));
+  const wrongVersion = fc
+    .record({ version: fc.oneof(fc.constantFrom(0, 3, -1, 1.5, '2', '1', null, true, 2 ** 53, [2], { v: 2 }), fc.integer()), rest: fc.constantFrom({}, { accepted: offered }, { scheme: 'exact', network: 'base-sepolia' }) })
+    .filter(({ version }) => version !== 1 && version !== 2)
+    .map(({ version, rest }) => ({ x402Version: version, ...rest }));
+  const notBase64 = fc
+    .oneof(headerValue(120), fc.constantFrom('!!!', '====', 'e30', 'e30==', 'e3 0=', '@@', '%7B%7D', '{"x402Version":2}', 'eyJ4NDAyVmVyc2lvbiI6Mn0-_'))
+    .filter((s) => s.trim() !== '');
+  return fc.oneof(
+    { arbitrary: notBase64.map((value) => ({ note: 'not base64', value })), weight: 3 },
+    { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 80 }).map((u) => ({ note: 'base64 of bytes', value: Buffer.from(u).toString('base64') })), weight: 2 },
+    { arbitrary: fc.jsonValue({ maxDepth: 3 }).map((j) => ({ note: 'base64 of arbitrary JSON', value: b64(j) })), weight: 2 },
+    { arbitrary: wrongVersion.map((j) => ({ note: 'wrong x402Version', value: b64(j) })), weight: 2 },
+    { arbitrary: v2Shape.map((j) => ({ note: 'v2 of the wrong shape or signed by nobody', value: b64(j), v: 2 as const })), weight: 4 },
+    { arbitrary: v1Shape.map((j) => ({ note: 'v1 of the wrong shape or signed by nobody', value: b64(j), v: 1 as const })), weight: 2 },
+    { arbitrary: fc.constantFrom(...ctx.badPayments).map((p) => ({ note: `signed near-miss: ${p.note}`, value: p.header, v: p.v })), weight: 5 },
+    {
+      // Large but under node's 16 KiB header limit: reaches the app.
+      arbitrary: fc.record({ n: fc.integer({ min: 4_000, max: 11_000 }), kind: fc.constantFrom('pad', 'json') }).map(({ n, kind }) => ({
+        note: `huge (${kind})`,
+        value: kind === 'pad' ? 'A'.repeat(n) : b64({ x402Version: 2, accepted: offered, payload: { signature: `0x${'ab'.repeat(n / 4)}` } }),
+      })),
+      weight: 1,
+    },
+    { arbitrary: fc.constantFrom(...ctx.badPayments).map((p) => ({ note: `near-miss with whitespace: ${p.note}`, value: `  ${p.header}\t`, v: p.v })), weight: 1 },
+  );
+}
+
+// ---- the request arbitrary ---------------------------------------------------------------------
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+interface RouteSpec {
+  template: string;
+  methods: readonly string[];
+}
+/** Every route of the server (protocols.md C.3 and server.ts). */
+export const ROUTES: RouteSpec[] = [
+  { template: '/health', methods: ['GET'] },
+  { template: '/tasks/:task', methods: ['GET'] },
+  { template: '/tasks/:task/detail', methods: ['GET'] },
+  { template: '/tasks/:task/result', methods: ['GET'] },
+  { template: '/agents', methods: ['GET'] },
+  { template: '/agents/next-id', methods: ['GET'] },
+  { template: '/agents/register', methods: ['POST'] },
+  { template: '/agents/register-with-key', methods: ['POST'] },
+  { template: '/agents/:agent/wallet', methods: ['POST'] },
+  { template: '/agents/:agent/stats', methods: ['GET'] },
+  { template: '/agents/:agent', methods: ['GET'] },
+  { template: '/vendor/tasks', methods: ['GET'] },
+  { template: '/vendor/tasks/:task/start', methods: ['POST'] },
+  { template: '/vendor/tasks/:task/complete', methods: ['POST'] },
+  { template: '/vendor/tasks/:task/fail', methods: ['POST'] },
+  { template: '/vendor/agent-uri', methods: ['GET', 'PUT'] },
+  { template: '/:agent/:service', methods: ['GET', 'POST'] },
+];
+
+const fill = (template: string, p: { task?: string; agent?: string; service?: string }) =>
+  template.replace(':task', p.task ?? '').replace(':agent', p.agent ?? '').replace(':service', p.service ?? '');
+
+const json = (v: unknown) => JSON.stringify(v);
+const jsonHeaders = { 'content-type': 'application/json' };
+
+/** Task ids that match no task (case variants of real ids are *not* bad: the server lowercases). */
+function badTaskId(ctx: FuzzContext): fc.Arbitrary<string> {
+  const real = ctx.tasks.pending;
+  return fc.oneof(
+    fc.constantFrom(real.slice(0, -1), `${real}0`, real.slice(2), `0x${real.slice(2, -1)}g`, '0x', '0', '-1', 'null', 'undefined', '..', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', `${real}%00`, `${real};drop table tasks`, "' OR '1'='1", '%zz', '%', '%E2%82%AC', `${real}%20`),
+    hex32.filter((h) => !Object.values(ctx.tasks).includes(h as Hex)),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map(encodeURIComponent),
+    fc.integer({ min: 100, max: 20_000 }).map((n) => 'f'.repeat(n)),
+    fc.bigInt({ min: 0n, max: 2n ** 256n }).map(String),
+  );
+}
+
+/** Agent ids that name no agent (leading zeros of a real id would name it, so none are drawn). */
+function badAgentId(ctx: FuzzContext): fc.Arbitrary<string> {
+  const exists = (s: string) => /^\d+$/.test(s) && ctx.existingAgents.includes(BigInt(s));
+  return fc
+    .oneof(
+      fc.constantFrom('-1', 'abc', '0x1', '1.0', '1e2', '+1', ' 1', '%31', '..', '..%2F..', '%00', '%zz', 'NaN', 'Infinity', '١', '𝟙'),
+      fc.bigInt({ min: 10n ** 6n, max: 10n ** 30n - 1n }).map(String),
+      fc.bigInt({ min: 10n ** 30n, max: 2n ** 300n }).map(String),
+      fc.integer({ min: 31, max: 5_000 }).map((n) => '9'.repeat(n)),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).map(encodeURIComponent),
+    )
+    .filter((s) => !exists(s));
+}
+
+/** A valid body for a route (used only with bad credentials or bad targets). */
+function plausibleBody(ctx: FuzzContext, template: string): fc.Arbitrary<unknown> {
+  switch (template) {
+    case '/vendor/tasks/:task/complete':
+      return fc.jsonValue({ maxDepth: 2 }).filter((r) => r !== null).map((result) => ({ result }));
+    case '/vendor/tasks/:task/fail':
+      return fc.option(fc.string({ maxLength: 30 }), { nil: undefined }).map((errorMessage) => (errorMessage === undefined ? {} : { errorMessage }));
+    case '/vendor/agent-uri':
+      return fc.constant({ data: ctx.validData });
+    case '/:agent/:service':
+      return fc.record({ task_detail: fc.string({ maxLength: 30 }), reviewer_request: fc.constant('mention "ok"') }, { requiredKeys: [] });
+    default:
+      return fc.constant({});
+  }
+}
+
+/** Open tasks of the vendor's own agent: any action on them would change state. */
+const openTasks = (ctx: FuzzContext) => [ctx.tasks.pending, ctx.tasks.processing, ctx.tasks.rejected];
+const allTasks = (ctx: FuzzContext) => Object.values(ctx.tasks);
+
+function wrongMethod(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      route: fc.constantFrom(...ROUTES),
+      method: fc.constantFrom(...METHODS),
+      task: fc.constantFrom(...allTasks(ctx)),
+      agent: fc.constantFrom(String(ctx.agent), String(ctx.restAgent)),
+      auth: fc.constantFrom({}, ctx.validAuth),
+      body: fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined }),
+    })
+    .filter(({ route, method }) => !route.methods.includes(method) && !(method === 'HEAD' && route.methods.includes('GET')))
+    .map(({ route, method, task, agent, auth, body }) => ({
+      cls: 'wrongMethod',
+      note: `${method} on ${route.template}`,
+      method,
+      path: fill(route.template, { task, agent, service: ctx.service }),
+      headers: { ...auth, ...(body !== undefined ? jsonHeaders : {}) },
+      body: body === undefined || method === 'HEAD' ? undefined : json(body),
+      expect4xx: true,
+    }));
+}
+
+function badPathParam(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const taskRoutes = ROUTES.filter((r) => r.template.includes(':task'));
+  const agentRoutes = ROUTES.filter((r) => r.template.includes(':agent') && r.template !== '/:agent/:service');
+  const byTask = fc
+    .record({ route: fc.constantFrom(...taskRoutes), id: badTaskId(ctx), auth: fc.constantFrom({}, ctx.validAuth), query: fc.option(fc.string({ maxLength: 20 }).map(encodeURIComponent), { nil: undefined }) })
+    .chain(({ route, id, auth, query }) =>
+      plausibleBody(ctx, route.template).map((body) => ({
+        cls: 'badPathParam' as const,
+        note: `bad task id on ${route.template}`,
+        method: route.methods[0]!,
+        path: fill(route.template, { task: id }) + (query !== undefined ? `?${query}` : ''),
+        headers: { ...auth, ...jsonHeaders },
+        body: route.methods[0] === 'GET' ? undefined : json(body),
+        expect4xx: true,
+      })),
+    );
+  const byAgent = fc.record({ route: fc.constantFrom(...agentRoutes), id: badAgentId(ctx) }).map(({ route, id }) => ({
+    cls: 'badPathParam' as const,
+    note: `bad agent id on ${route.template}`,
+    method: route.methods[0]!,
+    path: fill(route.template, { agent: id }),
+    headers: jsonHeaders,
+    body: route.methods[0] === 'GET' ? undefined : json({ walletAddress: ctx.someAddress, deadline: 1, signature: '0x00' }),
+    expect4xx: true,
+  }));
+  const paid = fc
+    .record({
+      method: fc.constantFrom('GET', 'POST'),
+      target: fc.oneof(
+        badAgentId(ctx).map((a) => ({ agent: a, service: ctx.service })),
+        fc
+          .oneof(
+            fc.constantFrom('nope', `${ctx.service}/x`, `${ctx.service}%2F..`, `..%2F${ctx.service}`, `${ctx.service.toUpperCase()}`, `${ctx.service}%00`, '%zz', `${ctx.service}/`, '.', '%2e'),
+            fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).map(encodeURIComponent),
+            fc.integer({ min: 201, max: 8_000 }).map((n) => 's'.repeat(n)),
+          )
+          .filter((s) => s !== ctx.service)
+          .map((service) => ({ agent: String(ctx.agent), service })),
+      ),
+      body: plausibleBody(ctx, '/:agent/:service'),
+    })
+    .map(({ method, target, body }) => ({
+      cls: 'badPathParam' as const,
+      note: 'paid route: unknown agent or service',
+      method,
+      path: `/${target.agent}/${target.service}`,
+      headers: jsonHeaders,
+      body: json(body),
+      expect4xx: true,
+    }));
+  return fc.oneof(byTask, byAgent, paid);
+}
+
+/** POST/PUT routes with a body that is not JSON (with valid auth where auth is needed). */
+function badJson(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const targets: { template: string; method: string; auth: Record<string, string>; tasks?: Hex[] }[] = [
+    { template: '/agents/register', method: 'POST', auth: {} },
+    { template: '/agents/register-with-key', method: 'POST', auth: {} },
+    { template: '/agents/:agent/wallet', method: 'POST', auth: {} },
+    { template: '/vendor/tasks/:task/complete', method: 'POST', auth: ctx.validAuth, tasks: openTasks(ctx) },
+    { template: '/vendor/tasks/:task/fail', method: 'POST', auth: ctx.validAuth, tasks: openTasks(ctx) },
+    { template: '/vendor/agent-uri', method: 'PUT', auth: ctx.validAuth },
+    { template: '/:agent/:service', method: 'POST', auth: {} },
+    { template: '/:agent/:service', method: 'GET', auth: {} },
+  ];
+  return fc
+    .record({
+      t: fc.constantFrom(...targets),
+      task: fc.constantFrom(...openTasks(ctx)),
+      agent: fc.constantFrom(String(ctx.agent), String(ctx.restAgent)),
+      body: malformedJson,
+      contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16', 'multipart/form-data; boundary=x', undefined),
+    })
+    .map(({ t, task, agent, body, contentType }) => ({
+      cls: 'badJson' as const,
+      note: `malformed JSON to ${t.method} ${t.template}`,
+      method: t.method,
+      path: fill(t.template, { task, agent, service: ctx.service }),
+      headers: { ...t.auth, ...(contentType ? { 'content-type': contentType } : {}) },
+      body,
+      expect4xx: true,
+    }));
+}
+
+/** Well-formed JSON with a wrong-typed or missing field, for every body the server reads. */
+function wrongTypes(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const req = (note: string, method: string, path: string, auth: Record<string, string>, body: unknown): FuzzRequest => ({
+    cls: 'wrongTypes',
+    note,
+    method,
+    path,
+    headers: { ...auth, ...jsonHeaders },
+    body: json(body),
+    expect4xx: true,
+  });
+  const task = fc.constantFrom(...openTasks(ctx));
+  return fc.oneof(
+    fc.record({ m: fc.constantFrom('GET', 'POST'), b: corruptPaidBody() }).map(({ m, b }) => req('paid body field of the wrong type', m, `/${ctx.agent}/${ctx.service}`, {}, b)),
+    fc
+      .record({ k: fc.constantFrom('task_detail', 'reviewer_request', 'task_metadata'), v: fc.oneof(fc.constantFrom('[1]', '5', 'null', '"s"', '{', 'true'), fc.string({ maxLength: 10 })) })
+      .map(({ k, v }) => ({
+        ...req('paid GET query of the wrong type', 'GET', `/${ctx.agent}/${ctx.service}?${k}=${encodeURIComponent(v)}&task_metadata=${encodeURIComponent(v)}`, {}, undefined),
+        body: undefined,
+        headers: {},
+        // A query whose values happen to be valid only reaches the 402 challenge.
+      })),
+    fc.record({ t: task, b: badCompleteBody }).map(({ t, b }) => req('complete without a result', 'POST', `/vendor/tasks/${t}/complete`, ctx.validAuth, b)),
+    fc.record({ t: task, b: badFailBody }).map(({ t, b }) => req('fail with a wrong errorMessage', 'POST', `/vendor/tasks/${t}/fail`, ctx.validAuth, b)),
+    fc.record({ b: corruptData(ctx.validData), wrap: fc.boolean() }).map(({ b, wrap }) => req('agent-uri data invalid', 'PUT', '/vendor/agent-uri', ctx.validAuth, wrap ? { data: b } : b)),
+    fc.record({ b: corruptData(ctx.validData), wrap: fc.boolean() }).map(({ b, wrap }) => req('agent-uri data invalid (api key)', 'PUT', '/vendor/agent-uri', { authorization: `Bearer ${ctx.apiKey}` }, wrap ? { data: b } : b)),
+  );
+}
+
+function badRegistration(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const req = (note: string, path: string, body: unknown): FuzzRequest => ({ cls: 'badRegistration', note, method: 'POST', path, headers: jsonHeaders, body: json(body), expect4xx: true });
+  return fc.oneof(
+    badRegisterBody(ctx).map((b) => req('register: invalid data or wallet', '/agents/register', b)),
+    badRegisterWithKeyBody(ctx).map((b) => req('register-with-key: invalid or unsigned', '/agents/register-with-key', b)),
+    fc
+      .record({ agent: fc.constantFrom(ctx.agent, ctx.restAgent, ctx.otherAgent, ctx.keyAgent), b: badWalletBody(ctx) })
+      .map(({ agent, b }) => req('wallet: invalid or unsigned', `/agents/${agent}/wallet`, b)),
+  );
+}
+
+function oversized(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const targets: { template: string; method: string; auth: Record<string, string>; field: string }[] = [
+    { template: '/:agent/:service', method: 'POST', auth: {}, field: 'task_detail' },
+    { template: '/:agent/:service', method: 'GET', auth: {}, field: 'task_detail' },
+    // A valid complete/fail body, only too large: must be refused before anything is judged.
+    { template: '/vendor/tasks/:task/complete', method: 'POST', auth: ctx.validAuth, field: 'result' },
+    { template: '/vendor/tasks/:task/fail', method: 'POST', auth: ctx.validAuth, field: 'errorMessage' },
+    { template: '/agents/register', method: 'POST', auth: {}, field: 'x' },
+    { template: '/agents/register-with-key', method: 'POST', auth: {}, field: 'x' },
+    { template: '/vendor/agent-uri', method: 'PUT', auth: ctx.validAuth, field: 'x' },
+    { template: '/agents/:agent/wallet', method: 'POST', auth: {}, field: 'x' },
+  ];
+  return fc
+    .record({ t: fc.constantFrom(...targets), n: fc.integer({ min: 1_000_001, max: 1_300_000 }), task: fc.constantFrom(...openTasks(ctx)) })
+    .map(({ t, n, task }) => ({
+      cls: 'oversized' as const,
+      note: `${n}-byte body to ${t.method} ${t.template}`,
+      method: t.method,
+      path: fill(t.template, { task, agent: String(ctx.restAgent === undefined ? ctx.agent : ctx.agent), service: ctx.service }),
+      headers: { ...t.auth, ...jsonHeaders },
+      body: `{"${t.field}":"${'x'.repeat(n)}"}`,
+      expect4xx: true,
+    }));
+}
+
+/** Vendor routes with bad credentials and otherwise valid requests on real, open tasks. */
+function badVendorAuthRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const routes = ROUTES.filter((r) => r.template.startsWith('/vendor/'));
+  return fc
+    .record({
+      route: fc.constantFrom(...routes),
+      auth: badVendorAuth(ctx),
+      task: fc.constantFrom(...allTasks(ctx)),
+    })
+    .chain(({ route, auth, task }) =>
+      fc.record({ method: fc.constantFrom(...route.methods), body: plausibleBody(ctx, route.template) }).map(({ method, body }) => ({
+        cls: 'badVendorAuth' as const,
+        note: `${auth.note} on ${method} ${route.template}`,
+        method,
+        path: fill(route.template, { task }),
+        headers: { ...auth.headers, ...jsonHeaders },
+        body: method === 'GET' ? undefined : json(body),
+        expect4xx: true,
+      })),
+    )
+    .chain((r) =>
+      // A valid API key is a *wrong* key for vendor1's tasks: only the task routes qualify.
+      fc.constant(r),
+    );
+}
+
+/** A real API key used on another agent's tasks (403), or on a list/read (allowed reads only). */
+function wrongAgentKey(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({ action: fc.constantFrom('start', 'complete', 'fail'), task: fc.constantFrom(...allTasks(ctx)) })
+    .chain(({ action, task }) =>
+      plausibleBody(ctx, `/vendor/tasks/:task/${action}`).map((body) => ({
+        cls: 'badVendorAuth' as const,
+        note: `another agent's API key on ${action}`,
+        method: 'POST',
+        path: `/vendor/tasks/${task}/${action}`,
+        headers: { authorization: `Bearer ${ctx.apiKey}`, ...jsonHeaders },
+        body: json(body),
+        expect4xx: true,
+      })),
+    );
+}
+
+/** The right vendor on tasks in a state that forbids the action (terminal, or another agent's). */
+function wrongState(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const cases: { action: string; tasks: Hex[] }[] = [
+    { action: 'start', tasks: [ctx.tasks.processing, ctx.tasks.completed, ctx.tasks.failed, ctx.tasks.otherPending] },
+    { action: 'complete', tasks: [ctx.tasks.pending, ctx.tasks.completed, ctx.tasks.failed, ctx.tasks.otherPending] },
+    { action: 'fail', tasks: [ctx.tasks.completed, ctx.tasks.failed, ctx.tasks.otherPending] },
+  ];
+  return fc
+    .constantFrom(...cases)
+    .chain((c) => fc.record({ task: fc.constantFrom(...c.tasks), body: plausibleBody(ctx, `/vendor/tasks/:task/${c.action}`), upper: fc.boolean() }).map((x) => ({ ...x, action: c.action })))
+    .map(({ action, task, body, upper }) => ({
+      cls: 'badVendorAuth' as const,
+      note: `vendor1 ${action} on a task in the wrong state or of another agent`,
+      method: 'POST',
+      // The server lowercases ids, so the upper-case spelling names the same task.
+      path: `/vendor/tasks/${upper ? `0x${task.slice(2).toUpperCase()}` : task}/${action}`,
+      headers: { ...ctx.validAuth, ...jsonHeaders },
+      body: json(body),
+      expect4xx: true,
+    }));
+}
+
+function badPayment(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      method: fc.constantFrom('GET', 'POST', 'HEAD'),
+      agentRoute: fc.constant({ agent: String(ctx.agent), service: ctx.service }),
+      which: fc.constantFrom('PAYMENT-SIGNATURE', 'X-PAYMENT', 'payment-signature', 'x-payment', 'both'),
+      pay: badPaymentHeader(ctx),
+      other: badPaymentHeader(ctx),
+      body: plausibleBody(ctx, '/:agent/:service'),
+    })
+    .map(({ method, agentRoute, which, pay, other, body }) => {
+      const headers: Record<string, string> = { ...jsonHeaders };
+      if (which === 'both') {
+        headers['PAYMENT-SIGNATURE'] = pay.value;
+        headers['X-PAYMENT'] = other.value;
+      } else headers[which] = pay.value;
+      return {
+        cls: 'badPayment' as const,
+        note: `${which}: ${pay.note}${which === 'both' ? ` / ${other.note}` : ''}`,
+        method,
+        path: `/${agentRoute.agent}/${agentRoute.service}`,
+        headers,
+        body: method === 'HEAD' ? undefined : json(body),
+        expect4xx: true,
+      };
+    });
+}
+
+/**
+ * Requests the HTTP layer refuses before the app: a payment header over node's 16 KiB limit, a
+ * raw non-ASCII or backslashed request-target, a bad Host. Rare on purpose; they document the
+ * transport's answers (see checkResponse).
+ */
+function transport(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc.oneof(
+    fc.integer({ min: 16_500, max: 40_000 }).map((n) => ({
+      cls: 'transport' as const,
+      note: `${n}-byte PAYMENT-SIGNATURE`,
+      method: 'POST',
+      path: `/${ctx.agent}/${ctx.service}`,
+      headers: { 'PAYMENT-SIGNATURE': 'A'.repeat(n), ...jsonHeaders },
+      body: '{}',
+      expect4xx: true,
+      transport: 'header-too-large' as const,
+    })),
+    fc
+      .record({
+        prefix: fc.constantFrom('/tasks/', '/agents/', `/${ctx.agent}/`, '/vendor/tasks/', '/'),
+        raw: fc.oneof(
+          fc.string({ unit: fc.integer({ min: 0xa1, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }),
+          fc.constantFrom('a\\b', '..\\..\\x', '\\'),
+        ),
+      })
+      .map(({ prefix, raw }) => ({
+        cls: 'transport' as const,
+        note: 'raw non-ASCII or backslash in the request-target',
+        method: 'GET',
+        path: prefix + raw,
+        headers: {},
+        expect4xx: true,
+        transport: 'bad-request-target' as const,
+      })),
+  );
+}
+
+/** Extra junk on any request: a random query string and unknown headers (never auth/payment). */
+function withJunk(r: FuzzRequest): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      query: fc.option(fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.string({ maxLength: 10 }), { maxKeys: 3 }), { nil: undefined, freq: 4 }),
+      junk: fc.option(fc.dictionary(fc.constantFrom('x-forwarded-for', 'x-request-id', 'accept', 'accept-encoding', 'x-junk', 'content-language'), headerValue(40), { maxKeys: 2 }), { nil: undefined, freq: 3 }),
+    })
+    .map(({ query, junk }) => {
+      if (r.transport) return r;
+      let path = r.path;
+      // A query on the paid GET route is read as the body; it must still be refused by what else is wrong.
+      if (query && !path.includes('?') && !(r.cls === 'badPayment' || r.cls === 'wrongTypes')) {
+        const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+        path = `${path}?${qs}`;
+      }
+      return { ...r, path, headers: { ...(junk ?? {}), ...r.headers } };
+    });
+}
+
+/** Any malformed request against the server described by `ctx`. */
+export function malformedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .oneof(
+      { arbitrary: wrongMethod(ctx), weight: 3 },
+      { arbitrary: badPathParam(ctx), weight: 4 },
+      { arbitrary: badJson(ctx), weight: 3 },
+      { arbitrary: wrongTypes(ctx), weight: 4 },
+      { arbitrary: oversized(ctx), weight: 1 },
+      { arbitrary: badVendorAuthRequest(ctx), weight: 5 },
+      { arbitrary: wrongAgentKey(ctx), weight: 1 },
+      { arbitrary: wrongState(ctx), weight: 1 },
+      { arbitrary: badPayment(ctx), weight: 6 },
+      { arbitrary: badRegistration(ctx), weight: 3 },
+      { arbitrary: transport(ctx), weight: 1 },
+    )
+    .chain(withJunk);
+}
+
+// ---- the response check -------------------------------------------------------------------------
+
+/** An HTTP answer as received. */
+export interface FuzzResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * Checks one answer to a malformed request; returns what is wrong, or null.
+ * - never 5xx;
+ * - a request aimed at a state-changing route (or at no route) gets 4xx;
+ * - a 4xx carries a JSON object with a non-empty `error` (a string, or `{code?, message}`), except
+ *   for HEAD (no body by definition) and for the HTTP layer's own refusals below the app, which
+ *   are accepted only for the exact requests that provoke them (`req.transport`) and with the
+ *   exact status they get (431 for the header limit, 400 for a request-target the adapter rejects).
+ */
+export function checkResponse(req: FuzzRequest, res: FuzzResponse): string | null {
+  if (res.status >= 500) return `${res.status} for a malformed request`;
+  if (req.expect4xx && (res.status < 400 || res.status >= 500)) return `${res.status} (expected 4xx)`;
+  if (res.status < 400 || req.method === 'HEAD') return null;
+  if (req.transport && res.body === '') {
+    const expected = req.transport === 'header-too-large' ? 431 : 400;
+    return res.status === expected ? null : `${res.status} from the HTTP layer (expected ${expected})`;
+  }
+  const ct = String(res.headers['content-type'] ?? '');
+  if (!/^application\/json\b/i.test(ct)) return `${res.status} with content-type "${ct}" (expected JSON): ${res.body.slice(0, 80)}`;
+  let body: unknown;
+  try {
+    body = JSON.parse(res.body);
+  } catch {
+    return `${res.status} body is not JSON: ${res.body.slice(0, 80)}`;
+  }
+  const error = (body as { error?: unknown } | null)?.error;
+  if (typeof error === 'string' && error.length > 0) return null;
+  if (error && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string' && (error as { message: string }).message.length > 0) return null;
+  return `${res.status} body has no error: ${res.body.slice(0, 80)}`;
+}
+
+// ---- pre-signed near-misses ---------------------------------------------------------------------
+
+/** Inputs for {@link signNearMisses}. */
+export interface NearMissInputs {
+  vendorKey: Hex;
+  otherVendorKey: Hex;
+  attackerKey: Hex;
+  buyerKey: Hex;
+  agent: bigint;
+  otherAgent: bigint;
+  offered: RequirementsV2;
+  chainId: number;
+  /** Chain time (s) for payment windows; host time (s) for auth timestamps. */
+  chainNow: bigint;
+  hostNow: number;
+}
+
+/**
+ * Signs everything that needs a real signature but must still be refused: vendor auth with a
+ * valid signature over a bad timestamp / for the wrong agent / by the wrong key, register-with-key
+ * near-misses, and x402 payments that are properly signed but wrong in one way each.
+ */
+export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContext, 'validAuth' | 'badAuth' | 'badPayments' | 'badRegisterWithKey'>> {
+  const vendor = privateKeyToAccount(i.vendorKey);
+  const other = privateKeyToAccount(i.otherVendorKey);
+  const attacker = privateKeyToAccount(i.attackerKey);
+  const addr = vendor.address;
+  const evm = async (signer: typeof vendor, address: string, agent: string, ts: string, signedTs = ts, signedAddr = address) => ({
+    'x-vendor-address': address,
+    'x-agent-id': agent,
+    'x-timestamp': ts,
+    'x-signature': await signer.signMessage({ message: vendorAuthMessage(signedAddr, signedTs) }),
+  });
+  const now = i.hostNow;
+  const validAuth = await evm(vendor, addr, String(i.agent), String(now));
+  const badAuth: FuzzContext['badAuth'] = [];
+  for (const off of [-301, -3600, -86_400 * 365, 3_600, 1_000_000]) {
+    badAuth.push({ note: `valid signature, timestamp ${off > 0 ? '+' : ''}${off}s`, headers: await evm(vendor, addr, String(i.agent), String(now + off)) });
+  }
+  badAuth.push({ note: 'valid signature, timestamp 0', headers: await evm(vendor, addr, String(i.agent), '0') });
+  for (const ts of ['1e9', '-1', `${now}.0`, `0x${now.toString(16)}`, '9'.repeat(13), `+${now}`]) {
+    badAuth.push({ note: `valid signature over non-decimal timestamp ${ts}`, headers: await evm(vendor, addr, String(i.agent), ts) });
+  }
+  badAuth.push({ note: 'valid signature, another agent id', headers: await evm(vendor, addr, String(i.otherAgent), String(now)) });
+  badAuth.push({ note: 'valid signature, agent id that does not exist', headers: await evm(vendor, addr, '987654321', String(now)) });
+  badAuth.push({ note: 'owner of another agent claims this agent', headers: await evm(other, other.address, String(i.agent), String(now)) });
+  badAuth.push({ note: 'attacker signs for the vendor address', headers: await evm(attacker, addr, String(i.agent), String(now)) });
+  badAuth.push({ note: 'signature over another timestamp', headers: await evm(vendor, addr, String(i.agent), String(now), String(now - 1)) });
+  badAuth.push({ note: 'signature over the lowercase address, checksummed header', headers: await evm(vendor, addr, String(i.agent), String(now), String(now), addr.toLowerCase()) });
+  badAuth.push({ note: 'signature by the vendor, attacker address in header', headers: await evm(vendor, attacker.address, String(i.agent), String(now), String(now), addr) });
+
+  // x402 near-misses: each properly signed, each wrong in one way.
+  const o = i.offered;
+  const opts = { now: i.chainNow, chainId: i.chainId };
+  const payments: FuzzContext['badPayments'] = [];
+  const v2 = async (note: string, key: Hex, extra: Parameters<typeof makeV2Payload>[2] = opts, tamper?: (p: any) => void) => {
+    const p = await makeV2Payload(key, o, extra);
+    tamper?.(p);
+    payments.push({ note, header: asHeader(p), v: 2 });
+  };
+  await v2('underpays by 1', i.buyerKey, { ...opts, auth: { value: BigInt(o.amount) - 1n } });
+  await v2('pays someone else', i.buyerKey, { ...opts, auth: { to: other.address } });
+  await v2('expired', i.buyerKey, { ...opts, auth: { validAfter: 0n, validBefore: i.chainNow - 10n } });
+  await v2('not yet valid', i.buyerKey, { ...opts, auth: { validAfter: i.chainNow + 3_600n, validBefore: i.chainNow + 7_200n } });
+  await v2('signed for chain 8453', i.buyerKey, { ...opts, domain: { chainId: 8453 } });
+  await v2('signed for the wrong token name', i.buyerKey, { ...opts, domain: { name: 'USD Coin' } });
+  await v2('signed for another token contract', i.buyerKey, { ...opts, domain: { verifyingContract: addr } });
+  await v2('attacker signs as the buyer', i.attackerKey, { ...opts, auth: { from: privateKeyToAccount(i.buyerKey).address } });
+  await v2('unfunded payer', generatePrivateKey());
+  await v2('value raised after signing', i.buyerKey, opts, (p) => (p.payload.authorization.value = (BigInt(o.amount) * 2n).toString()));
+  await v2('nonce changed after signing', i.buyerKey, opts, (p) => (p.payload.authorization.nonce = `0x${'00'.repeat(32)}`));
+  await v2('accepted amount lowered', i.buyerKey, { ...opts, accepted: { amount: '1' } });
+  await v2('signature truncated', i.buyerKey, opts, (p) => (p.payload.signature = p.payload.signature.slice(0, 100)));
+  await v2('x402Version 1 with a v2 body', i.buyerKey, opts, (p) => (p.x402Version = 1));
+  const v1req: RequirementsV1 = {
+    scheme: 'exact', network: 'base-sepolia', maxAmountRequired: o.amount, asset: o.asset, payTo: o.payTo, resource: 'http://x/', description: '', mimeType: 'application/json', maxTimeoutSeconds: o.maxTimeoutSeconds, extra: o.extra,
+  } as RequirementsV1;
+  for (const [note, extra] of [
+    ['v1 underpays', { ...opts, auth: { value: BigInt(o.amount) - 1n } }],
+    ['v1 for network base', { ...opts, network: 'base' }],
+    ['v1 expired', { ...opts, auth: { validAfter: 0n, validBefore: i.chainNow - 10n } }],
+  ] as const) {
+    payments.push({ note, header: asHeader(await makeV1Payload(i.buyerKey, v1req, extra as Parameters<typeof makeV1Payload>[2])), v: 1 });
+  }
+
+  // register-with-key near-misses (valid signature, wrong in one way): all 401.
+  const rwk = (walletAddress: string, ts: string | number, signature: Hex) => ({ walletAddress, walletSignature: signature, timestamp: ts, data: { name: 'x', services: [{ name: 'x402', endpoint: '', catalog: [] }] } });
+  const badRegisterWithKey: FuzzContext['badRegisterWithKey'] = [
+    { note: 'stale timestamp', body: rwk(attacker.address, now - 3_600, await attacker.signMessage({ message: registerWithKeyMessage(attacker.address, now - 3_600) })) },
+    { note: 'future timestamp', body: rwk(attacker.address, now + 3_600, await attacker.signMessage({ message: registerWithKeyMessage(attacker.address, now + 3_600) })) },
+    { note: 'signed by another wallet', body: rwk(addr, now, await attacker.signMessage({ message: registerWithKeyMessage(addr, now) })) },
+    { note: 'vendor-auth message instead', body: rwk(attacker.address, now, await attacker.signMessage({ message: vendorAuthMessage(attacker.address, now) })) },
+    { note: 'signed another timestamp', body: rwk(attacker.address, now, await attacker.signMessage({ message: registerWithKeyMessage(attacker.address, now - 1) })) },
+  ];
+  return { validAuth, badAuth, badPayments: payments, badRegisterWithKey };
+}
+
+/** Checksummed address helper for contexts. */
+export const checksum = (a: string): Address => getAddress(a);
