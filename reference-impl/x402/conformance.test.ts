@@ -9,7 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWalletClient, http, publicActions, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { HTTPFacilitatorClient } from '@x402/core/server';
+import { HTTPFacilitatorClient, x402ResourceServer } from '@x402/core/server';
+import { x402Client } from '@x402/core/client';
+import { registerExactEvmScheme as registerClientScheme } from '@x402/evm/exact/client';
 import { x402Facilitator } from '@x402/core/facilitator';
 import { toFacilitatorEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/facilitator';
@@ -69,6 +71,24 @@ describe('official HTTPFacilitatorClient against our facilitator', () => {
     assert.match(s.transaction, /^0x[0-9a-f]{64}$/);
     assert.equal(await tools.balanceOf(USDC, vendor.address), b0 + 100_000n);
   });
+});
+
+test('official x402ResourceServer on our facilitator: initialize, same requirements as ours, official client pays', async () => {
+  const server = new x402ResourceServer(new HTTPFacilitatorClient({ url: ours.url })).register('eip155:84532', new ExactEvmServerScheme());
+  await server.initialize(); // fetches /supported; fails route validation if our kinds were wrong
+  assert.ok(server.getSupportedKind(2, 'eip155:84532', 'exact'));
+  const theirs = await server.buildPaymentRequirements({ scheme: 'exact', payTo: vendor.address, price: '$0.10', network: 'eip155:84532' });
+  const mine = buildRequirements([{ price: '$0.10', payTo: vendor.address, network: 'eip155:84532' }]);
+  assert.deepEqual(mine, theirs, 'our paywall offers exactly what the official server offers');
+  const client = new x402Client();
+  registerClientScheme(client, { signer: privateKeyToAccount(buyer.privateKey) });
+  const payload = await client.createPaymentPayload({ x402Version: 2, resource: { url: 'http://127.0.0.1/x', description: '', mimeType: '' }, accepts: theirs } as never);
+  const match = server.findMatchingRequirements(theirs, payload);
+  assert.ok(match);
+  assert.equal((await server.verifyPayment(payload, match)).isValid, true);
+  const b0 = await tools.balanceOf(USDC, vendor.address);
+  assert.equal((await server.settlePayment(payload, match)).success, true);
+  assert.equal(await tools.balanceOf(USDC, vendor.address), b0 + 100_000n);
 });
 
 test('official EVM server scheme prices "$0.10" like our paywall', async () => {
