@@ -83,6 +83,8 @@ export interface StartChainOptions {
   state?: 'fixture' | 'blank';
   /** Start timeout in ms (default 20 s; a fork may need to reach the network). */
   timeoutMs?: number;
+  /** Genesis block timestamp (unix seconds) for a `blank` chain; default: now. */
+  genesisTimestamp?: bigint;
 }
 
 /** Thrown when the requested port is taken. */
@@ -134,7 +136,9 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     }
     args.forkUrl = forkUrl;
     if (opts.forkBlockNumber !== undefined) args.forkBlockNumber = opts.forkBlockNumber;
-  } else if (state === 'fixture') {
+  } else if (state === 'blank') {
+    if (opts.genesisTimestamp !== undefined) args.timestamp = opts.genesisTimestamp;
+  } else {
     const fixture = fixturePath(profile.id);
     if (!existsSync(fixture)) {
       throw new Error(`chain state fixture missing: ${path.relative(REPO_ROOT, fixture)}. Run \`npm run gen\` to create it.`);

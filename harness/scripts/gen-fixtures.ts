@@ -26,6 +26,22 @@ import {
   type ChainProfileId,
 } from '../chain/index.ts';
 
+type DumpBlock = { header: { number: string } };
+type DumpTx = { block_number: string | number; info: { transaction_index: number } };
+const num = (v: string | number) => Number(BigInt(v));
+
+/** anvil dumps blocks and transactions in hash-map order; sort them so equal states give equal files. */
+function normalizeDump(state: Record<string, unknown>): Record<string, unknown> {
+  const blocks = [...((state.blocks as DumpBlock[] | undefined) ?? [])].sort((a, b) => num(a.header.number) - num(b.header.number));
+  const txs = [...((state.transactions as DumpTx[] | undefined) ?? [])].sort(
+    (a, b) => num(a.block_number) - num(b.block_number) || a.info.transaction_index - b.info.transaction_index,
+  );
+  return { ...state, blocks, transactions: txs };
+}
+
+/** 2026-01-01T00:00:00Z. */
+const GENESIS_TIMESTAMP = 1_767_225_600n;
+
 async function generate(profileId: ChainProfileId, allowMissing: boolean): Promise<void> {
   const rows = contractPlacements[profileId].filter((row) => {
     if (existsSync(artifactPath(row.artifact.file, row.artifact.contract))) return true;
@@ -35,8 +51,11 @@ async function generate(profileId: ChainProfileId, allowMissing: boolean): Promi
     return false;
   });
 
-  const chain = await startChain({ profile: profileId, state: 'blank' });
+  const chain = await startChain({ profile: profileId, state: 'blank', genesisTimestamp: GENESIS_TIMESTAMP });
   try {
+    // Fixed genesis time + 1 s per block => identical dumps on every run (no churn in git). Chains
+    // mine a block at the host clock right after loading, so these old times are never "now".
+    await rpcCall(chain.rpcUrl, 'anvil_setBlockTimestampInterval', [1]);
     const placed = await placeContracts(chain, { placements: rows });
     const funded = await fundRoleAccounts(chain);
     // Check before dumping: every placed address holds exactly the artifact's runtime code.
@@ -46,7 +65,7 @@ async function generate(profileId: ChainProfileId, allowMissing: boolean): Promi
       const expected = readArtifact(row.artifact.file, row.artifact.contract).deployedBytecode;
       if (keccak256(code) !== keccak256(expected)) throw new Error(`${profileId}: code at ${address} (${row.key}) differs from the artifact`);
     }
-    const state = await dumpState(chain.rpcUrl);
+    const state = normalizeDump(await dumpState(chain.rpcUrl));
     mkdirSync(path.dirname(fixturePath(profileId)), { recursive: true });
     writeFileSync(fixturePath(profileId), JSON.stringify(state, null, 1) + '\n');
     process.stdout.write(
