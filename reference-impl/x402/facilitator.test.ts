@@ -226,6 +226,33 @@ describe('HTTP surface', () => {
   });
 });
 
+describe('property: any body gets 200 or 400 with a verdict, never 500', () => {
+  // Payload-shaped objects with wrong or odd values reach deep into verify; fully random JSON tests the envelope.
+  const hexish = fc.oneof(fc.constant('0x'), fc.string(), fc.stringMatching(/^0x[0-9a-fA-F]{0,140}$/));
+  const numish = fc.oneof(fc.string(), fc.stringMatching(/^\d{1,80}$/), fc.integer(), fc.constant('0'));
+  const addr = fc.oneof(hexish, fc.constantFrom(buyer.address, vendor.address, buyer.address.toLowerCase(), buyer.address.toUpperCase().replace('0X', '0x')));
+  const authorization = fc.record({ from: addr, to: addr, value: numish, validAfter: numish, validBefore: numish, nonce: hexish }, { requiredKeys: [] });
+  const requirements = fc.record(
+    { scheme: fc.constantFrom('exact', 'upto', ''), network: fc.constantFrom('eip155:84532', 'base-sepolia', 'eip155:0', 'x'), amount: numish, maxAmountRequired: numish, asset: addr, payTo: addr, maxTimeoutSeconds: fc.oneof(fc.integer(), fc.double()), extra: fc.anything(), resource: fc.string(), description: fc.string() },
+    { requiredKeys: [] },
+  );
+  const body = fc.oneof(
+    fc.record({ x402Version: fc.constantFrom(1, 2, 3), paymentPayload: fc.record({ x402Version: fc.constantFrom(1, 2, '2', null), scheme: fc.string(), network: fc.string(), accepted: requirements, payload: fc.record({ signature: hexish, authorization }, { requiredKeys: [] }) }, { requiredKeys: [] }), paymentRequirements: requirements }, { requiredKeys: [] }),
+    fc.json().map((j) => JSON.parse(j)),
+  );
+  test('200 runs on /verify and /settle', async () => {
+    await fc.assert(
+      fc.asyncProperty(body, fc.constantFrom('/verify', '/settle'), async (b, path) => {
+        const { status, json } = await post(fac.url, path, b);
+        assert.ok(status === 200 || status === 400, `status ${status}: ${JSON.stringify(json)}`);
+        assert.equal(typeof (path === '/verify' ? json.isValid : json.success), 'boolean');
+        assert.equal(path === '/verify' ? json.isValid : json.success, false);
+      }),
+      { numRuns: 200, seed: 4020 },
+    );
+  });
+});
+
 describe('settle', () => {
   test('moves exactly the authorized value, from the facilitator account, and reports the tx', async () => {
     const body = await v2();

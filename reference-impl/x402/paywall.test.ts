@@ -280,6 +280,21 @@ describe('unreadable payments never give 500', () => {
       assert.ok(res.headers.get('PAYMENT-REQUIRED'), 'the challenge is attached so the client can retry');
     }
   });
+  test('property: any header value, or any JSON in it, gets 400, 402 or 431 (150 runs), never 500', async () => {
+    const value = fc.oneof(
+      fc.string({ unit: 'binary-ascii' }).map((x) => x.replace(/[\r\n\0]/g, '')),
+      fc.json().map((j) => encodeHeader(JSON.parse(j))),
+      fc.record({ x402Version: fc.constantFrom(1, 2), scheme: fc.string(), network: fc.constantFrom('base-sepolia', 'eip155:84532'), accepted: fc.anything(), payload: fc.anything() }, { requiredKeys: ['x402Version'] }).map(encodeHeader),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('PAYMENT-SIGNATURE', 'X-PAYMENT'), value, async (name, v) => {
+        const d = await checkPayment({ method: 'GET', url: shop.url + '/paid', headers: { [name]: v } }, { facilitatorUrl: fac.url, accepts: { price: '$0.10', payTo: vendor.address, network: 'eip155:84532' } });
+        assert.equal(d.kind, 'respond');
+        assert.ok(d.kind === 'respond' && [400, 402, 431].includes(d.response.status), JSON.stringify(d));
+      }),
+      { numRuns: 150, seed: 4021 },
+    );
+  });
   test('a 1 MB payment header: 431 over HTTP and from checkPayment itself; the server survives', async () => {
     const huge = 'A'.repeat(1 << 20);
     const res = await fetch(shop.url + '/paid', { headers: { 'PAYMENT-SIGNATURE': huge } });
