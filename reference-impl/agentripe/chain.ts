@@ -46,6 +46,7 @@ export const identityAbi = parseAbi([
   'function ownerOf(uint256 agentId) view returns (address)',
   'function tokenURI(uint256 agentId) view returns (string)',
   'function transferFrom(address from, address to, uint256 tokenId)',
+  'function approve(address to, uint256 tokenId)',
   'event Registered(uint256 indexed agentId, string agentURI, address indexed owner)',
 ]);
 
@@ -193,6 +194,12 @@ export class AgentripeChain {
 
   async setAgentURI(agentId: bigint, uri: string): Promise<Hex> {
     const r = await this.registrar.send({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'setAgentURI', args: [agentId, uri] });
+    return r.transactionHash;
+  }
+
+  /** ERC-721 approve: makes `to` authorized for the agent (isAuthorizedOrOwner), e.g. for vendor auth. */
+  async approveAgent(agentId: bigint, to: Address): Promise<Hex> {
+    const r = await this.registrar.send({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'approve', args: [to, agentId] });
     return r.transactionHash;
   }
 

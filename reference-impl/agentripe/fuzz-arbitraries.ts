@@ -9,7 +9,7 @@
  * The fuzz test's after-run state comparison is the backstop for that promise.
  */
 import fc from 'fast-check';
-import { getAddress, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
 import { vendorAuthMessage, registerWithKeyMessage } from './auth.ts';
 import { makeV1Payload, makeV2Payload, asHeader } from '../x402/testing.ts';
@@ -139,7 +139,7 @@ export function corruptData(valid: AgentUriData): fc.Arbitrary<unknown> {
   const withEntry = (patch: Record<string, unknown>) => ({ ...valid, services: [{ ...svc, catalog: [{ ...entry, ...patch }] }] });
   const withService = (patch: Record<string, unknown>) => ({ ...valid, services: [{ ...svc, ...patch }] });
   const badPath = fc.oneof(
-    fc.constantFrom('', '/lead', 'trail/', 'a b', 'a//b', '../x', 'x?y', 'x#y', 'x%20y', 'ü', '💥', 'a\\b'),
+    fc.constantFrom('', '/lead', 'trail/', 'a b', 'a//b', 'x?y', 'x#y', 'x%20y', 'ü', '💥', 'a\\b', 'x/'),
     tooLong(200),
   );
   const badPrice = fc.oneof(fc.constantFrom('0.10', '$', '$.1', '$1.1234567', '$-1', '$1e3', '€1', '$ 1', '$1,00', '1$', ''), notString);
@@ -183,8 +183,7 @@ const badCompleteBody: fc.Arbitrary<unknown> = fc.oneof(
 const badFailBody: fc.Arbitrary<unknown> = fc.oneof(
   notString.map((errorMessage) => ({ errorMessage })),
   tooLong(10_000).map((errorMessage) => ({ errorMessage })),
-  notObject.filter((v) => v !== null && !(typeof v === 'string')),
-  fc.constant(null),
+  notObject,
 );
 
 function badRegisterBody(ctx: FuzzContext): fc.Arbitrary<unknown> {
@@ -429,7 +428,7 @@ const jsonHeaders = { 'content-type': 'application/json' };
 function badTaskId(ctx: FuzzContext): fc.Arbitrary<string> {
   const real = ctx.tasks.pending;
   return fc.oneof(
-    fc.constantFrom(real.slice(0, -1), `${real}0`, real.slice(2), `0x${real.slice(2, -1)}g`, '0x', '0', '-1', 'null', 'undefined', '..', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', `${real}%00`, `${real};drop table tasks`, "' OR '1'='1", '%zz', '%', '%E2%82%AC', `${real}%20`),
+    fc.constantFrom(real.slice(0, -1), `${real}0`, real.slice(2), `0x${real.slice(2, -1)}g`, '0x', '0', '-1', 'null', 'undefined', '..', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', `${real}%00`, `${real}${encodeURIComponent("';drop table tasks;--")}`, encodeURIComponent("' OR '1'='1"), '%zz', '%', '%E2%82%AC', `${real}%20`, `${real}/`),
     hex32.filter((h) => !Object.values(ctx.tasks).includes(h as Hex)),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map(encodeURIComponent),
     fc.integer({ min: 100, max: 20_000 }).map((n) => 'f'.repeat(n)),
@@ -442,7 +441,7 @@ function badAgentId(ctx: FuzzContext): fc.Arbitrary<string> {
   const exists = (s: string) => /^\d+$/.test(s) && ctx.existingAgents.includes(BigInt(s));
   return fc
     .oneof(
-      fc.constantFrom('-1', 'abc', '0x1', '1.0', '1e2', '+1', ' 1', '%31', '..', '..%2F..', '%00', '%zz', 'NaN', 'Infinity', '١', '𝟙'),
+      fc.constantFrom('-1', 'abc', '0x1', '1.0', '1e2', '+1', '%20', '..%2F..', '%00', '%zz', 'NaN', 'Infinity', encodeURIComponent('١'), encodeURIComponent('𝟙')),
       fc.bigInt({ min: 10n ** 6n, max: 10n ** 30n - 1n }).map(String),
       fc.bigInt({ min: 10n ** 30n, max: 2n ** 300n }).map(String),
       fc.integer({ min: 31, max: 5_000 }).map((n) => '9'.repeat(n)),
@@ -635,7 +634,7 @@ function oversized(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       cls: 'oversized' as const,
       note: `${n}-byte body to ${t.method} ${t.template}`,
       method: t.method,
-      path: fill(t.template, { task, agent: String(ctx.restAgent === undefined ? ctx.agent : ctx.agent), service: ctx.service }),
+      path: fill(t.template, { task, agent: String(ctx.agent), service: ctx.service }),
       headers: { ...t.auth, ...jsonHeaders },
       body: `{"${t.field}":"${'x'.repeat(n)}"}`,
       expect4xx: true,
@@ -661,10 +660,6 @@ function badVendorAuthRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         body: method === 'GET' ? undefined : json(body),
         expect4xx: true,
       })),
-    )
-    .chain((r) =>
-      // A valid API key is a *wrong* key for vendor1's tasks: only the task routes qualify.
-      fc.constant(r),
     );
 }
 
@@ -946,6 +941,3 @@ export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContex
   ];
   return { validAuth, badAuth, badPayments: payments, badRegisterWithKey };
 }
-
-/** Checksummed address helper for contexts. */
-export const checksum = (a: string): Address => getAddress(a);

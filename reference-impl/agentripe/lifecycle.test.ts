@@ -198,3 +198,23 @@ test('absent vendor: task stays pending, money stays deposited', async () => {
   assert.equal((await lab.buyer().result(p.taskId!)).status, 202);
   assert.equal((await lab.deposit(p.taskId!))[3], 1);
 });
+
+test('GET purchase: fields from the query string, and a raw GET body as the seed\'s `x402 pay -X GET -d` sends', async () => {
+  const p = await lab.buyer().buy(agentId, 'translate', { task_detail: 'via GET', task_metadata: { k: 'v' }, reviewer_request: 'r', extra: 'x' }, { method: 'GET' });
+  assert.equal(p.status, 200, JSON.stringify(p.body));
+  const v = lab.vendor('vendor1', agentId, { kind: 'absent' });
+  const t = (await v.listTasks()).body.tasks.find((x: any) => x.id === p.taskId);
+  assert.deepEqual([t.taskDetail, t.taskMetadata, t.reviewerRequest, t.requestPayload], ['via GET', '{"k":"v"}', 'r', '{"extra":"x"}']);
+  // A GET with a body (node:http allows it): an invalid body is refused before payment.
+  const { request } = await import('node:http');
+  const u = new URL(`${lab.stack.server.url}/${agentId}/translate`);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'GET', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end('{"task_detail": ["not a string"]}');
+  });
+  assert.equal(status, 400);
+});

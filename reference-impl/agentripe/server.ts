@@ -468,6 +468,9 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
       try {
         await chain.setAgentWallet(agentId, getAddress(b.wallet.address), BigInt(b.wallet.deadline), b.wallet.signature as Hex);
         walletSet = true;
+        // The wallet proved control (EIP-712): approve it on the NFT so it can pass EVM vendor auth
+        // (isAuthorizedOrOwner) while the server keeps ownership for PUT /vendor/agent-uri.
+        await chain.approveAgent(agentId, getAddress(b.wallet.address));
       } catch (e) {
         walletError = (e as Error).message.split('\n')[0];
       }

@@ -43,8 +43,12 @@ export interface Buyer {
   address: Address;
   discover(): Promise<DiscoveredAgent[]>;
   offers(servicePath: string): Promise<Offer[]>;
-  /** Pays for `/{agentId}/{servicePath}` (POST with a JSON body) and returns the task id. */
-  buy(agentId: bigint | number | string, servicePath: string, request?: TaskRequest): Promise<Purchase>;
+  /**
+   * Pays for `/{agentId}/{servicePath}` and returns the task id. POST sends the request as a JSON
+   * body; GET sends it as query parameters (`task_metadata` JSON-encoded), since fetch cannot send
+   * a GET body.
+   */
+  buy(agentId: bigint | number | string, servicePath: string, request?: TaskRequest, opts?: { method?: 'GET' | 'POST' }): Promise<Purchase>;
   /** The unpaid request: what a client sees before paying (402 challenge). */
   quote(agentId: bigint | number | string, servicePath: string): Promise<{ status: number; headers: Headers; body: unknown }>;
   task(taskId: string): Promise<{ status: number; body: any }>;
@@ -92,12 +96,19 @@ export function createBuyer(cfg: BuyerConfig): Buyer {
       const res = await plainFetch(`${base}/${agentId}/${servicePath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       return { status: res.status, headers: res.headers, body: await readJson(res) };
     },
-    async buy(agentId, servicePath, request = {}) {
-      const res = await payFetch(`${base}/${agentId}/${servicePath}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(request),
-      });
+    async buy(agentId, servicePath, request = {}, opts = {}) {
+      let res: Response;
+      if (opts.method === 'GET') {
+        const q = new URLSearchParams();
+        for (const [k, v] of Object.entries(request)) if (v !== undefined) q.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+        res = await payFetch(`${base}/${agentId}/${servicePath}${q.size ? `?${q}` : ''}`, { method: 'GET' });
+      } else {
+        res = await payFetch(`${base}/${agentId}/${servicePath}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(request),
+        });
+      }
       const body = (await readJson(res)) as { taskId?: Hex } | null;
       const header = res.headers.get('PAYMENT-RESPONSE') ?? res.headers.get('X-PAYMENT-RESPONSE');
       let paymentResponse: Purchase['paymentResponse'];

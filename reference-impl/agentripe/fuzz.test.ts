@@ -1,0 +1,418 @@
+/**
+ * Malformed-input fuzzing of the Agentripe reference server (issue 4): thousands of seeded
+ * fast-check requests across every route — wrong methods, bad path params, bad JSON, wrong types,
+ * oversized bodies, bad vendor auth, malformed x402 payment headers, bad registrations — against a
+ * real stack on anvil with real tasks in every state.
+ *
+ * Per request: no 5xx, 4xx for anything aimed at a state-changing route, every 4xx a JSON
+ * `{error}`. After the run: the SQLite content (every table), the USDC and escrow balances, the
+ * deposits, the nonces and the block height are exactly what they were, and no event was emitted.
+ *
+ * The same property is run through small proxies that break one class of input each (a 500, a
+ * plain-text 400, a half-written row) to show each check fails when it should.
+ *
+ * Env: FUZZ_SEED (default 4_2026), FUZZ_RUNS (default 2400).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DatabaseSync } from 'node:sqlite';
+import fc from 'fast-check';
+import type { Address, Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { roleAccount } from '../../harness/chain/index.ts';
+import { agentripeEscrowAbi, fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
+import { startLab, type Lab } from './testkit.ts';
+import { registerWithKeyMessage } from './auth.ts';
+import { hashApiKey } from './db.ts';
+import type { AgentUriData } from './agenturi.ts';
+import type { RequirementsV2 } from '../x402/wire.ts';
+import {
+  FUZZ_CLASSES,
+  checkResponse,
+  malformedRequest,
+  signNearMisses,
+  type FuzzContext,
+  type FuzzRequest,
+  type FuzzResponse,
+} from './fuzz-arbitraries.ts';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 4_2026);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2400);
+const ROLES = ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'operator', 'admin', 'provider', 'attacker', 'reviewer'];
+
+let lab: Lab;
+let ctx: FuzzContext;
+let before0: ChainAndDb;
+
+// ---- HTTP: raw requests over one keep-alive connection ------------------------------------------
+
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** Sends `req` exactly as described (raw target, raw headers) and reads the whole answer. */
+function send(baseUrl: string, req: FuzzRequest): Promise<FuzzResponse> {
+  const u = new URL(baseUrl);
+  const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : Buffer.from(req.body);
+  const big = (body?.length ?? 0) > 100_000 || req.transport !== undefined;
+  const headers: Record<string, string | string[]> = { ...req.headers };
+  if (body !== undefined) headers['content-length'] = String(body.length);
+  // Requests the server may answer before reading them, or close after, get their own connection.
+  if (big) headers.connection = 'close';
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: u.hostname, port: u.port, method: req.method, path: req.path, headers, agent: big ? false : keepAlive, timeout: 20_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    r.on('timeout', () => r.destroy(new Error('no answer within 20 s')));
+    r.on('error', reject);
+    if (body !== undefined) r.write(body);
+    r.end();
+  });
+}
+
+/** Compact text of a request for failure messages (bodies and long values cut). */
+function describe(req: FuzzRequest): string {
+  const cut = (s: string, n = 160) => (s.length > n ? `${s.slice(0, n)}…(${s.length} chars)` : s);
+  const body = req.body === undefined ? '' : ` body=${cut(typeof req.body === 'string' ? req.body : `<${req.body.length} bytes>`)}`;
+  const headers = Object.entries(req.headers).map(([k, v]) => `${k}: ${cut(String(v), 80)}`).join('; ');
+  return `[${req.cls}] ${req.note} :: ${req.method} ${cut(req.path, 200)} {${headers}}${body}`;
+}
+
+/** The fuzz property against a server at `baseUrl`; `stats` counts requests by class and status. */
+function fuzzProperty(baseUrl: string, stats?: Map<string, number>) {
+  const arb = malformedRequest(ctx).map((r) => Object.defineProperty(r, fc.toStringMethod, { value: () => describe(r), enumerable: false }));
+  return fc.asyncProperty(arb, async (req) => {
+    const res = await send(baseUrl, req);
+    if (stats) {
+      stats.set(req.cls, (stats.get(req.cls) ?? 0) + 1);
+      stats.set(`status ${res.status}`, (stats.get(`status ${res.status}`) ?? 0) + 1);
+      stats.set('total', (stats.get('total') ?? 0) + 1);
+    }
+    const problem = checkResponse(req, res);
+    if (problem) throw new Error(`${problem}\n  request: ${describe(req)}\n  answer: ${res.status} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 200)}`);
+  });
+}
+
+// ---- state: every table, balances, deposits, nonces, height --------------------------------------
+
+interface ChainAndDb {
+  db: Record<string, unknown[]>;
+  chain: Record<string, string>;
+  block: bigint;
+}
+
+function dumpDb(path: string): Record<string, unknown[]> {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+    const out: Record<string, unknown[]> = {};
+    for (const { name } of tables) out[name] = db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+async function capture(): Promise<ChainAndDb> {
+  const pub = lab.clients.publicClient;
+  const chain: Record<string, string> = {};
+  for (const role of ROLES) {
+    const a = roleAccount(role).address;
+    chain[`usdc ${role}`] = (await lab.usdcBalance(a)).toString();
+    chain[`withdrawable ${role}`] = (await lab.withdrawable(a)).toString();
+    chain[`nonce ${role}`] = String(await pub.getTransactionCount({ address: a }));
+  }
+  chain['usdc escrow'] = (await lab.usdcBalance(lab.addr.escrow)).toString();
+  chain['usdc totalSupply'] = (await pub.readContract({ address: lab.addr.usdc, abi: fiatTokenV2_2Abi, functionName: 'totalSupply' })).toString();
+  for (const [name, id] of Object.entries(ctx?.tasks ?? {})) {
+    chain[`deposit ${name}`] = (await pub.readContract({ address: lab.addr.escrow, abi: agentripeEscrowAbi, functionName: 'getDeposit', args: [id] })).join(',');
+  }
+  return { db: dumpDb(lab.stack.dbPath), chain, block: await pub.getBlockNumber() };
+}
+
+/** Events emitted by the Agentripe contracts after `block`. */
+async function eventsSince(block: bigint) {
+  const pub = lab.clients.publicClient;
+  const latest = await pub.getBlockNumber();
+  if (latest <= block) return [];
+  return pub.getLogs({ address: [lab.addr.escrow, lab.addr.usdc, lab.addr.identityRegistry, lab.addr.reputationRegistry], fromBlock: block + 1n, toBlock: latest });
+}
+
+// ---- a proxy that breaks one class of input -------------------------------------------------------
+
+interface Intercepted {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+type Hook = (r: Intercepted) => { status: number; contentType: string; body: string } | undefined;
+
+/** A proxy in front of `target` that answers itself when `hook` says so, and forwards the rest. */
+async function startBrokenProxy(target: string, hook: Hook): Promise<{ url: string; stop(): Promise<void> }> {
+  const t = new URL(target);
+  const upstream = new http.Agent({ keepAlive: true });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r: Intercepted = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) };
+      const own = hook(r);
+      if (own) {
+        res.writeHead(own.status, { 'content-type': own.contentType });
+        res.end(own.body);
+        return;
+      }
+      const headers: Record<string, string | string[]> = {};
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        const k = req.rawHeaders[i]!;
+        if (/^(host|connection|content-length|transfer-encoding)$/i.test(k)) continue;
+        const prev = headers[k];
+        headers[k] = prev === undefined ? req.rawHeaders[i + 1]! : ([] as string[]).concat(prev, req.rawHeaders[i + 1]!);
+      }
+      if (r.body.length || req.headers['content-length'] !== undefined) headers['content-length'] = String(r.body.length);
+      const up = http.request({ host: t.hostname, port: t.port, method: r.method, path: r.url, headers, agent: upstream }, (ur) => {
+        const h = { ...ur.headers };
+        delete h.connection;
+        delete h['keep-alive'];
+        res.writeHead(ur.statusCode ?? 502, h);
+        ur.pipe(res);
+      });
+      up.on('error', (e) => {
+        res.writeHead(599, { 'content-type': 'text/plain' });
+        res.end(`proxy: ${e.message}`);
+      });
+      up.end(r.body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      upstream.destroy();
+    },
+  };
+}
+
+const headerOf = (h: http.IncomingHttpHeaders, n: string) => {
+  const v = h[n];
+  return Array.isArray(v) ? v.join(', ') : v;
+};
+
+// ---- setup: a lab with real agents, tasks in every state, a real API key -----------------------------
+
+async function postJson(path: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${lab.stack.server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+before(async () => {
+  lab = await startLab();
+  const url = lab.stack.server.url;
+  const agent = await lab.registerAgent('vendor1');
+  const otherAgent = await lab.registerAgent('vendor2');
+  const validData: AgentUriData = {
+    name: 'fuzz agent',
+    description: 'registered through the REST API',
+    x402Support: true,
+    services: [{ name: 'x402', endpoint: url, catalog: [{ path: 'summarize', price: '$0.05', type: 'async', description: 'summaries' }] }],
+  };
+  const reg = await postJson('/agents/register', { data: validData });
+  assert.equal(reg.status, 201, JSON.stringify(reg.body));
+  const restAgent = BigInt(reg.body.agentId);
+  const reviewer = privateKeyToAccount(roleAccount('reviewer').privateKey);
+  const ts = Math.floor(Date.now() / 1000);
+  const rwk = await postJson('/agents/register-with-key', {
+    walletAddress: reviewer.address,
+    walletSignature: await reviewer.signMessage({ message: registerWithKeyMessage(reviewer.address, ts) }),
+    timestamp: ts,
+    data: validData,
+  });
+  assert.equal(rwk.status, 201, JSON.stringify(rwk.body));
+  const keyAgent = BigInt(rwk.body.agentId);
+
+  // One task in every state for vendor1's agent, and an open task of vendor2's.
+  const buyer = lab.buyer('buyer1');
+  const v = lab.vendor('vendor1', agent, { kind: 'honest' });
+  const buy = async (id: bigint, req: Record<string, unknown> = { task_detail: 'fuzz target' }, who = buyer) => {
+    const p = await who.buy(id, 'translate', req);
+    assert.equal(p.status, 200, JSON.stringify(p.body));
+    return p.taskId!;
+  };
+  const pending = await buy(agent);
+  const processing = await buy(agent);
+  assert.equal((await v.start(processing)).status, 200);
+  const rejected = await buy(agent, { task_detail: 'r', reviewer_request: 'mention "ok"' });
+  await v.start(rejected);
+  assert.equal((await v.complete(rejected, 'REJECT-ME draft')).body.task.status, 'rejected');
+  const completed = await buy(agent);
+  await v.start(completed);
+  assert.equal((await v.complete(completed, 'done')).body.task.status, 'completed');
+  const failed = await buy(agent);
+  assert.equal((await v.fail(failed, 'cannot')).body.task.status, 'failed');
+  const otherPending = await buy(otherAgent, { task_detail: 'other' }, lab.buyer('buyer2'));
+
+  // The exact requirements offered for vendor1's service (echoed as `accepted` by the near-misses).
+  const q = await lab.buyer().quote(agent, 'translate');
+  assert.equal(q.status, 402);
+  const offered = JSON.parse(Buffer.from(q.headers.get('payment-required')!, 'base64').toString()).accepts[0] as RequirementsV2;
+
+  const block = await lab.clients.publicClient.getBlock();
+  const signed = await signNearMisses({
+    vendorKey: roleAccount('vendor1').privateKey,
+    otherVendorKey: roleAccount('vendor2').privateKey,
+    attackerKey: roleAccount('attacker').privateKey,
+    buyerKey: roleAccount('buyer1').privateKey,
+    agent,
+    otherAgent,
+    offered,
+    chainId: lab.chain.chainId,
+    chainNow: block.timestamp,
+    hostNow: Math.floor(Date.now() / 1000),
+  });
+  ctx = {
+    agent,
+    service: 'translate',
+    otherAgent,
+    restAgent,
+    keyAgent,
+    existingAgents: await existingAgents(),
+    tasks: { pending, processing, rejected, completed, failed, otherPending },
+    apiKey: rwk.body.apiKey,
+    offered,
+    validData,
+    someAddress: '0x000000000000000000000000000000000000dEaD' as Address,
+    ...signed,
+  };
+  // The valid credentials really are valid (so the bad ones are bad for the reason they say).
+  const ok = await fetch(`${url}/vendor/tasks`, { headers: ctx.validAuth });
+  assert.equal(ok.status, 200);
+  const okKey = await fetch(`${url}/vendor/tasks`, { headers: { authorization: `Bearer ${ctx.apiKey}` } });
+  assert.equal(okKey.status, 200);
+  before0 = await capture();
+});
+
+after(async () => {
+  keepAlive.destroy();
+  await lab?.stop();
+});
+
+async function existingAgents(): Promise<bigint[]> {
+  const r = await (await fetch(`${lab.stack.server.url}/agents`)).json();
+  return (r.agents as { agentId: number | string }[]).map((a) => BigInt(a.agentId));
+}
+
+async function assertUnchanged(label: string) {
+  const now = await capture();
+  assert.deepEqual(now.db, before0.db, `${label}: the SQLite content changed`);
+  assert.deepEqual(now.chain, before0.chain, `${label}: balances, deposits or nonces changed`);
+  assert.equal(now.block, before0.block, `${label}: a transaction was mined`);
+  assert.deepEqual(await eventsSince(before0.block), [], `${label}: events were emitted`);
+}
+
+// ---- the fuzz run ----------------------------------------------------------------------------------
+
+test(`${RUNS} malformed requests across every route: no 5xx, JSON 4xx errors, state untouched`, async (t) => {
+  const stats = new Map<string, number>();
+  const started = Date.now();
+  const out = await fc.check(fuzzProperty(lab.stack.server.url, stats), { seed: SEED, numRuns: RUNS });
+  const seconds = (Date.now() - started) / 1000;
+  const byClass = FUZZ_CLASSES.map((c) => `${c}=${stats.get(c) ?? 0}`).join(' ');
+  const byStatus = [...stats.entries()].filter(([k]) => k.startsWith('status ')).sort().map(([k, n]) => `${k.slice(7)}:${n}`).join(' ');
+  const line = `fuzz: ${stats.get('total') ?? 0} requests in ${seconds.toFixed(1)} s (seed ${SEED}); ${byClass}; statuses ${byStatus}`;
+  t.diagnostic(line);
+  console.log(line);
+  if (out.failed) assert.fail(fc.defaultReportMessage(out));
+  assert.ok((stats.get('total') ?? 0) >= 2000, 'at least 2,000 requests were sent');
+  for (const c of FUZZ_CLASSES) assert.ok((stats.get(c) ?? 0) > 0, `class ${c} was exercised`);
+  await assertUnchanged('after the fuzz run');
+});
+
+// ---- the checks bite: the same property against deliberately broken servers ------------------------
+
+test('bites: a server that answers 500 to an undecodable payment header fails the property', async () => {
+  const proxy = await startBrokenProxy(lab.stack.server.url, (r) => {
+    const v = headerOf(r.headers, 'payment-signature') ?? headerOf(r.headers, 'x-payment');
+    return v !== undefined && !/^[A-Za-z0-9+/=\s]*$/.test(v) ? { status: 500, contentType: 'application/json', body: '{"error":"Internal server error"}' } : undefined;
+  });
+  try {
+    const out = await fc.check(fuzzProperty(proxy.url), { seed: SEED, numRuns: RUNS, endOnFailure: true });
+    assert.equal(out.failed, true, 'the property must fail');
+    const [req] = out.counterexample!;
+    assert.equal(req.cls, 'badPayment');
+    assert.match(String((out.errorInstance as Error).message), /^500 for a malformed request/);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('bites: a server that answers a plain-text 400 to malformed JSON fails the property', async () => {
+  const proxy = await startBrokenProxy(lab.stack.server.url, (r) => {
+    if (r.method !== 'POST' && r.method !== 'PUT') return undefined;
+    const text = r.body.toString('utf8');
+    if (!text.trim()) return undefined;
+    try {
+      JSON.parse(text);
+      return undefined;
+    } catch {
+      return { status: 400, contentType: 'text/plain', body: 'Bad Request' };
+    }
+  });
+  try {
+    const out = await fc.check(fuzzProperty(proxy.url), { seed: SEED, numRuns: RUNS, endOnFailure: true });
+    assert.equal(out.failed, true, 'the property must fail');
+    assert.equal(out.counterexample![0].cls, 'badJson');
+    assert.match(String((out.errorInstance as Error).message), /content-type "text\/plain"/);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('bites: a server that lets a refused request through (2xx) fails the property', async () => {
+  // Answers 200 to a vendor action whose credentials are bad, as a broken auth guard would.
+  const proxy = await startBrokenProxy(lab.stack.server.url, (r) =>
+    /^\/vendor\/tasks\/[^/]+\/start$/.test(r.url) && headerOf(r.headers, 'x-signature') === undefined && headerOf(r.headers, 'authorization') === undefined
+      ? { status: 200, contentType: 'application/json', body: '{"task":{"status":"processing"}}' }
+      : undefined,
+  );
+  try {
+    const out = await fc.check(fuzzProperty(proxy.url), { seed: SEED, numRuns: RUNS, endOnFailure: true });
+    assert.equal(out.failed, true, 'the property must fail');
+    assert.match(String((out.errorInstance as Error).message), /^200 \(expected 4xx\)/);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('bites: a server that half-writes state on a bad API key fails the state comparison', async () => {
+  // The broken server stores something about every refused Bearer key before refusing it.
+  const writer = new DatabaseSync(lab.stack.dbPath);
+  writer.exec('PRAGMA busy_timeout = 5000');
+  const written: string[] = [];
+  const proxy = await startBrokenProxy(lab.stack.server.url, (r) => {
+    const a = headerOf(r.headers, 'authorization');
+    if (a && a !== `Bearer ${ctx.apiKey}`) {
+      const h = hashApiKey(`${a}#${written.length}`);
+      writer.prepare('INSERT INTO api_keys (key_hash, agent_id, active, created_at) VALUES (?, ?, 0, ?)').run(h, 'refused', new Date().toISOString());
+      written.push(h);
+    }
+    return undefined;
+  });
+  try {
+    const out = await fc.check(fuzzProperty(proxy.url), { seed: SEED, numRuns: 400 });
+    assert.equal(out.failed, false, 'each answer is still fine on its own');
+    assert.ok(written.length > 0, 'the fuzzer sent bad API keys');
+    await assert.rejects(assertUnchanged('broken server'), /SQLite content changed/);
+  } finally {
+    await proxy.stop();
+    for (const h of written) writer.prepare('DELETE FROM api_keys WHERE key_hash = ?').run(h);
+    writer.close();
+  }
+  await assertUnchanged('after cleaning up the broken run');
+});
