@@ -9,7 +9,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { BINDINGS_DIR, diffBindings, renderBindings } from '../scripts/gen-bindings.ts';
+import { buildFixture } from '../scripts/gen-fixtures.ts';
+import { fixturePath } from './anvil.ts';
 import { REPO_ROOT } from './artifacts.ts';
 import { fixtureDrift, readFixture } from './fixture-check.ts';
 import { CHAIN_PROFILE_IDS, contractPlacements, getProfile } from './profiles.ts';
@@ -24,6 +27,14 @@ for (const profile of CHAIN_PROFILE_IDS) {
   test(`fixture ${profile}: code at each canonical address equals keccak(deployedBytecode)`, () => {
     const drift = fixtureDrift(profile);
     assert.deepEqual(drift, [], `${drift.join('\n')}\n-> ${HINT}`);
+  });
+}
+
+for (const profile of CHAIN_PROFILE_IDS) {
+  test(`fixture ${profile}: byte-identical to a fresh build (catches changed init args, funding, table rows)`, async () => {
+    const built = await buildFixture(profile);
+    const committed = readFileSync(fixturePath(profile), 'utf8');
+    assert.ok(built.text === committed, `fixtures/chain-state/${profile}.json differs from a fresh build -> ${HINT}`);
   });
 }
 

@@ -4,12 +4,14 @@
  * minter, every role account funded; then anvil_dumpState. Chains start from these files and never
  * redeploy. Run through `npm run gen` (it builds the contracts first).
  *
- * Usage: tsx harness/scripts/gen-fixtures.ts [--profile <id>]... [--allow-missing]
+ * Usage: tsx harness/scripts/gen-fixtures.ts [--profile <id>]... [--allow-missing] [--check]
+ *   --check          rebuild in memory and exit 1 if a committed fixture differs (writes nothing)
  *   --allow-missing  skip table rows whose artifact is not built yet (warns; the sync test will fail
  *                    until the fixture is regenerated with every contract).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { keccak256, type Hex } from 'viem';
 import { artifactPath, readArtifact, REPO_ROOT } from '../chain/artifacts.ts';
@@ -42,7 +44,19 @@ function normalizeDump(state: Record<string, unknown>): Record<string, unknown> 
 /** 2026-01-01T00:00:00Z. */
 const GENESIS_TIMESTAMP = 1_767_225_600n;
 
-async function generate(profileId: ChainProfileId, allowMissing: boolean): Promise<void> {
+/** A freshly built fixture: file text and what went into it. */
+export interface BuiltFixture {
+  profile: ChainProfileId;
+  text: string;
+  placed: string[];
+  funded: number;
+}
+
+/**
+ * Build one profile's fixture on a throw-away blank anvil and return the file text (not written).
+ * Deterministic: the same contracts and table give the same text.
+ */
+export async function buildFixture(profileId: ChainProfileId, allowMissing = false): Promise<BuiltFixture> {
   const rows = contractPlacements[profileId].filter((row) => {
     if (existsSync(artifactPath(row.artifact.file, row.artifact.contract))) return true;
     const rel = path.relative(REPO_ROOT, artifactPath(row.artifact.file, row.artifact.contract));
@@ -66,12 +80,7 @@ async function generate(profileId: ChainProfileId, allowMissing: boolean): Promi
       if (keccak256(code) !== keccak256(expected)) throw new Error(`${profileId}: code at ${address} (${row.key}) differs from the artifact`);
     }
     const state = normalizeDump(await dumpState(chain.rpcUrl));
-    mkdirSync(path.dirname(fixturePath(profileId)), { recursive: true });
-    writeFileSync(fixturePath(profileId), JSON.stringify(state, null, 1) + '\n');
-    process.stdout.write(
-      `${profileId}: ${placed.map((p) => p.key).join(', ')} placed; ${funded.length} role accounts funded -> ` +
-        `${path.relative(REPO_ROOT, fixturePath(profileId))}\n`,
-    );
+    return { profile: profileId, text: JSON.stringify(state, null, 1) + '\n', placed: placed.map((p) => p.key), funded: funded.length };
   } finally {
     await chain.stop();
   }
@@ -79,7 +88,11 @@ async function generate(profileId: ChainProfileId, allowMissing: boolean): Promi
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { profile: { type: 'string', multiple: true }, 'allow-missing': { type: 'boolean', default: false } },
+    options: {
+      profile: { type: 'string', multiple: true },
+      'allow-missing': { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
+    },
   });
   const profiles = values.profile ?? [...CHAIN_PROFILE_IDS];
   for (const p of profiles) {
@@ -88,16 +101,33 @@ async function main(): Promise<number> {
       return 2;
     }
   }
-  for (const p of profiles as ChainProfileId[]) await generate(p, values['allow-missing'] ?? false);
-  return 0;
+  let stale = 0;
+  for (const p of profiles as ChainProfileId[]) {
+    const built = await buildFixture(p, values['allow-missing'] ?? false);
+    const file = fixturePath(p);
+    const rel = path.relative(REPO_ROOT, file);
+    if (values.check) {
+      const same = existsSync(file) && readFileSync(file, 'utf8') === built.text;
+      if (!same) stale++;
+      process.stdout.write(`${p}: ${same ? 'up to date' : 'OUT OF DATE'} (${rel})\n`);
+      continue;
+    }
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, built.text);
+    process.stdout.write(`${p}: ${built.placed.join(', ')} placed; ${built.funded} role accounts funded -> ${rel}\n`);
+  }
+  if (stale > 0) process.stderr.write('fixtures out of date: run `npm run gen`\n');
+  return stale > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`gen-fixtures: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 2;
-  },
-);
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`gen-fixtures: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
