@@ -1,0 +1,410 @@
+/**
+ * Runner: executes the selected scenarios of the registered protocols against a Target with
+ * fast-check, one worker per chain set (scenarios are pulled from a shared queue), and assembles the
+ * report. Each scenario's seed is derived from the run seed and its case id, so results do not
+ * depend on which worker ran it.
+ */
+import fc from 'fast-check';
+import type { Target } from '../target/schema.ts';
+import { hasCapability } from '../target/schema.ts';
+import type { Requirement } from './catalog.ts';
+import { RunContext, type CheckCounts } from './context.ts';
+import type { ProtocolModule, Scenario, ScenarioEnv } from './dsl.ts';
+import { HarnessFault, Indeterminate, RequirementViolation } from './errors.ts';
+import type { Evidence } from './evidence.ts';
+import { trim } from './evidence.ts';
+import type { ChainClients } from './session.ts';
+import {
+  REPORT_SCHEMA_VERSION,
+  type Counterexample,
+  type ProtocolReport,
+  type Report,
+  type RequirementReport,
+  type RequirementStatus,
+  type ScenarioReport,
+  type Status,
+  type Summary,
+  type TargetInfo,
+} from '../report/types.ts';
+
+const NOT_SELECTED = 'not selected in this run';
+
+export const HARNESS = { name: 'agentmarket-harness', version: '0.1.0' };
+
+/** Progress notifications for the CLI's display. */
+export type ProgressEvent =
+  | { type: 'scenario-start'; caseId: string; runs: number; index: number; total: number }
+  | { type: 'run'; caseId: string; runsDone: number; failures: number }
+  | { type: 'scenario-end'; caseId: string; status: Status; runs: number; durationMs: number };
+
+export interface ReplaySpec {
+  caseId: string;
+  seed: number;
+  path: string;
+  replayPath?: string;
+}
+
+export interface RunOptions {
+  runs: number;
+  seed: number;
+  /** Only these protocol ids. */
+  protocols?: string[];
+  /** Regex matched against case id, title and requirement ids. */
+  grep?: string;
+  /** Overall time budget; scenarios are interrupted (and later ones skipped) when it runs out. */
+  timeBudgetMs?: number;
+  /** Re-run exactly one shrunk counterexample. */
+  replay?: ReplaySpec;
+  /** Text of the command for the replay hint, e.g. "amh replay reports/latest/report.json". */
+  replayCommand?: string;
+  command: string;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+export interface RunInput {
+  target: Target;
+  targetInfo: TargetInfo;
+  /** One client set per worker; each must point at its own chains (same state). */
+  workers: Map<string, ChainClients>[];
+  protocols: ProtocolModule[];
+}
+
+interface ScenarioOutcome {
+  report: ScenarioReport;
+  counts: CheckCounts;
+  sample: Evidence[];
+  failure?: Evidence[];
+}
+
+/** 32-bit FNV-1a mix of the run seed and a case id. */
+export function scenarioSeed(seed: number, caseId: string): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (const ch of caseId) {
+    h ^= ch.charCodeAt(0);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h | 0;
+}
+
+/** Why a scenario cannot run on this target, or null. */
+export function notApplicableReason(p: ProtocolModule, s: Scenario, target: Target, env: ScenarioEnv): string | null {
+  if (target.protocols && !target.protocols.includes(p.id)) return `target does not claim protocol '${p.id}'`;
+  const caps = (s.capabilities ?? []).filter((c) => !hasCapability(target, c));
+  if (caps.length) return `target lacks capability ${caps.map((c) => `'${c}'`).join(', ')}`;
+  const roles = (s.roles ?? []).filter((r) => !target.accounts.some((a) => a.role === r));
+  if (roles.length) return `target declares no account for role ${roles.map((r) => `'${r}'`).join(', ')}`;
+  if (s.needs?.length && env.chains.length === 0) return `no target chain declares ${s.needs.map((n) => `'${n}'`).join(' + ')}`;
+  return null;
+}
+
+function envFor(target: Target, s: Scenario): ScenarioEnv {
+  const needs = s.needs ?? [];
+  const chains = target.chains.filter((c) => needs.every((n) => (n === 'usdc' ? Boolean(c.usdc) : Boolean(c.contracts[n]))));
+  return { target, chains };
+}
+
+function matchesGrep(p: ProtocolModule, s: Scenario, grep?: string): boolean {
+  if (!grep) return true;
+  const re = new RegExp(grep, 'i');
+  return re.test(`${p.id}/${s.id}`) || re.test(s.title) || s.requirements.some((r) => re.test(r));
+}
+
+function levelOf(p: ProtocolModule, id: string): Requirement['level'] {
+  return p.requirements.find((r) => r.id === id)?.level ?? 'MUST';
+}
+
+async function runScenario(
+  p: ProtocolModule,
+  s: Scenario,
+  target: Target,
+  clients: Map<string, ChainClients>,
+  opts: RunOptions,
+  deadline: number,
+): Promise<ScenarioOutcome> {
+  const caseId = `${p.id}/${s.id}`;
+  const started = performance.now();
+  const env = envFor(target, s);
+  const seed = opts.replay ? opts.replay.seed : scenarioSeed(opts.seed, caseId);
+  const counts: CheckCounts = new Map();
+  const base: ScenarioReport = {
+    id: s.id,
+    caseId,
+    title: s.title,
+    kind: s.kind,
+    requirements: s.requirements,
+    status: 'pass',
+    runs: 0,
+    shrinks: 0,
+    seed,
+    durationMs: 0,
+    interrupted: false,
+  };
+  const na = notApplicableReason(p, s, target, env);
+  if (na) return { report: { ...base, status: 'not-applicable', reason: na }, counts, sample: [] };
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return { report: { ...base, status: 'indeterminate', reason: 'not run: time budget exhausted' }, counts, sample: [] };
+
+  const allowed = new Set(s.requirements);
+  const isolate = hasCapability(target, 'snapshot');
+  let sample: Evidence[] | undefined;
+  let lastFail: { evidence: Evidence[]; actions: string[]; error: unknown } | undefined;
+  let runsDone = 0;
+  let failures = 0;
+  let fault: unknown;
+
+  const exec = async (body: (ctx: RunContext) => Promise<void>) => {
+    // After a harness fault, fail fast so fast-check's shrinking does not hammer a broken environment.
+    if (fault) throw fault;
+    const ctx = new RunContext(target, clients, counts, allowed, isolate);
+    runsDone++;
+    let err: unknown;
+    try {
+      await body(ctx);
+    } catch (e) {
+      err = e;
+    }
+    try {
+      await ctx.close();
+    } catch (e) {
+      err ??= e;
+      fault = e;
+    }
+    if (!(err instanceof RequirementViolation) && !(err instanceof Indeterminate) && err !== undefined) {
+      // fast-check's precondition failures are not errors.
+      if (!fc.PreconditionFailure.isFailure(err)) fault ??= err;
+    }
+    sample ??= ctx.evidence.snapshot();
+    if (err !== undefined && !fc.PreconditionFailure.isFailure(err)) {
+      failures++;
+      lastFail = { evidence: ctx.evidence.snapshot(), actions: [...ctx.actions], error: err };
+    }
+    opts.onProgress?.({ type: 'run', caseId, runsDone, failures });
+    if (err !== undefined) throw err;
+  };
+
+  const replayPath = opts.replay?.replayPath;
+  let prop: fc.IAsyncProperty<any>;
+  if (s.kind === 'property') {
+    prop = fc.asyncProperty(s.arbitrary(env), (v) => exec((ctx) => s.run(ctx, v)));
+  } else {
+    const cmds = fc.commands(s.commands(env), { maxCommands: s.maxCommands ?? 8, replayPath });
+    // Keep model and real so `finish` can check end-state invariants after the last command.
+    const withFinish = async (ctx: RunContext, run: (setup: () => Promise<{ model: object; real: unknown }>) => Promise<void>, sch?: fc.Scheduler) => {
+      let state: { model: object; real: unknown } | undefined;
+      const setup = async () => (state = await s.setup(ctx, sch));
+      let err: unknown;
+      try {
+        await run(setup);
+      } catch (e) {
+        err = e;
+      }
+      if (state && s.finish) {
+        try {
+          await s.finish(state.model, state.real);
+        } catch (e) {
+          err ??= e;
+        }
+      }
+      if (err !== undefined) throw err;
+    };
+    prop = s.race
+      ? fc.asyncProperty(fc.scheduler(), cmds, (sch, c) => exec((ctx) => withFinish(ctx, (setup) => fc.scheduledModelRun(sch, setup, c), sch)))
+      : fc.asyncProperty(cmds, (c) => exec((ctx) => withFinish(ctx, (setup) => fc.asyncModelRun(setup, c))));
+  }
+  const numRuns = Math.max(1, Math.min(opts.runs, s.maxRuns ?? Number.POSITIVE_INFINITY));
+  const details = await fc.check(prop, {
+    seed,
+    numRuns,
+    interruptAfterTimeLimit: remaining,
+    ...(opts.replay ? { path: opts.replay.path, endOnFailure: true } : {}),
+  });
+
+  const report: ScenarioReport = {
+    ...base,
+    runs: runsDone,
+    shrinks: details.numShrinks,
+    interrupted: details.interrupted,
+    durationMs: Math.round(performance.now() - started),
+  };
+  const totalChecks = [...counts.values()].reduce((a, c) => a + c.passed + c.failed, 0);
+  if (!details.failed) {
+    if (totalChecks === 0) {
+      report.status = 'indeterminate';
+      report.reason = details.interrupted ? 'time budget exhausted before any check ran' : `no check executed in ${runsDone} runs`;
+    } else {
+      report.status = 'pass';
+      if (details.interrupted) report.reason = `time budget: ${details.numRuns} of ${numRuns} runs`;
+    }
+    return { report, counts, sample: sample ?? [] };
+  }
+  const err = lastFail?.error ?? details.errorInstance;
+  const value = details.counterexample ? fc.stringify(details.counterexample.length === 1 ? details.counterexample[0] : details.counterexample) : '';
+  const rp = /replayPath="([^"]*)"/.exec(value)?.[1];
+  const cx: Counterexample = {
+    message: err instanceof Error ? err.message : String(err),
+    actions: lastFail?.actions ?? [],
+    value: trim(value, 3000),
+    seed: details.seed,
+    path: details.counterexamplePath ?? '',
+    ...(rp ? { replayPath: rp } : {}),
+  };
+  if (err instanceof RequirementViolation) {
+    cx.requirement = err.requirement;
+    report.status = levelOf(p, err.requirement) === 'MUST' ? 'fail' : 'warn';
+  } else if (err instanceof Indeterminate) {
+    if (err.requirement) cx.requirement = err.requirement;
+    report.status = 'indeterminate';
+  } else {
+    report.status = 'error';
+    if (err instanceof HarnessFault || err instanceof Error) cx.message = `harness error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+  }
+  report.reason = trim(cx.message.split('\n')[0] ?? '', 300);
+  report.counterexample = cx;
+  const cmd = opts.replayCommand ?? 'amh replay reports/latest/report.json';
+  report.replay = `${cmd} --case ${caseId}`;
+  return { report, counts, sample: sample ?? [], failure: lastFail?.evidence };
+}
+
+function requirementReport(p: ProtocolModule, r: Requirement, outcomes: ScenarioOutcome[]): RequirementReport {
+  const covering = outcomes.filter((o) => o.report.requirements.includes(r.id));
+  const checks = { passed: 0, failed: 0 };
+  for (const o of covering) {
+    const c = o.counts.get(r.id);
+    if (c) {
+      checks.passed += c.passed;
+      checks.failed += c.failed;
+    }
+  }
+  const base = {
+    id: r.id,
+    level: r.level,
+    title: r.title,
+    source: r.source,
+    text: r.text,
+    profileAssumption: r.profileAssumption,
+    checks,
+    scenarios: covering.map((o) => o.report.caseId),
+  };
+  const allCovering = p.scenarios.filter((s) => s.requirements.includes(r.id));
+  if (allCovering.length === 0) return { ...base, status: 'uncovered', reason: 'no scenario checks this requirement yet', evidence: [] };
+  if (covering.length === 0) return { ...base, status: 'indeterminate', reason: NOT_SELECTED, evidence: [] };
+  const violated = covering.find((o) => o.report.counterexample?.requirement === r.id && (o.report.status === 'fail' || o.report.status === 'warn'));
+  const ev = (o: ScenarioOutcome, failing: boolean): Evidence[] => [
+    { kind: 'note', message: `${failing ? 'shrunk counterexample run' : 'sample run'} of ${o.report.caseId}` },
+    ...((failing ? o.failure : o.sample) ?? []),
+  ];
+  let status: RequirementStatus;
+  let reason: string | undefined;
+  let evidence: Evidence[] = [];
+  if (violated) {
+    status = r.level === 'MUST' ? 'fail' : 'warn';
+    reason = violated.report.reason;
+    evidence = ev(violated, true);
+  } else if (covering.some((o) => o.report.status === 'error')) {
+    const o = covering.find((x) => x.report.status === 'error')!;
+    status = 'error';
+    reason = `${o.report.caseId}: ${o.report.reason}`;
+    evidence = ev(o, true);
+  } else if (covering.some((o) => o.report.status === 'indeterminate' && (!o.report.counterexample?.requirement || o.report.counterexample.requirement === r.id))) {
+    const o = covering.find((x) => x.report.status === 'indeterminate')!;
+    status = 'indeterminate';
+    reason = `${o.report.caseId}: ${o.report.reason}`;
+    evidence = ev(o, Boolean(o.failure));
+  } else if (checks.passed > 0) {
+    status = 'pass';
+    const o = covering.find((x) => (x.counts.get(r.id)?.passed ?? 0) > 0)!;
+    evidence = ev(o, false);
+  } else if (covering.every((o) => o.report.status === 'not-applicable')) {
+    status = 'not-applicable';
+    reason = [...new Set(covering.map((o) => o.report.reason))].join('; ');
+  } else {
+    status = 'indeterminate';
+    reason = 'no check of this requirement executed';
+  }
+  return { ...base, status, ...(reason ? { reason } : {}), evidence };
+}
+
+/** Exit code per DESIGN.md: 2 harness error or nothing executed, 1 a MUST not passed, else 0. */
+export function exitCodeFor(protocols: ProtocolReport[], summary: Summary, errors: string[]): 0 | 1 | 2 {
+  if (errors.length || summary.error > 0 || summary.checks === 0) return 2;
+  for (const p of protocols)
+    for (const r of p.requirements) if (r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate')) return 1;
+  return 0;
+}
+
+/** Count requirement statuses. */
+export function summarize(protocols: ProtocolReport[]): Summary {
+  const s: Summary = { pass: 0, fail: 0, warn: 0, notApplicable: 0, error: 0, indeterminate: 0, uncovered: 0, checks: 0 };
+  for (const p of protocols)
+    for (const r of p.requirements) {
+      s.checks += r.checks.passed + r.checks.failed;
+      if (r.status === 'not-applicable') s.notApplicable++;
+      else s[r.status]++;
+    }
+  return s;
+}
+
+/** Run everything selected and build the report (does not write files). */
+export async function runAll(input: RunInput, opts: RunOptions): Promise<Report> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const deadline = opts.timeBudgetMs ? Date.now() + opts.timeBudgetMs : Number.POSITIVE_INFINITY;
+  const selected = input.protocols.filter((p) => !opts.protocols?.length || opts.protocols.includes(p.id));
+  const jobs: { p: ProtocolModule; s: Scenario; i: number }[] = [];
+  for (const p of selected)
+    for (const s of p.scenarios) {
+      if (opts.replay ? opts.replay.caseId !== `${p.id}/${s.id}` : !matchesGrep(p, s, opts.grep)) continue;
+      jobs.push({ p, s, i: jobs.length });
+    }
+  const results: ScenarioOutcome[] = new Array(jobs.length);
+  const errors: string[] = [];
+  let next = 0;
+  // Workers pull from one queue; each owns its chains, so runs never share state.
+  await Promise.all(
+    input.workers.map(async (clients) => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        const caseId = `${job.p.id}/${job.s.id}`;
+        opts.onProgress?.({ type: 'scenario-start', caseId, runs: opts.runs, index: job.i, total: jobs.length });
+        try {
+          results[job.i] = await runScenario(job.p, job.s, input.target, clients, opts, deadline);
+        } catch (e) {
+          const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+          results[job.i] = {
+            report: { id: job.s.id, caseId, title: job.s.title, kind: job.s.kind, requirements: job.s.requirements, status: 'error', reason: trim(msg, 300), runs: 0, shrinks: 0, seed: 0, durationMs: 0, interrupted: false },
+            counts: new Map(),
+            sample: [],
+          };
+        }
+        const r = results[job.i]!.report;
+        opts.onProgress?.({ type: 'scenario-end', caseId, status: r.status, runs: r.runs, durationMs: r.durationMs });
+      }
+    }),
+  );
+  const protocols: ProtocolReport[] = selected.map((p) => {
+    const outs = jobs.map((j, i) => ({ j, o: results[i]! })).filter((x) => x.j.p === p).map((x) => x.o);
+    return {
+      id: p.id,
+      title: p.title,
+      // With --grep/--case, requirements outside the selection are left out rather than shown unknown.
+      requirements: p.requirements.map((r) => requirementReport(p, r, outs)).filter((r) => r.reason !== NOT_SELECTED),
+      scenarios: outs.map((o) => o.report),
+    };
+  });
+  if (jobs.length === 0) errors.push('no scenario selected (check --protocol / --grep / --case)');
+  const summary = summarize(protocols);
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    harness: HARNESS,
+    command: opts.command,
+    target: input.targetInfo,
+    seed: opts.seed,
+    runs: opts.runs,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - t0),
+    exitCode: exitCodeFor(protocols, summary, errors),
+    summary,
+    errors,
+    protocols,
+  };
+}

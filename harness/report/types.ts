@@ -1,0 +1,106 @@
+/**
+ * The report contract (report.json). Versioned: bump REPORT_SCHEMA_VERSION's major on a breaking
+ * change and keep harness/report/report.schema.json in step (a test validates real output).
+ */
+import type { Evidence } from '../engine/evidence.ts';
+import type { Level, RequirementSource } from '../engine/catalog.ts';
+
+export const REPORT_SCHEMA_VERSION = '1.0.0';
+
+/** Outcome of a check, a scenario or a requirement. */
+export type Status = 'pass' | 'fail' | 'warn' | 'not-applicable' | 'error' | 'indeterminate';
+/** Requirements may additionally be `uncovered` (no scenario checks them). */
+export type RequirementStatus = Status | 'uncovered';
+
+export interface Counterexample {
+  /** Requirement the shrunk case violates (absent for a harness error). */
+  requirement?: string;
+  /** The error message (expected vs actual for a violation). */
+  message: string;
+  /** Readable agent actions of the shrunk failing run, in order. */
+  actions: string[];
+  /** fast-check's rendering of the generated value (trimmed). */
+  value: string;
+  /** fast-check replay handle. */
+  seed: number;
+  path: string;
+  replayPath?: string;
+}
+
+export interface ScenarioReport {
+  id: string;
+  /** `<protocol>/<scenario>`, the id `amh replay --case` takes. */
+  caseId: string;
+  title: string;
+  kind: 'property' | 'model';
+  requirements: string[];
+  status: Status;
+  reason?: string;
+  runs: number;
+  shrinks: number;
+  seed: number;
+  durationMs: number;
+  interrupted: boolean;
+  counterexample?: Counterexample;
+  replay?: string;
+}
+
+export interface RequirementReport {
+  id: string;
+  level: Level;
+  title: string;
+  source: RequirementSource;
+  text: string;
+  profileAssumption: boolean;
+  status: RequirementStatus;
+  reason?: string;
+  checks: { passed: number; failed: number };
+  scenarios: string[];
+  evidence: Evidence[];
+}
+
+export interface ProtocolReport {
+  id: string;
+  title: string;
+  requirements: RequirementReport[];
+  scenarios: ScenarioReport[];
+}
+
+export interface Summary {
+  pass: number;
+  fail: number;
+  warn: number;
+  notApplicable: number;
+  error: number;
+  indeterminate: number;
+  uncovered: number;
+  /** Number of checks executed across all runs. */
+  checks: number;
+}
+
+export interface TargetInfo {
+  name: string;
+  version?: string;
+  kind: 'reference' | 'file';
+  /** Path of the target file (certify), to re-load it for replay. */
+  source?: string;
+  capabilities: string[];
+  chains: { id: string; chainId: number; rpcUrl: string }[];
+}
+
+export interface Report {
+  schemaVersion: string;
+  harness: { name: string; version: string };
+  command: string;
+  target: TargetInfo;
+  seed: number;
+  runs: number;
+  startedAt: string;
+  durationMs: number;
+  /** 0 every MUST passed, 1 a MUST failed (or is indeterminate), 2 harness error / nothing executed. */
+  exitCode: 0 | 1 | 2;
+  summary: Summary;
+  /** Scenario-independent harness problems (e.g. a chain that did not start). */
+  errors: string[];
+  protocols: ProtocolReport[];
+}

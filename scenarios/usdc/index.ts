@@ -1,0 +1,11 @@
+/** Protocol `usdc`: EIP-3009 + EIP-2612 behaviour of the target's USDC. */
+import { defineProtocol } from '../../harness/engine/dsl.ts';
+import { usdcRequirements } from './requirements.ts';
+import { usdcScenarios } from './scenarios.ts';
+
+export default defineProtocol({
+  id: 'usdc',
+  title: 'USDC (FiatToken v2.2): EIP-3009 transfer with authorization, EIP-2612 permit',
+  requirements: usdcRequirements,
+  scenarios: usdcScenarios,
+});
