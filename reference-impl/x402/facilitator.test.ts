@@ -282,6 +282,14 @@ describe('settle', () => {
     assert.deepEqual([json.success, json.errorReason, json.transaction], [false, Reason.recipientMismatch, '']);
     assert.equal(await tools.txCount(operator.address), n0);
   });
+  test('ten concurrent settles of different authorizations all land (facilitator nonces do not collide)', async () => {
+    const bodies = await Promise.all(Array.from({ length: 10 }, () => v2()));
+    const v0 = await tools.balanceOf(USDC, vendor.address);
+    const results = await Promise.all(bodies.map((b) => post(fac.url, '/settle', b)));
+    assert.deepEqual(results.map((r) => r.json.success), Array(10).fill(true), JSON.stringify(results.find((r) => !r.json.success)?.json));
+    assert.equal(new Set(results.map((r) => r.json.transaction)).size, 10);
+    assert.equal(await tools.balanceOf(USDC, vendor.address), v0 + 1_000_000n);
+  });
   test('two concurrent settles of one authorization: one pays, one is nonce_already_used', async () => {
     const body = await v2();
     const b0 = await tools.balanceOf(USDC, buyer.address);

@@ -30,7 +30,8 @@ import {
   type Chain,
   type Transport,
 } from 'viem';
-import { nonceManager, privateKeyToAccount } from 'viem/accounts';
+import { privateKeyToAccount } from 'viem/accounts';
+import { createNonceManager, jsonRpc } from 'viem/nonce';
 import { authorizationTypes, eip3009ABI } from '@x402/evm';
 import { keepAliveTransport } from '../../harness/chain/index.ts';
 import {
@@ -224,8 +225,9 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   });
   // Receipts on a local node arrive within milliseconds; viem's 4 s default poll would dominate settle time.
   const publicClient = createPublicClient({ chain, transport: transport(), pollingInterval: 250 }) as PublicClient;
-  // nonceManager: concurrent settles for different payers must not reuse a nonce.
-  const account: Account = privateKeyToAccount(opts.privateKey, { nonceManager });
+  // A nonce manager of its own: concurrent settles must not reuse a nonce, and viem's shared one
+  // would mix up two local chains that have the same chain id and account.
+  const account: Account = privateKeyToAccount(opts.privateKey, { nonceManager: createNonceManager({ source: jsonRpc() }) });
   const wallet: WalletClient<Transport, Chain, Account> = createWalletClient({ account, chain, transport: transport() });
   const faults = opts.faults ?? {};
   const clock: Clock = faults.hostClock ? hostClock : (opts.clock ?? chainClock(publicClient));
