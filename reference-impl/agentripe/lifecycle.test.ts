@@ -218,3 +218,14 @@ test('GET purchase: fields from the query string, and a raw GET body as the seed
   });
   assert.equal(status, 400);
 });
+
+test('concurrent completes of one task: judged and released once', async () => {
+  const p = await lab.buyer().buy(agentId, 'translate', { task_detail: 'race' });
+  const v = lab.vendor('vendor1', agentId, { kind: 'honest' });
+  await v.start(p.taskId!);
+  const w0 = await lab.withdrawable(vendor1);
+  const rs = await Promise.all([v.complete(p.taskId!, 'a'), v.complete(p.taskId!, 'b'), v.fail(p.taskId!, 'c')]);
+  assert.deepEqual(rs.map((r) => r.status).sort(), [200, 400, 400]);
+  assert.equal(await lab.withdrawable(vendor1), w0 + PRICE);
+  assert.equal((await lab.deposit(p.taskId!))[3], 2);
+});

@@ -108,6 +108,33 @@ test('a pending-feedback flag for feedback already on chain is not given twice',
   assert.equal(fb.length, 1);
 });
 
+test('escrow action failure: 502 and nothing lost; the retry finishes the decided release', async () => {
+  const p = await lab.buyer().buy(agentId, 'translate', { task_detail: 'f' });
+  const v = lab.vendor('vendor1', agentId, { kind: 'honest' });
+  await v.start(p.taskId!);
+  const admin = lab.clients.walletClient('admin');
+  const setOp = async (who: string) => {
+    const hash = await admin.writeContract({ address: lab.addr.escrow, abi: agentripeEscrowAbi, functionName: 'setOperator', args: [roleAccount(who).address] });
+    await lab.clients.publicClient.waitForTransactionReceipt({ hash });
+  };
+  await setOp('attacker'); // the server's operator key is no longer the escrow operator
+  try {
+    const c = await v.complete(p.taskId!, 'first result');
+    assert.equal(c.status, 502);
+    assert.equal(c.body.error, 'Escrow action failed; it will be retried');
+    assert.equal(await status(p.taskId!), 'processing');
+    assert.equal((await lab.deposit(p.taskId!))[3], 1);
+  } finally {
+    await setOp('operator');
+  }
+  const retry = await v.complete(p.taskId!, 'second result');
+  assert.equal(retry.status, 200);
+  assert.deepEqual([retry.body.task.status, retry.body.escrowAction, retry.body.review.approved], ['completed', 'released', true]);
+  const r = await (await fetch(`${lab.stack.server.url}/tasks/${p.taskId}/result`)).json();
+  assert.equal(r.result, 'first result', 'the judged result is kept');
+  assert.equal((await lab.deposit(p.taskId!))[3], 2);
+});
+
 // Last: it moves chain time 7 days ahead, after which host-clock x402 authorizations would be expired.
 test('buyer reclaim on chain (no intention in the DB): resync marks the task failed from DepositRefunded', async () => {
   const p = await lab.buyer().buy(agentId, 'translate', { task_detail: 'd' });

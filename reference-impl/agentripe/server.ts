@@ -570,9 +570,16 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     return withTaskLock(id, async () => {
       let t = db.getTask(id)!;
       if (t.pendingAction) {
-        // A previous attempt decided but did not finish its escrow action: finish it first.
+        // A previous attempt was judged but its escrow action did not finish (502): finish it and
+        // answer with that decided outcome, so the vendor's retry reads as success, not a 400.
+        const was = t.pendingAction;
         await resolve(id);
-        t = db.getTask(id)!;
+        const f = db.getTask(id)!;
+        return c.json({
+          task: { id, status: f.status, errorMessage: f.errorMessage, reviewRejectCount: f.reviewRejectCount, updatedAt: f.updatedAt },
+          review: { approved: f.reviewApproved === null ? was === 'release' : f.reviewApproved === 1, reason: f.reviewReason ?? '' },
+          escrowAction: f.depositState === 'released' ? 'released' : 'refunded',
+        });
       }
       if (t.status !== 'processing' && t.status !== 'rejected') {
         throw new HttpError(400, 'Cannot complete: task is not in processing or rejected status');
@@ -620,6 +627,12 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const b = parseWith(body.fail, await jsonBody(c));
     return withTaskLock(id, async () => {
       let t = db.getTask(id)!;
+      if (t.pendingAction === 'refund') {
+        // A previous fail (or 5th rejection) did not finish its refund: finish it and report it.
+        await resolve(id);
+        const f = db.getTask(id)!;
+        return c.json({ task: { id, status: f.status, errorMessage: f.errorMessage, updatedAt: f.updatedAt } });
+      }
       if (t.pendingAction) {
         await resolve(id);
         t = db.getTask(id)!;
