@@ -64,6 +64,11 @@ export interface RunningChain {
   fork?: { url: string; blockNumber?: bigint; placements: PlacementResult[]; funding: FundingResult[] };
   /** OS process id of anvil (for diagnostics and orphan checks). */
   pid?: number;
+  /**
+   * Settles only if anvil exits without `stop()` (crash, killed from outside): resolves with the
+   * exit code/signal. Never settles for a normal stop.
+   */
+  crashed?: Promise<{ code: number | null; signal: string | null }>;
 }
 
 /** Options of {@link startChain}. */
@@ -172,19 +177,25 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     instance.off('stderr', onStderr);
   }
   const pid = instance._internal.process?.pid;
+  // prool detaches its child listeners before a deliberate stop, so 'exit' here means a crash.
+  const crashed = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    instance.once('exit', (code, signal) => resolve({ code, signal }));
+  });
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= instance.stop().catch(() => undefined));
 
   try {
     if (!listening) throw new Error(`anvil for '${profile.id}' did not report its listening address`);
-    const urlHost = listening.host.includes(':') && !listening.host.startsWith('[') ? `[${listening.host}]` : listening.host;
+    // A wildcard listen address is not a place to connect to: print loopback instead.
+    const connectHost = listening.host === '0.0.0.0' ? '127.0.0.1' : listening.host === '::' || listening.host === '[::]' ? '::1' : listening.host;
+    const urlHost = connectHost.includes(':') && !connectHost.startsWith('[') ? `[${connectHost}]` : connectHost;
     const rpcUrl = `http://${urlHost}:${listening.port}`;
     const chainIdHex = await rpcCall<Hex>(rpcUrl, 'eth_chainId');
     const chainId = Number(BigInt(chainIdHex));
     if (chainId !== profile.chainId) {
       throw new Error(`anvil for '${profile.id}' reports chain id ${chainId}, expected ${profile.chainId}`);
     }
-    const running: RunningChain = { profile, rpcUrl, port: listening.port, chainId, host, stop, pid };
+    const running: RunningChain = { profile, rpcUrl, port: listening.port, chainId, host, stop, pid, crashed };
     if (args.loadState) {
       // The fixture's head block carries the time the fixture was made; mine one so that `latest`
       // (what servers and clients read as chain time) starts at the host's clock.
@@ -212,22 +223,41 @@ function portTaken(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Block height at each snapshot (key: rpcUrl#id), so revert can prove the chain really went back. */
+const snapshotHeights = new Map<string, bigint>();
+
 /**
  * Take an EVM snapshot. Await every receipt before calling this (a send can return before its
  * block is mined).
  */
 export async function snapshot(rpcUrl: string): Promise<Hex> {
-  return rpcCall<Hex>(rpcUrl, 'evm_snapshot');
+  const id = await rpcCall<Hex>(rpcUrl, 'evm_snapshot');
+  snapshotHeights.set(`${rpcUrl}#${id}`, BigInt(await rpcCall<Hex>(rpcUrl, 'eth_blockNumber')));
+  return id;
 }
 
 /**
- * Revert to a snapshot. A snapshot id is consumed by reverting (anvil refuses to reuse it): take a
- * new one afterwards if you need to revert again.
- * @throws if anvil does not know the id.
+ * Revert to a snapshot, then check the chain is really back: same height as at {@link snapshot}
+ * and no pending transaction (DESIGN rule 5: an un-awaited send can land after the revert).
+ * A snapshot id is consumed by reverting (anvil refuses to reuse it): take a new one afterwards.
+ * @throws if anvil does not know the id, or the chain is not back where it was.
  */
 export async function revert(rpcUrl: string, id: Hex): Promise<void> {
+  const key = `${rpcUrl}#${id}`;
   const ok = await rpcCall<boolean>(rpcUrl, 'evm_revert', [id]);
+  const expected = snapshotHeights.get(key);
+  snapshotHeights.delete(key);
   if (!ok) throw new Error(`evm_revert(${id}) failed: unknown or already used snapshot id`);
+  const [height, pool] = await Promise.all([
+    rpcCall<Hex>(rpcUrl, 'eth_blockNumber'),
+    rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status'),
+  ]);
+  if (expected !== undefined && BigInt(height) !== expected) {
+    throw new Error(`after evm_revert(${id}) the chain is at block ${BigInt(height)}, not ${expected}: a transaction was still being mined (await every receipt before reverting)`);
+  }
+  if (BigInt(pool.pending) !== 0n || BigInt(pool.queued) !== 0n) {
+    throw new Error(`after evm_revert(${id}) ${BigInt(pool.pending)} pending / ${BigInt(pool.queued)} queued transactions remain (await every receipt before reverting)`);
+  }
 }
 
 /**

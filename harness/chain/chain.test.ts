@@ -225,3 +225,14 @@ describe('snapshot/revert and EIP-3009 on base', () => {
     });
   });
 });
+
+test('revert refuses to report success when a transaction is left pending (un-awaited send)', async (t) => {
+  const chain = await startChain({ profile: 'base' });
+  t.after(() => chain.stop());
+  const { testClient, walletClient } = createChainClients(chain);
+  const id = await snapshot(chain.rpcUrl);
+  // Stop auto-mining so the send stays in the pool, as an un-awaited send would at revert time.
+  await testClient.setAutomine(false);
+  await walletClient('buyer2').sendTransaction({ to: roleAccount('vendor2').address, value: 1n });
+  await assert.rejects(revert(chain.rpcUrl, id), /1 pending \/ 0 queued transactions remain/);
+});

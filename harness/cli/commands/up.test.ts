@@ -153,3 +153,29 @@ test('services are discovered from reference-impl/<protocol>/up-service.ts, in p
   });
   assert.match(text, /agentripe\n\s+api\s+http:\/\/127\.0\.0\.1:4000/);
 });
+
+test('amh up: a chain dying under it stops the rest and exits 2', async (t) => {
+  const child = amh(['up', '--json', '--chains-only']);
+  let pids: number[] = [];
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+  const d = JSON.parse(await firstLine(child)) as UpDescription;
+  pids = d.chains.map((c) => c.pid!);
+  const done = exited(child);
+  process.kill(pids[0]!, 'SIGKILL');
+  const { code, stderr } = await Promise.race([
+    done,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up kept running after its chain died')), 15_000).unref()),
+  ]);
+  assert.equal(code, 2);
+  assert.match(stderr, /anvil for 'base' exited unexpectedly \(code null, signal SIGKILL\); stopping everything/);
+  assert.equal(alive([pids[1]!]), '', 'the surviving anvil was stopped');
+});

@@ -318,8 +318,20 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const sig = await trap.signal;
-  log(`amh up: ${sig} received, stopping ${services.length} service(s) and ${chains.length} chain(s)`);
+  // Stay up until a signal, or until a chain dies under us (then stop the rest and fail).
+  const crash = Promise.race(
+    chains.map((c) => c.crashed?.then((how) => ({ chain: c, how })) ?? new Promise<never>(() => {})),
+  );
+  const first = await Promise.race([trap.signal.then((sig) => ({ sig })), crash]);
+  if ('chain' in first) {
+    process.stderr.write(
+      `amh up: anvil for '${first.chain.profile.id}' exited unexpectedly (code ${first.how.code}, signal ${first.how.signal}); stopping everything\n`,
+    );
+    await stopAll();
+    trap.release();
+    return 2;
+  }
+  log(`amh up: ${first.sig} received, stopping ${services.length} service(s) and ${chains.length} chain(s)`);
   await stopAll();
   trap.release();
   log('amh up: stopped');
