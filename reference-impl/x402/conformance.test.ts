@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWalletClient, http, publicActions, type Address, type Hex } from 'viem';
+import { createWalletClient, getAddress, http, parseAbi, publicActions, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { HTTPFacilitatorClient, x402ResourceServer } from '@x402/core/server';
 import { x402Client } from '@x402/core/client';
@@ -20,7 +20,7 @@ import { roleAccount, startChain, toViemChain, type RunningChain } from '../../h
 import { startFacilitator, type RunningFacilitator } from './facilitator.ts';
 import { buildRequirements } from './paywall.ts';
 import { Reason, type RequirementsV1, type RequirementsV2 } from './wire.ts';
-import { chainTools, makeV1Payload, makeV2Payload } from './testing.ts';
+import { chainTools, makeV1Payload, makeV2Payload, placeOwnerWallet } from './testing.ts';
 
 const operator = roleAccount('operator');
 const buyer = roleAccount('buyer1');
@@ -183,4 +183,29 @@ describe('same verdict and reason as the official facilitator', () => {
       assert.equal(theirs, c.official ?? c.expect, 'official verdict');
     });
   }
+});
+
+describe('ERC-1271 smart-wallet payer (65-byte signature by the owner)', () => {
+  test('ours and the official facilitator accept it, a forged one is refused by both, ours settles it', async () => {
+    const wallet = getAddress('0x0000000000000000000000000000000000001271');
+    await placeOwnerWallet(tools, wallet, buyer.address);
+    const funder = createWalletClient({ account: privateKeyToAccount(buyer.privateKey), chain: toViemChain(chain), transport: http(chain.rpcUrl) });
+    const hash = await funder.writeContract({ address: USDC, abi: parseAbi(['function transfer(address,uint256) returns (bool)']), functionName: 'transfer', args: [wallet, 1_000_000n] });
+    await tools.client.waitForTransactionReceipt({ hash });
+    const req = reqV2();
+    const verifyBoth = async (payload: Record<string, unknown>) => {
+      const res = await fetch(ours.url + '/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x402Version: 2, paymentPayload: payload, paymentRequirements: req }) });
+      return [verdict((await res.json()) as { isValid: boolean; invalidReason?: string }), verdict(await official.verify(payload as never, req as never))];
+    };
+    const forged = await makeV2Payload(attacker.privateKey, req, { now: await now(), chainId: chain.chainId, auth: { from: wallet } });
+    assert.deepEqual(await verifyBoth(forged), [Reason.signature, Reason.signature]);
+    const good = await makeV2Payload(buyer.privateKey, req, { now: await now(), chainId: chain.chainId, auth: { from: wallet } });
+    assert.deepEqual(await verifyBoth(good), ['valid', 'valid']);
+    const v0 = await tools.balanceOf(USDC, vendor.address);
+    const s = await fetch(ours.url + '/settle', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x402Version: 2, paymentPayload: good, paymentRequirements: req }) });
+    const settled = (await s.json()) as { success: boolean; payer: string };
+    assert.deepEqual([settled.success, settled.payer], [true, wallet]);
+    assert.equal(await tools.balanceOf(USDC, wallet), 900_000n);
+    assert.equal(await tools.balanceOf(USDC, vendor.address), v0 + 100_000n);
+  });
 });

@@ -296,16 +296,21 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     if (!faults.skipSignatureCheck) {
       const domain = { name: token.name, version: token.version, chainId, verifyingContract: token.address };
       let ok = false;
+      const typed = { domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization' as const, message, signature: payload.signature as Hex };
       try {
-        if (payload.signature.length === 132) {
-          const signer = await recoverTypedDataAddress({ domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization', message, signature: payload.signature as Hex });
-          ok = signer === payer;
-        } else {
-          // smart-wallet signatures (ERC-1271 / ERC-6492) go through the chain
-          ok = await publicClient.verifyTypedData({ address: payer, domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization', message, signature: payload.signature as Hex });
-        }
+        // An EOA's 65-byte signature is checked locally (no RPC round trip).
+        if (payload.signature.length === 132) ok = (await recoverTypedDataAddress(typed)) === payer;
       } catch {
         ok = false;
+      }
+      if (!ok) {
+        // Otherwise ask the chain: ERC-1271 wallets (whose signatures may also be 65 bytes) and ERC-6492.
+        try {
+          const isEoa65 = payload.signature.length === 132 && ((await publicClient.getCode({ address: payer })) ?? '0x') === '0x';
+          if (!isEoa65) ok = await publicClient.verifyTypedData({ address: payer, ...typed });
+        } catch {
+          ok = false;
+        }
       }
       if (!ok) {
         const extra = n.extra ?? {};
