@@ -248,10 +248,16 @@ export async function revert(rpcUrl: string, id: Hex): Promise<void> {
   const expected = snapshotHeights.get(key);
   snapshotHeights.delete(key);
   if (!ok) throw new Error(`evm_revert(${id}) failed: unknown or already used snapshot id`);
-  const [height, pool] = await Promise.all([
+  const [height, firstPool] = await Promise.all([
     rpcCall<Hex>(rpcUrl, 'eth_blockNumber'),
     rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status'),
   ]);
+  let pool = firstPool;
+  // anvil may list a just-mined (sync-sent) tx as pending for a few ms: give it up to 0.5 s.
+  for (let i = 0; i < 50 && (BigInt(pool.pending) !== 0n || BigInt(pool.queued) !== 0n); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    pool = await rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status');
+  }
   if (expected !== undefined && BigInt(height) !== expected) {
     throw new Error(`after evm_revert(${id}) the chain is at block ${BigInt(height)}, not ${expected}: a transaction was still being mined (await every receipt before reverting)`);
   }
