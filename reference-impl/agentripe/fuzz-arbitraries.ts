@@ -43,11 +43,23 @@ export interface FuzzRequest {
   /** Aimed at a route that can change state (or at a route that does not exist): must get 4xx. */
   expect4xx: boolean;
   /**
-   * Rejected by the HTTP layer below the app (node's header-size limit, @hono/node-server's
-   * request-target validation), which answers with an empty body; see {@link checkResponse}.
+   * Rejected by the HTTP layer below the app (node's parser and header-size limit,
+   * @hono/node-server's request-target and Host validation), which answers with an empty body;
+   * see {@link checkResponse} and {@link TRANSPORT_STATUS}.
    */
-  transport?: 'header-too-large' | 'bad-request-target';
+  transport?: keyof typeof TRANSPORT_STATUS;
+  /** Send the body with `Transfer-Encoding: chunked` (in pieces) instead of a Content-Length. */
+  chunked?: boolean;
 }
+
+/** The status the HTTP layer answers each transport-level defect with (empty body). */
+export const TRANSPORT_STATUS = {
+  'header-too-large': 431,
+  'bad-request-target': 400,
+  'bad-host': 400,
+  'unknown-method': 400,
+  'bad-expect': 417,
+} as const;
 
 /** What the fuzzer aims at: real ids, real credentials, pre-signed near-misses. */
 export interface FuzzContext {
@@ -176,6 +188,9 @@ function corruptPaidBody(): fc.Arbitrary<unknown> {
 const badCompleteBody: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant({}),
   fc.constant({ result: null }),
+  // A result only on the prototype chain is no result.
+  fc.constant({ ['__proto__']: { result: 'x' } }),
+  fc.constant({ constructor: { prototype: { result: 'x' } } }),
   fc.dictionary(fc.constantFrom('Result', 'results', 'res', 'output', 'data'), fc.jsonValue({ maxDepth: 1 }), { minKeys: 1, maxKeys: 2 }),
   notObject,
 );
@@ -219,6 +234,7 @@ function badRegisterWithKeyBody(ctx: FuzzContext): fc.Arbitrary<unknown> {
     badUint(12).map((timestamp) => ({ ...base, timestamp })),
     corruptData(ctx.validData).map((data) => ({ ...base, data })),
     fc.constantFrom(...ctx.badRegisterWithKey).map((b) => b.body),
+    fc.constant({ ['__proto__']: base }),
   );
 }
 
@@ -310,8 +326,12 @@ function badVendorAuth(ctx: FuzzContext): fc.Arbitrary<{ note: string; headers: 
       fc.boolean().map((withEvm) => ({ note: `bad Authorization${withEvm ? ' + valid EVM headers' : ''}`, headers: withEvm ? { ...v, authorization } : { authorization } })),
     );
   const solana = fc.constant({ note: 'solana auth', headers: { 'x-solana-address': 'So11111111111111111111111111111111111111112', 'x-agent-id': String(ctx.agent), 'x-timestamp': v['x-timestamp']!, 'x-signature': 'ab'.repeat(64) } });
+  const duplicated = fc
+    .record({ k: fc.constantFrom('x-signature', 'x-agent-id', 'x-timestamp', 'x-vendor-address'), a: headerValue(20), b: headerValue(20) })
+    .map(({ k, a, b }) => ({ note: `${k} sent twice (both wrong)`, headers: { ...v, [k]: [a, b] } as unknown as Record<string, string> }));
   return fc.oneof(
     fc.constant({ note: 'no auth', headers: {} }),
+    duplicated,
     drop,
     garbageSig,
     badTs,
@@ -391,7 +411,7 @@ function badPaymentHeader(ctx: FuzzContext): fc.Arbitrary<{ note: string; value:
 
 // ---- the request arbitrary ---------------------------------------------------------------------
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'PURGE', 'LOCK', 'QUERY'] as const;
 
 interface RouteSpec {
   template: string;
@@ -732,8 +752,10 @@ function badPayment(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
 
 /**
  * Requests the HTTP layer refuses before the app: a payment header over node's 16 KiB limit, a
- * raw non-ASCII or backslashed request-target, a bad Host. Rare on purpose; they document the
- * transport's answers (see checkResponse).
+ * raw non-ASCII or backslashed request-target, a bad Host, an unknown method, a bad Expect. Rare
+ * on purpose; they document the transport's answers (see checkResponse). None carries valid
+ * credentials: a layer that "repaired" the request (a proxy rewriting Host) must still not make
+ * it act.
  */
 function transport(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(
@@ -764,6 +786,34 @@ function transport(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         expect4xx: true,
         transport: 'bad-request-target' as const,
       })),
+    fc.constantFrom('exa mple..com:99999', 'a/b', '[::1', 'x:y:z', 'évil').map((host) => ({
+      cls: 'transport' as const,
+      note: `bad Host ${host}`,
+      method: 'POST',
+      path: `/vendor/tasks/${ctx.tasks.pending}/start`,
+      headers: { host },
+      expect4xx: true,
+      transport: 'bad-host' as const,
+    })),
+    fc.constantFrom('FOO', 'GETT', 'G-E-T', 'POSTX').map((method) => ({
+      cls: 'transport' as const,
+      note: `unknown method ${method}`,
+      method,
+      path: `/vendor/tasks/${ctx.tasks.pending}/start`,
+      headers: {},
+      expect4xx: true,
+      transport: 'unknown-method' as const,
+    })),
+    fc.constant({
+      cls: 'transport' as const,
+      note: 'Expect: nonsense',
+      method: 'POST',
+      path: `/vendor/tasks/${ctx.tasks.pending}/fail`,
+      headers: { ...jsonHeaders, expect: 'nonsense' },
+      body: '{}',
+      expect4xx: true,
+      transport: 'bad-expect' as const,
+    }),
   );
 }
 
@@ -773,9 +823,14 @@ function withJunk(r: FuzzRequest): fc.Arbitrary<FuzzRequest> {
     .record({
       query: fc.option(fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.string({ maxLength: 10 }), { maxKeys: 3 }), { nil: undefined, freq: 4 }),
       junk: fc.option(fc.dictionary(fc.constantFrom('x-forwarded-for', 'x-request-id', 'accept', 'accept-encoding', 'x-junk', 'content-language'), headerValue(40), { maxKeys: 2 }), { nil: undefined, freq: 3 }),
+      chunked: fc.boolean(),
+      absolute: fc.integer({ min: 0, max: 19 }).map((n) => n === 0),
     })
-    .map(({ query, junk }) => {
+    .map(({ query, junk, chunked, absolute }) => {
       if (r.transport) return r;
+      // Absolute-form request-target (a proxy-style request) to a foreign host: same route, same answer.
+      if (absolute) r = { ...r, path: `http://evil.example${r.path}` };
+      if (chunked && r.body !== undefined && r.method !== 'HEAD') r = { ...r, chunked: true };
       let path = r.path;
       // A query on the paid GET route is read as the body; it must still be refused by what else is wrong.
       if (query && !path.includes('?') && !(r.cls === 'badPayment' || r.cls === 'wrongTypes')) {
@@ -828,7 +883,7 @@ export function checkResponse(req: FuzzRequest, res: FuzzResponse): string | nul
   if (req.expect4xx && (res.status < 400 || res.status >= 500)) return `${res.status} (expected 4xx)`;
   if (res.status < 400 || req.method === 'HEAD') return null;
   if (req.transport && res.body === '') {
-    const expected = req.transport === 'header-too-large' ? 431 : 400;
+    const expected = TRANSPORT_STATUS[req.transport];
     return res.status === expected ? null : `${res.status} from the HTTP layer (expected ${expected})`;
   }
   const ct = String(res.headers['content-type'] ?? '');

@@ -229,3 +229,24 @@ test('concurrent completes of one task: judged and released once', async () => {
   assert.equal(await lab.withdrawable(vendor1), w0 + PRICE);
   assert.equal((await lab.deposit(p.taskId!))[3], 2);
 });
+
+test('one payment, one task: replaying the PAYMENT-SIGNATURE (sequentially or concurrently) creates nothing', async () => {
+  let captured: string | undefined;
+  const recording: typeof fetch = async (input, init) => {
+    const req = new Request(input as RequestInfo, init);
+    captured = req.headers.get('payment-signature') ?? captured;
+    return fetch(req);
+  };
+  const { createBuyer } = await import('./agents/buyer.ts');
+  const b = createBuyer({ baseUrl: lab.stack.server.url, privateKey: roleAccount('buyer1').privateKey, rpcUrl: lab.chain.rpcUrl, identityRegistry: lab.addr.identityRegistry, fetchImpl: recording });
+  const bal0 = await lab.usdcBalance(buyer1);
+  const p = await b.buy(agentId, 'translate', { task_detail: 'once' });
+  assert.equal(p.status, 200);
+  assert.ok(captured);
+  const replay = () => fetch(`${lab.stack.server.url}/${agentId}/translate`, { method: 'POST', headers: { 'content-type': 'application/json', 'PAYMENT-SIGNATURE': captured! }, body: '{}' });
+  const rs = [await replay(), ...(await Promise.all([replay(), replay()]))];
+  for (const r of rs) assert.equal(r.status, 402);
+  assert.equal(await lab.usdcBalance(buyer1), bal0 - PRICE, 'charged exactly once');
+  const tasks = (await lab.vendor('vendor1', agentId, { kind: 'absent' }).listTasks()).body.tasks.filter((t: any) => t.taskDetail === 'once');
+  assert.equal(tasks.length, 1);
+});

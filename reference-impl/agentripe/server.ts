@@ -207,6 +207,10 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   const db = new AgentripeDb(cfg.dbPath);
   let publicUrl = cfg.publicUrl?.replace(/\/+$/, '') ?? '';
 
+  // Authorizations being verified/settled now: a concurrent replay of one payment gets 402
+  // `duplicate_settlement` from the paywall instead of a second settlement attempt.
+  const inflight = new Set<string>();
+
   // One operation per task at a time (complete vs fail vs resync), so a task is never judged or
   // resolved twice concurrently.
   const locks = new Map<string, Promise<unknown>>();
@@ -712,6 +716,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
         resource: `${publicUrl}/${agentIdStr}/${servicePath}`,
         description: entry.description,
         mimeType: 'application/json',
+        inflight,
       },
     );
     if (decision.kind === 'respond') return toResponse(decision.response);
