@@ -179,3 +179,26 @@ test('amh up: a chain dying under it stops the rest and exits 2', async (t) => {
   assert.match(stderr, /anvil for 'base' exited unexpectedly \(code null, signal SIGKILL\); stopping everything/);
   assert.equal(alive([pids[1]!]), '', 'the surviving anvil was stopped');
 });
+
+test('amh up --port n: the second chain uses n+1 (shown by taking n+1), and the first is stopped on failure', async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.after(() => blocker.close());
+  const taken = (blocker.address() as net.AddressInfo).port;
+  const first = taken - 1;
+  const probe = net.createServer();
+  const free = await new Promise<boolean>((r) => {
+    probe.once('error', () => r(false));
+    probe.listen(first, '127.0.0.1', () => probe.close(() => r(true)));
+  });
+  if (!free) return t.skip(`port ${first} happens to be busy`);
+  const { code, stderr } = await exited(amh(['up', '--json', '--chains-only', '--port', String(first)]));
+  assert.equal(code, 2);
+  assert.match(stderr, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is already in use \\(anvil for chain profile 'base-sepolia'\\)`));
+  // Nothing listens on the first port any more: the base chain that did start was stopped.
+  const again = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    again.once('error', reject);
+    again.listen(first, '127.0.0.1', () => again.close(() => resolve()));
+  });
+});
