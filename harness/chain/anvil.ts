@@ -51,6 +51,20 @@ export function anvilBinary(): string {
   return path.join(REPO_ROOT, 'node_modules', '.bin', exe);
 }
 
+/**
+ * A URL safe to print: RPC providers put API keys in the path, query or user info, so only the
+ * origin is kept when there is more (`https://host/…`).
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const hasSecretParts = u.username !== '' || u.password !== '' || u.search !== '' || (u.pathname !== '/' && u.pathname !== '');
+    return hasSecretParts ? `${u.protocol}//${u.host}/…` : `${u.protocol}//${u.host}`;
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
 /** A started chain. `stop()` ends the anvil process (idempotent). */
 export interface RunningChain {
   profile: ChainProfile;
@@ -135,9 +149,14 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
   };
   if (forkUrl) {
     // A fork of another chain under this profile's chain id would pass every check and be wrong.
-    const upstream = Number(BigInt(await rpcCall<Hex>(forkUrl, 'eth_chainId')));
+    let upstream: number;
+    try {
+      upstream = Number(BigInt(await rpcCall<Hex>(forkUrl, 'eth_chainId')));
+    } catch (err) {
+      throw new Error(`cannot reach fork URL ${redactUrl(forkUrl)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (upstream !== profile.chainId) {
-      throw new Error(`fork URL ${forkUrl} serves chain id ${upstream}, but profile '${profile.id}' is chain ${profile.chainId}`);
+      throw new Error(`fork URL ${redactUrl(forkUrl)} serves chain id ${upstream}, but profile '${profile.id}' is chain ${profile.chainId}`);
     }
     args.forkUrl = forkUrl;
     if (opts.forkBlockNumber !== undefined) args.forkBlockNumber = opts.forkBlockNumber;
@@ -171,7 +190,8 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     if (/address already in use|os error 98|os error 48|AddrInUse/i.test(text) || (requestedPort !== 0 && (await portTaken(host, requestedPort)))) {
       throw new PortInUseError(requestedPort, host, profile.id);
     }
-    throw new Error(`anvil for chain profile '${profile.id}' failed to start: ${text.trim()}`);
+    const shown = forkUrl ? text.split(forkUrl).join(redactUrl(forkUrl)) : text;
+    throw new Error(`anvil for chain profile '${profile.id}' failed to start: ${shown.trim()}`);
   } finally {
     instance.off('stdout', onStdout);
     instance.off('stderr', onStderr);

@@ -121,3 +121,16 @@ test('BASE_RPC_URL alone turns a normal start into a fork start', async (t) => {
   assert.equal(chain.fork?.url, upstream.rpcUrl);
   assert.equal(await createChainClients(chain).publicClient.getBalance({ address: STRANGER }), 123n);
 });
+
+test('fork URLs are printed without path, query or credentials (API keys live there)', async () => {
+  const { redactUrl } = await import('./index.ts');
+  assert.equal(redactUrl('https://base-mainnet.g.alchemy.com/v2/SECRETKEY'), 'https://base-mainnet.g.alchemy.com/…');
+  assert.equal(redactUrl('https://user:pw@rpc.example/'), 'https://rpc.example/…');
+  assert.equal(redactUrl('https://rpc.example/?apikey=SECRET'), 'https://rpc.example/…');
+  assert.equal(redactUrl('http://127.0.0.1:8545'), 'http://127.0.0.1:8545');
+  await assert.rejects(startChain({ profile: 'base', forkUrl: 'http://127.0.0.1:1/v2/SECRETKEY' }), (err: unknown) => {
+    assert.match(String(err), /cannot reach fork URL http:\/\/127\.0\.0\.1:1\/…/);
+    assert.doesNotMatch(String(err), /SECRETKEY/);
+    return true;
+  });
+});

@@ -28,6 +28,7 @@ export {
   anvilBinary,
   dumpState,
   fixturePath,
+  redactUrl,
   revert,
   snapshot,
   startChain,

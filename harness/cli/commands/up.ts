@@ -15,6 +15,7 @@ import {
   ROLE_MNEMONIC,
   createChainClients,
   isChainProfileId,
+  redactUrl,
   roleAccounts,
   startChain,
   type ChainProfileId,
@@ -138,7 +139,7 @@ async function describe(chains: RunningChain[], services: { name: string; svc: R
       port: c.port,
       pid: c.pid,
       fork: c.fork && {
-        url: c.fork.url,
+        url: redactUrl(c.fork.url),
         blockNumber: c.fork.blockNumber?.toString(),
         placed: c.fork.placements.filter((p) => p.action === 'placed').map((p) => p.key),
         present: c.fork.placements.filter((p) => p.action === 'present').map((p) => p.key),
