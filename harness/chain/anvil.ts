@@ -102,6 +102,11 @@ export interface StartChainOptions {
   state?: 'fixture' | 'blank';
   /** Start timeout in ms (default 20 s; a fork may need to reach the network). */
   timeoutMs?: number;
+  /**
+   * Keep anvil's per-request log lines (default false: nobody reads them, and piping them costs
+   * this process CPU on every RPC call; measured ~10-30% more sequential calls/s without).
+   */
+  logging?: boolean;
   /** Genesis block timestamp (unix seconds) for a `blank` chain; default: now. */
   genesisTimestamp?: bigint;
 }
@@ -215,6 +220,7 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     if (chainId !== profile.chainId) {
       throw new Error(`anvil for '${profile.id}' reports chain id ${chainId}, expected ${profile.chainId}`);
     }
+    if (!opts.logging) await rpcCall(rpcUrl, 'anvil_setLoggingEnabled', [false]);
     const running: RunningChain = { profile, rpcUrl, port: listening.port, chainId, host, stop, pid, crashed };
     if (args.loadState) {
       // The fixture's head block carries the time the fixture was made; mine one so that `latest`
