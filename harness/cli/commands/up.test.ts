@@ -74,7 +74,7 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
   const d = JSON.parse(line) as UpDescription;
   pids = d.chains.map((c) => c.pid!);
 
-  assert.deepEqual(d.chains.map((c) => [c.profile, c.chainId]), [['base', 8453], ['base-sepolia', 84532]]);
+  assert.deepEqual(d.chains.map((c) => [c.profile, c.chainId, c.network]), [['base', 8453, 'eip155:8453'], ['base-sepolia', 84532, 'eip155:84532']]);
   const nameAbi = parseAbi(['function name() view returns (string)']);
   for (const c of d.chains) {
     const client = createPublicClient({ transport: http(c.rpcUrl) });

@@ -101,6 +101,8 @@ export interface UpDescription {
     profile: ChainProfileId;
     name: string;
     chainId: number;
+    /** CAIP-2 id, as x402 names networks (`eip155:8453`). */
+    network: string;
     rpcUrl: string;
     port: number;
     pid?: number;
@@ -135,6 +137,7 @@ async function describe(chains: RunningChain[], services: { name: string; svc: R
       profile: c.profile.id,
       name: c.profile.name,
       chainId: c.chainId,
+      network: `eip155:${c.chainId}`,
       rpcUrl: c.rpcUrl,
       port: c.port,
       pid: c.pid,
@@ -164,7 +167,7 @@ export function renderText(d: UpDescription): string {
   const out: string[] = [];
   out.push(`amh up: ready in ${d.readyMs} ms`, '');
   for (const c of d.chains) {
-    out.push(`${c.name} (${c.profile}) chainId ${c.chainId}  RPC ${c.rpcUrl}${c.fork ? `  [fork of ${c.fork.url}; added: ${c.fork.placed.join(', ') || 'nothing'}]` : ''}`);
+    out.push(`${c.name} (${c.profile}) chainId ${c.chainId} (${c.network})  RPC ${c.rpcUrl}${c.fork ? `  [fork of ${c.fork.url}; added: ${c.fork.placed.join(', ') || 'nothing'}]` : ''}`);
     out.push(`  USDC ${c.usdc.address}  EIP-712 domain "${c.usdc.name}" / "${c.usdc.version}", ${c.usdc.decimals} decimals`);
     for (const [k, a] of Object.entries(c.contracts)) if (k !== 'usdc') out.push(`  ${k.padEnd(26)} ${a}`);
     out.push('');
