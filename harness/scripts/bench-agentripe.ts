@@ -1,0 +1,262 @@
+/**
+ * Agentripe lifecycle benchmark: how many full paid-task lifecycles per second the reference stack
+ * does on a fresh base-sepolia anvil, against the bare chain calls those lifecycles need.
+ *
+ *   npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--withdraw] [--warmup 2]
+ *
+ * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
+ *    (official @x402/fetch client) -> server settles and records the deposit -> vendor starts ->
+ *    vendor completes (no reviewer_request, so approved) -> server releases to the vendor and gives
+ *    ERC-8004 feedback; with `--withdraw` the vendor also withdraws (a direct escrow call).
+ * 2. The transactions those lifecycles mined are read back from the blocks (so the count is what the
+ *    stack really sent, not what we think it sends) and decoded by contract.
+ * 3. Bare: on a second fresh chain, the same transactions (same senders, same calldata, same gas)
+ *    are signed locally with viem and sent one by one with `eth_sendRawTransactionSync` (one round
+ *    trip returns the receipt): the least the chain work of a lifecycle can cost here.
+ *
+ * Prints plain text and, last, one JSON line. Stops every process it starts (also on SIGINT).
+ */
+import { parseArgs } from 'node:util';
+import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex, type TransactionSerializable } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../chain/index.ts';
+import { agentripeEscrowAbi, fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../chain/bindings/index.ts';
+import { startAgentripeStack, type AgentripeStack } from '../../reference-impl/agentripe/stack.ts';
+import { createBuyer } from '../../reference-impl/agentripe/agents/buyer.ts';
+import { createVendor } from '../../reference-impl/agentripe/agents/vendor.ts';
+import { toDataUri, type AgentUriData } from '../../reference-impl/agentripe/agenturi.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    n: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '2' },
+    withdraw: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (flags.help) {
+  console.log('usage: npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--warmup 2] [--withdraw]');
+  process.exit(0);
+}
+const N = Number(flags.n);
+const WARMUP = Number(flags.warmup);
+if (!Number.isInteger(N) || N < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
+  console.error('--n must be a positive integer and --warmup a non-negative integer');
+  process.exit(2);
+}
+
+/** One mined transaction of a lifecycle, enough to send it again elsewhere. */
+interface RecordedTx {
+  from: Address;
+  to: Address;
+  input: Hex;
+  gas: bigint;
+  value: bigint;
+  name: string;
+}
+
+const running: { stop(): Promise<void> }[] = [];
+async function stopAll() {
+  // Last started, first stopped (the server before its chain).
+  for (const r of running.splice(0).reverse()) await r.stop().catch((e: Error) => console.error(`stop failed: ${e.message}`));
+}
+process.on('SIGINT', () => {
+  void stopAll().finally(() => process.exit(130));
+});
+
+/** Registers vendor1's agent (one $0.10 "translate" service) directly on the IdentityRegistry. */
+async function registerAgent(chain: RunningChain, endpoint: string): Promise<bigint> {
+  const { publicClient, walletClient } = createChainClients(chain);
+  const data: AgentUriData = {
+    name: 'bench agent',
+    description: 'benchmark vendor',
+    x402Support: true,
+    services: [{ name: 'x402', endpoint, catalog: [{ path: 'translate', price: '$0.10', type: 'async', description: 'translation' }] }],
+  };
+  const hash = await walletClient('vendor1').writeContract({ address: chain.profile.contracts.identityRegistry!, abi: identityRegistryAbi, functionName: 'register', args: [toDataUri(data)] });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  const ev = parseEventLogs({ abi: identityRegistryAbi, logs: receipt.logs, eventName: 'Registered' })[0];
+  return (ev!.args as { agentId: bigint }).agentId;
+}
+
+/** Names a call by the ABI of the contract it went to. */
+function namer(chain: RunningChain): (to: Address | null, input: Hex) => string {
+  const c = chain.profile.contracts;
+  const abis = new Map<string, { label: string; abi: Abi }>([
+    [c.usdc!.toLowerCase(), { label: 'USDC', abi: fiatTokenV2_2Abi as Abi }],
+    [c.agentripeEscrow!.toLowerCase(), { label: 'Escrow', abi: agentripeEscrowAbi as Abi }],
+    [c.identityRegistry!.toLowerCase(), { label: 'Identity', abi: identityRegistryAbi as Abi }],
+    [(c.legacyReputationRegistry ?? c.reputationRegistry)!.toLowerCase(), { label: 'Reputation', abi: reputationRegistryAbi as Abi }],
+    [c.reputationRegistry!.toLowerCase(), { label: 'Reputation', abi: reputationRegistryAbi as Abi }],
+  ]);
+  return (to, input) => {
+    const known = to ? abis.get(to.toLowerCase()) : undefined;
+    if (!known) return `${to ?? 'create'}:${input.slice(0, 10)}`;
+    try {
+      return `${known.label}.${decodeFunctionData({ abi: known.abi, data: input }).functionName}`;
+    } catch {
+      return `${known.label}:${input.slice(0, 10)}`;
+    }
+  };
+}
+
+/** Phase 1: N lifecycles through the stack; returns timings and the transactions they mined. */
+async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string, number>; warmupTxs: RecordedTx[]; txs: RecordedTx[]; agentId: bigint }> {
+  const chain = await startChain({ profile: 'base-sepolia' });
+  running.push(chain);
+  const stack: AgentripeStack = await startAgentripeStack(chain);
+  running.push(stack);
+  const url = stack.server.url;
+  const agentId = await registerAgent(chain, url);
+  const clients = createChainClients(chain);
+  const buyer = createBuyer({ baseUrl: url, privateKey: roleAccount('buyer1').privateKey, rpcUrl: chain.rpcUrl, identityRegistry: chain.profile.contracts.identityRegistry! });
+  const vendor = createVendor({ baseUrl: url, agentId, credentials: { privateKey: roleAccount('vendor1').privateKey }, strategy: { kind: 'honest' } });
+  const vendorWallet = clients.walletClient('vendor1');
+
+  const steps = { pay: 0, start: 0, complete: 0, withdraw: 0 };
+  const lifecycle = async (i: number, timed: boolean) => {
+    let t = performance.now();
+    const lap = (k: keyof typeof steps) => {
+      const now = performance.now();
+      if (timed) steps[k] += now - t;
+      t = now;
+    };
+    const p = await buyer.buy(agentId, 'translate', { task_detail: `bench ${i}` });
+    if (p.status !== 200 || !p.taskId) throw new Error(`payment ${i} failed: ${p.status} ${JSON.stringify(p.body)}`);
+    lap('pay');
+    const s = await vendor.start(p.taskId);
+    if (s.status !== 200) throw new Error(`start ${i} failed: ${s.status} ${JSON.stringify(s.body)}`);
+    lap('start');
+    const c = await vendor.complete(p.taskId, `result ${i}`);
+    if (c.status !== 200 || c.body.escrowAction !== 'released') throw new Error(`complete ${i} failed: ${c.status} ${JSON.stringify(c.body)}`);
+    lap('complete');
+    if (flags.withdraw) {
+      const hash = await vendorWallet.writeContract({ address: chain.profile.contracts.agentripeEscrow!, abi: agentripeEscrowAbi, functionName: 'withdraw', args: [] });
+      const r = await clients.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 5 });
+      if (r.status !== 'success') throw new Error(`withdraw ${i} reverted`);
+      lap('withdraw');
+    }
+  };
+
+  const warmFrom = (await clients.publicClient.getBlockNumber()) + 1n;
+  for (let i = 0; i < WARMUP; i++) await lifecycle(-1 - i, false);
+  const from = (await clients.publicClient.getBlockNumber()) + 1n;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) await lifecycle(i, true);
+  const seconds = (performance.now() - t0) / 1000;
+  const to = await clients.publicClient.getBlockNumber();
+
+  // Every transaction mined during warm-up and the timed loop, in order, from the blocks themselves.
+  const name = namer(chain);
+  const minedIn = async (first: bigint, last: bigint) => {
+    const out: RecordedTx[] = [];
+    for (let b = first; b <= last; b++) {
+      const block = await clients.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
+      for (const tx of block.transactions) {
+        const receipt = await clients.publicClient.getTransactionReceipt({ hash: tx.hash });
+        if (receipt.status !== 'success') throw new Error(`lifecycle transaction ${tx.hash} reverted`);
+        out.push({ from: tx.from, to: tx.to!, input: tx.input, gas: tx.gas, value: tx.value, name: name(tx.to, tx.input) });
+      }
+    }
+    return out;
+  };
+  const warmupTxs = await minedIn(warmFrom, from - 1n);
+  const txs = await minedIn(from, to);
+  const perStepMs = Object.fromEntries(Object.entries(steps).filter(([k]) => k !== 'withdraw' || flags.withdraw).map(([k, v]) => [k, v / N]));
+  await stopAll();
+  return { seconds, perStepMs, warmupTxs, txs, agentId };
+}
+
+/**
+ * Phase 2: the same transactions, signed locally and sent bare (one synchronous send each). The
+ * warm-up transactions are replayed first, untimed, so every timed call meets the same state (and
+ * needs the same gas) as it did on the stack's chain.
+ */
+async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bigint): Promise<{ seconds: number }> {
+  const chain = await startChain({ profile: 'base-sepolia' });
+  running.push(chain);
+  // Same agent id as in phase 1, so recorded feedback/deposit calldata is valid here too.
+  const id = await registerAgent(chain, 'http://127.0.0.1:1');
+  if (id !== agentId) throw new Error(`agent id ${id} on the bare chain, ${agentId} on the stack chain`);
+  const { publicClient } = createChainClients(chain);
+  const keys = new Map(roleAccounts.map((r) => [r.address.toLowerCase(), r.privateKey]));
+  const accounts = new Map<string, ReturnType<typeof privateKeyToAccount>>();
+  const nonces = new Map<string, number>();
+  for (const tx of [...warmupTxs, ...txs]) {
+    const k = tx.from.toLowerCase();
+    if (accounts.has(k)) continue;
+    const pk = keys.get(k);
+    if (!pk) throw new Error(`no key for sender ${tx.from}`);
+    accounts.set(k, privateKeyToAccount(pk));
+    nonces.set(k, await publicClient.getTransactionCount({ address: tx.from }));
+  }
+  const block = await publicClient.getBlock();
+  const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
+  const rpc = publicClient.request as unknown as (a: { method: string; params: unknown[] }) => Promise<unknown>;
+
+  const sendBare = async (tx: RecordedTx) => {
+    const k = tx.from.toLowerCase();
+    const nonce = nonces.get(k)!;
+    nonces.set(k, nonce + 1);
+    const unsigned: TransactionSerializable = { chainId: chain.chainId, type: 'eip1559', to: tx.to, data: tx.input, gas: tx.gas, value: tx.value, nonce, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n };
+    const raw = await accounts.get(k)!.signTransaction(unsigned);
+    // EIP-7966 sync send: the receipt comes back in the same round trip (anvil supports it).
+    const receipt = (await rpc({ method: 'eth_sendRawTransactionSync', params: [raw] })) as { status: Hex; transactionHash: Hex } | null;
+    if (!receipt || receipt.status !== '0x1') {
+      const why = await publicClient.call({ account: tx.from, to: tx.to, data: tx.input }).then(() => 'no revert in simulation', (e: Error) => e.message.split('\n').slice(0, 3).join(' '));
+      throw new Error(`bare replay of ${tx.name} ${receipt ? `(${receipt.transactionHash}) reverted: ${why}` : 'returned no receipt'}`);
+    }
+  };
+  for (const tx of warmupTxs) await sendBare(tx);
+  const t0 = performance.now();
+  for (const tx of txs) await sendBare(tx);
+  const seconds = (performance.now() - t0) / 1000;
+  await stopAll();
+  return { seconds };
+}
+
+async function main(): Promise<number> {
+  console.log(`Agentripe lifecycle benchmark: n=${N}, warmup=${WARMUP}, withdraw ${flags.withdraw ? 'included (vendor withdraw() after each release)' : 'not included (use --withdraw)'}`);
+  const stack = await stackPhase();
+  const breakdown: Record<string, number> = {};
+  for (const tx of stack.txs) breakdown[tx.name] = (breakdown[tx.name] ?? 0) + 1;
+  const txPerLifecycle = stack.txs.length / N;
+  const bare = await barePhase(stack.warmupTxs, stack.txs, stack.agentId);
+
+  const rate = N / stack.seconds;
+  const bareRate = N / bare.seconds;
+  const factor = bareRate / rate;
+  const f = (x: number, d = 1) => x.toFixed(d);
+  console.log(`stack: ${N} lifecycles in ${f(stack.seconds, 2)} s = ${f(rate, 2)} lifecycles/s (${f((stack.seconds * 1000) / N)} ms each)`);
+  console.log(`  per step (ms): ${Object.entries(stack.perStepMs).map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
+  console.log(`  transactions per lifecycle: ${f(txPerLifecycle, 2)} (${Object.entries(breakdown).map(([k, v]) => `${k} x${f(v / N, 2)}`).join(', ')})`);
+  console.log(`bare: same ${stack.txs.length} transactions in ${f(bare.seconds, 2)} s = ${f(bareRate, 2)} lifecycles/s (${f(stack.txs.length / bare.seconds, 0)} tx/s)`);
+  console.log(`overhead factor (bare rate / stack rate): ${f(factor, 2)}x`);
+  console.log(
+    JSON.stringify({
+      bench: 'agentripe-lifecycle',
+      n: N,
+      warmup: WARMUP,
+      withdraw: flags.withdraw,
+      stackSeconds: Number(f(stack.seconds, 3)),
+      lifecyclesPerSecond: Number(f(rate, 3)),
+      msPerLifecycle: Number(f((stack.seconds * 1000) / N, 2)),
+      perStepMs: Object.fromEntries(Object.entries(stack.perStepMs).map(([k, v]) => [k, Number(f(v, 2))])),
+      txPerLifecycle,
+      txBreakdownPerLifecycle: Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, v / N])),
+      bareSeconds: Number(f(bare.seconds, 3)),
+      bareLifecyclesPerSecond: Number(f(bareRate, 3)),
+      bareTxPerSecond: Number(f(stack.txs.length / bare.seconds, 1)),
+      overheadFactor: Number(f(factor, 3)),
+    }),
+  );
+  return 0;
+}
+
+main()
+  .then((code) => stopAll().then(() => process.exit(code)))
+  .catch(async (e: Error) => {
+    console.error(`bench-agentripe failed: ${e.stack ?? e.message}`);
+    await stopAll();
+    process.exit(1);
+  });
