@@ -2,7 +2,7 @@
  * Agentripe lifecycle benchmark: how many full paid-task lifecycles per second the reference stack
  * does on a fresh base-sepolia anvil, against the bare chain calls those lifecycles need.
  *
- *   npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--withdraw] [--warmup 2]
+ *   npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--withdraw] [--warmup 2] [--count-rpc]
  *
  * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
  *    (official @x402/fetch client) -> server settles and records the deposit -> vendor starts ->
@@ -14,9 +14,15 @@
  *    are signed locally with viem and sent one by one with `eth_sendRawTransactionSync` (one round
  *    trip returns the receipt): the least the chain work of a lifecycle can cost here.
  *
+ * `--count-rpc` puts a counting JSON-RPC proxy between the stack and anvil and reports the RPC calls
+ * per lifecycle by method (where the overhead goes); the extra hop slows that run, so its rates
+ * are not the headline figures.
+ *
  * Prints plain text and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex, type TransactionSerializable } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../chain/index.ts';
@@ -31,11 +37,12 @@ const { values: flags } = parseArgs({
     n: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '2' },
     withdraw: { type: 'boolean', default: false },
+    'count-rpc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--warmup 2] [--withdraw]');
+  console.log('usage: npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--warmup 2] [--withdraw] [--count-rpc]');
   process.exit(0);
 }
 const N = Number(flags.n);
@@ -63,6 +70,48 @@ async function stopAll() {
 process.on('SIGINT', () => {
   void stopAll().finally(() => process.exit(130));
 });
+
+/** A JSON-RPC proxy in front of `target` that counts calls by method while `counting` is on. */
+async function startRpcCounter(target: string) {
+  const counts = new Map<string, number>();
+  const state = { counting: false };
+  const upstream = new http.Agent({ keepAlive: true });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (state.counting) {
+        try {
+          const j = JSON.parse(body.toString('utf8')) as { method?: string } | { method?: string }[];
+          for (const m of Array.isArray(j) ? j : [j]) counts.set(String(m.method), (counts.get(String(m.method)) ?? 0) + 1);
+        } catch {
+          counts.set('(unparsable)', (counts.get('(unparsable)') ?? 0) + 1);
+        }
+      }
+      const up = http.request(target, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, agent: upstream }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, { 'content-type': String(ur.headers['content-type'] ?? 'application/json') });
+        ur.pipe(res);
+      });
+      up.on('error', (e) => {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(e.message);
+      });
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    counts,
+    state,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      upstream.destroy();
+    },
+  };
+}
 
 /** Registers vendor1's agent (one $0.10 "translate" service) directly on the IdentityRegistry. */
 async function registerAgent(chain: RunningChain, endpoint: string): Promise<bigint> {
@@ -101,10 +150,13 @@ function namer(chain: RunningChain): (to: Address | null, input: Hex) => string 
 }
 
 /** Phase 1: N lifecycles through the stack; returns timings and the transactions they mined. */
-async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string, number>; warmupTxs: RecordedTx[]; txs: RecordedTx[]; agentId: bigint }> {
+async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string, number>; warmupTxs: RecordedTx[]; txs: RecordedTx[]; agentId: bigint; rpc?: Map<string, number> }> {
   const chain = await startChain({ profile: 'base-sepolia' });
   running.push(chain);
-  const stack: AgentripeStack = await startAgentripeStack(chain);
+  const counter = flags['count-rpc'] ? await startRpcCounter(chain.rpcUrl) : undefined;
+  if (counter) running.push(counter);
+  // With --count-rpc the stack (server + facilitator) talks to anvil through the counter.
+  const stack: AgentripeStack = await startAgentripeStack(counter ? { ...chain, rpcUrl: counter.url } : chain);
   running.push(stack);
   const url = stack.server.url;
   const agentId = await registerAgent(chain, url);
@@ -141,9 +193,11 @@ async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string
   const warmFrom = (await clients.publicClient.getBlockNumber()) + 1n;
   for (let i = 0; i < WARMUP; i++) await lifecycle(-1 - i, false);
   const from = (await clients.publicClient.getBlockNumber()) + 1n;
+  if (counter) counter.state.counting = true;
   const t0 = performance.now();
   for (let i = 0; i < N; i++) await lifecycle(i, true);
   const seconds = (performance.now() - t0) / 1000;
+  if (counter) counter.state.counting = false;
   const to = await clients.publicClient.getBlockNumber();
 
   // Every transaction mined during warm-up and the timed loop, in order, from the blocks themselves.
@@ -164,7 +218,7 @@ async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string
   const txs = await minedIn(from, to);
   const perStepMs = Object.fromEntries(Object.entries(steps).filter(([k]) => k !== 'withdraw' || flags.withdraw).map(([k, v]) => [k, v / N]));
   await stopAll();
-  return { seconds, perStepMs, warmupTxs, txs, agentId };
+  return { seconds, perStepMs, warmupTxs, txs, agentId, rpc: counter ? new Map(counter.counts) : undefined };
 }
 
 /**
@@ -231,7 +285,14 @@ async function main(): Promise<number> {
   console.log(`  per step (ms): ${Object.entries(stack.perStepMs).map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
   console.log(`  transactions per lifecycle: ${f(txPerLifecycle, 2)} (${Object.entries(breakdown).map(([k, v]) => `${k} x${f(v / N, 2)}`).join(', ')})`);
   console.log(`bare: same ${stack.txs.length} transactions in ${f(bare.seconds, 2)} s = ${f(bareRate, 2)} lifecycles/s (${f(stack.txs.length / bare.seconds, 0)} tx/s)`);
-  console.log(`overhead factor (bare rate / stack rate): ${f(factor, 2)}x`);
+  console.log(`overhead factor (bare rate / stack rate): ${f(factor, 2)}x${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`);
+  let rpcPerLifecycle: Record<string, number> | undefined;
+  if (stack.rpc) {
+    const sorted = [...stack.rpc.entries()].sort((a, b) => b[1] - a[1]);
+    const total = sorted.reduce((a, [, v]) => a + v, 0);
+    rpcPerLifecycle = Object.fromEntries([['total', total / N], ...sorted.map(([k, v]) => [k, v / N] as const)]);
+    console.log(`stack JSON-RPC calls per lifecycle: ${f(total / N)} (${sorted.map(([k, v]) => `${k} ${f(v / N)}`).join(', ')}); bare: 1 (eth_sendRawTransactionSync) per tx`);
+  }
   console.log(
     JSON.stringify({
       bench: 'agentripe-lifecycle',
@@ -248,6 +309,7 @@ async function main(): Promise<number> {
       bareLifecyclesPerSecond: Number(f(bareRate, 3)),
       bareTxPerSecond: Number(f(stack.txs.length / bare.seconds, 1)),
       overheadFactor: Number(f(factor, 3)),
+      ...(rpcPerLifecycle ? { rpcCounted: true, rpcPerLifecycle } : {}),
     }),
   );
   return 0;
