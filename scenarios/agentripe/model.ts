@@ -1,0 +1,99 @@
+/**
+ * Executable model of an Agentripe task and its escrow deposit (seed 002 + profile.md). Pure: no
+ * I/O. The scenarios use it as the oracle: every vendor action is applied to the model and to the
+ * real server, and the outcomes must agree.
+ */
+
+/** Profile constants (profile.md "Constants, as data", seed "5 rejections → auto refund", "±5 min"). */
+export const AGENTRIPE_PROFILE = {
+  reviewLimit: 5,
+  authWindowSeconds: 300,
+  reclaimDelaySeconds: 604_800,
+  escrowFeeBps: 0,
+  statuses: { NONE: 0, DEPOSITED: 1, RELEASED: 2, REFUNDED: 3 },
+} as const;
+
+export type TaskStatus = 'pending' | 'processing' | 'rejected' | 'completed' | 'failed';
+export type EscrowStatus = 'deposited' | 'released' | 'refunded';
+/** What the vendor does. `complete` carries the review verdict the server reported. */
+export type VendorAction = { kind: 'start' } | { kind: 'complete'; approved: boolean } | { kind: 'fail' };
+
+/** The model of one paid task. */
+export interface TaskModel {
+  status: TaskStatus;
+  rejections: number;
+  amount: bigint;
+  escrow: EscrowStatus;
+  /** Credited to the agent wallet (release) and to the buyer (refund), in base units. */
+  vendorCredit: bigint;
+  buyerCredit: bigint;
+}
+
+/** A freshly paid task. */
+export function newTask(amount: bigint): TaskModel {
+  return { status: 'pending', rejections: 0, amount, escrow: 'deposited', vendorCredit: 0n, buyerCredit: 0n };
+}
+
+/** Whether the server must accept `action` in the task's current state. */
+export function allowed(t: TaskModel, kind: VendorAction['kind']): boolean {
+  switch (kind) {
+    case 'start':
+      return t.status === 'pending' || t.status === 'rejected';
+    case 'complete':
+      return t.status === 'processing' || t.status === 'rejected';
+    case 'fail':
+      return t.status === 'pending' || t.status === 'processing' || t.status === 'rejected';
+  }
+}
+
+/** The escrow action a `complete`/`fail` response must report. */
+export type EscrowAction = 'released' | 'refunded' | 'none';
+
+/**
+ * Apply an action. Returns the next state and the escrow action, or `refused` when the server must
+ * answer 4xx and change nothing.
+ */
+export function step(t: TaskModel, a: VendorAction, limit: number = AGENTRIPE_PROFILE.reviewLimit): { refused: true } | { refused: false; next: TaskModel; escrowAction: EscrowAction } {
+  if (!allowed(t, a.kind)) return { refused: true };
+  if (a.kind === 'start') return { refused: false, next: { ...t, status: 'processing' }, escrowAction: 'none' };
+  if (a.kind === 'fail') return { refused: false, next: refund(t), escrowAction: 'refunded' };
+  if (a.approved) return { refused: false, next: { ...t, status: 'completed', escrow: 'released', vendorCredit: t.vendorCredit + payout(t.amount) }, escrowAction: 'released' };
+  const rejections = t.rejections + 1;
+  if (rejections >= limit) return { refused: false, next: { ...refund(t), rejections }, escrowAction: 'refunded' };
+  return { refused: false, next: { ...t, status: 'rejected', rejections }, escrowAction: 'none' };
+}
+
+function refund(t: TaskModel): TaskModel {
+  return { ...t, status: 'failed', escrow: 'refunded', buyerCredit: t.buyerCredit + t.amount };
+}
+
+/** The vendor's payout for an amount (profile AGR-PROF-10: no escrow fee, no rounding). */
+export function payout(amount: bigint): bigint {
+  return amount - (amount * BigInt(AGENTRIPE_PROFILE.escrowFeeBps)) / 10_000n;
+}
+
+/** Numeric getDeposit status for a model escrow state. */
+export function depositStatusCode(e: EscrowStatus): number {
+  return AGENTRIPE_PROFILE.statuses[e === 'deposited' ? 'DEPOSITED' : e === 'released' ? 'RELEASED' : 'REFUNDED'];
+}
+
+/** Whether a task is finished (no action is allowed any more). */
+export function terminal(t: TaskModel): boolean {
+  return t.status === 'completed' || t.status === 'failed';
+}
+
+/**
+ * The end states a race of two actions may reach from `t`: the model applied in both orders
+ * (the server serialises them; which one wins is its choice).
+ */
+export function raceOutcomes(t: TaskModel, a: VendorAction, b: VendorAction): TaskModel[] {
+  const seq = (x: VendorAction, y: VendorAction) => {
+    let m = t;
+    for (const act of [x, y]) {
+      const r = step(m, act);
+      if (!r.refused) m = r.next;
+    }
+    return m;
+  };
+  return [seq(a, b), seq(b, a)];
+}
