@@ -21,7 +21,7 @@ import { DatabaseSync } from 'node:sqlite';
 import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { roleAccount } from '../../harness/chain/index.ts';
+import { revert, roleAccount, snapshot } from '../../harness/chain/index.ts';
 import { agentripeEscrowAbi, fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
 import { startLab, type Lab } from './testkit.ts';
 import { registerWithKeyMessage } from './auth.ts';
@@ -45,6 +45,9 @@ const ROLES = ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'operator', 'admin', 'p
 let lab: Lab;
 let ctx: FuzzContext;
 let before0: ChainAndDb;
+/** Facilitator calls by path (the server reaches its facilitator through a counting proxy). */
+const facilitatorCalls = new Map<string, number>();
+let facilitatorProxy: { url: string; stop(): Promise<void> } | undefined;
 
 // ---- HTTP: raw requests over one keep-alive connection ------------------------------------------
 
@@ -159,8 +162,7 @@ interface Intercepted {
 type Hook = (r: Intercepted) => { status: number; contentType: string; body: string } | undefined;
 
 /** A proxy in front of `target` that answers itself when `hook` says so, and forwards the rest. */
-async function startBrokenProxy(target: string, hook: Hook): Promise<{ url: string; stop(): Promise<void> }> {
-  const t = new URL(target);
+async function startBrokenProxy(target: string | (() => string), hook: Hook): Promise<{ url: string; stop(): Promise<void> }> {
   const upstream = new http.Agent({ keepAlive: true });
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -181,6 +183,7 @@ async function startBrokenProxy(target: string, hook: Hook): Promise<{ url: stri
         headers[k] = prev === undefined ? req.rawHeaders[i + 1]! : ([] as string[]).concat(prev, req.rawHeaders[i + 1]!);
       }
       if (r.body.length || req.headers['content-length'] !== undefined) headers['content-length'] = String(r.body.length);
+      const t = new URL(typeof target === 'string' ? target : target());
       const up = http.request({ host: t.hostname, port: t.port, method: r.method, path: r.url, headers, agent: upstream }, (ur) => {
         const h = { ...ur.headers };
         delete h.connection;
@@ -220,7 +223,18 @@ async function postJson(path: string, body: unknown): Promise<{ status: number; 
 }
 
 before(async () => {
-  lab = await startLab();
+  // The facilitator URL is only known once the stack runs, so the proxy resolves it per request.
+  let facilitatorUrl = '';
+  facilitatorProxy = await startBrokenProxy(
+    () => facilitatorUrl,
+    (r) => {
+      const path = r.url.split('?')[0]!;
+      facilitatorCalls.set(path, (facilitatorCalls.get(path) ?? 0) + 1);
+      return undefined;
+    },
+  );
+  lab = await startLab({ facilitatorUrl: facilitatorProxy.url });
+  facilitatorUrl = lab.stack.facilitator.url;
   const url = lab.stack.server.url;
   const agent = await lab.registerAgent('vendor1');
   const otherAgent = await lab.registerAgent('vendor2');
@@ -308,6 +322,7 @@ before(async () => {
 after(async () => {
   keepAlive.destroy();
   await lab?.stop();
+  await facilitatorProxy?.stop();
 });
 
 async function existingAgents(): Promise<bigint[]> {
@@ -327,16 +342,23 @@ async function assertUnchanged(label: string) {
 
 test(`${RUNS} malformed requests across every route: no 5xx, JSON 4xx errors, state untouched`, async (t) => {
   const stats = new Map<string, number>();
+  const settlesBefore = facilitatorCalls.get('/settle') ?? 0;
+  const verifiesBefore = facilitatorCalls.get('/verify') ?? 0;
   const started = Date.now();
   const out = await fc.check(fuzzProperty(lab.stack.server.url, stats), { seed: SEED, numRuns: RUNS });
   const seconds = (Date.now() - started) / 1000;
   const byClass = FUZZ_CLASSES.map((c) => `${c}=${stats.get(c) ?? 0}`).join(' ');
   const byStatus = [...stats.entries()].filter(([k]) => k.startsWith('status ')).sort().map(([k, n]) => `${k.slice(7)}:${n}`).join(' ');
-  const line = `fuzz: ${stats.get('total') ?? 0} requests in ${seconds.toFixed(1)} s (seed ${SEED}); ${byClass}; statuses ${byStatus}`;
+  const verifies = (facilitatorCalls.get('/verify') ?? 0) - verifiesBefore;
+  const settles = (facilitatorCalls.get('/settle') ?? 0) - settlesBefore;
+  const line = `fuzz: ${stats.get('total') ?? 0} requests in ${seconds.toFixed(1)} s (seed ${SEED}); ${byClass}; statuses ${byStatus}; facilitator /verify ${verifies}, /settle ${settles}`;
   t.diagnostic(line);
   if (out.failed) assert.fail(fc.defaultReportMessage(out));
-  assert.ok((stats.get('total') ?? 0) >= 2000, 'at least 2,000 requests were sent');
+  assert.equal(stats.get('total'), RUNS, `all ${RUNS} requests were sent (default 2,400)`);
   for (const c of FUZZ_CLASSES) assert.ok((stats.get(c) ?? 0) > 0, `class ${c} was exercised`);
+  // Signed near-misses got as far as the facilitator's /verify, and none reached settlement.
+  assert.ok(verifies > 0, 'some malformed payments reached /verify');
+  assert.equal(settles, 0, 'no malformed request reached /settle');
   await assertUnchanged('after the fuzz run');
 });
 
@@ -421,6 +443,17 @@ test('bites: a server that half-writes state on a bad API key fails the state co
     writer.close();
   }
   await assertUnchanged('after cleaning up the broken run');
+});
+
+test('bites: a chain-side change (a vendor withdraw the server never made) fails the state comparison', async () => {
+  const snap = await snapshot(lab.chain.rpcUrl);
+  try {
+    await lab.withdraw('vendor1');
+    await assert.rejects(assertUnchanged('after a withdraw'), /balances, deposits or nonces changed/);
+  } finally {
+    await revert(lab.chain.rpcUrl, snap);
+  }
+  await assertUnchanged('after reverting the withdraw');
 });
 
 // ---- known gap (reported in /tmp/agentripe-bugs.md): the HTTP layer's own refusals are not JSON ---
