@@ -208,6 +208,25 @@ export class AgentripeChain {
     return r.transactionHash;
   }
 
+  /** The block holding transaction `hash` (number + hash), or undefined if it is not mined. */
+  async anchorOf(hash: Hex): Promise<{ block: bigint; hash: string } | undefined> {
+    try {
+      const r = await this.pub.getTransactionReceipt({ hash });
+      return { block: r.blockNumber, hash: r.blockHash };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Hash of block `n` on the chain now, or undefined when the chain is not that high. */
+  async blockHash(n: bigint): Promise<string | undefined> {
+    try {
+      return (await this.pub.getBlock({ blockNumber: n })).hash ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   // ---- escrow ------------------------------------------------------------------------------
 
   async getDeposit(depositId: Hex): Promise<{ agentId: bigint; buyer: Address; amount: bigint; status: DepositStatusName }> {

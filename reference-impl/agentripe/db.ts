@@ -18,6 +18,12 @@ export type PendingAction = 'release' | 'refund';
 /** Reputation feedback for the task's outcome. */
 export type FeedbackState = 'none' | 'pending' | 'given';
 
+/** A block a row depends on (its payment or registration), identified by number and hash. */
+export interface Anchor {
+  block: bigint;
+  hash: string;
+}
+
 /** One task row (camelCase view). */
 export interface TaskRow {
   id: string;
@@ -81,6 +87,9 @@ CREATE TABLE IF NOT EXISTS tasks (
   feedback_value INTEGER,
   record_tx TEXT,
   resolve_tx TEXT,
+  anchor_block INTEGER,
+  anchor_hash TEXT,
+  orphaned INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -89,6 +98,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
   key_hash TEXT PRIMARY KEY,
   agent_id TEXT NOT NULL,
   active INTEGER NOT NULL,
+  anchor_block INTEGER,
+  anchor_hash TEXT,
   created_at TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS api_keys_one_active ON api_keys(agent_id) WHERE active = 1;
@@ -143,19 +154,53 @@ export class AgentripeDb {
     }
   }
 
-  insertTask(t: Pick<TaskRow, 'id' | 'agentId' | 'productId' | 'buyerAddress' | 'amount' | 'network' | 'asset' | 'payTo' | 'method' | 'requestPayload' | 'taskDetail' | 'taskMetadata' | 'reviewerRequest' | 'createdAt'>): void {
+  /**
+   * Inserts a new pending task. `anchor` is the block holding its payment: if the chain later no
+   * longer has that block (evm_revert, reorg), the task is orphaned (see {@link orphanAnchors}).
+   */
+  insertTask(
+    t: Pick<TaskRow, 'id' | 'agentId' | 'productId' | 'buyerAddress' | 'amount' | 'network' | 'asset' | 'payTo' | 'method' | 'requestPayload' | 'taskDetail' | 'taskMetadata' | 'reviewerRequest' | 'createdAt'>,
+    anchor?: Anchor,
+  ): void {
+    // The same payment can be mined again after a revert (same signed authorization): the orphaned
+    // copy gives way to the live one.
+    this.db.prepare('DELETE FROM tasks WHERE id = ? AND orphaned = 1').run(t.id);
     this.db
       .prepare(
         `INSERT INTO tasks (id, agent_id, product_id, buyer_address, amount, network, asset, pay_to, method,
-          request_payload, task_detail, task_metadata, reviewer_request, status, deposit_state, created_at, updated_at)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'pending','unrecorded',?,?)`,
+          request_payload, task_detail, task_metadata, reviewer_request, status, deposit_state, anchor_block, anchor_hash, created_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'pending','unrecorded',?,?,?,?)`,
       )
       .run(t.id, t.agentId, t.productId, t.buyerAddress, t.amount, t.network, t.asset, t.payTo, t.method,
-        t.requestPayload, t.taskDetail, t.taskMetadata, t.reviewerRequest, t.createdAt, t.createdAt);
+        t.requestPayload, t.taskDetail, t.taskMetadata, t.reviewerRequest, anchor ? Number(anchor.block) : null, anchor?.hash ?? null, t.createdAt, t.createdAt);
+  }
+
+  /** Distinct anchors of live rows (tasks not orphaned, active API keys), newest first. */
+  liveAnchors(): Anchor[] {
+    const rows = this.db
+      .prepare(
+        `SELECT anchor_block AS b, anchor_hash AS h FROM tasks WHERE orphaned = 0 AND anchor_block IS NOT NULL
+         UNION SELECT anchor_block, anchor_hash FROM api_keys WHERE active = 1 AND anchor_block IS NOT NULL
+         ORDER BY b DESC`,
+      )
+      .all() as { b: number; h: string }[];
+    return rows.map((r) => ({ block: BigInt(r.b), hash: r.h }));
+  }
+
+  /** Orphans every task and deactivates every API key anchored at one of `anchors`. Returns rows changed. */
+  orphanAnchors(anchors: Anchor[]): number {
+    let n = 0;
+    this.tx(() => {
+      for (const a of anchors) {
+        n += Number(this.db.prepare('UPDATE tasks SET orphaned = 1 WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0').run(Number(a.block), a.hash).changes);
+        n += Number(this.db.prepare('UPDATE api_keys SET active = 0 WHERE anchor_block = ? AND anchor_hash = ? AND active = 1').run(Number(a.block), a.hash).changes);
+      }
+    });
+    return n;
   }
 
   getTask(id: string): TaskRow | undefined {
-    const r = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id);
+    const r = this.db.prepare('SELECT * FROM tasks WHERE id = ? AND orphaned = 0').get(id);
     return r ? toRow(r as Record<string, unknown>) : undefined;
   }
 
@@ -168,7 +213,7 @@ export class AgentripeDb {
   }
 
   tasksForAgent(agentId: string): TaskRow[] {
-    return (this.db.prepare('SELECT * FROM tasks WHERE agent_id = ? ORDER BY created_at, id').all(agentId) as Record<string, unknown>[]).map(toRow);
+    return (this.db.prepare('SELECT * FROM tasks WHERE agent_id = ? AND orphaned = 0 ORDER BY created_at, id').all(agentId) as Record<string, unknown>[]).map(toRow);
   }
 
   /** Tasks whose chain side is not final or has an unconfirmed intention. */
@@ -176,8 +221,8 @@ export class AgentripeDb {
     return (
       this.db
         .prepare(
-          `SELECT * FROM tasks WHERE deposit_state IN ('unrecorded','deposited') OR pending_action IS NOT NULL
-           OR feedback_state = 'pending' ORDER BY created_at, id`,
+          `SELECT * FROM tasks WHERE orphaned = 0 AND (deposit_state IN ('unrecorded','deposited') OR pending_action IS NOT NULL
+           OR feedback_state = 'pending') ORDER BY created_at, id`,
         )
         .all() as Record<string, unknown>[]
     ).map(toRow);
@@ -199,10 +244,12 @@ export class AgentripeDb {
   }
 
   /** Issues `keyHash` as the only active key of `agentId` (revoking the previous one). */
-  setApiKey(agentId: string, keyHash: string, createdAt: string): void {
+  setApiKey(agentId: string, keyHash: string, createdAt: string, anchor?: Anchor): void {
     this.tx(() => {
       this.db.prepare('UPDATE api_keys SET active = 0 WHERE agent_id = ? AND active = 1').run(agentId);
-      this.db.prepare('INSERT INTO api_keys (key_hash, agent_id, active, created_at) VALUES (?,?,1,?)').run(keyHash, agentId, createdAt);
+      this.db
+        .prepare('INSERT INTO api_keys (key_hash, agent_id, active, anchor_block, anchor_hash, created_at) VALUES (?,?,1,?,?,?)')
+        .run(keyHash, agentId, anchor ? Number(anchor.block) : null, anchor?.hash ?? null, createdAt);
     });
   }
 

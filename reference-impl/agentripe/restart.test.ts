@@ -135,6 +135,42 @@ test('escrow action failure: 502 and nothing lost; the retry finishes the decide
   assert.equal((await lab.deposit(p.taskId!))[3], 2);
 });
 
+test('after an evm_revert, tasks and API keys from the reverted blocks are gone (orphaned), older work is unaffected', async () => {
+  // Its own lab: our x402 facilitator caches its sender nonce, so it cannot settle again after a
+  // revert that undid its transactions (reported to the x402 area); the other tests keep theirs.
+  const l = await startLab();
+  try {
+    const id = await l.registerAgent('vendor1');
+    const before = await l.buyer().buy(id, 'translate', { task_detail: 'kept' });
+    assert.equal(before.status, 200);
+    const snap = await l.clients.testClient.snapshot();
+    const ghost = await l.buyer().buy(id, 'translate', { task_detail: 'ghost' });
+    assert.equal(ghost.status, 200);
+    const { privateKeyToAccount } = await import('viem/accounts');
+    const { registerWithKeyMessage } = await import('./auth.ts');
+    const wallet = privateKeyToAccount(roleAccount('vendor2').privateKey);
+    const ts = Math.floor(Date.now() / 1000);
+    const reg = await fetch(`${l.stack.server.url}/agents/register-with-key`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ walletAddress: wallet.address, walletSignature: await wallet.signMessage({ message: registerWithKeyMessage(wallet.address, ts) }), timestamp: ts, data: { name: 'ghost agent', services: [{ name: 'x402', endpoint: '/', catalog: [{ path: 'g', price: '$0.01', type: 'async', description: 'g' }] }] } }),
+    });
+    const { apiKey } = await reg.json();
+    assert.equal((await fetch(`${l.stack.server.url}/vendor/tasks`, { headers: { authorization: `Bearer ${apiKey}` } })).status, 200);
+
+    await l.clients.testClient.revert({ id: snap });
+
+    assert.equal((await fetch(`${l.stack.server.url}/tasks/${ghost.taskId}`)).status, 404);
+    assert.equal((await fetch(`${l.stack.server.url}/vendor/tasks`, { headers: { authorization: `Bearer ${apiKey}` } })).status, 401);
+    const v = l.vendor('vendor1', id, { kind: 'honest' });
+    const listed = (await v.listTasks()).body.tasks.map((t: any) => t.id);
+    assert.deepEqual(listed, [before.taskId], 'only the task whose payment survived the revert');
+    await v.start(before.taskId!);
+    assert.equal((await v.complete(before.taskId!, 'ok')).body.escrowAction, 'released');
+  } finally {
+    await l.stop();
+  }
+});
+
 // Last: it moves chain time 7 days ahead, after which host-clock x402 authorizations would be expired.
 test('buyer reclaim on chain (no intention in the DB): resync marks the task failed from DepositRefunded', async () => {
   const p = await lab.buyer().buy(agentId, 'translate', { task_detail: 'd' });

@@ -303,6 +303,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   }
 
   async function resync(): Promise<{ checked: number; changed: number }> {
+    await guardRevert();
     const open = db.openTasks();
     let changed = 0;
     const resolved = await chain.resolutions(open.map((t) => t.id as Hex));
@@ -336,6 +337,28 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     }
     return { checked: open.length, changed };
   }
+
+  // ---- chain reverts ---------------------------------------------------------------------------
+
+  /**
+   * Rows anchored to blocks the chain no longer has (an `evm_revert`, as the harness does between
+   * property runs, or a reorg) describe payments and registrations that never happened: they are
+   * orphaned (tasks vanish, API keys stop working). One block read per request detects a revert:
+   * the newest live anchor must still be on chain.
+   */
+  let newestAnchor = db.liveAnchors()[0];
+  async function guardRevert(): Promise<void> {
+    if (!newestAnchor) return;
+    if ((await chain.blockHash(newestAnchor.block)) === newestAnchor.hash) return;
+    const gone = [];
+    for (const a of db.liveAnchors()) if ((await chain.blockHash(a.block)) !== a.hash) gone.push(a);
+    const n = db.orphanAnchors(gone);
+    if (n) log(`chain revert detected: ${n} rows orphaned`);
+    newestAnchor = db.liveAnchors()[0];
+  }
+  const noteAnchor = (a: { block: bigint; hash: string } | undefined) => {
+    if (a && (!newestAnchor || a.block >= newestAnchor.block)) newestAnchor = a;
+  };
 
   // ---- views ---------------------------------------------------------------------------------
 
@@ -406,6 +429,11 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   app.notFound((c) => c.json({ error: 'Not found' }, 404));
 
   app.get('/health', (c) => c.json({ status: 'ok', version: AGENTRIPE_VERSION }));
+
+  app.use('*', async (c, next) => {
+    await guardRevert();
+    await next();
+  });
 
   // -- buyer: task status
 
@@ -498,7 +526,9 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     // agentWallet is set (escrow rule), and EVM vendor auth works for it too.
     if (wallet.toLowerCase() !== chain.registrar.address.toLowerCase()) await chain.transferAgent(agentId, wallet);
     const apiKey = `ak_${randomBytes(24).toString('hex')}`;
-    db.setApiKey(agentId.toString(), hashApiKey(apiKey), iso());
+    const anchor = await chain.anchorOf(transactionHash);
+    noteAnchor(anchor);
+    db.setApiKey(agentId.toString(), hashApiKey(apiKey), iso(), anchor);
     return c.json({ agentId: agentIdOut(agentId), apiKey, transactionHash }, 201);
   });
 
@@ -735,13 +765,15 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const settled = { transaction: s.transaction.toLowerCase(), payer, network: s.network };
     const taskId = settled.transaction;
     if (db.getTask(taskId)) throw new HttpError(409, 'A task already exists for this payment');
+    const anchor = await chain.anchorOf(taskId as Hex);
+    noteAnchor(anchor);
     db.insertTask({
       id: taskId, agentId: agentId.toString(), productId: servicePath, buyerAddress: settled.payer, amount: amount.toString(),
       network: settled.network, asset: getAddress(req.asset), payTo: getAddress(req.payTo), method: c.req.method,
       requestPayload: JSON.stringify(rest), taskDetail: task_detail ?? null,
       taskMetadata: task_metadata === undefined ? null : JSON.stringify(task_metadata), reviewerRequest: reviewer_request ?? null,
       createdAt: iso(),
-    });
+    }, anchor);
     // The money is in the escrow now; recording it is retried by resync if this fails.
     await withTaskLock(taskId, async () => ensureRecorded(db.getTask(taskId)!)).catch((e) => log(`recordDeposit for ${taskId} failed: ${(e as Error).message}`));
     for (const [k, v] of Object.entries(outcome.headers)) c.header(k, v);
