@@ -35,7 +35,7 @@ import {
 } from './lab.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, raceOutcomes, step, terminal, type TaskModel, type VendorAction } from './model.ts';
 
-const BASE = { needs: AGR_NEEDS, roles: ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'attacker'] };
+const BASE = { needs: AGR_NEEDS, endpoints: ['agentripe'], roles: ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'attacker'] };
 const PATH = 'translate';
 
 /** Catalog prices: the seed's "$0.10", 1 unit, a large price, and anything in between. */
