@@ -13,10 +13,10 @@ import { gunzipSync } from 'node:zlib';
 import { Instance } from 'prool';
 import type { Hex } from 'viem';
 import { ROLE_MNEMONIC, roleAccounts } from './accounts.ts';
-import { REPO_ROOT } from './artifacts.ts';
+import { REPO_ROOT } from './paths.ts';
 import { getProfile, type ChainProfile, type ChainProfileId } from './profiles.ts';
-import { fundRoleAccounts, placeContracts, type FundingResult, type PlacementResult } from './provision.ts';
-import { rpcCall } from './transport.ts';
+import type { FundingResult, PlacementResult } from './provision.ts';
+import { rpcCall } from './rpc.ts';
 
 /** Directory of the committed chain state fixtures. */
 export const FIXTURE_DIR = path.join(REPO_ROOT, 'fixtures', 'chain-state');
@@ -229,6 +229,8 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     }
     if (forkUrl) {
       // Only what is missing: present contracts keep their upstream code and storage.
+      // Loaded here only: provisioning needs viem, which a fixture start does not.
+      const { fundRoleAccounts, placeContracts } = await import('./provision.ts');
       const placements = await placeContracts(running, { onlyMissing: true });
       const funding = await fundRoleAccounts(running);
       running.fork = { url: forkUrl, blockNumber: opts.forkBlockNumber, placements, funding };

@@ -5,12 +5,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Abi, Hex } from 'viem';
 import { z } from 'zod';
 
-/** Repository root (this file lives in harness/chain/). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { REPO_ROOT } from './paths.ts';
+
+export { REPO_ROOT };
 /** Where forge writes artifacts (foundry.toml `out`). */
 export const FORGE_OUT_DIR = path.join(REPO_ROOT, 'contracts', 'out');
 

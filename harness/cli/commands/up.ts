@@ -7,20 +7,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatUnits } from 'viem';
-import {
-  CHAIN_PROFILE_IDS,
-  FORK_URL_ENV,
-  PortInUseError,
-  ROLE_MNEMONIC,
-  createChainClients,
-  isChainProfileId,
-  redactUrl,
-  roleAccounts,
-  startChain,
-  type ChainProfileId,
-  type RunningChain,
-} from '../../chain/index.ts';
+// Imported module by module, not from chain/index.ts: the index pulls in viem (~0.3-0.5 s of
+// start-up), which `amh up` does not need on its ready path.
+import { FORK_URL_ENV, PortInUseError, redactUrl, startChain, type RunningChain } from '../../chain/anvil.ts';
+import { ROLE_MNEMONIC, roleAccounts } from '../../chain/accounts.ts';
+import { CHAIN_PROFILE_IDS, isChainProfileId, type ChainProfileId } from '../../chain/profiles.ts';
+import { rpcCall } from '../../chain/rpc.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -116,18 +108,27 @@ export interface UpDescription {
   readyMs: number;
 }
 
-const erc20BalanceAbi = [
-  { type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'a', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] },
-] as const;
+/** ERC-20 balanceOf(address) calldata, encoded by hand (no ABI library on this path). */
+function balanceOfCall(address: string): string {
+  return `0x70a08231${address.slice(2).toLowerCase().padStart(64, '0')}`;
+}
+
+/** Base units to a decimal string (`1500000`, 6 -> `1.5`). */
+export function formatBaseUnits(value: bigint, decimals: number): string {
+  const neg = value < 0n;
+  const abs = neg ? -value : value;
+  const scale = 10n ** BigInt(decimals);
+  const frac = (abs % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
+  return `${neg ? '-' : ''}${abs / scale}${frac ? `.${frac}` : ''}`;
+}
 
 async function describe(chains: RunningChain[], services: { name: string; svc: RunningService }[], readyMs: number): Promise<UpDescription> {
   const balances = await Promise.all(
     chains.map(async (chain) => {
-      const { publicClient } = createChainClients(chain);
       return Promise.all(
         roleAccounts.map(async (a) => ({
-          eth: await publicClient.getBalance({ address: a.address }),
-          usdc: await publicClient.readContract({ address: chain.profile.usdc.address, abi: erc20BalanceAbi, functionName: 'balanceOf', args: [a.address] }),
+          eth: BigInt(await rpcCall<string>(chain.rpcUrl, 'eth_getBalance', [a.address, 'latest'])),
+          usdc: BigInt(await rpcCall<string>(chain.rpcUrl, 'eth_call', [{ to: chain.profile.usdc.address, data: balanceOfCall(a.address) }, 'latest'])),
         })),
       );
     }),
@@ -175,7 +176,7 @@ export function renderText(d: UpDescription): string {
   out.push('Funded accounts (PUBLIC TEST KEYS, local use only):');
   for (const a of d.accounts) {
     const bal = Object.entries(a.balances)
-      .map(([p, b]) => `${p}: ${formatUnits(BigInt(b.eth), 18)} ETH, ${formatUnits(BigInt(b.usdc), 6)} USDC`)
+      .map(([p, b]) => `${p}: ${formatBaseUnits(BigInt(b.eth), 18)} ETH, ${formatBaseUnits(BigInt(b.usdc), 6)} USDC`)
       .join('; ');
     out.push(`  ${a.role.padEnd(9)} ${a.address}  key ${a.privateKey}`);
     out.push(`  ${''.padEnd(9)} ${bal}`);

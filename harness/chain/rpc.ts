@@ -1,0 +1,94 @@
+/**
+ * Keep-alive JSON-RPC for loopback chains, without viem (so start-up paths stay light).
+ *
+ * Node's global fetch (undici) tops out around 1,000 sequential calls/s against anvil here, a plain
+ * node:http client with a keep-alive Agent reaches about 2,400/s (DESIGN.md, "Speed"). Scenarios are
+ * bound by sequential RPC round trips, so every harness client goes through {@link keepAliveFetch}.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+
+/**
+ * A `fetch` replacement over node:http with keep-alive sockets. Implements only what viem's http
+ * transport uses: method, headers, string body, abort signal; returns a standard Response.
+ */
+export function keepAliveFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+  const isHttps = url.protocol === 'https:';
+  const body = init.body == null ? undefined : typeof init.body === 'string' ? init.body : String(init.body);
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((v, k) => {
+    headers[k] = v;
+  });
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  const signal = init.signal ?? undefined;
+
+  return new Promise<Response>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
+      return;
+    }
+    const req = (isHttps ? https : http).request(
+      url,
+      { method: init.method ?? 'GET', headers, agent: isHttps ? httpsAgent : httpAgent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+          }
+          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, statusText: res.statusMessage, headers: h }));
+        });
+      },
+    );
+    const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => signal?.removeEventListener('abort', onAbort));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let rpcId = 0;
+
+/** Error returned by a JSON-RPC server (code and message kept). */
+export class JsonRpcError extends Error {
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(`${method}: ${message} (JSON-RPC error ${code})`);
+    this.name = 'JsonRpcError';
+  }
+}
+
+/**
+ * One raw JSON-RPC call over the keep-alive agent. For harness plumbing (snapshot, setCode, dumps)
+ * where a viem client would be overhead.
+ */
+export async function rpcCall<T = unknown>(rpcUrl: string, method: string, params: unknown[] = []): Promise<T> {
+  const res = await keepAliveFetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }, (_k, v) =>
+      typeof v === 'bigint' ? `0x${v.toString(16)}` : v,
+    ),
+  });
+  const text = await res.text();
+  let payload: { result?: T; error?: { code: number; message: string; data?: unknown } };
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    throw new Error(`${method}: non-JSON response from ${rpcUrl} (HTTP ${res.status}): ${text.slice(0, 200)}`);
+  }
+  if (payload.error) throw new JsonRpcError(method, payload.error.code, payload.error.message, payload.error.data);
+  return payload.result as T;
+}
