@@ -6,8 +6,15 @@
  *    clock; then `IdentityRegistry.isAuthorizedOrOwner(address, agentId)`.
  * 3. Solana (`X-Solana-Address`) is not implemented here: such requests get a clear 401.
  */
+import { createHash } from 'node:crypto';
 import { isAddress, verifyMessage, type Address, type Hex } from 'viem';
-import { hashApiKey, type AgentripeDb } from './db.ts';
+// Type-only: the scripted agents import this module and must not load node:sqlite.
+import type { AgentripeDb } from './db.ts';
+
+/** SHA-256 hex of an API key: only the hash is stored. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
 
 /** Who a vendor request acts for. */
 export type VendorAuth =

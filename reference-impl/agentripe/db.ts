@@ -7,7 +7,9 @@
  * chain (see server.ts `resync`), so a crash between any two steps loses nothing.
  */
 import { DatabaseSync } from 'node:sqlite';
-import { createHash } from 'node:crypto';
+
+/** Re-exported for callers that hash keys next to the store (the hash lives in auth.ts). */
+export { hashApiKey } from './auth.ts';
 
 /** Task states (seed 002 "Task States"). */
 export type TaskStatus = 'pending' | 'processing' | 'completed' | 'rejected' | 'failed';
@@ -122,10 +124,6 @@ function toRow(r: Record<string, unknown>): TaskRow {
   return out as unknown as TaskRow;
 }
 
-/** SHA-256 hex of an API key: only the hash is stored. */
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
-}
 
 /** The server's store. */
 export class AgentripeDb {
