@@ -190,15 +190,15 @@ async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string
     }
   };
 
-  const warmFrom = (await clients.publicClient.getBlockNumber()) + 1n;
+  const warmFrom = (await clients.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
   for (let i = 0; i < WARMUP; i++) await lifecycle(-1 - i, false);
-  const from = (await clients.publicClient.getBlockNumber()) + 1n;
+  const from = (await clients.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
   if (counter) counter.state.counting = true;
   const t0 = performance.now();
   for (let i = 0; i < N; i++) await lifecycle(i, true);
   const seconds = (performance.now() - t0) / 1000;
   if (counter) counter.state.counting = false;
-  const to = await clients.publicClient.getBlockNumber();
+  const to = await clients.publicClient.getBlockNumber({ cacheTime: 0 });
 
   // Every transaction mined during warm-up and the timed loop, in order, from the blocks themselves.
   const name = namer(chain);

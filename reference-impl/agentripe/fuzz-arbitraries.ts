@@ -764,8 +764,8 @@ function transport(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       note: `${n}-byte PAYMENT-SIGNATURE`,
       method: 'POST',
       path: `/${ctx.agent}/${ctx.service}`,
-      headers: { 'PAYMENT-SIGNATURE': 'A'.repeat(n), ...jsonHeaders },
-      body: '{}',
+      // No body: node closes the connection after its 431, and a body still being written would race it.
+      headers: { 'PAYMENT-SIGNATURE': 'A'.repeat(n) },
       expect4xx: true,
       transport: 'header-too-large' as const,
     })),

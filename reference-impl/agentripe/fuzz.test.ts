@@ -140,13 +140,13 @@ async function capture(): Promise<ChainAndDb> {
   for (const [name, id] of Object.entries(ctx?.tasks ?? {})) {
     chain[`deposit ${name}`] = (await pub.readContract({ address: lab.addr.escrow, abi: agentripeEscrowAbi, functionName: 'getDeposit', args: [id] })).join(',');
   }
-  return { db: dumpDb(lab.stack.dbPath), chain, block: await pub.getBlockNumber() };
+  return { db: dumpDb(lab.stack.dbPath), chain, block: await pub.getBlockNumber({ cacheTime: 0 }) };
 }
 
 /** Events emitted by the Agentripe contracts after `block`. */
 async function eventsSince(block: bigint) {
   const pub = lab.clients.publicClient;
-  const latest = await pub.getBlockNumber();
+  const latest = await pub.getBlockNumber({ cacheTime: 0 });
   if (latest <= block) return [];
   return pub.getLogs({ address: [lab.addr.escrow, lab.addr.usdc, lab.addr.identityRegistry, lab.addr.reputationRegistry], fromBlock: block + 1n, toBlock: latest });
 }
