@@ -11,15 +11,17 @@
  * loses nothing. See README.md for routes, the review rule and deviations.
  */
 import { Hono, type Context } from 'hono';
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, STATUS_CODES, type Server as ServerType } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { getAddress, isAddress, type Address, type Hex } from 'viem';
-import { AgentripeDb, hashApiKey, type TaskRow, type TaskStatus } from './db.ts';
+import { AgentripeDb, type TaskRow, type TaskStatus } from './db.ts';
 import { AgentripeChain, localChain } from './chain.ts';
 import { checkPayment, toResponse } from '../x402/paywall.ts';
-import { authenticateVendor, registerWithKeyMessage, verifyPersonalSign, withinWindow, type VendorAuth } from './auth.ts';
+import { authenticateVendor, hashApiKey, registerWithKeyMessage, verifyPersonalSign, withinWindow, type VendorAuth } from './auth.ts';
 import { llmReviewer, ruleReviewer, type Reviewer, type ReviewVerdict } from './review.ts';
 import { agentUriDataSchema, findCatalogEntry, loadAgentUriData, parseUsdPrice, toDataUri, type AgentUriData } from './agenturi.ts';
 
@@ -75,7 +77,21 @@ export type AgentripeServerConfig = z.input<typeof agentripeConfigSchema> & {
   /** Review of results with `reviewer_request`. Default: the deterministic rule reviewer. */
   reviewer?: Reviewer;
   log?: (msg: string) => void;
+  /** Deliberate defects for conformance tests only (all off by default). */
+  faults?: AgentripeFaults;
 };
+
+/**
+ * Test-only defects: each breaks one rule so a test can show the scenarios notice it. Never set in
+ * production. `amountOffByOne`: the 402 asks (and the deposit records) one base unit more than the
+ * catalog price. `releaseBeforeReview`: `complete` releases the escrow before the review runs.
+ * `acceptReplayedPayment`: a payment header seen before creates another task without settlement.
+ */
+export interface AgentripeFaults {
+  amountOffByOne?: boolean;
+  releaseBeforeReview?: boolean;
+  acceptReplayedPayment?: boolean;
+}
 
 /** A running server. */
 export interface AgentripeServer {
@@ -188,6 +204,8 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   const iso = () => new Date(now()).toISOString();
   const reviewer = config.reviewer ?? (cfg.review.type === 'llm' ? llmReviewer(cfg.review) : ruleReviewer());
   const log = config.log ?? (() => {});
+  const faults = config.faults ?? {};
+  const seenPayments = new Map<string, Address>();
   if (cfg.operatorPrivateKey.toLowerCase() === cfg.registrarPrivateKey.toLowerCase()) {
     throw new Error('registrarPrivateKey must differ from operatorPrivateKey (an agent owner cannot receive feedback from itself)');
   }
@@ -618,6 +636,10 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
       if (t.status !== 'processing' && t.status !== 'rejected') {
         throw new HttpError(400, 'Cannot complete: task is not in processing or rejected status');
       }
+      if (faults.releaseBeforeReview) {
+        await ensureRecorded(t);
+        if ((await chain.getDeposit(id as Hex)).status === 'deposited') await chain.releaseToVendor(id as Hex);
+      }
       let review: ReviewVerdict;
       if (t.reviewerRequest === null) {
         review = { approved: true, reason: 'No reviewer_request: approved without review' };
@@ -713,7 +735,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     if (!loaded.ok) throw new HttpError(404, 'Agent has no valid service catalog', { detail: loaded.reason });
     const entry = findCatalogEntry(loaded.data, servicePath);
     if (!entry) throw new HttpError(404, 'Service not found');
-    const amount = parseUsdPrice(entry.price);
+    const amount = parseUsdPrice(entry.price) + (faults.amountOffByOne ? 1n : 0n);
 
     // Validate the request before any money moves: a bad body never costs the buyer anything.
     let raw = await jsonBody(c);
@@ -731,6 +753,17 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const b = parseWith(body.paid, raw);
     const { task_detail, task_metadata, reviewer_request, ...rest } = b;
 
+    const payHeader = c.req.header('payment-signature') ?? c.req.header('x-payment') ?? '';
+    if (faults.acceptReplayedPayment && seenPayments.has(payHeader)) {
+      const taskId = `0x${randomBytes(32).toString('hex')}`;
+      db.insertTask({
+        id: taskId, agentId: agentId.toString(), productId: servicePath, buyerAddress: seenPayments.get(payHeader)!, amount: amount.toString(),
+        network: `eip155:${cfg.chainId}`, asset: chain.addresses.usdc, payTo: chain.addresses.escrow, method: c.req.method,
+        requestPayload: JSON.stringify(rest), taskDetail: task_detail ?? null,
+        taskMetadata: task_metadata === undefined ? null : JSON.stringify(task_metadata), reviewerRequest: reviewer_request ?? null, createdAt: iso(),
+      }, undefined);
+      return c.json({ taskId, message: 'Task created. Poll /tasks/:taskId/result for results.' }, 200);
+    }
     const decision = await checkPayment(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
       {
@@ -764,6 +797,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const payer = getAddress(s.payer ?? decision.payment.payer ?? '0x0000000000000000000000000000000000000000');
     const settled = { transaction: s.transaction.toLowerCase(), payer, network: s.network };
     const taskId = settled.transaction;
+    if (faults.acceptReplayedPayment) seenPayments.set(payHeader, settled.payer);
     if (db.getTask(taskId)) throw new HttpError(409, 'A task already exists for this payment');
     const anchor = await chain.anchorOf(taskId as Hex);
     noteAnchor(anchor);
@@ -784,8 +818,34 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
 
   // ---- start -------------------------------------------------------------------------------
 
-  const server: ServerType = await new Promise((resolvePromise) => {
-    const s = serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }, () => resolvePromise(s));
+  // A plain node server around hono's listener, so that refusals made below the app (parser
+  // errors, oversized headers, bad request-targets, unknown Expect) are JSON `{error}` too.
+  const jsonError = (status: number, error: string) => new Response(JSON.stringify({ error }), { status, headers: { 'content-type': 'application/json' } });
+  const listener = getRequestListener(app.fetch, {
+    hostname: cfg.host,
+    errorHandler: (e) => {
+      log(`request error: ${(e as Error)?.message}`);
+      return jsonError(400, 'Bad request');
+    },
+  });
+  // 64 KiB of headers: the paywall's own JSON 431 (16 KiB payment headers) answers before node's limit.
+  const server: ServerType = createServer({ maxHeaderSize: 64 * 1024 }, listener);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({ error: status === 431 ? 'Request header fields too large' : 'Bad request' });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  server.on('checkExpectation', (_req, res) => {
+    res.writeHead(417, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'Expectation failed: only "100-continue" is supported' }));
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => resolvePromise());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
