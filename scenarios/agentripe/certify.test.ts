@@ -1,0 +1,116 @@
+/**
+ * `amh certify --protocol agentripe` against Agentripe servers started as separate processes
+ * (reference-impl/agentripe/serve.ts) and described only by a target file: the healthy reference
+ * passes (exit 0), and each deliberately broken variant makes certify exit 1 naming the requirement
+ * it violates. One anvil serves every variant, one after the other.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChain, type RunningChain } from '../../harness/chain/index.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const AMH = path.join(ROOT, 'harness', 'cli', 'amh.mjs');
+const SERVE = path.join(ROOT, 'reference-impl', 'agentripe', 'serve.ts');
+
+let chain: RunningChain;
+let dir: string;
+
+before(async () => {
+  chain = await startChain({ profile: 'base-sepolia' });
+  dir = mkdtempSync(path.join(tmpdir(), 'agr-certify-'));
+});
+after(async () => {
+  await chain?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Start serve.ts as its own process; resolves once it printed its endpoints. */
+async function serve(name: string, args: string[]): Promise<{ proc: ChildProcess; targetFile: string; stop(): Promise<void> }> {
+  const targetFile = path.join(dir, `${name}.target.json`);
+  const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, '--rpc', chain.rpcUrl, '--target-out', targetFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += String(d)));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve ${name} did not start:\n${err}`)), 60_000);
+    proc.stdout!.on('data', (d) => {
+      out += String(d);
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve ${name} exited ${code}:\n${err}`));
+    });
+  });
+  return {
+    proc,
+    targetFile,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null) return r();
+        proc.once('exit', () => r());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Run `amh certify` as a child process. */
+function certify(targetFile: string, out: string, extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [AMH, 'certify', '--protocol', 'agentripe', '--target', targetFile, '--out', out, '--seed', '7', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += String(d)));
+    p.stderr.on('data', (d) => (stderr += String(d)));
+    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+test('the reference Agentripe server in its own process passes certify through its target file alone', { timeout: 240_000 }, async () => {
+  const s = await serve('healthy', []);
+  try {
+    const out = path.join(dir, 'healthy');
+    const r = await certify(s.targetFile, out, ['--runs', '3']);
+    assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as { protocols: { id: string; requirements: { id: string; status: string }[] }[] };
+    const agr = report.protocols.find((p) => p.id === 'agentripe')!;
+    const notPassed = agr.requirements.filter((q) => q.status !== 'pass');
+    assert.deepEqual(notPassed, [], 'every agentripe requirement passes on the healthy server');
+  } finally {
+    await s.stop();
+  }
+});
+
+/** Broken variants: serve.ts flags, the scenario that exposes it, the requirement it must name. */
+const VARIANTS: { name: string; args: string[]; grep: string; requirement: string; runs: number }[] = [
+  { name: 'amount off by one unit', args: ['--fault', 'amountOffByOne'], grep: 'paid-task-approved', requirement: 'AGR-PAY-01', runs: 3 },
+  { name: 'release before review', args: ['--fault', 'releaseBeforeReview'], grep: 'review-rejections', requirement: 'AGR-ESC-01', runs: 3 },
+  { name: 'a sixth rejection allowed', args: ['--review-limit', '6'], grep: 'fifth-rejection', requirement: 'AGR-REV-03', runs: 2 },
+  { name: 'no timestamp window', args: ['--auth-window', '1000000000'], grep: 'vendor-signature-auth', requirement: 'AGR-AUTH-02', runs: 8 },
+  { name: 'replay accepted', args: ['--fault', 'acceptReplayedPayment'], grep: 'bad-payments', requirement: 'AGR-PAY-03', runs: 10 },
+];
+
+for (const v of VARIANTS) {
+  test(`broken variant "${v.name}" makes certify exit 1 naming ${v.requirement}`, { timeout: 180_000 }, async () => {
+    const s = await serve(v.name.replace(/\W+/g, '-'), v.args);
+    try {
+      const out = path.join(dir, v.name.replace(/\W+/g, '-'));
+      const r = await certify(s.targetFile, out, ['--runs', String(v.runs), '--grep', v.grep]);
+      assert.equal(r.code, 1, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`FAIL ${v.requirement}\\b`), `the summary names ${v.requirement}:\n${r.stdout}`);
+      const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as { protocols: { id: string; requirements: { id: string; status: string }[] }[] };
+      const q = report.protocols.find((p) => p.id === 'agentripe')!.requirements.find((x) => x.id === v.requirement);
+      assert.equal(q?.status, 'fail');
+    } finally {
+      await s.stop();
+    }
+  });
+}
