@@ -27,6 +27,8 @@ interface ScenarioBase {
   roles?: string[];
   /** Contracts that must be declared on a chain ('usdc', 'identityRegistry', ...); chains lacking them are skipped. */
   needs?: string[];
+  /** Named target endpoints the scenario talks to (e.g. 'agentripe'); absent → not-applicable. */
+  endpoints?: string[];
   /** Upper bound on property runs for an expensive scenario (the CLI's --runs still applies below it). */
   maxRuns?: number;
 }

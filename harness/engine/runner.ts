@@ -66,6 +66,12 @@ export interface RunInput {
   targetInfo: TargetInfo;
   /** One client set per worker; each must point at its own chains (same state). */
   workers: Map<string, ChainClients>[];
+  /**
+   * Per-worker targets (same order as `workers`) when each worker has its own servers as well as
+   * chains (the reference target): scenarios that talk to HTTP endpoints must see the servers bound
+   * to their worker's chains. Default: `target` for every worker.
+   */
+  targets?: Target[];
   protocols: ProtocolModule[];
 }
 
@@ -93,6 +99,8 @@ export function notApplicableReason(p: ProtocolModule, s: Scenario, target: Targ
   if (caps.length) return `target lacks capability ${caps.map((c) => `'${c}'`).join(', ')}`;
   const roles = (s.roles ?? []).filter((r) => !target.accounts.some((a) => a.role === r));
   if (roles.length) return `target declares no account for role ${roles.map((r) => `'${r}'`).join(', ')}`;
+  const eps = (s.endpoints ?? []).filter((e) => !target.endpoints[e]);
+  if (eps.length) return `target declares no endpoint ${eps.map((e) => `'${e}'`).join(', ')}`;
   if (s.needs?.length && env.chains.length === 0) return `no target chain declares ${s.needs.map((n) => `'${n}'`).join(' + ')}`;
   return null;
 }
@@ -361,13 +369,14 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   let next = 0;
   // Workers pull from one queue; each owns its chains, so runs never share state.
   await Promise.all(
-    input.workers.map(async (clients) => {
+    input.workers.map(async (clients, w) => {
+      const workerTarget = input.targets?.[w] ?? input.target;
       while (next < jobs.length) {
         const job = jobs[next++]!;
         const caseId = `${job.p.id}/${job.s.id}`;
         opts.onProgress?.({ type: 'scenario-start', caseId, runs: opts.runs, index: job.i, total: jobs.length });
         try {
-          results[job.i] = await runScenario(job.p, job.s, input.target, clients, opts, deadline);
+          results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, deadline);
         } catch (e) {
           const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
           results[job.i] = {

@@ -1,0 +1,179 @@
+/**
+ * Helpers shared by run / certify / replay / report (not a command: the dispatcher skips `_*.ts`).
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError, execute, type ExecuteOptions } from '../../engine/execute.ts';
+import type { ProgressEvent } from '../../engine/runner.ts';
+import { TargetError } from '../../target/schema.ts';
+import { verdictText } from '../../report/markdown.ts';
+import type { Report } from '../../report/types.ts';
+import { writeReports } from '../../report/write.ts';
+
+export { UsageError };
+
+/** Parse argv strictly; unknown options become a UsageError. */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Options common to run and certify. */
+export const RUN_OPTIONS = {
+  runs: { type: 'string' },
+  seed: { type: 'string' },
+  protocol: { type: 'string', multiple: true },
+  grep: { type: 'string' },
+  'time-budget': { type: 'string' },
+  workers: { type: 'string' },
+  out: { type: 'string' },
+  junit: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const RUN_OPTIONS_HELP = `  --runs N             property runs per scenario (default 25)
+  --seed S             run seed (default: random; printed, stored in the report)
+  --protocol P         only protocol P (repeatable)
+  --grep RE            only scenarios whose case id, title or requirement ids match RE
+  --time-budget SEC    stop starting new runs after SEC seconds (unfinished scenarios: indeterminate)
+  --workers N          parallel workers, each with its own chains (reference target; default: cores, max 4)
+  --out DIR            report directory (default reports/latest)
+  --junit FILE         also copy junit.xml to FILE
+  --quiet              no progress display
+  -h, --help           this help
+
+Exit codes: 0 every MUST requirement passed · 1 a MUST failed (or could not be established) · 2 harness or usage error, or no check executed.`;
+
+function int(name: string, v: string | undefined, def: number, min = 0): number {
+  if (v === undefined) return def;
+  if (!/^-?\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return Number(v);
+}
+
+/** Turn parsed run/certify options into ExecuteOptions (without target and command). */
+export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'command'> & { out: string; junit?: string; quiet: boolean } {
+  const seed = v.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : int('seed', v.seed as string, 0, -(2 ** 31));
+  if (seed >= 2 ** 31 || seed < -(2 ** 31)) throw new UsageError('--seed must fit in 32 bits');
+  const budget = v['time-budget'] === undefined ? undefined : int('time-budget', v['time-budget'] as string, 0, 1) * 1000;
+  if (v.grep !== undefined) {
+    try {
+      new RegExp(v.grep as string);
+    } catch (e) {
+      throw new UsageError(`--grep: ${(e as Error).message}`);
+    }
+  }
+  return {
+    runs: int('runs', v.runs as string | undefined, 25, 1),
+    seed,
+    protocols: v.protocol as string[] | undefined,
+    grep: v.grep as string | undefined,
+    timeBudgetMs: budget,
+    workers: v.workers === undefined ? undefined : int('workers', v.workers as string, 1, 1),
+    out: (v.out as string | undefined) ?? path.join('reports', 'latest'),
+    junit: v.junit as string | undefined,
+    quiet: Boolean(v.quiet),
+  };
+}
+
+/**
+ * Progress display: on a TTY one status line rewritten in place (scenario, runs done, failures so
+ * far); otherwise one plain line per finished scenario (CI logs).
+ */
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { onProgress: (e: ProgressEvent) => void; done: () => void } {
+  const tty = Boolean(stream.isTTY);
+  let finished = 0;
+  let failed = 0;
+  let total = 0;
+  let runsPlanned = 0;
+  let last = 0;
+  const line = (s: string) => {
+    const width = stream.columns ?? 100;
+    stream.write(`\r${s.slice(0, width - 1).padEnd(width - 1)}`);
+  };
+  return {
+    onProgress(e) {
+      if (e.type === 'scenario-start') {
+        total = e.total;
+        runsPlanned = e.runs;
+        if (tty) line(`[${finished}/${total}] ${e.caseId} starting…  failures so far: ${failed}`);
+      } else if (e.type === 'run') {
+        const now = Date.now();
+        if (tty && now - last > 80) {
+          last = now;
+          line(`[${finished}/${total}] ${e.caseId}  runs ${e.runsDone}/${runsPlanned}${e.failures ? ` (shrinking, ${e.failures} failing)` : ''}  failures so far: ${failed}`);
+        }
+      } else {
+        finished++;
+        if (e.status === 'fail' || e.status === 'error' || e.status === 'indeterminate') failed++;
+        const msg = `[${finished}/${total}] ${e.caseId}: ${e.status} (${e.runs} runs, ${e.durationMs} ms)`;
+        if (tty) line(msg);
+        if (!tty || e.status !== 'pass') stream.write(`${tty ? '\r' : ''}${msg}${tty ? ' '.repeat(10) : ''}\n`);
+      }
+    },
+    done() {
+      if (tty) stream.write(`\r${' '.repeat((stream.columns ?? 100) - 1)}\r`);
+    },
+  };
+}
+
+/** Print the human summary of a report: verdict, counts, failures with counterexample and replay. */
+export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream = process.stdout): void {
+  const s = r.summary;
+  const lines: string[] = [];
+  lines.push(`${verdictText(r)}`);
+  lines.push(`target: ${r.target.name} · seed ${r.seed} · ${r.runs} runs/scenario · ${(r.durationMs / 1000).toFixed(1)} s`);
+  lines.push(`requirements: ${s.pass} pass, ${s.fail} fail, ${s.warn} warn, ${s.notApplicable} n/a, ${s.error} error, ${s.indeterminate} indeterminate, ${s.uncovered} uncovered · ${s.checks} checks executed`);
+  for (const e of r.errors) lines.push(`harness error: ${e}`);
+  for (const p of r.protocols) {
+    for (const q of p.requirements.filter((x) => x.status === 'fail' || x.status === 'error' || x.status === 'warn' || (x.status === 'indeterminate' && x.level === 'MUST'))) {
+      lines.push('', `${q.status.toUpperCase()} ${q.id} [${q.level}] ${q.title}`, `  rule: ${q.text}`);
+      if (q.reason) lines.push(`  ${q.reason}`);
+      for (const sc of p.scenarios.filter((x) => x.requirements.includes(q.id) && x.counterexample && x.status !== 'pass' && (!x.counterexample.requirement || x.counterexample.requirement === q.id))) {
+        const cx = sc.counterexample!;
+        lines.push(`  shrunk counterexample (${sc.caseId}, seed ${cx.seed}, path ${cx.path}):`);
+        cx.actions.forEach((a, i) => lines.push(`    ${i + 1}. ${a}`));
+        lines.push(`  replay: ${sc.replay}`);
+      }
+    }
+  }
+  if (files.length) lines.push('', `report: ${files.find((f) => f.endsWith('index.html')) ?? files[0]}  (${files.map((f) => path.basename(f)).join(', ')} in ${path.dirname(files[0]!)})`);
+  out.write(lines.join('\n') + '\n');
+}
+
+/** Shared body of run/certify: execute, write reports, print, return the exit code. */
+export async function runAndReport(o: ExecuteOptions & { out: string; junit?: string; quiet: boolean }): Promise<number> {
+  const progress = o.quiet ? undefined : progressPrinter();
+  const rel = path.relative(process.cwd(), path.join(o.out, 'report.json')) || 'report.json';
+  let report: Report;
+  try {
+    report = await execute({ ...o, onProgress: progress?.onProgress, replayCommand: `amh replay ${rel}` });
+  } finally {
+    progress?.done();
+  }
+  const files = await writeReports(report, o.out);
+  if (o.junit) {
+    await mkdir(path.dirname(path.resolve(o.junit)), { recursive: true });
+    await copyFile(path.join(o.out, 'junit.xml'), o.junit);
+  }
+  printSummary(report, files);
+  return report.exitCode;
+}
+
+/** Map thrown errors to exit code 2 with a readable message. */
+export async function guard(fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof TargetError) {
+      process.stderr.write(`amh: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`amh: harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * summary.md: a short Markdown page for a CI step summary ($GITHUB_STEP_SUMMARY) or a PR comment:
+ * verdict, counts, failing requirements with their shrunk counterexample and replay command.
+ */
+import type { Report, RequirementStatus } from './types.ts';
+
+const ICON: Record<RequirementStatus, string> = {
+  pass: '✅ pass',
+  fail: '❌ fail',
+  warn: '⚠️ warn',
+  'not-applicable': '➖ n/a',
+  error: '💥 error',
+  indeterminate: '❔ indeterminate',
+  uncovered: '🕳️ uncovered',
+};
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Verdict line for a report. */
+export function verdictText(r: Report): string {
+  return r.exitCode === 0 ? 'PASS — every MUST requirement passed' : r.exitCode === 1 ? 'FAIL — a MUST requirement was not met' : 'ERROR — the harness could not complete the run';
+}
+
+/** Render summary.md. */
+export function renderMarkdown(r: Report): string {
+  const s = r.summary;
+  const out: string[] = [
+    `# Conformance: ${r.exitCode === 0 ? '✅' : r.exitCode === 1 ? '❌' : '💥'} ${verdictText(r)}`,
+    '',
+    `Target **${cell(r.target.name)}** (${r.target.kind}${r.target.source ? `: \`${r.target.source}\`` : ''}) · seed \`${r.seed}\` · ${r.runs} runs/scenario · ${(r.durationMs / 1000).toFixed(1)} s · exit ${r.exitCode}`,
+    '',
+    '| pass | fail | warn | n/a | error | indeterminate | uncovered | checks |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${s.pass} | ${s.fail} | ${s.warn} | ${s.notApplicable} | ${s.error} | ${s.indeterminate} | ${s.uncovered} | ${s.checks} |`,
+    '',
+  ];
+  if (r.errors.length) out.push('## Harness errors', '', ...r.errors.map((e) => `- ${cell(e.split('\n')[0] ?? e)}`), '');
+  for (const p of r.protocols) {
+    out.push(`## ${p.id} — ${cell(p.title)}`, '', '| requirement | level | status | title | note |', '|---|---|---|---|---|');
+    for (const q of p.requirements) out.push(`| \`${q.id}\` | ${q.level} | ${ICON[q.status]} | ${cell(q.title)} | ${cell(q.reason ?? '')} |`);
+    out.push('');
+    for (const sc of p.scenarios.filter((x) => x.counterexample && x.status !== 'pass')) {
+      const cx = sc.counterexample!;
+      out.push(`<details><summary><b>${sc.status}</b> ${sc.caseId}${cx.requirement ? ` violates <code>${cx.requirement}</code>` : ''}</summary>`, '', '```text', cx.message, '', 'Shrunk counterexample (agent actions):');
+      cx.actions.forEach((a, i) => out.push(`  ${i + 1}. ${a}`));
+      out.push('```', '', `Replay: \`${sc.replay}\``, '', '</details>', '');
+    }
+  }
+  return out.join('\n') + '\n';
+}
