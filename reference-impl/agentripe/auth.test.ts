@@ -35,8 +35,9 @@ async function evmHeaders(role: string, agentId: bigint, opts: { tsOffsetS?: num
   return { 'x-vendor-address': address, 'x-agent-id': agentId.toString(), 'x-timestamp': ts, 'x-signature': await acct.signMessage({ message: vendorAuthMessage(address, ts) }) };
 }
 
-test('valid EVM signature lists own tasks; ±299 s is accepted', async () => {
-  for (const off of [0, -299, 299]) {
+test('valid EVM signature lists own tasks; ±290 s is accepted', async () => {
+  // 290, not 299: the request itself takes time, and the window is measured when it arrives.
+  for (const off of [0, -290, 290]) {
     const r = await fetch(url('/vendor/tasks'), { headers: await evmHeaders('vendor1', agent1, { tsOffsetS: off }) });
     assert.equal(r.status, 200, `offset ${off}`);
     const ids = (await r.json()).tasks.map((t: any) => t.id);
