@@ -2,7 +2,7 @@
  * Agentripe lifecycle benchmark: how many full paid-task lifecycles per second the reference stack
  * does on a fresh base-sepolia anvil, against the bare chain calls those lifecycles need.
  *
- *   npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--withdraw] [--warmup 2] [--count-rpc]
+ *   npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--withdraw] [--warmup 2] [--rounds 1] [--count-rpc]
  *
  * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
  *    (official @x402/fetch client) -> server settles and records the deposit -> vendor starts ->
@@ -13,6 +13,9 @@
  * 3. Bare: on a second fresh chain, the same transactions (same senders, same calldata, same gas)
  *    are signed locally with viem and sent one by one with `eth_sendRawTransactionSync` (one round
  *    trip returns the receipt): the least the chain work of a lifecycle can cost here.
+ *
+ * `--rounds R` repeats both phases on fresh chains and reports the median round (this machine is
+ * shared; single rounds vary by 2x under load).
  *
  * `--count-rpc` puts a counting JSON-RPC proxy between the stack and anvil and reports the RPC calls
  * per lifecycle by method (where the overhead goes); the extra hop slows that run, so its rates
@@ -36,19 +39,21 @@ const { values: flags } = parseArgs({
   options: {
     n: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
     withdraw: { type: 'boolean', default: false },
     'count-rpc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--warmup 2] [--withdraw] [--count-rpc]');
+  console.log('usage: npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--warmup 2] [--rounds 1] [--withdraw] [--count-rpc]');
   process.exit(0);
 }
 const N = Number(flags.n);
 const WARMUP = Number(flags.warmup);
-if (!Number.isInteger(N) || N < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
-  console.error('--n must be a positive integer and --warmup a non-negative integer');
+const ROUNDS = Number(flags.rounds);
+if (!Number.isInteger(N) || N < 1 || !Number.isInteger(WARMUP) || WARMUP < 0 || !Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  console.error('--n and --rounds must be positive integers and --warmup a non-negative integer');
   process.exit(2);
 }
 
@@ -270,21 +275,32 @@ async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bi
 }
 
 async function main(): Promise<number> {
-  console.log(`Agentripe lifecycle benchmark: n=${N}, warmup=${WARMUP}, withdraw ${flags.withdraw ? 'included (vendor withdraw() after each release)' : 'not included (use --withdraw)'}`);
-  const stack = await stackPhase();
+  console.log(`Agentripe lifecycle benchmark: n=${N}, warmup=${WARMUP}, rounds=${ROUNDS}, withdraw ${flags.withdraw ? 'included (vendor withdraw() after each release)' : 'not included (use --withdraw)'}`);
+  const f = (x: number, d = 1) => x.toFixed(d);
+  const rounds: { stack: Awaited<ReturnType<typeof stackPhase>>; bare: { seconds: number }; rate: number; bareRate: number; factor: number }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const stack = await stackPhase();
+    const bare = await barePhase(stack.warmupTxs, stack.txs, stack.agentId);
+    const round = { stack, bare, rate: N / stack.seconds, bareRate: N / bare.seconds, factor: N / bare.seconds / (N / stack.seconds) };
+    rounds.push(round);
+    if (ROUNDS > 1) console.log(`round ${r + 1}: stack ${f(round.rate, 2)} lifecycles/s, bare ${f(round.bareRate, 2)} lifecycles/s, factor ${f(round.factor, 2)}x, ${stack.txs.length} tx`);
+  }
+  if (new Set(rounds.map((r) => r.stack.txs.length)).size > 1) throw new Error('rounds mined different numbers of transactions');
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  // The representative round: the one with the median stack rate (per-step times and tx list from it).
+  const mid = rounds.find((r) => r.rate === median(rounds.map((x) => x.rate)))!;
+  const { stack } = mid;
+  const rate = mid.rate;
+  const bareRate = median(rounds.map((r) => r.bareRate));
+  const factor = median(rounds.map((r) => r.factor));
   const breakdown: Record<string, number> = {};
   for (const tx of stack.txs) breakdown[tx.name] = (breakdown[tx.name] ?? 0) + 1;
   const txPerLifecycle = stack.txs.length / N;
-  const bare = await barePhase(stack.warmupTxs, stack.txs, stack.agentId);
-
-  const rate = N / stack.seconds;
-  const bareRate = N / bare.seconds;
-  const factor = bareRate / rate;
-  const f = (x: number, d = 1) => x.toFixed(d);
+  if (ROUNDS > 1) console.log(`median of ${ROUNDS} rounds:`);
   console.log(`stack: ${N} lifecycles in ${f(stack.seconds, 2)} s = ${f(rate, 2)} lifecycles/s (${f((stack.seconds * 1000) / N)} ms each)`);
   console.log(`  per step (ms): ${Object.entries(stack.perStepMs).map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
   console.log(`  transactions per lifecycle: ${f(txPerLifecycle, 2)} (${Object.entries(breakdown).map(([k, v]) => `${k} x${f(v / N, 2)}`).join(', ')})`);
-  console.log(`bare: same ${stack.txs.length} transactions in ${f(bare.seconds, 2)} s = ${f(bareRate, 2)} lifecycles/s (${f(stack.txs.length / bare.seconds, 0)} tx/s)`);
+  console.log(`bare: same ${stack.txs.length} transactions, ${f(bareRate, 2)} lifecycles/s (${f((bareRate * stack.txs.length) / N, 0)} tx/s)`);
   console.log(`overhead factor (bare rate / stack rate): ${f(factor, 2)}x${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`);
   let rpcPerLifecycle: Record<string, number> | undefined;
   if (stack.rpc) {
@@ -298,6 +314,7 @@ async function main(): Promise<number> {
       bench: 'agentripe-lifecycle',
       n: N,
       warmup: WARMUP,
+      rounds: ROUNDS,
       withdraw: flags.withdraw,
       stackSeconds: Number(f(stack.seconds, 3)),
       lifecyclesPerSecond: Number(f(rate, 3)),
@@ -305,9 +322,10 @@ async function main(): Promise<number> {
       perStepMs: Object.fromEntries(Object.entries(stack.perStepMs).map(([k, v]) => [k, Number(f(v, 2))])),
       txPerLifecycle,
       txBreakdownPerLifecycle: Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, v / N])),
-      bareSeconds: Number(f(bare.seconds, 3)),
+      bareSeconds: Number(f(N / bareRate, 3)),
       bareLifecyclesPerSecond: Number(f(bareRate, 3)),
-      bareTxPerSecond: Number(f(stack.txs.length / bare.seconds, 1)),
+      bareTxPerSecond: Number(f((bareRate * stack.txs.length) / N, 1)),
+      ...(ROUNDS > 1 ? { perRound: rounds.map((r) => ({ lifecyclesPerSecond: Number(f(r.rate, 3)), bareLifecyclesPerSecond: Number(f(r.bareRate, 3)), overheadFactor: Number(f(r.factor, 3)) })) } : {}),
       overheadFactor: Number(f(factor, 3)),
       ...(rpcPerLifecycle ? { rpcCounted: true, rpcPerLifecycle } : {}),
     }),
