@@ -14,8 +14,10 @@ export interface DemoFaults {
   serveOnSettleFailure?: boolean;
   /** Answer 402 without the `PAYMENT-REQUIRED` header and with an empty body. */
   omitChallenge?: boolean;
-  /** Answer 500 instead of 400 to an unreadable payment header. */
+  /** Answer 500 instead of 400/431 to an unreadable or oversized payment header (accepts 2 MB headers to get there). */
   crashOnMalformed?: boolean;
+  /** Fail open: serve the content when the facilitator rejects a payment (402 after a payment was sent). */
+  failOpen?: boolean;
   /** Strip the settlement header from a paid response. */
   omitPaymentResponse?: boolean;
   /** Paywall faults (`trustAccepted`, `noReplayGuard`). */
@@ -58,13 +60,15 @@ export async function startDemoResource(o: DemoResourceOptions): Promise<DemoRes
   };
   const app = new Hono();
   const content = { content: 'premium', note: 'paid with x402' };
-  if (faults.serveOnSettleFailure || faults.omitChallenge || faults.crashOnMalformed || faults.omitPaymentResponse) {
+  if (faults.serveOnSettleFailure || faults.omitChallenge || faults.crashOnMalformed || faults.omitPaymentResponse || faults.failOpen) {
     // The faulty variants need the framework-neutral form to misbehave on purpose.
     app.get('/premium', async (c) => {
       const d = await checkPayment({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, cfg);
       if (d.kind === 'respond') {
         if (faults.omitChallenge && d.response.status === 402) return c.body(null, 402);
-        if (faults.crashOnMalformed && d.response.status === 400) return c.json({ error: 'internal' }, 500);
+        const paid = c.req.header('payment-signature') ?? c.req.header('x-payment');
+        if (faults.failOpen && paid && d.response.status === 402) return c.json(content, 200);
+        if (faults.crashOnMalformed && (d.response.status === 400 || d.response.status === 431)) return c.json({ error: 'internal' }, 500);
         return toResponse(d.response);
       }
       const out = await d.settle();
@@ -78,7 +82,8 @@ export async function startDemoResource(o: DemoResourceOptions): Promise<DemoRes
   app.get('/health', (c) => c.json({ status: 'ok' }));
   const host = o.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port: o.port ?? 0 }, () => resolve(s));
+    const serverOptions = faults.crashOnMalformed ? { maxHeaderSize: 2 * 1024 * 1024 } : {};
+    const s = serve({ fetch: app.fetch, hostname: host, port: o.port ?? 0, serverOptions }, () => resolve(s));
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (o.port ?? 0);

@@ -184,39 +184,47 @@ export const amountsV1 = defineScenario({
 type NegKind = 'wrong-payto' | 'wrong-asset' | 'wrong-network' | 'tampered-accepted';
 const NEG_REQ: Record<NegKind, string> = { 'wrong-payto': 'X402-NEG-01', 'wrong-asset': 'X402-NEG-02', 'wrong-network': 'X402-NEG-03', 'tampered-accepted': 'X402-NEG-05' };
 
-export const negatives = defineScenario({
-  kind: 'property',
-  id: 'bad-payments',
-  title: 'Wrong payTo, wrong asset, wrong network and a tampered `accepted` are refused and move nothing',
-  requirements: ['X402-NEG-01', 'X402-NEG-02', 'X402-NEG-03', 'X402-NEG-05'],
-  ...BASE,
-  maxRuns: 8,
-  arbitrary: () => fc.record({ kind: fc.constantFrom<NegKind>('wrong-payto', 'wrong-asset', 'wrong-network', 'tampered-accepted'), buyer: fc.constantFrom(...BUYERS) }),
-  async run(ctx, v) {
-    const o = await offer(ctx);
-    if (!pickV2(o.c, o.s.chainId, o.token)) throw new Indeterminate(NEG_REQ[v.kind], 'the resource offers no v2 requirement');
-    const payer = o.s.address(v.buyer);
-    const attacker = o.s.address('attacker');
-    const before = await money(o, payer);
-    const attackerBefore = await balanceOf(o.s, o.token, attacker);
-    // Another contract on the chain stands in for "another token": its address is what matters.
-    const otherToken = (Object.values(ctx.target.chains.find((c) => c.chainId === o.s.chainId)!.contracts).find((a) => a.toLowerCase() !== o.token.toLowerCase()) ?? '0x000000000000000000000000000000000000dEaD') as Address;
-    const otherChainId = o.s.chainId === 8453 ? 84532 : 8453;
-    const tamper =
-      v.kind === 'wrong-payto' ? { auth: { to: attacker } }
-      : v.kind === 'wrong-asset' ? { accepted: { asset: otherToken }, domain: { verifyingContract: otherToken } }
-      : v.kind === 'wrong-network' ? { accepted: { network: `eip155:${otherChainId}` }, domain: { chainId: otherChainId } }
-      : { accepted: { amount: '1' }, auth: { value: 1n } };
-    ctx.act(`${v.buyer} sends a payment with ${v.kind}`);
-    const { header } = await v2Header(ctx, o.s, v.buyer, o.req, tamper);
-    const r = await sendPaid(ctx, o.url, header);
-    const req = NEG_REQ[v.kind];
-    ctx.check(req, refused(r.res.status), `a payment with ${v.kind} is refused`, { expected: '402/4xx', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
-    await noMoney(ctx, o, req, payer, before, v.kind);
-    const attackerAfter = await balanceOf(o.s, o.token, attacker);
-    ctx.check(req, attackerAfter === attackerBefore, 'nothing reached another recipient', { expected: attackerBefore, actual: attackerAfter });
-  },
-});
+/** One scenario per defect, so each requirement has its own case (and its own replay). */
+function negativeScenario(kind: NegKind, title: string) {
+  const req = NEG_REQ[kind];
+  return defineScenario({
+    kind: 'property',
+    id: kind,
+    title,
+    requirements: [req],
+    ...BASE,
+    maxRuns: 2,
+    arbitrary: () => fc.constantFrom(...BUYERS),
+    async run(ctx, buyer) {
+      const o = await offer(ctx);
+      if (!pickV2(o.c, o.s.chainId, o.token)) throw new Indeterminate(req, 'the resource offers no v2 requirement');
+      const payer = o.s.address(buyer);
+      const attacker = o.s.address('attacker');
+      // Another contract on the chain stands in for "another token": its address is what matters.
+      const otherToken = (Object.values(ctx.target.chains.find((c) => c.chainId === o.s.chainId)!.contracts).find((a) => a.toLowerCase() !== o.token.toLowerCase()) ?? '0x000000000000000000000000000000000000dEaD') as Address;
+      const otherChainId = o.s.chainId === 8453 ? 84532 : 8453;
+      const before = await money(o, payer);
+      const attackerBefore = await balanceOf(o.s, o.token, attacker);
+      const tamper =
+        kind === 'wrong-payto' ? { auth: { to: attacker } }
+        : kind === 'wrong-asset' ? { accepted: { asset: otherToken }, domain: { verifyingContract: otherToken } }
+        : kind === 'wrong-network' ? { accepted: { network: `eip155:${otherChainId}` }, domain: { chainId: otherChainId } }
+        : { accepted: { amount: '1' }, auth: { value: 1n } };
+      ctx.act(`${buyer} sends a payment with ${kind}`);
+      const { header } = await v2Header(ctx, o.s, buyer, o.req, tamper);
+      const r = await sendPaid(ctx, o.url, header);
+      ctx.check(req, refused(r.res.status), `a payment with ${kind} is refused`, { expected: '402/4xx', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
+      await noMoney(ctx, o, req, payer, before, kind);
+      const attackerAfter = await balanceOf(o.s, o.token, attacker);
+      ctx.check(req, attackerAfter === attackerBefore, 'nothing reached another recipient', { expected: attackerBefore, actual: attackerAfter });
+    },
+  });
+}
+
+export const wrongPayTo = negativeScenario('wrong-payto', 'A payment to another payTo is refused and moves nothing');
+export const wrongAsset = negativeScenario('wrong-asset', 'A payment naming and signed for another token is refused');
+export const wrongNetwork = negativeScenario('wrong-network', 'A payment for another network (accepted + signing chainId) is refused');
+export const tamperedAccepted = negativeScenario('tampered-accepted', 'A payment whose `accepted` was lowered to 1 unit (and signed for 1) is refused');
 
 export const replay = defineScenario({
   kind: 'property',
@@ -404,4 +412,4 @@ export const facilitator = defineScenario({
   },
 });
 
-export const x402Scenarios = [challengeScenario, payExact, amountsV2, amountsV1, negatives, replay, malformed, hugeHeader, expired, expiresBeforeSettlement, race, facilitator];
+export const x402Scenarios = [challengeScenario, payExact, amountsV2, amountsV1, wrongPayTo, wrongAsset, wrongNetwork, tamperedAccepted, replay, malformed, hugeHeader, expired, expiresBeforeSettlement, race, facilitator];
