@@ -91,6 +91,20 @@ export interface AgentripeFaults {
   amountOffByOne?: boolean;
   releaseBeforeReview?: boolean;
   acceptReplayedPayment?: boolean;
+  /** The deposit is recorded one unit short of what the buyer paid. */
+  recordAmountOffByOne?: boolean;
+  /** taskId is a random id instead of the payment tx hash. */
+  taskIdNotTxHash?: boolean;
+  /** complete is accepted from any state (e.g. pending). */
+  anyStateComplete?: boolean;
+  /** An approved result refunds the buyer instead of releasing. */
+  refundOnApprove?: boolean;
+  /** fail marks the task failed but never refunds. */
+  failWithoutRefund?: boolean;
+  /** Any authenticated vendor may act on any task. */
+  noOwnershipCheck?: boolean;
+  /** POST /agents/{id}/wallet answers 200 even when the registry refused the change. */
+  walletChangeAlwaysOk?: boolean;
 }
 
 /** A running server. */
@@ -250,7 +264,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     if (t.depositState !== 'unrecorded') return;
     const onChain = await chain.getDeposit(t.id as Hex);
     if (onChain.status === 'none') {
-      const tx = await chain.recordDeposit(t.id as Hex, BigInt(t.agentId), t.buyerAddress as Address, BigInt(t.amount));
+      const tx = await chain.recordDeposit(t.id as Hex, BigInt(t.agentId), t.buyerAddress as Address, BigInt(t.amount) - (faults.recordAmountOffByOne ? 1n : 0n));
       db.updateTask(t.id, { depositState: 'deposited', recordTx: tx });
     } else {
       db.updateTask(t.id, { depositState: onChain.status === 'deposited' ? 'deposited' : onChain.status });
@@ -428,7 +442,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
 
   function ownTask(auth: Extract<VendorAuth, { ok: true }>, id: string): TaskRow {
     const t = taskOr404(id);
-    if (t.agentId !== auth.agentId) throw new HttpError(403, 'Not authorized for this agent');
+    if (!faults.noOwnershipCheck && t.agentId !== auth.agentId) throw new HttpError(403, 'Not authorized for this agent');
     return t;
   }
 
@@ -559,6 +573,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     }
     const walletAddress = getAddress(b.walletAddress);
     const transactionHash = await chain.setAgentWallet(agentId, walletAddress, BigInt(b.deadline), b.signature as Hex).catch((e) => {
+      if (faults.walletChangeAlwaysOk) return `0x${'00'.repeat(32)}` as Hex;
       throw new HttpError(400, 'setAgentWallet was rejected by the IdentityRegistry', { detail: (e as Error).message.split('\n')[0] });
     });
     return c.json({ agentId: agentIdOut(agentId), walletAddress, transactionHash });
@@ -633,7 +648,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
           escrowAction: f.depositState === 'released' ? 'released' : 'refunded',
         });
       }
-      if (t.status !== 'processing' && t.status !== 'rejected') {
+      if (!faults.anyStateComplete && t.status !== 'processing' && t.status !== 'rejected') {
         throw new HttpError(400, 'Cannot complete: task is not in processing or rejected status');
       }
       if (faults.releaseBeforeReview) {
@@ -653,7 +668,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
       const result = JSON.stringify(b.result);
       let escrowAction: 'released' | 'refunded' | 'none' = 'none';
       if (review.approved) {
-        db.updateTask(id, { result, reviewApproved: 1, reviewReason: review.reason, pendingAction: 'release', pendingStatus: 'completed', pendingError: null, updatedAt: iso() });
+        db.updateTask(id, { result, reviewApproved: 1, reviewReason: review.reason, pendingAction: faults.refundOnApprove ? 'refund' : 'release', pendingStatus: 'completed', pendingError: null, updatedAt: iso() });
         escrowAction = 'released';
       } else {
         const count = t.reviewRejectCount + 1;
@@ -696,8 +711,11 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
       if (t.status !== 'pending' && t.status !== 'processing' && t.status !== 'rejected') {
         throw new HttpError(400, 'Cannot fail: task is not in pending, processing or rejected status');
       }
-      db.updateTask(id, { pendingAction: 'refund', pendingStatus: 'failed', pendingError: b.errorMessage ?? 'Vendor reported failure', updatedAt: iso() });
-      await resolve(id);
+      if (faults.failWithoutRefund) db.updateTask(id, { status: 'failed', errorMessage: b.errorMessage ?? 'Vendor reported failure', updatedAt: iso() });
+      else {
+        db.updateTask(id, { pendingAction: 'refund', pendingStatus: 'failed', pendingError: b.errorMessage ?? 'Vendor reported failure', updatedAt: iso() });
+        await resolve(id);
+      }
       const f = db.getTask(id)!;
       return c.json({ task: { id, status: f.status, errorMessage: f.errorMessage, updatedAt: f.updatedAt } });
     });
@@ -796,7 +814,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const req = decision.payment.requirements;
     const payer = getAddress(s.payer ?? decision.payment.payer ?? '0x0000000000000000000000000000000000000000');
     const settled = { transaction: s.transaction.toLowerCase(), payer, network: s.network };
-    const taskId = settled.transaction;
+    const taskId = faults.taskIdNotTxHash ? `0x${randomBytes(32).toString('hex')}` : settled.transaction;
     if (faults.acceptReplayedPayment) seenPayments.set(payHeader, settled.payer);
     if (db.getTask(taskId)) throw new HttpError(409, 'A task already exists for this payment');
     const anchor = await chain.anchorOf(taskId as Hex);
