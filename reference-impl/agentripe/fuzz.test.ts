@@ -9,7 +9,9 @@
  * deposits, the nonces and the block height are exactly what they were, and no event was emitted.
  *
  * The same property is run through small proxies that break one class of input each (a 500, a
- * plain-text 400, a half-written row) to show each check fails when it should.
+ * plain-text 400, an empty-body refusal, a 2xx for a refused request, a half-written row), and
+ * against the real server with its test-only faults on (complete in any state, no ownership
+ * check, wallet change always ok), to show each check fails when it should.
  *
  * Last, garbage is sent 6 requests at a time while real lifecycles run: every answer must still be
  * right, the lifecycles exact to the base unit, and nothing else touched.
@@ -30,6 +32,7 @@ import { startLab, type Lab } from './testkit.ts';
 import { registerWithKeyMessage } from './auth.ts';
 import { hashApiKey } from './db.ts';
 import type { AgentUriData } from './agenturi.ts';
+import type { AgentripeFaults } from './server.ts';
 import type { RequirementsV2 } from '../x402/wire.ts';
 import {
   FUZZ_CLASSES,
@@ -566,3 +569,24 @@ test('600 malformed requests, 6 in flight, while 3 real lifecycles run: answers 
   const events = parseEventLogs({ abi: agentripeEscrowAbi, logs }).map((e) => `${e.eventName} ${(e.args as { depositId: Hex }).depositId}`);
   assert.deepEqual(events.sort(), newTasks.flatMap((id) => [`DepositRecorded ${id}`, `DepositReleased ${id}`]).sort());
 });
+
+// ---- last: the real server with its test-only faults switched on (changes state, so after the rest) --
+
+const FAULT_BITES: { fault: keyof AgentripeFaults; what: string; message: RegExp; request: RegExp }[] = [
+  { fault: 'anyStateComplete', what: 'complete accepted in any state', message: /^200 \(expected 4xx\)/, request: /complete on a task in the wrong state/ },
+  { fault: 'noOwnershipCheck', what: 'any vendor may act on any task', message: /^200 \(expected 4xx\)/, request: /another agent/ },
+  { fault: 'walletChangeAlwaysOk', what: 'a refused wallet change answered 200', message: /^200 \(expected 4xx\)/, request: /wallet: invalid or unsigned/ },
+];
+for (const { fault, what, message, request } of FAULT_BITES) {
+  test(`bites: the real server with fault ${fault} (${what}) fails the property`, async () => {
+    const server = await lab.stack.restart({ faults: { [fault]: true } });
+    try {
+      const out = await fc.check(fuzzProperty(server.url), { seed: SEED, numRuns: RUNS, endOnFailure: true });
+      assert.equal(out.failed, true, 'the property must fail');
+      assert.match(String((out.errorInstance as Error).message), message);
+      assert.match(out.counterexample![0].note, request, 'it fails on the request the fault mishandles');
+    } finally {
+      await lab.stack.restart({ faults: {} });
+    }
+  });
+}
