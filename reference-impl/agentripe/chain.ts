@@ -109,14 +109,32 @@ export class SerialSigner {
     return this.account.address;
   }
 
-  /** Sends a contract call; resolves with the mined receipt, rejects on revert. */
+  /** Whether the node answers `eth_sendRawTransactionSync` (anvil does; many public RPCs do not). */
+  private syncSends = true;
+
+  /**
+   * Sends a contract call; resolves with the mined receipt, rejects on revert. Gas estimation
+   * fails on a revert before anything is broadcast, with the decoded error. The receipt comes back
+   * in the same round trip where the node supports `eth_sendRawTransactionSync`.
+   */
   send(call: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] }) {
     const run = async () => {
-      // Simulate first: a revert surfaces as a decoded error before anything is broadcast.
-      const { request } = await this.pub.simulateContract({ ...(call as any), account: this.account });
-      const hash = await this.wallet.writeContract(request as any);
-      const receipt = await this.pub.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 60_000 });
-      if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`);
+      const params = { ...(call as any), account: this.account, chain: this.wallet.chain };
+      let receipt;
+      if (this.syncSends) {
+        try {
+          // No `timeout`: viem would pass it as a second RPC param, which anvil refuses.
+          receipt = await this.wallet.writeContractSync({ ...params, throwOnReceiptRevert: false });
+        } catch (e) {
+          if (!/eth_sendRawTransactionSync|method not found|does not exist|not supported|Invalid parameters|-32601|-32602/i.test(String((e as Error).message))) throw e;
+          this.syncSends = false;
+        }
+      }
+      if (!receipt) {
+        const hash = await this.wallet.writeContract(params);
+        receipt = await this.pub.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 60_000 });
+      }
+      if (receipt.status !== 'success') throw new Error(`transaction ${receipt.transactionHash} reverted`);
       return receipt;
     };
     const p = this.queue.then(run, run);
