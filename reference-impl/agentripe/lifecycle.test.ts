@@ -254,3 +254,35 @@ test('one payment, one task: replaying the PAYMENT-SIGNATURE (sequentially or co
   const tasks = (await lab.vendor('vendor1', agentId, { kind: 'absent' }).listTasks()).body.tasks.filter((t: any) => t.taskDetail === 'once');
   assert.equal(tasks.length, 1);
 });
+
+test('a v1 client (X-PAYMENT, body challenge) can buy too; the task records the v1 network', async () => {
+  const { x402Client, wrapFetchWithPayment } = await import('@x402/fetch');
+  const { ExactEvmSchemeV1 } = await import('@x402/evm/exact/v1/client');
+  const { privateKeyToAccount } = await import('viem/accounts');
+  const client = new x402Client();
+  client.registerV1('base-sepolia', new ExactEvmSchemeV1(privateKeyToAccount(roleAccount('buyer2').privateKey)));
+  client.setSpendControls(false);
+  // Hide the v2 header so the client reads the v1 body challenge, as a legacy client would.
+  const v1Only: typeof fetch = async (input, init) => {
+    const res = await fetch(input as RequestInfo, init);
+    if (res.status !== 402) return res;
+    const h = new Headers(res.headers);
+    h.delete('payment-required');
+    return new Response(await res.text(), { status: res.status, headers: h });
+  };
+  let sentHeader = '';
+  const spy: typeof fetch = async (input, init) => {
+    const req = new Request(input as RequestInfo, init);
+    sentHeader = req.headers.get('x-payment') ? 'X-PAYMENT' : req.headers.get('payment-signature') ? 'PAYMENT-SIGNATURE' : sentHeader;
+    return v1Only(req);
+  };
+  const pay = wrapFetchWithPayment(spy, client);
+  const res = await pay(`${lab.stack.server.url}/${agentId}/translate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task_detail: 'v1' }) });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(sentHeader, 'X-PAYMENT');
+  assert.ok(res.headers.get('x-payment-response'));
+  const d = await (await fetch(`${lab.stack.server.url}/tasks/${body.taskId}/detail`)).json();
+  assert.deepEqual([d.payment.network, d.payment.amount, d.payment.escrowStatus], ['base-sepolia', PRICE.toString(), 'deposited']);
+  assert.equal((await lab.deposit(body.taskId))[2], PRICE);
+});
