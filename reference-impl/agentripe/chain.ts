@@ -5,6 +5,7 @@
  * checks that our contracts match what an outside implementer would code against.
  */
 import {
+  BlockNotFoundError,
   createPublicClient,
   createWalletClient,
   defineChain,
@@ -236,12 +237,16 @@ export class AgentripeChain {
     }
   }
 
-  /** Hash of block `n` on the chain now, or undefined when the chain is not that high. */
+  /**
+   * Hash of block `n` on the chain now, or undefined when the chain is not that high. Other errors
+   * (RPC down) are thrown: an unreachable node must never read as "the block is gone".
+   */
   async blockHash(n: bigint): Promise<string | undefined> {
     try {
       return (await this.pub.getBlock({ blockNumber: n })).hash ?? undefined;
-    } catch {
-      return undefined;
+    } catch (e) {
+      if (e instanceof BlockNotFoundError) return undefined;
+      throw e;
     }
   }
 

@@ -171,6 +171,14 @@ test('after an evm_revert, tasks and API keys from the reverted blocks are gone 
   }
 });
 
+test('revert detection: a missing block reads as gone, an unreachable RPC never does', async () => {
+  const { AgentripeChain, localChain } = await import('./chain.ts');
+  const mk = (rpc: string) => new AgentripeChain(localChain(lab.chain.chainId, rpc), rpc, lab.addr, roleAccount('operator').privateKey, roleAccount('admin').privateKey);
+  assert.equal(await mk(lab.chain.rpcUrl).blockHash(10n ** 9n), undefined);
+  assert.match((await mk(lab.chain.rpcUrl).blockHash(0n))!, /^0x[0-9a-f]{64}$/);
+  await assert.rejects(mk('http://127.0.0.1:1').blockHash(1n));
+});
+
 // Last: it moves chain time 7 days ahead, after which host-clock x402 authorizations would be expired.
 test('buyer reclaim on chain (no intention in the DB): resync marks the task failed from DepositRefunded', async () => {
   const p = await lab.buyer().buy(agentId, 'translate', { task_detail: 'd' });
