@@ -4,11 +4,13 @@
  */
 import type { ProtocolModule } from '../harness/engine/dsl.ts';
 import usdc from './usdc/index.ts';
+import erc8004 from './erc8004/index.ts';
 import agentripe from './agentripe/index.ts';
 import x402 from './x402/index.ts';
 
 export const protocols: ProtocolModule[] = [
   usdc,
+  erc8004,
   agentripe,
   x402,
 ];

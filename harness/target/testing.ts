@@ -29,7 +29,19 @@ export function compileTestContract(file: string, contract: string): { abi: Abi;
     sources: { [file]: { content: readFileSync(path.join(TESTING_DIR, file), 'utf8') } },
     settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
   };
-  const out = JSON.parse(solc.compile(JSON.stringify(input))) as {
+  // Imports (OpenZeppelin) are resolved from node_modules, as forge's remapping does.
+  const findImports = (p: string) => {
+    const candidates = [path.join(REPO_ROOT, 'node_modules', p), path.join(TESTING_DIR, p)];
+    for (const c of candidates) {
+      try {
+        return { contents: readFileSync(c, 'utf8') };
+      } catch {
+        // try the next location
+      }
+    }
+    return { error: `import not found: ${p}` };
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as {
     errors?: { severity: string; formattedMessage: string }[];
     contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>;
   };
