@@ -18,6 +18,8 @@ import { runAll } from '../../harness/engine/runner.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { startAgentripeStack } from '../../reference-impl/agentripe/stack.ts';
 import type { AgentripeServerConfig } from '../../reference-impl/agentripe/server.ts';
+import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
 import agentripe from './index.ts';
 
 let chain: RunningChain;
@@ -28,14 +30,39 @@ after(async () => {
   await chain?.stop();
 });
 
-async function certify(o: { config: Partial<AgentripeServerConfig>; grep: string; runs: number }) {
+/**
+ * A proxy in front of the server that rewrites one route's JSON answer: a broken server built from
+ * the reference one without touching it (for read-route requirements).
+ */
+async function mangler(upstream: string, match: RegExp, edit: (body: any) => unknown): Promise<{ url: string; stop(): Promise<void> }> {
+  const app = new Hono();
+  app.all('*', async (c) => {
+    const u = new URL(c.req.url);
+    const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await c.req.arrayBuffer();
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete('host');
+    const res = await fetch(`${upstream}${u.pathname}${u.search}`, { method: c.req.method, headers, body });
+    if (!match.test(u.pathname) || res.status !== 200) return new Response(res.body, res);
+    return c.json(edit(await res.json()) as object, 200);
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((r) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => r(s));
+  });
+  const addr = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${addr.port}`, stop: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+type Mangle = { match: RegExp; edit: (body: any) => unknown };
+
+async function certify(o: { config: Partial<AgentripeServerConfig>; grep: string; runs: number; mangle?: Mangle }) {
   const stack = await startAgentripeStack(chain, o.config);
+  const proxy = o.mangle ? await mangler(stack.server.url, o.mangle.match, o.mangle.edit) : undefined;
   try {
     const { usdc: _u, ...contracts } = chain.profile.contracts;
     const target = parseTarget({
       name: 'agentripe variant',
       chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { ...chain.profile.usdc }, contracts }],
-      endpoints: { agentripe: stack.server.url },
+      endpoints: { agentripe: proxy?.url ?? stack.server.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
       capabilities: ['clock-control', 'snapshot'],
     });
@@ -44,12 +71,13 @@ async function certify(o: { config: Partial<AgentripeServerConfig>; grep: string
       { runs: o.runs, seed: 5, command: 'test', protocols: ['agentripe'], grep: o.grep },
     );
   } finally {
+    await proxy?.stop();
     await stack.stop();
   }
 }
 
 /** requirement → a server defect that must make it fail, and the scenario that shows it. */
-const VARIANTS: { requirement: string; grep: string; runs: number; config: Partial<AgentripeServerConfig> }[] = [
+const VARIANTS: { requirement: string; grep: string; runs: number; config: Partial<AgentripeServerConfig>; mangle?: Mangle }[] = [
   { requirement: 'AGR-PAY-02', grep: 'paid-task-approved', runs: 2, config: { faults: { taskIdNotTxHash: true } } },
   { requirement: 'AGR-AMT-01', grep: 'paid-task-approved', runs: 2, config: { faults: { recordAmountOffByOne: true } } },
   { requirement: 'AGR-TASK-01', grep: 'task-lifecycle-model', runs: 10, config: { faults: { anyStateComplete: true } } },
@@ -58,6 +86,14 @@ const VARIANTS: { requirement: string; grep: string; runs: number; config: Parti
   { requirement: 'AGR-FAIL-01', grep: 'vendor-fail-refund', runs: 2, config: { faults: { failWithoutRefund: true } } },
   { requirement: 'AGR-AUTH-01', grep: 'vendor-ownership', runs: 2, config: { faults: { noOwnershipCheck: true } } },
   { requirement: 'AGR-AUTH-03', grep: 'wallet-change-signature', runs: 2, config: { faults: { walletChangeAlwaysOk: true } } },
+  { requirement: 'AGR-AUTH-04', grep: 'api-key-auth', runs: 2, config: { authWindowSeconds: 1_000_000_000 } },
+  {
+    requirement: 'AGR-API-01',
+    grep: 'buyer-routes',
+    runs: 2,
+    config: {},
+    mangle: { match: /^\/tasks\/0x[0-9a-f]{64}\/detail$/i, edit: (b) => ({ ...b, payment: { ...b.payment, amount: String(BigInt(b.payment.amount) + 1n) } }) },
+  },
 ];
 
 for (const v of VARIANTS) {

@@ -131,4 +131,20 @@ export const agentripeRequirements = defineCatalog([
     text: 'For any catalog price from $0.000001 (1 unit) to large amounts, the 402 amount, the buyer\'s debit, the deposit amount and the final credit are all exactly parseUsd(price); nothing is rounded.',
     profileAssumption: false,
   },
+  {
+    id: 'AGR-API-01',
+    level: 'MUST',
+    title: 'Buyer and discovery routes describe the task, its payment and the agent consistently',
+    source: { ...C3, section: 'GET /tasks/{id}/detail → {task, payment, agent}; GET /agents → {agents}; GET /agents/{id} (AgentURIData); GET /health → {"status":"ok"}' },
+    text: '/health answers {status:"ok"}; /tasks/{id}/detail names the task (id, productId, status, buyerAddress) and its payment (transactionHash = taskId, amount = the price in base units, payer = the buyer); GET /agents lists the agent and GET /agents/{id} returns its AgentURIData (name, services with the catalog entry).',
+    profileAssumption: false,
+  },
+  {
+    id: 'AGR-AUTH-04',
+    level: 'MUST',
+    title: 'register-with-key issues an ak_ key that authenticates only its agent; wrong keys and stale signatures are refused',
+    source: { ...C3, section: 'POST /agents/register-with-key (personal_sign "Register agent on Agentripe: {address}:{timestamp}", ±5 min) → {agentId, apiKey:"ak_…"}; "Invalid or expired API key" (401)' },
+    text: 'A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent\'s tasks; an unknown key gets 401; a registration signed more than 5 minutes ago, or by another wallet, is refused with 4xx and registers nothing.',
+    profileAssumption: false,
+  },
 ]);

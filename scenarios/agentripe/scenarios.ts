@@ -12,7 +12,7 @@ import { Indeterminate } from '../../harness/engine/errors.ts';
 import { agentripeEscrowAbi, identityRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { formatUsd, parseUsd } from '../../harness/util/money.ts';
 import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
-import { vendorAuthMessage } from '../../reference-impl/agentripe/auth.ts';
+import { registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/auth.ts';
 import { privateKeyToAccount } from 'viem/accounts';
 import { pendingTime, roleKey, pickV2 } from '../x402/client.ts';
 import {
@@ -567,6 +567,77 @@ export const walletChange = defineScenario({
   },
 });
 
+// ---- read routes and API keys ----------------------------------------------------------------
+
+export const buyerRoutes = defineScenario({
+  kind: 'property',
+  id: 'buyer-routes',
+  title: '/health, /tasks/{id}/detail, /agents and /agents/{id} describe the task, payment and agent consistently',
+  requirements: ['AGR-API-01'],
+  ...BASE,
+  maxRuns: 2,
+  arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, checkPay: false });
+    const a = t.a;
+    const h = await getJson(a, '/health');
+    ctx.check('AGR-API-01', h.status === 200 && h.body?.status === 'ok', '/health answers {status:"ok"}', { expected: '200 ok', actual: `${h.status} ${JSON.stringify(h.body)}` });
+    ctx.act(`${v.buyer} reads /tasks/${short(t.taskId)}/detail`);
+    const d = await getJson(a, `/tasks/${t.taskId}/detail`);
+    const pay = d.body?.payment;
+    ctx.check('AGR-API-01', d.status === 200 && d.body?.task?.id?.toLowerCase() === t.taskId && d.body?.task?.productId === PATH && d.body?.task?.status === 'pending', 'detail.task names the task', { expected: `${t.taskId} / ${PATH} / pending`, actual: `${d.status} ${JSON.stringify(d.body?.task).slice(0, 300)}` });
+    ctx.check('AGR-API-01', String(pay?.transactionHash).toLowerCase() === t.taskId && String(pay?.amount) === t.amount.toString() && String(pay?.payer).toLowerCase() === a.s.address(t.buyer).toLowerCase(), 'detail.payment: transactionHash = taskId, amount = price, payer = buyer', {
+      expected: `${t.taskId} / ${t.amount} / ${a.s.address(t.buyer)}`,
+      actual: `${pay?.transactionHash} / ${pay?.amount} / ${pay?.payer}`,
+    });
+    const list = await getJson(a, '/agents');
+    const listed = (list.body?.agents ?? []).some((x: { agentId?: unknown }) => String(x.agentId) === t.agentId.toString());
+    ctx.check('AGR-API-01', list.status === 200 && listed, 'GET /agents lists the agent', { expected: `agent ${t.agentId} listed`, actual: `${list.status}, ${list.body?.agents?.length ?? 0} agents, listed=${listed}` });
+    const one = await getJson(a, `/agents/${t.agentId}`);
+    const entry = one.body?.services?.flatMap((x: { catalog?: { path: string; price: string }[] }) => x.catalog ?? []).find((c: { path: string }) => c.path === PATH);
+    ctx.check('AGR-API-01', one.status === 200 && typeof one.body?.name === 'string' && entry?.price === v.price, 'GET /agents/{id} returns the AgentURIData with the catalog entry', { expected: `${PATH} at ${v.price}`, actual: `${one.status} ${JSON.stringify(one.body).slice(0, 300)}` });
+    await t.v.fail(t.taskId, 'cleanup');
+    await tidy(t);
+  },
+});
+
+export const apiKeys = defineScenario({
+  kind: 'property',
+  id: 'api-key-auth',
+  title: 'register-with-key: fresh signature → ak_ key for that agent; unknown key, stale or foreign signature refused',
+  requirements: ['AGR-AUTH-04'],
+  ...BASE,
+  maxRuns: 3,
+  // Every run tries the stale and the foreign signature (in a generated order) before the fresh one.
+  arbitrary: () => fc.record({ bads: fc.shuffledSubarray(['stale', 'foreign'] as const, { minLength: 2 }), skew: fc.integer({ min: AGENTRIPE_PROFILE.authWindowSeconds + 30, max: 86_400 }) }),
+  async run(ctx, v) {
+    const a = agr(ctx);
+    const wallet = privateKeyToAccount(roleKey(ctx.target, 'vendor2'));
+    const other = privateKeyToAccount(roleKey(ctx.target, 'attacker'));
+    const data = { name: 'api-key scenario agent', description: 'x', x402Support: true, services: [{ name: 'x402', endpoint: a.url, catalog: [{ path: PATH, price: '$0.10', type: 'async', description: 'x' }] }] };
+    const register = async (ts: number, signer: typeof wallet) => {
+      const walletSignature = await signer.signMessage({ message: registerWithKeyMessage(wallet.address, ts) });
+      const res = await ctx.fetch(`${a.url}/agents/register-with-key`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ walletAddress: wallet.address, walletSignature, timestamp: ts, data }) });
+      return { status: res.status, body: (await res.json().catch(() => null)) as { agentId?: number | string; apiKey?: string } | null };
+    };
+    const nowS = Math.floor(Date.now() / 1000);
+    for (const bad of v.bads) {
+      const ts = bad === 'stale' ? nowS - v.skew : nowS;
+      ctx.act(`vendor2 registers with a ${bad} signature (timestamp ${ts - nowS}s)`);
+      const r = await register(ts, bad === 'foreign' ? other : wallet);
+      ctx.check('AGR-AUTH-04', r.status >= 400 && r.status < 500 && !r.body?.apiKey, `a ${bad} register-with-key is refused`, { expected: '4xx, no apiKey', actual: `${r.status} ${JSON.stringify(r.body).slice(0, 200)}` });
+    }
+    ctx.act('vendor2 registers with a fresh signature');
+    const ok = await register(nowS, wallet);
+    ctx.check('AGR-AUTH-04', ok.status === 201 && /^ak_/.test(ok.body?.apiKey ?? '') && ok.body?.agentId !== undefined, 'a fresh signature registers an agent and returns an ak_ key', { expected: '201 {agentId, apiKey: ak_…}', actual: `${ok.status} ${JSON.stringify(ok.body).slice(0, 200)}` });
+    const listWith = async (key: string) => (await ctx.fetch(`${a.url}/vendor/tasks`, { headers: { authorization: `Bearer ${key}` } })).status;
+    const good = await listWith(ok.body!.apiKey!);
+    ctx.check('AGR-AUTH-04', good === 200, 'the issued key authenticates /vendor/tasks', { expected: 200, actual: good });
+    const wrong = await listWith(`ak_${'0'.repeat(48)}`);
+    ctx.check('AGR-AUTH-04', wrong === 401, 'an unknown ak_ key gets 401', { expected: 401, actual: wrong });
+  },
+});
+
 // ---- timeouts --------------------------------------------------------------------------------
 
 export const reclaim = defineScenario({
@@ -613,4 +684,4 @@ export const reclaim = defineScenario({
   },
 });
 
-export const agentripeScenarios = [happyPath, rejections, fifthRejection, vendorFailure, lifecycleModel, races, badPayments, ownership, vendorAuth, walletChange, reclaim];
+export const agentripeScenarios = [happyPath, rejections, fifthRejection, vendorFailure, lifecycleModel, races, badPayments, ownership, vendorAuth, walletChange, buyerRoutes, apiKeys, reclaim];
