@@ -396,7 +396,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
       id: p.id,
       title: p.title,
       // With --grep/--case, requirements outside the selection are left out rather than shown unknown.
-      requirements: p.requirements.map((r) => requirementReport(p, r, outs)).filter((r) => r.reason !== NOT_SELECTED),
+      requirements: p.requirements.map((r) => requirementReport(p, r, outs)).filter((r) => r.reason !== NOT_SELECTED && !((opts.grep || opts.replay) && r.status === 'uncovered')),
       scenarios: outs.map((o) => o.report),
     };
   });

@@ -119,3 +119,15 @@ export async function startBrokenTarget(o: BrokenOptions = {}): Promise<BrokenTa
     throw e;
   }
 }
+
+/** Run protocols in-process against a target (one worker) — the kill-rate tests' entry point. */
+export async function runAgainst(target: Target, o: { protocols: string[]; grep?: string; runs?: number; seed?: number }) {
+  const { runAll } = await import('../engine/runner.ts');
+  const { createTargetClients } = await import('../engine/session.ts');
+  const { protocols } = await import('../../scenarios/index.ts');
+  const { targetInfo } = await import('../engine/execute.ts');
+  return runAll(
+    { target, targetInfo: targetInfo(target, 'file'), workers: [createTargetClients(target)], protocols: protocols.filter((p) => o.protocols.includes(p.id)) },
+    { runs: o.runs ?? 10, seed: o.seed ?? 42, command: 'test', grep: o.grep },
+  );
+}

@@ -530,16 +530,17 @@ export const permitValid = defineScenario({
     if (!r.ok) return;
     const st1 = await permitState(s, o, sp);
     ctx.check('USDC-2612-01', st1.allowance === v.value, 'allowance equals the permitted value', { expected: v.value, actual: st1.allowance });
-    ctx.check('USDC-2612-01', st1.nonce === st0.nonce + 1n, 'nonces(owner) increments by one', { expected: st0.nonce + 1n, actual: st1.nonce });
     ctx.check('USDC-2612-01', r.events.some((e) => e.eventName === 'Approval' && e.args.owner === o && e.args.spender === sp && e.args.value === v.value), 'emits Approval(owner, spender, value)', {
       expected: 'Approval',
       actual: r.events.map((e) => e.eventName).join(', ') || 'none',
     });
+    // The replay comes before the nonce assertion: a replayable permit is the sharper symptom of a stuck nonce.
     ctx.act(`${v.relayers[1]} submits the same permit again`);
     const r2 = await s.attempt({ label: 'permit replay', role: v.relayers[1], address: usdc, abi: usdcAbi, functionName: 'permit', args });
     ctx.check('USDC-2612-03', !r2.ok, 'a replayed permit is refused', { expected: 'refused (invalid signature)', actual: r2.ok ? `accepted in ${r2.hash}` : `refused: ${r2.reason}` });
     const st2 = await permitState(s, o, sp);
     ctx.check('USDC-2612-03', st2.nonce === st1.nonce, 'the replay leaves the nonce unchanged', { expected: st1.nonce, actual: st2.nonce });
+    ctx.check('USDC-2612-01', st1.nonce === st0.nonce + 1n, 'nonces(owner) increments by one', { expected: st0.nonce + 1n, actual: st1.nonce });
     if (!v.spend) return;
     const before = await usdcBalances(s, [owner, spender]);
     fc.pre(before[owner]! >= v.value);

@@ -1,0 +1,166 @@
+/**
+ * Runner unit tests with in-memory scenarios (no chain): verdict mapping, shrinking and
+ * counterexamples, not-applicable, uncovered, exit codes, determinism and replay by seed/path.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { parseTarget, type Target } from '../target/schema.ts';
+import { defineCatalog } from './catalog.ts';
+import { defineProtocol, defineScenario, type ProtocolModule } from './dsl.ts';
+import { Indeterminate } from './errors.ts';
+import { runAll, scenarioSeed, type RunOptions } from './runner.ts';
+import { createTargetClients } from './session.ts';
+
+const target: Target = parseTarget({
+  name: 'in-memory',
+  chains: [{ id: 'none', chainId: 1, rpcUrl: 'http://127.0.0.1:9' }],
+  accounts: [],
+  capabilities: [],
+});
+
+const catalog = defineCatalog([
+  { id: 'T-MUST-01', level: 'MUST', title: 'sum is commutative', source: { document: 'test', section: '1' }, text: 'a + b = b + a', profileAssumption: false },
+  { id: 'T-MUST-02', level: 'MUST', title: 'values stay below 50', source: { document: 'test', section: '2' }, text: 'every value < 50', profileAssumption: false },
+  { id: 'T-SHOULD-01', level: 'SHOULD', title: 'values are even', source: { document: 'test', section: '3' }, text: 'values SHOULD be even', profileAssumption: false },
+  { id: 'T-MUST-03', level: 'MUST', title: 'needs clocks', source: { document: 'test', section: '4' }, text: 'needs clock-control', profileAssumption: false },
+  { id: 'T-MUST-04', level: 'MUST', title: 'nobody checks this', source: { document: 'test', section: '5' }, text: 'uncovered', profileAssumption: true },
+]);
+
+const commutative = defineScenario({
+  kind: 'property',
+  id: 'commutative',
+  title: 'a+b',
+  requirements: ['T-MUST-01'],
+  arbitrary: () => fc.tuple(fc.integer(), fc.integer()),
+  async run(ctx, [a, b]) {
+    ctx.act(`add ${a} and ${b}`);
+    ctx.check('T-MUST-01', a + b === b + a, 'commutes', { expected: a + b, actual: b + a });
+  },
+});
+const below50 = defineScenario({
+  kind: 'property',
+  id: 'below-50',
+  title: 'lists below 50',
+  requirements: ['T-MUST-02'],
+  arbitrary: () => fc.array(fc.nat({ max: 100 }), { minLength: 1 }),
+  async run(ctx, xs) {
+    for (const x of xs) {
+      ctx.act(`agent submits ${x}`);
+      ctx.check('T-MUST-02', x < 50, `value ${x} < 50`, { expected: '< 50', actual: x });
+    }
+  },
+});
+const even = defineScenario({
+  kind: 'property',
+  id: 'even',
+  title: 'even',
+  requirements: ['T-SHOULD-01'],
+  arbitrary: () => fc.nat({ max: 10 }),
+  async run(ctx, x) {
+    ctx.check('T-SHOULD-01', x % 2 === 0, 'even', { actual: x });
+  },
+});
+const clocked = defineScenario({
+  kind: 'property',
+  id: 'clocked',
+  title: 'needs clock',
+  requirements: ['T-MUST-03'],
+  capabilities: ['clock-control'],
+  arbitrary: () => fc.nat(),
+  async run(ctx) {
+    ctx.check('T-MUST-03', true, 'never runs');
+  },
+});
+
+const proto = (scenarios: ProtocolModule['scenarios']) => defineProtocol({ id: 'toy', title: 'toy', requirements: catalog, scenarios });
+const run = (p: ProtocolModule, o: Partial<RunOptions> = {}) =>
+  runAll({ target, targetInfo: { name: 'in-memory', kind: 'file', capabilities: [], chains: [] }, workers: [createTargetClients(target)], protocols: [p] }, { runs: 50, seed: 42, command: 'test', ...o });
+
+test('verdicts: pass, MUST fail with shrunk counterexample, SHOULD warn, not-applicable, uncovered', async () => {
+  const r = await run(proto([commutative, below50, even, clocked]));
+  const req = Object.fromEntries(r.protocols[0]!.requirements.map((q) => [q.id, q]));
+  assert.equal(req['T-MUST-01']!.status, 'pass');
+  assert.ok(req['T-MUST-01']!.checks.passed >= 50);
+  assert.equal(req['T-MUST-02']!.status, 'fail');
+  assert.equal(req['T-SHOULD-01']!.status, 'warn');
+  assert.equal(req['T-MUST-03']!.status, 'not-applicable');
+  assert.match(req['T-MUST-03']!.reason!, /clock-control/);
+  assert.equal(req['T-MUST-04']!.status, 'uncovered');
+  const sc = r.protocols[0]!.scenarios.find((s) => s.id === 'below-50')!;
+  // Shrinking reaches the smallest failing list: one value, exactly 50.
+  assert.deepEqual(sc.counterexample!.actions, ['agent submits 50']);
+  assert.equal(sc.counterexample!.requirement, 'T-MUST-02');
+  assert.match(sc.replay!, /amh replay .* --case toy\/below-50/);
+  assert.equal(r.exitCode, 1);
+  assert.deepEqual(
+    { pass: r.summary.pass, fail: r.summary.fail, warn: r.summary.warn, na: r.summary.notApplicable, unc: r.summary.uncovered },
+    { pass: 1, fail: 1, warn: 1, na: 1, unc: 1 },
+  );
+});
+
+test('exit codes: 0 when every MUST passes (SHOULD warnings allowed), 2 on harness error or zero checks', async () => {
+  assert.equal((await run(proto([commutative, even]))).exitCode, 0);
+  const crash = defineScenario({ kind: 'property', id: 'crash', title: 'crash', requirements: ['T-MUST-01'], arbitrary: () => fc.nat(), async run() { throw new Error('boom'); } });
+  const r = await run(proto([crash]));
+  assert.equal(r.protocols[0]!.scenarios[0]!.status, 'error');
+  assert.equal(r.exitCode, 2);
+  const r0 = await run(proto([clocked]));
+  assert.equal(r0.summary.checks, 0);
+  assert.equal(r0.exitCode, 2, 'a run where no check executed is an error');
+});
+
+test('indeterminate outcome is reported as such and keeps exit 1 for a MUST', async () => {
+  const unsure = defineScenario({ kind: 'property', id: 'unsure', title: 'unsure', requirements: ['T-MUST-02'], arbitrary: () => fc.nat(), async run() { throw new Indeterminate('T-MUST-02', 'settlement not confirmed'); } });
+  const r = await run(proto([unsure, commutative]));
+  assert.equal(r.protocols[0]!.requirements.find((q) => q.id === 'T-MUST-02')!.status, 'indeterminate');
+  assert.equal(r.protocols[0]!.requirements.find((q) => q.id === 'T-MUST-01')!.status, 'pass');
+  assert.equal(r.exitCode, 1);
+});
+
+test('same seed → identical verdicts and counterexamples; replay by seed/path reproduces the failure', async () => {
+  const a = await run(proto([commutative, below50]), { seed: 7 });
+  const b = await run(proto([commutative, below50]), { seed: 7 });
+  const strip = (r: typeof a) => r.protocols.map((p) => p.scenarios.map((s) => ({ id: s.caseId, status: s.status, cx: s.counterexample })));
+  assert.deepEqual(strip(a), strip(b));
+  const cx = a.protocols[0]!.scenarios.find((s) => s.id === 'below-50')!.counterexample!;
+  const replay = await run(proto([commutative, below50]), { replay: { caseId: 'toy/below-50', seed: cx.seed, path: cx.path } });
+  const sc = replay.protocols[0]!.scenarios;
+  assert.equal(sc.length, 1);
+  assert.equal(sc[0]!.status, 'fail');
+  assert.deepEqual(sc[0]!.counterexample!.actions, cx.actions);
+  assert.equal(sc[0]!.runs, 1, 'replay runs only the counterexample');
+});
+
+test('--grep and --protocol select scenarios; scenario seeds do not depend on selection', async () => {
+  const r = await run(proto([commutative, below50, even]), { grep: 'T-SHOULD' });
+  assert.deepEqual(r.protocols[0]!.scenarios.map((s) => s.id), ['even']);
+  assert.deepEqual(r.protocols[0]!.requirements.map((q) => q.id), ['T-SHOULD-01']);
+  assert.equal(scenarioSeed(42, 'toy/even'), r.protocols[0]!.scenarios[0]!.seed);
+  const none = await run(proto([commutative]), { protocols: ['other'] });
+  assert.equal(none.exitCode, 2);
+});
+
+test('time budget: scenarios not started are indeterminate, never passed', async () => {
+  const slow = defineScenario({
+    kind: 'property', id: 'slow', title: 'slow', requirements: ['T-MUST-01'], arbitrary: () => fc.nat(),
+    async run(ctx) { await new Promise((r) => setTimeout(r, 30)); ctx.check('T-MUST-01', true, 'ok'); },
+  });
+  const r = await run(proto([slow, below50]), { timeBudgetMs: 100, runs: 1000 });
+  const [s1, s2] = r.protocols[0]!.scenarios;
+  assert.equal(s1!.interrupted, true);
+  assert.equal(s2!.status, 'indeterminate');
+  assert.match(s2!.reason!, /time budget/);
+});
+
+test('a check naming an undeclared requirement is a harness error', async () => {
+  const bad = defineScenario({ kind: 'property', id: 'bad', title: 'bad', requirements: ['T-MUST-01'], arbitrary: () => fc.nat(), async run(ctx) { ctx.check('T-MUST-02', true, 'wrong id'); } });
+  const r = await run(proto([bad]));
+  assert.equal(r.protocols[0]!.scenarios[0]!.status, 'error');
+});
+
+test('defineProtocol rejects unknown requirement ids and duplicate scenarios', () => {
+  assert.throws(() => defineProtocol({ id: 'x', title: 'x', requirements: catalog, scenarios: [{ ...commutative, requirements: ['NOPE-01'] }] }), /unknown requirement NOPE-01/);
+  assert.throws(() => defineProtocol({ id: 'x', title: 'x', requirements: catalog, scenarios: [commutative, commutative] }), /duplicate scenario/);
+  assert.throws(() => defineCatalog([catalog[0]!, catalog[0]!]), /duplicate requirement/);
+});

@@ -1,0 +1,75 @@
+/** Target schema: valid files load, invalid ones name the bad field, the published JSON Schema is in sync. */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { TargetError, loadTargetFile, parseTarget, targetJsonSchema } from './schema.ts';
+
+const example = {
+  name: 'acme agent server',
+  version: '1.2.3',
+  chains: [
+    {
+      id: 'base-sepolia',
+      chainId: 84532,
+      rpcUrl: 'http://127.0.0.1:8545',
+      usdc: { address: '0x036CbD53842c5426634e7929541eC2318f3dCF7e', name: 'USDC', version: '2', decimals: 6 },
+      contracts: { identityRegistry: '0x8004A818BFB912233c491871b3d84c89A494BD9e' },
+    },
+  ],
+  endpoints: { agentripe: 'http://127.0.0.1:4020' },
+  accounts: [{ role: 'buyer1', address: '0x13D6d54dC137b1b8cA9DA8C6f496ad81Ed5C853e', privateKey: `0x${'11'.repeat(32)}` }],
+  capabilities: ['snapshot', 'clock-control'],
+};
+
+test('a valid target parses with defaults filled', () => {
+  const t = parseTarget({ name: 'x', chains: [{ id: 'c', chainId: 1, rpcUrl: 'http://h:1' }] });
+  assert.deepEqual(t.accounts, []);
+  assert.deepEqual(t.capabilities, []);
+  assert.deepEqual(t.chains[0]!.contracts, {});
+  assert.equal(parseTarget(example).chains[0]!.usdc!.name, 'USDC');
+});
+
+test('invalid targets are refused with an error naming every bad field', () => {
+  const bad = structuredClone(example) as Record<string, any>;
+  bad.chains[0].rpcUrl = 'ws://nope';
+  bad.accounts[0].privateKey = '0x1234';
+  bad.capabilities = ['snapshot', 'time-travel'];
+  bad.extra = true;
+  try {
+    parseTarget(bad, 'file t.json');
+    assert.fail('should throw');
+  } catch (e) {
+    assert.ok(e instanceof TargetError);
+    assert.match(e.message, /invalid target file t\.json/);
+    assert.match(e.message, /chains\[0\]\.rpcUrl: must be an http/);
+    assert.match(e.message, /accounts\[0\]\.privateKey: must be a 0x-prefixed 32-byte hex private key/);
+    assert.match(e.message, /capabilities\[1\]/);
+    assert.match(e.message, /extra/);
+  }
+  assert.throws(() => parseTarget({ ...example, chains: [example.chains[0], example.chains[0]] }), /chains\[1\]\.id: duplicate chain id 'base-sepolia'/);
+  assert.throws(() => parseTarget({ ...example, chains: [] }), /chains: /);
+});
+
+test('loadTargetFile reports unreadable and non-JSON files clearly', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'amh-target-'));
+  await assert.rejects(loadTargetFile(path.join(dir, 'missing.json')), /cannot read target file/);
+  await writeFile(path.join(dir, 'bad.json'), '{ not json');
+  await assert.rejects(loadTargetFile(path.join(dir, 'bad.json')), /is not valid JSON/);
+  await writeFile(path.join(dir, 'ok.json'), JSON.stringify(example));
+  assert.equal((await loadTargetFile(path.join(dir, 'ok.json'))).name, 'acme agent server');
+});
+
+test('target.schema.json is in sync with the zod schema and accepts/refuses like it', async () => {
+  const file = fileURLToPath(new URL('./target.schema.json', import.meta.url));
+  const committed = JSON.parse(await readFile(file, 'utf8'));
+  assert.deepEqual(committed, JSON.parse(JSON.stringify(targetJsonSchema())), 'regenerate with: npx tsx harness/target/export-schema.ts');
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  const validate = ajv.compile(committed);
+  assert.equal(validate(example), true, JSON.stringify(validate.errors));
+  assert.equal(validate({ ...example, capabilities: ['time-travel'] }), false);
+  assert.equal(validate({ ...example, chains: [{ ...example.chains[0], chainId: 'one' }] }), false);
+});
