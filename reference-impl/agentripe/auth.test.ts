@@ -150,3 +150,39 @@ test('malformed ids and bodies get 4xx, never 500', async () => {
   assert.equal(c.status, 400);
   assert.equal((await c.json()).error, 'Cannot complete: task is not in processing or rejected status');
 });
+
+test('Solana auth: ed25519 over "{address}:{timestamp}", address must be the agent\'s solanaWallet', async () => {
+  const { generateKeyPairSync, sign } = await import('node:crypto');
+  const { base58Encode, base58Decode } = await import('./auth.ts');
+  const { toDataUri } = await import('./agenturi.ts');
+  const { identityRegistryAbi } = await import('../../harness/chain/bindings/index.ts');
+  const { parseEventLogs } = await import('viem');
+  const kp = () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const raw = (publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(-32);
+    return { address: base58Encode(raw), privateKey };
+  };
+  const sol = kp();
+  const other = kp();
+  assert.deepEqual(Buffer.from(base58Decode(sol.address)!), (await import('node:crypto')).createPublicKey(sol.privateKey).export({ format: 'der', type: 'spki' }).subarray(-32));
+  // vendor2 registers an agent whose catalog names the Solana wallet
+  const data = { name: 'sol agent', solanaWallet: sol.address, services: [{ name: 'x402', endpoint: lab.stack.server.url, catalog: [{ path: 'translate', price: '$0.10', type: 'async', description: 't' }] }] };
+  const w = lab.clients.walletClient('vendor2');
+  const hash = await w.writeContract({ address: lab.addr.identityRegistry, abi: identityRegistryAbi, functionName: 'register', args: [toDataUri(data)] });
+  const rc = await lab.clients.publicClient.waitForTransactionReceipt({ hash });
+  const agentId = (parseEventLogs({ abi: identityRegistryAbi, logs: rc.logs, eventName: 'Registered' })[0]!.args as { agentId: bigint }).agentId;
+  const headers = (who: { address: string; privateKey: any }, signer = who, off = 0) => {
+    const ts = String(Math.floor(Date.now() / 1000) + off);
+    return { 'x-solana-address': who.address, 'x-agent-id': agentId.toString(), 'x-timestamp': ts, 'x-signature': sign(null, Buffer.from(`${who.address}:${ts}`), signer.privateKey).toString('hex') };
+  };
+  assert.equal((await fetch(url('/vendor/tasks'), { headers: headers(sol) })).status, 200);
+  const wrongKey = await fetch(url('/vendor/tasks'), { headers: headers(sol, other) });
+  assert.deepEqual([wrongKey.status, (await wrongKey.json()).error], [401, AuthError.signature]);
+  const notWallet = await fetch(url('/vendor/tasks'), { headers: headers(other) });
+  assert.deepEqual([notWallet.status, (await notWallet.json()).error], [401, AuthError.solanaWallet]);
+  const stale = await fetch(url('/vendor/tasks'), { headers: headers(sol, sol, -400) });
+  assert.deepEqual([stale.status, (await stale.json()).error], [401, AuthError.timestamp]);
+  // a valid Solana vendor of this agent still cannot touch agent1's task
+  const cross = await fetch(url(`/vendor/tasks/${task1}/start`), { method: 'POST', headers: headers(sol) });
+  assert.equal(cross.status, 403);
+});

@@ -4,9 +4,11 @@
  * 2. EVM — `X-Vendor-Address`, `X-Agent-Id`, `X-Timestamp` (Unix s), `X-Signature` = EIP-191
  *    personal_sign of `"{address}:{timestamp}"`; the timestamp must be within ±5 min of the server
  *    clock; then `IdentityRegistry.isAuthorizedOrOwner(address, agentId)`.
- * 3. Solana (`X-Solana-Address`) is not implemented here: such requests get a clear 401.
+ * 3. Solana — `X-Solana-Address` (base58 ed25519 public key), `X-Agent-Id`, `X-Timestamp`,
+ *    `X-Signature` = hex ed25519 signature of `"{solanaAddress}:{timestamp}"`, ±5 min; the address
+ *    must equal the agent's AgentURIData `solanaWallet`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { isAddress, verifyMessage, type Address, type Hex } from 'viem';
 // Type-only: the scripted agents import this module and must not load node:sqlite.
 import type { AgentripeDb } from './db.ts';
@@ -18,19 +20,72 @@ export function hashApiKey(key: string): string {
 
 /** Who a vendor request acts for. */
 export type VendorAuth =
-  | { ok: true; agentId: string; via: 'api-key' | 'evm'; address?: Address }
+  | { ok: true; agentId: string; via: 'api-key' | 'evm' | 'solana'; address?: Address }
   | { ok: false; status: 401; error: string };
 
 /** Error strings (the first is the seed's). */
 export const AuthError = {
   invalidKey: 'Invalid or expired API key',
-  missing: 'Authentication required: Authorization Bearer API key or X-Vendor-Address/X-Agent-Id/X-Timestamp/X-Signature',
+  missing: 'Authentication required: Authorization Bearer API key, or X-Vendor-Address (or X-Solana-Address)/X-Agent-Id/X-Timestamp/X-Signature',
   badHeaders: 'Invalid vendor auth headers',
   timestamp: 'Timestamp outside the allowed window (±5 minutes)',
   signature: 'Invalid signature',
   notOwner: 'Signer is not the owner or an approved operator of this agent',
-  solana: 'Solana vendor auth is not supported by this server',
+  solanaWallet: 'Solana address is not the agent\'s solanaWallet',
 } as const;
+
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** Decodes base58 (Bitcoin alphabet, as Solana uses); undefined on a bad character. */
+export function base58Decode(s: string): Uint8Array | undefined {
+  let n = 0n;
+  for (const ch of s) {
+    const v = B58.indexOf(ch);
+    if (v < 0) return undefined;
+    n = n * 58n + BigInt(v);
+  }
+  const bytes: number[] = [];
+  while (n > 0n) {
+    bytes.unshift(Number(n & 0xffn));
+    n >>= 8n;
+  }
+  for (const ch of s) {
+    if (ch !== '1') break;
+    bytes.unshift(0);
+  }
+  return Uint8Array.from(bytes);
+}
+
+/** Encodes bytes as base58 (Bitcoin alphabet). */
+export function base58Encode(bytes: Uint8Array): string {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  let out = '';
+  while (n > 0n) {
+    out = B58[Number(n % 58n)] + out;
+    n /= 58n;
+  }
+  for (const b of bytes) {
+    if (b !== 0) break;
+    out = '1' + out;
+  }
+  return out;
+}
+
+// DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow it.
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** Verifies a hex ed25519 signature of `message` by the base58 Solana address; false on bad input. */
+export function verifySolanaSignature(address: string, message: string, signatureHex: string): boolean {
+  const raw = base58Decode(address);
+  if (!raw || raw.length !== 32 || !/^(0x)?[0-9a-fA-F]{128}$/.test(signatureHex)) return false;
+  try {
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    return cryptoVerify(null, Buffer.from(message, 'utf8'), key, Buffer.from(signatureHex.replace(/^0x/, ''), 'hex'));
+  } catch {
+    return false;
+  }
+}
 
 /** The signed message of EVM vendor auth. */
 export function vendorAuthMessage(address: string, timestamp: number | string): string {
@@ -69,6 +124,8 @@ export interface AuthDeps {
   now: () => number;
   windowSeconds: number;
   isAuthorizedOrOwner: (address: Address, agentId: bigint) => Promise<boolean>;
+  /** The agent's AgentURIData `solanaWallet`, for Solana auth (absent → Solana auth refused). */
+  solanaWalletOf?: (agentId: bigint) => Promise<string | undefined>;
 }
 
 /** Authenticates a vendor request from its headers. */
@@ -85,7 +142,18 @@ export async function authenticateVendor(header: (name: string) => string | unde
   const agentIdHeader = header('x-agent-id');
   const ts = header('x-timestamp');
   const signature = header('x-signature');
-  if (!address && header('x-solana-address')) return { ok: false, status: 401, error: AuthError.solana };
+  const solana = header('x-solana-address');
+  if (!address && solana) {
+    if (!agentIdHeader || !ts || !signature) return { ok: false, status: 401, error: AuthError.missing };
+    const timestamp = parseTimestamp(ts);
+    if (!/^\d{1,30}$/.test(agentIdHeader) || timestamp === undefined) return { ok: false, status: 401, error: AuthError.badHeaders };
+    if (!withinWindow(timestamp, deps.now(), deps.windowSeconds)) return { ok: false, status: 401, error: AuthError.timestamp };
+    if (!verifySolanaSignature(solana, vendorAuthMessage(solana, ts), signature)) return { ok: false, status: 401, error: AuthError.signature };
+    const agentId = BigInt(agentIdHeader);
+    const wallet = await deps.solanaWalletOf?.(agentId);
+    if (!wallet || wallet !== solana) return { ok: false, status: 401, error: AuthError.solanaWallet };
+    return { ok: true, agentId: agentId.toString(), via: 'solana' };
+  }
   if (!address || !agentIdHeader || !ts || !signature) return { ok: false, status: 401, error: AuthError.missing };
   const timestamp = parseTimestamp(ts);
   if (!isAddress(address, { strict: false }) || !/^\d{1,30}$/.test(agentIdHeader) || timestamp === undefined) {
