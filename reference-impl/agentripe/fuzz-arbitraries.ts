@@ -608,7 +608,35 @@ function wrongTypes(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     expect4xx: true,
   });
   const task = fc.constantFrom(...openTasks(ctx));
+  // JSON only text can say: numbers that overflow or underflow a double, a duplicate key whose last
+  // (winning) value is the wrong type.
+  const data = json(ctx.validData);
+  const raw = (t: { template: string; method: string; auth: Record<string, string>; body: string }): FuzzRequest => ({
+    cls: 'wrongTypes',
+    note: `raw JSON: ${t.body.slice(0, 60)}`,
+    method: t.method,
+    path: fill(t.template, { task: ctx.tasks.processing, agent: String(ctx.restAgent), service: ctx.service }),
+    headers: { ...t.auth, ...jsonHeaders },
+    body: t.body,
+    expect4xx: true,
+  });
+  const rawBodies = [
+    ...['1e400', '-1e400', '-0', '1e-400', '99999999999999999999999', '1.0e0'].map((ts) => ({
+      template: '/agents/register-with-key', method: 'POST', auth: {},
+      body: `{"walletAddress":"${ctx.someAddress}","walletSignature":"0x${'cd'.repeat(65)}","timestamp":${ts},"data":${data}}`,
+    })),
+    ...['1e400', '-1e400', '-1', '1.5'].map((d) => ({
+      template: '/agents/:agent/wallet', method: 'POST', auth: {},
+      body: `{"walletAddress":"${ctx.someAddress}","deadline":${d},"signature":"0x${'ef'.repeat(65)}"}`,
+    })),
+    { template: '/vendor/tasks/:task/complete', method: 'POST', auth: ctx.validAuth, body: '{"result":"x","result":null}' },
+    { template: '/vendor/tasks/:task/fail', method: 'POST', auth: ctx.validAuth, body: '{"errorMessage":"a","errorMessage":5}' },
+    { template: '/vendor/tasks/:task/fail', method: 'POST', auth: ctx.validAuth, body: `{"errorMessage":${'1'.repeat(400)}}` },
+    { template: '/:agent/:service', method: 'POST', auth: {}, body: '{"task_detail":"a","task_detail":5}' },
+    { template: '/vendor/agent-uri', method: 'PUT', auth: ctx.validAuth, body: `{"data":${data},"data":{"name":""}}` },
+  ];
   return fc.oneof(
+    fc.constantFrom(...rawBodies).map(raw),
     fc.record({ m: fc.constantFrom('GET', 'POST'), b: corruptPaidBody() }).map(({ m, b }) => req('paid body field of the wrong type', m, `/${ctx.agent}/${ctx.service}`, {}, b)),
     fc
       .record({ k: fc.constantFrom('task_detail', 'reviewer_request', 'task_metadata'), v: fc.oneof(fc.constantFrom('[1]', '5', 'null', '"s"', '{', 'true'), fc.string({ maxLength: 10 })) })

@@ -552,7 +552,11 @@ async function sameSocketTwice(first: { head: string; body: string }): Promise<{
       finish(`(socket error: ${e.message})`);
     });
     c.write(first.head);
-    c.write(first.body);
+    // The body in two parts, the second after a pause: the server meets its limit while the body is
+    // still arriving, as it does with any client slower than loopback.
+    const cut = Math.floor(first.body.length * 0.95);
+    c.write(first.body.slice(0, cut));
+    setTimeout(() => c.write(first.body.slice(cut)), 200);
   });
 }
 
@@ -561,11 +565,12 @@ test(
   { todo: 'server bug reported in /tmp/agentripe-bugs.md: readRawBody stops reading a GET body at 1 MB, answers 413 with Connection: keep-alive, and the connection is dead' },
   async () => {
     const body = `{"task_detail":"${'x'.repeat(1_100_000)}"}`;
-    for (const method of ['GET', 'POST']) {
+    const seen: string[] = [];
+    for (const method of ['POST', 'GET']) {
       const r = await sameSocketTwice({ head: `${method} /${ctx.agent}/${ctx.service} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body });
-      assert.match(r.first, /^HTTP\/1\.1 413 /, `${method}: first answer`);
-      assert.match(r.second, /^HTTP\/1\.1 200 |^\(closed as announced\)$/, `${method}: the next request on the same connection (first said Connection: ${r.connection || '-'})`);
+      seen.push(`${method}: ${r.first} (Connection: ${r.connection || '-'}) then ${r.second}`);
     }
+    for (const line of seen) assert.match(line, /: HTTP\/1\.1 413 .* then (HTTP\/1\.1 200 |\(closed as announced\))/, seen.join('\n'));
   },
 );
 
