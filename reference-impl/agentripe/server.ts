@@ -105,8 +105,6 @@ export interface AgentripeFaults {
   noOwnershipCheck?: boolean;
   /** POST /agents/{id}/wallet answers 200 even when the registry refused the change. */
   walletChangeAlwaysOk?: boolean;
-  /** No per-task lock, and a task takes the status its own request decided even if the chain resolved the other way. */
-  racyResolution?: boolean;
 }
 
 /** A running server. */
@@ -249,7 +247,6 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   // resolved twice concurrently.
   const locks = new Map<string, Promise<unknown>>();
   function withTaskLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (faults.racyResolution) return fn();
     const prev = locks.get(id) ?? Promise.resolve();
     const p = prev.then(fn, fn);
     const tail = p.catch(() => undefined);
@@ -294,7 +291,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
       tx = (await chain.resolutions([id as Hex])).get(id)?.tx ?? null;
     }
     if (onChain !== 'released' && onChain !== 'refunded') throw new Error(`deposit ${id} is ${onChain} on chain`);
-    const matches = faults.racyResolution || (onChain === 'released') === (t.pendingAction === 'release');
+    const matches = (onChain === 'released') === (t.pendingAction === 'release');
     const status: TaskStatus = matches ? t.pendingStatus! : onChain === 'released' ? 'completed' : 'failed';
     const errorMessage = matches ? t.pendingError : onChain === 'refunded' ? 'Deposit was refunded on chain' : null;
     db.updateTask(id, {
