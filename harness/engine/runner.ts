@@ -28,6 +28,8 @@ import {
 } from '../report/types.ts';
 
 const NOT_SELECTED = 'not selected in this run';
+/** Per property run limit; a run exceeding it fails as a harness error. */
+export const RUN_TIMEOUT_MS = 120_000;
 
 export const HARNESS = { name: 'agentmarket-harness', version: '0.1.0' };
 
@@ -224,6 +226,8 @@ async function runScenario(
     seed,
     numRuns,
     interruptAfterTimeLimit: remaining,
+    // One run that hangs (an endpoint that never answers) must not hang the whole certification.
+    timeout: RUN_TIMEOUT_MS,
     ...(opts.replay ? { path: opts.replay.path, endOnFailure: true } : {}),
   });
 

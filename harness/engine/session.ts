@@ -102,7 +102,9 @@ export function revertReason(e: unknown): string {
 /** Connection-level failures are harness faults, not refusals by the target. */
 function isTransportError(e: unknown): boolean {
   if (!(e instanceof BaseError)) return false;
-  return Boolean(e.walk((x) => (x as { name?: string }).name === 'HttpRequestError' || (x as { name?: string }).name === 'TimeoutError'));
+  if (Boolean(e.walk((x) => (x as { name?: string }).name === 'HttpRequestError' || (x as { name?: string }).name === 'TimeoutError'))) return true;
+  // Nonce clashes come from the harness sending two txs from one account at once, not from the target.
+  return /nonce too (low|high)|already known|replacement transaction underpriced/i.test(e.message);
 }
 
 /**

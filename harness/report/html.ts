@@ -113,7 +113,7 @@ const JS = `
     var p=proto.value, q=text.value.toLowerCase(), shown=0;
     [].slice.call(document.querySelectorAll('[data-status]')).forEach(function(el){
       var ok=on[el.getAttribute('data-status')]&&(!p||el.getAttribute('data-protocol')===p)&&(!q||el.textContent.toLowerCase().indexOf(q)>=0);
-      el.classList.toggle('hidden',!ok); if(ok&&el.tagName==='TR')shown++;
+      el.classList.toggle('hidden',!ok); if(ok&&el.classList.contains('row'))shown++;
     });
     document.getElementById('shown').textContent=shown;
   }

@@ -403,6 +403,8 @@ interface RaceReal {
   s: ChainSession;
   pending: Pending[];
   start: Record<string, bigint>;
+  /** Per-relayer chain of in-flight submissions. */
+  lanes: Map<string, Promise<boolean>>;
 }
 
 /** An agent signs an authorization (nothing is sent yet). */
@@ -443,7 +445,12 @@ class SubmitCommand implements fc.AsyncCommand<RaceModel, RaceReal> {
   async run(m: RaceModel, r: RaceReal): Promise<void> {
     const p = r.pending[this.index % m.signed]!;
     r.ctx.act(`${this.relayer} submits ${p.label} (without waiting for the others)`);
-    p.submissions.push(submit(r.s, this.relayer, p.a, p.sig, `${p.label} by ${this.relayer}`).then((x) => x.ok));
+    // A relayer sends its own transactions one after another (one account, one nonce sequence);
+    // different relayers overlap, which is the race under test.
+    const prev = r.lanes.get(this.relayer) ?? Promise.resolve(true);
+    const mine = prev.then(() => submit(r.s, this.relayer, p.a, p.sig, `${p.label} by ${this.relayer}`)).then((x) => x.ok);
+    r.lanes.set(this.relayer, mine);
+    p.submissions.push(mine);
   }
   toString(): string {
     return `submit(${this.relayer}, #${this.index})`;
@@ -488,7 +495,7 @@ export const race = defineScenario<RaceModel, RaceReal>({
   async setup(ctx) {
     const chain = ctx.target.chains.find((c) => c.usdc)!;
     const s = await ctx.chain(chain.id);
-    return { model: { signed: 0 }, real: { ctx, s, pending: [], start: await usdcBalances(s, [...HOLDERS]) } };
+    return { model: { signed: 0 }, real: { ctx, s, pending: [], start: await usdcBalances(s, [...HOLDERS]), lanes: new Map() } };
   },
   finish: settleRace,
 });
