@@ -5,10 +5,10 @@
  * it failed. The five acceptance variants are also run through `amh certify` on a separate process
  * in certify.test.ts; this file covers the other requirements in-process, which is faster.
  *
- * Not here: AGR-ESC-02 (one resolution under races) and AGR-ESC-03 (buyer reclaim) are enforced by
- * the escrow contract, not the server (a server without its per-task lock still resolves once,
- * because the escrow refuses a second resolution); their broken variants are the forge invariant
- * suite's deliberately broken escrows (contracts/test/agentripe).
+ * Not here: AGR-ESC-03 (buyer reclaim) is enforced by the escrow contract alone; its broken
+ * variants are the forge suite's deliberately broken escrows (contracts/test/agentripe). For
+ * AGR-ESC-02 the escrow refuses a second resolution whatever the server does, so the variant is a
+ * server whose reported task state does not follow the escrow.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,6 +86,14 @@ const VARIANTS: { requirement: string; grep: string; runs: number; config: Parti
   { requirement: 'AGR-FAIL-01', grep: 'vendor-fail-refund', runs: 2, config: { faults: { failWithoutRefund: true } } },
   { requirement: 'AGR-AUTH-01', grep: 'vendor-ownership', runs: 2, config: { faults: { noOwnershipCheck: true } } },
   { requirement: 'AGR-AUTH-03', grep: 'wallet-change-signature', runs: 2, config: { faults: { walletChangeAlwaysOk: true } } },
+  {
+    // A server whose reported outcome does not follow the escrow (completed and failed swapped).
+    requirement: 'AGR-ESC-02',
+    grep: 'vendor-races',
+    runs: 8,
+    config: {},
+    mangle: { match: /^\/tasks\/0x[0-9a-f]{64}$/i, edit: (b) => ({ ...b, status: ({ failed: 'completed', completed: 'failed' } as Record<string, string>)[b.status] ?? b.status }) },
+  },
   { requirement: 'AGR-AUTH-04', grep: 'api-key-auth', runs: 2, config: { authWindowSeconds: 1_000_000_000 } },
   {
     requirement: 'AGR-API-01',
