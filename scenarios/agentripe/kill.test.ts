@@ -5,9 +5,8 @@
  * it failed. The five acceptance variants are also run through `amh certify` on a separate process
  * in certify.test.ts; this file covers the other requirements in-process, which is faster.
  *
- * Not here: AGR-ESC-03 (buyer reclaim) is enforced by the escrow contract alone; its broken
- * variants are the forge suite's deliberately broken escrows (contracts/test/agentripe). For
- * AGR-ESC-02 the escrow refuses a second resolution whatever the server does, so the variant is a
+ * AGR-ESC-03 (buyer reclaim) is enforced by the escrow contract alone, so its broken variants are
+ * the project's escrow with one check deleted, placed at the canonical address. For AGR-ESC-02 the escrow refuses a second resolution whatever the server does, so the variant is a
  * server whose reported task state does not follow the escrow.
  */
 import { test, before, after } from 'node:test';
@@ -18,6 +17,11 @@ import { runAll } from '../../harness/engine/runner.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { startAgentripeStack } from '../../reference-impl/agentripe/stack.ts';
 import type { AgentripeServerConfig } from '../../reference-impl/agentripe/server.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import solc from 'solc';
+import type { Hex } from 'viem';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import agentripe from './index.ts';
@@ -53,6 +57,37 @@ async function mangler(upstream: string, match: RegExp, edit: (body: any) => unk
 }
 
 type Mangle = { match: RegExp; edit: (body: any) => unknown };
+
+const ESCROW_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'contracts', 'src', 'agentripe');
+
+/**
+ * The project's escrow with one line of its source removed (a deliberately broken escrow), compiled
+ * with solcjs (same settings as foundry.toml), as runtime bytecode for anvil_setCode at the canonical
+ * address: same storage layout, so the deployed state keeps working.
+ */
+function brokenEscrowCode(remove: string): Hex {
+  const src = readFileSync(path.join(ESCROW_DIR, 'AgentripeEscrow.sol'), 'utf8');
+  if (!src.includes(remove)) throw new Error(`escrow source no longer contains: ${remove}`);
+  const input = {
+    language: 'Solidity',
+    sources: { 'AgentripeEscrow.sol': { content: src.replace(remove, '') } },
+    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun', outputSelection: { 'AgentripeEscrow.sol': { AgentripeEscrow: ['evm.deployedBytecode.object'] } } },
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input), { import: (p: string) => ({ contents: readFileSync(path.join(ESCROW_DIR, p), 'utf8') }) })) as {
+    errors?: { severity: string; formattedMessage: string }[];
+    contracts: Record<string, Record<string, { evm: { deployedBytecode: { object: string } } }>>;
+  };
+  const errs = (out.errors ?? []).filter((e) => e.severity === 'error');
+  if (errs.length) throw new Error(errs.map((e) => e.formattedMessage).join('\n'));
+  return `0x${out.contracts['AgentripeEscrow.sol']!.AgentripeEscrow!.evm.deployedBytecode.object}`;
+}
+
+async function rpc(method: string, params: unknown[]): Promise<unknown> {
+  const r = await fetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const j = (await r.json()) as { result?: unknown; error?: { message: string } };
+  if (j.error) throw new Error(`${method}: ${j.error.message}`);
+  return j.result;
+}
 
 async function certify(o: { config: Partial<AgentripeServerConfig>; grep: string; runs: number; mangle?: Mangle }) {
   const stack = await startAgentripeStack(chain, o.config);
@@ -103,6 +138,25 @@ const VARIANTS: { requirement: string; grep: string; runs: number; config: Parti
     mangle: { match: /^\/tasks\/0x[0-9a-f]{64}\/detail$/i, edit: (b) => ({ ...b, payment: { ...b.payment, amount: String(BigInt(b.payment.amount) + 1n) } }) },
   },
 ];
+
+test('AGR-ESC-03 catches an escrow whose reclaim ignores the deadline or the buyer', { timeout: 180_000 }, async () => {
+  const escrow = chain.profile.contracts.agentripeEscrow!;
+  const original = (await rpc('eth_getCode', [escrow, 'latest'])) as Hex;
+  const defects = [
+    'if (block.timestamp < d.reclaimableAt) revert ReclaimTooEarly(depositId, d.reclaimableAt);',
+    'if (msg.sender != d.buyer) revert NotDepositBuyer(depositId, msg.sender);',
+  ];
+  try {
+    for (const line of defects) {
+      await rpc('anvil_setCode', [escrow, brokenEscrowCode(line)]);
+      const r = await certify({ config: {}, grep: 'vendor-absent-reclaim', runs: 2 });
+      const q = r.protocols[0]!.requirements.find((x) => x.id === 'AGR-ESC-03');
+      assert.equal(q?.status, 'fail', `without "${line}": AGR-ESC-03 is ${q?.status}`);
+    }
+  } finally {
+    await rpc('anvil_setCode', [escrow, original]);
+  }
+});
 
 for (const v of VARIANTS) {
   test(`${v.requirement} catches ${JSON.stringify(v.config)}`, { timeout: 120_000 }, async () => {
