@@ -25,5 +25,3 @@ test('same seed twice → identical verdicts and counterexamples', async (t) => 
   const failing = first.protocols.flatMap((p) => p.scenarios.filter((s) => s.status === 'fail').map((s) => s.counterexample!.requirement));
   assert.ok(failing.length >= 4, `several counterexamples compared (${failing.join(', ')})`);
 });
-  assert.notDeepEqual(fingerprint(other).filter((x) => x.includes('"cx"')), fingerprint(first).filter((x) => x.includes('"cx"') && x.includes('usdc/')));
-});
