@@ -148,7 +148,12 @@ const body = {
 
 /** A client mistake, answered with `status` and `{error}` (plus optional extra fields). */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -185,7 +190,8 @@ async function readRawBody(c: Context, limit = 1_000_000): Promise<string> {
     let size = 0;
     for await (const chunk of incoming) {
       size += (chunk as Buffer).length;
-      if (size > limit) throw new HttpError(413, 'Request body too large');
+      // The rest of the body stays unread, so this connection cannot carry another request: say so.
+      if (size > limit) throw new HttpError(413, 'Request body too large', {}, { connection: 'close' });
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks).toString('utf8');
@@ -459,7 +465,10 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   const app = new Hono();
 
   app.onError((err, c) => {
-    if (err instanceof HttpError) return c.json({ error: err.message, ...err.extra }, err.status as 400);
+    if (err instanceof HttpError) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      return c.json({ error: err.message, ...err.extra }, err.status as 400);
+    }
     log(`internal error: ${err.stack ?? err.message}`);
     return c.json({ error: 'Internal server error' }, 500);
   });
