@@ -279,9 +279,13 @@ export class AgentripeChain {
   async resolutions(depositIds: Hex[]): Promise<Map<string, { kind: 'released' | 'refunded'; tx: Hex }>> {
     const out = new Map<string, { kind: 'released' | 'refunded'; tx: Hex }>();
     if (!depositIds.length) return out;
-    for (const [eventName, kind] of [['DepositReleased', 'released'], ['DepositRefunded', 'refunded']] as const) {
-      const logs = await this.pub.getContractEvents({ address: this.addresses.escrow, abi: escrowAbi, eventName, args: { depositId: depositIds }, fromBlock: 0n, toBlock: 'latest' });
-      for (const l of logs) if (l.args.depositId) out.set(l.args.depositId.toLowerCase(), { kind, tx: l.transactionHash });
+    // Topic OR-lists are kept short: nodes cap filter sizes.
+    for (let i = 0; i < depositIds.length; i += 100) {
+      const chunk = depositIds.slice(i, i + 100);
+      for (const [eventName, kind] of [['DepositReleased', 'released'], ['DepositRefunded', 'refunded']] as const) {
+        const logs = await this.pub.getContractEvents({ address: this.addresses.escrow, abi: escrowAbi, eventName, args: { depositId: chunk }, fromBlock: 0n, toBlock: 'latest' });
+        for (const l of logs) if (l.args.depositId) out.set(l.args.depositId.toLowerCase(), { kind, tx: l.transactionHash });
+      }
     }
     return out;
   }
