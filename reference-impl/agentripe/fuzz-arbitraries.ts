@@ -325,7 +325,20 @@ function badVendorAuth(ctx: FuzzContext): fc.Arbitrary<{ note: string; headers: 
       // A bad bearer key must not fall through to (valid) EVM headers sent alongside it.
       fc.boolean().map((withEvm) => ({ note: `bad Authorization${withEvm ? ' + valid EVM headers' : ''}`, headers: withEvm ? { ...v, authorization } : { authorization } })),
     );
-  const solana = fc.constant({ note: 'solana auth', headers: { 'x-solana-address': 'So11111111111111111111111111111111111111112', 'x-agent-id': String(ctx.agent), 'x-timestamp': v['x-timestamp']!, 'x-signature': 'ab'.repeat(64) } });
+  // Solana auth with a key that is not the agent's, or not a key: bad base58, wrong length, bad hex.
+  const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'.split('');
+  const solana = fc
+    .record({
+      address: fc.oneof(
+        fc.constantFrom('So11111111111111111111111111111111111111112', '11111111111111111111111111111111', '0OIl', ''),
+        fc.string({ unit: fc.constantFrom(...B58), minLength: 1, maxLength: 1_000 }),
+        headerValue(60),
+      ),
+      signature: fc.oneof(hexString(128, 128), hexString(0, 140), headerValue(40)),
+      ts: fc.constantFrom(v['x-timestamp']!, '0', 'x'),
+    })
+    .filter((x) => x.address.trim() !== '')
+    .map((x) => ({ note: 'solana auth (not the agent\'s key)', headers: { 'x-solana-address': x.address, 'x-agent-id': String(ctx.agent), 'x-timestamp': x.ts, 'x-signature': x.signature } }));
   const duplicated = fc
     .record({ k: fc.constantFrom('x-signature', 'x-agent-id', 'x-timestamp', 'x-vendor-address'), a: headerValue(20), b: headerValue(20) })
     .map(({ k, a, b }) => ({ note: `${k} sent twice (both wrong)`, headers: { ...v, [k]: [a, b] } as unknown as Record<string, string> }));
