@@ -500,6 +500,169 @@ export const race = defineScenario<RaceModel, RaceReal>({
   finish: settleRace,
 });
 
+// ------------------------------------------------------------------------------------ model-based
+
+/** Pure model of what the token must hold after a sequence of agent actions. */
+interface TokenModel {
+  balances: Record<string, bigint>;
+  permitNonces: Record<string, bigint>;
+  allowances: Record<string, bigint>;
+  usedAuths: number;
+  permits: number;
+}
+interface TokenReal {
+  ctx: RunContext;
+  s: ChainSession;
+  auths: { a: Authorization; sig: { v: number; r: Hex; s: Hex } }[];
+  permits: (readonly unknown[])[];
+}
+const allowanceKey = (o: string, sp: string) => `${o}->${sp}`;
+
+async function expectBalances(req: string, m: TokenModel, r: TokenReal, label: string) {
+  const chain = await usdcBalances(r.s, [...HOLDERS]);
+  r.ctx.check(req, HOLDERS.every((h) => chain[h] === m.balances[h]), `balances match the model after ${label}`, {
+    expected: HOLDERS.map((h) => `${h}=${m.balances[h]}`).join(' '),
+    actual: HOLDERS.map((h) => `${h}=${chain[h]}`).join(' '),
+  });
+}
+
+class PayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
+  constructor(readonly payer: string, readonly payee: string, readonly value: bigint, readonly nonce: Hex, readonly relayer: string) {}
+  check = (m: TokenModel) => this.payer !== this.payee && m.balances[this.payer]! >= this.value;
+  async run(m: TokenModel, r: TokenReal) {
+    const now = await r.s.now();
+    const a: Authorization = { from: r.s.address(this.payer), to: r.s.address(this.payee), value: this.value, validAfter: now - 600n, validBefore: now + 3600n, nonce: this.nonce };
+    const sig = await signAuthorization(r.s.account(this.payer), usdcDomain(r.s), a);
+    r.ctx.act(`${describeAuth(this.payer, this.payee, a, now)}; ${this.relayer} submits it`);
+    const res = await submit(r.s, this.relayer, a, sig, `pay ${this.payee}`);
+    r.ctx.check('USDC-3009-01', res.ok, 'a valid authorization is accepted', { expected: 'success', actual: res.ok ? 'success' : `refused: ${res.reason}` });
+    m.balances[this.payer]! -= this.value;
+    m.balances[this.payee]! += this.value;
+    m.usedAuths++;
+    r.auths.push({ a, sig });
+    await expectBalances('USDC-3009-01', m, r, 'the transfer');
+  }
+  toString = () => `pay(${this.payer}→${this.payee}, ${usd(this.value)})`;
+}
+
+class ReplayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
+  constructor(readonly k: number, readonly relayer: string) {}
+  check = (m: TokenModel) => m.usedAuths > 0;
+  async run(m: TokenModel, r: TokenReal) {
+    const { a, sig } = r.auths[this.k % r.auths.length]!;
+    r.ctx.act(`${this.relayer} replays used authorization #${this.k % r.auths.length} (nonce ${short(a.nonce)})`);
+    const res = await submit(r.s, this.relayer, a, sig, 'replay of a used authorization');
+    r.ctx.check('USDC-3009-04', !res.ok, 'a used authorization is refused', { expected: 'refused', actual: res.ok ? `accepted in ${res.hash}` : `refused: ${res.reason}` });
+    await expectBalances('USDC-3009-04', m, r, 'the replay');
+  }
+  toString = () => `replay(#${this.k})`;
+}
+
+class CancelCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
+  constructor(readonly holder: string, readonly payee: string, readonly nonce: Hex, readonly relayer: string) {}
+  check = (m: TokenModel) => this.holder !== this.payee && m.balances[this.holder]! > 0n;
+  async run(m: TokenModel, r: TokenReal) {
+    const c = await signCancel(r.s.account(this.holder), usdcDomain(r.s), r.s.address(this.holder), this.nonce);
+    r.ctx.act(`${this.holder} cancels nonce ${short(this.nonce)}; ${this.relayer} submits the cancel`);
+    const rc = await r.s.attempt({ label: 'cancel', role: this.relayer, address: r.s.contract('usdc'), abi: usdcAbi, functionName: 'cancelAuthorization', args: [r.s.address(this.holder), this.nonce, c.v, c.r, c.s] });
+    r.ctx.check('USDC-3009-07', rc.ok, 'the authorizer can cancel an unused nonce', { expected: 'success', actual: rc.ok ? 'success' : `refused: ${rc.reason}` });
+    const now = await r.s.now();
+    const a: Authorization = { from: r.s.address(this.holder), to: r.s.address(this.payee), value: 1n, validAfter: now - 600n, validBefore: now + 3600n, nonce: this.nonce };
+    const sig = await signAuthorization(r.s.account(this.holder), usdcDomain(r.s), a);
+    r.ctx.act(`${this.holder} then signs a payment to ${this.payee} with the canceled nonce; ${this.relayer} submits it`);
+    const res = await submit(r.s, this.relayer, a, sig, 'payment with a canceled nonce');
+    r.ctx.check('USDC-3009-07', !res.ok, 'an authorization with a canceled nonce is refused', { expected: 'refused', actual: res.ok ? `accepted in ${res.hash}` : `refused: ${res.reason}` });
+    await expectBalances('USDC-3009-07', m, r, 'the canceled payment');
+  }
+  toString = () => `cancel(${this.holder}, ${short(this.nonce)})`;
+}
+
+class PermitCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
+  constructor(readonly owner: string, readonly spender: string, readonly value: bigint, readonly relayer: string) {}
+  check = () => this.owner !== this.spender;
+  async run(m: TokenModel, r: TokenReal) {
+    const now = await r.s.now();
+    const p = { owner: r.s.address(this.owner), spender: r.s.address(this.spender), value: this.value, nonce: m.permitNonces[this.owner]!, deadline: now + 3600n };
+    const sig = await signPermit(r.s.account(this.owner), usdcDomain(r.s), p);
+    const args = [p.owner, p.spender, p.value, p.deadline, sig.v, sig.r, sig.s] as const;
+    r.ctx.act(`${this.owner} permits ${this.spender} to spend ${usd(this.value)} (nonce ${p.nonce}); ${this.relayer} submits it`);
+    const res = await r.s.attempt({ label: 'permit', role: this.relayer, address: r.s.contract('usdc'), abi: usdcAbi, functionName: 'permit', args });
+    r.ctx.check('USDC-2612-01', res.ok, 'a valid permit is accepted', { expected: 'success', actual: res.ok ? 'success' : `refused: ${res.reason}` });
+    m.permitNonces[this.owner]! += 1n;
+    m.allowances[allowanceKey(this.owner, this.spender)] = this.value;
+    m.permits++;
+    r.permits.push(args);
+    const [n, al] = await Promise.all([r.s.read<bigint>(r.s.contract('usdc'), usdcAbi, 'nonces', [p.owner]), r.s.read<bigint>(r.s.contract('usdc'), usdcAbi, 'allowance', [p.owner, p.spender])]);
+    r.ctx.check('USDC-2612-01', n === m.permitNonces[this.owner] && al === this.value, 'nonce and allowance match the model', { expected: `nonce ${m.permitNonces[this.owner]}, allowance ${this.value}`, actual: `nonce ${n}, allowance ${al}` });
+  }
+  toString = () => `permit(${this.owner}→${this.spender}, ${usd(this.value)})`;
+}
+
+class PermitReplayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
+  constructor(readonly k: number, readonly relayer: string) {}
+  check = (m: TokenModel) => m.permits > 0;
+  async run(_m: TokenModel, r: TokenReal) {
+    const args = r.permits[this.k % r.permits.length]!;
+    r.ctx.act(`${this.relayer} replays permit #${this.k % r.permits.length}`);
+    const res = await r.s.attempt({ label: 'permit replay', role: this.relayer, address: r.s.contract('usdc'), abi: usdcAbi, functionName: 'permit', args });
+    r.ctx.check('USDC-2612-03', !res.ok, 'a replayed permit is refused', { expected: 'refused', actual: res.ok ? `accepted in ${res.hash}` : `refused: ${res.reason}` });
+  }
+  toString = () => `replayPermit(#${this.k})`;
+}
+
+class SpendCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
+  constructor(readonly owner: string, readonly spender: string, readonly fraction: number) {}
+  check = (m: TokenModel) => (m.allowances[allowanceKey(this.owner, this.spender)] ?? 0n) > 0n;
+  async run(m: TokenModel, r: TokenReal) {
+    const key = allowanceKey(this.owner, this.spender);
+    const allowed = m.allowances[key]!;
+    const amount = (allowed * BigInt(this.fraction)) / 100n || 1n;
+    if (amount > m.balances[this.owner]!) return;
+    r.ctx.act(`${this.spender} spends ${usd(amount)} of ${this.owner}'s allowance`);
+    const res = await r.s.attempt({ label: 'transferFrom', role: this.spender, address: r.s.contract('usdc'), abi: usdcAbi, functionName: 'transferFrom', args: [r.s.address(this.owner), r.s.address(this.spender), amount] });
+    r.ctx.check('USDC-2612-01', res.ok, 'the spender can transferFrom within the permitted allowance', { expected: 'success', actual: res.ok ? 'success' : `refused: ${res.reason}` });
+    m.allowances[key] = allowed - amount;
+    m.balances[this.owner]! -= amount;
+    m.balances[this.spender]! += amount;
+    await expectBalances('USDC-2612-01', m, r, 'transferFrom');
+  }
+  toString = () => `spend(${this.spender} from ${this.owner}, ${this.fraction}%)`;
+}
+
+export const tokenModel = defineScenario<TokenModel, TokenReal>({
+  kind: 'model',
+  id: 'token-model',
+  title: 'Sequences of payments, replays, cancels, permits and spends keep the token equal to its model (asyncModelRun)',
+  requirements: ['USDC-3009-01', 'USDC-3009-04', 'USDC-3009-07', 'USDC-2612-01', 'USDC-2612-03'],
+  roles: [...HOLDERS, ...RELAYERS],
+  ...USDC_NEEDS,
+  maxCommands: 10,
+  maxRuns: 50,
+  commands: () => {
+    const relayer = fc.constantFrom(...RELAYERS);
+    const holder = fc.constantFrom(...HOLDERS);
+    return [
+      fc.tuple(pairArb, amountArb, nonceArb, relayer).map(([[a, b], v, n, rl]) => new PayCmd(a, b, v, n, rl)),
+      fc.tuple(fc.nat(), relayer).map(([k, rl]) => new ReplayCmd(k, rl)),
+      fc.tuple(holder, holder, nonceArb, relayer).map(([h, p, n, rl]) => new CancelCmd(h, p, n, rl)),
+      fc.tuple(pairArb, amountArb, relayer).map(([[o, sp], v, rl]) => new PermitCmd(o, sp, v, rl)),
+      fc.tuple(fc.nat(), relayer).map(([k, rl]) => new PermitReplayCmd(k, rl)),
+      fc.tuple(pairArb, fc.integer({ min: 1, max: 100 })).map(([[o, sp], f]) => new SpendCmd(o, sp, f)),
+    ];
+  },
+  async setup(ctx) {
+    const chain = ctx.target.chains.find((c) => c.usdc)!;
+    const s = await ctx.chain(chain.id);
+    const balances = await usdcBalances(s, [...HOLDERS]);
+    const permitNonces: Record<string, bigint> = {};
+    for (const h of HOLDERS) permitNonces[h] = await s.read<bigint>(s.contract('usdc'), usdcAbi, 'nonces', [s.address(h)]);
+    const allowances: Record<string, bigint> = {};
+    for (const o of HOLDERS) for (const sp of HOLDERS) if (o !== sp) allowances[allowanceKey(o, sp)] = await s.read<bigint>(s.contract('usdc'), usdcAbi, 'allowance', [s.address(o), s.address(sp)]);
+    ctx.act(`[${s.id}] start: ${HOLDERS.map((h) => `${h} ${usd(balances[h]!)}`).join(', ')}`);
+    return { model: { balances, permitNonces, allowances, usedAuths: 0, permits: 0 }, real: { ctx, s, auths: [], permits: [] } };
+  },
+});
+
 // ----------------------------------------------------------------------------------------- permit
 
 type Forgery = 'other-signer' | 'value' | 'spender' | 'deadline';
@@ -637,4 +800,4 @@ export const domain = defineScenario({
   },
 });
 
-export const usdcScenarios = [validTransfer, expired, notYetValid, timeBoundaries, nonceReuse, wrongSignature, receiveCaller, cancel, race, permitValid, permitRefused, domain];
+export const usdcScenarios = [validTransfer, expired, notYetValid, timeBoundaries, nonceReuse, wrongSignature, receiveCaller, cancel, race, tokenModel, permitValid, permitRefused, domain];
