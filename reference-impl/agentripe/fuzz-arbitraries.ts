@@ -82,6 +82,11 @@ export interface FuzzContext {
   badAuth: { note: string; headers: Record<string, string> }[];
   /** Pre-signed x402 headers (base64) that must all be refused (400/402): near-misses. */
   badPayments: { note: string; header: string; v: 1 | 2 }[];
+  /**
+   * Pre-signed x402 headers that are *valid* (buyer1 pays the exact price to the escrow). Only ever
+   * sent with a body the paid route must refuse: the payment must then never be settled.
+   */
+  validPayments: string[];
   /** The exact v2 requirements the server offers for `agent`/`service` (echoed as `accepted`). */
   offered: RequirementsV2;
   /** Pre-signed register-with-key bodies that must be refused (401). */
@@ -763,6 +768,30 @@ function wrongState(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     }));
 }
 
+/** A valid, signed payment with a body the paid route must refuse before touching the payment. */
+function validPaymentBadBody(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      method: fc.constantFrom('GET', 'POST'),
+      header: fc.constantFrom('PAYMENT-SIGNATURE', 'X-PAYMENT'),
+      payment: fc.constantFrom(...ctx.validPayments),
+      body: fc.oneof(
+        { arbitrary: corruptPaidBody().map((b) => ({ kind: 'wrong types', text: json(b) as string | Uint8Array })), weight: 4 },
+        { arbitrary: malformedJson.map((text) => ({ kind: 'not JSON', text })), weight: 2 },
+        { arbitrary: fc.integer({ min: 1_000_001, max: 1_100_000 }).map((n) => ({ kind: 'too large', text: `{"task_detail":"${'x'.repeat(n)}"}` as string | Uint8Array })), weight: 1 },
+      ),
+    })
+    .map(({ method, header, payment, body }) => ({
+      cls: 'wrongTypes' as const,
+      note: `valid payment, body ${body.kind}`,
+      method,
+      path: `/${ctx.agent}/${ctx.service}`,
+      headers: { ...jsonHeaders, [header]: payment },
+      body: body.text,
+      expect4xx: true,
+    }));
+}
+
 function badPayment(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
@@ -895,6 +924,7 @@ export function malformedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
       { arbitrary: wrongAgentKey(ctx), weight: 1 },
       { arbitrary: wrongState(ctx), weight: 1 },
       { arbitrary: badPayment(ctx), weight: 6 },
+      { arbitrary: validPaymentBadBody(ctx), weight: 2 },
       { arbitrary: badRegistration(ctx), weight: 3 },
       { arbitrary: transport(ctx), weight: 1 },
     )
@@ -958,9 +988,10 @@ export interface NearMissInputs {
 /**
  * Signs everything that needs a real signature but must still be refused: vendor auth with a
  * valid signature over a bad timestamp / for the wrong agent / by the wrong key, register-with-key
- * near-misses, and x402 payments that are properly signed but wrong in one way each.
+ * near-misses, x402 payments that are properly signed but wrong in one way each, and a few valid
+ * payments (sent only with bodies that must be refused).
  */
-export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContext, 'validAuth' | 'badAuth' | 'badPayments' | 'badRegisterWithKey'>> {
+export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContext, 'validAuth' | 'badAuth' | 'badPayments' | 'validPayments' | 'badRegisterWithKey'>> {
   const vendor = privateKeyToAccount(i.vendorKey);
   const other = privateKeyToAccount(i.otherVendorKey);
   const attacker = privateKeyToAccount(i.attackerKey);
@@ -1032,5 +1063,8 @@ export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContex
     { note: 'vendor-auth message instead', body: rwk(attacker.address, now, await attacker.signMessage({ message: vendorAuthMessage(attacker.address, now) })) },
     { note: 'signed another timestamp', body: rwk(attacker.address, now, await attacker.signMessage({ message: registerWithKeyMessage(attacker.address, now - 1) })) },
   ];
-  return { validAuth, badAuth, badPayments: payments, badRegisterWithKey };
+  // Valid payments (distinct nonces), for the "valid payment, refused body" requests.
+  const validPayments: string[] = [];
+  for (let k = 0; k < 3; k++) validPayments.push(asHeader(await makeV2Payload(i.buyerKey, o, opts)));
+  return { validAuth, badAuth, badPayments: payments, validPayments, badRegisterWithKey };
 }

@@ -4,6 +4,9 @@
  * oversized bodies, bad vendor auth, malformed x402 payment headers, bad registrations — against a
  * real stack on anvil with real tasks in every state.
  *
+ * Valid signed x402 payments are sent too, but only with bodies the paid route must refuse: they
+ * must never be settled (the facilitator's /settle is counted through a proxy).
+ *
  * Per request: no 5xx, 4xx for anything aimed at a state-changing route, every 4xx a JSON
  * `{error}`. After the run: the SQLite content (every table), the USDC and escrow balances, the
  * deposits, the nonces and the block height are exactly what they were, and no event was emitted.
@@ -167,6 +170,7 @@ interface Intercepted {
   headers: http.IncomingHttpHeaders;
   body: Buffer;
 }
+/** Answers in the proxy's name, or returns undefined to forward `r` (whose body it may replace). */
 type Hook = (r: Intercepted) => { status: number; contentType: string; body: string } | undefined;
 
 /**
@@ -703,6 +707,30 @@ test('600 malformed requests, 6 in flight, while 3 real lifecycles run: answers 
   const logs = await lab.clients.publicClient.getLogs({ address: lab.addr.escrow, fromBlock: base.block + 1n, toBlock: now.block });
   const events = parseEventLogs({ abi: agentripeEscrowAbi, logs }).map((e) => `${e.eventName} ${(e.args as { depositId: Hex }).depositId}`);
   assert.deepEqual(events.sort(), newTasks.flatMap((id) => [`DepositRecorded ${id}`, `DepositReleased ${id}`]).sort());
+});
+
+test('bites: a server that settles before validating the body is caught (a 2xx, a /settle call, money moved)', async () => {
+  const settles0 = facilitatorCalls.get('/settle') ?? 0;
+  const base = await capture();
+  // The broken server drops the body of a paid request that carries a payment (as if it settled
+  // first and validated after): a valid payment with a refused body then buys a task.
+  const paidPath = `/${ctx.agent}/${ctx.service}`;
+  const proxy = await startBrokenProxy(lab.stack.server.url, (r) => {
+    const paying = headerOf(r.headers, 'payment-signature') ?? headerOf(r.headers, 'x-payment');
+    if (r.url.split('?')[0] === paidPath && paying !== undefined) r.body = Buffer.from('{}');
+    return undefined;
+  });
+  try {
+    const out = await fc.check(fuzzProperty(proxy.url), { seed: SEED, numRuns: RUNS, endOnFailure: true });
+    assert.equal(out.failed, true, 'the property must fail');
+    assert.match(out.counterexample![0].note, /^valid payment, body/);
+    assert.match(String((out.errorInstance as Error).message), /^200 \(expected 4xx\)/);
+  } finally {
+    await proxy.stop();
+  }
+  assert.ok((facilitatorCalls.get('/settle') ?? 0) > settles0, 'the facilitator was asked to settle');
+  const now = await capture();
+  assert.notEqual(now.chain['usdc buyer1'], base.chain['usdc buyer1'], 'the buyer paid');
 });
 
 // ---- last: the real server with its test-only faults switched on (changes state, so after the rest) --
