@@ -43,7 +43,7 @@ async function submit(
 }
 
 function describeAuth(payer: string, payee: string, a: Authorization, now: bigint): string {
-  const rel = (t: bigint) => (t >= now ? `now+${t - now}s` : `now-${now - t}s`);
+  const rel = (t: bigint) => (t === now ? 'now (latest block time)' : t > now ? `now+${t - now}s` : `now-${now - t}s`);
   return `${payer} signs an authorization: pay ${payee} ${usd(a.value)}, validAfter=${rel(a.validAfter)}, validBefore=${rel(a.validBefore)}, nonce=${short(a.nonce)}`;
 }
 

@@ -132,9 +132,11 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
   for (const p of r.protocols) {
     for (const q of p.requirements.filter((x) => x.status === 'fail' || x.status === 'error' || x.status === 'warn' || (x.status === 'indeterminate' && x.level === 'MUST'))) {
       lines.push('', `${q.status.toUpperCase()} ${q.id} [${q.level}] ${q.title}`, `  rule: ${q.text}`);
-      if (q.reason) lines.push(`  ${q.reason}`);
-      for (const sc of p.scenarios.filter((x) => x.requirements.includes(q.id) && x.counterexample && x.status !== 'pass' && (!x.counterexample.requirement || x.counterexample.requirement === q.id))) {
+      const cxs = p.scenarios.filter((x) => x.requirements.includes(q.id) && x.counterexample && x.status !== 'pass' && (!x.counterexample.requirement || x.counterexample.requirement === q.id));
+      if (q.reason && cxs.length === 0) lines.push(`  ${q.reason}`);
+      for (const sc of cxs) {
         const cx = sc.counterexample!;
+        lines.push(`  ${sc.caseId}: ${cx.message.split('\n').join('\n  ')}`);
         lines.push(`  shrunk counterexample (${sc.caseId}, seed ${cx.seed}, path ${cx.path}):`);
         cx.actions.forEach((a, i) => lines.push(`    ${i + 1}. ${a}`));
         lines.push(`  replay: ${sc.replay}`);
@@ -148,7 +150,7 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
 /** Shared body of run/certify: execute, write reports, print, return the exit code. */
 export async function runAndReport(o: ExecuteOptions & { out: string; junit?: string; quiet: boolean }): Promise<number> {
   const progress = o.quiet ? undefined : progressPrinter();
-  const rel = path.relative(process.cwd(), path.join(o.out, 'report.json')) || 'report.json';
+  const rel = path.isAbsolute(o.out) ? path.join(o.out, 'report.json') : path.relative(process.cwd(), path.join(o.out, 'report.json'));
   let report: Report;
   try {
     report = await execute({ ...o, onProgress: progress?.onProgress, replayCommand: `amh replay ${rel}` });
