@@ -77,6 +77,8 @@ const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 /** Verifies a hex ed25519 signature of `message` by the base58 Solana address; false on bad input. */
 export function verifySolanaSignature(address: string, message: string, signatureHex: string): boolean {
+  // A 32-byte key is 32..44 base58 characters; checking first keeps decoding (quadratic) cheap.
+  if (address.length < 32 || address.length > 44) return false;
   const raw = base58Decode(address);
   if (!raw || raw.length !== 32 || !/^(0x)?[0-9a-fA-F]{128}$/.test(signatureHex)) return false;
   try {
@@ -144,6 +146,7 @@ export async function authenticateVendor(header: (name: string) => string | unde
   const signature = header('x-signature');
   const solana = header('x-solana-address');
   if (!address && solana) {
+    if (solana.length > 44) return { ok: false, status: 401, error: AuthError.badHeaders };
     if (!agentIdHeader || !ts || !signature) return { ok: false, status: 401, error: AuthError.missing };
     const timestamp = parseTimestamp(ts);
     if (!/^\d{1,30}$/.test(agentIdHeader) || timestamp === undefined) return { ok: false, status: 401, error: AuthError.badHeaders };
