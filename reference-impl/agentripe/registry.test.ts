@@ -107,3 +107,11 @@ test('/agents lists registry agents with parsed catalogs; unknown ids 404', asyn
   const v = lab.vendor('vendor1', own, { kind: 'honest' });
   assert.equal((await v.putAgentUri(catalog('x'))).status, 403);
 });
+
+test('an oversized catalog is refused before any transaction', async () => {
+  const n0 = (await (await fetch(url('/agents/next-id'))).json()).nextAgentId;
+  const res = await post('/agents/register', { data: { ...catalog('Big'), description: 'x'.repeat(20_000) } });
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).error, /limit is 16384/);
+  assert.equal((await (await fetch(url('/agents/next-id'))).json()).nextAgentId, n0, 'nothing minted');
+});

@@ -460,6 +460,14 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   /** Replaces every service endpoint with this server's URL (seed: "auto-replaced with PUBLIC_URL"). */
   const withEndpoint = (data: AgentUriData): AgentUriData => ({ ...data, services: data.services.map((s) => ({ ...s, endpoint: publicUrl })) });
 
+  /** On-chain URIs cost gas per byte: catalogs above 16 KiB of JSON are refused before any transaction. */
+  const MAX_AGENT_DATA_BYTES = 16 * 1024;
+  const agentDataUri = (data: AgentUriData): string => {
+    const size = Buffer.byteLength(JSON.stringify(data), 'utf8');
+    if (size > MAX_AGENT_DATA_BYTES) throw new HttpError(400, `Invalid request body: data is ${size} bytes of JSON; the limit is ${MAX_AGENT_DATA_BYTES}`);
+    return toDataUri(data);
+  };
+
   // ---- routes --------------------------------------------------------------------------------
 
   const app = new Hono();
@@ -542,7 +550,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   app.post('/agents/register', async (c) => {
     const b = parseWith(body.register, await jsonBody(c));
     const data = withEndpoint(b.data);
-    const { agentId, transactionHash } = await chain.registerAgent(toDataUri(data)).catch((e) => {
+    const { agentId, transactionHash } = await chain.registerAgent(agentDataUri(data)).catch((e) => {
       throw new HttpError(502, 'Agent registration transaction failed', { detail: (e as Error).message.split('\n')[0] });
     });
     let walletSet = false;
@@ -570,7 +578,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     }
     const wallet = getAddress(b.walletAddress);
     const data = withEndpoint(b.data);
-    const { agentId, transactionHash } = await chain.registerAgent(toDataUri(data)).catch((e) => {
+    const { agentId, transactionHash } = await chain.registerAgent(agentDataUri(data)).catch((e) => {
       throw new HttpError(502, 'Agent registration transaction failed', { detail: (e as Error).message.split('\n')[0] });
     });
     // The wallet proved control, so it becomes the owner: payouts go to the owner while no
@@ -756,7 +764,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     if (!(await chain.isAuthorizedOrOwner(chain.registrar.address, agentId))) {
       throw new HttpError(403, 'This server is not authorized for this agent; call setAgentURI on the IdentityRegistry directly');
     }
-    const agentURI = toDataUri(data);
+    const agentURI = agentDataUri(data);
     const transactionHash = await chain.setAgentURI(agentId, agentURI);
     return c.json({ agentId: agentIdOut(agentId), agentURI, transactionHash, data });
   });
