@@ -38,21 +38,21 @@ function renderEvidence(e: Evidence): string {
         e.expected !== undefined || e.actual !== undefined ? `<div class="ea"><span>expected: <code>${esc(e.expected)}</code></span> <span>actual: <code>${esc(e.actual)}</code></span></div>` : ''
       }</li>`;
     case 'tx':
-      return `<li class="ev tx">⛓ <b>${esc(e.label)}</b> — <code>${esc(e.function)}</code> on ${esc(e.chain)} by <code>${esc(e.from)}</code>: ${badge(e.status === 'success' ? 'pass' : 'fail')} tx <code>${esc(e.hash)}</code> (block ${esc(e.blockNumber)})
+      return `<li class="ev tx"><span class="tag">tx</span> <b>${esc(e.label)}</b> — <code>${esc(e.function)}</code> on ${esc(e.chain)} by <code>${esc(e.from)}</code>: mined (${esc(e.status)}) <code>${esc(e.hash)}</code> (block ${esc(e.blockNumber)})
         <details><summary>args and ${e.events.length} event(s)</summary><pre>${esc(JSON.stringify(e.args, null, 1))}</pre>${e.events
           .map((x) => `<div><code>${esc(x.name)}</code> @ <code>${esc(x.address)}</code><pre>${esc(JSON.stringify(x.args, null, 1))}</pre></div>`)
           .join('')}</details></li>`;
     case 'refused':
-      return `<li class="ev refused">⛔ <b>${esc(e.label)}</b> — <code>${esc(e.function)}</code> on ${esc(e.chain)} by <code>${esc(e.from)}</code> refused: <code>${esc(e.reason)}</code>
+      return `<li class="ev refused"><span class="tag">refused</span> <b>${esc(e.label)}</b> — <code>${esc(e.function)}</code> on ${esc(e.chain)} by <code>${esc(e.from)}</code> refused: <code>${esc(e.reason)}</code>
         <details><summary>args</summary><pre>${esc(JSON.stringify(e.args, null, 1))}</pre></details></li>`;
     case 'balances': {
       const keys = [...new Set([...Object.keys(e.before), ...Object.keys(e.after)])];
-      return `<li class="ev balances">💰 <b>${esc(e.label)}</b> (token <code>${esc(e.token)}</code> on ${esc(e.chain)})<table class="bal"><tr><th>account</th><th>before</th><th>after</th><th>Δ</th></tr>${keys
+      return `<li class="ev balances"><span class="tag">balances</span> <b>${esc(e.label)}</b> (token <code>${esc(e.token)}</code> on ${esc(e.chain)})<table class="bal"><tr><th>account</th><th>before</th><th>after</th><th>Δ</th></tr>${keys
         .map((k) => `<tr><td>${esc(k)}</td><td>${esc(e.before[k])}</td><td>${esc(e.after[k])}</td><td>${esc(delta(e.before[k], e.after[k]))}</td></tr>`)
         .join('')}</table></li>`;
     }
     case 'http':
-      return `<li class="ev http">🌐 <b>${esc(e.method)} ${esc(e.url)}</b> → ${esc(e.status ?? e.error)} (${esc(e.durationMs)} ms)
+      return `<li class="ev http"><span class="tag">http</span> <b>${esc(e.method)} ${esc(e.url)}</b> → ${esc(e.status ?? e.error)} (${esc(e.durationMs)} ms)
         <details><summary>exchange</summary><pre>${esc(
           [`> ${e.method} ${e.url}`, ...Object.entries(e.requestHeaders).map(([k, v]) => `> ${k}: ${v}`), e.requestBody ? `>\n${e.requestBody}` : '', `< ${e.status ?? e.error}`, ...Object.entries(e.responseHeaders).map(([k, v]) => `< ${k}: ${v}`), e.responseBody ? `<\n${e.responseBody}` : '']
             .filter(Boolean)
@@ -102,7 +102,7 @@ details.req{border-top:1px solid #d8dee4;padding:6px 0}details.req>summary{curso
 .lvl{font-size:11px;font-weight:700;color:#57606a}.reason{color:#82071e}.cx{border:1px solid #ffcecb;background:#fff8f8;border-radius:6px;padding:8px;margin:8px 0}
 .cx h4{margin:0 0 4px}ol.actions li{font-family:ui-monospace,monospace;font-size:12px}.ev{margin:3px 0}.ev.check.ok{color:#1a7f37}.ev.check.bad{color:#cf222e;font-weight:600}
 .ea span{margin-right:16px}table.bal{width:auto;margin:4px 0}.hidden{display:none}tr.row{cursor:pointer}tr.row:hover{background:#f3f4f6}
-button.copy{font-size:11px}`;
+button.copy{font-size:11px}.tag{display:inline-block;font:600 10px ui-monospace,monospace;text-transform:uppercase;background:#eaeef2;border:1px solid #d0d7de;border-radius:3px;padding:0 4px;color:#57606a}`;
 
 const JS = `
 (function(){

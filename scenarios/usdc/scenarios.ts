@@ -47,10 +47,15 @@ function describeAuth(payer: string, payee: string, a: Authorization, now: bigin
   return `${payer} signs an authorization: pay ${payee} ${usd(a.value)}, validAfter=${rel(a.validAfter)}, validBefore=${rel(a.validBefore)}, nonce=${short(a.nonce)}`;
 }
 
-/** Assert a refused transfer moved nothing and left the nonce unused. */
-async function expectNoEffect(ctx: RunContext, s: ChainSession, req: string, roles: string[], before: Record<string, bigint>, a: Authorization) {
+/** Read and record balances right after an attempt, before any check can stop the run. */
+async function recordAfter(s: ChainSession, roles: string[], before: Record<string, bigint>, label = 'after the attempt') {
   const after = await usdcBalances(s, roles);
-  s.recordBalances('refused authorization', s.contract('usdc'), before, after);
+  s.recordBalances(label, s.contract('usdc'), before, after);
+  return after;
+}
+
+/** Assert a refused transfer moved nothing and left the nonce unused. */
+async function expectNoEffect(ctx: RunContext, s: ChainSession, req: string, roles: string[], before: Record<string, bigint>, a: Authorization, after: Record<string, bigint>) {
   ctx.check(req, roles.every((r) => after[r] === before[r]), 'a refused authorization moved no funds', {
     expected: JSON.stringify(Object.fromEntries(roles.map((r) => [r, String(before[r])]))),
     actual: JSON.stringify(Object.fromEntries(roles.map((r) => [r, String(after[r])]))),
@@ -122,8 +127,9 @@ export const expired = defineScenario({
     ctx.act(`[${s.id}] ${describeAuth(payer, payee, a, now)}`);
     ctx.act(`${v.relayer} submits it after it expired`);
     const r = await submit(s, v.relayer, a, sig, 'expired authorization');
+    const after = await recordAfter(s, roles, before);
     ctx.check('USDC-3009-02', !r.ok, 'an expired authorization is refused', { expected: 'refused (authorization is expired)', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
-    await expectNoEffect(ctx, s, 'USDC-3009-02', roles, before, a);
+    await expectNoEffect(ctx, s, 'USDC-3009-02', roles, before, a, after);
   },
 });
 
@@ -149,8 +155,9 @@ export const notYetValid = defineScenario({
     ctx.act(`[${s.id}] ${describeAuth(payer, payee, a, now)}`);
     ctx.act(`${v.relayer} submits it before it becomes valid`);
     const r = await submit(s, v.relayer, a, sig, 'not-yet-valid authorization');
+    const after = await recordAfter(s, roles, before);
     ctx.check('USDC-3009-03', !r.ok, 'a not-yet-valid authorization is refused', { expected: 'refused (authorization is not yet valid)', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
-    await expectNoEffect(ctx, s, 'USDC-3009-03', roles, before, a);
+    await expectNoEffect(ctx, s, 'USDC-3009-03', roles, before, a, after);
   },
 });
 
@@ -184,8 +191,9 @@ export const timeBoundaries = defineScenario({
     await s.test.setNextBlockTimestamp({ timestamp: t });
     ctx.act(`${v.relayer} submits it in that block`);
     const r = await submit(s, v.relayer, a, sig, `authorization at block time == ${v.edge}`);
+    const after = await recordAfter(s, roles, before);
     ctx.check(req, !r.ok, `an authorization is refused when block.timestamp == ${v.edge} (the bound is strict)`, { expected: 'refused', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
-    await expectNoEffect(ctx, s, req, roles, before, a);
+    await expectNoEffect(ctx, s, req, roles, before, a, after);
   },
 });
 
@@ -301,8 +309,9 @@ export const wrongSignature = defineScenario({
     if (v.tamper !== 'other-signer') ctx.act(`tampering: ${v.tamper === 'chain-id' || v.tamper === 'token-address' || v.tamper === 'token-name' ? `signed for the wrong EIP-712 domain (${v.tamper})` : `the submitted ${v.tamper} differs from the signed one`}`);
     ctx.act(`${v.relayer} submits it`);
     const r = await submit(s, v.relayer, submitted, sig, `authorization with ${v.tamper}`);
+    const after = await recordAfter(s, roles, before);
     ctx.check('USDC-3009-05', !r.ok, `an authorization with a bad signature (${v.tamper}) is refused`, { expected: 'refused (invalid signature)', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
-    await expectNoEffect(ctx, s, 'USDC-3009-05', roles, before, submitted);
+    await expectNoEffect(ctx, s, 'USDC-3009-05', roles, before, submitted, after);
   },
 });
 
