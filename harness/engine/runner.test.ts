@@ -164,3 +164,40 @@ test('defineProtocol rejects unknown requirement ids and duplicate scenarios', (
   assert.throws(() => defineProtocol({ id: 'x', title: 'x', requirements: catalog, scenarios: [commutative, commutative] }), /duplicate scenario/);
   assert.throws(() => defineCatalog([catalog[0]!, catalog[0]!]), /duplicate requirement/);
 });
+
+test('model-based scenario: shrunk command sequence is reported and replays from seed/path/replayPath', async () => {
+  interface M { total: number }
+  interface R { ctx: import('./context.ts').RunContext; total: number }
+  class Add implements fc.AsyncCommand<M, R> {
+    constructor(readonly n: number) {}
+    check = () => true;
+    async run(m: M, r: R) {
+      r.ctx.act(`agent deposits ${this.n}`);
+      m.total += this.n;
+      // The "real" system loses deposits once it holds more than 100.
+      r.total += r.total > 100 ? 0 : this.n;
+      r.ctx.check('T-MUST-01', r.total === m.total, 'real total equals the model', { expected: m.total, actual: r.total });
+    }
+    toString = () => `add(${this.n})`;
+  }
+  const model = defineScenario<M, R>({
+    kind: 'model',
+    id: 'deposits',
+    title: 'deposits',
+    requirements: ['T-MUST-01'],
+    maxCommands: 20,
+    commands: () => [fc.integer({ min: 1, max: 80 }).map((n) => new Add(n))],
+    async setup(ctx) {
+      return { model: { total: 0 }, real: { ctx, total: 0 } };
+    },
+  });
+  const r = await run(proto([model]), { seed: 11, runs: 100 });
+  const sc = r.protocols[0]!.scenarios[0]!;
+  assert.equal(sc.status, 'fail');
+  // Minimal: two deposits pushing the total past 100, then one that gets lost.
+  assert.equal(sc.counterexample!.actions.length, 3, sc.counterexample!.actions.join(' | '));
+  assert.ok(sc.counterexample!.replayPath, 'model runs carry a replayPath');
+  const cx = sc.counterexample!;
+  const again = await run(proto([model]), { replay: { caseId: 'toy/deposits', seed: cx.seed, path: cx.path, replayPath: cx.replayPath } });
+  assert.deepEqual(again.protocols[0]!.scenarios[0]!.counterexample!.actions, cx.actions);
+});
