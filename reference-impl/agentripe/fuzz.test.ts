@@ -590,29 +590,6 @@ test(
  */
 const MAX_REFUSAL_CPU_MS = 400;
 
-test(
-  'a 60 KB X-Solana-Address is refused without burning CPU (the server runs in this process: its CPU time is measured)',
-  { todo: 'server bug reported in /tmp/agentripe-bugs.md: base58Decode is quadratic and runs before any length check (~0.8 s of CPU per request)' },
-  async () => {
-    const req: FuzzRequest = {
-      cls: 'badVendorAuth',
-      note: 'huge X-Solana-Address',
-      method: 'GET',
-      path: '/vendor/tasks',
-      headers: { 'x-solana-address': 'z'.repeat(60_000), 'x-agent-id': String(ctx.agent), 'x-timestamp': String(Math.floor(Date.now() / 1000)), 'x-signature': 'ab'.repeat(64) },
-      expect4xx: true,
-    };
-    const cpu0 = process.cpuUsage();
-    const res = await send(lab.stack.server.url, req);
-    const cpu = process.cpuUsage(cpu0);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    assert.equal(checkResponse(req, res), null);
-    assert.equal(res.status, 401);
-    // A 44-character address is the most a 32-byte key needs; a refusal costs a few ms.
-    assert.ok(cpuMs < MAX_REFUSAL_CPU_MS, `${cpuMs.toFixed(0)} ms of CPU to refuse one request`);
-  },
-);
-
 test(`heavy malformed requests (60 KB headers, 1 MB bodies, deep nesting) are each refused in < ${MAX_REFUSAL_CPU_MS} ms of CPU`, async () => {
   const now = String(Math.floor(Date.now() / 1000));
   const paid = `/${ctx.agent}/${ctx.service}`;
@@ -632,6 +609,9 @@ test(`heavy malformed requests (60 KB headers, 1 MB bodies, deep nesting) are ea
     ['300,000-deep register-with-key data', 'POST', '/agents/register-with-key', j, `{"data":${'['.repeat(300_000)}${']'.repeat(300_000)}}`],
     ['15 KB payment header of JSON', 'POST', paid, { ...j, 'payment-signature': Buffer.from(JSON.stringify({ x402Version: 2, accepted: { a: 'x'.repeat(10_000) } })).toString('base64') }, '{}'],
     ['2,000-char Solana address', 'GET', '/vendor/tasks', { 'x-solana-address': 'z'.repeat(2_000), 'x-agent-id': String(ctx.agent), 'x-timestamp': now, 'x-signature': 'ab'.repeat(64) }],
+    // Regression (found by this fuzz, fixed in auth.ts): base58 decoding is quadratic and ran before
+    // any length check, ~0.8 s of CPU for this one unauthenticated request.
+    ['60 KB Solana address', 'GET', '/vendor/tasks', { 'x-solana-address': 'z'.repeat(big), 'x-agent-id': String(ctx.agent), 'x-timestamp': now, 'x-signature': 'ab'.repeat(64) }],
   ];
   const problems: string[] = [];
   for (const [note, method, path, headers, body] of cases) {
