@@ -30,7 +30,7 @@ import fc from 'fast-check';
 import { parseEventLogs, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { revert, roleAccount, snapshot } from '../../harness/chain/index.ts';
-import { agentripeEscrowAbi, fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
+import { agentripeEscrowAbi, fiatTokenV2_2Abi, identityRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { startLab, type Lab } from './testkit.ts';
 import { registerWithKeyMessage } from './auth.ts';
 import { hashApiKey } from './db.ts';
@@ -733,3 +733,33 @@ for (const { fault, what, message, request } of FAULT_BITES) {
     }
   });
 }
+
+// ---- hostile on-chain input: agent URIs that never answer --------------------------------------------
+
+test(
+  'GET /agents stays fast when some agents (anyone can register one) have http URIs that never answer',
+  { todo: 'server issue reported in /tmp/agentripe-bugs.md: agent URIs are resolved one after another, 5 s timeout each' },
+  async () => {
+    // A TCP server that accepts and never answers: what a hostile or dead agent-card host looks like.
+    const sink = net.createServer((sock) => sock.on('data', () => {}));
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const port = (sink.address() as AddressInfo).port;
+    try {
+      const attacker = lab.clients.walletClient('attacker');
+      for (let i = 0; i < 4; i++) {
+        const hash = await attacker.writeContract({ address: lab.addr.identityRegistry, abi: identityRegistryAbi, functionName: 'register', args: [`http://127.0.0.1:${port}/card${i}.json`] });
+        await lab.clients.publicClient.waitForTransactionReceipt({ hash });
+      }
+      const t0 = performance.now();
+      const res = await fetch(`${lab.stack.server.url}/agents`, { signal: AbortSignal.timeout(30_000) });
+      const seconds = (performance.now() - t0) / 1000;
+      const body = (await res.json()) as { agents: { agentId: number | string }[] };
+      assert.equal(res.status, 200);
+      assert.ok(body.agents.some((a) => BigInt(a.agentId) === ctx.agent), 'the honest agents are still listed');
+      // Four dead hosts resolved one after another take 4 x 5 s; resolved together, one timeout.
+      assert.ok(seconds < 8, `GET /agents took ${seconds.toFixed(1)} s with 4 dead agent-URI hosts`);
+    } finally {
+      sink.close();
+    }
+  },
+);
