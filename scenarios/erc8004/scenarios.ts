@@ -118,72 +118,85 @@ export const updateAuth = defineScenario({
 });
 
 type WalletCase = 'stranger' | 'wrong-signer' | 'expired' | 'too-far';
+const WALLET_REQ: Record<WalletCase, string> = { stranger: 'ERC8004-ID-03', 'wrong-signer': 'ERC8004-ID-04', expired: 'ERC8004-ID-05', 'too-far': 'ERC8004-ID-06' };
 
-export const wallet = defineScenario({
-  kind: 'property',
-  id: 'identity-agent-wallet',
-  title: 'setAgentWallet: owner/operator only, signed by the new wallet, inside a deadline at most 5 minutes ahead',
-  requirements: ['ERC8004-ID-03', 'ERC8004-ID-04', 'ERC8004-ID-05', 'ERC8004-ID-06'],
-  roles: ROLES,
-  ...ID,
-  arbitrary: (env) =>
-    fc.record({
-      chain: chainArb(env),
-      owner: fc.constantFrom(...OWNERS),
-      newWallet: fc.constantFrom(...WALLETS),
-      setter: fc.constantFrom<'owner' | Delegation>('owner', 'operator', 'approved'),
-      card: agentCardArb,
-      order: fc.shuffledSubarray<WalletCase>(['stranger', 'wrong-signer', 'expired', 'too-far'], { minLength: 4, maxLength: 4 }),
-      ago: fc.integer({ min: 1, max: 30 * 86_400 }),
-      ahead: fc.integer({ min: 3600, max: 365 * 86_400 }),
-      ttl: fc.integer({ min: 30, max: 240 }),
-    }),
-  async run(ctx, v) {
-    const s = await ctx.chain(v.chain);
-    const reg = s.contract('identityRegistry');
-    const id = await registerAgent(ctx, s, v.owner, v.card);
-    const owner = s.address(v.owner);
-    const nw = s.address(v.newWallet);
-    const setter = v.setter === 'owner' ? v.owner : 'operator';
-    if (v.setter !== 'owner') await delegate(ctx, s, v.owner, 'operator', id, v.setter);
-    const now = await s.now();
-    const w0 = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
-    for (const c of v.order) {
+/**
+ * One scenario per refusal rule (so one defect cannot hide another's verdict). Each run registers an
+ * agent, optionally delegates to an operator, makes the refused attempt, then — for the
+ * authorization and signature rules — shows the legitimate setter succeeding with a valid signature.
+ */
+function walletScenario(c: WalletCase) {
+  const req = WALLET_REQ[c];
+  return defineScenario({
+    kind: 'property',
+    id: `identity-wallet-${c}`,
+    title: {
+      stranger: 'setAgentWallet by anyone but the owner, an operator or the approved address is refused',
+      'wrong-signer': 'setAgentWallet needs newWallet\'s EIP-712 AgentWalletSet signature',
+      expired: 'setAgentWallet with an expired deadline is refused',
+      'too-far': 'setAgentWallet with a deadline more than 5 minutes ahead is refused',
+    }[c],
+    requirements: [req],
+    roles: ROLES,
+    ...ID,
+    arbitrary: (env) =>
+      fc.record({
+        chain: chainArb(env),
+        owner: fc.constantFrom(...OWNERS),
+        newWallet: fc.constantFrom(...WALLETS),
+        setter: fc.constantFrom<'owner' | Delegation>('owner', 'operator', 'approved'),
+        card: agentCardArb,
+        ago: fc.integer({ min: 1, max: 30 * 86_400 }),
+        ahead: fc.integer({ min: 3600, max: 365 * 86_400 }),
+        ttl: fc.integer({ min: 30, max: 240 }),
+      }),
+    async run(ctx, v) {
+      const s = await ctx.chain(v.chain);
+      const reg = s.contract('identityRegistry');
+      const id = await registerAgent(ctx, s, v.owner, v.card);
+      const owner = s.address(v.owner);
+      const nw = s.address(v.newWallet);
+      const setter = v.setter === 'owner' ? v.owner : 'operator';
+      if (v.setter !== 'owner') await delegate(ctx, s, v.owner, 'operator', id, v.setter);
+      const now = await s.now();
+      const w0 = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
       let caller = setter;
       let signer: string = v.newWallet;
       let deadline = now + BigInt(v.ttl);
-      let req = 'ERC8004-ID-03';
       if (c === 'stranger') {
         caller = 'attacker';
         ctx.act(`${v.newWallet} signs AgentWalletSet(#${id}, ${v.newWallet}, owner, now+${v.ttl}s); attacker submits setAgentWallet`);
       } else if (c === 'wrong-signer') {
         signer = 'attacker';
-        req = 'ERC8004-ID-04';
         ctx.act(`attacker signs AgentWalletSet for ${v.newWallet}; ${setter} submits setAgentWallet`);
       } else if (c === 'expired') {
         deadline = now - BigInt(v.ago);
-        req = 'ERC8004-ID-05';
         ctx.act(`${v.newWallet} signs with deadline now-${v.ago}s; ${setter} submits setAgentWallet`);
       } else {
         deadline = now + 300n + BigInt(v.ahead);
-        req = 'ERC8004-ID-06';
         ctx.act(`${v.newWallet} signs with deadline now+${300 + v.ahead}s (more than 5 minutes ahead); ${setter} submits setAgentWallet`);
       }
       const sig = await signWallet(s, signer, { agentId: id, newWallet: nw, owner, deadline });
       const r = await call(s, caller, 'setAgentWallet', [id, nw, deadline, sig], `setAgentWallet (${c})`);
-      ctx.check(req, !r.ok, `setAgentWallet is refused (${c})`, { expected: 'refused', actual: outcome(r) });
       const w = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
+      ctx.check(req, !r.ok, `setAgentWallet is refused (${c})`, { expected: 'refused', actual: outcome(r) });
       ctx.check(req, w === w0, 'the agent wallet is unchanged', { expected: w0, actual: w });
-    }
-    const deadline = now + BigInt(v.ttl);
-    ctx.act(`${v.newWallet} signs AgentWalletSet(#${id}, deadline now+${v.ttl}s); ${setter} submits setAgentWallet`);
-    const sig = await signWallet(s, v.newWallet, { agentId: id, newWallet: nw, owner, deadline });
-    const r = await call(s, setter, 'setAgentWallet', [id, nw, deadline, sig], 'setAgentWallet (valid)');
-    ctx.check('ERC8004-ID-03', r.ok, `the ${v.setter === 'owner' ? 'owner' : v.setter === 'operator' ? 'approved-for-all operator' : 'approved address'} sets the wallet with a valid signature`, { expected: 'success', actual: outcome(r) });
-    const w = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
-    ctx.check('ERC8004-ID-04', w === nw, 'getAgentWallet returns the new, signature-proven wallet', { expected: nw, actual: w });
-  },
-});
+      if (c !== 'stranger' && c !== 'wrong-signer') return;
+      const good = now + BigInt(v.ttl);
+      ctx.act(`${v.newWallet} signs AgentWalletSet(#${id}, deadline now+${v.ttl}s); ${setter} submits setAgentWallet`);
+      const gsig = await signWallet(s, v.newWallet, { agentId: id, newWallet: nw, owner, deadline: good });
+      const ok = await call(s, setter, 'setAgentWallet', [id, nw, good, gsig], 'setAgentWallet (valid)');
+      const who = v.setter === 'owner' ? 'owner' : v.setter === 'operator' ? 'approved-for-all operator' : 'approved address';
+      ctx.check(req, ok.ok, `the ${who} sets the wallet with a valid signature`, { expected: 'success', actual: outcome(ok) });
+      const w2 = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
+      ctx.check(req, w2 === nw, 'getAgentWallet returns the new, signature-proven wallet', { expected: nw, actual: w2 });
+    },
+  });
+}
+export const walletStranger = walletScenario('stranger');
+export const walletSignature = walletScenario('wrong-signer');
+export const walletExpired = walletScenario('expired');
+export const walletTooFar = walletScenario('too-far');
 
 export const transferClears = defineScenario({
   kind: 'property',
@@ -366,4 +379,4 @@ export const revoke = defineScenario({
   },
 });
 
-export const erc8004Scenarios = [register, updateAuth, wallet, transferClears, reservedKey, feedback, selfFeedback, decimals, revoke];
+export const erc8004Scenarios = [register, updateAuth, walletStranger, walletSignature, walletExpired, walletTooFar, transferClears, reservedKey, feedback, selfFeedback, decimals, revoke];

@@ -731,55 +731,64 @@ export const permitValid = defineScenario({
   },
 });
 
-export const permitRefused = defineScenario({
-  kind: 'property',
-  id: '2612-permit-refused',
-  title: 'Expired and forged EIP-2612 permits are refused and change nothing',
-  requirements: ['USDC-2612-02', 'USDC-2612-04'],
-  roles: [...HOLDERS, ...RELAYERS],
-  ...USDC_NEEDS,
-  arbitrary: (env) =>
-    fc.record({
-      chain: chainArb(env),
-      pair: pairArb,
-      value: amountArb,
-      relayer: fc.constantFrom(...RELAYERS),
-      ago: fc.integer({ min: 1, max: 30 * 86_400 }),
-      forgery: fc.constantFrom<Forgery>('other-signer', 'value', 'spender', 'deadline'),
-    }),
-  async run(ctx, v) {
-    const s = await ctx.chain(v.chain);
-    const [owner, spender] = v.pair;
-    const usdc = s.contract('usdc');
-    const now = await s.now();
-    const o = s.address(owner);
-    const sp = s.address(spender);
-    const st0 = await permitState(s, o, sp);
-    const send = async (label: string, p: { owner: Address; spender: Address; value: bigint; deadline: bigint }, sig: { v: number; r: Hex; s: Hex }) =>
-      s.attempt({ label, role: v.relayer, address: usdc, abi: usdcAbi, functionName: 'permit', args: [p.owner, p.spender, p.value, p.deadline, sig.v, sig.r, sig.s] });
-    // 1. expired: deadline strictly before the latest block's time.
-    const expiredPermit = { owner: o, spender: sp, value: v.value, nonce: st0.nonce, deadline: now - BigInt(v.ago) };
-    ctx.act(`[${s.id}] ${owner} signs permit(spender=${spender}, value=${usd(v.value)}, deadline=now-${v.ago}s); ${v.relayer} submits it`);
-    const r1 = await send('expired permit', expiredPermit, await signPermit(s.account(owner), usdcDomain(s), expiredPermit));
-    ctx.check('USDC-2612-02', !r1.ok, 'an expired permit is refused', { expected: 'refused (permit is expired)', actual: r1.ok ? `accepted in ${r1.hash}` : `refused: ${r1.reason}` });
-    const st1 = await permitState(s, o, sp);
-    ctx.check('USDC-2612-02', st1.nonce === st0.nonce && st1.allowance === st0.allowance, 'allowance and nonce unchanged', { expected: `nonce ${st0.nonce}, allowance ${st0.allowance}`, actual: `nonce ${st1.nonce}, allowance ${st1.allowance}` });
-    // 2. forged: signed by someone else, or a field changed after signing.
-    const signed = { owner: o, spender: sp, value: v.value, nonce: st1.nonce, deadline: now + 3600n };
-    const sig = await signPermit(s.account(v.forgery === 'other-signer' ? 'attacker' : owner), usdcDomain(s), signed);
-    const sent =
-      v.forgery === 'value' ? { ...signed, value: signed.value + 1n } : v.forgery === 'spender' ? { ...signed, spender: s.address('attacker') } : v.forgery === 'deadline' ? { ...signed, deadline: signed.deadline + 1n } : signed;
-    ctx.act(v.forgery === 'other-signer' ? `attacker signs a permit in ${owner}'s name; ${v.relayer} submits it` : `${owner} signs a valid permit; ${v.relayer} submits it with a different ${v.forgery}`);
-    const r2 = await send(`forged permit (${v.forgery})`, sent, sig);
-    ctx.check('USDC-2612-04', !r2.ok, `a forged permit (${v.forgery}) is refused`, { expected: 'refused (invalid signature)', actual: r2.ok ? `accepted in ${r2.hash}` : `refused: ${r2.reason}` });
-    const st2 = await permitState(s, o, sent.spender);
-    const st2b = await permitState(s, o, sp);
-    ctx.check('USDC-2612-04', st2.nonce === st1.nonce && st2b.allowance === st1.allowance && (sent.spender === sp || st2.allowance === 0n), 'allowance and nonce unchanged', {
-      expected: `nonce ${st1.nonce}, allowance ${st1.allowance}`,
-      actual: `nonce ${st2.nonce}, allowance ${st2b.allowance}${sent.spender !== sp ? ` (attacker allowance ${st2.allowance})` : ''}`,
-    });
-  },
-});
+/** Expired and forged permits are separate scenarios so one defect cannot hide the other's verdict. */
+function permitRefusal(mode: 'expired' | 'forged') {
+  const req = mode === 'expired' ? 'USDC-2612-02' : 'USDC-2612-04';
+  return defineScenario({
+    kind: 'property',
+    id: `2612-permit-${mode}`,
+    title: mode === 'expired' ? 'An expired EIP-2612 permit is refused and changes nothing' : 'A forged EIP-2612 permit (other signer or altered field) is refused and changes nothing',
+    requirements: [req],
+    roles: [...HOLDERS, ...RELAYERS],
+    ...USDC_NEEDS,
+    arbitrary: (env) =>
+      fc.record({
+        chain: chainArb(env),
+        pair: pairArb,
+        value: amountArb,
+        relayer: fc.constantFrom(...RELAYERS),
+        ago: fc.integer({ min: 1, max: 30 * 86_400 }),
+        forgery: fc.constantFrom<Forgery>('other-signer', 'value', 'spender', 'deadline'),
+      }),
+    async run(ctx, v) {
+      const s = await ctx.chain(v.chain);
+      const [owner, spender] = v.pair;
+      const usdc = s.contract('usdc');
+      const now = await s.now();
+      const o = s.address(owner);
+      const sp = s.address(spender);
+      const st0 = await permitState(s, o, sp);
+      const send = async (label: string, p: { owner: Address; spender: Address; value: bigint; deadline: bigint }, sig: { v: number; r: Hex; s: Hex }) =>
+        s.attempt({ label, role: v.relayer, address: usdc, abi: usdcAbi, functionName: 'permit', args: [p.owner, p.spender, p.value, p.deadline, sig.v, sig.r, sig.s] });
+      if (mode === 'expired') {
+        // Deadline strictly before the latest block's time.
+        const expiredPermit = { owner: o, spender: sp, value: v.value, nonce: st0.nonce, deadline: now - BigInt(v.ago) };
+        ctx.act(`[${s.id}] ${owner} signs permit(spender=${spender}, value=${usd(v.value)}, deadline=now-${v.ago}s); ${v.relayer} submits it`);
+        const r1 = await send('expired permit', expiredPermit, await signPermit(s.account(owner), usdcDomain(s), expiredPermit));
+        const st1 = await permitState(s, o, sp);
+        ctx.check(req, !r1.ok, 'an expired permit is refused', { expected: 'refused (permit is expired)', actual: r1.ok ? `accepted in ${r1.hash}` : `refused: ${r1.reason}` });
+        ctx.check(req, st1.nonce === st0.nonce && st1.allowance === st0.allowance, 'allowance and nonce unchanged', { expected: `nonce ${st0.nonce}, allowance ${st0.allowance}`, actual: `nonce ${st1.nonce}, allowance ${st1.allowance}` });
+        return;
+      }
+      // Signed by someone else, or a field changed after signing.
+      const signed = { owner: o, spender: sp, value: v.value, nonce: st0.nonce, deadline: now + 3600n };
+      const sig = await signPermit(s.account(v.forgery === 'other-signer' ? 'attacker' : owner), usdcDomain(s), signed);
+      const sent =
+        v.forgery === 'value' ? { ...signed, value: signed.value + 1n } : v.forgery === 'spender' ? { ...signed, spender: s.address('attacker') } : v.forgery === 'deadline' ? { ...signed, deadline: signed.deadline + 1n } : signed;
+      ctx.act(v.forgery === 'other-signer' ? `[${s.id}] attacker signs a permit in ${owner}'s name; ${v.relayer} submits it` : `[${s.id}] ${owner} signs a valid permit; ${v.relayer} submits it with a different ${v.forgery}`);
+      const r2 = await send(`forged permit (${v.forgery})`, sent, sig);
+      const st2 = await permitState(s, o, sent.spender);
+      const st2b = await permitState(s, o, sp);
+      ctx.check(req, !r2.ok, `a forged permit (${v.forgery}) is refused`, { expected: 'refused (invalid signature)', actual: r2.ok ? `accepted in ${r2.hash}` : `refused: ${r2.reason}` });
+      ctx.check(req, st2.nonce === st0.nonce && st2b.allowance === st0.allowance && (sent.spender === sp || st2.allowance === 0n), 'allowance and nonce unchanged', {
+        expected: `nonce ${st0.nonce}, allowance ${st0.allowance}`,
+        actual: `nonce ${st2.nonce}, allowance ${st2b.allowance}${sent.spender !== sp ? ` (attacker allowance ${st2.allowance})` : ''}`,
+      });
+    },
+  });
+}
+export const permitExpired = permitRefusal('expired');
+export const permitForged = permitRefusal('forged');
 
 // ----------------------------------------------------------------------------------------- domain
 
@@ -809,4 +818,4 @@ export const domain = defineScenario({
   },
 });
 
-export const usdcScenarios = [validTransfer, expired, notYetValid, timeBoundaries, nonceReuse, wrongSignature, receiveCaller, cancel, race, tokenModel, permitValid, permitRefused, domain];
+export const usdcScenarios = [validTransfer, expired, notYetValid, timeBoundaries, nonceReuse, wrongSignature, receiveCaller, cancel, race, tokenModel, permitValid, permitExpired, permitForged, domain];
