@@ -63,6 +63,12 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   }
   const n = o.replay ? 1 : (o.workers ?? defaultWorkers());
   const refs: ReferenceTarget[] = [];
+  // Ctrl-C / SIGTERM must not orphan the anvil processes and servers this run started.
+  const onSignal = (sig: NodeJS.Signals) => {
+    void Promise.allSettled(refs.map((r) => r.stop())).then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     // Workers start in parallel; each owns a full set of chains, so runs never share state.
     const started = await Promise.allSettled(Array.from({ length: n }, () => startReferenceTarget()));
@@ -75,6 +81,8 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
       { ...o, command: o.command },
     );
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await Promise.allSettled(refs.map((r) => r.stop()));
   }
 }

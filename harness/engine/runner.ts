@@ -406,6 +406,10 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   });
   if (jobs.length === 0) errors.push('no scenario selected (check --protocol / --grep / --case)');
   const summary = summarize(protocols);
+  if (jobs.length > 0 && summary.checks === 0) {
+    const reasons = [...new Set(results.map((o) => o.report.reason).filter(Boolean))].slice(0, 5);
+    errors.push(`no check executed: a run that checks nothing certifies nothing (${reasons.join('; ') || 'no scenario ran'})`);
+  }
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     harness: HARNESS,
