@@ -270,7 +270,10 @@ async function runScenario(
     report.status = 'error';
     if (err instanceof HarnessFault || err instanceof Error) cx.message = `harness error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
   }
-  report.reason = trim(cx.message.split('\n')[0] ?? '', 300);
+  report.reason = trim(
+    err instanceof RequirementViolation && err.actual !== undefined ? `${cx.message.split('\n')[0]} — expected ${err.expected ?? '?'}, got ${err.actual}` : (cx.message.split('\n')[0] ?? ''),
+    300,
+  );
   report.counterexample = cx;
   const cmd = opts.replayCommand ?? 'amh replay reports/latest/report.json';
   report.replay = `${cmd} --case ${caseId}`;
