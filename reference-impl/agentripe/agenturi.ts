@@ -54,7 +54,7 @@ export function toDataUri(data: unknown): string {
  * Resolves an agent URI to its JSON: `data:` URIs (base64 or percent-encoded) are decoded locally;
  * http(s) URIs are fetched (with a timeout); anything else is an error.
  */
-export async function resolveAgentUri(uri: string, fetchImpl: typeof fetch = fetch): Promise<unknown> {
+export async function resolveAgentUri(uri: string, fetchImpl: typeof fetch = fetch, timeoutMs = 5000): Promise<unknown> {
   if (uri.startsWith('data:')) {
     const comma = uri.indexOf(',');
     if (comma < 0) throw new Error('malformed data: URI');
@@ -66,7 +66,7 @@ export async function resolveAgentUri(uri: string, fetchImpl: typeof fetch = fet
     return JSON.parse(text);
   }
   if (/^https?:\/\//i.test(uri)) {
-    const res = await fetchImpl(uri, { signal: AbortSignal.timeout(5000) });
+    const res = await fetchImpl(uri, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`agent URI ${uri} answered ${res.status}`);
     return await res.json();
   }
@@ -77,10 +77,11 @@ export async function resolveAgentUri(uri: string, fetchImpl: typeof fetch = fet
 export async function loadAgentUriData(
   uri: string,
   fetchImpl: typeof fetch = fetch,
+  timeoutMs = 5000,
 ): Promise<{ ok: true; data: AgentUriData } | { ok: false; reason: string }> {
   if (!uri) return { ok: false, reason: 'agent has no URI' };
   try {
-    const parsed = agentUriDataSchema.safeParse(await resolveAgentUri(uri, fetchImpl));
+    const parsed = agentUriDataSchema.safeParse(await resolveAgentUri(uri, fetchImpl, timeoutMs));
     if (!parsed.success) return { ok: false, reason: `invalid AgentURIData: ${parsed.error.issues[0]?.message}` };
     return { ok: true, data: parsed.data };
   } catch (e) {

@@ -415,11 +415,11 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     updatedAt: t.updatedAt,
   });
 
-  async function agentInfo(agentId: bigint) {
+  async function agentInfo(agentId: bigint, uriTimeoutMs = 5000) {
     const owner = await chain.ownerOf(agentId);
     if (!owner) return null;
     const [agentURI, agentWallet] = await Promise.all([chain.tokenURI(agentId).catch(() => ''), chain.agentWallet(agentId).catch(() => null)]);
-    const loaded = await loadAgentUriData(agentURI);
+    const loaded = uriTimeoutMs > 0 ? await loadAgentUriData(agentURI, fetch, uriTimeoutMs) : { ok: false as const, reason: 'agent URI not resolved within the listing deadline' };
     return { agentId: agentIdOut(agentId), owner, agentWallet, agentURI, data: loaded.ok ? loaded.data : null, dataError: loaded.ok ? undefined : loaded.reason };
   }
 
@@ -532,12 +532,19 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
 
   app.get('/agents', async (c) => {
     const ids = await chain.registeredAgentIds();
-    const agents = [];
-    for (const id of ids) {
-      const info = await agentInfo(id);
-      if (info) agents.push(info);
-    }
-    return c.json({ agents });
+    // Agent URIs are arbitrary URLs from chain data (anyone can register): resolve them 16 at a
+    // time under one 3 s deadline, and list the ones that did not answer with `data: null`.
+    const deadline = Date.now() + 3000;
+    const infos = new Array<Awaited<ReturnType<typeof agentInfo>>>(ids.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const i = next++;
+        infos[i] = await agentInfo(ids[i]!, Math.min(5000, deadline - Date.now()));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, ids.length) }, worker));
+    return c.json({ agents: infos.filter((a) => a !== null) });
   });
 
   app.get('/agents/next-id', async (c) => {
