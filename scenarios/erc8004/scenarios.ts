@@ -379,4 +379,90 @@ export const revoke = defineScenario({
   },
 });
 
-export const erc8004Scenarios = [register, updateAuth, walletStranger, walletSignature, walletExpired, walletTooFar, transferClears, reservedKey, feedback, selfFeedback, decimals, revoke];
+// ------------------------------------------------------------------------------ model-based
+
+interface RepModel {
+  /** Per client: the feedback it gave, in index order (index = position + 1). */
+  given: Record<string, { revoked: boolean }[]>;
+}
+interface RepReal {
+  ctx: RunContext;
+  s: ChainSession;
+  agentId: bigint;
+  owner: string;
+}
+
+/** After every command the chain must agree with the model on indexes and on the summary count. */
+async function agreeWithModel(m: RepModel, r: RepReal, req: string, label: string) {
+  const rep = r.s.contract('reputationRegistry');
+  for (const c of CLIENTS) {
+    const last = await r.s.read<bigint>(rep, reputationAbi, 'getLastIndex', [r.agentId, r.s.address(c)]);
+    r.ctx.check(req, last === BigInt(m.given[c]!.length), `getLastIndex(${c}) matches the model after ${label}`, { expected: m.given[c]!.length, actual: last });
+  }
+  const [count] = await r.s.read<readonly [bigint, bigint, number]>(rep, reputationAbi, 'getSummary', [r.agentId, CLIENTS.map((c) => r.s.address(c)), '', '']);
+  const live = CLIENTS.reduce((n, c) => n + m.given[c]!.filter((f) => !f.revoked).length, 0);
+  r.ctx.check(req, count === BigInt(live), `getSummary counts the ${live} unrevoked feedback entries after ${label}`, { expected: live, actual: count });
+}
+
+class GiveCmd implements fc.AsyncCommand<RepModel, RepReal> {
+  constructor(readonly client: string, readonly f: FeedbackContent) {}
+  check = () => true;
+  async run(m: RepModel, r: RepReal) {
+    const res = await give(r.ctx, r.s, this.client, r.agentId, this.f);
+    r.ctx.check('ERC8004-REP-01', res.ok, 'giveFeedback by a client is accepted', { expected: 'success', actual: outcome(res) });
+    m.given[this.client]!.push({ revoked: false });
+    await agreeWithModel(m, r, 'ERC8004-REP-01', `${this.client}'s feedback`);
+  }
+  toString = () => `give(${this.client}, ${this.f.value}/10^${this.f.decimals})`;
+}
+
+class RevokeCmd implements fc.AsyncCommand<RepModel, RepReal> {
+  constructor(readonly client: string, readonly k: number) {}
+  check = (m: RepModel) => m.given[this.client]!.some((f) => !f.revoked);
+  async run(m: RepModel, r: RepReal) {
+    const live = m.given[this.client]!.map((f, i) => ({ f, i })).filter((x) => !x.f.revoked);
+    const { i } = live[this.k % live.length]!;
+    r.ctx.act(`${this.client} revokes its feedback #${i + 1}`);
+    const res = await call(r.s, this.client, 'revokeFeedback', [r.agentId, BigInt(i + 1)], `revoke #${i + 1}`, 'reputationRegistry');
+    r.ctx.check('ERC8004-REP-04', res.ok, 'the client can revoke its own feedback', { expected: 'success', actual: outcome(res) });
+    m.given[this.client]![i]!.revoked = true;
+    await agreeWithModel(m, r, 'ERC8004-REP-04', `the revocation`);
+  }
+  toString = () => `revoke(${this.client}, ${this.k})`;
+}
+
+class SelfGiveCmd implements fc.AsyncCommand<RepModel, RepReal> {
+  constructor(readonly f: FeedbackContent) {}
+  check = () => true;
+  async run(m: RepModel, r: RepReal) {
+    const res = await give(r.ctx, r.s, r.owner, r.agentId, this.f, 'self-feedback by the owner');
+    r.ctx.check('ERC8004-REP-02', !res.ok, "feedback from the agent's owner is refused", { expected: 'refused (Self-feedback not allowed)', actual: outcome(res) });
+    await agreeWithModel(m, r, 'ERC8004-REP-02', 'the self-feedback attempt');
+  }
+  toString = () => 'selfFeedback()';
+}
+
+export const reputationModel = defineScenario<RepModel, RepReal>({
+  kind: 'model',
+  id: 'reputation-model',
+  title: 'Interleaved feedback, revocations and self-feedback attempts keep indexes and summaries equal to the model (asyncModelRun)',
+  requirements: ['ERC8004-REP-01', 'ERC8004-REP-02', 'ERC8004-REP-04'],
+  roles: ROLES,
+  ...REP,
+  maxCommands: 10,
+  maxRuns: 50,
+  commands: () => [
+    fc.tuple(fc.constantFrom(...CLIENTS), feedbackArb).map(([c, f]) => new GiveCmd(c, f)),
+    fc.tuple(fc.constantFrom(...CLIENTS), fc.nat()).map(([c, k]) => new RevokeCmd(c, k)),
+    feedbackArb.map((f) => new SelfGiveCmd(f)),
+  ],
+  async setup(ctx) {
+    const chain = ctx.target.chains.find((c) => c.contracts.identityRegistry && c.contracts.reputationRegistry)!;
+    const s = await ctx.chain(chain.id);
+    const owner = 'provider';
+    const agentId = await registerAgent(ctx, s, owner, { name: 'Model Agent', uri: 'https://agent.example/.well-known/agent-registration.json' });
+    return { model: { given: Object.fromEntries(CLIENTS.map((c) => [c, []])) }, real: { ctx, s, agentId, owner } };
+  },
+});
+
+export const erc8004Scenarios = [register, updateAuth, walletStranger, walletSignature, walletExpired, walletTooFar, transferClears, reservedKey, feedback, selfFeedback, decimals, revoke, reputationModel];
