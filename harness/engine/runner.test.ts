@@ -141,16 +141,23 @@ test('--grep and --protocol select scenarios; scenario seeds do not depend on se
   assert.equal(none.exitCode, 2);
 });
 
-test('time budget: scenarios not started are indeterminate, never passed', async () => {
-  const slow = defineScenario({
-    kind: 'property', id: 'slow', title: 'slow', requirements: ['T-MUST-01'], arbitrary: () => fc.nat(),
-    async run(ctx) { await new Promise((r) => setTimeout(r, 30)); ctx.check('T-MUST-01', true, 'ok'); },
-  });
-  const r = await run(proto([slow, below50]), { timeBudgetMs: 100, runs: 1000 });
-  const [s1, s2] = r.protocols[0]!.scenarios;
-  assert.equal(s1!.interrupted, true);
-  assert.equal(s2!.status, 'indeterminate');
-  assert.match(s2!.reason!, /time budget/);
+test('time budget: each scenario gets a fair share and is interrupted, never failed; an exhausted budget is indeterminate, never passed', async () => {
+  const slow = (id: string) =>
+    defineScenario({
+      kind: 'property', id, title: id, requirements: ['T-MUST-01'], arbitrary: () => fc.nat(),
+      async run(ctx) { await new Promise((r) => setTimeout(r, 20)); ctx.check('T-MUST-01', true, 'ok'); },
+    });
+  const r = await run(proto([slow('slow-a'), slow('slow-b')]), { timeBudgetMs: 300, runs: 1000 });
+  for (const sc of r.protocols[0]!.scenarios) {
+    assert.equal(sc.status, 'pass');
+    assert.equal(sc.interrupted, true);
+    assert.ok(sc.runs > 0 && sc.runs < 1000, `${sc.id}: ${sc.runs} runs`);
+  }
+  const none = await run(proto([slow('slow-a'), slow('slow-b')]), { timeBudgetMs: 1, runs: 1000 });
+  for (const sc of none.protocols[0]!.scenarios) {
+    assert.equal(sc.status, 'indeterminate', `${sc.id}: ${sc.reason}`);
+    assert.match(sc.reason!, /time budget/);
+  }
 });
 
 test('a check naming an undeclared requirement is a harness error', async () => {

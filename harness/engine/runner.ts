@@ -162,7 +162,15 @@ async function runScenario(
   let failures = 0;
   let fault: unknown;
 
-  const exec = async (body: (ctx: RunContext) => Promise<void>) => {
+  // fast-check may abandon a run when the time budget or the run timeout expires; remember it so it
+  // finishes (and reverts) before the next scenario touches the chain.
+  let inflight: Promise<unknown> = Promise.resolve();
+  const exec = (body: (ctx: RunContext) => Promise<void>) => {
+    const p = execRun(body);
+    inflight = p.catch(() => undefined);
+    return p;
+  };
+  const execRun = async (body: (ctx: RunContext) => Promise<void>) => {
     // After a harness fault, fail fast so fast-check's shrinking does not hammer a broken environment.
     if (fault) throw fault;
     const ctx = new RunContext(target, clients, counts, allowed, isolate);
@@ -231,6 +239,8 @@ async function runScenario(
     ...(opts.replay ? { path: opts.replay.path, endOnFailure: true } : {}),
   });
 
+  let settled = false;
+  await Promise.race([inflight.then(() => (settled = true)), new Promise((r) => setTimeout(r, 30_000).unref())]);
   const report: ScenarioReport = {
     ...base,
     runs: runsDone,
@@ -238,6 +248,7 @@ async function runScenario(
     interrupted: details.interrupted,
     durationMs: Math.round(performance.now() - started),
   };
+  if (!settled) return { report: { ...report, status: 'error', reason: 'an interrupted run did not finish within 30 s; chain isolation can no longer be guaranteed' }, counts, sample: sample ?? [] };
   const totalChecks = [...counts.values()].reduce((a, c) => a + c.passed + c.failed, 0);
   if (!details.failed) {
     if (totalChecks === 0) {
@@ -247,6 +258,13 @@ async function runScenario(
       report.status = 'pass';
       if (details.interrupted) report.reason = `time budget: ${details.numRuns} of ${numRuns} runs`;
     }
+    return { report, counts, sample: sample ?? [] };
+  }
+  if (!lastFail && details.errorInstance == null) {
+    // fast-check "fails" without an error when the budget ran out before any run or every run was
+    // skipped by a precondition: nothing was established either way.
+    report.status = 'indeterminate';
+    report.reason = details.interrupted ? 'time budget exhausted before any check ran' : `gave up: ${details.numSkips} runs skipped by preconditions (e.g. balances too small on this target)`;
     return { report, counts, sample: sample ?? [] };
   }
   const err = lastFail?.error ?? details.errorInstance;
@@ -320,15 +338,22 @@ function requirementReport(p: ProtocolModule, r: Requirement, outcomes: Scenario
     status = 'error';
     reason = `${o.report.caseId}: ${o.report.reason}`;
     evidence = ev(o, true);
-  } else if (covering.some((o) => o.report.status === 'indeterminate' && (!o.report.counterexample?.requirement || o.report.counterexample.requirement === r.id))) {
-    const o = covering.find((x) => x.report.status === 'indeterminate')!;
+  } else if (covering.some((o) => o.report.status === 'indeterminate' && o.report.counterexample && (!o.report.counterexample.requirement || o.report.counterexample.requirement === r.id))) {
+    // An outcome that could not be established (e.g. unconfirmed settlement) outweighs passes.
+    const o = covering.find((x) => x.report.status === 'indeterminate' && x.report.counterexample)!;
     status = 'indeterminate';
     reason = `${o.report.caseId}: ${o.report.reason}`;
-    evidence = ev(o, Boolean(o.failure));
+    evidence = ev(o, true);
   } else if (checks.passed > 0) {
     status = 'pass';
     const o = covering.find((x) => (x.counts.get(r.id)?.passed ?? 0) > 0)!;
     evidence = ev(o, false);
+    const skipped = covering.filter((x) => x.report.status === 'indeterminate' || x.report.status === 'not-applicable');
+    if (skipped.length) reason = `also covered by ${skipped.map((x) => `${x.report.caseId} (${x.report.status}: ${x.report.reason})`).join('; ')}`;
+  } else if (covering.some((o) => o.report.status === 'indeterminate')) {
+    const o = covering.find((x) => x.report.status === 'indeterminate')!;
+    status = 'indeterminate';
+    reason = `${o.report.caseId}: ${o.report.reason}`;
   } else if (covering.every((o) => o.report.status === 'not-applicable')) {
     status = 'not-applicable';
     reason = [...new Set(covering.map((o) => o.report.reason))].join('; ');
@@ -383,7 +408,10 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
         const caseId = `${job.p.id}/${job.s.id}`;
         opts.onProgress?.({ type: 'scenario-start', caseId, runs: opts.runs, index: job.i, total: jobs.length });
         try {
-          results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, deadline);
+          // Fair share of what is left of the budget, so early scenarios cannot starve later ones.
+          const left = jobs.length - job.i;
+          const share = Number.isFinite(deadline) ? Date.now() + ((deadline - Date.now()) * input.workers.length) / Math.max(1, left) : deadline;
+          results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, Math.min(deadline, share));
         } catch (e) {
           const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
           results[job.i] = {
