@@ -1,5 +1,36 @@
 #!/usr/bin/env node
 // Launcher for the `amh` CLI: registers tsx so the TypeScript sources run without a build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('./main.ts');
+// The harness needs Node >= 22 (node:sqlite, Promise.withResolvers). npm scripts already put the
+// project's Node 22 (the `node` devDependency) first on PATH; when started by an older system Node
+// directly, re-run this file under that Node 22 instead of failing obscurely.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 22) {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const node22 = path.join(here, '..', '..', 'node_modules', 'node', 'bin', 'node');
+  if (!existsSync(node22)) {
+    process.stderr.write(`amh: Node >= 22 is required (this is ${process.version}); run 'npm install' first, or use 'npm run amh -- ...'.\n`);
+    process.exit(2);
+  }
+  const child = spawn(node22, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => {
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 2);
+  });
+} else {
+  // node:sqlite (the reference servers' state) still prints an ExperimentalWarning on every start;
+  // it is noise for CLI users, so that one warning is dropped and all others pass through.
+  const emitWarning = process.emitWarning.bind(process);
+  process.emitWarning = (warning, ...rest) => {
+    if (String(warning).includes('SQLite is an experimental feature')) return;
+    emitWarning(warning, ...rest);
+  };
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./main.ts');
+}

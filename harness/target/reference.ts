@@ -1,7 +1,7 @@
 /**
  * The reference target: the harness's own chains (both Base profiles, loaded from fixtures) with the
  * role accounts, described as an ordinary Target so scenarios treat it like any other.
- * Later issues add the reference servers' endpoints here.
+ * The reference servers' endpoints come from reference-impl/agentripe/up-service.ts.
  */
 import { CHAIN_PROFILE_IDS, getProfile, roleAccounts, startChain, type RunningChain } from '../chain/index.ts';
 import { parseTarget, type Target } from './schema.ts';
@@ -55,35 +55,8 @@ export async function startReferenceTarget(): Promise<ReferenceTarget> {
   return { target: parseTarget({ ...describeChains(chains), endpoints: servers.endpoints }, 'reference target'), chains, stop: stopAll };
 }
 
-/**
- * Reference servers on the base-sepolia chain: the Agentripe stack (server + our x402 facilitator)
- * and a demo x402-paid resource, published as endpoints `agentripe`, `x402-facilitator` and
- * `x402-resource`. Imported lazily so the chain-only paths do not load the servers.
- */
+/** Reference servers (reference-impl/agentripe/up-service.ts), imported lazily so chain-only paths do not load them. */
 async function startReferenceServers(chains: RunningChain[]): Promise<{ endpoints: Record<string, string>; stop(): Promise<void> }> {
-  const chain = chains.find((c) => c.profile.id === 'base-sepolia');
-  if (!chain) return { endpoints: {}, stop: async () => {} };
-  const { startAgentripeStack } = await import('../../reference-impl/agentripe/stack.ts');
-  const { startDemoResource } = await import('../../reference-impl/x402/demo.ts');
-  const { roleAccount } = await import('../chain/index.ts');
-  const stack = await startAgentripeStack(chain);
-  try {
-    const demo = await startDemoResource({
-      facilitatorUrl: stack.facilitator.url,
-      payTo: roleAccount('judge').address,
-      chainId: chain.chainId,
-      asset: chain.profile.usdc.address,
-      domain: { name: chain.profile.usdc.name, version: chain.profile.usdc.version },
-      price: '$0.01',
-    });
-    return {
-      endpoints: { agentripe: stack.server.url, 'x402-facilitator': stack.facilitator.url, 'x402-resource': demo.resourceUrl },
-      async stop() {
-        await Promise.allSettled([demo.stop(), stack.stop()]);
-      },
-    };
-  } catch (e) {
-    await stack.stop();
-    throw e;
-  }
+  const { startReferenceServers: start } = await import('../../reference-impl/agentripe/up-service.ts');
+  return start(chains);
 }
