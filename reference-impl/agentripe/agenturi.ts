@@ -50,11 +50,39 @@ export function toDataUri(data: unknown): string {
   return `data:application/json;base64,${Buffer.from(JSON.stringify(data), 'utf8').toString('base64')}`;
 }
 
+/** Largest agent card read from a URI (anyone can point an agent at a URL that never ends). */
+export const MAX_AGENT_CARD_BYTES = 64 * 1024;
+
+/** Reads a response body as UTF-8, refusing (and cancelling the stream) past `cap` bytes. */
+async function readCapped(res: Response, cap: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > cap) {
+    await res.body?.cancel().catch(() => {});
+    throw new Error(`agent card is ${declared} bytes; the limit is ${cap}`);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > cap) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`agent card exceeds ${cap} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * Resolves an agent URI to its JSON: `data:` URIs (base64 or percent-encoded) are decoded locally;
  * http(s) URIs are fetched (with a timeout); anything else is an error.
  */
 export async function resolveAgentUri(uri: string, fetchImpl: typeof fetch = fetch, timeoutMs = 5000): Promise<unknown> {
+  if (uri.length > MAX_AGENT_CARD_BYTES * 2) throw new Error(`agent URI is longer than ${MAX_AGENT_CARD_BYTES * 2} characters`);
   if (uri.startsWith('data:')) {
     const comma = uri.indexOf(',');
     if (comma < 0) throw new Error('malformed data: URI');
@@ -68,7 +96,7 @@ export async function resolveAgentUri(uri: string, fetchImpl: typeof fetch = fet
   if (/^https?:\/\//i.test(uri)) {
     const res = await fetchImpl(uri, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`agent URI ${uri} answered ${res.status}`);
-    return await res.json();
+    return JSON.parse(await readCapped(res, MAX_AGENT_CARD_BYTES));
   }
   throw new Error(`unsupported agent URI scheme: ${uri.slice(0, 32)}`);
 }
