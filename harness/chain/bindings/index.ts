@@ -2,6 +2,8 @@
 
 export { agentripeEscrowAbi } from './AgentripeEscrow.ts';
 export { brokenFiatTokenAbi } from './BrokenFiatToken.ts';
+export { brokenIdentityRegistryAbi } from './BrokenIdentityRegistry.ts';
+export { brokenReputationRegistryAbi } from './BrokenReputationRegistry.ts';
 export { fiatTokenV2_2Abi } from './FiatTokenV2_2.ts';
 export { identityRegistryAbi } from './IdentityRegistry.ts';
 export { multicall3Abi } from './Multicall3.ts';
