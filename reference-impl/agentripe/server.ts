@@ -385,14 +385,28 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
    * the newest live anchor must still be on chain.
    */
   let newestAnchor = db.liveAnchors()[0];
+  let sweeping: Promise<void> | undefined;
   async function guardRevert(): Promise<void> {
     if (!newestAnchor) return;
     if ((await chain.blockHash(newestAnchor.block)) === newestAnchor.hash) return;
-    const gone = [];
-    for (const a of db.liveAnchors()) if ((await chain.blockHash(a.block)) !== a.hash) gone.push(a);
-    const n = db.orphanAnchors(gone);
-    if (n) log(`chain revert detected: ${n} rows orphaned`);
-    newestAnchor = db.liveAnchors()[0];
+    // One sweep at a time, however many requests notice the revert.
+    sweeping ??= (async () => {
+      try {
+        // A revert or reorg replaces a suffix of the chain: walk anchors newest first and stop at
+        // the first one still on chain (every older one is too).
+        const gone = [];
+        for (const a of db.liveAnchors()) {
+          if ((await chain.blockHash(a.block)) === a.hash) break;
+          gone.push(a);
+        }
+        const n = db.orphanAnchors(gone);
+        if (n) log(`chain revert detected: ${n} rows orphaned`);
+        newestAnchor = db.liveAnchors()[0];
+      } finally {
+        sweeping = undefined;
+      }
+    })();
+    await sweeping;
   }
   const noteAnchor = (a: { block: bigint; hash: string } | undefined) => {
     if (a && (!newestAnchor || a.block >= newestAnchor.block)) newestAnchor = a;
