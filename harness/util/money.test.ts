@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatUsd, parseUsd, MoneyParseError } from './money.ts';
+import { formatBaseUnits, formatUsd, parseUsd, MoneyParseError } from './money.ts';
 
 test('parseUsd: documented vectors', () => {
   assert.equal(parseUsd('$0.10'), 100000n);
@@ -32,4 +32,13 @@ test('formatUsd: vectors', () => {
 
 test('parseUsd(formatUsd(x)) === x for every non-negative amount', () => {
   fc.assert(fc.property(fc.bigInt({ min: 0n, max: 10n ** 24n }), (x) => parseUsd(formatUsd(x)) === x));
+});
+
+test('formatBaseUnits renders base units exactly (no float)', () => {
+  assert.equal(formatBaseUnits(1_000_000_000_000n, 6), '1000000');
+  assert.equal(formatBaseUnits(1_500_001n, 6), '1.500001');
+  assert.equal(formatBaseUnits(10n ** 22n, 18), '10000');
+  assert.equal(formatBaseUnits(9_999_999_999_999_999_999_123n, 18), '9999.999999999999999123');
+  assert.equal(formatBaseUnits(0n, 6), '0');
+  assert.equal(formatBaseUnits(-5n, 6), '-0.000005');
 });

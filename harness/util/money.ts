@@ -56,3 +56,12 @@ export function formatUsd(units: bigint): string {
   while (frac.length > 2 && frac.endsWith('0')) frac = frac.slice(0, -1);
   return `${neg ? '-' : ''}$${whole}.${frac}`;
 }
+
+/** Base units of any token to an exact decimal string, no symbol, trailing zeros trimmed (`1500000`, 6 -> `1.5`). */
+export function formatBaseUnits(value: bigint, decimals: number): string {
+  const neg = value < 0n;
+  const abs = neg ? -value : value;
+  const scale = 10n ** BigInt(decimals);
+  const frac = (abs % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
+  return `${neg ? '-' : ''}${abs / scale}${frac ? `.${frac}` : ''}`;
+}

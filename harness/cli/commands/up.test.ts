@@ -202,13 +202,3 @@ test('amh up --port n: the second chain uses n+1 (shown by taking n+1), and the 
     again.listen(first, '127.0.0.1', () => again.close(() => resolve()));
   });
 });
-
-test('formatBaseUnits renders base units exactly (no float)', async () => {
-  const { formatBaseUnits } = await import('./up.ts');
-  assert.equal(formatBaseUnits(1_000_000_000_000n, 6), '1000000');
-  assert.equal(formatBaseUnits(1_500_001n, 6), '1.500001');
-  assert.equal(formatBaseUnits(10n ** 22n, 18), '10000');
-  assert.equal(formatBaseUnits(9_999_999_999_999_999_999_123n, 18), '9999.999999999999999123');
-  assert.equal(formatBaseUnits(0n, 6), '0');
-  assert.equal(formatBaseUnits(-5n, 6), '-0.000005');
-});

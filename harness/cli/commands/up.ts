@@ -13,6 +13,7 @@ import { FORK_URL_ENV, PortInUseError, redactUrl, startChain, type RunningChain 
 import { ROLE_MNEMONIC, roleAccounts } from '../../chain/accounts.ts';
 import { CHAIN_PROFILE_IDS, isChainProfileId, type ChainProfileId } from '../../chain/profiles.ts';
 import { rpcCall } from '../../chain/rpc.ts';
+import { formatBaseUnits } from '../../util/money.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -113,14 +114,6 @@ function balanceOfCall(address: string): string {
   return `0x70a08231${address.slice(2).toLowerCase().padStart(64, '0')}`;
 }
 
-/** Base units to a decimal string (`1500000`, 6 -> `1.5`). */
-export function formatBaseUnits(value: bigint, decimals: number): string {
-  const neg = value < 0n;
-  const abs = neg ? -value : value;
-  const scale = 10n ** BigInt(decimals);
-  const frac = (abs % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
-  return `${neg ? '-' : ''}${abs / scale}${frac ? `.${frac}` : ''}`;
-}
 
 async function describe(chains: RunningChain[], services: { name: string; svc: RunningService }[], readyMs: number): Promise<UpDescription> {
   const balances = await Promise.all(
