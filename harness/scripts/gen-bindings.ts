@@ -29,7 +29,7 @@ export function abiConstName(contract: string): string {
 
 /**
  * Deployable contracts compiled from contracts/src/ (interfaces, abstract contracts and libraries
- * without an external ABI are left out), sorted by name.
+ * without an external ABI, and the broken test variants in contracts/src/testing, are left out), sorted by name.
  * @throws when two source files define contracts of the same name (their bindings would collide).
  */
 export function findContracts(outDir = FORGE_OUT_DIR): FoundContract[] {
@@ -50,6 +50,8 @@ export function findContracts(outDir = FORGE_OUT_DIR): FoundContract[] {
       const [source, name] = target;
       // Stale artifacts of deleted sources stay in contracts/out until a clean build: skip them.
       if (!source.startsWith('contracts/src/') || !existsSync(path.join(REPO_ROOT, source))) continue;
+      // Deliberately broken variants (contracts/src/testing) are compiled by the tests that use them.
+      if (source.startsWith('contracts/src/testing/')) continue;
       if ((json.deployedBytecode?.object ?? '0x').length <= 2 || !json.abi?.length) continue;
       const prior = found.get(name);
       if (prior && prior.source !== source) throw new Error(`two contracts named ${name}: ${prior.source} and ${source}`);
