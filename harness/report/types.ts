@@ -3,7 +3,7 @@
  * change and keep harness/report/report.schema.json in step (a test validates real output).
  */
 import type { Evidence } from '../engine/evidence.ts';
-import type { Level, RequirementSource } from '../engine/catalog.ts';
+import type { Requirement } from '../engine/catalog.ts';
 
 export const REPORT_SCHEMA_VERSION = '1.0.0';
 
@@ -45,13 +45,8 @@ export interface ScenarioReport {
   replay?: string;
 }
 
-export interface RequirementReport {
-  id: string;
-  level: Level;
-  title: string;
-  source: RequirementSource;
-  text: string;
-  profileAssumption: boolean;
+/** A catalog requirement with its verdict and evidence. */
+export interface RequirementReport extends Requirement {
   status: RequirementStatus;
   reason?: string;
   checks: { passed: number; failed: number };

@@ -60,6 +60,27 @@ export function randomNonce(): Hex {
   return toHex(randomBytes(32));
 }
 
+type PayOptions = { now: bigint; chainId: number; auth?: AuthorizationOverrides; domain?: Partial<SigningDomain> };
+
+/** Signs the EIP-3009 authorization a client would send for `req` (shared by both versions). */
+function authorizeFor(privateKey: Hex, req: RequirementsV1 | RequirementsV2, value: bigint, opts: PayOptions) {
+  const domain: SigningDomain = {
+    name: String(req.extra?.name),
+    version: String(req.extra?.version),
+    chainId: opts.chainId,
+    verifyingContract: getAddress(req.asset),
+    ...opts.domain,
+  };
+  return signAuthorization(privateKey, domain, {
+    to: getAddress(req.payTo),
+    value,
+    validAfter: opts.now - 600n,
+    validBefore: opts.now + BigInt(req.maxTimeoutSeconds),
+    nonce: randomNonce(),
+    ...opts.auth,
+  });
+}
+
 /**
  * A v2 payload paying `req` (what `@x402/evm`'s client would send), with optional tampering:
  * `auth` changes signed fields, `domain` the signing domain, `accepted` the echoed requirements.
@@ -67,23 +88,9 @@ export function randomNonce(): Hex {
 export async function makeV2Payload(
   privateKey: Hex,
   req: RequirementsV2,
-  opts: { now: bigint; chainId: number; auth?: AuthorizationOverrides; domain?: Partial<SigningDomain>; accepted?: Partial<RequirementsV2> } ,
+  opts: PayOptions & { accepted?: Partial<RequirementsV2> },
 ): Promise<Record<string, unknown>> {
-  const domain: SigningDomain = {
-    name: String(req.extra?.name),
-    version: String(req.extra?.version),
-    chainId: opts.chainId,
-    verifyingContract: getAddress(req.asset),
-    ...opts.domain,
-  };
-  const payload = await signAuthorization(privateKey, domain, {
-    to: getAddress(req.payTo),
-    value: BigInt(req.amount),
-    validAfter: opts.now - 600n,
-    validBefore: opts.now + BigInt(req.maxTimeoutSeconds),
-    nonce: randomNonce(),
-    ...opts.auth,
-  });
+  const payload = await authorizeFor(privateKey, req, BigInt(req.amount), opts);
   return { x402Version: 2, accepted: { ...req, ...opts.accepted }, payload };
 }
 
@@ -91,23 +98,9 @@ export async function makeV2Payload(
 export async function makeV1Payload(
   privateKey: Hex,
   req: RequirementsV1,
-  opts: { now: bigint; chainId: number; auth?: AuthorizationOverrides; domain?: Partial<SigningDomain>; network?: string },
+  opts: PayOptions & { network?: string },
 ): Promise<Record<string, unknown>> {
-  const domain: SigningDomain = {
-    name: String(req.extra?.name),
-    version: String(req.extra?.version),
-    chainId: opts.chainId,
-    verifyingContract: getAddress(req.asset),
-    ...opts.domain,
-  };
-  const payload = await signAuthorization(privateKey, domain, {
-    to: getAddress(req.payTo),
-    value: BigInt(req.maxAmountRequired),
-    validAfter: opts.now - 600n,
-    validBefore: opts.now + BigInt(req.maxTimeoutSeconds),
-    nonce: randomNonce(),
-    ...opts.auth,
-  });
+  const payload = await authorizeFor(privateKey, req, BigInt(req.maxAmountRequired), opts);
   return { x402Version: 1, scheme: req.scheme, network: opts.network ?? req.network, payload };
 }
 
