@@ -8,12 +8,7 @@ import erc8004 from './erc8004/index.ts';
 import agentripe from './agentripe/index.ts';
 import x402 from './x402/index.ts';
 
-export const protocols: ProtocolModule[] = [
-  usdc,
-  erc8004,
-  agentripe,
-  x402,
-];
+export const protocols: ProtocolModule[] = [usdc, erc8004, agentripe, x402];
 
 /** Look up a protocol by id. */
 export function getProtocol(id: string): ProtocolModule | undefined {

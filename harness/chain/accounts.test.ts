@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { bytesToHex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { ROLE_MNEMONIC, ROLE_NAMES, roleAccount, roleAccounts } from './accounts.ts';

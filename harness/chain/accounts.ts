@@ -16,18 +16,7 @@ import type { Address, Hex } from 'viem';
 export const ROLE_MNEMONIC = 'hamster wish web repair liberty attend layer toward blush entry metal valley';
 
 /** Role names, in derivation order (role i ↔ address index i). Append only: reordering changes keys. */
-export const ROLE_NAMES = [
-  'admin',
-  'operator',
-  'buyer1',
-  'buyer2',
-  'vendor1',
-  'vendor2',
-  'reviewer',
-  'provider',
-  'judge',
-  'attacker',
-] as const;
+export const ROLE_NAMES = ['admin', 'operator', 'buyer1', 'buyer2', 'vendor1', 'vendor2', 'reviewer', 'provider', 'judge', 'attacker'] as const;
 
 /** A known role name. */
 export type RoleName = (typeof ROLE_NAMES)[number];

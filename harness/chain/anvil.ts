@@ -118,10 +118,7 @@ export class PortInUseError extends Error {
     readonly host: string,
     readonly profile: ChainProfileId,
   ) {
-    super(
-      `port ${port} on ${host} is already in use (anvil for chain profile '${profile}'). ` +
-        `Choose another port with --port <n> (or omit --port to use a free one).`,
-    );
+    super(`port ${port} on ${host} is already in use (anvil for chain profile '${profile}'). Choose another port with --port <n> (or omit --port to use a free one).`);
     this.name = 'PortInUseError';
   }
 }
@@ -276,10 +273,7 @@ export async function revert(rpcUrl: string, id: Hex): Promise<void> {
   const expected = snapshotHeights.get(key);
   snapshotHeights.delete(key);
   if (!ok) throw new Error(`evm_revert(${id}) failed: unknown or already used snapshot id`);
-  const [height, firstPool] = await Promise.all([
-    rpcCall<Hex>(rpcUrl, 'eth_blockNumber'),
-    rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status'),
-  ]);
+  const [height, firstPool] = await Promise.all([rpcCall<Hex>(rpcUrl, 'eth_blockNumber'), rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status')]);
   let pool = firstPool;
   // anvil may list a just-mined (sync-sent) tx as pending for a few ms: give it up to 0.5 s.
   for (let i = 0; i < 50 && (BigInt(pool.pending) !== 0n || BigInt(pool.queued) !== 0n); i++) {

@@ -4,7 +4,7 @@
  * Circle's FiatToken (exact balance moves, replay/expiry/not-yet-valid refused).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test, onTestFinished } from 'vitest';
 import { keccak256, parseAbi, parseSignature, toHex, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { fiatTokenV2_2Abi } from './bindings/index.ts';
@@ -28,10 +28,10 @@ const reputationAbi = parseAbi(['function getIdentityRegistry() view returns (ad
 function checkProfile(id: ChainProfileId, expected: { chainId: number; usdcName: string }) {
   describe(`chain profile ${id} (from fixture)`, () => {
     let chain: RunningChain;
-    before(async () => {
+    beforeAll(async () => {
       chain = await startChain({ profile: id });
     });
-    after(async () => {
+    afterAll(async () => {
       await chain?.stop();
     });
 
@@ -40,8 +40,7 @@ function checkProfile(id: ChainProfileId, expected: { chainId: number; usdcName:
       assert.equal(await publicClient.getChainId(), expected.chainId);
       assert.equal(chain.chainId, expected.chainId);
       const usdc = chain.profile.usdc.address;
-      const read = (functionName: 'name' | 'symbol' | 'decimals' | 'version') =>
-        publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName });
+      const read = (functionName: 'name' | 'symbol' | 'decimals' | 'version') => publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName });
       assert.equal(await read('name'), expected.usdcName);
       assert.equal(await read('symbol'), 'USDC');
       assert.equal(await read('decimals'), 6);
@@ -96,17 +95,16 @@ describe('snapshot/revert and EIP-3009 on base', () => {
   const vendor = roleAccount('vendor1');
   const relayer = roleAccount('operator');
 
-  before(async () => {
+  beforeAll(async () => {
     chain = await startChain({ profile: 'base' });
     clients = createChainClients(chain);
     usdc = chain.profile.usdc.address;
   });
-  after(async () => {
+  afterAll(async () => {
     await chain?.stop();
   });
 
-  const balanceOf = (address: Address) =>
-    clients.publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [address] });
+  const balanceOf = (address: Address) => clients.publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [address] });
   const now = async () => (await clients.publicClient.getBlock()).timestamp;
   let nonceCounter = 0;
   const freshNonce = (): Hex => keccak256(toHex(`eip3009-test-${++nonceCounter}-${Date.now()}`));
@@ -210,7 +208,7 @@ describe('snapshot/revert and EIP-3009 on base', () => {
     }
   });
 
-  test("a signature over the other chain's USDC domain name is refused (\"USDC\" on Base)", async () => {
+  test('a signature over the other chain\'s USDC domain name is refused ("USDC" on Base)', async () => {
     const auth = { value: 10n, validAfter: 0n, validBefore: (await now()) + 3600n, nonce: freshNonce() };
     const signature = await sign(auth, getProfile('base-sepolia').usdc.name);
     await assert.rejects(submit(auth, signature), /invalid signature/);
@@ -226,9 +224,9 @@ describe('snapshot/revert and EIP-3009 on base', () => {
   });
 });
 
-test('revert refuses to report success when a transaction is left pending (un-awaited send)', async (t) => {
+test('revert refuses to report success when a transaction is left pending (un-awaited send)', async (_t) => {
   const chain = await startChain({ profile: 'base' });
-  t.after(() => chain.stop());
+  onTestFinished(() => chain.stop());
   const { testClient, walletClient } = createChainClients(chain);
   const id = await snapshot(chain.rpcUrl);
   // Stop auto-mining so the send stays in the pool, as an un-awaited send would at revert time.

@@ -6,34 +6,21 @@
  * stranger holding ETH and USDC, a role account under-funded.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test, onTestFinished } from 'vitest';
 import { getAddress, keccak256, parseAbi, type Address, type Hex } from 'viem';
 import { readArtifact } from './artifacts.ts';
 import { fiatTokenV2_2Abi } from './bindings/index.ts';
-import {
-  ROLE_ETH_BALANCE,
-  ROLE_USDC_BALANCE,
-  createChainClients,
-  dumpState,
-  roleAccount,
-  roleAccounts,
-  rpcCall,
-  startChain,
-  type RunningChain,
-} from './index.ts';
+import { ROLE_ETH_BALANCE, ROLE_USDC_BALANCE, createChainClients, dumpState, roleAccount, roleAccounts, rpcCall, startChain, type RunningChain } from './index.ts';
 
 const STRANGER: Address = '0x00000000000000000000000000000000deadbeef';
 const NEW_MASTER_MINTER: Address = '0x000000000000000000000000000000000000c1c1';
-const adminAbi = parseAbi([
-  'function updateMasterMinter(address newMasterMinter)',
-  'function removeMinter(address minter) returns (bool)',
-]);
+const adminAbi = parseAbi(['function updateMasterMinter(address newMasterMinter)', 'function removeMinter(address minter) returns (bool)']);
 
 let upstream: RunningChain;
 let fork: RunningChain;
 let upstreamState: Record<string, { code?: string; storage?: Record<string, string> }>;
 
-before(async () => {
+beforeAll(async () => {
   upstream = await startChain({ profile: 'base' });
   const up = createChainClients(upstream);
   const usdc = upstream.profile.usdc.address;
@@ -48,7 +35,7 @@ before(async () => {
   fork = await startChain({ profile: 'base', forkUrl: upstream.rpcUrl, forkBlockNumber: block });
 });
 
-after(async () => {
+afterAll(async () => {
   await fork?.stop();
   await upstream?.stop();
 });
@@ -107,7 +94,7 @@ test('a fork URL serving another chain id is refused', async () => {
   await assert.rejects(startChain({ profile: 'base-sepolia', forkUrl: upstream.rpcUrl }), /serves chain id 8453, but profile 'base-sepolia' is chain 84532/);
 });
 
-test('BASE_RPC_URL alone turns a normal start into a fork start', async (t) => {
+test('BASE_RPC_URL alone turns a normal start into a fork start', async (_t) => {
   const prev = process.env.BASE_RPC_URL;
   process.env.BASE_RPC_URL = upstream.rpcUrl;
   let chain: RunningChain;
@@ -117,7 +104,7 @@ test('BASE_RPC_URL alone turns a normal start into a fork start', async (t) => {
     if (prev === undefined) delete process.env.BASE_RPC_URL;
     else process.env.BASE_RPC_URL = prev;
   }
-  t.after(() => chain.stop());
+  onTestFinished(() => chain.stop());
   assert.equal(chain.fork?.url, upstream.rpcUrl);
   assert.equal(await createChainClients(chain).publicClient.getBalance({ address: STRANGER }), 123n);
 });

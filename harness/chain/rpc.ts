@@ -31,22 +31,18 @@ export function keepAliveFetch(input: string | URL | Request, init: RequestInit 
       reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
       return;
     }
-    const req = (isHttps ? https : http).request(
-      url,
-      { method: init.method ?? 'GET', headers, agent: isHttps ? httpsAgent : httpAgent },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-          }
-          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, statusText: res.statusMessage, headers: h }));
-        });
-      },
-    );
+    const req = (isHttps ? https : http).request(url, { method: init.method ?? 'GET', headers, agent: isHttps ? httpsAgent : httpAgent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        }
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, statusText: res.statusMessage, headers: h }));
+      });
+    });
     const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('close', () => signal?.removeEventListener('abort', onAbort));
@@ -78,9 +74,7 @@ export async function rpcCall<T = unknown>(rpcUrl: string, method: string, param
   const res = await keepAliveFetch(rpcUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }, (_k, v) =>
-      typeof v === 'bigint' ? `0x${v.toString(16)}` : v,
-    ),
+    body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)),
   });
   const text = await res.text();
   let payload: { result?: T; error?: { code: number; message: string; data?: unknown } };

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { before, test } from 'node:test';
+import { beforeAll, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { BINDINGS_DIR, diffBindings, renderBindings } from '../scripts/gen-bindings.ts';
 import { buildFixture } from '../scripts/gen-fixtures.ts';
@@ -19,7 +19,7 @@ import { CHAIN_PROFILE_IDS, contractPlacements, getProfile } from './profiles.ts
 
 const HINT = 'run `npm run gen` to regenerate the fixtures and bindings from the current contracts';
 
-before(() => {
+beforeAll(() => {
   execFileSync('npx', ['forge', 'build', '--offline'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
 });
 
@@ -41,7 +41,7 @@ for (const profile of CHAIN_PROFILE_IDS) {
 test('the fixture check catches a changed contract and a missing one', () => {
   const state = structuredClone(readFixture('base'));
   const usdc = getProfile('base').contracts.usdc!.toLowerCase();
-  state.accounts[usdc]!.code = state.accounts[usdc]!.code + '00';
+  state.accounts[usdc]!.code = `${state.accounts[usdc]!.code}00`;
   delete state.accounts[getProfile('base').contracts.permit2!.toLowerCase()];
   const drift = fixtureDrift('base', state);
   assert.equal(drift.length, 2, drift.join('\n'));

@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test, onTestFinished } from 'vitest';
 import { JsonRpcError, createChainClients, keepAliveFetch, rpcCall, startChain, type RunningChain } from './index.ts';
 
 let server: http.Server;
 let url: string;
 let connections = 0;
 
-before(async () => {
+beforeAll(async () => {
   server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -28,7 +28,7 @@ before(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-after(() => {
+afterAll(() => {
   server.closeAllConnections();
   server.close();
 });
@@ -50,16 +50,13 @@ test('a JSON-RPC error keeps its code and names the method', async () => {
 
 test('an abort signal ends a pending request', async () => {
   const t0 = performance.now();
-  await assert.rejects(
-    keepAliveFetch(url, { method: 'POST', body: JSON.stringify({ id: 1, method: 'slow' }), signal: AbortSignal.timeout(100) }),
-    /abort|timeout/i,
-  );
+  await assert.rejects(keepAliveFetch(url, { method: 'POST', body: JSON.stringify({ id: 1, method: 'slow' }), signal: AbortSignal.timeout(100) }), /abort|timeout/i);
   assert.ok(performance.now() - t0 < 1_500, 'returned before the server answered');
 });
 
-test('viem clients on the keep-alive transport against a real anvil', async (t) => {
+test('viem clients on the keep-alive transport against a real anvil', async (_t) => {
   const chain: RunningChain = await startChain({ profile: 'base' });
-  t.after(() => chain.stop());
+  onTestFinished(() => chain.stop());
   const { publicClient, testClient, walletClient } = createChainClients(chain);
   assert.equal(await publicClient.getChainId(), 8453);
   const bob = '0x00000000000000000000000000000000000b0b00' as const;
@@ -71,6 +68,6 @@ test('viem clients on the keep-alive transport against a real anvil', async (t) 
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await publicClient.getBlockNumber({ cacheTime: 0 });
   const perSec = Math.round((n * 1000) / (performance.now() - t0));
-  t.diagnostic(`${perSec} sequential eth_blockNumber/s through viem + keep-alive`);
+  console.log(`${perSec} sequential eth_blockNumber/s through viem + keep-alive`);
   assert.ok(perSec > 100, `only ${perSec} calls/s`);
 });

@@ -32,7 +32,7 @@ async function printHelp(): Promise<void> {
     const mod = await loadCommand(name);
     lines.push(`  ${name.padEnd(10)} ${mod.summary}`);
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -54,9 +54,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err) => {
-    process.stderr.write(`amh: harness error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`amh: harness error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 2;
   },
 );

@@ -4,21 +4,28 @@
  * `amh run --runs 200 --seed 42` twice; here 30 runs per scenario keep the test near 30 s.)
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, onTestFinished } from 'vitest';
 import { runAgainst, startBrokenTarget } from '../target/testing.ts';
 import type { Report } from '../report/types.ts';
 
 const fingerprint = (r: Report) =>
   r.protocols.flatMap((p) => [
     ...p.requirements.map((q) => `${q.id}=${q.status}`),
-    ...p.scenarios.map((s) => JSON.stringify({ id: s.caseId, status: s.status, runs: s.runs, cx: s.counterexample && { req: s.counterexample.requirement, actions: s.counterexample.actions, seed: s.counterexample.seed, path: s.counterexample.path, value: s.counterexample.value } })),
+    ...p.scenarios.map((s) =>
+      JSON.stringify({
+        id: s.caseId,
+        status: s.status,
+        runs: s.runs,
+        cx: s.counterexample && { req: s.counterexample.requirement, actions: s.counterexample.actions, seed: s.counterexample.seed, path: s.counterexample.path, value: s.counterexample.value },
+      }),
+    ),
   ]);
 
-test('same seed twice → identical verdicts and counterexamples', async (t) => {
+test('same seed twice → identical verdicts and counterexamples', async (_t) => {
   // Expired authorizations accepted + permit approves half + anyone sets the agent wallet + revoked feedback counted.
   const opts = { tokenBugs: 1n | (1n << 11n), identityBugs: 1n, reputationBugs: 1n << 2n };
   const a = await startBrokenTarget(opts);
-  t.after(() => a.stop());
+  onTestFinished(() => a.stop());
   const first = await runAgainst(a.target, { protocols: ['usdc', 'erc8004'], runs: 30, seed: 42 });
   const second = await runAgainst(a.target, { protocols: ['usdc', 'erc8004'], runs: 30, seed: 42 });
   assert.deepEqual(fingerprint(second), fingerprint(first));

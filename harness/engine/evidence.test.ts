@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
+import { test, onTestFinished } from 'vitest';
 import { EvidenceRecorder, MAX_ITEMS, jsonSafe, recordingFetch, trim, type HttpEvidence } from './evidence.ts';
 import { progressPrinter } from '../cli/commands/_shared.ts';
 
-test('recordingFetch records method, URL, status, headers and trimmed bodies; secrets are redacted', async (t) => {
+test('recordingFetch records method, URL, status, headers and trimmed bodies; secrets are redacted', async (_t) => {
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -16,7 +16,7 @@ test('recordingFetch records method, URL, status, headers and trimmed bodies; se
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/task?id=1`;
   const rec = new EvidenceRecorder();
   const f = recordingFetch(rec, 'buy');
@@ -51,7 +51,14 @@ test('recorder caps items; jsonSafe turns bigints into strings; trim marks the c
 test('progress: plain lines when not a TTY, an in-place status line on a TTY', () => {
   const capture = (isTTY: boolean) => {
     let out = '';
-    const stream = { isTTY, columns: 80, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+    const stream = {
+      isTTY,
+      columns: 80,
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
     const p = progressPrinter(stream);
     p.onProgress({ type: 'scenario-start', caseId: 'usdc/a', runs: 10, index: 0, total: 2 });
     p.onProgress({ type: 'run', caseId: 'usdc/a', runsDone: 3, failures: 0 });
@@ -64,7 +71,7 @@ test('progress: plain lines when not a TTY, an in-place status line on a TTY', (
   const plain = capture(false);
   assert.equal(plain, '[1/2] usdc/a: pass (10 runs, 5 ms)\n[2/2] usdc/b: fail (12 runs, 7 ms)\n');
   const tty = capture(true);
-  assert.match(tty, /\r\[0\/2\] usdc\/a  runs 3\/10  failures so far: 0/);
+  assert.match(tty, /\r\[0\/2\] usdc\/a {2}runs 3\/10 {2}failures so far: 0/);
   assert.match(tty, /\[2\/2\] usdc\/b: fail \(12 runs, 7 ms\)/);
   assert.ok(!tty.includes('usdc/a: pass (10 runs, 5 ms)\n'), 'passing scenarios are not printed as lines on a TTY');
 });

@@ -56,10 +56,7 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   if (o.targetFile) {
     const file = path.resolve(o.targetFile);
     const target = await loadTargetFile(file);
-    return runAll(
-      { target, targetInfo: targetInfo(target, 'file', file), workers: [createTargetClients(target)], protocols: protos },
-      { ...o, command: o.command },
-    );
+    return runAll({ target, targetInfo: targetInfo(target, 'file', file), workers: [createTargetClients(target)], protocols: protos }, { ...o, command: o.command });
   }
   const n = o.replay ? 1 : (o.workers ?? defaultWorkers());
   const refs: ReferenceTarget[] = [];

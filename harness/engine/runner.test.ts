@@ -3,7 +3,7 @@
  * counterexamples, not-applicable, uncovered, exit codes, determinism and replay by seed/path.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import fc from 'fast-check';
 import { parseTarget, type Target } from '../target/schema.ts';
 import { defineCatalog } from './catalog.ts';
@@ -75,7 +75,10 @@ const clocked = defineScenario({
 
 const proto = (scenarios: ProtocolModule['scenarios']) => defineProtocol({ id: 'toy', title: 'toy', requirements: catalog, scenarios });
 const run = (p: ProtocolModule, o: Partial<RunOptions> = {}) =>
-  runAll({ target, targetInfo: { name: 'in-memory', kind: 'file', capabilities: [], chains: [] }, workers: [createTargetClients(target)], protocols: [p] }, { runs: 50, seed: 42, command: 'test', ...o });
+  runAll(
+    { target, targetInfo: { name: 'in-memory', kind: 'file', capabilities: [], chains: [] }, workers: [createTargetClients(target)], protocols: [p] },
+    { runs: 50, seed: 42, command: 'test', ...o },
+  );
 
 test('verdicts: pass, MUST fail with shrunk counterexample, SHOULD warn, not-applicable, uncovered', async () => {
   const r = await run(proto([commutative, below50, even, clocked]));
@@ -93,15 +96,21 @@ test('verdicts: pass, MUST fail with shrunk counterexample, SHOULD warn, not-app
   assert.equal(sc.counterexample!.requirement, 'T-MUST-02');
   assert.match(sc.replay!, /amh replay .* --case toy\/below-50/);
   assert.equal(r.exitCode, 1);
-  assert.deepEqual(
-    { pass: r.summary.pass, fail: r.summary.fail, warn: r.summary.warn, na: r.summary.notApplicable, unc: r.summary.uncovered },
-    { pass: 1, fail: 1, warn: 1, na: 1, unc: 1 },
-  );
+  assert.deepEqual({ pass: r.summary.pass, fail: r.summary.fail, warn: r.summary.warn, na: r.summary.notApplicable, unc: r.summary.uncovered }, { pass: 1, fail: 1, warn: 1, na: 1, unc: 1 });
 });
 
 test('exit codes: 0 when every MUST passes (SHOULD warnings allowed), 2 on harness error or zero checks', async () => {
   assert.equal((await run(proto([commutative, even]))).exitCode, 0);
-  const crash = defineScenario({ kind: 'property', id: 'crash', title: 'crash', requirements: ['T-MUST-01'], arbitrary: () => fc.nat(), async run() { throw new Error('boom'); } });
+  const crash = defineScenario({
+    kind: 'property',
+    id: 'crash',
+    title: 'crash',
+    requirements: ['T-MUST-01'],
+    arbitrary: () => fc.nat(),
+    async run() {
+      throw new Error('boom');
+    },
+  });
   const r = await run(proto([crash]));
   assert.equal(r.protocols[0]!.scenarios[0]!.status, 'error');
   assert.equal(r.exitCode, 2);
@@ -111,7 +120,16 @@ test('exit codes: 0 when every MUST passes (SHOULD warnings allowed), 2 on harne
 });
 
 test('indeterminate outcome is reported as such and keeps exit 1 for a MUST', async () => {
-  const unsure = defineScenario({ kind: 'property', id: 'unsure', title: 'unsure', requirements: ['T-MUST-02'], arbitrary: () => fc.nat(), async run() { throw new Indeterminate('T-MUST-02', 'settlement not confirmed'); } });
+  const unsure = defineScenario({
+    kind: 'property',
+    id: 'unsure',
+    title: 'unsure',
+    requirements: ['T-MUST-02'],
+    arbitrary: () => fc.nat(),
+    async run() {
+      throw new Indeterminate('T-MUST-02', 'settlement not confirmed');
+    },
+  });
   const r = await run(proto([unsure, commutative]));
   assert.equal(r.protocols[0]!.requirements.find((q) => q.id === 'T-MUST-02')!.status, 'indeterminate');
   assert.equal(r.protocols[0]!.requirements.find((q) => q.id === 'T-MUST-01')!.status, 'pass');
@@ -134,8 +152,14 @@ test('same seed → identical verdicts and counterexamples; replay by seed/path 
 
 test('--grep and --protocol select scenarios; scenario seeds do not depend on selection', async () => {
   const r = await run(proto([commutative, below50, even]), { grep: 'T-SHOULD' });
-  assert.deepEqual(r.protocols[0]!.scenarios.map((s) => s.id), ['even']);
-  assert.deepEqual(r.protocols[0]!.requirements.map((q) => q.id), ['T-SHOULD-01']);
+  assert.deepEqual(
+    r.protocols[0]!.scenarios.map((s) => s.id),
+    ['even'],
+  );
+  assert.deepEqual(
+    r.protocols[0]!.requirements.map((q) => q.id),
+    ['T-SHOULD-01'],
+  );
   assert.equal(scenarioSeed(42, 'toy/even'), r.protocols[0]!.scenarios[0]!.seed);
   const none = await run(proto([commutative]), { protocols: ['other'] });
   assert.equal(none.exitCode, 2);
@@ -144,8 +168,15 @@ test('--grep and --protocol select scenarios; scenario seeds do not depend on se
 test('time budget: each scenario gets a fair share and is interrupted, never failed; an exhausted budget is indeterminate, never passed', async () => {
   const slow = (id: string) =>
     defineScenario({
-      kind: 'property', id, title: id, requirements: ['T-MUST-01'], arbitrary: () => fc.nat(),
-      async run(ctx) { await new Promise((r) => setTimeout(r, 20)); ctx.check('T-MUST-01', true, 'ok'); },
+      kind: 'property',
+      id,
+      title: id,
+      requirements: ['T-MUST-01'],
+      arbitrary: () => fc.nat(),
+      async run(ctx) {
+        await new Promise((r) => setTimeout(r, 20));
+        ctx.check('T-MUST-01', true, 'ok');
+      },
     });
   const r = await run(proto([slow('slow-a'), slow('slow-b')]), { timeBudgetMs: 300, runs: 1000 });
   for (const sc of r.protocols[0]!.scenarios) {
@@ -161,7 +192,16 @@ test('time budget: each scenario gets a fair share and is interrupted, never fai
 });
 
 test('a check naming an undeclared requirement is a harness error', async () => {
-  const bad = defineScenario({ kind: 'property', id: 'bad', title: 'bad', requirements: ['T-MUST-01'], arbitrary: () => fc.nat(), async run(ctx) { ctx.check('T-MUST-02', true, 'wrong id'); } });
+  const bad = defineScenario({
+    kind: 'property',
+    id: 'bad',
+    title: 'bad',
+    requirements: ['T-MUST-01'],
+    arbitrary: () => fc.nat(),
+    async run(ctx) {
+      ctx.check('T-MUST-02', true, 'wrong id');
+    },
+  });
   const r = await run(proto([bad]));
   assert.equal(r.protocols[0]!.scenarios[0]!.status, 'error');
 });
@@ -173,8 +213,13 @@ test('defineProtocol rejects unknown requirement ids and duplicate scenarios', (
 });
 
 test('model-based scenario: shrunk command sequence is reported and replays from seed/path/replayPath', async () => {
-  interface M { total: number }
-  interface R { ctx: import('./context.ts').RunContext; total: number }
+  interface M {
+    total: number;
+  }
+  interface R {
+    ctx: import('./context.ts').RunContext;
+    total: number;
+  }
   class Add implements fc.AsyncCommand<M, R> {
     constructor(readonly n: number) {}
     check = () => true;

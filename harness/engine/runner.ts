@@ -123,14 +123,7 @@ function levelOf(p: ProtocolModule, id: string): Requirement['level'] {
   return p.requirements.find((r) => r.id === id)?.level ?? 'MUST';
 }
 
-async function runScenario(
-  p: ProtocolModule,
-  s: Scenario,
-  target: Target,
-  clients: Map<string, ChainClients>,
-  opts: RunOptions,
-  deadline: number,
-): Promise<ScenarioOutcome> {
+async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clients: Map<string, ChainClients>, opts: RunOptions, deadline: number): Promise<ScenarioOutcome> {
   const caseId = `${p.id}/${s.id}`;
   const started = performance.now();
   const env = envFor(target, s);
@@ -367,8 +360,7 @@ function requirementReport(p: ProtocolModule, r: Requirement, outcomes: Scenario
 /** Exit code per DESIGN.md: 2 harness error or nothing executed, 1 a MUST not passed, else 0. */
 export function exitCodeFor(protocols: ProtocolReport[], summary: Summary, errors: string[]): 0 | 1 | 2 {
   if (errors.length || summary.error > 0 || summary.checks === 0) return 2;
-  for (const p of protocols)
-    for (const r of p.requirements) if (r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate')) return 1;
+  for (const p of protocols) for (const r of p.requirements) if (r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate')) return 1;
   return 0;
 }
 
@@ -415,7 +407,20 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
         } catch (e) {
           const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
           results[job.i] = {
-            report: { id: job.s.id, caseId, title: job.s.title, kind: job.s.kind, requirements: job.s.requirements, status: 'error', reason: trim(msg, 300), runs: 0, shrinks: 0, seed: 0, durationMs: 0, interrupted: false },
+            report: {
+              id: job.s.id,
+              caseId,
+              title: job.s.title,
+              kind: job.s.kind,
+              requirements: job.s.requirements,
+              status: 'error',
+              reason: trim(msg, 300),
+              runs: 0,
+              shrinks: 0,
+              seed: 0,
+              durationMs: 0,
+              interrupted: false,
+            },
             counts: new Map(),
             sample: [],
           };
@@ -426,7 +431,10 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
     }),
   );
   const protocols: ProtocolReport[] = selected.map((p) => {
-    const outs = jobs.map((j, i) => ({ j, o: results[i]! })).filter((x) => x.j.p === p).map((x) => x.o);
+    const outs = jobs
+      .map((j, i) => ({ j, o: results[i]! }))
+      .filter((x) => x.j.p === p)
+      .map((x) => x.o);
     return {
       id: p.id,
       title: p.title,

@@ -81,9 +81,7 @@ export interface AttemptParams {
   eventAbi?: Abi;
 }
 
-export type AttemptResult =
-  | { ok: true; hash: Hex; blockNumber: bigint; events: { eventName: string; address: Address; args: Record<string, unknown> }[] }
-  | { ok: false; reason: string; hash?: Hex };
+export type AttemptResult = { ok: true; hash: Hex; blockNumber: bigint; events: { eventName: string; address: Address; args: Record<string, unknown> }[] } | { ok: false; reason: string; hash?: Hex };
 
 /** Extract the most specific revert reason from a viem error. */
 export function revertReason(e: unknown): string {
@@ -102,7 +100,7 @@ export function revertReason(e: unknown): string {
 /** Connection-level failures are harness faults, not refusals by the target. */
 function isTransportError(e: unknown): boolean {
   if (!(e instanceof BaseError)) return false;
-  if (Boolean(e.walk((x) => (x as { name?: string }).name === 'HttpRequestError' || (x as { name?: string }).name === 'TimeoutError'))) return true;
+  if (e.walk((x) => (x as { name?: string }).name === 'HttpRequestError' || (x as { name?: string }).name === 'TimeoutError')) return true;
   // Nonce clashes come from the harness sending two txs from one account at once, not from the target.
   return /nonce too (low|high)|already known|replacement transaction underpriced/i.test(e.message);
 }

@@ -54,7 +54,14 @@ function renderEvidence(e: Evidence): string {
     case 'http':
       return `<li class="ev http"><span class="tag">http</span> <b>${esc(e.method)} ${esc(e.url)}</b> → ${esc(e.status ?? e.error)} (${esc(e.durationMs)} ms)
         <details><summary>exchange</summary><pre>${esc(
-          [`> ${e.method} ${e.url}`, ...Object.entries(e.requestHeaders).map(([k, v]) => `> ${k}: ${v}`), e.requestBody ? `>\n${e.requestBody}` : '', `< ${e.status ?? e.error}`, ...Object.entries(e.responseHeaders).map(([k, v]) => `< ${k}: ${v}`), e.responseBody ? `<\n${e.responseBody}` : '']
+          [
+            `> ${e.method} ${e.url}`,
+            ...Object.entries(e.requestHeaders).map(([k, v]) => `> ${k}: ${v}`),
+            e.requestBody ? `>\n${e.requestBody}` : '',
+            `< ${e.status ?? e.error}`,
+            ...Object.entries(e.responseHeaders).map(([k, v]) => `< ${k}: ${v}`),
+            e.responseBody ? `<\n${e.responseBody}` : '',
+          ]
             .filter(Boolean)
             .join('\n'),
         )}</pre></details></li>`;
@@ -146,9 +153,7 @@ export function renderHtml(r: Report): string {
       ),
     )
     .join('\n');
-  const details = r.protocols
-    .map((p) => `<h3>${esc(p.id)} — ${esc(p.title)}</h3>${p.requirements.map((q) => requirementDetail(p, q)).join('\n')}`)
-    .join('\n');
+  const details = r.protocols.map((p) => `<h3>${esc(p.id)} — ${esc(p.title)}</h3>${p.requirements.map((q) => requirementDetail(p, q)).join('\n')}`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Conformance report — ${esc(r.target.name)}</title><style>${CSS}</style></head>

@@ -7,13 +7,16 @@ import type { Report, RequirementReport, ProtocolReport } from './types.ts';
 
 /** Escape text for XML content/attributes and drop characters XML 1.0 forbids. */
 export function xmlEscape(s: string): string {
-  return s
-    .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return (
+    s
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters; they are stripped on purpose.
+      .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }
 
 function failureBody(p: ProtocolReport, r: RequirementReport): string {
@@ -43,8 +46,12 @@ export function renderJunit(report: Report): string {
   for (const p of report.protocols) {
     const rs = p.requirements;
     const time = p.scenarios.reduce((a, s) => a + s.durationMs, 0) / 1000;
-    out.push(`  <testsuite name="${xmlEscape(p.id)}" package="${xmlEscape(p.id)}" tests="${rs.length}" failures="${count(isFailure, rs)}" errors="${count(isError, rs)}" skipped="${count(isSkipped, rs)}" time="${time.toFixed(3)}">`);
-    out.push(`    <properties><property name="seed" value="${report.seed}"/><property name="runs" value="${report.runs}"/><property name="target" value="${xmlEscape(report.target.name)}"/></properties>`);
+    out.push(
+      `  <testsuite name="${xmlEscape(p.id)}" package="${xmlEscape(p.id)}" tests="${rs.length}" failures="${count(isFailure, rs)}" errors="${count(isError, rs)}" skipped="${count(isSkipped, rs)}" time="${time.toFixed(3)}">`,
+    );
+    out.push(
+      `    <properties><property name="seed" value="${report.seed}"/><property name="runs" value="${report.runs}"/><property name="target" value="${xmlEscape(report.target.name)}"/></properties>`,
+    );
     for (const r of rs) {
       const name = xmlEscape(`${r.id} [${r.level}] ${r.title}`);
       const rtime = p.scenarios.filter((s) => s.requirements.includes(r.id)).reduce((a, s) => a + s.durationMs, 0) / 1000;
@@ -64,9 +71,11 @@ export function renderJunit(report: Report): string {
   }
   if (report.errors.length) {
     out.push(`  <testsuite name="harness" tests="${report.errors.length}" failures="0" errors="${report.errors.length}" skipped="0">`);
-    report.errors.forEach((e, i) => out.push(`    <testcase classname="harness" name="harness-error-${i + 1}"><error type="harness-error" message="${xmlEscape(e.split('\n')[0] ?? e)}">${xmlEscape(e)}</error></testcase>`));
+    report.errors.forEach((e, i) =>
+      out.push(`    <testcase classname="harness" name="harness-error-${i + 1}"><error type="harness-error" message="${xmlEscape(e.split('\n')[0] ?? e)}">${xmlEscape(e)}</error></testcase>`),
+    );
     out.push('  </testsuite>');
   }
   out.push('</testsuites>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -41,10 +41,17 @@ export function renderMarkdown(r: Report): string {
     out.push('');
     for (const sc of p.scenarios.filter((x) => x.counterexample && x.status !== 'pass')) {
       const cx = sc.counterexample!;
-      out.push(`<details><summary><b>${sc.status}</b> ${sc.caseId}${cx.requirement ? ` violates <code>${cx.requirement}</code>` : ''}</summary>`, '', '```text', cx.message, '', 'Shrunk counterexample (agent actions):');
+      out.push(
+        `<details><summary><b>${sc.status}</b> ${sc.caseId}${cx.requirement ? ` violates <code>${cx.requirement}</code>` : ''}</summary>`,
+        '',
+        '```text',
+        cx.message,
+        '',
+        'Shrunk counterexample (agent actions):',
+      );
       cx.actions.forEach((a, i) => out.push(`  ${i + 1}. ${a}`));
       out.push('```', '', `Replay: \`${sc.replay}\``, '', '</details>', '');
     }
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { before, after, test } from 'node:test';
+import { beforeAll, afterAll, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -21,14 +21,14 @@ let bt: BrokenTarget;
 let report: Report;
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   // ACCEPT_EXPIRED: USDC-3009-02 fails, everything else passes.
   bt = await startBrokenTarget({ tokenBugs: 1n, identityBugs: 0n, reputationBugs: 0n });
   report = await runAgainst(bt.target, { protocols: ['usdc', 'erc8004'], runs: 5, seed: 3 });
   dir = await mkdtemp(path.join(tmpdir(), 'amh-report-'));
   await writeReports(report, dir);
 });
-after(async () => {
+afterAll(async () => {
   await bt?.stop();
 });
 
@@ -42,7 +42,10 @@ test('report.json from a real run validates against report.schema.json', async (
   assert.equal(json.exitCode, 1);
   const q = json.protocols[0].requirements.find((x: { id: string }) => x.id === 'USDC-3009-02');
   assert.equal(q.status, 'fail');
-  assert.ok(q.evidence.some((e: { kind: string }) => e.kind === 'tx'), 'the failing requirement carries the accepting tx as evidence');
+  assert.ok(
+    q.evidence.some((e: { kind: string }) => e.kind === 'tx'),
+    'the failing requirement carries the accepting tx as evidence',
+  );
   // The schema is not a rubber stamp: a wrong status or an extra field is refused.
   assert.equal(validate({ ...json, summary: { ...json.summary, pass: -1 } }), false);
   assert.equal(validate({ ...json, surprise: 1 }), false);
@@ -57,7 +60,10 @@ test('junit.xml: the violation is a <failure> naming the requirement, with count
   assert.match(xml, /<testcase classname="usdc" name="USDC-3009-02 \[MUST\][^"]*"[^>]*>\s*<failure type="requirement-violated"/);
   assert.match(xml, /shrunk counterexample:/);
   assert.match(xml, /replay: amh replay .*--case usdc\/3009-/);
-  assert.equal((xml.match(/<testcase /g) ?? []).length, report.protocols.reduce((a, p) => a + p.requirements.length, 0));
+  assert.equal(
+    (xml.match(/<testcase /g) ?? []).length,
+    report.protocols.reduce((a, p) => a + p.requirements.length, 0),
+  );
 });
 
 test('summary.md and index.html carry verdict, failure, replay command; HTML has no external assets', async () => {
@@ -72,7 +78,9 @@ test('summary.md and index.html carry verdict, failure, replay command; HTML has
 });
 
 const CHROMIUM = '/usr/bin/chromium';
-test('headless Chromium renders the verdict table (screenshot + page text)', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed (apt-get install -y chromium)` }, async () => {
+// Skipped with the reason printed where Debian's chromium is missing (.ci/run installs it when it can).
+if (!existsSync(CHROMIUM)) console.log(`skipping the headless Chromium test: ${CHROMIUM} not installed (apt-get install -y chromium)`);
+test.skipIf(!existsSync(CHROMIUM))('headless Chromium renders the verdict table (screenshot + page text)', async () => {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -85,16 +93,23 @@ test('headless Chromium renders the verdict table (screenshot + page text)', { s
     await page.goto(`file://${path.join(dir, 'index.html')}`);
     const shot = await page.screenshot({ path: path.join(dir, 'report.png'), fullPage: false });
     assert.ok(shot.length > 10_000, 'screenshot has content');
-    assert.match(await page.locator('#verdict').innerText(), /FAIL/);
-    const table = await page.locator('#verdicts').innerText();
+    assert.match((await page.locator('#verdict').textContent()) ?? '', /FAIL/);
+    const table = (await page.locator('#verdicts').textContent()) ?? '';
     assert.match(table, /USDC-3009-02/);
     assert.match(table, /ERC8004-REP-02/);
     const rows = await page.locator('#verdicts tbody tr').count();
-    assert.equal(rows, report.protocols.reduce((a, p) => a + p.requirements.length, 0));
+    assert.equal(
+      rows,
+      report.protocols.reduce((a, p) => a + p.requirements.length, 0),
+    );
     // The status filter hides passing rows.
     await page.locator('input[name=status][value=pass]').uncheck();
     assert.equal(await page.locator('#verdicts tbody tr:not(.hidden)').count(), report.summary.fail);
-    assert.deepEqual(requests.filter((u) => !u.startsWith('file://')), [], 'the page loads nothing from the network');
+    assert.deepEqual(
+      requests.filter((u) => !u.startsWith('file://')),
+      [],
+      'the page loads nothing from the network',
+    );
   } finally {
     await browser.close();
   }

@@ -15,7 +15,7 @@ export async function writeReports(report: Report, outDir: string, only?: { json
   await mkdir(outDir, { recursive: true });
   const all = !only;
   const files: [string, string][] = [];
-  if (all || only.json) files.push(['report.json', JSON.stringify(report, null, 2) + '\n']);
+  if (all || only.json) files.push(['report.json', `${JSON.stringify(report, null, 2)}\n`]);
   if (all || only.junit) files.push(['junit.xml', renderJunit(report)]);
   if (all || only.html) files.push(['index.html', renderHtml(report)]);
   if (all || only.markdown) files.push(['summary.md', renderMarkdown(report)]);

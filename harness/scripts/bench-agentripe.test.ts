@@ -3,7 +3,7 @@
  * figures are consistent, counts the 4 transactions a paid, approved task costs (5 with the
  * withdraw), and leaves no anvil behind.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -221,7 +221,11 @@ async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string
   };
   const warmupTxs = await minedIn(warmFrom, from - 1n);
   const txs = await minedIn(from, to);
-  const perStepMs = Object.fromEntries(Object.entries(steps).filter(([k]) => k !== 'withdraw' || flags.withdraw).map(([k, v]) => [k, v / N]));
+  const perStepMs = Object.fromEntries(
+    Object.entries(steps)
+      .filter(([k]) => k !== 'withdraw' || flags.withdraw)
+      .map(([k, v]) => [k, v / N]),
+  );
   await stopAll();
   return { seconds, perStepMs, warmupTxs, txs, agentId, rpc: counter ? new Map(counter.counts) : undefined };
 }
@@ -257,12 +261,25 @@ async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bi
     const k = tx.from.toLowerCase();
     const nonce = nonces.get(k)!;
     nonces.set(k, nonce + 1);
-    const unsigned: TransactionSerializable = { chainId: chain.chainId, type: 'eip1559', to: tx.to, data: tx.input, gas: tx.gas, value: tx.value, nonce, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n };
+    const unsigned: TransactionSerializable = {
+      chainId: chain.chainId,
+      type: 'eip1559',
+      to: tx.to,
+      data: tx.input,
+      gas: tx.gas,
+      value: tx.value,
+      nonce,
+      maxFeePerGas,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    };
     const raw = await accounts.get(k)!.signTransaction(unsigned);
     // EIP-7966 sync send: the receipt comes back in the same round trip (anvil supports it).
     const receipt = (await rpc({ method: 'eth_sendRawTransactionSync', params: [raw] })) as { status: Hex; transactionHash: Hex } | null;
-    if (!receipt || receipt.status !== '0x1') {
-      const why = await publicClient.call({ account: tx.from, to: tx.to, data: tx.input }).then(() => 'no revert in simulation', (e: Error) => e.message.split('\n').slice(0, 3).join(' '));
+    if (receipt?.status !== '0x1') {
+      const why = await publicClient.call({ account: tx.from, to: tx.to, data: tx.input }).then(
+        () => 'no revert in simulation',
+        (e: Error) => e.message.split('\n').slice(0, 3).join(' '),
+      );
       throw new Error(`bare replay of ${tx.name} ${receipt ? `(${receipt.transactionHash}) reverted: ${why}` : 'returned no receipt'}`);
     }
   };
@@ -275,7 +292,9 @@ async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bi
 }
 
 async function main(): Promise<number> {
-  console.log(`Agentripe lifecycle benchmark: n=${N}, warmup=${WARMUP}, rounds=${ROUNDS}, withdraw ${flags.withdraw ? 'included (vendor withdraw() after each release)' : 'not included (use --withdraw)'}`);
+  console.log(
+    `Agentripe lifecycle benchmark: n=${N}, warmup=${WARMUP}, rounds=${ROUNDS}, withdraw ${flags.withdraw ? 'included (vendor withdraw() after each release)' : 'not included (use --withdraw)'}`,
+  );
   const f = (x: number, d = 1) => x.toFixed(d);
   const rounds: { stack: Awaited<ReturnType<typeof stackPhase>>; bare: { seconds: number }; rate: number; bareRate: number; factor: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -298,8 +317,16 @@ async function main(): Promise<number> {
   const txPerLifecycle = stack.txs.length / N;
   if (ROUNDS > 1) console.log(`median of ${ROUNDS} rounds:`);
   console.log(`stack: ${N} lifecycles in ${f(stack.seconds, 2)} s = ${f(rate, 2)} lifecycles/s (${f((stack.seconds * 1000) / N)} ms each)`);
-  console.log(`  per step (ms): ${Object.entries(stack.perStepMs).map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
-  console.log(`  transactions per lifecycle: ${f(txPerLifecycle, 2)} (${Object.entries(breakdown).map(([k, v]) => `${k} x${f(v / N, 2)}`).join(', ')})`);
+  console.log(
+    `  per step (ms): ${Object.entries(stack.perStepMs)
+      .map(([k, v]) => `${k} ${f(v)}`)
+      .join(', ')}`,
+  );
+  console.log(
+    `  transactions per lifecycle: ${f(txPerLifecycle, 2)} (${Object.entries(breakdown)
+      .map(([k, v]) => `${k} x${f(v / N, 2)}`)
+      .join(', ')})`,
+  );
   console.log(`bare: same ${stack.txs.length} transactions, ${f(bareRate, 2)} lifecycles/s (${f((bareRate * stack.txs.length) / N, 0)} tx/s)`);
   console.log(`overhead factor (bare rate / stack rate): ${f(factor, 2)}x${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`);
   let rpcPerLifecycle: Record<string, number> | undefined;
@@ -325,7 +352,9 @@ async function main(): Promise<number> {
       bareSeconds: Number(f(N / bareRate, 3)),
       bareLifecyclesPerSecond: Number(f(bareRate, 3)),
       bareTxPerSecond: Number(f((bareRate * stack.txs.length) / N, 1)),
-      ...(ROUNDS > 1 ? { perRound: rounds.map((r) => ({ lifecyclesPerSecond: Number(f(r.rate, 3)), bareLifecyclesPerSecond: Number(f(r.bareRate, 3)), overheadFactor: Number(f(r.factor, 3)) })) } : {}),
+      ...(ROUNDS > 1
+        ? { perRound: rounds.map((r) => ({ lifecyclesPerSecond: Number(f(r.rate, 3)), bareLifecyclesPerSecond: Number(f(r.bareRate, 3)), overheadFactor: Number(f(r.factor, 3)) })) }
+        : {}),
       overheadFactor: Number(f(factor, 3)),
       ...(rpcPerLifecycle ? { rpcCounted: true, rpcPerLifecycle } : {}),
     }),

@@ -37,7 +37,7 @@ const seed = Number(values.seed);
 const rounds = Math.max(1, Number(values.rounds));
 const [protocolId, scenarioId] = values.scenario!.split('/');
 const protocol = protocols.find((p) => p.id === protocolId);
-if (!protocol || !protocol.scenarios.some((s) => s.id === scenarioId)) throw new Error(`unknown scenario ${values.scenario}`);
+if (!protocol?.scenarios.some((s) => s.id === scenarioId)) throw new Error(`unknown scenario ${values.scenario}`);
 const grep = `^${protocolId}/${scenarioId}$`;
 
 interface Recorded {
@@ -74,10 +74,7 @@ async function recordingProxy(upstream: string): Promise<{ url: string; log: Rec
 async function harnessRun(chain: RunningChain, rpcUrl: string): Promise<{ ms: number; runs: number; status: string }> {
   const target = describeChains([{ ...chain, rpcUrl }]);
   const t0 = performance.now();
-  const report = await runAll(
-    { target, targetInfo: targetInfo(target, 'reference'), workers: [createTargetClients(target)], protocols: [protocol!] },
-    { runs, seed, grep, command: 'bench' },
-  );
+  const report = await runAll({ target, targetInfo: targetInfo(target, 'reference'), workers: [createTargetClients(target)], protocols: [protocol!] }, { runs, seed, grep, command: 'bench' });
   const ms = performance.now() - t0;
   const sc = report.protocols[0]!.scenarios[0]!;
   return { ms, runs: sc.runs, status: sc.status };
@@ -136,15 +133,27 @@ try {
   const bareRps = median(results.map((r) => r.bareRps));
   const perRun = Object.fromEntries(Object.entries(methods).map(([m, n]) => [m, +(n / (callsPerRun ? Object.values(methods).reduce((a, b) => a + b, 0) / callsPerRun : 1)).toFixed(2)]));
   process.stdout.write(
-    [
+    `${[
       `scenario ${values.scenario}, ${runs} runs, seed ${seed}, median of ${rounds} round(s)`,
       `harness: ${harnessRps.toFixed(1)} property runs/s (fast-check + viem + evidence + snapshot/revert + checks)`,
       `bare:    ${bareRps.toFixed(1)} runs/s (the same ${callsPerRun.toFixed(1)} JSON-RPC calls per run replayed over keep-alive HTTP)`,
       `ratio harness/bare: ${(harnessRps / bareRps).toFixed(2)} (harness overhead ×${(bareRps / harnessRps).toFixed(2)})`,
       `calls per run: ${JSON.stringify(perRun)}`,
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
-  process.stdout.write(JSON.stringify({ scenario: values.scenario, runs, seed, rounds, harnessRunsPerSec: +harnessRps.toFixed(2), bareRunsPerSec: +bareRps.toFixed(2), ratio: +(harnessRps / bareRps).toFixed(3), callsPerRun: +callsPerRun.toFixed(2), perRun }) + '\n');
+  process.stdout.write(
+    `${JSON.stringify({
+      scenario: values.scenario,
+      runs,
+      seed,
+      rounds,
+      harnessRunsPerSec: +harnessRps.toFixed(2),
+      bareRunsPerSec: +bareRps.toFixed(2),
+      ratio: +(harnessRps / bareRps).toFixed(3),
+      callsPerRun: +callsPerRun.toFixed(2),
+      perRun,
+    })}\n`,
+  );
 } finally {
   await stopAll();
 }

@@ -15,18 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { keccak256, type Hex } from 'viem';
 import { artifactPath, readArtifact, REPO_ROOT } from '../chain/artifacts.ts';
-import {
-  CHAIN_PROFILE_IDS,
-  contractPlacements,
-  dumpState,
-  fixturePath,
-  fundRoleAccounts,
-  isChainProfileId,
-  placeContracts,
-  rpcCall,
-  startChain,
-  type ChainProfileId,
-} from '../chain/index.ts';
+import { CHAIN_PROFILE_IDS, contractPlacements, dumpState, fixturePath, fundRoleAccounts, isChainProfileId, placeContracts, rpcCall, startChain, type ChainProfileId } from '../chain/index.ts';
 
 type DumpBlock = { header: { number: string } };
 type DumpTx = { block_number: string | number; info: { transaction_index: number } };
@@ -35,9 +24,7 @@ const num = (v: string | number) => Number(BigInt(v));
 /** anvil dumps blocks and transactions in hash-map order; sort them so equal states give equal files. */
 function normalizeDump(state: Record<string, unknown>): Record<string, unknown> {
   const blocks = [...((state.blocks as DumpBlock[] | undefined) ?? [])].sort((a, b) => num(a.header.number) - num(b.header.number));
-  const txs = [...((state.transactions as DumpTx[] | undefined) ?? [])].sort(
-    (a, b) => num(a.block_number) - num(b.block_number) || a.info.transaction_index - b.info.transaction_index,
-  );
+  const txs = [...((state.transactions as DumpTx[] | undefined) ?? [])].sort((a, b) => num(a.block_number) - num(b.block_number) || a.info.transaction_index - b.info.transaction_index);
   return { ...state, blocks, transactions: txs };
 }
 
@@ -80,7 +67,7 @@ export async function buildFixture(profileId: ChainProfileId, allowMissing = fal
       if (keccak256(code) !== keccak256(expected)) throw new Error(`${profileId}: code at ${address} (${row.key}) differs from the artifact`);
     }
     const state = normalizeDump(await dumpState(chain.rpcUrl));
-    return { profile: profileId, text: JSON.stringify(state, null, 1) + '\n', placed: placed.map((p) => p.key), funded: funded.length };
+    return { profile: profileId, text: `${JSON.stringify(state, null, 1)}\n`, placed: placed.map((p) => p.key), funded: funded.length };
   } finally {
     await chain.stop();
   }

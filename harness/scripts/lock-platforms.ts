@@ -70,7 +70,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     process.exit(missing.length ? 1 : 0);
   }
   const { added, unknown } = addPlatformEntries(lock);
-  writeFileSync(LOCK, JSON.stringify(lock, null, 2) + '\n');
+  writeFileSync(LOCK, `${JSON.stringify(lock, null, 2)}\n`);
   console.log(added.length ? `added ${added.length} platform entries: ${added.join(', ')}` : 'package-lock.json already complete');
   if (unknown.length) {
     console.error(`not a known Foundry platform package, left missing: ${unknown.join(', ')}`);

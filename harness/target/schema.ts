@@ -48,10 +48,7 @@ export const TargetChainSchema = z
     chainId: z.number().int().positive(),
     rpcUrl: httpUrl,
     usdc: TokenSchema.optional().describe('the USDC (FiatToken v2.2) the protocols use on this chain'),
-    contracts: z
-      .record(z.string(), address)
-      .default({})
-      .describe('named contract addresses: identityRegistry, reputationRegistry, multicall3, permit2, ...'),
+    contracts: z.record(z.string(), address).default({}).describe('named contract addresses: identityRegistry, reputationRegistry, multicall3, permit2, ...'),
   })
   .strict();
 
@@ -69,10 +66,7 @@ export const TargetSchema = z
     name: z.string().min(1).describe('human name of the system under test'),
     version: z.string().optional().describe('implementation version, copied into the report'),
     chains: z.array(TargetChainSchema).min(1),
-    endpoints: z
-      .record(z.string(), httpUrl)
-      .default({})
-      .describe('named HTTP endpoints, e.g. {"agentripe": "http://127.0.0.1:4020"}'),
+    endpoints: z.record(z.string(), httpUrl).default({}).describe('named HTTP endpoints, e.g. {"agentripe": "http://127.0.0.1:4020"}'),
     accounts: z.array(RoleAccountSchema).default([]).describe('accounts the harness may sign with, funded on every chain'),
     capabilities: z.array(CapabilitySchema).default([]),
     protocols: z.array(z.string()).optional().describe('protocol ids this target claims; others are reported not-applicable'),

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatBaseUnits, formatUsd, parseUsd, MoneyParseError } from './money.ts';

@@ -8,7 +8,11 @@ import { formatUsd, parseUsd } from '../../harness/util/money.ts';
 
 /** One paid service of an agent. Every field is required by the seed's validation rules. */
 export const catalogEntrySchema = z.object({
-  path: z.string().min(1).max(200).regex(/^[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, 'path must be URL-safe segments'),
+  path: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/, 'path must be URL-safe segments'),
   price: z.string().regex(/^\$\d{1,12}(?:\.\d{1,6})?$/, 'price must look like "$X.XX"'),
   type: z.string().min(1),
   description: z.string().min(1),
@@ -88,9 +92,7 @@ export async function resolveAgentUri(uri: string, fetchImpl: typeof fetch = fet
     if (comma < 0) throw new Error('malformed data: URI');
     const meta = uri.slice(5, comma);
     const payload = uri.slice(comma + 1);
-    const text = meta.split(';').includes('base64')
-      ? Buffer.from(payload, 'base64').toString('utf8')
-      : decodeURIComponent(payload);
+    const text = meta.split(';').includes('base64') ? Buffer.from(payload, 'base64').toString('utf8') : decodeURIComponent(payload);
     return JSON.parse(text);
   }
   if (/^https?:\/\//i.test(uri)) {
@@ -102,11 +104,7 @@ export async function resolveAgentUri(uri: string, fetchImpl: typeof fetch = fet
 }
 
 /** Resolves and validates an agent URI; returns null (with the reason) instead of throwing. */
-export async function loadAgentUriData(
-  uri: string,
-  fetchImpl: typeof fetch = fetch,
-  timeoutMs = 5000,
-): Promise<{ ok: true; data: AgentUriData } | { ok: false; reason: string }> {
+export async function loadAgentUriData(uri: string, fetchImpl: typeof fetch = fetch, timeoutMs = 5000): Promise<{ ok: true; data: AgentUriData } | { ok: false; reason: string }> {
   if (!uri) return { ok: false, reason: 'agent has no URI' };
   try {
     const parsed = agentUriDataSchema.safeParse(await resolveAgentUri(uri, fetchImpl, timeoutMs));

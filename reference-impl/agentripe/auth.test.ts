@@ -2,7 +2,7 @@
  * Vendor authentication on a real anvil: EVM signatures (bad signature, stale and future
  * timestamps, non-owner signer), API keys from register-with-key, and cross-agent access.
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { privateKeyToAccount } from 'viem/accounts';
 import { roleAccount } from '../../harness/chain/index.ts';
@@ -16,13 +16,13 @@ let agent2: bigint;
 let task1: string;
 const now = Date.now;
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab();
   agent1 = await lab.registerAgent('vendor1');
   agent2 = await lab.registerAgent('vendor2');
   task1 = (await lab.buyer().buy(agent1, 'translate', { task_detail: 'a' })).taskId!;
 });
-after(async () => {
+afterAll(async () => {
   await lab?.stop();
 });
 
@@ -89,12 +89,14 @@ test('register-with-key: API key works, wrong key is refused, wallet owns the ag
   const ts = Math.floor(now() / 1000);
   const data = { name: 'Keyed agent', services: [{ name: 'x402', endpoint: '/', catalog: [{ path: 'summarize', price: '$0.25', type: 'async', description: 'Summaries' }] }] };
   const bad = await fetch(url('/agents/register-with-key'), {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ walletAddress: wallet.address, walletSignature: await wallet.signMessage({ message: registerWithKeyMessage(wallet.address, ts - 400) }), timestamp: ts - 400, data }),
   });
   assert.equal(bad.status, 401);
   const res = await fetch(url('/agents/register-with-key'), {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ walletAddress: wallet.address, walletSignature: await wallet.signMessage({ message: registerWithKeyMessage(wallet.address, ts) }), timestamp: ts, data }),
   });
   assert.equal(res.status, 201);
@@ -166,7 +168,11 @@ test('Solana auth: ed25519 over "{address}:{timestamp}", address must be the age
   const other = kp();
   assert.deepEqual(Buffer.from(base58Decode(sol.address)!), (await import('node:crypto')).createPublicKey(sol.privateKey).export({ format: 'der', type: 'spki' }).subarray(-32));
   // vendor2 registers an agent whose catalog names the Solana wallet
-  const data = { name: 'sol agent', solanaWallet: sol.address, services: [{ name: 'x402', endpoint: lab.stack.server.url, catalog: [{ path: 'translate', price: '$0.10', type: 'async', description: 't' }] }] };
+  const data = {
+    name: 'sol agent',
+    solanaWallet: sol.address,
+    services: [{ name: 'x402', endpoint: lab.stack.server.url, catalog: [{ path: 'translate', price: '$0.10', type: 'async', description: 't' }] }],
+  };
   const w = lab.clients.walletClient('vendor2');
   const hash = await w.writeContract({ address: lab.addr.identityRegistry, abi: identityRegistryAbi, functionName: 'register', args: [toDataUri(data)] });
   const rc = await lab.clients.publicClient.waitForTransactionReceipt({ hash });

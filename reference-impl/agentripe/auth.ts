@@ -19,9 +19,7 @@ export function hashApiKey(key: string): string {
 }
 
 /** Who a vendor request acts for. */
-export type VendorAuth =
-  | { ok: true; agentId: string; via: 'api-key' | 'evm' | 'solana'; address?: Address }
-  | { ok: false; status: 401; error: string };
+export type VendorAuth = { ok: true; agentId: string; via: 'api-key' | 'evm' | 'solana'; address?: Address } | { ok: false; status: 401; error: string };
 
 /** Error strings (the first is the seed's). */
 export const AuthError = {
@@ -31,7 +29,7 @@ export const AuthError = {
   timestamp: 'Timestamp outside the allowed window (±5 minutes)',
   signature: 'Invalid signature',
   notOwner: 'Signer is not the owner or an approved operator of this agent',
-  solanaWallet: 'Solana address is not the agent\'s solanaWallet',
+  solanaWallet: "Solana address is not the agent's solanaWallet",
 } as const;
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
@@ -67,7 +65,7 @@ export function base58Encode(bytes: Uint8Array): string {
   }
   for (const b of bytes) {
     if (b !== 0) break;
-    out = '1' + out;
+    out = `1${out}`;
   }
   return out;
 }
@@ -80,7 +78,7 @@ export function verifySolanaSignature(address: string, message: string, signatur
   // A 32-byte key is 32..44 base58 characters; checking first keeps decoding (quadratic) cheap.
   if (address.length < 32 || address.length > 44) return false;
   const raw = base58Decode(address);
-  if (!raw || raw.length !== 32 || !/^(0x)?[0-9a-fA-F]{128}$/.test(signatureHex)) return false;
+  if (raw?.length !== 32 || !/^(0x)?[0-9a-fA-F]{128}$/.test(signatureHex)) return false;
   try {
     const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
     return cryptoVerify(null, Buffer.from(message, 'utf8'), key, Buffer.from(signatureHex.replace(/^0x/, ''), 'hex'));

@@ -60,10 +60,7 @@ export const reputationAbi = parseAbi([
 ]);
 
 /** USDC (FiatToken v2.2), the ERC-20 reads. */
-export const usdcAbi = parseAbi([
-  'function balanceOf(address account) view returns (uint256)',
-  'function transfer(address to, uint256 value) returns (bool)',
-]);
+export const usdcAbi = parseAbi(['function balanceOf(address account) view returns (uint256)', 'function transfer(address to, uint256 value) returns (bool)']);
 
 /** Escrow deposit status as published by the seed. */
 export const DEPOSIT_STATUS = ['none', 'deposited', 'released', 'refunded'] as const;
@@ -101,7 +98,12 @@ export class SerialSigner {
   readonly wallet: WalletClient;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(privateKey: Hex, chain: Chain, rpcUrl: string, private readonly pub: PublicClient) {
+  constructor(
+    privateKey: Hex,
+    chain: Chain,
+    rpcUrl: string,
+    private readonly pub: PublicClient,
+  ) {
     this.account = privateKeyToAccount(privateKey);
     this.wallet = createWalletClient({ account: this.account, chain, transport: http(rpcUrl), pollingInterval: 50 });
   }
@@ -282,7 +284,10 @@ export class AgentripeChain {
     // Topic OR-lists are kept short: nodes cap filter sizes.
     for (let i = 0; i < depositIds.length; i += 100) {
       const chunk = depositIds.slice(i, i + 100);
-      for (const [eventName, kind] of [['DepositReleased', 'released'], ['DepositRefunded', 'refunded']] as const) {
+      for (const [eventName, kind] of [
+        ['DepositReleased', 'released'],
+        ['DepositRefunded', 'refunded'],
+      ] as const) {
         const logs = await this.pub.getContractEvents({ address: this.addresses.escrow, abi: escrowAbi, eventName, args: { depositId: chunk }, fromBlock: 0n, toBlock: 'latest' });
         for (const l of logs) if (l.args.depositId) out.set(l.args.depositId.toLowerCase(), { kind, tx: l.transactionHash });
       }

@@ -108,13 +108,34 @@ CREATE UNIQUE INDEX IF NOT EXISTS api_keys_one_active ON api_keys(agent_id) WHER
 `;
 
 const COLS: Record<keyof TaskRow, string> = {
-  id: 'id', agentId: 'agent_id', productId: 'product_id', buyerAddress: 'buyer_address', amount: 'amount',
-  network: 'network', asset: 'asset', payTo: 'pay_to', method: 'method', requestPayload: 'request_payload',
-  taskDetail: 'task_detail', taskMetadata: 'task_metadata', reviewerRequest: 'reviewer_request', status: 'status',
-  errorMessage: 'error_message', result: 'result', reviewApproved: 'review_approved', reviewReason: 'review_reason',
-  reviewRejectCount: 'review_reject_count', depositState: 'deposit_state', pendingAction: 'pending_action',
-  pendingStatus: 'pending_status', pendingError: 'pending_error', feedbackState: 'feedback_state',
-  feedbackValue: 'feedback_value', recordTx: 'record_tx', resolveTx: 'resolve_tx', createdAt: 'created_at',
+  id: 'id',
+  agentId: 'agent_id',
+  productId: 'product_id',
+  buyerAddress: 'buyer_address',
+  amount: 'amount',
+  network: 'network',
+  asset: 'asset',
+  payTo: 'pay_to',
+  method: 'method',
+  requestPayload: 'request_payload',
+  taskDetail: 'task_detail',
+  taskMetadata: 'task_metadata',
+  reviewerRequest: 'reviewer_request',
+  status: 'status',
+  errorMessage: 'error_message',
+  result: 'result',
+  reviewApproved: 'review_approved',
+  reviewReason: 'review_reason',
+  reviewRejectCount: 'review_reject_count',
+  depositState: 'deposit_state',
+  pendingAction: 'pending_action',
+  pendingStatus: 'pending_status',
+  pendingError: 'pending_error',
+  feedbackState: 'feedback_state',
+  feedbackValue: 'feedback_value',
+  recordTx: 'record_tx',
+  resolveTx: 'resolve_tx',
+  createdAt: 'created_at',
   updatedAt: 'updated_at',
 };
 
@@ -123,7 +144,6 @@ function toRow(r: Record<string, unknown>): TaskRow {
   for (const [k, col] of Object.entries(COLS)) out[k] = r[col] ?? null;
   return out as unknown as TaskRow;
 }
-
 
 /** The server's store. */
 export class AgentripeDb {
@@ -157,7 +177,10 @@ export class AgentripeDb {
    * longer has that block (evm_revert, reorg), the task is orphaned (see {@link orphanAnchors}).
    */
   insertTask(
-    t: Pick<TaskRow, 'id' | 'agentId' | 'productId' | 'buyerAddress' | 'amount' | 'network' | 'asset' | 'payTo' | 'method' | 'requestPayload' | 'taskDetail' | 'taskMetadata' | 'reviewerRequest' | 'createdAt'>,
+    t: Pick<
+      TaskRow,
+      'id' | 'agentId' | 'productId' | 'buyerAddress' | 'amount' | 'network' | 'asset' | 'payTo' | 'method' | 'requestPayload' | 'taskDetail' | 'taskMetadata' | 'reviewerRequest' | 'createdAt'
+    >,
     anchor?: Anchor,
   ): void {
     // The same payment can be mined again after a revert (same signed authorization): the orphaned
@@ -169,8 +192,25 @@ export class AgentripeDb {
           request_payload, task_detail, task_metadata, reviewer_request, status, deposit_state, anchor_block, anchor_hash, created_at, updated_at)
          VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'pending','unrecorded',?,?,?,?)`,
       )
-      .run(t.id, t.agentId, t.productId, t.buyerAddress, t.amount, t.network, t.asset, t.payTo, t.method,
-        t.requestPayload, t.taskDetail, t.taskMetadata, t.reviewerRequest, anchor ? Number(anchor.block) : null, anchor?.hash ?? null, t.createdAt, t.createdAt);
+      .run(
+        t.id,
+        t.agentId,
+        t.productId,
+        t.buyerAddress,
+        t.amount,
+        t.network,
+        t.asset,
+        t.payTo,
+        t.method,
+        t.requestPayload,
+        t.taskDetail,
+        t.taskMetadata,
+        t.reviewerRequest,
+        anchor ? Number(anchor.block) : null,
+        anchor?.hash ?? null,
+        t.createdAt,
+        t.createdAt,
+      );
   }
 
   /** Distinct anchors of live rows (tasks not orphaned, active API keys), newest first. */

@@ -17,17 +17,7 @@ import type { RequirementsV1, RequirementsV2 } from '../x402/wire.ts';
 import type { AgentUriData } from './agenturi.ts';
 
 /** Classes of malformed input (used for counting and for the broken-server demos). */
-export const FUZZ_CLASSES = [
-  'wrongMethod',
-  'badPathParam',
-  'badJson',
-  'wrongTypes',
-  'oversized',
-  'badVendorAuth',
-  'badPayment',
-  'badRegistration',
-  'transport',
-] as const;
+export const FUZZ_CLASSES = ['wrongMethod', 'badPathParam', 'badJson', 'wrongTypes', 'oversized', 'badVendorAuth', 'badPayment', 'badRegistration', 'transport'] as const;
 export type FuzzClass = (typeof FUZZ_CLASSES)[number];
 
 /** One HTTP request, sent byte-for-byte as described (raw request-target, raw headers). */
@@ -104,10 +94,7 @@ const hexString = (min: number, max: number) => fc.string({ unit: fc.constantFro
 const hex32 = hexString(64, 64).map((h) => `0x${h}`);
 
 /** Characters node accepts in a header value (tab, printable ASCII, latin-1). */
-const headerChar = fc.oneof(
-  { arbitrary: fc.integer({ min: 0x20, max: 0x7e }), weight: 8 },
-  { arbitrary: fc.integer({ min: 0x80, max: 0xff }), weight: 1 },
-).map((c) => String.fromCharCode(c));
+const headerChar = fc.oneof({ arbitrary: fc.integer({ min: 0x20, max: 0x7e }), weight: 8 }, { arbitrary: fc.integer({ min: 0x80, max: 0xff }), weight: 1 }).map((c) => String.fromCharCode(c));
 const headerValue = (maxLength = 200) => fc.string({ unit: headerChar, maxLength });
 
 /** Any JSON value that is not a string. */
@@ -120,25 +107,22 @@ const notString = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 }),
 );
 /** Any JSON value that is not an object (arrays and null included). */
-const notObject = fc.oneof(
-  fc.integer(),
-  fc.string({ maxLength: 20 }),
-  fc.boolean(),
-  fc.constant(null),
-  fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
-);
+const notObject = fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), fc.boolean(), fc.constant(null), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }));
 const notArray = fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant(null), fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }));
 const notBoolean = fc.oneof(fc.integer(), fc.constantFrom('true', 'false', '1', ''), fc.constant(null), fc.array(fc.boolean(), { maxLength: 2 }));
 const tooLong = (max: number) => fc.integer({ min: max + 1, max: max + 64 }).map((n) => 'x'.repeat(n));
 
 /** Strings that are not addresses under viem's non-strict isAddress. */
 const badAddress = fc.oneof(
-  fc.constantFrom('', '0x', '0x123', 'hello', `0x${'g'.repeat(40)}`, `0x${'a'.repeat(41)}`, `0x${'a'.repeat(39)}`, `${'a'.repeat(40)}`, '0X' + 'a'.repeat(40), ' 0x' + 'a'.repeat(40)),
+  fc.constantFrom('', '0x', '0x123', 'hello', `0x${'g'.repeat(40)}`, `0x${'a'.repeat(41)}`, `0x${'a'.repeat(39)}`, `${'a'.repeat(40)}`, `0X${'a'.repeat(40)}`, ` 0x${'a'.repeat(40)}`),
   hexString(0, 39).map((h) => `0x${h}`),
   fc.string({ maxLength: 30 }).filter((s) => !/^0x[0-9a-fA-F]{40}$/.test(s)),
 );
 /** Hex strings the server's `^0x[0-9a-fA-F]+$` refuses. */
-const badSignature = fc.oneof(fc.constantFrom('', '0x', 'zz', '0xzz', '0x12 34', 'deadbeef', '0x-1'), fc.string({ maxLength: 20 }).filter((s) => !/^0x[0-9a-fA-F]+$/.test(s)));
+const badSignature = fc.oneof(
+  fc.constantFrom('', '0x', 'zz', '0xzz', '0x12 34', 'deadbeef', '0x-1'),
+  fc.string({ maxLength: 20 }).filter((s) => !/^0x[0-9a-fA-F]+$/.test(s)),
+);
 /** Deadlines and timestamps the server's `int >= 0 | /^\d{1,N}$/` refuses. */
 const badUint = (digits: number) =>
   fc.oneof(
@@ -155,10 +139,7 @@ export function corruptData(valid: AgentUriData): fc.Arbitrary<unknown> {
   const entry = svc.catalog[0]!;
   const withEntry = (patch: Record<string, unknown>) => ({ ...valid, services: [{ ...svc, catalog: [{ ...entry, ...patch }] }] });
   const withService = (patch: Record<string, unknown>) => ({ ...valid, services: [{ ...svc, ...patch }] });
-  const badPath = fc.oneof(
-    fc.constantFrom('', '/lead', 'trail/', 'a b', 'a//b', 'x?y', 'x#y', 'x%20y', 'ü', '💥', 'a\\b', 'x/'),
-    tooLong(200),
-  );
+  const badPath = fc.oneof(fc.constantFrom('', '/lead', 'trail/', 'a b', 'a//b', 'x?y', 'x#y', 'x%20y', 'ü', '💥', 'a\\b', 'x/'), tooLong(200));
   const badPrice = fc.oneof(fc.constantFrom('0.10', '$', '$.1', '$1.1234567', '$-1', '$1e3', '€1', '$ 1', '$1,00', '1$', ''), notString);
   return fc.oneof(
     notObject,
@@ -212,13 +193,15 @@ function badRegisterBody(ctx: FuzzContext): fc.Arbitrary<unknown> {
     notObject,
     fc.constant({}),
     corruptData(ctx.validData).map((data) => ({ data })),
-    fc.oneof(
-      notObject.filter((v) => v !== undefined),
-      badAddress.map((address) => ({ ...wallet, address })),
-      badUint(20).map((deadline) => ({ ...wallet, deadline })),
-      badSignature.map((signature) => ({ ...wallet, signature })),
-      fc.constant({ deadline: 1, signature: wallet.signature }),
-    ).map((w) => ({ data: ctx.validData, wallet: w })),
+    fc
+      .oneof(
+        notObject.filter((v) => v !== undefined),
+        badAddress.map((address) => ({ ...wallet, address })),
+        badUint(20).map((deadline) => ({ ...wallet, deadline })),
+        badSignature.map((signature) => ({ ...wallet, signature })),
+        fc.constant({ deadline: 1, signature: wallet.signature }),
+      )
+      .map((w) => ({ data: ctx.validData, wallet: w })),
   );
 }
 
@@ -276,7 +259,29 @@ export function serverRejectsAsJson(body: string | Uint8Array): boolean {
 
 const malformedJson: fc.Arbitrary<string | Uint8Array> = fc
   .oneof(
-    fc.constantFrom('{', '}', '{"a":', '{"result":}', "{'a':1}", 'undefined', 'NaN', '{"a":1,}', '[1,2', '\u0000', '{"a":1}{"b":2}', '{"result":"x"} trailing', 'tru', 'nul', '{"a":"\\x"}', '--', '<xml/>', '\ufeff\ufeff{}', '{"result":"x"', 'result=x', '{"task_detail":"a"'),
+    fc.constantFrom(
+      '{',
+      '}',
+      '{"a":',
+      '{"result":}',
+      "{'a':1}",
+      'undefined',
+      'NaN',
+      '{"a":1,}',
+      '[1,2',
+      '\u0000',
+      '{"a":1}{"b":2}',
+      '{"result":"x"} trailing',
+      'tru',
+      'nul',
+      '{"a":"\\x"}',
+      '--',
+      '<xml/>',
+      '\ufeff\ufeff{}',
+      '{"result":"x"',
+      'result=x',
+      '{"task_detail":"a"',
+    ),
     fc.string({ minLength: 1, maxLength: 40 }),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
     fc.uint8Array({ minLength: 1, maxLength: 64 }),
@@ -298,9 +303,17 @@ function badVendorAuth(ctx: FuzzContext): fc.Arbitrary<{ note: string; headers: 
     delete h[k];
     return { note: `missing ${k}`, headers: h };
   });
-  const garbageSig = fc.oneof(hexString(0, 140).map((h) => `0x${h}`), headerValue(150)).map((s) => ({ note: 'garbage signature', headers: { ...v, 'x-signature': s } }));
+  const garbageSig = fc
+    .oneof(
+      hexString(0, 140).map((h) => `0x${h}`),
+      headerValue(150),
+    )
+    .map((s) => ({ note: 'garbage signature', headers: { ...v, 'x-signature': s } }));
   const badTs = fc
-    .oneof(headerValue(20).filter((s) => s.trim() !== v['x-timestamp']), fc.integer({ min: 0, max: 10 ** 9 }).map(String))
+    .oneof(
+      headerValue(20).filter((s) => s.trim() !== v['x-timestamp']),
+      fc.integer({ min: 0, max: 10 ** 9 }).map(String),
+    )
     .map((ts) => ({ note: 'timestamp not the signed one', headers: { ...v, 'x-timestamp': ts } }));
   const isOwnAgent = (s: string) => /^\s*\d+\s*$/.test(s) && BigInt(s.trim()) === ctx.agent;
   const badAgentId = fc
@@ -314,7 +327,18 @@ function badVendorAuth(ctx: FuzzContext): fc.Arbitrary<{ note: string; headers: 
   const badAddr = badAddress.filter((a) => a.trim() !== '').map((a) => ({ note: 'bad X-Vendor-Address', headers: { ...v, 'x-vendor-address': a } }));
   const bearer = fc
     .oneof(
-      fc.constantFrom('Bearer', 'Bearer ', 'Bearer ak_', 'Basic dXNlcjpwYXNz', 'Token ak_x', `${ctx.apiKey}`, `Bearer ${ctx.apiKey} extra`, `Bearer ${ctx.apiKey.toUpperCase()}`, `Bearer ${ctx.apiKey.slice(0, -1)}`, `Bearer ${ctx.apiKey}0`),
+      fc.constantFrom(
+        'Bearer',
+        'Bearer ',
+        'Bearer ak_',
+        'Basic dXNlcjpwYXNz',
+        'Token ak_x',
+        `${ctx.apiKey}`,
+        `Bearer ${ctx.apiKey} extra`,
+        `Bearer ${ctx.apiKey.toUpperCase()}`,
+        `Bearer ${ctx.apiKey.slice(0, -1)}`,
+        `Bearer ${ctx.apiKey}0`,
+      ),
       hexString(1, 64).map((h) => `Bearer ak_${h}`),
       hexString(48, 48).map((h) => `Bearer ak_${h}`),
       fc.nat({ max: ctx.apiKey.length - 4 }).map((i) => {
@@ -343,22 +367,11 @@ function badVendorAuth(ctx: FuzzContext): fc.Arbitrary<{ note: string; headers: 
       ts: fc.constantFrom(v['x-timestamp']!, '0', 'x'),
     })
     .filter((x) => x.address.trim() !== '')
-    .map((x) => ({ note: 'solana auth (not the agent\'s key)', headers: { 'x-solana-address': x.address, 'x-agent-id': String(ctx.agent), 'x-timestamp': x.ts, 'x-signature': x.signature } }));
+    .map((x) => ({ note: "solana auth (not the agent's key)", headers: { 'x-solana-address': x.address, 'x-agent-id': String(ctx.agent), 'x-timestamp': x.ts, 'x-signature': x.signature } }));
   const duplicated = fc
     .record({ k: fc.constantFrom('x-signature', 'x-agent-id', 'x-timestamp', 'x-vendor-address'), a: headerValue(20), b: headerValue(20) })
     .map(({ k, a, b }) => ({ note: `${k} sent twice (both wrong)`, headers: { ...v, [k]: [a, b] } as unknown as Record<string, string> }));
-  return fc.oneof(
-    fc.constant({ note: 'no auth', headers: {} }),
-    duplicated,
-    drop,
-    garbageSig,
-    badTs,
-    badAgentId,
-    badAddr,
-    bearer,
-    solana,
-    fc.constantFrom(...ctx.badAuth),
-  );
+  return fc.oneof(fc.constant({ note: 'no auth', headers: {} }), duplicated, drop, garbageSig, badTs, badAgentId, badAddr, bearer, solana, fc.constantFrom(...ctx.badAuth));
 }
 
 // ---- x402 payment headers -----------------------------------------------------------------------
@@ -389,19 +402,28 @@ function badPaymentHeader(ctx: FuzzContext): fc.Arbitrary<{ note: string; value:
   );
   const v2Shape = fc.oneof(
     // Right `accepted`, payload of the wrong shape or with a signature nobody made.
-    fc.record({ sig: fc.oneof(someSig, badSignature, notString), authorization: fc.oneof(auth, notObject) }).map((p) => ({ x402Version: 2, accepted: offered, payload: { signature: p.sig, authorization: p.authorization } })),
+    fc
+      .record({ sig: fc.oneof(someSig, badSignature, notString), authorization: fc.oneof(auth, notObject) })
+      .map((p) => ({ x402Version: 2, accepted: offered, payload: { signature: p.sig, authorization: p.authorization } })),
     fc.record({ payload: notObject }).map((p) => ({ x402Version: 2, accepted: offered, payload: p.payload })),
     // Wrong `accepted` (no offer matches), payload well-formed.
-    fc.record({ accepted: fc.oneof(mutatedAccepted, notObject), sig: someSig, authorization: auth }).map((p) => ({ x402Version: 2, accepted: p.accepted, payload: { signature: p.sig, authorization: p.authorization } })),
+    fc
+      .record({ accepted: fc.oneof(mutatedAccepted, notObject), sig: someSig, authorization: auth })
+      .map((p) => ({ x402Version: 2, accepted: p.accepted, payload: { signature: p.sig, authorization: p.authorization } })),
     fc.record({ resource: fc.jsonValue({ maxDepth: 1 }), extensions: fc.jsonValue({ maxDepth: 1 }) }).map((x) => ({ x402Version: 2, accepted: offered, payload: { signature: '0x00' }, ...x })),
   );
-  const v1Shape = fc.record({
-    scheme: fc.oneof(fc.constant('exact'), fc.jsonValue({ maxDepth: 0 })),
-    network: fc.oneof(fc.constantFrom('base-sepolia', 'base', 'eip155:84532', ''), fc.jsonValue({ maxDepth: 0 })),
-    payload: fc.oneof(fc.record({ signature: someSig, authorization: auth }), notObject),
-  }).map((p) => ({ x402Version: 1, ...p }));
+  const v1Shape = fc
+    .record({
+      scheme: fc.oneof(fc.constant('exact'), fc.jsonValue({ maxDepth: 0 })),
+      network: fc.oneof(fc.constantFrom('base-sepolia', 'base', 'eip155:84532', ''), fc.jsonValue({ maxDepth: 0 })),
+      payload: fc.oneof(fc.record({ signature: someSig, authorization: auth }), notObject),
+    })
+    .map((p) => ({ x402Version: 1, ...p }));
   const wrongVersion = fc
-    .record({ version: fc.oneof(fc.constantFrom(0, 3, -1, 1.5, '2', '1', null, true, 2 ** 53, [2], { v: 2 }), fc.integer()), rest: fc.constantFrom({}, { accepted: offered }, { scheme: 'exact', network: 'base-sepolia' }) })
+    .record({
+      version: fc.oneof(fc.constantFrom(0, 3, -1, 1.5, '2', '1', null, true, 2 ** 53, [2], { v: 2 }), fc.integer()),
+      rest: fc.constantFrom({}, { accepted: offered }, { scheme: 'exact', network: 'base-sepolia' }),
+    })
     .filter(({ version }) => version !== 1 && version !== 2)
     .map(({ version, rest }) => ({ x402Version: version, ...rest }));
   const notBase64 = fc
@@ -457,7 +479,10 @@ export const ROUTES: RouteSpec[] = [
 ];
 
 const fill = (template: string, p: { task?: string; agent?: string; service?: string }) =>
-  template.replace(':task', p.task ?? '').replace(':agent', p.agent ?? '').replace(':service', p.service ?? '');
+  template
+    .replace(':task', p.task ?? '')
+    .replace(':agent', p.agent ?? '')
+    .replace(':service', p.service ?? '');
 
 const json = (v: unknown) => JSON.stringify(v);
 const jsonHeaders = { 'content-type': 'application/json' };
@@ -466,7 +491,28 @@ const jsonHeaders = { 'content-type': 'application/json' };
 function badTaskId(ctx: FuzzContext): fc.Arbitrary<string> {
   const real = ctx.tasks.pending;
   return fc.oneof(
-    fc.constantFrom(real.slice(0, -1), `${real}0`, real.slice(2), `0x${real.slice(2, -1)}g`, '0x', '0', '-1', 'null', 'undefined', '..', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', `${real}%00`, `${real}${encodeURIComponent("';drop table tasks;--")}`, encodeURIComponent("' OR '1'='1"), '%zz', '%', '%E2%82%AC', `${real}%20`, `${real}/`),
+    fc.constantFrom(
+      real.slice(0, -1),
+      `${real}0`,
+      real.slice(2),
+      `0x${real.slice(2, -1)}g`,
+      '0x',
+      '0',
+      '-1',
+      'null',
+      'undefined',
+      '..',
+      '..%2F..%2Fetc%2Fpasswd',
+      '%2e%2e',
+      `${real}%00`,
+      `${real}${encodeURIComponent("';drop table tasks;--")}`,
+      encodeURIComponent("' OR '1'='1"),
+      '%zz',
+      '%',
+      '%E2%82%AC',
+      `${real}%20`,
+      `${real}/`,
+    ),
     hex32.filter((h) => !Object.values(ctx.tasks).includes(h as Hex)),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map(encodeURIComponent),
     fc.integer({ min: 100, max: 12_000 }).map((n) => 'f'.repeat(n)),
@@ -492,7 +538,10 @@ function badAgentId(ctx: FuzzContext): fc.Arbitrary<string> {
 function plausibleBody(ctx: FuzzContext, template: string): fc.Arbitrary<unknown> {
   switch (template) {
     case '/vendor/tasks/:task/complete':
-      return fc.jsonValue({ maxDepth: 2 }).filter((r) => r !== null).map((result) => ({ result }));
+      return fc
+        .jsonValue({ maxDepth: 2 })
+        .filter((r) => r !== null)
+        .map((result) => ({ result }));
     case '/vendor/tasks/:task/fail':
       return fc.option(fc.string({ maxLength: 30 }), { nil: undefined }).map((errorMessage) => (errorMessage === undefined ? {} : { errorMessage }));
     case '/vendor/agent-uri':
@@ -534,7 +583,12 @@ function badPathParam(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const taskRoutes = ROUTES.filter((r) => r.template.includes(':task'));
   const agentRoutes = ROUTES.filter((r) => r.template.includes(':agent') && r.template !== '/:agent/:service');
   const byTask = fc
-    .record({ route: fc.constantFrom(...taskRoutes), id: badTaskId(ctx), auth: fc.constantFrom({}, ctx.validAuth), query: fc.option(fc.string({ maxLength: 20 }).map(encodeURIComponent), { nil: undefined }) })
+    .record({
+      route: fc.constantFrom(...taskRoutes),
+      id: badTaskId(ctx),
+      auth: fc.constantFrom({}, ctx.validAuth),
+      query: fc.option(fc.string({ maxLength: 20 }).map(encodeURIComponent), { nil: undefined }),
+    })
     .chain(({ route, id, auth, query }) =>
       plausibleBody(ctx, route.template).map((body) => ({
         cls: 'badPathParam' as const,
@@ -640,11 +694,15 @@ function wrongTypes(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   });
   const rawBodies = [
     ...['1e400', '-1e400', '-0', '1e-400', '99999999999999999999999', '1.0e0'].map((ts) => ({
-      template: '/agents/register-with-key', method: 'POST', auth: {},
+      template: '/agents/register-with-key',
+      method: 'POST',
+      auth: {},
       body: `{"walletAddress":"${ctx.someAddress}","walletSignature":"0x${'cd'.repeat(65)}","timestamp":${ts},"data":${data}}`,
     })),
     ...['1e400', '-1e400', '-1', '1.5'].map((d) => ({
-      template: '/agents/:agent/wallet', method: 'POST', auth: {},
+      template: '/agents/:agent/wallet',
+      method: 'POST',
+      auth: {},
       body: `{"walletAddress":"${ctx.someAddress}","deadline":${d},"signature":"0x${'ef'.repeat(65)}"}`,
     })),
     { template: '/vendor/tasks/:task/complete', method: 'POST', auth: ctx.validAuth, body: '{"result":"x","result":null}' },
@@ -667,7 +725,9 @@ function wrongTypes(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     fc.record({ t: task, b: badCompleteBody }).map(({ t, b }) => req('complete without a result', 'POST', `/vendor/tasks/${t}/complete`, ctx.validAuth, b)),
     fc.record({ t: task, b: badFailBody }).map(({ t, b }) => req('fail with a wrong errorMessage', 'POST', `/vendor/tasks/${t}/fail`, ctx.validAuth, b)),
     fc.record({ b: corruptData(ctx.validData), wrap: fc.boolean() }).map(({ b, wrap }) => req('agent-uri data invalid', 'PUT', '/vendor/agent-uri', ctx.validAuth, wrap ? { data: b } : b)),
-    fc.record({ b: corruptData(ctx.validData), wrap: fc.boolean() }).map(({ b, wrap }) => req('agent-uri data invalid (api key)', 'PUT', '/vendor/agent-uri', { authorization: `Bearer ${ctx.apiKey}` }, wrap ? { data: b } : b)),
+    fc
+      .record({ b: corruptData(ctx.validData), wrap: fc.boolean() })
+      .map(({ b, wrap }) => req('agent-uri data invalid (api key)', 'PUT', '/vendor/agent-uri', { authorization: `Bearer ${ctx.apiKey}` }, wrap ? { data: b } : b)),
   );
 }
 
@@ -694,17 +754,15 @@ function oversized(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     { template: '/vendor/agent-uri', method: 'PUT', auth: ctx.validAuth, field: 'x' },
     { template: '/agents/:agent/wallet', method: 'POST', auth: {}, field: 'x' },
   ];
-  return fc
-    .record({ t: fc.constantFrom(...targets), n: fc.integer({ min: 1_000_001, max: 1_300_000 }), task: fc.constantFrom(...openTasks(ctx)) })
-    .map(({ t, n, task }) => ({
-      cls: 'oversized' as const,
-      note: `${n}-byte body to ${t.method} ${t.template}`,
-      method: t.method,
-      path: fill(t.template, { task, agent: String(ctx.agent), service: ctx.service }),
-      headers: { ...t.auth, ...jsonHeaders },
-      body: `{"${t.field}":"${'x'.repeat(n)}"}`,
-      expect4xx: true,
-    }));
+  return fc.record({ t: fc.constantFrom(...targets), n: fc.integer({ min: 1_000_001, max: 1_300_000 }), task: fc.constantFrom(...openTasks(ctx)) }).map(({ t, n, task }) => ({
+    cls: 'oversized' as const,
+    note: `${n}-byte body to ${t.method} ${t.template}`,
+    method: t.method,
+    path: fill(t.template, { task, agent: String(ctx.agent), service: ctx.service }),
+    headers: { ...t.auth, ...jsonHeaders },
+    body: `{"${t.field}":"${'x'.repeat(n)}"}`,
+    expect4xx: true,
+  }));
 }
 
 /** Vendor routes with bad credentials and otherwise valid requests on real, open tasks. */
@@ -731,19 +789,17 @@ function badVendorAuthRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
 
 /** A real API key used on another agent's tasks (403), or on a list/read (allowed reads only). */
 function wrongAgentKey(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
-  return fc
-    .record({ action: fc.constantFrom('start', 'complete', 'fail'), task: fc.constantFrom(...allTasks(ctx)) })
-    .chain(({ action, task }) =>
-      plausibleBody(ctx, `/vendor/tasks/:task/${action}`).map((body) => ({
-        cls: 'badVendorAuth' as const,
-        note: `another agent's API key on ${action}`,
-        method: 'POST',
-        path: `/vendor/tasks/${task}/${action}`,
-        headers: { authorization: `Bearer ${ctx.apiKey}`, ...jsonHeaders },
-        body: json(body),
-        expect4xx: true,
-      })),
-    );
+  return fc.record({ action: fc.constantFrom('start', 'complete', 'fail'), task: fc.constantFrom(...allTasks(ctx)) }).chain(({ action, task }) =>
+    plausibleBody(ctx, `/vendor/tasks/:task/${action}`).map((body) => ({
+      cls: 'badVendorAuth' as const,
+      note: `another agent's API key on ${action}`,
+      method: 'POST',
+      path: `/vendor/tasks/${task}/${action}`,
+      headers: { authorization: `Bearer ${ctx.apiKey}`, ...jsonHeaders },
+      body: json(body),
+      expect4xx: true,
+    })),
+  );
 }
 
 /** The right vendor on tasks in a state that forbids the action (terminal, or another agent's). */
@@ -842,10 +898,7 @@ function transport(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     fc
       .record({
         prefix: fc.constantFrom('/tasks/', '/agents/', `/${ctx.agent}/`, '/vendor/tasks/', '/'),
-        raw: fc.oneof(
-          fc.string({ unit: fc.integer({ min: 0xa1, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }),
-          fc.constantFrom('a\\b', '..\\..\\x', '\\'),
-        ),
+        raw: fc.oneof(fc.string({ unit: fc.integer({ min: 0xa1, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }), fc.constantFrom('a\\b', '..\\..\\x', '\\')),
       })
       .map(({ prefix, raw }) => ({
         cls: 'transport' as const,
@@ -892,7 +945,10 @@ function withJunk(r: FuzzRequest): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
       query: fc.option(fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.string({ maxLength: 10 }), { maxKeys: 3 }), { nil: undefined, freq: 4 }),
-      junk: fc.option(fc.dictionary(fc.constantFrom('x-forwarded-for', 'x-request-id', 'accept', 'accept-encoding', 'x-junk', 'content-language'), headerValue(40), { maxKeys: 2 }), { nil: undefined, freq: 3 }),
+      junk: fc.option(fc.dictionary(fc.constantFrom('x-forwarded-for', 'x-request-id', 'accept', 'accept-encoding', 'x-junk', 'content-language'), headerValue(40), { maxKeys: 2 }), {
+        nil: undefined,
+        freq: 3,
+      }),
       chunked: fc.boolean(),
       absolute: fc.integer({ min: 0, max: 19 }).map((n) => n === 0),
     })
@@ -904,7 +960,9 @@ function withJunk(r: FuzzRequest): fc.Arbitrary<FuzzRequest> {
       let path = r.path;
       // A query on the paid GET route is read as the body; it must still be refused by what else is wrong.
       if (query && !path.includes('?') && !(r.cls === 'badPayment' || r.cls === 'wrongTypes')) {
-        const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+        const qs = Object.entries(query)
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+          .join('&');
         path = `${path}?${qs}`;
       }
       return { ...r, path, headers: { ...(junk ?? {}), ...r.headers } };
@@ -1044,7 +1102,16 @@ export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContex
   await v2('signature truncated', i.buyerKey, opts, (p) => (p.payload.signature = p.payload.signature.slice(0, 100)));
   await v2('x402Version 1 with a v2 body', i.buyerKey, opts, (p) => (p.x402Version = 1));
   const v1req: RequirementsV1 = {
-    scheme: 'exact', network: 'base-sepolia', maxAmountRequired: o.amount, asset: o.asset, payTo: o.payTo, resource: 'http://x/', description: '', mimeType: 'application/json', maxTimeoutSeconds: o.maxTimeoutSeconds, extra: o.extra,
+    scheme: 'exact',
+    network: 'base-sepolia',
+    maxAmountRequired: o.amount,
+    asset: o.asset,
+    payTo: o.payTo,
+    resource: 'http://x/',
+    description: '',
+    mimeType: 'application/json',
+    maxTimeoutSeconds: o.maxTimeoutSeconds,
+    extra: o.extra,
   } as RequirementsV1;
   for (const [note, extra] of [
     ['v1 underpays', { ...opts, auth: { value: BigInt(o.amount) - 1n } }],
@@ -1055,7 +1122,12 @@ export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContex
   }
 
   // register-with-key near-misses (valid signature, wrong in one way): all 401.
-  const rwk = (walletAddress: string, ts: string | number, signature: Hex) => ({ walletAddress, walletSignature: signature, timestamp: ts, data: { name: 'x', services: [{ name: 'x402', endpoint: '', catalog: [] }] } });
+  const rwk = (walletAddress: string, ts: string | number, signature: Hex) => ({
+    walletAddress,
+    walletSignature: signature,
+    timestamp: ts,
+    data: { name: 'x', services: [{ name: 'x402', endpoint: '', catalog: [] }] },
+  });
   const badRegisterWithKey: FuzzContext['badRegisterWithKey'] = [
     { note: 'stale timestamp', body: rwk(attacker.address, now - 3_600, await attacker.signMessage({ message: registerWithKeyMessage(attacker.address, now - 3_600) })) },
     { note: 'future timestamp', body: rwk(attacker.address, now + 3_600, await attacker.signMessage({ message: registerWithKeyMessage(attacker.address, now + 3_600) })) },

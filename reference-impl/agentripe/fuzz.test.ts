@@ -21,7 +21,7 @@
  *
  * Env: FUZZ_SEED (default 4_2026), FUZZ_RUNS (default 2400).
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -37,15 +37,7 @@ import { hashApiKey } from './db.ts';
 import type { AgentUriData } from './agenturi.ts';
 import type { AgentripeFaults } from './server.ts';
 import type { RequirementsV2 } from '../x402/wire.ts';
-import {
-  FUZZ_CLASSES,
-  checkResponse,
-  malformedRequest,
-  signNearMisses,
-  type FuzzContext,
-  type FuzzRequest,
-  type FuzzResponse,
-} from './fuzz-arbitraries.ts';
+import { FUZZ_CLASSES, checkResponse, malformedRequest, signNearMisses, type FuzzContext, type FuzzRequest, type FuzzResponse } from './fuzz-arbitraries.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 4_2026);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2400);
@@ -98,7 +90,9 @@ function send(baseUrl: string, req: FuzzRequest, agent: http.Agent = keepAlive):
 function describe(req: FuzzRequest): string {
   const cut = (s: string, n = 160) => (s.length > n ? `${s.slice(0, n)}…(${s.length} chars)` : s);
   const body = req.body === undefined ? '' : ` body=${cut(typeof req.body === 'string' ? req.body : `<${req.body.length} bytes>`)}`;
-  const headers = Object.entries(req.headers).map(([k, v]) => `${k}: ${cut(String(v), 80)}`).join('; ');
+  const headers = Object.entries(req.headers)
+    .map(([k, v]) => `${k}: ${cut(String(v), 80)}`)
+    .join('; ');
   return `[${req.cls}] ${req.note} :: ${req.method} ${cut(req.path, 200)} {${headers}}${body}`;
 }
 
@@ -246,7 +240,7 @@ async function postJson(path: string, body: unknown): Promise<{ status: number; 
   return { status: res.status, body: await res.json() };
 }
 
-before(async () => {
+beforeAll(async () => {
   // The facilitator URL is only known once the stack runs, so the proxy resolves it per request.
   let facilitatorUrl = '';
   facilitatorProxy = await startBrokenProxy(
@@ -343,7 +337,7 @@ before(async () => {
   before0 = await capture();
 });
 
-after(async () => {
+afterAll(async () => {
   keepAlive.destroy();
   await lab?.stop();
   await facilitatorProxy?.stop();
@@ -364,7 +358,7 @@ async function assertUnchanged(label: string) {
 
 // ---- the fuzz run ----------------------------------------------------------------------------------
 
-test(`${RUNS} malformed requests across every route: no 5xx, JSON 4xx errors, state untouched`, async (t) => {
+test(`${RUNS} malformed requests across every route: no 5xx, JSON 4xx errors, state untouched`, async (_t) => {
   const stats = new Map<string, number>();
   const settlesBefore = facilitatorCalls.get('/settle') ?? 0;
   const verifiesBefore = facilitatorCalls.get('/verify') ?? 0;
@@ -372,11 +366,15 @@ test(`${RUNS} malformed requests across every route: no 5xx, JSON 4xx errors, st
   const out = await fc.check(fuzzProperty(lab.stack.server.url, stats), { seed: SEED, numRuns: RUNS });
   const seconds = (Date.now() - started) / 1000;
   const byClass = FUZZ_CLASSES.map((c) => `${c}=${stats.get(c) ?? 0}`).join(' ');
-  const byStatus = [...stats.entries()].filter(([k]) => k.startsWith('status ')).sort().map(([k, n]) => `${k.slice(7)}:${n}`).join(' ');
+  const byStatus = [...stats.entries()]
+    .filter(([k]) => k.startsWith('status '))
+    .sort()
+    .map(([k, n]) => `${k.slice(7)}:${n}`)
+    .join(' ');
   const verifies = (facilitatorCalls.get('/verify') ?? 0) - verifiesBefore;
   const settles = (facilitatorCalls.get('/settle') ?? 0) - settlesBefore;
   const line = `fuzz: ${stats.get('total') ?? 0} requests in ${seconds.toFixed(1)} s (seed ${SEED}); ${byClass}; statuses ${byStatus}; facilitator /verify ${verifies}, /settle ${settles}`;
-  t.diagnostic(line);
+  console.log(line);
   if (out.failed) assert.fail(fc.defaultReportMessage(out));
   assert.equal(stats.get('total'), RUNS, `all ${RUNS} requests were sent (default 2,400)`);
   for (const c of FUZZ_CLASSES) assert.ok((stats.get(c) ?? 0) > 0, `class ${c} was exercised`);
@@ -471,7 +469,7 @@ test('bites: a server that half-writes state on a bad API key fails the state co
   });
   try {
     const out = await fc.check(fuzzProperty(proxy.url), { seed: SEED, numRuns: 400 });
-    assert.equal(out.failed, false, `each answer is still fine on its own: ${out.failed ? fc.defaultReportMessage(out) : ""}`);
+    assert.equal(out.failed, false, `each answer is still fine on its own: ${out.failed ? fc.defaultReportMessage(out) : ''}`);
     assert.ok(written.length > 0, 'the fuzzer sent bad API keys');
     await assert.rejects(assertUnchanged('broken server'), /SQLite content changed/);
   } finally {
@@ -498,8 +496,24 @@ test('bites: a chain-side change (a vendor withdraw the server never made) fails
 test("every refusal, including the HTTP layer's own (header too large, bad request-target, unknown method, bad Expect), is a JSON {error}", async () => {
   const u = lab.stack.server.url;
   const cases: FuzzRequest[] = [
-    { cls: 'transport', note: '17 KiB PAYMENT-SIGNATURE (the paywall answers)', method: 'POST', path: `/${ctx.agent}/${ctx.service}`, headers: { 'PAYMENT-SIGNATURE': 'A'.repeat(17_000) }, expect4xx: true, transport: 'header-too-large' },
-    { cls: 'transport', note: '80 KiB PAYMENT-SIGNATURE (node answers)', method: 'POST', path: `/${ctx.agent}/${ctx.service}`, headers: { 'PAYMENT-SIGNATURE': 'A'.repeat(80_000) }, expect4xx: true, transport: 'header-too-large' },
+    {
+      cls: 'transport',
+      note: '17 KiB PAYMENT-SIGNATURE (the paywall answers)',
+      method: 'POST',
+      path: `/${ctx.agent}/${ctx.service}`,
+      headers: { 'PAYMENT-SIGNATURE': 'A'.repeat(17_000) },
+      expect4xx: true,
+      transport: 'header-too-large',
+    },
+    {
+      cls: 'transport',
+      note: '80 KiB PAYMENT-SIGNATURE (node answers)',
+      method: 'POST',
+      path: `/${ctx.agent}/${ctx.service}`,
+      headers: { 'PAYMENT-SIGNATURE': 'A'.repeat(80_000) },
+      expect4xx: true,
+      transport: 'header-too-large',
+    },
     { cls: 'transport', note: 'backslash in the request-target', method: 'GET', path: '/tasks/a\\b', headers: {}, expect4xx: true, transport: 'bad-request-target' },
     { cls: 'transport', note: 'raw latin-1 in the request-target', method: 'GET', path: '/agents/\xe9', headers: {}, expect4xx: true, transport: 'bad-request-target' },
     { cls: 'transport', note: 'bad Host', method: 'GET', path: '/health', headers: { host: 'a/b' }, expect4xx: true, transport: 'bad-host' },
@@ -568,18 +582,15 @@ async function sameSocketTwice(first: { head: string; body: string }): Promise<{
 
 // Regression (found by this fuzz, fixed in server.ts): readRawBody stopped reading a GET body at
 // 1 MB and answered 413 with Connection: keep-alive, leaving a dead socket.
-test(
-  'after a 413 for an oversized GET body to the paid route, the keep-alive connection still answers (or the 413 says Connection: close)',
-  async () => {
-    const body = `{"task_detail":"${'x'.repeat(1_100_000)}"}`;
-    const seen: string[] = [];
-    for (const method of ['POST', 'GET']) {
-      const r = await sameSocketTwice({ head: `${method} /${ctx.agent}/${ctx.service} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body });
-      seen.push(`${method}: ${r.first} (Connection: ${r.connection || '-'}) then ${r.second}`);
-    }
-    for (const line of seen) assert.match(line, /: HTTP\/1\.1 413 .* then (HTTP\/1\.1 200 |\(closed as announced\))/, seen.join('\n'));
-  },
-);
+test('after a 413 for an oversized GET body to the paid route, the keep-alive connection still answers (or the 413 says Connection: close)', async () => {
+  const body = `{"task_detail":"${'x'.repeat(1_100_000)}"}`;
+  const seen: string[] = [];
+  for (const method of ['POST', 'GET']) {
+    const r = await sameSocketTwice({ head: `${method} /${ctx.agent}/${ctx.service} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body });
+    seen.push(`${method}: ${r.first} (Connection: ${r.connection || '-'}) then ${r.second}`);
+  }
+  for (const line of seen) assert.match(line, /: HTTP\/1\.1 413 .* then (HTTP\/1\.1 200 |\(closed as announced\))/, seen.join('\n'));
+});
 
 // ---- cost of a refusal: one unauthenticated request must not hold the event loop -----------------
 
@@ -672,7 +683,10 @@ test('600 malformed requests, 6 in flight, while 3 real lifecycles run: answers 
   assert.deepEqual(now.db.api_keys, base.db.api_keys);
   const rows = now.db.tasks as { id: string; status: string; deposit_state: string }[];
   const seeded = new Set((base.db.tasks as { id: string }[]).map((r) => r.id));
-  assert.deepEqual(rows.filter((r) => seeded.has(r.id)), base.db.tasks);
+  assert.deepEqual(
+    rows.filter((r) => seeded.has(r.id)),
+    base.db.tasks,
+  );
   const added = rows.filter((r) => !seeded.has(r.id));
   assert.deepEqual(added.map((r) => [r.id, r.status, r.deposit_state]).sort(), newTasks.map((id) => [id, 'completed', 'released']).sort());
   // Chain: exactly the lifecycles' money moved.
@@ -738,69 +752,71 @@ for (const { fault, what, message, request } of FAULT_BITES) {
 
 // Regression (found by this fuzz, fixed in server.ts): URIs were resolved one after another with a
 // 5 s timeout each, so every hostile agent added 5 s to GET /agents.
-test(
-  'GET /agents stays fast when some agents (anyone can register one) have http URIs that never answer',
-  async () => {
-    // A TCP server that accepts and never answers: what a hostile or dead agent-card host looks like.
-    const sink = net.createServer((sock) => sock.on('data', () => {}));
-    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    const port = (sink.address() as AddressInfo).port;
-    try {
-      const attacker = lab.clients.walletClient('attacker');
-      const hostile: bigint[] = [];
-      for (let i = 0; i < 4; i++) {
-        const hash = await attacker.writeContract({ address: lab.addr.identityRegistry, abi: identityRegistryAbi, functionName: 'register', args: [`http://127.0.0.1:${port}/card${i}.json`] });
-        const receipt = await lab.clients.publicClient.waitForTransactionReceipt({ hash });
-        hostile.push((parseEventLogs({ abi: identityRegistryAbi, logs: receipt.logs, eventName: 'Registered' })[0]!.args as { agentId: bigint }).agentId);
-      }
-      const t0 = performance.now();
-      const res = await fetch(`${lab.stack.server.url}/agents`, { signal: AbortSignal.timeout(30_000) });
-      const seconds = (performance.now() - t0) / 1000;
-      const body = (await res.json()) as { agents: { agentId: number | string; data: unknown }[] };
-      assert.equal(res.status, 200);
-      assert.ok(body.agents.some((a) => BigInt(a.agentId) === ctx.agent && a.data !== null), 'the honest agents are still listed');
-      for (const id of hostile) assert.equal(body.agents.find((a) => BigInt(a.agentId) === id)?.data, null, `agent ${id} listed without data`);
-      // Four dead hosts resolved one after another took 4 x 5 s; together, under one deadline (3 s).
-      assert.ok(seconds < 6, `GET /agents took ${seconds.toFixed(1)} s with 4 dead agent-URI hosts`);
-    } finally {
-      sink.close();
+test('GET /agents stays fast when some agents (anyone can register one) have http URIs that never answer', async () => {
+  // A TCP server that accepts and never answers: what a hostile or dead agent-card host looks like.
+  const sink = net.createServer((sock) => sock.on('data', () => {}));
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const port = (sink.address() as AddressInfo).port;
+  try {
+    const attacker = lab.clients.walletClient('attacker');
+    const hostile: bigint[] = [];
+    for (let i = 0; i < 4; i++) {
+      const hash = await attacker.writeContract({ address: lab.addr.identityRegistry, abi: identityRegistryAbi, functionName: 'register', args: [`http://127.0.0.1:${port}/card${i}.json`] });
+      const receipt = await lab.clients.publicClient.waitForTransactionReceipt({ hash });
+      hostile.push((parseEventLogs({ abi: identityRegistryAbi, logs: receipt.logs, eventName: 'Registered' })[0]!.args as { agentId: bigint }).agentId);
     }
-  },
-);
+    const t0 = performance.now();
+    const res = await fetch(`${lab.stack.server.url}/agents`, { signal: AbortSignal.timeout(30_000) });
+    const seconds = (performance.now() - t0) / 1000;
+    const body = (await res.json()) as { agents: { agentId: number | string; data: unknown }[] };
+    assert.equal(res.status, 200);
+    assert.ok(
+      body.agents.some((a) => BigInt(a.agentId) === ctx.agent && a.data !== null),
+      'the honest agents are still listed',
+    );
+    for (const id of hostile) assert.equal(body.agents.find((a) => BigInt(a.agentId) === id)?.data, null, `agent ${id} listed without data`);
+    // Four dead hosts resolved one after another took 4 x 5 s; together, under one deadline (3 s).
+    assert.ok(seconds < 6, `GET /agents took ${seconds.toFixed(1)} s with 4 dead agent-URI hosts`);
+  } finally {
+    sink.close();
+  }
+});
 
 // Regression (found by this fuzz, fixed in agenturi.ts): the card was read whole with res.json();
 // 200 MB cost +451 MB of RSS and a 2 s event-loop stall.
-test(
-  'an agent card that never ends (an http agent URI streaming 64 MB) is cut off, not buffered whole',
-  async () => {
-    const TOTAL = 64 * 1024 * 1024;
-    const chunk = Buffer.alloc(1024 * 1024, 0x20); // JSON whitespace: only the end would make it a value
-    let sent = 0;
-    const streamer = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const pump = () => {
-        while (sent < TOTAL && !res.destroyed) {
-          sent += chunk.length;
-          if (!res.write(chunk)) return void res.once('drain', pump);
-        }
-        if (!res.destroyed) res.end('{"name":"x","services":[]}');
-      };
-      pump();
+test('an agent card that never ends (an http agent URI streaming 64 MB) is cut off, not buffered whole', async () => {
+  const TOTAL = 64 * 1024 * 1024;
+  const chunk = Buffer.alloc(1024 * 1024, 0x20); // JSON whitespace: only the end would make it a value
+  let sent = 0;
+  const streamer = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const pump = () => {
+      while (sent < TOTAL && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end('{"name":"x","services":[]}');
+    };
+    pump();
+  });
+  await new Promise<void>((r) => streamer.listen(0, '127.0.0.1', r));
+  try {
+    const attacker = lab.clients.walletClient('attacker');
+    const hash = await attacker.writeContract({
+      address: lab.addr.identityRegistry,
+      abi: identityRegistryAbi,
+      functionName: 'register',
+      args: [`http://127.0.0.1:${(streamer.address() as AddressInfo).port}/card.json`],
     });
-    await new Promise<void>((r) => streamer.listen(0, '127.0.0.1', r));
-    try {
-      const attacker = lab.clients.walletClient('attacker');
-      const hash = await attacker.writeContract({ address: lab.addr.identityRegistry, abi: identityRegistryAbi, functionName: 'register', args: [`http://127.0.0.1:${(streamer.address() as AddressInfo).port}/card.json`] });
-      const receipt = await lab.clients.publicClient.waitForTransactionReceipt({ hash });
-      const id = (parseEventLogs({ abi: identityRegistryAbi, logs: receipt.logs, eventName: 'Registered' })[0]!.args as { agentId: bigint }).agentId;
-      const res = await fetch(`${lab.stack.server.url}/agents/${id}`, { signal: AbortSignal.timeout(30_000) });
-      const body = (await res.json()) as { error?: string };
-      assert.equal(res.status, 404, JSON.stringify(body));
-      // A capped reader stops the transfer after its limit (plus what the sockets buffer).
-      assert.ok(sent < 16 * 1024 * 1024, `the server let the agent-card host send ${(sent / 1024 / 1024).toFixed(0)} MB`);
-    } finally {
-      streamer.closeAllConnections();
-      streamer.close();
-    }
-  },
-);
+    const receipt = await lab.clients.publicClient.waitForTransactionReceipt({ hash });
+    const id = (parseEventLogs({ abi: identityRegistryAbi, logs: receipt.logs, eventName: 'Registered' })[0]!.args as { agentId: bigint }).agentId;
+    const res = await fetch(`${lab.stack.server.url}/agents/${id}`, { signal: AbortSignal.timeout(30_000) });
+    const body = (await res.json()) as { error?: string };
+    assert.equal(res.status, 404, JSON.stringify(body));
+    // A capped reader stops the transfer after its limit (plus what the sockets buffer).
+    assert.ok(sent < 16 * 1024 * 1024, `the server let the agent-card host send ${(sent / 1024 / 1024).toFixed(0)} MB`);
+  } finally {
+    streamer.closeAllConnections();
+    streamer.close();
+  }
+});

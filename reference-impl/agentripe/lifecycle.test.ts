@@ -3,7 +3,7 @@
  * IdentityRegistry, x402 payment with the official @x402/fetch client, escrow deposit, vendor work,
  * review, release/refund, reputation feedback, withdrawal — with exact balances.
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Hex } from 'viem';
 import { roleAccount } from '../../harness/chain/index.ts';
@@ -15,11 +15,11 @@ let agentId: bigint;
 const buyer1 = roleAccount('buyer1').address;
 const vendor1 = roleAccount('vendor1').address;
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab();
   agentId = await lab.registerAgent('vendor1');
 });
-after(async () => {
+afterAll(async () => {
   await lab?.stop();
 });
 
@@ -107,7 +107,10 @@ test('paid → deposit → honest vendor → review approves → release, feedba
   assert.equal(await lab.usdcBalance(lab.addr.escrow), e0 + PRICE, 'release credits, does not transfer');
 
   const fb = (await lab.feedback(agentId)).filter((f) => f.feedbackHash === taskId);
-  assert.deepEqual(fb.map((f) => [f.value, f.tag2]), [[100n, 'completed']]);
+  assert.deepEqual(
+    fb.map((f) => [f.value, f.tag2]),
+    [[100n, 'completed']],
+  );
 
   await lab.withdraw('vendor1');
   assert.equal(await lab.usdcBalance(vendor1), v0 + PRICE);
@@ -156,7 +159,10 @@ test('rejections 1..4 then approval; 5 rejections refund the buyer', async () =>
   const acts = await sloppy5.runUntilIdle();
   const completes = acts.filter((a) => a.action === 'complete' && a.taskId === p5.taskId);
   assert.equal(completes.length, 5);
-  assert.deepEqual(completes.map((c) => c.body.escrowAction), ['none', 'none', 'none', 'none', 'refunded']);
+  assert.deepEqual(
+    completes.map((c) => c.body.escrowAction),
+    ['none', 'none', 'none', 'none', 'refunded'],
+  );
   const last = completes[4]!.body;
   assert.equal(last.task.status, 'failed');
   assert.equal(last.task.reviewRejectCount, 5);
@@ -166,7 +172,10 @@ test('rejections 1..4 then approval; 5 rejections refund the buyer', async () =>
   const r = await buyer.result(p5.taskId!);
   assert.deepEqual([r.status, r.body.status], [200, 'failed']);
   const fb = (await lab.feedback(agentId)).filter((f) => f.feedbackHash === p5.taskId);
-  assert.deepEqual(fb.map((f) => [f.value, f.tag2]), [[-100n, 'refunded']]);
+  assert.deepEqual(
+    fb.map((f) => [f.value, f.tag2]),
+    [[-100n, 'refunded']],
+  );
   const after5 = await sloppy5.complete(p5.taskId!, 'too late');
   assert.equal(after5.status, 400);
 });
@@ -199,7 +208,7 @@ test('absent vendor: task stays pending, money stays deposited', async () => {
   assert.equal((await lab.deposit(p.taskId!))[3], 1);
 });
 
-test('GET purchase: fields from the query string, and a raw GET body as the seed\'s `x402 pay -X GET -d` sends', async () => {
+test("GET purchase: fields from the query string, and a raw GET body as the seed's `x402 pay -X GET -d` sends", async () => {
   const p = await lab.buyer().buy(agentId, 'translate', { task_detail: 'via GET', task_metadata: { k: 'v' }, reviewer_request: 'r', extra: 'x' }, { method: 'GET' });
   assert.equal(p.status, 200, JSON.stringify(p.body));
   const v = lab.vendor('vendor1', agentId, { kind: 'absent' });

@@ -2,7 +2,7 @@
  * Agent routes on a real anvil: /agents, /agents/next-id, /agents/register (with an EIP-712
  * AgentWalletSet signature), /agents/{id}/wallet, /agents/{id}/stats, PUT|GET /vendor/agent-uri.
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Address } from 'viem';
@@ -11,10 +11,10 @@ import { identityRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { startLab, type Lab } from './testkit.ts';
 
 let lab: Lab;
-before(async () => {
+beforeAll(async () => {
   lab = await startLab();
 });
-after(async () => {
+afterAll(async () => {
   await lab?.stop();
 });
 
@@ -26,7 +26,14 @@ async function walletSig(role: string, agentId: bigint, owner: Address, deadline
   const acct = privateKeyToAccount(roleAccount(role).privateKey);
   return acct.signTypedData({
     domain: { name: 'ERC8004IdentityRegistry', version: '1', chainId: lab.chain.chainId, verifyingContract: lab.addr.identityRegistry },
-    types: { AgentWalletSet: [{ name: 'agentId', type: 'uint256' }, { name: 'newWallet', type: 'address' }, { name: 'owner', type: 'address' }, { name: 'deadline', type: 'uint256' }] },
+    types: {
+      AgentWalletSet: [
+        { name: 'agentId', type: 'uint256' },
+        { name: 'newWallet', type: 'address' },
+        { name: 'owner', type: 'address' },
+        { name: 'deadline', type: 'uint256' },
+      ],
+    },
     primaryType: 'AgentWalletSet',
     message: { agentId, newWallet: acct.address, owner, deadline },
   });
@@ -42,7 +49,10 @@ test('register with a wallet signature: agentWallet set, wallet approved, catalo
   const agentId = BigInt(next.nextAgentId);
   const deadline = (await chainTime()) + 120n;
   const vendor2 = roleAccount('vendor2').address;
-  const res = await post('/agents/register', { data: catalog('Registered via REST'), wallet: { address: vendor2, deadline: Number(deadline), signature: await walletSig('vendor2', agentId, next.owner, deadline) } });
+  const res = await post('/agents/register', {
+    data: catalog('Registered via REST'),
+    wallet: { address: vendor2, deadline: Number(deadline), signature: await walletSig('vendor2', agentId, next.owner, deadline) },
+  });
   assert.equal(res.status, 201);
   const body = await res.json();
   assert.deepEqual([BigInt(body.agentId), body.walletSet], [agentId, true]);

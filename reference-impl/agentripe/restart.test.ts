@@ -3,7 +3,7 @@
  * open tasks and unconfirmed chain actions with the escrow (DepositReleased/DepositRefunded events,
  * getDeposit) and with NewFeedback events.
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Hex } from 'viem';
 import { roleAccount } from '../../harness/chain/index.ts';
@@ -15,11 +15,11 @@ const PRICE = 100_000n;
 let lab: Lab;
 let agentId: bigint;
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab();
   agentId = await lab.registerAgent('vendor1');
 });
-after(async () => {
+afterAll(async () => {
   await lab?.stop();
 });
 
@@ -85,8 +85,19 @@ test('crash between settlement and recordDeposit: resync records the deposit', a
   const id = hash.toLowerCase() as Hex;
   await crashAndRestart((db) =>
     db.insertTask({
-      id, agentId: agentId.toString(), productId: 'translate', buyerAddress: buyer1, amount: PRICE.toString(), network: 'eip155:84532',
-      asset: lab.addr.usdc, payTo: lab.addr.escrow, method: 'POST', requestPayload: '{}', taskDetail: null, taskMetadata: null, reviewerRequest: null,
+      id,
+      agentId: agentId.toString(),
+      productId: 'translate',
+      buyerAddress: buyer1,
+      amount: PRICE.toString(),
+      network: 'eip155:84532',
+      asset: lab.addr.usdc,
+      payTo: lab.addr.escrow,
+      method: 'POST',
+      requestPayload: '{}',
+      taskDetail: null,
+      taskMetadata: null,
+      reviewerRequest: null,
       createdAt: new Date().toISOString(),
     }),
   );
@@ -151,8 +162,14 @@ test('after an evm_revert, tasks and API keys from the reverted blocks are gone 
     const wallet = privateKeyToAccount(roleAccount('vendor2').privateKey);
     const ts = Math.floor(Date.now() / 1000);
     const reg = await fetch(`${l.stack.server.url}/agents/register-with-key`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ walletAddress: wallet.address, walletSignature: await wallet.signMessage({ message: registerWithKeyMessage(wallet.address, ts) }), timestamp: ts, data: { name: 'ghost agent', services: [{ name: 'x402', endpoint: '/', catalog: [{ path: 'g', price: '$0.01', type: 'async', description: 'g' }] }] } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        walletAddress: wallet.address,
+        walletSignature: await wallet.signMessage({ message: registerWithKeyMessage(wallet.address, ts) }),
+        timestamp: ts,
+        data: { name: 'ghost agent', services: [{ name: 'x402', endpoint: '/', catalog: [{ path: 'g', price: '$0.01', type: 'async', description: 'g' }] }] },
+      }),
     });
     const { apiKey } = await reg.json();
     assert.equal((await fetch(`${l.stack.server.url}/vendor/tasks`, { headers: { authorization: `Bearer ${apiKey}` } })).status, 200);

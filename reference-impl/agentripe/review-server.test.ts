@@ -2,7 +2,7 @@
  * The server with the LLM reviewer (config `review: {type:'llm'}`), the chat-completions endpoint
  * stood in by msw (a third-party service with no local equivalent). Everything else is real.
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { setupServer } from 'msw/node';
 import { http, HttpResponse } from 'msw';
@@ -18,19 +18,21 @@ const llm = setupServer(
     if (mode === 'down') return HttpResponse.json({ error: 'overloaded' }, { status: 503 });
     const input = JSON.parse(body.messages.at(-1).content);
     const approved = String(input.result).includes('good');
-    return HttpResponse.json({ choices: [{ message: { role: 'assistant', content: '```json\n' + JSON.stringify({ approved, reason: approved ? 'meets the criteria' : 'not good enough' }) + '\n```' } }] });
+    return HttpResponse.json({
+      choices: [{ message: { role: 'assistant', content: `\`\`\`json\n${JSON.stringify({ approved, reason: approved ? 'meets the criteria' : 'not good enough' })}\n\`\`\`` } }],
+    });
   }),
 );
 
 let lab: Lab;
 let agentId: bigint;
-before(async () => {
+beforeAll(async () => {
   // Only the LLM host is mocked; chain, facilitator and server traffic pass through untouched.
   llm.listen({ onUnhandledRequest: 'bypass' });
   lab = await startLab({ review: { type: 'llm', endpoint, model: 'review-model', apiKey: 'sk-test' } });
   agentId = await lab.registerAgent('vendor1');
 });
-after(async () => {
+afterAll(async () => {
   await lab?.stop();
   llm.close();
 });

@@ -2,7 +2,7 @@
  * Reviewer tests: the deterministic rule reviewer, verdict parsing, and the OpenAI-compatible LLM
  * reviewer against an msw stand-in for a chat-completions endpoint (a third-party service).
  */
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe, beforeAll, afterAll, afterEach } from 'vitest';
 import assert from 'node:assert/strict';
 import { setupServer } from 'msw/node';
 import { http, HttpResponse } from 'msw';
@@ -59,9 +59,11 @@ describe('LLM reviewer (msw chat-completions stand-in)', () => {
       return reply();
     }),
   );
-  before(() => server.listen({ onUnhandledRequest: 'error' }));
-  afterEach(() => { seen.length = 0; });
-  after(() => server.close());
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterEach(() => {
+    seen.length = 0;
+  });
+  afterAll(() => server.close());
 
   const content = (c: string) => () => HttpResponse.json({ choices: [{ message: { role: 'assistant', content: c } }] });
 

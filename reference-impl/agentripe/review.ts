@@ -93,7 +93,7 @@ const chatResponseSchema = z.object({
 /** The system prompt of {@link llmReviewer}. */
 export const REVIEW_SYSTEM_PROMPT = [
   'You are the quality reviewer of an agent marketplace. A buyer paid for a task and wrote review criteria.',
-  'Decide whether the vendor\'s result satisfies the criteria and the task.',
+  "Decide whether the vendor's result satisfies the criteria and the task.",
   'Answer with one JSON object only: {"approved": true|false, "reason": "<one sentence>"}.',
 ].join(' ');
 

@@ -498,7 +498,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
 
   app.get('/health', (c) => c.json({ status: 'ok', version: AGENTRIPE_VERSION }));
 
-  app.use('*', async (c, next) => {
+  app.use('*', async (_c, next) => {
     try {
       await guardRevert();
     } catch (e) {
@@ -520,13 +520,29 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const info = await agentInfo(BigInt(t.agentId)).catch(() => null);
     return c.json({
       task: {
-        id: t.id, productId: t.productId, status: t.status, buyerAddress: t.buyerAddress, requestPayload: t.requestPayload,
-        taskDetail: t.taskDetail, taskMetadata: t.taskMetadata, reviewerRequest: t.reviewerRequest, errorMessage: t.errorMessage,
-        reviewRejectCount: t.reviewRejectCount, createdAt: t.createdAt, updatedAt: t.updatedAt,
+        id: t.id,
+        productId: t.productId,
+        status: t.status,
+        buyerAddress: t.buyerAddress,
+        requestPayload: t.requestPayload,
+        taskDetail: t.taskDetail,
+        taskMetadata: t.taskMetadata,
+        reviewerRequest: t.reviewerRequest,
+        errorMessage: t.errorMessage,
+        reviewRejectCount: t.reviewRejectCount,
+        createdAt: t.createdAt,
+        updatedAt: t.updatedAt,
       },
       payment: {
-        transactionHash: t.id, network: t.network, asset: t.asset, payTo: t.payTo, amount: t.amount, payer: t.buyerAddress,
-        escrowStatus: t.depositState, recordTransactionHash: t.recordTx, resolveTransactionHash: t.resolveTx,
+        transactionHash: t.id,
+        network: t.network,
+        asset: t.asset,
+        payTo: t.payTo,
+        amount: t.amount,
+        payer: t.buyerAddress,
+        escrowStatus: t.depositState,
+        recordTransactionHash: t.recordTx,
+        resolveTransactionHash: t.resolveTx,
       },
       agent: { agentId: agentIdOut(t.agentId), name: info?.data?.name ?? null, agentWallet: info?.agentWallet ?? null },
     });
@@ -536,9 +552,12 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const t = taskOr404(c.req.param('id'));
     if (t.status === 'completed') return c.json({ status: 'completed', result: parseJsonOrNull(t.result) }, 200);
     if (t.status === 'failed') return c.json({ status: 'failed', errorMessage: t.errorMessage }, 200);
-    const message = t.status === 'pending' ? 'Task is waiting for the vendor'
-      : t.status === 'processing' ? 'Task is being processed'
-      : `Result was rejected by review (${t.reviewRejectCount}/${cfg.reviewLimit}); waiting for the vendor to resubmit`;
+    const message =
+      t.status === 'pending'
+        ? 'Task is waiting for the vendor'
+        : t.status === 'processing'
+          ? 'Task is being processed'
+          : `Result was rejected by review (${t.reviewRejectCount}/${cfg.reviewLimit}); waiting for the vendor to resubmit`;
     return c.json({ status: t.status, message }, 202);
   });
 
@@ -683,7 +702,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const id = ownTask(auth, c.req.param('id')).id;
     const b = parseWith(body.complete, await jsonBody(c));
     return withTaskLock(id, async () => {
-      let t = db.getTask(id)!;
+      const t = db.getTask(id)!;
       if (t.pendingAction) {
         // A previous attempt was judged but its escrow action did not finish (502): finish it and
         // answer with that decided outcome, so the vendor's retry reads as success, not a 400.
@@ -716,14 +735,28 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
       const result = JSON.stringify(b.result);
       let escrowAction: 'released' | 'refunded' | 'none' = 'none';
       if (review.approved) {
-        db.updateTask(id, { result, reviewApproved: 1, reviewReason: review.reason, pendingAction: faults.refundOnApprove ? 'refund' : 'release', pendingStatus: 'completed', pendingError: null, updatedAt: iso() });
+        db.updateTask(id, {
+          result,
+          reviewApproved: 1,
+          reviewReason: review.reason,
+          pendingAction: faults.refundOnApprove ? 'refund' : 'release',
+          pendingStatus: 'completed',
+          pendingError: null,
+          updatedAt: iso(),
+        });
         escrowAction = 'released';
       } else {
         const count = t.reviewRejectCount + 1;
         if (count >= cfg.reviewLimit) {
           db.updateTask(id, {
-            result, reviewApproved: 0, reviewReason: review.reason, reviewRejectCount: count,
-            pendingAction: 'refund', pendingStatus: 'failed', pendingError: `Rejected by review ${count} times: ${review.reason}`, updatedAt: iso(),
+            result,
+            reviewApproved: 0,
+            reviewReason: review.reason,
+            reviewRejectCount: count,
+            pendingAction: 'refund',
+            pendingStatus: 'failed',
+            pendingError: `Rejected by review ${count} times: ${review.reason}`,
+            updatedAt: iso(),
           });
           escrowAction = 'refunded';
         } else {
@@ -810,7 +843,11 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
       if (Object.keys(q).length) {
         let meta: unknown;
         if (q.task_metadata !== undefined) {
-          try { meta = JSON.parse(q.task_metadata); } catch { throw new HttpError(400, 'Invalid request body: task_metadata must be a JSON object'); }
+          try {
+            meta = JSON.parse(q.task_metadata);
+          } catch {
+            throw new HttpError(400, 'Invalid request body: task_metadata must be a JSON object');
+          }
         }
         raw = { ...q, ...(meta !== undefined ? { task_metadata: meta } : {}) };
       }
@@ -822,12 +859,25 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     const payHeader = c.req.header('payment-signature') ?? c.req.header('x-payment') ?? '';
     if (faults.acceptReplayedPayment && seenPayments.has(payHeader)) {
       const taskId = `0x${randomBytes(32).toString('hex')}`;
-      db.insertTask({
-        id: taskId, agentId: agentId.toString(), productId: servicePath, buyerAddress: seenPayments.get(payHeader)!, amount: amount.toString(),
-        network: `eip155:${cfg.chainId}`, asset: chain.addresses.usdc, payTo: chain.addresses.escrow, method: c.req.method,
-        requestPayload: JSON.stringify(rest), taskDetail: task_detail ?? null,
-        taskMetadata: task_metadata === undefined ? null : JSON.stringify(task_metadata), reviewerRequest: reviewer_request ?? null, createdAt: iso(),
-      }, undefined);
+      db.insertTask(
+        {
+          id: taskId,
+          agentId: agentId.toString(),
+          productId: servicePath,
+          buyerAddress: seenPayments.get(payHeader)!,
+          amount: amount.toString(),
+          network: `eip155:${cfg.chainId}`,
+          asset: chain.addresses.usdc,
+          payTo: chain.addresses.escrow,
+          method: c.req.method,
+          requestPayload: JSON.stringify(rest),
+          taskDetail: task_detail ?? null,
+          taskMetadata: task_metadata === undefined ? null : JSON.stringify(task_metadata),
+          reviewerRequest: reviewer_request ?? null,
+          createdAt: iso(),
+        },
+        undefined,
+      );
       return c.json({ taskId, message: 'Task created. Poll /tasks/:taskId/result for results.' }, 200);
     }
     const decision = await checkPayment(
@@ -867,13 +917,25 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     if (db.getTask(taskId)) throw new HttpError(409, 'A task already exists for this payment');
     const anchor = await chain.anchorOf(taskId as Hex);
     noteAnchor(anchor);
-    db.insertTask({
-      id: taskId, agentId: agentId.toString(), productId: servicePath, buyerAddress: settled.payer, amount: amount.toString(),
-      network: settled.network, asset: getAddress(req.asset), payTo: getAddress(req.payTo), method: c.req.method,
-      requestPayload: JSON.stringify(rest), taskDetail: task_detail ?? null,
-      taskMetadata: task_metadata === undefined ? null : JSON.stringify(task_metadata), reviewerRequest: reviewer_request ?? null,
-      createdAt: iso(),
-    }, anchor);
+    db.insertTask(
+      {
+        id: taskId,
+        agentId: agentId.toString(),
+        productId: servicePath,
+        buyerAddress: settled.payer,
+        amount: amount.toString(),
+        network: settled.network,
+        asset: getAddress(req.asset),
+        payTo: getAddress(req.payTo),
+        method: c.req.method,
+        requestPayload: JSON.stringify(rest),
+        taskDetail: task_detail ?? null,
+        taskMetadata: task_metadata === undefined ? null : JSON.stringify(task_metadata),
+        reviewerRequest: reviewer_request ?? null,
+        createdAt: iso(),
+      },
+      anchor,
+    );
     // The money is in the escrow now; recording it is retried by resync if this fails.
     await withTaskLock(taskId, async () => ensureRecorded(db.getTask(taskId)!)).catch((e) => log(`recordDeposit for ${taskId} failed: ${(e as Error).message}`));
     for (const [k, v] of Object.entries(outcome.headers)) c.header(k, v);

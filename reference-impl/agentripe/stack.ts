@@ -38,10 +38,7 @@ export interface AgentripeStack {
 }
 
 /** Starts facilitator + server on `chain`. Roles: operator = escrow operator, admin = registrar. */
-export async function startAgentripeStack(
-  chain: RunningChain,
-  overrides: Partial<AgentripeServerConfig> & { facilitatorKey?: Hex } = {},
-): Promise<AgentripeStack> {
+export async function startAgentripeStack(chain: RunningChain, overrides: Partial<AgentripeServerConfig> & { facilitatorKey?: Hex } = {}): Promise<AgentripeStack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentripe-'));
   const dbPath = overrides.dbPath ?? path.join(dir, 'agentripe.sqlite');
   const facilitator = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: overrides.facilitatorKey ?? roleAccount('provider').privateKey });

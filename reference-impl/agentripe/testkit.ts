@@ -70,10 +70,17 @@ export async function startLab(overrides: Partial<AgentripeServerConfig> = {}): 
       const ev = parseEventLogs({ abi: identityRegistryAbi, logs: receipt.logs, eventName: 'Registered' })[0];
       return (ev!.args as { agentId: bigint }).agentId;
     },
-    buyer: (role = 'buyer1') => createBuyer({ baseUrl: stack.server.url, privateKey: roleAccount(role).privateKey, rpcUrl: chain.rpcUrl, identityRegistry: addr.identityRegistry, fetchImpl: realFetch }),
+    buyer: (role = 'buyer1') =>
+      createBuyer({ baseUrl: stack.server.url, privateKey: roleAccount(role).privateKey, rpcUrl: chain.rpcUrl, identityRegistry: addr.identityRegistry, fetchImpl: realFetch }),
     vendor: (role, agentId, strategy, clock) => createVendor({ baseUrl: stack.server.url, agentId, credentials: { privateKey: roleAccount(role).privateKey }, strategy, clock, fetchImpl: realFetch }),
     async feedback(agentId) {
-      const logs = await pub.getContractEvents({ address: addr.reputationRegistry, abi: reputationRegistryAbi, eventName: 'NewFeedback', args: { agentId, clientAddress: roleAccount('operator').address }, fromBlock: 0n });
+      const logs = await pub.getContractEvents({
+        address: addr.reputationRegistry,
+        abi: reputationRegistryAbi,
+        eventName: 'NewFeedback',
+        args: { agentId, clientAddress: roleAccount('operator').address },
+        fromBlock: 0n,
+      });
       return logs.map((l) => {
         const a = l.args as { value: bigint; tag2: string; feedbackHash: Hex };
         return { value: a.value, tag2: a.tag2, feedbackHash: a.feedbackHash };

@@ -5,7 +5,7 @@
  * - our `/verify` gives the same verdict and reason as the official `x402Facilitator` +
  *   `ExactEvmScheme` (@x402/evm 2.27.0) on the same chain, for every case where the two clocks agree.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createWalletClient, getAddress, http, parseAbi, publicActions, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -33,7 +33,7 @@ let ours: RunningFacilitator;
 let official: x402Facilitator;
 let USDC: Address;
 
-before(async () => {
+beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
   tools = chainTools(chain.rpcUrl);
   USDC = chain.profile.usdc.address;
@@ -43,7 +43,7 @@ before(async () => {
   registerExactEvmScheme(official, { signer: toFacilitatorEvmSigner({ ...(wallet as any), address: wallet.account.address }), networks: 'eip155:84532' });
 });
 
-after(async () => {
+afterAll(async () => {
   await ours?.stop();
   await chain?.stop();
 });
@@ -52,7 +52,19 @@ function reqV2(over: Partial<RequirementsV2> = {}): RequirementsV2 {
   return { scheme: 'exact', network: 'eip155:84532', amount: '100000', asset: USDC, payTo: vendor.address, maxTimeoutSeconds: 300, extra: { name: 'USDC', version: '2' }, ...over };
 }
 function reqV1(over: Partial<RequirementsV1> = {}): RequirementsV1 {
-  return { scheme: 'exact', network: 'base-sepolia', maxAmountRequired: '100000', asset: USDC, payTo: vendor.address, resource: 'http://127.0.0.1/paid', description: 'test', mimeType: 'application/json', maxTimeoutSeconds: 60, extra: { name: 'USDC', version: '2' }, ...over };
+  return {
+    scheme: 'exact',
+    network: 'base-sepolia',
+    maxAmountRequired: '100000',
+    asset: USDC,
+    payTo: vendor.address,
+    resource: 'http://127.0.0.1/paid',
+    description: 'test',
+    mimeType: 'application/json',
+    maxTimeoutSeconds: 60,
+    extra: { name: 'USDC', version: '2' },
+    ...over,
+  };
 }
 
 describe('official HTTPFacilitatorClient against our facilitator', () => {
@@ -109,7 +121,12 @@ interface Case {
 }
 
 const now = () => tools.now();
-const v2case = async (auth: Parameters<typeof makeV2Payload>[2]['auth'] = {}, extra: Omit<Parameters<typeof makeV2Payload>[2], 'now' | 'chainId' | 'auth'> = {}, req = reqV2(), key: Hex = buyer.privateKey) => ({
+const v2case = async (
+  auth: Parameters<typeof makeV2Payload>[2]['auth'] = {},
+  extra: Omit<Parameters<typeof makeV2Payload>[2], 'now' | 'chainId' | 'auth'> = {},
+  req = reqV2(),
+  key: Hex = buyer.privateKey,
+) => ({
   payload: await makeV2Payload(key, req, { now: await now(), chainId: chain.chainId, auth, ...extra }),
   req,
 });
@@ -127,13 +144,21 @@ const cases: Case[] = [
   { name: 'validAfter in the future', expect: Reason.validAfter, build: async () => v2case({ validAfter: (await now()) + 600n, validBefore: (await now()) + 1200n }) },
   { name: 'validBefore already passed', expect: Reason.validBefore, build: async () => v2case({ validAfter: (await now()) - 600n, validBefore: (await now()) - 1n }) },
   { name: 'payer without USDC', expect: Reason.insufficientBalance, build: () => v2case({}, {}, reqV2(), generatePrivateKey()) },
-  { name: 'EIP-712 name wrong in extra (the Base vs Base Sepolia mix-up)', expect: 'invalid_exact_evm_token_name_mismatch', build: () => v2case({}, {}, reqV2({ extra: { name: 'USD Coin', version: '2' } })) },
+  {
+    name: 'EIP-712 name wrong in extra (the Base vs Base Sepolia mix-up)',
+    expect: 'invalid_exact_evm_token_name_mismatch',
+    build: () => v2case({}, {}, reqV2({ extra: { name: 'USD Coin', version: '2' } })),
+  },
   {
     name: 'nonce already used',
     expect: Reason.nonceUsed,
     build: async () => {
       const c = await v2case();
-      const s = await fetch(ours.url + '/settle', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x402Version: 2, paymentPayload: c.payload, paymentRequirements: c.req }) });
+      const s = await fetch(`${ours.url}/settle`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ x402Version: 2, paymentPayload: c.payload, paymentRequirements: c.req }),
+      });
       assert.equal(((await s.json()) as { success: boolean }).success, true);
       return c;
     },
@@ -172,7 +197,7 @@ describe('same verdict and reason as the official facilitator', () => {
   for (const c of cases) {
     test(c.name, async () => {
       const { payload, req } = await c.build();
-      const res = await fetch(ours.url + '/verify', {
+      const res = await fetch(`${ours.url}/verify`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ x402Version: payload.x402Version, paymentPayload: payload, paymentRequirements: req }),
@@ -194,7 +219,11 @@ describe('ERC-1271 smart-wallet payer (65-byte signature by the owner)', () => {
     await tools.client.waitForTransactionReceipt({ hash });
     const req = reqV2();
     const verifyBoth = async (payload: Record<string, unknown>) => {
-      const res = await fetch(ours.url + '/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x402Version: 2, paymentPayload: payload, paymentRequirements: req }) });
+      const res = await fetch(`${ours.url}/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ x402Version: 2, paymentPayload: payload, paymentRequirements: req }),
+      });
       return [verdict((await res.json()) as { isValid: boolean; invalidReason?: string }), verdict(await official.verify(payload as never, req as never))];
     };
     const forged = await makeV2Payload(attacker.privateKey, req, { now: await now(), chainId: chain.chainId, auth: { from: wallet } });
@@ -202,7 +231,11 @@ describe('ERC-1271 smart-wallet payer (65-byte signature by the owner)', () => {
     const good = await makeV2Payload(buyer.privateKey, req, { now: await now(), chainId: chain.chainId, auth: { from: wallet } });
     assert.deepEqual(await verifyBoth(good), ['valid', 'valid']);
     const v0 = await tools.balanceOf(USDC, vendor.address);
-    const s = await fetch(ours.url + '/settle', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x402Version: 2, paymentPayload: good, paymentRequirements: req }) });
+    const s = await fetch(`${ours.url}/settle`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ x402Version: 2, paymentPayload: good, paymentRequirements: req }),
+    });
     const settled = (await s.json()) as { success: boolean; payer: string };
     assert.deepEqual([settled.success, settled.payer], [true, wallet]);
     assert.equal(await tools.balanceOf(USDC, wallet), 900_000n);

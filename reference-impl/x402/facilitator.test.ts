@@ -3,7 +3,7 @@
  * Every negative check is run twice: against the correct facilitator (must pass) and against one
  * with the matching defect switched on (must fail), so no check here can pass vacuously.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { generatePrivateKey } from 'viem/accounts';
@@ -28,11 +28,25 @@ function reqV2(over: Partial<RequirementsV2> = {}): RequirementsV2 {
   return { scheme: 'exact', network: 'eip155:84532', amount: '100000', asset: USDC, payTo: vendor.address, maxTimeoutSeconds: 300, extra: { name: 'USDC', version: '2' }, ...over };
 }
 function reqV1(over: Partial<RequirementsV1> = {}): RequirementsV1 {
-  return { scheme: 'exact', network: 'base-sepolia', maxAmountRequired: '100000', asset: USDC, payTo: vendor.address, resource: 'http://127.0.0.1/paid', description: 'test', mimeType: 'application/json', maxTimeoutSeconds: 60, extra: { name: 'USDC', version: '2' }, ...over };
+  return {
+    scheme: 'exact',
+    network: 'base-sepolia',
+    maxAmountRequired: '100000',
+    asset: USDC,
+    payTo: vendor.address,
+    resource: 'http://127.0.0.1/paid',
+    description: 'test',
+    mimeType: 'application/json',
+    maxTimeoutSeconds: 60,
+    extra: { name: 'USDC', version: '2' },
+    ...over,
+  };
 }
 
 async function post(url: string, path: string, body: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) }).catch((e) => { throw new Error(`${path}: ${e.message} ${e.cause}`); });
+  const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) }).catch((e) => {
+    throw new Error(`${path}: ${e.message} ${e.cause}`);
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -45,14 +59,14 @@ async function faultyFacilitator(fault: keyof FacilitatorFaults): Promise<Runnin
   return f;
 }
 
-before(async () => {
+beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
   tools = chainTools(chain.rpcUrl);
   USDC = chain.profile.usdc.address;
   fac = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: operator.privateKey });
 });
 
-after(async () => {
+afterAll(async () => {
   for (const f of faulty.values()) await f.stop();
   await fac?.stop();
   await chain?.stop();
@@ -66,7 +80,12 @@ interface NegativeCase {
   build(): Promise<{ x402Version: 1 | 2; paymentPayload: unknown; paymentRequirements: unknown }>;
 }
 
-async function v2(auth: Parameters<typeof makeV2Payload>[2]['auth'] = {}, extra: Omit<Parameters<typeof makeV2Payload>[2], 'now' | 'chainId' | 'auth'> = {}, req = reqV2(), key: Hex = buyer.privateKey) {
+async function v2(
+  auth: Parameters<typeof makeV2Payload>[2]['auth'] = {},
+  extra: Omit<Parameters<typeof makeV2Payload>[2], 'now' | 'chainId' | 'auth'> = {},
+  req = reqV2(),
+  key: Hex = buyer.privateKey,
+) {
   const now = await tools.now();
   const paymentPayload = await makeV2Payload(key, req, { now, chainId: chain.chainId, auth, ...extra });
   return { x402Version: 2 as const, paymentPayload, paymentRequirements: req };
@@ -84,7 +103,12 @@ const negatives: NegativeCase[] = [
     },
   },
   { name: 'wrong payTo (authorization.to is not payTo)', reason: Reason.recipientMismatch, fault: 'skipRecipientCheck', build: () => v2({ to: attacker.address }) },
-  { name: 'wrong asset (signed for another token contract)', reason: Reason.signature, fault: 'skipSignatureCheck', build: () => v2({}, { domain: { verifyingContract: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913' } }) },
+  {
+    name: 'wrong asset (signed for another token contract)',
+    reason: Reason.signature,
+    fault: 'skipSignatureCheck',
+    build: () => v2({}, { domain: { verifyingContract: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913' } }),
+  },
   {
     name: 'asset not served (requirements name a token we do not accept)',
     reason: Reason.invalidPaymentRequirements,
@@ -131,10 +155,11 @@ describe('property: the signature binds every signed field', () => {
   const field = fc.constantFrom('from', 'to', 'value', 'validAfter', 'validBefore', 'nonce');
   const mutate = (p: any, f: string, seed: bigint) => {
     const a = p.payload.authorization;
-    if (f === 'from' || f === 'to') a[f] = [buyer.address, vendor.address, attacker.address, operator.address].find((x) => x.toLowerCase() !== a[f].toLowerCase() && (f !== 'to' || x !== vendor.address))!;
+    if (f === 'from' || f === 'to')
+      a[f] = [buyer.address, vendor.address, attacker.address, operator.address].find((x) => x.toLowerCase() !== a[f].toLowerCase() && (f !== 'to' || x !== vendor.address))!;
     else if (f === 'nonce') a.nonce = `0x${(BigInt(a.nonce) ^ (seed | 1n)).toString(16).padStart(64, '0')}`;
-    else if (f === 'value') a.value = (BigInt(a.value) + (seed % 2n === 0n ? 1n : -1n) * (seed % 1000n + 1n)).toString();
-    else a[f] = (BigInt(a[f]) + (seed % 2n === 0n ? 1n : -1n) * (seed % 100n + 1n)).toString();
+    else if (f === 'value') a.value = (BigInt(a.value) + (seed % 2n === 0n ? 1n : -1n) * ((seed % 1000n) + 1n)).toString();
+    else a[f] = (BigInt(a[f]) + (seed % 2n === 0n ? 1n : -1n) * ((seed % 100n) + 1n)).toString();
   };
   const property = (url: () => string) =>
     fc.asyncProperty(field, fc.bigInt({ min: 1n, max: 2n ** 64n }), async (f, seed) => {
@@ -144,12 +169,21 @@ describe('property: the signature binds every signed field', () => {
       return json.isValid === false;
     });
   test('any single-field change after signing is refused (40 runs)', async () => {
-    await fc.assert(property(() => fac.url), { numRuns: 40, seed: 402 });
+    await fc.assert(
+      property(() => fac.url),
+      { numRuns: 40, seed: 402 },
+    );
   });
   test('the property catches a facilitator that does not check signatures (and does not simulate)', async () => {
     const broken = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: operator.privateKey, simulate: false, faults: { skipSignatureCheck: true } });
     try {
-      await assert.rejects(fc.assert(property(() => broken.url), { numRuns: 40, seed: 402 }), /Property failed/);
+      await assert.rejects(
+        fc.assert(
+          property(() => broken.url),
+          { numRuns: 40, seed: 402 },
+        ),
+        /Property failed/,
+      );
     } finally {
       await broken.stop();
     }
@@ -187,7 +221,7 @@ describe('verify accepts', () => {
 
 describe('HTTP surface', () => {
   test('GET /supported lists v2 and v1 kinds and the signer', async () => {
-    const res = await fetch(fac.url + '/supported');
+    const res = await fetch(`${fac.url}/supported`);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), {
       kinds: [
@@ -221,7 +255,7 @@ describe('HTTP surface', () => {
     assert.match(json.invalidMessage, /nonce/);
   });
   test('a 1 MB body is refused with 413', async () => {
-    const res = await fetch(fac.url + '/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(1 << 20) }) });
+    const res = await fetch(`${fac.url}/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(1 << 20) }) });
     assert.equal(res.status, 413);
   });
 });
@@ -233,11 +267,38 @@ describe('property: any body gets 200 or 400 with a verdict, never 500', () => {
   const addr = fc.oneof(hexish, fc.constantFrom(buyer.address, vendor.address, buyer.address.toLowerCase(), buyer.address.toUpperCase().replace('0X', '0x')));
   const authorization = fc.record({ from: addr, to: addr, value: numish, validAfter: numish, validBefore: numish, nonce: hexish }, { requiredKeys: [] });
   const requirements = fc.record(
-    { scheme: fc.constantFrom('exact', 'upto', ''), network: fc.constantFrom('eip155:84532', 'base-sepolia', 'eip155:0', 'x'), amount: numish, maxAmountRequired: numish, asset: addr, payTo: addr, maxTimeoutSeconds: fc.oneof(fc.integer(), fc.double()), extra: fc.anything(), resource: fc.string(), description: fc.string() },
+    {
+      scheme: fc.constantFrom('exact', 'upto', ''),
+      network: fc.constantFrom('eip155:84532', 'base-sepolia', 'eip155:0', 'x'),
+      amount: numish,
+      maxAmountRequired: numish,
+      asset: addr,
+      payTo: addr,
+      maxTimeoutSeconds: fc.oneof(fc.integer(), fc.double()),
+      extra: fc.anything(),
+      resource: fc.string(),
+      description: fc.string(),
+    },
     { requiredKeys: [] },
   );
   const body = fc.oneof(
-    fc.record({ x402Version: fc.constantFrom(1, 2, 3), paymentPayload: fc.record({ x402Version: fc.constantFrom(1, 2, '2', null), scheme: fc.string(), network: fc.string(), accepted: requirements, payload: fc.record({ signature: hexish, authorization }, { requiredKeys: [] }) }, { requiredKeys: [] }), paymentRequirements: requirements }, { requiredKeys: [] }),
+    fc.record(
+      {
+        x402Version: fc.constantFrom(1, 2, 3),
+        paymentPayload: fc.record(
+          {
+            x402Version: fc.constantFrom(1, 2, '2', null),
+            scheme: fc.string(),
+            network: fc.string(),
+            accepted: requirements,
+            payload: fc.record({ signature: hexish, authorization }, { requiredKeys: [] }),
+          },
+          { requiredKeys: [] },
+        ),
+        paymentRequirements: requirements,
+      },
+      { requiredKeys: [] },
+    ),
     fc.json().map((j) => JSON.parse(j)),
   );
   test('200 runs on /verify and /settle', async () => {
@@ -286,7 +347,11 @@ describe('settle', () => {
     const bodies = await Promise.all(Array.from({ length: 10 }, () => v2()));
     const v0 = await tools.balanceOf(USDC, vendor.address);
     const results = await Promise.all(bodies.map((b) => post(fac.url, '/settle', b)));
-    assert.deepEqual(results.map((r) => r.json.success), Array(10).fill(true), JSON.stringify(results.find((r) => !r.json.success)?.json));
+    assert.deepEqual(
+      results.map((r) => r.json.success),
+      Array(10).fill(true),
+      JSON.stringify(results.find((r) => !r.json.success)?.json),
+    );
     assert.equal(new Set(results.map((r) => r.json.transaction)).size, 10);
     assert.equal(await tools.balanceOf(USDC, vendor.address), v0 + 1_000_000n);
   });
@@ -302,11 +367,15 @@ describe('settle', () => {
 
 describe('settle maps token reverts to reasons when a verify check is missing (defence in depth)', () => {
   const cases: [keyof FacilitatorFaults, string, () => Promise<{ x402Version: 1 | 2; paymentPayload: unknown; paymentRequirements: unknown }>][] = [
-    ['skipNonceCheck', Reason.nonceUsed, async () => {
-      const body = await v2();
-      assert.equal((await post(fac.url, '/settle', body)).json.success, true);
-      return body;
-    }],
+    [
+      'skipNonceCheck',
+      Reason.nonceUsed,
+      async () => {
+        const body = await v2();
+        assert.equal((await post(fac.url, '/settle', body)).json.success, true);
+        return body;
+      },
+    ],
     ['skipBalanceCheck', Reason.insufficientBalance, () => v2({}, {}, reqV2(), generatePrivateKey())],
     ['skipSignatureCheck', Reason.signature, () => v2({ from: buyer.address }, {}, reqV2(), attacker.privateKey)],
   ];

@@ -531,7 +531,17 @@ function buildApp(f: Facilitator): Hono {
     try {
       return c.json(await f.settle(r.req));
     } catch (err) {
-      return c.json({ success: false, errorReason: Reason.unexpectedSettle, errorMessage: shortMessage(err), transaction: '', network: r.req.paymentRequirements.network, error: { code: Reason.unexpectedSettle, message: shortMessage(err) } }, 500);
+      return c.json(
+        {
+          success: false,
+          errorReason: Reason.unexpectedSettle,
+          errorMessage: shortMessage(err),
+          transaction: '',
+          network: r.req.paymentRequirements.network,
+          error: { code: Reason.unexpectedSettle, message: shortMessage(err) },
+        },
+        500,
+      );
     }
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `${c.req.method} ${c.req.path} is not an endpoint (POST /verify, POST /settle, GET /supported)` } }, 404));
@@ -540,7 +550,10 @@ function buildApp(f: Facilitator): Hono {
 }
 
 /** Serves an app on loopback; resolves once listening. Shared by the facilitator and tests. */
-export async function listen(app: { fetch: (req: Request) => Response | Promise<Response> }, opts: { port?: number; host?: string } = {}): Promise<{ url: string; port: number; server: ServerType; stop(): Promise<void> }> {
+export async function listen(
+  app: { fetch: (req: Request) => Response | Promise<Response> },
+  opts: { port?: number; host?: string } = {},
+): Promise<{ url: string; port: number; server: ServerType; stop(): Promise<void> }> {
   const host = opts.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, (info) => {

@@ -3,7 +3,7 @@
  * (`@x402/fetch` + `@x402/evm`), by the official v1 scheme client, and by hand-made bad payments.
  * Each negative case also runs against a defective facilitator or paywall and must fail there.
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Hono } from 'hono';
@@ -78,7 +78,7 @@ async function shopWith(defect: { facilitator?: keyof FacilitatorFaults; paywall
   return startShop(f.url);
 }
 
-before(async () => {
+beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
   tools = chainTools(chain.rpcUrl);
   USDC = chain.profile.usdc.address;
@@ -87,13 +87,13 @@ before(async () => {
   shop = await startShop(fac.url);
 });
 
-after(async () => {
+afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
   await chain?.stop();
 });
 
 async function offered(s: Shop): Promise<{ v2: RequirementsV2; v1: RequirementsV1 }> {
-  const res = await fetch(s.url + '/paid');
+  const res = await fetch(`${s.url}/paid`);
   const header = res.headers.get('PAYMENT-REQUIRED');
   assert.ok(header, '402 must carry PAYMENT-REQUIRED');
   const body = (await res.json()) as { accepts: RequirementsV1[] };
@@ -108,19 +108,17 @@ async function balances() {
 describe('challenge', () => {
   test('no payment: 402 with the v2 PAYMENT-REQUIRED header and a v1 body, handler not run', async () => {
     const before = shop.served.paid;
-    const res = await fetch(shop.url + '/paid');
+    const res = await fetch(`${shop.url}/paid`);
     assert.equal(res.status, 402);
     const pr = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED')!) as any;
     assert.equal(pr.x402Version, 2);
-    assert.equal(pr.resource.url, shop.url + '/paid');
-    assert.deepEqual(pr.accepts, [
-      { scheme: 'exact', network: 'eip155:84532', amount: '100000', asset: USDC, payTo: vendor.address, maxTimeoutSeconds: 300, extra: { name: 'USDC', version: '2' } },
-    ]);
+    assert.equal(pr.resource.url, `${shop.url}/paid`);
+    assert.deepEqual(pr.accepts, [{ scheme: 'exact', network: 'eip155:84532', amount: '100000', asset: USDC, payTo: vendor.address, maxTimeoutSeconds: 300, extra: { name: 'USDC', version: '2' } }]);
     const body = (await res.json()) as any;
     assert.equal(body.x402Version, 1);
     assert.equal(body.accepts[0].network, 'base-sepolia');
     assert.equal(body.accepts[0].maxAmountRequired, '100000');
-    assert.equal(body.accepts[0].resource, shop.url + '/paid');
+    assert.equal(body.accepts[0].resource, `${shop.url}/paid`);
     assert.equal(shop.served.paid, before);
   });
 });
@@ -132,7 +130,7 @@ describe('happy paths', () => {
     const pay = wrapFetchWithPayment(fetch, client);
     const b0 = await balances();
     const served0 = shop.served.paid;
-    const res = await pay(shop.url + '/paid');
+    const res = await pay(`${shop.url}/paid`);
     assert.equal(res.status, 200, await res.clone().text());
     assert.deepEqual(await res.json(), { data: 'premium' });
     const receipt = new x402HTTPClient(client).getPaymentSettleResponse((n) => res.headers.get(n));
@@ -151,7 +149,7 @@ describe('happy paths', () => {
     const { v1 } = await offered(shop);
     const payload = await new ExactEvmSchemeV1(privateKeyToAccount(buyer.privateKey)).createPaymentPayload(1, v1 as never);
     const b0 = await balances();
-    const res = await fetch(shop.url + '/paid', { headers: { 'X-PAYMENT': encodeHeader(payload) } });
+    const res = await fetch(`${shop.url}/paid`, { headers: { 'X-PAYMENT': encodeHeader(payload) } });
     assert.equal(res.status, 200, await res.clone().text());
     const receipt = decodePaymentResponseHeader(res.headers.get('X-PAYMENT-RESPONSE')!);
     assert.equal(receipt.success, true);
@@ -166,11 +164,11 @@ describe('happy paths', () => {
     const { v2 } = await offered(shop);
     const header = encodeHeader(await makeV2Payload(buyer.privateKey, v2, { now: await tools.now(), chainId: chain.chainId }));
     const b0 = await balances();
-    const broken = await fetch(shop.url + '/broken', { headers: { 'PAYMENT-SIGNATURE': header } });
+    const broken = await fetch(`${shop.url}/broken`, { headers: { 'PAYMENT-SIGNATURE': header } });
     assert.equal(broken.status, 500);
     assert.equal(broken.headers.get('PAYMENT-RESPONSE'), null);
     assert.deepEqual(await balances(), b0);
-    const ok = await fetch(shop.url + '/paid', { headers: { 'PAYMENT-SIGNATURE': header } });
+    const ok = await fetch(`${shop.url}/paid`, { headers: { 'PAYMENT-SIGNATURE': header } });
     assert.equal(ok.status, 200);
     assert.equal((await balances()).buyer, b0.buyer - 100_000n);
   });
@@ -193,7 +191,12 @@ async function v2Header(s: Shop, opts: Omit<Parameters<typeof makeV2Payload>[2],
 const badPayments: BadPayment[] = [
   { name: 'underpayment', error: Reason.valueMismatchV2, defect: { facilitator: 'skipAmountCheck' }, headers: (s) => v2Header(s, { auth: { value: 99_999n } }) },
   { name: 'wrong payTo', error: Reason.recipientMismatch, defect: { facilitator: 'skipRecipientCheck' }, headers: (s) => v2Header(s, { auth: { to: attacker.address } }) },
-  { name: 'wrong asset (signed for another token)', error: Reason.signature, defect: { facilitator: 'skipSignatureCheck' }, headers: (s) => v2Header(s, { domain: { verifyingContract: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913' } }) },
+  {
+    name: 'wrong asset (signed for another token)',
+    error: Reason.signature,
+    defect: { facilitator: 'skipSignatureCheck' },
+    headers: (s) => v2Header(s, { domain: { verifyingContract: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913' } }),
+  },
   {
     name: 'wrong network (accepted and signature for eip155:8453)',
     error: 'No matching payment requirements',
@@ -212,7 +215,7 @@ const badPayments: BadPayment[] = [
     defect: { facilitator: 'skipNonceCheck' },
     headers: async (s) => {
       const h = await v2Header(s);
-      const first = await fetch(s.url + '/paid', { headers: h });
+      const first = await fetch(`${s.url}/paid`, { headers: h });
       assert.equal(first.status, 200, 'setup: first use must pay');
       return h;
     },
@@ -223,7 +226,7 @@ async function expectRefused(s: Shop, c: BadPayment): Promise<void> {
   const headers = await c.headers(s);
   const b0 = await balances();
   const served0 = s.served.paid;
-  const res = await fetch(s.url + '/paid', { headers });
+  const res = await fetch(`${s.url}/paid`, { headers });
   const body = (await res.json()) as any;
   assert.equal(res.status, 402, `${c.name}: ${JSON.stringify(body)}`);
   assert.equal((decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED')!) as any).error, c.error);
@@ -247,7 +250,7 @@ describe('one authorization used by two concurrent requests', () => {
     const headers = await v2Header(s);
     const b0 = await balances();
     const served0 = s.served.wait;
-    const res = await Promise.all([fetch(s.url + '/wait', { headers }), fetch(s.url + '/wait', { headers })]);
+    const res = await Promise.all([fetch(`${s.url}/wait`, { headers }), fetch(`${s.url}/wait`, { headers })]);
     const statuses = res.map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 402]);
     const refused = res.find((r) => r.status === 402)!;
@@ -272,7 +275,7 @@ describe('unreadable payments never give 500', () => {
       [{ 'PAYMENT-SIGNATURE': encodeHeader([1, 2]) }, 'unsupported_x402_version', /undefined/],
     ];
     for (const [headers, code, msg] of cases) {
-      const res = await fetch(shop.url + '/paid', { headers });
+      const res = await fetch(`${shop.url}/paid`, { headers });
       const body = (await res.json()) as any;
       assert.equal(res.status, 400, JSON.stringify({ headers, body }));
       assert.equal(body.error.code, code);
@@ -284,11 +287,19 @@ describe('unreadable payments never give 500', () => {
     const value = fc.oneof(
       fc.string({ unit: 'binary-ascii' }).map((x) => x.replace(/[\r\n\0]/g, '')),
       fc.json().map((j) => encodeHeader(JSON.parse(j))),
-      fc.record({ x402Version: fc.constantFrom(1, 2), scheme: fc.string(), network: fc.constantFrom('base-sepolia', 'eip155:84532'), accepted: fc.anything(), payload: fc.anything() }, { requiredKeys: ['x402Version'] }).map(encodeHeader),
+      fc
+        .record(
+          { x402Version: fc.constantFrom(1, 2), scheme: fc.string(), network: fc.constantFrom('base-sepolia', 'eip155:84532'), accepted: fc.anything(), payload: fc.anything() },
+          { requiredKeys: ['x402Version'] },
+        )
+        .map(encodeHeader),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('PAYMENT-SIGNATURE', 'X-PAYMENT'), value, async (name, v) => {
-        const d = await checkPayment({ method: 'GET', url: shop.url + '/paid', headers: { [name]: v } }, { facilitatorUrl: fac.url, accepts: { price: '$0.10', payTo: vendor.address, network: 'eip155:84532' } });
+        const d = await checkPayment(
+          { method: 'GET', url: `${shop.url}/paid`, headers: { [name]: v } },
+          { facilitatorUrl: fac.url, accepts: { price: '$0.10', payTo: vendor.address, network: 'eip155:84532' } },
+        );
         assert.equal(d.kind, 'respond');
         assert.ok(d.kind === 'respond' && [400, 402, 431].includes(d.response.status), JSON.stringify(d));
       }),
@@ -297,18 +308,21 @@ describe('unreadable payments never give 500', () => {
   });
   test('a 1 MB payment header: 431 over HTTP and from checkPayment itself; the server survives', async () => {
     const huge = 'A'.repeat(1 << 20);
-    const res = await fetch(shop.url + '/paid', { headers: { 'PAYMENT-SIGNATURE': huge } });
+    const res = await fetch(`${shop.url}/paid`, { headers: { 'PAYMENT-SIGNATURE': huge } });
     assert.equal(res.status, 431);
-    const direct = await checkPayment({ method: 'GET', url: 'http://x/paid', headers: { 'payment-signature': huge } }, { facilitatorUrl: fac.url, accepts: { price: '$0.10', payTo: vendor.address, network: 'eip155:84532' } });
+    const direct = await checkPayment(
+      { method: 'GET', url: 'http://x/paid', headers: { 'payment-signature': huge } },
+      { facilitatorUrl: fac.url, accepts: { price: '$0.10', payTo: vendor.address, network: 'eip155:84532' } },
+    );
     assert.equal(direct.kind, 'respond');
     assert.equal(direct.kind === 'respond' && direct.response.status, 431);
-    assert.equal((await fetch(shop.url + '/paid')).status, 402);
+    assert.equal((await fetch(`${shop.url}/paid`)).status, 402);
   });
   test('facilitator unreachable: 502, not 500', async () => {
     const closed = await listen(new Hono());
     await closed.stop();
     const s = await startShop(closed.url);
-    const res = await fetch(s.url + '/paid', await v2Header(s).then((headers) => ({ headers })));
+    const res = await fetch(`${s.url}/paid`, await v2Header(s).then((headers) => ({ headers })));
     assert.equal(res.status, 502);
     assert.equal(((await res.json()) as any).error.code, 'facilitator_error');
   });
@@ -318,19 +332,23 @@ describe('unreadable payments never give 500', () => {
 describe('settlement after the authorization expired by chain time', () => {
   const expired = async (s: Shop) => {
     const { v2 } = await (async () => {
-      const res = await fetch(s.url + '/slow');
+      const res = await fetch(`${s.url}/slow`);
       return { v2: (decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED')!) as { accepts: RequirementsV2[] }).accepts[0]! };
     })();
     const payment = await makeV2Payload(buyer.privateKey, v2, { now: await tools.now(), chainId: chain.chainId });
     const b0 = await balances();
-    const res = await fetch(s.url + '/slow', { headers: { 'PAYMENT-SIGNATURE': encodeHeader(payment) } });
+    const res = await fetch(`${s.url}/slow`, { headers: { 'PAYMENT-SIGNATURE': encodeHeader(payment) } });
     assert.equal(res.status, 402);
     const settlement = decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE')!);
     assert.deepEqual([settlement.success, settlement.errorReason, settlement.transaction], [false, Reason.validBefore, '']);
     assert.equal(((await res.json()) as any).error, Reason.validBefore);
     assert.deepEqual(await balances(), b0);
     // The facilitator itself, asked again, judges by the chain clock.
-    const v = await fetch(s.facilitatorUrl + '/verify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x402Version: 2, paymentPayload: payment, paymentRequirements: v2 }) });
+    const v = await fetch(`${s.facilitatorUrl}/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ x402Version: 2, paymentPayload: payment, paymentRequirements: v2 }),
+    });
     assert.equal(((await v.json()) as any).invalidReason, Reason.validBefore);
   };
   test('handler outlives validBefore: 402 with PAYMENT-RESPONSE valid_before, nothing charged', async () => {

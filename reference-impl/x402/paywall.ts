@@ -95,14 +95,10 @@ export interface VerifiedPayment {
 }
 
 /** Outcome of settling after the handler ran. */
-export type SettleOutcome =
-  | { ok: true; headers: Record<string, string>; settlement: SettleResponse }
-  | { ok: false; response: PaywallResponse; settlement?: SettleResponse };
+export type SettleOutcome = { ok: true; headers: Record<string, string>; settlement: SettleResponse } | { ok: false; response: PaywallResponse; settlement?: SettleResponse };
 
 /** What to do with a request. */
-export type PaywallDecision =
-  | { kind: 'respond'; response: PaywallResponse }
-  | { kind: 'proceed'; payment: VerifiedPayment; settle(): Promise<SettleOutcome>; release(): void };
+export type PaywallDecision = { kind: 'respond'; response: PaywallResponse } | { kind: 'proceed'; payment: VerifiedPayment; settle(): Promise<SettleOutcome>; release(): void };
 
 /** Error talking to the facilitator (network, timeout, non-protocol answer). */
 export class FacilitatorError extends Error {

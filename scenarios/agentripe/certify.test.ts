@@ -4,7 +4,7 @@
  * passes (exit 0), and each deliberately broken variant makes certify exit 1 naming the requirement
  * it violates. One anvil serves every variant, one after the other.
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
@@ -20,11 +20,11 @@ const SERVE = path.join(ROOT, 'reference-impl', 'agentripe', 'serve.ts');
 let chain: RunningChain;
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
   dir = mkdtempSync(path.join(tmpdir(), 'agr-certify-'));
 });
-after(async () => {
+afterAll(async () => {
   await chain?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

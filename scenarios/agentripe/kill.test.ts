@@ -9,7 +9,7 @@
  * the project's escrow with one check deleted, placed at the canonical address. For AGR-ESC-02 the escrow refuses a second resolution whatever the server does, so the variant is a
  * server whose reported task state does not follow the escrow.
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { createTargetClients } from '../../harness/engine/session.ts';
@@ -27,10 +27,10 @@ import { serve } from '@hono/node-server';
 import agentripe from './index.ts';
 
 let chain: RunningChain;
-before(async () => {
+beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
 });
-after(async () => {
+afterAll(async () => {
   await chain?.stop();
 });
 
@@ -142,10 +142,7 @@ const VARIANTS: { requirement: string; grep: string; runs: number; config: Parti
 test('AGR-ESC-03 catches an escrow whose reclaim ignores the deadline or the buyer', { timeout: 180_000 }, async () => {
   const escrow = chain.profile.contracts.agentripeEscrow!;
   const original = (await rpc('eth_getCode', [escrow, 'latest'])) as Hex;
-  const defects = [
-    'if (block.timestamp < d.reclaimableAt) revert ReclaimTooEarly(depositId, d.reclaimableAt);',
-    'if (msg.sender != d.buyer) revert NotDepositBuyer(depositId, msg.sender);',
-  ];
+  const defects = ['if (block.timestamp < d.reclaimableAt) revert ReclaimTooEarly(depositId, d.reclaimableAt);', 'if (msg.sender != d.buyer) revert NotDepositBuyer(depositId, msg.sender);'];
   try {
     for (const line of defects) {
       await rpc('anvil_setCode', [escrow, brokenEscrowCode(line)]);

@@ -59,7 +59,14 @@ export function agentUri(a: Agr, name: string, path: string, price: string): str
 /** The vendor role registers a fresh agent on chain; returns its id. */
 export async function registerAgent(a: Agr, role: string, path: string, price: string): Promise<bigint> {
   a.ctx.act(`${role} registers an agent selling '${path}' for ${price}`);
-  const r = await a.s.attempt({ label: `${role} registers agent`, role, address: a.identity, abi: identityRegistryAbi as never, functionName: 'register', args: [agentUri(a, `${role} scenario agent`, path, price)] });
+  const r = await a.s.attempt({
+    label: `${role} registers agent`,
+    role,
+    address: a.identity,
+    abi: identityRegistryAbi as never,
+    functionName: 'register',
+    args: [agentUri(a, `${role} scenario agent`, path, price)],
+  });
   if (!r.ok) throw new HarnessFault(`IdentityRegistry.register failed: ${r.reason}`);
   const ev = r.events.find((e) => e.eventName === 'Registered');
   if (!ev) throw new HarnessFault('IdentityRegistry.register emitted no Registered event');

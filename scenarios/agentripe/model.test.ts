@@ -1,5 +1,5 @@
 /** The Agentripe oracle model (model.ts): transitions, the 5-rejection rule, money conservation. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AGENTRIPE_PROFILE, allowed, newTask, payout, raceOutcomes, step, terminal, type TaskModel, type VendorAction } from './model.ts';
@@ -50,7 +50,11 @@ test('no fee: payout is the amount', () => {
 });
 
 test('property: any action sequence conserves money and resolves at most once', () => {
-  const action = fc.oneof(fc.constant<VendorAction>({ kind: 'start' }), fc.constant<VendorAction>({ kind: 'fail' }), fc.boolean().map((approved): VendorAction => ({ kind: 'complete', approved })));
+  const action = fc.oneof(
+    fc.constant<VendorAction>({ kind: 'start' }),
+    fc.constant<VendorAction>({ kind: 'fail' }),
+    fc.boolean().map((approved): VendorAction => ({ kind: 'complete', approved })),
+  );
   fc.assert(
     fc.property(fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.array(action, { maxLength: 20 }), (amount, actions) => {
       let t = newTask(amount);

@@ -24,7 +24,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'A paid request creates one task whose id is the payment tx hash, with the deposit recorded exactly',
     source: { ...C3, section: 'paid → 200 {"taskId":"0x…"}; C.2 "depositId = taskId = x402 payment txHash"' },
-    text: 'Paid → 200 {taskId, message}; taskId is the settlement tx hash; the buyer pays exactly the price; getDeposit(taskId) = (agentId, buyer, amount, DEPOSITED); the buyer\'s USDC is locked in the escrow, never sent to the seller.',
+    text: "Paid → 200 {taskId, message}; taskId is the settlement tx hash; the buyer pays exactly the price; getDeposit(taskId) = (agentId, buyer, amount, DEPOSITED); the buyer's USDC is locked in the escrow, never sent to the seller.",
     profileAssumption: false,
   },
   {
@@ -102,7 +102,7 @@ export const agentripeRequirements = defineCatalog([
   {
     id: 'AGR-AUTH-01',
     level: 'MUST',
-    title: 'A vendor cannot act on another agent\'s task',
+    title: "A vendor cannot act on another agent's task",
     source: { ...C3, section: 'Error string "Not authorized for this agent"' },
     text: 'start, complete and fail by a vendor authenticated for a different agent are refused (403) and change neither the task nor the escrow.',
     profileAssumption: false,
@@ -128,7 +128,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'Price math is exact from 1 base unit to very large prices',
     source: { ...C3, section: 'AgentURIData catalog price "$X.XX"; DESIGN rule 1 (money is bigint base units)' },
-    text: 'For any catalog price from $0.000001 (1 unit) to large amounts, the 402 amount, the buyer\'s debit, the deposit amount and the final credit are all exactly parseUsd(price); nothing is rounded.',
+    text: "For any catalog price from $0.000001 (1 unit) to large amounts, the 402 amount, the buyer's debit, the deposit amount and the final credit are all exactly parseUsd(price); nothing is rounded.",
     profileAssumption: false,
   },
   {
@@ -143,8 +143,11 @@ export const agentripeRequirements = defineCatalog([
     id: 'AGR-AUTH-04',
     level: 'MUST',
     title: 'register-with-key issues an ak_ key that authenticates only its agent; wrong keys and stale signatures are refused',
-    source: { ...C3, section: 'POST /agents/register-with-key (personal_sign "Register agent on Agentripe: {address}:{timestamp}", ±5 min) → {agentId, apiKey:"ak_…"}; "Invalid or expired API key" (401)' },
-    text: 'A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent\'s tasks; an unknown key gets 401; a registration signed more than 5 minutes ago, or by another wallet, is refused with 4xx and registers nothing.',
+    source: {
+      ...C3,
+      section: 'POST /agents/register-with-key (personal_sign "Register agent on Agentripe: {address}:{timestamp}", ±5 min) → {agentId, apiKey:"ak_…"}; "Invalid or expired API key" (401)',
+    },
+    text: "A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent's tasks; an unknown key gets 401; a registration signed more than 5 minutes ago, or by another wallet, is refused with 4xx and registers nothing.",
     profileAssumption: false,
   },
 ]);

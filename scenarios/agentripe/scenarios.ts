@@ -15,25 +15,8 @@ import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/auth.ts';
 import { privateKeyToAccount } from 'viem/accounts';
 import { pendingTime, roleKey, pickV2 } from '../x402/client.ts';
-import {
-  AGR_NEEDS,
-  BUYERS,
-  agentWallet,
-  agr,
-  askUnpaid,
-  badResult,
-  deposit,
-  getJson,
-  goodResult,
-  holdings,
-  pay,
-  registerAgent,
-  short,
-  vendor,
-  withdrawAll,
-  type Agr,
-} from './lab.ts';
-import { AGENTRIPE_PROFILE, depositStatusCode, newTask, raceOutcomes, step, terminal, type TaskModel, type VendorAction } from './model.ts';
+import { AGR_NEEDS, BUYERS, agentWallet, agr, askUnpaid, badResult, deposit, getJson, goodResult, holdings, pay, registerAgent, short, vendor, withdrawAll, type Agr } from './lab.ts';
+import { AGENTRIPE_PROFILE, depositStatusCode, newTask, raceOutcomes, step, type TaskModel, type VendorAction } from './model.ts';
 
 const BASE = { needs: AGR_NEEDS, endpoints: ['agentripe'], roles: ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'attacker'] };
 const PATH = 'translate';
@@ -69,19 +52,26 @@ async function paidTask(ctx: RunContext, o: { price: string; buyer: string; vend
   const req = pickV2(c, a.s.chainId, a.usdc);
   const check = o.checkPay ?? true;
   if (check) {
-    ctx.check('AGR-PAY-01', c.status === 402 && Boolean(req), 'an unpaid request gets 402 with a v2 exact requirement in the chain\'s USDC', {
+    ctx.check('AGR-PAY-01', c.status === 402 && Boolean(req), "an unpaid request gets 402 with a v2 exact requirement in the chain's USDC", {
       expected: `402 with exact / eip155:${a.s.chainId} / ${a.usdc}`,
       actual: `${c.status}${c.v2 ? ` offering ${JSON.stringify(c.v2.accepts.map((r) => [r.scheme, r.network, r.asset]))}` : ' without a PAYMENT-REQUIRED header'}${c.v2Error ? ` (${c.v2Error})` : ''}`,
     });
     ctx.check('AGR-PAY-01', BigInt(req!.amount) === amount, `the 402 amount is exactly the catalog price ${o.price} in base units`, { expected: amount, actual: req!.amount });
-    ctx.check('AGR-PAY-01', req!.payTo.toLowerCase() === a.escrow.toLowerCase(), 'payTo is the Agentripe escrow (the buyer\'s USDC is locked there, never sent to the seller)', { expected: a.escrow, actual: req!.payTo });
+    ctx.check('AGR-PAY-01', req!.payTo.toLowerCase() === a.escrow.toLowerCase(), "payTo is the Agentripe escrow (the buyer's USDC is locked there, never sent to the seller)", {
+      expected: a.escrow,
+      actual: req!.payTo,
+    });
   }
   const buyerAddr = a.s.address(o.buyer);
   const b0 = await holdings(a, buyerAddr);
   const e0 = await holdings(a, a.escrow);
   ctx.act(`${o.buyer} pays ${o.price} (v2 exact, EIP-3009)`);
   const p = await pay(a, o.buyer, agentId, PATH, { req: req ?? undefined });
-  if (check) ctx.check('AGR-PAY-02', p.status === 200 && /^0x[0-9a-fA-F]{64}$/.test(p.taskId ?? ''), 'a paid request answers 200 {taskId}', { expected: '200 + 32-byte taskId', actual: `${p.status} ${JSON.stringify(p.body).slice(0, 200)}` });
+  if (check)
+    ctx.check('AGR-PAY-02', p.status === 200 && /^0x[0-9a-fA-F]{64}$/.test(p.taskId ?? ''), 'a paid request answers 200 {taskId}', {
+      expected: '200 + 32-byte taskId',
+      actual: `${p.status} ${JSON.stringify(p.body).slice(0, 200)}`,
+    });
   else if (p.status !== 200 || !p.taskId) throw new Indeterminate(undefined, `payment was not accepted (${p.status}); cannot run the rest of the scenario`);
   const taskId = p.taskId!.toLowerCase() as Hex;
   ctx.act(`→ task ${short(taskId)}`);
@@ -91,11 +81,19 @@ async function paidTask(ctx: RunContext, o: { price: string; buyer: string; vend
   const d = await deposit(a, taskId);
   if (check) {
     const receipt = await a.s.public.getTransactionReceipt({ hash: taskId }).catch(() => null);
-    ctx.check('AGR-PAY-02', receipt !== null && receipt.status === 'success', 'taskId is the hash of a mined payment transaction', { expected: 'a successful tx', actual: receipt ? receipt.status : 'no such transaction' });
-    ctx.check('AGR-PAY-02', d.status === AGENTRIPE_PROFILE.statuses.DEPOSITED && d.agentId === agentId && d.buyer.toLowerCase() === buyerAddr.toLowerCase(), 'getDeposit(taskId) = (agentId, buyer, amount, DEPOSITED)', {
-      expected: `(${agentId}, ${buyerAddr}, ${amount}, 1)`,
-      actual: `(${d.agentId}, ${d.buyer}, ${d.amount}, ${d.status})`,
+    ctx.check('AGR-PAY-02', receipt !== null && receipt.status === 'success', 'taskId is the hash of a mined payment transaction', {
+      expected: 'a successful tx',
+      actual: receipt ? receipt.status : 'no such transaction',
     });
+    ctx.check(
+      'AGR-PAY-02',
+      d.status === AGENTRIPE_PROFILE.statuses.DEPOSITED && d.agentId === agentId && d.buyer.toLowerCase() === buyerAddr.toLowerCase(),
+      'getDeposit(taskId) = (agentId, buyer, amount, DEPOSITED)',
+      {
+        expected: `(${agentId}, ${buyerAddr}, ${amount}, 1)`,
+        actual: `(${d.agentId}, ${d.buyer}, ${d.amount}, ${d.status})`,
+      },
+    );
     ctx.check('AGR-AMT-01', b0.usdc - b1.usdc === amount && e1.usdc - e0.usdc === amount && d.amount === amount, `buyer debit, escrow credit and deposit amount are exactly ${amount}`, {
       expected: `${amount} / ${amount} / ${amount}`,
       actual: `${b0.usdc - b1.usdc} / ${e1.usdc - e0.usdc} / ${d.amount}`,
@@ -148,10 +146,16 @@ export const happyPath = defineScenario({
     const base = await baseline(t);
     let m = newTask(t.amount);
     const r0 = await getJson(t.a, `/tasks/${t.taskId}/result`);
-    ctx.check('AGR-TASK-01', r0.status === 202 && r0.body?.status === 'pending', 'an open task answers 202 {status:"pending"} on /result', { expected: '202 pending', actual: `${r0.status} ${r0.body?.status}` });
+    ctx.check('AGR-TASK-01', r0.status === 202 && r0.body?.status === 'pending', 'an open task answers 202 {status:"pending"} on /result', {
+      expected: '202 pending',
+      actual: `${r0.status} ${r0.body?.status}`,
+    });
     ctx.act(`${t.vendorRole} starts the task`);
     const s = await t.v.start(t.taskId);
-    ctx.check('AGR-TASK-01', s.status === 200 && s.body?.task?.status === 'processing', 'start → 200 {task:{status:"processing"}}', { expected: '200 processing', actual: `${s.status} ${JSON.stringify(s.body)}` });
+    ctx.check('AGR-TASK-01', s.status === 200 && s.body?.task?.status === 'processing', 'start → 200 {task:{status:"processing"}}', {
+      expected: '200 processing',
+      actual: `${s.status} ${JSON.stringify(s.body)}`,
+    });
     m = (step(m, { kind: 'start' }) as { next: TaskModel }).next;
     ctx.act(`${t.vendorRole} completes it with an honest result`);
     const c = await t.v.complete(t.taskId, goodResult(PATH));
@@ -164,7 +168,10 @@ export const happyPath = defineScenario({
     });
     await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: 'AGR-REV-01', money: 'AGR-REV-01' });
     const r1 = await getJson(t.a, `/tasks/${t.taskId}/result`);
-    ctx.check('AGR-TASK-01', r1.status === 200 && r1.body?.status === 'completed' && r1.body?.result !== undefined, 'a completed task answers 200 {status:"completed", result}', { expected: '200 completed + result', actual: `${r1.status} ${JSON.stringify(r1.body).slice(0, 200)}` });
+    ctx.check('AGR-TASK-01', r1.status === 200 && r1.body?.status === 'completed' && r1.body?.result !== undefined, 'a completed task answers 200 {status:"completed", result}', {
+      expected: '200 completed + result',
+      actual: `${r1.status} ${JSON.stringify(r1.body).slice(0, 200)}`,
+    });
     const unknown = await getJson(t.a, `/tasks/0x${'ab'.repeat(32)}/result`);
     ctx.check('AGR-TASK-01', unknown.status === 404, 'an unknown task id answers 404', { expected: 404, actual: unknown.status });
     await tidy(t);
@@ -173,47 +180,61 @@ export const happyPath = defineScenario({
 
 /** k rejections then (k < 5) an approval, or (k = 5) the refund and a refused sixth submission. */
 async function rejectionRun(ctx: RunContext, v: { k: number; restart: boolean; buyer: string }): Promise<void> {
-    const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false });
-    const base = await baseline(t);
-    let m = newTask(t.amount);
-    await t.v.start(t.taskId);
-    m = (step(m, { kind: 'start' }) as { next: TaskModel }).next;
-    for (let i = 1; i <= v.k; i++) {
-      if (v.restart && m.status === 'rejected') {
-        ctx.act(`${t.vendorRole} restarts the rejected task`);
-        const s = await t.v.start(t.taskId);
-        ctx.check('AGR-TASK-01', s.status === 200, 'a rejected task can be started again', { expected: 200, actual: s.status });
-        m = (step(m, { kind: 'start' }) as { next: TaskModel }).next;
-      }
-      ctx.act(`${t.vendorRole} submits a result that ignores the request (attempt ${i})`);
-      const c = await t.v.complete(t.taskId, badResult(i));
-      if (c.body?.review?.approved !== false) throw new Indeterminate('AGR-REV-02', `the target's reviewer did not reject a result ignoring the request (${c.status} ${JSON.stringify(c.body?.review)})`);
-      const r = step(m, { kind: 'complete', approved: false });
-      if (r.refused) throw new Error('model refused a complete it should allow');
-      m = r.next;
-      const req = m.escrow === 'refunded' ? 'AGR-REV-03' : 'AGR-REV-02';
-      ctx.check(req, c.status === 200 && c.body?.task?.status === m.status && c.body?.escrowAction === r.escrowAction && Number(c.body?.task?.reviewRejectCount) === m.rejections, `rejection ${i}: task ${m.status}, escrowAction "${r.escrowAction}", reviewRejectCount ${m.rejections}`, {
+  const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false });
+  const base = await baseline(t);
+  let m = newTask(t.amount);
+  await t.v.start(t.taskId);
+  m = (step(m, { kind: 'start' }) as { next: TaskModel }).next;
+  for (let i = 1; i <= v.k; i++) {
+    if (v.restart && m.status === 'rejected') {
+      ctx.act(`${t.vendorRole} restarts the rejected task`);
+      const s = await t.v.start(t.taskId);
+      ctx.check('AGR-TASK-01', s.status === 200, 'a rejected task can be started again', { expected: 200, actual: s.status });
+      m = (step(m, { kind: 'start' }) as { next: TaskModel }).next;
+    }
+    ctx.act(`${t.vendorRole} submits a result that ignores the request (attempt ${i})`);
+    const c = await t.v.complete(t.taskId, badResult(i));
+    if (c.body?.review?.approved !== false) throw new Indeterminate('AGR-REV-02', `the target's reviewer did not reject a result ignoring the request (${c.status} ${JSON.stringify(c.body?.review)})`);
+    const r = step(m, { kind: 'complete', approved: false });
+    if (r.refused) throw new Error('model refused a complete it should allow');
+    m = r.next;
+    const req = m.escrow === 'refunded' ? 'AGR-REV-03' : 'AGR-REV-02';
+    ctx.check(
+      req,
+      c.status === 200 && c.body?.task?.status === m.status && c.body?.escrowAction === r.escrowAction && Number(c.body?.task?.reviewRejectCount) === m.rejections,
+      `rejection ${i}: task ${m.status}, escrowAction "${r.escrowAction}", reviewRejectCount ${m.rejections}`,
+      {
         expected: `${m.status} / ${r.escrowAction} / ${m.rejections}`,
         actual: `${c.status} ${c.body?.task?.status} / ${c.body?.escrowAction} / ${c.body?.task?.reviewRejectCount}`,
-      });
-      await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: m.escrow === 'deposited' ? 'AGR-ESC-01' : 'AGR-REV-03', money: m.escrow === 'deposited' ? 'AGR-ESC-01' : 'AGR-REV-03' });
-    }
-    if (v.k < AGENTRIPE_PROFILE.reviewLimit) {
-      ctx.act(`${t.vendorRole} finally submits an honest result`);
-      const c = await t.v.complete(t.taskId, goodResult(PATH));
-      if (c.body?.review?.approved !== true) throw new Indeterminate('AGR-REV-01', `the target's reviewer rejected an honest result`);
-      m = (step(m, { kind: 'complete', approved: true }) as { next: TaskModel }).next;
-      ctx.check('AGR-REV-01', c.status === 200 && c.body?.escrowAction === 'released' && c.body?.task?.status === 'completed', 'an approved resubmission completes the task and releases', { expected: 'completed / released', actual: `${c.body?.task?.status} / ${c.body?.escrowAction}` });
-      await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: 'AGR-REV-01', money: 'AGR-REV-01' });
-    } else {
-      ctx.act(`${t.vendorRole} tries a sixth submission`);
-      const c = await t.v.complete(t.taskId, goodResult(PATH));
-      ctx.check('AGR-REV-03', c.status >= 400 && c.status < 500, 'after the fifth rejection another complete is refused (no sixth review)', { expected: '4xx', actual: `${c.status} ${JSON.stringify(c.body).slice(0, 200)}` });
-      await expectState(ctx, t, m, base, { status: 'AGR-REV-03', escrow: 'AGR-REV-03', money: 'AGR-REV-03' });
-      const r = await getJson(t.a, `/tasks/${t.taskId}/result`);
-      ctx.check('AGR-TASK-01', r.status === 200 && r.body?.status === 'failed' && typeof r.body?.errorMessage === 'string', 'a failed task answers 200 {status:"failed", errorMessage}', { expected: '200 failed', actual: `${r.status} ${JSON.stringify(r.body).slice(0, 200)}` });
-    }
-    await tidy(t);
+      },
+    );
+    await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: m.escrow === 'deposited' ? 'AGR-ESC-01' : 'AGR-REV-03', money: m.escrow === 'deposited' ? 'AGR-ESC-01' : 'AGR-REV-03' });
+  }
+  if (v.k < AGENTRIPE_PROFILE.reviewLimit) {
+    ctx.act(`${t.vendorRole} finally submits an honest result`);
+    const c = await t.v.complete(t.taskId, goodResult(PATH));
+    if (c.body?.review?.approved !== true) throw new Indeterminate('AGR-REV-01', `the target's reviewer rejected an honest result`);
+    m = (step(m, { kind: 'complete', approved: true }) as { next: TaskModel }).next;
+    ctx.check('AGR-REV-01', c.status === 200 && c.body?.escrowAction === 'released' && c.body?.task?.status === 'completed', 'an approved resubmission completes the task and releases', {
+      expected: 'completed / released',
+      actual: `${c.body?.task?.status} / ${c.body?.escrowAction}`,
+    });
+    await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: 'AGR-REV-01', money: 'AGR-REV-01' });
+  } else {
+    ctx.act(`${t.vendorRole} tries a sixth submission`);
+    const c = await t.v.complete(t.taskId, goodResult(PATH));
+    ctx.check('AGR-REV-03', c.status >= 400 && c.status < 500, 'after the fifth rejection another complete is refused (no sixth review)', {
+      expected: '4xx',
+      actual: `${c.status} ${JSON.stringify(c.body).slice(0, 200)}`,
+    });
+    await expectState(ctx, t, m, base, { status: 'AGR-REV-03', escrow: 'AGR-REV-03', money: 'AGR-REV-03' });
+    const r = await getJson(t.a, `/tasks/${t.taskId}/result`);
+    ctx.check('AGR-TASK-01', r.status === 200 && r.body?.status === 'failed' && typeof r.body?.errorMessage === 'string', 'a failed task answers 200 {status:"failed", errorMessage}', {
+      expected: '200 failed',
+      actual: `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`,
+    });
+  }
+  await tidy(t);
 }
 
 export const rejections = defineScenario({
@@ -262,7 +283,10 @@ export const vendorFailure = defineScenario({
     ctx.act(`${t.vendorRole} reports failure while the task is ${m.status}`);
     const f = await t.v.fail(t.taskId, 'cannot do it');
     m = (step(m, { kind: 'fail' }) as { next: TaskModel }).next;
-    ctx.check('AGR-FAIL-01', f.status === 200 && f.body?.task?.status === 'failed', 'fail → 200 {task:{status:"failed"}}', { expected: '200 failed', actual: `${f.status} ${JSON.stringify(f.body).slice(0, 200)}` });
+    ctx.check('AGR-FAIL-01', f.status === 200 && f.body?.task?.status === 'failed', 'fail → 200 {task:{status:"failed"}}', {
+      expected: '200 failed',
+      actual: `${f.status} ${JSON.stringify(f.body).slice(0, 200)}`,
+    });
     await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: 'AGR-FAIL-01', money: 'AGR-FAIL-01' });
     ctx.act(`${t.vendorRole} tries to complete the failed task`);
     const c = await t.v.complete(t.taskId, goodResult(PATH));
@@ -295,8 +319,7 @@ class ActionCommand implements Cmd {
     if (this.action === 'start') res = await t.v.start(t.taskId);
     else if (this.action === 'fail') res = await t.v.fail(t.taskId, 'scenario failure');
     else res = await t.v.complete(t.taskId, this.action === 'good' ? goodResult(PATH) : badResult(before.rejections + 1));
-    const act: VendorAction =
-      this.action === 'start' ? { kind: 'start' } : this.action === 'fail' ? { kind: 'fail' } : { kind: 'complete', approved: res.body?.review?.approved === true };
+    const act: VendorAction = this.action === 'start' ? { kind: 'start' } : this.action === 'fail' ? { kind: 'fail' } : { kind: 'complete', approved: res.body?.review?.approved === true };
     const out = step(before, act);
     let req = 'AGR-TASK-01';
     if (!out.refused) {
@@ -304,10 +327,17 @@ class ActionCommand implements Cmd {
       else if (act.kind === 'complete') req = act.approved ? 'AGR-REV-01' : out.next.escrow === 'refunded' ? 'AGR-REV-03' : 'AGR-REV-02';
     }
     if (out.refused) {
-      ctx.check('AGR-TASK-01', res.status >= 400 && res.status < 500, `${act.kind} while ${before.status} is refused with 4xx`, { expected: '4xx', actual: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}` });
+      ctx.check('AGR-TASK-01', res.status >= 400 && res.status < 500, `${act.kind} while ${before.status} is refused with 4xx`, {
+        expected: '4xx',
+        actual: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
+      });
     } else {
       ctx.check(req, res.status === 200, `${act.kind} while ${before.status} is accepted`, { expected: 200, actual: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}` });
-      if (act.kind === 'complete') ctx.check(req, res.body?.escrowAction === out.escrowAction && res.body?.task?.status === out.next.status, `complete reports task ${out.next.status} and escrowAction "${out.escrowAction}"`, { expected: `${out.next.status} / ${out.escrowAction}`, actual: `${res.body?.task?.status} / ${res.body?.escrowAction}` });
+      if (act.kind === 'complete')
+        ctx.check(req, res.body?.escrowAction === out.escrowAction && res.body?.task?.status === out.next.status, `complete reports task ${out.next.status} and escrowAction "${out.escrowAction}"`, {
+          expected: `${out.next.status} / ${out.escrowAction}`,
+          actual: `${res.body?.task?.status} / ${res.body?.escrowAction}`,
+        });
       model.m = out.next;
     }
     const m = model.m;
@@ -352,7 +382,11 @@ type RaceReal = Real;
  * real I/O that is itself released by the scheduler (it deadlocks).
  */
 class RaceCommand implements fc.AsyncCommand<{ m: TaskModel }, RaceReal> {
-  constructor(readonly a: 'good' | 'fail' | 'bad', readonly b: 'good' | 'fail' | 'bad', readonly sch: fc.Scheduler) {}
+  constructor(
+    readonly a: 'good' | 'fail' | 'bad',
+    readonly b: 'good' | 'fail' | 'bad',
+    readonly sch: fc.Scheduler,
+  ) {}
   check(): boolean {
     return true;
   }
@@ -362,9 +396,16 @@ class RaceCommand implements fc.AsyncCommand<{ m: TaskModel }, RaceReal> {
     const before = model.m;
     ctx.act(`${t.vendorRole} sends '${this.a}' and '${this.b}' at the same time (task ${before.status})`);
     const go = (x: 'good' | 'fail' | 'bad') =>
-      sch.schedule(Promise.resolve(x), `send ${x}`).then(() => (x === 'fail' ? t.v.fail(t.taskId, 'race') : t.v.complete(t.taskId, x === 'good' ? goodResult(PATH) : badResult(before.rejections + 1))));
+      sch
+        .schedule(Promise.resolve(x), `send ${x}`)
+        .then(() => (x === 'fail' ? t.v.fail(t.taskId, 'race') : t.v.complete(t.taskId, x === 'good' ? goodResult(PATH) : badResult(before.rejections + 1))));
     const [ra, rb] = await sch.waitFor(Promise.all([go(this.a), go(this.b)]));
-    ctx.act(`  order: ${sch.report().map((x) => x.label).join(' → ')}`);
+    ctx.act(
+      `  order: ${sch
+        .report()
+        .map((x) => x.label)
+        .join(' → ')}`,
+    );
     const verdict = (x: typeof this.a, res: { body: any }): VendorAction => (x === 'fail' ? { kind: 'fail' } : { kind: 'complete', approved: res.body?.review?.approved === true });
     const options = raceOutcomes(before, verdict(this.a, ra), verdict(this.b, rb));
     const d = await deposit(t.a, t.taskId);
@@ -437,15 +478,21 @@ export const badPayments = defineScenario({
     }
     const now = await pendingTime(a.s);
     const tamper =
-      v.kind === 'underpay' ? { auth: { value: BigInt(req.amount) - 1n } }
-      : v.kind === 'wrong-payto' ? { auth: { to: a.s.address('attacker') } }
-      : v.kind === 'expired' ? { auth: { validAfter: now - 3600n, validBefore: now - 1n } }
-      : {};
+      v.kind === 'underpay'
+        ? { auth: { value: BigInt(req.amount) - 1n } }
+        : v.kind === 'wrong-payto'
+          ? { auth: { to: a.s.address('attacker') } }
+          : v.kind === 'expired'
+            ? { auth: { validAfter: now - 3600n, validBefore: now - 1n } }
+            : {};
     const b0 = await holdings(a, buyer);
     const e0 = await holdings(a, a.escrow);
     ctx.act(v.kind === 'replay' ? `${v.buyer} sends the same PAYMENT-SIGNATURE again` : `${v.buyer} pays with a ${v.kind} authorization`);
     const p = await pay(a, v.buyer, agentId, PATH, { req, header, tamper });
-    ctx.check('AGR-PAY-03', (p.status < 200 || p.status >= 300) && !p.taskId, `a ${v.kind} payment is refused without creating a task`, { expected: '402/4xx, no taskId', actual: `${p.status} ${JSON.stringify(p.body).slice(0, 200)}` });
+    ctx.check('AGR-PAY-03', (p.status < 200 || p.status >= 300) && !p.taskId, `a ${v.kind} payment is refused without creating a task`, {
+      expected: '402/4xx, no taskId',
+      actual: `${p.status} ${JSON.stringify(p.body).slice(0, 200)}`,
+    });
     const b1 = await holdings(a, buyer);
     const e1 = await holdings(a, a.escrow);
     a.s.recordBalances(`${v.kind} payment`, a.usdc, { buyer: b0.usdc, escrow: e0.usdc }, { buyer: b1.usdc, escrow: e1.usdc });
@@ -473,7 +520,10 @@ export const ownership = defineScenario({
     const before = await getJson(a, `/tasks/${t.taskId}`);
     ctx.act(`vendor2 (agent ${otherAgent}) tries to ${v.action} vendor1's task ${short(t.taskId)}`);
     const res = v.action === 'start' ? await intruder.start(t.taskId) : v.action === 'fail' ? await intruder.fail(t.taskId, 'sabotage') : await intruder.complete(t.taskId, goodResult(PATH));
-    ctx.check('AGR-AUTH-01', res.status === 403 || res.status === 404, `${v.action} on another agent's task is refused (403 "Not authorized for this agent")`, { expected: 403, actual: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}` });
+    ctx.check('AGR-AUTH-01', res.status === 403 || res.status === 404, `${v.action} on another agent's task is refused (403 "Not authorized for this agent")`, {
+      expected: 403,
+      actual: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
+    });
     const after = await getJson(a, `/tasks/${t.taskId}`);
     ctx.check('AGR-AUTH-01', after.body?.status === before.body?.status, 'the task is unchanged', { expected: before.body?.status, actual: after.body?.status });
     const m = { ...newTask(t.amount), status: before.body?.status } as TaskModel;
@@ -505,7 +555,9 @@ export const vendorAuth = defineScenario({
     const claimed = v.kind === 'not-owner' ? other.address : owner.address;
     const signer = v.kind === 'forged' || v.kind === 'not-owner' ? other : owner;
     const signature = await signer.signMessage({ message: vendorAuthMessage(claimed, ts) });
-    ctx.act(`a request for agent ${t.agentId} with a ${v.kind} signature (timestamp ${ts - nowS >= 0 ? '+' : ''}${ts - nowS}s, claimed ${claimed.slice(0, 8)}…, signed by ${signer.address.slice(0, 8)}…)`);
+    ctx.act(
+      `a request for agent ${t.agentId} with a ${v.kind} signature (timestamp ${ts - nowS >= 0 ? '+' : ''}${ts - nowS}s, claimed ${claimed.slice(0, 8)}…, signed by ${signer.address.slice(0, 8)}…)`,
+    );
     const res = await ctx.fetch(`${a.url}/vendor/tasks/${t.taskId}/start`, {
       method: 'POST',
       headers: { 'x-vendor-address': claimed, 'x-agent-id': t.agentId.toString(), 'x-timestamp': String(ts), 'x-signature': signature },
@@ -540,7 +592,12 @@ export const walletChange = defineScenario({
   arbitrary: () => fc.constantFrom('wrong-signer', 'wrong-agent', 'expired'),
   async run(ctx, kind) {
     const a = agr(ctx);
-    const data = { name: 'wallet scenario agent', description: 'x', x402Support: true, services: [{ name: 'x402', endpoint: a.url, catalog: [{ path: PATH, price: '$0.10', type: 'async', description: 'x' }] }] };
+    const data = {
+      name: 'wallet scenario agent',
+      description: 'x',
+      x402Support: true,
+      services: [{ name: 'x402', endpoint: a.url, catalog: [{ path: PATH, price: '$0.10', type: 'async', description: 'x' }] }],
+    };
     const reg = await ctx.fetch(`${a.url}/agents/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data }) });
     const rb = (await reg.json().catch(() => ({}))) as { agentId?: number | string };
     if (reg.status !== 201 || rb.agentId === undefined) throw new Indeterminate('AGR-AUTH-03', `POST /agents/register answered ${reg.status}; cannot test wallet changes`);
@@ -551,19 +608,35 @@ export const walletChange = defineScenario({
     const attacker = privateKeyToAccount(roleKey(ctx.target, 'attacker'));
     const now = await pendingTime(a.s);
     const domain = { name: 'ERC8004IdentityRegistry', version: '1', chainId: a.s.chainId, verifyingContract: a.identity };
-    const sign = (signer: typeof attacker, id: bigint, deadline: bigint) => signer.signTypedData({ domain, types: walletTypes, primaryType: 'AgentWalletSet', message: { agentId: id, newWallet: newWallet.address, owner, deadline } });
+    const sign = (signer: typeof attacker, id: bigint, deadline: bigint) =>
+      signer.signTypedData({ domain, types: walletTypes, primaryType: 'AgentWalletSet', message: { agentId: id, newWallet: newWallet.address, owner, deadline } });
     const deadline = kind === 'expired' ? now - 10n : now + 120n;
-    const sig = kind === 'wrong-signer' ? await sign(attacker, agentId, deadline) : kind === 'wrong-agent' ? await sign(newWallet, agentId + 1000n, deadline) : await sign(newWallet, agentId, deadline);
+    const sig =
+      kind === 'wrong-signer' ? await sign(attacker, agentId, deadline) : kind === 'wrong-agent' ? await sign(newWallet, agentId + 1000n, deadline) : await sign(newWallet, agentId, deadline);
     ctx.act(`someone asks to set agent ${agentId}'s wallet to vendor2 with a ${kind} signature`);
-    const res = await ctx.fetch(`${a.url}/agents/${agentId}/wallet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ walletAddress: newWallet.address, deadline: Number(deadline), signature: sig }) });
-    ctx.check('AGR-AUTH-03', res.status >= 400 && res.status < 500, `a wallet change with a ${kind} signature is refused`, { expected: '4xx', actual: `${res.status} ${(await res.text()).slice(0, 200)}` });
+    const res = await ctx.fetch(`${a.url}/agents/${agentId}/wallet`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ walletAddress: newWallet.address, deadline: Number(deadline), signature: sig }),
+    });
+    ctx.check('AGR-AUTH-03', res.status >= 400 && res.status < 500, `a wallet change with a ${kind} signature is refused`, {
+      expected: '4xx',
+      actual: `${res.status} ${(await res.text()).slice(0, 200)}`,
+    });
     const after = await agentWallet(a, agentId);
     ctx.check('AGR-AUTH-03', after === before, 'getAgentWallet is unchanged', { expected: before, actual: after });
     ctx.act('the new wallet signs a valid AgentWalletSet');
     const good = await sign(newWallet, agentId, now + 120n);
-    const ok = await ctx.fetch(`${a.url}/agents/${agentId}/wallet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ walletAddress: newWallet.address, deadline: Number(now + 120n), signature: good }) });
+    const ok = await ctx.fetch(`${a.url}/agents/${agentId}/wallet`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ walletAddress: newWallet.address, deadline: Number(now + 120n), signature: good }),
+    });
     const w = await agentWallet(a, agentId);
-    ctx.check('AGR-AUTH-03', ok.status === 200 && w.toLowerCase() === newWallet.address.toLowerCase(), 'a valid signature does change the wallet (refusals are not blanket)', { expected: `200, wallet ${newWallet.address}`, actual: `${ok.status}, wallet ${w}` });
+    ctx.check('AGR-AUTH-03', ok.status === 200 && w.toLowerCase() === newWallet.address.toLowerCase(), 'a valid signature does change the wallet (refusals are not blanket)', {
+      expected: `200, wallet ${newWallet.address}`,
+      actual: `${ok.status}, wallet ${w}`,
+    });
   },
 });
 
@@ -585,17 +658,31 @@ export const buyerRoutes = defineScenario({
     ctx.act(`${v.buyer} reads /tasks/${short(t.taskId)}/detail`);
     const d = await getJson(a, `/tasks/${t.taskId}/detail`);
     const pay = d.body?.payment;
-    ctx.check('AGR-API-01', d.status === 200 && d.body?.task?.id?.toLowerCase() === t.taskId && d.body?.task?.productId === PATH && d.body?.task?.status === 'pending', 'detail.task names the task', { expected: `${t.taskId} / ${PATH} / pending`, actual: `${d.status} ${JSON.stringify(d.body?.task).slice(0, 300)}` });
-    ctx.check('AGR-API-01', String(pay?.transactionHash).toLowerCase() === t.taskId && String(pay?.amount) === t.amount.toString() && String(pay?.payer).toLowerCase() === a.s.address(t.buyer).toLowerCase(), 'detail.payment: transactionHash = taskId, amount = price, payer = buyer', {
-      expected: `${t.taskId} / ${t.amount} / ${a.s.address(t.buyer)}`,
-      actual: `${pay?.transactionHash} / ${pay?.amount} / ${pay?.payer}`,
+    ctx.check('AGR-API-01', d.status === 200 && d.body?.task?.id?.toLowerCase() === t.taskId && d.body?.task?.productId === PATH && d.body?.task?.status === 'pending', 'detail.task names the task', {
+      expected: `${t.taskId} / ${PATH} / pending`,
+      actual: `${d.status} ${JSON.stringify(d.body?.task).slice(0, 300)}`,
     });
+    ctx.check(
+      'AGR-API-01',
+      String(pay?.transactionHash).toLowerCase() === t.taskId && String(pay?.amount) === t.amount.toString() && String(pay?.payer).toLowerCase() === a.s.address(t.buyer).toLowerCase(),
+      'detail.payment: transactionHash = taskId, amount = price, payer = buyer',
+      {
+        expected: `${t.taskId} / ${t.amount} / ${a.s.address(t.buyer)}`,
+        actual: `${pay?.transactionHash} / ${pay?.amount} / ${pay?.payer}`,
+      },
+    );
     const list = await getJson(a, '/agents');
     const listed = (list.body?.agents ?? []).some((x: { agentId?: unknown }) => String(x.agentId) === t.agentId.toString());
-    ctx.check('AGR-API-01', list.status === 200 && listed, 'GET /agents lists the agent', { expected: `agent ${t.agentId} listed`, actual: `${list.status}, ${list.body?.agents?.length ?? 0} agents, listed=${listed}` });
+    ctx.check('AGR-API-01', list.status === 200 && listed, 'GET /agents lists the agent', {
+      expected: `agent ${t.agentId} listed`,
+      actual: `${list.status}, ${list.body?.agents?.length ?? 0} agents, listed=${listed}`,
+    });
     const one = await getJson(a, `/agents/${t.agentId}`);
     const entry = one.body?.services?.flatMap((x: { catalog?: { path: string; price: string }[] }) => x.catalog ?? []).find((c: { path: string }) => c.path === PATH);
-    ctx.check('AGR-API-01', one.status === 200 && typeof one.body?.name === 'string' && entry?.price === v.price, 'GET /agents/{id} returns the AgentURIData with the catalog entry', { expected: `${PATH} at ${v.price}`, actual: `${one.status} ${JSON.stringify(one.body).slice(0, 300)}` });
+    ctx.check('AGR-API-01', one.status === 200 && typeof one.body?.name === 'string' && entry?.price === v.price, 'GET /agents/{id} returns the AgentURIData with the catalog entry', {
+      expected: `${PATH} at ${v.price}`,
+      actual: `${one.status} ${JSON.stringify(one.body).slice(0, 300)}`,
+    });
     await t.v.fail(t.taskId, 'cleanup');
     await tidy(t);
   },
@@ -614,10 +701,19 @@ export const apiKeys = defineScenario({
     const a = agr(ctx);
     const wallet = privateKeyToAccount(roleKey(ctx.target, 'vendor2'));
     const other = privateKeyToAccount(roleKey(ctx.target, 'attacker'));
-    const data = { name: 'api-key scenario agent', description: 'x', x402Support: true, services: [{ name: 'x402', endpoint: a.url, catalog: [{ path: PATH, price: '$0.10', type: 'async', description: 'x' }] }] };
+    const data = {
+      name: 'api-key scenario agent',
+      description: 'x',
+      x402Support: true,
+      services: [{ name: 'x402', endpoint: a.url, catalog: [{ path: PATH, price: '$0.10', type: 'async', description: 'x' }] }],
+    };
     const register = async (ts: number, signer: typeof wallet) => {
       const walletSignature = await signer.signMessage({ message: registerWithKeyMessage(wallet.address, ts) });
-      const res = await ctx.fetch(`${a.url}/agents/register-with-key`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ walletAddress: wallet.address, walletSignature, timestamp: ts, data }) });
+      const res = await ctx.fetch(`${a.url}/agents/register-with-key`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ walletAddress: wallet.address, walletSignature, timestamp: ts, data }),
+      });
       return { status: res.status, body: (await res.json().catch(() => null)) as { agentId?: number | string; apiKey?: string } | null };
     };
     const nowS = Math.floor(Date.now() / 1000);
@@ -625,11 +721,17 @@ export const apiKeys = defineScenario({
       const ts = bad === 'stale' ? nowS - v.skew : nowS;
       ctx.act(`vendor2 registers with a ${bad} signature (timestamp ${ts - nowS}s)`);
       const r = await register(ts, bad === 'foreign' ? other : wallet);
-      ctx.check('AGR-AUTH-04', r.status >= 400 && r.status < 500 && !r.body?.apiKey, `a ${bad} register-with-key is refused`, { expected: '4xx, no apiKey', actual: `${r.status} ${JSON.stringify(r.body).slice(0, 200)}` });
+      ctx.check('AGR-AUTH-04', r.status >= 400 && r.status < 500 && !r.body?.apiKey, `a ${bad} register-with-key is refused`, {
+        expected: '4xx, no apiKey',
+        actual: `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`,
+      });
     }
     ctx.act('vendor2 registers with a fresh signature');
     const ok = await register(nowS, wallet);
-    ctx.check('AGR-AUTH-04', ok.status === 201 && /^ak_/.test(ok.body?.apiKey ?? '') && ok.body?.agentId !== undefined, 'a fresh signature registers an agent and returns an ak_ key', { expected: '201 {agentId, apiKey: ak_…}', actual: `${ok.status} ${JSON.stringify(ok.body).slice(0, 200)}` });
+    ctx.check('AGR-AUTH-04', ok.status === 201 && /^ak_/.test(ok.body?.apiKey ?? '') && ok.body?.agentId !== undefined, 'a fresh signature registers an agent and returns an ak_ key', {
+      expected: '201 {agentId, apiKey: ak_…}',
+      actual: `${ok.status} ${JSON.stringify(ok.body).slice(0, 200)}`,
+    });
     const listWith = async (key: string) => (await ctx.fetch(`${a.url}/vendor/tasks`, { headers: { authorization: `Bearer ${key}` } })).status;
     const good = await listWith(ok.body!.apiKey!);
     ctx.check('AGR-AUTH-04', good === 200, 'the issued key authenticates /vendor/tasks', { expected: 200, actual: good });
@@ -668,7 +770,7 @@ export const reclaim = defineScenario({
       ctx.act('the chain clock passes the reclaim deadline');
       await a.s.test.increaseTime({ seconds: Number(due - now2) + 1 });
       await a.s.test.mine({ blocks: 1 });
-      const thief = await escrowCall('attacker', 'attacker reclaims the buyer\'s deposit');
+      const thief = await escrowCall('attacker', "attacker reclaims the buyer's deposit");
       ctx.check('AGR-ESC-03', !thief.ok, 'only the buyer may reclaim', { expected: 'refused', actual: thief.ok ? 'accepted' : thief.reason });
       const b0 = await holdings(a, a.s.address(t.buyer));
       const ok = await escrowCall(t.buyer, 'buyer reclaims after the deadline');

@@ -73,20 +73,31 @@ export const agentCardArb: fc.Arbitrary<AgentCard> = fc.integer({ min: 0, max: 2
     x402Support: faker.datatype.boolean(),
     active: true,
   };
-  const uri = faker.datatype.boolean() ? `data:application/json;base64,${Buffer.from(JSON.stringify(file)).toString('base64')}` : `https://${faker.internet.domainName()}/.well-known/agent-registration.json`;
+  const uri = faker.datatype.boolean()
+    ? `data:application/json;base64,${Buffer.from(JSON.stringify(file)).toString('base64')}`
+    : `https://${faker.internet.domainName()}/.well-known/agent-registration.json`;
   return { name, uri };
 });
 
 /** Realistic feedback content (tags from the spec's examples), seeded. */
-export const feedbackArb = fc.record({
-  value: fc.bigInt({ min: -1_000_000n, max: 1_000_000n }),
-  decimals: fc.integer({ min: 0, max: 18 }),
-  tag1: fc.constantFrom('starred', 'uptime', 'responseTime', 'successRate', 'reachable'),
-  seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-}).map((f) => {
-  faker.seed(f.seed);
-  return { value: f.value, decimals: f.decimals, tag1: f.tag1, tag2: faker.word.noun(), endpoint: faker.internet.url(), uri: `ipfs://bafy${faker.string.alphanumeric({ length: 20, casing: 'lower' })}` };
-});
+export const feedbackArb = fc
+  .record({
+    value: fc.bigInt({ min: -1_000_000n, max: 1_000_000n }),
+    decimals: fc.integer({ min: 0, max: 18 }),
+    tag1: fc.constantFrom('starred', 'uptime', 'responseTime', 'successRate', 'reachable'),
+    seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  })
+  .map((f) => {
+    faker.seed(f.seed);
+    return {
+      value: f.value,
+      decimals: f.decimals,
+      tag1: f.tag1,
+      tag2: faker.word.noun(),
+      endpoint: faker.internet.url(),
+      uri: `ipfs://bafy${faker.string.alphanumeric({ length: 20, casing: 'lower' })}`,
+    };
+  });
 export type FeedbackContent = typeof feedbackArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** EIP-712 domain of the identity registry (ERC-8004 spec: "ERC8004IdentityRegistry" / "1"). */

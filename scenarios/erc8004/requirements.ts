@@ -29,7 +29,7 @@ export const erc8004Requirements = defineCatalog([
     id: 'ERC8004-ID-03',
     level: 'MUST',
     title: "Only the owner or an approved operator sets an agent's wallet",
-    source: { ...SPEC, section: 'agentWallet: "set through setAgentWallet"; ' + ID_IMPL.document },
+    source: { ...SPEC, section: `agentWallet: "set through setAgentWallet"; ${ID_IMPL.document}` },
     text: 'setAgentWallet MUST be refused when called by anyone other than the owner, an approved operator or the approved address — even with a valid signature from the new wallet.',
     profileAssumption: false,
   },
@@ -38,7 +38,7 @@ export const erc8004Requirements = defineCatalog([
     level: 'MUST',
     title: 'A new agent wallet must prove control with an EIP-712 signature',
     source: { ...SPEC, section: 'agentWallet: EIP-712 AgentWalletSet(agentId,newWallet,owner,deadline) signed by newWallet (ECDSA or ERC-1271)' },
-    text: 'setAgentWallet only succeeds with a signature by newWallet over AgentWalletSet(agentId, newWallet, owner, deadline) in the registry\'s domain; any other signer MUST be refused.',
+    text: "setAgentWallet only succeeds with a signature by newWallet over AgentWalletSet(agentId, newWallet, owner, deadline) in the registry's domain; any other signer MUST be refused.",
     profileAssumption: false,
   },
   {
@@ -86,7 +86,7 @@ export const erc8004Requirements = defineCatalog([
     level: 'MUST',
     title: 'Self-feedback is refused',
     source: { ...SPEC, section: 'giveFeedback: "the feedback submitter MUST NOT be the agent owner or an approved operator"' },
-    text: 'giveFeedback MUST be refused when the caller is the agent\'s owner, an operator approved for all, or its approved address.',
+    text: "giveFeedback MUST be refused when the caller is the agent's owner, an operator approved for all, or its approved address.",
     profileAssumption: false,
   },
   {

@@ -7,21 +7,7 @@ import { zeroAddress, type Address } from 'viem';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
-import {
-  CLIENTS,
-  OWNERS,
-  WALLETS,
-  agentCardArb,
-  call,
-  chainArb,
-  feedbackArb,
-  identityAbi,
-  outcome,
-  registerAgent,
-  reputationAbi,
-  signWallet,
-  type FeedbackContent,
-} from './registry.ts';
+import { CLIENTS, OWNERS, WALLETS, agentCardArb, call, chainArb, feedbackArb, identityAbi, outcome, registerAgent, reputationAbi, signWallet, type FeedbackContent } from './registry.ts';
 
 const ID = { needs: ['identityRegistry'], capabilities: ['snapshot' as const] };
 const REP = { needs: ['identityRegistry', 'reputationRegistry'], capabilities: ['snapshot' as const] };
@@ -113,7 +99,10 @@ export const updateAuth = defineScenario({
     const r4 = await call(s, 'operator', 'setMetadata', [id, v.key, hex], `operator setMetadata`);
     ctx.check('ERC8004-ID-02', r4.ok, 'setMetadata by a delegate is accepted', { expected: 'success', actual: outcome(r4) });
     const [uri1, meta] = await Promise.all([s.read<string>(reg, identityAbi, 'tokenURI', [id]), s.read<string>(reg, identityAbi, 'getMetadata', [id, v.key])]);
-    ctx.check('ERC8004-ID-02', uri1 === v.next.uri && meta === hex, 'the new URI and metadata are stored', { expected: `${v.next.uri.slice(0, 30)}… / ${hex}`, actual: `${uri1.slice(0, 30)}… / ${meta}` });
+    ctx.check('ERC8004-ID-02', uri1 === v.next.uri && meta === hex, 'the new URI and metadata are stored', {
+      expected: `${v.next.uri.slice(0, 30)}… / ${hex}`,
+      actual: `${uri1.slice(0, 30)}… / ${meta}`,
+    });
   },
 });
 
@@ -132,7 +121,7 @@ function walletScenario(c: WalletCase) {
     id: `identity-wallet-${c}`,
     title: {
       stranger: 'setAgentWallet by anyone but the owner, an operator or the approved address is refused',
-      'wrong-signer': 'setAgentWallet needs newWallet\'s EIP-712 AgentWalletSet signature',
+      'wrong-signer': "setAgentWallet needs newWallet's EIP-712 AgentWalletSet signature",
       expired: 'setAgentWallet with an expired deadline is refused',
       'too-far': 'setAgentWallet with a deadline more than 5 minutes ahead is refused',
     }[c],
@@ -206,7 +195,13 @@ export const transferClears = defineScenario({
   roles: ROLES,
   ...ID,
   arbitrary: (env) =>
-    fc.record({ chain: chainArb(env), pair: fc.tuple(fc.constantFrom(...OWNERS), fc.constantFrom(...OWNERS)).filter(([a, b]) => a !== b), card: agentCardArb, setWallet: fc.boolean(), newWallet: fc.constantFrom(...WALLETS) }),
+    fc.record({
+      chain: chainArb(env),
+      pair: fc.tuple(fc.constantFrom(...OWNERS), fc.constantFrom(...OWNERS)).filter(([a, b]) => a !== b),
+      card: agentCardArb,
+      setWallet: fc.boolean(),
+      newWallet: fc.constantFrom(...WALLETS),
+    }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const reg = s.contract('identityRegistry');
@@ -234,7 +229,8 @@ export const reservedKey = defineScenario({
   requirements: ['ERC8004-ID-08'],
   roles: ROLES,
   ...ID,
-  arbitrary: (env) => fc.record({ chain: chainArb(env), owner: fc.constantFrom(...OWNERS), card: agentCardArb, wallet: fc.constantFrom(...WALLETS), key: fc.constantFrom('category', 'pricing', 'region') }),
+  arbitrary: (env) =>
+    fc.record({ chain: chainArb(env), owner: fc.constantFrom(...OWNERS), card: agentCardArb, wallet: fc.constantFrom(...WALLETS), key: fc.constantFrom('category', 'pricing', 'region') }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const reg = s.contract('identityRegistry');
@@ -284,10 +280,8 @@ export const feedback = defineScenario({
         actual: ev ? String(ev.args.feedbackIndex) : 'no NewFeedback event',
       });
       const last = await s.read<bigint>(rep, reputationAbi, 'getLastIndex', [id, s.address(client)]);
-      ctx.check('ERC8004-REP-01', last === expectedIndex, 'getLastIndex(agentId, client) counts this client\'s feedback from 1', { expected: expectedIndex, actual: last });
-      const read = await s.public
-        .readContract({ address: rep, abi: reputationAbi, functionName: 'readFeedback', args: [id, s.address(client), expectedIndex] })
-        .catch((e: Error) => e);
+      ctx.check('ERC8004-REP-01', last === expectedIndex, "getLastIndex(agentId, client) counts this client's feedback from 1", { expected: expectedIndex, actual: last });
+      const read = await s.public.readContract({ address: rep, abi: reputationAbi, functionName: 'readFeedback', args: [id, s.address(client), expectedIndex] }).catch((e: Error) => e);
       const ok = !(read instanceof Error) && read[0] === f.value && read[1] === f.decimals && read[2] === f.tag1 && read[3] === f.tag2 && read[4] === false;
       ctx.check('ERC8004-REP-01', ok, 'readFeedback(agentId, client, index) returns what was given', {
         expected: `${f.value}, ${f.decimals}, ${f.tag1}, ${f.tag2}, not revoked`,
@@ -304,7 +298,8 @@ export const selfFeedback = defineScenario({
   requirements: ['ERC8004-REP-02'],
   roles: ROLES,
   ...REP,
-  arbitrary: (env) => fc.record({ chain: chainArb(env), owner: fc.constantFrom(...OWNERS), card: agentCardArb, f: feedbackArb, who: fc.constantFrom<'owner' | Delegation>('owner', 'operator', 'approved') }),
+  arbitrary: (env) =>
+    fc.record({ chain: chainArb(env), owner: fc.constantFrom(...OWNERS), card: agentCardArb, f: feedbackArb, who: fc.constantFrom<'owner' | Delegation>('owner', 'operator', 'approved') }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const rep = s.contract('reputationRegistry');
@@ -325,7 +320,8 @@ export const decimals = defineScenario({
   requirements: ['ERC8004-REP-03'],
   roles: ROLES,
   ...REP,
-  arbitrary: (env) => fc.record({ chain: chainArb(env), owner: fc.constantFrom(...OWNERS), client: fc.constantFrom(...CLIENTS), card: agentCardArb, f: feedbackArb, decimals: fc.integer({ min: 19, max: 255 }) }),
+  arbitrary: (env) =>
+    fc.record({ chain: chainArb(env), owner: fc.constantFrom(...OWNERS), client: fc.constantFrom(...CLIENTS), card: agentCardArb, f: feedbackArb, decimals: fc.integer({ min: 19, max: 255 }) }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const id = await registerAgent(ctx, s, v.owner, v.card);
@@ -405,7 +401,10 @@ async function agreeWithModel(m: RepModel, r: RepReal, req: string, label: strin
 }
 
 class GiveCmd implements fc.AsyncCommand<RepModel, RepReal> {
-  constructor(readonly client: string, readonly f: FeedbackContent) {}
+  constructor(
+    readonly client: string,
+    readonly f: FeedbackContent,
+  ) {}
   check = () => true;
   async run(m: RepModel, r: RepReal) {
     const res = await give(r.ctx, r.s, this.client, r.agentId, this.f);
@@ -417,7 +416,10 @@ class GiveCmd implements fc.AsyncCommand<RepModel, RepReal> {
 }
 
 class RevokeCmd implements fc.AsyncCommand<RepModel, RepReal> {
-  constructor(readonly client: string, readonly k: number) {}
+  constructor(
+    readonly client: string,
+    readonly k: number,
+  ) {}
   check = (m: RepModel) => m.given[this.client]!.some((f) => !f.revoked);
   async run(m: RepModel, r: RepReal) {
     const live = m.given[this.client]!.map((f, i) => ({ f, i })).filter((x) => !x.f.revoked);
@@ -465,4 +467,18 @@ export const reputationModel = defineScenario<RepModel, RepReal>({
   },
 });
 
-export const erc8004Scenarios = [register, updateAuth, walletStranger, walletSignature, walletExpired, walletTooFar, transferClears, reservedKey, feedback, selfFeedback, decimals, revoke, reputationModel];
+export const erc8004Scenarios = [
+  register,
+  updateAuth,
+  walletStranger,
+  walletSignature,
+  walletExpired,
+  walletTooFar,
+  transferClears,
+  reservedKey,
+  feedback,
+  selfFeedback,
+  decimals,
+  revoke,
+  reputationModel,
+];

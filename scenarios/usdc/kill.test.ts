@@ -4,29 +4,35 @@
  * scenarios covering that requirement. The control row (no bug) must pass everything.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, onTestFinished } from 'vitest';
 import { runAgainst, startBrokenTarget } from '../../harness/target/testing.ts';
 import { usdcRequirements } from './requirements.ts';
 import { USDC_KILLS } from './broken.ts';
 
-test('control: a correct token passes every usdc requirement', async (t) => {
+test('control: a correct token passes every usdc requirement', async (_t) => {
   const bt = await startBrokenTarget({ tokenBugs: 0n });
-  t.after(() => bt.stop());
+  onTestFinished(() => bt.stop());
   const r = await runAgainst(bt.target, { protocols: ['usdc'], runs: 8 });
   const bad = r.protocols[0]!.requirements.filter((q) => q.status !== 'pass');
-  assert.deepEqual(bad.map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`), []);
+  assert.deepEqual(
+    bad.map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
+    [],
+  );
   assert.equal(r.exitCode, 0);
 });
 
 test('every usdc requirement has a kill row', () => {
   const killed = new Set(USDC_KILLS.map((k) => k.requirement));
-  assert.deepEqual(usdcRequirements.map((q) => q.id).filter((id) => !killed.has(id)), []);
+  assert.deepEqual(
+    usdcRequirements.map((q) => q.id).filter((id) => !killed.has(id)),
+    [],
+  );
 });
 
 for (const k of USDC_KILLS) {
-  test(`${k.requirement} catches: ${k.defect}`, async (t) => {
+  test(`${k.requirement} catches: ${k.defect}`, async (_t) => {
     const bt = await startBrokenTarget({ tokenBugs: k.bug });
-    t.after(() => bt.stop());
+    onTestFinished(() => bt.stop());
     const r = await runAgainst(bt.target, { protocols: ['usdc'], grep: k.requirement, runs: 15 });
     const q = r.protocols[0]!.requirements.find((x) => x.id === k.requirement)!;
     assert.equal(q.status, 'fail', `${k.requirement} should fail against "${k.defect}", got ${q.status} (${q.reason ?? ''})`);

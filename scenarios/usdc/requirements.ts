@@ -100,7 +100,7 @@ export const usdcRequirements = defineCatalog([
   {
     id: 'USDC-2612-04',
     level: 'MUST',
-    title: 'Only the owner\'s signature authorizes a permit',
+    title: "Only the owner's signature authorizes a permit",
     source: { ...EIP2612, section: 'Specification: "r, s and v is a valid secp256k1 signature from owner"' },
     text: 'A permit signed by anyone other than owner, or with a value/spender/deadline different from what was signed, MUST be refused.',
     profileAssumption: false,

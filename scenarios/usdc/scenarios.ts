@@ -9,23 +9,7 @@ import { hashDomain, keccak256, toHex } from 'viem';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
-import {
-  HOLDERS,
-  RELAYERS,
-  amountArb,
-  authArgs,
-  chainArb,
-  nonceArb,
-  pairArb,
-  signAuthorization,
-  signCancel,
-  signPermit,
-  usd,
-  usdcAbi,
-  usdcBalances,
-  usdcDomain,
-  type Authorization,
-} from './token.ts';
+import { HOLDERS, RELAYERS, amountArb, authArgs, chainArb, nonceArb, pairArb, signAuthorization, signCancel, signPermit, usd, usdcAbi, usdcBalances, usdcDomain, type Authorization } from './token.ts';
 
 const USDC_NEEDS = { needs: ['usdc'], capabilities: ['snapshot' as const] };
 const short = (h: Hex) => `${h.slice(0, 10)}…`;
@@ -56,10 +40,15 @@ async function recordAfter(s: ChainSession, roles: string[], before: Record<stri
 
 /** Assert a refused transfer moved nothing and left the nonce unused. */
 async function expectNoEffect(ctx: RunContext, s: ChainSession, req: string, roles: string[], before: Record<string, bigint>, a: Authorization, after: Record<string, bigint>) {
-  ctx.check(req, roles.every((r) => after[r] === before[r]), 'a refused authorization moved no funds', {
-    expected: JSON.stringify(Object.fromEntries(roles.map((r) => [r, String(before[r])]))),
-    actual: JSON.stringify(Object.fromEntries(roles.map((r) => [r, String(after[r])]))),
-  });
+  ctx.check(
+    req,
+    roles.every((r) => after[r] === before[r]),
+    'a refused authorization moved no funds',
+    {
+      expected: JSON.stringify(Object.fromEntries(roles.map((r) => [r, String(before[r])]))),
+      actual: JSON.stringify(Object.fromEntries(roles.map((r) => [r, String(after[r])]))),
+    },
+  );
   const used = await s.read<boolean>(s.contract('usdc'), usdcAbi, 'authorizationState', [a.from, a.nonce]);
   ctx.check(req, used === false, 'authorizationState stays false for a refused authorization', { expected: false, actual: used });
 }
@@ -71,8 +60,7 @@ export const validTransfer = defineScenario({
   requirements: ['USDC-3009-01'],
   roles: [...HOLDERS, ...RELAYERS],
   ...USDC_NEEDS,
-  arbitrary: (env) =>
-    fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), ttl: fc.integer({ min: 60, max: 86_400 }) }),
+  arbitrary: (env) => fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), ttl: fc.integer({ min: 60, max: 86_400 }) }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const [payer, payee] = v.pair;
@@ -89,10 +77,15 @@ export const validTransfer = defineScenario({
     if (!r.ok) return;
     const after = await usdcBalances(s, roles);
     s.recordBalances('valid authorization', s.contract('usdc'), before, after);
-    ctx.check('USDC-3009-01', after[payer] === before[payer]! - v.value && after[payee] === before[payee]! + v.value && after[v.relayer] === before[v.relayer], 'exactly value moves from payer to payee', {
-      expected: `${payer} -${v.value}, ${payee} +${v.value}`,
-      actual: `${payer} ${after[payer]! - before[payer]!}, ${payee} +${after[payee]! - before[payee]!}`,
-    });
+    ctx.check(
+      'USDC-3009-01',
+      after[payer] === before[payer]! - v.value && after[payee] === before[payee]! + v.value && after[v.relayer] === before[v.relayer],
+      'exactly value moves from payer to payee',
+      {
+        expected: `${payer} -${v.value}, ${payee} +${v.value}`,
+        actual: `${payer} ${after[payer]! - before[payer]!}, ${payee} +${after[payee]! - before[payee]!}`,
+      },
+    );
     const used = r.events.some((e) => e.eventName === 'AuthorizationUsed' && e.args.authorizer === a.from && e.args.nonce === a.nonce);
     const moved = r.events.some((e) => e.eventName === 'Transfer' && e.args.from === a.from && e.args.to === a.to && e.args.value === a.value);
     ctx.check('USDC-3009-01', used && moved, 'emits AuthorizationUsed(from, nonce) and Transfer(from, to, value)', {
@@ -111,8 +104,7 @@ export const expired = defineScenario({
   requirements: ['USDC-3009-02'],
   roles: [...HOLDERS, ...RELAYERS],
   ...USDC_NEEDS,
-  arbitrary: (env) =>
-    fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), ago: fc.integer({ min: 0, max: 30 * 86_400 }) }),
+  arbitrary: (env) => fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), ago: fc.integer({ min: 0, max: 30 * 86_400 }) }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const [payer, payee] = v.pair;
@@ -140,8 +132,7 @@ export const notYetValid = defineScenario({
   requirements: ['USDC-3009-03'],
   roles: [...HOLDERS, ...RELAYERS],
   ...USDC_NEEDS,
-  arbitrary: (env) =>
-    fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), ahead: fc.integer({ min: 3600, max: 365 * 86_400 }) }),
+  arbitrary: (env) => fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), ahead: fc.integer({ min: 3600, max: 365 * 86_400 }) }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const [payer, payee] = v.pair;
@@ -156,7 +147,10 @@ export const notYetValid = defineScenario({
     ctx.act(`${v.relayer} submits it before it becomes valid`);
     const r = await submit(s, v.relayer, a, sig, 'not-yet-valid authorization');
     const after = await recordAfter(s, roles, before);
-    ctx.check('USDC-3009-03', !r.ok, 'a not-yet-valid authorization is refused', { expected: 'refused (authorization is not yet valid)', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
+    ctx.check('USDC-3009-03', !r.ok, 'a not-yet-valid authorization is refused', {
+      expected: 'refused (authorization is not yet valid)',
+      actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}`,
+    });
     await expectNoEffect(ctx, s, 'USDC-3009-03', roles, before, a, after);
   },
 });
@@ -171,7 +165,15 @@ export const timeBoundaries = defineScenario({
   capabilities: ['snapshot', 'clock-control'],
   maxRuns: 20,
   arbitrary: (env) =>
-    fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), edge: fc.constantFrom('validBefore' as const, 'validAfter' as const), offset: fc.integer({ min: 10, max: 100_000 }) }),
+    fc.record({
+      chain: chainArb(env),
+      pair: pairArb,
+      value: amountArb,
+      nonce: nonceArb,
+      relayer: fc.constantFrom(...RELAYERS),
+      edge: fc.constantFrom('validBefore' as const, 'validAfter' as const),
+      offset: fc.integer({ min: 10, max: 100_000 }),
+    }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const [payer, payee] = v.pair;
@@ -192,7 +194,10 @@ export const timeBoundaries = defineScenario({
     ctx.act(`${v.relayer} submits it in that block`);
     const r = await submit(s, v.relayer, a, sig, `authorization at block time == ${v.edge}`);
     const after = await recordAfter(s, roles, before);
-    ctx.check(req, !r.ok, `an authorization is refused when block.timestamp == ${v.edge} (the bound is strict)`, { expected: 'refused', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
+    ctx.check(req, !r.ok, `an authorization is refused when block.timestamp == ${v.edge} (the bound is strict)`, {
+      expected: 'refused',
+      actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}`,
+    });
     await expectNoEffect(ctx, s, req, roles, before, a, after);
   },
 });
@@ -211,10 +216,7 @@ export const nonceReuse = defineScenario({
       value: amountArb,
       nonce: nonceArb,
       relayers: fc.tuple(fc.constantFrom(...RELAYERS), fc.constantFrom(...RELAYERS)),
-      second: fc.oneof(
-        fc.constant({ kind: 'replay' as const }),
-        fc.record({ kind: fc.constant('fresh-signature' as const), payee: fc.constantFrom(...HOLDERS), value: amountArb }),
-      ),
+      second: fc.oneof(fc.constant({ kind: 'replay' as const }), fc.record({ kind: fc.constant('fresh-signature' as const), payee: fc.constantFrom(...HOLDERS), value: amountArb })),
     }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
@@ -241,10 +243,18 @@ export const nonceReuse = defineScenario({
     }
     ctx.act(`${v.relayers[1]} submits it`);
     const second = await submit(s, v.relayers[1], b, bsig, 'reuse of the nonce');
-    ctx.check('USDC-3009-04', !second.ok, 'a second authorization with a used nonce is refused', { expected: 'refused (authorization is used or canceled)', actual: second.ok ? `accepted in ${second.hash}` : `refused: ${second.reason}` });
+    ctx.check('USDC-3009-04', !second.ok, 'a second authorization with a used nonce is refused', {
+      expected: 'refused (authorization is used or canceled)',
+      actual: second.ok ? `accepted in ${second.hash}` : `refused: ${second.reason}`,
+    });
     const after = await usdcBalances(s, roles);
     s.recordBalances('after the reuse attempt', s.contract('usdc'), mid, after);
-    ctx.check('USDC-3009-04', roles.every((r) => after[r] === mid[r]), 'the reuse attempt moved no funds', { expected: 'no change', actual: roles.map((r) => `${r} ${after[r]! - mid[r]!}`).join(', ') });
+    ctx.check(
+      'USDC-3009-04',
+      roles.every((r) => after[r] === mid[r]),
+      'the reuse attempt moved no funds',
+      { expected: 'no change', actual: roles.map((r) => `${r} ${after[r]! - mid[r]!}`).join(', ') },
+    );
     const state = await s.read<boolean>(s.contract('usdc'), usdcAbi, 'authorizationState', [a.from, a.nonce]);
     ctx.check('USDC-3009-04', state, 'authorizationState(from, nonce) is true once used', { expected: true, actual: state });
   },
@@ -298,7 +308,7 @@ export const wrongSignature = defineScenario({
         domain = { ...domain, chainId: domain.chainId + 1 };
         break;
       case 'token-address':
-        domain = { ...domain, verifyingContract: ('0x' + keccak256(toHex(domain.verifyingContract)).slice(26)) as Address };
+        domain = { ...domain, verifyingContract: `0x${keccak256(toHex(domain.verifyingContract)).slice(26)}` as Address };
         break;
       case 'token-name':
         domain = { ...domain, name: `${domain.name} ` };
@@ -306,11 +316,17 @@ export const wrongSignature = defineScenario({
     }
     const sig = await signAuthorization(s.account(signer), domain, signed);
     ctx.act(`[${s.id}] ${signer} signs an authorization from ${payer} to ${payee} for ${usd(signed.value)}${v.tamper === 'other-signer' ? ` (not ${payer}'s key)` : ''}`);
-    if (v.tamper !== 'other-signer') ctx.act(`tampering: ${v.tamper === 'chain-id' || v.tamper === 'token-address' || v.tamper === 'token-name' ? `signed for the wrong EIP-712 domain (${v.tamper})` : `the submitted ${v.tamper} differs from the signed one`}`);
+    if (v.tamper !== 'other-signer')
+      ctx.act(
+        `tampering: ${v.tamper === 'chain-id' || v.tamper === 'token-address' || v.tamper === 'token-name' ? `signed for the wrong EIP-712 domain (${v.tamper})` : `the submitted ${v.tamper} differs from the signed one`}`,
+      );
     ctx.act(`${v.relayer} submits it`);
     const r = await submit(s, v.relayer, submitted, sig, `authorization with ${v.tamper}`);
     const after = await recordAfter(s, roles, before);
-    ctx.check('USDC-3009-05', !r.ok, `an authorization with a bad signature (${v.tamper}) is refused`, { expected: 'refused (invalid signature)', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
+    ctx.check('USDC-3009-05', !r.ok, `an authorization with a bad signature (${v.tamper}) is refused`, {
+      expected: 'refused (invalid signature)',
+      actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}`,
+    });
     await expectNoEffect(ctx, s, 'USDC-3009-05', roles, before, submitted, after);
   },
 });
@@ -322,8 +338,7 @@ export const receiveCaller = defineScenario({
   requirements: ['USDC-3009-06'],
   roles: [...HOLDERS, ...RELAYERS],
   ...USDC_NEEDS,
-  arbitrary: (env) =>
-    fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, intruder: fc.constantFrom(...RELAYERS, 'payer' as const) }),
+  arbitrary: (env) => fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, intruder: fc.constantFrom(...RELAYERS, 'payer' as const) }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const [payer, payee] = v.pair;
@@ -337,7 +352,10 @@ export const receiveCaller = defineScenario({
     ctx.act(`[${s.id}] ${payer} signs a ReceiveWithAuthorization paying ${payee} ${usd(v.value)}`);
     ctx.act(`${intruder} (not the payee) submits receiveWithAuthorization`);
     const r1 = await submit(s, intruder, a, sig, 'receive by a non-payee', 'receiveWithAuthorization');
-    ctx.check('USDC-3009-06', !r1.ok, 'receiveWithAuthorization from a caller other than `to` is refused', { expected: 'refused (caller must be the payee)', actual: r1.ok ? `accepted in ${r1.hash}` : `refused: ${r1.reason}` });
+    ctx.check('USDC-3009-06', !r1.ok, 'receiveWithAuthorization from a caller other than `to` is refused', {
+      expected: 'refused (caller must be the payee)',
+      actual: r1.ok ? `accepted in ${r1.hash}` : `refused: ${r1.reason}`,
+    });
     if (r1.ok) return;
     ctx.act(`${payee} submits it`);
     const r2 = await submit(s, payee, a, sig, 'receive by the payee', 'receiveWithAuthorization');
@@ -355,8 +373,7 @@ export const cancel = defineScenario({
   requirements: ['USDC-3009-07'],
   roles: [...HOLDERS, ...RELAYERS],
   ...USDC_NEEDS,
-  arbitrary: (env) =>
-    fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), forged: fc.boolean() }),
+  arbitrary: (env) => fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, nonce: nonceArb, relayer: fc.constantFrom(...RELAYERS), forged: fc.boolean() }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const [payer, payee] = v.pair;
@@ -372,7 +389,10 @@ export const cancel = defineScenario({
       const c = await signCancel(s.account('attacker'), usdcDomain(s), a.from, a.nonce);
       ctx.act(`attacker signs cancelAuthorization(${payer}, ${short(a.nonce)}) with its own key and submits it`);
       const r = await s.attempt({ label: 'forged cancel', role: 'attacker', address: usdc, abi: usdcAbi, functionName: 'cancelAuthorization', args: [a.from, a.nonce, c.v, c.r, c.s] });
-      ctx.check('USDC-3009-07', !r.ok, 'a cancel not signed by the authorizer is refused', { expected: 'refused (invalid signature)', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
+      ctx.check('USDC-3009-07', !r.ok, 'a cancel not signed by the authorizer is refused', {
+        expected: 'refused (invalid signature)',
+        actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}`,
+      });
       return;
     }
     const c = await signCancel(s.account(payer), usdcDomain(s), a.from, a.nonce);
@@ -380,10 +400,18 @@ export const cancel = defineScenario({
     const rc = await s.attempt({ label: 'cancel', role: v.relayer, address: usdc, abi: usdcAbi, functionName: 'cancelAuthorization', args: [a.from, a.nonce, c.v, c.r, c.s] });
     ctx.check('USDC-3009-07', rc.ok, 'the authorizer can cancel an unused authorization', { expected: 'success', actual: rc.ok ? 'success' : `refused: ${rc.reason}` });
     if (!rc.ok) return;
-    ctx.check('USDC-3009-07', rc.events.some((e) => e.eventName === 'AuthorizationCanceled' && e.args.nonce === a.nonce), 'emits AuthorizationCanceled', { expected: 'AuthorizationCanceled', actual: rc.events.map((e) => e.eventName).join(', ') || 'none' });
+    ctx.check(
+      'USDC-3009-07',
+      rc.events.some((e) => e.eventName === 'AuthorizationCanceled' && e.args.nonce === a.nonce),
+      'emits AuthorizationCanceled',
+      { expected: 'AuthorizationCanceled', actual: rc.events.map((e) => e.eventName).join(', ') || 'none' },
+    );
     ctx.act(`${v.relayer} submits the canceled authorization`);
     const r = await submit(s, v.relayer, a, sig, 'canceled authorization');
-    ctx.check('USDC-3009-07', !r.ok, 'a canceled authorization is refused', { expected: 'refused (authorization is used or canceled)', actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}` });
+    ctx.check('USDC-3009-07', !r.ok, 'a canceled authorization is refused', {
+      expected: 'refused (authorization is used or canceled)',
+      actual: r.ok ? `accepted in ${r.hash}` : `refused: ${r.reason}`,
+    });
     const after = await usdcBalances(s, roles);
     s.recordBalances('after using a canceled authorization', usdc, before, after);
     ctx.check('USDC-3009-07', after[payer] === before[payer], 'no funds moved', { expected: String(before[payer]), actual: String(after[payer]) });
@@ -481,10 +509,15 @@ async function settleRace(_m: RaceModel, r: RaceReal): Promise<void> {
     expected[p.payer] = expected[p.payer]! - p.a.value;
     expected[p.payee] = expected[p.payee]! + p.a.value;
   });
-  ctx.check('USDC-3009-08', HOLDERS.every((h) => after[h] === expected[h]), 'each submitted authorization moved its value exactly once', {
-    expected: HOLDERS.map((h) => `${h} ${expected[h]! - r.start[h]!}`).join(', '),
-    actual: HOLDERS.map((h) => `${h} ${after[h]! - r.start[h]!}`).join(', '),
-  });
+  ctx.check(
+    'USDC-3009-08',
+    HOLDERS.every((h) => after[h] === expected[h]),
+    'each submitted authorization moved its value exactly once',
+    {
+      expected: HOLDERS.map((h) => `${h} ${expected[h]! - r.start[h]!}`).join(', '),
+      actual: HOLDERS.map((h) => `${h} ${after[h]! - r.start[h]!}`).join(', '),
+    },
+  );
 }
 
 export const race = defineScenario<RaceModel, RaceReal>({
@@ -529,14 +562,25 @@ const allowanceKey = (o: string, sp: string) => `${o}->${sp}`;
 
 async function expectBalances(req: string, m: TokenModel, r: TokenReal, label: string) {
   const chain = await usdcBalances(r.s, [...HOLDERS]);
-  r.ctx.check(req, HOLDERS.every((h) => chain[h] === m.balances[h]), `balances match the model after ${label}`, {
-    expected: HOLDERS.map((h) => `${h}=${m.balances[h]}`).join(' '),
-    actual: HOLDERS.map((h) => `${h}=${chain[h]}`).join(' '),
-  });
+  r.ctx.check(
+    req,
+    HOLDERS.every((h) => chain[h] === m.balances[h]),
+    `balances match the model after ${label}`,
+    {
+      expected: HOLDERS.map((h) => `${h}=${m.balances[h]}`).join(' '),
+      actual: HOLDERS.map((h) => `${h}=${chain[h]}`).join(' '),
+    },
+  );
 }
 
 class PayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
-  constructor(readonly payer: string, readonly payee: string, readonly value: bigint, readonly nonce: Hex, readonly relayer: string) {}
+  constructor(
+    readonly payer: string,
+    readonly payee: string,
+    readonly value: bigint,
+    readonly nonce: Hex,
+    readonly relayer: string,
+  ) {}
   check = (m: TokenModel) => this.payer !== this.payee && m.balances[this.payer]! >= this.value;
   async run(m: TokenModel, r: TokenReal) {
     const now = await r.s.now();
@@ -555,7 +599,10 @@ class PayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
 }
 
 class ReplayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
-  constructor(readonly k: number, readonly relayer: string) {}
+  constructor(
+    readonly k: number,
+    readonly relayer: string,
+  ) {}
   check = (m: TokenModel) => m.usedAuths > 0;
   async run(m: TokenModel, r: TokenReal) {
     const { a, sig } = r.auths[this.k % r.auths.length]!;
@@ -568,12 +615,24 @@ class ReplayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
 }
 
 class CancelCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
-  constructor(readonly holder: string, readonly payee: string, readonly nonce: Hex, readonly relayer: string) {}
+  constructor(
+    readonly holder: string,
+    readonly payee: string,
+    readonly nonce: Hex,
+    readonly relayer: string,
+  ) {}
   check = (m: TokenModel) => this.holder !== this.payee && m.balances[this.holder]! > 0n;
   async run(m: TokenModel, r: TokenReal) {
     const c = await signCancel(r.s.account(this.holder), usdcDomain(r.s), r.s.address(this.holder), this.nonce);
     r.ctx.act(`${this.holder} cancels nonce ${short(this.nonce)}; ${this.relayer} submits the cancel`);
-    const rc = await r.s.attempt({ label: 'cancel', role: this.relayer, address: r.s.contract('usdc'), abi: usdcAbi, functionName: 'cancelAuthorization', args: [r.s.address(this.holder), this.nonce, c.v, c.r, c.s] });
+    const rc = await r.s.attempt({
+      label: 'cancel',
+      role: this.relayer,
+      address: r.s.contract('usdc'),
+      abi: usdcAbi,
+      functionName: 'cancelAuthorization',
+      args: [r.s.address(this.holder), this.nonce, c.v, c.r, c.s],
+    });
     r.ctx.check('USDC-3009-07', rc.ok, 'the authorizer can cancel an unused nonce', { expected: 'success', actual: rc.ok ? 'success' : `refused: ${rc.reason}` });
     const now = await r.s.now();
     const a: Authorization = { from: r.s.address(this.holder), to: r.s.address(this.payee), value: 1n, validAfter: now - 600n, validBefore: now + 3600n, nonce: this.nonce };
@@ -587,7 +646,12 @@ class CancelCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
 }
 
 class PermitCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
-  constructor(readonly owner: string, readonly spender: string, readonly value: bigint, readonly relayer: string) {}
+  constructor(
+    readonly owner: string,
+    readonly spender: string,
+    readonly value: bigint,
+    readonly relayer: string,
+  ) {}
   check = () => this.owner !== this.spender;
   async run(m: TokenModel, r: TokenReal) {
     const now = await r.s.now();
@@ -602,13 +666,19 @@ class PermitCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
     m.permits++;
     r.permits.push(args);
     const [n, al] = await Promise.all([r.s.read<bigint>(r.s.contract('usdc'), usdcAbi, 'nonces', [p.owner]), r.s.read<bigint>(r.s.contract('usdc'), usdcAbi, 'allowance', [p.owner, p.spender])]);
-    r.ctx.check('USDC-2612-01', n === m.permitNonces[this.owner] && al === this.value, 'nonce and allowance match the model', { expected: `nonce ${m.permitNonces[this.owner]}, allowance ${this.value}`, actual: `nonce ${n}, allowance ${al}` });
+    r.ctx.check('USDC-2612-01', n === m.permitNonces[this.owner] && al === this.value, 'nonce and allowance match the model', {
+      expected: `nonce ${m.permitNonces[this.owner]}, allowance ${this.value}`,
+      actual: `nonce ${n}, allowance ${al}`,
+    });
   }
   toString = () => `permit(${this.owner}→${this.spender}, ${usd(this.value)})`;
 }
 
 class PermitReplayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
-  constructor(readonly k: number, readonly relayer: string) {}
+  constructor(
+    readonly k: number,
+    readonly relayer: string,
+  ) {}
   check = (m: TokenModel) => m.permits > 0;
   async run(_m: TokenModel, r: TokenReal) {
     const args = r.permits[this.k % r.permits.length]!;
@@ -620,7 +690,11 @@ class PermitReplayCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
 }
 
 class SpendCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
-  constructor(readonly owner: string, readonly spender: string, readonly fraction: number) {}
+  constructor(
+    readonly owner: string,
+    readonly spender: string,
+    readonly fraction: number,
+  ) {}
   check = (m: TokenModel) => (m.allowances[allowanceKey(this.owner, this.spender)] ?? 0n) > 0n;
   async run(m: TokenModel, r: TokenReal) {
     const key = allowanceKey(this.owner, this.spender);
@@ -628,7 +702,14 @@ class SpendCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
     const amount = (allowed * BigInt(this.fraction)) / 100n || 1n;
     if (amount > m.balances[this.owner]!) return;
     r.ctx.act(`${this.spender} spends ${usd(amount)} of ${this.owner}'s allowance`);
-    const res = await r.s.attempt({ label: 'transferFrom', role: this.spender, address: r.s.contract('usdc'), abi: usdcAbi, functionName: 'transferFrom', args: [r.s.address(this.owner), r.s.address(this.spender), amount] });
+    const res = await r.s.attempt({
+      label: 'transferFrom',
+      role: this.spender,
+      address: r.s.contract('usdc'),
+      abi: usdcAbi,
+      functionName: 'transferFrom',
+      args: [r.s.address(this.owner), r.s.address(this.spender), amount],
+    });
     r.ctx.check('USDC-2612-01', res.ok, 'the spender can transferFrom within the permitted allowance', { expected: 'success', actual: res.ok ? 'success' : `refused: ${res.reason}` });
     m.allowances[key] = allowed - amount;
     m.balances[this.owner]! -= amount;
@@ -690,7 +771,14 @@ export const permitValid = defineScenario({
   roles: [...HOLDERS, ...RELAYERS],
   ...USDC_NEEDS,
   arbitrary: (env) =>
-    fc.record({ chain: chainArb(env), pair: pairArb, value: amountArb, relayers: fc.tuple(fc.constantFrom(...RELAYERS), fc.constantFrom(...RELAYERS)), ttl: fc.integer({ min: 60, max: 86_400 }), spend: fc.boolean() }),
+    fc.record({
+      chain: chainArb(env),
+      pair: pairArb,
+      value: amountArb,
+      relayers: fc.tuple(fc.constantFrom(...RELAYERS), fc.constantFrom(...RELAYERS)),
+      ttl: fc.integer({ min: 60, max: 86_400 }),
+      spend: fc.boolean(),
+    }),
   async run(ctx, v) {
     const s = await ctx.chain(v.chain);
     const [owner, spender] = v.pair;
@@ -709,10 +797,15 @@ export const permitValid = defineScenario({
     if (!r.ok) return;
     const st1 = await permitState(s, o, sp);
     ctx.check('USDC-2612-01', st1.allowance === v.value, 'allowance equals the permitted value', { expected: v.value, actual: st1.allowance });
-    ctx.check('USDC-2612-01', r.events.some((e) => e.eventName === 'Approval' && e.args.owner === o && e.args.spender === sp && e.args.value === v.value), 'emits Approval(owner, spender, value)', {
-      expected: 'Approval',
-      actual: r.events.map((e) => e.eventName).join(', ') || 'none',
-    });
+    ctx.check(
+      'USDC-2612-01',
+      r.events.some((e) => e.eventName === 'Approval' && e.args.owner === o && e.args.spender === sp && e.args.value === v.value),
+      'emits Approval(owner, spender, value)',
+      {
+        expected: 'Approval',
+        actual: r.events.map((e) => e.eventName).join(', ') || 'none',
+      },
+    );
     // The replay comes before the nonce assertion: a replayable permit is the sharper symptom of a stuck nonce.
     ctx.act(`${v.relayers[1]} submits the same permit again`);
     const r2 = await s.attempt({ label: 'permit replay', role: v.relayers[1], address: usdc, abi: usdcAbi, functionName: 'permit', args });
@@ -767,15 +860,28 @@ function permitRefusal(mode: 'expired' | 'forged') {
         const r1 = await send('expired permit', expiredPermit, await signPermit(s.account(owner), usdcDomain(s), expiredPermit));
         const st1 = await permitState(s, o, sp);
         ctx.check(req, !r1.ok, 'an expired permit is refused', { expected: 'refused (permit is expired)', actual: r1.ok ? `accepted in ${r1.hash}` : `refused: ${r1.reason}` });
-        ctx.check(req, st1.nonce === st0.nonce && st1.allowance === st0.allowance, 'allowance and nonce unchanged', { expected: `nonce ${st0.nonce}, allowance ${st0.allowance}`, actual: `nonce ${st1.nonce}, allowance ${st1.allowance}` });
+        ctx.check(req, st1.nonce === st0.nonce && st1.allowance === st0.allowance, 'allowance and nonce unchanged', {
+          expected: `nonce ${st0.nonce}, allowance ${st0.allowance}`,
+          actual: `nonce ${st1.nonce}, allowance ${st1.allowance}`,
+        });
         return;
       }
       // Signed by someone else, or a field changed after signing.
       const signed = { owner: o, spender: sp, value: v.value, nonce: st0.nonce, deadline: now + 3600n };
       const sig = await signPermit(s.account(v.forgery === 'other-signer' ? 'attacker' : owner), usdcDomain(s), signed);
       const sent =
-        v.forgery === 'value' ? { ...signed, value: signed.value + 1n } : v.forgery === 'spender' ? { ...signed, spender: s.address('attacker') } : v.forgery === 'deadline' ? { ...signed, deadline: signed.deadline + 1n } : signed;
-      ctx.act(v.forgery === 'other-signer' ? `[${s.id}] attacker signs a permit in ${owner}'s name; ${v.relayer} submits it` : `[${s.id}] ${owner} signs a valid permit; ${v.relayer} submits it with a different ${v.forgery}`);
+        v.forgery === 'value'
+          ? { ...signed, value: signed.value + 1n }
+          : v.forgery === 'spender'
+            ? { ...signed, spender: s.address('attacker') }
+            : v.forgery === 'deadline'
+              ? { ...signed, deadline: signed.deadline + 1n }
+              : signed;
+      ctx.act(
+        v.forgery === 'other-signer'
+          ? `[${s.id}] attacker signs a permit in ${owner}'s name; ${v.relayer} submits it`
+          : `[${s.id}] ${owner} signs a valid permit; ${v.relayer} submits it with a different ${v.forgery}`,
+      );
       const r2 = await send(`forged permit (${v.forgery})`, sent, sig);
       const st2 = await permitState(s, o, sent.spender);
       const st2b = await permitState(s, o, sp);
@@ -811,11 +917,39 @@ export const domain = defineScenario({
       s.read<number>(usdc, usdcAbi, 'decimals'),
     ]);
     ctx.act(`[${s.id}] read name(), version(), decimals(), DOMAIN_SEPARATOR() of ${usdc}`);
-    ctx.check('USDC-DOM-01', name === declared.name && version === declared.version, 'name()/version() equal the declared EIP-712 name/version', { expected: `${declared.name}/${declared.version}`, actual: `${name}/${version}` });
+    ctx.check('USDC-DOM-01', name === declared.name && version === declared.version, 'name()/version() equal the declared EIP-712 name/version', {
+      expected: `${declared.name}/${declared.version}`,
+      actual: `${name}/${version}`,
+    });
     ctx.check('USDC-DOM-01', decimals === declared.decimals, 'decimals() equals the declared decimals', { expected: declared.decimals, actual: decimals });
-    const expected = hashDomain({ domain: { ...usdcDomain(s), chainId: BigInt(s.chainId) }, types: { EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'version', type: 'string' }, { name: 'chainId', type: 'uint256' }, { name: 'verifyingContract', type: 'address' }] } });
+    const expected = hashDomain({
+      domain: { ...usdcDomain(s), chainId: BigInt(s.chainId) },
+      types: {
+        EIP712Domain: [
+          { name: 'name', type: 'string' },
+          { name: 'version', type: 'string' },
+          { name: 'chainId', type: 'uint256' },
+          { name: 'verifyingContract', type: 'address' },
+        ],
+      },
+    });
     ctx.check('USDC-DOM-01', sep.toLowerCase() === expected.toLowerCase(), 'DOMAIN_SEPARATOR() = hash(name, version, chainId, token address)', { expected, actual: sep });
   },
 });
 
-export const usdcScenarios = [validTransfer, expired, notYetValid, timeBoundaries, nonceReuse, wrongSignature, receiveCaller, cancel, race, tokenModel, permitValid, permitExpired, permitForged, domain];
+export const usdcScenarios = [
+  validTransfer,
+  expired,
+  notYetValid,
+  timeBoundaries,
+  nonceReuse,
+  wrongSignature,
+  receiveCaller,
+  cancel,
+  race,
+  tokenModel,
+  permitValid,
+  permitExpired,
+  permitForged,
+  domain,
+];

@@ -75,7 +75,12 @@ export async function signAuthorization(
 export async function signCancel(signer: PrivateKeyAccount, domain: ReturnType<typeof usdcDomain>, authorizer: Address, nonce: Hex) {
   const sig = await signer.signTypedData({
     domain,
-    types: { CancelAuthorization: [{ name: 'authorizer', type: 'address' }, { name: 'nonce', type: 'bytes32' }] },
+    types: {
+      CancelAuthorization: [
+        { name: 'authorizer', type: 'address' },
+        { name: 'nonce', type: 'bytes32' },
+      ],
+    },
     primaryType: 'CancelAuthorization',
     message: { authorizer, nonce },
   });
@@ -134,9 +139,7 @@ export const nonceArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) 
 /** A payment amount: 1 base unit up to 10,000 USDC, biased to small values. */
 export const amountArb = fc.bigInt({ min: 1n, max: 10_000_000_000n });
 /** Two distinct holders (payer, payee). */
-export const pairArb = fc
-  .tuple(fc.constantFrom(...HOLDERS), fc.constantFrom(...HOLDERS))
-  .filter(([a, b]) => a !== b);
+export const pairArb = fc.tuple(fc.constantFrom(...HOLDERS), fc.constantFrom(...HOLDERS)).filter(([a, b]) => a !== b);
 
 /** Read the balances of roles on the target's USDC. */
 export async function usdcBalances(s: ChainSession, roles: string[]) {

@@ -42,7 +42,16 @@ export function liveChain(ctx: RunContext, chainId?: number): ChainSession {
 /** Minimal ERC-20 + EIP-3009 read ABI. */
 export const erc20Abi = [
   { type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'a', type: 'address' }], outputs: [{ type: 'uint256' }] },
-  { type: 'function', name: 'authorizationState', stateMutability: 'view', inputs: [{ name: 'a', type: 'address' }, { name: 'n', type: 'bytes32' }], outputs: [{ type: 'bool' }] },
+  {
+    type: 'function',
+    name: 'authorizationState',
+    stateMutability: 'view',
+    inputs: [
+      { name: 'a', type: 'address' },
+      { name: 'n', type: 'bytes32' },
+    ],
+    outputs: [{ type: 'bool' }],
+  },
 ] as const;
 
 /** USDC balance of an address. */
@@ -139,7 +148,13 @@ export async function v2Header(ctx: RunContext, s: ChainSession, role: string, r
 }
 
 /** Build a v1 `X-PAYMENT` header value for `req`. */
-export async function v1Header(ctx: RunContext, s: ChainSession, role: string, req: RequirementsV1, t: { auth?: AuthorizationOverrides; network?: string } = {}): Promise<{ header: string; payload: Record<string, unknown> }> {
+export async function v1Header(
+  ctx: RunContext,
+  s: ChainSession,
+  role: string,
+  req: RequirementsV1,
+  t: { auth?: AuthorizationOverrides; network?: string } = {},
+): Promise<{ header: string; payload: Record<string, unknown> }> {
   const now = await pendingTime(s);
   const payload = await makeV1Payload(roleKey(ctx.target, role), req, { now, chainId: s.chainId, ...t });
   return { header: encodeHeader(payload), payload };

@@ -4,7 +4,7 @@
  * (endpoints + chain + role accounts only), and the scenario covering the requirement must report
  * it failed. The healthy pair passes every requirement first.
  */
-import { test, before, after } from 'node:test';
+import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Address } from 'viem';
 import { roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
@@ -16,10 +16,10 @@ import { startDemoResource, type DemoFaults } from '../../reference-impl/x402/de
 import x402 from './index.ts';
 
 let chain: RunningChain;
-before(async () => {
+beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
 });
-after(async () => {
+afterAll(async () => {
   await chain?.stop();
 });
 
@@ -56,7 +56,10 @@ async function certify(o: { facilitator?: FacilitatorFaults; simulate?: boolean;
 test('healthy facilitator + resource pass every x402 requirement', { timeout: 120_000 }, async () => {
   const r = await certify({ runs: 4 });
   const reqs = r.protocols[0]!.requirements;
-  assert.deepEqual(reqs.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`), []);
+  assert.deepEqual(
+    reqs.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
+    [],
+  );
   assert.equal(reqs.length, x402.requirements.length);
   assert.equal(r.exitCode, 0);
 });

@@ -36,7 +36,15 @@ async function offer(ctx: RunContext): Promise<Offer> {
     const v1 = pickV1(c, chain.chainId, token);
     if (req || v1) {
       // A v1-only server: derive the equivalent v2 view so the scenarios can reason in one shape.
-      const r2: RequirementsV2 = req ?? { scheme: 'exact', network: `eip155:${chain.chainId}`, amount: v1!.maxAmountRequired, asset: v1!.asset, payTo: v1!.payTo, maxTimeoutSeconds: v1!.maxTimeoutSeconds, extra: v1!.extra ?? undefined };
+      const r2: RequirementsV2 = req ?? {
+        scheme: 'exact',
+        network: `eip155:${chain.chainId}`,
+        amount: v1!.maxAmountRequired,
+        asset: v1!.asset,
+        payTo: v1!.payTo,
+        maxTimeoutSeconds: v1!.maxTimeoutSeconds,
+        extra: v1!.extra ?? undefined,
+      };
       return { url, c, s: liveChain(ctx, chain.chainId), token, req: r2, v1 };
     }
   }
@@ -52,7 +60,10 @@ async function money(o: Offer, payer: Address): Promise<{ payer: bigint; payTo: 
 async function noMoney(ctx: RunContext, o: Offer, req: string, payer: Address, before: { payer: bigint; payTo: bigint }, label: string): Promise<void> {
   const after = await money(o, payer);
   o.s.recordBalances(label, o.token, before, after);
-  ctx.check(req, after.payer === before.payer && after.payTo === before.payTo, 'no USDC moved', { expected: `payer ${before.payer}, payTo ${before.payTo}`, actual: `payer ${after.payer}, payTo ${after.payTo}` });
+  ctx.check(req, after.payer === before.payer && after.payTo === before.payTo, 'no USDC moved', {
+    expected: `payer ${before.payer}, payTo ${before.payTo}`,
+    actual: `payer ${after.payer}, payTo ${after.payTo}`,
+  });
 }
 
 const refused = (status: number) => status >= 400 && status < 500;
@@ -90,9 +101,15 @@ export const challengeScenario = defineScenario({
     });
     const { ch, r } = found[0]!;
     const amount = 'amount' in r ? r.amount : r.maxAmountRequired;
-    ctx.check('X402-CH-01', /^\d+$/.test(amount) && BigInt(amount) > 0n && /^0x[0-9a-fA-F]{40}$/.test(r.payTo) && r.maxTimeoutSeconds > 0, 'amount > 0, payTo an address, maxTimeoutSeconds > 0', { expected: 'valid fields', actual: JSON.stringify(r) });
+    ctx.check('X402-CH-01', /^\d+$/.test(amount) && BigInt(amount) > 0n && /^0x[0-9a-fA-F]{40}$/.test(r.payTo) && r.maxTimeoutSeconds > 0, 'amount > 0, payTo an address, maxTimeoutSeconds > 0', {
+      expected: 'valid fields',
+      actual: JSON.stringify(r),
+    });
     const extra = (r.extra ?? {}) as { name?: string; version?: string };
-    ctx.check('X402-CH-01', extra.name === ch.usdc!.name && extra.version === ch.usdc!.version, 'extra.name/version are the token\'s EIP-712 domain', { expected: `${ch.usdc!.name}/${ch.usdc!.version}`, actual: `${extra.name}/${extra.version}` });
+    ctx.check('X402-CH-01', extra.name === ch.usdc!.name && extra.version === ch.usdc!.version, "extra.name/version are the token's EIP-712 domain", {
+      expected: `${ch.usdc!.name}/${ch.usdc!.version}`,
+      actual: `${extra.name}/${extra.version}`,
+    });
   },
 });
 
@@ -112,11 +129,17 @@ export const payExact = defineScenario({
     const r = await payHonest(ctx, o, buyer);
     ctx.check('X402-PAY-01', r.res.status >= 200 && r.res.status < 300, 'an exact payment is served (2xx)', { expected: '2xx', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
     const st = settlementOf(r.res);
-    ctx.check('X402-PAY-01', st?.success === true && /^0x[0-9a-fA-F]{64}$/.test(st.transaction ?? ''), 'the settlement header says success with a transaction hash', { expected: 'success + tx hash', actual: JSON.stringify(st) });
+    ctx.check('X402-PAY-01', st?.success === true && /^0x[0-9a-fA-F]{64}$/.test(st.transaction ?? ''), 'the settlement header says success with a transaction hash', {
+      expected: 'success + tx hash',
+      actual: JSON.stringify(st),
+    });
     const after = await money(o, payer);
     o.s.recordBalances('exact payment', o.token, before, after);
     const amount = BigInt(o.req.amount);
-    ctx.check('X402-PAY-01', before.payer - after.payer === amount && after.payTo - before.payTo === amount, `exactly ${amount} moves from payer to payTo`, { expected: `-${amount} / +${amount}`, actual: `-${before.payer - after.payer} / +${after.payTo - before.payTo}` });
+    ctx.check('X402-PAY-01', before.payer - after.payer === amount && after.payTo - before.payTo === amount, `exactly ${amount} moves from payer to payTo`, {
+      expected: `-${amount} / +${amount}`,
+      actual: `-${before.payer - after.payer} / +${after.payTo - before.payTo}`,
+    });
   },
 });
 
@@ -138,7 +161,10 @@ export const amountsV2 = defineScenario({
     ctx.act(`${v.buyer} signs ${value} instead of ${o.req.amount} (accepted unchanged)`);
     const { header } = await v2Header(ctx, o.s, v.buyer, o.req, { auth: { value } });
     const r = await sendPaid(ctx, o.url, header);
-    ctx.check('X402-AMT-01', refused(r.res.status), `a v2 payment of amount ${v.delta > 0n ? '+' : ''}${v.delta} is refused`, { expected: '402', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
+    ctx.check('X402-AMT-01', refused(r.res.status), `a v2 payment of amount ${v.delta > 0n ? '+' : ''}${v.delta} is refused`, {
+      expected: '402',
+      actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
+    });
     await noMoney(ctx, o, 'X402-AMT-01', payer, before, 'wrong v2 amount');
   },
 });
@@ -156,7 +182,17 @@ export const amountsV1 = defineScenario({
     const n = v1Network(o.s.chainId);
     if (!n) throw new Indeterminate('X402-AMT-02', `no v1 network name for chain ${o.s.chainId}`);
     // A v2-only server gets a v1 payment built from its v2 offer; refusing it satisfies both readings.
-    const req1: RequirementsV1 = o.v1 ?? { scheme: 'exact', network: n, maxAmountRequired: o.req.amount, asset: o.req.asset, payTo: o.req.payTo, resource: o.url, description: '', maxTimeoutSeconds: o.req.maxTimeoutSeconds, extra: o.req.extra };
+    const req1: RequirementsV1 = o.v1 ?? {
+      scheme: 'exact',
+      network: n,
+      maxAmountRequired: o.req.amount,
+      asset: o.req.asset,
+      payTo: o.req.payTo,
+      resource: o.url,
+      description: '',
+      maxTimeoutSeconds: o.req.maxTimeoutSeconds,
+      extra: o.req.extra,
+    };
     const value = BigInt(req1.maxAmountRequired) + v.delta;
     fc.pre(value > 0n);
     const payer = o.s.address(v.buyer);
@@ -173,10 +209,16 @@ export const amountsV1 = defineScenario({
     o.s.recordBalances('v1 overpayment', o.token, before, after);
     if (r.res.status >= 200 && r.res.status < 300) {
       ctx.act('→ accepted (legacy reading: value ≥ maxAmountRequired)');
-      ctx.check('X402-AMT-02', before.payer - after.payer === value && after.payTo - before.payTo === value, 'an accepted v1 overpayment moves exactly the signed value, once', { expected: `-${value} / +${value}`, actual: `-${before.payer - after.payer} / +${after.payTo - before.payTo}` });
+      ctx.check('X402-AMT-02', before.payer - after.payer === value && after.payTo - before.payTo === value, 'an accepted v1 overpayment moves exactly the signed value, once', {
+        expected: `-${value} / +${value}`,
+        actual: `-${before.payer - after.payer} / +${after.payTo - before.payTo}`,
+      });
     } else {
       ctx.act('→ refused (equality reading)');
-      ctx.check('X402-AMT-02', refused(r.res.status) && after.payer === before.payer && after.payTo === before.payTo, 'a refused v1 overpayment is a 4xx and moves nothing', { expected: '4xx, no USDC moved', actual: `${r.res.status}, payer ${before.payer - after.payer}` });
+      ctx.check('X402-AMT-02', refused(r.res.status) && after.payer === before.payer && after.payTo === before.payTo, 'a refused v1 overpayment is a 4xx and moves nothing', {
+        expected: '4xx, no USDC moved',
+        actual: `${r.res.status}, payer ${before.payer - after.payer}`,
+      });
     }
   },
 });
@@ -201,15 +243,19 @@ function negativeScenario(kind: NegKind, title: string) {
       const payer = o.s.address(buyer);
       const attacker = o.s.address('attacker');
       // Another contract on the chain stands in for "another token": its address is what matters.
-      const otherToken = (Object.values(ctx.target.chains.find((c) => c.chainId === o.s.chainId)!.contracts).find((a) => a.toLowerCase() !== o.token.toLowerCase()) ?? '0x000000000000000000000000000000000000dEaD') as Address;
+      const otherToken = (Object.values(ctx.target.chains.find((c) => c.chainId === o.s.chainId)!.contracts).find((a) => a.toLowerCase() !== o.token.toLowerCase()) ??
+        '0x000000000000000000000000000000000000dEaD') as Address;
       const otherChainId = o.s.chainId === 8453 ? 84532 : 8453;
       const before = await money(o, payer);
       const attackerBefore = await balanceOf(o.s, o.token, attacker);
       const tamper =
-        kind === 'wrong-payto' ? { auth: { to: attacker } }
-        : kind === 'wrong-asset' ? { accepted: { asset: otherToken }, domain: { verifyingContract: otherToken } }
-        : kind === 'wrong-network' ? { accepted: { network: `eip155:${otherChainId}` }, domain: { chainId: otherChainId } }
-        : { accepted: { amount: '1' }, auth: { value: 1n } };
+        kind === 'wrong-payto'
+          ? { auth: { to: attacker } }
+          : kind === 'wrong-asset'
+            ? { accepted: { asset: otherToken }, domain: { verifyingContract: otherToken } }
+            : kind === 'wrong-network'
+              ? { accepted: { network: `eip155:${otherChainId}` }, domain: { chainId: otherChainId } }
+              : { accepted: { amount: '1' }, auth: { value: 1n } };
       ctx.act(`${buyer} sends a payment with ${kind}`);
       const { header } = await v2Header(ctx, o.s, buyer, o.req, tamper);
       const r = await sendPaid(ctx, o.url, header);
@@ -272,7 +318,10 @@ export const malformed = defineScenario({
     const before = await money(o, payer);
     ctx.act(`a client sends ${v.name}: ${JSON.stringify(v.header.slice(0, 80))}`);
     const r = await sendPaid(ctx, o.url, v.header, { headerName: v.name });
-    ctx.check('X402-NEG-06', r.res.status === 400 || r.res.status === 402, 'a malformed payment header gets 400 or 402', { expected: '400 or 402', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
+    ctx.check('X402-NEG-06', r.res.status === 400 || r.res.status === 402, 'a malformed payment header gets 400 or 402', {
+      expected: '400 or 402',
+      actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
+    });
     await noMoney(ctx, o, 'X402-NEG-06', payer, before, 'malformed header');
   },
 });
@@ -298,7 +347,10 @@ export const hugeHeader = defineScenario({
     } catch {
       status = 'connection refused';
     }
-    ctx.check('X402-NEG-07', status === 'connection refused' || refused(status), 'a 1 MB header gets a 4xx or a refused connection', { expected: '431/413/400 or connection refused', actual: String(status) });
+    ctx.check('X402-NEG-07', status === 'connection refused' || refused(status), 'a 1 MB header gets a 4xx or a refused connection', {
+      expected: '431/413/400 or connection refused',
+      actual: String(status),
+    });
     await noMoney(ctx, o, 'X402-NEG-07', payer, before, 'huge header');
   },
 });
@@ -347,7 +399,10 @@ export const expiresBeforeSettlement = defineScenario({
     await o.s.test.mine({ blocks: 1 });
     const before = await money(o, payer);
     const r = await sendPaid(ctx, o.url, header);
-    ctx.check('X402-NEG-08', refused(r.res.status), 'an authorization expired by chain time before settlement is refused', { expected: '402', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
+    ctx.check('X402-NEG-08', refused(r.res.status), 'an authorization expired by chain time before settlement is refused', {
+      expected: '402',
+      actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
+    });
     await noMoney(ctx, o, 'X402-NEG-08', payer, before, 'expired before settlement');
   },
 });
@@ -368,14 +423,22 @@ export const race = defineScenario({
     ctx.act(`${v.owner} signs one payment; buyer1 and buyer2 both send it at the same time`);
     const go = (who: string) => v.sch.schedule(Promise.resolve(who), `${who} sends`).then(() => sendPaid(ctx, o.url, honest.header, { version: honest.version }));
     const results = await v.sch.waitFor(Promise.all([go('buyer1'), go('buyer2')]));
-    ctx.act(`  order: ${v.sch.report().map((t) => t.label).join(' → ')}; statuses ${results.map((r) => r.res.status).join(', ')}`);
+    ctx.act(
+      `  order: ${v.sch
+        .report()
+        .map((t) => t.label)
+        .join(' → ')}; statuses ${results.map((r) => r.res.status).join(', ')}`,
+    );
     const served = results.filter((r) => r.res.status >= 200 && r.res.status < 300).length;
     ctx.check('X402-RACE-01', served <= 1, 'at most one of the two is served', { expected: '≤ 1 served', actual: `${served} served` });
     const after = await money(o, payer);
     o.s.recordBalances('racing replay', o.token, before, after);
     const amount = BigInt(o.req.amount);
     const moved = before.payer - after.payer;
-    ctx.check('X402-RACE-01', (moved === 0n || moved === amount) && (served === 0 || moved === amount), 'the value moves at most once (and exactly once if served)', { expected: served ? amount : `0 or ${amount}`, actual: moved });
+    ctx.check('X402-RACE-01', (moved === 0n || moved === amount) && (served === 0 || moved === amount), 'the value moves at most once (and exactly once if served)', {
+      expected: served ? amount : `0 or ${amount}`,
+      actual: moved,
+    });
   },
 });
 
@@ -393,16 +456,26 @@ export const facilitator = defineScenario({
     const o = await offer(ctx);
     const sup = await ctx.fetch(`${base}/supported`);
     const sj = (await sup.json().catch(() => null)) as { kinds?: { scheme: string; network: string; x402Version: number }[] } | null;
-    ctx.check('X402-FAC-01', sup.status === 200 && Boolean(sj?.kinds?.some((k) => k.scheme === 'exact' && k.network === o.req.network)), `/supported lists exact on ${o.req.network}`, { expected: `exact / ${o.req.network}`, actual: `${sup.status} ${JSON.stringify(sj?.kinds ?? sj)}` });
+    ctx.check('X402-FAC-01', sup.status === 200 && Boolean(sj?.kinds?.some((k) => k.scheme === 'exact' && k.network === o.req.network)), `/supported lists exact on ${o.req.network}`, {
+      expected: `exact / ${o.req.network}`,
+      actual: `${sup.status} ${JSON.stringify(sj?.kinds ?? sj)}`,
+    });
     const payer = o.s.address(v.buyer);
     const before = await money(o, payer);
     const verify = async (payload: Record<string, unknown>) => {
-      const r = await ctx.fetch(`${base}/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x402Version: 2, paymentPayload: payload, paymentRequirements: o.req }) });
+      const r = await ctx.fetch(`${base}/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ x402Version: 2, paymentPayload: payload, paymentRequirements: o.req }),
+      });
       return { status: r.status, body: (await r.json().catch(() => null)) as { isValid?: boolean; invalidReason?: string } | null };
     };
     ctx.act(`${v.buyer} asks the facilitator to verify an honest payment`);
     const good = await verify((await v2Header(ctx, o.s, v.buyer, o.req)).payload);
-    ctx.check('X402-FAC-01', good.status === 200 && good.body?.isValid === true, '/verify says isValid:true for an honest payment', { expected: 'isValid true', actual: `${good.status} ${JSON.stringify(good.body)}` });
+    ctx.check('X402-FAC-01', good.status === 200 && good.body?.isValid === true, '/verify says isValid:true for an honest payment', {
+      expected: 'isValid true',
+      actual: `${good.status} ${JSON.stringify(good.body)}`,
+    });
     const value = BigInt(o.req.amount) - v.under;
     fc.pre(value > 0n);
     ctx.act(`… and an underpayment of ${v.under} units`);
@@ -412,4 +485,20 @@ export const facilitator = defineScenario({
   },
 });
 
-export const x402Scenarios = [challengeScenario, payExact, amountsV2, amountsV1, wrongPayTo, wrongAsset, wrongNetwork, tamperedAccepted, replay, malformed, hugeHeader, expired, expiresBeforeSettlement, race, facilitator];
+export const x402Scenarios = [
+  challengeScenario,
+  payExact,
+  amountsV2,
+  amountsV1,
+  wrongPayTo,
+  wrongAsset,
+  wrongNetwork,
+  tamperedAccepted,
+  replay,
+  malformed,
+  hugeHeader,
+  expired,
+  expiresBeforeSettlement,
+  race,
+  facilitator,
+];

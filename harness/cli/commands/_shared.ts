@@ -127,7 +127,9 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
   const lines: string[] = [];
   lines.push(`${verdictText(r)}`);
   lines.push(`target: ${r.target.name} · seed ${r.seed} · ${r.runs} runs/scenario · ${(r.durationMs / 1000).toFixed(1)} s`);
-  lines.push(`requirements: ${s.pass} pass, ${s.fail} fail, ${s.warn} warn, ${s.notApplicable} n/a, ${s.error} error, ${s.indeterminate} indeterminate, ${s.uncovered} uncovered · ${s.checks} checks executed`);
+  lines.push(
+    `requirements: ${s.pass} pass, ${s.fail} fail, ${s.warn} warn, ${s.notApplicable} n/a, ${s.error} error, ${s.indeterminate} indeterminate, ${s.uncovered} uncovered · ${s.checks} checks executed`,
+  );
   for (const e of r.errors) lines.push(`harness error: ${e}`);
   for (const p of r.protocols) {
     for (const q of p.requirements.filter((x) => x.status === 'fail' || x.status === 'error' || x.status === 'warn' || (x.status === 'indeterminate' && x.level === 'MUST'))) {
@@ -144,7 +146,7 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
     }
   }
   if (files.length) lines.push('', `report: ${files.find((f) => f.endsWith('index.html')) ?? files[0]}  (${files.map((f) => path.basename(f)).join(', ')} in ${path.dirname(files[0]!)})`);
-  out.write(lines.join('\n') + '\n');
+  out.write(`${lines.join('\n')}\n`);
 }
 
 /** Shared body of run/certify: execute, write reports, print, return the exit code. */

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { startBrokenTarget, type BrokenTarget } from '../../target/testing.ts';
 
@@ -33,13 +33,13 @@ let bt: BrokenTarget;
 let dir: string;
 let targetFile: string;
 
-before(async () => {
+beforeAll(async () => {
   bt = await startBrokenTarget({ tokenBugs: 1n }); // ACCEPT_EXPIRED
   dir = await mkdtemp(path.join(tmpdir(), 'amh-certify-'));
   targetFile = path.join(dir, 'target.json');
   await writeFile(targetFile, JSON.stringify({ $schema: '../harness/target/target.schema.json', ...bt.target }, null, 2));
 });
-after(async () => {
+afterAll(async () => {
   await bt?.stop();
 });
 

@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     const some = values.html || values.junit || values.markdown;
     const out = values.out ?? path.dirname(file);
     const files = await writeReports(report, out, some ? { html: values.html, junit: values.junit, markdown: values.markdown } : { html: true, junit: true, markdown: true });
-    process.stdout.write(files.map((f) => `wrote ${f}`).join('\n') + '\n');
+    process.stdout.write(`${files.map((f) => `wrote ${f}`).join('\n')}\n`);
     return report.exitCode;
   });
 }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -36,7 +36,10 @@ test('amh run certifies the reference usdc + erc8004 implementation: exit 0, fou
   const json = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
   assert.equal(ajv.validate(schema, json), true, JSON.stringify(ajv.errors?.slice(0, 5)));
   assert.equal(json.target.kind, 'reference');
-  assert.deepEqual(json.protocols.map((p: { id: string }) => p.id), ['usdc', 'erc8004']);
+  assert.deepEqual(
+    json.protocols.map((p: { id: string }) => p.id),
+    ['usdc', 'erc8004'],
+  );
   assert.ok(json.summary.pass >= 25 && json.summary.fail === 0 && json.summary.uncovered === 0, JSON.stringify(json.summary));
   // Non-TTY progress: one plain line per scenario on stderr.
   assert.match(r.stderr, /\[\d+\/\d+\] usdc\/3009-valid-transfer: pass \(3 runs, \d+ ms\)/);

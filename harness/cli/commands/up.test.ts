@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, onTestFinished } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createPublicClient, http, parseAbi } from 'viem';
 import type { UpDescription } from './up.ts';
@@ -55,10 +55,10 @@ function alive(pids: number[]): string {
   return spawnSync('ps', ['-o', 'pid=,comm=', '-p', pids.join(',')], { encoding: 'utf8' }).stdout.trim();
 }
 
-test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTERM stops every anvil', async (t) => {
+test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTERM stops every anvil', async (_t) => {
   const child = amh(['up', '--json']);
   let pids: number[] = [];
-  t.after(() => {
+  onTestFinished(() => {
     // Whatever happened above, leave no process behind (SIGKILL skips amh's own cleanup).
     if (child.exitCode === null) child.kill('SIGKILL');
     for (const pid of pids) {
@@ -74,7 +74,13 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
   const d = JSON.parse(line) as UpDescription;
   pids = d.chains.map((c) => c.pid!);
 
-  assert.deepEqual(d.chains.map((c) => [c.profile, c.chainId, c.network]), [['base', 8453, 'eip155:8453'], ['base-sepolia', 84532, 'eip155:84532']]);
+  assert.deepEqual(
+    d.chains.map((c) => [c.profile, c.chainId, c.network]),
+    [
+      ['base', 8453, 'eip155:8453'],
+      ['base-sepolia', 84532, 'eip155:84532'],
+    ],
+  );
   const nameAbi = parseAbi(['function name() view returns (string)']);
   for (const c of d.chains) {
     const client = createPublicClient({ transport: http(c.rpcUrl) });
@@ -88,24 +94,26 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
   }
   assert.equal(d.chains[1]!.contracts.agentripeEscrow, '0x329392750Af5061E667433ef91d664b3b0C042f6');
 
-  assert.ok(pids.every((p) => Number.isInteger(p)), 'anvil pids printed');
+  assert.ok(
+    pids.every((p) => Number.isInteger(p)),
+    'anvil pids printed',
+  );
   assert.notEqual(alive(pids), '', 'anvil processes are running while up');
 
   child.kill('SIGTERM');
   // A stop that leaves anvil running would keep amh alive (its pipes): fail instead of hanging.
-  const { code, stderr } = await Promise.race([
-    done,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up did not exit within 15 s of SIGTERM')), 15_000).unref()),
-  ]);
+  const { code, stderr } = await Promise.race([done, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up did not exit within 15 s of SIGTERM')), 15_000).unref())]);
   assert.equal(code, 0, `exit code after SIGTERM; stderr: ${stderr}`);
   assert.match(stderr, /SIGTERM received, stopping \d+ service\(s\) and 2 chain\(s\)/);
   assert.equal(alive(pids), '', 'no anvil left behind');
 });
 
-test('amh up: a port in use is named with the flag to change it, exit 2', async (t) => {
+test('amh up: a port in use is named with the flag to change it, exit 2', async (_t) => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  t.after(() => blocker.close());
+  onTestFinished(() => {
+    blocker.close();
+  });
   const port = (blocker.address() as net.AddressInfo).port;
   const child = amh(['up', '--json', '--profile', 'base', '--port', String(port)]);
   const { code, stderr, stdout } = await exited(child);
@@ -131,7 +139,10 @@ test('services are discovered from reference-impl/<protocol>/up-service.ts, in p
   const root = mkdtempSync(path.join(tmpdir(), 'amh-services-'));
   for (const [dir, body] of [
     ['zeta', `export const upService = { name: 'zeta-server', start: async () => ({ describe: () => ({}), stop: async () => {} }) };\n`],
-    ['alpha', `export const upServices = [{ name: 'alpha-a', start: async () => ({ describe: () => ({}), stop: async () => {} }) }, { name: 'alpha-b', start: async () => ({ describe: () => ({}), stop: async () => {} }) }];\n`],
+    [
+      'alpha',
+      `export const upServices = [{ name: 'alpha-a', start: async () => ({ describe: () => ({}), stop: async () => {} }) }, { name: 'alpha-b', start: async () => ({ describe: () => ({}), stop: async () => {} }) }];\n`,
+    ],
     ['no-service-here', null],
   ] as const) {
     mkdirSync(path.join(root, dir));
@@ -154,10 +165,10 @@ test('services are discovered from reference-impl/<protocol>/up-service.ts, in p
   assert.match(text, /agentripe\n\s+api\s+http:\/\/127\.0\.0\.1:4000/);
 });
 
-test('amh up: a chain dying under it stops the rest and exits 2', async (t) => {
+test('amh up: a chain dying under it stops the rest and exits 2', async (_t) => {
   const child = amh(['up', '--json', '--chains-only']);
   let pids: number[] = [];
-  t.after(() => {
+  onTestFinished(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
     for (const pid of pids) {
       try {
@@ -171,10 +182,7 @@ test('amh up: a chain dying under it stops the rest and exits 2', async (t) => {
   pids = d.chains.map((c) => c.pid!);
   const done = exited(child);
   process.kill(pids[0]!, 'SIGKILL');
-  const { code, stderr } = await Promise.race([
-    done,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up kept running after its chain died')), 15_000).unref()),
-  ]);
+  const { code, stderr } = await Promise.race([done, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up kept running after its chain died')), 15_000).unref())]);
   assert.equal(code, 2);
   assert.match(stderr, /anvil for 'base' exited unexpectedly \(code null, signal SIGKILL\); stopping everything/);
   assert.equal(alive([pids[1]!]), '', 'the surviving anvil was stopped');
@@ -183,7 +191,9 @@ test('amh up: a chain dying under it stops the rest and exits 2', async (t) => {
 test('amh up --port n: the second chain uses n+1 (shown by taking n+1), and the first is stopped on failure', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  t.after(() => blocker.close());
+  onTestFinished(() => {
+    blocker.close();
+  });
   const taken = (blocker.address() as net.AddressInfo).port;
   const first = taken - 1;
   const probe = net.createServer();
@@ -191,7 +201,10 @@ test('amh up --port n: the second chain uses n+1 (shown by taking n+1), and the 
     probe.once('error', () => r(false));
     probe.listen(first, '127.0.0.1', () => probe.close(() => r(true)));
   });
-  if (!free) return t.skip(`port ${first} happens to be busy`);
+  if (!free) {
+    blocker.close();
+    return t.skip(`port ${first} happens to be busy`);
+  }
   const { code, stderr } = await exited(amh(['up', '--json', '--chains-only', '--port', String(first)]));
   assert.equal(code, 2);
   assert.match(stderr, new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is already in use \\(anvil for chain profile 'base-sepolia'\\)`));

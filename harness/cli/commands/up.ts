@@ -76,7 +76,12 @@ export const SERVICE_FILE = 'up-service.ts';
 /** The services of every `reference-impl/<protocol>/up-service.ts`, then {@link upServices}. */
 export async function discoverServices(root = path.join(REPO_ROOT, 'reference-impl')): Promise<UpService[]> {
   const found: UpService[] = [];
-  const dirs = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+  const dirs = existsSync(root)
+    ? readdirSync(root, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
+    : [];
   for (const dir of dirs) {
     const file = path.join(root, dir, SERVICE_FILE);
     if (!existsSync(file)) continue;
@@ -113,7 +118,6 @@ export interface UpDescription {
 function balanceOfCall(address: string): string {
   return `0x70a08231${address.slice(2).toLowerCase().padStart(64, '0')}`;
 }
-
 
 async function describe(chains: RunningChain[], services: { name: string; svc: RunningService }[], readyMs: number): Promise<UpDescription> {
   const balances = await Promise.all(
@@ -184,7 +188,7 @@ export function renderText(d: UpDescription): string {
     }
   }
   out.push('', 'Press Ctrl-C to stop.');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 class UsageError extends Error {}
@@ -269,10 +273,10 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (opts.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(line + '\n');
+  const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
 
   // Listen for signals from the start so a Ctrl-C during start-up still stops what was started.
   const trap = trapStopSignals();
@@ -306,7 +310,7 @@ export async function run(argv: string[]): Promise<number> {
       services.push({ name: service.name, svc: await service.start({ chains, host: opts.host, log }) });
     }
     const description = await describe(chains, services, Math.round(performance.now() - t0));
-    if (opts.json) process.stdout.write(JSON.stringify(description) + '\n');
+    if (opts.json) process.stdout.write(`${JSON.stringify(description)}\n`);
     else process.stdout.write(renderText(description));
   } catch (err) {
     await stopAll();
@@ -317,14 +321,10 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   // Stay up until a signal, or until a chain dies under us (then stop the rest and fail).
-  const crash = Promise.race(
-    chains.map((c) => c.crashed?.then((how) => ({ chain: c, how })) ?? new Promise<never>(() => {})),
-  );
+  const crash = Promise.race(chains.map((c) => c.crashed?.then((how) => ({ chain: c, how })) ?? new Promise<never>(() => {})));
   const first = await Promise.race([trap.signal.then((sig) => ({ sig })), crash]);
   if ('chain' in first) {
-    process.stderr.write(
-      `amh up: anvil for '${first.chain.profile.id}' exited unexpectedly (code ${first.how.code}, signal ${first.how.signal}); stopping everything\n`,
-    );
+    process.stderr.write(`amh up: anvil for '${first.chain.profile.id}' exited unexpectedly (code ${first.how.code}, signal ${first.how.signal}); stopping everything\n`);
     await stopAll();
     trap.release();
     return 2;
