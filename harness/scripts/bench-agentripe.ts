@@ -30,10 +30,10 @@ import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex, t
 import { privateKeyToAccount } from 'viem/accounts';
 import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../chain/index.ts';
 import { agentripeEscrowAbi, fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../chain/bindings/index.ts';
-import { startAgentripeStack, type AgentripeStack } from '../../reference-impl/agentripe/stack.ts';
+import { startAgentripeStack, type AgentripeStack } from '../../reference-impl/agentripe/server/stack.ts';
 import { createBuyer } from '../../reference-impl/agentripe/agents/buyer.ts';
 import { createVendor } from '../../reference-impl/agentripe/agents/vendor.ts';
-import { toDataUri, type AgentUriData } from '../../reference-impl/agentripe/agenturi.ts';
+import { toDataUri, type AgentUriData } from '../../reference-impl/agentripe/protocol/agenturi.ts';
 
 const { values: flags } = parseArgs({
   options: {

@@ -57,6 +57,6 @@ export async function startReferenceTarget(): Promise<ReferenceTarget> {
 
 /** Reference servers (reference-impl/agentripe/up-service.ts), imported lazily so chain-only paths do not load them. */
 async function startReferenceServers(chains: RunningChain[]): Promise<{ endpoints: Record<string, string>; stop(): Promise<void> }> {
-  const { startReferenceServers: start } = await import('../../reference-impl/agentripe/up-service.ts');
+  const { startReferenceServers: start } = await import('../../reference-impl/agentripe/service.ts');
   return start(chains);
 }

@@ -13,8 +13,8 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { getProfile, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
-import { startAgentripeStack } from './stack.ts';
-import type { AgentripeFaults } from './server.ts';
+import { startAgentripeStack } from './server/stack.ts';
+import type { AgentripeFaults } from './server/server.ts';
 
 const FAULTS = ['amountOffByOne', 'releaseBeforeReview', 'acceptReplayedPayment'] as const;
 

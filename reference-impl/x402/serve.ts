@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import type { Hex } from 'viem';
 import { roleAccount } from '../../harness/chain/index.ts';
-import { startFacilitator } from './facilitator.ts';
+import { startFacilitator } from './server/facilitator.ts';
 
 const { values } = parseArgs({
   options: {

@@ -15,8 +15,8 @@ import { roleAccounts, startChain, type RunningChain } from '../../harness/chain
 import { createTargetClients } from '../../harness/engine/session.ts';
 import { runAll } from '../../harness/engine/runner.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
-import { startAgentripeStack } from '../../reference-impl/agentripe/stack.ts';
-import type { AgentripeServerConfig } from '../../reference-impl/agentripe/server.ts';
+import { startAgentripeStack } from '../../reference-impl/agentripe/server/stack.ts';
+import type { AgentripeServerConfig } from '../../reference-impl/agentripe/server/server.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -12,8 +12,9 @@ import type { ChainSession } from '../../harness/engine/session.ts';
 import { agentripeEscrowAbi, identityRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { formatUsd } from '../../harness/util/money.ts';
 import { createVendor, honestResult, type Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
+import { rejectedResult } from '../../reference-impl/agentripe/protocol/review-fixture.ts';
 import { balanceOf, challenge, liveChain, pickV2, roleKey, sendPaid, v2Header, type Challenge, type Tamper } from '../x402/client.ts';
-import type { RequirementsV2 } from '../../reference-impl/x402/wire.ts';
+import type { RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
 
 /** Contracts an Agentripe scenario needs on its chain. */
 export const AGR_NEEDS = ['usdc', 'identityRegistry', 'agentripeEscrow'];
@@ -83,9 +84,9 @@ export function taskBody(): Record<string, unknown> {
   return { task_detail: TASK_DETAIL, reviewer_request: REVIEWER_REQUEST, task_metadata: { lang: 'fr' }, note: 'scenario' };
 }
 
-/** Results the rule-abiding reviewer approves / rejects. */
+/** Results the review fixture (protocol/review-fixture.ts) approves / rejects. */
 export const goodResult = (path: string) => honestResult({ productId: path, taskDetail: TASK_DETAIL, reviewerRequest: REVIEWER_REQUEST });
-export const badResult = (n: number) => `Draft ${n} REJECT-ME (ignores the request)`;
+export const badResult = rejectedResult;
 
 /** Ask for the task without paying. */
 export async function askUnpaid(a: Agr, agentId: bigint, path: string): Promise<Challenge> {

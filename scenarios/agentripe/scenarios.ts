@@ -12,11 +12,11 @@ import { Indeterminate } from '../../harness/engine/errors.ts';
 import { agentripeEscrowAbi, identityRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { formatUsd, parseUsd } from '../../harness/util/money.ts';
 import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
-import { registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/auth.ts';
+import { registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
 import { privateKeyToAccount } from 'viem/accounts';
 import { pendingTime, roleKey, pickV2 } from '../x402/client.ts';
 import { AGR_NEEDS, BUYERS, agentWallet, agr, askUnpaid, badResult, deposit, getJson, goodResult, holdings, pay, registerAgent, short, vendor, withdrawAll, type Agr } from './lab.ts';
-import { AGENTRIPE_PROFILE, depositStatusCode, newTask, raceOutcomes, step, type TaskModel, type VendorAction } from './model.ts';
+import { AGENTRIPE_PROFILE, depositStatusCode, newTask, raceOutcomes, step, type TaskModel, type VendorAction } from '../../reference-impl/agentripe/protocol/model.ts';
 
 const BASE = { needs: AGR_NEEDS, endpoints: ['agentripe'], roles: ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'attacker'] };
 const PATH = 'translate';

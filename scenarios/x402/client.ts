@@ -14,8 +14,12 @@ import type { RunContext } from '../../harness/engine/context.ts';
 import { HarnessFault } from '../../harness/engine/errors.ts';
 import { ChainSession, createTargetClients, type ChainClients } from '../../harness/engine/session.ts';
 import type { Target, TargetChain } from '../../harness/target/schema.ts';
-import { decodeHeader, encodeHeader, RequirementsV1Schema, RequirementsV2Schema, type RequirementsV1, type RequirementsV2 } from '../../reference-impl/x402/wire.ts';
-import { makeV1Payload, makeV2Payload, type AuthorizationOverrides, type SigningDomain } from '../../reference-impl/x402/testing.ts';
+import { encodeHeader, type RequirementsV1, type RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
+import { makeV1Payload, makeV2Payload, type AuthorizationOverrides } from '../../reference-impl/x402/protocol/payload.ts';
+import { parseChallenge, readBody, type Challenge, type Tamper } from '../../reference-impl/x402/agents/payer.ts';
+
+export { parseChallenge, pickV1, pickV2, settlementOf, type Challenge, type Tamper } from '../../reference-impl/x402/agents/payer.ts';
+export { v1NetworkName as v1Network } from '../../reference-impl/x402/protocol/wire.ts';
 
 const clientCache = new WeakMap<Target, Map<string, ChainClients>>();
 
@@ -64,75 +68,6 @@ export async function pendingTime(s: ChainSession): Promise<bigint> {
   return (await s.public.getBlock({ blockTag: 'pending' })).timestamp;
 }
 
-/** A parsed 402 challenge. */
-export interface Challenge {
-  status: number;
-  /** v2 `PAYMENT-REQUIRED` header, decoded (absent if the server sent none). */
-  v2?: { x402Version: number; accepts: RequirementsV2[]; error?: string; resource?: unknown };
-  /** v1 body challenge (absent if the body is not one). */
-  v1?: { x402Version: number; accepts: RequirementsV1[]; error?: string };
-  /** Why the v2 header could not be used, if present but bad. */
-  v2Error?: string;
-  body: unknown;
-}
-
-async function readBody(res: Response): Promise<unknown> {
-  const text = await res.text();
-  try {
-    return text ? JSON.parse(text) : null;
-  } catch {
-    return text;
-  }
-}
-
-/** Parse a 402 response into its v2 header and v1 body challenges. */
-export async function parseChallenge(res: Response): Promise<Challenge> {
-  const body = await readBody(res);
-  const out: Challenge = { status: res.status, body };
-  const h = res.headers.get('payment-required');
-  if (h) {
-    try {
-      const d = decodeHeader(h) as { x402Version?: unknown; accepts?: unknown[]; error?: string; resource?: unknown };
-      const accepts = (d.accepts ?? []).map((a) => RequirementsV2Schema.parse(a));
-      out.v2 = { x402Version: Number(d.x402Version), accepts, error: d.error, resource: d.resource };
-    } catch (e) {
-      out.v2Error = (e as Error).message;
-    }
-  }
-  const b = body as { x402Version?: unknown; accepts?: unknown[]; error?: string } | null;
-  if (b && typeof b === 'object' && b.x402Version === 1 && Array.isArray(b.accepts)) {
-    const accepts = b.accepts.flatMap((a) => {
-      const r = RequirementsV1Schema.safeParse(a);
-      return r.success ? [r.data] : [];
-    });
-    out.v1 = { x402Version: 1, accepts, error: b.error };
-  }
-  return out;
-}
-
-/** The v2 option paying in `token` on `chainId` with the exact scheme, if offered. */
-export function pickV2(c: Challenge, chainId: number, token?: Address): RequirementsV2 | undefined {
-  return c.v2?.accepts.find((r) => r.scheme === 'exact' && r.network === `eip155:${chainId}` && (!token || r.asset.toLowerCase() === token.toLowerCase()));
-}
-
-/** v1 network names of the chains the harness knows. */
-export function v1Network(chainId: number): string | undefined {
-  return ({ 8453: 'base', 84532: 'base-sepolia' } as Record<number, string>)[chainId];
-}
-
-/** The v1 option paying in `token` on `chainId`, if offered. */
-export function pickV1(c: Challenge, chainId: number, token?: Address): RequirementsV1 | undefined {
-  const n = v1Network(chainId);
-  return c.v1?.accepts.find((r) => r.scheme === 'exact' && r.network === n && (!token || r.asset.toLowerCase() === token.toLowerCase()));
-}
-
-/** How to tamper with a payment before sending it. */
-export interface Tamper {
-  auth?: AuthorizationOverrides;
-  domain?: Partial<SigningDomain>;
-  accepted?: Partial<RequirementsV2>;
-}
-
 /** The private key of a target role (the target file carries it). */
 export function roleKey(target: Target, role: string): Hex {
   const a = target.accounts.find((x) => x.role === role);
@@ -158,17 +93,6 @@ export async function v1Header(
   const now = await pendingTime(s);
   const payload = await makeV1Payload(roleKey(ctx.target, role), req, { now, chainId: s.chainId, ...t });
   return { header: encodeHeader(payload), payload };
-}
-
-/** The decoded settlement header (`PAYMENT-RESPONSE` or `X-PAYMENT-RESPONSE`), if any. */
-export function settlementOf(res: Response): { success?: boolean; transaction?: string; payer?: string; network?: string; errorReason?: string } | undefined {
-  const h = res.headers.get('payment-response') ?? res.headers.get('x-payment-response');
-  if (!h) return undefined;
-  try {
-    return decodeHeader(h) as never;
-  } catch {
-    return { success: undefined };
-  }
 }
 
 /** Send a request with a payment header (v2 `PAYMENT-SIGNATURE` or v1 `X-PAYMENT`). */

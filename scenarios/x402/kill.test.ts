@@ -11,8 +11,8 @@ import { roleAccount, roleAccounts, startChain, type RunningChain } from '../../
 import { createTargetClients } from '../../harness/engine/session.ts';
 import { runAll } from '../../harness/engine/runner.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
-import { startFacilitator, type FacilitatorFaults } from '../../reference-impl/x402/facilitator.ts';
-import { startDemoResource, type DemoFaults } from '../../reference-impl/x402/demo.ts';
+import { startFacilitator, type FacilitatorFaults } from '../../reference-impl/x402/server/facilitator.ts';
+import { startDemoResource, type DemoFaults } from '../../reference-impl/x402/server/demo.ts';
 import x402 from './index.ts';
 
 let chain: RunningChain;

@@ -9,7 +9,7 @@ import { defineScenario } from '../../harness/engine/dsl.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
-import { encodeHeader, type RequirementsV1, type RequirementsV2 } from '../../reference-impl/x402/wire.ts';
+import { encodeHeader, type RequirementsV1, type RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
 import { balanceOf, challenge, liveChain, pendingTime, pickV1, pickV2, sendPaid, settlementOf, v1Header, v1Network, v2Header, type Challenge } from './client.ts';
 
 const BUYERS = ['buyer1', 'buyer2'] as const;

@@ -132,7 +132,7 @@ test('amh up: usage errors exit 2 with the reason', async () => {
   assert.match(r2.stderr, /--fork-url forks one chain/);
 });
 
-test('services are discovered from reference-impl/<protocol>/up-service.ts, in protocol order', async () => {
+test('services are discovered from reference-impl/<protocol>/service.ts, in protocol order', async () => {
   const { discoverServices, renderText } = await import('./up.ts');
   const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -146,14 +146,14 @@ test('services are discovered from reference-impl/<protocol>/up-service.ts, in p
     ['no-service-here', null],
   ] as const) {
     mkdirSync(path.join(root, dir));
-    if (body) writeFileSync(path.join(root, dir, 'up-service.ts'), body);
+    if (body) writeFileSync(path.join(root, dir, 'service.ts'), body);
   }
   const names = (await discoverServices(root)).map((s) => s.name);
   assert.deepEqual(names, ['alpha-a', 'alpha-b', 'zeta-server']);
 
   mkdirSync(path.join(root, 'broken'));
-  writeFileSync(path.join(root, 'broken', 'up-service.ts'), 'export const somethingElse = 1;\n');
-  await assert.rejects(discoverServices(root), /broken\/up-service\.ts exports neither upService nor upServices/);
+  writeFileSync(path.join(root, 'broken', 'service.ts'), 'export const somethingElse = 1;\n');
+  await assert.rejects(discoverServices(root), /broken\/service\.ts exports neither upService nor upServices/);
 
   const text = renderText({
     chains: [],

@@ -64,16 +64,16 @@ export interface UpService {
 /**
  * Services started after the chains, in order (stopped in reverse). Two ways in:
  * - append to this array, or
- * - (preferred, no edit here) add `reference-impl/<protocol>/up-service.ts` exporting
+ * - (preferred, no edit here) add `reference-impl/<protocol>/service.ts` exporting
  *   `upService: UpService` or `upServices: UpService[]`; {@link discoverServices} picks it up
  *   (protocols in alphabetical order).
  */
 export const upServices: UpService[] = [];
 
 /** File name that makes a reference implementation's service known to `amh up`. */
-export const SERVICE_FILE = 'up-service.ts';
+export const SERVICE_FILE = 'service.ts';
 
-/** The services of every `reference-impl/<protocol>/up-service.ts`, then {@link upServices}. */
+/** The services of every `reference-impl/<protocol>/service.ts`, then {@link upServices}. */
 export async function discoverServices(root = path.join(REPO_ROOT, 'reference-impl')): Promise<UpService[]> {
   const found: UpService[] = [];
   const dirs = existsSync(root)

@@ -5,8 +5,8 @@
  * Needs only an RPC URL and the registry address, so it works against any deployment.
  */
 import { createPublicClient, http, type Address, type PublicClient } from 'viem';
-import { identityAbi } from '../chain.ts';
-import { findCatalogEntry, loadAgentUriData, parseUsdPrice, type AgentUriData, type CatalogEntry } from '../agenturi.ts';
+import { identityAbi } from '../protocol/abi.ts';
+import { findCatalogEntry, loadAgentUriData, parseUsdPrice, type AgentUriData, type CatalogEntry } from '../protocol/agenturi.ts';
 
 /** What a buyer learns about one agent. */
 export interface DiscoveredAgent {

@@ -14,8 +14,8 @@
  */
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import type { Hex } from 'viem';
-import { keyTerms, REJECT_MARKER } from '../review.ts';
-import { vendorAuthMessage } from '../auth.ts';
+import { approvedResult, REJECT_MARKER } from '../protocol/review-fixture.ts';
+import { vendorAuthMessage } from '../protocol/auth.ts';
 
 /** A vendor's behaviour. */
 export type VendorStrategy =
@@ -80,10 +80,9 @@ export interface Vendor {
   readonly log: VendorAction[];
 }
 
-/** The result an honest vendor submits: it names every key term of the reviewer request. */
+/** The result an honest vendor submits: it names every key term of the reviewer request (the review fixture approves it). */
 export function honestResult(task: Pick<VendorTask, 'productId' | 'taskDetail' | 'reviewerRequest'>): string {
-  const terms = task.reviewerRequest ? keyTerms(task.reviewerRequest) : [];
-  return `Result for ${task.productId}: ${task.taskDetail ?? 'done'}${terms.length ? ` (covers: ${terms.join(', ')})` : ''}`;
+  return approvedResult(task.reviewerRequest, `Result for ${task.productId}: ${task.taskDetail ?? 'done'}`);
 }
 
 async function readJson(res: Response): Promise<any> {

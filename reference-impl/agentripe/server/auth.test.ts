@@ -5,10 +5,10 @@
 import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { privateKeyToAccount } from 'viem/accounts';
-import { roleAccount } from '../../harness/chain/index.ts';
+import { roleAccount } from '../../../harness/chain/index.ts';
 import { startLab, type Lab } from './testkit.ts';
-import { createVendor } from './agents/vendor.ts';
-import { registerWithKeyMessage, vendorAuthMessage, AuthError } from './auth.ts';
+import { createVendor } from '../agents/vendor.ts';
+import { registerWithKeyMessage, vendorAuthMessage, AuthError } from '../protocol/auth.ts';
 
 let lab: Lab;
 let agent1: bigint;
@@ -155,9 +155,9 @@ test('malformed ids and bodies get 4xx, never 500', async () => {
 
 test('Solana auth: ed25519 over "{address}:{timestamp}", address must be the agent\'s solanaWallet', async () => {
   const { generateKeyPairSync, sign } = await import('node:crypto');
-  const { base58Encode, base58Decode } = await import('./auth.ts');
-  const { toDataUri } = await import('./agenturi.ts');
-  const { identityRegistryAbi } = await import('../../harness/chain/bindings/index.ts');
+  const { base58Encode, base58Decode } = await import('../protocol/auth.ts');
+  const { toDataUri } = await import('../protocol/agenturi.ts');
+  const { identityRegistryAbi } = await import('../../../harness/chain/bindings/index.ts');
   const { parseEventLogs } = await import('viem');
   const kp = () => {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');

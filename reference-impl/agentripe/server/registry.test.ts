@@ -6,8 +6,8 @@ import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Address } from 'viem';
-import { roleAccount } from '../../harness/chain/index.ts';
-import { identityRegistryAbi } from '../../harness/chain/bindings/index.ts';
+import { roleAccount } from '../../../harness/chain/index.ts';
+import { identityRegistryAbi } from '../../../harness/chain/bindings/index.ts';
 import { startLab, type Lab } from './testkit.ts';
 
 let lab: Lab;

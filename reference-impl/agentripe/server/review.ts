@@ -2,25 +2,14 @@
  * Agentripe review: when a task carries `reviewer_request`, a reviewer judges the vendor's result
  * (seed 002, "Mechanism 2: AI Review"). The reviewer is pluggable; two are provided:
  *
- * - {@link ruleReviewer}: deterministic, so scenarios can produce an approval or a rejection at will.
+ * - {@link ruleReviewer}: deterministic (the documented review-fixture rule), for local use.
  * - {@link llmReviewer}: an OpenAI-compatible chat-completions endpoint (the seed's "AI reviewer";
  *   its prompt and model are not public, so ours is written down here).
  */
 import { z } from 'zod';
+import { reviewByFixtureRule, type ReviewInput, type ReviewVerdict } from '../protocol/review-fixture.ts';
 
-/** What the reviewer sees (the seed's review inputs). */
-export interface ReviewInput {
-  reviewerRequest: string;
-  taskDetail: string | null;
-  taskMetadata: unknown;
-  result: unknown;
-}
-
-/** The reviewer's verdict (the seed's `{approved, reason}`). */
-export interface ReviewVerdict {
-  approved: boolean;
-  reason: string;
-}
+export type { ReviewInput, ReviewVerdict };
 
 /** A reviewer. It may throw: the server then answers 502 and changes nothing (the vendor retries). */
 export interface Reviewer {
@@ -28,49 +17,12 @@ export interface Reviewer {
   review(input: ReviewInput): Promise<ReviewVerdict>;
 }
 
-/** The marker that makes {@link ruleReviewer} reject, whatever else the result says. */
-export const REJECT_MARKER = 'REJECT-ME';
-
-/** Renders a result (string or any JSON) as the text a reviewer reads. */
-export function resultText(result: unknown): string {
-  if (result === null || result === undefined) return '';
-  return typeof result === 'string' ? result : JSON.stringify(result);
-}
-
 /**
- * Key terms of a reviewer request: every phrase quoted with double quotes or backticks.
- * `Must mention "Tokyo" and \`JPY\`` → ["Tokyo", "JPY"]. Unquoted words are not terms.
- */
-export function keyTerms(reviewerRequest: string): string[] {
-  const terms: string[] = [];
-  for (const m of reviewerRequest.matchAll(/"([^"]+)"|`([^`]+)`/g)) {
-    const t = (m[1] ?? m[2] ?? '').trim();
-    if (t) terms.push(t);
-  }
-  return terms;
-}
-
-/**
- * The deterministic default reviewer. Rule, applied in order:
- * 1. an empty result (after trimming; JSON results are stringified) is rejected;
- * 2. a result containing `REJECT-ME` (case-sensitive) is rejected;
- * 3. every key term of the reviewer request (phrases in double quotes or backticks) must occur in
- *    the result, case-insensitively; a missing term rejects, naming it;
- * 4. otherwise approved.
+ * The deterministic default reviewer: the protocol library's documented review-fixture rule
+ * (protocol/review-fixture.ts), the same rule the harness's fixture reviewer endpoint serves.
  */
 export function ruleReviewer(): Reviewer {
-  return {
-    name: 'rule',
-    async review(input) {
-      const text = resultText(input.result).trim();
-      if (!text) return { approved: false, reason: 'Result is empty' };
-      if (text.includes(REJECT_MARKER)) return { approved: false, reason: `Result contains ${REJECT_MARKER}` };
-      const lower = text.toLowerCase();
-      const missing = keyTerms(input.reviewerRequest).filter((t) => !lower.includes(t.toLowerCase()));
-      if (missing.length) return { approved: false, reason: `Result does not mention: ${missing.join(', ')}` };
-      return { approved: true, reason: 'Result is non-empty and mentions every key term of the request' };
-    },
-  };
+  return { name: 'rule', review: async (input) => reviewByFixtureRule(input) };
 }
 
 /** Configuration of the OpenAI-compatible reviewer. */

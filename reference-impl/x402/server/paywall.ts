@@ -9,7 +9,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { getAddress, type Address } from 'viem';
-import { parseUsd } from '../../harness/util/money.ts';
+import { parseUsd } from '../../../harness/util/money.ts';
 import {
   CANONICAL_USDC,
   PaymentPayloadV1Schema,
@@ -26,7 +26,7 @@ import {
   type SettleResponse,
   type SupportedResponse,
   type VerifyResponse,
-} from './wire.ts';
+} from '../protocol/wire.ts';
 
 /** One way to pay for a resource. */
 export interface PaymentOption {

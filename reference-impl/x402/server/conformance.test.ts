@@ -16,11 +16,12 @@ import { x402Facilitator } from '@x402/core/facilitator';
 import { toFacilitatorEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/facilitator';
 import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server';
-import { roleAccount, startChain, toViemChain, type RunningChain } from '../../harness/chain/index.ts';
+import { roleAccount, startChain, toViemChain, type RunningChain } from '../../../harness/chain/index.ts';
 import { startFacilitator, type RunningFacilitator } from './facilitator.ts';
 import { buildRequirements } from './paywall.ts';
-import { Reason, type RequirementsV1, type RequirementsV2 } from './wire.ts';
-import { chainTools, makeV1Payload, makeV2Payload, placeOwnerWallet } from './testing.ts';
+import { Reason, type RequirementsV1, type RequirementsV2 } from '../protocol/wire.ts';
+import { makeV1Payload, makeV2Payload } from '../protocol/payload.ts';
+import { chainTools, placeOwnerWallet } from './testkit.ts';
 
 const operator = roleAccount('operator');
 const buyer = roleAccount('buyer1');

@@ -33,7 +33,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { createNonceManager, jsonRpc } from 'viem/nonce';
 import { authorizationTypes, eip3009ABI } from '@x402/evm';
-import { keepAliveTransport } from '../../harness/chain/index.ts';
+import { keepAliveTransport } from '../../../harness/chain/index.ts';
 import {
   CANONICAL_USDC,
   ExactEvmPayloadSchema,
@@ -50,7 +50,7 @@ import {
   type SupportedResponse,
   type TokenInfo,
   type VerifyResponse,
-} from './wire.ts';
+} from '../protocol/wire.ts';
 
 /** Returns "now" in unix seconds. */
 export type Clock = () => Promise<bigint>;

@@ -6,7 +6,7 @@
 import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Hex } from 'viem';
-import { roleAccount } from '../../harness/chain/index.ts';
+import { roleAccount } from '../../../harness/chain/index.ts';
 import { startLab, type Lab } from './testkit.ts';
 
 const PRICE = 100_000n; // "$0.10"
@@ -250,7 +250,7 @@ test('one payment, one task: replaying the PAYMENT-SIGNATURE (sequentially or co
     captured = req.headers.get('payment-signature') ?? captured;
     return fetch(req);
   };
-  const { createBuyer } = await import('./agents/buyer.ts');
+  const { createBuyer } = await import('../agents/buyer.ts');
   const b = createBuyer({ baseUrl: lab.stack.server.url, privateKey: roleAccount('buyer1').privateKey, rpcUrl: lab.chain.rpcUrl, identityRegistry: lab.addr.identityRegistry, fetchImpl: recording });
   const bal0 = await lab.usdcBalance(buyer1);
   const p = await b.buy(agentId, 'translate', { task_detail: 'once' });

@@ -4,7 +4,7 @@
  * `data:` URI encoding/decoding and catalog lookup.
  */
 import { z } from 'zod';
-import { formatUsd, parseUsd } from '../../harness/util/money.ts';
+import { formatUsd, parseUsd } from '../../../harness/util/money.ts';
 
 /** One paid service of an agent. Every field is required by the seed's validation rules. */
 export const catalogEntrySchema = z.object({

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { generatePrivateKey } from 'viem/accounts';
 import type { Address, Hex } from 'viem';
-import { roleAccount, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { roleAccount, startChain, type RunningChain } from '../../../harness/chain/index.ts';
 import { startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
-import { Reason, type RequirementsV1, type RequirementsV2 } from './wire.ts';
-import { chainTools, makeV1Payload, makeV2Payload } from './testing.ts';
+import { Reason, type RequirementsV1, type RequirementsV2 } from '../protocol/wire.ts';
+import { makeV1Payload, makeV2Payload } from '../protocol/payload.ts';
+import { chainTools } from './testkit.ts';
 
 const operator = roleAccount('operator');
 const buyer = roleAccount('buyer1');

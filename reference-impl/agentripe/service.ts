@@ -6,8 +6,8 @@
 import type { RunningChain } from '../../harness/chain/index.ts';
 import { roleAccount } from '../../harness/chain/index.ts';
 import type { UpService } from '../../harness/cli/commands/up.ts';
-import { startAgentripeStack } from './stack.ts';
-import { startDemoResource } from '../x402/demo.ts';
+import { startAgentripeStack } from './server/stack.ts';
+import { startDemoResource } from '../x402/server/demo.ts';
 
 /** Endpoint names published in the Target (`agentripe`, `x402-facilitator`, `x402-resource`). */
 export interface ReferenceServers {

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
-import { roleAccount, type RunningChain } from '../../harness/chain/index.ts';
-import { startFacilitator, type RunningFacilitator } from '../x402/facilitator.ts';
+import { roleAccount, type RunningChain } from '../../../harness/chain/index.ts';
+import { startFacilitator, type RunningFacilitator } from '../../x402/server/facilitator.ts';
 import { startAgentripeServer, type AgentripeServer, type AgentripeServerConfig } from './server.ts';
 
 /** Addresses of an Agentripe deployment on a profile chain. */

@@ -4,13 +4,13 @@
  * are independent of the server's own ABIs).
  */
 import type { Address, Hex } from 'viem';
-import { createChainClients, roleAccount, startChain, type RunningChain } from '../../harness/chain/index.ts';
-import { agentripeEscrowAbi, fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
+import { createChainClients, roleAccount, startChain, type RunningChain } from '../../../harness/chain/index.ts';
+import { agentripeEscrowAbi, fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../../harness/chain/bindings/index.ts';
 import { startAgentripeStack, type AgentripeStack } from './stack.ts';
 import type { AgentripeServerConfig } from './server.ts';
-import { toDataUri, type AgentUriData } from './agenturi.ts';
-import { createBuyer, type Buyer } from './agents/buyer.ts';
-import { createVendor, type Vendor, type VendorStrategy } from './agents/vendor.ts';
+import { toDataUri, type AgentUriData } from '../protocol/agenturi.ts';
+import { createBuyer, type Buyer } from '../agents/buyer.ts';
+import { createVendor, type Vendor, type VendorStrategy } from '../agents/vendor.ts';
 import { parseEventLogs } from 'viem';
 
 // Captured at import, before a test may install msw: the agents keep using the real fetch.

@@ -6,8 +6,8 @@
 import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Hex } from 'viem';
-import { roleAccount } from '../../harness/chain/index.ts';
-import { agentripeEscrowAbi, fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
+import { roleAccount } from '../../../harness/chain/index.ts';
+import { agentripeEscrowAbi, fiatTokenV2_2Abi } from '../../../harness/chain/bindings/index.ts';
 import { startLab, type Lab } from './testkit.ts';
 import { AgentripeDb } from './db.ts';
 
@@ -158,7 +158,7 @@ test('after an evm_revert, tasks and API keys from the reverted blocks are gone 
     const ghost = await l.buyer().buy(id, 'translate', { task_detail: 'ghost' });
     assert.equal(ghost.status, 200);
     const { privateKeyToAccount } = await import('viem/accounts');
-    const { registerWithKeyMessage } = await import('./auth.ts');
+    const { registerWithKeyMessage } = await import('../protocol/auth.ts');
     const wallet = privateKeyToAccount(roleAccount('vendor2').privateKey);
     const ts = Math.floor(Date.now() / 1000);
     const reg = await fetch(`${l.stack.server.url}/agents/register-with-key`, {

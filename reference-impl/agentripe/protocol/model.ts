@@ -1,17 +1,12 @@
 /**
  * Executable model of an Agentripe task and its escrow deposit (seed 002 + profile.md). Pure: no
- * I/O. The scenarios use it as the oracle: every vendor action is applied to the model and to the
+ * I/O; constants from profile.ts. The scenarios use it as the oracle: every vendor action is applied to the model and to the
  * real server, and the outcomes must agree.
  */
 
-/** Profile constants (profile.md "Constants, as data", seed "5 rejections → auto refund", "±5 min"). */
-export const AGENTRIPE_PROFILE = {
-  reviewLimit: 5,
-  authWindowSeconds: 300,
-  reclaimDelaySeconds: 604_800,
-  escrowFeeBps: 0,
-  statuses: { NONE: 0, DEPOSITED: 1, RELEASED: 2, REFUNDED: 3 },
-} as const;
+import { AGENTRIPE_PROFILE } from './profile.ts';
+
+export { AGENTRIPE_PROFILE };
 
 export type TaskStatus = 'pending' | 'processing' | 'rejected' | 'completed' | 'failed';
 export type EscrowStatus = 'deposited' | 'released' | 'refunded';

@@ -19,11 +19,13 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { getAddress, isAddress, type Address, type Hex } from 'viem';
 import { AgentripeDb, type TaskRow, type TaskStatus } from './db.ts';
+import { AGENTRIPE_PROFILE } from '../protocol/profile.ts';
 import { AgentripeChain, localChain } from './chain.ts';
-import { checkPayment, toResponse } from '../x402/paywall.ts';
-import { authenticateVendor, hashApiKey, registerWithKeyMessage, verifyPersonalSign, withinWindow, type VendorAuth } from './auth.ts';
+import { checkPayment, toResponse } from '../../x402/server/paywall.ts';
+import { registerWithKeyMessage, verifyPersonalSign, withinWindow } from '../protocol/auth.ts';
+import { authenticateVendor, hashApiKey, type VendorAuth } from './auth.ts';
 import { llmReviewer, ruleReviewer, type Reviewer, type ReviewVerdict } from './review.ts';
-import { agentUriDataSchema, findCatalogEntry, loadAgentUriData, parseUsdPrice, toDataUri, type AgentUriData } from './agenturi.ts';
+import { agentUriDataSchema, findCatalogEntry, loadAgentUriData, parseUsdPrice, toDataUri, type AgentUriData } from '../protocol/agenturi.ts';
 
 /** Version reported by `/health` (the seed's). */
 export const AGENTRIPE_VERSION = '2.0.0';
@@ -53,9 +55,9 @@ export const agentripeConfigSchema = z.object({
   /** URL clients reach the server at (defaults to the listening URL). */
   publicUrl: z.url().optional(),
   /** Rejections after which the deposit is refunded (seed: 5). */
-  reviewLimit: z.number().int().positive().default(5),
+  reviewLimit: z.number().int().positive().default(AGENTRIPE_PROFILE.reviewLimit),
   /** Vendor-auth and register-with-key timestamp tolerance in seconds (seed: ±5 min). */
-  authWindowSeconds: z.number().int().positive().default(300),
+  authWindowSeconds: z.number().int().positive().default(AGENTRIPE_PROFILE.authWindowSeconds),
   maxTimeoutSeconds: z.number().int().positive().default(300),
   resyncOnStart: z.boolean().default(true),
   /**

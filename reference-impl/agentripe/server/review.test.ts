@@ -6,7 +6,8 @@ import { test, describe, beforeAll, afterAll, afterEach } from 'vitest';
 import assert from 'node:assert/strict';
 import { setupServer } from 'msw/node';
 import { http, HttpResponse } from 'msw';
-import { keyTerms, llmReviewer, parseVerdict, ruleReviewer, type ReviewInput } from './review.ts';
+import { keyTerms } from '../protocol/review-fixture.ts';
+import { llmReviewer, parseVerdict, ruleReviewer, type ReviewInput } from './review.ts';
 
 const base: ReviewInput = { reviewerRequest: 'Must mention "Tokyo" and `JPY`', taskDetail: 'Plan a trip', taskMetadata: { days: 2 }, result: '' };
 

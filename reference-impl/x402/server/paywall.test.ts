@@ -13,11 +13,12 @@ import { wrapFetchWithPayment, x402Client, x402HTTPClient } from '@x402/fetch';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { ExactEvmSchemeV1 } from '@x402/evm/exact/v1/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
-import { roleAccount, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { roleAccount, startChain, type RunningChain } from '../../../harness/chain/index.ts';
 import { listen, startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
 import { acceptedMatches, buildRequirements, checkPayment, paywall, type PaywallConfig } from './paywall.ts';
-import { Reason, decodeHeader, encodeHeader, type RequirementsV1, type RequirementsV2 } from './wire.ts';
-import { chainTools, makeV2Payload } from './testing.ts';
+import { Reason, decodeHeader, encodeHeader, type RequirementsV1, type RequirementsV2 } from '../protocol/wire.ts';
+import { makeV2Payload } from '../protocol/payload.ts';
+import { chainTools } from './testkit.ts';
 
 const operator = roleAccount('operator');
 const buyer = roleAccount('buyer1');
