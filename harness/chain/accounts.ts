@@ -10,7 +10,10 @@
  * `--mnemonic`), so anvil also exposes them as unlocked dev accounts in `eth_accounts`.
  * `roleAccounts` is a written-out copy of that derivation (checked by accounts.test.ts).
  */
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { schnorr, secp256k1 } from '@noble/curves/secp256k1';
 import type { Address, Hex } from 'viem';
+import { privateKeyToAddress } from 'viem/accounts';
 
 /** BIP-39 mnemonic of the role accounts. Public, for local chains only. */
 export const ROLE_MNEMONIC = 'hamster wish web repair liberty attend layer toward blush entry metal valley';
@@ -57,4 +60,55 @@ export function roleAccount(role: string): RoleAccount {
   const found = roleAccounts.find((a) => a.role === role);
   if (!found) throw new Error(`unknown role '${role}'; known roles: ${ROLE_NAMES.join(', ')}`);
   return found;
+}
+
+/** Kinds of key a role may hold: EVM (secp256k1, the default), Ed25519, Nostr (BIP-340) and a Lightning node identity. */
+export type AccountKind = 'evm' | 'ed25519' | 'nostr' | 'lightning';
+
+/** A non-EVM key of a role: 32-byte private key and its public form (hex, no 0x). */
+export interface RoleKey {
+  role: string;
+  kind: Exclude<AccountKind, 'evm'>;
+  /** 32 bytes of hex (Ed25519 seed, or secp256k1 scalar). */
+  privateKey: string;
+  /** Ed25519: 32-byte public key; Nostr: 32-byte x-only public key; Lightning: 33-byte compressed node id. */
+  publicKey: string;
+}
+
+// PKCS#8 DER prefix of an Ed25519 private key; the 32-byte seed follows it.
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * The non-EVM keys of a role, derived as sha256("agentmarket-harness:<kind>:<mnemonic>:<role>").
+ * PUBLIC TEST KEYS like the EVM ones: anyone can recompute them.
+ */
+export function roleKey(role: string, kind: RoleKey['kind']): RoleKey {
+  const seed = createHash('sha256').update(`agentmarket-harness:${kind}:${ROLE_MNEMONIC}:${role}`).digest();
+  const privateKey = seed.toString('hex');
+  let publicKey: string;
+  if (kind === 'ed25519') {
+    const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+    publicKey = Buffer.from(createPublicKey(key).export({ format: 'der', type: 'spki' }))
+      .subarray(-32)
+      .toString('hex');
+  } else if (kind === 'nostr') {
+    publicKey = Buffer.from(schnorr.getPublicKey(seed)).toString('hex');
+  } else {
+    publicKey = Buffer.from(secp256k1.getPublicKey(seed, true)).toString('hex');
+  }
+  return { role, kind, privateKey, publicKey };
+}
+
+/** Every role's Ed25519, Nostr and Lightning keys, in role order. */
+export function roleKeys(): RoleKey[] {
+  return ROLE_NAMES.flatMap((r) => (['ed25519', 'nostr', 'lightning'] as const).map((k) => roleKey(r, k)));
+}
+
+/**
+ * The EVM key a reference service signs with (a facilitator, a relay operator...), derived from its
+ * name like the role keys. Not funded by the fixtures: the service gives itself gas when it starts.
+ */
+export function serviceAccount(name: string): RoleAccount {
+  const privateKey = `0x${createHash('sha256').update(`agentmarket-harness:service:${ROLE_MNEMONIC}:${name}`).digest('hex')}` as Hex;
+  return { role: `service:${name}`, address: privateKeyToAddress(privateKey), privateKey };
 }

@@ -26,12 +26,6 @@ export function fixturePath(profile: ChainProfileId): string {
   return path.join(FIXTURE_DIR, `${profile}.json`);
 }
 
-/** Env vars that turn a start into a fork start, per profile. */
-export const FORK_URL_ENV: Record<ChainProfileId, string> = {
-  base: 'BASE_RPC_URL',
-  'base-sepolia': 'BASE_SEPOLIA_RPC_URL',
-};
-
 /**
  * Path of the anvil binary: $AMH_ANVIL_BIN, else the platform package of @foundry-rs/anvil (spawned
  * directly: its node wrapper costs a second process and ~50 ms), else node_modules/.bin/anvil.
@@ -136,7 +130,8 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
   const host = opts.host ?? '127.0.0.1';
   const requestedPort = opts.port ?? 0;
   const state = opts.state ?? 'fixture';
-  const envFork = state === 'fixture' ? process.env[FORK_URL_ENV[profile.id]] : undefined;
+  // The profile names the env var (BASE_RPC_URL, ...) whose URL turns a start into a fork start.
+  const envFork = state === 'fixture' && profile.forkUrlEnv ? process.env[profile.forkUrlEnv] : undefined;
   const forkUrl = opts.forkUrl ?? (envFork && envFork.trim() !== '' ? envFork.trim() : undefined);
 
   const args: Instance.anvil.Parameters = {

@@ -39,7 +39,7 @@ function checkProfile(id: ChainProfileId, expected: { chainId: number; usdcName:
       const { publicClient } = createChainClients(chain);
       assert.equal(await publicClient.getChainId(), expected.chainId);
       assert.equal(chain.chainId, expected.chainId);
-      const usdc = chain.profile.usdc.address;
+      const usdc = chain.profile.usdc!.address;
       const read = (functionName: 'name' | 'symbol' | 'decimals' | 'version') => publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName });
       assert.equal(await read('name'), expected.usdcName);
       assert.equal(await read('symbol'), 'USDC');
@@ -71,7 +71,7 @@ function checkProfile(id: ChainProfileId, expected: { chainId: number; usdcName:
 
     test('role accounts funded with ETH and USDC; admin is masterMinter and a minter', async () => {
       const { publicClient } = createChainClients(chain);
-      const usdc = chain.profile.usdc.address;
+      const usdc = chain.profile.usdc!.address;
       for (const acct of roleAccounts) {
         assert.equal(await publicClient.getBalance({ address: acct.address }), ROLE_ETH_BALANCE, `${acct.role} ETH`);
         const bal = await publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [acct.address] });
@@ -98,7 +98,7 @@ describe('snapshot/revert and EIP-3009 on base', () => {
   beforeAll(async () => {
     chain = await startChain({ profile: 'base' });
     clients = createChainClients(chain);
-    usdc = chain.profile.usdc.address;
+    usdc = chain.profile.usdc!.address;
   });
   afterAll(async () => {
     await chain?.stop();
@@ -109,9 +109,9 @@ describe('snapshot/revert and EIP-3009 on base', () => {
   let nonceCounter = 0;
   const freshNonce = (): Hex => keccak256(toHex(`eip3009-test-${++nonceCounter}-${Date.now()}`));
 
-  async function sign(auth: { value: bigint; validAfter: bigint; validBefore: bigint; nonce: Hex }, domainName = chain.profile.usdc.name) {
+  async function sign(auth: { value: bigint; validAfter: bigint; validBefore: bigint; nonce: Hex }, domainName = chain.profile.usdc!.name) {
     return privateKeyToAccount(buyer.privateKey).signTypedData({
-      domain: { name: domainName, version: chain.profile.usdc.version, chainId: chain.chainId, verifyingContract: usdc },
+      domain: { name: domainName, version: chain.profile.usdc!.version, chainId: chain.chainId, verifyingContract: usdc },
       types: {
         TransferWithAuthorization: [
           { name: 'from', type: 'address' },
@@ -210,7 +210,7 @@ describe('snapshot/revert and EIP-3009 on base', () => {
 
   test('a signature over the other chain\'s USDC domain name is refused ("USDC" on Base)', async () => {
     const auth = { value: 10n, validAfter: 0n, validBefore: (await now()) + 3600n, nonce: freshNonce() };
-    const signature = await sign(auth, getProfile('base-sepolia').usdc.name);
+    const signature = await sign(auth, getProfile('base-sepolia').usdc!.name);
     await assert.rejects(submit(auth, signature), /invalid signature/);
   });
 

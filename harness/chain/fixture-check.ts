@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { keccak256, type Hex } from 'viem';
 import { fixturePath } from './anvil.ts';
 import { readArtifact } from './artifacts.ts';
-import { contractPlacements, getProfile, type ChainProfileId } from './profiles.ts';
+import { getProfile, placementsFor, type ChainProfileId } from './profiles.ts';
 
 /** Shape of the parts of an anvil state dump we read. */
 export interface StateDump {
@@ -37,7 +37,7 @@ export function stripMetadata(code: Hex): Hex {
 export function fixtureDrift(profile: ChainProfileId, state: StateDump = readFixture(profile)): string[] {
   const problems: string[] = [];
   const p = getProfile(profile);
-  for (const row of contractPlacements[profile]) {
+  for (const row of placementsFor(profile)) {
     const address = p.contracts[row.key]!;
     const code = state.accounts[address.toLowerCase()]?.code;
     const expected = keccak256(readArtifact(row.artifact.file, row.artifact.contract).deployedBytecode);

@@ -23,7 +23,7 @@ let upstreamState: Record<string, { code?: string; storage?: Record<string, stri
 beforeAll(async () => {
   upstream = await startChain({ profile: 'base' });
   const up = createChainClients(upstream);
-  const usdc = upstream.profile.usdc.address;
+  const usdc = upstream.profile.usdc!.address;
   const admin = up.walletClient('admin');
   await up.testClient.setCode({ address: upstream.profile.contracts.permit2!, bytecode: '0x' });
   await up.testClient.setBalance({ address: STRANGER, value: 123n });
@@ -68,7 +68,7 @@ test('present contracts keep their upstream code and every upstream storage slot
 
 test("upstream state is visible: the stranger's ETH and USDC, USDC's masterMinter unchanged", async () => {
   const { publicClient } = createChainClients(fork);
-  const usdc = fork.profile.usdc.address;
+  const usdc = fork.profile.usdc!.address;
   assert.equal(await publicClient.getBalance({ address: STRANGER }), 123n);
   assert.equal(await publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [STRANGER] }), 777n);
   assert.equal(await publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'masterMinter' }), getAddress(NEW_MASTER_MINTER));
@@ -76,7 +76,7 @@ test("upstream state is visible: the stranger's ETH and USDC, USDC's masterMinte
 
 test('role accounts are funded (USDC through the impersonated masterMinter making admin a minter)', async () => {
   const { publicClient } = createChainClients(fork);
-  const usdc = fork.profile.usdc.address;
+  const usdc = fork.profile.usdc!.address;
   for (const acct of roleAccounts) {
     assert.equal(await publicClient.getBalance({ address: acct.address }), ROLE_ETH_BALANCE, `${acct.role} ETH`);
     const bal = await publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [acct.address] });

@@ -3,14 +3,17 @@
  * harness/chain depends on nothing above it.
  */
 export {
-  CHAIN_PROFILE_IDS,
-  contractPlacements,
+  chainProfileIds,
   getProfile,
   isChainProfileId,
+  placementsFor,
+  resolveInitArgs,
+  tokenOf,
   type ChainProfile,
   type ChainProfileId,
   type ContractPlacement,
   type PlacementContext,
+  type TokenSpec,
 } from './profiles.ts';
 export {
   ROLE_ETH_BALANCE,
@@ -19,11 +22,15 @@ export {
   ROLE_USDC_BALANCE,
   roleAccount,
   roleAccounts,
+  roleKey,
+  roleKeys,
+  serviceAccount,
+  type AccountKind,
+  type RoleKey,
   type RoleAccount,
   type RoleName,
 } from './accounts.ts';
 export {
-  FORK_URL_ENV,
   PortInUseError,
   anvilBinary,
   dumpState,

@@ -6,13 +6,13 @@
  * missing is added). Never used on a normal start: that loads the fixture.
  */
 import { encodeFunctionData, maxUint256, parseAbi, type Address } from 'viem';
-import { roleAccount, roleAccounts, ROLE_ETH_BALANCE, ROLE_USDC_BALANCE } from './accounts.ts';
+import { roleAccount, roleAccounts, ROLE_ETH_BALANCE } from './accounts.ts';
 import { readArtifact } from './artifacts.ts';
-import { contractPlacements, type ContractPlacement } from './profiles.ts';
+import { placementsFor, resolveInitArgs, type ContractPlacement, type TokenSpec } from './profiles.ts';
 import { createChainClients, type ChainEndpoint } from './transport.ts';
 
 /**
- * The USDC calls funding needs, written by hand (not from our artifact) so that fork mode works the
+ * The token calls funding needs, written by hand (not from our artifact) so that fork mode works the
  * same against Circle's real FiatToken proxy.
  */
 const usdcFundingAbi = parseAbi([
@@ -23,6 +23,7 @@ const usdcFundingAbi = parseAbi([
   'function mint(address to, uint256 amount) returns (bool)',
   'function balanceOf(address account) view returns (uint256)',
 ]);
+const mintableAbi = parseAbi(['function mint(address to, uint256 amount)', 'function balanceOf(address account) view returns (uint256)']);
 
 /** What happened to one canonical contract. */
 export interface PlacementResult {
@@ -36,7 +37,7 @@ export interface PlacementResult {
 export interface PlaceOptions {
   /** Skip addresses that already hold code (fork mode). Default false: overwrite everything. */
   onlyMissing?: boolean;
-  /** Rows to place; default: the profile's rows in contractPlacements. */
+  /** Rows to place; default: every row placed on the profile (placementsFor). */
   placements?: readonly ContractPlacement[];
 }
 
@@ -47,7 +48,7 @@ export interface PlaceOptions {
  */
 export async function placeContracts(chain: ChainEndpoint, opts: PlaceOptions = {}): Promise<PlacementResult[]> {
   const { profile } = chain;
-  const placements = opts.placements ?? contractPlacements[profile.id];
+  const placements = opts.placements ?? placementsFor(profile.id);
   const { testClient, walletClient } = createChainClients(chain);
   const admin = roleAccount('admin');
   const results: PlacementResult[] = [];
@@ -55,7 +56,7 @@ export async function placeContracts(chain: ChainEndpoint, opts: PlaceOptions = 
 
   for (const placement of placements) {
     const address = profile.contracts[placement.key];
-    if (!address) throw new Error(`profile ${profile.id} has no address for contract key '${placement.key}'`);
+    if (!address) throw new Error(`profile ${profile.id} has no address for contract key '${placement.key}' (${placement.source})`);
     if (opts.onlyMissing) {
       const code = await testClient.getCode({ address });
       if (code && code !== '0x') {
@@ -74,11 +75,12 @@ export async function placeContracts(chain: ChainEndpoint, opts: PlaceOptions = 
     await ensureEth(chain, admin.address, ROLE_ETH_BALANCE);
     const wallet = walletClient(admin);
     for (const { placement, address, abi } of toInit) {
-      const call = placement.init!({ profile, admin: admin.address, operator: roleAccount('operator').address });
-      const data = encodeFunctionData({ abi, functionName: call.functionName, args: call.args as unknown[] });
+      const args = resolveInitArgs(placement, { profile, roles: (r) => roleAccount(r).address });
+      const functionName = placement.init!.function;
+      const data = encodeFunctionData({ abi, functionName, args });
       const receipt = await wallet.sendTransactionSync({ to: address, data });
       if (receipt.status !== 'success') {
-        throw new Error(`${placement.key}.${call.functionName} at ${address} reverted (tx ${receipt.transactionHash})`);
+        throw new Error(`${placement.key}.${functionName} at ${address} reverted (tx ${receipt.transactionHash})`);
       }
     }
   }
@@ -91,71 +93,70 @@ async function ensureEth(chain: ChainEndpoint, address: Address, atLeast: bigint
   if (balance < atLeast) await testClient.setBalance({ address, value: atLeast });
 }
 
-/** Funding actually applied to one role account. */
+/** Funding actually applied to one role account: ETH and each token's balance after funding. */
 export interface FundingResult {
   role: string;
   address: Address;
   eth: bigint;
-  usdc: bigint;
+  /** Token balances by token key (base units). */
+  tokens: Record<string, bigint>;
+}
+
+/** Make the admin a minter of a FiatToken (through its masterMinter, impersonated when it is not ours). */
+async function ensureFiatMinter(chain: ChainEndpoint, token: TokenSpec, need: bigint): Promise<void> {
+  const { testClient, walletClient } = createChainClients(chain);
+  const admin = roleAccount('admin');
+  const [isMinter, allowance] = await Promise.all([
+    testClient.readContract({ address: token.address, abi: usdcFundingAbi, functionName: 'isMinter', args: [admin.address] }),
+    testClient.readContract({ address: token.address, abi: usdcFundingAbi, functionName: 'minterAllowance', args: [admin.address] }),
+  ]);
+  if (isMinter && allowance >= need) return;
+  const masterMinter = await testClient.readContract({ address: token.address, abi: usdcFundingAbi, functionName: 'masterMinter' });
+  const configure = { address: token.address, abi: usdcFundingAbi, functionName: 'configureMinter', args: [admin.address, maxUint256] } as const;
+  if (masterMinter.toLowerCase() === admin.address.toLowerCase()) {
+    await walletClient(admin).writeContractSync(configure);
+  } else {
+    await asImpersonated(chain, masterMinter, async () => {
+      await walletClient({ address: masterMinter, type: 'json-rpc' }).writeContractSync(configure);
+    });
+  }
 }
 
 /**
- * Top every role account up to {@link ROLE_ETH_BALANCE} ETH (anvil_setBalance) and
- * {@link ROLE_USDC_BALANCE} USDC (minted by the admin). The admin is made a USDC minter by the
- * token's masterMinter; when the masterMinter is not our admin (a fork of the real chain) it is
- * impersonated for that one call. Balances above the target are left alone.
+ * Top every role account up to {@link ROLE_ETH_BALANCE} ETH (anvil_setBalance) and each of the
+ * profile's tokens up to its `fundEach` (minted by the admin). For a `fiat-token` the admin is first
+ * made a minter by the token's masterMinter, impersonated for that one call when it is not our admin
+ * (a fork of the real chain); a `mintable` token takes `mint(address,uint256)` from the admin.
+ * Balances above the target are left alone.
  */
 export async function fundRoleAccounts(chain: ChainEndpoint): Promise<FundingResult[]> {
-  const usdc = chain.profile.usdc.address;
   const { testClient, walletClient } = createChainClients(chain);
   const admin = roleAccount('admin');
-
+  const wallet = walletClient(admin);
   for (const acct of roleAccounts) await ensureEth(chain, acct.address, ROLE_ETH_BALANCE);
 
-  const masterMinter = await testClient.readContract({ address: usdc, abi: usdcFundingAbi, functionName: 'masterMinter' });
-  const need = roleAccounts.length > 0 ? ROLE_USDC_BALANCE * BigInt(roleAccounts.length) : 0n;
-  const [isMinter, allowance] = await Promise.all([
-    testClient.readContract({ address: usdc, abi: usdcFundingAbi, functionName: 'isMinter', args: [admin.address] }),
-    testClient.readContract({ address: usdc, abi: usdcFundingAbi, functionName: 'minterAllowance', args: [admin.address] }),
-  ]);
-  if (!isMinter || allowance < need) {
-    if (masterMinter.toLowerCase() === admin.address.toLowerCase()) {
-      await walletClient(admin).writeContractSync({
-        address: usdc,
-        abi: usdcFundingAbi,
-        functionName: 'configureMinter',
-        args: [admin.address, maxUint256],
-      });
-    } else {
-      await asImpersonated(chain, masterMinter, async () => {
-        await walletClient({ address: masterMinter, type: 'json-rpc' }).writeContractSync({
-          address: usdc,
-          abi: usdcFundingAbi,
-          functionName: 'configureMinter',
-          args: [admin.address, maxUint256],
-        });
-      });
+  for (const token of chain.profile.tokens) {
+    if (token.kind === 'fiat-token') await ensureFiatMinter(chain, token, token.fundEach * BigInt(roleAccounts.length));
+    const abi = token.kind === 'fiat-token' ? usdcFundingAbi : mintableAbi;
+    for (const acct of roleAccounts) {
+      const balance = await testClient.readContract({ address: token.address, abi, functionName: 'balanceOf', args: [acct.address] });
+      if (balance < token.fundEach) await wallet.writeContractSync({ address: token.address, abi, functionName: 'mint', args: [acct.address, token.fundEach - balance] });
     }
-  }
-
-  const wallet = walletClient(admin);
-  const results: FundingResult[] = [];
-  for (const acct of roleAccounts) {
-    const balance = await testClient.readContract({ address: usdc, abi: usdcFundingAbi, functionName: 'balanceOf', args: [acct.address] });
-    if (balance < ROLE_USDC_BALANCE) {
-      await wallet.writeContractSync({ address: usdc, abi: usdcFundingAbi, functionName: 'mint', args: [acct.address, ROLE_USDC_BALANCE - balance] });
-    }
-    const [eth, usdcBal] = await Promise.all([
-      testClient.getBalance({ address: acct.address }),
-      testClient.readContract({ address: usdc, abi: usdcFundingAbi, functionName: 'balanceOf', args: [acct.address] }),
-    ]);
-    results.push({ role: acct.role, address: acct.address, eth, usdc: usdcBal });
   }
   // The admin paid gas for the mints: top it up again so every role starts equal.
   await ensureEth(chain, admin.address, ROLE_ETH_BALANCE);
-  const adminResult = results.find((r) => r.role === 'admin');
-  if (adminResult) adminResult.eth = await testClient.getBalance({ address: admin.address });
-  return results;
+  return Promise.all(
+    roleAccounts.map(async (acct) => ({
+      role: acct.role,
+      address: acct.address,
+      eth: await testClient.getBalance({ address: acct.address }),
+      tokens: Object.fromEntries(
+        await Promise.all(
+          chain.profile.tokens.map(async (t) => [t.key, await testClient.readContract({ address: t.address, abi: usdcFundingAbi, functionName: 'balanceOf', args: [acct.address] })] as const),
+        ),
+      ),
+    })),
+  );
 }
 
 /**

@@ -15,7 +15,7 @@ import { buildFixture } from '../scripts/gen-fixtures.ts';
 import { fixturePath } from './anvil.ts';
 import { REPO_ROOT } from './artifacts.ts';
 import { fixtureDrift, readFixture } from './fixture-check.ts';
-import { CHAIN_PROFILE_IDS, contractPlacements, getProfile } from './profiles.ts';
+import { chainProfileIds, getProfile, placementsFor } from './profiles.ts';
 
 const HINT = 'run `npm run gen` to regenerate the fixtures and bindings from the current contracts';
 
@@ -23,14 +23,14 @@ beforeAll(() => {
   execFileSync('npx', ['forge', 'build', '--offline'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
 });
 
-for (const profile of CHAIN_PROFILE_IDS) {
+for (const profile of chainProfileIds()) {
   test(`fixture ${profile}: code at each canonical address equals keccak(deployedBytecode)`, () => {
     const drift = fixtureDrift(profile);
     assert.deepEqual(drift, [], `${drift.join('\n')}\n-> ${HINT}`);
   });
 }
 
-for (const profile of CHAIN_PROFILE_IDS) {
+for (const profile of chainProfileIds()) {
   test(`fixture ${profile}: byte-identical to a fresh build (catches changed init args, funding, table rows)`, async () => {
     const built = await buildFixture(profile);
     const committed = readFileSync(fixturePath(profile), 'utf8');
@@ -47,7 +47,7 @@ test('the fixture check catches a changed contract and a missing one', () => {
   assert.equal(drift.length, 2, drift.join('\n'));
   assert.match(drift.join('\n'), /usdc at 0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913 has code hash/);
   assert.match(drift.join('\n'), /no code for permit2/);
-  assert.ok(contractPlacements.base.length >= 5);
+  assert.ok(placementsFor('base').length >= 5);
 });
 
 test('bindings in harness/chain/bindings match contracts/out', () => {

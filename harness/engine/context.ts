@@ -1,16 +1,50 @@
 /**
- * RunContext: what a scenario gets for one property run. It isolates the run (lazy `evm_snapshot`
- * on first use of a chain, `evm_revert` + height check at the end), records evidence and the
- * readable action log, and turns checks into requirement verdicts.
+ * RunContext: what a scenario gets for one property run. It isolates the run as the scenario
+ * declared (`snapshot`: lazy `evm_snapshot` on first use of a chain, `evm_revert` + height check at
+ * the end; `live`: nothing undone), records evidence and the readable action log, and turns checks
+ * into requirement verdicts. The check vocabulary (`expectEqual`, `expectStatus`, `expectRefused`,
+ * `expectNoMoneyMoved`, `json`) writes the expected/actual pairs the report shows.
  */
-import type { Hex } from 'viem';
-import type { Target } from '../target/schema.ts';
-import { EvidenceRecorder, recordingFetch } from './evidence.ts';
+import type { Address, Hex } from 'viem';
+import type { z } from 'zod';
+import { endpointOf, evmAccounts, type EndpointSpec, type Target } from '../target/schema.ts';
+import type { Isolation } from './dsl.ts';
 import { HarnessFault, RequirementViolation } from './errors.ts';
+import { EvidenceRecorder, recordingFetch } from './evidence.ts';
 import { ChainSession, type ChainClients } from './session.ts';
 
 /** Per-requirement check counters shared by all runs of a scenario. */
 export type CheckCounts = Map<string, { passed: number; failed: number }>;
+
+/** Balances of some addresses in one token, taken before an action (see `expectNoMoneyMoved`). */
+export interface BalanceSnapshot {
+  session: ChainSession;
+  token: Address;
+  /** Label → address. */
+  holders: Record<string, Address>;
+  before: Record<string, bigint>;
+}
+
+/** Which chain: by target chain id (label) or by EVM chain id. */
+export type ChainSelector = string | { chainId: number };
+
+/** An HTTP status class or exact statuses. */
+export type StatusExpectation = number | readonly number[] | '2xx' | '4xx';
+
+function statusMatches(status: number, e: StatusExpectation): boolean {
+  if (e === '2xx') return status >= 200 && status < 300;
+  if (e === '4xx') return status >= 400 && status < 500;
+  return typeof e === 'number' ? status === e : e.includes(status);
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+  } catch {
+    return String(v);
+  }
+}
 
 export class RunContext {
   readonly evidence = new EvidenceRecorder();
@@ -26,7 +60,8 @@ export class RunContext {
     private readonly clients: Map<string, ChainClients>,
     private readonly counts: CheckCounts,
     private readonly allowed: ReadonlySet<string>,
-    private readonly isolate: boolean,
+    /** How this run is isolated (the scenario's declaration; `snapshot` needs the target's `snapshot` capability). */
+    readonly isolation: Isolation,
   ) {
     this.fetch = recordingFetch(this.evidence);
   }
@@ -44,8 +79,8 @@ export class RunContext {
     if (!this.allowed.has(requirement)) throw new HarnessFault(`check names ${requirement}, which this scenario does not declare`);
     const c = this.counts.get(requirement) ?? { passed: 0, failed: 0 };
     this.counts.set(requirement, c);
-    const expected = detail.expected === undefined ? undefined : String(detail.expected);
-    const actual = detail.actual === undefined ? undefined : String(detail.actual);
+    const expected = detail.expected === undefined ? undefined : show(detail.expected);
+    const actual = detail.actual === undefined ? undefined : show(detail.actual);
     this.evidence.add({ kind: 'check', requirement, ok, message, expected, actual });
     if (ok) {
       c.passed++;
@@ -55,14 +90,99 @@ export class RunContext {
     throw new RequirementViolation(requirement, message, expected, actual);
   }
 
-  /** The session for a chain (default: the first chain). The first call in a run takes a snapshot. */
-  async chain(id?: string): Promise<ChainSession> {
-    const key = id ?? this.target.chains[0]!.id;
+  /** `actual` equals `expected` (bigints, strings, numbers, booleans compared with ===; objects by JSON). */
+  expectEqual(requirement: string, actual: unknown, expected: unknown, what: string): void {
+    const same = typeof actual === 'object' && actual !== null ? show(actual) === show(expected) : actual === expected;
+    this.check(requirement, same, what, { expected, actual });
+  }
+
+  /** The answer's status is `expected` (a number, a list, '2xx' or '4xx'). `body` is shown when it is not. */
+  expectStatus(requirement: string, res: { status: number; body?: unknown }, expected: StatusExpectation, what: string): void {
+    this.check(requirement, statusMatches(res.status, expected), what, {
+      expected: typeof expected === 'object' ? expected.join(' or ') : expected,
+      actual: `${res.status}${res.body === undefined ? '' : ` ${show(res.body).slice(0, 300)}`}`,
+    });
+  }
+
+  /** A refusal: a 4xx. A 2xx (accepted) and a 5xx (a server fault, not a refusal) both violate. */
+  expectRefused(requirement: string, res: { status: number; body?: unknown }, what: string): void {
+    this.expectStatus(requirement, res, '4xx', what);
+  }
+
+  /** Record balances now, for `expectNoMoneyMoved` / balance evidence later. */
+  async balancesOf(session: ChainSession, token: Address, holders: Record<string, Address>): Promise<BalanceSnapshot> {
+    const before: Record<string, bigint> = {};
+    for (const [label, a] of Object.entries(holders)) before[label] = await session.balanceOf(token, a);
+    return { session, token, holders, before };
+  }
+
+  /** No holder's balance changed since `snap` (records the before/after table either way). */
+  async expectNoMoneyMoved(requirement: string, snap: BalanceSnapshot, what = 'no money moved'): Promise<void> {
+    const after: Record<string, bigint> = {};
+    for (const [label, a] of Object.entries(snap.holders)) after[label] = await snap.session.balanceOf(snap.token, a);
+    snap.session.recordBalances(what, snap.token, snap.before, after);
+    const fmt = (m: Record<string, bigint>) =>
+      Object.entries(m)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+    this.check(
+      requirement,
+      Object.keys(after).every((k) => after[k] === snap.before[k]),
+      what,
+      { expected: fmt(snap.before), actual: fmt(after) },
+    );
+  }
+
+  /**
+   * Fetch JSON from the target and validate it against `schema`: a status other than `status`, a
+   * body that is not JSON, or a schema mismatch (named by field path) violates `requirement`.
+   */
+  async json<T extends z.ZodType>(requirement: string, url: string, schema: T, opts: { init?: RequestInit; status?: StatusExpectation; what?: string } = {}): Promise<z.infer<T>> {
+    const what = opts.what ?? `${opts.init?.method ?? 'GET'} ${new URL(url).pathname}`;
+    const res = await this.fetch(url, opts.init);
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      this.check(requirement, false, `${what} answers JSON`, { expected: 'a JSON body', actual: `${res.status} ${text.slice(0, 200)}` });
+    }
+    this.expectStatus(requirement, { status: res.status, body }, opts.status ?? 200, `${what} answers ${opts.status ?? 200}`);
+    const r = schema.safeParse(body);
+    if (!r.success) {
+      const i = r.error.issues[0]!;
+      this.check(requirement, false, `${what}: the answer has the documented shape`, { expected: `${i.path.join('.') || '(body)'}: ${i.message}`, actual: show(body).slice(0, 300) });
+    }
+    return r.data as z.infer<T>;
+  }
+
+  /** The private key of a role's EVM account (harness fault when the target declares none: check `roles`). */
+  key(role: string): Hex {
+    const a = evmAccounts(this.target).find((x) => x.role === role);
+    if (!a) throw new HarnessFault(`target declares no account for role '${role}'`);
+    return a.privateKey as Hex;
+  }
+
+  /** A declared endpoint (always an object: `{url, method?, body?, headers?}`). */
+  endpoint(name: string): EndpointSpec {
+    const e = endpointOf(this.target, name);
+    if (!e) throw new HarnessFault(`target declares no '${name}' endpoint`);
+    return e;
+  }
+
+  /**
+   * The session for a chain (default: the first chain; or by label or `{chainId}`). With `snapshot`
+   * isolation the first call in a run takes a snapshot that `close()` reverts.
+   */
+  async chain(sel?: ChainSelector): Promise<ChainSession> {
+    const spec = sel === undefined ? this.target.chains[0] : typeof sel === 'string' ? this.target.chains.find((c) => c.id === sel) : this.target.chains.find((c) => c.chainId === sel.chainId);
+    if (!spec) throw new HarnessFault(`target has no chain ${sel === undefined ? '(none declared)' : typeof sel === 'string' ? `'${sel}'` : `with chainId ${sel.chainId}`}`);
+    const key = spec.id;
     let s = this.sessions.get(key);
     if (s) return s;
     const clients = this.clients.get(key);
-    if (!clients) throw new HarnessFault(`target has no chain '${key}'`);
-    if (this.isolate) {
+    if (!clients) throw new HarnessFault(`no clients for chain '${key}'`);
+    if (this.isolation === 'snapshot') {
       const height = await clients.public.getBlockNumber({ cacheTime: 0 });
       const snap = (await clients.test.snapshot()) as Hex;
       this.snapshots.set(key, { id: snap, height });

@@ -1,10 +1,15 @@
 /**
  * Scenario DSL on fast-check. A scenario declares the requirements it checks, the capabilities,
- * roles and contracts it needs, its arbitraries, and either a property (`run(ctx, value)`) or
- * model-based commands (`fc.commands` + `asyncModelRun`, or `scheduledModelRun` when agents race).
+ * roles, contracts and endpoints it needs, how its runs are isolated, its arbitraries, and either a
+ * property (`run(ctx, value)`) or model-based commands (`fc.commands` + `asyncModelRun`, or
+ * `scheduledModelRun` when agents race). A protocol module gathers a pack's requirements, scenarios
+ * and what it adds to the target format; `defineProtocol` checks the declarations when the pack
+ * loads, so a typo fails there instead of turning into a silent not-applicable.
  */
 import type fc from 'fast-check';
-import type { Capability, Target, TargetChain } from '../target/schema.ts';
+import type { z } from 'zod';
+import { ROLE_NAMES } from '../chain/accounts.ts';
+import { CORE_CAPABILITIES, type Capability, type ProtocolTargetSection, type Target, type TargetChain } from '../target/schema.ts';
 import type { Requirement } from './catalog.ts';
 import type { RunContext } from './context.ts';
 
@@ -15,29 +20,41 @@ export interface ScenarioEnv {
   chains: TargetChain[];
 }
 
+/**
+ * How the runs of a scenario are kept apart:
+ * - `snapshot` (default): each run's chain writes are undone (evm_snapshot / evm_revert);
+ * - `live`: nothing is undone, because the target's servers keep state (a database, a nonce cache)
+ *   that a chain revert would not roll back; runs use fresh agents, tasks and nonces instead;
+ * - `reset`: the target's servers are reset between runs (needs the `reset` capability).
+ */
+export type Isolation = 'snapshot' | 'live' | 'reset';
+
 interface ScenarioBase {
   /** Unique within its protocol; the case id in reports is `<protocol>/<id>`. */
   id: string;
   title: string;
   /** Requirement ids this scenario checks (each `ctx.check` must name one of them). */
   requirements: string[];
-  /** Target capabilities needed; absent → not-applicable with the reason. `snapshot` is implied for chain writes. */
+  /** Target capabilities needed; absent → not-applicable with the reason. */
   capabilities?: Capability[];
   /** Role accounts needed (e.g. 'buyer1'); absent → not-applicable. */
   roles?: string[];
   /** Contracts that must be declared on a chain ('usdc', 'identityRegistry', ...); chains lacking them are skipped. */
   needs?: string[];
-  /** Named target endpoints the scenario talks to (e.g. 'agentripe'); absent → not-applicable. */
+  /** Named target endpoints the scenario talks to (declared by its protocol); absent → not-applicable. */
   endpoints?: string[];
+  /** Run isolation (default `snapshot`). */
+  isolation?: Isolation;
   /** Upper bound on property runs for an expensive scenario (the CLI's --runs still applies below it). */
   maxRuns?: number;
 }
 
-/** Property scenario: one generated value per run. */
-export interface PropertyScenario<T = any> extends ScenarioBase {
+/** Property scenario: one generated value per run; `setup` (optional) builds a per-run fixture first. */
+export interface PropertyScenario<T = any, F = any> extends ScenarioBase {
   kind: 'property';
   arbitrary(env: ScenarioEnv): fc.Arbitrary<T>;
-  run(ctx: RunContext, value: T): Promise<void>;
+  setup?(ctx: RunContext): Promise<F>;
+  run(ctx: RunContext, value: T, fixture: F): Promise<void>;
 }
 
 /** Model-based scenario: a sequence of agent commands checked against a pure model. */
@@ -55,16 +72,38 @@ export interface ModelScenario<M extends object = any, R = any> extends Scenario
 
 export type Scenario = PropertyScenario | ModelScenario;
 
-/** A protocol = its requirement catalog + its scenarios (one folder in scenarios/). */
-export interface ProtocolModule {
+/**
+ * A harness-side helper a target can point its servers at (a deterministic reviewer, a relay...):
+ * started for a run when the target's `config.<protocol>` asks for it, it grants capabilities.
+ */
+export interface ProtocolFixture {
+  name: string;
+  description: string;
+  /** Start it if `section` (the parsed config section) asks for it; null when it does not. */
+  start(section: unknown, log: (line: string) => void): Promise<{ capabilities: Capability[]; describe: string; stop(): Promise<void> } | null>;
+}
+
+/** A protocol = its requirement catalog, its scenarios and what it adds to targets (one folder in scenarios/). */
+export interface ProtocolModule extends ProtocolTargetSection {
   id: string;
   title: string;
+  /** Sort key in reports and listings (lower first; default 100, then by id). */
+  order?: number;
   requirements: readonly Requirement[];
   scenarios: Scenario[];
+  /** Endpoint names the scenarios use → what the endpoint is (documented in `amh list`). */
+  endpoints?: Record<string, string>;
+  /** Protocol capabilities `<id>:<name>` → what the target promises by declaring it. */
+  capabilities?: Record<string, string>;
+  /** Schema of the target's `config.<id>` section. */
+  config?: z.ZodType;
+  fixtures?: ProtocolFixture[];
+  /** Documentation links for `amh list --markdown` (repository-relative). */
+  docs?: { readme?: string; profile?: string };
 }
 
 /** Identity helpers that give literal types and validate the declaration early. */
-export function defineScenario<T>(s: PropertyScenario<T>): PropertyScenario<T>;
+export function defineScenario<T, F = undefined>(s: PropertyScenario<T, F>): PropertyScenario<T, F>;
 export function defineScenario<M extends object, R>(s: ModelScenario<M, R>): ModelScenario<M, R>;
 export function defineScenario(s: Scenario): Scenario {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(s.id)) throw new Error(`scenario id '${s.id}' must be kebab-case`);
@@ -72,14 +111,27 @@ export function defineScenario(s: Scenario): Scenario {
   return s;
 }
 
-/** Validate a protocol: every scenario requirement exists in its catalog, scenario ids unique. */
+/**
+ * Validate a protocol when it loads: unique scenario ids; every scenario's requirements exist in the
+ * catalog; its roles are known role names; its endpoints and protocol capabilities are declared by
+ * the protocol; core capabilities are known; `reset` isolation comes with the `reset` capability.
+ */
 export function defineProtocol(p: ProtocolModule): ProtocolModule {
   const ids = new Set(p.requirements.map((r) => r.id));
   const sids = new Set<string>();
+  const err = (s: Scenario, what: string) => new Error(`protocol ${p.id}: scenario ${s.id} ${what}`);
+  for (const c of Object.keys(p.capabilities ?? {})) if (!c.startsWith(`${p.id}:`)) throw new Error(`protocol ${p.id}: capability '${c}' must be named '${p.id}:<name>'`);
   for (const s of p.scenarios) {
     if (sids.has(s.id)) throw new Error(`protocol ${p.id}: duplicate scenario id '${s.id}'`);
     sids.add(s.id);
-    for (const r of s.requirements) if (!ids.has(r)) throw new Error(`protocol ${p.id}: scenario ${s.id} names unknown requirement ${r}`);
+    for (const r of s.requirements) if (!ids.has(r)) throw err(s, `names unknown requirement ${r}`);
+    for (const r of s.roles ?? []) if (!(ROLE_NAMES as readonly string[]).includes(r)) throw err(s, `needs unknown role '${r}' (roles: ${ROLE_NAMES.join(', ')})`);
+    for (const e of s.endpoints ?? [])
+      if (!p.endpoints?.[e]) throw err(s, `talks to endpoint '${e}', which protocol ${p.id} does not declare (declared: ${Object.keys(p.endpoints ?? {}).join(', ') || 'none'})`);
+    for (const c of s.capabilities ?? []) {
+      if (c.includes(':') ? !p.capabilities?.[c] : !(c in CORE_CAPABILITIES)) throw err(s, `needs unknown capability '${c}'`);
+    }
+    if (s.isolation === 'reset' && !s.capabilities?.includes('reset')) throw err(s, "uses 'reset' isolation without needing the 'reset' capability");
   }
   return p;
 }

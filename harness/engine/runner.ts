@@ -5,8 +5,7 @@
  * depend on which worker ran it.
  */
 import fc from 'fast-check';
-import type { Target } from '../target/schema.ts';
-import { hasCapability } from '../target/schema.ts';
+import { chainToken, endpointOf, evmAccounts, hasCapability, type Target } from '../target/schema.ts';
 import type { Requirement } from './catalog.ts';
 import { RunContext, type CheckCounts } from './context.ts';
 import type { ProtocolModule, Scenario, ScenarioEnv } from './dsl.ts';
@@ -98,10 +97,11 @@ export function scenarioSeed(seed: number, caseId: string): number {
 export function notApplicableReason(p: ProtocolModule, s: Scenario, target: Target, env: ScenarioEnv): string | null {
   if (target.protocols && !target.protocols.includes(p.id)) return `target does not claim protocol '${p.id}'`;
   const caps = (s.capabilities ?? []).filter((c) => !hasCapability(target, c));
+  if ((s.isolation ?? 'snapshot') === 'snapshot' && s.needs?.length && !hasCapability(target, 'snapshot') && !caps.includes('snapshot')) caps.push('snapshot');
   if (caps.length) return `target lacks capability ${caps.map((c) => `'${c}'`).join(', ')}`;
-  const roles = (s.roles ?? []).filter((r) => !target.accounts.some((a) => a.role === r));
+  const roles = (s.roles ?? []).filter((r) => !evmAccounts(target).some((a) => a.role === r));
   if (roles.length) return `target declares no account for role ${roles.map((r) => `'${r}'`).join(', ')}`;
-  const eps = (s.endpoints ?? []).filter((e) => !target.endpoints[e]);
+  const eps = (s.endpoints ?? []).filter((e) => !endpointOf(target, e));
   if (eps.length) return `target declares no endpoint ${eps.map((e) => `'${e}'`).join(', ')}`;
   if (s.needs?.length && env.chains.length === 0) return `no target chain declares ${s.needs.map((n) => `'${n}'`).join(' + ')}`;
   return null;
@@ -109,7 +109,7 @@ export function notApplicableReason(p: ProtocolModule, s: Scenario, target: Targ
 
 function envFor(target: Target, s: Scenario): ScenarioEnv {
   const needs = s.needs ?? [];
-  const chains = target.chains.filter((c) => needs.every((n) => (n === 'usdc' ? Boolean(c.usdc) : Boolean(c.contracts[n]))));
+  const chains = target.chains.filter((c) => needs.every((n) => Boolean(chainToken(c, n) ?? c.contracts[n])));
   return { target, chains };
 }
 
@@ -148,7 +148,7 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
   if (remaining <= 0) return { report: { ...base, status: 'indeterminate', reason: 'not run: time budget exhausted' }, counts, sample: [] };
 
   const allowed = new Set(s.requirements);
-  const isolate = hasCapability(target, 'snapshot');
+  const isolation = s.isolation ?? 'snapshot';
   let sample: Evidence[] | undefined;
   let lastFail: { evidence: Evidence[]; actions: string[]; error: unknown } | undefined;
   let runsDone = 0;
@@ -166,7 +166,7 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
   const execRun = async (body: (ctx: RunContext) => Promise<void>) => {
     // After a harness fault, fail fast so fast-check's shrinking does not hammer a broken environment.
     if (fault) throw fault;
-    const ctx = new RunContext(target, clients, counts, allowed, isolate);
+    const ctx = new RunContext(target, clients, counts, allowed, isolation);
     runsDone++;
     let err: unknown;
     try {
@@ -196,7 +196,7 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
   const replayPath = opts.replay?.replayPath;
   let prop: fc.IAsyncProperty<any>;
   if (s.kind === 'property') {
-    prop = fc.asyncProperty(s.arbitrary(env), (v) => exec((ctx) => s.run(ctx, v)));
+    prop = fc.asyncProperty(s.arbitrary(env), (v) => exec(async (ctx) => s.run(ctx, v, s.setup ? await s.setup(ctx) : undefined)));
   } else {
     const cmds = fc.commands(s.commands(env), { maxCommands: s.maxCommands ?? 8, replayPath });
     // Keep model and real so `finish` can check end-state invariants after the last command.

@@ -10,20 +10,24 @@ import {
   createTestClient,
   createWalletClient,
   defineChain,
+  erc20Abi,
   parseEventLogs,
   type Abi,
+  type Account,
   type Address,
   type Chain,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type ContractFunctionReturnType,
   type Hex,
   type PublicClient,
   type TestClient,
   type Transport,
   type WalletClient,
-  type Account,
 } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { keepAliveTransport } from '../chain/index.ts';
-import type { Target, TargetChain } from '../target/schema.ts';
+import { chainToken, evmAccounts, type Target, type TargetChain } from '../target/schema.ts';
 import { jsonSafe, type EvidenceRecorder } from './evidence.ts';
 import { HarnessFault } from './errors.ts';
 
@@ -50,7 +54,7 @@ export function createTargetClients(target: Target): Map<string, ChainClients> {
     const transport = keepAliveTransport(spec.rpcUrl, { retryCount: 1, timeout: 30_000 });
     const accounts = new Map<string, PrivateKeyAccount>();
     const wallets = new Map<string, WalletClient<Transport, Chain, PrivateKeyAccount>>();
-    for (const a of target.accounts) {
+    for (const a of evmAccounts(target)) {
       const acct = privateKeyToAccount(a.privateKey as Hex);
       accounts.set(a.role, acct);
       wallets.set(a.role, createWalletClient({ chain, transport, account: acct }));
@@ -67,16 +71,18 @@ export function createTargetClients(target: Target): Map<string, ChainClients> {
   return out;
 }
 
-/** Arguments of a contract write attempt. */
-export interface AttemptParams {
+type Mutability = 'nonpayable' | 'payable';
+
+/** Arguments of a contract write attempt (typed by the ABI, as viem's writeContract). */
+export interface AttemptParams<abi extends Abi = Abi, fn extends ContractFunctionName<abi, Mutability> = ContractFunctionName<abi, Mutability>> {
   /** Human label, e.g. "buyer1 → transferWithAuthorization (expired)". */
   label: string;
   /** Role whose account sends the transaction. */
   role: string;
   address: Address;
-  abi: Abi;
-  functionName: string;
-  args: readonly unknown[];
+  abi: abi;
+  functionName: fn;
+  args: ContractFunctionArgs<abi, Mutability, fn>;
   /** Extra ABIs used to decode emitted events (e.g. the token's Transfer). */
   eventAbi?: Abi;
 }
@@ -132,9 +138,9 @@ export class ChainSession {
     return this.clients.spec;
   }
 
-  /** The target-declared address of a named contract; harness fault if missing (checked up front by `needs`). */
+  /** The target-declared address of a named contract or token; harness fault if missing (checked up front by `needs`). */
   contract(name: string): Address {
-    const a = name === 'usdc' ? this.spec.usdc?.address : this.spec.contracts[name];
+    const a = chainToken(this.spec, name)?.address ?? this.spec.contracts[name];
     if (!a) throw new HarnessFault(`target chain '${this.id}' declares no '${name}' contract`);
     return a as Address;
   }
@@ -155,20 +161,35 @@ export class ChainSession {
     return b.timestamp;
   }
 
-  /** Read-only contract call. */
-  async read<T = unknown>(address: Address, abi: Abi, functionName: string, args: readonly unknown[] = []): Promise<T> {
-    return (await this.public.readContract({ address, abi, functionName, args })) as T;
+  /** Timestamp the next block will carry (what a token's validity checks will see). */
+  async pendingTime(): Promise<bigint> {
+    return (await this.public.getBlock({ blockTag: 'pending' })).timestamp;
+  }
+
+  /** Read-only contract call, typed by the ABI (pass ABIs `as const` or from `parseAbi`). */
+  async read<const abi extends Abi, fn extends ContractFunctionName<abi, 'pure' | 'view'>, const args extends ContractFunctionArgs<abi, 'pure' | 'view', fn>>(
+    address: Address,
+    abi: abi,
+    functionName: fn,
+    ...rest: args extends readonly [] ? [args?: args] : [args: args]
+  ): Promise<ContractFunctionReturnType<abi, 'pure' | 'view', fn, args>> {
+    return (await this.public.readContract({ address, abi, functionName, args: rest[0] } as never)) as ContractFunctionReturnType<abi, 'pure' | 'view', fn, args>;
+  }
+
+  /** ERC-20 balance of an address. */
+  async balanceOf(token: Address, who: Address): Promise<bigint> {
+    return this.public.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
   }
 
   /** Send a write and record what happened. See class docs. */
-  async attempt(p: AttemptParams): Promise<AttemptResult> {
+  async attempt<const abi extends Abi, fn extends ContractFunctionName<abi, Mutability>>(p: AttemptParams<abi, fn>): Promise<AttemptResult> {
     const wallet = this.clients.wallets.get(p.role);
     if (!wallet) throw new HarnessFault(`target declares no account for role '${p.role}'`);
     const base = { chain: this.id, from: wallet.account.address, to: p.address, function: p.functionName, args: jsonSafe(p.args), label: p.label };
     // The simulation only supplies a readable revert reason; the verdict comes from the mined receipt.
     let simulatedReason: string | undefined;
     try {
-      await this.public.simulateContract({ account: wallet.account as Account, address: p.address, abi: p.abi, functionName: p.functionName, args: p.args as unknown[] });
+      await this.public.simulateContract({ account: wallet.account as Account, address: p.address, abi: p.abi as Abi, functionName: p.functionName as string, args: p.args as unknown[] });
     } catch (e) {
       if (isTransportError(e)) throw new HarnessFault(`RPC failure on ${this.id}: ${revertReason(e)}`);
       simulatedReason = revertReason(e);
@@ -196,7 +217,7 @@ export class ChainSession {
       this.rec.add({ kind: 'refused', ...base, reason: `${reason} (mined reverted: ${r.transactionHash})` });
       return { ok: false, reason, hash: r.transactionHash };
     }
-    const abi = [...p.abi, ...(p.eventAbi ?? [])] as Abi;
+    const abi = [...(p.abi as Abi), ...(p.eventAbi ?? [])] as Abi;
     const decoded = parseEventLogs({ abi, logs: r.logs as never, strict: false }) as unknown as { eventName: string; address: Address; args: Record<string, unknown> }[];
     const events = decoded.map((l) => ({ eventName: l.eventName, address: l.address, args: l.args }));
     this.rec.add({
@@ -212,9 +233,8 @@ export class ChainSession {
 
   /** Read ERC-20 balances of several roles (for before/after evidence). */
   async balances(token: Address, roles: string[]): Promise<Record<string, bigint>> {
-    const abi = [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'a', type: 'address' }], outputs: [{ type: 'uint256' }] }] as const;
     const out: Record<string, bigint> = {};
-    for (const r of roles) out[r] = await this.public.readContract({ address: token, abi, functionName: 'balanceOf', args: [this.address(r)] });
+    for (const r of roles) out[r] = await this.balanceOf(token, this.address(r));
     return out;
   }
 

@@ -5,7 +5,7 @@
 import type { Evidence } from '../engine/evidence.ts';
 import type { Requirement } from '../engine/catalog.ts';
 
-export const REPORT_SCHEMA_VERSION = '1.0.0';
+export const REPORT_SCHEMA_VERSION = '1.1.0';
 
 /** Outcome of a check, a scenario or a requirement. */
 export type Status = 'pass' | 'fail' | 'warn' | 'not-applicable' | 'error' | 'indeterminate';
@@ -81,6 +81,8 @@ export interface TargetInfo {
   source?: string;
   capabilities: string[];
   chains: { id: string; chainId: number; rpcUrl: string }[];
+  /** Endpoint URLs by name (what the scenarios talked to). */
+  endpoints?: Record<string, string>;
 }
 
 export interface Report {

@@ -20,9 +20,11 @@ import { parseArgs } from 'node:util';
 import { keepAliveFetch, startChain, type RunningChain } from '../chain/index.ts';
 import { runAll } from '../engine/runner.ts';
 import { createTargetClients } from '../engine/session.ts';
-import { targetInfo } from '../engine/execute.ts';
-import { describeChains } from '../target/reference.ts';
-import { protocols } from '../../scenarios/index.ts';
+import { targetInfo } from '../cli/execute.ts';
+import { loadProtocols } from '../packs/discover.ts';
+import { describeReference } from '../services/reference.ts';
+
+const protocols = await loadProtocols();
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +74,7 @@ async function recordingProxy(upstream: string): Promise<{ url: string; log: Rec
 }
 
 async function harnessRun(chain: RunningChain, rpcUrl: string): Promise<{ ms: number; runs: number; status: string }> {
-  const target = describeChains([{ ...chain, rpcUrl }]);
+  const target = describeReference([{ ...chain, rpcUrl }]);
   const t0 = performance.now();
   const report = await runAll({ target, targetInfo: targetInfo(target, 'reference'), workers: [createTargetClients(target)], protocols: [protocol!] }, { runs, seed, grep, command: 'bench' });
   const ms = performance.now() - t0;

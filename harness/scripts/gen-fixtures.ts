@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { keccak256, type Hex } from 'viem';
 import { artifactPath, readArtifact, REPO_ROOT } from '../chain/artifacts.ts';
-import { CHAIN_PROFILE_IDS, contractPlacements, dumpState, fixturePath, fundRoleAccounts, isChainProfileId, placeContracts, rpcCall, startChain, type ChainProfileId } from '../chain/index.ts';
+import { chainProfileIds, placementsFor, dumpState, fixturePath, fundRoleAccounts, isChainProfileId, placeContracts, rpcCall, startChain, type ChainProfileId } from '../chain/index.ts';
 
 type DumpBlock = { header: { number: string } };
 type DumpTx = { block_number: string | number; info: { transaction_index: number } };
@@ -44,7 +44,7 @@ export interface BuiltFixture {
  * Deterministic: the same contracts and table give the same text.
  */
 export async function buildFixture(profileId: ChainProfileId, allowMissing = false): Promise<BuiltFixture> {
-  const rows = contractPlacements[profileId].filter((row) => {
+  const rows = placementsFor(profileId).filter((row) => {
     if (existsSync(artifactPath(row.artifact.file, row.artifact.contract))) return true;
     const rel = path.relative(REPO_ROOT, artifactPath(row.artifact.file, row.artifact.contract));
     if (!allowMissing) throw new Error(`${profileId}: artifact ${rel} missing for '${row.key}'. Run \`npm run gen\` (builds contracts first).`);
@@ -81,10 +81,10 @@ async function main(): Promise<number> {
       check: { type: 'boolean', default: false },
     },
   });
-  const profiles = values.profile ?? [...CHAIN_PROFILE_IDS];
+  const profiles = values.profile ?? chainProfileIds();
   for (const p of profiles) {
     if (!isChainProfileId(p)) {
-      process.stderr.write(`unknown profile '${p}'; known: ${CHAIN_PROFILE_IDS.join(', ')}\n`);
+      process.stderr.write(`unknown profile '${p}'; known: ${chainProfileIds().join(', ')}\n`);
       return 2;
     }
   }

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { TargetError, loadTargetFile, parseTarget, targetJsonSchema } from './schema.ts';
+import { loadProtocols } from '../packs/discover.ts';
+import { targetSchemaText } from './export-schema.ts';
+import { TargetError, checkTargetAgainstProtocols, loadTargetFile, parseTarget } from './schema.ts';
 
 const example = {
   name: 'acme agent server',
@@ -37,7 +39,7 @@ test('invalid targets are refused with an error naming every bad field', () => {
   const bad = structuredClone(example) as Record<string, any>;
   bad.chains[0].rpcUrl = 'ws://nope';
   bad.accounts[0].privateKey = '0x1234';
-  bad.capabilities = ['snapshot', 'time-travel'];
+  bad.capabilities = ['snapshot', 'time travel'];
   bad.extra = true;
   try {
     parseTarget(bad, 'file t.json');
@@ -51,7 +53,70 @@ test('invalid targets are refused with an error naming every bad field', () => {
     assert.match(e.message, /extra/);
   }
   assert.throws(() => parseTarget({ ...example, chains: [example.chains[0], example.chains[0]] }), /chains\[1\]\.id: duplicate chain id 'base-sepolia'/);
-  assert.throws(() => parseTarget({ ...example, chains: [] }), /chains: /);
+  assert.throws(() => parseTarget({ ...example, accounts: [{ role: 'buyer1', kind: 'nostr', privateKey: 'zz' }] }), /accounts\[0\]\.privateKey: must be 32 bytes of hex/);
+  assert.throws(() => parseTarget({ ...example, accounts: [{ role: 'buyer1', kind: 'martian', privateKey: 'zz' }] }), /accounts\[0\]\.kind/);
+});
+
+test('a target without chains (a protocol with no chain) and with non-EVM keys is valid', () => {
+  const t = parseTarget({
+    name: 'relay only',
+    endpoints: { relay: 'ws://127.0.0.1:7000' },
+    accounts: [
+      { role: 'buyer1', kind: 'nostr', privateKey: '11'.repeat(32) },
+      { role: 'buyer1', kind: 'ed25519', privateKey: `0x${'22'.repeat(32)}` },
+      { role: 'provider', kind: 'lightning', privateKey: '33'.repeat(32), publicKey: `02${'44'.repeat(32)}` },
+    ],
+    capabilities: ['asa:relay-reset'],
+  });
+  assert.deepEqual(t.chains, []);
+  assert.deepEqual(
+    t.accounts.map((a) => [a.role, a.kind]),
+    [
+      ['buyer1', 'nostr'],
+      ['buyer1', 'ed25519'],
+      ['provider', 'lightning'],
+    ],
+  );
+  assert.equal((t.accounts[1] as { privateKey: string }).privateKey, '22'.repeat(32), '0x is dropped');
+  assert.throws(
+    () =>
+      parseTarget({
+        name: 'x',
+        accounts: [
+          { role: 'a', kind: 'nostr', privateKey: '11'.repeat(32) },
+          { role: 'a', kind: 'nostr', privateKey: '12'.repeat(32) },
+        ],
+      }),
+    /duplicate nostr account for role 'a'/,
+  );
+});
+
+test('protocol sections: unknown endpoint names, capabilities and config sections are refused with a "did you mean"', async () => {
+  const protocols = await loadProtocols();
+  const ok = checkTargetAgainstProtocols(
+    parseTarget({ ...example, capabilities: ['snapshot', 'agentripe:review-fixture'], config: { agentripe: { reviewFixture: { listen: '127.0.0.1:4099' } } } }),
+    protocols,
+  );
+  assert.deepEqual(ok.config.agentripe, { reviewFixture: { listen: '127.0.0.1:4099' } });
+  try {
+    checkTargetAgainstProtocols(
+      parseTarget({
+        ...example,
+        endpoints: { x402_resource: 'http://127.0.0.1:1' },
+        capabilities: ['agentripe:review-fixtur'],
+        config: { agentripe: { reviewFixture: { listen: 'nowhere' } }, agentrip: {} },
+      }),
+      protocols,
+      'file t.json',
+    );
+    assert.fail('should throw');
+  } catch (e) {
+    assert.ok(e instanceof TargetError);
+    assert.match(e.message, /endpoints\.x402_resource: no protocol uses an endpoint named 'x402_resource' \(did you mean 'x402-resource'\?\)/);
+    assert.match(e.message, /capabilities\[0\]: unknown capability 'agentripe:review-fixtur' \(did you mean 'agentripe:review-fixture'\?\)/);
+    assert.match(e.message, /config\.agentripe\.reviewFixture\.listen: must be host:port/);
+    assert.match(e.message, /config\.agentrip: unknown protocol 'agentrip' \(did you mean 'agentripe'\?\)/);
+  }
 });
 
 test('loadTargetFile reports unreadable and non-JSON files clearly', async () => {
@@ -66,10 +131,14 @@ test('loadTargetFile reports unreadable and non-JSON files clearly', async () =>
 test('target.schema.json is in sync with the zod schema and accepts/refuses like it', async () => {
   const file = fileURLToPath(new URL('./target.schema.json', import.meta.url));
   const committed = JSON.parse(await readFile(file, 'utf8'));
-  assert.deepEqual(committed, JSON.parse(JSON.stringify(targetJsonSchema())), 'regenerate with: npx tsx harness/target/export-schema.ts');
+  assert.deepEqual(committed, JSON.parse(await targetSchemaText()), 'regenerate with: npm run gen (or npx tsx harness/target/export-schema.ts)');
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   const validate = ajv.compile(committed);
   assert.equal(validate(example), true, JSON.stringify(validate.errors));
-  assert.equal(validate({ ...example, capabilities: ['time-travel'] }), false);
+  assert.equal(validate({ ...example, capabilities: ['time travel'] }), false);
   assert.equal(validate({ ...example, chains: [{ ...example.chains[0], chainId: 'one' }] }), false);
+  // Protocol sections are part of the published schema.
+  assert.equal(validate({ ...example, config: { agentripe: { reviewFixture: { listen: '127.0.0.1:4099' } } } }), true, JSON.stringify(validate.errors));
+  assert.equal(validate({ ...example, config: { agentripe: { reviewer: 'x' } } }), false);
+  assert.equal(validate({ ...example, endpoints: { x402_resource: 'http://h:1' } }), false);
 });

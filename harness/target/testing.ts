@@ -1,56 +1,20 @@
 /**
  * Test support: put the deliberately broken contracts of contracts/src/testing/ on a blank chain
- * and describe them as a Target, the way an outside implementer would. Used by the kill-rate tests
- * (each requirement is shown catching the defect it exists for) and by the benchmark.
- *
- * Contracts are compiled with solcjs (the `solc` npm package) on demand, so tests do not depend on a
- * prior `forge build` of the whole tree; the result is cached per process.
+ * and describe them as a Target, the way an outside implementer would. Used by the kill tables of
+ * the usdc and erc8004 packs (each requirement is shown catching the defect it exists for) and by
+ * the benchmark. The contracts come from forge's build (contracts/out; vitest's global setup runs
+ * an incremental `forge build`).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import solc from 'solc';
 import { createPublicClient, createWalletClient, defineChain, http, type Abi, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { readArtifact } from '../chain/artifacts.ts';
 import { roleAccounts, startChain, type ChainProfileId, type RunningChain } from '../chain/index.ts';
 import { parseTarget, type Capability, type Target } from './schema.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TESTING_DIR = path.join(REPO_ROOT, 'contracts', 'src', 'testing');
-const compiled = new Map<string, { abi: Abi; bytecode: Hex }>();
-
-/** Compile one file of contracts/src/testing and return a contract's ABI and creation bytecode. */
-export function compileTestContract(file: string, contract: string): { abi: Abi; bytecode: Hex } {
-  const key = `${file}:${contract}`;
-  const hit = compiled.get(key);
-  if (hit) return hit;
-  const input = {
-    language: 'Solidity',
-    sources: { [file]: { content: readFileSync(path.join(TESTING_DIR, file), 'utf8') } },
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
-  };
-  // Imports (OpenZeppelin) are resolved from node_modules, as forge's remapping does.
-  const findImports = (p: string) => {
-    const candidates = [path.join(REPO_ROOT, 'node_modules', p), path.join(TESTING_DIR, p)];
-    for (const c of candidates) {
-      try {
-        return { contents: readFileSync(c, 'utf8') };
-      } catch {
-        // try the next location
-      }
-    }
-    return { error: `import not found: ${p}` };
-  };
-  const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as {
-    errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>;
-  };
-  const errs = (out.errors ?? []).filter((e) => e.severity === 'error');
-  if (errs.length) throw new Error(`solc failed on ${file}:\n${errs.map((e) => e.formattedMessage).join('\n')}`);
-  for (const [name, c] of Object.entries(out.contracts[file] ?? {})) compiled.set(`${file}:${name}`, { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` });
-  const r = compiled.get(key);
-  if (!r) throw new Error(`contract ${contract} not found in ${file}`);
-  return r;
+/** ABI and creation bytecode of a contract of contracts/src/testing, from forge's build. */
+export function testContract(file: string, contract: string): { abi: Abi; bytecode: Hex } {
+  const a = readArtifact(file, contract);
+  return { abi: a.abi, bytecode: a.bytecode };
 }
 
 /** USDC each holder role gets on a broken-token chain (base units). */
@@ -87,13 +51,13 @@ export async function startBrokenTarget(o: BrokenOptions = {}): Promise<BrokenTa
     const wallet = createWalletClient({ chain: vchain, transport: http(chain.rpcUrl), account: admin });
     const pub = createPublicClient({ chain: vchain, transport: http(chain.rpcUrl) });
     const deploy = async (file: string, name: string, args: unknown[]) => {
-      const { abi, bytecode } = compileTestContract(file, name);
+      const { abi, bytecode } = testContract(file, name);
       const hash = await wallet.deployContract({ abi, bytecode, args } as never);
       const r = await pub.waitForTransactionReceipt({ hash });
       if (!r.contractAddress) throw new Error(`deploying ${name} failed`);
       return { address: r.contractAddress, abi };
     };
-    const usdcName = chain.profile.usdc.name;
+    const usdcName = chain.profile.usdc!.name;
     const token = await deploy('BrokenFiatToken.sol', 'BrokenFiatToken', [usdcName, '2', o.tokenBugs ?? 0n]);
     for (const a of roleAccounts) {
       const hash = await wallet.writeContract({ address: token.address, abi: token.abi, functionName: 'mint', args: [a.address, TEST_USDC_BALANCE] } as never);
@@ -110,7 +74,7 @@ export async function startBrokenTarget(o: BrokenOptions = {}): Promise<BrokenTa
     const target = parseTarget({
       name: `broken target (token bugs ${o.tokenBugs ?? 0n}, identity bugs ${o.identityBugs ?? '-'}, reputation bugs ${o.reputationBugs ?? '-'})`,
       chains: [{ id: profile, chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: token.address, name: usdcName, version: '2', decimals: 6 }, contracts }],
-      accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+      accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
       capabilities: o.capabilities ?? ['snapshot', 'clock-control'],
     });
     return { chain, target, addresses, stop: () => chain.stop() };
@@ -124,8 +88,9 @@ export async function startBrokenTarget(o: BrokenOptions = {}): Promise<BrokenTa
 export async function runAgainst(target: Target, o: { protocols: string[]; grep?: string; runs?: number; seed?: number }) {
   const { runAll } = await import('../engine/runner.ts');
   const { createTargetClients } = await import('../engine/session.ts');
-  const { protocols } = await import('../../scenarios/index.ts');
-  const { targetInfo } = await import('../engine/execute.ts');
+  const { loadProtocols } = await import('../packs/discover.ts');
+  const { targetInfo } = await import('../cli/execute.ts');
+  const protocols = await loadProtocols();
   return runAll(
     { target, targetInfo: targetInfo(target, 'file'), workers: [createTargetClients(target)], protocols: protocols.filter((p) => o.protocols.includes(p.id)) },
     { runs: o.runs ?? 10, seed: o.seed ?? 42, command: 'test', grep: o.grep },

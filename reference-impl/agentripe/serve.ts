@@ -3,26 +3,57 @@
  * Target, so `amh certify --protocol agentripe --target FILE` can check it from the outside.
  *
  *   npx tsx reference-impl/agentripe/serve.ts [--rpc URL] [--target-out FILE]
- *       [--fault amountOffByOne|releaseBeforeReview|acceptReplayedPayment]... [--review-limit N] [--auth-window S]
+ *       [--review rule|llm] [--review-endpoint URL] [--review-model NAME] [--review-fixture-listen HOST:PORT]
+ *       [--fault NAME]... [--review-limit N] [--auth-window S]
  *
  * Without `--rpc` it starts its own base-sepolia anvil (from the fixture). It prints one JSON line
- * `{rpcUrl, chainId, endpoints, target}` on stdout once ready, then runs until SIGTERM/SIGINT.
- * Faults, a different review limit or auth window exist to build deliberately broken variants for
- * tests; without them this is the reference implementation.
+ * `{rpcUrl, chainId, endpoints, target}` on stdout once ready, then runs until SIGTERM/SIGINT/SIGHUP
+ * or until the process that started it exits (so `npx ... &` stops with the pid you hold).
+ *
+ * Reviewer: `rule` (default) is the built-in rule reviewer, which applies the documented review
+ * fixture rule, so the target declares `agentripe:review-fixture`. `llm` uses an OpenAI-compatible
+ * endpoint (`--review-endpoint`); with `--review-fixture-listen HOST:PORT` that endpoint is the
+ * harness's fixture reviewer, served by `amh certify` itself at HOST:PORT (written into the target
+ * file's `config.agentripe.reviewFixture`). An `llm` reviewer without it is an unknown AI: the review
+ * requirements are then not-applicable.
+ *
+ * Faults, a different review limit or auth window build deliberately broken variants for tests;
+ * without them this is the reference implementation.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { getProfile, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { getProfile, roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { watchForStop } from '../../harness/services/lifetime.ts';
+import type { AgentripeFaults, AgentripeServerConfig } from './server/server.ts';
 import { startAgentripeStack } from './server/stack.ts';
-import type { AgentripeFaults } from './server/server.ts';
 
-const FAULTS = ['amountOffByOne', 'releaseBeforeReview', 'acceptReplayedPayment'] as const;
+const FAULTS = [
+  'amountOffByOne',
+  'releaseBeforeReview',
+  'acceptReplayedPayment',
+  'recordAmountOffByOne',
+  'taskIdNotTxHash',
+  'anyStateComplete',
+  'refundOnApprove',
+  'failWithoutRefund',
+  'noOwnershipCheck',
+  'walletChangeAlwaysOk',
+] as const;
+
+function fail(msg: string): never {
+  process.stderr.write(`serve: ${msg}\n`);
+  process.exit(2);
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rpc: { type: 'string' },
       'target-out': { type: 'string' },
+      review: { type: 'string', default: 'rule' },
+      'review-endpoint': { type: 'string' },
+      'review-model': { type: 'string', default: 'review-fixture' },
+      'review-fixture-listen': { type: 'string' },
       fault: { type: 'string', multiple: true },
       'review-limit': { type: 'string' },
       'auth-window': { type: 'string' },
@@ -30,44 +61,55 @@ async function main(): Promise<void> {
   });
   const faults: AgentripeFaults = {};
   for (const f of values.fault ?? []) {
-    if (!(FAULTS as readonly string[]).includes(f)) throw new Error(`unknown fault '${f}' (known: ${FAULTS.join(', ')})`);
+    if (!(FAULTS as readonly string[]).includes(f)) fail(`unknown fault '${f}' (known: ${FAULTS.join(', ')})`);
     faults[f as (typeof FAULTS)[number]] = true;
   }
+  if (values.review !== 'rule' && values.review !== 'llm') fail(`--review must be rule or llm, got '${values.review}'`);
+  const listen = values['review-fixture-listen'];
+  if (listen && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(listen)) fail(`--review-fixture-listen must be host:port, got '${listen}'`);
+  const reviewEndpoint = values['review-endpoint'] ?? (listen ? `http://${listen}/v1` : undefined);
+  if (values.review === 'llm' && !reviewEndpoint) fail('--review llm needs --review-endpoint URL (or --review-fixture-listen HOST:PORT)');
+  const review: AgentripeServerConfig['review'] = values.review === 'llm' ? { type: 'llm', endpoint: reviewEndpoint!, model: values['review-model']! } : { type: 'rule' };
+
   const profile = getProfile('base-sepolia');
   let chain: RunningChain;
   if (values.rpc) {
-    const res = await fetch(values.rpc, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) });
-    const chainId = Number(((await res.json()) as { result: string }).result);
-    if (chainId !== profile.chainId) throw new Error(`--rpc chain is ${chainId}, expected base-sepolia (${profile.chainId})`);
-    chain = { profile, rpcUrl: values.rpc, port: Number(new URL(values.rpc).port), chainId, stop: async () => {} } as RunningChain;
+    const chainId = Number(BigInt(await rpcCall<string>(values.rpc, 'eth_chainId').catch((e: Error) => fail(`cannot reach --rpc ${values.rpc}: ${e.message}`))));
+    if (chainId !== profile.chainId) fail(`--rpc chain is ${chainId}, expected base-sepolia (${profile.chainId})`);
+    chain = { profile, rpcUrl: values.rpc, port: Number(new URL(values.rpc).port), chainId, host: new URL(values.rpc).hostname, stop: async () => {} };
   } else {
     chain = await startChain({ profile: 'base-sepolia' });
   }
+  const watch = watchForStop();
   const stack = await startAgentripeStack(chain, {
     faults,
+    review,
     ...(values['review-limit'] ? { reviewLimit: Number(values['review-limit']) } : {}),
     ...(values['auth-window'] ? { authWindowSeconds: Number(values['auth-window']) } : {}),
   });
+  const usdc = tokenOf(profile, 'usdc');
   const { usdc: _u, ...contracts } = profile.contracts;
-  const endpoints = { agentripe: stack.server.url, 'x402-facilitator': stack.facilitator.url };
+  const endpoints = { agentripe: stack.server.url };
+  const broken = [...Object.keys(faults), ...(values['review-limit'] ? [`reviewLimit=${values['review-limit']}`] : []), ...(values['auth-window'] ? [`authWindow=${values['auth-window']}s`] : [])];
+  // The rule reviewer applies the fixture rule itself; an llm reviewer qualifies only when pointed at the harness's fixture.
+  const capabilities = ['clock-control', 'snapshot', ...(values.review === 'rule' ? ['agentripe:review-fixture'] : [])];
   const target = {
-    name: `agentripe reference server (separate process${Object.keys(faults).length || values['review-limit'] || values['auth-window'] ? `, broken: ${[...Object.keys(faults), ...(values['review-limit'] ? [`reviewLimit=${values['review-limit']}`] : []), ...(values['auth-window'] ? [`authWindow=${values['auth-window']}s`] : [])].join(', ')}` : ''})`,
+    name: `agentripe reference server (separate process, ${values.review} reviewer${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
     version: '0.1.0',
-    chains: [{ id: profile.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { ...profile.usdc }, contracts }],
+    chains: [{ id: profile.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
     endpoints,
     accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
-    capabilities: ['clock-control', 'snapshot'],
+    capabilities,
     protocols: ['agentripe'],
+    ...(listen ? { config: { agentripe: { reviewFixture: { listen } } } } : {}),
   };
   if (values['target-out']) await writeFile(values['target-out'], JSON.stringify(target, null, 2));
   process.stdout.write(`${JSON.stringify({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, endpoints, target })}\n`);
-  const stop = async () => {
-    await stack.stop().catch(() => undefined);
-    await chain.stop().catch(() => undefined);
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  await watch.reason;
+  await stack.stop().catch(() => undefined);
+  await chain.stop().catch(() => undefined);
+  watch.release();
+  process.exit(0);
 }
 
 main().catch((e) => {

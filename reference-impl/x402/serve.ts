@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import type { Hex } from 'viem';
 import { roleAccount } from '../../harness/chain/index.ts';
+import { watchForStop } from '../../harness/services/lifetime.ts';
 import { startFacilitator } from './server/facilitator.ts';
 
 const { values } = parseArgs({
@@ -39,9 +40,7 @@ if (!/^0x[0-9a-fA-F]{64}$/.test(privateKey)) {
 const running = await startFacilitator({ rpcUrl, privateKey, port, host: values.host });
 const { facilitator } = running;
 console.log(JSON.stringify({ url: running.url, address: facilitator.address, chainId: facilitator.chainId, tokens: facilitator.tokens }));
-const stop = async () => {
-  await running.stop();
-  process.exit(0);
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+// Stops on SIGINT/SIGTERM/SIGHUP and when the process that started it exits (npx, npm run).
+await watchForStop().reason;
+await running.stop();
+process.exit(0);

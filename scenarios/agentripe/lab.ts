@@ -8,12 +8,13 @@
 import type { Address, Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { HarnessFault } from '../../harness/engine/errors.ts';
+import { hasCapability } from '../../harness/target/schema.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
-import { agentripeEscrowAbi, identityRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { formatUsd } from '../../harness/util/money.ts';
 import { createVendor, honestResult, type Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
+import { escrowAbi, identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { rejectedResult } from '../../reference-impl/agentripe/protocol/review-fixture.ts';
-import { balanceOf, challenge, liveChain, pickV2, roleKey, sendPaid, v2Header, type Challenge, type Tamper } from '../x402/client.ts';
+import { createPayer, pickV2, requestChallenge, sendWithPayment, type Challenge, type Tamper } from '../../reference-impl/x402/agents/payer.ts';
 import type { RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
 
 /** Contracts an Agentripe scenario needs on its chain. */
@@ -22,13 +23,23 @@ export const AGR_NEEDS = ['usdc', 'identityRegistry', 'agentripeEscrow'];
 export const BUYERS = ['buyer1', 'buyer2'] as const;
 export const VENDORS = ['vendor1', 'vendor2'] as const;
 
-/** The reviewer request every scenario task carries (so the server's review runs). */
+/** The review-fixture capability: the target's reviewer applies the documented fixture rule. */
+export const REVIEW_FIXTURE = 'agentripe:review-fixture';
+
+/** Whether this target's review verdicts are predictable (it has the review-fixture capability). */
+export function reviewsPredictable(ctx: RunContext): boolean {
+  return hasCapability(ctx.target, REVIEW_FIXTURE);
+}
+
+/** The reviewer request a reviewed task carries (so the server's review runs). */
 export const REVIEWER_REQUEST = 'Translate the text into French and keep the greeting';
 const TASK_DETAIL = 'Hello world, translate me';
 
-/** Per-run handle: server URL, chain, addresses. */
+/** Per-run handle: server URL, chain, addresses, and whether tasks carry a reviewer_request. */
 export interface Agr {
   ctx: RunContext;
+  /** Tasks carry `reviewer_request` (so the server reviews results) only when verdicts are predictable. */
+  review: boolean;
   url: string;
   s: ChainSession;
   usdc: Address;
@@ -36,14 +47,13 @@ export interface Agr {
   identity: Address;
 }
 
-/** Open the Agentripe view of the target for this run. */
-export function agr(ctx: RunContext): Agr {
-  const url = ctx.target.endpoints.agentripe?.replace(/\/+$/, '');
-  if (!url) throw new HarnessFault("target declares no 'agentripe' endpoint");
+/** Open the Agentripe view of the target for this run (the scenarios declare `live` isolation: the server keeps state). */
+export async function agr(ctx: RunContext): Promise<Agr> {
+  const url = ctx.endpoint('agentripe').url.replace(/\/+$/, '');
   const spec = ctx.target.chains.find((c) => c.contracts.agentripeEscrow && c.usdc);
   if (!spec) throw new HarnessFault('no target chain declares usdc + agentripeEscrow');
-  const s = liveChain(ctx, spec.chainId);
-  return { ctx, url, s, usdc: spec.usdc!.address as Address, escrow: spec.contracts.agentripeEscrow as Address, identity: spec.contracts.identityRegistry as Address };
+  const s = await ctx.chain(spec.id);
+  return { ctx, review: reviewsPredictable(ctx), url, s, usdc: s.contract('usdc'), escrow: s.contract('agentripeEscrow'), identity: s.contract('identityRegistry') };
 }
 
 /** `data:` AgentURIData with one async x402 service. */
@@ -64,7 +74,7 @@ export async function registerAgent(a: Agr, role: string, path: string, price: s
     label: `${role} registers agent`,
     role,
     address: a.identity,
-    abi: identityRegistryAbi as never,
+    abi: identityAbi,
     functionName: 'register',
     args: [agentUri(a, `${role} scenario agent`, path, price)],
   });
@@ -76,12 +86,13 @@ export async function registerAgent(a: Agr, role: string, path: string, price: s
 
 /** A scripted vendor for `agentId`, recording its HTTP through the run's fetch. */
 export function vendor(a: Agr, role: string, agentId: bigint, clock?: () => number): Vendor {
-  return createVendor({ baseUrl: a.url, agentId, credentials: { privateKey: roleKey(a.ctx.target, role) }, strategy: { kind: 'honest' }, clock, fetchImpl: a.ctx.fetch });
+  return createVendor({ baseUrl: a.url, agentId, credentials: { privateKey: a.ctx.key(role) }, strategy: { kind: 'honest' }, clock, fetchImpl: a.ctx.fetch });
 }
 
 /** The body of a task request. */
-export function taskBody(): Record<string, unknown> {
-  return { task_detail: TASK_DETAIL, reviewer_request: REVIEWER_REQUEST, task_metadata: { lang: 'fr' }, note: 'scenario' };
+export function taskBody(review: boolean): Record<string, unknown> {
+  // Without reviewer_request the seed skips the AI review: a completed task is released as is.
+  return { task_detail: TASK_DETAIL, ...(review ? { reviewer_request: REVIEWER_REQUEST } : {}), task_metadata: { lang: 'fr' }, note: 'scenario' };
 }
 
 /** Results the review fixture (protocol/review-fixture.ts) approves / rejects. */
@@ -90,7 +101,7 @@ export const badResult = rejectedResult;
 
 /** Ask for the task without paying. */
 export async function askUnpaid(a: Agr, agentId: bigint, path: string): Promise<Challenge> {
-  return challenge(a.ctx, `${a.url}/${agentId}/${path}`, { method: 'POST', body: taskBody() });
+  return requestChallenge(a.ctx.fetch, `${a.url}/${agentId}/${path}`, { method: 'POST', body: taskBody(a.review) });
 }
 
 /** Result of a paid request. */
@@ -110,30 +121,31 @@ export async function pay(a: Agr, buyer: string, agentId: bigint, path: string, 
     req = pickV2(c, a.s.chainId, a.usdc);
     if (c.status !== 402 || !req) throw new HarnessFault(`no v2 exact USDC requirement in the 402 (status ${c.status}${c.v2Error ? `, ${c.v2Error}` : ''})`);
   }
-  const header = opts.header ?? (await v2Header(a.ctx, a.s, buyer, req, opts.tamper)).header;
-  const { res, body } = await sendPaid(a.ctx, `${a.url}/${agentId}/${path}`, header, { method: 'POST', body: taskBody() });
+  const payer = createPayer({ privateKey: a.ctx.key(buyer), chainId: a.s.chainId, now: () => a.s.pendingTime(), fetchImpl: a.ctx.fetch });
+  const header = opts.header ?? (await payer.v2Header(req, opts.tamper)).header;
+  const { res, body } = await sendWithPayment(a.ctx.fetch, `${a.url}/${agentId}/${path}`, header, { method: 'POST', body: taskBody(a.review) });
   const taskId = res.status === 200 ? ((body as { taskId?: Hex } | null)?.taskId ?? undefined) : undefined;
   return { status: res.status, taskId, body, header, req };
 }
 
 /** `getDeposit(id)` as a tuple. */
 export async function deposit(a: Agr, id: Hex): Promise<{ agentId: bigint; buyer: Address; amount: bigint; status: number }> {
-  const [agentId, buyer, amount, status] = await a.s.read<readonly [bigint, Address, bigint, number]>(a.escrow, agentripeEscrowAbi as never, 'getDeposit', [id]);
+  const [agentId, buyer, amount, status] = await a.s.read(a.escrow, escrowAbi, 'getDeposit', [id]);
   return { agentId, buyer, amount, status: Number(status) };
 }
 
 /** Value held for an account: USDC balance + escrow withdrawable balance (push or pull payouts both count; profile ambiguity 1). */
 export async function holdings(a: Agr, who: Address): Promise<{ usdc: bigint; withdrawable: bigint; total: bigint }> {
-  const usdc = await balanceOf(a.s, a.usdc, who);
-  const withdrawable = await a.s.read<bigint>(a.escrow, agentripeEscrowAbi as never, 'withdrawableBalance', [who]);
+  const usdc = await a.s.balanceOf(a.usdc, who);
+  const withdrawable = await a.s.read(a.escrow, escrowAbi, 'withdrawableBalance', [who]);
   return { usdc, withdrawable, total: usdc + withdrawable };
 }
 
 /** Payout wallet of an agent: its ERC-8004 agentWallet, else its owner (profile AGR-PROF-07). */
 export async function agentWallet(a: Agr, agentId: bigint): Promise<Address> {
-  const w = await a.s.read<Address>(a.identity, identityRegistryAbi as never, 'getAgentWallet', [agentId]);
+  const w = await a.s.read(a.identity, identityAbi, 'getAgentWallet', [agentId]);
   if (w && w !== '0x0000000000000000000000000000000000000000') return w;
-  return a.s.read<Address>(a.identity, identityRegistryAbi as never, 'ownerOf', [agentId]);
+  return a.s.read(a.identity, identityAbi, 'ownerOf', [agentId]);
 }
 
 /** GET a JSON route of the server. */
@@ -151,8 +163,8 @@ export async function getJson(a: Agr, path: string): Promise<{ status: number; b
 
 /** Withdraw everything `role` has in the escrow (keeps role balances from draining across runs). */
 export async function withdrawAll(a: Agr, role: string): Promise<void> {
-  const w = await a.s.read<bigint>(a.escrow, agentripeEscrowAbi as never, 'withdrawableBalance', [a.s.address(role)]);
-  if (w > 0n) await a.s.attempt({ label: `${role} withdraws ${formatUsd(w)}`, role, address: a.escrow, abi: agentripeEscrowAbi as never, functionName: 'withdraw', args: [] });
+  const w = await a.s.read(a.escrow, escrowAbi, 'withdrawableBalance', [a.s.address(role)]);
+  if (w > 0n) await a.s.attempt({ label: `${role} withdraws ${formatUsd(w)}`, role, address: a.escrow, abi: escrowAbi, functionName: 'withdraw', args: [] });
 }
 
 /** Short form of a hash for action logs. */

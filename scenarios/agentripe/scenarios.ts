@@ -9,16 +9,17 @@ import type { Address, Hex } from 'viem';
 import { defineScenario, type ModelScenario } from '../../harness/engine/dsl.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
-import { agentripeEscrowAbi, identityRegistryAbi } from '../../harness/chain/bindings/index.ts';
+import { hasCapability } from '../../harness/target/schema.ts';
+import { escrowAbi, identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { formatUsd, parseUsd } from '../../harness/util/money.ts';
 import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
 import { privateKeyToAccount } from 'viem/accounts';
-import { pendingTime, roleKey, pickV2 } from '../x402/client.ts';
-import { AGR_NEEDS, BUYERS, agentWallet, agr, askUnpaid, badResult, deposit, getJson, goodResult, holdings, pay, registerAgent, short, vendor, withdrawAll, type Agr } from './lab.ts';
+import { pickV2 } from '../../reference-impl/x402/agents/payer.ts';
+import { AGR_NEEDS, BUYERS, REVIEW_FIXTURE, agentWallet, agr, askUnpaid, badResult, deposit, getJson, goodResult, holdings, pay, registerAgent, short, vendor, withdrawAll, type Agr } from './lab.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, raceOutcomes, step, type TaskModel, type VendorAction } from '../../reference-impl/agentripe/protocol/model.ts';
 
-const BASE = { needs: AGR_NEEDS, endpoints: ['agentripe'], roles: ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'attacker'] };
+const BASE = { needs: AGR_NEEDS, endpoints: ['agentripe'], roles: ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'attacker'], isolation: 'live' as const };
 const PATH = 'translate';
 
 /** Catalog prices: the seed's "$0.10", 1 unit, a large price, and anything in between. */
@@ -42,8 +43,10 @@ interface PaidTask {
 }
 
 /** Register an agent, check the 402, pay, and check the deposit (shared by most scenarios). */
-async function paidTask(ctx: RunContext, o: { price: string; buyer: string; vendorRole?: string; checkPay?: boolean }): Promise<PaidTask> {
-  const a = agr(ctx);
+async function paidTask(ctx: RunContext, o: { price: string; buyer: string; vendorRole?: string; checkPay?: boolean; review?: boolean }): Promise<PaidTask> {
+  const opened = await agr(ctx);
+  // `review: false` buys a task without reviewer_request even where the reviewer is predictable.
+  const a = { ...opened, review: opened.review && (o.review ?? true) };
   const vendorRole = o.vendorRole ?? 'vendor1';
   const amount = parseUsd(o.price);
   const agentId = await registerAgent(a, vendorRole, PATH, o.price);
@@ -139,6 +142,7 @@ export const happyPath = defineScenario({
   title: 'Happy path: 402 for the catalog price, pay, start, complete, approve, release with exact balances',
   requirements: ['AGR-PAY-01', 'AGR-PAY-02', 'AGR-AMT-01', 'AGR-REV-01', 'AGR-TASK-01'],
   ...BASE,
+  capabilities: [REVIEW_FIXTURE],
   maxRuns: 10,
   arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
@@ -174,6 +178,44 @@ export const happyPath = defineScenario({
     });
     const unknown = await getJson(t.a, `/tasks/0x${'ab'.repeat(32)}/result`);
     ctx.check('AGR-TASK-01', unknown.status === 404, 'an unknown task id answers 404', { expected: 404, actual: unknown.status });
+    await tidy(t);
+  },
+});
+
+export const completedWithoutReview = defineScenario({
+  kind: 'property',
+  id: 'paid-task-completed',
+  title: 'Without reviewer_request: 402, pay, start, complete, release with exact balances (any reviewer)',
+  requirements: ['AGR-PAY-01', 'AGR-PAY-02', 'AGR-AMT-01', 'AGR-TASK-01', 'AGR-ESC-01'],
+  ...BASE,
+  maxRuns: 10,
+  arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, review: false });
+    const base = await baseline(t);
+    let m = newTask(t.amount);
+    await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: 'AGR-ESC-01', money: 'AGR-ESC-01' });
+    ctx.act(`${t.vendorRole} starts the task`);
+    const st = await t.v.start(t.taskId);
+    ctx.check('AGR-TASK-01', st.status === 200 && st.body?.task?.status === 'processing', 'start → 200 {task:{status:"processing"}}', {
+      expected: '200 processing',
+      actual: `${st.status} ${JSON.stringify(st.body)}`,
+    });
+    m = (step(m, { kind: 'start' }) as { next: TaskModel }).next;
+    await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: 'AGR-ESC-01', money: 'AGR-ESC-01' });
+    ctx.act(`${t.vendorRole} completes it (no reviewer_request: no review)`);
+    const c = await t.v.complete(t.taskId, goodResult(PATH));
+    m = (step(m, { kind: 'complete', approved: true }) as { next: TaskModel }).next;
+    ctx.check('AGR-TASK-01', c.status === 200 && c.body?.task?.status === 'completed' && c.body?.escrowAction === 'released', 'complete without review → task completed, escrowAction "released"', {
+      expected: 'completed / released',
+      actual: `${c.status} ${c.body?.task?.status} / ${c.body?.escrowAction}`,
+    });
+    await expectState(ctx, t, m, base, { status: 'AGR-TASK-01', escrow: 'AGR-TASK-01', money: 'AGR-TASK-01' });
+    const r1 = await getJson(t.a, `/tasks/${t.taskId}/result`);
+    ctx.check('AGR-TASK-01', r1.status === 200 && r1.body?.status === 'completed' && r1.body?.result !== undefined, 'a completed task answers 200 {status:"completed", result}', {
+      expected: '200 completed + result',
+      actual: `${r1.status} ${JSON.stringify(r1.body).slice(0, 200)}`,
+    });
     await tidy(t);
   },
 });
@@ -243,6 +285,7 @@ export const rejections = defineScenario({
   title: 'Rejections 1..4: money stays in escrow, the vendor resubmits, an approval then releases',
   requirements: ['AGR-REV-01', 'AGR-REV-02', 'AGR-ESC-01', 'AGR-TASK-01'],
   ...BASE,
+  capabilities: [REVIEW_FIXTURE],
   maxRuns: 5,
   arbitrary: () => fc.record({ k: fc.integer({ min: 1, max: 4 }), restart: fc.boolean(), buyer: fc.constantFrom(...BUYERS) }),
   run: rejectionRun,
@@ -254,6 +297,7 @@ export const fifthRejection = defineScenario({
   title: 'The 5th rejection refunds the buyer exactly; a sixth submission is refused',
   requirements: ['AGR-REV-02', 'AGR-REV-03', 'AGR-ESC-01', 'AGR-TASK-01'],
   ...BASE,
+  capabilities: [REVIEW_FIXTURE],
   maxRuns: 4,
   arbitrary: () => fc.record({ k: fc.constant(AGENTRIPE_PROFILE.reviewLimit), restart: fc.boolean(), buyer: fc.constantFrom(...BUYERS) }),
   run: rejectionRun,
@@ -266,7 +310,13 @@ export const vendorFailure = defineScenario({
   requirements: ['AGR-FAIL-01', 'AGR-TASK-01'],
   ...BASE,
   maxRuns: 6,
-  arbitrary: () => fc.record({ from: fc.constantFrom('pending', 'processing', 'rejected'), buyer: fc.constantFrom(...BUYERS), price: priceArb }),
+  // 'rejected' needs a predictable reviewer to reject on purpose.
+  arbitrary: (env) =>
+    fc.record({
+      from: hasCapability(env.target, REVIEW_FIXTURE) ? fc.constantFrom('pending', 'processing', 'rejected') : fc.constantFrom('pending', 'processing'),
+      buyer: fc.constantFrom(...BUYERS),
+      price: priceArb,
+    }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, checkPay: false });
     const base = await baseline(t);
@@ -355,6 +405,7 @@ export const lifecycleModel: ModelScenario<{ m: TaskModel }, Real> = defineScena
   title: 'Model-based: random vendor action sequences agree with the task/escrow state machine',
   requirements: ['AGR-TASK-01', 'AGR-REV-01', 'AGR-REV-02', 'AGR-REV-03', 'AGR-FAIL-01', 'AGR-ESC-01'],
   ...BASE,
+  capabilities: [REVIEW_FIXTURE],
   maxRuns: 10,
   maxCommands: 8,
   commands: () => [
@@ -406,7 +457,8 @@ class RaceCommand implements fc.AsyncCommand<{ m: TaskModel }, RaceReal> {
         .map((x) => x.label)
         .join(' → ')}`,
     );
-    const verdict = (x: typeof this.a, res: { body: any }): VendorAction => (x === 'fail' ? { kind: 'fail' } : { kind: 'complete', approved: res.body?.review?.approved === true });
+    // Without reviewer_request there is no review: a complete is an approval whatever the answer says about review.
+    const verdict = (x: typeof this.a, res: { body: any }): VendorAction => (x === 'fail' ? { kind: 'fail' } : { kind: 'complete', approved: !t.a.review || res.body?.review?.approved === true });
     const options = raceOutcomes(before, verdict(this.a, ra), verdict(this.b, rb));
     const d = await deposit(t.a, t.taskId);
     const st = await getJson(t.a, `/tasks/${t.taskId}`);
@@ -438,11 +490,12 @@ export const races: ModelScenario<{ m: TaskModel }, RaceReal> = defineScenario({
   ...BASE,
   maxRuns: 8,
   maxCommands: 3,
-  commands: () => [
+  // A rejected result ('bad') is only predictable with the review fixture; without it tasks carry no reviewer_request.
+  commands: (env) => [
     fc.scheduler().map((sch) => new RaceCommand('good', 'good', sch)),
     fc.scheduler().map((sch) => new RaceCommand('good', 'fail', sch)),
     fc.scheduler().map((sch) => new RaceCommand('fail', 'fail', sch)),
-    fc.scheduler().map((sch) => new RaceCommand('bad', 'good', sch)),
+    ...(hasCapability(env.target, REVIEW_FIXTURE) ? [fc.scheduler().map((sch) => new RaceCommand('bad', 'good', sch))] : []),
   ],
   async setup(ctx) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: 'buyer2', checkPay: false });
@@ -463,7 +516,7 @@ export const badPayments = defineScenario({
   maxRuns: 10,
   arbitrary: () => fc.record({ kind: fc.constantFrom('replay', 'underpay', 'wrong-payto', 'expired'), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
-    const a = agr(ctx);
+    const a = await agr(ctx);
     const agentId = await registerAgent(a, 'vendor1', PATH, '$0.10');
     const c = await askUnpaid(a, agentId, PATH);
     const req = pickV2(c, a.s.chainId, a.usdc);
@@ -476,7 +529,7 @@ export const badPayments = defineScenario({
       if (first.status !== 200) throw new Indeterminate('AGR-PAY-03', `the first, honest payment was refused (${first.status})`);
       header = first.header;
     }
-    const now = await pendingTime(a.s);
+    const now = await a.s.pendingTime();
     const tamper =
       v.kind === 'underpay'
         ? { auth: { value: BigInt(req.amount) - 1n } }
@@ -548,8 +601,8 @@ export const vendorAuth = defineScenario({
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: 'buyer2', checkPay: false });
     const a = t.a;
-    const owner = privateKeyToAccount(roleKey(ctx.target, 'vendor1'));
-    const other = privateKeyToAccount(roleKey(ctx.target, 'attacker'));
+    const owner = privateKeyToAccount(ctx.key('vendor1'));
+    const other = privateKeyToAccount(ctx.key('attacker'));
     const nowS = Math.floor(Date.now() / 1000);
     const ts = v.kind === 'stale' ? nowS - v.skew : v.kind === 'future' ? nowS + v.skew : nowS;
     const claimed = v.kind === 'not-owner' ? other.address : owner.address;
@@ -591,7 +644,7 @@ export const walletChange = defineScenario({
   maxRuns: 3,
   arbitrary: () => fc.constantFrom('wrong-signer', 'wrong-agent', 'expired'),
   async run(ctx, kind) {
-    const a = agr(ctx);
+    const a = await agr(ctx);
     const data = {
       name: 'wallet scenario agent',
       description: 'x',
@@ -602,11 +655,11 @@ export const walletChange = defineScenario({
     const rb = (await reg.json().catch(() => ({}))) as { agentId?: number | string };
     if (reg.status !== 201 || rb.agentId === undefined) throw new Indeterminate('AGR-AUTH-03', `POST /agents/register answered ${reg.status}; cannot test wallet changes`);
     const agentId = BigInt(rb.agentId);
-    const owner = await a.s.read<Address>(a.identity, identityRegistryAbi as never, 'ownerOf', [agentId]);
+    const owner = await a.s.read(a.identity, identityAbi, 'ownerOf', [agentId]);
     const before = await agentWallet(a, agentId);
-    const newWallet = privateKeyToAccount(roleKey(ctx.target, 'vendor2'));
-    const attacker = privateKeyToAccount(roleKey(ctx.target, 'attacker'));
-    const now = await pendingTime(a.s);
+    const newWallet = privateKeyToAccount(ctx.key('vendor2'));
+    const attacker = privateKeyToAccount(ctx.key('attacker'));
+    const now = await a.s.pendingTime();
     const domain = { name: 'ERC8004IdentityRegistry', version: '1', chainId: a.s.chainId, verifyingContract: a.identity };
     const sign = (signer: typeof attacker, id: bigint, deadline: bigint) =>
       signer.signTypedData({ domain, types: walletTypes, primaryType: 'AgentWalletSet', message: { agentId: id, newWallet: newWallet.address, owner, deadline } });
@@ -698,9 +751,9 @@ export const apiKeys = defineScenario({
   // Every run tries the stale and the foreign signature (in a generated order) before the fresh one.
   arbitrary: () => fc.record({ bads: fc.shuffledSubarray(['stale', 'foreign'] as const, { minLength: 2 }), skew: fc.integer({ min: AGENTRIPE_PROFILE.authWindowSeconds + 30, max: 86_400 }) }),
   async run(ctx, v) {
-    const a = agr(ctx);
-    const wallet = privateKeyToAccount(roleKey(ctx.target, 'vendor2'));
-    const other = privateKeyToAccount(roleKey(ctx.target, 'attacker'));
+    const a = await agr(ctx);
+    const wallet = privateKeyToAccount(ctx.key('vendor2'));
+    const other = privateKeyToAccount(ctx.key('attacker'));
     const data = {
       name: 'api-key scenario agent',
       description: 'x',
@@ -754,12 +807,12 @@ export const reclaim = defineScenario({
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false });
     const a = t.a;
-    const escrowCall = (role: string, label: string) => a.s.attempt({ label, role, address: a.escrow, abi: agentripeEscrowAbi as never, functionName: 'reclaim', args: [t.taskId] });
+    const escrowCall = (role: string, label: string) => a.s.attempt({ label, role, address: a.escrow, abi: escrowAbi, functionName: 'reclaim', args: [t.taskId] });
     // Chain time moves forward here; revert afterwards so later runs see the ordinary clock. The
     // servers did nothing after the snapshot, so their own state stays consistent with the chain.
     const snap = await a.s.test.snapshot();
     try {
-      const due = await a.s.read<bigint>(a.escrow, agentripeEscrowAbi as never, 'reclaimableAt', [t.taskId]);
+      const due = await a.s.read(a.escrow, escrowAbi, 'reclaimableAt', [t.taskId]);
       const now = await a.s.now();
       ctx.act(`the vendor never acts; ${v.early}s later the buyer tries to reclaim`);
       await a.s.test.increaseTime({ seconds: Math.min(v.early, Math.max(0, Number(due - now) - 30)) });
@@ -786,4 +839,19 @@ export const reclaim = defineScenario({
   },
 });
 
-export const agentripeScenarios = [happyPath, rejections, fifthRejection, vendorFailure, lifecycleModel, races, badPayments, ownership, vendorAuth, walletChange, buyerRoutes, apiKeys, reclaim];
+export const agentripeScenarios = [
+  happyPath,
+  completedWithoutReview,
+  rejections,
+  fifthRejection,
+  vendorFailure,
+  lifecycleModel,
+  races,
+  badPayments,
+  ownership,
+  vendorAuth,
+  walletChange,
+  buyerRoutes,
+  apiKeys,
+  reclaim,
+];

@@ -5,6 +5,7 @@ import { erc8004Scenarios } from './scenarios.ts';
 
 export default defineProtocol({
   id: 'erc8004',
+  order: 20,
   title: 'ERC-8004 Trustless Agents: identity and reputation registries',
   requirements: erc8004Requirements,
   scenarios: erc8004Scenarios,

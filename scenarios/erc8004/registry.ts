@@ -5,7 +5,7 @@
  */
 import { faker } from '@faker-js/faker';
 import fc from 'fast-check';
-import { parseAbi, type Address, type Hex } from 'viem';
+import { parseAbi, type Abi, type Address, type Hex } from 'viem';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
@@ -133,7 +133,9 @@ export async function registerAgent(ctx: RunContext, s: ChainSession, owner: str
 
 /** Call a registry function as a role (identity by default). */
 export function call(s: ChainSession, role: string, functionName: string, args: readonly unknown[], label: string, registry: 'identityRegistry' | 'reputationRegistry' = 'identityRegistry') {
-  return s.attempt({ label, role, address: s.contract(registry), abi: registry === 'identityRegistry' ? identityAbi : reputationAbi, functionName, args });
+  // Dispatch by name across two ABIs: typed as a plain Abi on purpose (callers name the function).
+  const abi: Abi = registry === 'identityRegistry' ? identityAbi : reputationAbi;
+  return s.attempt({ label, role, address: s.contract(registry), abi, functionName, args });
 }
 
 export const outcome = (r: { ok: boolean; reason?: string; hash?: string }) => (r.ok ? `accepted${r.hash ? ` in ${r.hash}` : ''}` : `refused: ${r.reason}`);

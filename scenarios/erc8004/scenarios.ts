@@ -3,7 +3,7 @@
  * registry (feedback, self-feedback, decimals, revocation), all through the target's chain.
  */
 import fc from 'fast-check';
-import { zeroAddress, type Address } from 'viem';
+import { zeroAddress } from 'viem';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
@@ -50,11 +50,7 @@ export const register = defineScenario({
       const id = ev!.args.agentId as bigint;
       ctx.check('ERC8004-ID-01', !ids.includes(id), 'each registration gets a new agentId', { expected: `not in [${ids.join(', ')}]`, actual: id });
       ids.push(id);
-      const [owner, uri, wallet] = await Promise.all([
-        s.read<Address>(reg, identityAbi, 'ownerOf', [id]),
-        s.read<string>(reg, identityAbi, 'tokenURI', [id]),
-        s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]),
-      ]);
+      const [owner, uri, wallet] = await Promise.all([s.read(reg, identityAbi, 'ownerOf', [id]), s.read(reg, identityAbi, 'tokenURI', [id]), s.read(reg, identityAbi, 'getAgentWallet', [id])]);
       ctx.check('ERC8004-ID-01', owner === s.address(v.owner), 'ownerOf(agentId) is the caller', { expected: s.address(v.owner), actual: owner });
       ctx.check('ERC8004-ID-01', uri === card.uri, 'tokenURI(agentId) is the agentURI', { expected: card.uri, actual: uri });
       ctx.check('ERC8004-ID-01', wallet === s.address(v.owner), 'getAgentWallet(agentId) defaults to the caller', { expected: s.address(v.owner), actual: wallet });
@@ -90,7 +86,7 @@ export const updateAuth = defineScenario({
     const hex = `0x${Buffer.from(v.value).toString('hex')}` as const;
     const r2 = await call(s, v.intruder, 'setMetadata', [id, v.key, hex], `${v.intruder} setMetadata`);
     ctx.check('ERC8004-ID-02', !r2.ok, 'setMetadata by a stranger is refused', { expected: 'refused (Not authorized)', actual: outcome(r2) });
-    const uri0 = await s.read<string>(reg, identityAbi, 'tokenURI', [id]);
+    const uri0 = await s.read(reg, identityAbi, 'tokenURI', [id]);
     ctx.check('ERC8004-ID-02', uri0 === v.card.uri, 'the URI is unchanged', { expected: v.card.uri, actual: uri0 });
     await delegate(ctx, s, v.owner, 'operator', id, v.how);
     ctx.act(`operator sets the URI and metadata "${v.key}"`);
@@ -98,7 +94,7 @@ export const updateAuth = defineScenario({
     ctx.check('ERC8004-ID-02', r3.ok, `setAgentURI by the ${v.how === 'operator' ? 'approved-for-all operator' : 'approved address'} is accepted`, { expected: 'success', actual: outcome(r3) });
     const r4 = await call(s, 'operator', 'setMetadata', [id, v.key, hex], `operator setMetadata`);
     ctx.check('ERC8004-ID-02', r4.ok, 'setMetadata by a delegate is accepted', { expected: 'success', actual: outcome(r4) });
-    const [uri1, meta] = await Promise.all([s.read<string>(reg, identityAbi, 'tokenURI', [id]), s.read<string>(reg, identityAbi, 'getMetadata', [id, v.key])]);
+    const [uri1, meta] = await Promise.all([s.read(reg, identityAbi, 'tokenURI', [id]), s.read(reg, identityAbi, 'getMetadata', [id, v.key])]);
     ctx.check('ERC8004-ID-02', uri1 === v.next.uri && meta === hex, 'the new URI and metadata are stored', {
       expected: `${v.next.uri.slice(0, 30)}… / ${hex}`,
       actual: `${uri1.slice(0, 30)}… / ${meta}`,
@@ -148,7 +144,7 @@ function walletScenario(c: WalletCase) {
       const setter = v.setter === 'owner' ? v.owner : 'operator';
       if (v.setter !== 'owner') await delegate(ctx, s, v.owner, 'operator', id, v.setter);
       const now = await s.now();
-      const w0 = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
+      const w0 = await s.read(reg, identityAbi, 'getAgentWallet', [id]);
       let caller = setter;
       let signer: string = v.newWallet;
       let deadline = now + BigInt(v.ttl);
@@ -167,7 +163,7 @@ function walletScenario(c: WalletCase) {
       }
       const sig = await signWallet(s, signer, { agentId: id, newWallet: nw, owner, deadline });
       const r = await call(s, caller, 'setAgentWallet', [id, nw, deadline, sig], `setAgentWallet (${c})`);
-      const w = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
+      const w = await s.read(reg, identityAbi, 'getAgentWallet', [id]);
       ctx.check(req, !r.ok, `setAgentWallet is refused (${c})`, { expected: 'refused', actual: outcome(r) });
       ctx.check(req, w === w0, 'the agent wallet is unchanged', { expected: w0, actual: w });
       if (c !== 'stranger' && c !== 'wrong-signer') return;
@@ -177,7 +173,7 @@ function walletScenario(c: WalletCase) {
       const ok = await call(s, setter, 'setAgentWallet', [id, nw, good, gsig], 'setAgentWallet (valid)');
       const who = v.setter === 'owner' ? 'owner' : v.setter === 'operator' ? 'approved-for-all operator' : 'approved address';
       ctx.check(req, ok.ok, `the ${who} sets the wallet with a valid signature`, { expected: 'success', actual: outcome(ok) });
-      const w2 = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
+      const w2 = await s.read(reg, identityAbi, 'getAgentWallet', [id]);
       ctx.check(req, w2 === nw, 'getAgentWallet returns the new, signature-proven wallet', { expected: nw, actual: w2 });
     },
   });
@@ -217,7 +213,7 @@ export const transferClears = defineScenario({
     ctx.act(`${from} transfers agent #${id} to ${to}`);
     const t = await call(s, from, 'transferFrom', [s.address(from), s.address(to), id], 'transferFrom');
     if (!t.ok) throw new Error(`setup: ERC-721 transferFrom refused: ${t.reason}`);
-    const [owner, w] = await Promise.all([s.read<Address>(reg, identityAbi, 'ownerOf', [id]), s.read<Address>(reg, identityAbi, 'getAgentWallet', [id])]);
+    const [owner, w] = await Promise.all([s.read(reg, identityAbi, 'ownerOf', [id]), s.read(reg, identityAbi, 'getAgentWallet', [id])]);
     ctx.check('ERC8004-ID-07', owner === s.address(to) && w === zeroAddress, 'after a transfer the agent wallet is the zero address', { expected: zeroAddress, actual: w });
   },
 });
@@ -239,7 +235,7 @@ export const reservedKey = defineScenario({
     ctx.act(`${v.owner} calls setMetadata(#${id}, "agentWallet", ${v.wallet}'s address) to bypass the signature`);
     const r = await call(s, v.owner, 'setMetadata', [id, 'agentWallet', forged], 'setMetadata(agentWallet)');
     ctx.check('ERC8004-ID-08', !r.ok, 'setMetadata with the reserved key "agentWallet" is refused', { expected: 'refused (reserved key)', actual: outcome(r) });
-    const w = await s.read<Address>(reg, identityAbi, 'getAgentWallet', [id]);
+    const w = await s.read(reg, identityAbi, 'getAgentWallet', [id]);
     ctx.check('ERC8004-ID-08', w === s.address(v.owner), 'the agent wallet is unchanged', { expected: s.address(v.owner), actual: w });
     ctx.act(`${v.owner} calls setMetadata(#${id}, "${v.key}", …)`);
     const r2 = await call(s, v.owner, 'setMetadata', [id, v.key, '0x01'], `setMetadata(${v.key})`);
@@ -279,7 +275,7 @@ export const feedback = defineScenario({
         expected: expectedIndex,
         actual: ev ? String(ev.args.feedbackIndex) : 'no NewFeedback event',
       });
-      const last = await s.read<bigint>(rep, reputationAbi, 'getLastIndex', [id, s.address(client)]);
+      const last = await s.read(rep, reputationAbi, 'getLastIndex', [id, s.address(client)]);
       ctx.check('ERC8004-REP-01', last === expectedIndex, "getLastIndex(agentId, client) counts this client's feedback from 1", { expected: expectedIndex, actual: last });
       const read = await s.public.readContract({ address: rep, abi: reputationAbi, functionName: 'readFeedback', args: [id, s.address(client), expectedIndex] }).catch((e: Error) => e);
       const ok = !(read instanceof Error) && read[0] === f.value && read[1] === f.decimals && read[2] === f.tag1 && read[3] === f.tag2 && read[4] === false;
@@ -308,7 +304,7 @@ export const selfFeedback = defineScenario({
     if (v.who !== 'owner') await delegate(ctx, s, v.owner, 'operator', id, v.who);
     const r = await give(ctx, s, giver, id, v.f, `self-feedback by the ${v.who}`);
     ctx.check('ERC8004-REP-02', !r.ok, `feedback from the agent's ${v.who} is refused`, { expected: 'refused (Self-feedback not allowed)', actual: outcome(r) });
-    const last = await s.read<bigint>(rep, reputationAbi, 'getLastIndex', [id, s.address(giver)]);
+    const last = await s.read(rep, reputationAbi, 'getLastIndex', [id, s.address(giver)]);
     ctx.check('ERC8004-REP-02', last === 0n, 'nothing was stored', { expected: 0, actual: last });
   },
 });
@@ -355,7 +351,7 @@ export const revoke = defineScenario({
       const r = await give(ctx, s, client, id, f);
       if (!r.ok) throw new Error(`setup: giveFeedback refused: ${r.reason}`);
     }
-    const summary = async () => (await s.read<readonly [bigint, bigint, number]>(rep, reputationAbi, 'getSummary', [id, [s.address(client)], '', '']))[0];
+    const summary = async () => (await s.read(rep, reputationAbi, 'getSummary', [id, [s.address(client)], '', '']))[0];
     const before = await summary();
     const index = BigInt((v.pick % v.given.length) + 1);
     ctx.act(`${other} tries to revoke ${client}'s feedback #${index}`);
@@ -365,7 +361,7 @@ export const revoke = defineScenario({
     const r = await call(s, client, 'revokeFeedback', [id, index], `revoke by ${client}`, 'reputationRegistry');
     ctx.check('ERC8004-REP-04', r.ok, 'the original client can revoke its feedback', { expected: 'success', actual: outcome(r) });
     if (!r.ok) return;
-    const read = await s.read<readonly unknown[]>(rep, reputationAbi, 'readFeedback', [id, s.address(client), index]);
+    const read = await s.read(rep, reputationAbi, 'readFeedback', [id, s.address(client), index]);
     ctx.check('ERC8004-REP-04', read[4] === true, 'readFeedback reports isRevoked = true', { expected: true, actual: read[4] });
     const after = await summary();
     ctx.check('ERC8004-REP-04', after === before - 1n, 'getSummary no longer counts the revoked feedback', { expected: before - 1n, actual: after });
@@ -392,10 +388,10 @@ interface RepReal {
 async function agreeWithModel(m: RepModel, r: RepReal, req: string, label: string) {
   const rep = r.s.contract('reputationRegistry');
   for (const c of CLIENTS) {
-    const last = await r.s.read<bigint>(rep, reputationAbi, 'getLastIndex', [r.agentId, r.s.address(c)]);
+    const last = await r.s.read(rep, reputationAbi, 'getLastIndex', [r.agentId, r.s.address(c)]);
     r.ctx.check(req, last === BigInt(m.given[c]!.length), `getLastIndex(${c}) matches the model after ${label}`, { expected: m.given[c]!.length, actual: last });
   }
-  const [count] = await r.s.read<readonly [bigint, bigint, number]>(rep, reputationAbi, 'getSummary', [r.agentId, CLIENTS.map((c) => r.s.address(c)), '', '']);
+  const [count] = await r.s.read(rep, reputationAbi, 'getSummary', [r.agentId, CLIENTS.map((c) => r.s.address(c)), '', '']);
   const live = CLIENTS.reduce((n, c) => n + m.given[c]!.filter((f) => !f.revoked).length, 0);
   r.ctx.check(req, count === BigInt(live), `getSummary counts the ${live} unrevoked feedback entries after ${label}`, { expected: live, actual: count });
 }

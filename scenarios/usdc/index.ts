@@ -5,6 +5,7 @@ import { usdcScenarios } from './scenarios.ts';
 
 export default defineProtocol({
   id: 'usdc',
+  order: 10,
   title: 'USDC (FiatToken v2.2): EIP-3009 transfer with authorization, EIP-2612 permit',
   requirements: usdcRequirements,
   scenarios: usdcScenarios,

@@ -49,7 +49,7 @@ async function expectNoEffect(ctx: RunContext, s: ChainSession, req: string, rol
       actual: JSON.stringify(Object.fromEntries(roles.map((r) => [r, String(after[r])]))),
     },
   );
-  const used = await s.read<boolean>(s.contract('usdc'), usdcAbi, 'authorizationState', [a.from, a.nonce]);
+  const used = await s.read(s.contract('usdc'), usdcAbi, 'authorizationState', [a.from, a.nonce]);
   ctx.check(req, used === false, 'authorizationState stays false for a refused authorization', { expected: false, actual: used });
 }
 
@@ -92,7 +92,7 @@ export const validTransfer = defineScenario({
       expected: 'AuthorizationUsed + Transfer',
       actual: r.events.map((e) => e.eventName).join(', ') || 'no events',
     });
-    const state = await s.read<boolean>(s.contract('usdc'), usdcAbi, 'authorizationState', [a.from, a.nonce]);
+    const state = await s.read(s.contract('usdc'), usdcAbi, 'authorizationState', [a.from, a.nonce]);
     ctx.check('USDC-3009-01', state, 'authorizationState(from, nonce) is true after use', { expected: true, actual: state });
   },
 });
@@ -255,7 +255,7 @@ export const nonceReuse = defineScenario({
       'the reuse attempt moved no funds',
       { expected: 'no change', actual: roles.map((r) => `${r} ${after[r]! - mid[r]!}`).join(', ') },
     );
-    const state = await s.read<boolean>(s.contract('usdc'), usdcAbi, 'authorizationState', [a.from, a.nonce]);
+    const state = await s.read(s.contract('usdc'), usdcAbi, 'authorizationState', [a.from, a.nonce]);
     ctx.check('USDC-3009-04', state, 'authorizationState(from, nonce) is true once used', { expected: true, actual: state });
   },
 });
@@ -556,7 +556,7 @@ interface TokenReal {
   ctx: RunContext;
   s: ChainSession;
   auths: { a: Authorization; sig: { v: number; r: Hex; s: Hex } }[];
-  permits: (readonly unknown[])[];
+  permits: (readonly [Address, Address, bigint, bigint, number, Hex, Hex])[];
 }
 const allowanceKey = (o: string, sp: string) => `${o}->${sp}`;
 
@@ -665,7 +665,7 @@ class PermitCmd implements fc.AsyncCommand<TokenModel, TokenReal> {
     m.allowances[allowanceKey(this.owner, this.spender)] = this.value;
     m.permits++;
     r.permits.push(args);
-    const [n, al] = await Promise.all([r.s.read<bigint>(r.s.contract('usdc'), usdcAbi, 'nonces', [p.owner]), r.s.read<bigint>(r.s.contract('usdc'), usdcAbi, 'allowance', [p.owner, p.spender])]);
+    const [n, al] = await Promise.all([r.s.read(r.s.contract('usdc'), usdcAbi, 'nonces', [p.owner]), r.s.read(r.s.contract('usdc'), usdcAbi, 'allowance', [p.owner, p.spender])]);
     r.ctx.check('USDC-2612-01', n === m.permitNonces[this.owner] && al === this.value, 'nonce and allowance match the model', {
       expected: `nonce ${m.permitNonces[this.owner]}, allowance ${this.value}`,
       actual: `nonce ${n}, allowance ${al}`,
@@ -745,9 +745,9 @@ export const tokenModel = defineScenario<TokenModel, TokenReal>({
     const s = await ctx.chain(chain.id);
     const balances = await usdcBalances(s, [...HOLDERS]);
     const permitNonces: Record<string, bigint> = {};
-    for (const h of HOLDERS) permitNonces[h] = await s.read<bigint>(s.contract('usdc'), usdcAbi, 'nonces', [s.address(h)]);
+    for (const h of HOLDERS) permitNonces[h] = await s.read(s.contract('usdc'), usdcAbi, 'nonces', [s.address(h)]);
     const allowances: Record<string, bigint> = {};
-    for (const o of HOLDERS) for (const sp of HOLDERS) if (o !== sp) allowances[allowanceKey(o, sp)] = await s.read<bigint>(s.contract('usdc'), usdcAbi, 'allowance', [s.address(o), s.address(sp)]);
+    for (const o of HOLDERS) for (const sp of HOLDERS) if (o !== sp) allowances[allowanceKey(o, sp)] = await s.read(s.contract('usdc'), usdcAbi, 'allowance', [s.address(o), s.address(sp)]);
     ctx.act(`[${s.id}] start: ${HOLDERS.map((h) => `${h} ${usd(balances[h]!)}`).join(', ')}`);
     return { model: { balances, permitNonces, allowances, usedAuths: 0, permits: 0 }, real: { ctx, s, auths: [], permits: [] } };
   },
@@ -759,7 +759,7 @@ type Forgery = 'other-signer' | 'value' | 'spender' | 'deadline';
 
 async function permitState(s: ChainSession, owner: Address, spender: Address) {
   const usdc = s.contract('usdc');
-  const [nonce, allowance] = await Promise.all([s.read<bigint>(usdc, usdcAbi, 'nonces', [owner]), s.read<bigint>(usdc, usdcAbi, 'allowance', [owner, spender])]);
+  const [nonce, allowance] = await Promise.all([s.read(usdc, usdcAbi, 'nonces', [owner]), s.read(usdc, usdcAbi, 'allowance', [owner, spender])]);
   return { nonce, allowance };
 }
 
@@ -911,10 +911,10 @@ export const domain = defineScenario({
     const usdc = s.contract('usdc');
     const declared = s.spec.usdc!;
     const [name, version, sep, decimals] = await Promise.all([
-      s.read<string>(usdc, usdcAbi, 'name'),
-      s.read<string>(usdc, usdcAbi, 'version'),
-      s.read<Hex>(usdc, usdcAbi, 'DOMAIN_SEPARATOR'),
-      s.read<number>(usdc, usdcAbi, 'decimals'),
+      s.read(usdc, usdcAbi, 'name'),
+      s.read(usdc, usdcAbi, 'version'),
+      s.read(usdc, usdcAbi, 'DOMAIN_SEPARATOR'),
+      s.read(usdc, usdcAbi, 'decimals'),
     ]);
     ctx.act(`[${s.id}] read name(), version(), decimals(), DOMAIN_SEPARATOR() of ${usdc}`);
     ctx.check('USDC-DOM-01', name === declared.name && version === declared.version, 'name()/version() equal the declared EIP-712 name/version', {

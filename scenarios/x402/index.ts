@@ -5,6 +5,12 @@ import { x402Scenarios } from './scenarios.ts';
 
 export default defineProtocol({
   id: 'x402',
+  order: 30,
+  endpoints: {
+    'x402-resource': 'the paid resource: a URL (GET), or {url, method, body, headers} for a POST resource with a JSON body',
+    'x402-facilitator': 'the facilitator the resource settles through (/verify, /settle, /supported); optional',
+  },
+  docs: { readme: 'scenarios/x402/README.md' },
   title: 'x402 v2/v1: 402 challenge, exact scheme on EVM (EIP-3009 USDC), facilitator verify/settle',
   requirements: x402Requirements,
   scenarios: x402Scenarios,

@@ -10,14 +10,18 @@ import type { RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
 import { encodeHeader, type RequirementsV1, type RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
-import { balanceOf, challenge, liveChain, pendingTime, pickV1, pickV2, sendPaid, settlementOf, v1Header, v1Network, v2Header, type Challenge } from './client.ts';
+import { v1NetworkName } from '../../reference-impl/x402/protocol/wire.ts';
+import { payerFor, pickV1, pickV2, requestChallenge, sendWithPayment, settlementOf, shapeOf, type Challenge } from './client.ts';
+import type { RequestShape } from '../../reference-impl/x402/agents/payer.ts';
 
 const BUYERS = ['buyer1', 'buyer2'] as const;
-const BASE = { needs: ['usdc'], endpoints: ['x402-resource'], roles: [...BUYERS, 'attacker'] };
+const BASE = { needs: ['usdc'], endpoints: ['x402-resource'], roles: [...BUYERS, 'attacker'], isolation: 'live' as const };
 
 /** The resource, its challenge, and the target chain + requirement it offers. */
 interface Offer {
   url: string;
+  /** How the resource is requested (method, body, headers from the target's endpoint). */
+  shape: RequestShape;
   c: Challenge;
   s: ChainSession;
   token: Address;
@@ -27,8 +31,10 @@ interface Offer {
 
 /** Ask the resource for its price and find the target chain whose USDC it accepts. */
 async function offer(ctx: RunContext): Promise<Offer> {
-  const url = ctx.target.endpoints['x402-resource']!;
-  const c = await challenge(ctx, url);
+  const e = ctx.endpoint('x402-resource');
+  const url = e.url;
+  const shape = shapeOf(e);
+  const c = await requestChallenge(ctx.fetch, url, shape);
   for (const chain of ctx.target.chains) {
     if (!chain.usdc) continue;
     const token = chain.usdc.address as Address;
@@ -45,7 +51,7 @@ async function offer(ctx: RunContext): Promise<Offer> {
         maxTimeoutSeconds: v1!.maxTimeoutSeconds,
         extra: v1!.extra ?? undefined,
       };
-      return { url, c, s: liveChain(ctx, chain.chainId), token, req: r2, v1 };
+      return { url, shape, c, s: await ctx.chain({ chainId: chain.chainId }), token, req: r2, v1 };
     }
   }
   throw new Indeterminate(undefined, `the resource offers no exact payment in a USDC the target declares (status ${c.status}${c.v2Error ? `, ${c.v2Error}` : ''})`);
@@ -53,7 +59,7 @@ async function offer(ctx: RunContext): Promise<Offer> {
 
 /** Balances of the payer and payTo. */
 async function money(o: Offer, payer: Address): Promise<{ payer: bigint; payTo: bigint }> {
-  return { payer: await balanceOf(o.s, o.token, payer), payTo: await balanceOf(o.s, o.token, o.req.payTo as Address) };
+  return { payer: await o.s.balanceOf(o.token, payer), payTo: await o.s.balanceOf(o.token, o.req.payTo as Address) };
 }
 
 /** Check nothing moved. */
@@ -68,14 +74,19 @@ async function noMoney(ctx: RunContext, o: Offer, req: string, payer: Address, b
 
 const refused = (status: number) => status >= 400 && status < 500;
 
+/** Send a payment header to the resource, with the resource's request shape. */
+function send(ctx: RunContext, o: Offer, header: string, opts: { version?: 1 | 2; headerName?: string } = {}) {
+  return sendWithPayment(ctx.fetch, o.url, header, { ...o.shape, ...opts });
+}
+
 /** Pay honestly with v2 (or v1 if that is all that is offered). */
 async function payHonest(ctx: RunContext, o: Offer, buyer: string): Promise<{ res: Response; body: unknown; header: string; version: 1 | 2 }> {
   if (pickV2(o.c, o.s.chainId, o.token)) {
-    const { header } = await v2Header(ctx, o.s, buyer, o.req);
-    return { ...(await sendPaid(ctx, o.url, header)), header, version: 2 };
+    const { header } = await payerFor(ctx, o.s, buyer).v2Header(o.req);
+    return { ...(await send(ctx, o, header)), header, version: 2 };
   }
-  const { header } = await v1Header(ctx, o.s, buyer, o.v1!);
-  return { ...(await sendPaid(ctx, o.url, header, { version: 1 })), header, version: 1 };
+  const { header } = await payerFor(ctx, o.s, buyer).v1Header(o.v1!);
+  return { ...(await send(ctx, o, header, { version: 1 })), header, version: 1 };
 }
 
 export const challengeScenario = defineScenario({
@@ -87,16 +98,16 @@ export const challengeScenario = defineScenario({
   maxRuns: 2,
   arbitrary: () => fc.constantFrom('GET'),
   async run(ctx) {
-    const url = ctx.target.endpoints['x402-resource']!;
-    ctx.act('a client requests the resource without paying');
-    const c = await challenge(ctx, url);
+    const e = ctx.endpoint('x402-resource');
+    ctx.act(`a client requests the resource without paying (${e.method ?? 'GET'} ${e.url})`);
+    const c = await requestChallenge(ctx.fetch, e.url, shapeOf(e));
     ctx.check('X402-CH-01', c.status === 402, 'the answer is 402', { expected: 402, actual: c.status });
     const found = ctx.target.chains.flatMap((ch) => {
       const r = ch.usdc ? (pickV2(c, ch.chainId, ch.usdc.address as Address) ?? pickV1(c, ch.chainId, ch.usdc.address as Address)) : undefined;
       return r && ch.usdc ? [{ ch, r }] : [];
     });
     ctx.check('X402-CH-01', found.length > 0, 'an exact requirement in a target USDC on a target chain is offered', {
-      expected: ctx.target.chains.map((ch) => `exact / eip155:${ch.chainId} (${v1Network(ch.chainId) ?? '-'}) / ${ch.usdc?.address}`).join(' or '),
+      expected: ctx.target.chains.map((ch) => `exact / eip155:${ch.chainId} (${v1NetworkName(ch.chainId) ?? '-'}) / ${ch.usdc?.address}`).join(' or '),
       actual: c.v2 ? JSON.stringify(c.v2.accepts) : c.v1 ? JSON.stringify(c.v1.accepts) : `no challenge${c.v2Error ? ` (${c.v2Error})` : ''}`,
     });
     const { ch, r } = found[0]!;
@@ -159,8 +170,8 @@ export const amountsV2 = defineScenario({
     const payer = o.s.address(v.buyer);
     const before = await money(o, payer);
     ctx.act(`${v.buyer} signs ${value} instead of ${o.req.amount} (accepted unchanged)`);
-    const { header } = await v2Header(ctx, o.s, v.buyer, o.req, { auth: { value } });
-    const r = await sendPaid(ctx, o.url, header);
+    const { header } = await payerFor(ctx, o.s, v.buyer).v2Header(o.req, { auth: { value } });
+    const r = await send(ctx, o, header);
     ctx.check('X402-AMT-01', refused(r.res.status), `a v2 payment of amount ${v.delta > 0n ? '+' : ''}${v.delta} is refused`, {
       expected: '402',
       actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
@@ -179,7 +190,7 @@ export const amountsV1 = defineScenario({
   arbitrary: () => fc.record({ delta: fc.constantFrom(-1n, 1n, 1000n), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
-    const n = v1Network(o.s.chainId);
+    const n = v1NetworkName(o.s.chainId);
     if (!n) throw new Indeterminate('X402-AMT-02', `no v1 network name for chain ${o.s.chainId}`);
     // A v2-only server gets a v1 payment built from its v2 offer; refusing it satisfies both readings.
     const req1: RequirementsV1 = o.v1 ?? {
@@ -198,8 +209,8 @@ export const amountsV1 = defineScenario({
     const payer = o.s.address(v.buyer);
     const before = await money(o, payer);
     ctx.act(`${v.buyer} sends X-PAYMENT (v1) for ${value} where maxAmountRequired is ${req1.maxAmountRequired}`);
-    const { header } = await v1Header(ctx, o.s, v.buyer, req1, { auth: { value } });
-    const r = await sendPaid(ctx, o.url, header, { version: 1 });
+    const { header } = await payerFor(ctx, o.s, v.buyer).v1Header(req1, { auth: { value } });
+    const r = await send(ctx, o, header, { version: 1 });
     if (v.delta < 0n) {
       ctx.check('X402-AMT-02', refused(r.res.status), 'a v1 underpayment is refused', { expected: '402', actual: `${r.res.status}` });
       await noMoney(ctx, o, 'X402-AMT-02', payer, before, 'v1 underpayment');
@@ -247,7 +258,7 @@ function negativeScenario(kind: NegKind, title: string) {
         '0x000000000000000000000000000000000000dEaD') as Address;
       const otherChainId = o.s.chainId === 8453 ? 84532 : 8453;
       const before = await money(o, payer);
-      const attackerBefore = await balanceOf(o.s, o.token, attacker);
+      const attackerBefore = await o.s.balanceOf(o.token, attacker);
       const tamper =
         kind === 'wrong-payto'
           ? { auth: { to: attacker } }
@@ -257,11 +268,11 @@ function negativeScenario(kind: NegKind, title: string) {
               ? { accepted: { network: `eip155:${otherChainId}` }, domain: { chainId: otherChainId } }
               : { accepted: { amount: '1' }, auth: { value: 1n } };
       ctx.act(`${buyer} sends a payment with ${kind}`);
-      const { header } = await v2Header(ctx, o.s, buyer, o.req, tamper);
-      const r = await sendPaid(ctx, o.url, header);
+      const { header } = await payerFor(ctx, o.s, buyer).v2Header(o.req, tamper);
+      const r = await send(ctx, o, header);
       ctx.check(req, refused(r.res.status), `a payment with ${kind} is refused`, { expected: '402/4xx', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
       await noMoney(ctx, o, req, payer, before, kind);
-      const attackerAfter = await balanceOf(o.s, o.token, attacker);
+      const attackerAfter = await o.s.balanceOf(o.token, attacker);
       ctx.check(req, attackerAfter === attackerBefore, 'nothing reached another recipient', { expected: attackerBefore, actual: attackerAfter });
     },
   });
@@ -288,7 +299,7 @@ export const replay = defineScenario({
     if (first.res.status < 200 || first.res.status >= 300) throw new Indeterminate('X402-NEG-04', `the honest payment was refused (${first.res.status})`);
     const before = await money(o, payer);
     ctx.act(`${v.replayer} sends the same payment header again`);
-    const r = await sendPaid(ctx, o.url, first.header, { version: first.version });
+    const r = await send(ctx, o, first.header, { version: first.version });
     ctx.check('X402-NEG-04', refused(r.res.status), 'a replayed authorization is refused', { expected: '402', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
     await noMoney(ctx, o, 'X402-NEG-04', payer, before, 'replay');
   },
@@ -317,7 +328,7 @@ export const malformed = defineScenario({
     const payer = o.s.address(v.buyer);
     const before = await money(o, payer);
     ctx.act(`a client sends ${v.name}: ${JSON.stringify(v.header.slice(0, 80))}`);
-    const r = await sendPaid(ctx, o.url, v.header, { headerName: v.name });
+    const r = await send(ctx, o, v.header, { headerName: v.name });
     ctx.check('X402-NEG-06', r.res.status === 400 || r.res.status === 402, 'a malformed payment header gets 400 or 402', {
       expected: '400 or 402',
       actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
@@ -343,7 +354,7 @@ export const hugeHeader = defineScenario({
     ctx.act(`a client sends a ${Math.round(header.length / 1024)} KiB PAYMENT-SIGNATURE (${v.kind})`);
     let status: number | 'connection refused';
     try {
-      status = (await sendPaid(ctx, o.url, header)).res.status;
+      status = (await send(ctx, o, header)).res.status;
     } catch {
       status = 'connection refused';
     }
@@ -367,11 +378,11 @@ export const expired = defineScenario({
     const o = await offer(ctx);
     const payer = o.s.address(v.buyer);
     const before = await money(o, payer);
-    const now = await pendingTime(o.s);
+    const now = await o.s.pendingTime();
     ctx.act(`${v.buyer} signs an authorization that expired ${v.ago}s ago by chain time`);
     const r = pickV2(o.c, o.s.chainId, o.token)
-      ? await sendPaid(ctx, o.url, (await v2Header(ctx, o.s, v.buyer, o.req, { auth: { validAfter: now - 7200n, validBefore: now - 1n - BigInt(v.ago) } })).header)
-      : await sendPaid(ctx, o.url, (await v1Header(ctx, o.s, v.buyer, o.v1!, { auth: { validAfter: now - 7200n, validBefore: now - 1n - BigInt(v.ago) } })).header, { version: 1 });
+      ? await send(ctx, o, (await payerFor(ctx, o.s, v.buyer).v2Header(o.req, { auth: { validAfter: now - 7200n, validBefore: now - 1n - BigInt(v.ago) } })).header)
+      : await send(ctx, o, (await payerFor(ctx, o.s, v.buyer).v1Header(o.v1!, { auth: { validAfter: now - 7200n, validBefore: now - 1n - BigInt(v.ago) } })).header, { version: 1 });
     ctx.check('X402-NEG-08', refused(r.res.status), 'an expired authorization is refused', { expected: '402', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
     await noMoney(ctx, o, 'X402-NEG-08', payer, before, 'expired authorization');
   },
@@ -390,15 +401,15 @@ export const expiresBeforeSettlement = defineScenario({
     const o = await offer(ctx);
     if (!pickV2(o.c, o.s.chainId, o.token)) throw new Indeterminate('X402-NEG-08', 'the resource offers no v2 requirement');
     const payer = o.s.address(v.buyer);
-    const now = await pendingTime(o.s);
-    const { header } = await v2Header(ctx, o.s, v.buyer, o.req, { auth: { validAfter: now - 600n, validBefore: now + BigInt(v.ttl) } });
+    const now = await o.s.pendingTime();
+    const { header } = await payerFor(ctx, o.s, v.buyer).v2Header(o.req, { auth: { validAfter: now - 600n, validBefore: now + BigInt(v.ttl) } });
     ctx.act(`${v.buyer} signs an authorization valid for ${v.ttl}s; the chain clock then moves ${v.ttl + 1}s on (host clock unchanged)`);
     // Moved forward permanently (a few seconds): reverting would desynchronise the servers' own
     // state (a facilitator's nonce cache) if a defective one sent a transaction.
     await o.s.test.increaseTime({ seconds: v.ttl + 1 });
     await o.s.test.mine({ blocks: 1 });
     const before = await money(o, payer);
-    const r = await sendPaid(ctx, o.url, header);
+    const r = await send(ctx, o, header);
     ctx.check('X402-NEG-08', refused(r.res.status), 'an authorization expired by chain time before settlement is refused', {
       expected: '402',
       actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
@@ -419,9 +430,11 @@ export const race = defineScenario({
     const o = await offer(ctx);
     const payer = o.s.address(v.owner);
     const before = await money(o, payer);
-    const honest = pickV2(o.c, o.s.chainId, o.token) ? { ...(await v2Header(ctx, o.s, v.owner, o.req)), version: 2 as const } : { ...(await v1Header(ctx, o.s, v.owner, o.v1!)), version: 1 as const };
+    const honest = pickV2(o.c, o.s.chainId, o.token)
+      ? { ...(await payerFor(ctx, o.s, v.owner).v2Header(o.req)), version: 2 as const }
+      : { ...(await payerFor(ctx, o.s, v.owner).v1Header(o.v1!)), version: 1 as const };
     ctx.act(`${v.owner} signs one payment; buyer1 and buyer2 both send it at the same time`);
-    const go = (who: string) => v.sch.schedule(Promise.resolve(who), `${who} sends`).then(() => sendPaid(ctx, o.url, honest.header, { version: honest.version }));
+    const go = (who: string) => v.sch.schedule(Promise.resolve(who), `${who} sends`).then(() => send(ctx, o, honest.header, { version: honest.version }));
     const results = await v.sch.waitFor(Promise.all([go('buyer1'), go('buyer2')]));
     ctx.act(
       `  order: ${v.sch
@@ -452,7 +465,7 @@ export const facilitator = defineScenario({
   maxRuns: 3,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), under: fc.bigInt({ min: 1n, max: 1000n }) }),
   async run(ctx, v) {
-    const base = ctx.target.endpoints['x402-facilitator']!.replace(/\/+$/, '');
+    const base = ctx.endpoint('x402-facilitator').url.replace(/\/+$/, '');
     const o = await offer(ctx);
     const sup = await ctx.fetch(`${base}/supported`);
     const sj = (await sup.json().catch(() => null)) as { kinds?: { scheme: string; network: string; x402Version: number }[] } | null;
@@ -471,7 +484,7 @@ export const facilitator = defineScenario({
       return { status: r.status, body: (await r.json().catch(() => null)) as { isValid?: boolean; invalidReason?: string } | null };
     };
     ctx.act(`${v.buyer} asks the facilitator to verify an honest payment`);
-    const good = await verify((await v2Header(ctx, o.s, v.buyer, o.req)).payload);
+    const good = await verify((await payerFor(ctx, o.s, v.buyer).v2Header(o.req)).payload);
     ctx.check('X402-FAC-01', good.status === 200 && good.body?.isValid === true, '/verify says isValid:true for an honest payment', {
       expected: 'isValid true',
       actual: `${good.status} ${JSON.stringify(good.body)}`,
@@ -479,7 +492,7 @@ export const facilitator = defineScenario({
     const value = BigInt(o.req.amount) - v.under;
     fc.pre(value > 0n);
     ctx.act(`… and an underpayment of ${v.under} units`);
-    const bad = await verify((await v2Header(ctx, o.s, v.buyer, o.req, { auth: { value } })).payload);
+    const bad = await verify((await payerFor(ctx, o.s, v.buyer).v2Header(o.req, { auth: { value } })).payload);
     ctx.check('X402-FAC-01', bad.body?.isValid === false, '/verify says isValid:false for an underpayment', { expected: 'isValid false', actual: `${bad.status} ${JSON.stringify(bad.body)}` });
     await noMoney(ctx, o, 'X402-FAC-01', payer, before, 'verify only');
   },

@@ -4,7 +4,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError, execute, type ExecuteOptions } from '../../engine/execute.ts';
+import { UsageError, execute, type ExecuteOptions } from '../execute.ts';
 import type { ProgressEvent } from '../../engine/runner.ts';
 import { TargetError } from '../../target/schema.ts';
 import { verdictText } from '../../report/markdown.ts';

@@ -1,6 +1,6 @@
 /** `amh replay REPORT --case ID`: re-run one shrunk counterexample and show its verdict. */
 import path from 'node:path';
-import { execute } from '../../engine/execute.ts';
+import { execute } from '../execute.ts';
 import { readReport, writeReports } from '../../report/write.ts';
 import { UsageError, guard, parse, printSummary } from './_shared.ts';
 

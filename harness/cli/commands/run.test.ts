@@ -36,6 +36,8 @@ test('amh run certifies the reference usdc + erc8004 implementation: exit 0, fou
   const json = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
   assert.equal(ajv.validate(schema, json), true, JSON.stringify(ajv.errors?.slice(0, 5)));
   assert.equal(json.target.kind, 'reference');
+  // Chain protocols only: no reference server was started (they are started per selected protocol).
+  assert.deepEqual(json.target.endpoints, {});
   assert.deepEqual(
     json.protocols.map((p: { id: string }) => p.id),
     ['usdc', 'erc8004'],

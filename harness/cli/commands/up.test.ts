@@ -85,7 +85,7 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
   for (const c of d.chains) {
     const client = createPublicClient({ transport: http(c.rpcUrl) });
     assert.equal(await client.getChainId(), c.chainId);
-    assert.equal(await client.readContract({ address: c.usdc.address as `0x${string}`, abi: nameAbi, functionName: 'name' }), c.profile === 'base' ? 'USD Coin' : 'USDC');
+    assert.equal(await client.readContract({ address: c.tokens.usdc!.address as `0x${string}`, abi: nameAbi, functionName: 'name' }), c.profile === 'base' ? 'USD Coin' : 'USDC');
   }
   assert.equal(d.accounts.length, 10);
   for (const a of d.accounts) {
@@ -93,6 +93,14 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
     assert.deepEqual(a.balances.base, { eth: (10n ** 22n).toString(), usdc: (10n ** 12n).toString() });
   }
   assert.equal(d.chains[1]!.contracts.agentripeEscrow, '0x329392750Af5061E667433ef91d664b3b0C042f6');
+  // The same services `amh run` starts for every protocol: each pack's reference servers, endpoints answering.
+  assert.deepEqual(d.services.map((s) => s.name).sort(), ['agentripe', 'x402-demo']);
+  const endpoints = Object.assign({}, ...d.services.map((s) => s.endpoints)) as Record<string, string>;
+  assert.deepEqual(Object.keys(endpoints).sort(), ['agentripe', 'x402-facilitator', 'x402-resource']);
+  assert.equal((await fetch(`${endpoints.agentripe}/health`)).status, 200);
+  assert.equal((await fetch(endpoints['x402-resource']!)).status, 402);
+  assert.deepEqual(d.services.find((s) => s.name === 'agentripe')!.capabilities, ['agentripe:review-fixture']);
+  assert.equal(d.keys.length, 30);
 
   assert.ok(
     pids.every((p) => Number.isInteger(p)),
@@ -104,7 +112,7 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
   // A stop that leaves anvil running would keep amh alive (its pipes): fail instead of hanging.
   const { code, stderr } = await Promise.race([done, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up did not exit within 15 s of SIGTERM')), 15_000).unref())]);
   assert.equal(code, 0, `exit code after SIGTERM; stderr: ${stderr}`);
-  assert.match(stderr, /SIGTERM received, stopping \d+ service\(s\) and 2 chain\(s\)/);
+  assert.match(stderr, /SIGTERM received, stopping 2 server\(s\) and 2 chain\(s\)/);
   assert.equal(alive(pids), '', 'no anvil left behind');
 });
 
@@ -115,7 +123,7 @@ test('amh up: a port in use is named with the flag to change it, exit 2', async 
     blocker.close();
   });
   const port = (blocker.address() as net.AddressInfo).port;
-  const child = amh(['up', '--json', '--profile', 'base', '--port', String(port)]);
+  const child = amh(['up', '--json', '--chain', 'base', '--port', String(port)]);
   const { code, stderr, stdout } = await exited(child);
   assert.equal(code, 2);
   assert.equal(stdout, '', 'nothing on stdout when not ready');
@@ -124,45 +132,30 @@ test('amh up: a port in use is named with the flag to change it, exit 2', async 
 });
 
 test('amh up: usage errors exit 2 with the reason', async () => {
-  const r1 = await exited(amh(['up', '--profile', 'mars']));
+  const r1 = await exited(amh(['up', '--chain', 'mars']));
   assert.equal(r1.code, 2);
-  assert.match(r1.stderr, /unknown --profile 'mars'; known: base, base-sepolia/);
-  const r2 = await exited(amh(['up', '--fork-url', 'http://127.0.0.1:1', '--profile', 'base', '--profile', 'base-sepolia']));
+  assert.match(r1.stderr, /unknown --chain 'mars'; known: base, base-sepolia/);
+  const r2 = await exited(amh(['up', '--fork-url', 'http://127.0.0.1:1', '--chain', 'base', '--chain', 'base-sepolia']));
   assert.equal(r2.code, 2);
   assert.match(r2.stderr, /--fork-url forks one chain/);
+  const r3 = await exited(amh(['up', '--profile', 'base']));
+  assert.equal(r3.code, 2);
+  assert.match(r3.stderr, /--profile now selects protocol constants .* use --chain base/);
 });
 
-test('services are discovered from reference-impl/<protocol>/service.ts, in protocol order', async () => {
-  const { discoverServices, renderText } = await import('./up.ts');
-  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const root = mkdtempSync(path.join(tmpdir(), 'amh-services-'));
-  for (const [dir, body] of [
-    ['zeta', `export const upService = { name: 'zeta-server', start: async () => ({ describe: () => ({}), stop: async () => {} }) };\n`],
-    [
-      'alpha',
-      `export const upServices = [{ name: 'alpha-a', start: async () => ({ describe: () => ({}), stop: async () => {} }) }, { name: 'alpha-b', start: async () => ({ describe: () => ({}), stop: async () => {} }) }];\n`,
-    ],
-    ['no-service-here', null],
-  ] as const) {
-    mkdirSync(path.join(root, dir));
-    if (body) writeFileSync(path.join(root, dir, 'service.ts'), body);
-  }
-  const names = (await discoverServices(root)).map((s) => s.name);
-  assert.deepEqual(names, ['alpha-a', 'alpha-b', 'zeta-server']);
-
-  mkdirSync(path.join(root, 'broken'));
-  writeFileSync(path.join(root, 'broken', 'service.ts'), 'export const somethingElse = 1;\n');
-  await assert.rejects(discoverServices(root), /broken\/service\.ts exports neither upService nor upServices/);
-
+test('renderText lists each server with its endpoints and capabilities', async () => {
+  const { renderText } = await import('./up.ts');
   const text = renderText({
     chains: [],
     accounts: [],
+    keys: [],
     mnemonic: 'm',
     readyMs: 1,
-    services: [{ name: 'agentripe', endpoints: { api: 'http://127.0.0.1:4000' } }],
+    skipped: [{ name: 'tempo-thing', reason: 'runs on tempo, which is not started' }],
+    services: [{ name: 'agentripe', endpoints: { api: 'http://127.0.0.1:4000' }, capabilities: ['agentripe:review-fixture'], reviewer: 'http://127.0.0.1:4001/v1' }],
   });
-  assert.match(text, /agentripe\n\s+api\s+http:\/\/127\.0\.0\.1:4000/);
+  assert.match(text, /agentripe {2}\[agentripe:review-fixture\]\n\s+api\s+http:\/\/127\.0\.0\.1:4000\n\s+reviewer\s+http:\/\/127\.0\.0\.1:4001\/v1/);
+  assert.match(text, /tempo-thing not started: runs on tempo/);
 });
 
 test('amh up: a chain dying under it stops the rest and exits 2', async (_t) => {

@@ -1,102 +1,53 @@
 /**
- * `amh up`: start the chains (and, as later issues add them, every reference server), print what a
- * client developer needs (RPC URLs, chain ids, contract addresses, funded keys, endpoints), and stay
- * up until SIGINT/SIGTERM, then stop every child cleanly.
+ * `amh up`: start the chains and the reference services of every protocol pack (the same ones
+ * `amh run` certifies, through the same `startReference`), print what a client developer needs (RPC
+ * URLs, chain ids, tokens, contract addresses, funded keys, endpoints) and stay up until
+ * SIGINT/SIGTERM, then stop every child cleanly.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-// Imported module by module, not from chain/index.ts: the index pulls in viem (~0.3-0.5 s of
-// start-up), which `amh up` does not need on its ready path.
-import { FORK_URL_ENV, PortInUseError, redactUrl, startChain, type RunningChain } from '../../chain/anvil.ts';
-import { ROLE_MNEMONIC, roleAccounts } from '../../chain/accounts.ts';
-import { CHAIN_PROFILE_IDS, isChainProfileId, type ChainProfileId } from '../../chain/profiles.ts';
+import { ROLE_MNEMONIC, roleAccounts, roleKeys } from '../../chain/accounts.ts';
+import { PortInUseError, redactUrl, type RunningChain } from '../../chain/anvil.ts';
+import { chainProfileIds, getProfile, isChainProfileId } from '../../chain/profiles.ts';
 import { rpcCall } from '../../chain/rpc.ts';
+import { watchForStop } from '../../services/lifetime.ts';
+import { startReference, type Reference } from '../../services/reference.ts';
 import { formatBaseUnits } from '../../util/money.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
 /** One line for `amh --help`. */
-export const summary = 'start the chains (+ reference servers) and keep them up; prints RPC URLs, addresses, funded keys';
+export const summary = 'start the chains and the reference servers and keep them up; prints RPC URLs, addresses, funded keys, endpoints';
 
-const USAGE = `Usage: amh up [options]
+function usage(): string {
+  const envs = chainProfileIds()
+    .map((id) => getProfile(id).forkUrlEnv)
+    .filter(Boolean)
+    .join(', ');
+  return `Usage: amh up [options]
 
-Starts Base-shaped Anvil chains loaded from fixtures/chain-state/ (contracts at their canonical
-addresses, role accounts funded) and keeps them up until Ctrl-C / SIGTERM.
+Starts Anvil chains loaded from fixtures/chain-state/ (contracts at their canonical addresses, role
+accounts funded), then the reference servers of every protocol pack (reference-impl/<id>/service.ts),
+and keeps them up until Ctrl-C / SIGTERM.
 
 Options:
-  --profile <id>             chain profile to start; repeatable (default: ${CHAIN_PROFILE_IDS.join(' and ')})
+  --chain <id>               chain profile to start; repeatable (default: ${chainProfileIds().join(', ')})
+  --protocol <id>            start only the servers this protocol needs; repeatable (default: all)
   --port <n>                 RPC port of the first chain; the next ones use n+1, n+2... (default: free ports)
-  --host <addr>              listen address (default: 127.0.0.1)
-  --fork-url <url>           fork this RPC instead of loading the fixture; needs exactly one --profile
-                             (env: ${Object.values(FORK_URL_ENV).join(', ')} fork per profile)
+  --host <addr>              listen address for chains and servers (default: 127.0.0.1)
+  --fork-url <url>           fork this RPC instead of loading the fixture; needs exactly one --chain
+                             (env: ${envs} fork per profile)
   --fork-block-number <n>    block to fork at (with --fork-url)
-  --chains-only              start no services, only the chains
+  --chains-only              start no servers, only the chains
   --json                     print one JSON document on a single stdout line; logs go to stderr
   --help                     this text
 
-Exit codes: 0 after a clean stop, 2 on a usage error or when a chain cannot start (e.g. port in use).
+Exit codes: 0 after a clean stop, 2 on a usage error or when a chain or server cannot start (e.g. port in use).
 The printed private keys are PUBLIC TEST KEYS (mnemonic in harness/chain/accounts.ts): never fund
 them on a real network.`;
-
-/** Context given to every service started by `amh up`. */
-export interface UpContext {
-  chains: RunningChain[];
-  host: string;
-  /** Log line for humans (stderr in --json mode). */
-  log(line: string): void;
-}
-
-/** A started service: what to print about it, how to stop it. */
-export interface RunningService {
-  /** JSON-serialisable facts: endpoints (`{ name: url }`), notes... */
-  describe(): { endpoints?: Record<string, string>; [k: string]: unknown };
-  stop(): Promise<void>;
-}
-
-/** A service `amh up` starts after the chains (reference servers, facilitators, relays...). */
-export interface UpService {
-  name: string;
-  start(ctx: UpContext): Promise<RunningService>;
-}
-
-/**
- * Services started after the chains, in order (stopped in reverse). Two ways in:
- * - append to this array, or
- * - (preferred, no edit here) add `reference-impl/<protocol>/service.ts` exporting
- *   `upService: UpService` or `upServices: UpService[]`; {@link discoverServices} picks it up
- *   (protocols in alphabetical order).
- */
-export const upServices: UpService[] = [];
-
-/** File name that makes a reference implementation's service known to `amh up`. */
-export const SERVICE_FILE = 'service.ts';
-
-/** The services of every `reference-impl/<protocol>/service.ts`, then {@link upServices}. */
-export async function discoverServices(root = path.join(REPO_ROOT, 'reference-impl')): Promise<UpService[]> {
-  const found: UpService[] = [];
-  const dirs = existsSync(root)
-    ? readdirSync(root, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
-        .map((d) => d.name)
-        .sort()
-    : [];
-  for (const dir of dirs) {
-    const file = path.join(root, dir, SERVICE_FILE);
-    if (!existsSync(file)) continue;
-    const mod = (await import(pathToFileURL(file).href)) as { upService?: UpService; upServices?: UpService[] };
-    const list = mod.upServices ?? (mod.upService ? [mod.upService] : []);
-    if (list.length === 0) throw new Error(`${path.relative(REPO_ROOT, file)} exports neither upService nor upServices`);
-    found.push(...list);
-  }
-  return [...found, ...upServices];
 }
 
 /** What `amh up --json` prints (amounts are decimal strings of base units). */
 export interface UpDescription {
   chains: {
-    profile: ChainProfileId;
+    profile: string;
     name: string;
     chainId: number;
     /** CAIP-2 id, as x402 names networks (`eip155:8453`). */
@@ -105,12 +56,16 @@ export interface UpDescription {
     port: number;
     pid?: number;
     fork?: { url: string; blockNumber?: string; placed: string[]; present: string[] };
-    usdc: { address: string; name: string; version: string; decimals: number };
+    tokens: Record<string, { address: string; name: string; version: string; decimals: number; symbol: string }>;
     contracts: Record<string, string>;
   }[];
-  accounts: { role: string; address: string; privateKey: string; balances: Record<string, { eth: string; usdc: string }> }[];
+  accounts: { role: string; address: string; privateKey: string; balances: Record<string, { eth: string } & Record<string, string>> }[];
+  /** Ed25519, Nostr and Lightning keys of every role (public test keys). */
+  keys: { role: string; kind: string; privateKey: string; publicKey: string }[];
   mnemonic: string;
-  services: { name: string; endpoints?: Record<string, string>; [k: string]: unknown }[];
+  services: { name: string; endpoints: Record<string, unknown>; capabilities: string[]; [k: string]: unknown }[];
+  /** Services not started, with the reason (e.g. their chain was not selected). */
+  skipped: { name: string; reason: string }[];
   readyMs: number;
 }
 
@@ -119,19 +74,20 @@ function balanceOfCall(address: string): string {
   return `0x70a08231${address.slice(2).toLowerCase().padStart(64, '0')}`;
 }
 
-async function describe(chains: RunningChain[], services: { name: string; svc: RunningService }[], readyMs: number): Promise<UpDescription> {
+async function describe(ref: Reference, readyMs: number): Promise<UpDescription> {
   const balances = await Promise.all(
-    chains.map(async (chain) => {
-      return Promise.all(
-        roleAccounts.map(async (a) => ({
-          eth: BigInt(await rpcCall<string>(chain.rpcUrl, 'eth_getBalance', [a.address, 'latest'])),
-          usdc: BigInt(await rpcCall<string>(chain.rpcUrl, 'eth_call', [{ to: chain.profile.usdc.address, data: balanceOfCall(a.address) }, 'latest'])),
-        })),
-      );
-    }),
+    ref.chains.map((chain: RunningChain) =>
+      Promise.all(
+        roleAccounts.map(async (a) => {
+          const out: Record<string, string> = { eth: BigInt(await rpcCall<string>(chain.rpcUrl, 'eth_getBalance', [a.address, 'latest'])).toString() };
+          for (const t of chain.profile.tokens) out[t.key] = BigInt(await rpcCall<string>(chain.rpcUrl, 'eth_call', [{ to: t.address, data: balanceOfCall(a.address) }, 'latest'])).toString();
+          return out as { eth: string } & Record<string, string>;
+        }),
+      ),
+    ),
   );
   return {
-    chains: chains.map((c) => ({
+    chains: ref.chains.map((c) => ({
       profile: c.profile.id,
       name: c.profile.name,
       chainId: c.chainId,
@@ -145,17 +101,19 @@ async function describe(chains: RunningChain[], services: { name: string; svc: R
         placed: c.fork.placements.filter((p) => p.action === 'placed').map((p) => p.key),
         present: c.fork.placements.filter((p) => p.action === 'present').map((p) => p.key),
       },
-      usdc: { ...c.profile.usdc },
-      contracts: { ...c.profile.contracts },
+      tokens: Object.fromEntries(c.profile.tokens.map((t) => [t.key, { address: t.address, name: t.name, version: t.version, decimals: t.decimals, symbol: t.symbol }])),
+      contracts: Object.fromEntries(Object.entries(c.profile.contracts).filter(([k]) => !c.profile.tokens.some((t) => t.key === k))),
     })),
     accounts: roleAccounts.map((a, i) => ({
       role: a.role,
       address: a.address,
       privateKey: a.privateKey,
-      balances: Object.fromEntries(chains.map((c, ci) => [c.profile.id, { eth: balances[ci]![i]!.eth.toString(), usdc: balances[ci]![i]!.usdc.toString() }])),
+      balances: Object.fromEntries(ref.chains.map((c, ci) => [c.profile.id, balances[ci]![i]!])),
     })),
+    keys: roleKeys().map((k) => ({ role: k.role, kind: k.kind, privateKey: k.privateKey, publicKey: k.publicKey })),
     mnemonic: ROLE_MNEMONIC,
-    services: services.map(({ name, svc }) => ({ name, ...svc.describe() })),
+    services: ref.services.map((s) => ({ name: s.name, endpoints: s.started.endpoints ?? {}, capabilities: s.started.capabilities ?? [], ...s.started.facts })),
+    skipped: ref.skipped,
     readyMs,
   };
 }
@@ -166,27 +124,33 @@ export function renderText(d: UpDescription): string {
   out.push(`amh up: ready in ${d.readyMs} ms`, '');
   for (const c of d.chains) {
     out.push(`${c.name} (${c.profile}) chainId ${c.chainId} (${c.network})  RPC ${c.rpcUrl}${c.fork ? `  [fork of ${c.fork.url}; added: ${c.fork.placed.join(', ') || 'nothing'}]` : ''}`);
-    out.push(`  USDC ${c.usdc.address}  EIP-712 domain "${c.usdc.name}" / "${c.usdc.version}", ${c.usdc.decimals} decimals`);
-    for (const [k, a] of Object.entries(c.contracts)) if (k !== 'usdc') out.push(`  ${k.padEnd(26)} ${a}`);
+    for (const t of Object.values(c.tokens)) out.push(`  ${t.symbol} ${t.address}  EIP-712 domain "${t.name}" / "${t.version}", ${t.decimals} decimals`);
+    for (const [k, a] of Object.entries(c.contracts)) out.push(`  ${k.padEnd(26)} ${a}`);
     out.push('');
   }
   out.push('Funded accounts (PUBLIC TEST KEYS, local use only):');
   for (const a of d.accounts) {
     const bal = Object.entries(a.balances)
-      .map(([p, b]) => `${p}: ${formatBaseUnits(BigInt(b.eth), 18)} ETH, ${formatBaseUnits(BigInt(b.usdc), 6)} USDC`)
+      .map(([p, b]) => {
+        const chain = d.chains.find((c) => c.profile === p)!;
+        const tokens = Object.entries(chain.tokens).map(([k, t]) => `${formatBaseUnits(BigInt(b[k] ?? '0'), t.decimals)} ${t.symbol}`);
+        return `${p}: ${[`${formatBaseUnits(BigInt(b.eth), 18)} ETH`, ...tokens].join(', ')}`;
+      })
       .join('; ');
     out.push(`  ${a.role.padEnd(9)} ${a.address}  key ${a.privateKey}`);
     out.push(`  ${''.padEnd(9)} ${bal}`);
   }
-  out.push(`  mnemonic: "${d.mnemonic}"`, '');
-  if (d.services.length === 0) out.push('Services: none registered yet (chains only).');
+  out.push(`  mnemonic: "${d.mnemonic}"  (Ed25519, Nostr and Lightning keys per role: --json, "keys")`, '');
+  if (d.services.length === 0) out.push('Servers: none started (chains only).');
   else {
-    out.push('Services:');
+    out.push('Servers:');
     for (const s of d.services) {
-      out.push(`  ${s.name}`);
-      for (const [n, url] of Object.entries(s.endpoints ?? {})) out.push(`    ${n.padEnd(20)} ${url}`);
+      out.push(`  ${s.name}${s.capabilities.length ? `  [${s.capabilities.join(', ')}]` : ''}`);
+      for (const [n, e] of Object.entries(s.endpoints)) out.push(`    ${n.padEnd(20)} ${typeof e === 'string' ? e : JSON.stringify(e)}`);
+      for (const [k, v] of Object.entries(s)) if (!['name', 'endpoints', 'capabilities'].includes(k)) out.push(`    ${k.padEnd(20)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
     }
   }
+  for (const s of d.skipped) out.push(`  (${s.name} not started: ${s.reason})`);
   out.push('', 'Press Ctrl-C to stop.');
   return `${out.join('\n')}\n`;
 }
@@ -201,7 +165,9 @@ function parse(argv: string[]) {
       strict: true,
       allowPositionals: false,
       options: {
+        chain: { type: 'string', multiple: true },
         profile: { type: 'string', multiple: true },
+        protocol: { type: 'string', multiple: true },
         port: { type: 'string' },
         host: { type: 'string' },
         'fork-url': { type: 'string' },
@@ -214,15 +180,16 @@ function parse(argv: string[]) {
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  const profiles = values.profile ?? (values['fork-url'] ? ['base'] : [...CHAIN_PROFILE_IDS]);
-  for (const p of profiles) if (!isChainProfileId(p)) throw new UsageError(`unknown --profile '${p}'; known: ${CHAIN_PROFILE_IDS.join(', ')}`);
-  if (new Set(profiles).size !== profiles.length) throw new UsageError('each --profile may be given once');
+  if (values.profile) throw new UsageError(`--profile now selects protocol constants (what-if profiles); to choose chains use --chain ${values.profile.join(' --chain ')}`);
+  const chains = values.chain ?? (values['fork-url'] ? ['base'] : chainProfileIds());
+  for (const p of chains) if (!isChainProfileId(p)) throw new UsageError(`unknown --chain '${p}'; known: ${chainProfileIds().join(', ')}`);
+  if (new Set(chains).size !== chains.length) throw new UsageError('each --chain may be given once');
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!Number.isInteger(port) || port < 1 || port + profiles.length - 1 > 65535) throw new UsageError(`--port must be an integer in 1..${65536 - profiles.length}, got '${values.port}'`);
+    if (!Number.isInteger(port) || port < 1 || port + chains.length - 1 > 65535) throw new UsageError(`--port must be an integer in 1..${65536 - chains.length}, got '${values.port}'`);
   }
-  if (values['fork-url'] && profiles.length !== 1) throw new UsageError('--fork-url forks one chain: give exactly one --profile');
+  if (values['fork-url'] && chains.length !== 1) throw new UsageError('--fork-url forks one chain: give exactly one --chain');
   let forkBlockNumber: bigint | undefined;
   if (values['fork-block-number'] !== undefined) {
     if (!values['fork-url']) throw new UsageError('--fork-block-number needs --fork-url');
@@ -233,31 +200,12 @@ function parse(argv: string[]) {
     help: values.help ?? false,
     chainsOnly: values['chains-only'] ?? false,
     json: values.json ?? false,
-    profiles: profiles as ChainProfileId[],
+    chains,
+    protocols: values.protocol,
     port,
     host: values.host ?? '127.0.0.1',
     forkUrl: values['fork-url'],
     forkBlockNumber,
-  };
-}
-
-/**
- * Resolves on the first SIGINT/SIGTERM. The listener stays installed until `release()`: execa's
- * signal-exit hook re-raises a signal (killing us before the children are stopped) as soon as it
- * sees itself as the only listener, so ours must outlive the shutdown. Repeated signals are ignored.
- */
-function trapStopSignals(): { signal: Promise<NodeJS.Signals>; release(): void } {
-  let resolve!: (s: NodeJS.Signals) => void;
-  const signal = new Promise<NodeJS.Signals>((r) => (resolve = r));
-  const on = (sig: NodeJS.Signals) => resolve(sig);
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return {
-    signal,
-    release() {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-    },
   };
 }
 
@@ -269,51 +217,34 @@ export async function run(argv: string[]): Promise<number> {
     opts = parse(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`amh up: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`amh up: ${err.message}\n\n${usage()}\n`);
     return 2;
   }
   if (opts.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage()}\n`);
     return 0;
   }
-  const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(`amh up: ${line}\n`);
 
-  // Listen for signals from the start so a Ctrl-C during start-up still stops what was started.
-  const trap = trapStopSignals();
-  const chains: RunningChain[] = [];
-  const services: { name: string; svc: RunningService }[] = [];
-  const stopAll = async () => {
-    for (const { name, svc } of [...services].reverse()) {
-      await svc.stop().catch((e) => process.stderr.write(`amh up: stopping ${name} failed: ${String(e)}\n`));
-    }
-    await Promise.all(chains.map((c) => c.stop()));
-  };
-
+  // Listen from the start so a Ctrl-C (or the parent npx/npm dying) during start-up still stops what was started.
+  const trap = watchForStop();
+  let ref: Reference;
   try {
-    const started = await Promise.allSettled(
-      opts.profiles.map((profile, i) =>
-        startChain({
-          profile,
-          host: opts.host,
-          port: opts.port === undefined ? undefined : opts.port + i,
-          forkUrl: opts.forkUrl,
-          forkBlockNumber: opts.forkBlockNumber,
-        }),
-      ),
-    );
-    for (const r of started) if (r.status === 'fulfilled') chains.push(r.value);
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-
-    for (const service of opts.chainsOnly ? [] : await discoverServices()) {
-      log(`amh up: starting ${service.name}`);
-      services.push({ name: service.name, svc: await service.start({ chains, host: opts.host, log }) });
-    }
-    const description = await describe(chains, services, Math.round(performance.now() - t0));
+    const starting = startReference({
+      chains: opts.chains,
+      protocols: opts.protocols,
+      chainsOnly: opts.chainsOnly,
+      host: opts.host,
+      port: opts.port,
+      forkUrl: opts.forkUrl,
+      forkBlockNumber: opts.forkBlockNumber,
+      log,
+    });
+    ref = await starting;
+    const description = await describe(ref, Math.round(performance.now() - t0));
     if (opts.json) process.stdout.write(`${JSON.stringify(description)}\n`);
     else process.stdout.write(renderText(description));
   } catch (err) {
-    await stopAll();
     // Port in use, missing fixture, unreachable fork...: all harness/usage errors (exit 2).
     process.stderr.write(`amh up: ${err instanceof PortInUseError ? '' : 'cannot start: '}${err instanceof Error ? err.message : String(err)}\n`);
     trap.release();
@@ -321,17 +252,16 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   // Stay up until a signal, or until a chain dies under us (then stop the rest and fail).
-  const crash = Promise.race(chains.map((c) => c.crashed?.then((how) => ({ chain: c, how })) ?? new Promise<never>(() => {})));
-  const first = await Promise.race([trap.signal.then((sig) => ({ sig })), crash]);
-  if ('chain' in first) {
-    process.stderr.write(`amh up: anvil for '${first.chain.profile.id}' exited unexpectedly (code ${first.how.code}, signal ${first.how.signal}); stopping everything\n`);
-    await stopAll();
+  const first = await Promise.race([trap.reason.then((sig) => ({ sig })), ref.crashed.then((why) => ({ why }))]);
+  if ('why' in first) {
+    process.stderr.write(`amh up: ${first.why}; stopping everything\n`);
+    await ref.stop();
     trap.release();
     return 2;
   }
-  log(`amh up: ${first.sig} received, stopping ${services.length} service(s) and ${chains.length} chain(s)`);
-  await stopAll();
+  log(`${first.sig === 'parent-exited' ? 'the process that started amh up exited' : `${first.sig} received`}, stopping ${ref.services.length} server(s) and ${ref.chains.length} chain(s)`);
+  await ref.stop();
   trap.release();
-  log('amh up: stopped');
+  log('stopped');
   return 0;
 }

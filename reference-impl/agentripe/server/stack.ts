@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
-import { roleAccount, type RunningChain } from '../../../harness/chain/index.ts';
+import { roleAccount, tokenOf, type RunningChain } from '../../../harness/chain/index.ts';
 import { startFacilitator, type RunningFacilitator } from '../../x402/server/facilitator.ts';
 import { startAgentripeServer, type AgentripeServer, type AgentripeServerConfig } from './server.ts';
 
@@ -41,12 +41,12 @@ export interface AgentripeStack {
 export async function startAgentripeStack(chain: RunningChain, overrides: Partial<AgentripeServerConfig> & { facilitatorKey?: Hex } = {}): Promise<AgentripeStack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentripe-'));
   const dbPath = overrides.dbPath ?? path.join(dir, 'agentripe.sqlite');
-  const facilitator = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: overrides.facilitatorKey ?? roleAccount('provider').privateKey });
+  const facilitator = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: overrides.facilitatorKey ?? roleAccount('provider').privateKey, host: overrides.host });
   const config: AgentripeServerConfig = {
     rpcUrl: chain.rpcUrl,
     chainId: chain.chainId,
     addresses: agentripeAddresses(chain),
-    usdcDomain: { name: chain.profile.usdc.name, version: chain.profile.usdc.version },
+    usdcDomain: { name: tokenOf(chain.profile, 'usdc').name, version: tokenOf(chain.profile, 'usdc').version },
     operatorPrivateKey: roleAccount('operator').privateKey,
     registrarPrivateKey: roleAccount('admin').privateKey,
     facilitatorUrl: facilitator.url,

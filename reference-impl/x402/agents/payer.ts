@@ -128,13 +128,24 @@ function requestInit(shape: RequestShape, extra: Record<string, string> = {}): R
   return { method: shape.method ?? 'GET', headers, body: shape.body === undefined ? undefined : typeof shape.body === 'string' ? shape.body : JSON.stringify(shape.body) };
 }
 
+/** Request `url` without payment and parse the challenge. */
+export async function requestChallenge(f: typeof fetch, url: string, shape: RequestShape = {}): Promise<Challenge> {
+  return parseChallenge(await f(url, requestInit(shape)));
+}
+
+/** Send a request carrying a payment header (v2 `PAYMENT-SIGNATURE` unless `version: 1` or `headerName`). */
+export async function sendWithPayment(f: typeof fetch, url: string, header: string, shape: RequestShape & { version?: 1 | 2; headerName?: string } = {}): Promise<{ res: Response; body: unknown }> {
+  const name = shape.headerName ?? (shape.version === 1 ? 'X-PAYMENT' : 'PAYMENT-SIGNATURE');
+  const res = await f(url, requestInit(shape, { [name]: header }));
+  const body = await readBody(res.clone());
+  return { res, body };
+}
+
 /** Create a payer. */
 export function createPayer(cfg: PayerConfig): Payer {
   const f = cfg.fetchImpl ?? fetch;
   return {
-    async challenge(url, shape = {}) {
-      return parseChallenge(await f(url, requestInit(shape)));
-    },
+    challenge: (url, shape = {}) => requestChallenge(f, url, shape),
     async v2Header(req, tamper = {}) {
       const payload = await makeV2Payload(cfg.privateKey, req, { now: await cfg.now(), chainId: cfg.chainId, ...tamper });
       return { header: encodeHeader(payload), payload };
@@ -143,11 +154,6 @@ export function createPayer(cfg: PayerConfig): Payer {
       const payload = await makeV1Payload(cfg.privateKey, req, { now: await cfg.now(), chainId: cfg.chainId, ...tamper });
       return { header: encodeHeader(payload), payload };
     },
-    async send(url, header, shape = {}) {
-      const name = shape.headerName ?? (shape.version === 1 ? 'X-PAYMENT' : 'PAYMENT-SIGNATURE');
-      const res = await f(url, requestInit(shape, { [name]: header }));
-      const body = await readBody(res.clone());
-      return { res, body };
-    },
+    send: (url, header, shape = {}) => sendWithPayment(f, url, header, shape),
   };
 }

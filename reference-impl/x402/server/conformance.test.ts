@@ -37,7 +37,7 @@ let USDC: Address;
 beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
   tools = chainTools(chain.rpcUrl);
-  USDC = chain.profile.usdc.address;
+  USDC = chain.profile.usdc!.address;
   ours = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: operator.privateKey });
   const wallet = createWalletClient({ account: privateKeyToAccount(operator.privateKey), chain: toViemChain(chain), transport: http(chain.rpcUrl) }).extend(publicActions);
   official = new x402Facilitator();

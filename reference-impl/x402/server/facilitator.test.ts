@@ -63,7 +63,7 @@ async function faultyFacilitator(fault: keyof FacilitatorFaults): Promise<Runnin
 beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
   tools = chainTools(chain.rpcUrl);
-  USDC = chain.profile.usdc.address;
+  USDC = chain.profile.usdc!.address;
   fac = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: operator.privateKey });
 });
 

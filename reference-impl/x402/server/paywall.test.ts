@@ -82,7 +82,7 @@ async function shopWith(defect: { facilitator?: keyof FacilitatorFaults; paywall
 beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
   tools = chainTools(chain.rpcUrl);
-  USDC = chain.profile.usdc.address;
+  USDC = chain.profile.usdc!.address;
   fac = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: operator.privateKey });
   stops.push(fac.stop);
   shop = await startShop(fac.url);

@@ -7,6 +7,7 @@
 import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -84,6 +85,57 @@ test('the reference Agentripe server in its own process passes certify through i
     const agr = report.protocols.find((p) => p.id === 'agentripe')!;
     const notPassed = agr.requirements.filter((q) => q.status !== 'pass');
     assert.deepEqual(notPassed, [], 'every agentripe requirement passes on the healthy server');
+  } finally {
+    await s.stop();
+  }
+});
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+type ReportFile = { exitCode: number; protocols: { id: string; requirements: { id: string; status: string; reason?: string }[] }[] };
+
+test('an LLM reviewer pointed at the harness fixture reviewer (served by certify) certifies green', { timeout: 240_000 }, async () => {
+  const listen = `127.0.0.1:${await freePort()}`;
+  const s = await serve('llm-fixture', ['--review', 'llm', '--review-fixture-listen', listen]);
+  try {
+    const out = path.join(dir, 'llm-fixture');
+    const r = await certify(s.targetFile, out, ['--runs', '3']);
+    assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    const agr = (JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportFile).protocols.find((p) => p.id === 'agentripe')!;
+    assert.deepEqual(
+      agr.requirements.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
+      [],
+      'the review requirements are checked through the fixture reviewer and pass',
+    );
+  } finally {
+    await s.stop();
+  }
+});
+
+test('an unknown AI reviewer (no fixture, no capability): review requirements are not-applicable, certify does not exit 1', { timeout: 240_000 }, async () => {
+  const s = await serve('llm-unknown', ['--review', 'llm', '--review-endpoint', `http://127.0.0.1:${await freePort()}/v1`]);
+  try {
+    const out = path.join(dir, 'llm-unknown');
+    const r = await certify(s.targetFile, out, ['--runs', '3']);
+    assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    const agr = (JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportFile).protocols.find((p) => p.id === 'agentripe')!;
+    for (const id of ['AGR-REV-01', 'AGR-REV-02', 'AGR-REV-03']) {
+      const q = agr.requirements.find((x) => x.id === id)!;
+      assert.equal(q.status, 'not-applicable', `${id}: ${q.status} ${q.reason ?? ''}`);
+      assert.match(q.reason ?? '', /agentripe:review-fixture/);
+    }
+    assert.deepEqual(
+      agr.requirements.filter((q) => !q.id.startsWith('AGR-REV-') && q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
+      [],
+      'everything that does not depend on the reviewer still passes',
+    );
   } finally {
     await s.stop();
   }

@@ -1,0 +1,84 @@
+/**
+ * Protocol packs, discovered by path: a protocol is `scenarios/<id>/index.ts` (default export
+ * `defineProtocol(...)`), its reference services `reference-impl/<pack>/service.ts` (default export:
+ * one `defineService(...)` or a list), its contracts `contracts/src/<id>/placements.json` (read by
+ * harness/chain). Adding a pack touches nothing outside its own folders: the harness imports packs
+ * at run time instead of listing them.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chainProfileIds, getProfile } from '../chain/profiles.ts';
+import { REPO_ROOT } from '../chain/paths.ts';
+import type { ProtocolModule } from '../engine/dsl.ts';
+import type { ServiceDefinition } from '../services/service.ts';
+
+function packFolders(dir: string, file: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('_') && !d.name.startsWith('.') && existsSync(path.join(dir, d.name, file)))
+    .map((d) => d.name)
+    .sort();
+}
+
+async function importDefault(file: string): Promise<unknown> {
+  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  if (mod.default === undefined) throw new Error(`${path.relative(REPO_ROOT, file)} has no default export`);
+  return mod.default;
+}
+
+const protocolCache = new Map<string, Promise<ProtocolModule[]>>();
+
+/**
+ * Every protocol under `<root>/scenarios`, ordered by `order` then id. Each is checked against what
+ * the harness knows: its folder name is its id, and every contract a scenario `needs` exists on some
+ * chain profile (a typo there would make every scenario silently not-applicable).
+ */
+export function loadProtocols(root = REPO_ROOT): Promise<ProtocolModule[]> {
+  let p = protocolCache.get(root);
+  if (!p) {
+    p = (async () => {
+      const dir = path.join(root, 'scenarios');
+      const out: ProtocolModule[] = [];
+      for (const id of packFolders(dir, 'index.ts')) {
+        const file = path.join(dir, id, 'index.ts');
+        const m = (await importDefault(file)) as ProtocolModule;
+        if (!m || typeof m !== 'object' || !Array.isArray(m.scenarios)) throw new Error(`${path.relative(root, file)}: default export is not a protocol (use defineProtocol)`);
+        if (m.id !== id) throw new Error(`${path.relative(root, file)}: protocol id '${m.id}' must equal its folder name '${id}'`);
+        out.push(m);
+      }
+      const known = new Set(chainProfileIds().flatMap((c) => Object.keys(getProfile(c).contracts)));
+      for (const m of out)
+        for (const s of m.scenarios)
+          for (const n of s.needs ?? []) {
+            if (!known.has(n)) throw new Error(`protocol ${m.id}: scenario ${s.id} needs contract '${n}', which no chain profile places (known: ${[...known].sort().join(', ')})`);
+          }
+      return out.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.id.localeCompare(b.id));
+    })();
+    protocolCache.set(root, p);
+  }
+  return p;
+}
+
+/** Every reference service under `<root>/reference-impl`, in pack order. Names must be unique. */
+export async function loadServices(root = REPO_ROOT): Promise<ServiceDefinition[]> {
+  const dir = path.join(root, 'reference-impl');
+  const out: ServiceDefinition[] = [];
+  for (const pack of packFolders(dir, 'service.ts')) {
+    const file = path.join(dir, pack, 'service.ts');
+    const d = await importDefault(file);
+    const list = (Array.isArray(d) ? d : [d]) as ServiceDefinition[];
+    for (const s of list) {
+      if (!s || typeof s.start !== 'function' || typeof s.name !== 'string') throw new Error(`${path.relative(root, file)}: default export is not a service definition (use defineService)`);
+      if (out.some((o) => o.name === s.name)) throw new Error(`${path.relative(root, file)}: service name '${s.name}' is already used`);
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+/** The services the selected protocols need (all when `protocols` is empty). */
+export function servicesFor(all: readonly ServiceDefinition[], protocols?: readonly string[]): ServiceDefinition[] {
+  if (!protocols?.length) return [...all];
+  return all.filter((s) => s.protocols.some((p) => protocols.includes(p)));
+}

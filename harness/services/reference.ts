@@ -1,0 +1,134 @@
+/**
+ * The reference deployment: chains from their fixtures (or forks) plus the reference services the
+ * selected protocols need, described as an ordinary Target. `amh run` certifies it; `amh up` keeps
+ * it running for a developer. Both go through {@link startReference}, so they start the same things.
+ */
+import { chainProfileIds, getProfile } from '../chain/profiles.ts';
+import { roleAccounts, roleKeys } from '../chain/accounts.ts';
+import { startChain, type RunningChain } from '../chain/anvil.ts';
+import { loadServices, servicesFor } from '../packs/discover.ts';
+import { parseTarget, type Capability, type Target } from '../target/schema.ts';
+import { ServiceInstance, type ServiceDefinition } from './service.ts';
+
+/** Options of {@link startReference}. */
+export interface ReferenceOptions {
+  /** Chain profiles to start (default: every profile). */
+  chains?: readonly string[];
+  /** Protocols whose services to start (default: every service); `[]` with `chainsOnly` for none. */
+  protocols?: readonly string[];
+  /** Start no service at all. */
+  chainsOnly?: boolean;
+  host?: string;
+  /** RPC port of the first chain; the next ones use port+1, port+2... (default: free ports). */
+  port?: number;
+  forkUrl?: string;
+  forkBlockNumber?: bigint;
+  log?: (line: string) => void;
+  /** Service definitions to use instead of the discovered ones (tests). */
+  services?: readonly ServiceDefinition[];
+}
+
+/** A started reference deployment. `stop()` ends everything it started (services first, then chains). */
+export interface Reference {
+  chains: RunningChain[];
+  services: ServiceInstance[];
+  target: Target;
+  /** Services that were not started because none of their chains runs, with the reason. */
+  skipped: { name: string; reason: string }[];
+  /** Settles when a chain dies on its own (crash, killed from outside). */
+  crashed: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const REFERENCE_NAME = 'agentmarket-harness reference implementation';
+export const REFERENCE_CAPABILITIES: Capability[] = ['snapshot', 'clock-control', 'set-code', 'impersonate'];
+
+/** Describe running chains (and what services published) as a Target. */
+export function describeReference(
+  chains: readonly RunningChain[],
+  published: { endpoints?: Record<string, unknown>; capabilities?: Capability[]; config?: Record<string, unknown> }[] = [],
+  name = REFERENCE_NAME,
+): Target {
+  const endpoints: Record<string, unknown> = {};
+  const config: Record<string, unknown> = {};
+  const capabilities = new Set<Capability>(REFERENCE_CAPABILITIES);
+  for (const p of published) {
+    for (const [k, v] of Object.entries(p.endpoints ?? {})) {
+      if (k in endpoints) throw new Error(`two reference services publish the endpoint '${k}'`);
+      endpoints[k] = v;
+    }
+    for (const c of p.capabilities ?? []) capabilities.add(c);
+    Object.assign(config, p.config);
+  }
+  return parseTarget(
+    {
+      name,
+      version: '0.1.0',
+      chains: chains.map((c) => {
+        const p = getProfile(c.profile.id);
+        const tokens = Object.fromEntries(p.tokens.filter((t) => t.key !== 'usdc').map((t) => [t.key, { address: t.address, name: t.name, version: t.version, decimals: t.decimals }]));
+        const contracts = Object.fromEntries(Object.entries(p.contracts).filter(([k]) => !p.tokens.some((t) => t.key === k)));
+        return {
+          id: p.id,
+          chainId: c.chainId,
+          rpcUrl: c.rpcUrl,
+          ...(p.usdc ? { usdc: { address: p.usdc.address, name: p.usdc.name, version: p.usdc.version, decimals: p.usdc.decimals } } : {}),
+          tokens,
+          contracts,
+        };
+      }),
+      endpoints,
+      accounts: [
+        ...roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
+        ...roleKeys().map((k) => ({ role: k.role, kind: k.kind, privateKey: k.privateKey, publicKey: k.publicKey })),
+      ],
+      capabilities: [...capabilities],
+      config,
+    },
+    'reference target',
+  );
+}
+
+/** Start chains, then the services the selected protocols need; describe it all as a Target. */
+export async function startReference(o: ReferenceOptions = {}): Promise<Reference> {
+  const log = o.log ?? (() => {});
+  const host = o.host ?? '127.0.0.1';
+  const profiles = o.chains?.length ? [...o.chains] : chainProfileIds();
+  const chains: RunningChain[] = [];
+  const services: ServiceInstance[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  const stop = async () => {
+    for (const s of [...services].reverse()) await s.stop().catch((e) => log(`stopping ${s.name} failed: ${String(e)}`));
+    await Promise.allSettled(chains.map((c) => c.stop()));
+  };
+  try {
+    const started = await Promise.allSettled(
+      profiles.map((profile, i) => startChain({ profile, host, port: o.port === undefined ? undefined : o.port + i, forkUrl: o.forkUrl, forkBlockNumber: o.forkBlockNumber })),
+    );
+    for (const r of started) if (r.status === 'fulfilled') chains.push(r.value);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const defs = o.chainsOnly ? [] : servicesFor(o.services ?? (await loadServices()), o.protocols);
+    for (const d of defs) {
+      if (!d.chains.some((c) => chains.some((x) => x.profile.id === c))) {
+        skipped.push({ name: d.name, reason: `runs on ${d.chains.join(' or ')}, which is not started` });
+        continue;
+      }
+      const inst = new ServiceInstance(d);
+      log(`starting ${d.name}`);
+      await inst.start({ chains, host, log });
+      services.push(inst);
+    }
+    const target = describeReference(
+      chains,
+      services.map((s) => s.started),
+    );
+    const crashed = Promise.race(
+      chains.map((c) => c.crashed?.then((how) => `anvil for '${c.profile.id}' exited unexpectedly (code ${how.code}, signal ${how.signal})`) ?? new Promise<never>(() => {})),
+    );
+    return { chains, services, target, skipped, crashed, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The kill harness: proof that every requirement of a protocol bites. A pack declares, in
+ * `reference-impl/<id>/kills.ts`, how to start its implementation (correct, or with one deliberate
+ * defect: a server fault switch, a mangling proxy, a broken contract) and which requirement each
+ * defect must fail; its `kills.test.ts` calls {@link killSuite}. The suite checks that
+ * - the control (no defect) passes every requirement of the protocol, and exits 0;
+ * - each variant makes its requirement fail (exit 1), with a counterexample that lists actions;
+ * - every requirement of the protocol has at least one variant (the kill table is complete).
+ */
+import assert from 'node:assert/strict';
+import { afterAll, beforeAll, test } from 'vitest';
+import { runAll } from '../engine/runner.ts';
+import { createTargetClients } from '../engine/session.ts';
+import { loadProtocols } from '../packs/discover.ts';
+import type { Report } from '../report/types.ts';
+import type { Target } from '../target/schema.ts';
+
+/** One deliberately broken implementation and the requirement it must fail. */
+export interface KillVariant<V> {
+  requirement: string;
+  /** What is broken, in words (the test's name). */
+  defect: string;
+  variant: V;
+  /** Scenarios to run (regex on case id, title or requirement; default: the requirement id). */
+  grep?: string;
+  /** Property runs (default 10). */
+  runs?: number;
+}
+
+/** A started implementation, described as a Target. */
+export interface KillTarget {
+  target: Target;
+  stop(): Promise<void>;
+}
+
+/** A protocol's kill table. */
+export interface KillSpec<V> {
+  protocol: string;
+  /** Shared set-up for every variant (e.g. one chain), and its teardown. */
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+  /** Start the implementation with `variant` (null: the correct implementation). */
+  start(variant: V | null): Promise<KillTarget>;
+  /** Property runs for the control (default 6). */
+  controlRuns?: number;
+  variants: KillVariant<V>[];
+  /** Run seed (default 7). */
+  seed?: number;
+}
+
+export function defineKills<V>(k: KillSpec<V>): KillSpec<V> {
+  return k;
+}
+
+/** Run a protocol's scenarios in-process against a target (one worker). */
+export async function certifyInProcess(target: Target, o: { protocol: string; grep?: string; runs: number; seed: number }): Promise<Report> {
+  const protocols = await loadProtocols();
+  const p = protocols.find((x) => x.id === o.protocol);
+  if (!p) throw new Error(`unknown protocol ${o.protocol}`);
+  return runAll(
+    { target, targetInfo: { name: target.name, kind: 'file', capabilities: [...target.capabilities], chains: [] }, workers: [createTargetClients(target)], protocols: [p] },
+    { runs: o.runs, seed: o.seed, command: 'kill-test', protocols: [o.protocol], grep: o.grep },
+  );
+}
+
+function describeOutcome(r: Report): string {
+  const p = r.protocols[0];
+  return JSON.stringify(p?.scenarios.map((s) => [s.caseId, s.status, s.reason]) ?? []);
+}
+
+/** Register the kill tests of one protocol (call from the pack's kills.test.ts). */
+export function killSuite<V>(spec: KillSpec<V>): void {
+  const seed = spec.seed ?? 7;
+  if (spec.setup) beforeAll(() => spec.setup!());
+  if (spec.teardown) afterAll(() => spec.teardown!());
+
+  test(`${spec.protocol}: every requirement has a broken implementation that must fail it`, async () => {
+    const p = (await loadProtocols()).find((x) => x.id === spec.protocol)!;
+    const killed = new Set(spec.variants.map((v) => v.requirement));
+    assert.deepEqual(
+      p.requirements.map((q) => q.id).filter((id) => !killed.has(id)),
+      [],
+      'requirements without a kill variant',
+    );
+    const unknown = spec.variants.filter((v) => !p.requirements.some((q) => q.id === v.requirement)).map((v) => v.requirement);
+    assert.deepEqual(unknown, [], 'kill variants naming unknown requirements');
+  });
+
+  test(`${spec.protocol}: the correct implementation passes every requirement`, async () => {
+    const t = await spec.start(null);
+    try {
+      const r = await certifyInProcess(t.target, { protocol: spec.protocol, runs: spec.controlRuns ?? 6, seed });
+      const bad = r.protocols[0]!.requirements.filter((q) => q.status !== 'pass');
+      assert.deepEqual(
+        bad.map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
+        [],
+      );
+      assert.equal(r.exitCode, 0);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  for (const v of spec.variants) {
+    test(`${v.requirement} catches: ${v.defect}`, async () => {
+      const t = await spec.start(v.variant);
+      try {
+        const r = await certifyInProcess(t.target, { protocol: spec.protocol, grep: v.grep ?? v.requirement, runs: v.runs ?? 10, seed });
+        const q = r.protocols[0]!.requirements.find((x) => x.id === v.requirement);
+        assert.equal(q?.status, 'fail', `${v.requirement} should fail against "${v.defect}", got ${q?.status} (${q?.reason ?? ''}); scenarios: ${describeOutcome(r)}`);
+        const sc = r.protocols[0]!.scenarios.find((s) => s.counterexample?.requirement === v.requirement);
+        assert.ok(sc && sc.counterexample!.actions.length > 0, 'the counterexample lists agent actions');
+        assert.equal(r.exitCode, 1);
+      } finally {
+        await t.stop();
+      }
+    });
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Kill table for `agentripe`: the reference server with one test-only fault (or a changed rule such
+ * as the review limit), a proxy that rewrites one read route's answer (a server whose reports do not
+ * follow the escrow), or the escrow contract with one line of its real source deleted (compiled once,
+ * placed at the canonical address with anvil_setCode, restored after). Every variant runs on one
+ * base-sepolia anvil and is described as a Target (endpoints + chain + accounts only).
+ *
+ * The servers here use their built-in rule reviewer, which applies the documented review-fixture
+ * rule, so the targets declare `agentripe:review-fixture`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import solc from 'solc';
+import type { Hex } from 'viem';
+import { roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { defineKills } from '../../harness/testing/kill.ts';
+import { parseTarget } from '../../harness/target/schema.ts';
+import type { AgentripeServerConfig } from './server/server.ts';
+import { startAgentripeStack } from './server/stack.ts';
+
+/** A proxy edit: answers of routes matching `match` go through `edit` (a broken server built from the correct one). */
+interface Mangle {
+  match: RegExp;
+  edit: (body: any) => unknown;
+}
+
+interface Variant {
+  config?: Partial<AgentripeServerConfig>;
+  mangle?: Mangle;
+  /** A line deleted from the escrow's real source. */
+  escrowWithout?: string;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ESCROW_DIR = path.join(ROOT, 'contracts', 'src', 'agentripe');
+const MUTANT_CACHE = path.join(ROOT, 'contracts', 'cache', 'mutants');
+
+/**
+ * The escrow with one line of its source removed, as runtime bytecode (same settings as
+ * foundry.toml; same storage layout, so the deployed state keeps working). Compiled with solcjs once
+ * per source text and cached in contracts/cache/mutants/.
+ */
+function escrowMutant(remove: string): Hex {
+  const src = readFileSync(path.join(ESCROW_DIR, 'AgentripeEscrow.sol'), 'utf8');
+  if (!src.includes(remove)) throw new Error(`escrow source no longer contains: ${remove}`);
+  const mutated = src.replace(remove, '');
+  const key = createHash('sha256')
+    .update(mutated)
+    .update(readFileSync(path.join(ESCROW_DIR, 'IAgentripeEscrow.sol')))
+    .digest('hex')
+    .slice(0, 24);
+  const cached = path.join(MUTANT_CACHE, `AgentripeEscrow-${key}.hex`);
+  if (existsSync(cached)) return readFileSync(cached, 'utf8') as Hex;
+  const input = {
+    language: 'Solidity',
+    sources: { 'AgentripeEscrow.sol': { content: mutated } },
+    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun', outputSelection: { 'AgentripeEscrow.sol': { AgentripeEscrow: ['evm.deployedBytecode.object'] } } },
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input), { import: (p: string) => ({ contents: readFileSync(path.join(ESCROW_DIR, p), 'utf8') }) })) as {
+    errors?: { severity: string; formattedMessage: string }[];
+    contracts: Record<string, Record<string, { evm: { deployedBytecode: { object: string } } }>>;
+  };
+  const errs = (out.errors ?? []).filter((e) => e.severity === 'error');
+  if (errs.length) throw new Error(errs.map((e) => e.formattedMessage).join('\n'));
+  const code = `0x${out.contracts['AgentripeEscrow.sol']!.AgentripeEscrow!.evm.deployedBytecode.object}` as Hex;
+  mkdirSync(MUTANT_CACHE, { recursive: true });
+  writeFileSync(cached, code);
+  return code;
+}
+
+/** A proxy in front of the server that rewrites one route's JSON answer. */
+async function mangler(upstream: string, m: Mangle): Promise<{ url: string; stop(): Promise<void> }> {
+  const app = new Hono();
+  app.all('*', async (c) => {
+    const u = new URL(c.req.url);
+    const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await c.req.arrayBuffer();
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete('host');
+    const res = await fetch(`${upstream}${u.pathname}${u.search}`, { method: c.req.method, headers, body });
+    if (!m.match.test(u.pathname) || res.status !== 200) return new Response(res.body, res);
+    return c.json(m.edit(await res.json()) as object, 200);
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((r) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => r(s));
+  });
+  const addr = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${addr.port}`, stop: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+let chain: RunningChain | undefined;
+
+export default defineKills<Variant>({
+  protocol: 'agentripe',
+  seed: 5,
+  controlRuns: 3,
+  async setup() {
+    chain = await startChain({ profile: 'base-sepolia' });
+  },
+  async teardown() {
+    await chain?.stop();
+  },
+  async start(v) {
+    const c = chain!;
+    const escrow = c.profile.contracts.agentripeEscrow!;
+    const original = v?.escrowWithout ? await rpcCall<Hex>(c.rpcUrl, 'eth_getCode', [escrow, 'latest']) : undefined;
+    if (v?.escrowWithout) await rpcCall(c.rpcUrl, 'anvil_setCode', [escrow, escrowMutant(v.escrowWithout)]);
+    const stack = await startAgentripeStack(c, v?.config ?? {});
+    const proxy = v?.mangle ? await mangler(stack.server.url, v.mangle) : undefined;
+    const usdc = tokenOf(c.profile, 'usdc');
+    const { usdc: _u, ...contracts } = c.profile.contracts;
+    const target = parseTarget({
+      name: 'agentripe reference variant',
+      chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+      endpoints: { agentripe: proxy?.url ?? stack.server.url },
+      accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
+      capabilities: ['clock-control', 'snapshot', 'agentripe:review-fixture'],
+    });
+    return {
+      target,
+      async stop() {
+        await proxy?.stop();
+        await stack.stop();
+        if (original) await rpcCall(c.rpcUrl, 'anvil_setCode', [escrow, original]);
+      },
+    };
+  },
+  variants: [
+    { requirement: 'AGR-PAY-01', defect: 'the 402 asks one base unit more than the catalog price', grep: 'paid-task-approved', runs: 2, variant: { config: { faults: { amountOffByOne: true } } } },
+    { requirement: 'AGR-PAY-02', defect: 'taskId is a random id, not the payment tx hash', grep: 'paid-task-approved', runs: 2, variant: { config: { faults: { taskIdNotTxHash: true } } } },
+    { requirement: 'AGR-PAY-03', defect: 'a replayed payment header creates another task', grep: 'bad-payments', runs: 10, variant: { config: { faults: { acceptReplayedPayment: true } } } },
+    { requirement: 'AGR-AMT-01', defect: 'the deposit is recorded one unit short', grep: 'paid-task-approved', runs: 2, variant: { config: { faults: { recordAmountOffByOne: true } } } },
+    { requirement: 'AGR-TASK-01', defect: 'complete is accepted from any state', grep: 'task-lifecycle-model', runs: 10, variant: { config: { faults: { anyStateComplete: true } } } },
+    { requirement: 'AGR-REV-01', defect: 'an approved result refunds the buyer', grep: 'paid-task-approved', runs: 2, variant: { config: { faults: { refundOnApprove: true } } } },
+    { requirement: 'AGR-REV-02', defect: 'the first rejection already refunds (review limit 1)', grep: 'review-rejections', runs: 2, variant: { config: { reviewLimit: 1 } } },
+    { requirement: 'AGR-REV-03', defect: 'a sixth review is allowed (review limit 6)', grep: 'fifth-rejection-refund', runs: 2, variant: { config: { reviewLimit: 6 } } },
+    { requirement: 'AGR-FAIL-01', defect: 'fail marks the task failed but never refunds', grep: 'vendor-fail-refund', runs: 2, variant: { config: { faults: { failWithoutRefund: true } } } },
+    { requirement: 'AGR-ESC-01', defect: 'complete releases the escrow before the review runs', grep: 'review-rejections', runs: 2, variant: { config: { faults: { releaseBeforeReview: true } } } },
+    {
+      requirement: 'AGR-ESC-02',
+      defect: 'the reported task state does not follow the escrow (completed and failed swapped)',
+      grep: 'vendor-races',
+      runs: 8,
+      variant: { mangle: { match: /^\/tasks\/0x[0-9a-f]{64}$/i, edit: (b) => ({ ...b, status: ({ failed: 'completed', completed: 'failed' } as Record<string, string>)[b.status] ?? b.status }) } },
+    },
+    {
+      requirement: 'AGR-ESC-03',
+      defect: 'the escrow lets a buyer reclaim before the deadline',
+      grep: 'vendor-absent-reclaim',
+      runs: 2,
+      variant: { escrowWithout: 'if (block.timestamp < d.reclaimableAt) revert ReclaimTooEarly(depositId, d.reclaimableAt);' },
+    },
+    {
+      requirement: 'AGR-ESC-03',
+      defect: "the escrow lets anyone reclaim a buyer's deposit",
+      grep: 'vendor-absent-reclaim',
+      runs: 2,
+      variant: { escrowWithout: 'if (msg.sender != d.buyer) revert NotDepositBuyer(depositId, msg.sender);' },
+    },
+    { requirement: 'AGR-AUTH-01', defect: 'any authenticated vendor may act on any task', grep: 'vendor-ownership', runs: 2, variant: { config: { faults: { noOwnershipCheck: true } } } },
+    { requirement: 'AGR-AUTH-02', defect: 'no timestamp window on vendor signatures', grep: 'vendor-signature-auth', runs: 8, variant: { config: { authWindowSeconds: 1_000_000_000 } } },
+    {
+      requirement: 'AGR-AUTH-03',
+      defect: 'POST /agents/{id}/wallet answers 200 although the registry refused',
+      grep: 'wallet-change-signature',
+      runs: 2,
+      variant: { config: { faults: { walletChangeAlwaysOk: true } } },
+    },
+    { requirement: 'AGR-AUTH-04', defect: 'no timestamp window on register-with-key', grep: 'api-key-auth', runs: 2, variant: { config: { authWindowSeconds: 1_000_000_000 } } },
+    {
+      requirement: 'AGR-API-01',
+      defect: '/tasks/{id}/detail reports the payment amount one unit high',
+      grep: 'buyer-routes',
+      runs: 2,
+      variant: { mangle: { match: /^\/tasks\/0x[0-9a-f]{64}\/detail$/i, edit: (b) => ({ ...b, payment: { ...b.payment, amount: String(BigInt(b.payment.amount) + 1n) } }) } },
+    },
+  ],
+});

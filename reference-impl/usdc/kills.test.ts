@@ -1,0 +1,5 @@
+/** Kill tests of `usdc`: the correct implementation passes; each broken one fails its requirement (see kills.ts). */
+import { killSuite } from '../../harness/testing/kill.ts';
+import kills from './kills.ts';
+
+killSuite(kills);

@@ -1,0 +1,48 @@
+/**
+ * The x402 pack's reference service: our facilitator and a demo paid resource (`GET /premium`,
+ * $0.01 in USDC, paid to the judge role) on the base-sepolia chain. Started by `amh up` and by the
+ * reference Target whenever the x402 protocol is selected.
+ */
+import { roleAccount, rpcCall, serviceAccount, tokenOf } from '../../harness/chain/index.ts';
+import { defineService } from '../../harness/services/service.ts';
+import { startDemoResource } from './server/demo.ts';
+import { startFacilitator } from './server/facilitator.ts';
+
+/** Gas for the facilitator's own key (it pays for every settlement): 1,000 ETH. */
+const FACILITATOR_GAS = 1000n * 10n ** 18n;
+
+export default defineService({
+  name: 'x402-demo',
+  protocols: ['x402'],
+  chains: ['base-sepolia'],
+  async start({ chains, host }) {
+    const chain = chains.find((c) => c.profile.id === 'base-sepolia')!;
+    const usdc = tokenOf(chain.profile, 'usdc');
+    // The facilitator signs with a key of its own, so it never races another service for nonces.
+    const key = serviceAccount('x402-facilitator');
+    await rpcCall(chain.rpcUrl, 'anvil_setBalance', [key.address, `0x${FACILITATOR_GAS.toString(16)}`]);
+    const facilitator = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: key.privateKey, host });
+    try {
+      const demo = await startDemoResource({
+        facilitatorUrl: facilitator.url,
+        // A role no scenario pays from, so x402 balance checks on payTo are not disturbed.
+        payTo: roleAccount('judge').address,
+        chainId: chain.chainId,
+        asset: usdc.address,
+        domain: { name: usdc.name, version: usdc.version },
+        price: '$0.01',
+        host,
+      });
+      return {
+        endpoints: { 'x402-resource': demo.resourceUrl, 'x402-facilitator': facilitator.url },
+        facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address },
+        async stop() {
+          await Promise.allSettled([demo.stop(), facilitator.stop()]);
+        },
+      };
+    } catch (e) {
+      await facilitator.stop();
+      throw e;
+    }
+  },
+});
