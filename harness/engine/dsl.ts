@@ -87,6 +87,8 @@ export interface ProtocolFixture {
 export interface ProtocolModule extends ProtocolTargetSection {
   id: string;
   title: string;
+  /** One line for the README's protocol table and `amh list` (default: the title). */
+  summary?: string;
   /** Sort key in reports and listings (lower first; default 100, then by id). */
   order?: number;
   requirements: readonly Requirement[];

@@ -23,6 +23,7 @@ const config = z
 export default defineProtocol({
   id: 'agentripe',
   order: 40,
+  summary: 'a whole Agentripe server: x402-paid tasks, escrow, AI review (5 rejections then refund), vendor auth',
   title: 'Agentripe: x402-paid tasks, USDC escrow, AI review (5 rejections then refund), ERC-8004 identity',
   requirements: agentripeRequirements,
   scenarios: agentripeScenarios,

@@ -6,6 +6,8 @@ import { usdcScenarios } from './scenarios.ts';
 export default defineProtocol({
   id: 'usdc',
   order: 10,
+  summary: 'USDC (FiatToken v2.2): EIP-3009 transfer/receive/cancel, EIP-2612 permit, EIP-712 domain',
+  docs: { readme: 'harness/README.md#first-protocols' },
   title: 'USDC (FiatToken v2.2): EIP-3009 transfer with authorization, EIP-2612 permit',
   requirements: usdcRequirements,
   scenarios: usdcScenarios,

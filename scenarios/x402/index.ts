@@ -6,6 +6,7 @@ import { x402Scenarios } from './scenarios.ts';
 export default defineProtocol({
   id: 'x402',
   order: 30,
+  summary: 'any x402 `exact`/EVM resource server (v2 `PAYMENT-*` headers, v1 `X-PAYMENT`; GET or POST resources) and its facilitator',
   endpoints: {
     'x402-resource': 'the paid resource: a URL (GET), or {url, method, body, headers} for a POST resource with a JSON body',
     'x402-facilitator': 'the facilitator the resource settles through (/verify, /settle, /supported); optional',

@@ -1,0 +1,71 @@
+/** `amh list`: the protocol packs the harness found, what they need from a target, and their docs. */
+import type { ProtocolModule } from '../../engine/dsl.ts';
+import { loadProtocols } from '../../packs/discover.ts';
+import { guard, parse } from './_shared.ts';
+
+export const summary = 'list the protocols (packs) the harness certifies, with their endpoints, capabilities and docs';
+
+export const help = `Usage: amh list [--markdown | --json]
+
+Lists every protocol pack found under scenarios/<id>/ (and its reference-impl/<id>/ and
+contracts/src/<id>/ parts): requirements, scenarios, the target endpoints and capabilities it uses,
+and its documentation. --markdown prints the README's protocol table; --json one JSON document.
+`;
+
+/** The README's protocol table (the README embeds this text; a test keeps it in sync). */
+export function protocolTable(protos: readonly ProtocolModule[]): string {
+  const rows = protos.map((p) => {
+    const docs = [p.docs?.readme ? `[${p.docs.readme.split('#')[0]}](${p.docs.readme})` : undefined, p.docs?.profile ? `profile: [${p.docs.profile}](${p.docs.profile})` : undefined]
+      .filter(Boolean)
+      .join(', ');
+    return `| \`${p.id}\` | ${p.summary ?? p.title} | ${p.requirements.length} | ${docs || '-'} |`;
+  });
+  return ['| protocol | what | requirements | docs |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+function describe(p: ProtocolModule) {
+  const levels = (l: string) => p.requirements.filter((r) => r.level === l).length;
+  return {
+    id: p.id,
+    title: p.title,
+    requirements: { total: p.requirements.length, must: levels('MUST'), should: levels('SHOULD'), may: levels('MAY') },
+    scenarios: p.scenarios.length,
+    endpoints: p.endpoints ?? {},
+    capabilities: p.capabilities ?? {},
+    config: Boolean(p.config),
+    fixtures: (p.fixtures ?? []).map((f) => ({ name: f.name, description: f.description })),
+    docs: p.docs ?? {},
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return guard(async () => {
+    const { values } = parse(argv, { markdown: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+    if (values.help) {
+      process.stdout.write(help);
+      return 0;
+    }
+    const protos = await loadProtocols();
+    if (values.markdown) {
+      process.stdout.write(`${protocolTable(protos)}\n`);
+      return 0;
+    }
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(protos.map(describe))}\n`);
+      return 0;
+    }
+    const lines: string[] = [];
+    for (const p of protos) {
+      const d = describe(p);
+      lines.push(`${p.id}  ${p.title}`);
+      lines.push(`  ${d.requirements.total} requirements (${d.requirements.must} MUST, ${d.requirements.should} SHOULD, ${d.requirements.may} MAY), ${d.scenarios} scenarios`);
+      for (const [k, v] of Object.entries(d.endpoints)) lines.push(`  endpoint   ${k}: ${v}`);
+      for (const [k, v] of Object.entries(d.capabilities)) lines.push(`  capability ${k}: ${v}`);
+      for (const f of d.fixtures) lines.push(`  fixture    ${f.name}: ${f.description}`);
+      if (p.docs?.readme) lines.push(`  docs       ${p.docs.readme}${p.docs.profile ? `, ${p.docs.profile}` : ''}`);
+      lines.push('');
+    }
+    process.stdout.write(lines.join('\n'));
+    return 0;
+  });
+}
