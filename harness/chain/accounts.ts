@@ -112,3 +112,12 @@ export function serviceAccount(name: string): RoleAccount {
   const privateKey = `0x${createHash('sha256').update(`agentmarket-harness:service:${ROLE_MNEMONIC}:${name}`).digest('hex')}` as Hex;
   return { role: `service:${name}`, address: privateKeyToAddress(privateKey), privateKey };
 }
+
+/**
+ * A throwaway key for a role the target declares no account for, when the role only signs or
+ * receives (holds no funds): deterministic, so reports and replays name the same address.
+ */
+export function throwawayAccount(role: string): RoleAccount {
+  const privateKey = `0x${createHash('sha256').update(`agentmarket-harness:throwaway:${role}`).digest('hex')}` as Hex;
+  return { role, address: privateKeyToAddress(privateKey), privateKey };
+}

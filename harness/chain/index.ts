@@ -25,6 +25,7 @@ export {
   roleKey,
   roleKeys,
   serviceAccount,
+  throwawayAccount,
   type AccountKind,
   type RoleKey,
   type RoleAccount,

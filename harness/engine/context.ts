@@ -6,6 +6,8 @@
  * `expectNoMoneyMoved`, `json`) writes the expected/actual pairs the report shows.
  */
 import type { Address, Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { throwawayAccount } from '../chain/accounts.ts';
 import type { z } from 'zod';
 import { endpointOf, evmAccounts, type EndpointSpec, type Target } from '../target/schema.ts';
 import type { Isolation } from './dsl.ts';
@@ -62,6 +64,8 @@ export class RunContext {
     private readonly allowed: ReadonlySet<string>,
     /** How this run is isolated (the scenario's declaration; `snapshot` needs the target's `snapshot` capability). */
     readonly isolation: Isolation,
+    /** Roles that only sign: a throwaway key stands in when the target declares none. */
+    private readonly signers: readonly string[] = [],
   ) {
     this.fetch = recordingFetch(this.evidence);
   }
@@ -156,11 +160,15 @@ export class RunContext {
     return r.data as z.infer<T>;
   }
 
-  /** The private key of a role's EVM account (harness fault when the target declares none: check `roles`). */
+  /**
+   * The private key of a role's EVM account; for a declared signer the target does not provide, a
+   * throwaway key (holds no funds). Harness fault otherwise: declare the role in `roles` or `signers`.
+   */
   key(role: string): Hex {
     const a = evmAccounts(this.target).find((x) => x.role === role);
-    if (!a) throw new HarnessFault(`target declares no account for role '${role}'`);
-    return a.privateKey as Hex;
+    if (a) return a.privateKey as Hex;
+    if (this.signers.includes(role)) return throwawayAccount(role).privateKey;
+    throw new HarnessFault(`target declares no account for role '${role}' (and the scenario does not list it in roles or signers)`);
   }
 
   /** A declared endpoint (always an object: `{url, method?, body?, headers?}`). */
@@ -187,7 +195,7 @@ export class RunContext {
       const snap = (await clients.test.snapshot()) as Hex;
       this.snapshots.set(key, { id: snap, height });
     }
-    s = new ChainSession(clients, this.evidence);
+    s = new ChainSession(clients, this.evidence, (role) => (this.signers.includes(role) ? privateKeyToAccount(throwawayAccount(role).privateKey) : undefined));
     this.sessions.set(key, s);
     return s;
   }

@@ -37,16 +37,19 @@ interface ScenarioBase {
   requirements: string[];
   /** Target capabilities needed; absent → not-applicable with the reason. */
   capabilities?: Capability[];
-  /** Role accounts needed (e.g. 'buyer1'); absent → not-applicable. */
+  /** Funded role accounts needed (e.g. 'buyer1'); absent → not-applicable. */
   roles?: string[];
+  /**
+   * Roles that only sign or receive (an attacker's forged signature, a wrong payTo) and hold no
+   * funds: when the target declares no such account, the harness uses a throwaway key.
+   */
+  signers?: string[];
   /** Contracts that must be declared on a chain ('usdc', 'identityRegistry', ...); chains lacking them are skipped. */
   needs?: string[];
   /** Named target endpoints the scenario talks to (declared by its protocol); absent → not-applicable. */
   endpoints?: string[];
   /** Run isolation (default `snapshot`). */
   isolation?: Isolation;
-  /** Upper bound on property runs for an expensive scenario (the CLI's --runs still applies below it). */
-  maxRuns?: number;
 }
 
 /** Property scenario: one generated value per run; `setup` (optional) builds a per-run fixture first. */
@@ -127,7 +130,7 @@ export function defineProtocol(p: ProtocolModule): ProtocolModule {
     if (sids.has(s.id)) throw new Error(`protocol ${p.id}: duplicate scenario id '${s.id}'`);
     sids.add(s.id);
     for (const r of s.requirements) if (!ids.has(r)) throw err(s, `names unknown requirement ${r}`);
-    for (const r of s.roles ?? []) if (!(ROLE_NAMES as readonly string[]).includes(r)) throw err(s, `needs unknown role '${r}' (roles: ${ROLE_NAMES.join(', ')})`);
+    for (const r of [...(s.roles ?? []), ...(s.signers ?? [])]) if (!(ROLE_NAMES as readonly string[]).includes(r)) throw err(s, `needs unknown role '${r}' (roles: ${ROLE_NAMES.join(', ')})`);
     for (const e of s.endpoints ?? [])
       if (!p.endpoints?.[e]) throw err(s, `talks to endpoint '${e}', which protocol ${p.id} does not declare (declared: ${Object.keys(p.endpoints ?? {}).join(', ') || 'none'})`);
     for (const c of s.capabilities ?? []) {

@@ -137,6 +137,8 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
     requirements: s.requirements,
     status: 'pass',
     runs: 0,
+    runsPlanned: opts.replay ? 1 : opts.runs,
+    executions: 0,
     shrinks: 0,
     seed,
     durationMs: 0,
@@ -166,7 +168,7 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
   const execRun = async (body: (ctx: RunContext) => Promise<void>) => {
     // After a harness fault, fail fast so fast-check's shrinking does not hammer a broken environment.
     if (fault) throw fault;
-    const ctx = new RunContext(target, clients, counts, allowed, isolation);
+    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers);
     runsDone++;
     let err: unknown;
     try {
@@ -222,7 +224,7 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
       ? fc.asyncProperty(fc.scheduler(), cmds, (sch, c) => exec((ctx) => withFinish(ctx, (setup) => fc.scheduledModelRun(sch, setup, c), sch)))
       : fc.asyncProperty(cmds, (c) => exec((ctx) => withFinish(ctx, (setup) => fc.asyncModelRun(setup, c))));
   }
-  const numRuns = Math.max(1, Math.min(opts.runs, s.maxRuns ?? Number.POSITIVE_INFINITY));
+  const numRuns = Math.max(1, opts.replay ? 1 : opts.runs);
   const details = await fc.check(prop, {
     seed,
     numRuns,
@@ -234,9 +236,13 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
 
   let settled = false;
   await Promise.race([inflight.then(() => (settled = true)), new Promise((r) => setTimeout(r, 30_000).unref())]);
+  // Property runs fast-check completed (a failing run included, shrink attempts not) vs what was asked.
+  const runs = details.failed ? details.numRuns : Math.min(details.numRuns, numRuns);
   const report: ScenarioReport = {
     ...base,
-    runs: runsDone,
+    runs,
+    runsPlanned: numRuns,
+    executions: runsDone,
     shrinks: details.numShrinks,
     interrupted: details.interrupted,
     durationMs: Math.round(performance.now() - started),
@@ -249,7 +255,8 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
       report.reason = details.interrupted ? 'time budget exhausted before any check ran' : `no check executed in ${runsDone} runs`;
     } else {
       report.status = 'pass';
-      if (details.interrupted) report.reason = `time budget: ${details.numRuns} of ${numRuns} runs`;
+      if (details.interrupted) report.reason = `time budget: ${runs} of ${numRuns} runs`;
+      else if (details.numSkips > 0) report.reason = `${details.numSkips} generated inputs skipped by preconditions`;
     }
     return { report, counts, sample: sample ?? [] };
   }
@@ -357,7 +364,10 @@ function requirementReport(p: ProtocolModule, r: Requirement, outcomes: Scenario
   return { ...base, status, ...(reason ? { reason } : {}), evidence };
 }
 
-/** Exit code per DESIGN.md: 2 harness error or nothing executed, 1 a MUST not passed, else 0. */
+/**
+ * Exit code per DESIGN.md: 2 harness error or nothing executed; 1 a MUST failed, stayed
+ * indeterminate, or has no scenario at all (uncovered: a certification cannot vouch for it); else 0.
+ */
 export function exitCodeFor(protocols: ProtocolReport[], summary: Summary, errors: string[]): 0 | 1 | 2 {
   if (errors.length || summary.error > 0 || summary.checks === 0) return 2;
   for (const p of protocols) for (const r of p.requirements) if (r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate')) return 1;
@@ -416,6 +426,8 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
               status: 'error',
               reason: trim(msg, 300),
               runs: 0,
+              runsPlanned: opts.runs,
+              executions: 0,
               shrinks: 0,
               seed: 0,
               durationMs: 0,

@@ -120,6 +120,8 @@ export class ChainSession {
   constructor(
     readonly clients: ChainClients,
     private readonly rec: EvidenceRecorder,
+    /** Accounts for roles the target does not declare but the scenario may sign with (throwaway keys). */
+    private readonly fallback: (role: string) => PrivateKeyAccount | undefined = () => undefined,
   ) {}
 
   get id(): string {
@@ -146,7 +148,7 @@ export class ChainSession {
   }
 
   account(role: string): PrivateKeyAccount {
-    const a = this.clients.accounts.get(role);
+    const a = this.clients.accounts.get(role) ?? this.fallback(role);
     if (!a) throw new HarnessFault(`target declares no account for role '${role}'`);
     return a;
   }

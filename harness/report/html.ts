@@ -6,7 +6,7 @@
  * scenarios table.
  */
 import type { Evidence } from '../engine/evidence.ts';
-import { verdictText } from './markdown.ts';
+import { verdictText, runsText } from './markdown.ts';
 import type { ProtocolReport, Report, RequirementReport, RequirementStatus } from './types.ts';
 
 /** HTML-escape text. */
@@ -149,7 +149,7 @@ export function renderHtml(r: Report): string {
     .flatMap((p) =>
       p.scenarios.map(
         (sc) =>
-          `<tr data-status="${esc(sc.status)}" data-protocol="${esc(p.id)}"><td><code>${esc(sc.caseId)}</code></td><td>${esc(sc.kind)}</td><td>${badge(sc.status)}</td><td>${sc.requirements.map((x) => `<code>${esc(x)}</code>`).join(' ')}</td><td>${sc.runs}</td><td>${sc.shrinks}</td><td>${sc.seed}</td><td>${sc.durationMs} ms</td><td>${esc(sc.reason ?? '')}</td></tr>`,
+          `<tr data-status="${esc(sc.status)}" data-protocol="${esc(p.id)}"><td><code>${esc(sc.caseId)}</code></td><td>${esc(sc.kind)}</td><td>${badge(sc.status)}</td><td>${sc.requirements.map((x) => `<code>${esc(x)}</code>`).join(' ')}</td><td>${sc.runs}${sc.runs < sc.runsPlanned && sc.status !== 'not-applicable' ? ` of ${sc.runsPlanned}` : ''}</td><td>${sc.shrinks}</td><td>${sc.seed}</td><td>${sc.durationMs} ms</td><td>${esc(sc.reason ?? '')}</td></tr>`,
       ),
     )
     .join('\n');
@@ -159,7 +159,7 @@ export function renderHtml(r: Report): string {
 <title>Conformance report — ${esc(r.target.name)}</title><style>${CSS}</style></head>
 <body>
 <header class="v${r.exitCode}"><h1 id="verdict">${esc(verdictText(r))}</h1>
-<div>Target <b>${esc(r.target.name)}</b> (${esc(r.target.kind)}${r.target.source ? `: ${esc(r.target.source)}` : ''}) · capabilities: ${esc(r.target.capabilities.join(', ') || 'none')} · seed <b>${r.seed}</b> · ${r.runs} runs/scenario · ${(r.durationMs / 1000).toFixed(1)} s · started ${esc(r.startedAt)} · exit code ${r.exitCode} · ${esc(r.harness.name)} ${esc(r.harness.version)}</div></header>
+<div>Target <b>${esc(r.target.name)}</b> (${esc(r.target.kind)}${r.target.source ? `: ${esc(r.target.source)}` : ''}) · capabilities: ${esc(r.target.capabilities.join(', ') || 'none')} · seed <b>${r.seed}</b> · ${esc(runsText(r))} · ${(r.durationMs / 1000).toFixed(1)} s · started ${esc(r.startedAt)} · exit code ${r.exitCode} · ${esc(r.harness.name)} ${esc(r.harness.version)}</div></header>
 <main>
 <section class="counts"><span>${badge('pass')} ${s.pass}</span><span>${badge('fail')} ${s.fail}</span><span>${badge('warn')} ${s.warn}</span><span>${badge('not-applicable')} ${s.notApplicable}</span><span>${badge('error')} ${s.error}</span><span>${badge('indeterminate')} ${s.indeterminate}</span><span>${badge('uncovered')} ${s.uncovered}</span><span>checks executed: <b>${s.checks}</b></span></section>
 ${r.errors.length ? `<section><h2>Harness errors</h2><pre>${esc(r.errors.join('\n\n'))}</pre></section>` : ''}

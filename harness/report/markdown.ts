@@ -27,7 +27,7 @@ export function renderMarkdown(r: Report): string {
   const out: string[] = [
     `# Conformance: ${r.exitCode === 0 ? '✅' : r.exitCode === 1 ? '❌' : '💥'} ${verdictText(r)}`,
     '',
-    `Target **${cell(r.target.name)}** (${r.target.kind}${r.target.source ? `: \`${r.target.source}\`` : ''}) · seed \`${r.seed}\` · ${r.runs} runs/scenario · ${(r.durationMs / 1000).toFixed(1)} s · exit ${r.exitCode}`,
+    `Target **${cell(r.target.name)}** (${r.target.kind}${r.target.source ? `: \`${r.target.source}\`` : ''}) · seed \`${r.seed}\` · ${runsText(r)} · ${(r.durationMs / 1000).toFixed(1)} s · exit ${r.exitCode}`,
     '',
     '| pass | fail | warn | n/a | error | indeterminate | uncovered | checks |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -54,4 +54,21 @@ export function renderMarkdown(r: Report): string {
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** "1,234 of 1,300 planned runs (--runs 25)": what actually ran, never more than that. */
+export function runsText(r: Report): string {
+  const all = r.protocols.flatMap((p) => p.scenarios);
+  const done = all.reduce((a, s) => a + s.runs, 0);
+  const planned = all.filter((s) => s.status !== 'not-applicable').reduce((a, s) => a + s.runsPlanned, 0);
+  return `${done} of ${planned} planned runs (--runs ${r.runs})`;
+}
+
+/** Per protocol: runs done and runs per second of scenario time (one worker's throughput). */
+export function protocolRates(r: Report): { id: string; runs: number; seconds: number; perSecond: number }[] {
+  return r.protocols.map((p) => {
+    const runs = p.scenarios.reduce((a, s) => a + s.runs, 0);
+    const seconds = p.scenarios.reduce((a, s) => a + s.durationMs, 0) / 1000;
+    return { id: p.id, runs, seconds, perSecond: seconds > 0 ? runs / seconds : 0 };
+  });
 }

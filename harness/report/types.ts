@@ -36,7 +36,12 @@ export interface ScenarioReport {
   requirements: string[];
   status: Status;
   reason?: string;
+  /** Property runs completed (the failing one included, shrink attempts not). */
   runs: number;
+  /** Runs asked for (`--runs`); `reason` says why fewer ran (first failure, time budget, preconditions). */
+  runsPlanned: number;
+  /** Every execution of the scenario body, shrink attempts included. */
+  executions: number;
   shrinks: number;
   seed: number;
   durationMs: number;

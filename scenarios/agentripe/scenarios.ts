@@ -19,7 +19,8 @@ import { pickV2 } from '../../reference-impl/x402/agents/payer.ts';
 import { AGR_NEEDS, BUYERS, REVIEW_FIXTURE, agentWallet, agr, askUnpaid, badResult, deposit, getJson, goodResult, holdings, pay, registerAgent, short, vendor, withdrawAll, type Agr } from './lab.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, raceOutcomes, step, type TaskModel, type VendorAction } from '../../reference-impl/agentripe/protocol/model.ts';
 
-const BASE = { needs: AGR_NEEDS, endpoints: ['agentripe'], roles: ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'attacker'], isolation: 'live' as const };
+// The attacker only signs or receives (forged signatures, a wrong payTo): a throwaway key when the target declares none.
+const BASE = { needs: AGR_NEEDS, endpoints: ['agentripe'], roles: ['buyer1', 'buyer2', 'vendor1', 'vendor2'], signers: ['attacker'], isolation: 'live' as const };
 const PATH = 'translate';
 
 /** Catalog prices: the seed's "$0.10", 1 unit, a large price, and anything in between. */
@@ -143,7 +144,6 @@ export const happyPath = defineScenario({
   requirements: ['AGR-PAY-01', 'AGR-PAY-02', 'AGR-AMT-01', 'AGR-REV-01', 'AGR-TASK-01'],
   ...BASE,
   capabilities: [REVIEW_FIXTURE],
-  maxRuns: 10,
   arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: v.price, buyer: v.buyer });
@@ -188,7 +188,6 @@ export const completedWithoutReview = defineScenario({
   title: 'Without reviewer_request: 402, pay, start, complete, release with exact balances (any reviewer)',
   requirements: ['AGR-PAY-01', 'AGR-PAY-02', 'AGR-AMT-01', 'AGR-TASK-01', 'AGR-ESC-01'],
   ...BASE,
-  maxRuns: 10,
   arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, review: false });
@@ -286,7 +285,6 @@ export const rejections = defineScenario({
   requirements: ['AGR-REV-01', 'AGR-REV-02', 'AGR-ESC-01', 'AGR-TASK-01'],
   ...BASE,
   capabilities: [REVIEW_FIXTURE],
-  maxRuns: 5,
   arbitrary: () => fc.record({ k: fc.integer({ min: 1, max: 4 }), restart: fc.boolean(), buyer: fc.constantFrom(...BUYERS) }),
   run: rejectionRun,
 });
@@ -298,7 +296,6 @@ export const fifthRejection = defineScenario({
   requirements: ['AGR-REV-02', 'AGR-REV-03', 'AGR-ESC-01', 'AGR-TASK-01'],
   ...BASE,
   capabilities: [REVIEW_FIXTURE],
-  maxRuns: 4,
   arbitrary: () => fc.record({ k: fc.constant(AGENTRIPE_PROFILE.reviewLimit), restart: fc.boolean(), buyer: fc.constantFrom(...BUYERS) }),
   run: rejectionRun,
 });
@@ -309,7 +306,6 @@ export const vendorFailure = defineScenario({
   title: 'Vendor failure from pending, processing or rejected refunds the buyer exactly',
   requirements: ['AGR-FAIL-01', 'AGR-TASK-01'],
   ...BASE,
-  maxRuns: 6,
   // 'rejected' needs a predictable reviewer to reject on purpose.
   arbitrary: (env) =>
     fc.record({
@@ -406,7 +402,6 @@ export const lifecycleModel: ModelScenario<{ m: TaskModel }, Real> = defineScena
   requirements: ['AGR-TASK-01', 'AGR-REV-01', 'AGR-REV-02', 'AGR-REV-03', 'AGR-FAIL-01', 'AGR-ESC-01'],
   ...BASE,
   capabilities: [REVIEW_FIXTURE],
-  maxRuns: 10,
   maxCommands: 8,
   commands: () => [
     fc.constant(new ActionCommand('start')),
@@ -488,7 +483,6 @@ export const races: ModelScenario<{ m: TaskModel }, RaceReal> = defineScenario({
   title: 'Races: two completes, complete vs fail, fail vs fail on one task resolve the deposit once',
   requirements: ['AGR-ESC-02'],
   ...BASE,
-  maxRuns: 8,
   maxCommands: 3,
   // A rejected result ('bad') is only predictable with the review fixture; without it tasks carry no reviewer_request.
   commands: (env) => [
@@ -513,7 +507,6 @@ export const badPayments = defineScenario({
   title: 'Replayed, short, misdirected and expired payments create no task and move no money',
   requirements: ['AGR-PAY-03'],
   ...BASE,
-  maxRuns: 10,
   arbitrary: () => fc.record({ kind: fc.constantFrom('replay', 'underpay', 'wrong-payto', 'expired'), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const a = await agr(ctx);
@@ -561,7 +554,6 @@ export const ownership = defineScenario({
   title: "A vendor cannot start, complete or fail another agent's task",
   requirements: ['AGR-AUTH-01'],
   ...BASE,
-  maxRuns: 4,
   arbitrary: () => fc.record({ action: fc.constantFrom('start', 'complete', 'fail'), started: fc.boolean() }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: 'buyer1', checkPay: false });
@@ -592,7 +584,6 @@ export const vendorAuth = defineScenario({
   title: 'Vendor EIP-191 auth refuses stale, future, forged and non-owner signatures',
   requirements: ['AGR-AUTH-02'],
   ...BASE,
-  maxRuns: 8,
   arbitrary: () =>
     fc.record({
       kind: fc.constantFrom('stale', 'future', 'forged', 'not-owner'),
@@ -641,7 +632,6 @@ export const walletChange = defineScenario({
   title: 'An agent wallet changes only with a valid EIP-712 AgentWalletSet signature by the new wallet',
   requirements: ['AGR-AUTH-03'],
   ...BASE,
-  maxRuns: 3,
   arbitrary: () => fc.constantFrom('wrong-signer', 'wrong-agent', 'expired'),
   async run(ctx, kind) {
     const a = await agr(ctx);
@@ -701,7 +691,6 @@ export const buyerRoutes = defineScenario({
   title: '/health, /tasks/{id}/detail, /agents and /agents/{id} describe the task, payment and agent consistently',
   requirements: ['AGR-API-01'],
   ...BASE,
-  maxRuns: 2,
   arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, checkPay: false });
@@ -747,7 +736,6 @@ export const apiKeys = defineScenario({
   title: 'register-with-key: fresh signature → ak_ key for that agent; unknown key, stale or foreign signature refused',
   requirements: ['AGR-AUTH-04'],
   ...BASE,
-  maxRuns: 3,
   // Every run tries the stale and the foreign signature (in a generated order) before the fresh one.
   arbitrary: () => fc.record({ bads: fc.shuffledSubarray(['stale', 'foreign'] as const, { minLength: 2 }), skew: fc.integer({ min: AGENTRIPE_PROFILE.authWindowSeconds + 30, max: 86_400 }) }),
   async run(ctx, v) {
@@ -801,8 +789,9 @@ export const reclaim = defineScenario({
   title: 'Vendor absent: the buyer reclaims the deposit after the deadline, not before; nobody else can',
   requirements: ['AGR-ESC-03'],
   ...BASE,
+  // The attacker sends a reclaim transaction itself, so it needs a funded account.
+  roles: [...BASE.roles, 'attacker'],
   capabilities: ['clock-control', 'snapshot'],
-  maxRuns: 3,
   arbitrary: () => fc.record({ early: fc.integer({ min: 1, max: AGENTRIPE_PROFILE.reclaimDelaySeconds - 60 }), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false });

@@ -448,7 +448,6 @@ export const reputationModel = defineScenario<RepModel, RepReal>({
   roles: ROLES,
   ...REP,
   maxCommands: 10,
-  maxRuns: 50,
   commands: () => [
     fc.tuple(fc.constantFrom(...CLIENTS), feedbackArb).map(([c, f]) => new GiveCmd(c, f)),
     fc.tuple(fc.constantFrom(...CLIENTS), fc.nat()).map(([c, k]) => new RevokeCmd(c, k)),

@@ -163,7 +163,6 @@ export const timeBoundaries = defineScenario({
   roles: [...HOLDERS, ...RELAYERS],
   needs: ['usdc'],
   capabilities: ['snapshot', 'clock-control'],
-  maxRuns: 20,
   arbitrary: (env) =>
     fc.record({
       chain: chainArb(env),
@@ -529,7 +528,6 @@ export const race = defineScenario<RaceModel, RaceReal>({
   ...USDC_NEEDS,
   race: true,
   maxCommands: 8,
-  maxRuns: 25,
   commands: () => [
     fc.record({ pair: pairArb, value: amountArb, nonce: nonceArb }).map((x) => new SignCommand(x.pair[0], x.pair[1], x.value, x.nonce)),
     fc.record({ relayer: fc.constantFrom(...RELAYERS), index: fc.nat({ max: 7 }) }).map((x) => new SubmitCommand(x.relayer, x.index)),
@@ -727,7 +725,6 @@ export const tokenModel = defineScenario<TokenModel, TokenReal>({
   roles: [...HOLDERS, ...RELAYERS],
   ...USDC_NEEDS,
   maxCommands: 10,
-  maxRuns: 50,
   commands: () => {
     const relayer = fc.constantFrom(...RELAYERS);
     const holder = fc.constantFrom(...HOLDERS);
@@ -904,7 +901,6 @@ export const domain = defineScenario({
   title: 'name(), version() and DOMAIN_SEPARATOR() match the declared EIP-712 domain',
   requirements: ['USDC-DOM-01'],
   needs: ['usdc'],
-  maxRuns: 4,
   arbitrary: (env) => chainArb(env),
   async run(ctx, chain) {
     const s = await ctx.chain(chain);

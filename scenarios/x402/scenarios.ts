@@ -15,7 +15,8 @@ import { payerFor, pickV1, pickV2, requestChallenge, sendWithPayment, settlement
 import type { RequestShape } from '../../reference-impl/x402/agents/payer.ts';
 
 const BUYERS = ['buyer1', 'buyer2'] as const;
-const BASE = { needs: ['usdc'], endpoints: ['x402-resource'], roles: [...BUYERS, 'attacker'], isolation: 'live' as const };
+// The attacker only signs or receives (a wrong payTo): a throwaway key when the target declares none.
+const BASE = { needs: ['usdc'], endpoints: ['x402-resource'], roles: [...BUYERS], signers: ['attacker'], isolation: 'live' as const };
 
 /** The resource, its challenge, and the target chain + requirement it offers. */
 interface Offer {
@@ -95,7 +96,6 @@ export const challengeScenario = defineScenario({
   title: 'No payment → 402 with exact/USDC requirements for the target chain',
   requirements: ['X402-CH-01'],
   ...BASE,
-  maxRuns: 2,
   arbitrary: () => fc.constantFrom('GET'),
   async run(ctx) {
     const e = ctx.endpoint('x402-resource');
@@ -130,7 +130,6 @@ export const payExact = defineScenario({
   title: 'An exact payment is settled for exactly the amount and the resource is served',
   requirements: ['X402-PAY-01'],
   ...BASE,
-  maxRuns: 4,
   arbitrary: () => fc.constantFrom(...BUYERS),
   async run(ctx, buyer) {
     const o = await offer(ctx);
@@ -160,7 +159,6 @@ export const amountsV2 = defineScenario({
   title: 'v2: one unit less or more than the amount is refused',
   requirements: ['X402-AMT-01'],
   ...BASE,
-  maxRuns: 4,
   arbitrary: () => fc.record({ delta: fc.oneof(fc.constant(-1n), fc.constant(1n), fc.bigInt({ min: 2n, max: 10n ** 9n })), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
@@ -186,7 +184,6 @@ export const amountsV1 = defineScenario({
   title: 'v1: underpayment refused; overpayment refused or charged exactly what was signed',
   requirements: ['X402-AMT-02'],
   ...BASE,
-  maxRuns: 4,
   arbitrary: () => fc.record({ delta: fc.constantFrom(-1n, 1n, 1000n), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
@@ -246,7 +243,6 @@ function negativeScenario(kind: NegKind, title: string) {
     title,
     requirements: [req],
     ...BASE,
-    maxRuns: 2,
     arbitrary: () => fc.constantFrom(...BUYERS),
     async run(ctx, buyer) {
       const o = await offer(ctx);
@@ -289,7 +285,6 @@ export const replay = defineScenario({
   title: 'A settled authorization sent again is refused',
   requirements: ['X402-NEG-04'],
   ...BASE,
-  maxRuns: 3,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), replayer: fc.constantFrom('same client', 'another client') }),
   async run(ctx, v) {
     const o = await offer(ctx);
@@ -321,7 +316,6 @@ export const malformed = defineScenario({
   title: 'Malformed payment headers get 400/402, never 2xx or 5xx',
   requirements: ['X402-NEG-06'],
   ...BASE,
-  maxRuns: 25,
   arbitrary: () => fc.record({ header: malformedArb, name: fc.constantFrom('PAYMENT-SIGNATURE', 'X-PAYMENT'), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
@@ -343,7 +337,6 @@ export const hugeHeader = defineScenario({
   title: 'A 1 MB payment header is refused without a 5xx',
   requirements: ['X402-NEG-07'],
   ...BASE,
-  maxRuns: 2,
   arbitrary: () => fc.record({ kind: fc.constantFrom('garbage', 'padded-json'), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
@@ -372,7 +365,6 @@ export const expired = defineScenario({
   title: 'An authorization whose validBefore has passed (chain time) is refused',
   requirements: ['X402-NEG-08'],
   ...BASE,
-  maxRuns: 3,
   arbitrary: () => fc.record({ ago: fc.integer({ min: 0, max: 86_400 }), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
@@ -395,7 +387,6 @@ export const expiresBeforeSettlement = defineScenario({
   requirements: ['X402-NEG-08'],
   ...BASE,
   capabilities: ['clock-control'],
-  maxRuns: 2,
   arbitrary: () => fc.record({ ttl: fc.integer({ min: 10, max: 60 }), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
@@ -424,7 +415,6 @@ export const race = defineScenario({
   title: 'Two buyers sending one authorization concurrently are served at most once',
   requirements: ['X402-RACE-01'],
   ...BASE,
-  maxRuns: 4,
   arbitrary: () => fc.record({ sch: fc.scheduler(), owner: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
@@ -462,7 +452,6 @@ export const facilitator = defineScenario({
   requirements: ['X402-FAC-01'],
   ...BASE,
   endpoints: ['x402-resource', 'x402-facilitator'],
-  maxRuns: 3,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), under: fc.bigInt({ min: 1n, max: 1000n }) }),
   async run(ctx, v) {
     const base = ctx.endpoint('x402-facilitator').url.replace(/\/+$/, '');

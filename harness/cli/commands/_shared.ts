@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, execute, type ExecuteOptions } from '../execute.ts';
 import type { ProgressEvent } from '../../engine/runner.ts';
 import { TargetError } from '../../target/schema.ts';
-import { verdictText } from '../../report/markdown.ts';
+import { protocolRates, runsText, verdictText } from '../../report/markdown.ts';
 import type { Report } from '../../report/types.ts';
 import { writeReports } from '../../report/write.ts';
 
@@ -126,13 +126,23 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
   const s = r.summary;
   const lines: string[] = [];
   lines.push(`${verdictText(r)}`);
-  lines.push(`target: ${r.target.name} · seed ${r.seed} · ${r.runs} runs/scenario · ${(r.durationMs / 1000).toFixed(1)} s`);
+  lines.push(`target: ${r.target.name} · seed ${r.seed} · ${runsText(r)} · ${(r.durationMs / 1000).toFixed(1)} s`);
+  lines.push(
+    `speed: ${protocolRates(r)
+      .map((x) => `${x.id} ${x.runs} runs, ${x.perSecond.toFixed(1)} runs/s`)
+      .join(' · ')} (per worker)`,
+  );
+  for (const sc of r.protocols.flatMap((p) => p.scenarios)) {
+    if (sc.status === 'pass' && sc.runs < sc.runsPlanned) lines.push(`fewer runs: ${sc.caseId} ran ${sc.runs} of ${sc.runsPlanned}${sc.reason ? ` (${sc.reason})` : ''}`);
+  }
   lines.push(
     `requirements: ${s.pass} pass, ${s.fail} fail, ${s.warn} warn, ${s.notApplicable} n/a, ${s.error} error, ${s.indeterminate} indeterminate, ${s.uncovered} uncovered · ${s.checks} checks executed`,
   );
   for (const e of r.errors) lines.push(`harness error: ${e}`);
   for (const p of r.protocols) {
-    for (const q of p.requirements.filter((x) => x.status === 'fail' || x.status === 'error' || x.status === 'warn' || (x.status === 'indeterminate' && x.level === 'MUST'))) {
+    for (const q of p.requirements.filter(
+      (x) => x.status === 'fail' || x.status === 'error' || x.status === 'warn' || ((x.status === 'indeterminate' || x.status === 'uncovered') && x.level === 'MUST'),
+    )) {
       lines.push('', `${q.status.toUpperCase()} ${q.id} [${q.level}] ${q.title}`, `  rule: ${q.text}`);
       const cxs = p.scenarios.filter((x) => x.requirements.includes(q.id) && x.counterexample && x.status !== 'pass' && (!x.counterexample.requirement || x.counterexample.requirement === q.id));
       if (q.reason && cxs.length === 0) lines.push(`  ${q.reason}`);
