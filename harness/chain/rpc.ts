@@ -83,6 +83,11 @@ export async function rpcCall<T = unknown>(rpcUrl: string, method: string, param
   } catch {
     throw new Error(`${method}: non-JSON response from ${rpcUrl} (HTTP ${res.status}): ${text.slice(0, 200)}`);
   }
-  if (payload.error) throw new JsonRpcError(method, payload.error.code, payload.error.message, payload.error.data);
+  if (payload.error) {
+    // A JSON-RPC error is an object; anything else (an HTTP server that is not a node) is shown as it came.
+    if (typeof payload.error !== 'object' || payload.error === null) throw new Error(`${method}: not a JSON-RPC answer from ${rpcUrl} (HTTP ${res.status}): ${text.slice(0, 200)}`);
+    throw new JsonRpcError(method, payload.error.code, payload.error.message, payload.error.data);
+  }
+  if (!('result' in payload)) throw new Error(`${method}: not a JSON-RPC answer from ${rpcUrl} (HTTP ${res.status}): ${text.slice(0, 200)}`);
   return payload.result as T;
 }

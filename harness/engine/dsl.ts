@@ -86,6 +86,17 @@ export interface ProtocolFixture {
   start(section: unknown, log: (line: string) => void): Promise<{ capabilities: Capability[]; describe: string; stop(): Promise<void> } | null>;
 }
 
+/**
+ * An endpoint a protocol's scenarios talk to. `probe` is the first-contact request that tells a
+ * reachable entry point from a wrong URL: a path below the endpoint URL (GET), or '' for the
+ * endpoint's own request (its declared method and body). A 404/405 or no answer there is a target
+ * problem, not a requirement failure.
+ */
+export interface EndpointDeclaration {
+  description: string;
+  probe?: { path: string; method?: string };
+}
+
 /** A protocol = its requirement catalog, its scenarios and what it adds to targets (one folder in scenarios/). */
 export interface ProtocolModule extends ProtocolTargetSection {
   id: string;
@@ -96,8 +107,8 @@ export interface ProtocolModule extends ProtocolTargetSection {
   order?: number;
   requirements: readonly Requirement[];
   scenarios: Scenario[];
-  /** Endpoint names the scenarios use → what the endpoint is (documented in `amh list`). */
-  endpoints?: Record<string, string>;
+  /** Endpoint names the scenarios use → what the endpoint is (documented in `amh list`) and its probe. */
+  endpoints?: Record<string, string | EndpointDeclaration>;
   /** Protocol capabilities `<id>:<name>` → what the target promises by declaring it. */
   capabilities?: Record<string, string>;
   /** Schema of the target's `config.<id>` section. */

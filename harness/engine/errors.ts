@@ -30,3 +30,13 @@ export class Indeterminate extends Error {
 export class HarnessFault extends Error {
   override name = 'HarnessFault';
 }
+
+/**
+ * The target cannot be talked to as declared: an endpoint refuses connections or answers 404/405
+ * where the protocol's entry point should be, a chain RPC is unreachable or answers garbage. Not a
+ * requirement verdict (nothing was established) and not a harness bug: the run reports it as a
+ * target problem (the scenarios involved end indeterminate; exit code 2).
+ */
+export class TargetProblem extends Error {
+  override name = 'TargetProblem';
+}

@@ -4,6 +4,8 @@
  * decimal strings) and trimmed so a report stays readable.
  */
 
+import { TargetProblem } from './errors.ts';
+
 /** Max characters kept from any body or value in the report. */
 export const TRIM_AT = 2000;
 /** Max evidence items kept per recorder (the rest is counted, not stored). */
@@ -154,7 +156,9 @@ export function recordingFetch(rec: EvidenceRecorder, label?: string): typeof fe
         durationMs: Math.round(performance.now() - started),
         error: (e as Error).message,
       });
-      throw e;
+      // The target did not answer at all (refused, reset, timed out): a target problem, not a verdict.
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new TargetProblem(`${req.method} ${req.url} could not be reached (${cause?.code ?? cause?.message ?? (e as Error).message})`);
     }
   };
 }

@@ -9,7 +9,8 @@ import { chainToken, endpointOf, evmAccounts, hasCapability, type Target } from 
 import type { Requirement } from './catalog.ts';
 import { RunContext, type CheckCounts } from './context.ts';
 import type { ProtocolModule, Scenario, ScenarioEnv } from './dsl.ts';
-import { HarnessFault, Indeterminate, RequirementViolation } from './errors.ts';
+import { HarnessFault, Indeterminate, RequirementViolation, TargetProblem } from './errors.ts';
+import { preflight } from './preflight.ts';
 import type { Evidence } from './evidence.ts';
 import { trim } from './evidence.ts';
 import type { ChainClients } from './session.ts';
@@ -78,6 +79,8 @@ export interface RunInput {
 
 interface ScenarioOutcome {
   report: ScenarioReport;
+  /** Set when the scenario stopped on a target problem (the run exits 2). */
+  targetProblem?: string;
   counts: CheckCounts;
   sample: Evidence[];
   failure?: Evidence[];
@@ -123,7 +126,20 @@ function levelOf(p: ProtocolModule, id: string): Requirement['level'] {
   return p.requirements.find((r) => r.id === id)?.level ?? 'MUST';
 }
 
-async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clients: Map<string, ChainClients>, opts: RunOptions, deadline: number): Promise<ScenarioOutcome> {
+/** Subjects (endpoints, chains) a scenario uses, as preflight names them. */
+function subjectsOf(target: Target, s: Scenario): string[] {
+  return [...(s.endpoints ?? []).map((e) => `endpoint:${e}`), ...(s.needs?.length ? envFor(target, s).chains.map((c) => `chain:${c.id}`) : [])];
+}
+
+async function runScenario(
+  p: ProtocolModule,
+  s: Scenario,
+  target: Target,
+  clients: Map<string, ChainClients>,
+  opts: RunOptions,
+  deadline: number,
+  problems: Map<string, string> = new Map(),
+): Promise<ScenarioOutcome> {
   const caseId = `${p.id}/${s.id}`;
   const started = performance.now();
   const env = envFor(target, s);
@@ -146,6 +162,10 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
   };
   const na = notApplicableReason(p, s, target, env);
   if (na) return { report: { ...base, status: 'not-applicable', reason: na }, counts, sample: [] };
+  const blocked = subjectsOf(target, s)
+    .map((x) => problems.get(x))
+    .find(Boolean);
+  if (blocked) return { report: { ...base, status: 'indeterminate', reason: `not run: target problem: ${blocked}` }, counts, sample: [] };
   const remaining = deadline - Date.now();
   if (remaining <= 0) return { report: { ...base, status: 'indeterminate', reason: 'not run: time budget exhausted' }, counts, sample: [] };
 
@@ -182,7 +202,7 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
       err ??= e;
       fault = e;
     }
-    if (!(err instanceof RequirementViolation) && !(err instanceof Indeterminate) && err !== undefined) {
+    if (!(err instanceof RequirementViolation) && !(err instanceof Indeterminate) && !(err instanceof TargetProblem) && err !== undefined) {
       // fast-check's precondition failures are not errors.
       if (!fc.PreconditionFailure.isFailure(err)) fault ??= err;
     }
@@ -284,6 +304,9 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
   } else if (err instanceof Indeterminate) {
     if (err.requirement) cx.requirement = err.requirement;
     report.status = 'indeterminate';
+  } else if (err instanceof TargetProblem) {
+    report.status = 'indeterminate';
+    cx.message = `target problem: ${err.message}`;
   } else {
     report.status = 'error';
     if (err instanceof HarnessFault || err instanceof Error) cx.message = `harness error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
@@ -295,7 +318,7 @@ async function runScenario(p: ProtocolModule, s: Scenario, target: Target, clien
   report.counterexample = cx;
   const cmd = opts.replayCommand ?? 'amh replay reports/latest/report.json';
   report.replay = `${cmd} --case ${caseId}`;
-  return { report, counts, sample: sample ?? [], failure: lastFail?.evidence };
+  return { report, counts, sample: sample ?? [], failure: lastFail?.evidence, ...(err instanceof TargetProblem ? { targetProblem: err.message } : {}) };
 }
 
 function requirementReport(p: ProtocolModule, r: Requirement, outcomes: ScenarioOutcome[]): RequirementReport {
@@ -400,6 +423,10 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
     }
   const results: ScenarioOutcome[] = new Array(jobs.length);
   const errors: string[] = [];
+  // First contact: endpoints answering 404/405 or not at all, chains that are not the declared ones.
+  const workerTargets = input.workers.map((_c, w) => input.targets?.[w] ?? input.target);
+  const problems = await Promise.all(workerTargets.map((t) => preflight(t, jobs, (s) => (s.needs?.length ? envFor(t, s).chains.map((c) => c.id) : []))));
+  for (const m of new Set(problems.flatMap((x) => [...x.values()]))) errors.push(`target problem: ${m}`);
   let next = 0;
   // Workers pull from one queue; each owns its chains, so runs never share state.
   await Promise.all(
@@ -413,7 +440,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
           // Fair share of what is left of the budget, so early scenarios cannot starve later ones.
           const left = jobs.length - job.i;
           const share = Number.isFinite(deadline) ? Date.now() + ((deadline - Date.now()) * input.workers.length) / Math.max(1, left) : deadline;
-          results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, Math.min(deadline, share));
+          results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, Math.min(deadline, share), problems[w]);
         } catch (e) {
           const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
           results[job.i] = {
@@ -456,6 +483,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
     };
   });
   if (jobs.length === 0) errors.push('no scenario selected (check --protocol / --grep / --case)');
+  for (const m of new Set(results.map((o) => o?.targetProblem).filter((x): x is string => Boolean(x)))) errors.push(`target problem during the run: ${m}`);
   const summary = summarize(protocols);
   if (jobs.length > 0 && summary.checks === 0) {
     const reasons = [...new Set(results.map((o) => o.report.reason).filter(Boolean))].slice(0, 5);

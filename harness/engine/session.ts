@@ -29,7 +29,7 @@ import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { keepAliveTransport } from '../chain/index.ts';
 import { chainToken, evmAccounts, type Target, type TargetChain } from '../target/schema.ts';
 import { jsonSafe, type EvidenceRecorder } from './evidence.ts';
-import { HarnessFault } from './errors.ts';
+import { HarnessFault, TargetProblem } from './errors.ts';
 
 /** Long-lived viem clients for one chain (shared by every run of every scenario on a worker). */
 export interface ChainClients {
@@ -103,7 +103,18 @@ export function revertReason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Connection-level failures are harness faults, not refusals by the target. */
+/**
+ * A transport failure talking to a chain: the target's RPC not answering is a target problem; a
+ * nonce clash comes from the harness sending two transactions from one account at once (a fault).
+ */
+function rpcFailure(chain: string, e: unknown): Error {
+  const msg = revertReason(e);
+  return /nonce too (low|high)|already known|replacement transaction underpriced/i.test(msg)
+    ? new HarnessFault(`nonce clash on ${chain}: ${msg}`)
+    : new TargetProblem(`chain '${chain}' RPC failed: ${msg}`);
+}
+
+/** Connection-level failures are not refusals by the target. */
 function isTransportError(e: unknown): boolean {
   if (!(e instanceof BaseError)) return false;
   if (e.walk((x) => (x as { name?: string }).name === 'HttpRequestError' || (x as { name?: string }).name === 'TimeoutError')) return true;
@@ -193,7 +204,7 @@ export class ChainSession {
     try {
       await this.public.simulateContract({ account: wallet.account as Account, address: p.address, abi: p.abi as Abi, functionName: p.functionName as string, args: p.args as unknown[] });
     } catch (e) {
-      if (isTransportError(e)) throw new HarnessFault(`RPC failure on ${this.id}: ${revertReason(e)}`);
+      if (isTransportError(e)) throw rpcFailure(this.id, e);
       simulatedReason = revertReason(e);
     }
     let receipt;
@@ -207,7 +218,7 @@ export class ChainSession {
         throwOnReceiptRevert: false,
       } as never);
     } catch (e) {
-      if (isTransportError(e)) throw new HarnessFault(`RPC failure on ${this.id}: ${revertReason(e)}`);
+      if (isTransportError(e)) throw rpcFailure(this.id, e);
       // Refused before being mined (e.g. node-side validation): still a refusal by the target chain.
       const reason = revertReason(e);
       this.rec.add({ kind: 'refused', ...base, reason });

@@ -216,7 +216,7 @@ export async function loadTargetFile(file: string): Promise<Target> {
 export interface ProtocolTargetSection {
   id: string;
   /** Endpoint names the protocol's scenarios talk to, with what they are. */
-  endpoints?: Record<string, string>;
+  endpoints?: Record<string, string | { description: string }>;
   /** The protocol's own capabilities, `<protocol>:<name>` → meaning. */
   capabilities?: Record<string, string>;
   /** Schema of `config.<id>`. */

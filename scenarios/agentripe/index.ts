@@ -27,7 +27,7 @@ export default defineProtocol({
   title: 'Agentripe: x402-paid tasks, USDC escrow, AI review (5 rejections then refund), ERC-8004 identity',
   requirements: agentripeRequirements,
   scenarios: agentripeScenarios,
-  endpoints: { agentripe: 'the Agentripe server base URL (paid routes, /tasks, /vendor, /agents)' },
+  endpoints: { agentripe: { description: 'the Agentripe server base URL (paid routes, /tasks, /vendor, /agents)', probe: { path: '/health' } } },
   capabilities: {
     'agentripe:review-fixture':
       "the server's AI reviewer applies the harness's documented review-fixture rule (reference-impl/agentripe/protocol/review-fixture.ts), e.g. because it is pointed at the fixture reviewer; without it the review requirements are not-applicable",

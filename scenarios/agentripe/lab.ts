@@ -7,7 +7,7 @@
  */
 import type { Address, Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
-import { HarnessFault } from '../../harness/engine/errors.ts';
+import { HarnessFault, Indeterminate } from '../../harness/engine/errors.ts';
 import { hasCapability } from '../../harness/target/schema.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
 import { formatUsd } from '../../harness/util/money.ts';
@@ -78,9 +78,9 @@ export async function registerAgent(a: Agr, role: string, path: string, price: s
     functionName: 'register',
     args: [agentUri(a, `${role} scenario agent`, path, price)],
   });
-  if (!r.ok) throw new HarnessFault(`IdentityRegistry.register failed: ${r.reason}`);
+  if (!r.ok) throw new Indeterminate(undefined, `setup: the target's IdentityRegistry refused register (${r.reason})`);
   const ev = r.events.find((e) => e.eventName === 'Registered');
-  if (!ev) throw new HarnessFault('IdentityRegistry.register emitted no Registered event');
+  if (!ev) throw new Indeterminate(undefined, "setup: the target's IdentityRegistry.register emitted no Registered event");
   return ev.args.agentId as bigint;
 }
 
@@ -119,7 +119,7 @@ export async function pay(a: Agr, buyer: string, agentId: bigint, path: string, 
   if (!req) {
     const c = await askUnpaid(a, agentId, path);
     req = pickV2(c, a.s.chainId, a.usdc);
-    if (c.status !== 402 || !req) throw new HarnessFault(`no v2 exact USDC requirement in the 402 (status ${c.status}${c.v2Error ? `, ${c.v2Error}` : ''})`);
+    if (c.status !== 402 || !req) throw new Indeterminate(undefined, `cannot pay: the unpaid request got ${c.status}, with no v2 exact USDC requirement${c.v2Error ? ` (${c.v2Error})` : ''}`);
   }
   const payer = createPayer({ privateKey: a.ctx.key(buyer), chainId: a.s.chainId, now: () => a.s.pendingTime(), fetchImpl: a.ctx.fetch });
   const header = opts.header ?? (await payer.v2Header(req, opts.tamper)).header;

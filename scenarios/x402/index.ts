@@ -8,8 +8,8 @@ export default defineProtocol({
   order: 30,
   summary: 'any x402 `exact`/EVM resource server (v2 `PAYMENT-*` headers, v1 `X-PAYMENT`; GET or POST resources) and its facilitator',
   endpoints: {
-    'x402-resource': 'the paid resource: a URL (GET), or {url, method, body, headers} for a POST resource with a JSON body',
-    'x402-facilitator': 'the facilitator the resource settles through (/verify, /settle, /supported); optional',
+    'x402-resource': { description: 'the paid resource: a URL (GET), or {url, method, body, headers} for a POST resource with a JSON body', probe: { path: '' } },
+    'x402-facilitator': { description: 'the facilitator the resource settles through (/verify, /settle, /supported); optional', probe: { path: '/supported' } },
   },
   docs: { readme: 'scenarios/x402/README.md' },
   title: 'x402 v2/v1: 402 challenge, exact scheme on EVM (EIP-3009 USDC), facilitator verify/settle',

@@ -59,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       const d = describe(p);
       lines.push(`${p.id}  ${p.title}`);
       lines.push(`  ${d.requirements.total} requirements (${d.requirements.must} MUST, ${d.requirements.should} SHOULD, ${d.requirements.may} MAY), ${d.scenarios} scenarios`);
-      for (const [k, v] of Object.entries(d.endpoints)) lines.push(`  endpoint   ${k}: ${v}`);
+      for (const [k, v] of Object.entries(d.endpoints)) lines.push(`  endpoint   ${k}: ${typeof v === 'string' ? v : v.description}`);
       for (const [k, v] of Object.entries(d.capabilities)) lines.push(`  capability ${k}: ${v}`);
       for (const f of d.fixtures) lines.push(`  fixture    ${f.name}: ${f.description}`);
       if (p.docs?.readme) lines.push(`  docs       ${p.docs.readme}${p.docs.profile ? `, ${p.docs.profile}` : ''}`);

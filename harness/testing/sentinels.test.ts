@@ -1,0 +1,56 @@
+/**
+ * Every protocol pack, certified against four sentinel servers that implement nothing (a closed
+ * port, 200 {} to everything, 403 to everything, an empty 200): no requirement may pass, and each
+ * ends fail, indeterminate or not-applicable with a reason. A check made vacuous (one that passes
+ * whatever the server answers) makes this test fail. Protocols are discovered, so a new pack is
+ * covered without an edit here.
+ */
+import assert from 'node:assert/strict';
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import type { ProtocolModule } from '../engine/dsl.ts';
+import { loadProtocols } from '../packs/discover.ts';
+import { startReference, type Reference } from '../services/reference.ts';
+import { parseTarget } from '../target/schema.ts';
+import { certifyInProcess } from './kill.ts';
+import { SENTINEL_BEHAVIOUR, SENTINEL_KINDS, startSentinel } from './sentinels.ts';
+
+const protocols = await loadProtocols();
+let ref: Reference;
+
+beforeAll(async () => {
+  ref = await startReference({ chainsOnly: true });
+});
+afterAll(async () => {
+  await ref?.stop();
+});
+
+/** The reference target's chains and accounts, with the protocol's endpoints (or, without any, its chain RPCs) at `url`. */
+function sentinelTarget(p: ProtocolModule, url: string) {
+  const endpoints = Object.keys(p.endpoints ?? {});
+  return parseTarget({
+    ...ref.target,
+    name: `sentinel for ${p.id}`,
+    chains: endpoints.length ? ref.target.chains : ref.target.chains.map((c) => ({ ...c, rpcUrl: url })),
+    endpoints: Object.fromEntries(endpoints.map((e) => [e, url])),
+    capabilities: [...ref.target.capabilities, ...(Object.keys(p.capabilities ?? {}) as never[])],
+    config: {},
+  });
+}
+
+describe.each(protocols.map((p) => [p.id, p] as const))('%s against sentinels', (_id, p) => {
+  test.each(SENTINEL_KINDS.map((k) => [k]))(`${p.id}: a server that %s passes nothing`, async (kind) => {
+    const sentinel = await startSentinel(kind);
+    try {
+      const r = await certifyInProcess(sentinelTarget(p, sentinel.url), { protocol: p.id, runs: 2, seed: 3 });
+      const reqs = r.protocols[0]!.requirements;
+      assert.equal(reqs.length, p.requirements.length);
+      const passed = reqs.filter((q) => q.status === 'pass').map((q) => `${q.id} passed against a sentinel (${SENTINEL_BEHAVIOUR[kind]})`);
+      assert.deepEqual(passed, [], 'a check that passes against a server that implements nothing is vacuous');
+      const bad = reqs.filter((q) => !['fail', 'indeterminate', 'not-applicable'].includes(q.status) || !q.reason).map((q) => `${q.id}: ${q.status} ${q.reason ?? '(no reason)'}`);
+      assert.deepEqual(bad, [], 'every requirement ends fail, indeterminate or not-applicable, with a reason');
+      assert.notEqual(r.exitCode, 0);
+    } finally {
+      await sentinel.stop();
+    }
+  });
+});
