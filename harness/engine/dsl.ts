@@ -12,6 +12,7 @@ import { ROLE_NAMES } from '../chain/accounts.ts';
 import { CORE_CAPABILITIES, type Capability, type ProtocolTargetSection, type Target, type TargetChain } from '../target/schema.ts';
 import type { Requirement } from './catalog.ts';
 import type { RunContext } from './context.ts';
+import type { Register } from './register.ts';
 
 /** What a scenario can see when it builds its arbitraries (before any run). */
 export interface ScenarioEnv {
@@ -114,6 +115,8 @@ export interface ProtocolModule extends ProtocolTargetSection {
   /** Schema of the target's `config.<id>` section. */
   config?: z.ZodType;
   fixtures?: ProtocolFixture[];
+  /** Traceability from the protocol's documents and public surface to the catalog (register.ts). */
+  register?: Register;
   /** Documentation links for `amh list --markdown` (repository-relative). */
   docs?: { readme?: string; profile?: string };
 }

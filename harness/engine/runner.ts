@@ -11,6 +11,8 @@ import { RunContext, type CheckCounts } from './context.ts';
 import type { ProtocolModule, Scenario, ScenarioEnv } from './dsl.ts';
 import { HarnessFault, Indeterminate, RequirementViolation, TargetProblem } from './errors.ts';
 import { preflight } from './preflight.ts';
+import { checkRegister } from './register.ts';
+import { REPO_ROOT } from '../chain/paths.ts';
 import type { Evidence } from './evidence.ts';
 import { trim } from './evidence.ts';
 import type { ChainClients } from './session.ts';
@@ -474,9 +476,11 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
       .map((j, i) => ({ j, o: results[i]! }))
       .filter((x) => x.j.p === p)
       .map((x) => x.o);
+    const reg = p.register ? checkRegister(p.register, p.requirements.map((r) => r.id), REPO_ROOT) : undefined;
     return {
       id: p.id,
       title: p.title,
+      ...(reg ? { register: { ...reg, problems: reg.problems.length } } : {}),
       // With --grep/--case, requirements outside the selection are left out rather than shown unknown.
       requirements: p.requirements.map((r) => requirementReport(p, r, outs)).filter((r) => r.reason !== NOT_SELECTED && !((opts.grep || opts.replay) && r.status === 'uncovered')),
       scenarios: outs.map((o) => o.report),

@@ -4,6 +4,7 @@
  */
 import type { Evidence } from '../engine/evidence.ts';
 import type { Requirement } from '../engine/catalog.ts';
+import type { RegisterCoverage } from '../engine/register.ts';
 
 export const REPORT_SCHEMA_VERSION = '1.1.0';
 
@@ -62,6 +63,8 @@ export interface RequirementReport extends Requirement {
 export interface ProtocolReport {
   id: string;
   title: string;
+  /** How much of the protocol's documents and surface the catalog covers (absent: no register yet). */
+  register?: Omit<RegisterCoverage, 'problems'> & { problems: number };
   requirements: RequirementReport[];
   scenarios: ScenarioReport[];
 }

@@ -138,7 +138,12 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
   lines.push(
     `requirements: ${s.pass} pass, ${s.fail} fail, ${s.warn} warn, ${s.notApplicable} n/a, ${s.error} error, ${s.indeterminate} indeterminate, ${s.uncovered} uncovered · ${s.checks} checks executed`,
   );
-  for (const e of r.errors) lines.push(`harness error: ${e}`);
+  const regs = r.protocols.filter((p) => p.register);
+  if (regs.length)
+    lines.push(
+      `register: ${regs.map((p) => `${p.id} ${p.register!.lines.covered}/${p.register!.lines.total} source lines, ${p.register!.surface.total} surface items mapped${p.register!.problems ? ` (${p.register!.problems} problems)` : ''}`).join(' · ')}`,
+    );
+  for (const e of r.errors) lines.push(e.startsWith('target problem') ? e : `harness error: ${e}`);
   for (const p of r.protocols) {
     for (const q of p.requirements.filter(
       (x) => x.status === 'fail' || x.status === 'error' || x.status === 'warn' || ((x.status === 'indeterminate' || x.status === 'uncovered') && x.level === 'MUST'),
