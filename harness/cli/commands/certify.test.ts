@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,6 +100,49 @@ test('bad input: invalid target file names the field (exit 2); unknown protocol 
   const s = await amh(['run', '--runs', 'many']);
   assert.equal(s.code, 2);
   assert.match(s.stderr, /--runs must be an integer/);
+});
+
+test('an endpoint answering 404 on first contact is a target problem naming method and URL (exit 2), never a requirement failure', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('no such route');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/wrong/path`;
+    const file = path.join(dir, 'wrong-url.json');
+    await writeFile(file, JSON.stringify({ ...bt.target, endpoints: { 'x402-resource': { url, method: 'POST', body: { q: 1 } } } }));
+    const out = path.join(dir, 'out-404');
+    const r = await amh(['certify', '--target', file, '--protocol', 'x402', '--runs', '2', '--seed', '1', '--out', out, '--quiet']);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`target problem: endpoint 'x402-resource': POST ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} answered 404; is the URL or the method wrong\\?`));
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
+    const statuses = report.protocols[0].requirements.map((q: { status: string }) => q.status) as string[];
+    assert.ok(statuses.includes('indeterminate'));
+    assert.deepEqual(
+      statuses.filter((x) => x !== 'indeterminate' && x !== 'not-applicable'),
+      [],
+      'no requirement is failed (or passed) over a wrong URL',
+    );
+  } finally {
+    server.close();
+  }
+});
+
+test('amh replay says so when the target no longer answers', async () => {
+  const gone = await startBrokenTarget({ tokenBugs: 1n });
+  const file = path.join(dir, 'gone.json');
+  await writeFile(file, JSON.stringify(gone.target));
+  const out = path.join(dir, 'out-gone');
+  const r = await amh(['certify', '--target', file, '--protocol', 'usdc', '--grep', '3009-expired', '--runs', '5', '--seed', '7', '--out', out, '--quiet']);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  await gone.stop();
+  const rp = await amh(['replay', path.join(out, 'report.json'), '--case', 'usdc/3009-expired']);
+  assert.equal(rp.code, 2, rp.stdout + rp.stderr);
+  assert.match(
+    rp.stdout,
+    /recorded: fail \(USDC-3009-02\) · replay impossible: the target does not answer as it did \(target problem: chain 'base-sepolia': POST http:\/\/127\.0\.0\.1:\d+ \(eth_chainId\) failed: connect ECONNREFUSED/,
+  );
 });
 
 test('--help on run, certify, replay and report', async () => {

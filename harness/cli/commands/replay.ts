@@ -50,6 +50,11 @@ export async function run(argv: string[]): Promise<number> {
     const now = report.protocols.flatMap((p) => p.scenarios).find((s) => s.caseId === sc.caseId);
     const files = values.out ? await writeReports(report, values.out) : [];
     printSummary(report, files);
+    const gone = report.errors.filter((e) => e.startsWith('target problem'));
+    if (gone.length) {
+      process.stdout.write(`\nrecorded: ${sc.status}${cx.requirement ? ` (${cx.requirement})` : ''} · replay impossible: the target does not answer as it did (${gone.join('; ')})\n`);
+      return 2;
+    }
     const same = now?.status === sc.status && now?.counterexample?.requirement === cx.requirement;
     process.stdout.write(
       `\nrecorded: ${sc.status}${cx.requirement ? ` (${cx.requirement})` : ''} · replayed: ${now?.status ?? 'missing'}${now?.counterexample?.requirement ? ` (${now.counterexample.requirement})` : ''} → ${same ? 'same verdict' : 'DIFFERENT verdict'}\n`,
