@@ -7,7 +7,7 @@
  */
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { throwawayAccount } from '../chain/accounts.ts';
+import { roleKey, throwawayAccount } from '../chain/accounts.ts';
 import type { z } from 'zod';
 import { endpointOf, evmAccounts, type EndpointSpec, type Target } from '../target/schema.ts';
 import type { Isolation } from './dsl.ts';
@@ -169,6 +169,21 @@ export class RunContext {
     if (a) return a.privateKey as Hex;
     if (this.signers.includes(role)) return throwawayAccount(role).privateKey;
     throw new HarnessFault(`target declares no account for role '${role}' (and the scenario does not list it in roles or signers)`);
+  }
+
+  /**
+   * A role's key of another kind (`ed25519`, `nostr`, `lightning`): `{privateKey, publicKey?}` as hex
+   * without 0x. For a declared signer the target does not provide, the role's throwaway key of that
+   * kind (the harness's derived test key). Harness fault otherwise.
+   */
+  keyOf(role: string, kind: 'ed25519' | 'nostr' | 'lightning'): { privateKey: string; publicKey?: string } {
+    const a = this.target.accounts.find((x) => x.role === role && x.kind === kind) as { privateKey: string; publicKey?: string } | undefined;
+    if (a) return { privateKey: a.privateKey, ...(a.publicKey ? { publicKey: a.publicKey } : {}) };
+    if (this.signers.includes(role)) {
+      const k = roleKey(`throwaway:${role}`, kind);
+      return { privateKey: k.privateKey, publicKey: k.publicKey };
+    }
+    throw new HarnessFault(`target declares no ${kind} key for role '${role}' (and the scenario does not list it in roles or signers)`);
   }
 
   /** A declared endpoint (always an object: `{url, method?, body?, headers?}`). */

@@ -45,6 +45,8 @@ interface ScenarioBase {
    * funds: when the target declares no such account, the harness uses a throwaway key.
    */
   signers?: string[];
+  /** Non-EVM keys needed (a Nostr identity, an Ed25519 signing key, a Lightning node); absent → not-applicable. */
+  keys?: { role: string; kind: 'ed25519' | 'nostr' | 'lightning' }[];
   /** Contracts that must be declared on a chain ('usdc', 'identityRegistry', ...); chains lacking them are skipped. */
   needs?: string[];
   /** Named target endpoints the scenario talks to (declared by its protocol); absent → not-applicable. */
@@ -144,7 +146,8 @@ export function defineProtocol(p: ProtocolModule): ProtocolModule {
     if (sids.has(s.id)) throw new Error(`protocol ${p.id}: duplicate scenario id '${s.id}'`);
     sids.add(s.id);
     for (const r of s.requirements) if (!ids.has(r)) throw err(s, `names unknown requirement ${r}`);
-    for (const r of [...(s.roles ?? []), ...(s.signers ?? [])]) if (!(ROLE_NAMES as readonly string[]).includes(r)) throw err(s, `needs unknown role '${r}' (roles: ${ROLE_NAMES.join(', ')})`);
+    for (const r of [...(s.roles ?? []), ...(s.signers ?? []), ...(s.keys ?? []).map((k) => k.role)])
+      if (!(ROLE_NAMES as readonly string[]).includes(r)) throw err(s, `needs unknown role '${r}' (roles: ${ROLE_NAMES.join(', ')})`);
     for (const e of s.endpoints ?? [])
       if (!p.endpoints?.[e]) throw err(s, `talks to endpoint '${e}', which protocol ${p.id} does not declare (declared: ${Object.keys(p.endpoints ?? {}).join(', ') || 'none'})`);
     for (const c of s.capabilities ?? []) {

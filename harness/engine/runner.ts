@@ -106,6 +106,8 @@ export function notApplicableReason(p: ProtocolModule, s: Scenario, target: Targ
   if (caps.length) return `target lacks capability ${caps.map((c) => `'${c}'`).join(', ')}`;
   const roles = (s.roles ?? []).filter((r) => !evmAccounts(target).some((a) => a.role === r));
   if (roles.length) return `target declares no account for role ${roles.map((r) => `'${r}'`).join(', ')}`;
+  const keys = (s.keys ?? []).filter((k) => !target.accounts.some((a) => a.role === k.role && a.kind === k.kind) && !s.signers?.includes(k.role));
+  if (keys.length) return `target declares no ${keys.map((k) => `${k.kind} key for role '${k.role}'`).join(', ')}`;
   const eps = (s.endpoints ?? []).filter((e) => !endpointOf(target, e));
   if (eps.length) return `target declares no endpoint ${eps.map((e) => `'${e}'`).join(', ')}`;
   if (s.needs?.length && env.chains.length === 0) return `no target chain declares ${s.needs.map((n) => `'${n}'`).join(' + ')}`;
