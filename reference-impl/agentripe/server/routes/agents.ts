@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import { getAddress, type Hex } from 'viem';
 import { z } from 'zod';
 import { HttpError, jsonBody, parseWith } from '../../../_shared/http.ts';
-import { agentUriDataSchema } from '../../protocol/agenturi.ts';
+import { sellableAgentUriDataSchema } from '../../protocol/agenturi.ts';
 import { registerWithKeyMessage, verifyPersonalSign, withinWindow } from '../../protocol/auth.ts';
 import { hashApiKey } from '../auth.ts';
 import { addr } from '../config.ts';
@@ -16,14 +16,14 @@ const signature = z.string().regex(/^0x[0-9a-fA-F]+$/);
 
 const body = {
   register: z.object({
-    data: agentUriDataSchema,
+    data: sellableAgentUriDataSchema,
     wallet: z.object({ address: addr, deadline, signature }).optional(),
   }),
   registerWithKey: z.object({
     walletAddress: addr,
     walletSignature: signature,
     timestamp: z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,12}$/)]),
-    data: agentUriDataSchema,
+    data: sellableAgentUriDataSchema,
   }),
   wallet: z.object({ walletAddress: addr, deadline, signature }),
 };

@@ -55,7 +55,11 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     if (!loaded.ok) throw new HttpError(404, 'Agent has no valid service catalog', { detail: loaded.reason });
     const entry = findCatalogEntry(loaded.data, servicePath);
     if (!entry) throw new HttpError(404, 'Service not found');
-    const amount = parseUsdPrice(entry.price) + (faults.amountOffByOne ? 1n : 0n);
+    const price = parseUsdPrice(entry.price);
+    // A card written straight to the IdentityRegistry can hold $0: refuse before any challenge, or the
+    // zero payment would settle and its deposit could never be recorded (ZeroAmount).
+    if (price === 0n) throw new HttpError(409, `Service is priced ${entry.price}: a task needs a price above $0 (AGR-PROF-18); nothing was charged`, { price: entry.price });
+    const amount = price + (faults.amountOffByOne ? 1n : 0n);
 
     // Validate the request before any money moves: a bad body never costs the buyer anything.
     let raw = await jsonBody(c);

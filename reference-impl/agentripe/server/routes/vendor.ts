@@ -3,7 +3,7 @@ import type { Context, Hono } from 'hono';
 import type { Hex } from 'viem';
 import { z } from 'zod';
 import { HttpError, jsonBody, parseWith } from '../../../_shared/http.ts';
-import { agentUriDataSchema, loadAgentUriData } from '../../protocol/agenturi.ts';
+import { loadAgentUriData, sellableAgentUriDataSchema } from '../../protocol/agenturi.ts';
 import { authenticateVendor, type VendorAuth } from '../auth.ts';
 import type { AgentripeContext } from '../context.ts';
 import type { TaskRow } from '../db.ts';
@@ -194,7 +194,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
     const auth = await vendor(c);
     const raw = await jsonBody(c);
     const candidate = raw && typeof raw === 'object' && 'data' in raw ? (raw as { data: unknown }).data : raw;
-    const data = withEndpoint(ctx, parseWith(agentUriDataSchema, candidate));
+    const data = withEndpoint(ctx, parseWith(sellableAgentUriDataSchema, candidate));
     const agentId = BigInt(auth.agentId);
     if (!(await chain.isAuthorizedOrOwner(chain.registrar.address, agentId))) {
       throw new HttpError(403, 'This server is not authorized for this agent; call setAgentURI on the IdentityRegistry directly');
