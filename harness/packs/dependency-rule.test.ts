@@ -43,6 +43,17 @@ test('the rule bites: a scenario importing a server, a protocol library importin
   assert.equal(forbidden('harness/chain/chain.test.ts', 'harness/scripts/gen-fixtures.ts'), null);
 });
 
+test('reference-impl/_shared is server code: scenarios, agents and protocol libraries never import it; it imports no pack', () => {
+  assert.deepEqual(classify('reference-impl/_shared/http.ts'), { layer: 'server', pack: '_shared' });
+  assert.match(forbidden('scenarios/agentripe/lab.ts', 'reference-impl/_shared/http.ts') ?? '', /scenarios never import a server/);
+  assert.match(forbidden('reference-impl/agentripe/agents/vendor.ts', 'reference-impl/_shared/faults.ts') ?? '', /import no server/);
+  assert.match(forbidden('reference-impl/x402/protocol/wire.ts', 'reference-impl/_shared/http.ts') ?? '', /imports no server/);
+  assert.match(forbidden('reference-impl/_shared/http.ts', 'reference-impl/x402/protocol/wire.ts') ?? '', /protocol-neutral/);
+  assert.equal(forbidden('reference-impl/agentripe/server/server.ts', 'reference-impl/_shared/http.ts'), null);
+  assert.equal(forbidden('reference-impl/x402/server/facilitator.ts', 'reference-impl/_shared/http.ts'), null);
+  assert.equal(forbidden('reference-impl/_shared/http.test.ts', 'reference-impl/_shared/http.ts'), null);
+});
+
 test('import parsing: static, re-export, side-effect and literal dynamic imports; comments ignored', () => {
   const src = [
     "import a from './a.ts';",

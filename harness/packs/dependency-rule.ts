@@ -14,6 +14,8 @@
  *                                 reference-impl/<any>/agents/ only; never another pack's scenarios;
  * - `reference-impl/<id>/protocol/**` protocol library: harness/ and other protocol libraries only;
  * - `reference-impl/<id>/agents/**`   agents: harness/, protocol libraries and other agents;
+ * - `reference-impl/_shared/**`    the reference-server skeleton: server code (so scenarios, agents and
+ *                                 protocol libraries never import it) that imports no pack;
  * - `reference-impl/**` (other)   servers: anything but scenarios/.
  */
 import { readFileSync } from 'node:fs';
@@ -41,6 +43,9 @@ export function classify(file: string): { layer: Layer; pack?: string } {
   return { layer: 'other' };
 }
 
+/** The reference-server skeleton's folder under reference-impl/ (a server layer shared by every pack). */
+const SHARED = '_shared';
+
 /** Why an import from `from` to `to` is forbidden, or null when it is allowed. */
 export function forbidden(from: string, to: string): string | null {
   const a = classify(from);
@@ -67,7 +72,9 @@ export function forbidden(from: string, to: string): string | null {
       if (b.layer === 'scenarios') return 'agents do not import scenarios';
       return null;
     case 'server':
-      return b.layer === 'scenarios' ? 'servers never import scenarios' : null;
+      if (b.layer === 'scenarios') return 'servers never import scenarios';
+      if (a.pack === SHARED && top === 'reference-impl' && b.pack !== SHARED) return 'reference-impl/_shared is protocol-neutral: it imports no pack';
+      return null;
     default:
       return null;
   }

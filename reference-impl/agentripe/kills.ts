@@ -17,8 +17,9 @@ import { Hono } from 'hono';
 import solc from 'solc';
 import type { Hex } from 'viem';
 import { roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
-import { defineKills } from '../../harness/testing/kill.ts';
+import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
+import { AGENTRIPE_FAULTS } from './server/faults.ts';
 import type { AgentripeServerConfig } from './server/server.ts';
 import { startAgentripeStack } from './server/stack.ts';
 
@@ -91,6 +92,11 @@ async function mangler(upstream: string, m: Mangle): Promise<{ url: string; stop
   return { url: `http://127.0.0.1:${addr.port}`, stop: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
+/** A variant with one server fault: the defect's words are the fault registry's. */
+function fault(requirement: string, name: (typeof AGENTRIPE_FAULTS.names)[number], grep: string, runs: number): KillVariant<Variant> {
+  return { requirement, defect: AGENTRIPE_FAULTS.describe(name), grep, runs, variant: { config: { faults: AGENTRIPE_FAULTS.parse([name]) } } };
+}
+
 let chain: RunningChain | undefined;
 
 export default defineKills<Variant>({
@@ -129,16 +135,16 @@ export default defineKills<Variant>({
     };
   },
   variants: [
-    { requirement: 'AGR-PAY-01', defect: 'the 402 asks one base unit more than the catalog price', grep: 'paid-task-approved', runs: 2, variant: { config: { faults: { amountOffByOne: true } } } },
-    { requirement: 'AGR-PAY-02', defect: 'taskId is a random id, not the payment tx hash', grep: 'paid-task-approved', runs: 2, variant: { config: { faults: { taskIdNotTxHash: true } } } },
-    { requirement: 'AGR-PAY-03', defect: 'a replayed payment header creates another task', grep: 'bad-payments', runs: 10, variant: { config: { faults: { acceptReplayedPayment: true } } } },
-    { requirement: 'AGR-AMT-01', defect: 'the deposit is recorded one unit short', grep: 'paid-task-approved', runs: 2, variant: { config: { faults: { recordAmountOffByOne: true } } } },
-    { requirement: 'AGR-TASK-01', defect: 'complete is accepted from any state', grep: 'task-lifecycle-model', runs: 10, variant: { config: { faults: { anyStateComplete: true } } } },
-    { requirement: 'AGR-REV-01', defect: 'an approved result refunds the buyer', grep: 'paid-task-approved', runs: 2, variant: { config: { faults: { refundOnApprove: true } } } },
+    fault('AGR-PAY-01', 'amountOffByOne', 'paid-task-approved', 2),
+    fault('AGR-PAY-02', 'taskIdNotTxHash', 'paid-task-approved', 2),
+    fault('AGR-PAY-03', 'acceptReplayedPayment', 'bad-payments', 10),
+    fault('AGR-AMT-01', 'recordAmountOffByOne', 'paid-task-approved', 2),
+    fault('AGR-TASK-01', 'anyStateComplete', 'task-lifecycle-model', 10),
+    fault('AGR-REV-01', 'refundOnApprove', 'paid-task-approved', 2),
     { requirement: 'AGR-REV-02', defect: 'the first rejection already refunds (review limit 1)', grep: 'review-rejections', runs: 2, variant: { config: { reviewLimit: 1 } } },
     { requirement: 'AGR-REV-03', defect: 'a sixth review is allowed (review limit 6)', grep: 'fifth-rejection-refund', runs: 2, variant: { config: { reviewLimit: 6 } } },
-    { requirement: 'AGR-FAIL-01', defect: 'fail marks the task failed but never refunds', grep: 'vendor-fail-refund', runs: 2, variant: { config: { faults: { failWithoutRefund: true } } } },
-    { requirement: 'AGR-ESC-01', defect: 'complete releases the escrow before the review runs', grep: 'review-rejections', runs: 2, variant: { config: { faults: { releaseBeforeReview: true } } } },
+    fault('AGR-FAIL-01', 'failWithoutRefund', 'vendor-fail-refund', 2),
+    fault('AGR-ESC-01', 'releaseBeforeReview', 'review-rejections', 2),
     {
       requirement: 'AGR-ESC-02',
       defect: 'the reported task state does not follow the escrow (completed and failed swapped)',
@@ -160,15 +166,9 @@ export default defineKills<Variant>({
       runs: 2,
       variant: { escrowWithout: 'if (msg.sender != d.buyer) revert NotDepositBuyer(depositId, msg.sender);' },
     },
-    { requirement: 'AGR-AUTH-01', defect: 'any authenticated vendor may act on any task', grep: 'vendor-ownership', runs: 2, variant: { config: { faults: { noOwnershipCheck: true } } } },
+    fault('AGR-AUTH-01', 'noOwnershipCheck', 'vendor-ownership', 2),
     { requirement: 'AGR-AUTH-02', defect: 'no timestamp window on vendor signatures', grep: 'vendor-signature-auth', runs: 8, variant: { config: { authWindowSeconds: 1_000_000_000 } } },
-    {
-      requirement: 'AGR-AUTH-03',
-      defect: 'POST /agents/{id}/wallet answers 200 although the registry refused',
-      grep: 'wallet-change-signature',
-      runs: 2,
-      variant: { config: { faults: { walletChangeAlwaysOk: true } } },
-    },
+    fault('AGR-AUTH-03', 'walletChangeAlwaysOk', 'wallet-change-signature', 2),
     { requirement: 'AGR-AUTH-04', defect: 'no timestamp window on register-with-key', grep: 'api-key-auth', runs: 2, variant: { config: { authWindowSeconds: 1_000_000_000 } } },
     {
       requirement: 'AGR-API-01',

@@ -17,28 +17,17 @@
  * file's `config.agentripe.reviewFixture`). An `llm` reviewer without it is an unknown AI: the review
  * requirements are then not-applicable.
  *
- * Faults, a different review limit or auth window build deliberately broken variants for tests;
- * without them this is the reference implementation.
+ * Faults (`--fault NAME`, the names in server/faults.ts, listed in README.md), a different review
+ * limit or auth window build deliberately broken variants for tests; without them this is the
+ * reference implementation.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { getProfile, roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
-import type { AgentripeFaults, AgentripeServerConfig } from './server/server.ts';
+import { AGENTRIPE_FAULTS, type AgentripeFaults } from './server/faults.ts';
+import type { AgentripeServerConfig } from './server/server.ts';
 import { startAgentripeStack } from './server/stack.ts';
-
-const FAULTS = [
-  'amountOffByOne',
-  'releaseBeforeReview',
-  'acceptReplayedPayment',
-  'recordAmountOffByOne',
-  'taskIdNotTxHash',
-  'anyStateComplete',
-  'refundOnApprove',
-  'failWithoutRefund',
-  'noOwnershipCheck',
-  'walletChangeAlwaysOk',
-] as const;
 
 function fail(msg: string): never {
   process.stderr.write(`serve: ${msg}\n`);
@@ -59,10 +48,11 @@ async function main(): Promise<void> {
       'auth-window': { type: 'string' },
     },
   });
-  const faults: AgentripeFaults = {};
-  for (const f of values.fault ?? []) {
-    if (!(FAULTS as readonly string[]).includes(f)) fail(`unknown fault '${f}' (known: ${FAULTS.join(', ')})`);
-    faults[f as (typeof FAULTS)[number]] = true;
+  let faults: AgentripeFaults = {};
+  try {
+    faults = AGENTRIPE_FAULTS.parse(values.fault);
+  } catch (e) {
+    fail((e as Error).message);
   }
   if (values.review !== 'rule' && values.review !== 'llm') fail(`--review must be rule or llm, got '${values.review}'`);
   const listen = values['review-fixture-listen'];
@@ -90,7 +80,11 @@ async function main(): Promise<void> {
   const usdc = tokenOf(profile, 'usdc');
   const { usdc: _u, ...contracts } = profile.contracts;
   const endpoints = { agentripe: stack.server.url };
-  const broken = [...Object.keys(faults), ...(values['review-limit'] ? [`reviewLimit=${values['review-limit']}`] : []), ...(values['auth-window'] ? [`authWindow=${values['auth-window']}s`] : [])];
+  const broken = [
+    ...AGENTRIPE_FAULTS.enabled(faults),
+    ...(values['review-limit'] ? [`reviewLimit=${values['review-limit']}`] : []),
+    ...(values['auth-window'] ? [`authWindow=${values['auth-window']}s`] : []),
+  ];
   // The rule reviewer applies the fixture rule itself; an llm reviewer qualifies only when pointed at the harness's fixture.
   const capabilities = ['clock-control', 'snapshot', ...(values.review === 'rule' ? ['agentripe:review-fixture'] : [])];
   const target = {

@@ -46,6 +46,31 @@ export function parseUsdPrice(price: string): bigint {
   return parseUsd(price);
 }
 
+/** Why a `$0` price is refused (AGR-PROF-18), for error messages. */
+export const ZERO_PRICE_RULE = 'price must be above $0 (AGR-PROF-18: a zero payment cannot be escrowed)';
+
+/** Whether a well-formed catalog price is `$0` (any number of zero decimals). Malformed prices are not. */
+export function isZeroPrice(price: string): boolean {
+  try {
+    return parseUsdPrice(price) === 0n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * AgentURIData a server accepts for writing (registration, `PUT /vendor/agent-uri`): as
+ * {@link agentUriDataSchema}, and every catalog price above $0 (AGR-PROF-18). Cards read from chain
+ * are parsed with the lenient schema: anyone can register one, and its other entries still sell.
+ */
+export const sellableAgentUriDataSchema = agentUriDataSchema.superRefine((data, ctx) => {
+  data.services.forEach((service, i) => {
+    service.catalog.forEach((entry, j) => {
+      if (isZeroPrice(entry.price)) ctx.addIssue({ code: 'custom', path: ['services', i, 'catalog', j, 'price'], message: ZERO_PRICE_RULE });
+    });
+  });
+});
+
 /** Formats USDC base units as a "$" string (the shared formatter). */
 export const formatUsdPrice = formatUsd;
 

@@ -3,21 +3,8 @@
  * registries, USDC, through the protocol library's ABIs (written from the published interfaces, not
  * generated from our contracts, so the server codes against what an outside implementer would).
  */
-import {
-  BlockNotFoundError,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-  parseEventLogs,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type WalletClient,
-  type Account,
-  type Chain,
-} from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { BlockNotFoundError, createPublicClient, defineChain, http, parseEventLogs, type Address, type Chain, type Hex, type PublicClient } from 'viem';
+import { SerialSigner } from '../../_shared/serial-signer.ts';
 import { DEPOSIT_STATUS, escrowAbi, identityAbi, reputationAbi, type DepositStatusName } from '../protocol/abi.ts';
 
 /** Contract addresses the server needs. */
@@ -41,63 +28,6 @@ export function localChain(chainId: number, rpcUrl: string): Chain {
 /** Public client with a short polling interval (anvil mines instantly). */
 export function makePublicClient(chain: Chain, rpcUrl: string): PublicClient {
   return createPublicClient({ chain, transport: http(rpcUrl, { batch: false }), pollingInterval: 50 }) as PublicClient;
-}
-
-/**
- * A signer that sends one transaction at a time and waits for its receipt, so concurrent requests
- * never race on nonces and every caller learns whether its transaction succeeded.
- */
-export class SerialSigner {
-  readonly account: Account;
-  readonly wallet: WalletClient;
-  private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    privateKey: Hex,
-    chain: Chain,
-    rpcUrl: string,
-    private readonly pub: PublicClient,
-  ) {
-    this.account = privateKeyToAccount(privateKey);
-    this.wallet = createWalletClient({ account: this.account, chain, transport: http(rpcUrl), pollingInterval: 50 });
-  }
-
-  get address(): Address {
-    return this.account.address;
-  }
-
-  /** Whether the node answers `eth_sendRawTransactionSync` (anvil does; many public RPCs do not). */
-  private syncSends = true;
-
-  /**
-   * Sends a contract call; resolves with the mined receipt, rejects on revert. Gas estimation
-   * fails on a revert before anything is broadcast, with the decoded error. The receipt comes back
-   * in the same round trip where the node supports `eth_sendRawTransactionSync`.
-   */
-  send(call: { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] }) {
-    const run = async () => {
-      const params = { ...(call as any), account: this.account, chain: this.wallet.chain };
-      let receipt;
-      if (this.syncSends) {
-        try {
-          // No `timeout`: viem would pass it as a second RPC param, which anvil refuses.
-          receipt = await this.wallet.writeContractSync({ ...params, throwOnReceiptRevert: false });
-        } catch (e) {
-          if (!/eth_sendRawTransactionSync|method not found|does not exist|not supported|Invalid parameters|-32601|-32602/i.test(String((e as Error).message))) throw e;
-          this.syncSends = false;
-        }
-      }
-      if (!receipt) {
-        const hash = await this.wallet.writeContract(params);
-        receipt = await this.pub.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 60_000 });
-      }
-      if (receipt.status !== 'success') throw new Error(`transaction ${receipt.transactionHash} reverted`);
-      return receipt;
-    };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
-  }
 }
 
 /** Everything chain-side the Agentripe server does, as small typed calls. */

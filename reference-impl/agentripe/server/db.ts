@@ -4,9 +4,10 @@
  * Crash model: a chain action (record / release / refund / feedback) is first written down as an
  * intention (`deposit_state='unrecorded'`, `pending_action`, `feedback_state='pending'`), then sent,
  * then confirmed in the DB. On start the server finishes or reconciles every intention against the
- * chain (see server.ts `resync`), so a crash between any two steps loses nothing.
+ * chain (see escrow.ts `resync`), so a crash between any two steps loses nothing.
  */
 import { DatabaseSync } from 'node:sqlite';
+import type { Anchor } from '../../_shared/revert-guard.ts';
 
 /** Re-exported for callers that hash keys next to the store (the hash lives in auth.ts). */
 export { hashApiKey } from './auth.ts';
@@ -20,11 +21,8 @@ export type PendingAction = 'release' | 'refund';
 /** Reputation feedback for the task's outcome. */
 export type FeedbackState = 'none' | 'pending' | 'given';
 
-/** A block a row depends on (its payment or registration), identified by number and hash. */
-export interface Anchor {
-  block: bigint;
-  hash: string;
-}
+/** A block a row depends on (its payment or registration); see the revert guard. */
+export type { Anchor };
 
 /** One task row (camelCase view). */
 export interface TaskRow {

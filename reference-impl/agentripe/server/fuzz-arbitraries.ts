@@ -140,7 +140,8 @@ export function corruptData(valid: AgentUriData): fc.Arbitrary<unknown> {
   const withEntry = (patch: Record<string, unknown>) => ({ ...valid, services: [{ ...svc, catalog: [{ ...entry, ...patch }] }] });
   const withService = (patch: Record<string, unknown>) => ({ ...valid, services: [{ ...svc, ...patch }] });
   const badPath = fc.oneof(fc.constantFrom('', '/lead', 'trail/', 'a b', 'a//b', 'x?y', 'x#y', 'x%20y', 'ü', '💥', 'a\\b', 'x/'), tooLong(200));
-  const badPrice = fc.oneof(fc.constantFrom('0.10', '$', '$.1', '$1.1234567', '$-1', '$1e3', '€1', '$ 1', '$1,00', '1$', ''), notString);
+  // $0 is well-formed but refused (AGR-PROF-18: nothing to escrow).
+  const badPrice = fc.oneof(fc.constantFrom('0.10', '$', '$.1', '$1.1234567', '$-1', '$1e3', '€1', '$ 1', '$1,00', '1$', '', '$0', '$0.00', '$0.000000'), notString);
   return fc.oneof(
     notObject,
     fc.oneof(fc.constant(''), notString).map((name) => ({ ...valid, name })),

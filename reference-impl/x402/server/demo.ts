@@ -4,8 +4,8 @@
  * show that the x402 scenarios notice a broken resource server; they are off unless set.
  */
 import { Hono } from 'hono';
-import { serve, type ServerType } from '@hono/node-server';
 import type { Address } from 'viem';
+import { errorHandler, listen, notFoundHandler } from '../../_shared/http.ts';
 import { checkPayment, paywall, toResponse, type PaywallConfig } from './paywall.ts';
 
 /** Deliberate defects of the demo resource (tests only). */
@@ -59,6 +59,8 @@ export async function startDemoResource(o: DemoResourceOptions): Promise<DemoRes
     faults: faults.paywall,
   };
   const app = new Hono();
+  app.onError(errorHandler());
+  app.notFound(notFoundHandler());
   const content = { content: 'premium', note: 'paid with x402' };
   if (faults.serveOnSettleFailure || faults.omitChallenge || faults.crashOnMalformed || faults.omitPaymentResponse || faults.failOpen) {
     // The faulty variants need the framework-neutral form to misbehave on purpose.
@@ -80,21 +82,7 @@ export async function startDemoResource(o: DemoResourceOptions): Promise<DemoRes
     app.get('/premium', paywall(cfg), (c) => c.json(content));
   }
   app.get('/health', (c) => c.json({ status: 'ok' }));
-  const host = o.host ?? '127.0.0.1';
-  const server: ServerType = await new Promise((resolve) => {
-    const serverOptions = faults.crashOnMalformed ? { maxHeaderSize: 2 * 1024 * 1024 } : {};
-    const s = serve({ fetch: app.fetch, hostname: host, port: o.port ?? 0, serverOptions }, () => resolve(s));
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : (o.port ?? 0);
-  const url = `http://${host}:${port}`;
-  return {
-    url,
-    resourceUrl: `${url}/premium`,
-    stop: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
-  };
+  // crashOnMalformed lets 2 MB headers through node so they reach the paywall (and its fake 500).
+  const server = await listen(app, { host: o.host, port: o.port, maxHeaderSize: faults.crashOnMalformed ? 2 * 1024 * 1024 : undefined });
+  return { url: server.url, resourceUrl: `${server.url}/premium`, stop: () => server.stop() };
 }

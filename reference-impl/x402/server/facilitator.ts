@@ -11,9 +11,7 @@
  * use its ABI (`eip3009ABI`) and EIP-712 types (`authorizationTypes`). Permit2 payloads are not
  * supported (answered with `unsupported_payload_type`).
  */
-import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import {
   createPublicClient,
   createWalletClient,
@@ -34,6 +32,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { createNonceManager, jsonRpc } from 'viem/nonce';
 import { authorizationTypes, eip3009ABI } from '@x402/evm';
 import { keepAliveTransport } from '../../../harness/chain/index.ts';
+import { errorHandler, listen, notFoundHandler, readBody } from '../../_shared/http.ts';
 import {
   CANONICAL_USDC,
   ExactEvmPayloadSchema,
@@ -486,9 +485,11 @@ export const MAX_BODY_BYTES = 64 * 1024;
 type ParsedBody = { ok: true; req: FacilitatorRequest } | { ok: false; reason: string; message: string };
 
 async function readRequest(c: Context): Promise<ParsedBody> {
+  // Past MAX_BODY_BYTES this throws a 413, answered by the app's error handler.
+  const text = await readBody(c, MAX_BODY_BYTES);
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = JSON.parse(text);
   } catch {
     return { ok: false, reason: Reason.invalidPayload, message: 'body is not JSON' };
   }
@@ -504,17 +505,6 @@ async function readRequest(c: Context): Promise<ParsedBody> {
 
 function buildApp(f: Facilitator): Hono {
   const app = new Hono();
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => {
-        // The unread rest of the body would poison a reused connection: close it.
-        c.header('Connection', 'close');
-        return c.json({ error: { code: 'body_too_large', message: `request body exceeds ${MAX_BODY_BYTES} bytes` } }, 413);
-      },
-    }),
-  );
   app.get('/supported', (c) => c.json(f.supported()));
   app.post('/verify', async (c) => {
     const r = await readRequest(c);
@@ -544,33 +534,9 @@ function buildApp(f: Facilitator): Hono {
       );
     }
   });
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `${c.req.method} ${c.req.path} is not an endpoint (POST /verify, POST /settle, GET /supported)` } }, 404));
-  app.onError((err, c) => c.json({ error: { code: 'internal_error', message: shortMessage(err) } }, 500));
+  app.notFound(notFoundHandler({ message: (c) => `${c.req.method} ${c.req.path} is not an endpoint (POST /verify, POST /settle, GET /supported)` }));
+  app.onError(errorHandler({ internalMessage: shortMessage }));
   return app;
-}
-
-/** Serves an app on loopback; resolves once listening. Shared by the facilitator and tests. */
-export async function listen(
-  app: { fetch: (req: Request) => Response | Promise<Response> },
-  opts: { port?: number; host?: string } = {},
-): Promise<{ url: string; port: number; server: ServerType; stop(): Promise<void> }> {
-  const host = opts.host ?? '127.0.0.1';
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, (info) => {
-      resolve({
-        url: `http://${host}:${info.port}`,
-        port: info.port,
-        server,
-        stop: () =>
-          new Promise<void>((res) => {
-            const s = server as unknown as { close(cb: () => void): void; closeAllConnections?: () => void };
-            s.close(() => res());
-            s.closeAllConnections?.();
-          }),
-      });
-    });
-    (server as unknown as { once(ev: string, cb: (e: Error) => void): void }).once('error', reject);
-  });
 }
 
 /** Creates a facilitator and serves it on loopback (port 0 = any free port). */

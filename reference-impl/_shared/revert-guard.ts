@@ -1,0 +1,65 @@
+/**
+ * Rows anchored to blocks the chain no longer has (an `evm_revert`, as the harness does between
+ * property runs, or a reorg) describe payments and registrations that never happened: they are
+ * orphaned. One block read per check detects a revert: the newest live anchor must still be on chain.
+ */
+
+/** A block a row depends on (its payment or registration), identified by number and hash. */
+export interface Anchor {
+  block: bigint;
+  hash: string;
+}
+
+/** The rows a server anchors to blocks. */
+export interface AnchoredStore {
+  /** Distinct anchors of live rows, newest first. */
+  liveAnchors(): Anchor[];
+  /** Orphans every live row anchored at one of `anchors`; returns how many rows changed. */
+  orphan(anchors: Anchor[]): number;
+}
+
+export class RevertGuard {
+  private newest: Anchor | undefined;
+  private sweeping: Promise<void> | undefined;
+
+  /**
+   * @param blockHash hash of block `n` on the chain now, undefined when the chain is not that high;
+   *   it must throw (not answer undefined) when the node cannot be asked, so doubt orphans nothing.
+   */
+  constructor(
+    private readonly blockHash: (n: bigint) => Promise<string | undefined>,
+    private readonly store: AnchoredStore,
+    private readonly log: (msg: string) => void = () => {},
+  ) {
+    this.newest = store.liveAnchors()[0];
+  }
+
+  /** Orphans what a revert took away, if the newest anchor is gone; one sweep at a time, however many callers notice. */
+  async check(): Promise<void> {
+    const newest = this.newest;
+    if (!newest) return;
+    if ((await this.blockHash(newest.block)) === newest.hash) return;
+    this.sweeping ??= this.sweep().finally(() => {
+      this.sweeping = undefined;
+    });
+    await this.sweeping;
+  }
+
+  /** Records the anchor of a row just written (it becomes the one checked if it is the newest). */
+  note(anchor: Anchor | undefined): void {
+    if (anchor && (!this.newest || anchor.block >= this.newest.block)) this.newest = anchor;
+  }
+
+  private async sweep(): Promise<void> {
+    // A revert or reorg replaces a suffix of the chain: walk anchors newest first and stop at the
+    // first one still on chain (every older one is too).
+    const gone: Anchor[] = [];
+    for (const a of this.store.liveAnchors()) {
+      if ((await this.blockHash(a.block)) === a.hash) break;
+      gone.push(a);
+    }
+    const n = this.store.orphan(gone);
+    if (n) this.log(`chain revert detected: ${n} rows orphaned`);
+    this.newest = this.store.liveAnchors()[0];
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The server's escrow actions, each idempotent: every chain action is first written down as an
+ * intention on the task row, then carried out, then confirmed; `resync` finishes whatever a crash
+ * or an RPC failure left open, following the chain where it already decided.
+ */
+import type { Address, Hex } from 'viem';
+import { HttpError } from '../../_shared/http.ts';
+import type { AgentripeBase } from './context.ts';
+import type { TaskRow, TaskStatus } from './db.ts';
+
+export interface EscrowActions {
+  /** Makes sure the task's deposit is recorded on the escrow. */
+  ensureRecorded(t: TaskRow): Promise<void>;
+  /**
+   * Carries out the task's pending escrow action (release or refund) and applies the status it was
+   * waiting for; where the chain already resolved the deposit the other way, the task follows it.
+   */
+  finishPending(id: string): Promise<void>;
+  /** Gives the pending reputation feedback once (`checkChain`: look for it on chain first). */
+  finishFeedback(id: string, checkChain: boolean): Promise<void>;
+  /** Runs a decided escrow action; chain failures become 502 (the intention stays for a retry). */
+  resolve(id: string): Promise<void>;
+  /** Reconciles open tasks and unconfirmed chain actions with the chain. */
+  resync(): Promise<{ checked: number; changed: number }>;
+}
+
+export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
+  const { db, chain, faults, iso, log } = ctx;
+
+  async function ensureRecorded(t: TaskRow): Promise<void> {
+    if (t.depositState !== 'unrecorded') return;
+    const onChain = await chain.getDeposit(t.id as Hex);
+    if (onChain.status === 'none') {
+      const tx = await chain.recordDeposit(t.id as Hex, BigInt(t.agentId), t.buyerAddress as Address, BigInt(t.amount) - (faults.recordAmountOffByOne ? 1n : 0n));
+      db.updateTask(t.id, { depositState: 'deposited', recordTx: tx });
+    } else {
+      db.updateTask(t.id, { depositState: onChain.status === 'deposited' ? 'deposited' : onChain.status });
+    }
+    t.depositState = db.getTask(t.id)!.depositState;
+  }
+
+  async function finishPending(id: string): Promise<void> {
+    let t = db.getTask(id)!;
+    if (!t.pendingAction) return;
+    await ensureRecorded(t);
+    t = db.getTask(id)!;
+    let onChain = (await chain.getDeposit(id as Hex)).status;
+    let tx: Hex | null = null;
+    if (onChain === 'deposited') {
+      tx = t.pendingAction === 'release' ? await chain.releaseToVendor(id as Hex) : await chain.refundToBuyer(id as Hex);
+      onChain = t.pendingAction === 'release' ? 'released' : 'refunded';
+    } else if (onChain === 'released' || onChain === 'refunded') {
+      tx = (await chain.resolutions([id as Hex])).get(id)?.tx ?? null;
+    }
+    if (onChain !== 'released' && onChain !== 'refunded') throw new Error(`deposit ${id} is ${onChain} on chain`);
+    const matches = (onChain === 'released') === (t.pendingAction === 'release');
+    const status: TaskStatus = matches ? t.pendingStatus! : onChain === 'released' ? 'completed' : 'failed';
+    const errorMessage = matches ? t.pendingError : onChain === 'refunded' ? 'Deposit was refunded on chain' : null;
+    db.updateTask(id, {
+      status,
+      errorMessage,
+      depositState: onChain,
+      resolveTx: tx,
+      pendingAction: null,
+      pendingStatus: null,
+      pendingError: null,
+      feedbackState: 'pending',
+      feedbackValue: onChain === 'released' ? 100 : -100,
+      updatedAt: iso(),
+    });
+  }
+
+  async function finishFeedback(id: string, checkChain: boolean): Promise<void> {
+    const t = db.getTask(id)!;
+    if (t.feedbackState !== 'pending') return;
+    try {
+      if (!(checkChain && (await chain.feedbackGiven(BigInt(t.agentId), id as Hex)))) {
+        await chain.giveFeedback(BigInt(t.agentId), BigInt(t.feedbackValue ?? 0), t.depositState === 'released' ? 'completed' : 'refunded', `${ctx.publicUrl}/${t.agentId}/${t.productId}`, id as Hex);
+      }
+      db.updateTask(id, { feedbackState: 'given' });
+    } catch (e) {
+      // Feedback is best effort per request; the intention stays 'pending' and resync retries it.
+      log(`feedback for ${id} failed: ${(e as Error).message}`);
+    }
+  }
+
+  async function resolve(id: string): Promise<void> {
+    try {
+      await finishPending(id);
+    } catch (e) {
+      log(`escrow action for ${id} failed: ${(e as Error).message}`);
+      throw new HttpError(502, 'Escrow action failed; it will be retried', { detail: (e as Error).message.split('\n')[0] });
+    }
+    await finishFeedback(id, false);
+  }
+
+  async function resync(): Promise<{ checked: number; changed: number }> {
+    await ctx.revert.check();
+    const open = db.openTasks();
+    let changed = 0;
+    const resolved = await chain.resolutions(open.map((t) => t.id as Hex));
+    for (const t0 of open) {
+      await ctx.locks.run(t0.id, async () => {
+        const before = JSON.stringify(db.getTask(t0.id));
+        try {
+          const t = db.getTask(t0.id)!;
+          const r = resolved.get(t.id);
+          if (r && !t.pendingAction && (t.depositState === 'deposited' || t.depositState === 'unrecorded')) {
+            // Resolved on chain without an intention here (buyer reclaim): follow the chain.
+            db.updateTask(t.id, {
+              status: r.kind === 'released' ? 'completed' : 'failed',
+              errorMessage: r.kind === 'refunded' ? 'Deposit was refunded on chain' : t.errorMessage,
+              depositState: r.kind,
+              resolveTx: r.tx,
+              feedbackState: 'none',
+              updatedAt: iso(),
+            });
+          } else if (t.pendingAction) {
+            await finishPending(t.id);
+          } else {
+            await ensureRecorded(t);
+          }
+          await finishFeedback(t.id, true);
+        } catch (e) {
+          log(`resync of ${t0.id} failed: ${(e as Error).message}`);
+        }
+        if (JSON.stringify(db.getTask(t0.id)) !== before) changed++;
+      });
+    }
+    return { checked: open.length, changed };
+  }
+
+  return { ensureRecorded, finishPending, finishFeedback, resolve, resync };
+}
