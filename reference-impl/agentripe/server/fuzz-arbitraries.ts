@@ -836,6 +836,13 @@ function validPaymentBadBody(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         { arbitrary: corruptPaidBody().map((b) => ({ kind: 'wrong types', text: json(b) as string | Uint8Array })), weight: 4 },
         { arbitrary: malformedJson.map((text) => ({ kind: 'not JSON', text })), weight: 2 },
         { arbitrary: fc.integer({ min: 1_000_001, max: 1_100_000 }).map((n) => ({ kind: 'too large', text: `{"task_detail":"${'x'.repeat(n)}"}` as string | Uint8Array })), weight: 1 },
+        // Valid JSON that could not be stored: before the fix it settled, then the task write overflowed the stack.
+        {
+          arbitrary: fc
+            .integer({ min: 65, max: 100_000 })
+            .map((d) => ({ kind: `task_metadata nested ${d} levels`, text: `{"task_metadata":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}` as string | Uint8Array })),
+          weight: 1,
+        },
       ),
     })
     .map(({ method, header, payment, body }) => ({

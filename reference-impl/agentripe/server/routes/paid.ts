@@ -23,6 +23,21 @@ const paidBody = z
 
 const CREATED = 'Task created. Poll /tasks/:taskId/result for results.';
 
+/** Deepest nesting a task body may have (task_metadata is free-form JSON, but it is stored and echoed). */
+export const MAX_BODY_DEPTH = 64;
+
+/** Nesting depth of a parsed JSON value, without recursion (a hostile body must not exhaust the stack). */
+export function nestingDepth(v: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (x && typeof x === 'object') for (const y of Object.values(x)) stack.push([y, d + 1]);
+  }
+  return max;
+}
+
 /** A GET without a body carries its fields in the query string (`task_metadata` JSON-encoded). */
 function queryFields(c: Context): Record<string, unknown> | undefined {
   const q = c.req.query();
@@ -66,8 +81,11 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     if (c.req.method === 'GET' && raw && typeof raw === 'object' && !Array.isArray(raw) && Object.keys(raw).length === 0) raw = queryFields(c) ?? raw;
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new HttpError(400, 'Request body must be a JSON object');
     const { task_detail, task_metadata, reviewer_request, ...rest } = parseWith(paidBody, raw);
-    // Built only once paid: serializing a hostile body (100,000 levels deep) must not cost a refusal anything.
-    const taskFields = () => ({
+    // Everything the task row needs is checked and serialized before the challenge: a body that
+    // cannot be stored (nested 100,000 levels deep) must be refused before any money moves, not
+    // after settlement (the payment would sit in the escrow with no task).
+    if (nestingDepth(raw) > MAX_BODY_DEPTH) throw new HttpError(400, `Invalid request body: nested deeper than ${MAX_BODY_DEPTH} levels`);
+    const fields = {
       agentId: agentId.toString(),
       productId: servicePath,
       amount: amount.toString(),
@@ -76,7 +94,8 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
       taskDetail: task_detail ?? null,
       taskMetadata: task_metadata === undefined ? null : JSON.stringify(task_metadata),
       reviewerRequest: reviewer_request ?? null,
-    });
+    };
+    const taskFields = () => fields;
 
     const payHeader = c.req.header('payment-signature') ?? c.req.header('x-payment') ?? '';
     if (faults.acceptReplayedPayment && seenPayments.has(payHeader)) {
