@@ -1,7 +1,8 @@
 /**
  * Generates harness/chain/bindings/<Contract>.ts (`export const <camelName>Abi = [...] as const`) and
- * an index.ts, from the forge artifacts of every deployable contract under contracts/src/ (the
- * canonical shared contracts and each protocol's). Committed; gen-bindings.test.ts fails when they
+ * an index.ts, from the forge artifacts of the shared canonical contracts (contracts/src/shared:
+ * USDC, ERC-8004, Multicall3, Permit2). A protocol pack's contracts are not bound here: its protocol
+ * library carries their public ABIs, so adding a pack changes nothing in harness/. Committed; gen-bindings.test.ts fails when they
  * drift from contracts/out. Run through `npm run gen` (it builds the contracts first).
  *
  * Usage: tsx harness/scripts/gen-bindings.ts [--check]   (--check: exit 1 if files would change)
@@ -50,8 +51,10 @@ export function findContracts(outDir = FORGE_OUT_DIR): FoundContract[] {
       const [source, name] = target;
       // Stale artifacts of deleted sources stay in contracts/out until a clean build: skip them.
       if (!source.startsWith('contracts/src/') || !existsSync(path.join(REPO_ROOT, source))) continue;
-      // Deliberately broken variants (contracts/src/testing) are compiled by the tests that use them.
-      if (source.startsWith('contracts/src/testing/')) continue;
+      // Only the shared canonical contracts: a pack's contracts are spoken to through its protocol
+      // library's ABIs (written from the public interface, checked against the artifact by a test),
+      // and the broken test variants are read from their artifacts where they are deployed.
+      if (!source.startsWith('contracts/src/shared/')) continue;
       if ((json.deployedBytecode?.object ?? '0x').length <= 2 || !json.abi?.length) continue;
       const prior = found.get(name);
       if (prior && prior.source !== source) throw new Error(`two contracts named ${name}: ${prior.source} and ${source}`);

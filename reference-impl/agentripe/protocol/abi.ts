@@ -17,6 +17,10 @@ export const escrowAbi = parseAbi([
   'function reclaim(bytes32 depositId)',
   'function reclaimableAt(bytes32 depositId) view returns (uint64)',
   'function operator() view returns (address)',
+  // Administration (profile AGR-PROF-02): operator rotation, used by restart/revert tests and deployments.
+  'function setOperator(address newOperator)',
+  'function payoutWallet(uint256 agentId) view returns (address)',
+  'event OperatorUpdated(address indexed previousOperator, address indexed newOperator)',
   'event DepositRecorded(bytes32 indexed depositId, uint256 indexed agentId, address indexed buyer, uint256 amount)',
   'event DepositReleased(bytes32 indexed depositId, address indexed agentWallet, uint256 amount)',
   'event DepositRefunded(bytes32 indexed depositId, address indexed buyer, uint256 amount)',

@@ -7,7 +7,8 @@ import { test, beforeAll, afterAll } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Hex } from 'viem';
 import { roleAccount } from '../../../harness/chain/index.ts';
-import { agentripeEscrowAbi, fiatTokenV2_2Abi } from '../../../harness/chain/bindings/index.ts';
+import { fiatTokenV2_2Abi } from '../../../harness/chain/bindings/index.ts';
+import { escrowAbi as agentripeEscrowAbi } from '../protocol/abi.ts';
 import { startLab, type Lab } from './testkit.ts';
 import { AgentripeDb } from './db.ts';
 

@@ -5,7 +5,8 @@
  */
 import type { Address, Hex } from 'viem';
 import { createChainClients, roleAccount, startChain, type RunningChain } from '../../../harness/chain/index.ts';
-import { agentripeEscrowAbi, fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../../harness/chain/bindings/index.ts';
+import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../../harness/chain/bindings/index.ts';
+import { escrowAbi as agentripeEscrowAbi } from '../protocol/abi.ts';
 import { startAgentripeStack, type AgentripeStack } from './stack.ts';
 import type { AgentripeServerConfig } from './server.ts';
 import { toDataUri, type AgentUriData } from '../protocol/agenturi.ts';

@@ -1,0 +1,28 @@
+/**
+ * The protocol library's ABIs are written from the published interfaces, not generated from this
+ * project's contracts; this keeps the two from drifting: every function and event the library
+ * declares exists, with the same signature, in the compiled escrow and registries.
+ */
+import assert from 'node:assert/strict';
+import { toEventSignature, toFunctionSignature, type Abi, type AbiEvent, type AbiFunction } from 'viem';
+import { test } from 'vitest';
+import { readArtifact } from '../../../harness/chain/artifacts.ts';
+import { escrowAbi, identityAbi, reputationAbi } from './abi.ts';
+
+function signatures(abi: Abi): Set<string> {
+  return new Set(
+    abi.filter((x) => x.type === 'function' || x.type === 'event').map((x) => (x.type === 'function' ? toFunctionSignature(x as AbiFunction) : `event ${toEventSignature(x as AbiEvent)}`)),
+  );
+}
+
+for (const [name, abi, file, contract] of [
+  ['escrow', escrowAbi, 'AgentripeEscrow.sol', 'AgentripeEscrow'],
+  ['identity', identityAbi, 'IdentityRegistry.sol', 'IdentityRegistry'],
+  ['reputation', reputationAbi, 'ReputationRegistry.sol', 'ReputationRegistry'],
+] as const) {
+  test(`the ${name} ABI of the protocol library matches the compiled ${contract}`, () => {
+    const compiled = signatures(readArtifact(file, contract).abi);
+    const missing = [...signatures(abi as Abi)].filter((s) => !compiled.has(s));
+    assert.deepEqual(missing, [], `declared in protocol/abi.ts but not in ${contract}`);
+  });
+}
