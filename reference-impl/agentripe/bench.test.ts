@@ -32,14 +32,14 @@ function processesTagged(tag: string): string[] {
 
 function runBench(args: string[], tag: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(tsx, ['harness/scripts/bench-agentripe.ts', ...args], { cwd: root, timeout: 120_000, env: { ...process.env, AMH_BENCH_TAG: tag } }, (err, stdout, stderr) => {
+    execFile(tsx, ['reference-impl/agentripe/bench.ts', ...args], { cwd: root, timeout: 120_000, env: { ...process.env, AMH_BENCH_TAG: tag } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
 
 for (const withdraw of [false, true]) {
-  test(`bench-agentripe --n 2${withdraw ? ' --withdraw' : ''}: exit 0, one JSON line, ${withdraw ? 5 : 4} tx per lifecycle`, async () => {
+  test(`agentripe bench --n 2${withdraw ? ' --withdraw' : ''}: exit 0, one JSON line, ${withdraw ? 5 : 4} tx per lifecycle`, async () => {
     const tag = `AMH_BENCH_TAG=${randomUUID()}`;
     const r = await runBench(['--n', '2', '--warmup', '1', ...(withdraw ? ['--withdraw'] : [])], tag.slice('AMH_BENCH_TAG='.length));
     assert.equal(r.code, 0, r.stderr);

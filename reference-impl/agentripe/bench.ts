@@ -2,7 +2,7 @@
  * Agentripe lifecycle benchmark: how many full paid-task lifecycles per second the reference stack
  * does on a fresh base-sepolia anvil, against the bare chain calls those lifecycles need.
  *
- *   npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--withdraw] [--warmup 2] [--rounds 1] [--count-rpc]
+ *   npx tsx reference-impl/agentripe/bench.ts [--n 30] [--withdraw] [--warmup 2] [--rounds 1] [--count-rpc]
  *
  * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
  *    (official @x402/fetch client) -> server settles and records the deposit -> vendor starts ->
@@ -28,13 +28,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex, type TransactionSerializable } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../chain/index.ts';
-import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../chain/bindings/index.ts';
-import { escrowAbi as agentripeEscrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
-import { startAgentripeStack, type AgentripeStack } from '../../reference-impl/agentripe/server/stack.ts';
-import { createBuyer } from '../../reference-impl/agentripe/agents/buyer.ts';
-import { createVendor } from '../../reference-impl/agentripe/agents/vendor.ts';
-import { toDataUri, type AgentUriData } from '../../reference-impl/agentripe/protocol/agenturi.ts';
+import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
+import { escrowAbi as agentripeEscrowAbi } from './protocol/abi.ts';
+import { startAgentripeStack, type AgentripeStack } from './server/stack.ts';
+import { createBuyer } from './agents/buyer.ts';
+import { createVendor } from './agents/vendor.ts';
+import { toDataUri, type AgentUriData } from './protocol/agenturi.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -47,7 +47,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log('usage: npx tsx harness/scripts/bench-agentripe.ts [--n 30] [--warmup 2] [--rounds 1] [--withdraw] [--count-rpc]');
+  console.log('usage: npx tsx reference-impl/agentripe/bench.ts [--n 30] [--warmup 2] [--rounds 1] [--withdraw] [--count-rpc]');
   process.exit(0);
 }
 const N = Number(flags.n);
