@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, test } from 'vitest';
+import type { ProtocolModule } from '../engine/dsl.ts';
 import { runAll } from '../engine/runner.ts';
 import { createTargetClients } from '../engine/session.ts';
 import { loadProtocols } from '../packs/discover.ts';
@@ -53,9 +54,9 @@ export function defineKills<V>(k: KillSpec<V>): KillSpec<V> {
 }
 
 /** Run a protocol's scenarios in-process against a target (one worker). */
-export async function certifyInProcess(target: Target, o: { protocol: string; grep?: string; runs: number; seed: number }): Promise<Report> {
+export async function certifyInProcess(target: Target, o: { protocol: string; grep?: string; runs: number; seed: number; module?: ProtocolModule }): Promise<Report> {
   const protocols = await loadProtocols();
-  const p = protocols.find((x) => x.id === o.protocol);
+  const p = o.module ?? protocols.find((x) => x.id === o.protocol);
   if (!p) throw new Error(`unknown protocol ${o.protocol}`);
   return runAll(
     { target, targetInfo: { name: target.name, kind: 'file', capabilities: [...target.capabilities], chains: [] }, workers: [createTargetClients(target)], protocols: [p] },
@@ -109,7 +110,7 @@ export function killSuite<V>(spec: KillSpec<V>): void {
         const q = r.protocols[0]!.requirements.find((x) => x.id === v.requirement);
         assert.equal(q?.status, 'fail', `${v.requirement} should fail against "${v.defect}", got ${q?.status} (${q?.reason ?? ''}); scenarios: ${describeOutcome(r)}`);
         const sc = r.protocols[0]!.scenarios.find((s) => s.counterexample?.requirement === v.requirement);
-        assert.ok(sc && sc.counterexample!.actions.length > 0, 'the counterexample lists agent actions');
+        assert.ok(sc && sc.counterexample!.actions.length > 0, 'the counterexample lists agent actions (the scenario logs them with ctx.act)');
         assert.equal(r.exitCode, 1);
       } finally {
         await t.stop();
