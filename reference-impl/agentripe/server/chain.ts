@@ -3,7 +3,20 @@
  * registries, USDC, through the protocol library's ABIs (written from the published interfaces, not
  * generated from our contracts, so the server codes against what an outside implementer would).
  */
-import { BlockNotFoundError, createPublicClient, defineChain, http, parseEventLogs, type Address, type Chain, type Hex, type PublicClient } from 'viem';
+import {
+  BaseError,
+  BlockNotFoundError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  defineChain,
+  parseEventLogs,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+} from 'viem';
+import { keepAliveTransport } from '../../../harness/chain/index.ts';
 import { SerialSigner } from '../../_shared/serial-signer.ts';
 import { DEPOSIT_STATUS, escrowAbi, identityAbi, reputationAbi, type DepositStatusName } from '../protocol/abi.ts';
 
@@ -26,8 +39,13 @@ export function localChain(chainId: number, rpcUrl: string): Chain {
 }
 
 /** Public client with a short polling interval (anvil mines instantly). */
-export function makePublicClient(chain: Chain, rpcUrl: string): PublicClient {
-  return createPublicClient({ chain, transport: http(rpcUrl, { batch: false }), pollingInterval: 50 }) as PublicClient;
+export function makePublicClient(chain: Chain, transport: Transport): PublicClient {
+  return createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient;
+}
+
+/** Whether a failed read is the contract reverting (as opposed to the node not answering). */
+export function isRevert(e: unknown): boolean {
+  return e instanceof BaseError && e.walk((x) => x instanceof ContractFunctionRevertedError) !== null;
 }
 
 /** Everything chain-side the Agentripe server does, as small typed calls. */
@@ -43,9 +61,11 @@ export class AgentripeChain {
     operatorKey: Hex,
     registrarKey: Hex,
   ) {
-    this.pub = makePublicClient(chain, rpcUrl);
-    this.operator = new SerialSigner(operatorKey, chain, rpcUrl, this.pub);
-    this.registrar = registrarKey.toLowerCase() === operatorKey.toLowerCase() ? this.operator : new SerialSigner(registrarKey, chain, rpcUrl, this.pub);
+    // Keep-alive sockets: a lifecycle makes a dozen calls, and a new connection per call costs more than the call.
+    const transport = keepAliveTransport(rpcUrl);
+    this.pub = makePublicClient(chain, transport);
+    this.operator = new SerialSigner(operatorKey, chain, transport, this.pub);
+    this.registrar = registrarKey.toLowerCase() === operatorKey.toLowerCase() ? this.operator : new SerialSigner(registrarKey, chain, transport, this.pub);
   }
 
   // ---- identity ----------------------------------------------------------------------------
@@ -56,6 +76,19 @@ export class AgentripeChain {
       return await this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'ownerOf', args: [agentId] });
     } catch {
       return null;
+    }
+  }
+
+  /**
+   * The agent's URI, or null when the agent does not exist (ERC-721 tokenURI reverts for an unminted
+   * id): one read where ownerOf + tokenURI took two. A node that does not answer throws.
+   */
+  async tokenUriOf(agentId: bigint): Promise<string | null> {
+    try {
+      return await this.tokenURI(agentId);
+    } catch (e) {
+      if (isRevert(e)) return null;
+      throw e;
     }
   }
 
@@ -160,9 +193,11 @@ export class AgentripeChain {
 
   /**
    * Resolution events for the given deposits (DepositReleased / DepositRefunded), keyed by
-   * lowercase deposit id: what the chain says happened, whatever the DB believes.
+   * lowercase deposit id: what the chain says happened, whatever the DB believes. `fromBlock`: the
+   * oldest payment block among them (a deposit cannot be resolved before it was paid), so the scan
+   * does not grow with the chain's history.
    */
-  async resolutions(depositIds: Hex[]): Promise<Map<string, { kind: 'released' | 'refunded'; tx: Hex }>> {
+  async resolutions(depositIds: Hex[], fromBlock = 0n): Promise<Map<string, { kind: 'released' | 'refunded'; tx: Hex }>> {
     const out = new Map<string, { kind: 'released' | 'refunded'; tx: Hex }>();
     if (!depositIds.length) return out;
     // Topic OR-lists are kept short: nodes cap filter sizes.
@@ -172,7 +207,7 @@ export class AgentripeChain {
         ['DepositReleased', 'released'],
         ['DepositRefunded', 'refunded'],
       ] as const) {
-        const logs = await this.pub.getContractEvents({ address: this.addresses.escrow, abi: escrowAbi, eventName, args: { depositId: chunk }, fromBlock: 0n, toBlock: 'latest' });
+        const logs = await this.pub.getContractEvents({ address: this.addresses.escrow, abi: escrowAbi, eventName, args: { depositId: chunk }, fromBlock, toBlock: 'latest' });
         for (const l of logs) if (l.args.depositId) out.set(l.args.depositId.toLowerCase(), { kind, tx: l.transactionHash });
       }
     }
@@ -192,14 +227,14 @@ export class AgentripeChain {
     return r.transactionHash;
   }
 
-  /** Whether the operator already gave feedback for `taskId` (NewFeedback with that hash). */
-  async feedbackGiven(agentId: bigint, taskId: Hex): Promise<boolean> {
+  /** Whether the operator already gave feedback for `taskId` (NewFeedback with that hash), looking from `fromBlock` (the task's payment block). */
+  async feedbackGiven(agentId: bigint, taskId: Hex, fromBlock = 0n): Promise<boolean> {
     const logs = await this.pub.getContractEvents({
       address: this.addresses.reputationRegistry,
       abi: reputationAbi,
       eventName: 'NewFeedback',
       args: { agentId, clientAddress: this.operator.address },
-      fromBlock: 0n,
+      fromBlock,
       toBlock: 'latest',
     });
     return logs.some((l) => l.args.feedbackHash?.toLowerCase() === taskId.toLowerCase());

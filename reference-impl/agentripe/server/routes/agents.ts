@@ -83,6 +83,8 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
 
   app.post('/agents/register-with-key', async (c) => {
     const b = parseWith(body.registerWithKey, await jsonBody(c));
+    // The key is a row anchored to the registration block: sweep what a revert took away first.
+    const reverted = ctx.revertChecked();
     const ts = Number(b.timestamp);
     if (!withinWindow(ts, ctx.now(), cfg.authWindowSeconds)) throw new HttpError(401, 'Timestamp outside the allowed window (±5 minutes)');
     if (!(await verifyPersonalSign(b.walletAddress, registerWithKeyMessage(b.walletAddress, String(b.timestamp)), b.walletSignature))) {
@@ -95,7 +97,7 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
     // agentWallet is set (escrow rule), and EVM vendor auth works for it too.
     if (wallet.toLowerCase() !== chain.registrar.address.toLowerCase()) await chain.transferAgent(agentId, wallet);
     const apiKey = `ak_${randomBytes(24).toString('hex')}`;
-    const anchor = await chain.anchorOf(transactionHash);
+    const [anchor] = await Promise.all([chain.anchorOf(transactionHash), reverted]);
     ctx.revert.note(anchor);
     db.setApiKey(agentId.toString(), hashApiKey(apiKey), ctx.iso(), anchor);
     return c.json({ agentId: agentIdOut(agentId), apiKey, transactionHash }, 201);

@@ -65,8 +65,15 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     const agentIdStr = c.req.param('agentId')!;
     const servicePath = c.req.param('servicePath')!;
     const agentId = parseAgentId(agentIdStr);
-    if (!(await chain.ownerOf(agentId))) throw new HttpError(404, 'Agent not found');
-    const loaded = await loadAgentUriData(await chain.tokenURI(agentId).catch(() => ''));
+    const payHeader = c.req.header('payment-signature') ?? c.req.header('x-payment') ?? '';
+    // Only a paid request writes a task (anchored to its payment block): the revert check runs
+    // beside the catalog read and the facilitator, and must be done before the task is written.
+    const reverted = payHeader ? ctx.revertChecked() : undefined;
+    const uri = await chain.tokenUriOf(agentId).catch((e: Error) => {
+      throw new HttpError(502, 'Cannot read the agent from the IdentityRegistry', { detail: e.message.split('\n')[0] });
+    });
+    if (uri === null) throw new HttpError(404, 'Agent not found');
+    const loaded = await loadAgentUriData(uri);
     if (!loaded.ok) throw new HttpError(404, 'Agent has no valid service catalog', { detail: loaded.reason });
     const entry = findCatalogEntry(loaded.data, servicePath);
     if (!entry) throw new HttpError(404, 'Service not found');
@@ -97,7 +104,6 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     };
     const taskFields = () => fields;
 
-    const payHeader = c.req.header('payment-signature') ?? c.req.header('x-payment') ?? '';
     if (faults.acceptReplayedPayment && seenPayments.has(payHeader)) {
       const taskId = `0x${randomBytes(32).toString('hex')}`;
       db.insertTask(
@@ -148,8 +154,8 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     const settled = { transaction: s.transaction.toLowerCase(), payer, network: s.network };
     const taskId = faults.taskIdNotTxHash ? `0x${randomBytes(32).toString('hex')}` : settled.transaction;
     if (faults.acceptReplayedPayment) seenPayments.set(payHeader, settled.payer);
+    const [anchor] = await Promise.all([chain.anchorOf(taskId as Hex), reverted]);
     if (db.getTask(taskId)) throw new HttpError(409, 'A task already exists for this payment');
-    const anchor = await chain.anchorOf(taskId as Hex);
     ctx.revert.note(anchor);
     db.insertTask(
       {

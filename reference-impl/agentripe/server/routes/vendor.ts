@@ -36,17 +36,23 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
   const { db, chain, cfg, faults, iso, locks, escrow } = ctx;
 
   async function vendor(c: Context): Promise<Vendor> {
+    // The revert check runs beside the signature check and isAuthorizedOrOwner; an API key is a
+    // row anchored to a block, so it is looked up only after the check.
+    const checked = ctx.revertChecked();
+    if (c.req.header('authorization')) await checked;
     const auth = await authenticateVendor((n) => c.req.header(n), {
       db,
       now: ctx.now,
       windowSeconds: cfg.authWindowSeconds,
       isAuthorizedOrOwner: (a, id) => chain.isAuthorizedOrOwner(a, id),
       solanaWalletOf: async (id) => {
-        if (!(await chain.ownerOf(id))) return undefined;
-        const loaded = await loadAgentUriData(await chain.tokenURI(id).catch(() => ''));
+        const uri = await chain.tokenUriOf(id).catch(() => null);
+        if (uri === null) return undefined;
+        const loaded = await loadAgentUriData(uri);
         return loaded.ok ? loaded.data.solanaWallet : undefined;
       },
     });
+    await checked;
     if (!auth.ok) throw new HttpError(auth.status, auth.error);
     return auth;
   }
