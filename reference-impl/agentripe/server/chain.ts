@@ -109,6 +109,48 @@ export class AgentripeChain {
     }
   }
 
+  /** Multicall3 at its canonical address, if the chain has it (probed once). */
+  private multicall: Promise<Address | undefined> | undefined;
+  private multicallAddress(): Promise<Address | undefined> {
+    const canonical = '0xcA11bde05977b3631167028862bE2a173976CA11' as Address;
+    this.multicall ??= this.pub.getCode({ address: canonical }).then(
+      (code) => (code && code !== '0x' ? canonical : undefined),
+      () => undefined,
+    );
+    return this.multicall;
+  }
+
+  /**
+   * Owner, URI and wallet of many agents (null owner: not minted), batched through Multicall3 where
+   * the chain has it: a listing of N agents costs N/100 calls instead of 3N.
+   */
+  async agentsOnChain(ids: bigint[]): Promise<{ owner: Address | null; uri: string; wallet: Address | null }[]> {
+    const mc = await this.multicallAddress();
+    if (!mc) return Promise.all(ids.map(async (id) => ({ owner: await this.ownerOf(id), uri: await this.tokenURI(id).catch(() => ''), wallet: await this.agentWallet(id).catch(() => null) })));
+    const out: { owner: Address | null; uri: string; wallet: Address | null }[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100);
+      const r: { status: 'success' | 'failure'; result?: unknown }[] = await this.pub.multicall({
+        multicallAddress: mc,
+        allowFailure: true,
+        contracts: chunk.flatMap((id) => [
+          { address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'ownerOf', args: [id] },
+          { address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'tokenURI', args: [id] },
+          { address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'getAgentWallet', args: [id] },
+        ]) as never,
+      });
+      chunk.forEach((_, j) => {
+        const [o, u, w] = [r[3 * j]!, r[3 * j + 1]!, r[3 * j + 2]!];
+        out.push({
+          owner: o.status === 'success' ? (o.result as Address) : null,
+          uri: u.status === 'success' ? String(u.result) : '',
+          wallet: w.status === 'success' ? (w.result as Address) : null,
+        });
+      });
+    }
+    return out;
+  }
+
   /** Every agent id registered so far (from `Registered` events), ascending. */
   async registeredAgentIds(): Promise<bigint[]> {
     const logs = await this.pub.getContractEvents({ address: this.addresses.identityRegistry, abi: identityAbi, eventName: 'Registered', fromBlock: 0n, toBlock: 'latest' });

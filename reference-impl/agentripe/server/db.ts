@@ -260,6 +260,16 @@ export class AgentripeDb {
     this.q(sql).run(...keys.map((k) => (fields as Record<string, string | number | null>)[k]!), id);
   }
 
+  /** Every live task (only the listAllTasks fault lists them to a vendor). */
+  allTasks(): TaskRow[] {
+    return (this.q('SELECT * FROM tasks WHERE orphaned = 0 ORDER BY created_at, id').all() as Record<string, unknown>[]).map(toRow);
+  }
+
+  /** Removes a task row (only the taskOnBadPayment fault writes rows it may have to take back). */
+  deleteTask(id: string): void {
+    this.q('DELETE FROM tasks WHERE id = ?').run(id);
+  }
+
   tasksForAgent(agentId: string): TaskRow[] {
     return (this.q('SELECT * FROM tasks WHERE agent_id = ? AND orphaned = 0 ORDER BY created_at, id').all(agentId) as Record<string, unknown>[]).map(toRow);
   }
