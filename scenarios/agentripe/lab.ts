@@ -58,6 +58,8 @@ export interface Agr {
   reputation: Address[];
   /** Multicall3, when the target declares it: view reads are then batched into one call. */
   multicall?: Address;
+  /** Buy with GET and no body (every body field is optional) instead of POST with the task body. */
+  get?: boolean;
 }
 
 /** Open the Agentripe view of the target for this run (the scenarios declare `live` isolation: the server keeps state). */
@@ -209,9 +211,12 @@ export function taskBody(review: boolean): Record<string, unknown> {
 export const goodResult = (path: string) => honestResult({ productId: path, taskDetail: TASK_DETAIL, reviewerRequest: REVIEWER_REQUEST });
 export const badResult = rejectedResult;
 
+/** How a purchase is sent: POST with the task body, or GET with none (the seed's fields are all optional). */
+export const purchase = (a: Agr) => (a.get ? { method: 'GET' } : { method: 'POST', body: taskBody(a.review) });
+
 /** Ask for the task without paying. */
 export async function askUnpaid(a: Agr, agentId: bigint | string, path: string): Promise<Challenge> {
-  return requestChallenge(a.ctx.fetch, `${a.url}/${agentId}/${path}`, { method: 'POST', body: taskBody(a.review) });
+  return requestChallenge(a.ctx.fetch, `${a.url}/${agentId}/${path}`, purchase(a));
 }
 
 /** Result of a paid request. */
@@ -233,7 +238,7 @@ export async function pay(a: Agr, buyer: string, agentId: bigint, path: string, 
   }
   const payer = createPayer({ privateKey: a.ctx.key(buyer), chainId: a.s.chainId, now: () => a.s.pendingTime(), fetchImpl: a.ctx.fetch });
   const header = opts.header ?? (await payer.v2Header(req, opts.tamper)).header;
-  const { res, body } = await sendWithPayment(a.ctx.fetch, `${a.url}/${agentId}/${path}`, header, { method: 'POST', body: taskBody(a.review) });
+  const { res, body } = await sendWithPayment(a.ctx.fetch, `${a.url}/${agentId}/${path}`, header, purchase(a));
   const taskId = res.status === 200 ? ((body as { taskId?: Hex } | null)?.taskId ?? undefined) : undefined;
   return { status: res.status, taskId, body, header, req };
 }

@@ -217,7 +217,7 @@ export const agentripeRequirements = defineCatalog([
     id: 'AGR-STAT-01',
     level: 'SHOULD',
     title: "Agent stats count the agent's tasks by status and its released and refunded amounts",
-    source: { ...PROFILE, section: "Agent stats (the route's shape is not published; profile §3)" },
+    source: { ...PROFILE, section: 'AGR-PROF-19 Agent stats (only the route is published)' },
     text: "GET /agents/{id}/stats reports totalTasks, pendingTasks, processingTasks, rejectedTasks, completedTasks, failedTasks (numbers) and releasedAmount, refundedAmount (base units) that match that agent's tasks after every action, and count no other agent's tasks.",
     profileAssumption: true,
   },

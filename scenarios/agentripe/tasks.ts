@@ -93,12 +93,12 @@ export const happyPath = defineScenario({
 export const completedWithoutReview = defineScenario({
   kind: 'property',
   id: 'paid-task-completed',
-  title: 'Without reviewer_request: no review; 402, pay, start, complete, release with exact balances (any reviewer)',
+  title: 'Without reviewer_request (POST, or GET with no body): no review; 402, pay, start, complete, release with exact balances (any reviewer)',
   requirements: ['AGR-PAY-01', 'AGR-PAY-02', 'AGR-AMT-01', 'AGR-REV-04', 'AGR-ESC-01', ...OBSERVED],
   ...BASE,
-  arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS), roles: rolesArb }),
+  arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS), roles: rolesArb, get: fc.boolean() }),
   async run(ctx, v) {
-    const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, roles: v.roles, review: false });
+    const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, roles: v.roles, review: false, get: v.get });
     let m = newTask(t.amount);
     await observe(ctx, t, m, obs(m, 'AGR-REV-04'));
     m = await start(ctx, t, m);
