@@ -122,7 +122,7 @@ export const agentripeRegister = defineRegister({
     // ---- seed: vendor auth and the task loop -----------------------------------------------------
     { source: 'seed', lines: [453, 454], quote: 'Vendor Auth (EVM Signature Authentication)', notTestable: 'heading' },
     { source: 'seed', lines: [455, 467], quote: 'Timestamp tolerance: +/- 5 minutes from server time', requirements: ['AGR-AUTH-02', 'AGR-AUTH-05', 'AGR-AUTH-06'] },
-    { source: 'seed', lines: [468, 479], quote: 'MESSAGE="${ADDRESS}:${TIMESTAMP}"', requirements: ['AGR-AUTH-02'] },
+    { source: 'seed', lines: [468, 479], quote: 'SIGNATURE=$(cast wallet sign --private-key $PRIVATE_KEY "$MESSAGE")', requirements: ['AGR-AUTH-02'] },
     { source: 'seed', lines: [480, 503], quote: 'Task Processing Loop (Vendor Side)', notTestable: `${TR(455, 479)}, and the next heading` },
     { source: 'seed', lines: [504, 504], quote: '任务处理循环', notTestable: 'heading (translation)' },
     { source: 'seed', lines: [505, 527], quote: '1. Get pending tasks', requirements: ['AGR-VEN-01', 'AGR-AUTH-05'] },
