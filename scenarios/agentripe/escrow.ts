@@ -64,9 +64,12 @@ export const vendorRoles = defineScenario({
     const roles = { owner: 'vendor1', wallet: 'vendor2', operator: OPERATOR_ROLE, actor: 'vendor1' };
     const by = (x: 'owner' | 'operator') => (x === 'owner' ? roles.owner : roles.operator);
     const [starter, finisher] = v.order;
+    let agent: { agentId: bigint; roles: typeof roles } | undefined;
     for (const outcome of v.releaseFirst ? (['release', 'refund'] as const) : (['refund', 'release'] as const)) {
       // Without reviewer_request any server approves a complete: the money path, not the review, is under test.
-      const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, roles, checkPay: false, review: false });
+      // The second task is bought from the same agent.
+      const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, roles, checkPay: false, review: false, agent });
+      agent = { agentId: t.agentId, roles };
       const snap = async () => JSON.stringify([(await getJson(t.a, `/tasks/${t.taskId}`)).body?.status, (await deposit(t.a, t.taskId)).status]);
       const before = await snap();
       ctx.act(`the agentWallet ${roles.wallet} (neither owner nor approved) tries to start the task`);
