@@ -92,12 +92,13 @@ export const foreignCredentials = defineScenario({
       },
     };
     const holders = { buyer: a.s.address(t.buyer), escrow: a.escrow, wallet: t.payee };
+    // Every attempt is refused, so the task and the money must stay as they are now throughout.
+    const before = await snapshot(t);
+    const money = await ctx.balancesOf(a.s, a.usdc, holders);
     for (const c of v.creds) {
       const k = cred[c];
       if (!k) continue;
       for (const action of v.actions) {
-        const before = await snapshot(t);
-        const money = await ctx.balancesOf(a.s, a.usdc, holders);
         ctx.act(`with ${k.name}: ${action} the victim's task ${short(t.taskId)}`);
         const res = await act(a, action, t.taskId, await k.headers());
         ctx.check('AGR-AUTH-01', [401, 403, 404].includes(res.status), `${action} on another agent's task with ${c} is refused (401/403 "Not authorized for this agent")`, {
@@ -147,14 +148,15 @@ export const vendorAuth = defineScenario({
     const owner = privateKeyToAccount(ctx.key('vendor1'));
     const other = ctx.key('attacker');
     const holders = { buyer: a.s.address(t.buyer), escrow: a.escrow, wallet: t.payee };
+    // Every attempt is refused, so the task and the money must stay as they are now throughout.
+    const before = await snapshot(t);
+    const money = await ctx.balancesOf(a.s, a.usdc, holders);
     for (const kind of v.kinds) {
       const nowS = Math.floor(Date.now() / 1000);
       const ts = kind === 'stale' ? nowS - v.skew : kind === 'future' ? nowS + v.skew : nowS;
       // forged: the owner's address, signed by someone else; not-owner: a valid signature by an address that is not authorized.
       const headers =
         kind === 'forged' ? await evmHeaders(other, t.agentId, ts, owner.address) : kind === 'not-owner' ? await evmHeaders(other, t.agentId, ts) : await evmHeaders(ctx.key('vendor1'), t.agentId, ts);
-      const before = await snapshot(t);
-      const money = await ctx.balancesOf(a.s, a.usdc, holders);
       ctx.act(`a request for agent ${t.agentId} with a ${kind} signature (timestamp ${ts - nowS >= 0 ? '+' : ''}${ts - nowS}s)`);
       const res = await act(a, 'start', t.taskId, headers);
       ctx.check('AGR-AUTH-02', res.status === 401 || res.status === 403, `a ${kind} vendor signature is refused`, { expected: 401, actual: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}` });
