@@ -23,7 +23,6 @@ import type { RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts'
 export const AGR_NEEDS = ['usdc', 'identityRegistry', 'agentripeEscrow'];
 /** Roles the scenarios use. */
 export const BUYERS = ['buyer1', 'buyer2'] as const;
-export const VENDORS = ['vendor1', 'vendor2'] as const;
 /** The approved operator of an agent only signs vendor auth: a throwaway key when the target has no such account. */
 export const OPERATOR_ROLE = 'judge';
 /** Target contract names of ReputationRegistries the server may give feedback on (the seed's older address first). */
@@ -196,11 +195,6 @@ export function vendor(a: Agr, role: string, agentId: bigint, clock?: () => numb
   return createVendor({ baseUrl: a.url, agentId, credentials: { privateKey: a.ctx.key(role) }, strategy: { kind: 'honest' }, clock, fetchImpl: a.ctx.fetch });
 }
 
-/** A scripted vendor with an `ak_` API key. */
-export function keyVendor(a: Agr, apiKey: string, agentId: bigint | string): Vendor {
-  return createVendor({ baseUrl: a.url, agentId, credentials: { apiKey }, strategy: { kind: 'honest' }, fetchImpl: a.ctx.fetch });
-}
-
 /** The body of a task request. */
 export function taskBody(review: boolean): Record<string, unknown> {
   // Without reviewer_request the seed skips the AI review: a completed task is released as is.
@@ -347,12 +341,8 @@ export async function sendJson(a: Agr, method: string, path: string, body: unkno
   return { status: res.status, body: parsed };
 }
 
-/** Tasks a credential sees on `GET /vendor/tasks` (ids lowercased), or the failed answer. */
-export async function listed(v: Vendor, extraHeaders: Record<string, string> = {}, a?: Agr): Promise<{ status: number; tasks: any[] }> {
-  if (Object.keys(extraHeaders).length && a) {
-    const r = await getJson(a, '/vendor/tasks', { ...(await v.authHeaders()), ...extraHeaders });
-    return { status: r.status, tasks: Array.isArray(r.body?.tasks) ? r.body.tasks : [] };
-  }
+/** Tasks a vendor credential sees on `GET /vendor/tasks` (empty when the answer is not a list). */
+export async function listed(v: Vendor): Promise<{ status: number; tasks: any[] }> {
   const r = await v.listTasks();
   return { status: r.status, tasks: Array.isArray(r.body?.tasks) ? r.body.tasks : [] };
 }
