@@ -21,6 +21,7 @@ export interface AnchoredStore {
 export class RevertGuard {
   private newest: Anchor | undefined;
   private sweeping: Promise<void> | undefined;
+  private probing: Promise<void> | undefined;
 
   /**
    * @param blockHash hash of block `n` on the chain now, undefined when the chain is not that high;
@@ -34,8 +35,19 @@ export class RevertGuard {
     this.newest = store.liveAnchors()[0];
   }
 
-  /** Orphans what a revert took away, if the newest anchor is gone; one sweep at a time, however many callers notice. */
-  async check(): Promise<void> {
+  /**
+   * Orphans what a revert took away, if the newest anchor is gone; one sweep at a time, however many
+   * callers notice. Concurrent callers share one probe (a caller joining it late sees the chain as
+   * of moments before it arrived: the same staleness as a revert just after a probe of its own).
+   */
+  check(): Promise<void> {
+    this.probing ??= this.probe().finally(() => {
+      this.probing = undefined;
+    });
+    return this.probing;
+  }
+
+  private async probe(): Promise<void> {
     const newest = this.newest;
     if (!newest) return;
     if ((await this.blockHash(newest.block)) === newest.hash) return;

@@ -2,7 +2,7 @@
  * A transaction signer that sends one transaction at a time and waits for its receipt, so concurrent
  * requests never race on nonces and every caller learns whether its own transaction succeeded.
  */
-import { createWalletClient, http, type Account, type Address, type Chain, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from 'viem';
+import { createWalletClient, http, type Account, type Address, type Chain, type Hex, type PublicClient, type TransactionReceipt, type Transport, type WalletClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
 /** A contract call as viem's `writeContract` takes it. */
@@ -23,11 +23,12 @@ export class SerialSigner {
   constructor(
     privateKey: Hex,
     chain: Chain,
-    rpcUrl: string,
+    /** The node: a URL, or a transport (e.g. keep-alive) shared with the caller's reads. */
+    rpc: string | Transport,
     private readonly pub: PublicClient,
   ) {
     this.account = privateKeyToAccount(privateKey);
-    this.wallet = createWalletClient({ account: this.account, chain, transport: http(rpcUrl), pollingInterval: 50 });
+    this.wallet = createWalletClient({ account: this.account, chain, transport: typeof rpc === 'string' ? http(rpc) : rpc, pollingInterval: 50 });
   }
 
   get address(): Address {

@@ -17,9 +17,11 @@
  * `--rounds R` repeats both phases on fresh chains and reports the median round (this machine is
  * shared; single rounds vary by 2x under load).
  *
- * `--count-rpc` puts a counting JSON-RPC proxy between the stack and anvil and reports the RPC calls
- * per lifecycle by method (where the overhead goes); the extra hop slows that run, so its rates
- * are not the headline figures.
+ * `--count-rpc` puts counting JSON-RPC proxies between the stack and anvil (one for the Agentripe
+ * server, one for the x402 facilitator) and reports the RPC calls per lifecycle by method, and a
+ * timing proxy in front of the facilitator that reports which share of the stack's time is spent
+ * waiting for its /verify and /settle (where the overhead goes); the extra hops slow that run, so
+ * its rates are not the headline figures.
  *
  * Prints plain text and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
@@ -119,6 +121,49 @@ async function startRpcCounter(target: string) {
   };
 }
 
+/** An HTTP proxy in front of `target` that adds up, per path, the time its answers took while `timing` is on. */
+async function startTimer(target: string) {
+  const totals = new Map<string, { n: number; ms: number }>();
+  const state = { timing: false };
+  const upstream = new http.Agent({ keepAlive: true });
+  const server = http.createServer((req, res) => {
+    const t0 = performance.now();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const up = http.request(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host }, agent: upstream }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        ur.pipe(res);
+        ur.on('end', () => {
+          if (!state.timing) return;
+          const k = (req.url ?? '').split('?')[0]!;
+          const e = totals.get(k) ?? { n: 0, ms: 0 };
+          e.n++;
+          e.ms += performance.now() - t0;
+          totals.set(k, e);
+        });
+      });
+      up.on('error', (e) => {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(e.message);
+      });
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    totals,
+    state,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      upstream.destroy();
+    },
+  };
+}
+
 /** Registers vendor1's agent (one $0.10 "translate" service) directly on the IdentityRegistry. */
 async function registerAgent(chain: RunningChain, endpoint: string): Promise<bigint> {
   const { publicClient, walletClient } = createChainClients(chain);
@@ -156,13 +201,37 @@ function namer(chain: RunningChain): (to: Address | null, input: Hex) => string 
 }
 
 /** Phase 1: N lifecycles through the stack; returns timings and the transactions they mined. */
-async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string, number>; warmupTxs: RecordedTx[]; txs: RecordedTx[]; agentId: bigint; rpc?: Map<string, number> }> {
+async function stackPhase(): Promise<{
+  seconds: number;
+  perStepMs: Record<string, number>;
+  warmupTxs: RecordedTx[];
+  txs: RecordedTx[];
+  agentId: bigint;
+  rpc?: Map<string, number>;
+  facilitatorRpc?: Map<string, number>;
+  facilitatorMs?: Map<string, { n: number; ms: number }>;
+}> {
   const chain = await startChain({ profile: 'base-sepolia' });
   running.push(chain);
   const counter = flags['count-rpc'] ? await startRpcCounter(chain.rpcUrl) : undefined;
-  if (counter) running.push(counter);
-  // With --count-rpc the stack (server + facilitator) talks to anvil through the counter.
-  const stack: AgentripeStack = await startAgentripeStack(counter ? { ...chain, rpcUrl: counter.url } : chain);
+  const facCounter = flags['count-rpc'] ? await startRpcCounter(chain.rpcUrl) : undefined;
+  let timer: Awaited<ReturnType<typeof startTimer>> | undefined;
+  for (const c of [counter, facCounter]) if (c) running.push(c);
+  // With --count-rpc the server and the facilitator each talk to anvil through a counter, and the
+  // server reaches the facilitator through a timer.
+  const stack: AgentripeStack = await startAgentripeStack(
+    counter ? { ...chain, rpcUrl: counter.url } : chain,
+    facCounter
+      ? {
+          facilitatorRpcUrl: facCounter.url,
+          facilitatorVia: async (url) => {
+            timer = await startTimer(url);
+            running.push(timer);
+            return timer.url;
+          },
+        }
+      : {},
+  );
   running.push(stack);
   const url = stack.server.url;
   const agentId = await registerAgent(chain, url);
@@ -199,11 +268,15 @@ async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string
   const warmFrom = (await clients.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
   for (let i = 0; i < WARMUP; i++) await lifecycle(-1 - i, false);
   const from = (await clients.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
-  if (counter) counter.state.counting = true;
+  const measuring = (on: boolean) => {
+    for (const c of [counter, facCounter]) if (c) c.state.counting = on;
+    if (timer) timer.state.timing = on;
+  };
+  measuring(true);
   const t0 = performance.now();
   for (let i = 0; i < N; i++) await lifecycle(i, true);
   const seconds = (performance.now() - t0) / 1000;
-  if (counter) counter.state.counting = false;
+  measuring(false);
   const to = await clients.publicClient.getBlockNumber({ cacheTime: 0 });
 
   // Every transaction mined during warm-up and the timed loop, in order, from the blocks themselves.
@@ -228,7 +301,16 @@ async function stackPhase(): Promise<{ seconds: number; perStepMs: Record<string
       .map(([k, v]) => [k, v / N]),
   );
   await stopAll();
-  return { seconds, perStepMs, warmupTxs, txs, agentId, rpc: counter ? new Map(counter.counts) : undefined };
+  return {
+    seconds,
+    perStepMs,
+    warmupTxs,
+    txs,
+    agentId,
+    rpc: counter ? new Map(counter.counts) : undefined,
+    facilitatorRpc: facCounter ? new Map(facCounter.counts) : undefined,
+    facilitatorMs: timer ? new Map(timer.totals) : undefined,
+  };
 }
 
 /**
@@ -331,11 +413,34 @@ async function main(): Promise<number> {
   console.log(`bare: same ${stack.txs.length} transactions, ${f(bareRate, 2)} lifecycles/s (${f((bareRate * stack.txs.length) / N, 0)} tx/s)`);
   console.log(`overhead factor (bare rate / stack rate): ${f(factor, 2)}x${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`);
   let rpcPerLifecycle: Record<string, number> | undefined;
-  if (stack.rpc) {
-    const sorted = [...stack.rpc.entries()].sort((a, b) => b[1] - a[1]);
+  let facilitatorRpcPerLifecycle: Record<string, number> | undefined;
+  let facilitatorShare: { msPerLifecycle: number; share: number; byPath: Record<string, number> } | undefined;
+  const perLifecycle = (m: Map<string, number>) => {
+    const sorted = [...m.entries()].sort((a, b) => b[1] - a[1]);
     const total = sorted.reduce((a, [, v]) => a + v, 0);
-    rpcPerLifecycle = Object.fromEntries([['total', total / N], ...sorted.map(([k, v]) => [k, v / N] as const)]);
-    console.log(`stack JSON-RPC calls per lifecycle: ${f(total / N)} (${sorted.map(([k, v]) => `${k} ${f(v / N)}`).join(', ')}); bare: 1 (eth_sendRawTransactionSync) per tx`);
+    return {
+      total,
+      text: `${f(total / N)} (${sorted.map(([k, v]) => `${k} ${f(v / N)}`).join(', ')})`,
+      obj: Object.fromEntries([['total', total / N], ...sorted.map(([k, v]) => [k, v / N] as const)]),
+    };
+  };
+  if (stack.rpc && stack.facilitatorRpc) {
+    const server = perLifecycle(stack.rpc);
+    const fac = perLifecycle(stack.facilitatorRpc);
+    rpcPerLifecycle = server.obj;
+    facilitatorRpcPerLifecycle = fac.obj;
+    console.log(`JSON-RPC calls per lifecycle: ${f((server.total + fac.total) / N)}; Agentripe server ${server.text}; x402 facilitator ${fac.text}; bare: 1 (eth_sendRawTransactionSync) per tx`);
+  }
+  if (stack.facilitatorMs) {
+    const ms = [...stack.facilitatorMs.values()].reduce((a, e) => a + e.ms, 0);
+    facilitatorShare = {
+      msPerLifecycle: Number(f(ms / N, 2)),
+      share: Number(f(ms / 1000 / stack.seconds, 3)),
+      byPath: Object.fromEntries([...stack.facilitatorMs].map(([k, e]) => [k, Number(f(e.ms / N, 2))])),
+    };
+    console.log(
+      `x402 facilitator: ${f(ms / N)} ms per lifecycle (${[...stack.facilitatorMs].map(([k, e]) => `${k} ${f(e.ms / N)} ms`).join(', ')}) = ${f((100 * ms) / 1000 / stack.seconds)}% of the stack's time`,
+    );
   }
   console.log(
     JSON.stringify({
@@ -357,7 +462,8 @@ async function main(): Promise<number> {
         ? { perRound: rounds.map((r) => ({ lifecyclesPerSecond: Number(f(r.rate, 3)), bareLifecyclesPerSecond: Number(f(r.bareRate, 3)), overheadFactor: Number(f(r.factor, 3)) })) }
         : {}),
       overheadFactor: Number(f(factor, 3)),
-      ...(rpcPerLifecycle ? { rpcCounted: true, rpcPerLifecycle } : {}),
+      ...(rpcPerLifecycle ? { rpcCounted: true, rpcPerLifecycle, facilitatorRpcPerLifecycle } : {}),
+      ...(facilitatorShare ? { facilitator: facilitatorShare } : {}),
     }),
   );
   return 0;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { defineProtocol } from '../../harness/engine/dsl.ts';
 import { startFixtureReviewer } from '../../reference-impl/agentripe/agents/reviewer.ts';
+import { agentripeRegister } from './register.ts';
 import { agentripeRequirements } from './requirements.ts';
 import { agentripeScenarios } from './scenarios.ts';
 
@@ -33,6 +34,7 @@ export default defineProtocol({
       "the server's AI reviewer applies the harness's documented review-fixture rule (reference-impl/agentripe/protocol/review-fixture.ts), e.g. because it is pointed at the fixture reviewer; without it the review requirements are not-applicable",
   },
   config,
+  register: agentripeRegister,
   fixtures: [
     {
       name: 'review-fixture',

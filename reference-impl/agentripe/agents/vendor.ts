@@ -104,11 +104,13 @@ export function createVendor(cfg: VendorConfig): Vendor {
   const attempts = new Map<string, number>();
   const log: VendorAction[] = [];
 
+  // The signature of "{address}:{timestamp}" is deterministic (RFC 6979): sign once per second.
+  let signed: { ts: string; signature: string } | undefined;
   async function authHeaders(): Promise<Record<string, string>> {
     if ('apiKey' in cfg.credentials) return { authorization: `Bearer ${cfg.credentials.apiKey}` };
     const ts = Math.floor(clock() / 1000).toString();
-    const signature = await account!.signMessage({ message: vendorAuthMessage(account!.address, ts) });
-    return { 'x-vendor-address': account!.address, 'x-agent-id': agentId, 'x-timestamp': ts, 'x-signature': signature };
+    if (signed?.ts !== ts) signed = { ts, signature: await account!.signMessage({ message: vendorAuthMessage(account!.address, ts) }) };
+    return { 'x-vendor-address': account!.address, 'x-agent-id': agentId, 'x-timestamp': ts, 'x-signature': signed.signature };
   }
 
   async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {

@@ -13,6 +13,22 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/**
+ * EIP-191 verification with a small cache: recovering a signature is the costliest step of a vendor
+ * request, and a vendor signs "{address}:{timestamp}" once per second, so consecutive requests
+ * carry the same signature. Verification is a pure function of its inputs, so caching it is exact.
+ */
+const verified = new Map<string, boolean>();
+async function verifyCached(address: string, message: string, signature: string): Promise<boolean> {
+  const key = `${address}\n${message}\n${signature}`;
+  const hit = verified.get(key);
+  if (hit !== undefined) return hit;
+  const ok = await verifyPersonalSign(address, message, signature);
+  if (verified.size >= 4096) verified.delete(verified.keys().next().value!);
+  verified.set(key, ok);
+  return ok;
+}
+
 /** Who a vendor request acts for. */
 export type VendorAuth = { ok: true; agentId: string; via: 'api-key' | 'evm' | 'solana'; address?: Address } | { ok: false; status: 401; error: string };
 
@@ -60,7 +76,7 @@ export async function authenticateVendor(header: (name: string) => string | unde
   }
   if (!withinWindow(timestamp, deps.now(), deps.windowSeconds)) return { ok: false, status: 401, error: AuthError.timestamp };
   // The message is built from the header exactly as sent (checksummed or not), as the seed's curl example does.
-  if (!(await verifyPersonalSign(address, vendorAuthMessage(address, ts), signature))) return { ok: false, status: 401, error: AuthError.signature };
+  if (!(await verifyCached(address, vendorAuthMessage(address, ts), signature))) return { ok: false, status: 401, error: AuthError.signature };
   const agentId = BigInt(agentIdHeader);
   if (!(await deps.isAuthorizedOrOwner(address as Address, agentId))) return { ok: false, status: 401, error: AuthError.notOwner };
   return { ok: true, agentId: agentId.toString(), via: 'evm', address: address as Address };

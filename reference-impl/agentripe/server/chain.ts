@@ -3,7 +3,20 @@
  * registries, USDC, through the protocol library's ABIs (written from the published interfaces, not
  * generated from our contracts, so the server codes against what an outside implementer would).
  */
-import { BlockNotFoundError, createPublicClient, defineChain, http, parseEventLogs, type Address, type Chain, type Hex, type PublicClient } from 'viem';
+import {
+  BaseError,
+  BlockNotFoundError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  defineChain,
+  parseEventLogs,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+} from 'viem';
+import { keepAliveTransport } from '../../../harness/chain/index.ts';
 import { SerialSigner } from '../../_shared/serial-signer.ts';
 import { DEPOSIT_STATUS, escrowAbi, identityAbi, reputationAbi, type DepositStatusName } from '../protocol/abi.ts';
 
@@ -26,8 +39,13 @@ export function localChain(chainId: number, rpcUrl: string): Chain {
 }
 
 /** Public client with a short polling interval (anvil mines instantly). */
-export function makePublicClient(chain: Chain, rpcUrl: string): PublicClient {
-  return createPublicClient({ chain, transport: http(rpcUrl, { batch: false }), pollingInterval: 50 }) as PublicClient;
+export function makePublicClient(chain: Chain, transport: Transport): PublicClient {
+  return createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient;
+}
+
+/** Whether a failed read is the contract reverting (as opposed to the node not answering). */
+export function isRevert(e: unknown): boolean {
+  return e instanceof BaseError && e.walk((x) => x instanceof ContractFunctionRevertedError) !== null;
 }
 
 /** Everything chain-side the Agentripe server does, as small typed calls. */
@@ -43,9 +61,11 @@ export class AgentripeChain {
     operatorKey: Hex,
     registrarKey: Hex,
   ) {
-    this.pub = makePublicClient(chain, rpcUrl);
-    this.operator = new SerialSigner(operatorKey, chain, rpcUrl, this.pub);
-    this.registrar = registrarKey.toLowerCase() === operatorKey.toLowerCase() ? this.operator : new SerialSigner(registrarKey, chain, rpcUrl, this.pub);
+    // Keep-alive sockets: a lifecycle makes a dozen calls, and a new connection per call costs more than the call.
+    const transport = keepAliveTransport(rpcUrl);
+    this.pub = makePublicClient(chain, transport);
+    this.operator = new SerialSigner(operatorKey, chain, transport, this.pub);
+    this.registrar = registrarKey.toLowerCase() === operatorKey.toLowerCase() ? this.operator : new SerialSigner(registrarKey, chain, transport, this.pub);
   }
 
   // ---- identity ----------------------------------------------------------------------------
@@ -56,6 +76,19 @@ export class AgentripeChain {
       return await this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'ownerOf', args: [agentId] });
     } catch {
       return null;
+    }
+  }
+
+  /**
+   * The agent's URI, or null when the agent does not exist (ERC-721 tokenURI reverts for an unminted
+   * id): one read where ownerOf + tokenURI took two. A node that does not answer throws.
+   */
+  async tokenUriOf(agentId: bigint): Promise<string | null> {
+    try {
+      return await this.tokenURI(agentId);
+    } catch (e) {
+      if (isRevert(e)) return null;
+      throw e;
     }
   }
 
@@ -74,6 +107,48 @@ export class AgentripeChain {
     } catch {
       return false;
     }
+  }
+
+  /** Multicall3 at its canonical address, if the chain has it (probed once). */
+  private multicall: Promise<Address | undefined> | undefined;
+  private multicallAddress(): Promise<Address | undefined> {
+    const canonical = '0xcA11bde05977b3631167028862bE2a173976CA11' as Address;
+    this.multicall ??= this.pub.getCode({ address: canonical }).then(
+      (code) => (code && code !== '0x' ? canonical : undefined),
+      () => undefined,
+    );
+    return this.multicall;
+  }
+
+  /**
+   * Owner, URI and wallet of many agents (null owner: not minted), batched through Multicall3 where
+   * the chain has it: a listing of N agents costs N/100 calls instead of 3N.
+   */
+  async agentsOnChain(ids: bigint[]): Promise<{ owner: Address | null; uri: string; wallet: Address | null }[]> {
+    const mc = await this.multicallAddress();
+    if (!mc) return Promise.all(ids.map(async (id) => ({ owner: await this.ownerOf(id), uri: await this.tokenURI(id).catch(() => ''), wallet: await this.agentWallet(id).catch(() => null) })));
+    const out: { owner: Address | null; uri: string; wallet: Address | null }[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100);
+      const r: { status: 'success' | 'failure'; result?: unknown }[] = await this.pub.multicall({
+        multicallAddress: mc,
+        allowFailure: true,
+        contracts: chunk.flatMap((id) => [
+          { address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'ownerOf', args: [id] },
+          { address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'tokenURI', args: [id] },
+          { address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'getAgentWallet', args: [id] },
+        ]) as never,
+      });
+      chunk.forEach((_, j) => {
+        const [o, u, w] = [r[3 * j]!, r[3 * j + 1]!, r[3 * j + 2]!];
+        out.push({
+          owner: o.status === 'success' ? (o.result as Address) : null,
+          uri: u.status === 'success' ? String(u.result) : '',
+          wallet: w.status === 'success' ? (w.result as Address) : null,
+        });
+      });
+    }
+    return out;
   }
 
   /** Every agent id registered so far (from `Registered` events), ascending. */
@@ -160,9 +235,11 @@ export class AgentripeChain {
 
   /**
    * Resolution events for the given deposits (DepositReleased / DepositRefunded), keyed by
-   * lowercase deposit id: what the chain says happened, whatever the DB believes.
+   * lowercase deposit id: what the chain says happened, whatever the DB believes. `fromBlock`: the
+   * oldest payment block among them (a deposit cannot be resolved before it was paid), so the scan
+   * does not grow with the chain's history.
    */
-  async resolutions(depositIds: Hex[]): Promise<Map<string, { kind: 'released' | 'refunded'; tx: Hex }>> {
+  async resolutions(depositIds: Hex[], fromBlock = 0n): Promise<Map<string, { kind: 'released' | 'refunded'; tx: Hex }>> {
     const out = new Map<string, { kind: 'released' | 'refunded'; tx: Hex }>();
     if (!depositIds.length) return out;
     // Topic OR-lists are kept short: nodes cap filter sizes.
@@ -172,7 +249,7 @@ export class AgentripeChain {
         ['DepositReleased', 'released'],
         ['DepositRefunded', 'refunded'],
       ] as const) {
-        const logs = await this.pub.getContractEvents({ address: this.addresses.escrow, abi: escrowAbi, eventName, args: { depositId: chunk }, fromBlock: 0n, toBlock: 'latest' });
+        const logs = await this.pub.getContractEvents({ address: this.addresses.escrow, abi: escrowAbi, eventName, args: { depositId: chunk }, fromBlock, toBlock: 'latest' });
         for (const l of logs) if (l.args.depositId) out.set(l.args.depositId.toLowerCase(), { kind, tx: l.transactionHash });
       }
     }
@@ -192,14 +269,14 @@ export class AgentripeChain {
     return r.transactionHash;
   }
 
-  /** Whether the operator already gave feedback for `taskId` (NewFeedback with that hash). */
-  async feedbackGiven(agentId: bigint, taskId: Hex): Promise<boolean> {
+  /** Whether the operator already gave feedback for `taskId` (NewFeedback with that hash), looking from `fromBlock` (the task's payment block). */
+  async feedbackGiven(agentId: bigint, taskId: Hex, fromBlock = 0n): Promise<boolean> {
     const logs = await this.pub.getContractEvents({
       address: this.addresses.reputationRegistry,
       abi: reputationAbi,
       eventName: 'NewFeedback',
       args: { agentId, clientAddress: this.operator.address },
-      fromBlock: 0n,
+      fromBlock,
       toBlock: 'latest',
     });
     return logs.some((l) => l.args.feedbackHash?.toLowerCase() === taskId.toLowerCase());

@@ -24,6 +24,11 @@ export interface AgentripeBase {
   locks: KeyedLock;
   /** Orphans rows whose blocks a revert took away. */
   revert: RevertGuard;
+  /**
+   * `revert.check()` that never rejects: RPC trouble skips the check (nothing is orphaned on doubt)
+   * and the route reports its own errors. Await it before reading or writing anchored rows.
+   */
+  revertChecked(): Promise<void>;
   /** URL clients reach the server at; set once it listens when not configured. */
   publicUrl: string;
 }

@@ -6,7 +6,7 @@
  * then confirmed in the DB. On start the server finishes or reconciles every intention against the
  * chain (see escrow.ts `resync`), so a crash between any two steps loses nothing.
  */
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Anchor } from '../../_shared/revert-guard.ts';
 
 /** Re-exported for callers that hash keys next to the store (the hash lives in auth.ts). */
@@ -56,6 +56,8 @@ export interface TaskRow {
   resolveTx: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Block of the task's payment (null when unknown): chain scans about the task start there. */
+  anchorBlock: number | null;
 }
 
 const SCHEMA = `
@@ -135,6 +137,7 @@ const COLS: Record<keyof TaskRow, string> = {
   resolveTx: 'resolve_tx',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
+  anchorBlock: 'anchor_block',
 };
 
 function toRow(r: Record<string, unknown>): TaskRow {
@@ -146,11 +149,24 @@ function toRow(r: Record<string, unknown>): TaskRow {
 /** The server's store. */
 export class AgentripeDb {
   readonly db: DatabaseSync;
+  private readonly stmts = new Map<string, StatementSync>();
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
+    // WAL + synchronous=NORMAL: a commit survives a process crash (the crash model of the restart
+    // tests) without an fsync per write; only a power loss can drop the last commits.
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
+  }
+
+  /** A prepared statement, compiled once per SQL text. */
+  private q(sql: string): StatementSync {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
   }
 
   close(): void {
@@ -183,43 +199,39 @@ export class AgentripeDb {
   ): void {
     // The same payment can be mined again after a revert (same signed authorization): the orphaned
     // copy gives way to the live one.
-    this.db.prepare('DELETE FROM tasks WHERE id = ? AND orphaned = 1').run(t.id);
-    this.db
-      .prepare(
-        `INSERT INTO tasks (id, agent_id, product_id, buyer_address, amount, network, asset, pay_to, method,
+    this.q('DELETE FROM tasks WHERE id = ? AND orphaned = 1').run(t.id);
+    this.q(
+      `INSERT INTO tasks (id, agent_id, product_id, buyer_address, amount, network, asset, pay_to, method,
           request_payload, task_detail, task_metadata, reviewer_request, status, deposit_state, anchor_block, anchor_hash, created_at, updated_at)
          VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'pending','unrecorded',?,?,?,?)`,
-      )
-      .run(
-        t.id,
-        t.agentId,
-        t.productId,
-        t.buyerAddress,
-        t.amount,
-        t.network,
-        t.asset,
-        t.payTo,
-        t.method,
-        t.requestPayload,
-        t.taskDetail,
-        t.taskMetadata,
-        t.reviewerRequest,
-        anchor ? Number(anchor.block) : null,
-        anchor?.hash ?? null,
-        t.createdAt,
-        t.createdAt,
-      );
+    ).run(
+      t.id,
+      t.agentId,
+      t.productId,
+      t.buyerAddress,
+      t.amount,
+      t.network,
+      t.asset,
+      t.payTo,
+      t.method,
+      t.requestPayload,
+      t.taskDetail,
+      t.taskMetadata,
+      t.reviewerRequest,
+      anchor ? Number(anchor.block) : null,
+      anchor?.hash ?? null,
+      t.createdAt,
+      t.createdAt,
+    );
   }
 
   /** Distinct anchors of live rows (tasks not orphaned, active API keys), newest first. */
   liveAnchors(): Anchor[] {
-    const rows = this.db
-      .prepare(
-        `SELECT anchor_block AS b, anchor_hash AS h FROM tasks WHERE orphaned = 0 AND anchor_block IS NOT NULL
+    const rows = this.q(
+      `SELECT anchor_block AS b, anchor_hash AS h FROM tasks WHERE orphaned = 0 AND anchor_block IS NOT NULL
          UNION SELECT anchor_block, anchor_hash FROM api_keys WHERE active = 1 AND anchor_block IS NOT NULL
          ORDER BY b DESC`,
-      )
-      .all() as { b: number; h: string }[];
+    ).all() as { b: number; h: string }[];
     return rows.map((r) => ({ block: BigInt(r.b), hash: r.h }));
   }
 
@@ -228,15 +240,15 @@ export class AgentripeDb {
     let n = 0;
     this.tx(() => {
       for (const a of anchors) {
-        n += Number(this.db.prepare('UPDATE tasks SET orphaned = 1 WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0').run(Number(a.block), a.hash).changes);
-        n += Number(this.db.prepare('UPDATE api_keys SET active = 0 WHERE anchor_block = ? AND anchor_hash = ? AND active = 1').run(Number(a.block), a.hash).changes);
+        n += Number(this.q('UPDATE tasks SET orphaned = 1 WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0').run(Number(a.block), a.hash).changes);
+        n += Number(this.q('UPDATE api_keys SET active = 0 WHERE anchor_block = ? AND anchor_hash = ? AND active = 1').run(Number(a.block), a.hash).changes);
       }
     });
     return n;
   }
 
   getTask(id: string): TaskRow | undefined {
-    const r = this.db.prepare('SELECT * FROM tasks WHERE id = ? AND orphaned = 0').get(id);
+    const r = this.q('SELECT * FROM tasks WHERE id = ? AND orphaned = 0').get(id);
     return r ? toRow(r as Record<string, unknown>) : undefined;
   }
 
@@ -245,22 +257,30 @@ export class AgentripeDb {
     const keys = Object.keys(fields) as (keyof TaskRow)[];
     if (!keys.length) return;
     const sql = `UPDATE tasks SET ${keys.map((k) => `${COLS[k]} = ?`).join(', ')} WHERE id = ?`;
-    this.db.prepare(sql).run(...keys.map((k) => (fields as Record<string, string | number | null>)[k]!), id);
+    this.q(sql).run(...keys.map((k) => (fields as Record<string, string | number | null>)[k]!), id);
+  }
+
+  /** Every live task (only the listAllTasks fault lists them to a vendor). */
+  allTasks(): TaskRow[] {
+    return (this.q('SELECT * FROM tasks WHERE orphaned = 0 ORDER BY created_at, id').all() as Record<string, unknown>[]).map(toRow);
+  }
+
+  /** Removes a task row (only the taskOnBadPayment fault writes rows it may have to take back). */
+  deleteTask(id: string): void {
+    this.q('DELETE FROM tasks WHERE id = ?').run(id);
   }
 
   tasksForAgent(agentId: string): TaskRow[] {
-    return (this.db.prepare('SELECT * FROM tasks WHERE agent_id = ? AND orphaned = 0 ORDER BY created_at, id').all(agentId) as Record<string, unknown>[]).map(toRow);
+    return (this.q('SELECT * FROM tasks WHERE agent_id = ? AND orphaned = 0 ORDER BY created_at, id').all(agentId) as Record<string, unknown>[]).map(toRow);
   }
 
   /** Tasks whose chain side is not final or has an unconfirmed intention. */
   openTasks(): TaskRow[] {
     return (
-      this.db
-        .prepare(
-          `SELECT * FROM tasks WHERE orphaned = 0 AND (deposit_state IN ('unrecorded','deposited') OR pending_action IS NOT NULL
+      this.q(
+        `SELECT * FROM tasks WHERE orphaned = 0 AND (deposit_state IN ('unrecorded','deposited') OR pending_action IS NOT NULL
            OR feedback_state = 'pending') ORDER BY created_at, id`,
-        )
-        .all() as Record<string, unknown>[]
+      ).all() as Record<string, unknown>[]
     ).map(toRow);
   }
 
@@ -282,16 +302,20 @@ export class AgentripeDb {
   /** Issues `keyHash` as the only active key of `agentId` (revoking the previous one). */
   setApiKey(agentId: string, keyHash: string, createdAt: string, anchor?: Anchor): void {
     this.tx(() => {
-      this.db.prepare('UPDATE api_keys SET active = 0 WHERE agent_id = ? AND active = 1').run(agentId);
-      this.db
-        .prepare('INSERT INTO api_keys (key_hash, agent_id, active, anchor_block, anchor_hash, created_at) VALUES (?,?,1,?,?,?)')
-        .run(keyHash, agentId, anchor ? Number(anchor.block) : null, anchor?.hash ?? null, createdAt);
+      this.q('UPDATE api_keys SET active = 0 WHERE agent_id = ? AND active = 1').run(agentId);
+      this.q('INSERT INTO api_keys (key_hash, agent_id, active, anchor_block, anchor_hash, created_at) VALUES (?,?,1,?,?,?)').run(
+        keyHash,
+        agentId,
+        anchor ? Number(anchor.block) : null,
+        anchor?.hash ?? null,
+        createdAt,
+      );
     });
   }
 
   /** The agent of an active API key hash, if any. */
   agentForKey(keyHash: string): string | undefined {
-    const r = this.db.prepare('SELECT agent_id FROM api_keys WHERE key_hash = ? AND active = 1').get(keyHash) as { agent_id: string } | undefined;
+    const r = this.q('SELECT agent_id FROM api_keys WHERE key_hash = ? AND active = 1').get(keyHash) as { agent_id: string } | undefined;
     return r?.agent_id;
   }
 }

@@ -6,6 +6,7 @@
 import type { Address, Hex } from 'viem';
 import { HttpError } from '../../_shared/http.ts';
 import type { AgentripeBase } from './context.ts';
+import type { DepositStatusName } from '../protocol/abi.ts';
 import type { TaskRow, TaskStatus } from './db.ts';
 
 export interface EscrowActions {
@@ -27,14 +28,20 @@ export interface EscrowActions {
 export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
   const { db, chain, faults, iso, log } = ctx;
 
+  /** The block to scan the chain from for events about `t` (its payment block). */
+  const fromBlockOf = (t: TaskRow) => (t.anchorBlock === null ? 0n : BigInt(t.anchorBlock));
+
   async function ensureRecorded(t: TaskRow): Promise<void> {
     if (t.depositState !== 'unrecorded') return;
-    const onChain = await chain.getDeposit(t.id as Hex);
-    if (onChain.status === 'none') {
+    // Optimistic: almost always the deposit is not on chain yet, so record it without reading
+    // first; only a refused record (already recorded before a crash, or resolved) reads the chain.
+    try {
       const tx = await chain.recordDeposit(t.id as Hex, BigInt(t.agentId), t.buyerAddress as Address, BigInt(t.amount) - (faults.recordAmountOffByOne ? 1n : 0n));
       db.updateTask(t.id, { depositState: 'deposited', recordTx: tx });
-    } else {
-      db.updateTask(t.id, { depositState: onChain.status === 'deposited' ? 'deposited' : onChain.status });
+    } catch (e) {
+      const onChain = await chain.getDeposit(t.id as Hex);
+      if (onChain.status === 'none') throw e;
+      db.updateTask(t.id, { depositState: onChain.status });
     }
     t.depositState = db.getTask(t.id)!.depositState;
   }
@@ -44,13 +51,21 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
     if (!t.pendingAction) return;
     await ensureRecorded(t);
     t = db.getTask(id)!;
-    let onChain = (await chain.getDeposit(id as Hex)).status;
+    let onChain: DepositStatusName = t.depositState === 'unrecorded' ? 'none' : t.depositState;
     let tx: Hex | null = null;
     if (onChain === 'deposited') {
-      tx = t.pendingAction === 'release' ? await chain.releaseToVendor(id as Hex) : await chain.refundToBuyer(id as Hex);
-      onChain = t.pendingAction === 'release' ? 'released' : 'refunded';
-    } else if (onChain === 'released' || onChain === 'refunded') {
-      tx = (await chain.resolutions([id as Hex])).get(id)?.tx ?? null;
+      // Optimistic again: the DB says DEPOSITED; if the escrow refuses (a buyer reclaim, a crash
+      // after the call), the chain is read and followed below.
+      try {
+        tx = t.pendingAction === 'release' ? await chain.releaseToVendor(id as Hex) : await chain.refundToBuyer(id as Hex);
+        onChain = t.pendingAction === 'release' ? 'released' : 'refunded';
+      } catch (e) {
+        onChain = (await chain.getDeposit(id as Hex)).status;
+        if (onChain === 'deposited' || onChain === 'none') throw e;
+      }
+    }
+    if ((onChain === 'released' || onChain === 'refunded') && !tx) {
+      tx = (await chain.resolutions([id as Hex], fromBlockOf(t))).get(id)?.tx ?? null;
     }
     if (onChain !== 'released' && onChain !== 'refunded') throw new Error(`deposit ${id} is ${onChain} on chain`);
     const matches = (onChain === 'released') === (t.pendingAction === 'release');
@@ -73,8 +88,12 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
   async function finishFeedback(id: string, checkChain: boolean): Promise<void> {
     const t = db.getTask(id)!;
     if (t.feedbackState !== 'pending') return;
+    if (faults.noFeedbackOnRefund && t.depositState === 'refunded') {
+      db.updateTask(id, { feedbackState: 'given' });
+      return;
+    }
     try {
-      if (!(checkChain && (await chain.feedbackGiven(BigInt(t.agentId), id as Hex)))) {
+      if (!(checkChain && (await chain.feedbackGiven(BigInt(t.agentId), id as Hex, fromBlockOf(t))))) {
         await chain.giveFeedback(BigInt(t.agentId), BigInt(t.feedbackValue ?? 0), t.depositState === 'released' ? 'completed' : 'refunded', `${ctx.publicUrl}/${t.agentId}/${t.productId}`, id as Hex);
       }
       db.updateTask(id, { feedbackState: 'given' });
@@ -98,7 +117,13 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
     await ctx.revert.check();
     const open = db.openTasks();
     let changed = 0;
-    const resolved = await chain.resolutions(open.map((t) => t.id as Hex));
+    // Scan from the oldest open task's payment block, not from genesis.
+    let from: bigint | undefined;
+    for (const t of open) if (from === undefined || fromBlockOf(t) < from) from = fromBlockOf(t);
+    const resolved = await chain.resolutions(
+      open.map((t) => t.id as Hex),
+      from,
+    );
     for (const t0 of open) {
       await ctx.locks.run(t0.id, async () => {
         const before = JSON.stringify(db.getTask(t0.id));

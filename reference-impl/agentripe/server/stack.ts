@@ -38,10 +38,24 @@ export interface AgentripeStack {
 }
 
 /** Starts facilitator + server on `chain`. Roles: operator = escrow operator, admin = registrar. */
-export async function startAgentripeStack(chain: RunningChain, overrides: Partial<AgentripeServerConfig> & { facilitatorKey?: Hex } = {}): Promise<AgentripeStack> {
+export async function startAgentripeStack(
+  chain: RunningChain,
+  {
+    facilitatorKey,
+    facilitatorRpcUrl,
+    facilitatorVia,
+    ...overrides
+  }: Partial<AgentripeServerConfig> & {
+    facilitatorKey?: Hex;
+    /** The facilitator's own RPC URL (default: the chain's); the bench counts its calls apart from the server's. */
+    facilitatorRpcUrl?: string;
+    /** What the server is given as the facilitator URL (default: the facilitator's own); the bench puts a timer there. */
+    facilitatorVia?: (url: string) => Promise<string>;
+  } = {},
+): Promise<AgentripeStack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentripe-'));
   const dbPath = overrides.dbPath ?? path.join(dir, 'agentripe.sqlite');
-  const facilitator = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: overrides.facilitatorKey ?? roleAccount('provider').privateKey, host: overrides.host });
+  const facilitator = await startFacilitator({ rpcUrl: facilitatorRpcUrl ?? chain.rpcUrl, privateKey: facilitatorKey ?? roleAccount('provider').privateKey, host: overrides.host });
   const config: AgentripeServerConfig = {
     rpcUrl: chain.rpcUrl,
     chainId: chain.chainId,
@@ -49,7 +63,7 @@ export async function startAgentripeStack(chain: RunningChain, overrides: Partia
     usdcDomain: { name: tokenOf(chain.profile, 'usdc').name, version: tokenOf(chain.profile, 'usdc').version },
     operatorPrivateKey: roleAccount('operator').privateKey,
     registrarPrivateKey: roleAccount('admin').privateKey,
-    facilitatorUrl: facilitator.url,
+    facilitatorUrl: facilitatorVia ? await facilitatorVia(facilitator.url) : facilitator.url,
     dbPath,
     ...overrides,
   };

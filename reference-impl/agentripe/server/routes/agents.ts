@@ -4,28 +4,32 @@ import type { Hono } from 'hono';
 import { getAddress, type Hex } from 'viem';
 import { z } from 'zod';
 import { HttpError, jsonBody, parseWith } from '../../../_shared/http.ts';
-import { sellableAgentUriDataSchema } from '../../protocol/agenturi.ts';
+import { agentUriDataSchema, sellableAgentUriDataSchema, type AgentUriData } from '../../protocol/agenturi.ts';
 import { registerWithKeyMessage, verifyPersonalSign, withinWindow } from '../../protocol/auth.ts';
 import { hashApiKey } from '../auth.ts';
 import { addr } from '../config.ts';
 import type { AgentripeContext } from '../context.ts';
-import { agentDataUri, agentIdOut, agentInfo, parseAgentId, withEndpoint } from './common.ts';
+import { agentDataUri, agentIdOut, agentInfo, agentInfoFrom, parseAgentId, withEndpoint } from './common.ts';
 
 const deadline = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]);
 const signature = z.string().regex(/^0x[0-9a-fA-F]+$/);
 
+const walletField = z.object({ address: addr, deadline, signature }).optional();
+const registerWithKeyFields = {
+  walletAddress: addr,
+  walletSignature: signature,
+  timestamp: z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,12}$/)]),
+};
 const body = {
-  register: z.object({
-    data: sellableAgentUriDataSchema,
-    wallet: z.object({ address: addr, deadline, signature }).optional(),
-  }),
-  registerWithKey: z.object({
-    walletAddress: addr,
-    walletSignature: signature,
-    timestamp: z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,12}$/)]),
-    data: sellableAgentUriDataSchema,
-  }),
+  register: z.object({ data: sellableAgentUriDataSchema, wallet: walletField }),
+  registerWithKey: z.object({ ...registerWithKeyFields, data: sellableAgentUriDataSchema }),
   wallet: z.object({ walletAddress: addr, deadline, signature }),
+};
+// Test-only faults: the same bodies with $0 prices allowed, or with no validation of the card at all.
+const faulty = {
+  register: z.object({ data: agentUriDataSchema, wallet: walletField }),
+  registerWithKey: z.object({ ...registerWithKeyFields, data: agentUriDataSchema }),
+  unvalidated: z.object({ data: z.looseObject({ services: z.array(z.looseObject({})).default([]) }), wallet: walletField }),
 };
 
 export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
@@ -39,15 +43,16 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
 
   app.get('/agents', async (c) => {
     const ids = await chain.registeredAgentIds();
+    const onChain = await chain.agentsOnChain(ids);
     // Agent URIs are arbitrary URLs from chain data (anyone can register): resolve them 16 at a
     // time under one 3 s deadline, and list the ones that did not answer with `data: null`.
     const deadlineAt = Date.now() + 3000;
-    const infos = new Array<Awaited<ReturnType<typeof agentInfo>>>(ids.length);
+    const infos = new Array<Awaited<ReturnType<typeof agentInfoFrom>>>(ids.length);
     let next = 0;
     const worker = async () => {
       while (next < ids.length) {
         const i = next++;
-        infos[i] = await agentInfo(ctx, ids[i]!, Math.min(5000, deadlineAt - Date.now()));
+        infos[i] = await agentInfoFrom(ids[i]!, onChain[i]!, Math.min(5000, deadlineAt - Date.now()));
       }
     };
     await Promise.all(Array.from({ length: Math.min(16, ids.length) }, worker));
@@ -56,14 +61,15 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
 
   app.get('/agents/next-id', async (c) => {
     const ids = await chain.registeredAgentIds();
-    const next = ids.length ? ids[ids.length - 1]! + 1n : 0n;
+    const next = ids.length ? ids[ids.length - 1]! + (faults.nextIdOffByOne ? 0n : 1n) : 0n;
     // `owner` is who will own the minted agent: the EIP-712 AgentWalletSet signature must name it.
     return c.json({ nextAgentId: agentIdOut(next), owner: chain.registrar.address });
   });
 
   app.post('/agents/register', async (c) => {
-    const b = parseWith(body.register, await jsonBody(c));
-    const data = withEndpoint(ctx, b.data);
+    const schema = faults.registerNoValidation ? faulty.unvalidated : faults.zeroPriceRegister ? faulty.register : body.register;
+    const b = parseWith(schema, await jsonBody(c)) as z.infer<typeof body.register>;
+    const data = faults.registerKeepsEndpoint ? b.data : withEndpoint(ctx, b.data as AgentUriData);
     const { agentId, transactionHash } = await registerAgent(agentDataUri(data));
     let walletSet = false;
     let walletError: string | undefined;
@@ -82,7 +88,9 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
   });
 
   app.post('/agents/register-with-key', async (c) => {
-    const b = parseWith(body.registerWithKey, await jsonBody(c));
+    const b = parseWith(faults.zeroPriceRegister ? faulty.registerWithKey : body.registerWithKey, await jsonBody(c));
+    // The key is a row anchored to the registration block: sweep what a revert took away first.
+    const reverted = ctx.revertChecked();
     const ts = Number(b.timestamp);
     if (!withinWindow(ts, ctx.now(), cfg.authWindowSeconds)) throw new HttpError(401, 'Timestamp outside the allowed window (±5 minutes)');
     if (!(await verifyPersonalSign(b.walletAddress, registerWithKeyMessage(b.walletAddress, String(b.timestamp)), b.walletSignature))) {
@@ -95,7 +103,7 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
     // agentWallet is set (escrow rule), and EVM vendor auth works for it too.
     if (wallet.toLowerCase() !== chain.registrar.address.toLowerCase()) await chain.transferAgent(agentId, wallet);
     const apiKey = `ak_${randomBytes(24).toString('hex')}`;
-    const anchor = await chain.anchorOf(transactionHash);
+    const [anchor] = await Promise.all([chain.anchorOf(transactionHash), reverted]);
     ctx.revert.note(anchor);
     db.setApiKey(agentId.toString(), hashApiKey(apiKey), ctx.iso(), anchor);
     return c.json({ agentId: agentIdOut(agentId), apiKey, transactionHash }, 201);
@@ -118,8 +126,12 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
 
   app.get('/agents/:id/stats', async (c) => {
     const agentId = parseAgentId(c.req.param('id'));
-    if (!(await chain.ownerOf(agentId))) throw new HttpError(404, 'Agent not found');
+    if (!(await chain.ownerOf(agentId)) && !faults.statsUnknownAgent) throw new HttpError(404, 'Agent not found');
     const s = db.agentStats(agentId.toString());
+    if (faults.statsSkipFailed) {
+      s.byStatus.failed = 0;
+      s.refunded = 0n;
+    }
     const rep = await chain.feedbackSummary(agentId);
     const total = Object.values(s.byStatus).reduce((a, b) => a + b, 0);
     return c.json({

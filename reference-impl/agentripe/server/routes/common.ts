@@ -1,4 +1,5 @@
 /** Lookups and answer formats the route groups share. */
+import type { Address } from 'viem';
 import { HttpError } from '../../../_shared/http.ts';
 import { loadAgentUriData, toDataUri, type AgentUriData } from '../../protocol/agenturi.ts';
 import { hex32 } from '../config.ts';
@@ -39,9 +40,15 @@ export async function agentInfo(ctx: AgentripeBase, agentId: bigint, uriTimeoutM
   const { chain } = ctx;
   const owner = await chain.ownerOf(agentId);
   if (!owner) return null;
-  const [agentURI, agentWallet] = await Promise.all([chain.tokenURI(agentId).catch(() => ''), chain.agentWallet(agentId).catch(() => null)]);
-  const loaded = uriTimeoutMs > 0 ? await loadAgentUriData(agentURI, fetch, uriTimeoutMs) : { ok: false as const, reason: 'agent URI not resolved within the listing deadline' };
-  return { agentId: agentIdOut(agentId), owner, agentWallet, agentURI, data: loaded.ok ? loaded.data : null, dataError: loaded.ok ? undefined : loaded.reason };
+  const [uri, wallet] = await Promise.all([chain.tokenURI(agentId).catch(() => ''), chain.agentWallet(agentId).catch(() => null)]);
+  return agentInfoFrom(agentId, { owner, uri, wallet }, uriTimeoutMs);
+}
+
+/** {@link agentInfo} from chain fields already read (the listing reads them in batches). */
+export async function agentInfoFrom(agentId: bigint, c: { owner: Address | null; uri: string; wallet: Address | null }, uriTimeoutMs = 5000) {
+  if (!c.owner) return null;
+  const loaded = uriTimeoutMs > 0 ? await loadAgentUriData(c.uri, fetch, uriTimeoutMs) : { ok: false as const, reason: 'agent URI not resolved within the listing deadline' };
+  return { agentId: agentIdOut(agentId), owner: c.owner, agentWallet: c.wallet, agentURI: c.uri, data: loaded.ok ? loaded.data : null, dataError: loaded.ok ? undefined : loaded.reason };
 }
 
 /** Replaces every service endpoint with this server's URL (seed: "auto-replaced with PUBLIC_URL"). */

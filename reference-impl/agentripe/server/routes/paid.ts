@@ -65,15 +65,23 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     const agentIdStr = c.req.param('agentId')!;
     const servicePath = c.req.param('servicePath')!;
     const agentId = parseAgentId(agentIdStr);
-    if (!(await chain.ownerOf(agentId))) throw new HttpError(404, 'Agent not found');
-    const loaded = await loadAgentUriData(await chain.tokenURI(agentId).catch(() => ''));
+    const payHeader = c.req.header('payment-signature') ?? c.req.header('x-payment') ?? '';
+    // Only a paid request writes a task (anchored to its payment block): the revert check runs
+    // beside the catalog read and the facilitator, and must be done before the task is written.
+    const reverted = payHeader ? ctx.revertChecked() : undefined;
+    const uri = await chain.tokenUriOf(agentId).catch((e: Error) => {
+      throw new HttpError(502, 'Cannot read the agent from the IdentityRegistry', { detail: e.message.split('\n')[0] });
+    });
+    if (uri === null) throw new HttpError(404, 'Agent not found');
+    const loaded = await loadAgentUriData(uri);
     if (!loaded.ok) throw new HttpError(404, 'Agent has no valid service catalog', { detail: loaded.reason });
-    const entry = findCatalogEntry(loaded.data, servicePath);
+    const entry = findCatalogEntry(loaded.data, servicePath) ?? (faults.unknownServiceFirstEntry ? loaded.data.services[0]?.catalog[0] : undefined);
     if (!entry) throw new HttpError(404, 'Service not found');
     const price = parseUsdPrice(entry.price);
     // A card written straight to the IdentityRegistry can hold $0: refuse before any challenge, or the
     // zero payment would settle and its deposit could never be recorded (ZeroAmount).
-    if (price === 0n) throw new HttpError(409, `Service is priced ${entry.price}: a task needs a price above $0 (AGR-PROF-18); nothing was charged`, { price: entry.price });
+    if (price === 0n && !faults.zeroPriceChallenge)
+      throw new HttpError(409, `Service is priced ${entry.price}: a task needs a price above $0 (AGR-PROF-18); nothing was charged`, { price: entry.price });
     const amount = price + (faults.amountOffByOne ? 1n : 0n);
 
     // Validate the request before any money moves: a bad body never costs the buyer anything.
@@ -97,7 +105,6 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     };
     const taskFields = () => fields;
 
-    const payHeader = c.req.header('payment-signature') ?? c.req.header('x-payment') ?? '';
     if (faults.acceptReplayedPayment && seenPayments.has(payHeader)) {
       const taskId = `0x${randomBytes(32).toString('hex')}`;
       db.insertTask(
@@ -114,6 +121,18 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
       );
       return c.json({ taskId, message: CREATED }, 200);
     }
+    // Fault taskOnBadPayment: the task is written before the payment is verified.
+    const ghost = faults.taskOnBadPayment && payHeader ? `0x${randomBytes(32).toString('hex')}` : undefined;
+    if (ghost)
+      db.insertTask({
+        id: ghost,
+        ...taskFields(),
+        buyerAddress: '0x0000000000000000000000000000000000000000',
+        network: `eip155:${cfg.chainId}`,
+        asset: chain.addresses.usdc,
+        payTo: chain.addresses.escrow,
+        createdAt: iso(),
+      });
     const decision = await checkPayment(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
       {
@@ -141,6 +160,7 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
       const r = outcome.response;
       return toResponse(r.status === 402 ? { ...r, status: 500 } : r);
     }
+    if (ghost) db.deleteTask(ghost);
     const s = outcome.settlement;
     if (!hex32.safeParse(s.transaction).success) throw new HttpError(502, 'Facilitator reported success without a transaction hash');
     const req = decision.payment.requirements;
@@ -148,8 +168,8 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     const settled = { transaction: s.transaction.toLowerCase(), payer, network: s.network };
     const taskId = faults.taskIdNotTxHash ? `0x${randomBytes(32).toString('hex')}` : settled.transaction;
     if (faults.acceptReplayedPayment) seenPayments.set(payHeader, settled.payer);
+    const [anchor] = await Promise.all([chain.anchorOf(taskId as Hex), reverted]);
     if (db.getTask(taskId)) throw new HttpError(409, 'A task already exists for this payment');
-    const anchor = await chain.anchorOf(taskId as Hex);
     ctx.revert.note(anchor);
     db.insertTask(
       {

@@ -3,7 +3,7 @@ import type { Context, Hono } from 'hono';
 import type { Hex } from 'viem';
 import { z } from 'zod';
 import { HttpError, jsonBody, parseWith } from '../../../_shared/http.ts';
-import { loadAgentUriData, sellableAgentUriDataSchema } from '../../protocol/agenturi.ts';
+import { agentUriDataSchema, loadAgentUriData, sellableAgentUriDataSchema } from '../../protocol/agenturi.ts';
 import { authenticateVendor, type VendorAuth } from '../auth.ts';
 import type { AgentripeContext } from '../context.ts';
 import type { TaskRow } from '../db.ts';
@@ -17,7 +17,7 @@ const body = {
   fail: z.object({ errorMessage: z.string().max(10_000).optional() }),
 };
 
-const vendorTaskView = (t: TaskRow) => ({
+const vendorTaskView = (t: TaskRow, stale = false) => ({
   id: t.id,
   productId: t.productId,
   buyerAddress: t.buyerAddress,
@@ -25,7 +25,7 @@ const vendorTaskView = (t: TaskRow) => ({
   taskDetail: t.taskDetail,
   taskMetadata: t.taskMetadata,
   reviewerRequest: t.reviewerRequest,
-  status: t.status,
+  status: stale ? 'pending' : t.status,
   errorMessage: t.errorMessage,
   reviewRejectCount: t.reviewRejectCount,
   createdAt: t.createdAt,
@@ -36,19 +36,37 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
   const { db, chain, cfg, faults, iso, locks, escrow } = ctx;
 
   async function vendor(c: Context): Promise<Vendor> {
+    // The revert check runs beside the signature check and isAuthorizedOrOwner; an API key is a
+    // row anchored to a block, so it is looked up only after the check.
+    const checked = ctx.revertChecked();
+    if (c.req.header('authorization')) await checked;
     const auth = await authenticateVendor((n) => c.req.header(n), {
       db,
       now: ctx.now,
       windowSeconds: cfg.authWindowSeconds,
-      isAuthorizedOrOwner: (a, id) => chain.isAuthorizedOrOwner(a, id),
+      isAuthorizedOrOwner: async (a, id) => {
+        if (faults.authOwnerOnly) return (await chain.ownerOf(id))?.toLowerCase() === a.toLowerCase();
+        if (await chain.isAuthorizedOrOwner(a, id)) return true;
+        return faults.authAcceptsAgentWallet === true && (await chain.agentWallet(id).catch(() => null))?.toLowerCase() === a.toLowerCase();
+      },
       solanaWalletOf: async (id) => {
-        if (!(await chain.ownerOf(id))) return undefined;
-        const loaded = await loadAgentUriData(await chain.tokenURI(id).catch(() => ''));
+        const uri = await chain.tokenUriOf(id).catch(() => null);
+        if (uri === null) return undefined;
+        const loaded = await loadAgentUriData(uri);
         return loaded.ok ? loaded.data.solanaWallet : undefined;
       },
     });
+    await checked;
     if (!auth.ok) throw new HttpError(auth.status, auth.error);
+    const named = c.req.header('x-agent-id');
+    if (faults.apiKeyTrustsAgentHeader && auth.via === 'api-key' && named && /^\d{1,30}$/.test(named)) return { ...auth, agentId: BigInt(named).toString() };
     return auth;
+  }
+
+  /** Fault raceLoser502: a request that found the task open but got the lock after another resolved it. */
+  function lostRace(seen: TaskRow, now: TaskRow): void {
+    const open = (s: string) => s === 'pending' || s === 'processing' || s === 'rejected';
+    if (faults.raceLoser502 && open(seen.status) && !open(now.status)) throw new HttpError(502, 'Escrow action failed; it will be retried');
   }
 
   function ownTask(auth: Vendor, id: string): TaskRow {
@@ -60,8 +78,8 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
   app.get('/vendor/tasks', async (c) => {
     const auth = await vendor(c);
     const status = c.req.query('status');
-    const tasks = db.tasksForAgent(auth.agentId).filter((t) => !status || t.status === status);
-    return c.json({ tasks: tasks.map(vendorTaskView) });
+    const tasks = (faults.listAllTasks ? db.allTasks() : db.tasksForAgent(auth.agentId)).filter((t) => !status || t.status === status);
+    return c.json({ tasks: tasks.map((t) => vendorTaskView(t, faults.vendorListStale)) });
   });
 
   app.post('/vendor/tasks/:id/start', async (c) => {
@@ -80,10 +98,13 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
 
   app.post('/vendor/tasks/:id/complete', async (c) => {
     const auth = await vendor(c);
-    const id = ownTask(auth, c.req.param('id')).id;
+    const seen = ownTask(auth, c.req.param('id'));
+    const id = seen.id;
     const b = parseWith(body.complete, await jsonBody(c));
     return locks.run(id, async () => {
       const t = db.getTask(id)!;
+      lostRace(seen, t);
+      if (faults.completeStoresResultFirst) db.updateTask(id, { result: JSON.stringify(b.result) });
       if (t.pendingAction) {
         // A previous attempt was judged but its escrow action did not finish (502): finish it and
         // answer with that decided outcome, so the vendor's retry reads as success, not a 400.
@@ -102,6 +123,15 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
       if (faults.releaseBeforeReview) {
         await escrow.ensureRecorded(t);
         if ((await chain.getDeposit(id as Hex)).status === 'deposited') await chain.releaseToVendor(id as Hex);
+      }
+      if (faults.noReleaseWithoutReview && t.reviewerRequest === null) {
+        db.updateTask(id, { result: JSON.stringify(b.result), status: 'completed', updatedAt: iso() });
+        const f = db.getTask(id)!;
+        return c.json({
+          task: { id, status: f.status, errorMessage: f.errorMessage, reviewRejectCount: f.reviewRejectCount, updatedAt: f.updatedAt },
+          review: { approved: true, reason: 'No reviewer_request: approved without review' },
+          escrowAction: 'none',
+        });
       }
       let review: ReviewVerdict;
       if (t.reviewerRequest === null) {
@@ -156,10 +186,12 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
 
   app.post('/vendor/tasks/:id/fail', async (c) => {
     const auth = await vendor(c);
-    const id = ownTask(auth, c.req.param('id')).id;
+    const seen = ownTask(auth, c.req.param('id'));
+    const id = seen.id;
     const b = parseWith(body.fail, await jsonBody(c));
     return locks.run(id, async () => {
       let t = db.getTask(id)!;
+      lostRace(seen, t);
       if (t.pendingAction === 'refund') {
         // A previous fail (or 5th rejection) did not finish its refund: finish it and report it.
         await escrow.resolve(id);
@@ -194,13 +226,13 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
     const auth = await vendor(c);
     const raw = await jsonBody(c);
     const candidate = raw && typeof raw === 'object' && 'data' in raw ? (raw as { data: unknown }).data : raw;
-    const data = withEndpoint(ctx, parseWith(sellableAgentUriDataSchema, candidate));
+    const data = withEndpoint(ctx, parseWith(faults.zeroPriceRegister ? agentUriDataSchema : sellableAgentUriDataSchema, candidate));
     const agentId = BigInt(auth.agentId);
     if (!(await chain.isAuthorizedOrOwner(chain.registrar.address, agentId))) {
       throw new HttpError(403, 'This server is not authorized for this agent; call setAgentURI on the IdentityRegistry directly');
     }
     const agentURI = agentDataUri(data);
-    const transactionHash = await chain.setAgentURI(agentId, agentURI);
+    const transactionHash = faults.agentUriNotWritten ? (`0x${'00'.repeat(32)}` as Hex) : await chain.setAgentURI(agentId, agentURI);
     return c.json({ agentId: agentIdOut(agentId), agentURI, transactionHash, data });
   });
 }

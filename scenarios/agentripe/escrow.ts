@@ -1,0 +1,160 @@
+/**
+ * Escrow scenarios on chain: who gets the money when the agent's owner, its agentWallet and an
+ * approved operator are three addresses (and who may act), withdrawing credits, and the buyer's
+ * reclaim when nobody resolves a deposit.
+ */
+import fc from 'fast-check';
+import type { Address, Hex } from 'viem';
+import { defineScenario } from '../../harness/engine/dsl.ts';
+import type { RunContext } from '../../harness/engine/context.ts';
+import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
+import { AGENTRIPE_PROFILE } from '../../reference-impl/agentripe/protocol/model.ts';
+import { BUYERS, OPERATOR_ROLE, deposit, escrowEvents, getJson, goodResult, holdings, totals, type Agr } from './lab.ts';
+import { PATH, paidTask, parties, type PaidTask } from './observe.ts';
+import { BASE } from './tasks.ts';
+
+/** Withdraw `role`'s credit (if the escrow holds one) and check it arrives exactly (AGR-ESC-05). */
+async function withdrawChecked(ctx: RunContext, a: Agr, role: string): Promise<void> {
+  const who = a.s.address(role);
+  const before = await holdings(a, who);
+  if (before.withdrawable === 0n) return; // an escrow that pays at release leaves nothing to withdraw
+  ctx.act(`${role} withdraws its ${before.withdrawable} from the escrow`);
+  const r = await a.s.attempt({ label: `${role} withdraws`, role, address: a.escrow, abi: escrowAbi, functionName: 'withdraw', args: [] });
+  const after = await holdings(a, who);
+  const ev = r.ok ? r.events.find((e) => e.eventName === 'Withdrawn') : undefined;
+  ctx.check(
+    'AGR-ESC-05',
+    r.ok && after.usdc - before.usdc === before.withdrawable && after.withdrawable === 0n && String(ev?.args.account).toLowerCase() === who.toLowerCase() && ev?.args.amount === before.withdrawable,
+    `withdraw() pays ${role} exactly its balance, emits Withdrawn(${role}, amount) and leaves 0`,
+    {
+      expected: `USDC +${before.withdrawable}, withdrawable 0, Withdrawn(${who}, ${before.withdrawable})`,
+      actual: r.ok
+        ? `USDC +${after.usdc - before.usdc}, withdrawable ${after.withdrawable}, ${ev ? `Withdrawn(${ev.args.account}, ${ev.args.amount})` : 'no Withdrawn event'}`
+        : `refused: ${r.reason}`,
+    },
+  );
+}
+
+/** Credits since the task's baseline, by role. */
+async function credits(t: PaidTask): Promise<Map<string, bigint>> {
+  const who = parties(t);
+  const now = await totals(t.a, who);
+  return new Map(who.map((w, i) => [w.toLowerCase(), now[i]! - t.base.get(w.toLowerCase())!]));
+}
+
+function describe(t: PaidTask, m: Map<string, bigint>): string {
+  const name = (addr: string) => [t.roles.owner, t.roles.wallet, t.roles.operator, t.buyer].filter((r) => r && t.a.s.address(r).toLowerCase() === addr).join('=');
+  return [...m].map(([k, v]) => `${name(k)} +${v}`).join(', ');
+}
+
+export const vendorRoles = defineScenario({
+  kind: 'property',
+  id: 'vendor-roles',
+  title: 'Owner, agentWallet and approved operator apart: owner and operator may act, the wallet alone may not; the release pays the wallet, the refund the buyer; credits withdraw exactly',
+  requirements: ['AGR-AUTH-06', 'AGR-ESC-04', 'AGR-ESC-05'],
+  ...BASE,
+  arbitrary: () =>
+    fc.record({
+      // Owner and operator both act in every run (one starts, the other finishes); which outcome comes first.
+      order: fc.constantFrom(['owner', 'operator'] as const, ['operator', 'owner'] as const),
+      releaseFirst: fc.boolean(),
+      buyer: fc.constantFrom(...BUYERS),
+    }),
+  async run(ctx, v) {
+    const roles = { owner: 'vendor1', wallet: 'vendor2', operator: OPERATOR_ROLE, actor: 'vendor1' };
+    const by = (x: 'owner' | 'operator') => (x === 'owner' ? roles.owner : roles.operator);
+    const [starter, finisher] = v.order;
+    let agent: { agentId: bigint; roles: typeof roles } | undefined;
+    for (const outcome of v.releaseFirst ? (['release', 'refund'] as const) : (['refund', 'release'] as const)) {
+      // Without reviewer_request any server approves a complete: the money path, not the review, is under test.
+      // The second task is bought from the same agent.
+      const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, roles, checkPay: false, review: false, agent });
+      agent = { agentId: t.agentId, roles };
+      const snap = async () => JSON.stringify([(await getJson(t.a, `/tasks/${t.taskId}`)).body?.status, (await deposit(t.a, t.taskId)).status]);
+      const before = await snap();
+      ctx.act(`the agentWallet ${roles.wallet} (neither owner nor approved) tries to start the task`);
+      const w = await t.as[roles.wallet]!.start(t.taskId);
+      ctx.check('AGR-AUTH-06', w.status === 401 || w.status === 403, 'vendor auth refuses the agentWallet alone', {
+        expected: '401 or 403',
+        actual: `${w.status} ${JSON.stringify(w.body)}`.slice(0, 200),
+      });
+      ctx.expectEqual('AGR-AUTH-06', await snap(), before, 'the refused request changed neither the task nor its deposit');
+      ctx.act(`${by(starter)} starts the task`);
+      const s = await t.as[by(starter)]!.start(t.taskId);
+      ctx.expectStatus('AGR-AUTH-06', s, 200, `the ${starter} is accepted as the agent's vendor`);
+      ctx.act(`${by(finisher)} ${outcome === 'release' ? 'completes' : 'fails'} the task`);
+      const f = outcome === 'release' ? await t.as[by(finisher)]!.complete(t.taskId, goodResult(PATH)) : await t.as[by(finisher)]!.fail(t.taskId, 'cannot');
+      ctx.expectStatus('AGR-AUTH-06', f, 200, `the ${finisher} is accepted as the agent's vendor`);
+      const got = await credits(t);
+      const to: Address = outcome === 'release' ? t.a.s.address(roles.wallet) : t.a.s.address(t.buyer);
+      const want = new Map([...got.keys()].map((k) => [k, k === to.toLowerCase() ? t.amount : 0n]));
+      ctx.check(
+        'AGR-ESC-04',
+        [...want].every(([k, x]) => got.get(k) === x),
+        `the ${outcome} credits exactly ${outcome === 'release' ? 'the agentWallet' : 'the buyer'}, and nobody else`,
+        {
+          expected: describe(t, want),
+          actual: describe(t, got),
+        },
+      );
+      const ev = (await escrowEvents(t.a, t.taskId as Hex, t.paidBlock)).find((e) => e.eventName === (outcome === 'release' ? 'DepositReleased' : 'DepositRefunded'));
+      const named = ev ? String(ev.args.agentWallet ?? ev.args.buyer) : undefined;
+      ctx.check(
+        'AGR-ESC-04',
+        named?.toLowerCase() === to.toLowerCase() && ev?.args.amount === t.amount,
+        `${ev?.eventName ?? (outcome === 'release' ? 'DepositReleased' : 'DepositRefunded')} names ${outcome === 'release' ? 'the agentWallet' : 'the buyer'}`,
+        {
+          expected: `${to} ${t.amount}`,
+          actual: ev ? `${named} ${ev.args.amount}` : 'no such event',
+        },
+      );
+      await withdrawChecked(ctx, t.a, outcome === 'release' ? roles.wallet : t.buyer);
+    }
+  },
+});
+
+export const reclaim = defineScenario({
+  kind: 'property',
+  id: 'vendor-absent-reclaim',
+  title: 'Vendor absent: the buyer reclaims the deposit after the deadline, not before; nobody else can',
+  requirements: ['AGR-ESC-03'],
+  ...BASE,
+  // The attacker sends a reclaim transaction itself, so it needs a funded account.
+  roles: [...BASE.roles, 'attacker'],
+  signers: [OPERATOR_ROLE],
+  capabilities: ['clock-control', 'snapshot'],
+  arbitrary: () => fc.record({ early: fc.integer({ min: 1, max: AGENTRIPE_PROFILE.reclaimDelaySeconds - 60 }), buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false });
+    const a = t.a;
+    const escrowCall = (role: string, label: string) => a.s.attempt({ label, role, address: a.escrow, abi: escrowAbi, functionName: 'reclaim', args: [t.taskId] });
+    // Chain time moves forward here; revert afterwards so later runs see the ordinary clock. The
+    // servers did nothing after the snapshot, so their own state stays consistent with the chain.
+    const snap = await a.s.test.snapshot();
+    try {
+      const due = await a.s.read(a.escrow, escrowAbi, 'reclaimableAt', [t.taskId]);
+      const now = await a.s.now();
+      ctx.act(`the vendor never acts; ${v.early}s later the buyer tries to reclaim`);
+      await a.s.test.increaseTime({ seconds: Math.min(v.early, Math.max(0, Number(due - now) - 30)) });
+      await a.s.test.mine({ blocks: 1 });
+      const early = await escrowCall(t.buyer, 'buyer reclaims before the deadline');
+      ctx.check('AGR-ESC-03', !early.ok, 'reclaim before the deadline is refused', { expected: 'refused', actual: early.ok ? 'accepted' : early.reason });
+      const now2 = await a.s.now();
+      ctx.act('the chain clock passes the reclaim deadline');
+      await a.s.test.increaseTime({ seconds: Number(due - now2) + 1 });
+      await a.s.test.mine({ blocks: 1 });
+      const thief = await escrowCall('attacker', "attacker reclaims the buyer's deposit");
+      ctx.check('AGR-ESC-03', !thief.ok, 'only the buyer may reclaim', { expected: 'refused', actual: thief.ok ? 'accepted' : thief.reason });
+      const b0 = await holdings(a, a.s.address(t.buyer));
+      const ok = await escrowCall(t.buyer, 'buyer reclaims after the deadline');
+      const b1 = await holdings(a, a.s.address(t.buyer));
+      const d = await deposit(a, t.taskId);
+      ctx.check('AGR-ESC-03', ok.ok && d.status === AGENTRIPE_PROFILE.statuses.REFUNDED && b1.total - b0.total === t.amount, 'after the deadline the buyer gets exactly the amount back', {
+        expected: `REFUNDED, buyer +${t.amount}`,
+        actual: `${ok.ok ? 'accepted' : `refused (${ok.reason})`}, status ${d.status}, buyer +${b1.total - b0.total}`,
+      });
+    } finally {
+      await a.s.test.revert({ id: snap });
+    }
+  },
+});
