@@ -22,6 +22,7 @@ import {
   IGNORERS,
   equivalentsPath,
   loadEquivalents,
+  mutateRanges,
   mutantRows,
   serverSources,
   strykerOptions,
@@ -46,6 +47,9 @@ Options:
   --out DIR            report directory (default reports/mutation/ID)
   --incremental        reuse the previous run's results for unchanged mutants (only when nothing on the
                        test side changed: harness/, scenarios/, protocol/, agents/, fixtures, runs, seed)
+  --survivors          only the survivors (survived or not covered) of the last full run in
+                       reports/mutation/ID/survivors.json, e.g. after adding a check, or with more --runs;
+                       report in reports/mutation/ID/survivors-recheck/ unless --out
   --dry-run            only the initial certification of the instrumented sandbox
   --rescore            no Stryker run: re-read DIR/mutation.json and the equivalents register
   -h, --help           this help
@@ -101,6 +105,7 @@ async function main(): Promise<void> {
         concurrency: { type: 'string' },
         out: { type: 'string' },
         incremental: { type: 'boolean' },
+        survivors: { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         rescore: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -121,12 +126,21 @@ async function main(): Promise<void> {
   const runs = int('runs', values.runs as string | undefined, 10, 1);
   const seed = int('seed', values.seed as string | undefined, 1, -(2 ** 31));
   const concurrency = int('concurrency', values.concurrency as string | undefined, Math.max(1, availableParallelism() - 1), 1);
-  const out = path.resolve(root, (values.out as string | undefined) ?? path.join('reports', 'mutation', id));
+  const full = path.resolve(root, 'reports', 'mutation', id);
+  const out = path.resolve(root, (values.out as string | undefined) ?? (values.survivors ? path.join(full, 'survivors-recheck') : full));
   let mutate: string[];
   try {
     mutate = (values.mutate as string[] | undefined) ?? serverSources(root, id);
   } catch (e) {
     fail((e as Error).message);
+  }
+  if (values.survivors) {
+    if (values.mutate) fail('--survivors and --mutate exclude each other');
+    const listed = path.join(full, 'survivors.json');
+    if (!existsSync(listed)) fail(`${path.relative(root, listed)} does not exist: run the whole server first`);
+    const previous = JSON.parse(readFileSync(listed, 'utf8')) as { survivors: Parameters<typeof mutateRanges>[0] };
+    if (previous.survivors.length === 0) fail(`${path.relative(root, listed)} lists no survivor`);
+    mutate = mutateRanges(previous.survivors);
   }
   // The register is checked before a long run, not after.
   const registerFile = path.join(root, equivalentsPath(id));
@@ -166,7 +180,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(out, 'stryker.config.json'), `${JSON.stringify(options, null, 2)}\n`);
     process.stdout.write(
       [
-        `mutation: ${id}: mutating ${mutate.join(', ')}`,
+        `mutation: ${id}: mutating ${values.survivors ? `the ${mutate.length} survivor locations of the last run` : mutate.join(', ')}`,
         `mutation: test per mutant: ${testCommand(id, runs, seed)}`,
         `mutation: ignorers: ${Object.entries(IGNORERS)
           .map(([k, v]) => `${k} (${v})`)

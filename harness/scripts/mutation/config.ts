@@ -251,6 +251,8 @@ export interface MutantRow {
   file: string;
   line: number;
   column: number;
+  endLine: number;
+  endColumn: number;
   mutator: string;
   original: string;
   replacement: string;
@@ -308,6 +310,8 @@ export function mutantRows(report: StrykerReport, root: string): MutantRow[] {
         file: relFile,
         line: m.location.start.line,
         column: m.location.start.column,
+        endLine: m.location.end.line,
+        endColumn: m.location.end.column,
         mutator: m.mutatorName,
         original: originalText(f.source, m.location),
         replacement: m.replacement ?? '',
@@ -384,6 +388,15 @@ export function summarize(rows: MutantRow[], register: Equivalent[]): MutationSu
     contradicted,
     harnessErrorKills,
   };
+}
+
+/**
+ * Stryker `mutate` patterns that select exactly the code of these mutants (`file:line:col-line:col`;
+ * Stryker reads those columns 0-based, the report's are 1-based). Mutants nested inside a selected
+ * one are selected too.
+ */
+export function mutateRanges(mutants: Pick<MutantRow, 'file' | 'line' | 'column' | 'endLine' | 'endColumn'>[]): string[] {
+  return [...new Set(mutants.map((m) => `${m.file}:${m.line}:${m.column - 1}-${m.endLine}:${m.endColumn - 1}`))];
 }
 
 /** `file:line  mutator  original → replacement`, one line, long code shortened. */

@@ -188,8 +188,14 @@ interface Path {
 
 const LOG_METHODS = new Set(['log']);
 
-/** `console.x(...)`, `log(...)`, `something.log(...)`. */
+/**
+ * `console.x(...)`, `log(...)`, `something.log(...)`, also as a statement (Stryker's CallExpression
+ * mutator removes the statement) or as an arrow's body (`.catch((e) => log(...))`).
+ */
 export function isLogCall(node: Node): boolean {
+  if (node.type === 'ExpressionStatement') return isLogCall(node.expression as Node);
+  if (node.type === 'AwaitExpression') return isLogCall(node.argument as Node);
+  if (node.type === 'ArrowFunctionExpression') return (node.body as Node).type !== 'BlockStatement' && isLogCall(node.body as Node);
   if (node.type !== 'CallExpression' && node.type !== 'OptionalCallExpression') return false;
   const callee = node.callee as Node;
   if (callee.type === 'Identifier') return LOG_METHODS.has(callee.name as string);
