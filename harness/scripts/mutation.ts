@@ -123,11 +123,14 @@ async function main(): Promise<void> {
   if (!id || !/^[a-z0-9][a-z0-9-]*$/.test(id)) fail(`--protocol ID is required (a pack folder name)\n\n${HELP}`);
   const root = REPO_ROOT;
   if (!existsSync(path.join(root, 'scenarios', id, 'index.ts'))) fail(`no protocol '${id}': scenarios/${id}/index.ts does not exist`);
-  const runs = int('runs', values.runs as string | undefined, 10, 1);
-  const seed = int('seed', values.seed as string | undefined, 1, -(2 ** 31));
-  const concurrency = int('concurrency', values.concurrency as string | undefined, Math.max(1, availableParallelism() - 1), 1);
   const full = path.resolve(root, 'reports', 'mutation', id);
   const out = path.resolve(root, (values.out as string | undefined) ?? (values.survivors ? path.join(full, 'survivors-recheck') : full));
+  // --rescore describes the run that wrote the report, not today's defaults.
+  const previous: { runs?: number; seed?: number; concurrency?: number; durationMs?: number } =
+    values.rescore && existsSync(path.join(out, 'survivors.json')) ? JSON.parse(readFileSync(path.join(out, 'survivors.json'), 'utf8')) : {};
+  const runs = int('runs', values.runs as string | undefined, previous.runs ?? 10, 1);
+  const seed = int('seed', values.seed as string | undefined, previous.seed ?? 1, -(2 ** 31));
+  const concurrency = int('concurrency', values.concurrency as string | undefined, previous.concurrency ?? Math.max(1, availableParallelism() - 1), 1);
   let mutate: string[];
   try {
     mutate = (values.mutate as string[] | undefined) ?? serverSources(root, id);
@@ -138,9 +141,9 @@ async function main(): Promise<void> {
     if (values.mutate) fail('--survivors and --mutate exclude each other');
     const listed = path.join(full, 'survivors.json');
     if (!existsSync(listed)) fail(`${path.relative(root, listed)} does not exist: run the whole server first`);
-    const previous = JSON.parse(readFileSync(listed, 'utf8')) as { survivors: Parameters<typeof mutateRanges>[0] };
-    if (previous.survivors.length === 0) fail(`${path.relative(root, listed)} lists no survivor`);
-    mutate = mutateRanges(previous.survivors);
+    const last = JSON.parse(readFileSync(listed, 'utf8')) as { survivors: Parameters<typeof mutateRanges>[0] };
+    if (last.survivors.length === 0) fail(`${path.relative(root, listed)} lists no survivor`);
+    mutate = mutateRanges(last.survivors);
   }
   // The register is checked before a long run, not after.
   const registerFile = path.join(root, equivalentsPath(id));
@@ -159,8 +162,8 @@ async function main(): Promise<void> {
     const fingerprint = testSideFingerprint(root, id, runs, seed, mutate);
     const incrementalFile = path.join(out, 'stryker-incremental.json');
     if (values.incremental && existsSync(incrementalFile)) {
-      const previous = existsSync(fingerprintFile) ? readFileSync(fingerprintFile, 'utf8').trim() : '';
-      if (previous !== fingerprint) {
+      const before = existsSync(fingerprintFile) ? readFileSync(fingerprintFile, 'utf8').trim() : '';
+      if (before !== fingerprint) {
         process.stdout.write('mutation: the test side changed since the last run (harness, scenarios, protocol/agents, fixtures, runs or seed): running every mutant\n');
         rmSync(incrementalFile);
       }
@@ -205,8 +208,7 @@ async function main(): Promise<void> {
   if (!existsSync(reportFile)) fail(`${path.relative(root, reportFile)} does not exist: run without --rescore first`);
   const rows = mutantRows(JSON.parse(readFileSync(reportFile, 'utf8')), root);
   const summary = summarize(rows, register);
-  const previous = values.rescore && existsSync(path.join(out, 'survivors.json')) ? JSON.parse(readFileSync(path.join(out, 'survivors.json'), 'utf8')) : undefined;
-  durationMs ??= previous?.durationMs;
+  durationMs ??= previous.durationMs;
   const { survivors, equivalents, stale, contradicted, harnessErrorKills, ...counts } = summary;
   writeFileSync(
     path.join(out, 'survivors.json'),
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
       2,
     )}\n`,
   );
-  process.stdout.write(`\n${render(id, summary, { durationMs, runs, seed, concurrency })}\n\nreports: ${path.relative(root, out)}/ (mutation.html, mutation.json, survivors.json)\n`);
+  process.stdout.write(`\n${render(id, summary, { durationMs, runs, seed, concurrency })}\n\nreports: ${out.startsWith(root + path.sep) ? path.relative(root, out) : out}/ (mutation.html, mutation.json, survivors.json)\n`);
 }
 
 await main();
