@@ -12,8 +12,8 @@
  * (reference-impl/<id>/mutation-equivalents.json) and each survivor as
  * `file:line  mutator  original → replacement`. Not part of `npm test`: a run takes tens of minutes.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -49,7 +49,9 @@ Options:
                        test side changed: harness/, scenarios/, protocol/, agents/, fixtures, runs, seed)
   --survivors          only the survivors (survived or not covered) of the last full run in
                        reports/mutation/ID/survivors.json, e.g. after adding a check, or with more --runs;
-                       report in reports/mutation/ID/survivors-recheck/ unless --out
+                       report in reports/mutation/ID/recheck/ unless --out
+  --timeouts           only the timeouts of the last full run (a timeout counts as detected: check
+                       that it is a hang, not a slow machine); combines with --survivors
   --dry-run            only the initial certification of the instrumented sandbox
   --rescore            no Stryker run: re-read DIR/mutation.json and the equivalents register
   -h, --help           this help
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
         out: { type: 'string' },
         incremental: { type: 'boolean' },
         survivors: { type: 'boolean' },
+        timeouts: { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         rescore: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -124,7 +127,8 @@ async function main(): Promise<void> {
   const root = REPO_ROOT;
   if (!existsSync(path.join(root, 'scenarios', id, 'index.ts'))) fail(`no protocol '${id}': scenarios/${id}/index.ts does not exist`);
   const full = path.resolve(root, 'reports', 'mutation', id);
-  const out = path.resolve(root, (values.out as string | undefined) ?? (values.survivors ? path.join(full, 'survivors-recheck') : full));
+  const recheck = Boolean(values.survivors || values.timeouts);
+  const out = path.resolve(root, (values.out as string | undefined) ?? (recheck ? path.join(full, 'recheck') : full));
   // --rescore describes the run that wrote the report, not today's defaults.
   const previous: { runs?: number; seed?: number; concurrency?: number; durationMs?: number } =
     values.rescore && existsSync(path.join(out, 'survivors.json')) ? JSON.parse(readFileSync(path.join(out, 'survivors.json'), 'utf8')) : {};
@@ -137,13 +141,14 @@ async function main(): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
-  if (values.survivors) {
-    if (values.mutate) fail('--survivors and --mutate exclude each other');
-    const listed = path.join(full, 'survivors.json');
-    if (!existsSync(listed)) fail(`${path.relative(root, listed)} does not exist: run the whole server first`);
-    const last = JSON.parse(readFileSync(listed, 'utf8')) as { survivors: Parameters<typeof mutateRanges>[0] };
-    if (last.survivors.length === 0) fail(`${path.relative(root, listed)} lists no survivor`);
-    mutate = mutateRanges(last.survivors);
+  if (recheck) {
+    if (values.mutate) fail('--survivors/--timeouts and --mutate exclude each other');
+    const report = path.join(full, 'mutation.json');
+    if (!existsSync(report)) fail(`${path.relative(root, report)} does not exist: run the whole server first`);
+    const wanted = new Set([...(values.survivors ? ['Survived', 'NoCoverage'] : []), ...(values.timeouts ? ['Timeout'] : [])]);
+    const picked = mutantRows(JSON.parse(readFileSync(report, 'utf8')), root).filter((m) => wanted.has(m.status));
+    if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant`);
+    mutate = mutateRanges(picked);
   }
   // The register is checked before a long run, not after.
   const registerFile = path.join(root, equivalentsPath(id));
@@ -183,7 +188,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(out, 'stryker.config.json'), `${JSON.stringify(options, null, 2)}\n`);
     process.stdout.write(
       [
-        `mutation: ${id}: mutating ${values.survivors ? `the ${mutate.length} survivor locations of the last run` : mutate.join(', ')}`,
+        `mutation: ${id}: mutating ${recheck ? `the code of ${mutate.length} mutants of the last full run` : mutate.join(', ')}`,
         `mutation: test per mutant: ${testCommand(id, runs, seed)}`,
         `mutation: ignorers: ${Object.entries(IGNORERS)
           .map(([k, v]) => `${k} (${v})`)
@@ -197,7 +202,13 @@ async function main(): Promise<void> {
     const { Stryker } = await import('@stryker-mutator/core');
     const started = performance.now();
     const { $schema: _schema, ...strykerInput } = options;
-    await new Stryker(strykerInput as never).runMutationTest();
+    const tmp = mkdtempSync(path.join(tmpdir(), 'amh-mutation-'));
+    process.env.AMH_MUTATION_TMP = tmp;
+    try {
+      await new Stryker(strykerInput as never).runMutationTest();
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
     durationMs = performance.now() - started;
     writeFileSync(fingerprintFile, `${fingerprint}\n`);
     if (values['dry-run']) {
@@ -232,7 +243,9 @@ async function main(): Promise<void> {
       2,
     )}\n`,
   );
-  process.stdout.write(`\n${render(id, summary, { durationMs, runs, seed, concurrency })}\n\nreports: ${out.startsWith(root + path.sep) ? path.relative(root, out) : out}/ (mutation.html, mutation.json, survivors.json)\n`);
+  process.stdout.write(
+    `\n${render(id, summary, { durationMs, runs, seed, concurrency })}\n\nreports: ${out.startsWith(root + path.sep) ? path.relative(root, out) : out}/ (mutation.html, mutation.json, survivors.json)\n`,
+  );
 }
 
 await main();

@@ -112,9 +112,11 @@ export function testCommand(protocol: string, runs: number, seed: number): strin
  *   any other exit = killed, a fresh process per mutant) plus coverage: the dry run records which
  *   mutants the certification executes at all, so the others are reported `NoCoverage` instead of
  *   costing a full run each to survive.
- * - `timeoutFactor`/`timeoutMS`: a run takes 5-15 s on a shared 2-core machine; a mutant is a timeout
- *   past 2 x the dry run + 20 s (a hang, e.g. an endpoint that never answers), and its process group
- *   is killed (anvil included).
+ * - `timeoutFactor`/`timeoutMS`: a run takes 5-25 s on a shared 2-core machine (load 4-12); a mutant
+ *   is a timeout past 2 x the dry run + 45 s (a hang: a server that never listens, a stop() that never
+ *   resolves), and its process group is killed (anvil included). With + 20 s, one mutant that cannot
+ *   change anything (a string in `facts`, which amh run never reads) timed out at load 12: a timeout
+ *   counts as detected, so a false one inflates the score.
  * - `tsconfigFile` names no file: Stryker would rewrite tsconfig.json's `extends`/`references` with
  *   the `typescript` package's JS API, which TypeScript 7 no longer has, and ours has neither.
  * - `ignorePatterns`: the sandbox copy leaves out build output and reports (amh run needs the
@@ -134,7 +136,7 @@ export function strykerOptions(o: MutationOptions): Record<string, unknown> {
     tsconfigFile: 'tsconfig.stryker-does-not-rewrite.json',
     disableTypeChecks: true,
     concurrency: o.concurrency,
-    timeoutMS: 20_000,
+    timeoutMS: 45_000,
     timeoutFactor: 2,
     dryRunTimeoutMinutes: 10,
     maxTestRunnerReuse: 0,

@@ -24,6 +24,9 @@ import type { StrykerOptions } from '@stryker-mutator/api/core';
 import { DryRunStatus, MutantRunStatus, TestStatus } from '@stryker-mutator/api/test-runner';
 import type { DryRunResult, MutantRunOptions, MutantRunResult, TestRunner, TestRunnerCapabilities } from '@stryker-mutator/api/test-runner';
 
+/** Where run directories go: a directory the mutation script removes at the end (a killed run cannot clean up after itself). */
+const tmpBase = () => process.env.AMH_MUTATION_TMP ?? os.tmpdir();
+
 /** The one "test" the runner reports: the whole certification. */
 export const TEST_ID = 'amh-run';
 const HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'coverage-hook.mjs');
@@ -105,7 +108,7 @@ export class AmhCommandTestRunner implements TestRunner {
   }
 
   async dryRun(): Promise<DryRunResult> {
-    const coverageDir = mkdtempSync(path.join(os.tmpdir(), 'amh-mutation-coverage-'));
+    const coverageDir = mkdtempSync(path.join(tmpBase(), 'coverage-'));
     try {
       const hook = `--import ${JSON.stringify(pathToFileURL(HOOK).href)}`;
       const f = await this.run({ AMH_MUTATION_COVERAGE_DIR: coverageDir, NODE_OPTIONS: [process.env.NODE_OPTIONS, hook].filter(Boolean).join(' ') });
@@ -146,7 +149,7 @@ export class AmhCommandTestRunner implements TestRunner {
   }
 
   private run(env: Record<string, string>): Promise<Finished> {
-    const out = mkdtempSync(path.join(os.tmpdir(), 'amh-mutation-run-'));
+    const out = mkdtempSync(path.join(tmpBase(), 'run-'));
     const started = performance.now();
     return new Promise((resolve, reject) => {
       // Its own process group, so a timeout kills the shell, amh and the anvil nodes amh started.
