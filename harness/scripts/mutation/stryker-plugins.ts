@@ -250,26 +250,42 @@ function exits(node: Node | undefined): boolean {
   return false;
 }
 
-/** Why this node only exists for fault injection, or undefined. */
-export function faultOnlyReason(p: Path): string | undefined {
-  if (faultPolarity(p.node) !== undefined) return 'fault switch: a test-only defect toggle, off in every reference service';
-  const parent = p.parentPath?.node;
-  if (!parent) return undefined;
-  const onlyWithFault = 'runs only when a test-only fault switch is on';
-  if (parent.type === 'IfStatement' || parent.type === 'ConditionalExpression') {
-    const pol = faultPolarity(parent.test as Node);
-    if ((pol === 'on' && p.key === 'consequent') || (pol === 'off' && p.key === 'alternate')) return onlyWithFault;
-  }
-  if (parent.type === 'LogicalExpression' && p.key === 'right') {
-    const pol = faultPolarity(parent.left as Node);
-    if ((pol === 'on' && parent.operator === '&&') || (pol === 'off' && parent.operator === '||')) return onlyWithFault;
-  }
-  // `if (!faults.x) return …;` followed by statements: those run only with the switch on.
-  if (typeof p.key === 'number' && Array.isArray(p.container)) {
-    const before = (p.container as Node[]).slice(0, p.key);
-    if (before.some((s) => s.type === 'IfStatement' && !s.alternate && faultPolarity(s.test as Node) === 'off' && exits(s.consequent as Node))) return onlyWithFault;
-  }
-  return undefined;
+const SWITCH = 'fault switch: a test-only defect toggle, off in every reference service';
+const ONLY_WITH_FAULT = 'runs only when a test-only fault switch is on';
+
+/**
+ * The `amh-fault-switches` ignorer. Stryker asks it about every node on the way down and rewrites
+ * a node's children into mutant switches on the way up, so what runs only with a switch on is
+ * decided when the enclosing `if`, `?:` or `&&`/`||` is entered, while it is still the original code,
+ * and remembered until the traversal reaches it.
+ */
+export function faultSwitchIgnorer(): { shouldIgnore(p: unknown): string | undefined } {
+  const onlyWithFault = new WeakSet<object>();
+  const mark = (n: unknown) => {
+    if (n && typeof n === 'object') onlyWithFault.add(n);
+  };
+  return {
+    shouldIgnore(raw: unknown): string | undefined {
+      const p = raw as Path;
+      const node = p.node;
+      if (onlyWithFault.has(node)) return ONLY_WITH_FAULT;
+      if (faultPolarity(node) !== undefined) return SWITCH;
+      if (node.type === 'IfStatement' || node.type === 'ConditionalExpression') {
+        const pol = faultPolarity(node.test as Node);
+        if (pol === 'on') mark(node.consequent);
+        if (pol === 'off') mark(node.alternate);
+        // `if (!faults.x) return …;` then statements: those run only with the switch on.
+        if (pol === 'off' && node.type === 'IfStatement' && !node.alternate && exits(node.consequent as Node) && typeof p.key === 'number' && Array.isArray(p.container)) {
+          for (const next of (p.container as unknown[]).slice(p.key + 1)) mark(next);
+        }
+      }
+      if (node.type === 'LogicalExpression') {
+        const pol = faultPolarity(node.left as Node);
+        if ((pol === 'on' && node.operator === '&&') || (pol === 'off' && node.operator === '||')) mark(node.right);
+      }
+      return undefined;
+    },
+  };
 }
 
 export const strykerPlugins = [
@@ -277,7 +293,5 @@ export const strykerPlugins = [
   declareValuePlugin(PluginKind.Ignore, 'amh-log-calls', {
     shouldIgnore: (p: unknown) => (isLogCall((p as Path).node) ? 'log call: text for humans, no behaviour a requirement can see' : undefined),
   }),
-  declareValuePlugin(PluginKind.Ignore, 'amh-fault-switches', {
-    shouldIgnore: (p: unknown) => faultOnlyReason(p as Path),
-  }),
+  declareValuePlugin(PluginKind.Ignore, 'amh-fault-switches', faultSwitchIgnorer()),
 ];
