@@ -91,6 +91,36 @@ export function readCoverage(dir: string): Record<string, number> | undefined {
   return merged;
 }
 
+/**
+ * Certifications run in process groups of their own (so a timeout can kill their anvils), which
+ * signals to Stryker's group do not reach: when this worker is interrupted or loses its parent, it
+ * kills them itself.
+ */
+const liveGroups = new Set<number>();
+function killLiveGroups(): void {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  liveGroups.clear();
+}
+let cleanupHooked = false;
+function hookCleanup(): void {
+  if (cleanupHooked) return;
+  cleanupHooked = true;
+  process.once('exit', killLiveGroups);
+  process.once('disconnect', () => process.exit(1));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killLiveGroups();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
 export class AmhCommandTestRunner implements TestRunner {
   static inject = tokens(commonTokens.options);
   private readonly command: string;
@@ -100,6 +130,7 @@ export class AmhCommandTestRunner implements TestRunner {
 
   constructor(options: StrykerOptions) {
     this.command = options.commandRunner.command;
+    hookCleanup();
   }
 
   capabilities(): TestRunnerCapabilities {
@@ -155,6 +186,7 @@ export class AmhCommandTestRunner implements TestRunner {
       // Its own process group, so a timeout kills the shell, amh and the anvil nodes amh started.
       const child = spawn(this.command, { cwd: this.cwd, shell: true, detached: true, env: { ...process.env, ...env, AMH_MUTATION_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
+      if (child.pid !== undefined) liveGroups.add(child.pid);
       let output = '';
       const keep = (d: Buffer) => {
         output = (output + d.toString()).slice(-KEEP_OUTPUT);
@@ -167,6 +199,7 @@ export class AmhCommandTestRunner implements TestRunner {
       });
       child.once('close', (code, signal) => {
         this.child = undefined;
+        if (child.pid !== undefined) liveGroups.delete(child.pid);
         const verdicts = readVerdicts(out);
         rmSync(out, { recursive: true, force: true });
         resolve({ code, signal, output, ms: Math.round(performance.now() - started), ...verdicts });
