@@ -1,0 +1,246 @@
+/**
+ * `npm run mutation` without running Stryker: which files are "the server" of the x402 and
+ * Agentripe packs, the generated options, the equivalents register (format, matching, stale and
+ * contradicted entries, score), the kill reasons and the two ignorers (through Stryker's own
+ * instrumenter, as a run uses them).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Instrumenter } from '@stryker-mutator/instrumenter';
+import type { Ignorer } from '@stryker-mutator/api/ignore';
+import type { Logger } from '@stryker-mutator/api/logging';
+import { describe, test } from 'vitest';
+import { type MutantRow, equivalentMatches, equivalentsPath, loadEquivalents, parseEquivalents, serverSources, strykerOptions, summarize, survivorLine } from './mutation/config.ts';
+import { killReason, strykerPlugins } from './mutation/stryker-plugins.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+describe('the server of a pack', () => {
+  test('x402: the facilitator, the paywall, the demo resource and the service definition', () => {
+    assert.deepEqual(serverSources(ROOT, 'x402'), [
+      'reference-impl/x402/server/demo.ts',
+      'reference-impl/x402/server/facilitator.ts',
+      'reference-impl/x402/server/paywall.ts',
+      'reference-impl/x402/service.ts',
+    ]);
+  });
+
+  test('agentripe: the server files service.ts reaches; no agents, protocol library, tests, test kits, kills or serve entry', () => {
+    const files = serverSources(ROOT, 'agentripe');
+    for (const f of ['reference-impl/agentripe/service.ts', 'reference-impl/agentripe/server/server.ts', 'reference-impl/agentripe/server/stack.ts', 'reference-impl/agentripe/server/db.ts']) {
+      assert.ok(files.includes(f), `${f} is part of the server`);
+    }
+    for (const f of files) {
+      assert.match(f, /^reference-impl\/agentripe\/.+\.ts$/, 'only the pack itself (the x402 facilitator it uses is measured with x402)');
+      assert.doesNotMatch(f, /\/(agents|protocol)\//);
+      assert.doesNotMatch(f, /\.test\.ts$|testkit|fuzz-arbitraries|\/kills\.ts$|\/serve\.ts$|bench/);
+      assert.ok(existsSync(path.join(ROOT, f)));
+    }
+  });
+
+  test('a pack without a reference service has nothing to mutate', () => {
+    assert.throws(() => serverSources(ROOT, 'usdc'), /reference-impl\/usdc\/service\.ts does not exist.*--mutate/);
+  });
+
+  test('the Stryker options: certification as the test, coverage, ignorers, reports under --out', () => {
+    const o = strykerOptions({ protocol: 'x402', mutate: ['a.ts'], runs: 7, seed: 3, concurrency: 2, out: 'reports/mutation/x402', pluginFile: '/p.ts' });
+    assert.equal(o.testRunner, 'amh-command');
+    assert.deepEqual(o.plugins, ['/p.ts']);
+    assert.deepEqual(o.mutate, ['a.ts']);
+    assert.equal((o.commandRunner as { command: string }).command, 'node harness/cli/amh.mjs run --protocol x402 --runs 7 --seed 3 --quiet --workers 1 --out "$AMH_MUTATION_OUT"');
+    assert.equal(o.coverageAnalysis, 'perTest');
+    assert.deepEqual(o.ignorers, ['amh-log-calls', 'amh-fault-switches']);
+    assert.deepEqual(o.jsonReporter, { fileName: path.join('reports/mutation/x402', 'mutation.json') });
+    assert.deepEqual(o.htmlReporter, { fileName: path.join('reports/mutation/x402', 'mutation.html') });
+  });
+});
+
+const row = (over: Partial<MutantRow>): MutantRow => ({
+  id: '1',
+  file: 'reference-impl/x402/server/demo.ts',
+  line: 83,
+  column: 16,
+  endLine: 83,
+  endColumn: 37,
+  mutator: 'LogicalOperator',
+  original: "o.host ?? '127.0.0.1'",
+  replacement: "o.host && '127.0.0.1'",
+  status: 'Survived',
+  ...over,
+});
+
+describe('the equivalents register', () => {
+  const entry = {
+    file: 'reference-impl/x402/server/demo.ts',
+    line: 83,
+    mutator: 'LogicalOperator',
+    replacement: "o.host && '127.0.0.1'",
+    reason: 'service.ts always passes host, and it is 127.0.0.1 in every run',
+  };
+
+  test('a valid file parses; every pack register in the repository is valid', () => {
+    assert.equal(parseEquivalents({ $comment: 'x', equivalents: [entry, { ...entry, line: undefined, replacement: '/^o\\.host &&/' }] }).length, 2);
+    for (const id of ['x402', 'agentripe']) loadEquivalents(path.join(ROOT, equivalentsPath(id)));
+  });
+
+  test('an invalid entry is refused, naming each bad field', () => {
+    const bad = {
+      equivalents: [
+        { ...entry, reason: 'same' },
+        { ...entry, mutator: 'NoSuchMutator' },
+        { ...entry, replacement: '/(unclosed/' },
+        { ...entry, file: '/abs/demo.ts' },
+        { ...entry, line: 0 },
+        { ...entry, colour: 'red' },
+        { file: entry.file, mutator: entry.mutator, replacement: 'x' },
+      ],
+    };
+    let message = '';
+    try {
+      parseEquivalents(bad, 'mutation-equivalents.json');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert.match(message, /mutation-equivalents\.json is invalid/);
+    for (const field of ['equivalents.0.reason', 'equivalents.1.mutator', 'equivalents.2.replacement', 'equivalents.3.file', 'equivalents.4.line', 'equivalents.5', 'equivalents.6.reason']) {
+      assert.ok(message.includes(`- ${field}:`), `${field} named in:\n${message}`);
+    }
+    assert.throws(() => parseEquivalents({ equivalent: [] }), /\(root\)|equivalents/);
+  });
+
+  test('matching: file, line (or any line), mutator, replacement exact modulo whitespace or /regex/, optional original', () => {
+    const e = parseEquivalents({ equivalents: [entry] })[0]!;
+    assert.ok(equivalentMatches(e, row({})));
+    assert.ok(equivalentMatches(e, row({ replacement: "o.host  &&\n '127.0.0.1'" })));
+    assert.ok(!equivalentMatches(e, row({ line: 84 })));
+    assert.ok(!equivalentMatches(e, row({ mutator: 'StringLiteral' })));
+    assert.ok(!equivalentMatches(e, row({ file: 'reference-impl/x402/server/paywall.ts' })));
+    const anyLine = parseEquivalents({ equivalents: [{ ...entry, line: undefined, replacement: '/&& .127/', original: "o.host ?? '127.0.0.1'" }] })[0]!;
+    assert.ok(equivalentMatches(anyLine, row({ line: 999 })));
+    assert.ok(!equivalentMatches(anyLine, row({ original: 'o.port ?? 0' })));
+  });
+
+  test('score over non-equivalent mutants; stale and contradicted entries reported; harness-error kills counted', () => {
+    const rows = [
+      row({ id: '1' }), // equivalent (register)
+      row({ id: '2', line: 10, status: 'Survived' }),
+      row({ id: '3', line: 11, status: 'NoCoverage' }),
+      row({ id: '4', line: 12, status: 'Killed', statusReason: 'exit 1: X402-PAY-01 fail' }),
+      row({ id: '5', line: 13, status: 'Killed', statusReason: 'exit 2 (harness error): amh: harness error: boom' }),
+      row({ id: '6', line: 14, status: 'Timeout' }),
+      row({ id: '7', line: 15, status: 'Ignored' }),
+      row({ id: '8', line: 16, status: 'Killed', statusReason: 'exit 1: X402-CH-01 fail' }),
+    ];
+    const register = parseEquivalents({
+      equivalents: [entry, { ...entry, line: 500, reason: 'code that moved away since this was written' }, { ...entry, line: 16, reason: 'believed equivalent, but the run kills it' }],
+    });
+    const s = summarize(rows, register);
+    assert.deepEqual(
+      { total: s.total, killed: s.killed, harness: s.killedByHarnessError, timeout: s.timeout, survived: s.survived, noCoverage: s.noCoverage, ignored: s.ignored, equivalent: s.equivalent },
+      { total: 8, killed: 3, harness: 1, timeout: 1, survived: 1, noCoverage: 1, ignored: 1, equivalent: 1 },
+    );
+    // (3 killed + 1 timeout) / (8 − 1 ignored − 1 equivalent)
+    assert.equal(s.score, 4 / 6);
+    assert.equal(s.strykerScore, 4 / 7);
+    assert.deepEqual(
+      s.survivors.map((m) => m.id),
+      ['2', '3'],
+    );
+    assert.deepEqual(
+      s.stale.map((e) => e.line),
+      [500],
+    );
+    assert.deepEqual(
+      s.contradicted.map((c) => c.mutant.id),
+      ['8'],
+    );
+    assert.equal(survivorLine(row({})), "reference-impl/x402/server/demo.ts:83  LogicalOperator  o.host ?? '127.0.0.1' → o.host && '127.0.0.1'");
+  });
+});
+
+test('kill reasons: failed requirements for exit 1, the harness error for exit 2, the signal for a kill', () => {
+  const base = { signal: null, output: 'noise\namh: harness error: Error: listen EADDRINUSE\n    at x (y.ts:1:1)\n', failed: [], errors: [] };
+  assert.equal(killReason({ ...base, code: 1, failed: ['X402-PAY-01 fail', 'X402-CH-01 indeterminate'] }), 'exit 1: X402-PAY-01 fail, X402-CH-01 indeterminate');
+  assert.equal(killReason({ ...base, code: 2 }), 'exit 2 (harness error): amh: harness error: Error: listen EADDRINUSE');
+  assert.equal(killReason({ ...base, code: 2, errors: ['no check executed\nmore'] }), 'exit 2 (harness error): no check executed');
+  assert.equal(killReason({ ...base, code: null, signal: 'SIGKILL' }), 'signal SIGKILL');
+});
+
+describe('ignorers, through Stryker’s instrumenter', () => {
+  const logger = new Proxy({}, { get: (_t, k) => (String(k).startsWith('is') ? () => false : () => undefined) }) as Logger;
+  const ignorers = Object.fromEntries(strykerPlugins.filter((p) => p.kind === 'Ignore').map((p) => [p.name, (p as unknown as { value: Ignorer }).value]));
+
+  async function mutants(code: string) {
+    const r = await new Instrumenter(logger).instrument([{ name: 'x.ts', content: code, mutate: true }], {
+      ignorers: [ignorers['amh-log-calls']!, ignorers['amh-fault-switches']!],
+      excludedMutations: [],
+      plugins: null,
+    });
+    const lines = code.split('\n');
+    return r.mutants.map((m) => ({
+      line: lines[m.location.start.line]!.trim(),
+      mutator: m.mutatorName,
+      replacement: m.replacement,
+      ignored: m.status === 'Ignored' ? m.statusReason : undefined,
+    }));
+  }
+
+  test('log calls are ignored; the rest of the statement is not', async () => {
+    const code = [
+      'export function f(log: (s: string) => void, n: number, p: Promise<void>) {',
+      '  log("n is " + n);',
+      "  console.error('x');",
+      '  p.catch((e) => log("failed: " + e));',
+      "  return n > 1 ? 'big' : 'small';",
+      '}',
+    ].join('\n');
+    const ms = await mutants(code);
+    const logs = ms.filter((m) => /^(log\(|console\.)/.test(m.line));
+    assert.deepEqual([...new Set(logs.map((m) => m.mutator))].sort(), ['CallExpression', 'StringLiteral']);
+    assert.ok(logs.every((m) => m.ignored?.startsWith('log call')));
+    // Dropping the .catch is behaviour (an unhandled rejection); its log-only handler is not.
+    const caught = ms.filter((m) => m.line.startsWith('p.catch'));
+    assert.deepEqual(
+      caught.map((m) => [m.mutator, Boolean(m.ignored)]),
+      [
+        ['CallExpression', false],
+        ['ArrowFunction', true],
+        ['StringLiteral', true],
+      ],
+    );
+    assert.ok(ms.filter((m) => m.line.startsWith('return')).every((m) => m.ignored === undefined));
+  });
+
+  test('fault switches and fault-only code are ignored; the checks they guard are still mutated', async () => {
+    const code = [
+      'export function verify(faults: { skipCheck?: boolean; lie?: boolean }, ok: boolean, n: bigint) {',
+      '  if (!faults.skipCheck && !ok) return "invalid";',
+      '  if (faults.lie) return "lie";',
+      '  const extra = faults.lie ? 1n : 0n;',
+      '  if (!ok) {',
+      '    if (!faults.skipCheck) {',
+      '      return "no";',
+      '    }',
+      '    n = n + 1n;',
+      '  }',
+      '  return n - extra;',
+      '}',
+    ].join('\n');
+    const ms = await mutants(code);
+    const on = (prefix: string) => ms.filter((m) => m.line.startsWith(prefix));
+    // The check itself: removing it (test → false, block → {}) is still a mutant.
+    const check = on('if (!faults.skipCheck && !ok)');
+    assert.ok(check.some((m) => m.mutator === 'ConditionalExpression' && m.replacement === 'false' && !m.ignored));
+    // The switch alone (`!faults.skipCheck` → true/false, `!` dropped) is not behaviour.
+    assert.ok(check.some((m) => m.ignored?.startsWith('fault switch')));
+    // Code reached only with a switch on.
+    assert.ok(on('if (faults.lie) return "lie"').every((m) => m.ignored));
+    assert.ok(on('const extra').every((m) => m.ignored));
+    // …including statements after `if (!faults.x) { return … }`, whose block is itself still mutated.
+    assert.ok(on('n = n + 1n').length > 0 && on('n = n + 1n').every((m) => m.ignored?.startsWith('runs only when')));
+    assert.ok(ms.some((m) => m.line === 'if (!faults.skipCheck) {' && m.mutator === 'BlockStatement' && !m.ignored));
+    assert.ok(on('return n - extra').every((m) => !m.ignored));
+  });
+});

@@ -1,0 +1,251 @@
+/**
+ * Mutation testing of a protocol pack's reference server with StrykerJS, certification as the test:
+ *
+ *   npm run mutation -- --protocol x402 [--mutate GLOB]... [--runs N] [--seed S] [--concurrency N]
+ *                       [--out DIR] [--incremental] [--dry-run] [--rescore]
+ *
+ * Every mutant of the server's sources (config.ts `serverSources`: what the pack's service.ts
+ * imports, minus protocol/ and agents/) is tested by `amh run --protocol ID` on Stryker's mutated
+ * sandbox: killed when the certification fails (exit 1) or cannot run (exit 2), survived when it
+ * passes. Writes reports/mutation/<id>/ (Stryker's mutation.json and mutation.html, the generated
+ * stryker.config.json, survivors.json) and prints the counts, the score over non-equivalent mutants
+ * (reference-impl/<id>/mutation-equivalents.json) and each survivor as
+ * `file:line  mutator  original → replacement`. Not part of `npm test`: a run takes tens of minutes.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../chain/paths.ts';
+import {
+  IGNORERS,
+  equivalentsPath,
+  loadEquivalents,
+  mutateRanges,
+  mutantRows,
+  serverSources,
+  strykerOptions,
+  summarize,
+  survivorLine,
+  testCommand,
+  testSideFingerprint,
+  type MutationSummary,
+} from './mutation/config.ts';
+
+const HELP = `Usage: npm run mutation -- --protocol ID [options]
+
+Mutates the pack's reference server (reference-impl/ID: what service.ts imports, minus protocol/ and
+agents/) with StrykerJS and certifies each mutant with \`amh run --protocol ID\`.
+
+Options:
+  --protocol ID        the pack (required)
+  --mutate GLOB        files to mutate instead of the server's sources (repeatable; file.ts:10-20 ranges work)
+  --runs N             property runs per scenario in each certification (default 10)
+  --seed S             certification seed, the same for every mutant (default 1)
+  --concurrency N      certifications in parallel (default: cores - 1, at least 1)
+  --out DIR            report directory (default reports/mutation/ID)
+  --incremental        reuse the previous run's results for unchanged mutants (only when nothing on the
+                       test side changed: harness/, scenarios/, protocol/, agents/, fixtures, runs, seed)
+  --survivors          only the survivors (survived or not covered) of the last full run in
+                       reports/mutation/ID/survivors.json, e.g. after adding a check, or with more --runs;
+                       report in reports/mutation/ID/recheck/ unless --out
+  --timeouts           only the timeouts of the last full run (a timeout counts as detected: check
+                       that it is a hang, not a slow machine); combines with --survivors
+  --dry-run            only the initial certification of the instrumented sandbox
+  --rescore            no Stryker run: re-read DIR/mutation.json and the equivalents register
+  -h, --help           this help
+`;
+
+function fail(msg: string): never {
+  process.stderr.write(`mutation: ${msg}\n`);
+  process.exit(2);
+}
+
+function int(name: string, v: string | undefined, def: number, min: number): number {
+  if (v === undefined) return def;
+  if (!/^-?\d+$/.test(v) || Number(v) < min) fail(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return Number(v);
+}
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** The printed summary. */
+export function render(id: string, s: MutationSummary, extra: { durationMs?: number; runs: number; seed: number; concurrency?: number }): string {
+  const lines = [
+    `mutation testing of the ${id} reference server (amh run --protocol ${id} --runs ${extra.runs} --seed ${extra.seed})`,
+    `  mutants ${s.total} · killed ${s.killed} (${s.killedByHarnessError} of them by a harness error, exit 2) · timeout ${s.timeout} · survived ${s.survived} · no coverage ${s.noCoverage} · errors ${s.errors}`,
+    `  ignored ${s.ignored} (log calls, fault switches) · equivalent ${s.equivalent}`,
+    `  score ${pct(s.score)} = (killed + timeout) / (mutants − ignored − errors − equivalent)   [Stryker's own, without the register: ${pct(s.strykerScore)}]`,
+  ];
+  if (extra.durationMs !== undefined) lines.push(`  duration ${duration(extra.durationMs)}${extra.concurrency ? ` (concurrency ${extra.concurrency})` : ''}`);
+  const survived = s.survivors.filter((m) => m.status === 'Survived');
+  const uncovered = s.survivors.filter((m) => m.status === 'NoCoverage');
+  if (survived.length) lines.push('', `survived (${survived.length}): the certification ran this code and passed`, ...survived.map((m) => `  ${survivorLine(m)}`));
+  if (uncovered.length) lines.push('', `no coverage (${uncovered.length}): the certification never ran this code`, ...uncovered.map((m) => `  ${survivorLine(m)}`));
+  if (s.stale.length)
+    lines.push('', `stale equivalents (${s.stale.length}): match no mutant; update or delete them`, ...s.stale.map((e) => `  ${e.file}:${e.line ?? '*'}  ${e.mutator}  → ${e.replacement}`));
+  if (s.contradicted.length)
+    lines.push('', `equivalents that are killed (${s.contradicted.length}): not equivalent after all`, ...s.contradicted.map((c) => `  ${survivorLine(c.mutant)}  [${c.mutant.statusReason ?? ''}]`));
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        protocol: { type: 'string' },
+        mutate: { type: 'string', multiple: true },
+        runs: { type: 'string' },
+        seed: { type: 'string' },
+        concurrency: { type: 'string' },
+        out: { type: 'string' },
+        incremental: { type: 'boolean' },
+        survivors: { type: 'boolean' },
+        timeouts: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        rescore: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    fail(`${(e as Error).message}\n\n${HELP}`);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const id = values.protocol as string | undefined;
+  if (!id || !/^[a-z0-9][a-z0-9-]*$/.test(id)) fail(`--protocol ID is required (a pack folder name)\n\n${HELP}`);
+  const root = REPO_ROOT;
+  if (!existsSync(path.join(root, 'scenarios', id, 'index.ts'))) fail(`no protocol '${id}': scenarios/${id}/index.ts does not exist`);
+  const full = path.resolve(root, 'reports', 'mutation', id);
+  const recheck = Boolean(values.survivors || values.timeouts);
+  const out = path.resolve(root, (values.out as string | undefined) ?? (recheck ? path.join(full, 'recheck') : full));
+  // --rescore describes the run that wrote the report, not today's defaults.
+  const previous: { runs?: number; seed?: number; concurrency?: number; durationMs?: number } =
+    values.rescore && existsSync(path.join(out, 'survivors.json')) ? JSON.parse(readFileSync(path.join(out, 'survivors.json'), 'utf8')) : {};
+  const runs = int('runs', values.runs as string | undefined, previous.runs ?? 10, 1);
+  const seed = int('seed', values.seed as string | undefined, previous.seed ?? 1, -(2 ** 31));
+  const concurrency = int('concurrency', values.concurrency as string | undefined, previous.concurrency ?? Math.max(1, availableParallelism() - 1), 1);
+  let mutate: string[];
+  try {
+    mutate = (values.mutate as string[] | undefined) ?? serverSources(root, id);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (recheck) {
+    if (values.mutate) fail('--survivors/--timeouts and --mutate exclude each other');
+    const report = path.join(full, 'mutation.json');
+    if (!existsSync(report)) fail(`${path.relative(root, report)} does not exist: run the whole server first`);
+    const wanted = new Set([...(values.survivors ? ['Survived', 'NoCoverage'] : []), ...(values.timeouts ? ['Timeout'] : [])]);
+    const picked = mutantRows(JSON.parse(readFileSync(report, 'utf8')), root).filter((m) => wanted.has(m.status));
+    if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant`);
+    mutate = mutateRanges(picked);
+  }
+  // The register is checked before a long run, not after.
+  const registerFile = path.join(root, equivalentsPath(id));
+  let register: ReturnType<typeof loadEquivalents>;
+  try {
+    register = loadEquivalents(registerFile);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  mkdirSync(out, { recursive: true });
+  const reportFile = path.join(out, 'mutation.json');
+
+  let durationMs: number | undefined;
+  if (!values.rescore) {
+    const fingerprintFile = path.join(out, 'test-side.sha256');
+    const fingerprint = testSideFingerprint(root, id, runs, seed, mutate);
+    const incrementalFile = path.join(out, 'stryker-incremental.json');
+    if (values.incremental && existsSync(incrementalFile)) {
+      const before = existsSync(fingerprintFile) ? readFileSync(fingerprintFile, 'utf8').trim() : '';
+      if (before !== fingerprint) {
+        process.stdout.write('mutation: the test side changed since the last run (harness, scenarios, protocol/agents, fixtures, runs or seed): running every mutant\n');
+        rmSync(incrementalFile);
+      }
+    }
+    const options = strykerOptions({
+      protocol: id,
+      mutate,
+      runs,
+      seed,
+      concurrency,
+      out: path.relative(root, out) || '.',
+      pluginFile: path.join(path.dirname(fileURLToPath(import.meta.url)), 'mutation', 'stryker-plugins.ts'),
+      incremental: Boolean(values.incremental),
+      dryRunOnly: Boolean(values['dry-run']),
+      tty: Boolean(process.stdout.isTTY),
+    });
+    writeFileSync(path.join(out, 'stryker.config.json'), `${JSON.stringify(options, null, 2)}\n`);
+    process.stdout.write(
+      [
+        `mutation: ${id}: mutating ${recheck ? `the code of ${mutate.length} mutants of the last full run` : mutate.join(', ')}`,
+        `mutation: test per mutant: ${testCommand(id, runs, seed)}`,
+        `mutation: ignorers: ${Object.entries(IGNORERS)
+          .map(([k, v]) => `${k} (${v})`)
+          .join('; ')}`,
+        '',
+      ].join('\n'),
+    );
+    // The test command says `node`: make that this Node (22+, what amh needs), whoever started us.
+    process.env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
+    process.chdir(root);
+    const { Stryker } = await import('@stryker-mutator/core');
+    const started = performance.now();
+    const { $schema: _schema, ...strykerInput } = options;
+    const tmp = mkdtempSync(path.join(tmpdir(), 'amh-mutation-'));
+    process.env.AMH_MUTATION_TMP = tmp;
+    try {
+      await new Stryker(strykerInput as never).runMutationTest();
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    durationMs = performance.now() - started;
+    writeFileSync(fingerprintFile, `${fingerprint}\n`);
+    if (values['dry-run']) {
+      process.stdout.write(`mutation: dry run passed in ${duration(durationMs)}\n`);
+      return;
+    }
+  }
+  if (!existsSync(reportFile)) fail(`${path.relative(root, reportFile)} does not exist: run without --rescore first`);
+  const rows = mutantRows(JSON.parse(readFileSync(reportFile, 'utf8')), root);
+  const summary = summarize(rows, register);
+  durationMs ??= previous.durationMs;
+  const { survivors, equivalents, stale, contradicted, harnessErrorKills, ...counts } = summary;
+  writeFileSync(
+    path.join(out, 'survivors.json'),
+    `${JSON.stringify(
+      {
+        protocol: id,
+        command: testCommand(id, runs, seed),
+        runs,
+        seed,
+        concurrency,
+        durationMs: durationMs === undefined ? undefined : Math.round(durationMs),
+        mutated: mutate,
+        counts,
+        survivors: survivors.map(({ statusReason: _r, ...m }) => m),
+        equivalents,
+        staleEquivalents: stale,
+        contradictedEquivalents: contradicted,
+        harnessErrorKills,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  process.stdout.write(
+    `\n${render(id, summary, { durationMs, runs, seed, concurrency })}\n\nreports: ${out.startsWith(root + path.sep) ? path.relative(root, out) : out}/ (mutation.html, mutation.json, survivors.json)\n`,
+  );
+}
+
+await main();

@@ -1,0 +1,330 @@
+/**
+ * StrykerJS plugins for `npm run mutation` (loaded by Stryker from this path; the test-runner
+ * worker loads it with Node's own type stripping, so this file uses erasable TypeScript only and
+ * imports nothing of the harness).
+ *
+ * - Test runner `amh-command`: Stryker's command runner (a fresh `sh -c COMMAND` per mutant; exit
+ *   0 = survived, any other exit = killed; the mutant is chosen by `__STRYKER_ACTIVE_MUTANT__`), with
+ *   two additions. (1) Coverage: the dry run loads coverage-hook.mjs into every Node process of the
+ *   command (NODE_OPTIONS), which writes the instrumented code's hit counters at exit, so mutants the
+ *   certification never executes are reported `NoCoverage` without a run of their own. With one
+ *   active mutant at a time and a fixed seed, a mutant whose code never ran in the dry run cannot
+ *   change that run. (2) Evidence: each run writes its report to a fresh `$AMH_MUTATION_OUT`, and the
+ *   kill reason names the failed requirements (`exit 1: X402-…`) or the harness error (`exit 2: …`).
+ *   A run past Stryker's timeout has its whole process group killed (the command's anvil nodes too).
+ * - Ignorers `amh-log-calls` and `amh-fault-switches` (see config.ts IGNORERS).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { commonTokens, declareClassPlugin, declareValuePlugin, PluginKind, tokens } from '@stryker-mutator/api/plugin';
+import type { StrykerOptions } from '@stryker-mutator/api/core';
+import { DryRunStatus, MutantRunStatus, TestStatus } from '@stryker-mutator/api/test-runner';
+import type { DryRunResult, MutantRunOptions, MutantRunResult, TestRunner, TestRunnerCapabilities } from '@stryker-mutator/api/test-runner';
+
+/** Where run directories go: a directory the mutation script removes at the end (a killed run cannot clean up after itself). */
+const tmpBase = () => process.env.AMH_MUTATION_TMP ?? os.tmpdir();
+
+/** The one "test" the runner reports: the whole certification. */
+export const TEST_ID = 'amh-run';
+const HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'coverage-hook.mjs');
+const KEEP_OUTPUT = 16 * 1024;
+
+interface Finished {
+  code: number | null;
+  signal: string | null;
+  output: string;
+  ms: number;
+  /** Requirement ids that failed and harness errors, from the run's report.json. */
+  failed: string[];
+  errors: string[];
+}
+
+/** Why a run failed, in one line: `exit 1: X402-PAY-01, X402-PAY-02` or `exit 2: <first error>`. */
+export function killReason(f: Pick<Finished, 'code' | 'signal' | 'output' | 'failed' | 'errors'>): string {
+  if (f.code === null) return `signal ${f.signal ?? '?'}`;
+  const lines = f.output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  // amh prints `amh: harness error: <message>` (then the stack) when it cannot run at all.
+  const said = lines.find((l) => l.startsWith('amh: ')) ?? lines.find((l) => /error/i.test(l)) ?? lines.at(-1) ?? '';
+  if (f.code === 1) return `exit 1: ${f.failed.length ? f.failed.join(', ') : said}`;
+  if (f.code === 2) return `exit 2 (harness error): ${(f.errors[0] ?? said).split('\n')[0]!.slice(0, 300)}`;
+  return `exit ${f.code}: ${said.slice(0, 300)}`;
+}
+
+function readVerdicts(dir: string): { failed: string[]; errors: string[] } {
+  try {
+    const r = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as {
+      errors?: { message?: string }[];
+      protocols?: { requirements?: { id: string; status: string; level: string }[] }[];
+    };
+    const reqs = (r.protocols ?? []).flatMap((p) => p.requirements ?? []);
+    return {
+      failed: reqs.filter((q) => q.status === 'fail' || (q.level === 'MUST' && q.status === 'indeterminate') || q.status === 'error').map((q) => `${q.id} ${q.status}`),
+      errors: (r.errors ?? []).map((e) => e.message ?? String(e)),
+    };
+  } catch {
+    return { failed: [], errors: [] };
+  }
+}
+
+/** Merged hit counters of every coverage file in `dir`. */
+export function readCoverage(dir: string): Record<string, number> | undefined {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  } catch {
+    return undefined;
+  }
+  if (files.length === 0) return undefined;
+  const merged: Record<string, number> = {};
+  for (const f of files) {
+    const c = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { static?: Record<string, number>; perTest?: Record<string, Record<string, number>> } | null;
+    for (const counts of [c?.static ?? {}, ...Object.values(c?.perTest ?? {})]) {
+      for (const [id, n] of Object.entries(counts)) merged[id] = (merged[id] ?? 0) + n;
+    }
+  }
+  return merged;
+}
+
+/**
+ * Certifications run in process groups of their own (so a timeout can kill their anvils), which
+ * signals to Stryker's group do not reach: when this worker is interrupted or loses its parent, it
+ * kills them itself.
+ */
+const liveGroups = new Set<number>();
+function killLiveGroups(): void {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  liveGroups.clear();
+}
+let cleanupHooked = false;
+function hookCleanup(): void {
+  if (cleanupHooked) return;
+  cleanupHooked = true;
+  process.once('exit', killLiveGroups);
+  process.once('disconnect', () => process.exit(1));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killLiveGroups();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
+export class AmhCommandTestRunner implements TestRunner {
+  static inject = tokens(commonTokens.options);
+  private readonly command: string;
+  /** Stryker starts the worker that holds this runner in the sandbox directory. */
+  private readonly cwd = process.cwd();
+  private child: ChildProcess | undefined;
+
+  constructor(options: StrykerOptions) {
+    this.command = options.commandRunner.command;
+    hookCleanup();
+  }
+
+  capabilities(): TestRunnerCapabilities {
+    // Every run is a new process: static mutants (module-level code) are always active from the start.
+    return { reloadEnvironment: true };
+  }
+
+  async dryRun(): Promise<DryRunResult> {
+    const coverageDir = mkdtempSync(path.join(tmpBase(), 'coverage-'));
+    try {
+      const hook = `--import ${JSON.stringify(pathToFileURL(HOOK).href)}`;
+      const f = await this.run({ AMH_MUTATION_COVERAGE_DIR: coverageDir, NODE_OPTIONS: [process.env.NODE_OPTIONS, hook].filter(Boolean).join(' ') });
+      if (f.code !== 0) {
+        return { status: DryRunStatus.Complete, tests: [{ id: TEST_ID, name: this.command, status: TestStatus.Failed, failureMessage: `${killReason(f)}\n${f.output}`, timeSpentMs: f.ms }] };
+      }
+      const coverage = readCoverage(coverageDir);
+      return {
+        status: DryRunStatus.Complete,
+        tests: [{ id: TEST_ID, name: this.command, status: TestStatus.Success, timeSpentMs: f.ms }],
+        // No coverage file (the command runs no Node process?): report none, so every mutant is run.
+        ...(coverage ? { mutantCoverage: { static: {}, perTest: { [TEST_ID]: coverage } } } : {}),
+      };
+    } finally {
+      rmSync(coverageDir, { recursive: true, force: true });
+    }
+  }
+
+  async mutantRun(options: MutantRunOptions): Promise<MutantRunResult> {
+    const f = await this.run({ __STRYKER_ACTIVE_MUTANT__: options.activeMutant.id });
+    if (f.code === 0) return { status: MutantRunStatus.Survived, nrOfTests: 1, duration: f.ms };
+    return { status: MutantRunStatus.Killed, killedBy: [TEST_ID], failureMessage: killReason(f), nrOfTests: 1, duration: f.ms };
+  }
+
+  async dispose(): Promise<void> {
+    this.killGroup();
+  }
+
+  private killGroup(): void {
+    const c = this.child;
+    if (c?.pid !== undefined && c.exitCode === null && c.signalCode === null) {
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  private run(env: Record<string, string>): Promise<Finished> {
+    const out = mkdtempSync(path.join(tmpBase(), 'run-'));
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      // Its own process group, so a timeout kills the shell, amh and the anvil nodes amh started.
+      const child = spawn(this.command, { cwd: this.cwd, shell: true, detached: true, env: { ...process.env, ...env, AMH_MUTATION_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+      this.child = child;
+      if (child.pid !== undefined) liveGroups.add(child.pid);
+      let output = '';
+      const keep = (d: Buffer) => {
+        output = (output + d.toString()).slice(-KEEP_OUTPUT);
+      };
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      child.once('error', (e) => {
+        rmSync(out, { recursive: true, force: true });
+        reject(e);
+      });
+      child.once('close', (code, signal) => {
+        this.child = undefined;
+        if (child.pid !== undefined) liveGroups.delete(child.pid);
+        const verdicts = readVerdicts(out);
+        rmSync(out, { recursive: true, force: true });
+        resolve({ code, signal, output, ms: Math.round(performance.now() - started), ...verdicts });
+      });
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ignorers. Babel's NodePath, as far as it is read here.
+
+interface Node {
+  type: string;
+  [k: string]: unknown;
+}
+interface Path {
+  node: Node;
+  key: string | number | null;
+  parentPath: Path | null;
+  container?: unknown;
+}
+
+const LOG_METHODS = new Set(['log']);
+
+/**
+ * `console.x(...)`, `log(...)`, `something.log(...)`, also as a statement (Stryker's CallExpression
+ * mutator removes the statement) or as an arrow's body (`.catch((e) => log(...))`).
+ */
+export function isLogCall(node: Node): boolean {
+  if (node.type === 'ExpressionStatement') return isLogCall(node.expression as Node);
+  if (node.type === 'AwaitExpression') return isLogCall(node.argument as Node);
+  if (node.type === 'ArrowFunctionExpression') return (node.body as Node).type !== 'BlockStatement' && isLogCall(node.body as Node);
+  if (node.type !== 'CallExpression' && node.type !== 'OptionalCallExpression') return false;
+  const callee = node.callee as Node;
+  if (callee.type === 'Identifier') return LOG_METHODS.has(callee.name as string);
+  if (callee.type === 'MemberExpression' || callee.type === 'OptionalMemberExpression') {
+    const obj = callee.object as Node;
+    const prop = callee.property as Node;
+    if (obj.type === 'Identifier' && obj.name === 'console') return true;
+    return !callee.computed && prop.type === 'Identifier' && LOG_METHODS.has(prop.name as string);
+  }
+  return false;
+}
+
+/** `faults.x`, `cfg.faults.x`, `cfg.faults?.x`: a read of a test-only fault switch. */
+function isFaultRead(node: Node): boolean {
+  if (node.type !== 'MemberExpression' && node.type !== 'OptionalMemberExpression') return false;
+  const obj = node.object as Node;
+  if (obj.type === 'Identifier') return obj.name === 'faults';
+  if (obj.type === 'MemberExpression' || obj.type === 'OptionalMemberExpression') {
+    const p = obj.property as Node;
+    return !obj.computed && p.type === 'Identifier' && p.name === 'faults';
+  }
+  return false;
+}
+
+/**
+ * Whether an expression depends on fault switches only: `'on'` when it is true exactly when some
+ * switch is on (`faults.a`, `faults.a || faults.b`), `'off'` when it is true while they are all off
+ * (`!faults.a`, `!faults.a && !faults.b`), undefined when it reads anything else.
+ */
+export function faultPolarity(node: Node): 'on' | 'off' | undefined {
+  if (isFaultRead(node)) return 'on';
+  if (node.type === 'UnaryExpression' && node.operator === '!') {
+    const p = faultPolarity(node.argument as Node);
+    return p === 'on' ? 'off' : p === 'off' ? 'on' : undefined;
+  }
+  if (node.type === 'TSNonNullExpression' || node.type === 'ParenthesizedExpression') return faultPolarity(node.expression as Node);
+  if (node.type === 'LogicalExpression' && (node.operator === '||' || node.operator === '&&')) {
+    const l = faultPolarity(node.left as Node);
+    return l !== undefined && l === faultPolarity(node.right as Node) ? l : undefined;
+  }
+  return undefined;
+}
+
+/** A statement that always leaves the block: `return …`, `throw …`, or a block ending in one. */
+function exits(node: Node | undefined): boolean {
+  if (!node) return false;
+  if (node.type === 'ReturnStatement' || node.type === 'ThrowStatement') return true;
+  if (node.type === 'BlockStatement') return exits((node.body as Node[]).at(-1));
+  return false;
+}
+
+const SWITCH = 'fault switch: a test-only defect toggle, off in every reference service';
+const ONLY_WITH_FAULT = 'runs only when a test-only fault switch is on';
+
+/**
+ * The `amh-fault-switches` ignorer. Stryker asks it about every node on the way down and rewrites
+ * a node's children into mutant switches on the way up, so what runs only with a switch on is
+ * decided when the enclosing `if`, `?:` or `&&`/`||` is entered, while it is still the original code,
+ * and remembered until the traversal reaches it.
+ */
+export function faultSwitchIgnorer(): { shouldIgnore(p: unknown): string | undefined } {
+  const onlyWithFault = new WeakSet<object>();
+  const mark = (n: unknown) => {
+    if (n && typeof n === 'object') onlyWithFault.add(n);
+  };
+  return {
+    shouldIgnore(raw: unknown): string | undefined {
+      const p = raw as Path;
+      const node = p.node;
+      if (onlyWithFault.has(node)) return ONLY_WITH_FAULT;
+      if (faultPolarity(node) !== undefined) return SWITCH;
+      if (node.type === 'IfStatement' || node.type === 'ConditionalExpression') {
+        const pol = faultPolarity(node.test as Node);
+        if (pol === 'on') mark(node.consequent);
+        if (pol === 'off') mark(node.alternate);
+        // `if (!faults.x) return …;` then statements: those run only with the switch on.
+        if (pol === 'off' && node.type === 'IfStatement' && !node.alternate && exits(node.consequent as Node) && typeof p.key === 'number' && Array.isArray(p.container)) {
+          for (const next of (p.container as unknown[]).slice(p.key + 1)) mark(next);
+        }
+      }
+      if (node.type === 'LogicalExpression') {
+        const pol = faultPolarity(node.left as Node);
+        if ((pol === 'on' && node.operator === '&&') || (pol === 'off' && node.operator === '||')) mark(node.right);
+      }
+      return undefined;
+    },
+  };
+}
+
+export const strykerPlugins = [
+  declareClassPlugin(PluginKind.TestRunner, 'amh-command', AmhCommandTestRunner),
+  declareValuePlugin(PluginKind.Ignore, 'amh-log-calls', {
+    shouldIgnore: (p: unknown) => (isLogCall((p as Path).node) ? 'log call: text for humans, no behaviour a requirement can see' : undefined),
+  }),
+  declareValuePlugin(PluginKind.Ignore, 'amh-fault-switches', faultSwitchIgnorer()),
+];
