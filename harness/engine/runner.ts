@@ -476,7 +476,13 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
       .map((j, i) => ({ j, o: results[i]! }))
       .filter((x) => x.j.p === p)
       .map((x) => x.o);
-    const reg = p.register ? checkRegister(p.register, p.requirements.map((r) => r.id), REPO_ROOT) : undefined;
+    const reg = p.register
+      ? checkRegister(
+          p.register,
+          p.requirements.map((r) => r.id),
+          REPO_ROOT,
+        )
+      : undefined;
     return {
       id: p.id,
       title: p.title,

@@ -27,7 +27,11 @@ test('protocols without a register are exactly the listed ones', () => {
 
 for (const p of protocols.filter((x) => x.register)) {
   test(`${p.id}: every source line and surface element maps to a requirement or a reason`, () => {
-    const c = checkRegister(p.register!, p.requirements.map((r) => r.id), REPO_ROOT);
+    const c = checkRegister(
+      p.register!,
+      p.requirements.map((r) => r.id),
+      REPO_ROOT,
+    );
     assert.deepEqual(c.problems, []);
     assert.equal(c.lines.covered, c.lines.total);
   });
