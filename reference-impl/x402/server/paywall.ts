@@ -266,7 +266,9 @@ export async function checkPayment(req: RequestLike, cfg: PaywallConfig): Promis
     const paymentRequired = { x402Version: 2, error, resource, accepts };
     // v1 clients read the body; v2 clients read the header (@x402/fetch reads the header first).
     const body = acceptsV1.length > 0 ? { x402Version: 1, error, accepts: acceptsV1, ...extra } : { ...paymentRequired, ...extra };
-    return { status, headers: { 'content-type': 'application/json', 'PAYMENT-REQUIRED': encodeHeader(paymentRequired), ...more }, body };
+    // Browser clients can read only the headers CORS exposes (x402 notes §1.3).
+    const expose = ['PAYMENT-REQUIRED', ...Object.keys(more)].join(', ');
+    return { status, headers: { 'content-type': 'application/json', 'PAYMENT-REQUIRED': encodeHeader(paymentRequired), 'Access-Control-Expose-Headers': expose, ...more }, body };
   };
   const clientError = (status: number, code: string, message: string): PaywallResponse => {
     const r = challenge(code, {}, status);
