@@ -115,15 +115,18 @@ export class RunContext {
 
   /** Record balances now, for `expectNoMoneyMoved` / balance evidence later. */
   async balancesOf(session: ChainSession, token: Address, holders: Record<string, Address>): Promise<BalanceSnapshot> {
-    const before: Record<string, bigint> = {};
-    for (const [label, a] of Object.entries(holders)) before[label] = await session.balanceOf(token, a);
+    // Read together: one round trip of latency however many holders.
+    const entries = Object.entries(holders);
+    const values = await Promise.all(entries.map(([, a]) => session.balanceOf(token, a)));
+    const before = Object.fromEntries(entries.map(([label], i) => [label, values[i]!]));
     return { session, token, holders, before };
   }
 
   /** No holder's balance changed since `snap` (records the before/after table either way). */
   async expectNoMoneyMoved(requirement: string, snap: BalanceSnapshot, what = 'no money moved'): Promise<void> {
-    const after: Record<string, bigint> = {};
-    for (const [label, a] of Object.entries(snap.holders)) after[label] = await snap.session.balanceOf(snap.token, a);
+    const entries = Object.entries(snap.holders);
+    const values = await Promise.all(entries.map(([, a]) => snap.session.balanceOf(snap.token, a)));
+    const after: Record<string, bigint> = Object.fromEntries(entries.map(([label], i) => [label, values[i]!]));
     snap.session.recordBalances(what, snap.token, snap.before, after);
     const fmt = (m: Record<string, bigint>) =>
       Object.entries(m)
