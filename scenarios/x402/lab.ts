@@ -139,19 +139,19 @@ export function nonceUsed(o: Offer, auth: { from: string; nonce: string }): Prom
  * The holders' balances and an authorization's nonce state, in one `eth_call` where the target
  * declares Multicall3 on the chain, else read side by side.
  */
-async function readState(o: Offer, holders: Record<string, Address>, auth: { from: string; nonce: string }): Promise<{ balances: Record<string, bigint>; used: boolean }> {
+async function readState(o: Offer, holders: Record<string, Address>, auth?: { from: string; nonce: string }): Promise<{ balances: Record<string, bigint>; used?: boolean }> {
   const labels = Object.keys(holders);
   const multicall = o.s.spec.contracts.multicall3 as Address | undefined;
   const balanceCall = (a: Address) => ({ address: o.token, abi: eip3009TokenAbi, functionName: 'balanceOf', args: [a] }) as const;
-  const stateCall = { address: o.token, abi: eip3009TokenAbi, functionName: 'authorizationState', args: [auth.from as Address, auth.nonce as Hex] } as const;
+  const stateCalls = auth ? [{ address: o.token, abi: eip3009TokenAbi, functionName: 'authorizationState', args: [auth.from as Address, auth.nonce as Hex] } as const] : [];
   const out = multicall
-    ? await o.s.public.multicall({ multicallAddress: multicall, allowFailure: false, contracts: [...labels.map((l) => balanceCall(holders[l]!)), stateCall] })
-    : await Promise.all([...labels.map((l) => o.s.balanceOf(o.token, holders[l]!)), nonceUsed(o, auth)]);
-  return { balances: Object.fromEntries(labels.map((l, i) => [l, out[i] as bigint])), used: out[labels.length] as boolean };
+    ? await o.s.public.multicall({ multicallAddress: multicall, allowFailure: false, contracts: [...labels.map((l) => balanceCall(holders[l]!)), ...stateCalls] })
+    : await Promise.all([...labels.map((l) => o.s.balanceOf(o.token, holders[l]!)), ...(auth ? [nonceUsed(o, auth)] : [])]);
+  return { balances: Object.fromEntries(labels.map((l, i) => [l, out[i] as bigint])), used: auth ? (out[labels.length] as boolean) : undefined };
 }
 
-/** After a refusal: no balance moved since `snap` and the authorization's nonce is still `used` (false for a fresh one). */
-export async function expectUnchanged(ctx: RunContext, req: string, o: Offer, snap: BalanceSnapshot, auth: { from: string; nonce: string }, what: string, used = false): Promise<void> {
+/** No balance of `snap` moved since it was taken. */
+export async function expectNothingMoved(ctx: RunContext, req: string, o: Offer, snap: BalanceSnapshot, what: string, auth?: { from: string; nonce: string }): Promise<boolean | undefined> {
   const now = await readState(o, snap.holders, auth);
   o.s.recordBalances(`${what}: no USDC moved`, o.token, snap.before, now.balances);
   const fmt = (m: Record<string, bigint>) =>
@@ -164,7 +164,13 @@ export async function expectUnchanged(ctx: RunContext, req: string, o: Offer, sn
     `${what}: no USDC moved`,
     { expected: fmt(snap.before), actual: fmt(now.balances) },
   );
-  ctx.check(req, now.used === used, `${what}: authorizationState(payer, nonce) is still ${used}`, { expected: used, actual: now.used });
+  return now.used;
+}
+
+/** After a refusal: no balance moved since `snap` and the authorization's nonce is still `used` (false for a fresh one). */
+export async function expectUnchanged(ctx: RunContext, req: string, o: Offer, snap: BalanceSnapshot, auth: { from: string; nonce: string }, what: string, used = false): Promise<void> {
+  const now = await expectNothingMoved(ctx, req, o, snap, what, auth);
+  ctx.check(req, now === used, `${what}: authorizationState(payer, nonce) is still ${used}`, { expected: used, actual: now });
 }
 
 /** A refusal is a 4xx (rule 9) that claims no settlement (X402-PAY-02). */
