@@ -223,7 +223,7 @@ export const facilitatorSettle = defineScenario({
       ctx.act(`POST /settle (v${version}): an honest payment of ${amount}`);
       const a = await post(ctx, '/settle', bodyOf(o, p));
       ctx.check('X402-FAC-03', a.status === 200 && a.json?.success === true, `/settle (v${version}) settles an honest payment`, { expected: '200 success:true', actual: showAnswer(a) });
-      await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version) });
+      await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
       await expectPaid(ctx, 'X402-FAC-03', o, snap, amount, `/settle v${version}`);
       wrong.push(...(await wrongPayments(ctx, o, v.buyer, version, p, v.key)));
     }

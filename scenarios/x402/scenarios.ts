@@ -120,7 +120,7 @@ export const payExact = defineScenario({
       const p = await sign(ctx, o, buyer, v);
       const r = await send(ctx, o, p.header, { version: v });
       ctx.check('X402-PAY-01', is2xx(r.res.status), `a v${v} exact payment is served (2xx)`, { expected: '2xx', actual: shown(r) });
-      await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, v) });
+      await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, v), version: v });
       await expectPaid(ctx, 'X402-PAY-01', o, snap, amount, `v${v} payment`);
     }
   },
@@ -528,7 +528,7 @@ export const race = defineScenario({
         actual: `${shown(loser)} ${JSON.stringify(settlementOf(loser.res) ?? null)}`,
       });
       const w = winners[0]!;
-      await expectSettledOnChain(ctx, 'X402-RACE-01', o, settlementOf(w.r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, k.pair[w.i]!) });
+      await expectSettledOnChain(ctx, 'X402-RACE-01', o, settlementOf(w.r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, k.pair[w.i]!), version: k.pair[w.i]! });
       await expectPaid(ctx, 'X402-RACE-01', o, snap, amount, 'racing payment');
     }
   },
@@ -608,7 +608,7 @@ function amountsV1() {
           continue;
         }
         ctx.act('→ accepted (legacy reading: value ≥ maxAmountRequired)');
-        await expectSettledOnChain(ctx, 'X402-AMT-02', o, settlementOf(r.res), { payer, amount: value, nonce: p.auth.nonce as Hex, network: networkOf(o, 1) });
+        await expectSettledOnChain(ctx, 'X402-AMT-02', o, settlementOf(r.res), { payer, amount: value, nonce: p.auth.nonce as Hex, network: networkOf(o, 1), version: 1 });
         await expectPaid(ctx, 'X402-AMT-02', o, snap, value, 'accepted v1 overpayment');
       }
     },
