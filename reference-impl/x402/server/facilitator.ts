@@ -32,7 +32,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { authorizationTypes, eip3009ABI } from '@x402/evm';
-import { keepAliveFetch, keepAliveTransport } from '../../../harness/chain/index.ts';
+import { keepAliveTransport, postJson } from '../../../harness/chain/index.ts';
 import {
   CANONICAL_USDC,
   ExactEvmPayloadSchema,
@@ -284,16 +284,18 @@ type RpcResult = { ok: true; value: unknown } | { ok: false; error: RpcError };
 function rpcClient(url: string) {
   let batches = true;
   async function post(body: unknown, ms: number): Promise<unknown> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await keepAliveFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(ms) });
+      res = await postJson(url, JSON.stringify(body), ms);
     } catch (err) {
       if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') throw new RpcTimeout(`no answer from ${url} in ${ms} ms`);
       throw err;
     }
-    const json = await res.json().catch(() => null);
-    if (json === null) throw new Error(`${url} answered ${res.status} without JSON`);
-    return json;
+    try {
+      return JSON.parse(res.text) as unknown;
+    } catch {
+      throw new Error(`${url} answered ${res.status} without JSON`);
+    }
   }
   const verdict = (r: { result?: unknown; error?: { code?: number; message?: string } } | undefined): RpcResult =>
     r?.error
