@@ -139,8 +139,16 @@ export async function requestChallenge(f: typeof fetch, url: string, shape: Requ
 export async function sendWithPayment(f: typeof fetch, url: string, header: string, shape: RequestShape & { version?: 1 | 2; headerName?: string } = {}): Promise<{ res: Response; body: unknown }> {
   const name = shape.headerName ?? (shape.version === 1 ? 'X-PAYMENT' : 'PAYMENT-SIGNATURE');
   const res = await f(url, requestInit(shape, { [name]: header }));
-  const body = await readBody(res.clone());
-  return { res, body };
+  // Read once and hand back an unread copy: cheaper than clone(), which tees the body stream.
+  const text = await res.text();
+  const copy = new Response([204, 205, 304].includes(res.status) ? null : text, { status: res.status, statusText: res.statusText, headers: res.headers });
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  return { res: copy, body };
 }
 
 /** Create a payer. */
