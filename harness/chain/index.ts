@@ -47,6 +47,7 @@ export {
   JsonRpcError,
   createChainClients,
   keepAliveFetch,
+  postJson,
   keepAliveTransport,
   rpcCall,
   toViemChain,

@@ -51,6 +51,37 @@ export function keepAliveFetch(input: string | URL | Request, init: RequestInit 
   });
 }
 
+/**
+ * POST a JSON body over the keep-alive agents and read the answer as text: what a server-to-server
+ * JSON call needs, without building a fetch Response (its stream body costs more than the call on
+ * a loopback hop). Rejects with a `TimeoutError` after `timeoutMs`.
+ */
+export function postJson(url: string, body: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+  const u = new URL(url);
+  const isHttps = u.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const req = (isHttps ? https : http).request(
+      u,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, agent: isHttps ? httpsAgent : httpAgent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 500, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
+    const timer = setTimeout(() => req.destroy(new DOMException(`no answer from ${u.host} in ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(body);
+  });
+}
+
 let rpcId = 0;
 
 /** Error returned by a JSON-RPC server (code and message kept). */

@@ -14,7 +14,7 @@ import { checkRegister, defineRegister } from '../engine/register.ts';
 import { loadProtocols } from './discover.ts';
 
 /** Protocols whose register is not written yet (usdc and erc8004 came before registers; see the session note). */
-const WITHOUT_REGISTER = ['usdc', 'erc8004', 'x402'];
+const WITHOUT_REGISTER = ['usdc', 'erc8004'];
 
 const protocols = await loadProtocols();
 

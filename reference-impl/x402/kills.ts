@@ -1,23 +1,59 @@
 /**
  * Kill table for `x402`: our facilitator and demo resource with one deliberate defect each (their
- * test-only `faults` switches), on one base-sepolia anvil shared by every variant, described as a
- * Target (endpoints + chain + role accounts only). `simulate: false` lets a defective verify pass a
- * payment the token would refuse, so the defect reaches settlement (where the demo's
- * serveOnSettleFailure then serves it anyway).
+ * test-only `faults` switches, or a proxy that mangles the facilitator's answers), on one
+ * base-sepolia anvil shared by every variant, described as a Target (endpoints + chain + role
+ * accounts only). `simulate: false` lets a defective verify pass a payment the token would refuse,
+ * so the defect reaches settlement (where the demo's serveOnSettleFailure then serves it anyway).
  */
-import { roleAccount, roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { keepAliveFetch, roleAccount, roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
 import { defineKills } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { startDemoResource, type DemoFaults } from './server/demo.ts';
 import { startFacilitator, type FacilitatorFaults } from './server/facilitator.ts';
 
+/** Defects a proxy in front of the facilitator adds (the facilitator's own HTTP layer stays as it is). */
+type ProxyFault = 'malformed500' | 'supportedOtherNetwork';
+
 interface Variant {
   facilitator?: FacilitatorFaults;
   simulate?: boolean;
   demo?: DemoFaults;
+  proxy?: ProxyFault;
+}
+
+/** A proxy in front of `upstream` that answers a client's mistake with 500, or lists another network in /supported. */
+async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const up = await keepAliveFetch(`${upstream}${req.url}`, { method: req.method, headers: { 'content-type': 'application/json' }, body: req.method === 'POST' ? body : undefined });
+      let text = await up.text();
+      let status = up.status;
+      if (fault === 'malformed500' && status === 400) status = 500;
+      if (fault === 'supportedOtherNetwork' && req.url === '/supported') text = text.replace(/eip155:\d+/g, 'eip155:1').replace(/"base(-sepolia)?"/g, '"ethereum"');
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 let chain: RunningChain | undefined;
+
+/** A defect that lets the facilitator pass a payment and the resource serve it when settling fails. */
+const passesToServe = (facilitator: FacilitatorFaults): Variant => ({ simulate: false, facilitator, demo: { serveOnSettleFailure: true } });
 
 export default defineKills<Variant>({
   protocol: 'x402',
@@ -33,6 +69,7 @@ export default defineKills<Variant>({
     const c = chain!;
     const usdc = tokenOf(c.profile, 'usdc');
     const fac = await startFacilitator({ rpcUrl: c.rpcUrl, privateKey: roleAccount('provider').privateKey, faults: v?.facilitator, simulate: v?.simulate ?? true });
+    const proxy = v?.proxy ? await facilitatorProxy(fac.url, v.proxy) : undefined;
     const demo = await startDemoResource({
       facilitatorUrl: fac.url,
       payTo: roleAccount('judge').address,
@@ -41,6 +78,7 @@ export default defineKills<Variant>({
       domain: { name: usdc.name, version: usdc.version },
       faults: v?.demo,
     }).catch(async (e) => {
+      await proxy?.stop();
       await fac.stop();
       throw e;
     });
@@ -48,7 +86,11 @@ export default defineKills<Variant>({
     const target = parseTarget({
       name: `x402 reference variant ${JSON.stringify(v ?? {})}`,
       chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
-      endpoints: { 'x402-resource': demo.resourceUrl, 'x402-facilitator': fac.url },
+      endpoints: {
+        'x402-resource': demo.resourceUrl,
+        'x402-facilitator': proxy?.url ?? fac.url,
+        'x402-resource-failing': { url: demo.queryUrl, method: 'POST', body: { query: '' } },
+      },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
       capabilities: ['clock-control'],
     });
@@ -56,25 +98,24 @@ export default defineKills<Variant>({
       target,
       async stop() {
         await demo.stop();
+        await proxy?.stop();
         await fac.stop();
       },
     };
   },
   variants: [
-    { requirement: 'X402-CH-01', defect: 'the 402 carries no challenge', grep: 'x402/challenge', runs: 2, variant: { demo: { omitChallenge: true } } },
+    { requirement: 'X402-CH-01', defect: 'the 402 carries no challenge', grep: 'x402/challenge$', runs: 2, variant: { demo: { omitChallenge: true } } },
+    { requirement: 'X402-CH-02', defect: 'the 402 does not expose PAYMENT-REQUIRED to browsers', grep: 'challenge-cors', runs: 2, variant: { demo: { noCorsExpose: true } } },
+    { requirement: 'X402-PAY-01', defect: 'never settles; reports success with a made-up transaction hash', grep: 'pay-exact', runs: 2, variant: { demo: { fakeSettlement: true } } },
+    { requirement: 'X402-PAY-01', defect: "settles, but reports the first settlement's hash for later payments", grep: 'pay-exact', runs: 2, variant: { demo: { staleSettlementHash: true } } },
     { requirement: 'X402-PAY-01', defect: 'no PAYMENT-RESPONSE after settling', grep: 'pay-exact', runs: 2, variant: { demo: { omitPaymentResponse: true } } },
-    { requirement: 'X402-AMT-01', defect: 'facilitator skips the amount check', grep: 'amount-v2-exact', runs: 4, variant: { facilitator: { skipAmountCheck: true } } },
-    { requirement: 'X402-AMT-02', defect: 'facilitator skips the amount check (v1)', grep: 'amount-v1-readings', runs: 8, variant: { facilitator: { skipAmountCheck: true } } },
+    { requirement: 'X402-PAY-02', defect: "a refused payment's 402 claims success", grep: 'x402/wrong-payto', runs: 2, variant: { demo: { claimSuccessOnRefusal: true } } },
+    { requirement: 'X402-AMT-01', defect: 'facilitator skips the amount check', grep: 'amount-v2-exact', runs: 2, variant: { facilitator: { skipAmountCheck: true } } },
+    { requirement: 'X402-AMT-02', defect: 'facilitator skips the amount check (v1)', grep: 'amount-v1-readings', runs: 2, variant: { facilitator: { skipAmountCheck: true } } },
     { requirement: 'X402-NEG-01', defect: 'facilitator skips the recipient check', grep: 'x402/wrong-payto', runs: 2, variant: { facilitator: { skipRecipientCheck: true } } },
     { requirement: 'X402-NEG-02', defect: 'resource serves when payment is refused (fail open)', grep: 'x402/wrong-asset', runs: 2, variant: { demo: { failOpen: true } } },
     { requirement: 'X402-NEG-03', defect: 'resource serves when payment is refused (fail open)', grep: 'x402/wrong-network', runs: 2, variant: { demo: { failOpen: true } } },
-    {
-      requirement: 'X402-NEG-04',
-      defect: 'no nonce check, and the resource serves on a failed settlement',
-      grep: 'x402/replay$',
-      runs: 2,
-      variant: { simulate: false, facilitator: { skipNonceCheck: true }, demo: { serveOnSettleFailure: true } },
-    },
+    { requirement: 'X402-NEG-04', defect: 'no nonce check, and the resource serves on a failed settlement', grep: 'x402/replay$', runs: 2, variant: passesToServe({ skipNonceCheck: true }) },
     {
       requirement: 'X402-NEG-05',
       defect: "paywall trusts the payload's `accepted` instead of its own requirements",
@@ -82,22 +123,61 @@ export default defineKills<Variant>({
       runs: 2,
       variant: { demo: { paywall: { trustAccepted: true } } },
     },
-    { requirement: 'X402-NEG-06', defect: 'a malformed header crashes the resource (500)', grep: 'malformed-header', runs: 10, variant: { demo: { crashOnMalformed: true } } },
+    { requirement: 'X402-NEG-06', defect: 'a malformed header crashes the resource (500)', grep: 'malformed-header', runs: 2, variant: { demo: { crashOnMalformed: true } } },
     { requirement: 'X402-NEG-07', defect: 'an oversized header crashes the resource (500)', grep: 'huge-header', runs: 2, variant: { demo: { crashOnMalformed: true } } },
     {
       requirement: 'X402-NEG-08',
       defect: 'facilitator reads the host clock, and the resource serves on a failed settlement',
       grep: 'expires-before-settlement',
       runs: 2,
-      variant: { simulate: false, facilitator: { hostClock: true }, demo: { serveOnSettleFailure: true } },
+      variant: passesToServe({ hostClock: true }),
     },
     {
+      requirement: 'X402-NEG-09',
+      defect: 'facilitator skips the validAfter check, and the resource serves on a failed settlement',
+      grep: 'not-yet-valid',
+      runs: 2,
+      variant: passesToServe({ skipValidAfterCheck: true }),
+    },
+    {
+      requirement: 'X402-NEG-10',
+      defect: 'facilitator skips the signature check, and the resource serves on a failed settlement',
+      grep: 'bad-signature',
+      runs: 2,
+      variant: passesToServe({ skipSignatureCheck: true }),
+    },
+    {
+      requirement: 'X402-NEG-11',
+      defect: 'facilitator skips the balance check, and the resource serves on a failed settlement',
+      grep: 'insufficient-balance',
+      runs: 2,
+      variant: passesToServe({ skipBalanceCheck: true }),
+    },
+    { requirement: 'X402-SET-01', defect: 'the resource settles although the handler failed', grep: 'failed-work', runs: 2, variant: { demo: { settleOnHandlerError: true } } },
+    {
       requirement: 'X402-RACE-01',
-      defect: 'no nonce check, and the resource serves on a failed settlement',
+      defect: 'no replay guard, no nonce check, and the resource serves on a failed settlement',
       grep: 'replay-race',
       runs: 4,
-      variant: { simulate: false, facilitator: { skipNonceCheck: true }, demo: { serveOnSettleFailure: true } },
+      variant: { simulate: false, facilitator: { skipNonceCheck: true }, demo: { serveOnSettleFailure: true, paywall: { noReplayGuard: true } } },
     },
-    { requirement: 'X402-FAC-01', defect: 'facilitator skips the amount check', grep: 'facilitator-verify', runs: 2, variant: { facilitator: { skipAmountCheck: true } } },
+    { requirement: 'X402-RACE-01', defect: 'the race loser gets a 500 instead of a 4xx', grep: 'replay-race', runs: 6, variant: { demo: { crashOnDuplicate: true } } },
+    { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
+    {
+      requirement: 'X402-FAC-02',
+      defect: '/verify skips the nonce check (and does not simulate)',
+      grep: 'facilitator-verify',
+      runs: 2,
+      variant: { simulate: false, facilitator: { skipNonceCheck: true } },
+    },
+    { requirement: 'X402-FAC-02', defect: '/verify skips the recipient check', grep: 'facilitator-verify', runs: 2, variant: { facilitator: { skipRecipientCheck: true } } },
+    {
+      requirement: 'X402-FAC-03',
+      defect: '/settle skips the recipient check (pays whoever the authorization names)',
+      grep: 'facilitator-settle',
+      runs: 2,
+      variant: { facilitator: { skipRecipientCheck: true } },
+    },
+    { requirement: 'X402-FAC-04', defect: 'a malformed /verify or /settle body gets 500', grep: 'facilitator-malformed', runs: 2, variant: { proxy: 'malformed500' } },
   ],
 });

@@ -1,7 +1,9 @@
 /**
- * The x402 pack's reference service: our facilitator and a demo paid resource (`GET /premium`,
- * $0.01 in USDC, paid to the judge role) on the base-sepolia chain. Started by `amh up` and by the
- * reference Target whenever the x402 protocol is selected.
+ * The x402 pack's reference service: our facilitator and a demo paid resource (`GET /premium`, and
+ * `POST /premium/query` with a JSON body; $0.01 in USDC, paid to the judge role) on the
+ * base-sepolia chain. Started by `amh up` and by the reference Target whenever the x402 protocol is
+ * selected. The reference target certifies the GET route; the POST route is certified from a target
+ * file in certify.test.ts, and serves as the request whose handler fails (a body it refuses).
  */
 import { roleAccount, rpcCall, serviceAccount, tokenOf } from '../../harness/chain/index.ts';
 import { defineService } from '../../harness/services/service.ts';
@@ -34,7 +36,12 @@ export default defineService({
         host,
       });
       return {
-        endpoints: { 'x402-resource': demo.resourceUrl, 'x402-facilitator': facilitator.url },
+        endpoints: {
+          'x402-resource': demo.resourceUrl,
+          'x402-facilitator': facilitator.url,
+          // The handler refuses an empty query after the payment verified: it must not be charged.
+          'x402-resource-failing': { url: demo.queryUrl, method: 'POST', body: { query: '' } },
+        },
         facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address },
         async stop() {
           await Promise.allSettled([demo.stop(), facilitator.stop()]);

@@ -1,7 +1,8 @@
 /**
  * Requirement catalog for `x402`: an x402 resource server (and optionally its facilitator) taking
  * `exact` payments in a USDC on a chain the target names. Sources: specs/x402-erc8004.md §1 (x402 v1
- * and v2 specifications, transports, the exact/EVM scheme, facilitator API).
+ * and v2 specifications, transports, the exact/EVM scheme, facilitator API), copied into
+ * sources/spec-notes-x402.md; register.ts maps every line of that copy to these ids.
  */
 import { defineCatalog } from '../../harness/engine/catalog.ts';
 
@@ -17,7 +18,15 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A request without payment gets 402 with usable payment requirements',
     source: { ...V2, section: '402 challenge in the PAYMENT-REQUIRED header (v2) / JSON body (v1)' },
-    text: 'No payment → 402 whose PAYMENT-REQUIRED header (v2) or body (v1) offers scheme "exact" in the target chain\'s USDC (network eip155:<chainId> / v1 name), with an integer amount > 0, a payTo address, maxTimeoutSeconds > 0 and extra.name/version equal to the token\'s EIP-712 domain.',
+    text: 'No payment → 402 whose PAYMENT-REQUIRED header (v2: x402Version 2, resource.url, accepts) or body (v1: x402Version 1, accepts) offers scheme "exact" in the target chain\'s USDC (network eip155:<chainId> / v1 name), with an integer amount > 0, a payTo address, maxTimeoutSeconds > 0 and extra.name/version equal to the token\'s EIP-712 domain.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-CH-02',
+    level: 'SHOULD',
+    title: 'The 402 exposes PAYMENT-REQUIRED to browser clients (CORS)',
+    source: { ...V2, section: '"Browser clients still need the server\'s CORS to expose PAYMENT-REQUIRED"' },
+    text: 'A 402 carrying PAYMENT-REQUIRED, asked for with an Origin header, lists PAYMENT-REQUIRED (or *) in Access-Control-Expose-Headers; otherwise a browser client cannot read the challenge.',
     profileAssumption: false,
   },
   {
@@ -25,7 +34,15 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'An exact payment is settled once, for exactly the amount, and the resource is served',
     source: { ...V2, section: 'PAYMENT-SIGNATURE → 200 + PAYMENT-RESPONSE {success, transaction, network, payer}' },
-    text: 'A correctly signed payment of the offered requirement → 2xx with the resource and a PAYMENT-RESPONSE (X-PAYMENT-RESPONSE in v1) saying success with the transaction hash; the payer loses exactly the amount and payTo gains exactly it.',
+    text: "A correctly signed payment of the offered requirement (v2, and v1 where offered) → 2xx with the resource and a PAYMENT-RESPONSE (X-PAYMENT-RESPONSE in v1) saying success, naming the offered network and the payer (required in v1; checked in v2 when present) and a transaction that exists on the target chain, succeeded, and contains exactly this payment: the token's Transfer from the payer to payTo of the amount and AuthorizationUsed for this authorization's nonce, which authorizationState then reports used. The payer loses exactly the amount and payTo gains exactly it.",
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-PAY-02',
+    level: 'MUST',
+    title: 'A refused payment is never reported as settled',
+    source: { ...V2, section: 'on settlement failure: 402 with PAYMENT-RESPONSE success:false; SettleResponse transaction "" on failure' },
+    text: 'A 4xx answer to a payment carries no PAYMENT-RESPONSE / X-PAYMENT-RESPONSE, or one whose success is false.',
     profileAssumption: false,
   },
   {
@@ -33,7 +50,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'v2 exact amount: paying one unit less or more is refused',
     source: { ...EXACT, section: 'verify: BigInt(value) !== BigInt(requirements.amount) → invalid (exact equality in v2)' },
-    text: 'In v2 the authorized value must equal `amount`: value = amount − 1 or amount + 1 is refused (402) and moves no USDC.',
+    text: 'In v2 the authorized value must equal `amount`: value = amount − 1, amount + 1 or far more is refused (402), moves no USDC and leaves the authorization unused.',
     profileAssumption: false,
   },
   {
@@ -49,7 +66,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A payment to another payTo is refused',
     source: { ...EXACT, section: 'verify: authorization.to must equal requirements.payTo' },
-    text: 'An authorization whose `to` is not the offered payTo is refused (402) and moves no USDC.',
+    text: 'An authorization whose `to` is not the offered payTo (with `accepted` unchanged, or naming that other payTo too) is refused (402), moves no USDC and leaves the authorization unused.',
     profileAssumption: false,
   },
   {
@@ -57,7 +74,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A payment in another asset is refused',
     source: { ...EXACT, section: 'requirements.asset is the EIP-3009 token; the signature domain is that token' },
-    text: 'A payment naming or signed for another token contract is refused (402/4xx) and moves no USDC.',
+    text: 'A payment naming or signed for another token contract is refused (402/4xx), moves no USDC and leaves the authorization unused.',
     profileAssumption: false,
   },
   {
@@ -65,7 +82,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A payment for another network is refused',
     source: { ...EXACT, section: 'verify: payload network must equal requirements network; chainId in the EIP-712 domain' },
-    text: 'A payment whose accepted network (and signing chainId) is another chain is refused (402/4xx) and moves no USDC.',
+    text: 'A payment whose accepted network (v1: network name) or signing chainId is another chain is refused (402/4xx), moves no USDC and leaves the authorization unused.',
     profileAssumption: false,
   },
   {
@@ -73,7 +90,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A replayed authorization is refused',
     source: { ...EXACT, section: 'EIP-3009 nonce single use; verify: authorizationState(from, nonce) must be false' },
-    text: 'Sending an already settled PAYMENT-SIGNATURE again is refused (402/4xx), the resource is not served again and no USDC moves.',
+    text: "An already settled authorization sent again (the same header, the same payload re-encoded, or in the other version's header) is refused (402/4xx), the resource is not served again and no USDC moves.",
     profileAssumption: false,
   },
   {
@@ -81,7 +98,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A tampered `accepted` is refused',
     source: { ...V2, section: '"accepted holds the chosen PaymentRequirements copied verbatim"; the server matches it to its own accepts (deepEqual)' },
-    text: 'A v2 payload whose `accepted` differs from every offered requirement (e.g. amount lowered to 1 and signed for 1) is refused and moves no USDC.',
+    text: 'A v2 payload whose `accepted` differs from every offered requirement (amount lowered to 1 and signed for 1, payTo, maxTimeoutSeconds or extra changed) is refused, moves no USDC and leaves the authorization unused.',
     profileAssumption: false,
   },
   {
@@ -97,7 +114,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A 1 MB payment header is refused without a 5xx',
     source: { ...MW, section: 'HTTP header limits (Node answers 431); DESIGN rule 7 "no 500 for a client\'s mistake"' },
-    text: 'A request with a 1 MB PAYMENT-SIGNATURE is answered with a 4xx (431, 413 or 400) or the connection is refused; never 2xx or 5xx; no USDC moves.',
+    text: 'A request with a 1 MB PAYMENT-SIGNATURE or X-PAYMENT is answered with a 4xx (431, 413 or 400) or the connection is refused; never 2xx or 5xx; no USDC moves.',
     profileAssumption: false,
   },
   {
@@ -105,23 +122,79 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'An authorization expired by chain time is refused, also when it expires before settlement',
     source: { ...EXACT, section: 'validBefore checked against the chain clock (the token judges by block time)' },
-    text: 'An authorization with validBefore in the past, or one that was valid when signed but whose validBefore passed (chain time) before it was sent, is refused (402) and moves no USDC.',
+    text: 'An authorization with validBefore in the past, or one that was valid when signed but whose validBefore passed (chain time) before it was sent, is refused (402), moves no USDC and leaves the authorization unused.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-NEG-09',
+    level: 'MUST',
+    title: 'An authorization not yet valid by chain time is refused',
+    source: { ...EXACT, section: 'verify: validAfter > now → invalid_exact_evm_payload_authorization_valid_after' },
+    text: 'An authorization whose validAfter lies in the future (chain time) is refused (402), moves no USDC and leaves the authorization unused.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-NEG-10',
+    level: 'MUST',
+    title: "A payment whose signature is not the payer's is refused",
+    source: { ...EXACT, section: 'verify: signer.verifyTypedData must succeed → invalid_exact_evm_signature' },
+    text: "An authorization naming a payer but signed by another key, with a corrupted signature, or signed over other fields than it carries is refused (402), moves none of the payer's USDC and leaves the payer's nonce unused.",
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-NEG-11',
+    level: 'MUST',
+    title: 'A payer without the funds is refused, not served',
+    source: { ...EXACT, section: 'verify simulation / diagnostic: invalid_exact_evm_insufficient_balance' },
+    text: 'A correctly signed authorization from a payer whose balance is below the amount is refused (402): the resource is not served and nothing moves.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-SET-01',
+    level: 'SHOULD',
+    title: 'Work that fails is not charged',
+    source: { ...MW, section: "flow: if the handler's status is ≥ 400, return that response and do not settle" },
+    text: 'A paid request whose handler answers ≥ 400 (target endpoint `x402-resource-failing`) gets that answer: no settlement claimed, no USDC moved, and the authorization stays unused.',
     profileAssumption: false,
   },
   {
     id: 'X402-RACE-01',
     level: 'MUST',
-    title: 'Two clients racing one authorization get the resource at most once',
-    source: { ...EXACT, section: 'EIP-3009 nonce single use; x402 issues #803/#3060 (duplicate settlement)' },
-    text: 'When two buyers send the same signed authorization concurrently, at most one request is served and the value moves exactly once.',
+    title: 'Two clients racing one authorization: one is served, the other refused with a 4xx',
+    source: { ...EXACT, section: 'EIP-3009 nonce single use; x402 issues #803/#1805/#3060 (duplicate settlement)' },
+    text: 'When two clients send the same signed authorization concurrently (both in PAYMENT-SIGNATURE, or one of them as v1 X-PAYMENT), exactly one is served, with a settlement verified on chain; the other gets a 4xx (a 5xx, or a second success, fails); the value moves exactly once.',
     profileAssumption: false,
   },
   {
     id: 'X402-FAC-01',
     level: 'MUST',
-    title: 'The facilitator lists its kinds and verifies without moving money',
-    source: { ...FAC, section: 'GET /supported, POST /verify {isValid, invalidReason, payer}' },
-    text: '/supported lists exact on eip155:<chainId>; /verify answers isValid:true for an honest payment and isValid:false for an underpayment, and moves no USDC either way.',
+    title: "The facilitator lists the resource's kind in /supported",
+    source: { ...FAC, section: 'GET /supported → {kinds:[{x402Version, scheme, network}]}' },
+    text: 'GET /supported answers 200 with kinds that include x402Version 2, scheme exact, on the network the resource offers.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-FAC-02',
+    level: 'MUST',
+    title: '/verify accepts an honest payment and refuses every wrong one, moving nothing',
+    source: { ...FAC, section: 'POST /verify → {isValid, invalidReason, payer}; exact/EVM verify checks 1-9' },
+    text: '/verify answers isValid:true (and the payer) for an honest payment, and isValid:false (HTTP 200 or 4xx; never a 5xx) for one with a wrong payTo, asset, network or scheme, an amount one unit off, an expired or not yet valid window, a replayed nonce, a signature by another key, or a payer without funds; it moves no USDC and uses no nonce.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-FAC-03',
+    level: 'MUST',
+    title: '/settle settles an honest payment exactly once and nothing else',
+    source: { ...FAC, section: 'POST /settle → {success, transaction, network, payer}; settle re-verifies' },
+    text: '/settle refuses (success:false, never a 5xx) every wrong payment /verify must refuse, moving nothing and using no nonce; settles an honest one with success:true, the network, and a transaction on chain that moved exactly this payment (Transfer + AuthorizationUsed); and refuses that payment when it is sent again.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-FAC-04',
+    level: 'MUST',
+    title: 'A malformed /verify or /settle request gets a 4xx',
+    source: { ...FAC, section: '"A missing body field gets 400 {error}"; DESIGN rule 7 "no 500 for a client\'s mistake"' },
+    text: 'A /verify or /settle body that is not JSON, is empty, or lacks paymentPayload or paymentRequirements is answered with a 4xx, never a 5xx, isValid:true or success:true.',
     profileAssumption: false,
   },
 ]);

@@ -1,94 +1,43 @@
 /**
- * `x402` scenarios against any x402 resource server (endpoint `x402-resource`) that takes `exact`
- * payments in a USDC the target declares. The requirement offered in the 402 challenge decides the
- * chain, token, amount and payTo; payments are signed with windows relative to chain time.
+ * `x402` scenarios against any x402 resource server (endpoint `x402-resource`, requested with the
+ * target's method, body and headers) that takes `exact` payments in a USDC the target declares. The
+ * requirement offered in the 402 challenge decides the chain, token, amount and payTo; payments are
+ * signed with windows relative to chain time, in every version the resource offers.
+ *
+ * Scenario rules (harness/README.md): every attack kind is tried in every run, in a generated order;
+ * after every refusal the balances and the authorization's nonce are checked unchanged; every
+ * reported settlement is checked on chain; race losers are judged by their answers.
  */
 import fc from 'fast-check';
-import type { Address } from 'viem';
-import { defineScenario } from '../../harness/engine/dsl.ts';
+import { toHex, type Address, type Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
+import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
-import type { ChainSession } from '../../harness/engine/session.ts';
-import { encodeHeader, type RequirementsV1, type RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
-import { v1NetworkName } from '../../reference-impl/x402/protocol/wire.ts';
-import { payerFor, pickV1, pickV2, requestChallenge, sendWithPayment, settlementOf, shapeOf, type Challenge } from './client.ts';
-import type { RequestShape } from '../../reference-impl/x402/agents/payer.ts';
+import { caip2, decodeHeader, encodeHeader, v1NetworkName } from '../../reference-impl/x402/protocol/wire.ts';
+import { pickV1, pickV2, requestChallenge, settlementOf, shapeOf } from './client.ts';
+import { facilitatorScenarios } from './facilitator-scenarios.ts';
+import {
+  BASE,
+  BUYERS,
+  expectRefusedPayment,
+  expectNothingMoved,
+  expectPaid,
+  expectSettledOnChain,
+  expectUnchanged,
+  holdings,
+  networkOf,
+  offer,
+  send,
+  shown,
+  shuffled,
+  sign,
+  versions,
+  type Breakage,
+  type Offer,
+  type Signed,
+} from './lab.ts';
 
-const BUYERS = ['buyer1', 'buyer2'] as const;
-// The attacker only signs or receives (a wrong payTo): a throwaway key when the target declares none.
-const BASE = { needs: ['usdc'], endpoints: ['x402-resource'], roles: [...BUYERS], signers: ['attacker'], isolation: 'live' as const };
-
-/** The resource, its challenge, and the target chain + requirement it offers. */
-interface Offer {
-  url: string;
-  /** How the resource is requested (method, body, headers from the target's endpoint). */
-  shape: RequestShape;
-  c: Challenge;
-  s: ChainSession;
-  token: Address;
-  req: RequirementsV2;
-  v1?: RequirementsV1;
-}
-
-/** Ask the resource for its price and find the target chain whose USDC it accepts. */
-async function offer(ctx: RunContext): Promise<Offer> {
-  const e = ctx.endpoint('x402-resource');
-  const url = e.url;
-  const shape = shapeOf(e);
-  const c = await requestChallenge(ctx.fetch, url, shape);
-  for (const chain of ctx.target.chains) {
-    if (!chain.usdc) continue;
-    const token = chain.usdc.address as Address;
-    const req = pickV2(c, chain.chainId, token);
-    const v1 = pickV1(c, chain.chainId, token);
-    if (req || v1) {
-      // A v1-only server: derive the equivalent v2 view so the scenarios can reason in one shape.
-      const r2: RequirementsV2 = req ?? {
-        scheme: 'exact',
-        network: `eip155:${chain.chainId}`,
-        amount: v1!.maxAmountRequired,
-        asset: v1!.asset,
-        payTo: v1!.payTo,
-        maxTimeoutSeconds: v1!.maxTimeoutSeconds,
-        extra: v1!.extra ?? undefined,
-      };
-      return { url, shape, c, s: await ctx.chain({ chainId: chain.chainId }), token, req: r2, v1 };
-    }
-  }
-  throw new Indeterminate(undefined, `the resource offers no exact payment in a USDC the target declares (status ${c.status}${c.v2Error ? `, ${c.v2Error}` : ''})`);
-}
-
-/** Balances of the payer and payTo. */
-async function money(o: Offer, payer: Address): Promise<{ payer: bigint; payTo: bigint }> {
-  return { payer: await o.s.balanceOf(o.token, payer), payTo: await o.s.balanceOf(o.token, o.req.payTo as Address) };
-}
-
-/** Check nothing moved. */
-async function noMoney(ctx: RunContext, o: Offer, req: string, payer: Address, before: { payer: bigint; payTo: bigint }, label: string): Promise<void> {
-  const after = await money(o, payer);
-  o.s.recordBalances(label, o.token, before, after);
-  ctx.check(req, after.payer === before.payer && after.payTo === before.payTo, 'no USDC moved', {
-    expected: `payer ${before.payer}, payTo ${before.payTo}`,
-    actual: `payer ${after.payer}, payTo ${after.payTo}`,
-  });
-}
-
-const refused = (status: number) => status >= 400 && status < 500;
-
-/** Send a payment header to the resource, with the resource's request shape. */
-function send(ctx: RunContext, o: Offer, header: string, opts: { version?: 1 | 2; headerName?: string } = {}) {
-  return sendWithPayment(ctx.fetch, o.url, header, { ...o.shape, ...opts });
-}
-
-/** Pay honestly with v2 (or v1 if that is all that is offered). */
-async function payHonest(ctx: RunContext, o: Offer, buyer: string): Promise<{ res: Response; body: unknown; header: string; version: 1 | 2 }> {
-  if (pickV2(o.c, o.s.chainId, o.token)) {
-    const { header } = await payerFor(ctx, o.s, buyer).v2Header(o.req);
-    return { ...(await send(ctx, o, header)), header, version: 2 };
-  }
-  const { header } = await payerFor(ctx, o.s, buyer).v1Header(o.v1!);
-  return { ...(await send(ctx, o, header, { version: 1 })), header, version: 1 };
-}
+const is2xx = (status: number) => status >= 200 && status < 300;
 
 export const challengeScenario = defineScenario({
   kind: 'property',
@@ -96,7 +45,7 @@ export const challengeScenario = defineScenario({
   title: 'No payment → 402 with exact/USDC requirements for the target chain',
   requirements: ['X402-CH-01'],
   ...BASE,
-  arbitrary: () => fc.constantFrom('GET'),
+  arbitrary: () => fc.constant(null),
   async run(ctx) {
     const e = ctx.endpoint('x402-resource');
     ctx.act(`a client requests the resource without paying (${e.method ?? 'GET'} ${e.url})`);
@@ -110,6 +59,13 @@ export const challengeScenario = defineScenario({
       expected: ctx.target.chains.map((ch) => `exact / eip155:${ch.chainId} (${v1NetworkName(ch.chainId) ?? '-'}) / ${ch.usdc?.address}`).join(' or '),
       actual: c.v2 ? JSON.stringify(c.v2.accepts) : c.v1 ? JSON.stringify(c.v1.accepts) : `no challenge${c.v2Error ? ` (${c.v2Error})` : ''}`,
     });
+    if (c.v2) {
+      const url = (c.v2.resource as { url?: unknown } | undefined)?.url;
+      ctx.check('X402-CH-01', c.v2.x402Version === 2 && typeof url === 'string' && url.length > 0, 'PAYMENT-REQUIRED carries x402Version 2 and resource.url', {
+        expected: 'x402Version 2, resource {url}',
+        actual: `x402Version ${c.v2.x402Version}, resource ${JSON.stringify(c.v2.resource)}`,
+      });
+    }
     const { ch, r } = found[0]!;
     const amount = 'amount' in r ? r.amount : r.maxAmountRequired;
     ctx.check('X402-CH-01', /^\d+$/.test(amount) && BigInt(amount) > 0n && /^0x[0-9a-fA-F]{40}$/.test(r.payTo) && r.maxTimeoutSeconds > 0, 'amount > 0, payTo an address, maxTimeoutSeconds > 0', {
@@ -124,259 +80,382 @@ export const challengeScenario = defineScenario({
   },
 });
 
+export const challengeCors = defineScenario({
+  kind: 'property',
+  id: 'challenge-cors',
+  title: 'A browser asking without payment can read PAYMENT-REQUIRED (Access-Control-Expose-Headers)',
+  requirements: ['X402-CH-02'],
+  ...BASE,
+  arbitrary: () => fc.constantFrom('https://app.example', 'http://localhost:3000'),
+  async run(ctx, origin) {
+    const e = ctx.endpoint('x402-resource');
+    const shape = shapeOf(e);
+    ctx.act(`a page at ${origin} requests the resource without paying`);
+    const c = await requestChallenge(ctx.fetch, e.url, { ...shape, headers: { ...shape.headers, Origin: origin } });
+    if (c.status !== 402 || !c.v2)
+      throw new Indeterminate('X402-CH-02', c.status === 402 ? 'the 402 carries no v2 PAYMENT-REQUIRED header (a v1 challenge is read from the body)' : `no 402 challenge (status ${c.status})`);
+    const raw = c.headers.get('access-control-expose-headers');
+    const listed = (raw ?? '').split(',').map((h) => h.trim().toLowerCase());
+    ctx.check('X402-CH-02', listed.includes('payment-required') || listed.includes('*'), 'Access-Control-Expose-Headers lists PAYMENT-REQUIRED', {
+      expected: 'PAYMENT-REQUIRED (or *)',
+      actual: raw ?? '(no Access-Control-Expose-Headers)',
+    });
+  },
+});
+
 export const payExact = defineScenario({
   kind: 'property',
   id: 'pay-exact',
-  title: 'An exact payment is settled for exactly the amount and the resource is served',
+  title: 'An exact payment (each offered version) is served and settled on chain for exactly the amount',
   requirements: ['X402-PAY-01'],
   ...BASE,
   arbitrary: () => fc.constantFrom(...BUYERS),
   async run(ctx, buyer) {
     const o = await offer(ctx);
     const payer = o.s.address(buyer);
-    const before = await money(o, payer);
-    ctx.act(`${buyer} pays ${o.req.amount} base units to ${o.req.payTo}`);
-    const r = await payHonest(ctx, o, buyer);
-    ctx.check('X402-PAY-01', r.res.status >= 200 && r.res.status < 300, 'an exact payment is served (2xx)', { expected: '2xx', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
-    const st = settlementOf(r.res);
-    ctx.check('X402-PAY-01', st?.success === true && /^0x[0-9a-fA-F]{64}$/.test(st.transaction ?? ''), 'the settlement header says success with a transaction hash', {
-      expected: 'success + tx hash',
-      actual: JSON.stringify(st),
-    });
-    const after = await money(o, payer);
-    o.s.recordBalances('exact payment', o.token, before, after);
-    const amount = BigInt(o.req.amount);
-    ctx.check('X402-PAY-01', before.payer - after.payer === amount && after.payTo - before.payTo === amount, `exactly ${amount} moves from payer to payTo`, {
-      expected: `-${amount} / +${amount}`,
-      actual: `-${before.payer - after.payer} / +${after.payTo - before.payTo}`,
-    });
-  },
-});
-
-export const amountsV2 = defineScenario({
-  kind: 'property',
-  id: 'amount-v2-exact',
-  title: 'v2: one unit less or more than the amount is refused',
-  requirements: ['X402-AMT-01'],
-  ...BASE,
-  arbitrary: () => fc.record({ delta: fc.oneof(fc.constant(-1n), fc.constant(1n), fc.bigInt({ min: 2n, max: 10n ** 9n })), buyer: fc.constantFrom(...BUYERS) }),
-  async run(ctx, v) {
-    const o = await offer(ctx);
-    if (!pickV2(o.c, o.s.chainId, o.token)) throw new Indeterminate('X402-AMT-01', 'the resource offers no v2 requirement');
-    const value = BigInt(o.req.amount) + v.delta;
-    fc.pre(value > 0n);
-    const payer = o.s.address(v.buyer);
-    const before = await money(o, payer);
-    ctx.act(`${v.buyer} signs ${value} instead of ${o.req.amount} (accepted unchanged)`);
-    const { header } = await payerFor(ctx, o.s, v.buyer).v2Header(o.req, { auth: { value } });
-    const r = await send(ctx, o, header);
-    ctx.check('X402-AMT-01', refused(r.res.status), `a v2 payment of amount ${v.delta > 0n ? '+' : ''}${v.delta} is refused`, {
-      expected: '402',
-      actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
-    });
-    await noMoney(ctx, o, 'X402-AMT-01', payer, before, 'wrong v2 amount');
-  },
-});
-
-export const amountsV1 = defineScenario({
-  kind: 'property',
-  id: 'amount-v1-readings',
-  title: 'v1: underpayment refused; overpayment refused or charged exactly what was signed',
-  requirements: ['X402-AMT-02'],
-  ...BASE,
-  arbitrary: () => fc.record({ delta: fc.constantFrom(-1n, 1n, 1000n), buyer: fc.constantFrom(...BUYERS) }),
-  async run(ctx, v) {
-    const o = await offer(ctx);
-    const n = v1NetworkName(o.s.chainId);
-    if (!n) throw new Indeterminate('X402-AMT-02', `no v1 network name for chain ${o.s.chainId}`);
-    // A v2-only server gets a v1 payment built from its v2 offer; refusing it satisfies both readings.
-    const req1: RequirementsV1 = o.v1 ?? {
-      scheme: 'exact',
-      network: n,
-      maxAmountRequired: o.req.amount,
-      asset: o.req.asset,
-      payTo: o.req.payTo,
-      resource: o.url,
-      description: '',
-      maxTimeoutSeconds: o.req.maxTimeoutSeconds,
-      extra: o.req.extra,
-    };
-    const value = BigInt(req1.maxAmountRequired) + v.delta;
-    fc.pre(value > 0n);
-    const payer = o.s.address(v.buyer);
-    const before = await money(o, payer);
-    ctx.act(`${v.buyer} sends X-PAYMENT (v1) for ${value} where maxAmountRequired is ${req1.maxAmountRequired}`);
-    const { header } = await payerFor(ctx, o.s, v.buyer).v1Header(req1, { auth: { value } });
-    const r = await send(ctx, o, header, { version: 1 });
-    if (v.delta < 0n) {
-      ctx.check('X402-AMT-02', refused(r.res.status), 'a v1 underpayment is refused', { expected: '402', actual: `${r.res.status}` });
-      await noMoney(ctx, o, 'X402-AMT-02', payer, before, 'v1 underpayment');
-      return;
-    }
-    const after = await money(o, payer);
-    o.s.recordBalances('v1 overpayment', o.token, before, after);
-    if (r.res.status >= 200 && r.res.status < 300) {
-      ctx.act('→ accepted (legacy reading: value ≥ maxAmountRequired)');
-      ctx.check('X402-AMT-02', before.payer - after.payer === value && after.payTo - before.payTo === value, 'an accepted v1 overpayment moves exactly the signed value, once', {
-        expected: `-${value} / +${value}`,
-        actual: `-${before.payer - after.payer} / +${after.payTo - before.payTo}`,
-      });
-    } else {
-      ctx.act('→ refused (equality reading)');
-      ctx.check('X402-AMT-02', refused(r.res.status) && after.payer === before.payer && after.payTo === before.payTo, 'a refused v1 overpayment is a 4xx and moves nothing', {
-        expected: '4xx, no USDC moved',
-        actual: `${r.res.status}, payer ${before.payer - after.payer}`,
-      });
+    for (const v of versions(o)) {
+      const amount = BigInt(v === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+      const snap = await holdings(ctx, o, payer);
+      ctx.act(`${buyer} pays ${amount} base units to ${o.req.payTo} (v${v}, ${v === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT'})`);
+      const p = await sign(ctx, o, buyer, v);
+      const r = await send(ctx, o, p.header, { version: v });
+      ctx.check('X402-PAY-01', is2xx(r.res.status), `a v${v} exact payment is served (2xx)`, { expected: '2xx', actual: shown(r) });
+      await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, v), version: v });
+      await expectPaid(ctx, 'X402-PAY-01', o, snap, amount, `v${v} payment`);
     }
   },
 });
 
-type NegKind = 'wrong-payto' | 'wrong-asset' | 'wrong-network' | 'tampered-accepted';
-const NEG_REQ: Record<NegKind, string> = { 'wrong-payto': 'X402-NEG-01', 'wrong-asset': 'X402-NEG-02', 'wrong-network': 'X402-NEG-03', 'tampered-accepted': 'X402-NEG-05' };
+/** One way to send a wrong payment: how it is signed and by whom, and what a refusal must leave. */
+interface Attack {
+  name: string;
+  version: 1 | 2;
+  /** Role that signs, or a raw key; default the run's buyer. */
+  signer?: string | { key: Hex };
+  breakage?: Breakage;
+  /** Changes made to the signed payload before it is sent. */
+  mangle?: (payload: Record<string, unknown>) => void;
+}
 
-/** One scenario per defect, so each requirement has its own case (and its own replay). */
-function negativeScenario(kind: NegKind, title: string) {
-  const req = NEG_REQ[kind];
+/** Sign an attack's payment (and mangle it). */
+async function signAttack(ctx: RunContext, o: Offer, buyer: string, a: Attack, now: bigint): Promise<Signed> {
+  const p = await sign(ctx, o, a.signer ?? buyer, a.version, a.breakage, now);
+  if (!a.mangle) return p;
+  a.mangle(p.payload);
+  return { ...p, header: encodeHeader(p.payload), auth: (p.payload.payload as { authorization: Signed['auth'] }).authorization };
+}
+
+/** Another contract on the chain stands in for "another token": its address is what matters. */
+function otherToken(ctx: RunContext, o: Offer): Address {
+  const contracts = Object.values(ctx.target.chains.find((c) => c.chainId === o.s.chainId)?.contracts ?? {});
+  return (contracts.find((a) => a.toLowerCase() !== o.token.toLowerCase()) ?? '0x000000000000000000000000000000000000dEaD') as Address;
+}
+
+const otherChain = (chainId: number) => (chainId === 8453 ? 84532 : 8453);
+
+/**
+ * A scenario that sends every attack of its kind list (each offered version) in every run, in a
+ * generated order, and checks each is refused with a 4xx, claims no settlement, and changes
+ * nothing: balances and the signed authorization's nonce (scenario rules 4, 5, 9).
+ */
+function refusalScenario<V>(s: {
+  id: string;
+  title: string;
+  requirement: string;
+  extra?: fc.Arbitrary<V>;
+  capabilities?: ('clock-control' | 'snapshot')[];
+  v2only?: boolean;
+  attacks(ctx: RunContext, o: Offer, now: bigint, extra: V, buyer: string): Attack[];
+}) {
   return defineScenario({
     kind: 'property',
-    id: kind,
-    title,
-    requirements: [req],
+    id: s.id,
+    title: s.title,
+    requirements: [s.requirement, 'X402-PAY-02'],
     ...BASE,
-    arbitrary: () => fc.constantFrom(...BUYERS),
-    async run(ctx, buyer) {
+    ...(s.capabilities ? { capabilities: s.capabilities } : {}),
+    arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat(), extra: (s.extra ?? fc.constant(undefined)) as fc.Arbitrary<V> }),
+    async run(ctx, v) {
       const o = await offer(ctx);
-      if (!pickV2(o.c, o.s.chainId, o.token)) throw new Indeterminate(req, 'the resource offers no v2 requirement');
-      const payer = o.s.address(buyer);
-      const attacker = o.s.address('attacker');
-      // Another contract on the chain stands in for "another token": its address is what matters.
-      const otherToken = (Object.values(ctx.target.chains.find((c) => c.chainId === o.s.chainId)!.contracts).find((a) => a.toLowerCase() !== o.token.toLowerCase()) ??
-        '0x000000000000000000000000000000000000dEaD') as Address;
-      const otherChainId = o.s.chainId === 8453 ? 84532 : 8453;
-      const before = await money(o, payer);
-      const attackerBefore = await o.s.balanceOf(o.token, attacker);
-      const tamper =
-        kind === 'wrong-payto'
-          ? { auth: { to: attacker } }
-          : kind === 'wrong-asset'
-            ? { accepted: { asset: otherToken }, domain: { verifyingContract: otherToken } }
-            : kind === 'wrong-network'
-              ? { accepted: { network: `eip155:${otherChainId}` }, domain: { chainId: otherChainId } }
-              : { accepted: { amount: '1' }, auth: { value: 1n } };
-      ctx.act(`${buyer} sends a payment with ${kind}`);
-      const { header } = await payerFor(ctx, o.s, buyer).v2Header(o.req, tamper);
-      const r = await send(ctx, o, header);
-      ctx.check(req, refused(r.res.status), `a payment with ${kind} is refused`, { expected: '402/4xx', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
-      await noMoney(ctx, o, req, payer, before, kind);
-      const attackerAfter = await o.s.balanceOf(o.token, attacker);
-      ctx.check(req, attackerAfter === attackerBefore, 'nothing reached another recipient', { expected: attackerBefore, actual: attackerAfter });
+      if (s.v2only && !o.v2) throw new Indeterminate(s.requirement, 'the resource offers no v2 requirement');
+      const now = await o.s.pendingTime();
+      const attacks = shuffled(
+        s.attacks(ctx, o, now, v.extra, v.buyer).filter((a) => versions(o).includes(a.version)),
+        v.order,
+      );
+      const signed: Signed[] = [];
+      for (const a of attacks) signed.push(await signAttack(ctx, o, v.buyer, a, now));
+      const snap = await holdings(ctx, o, ...signed.map((p) => p.auth.from as Address));
+      for (const [i, a] of attacks.entries()) {
+        const p = signed[i]!;
+        ctx.act(`${typeof a.signer === 'string' ? a.signer : a.signer ? 'a fresh key' : v.buyer} sends a v${a.version} payment: ${a.name}`);
+        const r = await send(ctx, o, p.header, { version: a.version });
+        expectRefusedPayment(ctx, s.requirement, r, `v${a.version} ${a.name}`);
+        await expectUnchanged(ctx, s.requirement, o, snap, p.auth, `v${a.version} ${a.name}`);
+      }
     },
   });
 }
 
-export const wrongPayTo = negativeScenario('wrong-payto', 'A payment to another payTo is refused and moves nothing');
-export const wrongAsset = negativeScenario('wrong-asset', 'A payment naming and signed for another token is refused');
-export const wrongNetwork = negativeScenario('wrong-network', 'A payment for another network (accepted + signing chainId) is refused');
-export const tamperedAccepted = negativeScenario('tampered-accepted', 'A payment whose `accepted` was lowered to 1 unit (and signed for 1) is refused');
+export const amountsV2 = refusalScenario({
+  id: 'amount-v2-exact',
+  title: 'v2: one unit less, one unit more, or far more than the amount is refused',
+  requirement: 'X402-AMT-01',
+  v2only: true,
+  extra: fc.bigInt({ min: 2n, max: 10n ** 9n }),
+  attacks: (_ctx, o, _now, big) => {
+    const amount = BigInt(o.req.amount);
+    return ([-1n, 1n, big] as bigint[])
+      .filter((d) => amount + d > 0n)
+      .map((d) => ({ name: `signs ${amount + d} where the amount is ${amount}`, version: 2 as const, breakage: { auth: { value: amount + d } } }));
+  },
+});
+
+export const wrongPayTo = refusalScenario({
+  id: 'wrong-payto',
+  title: 'A payment to another payTo is refused and moves nothing',
+  requirement: 'X402-NEG-01',
+  attacks: (_ctx, o) => {
+    const attacker = o.s.address('attacker');
+    return [
+      { name: 'authorization.to is another address (accepted unchanged)', version: 2, breakage: { auth: { to: attacker } } },
+      { name: 'accepted.payTo and authorization.to are another address', version: 2, breakage: { auth: { to: attacker }, accepted: { payTo: attacker } } },
+      { name: 'authorization.to is another address', version: 1, breakage: { auth: { to: attacker } } },
+    ];
+  },
+});
+
+export const wrongAsset = refusalScenario({
+  id: 'wrong-asset',
+  title: 'A payment naming or signed for another token is refused',
+  requirement: 'X402-NEG-02',
+  attacks: (ctx, o) => {
+    const other = otherToken(ctx, o);
+    return [
+      { name: 'accepted.asset and the signing domain are another token', version: 2, breakage: { accepted: { asset: other }, domain: { verifyingContract: other } } },
+      { name: 'signed for another token (accepted unchanged)', version: 2, breakage: { domain: { verifyingContract: other } } },
+      { name: 'signed for another token', version: 1, breakage: { domain: { verifyingContract: other } } },
+    ];
+  },
+});
+
+export const wrongNetwork = refusalScenario({
+  id: 'wrong-network',
+  title: 'A payment for another network (accepted, v1 network name or signing chainId) is refused',
+  requirement: 'X402-NEG-03',
+  attacks: (_ctx, o) => {
+    const other = otherChain(o.s.chainId);
+    return [
+      { name: `accepted.network and the signing chainId are ${caip2(other)}`, version: 2, breakage: { accepted: { network: caip2(other) }, domain: { chainId: other } } },
+      { name: `signed for chainId ${other} (accepted unchanged)`, version: 2, breakage: { domain: { chainId: other } } },
+      { name: `network "${v1NetworkName(other)}" and signed for chainId ${other}`, version: 1, breakage: { v1Network: v1NetworkName(other), domain: { chainId: other } } },
+    ];
+  },
+});
+
+export const tamperedAccepted = refusalScenario({
+  id: 'tampered-accepted',
+  title: 'A v2 payment whose `accepted` differs from the offer is refused',
+  requirement: 'X402-NEG-05',
+  v2only: true,
+  attacks: (_ctx, o) => [
+    { name: 'accepted.amount lowered to 1 and signed for 1', version: 2, breakage: { accepted: { amount: '1' }, auth: { value: 1n } } },
+    { name: 'accepted.payTo changed (authorization.to unchanged)', version: 2, breakage: { accepted: { payTo: o.s.address('attacker') } } },
+    { name: 'accepted.maxTimeoutSeconds raised by an hour', version: 2, breakage: { accepted: { maxTimeoutSeconds: o.req.maxTimeoutSeconds + 3600 } } },
+    { name: 'accepted.extra.version changed', version: 2, breakage: { accepted: { extra: { ...o.req.extra, version: `${String(o.req.extra?.version ?? '')}9` } } } },
+  ],
+});
+
+export const expired = refusalScenario({
+  id: 'expired-authorization',
+  title: 'An authorization whose validBefore has passed (chain time) is refused',
+  requirement: 'X402-NEG-08',
+  extra: fc.integer({ min: 0, max: 86_400 }),
+  attacks: (_ctx, _o, now, ago) =>
+    ([2, 1] as const).map((version) => ({
+      name: `validBefore ${ago + 1}s ago by chain time`,
+      version,
+      breakage: { auth: { validAfter: now - 7200n - BigInt(ago), validBefore: now - 1n - BigInt(ago) } },
+    })),
+});
+
+export const notYetValid = refusalScenario({
+  id: 'not-yet-valid',
+  title: 'An authorization whose validAfter lies in the future (chain time) is refused',
+  requirement: 'X402-NEG-09',
+  // At least a minute ahead: the request must not outlive the gap and become valid on the way.
+  extra: fc.integer({ min: 60, max: 86_400 }),
+  attacks: (_ctx, _o, now, ahead) =>
+    ([2, 1] as const).map((version) => ({
+      name: `validAfter ${ahead}s ahead of chain time`,
+      version,
+      breakage: { auth: { validAfter: now + BigInt(ahead), validBefore: now + BigInt(ahead) + 3600n } },
+    })),
+});
+
+/** Flip one bit of the signature's r (the result no longer recovers to the payer). */
+function corruptSignature(payload: Record<string, unknown>): void {
+  const inner = payload.payload as { signature: string };
+  const sig = inner.signature;
+  inner.signature = `${sig.slice(0, 10)}${((Number.parseInt(sig[10]!, 16) ^ 1) & 0xf).toString(16)}${sig.slice(11)}`;
+}
+
+/** Carry another nonce than the one signed. */
+function swapNonce(payload: Record<string, unknown>): void {
+  const a = (payload.payload as { authorization: { nonce: string } }).authorization;
+  a.nonce = `0x${a.nonce.slice(2, 64)}${((Number.parseInt(a.nonce.slice(-2), 16) + 1) % 256).toString(16).padStart(2, '0')}`;
+}
+
+export const badSignature = refusalScenario({
+  id: 'bad-signature',
+  title: 'A payment naming the buyer but not signed by the buyer (another key, corrupted, other fields) is refused',
+  requirement: 'X402-NEG-10',
+  attacks: (_ctx, o, _now, _x, buyer) =>
+    ([2, 1] as const).flatMap((version) => [
+      { name: `names ${buyer} as payer, signed by the attacker`, version, signer: 'attacker', breakage: { auth: { from: o.s.address(buyer) } } },
+      { name: 'signature corrupted (one bit of r)', version, mangle: corruptSignature },
+      { name: 'carries another nonce than the one signed', version, mangle: swapNonce },
+    ]),
+});
+
+export const noFunds = refusalScenario({
+  id: 'insufficient-balance',
+  title: 'A correctly signed payment from a payer without the funds is refused, not served',
+  requirement: 'X402-NEG-11',
+  // A fresh key (from the generated bytes, so a replay signs with the same one) holds nothing.
+  extra: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => toHex(b.map((x, i) => (i === 0 ? (x % 0xf0) + 1 : x)))),
+  attacks: (_ctx, _o, _now, key) => ([2, 1] as const).map((version) => ({ name: 'payer holds no USDC', version, signer: { key } })),
+});
+
+/** Same JSON, other bytes: key order reversed (a replay guard keyed on the raw header misses it). */
+function reencode(header: string): string {
+  const flip = (x: unknown): unknown =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x)
+            .reverse()
+            .map(([k, v]) => [k, flip(v)]),
+        )
+      : x;
+  return encodeHeader(flip(decodeHeader(header)));
+}
 
 export const replay = defineScenario({
   kind: 'property',
   id: 'replay',
-  title: 'A settled authorization sent again is refused',
-  requirements: ['X402-NEG-04'],
+  title: 'A settled authorization sent again (same header, re-encoded, other version) is refused',
+  requirements: ['X402-NEG-04', 'X402-PAY-02'],
   ...BASE,
-  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), replayer: fc.constantFrom('same client', 'another client') }),
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
   async run(ctx, v) {
     const o = await offer(ctx);
-    const payer = o.s.address(v.buyer);
-    ctx.act(`${v.buyer} pays once`);
-    const first = await payHonest(ctx, o, v.buyer);
-    if (first.res.status < 200 || first.res.status >= 300) throw new Indeterminate('X402-NEG-04', `the honest payment was refused (${first.res.status})`);
-    const before = await money(o, payer);
-    ctx.act(`${v.replayer} sends the same payment header again`);
-    const r = await send(ctx, o, first.header, { version: first.version });
-    ctx.check('X402-NEG-04', refused(r.res.status), 'a replayed authorization is refused', { expected: '402', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
-    await noMoney(ctx, o, 'X402-NEG-04', payer, before, 'replay');
+    const first = versions(o)[0]!;
+    ctx.act(`${v.buyer} pays once (v${first})`);
+    const p = await sign(ctx, o, v.buyer, first);
+    const paid = await send(ctx, o, p.header, { version: first });
+    if (!is2xx(paid.res.status)) throw new Indeterminate('X402-NEG-04', `the honest payment was refused (${shown(paid)})`);
+    const v1name = v1NetworkName(o.s.chainId);
+    const inner = p.payload.payload;
+    const replays: { name: string; header: string; version: 1 | 2 }[] = [
+      { name: 'the same header again', header: p.header, version: first },
+      { name: 'the same payload re-encoded (keys reordered)', header: reencode(p.header), version: first },
+      ...(first === 2 && v1name
+        ? [{ name: 'the same authorization as v1 X-PAYMENT', header: encodeHeader({ x402Version: 1, scheme: 'exact', network: v1name, payload: inner }), version: 1 as const }]
+        : []),
+      ...(first === 1 && o.v2 ? [{ name: 'the same authorization as v2 PAYMENT-SIGNATURE', header: encodeHeader({ x402Version: 2, accepted: o.v2, payload: inner }), version: 2 as const }] : []),
+    ];
+    const snap = await holdings(ctx, o, p.auth.from as Address);
+    for (const r of shuffled(replays, v.order)) {
+      ctx.act(`a client sends ${r.name}`);
+      const res = await send(ctx, o, r.header, { version: r.version });
+      expectRefusedPayment(ctx, 'X402-NEG-04', res, `replay: ${r.name}`);
+      await expectUnchanged(ctx, 'X402-NEG-04', o, snap, p.auth, `replay: ${r.name}`, true);
+    }
   },
 });
 
-/** Malformed payment headers. */
-const malformedArb = fc.oneof(
-  fc.constant('not base64 !!!'),
-  fc.string({ minLength: 1, maxLength: 200 }).filter((s) => /^[\x21-\x7e]+$/.test(s)),
-  fc.string({ minLength: 1, maxLength: 100 }).map((s) => Buffer.from(`{${s}`, 'utf8').toString('base64')),
-  fc.jsonValue({ maxDepth: 2 }).map((j) => encodeHeader(j)),
-  fc.constant(encodeHeader({ x402Version: 2, accepted: { scheme: 'exact' }, payload: {} })),
-  fc.constant(encodeHeader({ x402Version: 99, payload: {} })),
-);
+/** Malformed payment headers: fixed kinds, tried every run, and generated ones. */
+const MALFORMED_FIXED: [string, string][] = [
+  ['not base64', 'not base64 !!!'],
+  ['base64 of broken JSON', Buffer.from('{"x402Version":2,', 'utf8').toString('base64')],
+  ['base64 of a JSON array', encodeHeader([1, 2, 3])],
+  ['a v2 payload without authorization', encodeHeader({ x402Version: 2, accepted: { scheme: 'exact' }, payload: {} })],
+  ['x402Version 99', encodeHeader({ x402Version: 99, payload: {} })],
+  ['an empty JSON object', encodeHeader({})],
+];
 
 export const malformed = defineScenario({
   kind: 'property',
   id: 'malformed-header',
-  title: 'Malformed payment headers get 400/402, never 2xx or 5xx',
+  title: 'Malformed payment headers (every kind, both header names) get 400/402, never 2xx or 5xx',
   requirements: ['X402-NEG-06'],
   ...BASE,
-  arbitrary: () => fc.record({ header: malformedArb, name: fc.constantFrom('PAYMENT-SIGNATURE', 'X-PAYMENT'), buyer: fc.constantFrom(...BUYERS) }),
+  arbitrary: () =>
+    fc.record({
+      printable: fc.string({ minLength: 1, maxLength: 200 }).filter((s) => /^[\x21-\x7e]+$/.test(s)),
+      json: fc.jsonValue({ maxDepth: 2 }).map((j) => encodeHeader(j)),
+      buyer: fc.constantFrom(...BUYERS),
+      order: fc.nat(),
+    }),
   async run(ctx, v) {
     const o = await offer(ctx);
-    const payer = o.s.address(v.buyer);
-    const before = await money(o, payer);
-    ctx.act(`a client sends ${v.name}: ${JSON.stringify(v.header.slice(0, 80))}`);
-    const r = await send(ctx, o, v.header, { headerName: v.name });
-    ctx.check('X402-NEG-06', r.res.status === 400 || r.res.status === 402, 'a malformed payment header gets 400 or 402', {
-      expected: '400 or 402',
-      actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
-    });
-    await noMoney(ctx, o, 'X402-NEG-06', payer, before, 'malformed header');
+    const snap = await holdings(ctx, o, o.s.address(v.buyer));
+    const kinds: [string, string][] = [...MALFORMED_FIXED, ['generated printable text', v.printable], ['generated JSON', v.json]];
+    const sends = shuffled(
+      kinds.flatMap(([what, header]) => ['PAYMENT-SIGNATURE', 'X-PAYMENT'].map((name) => ({ what, header, name }))),
+      v.order,
+    );
+    for (const m of sends) {
+      ctx.act(`a client sends ${m.name}: ${m.what} (${JSON.stringify(m.header.slice(0, 60))})`);
+      const r = await send(ctx, o, m.header, { headerName: m.name });
+      ctx.check('X402-NEG-06', r.res.status === 400 || r.res.status === 402, `${m.name} with ${m.what} gets 400 or 402`, { expected: '400 or 402', actual: shown(r) });
+      await expectNothingMoved(ctx, 'X402-NEG-06', o, snap, `${m.name} with ${m.what}`);
+    }
   },
 });
+
+/** The 1 MB headers, built once (they are the same every run). */
+const HUGE = {
+  garbage: 'A'.repeat(1024 * 1024),
+  last: undefined as { key: string; value: string } | undefined,
+  padded(o: Offer): string {
+    const key = JSON.stringify(o.req);
+    if (this.last?.key !== key) this.last = { key, value: encodeHeader({ x402Version: 2, accepted: o.req, payload: { pad: 'x'.repeat(1024 * 1024) } }) };
+    return this.last.value;
+  },
+};
 
 export const hugeHeader = defineScenario({
   kind: 'property',
   id: 'huge-header',
-  title: 'A 1 MB payment header is refused without a 5xx',
+  title: 'A 1 MB payment header (garbage or padded JSON, either header name) is refused without a 5xx',
   requirements: ['X402-NEG-07'],
   ...BASE,
-  arbitrary: () => fc.record({ kind: fc.constantFrom('garbage', 'padded-json'), buyer: fc.constantFrom(...BUYERS) }),
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
   async run(ctx, v) {
     const o = await offer(ctx);
-    const payer = o.s.address(v.buyer);
-    const before = await money(o, payer);
-    const mb = 1024 * 1024;
-    const header = v.kind === 'garbage' ? 'A'.repeat(mb) : encodeHeader({ x402Version: 2, accepted: o.req, payload: { pad: 'x'.repeat(mb) } });
-    ctx.act(`a client sends a ${Math.round(header.length / 1024)} KiB PAYMENT-SIGNATURE (${v.kind})`);
-    let status: number | 'connection refused';
-    try {
-      status = (await send(ctx, o, header)).res.status;
-    } catch {
-      status = 'connection refused';
+    const snap = await holdings(ctx, o, o.s.address(v.buyer));
+    const kinds = shuffled(
+      [
+        { what: 'garbage', header: HUGE.garbage },
+        { what: 'padded JSON', header: HUGE.padded(o) },
+      ].flatMap((k) => ['PAYMENT-SIGNATURE', 'X-PAYMENT'].map((name) => ({ ...k, name }))),
+      v.order,
+    );
+    for (const k of kinds) {
+      ctx.act(`a client sends a ${Math.round(k.header.length / 1024)} KiB ${k.name} (${k.what})`);
+      let status: number | 'connection refused';
+      try {
+        status = (await send(ctx, o, k.header, { headerName: k.name })).res.status;
+      } catch {
+        status = 'connection refused';
+      }
+      ctx.check('X402-NEG-07', status === 'connection refused' || (status >= 400 && status < 500), `a 1 MB ${k.name} (${k.what}) gets a 4xx or a refused connection`, {
+        expected: '431/413/400 or connection refused',
+        actual: String(status),
+      });
+      await expectNothingMoved(ctx, 'X402-NEG-07', o, snap, `1 MB ${k.name} (${k.what})`);
     }
-    ctx.check('X402-NEG-07', status === 'connection refused' || refused(status), 'a 1 MB header gets a 4xx or a refused connection', {
-      expected: '431/413/400 or connection refused',
-      actual: String(status),
-    });
-    await noMoney(ctx, o, 'X402-NEG-07', payer, before, 'huge header');
-  },
-});
-
-export const expired = defineScenario({
-  kind: 'property',
-  id: 'expired-authorization',
-  title: 'An authorization whose validBefore has passed (chain time) is refused',
-  requirements: ['X402-NEG-08'],
-  ...BASE,
-  arbitrary: () => fc.record({ ago: fc.integer({ min: 0, max: 86_400 }), buyer: fc.constantFrom(...BUYERS) }),
-  async run(ctx, v) {
-    const o = await offer(ctx);
-    const payer = o.s.address(v.buyer);
-    const before = await money(o, payer);
-    const now = await o.s.pendingTime();
-    ctx.act(`${v.buyer} signs an authorization that expired ${v.ago}s ago by chain time`);
-    const r = pickV2(o.c, o.s.chainId, o.token)
-      ? await send(ctx, o, (await payerFor(ctx, o.s, v.buyer).v2Header(o.req, { auth: { validAfter: now - 7200n, validBefore: now - 1n - BigInt(v.ago) } })).header)
-      : await send(ctx, o, (await payerFor(ctx, o.s, v.buyer).v1Header(o.v1!, { auth: { validAfter: now - 7200n, validBefore: now - 1n - BigInt(v.ago) } })).header, { version: 1 });
-    ctx.check('X402-NEG-08', refused(r.res.status), 'an expired authorization is refused', { expected: '402', actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}` });
-    await noMoney(ctx, o, 'X402-NEG-08', payer, before, 'expired authorization');
   },
 });
 
@@ -384,114 +463,105 @@ export const expiresBeforeSettlement = defineScenario({
   kind: 'property',
   id: 'expires-before-settlement',
   title: 'An authorization valid when signed but expired (chain time) before it is sent is refused',
-  requirements: ['X402-NEG-08'],
+  requirements: ['X402-NEG-08', 'X402-PAY-02'],
   ...BASE,
   capabilities: ['clock-control'],
   arbitrary: () => fc.record({ ttl: fc.integer({ min: 10, max: 60 }), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const o = await offer(ctx);
-    if (!pickV2(o.c, o.s.chainId, o.token)) throw new Indeterminate('X402-NEG-08', 'the resource offers no v2 requirement');
-    const payer = o.s.address(v.buyer);
+    const version = versions(o)[0]!;
     const now = await o.s.pendingTime();
-    const { header } = await payerFor(ctx, o.s, v.buyer).v2Header(o.req, { auth: { validAfter: now - 600n, validBefore: now + BigInt(v.ttl) } });
-    ctx.act(`${v.buyer} signs an authorization valid for ${v.ttl}s; the chain clock then moves ${v.ttl + 1}s on (host clock unchanged)`);
+    const p = await sign(ctx, o, v.buyer, version, { auth: { validAfter: now - 600n, validBefore: now + BigInt(v.ttl) } });
+    ctx.act(`${v.buyer} signs a v${version} authorization valid for ${v.ttl}s; the chain clock then moves ${v.ttl + 1}s on (host clock unchanged)`);
     // Moved forward permanently (a few seconds): reverting would desynchronise the servers' own
     // state (a facilitator's nonce cache) if a defective one sent a transaction.
     await o.s.test.increaseTime({ seconds: v.ttl + 1 });
     await o.s.test.mine({ blocks: 1 });
-    const before = await money(o, payer);
-    const r = await send(ctx, o, header);
-    ctx.check('X402-NEG-08', refused(r.res.status), 'an authorization expired by chain time before settlement is refused', {
-      expected: '402',
-      actual: `${r.res.status} ${JSON.stringify(r.body).slice(0, 200)}`,
-    });
-    await noMoney(ctx, o, 'X402-NEG-08', payer, before, 'expired before settlement');
+    const snap = await holdings(ctx, o, p.auth.from as Address);
+    const r = await send(ctx, o, p.header, { version });
+    expectRefusedPayment(ctx, 'X402-NEG-08', r, 'an authorization expired by chain time before settlement');
+    await expectUnchanged(ctx, 'X402-NEG-08', o, snap, p.auth, 'expired before settlement');
   },
 });
 
 export const race = defineScenario({
   kind: 'property',
   id: 'replay-race',
-  title: 'Two buyers sending one authorization concurrently are served at most once',
+  title: 'Two clients sending one authorization concurrently: exactly one is served, the other gets a 4xx',
   requirements: ['X402-RACE-01'],
   ...BASE,
-  arbitrary: () => fc.record({ sch: fc.scheduler(), owner: fc.constantFrom(...BUYERS) }),
+  arbitrary: () => fc.record({ sch: fc.scheduler(), owner: fc.constantFrom(...BUYERS), order: fc.nat() }),
   async run(ctx, v) {
     const o = await offer(ctx);
     const payer = o.s.address(v.owner);
-    const before = await money(o, payer);
-    const honest = pickV2(o.c, o.s.chainId, o.token)
-      ? { ...(await payerFor(ctx, o.s, v.owner).v2Header(o.req)), version: 2 as const }
-      : { ...(await payerFor(ctx, o.s, v.owner).v1Header(o.v1!)), version: 1 as const };
-    ctx.act(`${v.owner} signs one payment; buyer1 and buyer2 both send it at the same time`);
-    const go = (who: string) => v.sch.schedule(Promise.resolve(who), `${who} sends`).then(() => send(ctx, o, honest.header, { version: honest.version }));
-    const results = await v.sch.waitFor(Promise.all([go('buyer1'), go('buyer2')]));
-    ctx.act(
-      `  order: ${v.sch
-        .report()
-        .map((t) => t.label)
-        .join(' → ')}; statuses ${results.map((r) => r.res.status).join(', ')}`,
-    );
-    const served = results.filter((r) => r.res.status >= 200 && r.res.status < 300).length;
-    ctx.check('X402-RACE-01', served <= 1, 'at most one of the two is served', { expected: '≤ 1 served', actual: `${served} served` });
-    const after = await money(o, payer);
-    o.s.recordBalances('racing replay', o.token, before, after);
-    const amount = BigInt(o.req.amount);
-    const moved = before.payer - after.payer;
-    ctx.check('X402-RACE-01', (moved === 0n || moved === amount) && (served === 0 || moved === amount), 'the value moves at most once (and exactly once if served)', {
-      expected: served ? amount : `0 or ${amount}`,
-      actual: moved,
-    });
+    const v1name = v1NetworkName(o.s.chainId);
+    const first = versions(o)[0]!;
+    const kinds: { name: string; pair: [1 | 2, 1 | 2] }[] = [
+      { name: `both in ${first === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT'}`, pair: [first, first] },
+      ...(o.v2 && o.v1 && v1name ? [{ name: 'one in PAYMENT-SIGNATURE, one as v1 X-PAYMENT', pair: [2, 1] as [1 | 2, 1 | 2] }] : []),
+    ];
+    for (const k of shuffled(kinds, v.order)) {
+      const amount = BigInt(o.req.amount);
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.owner, k.pair[0]);
+      const headers = k.pair.map((ver) =>
+        ver === p.version
+          ? p.header
+          : ver === 1
+            ? encodeHeader({ x402Version: 1, scheme: 'exact', network: v1name, payload: p.payload.payload })
+            : encodeHeader({ x402Version: 2, accepted: o.v2, payload: p.payload.payload }),
+      );
+      ctx.act(`${v.owner} signs one payment; buyer1 and buyer2 send it at the same time (${k.name})`);
+      const go = (i: 0 | 1) => v.sch.schedule(Promise.resolve(i), `${BUYERS[i]} sends`).then(() => send(ctx, o, headers[i]!, { version: k.pair[i] }));
+      const results = await v.sch.waitFor(Promise.all([go(0), go(1)]));
+      ctx.act(
+        `  order: ${v.sch
+          .report()
+          .map((t) => t.label)
+          .join(' → ')}; statuses ${results.map((r) => r.res.status).join(', ')}`,
+      );
+      const winners = results.map((r, i) => ({ r, i })).filter((x) => is2xx(x.r.res.status));
+      ctx.check('X402-RACE-01', winners.length === 1, 'exactly one of the two is served', { expected: '1 served', actual: `${winners.length} served: ${results.map(shown).join(' | ')}` });
+      const loser = results.find((r) => !is2xx(r.res.status))!;
+      ctx.check('X402-RACE-01', loser.res.status >= 400 && loser.res.status < 500 && settlementOf(loser.res)?.success !== true, 'the other gets a 4xx that claims no settlement (not a 5xx)', {
+        expected: '4xx',
+        actual: `${shown(loser)} ${JSON.stringify(settlementOf(loser.res) ?? null)}`,
+      });
+      const w = winners[0]!;
+      await expectSettledOnChain(ctx, 'X402-RACE-01', o, settlementOf(w.r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, k.pair[w.i]!), version: k.pair[w.i]! });
+      await expectPaid(ctx, 'X402-RACE-01', o, snap, amount, 'racing payment');
+    }
   },
 });
 
-export const facilitator = defineScenario({
+export const failedWork = defineScenario({
   kind: 'property',
-  id: 'facilitator-verify',
-  title: 'Facilitator: /supported lists the chain; /verify accepts an honest payment, refuses an underpayment, moves nothing',
-  requirements: ['X402-FAC-01'],
+  id: 'failed-work',
+  title: 'A paid request whose handler fails (x402-resource-failing) is not charged',
+  requirements: ['X402-SET-01'],
   ...BASE,
-  endpoints: ['x402-resource', 'x402-facilitator'],
-  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), under: fc.bigInt({ min: 1n, max: 1000n }) }),
-  async run(ctx, v) {
-    const base = ctx.endpoint('x402-facilitator').url.replace(/\/+$/, '');
-    const o = await offer(ctx);
-    const sup = await ctx.fetch(`${base}/supported`);
-    const sj = (await sup.json().catch(() => null)) as { kinds?: { scheme: string; network: string; x402Version: number }[] } | null;
-    ctx.check('X402-FAC-01', sup.status === 200 && Boolean(sj?.kinds?.some((k) => k.scheme === 'exact' && k.network === o.req.network)), `/supported lists exact on ${o.req.network}`, {
-      expected: `exact / ${o.req.network}`,
-      actual: `${sup.status} ${JSON.stringify(sj?.kinds ?? sj)}`,
-    });
-    const payer = o.s.address(v.buyer);
-    const before = await money(o, payer);
-    const verify = async (payload: Record<string, unknown>) => {
-      const r = await ctx.fetch(`${base}/verify`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ x402Version: 2, paymentPayload: payload, paymentRequirements: o.req }),
-      });
-      return { status: r.status, body: (await r.json().catch(() => null)) as { isValid?: boolean; invalidReason?: string } | null };
-    };
-    ctx.act(`${v.buyer} asks the facilitator to verify an honest payment`);
-    const good = await verify((await payerFor(ctx, o.s, v.buyer).v2Header(o.req)).payload);
-    ctx.check('X402-FAC-01', good.status === 200 && good.body?.isValid === true, '/verify says isValid:true for an honest payment', {
-      expected: 'isValid true',
-      actual: `${good.status} ${JSON.stringify(good.body)}`,
-    });
-    const value = BigInt(o.req.amount) - v.under;
-    fc.pre(value > 0n);
-    ctx.act(`… and an underpayment of ${v.under} units`);
-    const bad = await verify((await payerFor(ctx, o.s, v.buyer).v2Header(o.req, { auth: { value } })).payload);
-    ctx.check('X402-FAC-01', bad.body?.isValid === false, '/verify says isValid:false for an underpayment', { expected: 'isValid false', actual: `${bad.status} ${JSON.stringify(bad.body)}` });
-    await noMoney(ctx, o, 'X402-FAC-01', payer, before, 'verify only');
+  endpoints: ['x402-resource-failing'],
+  arbitrary: () => fc.constantFrom(...BUYERS),
+  async run(ctx, buyer) {
+    const o = await offer(ctx, 'x402-resource-failing');
+    for (const v of versions(o)) {
+      const p = await sign(ctx, o, buyer, v);
+      const snap = await holdings(ctx, o, p.auth.from as Address);
+      ctx.act(`${buyer} pays (v${v}) for a request the handler refuses (${o.shape.method} ${o.url} ${JSON.stringify(o.shape.body) ?? ''})`);
+      const r = await send(ctx, o, p.header, { version: v });
+      if (is2xx(r.res.status)) throw new Indeterminate('X402-SET-01', `the request declared as failing was served (${shown(r)}): x402-resource-failing must describe a request the handler refuses`);
+      ctx.check('X402-SET-01', settlementOf(r.res)?.success !== true, `v${v}: the failed request claims no settlement`, { expected: 'no settlement', actual: JSON.stringify(settlementOf(r.res)) });
+      await expectUnchanged(ctx, 'X402-SET-01', o, snap, p.auth, `v${v} failed work`);
+    }
   },
 });
 
 export const x402Scenarios = [
   challengeScenario,
+  challengeCors,
   payExact,
   amountsV2,
-  amountsV1,
+  amountsV1(),
   wrongPayTo,
   wrongAsset,
   wrongNetwork,
@@ -501,6 +571,46 @@ export const x402Scenarios = [
   hugeHeader,
   expired,
   expiresBeforeSettlement,
+  notYetValid,
+  badSignature,
+  noFunds,
   race,
-  facilitator,
+  failedWork,
+  ...facilitatorScenarios,
 ];
+
+/** v1 amounts: underpayment refused; overpayment refused, or charged exactly what was signed (both readings pass). */
+function amountsV1() {
+  return defineScenario({
+    kind: 'property',
+    id: 'amount-v1-readings',
+    title: 'v1: underpayment refused; overpayment refused or charged exactly what was signed',
+    requirements: ['X402-AMT-02', 'X402-PAY-02'],
+    ...BASE,
+    arbitrary: () => fc.record({ big: fc.bigInt({ min: 2n, max: 10n ** 6n }), buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+    async run(ctx, v) {
+      const o = await offer(ctx);
+      if (!v1NetworkName(o.s.chainId)) throw new Indeterminate('X402-AMT-02', `no v1 network name for chain ${o.s.chainId}`);
+      const payer = o.s.address(v.buyer);
+      // A v2-only server gets v1 payments built from its v2 offer; refusing them satisfies both readings.
+      const max = BigInt(o.v1?.maxAmountRequired ?? o.req.amount);
+      for (const delta of shuffled([-1n, 1n, v.big], v.order)) {
+        const value = max + delta;
+        if (value <= 0n) continue;
+        const snap = await holdings(ctx, o, payer);
+        ctx.act(`${v.buyer} sends X-PAYMENT (v1) for ${value} where maxAmountRequired is ${max}`);
+        const p = await sign(ctx, o, v.buyer, 1, { auth: { value } });
+        const r = await send(ctx, o, p.header, { version: 1 });
+        if (delta < 0n || !is2xx(r.res.status)) {
+          if (delta > 0n) ctx.act('→ refused (equality reading)');
+          expectRefusedPayment(ctx, 'X402-AMT-02', r, `v1 ${delta < 0n ? 'underpayment' : 'overpayment'}`);
+          await expectUnchanged(ctx, 'X402-AMT-02', o, snap, p.auth, `v1 ${delta < 0n ? 'underpayment' : 'refused overpayment'}`);
+          continue;
+        }
+        ctx.act('→ accepted (legacy reading: value ≥ maxAmountRequired)');
+        await expectSettledOnChain(ctx, 'X402-AMT-02', o, settlementOf(r.res), { payer, amount: value, nonce: p.auth.nonce as Hex, network: networkOf(o, 1), version: 1 });
+        await expectPaid(ctx, 'X402-AMT-02', o, snap, value, 'accepted v1 overpayment');
+      }
+    },
+  });
+}

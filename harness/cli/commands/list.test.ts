@@ -25,6 +25,6 @@ test('amh list --json names every pack with its endpoints, capabilities and requ
   assert.deepEqual(list.map((p) => p.id).sort(), folders.sort());
   assert.ok(['usdc', 'erc8004', 'x402', 'agentripe'].every((id) => list.some((p) => p.id === id)));
   assert.ok(list.every((p) => p.requirements.total > 0));
-  assert.deepEqual(Object.keys(list.find((p) => p.id === 'x402')!.endpoints), ['x402-resource', 'x402-facilitator']);
+  assert.deepEqual(Object.keys(list.find((p) => p.id === 'x402')!.endpoints), ['x402-resource', 'x402-facilitator', 'x402-resource-failing']);
   assert.deepEqual(Object.keys(list.find((p) => p.id === 'agentripe')!.capabilities), ['agentripe:review-fixture']);
 });

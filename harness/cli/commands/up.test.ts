@@ -96,7 +96,7 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
   // The same services `amh run` starts for every protocol: each pack's reference servers, endpoints answering.
   assert.deepEqual(d.services.map((s) => s.name).sort(), ['agentripe', 'x402-demo']);
   const endpoints = Object.assign({}, ...d.services.map((s) => s.endpoints)) as Record<string, string>;
-  assert.deepEqual(Object.keys(endpoints).sort(), ['agentripe', 'x402-facilitator', 'x402-resource']);
+  assert.deepEqual(Object.keys(endpoints).sort(), ['agentripe', 'x402-facilitator', 'x402-resource', 'x402-resource-failing']);
   assert.equal((await fetch(`${endpoints.agentripe}/health`)).status, 200);
   assert.equal((await fetch(endpoints['x402-resource']!)).status, 402);
   assert.deepEqual(d.services.find((s) => s.name === 'agentripe')!.capabilities, ['agentripe:review-fixture']);

@@ -20,6 +20,8 @@ export interface Challenge {
   /** Why the v2 header could not be used, if present but bad. */
   v2Error?: string;
   body: unknown;
+  /** The response headers (CORS exposure, content type). */
+  headers: Headers;
 }
 
 /** A response body as JSON when it parses, else as text (null when empty). */
@@ -35,7 +37,7 @@ export async function readBody(res: Response): Promise<unknown> {
 /** Parse a response into its v2 header and v1 body challenges. */
 export async function parseChallenge(res: Response): Promise<Challenge> {
   const body = await readBody(res);
-  const out: Challenge = { status: res.status, body };
+  const out: Challenge = { status: res.status, body, headers: res.headers };
   const h = res.headers.get('payment-required');
   if (h) {
     try {
@@ -117,7 +119,7 @@ export interface Payer {
   /** The v2 `PAYMENT-SIGNATURE` header value paying `req` (optionally tampered with). */
   v2Header(req: RequirementsV2, tamper?: Tamper): Promise<{ header: string; payload: Record<string, unknown> }>;
   /** The v1 `X-PAYMENT` header value paying `req`. */
-  v1Header(req: RequirementsV1, tamper?: { auth?: AuthorizationOverrides; network?: string }): Promise<{ header: string; payload: Record<string, unknown> }>;
+  v1Header(req: RequirementsV1, tamper?: { auth?: AuthorizationOverrides; network?: string; domain?: Partial<SigningDomain> }): Promise<{ header: string; payload: Record<string, unknown> }>;
   /** Send a request carrying a payment header (v2 `PAYMENT-SIGNATURE` unless `version: 1` or `headerName`). */
   send(url: string, header: string, shape?: RequestShape & { version?: 1 | 2; headerName?: string }): Promise<{ res: Response; body: unknown }>;
 }
@@ -137,8 +139,16 @@ export async function requestChallenge(f: typeof fetch, url: string, shape: Requ
 export async function sendWithPayment(f: typeof fetch, url: string, header: string, shape: RequestShape & { version?: 1 | 2; headerName?: string } = {}): Promise<{ res: Response; body: unknown }> {
   const name = shape.headerName ?? (shape.version === 1 ? 'X-PAYMENT' : 'PAYMENT-SIGNATURE');
   const res = await f(url, requestInit(shape, { [name]: header }));
-  const body = await readBody(res.clone());
-  return { res, body };
+  // Read once and hand back an unread copy: cheaper than clone(), which tees the body stream.
+  const text = await res.text();
+  const copy = new Response([204, 205, 304].includes(res.status) ? null : text, { status: res.status, statusText: res.statusText, headers: res.headers });
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  return { res: copy, body };
 }
 
 /** Create a payer. */

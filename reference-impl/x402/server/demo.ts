@@ -1,11 +1,20 @@
 /**
- * A minimal x402-paid resource (`GET /premium`), the reference target's `x402-resource` endpoint:
- * hono + the paywall middleware, one price in USDC, paid to `payTo`. `faults` exist only so tests can
- * show that the x402 scenarios notice a broken resource server; they are off unless set.
+ * A minimal x402-paid resource, the reference target's `x402-resource` endpoint: hono + the paywall
+ * middleware, one price in USDC, paid to `payTo`, on two routes:
+ * - `GET /premium`: fixed content;
+ * - `POST /premium/query`: takes a JSON body `{"query": "<1-500 characters>"}` and answers it. The
+ *   body is checked by the handler, after the payment verified: a bad body gets 400 and is not
+ *   charged (the paywall settles only answers below 400).
+ *
+ * `faults` exist only so tests can show that the x402 scenarios notice a broken resource server;
+ * they are off unless set.
  */
-import { Hono } from 'hono';
+import { randomBytes } from 'node:crypto';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Address } from 'viem';
+import { z } from 'zod';
 import { errorHandler, listen, notFoundHandler } from '../../_shared/http.ts';
+import { encodeHeader } from '../protocol/wire.ts';
 import { checkPayment, paywall, toResponse, type PaywallConfig } from './paywall.ts';
 
 /** Deliberate defects of the demo resource (tests only). */
@@ -20,6 +29,18 @@ export interface DemoFaults {
   failOpen?: boolean;
   /** Strip the settlement header from a paid response. */
   omitPaymentResponse?: boolean;
+  /** Never settle: answer 200 with a settlement header claiming success and a made-up transaction hash. */
+  fakeSettlement?: boolean;
+  /** Settle, but report the first settlement's transaction hash for every later payment (x402 issue #1805). */
+  staleSettlementHash?: boolean;
+  /** Settle even when the handler answered >= 400: the buyer pays for failed work. */
+  settleOnHandlerError?: boolean;
+  /** A refused payment's 402 carries a settlement header claiming success. */
+  claimSuccessOnRefusal?: boolean;
+  /** A request carrying an authorization that is being settled right now gets 500 instead of 402. */
+  crashOnDuplicate?: boolean;
+  /** The 402 does not expose `PAYMENT-REQUIRED` to browser clients (no Access-Control-Expose-Headers). */
+  noCorsExpose?: boolean;
   /** Paywall faults (`trustAccepted`, `noReplayGuard`). */
   paywall?: PaywallConfig['faults'];
 }
@@ -43,9 +64,67 @@ export interface DemoResourceOptions {
 export interface DemoResource {
   /** Base URL of the server. */
   url: string;
-  /** URL of the paid resource. */
+  /** URL of the paid `GET` resource. */
   resourceUrl: string;
+  /** URL of the paid `POST` resource (JSON body `{"query": "..."}`). */
+  queryUrl: string;
   stop(): Promise<void>;
+}
+
+const QueryBody = z.object({ query: z.string().min(1).max(500) });
+
+/** Replace the handler's response with one carrying extra headers (hono responses may be immutable). */
+function addHeaders(c: Context, headers: Record<string, string>): void {
+  const res = new Response(c.res.body, c.res);
+  for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+  c.res = undefined as never;
+  c.res = res;
+}
+
+/** The paywall with the requested defects (mirrors `paywall()`'s order: verify, handler, settle). */
+function faultyPaywall(cfg: PaywallConfig, faults: DemoFaults): MiddlewareHandler {
+  const config: PaywallConfig = faults.paywall?.noReplayGuard ? cfg : { ...cfg, inflight: new Set() };
+  let firstHash: string | undefined;
+  return async (c, next) => {
+    const d = await checkPayment({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, config);
+    const paid = c.req.header('payment-signature') ?? c.req.header('x-payment');
+    if (d.kind === 'respond') {
+      const r = d.response;
+      if (faults.omitChallenge && r.status === 402) return c.body(null, 402);
+      if (faults.failOpen && paid && r.status === 402) return next();
+      if (faults.crashOnMalformed && (r.status === 400 || r.status === 431)) return c.json({ error: 'internal' }, 500);
+      if (faults.crashOnDuplicate && (r.body as { error?: string }).error === 'duplicate_settlement') return c.json({ error: 'internal' }, 500);
+      const headers = { ...r.headers };
+      if (faults.noCorsExpose) delete headers['Access-Control-Expose-Headers'];
+      if (faults.claimSuccessOnRefusal && paid && r.status === 402) {
+        const fake = encodeHeader({ success: true, transaction: `0x${randomBytes(32).toString('hex')}`, network: cfg.accepts && !Array.isArray(cfg.accepts) ? cfg.accepts.network : '' });
+        headers['PAYMENT-RESPONSE'] = fake;
+        headers['X-PAYMENT-RESPONSE'] = fake;
+      }
+      return toResponse({ ...r, headers });
+    }
+    await next();
+    if (c.res.status >= 400 && !faults.settleOnHandlerError) {
+      d.release();
+      return;
+    }
+    const headerName = d.payment.x402Version === 2 ? 'PAYMENT-RESPONSE' : 'X-PAYMENT-RESPONSE';
+    if (faults.fakeSettlement) {
+      d.release();
+      addHeaders(c, { [headerName]: encodeHeader({ success: true, transaction: `0x${randomBytes(32).toString('hex')}`, network: d.payment.requirements.network, payer: d.payment.payer }) });
+      return;
+    }
+    const status = c.res.status;
+    const out = await d.settle();
+    if (!out.ok && !faults.serveOnSettleFailure) {
+      c.res = undefined as never;
+      c.res = toResponse(out.response);
+      return;
+    }
+    if (status >= 400 || !out.ok || faults.omitPaymentResponse) return;
+    firstHash ??= out.settlement.transaction;
+    addHeaders(c, faults.staleSettlementHash ? { [headerName]: encodeHeader({ ...out.settlement, transaction: firstHash }) } : out.headers);
+  };
 }
 
 /** Start the demo resource on loopback (port 0 by default). */
@@ -61,28 +140,16 @@ export async function startDemoResource(o: DemoResourceOptions): Promise<DemoRes
   const app = new Hono();
   app.onError(errorHandler());
   app.notFound(notFoundHandler());
-  const content = { content: 'premium', note: 'paid with x402' };
-  if (faults.serveOnSettleFailure || faults.omitChallenge || faults.crashOnMalformed || faults.omitPaymentResponse || faults.failOpen) {
-    // The faulty variants need the framework-neutral form to misbehave on purpose.
-    app.get('/premium', async (c) => {
-      const d = await checkPayment({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, cfg);
-      if (d.kind === 'respond') {
-        if (faults.omitChallenge && d.response.status === 402) return c.body(null, 402);
-        const paid = c.req.header('payment-signature') ?? c.req.header('x-payment');
-        if (faults.failOpen && paid && d.response.status === 402) return c.json(content, 200);
-        if (faults.crashOnMalformed && (d.response.status === 400 || d.response.status === 431)) return c.json({ error: 'internal' }, 500);
-        return toResponse(d.response);
-      }
-      const out = await d.settle();
-      if (!out.ok && !faults.serveOnSettleFailure) return toResponse(out.response);
-      const headers = out.ok && !faults.omitPaymentResponse ? out.headers : {};
-      return c.json(content, 200, headers);
-    });
-  } else {
-    app.get('/premium', paywall(cfg), (c) => c.json(content));
-  }
+  // The faulty variants need the framework-neutral form to misbehave on purpose.
+  const pay = Object.values(faults).some(Boolean) ? faultyPaywall(cfg, faults) : paywall(cfg);
+  app.get('/premium', pay, (c) => c.json({ content: 'premium', note: 'paid with x402' }));
+  app.post('/premium/query', pay, async (c) => {
+    const body = QueryBody.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) return c.json({ error: { code: 'invalid_body', message: 'expected a JSON body {"query": "<1-500 characters>"}' } }, 400);
+    return c.json({ query: body.data.query, answer: `premium answer to "${body.data.query}"`, note: 'paid with x402' });
+  });
   app.get('/health', (c) => c.json({ status: 'ok' }));
   // crashOnMalformed lets 2 MB headers through node so they reach the paywall (and its fake 500).
   const server = await listen(app, { host: o.host, port: o.port, maxHeaderSize: faults.crashOnMalformed ? 2 * 1024 * 1024 : undefined });
-  return { url: server.url, resourceUrl: `${server.url}/premium`, stop: () => server.stop() };
+  return { url: server.url, resourceUrl: `${server.url}/premium`, queryUrl: `${server.url}/premium/query`, stop: () => server.stop() };
 }

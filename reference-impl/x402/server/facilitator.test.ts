@@ -9,7 +9,10 @@ import fc from 'fast-check';
 import { generatePrivateKey } from 'viem/accounts';
 import type { Address, Hex } from 'viem';
 import { roleAccount, startChain, type RunningChain } from '../../../harness/chain/index.ts';
-import { startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNonceManager, jsonRpc } from 'viem/nonce';
+import { nonceTracker, startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
 import { Reason, type RequirementsV1, type RequirementsV2 } from '../protocol/wire.ts';
 import { makeV1Payload, makeV2Payload } from '../protocol/payload.ts';
 import { chainTools } from './testkit.ts';
@@ -363,6 +366,93 @@ describe('settle', () => {
     const outcomes = results.map((r) => (r.json.success ? 'ok' : r.json.errorReason)).sort();
     assert.deepEqual(outcomes, [Reason.nonceUsed, 'ok'].sort());
     assert.equal(await tools.balanceOf(USDC, buyer.address), b0 - 100_000n);
+  });
+});
+
+describe('settle: nonces and sends', () => {
+  test('snapshot, buy, revert, buy: the second settlement lands (the nonce comes from the chain, not a stale cache)', async () => {
+    const snap = await tools.rpc<string>('evm_snapshot');
+    const first = await post(fac.url, '/settle', await v2());
+    assert.equal(first.json.success, true, JSON.stringify(first.json));
+    const n1 = await tools.txCount(operator.address);
+    assert.equal(await tools.rpc('evm_revert', [snap]), true);
+    assert.equal(await tools.txCount(operator.address), n1 - 1, 'the revert undid the settlement');
+    const t0 = Date.now();
+    const second = await post(fac.url, '/settle', await v2());
+    assert.equal(second.json.success, true, JSON.stringify(second.json));
+    assert.equal((await tools.client.getTransaction({ hash: second.json.transaction })).nonce, n1 - 1);
+    assert.ok(Date.now() - t0 < 5_000, 'no wait for a nonce gap to fill');
+  });
+
+  test("viem's nonce manager, for contrast, hands out the stale nonce after the revert; the tracker does not", async () => {
+    const manager = createNonceManager({ source: jsonRpc() });
+    const address = attacker.address;
+    const client = tools.client as never;
+    const chainId = chain.chainId;
+    const start = await tools.txCount(address);
+    // Two sends counted, then an evm_revert undoes them: the chain is back at `start`.
+    await manager.consume({ address, chainId, client });
+    await manager.consume({ address, chainId, client });
+    assert.equal(await manager.consume({ address, chainId, client }), start + 2, 'viem counts on from its cache');
+    const tracker = nonceTracker();
+    for (const _ of [1, 2]) {
+      const at = tracker.mark();
+      tracker.take(start, at);
+      tracker.done(true);
+    }
+    assert.equal(tracker.take(start, tracker.mark()), start, 'a fresh read with nothing in flight is taken as it is');
+  });
+
+  test('a read that predates a finished send, or sends in flight, never reuse a nonce', () => {
+    const t = nonceTracker();
+    const stale = t.mark();
+    assert.equal(t.take(7, t.mark()), 7);
+    t.done(true);
+    assert.equal(t.take(7, stale), 8, 'the read was taken before send 7 landed');
+    const inflight = t.mark();
+    assert.equal(t.take(8, inflight), 9, 'send 8 is still in flight');
+    t.done(false);
+    t.done(true);
+    assert.equal(t.take(5, t.mark()), 5, 'after an unknown outcome the chain decides');
+  });
+
+  test('a node without eth_sendRawTransactionSync: settle falls back to eth_sendRawTransaction and the receipt', async () => {
+    const calls: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const j = JSON.parse(body) as { id?: number; method?: string } | { id?: number; method?: string }[];
+        for (const m of Array.isArray(j) ? j : [j]) calls.push(String(m.method));
+        if (!Array.isArray(j) && j.method === 'eth_sendRawTransactionSync') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ jsonrpc: '2.0', id: j.id, error: { code: -32601, message: 'the method eth_sendRawTransactionSync does not exist/is not available' } }));
+          return;
+        }
+        const up = await fetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        res.writeHead(up.status, { 'content-type': 'application/json' });
+        res.end(await up.text());
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const judge = roleAccount('judge');
+    const legacy = await startFacilitator({ rpcUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, privateKey: judge.privateKey });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const b0 = await tools.balanceOf(USDC, buyer.address);
+        const { json } = await post(legacy.url, '/settle', await v2());
+        assert.equal(json.success, true, JSON.stringify(json));
+        assert.equal((await tools.client.getTransactionReceipt({ hash: json.transaction })).status, 'success');
+        assert.equal(await tools.balanceOf(USDC, buyer.address), b0 - 100_000n);
+      }
+      assert.equal(calls.filter((m) => m === 'eth_sendRawTransactionSync').length, 1, 'asked once, then remembered');
+      assert.equal(calls.filter((m) => m === 'eth_sendRawTransaction').length, 2);
+    } finally {
+      await legacy.stop();
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 });
 

@@ -14,24 +14,23 @@
 import { Hono, type Context } from 'hono';
 import {
   createPublicClient,
-  createWalletClient,
   defineChain,
+  encodeFunctionData,
+  formatTransactionReceipt,
   getAddress,
+  keccak256,
   parseEventLogs,
   parseSignature,
   recoverTypedDataAddress,
   type Address,
   type Hex,
   type PublicClient,
-  type WalletClient,
-  type Account,
   type Chain,
-  type Transport,
+  type TransactionReceipt,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { createNonceManager, jsonRpc } from 'viem/nonce';
 import { authorizationTypes, eip3009ABI } from '@x402/evm';
-import { keepAliveTransport } from '../../../harness/chain/index.ts';
+import { keepAliveTransport, postJson } from '../../../harness/chain/index.ts';
 import { errorHandler, listen, notFoundHandler, readBody } from '../../_shared/http.ts';
 import {
   CANONICAL_USDC,
@@ -67,6 +66,8 @@ export interface FacilitatorFaults {
   skipAmountCheck?: boolean;
   skipNonceCheck?: boolean;
   skipBalanceCheck?: boolean;
+  /** Accept an authorization whose validAfter has not passed yet. */
+  skipValidAfterCheck?: boolean;
   /** Read validAfter/validBefore against `Date.now()` instead of the chain (the official library's behaviour). */
   hostClock?: boolean;
 }
@@ -83,10 +84,11 @@ export interface FacilitatorOptions {
   clock?: Clock;
   /** Seconds `validBefore` must lie beyond "now" (the official facilitator uses 6). */
   validBeforeBufferSeconds?: number;
-  /** Simulate the transfer with `eth_call` at the end of `/verify` (default true, as the official one). */
+  /**
+   * Simulate the transfer in `/verify` (default true, as the official one). `/settle` always does:
+   * the simulation is its gas estimate, as the official one's `writeContract` estimate is.
+   */
   simulate?: boolean;
-  /** Simulate again during `/settle`'s re-verify (default false, as the official one). */
-  simulateInSettle?: boolean;
   /** How long `/settle` waits for the receipt before answering `settlement_pending` (default 30 s). */
   receiptTimeoutMs?: number;
   /** Serve v1 kinds too (default true). */
@@ -183,6 +185,10 @@ interface VerifiedContext {
   payload: ExactEvmPayload;
   network: string;
   payer: Address;
+  /** Content key of the signed authorization (token + every signed field + signature). */
+  key: string;
+  /** For a settlement: what the transaction needs, read in the re-verify's round trip. */
+  send?: { gas: bigint; baseFeePerGas: bigint | null; pendingCount: number; at: { finished: number; inflight: number } };
 }
 
 type VerifyOutcome = { response: VerifyResponse; ctx?: VerifiedContext };
@@ -200,6 +206,126 @@ function reasonFromRevert(err: unknown): string {
   if (/exceeds balance|insufficient balance|ERC20InsufficientBalance/i.test(msg)) return Reason.insufficientBalance;
   if (/invalid signature|InvalidSignature/i.test(msg)) return Reason.signature;
   return Reason.transactionFailed;
+}
+
+/** A Map that forgets its oldest entries past `max`. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(k: K, v: V): this {
+    super.set(k, v);
+    if (this.size > this.max) this.delete(this.keys().next().value as K);
+    return this;
+  }
+}
+
+/** Identity of one signed authorization for one token (every signed field and the signature). */
+function contentKey(token: Address, p: ExactEvmPayload): string {
+  const a = p.authorization;
+  return [token, a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, p.signature].join(':').toLowerCase();
+}
+
+/**
+ * Nonces of the facilitator's own transactions. The chain's pending count is read before every
+ * send (in the re-verify's round trip). When none of our sends was in flight or finished while it
+ * was read, it is taken as it is, so an evm_revert that undid our transactions cannot leave us
+ * counting from a stale cache (viem's nonce manager keeps the highest nonce it handed out, and the
+ * next send waits for a gap that never fills). Otherwise the local counter covers the sends the
+ * read may not have seen.
+ */
+export function nonceTracker() {
+  let next: number | undefined;
+  let inflight = 0;
+  let finished = 0;
+  return {
+    /** Call when the pending count is requested; pass the result to `take`. */
+    mark(): { finished: number; inflight: number } {
+      return { finished, inflight };
+    },
+    take(chainPending: number, at: { finished: number; inflight: number }): number {
+      const fresh = at.inflight === 0 && inflight === 0 && at.finished === finished;
+      const n = fresh || next === undefined ? chainPending : Math.max(chainPending, next);
+      next = n + 1;
+      inflight++;
+      return n;
+    },
+    /** A send finished; `reached` false = unknown whether the node has it: ask the chain next time. */
+    done(reached: boolean): void {
+      inflight--;
+      finished++;
+      if (!reached) next = undefined;
+    },
+  };
+}
+
+/** A JSON-RPC error answer (a revert's message reads "execution reverted: <reason>"). */
+class RpcError extends Error {
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
+  get unsupported(): boolean {
+    return this.code === -32601 || this.code === -32004 || /method not found|not supported|does not exist|unsupported/i.test(this.message);
+  }
+}
+class RpcTimeout extends Error {}
+
+type RpcCall = { method: string; params: unknown[] };
+type RpcResult = { ok: true; value: unknown } | { ok: false; error: RpcError };
+
+/**
+ * JSON-RPC over keep-alive HTTP for the verify/settle path: calls issued together go out as one
+ * batch (one round trip; viem's batching waits a timer tick first), each call with its own verdict.
+ */
+function rpcClient(url: string) {
+  let batches = true;
+  async function post(body: unknown, ms: number): Promise<unknown> {
+    let res: { status: number; text: string };
+    try {
+      res = await postJson(url, JSON.stringify(body), ms);
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') throw new RpcTimeout(`no answer from ${url} in ${ms} ms`);
+      throw err;
+    }
+    try {
+      return JSON.parse(res.text) as unknown;
+    } catch {
+      throw new Error(`${url} answered ${res.status} without JSON`);
+    }
+  }
+  const verdict = (r: { result?: unknown; error?: { code?: number; message?: string } } | undefined): RpcResult =>
+    r?.error
+      ? { ok: false, error: new RpcError(r.error.message ?? 'error', r.error.code) }
+      : r && 'result' in r
+        ? { ok: true, value: r.result }
+        : { ok: false, error: new RpcError('no answer for this call') };
+  async function call(c: RpcCall, ms = 30_000): Promise<unknown> {
+    const r = verdict((await post({ jsonrpc: '2.0', id: 0, ...c }, ms)) as never);
+    if (!r.ok) throw /timeout|timed out/i.test(r.error.message) ? new RpcTimeout(r.error.message) : r.error;
+    return r.value;
+  }
+  async function batch(calls: RpcCall[], ms = 30_000): Promise<RpcResult[]> {
+    if (batches && calls.length > 1) {
+      const out = await post(
+        calls.map((c, id) => ({ jsonrpc: '2.0', id, ...c })),
+        ms,
+      );
+      if (Array.isArray(out)) return calls.map((_, id) => verdict(out.find((r: { id?: unknown }) => r?.id === id)));
+      batches = false; // a node that refuses batches answers one error object
+    }
+    return Promise.all(
+      calls.map((c) =>
+        call(c, ms).then(
+          (value): RpcResult => ({ ok: true, value }),
+          (error: unknown): RpcResult => ({ ok: false, error: error instanceof RpcError ? error : new RpcError(shortMessage(error)) }),
+        ),
+      ),
+    );
+  }
+  return { call, batch };
 }
 
 function shortMessage(err: unknown): string {
@@ -222,14 +348,13 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [opts.rpcUrl] } },
   });
-  // Receipts on a local node arrive within milliseconds; viem's 4 s default poll would dominate settle time.
+  // Polling is only the fallback for nodes without eth_sendRawTransactionSync.
+  // Set-up reads and the rare paths (smart-wallet signatures, receipt polling where a node lacks
+  // eth_sendRawTransactionSync); verify/settle's hot reads go through `rpc` below.
   const publicClient = createPublicClient({ chain, transport: transport(), pollingInterval: 250 }) as PublicClient;
-  // A nonce manager of its own: concurrent settles must not reuse a nonce, and viem's shared one
-  // would mix up two local chains that have the same chain id and account.
-  const account: Account = privateKeyToAccount(opts.privateKey, { nonceManager: createNonceManager({ source: jsonRpc() }) });
-  const wallet: WalletClient<Transport, Chain, Account> = createWalletClient({ account, chain, transport: transport() });
+  const account = privateKeyToAccount(opts.privateKey);
   const faults = opts.faults ?? {};
-  const clock: Clock = faults.hostClock ? hostClock : (opts.clock ?? chainClock(publicClient));
+  const customClock: Clock | undefined = faults.hostClock ? hostClock : opts.clock;
   const buffer = BigInt(opts.validBeforeBufferSeconds ?? 6);
   const simulate = opts.simulate ?? true;
   const acceptV1 = opts.acceptV1 ?? true;
@@ -249,7 +374,69 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     tokens.push({ address: getAddress(address), name, version, decimals: Number(decimals) });
   }
 
-  async function verifyCore(req: FacilitatorRequest, doSimulate: boolean): Promise<VerifyOutcome> {
+  // Content-keyed memory of signatures found valid: a signature's validity does not change between
+  // /verify and /settle of one payment, and recovering it is the costliest step done in JS.
+  const validSignatures = new BoundedMap<string, true>(4096);
+  const simulation = { accessList: true, pendingBlock: true };
+  const rpc = rpcClient(opts.rpcUrl);
+  const nonces = nonceTracker();
+  const sends = { sync: true };
+  let priorityFee: Promise<bigint> | undefined;
+
+  /** The transfer as a call from our account (what /settle will send). */
+  const transferCall = (token: Address, payload: ExactEvmPayload) => ({
+    from: account.address,
+    to: token,
+    data: encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never }),
+  });
+
+  /**
+   * The transfer run against the chain without sending it: `eth_createAccessList` (one execution,
+   * with its gas figure) or, where the node lacks it, `eth_estimateGas`. Fails exactly when the
+   * settlement would revert.
+   */
+  const simulationCall = (token: Address, payload: ExactEvmPayload): RpcCall =>
+    simulation.accessList ? { method: 'eth_createAccessList', params: [transferCall(token, payload), 'latest'] } : { method: 'eth_estimateGas', params: [transferCall(token, payload)] };
+
+  function simulationGas(r: RpcResult): { ok: true; value: bigint } | { ok: false; error: unknown } {
+    if (!r.ok) return r;
+    if (typeof r.value === 'string') return { ok: true, value: BigInt(r.value) };
+    const v = r.value as { gasUsed?: string; error?: string } | null;
+    // geth reports a revert inside the access-list result instead of as an error
+    if (v?.error) return { ok: false, error: new RpcError(`execution reverted: ${v.error}`) };
+    return v?.gasUsed ? { ok: true, value: BigInt(v.gasUsed) } : { ok: false, error: new RpcError('simulation gave no gas figure') };
+  }
+
+  /** Chain reads issued together (one batch); a method the node lacks is replaced and asked again. */
+  async function readTogether(calls: RpcCall[]): Promise<RpcResult[]> {
+    let out = await rpc.batch(calls);
+    const retry = calls.flatMap((c, i) => {
+      const r = out[i]!;
+      if (r.ok ? !(c.method === 'eth_getBlockByNumber' && r.value === null) : !r.error.unsupported) return [];
+      if (c.method === 'eth_createAccessList') simulation.accessList = false;
+      else if (c.method === 'eth_getBlockByNumber' && c.params[0] === 'pending') simulation.pendingBlock = false;
+      else return [];
+      return [i];
+    });
+    if (retry.length) {
+      const again = await rpc.batch(retry.map((i) => fixCall(calls[i]!)));
+      out = out.map((r, i) => (retry.includes(i) ? again[retry.indexOf(i)]! : r));
+    }
+    return out;
+  }
+  const fixCall = (c: RpcCall): RpcCall =>
+    c.method === 'eth_createAccessList' ? { method: 'eth_estimateGas', params: [c.params[0]] } : c.method === 'eth_getBlockByNumber' ? { method: c.method, params: ['latest', false] } : c;
+  // The pending block's time is what the token will judge by; its base fee prices our send.
+  const blockCall = (): RpcCall => ({ method: 'eth_getBlockByNumber', params: [simulation.pendingBlock ? 'pending' : 'latest', false] });
+
+  /**
+   * Checks a payment in the official order (the first failing check names the reason). `mode`
+   * `settle` re-verifies before a send: the transfer is always simulated there (it is also the gas
+   * estimate), and the send's nonce and fees are read in the same round trip.
+   */
+  async function verifyCore(req: FacilitatorRequest, mode: 'verify' | 'settle'): Promise<VerifyOutcome> {
+    const forSend = mode === 'settle';
+    const doSimulate = forSend || simulate;
     const n = normalize(req);
     const rawFrom = (n.rawPayload.authorization as { from?: unknown } | undefined)?.from;
     const payerHint = typeof rawFrom === 'string' ? rawFrom : undefined;
@@ -282,8 +469,6 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
       }
       token = { ...tokens[0]!, address: /^0x[0-9a-fA-F]{40}$/.test(n.asset) ? getAddress(n.asset) : tokens[0]!.address };
     }
-    // 6. signature over the token's real EIP-712 domain. `extra.name/version` are what the client
-    //    signed with; when they differ from the chain's we say so (the most common field failure).
     const message = {
       from: payer,
       to: getAddress(auth.to),
@@ -292,26 +477,32 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
       validBefore: BigInt(auth.validBefore),
       nonce: auth.nonce as Hex,
     };
-    if (!faults.skipSignatureCheck) {
-      const domain = { name: token.name, version: token.version, chainId, verifyingContract: token.address };
-      let ok = false;
-      const typed = { domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization' as const, message, signature: payload.signature as Hex };
-      try {
-        // An EOA's 65-byte signature is checked locally (no RPC round trip).
-        if (payload.signature.length === 132) ok = (await recoverTypedDataAddress(typed)) === payer;
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
-        // Otherwise ask the chain: ERC-1271 wallets (whose signatures may also be 65 bytes) and ERC-6492.
-        try {
-          const isEoa65 = payload.signature.length === 132 && ((await publicClient.getCode({ address: payer })) ?? '0x') === '0x';
-          if (!isEoa65) ok = await publicClient.verifyTypedData({ address: payer, ...typed });
-        } catch {
-          ok = false;
-        }
-      }
-      if (!ok) {
+    const key = contentKey(token.address, payload);
+    const tokenAddress = token.address;
+    // The chain reads the later checks need go out now, together (one batch, one round trip). A
+    // transfer simulation that succeeds also proves the signature, the unused nonce and the
+    // balance; the token's own reads are made only without one, or to name why it failed.
+    const stateCalls = (): RpcCall[] => [
+      { method: 'eth_call', params: [{ to: tokenAddress, data: encodeFunctionData({ abi: eip3009ABI, functionName: 'authorizationState', args: [payer, auth.nonce as Hex] }) }, 'latest'] },
+      { method: 'eth_call', params: [{ to: tokenAddress, data: encodeFunctionData({ abi: eip3009ABI, functionName: 'balanceOf', args: [payer] }) }, 'latest'] },
+    ];
+    const useClock = customClock !== undefined && !forSend;
+    const calls: RpcCall[] = [
+      ...(useClock ? [] : [blockCall()]),
+      ...(doSimulate ? [simulationCall(tokenAddress, payload)] : stateCalls()),
+      ...(forSend ? [{ method: 'eth_getTransactionCount', params: [account.address, 'pending'] }] : []),
+    ];
+    const countedAt = nonces.mark();
+    const out = [...(await readTogether(calls))];
+    const blockRead = useClock ? undefined : out.shift()!;
+    const simulated = doSimulate ? simulationGas(out.shift()!) : undefined;
+    const stateRead = doSimulate ? undefined : [out.shift()!, out.shift()!];
+    const txCount = forSend ? out.shift()! : undefined;
+    // 6. signature over the token's real EIP-712 domain (a successful simulation ran the token's own
+    //    check). `extra.name/version` are what the client signed with; when they differ from the
+    //    chain's we say so (the most common field failure).
+    if (!faults.skipSignatureCheck && !simulated?.ok && !validSignatures.has(key)) {
+      if (!(await signatureValid(token, message, payload.signature as Hex))) {
         const extra = n.extra ?? {};
         if (typeof extra.name === 'string' && extra.name !== token.name) {
           return invalid('invalid_exact_evm_token_name_mismatch', payer, `requirements extra.name "${extra.name}" but the token's EIP-712 name is "${token.name}"`);
@@ -322,16 +513,19 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
         return invalid(Reason.signature, payer, 'signature does not recover to authorization.from over the token EIP-712 domain');
       }
     }
+    if (!faults.skipSignatureCheck) validSignatures.set(key, true);
     // 7. recipient
     if (!faults.skipRecipientCheck && !sameAddress(auth.to, n.payTo)) {
       return invalid(Reason.recipientMismatch, payer, `authorization.to ${auth.to} != payTo ${n.payTo}`);
     }
     // 8. time window, against the chain clock. The token requires validAfter < block.timestamp < validBefore.
-    const now = await clock();
+    if (blockRead && !blockRead.ok) throw blockRead.error;
+    const block = blockRead ? (blockRead.value as { timestamp: Hex; baseFeePerGas?: Hex | null }) : undefined;
+    const now = customClock ? await customClock() : BigInt(block!.timestamp);
     if (message.validBefore < now + buffer) {
       return invalid(Reason.validBefore, payer, `validBefore ${message.validBefore} < now ${now} + ${buffer}s`);
     }
-    if (message.validAfter >= now) {
+    if (!faults.skipValidAfterCheck && message.validAfter >= now) {
       return invalid(Reason.validAfter, payer, `validAfter ${message.validAfter} >= now ${now}`);
     }
     // 9. amount: v2 exact; v1 at least maxAmountRequired (see README "Ambiguities")
@@ -343,30 +537,49 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
         return invalid(Reason.valueV1, payer, `authorization.value ${message.value} < maxAmountRequired ${n.amount}`);
       }
     }
-    // 10. nonce unused and balance sufficient, read from the token
-    let used: boolean;
-    let balance: bigint;
-    try {
-      [used, balance] = await Promise.all([
-        publicClient.readContract({ address: token.address, abi: eip3009ABI, functionName: 'authorizationState', args: [payer, auth.nonce as Hex] }),
-        publicClient.readContract({ address: token.address, abi: eip3009ABI, functionName: 'balanceOf', args: [payer] }),
-      ]);
-    } catch (err) {
-      return invalid(Reason.eip3009NotSupported, payer, shortMessage(err));
+    if (simulated && !simulated.ok && forSend) {
+      // Sending would revert: nothing is sent; the revert names the reason (as the official settle's send does).
+      return invalid(reasonFromRevert(simulated.error), payer, shortMessage(simulated.error));
     }
-    if (!faults.skipNonceCheck && used) return invalid(Reason.nonceUsed, payer, `nonce ${auth.nonce} of ${payer} is already used`);
-    if (!faults.skipBalanceCheck && balance < message.value) {
-      return invalid(Reason.insufficientBalance, payer, `balance ${balance} < value ${message.value}`);
-    }
-    // 11. simulation catches what the reads cannot (paused token, blacklists, smart wallets)
-    if (doSimulate) {
-      try {
-        await publicClient.simulateContract({ account, address: token.address, abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never });
-      } catch (err) {
-        return invalid(Reason.simulationFailed, payer, shortMessage(err));
+    if (!simulated?.ok) {
+      // 10. nonce unused and balance sufficient, read from the token
+      const [used, balance] = stateRead ?? (await rpc.batch(stateCalls()));
+      if (!used!.ok) return invalid(Reason.eip3009NotSupported, payer, shortMessage(used!.error));
+      if (!balance!.ok) return invalid(Reason.eip3009NotSupported, payer, shortMessage(balance!.error));
+      if (!faults.skipNonceCheck && BigInt(used!.value as Hex) !== 0n) return invalid(Reason.nonceUsed, payer, `nonce ${auth.nonce} of ${payer} is already used`);
+      const held = BigInt(balance!.value as Hex);
+      if (!faults.skipBalanceCheck && held < message.value) {
+        return invalid(Reason.insufficientBalance, payer, `balance ${held} < value ${message.value}`);
       }
+      // 11. the simulation catches what the reads cannot (paused token, blacklists, smart wallets)
+      if (simulated) return invalid(Reason.simulationFailed, payer, shortMessage(simulated.error));
     }
-    return { response: { isValid: true, payer }, ctx: { token, payload, network: n.reqNetwork, payer } };
+    const ctx: VerifiedContext = { token, payload, network: n.reqNetwork, payer, key };
+    if (forSend) {
+      if (!txCount!.ok) throw txCount!.error;
+      const baseFee = block?.baseFeePerGas;
+      ctx.send = { gas: simulated!.ok ? simulated!.value : 0n, baseFeePerGas: baseFee ? BigInt(baseFee) : null, pendingCount: Number(txCount!.value as Hex), at: countedAt };
+    }
+    return { response: { isValid: true, payer }, ctx };
+  }
+
+  /** A signature checked without the token: locally for an EOA, else by the chain (ERC-1271, ERC-6492). */
+  async function signatureValid(token: TokenInfo, message: { from: Address; to: Address; value: bigint; validAfter: bigint; validBefore: bigint; nonce: Hex }, signature: Hex): Promise<boolean> {
+    const domain = { name: token.name, version: token.version, chainId, verifyingContract: token.address };
+    const typed = { domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization' as const, message, signature };
+    const payer = message.from;
+    try {
+      if (signature.length === 132 && (await recoverTypedDataAddress(typed)) === payer) return true;
+    } catch {
+      // not a recoverable 65-byte signature
+    }
+    try {
+      // ERC-1271 wallets (whose signatures may also be 65 bytes) and ERC-6492.
+      const isEoa65 = signature.length === 132 && ((await publicClient.getCode({ address: payer })) ?? '0x') === '0x';
+      return !isEoa65 && (await publicClient.verifyTypedData({ address: payer, ...typed }));
+    } catch {
+      return false;
+    }
   }
 
   function transferArgs(payload: ExactEvmPayload): readonly unknown[] {
@@ -386,22 +599,13 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   // Broadcast transactions whose receipt we have not seen yet, by authorization key. A retried
   // settle of the same authorization waits for this transaction instead of failing on the now-used
   // nonce, so a slow chain does not turn into "not paid" (x402 issue #1062, PR #3083).
-  const pending = new Map<string, { hash: Hex; ctx: VerifiedContext }>();
+  const pending = new Map<string, { hash: Hex; raw: Hex; ctx: VerifiedContext }>();
 
-  async function confirm(key: string, hash: Hex, ctx: VerifiedContext): Promise<SettleResponse> {
+  /** The receipt's verdict: success only if the token moved exactly this authorization. */
+  function judge(receipt: TransactionReceipt, ctx: VerifiedContext): SettleResponse {
     const { token, payload, payer, network } = ctx;
-    let receipt;
-    try {
-      receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
-    } catch (err) {
-      pending.set(key, { hash, ctx });
-      // Broadcast but unconfirmed: report the hash so the caller can reconcile instead of charging twice.
-      return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network, payer };
-    }
-    pending.delete(key);
-    if (receipt.status !== 'success') {
-      return { success: false, errorReason: Reason.transactionFailed, transaction: hash, network, payer };
-    }
+    const hash = receipt.transactionHash;
+    if (receipt.status !== 'success') return { success: false, errorReason: Reason.transactionFailed, transaction: hash, network, payer };
     const a = payload.authorization;
     const transfers = parseEventLogs({ abi: transferEventAbi, eventName: 'Transfer', logs: receipt.logs.filter((l) => sameAddress(l.address, token.address)) });
     const moved = transfers.some((l) => sameAddress(l.args.from, a.from) && sameAddress(l.args.to, a.to) && l.args.value === BigInt(a.value));
@@ -409,12 +613,87 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     return { success: true, transaction: hash, network, payer };
   }
 
+  /** Waits for a broadcast transaction (re-broadcasting it if the node lost it); settlement_pending on timeout. */
+  async function confirm(key: string, hash: Hex, raw: Hex, ctx: VerifiedContext): Promise<SettleResponse> {
+    let receipt: TransactionReceipt;
+    try {
+      const known = await publicClient.getTransaction({ hash }).then(
+        () => true,
+        () => false,
+      );
+      if (!known) await publicClient.sendRawTransaction({ serializedTransaction: raw }).catch(() => undefined);
+      receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
+    } catch (err) {
+      pending.set(key, { hash, raw, ctx });
+      // Broadcast but unconfirmed: report the hash so the caller can reconcile instead of charging twice.
+      return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network: ctx.network, payer: ctx.payer };
+    }
+    pending.delete(key);
+    return judge(receipt, ctx);
+  }
+
+  /**
+   * Signs the transfer and sends it with eth_sendRawTransactionSync (the receipt in the same round
+   * trip); nodes without that method get eth_sendRawTransaction and receipt polling instead.
+   */
+  async function broadcast(settleKey: string, ctx: VerifiedContext): Promise<SettleResponse> {
+    const { token, payload, network, payer } = ctx;
+    const send = ctx.send!;
+    priorityFee ??= rpc.call({ method: 'eth_maxPriorityFeePerGas', params: [] }).then(
+      (v) => BigInt(v as Hex),
+      () => 1_000_000_000n,
+    );
+    const tip = await priorityFee;
+    const fees =
+      send.baseFeePerGas === null
+        ? { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() }
+        : { type: 'eip1559' as const, maxFeePerGas: send.baseFeePerGas * 2n + tip, maxPriorityFeePerGas: tip };
+    const data = encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never });
+    let count = { pending: send.pendingCount, at: send.at };
+    for (let attempt = 0; ; attempt++) {
+      const nonce = nonces.take(count.pending, count.at);
+      let reached = false;
+      try {
+        const raw = await account.signTransaction({ chainId, to: token.address, data, gas: (send.gas * 6n) / 5n + 10_000n, nonce, ...fees } as never);
+        const hash = keccak256(raw);
+        if (sends.sync) {
+          try {
+            const receipt = await rpc.call({ method: 'eth_sendRawTransactionSync', params: [raw] }, receiptTimeoutMs);
+            reached = true;
+            return receipt ? judge(formatTransactionReceipt(receipt as never), ctx) : await confirm(settleKey, hash, raw, ctx);
+          } catch (err) {
+            if (err instanceof RpcTimeout) {
+              // The node may hold it: the hash is known, so a retry reconciles instead of paying twice.
+              reached = true;
+              pending.set(settleKey, { hash, raw, ctx });
+              return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network, payer };
+            }
+            if (!(err instanceof RpcError && err.unsupported)) throw err;
+            sends.sync = false;
+          }
+        }
+        await publicClient.sendRawTransaction({ serializedTransaction: raw });
+        reached = true;
+        return await confirm(settleKey, hash, raw, ctx);
+      } catch (err) {
+        // Someone else (or a count read before our last send landed) took this nonce: count again, once.
+        if (attempt > 0 || !/nonce too low|already known|replacement transaction underpriced/i.test(shortMessage(err))) {
+          return { success: false, errorReason: reasonFromRevert(err), errorMessage: shortMessage(err), transaction: '', network, payer };
+        }
+      } finally {
+        nonces.done(reached);
+      }
+      const at = nonces.mark();
+      count = { pending: Number(await rpc.call({ method: 'eth_getTransactionCount', params: [account.address, 'pending'] })), at };
+    }
+  }
+
   async function settleOnce(key: string, req: FacilitatorRequest): Promise<SettleResponse> {
     const earlier = pending.get(key);
-    if (earlier) return confirm(key, earlier.hash, earlier.ctx);
+    if (earlier) return confirm(key, earlier.hash, earlier.raw, earlier.ctx);
     const n = normalize(req);
-    const { response, ctx } = await verifyCore(req, opts.simulateInSettle ?? false);
-    if (!response.isValid || !ctx) {
+    const { response, ctx } = await verifyCore(req, 'settle');
+    if (!response.isValid || !ctx?.send) {
       return {
         success: false,
         errorReason: response.invalidReason ?? Reason.unexpectedSettle,
@@ -424,13 +703,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
         ...(response.payer ? { payer: response.payer } : {}),
       };
     }
-    let hash: Hex;
-    try {
-      hash = await wallet.writeContract({ address: ctx.token.address, abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(ctx.payload) as never });
-    } catch (err) {
-      return { success: false, errorReason: reasonFromRevert(err), errorMessage: shortMessage(err), transaction: '', network: ctx.network, payer: ctx.payer };
-    }
-    return confirm(key, hash, ctx);
+    return broadcast(key, ctx);
   }
 
   async function settle(req: FacilitatorRequest): Promise<SettleResponse> {
@@ -458,7 +731,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     chainId,
     address: account.address,
     tokens,
-    verify: async (req) => (await verifyCore(req, simulate)).response,
+    verify: async (req) => (await verifyCore(req, 'verify')).response,
     settle,
     supported,
     app: undefined as unknown as Hono,

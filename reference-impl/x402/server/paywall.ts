@@ -9,6 +9,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { getAddress, type Address } from 'viem';
+import { keepAliveFetch, postJson } from '../../../harness/chain/index.ts';
 import { parseUsd } from '../../../harness/util/money.ts';
 import {
   CANONICAL_USDC,
@@ -112,33 +113,39 @@ export class FacilitatorError extends Error {
 export class FacilitatorClient {
   readonly url: string;
   private readonly fetchFn: typeof globalThis.fetch;
+  private readonly customFetch: boolean;
   private readonly timeoutMs: number;
 
   constructor(url: string, opts: { fetch?: typeof globalThis.fetch; timeoutMs?: number } = {}) {
     this.url = url.replace(/\/+$/, '');
-    this.fetchFn = opts.fetch ?? globalThis.fetch;
+    // Without a fetch of the caller's: keep-alive node:http without fetch Response objects (two
+    // facilitator calls per paid request; global fetch costs ~2x per call on loopback).
+    this.customFetch = opts.fetch !== undefined;
+    this.fetchFn = opts.fetch ?? (keepAliveFetch as typeof globalThis.fetch);
     this.timeoutMs = opts.timeoutMs ?? 60_000;
   }
 
   private async post(path: string, body: unknown): Promise<{ status: number; json: unknown }> {
-    let res: Response;
+    let status: number;
+    let text: string;
     try {
-      res = await this.fetchFn(`${this.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      if (this.customFetch) {
+        const res = await this.fetchFn(`${this.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        [status, text] = [res.status, await res.text()];
+      } else ({ status, text } = await postJson(`${this.url}${path}`, JSON.stringify(body), this.timeoutMs));
     } catch (err) {
       throw new FacilitatorError(`facilitator ${path} unreachable: ${(err as Error).message}`);
     }
-    let json: unknown;
     try {
-      json = await res.json();
+      return { status, json: JSON.parse(text) as unknown };
     } catch {
-      throw new FacilitatorError(`facilitator ${path} answered ${res.status} without JSON`);
+      throw new FacilitatorError(`facilitator ${path} answered ${status} without JSON`);
     }
-    return { status: res.status, json };
   }
 
   /** `POST /verify`. A non-2xx answer that still carries `isValid` is a verdict (CDP answers 400 so). */
@@ -264,7 +271,9 @@ export async function checkPayment(req: RequestLike, cfg: PaywallConfig): Promis
     const paymentRequired = { x402Version: 2, error, resource, accepts };
     // v1 clients read the body; v2 clients read the header (@x402/fetch reads the header first).
     const body = acceptsV1.length > 0 ? { x402Version: 1, error, accepts: acceptsV1, ...extra } : { ...paymentRequired, ...extra };
-    return { status, headers: { 'content-type': 'application/json', 'PAYMENT-REQUIRED': encodeHeader(paymentRequired), ...more }, body };
+    // Browser clients can read only the headers CORS exposes (x402 notes §1.3).
+    const expose = ['PAYMENT-REQUIRED', ...Object.keys(more)].join(', ');
+    return { status, headers: { 'content-type': 'application/json', 'PAYMENT-REQUIRED': encodeHeader(paymentRequired), 'Access-Control-Expose-Headers': expose, ...more }, body };
   };
   const clientError = (status: number, code: string, message: string): PaywallResponse => {
     const r = challenge(code, {}, status);
@@ -406,8 +415,10 @@ export function paywall(cfg: PaywallConfig): MiddlewareHandler {
     }
     const outcome = await decision.settle();
     if (outcome.ok) {
-      // Re-wrap so headers are mutable whatever produced the handler's Response.
-      const res = new Response(c.res.body, c.res);
+      // Re-wrap so headers are mutable whatever produced the handler's Response. The body was
+      // produced already (the official middleware buffers it too); a buffer is cheaper than a
+      // stream pipe.
+      const res = new Response(await c.res.arrayBuffer(), c.res);
       for (const [k, v] of Object.entries(outcome.headers)) res.headers.set(k, v);
       res.headers.append('Access-Control-Expose-Headers', Object.keys(outcome.headers).join(','));
       c.res = undefined as never;

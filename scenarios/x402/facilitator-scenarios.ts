@@ -1,0 +1,274 @@
+/**
+ * Facilitator scenarios (optional endpoint `x402-facilitator`): /supported lists the resource's
+ * kind; /verify and /settle are each tried, in every run, with an honest payment and with every
+ * wrong field (payTo, asset, network, scheme, amount, expired, not yet valid, replayed nonce, a
+ * signature by another key, a payer without funds), in v2 and, where /supported lists it, v1.
+ * After each refusal the balances and the authorization's nonce are unchanged; a settlement is
+ * checked on chain. The requirements the facilitator is handed are the resource's own offer.
+ */
+import fc from 'fast-check';
+import { toHex, type Address, type Hex } from 'viem';
+import type { RunContext } from '../../harness/engine/context.ts';
+import { defineScenario } from '../../harness/engine/dsl.ts';
+import { Indeterminate } from '../../harness/engine/errors.ts';
+import { caip2, encodeHeader, v1NetworkName } from '../../reference-impl/x402/protocol/wire.ts';
+import type { Settlement } from './client.ts';
+import {
+  BASE,
+  BUYERS,
+  expectPaid,
+  expectSettledOnChain,
+  expectUnchanged,
+  holdings,
+  networkOf,
+  offer,
+  requirementsFor,
+  send,
+  shown,
+  shuffled,
+  sign,
+  versions,
+  type Breakage,
+  type Offer,
+  type Signed,
+} from './lab.ts';
+
+const FBASE = { ...BASE, endpoints: ['x402-resource', 'x402-facilitator'] };
+
+interface Answer {
+  status: number;
+  json: Record<string, unknown> | null;
+}
+
+function base(ctx: RunContext): string {
+  return ctx.endpoint('x402-facilitator').url.replace(/\/+$/, '');
+}
+
+async function post(ctx: RunContext, route: '/verify' | '/settle', body: unknown): Promise<Answer> {
+  const r = await ctx.fetch(`${base(ctx)}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await r.text();
+  let json: Record<string, unknown> | null = null;
+  try {
+    const j = JSON.parse(text) as unknown;
+    json = j && typeof j === 'object' && !Array.isArray(j) ? (j as Record<string, unknown>) : null;
+  } catch {
+    // not JSON: json stays null
+  }
+  return { status: r.status, json };
+}
+
+const showAnswer = (a: Answer) => `${a.status} ${JSON.stringify(a.json)?.slice(0, 200)}`;
+
+/** The versions /supported lists for the offer's network (v2 when /supported cannot be read). */
+async function facilitatorVersions(ctx: RunContext, o: Offer): Promise<(1 | 2)[]> {
+  const r = await ctx.fetch(`${base(ctx)}/supported`);
+  const j = (await r.json().catch(() => null)) as { kinds?: { x402Version?: unknown; scheme?: unknown; network?: unknown }[] } | null;
+  const kinds = Array.isArray(j?.kinds) ? j.kinds : [];
+  const lists = (v: number, network: string | undefined) => kinds.some((k) => k.x402Version === v && k.scheme === 'exact' && k.network === network);
+  const out: (1 | 2)[] = [];
+  if (lists(2, o.req.network) || !lists(1, v1NetworkName(o.s.chainId))) out.push(2);
+  if (lists(1, v1NetworkName(o.s.chainId))) out.push(1);
+  return out;
+}
+
+/** The /verify and /settle body for a signed payment of the offer. */
+function bodyOf(o: Offer, p: Signed): unknown {
+  return { x402Version: p.version, paymentPayload: p.payload, paymentRequirements: requirementsFor(o, p.version) };
+}
+
+/** The same authorization in the other version's envelope. */
+function rewrap(o: Offer, p: Signed, version: 1 | 2): Signed {
+  if (p.version === version) return p;
+  const inner = p.payload.payload;
+  const payload = version === 1 ? { x402Version: 1, scheme: 'exact', network: v1NetworkName(o.s.chainId), payload: inner } : { x402Version: 2, accepted: requirementsFor(o, 2), payload: inner };
+  return { header: encodeHeader(payload), payload, auth: p.auth, version };
+}
+
+/** A payment /verify and /settle must refuse; `used`: its nonce was already used on chain. */
+interface Wrong {
+  name: string;
+  p: Signed;
+  used: boolean;
+}
+
+const otherChain = (chainId: number) => (chainId === 8453 ? 84532 : 8453);
+
+/** Every wrong payment of one version (the replays reuse `settled`, a payment already on chain). */
+async function wrongPayments(ctx: RunContext, o: Offer, buyer: string, version: 1 | 2, settled: Signed, freshKey: Hex): Promise<Wrong[]> {
+  const now = await o.s.pendingTime();
+  const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+  const attacker = o.s.address('attacker');
+  const other = otherChain(o.s.chainId);
+  const contracts = Object.values(ctx.target.chains.find((c) => c.chainId === o.s.chainId)?.contracts ?? {});
+  const otherToken = (contracts.find((a) => a.toLowerCase() !== o.token.toLowerCase()) ?? '0x000000000000000000000000000000000000dEaD') as Address;
+  const kinds: { name: string; breakage?: Breakage; signer?: string | { key: Hex }; mangle?: (p: Record<string, unknown>) => void; used?: boolean }[] = [
+    { name: 'authorization.to is not payTo', breakage: { auth: { to: attacker } } },
+    { name: 'signed for another token', breakage: version === 2 ? { accepted: { asset: otherToken }, domain: { verifyingContract: otherToken } } : { domain: { verifyingContract: otherToken } } },
+    {
+      name: `for another network (chainId ${other})`,
+      breakage: version === 2 ? { accepted: { network: caip2(other) }, domain: { chainId: other } } : { v1Network: v1NetworkName(other), domain: { chainId: other } },
+    },
+    {
+      name: 'scheme is not exact',
+      ...(version === 2
+        ? { breakage: { accepted: { scheme: 'upto' } } }
+        : {
+            mangle: (p: Record<string, unknown>) => {
+              p.scheme = 'upto';
+            },
+          }),
+    },
+    ...(amount > 1n ? [{ name: 'one unit less than the amount', breakage: { auth: { value: amount - 1n } } }] : []),
+    ...(version === 2 ? [{ name: 'one unit more than the amount', breakage: { auth: { value: amount + 1n } } }] : []),
+    { name: 'expired by chain time', breakage: { auth: { validAfter: now - 7200n, validBefore: now - 1n } } },
+    { name: 'not yet valid by chain time', breakage: { auth: { validAfter: now + 600n, validBefore: now + 4200n } } },
+    { name: 'a new signature over an already used nonce', breakage: { auth: { nonce: settled.auth.nonce as Hex } }, used: true },
+    { name: `names ${buyer} as payer, signed by the attacker`, signer: 'attacker', breakage: { auth: { from: o.s.address(buyer) } } },
+    { name: 'payer holds no USDC', signer: { key: freshKey } },
+  ];
+  const out: Wrong[] = [];
+  for (const k of kinds) {
+    const p = await sign(ctx, o, k.signer ?? buyer, version, k.breakage, now);
+    if (k.mangle) k.mangle(p.payload);
+    out.push({ name: k.name, p: k.mangle ? { ...p, header: encodeHeader(p.payload) } : p, used: k.used ?? false });
+  }
+  out.push({ name: 'the settled payment itself, again', p: rewrap(o, settled, version), used: true });
+  return out;
+}
+
+const freshKeyArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => toHex(b.map((x, i) => (i === 0 ? (x % 0xf0) + 1 : x))));
+
+export const facilitatorSupported = defineScenario({
+  kind: 'property',
+  id: 'facilitator-supported',
+  title: "Facilitator: GET /supported lists exact on the resource's network",
+  requirements: ['X402-FAC-01'],
+  ...FBASE,
+  arbitrary: () => fc.constant(null),
+  async run(ctx) {
+    const o = await offer(ctx);
+    ctx.act(`a client asks the facilitator GET ${base(ctx)}/supported`);
+    const r = await ctx.fetch(`${base(ctx)}/supported`);
+    const j = (await r.json().catch(() => null)) as { kinds?: { x402Version: number; scheme: string; network: string }[] } | null;
+    for (const v of versions(o)) {
+      const network = networkOf(o, v);
+      ctx.check(
+        'X402-FAC-01',
+        r.status === 200 && Boolean(j?.kinds?.some((k) => k.x402Version === v && k.scheme === 'exact' && k.network === network)),
+        `/supported lists x402Version ${v} exact on ${network}`,
+        {
+          expected: `{x402Version: ${v}, scheme: exact, network: ${network}}`,
+          actual: `${r.status} ${JSON.stringify(j?.kinds ?? j)?.slice(0, 300)}`,
+        },
+      );
+    }
+  },
+});
+
+export const facilitatorVerify = defineScenario({
+  kind: 'property',
+  id: 'facilitator-verify',
+  title: 'Facilitator /verify: an honest payment is valid; every wrong field is invalid; nothing moves',
+  requirements: ['X402-FAC-02'],
+  ...FBASE,
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat(), key: freshKeyArb }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    // An authorization already used on chain, for the replays: paid through the resource.
+    const first = versions(o)[0]!;
+    ctx.act(`${v.buyer} pays the resource once (v${first}), so a used nonce exists`);
+    const settled = await sign(ctx, o, v.buyer, first);
+    const paid = await send(ctx, o, settled.header, { version: first });
+    if (paid.res.status < 200 || paid.res.status >= 300) throw new Indeterminate('X402-FAC-02', `the honest payment through the resource was refused (${shown(paid)}); no used nonce to replay`);
+    const payer = o.s.address(v.buyer);
+    const cases: (Wrong | { name: string; p: Signed; honest: true })[] = [];
+    const now = await o.s.pendingTime();
+    for (const version of await facilitatorVersions(ctx, o)) {
+      cases.push({ name: 'an honest payment', p: await sign(ctx, o, v.buyer, version, {}, now), honest: true });
+      cases.push(...(await wrongPayments(ctx, o, v.buyer, version, settled, v.key)));
+    }
+    const snap = await holdings(ctx, o, ...cases.map((c) => c.p.auth.from as Address));
+    for (const c of shuffled(cases, v.order)) {
+      ctx.act(`POST /verify (v${c.p.version}): ${c.name}`);
+      const a = await post(ctx, '/verify', bodyOf(o, c.p));
+      if ('honest' in c) {
+        ctx.check('X402-FAC-02', a.status === 200 && a.json?.isValid === true, `/verify (v${c.p.version}) says isValid:true for an honest payment`, {
+          expected: '200 isValid:true',
+          actual: showAnswer(a),
+        });
+        if (a.json?.payer !== undefined) ctx.check('X402-FAC-02', String(a.json.payer).toLowerCase() === payer.toLowerCase(), '/verify names the payer', { expected: payer, actual: a.json.payer });
+      } else {
+        ctx.check('X402-FAC-02', a.status < 500 && a.json?.isValid === false, `/verify (v${c.p.version}) refuses: ${c.name}`, { expected: 'isValid:false (HTTP 200 or 4xx)', actual: showAnswer(a) });
+      }
+      await expectUnchanged(ctx, 'X402-FAC-02', o, snap, c.p.auth, `/verify v${c.p.version} ${c.name}`, 'used' in c && c.used);
+    }
+  },
+});
+
+export const facilitatorSettle = defineScenario({
+  kind: 'property',
+  id: 'facilitator-settle',
+  title: 'Facilitator /settle: an honest payment settles once, on chain; every wrong field and the replay are refused; nothing else moves',
+  requirements: ['X402-FAC-03'],
+  ...FBASE,
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat(), key: freshKeyArb }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const wrong: Wrong[] = [];
+    for (const version of await facilitatorVersions(ctx, o)) {
+      const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+      const p = await sign(ctx, o, v.buyer, version);
+      const snap = await holdings(ctx, o, payer);
+      ctx.act(`POST /settle (v${version}): an honest payment of ${amount}`);
+      const a = await post(ctx, '/settle', bodyOf(o, p));
+      ctx.check('X402-FAC-03', a.status === 200 && a.json?.success === true, `/settle (v${version}) settles an honest payment`, { expected: '200 success:true', actual: showAnswer(a) });
+      await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+      await expectPaid(ctx, 'X402-FAC-03', o, snap, amount, `/settle v${version}`);
+      wrong.push(...(await wrongPayments(ctx, o, v.buyer, version, p, v.key)));
+    }
+    const snap = await holdings(ctx, o, ...wrong.map((c) => c.p.auth.from as Address));
+    for (const c of shuffled(wrong, v.order)) {
+      ctx.act(`POST /settle (v${c.p.version}): ${c.name}`);
+      const a = await post(ctx, '/settle', bodyOf(o, c.p));
+      ctx.check('X402-FAC-03', a.status < 500 && a.json?.success === false, `/settle (v${c.p.version}) refuses: ${c.name}`, { expected: 'success:false (HTTP 200 or 4xx)', actual: showAnswer(a) });
+      await expectUnchanged(ctx, 'X402-FAC-03', o, snap, c.p.auth, `/settle v${c.p.version} ${c.name}`, c.used);
+    }
+  },
+});
+
+export const facilitatorMalformed = defineScenario({
+  kind: 'property',
+  id: 'facilitator-malformed',
+  title: 'Facilitator: a /verify or /settle body that is not JSON, empty, or missing a field gets a 4xx',
+  requirements: ['X402-FAC-04'],
+  ...FBASE,
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    const p = await sign(ctx, o, v.buyer, 2);
+    const reqs = requirementsFor(o, 2);
+    const bodies: [string, string][] = [
+      ['a body that is not JSON', '{"x402Version":2,'],
+      ['an empty body', ''],
+      ['no paymentPayload', JSON.stringify({ x402Version: 2, paymentRequirements: reqs })],
+      ['no paymentRequirements', JSON.stringify({ x402Version: 2, paymentPayload: p.payload })],
+    ];
+    const snap = await holdings(ctx, o, p.auth.from as Address);
+    const sends = shuffled(
+      bodies.flatMap(([what, body]) => (['/verify', '/settle'] as const).map((route) => ({ what, body, route }))),
+      v.order,
+    );
+    for (const s of sends) {
+      ctx.act(`POST ${s.route} with ${s.what}`);
+      const a = await post(ctx, s.route, s.body);
+      ctx.check('X402-FAC-04', a.status >= 400 && a.status < 500 && a.json?.isValid !== true && a.json?.success !== true, `${s.route} answers ${s.what} with a 4xx`, {
+        expected: '4xx',
+        actual: showAnswer(a),
+      });
+      await expectUnchanged(ctx, 'X402-FAC-04', o, snap, p.auth, `${s.route} ${s.what}`);
+    }
+  },
+});
+
+export const facilitatorScenarios = [facilitatorSupported, facilitatorVerify, facilitatorSettle, facilitatorMalformed];
