@@ -1,0 +1,52 @@
+/**
+ * A client of an AISP backend (seed 000 "Backend API"): the routes, and the EIP-191 signed requests
+ * (`diem-marketplace:get-key:{rentalId}:{timestamp}`, `diem-marketplace:store-key:{listingId}:{timestamp}`).
+ * Answers are returned as they come (status + body), so honest agents and adversaries share it.
+ */
+import type { Hex, LocalAccount } from 'viem';
+import { getKeyMessage, storeKeyMessage } from '../protocol/messages.ts';
+import type { RentalRequest } from '../protocol/wire.ts';
+import { exchange, wallClock, type Answer, type Clock } from './http.ts';
+
+/** A signed get-key or store-key body, built apart from sending (to replay or tamper with it). */
+export interface Signed {
+  signature: Hex;
+  timestamp: number;
+}
+
+export interface BackendClient {
+  listings(): Promise<Answer>;
+  listing(id: bigint | string): Promise<Answer>;
+  /** Signs store-key for `listingId` at `timestamp` (default: the clock). */
+  signStoreKey(signer: LocalAccount, listingId: bigint | string, timestamp?: number): Promise<Signed>;
+  storeKey(body: { listingId: bigint | string; apiKey: string } & Signed): Promise<Answer>;
+  signGetKey(signer: LocalAccount, rentalId: bigint | string, timestamp?: number): Promise<Signed>;
+  getKey(rentalId: bigint | string, body: Signed & { address?: string }): Promise<Answer>;
+  balance(apiKey: string): Promise<Answer>;
+  request(body: RentalRequest | unknown): Promise<Answer>;
+  /** Any raw request (adversaries). */
+  raw(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<Answer>;
+}
+
+export function createBackendClient(baseUrl: string, o: { fetchImpl?: typeof fetch; clock?: Clock } = {}): BackendClient {
+  const base = baseUrl.replace(/\/+$/, '');
+  const f = o.fetchImpl ?? fetch;
+  const clock = o.clock ?? wallClock;
+  return {
+    listings: () => exchange(f, `${base}/api/listings`),
+    listing: (id) => exchange(f, `${base}/api/listings/${id}`),
+    async signStoreKey(signer, listingId, timestamp) {
+      const ts = timestamp ?? (await clock());
+      return { signature: await signer.signMessage({ message: storeKeyMessage(listingId, ts) }), timestamp: ts };
+    },
+    storeKey: (b) => exchange(f, `${base}/api/keys`, { body: { listingId: b.listingId.toString(), apiKey: b.apiKey, signature: b.signature, timestamp: b.timestamp } }),
+    async signGetKey(signer, rentalId, timestamp) {
+      const ts = timestamp ?? (await clock());
+      return { signature: await signer.signMessage({ message: getKeyMessage(rentalId, ts) }), timestamp: ts };
+    },
+    getKey: (rentalId, b) => exchange(f, `${base}/api/key/${rentalId}`, { body: b }),
+    balance: (apiKey) => exchange(f, `${base}/api/balance`, { body: { apiKey } }),
+    request: (body) => exchange(f, `${base}/api/requests`, { body }),
+    raw: (path, init) => exchange(f, `${base}${path}`, init),
+  };
+}
