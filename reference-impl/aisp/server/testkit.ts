@@ -49,7 +49,10 @@ export async function startLab(o: AispStackOptions & { chain?: RunningChain } = 
   const markets = new Map<string, MarketChain>();
   const market = (role: string) => {
     let m = markets.get(role);
-    if (!m) markets.set(role, (m = createMarketChain({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, marketplace, usdc, privateKey: roleAccount(role).privateKey })));
+    if (!m) {
+      m = createMarketChain({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, marketplace, usdc, privateKey: roleAccount(role).privateKey });
+      markets.set(role, m);
+    }
     return m;
   };
   const lab: Lab = {
