@@ -157,7 +157,8 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
 
   const app = new Hono();
   app.onError(errorHandler({ shape: codedErrors, log }));
-  app.notFound(notFoundHandler({ shape: codedErrors, message: (c) => `no route ${c.req.method} ${new URL(c.req.url).pathname}` }));
+  // The message never echoes the path: a client may put anything there, a key included.
+  app.notFound(notFoundHandler({ shape: codedErrors, message: () => 'no such route (see /api/listings, /api/keys, /api/key/:rentalId, /api/balance, /api/requests)' }));
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
