@@ -3,7 +3,7 @@
  * capacity on chain, issues a scoped INFERENCE key on its Venice account (capped at the listing's
  * diemMax per epoch: "Providers list capped API keys"), stores it on the backend with the signed
  * store-key message, settles expired rentals, and on a revoke rotates the key so the revoked renter's
- * copy stops working (AISP-PROF-19).
+ * copy stops working (AISP-PROF-20).
  */
 import type { LocalAccount } from 'viem';
 import { unitsToDiem } from '../protocol/wire.ts';

@@ -1,5 +1,5 @@
 /**
- * The lab inference server's deterministic pricing and answers (profile AISP-PROF-17): a completion
+ * The lab inference server's deterministic pricing and answers (profile AISP-PROF-18): a completion
  * is a fixed function of the request, its tokens are counted the same way every time, and each
  * token costs `diemUnitsPerToken` DIEM base units. A third-party Venice-compatible server may price
  * differently; the scenarios then judge consumption by what its own rate_limits reports.

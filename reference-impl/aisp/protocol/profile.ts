@@ -24,9 +24,9 @@ export const AISP_PROFILE = {
   confirmations: data.confirmations,
   /** Venice: DIEM consumption limits are per 24 h epoch starting 00:00 UTC. */
   epochSeconds: data.epochSeconds,
-  /** AISP-PROF-17: the lab inference server's price, DIEM base units per token. */
+  /** AISP-PROF-18: the lab inference server's price, DIEM base units per token. */
   diemUnitsPerToken: BigInt(data.diemUnitsPerToken),
-  /** AISP-PROF-17: tokens of every lab completion. */
+  /** AISP-PROF-18: tokens of every lab completion. */
   completionTokens: data.completionTokens,
   /** Rental status codes of `getRental(id).status`. */
   statuses: data.statuses,
