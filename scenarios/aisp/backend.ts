@@ -323,8 +323,11 @@ export const fundedRevert = defineScenario({
       ctx.check('AISP-KEY-04', is4xx(early.status) && !hasKeyField(early.body), 'the unconfirmed Funded releases nothing', { expected: '4xx', actual: `${early.status}` });
     }
     if (v.extra) await mine(a, v.extra);
-    ctx.act(`a reorg removes ${v.first}'s Funded event (evm_revert)`);
+    // Make sure the backend has seen the Funded event before it goes away (a read route syncs).
+    await a.backend.listing(listingId);
+    ctx.act(`a reorg removes ${v.first}'s Funded event (evm_revert); the chain grows past that height again`);
     await a.s.test.revert({ id: snap });
+    await mine(a, 3 + v.extra + a.confirmations);
     const gone = await getKey(a, v.first, f.rentalId);
     ctx.check('AISP-KEY-04', is4xx(gone.status) && !hasKeyField(gone.body), `after the revert ${v.first}'s rental ${f.rentalId} does not exist: refused`, {
       expected: '4xx',

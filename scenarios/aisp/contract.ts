@@ -225,11 +225,17 @@ export const settleAfterTerm = defineScenario({
     }),
   async run(ctx, v) {
     const a = await aisp(ctx);
-    const l = await tryList(a, 'provider', v.terms);
+    // Room for two rentals: a neighbour keeps the listing and the escrow busy, so a second payout of
+    // the same rental could not hide behind an underflow.
+    const terms = { ...v.terms, diemMax: v.terms.diemMax * 2n };
+    const l = await tryList(a, 'provider', terms);
     if (!l.ok) return;
     const { termDays, diem } = pick(v.terms, v.pick);
+    const neighbour = v.renter === 'buyer1' ? 'buyer2' : 'buyer1';
+    await approve(a, neighbour, rentalCost(v.terms.pricePerDay, diem, terms.termDays));
+    await tryFund(a, neighbour, l.listingId, terms.termDays, diem);
     await approve(a, v.renter, rentalCost(v.terms.pricePerDay, diem, termDays));
-    ctx.act(`${v.renter} rents ${diem} DIEM units for ${termDays} days`);
+    ctx.act(`${v.renter} rents ${diem} DIEM units for ${termDays} days (${neighbour} rents as much for ${terms.termDays} days)`);
     const f = await tryFund(a, v.renter, l.listingId, termDays, diem);
     if (!f.ok) return ctx.check('AISP-TERM-01', false, 'setup: a valid fund is accepted', { expected: 'Funded', actual: f.reason });
     const fee = await feeRecipient(a);
@@ -283,9 +289,14 @@ export const revokeRefund = defineScenario({
   arbitrary: () => fc.record({ terms: termsArb, pick: pickArb, elapsed: fc.double({ min: 0, max: 0.9999, noNaN: true }), renter: fc.constantFrom('buyer1', 'buyer2') }),
   async run(ctx, v) {
     const a = await aisp(ctx);
-    const l = await tryList(a, 'provider', v.terms);
+    const terms = { ...v.terms, diemMax: v.terms.diemMax * 3n };
+    const l = await tryList(a, 'provider', terms);
     if (!l.ok) return;
     const { termDays, diem } = pick(v.terms, v.pick);
+    // A neighbour rental keeps the listing and the escrow busy (a second payout could not hide behind an underflow).
+    const neighbour = v.renter === 'buyer1' ? 'buyer2' : 'buyer1';
+    await approve(a, neighbour, rentalCost(v.terms.pricePerDay, diem, terms.termDays));
+    await tryFund(a, neighbour, l.listingId, terms.termDays, diem);
     await approve(a, v.renter, rentalCost(v.terms.pricePerDay, diem, termDays) * 2n);
     ctx.act(`${v.renter} rents ${diem} DIEM units for ${termDays} days`);
     const f = await tryFund(a, v.renter, l.listingId, termDays, diem);

@@ -25,7 +25,8 @@ const EPOCH = AISP_PROFILE.epochSeconds;
 
 /** The DIEM one call with `prompt` costs on this server, measured with an unlimited key. */
 async function costOf(a: Aisp, m: string, prompt: string): Promise<bigint> {
-  const probe = await issueKey(a, 'provider');
+  // A limit of its own (10,000 DIEM), so its balance falls with use even if the account's would not.
+  const probe = await issueKey(a, 'provider', { limitDiem: 10_000n * 1_000_000n });
   const b0 = await spendable(a, probe.apiKey);
   const r = await a.venice.chat(probe.apiKey, ask(m, prompt));
   const b1 = await spendable(a, probe.apiKey);

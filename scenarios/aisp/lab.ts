@@ -217,9 +217,18 @@ export async function warp(a: Aisp, seconds: number | bigint): Promise<void> {
   await a.s.test.mine({ blocks: 1 });
 }
 
-/** Mines `n` blocks (confirmations). */
-export async function mine(a: Aisp, n: number): Promise<void> {
-  if (n > 0) await a.s.test.mine({ blocks: n });
+/**
+ * Lets `n` blocks pass (confirmations): `evm_mine` where the target grants clock-control, else `n`
+ * harmless transactions (a zero USDC approval by `role`), which any chain mines.
+ */
+export async function mine(a: Aisp, n: number, role = 'provider'): Promise<void> {
+  if (n <= 0) return;
+  if (hasCapability(a.ctx.target, 'clock-control')) {
+    await a.s.test.mine({ blocks: n });
+    return;
+  }
+  for (let i = 0; i < n; i++)
+    await a.s.attempt({ label: `${role} sends a no-op (a block passes)`, role, address: a.usdc, abi: usdcAbi, functionName: 'approve', args: ['0x000000000000000000000000000000000000dEaD', 0n] });
 }
 
 /** USDC balances of some addresses. */

@@ -178,7 +178,7 @@ export const aispRequirements = defineCatalog([
   },
   {
     id: 'AISP-REQ-01',
-    level: 'SHOULD',
+    level: 'MUST',
     title: 'POST /api/requests records a well-formed rental request and refuses a malformed one',
     source: { ...SEED, section: 'Backend API: "/api/requests POST Create rental request"; fields AISP-PROF-16' },
     text: 'A request {diemAmount, termDays, maxPricePerDay} is accepted with 2xx and an id; a request with a missing, zero or malformed field is refused with 4xx.',

@@ -86,7 +86,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   const nowS: Clock = config.now ?? (cfg.clock === 'wall' ? wallClock : chainClock(cfg.rpcUrl));
   const store = new AispStore(cfg.dbPath);
   const box = KeyBox.forDatabase(cfg.dbPath, cfg.keySecret);
-  const indexer = new Indexer(store, { rpcUrl: cfg.rpcUrl, marketplace: getAddress(cfg.marketplace), fromBlock: cfg.fromBlock, log, ignoreReverts: faults.ignoreReverts });
+  const indexer = new Indexer(store, { rpcUrl: cfg.rpcUrl, marketplace: getAddress(cfg.marketplace), fromBlock: cfg.fromBlock, log, keepRevertedRentals: faults.keepRevertedRentals });
   const venice = cfg.veniceUrl.replace(/\/+$/, '');
   const balanceCache = new Map<string, unknown>();
 

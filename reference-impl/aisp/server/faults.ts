@@ -12,7 +12,7 @@ export const AISP_FAULTS = defineFaults({
   acceptReplay: 'a signature that was already used is accepted again',
   keyAfterExpiry: "a rental's key is still released after its expiresAt",
   keyAfterEnd: 'a settled or revoked rental still gets its key',
-  ignoreReverts: 'the indexer never rolls back: a Funded event a revert removed keeps counting',
+  keepRevertedRentals: 'a revert rolls the events back but keeps the rentals it removed (a reverted Funded still counts)',
   expiresAtOffByOneDay: 'expiresAt in the key answer is one day later than the rental ends on chain',
   keyInListing: 'listing views carry the stored API key',
   listingIgnoresFunded: 'listing views do not follow Funded (diemRented stays where the listing started)',

@@ -20,8 +20,8 @@ export interface IndexerOptions {
   /** Blocks per eth_getLogs call. */
   chunk?: number;
   log?: (msg: string) => void;
-  /** Test-only fault: never roll back (reverted events keep counting). */
-  ignoreReverts?: boolean;
+  /** Test-only fault: a rollback keeps the rentals of the events it removed. */
+  keepRevertedRentals?: boolean;
 }
 
 const EVENT_NAMES = new Set(['Listed', 'ListingClosed', 'Funded', 'Settled', 'Revoked']);
@@ -71,15 +71,13 @@ export class Indexer {
     const latest = Number(await this.pub.getBlockNumber({ cacheTime: 0 }));
     const from = this.o.fromBlock ?? 0;
     let cursor = this.store.cursor() ?? { block: from - 1, hash: null };
-    if (!this.o.ignoreReverts) {
-      if (cursor.hash !== null) {
-        const onChain = cursor.block <= latest ? await this.hashOf(cursor.block) : undefined;
-        if (onChain !== cursor.hash) cursor = await this.rollBack(cursor.block);
-      } else {
-        // A sync stopped between chunks: check the newest stored event instead.
-        const newest = this.store.eventBlocks(cursor.block)[0];
-        if (newest && (await this.hashOf(newest.block)) !== newest.hash) cursor = await this.rollBack(cursor.block);
-      }
+    if (cursor.hash !== null) {
+      const onChain = cursor.block <= latest ? await this.hashOf(cursor.block) : undefined;
+      if (onChain !== cursor.hash) cursor = await this.rollBack(cursor.block);
+    } else {
+      // A sync stopped between chunks: check the newest stored event instead.
+      const newest = this.store.eventBlocks(cursor.block)[0];
+      if (newest && (await this.hashOf(newest.block)) !== newest.hash) cursor = await this.rollBack(cursor.block);
     }
     if (latest > cursor.block) {
       // The hash is read before the logs: if a revert lands while they are read, the cursor names a
@@ -128,7 +126,7 @@ export class Indexer {
     const hash = keep >= 0 ? ((await this.hashOf(keep)) ?? null) : null;
     const dropped = this.store.tx(() => {
       const n = this.store.dropEventsAbove(keep);
-      rebuild(this.store);
+      rebuild(this.store, this.o.keepRevertedRentals);
       this.store.setCursor(keep, hash);
       return n;
     });
@@ -138,8 +136,9 @@ export class Indexer {
 }
 
 /** Rebuilds the listing and rental views from the stored events. */
-export function rebuild(store: AispStore): void {
-  store.clearViews();
+export function rebuild(store: AispStore, keepRentals = false): void {
+  if (keepRentals) store.db.exec('DELETE FROM listings;');
+  else store.clearViews();
   for (const e of store.allEvents()) apply(store, e);
 }
 
