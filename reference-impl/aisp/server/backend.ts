@@ -117,8 +117,8 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     };
   };
 
-  /** Checks a signed request: window, signature, single use. Returns the signer. */
-  const verify = async (message: string, signature: string, timestamp: number, claimed: string | undefined): Promise<string> => {
+  /** Checks a signed request's window and signature; returns the signer (nothing is recorded yet). */
+  const verify = async (message: string, signature: string, timestamp: number, claimed: string | undefined): Promise<{ signer: string; now: number }> => {
     const now = await nowS();
     if (!faults.noSignatureWindow && !withinWindow(timestamp, now, cfg.signatureWindowSeconds)) {
       throw new HttpError(401, `timestamp is outside the allowed window (±${cfg.signatureWindowSeconds} s of ${now})`, {}, {}, 'stale_signature');
@@ -126,9 +126,17 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     const signer = await signerOf(message, signature);
     if (!signer) throw new HttpError(401, 'invalid signature', {}, {}, 'bad_signature');
     if (claimed && claimed.toLowerCase() !== signer.toLowerCase()) throw new HttpError(401, 'the signature is not by the given address', {}, {}, 'bad_signature');
+    return { signer: signer.toLowerCase(), now };
+  };
+
+  /**
+   * Consumes an authorised signature (AISP-PROF-12): once the signer is known to be the one allowed,
+   * its signature counts as used whatever the answer; a second use is a replay. Signatures of anyone
+   * else change nothing (so garbage cannot fill the table).
+   */
+  const consume = (signer: string, message: string, now: number) => {
     const fresh = store.useSignature(signer, message, now, now - 2 * cfg.signatureWindowSeconds - 60);
     if (!fresh && !faults.acceptReplay) throw new HttpError(401, 'this signature was already used', {}, {}, 'replayed_signature');
-    return signer;
   };
 
   /** Asks the inference server what kind of key this is (never logs or returns the key). */
@@ -184,11 +192,13 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   app.post('/api/keys', async (c) => {
     const b = parseWith(storeKeyRequest, await jsonBody(c, { limit: 16 * 1024 }));
     const listingId = b.listingId.toString();
-    const signer = await verify(storeKeyMessage(listingId, b.timestamp), b.signature, b.timestamp, undefined);
+    const message = storeKeyMessage(listingId, b.timestamp);
+    const { signer, now } = await verify(message, b.signature, b.timestamp, undefined);
     await sync();
     const l = store.listing(listingId);
     if (!l) throw new HttpError(404, `no listing ${listingId} on chain`);
-    if (!faults.storeKeyAnySigner && signer.toLowerCase() !== l.provider) throw new HttpError(403, "only the listing's provider may store its key", {}, {}, 'not_provider');
+    if (!faults.storeKeyAnySigner && signer !== l.provider) throw new HttpError(403, "only the listing's provider may store its key", {}, {}, 'not_provider');
+    consume(signer, message, now);
     if (!faults.acceptAdminKey) {
       const kind = await inspectKey(b.apiKey);
       if (kind === 'invalid') throw new HttpError(400, 'the inference server does not accept this key', {}, {}, 'invalid_key');
@@ -204,11 +214,13 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     if (!decimalId.test(rentalId)) throw new HttpError(400, 'rental id must be a decimal integer');
     const b = parseWith(getKeyRequest, await jsonBody(c, { limit: 16 * 1024 }));
     const id = BigInt(rentalId).toString();
-    const signer = await verify(getKeyMessage(id, b.timestamp), b.signature, b.timestamp, b.address);
+    const message = getKeyMessage(id, b.timestamp);
+    const { signer, now: signedAt } = await verify(message, b.signature, b.timestamp, b.address);
     const latest = await sync();
     const r = store.rental(id);
     if (!r) throw new HttpError(404, `no funded rental ${id}`);
-    if (!faults.keyToAnySigner && signer.toLowerCase() !== r.renter) throw new HttpError(403, "only the rental's funder may get its key", {}, {}, 'not_renter');
+    if (!faults.keyToAnySigner && signer !== r.renter) throw new HttpError(403, "only the rental's funder may get its key", {}, {}, 'not_renter');
+    consume(signer, message, signedAt);
     if (!faults.keyAfterEnd && r.status !== 'active') throw new HttpError(410, `rental ${id} has ended (${r.status})`, {}, {}, 'rental_ended');
     const now = await nowS();
     if (!faults.keyAfterExpiry && now >= r.expires_at) throw new HttpError(410, `rental ${id} expired at ${r.expires_at}`, {}, {}, 'rental_expired');
