@@ -4,8 +4,9 @@
  * send theirs through the harness's recorded session instead; this is for agents running on their
  * own (the bench, `amh up` users, tests).
  */
-import { createPublicClient, createWalletClient, defineChain, http, parseEventLogs, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, encodeFunctionData, parseEventLogs, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
+import { keepAliveTransport } from '../../../harness/chain/index.ts';
 import { marketplaceAbi, usdcAbi } from '../protocol/abi.ts';
 
 export interface MarketChainOptions {
@@ -36,20 +37,32 @@ export interface MarketChain {
 /** A marketplace client signing with one key. Throws on a reverted transaction. */
 export function createMarketChain(o: MarketChainOptions): MarketChain {
   const chain = defineChain({ id: o.chainId, name: `chain-${o.chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [o.rpcUrl] } } });
-  const transport = http(o.rpcUrl, { batch: false });
+  const transport = keepAliveTransport(o.rpcUrl);
   const account = privateKeyToAccount(o.privateKey);
   const pub = createPublicClient({ chain, transport }) as PublicClient;
   const wallet = createWalletClient({ chain, transport, account });
   let queue: Promise<unknown> = Promise.resolve();
+  // One sender, one transaction at a time: the nonce is tracked here and fees read once, so a send is
+  // an estimate and a sync send (two round trips) rather than viem's full preparation.
+  let nonce: number | undefined;
+  let fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined;
   const send = (address: Address, abi: readonly unknown[], functionName: string, args: unknown[]): Promise<Sent> => {
     const run = async () => {
-      const receipt = (await wallet.writeContractSync({
-        address,
-        abi: abi as never,
-        functionName: functionName as never,
-        args: args as never,
-        throwOnReceiptRevert: false,
-      } as never)) as TransactionReceipt;
+      nonce ??= await pub.getTransactionCount({ address: account.address, blockTag: 'pending' });
+      if (!fees) {
+        const base = (await pub.getBlock()).baseFeePerGas ?? 1_000_000_000n;
+        fees = { maxFeePerGas: base * 4n + 1_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+      }
+      const data = encodeFunctionData({ abi, functionName, args } as never);
+      const gas = await pub.estimateGas({ account, to: address, data }).catch(() => 3_000_000n);
+      let receipt: TransactionReceipt;
+      try {
+        receipt = (await wallet.sendTransactionSync({ to: address, data, gas: (gas * 12n) / 10n, nonce, ...fees, throwOnReceiptRevert: false } as never)) as TransactionReceipt;
+        nonce++;
+      } catch (e) {
+        nonce = undefined; // unknown whether it was taken: read it again next time
+        throw e;
+      }
       if (receipt.status !== 'success') throw new Error(`${functionName} reverted in ${receipt.transactionHash}`);
       const events = parseEventLogs({ abi: marketplaceAbi, logs: receipt.logs, strict: false }).map((e) => ({ eventName: e.eventName as string, args: e.args as Record<string, unknown> }));
       return { receipt, events };

@@ -204,7 +204,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
       if (kind === 'invalid') throw new HttpError(400, 'the inference server does not accept this key', {}, {}, 'invalid_key');
       if (kind === 'admin') throw new HttpError(400, 'this is an ADMIN key: list an inference-only key', {}, {}, 'admin_key');
     }
-    store.putKey({ listing_id: l.id, listing_block_hash: l.block_hash, provider: l.provider, ...box.seal(b.apiKey, `${l.id}:${l.block_hash}`), stored_at: await nowS() });
+    store.putKey({ listing_id: l.id, listing_block_hash: l.block_hash, provider: l.provider, ...box.seal(b.apiKey, `${l.id}:${l.block_hash}`), stored_at: now });
     log(`key stored for listing ${l.id}`);
     return c.json({ listingId: l.id, stored: true }, 201);
   });
@@ -222,8 +222,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     if (!faults.keyToAnySigner && signer !== r.renter) throw new HttpError(403, "only the rental's funder may get its key", {}, {}, 'not_renter');
     consume(signer, message, signedAt);
     if (!faults.keyAfterEnd && r.status !== 'active') throw new HttpError(410, `rental ${id} has ended (${r.status})`, {}, {}, 'rental_ended');
-    const now = await nowS();
-    if (!faults.keyAfterExpiry && now >= r.expires_at) throw new HttpError(410, `rental ${id} expired at ${r.expires_at}`, {}, {}, 'rental_expired');
+    if (!faults.keyAfterExpiry && signedAt >= r.expires_at) throw new HttpError(410, `rental ${id} expired at ${r.expires_at}`, {}, {}, 'rental_expired');
     if (latest - r.block + 1 < cfg.confirmations) throw new HttpError(409, `rental ${id} is not confirmed yet (${latest - r.block + 1}/${cfg.confirmations} blocks)`, {}, {}, 'not_confirmed');
     const l = store.listing(r.listing_id);
     const apiKey = l ? keyOf(l) : undefined;

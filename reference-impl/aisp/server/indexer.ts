@@ -8,7 +8,8 @@
  * that remain; then it reads the new logs up to the latest block. The cursor and the events live in
  * SQLite, so a restart resumes where it stopped (and still notices a revert that happened meanwhile).
  */
-import { createPublicClient, http, parseEventLogs, type Address, type PublicClient } from 'viem';
+import { createPublicClient, parseEventLogs, type Address, type PublicClient } from 'viem';
+import { keepAliveTransport } from '../../../harness/chain/index.ts';
 import { marketplaceAbi } from '../protocol/abi.ts';
 import type { AispStore, StoredEvent } from './store.ts';
 
@@ -36,7 +37,7 @@ export class Indexer {
     private readonly store: AispStore,
     private readonly o: IndexerOptions,
   ) {
-    this.pub = createPublicClient({ transport: http(o.rpcUrl, { batch: false }) }) as PublicClient;
+    this.pub = createPublicClient({ transport: keepAliveTransport(o.rpcUrl) }) as PublicClient;
   }
 
   /** Resolves once a sync in flight (if any) has finished. */

@@ -99,7 +99,8 @@ class VeniceDb {
   readonly db: DatabaseSync;
   constructor(path: string) {
     this.db = new DatabaseSync(path);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
+    // WAL with synchronous=NORMAL: a commit survives a crash of the process (restarts are safe), fsync happens at checkpoints.
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
   }
   close() {
