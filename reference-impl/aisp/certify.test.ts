@@ -1,0 +1,143 @@
+/**
+ * `amh certify --protocol aisp` against the reference backend and inference server started as their
+ * own process (reference-impl/aisp/serve.ts) and described only by the target file it writes: the
+ * healthy reference passes every requirement (exit 0); a variant with a deliberate defect makes
+ * certify exit 1 naming the requirement; a target file without ADMIN keys leaves the key-issuing
+ * scenarios not-applicable (never passed). One anvil serves every variant, one after the other.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, test } from 'vitest';
+import { startChain, type RunningChain } from '../../harness/chain/index.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const AMH = path.join(ROOT, 'harness', 'cli', 'amh.mjs');
+const SERVE = path.join(ROOT, 'reference-impl', 'aisp', 'serve.ts');
+
+let chain: RunningChain;
+let dir: string;
+
+beforeAll(async () => {
+  chain = await startChain({ profile: 'base' });
+  dir = mkdtempSync(path.join(tmpdir(), 'aisp-certify-'));
+});
+afterAll(async () => {
+  await chain?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts serve.ts as its own process; resolves once it printed its endpoints. */
+async function serve(name: string, args: string[]): Promise<{ proc: ChildProcess; targetFile: string; stop(): Promise<void> }> {
+  const targetFile = path.join(dir, `${name}.target.json`);
+  const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, '--rpc', chain.rpcUrl, '--target-out', targetFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += String(d)));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve ${name} did not start:\n${err}`)), 60_000);
+    proc.stdout!.on('data', (d) => {
+      out += String(d);
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve ${name} exited ${code}:\n${err}`));
+    });
+  });
+  return {
+    proc,
+    targetFile,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null) return r();
+        proc.once('exit', () => r());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+function certify(targetFile: string, out: string, extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [AMH, 'certify', '--protocol', 'aisp', '--target', targetFile, '--out', out, '--seed', '7', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += String(d)));
+    p.stderr.on('data', (d) => (stderr += String(d)));
+    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+type ReportFile = { exitCode: number; protocols: { id: string; requirements: { id: string; status: string; reason?: string }[] }[] };
+const aispOf = (out: string) => (JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportFile).protocols.find((p) => p.id === 'aisp')!;
+
+test('the reference backend + inference server in their own process pass certify through the target file alone; no key reaches the report', { timeout: 300_000 }, async () => {
+  const s = await serve('healthy', []);
+  try {
+    const out = path.join(dir, 'healthy');
+    const r = await certify(s.targetFile, out, ['--runs', '3']);
+    assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    const bad = aispOf(out).requirements.filter((q) => q.status !== 'pass');
+    assert.deepEqual(
+      bad.map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
+      [],
+      'every aisp requirement passes',
+    );
+    // Keys are secrets even in a report: no ADMIN key and no issued key (vn-scoped-…) in any file.
+    const target = JSON.parse(readFileSync(s.targetFile, 'utf8')) as { config: { aisp: { adminKeys: Record<string, string> } } };
+    for (const f of ['report.json', 'index.html', 'summary.md', 'junit.xml']) {
+      const text = readFileSync(path.join(out, f), 'utf8');
+      for (const k of Object.values(target.config.aisp.adminKeys)) assert.ok(!text.includes(k), `${f} contains an ADMIN key`);
+      assert.doesNotMatch(text, /vn-scoped-[0-9a-f]{48}/, `${f} contains an issued key`);
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+test('without ADMIN keys in the target file, the key-issuing scenarios are not-applicable, the rest passes', { timeout: 300_000 }, async () => {
+  const s = await serve('no-admin', []);
+  try {
+    const t = JSON.parse(readFileSync(s.targetFile, 'utf8')) as { config: { aisp: Record<string, unknown> } };
+    delete t.config.aisp.adminKeys;
+    const file = path.join(dir, 'no-admin.edited.json');
+    writeFileSync(file, JSON.stringify(t));
+    const out = path.join(dir, 'no-admin');
+    const r = await certify(file, out, ['--runs', '2', '--grep', 'list-terms|rental-requests|inference-chat']);
+    assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    const q = aispOf(out).requirements;
+    assert.equal(q.find((x) => x.id === 'AISP-INF-01')?.status, 'not-applicable');
+    assert.match(q.find((x) => x.id === 'AISP-INF-01')?.reason ?? '', /aisp:admin-keys/);
+    assert.equal(q.find((x) => x.id === 'AISP-LIST-01')?.status, 'pass');
+    assert.equal(q.find((x) => x.id === 'AISP-REQ-01')?.status, 'pass');
+  } finally {
+    await s.stop();
+  }
+});
+
+const VARIANTS: { name: string; args: string[]; grep: string; requirement: string; runs: number }[] = [
+  { name: 'key to any signer', args: ['--fault', 'keyToAnySigner'], grep: 'get-key-funder-only', requirement: 'AISP-KEY-03', runs: 2 },
+  { name: 'no signature window', args: ['--fault', 'noSignatureWindow'], grep: 'store-key-auth', requirement: 'AISP-SIG-01', runs: 2 },
+  { name: 'no spend limit', args: ['--fault', 'noSpendLimit'], grep: 'spend-limit', requirement: 'AISP-INF-02', runs: 3 },
+];
+
+for (const v of VARIANTS) {
+  test(`broken variant "${v.name}" makes certify exit 1 naming ${v.requirement}`, { timeout: 180_000 }, async () => {
+    const s = await serve(v.name.replace(/\W+/g, '-'), v.args);
+    try {
+      const out = path.join(dir, v.name.replace(/\W+/g, '-'));
+      const r = await certify(s.targetFile, out, ['--runs', String(v.runs), '--grep', v.grep]);
+      assert.equal(r.code, 1, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`FAIL ${v.requirement}\\b`), `the summary names ${v.requirement}:\n${r.stdout}`);
+      assert.equal(aispOf(out).requirements.find((x) => x.id === v.requirement)?.status, 'fail');
+    } finally {
+      await s.stop();
+    }
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * The AISP reference servers' test-only faults: each breaks one rule so a test can show the
+ * scenarios notice it (kills.ts, `serve.ts --fault NAME`). Backend faults first, then the inference
+ * server's. Never set outside tests.
+ */
+import { defineFaults, type FaultsOf } from '../../_shared/faults.ts';
+
+export const AISP_FAULTS = defineFaults({
+  keyToAnySigner: 'POST /api/key/:rentalId releases the key to any valid signer, not only the funder',
+  storeKeyAnySigner: "POST /api/keys lets any signer store (replace) a listing's key",
+  noSignatureWindow: 'signed timestamps are accepted however old or far in the future',
+  acceptReplay: 'a signature that was already used is accepted again',
+  keyAfterExpiry: "a rental's key is still released after its expiresAt",
+  keyAfterEnd: 'a settled or revoked rental still gets its key',
+  keepRevertedRentals: 'a revert rolls the events back but keeps the rentals it removed (a reverted Funded still counts)',
+  expiresAtOffByOneDay: 'expiresAt in the key answer is one day later than the rental ends on chain',
+  keyInListing: 'listing views carry the stored API key',
+  listingIgnoresFunded: 'listing views do not follow Funded (diemRented stays where the listing started)',
+  acceptAdminKey: 'POST /api/keys stores keys the inference server says are ADMIN keys (or does not accept)',
+  balanceCached: 'POST /api/balance keeps answering the first balance it saw for a key',
+  requestsAcceptAnything: 'POST /api/requests answers 201 to malformed requests',
+  inferenceNondeterministic: 'the inference server answers the same request with different text',
+  noSpendLimit: 'the inference server ignores per-key DIEM consumption limits',
+  noEpochReset: 'consumption never resets at 00:00 UTC',
+  expiredKeysWork: 'keys past their expiresAt still authenticate',
+  revokedKeysWork: 'deleted keys still authenticate',
+  inferenceKeysAreAdmin: 'INFERENCE keys may call the admin routes',
+  noAccountDebit: "inference debits the key's limit but not the account's DIEM",
+});
+
+/** The faults switched on (all off by default). */
+export type AispFaults = FaultsOf<typeof AISP_FAULTS>;

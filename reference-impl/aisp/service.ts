@@ -1,0 +1,27 @@
+/**
+ * The AISP pack's reference service: the backend and the lab's Venice-compatible inference server
+ * on the `base` chain (where the DiemMarketplace sits at its canonical address), both following chain
+ * time. It publishes the two endpoints, the providers' ADMIN keys on the inference server
+ * (`config.aisp.adminKeys`: lab keys, never real ones) and hence the `aisp:admin-keys` capability.
+ * Started by `amh up` and by the reference Target whenever the aisp protocol is selected.
+ */
+import { defineService } from '../../harness/services/service.ts';
+import { AISP_PROFILE } from './protocol/profile.ts';
+import { startAispStack } from './server/stack.ts';
+
+export default defineService({
+  name: 'aisp',
+  protocols: ['aisp'],
+  chains: ['base'],
+  async start({ chains, host, log }) {
+    const chain = chains.find((c) => c.profile.id === 'base')!;
+    const stack = await startAispStack(chain, { host, log: (m) => log(`aisp: ${m}`) });
+    return {
+      endpoints: { 'aisp-backend': stack.backend.url, 'aisp-inference': stack.venice.url },
+      capabilities: ['aisp:admin-keys'],
+      config: { aisp: { adminKeys: stack.adminKeys, confirmations: AISP_PROFILE.confirmations, signatureWindowSeconds: AISP_PROFILE.signatureWindowSeconds } },
+      facts: { backend: stack.backend.url, inference: stack.venice.url, marketplace: chain.profile.contracts.diemMarketplace, adminKeys: stack.adminKeys },
+      stop: () => stack.stop(),
+    };
+  },
+});

@@ -1,0 +1,6 @@
+/** Every `aisp` scenario: the contract alone, the backend, the inference server. */
+import { backendScenarios } from './backend.ts';
+import { contractScenarios } from './contract.ts';
+import { inferenceScenarios } from './inference.ts';
+
+export const aispScenarios = [...contractScenarios, ...backendScenarios, ...inferenceScenarios];
