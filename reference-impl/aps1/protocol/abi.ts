@@ -141,10 +141,10 @@ export const APS1_ADDRESSES = {
   multisendV2: '0x25f4d3f12C579002681a52821F3a6251c46D4575',
 } as const;
 
-/** The seed's supported tokens (symbol, address, decimals), keyed as in the tempo chain profile. */
+/** The seed's supported tokens (symbol, address, decimals), keyed as in the tempo chain profile; AlphaUSD (the seed's example) first. */
 export const APS1_TOKENS = {
-  pathUSD: { symbol: 'pathUSD', address: '0x20C0000000000000000000000000000000000000', decimals: 6 },
   alphaUSD: { symbol: 'AlphaUSD', address: '0x20C0000000000000000000000000000000000001', decimals: 6 },
+  pathUSD: { symbol: 'pathUSD', address: '0x20C0000000000000000000000000000000000000', decimals: 6 },
   betaUSD: { symbol: 'BetaUSD', address: '0x20C0000000000000000000000000000000000002', decimals: 6 },
   thetaUSD: { symbol: 'ThetaUSD', address: '0x20C0000000000000000000000000000000000003', decimals: 6 },
 } as const;

@@ -54,7 +54,8 @@ export interface PenaltyRates {
 export function arbitrationPenalty(budget: bigint, r: PenaltyRates): bigint {
   const p = share(budget, r.penaltyBps);
   const cap = penaltyCap(r.cap18, r.decimals, r.capIn18Decimals);
-  return p < cap ? p : cap;
+  if (p < cap) return p;
+  return cap;
 }
 
 /** How a NexusV2 job ends. */
