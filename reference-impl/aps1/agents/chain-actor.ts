@@ -47,7 +47,7 @@ export function viemActor(privateKey: Hex, rpcUrl: string, chainId: number): Cha
         }
         if (reason) return { ok: false, reason };
         const r = await wallet.writeContractSync({ address: c.address, abi: c.abi as Abi, functionName: c.functionName, args: c.args as unknown[], throwOnReceiptRevert: false } as never);
-        const receipt = r as { status: string; transactionHash: Hex; blockNumber: bigint; logs: never[] };
+        const receipt = r as unknown as { status: string; transactionHash: Hex; blockNumber: bigint; logs: never[] };
         if (receipt.status !== 'success') return { ok: false, reason: 'reverted', hash: receipt.transactionHash };
         const events = parseEventLogs({ abi: [...(c.abi as Abi), ...APS1_EVENTS_ABI], logs: receipt.logs, strict: false }) as unknown as {
           eventName: string;

@@ -183,7 +183,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
     const contract = e.contractAddress.toLowerCase();
     const onChainId = BigInt(e.onChainId);
     if (faults.skipEscrowCheck) return { key: `${e.method}:${contract}:${onChainId}:${e.txHash.toLowerCase()}`, method: e.method, onChainId, anchor };
-    if (!receipt || receipt.status !== 'success') throw paid(`escrow transaction ${e.txHash} is not a successful transaction on chain ${cfg.chainId}`);
+    if (receipt?.status !== 'success') throw paid(`escrow transaction ${e.txHash} is not a successful transaction on chain ${cfg.chainId}`);
     if (e.method === 'nexus-escrow') {
       if (contract !== cfg.addresses.nexus.toLowerCase()) throw paid(`escrow.contractAddress is not NexusV2 (${cfg.addresses.nexus})`);
       if (!chain.jobsCreatedIn(receipt).includes(onChainId)) throw paid(`transaction ${e.txHash} did not create NexusV2 job ${onChainId}`);

@@ -220,7 +220,7 @@ export class Aps1Chain {
   /** The CommitmentVerified event of a verify transaction, if it has one. */
   async verification(hash: Hex): Promise<{ commitmentId: Hex; matched: boolean; resultHash: Hex } | null> {
     const r = await this.receipt(hash);
-    if (!r || r.status !== 'success') return null;
+    if (r?.status !== 'success') return null;
     const logs = r.logs.filter((l) => l.address.toLowerCase() === this.addresses.proof.toLowerCase());
     const ev = parseEventLogs({ abi: proofAbi, logs, eventName: 'CommitmentVerified' })[0];
     return ev ? { commitmentId: ev.args.commitmentId, matched: ev.args.matched, resultHash: ev.args.resultHash } : null;

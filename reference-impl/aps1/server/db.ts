@@ -139,10 +139,22 @@ export class Aps1Db {
   updateAgentJob(jobId: string, f: Partial<Pick<AgentJobRow, 'state' | 'httpStatus' | 'result' | 'commitmentId'>>): void {
     const sets: string[] = [];
     const vals: (string | number | null)[] = [];
-    if (f.state !== undefined) sets.push('state = ?'), vals.push(f.state);
-    if (f.httpStatus !== undefined) sets.push('http_status = ?'), vals.push(f.httpStatus);
-    if (f.result !== undefined) sets.push('result = ?'), vals.push(f.result);
-    if (f.commitmentId !== undefined) sets.push('commitment_id = ?'), vals.push(f.commitmentId);
+    if (f.state !== undefined) {
+      sets.push('state = ?');
+      vals.push(f.state);
+    }
+    if (f.httpStatus !== undefined) {
+      sets.push('http_status = ?');
+      vals.push(f.httpStatus);
+    }
+    if (f.result !== undefined) {
+      sets.push('result = ?');
+      vals.push(f.result);
+    }
+    if (f.commitmentId !== undefined) {
+      sets.push('commitment_id = ?');
+      vals.push(f.commitmentId);
+    }
     if (!sets.length) return;
     this.db.prepare(`UPDATE agent_jobs SET ${sets.join(', ')} WHERE job_id = ? AND orphaned = 0`).run(...vals, jobId);
   }
@@ -180,10 +192,22 @@ export class Aps1Db {
   updateMarketJob(jobId: string, f: Partial<Pick<MarketJobRow, 'state' | 'nexusJobId' | 'response'>> & { anchor?: Anchor }): void {
     const sets: string[] = [];
     const vals: (string | number | null)[] = [];
-    if (f.state !== undefined) sets.push('state = ?'), vals.push(f.state);
-    if (f.nexusJobId !== undefined) sets.push('nexus_job_id = ?'), vals.push(f.nexusJobId);
-    if (f.response !== undefined) sets.push('response = ?'), vals.push(f.response);
-    if (f.anchor) sets.push('anchor_block = ?', 'anchor_hash = ?'), vals.push(Number(f.anchor.block), f.anchor.hash);
+    if (f.state !== undefined) {
+      sets.push('state = ?');
+      vals.push(f.state);
+    }
+    if (f.nexusJobId !== undefined) {
+      sets.push('nexus_job_id = ?');
+      vals.push(f.nexusJobId);
+    }
+    if (f.response !== undefined) {
+      sets.push('response = ?');
+      vals.push(f.response);
+    }
+    if (f.anchor) {
+      sets.push('anchor_block = ?', 'anchor_hash = ?');
+      vals.push(Number(f.anchor.block), f.anchor.hash);
+    }
     if (!sets.length) return;
     this.db.prepare(`UPDATE market_jobs SET ${sets.join(', ')} WHERE job_id = ? AND orphaned = 0`).run(...vals, jobId);
   }

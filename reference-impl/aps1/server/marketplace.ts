@@ -21,7 +21,6 @@ import { KeyedLock } from '../../_shared/keyed-lock.ts';
 import { RevertGuard } from '../../_shared/revert-guard.ts';
 import { AUTH_HEADERS, AUTH_WINDOW_SECONDS, MarketplaceExecuteSchema, executeAuthMessage } from '../protocol/marketplace.ts';
 import { usdToUnits } from '../protocol/price.ts';
-import { APS1_PROFILE } from '../protocol/profile.ts';
 import { APS1ManifestSchema, APS1ResultSchema, APS1_VERSION, type APS1Manifest, type APS1Result, type APS1Settlement } from '../protocol/schemas.ts';
 import { Aps1Chain, localChain, type Aps1Addresses, type MinedTx } from './chain.ts';
 import { Aps1Db } from './db.ts';

@@ -36,8 +36,10 @@ export async function startLab(o: { faults?: Aps1Faults; chain?: RunningChain; s
     contracts,
     alpha: chain.profile.contracts.alphaUSD!,
     actor(role) {
-      let a = actors.get(role);
-      if (!a) actors.set(role, (a = viemActor(roleAccount(role).privateKey, chain.rpcUrl, chain.chainId)));
+      const known = actors.get(role);
+      if (known) return known;
+      const a = viemActor(roleAccount(role).privateKey, chain.rpcUrl, chain.chainId);
+      actors.set(role, a);
       return a;
     },
     key: (role) => roleAccount(role).privateKey,
