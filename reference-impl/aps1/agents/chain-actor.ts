@@ -6,7 +6,7 @@
  */
 import { createPublicClient, createWalletClient, http, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { nexusAbi, proofAbi, reputationAbi, streamAbi, tokenAbi } from '../protocol/abi.ts';
+import { APS1_EVENTS } from '../protocol/abi.ts';
 
 /** One contract call. */
 export interface ContractCall {
@@ -26,7 +26,7 @@ export interface ChainActor {
 }
 
 /** Every APS-1 event, for decoding receipts. */
-export const APS1_EVENTS_ABI = [...nexusAbi, ...streamAbi, ...proofAbi, ...reputationAbi, ...tokenAbi].filter((x) => x.type === 'event') as Abi;
+export const APS1_EVENTS_ABI = APS1_EVENTS as Abi;
 
 /** A ChainActor signing locally with `privateKey`, sending through `rpcUrl` (one transaction at a time). */
 export function viemActor(privateKey: Hex, rpcUrl: string, chainId: number): ChainActor {

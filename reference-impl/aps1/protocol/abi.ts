@@ -150,3 +150,6 @@ export const APS1_TOKENS = {
 } as const;
 export type Aps1TokenKey = keyof typeof APS1_TOKENS;
 export const APS1_TOKEN_KEYS = Object.keys(APS1_TOKENS) as Aps1TokenKey[];
+
+/** Every APS-1 event (NexusV2, StreamV1, AIProofRegistry, reputation, ERC-20), for decoding receipts. */
+export const APS1_EVENTS = [...nexusAbi, ...streamAbi, ...proofAbi, ...reputationAbi, ...tokenAbi].filter((x) => x.type === 'event');

@@ -158,7 +158,7 @@ export async function startMarketplace(cfg: MarketplaceConfig): Promise<Marketpl
     }
     await next();
   });
-  app.get('/health', (c) => c.json({ status: 'ok', aps: APS1_VERSION, marketplace: true, agents: cfg.agents.length }));
+  app.get('/health', (c) => c.json({ status: 'ok', aps: APS1_VERSION, marketplace: true, address: me, agents: cfg.agents.length }));
   app.get('/agents', async (c) => c.json(await manifests()));
   app.get('/agents/:id', async (c) => c.json(await manifestOf(c.req.param('id'))));
 

@@ -1,0 +1,1 @@
+export const aps1Register = undefined;
