@@ -28,7 +28,7 @@ const CHAIN = { needs: NEEDS, roles: ROLES, capabilities: ['clock-control' as co
 /** Budgets at the rounding and cap boundaries (6-decimal tokens) and ordinary ones. */
 export const BUDGETS = [1n, 12n, 13n, 33n, 34n, 5_000_000n, 333_333_333n, 333_333_334n, 1_000_000_000n, 100_000_000_000n];
 const JOB_MODEL_REQS = ['APS-JOB-01', 'APS-JOB-02', 'APS-JOB-03', 'APS-JOB-04', 'APS-JOB-05', 'APS-DSP-01', 'APS-DSP-02', 'APS-DSP-03'];
-const ATTACK_REQS = ['APS-JOB-02', 'APS-JOB-04', 'APS-JOB-05', 'APS-DSP-03', 'APS-PRF-03'];
+const ATTACK_REQS = ['APS-JOB-02', 'APS-JOB-04', 'APS-JOB-05', 'APS-DSP-03'];
 const FEE_REQS = ['APS-FEE-01', 'APS-JOB-01', 'APS-JOB-03', 'APS-DSP-01', 'APS-DSP-02'];
 const budgetArb = fc.oneof(fc.constantFrom(...BUDGETS), fc.bigInt({ min: 1n, max: 2_000_000_000n }));
 
@@ -411,57 +411,164 @@ export const jobRaces: ModelScenario<State, World> = defineScenario({
 export const jobAttacks = defineScenario({
   kind: 'property',
   id: 'job-attacks',
-  title: 'Every attack in every run: settle/refund by a non-judge, dispute by a non-employer, double settle, early or foreign timeout claims, a forged proof verification',
+  title: 'Every attack in every run: settle/refund by a non-judge, dispute by a non-employer, double settle, early or foreign timeout claims',
   requirements: ATTACK_REQS,
   ...CHAIN,
-  arbitrary: () => fc.record({ order: fc.shuffledSubarray([...ATTACK_KINDS], { minLength: ATTACK_KINDS.length }), budget: budgetArb, disputed: fc.boolean() }),
+  arbitrary: () => fc.record({ order: fc.shuffledSubarray(ATTACK_KINDS.filter((k) => k !== 'forged-proof'), { minLength: ATTACK_KINDS.length - 1 }), budget: budgetArb, disputed: fc.boolean() }),
   async run(ctx, v) {
-    const { w, state: st } = await world(ctx, ATTACK_REQS);
+    const { w } = await world(ctx, ATTACK_REQS);
     const { a } = w;
     const employer = w.holders.buyer2!;
     const worker = w.holders.vendor2!;
     const judge = w.holders.judge!;
-    await act(w, st, { kind: 'create', by: employer, worker, judge, token: w.tokens[0]!, amount: v.budget, duration: 3600n }, `buyer2 creates a job for vendor2 (${v.budget} base units)`);
-    await act(w, st, { kind: 'complete', by: worker, job: 0 }, 'vendor2 completes it');
-    if (v.disputed) await act(w, st, { kind: 'dispute', by: employer, job: 0 }, 'buyer2 disputes it');
+    // Set-up without judging it (the lifecycle scenarios do): a job, delivered, maybe disputed.
+    const setup = async (role: string, label: string, call: ReturnType<typeof callOf>) => {
+      ctx.act(label);
+      const r = await actor(a, role).send(label, call as never);
+      if (!r.ok) throw new Indeterminate(undefined, `setup: ${label} was refused (${r.reason})`);
+    };
     const jobId = w.offset;
-    // The worker commits a plan for the job (for the forged-proof attack).
-    const c = await actor(a, 'vendor2').send('commit a plan hash', { address: a.c.proof, abi: proofAbi, functionName: 'commit', args: [hash32(0xab), jobId] });
-    const commitmentId = c.ok ? (c.events.find((e) => e.eventName === 'CommitmentMade')?.args.commitmentId as `0x${string}`) : undefined;
-    if (!commitmentId) throw new Indeterminate('APS-PRF-03', `setup: the worker could not commit (${c.ok ? 'no CommitmentMade' : c.reason})`);
-    st.now = await a.s.now();
-    const attacks: Record<AttackKind, { who: string; req: string; prep?: () => Promise<void> }> = {
+    await setup('buyer2', `buyer2 creates a job for vendor2 (${v.budget} base units)`, callOf(w, { kind: 'create', by: employer, worker, judge, token: w.tokens[0]!, amount: v.budget, duration: 3600n }));
+    await setup('vendor2', 'vendor2 completes it', nexusCall(a.c, 'completeJob', jobId));
+    if (v.disputed) await setup('buyer2', 'buyer2 disputes it', nexusCall(a.c, 'disputeJob', jobId));
+    const attacks: Record<Exclude<AttackKind, 'forged-proof'>, { who: string; req: string }> = {
       'settle-by-non-judge': { who: 'buyer2', req: v.disputed ? 'APS-DSP-03' : 'APS-JOB-02' },
       'refund-by-non-judge': { who: 'vendor2', req: v.disputed ? 'APS-DSP-03' : 'APS-JOB-02' },
       'dispute-by-non-employer': { who: 'attacker', req: v.disputed ? 'APS-DSP-03' : 'APS-JOB-02' },
       'claim-before-deadline': { who: 'buyer2', req: 'APS-JOB-05' },
       'timeout-by-non-employer': { who: 'attacker', req: 'APS-JOB-05' },
-      'forged-proof': { who: 'attacker', req: 'APS-PRF-03' },
       'double-settle': { who: 'judge', req: 'APS-JOB-04' },
     };
     let settled = false;
     for (const kind of v.order) {
-      const x = attacks[kind];
+      const x = attacks[kind as Exclude<AttackKind, 'forged-proof'>];
       if (kind === 'double-settle' && !settled) {
         // The judge settles once (allowed), then tries again below.
-        await act(w, st, { kind: 'settle', by: judge, job: 0 }, 'judge settles the job');
+        await setup('judge', 'judge settles the job', nexusCall(a.c, 'settleJob', jobId));
         settled = true;
       }
       const job0 = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [jobId]);
       const snap = await ctx.balancesOf(a.s, w.tokens[0]!, { employer, worker, judge, attacker: w.holders.attacker!, nexus: a.c.nexus });
-      const commit0 = await a.s.read(a.c.proof, proofAbi, 'getCommitment', [commitmentId]);
       ctx.act(`${x.who} tries: ${kind}${settled ? ' (job already settled)' : ''}`);
-      const r = await actor(a, x.who).send(kind, attackCall(a.c, kind, { jobId, commitmentId }) as never);
-      const req = settled && kind !== 'forged-proof' ? 'APS-JOB-04' : x.req;
+      const r = await actor(a, x.who).send(kind, attackCall(a.c, kind, { jobId }) as never);
+      const req = settled ? 'APS-JOB-04' : x.req;
       ctx.check(req, !r.ok, `${kind} by ${x.who} is refused`, { expected: 'refused', actual: r.ok ? `accepted in ${r.hash}` : r.reason });
       await ctx.expectNoMoneyMoved(req, snap, `${kind}: no money moved`);
       const job1 = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [jobId]);
       ctx.expectEqual(req, `${STATUS_NAMES[job1.status]}`, `${STATUS_NAMES[job0.status]}`, `${kind}: the job is unchanged`);
-      const commit1 = await a.s.read(a.c.proof, proofAbi, 'getCommitment', [commitmentId]);
-      ctx.expectEqual(kind === 'forged-proof' ? 'APS-PRF-03' : req, `${commit1.verified}/${commit1.resultHash}`, `${commit0.verified}/${commit0.resultHash}`, `${kind}: the commitment is unchanged`);
     }
-    // The refusals were not blanket: the committing agent can still verify.
-    const ok = await actor(a, 'vendor2').send('verify its own commitment', { address: a.c.proof, abi: proofAbi, functionName: 'verify', args: [commitmentId, hash32(0xab)] });
+  },
+});
+
+// ---- the rules the public contracts break (one verdict each) -----------------------------------
+
+export const disputeOutcomes = defineScenario({
+  kind: 'property',
+  id: 'dispute-outcomes',
+  title: 'Disputes cost the loser: a settled dispute pays the worker budget − fee in full, a refunded one returns the employer’s whole budget and bond',
+  requirements: ['APS-DSP-01'],
+  ...CHAIN,
+  arbitrary: () => fc.record({ budget: budgetArb, first: fc.constantFrom<'settle' | 'refund'>('settle', 'refund') }),
+  async run(ctx, v) {
+    const { w, state: st } = await world(ctx, ['APS-DSP-01']);
+    const { a } = w;
+    const token = w.tokens[0]!;
+    const [employer, worker, judge] = [w.holders.buyer2!, w.holders.vendor2!, w.holders.judge!];
+    const fee = platformFee(v.budget, P.platformFeeBps);
+    for (const ruling of v.first === 'settle' ? (['settle', 'refund'] as const) : (['refund', 'settle'] as const)) {
+      const e0 = await a.s.balanceOf(token, employer);
+      const w0 = await a.s.balanceOf(token, worker);
+      await act(w, st, { kind: 'create', by: employer, worker, judge, token, amount: v.budget, duration: 3600n }, `buyer2 locks ${v.budget} base units for vendor2`);
+      const job = st.m.jobs.length - 1;
+      await act(w, st, { kind: 'complete', by: worker, job }, 'vendor2 delivers');
+      await act(w, st, { kind: 'dispute', by: employer, job }, 'buyer2 disputes the delivery');
+      await act(w, st, { kind: ruling, by: judge, job }, `the judge rules: ${ruling} (${ruling === 'settle' ? 'the employer lost' : 'the worker lost'})`);
+      const dw = (await a.s.balanceOf(token, worker)) - w0;
+      const de = (await a.s.balanceOf(token, employer)) - e0;
+      if (ruling === 'settle') ctx.expectEqual('APS-DSP-01', dw, v.budget - fee, 'the winning worker is paid budget − fee, nothing less');
+      else ctx.expectEqual('APS-DSP-01', `${de}/${dw}`, '0/0', 'the winning employer ends where it started (budget and bond back)');
+    }
+  },
+});
+
+export const penaltyCap = defineScenario({
+  kind: 'property',
+  id: 'penalty-cap',
+  title: 'The arbitration penalty charged on a dispute is 3% of the budget, rounded down, and never more than 10 tokens in the token’s units',
+  requirements: ['APS-DSP-02'],
+  ...CHAIN,
+  arbitrary: () => fc.record({ budget: fc.oneof(fc.constantFrom(33n, 34n, 333_333_333n, 333_333_334n, 1_000_000_000n, 100_000_000_000n), fc.bigInt({ min: 1n, max: 200_000_000_000n })), ruling: fc.constantFrom<'settle' | 'refund'>('settle', 'refund') }),
+  async run(ctx, v) {
+    const { w, state: st } = await world(ctx, ['APS-DSP-02']);
+    const { a } = w;
+    const token = w.tokens[0]!;
+    const [employer, worker, judge] = [w.holders.buyer1!, w.holders.vendor2!, w.holders.provider!];
+    const fees0 = await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token]);
+    const before = (await a.s.balanceOf(token, employer)) + (await a.s.balanceOf(token, worker));
+    await act(w, st, { kind: 'create', by: employer, worker, judge, token, amount: v.budget, duration: 3600n }, `buyer1 locks ${v.budget} base units`);
+    const job = st.m.jobs.length - 1;
+    await act(w, st, { kind: 'dispute', by: employer, job }, 'buyer1 disputes');
+    await act(w, st, { kind: v.ruling, by: judge, job }, `the judge ${v.ruling}s`);
+    // Whoever pays it, the penalty is what the parties lost beyond the platform fee.
+    const after = (await a.s.balanceOf(token, employer)) + (await a.s.balanceOf(token, worker));
+    const charged = before - after - (v.ruling === 'settle' ? platformFee(v.budget, P.platformFeeBps) : 0n);
+    const p = (v.budget * P.arbitrationPenaltyBps) / 10_000n;
+    const cap = P.maxArbitrationPenaltyTokens * 10n ** 6n;
+    const want = v.ruling === 'refund' ? 0n : p < cap ? p : cap;
+    ctx.expectEqual('APS-DSP-02', charged, want, v.ruling === 'settle' ? `the losing employer pays min(3% = ${p}, cap ${cap})` : 'the losing worker staked nothing: no penalty to charge');
+    ctx.expectEqual('APS-DSP-02', (await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token])) - fees0, (v.ruling === 'settle' ? platformFee(v.budget, P.platformFeeBps) : 0n) + want, 'the fee and the penalty accrue to the platform');
+  },
+});
+
+export const timeoutRules = defineScenario({
+  kind: 'property',
+  id: 'timeout-rules',
+  title: 'Timeout at the exact deadline: refused at it, the whole budget one second later, only for an undelivered job, only by its employer; a delivery after the deadline is refused',
+  requirements: ['APS-JOB-05'],
+  ...CHAIN,
+  arbitrary: () => fc.record({ budget: budgetArb, started: fc.boolean(), duration: fc.integer({ min: 60, max: 7200 }) }),
+  async run(ctx, v) {
+    const { w, state: st } = await world(ctx, ['APS-JOB-05']);
+    const token = w.tokens[0]!;
+    const [employer, worker, judge] = [w.holders.buyer1!, w.holders.vendor1!, w.holders.judge!];
+    const d = BigInt(v.duration);
+    // Job A is delivered at the last second; job B never is.
+    await act(w, st, { kind: 'create', by: employer, worker, judge, token, amount: v.budget, duration: d }, `buyer1 locks ${v.budget} for job A (${v.duration}s)`);
+    await act(w, st, { kind: 'create', by: employer, worker, judge, token, amount: v.budget, duration: d + 1n }, `buyer1 locks ${v.budget} for job B (${v.duration + 1}s)`);
+    const [A, B] = [st.m.jobs.length - 2, st.m.jobs.length - 1];
+    if (v.started) await act(w, st, { kind: 'start', by: worker, job: B }, 'vendor1 starts job B');
+    st.now = st.m.jobs[A]!.deadline - 1n;
+    await act(w, st, { kind: 'complete', by: worker, job: A }, 'vendor1 delivers job A exactly at its deadline');
+    await act(w, st, { kind: 'timeout', by: employer, job: A }, 'buyer1 claims job A (delivered in time) one second after its deadline');
+    await act(w, st, { kind: 'timeout', by: employer, job: B }, 'buyer1 claims job B exactly at its deadline');
+    await act(w, st, { kind: 'complete', by: worker, job: B }, 'vendor1 delivers job B one second late');
+    await act(w, st, { kind: 'timeout', by: w.holders.attacker!, job: B }, 'the attacker claims job B');
+    await act(w, st, { kind: 'timeout', by: employer, job: B }, 'buyer1 claims job B one second after its deadline');
+    await act(w, st, { kind: 'timeout', by: employer, job: B }, 'buyer1 claims job B again');
+  },
+});
+
+export const proofForgery = defineScenario({
+  kind: 'property',
+  id: 'proof-forgery',
+  title: 'A forged verification (a stranger, the employer, or another agent verifying someone’s commitment) is refused; the agent still verifies',
+  requirements: ['APS-PRF-03'],
+  needs: NEEDS,
+  roles: ['vendor1', 'vendor2', 'buyer1', 'attacker'],
+  isolation: 'snapshot',
+  arbitrary: () => fc.record({ forger: fc.constantFrom('attacker', 'buyer1', 'vendor2'), plan: fc.bigInt({ min: 1n, max: 2n ** 200n }), job: fc.bigInt({ min: 0n, max: 1000n }) }),
+  async run(ctx, v) {
+    const a = await aps(ctx);
+    ctx.act(`vendor1 commits plan ${hash32(v.plan).slice(0, 10)}… for job ${v.job}`);
+    const c = await actor(a, 'vendor1').send('commit', { address: a.c.proof, abi: proofAbi, functionName: 'commit', args: [hash32(v.plan), v.job] });
+    const id = c.ok ? (c.events.find((e) => e.eventName === 'CommitmentMade')?.args.commitmentId as `0x${string}` | undefined) : undefined;
+    if (!id) throw new Indeterminate('APS-PRF-03', `setup: commit failed (${c.ok ? 'no event' : c.reason})`);
+    ctx.act(`${v.forger} verifies vendor1's commitment with a forged result hash`);
+    const f = await actor(a, v.forger).send('forged verify', attackCall(a.c, 'forged-proof', { jobId: v.job, commitmentId: id }) as never);
+    ctx.check('APS-PRF-03', !f.ok, `a verification by ${v.forger} is refused`, { expected: 'refused', actual: f.ok ? `accepted in ${f.hash}` : f.reason });
+    const cm = await a.s.read(a.c.proof, proofAbi, 'getCommitment', [id]);
+    ctx.expectEqual('APS-PRF-03', cm.verified, false, 'the commitment is still unverified');
+    const ok = await actor(a, 'vendor1').send('verify its own commitment', { address: a.c.proof, abi: proofAbi, functionName: 'verify', args: [id, hash32(v.plan)] });
     ctx.check('APS-PRF-03', ok.ok, 'the committing agent verifies its own commitment', { expected: 'accepted', actual: ok.ok ? 'accepted' : ok.reason });
   },
 });
@@ -503,12 +610,9 @@ export const feeBoundaries = defineScenario({
           st.now = st.m.jobs[job]!.deadline;
           await mineAt(a, st.now);
         }
-        const endAction: NexusAction = end === 'timeout' ? { kind: 'timeout', by: employer, job } : { kind: end, by: judge, job };
-        // A disputed job is the judge's: it cannot time out (the compat profile lets it).
-        await act(w, st, endAction, end === 'timeout' ? `buyer1 claims the timeout${disputed ? ' of the disputed job' : ''}` : `judge ${end}s${disputed ? ' the dispute' : ''}`);
-        if (end === 'timeout' && disputed) {
-          await act(w, st, { kind: 'refund', by: judge, job }, 'judge refunds the dispute instead');
-        }
+        // A disputed job is the judge's (its timeout is APS-JOB-05's business): the judge refunds it.
+        const endAction: NexusAction = end === 'timeout' && !disputed ? { kind: 'timeout', by: employer, job } : { kind: end === 'timeout' ? 'refund' : end, by: judge, job };
+        await act(w, st, endAction, endAction.kind === 'timeout' ? 'buyer1 claims the timeout' : `judge ${endAction.kind}s${disputed ? ' the dispute' : ''}`);
         const bond = disputed ? arbitrationPenalty(v.budget, rates) : 0n;
         const s = settleJob({ end: end === 'timeout' && disputed ? 'refund' : end, budget: v.budget, fee, disputed, bond, penaltyFromWinner: false, penaltyNow: bond });
         const [e1, w1] = await bal();

@@ -1,6 +1,6 @@
 /** Every `aps1` scenario, in report order. */
 import { escrowReuse, executePaid, executeUnpaid, malformed, manifest, messageReadings, negotiate, negotiatedPrice } from './agent.ts';
-import { chainProfile, feeBoundaries, jobAttacks, jobModel, jobRaces } from './jobs.ts';
+import { chainProfile, disputeOutcomes, feeBoundaries, jobAttacks, jobModel, jobRaces, penaltyCap, proofForgery, timeoutRules } from './jobs.ts';
 import { marketAuth, marketHire, marketListing } from './market.ts';
 import { proofRegistry, reputation } from './registries.ts';
 import { streamModel } from './streams.ts';
@@ -18,9 +18,13 @@ export const aps1Scenarios = [
   jobModel,
   jobRaces,
   jobAttacks,
+  disputeOutcomes,
+  penaltyCap,
+  timeoutRules,
   feeBoundaries,
   streamModel,
   proofRegistry,
+  proofForgery,
   reputation,
   marketListing,
   marketHire,
