@@ -105,20 +105,35 @@ async function checkProof(ctx: RunContext, h: Hire, r: APS1Result, env: ReturnTy
   ctx.check('APS-PRF-01', r.proof !== undefined, 'a proof-enabled agent reports result.proof', { expected: 'proof {resultHash, verifyTxHash, matched}', actual: JSON.stringify(r.proof ?? null) });
   const receipt = await a.s.public.getTransactionReceipt({ hash: r.proof!.verifyTxHash as Hex }).catch(() => null);
   const { parseEventLogs } = await import('viem');
-  const ev = receipt
-    ? parseEventLogs({ abi: proofAbi, logs: receipt.logs.filter((l) => l.address.toLowerCase() === a.c.proof.toLowerCase()), eventName: 'CommitmentVerified' })[0]
-    : undefined;
-  ctx.check('APS-PRF-01', ev !== undefined, 'verifyTxHash is an AIProofRegistry verification', { expected: 'CommitmentVerified', actual: receipt ? 'no CommitmentVerified event' : 'no such transaction' });
+  const ev = receipt ? parseEventLogs({ abi: proofAbi, logs: receipt.logs.filter((l) => l.address.toLowerCase() === a.c.proof.toLowerCase()), eventName: 'CommitmentVerified' })[0] : undefined;
+  ctx.check('APS-PRF-01', ev !== undefined, 'verifyTxHash is an AIProofRegistry verification', {
+    expected: 'CommitmentVerified',
+    actual: receipt ? 'no CommitmentVerified event' : 'no such transaction',
+  });
   const c = await a.s.read(a.c.proof, proofAbi, 'getCommitment', [ev!.args.commitmentId]);
   ctx.check(
     'APS-PRF-01',
-    c.agent.toLowerCase() === h.wallet.toLowerCase() && c.verified && ev!.args.matched === r.proof!.matched && ev!.args.resultHash.toLowerCase() === r.proof!.resultHash.toLowerCase() && c.matched === r.proof!.matched,
+    c.agent.toLowerCase() === h.wallet.toLowerCase() &&
+      c.verified &&
+      ev!.args.matched === r.proof!.matched &&
+      ev!.args.resultHash.toLowerCase() === r.proof!.resultHash.toLowerCase() &&
+      c.matched === r.proof!.matched,
     'the proof is the agent’s commitment, and result.proof reports what the chain recorded',
-    { expected: `agent ${h.wallet}, matched ${ev!.args.matched}, resultHash ${ev!.args.resultHash}`, actual: `agent ${c.agent}, reported matched ${r.proof!.matched}, resultHash ${r.proof!.resultHash}` },
+    {
+      expected: `agent ${h.wallet}, matched ${ev!.args.matched}, resultHash ${ev!.args.resultHash}`,
+      actual: `agent ${c.agent}, reported matched ${r.proof!.matched}, resultHash ${r.proof!.resultHash}`,
+    },
   );
   if (escrow.method === 'nexus-escrow') {
     ctx.expectEqual('APS-PRF-01', c.nexusJobId, BigInt(escrow.onChainId), 'the commitment is for the NexusV2 job that paid');
-    const made = await a.s.public.getContractEvents({ address: a.c.proof, abi: proofAbi, eventName: 'CommitmentMade', args: { commitmentId: ev!.args.commitmentId }, fromBlock: 0n, toBlock: 'latest' });
+    const made = await a.s.public.getContractEvents({
+      address: a.c.proof,
+      abi: proofAbi,
+      eventName: 'CommitmentMade',
+      args: { commitmentId: ev!.args.commitmentId },
+      fromBlock: 0n,
+      toBlock: 'latest',
+    });
     const done = await a.s.public.getContractEvents({ address: a.c.nexus, abi: nexusAbi, eventName: 'JobStatusChanged', args: { jobId: BigInt(escrow.onChainId) }, fromBlock: 0n, toBlock: 'latest' });
     const completed = done.find((l) => Number(l.args.newStatus) === 2);
     ctx.check('APS-PRF-01', made[0] !== undefined && completed !== undefined && made[0]!.blockNumber <= completed.blockNumber, 'the plan was committed before the job was completed', {
@@ -126,7 +141,13 @@ async function checkProof(ctx: RunContext, h: Hire, r: APS1Result, env: ReturnTy
       actual: `commit ${made[0]?.blockNumber ?? 'none'}, completion ${completed?.blockNumber ?? 'none'}`,
     });
   }
-  if (check.prf04) ctx.expectEqual('APS-PRF-04', c.planHash.toLowerCase(), planHash({ jobId: env.jobId, agentId: env.agentId, prompt: env.prompt, ...(env.payload ? { payload: env.payload } : {}) }), 'planHash = keccak256(canonical task)');
+  if (check.prf04)
+    ctx.expectEqual(
+      'APS-PRF-04',
+      c.planHash.toLowerCase(),
+      planHash({ jobId: env.jobId, agentId: env.agentId, prompt: env.prompt, ...(env.payload ? { payload: env.payload } : {}) }),
+      'planHash = keccak256(canonical task)',
+    );
   return { matched: c.matched };
 }
 
@@ -158,7 +179,8 @@ export const manifest = defineScenario({
       expected: m.pricing.negotiable ? 'listed' : 'absent',
       actual: m.endpoints.negotiate ?? 'absent',
     });
-    if (m.pricing.minPrice !== undefined) ctx.check('APS-MAN-02', m.pricing.minPrice <= m.pricing.basePrice, 'minPrice ≤ basePrice', { expected: `≤ ${m.pricing.basePrice}`, actual: m.pricing.minPrice });
+    if (m.pricing.minPrice !== undefined)
+      ctx.check('APS-MAN-02', m.pricing.minPrice <= m.pricing.basePrice, 'minPrice ≤ basePrice', { expected: `≤ ${m.pricing.basePrice}`, actual: m.pricing.minPrice });
     const a = await aps(ctx);
     for (const t of m.supportedTokens) {
       const dec = await a.s.read(t.address as Address, tokenAbi, 'decimals').catch(() => null);
@@ -185,7 +207,13 @@ export const messageReadings = defineScenario({
   requirements: ['APS-MSG-01', 'APS-MSG-02'],
   ...AGENT,
   roles: ROLES,
-  arbitrary: () => fc.record({ order: fc.shuffledSubarray(REFUSED_TIMESTAMPS, { minLength: REFUSED_TIMESTAMPS.length }), accepted: fc.constantFrom(...ACCEPTED_TIMESTAMPS), extra: fc.boolean(), employer: fc.constantFrom('buyer1', 'buyer2') }),
+  arbitrary: () =>
+    fc.record({
+      order: fc.shuffledSubarray(REFUSED_TIMESTAMPS, { minLength: REFUSED_TIMESTAMPS.length }),
+      accepted: fc.constantFrom(...ACCEPTED_TIMESTAMPS),
+      extra: fc.boolean(),
+      employer: fc.constantFrom('buyer1', 'buyer2'),
+    }),
   async run(ctx, v) {
     const agent = agentOf(ctx);
     const h = await hire(ctx, agent, 'APS-MSG-01');
@@ -218,7 +246,10 @@ export const messageReadings = defineScenario({
         ctx.check('APS-MSG-01', x.status >= 400 && x.status < 500, `a negotiation message timestamped '${ts}' is refused`, { expected: '4xx', actual: `${x.status} ${x.text.slice(0, 160)}` });
       }
       const ok = await agent.negotiate({ ...negotiation('propose', nj, h.m.pricing.basePrice), timestamp: v.accepted, ...(v.extra ? { futureField: 1 } : {}) });
-      ctx.check(req, ok.status === 200, `a negotiation message timestamped '${v.accepted}'${v.extra ? ' with an unknown key' : ''} is answered`, { expected: 200, actual: `${ok.status} ${ok.text.slice(0, 160)}` });
+      ctx.check(req, ok.status === 200, `a negotiation message timestamped '${v.accepted}'${v.extra ? ' with an unknown key' : ''} is answered`, {
+        expected: 200,
+        actual: `${ok.status} ${ok.text.slice(0, 160)}`,
+      });
       ctx.check('APS-MSG-01', isoTimestamp.safeParse(ok.body?.timestamp).success, 'the reply’s timestamp passes z.string().datetime()', { expected: 'ISO 8601 with Z', actual: ok.body?.timestamp });
     }
   },
@@ -266,7 +297,8 @@ export const malformed = defineScenario({
   requirements: ['APS-MSG-03'],
   ...AGENT,
   roles: ROLES,
-  arbitrary: () => fc.record({ env: fc.shuffledSubarray(ENVELOPE_MUTATIONS, { minLength: ENVELOPE_MUTATIONS.length }), neg: fc.shuffledSubarray(NEGOTIATION_MUTATIONS, { minLength: NEGOTIATION_MUTATIONS.length }) }),
+  arbitrary: () =>
+    fc.record({ env: fc.shuffledSubarray(ENVELOPE_MUTATIONS, { minLength: ENVELOPE_MUTATIONS.length }), neg: fc.shuffledSubarray(NEGOTIATION_MUTATIONS, { minLength: NEGOTIATION_MUTATIONS.length }) }),
   async run(ctx, v) {
     const agent = agentOf(ctx);
     const h = await hire(ctx, agent, 'APS-MSG-03');
@@ -343,12 +375,19 @@ export const negotiate = defineScenario({
         continue;
       }
       const v = valid(APS1NegotiationSchema, r.body);
-      ctx.check('APS-NEG-01', r.status === 200 && v.ok, 'the reply is a valid APS1Negotiation message', { expected: '200 APS1Negotiation', actual: `${r.status} ${v.ok ? 'valid' : v.why} ${r.text.slice(0, 160)}` });
+      ctx.check('APS-NEG-01', r.status === 200 && v.ok, 'the reply is a valid APS1Negotiation message', {
+        expected: '200 APS1Negotiation',
+        actual: `${r.status} ${v.ok ? 'valid' : v.why} ${r.text.slice(0, 160)}`,
+      });
       const reply = (v as { data: z3.infer<typeof APS1NegotiationSchema> }).data;
-      ctx.check('APS-NEG-01', reply.jobId === jobId && reply.type !== 'propose', 'the reply is for the same job, a counter, accept or reject', { expected: `${jobId} counter|accept|reject`, actual: `${reply.jobId} ${reply.type}` });
+      ctx.check('APS-NEG-01', reply.jobId === jobId && reply.type !== 'propose', 'the reply is for the same job, a counter, accept or reject', {
+        expected: `${jobId} counter|accept|reject`,
+        actual: `${reply.jobId} ${reply.type}`,
+      });
       if (reply.type === 'accept') {
         ctx.check('APS-NEG-02', units(reply.price) >= units(floor), `an accept is never below the floor ${floor}`, { expected: `≥ ${floor}`, actual: reply.price });
-        if (msg.type !== 'reject') ctx.check('APS-NEG-02', units(reply.price) === units(price) || m.pricing.negotiable === false, 'an accept names the price it accepts', { expected: price, actual: reply.price });
+        if (msg.type !== 'reject')
+          ctx.check('APS-NEG-02', units(reply.price) === units(price) || m.pricing.negotiable === false, 'an accept names the price it accepts', { expected: price, actual: reply.price });
       }
       if (reply.type === 'counter')
         ctx.check('APS-NEG-02', units(reply.price) >= units(floor) && units(reply.price) <= units(base), `a counter is between the floor ${floor} and the base price ${base}`, {
@@ -389,14 +428,20 @@ export const negotiatedPrice = defineScenario({
     const agreed = await agree(job1);
     const e1 = await pay(h, v.employer, method, agreed);
     const r1 = await agent.execute(envelope({ jobId: job1, agentId: h.m.id, prompt: 'agreed task', callerWallet: h.a.s.address(v.employer), escrow: e1 }));
-    ctx.check('APS-NEG-03', r1.status === 200 && r1.body?.status !== 'error', `an escrow of exactly the agreed ${agreed} base units pays for the job`, { expected: '200', actual: `${r1.status} ${r1.text.slice(0, 200)}` });
+    ctx.check('APS-NEG-03', r1.status === 200 && r1.body?.status !== 'error', `an escrow of exactly the agreed ${agreed} base units pays for the job`, {
+      expected: '200',
+      actual: `${r1.status} ${r1.text.slice(0, 200)}`,
+    });
     const job2 = freshJobId('agreed-short');
     const agreed2 = await agree(job2);
     if (agreed2 <= 1n) return;
     const e2 = await pay(h, v.employer, method, agreed2 - 1n);
     const nonce0 = await nonceOf(h.a, h.wallet);
     const r2 = await agent.execute(envelope({ jobId: job2, agentId: h.m.id, prompt: 'agreed task, underpaid', callerWallet: h.a.s.address(v.employer), escrow: e2 }));
-    ctx.check('APS-NEG-03', r2.status >= 400 && r2.status < 500, `an escrow one base unit below the agreed ${agreed2} is refused`, { expected: '4xx', actual: `${r2.status} ${r2.text.slice(0, 200)}` });
+    ctx.check('APS-NEG-03', r2.status >= 400 && r2.status < 500, `an escrow one base unit below the agreed ${agreed2} is refused`, {
+      expected: '4xx',
+      actual: `${r2.status} ${r2.text.slice(0, 200)}`,
+    });
     ctx.expectEqual('APS-NEG-03', (await agent.status(job2)).status, 404, 'nothing ran');
     ctx.expectEqual('APS-NEG-03', await nonceOf(h.a, h.wallet), nonce0, 'the agent sent no transaction');
   },
@@ -432,10 +477,16 @@ export const executePaid = defineScenario({
       r = await agent.status(jobId);
     }
     const v1 = valid(APS1ResultSchema, r.body);
-    ctx.check('APS-EXE-01', (r.status === 200 || r.status === 500) && v1.ok, 'the answer is a valid APS1Result', { expected: 'APS1Result', actual: `${r.status} ${v1.ok ? 'valid' : v1.why} ${r.text.slice(0, 200)}` });
+    ctx.check('APS-EXE-01', (r.status === 200 || r.status === 500) && v1.ok, 'the answer is a valid APS1Result', {
+      expected: 'APS1Result',
+      actual: `${r.status} ${v1.ok ? 'valid' : v1.why} ${r.text.slice(0, 200)}`,
+    });
     const res = (v1 as { data: APS1Result }).data;
     ctx.check('APS-EXE-01', res.jobId === jobId && res.agentId === h.m.id, 'the result is for this job and agent', { expected: `${jobId} / ${h.m.id}`, actual: `${res.jobId} / ${res.agentId}` });
-    ctx.check('APS-EXE-01', res.onChain === undefined || res.onChain.chainId === h.a.s.chainId, 'onChain.chainId is the chain the job ran on', { expected: h.a.s.chainId, actual: res.onChain?.chainId });
+    ctx.check('APS-EXE-01', res.onChain === undefined || res.onChain.chainId === h.a.s.chainId, 'onChain.chainId is the chain the job ran on', {
+      expected: h.a.s.chainId,
+      actual: res.onChain?.chainId,
+    });
     const st = await agent.status(jobId);
     ctx.expectEqual('APS-EXE-01', st.body, r.body, 'GET /status/:jobId answers the same result');
     ctx.expectEqual('APS-EXE-01', (await agent.status(freshJobId('never'))).status, 404, 'an unknown jobId answers 404');
@@ -445,20 +496,30 @@ export const executePaid = defineScenario({
     const { a } = h;
     if (escrow.method === 'nexus-escrow') {
       const job = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [BigInt(escrow.onChainId)]);
-      ctx.check('APS-EXE-04', job.status === 2 && job.worker.toLowerCase() === h.wallet.toLowerCase(), 'the NexusV2 job is Completed (the worker delivered)', { expected: 'Completed', actual: P.statuses.job[job.status] });
+      ctx.check('APS-EXE-04', job.status === 2 && job.worker.toLowerCase() === h.wallet.toLowerCase(), 'the NexusV2 job is Completed (the worker delivered)', {
+        expected: 'Completed',
+        actual: P.statuses.job[job.status],
+      });
       const ruling = judge({ status: job.status, proof: proof && { verified: true, matched: proof.matched, agentIsWorker: true } }, h.m.proofEnabled);
       const w0 = await a.s.balanceOf(h.token, h.wallet);
       ctx.act(`the judge rules: ${ruling}`);
       const s = await actor(a, 'judge').send(ruling, nexusCall(a.c, ruling === 'settle' ? 'settleJob' : 'refundJob', BigInt(escrow.onChainId)));
       const got = (await a.s.balanceOf(h.token, h.wallet)) - w0;
-      if (ruling === 'settle') ctx.check('APS-EXE-04', s.ok && got === h.price - platformFee(h.price, P.platformFeeBps), 'settled: the agent is paid the price minus the 8% fee', { expected: h.price - platformFee(h.price, P.platformFeeBps), actual: got });
+      if (ruling === 'settle')
+        ctx.check('APS-EXE-04', s.ok && got === h.price - platformFee(h.price, P.platformFeeBps), 'settled: the agent is paid the price minus the 8% fee', {
+          expected: h.price - platformFee(h.price, P.platformFeeBps),
+          actual: got,
+        });
     } else if (escrow.method === 'stream-milestone') {
       const ms = await a.s.read(a.c.stream, streamAbi, 'getMilestone', [BigInt(escrow.onChainId), 0n]);
       ctx.expectEqual('APS-EXE-04', P.statuses.milestone[ms.status], 'Submitted', 'the stream’s first milestone is Submitted');
       const w0 = await a.s.balanceOf(h.token, h.wallet);
       const ok = await actor(a, v.employer).send('approve milestone 0', streamCall(a.c, 'approveMilestone', BigInt(escrow.onChainId), 0n));
       const got = (await a.s.balanceOf(h.token, h.wallet)) - w0;
-      ctx.check('APS-EXE-04', ok.ok && got === settleMilestone(h.price, P.platformFeeBps).toAgent, 'approved: the agent is paid the milestone minus 8%', { expected: settleMilestone(h.price, P.platformFeeBps).toAgent, actual: got });
+      ctx.check('APS-EXE-04', ok.ok && got === settleMilestone(h.price, P.platformFeeBps).toAgent, 'approved: the agent is paid the milestone minus 8%', {
+        expected: settleMilestone(h.price, P.platformFeeBps).toAgent,
+        actual: got,
+      });
     }
   },
 });
@@ -468,7 +529,8 @@ const FORGERIES = ['no-escrow', 'other-worker', 'too-small', 'unknown-job', 'wro
 export const executeUnpaid = defineScenario({
   kind: 'property',
   id: 'execute-unpaid',
-  title: 'Every unpaid or forged escrow in every run (none, another worker’s job, too small, unknown id, another contract, a transaction that did not create it, a finished job): refused, nothing run, no transaction',
+  title:
+    'Every unpaid or forged escrow in every run (none, another worker’s job, too small, unknown id, another contract, a transaction that did not create it, a finished job): refused, nothing run, no transaction',
   requirements: ['APS-EXE-02'],
   ...AGENT,
   roles: [...ROLES, 'vendor1'],
@@ -536,8 +598,10 @@ export const escrowReuse = defineScenario({
     ctx.expectEqual('APS-EXE-03', (await agent.status(second)).status, 404, 'the second job did not run');
     ctx.act(`${v.employer} resends the first envelope`);
     const r3 = await agent.execute(env);
-    ctx.check('APS-EXE-03', r3.status === 200 && JSON.stringify(r3.body) === JSON.stringify(r1.body), 'resending the same envelope answers the same result', { expected: r1.text.slice(0, 160), actual: `${r3.status} ${r3.text.slice(0, 160)}` });
+    ctx.check('APS-EXE-03', r3.status === 200 && JSON.stringify(r3.body) === JSON.stringify(r1.body), 'resending the same envelope answers the same result', {
+      expected: r1.text.slice(0, 160),
+      actual: `${r3.status} ${r3.text.slice(0, 160)}`,
+    });
     ctx.expectEqual('APS-EXE-03', await nonceOf(h.a, h.wallet), nonce0, 'no new transaction');
   },
 });
-

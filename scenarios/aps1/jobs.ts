@@ -205,7 +205,15 @@ class CreateCmd implements Cmd {
 }
 
 type Kind = 'start' | 'complete' | 'dispute' | 'settle' | 'refund' | 'timeout';
-const RIGHT: Record<Kind | 'rate', 'worker' | 'employer' | 'judge'> = { start: 'worker', complete: 'worker', dispute: 'employer', settle: 'judge', refund: 'judge', timeout: 'employer', rate: 'employer' };
+const RIGHT: Record<Kind | 'rate', 'worker' | 'employer' | 'judge'> = {
+  start: 'worker',
+  complete: 'worker',
+  dispute: 'employer',
+  settle: 'judge',
+  refund: 'judge',
+  timeout: 'employer',
+  rate: 'employer',
+};
 
 /** Two times in three the role the action needs; else one of the others (the owner included). */
 function pickWho(w: World, st: State, job: number, kind: Kind | 'rate', who: number): string {
@@ -396,9 +404,7 @@ export const jobRaces: ModelScenario<State, World> = defineScenario({
   ...CHAIN,
   maxCommands: 3,
   commands: () => [
-    fc
-      .tuple(fc.constantFrom<'created' | 'completed' | 'disputed' | 'expired'>('created', 'completed', 'disputed', 'expired'), raceActs, fc.scheduler())
-      .map(([f, a, s]) => new RaceCmd(f, a, s)),
+    fc.tuple(fc.constantFrom<'created' | 'completed' | 'disputed' | 'expired'>('created', 'completed', 'disputed', 'expired'), raceActs, fc.scheduler()).map(([f, a, s]) => new RaceCmd(f, a, s)),
   ],
   async setup(ctx) {
     const { w, state } = await world(ctx, ['APS-JOB-06']);
@@ -414,7 +420,15 @@ export const jobAttacks = defineScenario({
   title: 'Every attack in every run: settle/refund by a non-judge, dispute by a non-employer, double settle, early or foreign timeout claims',
   requirements: ATTACK_REQS,
   ...CHAIN,
-  arbitrary: () => fc.record({ order: fc.shuffledSubarray(ATTACK_KINDS.filter((k) => k !== 'forged-proof'), { minLength: ATTACK_KINDS.length - 1 }), budget: budgetArb, disputed: fc.boolean() }),
+  arbitrary: () =>
+    fc.record({
+      order: fc.shuffledSubarray(
+        ATTACK_KINDS.filter((k) => k !== 'forged-proof'),
+        { minLength: ATTACK_KINDS.length - 1 },
+      ),
+      budget: budgetArb,
+      disputed: fc.boolean(),
+    }),
   async run(ctx, v) {
     const { w } = await world(ctx, ATTACK_REQS);
     const { a } = w;
@@ -428,7 +442,11 @@ export const jobAttacks = defineScenario({
       if (!r.ok) throw new Indeterminate(undefined, `setup: ${label} was refused (${r.reason})`);
     };
     const jobId = w.offset;
-    await setup('buyer2', `buyer2 creates a job for vendor2 (${v.budget} base units)`, callOf(w, { kind: 'create', by: employer, worker, judge, token: w.tokens[0]!, amount: v.budget, duration: 3600n }));
+    await setup(
+      'buyer2',
+      `buyer2 creates a job for vendor2 (${v.budget} base units)`,
+      callOf(w, { kind: 'create', by: employer, worker, judge, token: w.tokens[0]!, amount: v.budget, duration: 3600n }),
+    );
     await setup('vendor2', 'vendor2 completes it', nexusCall(a.c, 'completeJob', jobId));
     if (v.disputed) await setup('buyer2', 'buyer2 disputes it', nexusCall(a.c, 'disputeJob', jobId));
     const attacks: Record<Exclude<AttackKind, 'forged-proof'>, { who: string; req: string }> = {
@@ -497,7 +515,11 @@ export const penaltyCap = defineScenario({
   title: 'The arbitration penalty charged on a dispute is 3% of the budget, rounded down, and never more than 10 tokens in the token’s units',
   requirements: ['APS-DSP-02'],
   ...CHAIN,
-  arbitrary: () => fc.record({ budget: fc.oneof(fc.constantFrom(33n, 34n, 333_333_333n, 333_333_334n, 1_000_000_000n, 100_000_000_000n), fc.bigInt({ min: 1n, max: 200_000_000_000n })), ruling: fc.constantFrom<'settle' | 'refund'>('settle', 'refund') }),
+  arbitrary: () =>
+    fc.record({
+      budget: fc.oneof(fc.constantFrom(33n, 34n, 333_333_333n, 333_333_334n, 1_000_000_000n, 100_000_000_000n), fc.bigInt({ min: 1n, max: 200_000_000_000n })),
+      ruling: fc.constantFrom<'settle' | 'refund'>('settle', 'refund'),
+    }),
   async run(ctx, v) {
     const { w, state: st } = await world(ctx, ['APS-DSP-02']);
     const { a } = w;
@@ -516,7 +538,12 @@ export const penaltyCap = defineScenario({
     const cap = P.maxArbitrationPenaltyTokens * 10n ** 6n;
     const want = v.ruling === 'refund' ? 0n : p < cap ? p : cap;
     ctx.expectEqual('APS-DSP-02', charged, want, v.ruling === 'settle' ? `the losing employer pays min(3% = ${p}, cap ${cap})` : 'the losing worker staked nothing: no penalty to charge');
-    ctx.expectEqual('APS-DSP-02', (await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token])) - fees0, (v.ruling === 'settle' ? platformFee(v.budget, P.platformFeeBps) : 0n) + want, 'the fee and the penalty accrue to the platform');
+    ctx.expectEqual(
+      'APS-DSP-02',
+      (await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token])) - fees0,
+      (v.ruling === 'settle' ? platformFee(v.budget, P.platformFeeBps) : 0n) + want,
+      'the fee and the penalty accrue to the platform',
+    );
   },
 });
 
@@ -578,7 +605,8 @@ export const proofForgery = defineScenario({
 export const feeBoundaries = defineScenario({
   kind: 'property',
   id: 'fee-boundaries',
-  title: 'Fee and penalty math at the boundaries (1 unit, 12/13, 33/34, the seed’s 5 AlphaUSD, the cap at 333.333334, large): every ending, disputed or not, pays every party exactly; the fee is fixed at creation',
+  title:
+    'Fee and penalty math at the boundaries (1 unit, 12/13, 33/34, the seed’s 5 AlphaUSD, the cap at 333.333334, large): every ending, disputed or not, pays every party exactly; the fee is fixed at creation',
   requirements: FEE_REQS,
   ...CHAIN,
   arbitrary: () => fc.record({ budget: budgetArb, feeChange: fc.boolean(), order: fc.shuffledSubarray(['settle', 'refund', 'timeout'] as JobEnd[], { minLength: 3 }) }),

@@ -49,7 +49,15 @@ export function actor(a: Aps, role: string): ChainActor {
   return {
     address: a.s.address(role),
     async send(label: string, call: ContractCall): Promise<SendResult> {
-      const r = await a.s.attempt({ label: `${role}: ${label}`, role, address: call.address, abi: call.abi as never, functionName: call.functionName as never, args: call.args as never, eventAbi: APS1_EVENTS });
+      const r = await a.s.attempt({
+        label: `${role}: ${label}`,
+        role,
+        address: call.address,
+        abi: call.abi as never,
+        functionName: call.functionName as never,
+        args: call.args as never,
+        eventAbi: APS1_EVENTS,
+      });
       return r.ok ? { ok: true, hash: r.hash, blockNumber: r.blockNumber, events: r.events as never } : { ok: false, reason: r.reason, ...(r.hash ? { hash: r.hash } : {}) };
     },
   };

@@ -106,10 +106,15 @@ export const marketHire = defineScenario({
     });
     const nexusId = BigInt(r.body.escrow?.onChainId ?? -1);
     const job = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [nexusId]);
-    ctx.check('APS-MKT-02', nexusId >= nexusNext && job.worker.toLowerCase() === m.walletAddress.toLowerCase() && job.budget === price && job.token.toLowerCase() === token.toLowerCase(), 'a NexusV2 job created for this hire pays the agent’s wallet the price', {
-      expected: `new job, worker ${m.walletAddress}, budget ${price}`,
-      actual: `job ${nexusId}: worker ${job.worker}, budget ${job.budget}`,
-    });
+    ctx.check(
+      'APS-MKT-02',
+      nexusId >= nexusNext && job.worker.toLowerCase() === m.walletAddress.toLowerCase() && job.budget === price && job.token.toLowerCase() === token.toLowerCase(),
+      'a NexusV2 job created for this hire pays the agent’s wallet the price',
+      {
+        expected: `new job, worker ${m.walletAddress}, budget ${price}`,
+        actual: `job ${nexusId}: worker ${job.worker}, budget ${job.budget}`,
+      },
+    );
     const settlement = set.data!;
     // What the chain says decides the outcome: settled only on success, completion and a matching proof of the agent.
     let proven = !m.proofEnabled;
@@ -117,7 +122,7 @@ export const marketHire = defineScenario({
       const rc = await a.s.public.getTransactionReceipt({ hash: res.data.proof.verifyTxHash as Hex }).catch(() => null);
       const ev = rc ? parseEventLogs({ abi: proofAbi, logs: rc.logs.filter((l) => l.address.toLowerCase() === a.c.proof.toLowerCase()), eventName: 'CommitmentVerified' })[0] : undefined;
       const c = ev ? await a.s.read(a.c.proof, proofAbi, 'getCommitment', [ev.args.commitmentId]) : undefined;
-      proven = Boolean(c && c.matched && c.agent.toLowerCase() === m.walletAddress.toLowerCase() && c.nexusJobId === nexusId);
+      proven = Boolean(c?.matched && c.agent.toLowerCase() === m.walletAddress.toLowerCase() && c.nexusJobId === nexusId);
     }
     const shouldSettle = res.data?.status === 'success' && proven;
     const paid = before - (await a.s.balanceOf(token, caller));
@@ -128,19 +133,36 @@ export const marketHire = defineScenario({
     if (shouldSettle) {
       ctx.check(
         'APS-MKT-02',
-        settlement.type === 'settle' && job.status === 4 && paid === price && agentGot === price - fee && fees === fee && BigInt(settlement.agentPayout) === price - fee && BigInt(settlement.platformFee) === fee,
+        settlement.type === 'settle' &&
+          job.status === 4 &&
+          paid === price &&
+          agentGot === price - fee &&
+          fees === fee &&
+          BigInt(settlement.agentPayout) === price - fee &&
+          BigInt(settlement.platformFee) === fee,
         'a proven success is settled: caller −price, agent +price−fee, agentPayout + platformFee = price',
-        { expected: `settle; caller −${price}, agent +${price - fee}, fees +${fee}`, actual: `${settlement.type} (${P.statuses.job[job.status]}); caller −${paid}, agent +${agentGot}, fees +${fees}; payout ${settlement.agentPayout} fee ${settlement.platformFee}` },
+        {
+          expected: `settle; caller −${price}, agent +${price - fee}, fees +${fee}`,
+          actual: `${settlement.type} (${P.statuses.job[job.status]}); caller −${paid}, agent +${agentGot}, fees +${fees}; payout ${settlement.agentPayout} fee ${settlement.platformFee}`,
+        },
       );
     } else {
-      ctx.check('APS-MKT-02', settlement.type === 'refund' && job.status === 5 && paid === 0n && agentGot === 0n, `${res.data?.status === 'success' ? 'an unproven success' : `an ${res.data?.status ?? 'invalid'} result`} is refunded and the caller made whole`, {
-        expected: 'refund; caller ±0, agent ±0',
-        actual: `${settlement.type} (${P.statuses.job[job.status]}); caller −${paid}, agent +${agentGot}`,
-      });
+      ctx.check(
+        'APS-MKT-02',
+        settlement.type === 'refund' && job.status === 5 && paid === 0n && agentGot === 0n,
+        `${res.data?.status === 'success' ? 'an unproven success' : `an ${res.data?.status ?? 'invalid'} result`} is refunded and the caller made whole`,
+        {
+          expected: 'refund; caller ±0, agent ±0',
+          actual: `${settlement.type} (${P.statuses.job[job.status]}); caller −${paid}, agent +${agentGot}`,
+        },
+      );
     }
     const rc = await a.s.public.getTransactionReceipt({ hash: settlement.txHash as Hex }).catch(() => null);
     const ended = rc ? parseEventLogs({ abi: nexusAbi, logs: rc.logs, eventName: settlement.type === 'settle' ? 'JobSettled' : 'JobRefunded' }).find((l) => l.args.jobId === nexusId) : undefined;
-    ctx.check('APS-MKT-02', ended !== undefined, 'settlement.txHash is the transaction that ended the job', { expected: `${settlement.type === 'settle' ? 'JobSettled' : 'JobRefunded'}(${nexusId})`, actual: rc ? 'no such event in it' : 'no such transaction' });
+    ctx.check('APS-MKT-02', ended !== undefined, 'settlement.txHash is the transaction that ended the job', {
+      expected: `${settlement.type === 'settle' ? 'JobSettled' : 'JobRefunded'}(${nexusId})`,
+      actual: rc ? 'no such event in it' : 'no such transaction',
+    });
     ctx.act(`${v.caller} resends the same hire`);
     const again = await mk.execute(m.id, { jobId, prompt: v.prompt, callerWallet: caller }, { signer: ctx.key(v.caller) });
     ctx.check('APS-MKT-02', again.status < 500, 'resending it is answered (no 5xx)', { expected: '2xx/4xx', actual: again.status });
@@ -157,7 +179,8 @@ export const marketAuth = defineScenario({
   ...MARKET,
   roles: ['buyer1', 'buyer2'],
   signers: ['attacker'],
-  arbitrary: () => fc.record({ order: fc.shuffledSubarray([...AUTH_ATTACKS], { minLength: AUTH_ATTACKS.length }), victim: fc.constantFrom('buyer1', 'buyer2'), skew: fc.integer({ min: 301, max: 86_400 }) }),
+  arbitrary: () =>
+    fc.record({ order: fc.shuffledSubarray([...AUTH_ATTACKS], { minLength: AUTH_ATTACKS.length }), victim: fc.constantFrom('buyer1', 'buyer2'), skew: fc.integer({ min: 301, max: 86_400 }) }),
   async run(ctx, v) {
     const mk = marketplaceOf(ctx);
     const list = await listing(ctx, 'APS-MKT-03');

@@ -48,7 +48,12 @@ export const proofRegistry = defineScenario({
     const again = await agent.send('verify again', { address: a.c.proof, abi: proofAbi, functionName: 'verify', args: [id!, plan] });
     ctx.check('APS-PRF-02', !again.ok, 'a commitment verifies once', { expected: 'refused', actual: again.ok ? 'accepted' : again.reason });
     const cm = await a.s.read(a.c.proof, proofAbi, 'getCommitment', [id!]);
-    ctx.expectEqual('APS-PRF-02', `${cm.agent.toLowerCase()} ${cm.verified} ${cm.matched} ${cm.resultHash.toLowerCase()}`, `${agent.address.toLowerCase()} true ${v.match} ${result}`, 'getCommitment after verify');
+    ctx.expectEqual(
+      'APS-PRF-02',
+      `${cm.agent.toLowerCase()} ${cm.verified} ${cm.matched} ${cm.resultHash.toLowerCase()}`,
+      `${agent.address.toLowerCase()} true ${v.match} ${result}`,
+      'getCommitment after verify',
+    );
     ctx.act('the attacker, then the owner, try to slash');
     const foreign = await actor(a, 'attacker').send('slash by a stranger', { address: a.c.proof, abi: proofAbi, functionName: 'slash', args: [id!] });
     ctx.check('APS-PRF-02', !foreign.ok, 'only the owner slashes', { expected: 'refused', actual: foreign.ok ? 'accepted' : foreign.reason });
@@ -81,16 +86,18 @@ const inputsArb: fc.Arbitrary<ReputationInputs> = fc.oneof(
     proofSlashed: fc.bigInt({ min: 0n, max: 12n }),
   }),
   // Tier boundaries: 3000/3001, 6000/6001, 8000/8001, 9500/9501.
-  fc.constantFrom<Partial<ReputationInputs>>(
-    { nexusRatingSum: 5n, nexusRatingCount: 1n },
-    { nexusRatingSum: 5n, nexusRatingCount: 1n, jobsCompleted: 1n, jobsFailed: 2499n },
-    { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 1n, jobsFailed: 4n },
-    { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 501n, jobsFailed: 1999n },
-    { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 7n },
-    { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 7n, proofVerified: 2000n, proofMatched: 1n },
-    { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 1n, proofVerified: 4n, proofMatched: 3n },
-    { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 1n, proofVerified: 2000n, proofMatched: 1501n },
-  ).map((p) => Object.fromEntries(REPUTATION_FIELDS.map((k) => [k, p[k] ?? 0n])) as unknown as ReputationInputs),
+  fc
+    .constantFrom<Partial<ReputationInputs>>(
+      { nexusRatingSum: 5n, nexusRatingCount: 1n },
+      { nexusRatingSum: 5n, nexusRatingCount: 1n, jobsCompleted: 1n, jobsFailed: 2499n },
+      { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 1n, jobsFailed: 4n },
+      { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 501n, jobsFailed: 1999n },
+      { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 7n },
+      { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 7n, proofVerified: 2000n, proofMatched: 1n },
+      { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 1n, proofVerified: 4n, proofMatched: 3n },
+      { nexusRatingSum: 5n, nexusRatingCount: 1n, offChainRatingSum: 5n, offChainRatingCount: 1n, jobsCompleted: 1n, proofVerified: 2000n, proofMatched: 1501n },
+    )
+    .map((p) => Object.fromEntries(REPUTATION_FIELDS.map((k) => [k, p[k] ?? 0n])) as unknown as ReputationInputs),
 );
 
 export const reputation = defineScenario({
@@ -107,9 +114,19 @@ export const reputation = defineScenario({
     const who = a.s.address(v.agent);
     const before = await a.s.read(a.c.reputation, reputationAbi, 'getScore', [who]);
     ctx.act(`the attacker pushes a snapshot for ${v.agent}`);
-    const bad = await actor(a, 'attacker').send('updateReputation by a stranger', { address: a.c.reputation, abi: reputationAbi, functionName: 'updateReputation', args: [who, ...reputationArgs(v.forged)] as never });
+    const bad = await actor(a, 'attacker').send('updateReputation by a stranger', {
+      address: a.c.reputation,
+      abi: reputationAbi,
+      functionName: 'updateReputation',
+      args: [who, ...reputationArgs(v.forged)] as never,
+    });
     ctx.check('APS-REP-02', !bad.ok, 'a stranger cannot write reputation', { expected: 'refused', actual: bad.ok ? 'accepted' : bad.reason });
-    const batch = await actor(a, 'attacker').send('batchUpdateReputation by a stranger', { address: a.c.reputation, abi: reputationAbi, functionName: 'batchUpdateReputation', args: [[who], [v.forged]] as never });
+    const batch = await actor(a, 'attacker').send('batchUpdateReputation by a stranger', {
+      address: a.c.reputation,
+      abi: reputationAbi,
+      functionName: 'batchUpdateReputation',
+      args: [[who], [v.forged]] as never,
+    });
     ctx.check('APS-REP-02', !batch.ok, 'a stranger cannot batch-write reputation', { expected: 'refused', actual: batch.ok ? 'accepted' : batch.reason });
     ctx.expectEqual('APS-REP-02', await a.s.read(a.c.reputation, reputationAbi, 'getScore', [who]), before, 'the score did not change');
     ctx.act(`the owner pushes ${REPUTATION_FIELDS.map((k) => `${k}=${v.inputs[k]}`).join(' ')}`);
