@@ -4,7 +4,8 @@
  * defect: a server fault switch, a mangling proxy, a broken contract) and which requirement each
  * defect must fail; its `kills.test.ts` calls {@link killSuite}. The suite checks that
  * - the control (no defect) passes every requirement of the protocol, and exits 0;
- * - each variant makes its requirement fail (exit 1), with a counterexample that lists actions;
+ * - each variant makes its requirement fail (exit 1), with a counterexample that lists actions (a
+ *   SHOULD/MAY requirement warns instead, exit 0);
  * - every requirement of the protocol has at least one variant (the kill table is complete).
  */
 import assert from 'node:assert/strict';
@@ -108,10 +109,16 @@ export function killSuite<V>(spec: KillSpec<V>): void {
       try {
         const r = await certifyInProcess(t.target, { protocol: spec.protocol, grep: v.grep ?? v.requirement, runs: v.runs ?? 10, seed });
         const q = r.protocols[0]!.requirements.find((x) => x.id === v.requirement);
-        assert.equal(q?.status, 'fail', `${v.requirement} should fail against "${v.defect}", got ${q?.status} (${q?.reason ?? ''}); scenarios: ${describeOutcome(r)}`);
+        // A violated SHOULD/MAY requirement is reported as a warning (and does not fail the run).
+        const must = q?.level === 'MUST';
+        assert.equal(
+          q?.status,
+          must ? 'fail' : 'warn',
+          `${v.requirement} should ${must ? 'fail' : 'warn'} against "${v.defect}", got ${q?.status} (${q?.reason ?? ''}); scenarios: ${describeOutcome(r)}`,
+        );
         const sc = r.protocols[0]!.scenarios.find((s) => s.counterexample?.requirement === v.requirement);
         assert.ok(sc && sc.counterexample!.actions.length > 0, 'the counterexample lists agent actions (the scenario logs them with ctx.act)');
-        assert.equal(r.exitCode, 1);
+        assert.equal(r.exitCode, must ? 1 : 0);
       } finally {
         await t.stop();
       }

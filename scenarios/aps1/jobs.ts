@@ -122,6 +122,7 @@ async function compare(w: World, st: State, req: string): Promise<void> {
   for (const j of st.m.jobs) {
     const id = w.offset + BigInt(j.id);
     const r = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [id]);
+    ctx.check(w.r('APS-FEE-01'), r.platformFee === j.fee, `job ${id}: platformFee = floor(budget × 8%)`, { expected: j.fee, actual: r.platformFee });
     const got = `${STATUS_NAMES[r.status]} budget ${r.budget} fee ${r.platformFee} deadline ${r.deadline} rated ${r.rated} ${r.employer.toLowerCase()}/${r.worker.toLowerCase()}/${r.judge.toLowerCase()}/${r.token.toLowerCase()}`;
     const want = `${j.status} budget ${j.budget} fee ${j.fee} deadline ${j.deadline} rated ${j.rated} ${j.employer}/${j.worker}/${j.judge}/${j.token}`;
     ctx.check(w.r(req), got === want, `job ${id} on chain is what the model says`, { expected: want, actual: got });
@@ -295,6 +296,13 @@ export const jobModel: ModelScenario<State, World> = defineScenario({
   ],
   async setup(ctx) {
     const { w, state } = await world(ctx, JOB_MODEL_REQS);
+    // One job to start from, so every run exercises the lifecycle, not only creation.
+    await act(
+      w,
+      state,
+      { kind: 'create', by: w.holders.buyer1!, worker: w.holders.vendor1!, judge: w.holders.judge!, token: w.tokens[0]!, amount: 5_000_000n, duration: 1800n },
+      'buyer1 creates a job for vendor1 judged by judge (5 AlphaUSD)',
+    );
     return { model: state, real: w };
   },
 });
@@ -417,7 +425,7 @@ export const jobRaces: ModelScenario<State, World> = defineScenario({
 export const jobAttacks = defineScenario({
   kind: 'property',
   id: 'job-attacks',
-  title: 'Every attack in every run: settle/refund by a non-judge, dispute by a non-employer, double settle, early or foreign timeout claims',
+  title: 'Every attack in every run: settle/refund of a dispute by a non-judge, dispute by a non-employer, early or foreign timeout claims, double settle and reopening a settled job',
   requirements: ATTACK_REQS,
   ...CHAIN,
   arbitrary: () =>
@@ -427,7 +435,6 @@ export const jobAttacks = defineScenario({
         { minLength: ATTACK_KINDS.length - 1 },
       ),
       budget: budgetArb,
-      disputed: fc.boolean(),
     }),
   async run(ctx, v) {
     const { w } = await world(ctx, ATTACK_REQS);
@@ -435,45 +442,54 @@ export const jobAttacks = defineScenario({
     const employer = w.holders.buyer2!;
     const worker = w.holders.vendor2!;
     const judge = w.holders.judge!;
-    // Set-up without judging it (the lifecycle scenarios do): a job, delivered, maybe disputed.
+    // Set-up without judging it (the lifecycle scenarios do): three jobs, C created, U delivered, D disputed.
     const setup = async (role: string, label: string, call: ReturnType<typeof callOf>) => {
       ctx.act(label);
       const r = await actor(a, role).send(label, call as never);
       if (!r.ok) throw new Indeterminate(undefined, `setup: ${label} was refused (${r.reason})`);
     };
-    const jobId = w.offset;
-    await setup(
-      'buyer2',
-      `buyer2 creates a job for vendor2 (${v.budget} base units)`,
-      callOf(w, { kind: 'create', by: employer, worker, judge, token: w.tokens[0]!, amount: v.budget, duration: 3600n }),
-    );
-    await setup('vendor2', 'vendor2 completes it', nexusCall(a.c, 'completeJob', jobId));
-    if (v.disputed) await setup('buyer2', 'buyer2 disputes it', nexusCall(a.c, 'disputeJob', jobId));
-    const attacks: Record<Exclude<AttackKind, 'forged-proof'>, { who: string; req: string }> = {
-      'settle-by-non-judge': { who: 'buyer2', req: v.disputed ? 'APS-DSP-03' : 'APS-JOB-02' },
-      'refund-by-non-judge': { who: 'vendor2', req: v.disputed ? 'APS-DSP-03' : 'APS-JOB-02' },
-      'dispute-by-non-employer': { who: 'attacker', req: v.disputed ? 'APS-DSP-03' : 'APS-JOB-02' },
-      'claim-before-deadline': { who: 'buyer2', req: 'APS-JOB-05' },
-      'timeout-by-non-employer': { who: 'attacker', req: 'APS-JOB-05' },
-      'double-settle': { who: 'judge', req: 'APS-JOB-04' },
+    const [C, U, D] = [w.offset, w.offset + 1n, w.offset + 2n];
+    const names = new Map([
+      [C, 'C'],
+      [U, 'U'],
+      [D, 'D'],
+    ]);
+    for (const id of [C, U, D]) {
+      await setup(
+        'buyer2',
+        `buyer2 creates job ${names.get(id)} for vendor2 (${v.budget} base units)`,
+        callOf(w, { kind: 'create', by: employer, worker, judge, token: w.tokens[0]!, amount: v.budget, duration: 3600n }),
+      );
+      if (id !== C) await setup('vendor2', `vendor2 completes job ${names.get(id)}`, nexusCall(a.c, 'completeJob', id));
+      if (id === D) await setup('buyer2', 'buyer2 disputes job D', nexusCall(a.c, 'disputeJob', id));
+    }
+    const attacks: Record<Exclude<AttackKind, 'forged-proof'>, { who: string; job: bigint; req: string }> = {
+      'settle-by-non-judge': { who: 'buyer2', job: D, req: 'APS-DSP-03' },
+      'refund-by-non-judge': { who: 'vendor2', job: D, req: 'APS-DSP-03' },
+      'dispute-by-non-employer': { who: 'attacker', job: U, req: 'APS-JOB-02' },
+      'claim-before-deadline': { who: 'buyer2', job: C, req: 'APS-JOB-05' },
+      'timeout-by-non-employer': { who: 'attacker', job: C, req: 'APS-JOB-05' },
+      'double-settle': { who: 'judge', job: U, req: 'APS-JOB-04' },
     };
-    let settled = false;
     for (const kind of v.order) {
       const x = attacks[kind as Exclude<AttackKind, 'forged-proof'>];
-      if (kind === 'double-settle' && !settled) {
-        // The judge settles once (allowed), then tries again below.
-        await setup('judge', 'judge settles the job', nexusCall(a.c, 'settleJob', jobId));
-        settled = true;
+      if (kind === 'double-settle') {
+        // The judge settles U once (allowed), then tries again below; the employer tries to reopen it.
+        await setup('judge', 'judge settles job U', nexusCall(a.c, 'settleJob', U));
+        const snap = await ctx.balancesOf(a.s, w.tokens[0]!, { employer, worker, nexus: a.c.nexus });
+        ctx.act('buyer2 disputes the settled job U');
+        const d = await actor(a, 'buyer2').send('dispute after settlement', nexusCall(a.c, 'disputeJob', U));
+        ctx.check('APS-JOB-04', !d.ok, 'a settled job cannot be disputed', { expected: 'refused', actual: d.ok ? `accepted in ${d.hash}` : d.reason });
+        await ctx.expectNoMoneyMoved('APS-JOB-04', snap, 'dispute after settlement: no money moved');
       }
-      const job0 = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [jobId]);
+      const job0 = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [x.job]);
       const snap = await ctx.balancesOf(a.s, w.tokens[0]!, { employer, worker, judge, attacker: w.holders.attacker!, nexus: a.c.nexus });
-      ctx.act(`${x.who} tries: ${kind}${settled ? ' (job already settled)' : ''}`);
-      const r = await actor(a, x.who).send(kind, attackCall(a.c, kind, { jobId }) as never);
-      const req = settled ? 'APS-JOB-04' : x.req;
-      ctx.check(req, !r.ok, `${kind} by ${x.who} is refused`, { expected: 'refused', actual: r.ok ? `accepted in ${r.hash}` : r.reason });
-      await ctx.expectNoMoneyMoved(req, snap, `${kind}: no money moved`);
-      const job1 = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [jobId]);
-      ctx.expectEqual(req, `${STATUS_NAMES[job1.status]}`, `${STATUS_NAMES[job0.status]}`, `${kind}: the job is unchanged`);
+      ctx.act(`${x.who} tries: ${kind} on job ${names.get(x.job)}`);
+      const r = await actor(a, x.who).send(kind, attackCall(a.c, kind, { jobId: x.job }) as never);
+      ctx.check(x.req, !r.ok, `${kind} by ${x.who} is refused`, { expected: 'refused', actual: r.ok ? `accepted in ${r.hash}` : r.reason });
+      await ctx.expectNoMoneyMoved(x.req, snap, `${kind}: no money moved`);
+      const job1 = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [x.job]);
+      ctx.expectEqual(x.req, `${STATUS_NAMES[job1.status]}`, `${STATUS_NAMES[job0.status]}`, `${kind}: the job is unchanged`);
     }
   },
 });
@@ -640,7 +656,21 @@ export const feeBoundaries = defineScenario({
         }
         // A disputed job is the judge's (its timeout is APS-JOB-05's business): the judge refunds it.
         const endAction: NexusAction = end === 'timeout' && !disputed ? { kind: 'timeout', by: employer, job } : { kind: end === 'timeout' ? 'refund' : end, by: judge, job };
-        await act(w, st, endAction, endAction.kind === 'timeout' ? 'buyer1 claims the timeout' : `judge ${endAction.kind}s${disputed ? ' the dispute' : ''}`);
+        const label = endAction.kind === 'timeout' ? 'buyer1 claims the timeout' : `judge ${endAction.kind}s${disputed ? ' the dispute' : ''}`;
+        if (raise) {
+          // Judged below as APS-JOB-01 (the fee fixed at creation), not by the model's comparison.
+          const t = st.now + 1n;
+          await nextBlockAt(a, t);
+          const expected = nexusStep(st.m, endAction, t);
+          ctx.act(`${label} [t=${t}]`);
+          const r = await actor(a, 'judge').send(label, callOf(w, endAction) as never);
+          st.now = t;
+          ctx.check('APS-JOB-01', r.ok && expected.ok, `${label} is accepted`, { expected: 'accepted', actual: r.ok ? 'accepted' : r.reason });
+          if (expected.ok) {
+            st.m = expected.next;
+            st.flows.push(...expected.transfers);
+          }
+        } else await act(w, st, endAction, label);
         const bond = disputed ? arbitrationPenalty(v.budget, rates) : 0n;
         const s = settleJob({ end: end === 'timeout' && disputed ? 'refund' : end, budget: v.budget, fee, disputed, bond, penaltyFromWinner: false, penaltyNow: bond });
         const [e1, w1] = await bal();

@@ -173,6 +173,24 @@ class StreamCmd implements Cmd {
   toString = () => `${this.kind}(stream ${this.stream}, #${this.index}, who ${this.who})`;
 }
 
+/** The agent submits its next milestone and the client approves or rejects it (the usual flow). */
+class FlowCmd implements Cmd {
+  constructor(
+    readonly stream: number,
+    readonly approve: boolean,
+  ) {}
+  check = (st: Readonly<State>) => st.m.streams.length > 0;
+  async run(st: State, w: World): Promise<void> {
+    const sIdx = this.stream % st.m.streams.length;
+    const s = st.m.streams[sIdx]!;
+    const i = s.milestones.findIndex((m) => m.status === 'Pending' || m.status === 'Rejected');
+    if (s.status !== 'Active' || i < 0) return;
+    await act(w, st, { kind: 'submit', by: s.agent, stream: sIdx, index: i, proofHash: hash32(0x7000 + sIdx * 16 + i) }, `${roleOf(w, s.agent)} submits milestone ${i} of stream #${sIdx}`);
+    await act(w, st, { kind: this.approve ? 'approve' : 'reject', by: s.client, stream: sIdx, index: i }, `${roleOf(w, s.client)} ${this.approve ? 'approves' : 'rejects'} it`);
+  }
+  toString = () => `flow(stream ${this.stream}, ${this.approve ? 'approve' : 'reject'})`;
+}
+
 class AdvanceCmd implements Cmd {
   constructor(
     readonly pastDeadline: boolean,
@@ -222,6 +240,8 @@ export const streamModel: ModelScenario<State, World> = defineScenario({
     fc.tuple(fc.constantFrom<Kind>('submit', 'approve'), fc.nat(9), fc.nat(11), fc.nat(23)).map(([k, s, i, x]) => new StreamCmd(k, s, i, x)),
     fc.tuple(fc.constantFrom<Kind>('cancel', 'timeout'), fc.nat(9), fc.nat(11), fc.nat(23)).map(([k, s, i, x]) => new StreamCmd(k, s, i, x)),
     fc.tuple(fc.boolean(), fc.nat(9), fc.integer({ min: 1, max: 4000 })).map(([p, s, n]) => new AdvanceCmd(p, s, n)),
+    fc.tuple(fc.nat(9), fc.boolean()).map(([s, ap]) => new FlowCmd(s, ap)),
+    fc.nat(9).map((s) => new FlowCmd(s, true)),
   ],
   async setup(ctx) {
     const a = await aps(ctx);
@@ -234,6 +254,19 @@ export const streamModel: ModelScenario<State, World> = defineScenario({
     const owner = await a.s.read(a.c.stream, streamAbi, 'owner');
     const w: World = { a, ctx, token, holders, base, offset: await a.s.read(a.c.stream, streamAbi, 'nextStreamId'), fees0: await a.s.read(a.c.stream, streamAbi, 'accumulatedFees', [token]) };
     ctx.act(`StreamV1 ${short(a.c.stream)}, ${short(token)}`);
-    return { model: { m: newStreams(P, owner), now: await a.s.now(), flows: [] }, real: w };
+    const st: State = { m: newStreams(P, owner), now: await a.s.now(), flows: [] };
+    // One stream to start from, so every run exercises milestones, not only creation.
+    await act(
+      w,
+      st,
+      { kind: 'create', by: holders.buyer1!, agent: holders.vendor1!, token, amounts: [5_000_000n, 125n, 13n], duration: 3600n },
+      'buyer1 opens a stream for vendor1: [5000000, 125, 13]',
+    );
+    // …and the usual start: milestone 0 submitted and approved, milestone 1 submitted and rejected.
+    await act(w, st, { kind: 'submit', by: holders.vendor1!, stream: 0, index: 0, proofHash: hash32(0x7000) }, 'vendor1 submits milestone 0');
+    await act(w, st, { kind: 'approve', by: holders.buyer1!, stream: 0, index: 0 }, 'buyer1 approves it');
+    await act(w, st, { kind: 'submit', by: holders.vendor1!, stream: 0, index: 1, proofHash: hash32(0x7001) }, 'vendor1 submits milestone 1');
+    await act(w, st, { kind: 'reject', by: holders.buyer1!, stream: 0, index: 1 }, 'buyer1 rejects it');
+    return { model: st, real: w };
   },
 });

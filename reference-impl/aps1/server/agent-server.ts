@@ -31,7 +31,7 @@ import { workerHandler, type WorkOutcome, type WorkerStrategy } from '../agents/
 import { respond, type Pricing } from '../protocol/negotiation.ts';
 import { usdToUnits } from '../protocol/price.ts';
 import { APS1_PROFILE } from '../protocol/profile.ts';
-import { canonicalJson, planHash, resultHash, type TaskSpec } from '../protocol/proof.ts';
+import { canonicalJson, planHash as taskPlanHash, resultHash as taskResultHash, type TaskSpec } from '../protocol/proof.ts';
 import { APS1ExecutionEnvelopeSchema, APS1NegotiationSchema, APS1_VERSION, type APS1Envelope, type APS1Manifest, type APS1Result, type PaymentMethod } from '../protocol/schemas.ts';
 import { Aps1Chain, localChain, type Aps1Addresses, type MinedTx } from './chain.ts';
 import { Aps1Db } from './db.ts';
@@ -122,6 +122,9 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
   const id = cfg.agent.id;
   const proofEnabled = cfg.agent.proofEnabled ?? true;
   const paymentMethods = cfg.agent.paymentMethods ?? ['nexus-escrow', 'stream-milestone', 'direct-transfer'];
+  const promptHash = (t: TaskSpec) => keccak256(stringToBytes(t.prompt));
+  const planHash = faults.otherPlanHash ? promptHash : taskPlanHash;
+  const resultHash = faults.otherPlanHash ? promptHash : taskResultHash;
   const explorer = (hash: string) => `${APS1_PROFILE.explorerTxUrl}${hash}`;
   let publicUrl = cfg.publicUrl?.replace(/\/+$/, '') ?? '';
 
@@ -137,7 +140,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
       pricing: { ...cfg.agent.pricing },
       capabilities: cfg.agent.capabilities,
       paymentMethods,
-      supportedTokens: cfg.tokens.map((t) => ({ symbol: t.symbol, address: t.address, decimals: t.decimals })),
+      supportedTokens: cfg.tokens.map((t) => ({ symbol: t.symbol, address: t.address, decimals: faults.tokenDecimals18 ? 18 : t.decimals })),
       proofEnabled,
       ...(rep.known ? { reputationScore: Number(rep.score) } : {}),
       walletAddress: wallet,
@@ -156,7 +159,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
 
   /** The price a job pays, in base units of `decimals`: the agreed one, else the base price. */
   function priceUnits(jobId: string, decimals: number): bigint {
-    const agreed = db.negotiation(jobId)?.agreed;
+    const agreed = faults.ignoreAgreement ? undefined : db.negotiation(jobId)?.agreed;
     const units = usdToUnits(agreed ?? cfg.agent.pricing.basePrice, decimals);
     if (units === null) throw new Error(`price ${agreed ?? cfg.agent.pricing.basePrice} has no exact ${decimals}-decimal value`);
     return units;
@@ -278,7 +281,6 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
         txs.push(txOut(v.tx, 'AIProofRegistry.verify (result hash, after execution)'));
         proof = { resultHash: rHash, verifyTxHash: v.tx.hash, matched: v.matched };
       }
-      if (faults.reportMatched) proof = { ...proof, matched: true };
     }
     if (escrow?.method === 'nexus-escrow' && !faults.noComplete) {
       const job = await chain.getJob(escrow.onChainId);
@@ -340,7 +342,9 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
   }
 
   app.get('/manifest', async (c) => c.json(await manifest()));
-  app.get('/health', (c) => c.json({ status: 'ok', aps: APS1_VERSION, agent: id, name: cfg.agent.name, version: cfg.agent.version, uptime: (Date.now() - started) / 1000 }));
+  app.get('/health', (c) =>
+    c.json({ status: faults.healthNotOk ? 'degraded' : 'ok', aps: APS1_VERSION, agent: id, name: cfg.agent.name, version: cfg.agent.version, uptime: (Date.now() - started) / 1000 }),
+  );
 
   app.post('/negotiate', async (c) => {
     if (!cfg.agent.pricing.negotiable) throw new HttpError(404, 'This agent does not support negotiation');
@@ -356,7 +360,14 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
       const { reply, next } = respond(pricing, state, msg, APS1_PROFILE.priceDecimals);
       if (faults.counterAboveBase && reply.type === 'counter') reply.price = cfg.agent.pricing.basePrice * 2;
       db.saveNegotiation({ jobId: msg.jobId, agreed: next.agreed ?? null, closed: next.closed ?? false }, iso());
-      return c.json({ type: reply.type, jobId: msg.jobId, price: reply.price, currency: 'USD', ...(reply.message ? { message: reply.message } : {}), timestamp: iso() });
+      return c.json({
+        type: reply.type,
+        jobId: faults.replyOtherJob ? `${msg.jobId}-other` : msg.jobId,
+        price: reply.price,
+        currency: 'USD',
+        ...(reply.message ? { message: reply.message } : {}),
+        timestamp: iso(),
+      });
     });
   });
 

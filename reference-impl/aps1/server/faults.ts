@@ -7,6 +7,11 @@ import { defineFaults, type FaultsOf } from '../../_shared/faults.ts';
 export const APS1_FAULTS = defineFaults({
   // agent server
   manifestNoWallet: 'the manifest names no walletAddress (an invalid manifest)',
+  tokenDecimals18: 'the manifest lists its 6-decimal tokens with 18 decimals',
+  healthNotOk: 'GET /health answers {status: "degraded"}',
+  replyOtherJob: 'negotiation replies name another jobId',
+  ignoreAgreement: 'executions charge the base price whatever price was agreed',
+  otherPlanHash: 'plan and result hashes cover the prompt only, not the task the profile defines',
   offsetTimestamps: 'results carry timestamps with a +00:00 offset, which the validator refuses',
   refuseUnknownKeys: 'envelopes and negotiation messages with unknown keys are refused (the validator strips them)',
   acceptBelowFloor: 'the agent accepts any proposed price, even below its minPrice',
@@ -16,7 +21,6 @@ export const APS1_FAULTS = defineFaults({
   acceptReusedEscrow: 'the same escrow (or direct transfer) pays for several jobs',
   noComplete: 'the agent never completes its NexusV2 job after a successful execution',
   skipProofCommit: 'a proof-enabled agent executes without committing a plan hash',
-  reportMatched: 'the result reports proof.matched = true whatever the chain recorded',
   forgetStatus: 'GET /status/:jobId answers 404 for jobs the agent ran',
   wrongChainId: 'results name chain id 1 instead of the chain they ran on',
   malformed500: 'a malformed request body is answered 500 instead of 400',
@@ -24,7 +28,7 @@ export const APS1_FAULTS = defineFaults({
   noCallerAuth: "the marketplace executes (and charges) without checking the caller's signature",
   settleOnFailure: 'the marketplace settles the escrow although the agent failed or its proof mismatched',
   payoutOffByOne: "the marketplace's settlement message reports agentPayout one unit high",
-  hideAgent: 'GET /agents leaves out one listed agent',
+  staleListing: 'GET /agents lists a stale manifest (a price the agent no longer asks)',
   keepRefund: 'the marketplace keeps refunds instead of returning them to the caller',
 });
 

@@ -84,7 +84,7 @@ export async function startMarketplace(cfg: MarketplaceConfig): Promise<Marketpl
       }),
     );
     const list = out.filter((m): m is APS1Manifest => m !== null);
-    return faults.hideAgent ? list.slice(1) : list;
+    return faults.staleListing ? list.map((m) => ({ ...m, pricing: { ...m.pricing, basePrice: m.pricing.basePrice + 1 } })) : list;
   }
 
   async function manifestOf(id: string): Promise<APS1Manifest> {
