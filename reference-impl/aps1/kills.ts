@@ -186,7 +186,7 @@ export default defineKills<Variant>({
       'fee-boundaries',
       8,
     ),
-    mutant('APS-JOB-02', 'anyone may start a job', nexusMutant('_onlyWorkerJudgeOwner(jobId, j);'), 'job-lifecycle-model', 25),
+    mutant('APS-JOB-02', 'anyone may start a job', nexusMutant('_onlyWorkerJudgeOwner(jobId, j);'), 'job-lifecycle-model', 2),
     mutant('APS-JOB-03', 'a refund keeps the platform fee', nexusMutant('uint256 refund = j.budget;\n', 'uint256 refund = j.budget - j.platformFee;\n'), 'fee-boundaries', 3),
     mutant(
       'APS-JOB-04',
@@ -203,7 +203,7 @@ export default defineKills<Variant>({
       'job-attacks',
       2,
     ),
-    mutant('APS-STR-01', 'eleven milestones are allowed', streamMutant('if (n == 0 || n > MAX_MILESTONES)', 'if (n == 0)'), 'stream-model', 15),
+    mutant('APS-STR-01', 'eleven milestones are allowed', streamMutant('if (n == 0 || n > MAX_MILESTONES)', 'if (n == 0)'), 'stream-model', 2),
     mutant('APS-STR-02', 'an approval takes 8.01%', streamMutant('uint256 fee = Aps1Fees.share(m.amount, s.feeBps);', 'uint256 fee = Aps1Fees.share(m.amount, s.feeBps + 1);'), 'stream-model', 15),
     mutant('APS-STR-03', 'anyone may submit a milestone', streamMutant('if (msg.sender != s.agent && msg.sender != owner) revert NotAuthorized(streamId, msg.sender);'), 'stream-model', 15),
     mutant('APS-STR-04', 'a stream times out before its deadline', streamMutant('if (block.timestamp <= s.deadline) revert DeadlineNotReached(streamId, s.deadline);'), 'stream-model', 15),

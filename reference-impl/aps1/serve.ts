@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     chain = await startChain({ profile: 'tempo' });
   }
   const watch = watchForStop();
-  if (profile.name !== 'reference') await applyProfile(chain, profile);
+  await applyProfile(chain, profile);
   const stack = await startAps1Stack(chain, { faults });
   const endpoints = { 'aps1-agent': stack.agent.url, 'aps1-marketplace': stack.marketplace.url };
   const tokens = Object.fromEntries(tempo.tokens.map((t) => [t.key, { address: t.address, name: t.name, version: t.version, decimals: t.decimals }]));

@@ -20,8 +20,8 @@ export default defineService({
   async start({ chains, host, log }) {
     const chain = chains.find((c) => c.profile.id === 'tempo')!;
     const profile = profileNamed(process.env.AMH_APS1_PROFILE ?? 'reference');
+    await applyProfile(chain, profile);
     if (profile.name !== 'reference') {
-      await applyProfile(chain, profile);
       log(
         `aps1: the chain runs the '${profile.name}' profile (${Object.entries(profile.compat)
           .filter(([, v]) => v)

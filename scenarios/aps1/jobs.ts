@@ -255,6 +255,32 @@ class RateCmd implements Cmd {
   toString = () => `rate(job ${this.job}, who ${this.who}, ${this.rating})`;
 }
 
+/** Someone without the role tries every action on one job, in a generated order (rule 4: every attack, every run). */
+class IntruderCmd implements Cmd {
+  constructor(
+    readonly job: number,
+    readonly who: 'attacker' | 'other-employer' | 'other-worker',
+    readonly order: (Kind | 'rate')[],
+  ) {}
+  check = (st: Readonly<State>) => st.m.jobs.length > 0;
+  async run(st: State, w: World): Promise<void> {
+    const job = this.job % st.m.jobs.length;
+    const j = st.m.jobs[job]!;
+    const role =
+      this.who === 'attacker'
+        ? 'attacker'
+        : this.who === 'other-employer'
+          ? EMPLOYERS.find((e) => w.holders[e]!.toLowerCase() !== j.employer)!
+          : WORKERS.find((x) => w.holders[x]!.toLowerCase() !== j.worker && w.holders[x]!.toLowerCase() !== j.judge)!;
+    if (!role) return;
+    for (const kind of this.order) {
+      const by = w.holders[role]!;
+      await act(w, st, kind === 'rate' ? { kind, by, job, rating: 5 } : { kind, by, job }, `${role} (not a party) → ${kind} job #${job} (${st.m.jobs[job]!.status})`);
+    }
+  }
+  toString = () => `intruder(${this.who} on job ${this.job}: ${this.order.join(', ')})`;
+}
+
 /** Moves the chain clock to a job's deadline, one second past it, or by some seconds. */
 class AdvanceCmd implements Cmd {
   constructor(
@@ -292,6 +318,13 @@ export const jobModel: ModelScenario<State, World> = defineScenario({
     fc.tuple(fc.constantFrom<Kind>('start', 'complete', 'dispute', 'settle', 'refund', 'timeout'), idx, who).map(([k, j, x]) => new JobCmd(k, j, x)),
     fc.tuple(fc.constantFrom<Kind>('complete', 'dispute', 'settle', 'refund'), idx, who).map(([k, j, x]) => new JobCmd(k, j, x)),
     fc.tuple(idx, who, fc.integer({ min: 0, max: 6 })).map(([j, x, r]) => new RateCmd(j, x, r)),
+    fc
+      .tuple(
+        idx,
+        fc.constantFrom<'attacker' | 'other-employer' | 'other-worker'>('attacker', 'other-employer', 'other-worker'),
+        fc.shuffledSubarray<Kind | 'rate'>(['start', 'complete', 'dispute', 'settle', 'refund', 'timeout', 'rate'], { minLength: 7 }),
+      )
+      .map(([j, x, o]) => new IntruderCmd(j, x, o)),
     fc.tuple(fc.constantFrom<'deadline' | 'past-deadline' | 'seconds'>('deadline', 'past-deadline', 'seconds'), idx, fc.integer({ min: 1, max: 4000 })).map(([t, j, s]) => new AdvanceCmd(t, j, s)),
   ],
   async setup(ctx) {
@@ -303,6 +336,8 @@ export const jobModel: ModelScenario<State, World> = defineScenario({
       { kind: 'create', by: w.holders.buyer1!, worker: w.holders.vendor1!, judge: w.holders.judge!, token: w.tokens[0]!, amount: 5_000_000n, duration: 1800n },
       'buyer1 creates a job for vendor1 judged by judge (5 AlphaUSD)',
     );
+    // …and every action tried once by the attacker on it (then the commands do the rest).
+    await new IntruderCmd(0, 'attacker', ['start', 'complete', 'dispute', 'settle', 'refund', 'timeout', 'rate']).run(state, w);
     return { model: state, real: w };
   },
 });

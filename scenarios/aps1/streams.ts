@@ -262,6 +262,13 @@ export const streamModel: ModelScenario<State, World> = defineScenario({
       { kind: 'create', by: holders.buyer1!, agent: holders.vendor1!, token, amounts: [5_000_000n, 125n, 13n], duration: 3600n },
       'buyer1 opens a stream for vendor1: [5000000, 125, 13]',
     );
+    // The three invalid shapes, every run: no milestone, eleven, a zero amount.
+    for (const [amounts, what] of [
+      [[] as bigint[], 'no milestone'],
+      [Array.from({ length: P.maxMilestones + 1 }, () => 1_000n), `${P.maxMilestones + 1} milestones`],
+      [[1_000n, 0n], 'a zero milestone'],
+    ] as const)
+      await act(w, st, { kind: 'create', by: holders.buyer2!, agent: holders.vendor2!, token, amounts: [...amounts], duration: 3600n }, `buyer2 opens a stream with ${what}`);
     // …and the usual start: milestone 0 submitted and approved, milestone 1 submitted and rejected.
     await act(w, st, { kind: 'submit', by: holders.vendor1!, stream: 0, index: 0, proofHash: hash32(0x7000) }, 'vendor1 submits milestone 0');
     await act(w, st, { kind: 'approve', by: holders.buyer1!, stream: 0, index: 0 }, 'buyer1 approves it');

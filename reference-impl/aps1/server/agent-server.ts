@@ -350,7 +350,11 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
     if (!cfg.agent.pricing.negotiable) throw new HttpError(404, 'This agent does not support negotiation');
     const raw = await objectBody(c);
     if (faults.refuseUnknownKeys && unknownKeys(raw, NEGOTIATION_KEYS).length) throw new HttpError(400, `Invalid negotiation message: unknown keys ${unknownKeys(raw, NEGOTIATION_KEYS).join(', ')}`);
-    const msg = parseV3(APS1NegotiationSchema, { ...raw, currency: raw.currency ?? 'USD', timestamp: raw.timestamp ?? iso().replace('+00:00', 'Z') }, 'negotiation message');
+    const msg = parseV3(
+      APS1NegotiationSchema,
+      { ...raw, currency: 'currency' in raw ? raw.currency : 'USD', timestamp: 'timestamp' in raw ? raw.timestamp : new Date(now()).toISOString() },
+      'negotiation message',
+    );
     if (usdToUnits(msg.price, APS1_PROFILE.priceDecimals) === null)
       throw new HttpError(400, `Invalid negotiation message: price: ${msg.price} has no exact value in base units (at most ${APS1_PROFILE.priceDecimals} decimals, finite)`);
     return locks.run(`neg:${msg.jobId}`, async () => {
@@ -377,7 +381,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
     if (faults.refuseUnknownKeys && unknownKeys(raw, ENVELOPE_KEYS).length) throw new HttpError(400, `Invalid envelope: unknown keys ${unknownKeys(raw, ENVELOPE_KEYS).join(', ')}`);
     const env = parseV3(
       APS1ExecutionEnvelopeSchema,
-      { ...raw, jobId: raw.jobId ?? `aps1-${Date.now()}-${randomBytes(4).toString('hex')}`, timestamp: raw.timestamp ?? new Date().toISOString() },
+      { ...raw, jobId: 'jobId' in raw ? raw.jobId : `aps1-${Date.now()}-${randomBytes(4).toString('hex')}`, timestamp: 'timestamp' in raw ? raw.timestamp : new Date(now()).toISOString() },
       'envelope',
     );
     if (env.agentId !== id) throw new HttpError(400, `Invalid envelope: agentId: this agent is '${id}', not '${env.agentId}'`);
