@@ -145,7 +145,8 @@ function requests(): fc.Arbitrary<Req> {
       weight: 6,
       arbitrary: fc
         .tuple(brokenEnvelope(valid), fc.string({ minLength: 1, maxLength: 12 }))
-        .map(([b, id]) => ({ cls: `envelope: ${b.note}`, method: 'POST', url: `${agent}/execute`, body: json({ ...(b.body as object), jobId: `fuzz-${id}` }), mutating: true })),
+        // A fresh jobId each time, unless the break is the jobId itself (an empty one must stay empty).
+        .map(([b, id]) => ({ cls: `envelope: ${b.note}`, method: 'POST', url: `${agent}/execute`, body: json(b.note.startsWith('jobId') ? b.body : { ...(b.body as object), jobId: `fuzz-${id}` }), mutating: true })),
     },
     {
       weight: 3,
@@ -272,6 +273,33 @@ test(`${RUNS} malformed requests: no 5xx, 4xx JSON refusals, and nothing changes
   );
   assert.equal(ok.status, 200, ok.text);
   console.log(`fuzz: ${RUNS} requests, statuses ${JSON.stringify(Object.fromEntries(stats))}`);
+});
+
+test('the fuzz bites: against an agent that answers malformed requests with 500, or runs envelopes without an escrow, it fails', { timeout: 300_000 }, async () => {
+  const { startAps1Stack } = await import('./stack.ts');
+  for (const fault of ['malformed500', 'executeWithoutEscrow'] as const) {
+    const broken = await startAps1Stack(lab.chain, { faults: { [fault]: true } });
+    try {
+      const agent = lab.stack.agent.url;
+      let failed = false;
+      await fc
+        .assert(
+          fc.asyncProperty(requests(), async (r) => {
+            const res = await fetch(r.url.replace(agent, broken.agent.url), { method: r.method, body: r.body, headers: { 'content-type': 'application/json', ...r.headers } }).catch(() => null);
+            if (!res) return;
+            await res.text();
+            assert.ok(res.status < 500 && (!r.mutating || res.status >= 400));
+          }),
+          { seed: SEED, numRuns: 400 },
+        )
+        .catch(() => {
+          failed = true;
+        });
+      assert.ok(failed, `the fuzz did not notice ${fault}`);
+    } finally {
+      await broken.stop();
+    }
+  }
 });
 
 export type { Hex };
