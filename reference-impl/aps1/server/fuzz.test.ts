@@ -146,7 +146,13 @@ function requests(): fc.Arbitrary<Req> {
       arbitrary: fc
         .tuple(brokenEnvelope(valid), fc.string({ minLength: 1, maxLength: 12 }))
         // A fresh jobId each time, unless the break is the jobId itself (an empty one must stay empty).
-        .map(([b, id]) => ({ cls: `envelope: ${b.note}`, method: 'POST', url: `${agent}/execute`, body: json(b.note.startsWith('jobId') ? b.body : { ...(b.body as object), jobId: `fuzz-${id}` }), mutating: true })),
+        .map(([b, id]) => ({
+          cls: `envelope: ${b.note}`,
+          method: 'POST',
+          url: `${agent}/execute`,
+          body: json(b.note.startsWith('jobId') ? b.body : { ...(b.body as object), jobId: `fuzz-${id}` }),
+          mutating: true,
+        })),
     },
     {
       weight: 3,
