@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { afterAll, beforeAll, test } from 'vitest';
-import type { Address, Hex } from 'viem';
+import type { Address } from 'viem';
 import { agentClient } from '../agents/clients.ts';
 import { allowAll, envelope, escrowNexus, negotiation, payDirect, type Escrow } from '../agents/employer.ts';
 import { AUTH_HEADERS } from '../protocol/marketplace.ts';
@@ -308,4 +308,3 @@ test('the fuzz bites: against an agent that answers malformed requests with 500,
   }
 });
 
-export type { Hex };
