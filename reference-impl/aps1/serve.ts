@@ -1,0 +1,81 @@
+/**
+ * Start the APS-1 reference deployment (four agent servers and the marketplace) as its own process
+ * and describe it as a Target, so `amh certify --protocol aps1 --target FILE` can check it from the
+ * outside.
+ *
+ *   npx tsx reference-impl/aps1/serve.ts [--rpc URL] [--target-out FILE] [--profile reference|compat] [--fault NAME]...
+ *
+ * Without `--rpc` it starts its own tempo anvil (from the fixture). `--profile compat` puts the
+ * public contracts' quirks on the chain first (server/apply-profile.ts). `--fault NAME` (names in
+ * server/faults.ts) builds a deliberately broken server for tests. It prints one JSON line
+ * `{rpcUrl, chainId, endpoints, target}` once ready, then runs until SIGTERM/SIGINT/SIGHUP or until
+ * the process that started it exits.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { getProfile, roleAccounts, rpcCall, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { watchForStop } from '../../harness/services/lifetime.ts';
+import { profileNamed } from './protocol/profile.ts';
+import { applyProfile } from './server/apply-profile.ts';
+import { APS1_FAULTS, type Aps1Faults } from './server/faults.ts';
+import { startAps1Stack } from './server/stack.ts';
+
+function fail(msg: string): never {
+  process.stderr.write(`serve: ${msg}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { rpc: { type: 'string' }, 'target-out': { type: 'string' }, profile: { type: 'string', default: 'reference' }, fault: { type: 'string', multiple: true } },
+  });
+  let faults: Aps1Faults = {};
+  try {
+    faults = APS1_FAULTS.parse(values.fault);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  let profile;
+  try {
+    profile = profileNamed(values.profile!);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const tempo = getProfile('tempo');
+  let chain: RunningChain;
+  if (values.rpc) {
+    const chainId = Number(BigInt(await rpcCall<string>(values.rpc, 'eth_chainId').catch((e: Error) => fail(`cannot reach --rpc ${values.rpc}: ${e.message}`))));
+    if (chainId !== tempo.chainId) fail(`--rpc chain is ${chainId}, expected tempo (${tempo.chainId})`);
+    chain = { profile: tempo, rpcUrl: values.rpc, port: Number(new URL(values.rpc).port), chainId, host: new URL(values.rpc).hostname, stop: async () => {} };
+  } else {
+    chain = await startChain({ profile: 'tempo' });
+  }
+  const watch = watchForStop();
+  await applyProfile(chain, profile);
+  const stack = await startAps1Stack(chain, { faults });
+  const endpoints = { 'aps1-agent': stack.agent.url, 'aps1-marketplace': stack.marketplace.url };
+  const tokens = Object.fromEntries(tempo.tokens.map((t) => [t.key, { address: t.address, name: t.name, version: t.version, decimals: t.decimals }]));
+  const contracts = Object.fromEntries(Object.entries(tempo.contracts).filter(([k]) => !tempo.tokens.some((t) => t.key === k)));
+  const broken = [...APS1_FAULTS.enabled(faults), ...(profile.name !== 'reference' ? [`profile ${profile.name}`] : [])];
+  const target = {
+    name: `aps1 reference deployment (separate process${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
+    version: '0.1.0',
+    chains: [{ id: tempo.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, tokens, contracts }],
+    endpoints,
+    accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+    capabilities: ['clock-control', 'snapshot'],
+    protocols: ['aps1'],
+  };
+  if (values['target-out']) await writeFile(values['target-out'], JSON.stringify(target, null, 2));
+  process.stdout.write(`${JSON.stringify({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, endpoints, target })}\n`);
+  await watch.reason;
+  await stack.stop().catch(() => undefined);
+  await chain.stop().catch(() => undefined);
+  watch.release();
+  process.exit(0);
+}
+
+main().catch((e) => {
+  process.stderr.write(`serve: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(2);
+});

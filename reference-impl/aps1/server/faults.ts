@@ -1,0 +1,36 @@
+/**
+ * The APS-1 reference servers' test-only faults: each breaks one rule so a test can show the
+ * scenarios notice it (kills.ts, `serve.ts --fault NAME`). Never set in production.
+ */
+import { defineFaults, type FaultsOf } from '../../_shared/faults.ts';
+
+export const APS1_FAULTS = defineFaults({
+  // agent server
+  manifestNoWallet: 'the manifest names no walletAddress (an invalid manifest)',
+  tokenDecimals18: 'the manifest lists its 6-decimal tokens with 18 decimals',
+  healthNotOk: 'GET /health answers {status: "degraded"}',
+  replyOtherJob: 'negotiation replies name another jobId',
+  ignoreAgreement: 'executions charge the base price whatever price was agreed',
+  otherPlanHash: 'plan and result hashes cover the prompt only, not the task the profile defines',
+  offsetTimestamps: 'results carry timestamps with a +00:00 offset, which the validator refuses',
+  refuseUnknownKeys: 'envelopes and negotiation messages with unknown keys are refused (the validator strips them)',
+  acceptBelowFloor: 'the agent accepts any proposed price, even below its minPrice',
+  counterAboveBase: 'the agent counters at twice its basePrice',
+  executeWithoutEscrow: 'a paid agent executes an envelope that names no escrow',
+  skipEscrowCheck: 'the agent executes on an escrow claim it did not verify on chain (forged, too small, not its own)',
+  acceptReusedEscrow: 'the same escrow (or direct transfer) pays for several jobs',
+  noComplete: 'the agent never completes its NexusV2 job after a successful execution',
+  skipProofCommit: 'a proof-enabled agent executes without committing a plan hash',
+  forgetStatus: 'GET /status/:jobId answers 404 for jobs the agent ran',
+  wrongChainId: 'results name chain id 1 instead of the chain they ran on',
+  malformed500: 'a malformed request body is answered 500 instead of 400',
+  // marketplace
+  noCallerAuth: "the marketplace executes (and charges) without checking the caller's signature",
+  settleOnFailure: 'the marketplace settles the escrow although the agent failed or its proof mismatched',
+  payoutOffByOne: "the marketplace's settlement message reports agentPayout one unit high",
+  staleListing: 'GET /agents lists a stale manifest (a price the agent no longer asks)',
+  keepRefund: 'the marketplace keeps refunds instead of returning them to the caller',
+});
+
+/** The faults switched on (all off by default). */
+export type Aps1Faults = FaultsOf<typeof APS1_FAULTS>;

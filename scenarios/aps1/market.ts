@@ -1,0 +1,225 @@
+/**
+ * Scenarios of an APS-1 marketplace (endpoint `aps1-marketplace`): the listing, hiring each listed
+ * agent with the money followed on chain, and the caller's authorization. The marketplace keeps
+ * state, so runs are `live` with fresh job ids.
+ */
+import fc from 'fast-check';
+import { parseEventLogs, type Address, type Hex } from 'viem';
+import type { z } from 'zod/v3';
+import { defineScenario } from '../../harness/engine/dsl.ts';
+import { Indeterminate } from '../../harness/engine/errors.ts';
+import { nexusAbi, proofAbi, tokenAbi } from '../../reference-impl/aps1/protocol/abi.ts';
+import { platformFee } from '../../reference-impl/aps1/protocol/fees.ts';
+import { AUTH_HEADERS, executeAuthMessage } from '../../reference-impl/aps1/protocol/marketplace.ts';
+import { usdToUnits } from '../../reference-impl/aps1/protocol/price.ts';
+import { APS1_PROFILE } from '../../reference-impl/aps1/protocol/profile.ts';
+import { APS1ManifestSchema, APS1ResultSchema, APS1SettlementSchema, type APS1Manifest } from '../../reference-impl/aps1/protocol/schemas.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import { actor, aps, freshJobId, marketplaceOf, NEEDS, short } from './lab.ts';
+
+const MARKET = { endpoints: ['aps1-marketplace'], needs: NEEDS, isolation: 'live' as const };
+const P = APS1_PROFILE;
+
+async function listing(ctx: Parameters<typeof marketplaceOf>[0], req: string): Promise<APS1Manifest[]> {
+  const mk = marketplaceOf(ctx);
+  ctx.act('the caller lists the marketplace’s agents (GET /agents)');
+  const r = await mk.list();
+  const arr = Array.isArray(r.body) ? r.body : null;
+  const bad = arr?.map((m, i) => [i, APS1ManifestSchema.safeParse(m)] as const).find(([, x]) => !x.success);
+  ctx.check(req, r.status === 200 && arr !== null && arr.length > 0 && !bad, 'GET /agents answers a non-empty array of valid APS1Manifests', {
+    expected: '200 [APS1Manifest, …]',
+    actual: `${r.status} ${arr ? `${arr.length} entries${bad ? `, entry ${bad[0]}: ${(bad[1] as z.SafeParseError<unknown>).error.issues[0]?.path.join('.')} ${(bad[1] as z.SafeParseError<unknown>).error.issues[0]?.message}` : ''}` : r.text.slice(0, 160)}`,
+  });
+  return arr as APS1Manifest[];
+}
+
+/**
+ * Lets the marketplace pull `token` from `role`: its address comes from GET /health (`address`) or
+ * from the 402 it answers a hire the caller has not allowed (profile APS-PROF-12).
+ */
+async function letMarketplaceSpend(ctx: Parameters<typeof marketplaceOf>[0], a: Awaited<ReturnType<typeof aps>>, role: string, token: Address, agentId: string): Promise<void> {
+  const mk = marketplaceOf(ctx);
+  let spender = (await mk.health()).body?.address as Address | undefined;
+  if (!spender) {
+    const probe = await mk.execute(agentId, { jobId: freshJobId('probe'), prompt: 'probe', callerWallet: a.s.address(role) }, { signer: ctx.key(role) });
+    spender = probe.status === 402 ? (probe.body?.marketplace as Address | undefined) : undefined;
+  }
+  if (!spender) return;
+  const have = await a.s.read(token, tokenAbi, 'allowance', [a.s.address(role), spender]);
+  if (have < 2n ** 200n) await actor(a, role).send(`approve the marketplace ${short(spender)}`, { address: token, abi: tokenAbi, functionName: 'approve', args: [spender, 2n ** 255n] });
+}
+
+export const marketListing = defineScenario({
+  kind: 'property',
+  id: 'marketplace-listing',
+  title: 'GET /agents lists valid manifests with distinct ids, GET /agents/{id} answers the same one (404 unknown), and each equals what the agent itself serves',
+  requirements: ['APS-MKT-01'],
+  endpoints: ['aps1-marketplace'],
+  isolation: 'live',
+  arbitrary: () => fc.constant(null),
+  async run(ctx) {
+    const mk = marketplaceOf(ctx);
+    const list = await listing(ctx, 'APS-MKT-01');
+    ctx.expectEqual('APS-MKT-01', new Set(list.map((m) => m.id)).size, list.length, 'agent ids are distinct');
+    for (const m of list) {
+      const one = await mk.get(m.id);
+      ctx.expectEqual('APS-MKT-01', one.body, m, `GET /agents/${m.id} answers the listed manifest`);
+      ctx.act(`the caller asks ${m.id} itself (${m.endpoints.manifest})`);
+      const own = await ctx.fetch(m.endpoints.manifest).then(async (r) => (await r.json().catch(() => null)) as unknown);
+      ctx.expectEqual('APS-MKT-01', own, m, `${m.id}: the listed manifest is what the agent serves`);
+    }
+    const unknown = await mk.get('no-such-agent-here');
+    ctx.expectEqual('APS-MKT-01', unknown.status, 404, 'an unknown agent id answers 404');
+  },
+});
+
+export const marketHire = defineScenario({
+  kind: 'property',
+  id: 'marketplace-hire',
+  title: 'Hire each listed agent: the caller is charged the price into a NexusV2 job paying the agent; settled on a proven success, otherwise refunded in full',
+  requirements: ['APS-MKT-02'],
+  ...MARKET,
+  roles: ['buyer1', 'buyer2'],
+  arbitrary: () => fc.record({ caller: fc.constantFrom('buyer1', 'buyer2'), pick: fc.nat(), prompt: fc.string({ minLength: 1, maxLength: 80 }).filter((s) => s.trim().length > 0) }),
+  async run(ctx, v) {
+    const mk = marketplaceOf(ctx);
+    const list = await listing(ctx, 'APS-MKT-02');
+    const a = await aps(ctx);
+    const m = list[v.pick % list.length]!;
+    const token = (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
+    const price = usdToUnits(m.pricing.basePrice, 6);
+    if (!price) throw new Indeterminate('APS-MKT-02', `${m.id} has no payable price`);
+    const caller = a.s.address(v.caller);
+    await letMarketplaceSpend(ctx, a, v.caller, token, m.id);
+    const jobId = freshJobId('hire');
+    const nexusNext = await a.s.read(a.c.nexus, nexusAbi, 'nextJobId');
+    const before = await a.s.balanceOf(token, caller);
+    const agentBefore = await a.s.balanceOf(token, m.walletAddress as Address);
+    const feesBefore = await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token]);
+    ctx.act(`${v.caller} hires ${m.id} (${m.pricing.basePrice} USD) as ${jobId}`);
+    const r = await mk.execute(m.id, { jobId, prompt: v.prompt, callerWallet: caller }, { signer: ctx.key(v.caller) });
+    const res = APS1ResultSchema.safeParse(r.body);
+    const set = APS1SettlementSchema.safeParse(r.body?.settlement);
+    ctx.check('APS-MKT-02', r.status === 200 && res.success && set.success && r.body.jobId === jobId, 'the answer is an APS1Result for the job with an APS1Settlement', {
+      expected: '200 APS1Result + settlement',
+      actual: `${r.status} ${res.success ? '' : `result: ${res.error.issues[0]?.path.join('.')} ${res.error.issues[0]?.message}`} ${set.success ? '' : 'settlement invalid'} ${r.text.slice(0, 200)}`,
+    });
+    const nexusId = BigInt(r.body.escrow?.onChainId ?? -1);
+    const job = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [nexusId]);
+    ctx.check(
+      'APS-MKT-02',
+      nexusId >= nexusNext && job.worker.toLowerCase() === m.walletAddress.toLowerCase() && job.budget === price && job.token.toLowerCase() === token.toLowerCase(),
+      'a NexusV2 job created for this hire pays the agent’s wallet the price',
+      {
+        expected: `new job, worker ${m.walletAddress}, budget ${price}`,
+        actual: `job ${nexusId}: worker ${job.worker}, budget ${job.budget}`,
+      },
+    );
+    const settlement = set.data!;
+    // What the chain says decides the outcome: settled only on success, completion and a matching proof of the agent.
+    let proven = !m.proofEnabled;
+    if (m.proofEnabled && res.data?.proof) {
+      const rc = await a.s.public.getTransactionReceipt({ hash: res.data.proof.verifyTxHash as Hex }).catch(() => null);
+      const ev = rc ? parseEventLogs({ abi: proofAbi, logs: rc.logs.filter((l) => l.address.toLowerCase() === a.c.proof.toLowerCase()), eventName: 'CommitmentVerified' })[0] : undefined;
+      const c = ev ? await a.s.read(a.c.proof, proofAbi, 'getCommitment', [ev.args.commitmentId]) : undefined;
+      proven = Boolean(c?.matched && c.agent.toLowerCase() === m.walletAddress.toLowerCase() && c.nexusJobId === nexusId);
+    }
+    const shouldSettle = res.data?.status === 'success' && proven;
+    const paid = before - (await a.s.balanceOf(token, caller));
+    const agentGot = (await a.s.balanceOf(token, m.walletAddress as Address)) - agentBefore;
+    const fees = (await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token])) - feesBefore;
+    const fee = platformFee(price, P.platformFeeBps);
+    a.s.recordBalances(`hire ${m.id}`, token, { caller: before, agent: agentBefore }, { caller: before - paid, agent: agentBefore + agentGot });
+    if (shouldSettle) {
+      ctx.check(
+        'APS-MKT-02',
+        settlement.type === 'settle' &&
+          job.status === 4 &&
+          paid === price &&
+          agentGot === price - fee &&
+          fees === fee &&
+          BigInt(settlement.agentPayout) === price - fee &&
+          BigInt(settlement.platformFee) === fee,
+        'a proven success is settled: caller −price, agent +price−fee, agentPayout + platformFee = price',
+        {
+          expected: `settle; caller −${price}, agent +${price - fee}, fees +${fee}`,
+          actual: `${settlement.type} (${P.statuses.job[job.status]}); caller −${paid}, agent +${agentGot}, fees +${fees}; payout ${settlement.agentPayout} fee ${settlement.platformFee}`,
+        },
+      );
+    } else {
+      ctx.check(
+        'APS-MKT-02',
+        settlement.type === 'refund' && job.status === 5 && paid === 0n && agentGot === 0n,
+        `${res.data?.status === 'success' ? 'an unproven success' : `an ${res.data?.status ?? 'invalid'} result`} is refunded and the caller made whole`,
+        {
+          expected: 'refund; caller ±0, agent ±0',
+          actual: `${settlement.type} (${P.statuses.job[job.status]}); caller −${paid}, agent +${agentGot}`,
+        },
+      );
+    }
+    const rc = await a.s.public.getTransactionReceipt({ hash: settlement.txHash as Hex }).catch(() => null);
+    const ended = rc ? parseEventLogs({ abi: nexusAbi, logs: rc.logs, eventName: settlement.type === 'settle' ? 'JobSettled' : 'JobRefunded' }).find((l) => l.args.jobId === nexusId) : undefined;
+    ctx.check('APS-MKT-02', ended !== undefined, 'settlement.txHash is the transaction that ended the job', {
+      expected: `${settlement.type === 'settle' ? 'JobSettled' : 'JobRefunded'}(${nexusId})`,
+      actual: rc ? 'no such event in it' : 'no such transaction',
+    });
+    ctx.act(`${v.caller} resends the same hire`);
+    const again = await mk.execute(m.id, { jobId, prompt: v.prompt, callerWallet: caller }, { signer: ctx.key(v.caller) });
+    ctx.check('APS-MKT-02', again.status < 500, 'resending it is answered (no 5xx)', { expected: '2xx/4xx', actual: again.status });
+  },
+});
+
+const AUTH_ATTACKS = ['unsigned', 'stale', 'other-signer', 'other-job', 'replay'] as const;
+
+export const marketAuth = defineScenario({
+  kind: 'property',
+  id: 'marketplace-auth',
+  title: 'Every authorization attack in every run: unsigned, stale, signed by another wallet, a signature for another job, a replayed jobId: no money moves',
+  requirements: ['APS-MKT-03'],
+  ...MARKET,
+  roles: ['buyer1', 'buyer2'],
+  signers: ['attacker'],
+  arbitrary: () =>
+    fc.record({ order: fc.shuffledSubarray([...AUTH_ATTACKS], { minLength: AUTH_ATTACKS.length }), victim: fc.constantFrom('buyer1', 'buyer2'), skew: fc.integer({ min: 301, max: 86_400 }) }),
+  async run(ctx, v) {
+    const mk = marketplaceOf(ctx);
+    const list = await listing(ctx, 'APS-MKT-03');
+    const a = await aps(ctx);
+    const m = list.find((x) => x.id === 'data-analyzer') ?? list[0]!;
+    const token = (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
+    const victim = a.s.address(v.victim);
+    const victimKey = ctx.key(v.victim);
+    const sign = async (key: Hex, jobId: string, prompt: string, ts: number) => ({
+      [AUTH_HEADERS.signature]: await privateKeyToAccount(key).signMessage({ message: executeAuthMessage({ agentId: m.id, jobId, callerWallet: victim, prompt, timestamp: ts }) }),
+      [AUTH_HEADERS.timestamp]: String(ts),
+    });
+    // The victim allows the marketplace (so a missing check would really spend its money).
+    await letMarketplaceSpend(ctx, a, v.victim, token, m.id);
+    const now = Math.floor(Date.now() / 1000);
+    const replayJob = freshJobId('replay');
+    if (v.order.includes('replay')) {
+      const first = await mk.execute(m.id, { jobId: replayJob, prompt: 'once', callerWallet: victim }, { signer: victimKey });
+      if (first.status !== 200) throw new Indeterminate('APS-MKT-03', `the victim’s own signed hire answered ${first.status}`);
+    }
+    for (const kind of v.order) {
+      const jobId = kind === 'replay' ? replayJob : freshJobId(`auth-${kind}`);
+      const prompt = kind === 'replay' ? 'once' : 'spend someone else’s money';
+      const auth =
+        kind === 'unsigned'
+          ? {}
+          : kind === 'stale'
+            ? await sign(victimKey, jobId, prompt, now - v.skew)
+            : kind === 'other-signer'
+              ? await sign(ctx.key('attacker'), jobId, prompt, now)
+              : kind === 'other-job'
+                ? await sign(victimKey, freshJobId('elsewhere'), prompt, now)
+                : await sign(victimKey, jobId, prompt, now);
+      const snap = await ctx.balancesOf(a.s, token, { victim, agent: m.walletAddress as Address, nexus: a.c.nexus });
+      ctx.act(`someone hires ${m.id} in ${v.victim}’s name: ${kind}`);
+      const r = await mk.execute(m.id, { jobId, prompt, callerWallet: victim }, { auth });
+      if (kind === 'replay') ctx.check('APS-MKT-03', r.status < 500, 'a replayed hire is answered without a 5xx', { expected: '2xx (stored answer) or 4xx', actual: r.status });
+      else ctx.check('APS-MKT-03', r.status >= 400 && r.status < 500, `${kind}: refused with a 4xx`, { expected: '4xx', actual: `${r.status} ${r.text.slice(0, 160)}` });
+      await ctx.expectNoMoneyMoved('APS-MKT-03', snap, `${kind}: no money moved`);
+    }
+  },
+});

@@ -1,0 +1,32 @@
+/** Every `aps1` scenario, in report order. */
+import { escrowReuse, executePaid, executeUnpaid, malformed, manifest, messageReadings, negotiate, negotiatedPrice } from './agent.ts';
+import { chainProfile, disputeOutcomes, feeBoundaries, jobAttacks, jobModel, jobRaces, penaltyCap, proofForgery, timeoutRules } from './jobs.ts';
+import { marketAuth, marketHire, marketListing } from './market.ts';
+import { proofRegistry, reputation } from './registries.ts';
+import { streamModel } from './streams.ts';
+
+export const aps1Scenarios = [
+  chainProfile,
+  manifest,
+  messageReadings,
+  malformed,
+  negotiate,
+  negotiatedPrice,
+  executePaid,
+  executeUnpaid,
+  escrowReuse,
+  jobModel,
+  jobRaces,
+  jobAttacks,
+  disputeOutcomes,
+  penaltyCap,
+  timeoutRules,
+  feeBoundaries,
+  streamModel,
+  proofRegistry,
+  proofForgery,
+  reputation,
+  marketListing,
+  marketHire,
+  marketAuth,
+];
