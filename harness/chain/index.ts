@@ -54,4 +54,6 @@ export {
   type ChainClients,
   type ChainEndpoint,
 } from './transport.ts';
+export { rpcBatch, type RpcOutcome, type RpcRequest } from './rpc.ts';
+export { SerialSender, type ContractCall } from './serial-sender.ts';
 export { fundRoleAccounts, placeContracts, type FundingResult, type PlacementResult } from './provision.ts';

@@ -122,3 +122,39 @@ export async function rpcCall<T = unknown>(rpcUrl: string, method: string, param
   if (!('result' in payload)) throw new Error(`${method}: not a JSON-RPC answer from ${rpcUrl} (HTTP ${res.status}): ${text.slice(0, 200)}`);
   return payload.result as T;
 }
+
+/** One call of a {@link rpcBatch}, and its own outcome. */
+export interface RpcRequest {
+  method: string;
+  params: unknown[];
+}
+export type RpcOutcome = { ok: true; value: unknown } | { ok: false; error: JsonRpcError };
+
+/**
+ * Several JSON-RPC calls in one batch (one round trip), each with its own outcome: one call's error
+ * does not fail the others. Throws only when the node cannot be asked (transport, HTTP, non-JSON).
+ */
+export async function rpcBatch(rpcUrl: string, calls: RpcRequest[], timeoutMs = 30_000): Promise<RpcOutcome[]> {
+  const first = rpcId + 1;
+  rpcId += calls.length;
+  const body = JSON.stringify(
+    calls.map((c, i) => ({ jsonrpc: '2.0', id: first + i, method: c.method, params: c.params })),
+    (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v),
+  );
+  const res = await postJson(rpcUrl, body, timeoutMs);
+  let answers: unknown;
+  try {
+    answers = JSON.parse(res.text);
+  } catch {
+    throw new Error(`batch of ${calls.map((c) => c.method).join(', ')}: non-JSON response from ${rpcUrl} (HTTP ${res.status}): ${res.text.slice(0, 200)}`);
+  }
+  if (!Array.isArray(answers)) throw new Error(`${rpcUrl} does not answer JSON-RPC batches (HTTP ${res.status}): ${res.text.slice(0, 200)}`);
+  const byId = new Map<number, { result?: unknown; error?: { code: number; message: string; data?: unknown } }>();
+  for (const a of answers as { id?: number }[]) if (a && typeof a.id === 'number') byId.set(a.id, a as never);
+  return calls.map((c, i) => {
+    const a = byId.get(first + i);
+    if (!a) return { ok: false as const, error: new JsonRpcError(c.method, -32603, 'no answer in the batch') };
+    if (a.error) return { ok: false as const, error: new JsonRpcError(c.method, a.error.code, a.error.message, a.error.data) };
+    return { ok: true as const, value: a.result };
+  });
+}

@@ -63,11 +63,10 @@ test('viem clients on the keep-alive transport against a real anvil', async (_t)
   const receipt = await walletClient('buyer2').sendTransactionSync({ to: bob, value: 42n });
   assert.equal(receipt.status, 'success');
   assert.equal(await testClient.getBalance({ address: bob }), 42n);
-  // Throughput sanity (DESIGN.md: ~2,400 sequential calls/s with keep-alive): report, fail only if absurd.
+  // Throughput (DESIGN.md: ~2,400 sequential calls/s with keep-alive) is reported, not asserted: no timing assertions in tests.
   const n = 300;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await publicClient.getBlockNumber({ cacheTime: 0 });
   const perSec = Math.round((n * 1000) / (performance.now() - t0));
   console.log(`${perSec} sequential eth_blockNumber/s through viem + keep-alive`);
-  assert.ok(perSec > 100, `only ${perSec} calls/s`);
 });

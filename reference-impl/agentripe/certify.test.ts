@@ -4,85 +4,24 @@
  * passes (exit 0), and each deliberately broken variant makes certify exit 1 naming the requirement
  * it violates. One anvil serves every variant, one after the other.
  */
-import { test, beforeAll, afterAll } from 'vitest';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const AMH = path.join(ROOT, 'harness', 'cli', 'amh.mjs');
-const SERVE = path.join(ROOT, 'reference-impl', 'agentripe', 'serve.ts');
-
-let chain: RunningChain;
-let dir: string;
-
-beforeAll(async () => {
-  chain = await startChain({ profile: 'base-sepolia' });
-  dir = mkdtempSync(path.join(tmpdir(), 'agr-certify-'));
-});
-afterAll(async () => {
-  await chain?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-/** Start serve.ts as its own process; resolves once it printed its endpoints. */
-async function serve(name: string, args: string[]): Promise<{ proc: ChildProcess; targetFile: string; stop(): Promise<void> }> {
-  const targetFile = path.join(dir, `${name}.target.json`);
-  const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, '--rpc', chain.rpcUrl, '--target-out', targetFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += String(d)));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve ${name} did not start:\n${err}`)), 60_000);
-    proc.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve ${name} exited ${code}:\n${err}`));
-    });
-  });
-  return {
-    proc,
-    targetFile,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (proc.exitCode !== null) return r();
-        proc.once('exit', () => r());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
-/** Run `amh certify` as a child process. */
-function certify(targetFile: string, out: string, extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [AMH, 'certify', '--protocol', 'agentripe', '--target', targetFile, '--out', out, '--seed', '7', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += String(d)));
-    p.stderr.on('data', (d) => (stderr += String(d)));
-    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const lab = serveProcessLab('agentripe', 'base-sepolia');
+const serve = lab.serve;
+const certify = lab.certify;
 
 test('the reference Agentripe server in its own process passes certify through its target file alone', { timeout: 240_000 }, async () => {
   const s = await serve('healthy', []);
   try {
-    const out = path.join(dir, 'healthy');
+    const out = path.join(lab.dir, 'healthy');
     const r = await certify(s.targetFile, out, ['--runs', '3']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as { protocols: { id: string; requirements: { id: string; status: string }[] }[] };
-    const agr = report.protocols.find((p) => p.id === 'agentripe')!;
+    const agr = lab.reportOf(out);
     const notPassed = agr.requirements.filter((q) => q.status !== 'pass');
     assert.deepEqual(notPassed, [], 'every agentripe requirement passes on the healthy server');
   } finally {
@@ -99,16 +38,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-type ReportFile = { exitCode: number; protocols: { id: string; requirements: { id: string; status: string; reason?: string }[] }[] };
-
 test('an LLM reviewer pointed at the harness fixture reviewer (served by certify) certifies green', { timeout: 240_000 }, async () => {
   const listen = `127.0.0.1:${await freePort()}`;
   const s = await serve('llm-fixture', ['--review', 'llm', '--review-fixture-listen', listen]);
   try {
-    const out = path.join(dir, 'llm-fixture');
+    const out = path.join(lab.dir, 'llm-fixture');
     const r = await certify(s.targetFile, out, ['--runs', '3']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-    const agr = (JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportFile).protocols.find((p) => p.id === 'agentripe')!;
+    const agr = lab.reportOf(out);
     assert.deepEqual(
       agr.requirements.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
       [],
@@ -122,10 +59,10 @@ test('an LLM reviewer pointed at the harness fixture reviewer (served by certify
 test('an unknown AI reviewer (no fixture, no capability): review requirements are not-applicable, certify does not exit 1', { timeout: 240_000 }, async () => {
   const s = await serve('llm-unknown', ['--review', 'llm', '--review-endpoint', `http://127.0.0.1:${await freePort()}/v1`]);
   try {
-    const out = path.join(dir, 'llm-unknown');
+    const out = path.join(lab.dir, 'llm-unknown');
     const r = await certify(s.targetFile, out, ['--runs', '3']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-    const agr = (JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportFile).protocols.find((p) => p.id === 'agentripe')!;
+    const agr = lab.reportOf(out);
     for (const id of ['AGR-REV-01', 'AGR-REV-02', 'AGR-REV-03']) {
       const q = agr.requirements.find((x) => x.id === id)!;
       assert.equal(q.status, 'not-applicable', `${id}: ${q.status} ${q.reason ?? ''}`);
@@ -154,7 +91,7 @@ for (const v of VARIANTS) {
   test(`broken variant "${v.name}" makes certify exit 1 naming ${v.requirement}`, { timeout: 180_000 }, async () => {
     const s = await serve(v.name.replace(/\W+/g, '-'), v.args);
     try {
-      const out = path.join(dir, v.name.replace(/\W+/g, '-'));
+      const out = path.join(lab.dir, v.name.replace(/\W+/g, '-'));
       const r = await certify(s.targetFile, out, ['--runs', String(v.runs), '--grep', v.grep]);
       assert.equal(r.code, 1, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, new RegExp(`FAIL ${v.requirement}\\b`), `the summary names ${v.requirement}:\n${r.stdout}`);

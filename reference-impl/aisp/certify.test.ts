@@ -6,81 +6,21 @@
  * scenarios not-applicable (never passed). One anvil serves every variant, one after the other.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, test } from 'vitest';
-import { startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { test } from 'vitest';
+import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const AMH = path.join(ROOT, 'harness', 'cli', 'amh.mjs');
-const SERVE = path.join(ROOT, 'reference-impl', 'aisp', 'serve.ts');
+const lab = serveProcessLab('aisp', 'base');
+const serve = lab.serve;
+const certify = lab.certify;
 
-let chain: RunningChain;
-let dir: string;
-
-beforeAll(async () => {
-  chain = await startChain({ profile: 'base' });
-  dir = mkdtempSync(path.join(tmpdir(), 'aisp-certify-'));
-});
-afterAll(async () => {
-  await chain?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-/** Starts serve.ts as its own process; resolves once it printed its endpoints. */
-async function serve(name: string, args: string[]): Promise<{ proc: ChildProcess; targetFile: string; stop(): Promise<void> }> {
-  const targetFile = path.join(dir, `${name}.target.json`);
-  const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, '--rpc', chain.rpcUrl, '--target-out', targetFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += String(d)));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve ${name} did not start:\n${err}`)), 60_000);
-    proc.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve ${name} exited ${code}:\n${err}`));
-    });
-  });
-  return {
-    proc,
-    targetFile,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (proc.exitCode !== null) return r();
-        proc.once('exit', () => r());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
-function certify(targetFile: string, out: string, extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [AMH, 'certify', '--protocol', 'aisp', '--target', targetFile, '--out', out, '--seed', '7', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += String(d)));
-    p.stderr.on('data', (d) => (stderr += String(d)));
-    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-type ReportFile = { exitCode: number; protocols: { id: string; requirements: { id: string; status: string; reason?: string }[] }[] };
-const aispOf = (out: string) => (JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportFile).protocols.find((p) => p.id === 'aisp')!;
+const aispOf = lab.reportOf;
 
 test('the reference backend + inference server in their own process pass certify through the target file alone; no key reaches the report', { timeout: 300_000 }, async () => {
   const s = await serve('healthy', []);
   try {
-    const out = path.join(dir, 'healthy');
+    const out = path.join(lab.dir, 'healthy');
     const r = await certify(s.targetFile, out, ['--runs', '3']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const bad = aispOf(out).requirements.filter((q) => q.status !== 'pass');
@@ -106,9 +46,9 @@ test('without ADMIN keys in the target file, the key-issuing scenarios are not-a
   try {
     const t = JSON.parse(readFileSync(s.targetFile, 'utf8')) as { config: { aisp: Record<string, unknown> } };
     delete t.config.aisp.adminKeys;
-    const file = path.join(dir, 'no-admin.edited.json');
+    const file = path.join(lab.dir, 'no-admin.edited.json');
     writeFileSync(file, JSON.stringify(t));
-    const out = path.join(dir, 'no-admin');
+    const out = path.join(lab.dir, 'no-admin');
     const r = await certify(file, out, ['--runs', '2', '--grep', 'list-terms|rental-requests|inference-chat']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const q = aispOf(out).requirements;
@@ -131,7 +71,7 @@ for (const v of VARIANTS) {
   test(`broken variant "${v.name}" makes certify exit 1 naming ${v.requirement}`, { timeout: 180_000 }, async () => {
     const s = await serve(v.name.replace(/\W+/g, '-'), v.args);
     try {
-      const out = path.join(dir, v.name.replace(/\W+/g, '-'));
+      const out = path.join(lab.dir, v.name.replace(/\W+/g, '-'));
       const r = await certify(s.targetFile, out, ['--runs', String(v.runs), '--grep', v.grep]);
       assert.equal(r.code, 1, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, new RegExp(`FAIL ${v.requirement}\\b`), `the summary names ${v.requirement}:\n${r.stdout}`);

@@ -16,8 +16,7 @@ import {
   type PublicClient,
   type Transport,
 } from 'viem';
-import { keepAliveTransport } from '../../../harness/chain/index.ts';
-import { SerialSigner } from '../../_shared/serial-signer.ts';
+import { keepAliveTransport, SerialSender } from '../../../harness/chain/index.ts';
 import { DEPOSIT_STATUS, escrowAbi, identityAbi, reputationAbi, type DepositStatusName } from '../protocol/abi.ts';
 
 /** Contract addresses the server needs. */
@@ -51,8 +50,8 @@ export function isRevert(e: unknown): boolean {
 /** Everything chain-side the Agentripe server does, as small typed calls. */
 export class AgentripeChain {
   readonly pub: PublicClient;
-  readonly operator: SerialSigner;
-  readonly registrar: SerialSigner;
+  readonly operator: SerialSender;
+  readonly registrar: SerialSender;
 
   constructor(
     readonly chain: Chain,
@@ -64,8 +63,8 @@ export class AgentripeChain {
     // Keep-alive sockets: a lifecycle makes a dozen calls, and a new connection per call costs more than the call.
     const transport = keepAliveTransport(rpcUrl);
     this.pub = makePublicClient(chain, transport);
-    this.operator = new SerialSigner(operatorKey, chain, transport, this.pub);
-    this.registrar = registrarKey.toLowerCase() === operatorKey.toLowerCase() ? this.operator : new SerialSigner(registrarKey, chain, transport, this.pub);
+    this.operator = new SerialSender(operatorKey, chain, rpcUrl, this.pub);
+    this.registrar = registrarKey.toLowerCase() === operatorKey.toLowerCase() ? this.operator : new SerialSender(registrarKey, chain, rpcUrl, this.pub);
   }
 
   // ---- identity ----------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 /**
- * The marketplace and USDC calls an AISP agent sends itself (viem, one transaction at a time, the
- * receipt in the same round trip where the node supports `eth_sendRawTransactionSync`). Scenarios
- * send theirs through the harness's recorded session instead; this is for agents running on their
- * own (the bench, `amh up` users, tests).
+ * The marketplace and USDC calls an AISP agent sends itself (harness/chain's SerialSender: one
+ * transaction at a time, the receipt in the same round trip where the node supports
+ * `eth_sendRawTransactionSync`). Scenarios send theirs through the harness's recorded session
+ * instead; this is for agents running on their own (the bench, `amh up` users, tests).
  */
-import { createPublicClient, createWalletClient, defineChain, encodeFunctionData, parseEventLogs, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
-import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
-import { keepAliveTransport } from '../../../harness/chain/index.ts';
+import { defineChain, parseEventLogs, type Address, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
+import type { PrivateKeyAccount } from 'viem/accounts';
+import { SerialSender } from '../../../harness/chain/index.ts';
 import { marketplaceAbi, usdcAbi } from '../protocol/abi.ts';
 
 export interface MarketChainOptions {
@@ -37,39 +37,13 @@ export interface MarketChain {
 /** A marketplace client signing with one key. Throws on a reverted transaction. */
 export function createMarketChain(o: MarketChainOptions): MarketChain {
   const chain = defineChain({ id: o.chainId, name: `chain-${o.chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [o.rpcUrl] } } });
-  const transport = keepAliveTransport(o.rpcUrl);
-  const account = privateKeyToAccount(o.privateKey);
-  const pub = createPublicClient({ chain, transport }) as PublicClient;
-  const wallet = createWalletClient({ chain, transport, account });
-  let queue: Promise<unknown> = Promise.resolve();
-  // One sender, one transaction at a time: the nonce is tracked here and fees read once, so a send is
-  // an estimate and a sync send (two round trips) rather than viem's full preparation.
-  let nonce: number | undefined;
-  let fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined;
-  const send = (address: Address, abi: readonly unknown[], functionName: string, args: unknown[]): Promise<Sent> => {
-    const run = async () => {
-      nonce ??= await pub.getTransactionCount({ address: account.address, blockTag: 'pending' });
-      if (!fees) {
-        const base = (await pub.getBlock()).baseFeePerGas ?? 1_000_000_000n;
-        fees = { maxFeePerGas: base * 4n + 1_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
-      }
-      const data = encodeFunctionData({ abi, functionName, args } as never);
-      const gas = await pub.estimateGas({ account, to: address, data }).catch(() => 3_000_000n);
-      let receipt: TransactionReceipt;
-      try {
-        receipt = (await wallet.sendTransactionSync({ to: address, data, gas: (gas * 12n) / 10n, nonce, ...fees, throwOnReceiptRevert: false } as never)) as TransactionReceipt;
-        nonce++;
-      } catch (e) {
-        nonce = undefined; // unknown whether it was taken: read it again next time
-        throw e;
-      }
-      if (receipt.status !== 'success') throw new Error(`${functionName} reverted in ${receipt.transactionHash}`);
-      const events = parseEventLogs({ abi: marketplaceAbi, logs: receipt.logs, strict: false }).map((e) => ({ eventName: e.eventName as string, args: e.args as Record<string, unknown> }));
-      return { receipt, events };
-    };
-    const p = queue.then(run, run);
-    queue = p.catch(() => undefined);
-    return p;
+  const sender = new SerialSender(o.privateKey, chain, o.rpcUrl);
+  const account = sender.account as PrivateKeyAccount;
+  const pub = sender.pub;
+  const send = async (address: Address, abi: readonly unknown[], functionName: string, args: unknown[]): Promise<Sent> => {
+    const receipt = await sender.send({ address, abi, functionName, args });
+    const events = parseEventLogs({ abi: marketplaceAbi, logs: receipt.logs, strict: false }).map((e) => ({ eventName: e.eventName as string, args: e.args as Record<string, unknown> }));
+    return { receipt, events };
   };
   const m = (fn: string, args: unknown[]) => send(o.marketplace, marketplaceAbi, fn, args);
   const arg = (s: Sent, event: string, key: string) => s.events.find((e) => e.eventName === event)?.args[key] as bigint;

@@ -1,10 +1,10 @@
 /**
  * The APS-1 servers' view of the chain: NexusV2, StreamV1, AIProofRegistry, the reputation registry
- * and the stablecoins, through the protocol library's hand-written ABIs, with one SerialSigner for
+ * and the stablecoins, through the protocol library's hand-written ABIs, with one SerialSender for
  * the server's key (the agent's wallet, or the marketplace's).
  */
 import { BlockNotFoundError, createPublicClient, defineChain, http, parseEventLogs, type Address, type Chain, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
-import { SerialSigner } from '../../_shared/serial-signer.ts';
+import { SerialSender } from '../../../harness/chain/index.ts';
 import { nexusAbi, proofAbi, reputationAbi, streamAbi, tokenAbi } from '../protocol/abi.ts';
 
 /** Contract addresses the servers use. */
@@ -63,7 +63,7 @@ const mined = (r: TransactionReceipt): MinedTx => ({ hash: r.transactionHash, bl
 
 export class Aps1Chain {
   readonly pub: PublicClient;
-  readonly signer: SerialSigner;
+  readonly signer: SerialSender;
 
   constructor(
     readonly chain: Chain,
@@ -72,7 +72,7 @@ export class Aps1Chain {
     privateKey: Hex,
   ) {
     this.pub = createPublicClient({ chain, transport: http(rpcUrl, { batch: false }), pollingInterval: 50 }) as PublicClient;
-    this.signer = new SerialSigner(privateKey, chain, rpcUrl, this.pub);
+    this.signer = new SerialSender(privateKey, chain, rpcUrl, this.pub);
   }
 
   get address(): Address {

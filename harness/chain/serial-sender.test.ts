@@ -1,0 +1,64 @@
+/**
+ * SerialSender against a real anvil: concurrent sends are mined in call order with consecutive
+ * nonces and exact effects; a call that would revert is refused with its decoded reason and sends
+ * nothing; after an evm_revert (what the harness does between property runs) the next send still
+ * goes through (the nonce is read from the chain, not cached).
+ */
+import assert from 'node:assert/strict';
+import { erc20Abi, getAddress, type Address } from 'viem';
+import { afterAll, beforeAll, test } from 'vitest';
+import { createChainClients, revert, roleAccount, rpcBatch, SerialSender, snapshot, startChain, toViemChain, type RunningChain } from './index.ts';
+
+let chain: RunningChain;
+let usdc: Address;
+let sender: SerialSender;
+const bob = getAddress('0x00000000000000000000000000000000000b0b00');
+
+beforeAll(async () => {
+  chain = await startChain({ profile: 'base' });
+  usdc = chain.profile.contracts.usdc!;
+  sender = new SerialSender(roleAccount('buyer2').privateKey, toViemChain(chain), chain.rpcUrl);
+});
+afterAll(() => chain?.stop());
+
+const balanceOf = (who: Address) => createChainClients(chain).publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
+const nonceOf = (who: Address) => createChainClients(chain).publicClient.getTransactionCount({ address: who, blockTag: 'pending' });
+
+test('concurrent sends: mined one after another, consecutive nonces, exact effects', async () => {
+  const before = await balanceOf(bob);
+  const n0 = await nonceOf(sender.address);
+  const receipts = await Promise.all([1n, 2n, 3n, 4n, 5n].map((v) => sender.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, v] })));
+  assert.ok(receipts.every((r) => r.status === 'success'));
+  const { publicClient } = createChainClients(chain);
+  const nonces = await Promise.all(receipts.map(async (r) => (await publicClient.getTransaction({ hash: r.transactionHash })).nonce));
+  assert.deepEqual(nonces, [n0, n0 + 1, n0 + 2, n0 + 3, n0 + 4]);
+  assert.equal((await balanceOf(bob)) - before, 15n);
+});
+
+test('a call that would revert is refused with its reason and sends nothing; the next send works', async () => {
+  const n0 = await nonceOf(sender.address);
+  const tooMuch = (await balanceOf(sender.address)) + 1n;
+  await assert.rejects(sender.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, tooMuch] }), /exceeds balance|revert/i);
+  assert.equal(await nonceOf(sender.address), n0, 'nothing was broadcast');
+  const r = await sender.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, 1n] });
+  assert.equal(r.status, 'success');
+});
+
+test('after an evm_revert that undid its transactions, the next send is mined (no stale nonce)', async () => {
+  const id = await snapshot(chain.rpcUrl);
+  const before = await balanceOf(bob);
+  for (let i = 0; i < 3; i++) await sender.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, 7n] });
+  await revert(chain.rpcUrl, id);
+  assert.equal(await balanceOf(bob), before);
+  await sender.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, 7n] });
+  assert.equal((await balanceOf(bob)) - before, 7n);
+});
+
+test('rpcBatch: one round trip, each call with its own outcome', async () => {
+  const [ok, bad] = await rpcBatch(chain.rpcUrl, [
+    { method: 'eth_chainId', params: [] },
+    { method: 'no_such_method', params: [] },
+  ]);
+  assert.deepEqual(ok, { ok: true, value: '0x2105' });
+  assert.equal(bad!.ok, false);
+});

@@ -1,0 +1,144 @@
+/**
+ * A transaction sender for one key that sends one transaction at a time and resolves with its mined
+ * receipt, so concurrent callers never race on nonces and each learns whether its own transaction
+ * succeeded. Used by reference servers (operator keys) and by agents running on their own.
+ *
+ * A send costs two round trips on a node with `eth_sendRawTransactionSync` (anvil, and the chains the
+ * harness shapes): one JSON-RPC batch (gas estimate, the pending nonce, the latest block's base fee,
+ * the priority fee) and the signed transaction, whose answer is the receipt. viem's
+ * `writeContractSync` needs four or five (each read its own request). The nonce is read from the
+ * chain in every batch, never cached: the harness reverts chains between property runs, and a
+ * cached nonce would then wait for a gap that never fills. Elsewhere the receipt is polled.
+ */
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  encodeFunctionData,
+  formatTransactionReceipt,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type RpcTransactionReceipt,
+  type TransactionReceipt,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { JsonRpcError, rpcBatch, rpcCall } from './rpc.ts';
+import { keepAliveTransport } from './transport.ts';
+
+/** A contract call as viem's `writeContract` takes it. */
+export interface ContractCall {
+  address: Address;
+  abi: readonly unknown[];
+  functionName: string;
+  args: readonly unknown[];
+  value?: bigint;
+}
+
+const DEFAULT_TIP = 1_000_000_000n;
+const hex = (n: bigint | number) => `0x${n.toString(16)}`;
+
+export class SerialSender {
+  readonly account: Account;
+  /** For reads and for decoding a revert's reason. */
+  readonly pub: PublicClient;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Whether the node answers `eth_sendRawTransactionSync` (anvil does; many public RPCs do not). */
+  private syncSends = true;
+
+  constructor(
+    privateKey: Hex,
+    readonly chain: Chain,
+    readonly rpcUrl: string,
+    pub?: PublicClient,
+  ) {
+    this.account = privateKeyToAccount(privateKey);
+    this.pub = pub ?? (createPublicClient({ chain, transport: keepAliveTransport(rpcUrl), pollingInterval: 50 }) as PublicClient);
+  }
+
+  get address(): Address {
+    return this.account.address;
+  }
+
+  /**
+   * Sends a contract call; resolves with the mined receipt, rejects on revert. A call that would
+   * revert fails at the gas estimate, before anything is broadcast, with viem's decoded error.
+   */
+  send(call: ContractCall): Promise<TransactionReceipt> {
+    const run = () => this.sendNow(call);
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async sendNow(call: ContractCall): Promise<TransactionReceipt> {
+    const data = encodeFunctionData({ abi: call.abi, functionName: call.functionName, args: call.args } as never);
+    const tx = { from: this.address, to: call.address, data, ...(call.value ? { value: hex(call.value) } : {}) };
+    const [gas, count, block, tip, gasPrice] = await rpcBatch(this.rpcUrl, [
+      { method: 'eth_estimateGas', params: [tx] },
+      { method: 'eth_getTransactionCount', params: [this.address, 'pending'] },
+      { method: 'eth_getBlockByNumber', params: ['latest', false] },
+      { method: 'eth_maxPriorityFeePerGas', params: [] },
+      { method: 'eth_gasPrice', params: [] },
+    ]);
+    if (!gas!.ok) throw await this.revertReason(call, gas!.error);
+    if (!count!.ok) throw count!.error;
+    if (!block!.ok) throw block!.error;
+    const baseFee = (block!.value as { baseFeePerGas?: Hex } | null)?.baseFeePerGas;
+    const fees =
+      baseFee !== undefined
+        ? (() => {
+            const priority = tip!.ok ? BigInt(tip!.value as Hex) : DEFAULT_TIP;
+            return { type: 'eip1559' as const, maxPriorityFeePerGas: priority, maxFeePerGas: BigInt(baseFee) * 2n + priority };
+          })()
+        : (() => {
+            if (!gasPrice!.ok) throw gasPrice!.error;
+            return { type: 'legacy' as const, gasPrice: BigInt(gasPrice!.value as Hex) };
+          })();
+    const raw = await this.account.signTransaction!({
+      chainId: this.chain.id,
+      to: call.address,
+      data,
+      value: call.value ?? 0n,
+      // A margin over the estimate: other senders' transactions may change state before ours is mined.
+      gas: (BigInt(gas!.value as Hex) * 6n) / 5n + 10_000n,
+      nonce: Number(BigInt(count!.value as Hex)),
+      ...fees,
+    } as never);
+    const receipt = await this.broadcast(raw);
+    if (receipt.status !== 'success') throw new Error(`${call.functionName}: transaction ${receipt.transactionHash} reverted`);
+    return receipt;
+  }
+
+  /** Sends a signed transaction and returns its receipt: in the same round trip where the node can. */
+  private async broadcast(raw: Hex): Promise<TransactionReceipt> {
+    if (this.syncSends) {
+      try {
+        return formatTransactionReceipt(await rpcCall<RpcTransactionReceipt>(this.rpcUrl, 'eth_sendRawTransactionSync', [raw]));
+      } catch (e) {
+        if (!(e instanceof JsonRpcError) || !unsupported(e)) throw e;
+        this.syncSends = false;
+      }
+    }
+    const hash = await rpcCall<Hex>(this.rpcUrl, 'eth_sendRawTransaction', [raw]);
+    return this.pub.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 60_000 });
+  }
+
+  /** The decoded reason of a call whose gas estimate failed (viem decodes custom errors by the ABI). */
+  private async revertReason(call: ContractCall, estimateError: Error): Promise<Error> {
+    try {
+      await this.pub.simulateContract({ ...(call as object), account: this.account } as never);
+    } catch (e) {
+      if (e instanceof BaseError && e.walk((x) => x instanceof ContractFunctionRevertedError)) return e;
+      return e as Error;
+    }
+    // The simulation passed where the estimate failed (state moved in between): report the estimate's error.
+    return estimateError;
+  }
+}
+
+function unsupported(e: JsonRpcError): boolean {
+  return e.code === -32601 || e.code === -32004 || /method not found|not supported|does not exist|unsupported/i.test(e.message);
+}
