@@ -19,6 +19,7 @@
  * the goal is at least 0.5). Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
+import { running, stopAll } from '../../harness/testing/bench-tools.ts';
 import type { Address, Hex, TransactionSerializable } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { roleAccounts, rpcCall, startChain, type RunningChain } from '../../harness/chain/index.ts';
@@ -43,14 +44,6 @@ if (!Number.isInteger(N) || N < 1 || !Number.isInteger(WARMUP) || WARMUP < 0 || 
 
 const TERMS = { pricePerDay: 10_000n, termDays: 1n, diemMin: DIEM, diemMax: 10n * DIEM };
 const DAY = 86_400;
-
-const running: { stop(): Promise<void> }[] = [];
-async function stopAll() {
-  for (const r of running.splice(0).reverse()) await r.stop().catch((e: Error) => console.error(`stop failed: ${e.message}`));
-}
-process.on('SIGINT', () => {
-  void stopAll().finally(() => process.exit(130));
-});
 
 interface RecordedTx {
   from: Address;

@@ -17,6 +17,7 @@
  * (stack / bare; DESIGN's goal is at least 0.5).
  */
 import { parseArgs } from 'node:util';
+import { running, stopAll } from '../../harness/testing/bench-tools.ts';
 import { decodeFunctionData, type Abi, type Address, type Hex, type TransactionSerializable } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createChainClients, roleAccount, roleAccounts, rpcCall, serviceAccount, startChain } from '../../harness/chain/index.ts';
@@ -52,14 +53,6 @@ interface RecordedTx {
   gas: bigint;
   name: string;
 }
-
-const running: { stop(): Promise<void> }[] = [];
-async function stopAll() {
-  for (const r of running.splice(0).reverse()) await r.stop().catch((e: Error) => console.error(`stop failed: ${e.message}`));
-}
-process.on('SIGINT', () => {
-  void stopAll().finally(() => process.exit(130));
-});
 
 async function freezeClock(rpcUrl: string): Promise<void> {
   await rpcCall(rpcUrl, 'anvil_setBlockTimestampInterval', [1]);

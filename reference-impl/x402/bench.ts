@@ -25,9 +25,8 @@
  *
  * Prints plain lines and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { running, startRpcCounter, stopAll } from '../../harness/testing/bench-tools.ts';
 import { encodeFunctionData, getAddress, parseSignature, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { eip3009ABI } from '@x402/evm';
@@ -56,56 +55,6 @@ const ROUNDS = Number(flags.rounds);
 if (![N, ROUNDS].every((x) => Number.isInteger(x) && x >= 1) || !Number.isInteger(WARMUP) || WARMUP < 0) {
   console.error('--n and --rounds must be positive integers and --warmup a non-negative integer');
   process.exit(2);
-}
-
-const running: { stop(): Promise<void> }[] = [];
-async function stopAll() {
-  for (const r of running.splice(0).reverse()) await r.stop().catch((e: Error) => console.error(`stop failed: ${e.message}`));
-}
-process.on('SIGINT', () => {
-  void stopAll().finally(() => process.exit(130));
-});
-
-/** A JSON-RPC proxy in front of `target` that counts calls by method while `counting` is on. */
-async function startRpcCounter(target: string) {
-  const counts = new Map<string, number>();
-  const state = { counting: false };
-  const upstream = new http.Agent({ keepAlive: true });
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (state.counting) {
-        try {
-          const j = JSON.parse(body.toString('utf8')) as { method?: string } | { method?: string }[];
-          for (const m of Array.isArray(j) ? j : [j]) counts.set(String(m.method), (counts.get(String(m.method)) ?? 0) + 1);
-        } catch {
-          counts.set('(unparsable)', (counts.get('(unparsable)') ?? 0) + 1);
-        }
-      }
-      const up = http.request(target, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, agent: upstream }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, { 'content-type': String(ur.headers['content-type'] ?? 'application/json') });
-        ur.pipe(res);
-      });
-      up.on('error', (e) => {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(e.message);
-      });
-      up.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    counts,
-    state,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      upstream.destroy();
-    },
-  };
 }
 
 const buyer = roleAccount('buyer1');
