@@ -53,12 +53,27 @@ export async function main(argv: string[]): Promise<number> {
   return mod.run(rest);
 }
 
+/**
+ * A command has returned: whatever still holds the event loop (a server or socket it started that did
+ * not close) must not hang the script or CI job that runs amh. The timer is unref'd, so it fires only
+ * when something else keeps the process alive.
+ */
+function exitWhenStuck(): void {
+  setTimeout(() => {
+    process.stderr.write(`amh: still running ${STUCK_MS / 1000} s after the command finished (a server or socket it started did not close); exiting\n`);
+    process.exit();
+  }, STUCK_MS).unref();
+}
+const STUCK_MS = 10_000;
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    exitWhenStuck();
   },
   (err) => {
     process.stderr.write(`amh: harness error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 2;
+    exitWhenStuck();
   },
 );

@@ -57,6 +57,20 @@ export function defineService(d: ServiceDefinition): ServiceDefinition {
   return d;
 }
 
+/** How long a service may take to start and to stop: a hanging server must not hang `amh run` or `amh up`. */
+const START_MS = 120_000;
+const STOP_MS = 30_000;
+
+/** `p`, or a rejection with `message` after `ms`. */
+function withinTime<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export type ServiceStatus = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped' | 'restarting';
 
 /**
@@ -70,7 +84,11 @@ export class ServiceInstance extends EventEmitter<{ exit: [reason: string] }> {
   private starting?: Promise<StartedService>;
   private ctx?: ServiceContext;
 
-  constructor(readonly definition: ServiceDefinition) {
+  constructor(
+    readonly definition: ServiceDefinition,
+    /** Time limits (tests shorten them). */
+    private readonly limits: { startMs: number; stopMs: number } = { startMs: START_MS, stopMs: STOP_MS },
+  ) {
     super();
   }
 
@@ -93,7 +111,7 @@ export class ServiceInstance extends EventEmitter<{ exit: [reason: string] }> {
     if (this.state !== 'idle' && this.state !== 'stopped' && this.state !== 'restarting') throw new Error(`service ${this.name} is ${this.state}, not idle or stopped`);
     this.ctx = ctx;
     this.state = this.state === 'restarting' ? 'restarting' : 'starting';
-    this.starting = this.definition.start(ctx).then(
+    this.starting = withinTime(this.definition.start(ctx), this.limits.startMs, `did not start within ${this.limits.startMs / 1000} s`).then(
       (s) => {
         this.running = s;
         this.state = 'started';
@@ -117,7 +135,7 @@ export class ServiceInstance extends EventEmitter<{ exit: [reason: string] }> {
     const r = this.running;
     this.running = undefined;
     try {
-      await r.stop();
+      await withinTime(r.stop(), this.limits.stopMs, `service ${this.name} did not stop within ${this.limits.stopMs / 1000} s`);
     } finally {
       this.state = 'stopped';
     }

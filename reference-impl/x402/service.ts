@@ -24,8 +24,10 @@ export default defineService({
     const key = serviceAccount('x402-facilitator');
     await rpcCall(chain.rpcUrl, 'anvil_setBalance', [key.address, `0x${FACILITATOR_GAS.toString(16)}`]);
     const facilitator = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: key.privateKey, host });
+    // Whatever fails after a server started stops it: a failed start must leave nothing listening.
+    let demo: Awaited<ReturnType<typeof startDemoResource>> | undefined;
     try {
-      const demo = await startDemoResource({
+      demo = await startDemoResource({
         facilitatorUrl: facilitator.url,
         // A role no scenario pays from, so x402 balance checks on payTo are not disturbed.
         payTo: roleAccount('judge').address,
@@ -44,11 +46,11 @@ export default defineService({
         },
         facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address },
         async stop() {
-          await Promise.allSettled([demo.stop(), facilitator.stop()]);
+          await Promise.allSettled([demo!.stop(), facilitator.stop()]);
         },
       };
     } catch (e) {
-      await facilitator.stop();
+      await Promise.allSettled([demo?.stop(), facilitator.stop()]);
       throw e;
     }
   },
