@@ -17,7 +17,7 @@ export interface Signed {
 export interface BackendClient {
   listings(): Promise<Answer>;
   listing(id: bigint | string): Promise<Answer>;
-  /** Signs store-key for `listingId` at `timestamp` (default: the clock, bumped past any timestamp this process signed that message with). */
+  /** Signs store-key for `listingId` at `timestamp` (default: the unused second nearest to the clock, see freshTimestamp). */
   signStoreKey(signer: LocalAccount, listingId: bigint | string, timestamp?: number): Promise<Signed>;
   storeKey(body: { listingId: bigint | string; apiKey: string } & Signed): Promise<Answer>;
   signGetKey(signer: LocalAccount, rentalId: bigint | string, timestamp?: number): Promise<Signed>;
@@ -29,16 +29,26 @@ export interface BackendClient {
 }
 
 /**
- * The last timestamp signed per (signer, message kind, id), process-wide: a backend accepts each
+ * The timestamps signed per (backend, signer, message kind, id), process-wide: a backend accepts each
  * signature once (AISP-PROF-12), so a client never signs the same message twice, even when its clock
- * repeats a second (two requests in one second; a chain clock set back by a revert).
+ * repeats a second (two requests in one second; a chain clock set back by a revert, run after run).
+ * It takes the unused second nearest to the clock, earlier or later, inside the backend's window: a
+ * counter bumped past the last one would drift out of the window after a few hundred repeats.
  */
-const lastSigned = new Map<string, number>();
-function freshTimestamp(key: string, ts: number): number {
-  const last = lastSigned.get(key);
-  const out = last !== undefined && ts <= last ? last + 1 : ts;
-  lastSigned.set(key, out);
-  return out;
+const usedTimestamps = new Map<string, Set<number>>();
+const WINDOW_S = 290; // inside the ±300 s window (AISP-PROF-12), with a margin for the clocks' drift
+function freshTimestamp(key: string, now: number): number {
+  const used = usedTimestamps.get(key) ?? new Set<number>();
+  usedTimestamps.set(key, used);
+  for (let d = 0; d <= WINDOW_S; d++) {
+    for (const ts of d === 0 ? [now] : [now - d, now + d]) {
+      if (!used.has(ts)) {
+        used.add(ts);
+        return ts;
+      }
+    }
+  }
+  throw new Error(`every second within ${WINDOW_S} s of ${now} was already signed for ${key}: the backend would refuse a repeated signature`);
 }
 
 export function createBackendClient(baseUrl: string, o: { fetchImpl?: typeof fetch; clock?: Clock } = {}): BackendClient {
@@ -49,12 +59,12 @@ export function createBackendClient(baseUrl: string, o: { fetchImpl?: typeof fet
     listings: () => exchange(f, `${base}/api/listings`),
     listing: (id) => exchange(f, `${base}/api/listings/${id}`),
     async signStoreKey(signer, listingId, timestamp) {
-      const ts = timestamp ?? freshTimestamp(`${signer.address}:store:${listingId}`, await clock());
+      const ts = timestamp ?? freshTimestamp(`${base} ${signer.address}:store:${listingId}`, await clock());
       return { signature: await signer.signMessage({ message: storeKeyMessage(listingId, ts) }), timestamp: ts };
     },
     storeKey: (b) => exchange(f, `${base}/api/keys`, { body: { listingId: b.listingId.toString(), apiKey: b.apiKey, signature: b.signature, timestamp: b.timestamp } }),
     async signGetKey(signer, rentalId, timestamp) {
-      const ts = timestamp ?? freshTimestamp(`${signer.address}:get:${rentalId}`, await clock());
+      const ts = timestamp ?? freshTimestamp(`${base} ${signer.address}:get:${rentalId}`, await clock());
       return { signature: await signer.signMessage({ message: getKeyMessage(rentalId, ts) }), timestamp: ts };
     },
     getKey: (rentalId, b) => exchange(f, `${base}/api/key/${rentalId}`, { body: b }),
