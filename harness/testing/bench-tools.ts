@@ -16,27 +16,24 @@ process.on('SIGINT', () => {
   void stopAll().finally(() => process.exit(130));
 });
 
-/** A JSON-RPC proxy in front of `target` that counts calls by method while `counting` is on. */
-export async function startRpcCounter(target: string) {
-  const counts = new Map<string, number>();
-  const state = { counting: false };
+/**
+ * An HTTP proxy in front of `target`: each request is forwarded as it came (path, method, headers,
+ * body); `onRequest` sees the body, `onAnswered` is called when the answer has been passed back.
+ */
+async function startProxy(target: string, onRequest: (req: http.IncomingMessage, body: Buffer) => void, onAnswered: (req: http.IncomingMessage, startedAt: number) => void) {
   const upstream = new http.Agent({ keepAlive: true });
+  const host = new URL(target).host;
   const server = http.createServer((req, res) => {
+    const t0 = performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (state.counting) {
-        try {
-          const j = JSON.parse(body.toString('utf8')) as { method?: string } | { method?: string }[];
-          for (const m of Array.isArray(j) ? j : [j]) counts.set(String(m.method), (counts.get(String(m.method)) ?? 0) + 1);
-        } catch {
-          counts.set('(unparsable)', (counts.get('(unparsable)') ?? 0) + 1);
-        }
-      }
-      const up = http.request(target, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, agent: upstream }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, { 'content-type': String(ur.headers['content-type'] ?? 'application/json') });
+      onRequest(req, body);
+      const up = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: { ...req.headers, host }, agent: upstream }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
         ur.pipe(res);
+        ur.on('end', () => onAnswered(req, t0));
       });
       up.on('error', (e) => {
         res.writeHead(502, { 'content-type': 'text/plain' });
@@ -48,8 +45,6 @@ export async function startRpcCounter(target: string) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    counts,
-    state,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -58,45 +53,42 @@ export async function startRpcCounter(target: string) {
   };
 }
 
-/** An HTTP proxy in front of `target` that adds up, per path, the time its answers took while `timing` is on. */
+/** A JSON-RPC proxy in front of `target` that counts calls by method while `state.counting` is on. */
+export async function startRpcCounter(target: string) {
+  const counts = new Map<string, number>();
+  const state = { counting: false };
+  const count = (m: string) => counts.set(m, (counts.get(m) ?? 0) + 1);
+  const proxy = await startProxy(
+    target,
+    (_req, body) => {
+      if (!state.counting) return;
+      try {
+        const j = JSON.parse(body.toString('utf8')) as { method?: string } | { method?: string }[];
+        for (const m of Array.isArray(j) ? j : [j]) count(String(m.method));
+      } catch {
+        count('(unparsable)');
+      }
+    },
+    () => {},
+  );
+  return { ...proxy, counts, state };
+}
+
+/** An HTTP proxy in front of `target` that adds up, per path, the time its answers took while `state.timing` is on. */
 export async function startTimer(target: string) {
   const totals = new Map<string, { n: number; ms: number }>();
   const state = { timing: false };
-  const upstream = new http.Agent({ keepAlive: true });
-  const server = http.createServer((req, res) => {
-    const t0 = performance.now();
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const up = http.request(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host }, agent: upstream }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        ur.pipe(res);
-        ur.on('end', () => {
-          if (!state.timing) return;
-          const k = (req.url ?? '').split('?')[0]!;
-          const e = totals.get(k) ?? { n: 0, ms: 0 };
-          e.n++;
-          e.ms += performance.now() - t0;
-          totals.set(k, e);
-        });
-      });
-      up.on('error', (e) => {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(e.message);
-      });
-      up.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    totals,
-    state,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      upstream.destroy();
+  const proxy = await startProxy(
+    target,
+    () => {},
+    (req, t0) => {
+      if (!state.timing) return;
+      const k = (req.url ?? '').split('?')[0]!;
+      const e = totals.get(k) ?? { n: 0, ms: 0 };
+      e.n++;
+      e.ms += performance.now() - t0;
+      totals.set(k, e);
     },
-  };
+  );
+  return { ...proxy, totals, state };
 }
