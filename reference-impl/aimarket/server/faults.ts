@@ -1,0 +1,42 @@
+/** Test-only defects of the AI Market reference hub, one rule each (kills.ts shows the scenarios notice every one). */
+import { defineFaults, type FaultsOf } from '../../_shared/faults.ts';
+
+export const AIM_FAULTS = defineFaults({
+  wellKnownWrongKey: 'the well-known document advertises a signer key the hub does not sign with',
+  manifestLegacy3: 'the manifest is signed over the superseded three-field canonical (tools and by_hub unsigned)',
+  receiptLegacy5: 'receipts are signed over the superseded five-field canonical (success and latency unsigned)',
+  rejectionV1: 'failure receipts carry v2 fields but are signed at v1',
+  receiptPriceList: 'a channel receipt states the list price, not the cents actually debited',
+  receiptLookupMissing: 'GET /ai-market/receipt/{nonce} does not find receipts of channel calls',
+  no402Header: 'an unpaid invoke answers 402 without the X-Payment-Required header',
+  base64Header: 'X-Payment-Required is base64, not raw JSON',
+  acceptWrongToken: 'a transfer of any token pays',
+  acceptWrongRecipient: 'a transfer to any recipient pays',
+  acceptShortAmount: 'a transfer of less than the price pays',
+  acceptReusedTx: 'a transaction hash can pay twice',
+  acceptDemoTx: 'demo-* transaction hashes pay without a chain check',
+  quoteMismatch: 'the POST pricing quote ignores the input size',
+  floorCents: 'sub-cent prices are debited with the floor, not the ceiling',
+  overdraw: 'a channel may be debited past its balance',
+  keepFailedDebit: 'a failed call keeps its channel debit',
+  refundOffByCent: 'closing a channel refunds one cent too many',
+  closeTwice: 'a closed channel can be closed (and refunded) again',
+  noExpiry: 'channels never expire',
+  mcpMissingTool: 'GET /ai-market/mcp omits the last tool',
+  mcpFree: 'MCP tool calls run without payment',
+  discoverOverBudget: 'discover plans past the budget',
+  pipelineNoCycleCheck: 'a pipeline with a cycle runs the nodes that are not on it',
+  pipelineDebitFirst: 'an over-budget pipeline debits its first nodes before it is refused',
+  pipelineRunDependants: 'nodes depending on a failed node still run',
+  pipelineReverseOrder: 'pipeline nodes run in list order, not topological order',
+  bomTotalWrong: 'the bill of materials total counts failed steps',
+  routingFeeIgnored: 'search shows routed prices without the routing fee',
+  routedNoForward402: 'a routed unpaid invoke answers 402 without forwarding X-Payment-Required',
+  routedDown404: 'a routed invoke to an unreachable provider answers 404, not 502',
+  announceOverwrites: 'an announcement for a known peer rewrites its stored key and name',
+  announceNoVerify: 'announcements are accepted without checking their signature',
+  statsFrozen: 'the stats feed never counts invocations',
+  malformed500: 'a malformed invoke body is answered with 500',
+});
+
+export type AimFaults = FaultsOf<typeof AIM_FAULTS>;
