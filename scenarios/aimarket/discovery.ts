@@ -10,7 +10,7 @@ import { defineScenario } from '../../harness/engine/dsl.ts';
 import { requirementOf } from '../../reference-impl/aimarket/agents/buyer.ts';
 import { parseUsdMicros } from '../../reference-impl/aimarket/protocol/money.ts';
 import { parsePyJson, type PyValue } from '../../reference-impl/aimarket/protocol/pyjson.ts';
-import { signerFromSeed, verifyManifest } from '../../reference-impl/aimarket/protocol/sign.ts';
+import { signerFromSeed, verifiesUnderAnyGeneration, verifyManifest } from '../../reference-impl/aimarket/protocol/sign.ts';
 import { DiscoverSchema, McpListSchema, QuoteSchema, WellKnownSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
 import { balanceCents, discovered, HUB, hubOf, openChannel, randomCents, textTools } from './lab.ts';
 
@@ -29,6 +29,30 @@ export const discovery = defineScenario({
     const wk = await ctx.json('AIM-DSC-01', `${hub.url}/.well-known/ai-market.json`, WellKnownSchema);
     const m = await hub.manifest(wk.manifest_url);
     ctx.check('AIM-DSC-01', m.status === 200 && m.body !== undefined, 'manifest_url answers the manifest', { expected: '200 JSON', actual: `${m.status} ${m.text.slice(0, 120)}` });
+    const doc = parsePyJson(m.text) as Doc;
+    const tools = doc.tools as Doc[];
+    if (tools.length > 0) {
+      const i = v.tool % tools.length;
+      const tampered = { ...doc, tools: tools.map((t, j) => (j === i ? { ...t, price_per_call_usd: v.price / 100_000 } : t)) };
+      ctx.act(`an adversary rewrites the price of ${String(tools[i]!.name)} to ${v.price / 100_000}`);
+      ctx.check('AIM-SIG-02', !verifiesUnderAnyGeneration(tampered, wk.signer_public_key, 'manifest'), 'a manifest with a rewritten price verifies under no canonical generation', {
+        expected: 'refused',
+        actual: 'verifies',
+      });
+    }
+    const byHub = (doc.by_hub as Doc | undefined) ?? {};
+    ctx.act(`an adversary adds ${v.hub} to by_hub with trust 0.99`);
+    ctx.check(
+      'AIM-SIG-02',
+      !verifiesUnderAnyGeneration({ ...doc, by_hub: { ...byHub, [v.hub]: { trust_score: 0.99 } } }, wk.signer_public_key, 'manifest'),
+      'a manifest with a rewritten by_hub verifies under no canonical generation',
+      {
+        expected: 'refused',
+        actual: 'verifies',
+      },
+    );
+    const other = signerFromSeed('42'.repeat(32));
+    ctx.check('AIM-SIG-02', !verifyManifest(doc, other.publicB64).ok, 'the manifest does not verify under another key', { expected: 'refused', actual: 'verifies' });
     const verdict = verifyManifest(m.text, wk.signer_public_key);
     ctx.check('AIM-SIG-01', verdict.ok, `the manifest verifies under the pinned key (${verdict.generation}: ${verdict.reason})`, { expected: 'manifest-5field', actual: verdict.generation });
     const v2 = await hub.manifestV2();
@@ -36,22 +60,6 @@ export const discovery = defineScenario({
       const v2v = verifyManifest(v2.text, wk.signer_public_key);
       ctx.check('AIM-SIG-01', v2v.ok, `the v2 manifest verifies (${v2v.generation}: ${v2v.reason})`, { expected: 'manifest-5field', actual: v2v.generation });
     }
-    const doc = parsePyJson(m.text) as Doc;
-    const tools = doc.tools as Doc[];
-    if (tools.length > 0) {
-      const i = v.tool % tools.length;
-      const tampered = { ...doc, tools: tools.map((t, j) => (j === i ? { ...t, price_per_call_usd: v.price / 100_000 } : t)) };
-      ctx.act(`an adversary rewrites the price of ${String(tools[i]!.name)} to ${v.price / 100_000}`);
-      ctx.check('AIM-SIG-02', !verifyManifest(tampered, wk.signer_public_key).ok, 'a manifest with a rewritten price no longer verifies', { expected: 'refused', actual: 'verifies' });
-    }
-    const byHub = (doc.by_hub as Doc | undefined) ?? {};
-    ctx.act(`an adversary adds ${v.hub} to by_hub with trust 0.99`);
-    ctx.check('AIM-SIG-02', !verifyManifest({ ...doc, by_hub: { ...byHub, [v.hub]: { trust_score: 0.99 } } }, wk.signer_public_key).ok, 'a manifest with a rewritten by_hub no longer verifies', {
-      expected: 'refused',
-      actual: 'verifies',
-    });
-    const other = signerFromSeed('42'.repeat(32));
-    ctx.check('AIM-SIG-02', !verifyManifest(doc, other.publicB64).ok, 'the manifest does not verify under another key', { expected: 'refused', actual: 'verifies' });
     ctx.act('the buyer reads GET /ai-market/mcp');
     const mcp = await ctx.json('AIM-MCP-01', `${hub.url}/ai-market/mcp`, McpListSchema);
     const byName = new Map(mcp.tools.map((t) => [t.name, t]));

@@ -4,6 +4,7 @@
  * (spec §2.2): the `public_key` a document carries is a claim, never the identity it is checked
  * against.
  */
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519';
 import { announceCanonical, bomCanonical, carriedV2Fields, manifestCanonical, manifestCanonicalLegacy3, receiptCanonicalLegacy5, receiptCanonicalV1, receiptCanonicalV2 } from './canonical.ts';
 import { parsePyJson, PyFloat, type PyValue, pyTruthy } from './pyjson.ts';
@@ -29,14 +30,26 @@ export interface Signer {
   sign(canonical: string): string;
 }
 
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * An Ed25519 signer from a 32-byte seed (hex). Signs with node:crypto (OpenSSL, native: a hub signs
+ * every receipt); the public key is derived with @noble/curves, and vectors.test.ts checks both
+ * libraries agree byte for byte (Ed25519 signatures are deterministic).
+ */
 export function signerFromSeed(seedHex: string): Signer {
   const seed = hexToBytes(seedHex);
   if (seed.length !== 32) throw new Error('an Ed25519 seed is 32 bytes');
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
   return {
     publicB64: b64(ed25519.getPublicKey(seed)),
-    sign: (canonical) => b64(ed25519.sign(new TextEncoder().encode(canonical), seed)),
+    sign: (canonical) => cryptoSign(null, Buffer.from(canonical, 'utf8'), key).toString('base64'),
   };
 }
+
+/** The same signature computed by @noble/curves (pure JS), for cross-checks. */
+export const nobleSign = (seedHex: string, canonical: string): string => b64(ed25519.sign(new TextEncoder().encode(canonical), hexToBytes(seedHex)));
 
 /** A strict base64 check (standard alphabet, padded) before decoding. */
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -48,7 +61,17 @@ export function verifyEd25519(publicB64: string, canonical: string, sigB64: stri
   const sig = unb64(sigB64);
   if (pub.length !== 32 || sig.length !== 64) return false;
   try {
-    return ed25519.verify(sig, new TextEncoder().encode(canonical), pub, { zip215: false });
+    // node:crypto (OpenSSL) for speed; @noble/curves agrees on every vector (vectors.test.ts).
+    return cryptoVerify(null, Buffer.from(canonical, 'utf8'), createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: 'der', type: 'spki' }), sig);
+  } catch {
+    return false;
+  }
+}
+
+/** The same check with @noble/curves (RFC 8032 strict, no ZIP-215), for cross-checks. */
+export function nobleVerify(publicB64: string, canonical: string, sigB64: string): boolean {
+  try {
+    return ed25519.verify(unb64(sigB64), new TextEncoder().encode(canonical), unb64(publicB64), { zip215: false });
   } catch {
     return false;
   }
@@ -170,4 +193,18 @@ export function verifyBom(input: Doc | string, pinnedB64: string): Verdict {
   return verifyEd25519(pinnedB64, bomCanonical(doc), p.sig.value)
     ? { ok: true, generation: 'bom-v1', reason: 'bill of materials canonical (profile AIM-PROF-07)' }
     : { ok: false, generation: 'none', reason: 'signature does not verify under the BOM canonical' };
+}
+
+/**
+ * Whether a document verifies under **any** generation a lenient verifier might accept (current or
+ * superseded canonicals, any receipt version): what an adversary can walk through such a verifier.
+ * A tampered document must fail this too, or the target's signatures leave the tampered field
+ * unsigned under some reading.
+ */
+export function verifiesUnderAnyGeneration(input: Doc | string, pinnedB64: string, kind: 'manifest' | 'receipt'): boolean {
+  const doc = asDoc(input);
+  const s = sigOf(doc);
+  if (!s) return false;
+  const canonicals = kind === 'manifest' ? [manifestCanonical(doc), manifestCanonicalLegacy3(doc)] : [receiptCanonicalV2(doc), receiptCanonicalV1(doc), receiptCanonicalLegacy5(doc)];
+  return canonicals.some((c) => verifyEd25519(pinnedB64, c, s.value));
 }

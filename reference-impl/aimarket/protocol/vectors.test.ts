@@ -128,3 +128,19 @@ describe('required version from content (§7.3.4)', () => {
     expect(verifyReceipt({ ...failed, signature: { algorithm: 'ed25519', value: signer.sign(c(failed)) } }, PIN).ok).toBe(false);
   });
 });
+
+describe('two Ed25519 implementations agree (node:crypto signs and verifies; @noble/curves cross-checks)', () => {
+  it('on every positive vector and on fresh signatures', async () => {
+    const { nobleSign, nobleVerify, signerFromSeed: s } = await import('./sign.ts');
+    const { receiptCanonicalV1: c1, receiptCanonicalV2: c2, announceCanonical: ca } = await import('./canonical.ts');
+    const r = doc('receipt-signed@47e80b8.json');
+    expect(nobleVerify(PIN, c1(r), (r.signature as { value: string }).value)).toBe(true);
+    const r2 = doc('receipt-v2-signed@47e80b8.json');
+    expect(nobleVerify(PIN, c2(r2), (r2.signature as { value: string }).value)).toBe(true);
+    const a = doc('federation-announce-signed@47e80b8.json');
+    expect(nobleVerify(PIN, ca(a), (a.signature as { value: string }).value)).toBe(true);
+    for (const msg of ['', 'x', 'nonce:a|b', 'ü✓😀']) expect(s(TEST_KEY.seedHex).sign(msg)).toBe(nobleSign(TEST_KEY.seedHex, msg));
+    // the README's signature of the receipt canonical is reproduced byte for byte from the seed
+    expect(s(TEST_KEY.seedHex).sign(c1(r))).toBe((r.signature as { value: string }).value);
+  });
+});

@@ -40,6 +40,7 @@ export class HubDb {
     this.db = new DatabaseSync(file);
     this.db.exec(`
       PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
       CREATE TABLE IF NOT EXISTS pay_nonces (nonce TEXT PRIMARY KEY, pid TEXT, cid TEXT, amount TEXT, expires_at INTEGER);
       CREATE TABLE IF NOT EXISTS used_tx (tx_hash TEXT PRIMARY KEY, purpose TEXT, ref TEXT);
       CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, payer TEXT, deposit_cents INTEGER, used_cents INTEGER, status TEXT,

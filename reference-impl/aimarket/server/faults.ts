@@ -2,12 +2,13 @@
 import { defineFaults, type FaultsOf } from '../../_shared/faults.ts';
 
 export const AIM_FAULTS = defineFaults({
+  wellKnownBadVersions: 'the well-known document lists protocol_versions ["v3"]',
   wellKnownWrongKey: 'the well-known document advertises a signer key the hub does not sign with',
   manifestLegacy3: 'the manifest is signed over the superseded three-field canonical (tools and by_hub unsigned)',
   receiptLegacy5: 'receipts are signed over the superseded five-field canonical (success and latency unsigned)',
   rejectionV1: 'failure receipts carry v2 fields but are signed at v1',
-  receiptPriceList: 'a channel receipt states the list price, not the cents actually debited',
-  receiptLookupMissing: 'GET /ai-market/receipt/{nonce} does not find receipts of channel calls',
+  receiptOtherKey: 'receipts are signed with a key other than the advertised signer key',
+  receiptLookupMissing: 'GET /ai-market/receipt/{nonce} finds no receipt',
   no402Header: 'an unpaid invoke answers 402 without the X-Payment-Required header',
   base64Header: 'X-Payment-Required is base64, not raw JSON',
   acceptWrongToken: 'a transfer of any token pays',
@@ -29,6 +30,7 @@ export const AIM_FAULTS = defineFaults({
   pipelineDebitFirst: 'an over-budget pipeline debits its first nodes before it is refused',
   pipelineRunDependants: 'nodes depending on a failed node still run',
   pipelineReverseOrder: 'pipeline nodes run in list order, not topological order',
+  bomBadSignature: 'the bill of materials is signed over another canonical',
   bomTotalWrong: 'the bill of materials total counts failed steps',
   routingFeeIgnored: 'search shows routed prices without the routing fee',
   routedNoForward402: 'a routed unpaid invoke answers 402 without forwarding X-Payment-Required',

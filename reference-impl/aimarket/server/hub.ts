@@ -274,7 +274,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   function wellKnown(t: number) {
     return {
       name: o.name,
-      protocol_versions: ['v1', 'v2', 'mcp'],
+      protocol_versions: faults.wellKnownBadVersions ? ['v3'] : ['v1', 'v2', 'mcp'],
       hub_version: '2.0.0',
       mcp_endpoint: `${base}/ai-market/mcp`,
       manifest_url: `${base}/ai-market/manifest`,
@@ -294,6 +294,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
 
   // ---- receipts -------------------------------------------------------------------------------
   function signReceipt(r: Record<string, unknown>, v2: boolean): Record<string, unknown> {
+    const sign = faults.receiptOtherKey ? (c: string) => wrongSigner.sign(c) : signer.sign;
     const py = parsePyJson(JSON.stringify(r)) as { [k: string]: PyValue };
     if (v2 && !faults.rejectionV1) return { ...r, signature: sigObj(sign(receiptCanonicalV2(py)), { version: 2 }) };
     const canonical = faults.receiptLegacy5 ? receiptCanonicalLegacy5(py) : receiptCanonicalV1(py);
@@ -302,8 +303,8 @@ export async function startHub(o: HubOptions): Promise<Hub> {
 
   // ---- invocation -----------------------------------------------------------------------------
   function paymentRequired(c: Capability, amount: bigint, t: number, reason: string): InvokeOutcome {
+    // The nonce is informational: X-Payment carries only the transaction, so nothing is stored for a 402.
     const nonce = id('pay');
-    db.addNonce(nonce, c.productId, c.capabilityId, amount, t + PAYMENT_TTL_S);
     const req = {
       amount: formatUsd(amount),
       token: o.token.symbol,
@@ -374,7 +375,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
           headers: {},
         };
       }
-      return success(c, body.input, out.result, faults.receiptPriceList ? price : charged, t, latency, { channel_id: ch.id }, null, 'channel');
+      return success(c, body.input, out.result, charged, t, latency, { channel_id: ch.id }, null, 'channel');
     }
 
     if (headers.payment !== undefined) {
@@ -432,7 +433,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       { nonce: id('rcpt'), product_id: c.productId, capability_id: c.capabilityId, price_usd: usdNumber(charged), timestamp: iso(t), success: true, latency_ms: latency, ...extra },
       Object.keys(extra).includes('channel_id'),
     );
-    if (!(faults.receiptLookupMissing && via === 'channel')) db.putReceipt(receipt.nonce as string, payNonce, JSON.stringify(receipt));
+    if (!faults.receiptLookupMissing) db.putReceipt(receipt.nonce as string, payNonce, JSON.stringify(receipt));
     if (!faults.statsFrozen) db.logInvocation(iso(t), c.productId, c.capabilityId, true, charged, via);
     const binding = providerBinding(c.productId, c.capabilityId, parsePyJson(JSON.stringify(input)), parsePyJson(JSON.stringify(result)));
     return {
@@ -641,7 +642,8 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       db.logInvocation(iso(t), c.productId, c.capabilityId, true, centsToMicros(cents), 'pipeline');
     }
     const bomDoc = { trace_id: trace, channel_id: ch.id, steps, total_usd: usdNumber(centsToMicros(totalCents)) };
-    const bom = { ...bomDoc, signature: sigObj(sign(bomCanonical(parsePyJson(JSON.stringify(bomDoc)) as { [k: string]: PyValue }))) };
+    const bomPy = parsePyJson(JSON.stringify(bomDoc)) as { [k: string]: PyValue };
+    const bom = { ...bomDoc, signature: sigObj(sign(faults.bomBadSignature ? manifestCanonical(bomPy) : bomCanonical(bomPy))) };
     const out = { trace_id: trace, bill_of_materials: bom, final_result: finalResult, results: Object.fromEntries(results), protocol_version: 'v1' };
     db.putPipeline(trace, JSON.stringify(out));
     return out;
@@ -767,7 +769,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const minTrust = q.min_trust === undefined ? 0 : Number(q.min_trust);
     if (!Number.isFinite(minTrust) || minTrust < 0 || minTrust > 1) throw new HttpError(400, 'min_trust must be in [0, 1]');
     const maxLat = q.max_latency_ms === undefined ? undefined : Number(q.max_latency_ms);
-    if (maxLat !== undefined && !(maxLat >= 0)) throw new HttpError(400, 'max_latency_ms must be a non-negative number');
+    if (maxLat !== undefined && !(Number.isFinite(maxLat) && maxLat >= 0)) throw new HttpError(400, 'max_latency_ms must be a non-negative number');
     const intent = words(q.intent ?? '');
     const t = await now();
     const peers = new Map(db.peers().map((p) => [p.url, p]));
@@ -1005,6 +1007,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   });
 
   listening = await listen(app, { host: o.host ?? '127.0.0.1', port: o.port ?? 0, shape: codedErrors, log });
+  // Idle keep-alive sockets outlive the clients' (undici keeps them 4 s): a server that closes first
+  // races a client reusing the socket, and the client sees ECONNRESET on a request nobody refused.
+  listening.server.keepAliveTimeout = 65_000;
   base = listening.url.replace(/\/$/, '');
   const t0 = await now();
   for (const s of o.seedList ?? []) {
