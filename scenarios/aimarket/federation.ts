@@ -127,6 +127,7 @@ export const announcements = defineScenario({
     };
     const peersBefore = await router.peers();
     const indexedBefore = await search();
+    if (indexedBefore === 0) throw new Indeterminate('AIM-FED-04', 'the router indexes none of the provider’s tools (AIM-FED-01 reports it): no known peer to protect');
     const fresh = `http://hub-${v.n}.example.com:${v.port}`;
     const doc = { hub_url: fresh, well_known_url: `${fresh}/.well-known/ai-market.json`, capabilities_count: 3, hub_name: v.name };
     const tampered = { ...sign(doc), hub_url: `http://evil-${v.n}.example.com` };

@@ -1,6 +1,5 @@
 /**
- * SQLite state of the AI Market reference hub (`node:sqlite`): payment requirements (402 nonces),
- * transaction hashes already used, channels (integer-cent ledger), signed receipts, invocation
+ * SQLite state of the AI Market reference hub (`node:sqlite`): transaction hashes already used, channels (integer-cent ledger), signed receipts, invocation
  * stats, federation peers and their indexed tools, pipelines. A debit or refund is one SQL
  * statement, so a channel is never overdrawn and a refund is atomic.
  */
@@ -41,7 +40,6 @@ export class HubDb {
     this.db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS pay_nonces (nonce TEXT PRIMARY KEY, pid TEXT, cid TEXT, amount TEXT, expires_at INTEGER);
       CREATE TABLE IF NOT EXISTS used_tx (tx_hash TEXT PRIMARY KEY, purpose TEXT, ref TEXT);
       CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, payer TEXT, deposit_cents INTEGER, used_cents INTEGER, status TEXT,
         opened_at INTEGER, expires_at INTEGER, open_tx TEXT, refund_cents INTEGER, refund_tx TEXT, secret TEXT);
@@ -69,10 +67,6 @@ export class HubDb {
   }
   txUsed(hash: string): boolean {
     return this.db.prepare('SELECT 1 FROM used_tx WHERE tx_hash = ?').get(hash.toLowerCase()) !== undefined;
-  }
-
-  addNonce(nonce: string, pid: string, cid: string, amount: bigint, expiresAt: number): void {
-    this.db.prepare('INSERT INTO pay_nonces VALUES (?, ?, ?, ?, ?)').run(nonce, pid, cid, amount.toString(), expiresAt);
   }
 
   openChannel(c: Omit<ChannelRow, 'refund_cents' | 'refund_tx' | 'used_cents' | 'status'>): void {

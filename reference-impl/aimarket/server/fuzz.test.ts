@@ -167,7 +167,7 @@ function requests(): fc.Arbitrary<Req> {
     P(
       'open: wrong token or chain',
       '/ai-market/channel/open',
-      fc.constantFrom(body({ deposit_usd: 0.01, tx_hash: '0x' + '0'.repeat(64), token: 'DAI' }), body({ deposit_usd: 0.01, tx_hash: '0x' + '0'.repeat(64), chain: 'solana' })),
+      fc.constantFrom(body({ deposit_usd: 0.01, tx_hash: `0x${'0'.repeat(64)}`, token: 'DAI' }), body({ deposit_usd: 0.01, tx_hash: `0x${'0'.repeat(64)}`, chain: 'solana' })),
     ),
     P(
       'close: bad body',
@@ -249,30 +249,26 @@ function requests(): fc.Arbitrary<Req> {
         weird.map((w) => body({ product_id: w, capability_id: w, input: w })),
       )
       .map((b) => ({ cls: 'routed invoke: bad body', method: 'POST', path: '/ai-market/v2/invoke', body: b, hub: 'router' as const })),
-    fc
-      .constantFrom('http://unknown.example', 'https://x.example', 'ftp://a')
-      .map((h) => ({
-        cls: 'routed invoke: unknown source hub',
-        method: 'POST',
-        path: '/ai-market/v2/invoke',
-        body: body({ product_id: 'prod-text', capability_id: 'upper@v1', source_hub: h, input: { text: 'x' } }),
-        hub: 'router' as const,
-      })),
-    fc
-      .record({ url: fc.webUrl(), key: fc.uint8Array({ minLength: 32, maxLength: 32 }), sig: fc.uint8Array({ minLength: 64, maxLength: 64 }) })
-      .map((r) => ({
-        cls: 'announce: forged',
-        method: 'POST',
-        path: '/ai-market/v2/federation/announce',
-        body: body({
-          hub_url: r.url,
-          well_known_url: `${r.url}/.well-known/ai-market.json`,
-          capabilities_count: 1,
-          signer_public_key: Buffer.from(r.key).toString('base64'),
-          signature: { algorithm: 'ed25519', value: Buffer.from(r.sig).toString('base64') },
-        }),
-        hub: 'router' as const,
-      })),
+    fc.constantFrom('http://unknown.example', 'https://x.example', 'ftp://a').map((h) => ({
+      cls: 'routed invoke: unknown source hub',
+      method: 'POST',
+      path: '/ai-market/v2/invoke',
+      body: body({ product_id: 'prod-text', capability_id: 'upper@v1', source_hub: h, input: { text: 'x' } }),
+      hub: 'router' as const,
+    })),
+    fc.record({ url: fc.webUrl(), key: fc.uint8Array({ minLength: 32, maxLength: 32 }), sig: fc.uint8Array({ minLength: 64, maxLength: 64 }) }).map((r) => ({
+      cls: 'announce: forged',
+      method: 'POST',
+      path: '/ai-market/v2/federation/announce',
+      body: body({
+        hub_url: r.url,
+        well_known_url: `${r.url}/.well-known/ai-market.json`,
+        capabilities_count: 1,
+        signer_public_key: Buffer.from(r.key).toString('base64'),
+        signature: { algorithm: 'ed25519', value: Buffer.from(r.sig).toString('base64') },
+      }),
+      hub: 'router' as const,
+    })),
     fc.oneof(notJson, nonObject).map((b) => ({ cls: 'announce: bad body', method: 'POST', path: '/ai-market/v2/federation/announce', body: b, hub: 'router' as const })),
     fc
       .tuple(

@@ -317,7 +317,11 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const raw = JSON.stringify(req);
     const headers: Record<string, string> = {};
     if (!faults.no402Header) headers['X-Payment-Required'] = faults.base64Header ? Buffer.from(raw).toString('base64') : raw;
-    return { status: 402, body: { error: { code: 'payment_required', message: reason }, payment_required: req, protocol_version: 'v1' }, headers };
+    return {
+      status: 402,
+      body: { error: { code: 'payment_required', message: reason }, product_id: c.productId, capability_id: c.capabilityId, payment_required: req, protocol_version: 'v1' },
+      headers,
+    };
   }
 
   function suggestions(c: Capability) {
