@@ -220,6 +220,8 @@ export const channelModel = defineScenario({
     return { model: { deposit: cents, used: 0n, closed: false }, real: { ctx, hub, ch, tools, pinned: d.wellKnown.signer_public_key, failure, observable } };
   },
   async finish(m, r) {
+    // Every run tries one failing call while the channel is open (the refund rules are checked in every run).
+    if (!m.closed) await new FailCmd().run(m, r);
     if (!m.closed) await closeAndCheck(m, r);
     const t = r.tools[0]!;
     const a = await r.hub.invoke(t.product_id, t.capability_id, { text: 'after' }, { channel: r.ch.id });

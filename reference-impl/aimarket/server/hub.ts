@@ -975,6 +975,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   });
   app.post('/ai-market/pricing/:pid/:cid', async (c) => {
     const b = parseWith(InvokeBody, await jsonBody(c, { limit: 200_000, whenEmpty: undefined }));
+    const cap = capByIds(c.req.param('pid'), c.req.param('cid'));
+    const bad = cap && checkInput(cap, b.input);
+    if (bad) throw new HttpError(400, bad);
     return c.json(quote(c.req.param('pid'), c.req.param('cid'), faults.quoteMismatch ? 0 : inputSize(b.input)));
   });
 
