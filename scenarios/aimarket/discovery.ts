@@ -22,7 +22,12 @@ export const discovery = defineScenario({
   title: 'Well-known document, five-field signed manifests under the pinned key, tampered copies refused, MCP tools list = catalog',
   requirements: ['AIM-DSC-01', 'AIM-SIG-01', 'AIM-SIG-02', 'AIM-MCP-01'],
   ...HUB,
-  arbitrary: () => fc.record({ tool: fc.nat(), price: fc.integer({ min: 1, max: 9999 }), hub: fc.webUrl() }),
+  arbitrary: () =>
+    fc.record({
+      tool: fc.nat(),
+      price: fc.integer({ min: 1, max: 9999 }),
+      hub: fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{1,14}$/), fc.constantFrom('com', 'org', 'example', 'io')).map(([h, d]) => `https://${h}.${d}`),
+    }),
   async run(ctx, v) {
     const hub = hubOf(ctx);
     ctx.act('the buyer reads /.well-known/ai-market.json');

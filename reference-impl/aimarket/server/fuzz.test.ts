@@ -256,19 +256,25 @@ function requests(): fc.Arbitrary<Req> {
       body: body({ product_id: 'prod-text', capability_id: 'upper@v1', source_hub: h, input: { text: 'x' } }),
       hub: 'router' as const,
     })),
-    fc.record({ url: fc.webUrl(), key: fc.uint8Array({ minLength: 32, maxLength: 32 }), sig: fc.uint8Array({ minLength: 64, maxLength: 64 }) }).map((r) => ({
-      cls: 'announce: forged',
-      method: 'POST',
-      path: '/ai-market/v2/federation/announce',
-      body: body({
-        hub_url: r.url,
-        well_known_url: `${r.url}/.well-known/ai-market.json`,
-        capabilities_count: 1,
-        signer_public_key: Buffer.from(r.key).toString('base64'),
-        signature: { algorithm: 'ed25519', value: Buffer.from(r.sig).toString('base64') },
-      }),
-      hub: 'router' as const,
-    })),
+    fc
+      .record({
+        url: fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{1,14}$/), fc.constantFrom('com', 'org', 'example', 'io')).map(([h, d]) => `https://${h}.${d}`),
+        key: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+      })
+      .map((r) => ({
+        cls: 'announce: forged',
+        method: 'POST',
+        path: '/ai-market/v2/federation/announce',
+        body: body({
+          hub_url: r.url,
+          well_known_url: `${r.url}/.well-known/ai-market.json`,
+          capabilities_count: 1,
+          signer_public_key: Buffer.from(r.key).toString('base64'),
+          signature: { algorithm: 'ed25519', value: Buffer.from(r.sig).toString('base64') },
+        }),
+        hub: 'router' as const,
+      })),
     fc.oneof(notJson, nonObject).map((b) => ({ cls: 'announce: bad body', method: 'POST', path: '/ai-market/v2/federation/announce', body: b, hub: 'router' as const })),
     fc
       .tuple(
