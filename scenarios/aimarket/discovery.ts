@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import fc from 'fast-check';
 import { defineScenario } from '../../harness/engine/dsl.ts';
+import { tamperByHub, tamperPrice } from '../../reference-impl/aimarket/agents/adversary.ts';
 import { requirementOf } from '../../reference-impl/aimarket/agents/buyer.ts';
 import { parseUsdMicros } from '../../reference-impl/aimarket/protocol/money.ts';
 import { parsePyJson, type PyValue } from '../../reference-impl/aimarket/protocol/pyjson.ts';
@@ -38,24 +39,18 @@ export const discovery = defineScenario({
     const tools = doc.tools as Doc[];
     if (tools.length > 0) {
       const i = v.tool % tools.length;
-      const tampered = { ...doc, tools: tools.map((t, j) => (j === i ? { ...t, price_per_call_usd: v.price / 100_000 } : t)) };
+      const tampered = tamperPrice(doc, i, v.price / 100_000);
       ctx.act(`an adversary rewrites the price of ${String(tools[i]!.name)} to ${v.price / 100_000}`);
       ctx.check('AIM-SIG-02', !verifiesUnderAnyGeneration(tampered, wk.signer_public_key, 'manifest'), 'a manifest with a rewritten price verifies under no canonical generation', {
         expected: 'refused',
         actual: 'verifies',
       });
     }
-    const byHub = (doc.by_hub as Doc | undefined) ?? {};
     ctx.act(`an adversary adds ${v.hub} to by_hub with trust 0.99`);
-    ctx.check(
-      'AIM-SIG-02',
-      !verifiesUnderAnyGeneration({ ...doc, by_hub: { ...byHub, [v.hub]: { trust_score: 0.99 } } }, wk.signer_public_key, 'manifest'),
-      'a manifest with a rewritten by_hub verifies under no canonical generation',
-      {
-        expected: 'refused',
-        actual: 'verifies',
-      },
-    );
+    ctx.check('AIM-SIG-02', !verifiesUnderAnyGeneration(tamperByHub(doc, v.hub), wk.signer_public_key, 'manifest'), 'a manifest with a rewritten by_hub verifies under no canonical generation', {
+      expected: 'refused',
+      actual: 'verifies',
+    });
     const other = signerFromSeed('42'.repeat(32));
     ctx.check('AIM-SIG-02', !verifyManifest(doc, other.publicB64).ok, 'the manifest does not verify under another key', { expected: 'refused', actual: 'verifies' });
     const verdict = verifyManifest(m.text, wk.signer_public_key);

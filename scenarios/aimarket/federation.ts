@@ -7,9 +7,9 @@
 import fc from 'fast-check';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
+import { signedAnnouncement } from '../../reference-impl/aimarket/agents/adversary.ts';
 import { checkReceipt, requirementOf } from '../../reference-impl/aimarket/agents/buyer.ts';
 import { parseUsdMicros, routedPriceAcceptable } from '../../reference-impl/aimarket/protocol/money.ts';
-import { announceCanonical } from '../../reference-impl/aimarket/protocol/canonical.ts';
 import { signerFromSeed } from '../../reference-impl/aimarket/protocol/sign.ts';
 import { SearchSchema, WellKnownSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
 import { chainFor, configOf, discovered, hubOf, payerOf, textTools } from './lab.ts';
@@ -114,7 +114,7 @@ export const announcements = defineScenario({
     const provider = hubOf(ctx);
     const router = hubOf(ctx, 'aimarket-router');
     const attacker = signerFromSeed(ctx.key('attacker').slice(2));
-    const sign = (doc: Record<string, unknown>) => ({ ...doc, signer_public_key: attacker.publicB64, signature: { algorithm: 'ed25519', value: attacker.sign(announceCanonical(doc as never)) } });
+    const sign = (doc: { hub_url: string; well_known_url: string; capabilities_count: number; hub_name?: string }) => signedAnnouncement(attacker, doc);
     const search = async () => {
       const s = await router.search({ intent: '', limit: 100 });
       return ((s.body as { matches?: { source_hub: string; capability_id: string }[] } | undefined)?.matches ?? []).filter((m) => {

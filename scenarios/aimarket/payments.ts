@@ -11,24 +11,17 @@ import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
+import { COUNTERFEIT_TOKEN_CODE, tamperedReceipts } from '../../reference-impl/aimarket/agents/adversary.ts';
 import { checkReceipt, receiptOf, requirementOf } from '../../reference-impl/aimarket/agents/buyer.ts';
 import { parseUsdMicros } from '../../reference-impl/aimarket/protocol/money.ts';
 import { PyFloat, type PyValue } from '../../reference-impl/aimarket/protocol/pyjson.ts';
 import { signerFromSeed, verifiesUnderAnyGeneration, verifyReceipt } from '../../reference-impl/aimarket/protocol/sign.ts';
 import { chainFor, discovered, HUB, hubOf, payerOf, short, textTools, transfersIn } from './lab.ts';
 
-/**
- * Creation code of a counterfeit token: any call emits an ERC-20 `Transfer(caller, arg0, arg1)` from
- * its own address and returns true (hand-assembled: CALLDATALOAD 0x24 → MSTORE 0; LOG3 with the
- * Transfer topic, CALLER and CALLDATALOAD 0x04; RETURN 1). A hub that does not check which token
- * moved is paid by it.
- */
-const COUNTERFEIT = ('0x603a80600b6000396000f3602435600052600435337fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef60206000a360016000526020' + '6000f3') as Hex;
-
 async function counterfeitToken(ctx: RunContext, s: ChainSession, role: string): Promise<Address> {
   const wallet = createWalletClient({ account: s.account(role), chain: s.public.chain, transport: http(s.spec.rpcUrl) });
   ctx.act(`${role} deploys a counterfeit token that emits ERC-20 Transfer events`);
-  const hash = await wallet.sendTransaction({ data: COUNTERFEIT, chain: s.public.chain });
+  const hash = await wallet.sendTransaction({ data: COUNTERFEIT_TOKEN_CODE, chain: s.public.chain });
   const r = await s.public.waitForTransactionReceipt({ hash, pollingInterval: 20 });
   if (r.status !== 'success' || !r.contractAddress) throw new Indeterminate('AIM-PAY-02', 'setup: the counterfeit token did not deploy');
   return r.contractAddress;
@@ -128,14 +121,8 @@ export const payPerCall = defineScenario({
       return;
     }
     // Tampered copies of the receipt (the negative vectors' kinds, on this hub's own receipt).
-    const tamper: [string, Doc][] = [
-      ['success flipped', { ...rc, success: false }],
-      ['timestamp rewritten', { ...rc, timestamp: '2020-01-01T00:00:00Z' }],
-      ['latency rewritten', { ...rc, latency_ms: 999_999 }],
-      ['price rewritten', { ...rc, price_usd: 0.000001 }],
-    ];
     const sig = rc.signature as Doc;
-    if (sig.version === 2) tamper.push(['downgraded to v1', { ...rc, signature: { algorithm: 'ed25519', value: sig.value as string } }]);
+    const tamper = tamperedReceipts(rc);
     for (const [what, doc] of tamper)
       ctx.check('AIM-SIG-02', !verifiesUnderAnyGeneration(doc, pinned, 'receipt'), `a receipt with ${what} verifies under no canonical generation`, { expected: 'refused', actual: 'verifies' });
     ctx.check('AIM-SIG-02', !verifyReceipt(rc, signerFromSeed('43'.repeat(32)).publicB64).ok, 'the receipt does not verify under another key', { expected: 'refused', actual: 'verifies' });
