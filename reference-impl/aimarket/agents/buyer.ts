@@ -94,3 +94,64 @@ export async function payAndInvoke(hub: HubClient, payer: Payer, token: string, 
   const paid = await hub.invoke(pid, cid, input, { txHash: tx.hash });
   return { first, paid, hash: tx.hash, requirement: r.req, amount: r.amount };
 }
+
+export interface BuyerRun {
+  plan: string[];
+  channel?: string;
+  results: unknown[];
+  /** Every receipt's verdict under the pinned key (a run that got an unverified receipt stops). */
+  verdicts: Verdict[];
+  spentCents: bigint;
+  error?: string;
+}
+
+/**
+ * The buyer end to end: crawl and verify the hub, plan from `intent` within `budgetUsd`, open a
+ * channel that covers the plan (whole cents, ceiling per call), run the plan as a pipeline (each step
+ * fed the previous result) and verify the bill of materials' total against the channel; or, for a
+ * one-step plan, pay per call. Stops at the first unverified document.
+ */
+export async function buyerRun(hub: HubClient, payer: Payer, token: string, intent: string, budgetUsd: number, input: Record<string, unknown>): Promise<BuyerRun> {
+  const out: BuyerRun = { plan: [], results: [], verdicts: [], spentCents: 0n };
+  const d = await discoverHub(hub);
+  if ('error' in d) return { ...out, error: d.error };
+  if (!d.verdict.ok) return { ...out, error: `manifest: ${d.verdict.reason}` };
+  const { plan } = planWithin(d.manifest.tools, intent, budgetUsd);
+  out.plan = plan.map((t) => t.name);
+  if (!plan.length) return { ...out, error: 'nothing in the catalog fits the intent and budget' };
+  const pinned = d.wellKnown.signer_public_key;
+  const first = plan[0]! as (typeof d.manifest.tools)[number];
+  if (plan.length === 1) {
+    const r = await payAndInvoke(hub, payer, token, first.product_id, first.capability_id, input);
+    if (!r.paid) return { ...out, error: `payment failed (HTTP ${r.first.status})` };
+    const v = checkReceipt(r.paid.text, pinned);
+    out.verdicts.push(v);
+    out.results.push((r.paid.body as { result?: unknown } | undefined)?.result);
+    return v.ok ? out : { ...out, error: `receipt: ${v.reason}` };
+  }
+  const cents = plan.reduce((a, t) => a + (parseUsdMicros(t.price_per_call_usd) + 9_999n) / 10_000n, 0n);
+  const probe = await hub.invoke(first.product_id, first.capability_id, input);
+  const req = requirementOf(probe);
+  if (!req.ok) return { ...out, error: req.reason };
+  const tx = await payer.transfer(token, req.req.recipient, cents * 10_000n);
+  if (!tx.ok) return { ...out, error: tx.reason };
+  const open = await hub.openChannel(Number(cents) / 100, tx.hash);
+  const ch = (open.body as { channel?: { channel_id?: string } } | undefined)?.channel?.channel_id;
+  if (!ch) return { ...out, error: `channel open: HTTP ${open.status}` };
+  out.channel = ch;
+  const tools = plan as (typeof d.manifest.tools)[number][];
+  const nodes = tools.map((t, i) =>
+    i === 0
+      ? { id: 's0', product_id: t.product_id, capability_id: t.capability_id, input }
+      : { id: `s${i}`, product_id: t.product_id, capability_id: t.capability_id, input_from: `s${i - 1}`, depends_on: [`s${i - 1}`] },
+  );
+  const p = await hub.pipeline(ch, nodes);
+  const bom = (p.body as { bill_of_materials?: { total_usd?: number } } | undefined)?.bill_of_materials;
+  if (p.status !== 200 || !bom) return { ...out, error: `pipeline: HTTP ${p.status}` };
+  out.results.push((p.body as { final_result?: unknown }).final_result);
+  out.spentCents = parseUsdMicros(bom.total_usd ?? 0) / 10_000n;
+  const close = await hub.closeChannel(ch);
+  const s = (close.body as { settlement?: { used_usd?: number } } | undefined)?.settlement;
+  if (s?.used_usd === undefined || parseUsdMicros(s.used_usd) / 10_000n !== out.spentCents) return { ...out, error: 'the settlement does not match the bill of materials' };
+  return out;
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, test } from 'vitest';
-import { checkReceipt, discoverHub, payAndInvoke, requirementOf } from '../agents/buyer.ts';
+import { buyerRun, checkReceipt, discoverHub, payAndInvoke, requirementOf } from '../agents/buyer.ts';
 import { hubClient } from '../agents/hub-client.ts';
 import { verifyBom } from '../protocol/sign.ts';
 import { type AimLab, startAimLab } from './testkit.ts';
@@ -145,4 +145,19 @@ test('MCP: the official SDK client lists the catalog and calls a tool paid by a 
   assert.equal(v.ok, true, `${v.reason} ${JSON.stringify(r.structuredContent)}`);
   await paid.close();
   assert.equal((await hub.channel(ch)).body.balance_usd, 0.09);
+});
+
+test('the buyer agent: plans from an intent within a budget, pays, runs the plan, verifies what it gets', async () => {
+  const hub = hubClient(lab.stack.provider.url);
+  const one = await buyerRun(hub, lab.payer('buyer2'), lab.usdc, 'translate this', 0.5, { text: 'hi', locales: ['fr'] });
+  assert.equal(one.error, undefined, String(one.error));
+  assert.deepEqual(one.plan, ['prod-lang.translate.multi@v2']);
+  assert.equal(one.verdicts[0]?.ok, true);
+  const many = await buyerRun(hub, lab.payer('buyer1'), lab.usdc, 'upper reverse', 0.02, { text: 'abc' });
+  assert.equal(many.error, undefined, String(many.error));
+  assert.deepEqual(many.plan, ['prod-text.upper@v1', 'prod-text.reverse@v1']);
+  assert.deepEqual(many.results[0], { text: 'CBA' });
+  assert.equal(many.spentCents, 3n);
+  const none = await buyerRun(hub, lab.payer('buyer1'), lab.usdc, 'translate', 0.1, { text: 'x' });
+  assert.match(none.error ?? '', /nothing in the catalog/);
 });
