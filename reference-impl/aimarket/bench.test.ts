@@ -9,7 +9,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 test('aimarket bench --n 3: exit 0, one JSON line, per-call and channel ratios', { timeout: 180_000 }, async () => {
   const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(path.join(root, 'node_modules', '.bin', 'tsx'), ['reference-impl/aimarket/bench.ts', '--n', '3'], { cwd: root, timeout: 170_000 }, (err, stdout, stderr) =>
+    execFile(path.join(root, 'node_modules', '.bin', 'tsx'), ['reference-impl/aimarket/bench.ts', '--n', '3', '--rounds', '1'], { cwd: root, timeout: 170_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );

@@ -2,7 +2,7 @@
  * AI Market paid-invocation benchmark on a fresh base anvil: paid invocations per second through the
  * reference hub, against the bare calls the same work needs, as ratios.
  *
- *   npx tsx reference-impl/aimarket/bench.ts [--n 40]
+ *   npx tsx reference-impl/aimarket/bench.ts [--n 40] [--rounds 3]
  *
  * - per-call payment: the buyer's USDC transfer (signed locally, eth_sendRawTransactionSync) then
  *   POST invoke with X-Payment (the hub reads the chain clock and the transaction receipt, checks the
@@ -12,7 +12,9 @@
  *   an Ed25519-signed v2 receipt). Bare: the same capability behind a plain node:http JSON endpoint
  *   called over the same client (the HTTP call a paid call cannot avoid).
  *
- * Prints plain text and, last, one JSON line with both ratios (stack / bare; DESIGN's goal is 0.5).
+ * Stack and bare alternate in rounds (machine load changes hit both); the median of the per-round
+ * ratios is reported. Prints plain text and, last, one JSON line with both ratios (stack / bare;
+ * DESIGN's goal is 0.5).
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -24,10 +26,11 @@ import { hubClient } from './agents/hub-client.ts';
 import { REFERENCE_CATALOG, runCapability } from './protocol/catalog.ts';
 import { startAimStack } from './server/stack.ts';
 
-const { values: flags } = parseArgs({ options: { n: { type: 'string', default: '40' } } });
+const { values: flags } = parseArgs({ options: { n: { type: 'string', default: '40' }, rounds: { type: 'string', default: '3' } } });
 const N = Number(flags.n);
-if (!Number.isInteger(N) || N < 1) {
-  console.error('--n must be a positive integer');
+const ROUNDS = Number(flags.rounds);
+if (!Number.isInteger(N) || N < 1 || !Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  console.error('--n and --rounds must be positive integers');
   process.exit(2);
 }
 
@@ -55,32 +58,28 @@ try {
   // warm up both paths
   await hub.invoke(cap.productId, cap.capabilityId, input, { txHash: await transfer(cap.priceMicros) });
 
-  let t = performance.now();
-  for (let i = 0; i < N; i++) {
-    const h = await transfer(cap.priceMicros);
-    const r = await hub.invoke(cap.productId, cap.capabilityId, input, { txHash: h });
+  const timed = async (f: () => Promise<unknown>) => {
+    const t = performance.now();
+    for (let i = 0; i < N; i++) await f();
+    return rate(N, performance.now() - t);
+  };
+  const paidCall = async () => {
+    const r = await hub.invoke(cap.productId, cap.capabilityId, input, { txHash: await transfer(cap.priceMicros) });
     if (r.status !== 200) throw new Error(`paid invoke answered ${r.status}: ${r.text}`);
-  }
-  const perCall = rate(N, performance.now() - t);
-  t = performance.now();
-  for (let i = 0; i < N; i++) {
+  };
+  const bareCallPaid = async () => {
     const h = await transfer(cap.priceMicros);
     await rpcCall(chain.rpcUrl, 'eth_getTransactionReceipt', [h]);
     runCapability(cap, input);
-  }
-  const perCallBare = rate(N, performance.now() - t);
+  };
 
-  const deposit = await transfer(BigInt(N + 2) * 10_000n);
-  const open = await hub.openChannel((N + 2) / 100, deposit);
+  const deposit = await transfer(BigInt(ROUNDS * N + 2) * 10_000n);
+  const open = await hub.openChannel((ROUNDS * N + 2) / 100, deposit);
   const ch = open.body.channel.channel_id as string;
-  await hub.invoke(cap.productId, cap.capabilityId, input, { channel: ch });
-  t = performance.now();
-  for (let i = 0; i < N; i++) {
+  const channelCall = async () => {
     const r = await hub.invoke(cap.productId, cap.capabilityId, input, { channel: ch });
     if (r.status !== 200) throw new Error(`channel invoke answered ${r.status}: ${r.text}`);
-  }
-  const channel = rate(N, performance.now() - t);
-
+  };
   const bare = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -94,17 +93,31 @@ try {
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
   const bareUrl = `http://127.0.0.1:${(bare.address() as { port: number }).port}/run`;
   const bareCall = async () => (await keepAliveFetch(bareUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) })).text();
+  await channelCall();
   await bareCall();
-  t = performance.now();
-  for (let i = 0; i < N; i++) await bareCall();
-  const channelBare = rate(N, performance.now() - t);
+
+  // Rounds alternate stack and bare so that a change of machine load hits both; the median ratio is reported.
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const r1: number[][] = [];
+  const r2: number[][] = [];
+  for (let k = 0; k < ROUNDS; k++) {
+    r1.push([await timed(paidCall), await timed(bareCallPaid)]);
+    r2.push([await timed(channelCall), await timed(bareCall)]);
+  }
   bare.close();
+  const perCall = median(r1.map((x) => x[0]!));
+  const perCallBare = median(r1.map((x) => x[1]!));
+  const channel = median(r2.map((x) => x[0]!));
+  const channelBare = median(r2.map((x) => x[1]!));
+  const ratio1 = median(r1.map((x) => x[0]! / x[1]!));
+  const ratio2 = median(r2.map((x) => x[0]! / x[1]!));
 
   const out = {
     bench: 'aimarket-paid-invocations',
     n: N,
-    perCall: { invocationsPerSecond: +perCall.toFixed(1), barePerSecond: +perCallBare.toFixed(1), ratio: +(perCall / perCallBare).toFixed(3) },
-    channel: { invocationsPerSecond: +channel.toFixed(1), barePerSecond: +channelBare.toFixed(1), ratio: +(channel / channelBare).toFixed(3) },
+    rounds: ROUNDS,
+    perCall: { invocationsPerSecond: +perCall.toFixed(1), barePerSecond: +perCallBare.toFixed(1), ratio: +ratio1.toFixed(3) },
+    channel: { invocationsPerSecond: +channel.toFixed(1), barePerSecond: +channelBare.toFixed(1), ratio: +ratio2.toFixed(3) },
   };
   console.log(`per-call payment: ${out.perCall.invocationsPerSecond} paid invocations/s; bare transfer + receipt read + work: ${out.perCall.barePerSecond}/s; ratio ${out.perCall.ratio}`);
   console.log(`channel debit:    ${out.channel.invocationsPerSecond} paid invocations/s; bare HTTP call of the work: ${out.channel.barePerSecond}/s; ratio ${out.channel.ratio}`);

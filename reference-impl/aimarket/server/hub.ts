@@ -25,7 +25,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprot
 import { type Context, Hono } from 'hono';
 import { type Address, decodeEventLog, encodeFunctionData, erc20Abi, type Hex, parseAbi } from 'viem';
 import { z } from 'zod';
-import { keepAliveFetch, rpcCall } from '../../../harness/chain/rpc.ts';
+import { keepAliveFetch, postJson, rpcCall } from '../../../harness/chain/rpc.ts';
 import { codedErrors, errorHandler, HttpError, jsonBody, type Listening, listen, notFoundHandler, parseWith } from '../../_shared/http.ts';
 import { bomCanonical, manifestCanonical, manifestCanonicalLegacy3, providerBinding, receiptCanonicalLegacy5, receiptCanonicalV1, receiptCanonicalV2 } from '../protocol/canonical.ts';
 import { type Capability, inputSize, priceFor, REFERENCE_CATALOG, runCapability, toolName } from '../protocol/catalog.ts';
@@ -164,7 +164,13 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   let listening: Listening | undefined;
 
   // ---- chain ---------------------------------------------------------------------------------
-  const now = async (): Promise<number> => Number(BigInt((await rpcCall<{ timestamp: Hex }>(o.rpcUrl, 'eth_getBlockByNumber', ['latest', false])).timestamp));
+  /** The chain clock: the latest block's timestamp (one keep-alive JSON-RPC round trip, no Response object). */
+  const now = async (): Promise<number> => {
+    const r = await postJson(o.rpcUrl, '{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["latest",false]}');
+    const ts = (JSON.parse(r.text) as { result?: { timestamp?: Hex } }).result?.timestamp;
+    if (ts === undefined) throw new Error(`eth_getBlockByNumber: HTTP ${r.status} ${r.text.slice(0, 120)}`);
+    return Number(BigInt(ts));
+  };
 
   let sendQueue: Promise<unknown> = Promise.resolve();
   /** Pays `amount` base units to `to` from the hub wallet (one transaction at a time; sync send). */
