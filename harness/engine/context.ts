@@ -42,7 +42,8 @@ function statusMatches(status: number, e: StatusExpectation): boolean {
 function show(v: unknown): string {
   if (typeof v === 'string') return v;
   try {
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    // JSON.stringify(undefined) is undefined, not a string: an empty body must still print.
+    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
   } catch {
     return String(v);
   }

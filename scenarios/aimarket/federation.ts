@@ -1,0 +1,158 @@
+/**
+ * Federation through a routing hub (endpoint `aimarket-router`) that indexes the hub under test
+ * (endpoint `aimarket`): routed prices in search, the routed invoke (402 forwarded, paid result and
+ * the provider's receipt passed through), 502 for a provider that is down (`config.aimarket.downPeer`),
+ * and announcements (tampered refused; a known peer unchanged; a new one never published).
+ */
+import fc from 'fast-check';
+import { defineScenario } from '../../harness/engine/dsl.ts';
+import { Indeterminate } from '../../harness/engine/errors.ts';
+import { signedAnnouncement } from '../../reference-impl/aimarket/agents/adversary.ts';
+import { checkReceipt, requirementOf } from '../../reference-impl/aimarket/agents/buyer.ts';
+import { parseUsdMicros, routedPriceAcceptable } from '../../reference-impl/aimarket/protocol/money.ts';
+import { signerFromSeed } from '../../reference-impl/aimarket/protocol/sign.ts';
+import { SearchSchema, WellKnownSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
+import { chainFor, configOf, discovered, hubOf, payerOf, textTools } from './lab.ts';
+
+const FED = { endpoints: ['aimarket', 'aimarket-router'], isolation: 'live' as const };
+const origin = (u: string) => new URL(u).origin;
+
+export const federatedSearch = defineScenario({
+  kind: 'property',
+  id: 'federated-search',
+  title: 'Federated search: routed_price_usd = price × (1 + routing_fee_bps/10000) with the router’s declared fee, provider prices, trust in [0,1], min_trust filters',
+  requirements: ['AIM-FED-01'],
+  ...FED,
+  arbitrary: () => fc.record({ words: fc.subarray(['translate', 'text', 'upper', 'reverse', 'count', 'languages', 'echo'], { minLength: 1 }), minTrust: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  async run(ctx, v) {
+    const provider = hubOf(ctx);
+    const router = hubOf(ctx, 'aimarket-router');
+    const d = await discovered(ctx, provider, 'AIM-FED-01');
+    const rwk = await ctx.json('AIM-FED-01', `${router.url}/.well-known/ai-market.json`, WellKnownSchema);
+    const fee = rwk.federation?.routing_fee_bps;
+    if (fee === undefined) throw new Indeterminate('AIM-FED-01', 'the router declares no federation.routing_fee_bps');
+    ctx.act(`the buyer searches the router for "${v.words.join(' ')}"`);
+    const s = await ctx.json('AIM-FED-01', `${router.url}/ai-market/v2/search?intent=${encodeURIComponent(v.words.join(' '))}&limit=100`, SearchSchema);
+    const price = new Map(d.manifest.tools.map((t) => [`${t.product_id}/${t.capability_id}`, t.price_per_call_usd]));
+    const providerOrigin = origin(provider.url);
+    for (const m of s.matches) {
+      ctx.check('AIM-FED-01', routedPriceAcceptable(m.routed_price_usd, parseUsdMicros(m.price_per_call_usd), BigInt(m.routing_fee_bps)), `routed price of ${m.capability_id} follows the formula`, {
+        expected: `${m.price_per_call_usd} × (1 + ${m.routing_fee_bps}/10000)`,
+        actual: m.routed_price_usd,
+      });
+      let src = m.source_hub;
+      try {
+        src = origin(m.source_hub);
+      } catch {}
+      if (src === providerOrigin) {
+        ctx.expectEqual('AIM-FED-01', m.routing_fee_bps, fee, `a match from the provider carries the router’s declared fee (${m.capability_id})`);
+        ctx.expectEqual('AIM-FED-01', m.price_per_call_usd, price.get(`${m.product_id}/${m.capability_id}`), `a match from the provider carries its manifest price (${m.capability_id})`);
+      }
+    }
+    const f = await ctx.json('AIM-FED-01', `${router.url}/ai-market/v2/search?intent=${encodeURIComponent(v.words.join(' '))}&limit=100&min_trust=${v.minTrust}`, SearchSchema);
+    for (const m of f.matches) ctx.check('AIM-FED-01', m.trust_score >= v.minTrust, `min_trust=${v.minTrust} filters`, { expected: `>= ${v.minTrust}`, actual: m.trust_score });
+  },
+});
+
+export const routedInvoke = defineScenario({
+  kind: 'property',
+  id: 'routed-invoke',
+  title: 'Routed invoke: the provider’s 402 forwarded, the paid result and the provider-signed receipt passed through, routing headers carry the fee; 502 when the provider is down',
+  requirements: ['AIM-FED-02', 'AIM-FED-03'],
+  ...FED,
+  roles: ['buyer1', 'buyer2'],
+  arbitrary: () => fc.record({ tool: fc.nat(), text: fc.stringMatching(/^[a-z ]{1,20}$/), payer: fc.constantFrom('buyer1', 'buyer2') }),
+  async run(ctx, v) {
+    const provider = hubOf(ctx);
+    const router = hubOf(ctx, 'aimarket-router');
+    const d = await discovered(ctx, provider, 'AIM-FED-02');
+    const tools = textTools(d.manifest.tools);
+    if (!tools.length) throw new Indeterminate('AIM-FED-02', 'no tool callable with {text}');
+    const t = tools[v.tool % tools.length]!;
+    const rwk = (await router.wellKnown()).body as { federation?: { routing_fee_bps?: number } } | undefined;
+    const fee = rwk?.federation?.routing_fee_bps;
+    const body = { product_id: t.product_id, capability_id: t.capability_id, source_hub: origin(provider.url), input: { text: v.text } };
+    ctx.act(`the buyer invokes ${t.name} through the router without paying`);
+    const u = await router.routedInvoke(body);
+    ctx.expectStatus('AIM-FED-02', { status: u.status, body: u.body }, 402, 'an unpaid routed invoke answers 402');
+    const rq = requirementOf(u);
+    ctx.check('AIM-FED-02', rq.ok, `the router forwards X-Payment-Required (${rq.ok ? 'ok' : rq.reason})`, {
+      expected: 'raw JSON requirement',
+      actual: u.headers.get('x-payment-required') ?? '(absent)',
+    });
+    if (!rq.ok) return;
+    const chain = await chainFor(ctx, rq.req, 'AIM-FED-02');
+    const tx = await payerOf(ctx, chain.session, v.payer).transfer(chain.token, rq.req.recipient, rq.amount);
+    if (!tx.ok) throw new Indeterminate('AIM-FED-02', `setup: transfer failed (${tx.reason})`);
+    ctx.act(`the buyer retries through the router with X-Payment ${tx.hash.slice(0, 12)}…`);
+    const paid = await router.routedInvoke(body, { txHash: tx.hash });
+    ctx.expectStatus('AIM-FED-02', { status: paid.status, body: paid.body }, 200, 'the paid routed invoke answers 200');
+    const rv = checkReceipt(paid.text, d.wellKnown.signer_public_key);
+    ctx.check('AIM-FED-02', rv.ok, `the passed-through receipt verifies under the provider’s key (${rv.generation}: ${rv.reason})`, { expected: 'verified', actual: rv.generation });
+    for (const h of [u, paid]) {
+      const got = h.headers.get('x-aimarket-routing-fee');
+      if (got !== null && fee !== undefined) ctx.expectEqual('AIM-FED-02', Number(got), fee, 'X-AIMarket-Routing-Fee carries the declared fee');
+    }
+    const down = configOf(ctx).downPeer;
+    if (down) {
+      ctx.act(`the buyer invokes through the router a capability of ${down}, which is down`);
+      const r = await router.routedInvoke({ ...body, product_id: 'prod-text', capability_id: 'count@v1', source_hub: origin(down) });
+      ctx.expectStatus('AIM-FED-03', { status: r.status, body: r.body }, 502, 'an unreachable provider answers 502');
+    }
+  },
+});
+
+export const announcements = defineScenario({
+  kind: 'property',
+  id: 'announcements',
+  title: 'Announcements: a tampered one refused; one for a known peer changes nothing (its tools stay indexed after a crawl); a new hub is never published as a peer',
+  requirements: ['AIM-FED-04'],
+  ...FED,
+  signers: ['attacker'],
+  arbitrary: () => fc.record({ port: fc.integer({ min: 20000, max: 60000 }), name: fc.string({ minLength: 1, maxLength: 30 }), n: fc.nat(1000) }),
+  async run(ctx, v) {
+    const provider = hubOf(ctx);
+    const router = hubOf(ctx, 'aimarket-router');
+    const attacker = signerFromSeed(ctx.key('attacker').slice(2));
+    const sign = (doc: { hub_url: string; well_known_url: string; capabilities_count: number; hub_name?: string }) => signedAnnouncement(attacker, doc);
+    const search = async () => {
+      const s = await router.search({ intent: '', limit: 100 });
+      return ((s.body as { matches?: { source_hub: string; capability_id: string }[] } | undefined)?.matches ?? []).filter((m) => {
+        try {
+          return origin(m.source_hub) === origin(provider.url);
+        } catch {
+          return false;
+        }
+      }).length;
+    };
+    const peersBefore = await router.peers();
+    const indexedBefore = await search();
+    if (indexedBefore === 0) throw new Indeterminate('AIM-FED-04', 'the router indexes none of the provider’s tools (AIM-FED-01 reports it): no known peer to protect');
+    const fresh = `http://hub-${v.n}.example.com:${v.port}`;
+    const doc = { hub_url: fresh, well_known_url: `${fresh}/.well-known/ai-market.json`, capabilities_count: 3, hub_name: v.name };
+    const tampered = { ...sign(doc), hub_url: `http://evil-${v.n}.example.com` };
+    ctx.act('an attacker announces a hub with a tampered hub_url');
+    const t = await router.announce(tampered);
+    ctx.expectRefused('AIM-FED-04', { status: t.status, body: t.body }, 'a tampered announcement is refused');
+    ctx.act('the attacker announces the provider (a known peer) under its own key and a new name');
+    const known = sign({ hub_url: origin(provider.url), well_known_url: `${origin(provider.url)}/.well-known/ai-market.json`, capabilities_count: 0, hub_name: `evil ${v.name}` });
+    const k = await router.announce(known);
+    ctx.check('AIM-FED-04', k.status < 500, 'the announcement of a known peer is answered (not a 5xx)', { expected: '2xx/4xx', actual: k.status });
+    const peersAfter = await router.peers();
+    if (peersBefore.status === 200 && peersAfter.status === 200) {
+      const pick = (a: typeof peersBefore) => ((a.body as { peers?: { url: string }[] }).peers ?? []).find((p) => origin(p.url) === origin(provider.url));
+      const strip = (p: Record<string, unknown> | undefined) => (p ? { ...p, last_crawl: undefined, trust_score: undefined } : p);
+      ctx.expectEqual('AIM-FED-04', strip(pick(peersAfter) as never), strip(pick(peersBefore) as never), 'the known peer’s stored record did not change');
+    }
+    ctx.act('the router crawls (POST /ai-market/v2/federation/crawl)');
+    await router.call('POST', '/ai-market/v2/federation/crawl', {});
+    ctx.expectEqual('AIM-FED-04', await search(), indexedBefore, 'the provider’s tools are still indexed under its pinned key after a crawl');
+    ctx.act('the attacker announces a new hub');
+    await router.announce(sign(doc));
+    const wk = (await router.wellKnown()).body as { peers?: { url: string }[] } | undefined;
+    ctx.check('AIM-FED-04', !(wk?.peers ?? []).some((p) => p.url.includes(`hub-${v.n}.example.com`)), 'an announced hub is not published in the router’s peers', {
+      expected: 'absent',
+      actual: JSON.stringify(wk?.peers),
+    });
+  },
+});

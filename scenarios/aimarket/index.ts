@@ -1,0 +1,27 @@
+/** Protocol `aimarket`: AI Market Protocol (seed 001): signed manifests, MCP tools, 402 payments, channels, pipelines, federation, the channel escrow. */
+import { defineProtocol } from '../../harness/engine/dsl.ts';
+import { AimConfigSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
+import { aimRegister } from './register.ts';
+import { aimRequirements } from './requirements.ts';
+import { aimScenarios } from './scenarios.ts';
+
+export default defineProtocol({
+  id: 'aimarket',
+  order: 30,
+  summary:
+    'AI Market Protocol ("Magic AI-Factory"): Ed25519-signed manifests (Python-json canonicals), MCP tools, 402 + tx-hash payments, integer-cent channels, DAG pipelines with a signed BOM, v2 federation, the AIMarketEscrow channel contract',
+  title: 'AI Market Protocol: discovery, signed manifests and receipts, MCP, 402 payments, payment channels, pipelines, federation, AIMarketEscrow (Base)',
+  requirements: aimRequirements,
+  scenarios: aimScenarios,
+  endpoints: {
+    aimarket: { description: 'an AI Market factory or hub base URL (/.well-known/ai-market.json, /ai-market/*, /capabilities/{pid}/{cid}/invoke)', probe: { path: '/.well-known/ai-market.json' } },
+    'aimarket-router': {
+      description: 'a v2 hub that federates the `aimarket` hub (its seed list holds it): /ai-market/v2/search, /ai-market/v2/invoke, federation routes',
+      probe: { path: '/.well-known/ai-market.json' },
+    },
+  },
+  capabilities: { 'aimarket:failure-fixture': 'config.aimarket.failure names a capability and an input that fails with a typed failure (the refund scenarios use it)' },
+  config: AimConfigSchema,
+  register: aimRegister,
+  docs: { readme: 'scenarios/aimarket/README.md', profile: 'scenarios/aimarket/profile.md' },
+});

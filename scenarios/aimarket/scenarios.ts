@@ -1,0 +1,10 @@
+/** Every `aimarket` scenario, in report order. */
+import { channelExpiry, channelModel, channelOpen } from './channels.ts';
+import { discovery, intent, mcpSdk, pricing } from './discovery.ts';
+import { escrow } from './escrow.ts';
+import { announcements, federatedSearch, routedInvoke } from './federation.ts';
+import { malformed } from './malformed.ts';
+import { payPerCall } from './payments.ts';
+import { pipelines } from './pipelines.ts';
+
+export const aimScenarios = [discovery, mcpSdk, payPerCall, pricing, intent, channelOpen, channelModel, channelExpiry, pipelines, federatedSearch, routedInvoke, announcements, malformed, escrow];
