@@ -199,6 +199,11 @@ export async function listen(app: { fetch: (req: Request, env?: any) => Response
     },
   });
   const server = createServer(o.maxHeaderSize ? { maxHeaderSize: o.maxHeaderSize } : {}, listener);
+  // Idle keep-alive sockets outlive the clients' pools (undici keeps them 4 s, the harness's agent
+  // longer): a server that closes an idle socket first races a client reusing it, and the client
+  // sees ECONNRESET on a request nobody refused (Node's default is 5 s).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

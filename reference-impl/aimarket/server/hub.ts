@@ -1020,9 +1020,6 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   });
 
   listening = await listen(app, { host: o.host ?? '127.0.0.1', port: o.port ?? 0, shape: codedErrors, log });
-  // Idle keep-alive sockets outlive the clients' (undici keeps them 4 s): a server that closes first
-  // races a client reusing the socket, and the client sees ECONNRESET on a request nobody refused.
-  listening.server.keepAliveTimeout = 65_000;
   base = listening.url.replace(/\/$/, '');
   const t0 = await now();
   for (const s of o.seedList ?? []) {
