@@ -12,6 +12,7 @@ import type { Report } from '../../report/types.ts';
 import { ReportFileError, writeReports } from '../../report/write.ts';
 import { applyBaseline, BaselineError, baselineLines, loadBaseline } from '../../report/baseline.ts';
 import { MergeError } from '../../report/merge.ts';
+import { BundleError } from '../../report/bundle.ts';
 
 export { UsageError };
 
@@ -227,7 +228,15 @@ export async function guard(fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof UsageError || e instanceof TargetError || e instanceof BaselineError || e instanceof MergeError || e instanceof InputError || e instanceof ReportFileError) {
+    if (
+      e instanceof UsageError ||
+      e instanceof TargetError ||
+      e instanceof BaselineError ||
+      e instanceof MergeError ||
+      e instanceof InputError ||
+      e instanceof ReportFileError ||
+      e instanceof BundleError
+    ) {
       process.stderr.write(`amh: ${e.message}\n`);
       return 2;
     }
