@@ -23,7 +23,8 @@ four files (report.json included) to --out (default reports/merged) and prints t
 Options:
   --merge          treat the arguments as shard reports and merge them
   --out DIR        where to write (default: next to REPORT; reports/merged with --merge)
-  --baseline FILE  judge the (merged) report against a baseline of accepted failures (amh baseline)
+  --baseline FILE  judge the (merged) report against a baseline of accepted failures (amh baseline);
+                   without --merge it needs --out DIR (all four files, report.json included)
   --html, --junit, --markdown   only these formats (without --merge)
   -h, --help       this help
 
@@ -70,6 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const file = positionals[0];
     if (!file || positionals.length > 1) throw new UsageError('report needs exactly one REPORT path (see amh report --help); several shard reports need --merge');
+    if (baseline && !values.out) throw new UsageError('report --baseline needs --out DIR: the judged report is written there and the original is left as it is');
     let report = await readReport(file);
     if (baseline) report = applyBaseline(report, baseline, values.baseline!);
     const some = values.html || values.junit || values.markdown;
