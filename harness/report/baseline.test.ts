@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'vitest';
 import { applyBaseline, BaselineError, baselineFromReport, baselineLines, loadBaseline, parseBaseline, type Baseline } from './baseline.ts';
+import { renderJunit } from './junit.ts';
 import { renderMarkdown, verdictText } from './markdown.ts';
 import type { Report, RequirementReport, RequirementStatus } from './types.ts';
 
@@ -179,4 +180,23 @@ test('bad baseline files are refused naming the field: missing file, not JSON, w
   );
   const ok = await loadBaseline(await write('ok.json', JSON.stringify({ version: 1, accepted: [{ requirement: 'A-1', reason: 'fine' }] })));
   assert.equal(ok.accepted.length, 1);
+});
+
+test('junit.xml under a baseline: accepted failures are skipped with the reason, a stale entry is a failure', () => {
+  const r = report([q('USDC-3009-01', 'pass'), q('USDC-3009-02', 'fail', 'MUST', 'expired accepted'), q('USDC-3009-05', 'fail')]);
+  const j = applyBaseline(
+    r,
+    base([
+      { requirement: 'USDC-3009-02', reason: 'issue #12' },
+      { requirement: 'USDC-3009-01', reason: 'fixed?' },
+    ]),
+    'known.json',
+  );
+  const xml = renderJunit(j);
+  assert.match(xml, /<testsuites [^>]*failures="2"[^>]*skipped="1"/);
+  assert.match(xml, /USDC-3009-02[^\n]*\n\s+<skipped message="accepted failure \(fail\) in baseline known\.json: issue #12"\/>/);
+  assert.match(xml, /USDC-3009-01[^\n]*\n\s+<failure type="stale-baseline-entry" message="stale baseline entry \(known\.json\): the requirement passes now; remove the entry">baseline reason: fixed\?<\/failure>/);
+  assert.match(xml, /USDC-3009-05[^\n]*\n\s+<failure type="requirement-violated"/);
+  // Without a baseline: unchanged.
+  assert.match(renderJunit(r), /<testsuites [^>]*failures="2"[^>]*skipped="0"/);
 });
