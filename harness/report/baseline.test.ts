@@ -195,7 +195,10 @@ test('junit.xml under a baseline: accepted failures are skipped with the reason,
   const xml = renderJunit(j);
   assert.match(xml, /<testsuites [^>]*failures="2"[^>]*skipped="1"/);
   assert.match(xml, /USDC-3009-02[^\n]*\n\s+<skipped message="accepted failure \(fail\) in baseline known\.json: issue #12"\/>/);
-  assert.match(xml, /USDC-3009-01[^\n]*\n\s+<failure type="stale-baseline-entry" message="stale baseline entry \(known\.json\): the requirement passes now; remove the entry">baseline reason: fixed\?<\/failure>/);
+  assert.match(
+    xml,
+    /USDC-3009-01[^\n]*\n\s+<failure type="stale-baseline-entry" message="stale baseline entry \(known\.json\): the requirement passes now; remove the entry">baseline reason: fixed\?<\/failure>/,
+  );
   assert.match(xml, /USDC-3009-05[^\n]*\n\s+<failure type="requirement-violated"/);
   // Without a baseline: unchanged.
   assert.match(renderJunit(r), /<testsuites [^>]*failures="2"[^>]*skipped="0"/);
