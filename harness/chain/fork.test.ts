@@ -42,7 +42,10 @@ afterAll(async () => {
 
 test('only the missing contract (Permit2) is placed; the others are reported present', () => {
   const actions = Object.fromEntries(fork.fork!.placements.map((p) => [p.key, p.action]));
-  assert.deepEqual(actions, { usdc: 'present', identityRegistry: 'present', reputationRegistry: 'present', multicall3: 'present', permit2: 'placed' });
+  // Other packs may place contracts on base too (e.g. aisp's marketplace): all present in the upstream state.
+  const expected = Object.fromEntries(Object.keys(actions).map((k) => [k, k === 'permit2' ? 'placed' : 'present']));
+  assert.deepEqual(actions, expected);
+  for (const k of ['usdc', 'identityRegistry', 'reputationRegistry', 'multicall3', 'permit2']) assert.ok(k in actions, k);
 });
 
 test('Permit2 now has the artifact code on the fork', async () => {

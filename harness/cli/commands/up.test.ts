@@ -22,7 +22,8 @@ function amh(args: string[]): ChildProcess {
   return spawn(process.execPath, [AMH, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function firstLine(child: ChildProcess, timeoutMs = 30_000): Promise<string> {
+// Generous: every pack's servers start before the first line, on a 2-core machine shared with other jobs.
+function firstLine(child: ChildProcess, timeoutMs = 180_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
     let err = '';
@@ -119,7 +120,7 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
   // A stop that leaves anvil running would keep amh alive (its pipes): fail instead of hanging.
   const { code, stderr } = await Promise.race([done, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('amh up did not exit within 15 s of SIGTERM')), 15_000).unref())]);
   assert.equal(code, 0, `exit code after SIGTERM; stderr: ${stderr}`);
-  assert.match(stderr, /SIGTERM received, stopping 2 server\(s\) and 2 chain\(s\)/);
+  assert.match(stderr, new RegExp(`SIGTERM received, stopping ${d.services.length} server\\(s\\) and ${d.chains.length} chain\\(s\\)`));
   assert.equal(alive(pids), '', 'no anvil left behind');
 });
 
