@@ -4,7 +4,8 @@
  * and ${{ steps.amh.outputs.* }} substituted and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV
  * pointed at temp files; `uses:` steps (setup-node, upload-artifact) need the network and are only
  * checked for their inputs. A shard matrix (2 shards of usdc on the reference implementation) and
- * the merge job run through the action; outputs, step summary and report files are checked. The
+ * the merge job run through the action; outputs, step summary and report files are checked, and the
+ * merged report is bundled and replayed (`amh replay BUNDLE` on the reference implementation). The
  * example workflows are checked to use the action's inputs and to keep a matrix + merge job.
  */
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'vitest';
 import { parse } from 'yaml';
-import { ROOT } from '../testing/cli.ts';
+import { amh, ROOT } from '../testing/cli.ts';
 import { amhArgs } from './github-action.ts';
 
 interface Step {
@@ -156,6 +157,15 @@ test('the action run as a shard matrix (2 × usdc, same seed) and a merge job: o
   const merged = JSON.parse(await readFile(m.outputs.report!, 'utf8'));
   assert.equal(merged.summary.pass, 13);
   assert.equal(merged.merged.shards, 2);
+  // The merged certification of the reference implementation as a signed bundle a third party re-runs.
+  const key = path.join(work, 'amh.key');
+  assert.equal((await amh(['keygen', '-o', key])).code, 0);
+  const bundle = path.join(work, 'bundle.json');
+  const b = await amh(['bundle', path.join(work, 'reports/merged'), '--key', key, '-o', bundle]);
+  assert.equal(b.code, 0, b.stderr);
+  const rp = await amh(['replay', bundle]);
+  assert.equal(rp.code, 0, rp.stdout + rp.stderr);
+  assert.match(rp.stdout, /same verdicts: every requirement of the bundle reproduced \(13 requirements; bundled exit 0, replay exit 0\)/);
 });
 
 test('the action fails the step with verdict=error and a clear message for bad input (profile, shard 3/2, no shard reports)', async () => {
