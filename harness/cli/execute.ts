@@ -27,6 +27,8 @@ export interface ExecuteOptions {
   workers?: number;
   replay?: ReplaySpec;
   replayCommand?: string;
+  /** Only shard `index` of `total` of the selected cases (see RunOptions.shard). */
+  shard?: { index: number; total: number };
   onProgress?: (e: ProgressEvent) => void;
   /** Log lines (fixtures and services starting). */
   log?: (line: string) => void;

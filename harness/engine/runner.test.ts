@@ -99,8 +99,14 @@ test('verdicts: pass, MUST fail with shrunk counterexample, SHOULD warn, not-app
   assert.deepEqual({ pass: r.summary.pass, fail: r.summary.fail, warn: r.summary.warn, na: r.summary.notApplicable, unc: r.summary.uncovered }, { pass: 1, fail: 1, warn: 1, na: 1, unc: 1 });
 });
 
-test('exit codes: 0 when every MUST passes (SHOULD warnings allowed), 2 on harness error or zero checks', async () => {
-  assert.equal((await run(proto([commutative, even]))).exitCode, 0);
+test('exit codes: 0 when every MUST passes (SHOULD warnings allowed), 1 when a MUST has no scenario, 2 on harness error or zero checks', async () => {
+  const covered = new Set([commutative, even].flatMap((s) => s.requirements));
+  const only = (ids: Set<string>) => defineProtocol({ id: 'toy', title: 'toy', requirements: catalog.filter((r) => ids.has(r.id)), scenarios: [commutative, even] });
+  assert.equal((await run(only(covered))).exitCode, 0);
+  // The same passing scenarios, with a MUST in the catalog that no scenario checks: a certification cannot vouch for it.
+  const uncovered = await run(only(new Set([...covered, 'T-MUST-04'])));
+  assert.equal(uncovered.protocols[0]!.requirements.find((q) => q.id === 'T-MUST-04')!.status, 'uncovered');
+  assert.equal(uncovered.exitCode, 1);
   const crash = defineScenario({
     kind: 'property',
     id: 'crash',

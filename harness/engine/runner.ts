@@ -29,7 +29,6 @@ import {
   type TargetInfo,
 } from '../report/types.ts';
 
-const NOT_SELECTED = 'not selected in this run';
 /** Per property run limit; a run exceeding it fails as a harness error. */
 export const RUN_TIMEOUT_MS = 120_000;
 
@@ -63,6 +62,12 @@ export interface RunOptions {
   replayCommand?: string;
   command: string;
   onProgress?: (e: ProgressEvent) => void;
+  /**
+   * Run only shard `index` of `total` (1-based): the selected cases, in their fixed order, are dealt
+   * round-robin. A case's seed depends only on the run seed and its id, so the verdicts of the
+   * merged shards equal an unsharded run's (see harness/report/merge.ts).
+   */
+  shard?: { index: number; total: number };
 }
 
 export interface RunInput {
@@ -325,80 +330,98 @@ async function runScenario(
   return { report, counts, sample: sample ?? [], failure: lastFail?.evidence, ...(err instanceof TargetProblem ? { targetProblem: err.message } : {}) };
 }
 
-function requirementReport(p: ProtocolModule, r: Requirement, outcomes: ScenarioOutcome[]): RequirementReport {
-  const covering = outcomes.filter((o) => o.report.requirements.includes(r.id));
+/** Which covering scenario a requirement's evidence comes from (and whether from its failing run). */
+export interface EvidencePick {
+  caseId: string;
+  failing: boolean;
+}
+
+/** A requirement's verdict without its evidence: what {@link deriveRequirement} computes. */
+export interface DerivedRequirement {
+  status: RequirementStatus;
+  reason?: string;
+  checks: { passed: number; failed: number };
+  scenarios: string[];
+  pick?: EvidencePick;
+}
+
+/**
+ * The verdict of one requirement from the reports of the selected scenarios covering it (in run
+ * order) — a pure function of report data, so `amh report --merge` reaches the same verdict from
+ * shards as the runner does in one run. `coveredAtAll`: some scenario of the pack covers it, selected
+ * or not; `null` = none of the covering scenarios was selected (the requirement is left out).
+ */
+export function deriveRequirement(r: Pick<Requirement, 'id' | 'level'>, covering: readonly ScenarioReport[], coveredAtAll: boolean): DerivedRequirement | null {
   const checks = { passed: 0, failed: 0 };
   for (const o of covering) {
-    const c = o.counts.get(r.id);
+    const c = o.checks?.[r.id];
     if (c) {
       checks.passed += c.passed;
       checks.failed += c.failed;
     }
   }
-  const base = {
-    id: r.id,
-    level: r.level,
-    title: r.title,
-    source: r.source,
-    text: r.text,
-    profileAssumption: r.profileAssumption,
-    checks,
-    scenarios: covering.map((o) => o.report.caseId),
-  };
-  const allCovering = p.scenarios.filter((s) => s.requirements.includes(r.id));
-  if (allCovering.length === 0) return { ...base, status: 'uncovered', reason: 'no scenario checks this requirement yet', evidence: [] };
-  if (covering.length === 0) return { ...base, status: 'indeterminate', reason: NOT_SELECTED, evidence: [] };
-  const violated = covering.find((o) => o.report.counterexample?.requirement === r.id && (o.report.status === 'fail' || o.report.status === 'warn'));
-  const ev = (o: ScenarioOutcome, failing: boolean): Evidence[] => [
-    { kind: 'note', message: `${failing ? 'shrunk counterexample run' : 'sample run'} of ${o.report.caseId}` },
-    ...((failing ? o.failure : o.sample) ?? []),
-  ];
-  let status: RequirementStatus;
-  let reason: string | undefined;
-  let evidence: Evidence[] = [];
-  if (violated) {
-    status = r.level === 'MUST' ? 'fail' : 'warn';
-    reason = violated.report.reason;
-    evidence = ev(violated, true);
-  } else if (covering.some((o) => o.report.status === 'error')) {
-    const o = covering.find((x) => x.report.status === 'error')!;
-    status = 'error';
-    reason = `${o.report.caseId}: ${o.report.reason}`;
-    evidence = ev(o, true);
-  } else if (covering.some((o) => o.report.status === 'indeterminate' && o.report.counterexample && (!o.report.counterexample.requirement || o.report.counterexample.requirement === r.id))) {
-    // An outcome that could not be established (e.g. unconfirmed settlement) outweighs passes.
-    const o = covering.find((x) => x.report.status === 'indeterminate' && x.report.counterexample)!;
-    status = 'indeterminate';
-    reason = `${o.report.caseId}: ${o.report.reason}`;
-    evidence = ev(o, true);
-  } else if (checks.passed > 0) {
-    status = 'pass';
-    const o = covering.find((x) => (x.counts.get(r.id)?.passed ?? 0) > 0)!;
-    evidence = ev(o, false);
-    const skipped = covering.filter((x) => x.report.status === 'indeterminate' || x.report.status === 'not-applicable');
-    if (skipped.length) reason = `also covered by ${skipped.map((x) => `${x.report.caseId} (${x.report.status}: ${x.report.reason})`).join('; ')}`;
-  } else if (covering.some((o) => o.report.status === 'indeterminate')) {
-    const o = covering.find((x) => x.report.status === 'indeterminate')!;
-    status = 'indeterminate';
-    reason = `${o.report.caseId}: ${o.report.reason}`;
-  } else if (covering.every((o) => o.report.status === 'not-applicable')) {
-    status = 'not-applicable';
-    reason = [...new Set(covering.map((o) => o.report.reason))].join('; ');
-  } else {
-    status = 'indeterminate';
-    reason = 'no check of this requirement executed';
+  const scenarios = covering.map((o) => o.caseId);
+  if (!coveredAtAll) return { status: 'uncovered', reason: 'no scenario checks this requirement yet', checks, scenarios };
+  if (covering.length === 0) return null;
+  const pick = (o: ScenarioReport, failing: boolean): EvidencePick => ({ caseId: o.caseId, failing });
+  const violated = covering.find((o) => o.counterexample?.requirement === r.id && (o.status === 'fail' || o.status === 'warn'));
+  if (violated) return { status: r.level === 'MUST' ? 'fail' : 'warn', ...(violated.reason ? { reason: violated.reason } : {}), checks, scenarios, pick: pick(violated, true) };
+  const errored = covering.find((o) => o.status === 'error');
+  if (errored) return { status: 'error', reason: `${errored.caseId}: ${errored.reason}`, checks, scenarios, pick: pick(errored, true) };
+  // An outcome that could not be established (e.g. unconfirmed settlement) outweighs passes.
+  const unsure = covering.find((o) => o.status === 'indeterminate' && o.counterexample && (!o.counterexample.requirement || o.counterexample.requirement === r.id));
+  if (unsure) return { status: 'indeterminate', reason: `${unsure.caseId}: ${unsure.reason}`, checks, scenarios, pick: pick(unsure, true) };
+  if (checks.passed > 0) {
+    const o = covering.find((x) => (x.checks?.[r.id]?.passed ?? 0) > 0)!;
+    const skipped = covering.filter((x) => x.status === 'indeterminate' || x.status === 'not-applicable');
+    const reason = skipped.length ? `also covered by ${skipped.map((x) => `${x.caseId} (${x.status}: ${x.reason})`).join('; ')}` : undefined;
+    return { status: 'pass', ...(reason ? { reason } : {}), checks, scenarios, pick: pick(o, false) };
   }
-  return { ...base, status, ...(reason ? { reason } : {}), evidence };
+  const notRun = covering.find((o) => o.status === 'indeterminate');
+  if (notRun) return { status: 'indeterminate', reason: `${notRun.caseId}: ${notRun.reason}`, checks, scenarios };
+  if (covering.every((o) => o.status === 'not-applicable')) return { status: 'not-applicable', reason: [...new Set(covering.map((o) => o.reason))].join('; '), checks, scenarios };
+  return { status: 'indeterminate', reason: 'no check of this requirement executed', checks, scenarios };
+}
+
+/** Catalog fields of a requirement as the report carries them. */
+function requirementBase(r: Requirement) {
+  return { id: r.id, level: r.level, title: r.title, source: r.source, text: r.text, profileAssumption: r.profileAssumption };
+}
+
+function requirementReport(p: ProtocolModule, r: Requirement, outcomes: ScenarioOutcome[]): RequirementReport | null {
+  const covering = outcomes.filter((o) => o.report.requirements.includes(r.id));
+  const d = deriveRequirement(
+    r,
+    covering.map((o) => o.report),
+    p.scenarios.some((s) => s.requirements.includes(r.id)),
+  );
+  if (!d) return null;
+  let evidence: Evidence[] = [];
+  if (d.pick) {
+    const o = covering.find((x) => x.report.caseId === d.pick!.caseId)!;
+    evidence = [{ kind: 'note', message: `${d.pick.failing ? 'shrunk counterexample run' : 'sample run'} of ${o.report.caseId}` }, ...((d.pick.failing ? o.failure : o.sample) ?? [])];
+  }
+  return { ...requirementBase(r), checks: d.checks, scenarios: d.scenarios, status: d.status, ...(d.reason ? { reason: d.reason } : {}), evidence };
 }
 
 /**
  * Exit code per DESIGN.md: 2 harness error or nothing executed; 1 a MUST failed, stayed
  * indeterminate, or has no scenario at all (uncovered: a certification cannot vouch for it); else 0.
  */
-export function exitCodeFor(protocols: ProtocolReport[], summary: Summary, errors: string[]): 0 | 1 | 2 {
-  if (errors.length || summary.error > 0 || summary.checks === 0) return 2;
-  for (const p of protocols) for (const r of p.requirements) if (r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate')) return 1;
+export function exitCodeFor(protocols: ProtocolReport[], summary: Summary, errors: string[], o: { shard?: boolean } = {}): 0 | 1 | 2 {
+  if (errors.length || summary.error > 0 || (summary.checks === 0 && !o.shard)) return 2;
+  for (const p of protocols) for (const r of p.requirements) if (r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate' || r.status === 'uncovered') && !(o.shard && isProvisional(r))) return 1;
   return 0;
+}
+
+/**
+ * In a shard report: a requirement left indeterminate only because none of this shard's runs
+ * checked it (no counterexample, no evidence). Another shard may check it, so the merge decides; a
+ * shard's exit code does not count it. (A failure, an error or an unconfirmed outcome in a shard
+ * stays one in the merged report, so those do count.)
+ */
+export function isProvisional(r: Pick<RequirementReport, 'status' | 'evidence'>): boolean {
+  return r.status === 'indeterminate' && r.evidence.length === 0;
 }
 
 /** Count requirement statuses. */
@@ -419,14 +442,21 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   const t0 = performance.now();
   const deadline = opts.timeBudgetMs ? Date.now() + opts.timeBudgetMs : Number.POSITIVE_INFINITY;
   const selected = input.protocols.filter((p) => !opts.protocols?.length || opts.protocols.includes(p.id));
-  const jobs: { p: ProtocolModule; s: Scenario; i: number }[] = [];
+  const all: { p: ProtocolModule; s: Scenario }[] = [];
   for (const p of selected)
     for (const s of p.scenarios) {
       if (opts.replay ? opts.replay.caseId !== `${p.id}/${s.id}` : !matchesGrep(p, s, opts.grep)) continue;
-      jobs.push({ p, s, i: jobs.length });
+      all.push({ p, s });
     }
+  const shard = opts.replay ? undefined : opts.shard;
+  if (shard && (!Number.isInteger(shard.index) || !Number.isInteger(shard.total) || shard.index < 1 || shard.index > shard.total))
+    throw new Error(`invalid shard ${shard.index}/${shard.total}: the index must be between 1 and the total`);
+  // Shards deal the selected cases round-robin, in their fixed order (protocol, then scenario).
+  const jobs = all.filter((_x, k) => !shard || k % shard.total === shard.index - 1).map((x, i) => ({ ...x, i }));
   const results: ScenarioOutcome[] = new Array(jobs.length);
   const errors: string[] = [];
+  if (shard && jobs.length === 0 && all.length > 0)
+    errors.push(`shard ${shard.index}/${shard.total} has no case: the selection has only ${all.length} case${all.length === 1 ? '' : 's'}; use at most ${all.length} shards`);
   // First contact: endpoints answering 404/405 or not at all, chains that are not the declared ones.
   const workerTargets = input.workers.map((_c, w) => input.targets?.[w] ?? input.target);
   const problems = await Promise.all(workerTargets.map((t) => preflight(t, jobs, (s) => (s.needs?.length ? envFor(t, s).chains.map((c) => c.id) : []))));
@@ -469,6 +499,8 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
           };
         }
         const r = results[job.i]!.report;
+        // Checks per requirement, so a merge of shards can recount requirements from scenario reports.
+        r.checks = Object.fromEntries([...results[job.i]!.counts].map(([id, c]) => [id, { passed: c.passed, failed: c.failed }]));
         opts.onProgress?.({ type: 'scenario-end', caseId, status: r.status, runs: r.runs, durationMs: r.durationMs });
       }
     }),
@@ -490,14 +522,15 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
       title: p.title,
       ...(reg ? { register: { ...reg, problems: reg.problems.length } } : {}),
       // With --grep/--case, requirements outside the selection are left out rather than shown unknown.
-      requirements: p.requirements.map((r) => requirementReport(p, r, outs)).filter((r) => r.reason !== NOT_SELECTED && !((opts.grep || opts.replay) && r.status === 'uncovered')),
+      requirements: p.requirements.map((r) => requirementReport(p, r, outs)).filter((r): r is RequirementReport => r !== null && !((opts.grep || opts.replay) && r.status === 'uncovered')),
       scenarios: outs.map((o) => o.report),
     };
   });
-  if (jobs.length === 0) errors.push('no scenario selected (check --protocol / --grep / --case)');
+  if (all.length === 0) errors.push('no scenario selected (check --protocol / --grep / --case)');
   for (const m of new Set(results.map((o) => o?.targetProblem).filter((x): x is string => Boolean(x)))) errors.push(`target problem during the run: ${m}`);
   const summary = summarize(protocols);
-  if (jobs.length > 0 && summary.checks === 0) {
+  // A shard may check nothing on its own (all its cases not-applicable); the merge judges the whole.
+  if (jobs.length > 0 && summary.checks === 0 && !shard) {
     const reasons = [...new Set(results.map((o) => o.report.reason).filter(Boolean))].slice(0, 5);
     errors.push(`no check executed: a run that checks nothing certifies nothing (${reasons.join('; ') || 'no scenario ran'})`);
   }
@@ -510,9 +543,20 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
     runs: opts.runs,
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - t0),
-    exitCode: exitCodeFor(protocols, summary, errors),
+    exitCode: exitCodeFor(protocols, summary, errors, { shard: Boolean(shard) }),
     summary,
     errors,
     protocols,
+    ...(opts.grep ? { grep: opts.grep } : {}),
+    ...(shard
+      ? {
+          shard: {
+            index: shard.index,
+            total: shard.total,
+            cases: all.map((x) => `${x.p.id}/${x.s.id}`),
+            protocols: selected.map((p) => ({ id: p.id, requirements: p.requirements.map((r) => r.id) })),
+          },
+        }
+      : {}),
   };
 }

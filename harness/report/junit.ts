@@ -37,9 +37,21 @@ export function renderJunit(report: Report): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const all = report.protocols.flatMap((p) => p.requirements);
   const count = (pred: (r: RequirementReport) => boolean, rs = all) => rs.filter(pred).length;
-  const isFailure = (r: RequirementReport) => r.status === 'fail' || (r.status === 'indeterminate' && r.level === 'MUST');
+  // Under a baseline, an accepted failure is reported as skipped (with the baseline's reason) and a
+  // stale entry as a failure, so a CI's test view agrees with the exit code.
+  const b = report.baseline;
+  const accepted = new Map<RequirementReport, string>();
+  const stale = new Map<RequirementReport, string>();
+  for (const p of report.protocols)
+    for (const r of p.requirements) {
+      const a = b?.accepted.find((x) => x.protocol === p.id && x.requirement === r.id);
+      if (a) accepted.set(r, a.reason ?? '');
+      const s = b?.stale.find((x) => x.protocol === p.id && x.requirement === r.id);
+      if (s) stale.set(r, s.reason ?? '');
+    }
+  const isFailure = (r: RequirementReport) => !accepted.has(r) && (stale.has(r) || r.status === 'fail' || (r.status === 'indeterminate' && r.level === 'MUST'));
   const isError = (r: RequirementReport) => r.status === 'error';
-  const isSkipped = (r: RequirementReport) => r.status === 'not-applicable' || r.status === 'uncovered' || (r.status === 'indeterminate' && r.level !== 'MUST');
+  const isSkipped = (r: RequirementReport) => accepted.has(r) || r.status === 'not-applicable' || r.status === 'uncovered' || (r.status === 'indeterminate' && r.level !== 'MUST');
   out.push(
     `<testsuites name="agentmarket-harness" tests="${all.length}" failures="${count(isFailure)}" errors="${count(isError) + report.errors.length}" skipped="${count(isSkipped)}" time="${(report.durationMs / 1000).toFixed(3)}">`,
   );
@@ -56,7 +68,14 @@ export function renderJunit(report: Report): string {
       const name = xmlEscape(`${r.id} [${r.level}] ${r.title}`);
       const rtime = p.scenarios.filter((s) => s.requirements.includes(r.id)).reduce((a, s) => a + s.durationMs, 0) / 1000;
       out.push(`    <testcase classname="${xmlEscape(p.id)}" name="${name}" time="${rtime.toFixed(3)}">`);
-      if (isFailure(r)) {
+      if (stale.has(r)) {
+        out.push(
+          `      <failure type="stale-baseline-entry" message="${xmlEscape(`stale baseline entry (${b!.file}): the requirement passes now; remove the entry`)}">${xmlEscape(`baseline reason: ${stale.get(r)}`)}</failure>`,
+        );
+      } else if (accepted.has(r)) {
+        out.push(`      <skipped message="${xmlEscape(`accepted failure (${r.status}) in baseline ${b!.file}: ${accepted.get(r)}`)}"/>`);
+        out.push(`      <system-out>${xmlEscape(failureBody(p, r))}</system-out>`);
+      } else if (isFailure(r)) {
         out.push(`      <failure type="${r.status === 'fail' ? 'requirement-violated' : 'indeterminate'}" message="${xmlEscape(r.reason ?? r.status)}">${xmlEscape(failureBody(p, r))}</failure>`);
       } else if (isError(r)) {
         out.push(`      <error type="harness-error" message="${xmlEscape(r.reason ?? 'harness error')}">${xmlEscape(failureBody(p, r))}</error>`);

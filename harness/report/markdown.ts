@@ -2,6 +2,7 @@
  * summary.md: a short Markdown page for a CI step summary ($GITHUB_STEP_SUMMARY) or a PR comment:
  * verdict, counts, failing requirements with their shrunk counterexample and replay command.
  */
+import { baselineLines } from './baseline.ts';
 import type { Report, RequirementStatus } from './types.ts';
 
 const ICON: Record<RequirementStatus, string> = {
@@ -18,6 +19,16 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** Verdict line for a report. */
 export function verdictText(r: Report): string {
+  const b = r.baseline;
+  if (b && r.exitCode !== 2 && b.exitCodeWithout !== 0) {
+    if (r.exitCode === 0) return `PASS (baseline) — every failure is an accepted one (${b.accepted.length} accepted in ${b.file})`;
+    const why = [
+      b.new.length ? `${b.new.length} new failure${b.new.length === 1 ? '' : 's'}` : '',
+      b.stale.length ? `${b.stale.length} stale baseline entr${b.stale.length === 1 ? 'y' : 'ies'}` : '',
+    ].filter(Boolean);
+    return `FAIL — ${why.join(' and ')} against baseline ${b.file}`;
+  }
+  if (b && r.exitCode === 1) return `FAIL — ${b.stale.length} stale baseline entr${b.stale.length === 1 ? 'y' : 'ies'} in ${b.file} (the requirement passes now)`;
   return r.exitCode === 0 ? 'PASS — every MUST requirement passed' : r.exitCode === 1 ? 'FAIL — a MUST requirement was not met' : 'ERROR — the harness could not complete the run';
 }
 
@@ -34,6 +45,16 @@ export function renderMarkdown(r: Report): string {
     `| ${s.pass} | ${s.fail} | ${s.warn} | ${s.notApplicable} | ${s.error} | ${s.indeterminate} | ${s.uncovered} | ${s.checks} |`,
     '',
   ];
+  if (r.shard)
+    out.push(
+      `Shard **${r.shard.index}/${r.shard.total}** (${r.protocols.reduce((a, p) => a + p.scenarios.length, 0)} of ${r.shard.cases.length} cases); \`amh report --merge\` builds the whole report.`,
+      '',
+    );
+  if (r.merged) out.push(`Merged from ${r.merged.shards} shards.`, '');
+  if (r.baseline) {
+    const [head, ...rest] = baselineLines(r.baseline);
+    out.push('## Baseline', '', head!, '', ...rest.map((l) => `- ${cell(l.trim())}`), '');
+  }
   if (r.errors.length) out.push('## Harness errors', '', ...r.errors.map((e) => `- ${cell(e.split('\n')[0] ?? e)}`), '');
   for (const p of r.protocols) {
     out.push(`## ${p.id} — ${cell(p.title)}`, '', '| requirement | level | status | title | note |', '|---|---|---|---|---|');

@@ -6,7 +6,7 @@ import type { Evidence } from '../engine/evidence.ts';
 import type { Requirement } from '../engine/catalog.ts';
 import type { RegisterCoverage } from '../engine/register.ts';
 
-export const REPORT_SCHEMA_VERSION = '1.1.0';
+export const REPORT_SCHEMA_VERSION = '1.2.0';
 
 /** Outcome of a check, a scenario or a requirement. */
 export type Status = 'pass' | 'fail' | 'warn' | 'not-applicable' | 'error' | 'indeterminate';
@@ -49,6 +49,8 @@ export interface ScenarioReport {
   interrupted: boolean;
   counterexample?: Counterexample;
   replay?: string;
+  /** Checks executed per requirement id (passed/failed) across this scenario's runs (since 1.2). */
+  checks?: Record<string, { passed: number; failed: number }>;
 }
 
 /** A catalog requirement with its verdict and evidence. */
@@ -108,4 +110,49 @@ export interface Report {
   /** Scenario-independent harness problems (e.g. a chain that did not start). */
   errors: string[];
   protocols: ProtocolReport[];
+  /** `--grep` of the run, when one was given (since 1.2; replaying a bundle selects the same cases). */
+  grep?: string;
+  /** Set on the report of one shard (`--shard i/N`, since 1.2): what `amh report --merge` needs. */
+  shard?: ShardInfo;
+  /** Set on a report merged from shards (`amh report --merge`). */
+  merged?: { shards: number };
+  /** Set when the run was judged against a baseline of accepted failures (`--baseline`). */
+  baseline?: BaselineResult;
+}
+
+/** One shard's place in the whole run. */
+export interface ShardInfo {
+  /** 1-based. */
+  index: number;
+  total: number;
+  /** Every case id of the unsharded selection, in run order (shard i runs those at positions k with k mod total = i-1). */
+  cases: string[];
+  /** Selected protocols with every requirement id of their catalogs, in catalog order. */
+  protocols: { id: string; requirements: string[] }[];
+}
+
+/** How a run compares with its baseline (harness/report/baseline.ts). */
+export interface BaselineResult {
+  /** Path of the baseline file as given. */
+  file: string;
+  /** Exit code before the baseline was applied. */
+  exitCodeWithout: 0 | 1 | 2;
+  /** Failing requirements the baseline accepts. */
+  accepted: BaselineItem[];
+  /** Baseline entries whose requirement now passes: the entry must go (fails the run). */
+  stale: BaselineItem[];
+  /** Failures (MUST fail or indeterminate) the baseline does not list (fail the run). */
+  new: BaselineItem[];
+  /** SHOULD/MAY warnings the baseline does not list (reported, do not fail the run). */
+  newWarnings: BaselineItem[];
+  /** Entries that could not be judged here: requirement not selected, not-applicable, uncovered, or (in a shard) passing only in this shard. */
+  unchecked: BaselineItem[];
+}
+
+export interface BaselineItem {
+  protocol: string;
+  requirement: string;
+  status: RequirementStatus | 'absent';
+  /** The baseline's reason (accepted, stale, unchecked) or the requirement's (new). */
+  reason?: string;
 }

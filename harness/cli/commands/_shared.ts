@@ -5,11 +5,14 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, execute, type ExecuteOptions } from '../execute.ts';
-import type { ProgressEvent } from '../../engine/runner.ts';
+import { isProvisional, type ProgressEvent } from '../../engine/runner.ts';
 import { TargetError } from '../../target/schema.ts';
 import { protocolRates, runsText, verdictText } from '../../report/markdown.ts';
 import type { Report } from '../../report/types.ts';
-import { writeReports } from '../../report/write.ts';
+import { ReportFileError, writeReports } from '../../report/write.ts';
+import { applyBaseline, BaselineError, baselineLines, loadBaseline } from '../../report/baseline.ts';
+import { MergeError } from '../../report/merge.ts';
+import { BundleError } from '../../report/bundle.ts';
 
 export { UsageError };
 
@@ -32,6 +35,8 @@ export const RUN_OPTIONS = {
   workers: { type: 'string' },
   out: { type: 'string' },
   junit: { type: 'string' },
+  shard: { type: 'string' },
+  baseline: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -44,6 +49,12 @@ export const RUN_OPTIONS_HELP = `  --runs N             property runs per scenar
   --workers N          parallel workers, each with its own chains (reference target; default: cores, max 4)
   --out DIR            report directory (default reports/latest)
   --junit FILE         also copy junit.xml to FILE
+  --shard I/N          run only shard I of N (1-based): the selected scenarios, in their fixed
+                       order, are dealt round-robin to N shards; each scenario keeps its seed, so
+                       \`amh report --merge\` of all N shard reports gives the verdicts of one
+                       unsharded run with the same --seed (pass the same --seed to every shard)
+  --baseline FILE      accepted failures (JSON, written by \`amh baseline\`): the run passes when only
+                       those fail; a new failure or a stale entry (that requirement now passes) fails it
   --quiet              no progress display
   -h, --help           this help
 
@@ -55,8 +66,19 @@ function int(name: string, v: string | undefined, def: number, min = 0): number 
   return Number(v);
 }
 
+/** Parse `--shard I/N` (1 <= I <= N). */
+export function parseShard(v: string): { index: number; total: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  if (!m) throw new UsageError(`--shard must be I/N, e.g. 1/4 (shard 1 of 4), got '${v}'`);
+  const index = Number(m[1]);
+  const total = Number(m[2]);
+  if (total < 1) throw new UsageError(`--shard ${v}: the number of shards must be at least 1`);
+  if (index < 1 || index > total) throw new UsageError(`--shard ${v}: there is no shard ${index} of ${total}; the index runs from 1 to ${total}`);
+  return { index, total };
+}
+
 /** Turn parsed run/certify options into ExecuteOptions (without target and command). */
-export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'command'> & { out: string; junit?: string; quiet: boolean } {
+export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'command'> & { out: string; junit?: string; quiet: boolean; baseline?: string } {
   const seed = v.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : int('seed', v.seed as string, 0, -(2 ** 31));
   if (seed >= 2 ** 31 || seed < -(2 ** 31)) throw new UsageError('--seed must fit in 32 bits');
   const budget = v['time-budget'] === undefined ? undefined : int('time-budget', v['time-budget'] as string, 0, 1) * 1000;
@@ -77,6 +99,8 @@ export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'co
     out: (v.out as string | undefined) ?? path.join('reports', 'latest'),
     junit: v.junit as string | undefined,
     quiet: Boolean(v.quiet),
+    ...(v.shard !== undefined ? { shard: parseShard(v.shard as string) } : {}),
+    ...(v.baseline !== undefined ? { baseline: v.baseline as string } : {}),
   };
 }
 
@@ -143,6 +167,14 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
     lines.push(
       `register: ${regs.map((p) => `${p.id} ${p.register!.lines.covered}/${p.register!.lines.total} source lines, ${p.register!.surface.total} surface items mapped${p.register!.problems ? ` (${p.register!.problems} problems)` : ''}`).join(' · ')}`,
     );
+  if (r.shard) {
+    const prov = r.protocols.flatMap((p) => p.requirements).filter(isProvisional).length;
+    lines.push(
+      `shard ${r.shard.index}/${r.shard.total}: ${r.protocols.reduce((a, p) => a + p.scenarios.length, 0)} of ${r.shard.cases.length} cases${prov ? `; ${prov} requirement${prov === 1 ? '' : 's'} not checked by this shard's runs (provisional: the merge decides; not counted in this exit code)` : ''} — merge every shard with amh report --merge`,
+    );
+  }
+  if (r.merged) lines.push(`merged from ${r.merged.shards} shards`);
+  if (r.baseline) lines.push(...baselineLines(r.baseline));
   for (const e of r.errors) lines.push(e.startsWith('target problem') ? e : `harness error: ${e}`);
   for (const p of r.protocols) {
     for (const q of p.requirements.filter(
@@ -165,7 +197,9 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
 }
 
 /** Shared body of run/certify: execute, write reports, print, return the exit code. */
-export async function runAndReport(o: ExecuteOptions & { out: string; junit?: string; quiet: boolean }): Promise<number> {
+export async function runAndReport(o: ExecuteOptions & { out: string; junit?: string; quiet: boolean; baseline?: string }): Promise<number> {
+  // A bad baseline is refused before anything runs.
+  const baseline = o.baseline ? await loadBaseline(o.baseline) : undefined;
   const progress = o.quiet ? undefined : progressPrinter();
   const rel = path.isAbsolute(o.out) ? path.join(o.out, 'report.json') : path.relative(process.cwd(), path.join(o.out, 'report.json'));
   let report: Report;
@@ -174,6 +208,7 @@ export async function runAndReport(o: ExecuteOptions & { out: string; junit?: st
   } finally {
     progress?.done();
   }
+  if (baseline) report = applyBaseline(report, baseline, o.baseline!);
   const files = await writeReports(report, o.out);
   if (o.junit) {
     await mkdir(path.dirname(path.resolve(o.junit)), { recursive: true });
@@ -183,12 +218,25 @@ export async function runAndReport(o: ExecuteOptions & { out: string; junit?: st
   return report.exitCode;
 }
 
+/** Bad input to a command (unreadable or invalid file): exit 2 with the message, no stack. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
 /** Map thrown errors to exit code 2 with a readable message. */
 export async function guard(fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof UsageError || e instanceof TargetError) {
+    if (
+      e instanceof UsageError ||
+      e instanceof TargetError ||
+      e instanceof BaselineError ||
+      e instanceof MergeError ||
+      e instanceof InputError ||
+      e instanceof ReportFileError ||
+      e instanceof BundleError
+    ) {
       process.stderr.write(`amh: ${e.message}\n`);
       return 2;
     }

@@ -22,7 +22,8 @@ function amh(args: string[]): ChildProcess {
   return spawn(process.execPath, [AMH, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function firstLine(child: ChildProcess, timeoutMs = 30_000): Promise<string> {
+// Generous: every pack's servers start before the first line, on a 2-core machine shared with other jobs.
+function firstLine(child: ChildProcess, timeoutMs = 180_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
     let err = '';
