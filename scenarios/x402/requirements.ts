@@ -146,7 +146,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A payer without the funds is refused, not served',
     source: { ...EXACT, section: 'verify simulation / diagnostic: invalid_exact_evm_insufficient_balance' },
-    text: 'A correctly signed authorization from a payer whose balance is below the amount is refused (402): the resource is not served and nothing moves.',
+    text: "A correctly signed authorization from a payer whose balance is below the amount is refused (402): the resource is not served and nothing moves. Also when the funds run out between verification and settlement: of two authorizations sent at once by a payer holding one payment, at most one is served (with its settlement on chain); the other gets a 4xx claiming no settlement, and its nonce stays unused (§1.6: a failed settlement drops the handler's answer).",
     profileAssumption: false,
   },
   {
