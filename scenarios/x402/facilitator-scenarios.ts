@@ -152,6 +152,18 @@ async function wrongPayments(ctx: RunContext, o: Offer, buyer: string, version: 
       reqs: { asset: noToken },
     },
     {
+      // No facilitator serves a scheme of this name; an exact payload is no payment in it.
+      name: 'requirements and payload name scheme "x402-harness-unknown"',
+      ...(version === 2
+        ? { breakage: { accepted: { scheme: 'x402-harness-unknown' } } }
+        : {
+            mangle: (p: Record<string, unknown>) => {
+              p.scheme = 'x402-harness-unknown';
+            },
+          }),
+      reqs: { scheme: 'x402-harness-unknown' },
+    },
+    {
       name: 'the payload carries no signature',
       mangle: (p: Record<string, unknown>) => {
         delete (p.payload as { signature?: unknown }).signature;
