@@ -34,7 +34,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'An exact payment is settled once, for exactly the amount, and the resource is served',
     source: { ...V2, section: 'PAYMENT-SIGNATURE → 200 + PAYMENT-RESPONSE {success, transaction, network, payer}' },
-    text: "A correctly signed payment of the offered requirement (v2, and v1 where offered) → 2xx with the resource and a PAYMENT-RESPONSE (X-PAYMENT-RESPONSE in v1) saying success, naming the offered network and the payer (required in v1; checked in v2 when present) and a transaction that exists on the target chain, succeeded, and contains exactly this payment: the token's Transfer from the payer to payTo of the amount and AuthorizationUsed for this authorization's nonce, which authorizationState then reports used. The payer loses exactly the amount and payTo gains exactly it.",
+    text: "A correctly signed payment of the offered requirement (v2, and v1 where offered) → 2xx with the resource and a PAYMENT-RESPONSE (X-PAYMENT-RESPONSE in v1) saying success, naming the offered network and the payer (required in v1; checked in v2 when present) and a transaction that exists on the target chain, succeeded, and contains exactly this payment: the token's Transfer from the payer to payTo of the amount and AuthorizationUsed for this authorization's nonce, which authorizationState then reports used. The payer loses exactly the amount and payTo gains exactly it. Two payers paying at the same time are each served and settled (one payment in flight never blocks another's).",
     profileAssumption: false,
   },
   {

@@ -108,11 +108,11 @@ export const challengeCors = defineScenario({
 export const payExact = defineScenario({
   kind: 'property',
   id: 'pay-exact',
-  title: 'An exact payment (each offered version) is served and settled on chain for exactly the amount',
+  title: 'An exact payment (each offered version) is served and settled on chain for exactly the amount, also two from two payers at once',
   requirements: ['X402-PAY-01'],
   ...BASE,
-  arbitrary: () => fc.constantFrom(...BUYERS),
-  async run(ctx, buyer) {
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), sch: fc.scheduler() }),
+  async run(ctx, { buyer, sch }) {
     const o = await offer(ctx);
     const payer = o.s.address(buyer);
     for (const v of versions(o)) {
@@ -124,6 +124,17 @@ export const payExact = defineScenario({
       ctx.check('X402-PAY-01', is2xx(r.res.status), `a v${v} exact payment is served (2xx)`, { expected: '2xx', actual: shown(r) });
       await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, v), version: v });
       await expectPaid(ctx, 'X402-PAY-01', o, snap, amount, `v${v} payment`);
+    }
+    // Two honest payments of two payers at the same time: each is a payment of its own, so each is served and settled.
+    const v = versions(o)[0]!;
+    const amount = BigInt(v === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+    const ps = await Promise.all(BUYERS.map((b) => sign(ctx, o, b, v)));
+    ctx.act(`${BUYERS.join(' and ')} each pay ${amount} (v${v}) at the same time`);
+    const go = (i: number) => sch.schedule(Promise.resolve(i), `${BUYERS[i]} sends`).then(() => send(ctx, o, ps[i]!.header, { version: v }));
+    const results = await sch.waitFor(Promise.all(BUYERS.map((_, i) => go(i))));
+    for (const [i, r] of results.entries()) {
+      ctx.check('X402-PAY-01', is2xx(r.res.status), `${BUYERS[i]}'s payment, sent alongside another payer's, is served (2xx)`, { expected: '2xx', actual: shown(r) });
+      await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer: o.s.address(BUYERS[i]!), amount, nonce: ps[i]!.auth.nonce as Hex, network: networkOf(o, v), version: v });
     }
   },
 });
@@ -403,6 +414,7 @@ const MALFORMED_FIXED: [string, string][] = [
   ['x402Version 99', encodeHeader({ x402Version: 99, payload: {} })],
   ['a v1 payload without network and payload', encodeHeader({ x402Version: 1, scheme: 'exact' })],
   ['an empty JSON object', encodeHeader({})],
+  ['base64 of JSON null', encodeHeader(null)],
 ];
 
 export const malformed = defineScenario({
