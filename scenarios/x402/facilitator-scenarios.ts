@@ -121,6 +121,11 @@ async function wrongPayments(ctx: RunContext, o: Offer, buyer: string, version: 
     { name: 'authorization.to is not payTo', breakage: { auth: { to: attacker } } },
     { name: 'signed for another token', breakage: version === 2 ? { accepted: { asset: otherToken }, domain: { verifyingContract: otherToken } } : { domain: { verifyingContract: otherToken } } },
     {
+      // Signed for this chain: only the comparison of the payload's network with the requirements' refuses it.
+      name: `the payload names ${version === 2 ? caip2(other) : v1NetworkName(other)}, the requirements this network (signed for chainId ${o.s.chainId})`,
+      breakage: version === 2 ? { accepted: { network: caip2(other) } } : { v1Network: v1NetworkName(other) ?? 'ethereum' },
+    },
+    {
       name: `for another network (chainId ${other})`,
       breakage: version === 2 ? { accepted: { network: caip2(other) }, domain: { chainId: other } } : { v1Network: v1NetworkName(other), domain: { chainId: other } },
     },
@@ -276,6 +281,17 @@ export const facilitatorSettle = defineScenario({
       ctx.act(`POST /settle (v${c.p.version}): ${c.name}`);
       const a = await post(ctx, '/settle', bodyOf(o, c.p, c.reqs));
       ctx.check('X402-FAC-03', a.status < 500 && a.json?.success === false, `/settle (v${c.p.version}) refuses: ${c.name}`, { expected: 'success:false (HTTP 200 or 4xx)', actual: showAnswer(a) });
+      // SettleResponse.transaction is "" on failure (spec §1.2, §1.3); a facilitator that sent a transaction which then reverted may name it.
+      const tx = a.json?.transaction;
+      ctx.check(
+        'X402-FAC-03',
+        tx === undefined || tx === '' || (typeof tx === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tx)),
+        `/settle (v${c.p.version}) refusal names no transaction, or a transaction hash: ${c.name}`,
+        {
+          expected: 'transaction "" (or the hash of a transaction that reverted)',
+          actual: JSON.stringify(tx),
+        },
+      );
       await expectUnchanged(ctx, 'X402-FAC-03', o, snap, c.p.auth, `/settle v${c.p.version} ${c.name}`, c.used);
     }
   },
@@ -308,6 +324,12 @@ export const facilitatorMalformed = defineScenario({
       const a = await post(ctx, s.route, s.body);
       ctx.check('X402-FAC-04', a.status >= 400 && a.status < 500 && a.json?.isValid !== true && a.json?.success !== true, `${s.route} answers ${s.what} with a 4xx`, {
         expected: '4xx',
+        actual: showAnswer(a),
+      });
+      // "A missing body field gets 400 {error}" (spec §1.5); CDP-style answers name the reason in invalidReason/errorReason instead.
+      const says = a.json && ['error', 'invalidReason', 'errorReason'].some((k) => a.json![k] !== undefined && a.json![k] !== null && a.json![k] !== '');
+      ctx.check('X402-FAC-04', Boolean(says), `${s.route}'s 4xx for ${s.what} says what is wrong (error, invalidReason or errorReason)`, {
+        expected: '{error} (or invalidReason / errorReason)',
         actual: showAnswer(a),
       });
       await expectUnchanged(ctx, 'X402-FAC-04', o, snap, p.auth, `${s.route} ${s.what}`);
