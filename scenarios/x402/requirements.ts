@@ -154,7 +154,7 @@ export const x402Requirements = defineCatalog([
     level: 'SHOULD',
     title: 'Work that fails is not charged',
     source: { ...MW, section: "flow: if the handler's status is ≥ 400, return that response and do not settle" },
-    text: 'A paid request whose handler answers ≥ 400 (target endpoint `x402-resource-failing`) gets that answer: no settlement claimed, no USDC moved, and the authorization stays unused.',
+    text: 'A paid request whose handler answers ≥ 400 (target endpoint `x402-resource-failing`) gets that answer: no settlement claimed, no USDC moved, and the authorization stays unused; where `x402-resource` sells the same requirement, that authorization then still pays for it (the server does not keep it claimed).',
     profileAssumption: false,
   },
   {

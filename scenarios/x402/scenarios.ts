@@ -648,6 +648,13 @@ export const failedWork = defineScenario({
   arbitrary: () => fc.constantFrom(...BUYERS),
   async run(ctx, buyer) {
     const o = await offer(ctx, 'x402-resource-failing');
+    // The working resource, when it sells the same thing: the uncharged authorization must still pay there.
+    const good = ctx.target.endpoints['x402-resource'] ? await offer(ctx).catch(() => undefined) : undefined;
+    const same = (v: 1 | 2) =>
+      good !== undefined &&
+      (v === 2
+        ? good.v2 !== undefined && JSON.stringify(good.v2) === JSON.stringify(o.v2)
+        : good.v1 !== undefined && o.v1 !== undefined && (['scheme', 'network', 'maxAmountRequired', 'asset', 'payTo'] as const).every((k) => good.v1![k] === o.v1![k]));
     for (const v of versions(o)) {
       const p = await sign(ctx, o, buyer, v);
       const snap = await holdings(ctx, o, p.auth.from as Address);
@@ -656,6 +663,17 @@ export const failedWork = defineScenario({
       if (is2xx(r.res.status)) throw new Indeterminate('X402-SET-01', `the request declared as failing was served (${shown(r)}): x402-resource-failing must describe a request the handler refuses`);
       ctx.check('X402-SET-01', settlementOf(r.res)?.success !== true, `v${v}: the failed request claims no settlement`, { expected: 'no settlement', actual: JSON.stringify(settlementOf(r.res)) });
       await expectUnchanged(ctx, 'X402-SET-01', o, snap, p.auth, `v${v} failed work`);
+      if (!same(v)) continue;
+      ctx.act(`${buyer} sends the same, still unused authorization to the working resource (${good!.url})`);
+      const again = await send(ctx, good!, p.header, { version: v });
+      ctx.check('X402-SET-01', is2xx(again.res.status), `v${v}: the authorization the failed work did not charge still pays for the working resource`, { expected: '2xx', actual: shown(again) });
+      await expectSettledOnChain(ctx, 'X402-SET-01', good!, settlementOf(again.res), {
+        payer: p.auth.from as Address,
+        amount: BigInt(v === 2 ? o.req.amount : o.v1!.maxAmountRequired),
+        nonce: p.auth.nonce as Hex,
+        network: networkOf(o, v),
+        version: v,
+      });
     }
   },
 });
