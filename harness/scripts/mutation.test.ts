@@ -166,6 +166,7 @@ test('kill reasons: failed requirements for exit 1, the harness error for exit 2
   assert.equal(killReason({ ...base, code: 2 }), 'exit 2 (harness error): amh: harness error: Error: listen EADDRINUSE');
   assert.equal(killReason({ ...base, code: 2, errors: ['no check executed\nmore'] }), 'exit 2 (harness error): no check executed');
   assert.equal(killReason({ ...base, code: null, signal: 'SIGKILL' }), 'signal SIGKILL');
+  assert.equal(killReason({ ...base, code: 0, warned: ['X402-SET-01 warn'] }), 'exit 0, SHOULD violated: X402-SET-01 warn');
 });
 
 describe('ignorers, through Stryker’s instrumenter', () => {

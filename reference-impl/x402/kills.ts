@@ -92,7 +92,7 @@ export default defineKills<Variant>({
         'x402-resource-failing': { url: demo.queryUrl, method: 'POST', body: { query: '' } },
       },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control'],
+      capabilities: ['clock-control', 'set-code'],
     });
     return {
       target,
@@ -152,6 +152,13 @@ export default defineKills<Variant>({
       grep: 'insufficient-balance',
       runs: 2,
       variant: passesToServe({ skipBalanceCheck: true }),
+    },
+    {
+      requirement: 'X402-NEG-11',
+      defect: 'the resource serves although settlement failed (funds for one payment, two sent at once)',
+      grep: 'insufficient-balance-race',
+      runs: 2,
+      variant: { demo: { serveOnSettleFailure: true } },
     },
     { requirement: 'X402-SET-01', defect: 'the resource settles although the handler failed', grep: 'failed-work', runs: 2, variant: { demo: { settleOnHandlerError: true } } },
     {

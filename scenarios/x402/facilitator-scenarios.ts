@@ -71,9 +71,9 @@ async function facilitatorVersions(ctx: RunContext, o: Offer): Promise<(1 | 2)[]
   return out;
 }
 
-/** The /verify and /settle body for a signed payment of the offer. */
-function bodyOf(o: Offer, p: Signed): unknown {
-  return { x402Version: p.version, paymentPayload: p.payload, paymentRequirements: requirementsFor(o, p.version) };
+/** The /verify and /settle body for a signed payment of the offer (its requirements changed by `reqs`). */
+function bodyOf(o: Offer, p: Signed, reqs: Record<string, unknown> = {}): unknown {
+  return { x402Version: p.version, paymentPayload: p.payload, paymentRequirements: { ...requirementsFor(o, p.version), ...reqs } };
 }
 
 /** The same authorization in the other version's envelope. */
@@ -84,11 +84,15 @@ function rewrap(o: Offer, p: Signed, version: 1 | 2): Signed {
   return { header: encodeHeader(payload), payload, auth: p.auth, version };
 }
 
-/** A payment /verify and /settle must refuse; `used`: its nonce was already used on chain. */
+/**
+ * A payment /verify and /settle must refuse; `used`: its nonce was already used on chain; `reqs`:
+ * fields of the requirements sent with it that differ from the resource's offer.
+ */
 interface Wrong {
   name: string;
   p: Signed;
   used: boolean;
+  reqs?: Record<string, unknown>;
 }
 
 const otherChain = (chainId: number) => (chainId === 8453 ? 84532 : 8453);
@@ -101,9 +105,26 @@ async function wrongPayments(ctx: RunContext, o: Offer, buyer: string, version: 
   const other = otherChain(o.s.chainId);
   const contracts = Object.values(ctx.target.chains.find((c) => c.chainId === o.s.chainId)?.contracts ?? {});
   const otherToken = (contracts.find((a) => a.toLowerCase() !== o.token.toLowerCase()) ?? '0x000000000000000000000000000000000000dEaD') as Address;
-  const kinds: { name: string; breakage?: Breakage; signer?: string | { key: Hex }; mangle?: (p: Record<string, unknown>) => void; used?: boolean }[] = [
+  // Requirements naming a chain the facilitator does not serve, or a contract that is no token: a
+  // facilitator cannot settle either, whatever else it serves (the payment is signed for the real
+  // chain, so one that serves the other chain finds the signature wrong there).
+  const unservedNetwork = version === 2 ? caip2(other) : (v1NetworkName(other) ?? 'ethereum');
+  const noToken = '0x000000000000000000000000000000000000dEaD' as Address;
+  const kinds: {
+    name: string;
+    breakage?: Breakage;
+    signer?: string | { key: Hex };
+    mangle?: (p: Record<string, unknown>) => void;
+    used?: boolean;
+    reqs?: Record<string, unknown>;
+  }[] = [
     { name: 'authorization.to is not payTo', breakage: { auth: { to: attacker } } },
     { name: 'signed for another token', breakage: version === 2 ? { accepted: { asset: otherToken }, domain: { verifyingContract: otherToken } } : { domain: { verifyingContract: otherToken } } },
+    {
+      // Signed for this chain: only the comparison of the payload's network with the requirements' refuses it.
+      name: `the payload names ${version === 2 ? caip2(other) : v1NetworkName(other)}, the requirements this network (signed for chainId ${o.s.chainId})`,
+      breakage: version === 2 ? { accepted: { network: caip2(other) } } : { v1Network: v1NetworkName(other) ?? 'ethereum' },
+    },
     {
       name: `for another network (chainId ${other})`,
       breakage: version === 2 ? { accepted: { network: caip2(other) }, domain: { chainId: other } } : { v1Network: v1NetworkName(other), domain: { chainId: other } },
@@ -125,12 +146,40 @@ async function wrongPayments(ctx: RunContext, o: Offer, buyer: string, version: 
     { name: 'a new signature over an already used nonce', breakage: { auth: { nonce: settled.auth.nonce as Hex } }, used: true },
     { name: `names ${buyer} as payer, signed by the attacker`, signer: 'attacker', breakage: { auth: { from: o.s.address(buyer) } } },
     { name: 'payer holds no USDC', signer: { key: freshKey } },
+    {
+      name: `requirements and payload name ${unservedNetwork}, a network /supported does not list (signed for chainId ${o.s.chainId})`,
+      breakage: version === 2 ? { accepted: { network: unservedNetwork } } : { v1Network: unservedNetwork },
+      reqs: { network: unservedNetwork },
+    },
+    {
+      name: `requirements and payload name asset ${noToken}, which is no token`,
+      breakage: version === 2 ? { accepted: { asset: noToken }, domain: { verifyingContract: noToken } } : { domain: { verifyingContract: noToken } },
+      reqs: { asset: noToken },
+    },
+    {
+      // No facilitator serves a scheme of this name; an exact payload is no payment in it.
+      name: 'requirements and payload name scheme "x402-harness-unknown"',
+      ...(version === 2
+        ? { breakage: { accepted: { scheme: 'x402-harness-unknown' } } }
+        : {
+            mangle: (p: Record<string, unknown>) => {
+              p.scheme = 'x402-harness-unknown';
+            },
+          }),
+      reqs: { scheme: 'x402-harness-unknown' },
+    },
+    {
+      name: 'the payload carries no signature',
+      mangle: (p: Record<string, unknown>) => {
+        delete (p.payload as { signature?: unknown }).signature;
+      },
+    },
   ];
   const out: Wrong[] = [];
   for (const k of kinds) {
     const p = await sign(ctx, o, k.signer ?? buyer, version, k.breakage, now);
     if (k.mangle) k.mangle(p.payload);
-    out.push({ name: k.name, p: k.mangle ? { ...p, header: encodeHeader(p.payload) } : p, used: k.used ?? false });
+    out.push({ name: k.name, p: k.mangle ? { ...p, header: encodeHeader(p.payload) } : p, used: k.used ?? false, ...(k.reqs ? { reqs: k.reqs } : {}) });
   }
   out.push({ name: 'the settled payment itself, again', p: rewrap(o, settled, version), used: true });
   return out;
@@ -190,7 +239,7 @@ export const facilitatorVerify = defineScenario({
     const snap = await holdings(ctx, o, ...cases.map((c) => c.p.auth.from as Address));
     for (const c of shuffled(cases, v.order)) {
       ctx.act(`POST /verify (v${c.p.version}): ${c.name}`);
-      const a = await post(ctx, '/verify', bodyOf(o, c.p));
+      const a = await post(ctx, '/verify', bodyOf(o, c.p, 'reqs' in c ? c.reqs : undefined));
       if ('honest' in c) {
         ctx.check('X402-FAC-02', a.status === 200 && a.json?.isValid === true, `/verify (v${c.p.version}) says isValid:true for an honest payment`, {
           expected: '200 isValid:true',
@@ -230,8 +279,19 @@ export const facilitatorSettle = defineScenario({
     const snap = await holdings(ctx, o, ...wrong.map((c) => c.p.auth.from as Address));
     for (const c of shuffled(wrong, v.order)) {
       ctx.act(`POST /settle (v${c.p.version}): ${c.name}`);
-      const a = await post(ctx, '/settle', bodyOf(o, c.p));
+      const a = await post(ctx, '/settle', bodyOf(o, c.p, c.reqs));
       ctx.check('X402-FAC-03', a.status < 500 && a.json?.success === false, `/settle (v${c.p.version}) refuses: ${c.name}`, { expected: 'success:false (HTTP 200 or 4xx)', actual: showAnswer(a) });
+      // SettleResponse.transaction is "" on failure (spec §1.2, §1.3); a facilitator that sent a transaction which then reverted may name it.
+      const tx = a.json?.transaction;
+      ctx.check(
+        'X402-FAC-03',
+        tx === undefined || tx === '' || (typeof tx === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tx)),
+        `/settle (v${c.p.version}) refusal names no transaction, or a transaction hash: ${c.name}`,
+        {
+          expected: 'transaction "" (or the hash of a transaction that reverted)',
+          actual: JSON.stringify(tx),
+        },
+      );
       await expectUnchanged(ctx, 'X402-FAC-03', o, snap, c.p.auth, `/settle v${c.p.version} ${c.name}`, c.used);
     }
   },
@@ -264,6 +324,12 @@ export const facilitatorMalformed = defineScenario({
       const a = await post(ctx, s.route, s.body);
       ctx.check('X402-FAC-04', a.status >= 400 && a.status < 500 && a.json?.isValid !== true && a.json?.success !== true, `${s.route} answers ${s.what} with a 4xx`, {
         expected: '4xx',
+        actual: showAnswer(a),
+      });
+      // "A missing body field gets 400 {error}" (spec §1.5); CDP-style answers name the reason in invalidReason/errorReason instead.
+      const says = a.json && ['error', 'invalidReason', 'errorReason'].some((k) => a.json![k] !== undefined && a.json![k] !== null && a.json![k] !== '');
+      ctx.check('X402-FAC-04', Boolean(says), `${s.route}'s 4xx for ${s.what} says what is wrong (error, invalidReason or errorReason)`, {
+        expected: '{error} (or invalidReason / errorReason)',
         actual: showAnswer(a),
       });
       await expectUnchanged(ctx, 'X402-FAC-04', o, snap, p.auth, `${s.route} ${s.what}`);

@@ -34,7 +34,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'An exact payment is settled once, for exactly the amount, and the resource is served',
     source: { ...V2, section: 'PAYMENT-SIGNATURE → 200 + PAYMENT-RESPONSE {success, transaction, network, payer}' },
-    text: "A correctly signed payment of the offered requirement (v2, and v1 where offered) → 2xx with the resource and a PAYMENT-RESPONSE (X-PAYMENT-RESPONSE in v1) saying success, naming the offered network and the payer (required in v1; checked in v2 when present) and a transaction that exists on the target chain, succeeded, and contains exactly this payment: the token's Transfer from the payer to payTo of the amount and AuthorizationUsed for this authorization's nonce, which authorizationState then reports used. The payer loses exactly the amount and payTo gains exactly it.",
+    text: "A correctly signed payment of the offered requirement (v2, and v1 where offered) → 2xx with the resource and a PAYMENT-RESPONSE (X-PAYMENT-RESPONSE in v1) saying success, naming the offered network and the payer (required in v1; checked in v2 when present) and a transaction that exists on the target chain, succeeded, and contains exactly this payment: the token's Transfer from the payer to payTo of the amount and AuthorizationUsed for this authorization's nonce, which authorizationState then reports used. The payer loses exactly the amount and payTo gains exactly it. Two payers paying at the same time are each served and settled (one payment in flight never blocks another's).",
     profileAssumption: false,
   },
   {
@@ -146,7 +146,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A payer without the funds is refused, not served',
     source: { ...EXACT, section: 'verify simulation / diagnostic: invalid_exact_evm_insufficient_balance' },
-    text: 'A correctly signed authorization from a payer whose balance is below the amount is refused (402): the resource is not served and nothing moves.',
+    text: "A correctly signed authorization from a payer whose balance is below the amount is refused (402): the resource is not served and nothing moves. Also when the funds run out between verification and settlement: of two authorizations sent at once by a payer holding one payment, at most one is served (with its settlement on chain); the other gets a 4xx claiming no settlement, and its nonce stays unused (§1.6: a failed settlement drops the handler's answer).",
     profileAssumption: false,
   },
   {
@@ -154,7 +154,7 @@ export const x402Requirements = defineCatalog([
     level: 'SHOULD',
     title: 'Work that fails is not charged',
     source: { ...MW, section: "flow: if the handler's status is ≥ 400, return that response and do not settle" },
-    text: 'A paid request whose handler answers ≥ 400 (target endpoint `x402-resource-failing`) gets that answer: no settlement claimed, no USDC moved, and the authorization stays unused.',
+    text: 'A paid request whose handler answers ≥ 400 (target endpoint `x402-resource-failing`) gets that answer: no settlement claimed, no USDC moved, and the authorization stays unused; where `x402-resource` sells the same requirement, that authorization then still pays for it (the server does not keep it claimed).',
     profileAssumption: false,
   },
   {

@@ -9,7 +9,8 @@
  * reported settlement is checked on chain; race losers are judged by their answers.
  */
 import fc from 'fast-check';
-import { toHex, type Address, type Hex } from 'viem';
+import { erc20Abi, toHex, type Address, type Hex } from 'viem';
+import { privateKeyToAddress } from 'viem/accounts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
@@ -26,6 +27,7 @@ import {
   expectUnchanged,
   holdings,
   networkOf,
+  nonceUsed,
   offer,
   send,
   shown,
@@ -106,11 +108,11 @@ export const challengeCors = defineScenario({
 export const payExact = defineScenario({
   kind: 'property',
   id: 'pay-exact',
-  title: 'An exact payment (each offered version) is served and settled on chain for exactly the amount',
+  title: 'An exact payment (each offered version) is served and settled on chain for exactly the amount, also two from two payers at once',
   requirements: ['X402-PAY-01'],
   ...BASE,
-  arbitrary: () => fc.constantFrom(...BUYERS),
-  async run(ctx, buyer) {
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), sch: fc.scheduler() }),
+  async run(ctx, { buyer, sch }) {
     const o = await offer(ctx);
     const payer = o.s.address(buyer);
     for (const v of versions(o)) {
@@ -122,6 +124,17 @@ export const payExact = defineScenario({
       ctx.check('X402-PAY-01', is2xx(r.res.status), `a v${v} exact payment is served (2xx)`, { expected: '2xx', actual: shown(r) });
       await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, v), version: v });
       await expectPaid(ctx, 'X402-PAY-01', o, snap, amount, `v${v} payment`);
+    }
+    // Two honest payments of two payers at the same time: each is a payment of its own, so each is served and settled.
+    const v = versions(o)[0]!;
+    const amount = BigInt(v === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+    const ps = await Promise.all(BUYERS.map((b) => sign(ctx, o, b, v)));
+    ctx.act(`${BUYERS.join(' and ')} each pay ${amount} (v${v}) at the same time`);
+    const go = (i: number) => sch.schedule(Promise.resolve(i), `${BUYERS[i]} sends`).then(() => send(ctx, o, ps[i]!.header, { version: v }));
+    const results = await sch.waitFor(Promise.all(BUYERS.map((_, i) => go(i))));
+    for (const [i, r] of results.entries()) {
+      ctx.check('X402-PAY-01', is2xx(r.res.status), `${BUYERS[i]}'s payment, sent alongside another payer's, is served (2xx)`, { expected: '2xx', actual: shown(r) });
+      await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer: o.s.address(BUYERS[i]!), amount, nonce: ps[i]!.auth.nonce as Hex, network: networkOf(o, v), version: v });
     }
   },
 });
@@ -263,6 +276,24 @@ export const tamperedAccepted = refusalScenario({
     { name: 'accepted.payTo changed (authorization.to unchanged)', version: 2, breakage: { accepted: { payTo: o.s.address('attacker') } } },
     { name: 'accepted.maxTimeoutSeconds raised by an hour', version: 2, breakage: { accepted: { maxTimeoutSeconds: o.req.maxTimeoutSeconds + 3600 } } },
     { name: 'accepted.extra.version changed', version: 2, breakage: { accepted: { extra: { ...o.req.extra, version: `${String(o.req.extra?.version ?? '')}9` } } } },
+    {
+      name: 'accepted.maxTimeoutSeconds removed',
+      version: 2,
+      mangle: (p: Record<string, unknown>) => {
+        delete (p.accepted as { maxTimeoutSeconds?: unknown }).maxTimeoutSeconds;
+      },
+    },
+    ...(o.req.extra
+      ? [
+          {
+            name: 'accepted.extra removed',
+            version: 2 as const,
+            mangle: (p: Record<string, unknown>) => {
+              delete (p.accepted as { extra?: unknown }).extra;
+            },
+          },
+        ]
+      : []),
   ],
 });
 
@@ -381,7 +412,9 @@ const MALFORMED_FIXED: [string, string][] = [
   ['base64 of a JSON array', encodeHeader([1, 2, 3])],
   ['a v2 payload without authorization', encodeHeader({ x402Version: 2, accepted: { scheme: 'exact' }, payload: {} })],
   ['x402Version 99', encodeHeader({ x402Version: 99, payload: {} })],
+  ['a v1 payload without network and payload', encodeHeader({ x402Version: 1, scheme: 'exact' })],
   ['an empty JSON object', encodeHeader({})],
+  ['base64 of JSON null', encodeHeader(null)],
 ];
 
 export const malformed = defineScenario({
@@ -534,6 +567,77 @@ export const race = defineScenario({
   },
 });
 
+/**
+ * Rule 7 for money that runs out between verification and settlement (spec §1.6: verify, run the
+ * handler, settle; on a failed settlement drop the handler's answer and return 402). A fresh payer
+ * holding exactly one payment sends two different authorizations at once: each verifies alone, so a
+ * server may pass both to its handler, but only one can settle. At most one may be served (a
+ * server that refuses both passes too), each served one with its settlement on chain, the other
+ * refused with a 4xx that claims no settlement and leaves its nonce unused.
+ */
+export const fundsForOne = defineScenario({
+  kind: 'property',
+  id: 'insufficient-balance-race',
+  title: 'Two payments at once from a payer with funds for one: at most one is served, the other is refused',
+  requirements: ['X402-NEG-11', 'X402-PAY-02'],
+  ...BASE,
+  // Funding the fresh payer takes a transfer from a buyer, which may need gas (anvil_setBalance).
+  capabilities: ['set-code'],
+  arbitrary: () =>
+    fc.record({
+      sch: fc.scheduler(),
+      funder: fc.constantFrom(...BUYERS),
+      order: fc.nat(),
+      key: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => toHex(b.map((x, i) => (i === 0 ? (x % 0xf0) + 1 : x)))),
+    }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    const payer = privateKeyToAddress(v.key);
+    const amountOf = (ver: 1 | 2) => BigInt(ver === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+    const first = versions(o)[0]!;
+    const kinds: { name: string; pair: [1 | 2, 1 | 2] }[] = [
+      { name: `both in ${first === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT'}`, pair: [first, first] },
+      ...(o.v2 && o.v1 && amountOf(1) === amountOf(2) ? [{ name: 'one in PAYMENT-SIGNATURE, one in X-PAYMENT', pair: [2, 1] as [1 | 2, 1 | 2] }] : []),
+    ];
+    for (const k of shuffled(kinds, v.order)) {
+      const amount = amountOf(k.pair[0]);
+      const held = await o.s.balanceOf(o.token, payer);
+      if (held > amount) throw new Indeterminate('X402-NEG-11', `the fresh payer ${payer} already holds ${held} > ${amount}`);
+      if (held < amount) {
+        const funder = o.s.address(v.funder);
+        if ((await o.s.public.getBalance({ address: funder })) < 10n ** 16n) await o.s.test.setBalance({ address: funder, value: 10n ** 18n });
+        ctx.act(`${v.funder} gives the fresh payer ${payer} exactly one payment (${amount - held} base units)`);
+        const funded = await o.s.attempt({ role: v.funder, address: o.token, abi: erc20Abi, functionName: 'transfer', args: [payer, amount - held], label: 'fund the fresh payer with one payment' });
+        if (!funded.ok) throw new Indeterminate('X402-NEG-11', `could not fund the fresh payer: ${funded.reason}`);
+      }
+      const now = await o.s.pendingTime();
+      const ps = [await sign(ctx, o, { key: v.key }, k.pair[0], {}, now), await sign(ctx, o, { key: v.key }, k.pair[1], {}, now)];
+      const snap = await holdings(ctx, o, payer);
+      ctx.act(`the payer sends two different authorizations at the same time, funds for one (${k.name})`);
+      const go = (i: 0 | 1) => v.sch.schedule(Promise.resolve(i), `payment ${i + 1} sent`).then(() => send(ctx, o, ps[i]!.header, { version: k.pair[i] }));
+      const results = await v.sch.waitFor(Promise.all([go(0), go(1)]));
+      ctx.act(`  statuses ${results.map((r) => `${r.res.status}${settlementOf(r.res) ? ` (settlement header success:${settlementOf(r.res)!.success})` : ''}`).join(', ')}`);
+      const served = results.flatMap((r, i) => (is2xx(r.res.status) ? [i] : []));
+      ctx.check('X402-NEG-11', served.length <= 1, 'at most one of the two is served: the payer can pay for one', {
+        expected: '0 or 1 served',
+        actual: `${served.length} served: ${results.map(shown).join(' | ')}`,
+      });
+      for (const [i, r] of results.entries()) {
+        const p = ps[i]!;
+        if (served.includes(i)) {
+          await expectSettledOnChain(ctx, 'X402-NEG-11', o, settlementOf(r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, k.pair[i]!), version: k.pair[i]! });
+          continue;
+        }
+        expectRefusedPayment(ctx, 'X402-NEG-11', r, `payment ${i + 1} of two, funds for one`);
+        const used = await nonceUsed(o, p.auth);
+        ctx.check('X402-NEG-11', !used, `payment ${i + 1} was refused: authorizationState(payer, nonce) is still false`, { expected: false, actual: used });
+      }
+      if (served.length === 1) await expectPaid(ctx, 'X402-NEG-11', o, snap, amount, 'one of two payments, funds for one');
+      else await expectNothingMoved(ctx, 'X402-NEG-11', o, snap, 'two payments refused');
+    }
+  },
+});
+
 export const failedWork = defineScenario({
   kind: 'property',
   id: 'failed-work',
@@ -544,6 +648,13 @@ export const failedWork = defineScenario({
   arbitrary: () => fc.constantFrom(...BUYERS),
   async run(ctx, buyer) {
     const o = await offer(ctx, 'x402-resource-failing');
+    // The working resource, when it sells the same thing: the uncharged authorization must still pay there.
+    const good = ctx.target.endpoints['x402-resource'] ? await offer(ctx).catch(() => undefined) : undefined;
+    const same = (v: 1 | 2) =>
+      good !== undefined &&
+      (v === 2
+        ? good.v2 !== undefined && JSON.stringify(good.v2) === JSON.stringify(o.v2)
+        : good.v1 !== undefined && o.v1 !== undefined && (['scheme', 'network', 'maxAmountRequired', 'asset', 'payTo'] as const).every((k) => good.v1![k] === o.v1![k]));
     for (const v of versions(o)) {
       const p = await sign(ctx, o, buyer, v);
       const snap = await holdings(ctx, o, p.auth.from as Address);
@@ -552,6 +663,17 @@ export const failedWork = defineScenario({
       if (is2xx(r.res.status)) throw new Indeterminate('X402-SET-01', `the request declared as failing was served (${shown(r)}): x402-resource-failing must describe a request the handler refuses`);
       ctx.check('X402-SET-01', settlementOf(r.res)?.success !== true, `v${v}: the failed request claims no settlement`, { expected: 'no settlement', actual: JSON.stringify(settlementOf(r.res)) });
       await expectUnchanged(ctx, 'X402-SET-01', o, snap, p.auth, `v${v} failed work`);
+      if (!same(v)) continue;
+      ctx.act(`${buyer} sends the same, still unused authorization to the working resource (${good!.url})`);
+      const again = await send(ctx, good!, p.header, { version: v });
+      ctx.check('X402-SET-01', is2xx(again.res.status), `v${v}: the authorization the failed work did not charge still pays for the working resource`, { expected: '2xx', actual: shown(again) });
+      await expectSettledOnChain(ctx, 'X402-SET-01', good!, settlementOf(again.res), {
+        payer: p.auth.from as Address,
+        amount: BigInt(v === 2 ? o.req.amount : o.v1!.maxAmountRequired),
+        nonce: p.auth.nonce as Hex,
+        network: networkOf(o, v),
+        version: v,
+      });
     }
   },
 });
@@ -574,6 +696,7 @@ export const x402Scenarios = [
   notYetValid,
   badSignature,
   noFunds,
+  fundsForOne,
   race,
   failedWork,
   ...facilitatorScenarios,

@@ -40,11 +40,14 @@ interface Finished {
   /** Requirement ids that failed and harness errors, from the run's report.json. */
   failed: string[];
   errors: string[];
+  /** SHOULD requirements that warned (a violated SHOULD: exit 0, but the certification saw it). */
+  warned: string[];
 }
 
 /** Why a run failed, in one line: `exit 1: X402-PAY-01, X402-PAY-02` or `exit 2: <first error>`. */
-export function killReason(f: Pick<Finished, 'code' | 'signal' | 'output' | 'failed' | 'errors'>): string {
+export function killReason(f: Pick<Finished, 'code' | 'signal' | 'output' | 'failed' | 'errors'> & { warned?: string[] }): string {
   if (f.code === null) return `signal ${f.signal ?? '?'}`;
+  if (f.code === 0 && f.warned?.length) return `exit 0, SHOULD violated: ${f.warned.join(', ')}`;
   const lines = f.output
     .split('\n')
     .map((l) => l.trim())
@@ -56,7 +59,7 @@ export function killReason(f: Pick<Finished, 'code' | 'signal' | 'output' | 'fai
   return `exit ${f.code}: ${said.slice(0, 300)}`;
 }
 
-function readVerdicts(dir: string): { failed: string[]; errors: string[] } {
+function readVerdicts(dir: string): { failed: string[]; errors: string[]; warned: string[] } {
   try {
     const r = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as {
       errors?: { message?: string }[];
@@ -66,9 +69,10 @@ function readVerdicts(dir: string): { failed: string[]; errors: string[] } {
     return {
       failed: reqs.filter((q) => q.status === 'fail' || (q.level === 'MUST' && q.status === 'indeterminate') || q.status === 'error').map((q) => `${q.id} ${q.status}`),
       errors: (r.errors ?? []).map((e) => e.message ?? String(e)),
+      warned: reqs.filter((q) => q.status === 'warn').map((q) => `${q.id} warn`),
     };
   } catch {
-    return { failed: [], errors: [] };
+    return { failed: [], errors: [], warned: [] };
   }
 }
 
@@ -143,7 +147,8 @@ export class AmhCommandTestRunner implements TestRunner {
     try {
       const hook = `--import ${JSON.stringify(pathToFileURL(HOOK).href)}`;
       const f = await this.run({ AMH_MUTATION_COVERAGE_DIR: coverageDir, NODE_OPTIONS: [process.env.NODE_OPTIONS, hook].filter(Boolean).join(' ') });
-      if (f.code !== 0) {
+      // A SHOULD that warns on the unmutated server would kill every mutant (see mutantRun): refuse.
+      if (f.code !== 0 || f.warned.length > 0) {
         return { status: DryRunStatus.Complete, tests: [{ id: TEST_ID, name: this.command, status: TestStatus.Failed, failureMessage: `${killReason(f)}\n${f.output}`, timeSpentMs: f.ms }] };
       }
       const coverage = readCoverage(coverageDir);
@@ -160,7 +165,8 @@ export class AmhCommandTestRunner implements TestRunner {
 
   async mutantRun(options: MutantRunOptions): Promise<MutantRunResult> {
     const f = await this.run({ __STRYKER_ACTIVE_MUTANT__: options.activeMutant.id });
-    if (f.code === 0) return { status: MutantRunStatus.Survived, nrOfTests: 1, duration: f.ms };
+    // A violated SHOULD exits 0 but is a verdict the certification reached about this mutant: killed.
+    if (f.code === 0 && f.warned.length === 0) return { status: MutantRunStatus.Survived, nrOfTests: 1, duration: f.ms };
     return { status: MutantRunStatus.Killed, killedBy: [TEST_ID], failureMessage: killReason(f), nrOfTests: 1, duration: f.ms };
   }
 

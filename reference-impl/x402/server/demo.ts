@@ -73,6 +73,9 @@ export interface DemoResource {
 
 const QueryBody = z.object({ query: z.string().min(1).max(500) });
 
+// Stryker disable all: test-only code. addHeaders and faultyPaywall run only when a test sets a fault
+// (startDemoResource picks them when `faults` has one on); the reference service never does. Mutants here
+// are reported Ignored, like the amh-fault-switches ignorer's (harness/README.md "Mutation testing").
 /** Replace the handler's response with one carrying extra headers (hono responses may be immutable). */
 function addHeaders(c: Context, headers: Record<string, string>): void {
   const res = new Response(c.res.body, c.res);
@@ -126,6 +129,8 @@ function faultyPaywall(cfg: PaywallConfig, faults: DemoFaults): MiddlewareHandle
     addHeaders(c, faults.staleSettlementHash ? { [headerName]: encodeHeader({ ...out.settlement, transaction: firstHash }) } : out.headers);
   };
 }
+
+// Stryker restore all
 
 /** Start the demo resource on loopback (port 0 by default). */
 export async function startDemoResource(o: DemoResourceOptions): Promise<DemoResource> {
