@@ -97,6 +97,11 @@ export class Requester {
     return e;
   }
 
+  /** Publish an event signed by someone else (a gift wrap, an adversary's forgery) over this connection. */
+  publishEvent(e: NostrEvent): Promise<string> {
+    return this.relay.publish(e);
+  }
+
   /** Send a DM (NIP-17: kind 14 rumor, sealed, gift-wrapped to `to`); returns the rumor and the wrap. */
   async dm(to: string, msg: object): Promise<{ rumor: Rumor; wrap: NostrEvent }> {
     const rumor = nip59.createRumor({ kind: 14, tags: [['p', to]], content: JSON.stringify(msg), created_at: Math.floor(Date.now() / 1000) }, this.sk) as Rumor;

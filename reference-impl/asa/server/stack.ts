@@ -25,8 +25,8 @@ export interface AsaStack {
   lightning: LightningServer;
   network: LightningNetwork;
   provider: RunningProvider;
-  endpoints: { 'asa-relay': string; 'asa-provider': string; 'asa-lightning': string };
-  config: { asa: { provider: { pubkey: string; node: string } } };
+  endpoints: { 'asa-relay': string; 'asa-l402': string; 'asa-lightning': string };
+  config: { asa: { provider: { pubkey: string; node: string; reputation: string } } };
   stop(): Promise<void>;
 }
 
@@ -63,8 +63,8 @@ export async function startAsaStack(o: { host?: string; faults?: AsaFaults; prov
       lightning,
       network,
       provider,
-      endpoints: { 'asa-relay': r.url, 'asa-provider': provider.url, 'asa-lightning': lightning.url },
-      config: { asa: { provider: { pubkey: provider.pubkey, node: provider.node } } },
+      endpoints: { 'asa-relay': r.url, 'asa-l402': provider.resourceUrl, 'asa-lightning': lightning.url },
+      config: { asa: { provider: { pubkey: provider.pubkey, node: provider.node, reputation: `${provider.url}/reputation` } } },
       stop: async () => {
         await provider.stop().catch(() => {});
         await r.stop().catch(() => {});
