@@ -201,7 +201,7 @@ async function expectStatus(w: World, m: Model, i: number, req: string, settle: 
 
 class OpenCmd implements Cmd {
   constructor(readonly budgetAt: boolean) {}
-  check = (m: Readonly<Model>) => m.deals.length < 3;
+  check = (m: Readonly<Model>) => m.deals.length < 4;
   async run(m: Model, w: World): Promise<void> {
     const r = await freshRequester(w.ctx, 'a requester');
     w.requesters.push(r);
@@ -297,6 +297,8 @@ export const lifecycle: ModelScenario<Model, World> = defineScenario({
     // Every run starts from one open, paid agreement, so the moves always have something to act on.
     await new OpenCmd(false).run(m, w);
     await new PayCmd(0).run(m, w);
+    await new MoveCmd('complete', 0).run(m, w);
+    await new OpenCmd(false).run(m, w);
     return { model: m, real: w };
   },
   async finish(_m, w) {

@@ -71,6 +71,8 @@ export interface ProviderFaults {
   emptyReputation?: boolean;
   /** The agreement carries the listed price, not the negotiated one. */
   agreementListedPrice?: boolean;
+  /** Refuses every paid credential. */
+  refusePaid?: boolean;
   /** Never answers service requests. */
   silent?: boolean;
 }
@@ -197,6 +199,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     }
     const inv = await ln.lookup(foreign ?? node, id.paymentHash).catch(() => null);
     if (!faults.skipPreimageCheck && inv?.state !== 'SETTLED') return refuse(res, 401, 'unpaid', 'the invoice is not settled');
+    if (faults.refusePaid) return refuse(res, 401, 'refused', 'refused');
     db.prepare('UPDATE tokens SET uses = uses + 1 WHERE token_id = ?').run(id.tokenId);
     if (tok.agreement) {
       const row = agreementRow(tok.agreement);
