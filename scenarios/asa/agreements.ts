@@ -15,7 +15,7 @@ import { type AgreementStatus, KIND, type NostrEvent, readAgreement, readCapabil
 import { priceToMsat } from '../../reference-impl/asa/protocol/invoice.ts';
 import { sha256hex } from '../../reference-impl/asa/protocol/macaroons.ts';
 import type { DmMessage } from '../../reference-impl/asa/protocol/negotiation.ts';
-import { capabilityOf, fresh, LIVE, now, provider, pub, relayUrl, short, sign } from './lab.ts';
+import { capabilityOf, flushSoft, fresh, LIVE, now, provider, pub, relayUrl, short, sign, soft } from './lab.ts';
 
 const AGENT = { endpoints: ['asa-relay', 'asa-l402', 'asa-lightning'], ...LIVE };
 /** What making a deal checks on the way (every scenario that makes one declares them). */
@@ -52,7 +52,7 @@ async function discover(ctx: RunContext, r: Requester): Promise<{ cap: NostrEven
   const cap = await capabilityOf(ctx, r, 'ASA-EVT-01');
   const v = validateCapability(cap);
   ctx.check('ASA-EVT-01', v.errors.length === 0, 'the provider’s 38400 carries every required tag in the PR’s forms', { expected: 'no errors', actual: v.errors.join('; ') || 'ok' });
-  ctx.check('ASA-EVT-03', v.dialects.length === 0, 'the 38400 uses no SDK dialect', { expected: 'the PR’s forms', actual: v.dialects.join('; ') || 'ok' });
+  soft(ctx, 'ASA-EVT-03', v.dialects.length === 0, 'the 38400 uses no SDK dialect', { expected: 'the PR’s forms', actual: v.dialects.join('; ') || 'ok' });
   return { cap, t: termsOf(cap) };
 }
 
@@ -88,7 +88,7 @@ async function agreementOf(ctx: RunContext, r: Requester, providerPk: string, d:
     if (last) {
       const v = validateAgreement(last);
       ctx.check('ASA-EVT-02', v.errors.length === 0, `the 38402 (${readAgreement(last).status}) carries the required tags`, { expected: 'no errors', actual: v.errors.join('; ') || 'ok' });
-      ctx.check('ASA-EVT-03', v.dialects.length === 0, 'the 38402 uses no SDK dialect', { expected: 'the PR’s forms', actual: v.dialects.join('; ') || 'ok' });
+      soft(ctx, 'ASA-EVT-03', v.dialects.length === 0, 'the 38402 uses no SDK dialect', { expected: 'the PR’s forms', actual: v.dialects.join('; ') || 'ok' });
     }
     if ((last && want(readAgreement(last).status)) || Date.now() >= deadline) return last;
     await new Promise((res) => setTimeout(res, 120));
@@ -157,10 +157,12 @@ export const negotiate = defineScenario({
           const price = BigInt((reply.msg as { price: number }).price);
           ctx.check('ASA-NEG-02', price >= t.floor && price <= t.price, 'a counter-offer to a budget below the floor is still at least the floor', { expected: `${t.floor}..${t.price}`, actual: price });
         } else ctx.check('ASA-NEG-02', true, 'a budget below the floor is rejected');
+        flushSoft(ctx);
         return;
       }
       const deal = await makeDeal(ctx, r, budget);
       if (budget !== undefined && budget >= t.price) ctx.check('ASA-NEG-02', BigInt(deal.offer.price) <= budget, 'a budget at or above the price is offered no more than it', { expected: `<= ${budget}`, actual: deal.offer.price });
+      flushSoft(ctx);
     } finally {
       r.close();
     }
@@ -192,9 +194,9 @@ async function expectStatus(w: World, m: Model, i: number, req: string, settle: 
   const a = ag ? readAgreement(ag) : null;
   w.ctx.expectEqual(req, a?.status, want, `agreement ${deal.d}: the relay serves status ${want}`);
   if (want === 'completed' && m.deals[i]!.paid) {
-    w.ctx.expectEqual('ASA-AGR-03', a?.paymentHash, m.deals[i]!.paid, 'completed carries the payment_hash of the agreement’s settled payment');
-    const inv = await w.ln.lookup(w.providerNode, a!.paymentHash!).catch(() => null);
-    w.ctx.expectEqual('ASA-AGR-03', inv?.state, 'SETTLED', 'the payment_hash names a SETTLED invoice of the provider’s node');
+    soft(w.ctx, 'ASA-AGR-03', a?.paymentHash === m.deals[i]!.paid, 'completed carries the payment_hash of the agreement’s settled payment', { expected: m.deals[i]!.paid, actual: a?.paymentHash ?? '(none)' });
+    const inv = a?.paymentHash ? await w.ln.lookup(w.providerNode, a.paymentHash).catch(() => null) : null;
+    soft(w.ctx, 'ASA-AGR-03', inv?.state === 'SETTLED', 'the payment_hash names a SETTLED invoice of the provider’s node', { expected: 'SETTLED', actual: inv?.state ?? '(no such invoice)' });
   }
 }
 
@@ -298,11 +300,16 @@ export const lifecycle: ModelScenario<Model, World> = defineScenario({
     await new OpenCmd(false).run(m, w);
     await new PayCmd(0).run(m, w);
     await new MoveCmd('complete', 0).run(m, w);
+    // Every run tries each attack once: a move after a terminal status, and both forgeries.
+    await new MoveCmd('dispute', 0).run(m, w);
     await new OpenCmd(false).run(m, w);
+    await new ForgeCmd('dm', 1).run(m, w);
+    await new ForgeCmd('event', 1).run(m, w);
     return { model: m, real: w };
   },
   async finish(_m, w) {
     for (const r of w.requesters) r.close();
+    flushSoft(w.ctx);
   },
 });
 
@@ -321,6 +328,7 @@ export const expiry = defineScenario({
       });
       ctx.act(`nobody completes ${deal.d}; wait past its ${timeout}s timeout`);
       const ag = await agreementOf(ctx, r, deal.providerPk, deal.d, (s) => s === 'expired', 'ASA-AGR-04', 4000);
+      flushSoft(ctx);
       ctx.expectEqual('ASA-AGR-04', ag ? readAgreement(ag).status : null, 'expired', 'the agreement is expired after its timeout');
     } finally {
       r.close();
@@ -397,6 +405,7 @@ export const reputation = defineScenario({
       ctx.check('ASA-ATT-01', res.status === 200 && counted.has(honest.id), 'the requester’s proof-bearing attestation of a paid, completed agreement counts', { expected: honest.id, actual: `${res.status} ${[...counted].join(', ') || '(none)'}` });
       const wrong = bad.filter((b) => counted.has(b.id));
       ctx.expectEqual('ASA-ATT-02', wrong.map((b) => b.id), [], 'no fake proof, foreign proof, self-dealing, non-party or second attestation counts');
+      flushSoft(ctx);
     } finally {
       for (const r of rs) r.close();
     }

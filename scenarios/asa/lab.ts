@@ -89,3 +89,20 @@ export async function capabilityOf(ctx: RunContext, r: Requester, req: string): 
 }
 
 export { LnError };
+
+/**
+ * SHOULD-level checks made along the way are deferred to the end of the run: a violated SHOULD
+ * throws (and warns), and thrown early it would stop the run before the MUST checks after it.
+ */
+const deferred = new WeakMap<RunContext, { req: string; ok: boolean; what: string; detail: { expected?: unknown; actual?: unknown } }[]>();
+export function soft(ctx: RunContext, req: string, ok: boolean, what: string, detail: { expected?: unknown; actual?: unknown } = {}): void {
+  const l = deferred.get(ctx) ?? [];
+  deferred.set(ctx, l);
+  l.push({ req, ok, what, detail });
+}
+/** Make the deferred checks (call at the end of a run, or in a model scenario's finish). */
+export function flushSoft(ctx: RunContext): void {
+  const l = deferred.get(ctx) ?? [];
+  deferred.delete(ctx);
+  for (const c of l) ctx.check(c.req, c.ok, c.what, c.detail);
+}

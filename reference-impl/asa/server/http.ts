@@ -23,16 +23,20 @@ export class HttpError extends Error {
   }
 }
 
-/** Read a JSON object body (at most 64 KiB); HttpError 400/413 otherwise. */
-export async function readJson(req: IncomingMessage, limit = 65_536): Promise<Record<string, unknown>> {
+/** Read the whole body (a client's connection stays usable whatever the answer); null when over `limit`. */
+export async function readRaw(req: IncomingMessage, limit = 65_536): Promise<string | null> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > limit) throw new HttpError(413, 'too_large', 'body too large');
-    chunks.push(c as Buffer);
+    if (size <= limit) chunks.push(c as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return size > limit ? null : Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parse a body read by readRaw as a JSON object; HttpError 400/413 otherwise. */
+export function parseJsonBody(text: string | null): Record<string, unknown> {
+  if (text === null) throw new HttpError(413, 'too_large', 'body too large');
   if (!text) return {};
   let v: unknown;
   try {
@@ -42,6 +46,11 @@ export async function readJson(req: IncomingMessage, limit = 65_536): Promise<Re
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'bad_body', 'body must be a JSON object');
   return v as Record<string, unknown>;
+}
+
+/** Read and parse a JSON object body (at most 64 KiB). */
+export async function readJson(req: IncomingMessage, limit = 65_536): Promise<Record<string, unknown>> {
+  return parseJsonBody(await readRaw(req, limit));
 }
 
 /** Run a handler; HttpErrors become their 4xx, anything else a 500 (a server fault). */

@@ -14,7 +14,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChannelPolicy } from '../protocol/routing.ts';
-import { guard, HttpError, readJson, refuse, send } from './http.ts';
+import { guard, HttpError, parseJsonBody, readRaw, refuse, send } from './http.ts';
 import { DEFAULT_POLICY, type LightningNetwork, PayError } from './lightning.ts';
 
 const HEX32 = /^(0x)?[0-9a-fA-F]{64}$/;
@@ -45,9 +45,12 @@ export async function startLightningServer(net: LightningNetwork, o: { host?: st
   const hubs = o.hubs ?? [];
   const server = createServer((req, res) => {
     void guard(res, async () => {
-      const url = new URL(req.url ?? '/', 'http://x');
+      const url = new URL(`http://x${req.url ?? '/'}`);
       const parts = url.pathname.split('/').filter(Boolean);
       const m = req.method ?? 'GET';
+      // Read every body first, so no answer leaves unread bytes on a keep-alive connection.
+      const raw = await readRaw(req);
+      const readJson = async (_r: unknown) => parseJsonBody(raw);
       if (m === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, nodes: net.nodes.size, channels: net.channels.length });
       if (m === 'GET' && url.pathname === '/v1/graph')
         return send(res, 200, {

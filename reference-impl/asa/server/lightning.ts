@@ -74,7 +74,7 @@ export interface NetworkFaults {
   skipPayeeCredit?: boolean;
   /** Charge no routing fees. */
   noFees?: boolean;
-  /** A failed payment leaves the first hop's HTLC debited. */
+  /** A payment no route can carry still shifts liquidity on the first channel. */
   leakOnFailure?: boolean;
   /** Pay invoices past their expiry. */
   ignoreExpiry?: boolean;
@@ -219,6 +219,10 @@ export class LightningNetwork {
       if (!this.faults.ignoreLiquidity && !path.every((c, i) => this.outbound(c, nodes[i]!) >= r.hops[i]!.amountMsat)) continue;
       if (!best || r.totalFeeMsat < best.fee || (r.totalFeeMsat === best.fee && path.length < best.path.length)) best = { path, hops: r.hops, fee: r.totalFeeMsat };
     }
+    if (!best && this.faults.leakOnFailure) {
+      const first = this.routes(payer, inv.payee, new Set())[0]?.[0];
+      if (first) this.move(first, payer, this.outbound(first, payer) < amount ? this.outbound(first, payer) : amount);
+    }
     if (!best) throw new PayError('NO_ROUTE', `no route from ${payer.slice(0, 8)} can carry ${amount} msat to ${inv.payee.slice(0, 8)}`);
     const nodes = [payer];
     for (const c of best.path) nodes.push(c.node1 === nodes.at(-1) ? c.node2 : c.node1);
@@ -229,7 +233,6 @@ export class LightningNetwork {
     });
     const unwind = () =>
       best.path.forEach((c, i) => {
-        if (this.faults.leakOnFailure && i === 0) return;
         if (c.node1 === nodes[i]) c.balance1 += best.hops[i]!.amountMsat;
         else c.balance2 += best.hops[i]!.amountMsat;
       });

@@ -25,7 +25,7 @@ import { formatChallenge, parseCredential } from '../protocol/l402.ts';
 import { caveatsOf, identifierOf, mintMacaroon, sha256hex, verifyMacaroon } from '../protocol/macaroons.ts';
 import { parseDm } from '../protocol/negotiation.ts';
 import { scoreAttestations } from '../protocol/reputation.ts';
-import { guard, refuse, send } from './http.ts';
+import { guard, readRaw, refuse, send } from './http.ts';
 
 useWebSocketImplementation(WebSocket);
 
@@ -51,7 +51,7 @@ export interface ProviderFaults {
   ignoreFloor?: boolean;
   /** Replies to DMs in clear (kind 4 style, content not encrypted). */
   plaintextReply?: boolean;
-  /** The agreement's p roles are swapped / missing. */
+  /** The agreement names only the requester (no p tag with role provider). */
   agreementOneParty?: boolean;
   /** Completion and dispute DMs from anyone are honoured. */
   anyoneMayComplete?: boolean;
@@ -135,6 +135,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS tokens (token_id TEXT PRIMARY KEY, payment_hash TEXT NOT NULL, agreement TEXT, amount_msat TEXT NOT NULL, uses INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS offers (rumor_id TEXT PRIMARY KEY, requester TEXT NOT NULL, capability TEXT NOT NULL, price_sats TEXT NOT NULL, timeout INTEGER NOT NULL, accepted INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS versions (event_id TEXT PRIMARY KEY, d TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS agreements (d TEXT PRIMARY KEY, requester TEXT NOT NULL, capability TEXT NOT NULL, price_sats TEXT NOT NULL, status TEXT NOT NULL, event_id TEXT NOT NULL, created_at INTEGER NOT NULL, deadline INTEGER NOT NULL, payment_hash TEXT);
   `);
   let root = (db.prepare("SELECT v FROM meta WHERE k = 'root'").get() as { v: string } | undefined)?.v;
@@ -188,12 +189,12 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     const problem = faults.skipSignature
       ? null
       : verifyMacaroon(mac, rootKey, {
-          service: faults.ignoreServices ? '*' : service,
+          service,
+          ignore: faults.ignoreServices ? ['services'] : [],
           now: faults.ignoreExpiry ? 0 : now(),
           used: faults.ignoreCount ? 0 : tok.uses,
         });
-    const scopeProblem = faults.ignoreServices && problem?.startsWith('service ') ? null : problem;
-    if (scopeProblem) return refuse(res, 401, 'caveat_failed', scopeProblem);
+    if (problem) return refuse(res, 401, 'caveat_failed', problem);
     if (faults.rejectUnknownCaveats) {
       if (caveatsOf(mac).some((c) => !/^(services|[a-z0-9-]+_(valid_until|max_requests))=/.test(c))) return refuse(res, 401, 'caveat_failed', 'unknown caveat');
     }
@@ -235,7 +236,9 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
 
   const http = createServer((req, res) => {
     void guard(res, async () => {
-      const url = new URL(req.url ?? '/', 'http://x');
+      const url = new URL(`http://x${req.url ?? '/'}`);
+      // Read (and ignore) every body first, so no answer leaves unread bytes on a keep-alive connection.
+      await readRaw(req);
       if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, pubkey, node, service });
       if ((req.method === 'GET' || req.method === 'POST') && url.pathname === `/v1/${service}`) return resource(req, res, url);
       const rep = /^\/reputation\/([0-9a-f]{64})$/.exec(url.pathname);
@@ -277,7 +280,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
   const publishAgreement = async (row: AgreementRow, status: AgreementStatus, paymentHash?: string): Promise<NostrEvent> => {
     const tags = agreementTags({
       d: row.d,
-      provider: faults.agreementOneParty ? row.requester : pubkey,
+      provider: pubkey,
       requester: row.requester,
       capability: row.capability,
       l402: resourceUrl,
@@ -288,9 +291,10 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       status,
       paymentHash,
       expiration: row.deadline + 86_400,
-    }).filter((t) => !(faults.omitAgreementD && t[0] === 'd'));
+    }).filter((t) => !(faults.omitAgreementD && t[0] === 'd') && !(faults.agreementOneParty && t[0] === 'p' && t[3] === 'provider'));
     const e = await publish(KIND.agreement, tags, `Agreement ${row.d}: ${service} for ${row.price_sats} sats per request (${status}).`);
     db.prepare('UPDATE agreements SET status = ?, event_id = ? WHERE d = ?').run(status, e.id, row.d);
+    db.prepare('INSERT OR IGNORE INTO versions (event_id, d) VALUES (?, ?)').run(e.id, row.d);
     return e;
   };
 
@@ -353,7 +357,9 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       return reply(from, { type: 'agreement', asa: active.id, d });
     }
     if (msg.type === 'complete' || msg.type === 'dispute') {
-      const row = db.prepare('SELECT * FROM agreements WHERE event_id = ? OR d = ?').get(msg.asa, msg.asa) as AgreementRow | undefined;
+      // `asa` names the agreement by the id of any of its versions (or by its d).
+      const d = (db.prepare('SELECT d FROM versions WHERE event_id = ?').get(msg.asa) as { d: string } | undefined)?.d ?? msg.asa;
+      const row = agreementRow(d);
       if (!row) return;
       if (row.requester !== from && !faults.anyoneMayComplete) return;
       const to: AgreementStatus = msg.type === 'complete' ? 'completed' : 'disputed';
