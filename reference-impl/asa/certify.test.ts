@@ -94,7 +94,15 @@ test('nostr-tools SimplePool publishes to and reads from the relay process', asy
   const pool = new SimplePool();
   try {
     const sk = generateSecretKey();
-    const e = finalizeEvent({ kind: KIND.capability, tags: capabilityTags({ d: 'pool-test', s: ['pool-category'], prices: [{ amount: '21', currency: 'sats', frequency: 'per-request' }] }), content: 'via SimplePool', created_at: Math.floor(Date.now() / 1000) }, sk);
+    const e = finalizeEvent(
+      {
+        kind: KIND.capability,
+        tags: capabilityTags({ d: 'pool-test', s: ['pool-category'], prices: [{ amount: '21', currency: 'sats', frequency: 'per-request' }] }),
+        content: 'via SimplePool',
+        created_at: Math.floor(Date.now() / 1000),
+      },
+      sk,
+    );
     await Promise.all(pool.publish([relay.line.url], e));
     const got = await pool.querySync([relay.line.url], { kinds: [KIND.capability], '#s': ['pool-category'], authors: [getPublicKey(sk)] });
     assert.deepEqual(

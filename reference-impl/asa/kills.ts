@@ -12,9 +12,27 @@ import type { ProviderFaults } from './server/provider.ts';
 import type { RelayFaults } from './server/relay.ts';
 import { type AsaFaults, startAsaStack } from './server/stack.ts';
 
-const relay = (requirement: string, f: keyof RelayFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({ requirement, defect: `relay: ${defect}`, variant: { relay: { [f]: true } }, grep, runs });
-const prov = (requirement: string, f: keyof ProviderFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({ requirement, defect: `provider: ${defect}`, variant: { provider: { [f]: true } }, grep, runs });
-const net = (requirement: string, f: keyof NetworkFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({ requirement, defect: `network: ${defect}`, variant: { network: { [f]: true } }, grep, runs });
+const relay = (requirement: string, f: keyof RelayFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+  requirement,
+  defect: `relay: ${defect}`,
+  variant: { relay: { [f]: true } },
+  grep,
+  runs,
+});
+const prov = (requirement: string, f: keyof ProviderFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+  requirement,
+  defect: `provider: ${defect}`,
+  variant: { provider: { [f]: true } },
+  grep,
+  runs,
+});
+const net = (requirement: string, f: keyof NetworkFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+  requirement,
+  defect: `network: ${defect}`,
+  variant: { network: { [f]: true } },
+  grep,
+  runs,
+});
 
 export default defineKills<AsaFaults>({
   protocol: 'asa',
@@ -24,7 +42,9 @@ export default defineKills<AsaFaults>({
     const target = parseTarget({
       name: `asa reference${v ? ` with ${JSON.stringify(v)}` : ''}`,
       endpoints: s.endpoints,
-      accounts: roleKeys().filter((k) => k.kind !== 'ed25519').map((k) => ({ role: k.role, kind: k.kind, privateKey: k.privateKey, publicKey: k.publicKey })),
+      accounts: roleKeys()
+        .filter((k) => k.kind !== 'ed25519')
+        .map((k) => ({ role: k.role, kind: k.kind, privateKey: k.privateKey, publicKey: k.publicKey })),
       capabilities: ['asa:reputation-view'],
       config: s.config,
     });

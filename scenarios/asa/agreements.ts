@@ -60,15 +60,26 @@ async function discover(ctx: RunContext, r: Requester): Promise<{ cap: NostrEven
 async function replyTo(ctx: RunContext, r: Requester, providerPk: string, since: number, pick: (m: DmMessage) => boolean, what: string): Promise<Inbound> {
   const got = await r.waitDm(providerPk, (m) => pick(m), 6000);
   if (got) {
-    ctx.check('ASA-PRV-01', got.wrap.kind === 1059 && got.wrap.pubkey !== providerPk, 'the reply is a kind 1059 gift wrap signed by a one-time key, not the provider’s', { expected: `1059 by a key ≠ ${short(providerPk)}`, actual: `${got.wrap.kind} by ${short(got.wrap.pubkey)}` });
-    ctx.expectEqual('ASA-PRV-01', got.wrap.tags.map((t) => t[0]), ['p'], 'the wrap is tagged only with its recipient');
+    ctx.check('ASA-PRV-01', got.wrap.kind === 1059 && got.wrap.pubkey !== providerPk, 'the reply is a kind 1059 gift wrap signed by a one-time key, not the provider’s', {
+      expected: `1059 by a key ≠ ${short(providerPk)}`,
+      actual: `${got.wrap.kind} by ${short(got.wrap.pubkey)}`,
+    });
+    ctx.expectEqual(
+      'ASA-PRV-01',
+      got.wrap.tags.map((t) => t[0]),
+      ['p'],
+      'the wrap is tagged only with its recipient',
+    );
     let leaked = true;
     try {
       nip59.unwrapEvent(got.wrap as never, fresh());
     } catch {
       leaked = false;
     }
-    ctx.check('ASA-PRV-01', !leaked && !JSON.stringify(got.wrap).includes(got.rumor.content.slice(1, 40)), 'a third key cannot unwrap it and the plaintext is nowhere in the wrap', { expected: 'opaque', actual: leaked ? 'a third key unwrapped it' : 'ok' });
+    ctx.check('ASA-PRV-01', !leaked && !JSON.stringify(got.wrap).includes(got.rumor.content.slice(1, 40)), 'a third key cannot unwrap it and the plaintext is nowhere in the wrap', {
+      expected: 'opaque',
+      actual: leaked ? 'a third key unwrapped it' : 'ok',
+    });
     ctx.expectEqual('ASA-NEG-01', got.rumor.pubkey, providerPk, `the ${what} rumor is by the provider (seal and rumor pubkeys agree)`);
     return got;
   }
@@ -78,7 +89,15 @@ async function replyTo(ctx: RunContext, r: Requester, providerPk: string, since:
   throw new Error('unreachable');
 }
 
-async function agreementOf(ctx: RunContext, r: Requester, providerPk: string, d: string | undefined, want: (s: string | undefined) => boolean, req: string, timeoutMs = 6000): Promise<NostrEvent | null> {
+async function agreementOf(
+  ctx: RunContext,
+  r: Requester,
+  providerPk: string,
+  d: string | undefined,
+  want: (s: string | undefined) => boolean,
+  req: string,
+  timeoutMs = 6000,
+): Promise<NostrEvent | null> {
   const deadline = Date.now() + timeoutMs;
   let last: NostrEvent | null = null;
   for (;;) {
@@ -93,7 +112,6 @@ async function agreementOf(ctx: RunContext, r: Requester, providerPk: string, d:
     if ((last && want(readAgreement(last).status)) || Date.now() >= deadline) return last;
     await new Promise((res) => setTimeout(res, 120));
   }
-  void req;
 }
 
 interface Deal {
@@ -115,11 +133,17 @@ async function makeDeal(ctx: RunContext, r: Requester, budget: bigint | undefine
   const reply = await replyTo(ctx, r, p.pubkey, since, (m) => m.type === 'service_offer' || m.type === 'reject', 'service_offer or reject');
   if (reply.msg!.type !== 'service_offer') throw new Indeterminate('ASA-NEG-03', `the provider rejected budget ${budget}: ${JSON.stringify(reply.msg)}`);
   const offer = reply.msg as Extract<DmMessage, { type: 'service_offer' }>;
-  ctx.check('ASA-NEG-02', BigInt(offer.price) >= t.floor && BigInt(offer.price) <= t.price, 'the offer lies between the floor and the listed price', { expected: `${t.floor}..${t.price} sats`, actual: offer.price });
+  ctx.check('ASA-NEG-02', BigInt(offer.price) >= t.floor && BigInt(offer.price) <= t.price, 'the offer lies between the floor and the listed price', {
+    expected: `${t.floor}..${t.price} sats`,
+    actual: offer.price,
+  });
   ctx.act(`${short(r.pubkey)} accepts offer ${short(reply.rumor.id)} at ${offer.price} sats`);
   await r.dm(p.pubkey, { type: 'accept', offer_event: reply.rumor.id });
   const ag = await agreementOf(ctx, r, p.pubkey, undefined, (s) => s === 'active', 'ASA-NEG-03');
-  ctx.check('ASA-NEG-03', ag !== null && readAgreement(ag).status === 'active', 'after accept the provider publishes a 38402 with status active', { expected: 'active', actual: ag ? readAgreement(ag).status : 'no 38402 within 6 s' });
+  ctx.check('ASA-NEG-03', ag !== null && readAgreement(ag).status === 'active', 'after accept the provider publishes a 38402 with status active', {
+    expected: 'active',
+    actual: ag ? readAgreement(ag).status : 'no 38402 within 6 s',
+  });
   const a = readAgreement(ag!);
   ctx.expectEqual('ASA-NEG-03', [a.provider, a.requester], [p.pubkey, r.pubkey], 'p provider is the provider and p requester is the requester');
   ctx.expectEqual('ASA-NEG-03', a.capability, cap.id, 'e capability names the 38400');
@@ -141,7 +165,17 @@ export const negotiate = defineScenario({
       const { t } = await discover(ctx, r);
       const span = t.price - t.floor;
       const budget =
-        v.where === 'none' ? undefined : v.where === 'below' ? (t.floor > 0n ? BigInt(v.x) % t.floor : null) : v.where === 'between' ? t.floor + (span > 0n ? BigInt(v.x) % span : 0n) : v.where === 'at' ? t.price : t.price + BigInt(v.x);
+        v.where === 'none'
+          ? undefined
+          : v.where === 'below'
+            ? t.floor > 0n
+              ? BigInt(v.x) % t.floor
+              : null
+            : v.where === 'between'
+              ? t.floor + (span > 0n ? BigInt(v.x) % span : 0n)
+              : v.where === 'at'
+                ? t.price
+                : t.price + BigInt(v.x);
       if (budget === null) {
         ctx.act('the capability has no floor: a budget below it does not exist');
         return;
@@ -155,13 +189,17 @@ export const negotiate = defineScenario({
         const reply = await replyTo(ctx, r, p.pubkey, since, (m) => m.type === 'service_offer' || m.type === 'reject', 'service_offer or reject');
         if (reply.msg!.type === 'service_offer') {
           const price = BigInt((reply.msg as { price: number }).price);
-          ctx.check('ASA-NEG-02', price >= t.floor && price <= t.price, 'a counter-offer to a budget below the floor is still at least the floor', { expected: `${t.floor}..${t.price}`, actual: price });
+          ctx.check('ASA-NEG-02', price >= t.floor && price <= t.price, 'a counter-offer to a budget below the floor is still at least the floor', {
+            expected: `${t.floor}..${t.price}`,
+            actual: price,
+          });
         } else ctx.check('ASA-NEG-02', true, 'a budget below the floor is rejected');
         flushSoft(ctx);
         return;
       }
       const deal = await makeDeal(ctx, r, budget);
-      if (budget !== undefined && budget >= t.price) ctx.check('ASA-NEG-02', BigInt(deal.offer.price) <= budget, 'a budget at or above the price is offered no more than it', { expected: `<= ${budget}`, actual: deal.offer.price });
+      if (budget !== undefined && budget >= t.price)
+        ctx.check('ASA-NEG-02', BigInt(deal.offer.price) <= budget, 'a budget at or above the price is offered no more than it', { expected: `<= ${budget}`, actual: deal.offer.price });
       flushSoft(ctx);
     } finally {
       r.close();
@@ -194,12 +232,14 @@ async function expectStatus(w: World, m: Model, i: number, req: string, settle: 
   const a = ag ? readAgreement(ag) : null;
   w.ctx.expectEqual(req, a?.status, want, `agreement ${deal.d}: the relay serves status ${want}`);
   if (want === 'completed' && m.deals[i]!.paid) {
-    soft(w.ctx, 'ASA-AGR-03', a?.paymentHash === m.deals[i]!.paid, 'completed carries the payment_hash of the agreement’s settled payment', { expected: m.deals[i]!.paid, actual: a?.paymentHash ?? '(none)' });
+    soft(w.ctx, 'ASA-AGR-03', a?.paymentHash === m.deals[i]!.paid, 'completed carries the payment_hash of the agreement’s settled payment', {
+      expected: m.deals[i]!.paid,
+      actual: a?.paymentHash ?? '(none)',
+    });
     const inv = a?.paymentHash ? await w.ln.lookup(w.providerNode, a.paymentHash).catch(() => null) : null;
     soft(w.ctx, 'ASA-AGR-03', inv?.state === 'SETTLED', 'the payment_hash names a SETTLED invoice of the provider’s node', { expected: 'SETTLED', actual: inv?.state ?? '(no such invoice)' });
   }
 }
-
 
 class OpenCmd implements Cmd {
   constructor(readonly budgetAt: boolean) {}
@@ -261,7 +301,10 @@ class ForgeCmd implements Cmd {
     const deal = w.deals[i]!;
     if (this.how === 'dm') {
       w.ctx.act(`a third key ${short(pub(w.attacker))} sends complete for ${deal.d}`);
-      const rumor = nip59.createRumor({ kind: 14, tags: [['p', w.providerPk]], content: JSON.stringify({ type: 'complete', asa: deal.agreement.id, result: 'success' }), created_at: now() }, w.attacker);
+      const rumor = nip59.createRumor(
+        { kind: 14, tags: [['p', w.providerPk]], content: JSON.stringify({ type: 'complete', asa: deal.agreement.id, result: 'success' }), created_at: now() },
+        w.attacker,
+      );
       const wrap = nip59.createWrap(nip59.createSeal(rumor, w.attacker, w.providerPk), w.providerPk) as NostrEvent;
       await deal.r.publishEvent(wrap).catch(() => {});
     } else {
@@ -278,7 +321,8 @@ class ForgeCmd implements Cmd {
 export const lifecycle: ModelScenario<Model, World> = defineScenario({
   kind: 'model',
   id: 'agreement-lifecycle',
-  title: 'Model-based agreements: open, pay, complete, dispute, repeat moves after a terminal status, and third keys forging a completion (DM or a 38402 with the same d); the relay always serves the status the lifecycle model expects',
+  title:
+    'Model-based agreements: open, pay, complete, dispute, repeat moves after a terminal status, and third keys forging a completion (DM or a 38402 with the same d); the relay always serves the status the lifecycle model expects',
   requirements: ['ASA-AGR-01', 'ASA-AGR-02', 'ASA-AGR-03', ...DEAL_REQS],
   ...AGENT,
   maxCommands: 7,
@@ -291,9 +335,11 @@ export const lifecycle: ModelScenario<Model, World> = defineScenario({
   async setup(ctx) {
     const p = provider(ctx, 'ASA-AGR-01');
     const ln = new LightningClient(ctx.endpoint('asa-lightning').url, ctx.fetch);
-    const node = (await ln.addNode(hex(fresh()), { alias: 'requester', hubs: true }).catch((e: Error) => {
-      throw new Indeterminate('ASA-AGR-03', `the network does not register a requester node: ${e.message}`);
-    })).pubkey;
+    const node = (
+      await ln.addNode(hex(fresh()), { alias: 'requester', hubs: true }).catch((e: Error) => {
+        throw new Indeterminate('ASA-AGR-03', `the network does not register a requester node: ${e.message}`);
+      })
+    ).pubkey;
     const w: World = { ctx, providerPk: p.pubkey, deals: [], ln, node, attacker: fresh(), requesters: [], providerNode: p.node };
     const m: Model = { deals: [] };
     // Every run starts from one open, paid agreement, so the moves always have something to act on.
@@ -316,10 +362,10 @@ export const lifecycle: ModelScenario<Model, World> = defineScenario({
 export const expiry = defineScenario({
   kind: 'property',
   id: 'agreement-expiry',
-  title: 'An agreement with a 1-second timeout that nobody completes becomes expired',
+  title: 'An agreement with a 2-second timeout that nobody completes becomes expired',
   requirements: ['ASA-AGR-04', ...DEAL_REQS],
   ...AGENT,
-  arbitrary: () => fc.constant(1),
+  arbitrary: () => fc.constant(2),
   async run(ctx, timeout) {
     const r = await freshRequester(ctx, 'a requester');
     try {
@@ -341,11 +387,13 @@ export const expiry = defineScenario({
 export const reputation = defineScenario({
   kind: 'property',
   id: 'reputation-proofs',
-  title: 'The reputation view counts the requester’s proof-bearing attestation of a completed, paid agreement, and ignores fake proofs, another agreement’s proof, self-dealing agreements, non-parties and a second attestation',
+  title:
+    'The reputation view counts the requester’s proof-bearing attestation of a completed, paid agreement, and ignores fake proofs, another agreement’s proof, self-dealing agreements, non-parties and a second attestation',
   requirements: ['ASA-ATT-01', 'ASA-ATT-02', ...DEAL_REQS],
   ...AGENT,
   capabilities: ['asa:reputation-view'],
-  arbitrary: () => fc.record({ rating: fc.integer({ min: 1, max: 5 }), order: fc.shuffledSubarray(['never-settled', 'other-agreement', 'self-dealing', 'non-party', 'second'], { minLength: 5, maxLength: 5 }) }),
+  arbitrary: () =>
+    fc.record({ rating: fc.integer({ min: 1, max: 5 }), order: fc.shuffledSubarray(['never-settled', 'other-agreement', 'self-dealing', 'non-party', 'second'], { minLength: 5, maxLength: 5 }) }),
   async run(ctx, v) {
     const p = provider(ctx, 'ASA-ATT-01');
     if (!p.reputation) throw new Indeterminate('ASA-ATT-01', 'config.asa.provider.reputation is not declared');
@@ -385,7 +433,19 @@ export const reputation = defineScenario({
           bad.push(await x.attest({ subject: p.pubkey, agreement: deals[1]!.agreement.id, rating: 5, proof: hashes[1]! }));
         }
         if (kind === 'self-dealing') {
-          const fake = sign(attacker, { kind: KIND.agreement, tags: [['d', 'self'], ['p', p.pubkey, '', 'provider'], ['p', pub(attacker), '', 'requester'], ['terms', 'flat', '1', 'sats'], ['status', 'completed'], ['payment_hash', hashes[0]!]], content: '', created_at: now() });
+          const fake = sign(attacker, {
+            kind: KIND.agreement,
+            tags: [
+              ['d', 'self'],
+              ['p', p.pubkey, '', 'provider'],
+              ['p', pub(attacker), '', 'requester'],
+              ['terms', 'flat', '1', 'sats'],
+              ['status', 'completed'],
+              ['payment_hash', hashes[0]!],
+            ],
+            content: '',
+            created_at: now(),
+          });
           await alice.publishEvent(fake);
           const x = await Requester.connect(relayUrl(ctx), hex(attacker));
           rs.push(x);
@@ -402,9 +462,17 @@ export const reputation = defineScenario({
       const res = await ctx.fetch(`${p.reputation.replace(/\/+$/, '')}/${p.pubkey}`);
       const view = (await res.json().catch(() => null)) as { counted?: { id: string }[] } | null;
       const counted = new Set((view?.counted ?? []).map((c) => c.id));
-      ctx.check('ASA-ATT-01', res.status === 200 && counted.has(honest.id), 'the requester’s proof-bearing attestation of a paid, completed agreement counts', { expected: honest.id, actual: `${res.status} ${[...counted].join(', ') || '(none)'}` });
+      ctx.check('ASA-ATT-01', res.status === 200 && counted.has(honest.id), 'the requester’s proof-bearing attestation of a paid, completed agreement counts', {
+        expected: honest.id,
+        actual: `${res.status} ${[...counted].join(', ') || '(none)'}`,
+      });
       const wrong = bad.filter((b) => counted.has(b.id));
-      ctx.expectEqual('ASA-ATT-02', wrong.map((b) => b.id), [], 'no fake proof, foreign proof, self-dealing, non-party or second attestation counts');
+      ctx.expectEqual(
+        'ASA-ATT-02',
+        wrong.map((b) => b.id),
+        [],
+        'no fake proof, foreign proof, self-dealing, non-party or second attestation counts',
+      );
       flushSoft(ctx);
     } finally {
       for (const r of rs) r.close();

@@ -57,7 +57,12 @@ async function paid(ctx: RunContext, req: string): Promise<Paid & { ln: Lightnin
   const preimage = await pay(ctx, ln, node, c.ch, req);
   let service = 'unknown';
   try {
-    service = caveatsOf(c.ch.macaroon).find((x) => x.startsWith('services='))?.slice(9).split(',')[0]?.split(':')[0] ?? service;
+    service =
+      caveatsOf(c.ch.macaroon)
+        .find((x) => x.startsWith('services='))
+        ?.slice(9)
+        .split(',')[0]
+        ?.split(':')[0] ?? service;
   } catch {
     // an undecodable macaroon: the service name stays unknown
   }
@@ -221,8 +226,20 @@ function attenuationScenario(id: string, req: string, title: string, caveat: (p:
   });
 }
 
-export const expired = attenuationScenario('l402-expired-macaroon', 'ASA-L402-05', 'A macaroon whose expiry caveat is past (holder-attenuated) is refused', (p) => `${p.service}_valid_until=${now() - 60}`, 'an expired macaroon');
-export const scope = attenuationScenario('l402-service-scope', 'ASA-L402-06', 'A macaroon attenuated to another service is refused', () => 'services=some-other-service:0', 'a macaroon scoped to another service');
+export const expired = attenuationScenario(
+  'l402-expired-macaroon',
+  'ASA-L402-05',
+  'A macaroon whose expiry caveat is past (holder-attenuated) is refused',
+  (p) => `${p.service}_valid_until=${now() - 60}`,
+  'an expired macaroon',
+);
+export const scope = attenuationScenario(
+  'l402-service-scope',
+  'ASA-L402-06',
+  'A macaroon attenuated to another service is refused',
+  () => 'services=some-other-service:0',
+  'a macaroon scoped to another service',
+);
 
 export const count = defineScenario({
   kind: 'property',
@@ -282,18 +299,14 @@ export const malformed = defineScenario({
   async run(ctx, junk) {
     const p = await paid(ctx, 'ASA-L402-10');
     const m = p.challenge.macaroon;
-    const values = [
-      ...junk.map((j) => `L402 ${j}`),
-      `L402 ${m.slice(0, 20)}:${p.preimage}`,
-      `L402 ${m}`,
-      `L402 :${p.preimage}`,
-      `Bearer ${m}`,
-      `L402 ${m}:${p.preimage.slice(2)}`,
-    ];
+    const values = [...junk.map((j) => `L402 ${j}`), `L402 ${m.slice(0, 20)}:${p.preimage}`, `L402 ${m}`, `L402 :${p.preimage}`, `Bearer ${m}`, `L402 ${m}:${p.preimage.slice(2)}`];
     for (const v of values) {
       const safe = v.replace(/[^\x20-\x7e]/g, '');
       const r = await call(ctx, p, safe, `a malformed credential ${JSON.stringify(safe.slice(0, 40))}`);
-      ctx.check('ASA-L402-10', r.status >= 400 && r.status < 500 && r.status !== 404, 'a malformed credential gets 401/402 (a 4xx), never 2xx or 5xx', { expected: '401 or 402', actual: `${r.status} ${r.body}` });
+      ctx.check('ASA-L402-10', r.status >= 400 && r.status < 500 && r.status !== 404, 'a malformed credential gets 401/402 (a 4xx), never 2xx or 5xx', {
+        expected: '401 or 402',
+        actual: `${r.status} ${r.body}`,
+      });
     }
     await genuineStillWorks(ctx, p, 'ASA-L402-10');
   },

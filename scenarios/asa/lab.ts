@@ -18,8 +18,14 @@ export const AsaConfig = z
   .object({
     provider: z
       .object({
-        pubkey: z.string().regex(/^[0-9a-f]{64}$/).describe('the provider agent’s Nostr pubkey (x-only hex)'),
-        node: z.string().regex(/^0[23][0-9a-f]{64}$/).describe('the provider’s Lightning node id (compressed secp256k1)'),
+        pubkey: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .describe('the provider agent’s Nostr pubkey (x-only hex)'),
+        node: z
+          .string()
+          .regex(/^0[23][0-9a-f]{64}$/)
+          .describe('the provider’s Lightning node id (compressed secp256k1)'),
         reputation: z.string().url().optional().describe('base URL of a reputation view GET <url>/<pubkey> (with capability asa:reputation-view)'),
       })
       .strict()

@@ -39,7 +39,9 @@ async function topology(ctx: RunContext, req: string, liq: { a: bigint; b: bigin
       channels.push((await ln.openChannel({ node1: payer!, node2: h, balance1Msat: liq[i]!.a, balance2Msat: 0n })).id);
       channels.push((await ln.openChannel({ node1: h, node2: payee!, balance1Msat: liq[i]!.b, balance2Msat: 0n, policy1: pol })).id);
     }
-    ctx.act(`a payer, a payee and two forwarders: path 1 liquidity ${liq[0]!.a}/${liq[0]!.b} msat (fee ${fees[0]!.base}+${fees[0]!.ppm}ppm), path 2 ${liq[1]!.a}/${liq[1]!.b} msat (fee ${fees[1]!.base}+${fees[1]!.ppm}ppm)`);
+    ctx.act(
+      `a payer, a payee and two forwarders: path 1 liquidity ${liq[0]!.a}/${liq[0]!.b} msat (fee ${fees[0]!.base}+${fees[0]!.ppm}ppm), path 2 ${liq[1]!.a}/${liq[1]!.b} msat (fee ${fees[1]!.base}+${fees[1]!.ppm}ppm)`,
+    );
     return { ln, payer: payer!, payee: payee!, hubs, channels, policy: fees.map((f) => ({ baseMsat: BigInt(f.base), ppm: BigInt(f.ppm) })) };
   } catch (e) {
     throw new Indeterminate(req, `the network does not let the harness build a topology: ${(e as Error).message}`);
@@ -56,7 +58,8 @@ function view(g: Graph, t: Topo) {
 export const routing = defineScenario({
   kind: 'property',
   id: 'ln-routing-exhaustion',
-  title: 'Payments over two paths: each settles with exactly the forwarder’s base + ppm fee and conserves money; when one path is exhausted the next payment routes around; an uncarriable payment moves nothing',
+  title:
+    'Payments over two paths: each settles with exactly the forwarder’s base + ppm fee and conserves money; when one path is exhausted the next payment routes around; an uncarriable payment moves nothing',
   requirements: ['ASA-LN-02', 'ASA-LN-03'],
   ...LN,
   arbitrary: () =>
@@ -89,18 +92,24 @@ export const routing = defineScenario({
       const after = view(await t.ln.graph(), t);
       ctx.expectEqual('ASA-LN-02', after.total, before.total, 'the sum of all channel balances does not change');
       if (!feasible.length) {
-        ctx.check('ASA-LN-03', err !== null && err.status >= 400 && err.status < 500, 'a payment no route can carry is refused with a 4xx', { expected: '4xx NO_ROUTE', actual: err ? `${err.status} ${err.code}` : 'settled' });
+        ctx.check('ASA-LN-03', err !== null && err.status >= 400 && err.status < 500, 'a payment no route can carry is refused with a 4xx', {
+          expected: '4xx NO_ROUTE',
+          actual: err ? `${err.status} ${err.code}` : 'settled',
+        });
         ctx.expectEqual('ASA-LN-03', after, before, 'a refused payment moves nothing');
         continue;
       }
-      ctx.check('ASA-LN-03', res !== null, 'a payment some route can carry settles (it routes around an exhausted path)', { expected: 'settled', actual: err ? `${err.status} ${err.code}: ${err.message}` : 'settled' });
+      ctx.check('ASA-LN-03', res !== null, 'a payment some route can carry settles (it routes around an exhausted path)', {
+        expected: 'settled',
+        actual: err ? `${err.status} ${err.code}: ${err.message}` : 'settled',
+      });
       ctx.expectEqual('ASA-LN-02', sha256hex(res!.preimage), decodeInvoice(inv.paymentRequest).paymentHash, 'the preimage hashes to the payment hash');
       const used = after.h1 !== before.h1 ? 0 : 1;
       const fee = hopFee(t.policy[used]! as never, amount);
       ctx.check('ASA-LN-02', feasible.includes(used), 'the route used had the liquidity', { expected: `path ${feasible.map((i) => i + 1).join('/')}`, actual: `path ${used + 1}` });
       ctx.expectEqual('ASA-LN-02', before.payer - after.payer, amount + fee, `the payer loses amount + the forwarder’s fee (${fee} msat)`);
       ctx.expectEqual('ASA-LN-02', after.payee - before.payee, amount, 'the payee gains the amount');
-      ctx.expectEqual('ASA-LN-02', (used === 0 ? after.h1 - before.h1 : after.h2 - before.h2), fee, 'the forwarder gains base + amount × ppm / 10^6');
+      ctx.expectEqual('ASA-LN-02', used === 0 ? after.h1 - before.h1 : after.h2 - before.h2, fee, 'the forwarder gains base + amount × ppm / 10^6');
       ctx.expectEqual('ASA-LN-02', (await t.ln.lookup(t.payee, inv.paymentHash)).state, 'SETTLED', 'the payee’s invoice is SETTLED');
       liq[used]!.a -= amount + fee;
       liq[used]!.b -= amount;
@@ -116,7 +125,18 @@ export const invoiceRules = defineScenario({
   ...LN,
   arbitrary: () => fc.bigInt(1_000n, 100_000n),
   async run(ctx, amount) {
-    const t = await topology(ctx, 'ASA-LN-04', [{ a: 1_000_000n, b: 1_000_000n }, { a: 1_000_000n, b: 1_000_000n }], [{ base: 1000, ppm: 100 }, { base: 1000, ppm: 100 }]);
+    const t = await topology(
+      ctx,
+      'ASA-LN-04',
+      [
+        { a: 1_000_000n, b: 1_000_000n },
+        { a: 1_000_000n, b: 1_000_000n },
+      ],
+      [
+        { base: 1000, ppm: 100 },
+        { base: 1000, ppm: 100 },
+      ],
+    );
     const inv = await t.ln.invoice(t.payee, { amountMsat: amount, description: 'pay once' });
     ctx.act(`the payer pays ${amount} msat, then the same invoice again`);
     await t.ln.pay(t.payer, inv.paymentRequest);
@@ -125,7 +145,10 @@ export const invoiceRules = defineScenario({
       () => null,
       (e: unknown) => e as LnError,
     );
-    ctx.check('ASA-LN-04', again instanceof LnError && again.status >= 400 && again.status < 500, 'paying a settled invoice again is refused with a 4xx', { expected: '4xx ALREADY_PAID', actual: again ? `${again.status} ${again.code}` : 'paid twice' });
+    ctx.check('ASA-LN-04', again instanceof LnError && again.status >= 400 && again.status < 500, 'paying a settled invoice again is refused with a 4xx', {
+      expected: '4xx ALREADY_PAID',
+      actual: again ? `${again.status} ${again.code}` : 'paid twice',
+    });
     ctx.expectEqual('ASA-LN-04', view(await t.ln.graph(), t), before, 'the second attempt moves nothing');
     const short1 = await t.ln.invoice(t.payee, { amountMsat: amount, description: 'expires', expiry: 1 });
     ctx.act(`the payee issues an invoice that expires in 1 s (${short(short1.paymentHash)}); the payer pays it 2 s later`);
@@ -134,7 +157,10 @@ export const invoiceRules = defineScenario({
       () => null,
       (e: unknown) => e as LnError,
     );
-    ctx.check('ASA-LN-04', late instanceof LnError && late.status >= 400 && late.status < 500, 'an expired invoice is refused with a 4xx', { expected: '4xx INVOICE_EXPIRED', actual: late ? `${late.status} ${late.code}` : 'paid after expiry' });
+    ctx.check('ASA-LN-04', late instanceof LnError && late.status >= 400 && late.status < 500, 'an expired invoice is refused with a 4xx', {
+      expected: '4xx INVOICE_EXPIRED',
+      actual: late ? `${late.status} ${late.code}` : 'paid after expiry',
+    });
     ctx.expectEqual('ASA-LN-04', view(await t.ln.graph(), t), before, 'the late attempt moves nothing');
   },
 });

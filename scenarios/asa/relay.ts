@@ -76,7 +76,13 @@ export const filters = defineScenario({
   arbitrary: () =>
     fc.record({
       events: fc.array(fc.record({ kind: fc.constantFrom(1, 38400, 38401), dt: fc.integer({ min: 0, max: 4 }), s: fc.nat(2), t: fc.nat(2), p: fc.nat(1) }), { minLength: 3, maxLength: 9 }),
-      pick: fc.record({ kinds: fc.option(fc.constantFrom([1], [38400], [38400, 38401]), { nil: undefined }), s: fc.option(fc.nat(2), { nil: undefined }), t: fc.option(fc.nat(2), { nil: undefined }), p: fc.option(fc.nat(1), { nil: undefined }), d: fc.boolean() }),
+      pick: fc.record({
+        kinds: fc.option(fc.constantFrom([1], [38400], [38400, 38401]), { nil: undefined }),
+        s: fc.option(fc.nat(2), { nil: undefined }),
+        t: fc.option(fc.nat(2), { nil: undefined }),
+        p: fc.option(fc.nat(1), { nil: undefined }),
+        d: fc.boolean(),
+      }),
       window: fc.tuple(fc.nat(8), fc.nat(8)),
       limit: fc.integer({ min: 1, max: 6 }),
     }),
@@ -157,13 +163,31 @@ export const addressable = defineScenario({
       const other = fresh();
       const d = `addr-${Math.random().toString(36).slice(2)}`;
       const base = now() - 100;
-      const versions = v.offsets.map((o, i) => sign(sk, { kind: v.kind, tags: [['d', d], ['status', `v${i}`]], content: `version ${i}`, created_at: base + o }));
+      const versions = v.offsets.map((o, i) =>
+        sign(sk, {
+          kind: v.kind,
+          tags: [
+            ['d', d],
+            ['status', `v${i}`],
+          ],
+          content: `version ${i}`,
+          created_at: base + o,
+        }),
+      );
       for (const [i, e] of versions.entries()) {
         ctx.act(`${short(e.pubkey)} publishes version ${i} of ${v.kind}:${d} at +${v.offsets[i]}s (id ${short(e.id)})`);
         const ok = await w.publish(e);
         ctx.check('ASA-RLY-06', ok !== null, 'the relay answers with OK', { expected: 'OK', actual: ok ?? 'none' });
       }
-      const foreign = sign(other, { kind: v.kind, tags: [['d', d], ['status', 'forged']], content: 'same d, other pubkey', created_at: base + 10 });
+      const foreign = sign(other, {
+        kind: v.kind,
+        tags: [
+          ['d', d],
+          ['status', 'forged'],
+        ],
+        content: 'same d, other pubkey',
+        created_at: base + 10,
+      });
       ctx.act(`${short(foreign.pubkey)} publishes ${v.kind} with the same d, later`);
       await w.publish(foreign);
       const winner = [...versions].sort(sortNewest)[0]!;
@@ -197,11 +221,34 @@ export const deletion = defineScenario({
       await w.publish(addr);
       const a = `${v.kind}:${addr.pubkey}:${d}`;
       ctx.act(`attacker ${short(pub(attacker))} publishes a kind 5 naming ${short(note.id)} and ${a.slice(0, 20)}…`);
-      await w.publish(sign(attacker, { kind: 5, tags: [['e', note.id], ['a', a], ['k', String(v.kind)]], content: '', created_at: t + 1 }));
+      await w.publish(
+        sign(attacker, {
+          kind: 5,
+          tags: [
+            ['e', note.id],
+            ['a', a],
+            ['k', String(v.kind)],
+          ],
+          content: '',
+          created_at: t + 1,
+        }),
+      );
       const still = await w.query([{ ids: [note.id, addr.id] }]);
       ctx.expectEqual('ASA-RLY-08', ids(still.events).sort(), [note.id, addr.id].sort(), 'another pubkey’s deletion removes nothing');
       ctx.act(`the author deletes ${short(note.id)} (e) and ${v.kind}:…:${d} (a)`);
-      await w.publish(sign(author, { kind: 5, tags: [['e', note.id], ['a', a], ['k', '1'], ['k', String(v.kind)]], content: 'bye', created_at: t + 2 }));
+      await w.publish(
+        sign(author, {
+          kind: 5,
+          tags: [
+            ['e', note.id],
+            ['a', a],
+            ['k', '1'],
+            ['k', String(v.kind)],
+          ],
+          content: 'bye',
+          created_at: t + 2,
+        }),
+      );
       const gone = await w.query([{ ids: [note.id, addr.id] }]);
       ctx.expectEqual('ASA-RLY-07', ids(gone.events), [], 'the author’s deletion removes the event and the address');
       ctx.act('someone resubmits the deleted event');
@@ -226,7 +273,10 @@ export const expiration = defineScenario({
     try {
       const sk = fresh();
       const t = now();
-      const tag = (x: string) => [['d', `exp-${Math.random().toString(36).slice(2)}`], ['expiration', x]];
+      const tag = (x: string) => [
+        ['d', `exp-${Math.random().toString(36).slice(2)}`],
+        ['expiration', x],
+      ];
       const old = sign(sk, { kind: v.kind, tags: tag(String(t - v.ago)), content: 'expired already', created_at: t - v.ago - 10 });
       ctx.act(`publish a kind ${v.kind} that expired ${v.ago}s ago`);
       await w.publish(old);

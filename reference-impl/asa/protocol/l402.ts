@@ -31,10 +31,11 @@ export function formatChallenge(o: { macaroon: string; invoice: string; generati
 function params(s: string): { pairs: [string, string][]; rest: string } {
   const pairs: [string, string][] = [];
   const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"([^"]*)"|([^\s,"]*))\s*,?/y;
-  let m: RegExpExecArray | null;
   let last = 0;
   re.lastIndex = 0;
-  while (last < s.length && (m = re.exec(s))) {
+  while (last < s.length) {
+    const m = re.exec(s);
+    if (!m) break;
     pairs.push([m[1]!.toLowerCase(), m[2] ?? m[3] ?? '']);
     last = re.lastIndex;
     if (m[0].length === 0) break;
@@ -53,8 +54,7 @@ export function parseChallenges(values: string | readonly string[]): Challenge[]
     // Find every "<scheme> " start and parse the parameters that follow it.
     const re = /(?:^|,)\s*([A-Za-z][A-Za-z0-9_-]*)\s+(?=[A-Za-z0-9_-]+\s*=)/g;
     const starts: { scheme: string; at: number; end: number }[] = [];
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(value))) starts.push({ scheme: m[1]!, at: m.index, end: re.lastIndex });
+    for (const m of value.matchAll(re)) starts.push({ scheme: m[1]!, at: m.index, end: m.index + m[0].length });
     for (const [i, st] of starts.entries()) {
       const body = value.slice(st.end, starts[i + 1]?.at ?? value.length);
       const scheme = st.scheme.toUpperCase();
@@ -84,7 +84,7 @@ export function formatCredential(c: { macaroons: readonly string[]; preimage: st
 export function parseCredential(value: string | null | undefined): Credential | null {
   if (!value) return null;
   const m = /^(LSAT|L402) (.*?):([a-f0-9]{64})$/.exec(value.trim());
-  if (!m || !m[2]) return null;
+  if (!m?.[2]) return null;
   const macaroons = m[2].split(',').map((s) => s.trim());
   if (macaroons.some((s) => !/^[A-Za-z0-9+/_-]+={0,2}$/.test(s))) return null;
   return { scheme: m[1] as Scheme, macaroons, preimage: m[3]! };

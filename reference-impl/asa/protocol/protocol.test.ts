@@ -34,22 +34,31 @@ describe('BOLT11', () => {
     expect(() => decodeInvoice(inv.replace('xysxxatsyp3k7enxv4js', 'xysxxatsyp3k7enxv4jq'))).toThrow();
   });
 
-  test.prop([fc.bigInt(1n, 10n ** 12n), fc.option(fc.string({ maxLength: 60 }), { nil: undefined }), fc.integer({ min: 1, max: 86_400 })])('our invoices are signed by the node key and decode to what was asked', (amount, description, expiry) => {
-    const key = randomBytes(32).toString('hex');
-    const hash = createHash('sha256').update(randomBytes(32)).digest('hex');
-    const inv = createInvoice({ nodeKey: key, amountMsat: amount, paymentHash: hash, ...(description === undefined ? { descriptionHash: HEX } : { description }), expiry });
-    const d = decodeInvoice(inv);
-    expect(d.payee).toBe(Buffer.from(secp256k1.getPublicKey(Buffer.from(key, 'hex'), true)).toString('hex'));
-    expect([d.amountMsat, d.paymentHash, d.expiry, d.network]).toEqual([amount, hash, expiry, 'bcrt']);
-    expect(description === undefined ? d.descriptionHash : d.description).toBe(description ?? HEX);
-  });
+  test.prop([fc.bigInt(1n, 10n ** 12n), fc.option(fc.string({ maxLength: 60 }), { nil: undefined }), fc.integer({ min: 1, max: 86_400 })])(
+    'our invoices are signed by the node key and decode to what was asked',
+    (amount, description, expiry) => {
+      const key = randomBytes(32).toString('hex');
+      const hash = createHash('sha256').update(randomBytes(32)).digest('hex');
+      const inv = createInvoice({ nodeKey: key, amountMsat: amount, paymentHash: hash, ...(description === undefined ? { descriptionHash: HEX } : { description }), expiry });
+      const d = decodeInvoice(inv);
+      expect(d.payee).toBe(Buffer.from(secp256k1.getPublicKey(Buffer.from(key, 'hex'), true)).toString('hex'));
+      expect([d.amountMsat, d.paymentHash, d.expiry, d.network]).toEqual([amount, hash, expiry, 'bcrt']);
+      expect(description === undefined ? d.descriptionHash : d.description).toBe(description ?? HEX);
+    },
+  );
 
   test('prices parse once into msat', () => {
     expect(priceToMsat('50', 'sats')).toBe(50_000n);
     expect(priceToMsat('0.5', 'sat')).toBe(500n);
     expect(priceToMsat('1500', 'msat')).toBe(1500n);
     expect(priceToMsat('0.00000001', 'BTC')).toBe(1000n);
-    for (const [a, c] of [['abc', 'sats'], ['-5', 'sats'], ['0.0001', 'sats'], ['1', 'usd']]) expect(() => priceToMsat(a!, c!)).toThrow();
+    for (const [a, c] of [
+      ['abc', 'sats'],
+      ['-5', 'sats'],
+      ['0.0001', 'sats'],
+      ['1', 'usd'],
+    ])
+      expect(() => priceToMsat(a!, c!)).toThrow();
   });
 });
 
@@ -80,7 +89,8 @@ describe('L402 headers', () => {
 describe('macaroons', () => {
   const root = new Uint8Array(randomBytes(32));
   const hash = 'd'.repeat(64);
-  const mint = (o: Partial<Parameters<typeof mintMacaroon>[0]> = {}) => mintMacaroon({ rootKey: root, paymentHash: hash, tokenId: 'e'.repeat(64), service: 'translate', validUntil: 2000, maxRequests: 2, ...o });
+  const mint = (o: Partial<Parameters<typeof mintMacaroon>[0]> = {}) =>
+    mintMacaroon({ rootKey: root, paymentHash: hash, tokenId: 'e'.repeat(64), service: 'translate', validUntil: 2000, maxRequests: 2, ...o });
   const ctx = { service: 'translate', now: 1000, used: 0 };
 
   test('identifier and caveats round-trip through the macaroon package (V2 binary)', () => {
@@ -118,25 +128,130 @@ describe('NIP-A5 kinds', () => {
   const sign = (kind: number, tags: string[][]) => finalizeEvent({ kind, tags, content: '', created_at: 1 }, sk);
 
   test('builders produce events every validator accepts, signed by nostr-tools', () => {
-    const cap = sign(KIND.capability, capabilityTags({ d: 'x', s: ['translation'], prices: [{ amount: '50', currency: 'sats', frequency: 'per-request' }, { amount: '200', currency: 'sats', frequency: 'batch-10' }], l402: 'https://a.example/v1', endpoint: { url: 'https://a.example/v1', method: 'POST' }, schema: 'https://a.example/s.json', capacity: { amount: '100', unit: 'requests/hour' }, uptime: '0.997', t: ['japanese'], negotiable: { kind: 'floor', amount: '30' } }));
+    const cap = sign(
+      KIND.capability,
+      capabilityTags({
+        d: 'x',
+        s: ['translation'],
+        prices: [
+          { amount: '50', currency: 'sats', frequency: 'per-request' },
+          { amount: '200', currency: 'sats', frequency: 'batch-10' },
+        ],
+        l402: 'https://a.example/v1',
+        endpoint: { url: 'https://a.example/v1', method: 'POST' },
+        schema: 'https://a.example/s.json',
+        capacity: { amount: '100', unit: 'requests/hour' },
+        uptime: '0.997',
+        t: ['japanese'],
+        negotiable: { kind: 'floor', amount: '30' },
+      }),
+    );
     expect(validateCapability(cap)).toEqual({ errors: [], dialects: [] });
     expect(validateRequest(sign(KIND.request, requestTags({ d: 'req-1', s: ['translation'], budget: { amount: '500', unit: 'sats' }, deadline: 1710547200 })))).toEqual({ errors: [], dialects: [] });
-    for (const status of STATUSES) expect(validateAgreement(sign(KIND.agreement, agreementTags({ d: 'asa-1', provider: HEX, requester: HEX2, capability: HEX, terms: [{ type: 'per-request', value: '50', unit: 'sats' }], status, paymentHash: status === 'completed' ? HEX : undefined, expiration: 99 })))).toEqual({ errors: [], dialects: [] });
+    for (const status of STATUSES)
+      expect(
+        validateAgreement(
+          sign(
+            KIND.agreement,
+            agreementTags({
+              d: 'asa-1',
+              provider: HEX,
+              requester: HEX2,
+              capability: HEX,
+              terms: [{ type: 'per-request', value: '50', unit: 'sats' }],
+              status,
+              paymentHash: status === 'completed' ? HEX : undefined,
+              expiration: 99,
+            }),
+          ),
+        ),
+      ).toEqual({ errors: [], dialects: [] });
     expect(validateAttestation(sign(KIND.attestation, attestationTags({ d: 'att-1', subject: HEX, agreement: HEX2, rating: 5, proof: HEX })))).toEqual({ errors: [], dialects: [] });
   });
 
   test('readings the PR allows pass; the SDK dialect warns; broken events fail', () => {
-    expect(validateCapability({ kind: KIND.capability, tags: [['d', 'x'], ['s', 'a'], ['price', '50', 'sats']] })).toEqual({ errors: [], dialects: [] });
-    expect(validateCapability({ kind: KIND.capability, tags: [['d', 'x'], ['s', 'a'], ['price', '100'], ['api_endpoint', 'https://x'], ['negotiable', 'true']] }).dialects.length).toBe(2);
-    expect(validateCapability({ kind: KIND.capability, tags: [['d', 'x'], ['s', 'a'], ['price', 'abc', 'sats']] }).errors.length).toBe(1);
-    expect(validateCapability({ kind: KIND.capability, tags: [['d', 'x'], ['s', 'a'], ['price', '1', 'sats'], ['negotiable', 'floor']] }).errors.length).toBe(1);
+    expect(
+      validateCapability({
+        kind: KIND.capability,
+        tags: [
+          ['d', 'x'],
+          ['s', 'a'],
+          ['price', '50', 'sats'],
+        ],
+      }),
+    ).toEqual({ errors: [], dialects: [] });
+    expect(
+      validateCapability({
+        kind: KIND.capability,
+        tags: [
+          ['d', 'x'],
+          ['s', 'a'],
+          ['price', '100'],
+          ['api_endpoint', 'https://x'],
+          ['negotiable', 'true'],
+        ],
+      }).dialects.length,
+    ).toBe(2);
+    expect(
+      validateCapability({
+        kind: KIND.capability,
+        tags: [
+          ['d', 'x'],
+          ['s', 'a'],
+          ['price', 'abc', 'sats'],
+        ],
+      }).errors.length,
+    ).toBe(1);
+    expect(
+      validateCapability({
+        kind: KIND.capability,
+        tags: [
+          ['d', 'x'],
+          ['s', 'a'],
+          ['price', '1', 'sats'],
+          ['negotiable', 'floor'],
+        ],
+      }).errors.length,
+    ).toBe(1);
     expect(validateRequest({ kind: KIND.request, tags: [['s', 'a']] })).toEqual({ errors: [], dialects: ['no d tag (required: unique identifier)'] });
-    const sdkAgreement = { kind: KIND.agreement, tags: [['p', HEX], ['p', HEX2], ['terms', 'flat 500 sats'], ['status', 'proposed'], ['price', '500'], ['expiry', '9']] };
+    const sdkAgreement = {
+      kind: KIND.agreement,
+      tags: [
+        ['p', HEX],
+        ['p', HEX2],
+        ['terms', 'flat 500 sats'],
+        ['status', 'proposed'],
+        ['price', '500'],
+        ['expiry', '9'],
+      ],
+    };
     const v = validateAgreement(sdkAgreement);
     expect(v.errors).toEqual([]);
     expect(v.dialects.length).toBe(5);
-    expect(validateAgreement({ kind: KIND.agreement, tags: [['d', 'x'], ['p', HEX, '', 'provider'], ['terms', 'flat', '1', 'sats'], ['status', 'done'], ['payment_hash', 'XYZ']] }).errors.length).toBe(3);
-    expect(validateAttestation({ kind: KIND.attestation, tags: [['p', HEX], ['e', HEX2], ['rating', '6'], ['L', 'nostr.agent.attestation'], ['l', 'completed', 'nostr.agent.attestation']] }).errors.length).toBe(2);
+    expect(
+      validateAgreement({
+        kind: KIND.agreement,
+        tags: [
+          ['d', 'x'],
+          ['p', HEX, '', 'provider'],
+          ['terms', 'flat', '1', 'sats'],
+          ['status', 'done'],
+          ['payment_hash', 'XYZ'],
+        ],
+      }).errors.length,
+    ).toBe(3);
+    expect(
+      validateAttestation({
+        kind: KIND.attestation,
+        tags: [
+          ['p', HEX],
+          ['e', HEX2],
+          ['rating', '6'],
+          ['L', 'nostr.agent.attestation'],
+          ['l', 'completed', 'nostr.agent.attestation'],
+        ],
+      }).errors.length,
+    ).toBe(2);
   });
 
   test('the lifecycle: proposed → active → completed | disputed | expired, nothing else', () => {
@@ -149,12 +264,26 @@ describe('NIP-A5 kinds', () => {
     const requester = generateSecretKey();
     const other = generateSecretKey();
     const P = getPublicKey(provider);
-    const agr = finalizeEvent({ kind: KIND.agreement, tags: agreementTags({ d: 'a', provider: P, requester: getPublicKey(requester), terms: [{ type: 'flat', value: '1', unit: 'sats' }], status: 'completed', paymentHash: HEX }), content: '', created_at: 1 }, provider);
-    const att = (k: Uint8Array, proof: string | undefined, t: number, agreement = agr.id) => finalizeEvent({ kind: KIND.attestation, tags: attestationTags({ d: `x${t}`, subject: P, agreement, rating: 4, proof }), content: '', created_at: t }, k);
+    const agr = finalizeEvent(
+      {
+        kind: KIND.agreement,
+        tags: agreementTags({ d: 'a', provider: P, requester: getPublicKey(requester), terms: [{ type: 'flat', value: '1', unit: 'sats' }], status: 'completed', paymentHash: HEX }),
+        content: '',
+        created_at: 1,
+      },
+      provider,
+    );
+    const att = (k: Uint8Array, proof: string | undefined, t: number, agreement = agr.id) =>
+      finalizeEvent({ kind: KIND.attestation, tags: attestationTags({ d: `x${t}`, subject: P, agreement, rating: 4, proof }), content: '', created_at: t }, k);
     const good = att(requester, HEX, 10);
     const v = scoreAttestations(P, [att(requester, HEX, 11), att(other, HEX, 5), att(requester, HEX2, 4), att(provider, HEX, 3), good], new Map([[agr.id, agr]]), (h) => h === HEX);
     expect(v.counted.map((c) => c.id)).toEqual([good.id]);
-    expect(v.ignored.map((i) => i.reason)).toEqual(['self-attestation', 'proof differs from the agreement’s payment_hash', 'the signer is not the agreement’s requester', 'a second attestation for the same agreement']);
+    expect(v.ignored.map((i) => i.reason)).toEqual([
+      'self-attestation',
+      'proof differs from the agreement’s payment_hash',
+      'the signer is not the agreement’s requester',
+      'a second attestation for the same agreement',
+    ]);
     expect(scoreAttestations(P, [good], new Map([[agr.id, agr]]), () => false).count).toBe(0);
   });
 });

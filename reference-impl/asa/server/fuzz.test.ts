@@ -27,7 +27,18 @@ const json = fc.jsonValue({ maxDepth: 3 });
 const hexish = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFxz'), maxLength: 130 });
 const badEvent = fc.oneof(
   json,
-  fc.record({ id: hexish, pubkey: hexish, created_at: fc.oneof(fc.integer(), fc.string(), fc.double()), kind: fc.oneof(fc.integer(), fc.string()), tags: fc.oneof(json, fc.array(fc.array(fc.string()))), content: fc.oneof(fc.string(), fc.integer()), sig: hexish }, { requiredKeys: [] }),
+  fc.record(
+    {
+      id: hexish,
+      pubkey: hexish,
+      created_at: fc.oneof(fc.integer(), fc.string(), fc.double()),
+      kind: fc.oneof(fc.integer(), fc.string()),
+      tags: fc.oneof(json, fc.array(fc.array(fc.string()))),
+      content: fc.oneof(fc.string(), fc.integer()),
+      sig: hexish,
+    },
+    { requiredKeys: [] },
+  ),
   fc.tuple(fc.constantFrom('id', 'pubkey', 'sig', 'content', 'kind', 'created_at', 'tags'), json).map(([k, v]) => ({ ...valid(), [k]: v })),
 );
 const frame = fc.oneof(
@@ -36,7 +47,9 @@ const frame = fc.oneof(
   badEvent.map((e) => JSON.stringify(['EVENT', e])),
   badEvent.map((e) => JSON.stringify(['AUTH', e])),
   fc.tuple(fc.oneof(fc.string({ maxLength: 80 }), json), fc.array(json, { maxLength: 3 })).map(([id, fs]) => JSON.stringify(['REQ', id, ...fs])),
-  fc.record({ ids: fc.array(hexish), authors: fc.array(json), kinds: fc.array(fc.oneof(fc.integer(), fc.string())), since: json, until: json, limit: json, '#e': json }, { requiredKeys: [] }).map((f) => JSON.stringify(['REQ', 'sub', f])),
+  fc
+    .record({ ids: fc.array(hexish), authors: fc.array(json), kinds: fc.array(fc.oneof(fc.integer(), fc.string())), since: json, until: json, limit: json, '#e': json }, { requiredKeys: [] })
+    .map((f) => JSON.stringify(['REQ', 'sub', f])),
   fc.tuple(fc.constantFrom('CLOSE', 'COUNT', 'NEG-OPEN', 'EVENT', 'REQ', 'AUTH', ''), json).map(([v, x]) => JSON.stringify([v, x])),
 );
 
@@ -76,9 +89,39 @@ test('2,400 malformed HTTP requests: no 5xx, the network unchanged, a paid token
     fc.record({
       target: fc.constantFrom('provider', 'lightning'),
       method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
-      path: fc.oneof(fc.constantFrom('/v1/translate', '/v1/nodes', '/v1/channels', `/v1/nodes/${node}/payments`, `/v1/nodes/${node}/invoices`, `/v1/nodes/${node}/invoices/${'0'.repeat(64)}`, `/v1/nodes/${node}/online`, '/reputation/xyz', '/health'), fc.webPath()),
-      auth: fc.option(fc.oneof(fc.string({ maxLength: 200 }), fc.constant(`L402 ${ch.macaroon}:${'0'.repeat(64)}`), fc.constant(`L402 ${ch.macaroon.slice(3)}:${paid.preimage}`), hexish.map((h) => `LSAT ${h}:${h}`)), { nil: undefined }),
-      body: fc.option(fc.oneof(fc.string({ maxLength: 300 }), json.map((j) => JSON.stringify(j)), fc.record({ privateKey: hexish, paymentRequest: fc.string(), amountMsat: json, node1: hexish, node2: hexish, balance1Msat: json, online: json }, { requiredKeys: [] }).map((o) => JSON.stringify(o))), { nil: undefined }),
+      path: fc.oneof(
+        fc.constantFrom(
+          '/v1/translate',
+          '/v1/nodes',
+          '/v1/channels',
+          `/v1/nodes/${node}/payments`,
+          `/v1/nodes/${node}/invoices`,
+          `/v1/nodes/${node}/invoices/${'0'.repeat(64)}`,
+          `/v1/nodes/${node}/online`,
+          '/reputation/xyz',
+          '/health',
+        ),
+        fc.webPath(),
+      ),
+      auth: fc.option(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.constant(`L402 ${ch.macaroon}:${'0'.repeat(64)}`),
+          fc.constant(`L402 ${ch.macaroon.slice(3)}:${paid.preimage}`),
+          hexish.map((h) => `LSAT ${h}:${h}`),
+        ),
+        { nil: undefined },
+      ),
+      body: fc.option(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          json.map((j) => JSON.stringify(j)),
+          fc
+            .record({ privateKey: hexish, paymentRequest: fc.string(), amountMsat: json, node1: hexish, node2: hexish, balance1Msat: json, online: json }, { requiredKeys: [] })
+            .map((o) => JSON.stringify(o)),
+        ),
+        { nil: undefined },
+      ),
     }),
     { numRuns: 2400, seed: 7 },
   );

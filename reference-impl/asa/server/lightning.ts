@@ -221,7 +221,10 @@ export class LightningNetwork {
     }
     if (!best && this.faults.leakOnFailure) {
       const first = this.routes(payer, inv.payee, new Set())[0]?.[0];
-      if (first) this.move(first, payer, this.outbound(first, payer) < amount ? this.outbound(first, payer) : amount);
+      if (first) {
+        const out = this.outbound(first, payer);
+        this.move(first, payer, out < amount ? out : amount);
+      }
     }
     if (!best) throw new PayError('NO_ROUTE', `no route from ${payer.slice(0, 8)} can carry ${amount} msat to ${inv.payee.slice(0, 8)}`);
     const nodes = [payer];

@@ -100,7 +100,7 @@ function parseFilter(f: unknown): Filter | string {
     if (!Number.isSafeInteger(v) || (v as number) < 0) return `${k} must be a non-negative integer`;
     out[k] = v as number;
   }
-  for (const [k, v] of Object.entries(o)) {
+  for (const k of Object.keys(o)) {
     if (!/^#[A-Za-z]$/.test(k)) continue;
     const vals = strs(k);
     if (typeof vals === 'string') return vals;

@@ -67,7 +67,14 @@ describe('relay with nostr-tools', () => {
       }
       const out: string[] = [];
       await new Promise<void>((res) => {
-        const s = c.subscribe([{ kinds: [1059], '#p': [getPublicKey(bob)] }], { onevent: (e) => out.push(e.id), oneose: () => (s.close(), res()), onclose: () => res() });
+        const s = c.subscribe([{ kinds: [1059], '#p': [getPublicKey(bob)] }], {
+          onevent: (e) => out.push(e.id),
+          oneose: () => {
+            s.close();
+            res();
+          },
+          onclose: () => res(),
+        });
       });
       c.close();
       return out;
