@@ -227,7 +227,7 @@ type Cmd = fc.AsyncCommand<Model, World>;
 async function expectStatus(w: World, m: Model, i: number, req: string, settle: boolean): Promise<void> {
   const deal = w.deals[i]!;
   const want = m.deals[i]!.status;
-  if (settle) await new Promise((r) => setTimeout(r, 400));
+  if (settle) await new Promise((r) => setTimeout(r, 250));
   const ag = await agreementOf(w.ctx, deal.r, w.providerPk, deal.d, (s) => s === want, req, settle ? 0 : 6000);
   const a = ag ? readAgreement(ag) : null;
   w.ctx.expectEqual(req, a?.status, want, `agreement ${deal.d}: the relay serves status ${want}`);
