@@ -39,7 +39,7 @@ export class LightningClient {
     private readonly f: typeof fetch = fetch,
   ) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, shape: (j: any) => boolean = () => true): Promise<T> {
     const res = await this.f(`${this.url.replace(/\/+$/, '')}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -53,6 +53,7 @@ export class LightningClient {
       throw new LnError(res.status, 'not_json', `${method} ${path} answered ${res.status} ${text.slice(0, 100)}`);
     }
     if (!res.ok) throw new LnError(res.status, j?.error?.code ?? 'error', j?.error?.message ?? `${method} ${path} answered ${res.status}`);
+    if (!j || typeof j !== 'object' || !shape(j)) throw new LnError(res.status, 'bad_answer', `${method} ${path} answered ${res.status} ${text.slice(0, 100)}, not the documented shape`);
     return j as T;
   }
 
