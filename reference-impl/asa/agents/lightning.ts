@@ -57,19 +57,27 @@ export class LightningClient {
     return j as T;
   }
 
-  graph = () => this.call<Graph>('GET', '/v1/graph');
-  addNode = (privateKey: string, o: { alias?: string; hubs?: boolean } = {}) => this.call<{ pubkey: string }>('POST', '/v1/nodes', { privateKey, ...o });
+  graph = () => this.call<Graph>('GET', '/v1/graph', undefined, (j) => Array.isArray(j.channels) && Array.isArray(j.nodes) && typeof j.totalMsat === 'string');
+  addNode = (privateKey: string, o: { alias?: string; hubs?: boolean } = {}) =>
+    this.call<{ pubkey: string }>('POST', '/v1/nodes', { privateKey, ...o }, (j) => typeof j.pubkey === 'string' && /^0[23][0-9a-f]{64}$/.test(j.pubkey));
   openChannel = (c: { node1: string; node2: string; balance1Msat: bigint; balance2Msat: bigint; policy1?: object; policy2?: object }) =>
-    this.call<{ id: string }>('POST', '/v1/channels', { ...c, balance1Msat: c.balance1Msat.toString(), balance2Msat: c.balance2Msat.toString() });
+    this.call<{ id: string }>('POST', '/v1/channels', { ...c, balance1Msat: c.balance1Msat.toString(), balance2Msat: c.balance2Msat.toString() }, (j) => typeof j.id === 'string');
   invoice = (node: string, o: { amountMsat: bigint; description?: string; descriptionHash?: string; expiry?: number }) =>
-    this.call<{ paymentRequest: string; paymentHash: string; expiresAt: number }>('POST', `/v1/nodes/${node}/invoices`, { ...o, amountMsat: o.amountMsat.toString() });
-  lookup = (node: string, hash: string) => this.call<{ state: string; amountMsat: string; payer: string | null }>('GET', `/v1/nodes/${node}/invoices/${hash}`);
+    this.call<{ paymentRequest: string; paymentHash: string; expiresAt: number }>(
+      'POST',
+      `/v1/nodes/${node}/invoices`,
+      { ...o, amountMsat: o.amountMsat.toString() },
+      (j) => typeof j.paymentRequest === 'string' && typeof j.paymentHash === 'string',
+    );
+  lookup = (node: string, hash: string) =>
+    this.call<{ state: string; amountMsat: string; payer: string | null }>('GET', `/v1/nodes/${node}/invoices/${hash}`, undefined, (j) => typeof j.state === 'string');
   pay = (node: string, paymentRequest: string, o: { maxFeeMsat?: bigint; excludeChannels?: string[] } = {}) =>
-    this.call<PaymentResult>('POST', `/v1/nodes/${node}/payments`, {
-      paymentRequest,
-      ...(o.maxFeeMsat !== undefined ? { maxFeeMsat: o.maxFeeMsat.toString() } : {}),
-      excludeChannels: o.excludeChannels,
-    });
+    this.call<PaymentResult>(
+      'POST',
+      `/v1/nodes/${node}/payments`,
+      { paymentRequest, ...(o.maxFeeMsat !== undefined ? { maxFeeMsat: o.maxFeeMsat.toString() } : {}), excludeChannels: o.excludeChannels },
+      (j) => typeof j.preimage === 'string' && /^[0-9a-f]{64}$/.test(j.preimage) && Array.isArray(j.route),
+    );
   setOnline = (node: string, online: boolean) => this.call<{ online: boolean }>('POST', `/v1/nodes/${node}/online`, { online });
 }
 
