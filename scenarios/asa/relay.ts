@@ -283,11 +283,18 @@ export const expiration = defineScenario({
       const q1 = await w.query([{ ids: [old.id] }]);
       ctx.expectEqual('ASA-RLY-09', ids(q1.events), [], 'an expired event is not served');
       const soon = sign(sk, { kind: v.kind, tags: tag(String(t + 1)), content: 'expires in a second', created_at: t });
-      ctx.act('publish one that expires in 1 s, wait 1.2 s past it');
+      const control = sign(sk, { kind: v.kind, tags: [['d', `keep-${Math.random().toString(36).slice(2)}`]], content: 'no expiration', created_at: t });
+      ctx.act('publish one that expires in 1 s and one without expiration');
       await w.publish(soon);
+      await w.publish(control);
+      const q0 = await w.query([{ ids: [soon.id, control.id] }]);
+      ctx.expectEqual('ASA-RLY-09', ids(q0.events).sort(), [soon.id, control.id].sort(), 'before the expiration both are served');
+      ctx.act('wait past the expiration');
       await new Promise((r) => setTimeout(r, (t + 1 - Date.now() / 1000) * 1000 + 1200));
       const q2 = await w.query([{ ids: [soon.id] }]);
       ctx.expectEqual('ASA-RLY-09', ids(q2.events), [], 'an event past its expiration is no longer served');
+      const q3 = await w.query([{ ids: [control.id] }]);
+      ctx.expectEqual('ASA-RLY-09', ids(q3.events), [control.id], 'the event without expiration is still served');
     } finally {
       w.close();
     }
