@@ -32,7 +32,9 @@ export async function probeEndpoint(target: Target, p: ProtocolModule, name: str
   const e = endpointOf(target, name)!;
   const decl = endpointDeclaration(p, name);
   const probe = decl?.probe ?? { path: '' };
-  const url = probe.path ? `${e.url.replace(/\/+$/, '')}${probe.path}` : e.url;
+  // A WebSocket endpoint (a Nostr relay) is probed with an HTTP GET on the same host and path (NIP-11 answers there).
+  const base = e.url.replace(/^ws(s?):\/\//i, 'http$1://');
+  const url = probe.path ? `${base.replace(/\/+$/, '')}${probe.path}` : base;
   const method = probe.method ?? (probe.path ? 'GET' : (e.method ?? 'GET'));
   const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs) };
   if (!probe.path && e.body !== undefined && method !== 'GET') {

@@ -410,7 +410,8 @@ function requirementReport(p: ProtocolModule, r: Requirement, outcomes: Scenario
  */
 export function exitCodeFor(protocols: ProtocolReport[], summary: Summary, errors: string[], o: { shard?: boolean } = {}): 0 | 1 | 2 {
   if (errors.length || summary.error > 0 || (summary.checks === 0 && !o.shard)) return 2;
-  for (const p of protocols) for (const r of p.requirements) if (r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate' || r.status === 'uncovered') && !(o.shard && isProvisional(r))) return 1;
+  for (const p of protocols)
+    for (const r of p.requirements) if (r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate' || r.status === 'uncovered') && !(o.shard && isProvisional(r))) return 1;
   return 0;
 }
 

@@ -110,7 +110,8 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
     if (failed) throw failed.reason;
     const defs = o.chainsOnly ? [] : servicesFor(o.services ?? (await loadServices()), o.protocols);
     for (const d of defs) {
-      if (!d.chains.some((c) => chains.some((x) => x.profile.id === c))) {
+      // A service that declares no chain (a Nostr relay, a Lightning simulation) needs none and always starts.
+      if (d.chains.length && !d.chains.some((c) => chains.some((x) => x.profile.id === c))) {
         skipped.push({ name: d.name, reason: `runs on ${d.chains.join(' or ')}, which is not started` });
         continue;
       }

@@ -45,7 +45,7 @@ export interface ServiceDefinition {
   name: string;
   /** Protocols whose scenarios talk to it: `amh run --protocol P` starts only the services of P. */
   protocols: readonly string[];
-  /** Chain profiles it runs on; it is skipped (with a log line) when none of them is started. */
+  /** Chain profiles it runs on; it is skipped (with a log line) when none of them is started. `[]`: it needs no chain. */
   chains: readonly string[];
   start(ctx: ServiceContext): Promise<StartedService>;
 }

@@ -1,0 +1,99 @@
+/**
+ * Kill table for `asa`: every requirement has a broken implementation that must fail it. Each
+ * variant is the reference deployment (Lightning simulation, relay, provider: server/stack.ts) with
+ * one test-only fault switched on (server/relay.ts RelayFaults, server/provider.ts ProviderFaults,
+ * server/lightning.ts NetworkFaults), described as a Target exactly as the service publishes it.
+ */
+import { roleKeys } from '../../harness/chain/accounts.ts';
+import { parseTarget } from '../../harness/target/schema.ts';
+import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
+import type { NetworkFaults } from './server/lightning.ts';
+import type { ProviderFaults } from './server/provider.ts';
+import type { RelayFaults } from './server/relay.ts';
+import { type AsaFaults, startAsaStack } from './server/stack.ts';
+
+const relay = (requirement: string, f: keyof RelayFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+  requirement,
+  defect: `relay: ${defect}`,
+  variant: { relay: { [f]: true } },
+  grep,
+  runs,
+});
+const prov = (requirement: string, f: keyof ProviderFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+  requirement,
+  defect: `provider: ${defect}`,
+  variant: { provider: { [f]: true } },
+  grep,
+  runs,
+});
+const net = (requirement: string, f: keyof NetworkFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+  requirement,
+  defect: `network: ${defect}`,
+  variant: { network: { [f]: true } },
+  grep,
+  runs,
+});
+
+export default defineKills<AsaFaults>({
+  protocol: 'asa',
+  controlRuns: 3,
+  async start(v) {
+    const s = await startAsaStack({ faults: v ?? undefined });
+    const target = parseTarget({
+      name: `asa reference${v ? ` with ${JSON.stringify(v)}` : ''}`,
+      endpoints: s.endpoints,
+      accounts: roleKeys()
+        .filter((k) => k.kind !== 'ed25519')
+        .map((k) => ({ role: k.role, kind: k.kind, privateKey: k.privateKey, publicKey: k.publicKey })),
+      capabilities: ['asa:reputation-view'],
+      config: s.config,
+    });
+    return { target, stop: () => s.stop() };
+  },
+  variants: [
+    relay('ASA-RLY-01', 'noEose', 'ends no REQ with EOSE', 'relay-publish-read', 1),
+    relay('ASA-RLY-02', 'skipVerify', 'stores events without checking id and signature', 'relay-publish-read'),
+    relay('ASA-RLY-03', 'ignoreTagFilters', 'ignores #tag filters', 'relay-filters', 10),
+    relay('ASA-RLY-04', 'exclusiveSinceUntil', 'treats since/until as exclusive', 'relay-filters', 10),
+    relay('ASA-RLY-05', 'oldestFirst', 'limit returns the oldest first', 'relay-filters', 10),
+    relay('ASA-RLY-06', 'acceptOlderVersion', 'an older version replaces a newer one', 'relay-addressable', 10),
+    { requirement: 'ASA-RLY-06', defect: 'relay: keeps every version of an address', variant: { relay: { keepAllVersions: true } }, grep: 'relay-addressable', runs: 5 },
+    { requirement: 'ASA-RLY-06', defect: 'relay: same-second tie keeps the highest id', variant: { relay: { tieHighestId: true } }, grep: 'relay-addressable', runs: 25 },
+    relay('ASA-RLY-07', 'ignoreDeletion', 'ignores NIP-09 deletions', 'relay-deletion'),
+    relay('ASA-RLY-08', 'deleteOthers', 'lets anyone delete anyone’s events', 'relay-deletion'),
+    relay('ASA-RLY-09', 'serveExpired', 'serves expired events', 'relay-expiration', 1),
+    relay('ASA-RLY-10', 'giftWrapsToAnyone', 'serves gift wraps to anyone', 'relay-auth-gift-wraps'),
+    relay('ASA-RLY-11', 'acceptAnyAuth', 'accepts AUTH for any challenge', 'relay-auth-gift-wraps'),
+    prov('ASA-EVT-01', 'badPriceTag', 'the 38400 price is "fifty"', 'negotiate', 2),
+    prov('ASA-EVT-02', 'agreementOneParty', 'the 38402 has no p tag with role provider', 'negotiate', 3),
+    prov('ASA-EVT-03', 'omitAgreementD', 'the 38402 has no d (the SDK dialect)', 'negotiate', 3),
+    prov('ASA-NEG-01', 'silent', 'never answers a service_request', 'negotiate', 2),
+    prov('ASA-NEG-02', 'ignoreFloor', 'offers below its floor', 'negotiate', 15),
+    prov('ASA-NEG-03', 'agreementListedPrice', 'the agreement carries the listed price, not the negotiated one', 'negotiate', 15),
+    prov('ASA-PRV-01', 'plaintextReply', 'answers DMs in clear (kind 4, unencrypted)', 'negotiate', 2),
+    prov('ASA-AGR-01', 'disputeAfterComplete', 'a completed agreement can be disputed', 'agreement-lifecycle', 2),
+    prov('ASA-AGR-02', 'anyoneMayComplete', 'honours complete DMs from any key', 'agreement-lifecycle', 2),
+    prov('ASA-AGR-03', 'noPaymentHash', 'completes without payment_hash', 'agreement-lifecycle', 2),
+    prov('ASA-AGR-04', 'neverExpire', 'never marks agreements expired', 'agreement-expiry', 1),
+    prov('ASA-L402-01', 'noInvoice', 'the challenge carries no invoice', 'l402-challenge', 1),
+    prov('ASA-L402-02', 'refusePaid', 'refuses every paid credential', 'l402-paid', 1),
+    prov('ASA-L402-03', 'skipPreimageCheck', 'does not check the preimage', 'l402-wrong-preimage', 1),
+    prov('ASA-L402-04', 'skipSignature', 'does not verify the macaroon’s HMAC chain', 'l402-forged-macaroon', 4),
+    prov('ASA-L402-05', 'ignoreExpiry', 'ignores the expiry caveat', 'l402-expired-macaroon', 1),
+    prov('ASA-L402-06', 'ignoreServices', 'ignores the service-scope caveat', 'l402-service-scope', 1),
+    prov('ASA-L402-07', 'ignoreCount', 'ignores the request-count caveat', 'l402-request-count', 2),
+    prov('ASA-L402-08', 'rejectUnknownCaveats', 'refuses unknown caveats', 'l402-unknown-caveat', 1),
+    prov('ASA-L402-09', 'rejectLsat', 'refuses the LSAT spelling', 'l402-lsat-spelling', 1),
+    prov('ASA-L402-10', 'crashOnMalformed', 'a malformed Authorization crashes the handler (500)', 'l402-malformed-authorization', 1),
+    prov('ASA-LN-01', 'wrongAmount', 'the invoice is 1 sat above the price', 'l402-challenge', 1),
+    { requirement: 'ASA-LN-01', defect: 'provider: invoices signed by another node', variant: { provider: { foreignNode: true } }, grep: 'l402-challenge', runs: 1 },
+    net('ASA-LN-02', 'noFees', 'forwards without its fee', 'ln-routing-exhaustion', 5),
+    { requirement: 'ASA-LN-02', defect: 'network: the payee is not credited', variant: { network: { skipPayeeCredit: true } }, grep: 'ln-routing-exhaustion', runs: 3 },
+    net('ASA-LN-03', 'leakOnFailure', 'a payment no route can carry still moves liquidity', 'ln-routing-exhaustion', 2),
+    { requirement: 'ASA-LN-03', defect: 'network: routes without checking liquidity', variant: { network: { ignoreLiquidity: true } }, grep: 'ln-routing-exhaustion', runs: 5 },
+    net('ASA-LN-04', 'allowDoublePay', 'pays an invoice twice', 'ln-invoice-once', 1),
+    { requirement: 'ASA-LN-04', defect: 'network: pays expired invoices', variant: { network: { ignoreExpiry: true } }, grep: 'ln-invoice-once', runs: 1 },
+    prov('ASA-ATT-01', 'emptyReputation', 'the reputation view counts nothing', 'reputation-proofs', 1),
+    prov('ASA-ATT-02', 'naiveReputation', 'the reputation view counts every attestation', 'reputation-proofs', 1),
+  ],
+});

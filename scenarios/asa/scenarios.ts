@@ -1,0 +1,30 @@
+/** Every `asa` scenario, in report order. */
+import { expiry, lifecycle, negotiate, reputation } from './agreements.ts';
+import { challengeScenario, count, expired, forged, lsat, malformed, paidScenario, scope, unknownCaveat, wrongPreimage } from './l402.ts';
+import { invoiceRules, routing } from './lightning.ts';
+import { addressable, deletion, expiration, filters, giftWraps, publishRead } from './relay.ts';
+
+export const asaScenarios = [
+  publishRead,
+  filters,
+  addressable,
+  deletion,
+  expiration,
+  giftWraps,
+  challengeScenario,
+  paidScenario,
+  wrongPreimage,
+  forged,
+  expired,
+  scope,
+  count,
+  unknownCaveat,
+  lsat,
+  malformed,
+  routing,
+  invoiceRules,
+  negotiate,
+  lifecycle,
+  expiry,
+  reputation,
+];
