@@ -1,12 +1,13 @@
-/** `amh run`: start the reference target (both Base chains from fixtures) and certify every registered protocol. */
+/** `amh run`: start the reference target (every chain profile from its fixture, the selected protocols' servers) and certify. */
 import { RUN_OPTIONS, RUN_OPTIONS_HELP, guard, parse, runAndReport, runOptions } from './_shared.ts';
 
 export const summary = 'certify the reference implementation of every protocol on the embedded chains';
 
 export const help = `Usage: amh run [options]
 
-Starts the reference target (base and base-sepolia Anvil chains loaded from fixtures, role accounts
-funded) and runs every registered protocol's scenarios against it. Writes report.json, junit.xml,
+Starts the reference target (an Anvil chain per chain profile, loaded from its fixture, role accounts
+funded, and the reference servers of the selected protocols) and runs every registered protocol's
+scenarios against it (or those of --protocol). Writes report.json, junit.xml,
 index.html and summary.md to reports/latest/ (or --out).
 
 Options:
