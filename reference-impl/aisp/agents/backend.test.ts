@@ -22,8 +22,9 @@ test('500 get-key signatures at one clock second: all distinct, all within the w
     assert.ok(!seen.has(timestamp), `timestamp ${timestamp} signed twice`);
     seen.add(timestamp);
   }
-  // The first is the clock itself; another rental, signer or backend starts from the clock again.
+  // The first is the clock itself; another rental starts from the clock again.
   assert.ok(seen.has(now));
   assert.equal((await client.signGetKey(signer, 8n)).timestamp, now);
-  assert.equal((await createBackendClient('http://other.backend', { clock: async () => now }).signGetKey(signer, 7n)).timestamp, now);
+  // Another client in this process (the same backend restarted on another port): still never a repeat.
+  assert.ok(!seen.has((await createBackendClient('http://restarted.backend', { clock: async () => now }).signGetKey(signer, 7n)).timestamp));
 });

@@ -29,9 +29,10 @@ export interface BackendClient {
 }
 
 /**
- * The timestamps signed per (backend, signer, message kind, id), process-wide: a backend accepts each
+ * The timestamps signed per (signer, message kind, id), process-wide: a backend accepts each
  * signature once (AISP-PROF-12), so a client never signs the same message twice, even when its clock
  * repeats a second (two requests in one second; a chain clock set back by a revert, run after run).
+ * Not per backend URL: a backend restarted on another port still remembers what it accepted.
  * It takes the unused second nearest to the clock, earlier or later, inside the backend's window: a
  * counter bumped past the last one would drift out of the window after a few hundred repeats.
  */
@@ -59,12 +60,12 @@ export function createBackendClient(baseUrl: string, o: { fetchImpl?: typeof fet
     listings: () => exchange(f, `${base}/api/listings`),
     listing: (id) => exchange(f, `${base}/api/listings/${id}`),
     async signStoreKey(signer, listingId, timestamp) {
-      const ts = timestamp ?? freshTimestamp(`${base} ${signer.address}:store:${listingId}`, await clock());
+      const ts = timestamp ?? freshTimestamp(`${signer.address}:store:${listingId}`, await clock());
       return { signature: await signer.signMessage({ message: storeKeyMessage(listingId, ts) }), timestamp: ts };
     },
     storeKey: (b) => exchange(f, `${base}/api/keys`, { body: { listingId: b.listingId.toString(), apiKey: b.apiKey, signature: b.signature, timestamp: b.timestamp } }),
     async signGetKey(signer, rentalId, timestamp) {
-      const ts = timestamp ?? freshTimestamp(`${base} ${signer.address}:get:${rentalId}`, await clock());
+      const ts = timestamp ?? freshTimestamp(`${signer.address}:get:${rentalId}`, await clock());
       return { signature: await signer.signMessage({ message: getKeyMessage(rentalId, ts) }), timestamp: ts };
     },
     getKey: (rentalId, b) => exchange(f, `${base}/api/key/${rentalId}`, { body: b }),
