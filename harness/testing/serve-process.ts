@@ -80,7 +80,7 @@ export function serveProcessLab(protocol: string, chainProfile: string): ServePr
       proc.stderr!.on('data', (d) => (err += String(d)));
       await new Promise<void>((resolve, reject) => {
         let out = '';
-        const timer = setTimeout(() => reject(new Error(`serve ${name} did not start:\n${err}`)), 60_000);
+        const timer = setTimeout(() => reject(new Error(`serve ${name} did not start:\n${err}`)), 90_000);
         proc.stdout!.on('data', (d) => {
           out += String(d);
           if (out.includes('\n')) {

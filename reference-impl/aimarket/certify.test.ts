@@ -4,80 +4,20 @@
  * deployment passes every requirement (exit 0); broken ones make certify exit 1 naming the requirement.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, test } from 'vitest';
-import { type RunningChain, startChain } from '../../harness/chain/index.ts';
+import { test } from 'vitest';
+import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const AMH = path.join(ROOT, 'harness', 'cli', 'amh.mjs');
-const SERVE = path.join(ROOT, 'reference-impl', 'aimarket', 'serve.ts');
+const lab = serveProcessLab('aimarket', 'base');
+const serve = lab.serve;
+const certify = lab.certify;
 
-let chain: RunningChain;
-let dir: string;
-
-beforeAll(async () => {
-  chain = await startChain({ profile: 'base' });
-  dir = mkdtempSync(path.join(tmpdir(), 'aimarket-certify-'));
-});
-afterAll(async () => {
-  await chain?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-async function serve(name: string, args: string[]): Promise<{ proc: ChildProcess; targetFile: string; stop(): Promise<void> }> {
-  const targetFile = path.join(dir, `${name}.target.json`);
-  const proc = spawn(process.execPath, ['--import', 'tsx', SERVE, '--rpc', chain.rpcUrl, '--target-out', targetFile, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += String(d)));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve ${name} did not start:\n${err}`)), 90_000);
-    proc.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve ${name} exited ${code}:\n${err}`));
-    });
-  });
-  return {
-    proc,
-    targetFile,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (proc.exitCode !== null) return r();
-        proc.once('exit', () => r());
-        proc.kill('SIGTERM');
-      }),
-  };
-}
-
-function certify(targetFile: string, out: string, extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [AMH, 'certify', '--protocol', 'aimarket', '--target', targetFile, '--out', out, '--seed', '7', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += String(d)));
-    p.stderr.on('data', (d) => (stderr += String(d)));
-    p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-type ReportFile = { protocols: { id: string; requirements: { id: string; status: string; reason?: string }[] }[] };
-const reportOf = (out: string) => (JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportFile).protocols.find((p) => p.id === 'aimarket')!;
+const reportOf = lab.reportOf;
 
 test('the reference AI Market deployment in its own process passes certify through its target file alone', { timeout: 600_000 }, async () => {
   const s = await serve('healthy', []);
   try {
-    const out = path.join(dir, 'healthy');
+    const out = path.join(lab.dir, 'healthy');
     const r = await certify(s.targetFile, out, ['--runs', '3']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const rep = reportOf(out);
@@ -99,7 +39,7 @@ for (const v of [
   test(`broken variant "${v.name}" makes certify exit 1 naming ${v.requirement}`, { timeout: 300_000 }, async () => {
     const s = await serve(v.name.replace(/\W+/g, '-'), v.args);
     try {
-      const out = path.join(dir, v.name.replace(/\W+/g, '-'));
+      const out = path.join(lab.dir, v.name.replace(/\W+/g, '-'));
       const r = await certify(s.targetFile, out, ['--runs', String(v.runs), '--grep', v.grep]);
       assert.equal(r.code, 1, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, new RegExp(`FAIL ${v.requirement}\\b`));
