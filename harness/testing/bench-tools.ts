@@ -5,6 +5,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createPublicClient, type Address, type Hex, type TransactionSerializable } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { keepAliveTransport, rpcCall } from '../chain/index.ts';
 
 /** What a bench started, stopped last-first by {@link stopAll} (also on SIGINT, exit 130). */
 export const running: { stop(): Promise<void> }[] = [];
@@ -91,4 +94,59 @@ export async function startTimer(target: string) {
     },
   );
   return { ...proxy, totals, state };
+}
+
+/** A transaction a stack mined, enough to send it again on a fresh chain. */
+export interface ReplayTx {
+  from: Address;
+  to: Address;
+  input: Hex;
+  gas: bigint;
+  value?: bigint;
+  name: string;
+}
+
+/**
+ * The bare side of a bench: recorded transactions signed locally with their senders' keys (nonces
+ * counted here from the chain's, fees fixed once) and sent with `eth_sendRawTransactionSync`, one
+ * round trip each. `send` throws when one does not succeed, with the simulated revert reason.
+ */
+export async function bareReplayer(chain: { rpcUrl: string; chainId: number }, keys: Map<string, Hex>, txs: readonly ReplayTx[]) {
+  const pub = createPublicClient({ transport: keepAliveTransport(chain.rpcUrl) });
+  const accounts = new Map<string, ReturnType<typeof privateKeyToAccount>>();
+  const nonces = new Map<string, number>();
+  for (const tx of txs) {
+    const k = tx.from.toLowerCase();
+    if (accounts.has(k)) continue;
+    const pk = keys.get(k);
+    if (!pk) throw new Error(`no key for sender ${tx.from}`);
+    accounts.set(k, privateKeyToAccount(pk));
+    nonces.set(k, await pub.getTransactionCount({ address: tx.from }));
+  }
+  const block = await pub.getBlock();
+  const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
+  return async function send(tx: ReplayTx): Promise<void> {
+    const k = tx.from.toLowerCase();
+    const nonce = nonces.get(k)!;
+    nonces.set(k, nonce + 1);
+    const unsigned: TransactionSerializable = {
+      chainId: chain.chainId,
+      type: 'eip1559',
+      to: tx.to,
+      data: tx.input,
+      gas: tx.gas,
+      value: tx.value ?? 0n,
+      nonce,
+      maxFeePerGas,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    };
+    const raw = await accounts.get(k)!.signTransaction(unsigned);
+    const receipt = await rpcCall<{ status: Hex; transactionHash: Hex } | null>(chain.rpcUrl, 'eth_sendRawTransactionSync', [raw]);
+    if (receipt?.status === '0x1') return;
+    const why = await pub.call({ account: tx.from, to: tx.to, data: tx.input }).then(
+      () => 'no revert in simulation',
+      (e: Error) => e.message.split('\n').slice(0, 3).join(' '),
+    );
+    throw new Error(`bare replay of ${tx.name} ${receipt ? `(${receipt.transactionHash}) reverted: ${why}` : 'returned no receipt'}`);
+  };
 }

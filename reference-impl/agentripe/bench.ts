@@ -26,9 +26,8 @@
  * Prints plain text and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
-import { running, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
-import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex, type TransactionSerializable } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { bareReplayer, running, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
+import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
 import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { escrowAbi as agentripeEscrowAbi } from './protocol/abi.ts';
@@ -229,48 +228,8 @@ async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bi
   // Same agent id as in phase 1, so recorded feedback/deposit calldata is valid here too.
   const id = await registerAgent(chain, 'http://127.0.0.1:1');
   if (id !== agentId) throw new Error(`agent id ${id} on the bare chain, ${agentId} on the stack chain`);
-  const { publicClient } = createChainClients(chain);
   const keys = new Map(roleAccounts.map((r) => [r.address.toLowerCase(), r.privateKey]));
-  const accounts = new Map<string, ReturnType<typeof privateKeyToAccount>>();
-  const nonces = new Map<string, number>();
-  for (const tx of [...warmupTxs, ...txs]) {
-    const k = tx.from.toLowerCase();
-    if (accounts.has(k)) continue;
-    const pk = keys.get(k);
-    if (!pk) throw new Error(`no key for sender ${tx.from}`);
-    accounts.set(k, privateKeyToAccount(pk));
-    nonces.set(k, await publicClient.getTransactionCount({ address: tx.from }));
-  }
-  const block = await publicClient.getBlock();
-  const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
-  const rpc = publicClient.request as unknown as (a: { method: string; params: unknown[] }) => Promise<unknown>;
-
-  const sendBare = async (tx: RecordedTx) => {
-    const k = tx.from.toLowerCase();
-    const nonce = nonces.get(k)!;
-    nonces.set(k, nonce + 1);
-    const unsigned: TransactionSerializable = {
-      chainId: chain.chainId,
-      type: 'eip1559',
-      to: tx.to,
-      data: tx.input,
-      gas: tx.gas,
-      value: tx.value,
-      nonce,
-      maxFeePerGas,
-      maxPriorityFeePerGas: 1_000_000_000n,
-    };
-    const raw = await accounts.get(k)!.signTransaction(unsigned);
-    // EIP-7966 sync send: the receipt comes back in the same round trip (anvil supports it).
-    const receipt = (await rpc({ method: 'eth_sendRawTransactionSync', params: [raw] })) as { status: Hex; transactionHash: Hex } | null;
-    if (receipt?.status !== '0x1') {
-      const why = await publicClient.call({ account: tx.from, to: tx.to, data: tx.input }).then(
-        () => 'no revert in simulation',
-        (e: Error) => e.message.split('\n').slice(0, 3).join(' '),
-      );
-      throw new Error(`bare replay of ${tx.name} ${receipt ? `(${receipt.transactionHash}) reverted: ${why}` : 'returned no receipt'}`);
-    }
-  };
+  const sendBare = await bareReplayer(chain, keys, [...warmupTxs, ...txs]);
   for (const tx of warmupTxs) await sendBare(tx);
   const t0 = performance.now();
   for (const tx of txs) await sendBare(tx);

@@ -17,9 +17,8 @@
  * (stack / bare; DESIGN's goal is at least 0.5).
  */
 import { parseArgs } from 'node:util';
-import { running, stopAll } from '../../harness/testing/bench-tools.ts';
-import { decodeFunctionData, type Abi, type Address, type Hex, type TransactionSerializable } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { bareReplayer, running, stopAll } from '../../harness/testing/bench-tools.ts';
+import { decodeFunctionData, type Abi, type Address, type Hex } from 'viem';
 import { createChainClients, roleAccount, roleAccounts, rpcCall, serviceAccount, startChain } from '../../harness/chain/index.ts';
 import { viemActor } from './agents/chain-actor.ts';
 import { agentClient } from './agents/clients.ts';
@@ -141,31 +140,9 @@ async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[]) {
   running.push(chain);
   const agentKey = serviceAccount('aps1-agent-data-analyzer');
   await rpcCall(chain.rpcUrl, 'anvil_setBalance', [agentKey.address, `0x${GAS.toString(16)}`]);
-  const { publicClient } = createChainClients(chain);
   const keys = new Map([...roleAccounts.map((r) => [r.address.toLowerCase(), r.privateKey] as const), [agentKey.address.toLowerCase(), agentKey.privateKey]]);
-  const accounts = new Map<string, ReturnType<typeof privateKeyToAccount>>();
-  const nonces = new Map<string, number>();
-  for (const tx of [...warmupTxs, ...txs]) {
-    const k = tx.from.toLowerCase();
-    if (accounts.has(k)) continue;
-    const pk = keys.get(k);
-    if (!pk) throw new Error(`no key for sender ${tx.from}`);
-    accounts.set(k, privateKeyToAccount(pk));
-    nonces.set(k, await publicClient.getTransactionCount({ address: tx.from }));
-  }
-  const block = await publicClient.getBlock();
-  const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
-  const rpc = publicClient.request as unknown as (a: { method: string; params: unknown[] }) => Promise<unknown>;
+  const send = await bareReplayer(chain, keys, [...warmupTxs, ...txs]);
   await freezeClock(chain.rpcUrl);
-  const send = async (tx: RecordedTx) => {
-    const k = tx.from.toLowerCase();
-    const nonce = nonces.get(k)!;
-    nonces.set(k, nonce + 1);
-    const unsigned: TransactionSerializable = { chainId: chain.chainId, type: 'eip1559', to: tx.to, data: tx.input, gas: tx.gas, nonce, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n };
-    const raw = await accounts.get(k)!.signTransaction(unsigned);
-    const receipt = (await rpc({ method: 'eth_sendRawTransactionSync', params: [raw] })) as { status: Hex } | null;
-    if (receipt?.status !== '0x1') throw new Error(`bare replay of ${tx.name} did not succeed`);
-  };
   for (const tx of warmupTxs) await send(tx);
   const t0 = performance.now();
   for (const tx of txs) await send(tx);
