@@ -7,9 +7,10 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { ProtocolModule } from '../engine/dsl.ts';
-import { runAll, type ProgressEvent, type ReplaySpec } from '../engine/runner.ts';
+import { matchesGrep, runAll, type ProgressEvent, type ReplaySpec } from '../engine/runner.ts';
 import { createTargetClients } from '../engine/session.ts';
-import { loadProtocols } from '../packs/discover.ts';
+import { loadProtocols, loadServices } from '../packs/discover.ts';
+import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import type { Report, TargetInfo } from '../report/types.ts';
 import { startReference, type Reference } from '../services/reference.ts';
 import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, type Capability, type Target } from '../target/schema.ts';
@@ -29,6 +30,8 @@ export interface ExecuteOptions {
   replayCommand?: string;
   /** Only shard `index` of `total` of the selected cases (see RunOptions.shard). */
   shard?: { index: number; total: number };
+  /** Stop after the first scenario that does not pass (see RunOptions.bail). */
+  bail?: boolean;
   onProgress?: (e: ProgressEvent) => void;
   /** Log lines (fixtures and services starting). */
   log?: (line: string) => void;
@@ -103,7 +106,8 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   process.once('SIGTERM', onSignal);
   try {
     // Workers start in parallel; each owns its chains and servers, so runs never share state.
-    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: selected.map((p) => p.id), log })));
+    const chains = chainsNeeded(selected, o, await loadServices());
+    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: selected.map((p) => p.id), chains, log })));
     for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
@@ -117,6 +121,31 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
     process.off('SIGTERM', onSignal);
     await Promise.allSettled(refs.map((r) => r.stop()));
   }
+}
+
+/**
+ * The chain profiles a reference run needs: those on which some selected scenario finds every
+ * token and contract it needs (a scenario runs on each such chain), and those the selected
+ * protocols' services run on. Starting only these changes no verdict (no scenario sees another
+ * chain) and saves an anvil per unneeded profile; a run that needs none (asa) starts none.
+ */
+export function chainsNeeded(
+  selected: readonly ProtocolModule[],
+  o: Pick<ExecuteOptions, 'grep' | 'replay'>,
+  services: readonly { protocols: readonly string[]; chains: readonly string[] }[],
+): string[] {
+  const ids = new Set<string>();
+  for (const id of chainProfileIds()) {
+    const p = getProfile(id);
+    const has = (n: string) => p.tokens.some((t) => t.key === n) || n in p.contracts;
+    for (const proto of selected)
+      for (const s of proto.scenarios) {
+        const picked = o.replay ? o.replay.caseId === `${proto.id}/${s.id}` : matchesGrep(proto, s, o.grep);
+        if (picked && s.needs?.length && s.needs.every(has)) ids.add(id);
+      }
+  }
+  for (const d of services) if (d.protocols.some((x) => selected.some((p) => p.id === x))) for (const c of d.chains) ids.add(c);
+  return chainProfileIds().filter((id) => ids.has(id));
 }
 
 /** A mistake in the command line (exit code 2, message without a stack). */

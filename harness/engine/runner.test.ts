@@ -259,3 +259,43 @@ test('model-based scenario: shrunk command sequence is reported and replays from
   const again = await run(proto([model]), { replay: { caseId: 'toy/deposits', seed: cx.seed, path: cx.path, replayPath: cx.replayPath } });
   assert.deepEqual(again.protocols[0]!.scenarios[0]!.counterexample!.actions, cx.actions);
 });
+
+test('bail: after the first scenario that does not pass, the rest are reported not run (indeterminate) and the run exits 1', async () => {
+  const p = proto([commutative, below50, even]);
+  const full = await run(p);
+  const bailed = await run(p, { bail: true });
+  const status = (r: typeof full) => Object.fromEntries(r.protocols[0]!.scenarios.map((s) => [s.id, s.status]));
+  assert.deepEqual(status(full), { commutative: 'pass', 'below-50': 'fail', even: 'warn' });
+  assert.deepEqual(status(bailed), { commutative: 'pass', 'below-50': 'fail', even: 'indeterminate' });
+  const even2 = bailed.protocols[0]!.scenarios.find((s) => s.id === 'even')!;
+  assert.equal(even2.runs, 0);
+  assert.match(even2.reason!, /not run: --bail \(toy\/below-50 did not pass\)/);
+  assert.equal(bailed.exitCode, 1);
+  // Passing scenarios do not stop the run.
+  assert.deepEqual(status(await run(proto([commutative, even, below50]), { bail: true })), { commutative: 'pass', even: 'warn', 'below-50': 'indeterminate' });
+});
+
+test('under mutation testing each scenario runs with its case id as Stryker’s current test (coverage per scenario)', async () => {
+  const g = globalThis as { __stryker__?: { currentTestId?: string } };
+  const seen: (string | undefined)[] = [];
+  const probe = (id: string) =>
+    defineScenario({
+      kind: 'property',
+      id,
+      title: id,
+      requirements: ['T-MUST-01'],
+      arbitrary: () => fc.constant(0),
+      async run(ctx) {
+        seen.push(g.__stryker__?.currentTestId);
+        ctx.check('T-MUST-01', true, 'ok');
+      },
+    });
+  g.__stryker__ = {};
+  try {
+    await run(proto([probe('one'), probe('two')]), { runs: 1 });
+    assert.deepEqual(seen, ['toy/one', 'toy/two']);
+    assert.equal(g.__stryker__.currentTestId, undefined, 'code running between scenarios counts as static');
+  } finally {
+    delete g.__stryker__;
+  }
+});

@@ -68,6 +68,12 @@ export interface RunOptions {
    * merged shards equal an unsharded run's (see harness/report/merge.ts).
    */
   shard?: { index: number; total: number };
+  /**
+   * Stop after the first scenario that does not pass (fail, warn, error, indeterminate): the
+   * scenarios not started yet are reported indeterminate, "not run". For fail-fast CI and for
+   * mutation testing, where one failed requirement decides.
+   */
+  bail?: boolean;
 }
 
 export interface RunInput {
@@ -125,7 +131,7 @@ function envFor(target: Target, s: Scenario): ScenarioEnv {
   return { target, chains };
 }
 
-function matchesGrep(p: ProtocolModule, s: Scenario, grep?: string): boolean {
+export function matchesGrep(p: ProtocolModule, s: Scenario, grep?: string): boolean {
   if (!grep) return true;
   const re = new RegExp(grep, 'i');
   return re.test(`${p.id}/${s.id}`) || re.test(s.title) || s.requirements.some((r) => re.test(r));
@@ -437,6 +443,36 @@ export function summarize(protocols: ProtocolReport[]): Summary {
   return s;
 }
 
+/** The report of a scenario that did not run (a base to fill in). */
+function notRunReport(p: ProtocolModule, s: Scenario, opts: RunOptions): ScenarioReport {
+  return {
+    id: s.id,
+    caseId: `${p.id}/${s.id}`,
+    title: s.title,
+    kind: s.kind,
+    requirements: s.requirements,
+    status: 'indeterminate',
+    runs: 0,
+    runsPlanned: opts.runs,
+    executions: 0,
+    shrinks: 0,
+    seed: scenarioSeed(opts.seed, `${p.id}/${s.id}`),
+    durationMs: 0,
+    interrupted: false,
+  };
+}
+
+/**
+ * Under mutation testing (StrykerJS-instrumented servers in this process, `npm run mutation`),
+ * attribute the code each scenario executes to that scenario, so a mutant is tested only by the
+ * scenarios that reach it. Stryker's instrumented code counts hits under `__stryker__.currentTestId`;
+ * outside a mutation run there is no `__stryker__` and this does nothing.
+ */
+function coverageScope(caseId: string | undefined): void {
+  const ns = (globalThis as { __stryker__?: { currentTestId?: string } }).__stryker__;
+  if (ns) ns.currentTestId = caseId;
+}
+
 /** Run everything selected and build the report (does not write files). */
 export async function runAll(input: RunInput, opts: RunOptions): Promise<Report> {
   const startedAt = new Date();
@@ -463,6 +499,10 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   const problems = await Promise.all(workerTargets.map((t) => preflight(t, jobs, (s) => (s.needs?.length ? envFor(t, s).chains.map((c) => c.id) : []))));
   for (const m of new Set(problems.flatMap((x) => [...x.values()]))) errors.push(`target problem: ${m}`);
   let next = 0;
+  /** With --bail: the case that stopped the run. */
+  let bailedOn: string | undefined;
+  // Coverage per scenario is only meaningful when one scenario runs at a time.
+  const scopeCoverage = input.workers.length === 1;
   // Workers pull from one queue; each owns its chains, so runs never share state.
   await Promise.all(
     input.workers.map(async (clients, w) => {
@@ -470,7 +510,13 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
       while (next < jobs.length) {
         const job = jobs[next++]!;
         const caseId = `${job.p.id}/${job.s.id}`;
+        if (bailedOn) {
+          results[job.i] = { report: { ...notRunReport(job.p, job.s, opts), reason: `not run: --bail (${bailedOn} did not pass)` }, counts: new Map(), sample: [] };
+          results[job.i]!.report.checks = {};
+          continue;
+        }
         opts.onProgress?.({ type: 'scenario-start', caseId, runs: opts.runs, index: job.i, total: jobs.length });
+        if (scopeCoverage) coverageScope(caseId);
         try {
           // Fair share of what is left of the budget, so early scenarios cannot starve later ones.
           const left = jobs.length - job.i;
@@ -478,28 +524,12 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
           results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, Math.min(deadline, share), problems[w]);
         } catch (e) {
           const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
-          results[job.i] = {
-            report: {
-              id: job.s.id,
-              caseId,
-              title: job.s.title,
-              kind: job.s.kind,
-              requirements: job.s.requirements,
-              status: 'error',
-              reason: trim(msg, 300),
-              runs: 0,
-              runsPlanned: opts.runs,
-              executions: 0,
-              shrinks: 0,
-              seed: 0,
-              durationMs: 0,
-              interrupted: false,
-            },
-            counts: new Map(),
-            sample: [],
-          };
+          results[job.i] = { report: { ...notRunReport(job.p, job.s, opts), status: 'error', reason: trim(msg, 300), seed: 0 }, counts: new Map(), sample: [] };
+        } finally {
+          if (scopeCoverage) coverageScope(undefined);
         }
         const r = results[job.i]!.report;
+        if (opts.bail && !bailedOn && r.status !== 'pass' && r.status !== 'not-applicable') bailedOn = caseId;
         // Checks per requirement, so a merge of shards can recount requirements from scenario reports.
         r.checks = Object.fromEntries([...results[job.i]!.counts].map(([id, c]) => [id, { passed: c.passed, failed: c.failed }]));
         opts.onProgress?.({ type: 'scenario-end', caseId, status: r.status, runs: r.runs, durationMs: r.durationMs });

@@ -5,7 +5,6 @@
  * instrumenter, as a run uses them).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Instrumenter } from '@stryker-mutator/instrumenter';
@@ -13,7 +12,9 @@ import type { Ignorer } from '@stryker-mutator/api/ignore';
 import type { Logger } from '@stryker-mutator/api/logging';
 import { describe, test } from 'vitest';
 import { type MutantRow, equivalentMatches, equivalentsPath, loadEquivalents, parseEquivalents, serverSources, strykerOptions, summarize, survivorLine } from './mutation/config.ts';
-import { killReason, strykerPlugins } from './mutation/stryker-plugins.ts';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { grepFor, killReason, readCoverage, strykerPlugins } from './mutation/stryker-plugins.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -244,4 +245,22 @@ describe('ignorers, through Stryker’s instrumenter', () => {
     assert.ok(ms.some((m) => m.line === 'if (!faults.skipCheck) {' && m.mutator === 'BlockStatement' && !m.ignored));
     assert.ok(on('return n - extra').every((m) => !m.ignored));
   });
+});
+
+test('a mutant runs only its scenarios: --grep selects exactly those case ids, whatever characters they hold', () => {
+  const re = new RegExp(grepFor(['x402/pay-exact', 'x402/a.b+(c)']), 'i');
+  assert.ok(re.test('x402/pay-exact') && re.test('x402/a.b+(c)'));
+  for (const other of ['x402/pay-exact-2', 'x402/pay', 'agentripe/x402/pay-exact', 'x402/aXb+(c)', 'x402/a.bb(c)']) assert.ok(!re.test(other), other);
+});
+
+test('coverage of a dry run: static and per-scenario counters of every process, merged', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cov-'));
+  try {
+    assert.equal(readCoverage(dir), undefined, 'no file: no coverage, every mutant is run');
+    writeFileSync(path.join(dir, '1.json'), JSON.stringify({ static: { 1: 2 }, perTest: { 'p/a': { 3: 1 } } }));
+    writeFileSync(path.join(dir, '2.json'), JSON.stringify({ static: { 1: 1, 4: 1 }, perTest: { 'p/a': { 3: 2, 5: 1 }, 'p/b': { 6: 1 } } }));
+    assert.deepEqual(readCoverage(dir), { static: { 1: 3, 4: 1 }, perTest: { 'p/a': { 3: 3, 5: 1 }, 'p/b': { 6: 1 } } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

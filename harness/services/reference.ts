@@ -12,7 +12,7 @@ import { ServiceInstance, type ServiceDefinition } from './service.ts';
 
 /** Options of {@link startReference}. */
 export interface ReferenceOptions {
-  /** Chain profiles to start (default: every profile). */
+  /** Chain profiles to start (default: every profile; `[]`: none). */
   chains?: readonly string[];
   /** Protocols whose services to start (default: every service); `[]` with `chainsOnly` for none. */
   protocols?: readonly string[];
@@ -93,7 +93,7 @@ export function describeReference(
 export async function startReference(o: ReferenceOptions = {}): Promise<Reference> {
   const log = o.log ?? (() => {});
   const host = o.host ?? '127.0.0.1';
-  const profiles = o.chains?.length ? [...o.chains] : chainProfileIds();
+  const profiles = o.chains ? [...o.chains] : chainProfileIds();
   const chains: RunningChain[] = [];
   const services: ServiceInstance[] = [];
   const skipped: { name: string; reason: string }[] = [];

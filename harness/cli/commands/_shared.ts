@@ -37,6 +37,7 @@ export const RUN_OPTIONS = {
   junit: { type: 'string' },
   shard: { type: 'string' },
   baseline: { type: 'string' },
+  bail: { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -55,6 +56,8 @@ export const RUN_OPTIONS_HELP = `  --runs N             property runs per scenar
                        unsharded run with the same --seed (pass the same --seed to every shard)
   --baseline FILE      accepted failures (JSON, written by \`amh baseline\`): the run passes when only
                        those fail; a new failure or a stale entry (that requirement now passes) fails it
+  --bail               stop after the first scenario that does not pass; the scenarios not started
+                       are reported indeterminate ("not run: --bail"), so the run exits 1
   --quiet              no progress display
   -h, --help           this help
 
@@ -99,6 +102,7 @@ export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'co
     out: (v.out as string | undefined) ?? path.join('reports', 'latest'),
     junit: v.junit as string | undefined,
     quiet: Boolean(v.quiet),
+    ...(v.bail ? { bail: true } : {}),
     ...(v.shard !== undefined ? { shard: parseShard(v.shard as string) } : {}),
     ...(v.baseline !== undefined ? { baseline: v.baseline as string } : {}),
   };

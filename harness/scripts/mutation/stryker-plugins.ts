@@ -27,7 +27,7 @@ import type { DryRunResult, MutantRunOptions, MutantRunResult, TestRunner, TestR
 /** Where run directories go: a directory the mutation script removes at the end (a killed run cannot clean up after itself). */
 const tmpBase = () => process.env.AMH_MUTATION_TMP ?? os.tmpdir();
 
-/** The one "test" the runner reports: the whole certification. */
+/** The test the runner reports when a run names no scenario (an older report, a failed dry run): the whole certification. */
 export const TEST_ID = 'amh-run';
 const HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'coverage-hook.mjs');
 const KEEP_OUTPUT = 16 * 1024;
@@ -42,6 +42,8 @@ interface Finished {
   errors: string[];
   /** SHOULD requirements that warned (a violated SHOULD: exit 0, but the certification saw it). */
   warned: string[];
+  /** Every scenario of the run, as Stryker's tests: case id, status and time. */
+  scenarios: { caseId: string; status: string; durationMs: number; reason?: string }[];
 }
 
 /** Why a run failed, in one line: `exit 1: X402-PAY-01, X402-PAY-02` or `exit 2: <first error>`. */
@@ -59,25 +61,33 @@ export function killReason(f: Pick<Finished, 'code' | 'signal' | 'output' | 'fai
   return `exit ${f.code}: ${said.slice(0, 300)}`;
 }
 
-function readVerdicts(dir: string): { failed: string[]; errors: string[]; warned: string[] } {
+function readVerdicts(dir: string): Pick<Finished, 'failed' | 'errors' | 'warned' | 'scenarios'> {
   try {
     const r = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as {
       errors?: { message?: string }[];
-      protocols?: { requirements?: { id: string; status: string; level: string }[] }[];
+      protocols?: { requirements?: { id: string; status: string; level: string; reason?: string }[]; scenarios?: { caseId: string; status: string; durationMs: number; reason?: string }[] }[];
     };
-    const reqs = (r.protocols ?? []).flatMap((p) => p.requirements ?? []);
+    // With --bail, the requirements of scenarios that never started are indeterminate: not a finding.
+    const reqs = (r.protocols ?? []).flatMap((p) => p.requirements ?? []).filter((q) => !(q.status === 'indeterminate' && q.reason?.includes('not run: --bail')));
     return {
       failed: reqs.filter((q) => q.status === 'fail' || (q.level === 'MUST' && q.status === 'indeterminate') || q.status === 'error').map((q) => `${q.id} ${q.status}`),
       errors: (r.errors ?? []).map((e) => e.message ?? String(e)),
       warned: reqs.filter((q) => q.status === 'warn').map((q) => `${q.id} warn`),
+      scenarios: (r.protocols ?? []).flatMap((p) => p.scenarios ?? []).map((x) => ({ caseId: x.caseId, status: x.status, durationMs: x.durationMs, ...(x.reason ? { reason: x.reason } : {}) })),
     };
   } catch {
-    return { failed: [], errors: [], warned: [] };
+    return { failed: [], errors: [], warned: [], scenarios: [] };
   }
 }
 
-/** Merged hit counters of every coverage file in `dir`. */
-export function readCoverage(dir: string): Record<string, number> | undefined {
+/** Stryker's coverage: counters of code run outside any scenario (`static`) and per scenario case id. */
+export interface Coverage {
+  static: Record<string, number>;
+  perTest: Record<string, Record<string, number>>;
+}
+
+/** Hit counters of every coverage file in `dir` (one per Node process of the run), merged. */
+export function readCoverage(dir: string): Coverage | undefined {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -85,15 +95,28 @@ export function readCoverage(dir: string): Record<string, number> | undefined {
     return undefined;
   }
   if (files.length === 0) return undefined;
-  const merged: Record<string, number> = {};
+  const merged: Coverage = { static: {}, perTest: {} };
+  const add = (into: Record<string, number>, counts: Record<string, number>) => {
+    for (const [id, n] of Object.entries(counts)) into[id] = (into[id] ?? 0) + n;
+  };
   for (const f of files) {
-    const c = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { static?: Record<string, number>; perTest?: Record<string, Record<string, number>> } | null;
-    for (const counts of [c?.static ?? {}, ...Object.values(c?.perTest ?? {})]) {
-      for (const [id, n] of Object.entries(counts)) merged[id] = (merged[id] ?? 0) + n;
+    const c = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Partial<Coverage> | null;
+    add(merged.static, c?.static ?? {});
+    for (const [test, counts] of Object.entries(c?.perTest ?? {})) {
+      merged.perTest[test] ??= {};
+      add(merged.perTest[test], counts);
     }
   }
   return merged;
 }
+
+/** `--grep` for exactly these case ids (amh matches it case-insensitively against `protocol/scenario`). */
+export function grepFor(caseIds: readonly string[]): string {
+  return `^(?:${caseIds.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
+}
+
+/** A shell word: single-quoted. */
+const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /**
  * Certifications run in process groups of their own (so a timeout can kill their anvils), which
@@ -142,21 +165,28 @@ export class AmhCommandTestRunner implements TestRunner {
     return { reloadEnvironment: true };
   }
 
+  /** The scenarios of the dry run (Stryker's tests), to know when a filter selects them all. */
+  private tests: string[] = [];
+
   async dryRun(): Promise<DryRunResult> {
     const coverageDir = mkdtempSync(path.join(tmpBase(), 'coverage-'));
     try {
       const hook = `--import ${JSON.stringify(pathToFileURL(HOOK).href)}`;
       const f = await this.run({ AMH_MUTATION_COVERAGE_DIR: coverageDir, NODE_OPTIONS: [process.env.NODE_OPTIONS, hook].filter(Boolean).join(' ') });
       // A SHOULD that warns on the unmutated server would kill every mutant (see mutantRun): refuse.
-      if (f.code !== 0 || f.warned.length > 0) {
+      if (f.code !== 0 || f.warned.length > 0 || f.scenarios.length === 0) {
         return { status: DryRunStatus.Complete, tests: [{ id: TEST_ID, name: this.command, status: TestStatus.Failed, failureMessage: `${killReason(f)}\n${f.output}`, timeSpentMs: f.ms }] };
       }
+      // Each scenario is a test: a mutant is run with only the scenarios that executed its code
+      // (runner.ts sets Stryker's current test to the running case id); code run outside every
+      // scenario (start-up, preflight) is static coverage, and such a mutant runs all of them.
+      this.tests = f.scenarios.map((x) => x.caseId);
       const coverage = readCoverage(coverageDir);
       return {
         status: DryRunStatus.Complete,
-        tests: [{ id: TEST_ID, name: this.command, status: TestStatus.Success, timeSpentMs: f.ms }],
+        tests: f.scenarios.map((x) => ({ id: x.caseId, name: x.caseId, status: TestStatus.Success, timeSpentMs: x.durationMs })),
         // No coverage file (the command runs no Node process?): report none, so every mutant is run.
-        ...(coverage ? { mutantCoverage: { static: {}, perTest: { [TEST_ID]: coverage } } } : {}),
+        ...(coverage ? { mutantCoverage: coverage } : {}),
       };
     } finally {
       rmSync(coverageDir, { recursive: true, force: true });
@@ -164,10 +194,17 @@ export class AmhCommandTestRunner implements TestRunner {
   }
 
   async mutantRun(options: MutantRunOptions): Promise<MutantRunResult> {
-    const f = await this.run({ __STRYKER_ACTIVE_MUTANT__: options.activeMutant.id });
+    const args: string[] = [];
+    const only = options.testFilter;
+    if (only && only.length < this.tests.length) args.push('--grep', shellQuote(grepFor(only)));
+    // One failed requirement decides; the scenarios after it would only cost time.
+    if (!options.disableBail) args.push('--bail');
+    const f = await this.run({ __STRYKER_ACTIVE_MUTANT__: options.activeMutant.id }, args);
+    const ran = f.scenarios.filter((x) => !x.reason?.startsWith('not run: --bail'));
     // A violated SHOULD exits 0 but is a verdict the certification reached about this mutant: killed.
-    if (f.code === 0 && f.warned.length === 0) return { status: MutantRunStatus.Survived, nrOfTests: 1, duration: f.ms };
-    return { status: MutantRunStatus.Killed, killedBy: [TEST_ID], failureMessage: killReason(f), nrOfTests: 1, duration: f.ms };
+    if (f.code === 0 && f.warned.length === 0) return { status: MutantRunStatus.Survived, nrOfTests: ran.length, duration: f.ms };
+    const by = ran.filter((x) => x.status !== 'pass' && x.status !== 'not-applicable').map((x) => x.caseId);
+    return { status: MutantRunStatus.Killed, killedBy: by.length ? by : [TEST_ID], failureMessage: killReason(f), nrOfTests: ran.length, duration: f.ms };
   }
 
   async dispose(): Promise<void> {
@@ -185,12 +222,12 @@ export class AmhCommandTestRunner implements TestRunner {
     }
   }
 
-  private run(env: Record<string, string>): Promise<Finished> {
+  private run(env: Record<string, string>, args: string[] = []): Promise<Finished> {
     const out = mkdtempSync(path.join(tmpBase(), 'run-'));
     const started = performance.now();
     return new Promise((resolve, reject) => {
       // Its own process group, so a timeout kills the shell, amh and the anvil nodes amh started.
-      const child = spawn(this.command, { cwd: this.cwd, shell: true, detached: true, env: { ...process.env, ...env, AMH_MUTATION_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn([this.command, ...args].join(' '), { cwd: this.cwd, shell: true, detached: true, env: { ...process.env, ...env, AMH_MUTATION_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
       if (child.pid !== undefined) liveGroups.add(child.pid);
       let output = '';
