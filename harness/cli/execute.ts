@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ProtocolModule } from '../engine/dsl.ts';
 import { matchesGrep, runAll, type ProgressEvent, type ReplaySpec } from '../engine/runner.ts';
 import { createTargetClients } from '../engine/session.ts';
-import { loadProtocols, loadServices } from '../packs/discover.ts';
+import { loadProtocols, loadServices, protocolIds } from '../packs/discover.ts';
 import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import type { Report, TargetInfo } from '../report/types.ts';
 import { startReference, type Reference } from '../services/reference.ts';
@@ -80,10 +80,12 @@ async function startFixtures(target: Target, selected: readonly ProtocolModule[]
 
 /** Run the selected protocols against the target and return the report. */
 export async function execute(o: ExecuteOptions): Promise<Report> {
-  const protos = o.registry ?? (await loadProtocols());
+  const known = o.registry ? o.registry.map((p) => p.id) : protocolIds();
+  const unknown = (o.protocols ?? []).filter((p) => !known.includes(p));
+  if (unknown.length) throw new UsageError(`unknown protocol ${unknown.map((u) => `'${u}'`).join(', ')}; known: ${known.join(', ')}`);
+  // A reference run with --protocol imports only those packs; a target file is checked against every pack's endpoints.
+  const protos = o.registry ?? (await loadProtocols(undefined, o.targetFile ? undefined : o.protocols?.length ? o.protocols : undefined));
   const log = o.log ?? (() => {});
-  const unknown = (o.protocols ?? []).filter((p) => !protos.some((x) => x.id === p));
-  if (unknown.length) throw new UsageError(`unknown protocol ${unknown.map((u) => `'${u}'`).join(', ')}; known: ${protos.map((p) => p.id).join(', ')}`);
   const selected = o.protocols?.length ? protos.filter((p) => o.protocols!.includes(p.id)) : protos;
   if (o.targetFile) {
     const file = path.resolve(o.targetFile);
@@ -106,7 +108,14 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   process.once('SIGTERM', onSignal);
   try {
     // Workers start in parallel; each owns its chains and servers, so runs never share state.
-    const chains = chainsNeeded(selected, o, await loadServices());
+    const chains = chainsNeeded(
+      selected,
+      o,
+      await loadServices(
+        undefined,
+        selected.map((p) => p.id),
+      ),
+    );
     const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: selected.map((p) => p.id), chains, log })));
     for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;

@@ -29,48 +29,65 @@ async function importDefault(file: string): Promise<unknown> {
 
 const protocolCache = new Map<string, Promise<ProtocolModule[]>>();
 
+/** The protocol ids under `<root>/scenarios` (folder names), without importing any pack. */
+export function protocolIds(root = REPO_ROOT): string[] {
+  return packFolders(path.join(root, 'scenarios'), 'index.ts');
+}
+
 /**
- * Every protocol under `<root>/scenarios`, ordered by `order` then id. Each is checked against what
- * the harness knows: its folder name is its id, and every contract a scenario `needs` exists on some
- * chain profile (a typo there would make every scenario silently not-applicable).
+ * Every protocol under `<root>/scenarios` (or only those in `only`: importing a pack costs its
+ * libraries' load time, about half a second each), ordered by `order` then id. Each is checked
+ * against what the harness knows: its folder name is its id, and every contract a scenario `needs`
+ * exists on some chain profile (a typo there would make every scenario silently not-applicable).
  */
-export function loadProtocols(root = REPO_ROOT): Promise<ProtocolModule[]> {
-  let p = protocolCache.get(root);
+export function loadProtocols(root = REPO_ROOT, only?: readonly string[]): Promise<ProtocolModule[]> {
+  const ids = protocolIds(root).filter((id) => !only || only.includes(id));
+  const key = `${root}\0${only ? ids.join(',') : '*'}`;
+  let p = protocolCache.get(key);
   if (!p) {
-    p = (async () => {
-      const dir = path.join(root, 'scenarios');
-      const out: ProtocolModule[] = [];
-      for (const id of packFolders(dir, 'index.ts')) {
-        const file = path.join(dir, id, 'index.ts');
-        const m = (await importDefault(file)) as ProtocolModule;
-        if (!m || typeof m !== 'object' || !Array.isArray(m.scenarios)) throw new Error(`${path.relative(root, file)}: default export is not a protocol (use defineProtocol)`);
-        if (m.id !== id) throw new Error(`${path.relative(root, file)}: protocol id '${m.id}' must equal its folder name '${id}'`);
-        out.push(m);
-      }
-      const known = new Set(chainProfileIds().flatMap((c) => Object.keys(getProfile(c).contracts)));
-      for (const m of out)
-        for (const s of m.scenarios)
-          for (const n of s.needs ?? []) {
-            if (!known.has(n)) throw new Error(`protocol ${m.id}: scenario ${s.id} needs contract '${n}', which no chain profile places (known: ${[...known].sort().join(', ')})`);
+    const all = protocolCache.get(`${root}\0*`);
+    p = all
+      ? all.then((list) => list.filter((m) => ids.includes(m.id)))
+      : (async () => {
+          const dir = path.join(root, 'scenarios');
+          const out: ProtocolModule[] = [];
+          for (const id of ids) {
+            const file = path.join(dir, id, 'index.ts');
+            const m = (await importDefault(file)) as ProtocolModule;
+            if (!m || typeof m !== 'object' || !Array.isArray(m.scenarios)) throw new Error(`${path.relative(root, file)}: default export is not a protocol (use defineProtocol)`);
+            if (m.id !== id) throw new Error(`${path.relative(root, file)}: protocol id '${m.id}' must equal its folder name '${id}'`);
+            out.push(m);
           }
-      return out.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.id.localeCompare(b.id));
-    })();
-    protocolCache.set(root, p);
+          const known = new Set(chainProfileIds().flatMap((c) => Object.keys(getProfile(c).contracts)));
+          for (const m of out)
+            for (const s of m.scenarios)
+              for (const n of s.needs ?? []) {
+                if (!known.has(n)) throw new Error(`protocol ${m.id}: scenario ${s.id} needs contract '${n}', which no chain profile places (known: ${[...known].sort().join(', ')})`);
+              }
+          return out.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.id.localeCompare(b.id));
+        })();
+    protocolCache.set(key, p);
   }
   return p;
 }
 
-/** Every reference service under `<root>/reference-impl`, in pack order. Names must be unique. */
-export async function loadServices(root = REPO_ROOT): Promise<ServiceDefinition[]> {
+/**
+ * Every reference service under `<root>/reference-impl`, in pack order (or only the services of the
+ * packs in `only`: a service lives in the pack of the protocol whose scenarios talk to it, and
+ * serves that protocol, so a selection imports no other pack's servers). Names must be unique.
+ */
+export async function loadServices(root = REPO_ROOT, only?: readonly string[]): Promise<ServiceDefinition[]> {
   const dir = path.join(root, 'reference-impl');
   const out: ServiceDefinition[] = [];
   for (const pack of packFolders(dir, 'service.ts')) {
+    if (only && !only.includes(pack)) continue;
     const file = path.join(dir, pack, 'service.ts');
     const d = await importDefault(file);
     const list = (Array.isArray(d) ? d : [d]) as ServiceDefinition[];
     for (const s of list) {
       if (!s || typeof s.start !== 'function' || typeof s.name !== 'string') throw new Error(`${path.relative(root, file)}: default export is not a service definition (use defineService)`);
       if (out.some((o) => o.name === s.name)) throw new Error(`${path.relative(root, file)}: service name '${s.name}' is already used`);
+      if (!s.protocols.includes(pack)) throw new Error(`${path.relative(root, file)}: service '${s.name}' must serve protocol '${pack}' (a service lives in the pack of the protocol it serves)`);
       out.push(s);
     }
   }

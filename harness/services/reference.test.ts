@@ -30,6 +30,11 @@ test('each pack declares its services; a protocol selection picks exactly those 
     all.map((s) => s.name),
   );
   for (const n of ['agentripe', 'x402-demo']) assert.ok(names.includes(n), n);
+  // A selection imports only the selected packs' service files.
+  assert.deepEqual(
+    (await loadServices(undefined, ['x402', 'usdc'])).map((s) => s.name),
+    ['x402-demo'],
+  );
 });
 
 test('a chain-only selection starts no HTTP server; a service publishes endpoints, capabilities and config into the Target', async () => {

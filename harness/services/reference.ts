@@ -108,7 +108,7 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
     for (const r of started) if (r.status === 'fulfilled') chains.push(r.value);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const defs = o.chainsOnly ? [] : servicesFor(o.services ?? (await loadServices()), o.protocols);
+    const defs = o.chainsOnly ? [] : servicesFor(o.services ?? (await loadServices(undefined, o.protocols?.length ? o.protocols : undefined)), o.protocols);
     for (const d of defs) {
       // A service that declares no chain (a Nostr relay, a Lightning simulation) needs none and always starts.
       if (d.chains.length && !d.chains.some((c) => chains.some((x) => x.profile.id === c))) {
