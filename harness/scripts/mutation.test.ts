@@ -14,7 +14,7 @@ import { describe, test } from 'vitest';
 import { type MutantRow, equivalentMatches, equivalentsPath, loadEquivalents, parseEquivalents, serverSources, strykerOptions, summarize, survivorLine } from './mutation/config.ts';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { grepFor, killReason, readCoverage, strykerPlugins } from './mutation/stryker-plugins.ts';
+import { OUTSIDE, grepFor, killReason, readCoverage, scenariosToRun, strykerPlugins } from './mutation/stryker-plugins.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -263,4 +263,13 @@ test('coverage of a dry run: static and per-scenario counters of every process, 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('which scenarios a mutant runs: those that reached it; all when only start-up or preflight did', () => {
+  const all = ['p/a', 'p/b', 'p/c'];
+  assert.deepEqual(scenariosToRun(['p/b'], all), ['p/b']);
+  assert.deepEqual(scenariosToRun([OUTSIDE, 'p/b', 'p/c'], all), ['p/b', 'p/c']);
+  assert.equal(scenariosToRun([OUTSIDE], all), undefined);
+  assert.equal(scenariosToRun(undefined, all), undefined);
+  assert.equal(scenariosToRun([...all, OUTSIDE], all), undefined, 'every scenario: no --grep');
 });

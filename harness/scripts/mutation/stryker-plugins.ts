@@ -29,6 +29,11 @@ const tmpBase = () => process.env.AMH_MUTATION_TMP ?? os.tmpdir();
 
 /** The test the runner reports when a run names no scenario (an older report, a failed dry run): the whole certification. */
 export const TEST_ID = 'amh-run';
+/**
+ * The pseudo-test holding what runs outside every scenario: start-up (services, chains) and the
+ * first-contact preflight. Every run does both, whatever scenarios it selects.
+ */
+export const OUTSIDE = '(outside scenarios)';
 const HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'coverage-hook.mjs');
 const KEEP_OUTPUT = 16 * 1024;
 
@@ -115,6 +120,18 @@ export function grepFor(caseIds: readonly string[]): string {
   return `^(?:${caseIds.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
 }
 
+/**
+ * The scenarios a mutant's run selects, from Stryker's filter (the tests whose coverage includes it),
+ * or undefined for all of them. Code run only outside scenarios (start-up, preflight) may change
+ * what any scenario sees: all of them. Code run there and in some scenarios: those scenarios (each
+ * run starts up and preflights too), as Stryker itself treats such "hybrid" mutants.
+ */
+export function scenariosToRun(filter: readonly string[] | undefined, all: readonly string[]): string[] | undefined {
+  const named = filter?.filter((t) => t !== OUTSIDE && t !== TEST_ID);
+  if (!named?.length || named.length >= all.length) return undefined;
+  return named;
+}
+
 /** A shell word: single-quoted. */
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
@@ -182,11 +199,16 @@ export class AmhCommandTestRunner implements TestRunner {
       // scenario (start-up, preflight) is static coverage, and such a mutant runs all of them.
       this.tests = f.scenarios.map((x) => x.caseId);
       const coverage = readCoverage(coverageDir);
+      const inScenarios = f.scenarios.reduce((n, x) => n + x.durationMs, 0);
       return {
         status: DryRunStatus.Complete,
-        tests: f.scenarios.map((x) => ({ id: x.caseId, name: x.caseId, status: TestStatus.Success, timeSpentMs: x.durationMs })),
-        // No coverage file (the command runs no Node process?): report none, so every mutant is run.
-        ...(coverage ? { mutantCoverage: coverage } : {}),
+        tests: [
+          ...f.scenarios.map((x) => ({ id: x.caseId, name: x.caseId, status: TestStatus.Success as const, timeSpentMs: x.durationMs })),
+          { id: OUTSIDE, name: 'start-up and preflight', status: TestStatus.Success as const, timeSpentMs: Math.max(0, f.ms - inScenarios) },
+        ],
+        // Stryker runs every test for a mutant with static coverage; here what ran outside the
+        // scenarios is a test of its own (see mutantRun). No coverage file: every mutant is run.
+        ...(coverage ? { mutantCoverage: { static: {}, perTest: { ...coverage.perTest, [OUTSIDE]: coverage.static } } } : {}),
       };
     } finally {
       rmSync(coverageDir, { recursive: true, force: true });
@@ -195,8 +217,8 @@ export class AmhCommandTestRunner implements TestRunner {
 
   async mutantRun(options: MutantRunOptions): Promise<MutantRunResult> {
     const args: string[] = [];
-    const only = options.testFilter;
-    if (only && only.length < this.tests.length) args.push('--grep', shellQuote(grepFor(only)));
+    const only = scenariosToRun(options.testFilter, this.tests);
+    if (only) args.push('--grep', shellQuote(grepFor(only)));
     // One failed requirement decides; the scenarios after it would only cost time.
     if (!options.disableBail) args.push('--bail');
     const f = await this.run({ __STRYKER_ACTIVE_MUTANT__: options.activeMutant.id }, args);
