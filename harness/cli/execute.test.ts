@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import { loadProtocols, loadServices } from '../packs/discover.ts';
-import { chainsNeeded } from './execute.ts';
+import { chainsNeeded, resolveSpec } from './execute.ts';
 
 test('chainsNeeded: the profiles where a selected scenario finds its tokens and contracts, plus the services’ chains; none for a chainless protocol', async () => {
   const protos = await loadProtocols();
@@ -17,4 +17,23 @@ test('chainsNeeded: the profiles where a selected scenario finds its tokens and 
   assert.deepEqual(of('usdc', { grep: '^nothing-matches$' }), []);
   assert.deepEqual(of('aisp', { grep: '^nothing-matches$' }), ['base']);
   assert.deepEqual(chainsNeeded(protos, {}, services), ['base', 'base-sepolia', 'tempo']);
+});
+
+test('--spec: PROTOCOL=REV or a bare REV for every selected protocol that declares it; clear errors otherwise', async () => {
+  const protos = await loadProtocols(undefined, ['x402', 'erc8004', 'usdc']);
+  const [usdc, erc8004, x402] = ['usdc', 'erc8004', 'x402'].map((id) => protos.find((p) => p.id === id)!);
+  assert.equal(resolveSpec(undefined, protos), undefined);
+  assert.deepEqual(resolveSpec(['x402=v1'], protos), { x402: 'v1' });
+  assert.deepEqual(resolveSpec(['v2'], [usdc!, erc8004!, x402!]), { erc8004: 'v2', x402: 'v2' });
+  assert.throws(() => resolveSpec(['x402=v9'], protos), /x402 has no spec revision 'v9' \(.*x402: v1, v2 \(default\)/);
+  assert.throws(() => resolveSpec(['v9'], protos), /no selected protocol has a spec revision 'v9'/);
+  assert.throws(() => resolveSpec(['aisp=skill-1.0.2'], protos), /protocol 'aisp' is not selected/);
+  assert.throws(() => resolveSpec(['x402=v1', 'x402=v2'], protos), /two revisions of x402/);
+  assert.deepEqual(resolveSpec(['erc8004=v1'], protos), { erc8004: 'v1' }, 'v1 shares the registration rules');
+  const empty = {
+    ...erc8004!,
+    requirements: erc8004!.requirements.map((q) => ({ ...q, revisions: ['v2'] })),
+    revisions: [...erc8004!.revisions!, { id: 'v0', title: 'none', source: 'nowhere', note: 'nothing of it is checked' }],
+  };
+  assert.throws(() => resolveSpec(['erc8004=v0'], [empty]), /no requirement the harness checks belongs to erc8004 v0 \(nothing of it is checked\)/);
 });

@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   shard?: { index: number; total: number };
   /** Stop after the first scenario that does not pass (see RunOptions.bail). */
   bail?: boolean;
+  /** `--spec` values: `PROTOCOL=REV`, or `REV` for every selected protocol that declares it. */
+  spec?: string[];
   onProgress?: (e: ProgressEvent) => void;
   /** Log lines (fixtures and services starting). */
   log?: (line: string) => void;
@@ -87,13 +89,14 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   const protos = o.registry ?? (await loadProtocols(undefined, o.targetFile ? undefined : o.protocols?.length ? o.protocols : undefined));
   const log = o.log ?? (() => {});
   const selected = o.protocols?.length ? protos.filter((p) => o.protocols!.includes(p.id)) : protos;
+  const spec = resolveSpec(o.spec, selected);
   if (o.targetFile) {
     const file = path.resolve(o.targetFile);
     const loaded = checkTargetAgainstProtocols(await loadTargetFile(file), protos, `file ${file}`);
     const fixtures = await startFixtures(loaded, selected, log);
     try {
       const target = fixtures.granted.length ? { ...loaded, capabilities: [...new Set([...loaded.capabilities, ...fixtures.granted])] } : loaded;
-      return await runAll({ target, targetInfo: targetInfo(target, 'file', file), workers: [createTargetClients(target)], protocols: protos }, { ...o, command: o.command });
+      return await runAll({ target, targetInfo: targetInfo(target, 'file', file), workers: [createTargetClients(target)], protocols: protos }, { ...o, spec, command: o.command });
     } finally {
       await fixtures.stop();
     }
@@ -123,7 +126,7 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
     const target = refs[0]!.target;
     return await runAll(
       { target, targetInfo: targetInfo(target, 'reference'), workers: refs.map((r) => createTargetClients(r.target)), targets: refs.map((r) => r.target), protocols: protos },
-      { ...o, command: o.command },
+      { ...o, spec, command: o.command },
     );
   } finally {
     process.off('SIGINT', onSignal);
@@ -155,6 +158,42 @@ export function chainsNeeded(
   }
   for (const d of services) if (d.protocols.some((x) => selected.some((p) => p.id === x))) for (const c of d.chains) ids.add(c);
   return chainProfileIds().filter((id) => ids.has(id));
+}
+
+/**
+ * `--spec` values → revision per protocol. `P=REV` names one protocol; a bare `REV` applies to every
+ * selected protocol that declares it. Unknown protocols or revisions, two revisions for one
+ * protocol, and a revision none of whose rules the harness checks are usage errors.
+ */
+export function resolveSpec(values: readonly string[] | undefined, selected: readonly ProtocolModule[]): Record<string, string> | undefined {
+  if (!values?.length) return undefined;
+  const out: Record<string, string> = {};
+  const listing = () =>
+    selected
+      .filter((p) => p.revisions?.length)
+      .map((p) => `${p.id}: ${p.revisions!.map((r) => `${r.id}${r.default ? ' (default)' : ''}`).join(', ')}`)
+      .join('; ') || 'none of the selected protocols declares spec revisions';
+  const set = (p: ProtocolModule, rev: string) => {
+    if (out[p.id] !== undefined && out[p.id] !== rev) throw new UsageError(`--spec names two revisions of ${p.id}: ${out[p.id]} and ${rev}`);
+    const r = p.revisions?.find((x) => x.id === rev);
+    if (!r) throw new UsageError(`--spec ${p.id}=${rev}: ${p.id} has no spec revision '${rev}' (${listing()})`);
+    if (!p.requirements.some((q) => !q.revisions || q.revisions.includes(rev)))
+      throw new UsageError(`--spec ${p.id}=${rev}: no requirement the harness checks belongs to ${p.id} ${rev}${r.note ? ` (${r.note})` : ''}`);
+    out[p.id] = rev;
+  };
+  for (const v of values) {
+    const m = /^([a-z0-9][a-z0-9-]*)=(.+)$/.exec(v);
+    if (m) {
+      const p = selected.find((x) => x.id === m[1]);
+      if (!p) throw new UsageError(`--spec ${v}: protocol '${m[1]}' is not selected (selected: ${selected.map((x) => x.id).join(', ')})`);
+      set(p, m[2]!);
+      continue;
+    }
+    const declaring = selected.filter((p) => p.revisions?.some((r) => r.id === v));
+    if (declaring.length === 0) throw new UsageError(`--spec ${v}: no selected protocol has a spec revision '${v}' (${listing()})`);
+    for (const p of declaring) set(p, v);
+  }
+  return out;
 }
 
 /** A mistake in the command line (exit code 2, message without a stack). */

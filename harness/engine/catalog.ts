@@ -24,6 +24,11 @@ export interface Requirement {
   text: string;
   /** True when the seed is silent and the harness profile fills the gap (see DESIGN.md "profile"). */
   profileAssumption: boolean;
+  /**
+   * The spec revisions (ids of the protocol's `revisions`) this requirement belongs to; absent: every
+   * revision. `--spec REV` certifies only the requirements of REV.
+   */
+  revisions?: readonly string[];
 }
 
 const ID = /^[A-Z0-9]+(-[A-Z0-9]+)+$/;

@@ -101,6 +101,23 @@ export interface EndpointDeclaration {
 }
 
 /** A protocol = its requirement catalog, its scenarios and what it adds to targets (one folder in scenarios/). */
+/**
+ * A published revision of a protocol's specification (x402 v1 / v2, an ERC's draft of a date, a
+ * pull request's commit). Requirements name the revisions they belong to; `--spec` selects one, and
+ * the report names the revision it certified.
+ */
+export interface SpecRevision {
+  /** Short id used on the command line, e.g. `v2`, `2026-01`, `pr-2273@7f3c1e2`. */
+  id: string;
+  title: string;
+  /** Where this revision is published: a URL, a commit, a document and its date. */
+  source: string;
+  /** The revision certified when `--spec` does not name one (exactly one per protocol). */
+  default?: boolean;
+  /** Why the harness certifies few or none of this revision's rules, when so (shown by `amh list` and in errors). */
+  note?: string;
+}
+
 export interface ProtocolModule extends ProtocolTargetSection {
   id: string;
   title: string;
@@ -121,6 +138,21 @@ export interface ProtocolModule extends ProtocolTargetSection {
   register?: Register;
   /** Documentation links for `amh list --markdown` (repository-relative). */
   docs?: { readme?: string; profile?: string };
+  /** The spec revisions its requirements belong to, oldest first, one of them the default. */
+  revisions?: readonly SpecRevision[];
+}
+
+/** The revision a run certifies: `id` if given (it must be declared), else the protocol's default. */
+export function revisionOf(p: ProtocolModule, id?: string): SpecRevision | undefined {
+  if (id === undefined) return p.revisions?.find((r) => r.default);
+  const r = p.revisions?.find((x) => x.id === id);
+  if (!r) throw new Error(`protocol ${p.id} has no spec revision '${id}' (revisions: ${p.revisions?.map((x) => x.id).join(', ') || 'none declared'})`);
+  return r;
+}
+
+/** Whether a requirement belongs to a revision (requirements naming no revision belong to all). */
+export function inRevision(r: Pick<Requirement, 'revisions'>, rev: SpecRevision | undefined): boolean {
+  return !rev || !r.revisions || r.revisions.includes(rev.id);
 }
 
 /** Identity helpers that give literal types and validate the declaration early. */
@@ -139,6 +171,14 @@ export function defineScenario(s: Scenario): Scenario {
  */
 export function defineProtocol(p: ProtocolModule): ProtocolModule {
   const ids = new Set(p.requirements.map((r) => r.id));
+  if (p.revisions) {
+    const revs = p.revisions.map((r) => r.id);
+    for (const r of p.revisions) if (!/^[a-z0-9][a-z0-9.@-]*$/i.test(r.id)) throw new Error(`protocol ${p.id}: spec revision id '${r.id}' must be letters, digits, '.', '@' or '-'`);
+    if (new Set(revs).size !== revs.length) throw new Error(`protocol ${p.id}: duplicate spec revision id`);
+    if (p.revisions.filter((r) => r.default).length !== 1) throw new Error(`protocol ${p.id}: exactly one spec revision must be the default`);
+    for (const q of p.requirements)
+      for (const r of q.revisions ?? []) if (!revs.includes(r)) throw new Error(`protocol ${p.id}: requirement ${q.id} names unknown spec revision '${r}' (declared: ${revs.join(', ')})`);
+  } else if (p.requirements.some((q) => q.revisions)) throw new Error(`protocol ${p.id}: requirements name spec revisions but the protocol declares none`);
   const sids = new Set<string>();
   const err = (s: Scenario, what: string) => new Error(`protocol ${p.id}: scenario ${s.id} ${what}`);
   for (const c of Object.keys(p.capabilities ?? {})) if (!c.startsWith(`${p.id}:`)) throw new Error(`protocol ${p.id}: capability '${c}' must be named '${p.id}:<name>'`);

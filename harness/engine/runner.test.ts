@@ -299,3 +299,84 @@ test('under mutation testing each scenario runs with its case id as Stryker’s 
     delete g.__stryker__;
   }
 });
+
+test('spec revisions: a run certifies one revision; other revisions’ requirements are left out and their checks not made; the report names the revision', async () => {
+  const revCatalog = defineCatalog([
+    { id: 'R-BOTH-01', level: 'MUST', title: 'in both', source: { document: 'test', section: '1' }, text: 'always', profileAssumption: false },
+    { id: 'R-OLD-01', level: 'MUST', title: 'old rule', source: { document: 'test', section: '2' }, text: 'values < 50', profileAssumption: false, revisions: ['v1'] },
+    { id: 'R-NEW-01', level: 'MUST', title: 'new rule', source: { document: 'test', section: '3' }, text: 'values even', profileAssumption: false, revisions: ['v2'] },
+  ]);
+  const mixed = defineScenario({
+    kind: 'property',
+    id: 'mixed',
+    title: 'checks all three',
+    requirements: ['R-BOTH-01', 'R-OLD-01', 'R-NEW-01'],
+    arbitrary: () => fc.constant(51),
+    async run(ctx, x) {
+      ctx.check('R-BOTH-01', true, 'always');
+      ctx.check('R-OLD-01', x < 50, 'below 50', { actual: x }); // fails: only a v1 certification makes this check
+      ctx.check('R-NEW-01', x % 2 === 1, 'odd', { actual: x });
+    },
+  });
+  const onlyNew = defineScenario({
+    kind: 'property',
+    id: 'only-new',
+    title: 'v2 only',
+    requirements: ['R-NEW-01'],
+    arbitrary: () => fc.constant(1),
+    async run(ctx) {
+      ctx.check('R-NEW-01', true, 'ok');
+    },
+  });
+  const p = defineProtocol({
+    id: 'toy',
+    title: 'toy',
+    requirements: revCatalog,
+    scenarios: [mixed, onlyNew],
+    revisions: [
+      { id: 'v1', title: 'first', source: 'doc v1' },
+      { id: 'v2', title: 'second', source: 'doc v2', default: true },
+    ],
+  });
+  const v2 = await run(p, { runs: 2 });
+  assert.deepEqual(v2.protocols[0]!.revision, { id: 'v2', title: 'second', source: 'doc v2' });
+  assert.deepEqual(
+    v2.protocols[0]!.requirements.map((q) => [q.id, q.status]),
+    [
+      ['R-BOTH-01', 'pass'],
+      ['R-NEW-01', 'pass'],
+    ],
+  );
+  assert.equal(v2.exitCode, 0, 'the failing v1 check was not made');
+  const v1 = await run(p, { runs: 2, spec: { toy: 'v1' } });
+  assert.deepEqual(v1.protocols[0]!.revision?.id, 'v1');
+  assert.deepEqual(
+    v1.protocols[0]!.requirements.map((q) => [q.id, q.status]),
+    [
+      ['R-BOTH-01', 'pass'],
+      ['R-OLD-01', 'fail'],
+    ],
+  );
+  assert.deepEqual(
+    v1.protocols[0]!.scenarios.map((s) => s.id),
+    ['mixed'],
+    'a scenario checking nothing of v1 is not run',
+  );
+  assert.equal(v1.exitCode, 1);
+  await assert.rejects(run(p, { spec: { toy: 'v3' } }), /no spec revision 'v3' \(revisions: v1, v2\)/);
+  assert.throws(() => defineProtocol({ id: 'toy', title: 'toy', requirements: revCatalog, scenarios: [mixed] }), /name spec revisions but the protocol declares none/);
+  assert.throws(
+    () =>
+      defineProtocol({
+        id: 'toy',
+        title: 'toy',
+        requirements: revCatalog,
+        scenarios: [mixed],
+        revisions: [
+          { id: 'v1', title: 'a', source: 's' },
+          { id: 'v2', title: 'b', source: 's' },
+        ],
+      }),
+    /exactly one spec revision must be the default/,
+  );
+});

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { chainToken, endpointOf, evmAccounts, hasCapability, type Target } from '../target/schema.ts';
 import type { Requirement } from './catalog.ts';
 import { RunContext, type CheckCounts } from './context.ts';
-import type { ProtocolModule, Scenario, ScenarioEnv } from './dsl.ts';
+import { inRevision, revisionOf, type ProtocolModule, type Scenario, type ScenarioEnv, type SpecRevision } from './dsl.ts';
 import { HarnessFault, Indeterminate, RequirementViolation, TargetProblem } from './errors.ts';
 import { preflight } from './preflight.ts';
 import { checkRegister } from './register.ts';
@@ -74,6 +74,12 @@ export interface RunOptions {
    * mutation testing, where one failed requirement decides.
    */
   bail?: boolean;
+  /**
+   * Spec revision per protocol id (`--spec`); a protocol not named is certified at its default
+   * revision. Requirements of other revisions are left out, and so are scenarios that check none of
+   * the selected revision's.
+   */
+  spec?: Record<string, string>;
 }
 
 export interface RunInput {
@@ -185,6 +191,8 @@ async function runScenario(
   if (remaining <= 0) return { report: { ...base, status: 'indeterminate', reason: 'not run: time budget exhausted' }, counts, sample: [] };
 
   const allowed = new Set(s.requirements);
+  const revision = revisionOf(p, opts.spec?.[p.id]);
+  const outside = new Set(s.requirements.filter((id) => !inRevision(p.requirements.find((r) => r.id === id) ?? {}, revision)));
   const isolation = s.isolation ?? 'snapshot';
   let sample: Evidence[] | undefined;
   let lastFail: { evidence: Evidence[]; actions: string[]; error: unknown } | undefined;
@@ -203,7 +211,7 @@ async function runScenario(
   const execRun = async (body: (ctx: RunContext) => Promise<void>) => {
     // After a harness fault, fail fast so fast-check's shrinking does not hammer a broken environment.
     if (fault) throw fault;
-    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers);
+    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers, outside);
     runsDone++;
     let err: unknown;
     try {
@@ -443,6 +451,11 @@ export function summarize(protocols: ProtocolReport[]): Summary {
   return s;
 }
 
+/** A revision as the report names it. */
+export function revisionInfo(r: SpecRevision): { id: string; title: string; source: string } {
+  return { id: r.id, title: r.title, source: r.source };
+}
+
 /** The report of a scenario that did not run (a base to fill in). */
 function notRunReport(p: ProtocolModule, s: Scenario, opts: RunOptions): ScenarioReport {
   return {
@@ -479,10 +492,12 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   const t0 = performance.now();
   const deadline = opts.timeBudgetMs ? Date.now() + opts.timeBudgetMs : Number.POSITIVE_INFINITY;
   const selected = input.protocols.filter((p) => !opts.protocols?.length || opts.protocols.includes(p.id));
+  const revisions = new Map(selected.map((p) => [p.id, revisionOf(p, opts.spec?.[p.id])]));
   const all: { p: ProtocolModule; s: Scenario }[] = [];
   for (const p of selected)
     for (const s of p.scenarios) {
       if (opts.replay ? opts.replay.caseId !== `${p.id}/${s.id}` : !matchesGrep(p, s, opts.grep)) continue;
+      if (!s.requirements.some((id) => inRevision(p.requirements.find((r) => r.id === id) ?? {}, revisions.get(p.id)))) continue;
       all.push({ p, s });
     }
   const shard = opts.replay ? undefined : opts.shard;
@@ -548,12 +563,17 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
           REPO_ROOT,
         )
       : undefined;
+    const rev = revisions.get(p.id);
     return {
       id: p.id,
       title: p.title,
+      ...(rev ? { revision: revisionInfo(rev) } : {}),
       ...(reg ? { register: { ...reg, problems: reg.problems.length } } : {}),
       // With --grep/--case, requirements outside the selection are left out rather than shown unknown.
-      requirements: p.requirements.map((r) => requirementReport(p, r, outs)).filter((r): r is RequirementReport => r !== null && !((opts.grep || opts.replay) && r.status === 'uncovered')),
+      requirements: p.requirements
+        .filter((r) => inRevision(r, rev))
+        .map((r) => requirementReport(p, r, outs))
+        .filter((r): r is RequirementReport => r !== null && !((opts.grep || opts.replay) && r.status === 'uncovered')),
       scenarios: outs.map((o) => o.report),
     };
   });

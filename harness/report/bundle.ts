@@ -40,8 +40,8 @@ export interface BundlePayload {
   grep?: string;
   /** What-if protocol profile the run used (none yet: null). */
   profile: unknown;
-  /** Spec revision certified (not recorded yet: null). */
-  specRevision: string | null;
+  /** Spec revision certified per protocol (null: no protocol of the report declares revisions). */
+  specRevision: Record<string, string> | null;
   verdict: { exitCode: 0 | 1 | 2; summary: Report['summary'] };
   /** The target: the reference implementation, or the target file with its secrets redacted. */
   target: { kind: 'reference' } | { kind: 'file'; file: string; redacted: unknown; redactions: string[] };
@@ -160,7 +160,7 @@ export function bundlePayload(report: Report, target: { file: string; json: unkn
     protocols: report.protocols.map((p) => p.id),
     ...(report.grep ? { grep: report.grep } : {}),
     profile: null,
-    specRevision: null,
+    specRevision: report.protocols.some((p) => p.revision) ? Object.fromEntries(report.protocols.filter((p) => p.revision).map((p) => [p.id, p.revision!.id])) : null,
     verdict: { exitCode: report.exitCode, summary: report.summary },
     target: t,
     report: redactReport(report),

@@ -153,7 +153,12 @@ export function renderHtml(r: Report): string {
       ),
     )
     .join('\n');
-  const details = r.protocols.map((p) => `<h3>${esc(p.id)} — ${esc(p.title)}</h3>${p.requirements.map((q) => requirementDetail(p, q)).join('\n')}`).join('\n');
+  const details = r.protocols
+    .map(
+      (p) =>
+        `<h3>${esc(p.id)} — ${esc(p.title)}</h3>${p.revision ? `<p>Spec revision <b>${esc(p.revision.id)}</b>: ${esc(p.revision.title)} (${esc(p.revision.source)})</p>` : ''}${p.requirements.map((q) => requirementDetail(p, q)).join('\n')}`,
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Conformance report — ${esc(r.target.name)}</title><style>${CSS}</style></head>

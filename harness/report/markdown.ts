@@ -57,7 +57,13 @@ export function renderMarkdown(r: Report): string {
   }
   if (r.errors.length) out.push('## Harness errors', '', ...r.errors.map((e) => `- ${cell(e.split('\n')[0] ?? e)}`), '');
   for (const p of r.protocols) {
-    out.push(`## ${p.id} — ${cell(p.title)}`, '', '| requirement | level | status | title | note |', '|---|---|---|---|---|');
+    out.push(
+      `## ${p.id} — ${cell(p.title)}`,
+      '',
+      ...(p.revision ? [`Spec revision: **${cell(p.revision.id)}** — ${cell(p.revision.title)} (${cell(p.revision.source)})`, ''] : []),
+      '| requirement | level | status | title | note |',
+      '|---|---|---|---|---|',
+    );
     for (const q of p.requirements) out.push(`| \`${q.id}\` | ${q.level} | ${ICON[q.status]} | ${cell(q.title)} | ${cell(q.reason ?? '')} |`);
     out.push('');
     for (const sc of p.scenarios.filter((x) => x.counterexample && x.status !== 'pass')) {

@@ -94,6 +94,7 @@ export function mergeShards(inputs: readonly ShardInput[], o: { replayCommand?: 
     return {
       id,
       title: head?.title ?? id,
+      ...(head?.revision ? { revision: head.revision } : {}),
       ...(head?.register ? { register: head.register } : {}),
       requirements,
       scenarios,

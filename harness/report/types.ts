@@ -6,7 +6,7 @@ import type { Evidence } from '../engine/evidence.ts';
 import type { Requirement } from '../engine/catalog.ts';
 import type { RegisterCoverage } from '../engine/register.ts';
 
-export const REPORT_SCHEMA_VERSION = '1.2.0';
+export const REPORT_SCHEMA_VERSION = '1.3.0';
 
 /** Outcome of a check, a scenario or a requirement. */
 export type Status = 'pass' | 'fail' | 'warn' | 'not-applicable' | 'error' | 'indeterminate';
@@ -65,6 +65,8 @@ export interface RequirementReport extends Requirement {
 export interface ProtocolReport {
   id: string;
   title: string;
+  /** The spec revision certified (absent: the protocol declares none). Since 1.3.0. */
+  revision?: { id: string; title: string; source: string };
   /** How much of the protocol's documents and surface the catalog covers (absent: no register yet). */
   register?: Omit<RegisterCoverage, 'problems'> & { problems: number };
   requirements: RequirementReport[];

@@ -23,6 +23,7 @@ const config = z
 
 export default defineProtocol({
   id: 'agentripe',
+  revisions: [{ id: 'seed-002', title: 'the Agentripe document as published (seed 002_7235e61ee1bdc3b5)', source: 'shared/seeds/002_7235e61ee1bdc3b5.txt', default: true }],
   order: 40,
   summary: 'a whole Agentripe server: x402-paid tasks, escrow, AI review (5 rejections then refund), vendor auth',
   title: 'Agentripe: x402-paid tasks, USDC escrow, AI review (5 rejections then refund), ERC-8004 identity',

@@ -7,6 +7,20 @@ import { aimScenarios } from './scenarios.ts';
 
 export default defineProtocol({
   id: 'aimarket',
+  revisions: [
+    {
+      id: 'v1',
+      title: 'AI Market Protocol v1: well-known document, manifest, 402 + X-Payment, channels, pipelines, receipts v1',
+      source: 'alexar76/aicom docs/ai-market-protocol-v1.md (specs/protocols.md §B.4)',
+      note: 'v1 signed the manifest over three fields; the harness checks the current five-field canonical only, so no manifest-signature rule of v1 is certified',
+    },
+    {
+      id: 'v2',
+      title: 'AI Market Protocol 2.0.0-draft: five-field manifest canonical, receipts v2, federation, AIMarketEscrow',
+      source: 'alexar76/aimarket-protocol spec.md v2.0.0-draft (2026-08-28) and test-vectors',
+      default: true,
+    },
+  ],
   order: 30,
   summary:
     'AI Market Protocol ("Magic AI-Factory"): Ed25519-signed manifests (Python-json canonicals), MCP tools, 402 + tx-hash payments, integer-cent channels, DAG pipelines with a signed BOM, v2 federation, the AIMarketEscrow channel contract',

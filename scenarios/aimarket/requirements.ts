@@ -25,6 +25,7 @@ export const aimRequirements = defineCatalog([
   },
   {
     id: 'AIM-SIG-01',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'The manifest is signed over the five-field canonical by the advertised key',
     source: { ...B3, section: 'Manifest (5 fields, current); test-vectors/README "Corrected 2026-08-28"' },
@@ -93,6 +94,7 @@ export const aimRequirements = defineCatalog([
   },
   {
     id: 'AIM-RCP-02',
+    revisions: ['v2'],
     level: 'MUST',
     title: "A failed call's receipt is a v2 rejection-bearing receipt",
     source: { ...B3, section: 'spec §7.3.4 "A receipt that carries a rejection MUST use v2"' },
@@ -133,6 +135,7 @@ export const aimRequirements = defineCatalog([
   },
   {
     id: 'AIM-CHN-02',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'A channel debit is the price in whole cents, rounded up',
     source: { ...B5, section: 'channels.py "ledger in integer cents, ceiling for sub-cent"; spec §4.3 "Channel ledgers bill in whole cents (ceiling)"' },
@@ -213,6 +216,7 @@ export const aimRequirements = defineCatalog([
   },
   {
     id: 'AIM-FED-01',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'Federated search shows routed prices with the declared routing fee',
     source: { ...B5, section: 'routed_price_usd = price*(1+routing_fee_bps/10000)' },
@@ -221,6 +225,7 @@ export const aimRequirements = defineCatalog([
   },
   {
     id: 'AIM-FED-02',
+    revisions: ['v2'],
     level: 'MUST',
     title: "A routed invoke forwards the 402 and passes the provider's result and receipt through",
     source: { ...B5, section: 'POST /ai-market/v2/invoke; spec §4.1 steps 5-7, §7.2 "The receipt is signed by the provider hub"' },
@@ -229,6 +234,7 @@ export const aimRequirements = defineCatalog([
   },
   {
     id: 'AIM-FED-03',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'A routed invoke to an unreachable provider answers 502',
     source: { ...B5, section: '"502 if provider unreachable"; spec §8.1' },
@@ -237,6 +243,7 @@ export const aimRequirements = defineCatalog([
   },
   {
     id: 'AIM-FED-04',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'Announcements are verified, confer nothing and change no known peer',
     source: { ...B5, section: 'spec §2.4 admission rules, §7.3.5 announce canonical' },
@@ -261,6 +268,7 @@ export const aimRequirements = defineCatalog([
   },
   {
     id: 'AIM-ESC-01',
+    revisions: ['v2'],
     level: 'MUST',
     title: "AIMarketEscrow debits only with the depositor's EIP-712 authorization and conserves money",
     source: { ...B5, section: 'AIMarketEscrow lifecycle; DebitAuthorization (spec §6.2)' },

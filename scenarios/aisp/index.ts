@@ -22,6 +22,14 @@ const config = z
 
 export default defineProtocol({
   id: 'aisp',
+  revisions: [
+    {
+      id: 'skill-1.0.2',
+      title: 'the diem-marketplace AISP skill v1.0.2 (seed 000_07c10e81f02de9ab)',
+      source: 'shared/seeds/000_07c10e81f02de9ab.txt; AgentWorkers/skills skills/daveo280/aisp/SKILL.md v1.0.2',
+      default: true,
+    },
+  ],
   order: 50,
   summary: 'AISP / diem-marketplace: DiemMarketplace escrow (list, fund, settle 99/1, revokeAndRefund), the key-release backend, a Venice-compatible inference server',
   title: 'AISP: rent idle DIEM / Venice inference capacity through a USDC escrow on Base (listings, scoped keys on funding, settle with 1% fee, revoke and refund)',

@@ -6,6 +6,14 @@ import { aps1Scenarios } from './scenarios.ts';
 
 export default defineProtocol({
   id: 'aps1',
+  revisions: [
+    {
+      id: 'seed-004',
+      title: 'APS-1 as the seed and the public PayPol sources describe it (seed 004_fad0599b83ca4664)',
+      source: 'shared/seeds/004_fad0599b83ca4664.txt; specs/protocols.md §D',
+      default: true,
+    },
+  ],
   order: 50,
   summary: 'APS-1 (PayPol) on a Tempo-shaped chain: manifest, negotiation, NexusV2 job escrow with judge and disputes, StreamV1 milestones, proofs, reputation, an agent server and a marketplace',
   title: 'APS-1: agent payments with NexusV2 escrow, StreamV1 milestones, AIProofRegistry proofs and reputation (Tempo L1 Moderato)',

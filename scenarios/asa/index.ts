@@ -7,6 +7,20 @@ import { asaScenarios } from './scenarios.ts';
 
 export default defineProtocol({
   id: 'asa',
+  revisions: [
+    {
+      id: 'pr-2273@4c01a526',
+      title: 'NIP-A5 PR #2273 as of 2026-03-19 ("Address Copilot review feedback"), before payment verification and attestation namespacing',
+      source: 'nostr-protocol/nips refs/pull/2273 commit 4c01a526',
+      note: 'the harness holds the text of d78fb054 only; rules other than attestations are taken as unchanged by d78fb054, whose message names only payment verification, attestation namespacing and interoperability',
+    },
+    {
+      id: 'pr-2273@d78fb054',
+      title: 'NIP-A5 PR #2273 as of 2026-03-28 (payment verification, attestation namespacing, interoperability)',
+      source: 'nostr-protocol/nips refs/pull/2273 commit d78fb054 (A5.md, 567 lines)',
+      default: true,
+    },
+  ],
   order: 40,
   summary:
     'NIP-A5 agent service agreements (kinds 38400-38403) on a Nostr relay, NIP-17 negotiation, L402 settlement over a simulated Lightning network with real BOLT11 invoices and macaroons, attestations with payment proof; no chain',

@@ -20,6 +20,9 @@ const r = (id: string, level: Requirement['level'], title: string, source: Requi
   profileAssumption,
 });
 
+/** Rules the PR gained in d78fb054 (payment verification, attestation namespacing): not in earlier revisions. */
+const SINCE_D78 = (q: Requirement): Requirement => ({ ...q, revisions: ['pr-2273@d78fb054'] });
+
 export const asaRequirements = defineCatalog([
   // ---- the relay ------------------------------------------------------------------------------
   r(
@@ -267,18 +270,23 @@ export const asaRequirements = defineCatalog([
     'Paying a settled invoice again, or an expired one, fails with a 4xx and moves nothing.',
   ),
   // ---- attestations --------------------------------------------------------------------------------
-  r(
-    'ASA-ATT-01',
-    'MUST',
-    'A proof-bearing attestation by the requester of a completed agreement counts',
-    { ...PR, section: 'Payment verification (Interoperability)' },
-    'The reputation view counts a 38403 signed by the agreement’s requester whose proof equals the agreement’s payment_hash of a settled payment.',
+  SINCE_D78(
+    r(
+      'ASA-ATT-01',
+      'MUST',
+      'A proof-bearing attestation by the requester of a completed agreement counts',
+      { ...PR, section: 'Payment verification (Interoperability)' },
+      'The reputation view counts a 38403 signed by the agreement’s requester whose proof equals the agreement’s payment_hash of a settled payment.',
+    ),
   ),
-  r(
-    'ASA-ATT-02',
-    'MUST',
-    'Fake proofs, self-dealing, non-parties and review bombing are not counted',
-    { ...PR, section: 'Security: Sybil, review bombing; verifier steps (a)-(c)' },
-    'Not counted: a proof never settled, a proof of another agreement, an attestation on an agreement the subject did not sign, by a key that is not the requester, or a second one for the same agreement.',
+
+  SINCE_D78(
+    r(
+      'ASA-ATT-02',
+      'MUST',
+      'Fake proofs, self-dealing, non-parties and review bombing are not counted',
+      { ...PR, section: 'Security: Sybil, review bombing; verifier steps (a)-(c)' },
+      'Not counted: a proof never settled, a proof of another agreement, an attestation on an agreement the subject did not sign, by a key that is not the requester, or a second one for the same agreement.',
+    ),
   ),
 ]);

@@ -27,6 +27,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-ID-03',
+    revisions: ['v2'],
     level: 'MUST',
     title: "Only the owner or an approved operator sets an agent's wallet",
     source: { ...SPEC, section: `agentWallet: "set through setAgentWallet"; ${ID_IMPL.document}` },
@@ -35,6 +36,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-ID-04',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'A new agent wallet must prove control with an EIP-712 signature',
     source: { ...SPEC, section: 'agentWallet: EIP-712 AgentWalletSet(agentId,newWallet,owner,deadline) signed by newWallet (ECDSA or ERC-1271)' },
@@ -43,6 +45,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-ID-05',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'An expired wallet signature is refused',
     source: { ...ID_IMPL, section: 'setAgentWallet: require(block.timestamp <= deadline, "expired")' },
@@ -51,6 +54,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-ID-06',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'A wallet signature deadline may be at most 5 minutes ahead',
     source: { ...ID_IMPL, section: 'setAgentWallet: require(deadline <= block.timestamp + 5 minutes, "deadline too far")' },
@@ -59,6 +63,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-ID-07',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'Transferring an agent clears its wallet',
     source: { ...SPEC, section: 'agentWallet: "cleared on transfer"' },
@@ -67,6 +72,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-ID-08',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'The agentWallet metadata key is reserved',
     source: { ...SPEC, section: 'On-chain metadata: "agentWallet" is reserved' },
@@ -75,6 +81,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-REP-01',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'Feedback is stored per client with 1-based indexes',
     source: { ...SPEC, section: 'Reputation Registry: giveFeedback / readFeedback' },
@@ -83,6 +90,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-REP-02',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'Self-feedback is refused',
     source: { ...SPEC, section: 'giveFeedback: "the feedback submitter MUST NOT be the agent owner or an approved operator"' },
@@ -91,6 +99,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-REP-03',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'valueDecimals above 18 is refused',
     source: { ...REP_IMPL, section: 'giveFeedback: require(valueDecimals <= 18, "too many decimals")' },
@@ -99,6 +108,7 @@ export const erc8004Requirements = defineCatalog([
   },
   {
     id: 'ERC8004-REP-04',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'Revoked feedback is marked and excluded from summaries',
     source: { ...SPEC, section: 'revokeFeedback / getSummary' },

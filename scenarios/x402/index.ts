@@ -6,6 +6,20 @@ import { x402Scenarios } from './scenarios.ts';
 
 export default defineProtocol({
   id: 'x402',
+  revisions: [
+    {
+      id: 'v1',
+      title: 'x402 v1: X-PAYMENT header, 402 challenge in the JSON body, maxAmountRequired, network names',
+      source: 'coinbase/x402 specs v1 (specs/x402-erc8004.md §1.2)',
+      note: 'the scenarios pay in v2 wherever a resource offers v2; a v1 certification checks the rules common to both generations plus the v1 amount rule, on whatever generation the resource offers',
+    },
+    {
+      id: 'v2',
+      title: 'x402 v2: PAYMENT-REQUIRED / PAYMENT-SIGNATURE / PAYMENT-RESPONSE headers, exact amount, accepted',
+      source: 'x402-foundation/x402 specs v2, @x402/* 2.27 (specs/x402-erc8004.md §1)',
+      default: true,
+    },
+  ],
   order: 30,
   summary: 'any x402 `exact`/EVM resource server (v2 `PAYMENT-*` headers, v1 `X-PAYMENT`; GET or POST resources) and its facilitator',
   endpoints: {

@@ -23,6 +23,7 @@ export const x402Requirements = defineCatalog([
   },
   {
     id: 'X402-CH-02',
+    revisions: ['v2'],
     level: 'SHOULD',
     title: 'The 402 exposes PAYMENT-REQUIRED to browser clients (CORS)',
     source: { ...V2, section: '"Browser clients still need the server\'s CORS to expose PAYMENT-REQUIRED"' },
@@ -47,6 +48,7 @@ export const x402Requirements = defineCatalog([
   },
   {
     id: 'X402-AMT-01',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'v2 exact amount: paying one unit less or more is refused',
     source: { ...EXACT, section: 'verify: BigInt(value) !== BigInt(requirements.amount) → invalid (exact equality in v2)' },
@@ -55,6 +57,7 @@ export const x402Requirements = defineCatalog([
   },
   {
     id: 'X402-AMT-02',
+    revisions: ['v1'],
     level: 'MUST',
     title: 'v1 amount: underpayment refused; overpayment read either way but never overcharged',
     source: { ...V1, section: 'maxAmountRequired; legacy facilitator rejects only value < maxAmountRequired, @x402/evm 2.x v1 wants equality' },
@@ -95,6 +98,7 @@ export const x402Requirements = defineCatalog([
   },
   {
     id: 'X402-NEG-05',
+    revisions: ['v2'],
     level: 'MUST',
     title: 'A tampered `accepted` is refused',
     source: { ...V2, section: '"accepted holds the chosen PaymentRequirements copied verbatim"; the server matches it to its own accepts (deepEqual)' },
@@ -167,6 +171,7 @@ export const x402Requirements = defineCatalog([
   },
   {
     id: 'X402-FAC-01',
+    revisions: ['v2'],
     level: 'MUST',
     title: "The facilitator lists the resource's kind in /supported",
     source: { ...FAC, section: 'GET /supported → {kinds:[{x402Version, scheme, network}]}' },

@@ -38,6 +38,7 @@ export const RUN_OPTIONS = {
   shard: { type: 'string' },
   baseline: { type: 'string' },
   bail: { type: 'boolean' },
+  spec: { type: 'string', multiple: true },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -56,6 +57,9 @@ export const RUN_OPTIONS_HELP = `  --runs N             property runs per scenar
                        unsharded run with the same --seed (pass the same --seed to every shard)
   --baseline FILE      accepted failures (JSON, written by \`amh baseline\`): the run passes when only
                        those fail; a new failure or a stale entry (that requirement now passes) fails it
+  --spec REV           certify spec revision REV (\`amh list\` shows each protocol's): PROTOCOL=REV for
+                       one protocol, or REV for every selected protocol that declares it (repeatable);
+                       default: each protocol's current revision. The report names the revision.
   --bail               stop after the first scenario that does not pass; the scenarios not started
                        are reported indeterminate ("not run: --bail"), so the run exits 1
   --quiet              no progress display
@@ -103,6 +107,7 @@ export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'co
     junit: v.junit as string | undefined,
     quiet: Boolean(v.quiet),
     ...(v.bail ? { bail: true } : {}),
+    ...(v.spec ? { spec: v.spec as string[] } : {}),
     ...(v.shard !== undefined ? { shard: parseShard(v.shard as string) } : {}),
     ...(v.baseline !== undefined ? { baseline: v.baseline as string } : {}),
   };

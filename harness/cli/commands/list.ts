@@ -35,6 +35,10 @@ function describe(p: ProtocolModule) {
     config: Boolean(p.config),
     fixtures: (p.fixtures ?? []).map((f) => ({ name: f.name, description: f.description })),
     docs: p.docs ?? {},
+    revisions: (p.revisions ?? []).map((r) => ({
+      ...r,
+      requirements: p.requirements.filter((q) => !q.revisions || q.revisions.includes(r.id)).length,
+    })),
   };
 }
 
@@ -62,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       for (const [k, v] of Object.entries(d.endpoints)) lines.push(`  endpoint   ${k}: ${typeof v === 'string' ? v : v.description}`);
       for (const [k, v] of Object.entries(d.capabilities)) lines.push(`  capability ${k}: ${v}`);
       for (const f of d.fixtures) lines.push(`  fixture    ${f.name}: ${f.description}`);
+      for (const r of d.revisions) lines.push(`  spec       ${r.id}${r.default ? ' (default)' : ''}: ${r.title} — ${r.requirements} requirements; ${r.source}${r.note ? ` (${r.note})` : ''}`);
       if (p.docs?.readme) lines.push(`  docs       ${p.docs.readme}${p.docs.profile ? `, ${p.docs.profile}` : ''}`);
       lines.push('');
     }

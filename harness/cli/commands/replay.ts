@@ -93,6 +93,11 @@ async function bundleTarget(b: Bundle, given?: string): Promise<string | undefin
   return given;
 }
 
+/** The `--spec` values that certify the revisions a report certified. */
+export function specOf(r: Report): string[] {
+  return r.protocols.filter((p) => p.revision).map((p) => `${p.id}=${p.revision!.id}`);
+}
+
 /** Re-run a bundle's whole certification and compare every verdict. */
 async function replayBundle(b: Bundle, file: string, targetFile: string | undefined, out?: string): Promise<number> {
   const p = b.payload;
@@ -106,6 +111,7 @@ async function replayBundle(b: Bundle, file: string, targetFile: string | undefi
     seed: p.seed,
     protocols: p.protocols,
     ...(p.grep ? { grep: p.grep } : {}),
+    spec: specOf(p.report),
     replayCommand: `amh replay ${file}`,
   });
   const files = out ? await writeReports(report, out) : [];
@@ -138,6 +144,7 @@ async function replayCase(original: Report, file: string, caseId: string, target
     runs: 1,
     seed: original.seed,
     protocols: [sc.caseId.split('/')[0]!],
+    spec: specOf(original).filter((x) => x.startsWith(`${sc.caseId.split('/')[0]}=`)),
     replay: { caseId: sc.caseId, seed: cx.seed, path: cx.path, ...(cx.replayPath ? { replayPath: cx.replayPath } : {}) },
     replayCommand,
   });
