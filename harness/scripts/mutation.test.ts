@@ -11,10 +11,24 @@ import { Instrumenter } from '@stryker-mutator/instrumenter';
 import type { Ignorer } from '@stryker-mutator/api/ignore';
 import type { Logger } from '@stryker-mutator/api/logging';
 import { describe, test } from 'vitest';
-import { type MutantRow, equivalentMatches, equivalentsPath, loadEquivalents, parseEquivalents, serverSources, strykerOptions, summarize, survivorLine } from './mutation/config.ts';
+import {
+  type MutantRow,
+  equivalentMatches,
+  isRow,
+  keyRanges,
+  sampleMutants,
+  wilson,
+  equivalentsPath,
+  loadEquivalents,
+  parseEquivalents,
+  serverSources,
+  strykerOptions,
+  summarize,
+  survivorLine,
+} from './mutation/config.ts';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { OUTSIDE, grepFor, killReason, readCoverage, scenariosToRun, strykerPlugins } from './mutation/stryker-plugins.ts';
+import { OUTSIDE, grepFor, isMutant, killReason, readCoverage, scenariosToRun, strykerPlugins } from './mutation/stryker-plugins.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -272,4 +286,27 @@ test('which scenarios a mutant runs: those that reached it; all when only start-
   assert.equal(scenariosToRun([OUTSIDE], all), undefined);
   assert.equal(scenariosToRun(undefined, all), undefined);
   assert.equal(scenariosToRun([...all, OUTSIDE], all), undefined, 'every scenario: no --grep');
+});
+
+test('samples: seeded, without replacement, in source order; the interval brackets the sample’s score', () => {
+  const all = Array.from({ length: 50 }, (_x, i) => ({ file: `f${i % 3}.ts`, line: i, column: 0, endLine: i, endColumn: 5, mutator: 'BooleanLiteral', replacement: 'true' }));
+  const a = sampleMutants(all, 10, 7);
+  assert.equal(a.length, 10);
+  assert.equal(new Set(a.map((k) => `${k.file}:${k.line}`)).size, 10, 'no mutant twice');
+  assert.deepEqual(sampleMutants(all, 10, 7), a, 'same seed, same sample');
+  assert.notDeepEqual(sampleMutants(all, 10, 8), a);
+  assert.equal(sampleMutants(all, 99, 1).length, 50);
+  const [lo, hi] = wilson(90, 100);
+  assert.ok(lo < 0.9 && 0.9 < hi && lo > 0.8 && hi < 0.95, `${lo} ${hi}`);
+  assert.deepEqual(wilson(0, 0), [0, 1]);
+  // A report row (1-based) and a run's mutant (absolute sandbox path, 0-based) are the same key.
+  const k = a[0]!;
+  assert.ok(isRow(k, { file: k.file, line: k.line + 1, column: 1, endLine: k.line + 1, endColumn: 6, mutator: 'BooleanLiteral', replacement: 'true' }));
+  assert.ok(
+    isMutant(k, { fileName: `/tmp/sandbox-1/${k.file}`, location: { start: { line: k.line, column: 0 }, end: { line: k.line, column: 5 } }, mutatorName: 'BooleanLiteral', replacement: 'true' }),
+  );
+  assert.ok(
+    !isMutant(k, { fileName: `/tmp/sandbox-1/x${k.file}`, location: { start: { line: k.line, column: 0 }, end: { line: k.line, column: 5 } }, mutatorName: 'BooleanLiteral', replacement: 'true' }),
+  );
+  assert.deepEqual(keyRanges([k]), [`${k.file}:${k.line + 1}:0-${k.line + 1}:5`]);
 });

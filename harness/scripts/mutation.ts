@@ -18,8 +18,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../chain/paths.ts';
+import { Instrumenter } from '@stryker-mutator/instrumenter';
+import type { Ignorer } from '@stryker-mutator/api/ignore';
+import type { Logger } from '@stryker-mutator/api/logging';
+import { strykerPlugins } from './mutation/stryker-plugins.ts';
 import {
   IGNORERS,
+  isRow,
+  keyRanges,
+  type MutantKey,
+  sampleMutants,
+  wilson,
   equivalentsPath,
   loadEquivalents,
   mutateRanges,
@@ -52,6 +61,10 @@ Options:
                        report in reports/mutation/ID/recheck/ unless --out
   --timeouts           only the timeouts of the last full run (a timeout counts as detected: check
                        that it is a hang, not a slow machine); combines with --survivors
+  --sample N           a seeded random sample of N of the server's mutants (not ignored), when a full run
+                       would take hours: the score is printed with its 95% interval for the whole
+                       server; report in reports/mutation/ID/sample/ unless --out
+  --sample-seed S      which sample (default: --seed)
   --dry-run            only the initial certification of the instrumented sandbox
   --rescore            no Stryker run: re-read DIR/mutation.json and the equivalents register
   -h, --help           this help
@@ -76,13 +89,18 @@ function duration(ms: number): string {
 }
 
 /** The printed summary. */
-export function render(id: string, s: MutationSummary, extra: { durationMs?: number; runs: number; seed: number; concurrency?: number }): string {
+export function render(id: string, s: MutationSummary, extra: { durationMs?: number; runs: number; seed: number; concurrency?: number; sample?: { size: number; of: number; seed: number } }): string {
   const lines = [
     `mutation testing of the ${id} reference server (amh run --protocol ${id} --runs ${extra.runs} --seed ${extra.seed})`,
     `  mutants ${s.total} · killed ${s.killed} (${s.killedByHarnessError} of them by a harness error, exit 2) · timeout ${s.timeout} · survived ${s.survived} · no coverage ${s.noCoverage} · errors ${s.errors}`,
     `  ignored ${s.ignored} (log calls, fault switches) · equivalent ${s.equivalent}`,
     `  score ${pct(s.score)} = (killed + timeout) / (mutants − ignored − errors − equivalent)   [Stryker's own, without the register: ${pct(s.strykerScore)}]`,
   ];
+  if (extra.sample && s.score !== null) {
+    const scored = s.total - s.ignored - s.errors - s.equivalent;
+    const [lo, hi] = wilson(s.killed + s.timeout, scored);
+    lines.push(`  a sample of ${extra.sample.size} of ${extra.sample.of} mutants (sample seed ${extra.sample.seed}): the whole server's score is in [${pct(lo)}, ${pct(hi)}] with 95% confidence`);
+  }
   if (extra.durationMs !== undefined) lines.push(`  duration ${duration(extra.durationMs)}${extra.concurrency ? ` (concurrency ${extra.concurrency})` : ''}`);
   const survived = s.survivors.filter((m) => m.status === 'Survived');
   const uncovered = s.survivors.filter((m) => m.status === 'NoCoverage');
@@ -93,6 +111,25 @@ export function render(id: string, s: MutationSummary, extra: { durationMs?: num
   if (s.contradicted.length)
     lines.push('', `equivalents that are killed (${s.contradicted.length}): not equivalent after all`, ...s.contradicted.map((c) => `  ${survivorLine(c.mutant)}  [${c.mutant.statusReason ?? ''}]`));
   return lines.join('\n');
+}
+
+/** Every mutant Stryker makes of these files, minus those the ignorers leave out (0-based locations). */
+async function enumerateMutants(root: string, files: readonly string[]): Promise<MutantKey[]> {
+  const quiet = new Proxy({}, { get: (_t, k) => (String(k).startsWith('is') ? () => false : () => undefined) }) as Logger;
+  const ignorers = strykerPlugins.filter((p) => p.kind === 'Ignore').map((p) => (p as unknown as { value: Ignorer }).value);
+  const inputs = files.map((f) => ({ name: path.join(root, f), content: readFileSync(path.join(root, f), 'utf8'), mutate: true as const }));
+  const r = await new Instrumenter(quiet).instrument(inputs, { ignorers, excludedMutations: [], plugins: null });
+  return r.mutants
+    .filter((m) => m.status !== 'Ignored')
+    .map((m) => ({
+      file: path.relative(root, m.fileName).split(path.sep).join('/'),
+      line: m.location.start.line,
+      column: m.location.start.column,
+      endLine: m.location.end.line,
+      endColumn: m.location.end.column,
+      mutator: m.mutatorName,
+      replacement: m.replacement ?? '',
+    }));
 }
 
 async function main(): Promise<void> {
@@ -109,6 +146,8 @@ async function main(): Promise<void> {
         incremental: { type: 'boolean' },
         survivors: { type: 'boolean' },
         timeouts: { type: 'boolean' },
+        sample: { type: 'string' },
+        'sample-seed': { type: 'string' },
         'dry-run': { type: 'boolean' },
         rescore: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -128,7 +167,8 @@ async function main(): Promise<void> {
   if (!existsSync(path.join(root, 'scenarios', id, 'index.ts'))) fail(`no protocol '${id}': scenarios/${id}/index.ts does not exist`);
   const full = path.resolve(root, 'reports', 'mutation', id);
   const recheck = Boolean(values.survivors || values.timeouts);
-  const out = path.resolve(root, (values.out as string | undefined) ?? (recheck ? path.join(full, 'recheck') : full));
+  const sampleSize = values.sample === undefined ? undefined : int('sample', values.sample as string, 0, 1);
+  const out = path.resolve(root, (values.out as string | undefined) ?? (recheck ? path.join(full, 'recheck') : sampleSize ? path.join(full, 'sample') : full));
   // --rescore describes the run that wrote the report, not today's defaults.
   const previous: { runs?: number; seed?: number; concurrency?: number; durationMs?: number } =
     values.rescore && existsSync(path.join(out, 'survivors.json')) ? JSON.parse(readFileSync(path.join(out, 'survivors.json'), 'utf8')) : {};
@@ -150,6 +190,16 @@ async function main(): Promise<void> {
     if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant`);
     mutate = mutateRanges(picked);
   }
+  // A sample: every mutant of the chosen files as Stryker would make them, then a seeded draw.
+  let sample: { keys: MutantKey[]; of: number; seed: number } | undefined;
+  if (sampleSize !== undefined && !values.rescore) {
+    if (recheck) fail('--sample and --survivors/--timeouts exclude each other');
+    const sampleSeed = int('sample-seed', values['sample-seed'] as string | undefined, seed, -(2 ** 31));
+    const all = await enumerateMutants(root, mutate);
+    sample = { keys: sampleMutants(all, sampleSize, sampleSeed), of: all.length, seed: sampleSeed };
+    mutate = keyRanges(sample.keys);
+  }
+  if (values.rescore && existsSync(path.join(out, 'sample.json'))) sample = JSON.parse(readFileSync(path.join(out, 'sample.json'), 'utf8'));
   // The register is checked before a long run, not after.
   const registerFile = path.join(root, equivalentsPath(id));
   let register: ReturnType<typeof loadEquivalents>;
@@ -196,6 +246,11 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
+    if (sample) {
+      writeFileSync(path.join(out, 'sample.json'), `${JSON.stringify(sample, null, 2)}\n`);
+      process.env.AMH_MUTATION_SAMPLE = path.join(out, 'sample.json');
+      process.stdout.write(`mutation: a sample of ${sample.keys.length} of the ${sample.of} mutants (sample seed ${sample.seed}); mutants nested in a sampled one are skipped\n`);
+    }
     // The test command says `node`: make that this Node (22+, what amh needs), whoever started us.
     process.env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
     process.chdir(root);
@@ -217,8 +272,11 @@ async function main(): Promise<void> {
     }
   }
   if (!existsSync(reportFile)) fail(`${path.relative(root, reportFile)} does not exist: run without --rescore first`);
-  const rows = mutantRows(JSON.parse(readFileSync(reportFile, 'utf8')), root);
+  const every = mutantRows(JSON.parse(readFileSync(reportFile, 'utf8')), root);
+  const rows = sample ? every.filter((r) => sample!.keys.some((k) => isRow(k, r))) : every;
   const summary = summarize(rows, register);
+  // A run over part of the server (a sample, a recheck, --mutate) cannot tell a stale entry from one whose mutant it did not make.
+  if (sample || recheck || values.mutate) summary.stale = [];
   durationMs ??= previous.durationMs;
   const { survivors, equivalents, stale, contradicted, harnessErrorKills, ...counts } = summary;
   writeFileSync(
@@ -232,6 +290,7 @@ async function main(): Promise<void> {
         concurrency,
         durationMs: durationMs === undefined ? undefined : Math.round(durationMs),
         mutated: mutate,
+        ...(sample ? { sample: { size: sample.keys.length, of: sample.of, seed: sample.seed } } : {}),
         counts,
         survivors: survivors.map(({ statusReason: _r, ...m }) => m),
         equivalents,
@@ -244,7 +303,7 @@ async function main(): Promise<void> {
     )}\n`,
   );
   process.stdout.write(
-    `\n${render(id, summary, { durationMs, runs, seed, concurrency })}\n\nreports: ${out.startsWith(root + path.sep) ? path.relative(root, out) : out}/ (mutation.html, mutation.json, survivors.json)\n`,
+    `\n${render(id, summary, { durationMs, runs, seed, concurrency, ...(sample ? { sample: { size: sample.keys.length, of: sample.of, seed: sample.seed } } : {}) })}\n\nreports: ${out.startsWith(root + path.sep) ? path.relative(root, out) : out}/ (mutation.html, mutation.json, survivors.json)\n`,
   );
 }
 

@@ -13,6 +13,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { classify, importsOf } from '../../packs/dependency-rule.ts';
+import type { MutantKey } from './stryker-plugins.ts';
+
+export type { MutantKey };
 
 /** Stryker's mutator names (StrykerJS 10). */
 export const MUTATORS = [
@@ -408,4 +411,55 @@ export function survivorLine(m: MutantRow, width = 90): string {
     return t.length > width ? `${t.slice(0, width - 1)}…` : t;
   };
   return `${m.file}:${m.line}  ${m.mutator}  ${cut(m.original)} → ${cut(m.replacement)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Samples: a seeded random subset of a server's mutants, when a full run would take hours
+
+/** `n` of `all`, drawn without replacement by a seeded shuffle (the same seed draws the same sample), in source order. */
+export function sampleMutants(all: readonly MutantKey[], n: number, seed: number): MutantKey[] {
+  // mulberry32: small, seeded, good enough to draw a uniform sample.
+  let a = seed >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pool = [...all];
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, Math.min(n, pool.length)).sort((x, y) => x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column || x.mutator.localeCompare(y.mutator));
+}
+
+/** Whether a report row (1-based line and column) is this key. */
+export function isRow(k: MutantKey, r: Pick<MutantRow, 'file' | 'line' | 'column' | 'endLine' | 'endColumn' | 'mutator' | 'replacement'>): boolean {
+  return (
+    r.file === k.file &&
+    r.line - 1 === k.line &&
+    r.column - 1 === k.column &&
+    r.endLine - 1 === k.endLine &&
+    r.endColumn - 1 === k.endColumn &&
+    r.mutator === k.mutator &&
+    r.replacement === k.replacement
+  );
+}
+
+/** Stryker `mutate` ranges for these mutants (its ranges take 1-based lines and 0-based columns). */
+export function keyRanges(keys: readonly MutantKey[]): string[] {
+  return [...new Set(keys.map((k) => `${k.file}:${k.line + 1}:${k.column}-${k.endLine + 1}:${k.endColumn}`))];
+}
+
+/** 95% Wilson score interval of a proportion k/n (a sample's score says this much about the whole server). */
+export function wilson(k: number, n: number): [number, number] {
+  if (n === 0) return [0, 1];
+  const z = 1.959964;
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const c = p + (z * z) / (2 * n);
+  const w = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, (c - w) / d), Math.min(1, (c + w) / d)];
 }

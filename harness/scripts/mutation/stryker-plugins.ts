@@ -27,6 +27,37 @@ import type { DryRunResult, MutantRunOptions, MutantRunResult, TestRunner, TestR
 /** Where run directories go: a directory the mutation script removes at the end (a killed run cannot clean up after itself). */
 const tmpBase = () => process.env.AMH_MUTATION_TMP ?? os.tmpdir();
 
+/** One mutant as the instrumenter places it: 0-based lines and columns (Stryker's own `Location`). */
+export interface MutantKey {
+  /** Repository-relative path. */
+  file: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  mutator: string;
+  replacement: string;
+}
+
+/** Whether a mutant of a Stryker run (absolute sandbox path, 0-based location) is this key. */
+export function isMutant(
+  k: MutantKey,
+  m: { fileName: string; location: { start: { line: number; column: number }; end: { line: number; column: number } }; mutatorName: string; replacement?: string },
+): boolean {
+  return (
+    m.fileName.split(path.sep).join('/').endsWith(`/${k.file}`) &&
+    m.location.start.line === k.line &&
+    m.location.start.column === k.column &&
+    m.location.end.line === k.endLine &&
+    m.location.end.column === k.endColumn &&
+    m.mutatorName === k.mutator &&
+    (m.replacement ?? '') === k.replacement
+  );
+}
+
+/** Why a mutant outside a `--sample` was not run. */
+export const SKIPPED = 'not in this sample (npm run mutation -- --sample)';
+
 /** The test the runner reports when a run names no scenario (an older report, a failed dry run): the whole certification. */
 export const TEST_ID = 'amh-run';
 /**
@@ -172,8 +203,13 @@ export class AmhCommandTestRunner implements TestRunner {
   private readonly cwd = process.cwd();
   private child: ChildProcess | undefined;
 
+  /** With `npm run mutation -- --sample N`: the drawn mutants; every other one is skipped (reported as an error, left out of the score). */
+  private readonly sample: MutantKey[] | undefined;
+
   constructor(options: StrykerOptions) {
     this.command = options.commandRunner.command;
+    const file = process.env.AMH_MUTATION_SAMPLE;
+    this.sample = file ? (JSON.parse(readFileSync(file, 'utf8')) as MutantKey[]) : undefined;
     hookCleanup();
   }
 
@@ -216,6 +252,8 @@ export class AmhCommandTestRunner implements TestRunner {
   }
 
   async mutantRun(options: MutantRunOptions): Promise<MutantRunResult> {
+    // A sampled mutant's range can hold others (a block's body): those are not part of the sample.
+    if (this.sample && !this.sample.some((k) => isMutant(k, options.activeMutant))) return { status: MutantRunStatus.Error, errorMessage: SKIPPED };
     const args: string[] = [];
     const only = scenariosToRun(options.testFilter, this.tests);
     if (only) args.push('--grep', shellQuote(grepFor(only)));
