@@ -209,7 +209,7 @@ export class AmhCommandTestRunner implements TestRunner {
   constructor(options: StrykerOptions) {
     this.command = options.commandRunner.command;
     const file = process.env.AMH_MUTATION_SAMPLE;
-    this.sample = file ? (JSON.parse(readFileSync(file, 'utf8')) as MutantKey[]) : undefined;
+    this.sample = file ? (JSON.parse(readFileSync(file, 'utf8')) as { keys: MutantKey[] }).keys : undefined;
     hookCleanup();
   }
 
