@@ -89,15 +89,7 @@ async function replyTo(ctx: RunContext, r: Requester, providerPk: string, since:
   throw new Error('unreachable');
 }
 
-async function agreementOf(
-  ctx: RunContext,
-  r: Requester,
-  providerPk: string,
-  d: string | undefined,
-  want: (s: string | undefined) => boolean,
-  req: string,
-  timeoutMs = 6000,
-): Promise<NostrEvent | null> {
+async function agreementOf(ctx: RunContext, r: Requester, providerPk: string, d: string | undefined, want: (s: string | undefined) => boolean, timeoutMs = 6000): Promise<NostrEvent | null> {
   const deadline = Date.now() + timeoutMs;
   let last: NostrEvent | null = null;
   for (;;) {
@@ -139,7 +131,7 @@ async function makeDeal(ctx: RunContext, r: Requester, budget: bigint | undefine
   });
   ctx.act(`${short(r.pubkey)} accepts offer ${short(reply.rumor.id)} at ${offer.price} sats`);
   await r.dm(p.pubkey, { type: 'accept', offer_event: reply.rumor.id });
-  const ag = await agreementOf(ctx, r, p.pubkey, undefined, (s) => s === 'active', 'ASA-NEG-03');
+  const ag = await agreementOf(ctx, r, p.pubkey, undefined, (s) => s === 'active');
   ctx.check('ASA-NEG-03', ag !== null && readAgreement(ag).status === 'active', 'after accept the provider publishes a 38402 with status active', {
     expected: 'active',
     actual: ag ? readAgreement(ag).status : 'no 38402 within 6 s',
@@ -228,7 +220,7 @@ async function expectStatus(w: World, m: Model, i: number, req: string, settle: 
   const deal = w.deals[i]!;
   const want = m.deals[i]!.status;
   if (settle) await new Promise((r) => setTimeout(r, 250));
-  const ag = await agreementOf(w.ctx, deal.r, w.providerPk, deal.d, (s) => s === want, req, settle ? 0 : 6000);
+  const ag = await agreementOf(w.ctx, deal.r, w.providerPk, deal.d, (s) => s === want, settle ? 0 : 6000);
   const a = ag ? readAgreement(ag) : null;
   w.ctx.expectEqual(req, a?.status, want, `agreement ${deal.d}: the relay serves status ${want}`);
   if (want === 'completed' && m.deals[i]!.paid) {
@@ -373,7 +365,7 @@ export const expiry = defineScenario({
         throw e instanceof Indeterminate ? e : new Indeterminate('ASA-AGR-04', `no agreement to let expire: ${(e as Error).message}`);
       });
       ctx.act(`nobody completes ${deal.d}; wait past its ${timeout}s timeout`);
-      const ag = await agreementOf(ctx, r, deal.providerPk, deal.d, (s) => s === 'expired', 'ASA-AGR-04', 4000);
+      const ag = await agreementOf(ctx, r, deal.providerPk, deal.d, (s) => s === 'expired', 4000);
       flushSoft(ctx);
       ctx.expectEqual('ASA-AGR-04', ag ? readAgreement(ag).status : null, 'expired', 'the agreement is expired after its timeout');
     } finally {
@@ -413,7 +405,7 @@ export const reputation = defineScenario({
         const c = await payAndCall(ctx.fetch, url, ln, node);
         if (!c.payment || (c.second?.status ?? 500) >= 300) throw new Indeterminate('ASA-ATT-01', 'the agreement could not be paid');
         await r.dm(p.pubkey, { type: 'complete', asa: d.agreement.id, result: 'success' });
-        const done = await agreementOf(ctx, r, p.pubkey, d.d, (s) => s === 'completed', 'ASA-ATT-01');
+        const done = await agreementOf(ctx, r, p.pubkey, d.d, (s) => s === 'completed');
         const h = done ? readAgreement(done).paymentHash : undefined;
         if (!done || !h) throw new Indeterminate('ASA-ATT-01', 'the completed agreement carries no payment_hash to prove');
         deals.push({ ...d, agreement: done });

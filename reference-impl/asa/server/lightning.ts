@@ -223,6 +223,7 @@ export class LightningNetwork {
       const first = this.routes(payer, inv.payee, new Set())[0]?.[0];
       if (first) {
         const out = this.outbound(first, payer);
+        // biome-ignore lint/complexity/useMathMinMax: bigint msat; Math.min takes numbers only
         this.move(first, payer, out < amount ? out : amount);
       }
     }
