@@ -1,0 +1,303 @@
+/**
+ * `--engine model`: a discrete-event simulation of the economy against the packs' executable models,
+ * no chain. Deterministic for a seed: arrivals come from one stream, each task's market choices
+ * (protocol, buyer, budget, seller, reviewer) from its own, and the pack's protocol decisions
+ * (is this delivery good?) from another, so the stack engine can replay the same decisions.
+ */
+import type { Economy } from './economy.ts';
+import { checkConservation, Ledger, LedgerError, type Violation } from './ledger.ts';
+import { buildMarket, type Market, type SellerAgent } from './market.ts';
+import type { OutcomeClass, PlanStep, SimulationPack, TaskPlan } from './pack.ts';
+import { Rng } from './rng.ts';
+
+/** One task's record, as the metrics and the events CSV see it. */
+export interface TaskRecord {
+  id: string;
+  protocol: string;
+  t0: number;
+  amount: bigint;
+  /** The buyer's budget for this task (its value of good work). */
+  budget: bigint;
+  buyer: string;
+  seller: string;
+  sellerPopulation: string;
+  /** The pack's outcome name, or `refused` (payment refused) or `open` (unfinished at the end). */
+  outcome: string;
+  outcomeClass: OutcomeClass | 'refused' | 'open';
+  delivered: TaskPlan['delivered'];
+  attempts: number;
+  rejections: number;
+  /** Milliseconds from payment to the task's last step; undefined while open. */
+  settleMs?: number;
+  finished: boolean;
+}
+
+export interface ProgressInfo {
+  simMs: number;
+  endMs: number;
+  tasks: number;
+}
+
+export interface SimulateOptions {
+  economy: Economy;
+  seed: number;
+  /** Packs by protocol id; every protocol of the economy must have one. */
+  packs: ReadonlyMap<string, SimulationPack>;
+  onProgress?: (p: ProgressInfo) => void;
+}
+
+export interface SimResult {
+  engine: 'model' | 'stack';
+  economy: Economy;
+  seed: number;
+  market: Market;
+  profiles: Record<string, Record<string, unknown>>;
+  tasks: TaskRecord[];
+  /** Arrivals that found no buyer or no seller within budget and balance, per protocol. */
+  unserved: Record<string, number>;
+  ledger: Ledger;
+  violations: Violation[];
+  endMs: number;
+  /** Per seller account: feedback count and sum (0..100 each). */
+  reputation: Map<string, { n: number; sum: number }>;
+}
+
+interface Live {
+  record: TaskRecord;
+  plan: TaskPlan;
+  next: number;
+  cancelled: boolean;
+  escrow: string;
+}
+
+type Entry = { t: number; seq: number; task?: Live };
+
+/** A binary min-heap on (t, seq): equal times run in scheduling order. */
+class Agenda {
+  private readonly h: Entry[] = [];
+  get size(): number {
+    return this.h.length;
+  }
+  private less(a: Entry, b: Entry): boolean {
+    return a.t < b.t || (a.t === b.t && a.seq < b.seq);
+  }
+  push(e: Entry): void {
+    const h = this.h;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+  pop(): Entry | undefined {
+    const h = this.h;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** Resolve every protocol's constants, naming the protocol in an error. */
+export function resolveProfiles(economy: Economy, packs: ReadonlyMap<string, SimulationPack>): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const id of Object.keys(economy.protocols)) {
+    const pack = packs.get(id);
+    if (!pack) throw new Error(`protocol '${id}' has no simulation (reference-impl/${id}/simulation.ts); simulated protocols: ${[...packs.keys()].join(', ') || 'none'}`);
+    try {
+      out[id] = pack.profile(economy.profiles[id] ?? {});
+    } catch (e) {
+      throw new Error(`profiles.${id}: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Seller choice among candidates that fit the budget and the balance. */
+function choose(choice: string, candidates: SellerAgent[], rng: Rng, reputation: SimResult['reputation']): SellerAgent {
+  if (choice === 'random') return rng.pick(candidates);
+  if (choice === 'reputation') {
+    // Laplace-smoothed share of good feedback: a newcomer starts at 1/2, not at 0.
+    const w = candidates.map((s) => {
+      const r = reputation.get(s.account);
+      return ((r?.sum ?? 0) / 100 + 1) / ((r?.n ?? 0) + 2);
+    });
+    return candidates[rng.weighted(w)]!;
+  }
+  let min = candidates[0]!.price;
+  for (const s of candidates) if (s.price < min) min = s.price;
+  return rng.pick(candidates.filter((s) => s.price === min));
+}
+
+/** Run the economy on the model engine. */
+export function simulateModel(opts: SimulateOptions): SimResult {
+  const { economy, seed, packs } = opts;
+  const profiles = resolveProfiles(economy, packs);
+  const market = buildMarket(economy, seed);
+  const ledger = new Ledger();
+  const endMs = Math.round(economy.durationHours * 3_600_000);
+  const protocolIds = Object.keys(economy.protocols);
+  const weights = protocolIds.map((id) => economy.protocols[id] as number);
+  const buyerPop = new Map(economy.populations.filter((p) => p.role === 'buyer').map((p) => [p.name, p]));
+  const reputation: SimResult['reputation'] = new Map();
+  const tasks: TaskRecord[] = [];
+  const live: Live[] = [];
+  const unserved: Record<string, number> = Object.fromEntries(protocolIds.map((id) => [id, 0]));
+  const violations: Violation[] = [];
+  for (const b of market.buyers) ledger.fund(0, b.account, buyerPop.get(b.population)!.balance);
+
+  const agenda = new Agenda();
+  let seq = 0;
+  const arrivals = new Rng(seed, 'arrivals');
+  const ratePerMs = economy.demand.arrivalsPerHour / 3_600_000;
+  let nextArrival = Math.round(arrivals.exponential(ratePerMs));
+  if (nextArrival < endMs) agenda.push({ t: nextArrival, seq: seq++ });
+  let index = 0;
+  let lastProgress = 0;
+
+  const arrive = (t: number) => {
+    const i = index++;
+    const rng = new Rng(seed, `task:${i}`);
+    const protocol = protocolIds[rng.weighted(weights)]!;
+    const pack = packs.get(protocol)!;
+    const buyers = market.buyers.filter((b) => b.protocols.includes(protocol));
+    if (buyers.length === 0) {
+      unserved[protocol]!++;
+      return;
+    }
+    const buyer = rng.pick(buyers);
+    const pop = buyerPop.get(buyer.population)!;
+    const budget = rng.money(pop.budget);
+    const balance = ledger.balance(buyer.account);
+    const candidates = market.sellers.filter((s) => s.protocols.includes(protocol) && s.price <= budget && s.price <= balance);
+    if (candidates.length === 0) {
+      unserved[protocol]!++;
+      return;
+    }
+    const seller = choose(pop.choice, candidates, rng, reputation);
+    const reviewer = market.reviewers.length ? rng.pick(market.reviewers) : undefined;
+    const id = `t${i}`;
+    const escrow = `escrow:${protocol}`;
+    const plan = pack.model({
+      id,
+      protocol,
+      t0: t,
+      amount: seller.price,
+      buyer: buyer.account,
+      seller: seller.account,
+      sellerPopulation: seller.population,
+      strategy: seller.strategy,
+      quality: seller.quality,
+      serviceMs: seller.serviceMs,
+      ...(reviewer ? { reviewer: { account: reviewer.account, colludes: reviewer.colludesWith.has(seller.population) } } : {}),
+      profile: profiles[protocol]!,
+      escrow,
+      fees: `fees:${protocol}`,
+      rng: new Rng(seed, `task:${i}:protocol`),
+    });
+    if (!(plan.outcome in pack.outcomes)) throw new Error(`${protocol} simulation: outcome '${plan.outcome}' of task ${id} is not among its declared outcomes`);
+    const record: TaskRecord = {
+      id,
+      protocol,
+      t0: t,
+      amount: seller.price,
+      budget,
+      buyer: buyer.account,
+      seller: seller.account,
+      sellerPopulation: seller.population,
+      outcome: 'open',
+      outcomeClass: 'open',
+      delivered: 'none',
+      attempts: 0,
+      rejections: 0,
+      finished: false,
+    };
+    tasks.push(record);
+    const l: Live = { record, plan, next: 0, cancelled: false, escrow };
+    live.push(l);
+    for (const s of plan.steps) agenda.push({ t: t + s.at, seq: seq++, task: l });
+  };
+
+  const finish = (l: Live, t: number, outcome: string, outcomeClass: TaskRecord['outcomeClass']) => {
+    const r = l.record;
+    r.outcome = outcome;
+    r.outcomeClass = outcomeClass;
+    r.finished = true;
+    r.settleMs = t - r.t0;
+    if (outcomeClass !== 'refused') {
+      r.delivered = l.plan.delivered;
+      r.attempts = l.plan.attempts;
+      r.rejections = l.plan.rejections;
+    }
+  };
+
+  const runStep = (l: Live, t: number) => {
+    if (l.cancelled) return;
+    const step = l.plan.steps[l.next++] as PlanStep;
+    const r = l.record;
+    if (step.payment) {
+      const total = (step.transfers ?? []).reduce((a, x) => a + x.amount, 0n);
+      if (!ledger.covers(r.buyer, total)) {
+        ledger.note({ t, protocol: r.protocol, task: r.id, action: `${step.action}:refused`, from: r.buyer, note: `buyer holds ${ledger.balance(r.buyer)}, needs ${total}` });
+        l.cancelled = true;
+        finish(l, t, 'refused', 'refused');
+        return;
+      }
+    }
+    if (!step.transfers?.length) ledger.note({ t, protocol: r.protocol, task: r.id, action: step.action, note: step.feedback === undefined ? '' : `feedback ${step.feedback}` });
+    for (const x of step.transfers ?? []) {
+      try {
+        ledger.transfer(t, r.protocol, r.id, step.action, x.from, x.to, x.amount);
+      } catch (e) {
+        if (!(e instanceof LedgerError)) throw e;
+        violations.push({ message: e.message, trail: ledger.events.filter((ev) => ev.task === r.id) });
+      }
+    }
+    if (step.feedback !== undefined) {
+      const rep = reputation.get(r.seller) ?? { n: 0, sum: 0 };
+      rep.n++;
+      rep.sum += step.feedback;
+      reputation.set(r.seller, rep);
+    }
+    if (l.next === l.plan.steps.length) finish(l, t, l.plan.outcome, packs.get(r.protocol)!.outcomes[l.plan.outcome]!);
+  };
+
+  for (;;) {
+    const e = agenda.pop();
+    if (!e || e.t > endMs) break;
+    if (e.task) runStep(e.task, e.t);
+    else {
+      arrive(e.t);
+      nextArrival = e.t + Math.round(arrivals.exponential(ratePerMs));
+      if (nextArrival < endMs) agenda.push({ t: nextArrival, seq: seq++ });
+    }
+    if (opts.onProgress && index - lastProgress >= 1_000) {
+      lastProgress = index;
+      opts.onProgress({ simMs: e.t, endMs, tasks: index });
+    }
+  }
+  opts.onProgress?.({ simMs: endMs, endMs, tasks: index });
+  violations.push(
+    ...checkConservation(
+      ledger,
+      live.map((l) => ({ id: l.record.id, escrow: l.escrow, finished: l.record.finished })),
+    ),
+  );
+  return { engine: 'model', economy, seed, market, profiles, tasks, unserved, ledger, violations, endMs, reputation };
+}
