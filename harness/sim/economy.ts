@@ -32,22 +32,44 @@ const usd = z
   })
   .describe('dollar amount, USDC 6 decimals: "$0.10"');
 
-/** A money distribution: one value, or uniform between two bounds (inclusive, in base units). */
+const moneyDistObject = z.discriminatedUnion(
+  'dist',
+  [
+    z.object({ dist: z.literal('fixed'), value: usd }).strict(),
+    z
+      .object({ dist: z.literal('uniform'), min: usd, max: usd })
+      .strict()
+      .refine((d) => d.min <= d.max, { message: 'min must not exceed max', path: ['max'] }),
+    z.object({ dist: z.literal('choice'), values: z.array(usd).min(1) }).strict(),
+  ],
+  { error: 'dist must be fixed, uniform or choice' },
+);
+
+/**
+ * A money distribution: one value ("$0.10"), or {dist: fixed, value} | {dist: uniform, min, max}
+ * (inclusive, in base units) | {dist: choice, values}. The string form and the object form are
+ * validated apart so that an error names the exact field (`price.min`), not the union.
+ */
 const moneyDist = z
-  .union(
-    [
-      usd.transform((value) => ({ dist: 'fixed' as const, value })),
-      z.object({ dist: z.literal('fixed'), value: usd }).strict(),
-      z
-        .object({ dist: z.literal('uniform'), min: usd, max: usd })
-        .strict()
-        .refine((d) => d.min <= d.max, { message: 'min must not exceed max', path: ['max'] }),
-      z.object({ dist: z.literal('choice'), values: z.array(usd).min(1) }).strict(),
-    ],
-    { error: 'must be a dollar amount ("$0.10") or {dist: fixed, value} | {dist: uniform, min, max} | {dist: choice, values: [...]}' },
-  )
+  .unknown()
+  .transform((v, ctx): z.output<typeof moneyDistObject> => {
+    if (typeof v === 'string') {
+      const r = usd.safeParse(v);
+      if (r.success) return { dist: 'fixed', value: r.data };
+      for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+      return z.NEVER;
+    }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a dollar amount ("$0.10") or {dist: fixed, value} | {dist: uniform, min, max} | {dist: choice, values: [...]}' });
+      return z.NEVER;
+    }
+    const r = moneyDistObject.safeParse(v);
+    if (r.success) return r.data;
+    for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+    return z.NEVER;
+  })
   .describe('money distribution');
-export type MoneyDist = z.output<typeof moneyDist>;
+export type MoneyDist = z.output<typeof moneyDistObject>;
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 characters of a-z, 0-9, "-" and "_", starting with a letter or digit');
 
