@@ -4,7 +4,7 @@
  * (protocol, buyer, budget, seller, reviewer) from its own, and the pack's protocol decisions
  * (is this delivery good?) from another, so the stack engine can replay the same decisions.
  */
-import type { Economy } from './economy.ts';
+import { type Economy, EconomyError } from './economy.ts';
 import { checkConservation, Ledger, LedgerError, type Violation } from './ledger.ts';
 import { buildMarket, type Market, type SellerAgent } from './market.ts';
 import type { OutcomeClass, PlanStep, SimulationPack, TaskPlan } from './pack.ts';
@@ -114,16 +114,16 @@ class Agenda {
   }
 }
 
-/** Resolve every protocol's constants, naming the protocol in an error. */
+/** Resolve every protocol's constants; an EconomyError names the protocol and the key. */
 export function resolveProfiles(economy: Economy, packs: ReadonlyMap<string, SimulationPack>): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const id of Object.keys(economy.protocols)) {
     const pack = packs.get(id);
-    if (!pack) throw new Error(`protocol '${id}' has no simulation (reference-impl/${id}/simulation.ts); simulated protocols: ${[...packs.keys()].join(', ') || 'none'}`);
+    if (!pack) throw new EconomyError(`protocol '${id}' has no simulation (reference-impl/${id}/simulation.ts); simulated protocols: ${[...packs.keys()].join(', ') || 'none'}`);
     try {
       out[id] = pack.profile(economy.profiles[id] ?? {});
     } catch (e) {
-      throw new Error(`profiles.${id}: ${(e as Error).message}`);
+      throw new EconomyError(`profiles.${id}: ${(e as Error).message}`);
     }
   }
   return out;
