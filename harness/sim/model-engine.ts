@@ -7,7 +7,7 @@
 import { type Economy, EconomyError } from './economy.ts';
 import { checkConservation, Ledger, LedgerError, type Violation } from './ledger.ts';
 import { buildMarket, type Market, type SellerAgent } from './market.ts';
-import type { OutcomeClass, PlanStep, SimulationPack, TaskPlan } from './pack.ts';
+import type { OutcomeClass, PlanStep, SimTask, SimulationPack, TaskPlan } from './pack.ts';
 import { Rng } from './rng.ts';
 
 /** One task's record, as the metrics and the events CSV see it. */
@@ -21,7 +21,7 @@ export interface TaskRecord {
   buyer: string;
   seller: string;
   sellerPopulation: string;
-  /** The pack's outcome name, or `refused` (payment refused) or `open` (unfinished at the end). */
+  /** The pack's outcome name, or `refused` (payment refused); `open` only while the run is going on. */
   outcome: string;
   outcomeClass: OutcomeClass | 'refused' | 'open';
   delivered: TaskPlan['delivered'];
@@ -58,6 +58,8 @@ export interface SimResult {
   ledger: Ledger;
   violations: Violation[];
   endMs: number;
+  /** Simulated time of the last event (after endMs when tasks in flight ran on). */
+  lastMs: number;
   /** Per seller account: feedback count and sum (0..100 each). */
   reputation: Map<string, { n: number; sum: number }>;
 }
@@ -145,12 +147,35 @@ function choose(choice: string, candidates: SellerAgent[], rng: Rng, reputation:
   return rng.pick(candidates.filter((s) => s.price === min));
 }
 
+/** How an engine turns a paid task into its plan: the model, or the real stack (async). */
+export type Planner = (task: SimTask, pack: SimulationPack) => TaskPlan | Promise<TaskPlan>;
+
 /** Run the economy on the model engine. */
-export function simulateModel(opts: SimulateOptions): SimResult {
+export async function simulateModel(opts: SimulateOptions): Promise<SimResult> {
+  const profiles = resolveProfiles(opts.economy, opts.packs);
+  return simulate(opts, { engine: 'model', profiles, market: buildMarket(opts.economy, opts.seed), ledger: new Ledger(), plan: (task, pack) => pack.model(task) });
+}
+
+/** What an engine brings to the event loop. */
+export interface EngineParts {
+  engine: SimResult['engine'];
+  profiles: Record<string, Record<string, unknown>>;
+  market: Market;
+  ledger: Ledger;
+  plan: Planner;
+  /** Called after funding each buyer in the ledger (the stack funds its account on chain). */
+  fund?: (account: string, amount: bigint) => Promise<void>;
+  /** Further conservation checks at the end (the stack compares the ledger with the chain). */
+  finalCheck?: (ledger: Ledger, market: Market) => Promise<Violation[]>;
+}
+
+/**
+ * The discrete-event loop shared by the engines: arrivals, buyer choice, the engine's plan of each
+ * task, its steps applied to the ledger in time order, reputation, and the conservation check.
+ */
+export async function simulate(opts: SimulateOptions, parts: EngineParts): Promise<SimResult> {
   const { economy, seed, packs } = opts;
-  const profiles = resolveProfiles(economy, packs);
-  const market = buildMarket(economy, seed);
-  const ledger = new Ledger();
+  const { profiles, market, ledger } = parts;
   const endMs = Math.round(economy.durationHours * 3_600_000);
   const protocolIds = Object.keys(economy.protocols);
   const weights = protocolIds.map((id) => economy.protocols[id] as number);
@@ -160,7 +185,11 @@ export function simulateModel(opts: SimulateOptions): SimResult {
   const live: Live[] = [];
   const unserved: Record<string, number> = Object.fromEntries(protocolIds.map((id) => [id, 0]));
   const violations: Violation[] = [];
-  for (const b of market.buyers) ledger.fund(0, b.account, buyerPop.get(b.population)!.balance);
+  for (const b of market.buyers) {
+    const amount = buyerPop.get(b.population)!.balance;
+    ledger.fund(0, b.account, amount);
+    await parts.fund?.(b.account, amount);
+  }
 
   const agenda = new Agenda();
   let seq = 0;
@@ -170,8 +199,9 @@ export function simulateModel(opts: SimulateOptions): SimResult {
   if (nextArrival < endMs) agenda.push({ t: nextArrival, seq: seq++ });
   let index = 0;
   let lastProgress = 0;
+  let lastMs = 0;
 
-  const arrive = (t: number) => {
+  const arrive = async (t: number) => {
     const i = index++;
     const rng = new Rng(seed, `task:${i}`);
     const protocol = protocolIds[rng.weighted(weights)]!;
@@ -194,24 +224,28 @@ export function simulateModel(opts: SimulateOptions): SimResult {
     const reviewer = market.reviewers.length ? rng.pick(market.reviewers) : undefined;
     const id = `t${i}`;
     const escrow = `escrow:${protocol}`;
-    const plan = pack.model({
-      id,
-      protocol,
-      t0: t,
-      amount: seller.price,
-      buyer: buyer.account,
-      seller: seller.account,
-      sellerPopulation: seller.population,
-      strategy: seller.strategy,
-      quality: seller.quality,
-      serviceMs: seller.serviceMs,
-      ...(reviewer ? { reviewer: { account: reviewer.account, colludes: reviewer.colludesWith.has(seller.population) } } : {}),
-      profile: profiles[protocol]!,
-      escrow,
-      fees: `fees:${protocol}`,
-      rng: new Rng(seed, `task:${i}:protocol`),
-    });
+    const plan = await parts.plan(
+      {
+        id,
+        protocol,
+        t0: t,
+        amount: seller.price,
+        buyer: buyer.account,
+        seller: seller.account,
+        sellerPopulation: seller.population,
+        strategy: seller.strategy,
+        quality: seller.quality,
+        serviceMs: seller.serviceMs,
+        ...(reviewer ? { reviewer: { account: reviewer.account, colludes: reviewer.colludesWith.has(seller.population) } } : {}),
+        profile: profiles[protocol]!,
+        escrow,
+        fees: `fees:${protocol}`,
+        rng: new Rng(seed, `task:${i}:protocol`),
+      },
+      pack,
+    );
     if (!(plan.outcome in pack.outcomes)) throw new Error(`${protocol} simulation: outcome '${plan.outcome}' of task ${id} is not among its declared outcomes`);
+    for (let k = 1; k < plan.steps.length; k++) if (plan.steps[k]!.at < plan.steps[k - 1]!.at) throw new Error(`${protocol} simulation: the steps of task ${id} are not in time order`);
     const record: TaskRecord = {
       id,
       protocol,
@@ -280,10 +314,13 @@ export function simulateModel(opts: SimulateOptions): SimResult {
 
   for (;;) {
     const e = agenda.pop();
-    if (!e || e.t > endMs) break;
+    // Arrivals stop at the end; tasks in flight then run to completion (the stack cannot leave a
+    // real payment half-done, so neither does the model).
+    if (!e) break;
+    lastMs = e.t;
     if (e.task) runStep(e.task, e.t);
     else {
-      arrive(e.t);
+      await arrive(e.t);
       nextArrival = e.t + Math.round(arrivals.exponential(ratePerMs));
       if (nextArrival < endMs) agenda.push({ t: nextArrival, seq: seq++ });
     }
@@ -299,5 +336,6 @@ export function simulateModel(opts: SimulateOptions): SimResult {
       live.map((l) => ({ id: l.record.id, escrow: l.escrow, finished: l.record.finished })),
     ),
   );
-  return { engine: 'model', economy, seed, market, profiles, tasks, unserved, ledger, violations, endMs, reputation };
+  if (parts.finalCheck) violations.push(...(await parts.finalCheck(ledger, market)));
+  return { engine: parts.engine, economy, seed, market, profiles, tasks, unserved, ledger, violations, endMs, lastMs, reputation };
 }

@@ -4,7 +4,10 @@
  * harness/sim is protocol-neutral: it makes the market (arrivals, buyer choice, prices, balances,
  * reputation, time) and asks the pack how one paid task unfolds under the pack's executable model.
  */
+import type { RunningChain } from '../chain/anvil.ts';
+import type { Target } from '../target/schema.ts';
 import type { SellerStrategy } from './economy.ts';
+import type { BuyerAgent, SellerAgent } from './market.ts';
 import type { Rng } from './rng.ts';
 
 /** A money movement between two accounts of the simulation, in base units. */
@@ -84,6 +87,47 @@ export interface SimulationPack {
   profile(overrides: Record<string, unknown>): Record<string, unknown>;
   /** `--engine model`: how one paid task unfolds under the pack's executable model. Pure. */
   model(task: SimTask): TaskPlan;
+  /** `--engine stack`: the same market on the real reference stack (absent: not simulated there yet). */
+  stack?: StackSimulation;
+}
+
+/** What the stack engine gives a pack: the running reference deployment and the market. */
+export interface StackEnv {
+  chains: readonly RunningChain[];
+  /** The reference deployment as a Target (endpoints of the selected protocols' services). */
+  target: Target;
+  host: string;
+  seed: number;
+  /** The agents trading on this protocol. */
+  buyers: readonly BuyerAgent[];
+  sellers: readonly SellerAgent[];
+  profile: Record<string, unknown>;
+  /** The EVM key of a simulation account (deterministic per account name). */
+  key(account: string): { address: `0x${string}`; privateKey: `0x${string}` };
+  /** Chain time, unix seconds, at simulated time 0. */
+  epoch: bigint;
+}
+
+/** A pack's market on the running stack. */
+export interface StackMarket {
+  /** Give a buyer its starting balance for real (on chain). */
+  fund(account: string, amount: bigint): Promise<void>;
+  /**
+   * Carry out one paid task for real (chain time already moved to `task.t0`) and return what was
+   * observed, as a plan with the model's step times: outcome, delivery, and the money movements
+   * verified on chain.
+   */
+  run(task: SimTask): Promise<TaskPlan>;
+  /** The real balances of these accounts (on chain), for the final conservation check. */
+  balances(accounts: readonly string[]): Promise<Map<string, bigint>>;
+  stop(): Promise<void>;
+}
+
+export interface StackSimulation {
+  /** Chain profiles the market needs, and the protocols whose reference services it uses. */
+  chains: string[];
+  services: string[];
+  start(env: StackEnv): Promise<StackMarket>;
 }
 
 /** Identity helper for `reference-impl/<id>/simulation.ts` default exports. */

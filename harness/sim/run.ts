@@ -9,6 +9,7 @@ import type { SimEvent } from './ledger.ts';
 import { computeMetrics, type Metrics } from './metrics.ts';
 import { type ProgressInfo, type SimResult, simulateModel } from './model-engine.ts';
 import { writeSimOutput } from './output.ts';
+import { simulateStack } from './stack-engine.ts';
 import type { SimulationPack } from './pack.ts';
 
 export const ENGINES = ['model', 'stack'] as const;
@@ -35,18 +36,13 @@ export interface SimulationRun {
   exitCode: 0 | 1;
 }
 
-/** Thrown for an engine this version cannot run. */
-export class EngineUnavailableError extends Error {
-  override name = 'EngineUnavailableError';
-}
-
 export async function runSimulation(o: SimulationRunOptions): Promise<SimulationRun> {
   const economy = await loadEconomyFile(o.file);
-  if (o.engine === 'stack') throw new EngineUnavailableError('--engine stack is not built yet (issue 13: the reference stack with chain time); use --engine model');
   const packs = o.packs ?? (await loadSimulations());
   const seed = o.seed ?? economy.seed;
   const startedAt = new Date();
-  const result = simulateModel({ economy, seed, packs, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  const opts = { economy, seed, packs, ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
+  const result = o.engine === 'stack' ? await simulateStack(opts) : await simulateModel(opts);
   const metrics = computeMetrics(result, { startedAt: startedAt.toISOString(), wallMs: Date.now() - startedAt.getTime(), economyFile: o.file });
   const dir = o.out ?? path.join('reports', 'sim', economy.name);
   const files = await writeSimOutput(dir, result, metrics);

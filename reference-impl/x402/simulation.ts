@@ -59,11 +59,18 @@ function plan(task: SimTask): TaskPlan {
 
 export default defineSimulation({
   protocol: 'x402',
-  outcomes: { paid: 'paid', 'server-error': 'not-charged', 'no-answer': 'timeout' },
+  // `payment-refused` (a 402 after paying) only arises on the stack, when a facilitator refuses.
+  outcomes: { paid: 'paid', 'server-error': 'not-charged', 'no-answer': 'timeout', 'payment-refused': 'not-charged' },
   profile(overrides) {
     const r = ProfileOverrides.safeParse(overrides);
     if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
     return { ...r.data, maxTimeoutSeconds: r.data.maxTimeoutSeconds ?? 300 };
   },
   model: plan,
+  stack: {
+    chains: ['base-sepolia'],
+    services: ['x402'],
+    // Loaded only for --engine stack: the model engine needs no server code.
+    start: async (env) => (await import('./simulation-stack.ts')).startX402Market(env),
+  },
 });

@@ -1,7 +1,7 @@
 /** `amh simulate FILE`: an agent economy on the protocols' models, with metrics and exact money conservation. */
 import { formatUsd } from '../../util/money.ts';
 import { EconomyError } from '../../sim/economy.ts';
-import { ENGINES, EngineUnavailableError, type Engine, runSimulation, trailLines } from '../../sim/run.ts';
+import { ENGINES, type Engine, runSimulation, trailLines } from '../../sim/run.ts';
 import { UsageError, guard, parse } from './_shared.ts';
 
 export const summary = 'simulate an agent economy (populations, strategies, demand) and check that money is conserved';
@@ -16,7 +16,8 @@ fee accounts, or the run fails and prints the events that lead to the violation.
 
 Options:
   --engine E     model (default): the packs' executable models, no chain.
-                 stack: the real reference stack (not built yet: exits 2)
+                 stack: the real reference stack (anvil, reference servers, real payments),
+                 simulated time as chain time; x402 only so far (another protocol exits 2)
   --out DIR      output folder (default reports/sim/<economy name>): metrics.json, events.csv,
                  tasks.csv, and violations.json when conservation failed
   --seed S       run seed, 0 to 2147483647 (default: the file's seed, else 1); the same seed
@@ -81,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       return r.exitCode;
     } catch (e) {
       if (tty) process.stderr.write('\n');
-      if (e instanceof EconomyError || e instanceof EngineUnavailableError) {
+      if (e instanceof EconomyError) {
         process.stderr.write(`amh: ${e.message}\n`);
         return 2;
       }
