@@ -97,7 +97,6 @@ function taskStats(tasks: readonly TaskRecord[], hours: number) {
       timeout: rate(byClass.timeout ?? 0, tasks.length),
       notCharged: rate(byClass['not-charged'] ?? 0, tasks.length),
       refused: rate(byClass.refused ?? 0, tasks.length),
-      open: rate(byClass.open ?? 0, tasks.length),
       /** Rejections per delivery attempt. */
       rejection: rate(rejections, attempts),
       /** Paid tasks whose work was bad (what reputation and review exist to prevent). */
