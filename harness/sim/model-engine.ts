@@ -131,20 +131,37 @@ export function resolveProfiles(economy: Economy, packs: ReadonlyMap<string, Sim
   return out;
 }
 
-/** Seller choice among candidates that fit the budget and the balance. */
-function choose(choice: string, candidates: SellerAgent[], rng: Rng, reputation: SimResult['reputation']): SellerAgent {
-  if (choice === 'random') return rng.pick(candidates);
+/**
+ * Seller choice among the candidates: the sellers of the protocol whose price fits the budget and
+ * the balance, i.e. the first `count` of the protocol's sellers sorted by price.
+ */
+function choose(choice: string, sorted: readonly SellerAgent[], count: number, rng: Rng, reputation: SimResult['reputation']): SellerAgent {
+  if (choice === 'random') return sorted[rng.int(0, count - 1)]!;
   if (choice === 'reputation') {
     // Laplace-smoothed share of good feedback: a newcomer starts at 1/2, not at 0.
-    const w = candidates.map((s) => {
-      const r = reputation.get(s.account);
-      return ((r?.sum ?? 0) / 100 + 1) / ((r?.n ?? 0) + 2);
-    });
-    return candidates[rng.weighted(w)]!;
+    const w = new Array<number>(count);
+    for (let i = 0; i < count; i++) {
+      const r = reputation.get(sorted[i]!.account);
+      w[i] = ((r?.sum ?? 0) / 100 + 1) / ((r?.n ?? 0) + 2);
+    }
+    return sorted[rng.weighted(w)]!;
   }
-  let min = candidates[0]!.price;
-  for (const s of candidates) if (s.price < min) min = s.price;
-  return rng.pick(candidates.filter((s) => s.price === min));
+  // Cheapest: the sellers at the lowest price come first; one of them at random.
+  let ties = 1;
+  while (ties < count && sorted[ties]!.price === sorted[0]!.price) ties++;
+  return sorted[rng.int(0, ties - 1)]!;
+}
+
+/** How many of the price-sorted sellers cost at most `cap` (binary search). */
+function affordable(sorted: readonly SellerAgent[], cap: bigint): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.price <= cap) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** How an engine turns a paid task into its plan: the model, or the real stack (async). */
@@ -181,6 +198,9 @@ export async function simulate(opts: SimulateOptions, parts: EngineParts): Promi
   const weights = protocolIds.map((id) => economy.protocols[id] as number);
   const buyerPop = new Map(economy.populations.filter((p) => p.role === 'buyer').map((p) => [p.name, p]));
   const reputation: SimResult['reputation'] = new Map();
+  const buyersOf = new Map(protocolIds.map((id) => [id, market.buyers.filter((b) => b.protocols.includes(id))]));
+  // Stable by price: equal prices keep the market's order, so choices do not depend on the sort.
+  const sellersOf = new Map(protocolIds.map((id) => [id, market.sellers.filter((x) => x.protocols.includes(id)).sort((a, b) => (a.price < b.price ? -1 : a.price > b.price ? 1 : 0))]));
   const tasks: TaskRecord[] = [];
   const live: Live[] = [];
   const unserved: Record<string, number> = Object.fromEntries(protocolIds.map((id) => [id, 0]));
@@ -206,7 +226,7 @@ export async function simulate(opts: SimulateOptions, parts: EngineParts): Promi
     const rng = new Rng(seed, `task:${i}`);
     const protocol = protocolIds[rng.weighted(weights)]!;
     const pack = packs.get(protocol)!;
-    const buyers = market.buyers.filter((b) => b.protocols.includes(protocol));
+    const buyers = buyersOf.get(protocol)!;
     if (buyers.length === 0) {
       unserved[protocol]!++;
       return;
@@ -215,12 +235,13 @@ export async function simulate(opts: SimulateOptions, parts: EngineParts): Promi
     const pop = buyerPop.get(buyer.population)!;
     const budget = rng.money(pop.budget);
     const balance = ledger.balance(buyer.account);
-    const candidates = market.sellers.filter((s) => s.protocols.includes(protocol) && s.price <= budget && s.price <= balance);
-    if (candidates.length === 0) {
+    const sorted = sellersOf.get(protocol)!;
+    const count = affordable(sorted, budget < balance ? budget : balance);
+    if (count === 0) {
       unserved[protocol]!++;
       return;
     }
-    const seller = choose(pop.choice, candidates, rng, reputation);
+    const seller = choose(pop.choice, sorted, count, rng, reputation);
     const reviewer = market.reviewers.length ? rng.pick(market.reviewers) : undefined;
     const id = `t${i}`;
     const escrow = `escrow:${protocol}`;
@@ -279,6 +300,9 @@ export async function simulate(opts: SimulateOptions, parts: EngineParts): Promi
       r.attempts = l.plan.attempts;
       r.rejections = l.plan.rejections;
     }
+    // A finished task's steps are never read again: let them go (large runs keep every task).
+    l.plan.steps.length = 0;
+    l.cancelled = true;
   };
 
   const runStep = (l: Live, t: number) => {
