@@ -6,7 +6,7 @@
  */
 import { type Economy, EconomyError } from './economy.ts';
 import { checkConservation, Ledger, LedgerError, type Violation } from './ledger.ts';
-import { buildMarket, type Market, type SellerAgent } from './market.ts';
+import { bigRange, buildMarket, type Market, type SellerAgent } from './market.ts';
 import type { OutcomeClass, PlanStep, SimTask, SimulationPack, TaskPlan } from './pack.ts';
 import { Rng } from './rng.ts';
 
@@ -236,7 +236,7 @@ export async function simulate(opts: SimulateOptions, parts: EngineParts): Promi
     const budget = rng.money(pop.budget);
     const balance = ledger.balance(buyer.account);
     const sorted = sellersOf.get(protocol)!;
-    const count = affordable(sorted, budget < balance ? budget : balance);
+    const count = affordable(sorted, bigRange([budget, balance]).min);
     if (count === 0) {
       unserved[protocol]!++;
       return;
