@@ -35,7 +35,8 @@ export interface TaskRecord {
 export interface ProgressInfo {
   simMs: number;
   endMs: number;
-  tasks: number;
+  /** Task arrivals so far, served or not. */
+  arrivals: number;
 }
 
 export interface SimulateOptions {
@@ -351,10 +352,10 @@ export async function simulate(opts: SimulateOptions, parts: EngineParts): Promi
     // The model reports every 1,000 arrivals; the stack, slower by far, every arrival.
     if (opts.onProgress && index - lastProgress >= (parts.engine === 'stack' ? 1 : 1_000)) {
       lastProgress = index;
-      opts.onProgress({ simMs: e.t, endMs, tasks: index });
+      opts.onProgress({ simMs: e.t, endMs, arrivals: index });
     }
   }
-  opts.onProgress?.({ simMs: endMs, endMs, tasks: index });
+  opts.onProgress?.({ simMs: endMs, endMs, arrivals: index });
   violations.push(
     ...checkConservation(
       ledger,

@@ -50,10 +50,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     const tty = Boolean(process.stderr.isTTY) && !values.quiet;
     const progress = tty
-      ? (p: { simMs: number; endMs: number; tasks: number }) => {
+      ? (p: { simMs: number; endMs: number; arrivals: number }) => {
           const width = 30;
           const done = Math.min(width, Math.round((p.simMs / p.endMs) * width));
-          process.stderr.write(`\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(p.simMs / 3_600_000).toFixed(1)}/${(p.endMs / 3_600_000).toFixed(1)} h  ${p.tasks} tasks`);
+          process.stderr.write(`\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(p.simMs / 3_600_000).toFixed(1)}/${(p.endMs / 3_600_000).toFixed(1)} h  ${p.arrivals} arrivals`);
         }
       : undefined;
     try {
