@@ -2,7 +2,7 @@
  * The market an economy file describes, made concrete for one seed: every agent with its account,
  * strategy, price and true quality. Shared by the engines so that both trade among the same agents.
  */
-import { type Economy, protocolsOf, type SellerStrategy } from './economy.ts';
+import { type Economy, EconomyError, protocolsOf, type SellerStrategy } from './economy.ts';
 import { Rng } from './rng.ts';
 
 export interface BuyerAgent {
@@ -97,7 +97,7 @@ export function buildMarket(e: Economy, seed: number): Market {
   // Undercutters price against the others (never against each other), at least one base unit.
   for (const { agent, bps } of undercut) {
     const rivals = sellers.filter((s) => s.strategy !== 'undercutting' && s.protocols.some((id) => agent.protocols.includes(id)));
-    if (rivals.length === 0) throw new Error(`undercutting seller ${agent.account} has no other seller on its protocols to undercut`);
+    if (rivals.length === 0) throw new EconomyError(`invalid economy: undercutting seller population '${agent.population}' has no other seller on its protocols (${agent.protocols.join(', ')}) to undercut`);
     const cheapest = bigRange(rivals.map((s) => s.price)).min;
     const price = (cheapest * BigInt(10_000 - bps)) / 10_000n;
     agent.price = price > 0n ? price : 1n;

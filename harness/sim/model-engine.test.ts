@@ -234,7 +234,7 @@ test('the conservation check bites: an adapter that leaks escrow dust, overpays,
   assert.ok(drift.some((m) => /created or destroyed/.test(m)));
 });
 
-test('a profile value the model cannot use, and a protocol without a simulation, are clear errors', async () => {
+test('clear errors: a profile value the model cannot use, a protocol without a simulation, an undercutter with nobody to undercut', async () => {
   await assert.rejects(
     () => run(economy('agentripe', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }], { profiles: { agentripe: { reviewLimit: 0 } } })),
     /profiles\.agentripe: reviewLimit: Too small/,
@@ -242,5 +242,9 @@ test('a profile value the model cannot use, and a protocol without a simulation,
   await assert.rejects(
     () => run(economy('aisp', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),
     /protocol 'aisp' has no simulation \(reference-impl\/aisp\/simulation\.ts\); simulated protocols: agentripe, x402/,
+  );
+  await assert.rejects(
+    () => run(economy('x402', [{ name: 'cut', role: 'seller', strategy: 'undercutting', count: 2 }])),
+    /undercutting seller population 'cut' has no other seller on its protocols \(x402\) to undercut/,
   );
 });
