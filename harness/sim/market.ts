@@ -97,7 +97,8 @@ export function buildMarket(e: Economy, seed: number): Market {
   // Undercutters price against the others (never against each other), at least one base unit.
   for (const { agent, bps } of undercut) {
     const rivals = sellers.filter((s) => s.strategy !== 'undercutting' && s.protocols.some((id) => agent.protocols.includes(id)));
-    if (rivals.length === 0) throw new EconomyError(`invalid economy: undercutting seller population '${agent.population}' has no other seller on its protocols (${agent.protocols.join(', ')}) to undercut`);
+    if (rivals.length === 0)
+      throw new EconomyError(`invalid economy: undercutting seller population '${agent.population}' has no other seller on its protocols (${agent.protocols.join(', ')}) to undercut`);
     const cheapest = bigRange(rivals.map((s) => s.price)).min;
     const price = (cheapest * BigInt(10_000 - bps)) / 10_000n;
     agent.price = price > 0n ? price : 1n;
