@@ -12,6 +12,7 @@ import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import { REPO_ROOT } from '../chain/paths.ts';
 import type { ProtocolModule } from '../engine/dsl.ts';
 import type { ServiceDefinition } from '../services/service.ts';
+import type { SimulationPack } from '../sim/pack.ts';
 
 function packFolders(dir: string, file: string): string[] {
   if (!existsSync(dir)) return [];
@@ -98,4 +99,21 @@ export async function loadServices(root = REPO_ROOT, only?: readonly string[]): 
 export function servicesFor(all: readonly ServiceDefinition[], protocols?: readonly string[]): ServiceDefinition[] {
   if (!protocols?.length) return [...all];
   return all.filter((s) => s.protocols.some((p) => protocols.includes(p)));
+}
+
+/**
+ * Every pack's simulation adapter (`reference-impl/<pack>/simulation.ts`, default export
+ * `defineSimulation(...)`, read by `amh simulate`), by protocol id.
+ */
+export async function loadSimulations(root = REPO_ROOT): Promise<Map<string, SimulationPack>> {
+  const dir = path.join(root, 'reference-impl');
+  const out = new Map<string, SimulationPack>();
+  for (const pack of packFolders(dir, 'simulation.ts')) {
+    const file = path.join(dir, pack, 'simulation.ts');
+    const s = (await importDefault(file)) as SimulationPack;
+    if (!s || typeof s.model !== 'function' || typeof s.protocol !== 'string') throw new Error(`${path.relative(root, file)}: default export is not a simulation (use defineSimulation)`);
+    if (out.has(s.protocol)) throw new Error(`${path.relative(root, file)}: protocol '${s.protocol}' already has a simulation`);
+    out.set(s.protocol, s);
+  }
+  return out;
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the engine's own benchmark (harness/scripts/bench.ts: property runs through the
  * harness vs the same RPC calls bare), then every protocol pack's `reference-impl/<id>/bench.ts`
- * (each prints its figures as a ratio against the bare work it needs). Runs them one after another
+ * (each prints its figures as a ratio against the bare work it needs), then `amh simulate`'s
+ * (harness/scripts/bench-sim.ts: both engines' tasks/s, the stack's against bare settlements). Runs them one after another
  * (they measure speed) and exits non-zero if any fails.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ const scripts = [
     .filter((d) => d.isDirectory() && existsSync(path.join(packs, d.name, 'bench.ts')))
     .map((d) => path.join(packs, d.name, 'bench.ts'))
     .sort(),
+  path.join(REPO_ROOT, 'harness', 'scripts', 'bench-sim.ts'),
 ];
 let failed = 0;
 for (const s of scripts) {

@@ -48,11 +48,16 @@ export type EscrowAction = 'released' | 'refunded' | 'none';
  * Apply an action. Returns the next state and the escrow action, or `refused` when the server must
  * answer 4xx and change nothing.
  */
-export function step(t: TaskModel, a: VendorAction, limit: number = AGENTRIPE_PROFILE.reviewLimit): { refused: true } | { refused: false; next: TaskModel; escrowAction: EscrowAction } {
+export function step(
+  t: TaskModel,
+  a: VendorAction,
+  limit: number = AGENTRIPE_PROFILE.reviewLimit,
+  feeBps: number = AGENTRIPE_PROFILE.escrowFeeBps,
+): { refused: true } | { refused: false; next: TaskModel; escrowAction: EscrowAction } {
   if (!allowed(t, a.kind)) return { refused: true };
   if (a.kind === 'start') return { refused: false, next: { ...t, status: 'processing' }, escrowAction: 'none' };
   if (a.kind === 'fail') return { refused: false, next: refund(t), escrowAction: 'refunded' };
-  if (a.approved) return { refused: false, next: { ...t, status: 'completed', escrow: 'released', vendorCredit: t.vendorCredit + payout(t.amount) }, escrowAction: 'released' };
+  if (a.approved) return { refused: false, next: { ...t, status: 'completed', escrow: 'released', vendorCredit: t.vendorCredit + payout(t.amount, feeBps) }, escrowAction: 'released' };
   const rejections = t.rejections + 1;
   if (rejections >= limit) return { refused: false, next: { ...refund(t), rejections }, escrowAction: 'refunded' };
   return { refused: false, next: { ...t, status: 'rejected', rejections }, escrowAction: 'none' };
@@ -62,9 +67,12 @@ function refund(t: TaskModel): TaskModel {
   return { ...t, status: 'failed', escrow: 'refunded', buyerCredit: t.buyerCredit + t.amount };
 }
 
-/** The vendor's payout for an amount (profile AGR-PROF-10: no escrow fee, no rounding). */
-export function payout(amount: bigint): bigint {
-  return amount - (amount * BigInt(AGENTRIPE_PROFILE.escrowFeeBps)) / 10_000n;
+/**
+ * The vendor's payout for an amount (profile AGR-PROF-10: no escrow fee, no rounding). `feeBps` is
+ * for what-if profiles (`amh simulate`): the fee is rounded down, so the vendor gets the odd unit.
+ */
+export function payout(amount: bigint, feeBps: number = AGENTRIPE_PROFILE.escrowFeeBps): bigint {
+  return amount - (amount * BigInt(feeBps)) / 10_000n;
 }
 
 /** Numeric getDeposit status for a model escrow state. */

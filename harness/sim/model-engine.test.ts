@@ -1,0 +1,250 @@
+/**
+ * The model engine on the real agentripe and x402 simulation adapters: deterministic by seed, each
+ * strategy ends the way its protocol says, fees exact, money conserved on the shipped examples; and
+ * the conservation check bites on adapters that leak, overpay or lose money.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { beforeAll, test } from 'vitest';
+import { REPO_ROOT } from '../chain/paths.ts';
+import { loadSimulations } from '../packs/discover.ts';
+import { loadEconomyFile, parseEconomy } from './economy.ts';
+import { checkConservation } from './ledger.ts';
+import { simulateModel, type SimResult } from './model-engine.ts';
+import { defineSimulation, type SimulationPack } from './pack.ts';
+
+let packs: Map<string, SimulationPack>;
+beforeAll(async () => {
+  packs = await loadSimulations();
+});
+
+/** A one-protocol economy with one buyer population and the given sellers and reviewers. */
+function economy(protocol: string, populations: Record<string, unknown>[], extra: Record<string, unknown> = {}) {
+  return parseEconomy({
+    name: 'test',
+    seed: 7,
+    durationHours: 10,
+    protocols: { [protocol]: 1 },
+    demand: { arrivalsPerHour: 30 },
+    populations: [{ name: 'buyers', role: 'buyer', count: 3, balance: '$100', budget: '$1' }, ...populations],
+    ...extra,
+  });
+}
+
+const run = (e: ReturnType<typeof economy>, seed = e.seed, p: ReadonlyMap<string, SimulationPack> = packs) => simulateModel({ economy: e, seed, packs: p });
+const outcomes = (r: SimResult) => [...new Set(r.tasks.filter((t) => t.finished).map((t) => t.outcome))].sort();
+const earned = (r: SimResult, seller: string) => r.ledger.events.filter((e) => e.to === seller).reduce((a, e) => a + e.amount, 0n);
+
+test('the shipped examples conserve money exactly; every unit is held by a buyer, a seller, an escrow or a fee account', async () => {
+  for (const f of ['agentripe.yaml', 'x402.yaml', 'mixed.yaml']) {
+    const e = await loadEconomyFile(path.join(REPO_ROOT, 'examples', 'economies', f));
+    const r = await run(e);
+    assert.deepEqual(r.violations, [], f);
+    assert.ok(r.tasks.length > 100, `${f}: ${r.tasks.length} tasks`);
+    let held = 0n;
+    for (const [account, b] of r.ledger.balances) {
+      assert.match(account, /^(buyer|seller):|^(escrow|fees):/);
+      held += b;
+    }
+    assert.equal(held, r.ledger.funded, f);
+  }
+});
+
+test('the same seed gives the same events and tasks; another seed does not', async () => {
+  const e = await loadEconomyFile(path.join(REPO_ROOT, 'examples', 'economies', 'mixed.yaml'));
+  const a = await run(e, 5);
+  const b = await run(e, 5);
+  const c = await run(e, 6);
+  assert.deepEqual(b.ledger.events, a.ledger.events);
+  assert.deepEqual(b.tasks, a.tasks);
+  assert.notDeepEqual(
+    c.tasks.map((t) => t.outcome + t.seller),
+    a.tasks.map((t) => t.outcome + t.seller),
+  );
+});
+
+test('agentripe: honest vendors are paid in full, failing ones refund, absent ones are reclaimed after the profile delay', async () => {
+  const r = await run(
+    economy(
+      'agentripe',
+      [
+        { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' },
+        { name: 'flaky', role: 'seller', strategy: 'failing', count: 1, price: '$0.30' },
+        { name: 'ghost', role: 'seller', strategy: 'absent', count: 1, price: '$0.30' },
+      ],
+      { profiles: { agentripe: { reclaimDelaySeconds: 3600 } } },
+    ),
+  );
+  assert.deepEqual(r.violations, []);
+  const by = (pop: string) => r.tasks.filter((t) => t.sellerPopulation === pop && t.finished);
+  assert.ok(by('good').length > 0 && by('flaky').length > 0 && by('ghost').length > 0);
+  for (const t of by('good')) assert.deepEqual([t.outcome, t.delivered, t.attempts, t.rejections, t.settleMs], ['completed', 'good', 1, 0, 600_000]);
+  assert.equal(earned(r, 'seller:good#0'), 300_000n * BigInt(by('good').length));
+  for (const t of by('flaky')) assert.equal(t.outcome, 'failed');
+  assert.equal(earned(r, 'seller:flaky#0'), 0n);
+  for (const t of by('ghost')) assert.deepEqual([t.outcome, t.outcomeClass, t.settleMs], ['reclaimed', 'timeout', 3_600_000]);
+  // Arrivals stop after 10 hours; the ghost's last tasks are reclaimed after that, and nothing stays in escrow.
+  assert.ok(r.tasks.every((t) => t.finished));
+  assert.ok(r.tasks.some((t) => t.sellerPopulation === 'ghost' && t.t0 + (t.settleMs as number) > r.endMs));
+  assert.equal(r.lastMs > r.endMs, true);
+  assert.equal(r.ledger.balance('escrow:agentripe'), 0n);
+});
+
+test('agentripe: a malicious vendor is refunded after the review limit by an honest reviewer, and paid by a colluding one', async () => {
+  const honest = await run(
+    economy(
+      'agentripe',
+      [
+        { name: 'scam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.20', serviceMinutes: 1 },
+        { name: 'fair', role: 'reviewer', strategy: 'honest', count: 1 },
+      ],
+      {
+        profiles: { agentripe: { reviewLimit: 3 } },
+      },
+    ),
+  );
+  const done = honest.tasks.filter((t) => t.finished);
+  assert.ok(done.length > 10);
+  for (const t of done) assert.deepEqual([t.outcome, t.rejections, t.attempts, t.settleMs], ['refunded', 3, 3, 180_000]);
+  assert.equal(earned(honest, 'seller:scam#0'), 0n);
+  const bribed = await run(
+    economy('agentripe', [
+      { name: 'scam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.20' },
+      { name: 'crook', role: 'reviewer', strategy: 'colluding', count: 1, colludesWith: ['scam'] },
+    ]),
+  );
+  for (const t of bribed.tasks.filter((t) => t.finished)) assert.deepEqual([t.outcome, t.delivered], ['completed', 'bad']);
+  // The buyers' feedback still tells: the scammer's reputation is 0.
+  assert.equal(bribed.reputation.get('seller:scam#0')?.sum, 0);
+});
+
+test('agentripe: the escrow fee of a what-if profile goes to the fee account, rounded down, to the unit', async () => {
+  const r = await run(economy('agentripe', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.000399' }]), 7);
+  assert.equal(r.ledger.balance('fees:agentripe'), 0n);
+  const f = await run(economy('agentripe', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.000399' }], { profiles: { agentripe: { escrowFeeBps: 250 } } }), 7);
+  const n = BigInt(f.tasks.filter((t) => t.outcome === 'completed').length);
+  assert.ok(n > 0n);
+  // 399 × 250 / 10000 = 9.975 → 9 to the fees, 390 to the vendor.
+  assert.equal(f.ledger.balance('fees:agentripe'), 9n * n);
+  assert.equal(earned(f, 'seller:good#0'), 390n * n);
+  assert.deepEqual(f.violations, []);
+});
+
+test('x402: failing and absent servers are not paid, malicious ones are, and a settlement the buyer cannot cover is refused', async () => {
+  const r = await run(
+    economy('x402', [
+      { name: 'broken', role: 'seller', strategy: 'failing', count: 1, price: '$0.10' },
+      { name: 'off', role: 'seller', strategy: 'absent', count: 1, price: '$0.10' },
+      { name: 'junk', role: 'seller', strategy: 'malicious', count: 1, price: '$0.10' },
+    ]),
+  );
+  assert.deepEqual(outcomes(r), ['no-answer', 'paid', 'server-error']);
+  assert.equal(earned(r, 'seller:broken#0'), 0n);
+  assert.equal(earned(r, 'seller:off#0'), 0n);
+  for (const t of r.tasks.filter((t) => t.outcome === 'paid')) assert.deepEqual([t.sellerPopulation, t.delivered], ['junk', 'bad']);
+  for (const t of r.tasks.filter((t) => t.outcome === 'no-answer')) assert.equal(t.settleMs, 300_000);
+
+  // One buyer with $0.25 asks for $0.10 answers that take 2 hours: it can afford every request it
+  // starts, but only two settlements.
+  const poor = parseEconomy({
+    name: 'poor',
+    durationHours: 10,
+    protocols: { x402: 1 },
+    demand: { arrivalsPerHour: 5 },
+    populations: [
+      { name: 'b', role: 'buyer', count: 1, balance: '$0.25', budget: '$1' },
+      { name: 's', role: 'seller', strategy: 'honest', count: 1, price: '$0.10', serviceMinutes: 120 },
+    ],
+  });
+  const p = await run(poor);
+  assert.deepEqual(p.violations, []);
+  assert.equal(p.tasks.filter((t) => t.outcome === 'paid').length, 2);
+  assert.ok(p.tasks.some((t) => t.outcome === 'refused'));
+  assert.equal(p.ledger.balance('buyer:b#0'), 50_000n);
+  assert.ok(p.ledger.events.some((e) => e.action === 'settle:refused'));
+});
+
+test('buyer choice: cheapest always takes the lowest price; random spreads', async () => {
+  const sellers = [
+    { name: 'cheap', role: 'seller', strategy: 'honest', count: 1, price: '$0.10' },
+    { name: 'dear', role: 'seller', strategy: 'honest', count: 1, price: '$0.50' },
+  ];
+  const c = await run(economy('x402', sellers));
+  assert.deepEqual([...new Set(c.tasks.map((t) => t.sellerPopulation))], ['cheap']);
+  const r = await run(
+    parseEconomy({
+      name: 'r',
+      durationHours: 10,
+      protocols: { x402: 1 },
+      demand: { arrivalsPerHour: 30 },
+      populations: [{ name: 'b', role: 'buyer', count: 3, balance: '$100', budget: '$1', choice: 'random' }, ...sellers],
+    }),
+  );
+  assert.deepEqual([...new Set(r.tasks.map((t) => t.sellerPopulation))].sort(), ['cheap', 'dear']);
+  // Budget below every price: nothing is bought, the demand is counted unserved.
+  const none = await run(
+    parseEconomy({
+      name: 'n',
+      durationHours: 2,
+      protocols: { x402: 1 },
+      demand: { arrivalsPerHour: 10 },
+      populations: [{ name: 'b', role: 'buyer', count: 1, balance: '$1', budget: '$0.01' }, ...sellers],
+    }),
+  );
+  assert.equal(none.tasks.length, 0);
+  assert.ok((none.unserved.x402 ?? 0) > 0);
+});
+
+test('the conservation check bites: an adapter that leaks escrow dust, overpays, or a ledger that drifts', async () => {
+  const base = packs.get('agentripe')!;
+  // Releases one unit less than the deposit and sends it nowhere.
+  const leaky = defineSimulation({
+    ...base,
+    model(task) {
+      const p = base.model(task);
+      return { ...p, steps: p.steps.map((s) => (s.action === 'release' ? { ...s, transfers: s.transfers!.map((x) => ({ ...x, amount: x.amount - 1n })) } : s)) };
+    },
+  });
+  const e = economy('agentripe', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }], { durationHours: 2 });
+  const r = await run(e, 7, new Map([['agentripe', leaky]]));
+  assert.ok(r.violations.some((v) => /^task t\d+ finished with 1 still in escrow:agentripe$/.test(v.message)));
+  const v = r.violations.find((x) => x.message.startsWith('task '))!;
+  assert.deepEqual(
+    v.trail.map((x) => x.action),
+    ['pay', 'submit:good', 'review:approve', 'release', 'feedback'],
+  );
+  // Pays the vendor twice: the escrow would go negative, so the ledger refuses and the run fails.
+  const greedy = defineSimulation({
+    ...base,
+    model(task) {
+      const p = base.model(task);
+      return { ...p, steps: p.steps.map((s) => (s.action === 'release' ? { ...s, transfers: [...s.transfers!, ...s.transfers!] } : s)) };
+    },
+  });
+  const g = await run(e, 7, new Map([['agentripe', greedy]]));
+  assert.ok(
+    g.violations.some((x) => /escrow:agentripe holds \d+, cannot pay 300000 to seller:good#0/.test(x.message)),
+    g.violations.map((x) => x.message).join('\n'),
+  );
+  // The ledger's balances no longer match its own events.
+  const ok = await run(e);
+  ok.ledger.balances.set('seller:good#0', ok.ledger.balance('seller:good#0') + 1n);
+  const drift = checkConservation(ok.ledger, []).map((x) => x.message);
+  assert.ok(drift.some((m) => /^account seller:good#0: the ledger holds \d+ but its events add up to \d+$/.test(m)));
+  assert.ok(drift.some((m) => /created or destroyed/.test(m)));
+});
+
+test('clear errors: a profile value the model cannot use, a protocol without a simulation, an undercutter with nobody to undercut', async () => {
+  await assert.rejects(
+    () => run(economy('agentripe', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }], { profiles: { agentripe: { reviewLimit: 0 } } })),
+    /profiles\.agentripe: reviewLimit: Too small/,
+  );
+  await assert.rejects(
+    () => run(economy('aisp', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),
+    /protocol 'aisp' has no simulation \(reference-impl\/aisp\/simulation\.ts\); simulated protocols: agentripe, x402/,
+  );
+  await assert.rejects(
+    () => run(economy('x402', [{ name: 'cut', role: 'seller', strategy: 'undercutting', count: 2 }])),
+    /undercutting seller population 'cut' has no other seller on its protocols \(x402\) to undercut/,
+  );
+});

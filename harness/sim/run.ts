@@ -1,0 +1,58 @@
+/**
+ * One `amh simulate` run: load the economy, discover the packs' simulations, run the engine, compute
+ * the metrics and write the output folder.
+ */
+import path from 'node:path';
+import { loadSimulations } from '../packs/discover.ts';
+import { loadEconomyFile } from './economy.ts';
+import type { SimEvent } from './ledger.ts';
+import { computeMetrics, type Metrics } from './metrics.ts';
+import { type ProgressInfo, type SimResult, simulateModel } from './model-engine.ts';
+import { writeSimOutput } from './output.ts';
+import { simulateStack } from './stack-engine.ts';
+import type { SimulationPack } from './pack.ts';
+
+export const ENGINES = ['model', 'stack'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface SimulationRunOptions {
+  file: string;
+  engine: Engine;
+  /** Default: reports/sim/<economy name>. */
+  out?: string;
+  /** Overrides the file's seed. */
+  seed?: number;
+  onProgress?: (p: ProgressInfo) => void;
+  /** The packs' simulations (default: discovered under reference-impl/). */
+  packs?: ReadonlyMap<string, SimulationPack>;
+}
+
+export interface SimulationRun {
+  result: SimResult;
+  metrics: Metrics;
+  dir: string;
+  files: string[];
+  /** 0 conserved, 1 conservation violated. */
+  exitCode: 0 | 1;
+}
+
+export async function runSimulation(o: SimulationRunOptions): Promise<SimulationRun> {
+  const economy = await loadEconomyFile(o.file);
+  const packs = o.packs ?? (await loadSimulations());
+  const seed = o.seed ?? economy.seed;
+  const startedAt = new Date();
+  const opts = { economy, seed, packs, ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
+  const result = o.engine === 'stack' ? await simulateStack(opts) : await simulateModel(opts);
+  const metrics = computeMetrics(result, { startedAt: startedAt.toISOString(), wallMs: Date.now() - startedAt.getTime(), economyFile: o.file });
+  const dir = o.out ?? path.join('reports', 'sim', economy.name);
+  const files = await writeSimOutput(dir, result, metrics);
+  return { result, metrics, dir, files, exitCode: result.violations.length ? 1 : 0 };
+}
+
+/** A violation's trail as readable lines (the last `max` events). */
+export function trailLines(trail: readonly SimEvent[], max = 20): string[] {
+  const shown = trail.slice(-max);
+  const lines = shown.map((e) => `    #${e.seq} t=${e.t}ms ${e.task || '-'} ${e.action}${e.amount ? ` ${e.from} -> ${e.to} ${e.amount}` : ''}${e.note ? ` (${e.note})` : ''}`);
+  if (trail.length > shown.length) lines.unshift(`    … ${trail.length - shown.length} earlier events in events.csv`);
+  return lines;
+}

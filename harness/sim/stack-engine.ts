@@ -1,0 +1,114 @@
+/**
+ * `--engine stack`: the same market on the real reference deployment (harness/services/reference.ts:
+ * anvil chains from the fixtures, the reference servers of the protocols used). Each pack's
+ * `stack.start` sets up its sellers and returns a market that carries out a task for real (real
+ * HTTP, real signatures, real settlement on chain). Simulated time is chain time: before a task the
+ * chain is moved to its arrival time (evm_setNextBlockTimestamp + evm_mine), and the servers read
+ * the chain's clock. Tasks are carried out one at a time, in arrival order.
+ *
+ * The conservation check adds the chain to the ledger's own: at the end every buyer's and seller's
+ * balance on chain must equal the ledger's, to the unit.
+ */
+import { rpcCall } from '../chain/index.ts';
+import { throwawayAccount } from '../chain/accounts.ts';
+import { startReference } from '../services/reference.ts';
+import { EconomyError } from './economy.ts';
+import type { Violation } from './ledger.ts';
+import { Ledger } from './ledger.ts';
+import { buildMarket } from './market.ts';
+import { resolveProfiles, type SimResult, type SimulateOptions, simulate } from './model-engine.ts';
+import type { StackMarket } from './pack.ts';
+
+/** The EVM key of a simulation account: deterministic, so events name the same addresses every run. */
+export function simKey(account: string): { address: `0x${string}`; privateKey: `0x${string}` } {
+  const a = throwawayAccount(`sim:${account}`);
+  return { address: a.address, privateKey: a.privateKey };
+}
+
+async function latestTimestamp(rpcUrl: string): Promise<bigint> {
+  const b = await rpcCall<{ timestamp: string }>(rpcUrl, 'eth_getBlockByNumber', ['latest', false]);
+  return BigInt(b.timestamp);
+}
+
+/** Run the economy on the reference stack. Every protocol of the economy needs a pack with `stack`. */
+export async function simulateStack(opts: SimulateOptions & { log?: (line: string) => void }): Promise<SimResult> {
+  const { economy, seed, packs } = opts;
+  const profiles = resolveProfiles(economy, packs);
+  const protocolIds = Object.keys(economy.protocols);
+  for (const id of protocolIds)
+    if (!packs.get(id)?.stack) throw new EconomyError(`protocol '${id}' has no stack simulation yet (reference-impl/${id}/simulation.ts has no 'stack'); --engine model runs it`);
+  const market = buildMarket(economy, seed);
+  const stacks = protocolIds.map((id) => [id, packs.get(id)!.stack!] as const);
+  const ref = await startReference({
+    chains: [...new Set(stacks.flatMap(([, s]) => s.chains))],
+    protocols: [...new Set(stacks.flatMap(([, s]) => s.services))],
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  const markets = new Map<string, StackMarket>();
+  try {
+    let epoch = 0n;
+    for (const c of ref.chains) {
+      const t = await latestTimestamp(c.rpcUrl);
+      if (t + 1n > epoch) epoch = t + 1n;
+    }
+    for (const [id, s] of stacks)
+      markets.set(
+        id,
+        await s.start({
+          chains: ref.chains,
+          target: ref.target,
+          host: '127.0.0.1',
+          seed,
+          buyers: market.buyers.filter((b) => b.protocols.includes(id)),
+          sellers: market.sellers.filter((x) => x.protocols.includes(id)),
+          profile: profiles[id]!,
+          key: simKey,
+          epoch,
+        }),
+      );
+    // One chain account per buyer: it is funded once, by the first of its protocols.
+    const funder = (account: string) => {
+      const b = market.buyers.find((x) => x.account === account)!;
+      return markets.get(b.protocols.find((id) => markets.has(id))!)!;
+    };
+    const setTime = async (ms: number) => {
+      const at = epoch + BigInt(Math.floor(ms / 1000));
+      for (const c of ref.chains) {
+        if (at <= (await latestTimestamp(c.rpcUrl))) continue;
+        await rpcCall(c.rpcUrl, 'evm_setNextBlockTimestamp', [`0x${at.toString(16)}`]);
+        await rpcCall(c.rpcUrl, 'evm_mine', []);
+      }
+    };
+    const finalCheck = async (ledger: Ledger): Promise<Violation[]> => {
+      const out: Violation[] = [];
+      for (const [id, m] of markets) {
+        const accounts = [...market.buyers.filter((b) => b.protocols.includes(id)), ...market.sellers.filter((s) => s.protocols.includes(id))].map((a) => a.account);
+        const onChain = await m.balances(accounts);
+        for (const a of accounts) {
+          const real = onChain.get(a);
+          if (real !== ledger.balance(a))
+            out.push({
+              message: `account ${a} (${simKey(a).address}): the ledger holds ${ledger.balance(a)} but the chain holds ${real}`,
+              trail: ledger.events.filter((e) => e.from === a || e.to === a),
+            });
+        }
+      }
+      return out;
+    };
+    return await simulate(opts, {
+      engine: 'stack',
+      profiles,
+      market,
+      ledger: new Ledger(),
+      fund: (account, amount) => funder(account).fund(account, amount),
+      plan: async (task) => {
+        await setTime(task.t0);
+        return markets.get(task.protocol)!.run(task);
+      },
+      finalCheck,
+    });
+  } finally {
+    for (const m of markets.values()) await m.stop().catch(() => {});
+    await ref.stop();
+  }
+}
