@@ -1,0 +1,34 @@
+/**
+ * Faults the harness injects (issue 15): the fault proxy (./proxy.ts) and what scenarios need
+ * around it. A fault that never fired established nothing, so a scenario asks `expectFired` before
+ * it judges anything: the case is then indeterminate with that reason, never a pass.
+ */
+import { Indeterminate } from '../engine/errors.ts';
+import type { ArmedFault, FaultProxy } from './proxy.ts';
+import { startFaultProxy } from './proxy.ts';
+
+export * from './proxy.ts';
+
+/**
+ * Throw `Indeterminate` (naming `requirement`) unless `fault` fired: what the scenario was meant to
+ * exercise did not happen, so no verdict can be drawn from the run.
+ */
+export function expectFired(fault: ArmedFault, requirement: string, why = 'the case it sets up did not happen'): void {
+  if (!fault.fired) throw new Indeterminate(requirement, `fault '${fault.name}' never fired: ${why}`);
+}
+
+/** Run `body` with a fault proxy in front of `upstream`, stopped afterwards whatever happens. */
+export async function withFaultProxy<T>(upstream: string, body: (proxy: FaultProxy) => Promise<T>): Promise<T> {
+  const proxy = await startFaultProxy(upstream);
+  try {
+    return await body(proxy);
+  } finally {
+    await proxy.stop();
+  }
+}
+
+/** Whether an error is a lost connection as `fetch` reports it (reset, closed without an answer). */
+export function isConnectionLoss(e: unknown): boolean {
+  const m = `${(e as Error)?.message ?? ''} ${String((e as { cause?: { code?: string; message?: string } })?.cause?.code ?? '')} ${(e as { cause?: { message?: string } })?.cause?.message ?? ''}`;
+  return /fetch failed|could not be reached|socket|ECONNRESET|UND_ERR|other side closed|terminated/i.test(m);
+}
