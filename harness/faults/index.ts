@@ -4,7 +4,7 @@
  * it judges anything: the case is then indeterminate with that reason, never a pass.
  */
 import { Indeterminate } from '../engine/errors.ts';
-import type { ArmedFault, FaultProxy } from './proxy.ts';
+import type { ArmedFault, FaultHit, FaultProxy, UpstreamAnswer } from './proxy.ts';
 import { startFaultProxy } from './proxy.ts';
 
 export * from './proxy.ts';
@@ -31,4 +31,18 @@ export async function withFaultProxy<T>(upstream: string, body: (proxy: FaultPro
 export function isConnectionLoss(e: unknown): boolean {
   const m = `${(e as Error)?.message ?? ''} ${String((e as { cause?: { code?: string; message?: string } })?.cause?.code ?? '')} ${(e as { cause?: { message?: string } })?.cause?.message ?? ''}`;
   return /fetch failed|could not be reached|socket|ECONNRESET|UND_ERR|other side closed|terminated/i.test(m);
+}
+
+/** A recorded upstream answer as a fetch `Response` (to read its headers and body like any other). */
+export function asResponse(a: UpstreamAnswer): Response {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(a.headers)) if (v !== undefined) for (const x of [v].flat()) headers.append(k, String(x));
+  return new Response([204, 205, 304].includes(a.status) ? null : new Uint8Array(a.body), { status: a.status, headers });
+}
+
+/** One line per delivery of a hit, for evidence: what the server answered where the client saw nothing (or something else). */
+export function describeHit(fault: ArmedFault, hit: FaultHit): string {
+  const answers = hit.upstream.map((a, i) => `delivery ${i + 1}: ${a.status} ${a.body.toString('utf8').slice(0, 300)}`);
+  const errors = hit.errors.map((e) => `upstream error: ${e}`);
+  return `fault '${fault.name}' fired on ${hit.method} ${hit.path}; ${[...answers, ...errors].join('; ') || 'the server never saw the request'}`;
 }

@@ -169,6 +169,21 @@ export default defineKills<Variant>({
       variant: { simulate: false, facilitator: { skipNonceCheck: true }, demo: { serveOnSettleFailure: true, paywall: { noReplayGuard: true } } },
     },
     { requirement: 'X402-RACE-01', defect: 'the race loser gets a 500 instead of a 4xx', grep: 'replay-race', runs: 6, variant: { demo: { crashOnDuplicate: true } } },
+    {
+      requirement: 'X402-FLT-01',
+      defect: 'the retry of a settled payment whose answer was lost is served again without a settlement (no nonce check, serves on a failed settlement)',
+      grep: 'fault-lost-answer',
+      runs: 2,
+      variant: passesToServe({ skipNonceCheck: true }),
+    },
+    { requirement: 'X402-FLT-02', defect: 'one of two deliveries of a paid request gets a 500', grep: 'fault-duplicate-delivery', runs: 4, variant: { demo: { crashOnDuplicate: true } } },
+    {
+      requirement: 'X402-FLT-02',
+      defect: 'no replay guard, no nonce check, serves on a failed settlement: the second delivery is served without a settlement',
+      grep: 'fault-duplicate-delivery',
+      runs: 2,
+      variant: { simulate: false, facilitator: { skipNonceCheck: true }, demo: { serveOnSettleFailure: true, paywall: { noReplayGuard: true } } },
+    },
     { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
     {
       requirement: 'X402-FAC-02',

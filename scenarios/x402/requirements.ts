@@ -166,6 +166,22 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-FLT-01',
+    level: 'MUST',
+    title: 'A paid answer lost after settlement, then retried with the same payment: paid exactly once',
+    source: { ...EXACT, section: 'EIP-3009 nonce single use; §1.9 item 4 "mapping a timeout to a 402 makes clients pay twice" (settlement uncertainty)' },
+    text: "When the answer to a paid request is lost after the server served it (the connection closes or resets after a 2xx), and the client sends the same payment again, the retry is answered either with the resource and a settlement naming the one transaction that moved this payment, or with a 4xx that claims no settlement; never a 5xx. The payer is debited exactly once, for exactly the amount, and the authorization's nonce is used. (The harness's fault proxy drops the answer; a fault that never fired leaves the case indeterminate.)",
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-FLT-02',
+    level: 'MUST',
+    title: 'A paid request delivered twice is charged once',
+    source: { ...EXACT, section: 'EIP-3009 nonce single use; §1.9 item 5 (replay and double-spend windows, x402 issues #803/#1805)' },
+    text: 'When the network delivers one paid request twice (both copies at once, or the original held until after the client gave up and its retry was served), at least one delivery is served; every answer is either a 2xx whose settlement is the one transaction that moved this payment on chain, or a 4xx that claims no settlement; never a 5xx; and the payer is debited exactly once, for exactly the amount.',
+    profileAssumption: false,
+  },
+  {
     id: 'X402-FAC-01',
     level: 'MUST',
     title: "The facilitator lists the resource's kind in /supported",
