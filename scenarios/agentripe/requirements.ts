@@ -36,6 +36,22 @@ export const agentripeRequirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'AGR-FLT-01',
+    level: 'MUST',
+    title: 'A paid answer lost, then retried with the same payment: one task, one deposit, paid once',
+    source: { ...C3, section: 'C.2 "depositId = taskId = x402 payment txHash" (one payment, one task); x402 exact: nonce single use' },
+    text: "When the 200 {taskId} answer to a paid request is lost (the connection closes or resets after the server answered) and the buyer sends the same PAYMENT-SIGNATURE again, the retry is answered with that same taskId, or refused (4xx, or the seed's 500 for a failed settlement) without a task id; the agent's vendor lists exactly one new task, that one; getDeposit(taskId) holds the price from the buyer; the buyer paid the price once, into the escrow. (The harness's fault proxy drops the answer; a fault that never fired leaves the case indeterminate.)",
+    profileAssumption: false,
+  },
+  {
+    id: 'AGR-FLT-02',
+    level: 'MUST',
+    title: 'A paid request delivered twice creates one task and charges once',
+    source: { ...C3, section: 'C.2 "depositId = taskId = x402 payment txHash" (one payment, one task); x402 exact: nonce single use' },
+    text: "When the network delivers one paid request twice (both copies at once, or the original held until after the buyer gave up and its retry was served), every answer is 200 with the one task's id or a refusal without a task id (4xx, or the seed's 500), at least one names the task, the vendor lists exactly one new task, the escrow holds one deposit of the price for it and the buyer paid once.",
+    profileAssumption: false,
+  },
+  {
     id: 'AGR-TASK-01',
     level: 'MUST',
     title: 'Task states and /tasks/{id}/result follow the documented machine',
