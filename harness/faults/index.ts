@@ -46,3 +46,4 @@ export function describeHit(fault: ArmedFault, hit: FaultHit): string {
   const errors = hit.errors.map((e) => `upstream error: ${e}`);
   return `fault '${fault.name}' fired on ${hit.method} ${hit.path}; ${[...answers, ...errors].join('; ') || 'the server never saw the request'}`;
 }
+export * from './rpc.ts';

@@ -12,9 +12,10 @@ import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
-import { TargetProblem } from '../../harness/engine/errors.ts';
-import { asResponse, describeHit, expectFired, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
-import { sendWithPayment, settlementOf } from './client.ts';
+import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
+import { asResponse, callsRpc, describeHit, expectFired, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
+import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
+import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
 import { BASE, BUYERS, expectPaid, expectSettledOnChain, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
 
 /** The request headers that carry a payment (v2, v1): the proxy's trigger for "the paid request". */
@@ -173,4 +174,72 @@ export const duplicateDelivery = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery];
+/**
+ * The RPC side (capability `rpc-faults`): the facilitator reaches its chain through the harness's
+ * fault proxy, and the answer to its transaction send is lost (the node got it and mined it). A
+ * settlement that landed must be reported as settled (or as `settlement_pending` with its hash,
+ * which a retried /settle then reconciles), never as a failure, and never paid twice.
+ */
+export const facilitatorLostSend = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-lost-send',
+  title: "The answer to the facilitator's transaction send is lost: the settlement that landed is reported settled (or pending with its hash, then settled), paid once",
+  requirements: ['X402-FLT-03'],
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    const version = (await facilitatorVersions(ctx, o))[0]!;
+    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    for (const how of v.hangups) {
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      const fault = rpc.arm({
+        name: `the answer to the facilitator's eth_sendRawTransaction(Sync) lost, connection ${how === 'reset' ? 'reset' : 'closed'}`,
+        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
+        action: { kind: 'drop-response', how },
+      });
+      ctx.act(
+        `POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; the node takes the facilitator's transaction but the answer is lost (connection ${how === 'reset' ? 'reset' : 'closed'})`,
+      );
+      let a: FacilitatorAnswer;
+      try {
+        a = await post(ctx, '/settle', bodyOf(o, p));
+      } finally {
+        fault.disarm();
+      }
+      expectFired(fault, 'X402-FLT-03', 'the facilitator sent no transaction through the RPC proxy for this settlement');
+      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+      ctx.check('X402-FLT-03', a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+      const landed = await nonceUsed(o, p.auth);
+      if (!landed) throw new Indeterminate('X402-FLT-03', `the node did not mine the transaction whose answer was lost (authorization unused; /settle said ${showAnswer(a)})`);
+      let settled = a.json as Settlement | null;
+      if (settled?.success !== true) {
+        const pendingHash = settled?.transaction;
+        ctx.check(
+          'X402-FLT-03',
+          settled?.errorReason === 'settlement_pending' && typeof pendingHash === 'string' && /^0x[0-9a-fA-F]{64}$/.test(pendingHash),
+          'a settlement that landed is not reported as failed (success, or settlement_pending with its hash)',
+          {
+            expected: 'success:true, or success:false + errorReason settlement_pending + the transaction hash',
+            actual: showAnswer(a),
+          },
+        );
+        ctx.act(`POST /settle again with the same payment (reconcile the pending settlement)`);
+        const again = await post(ctx, '/settle', bodyOf(o, p));
+        ctx.check('X402-FLT-03', again.json?.success === true && again.json?.transaction === pendingHash, 'the retried /settle reconciles to the pending transaction', {
+          expected: `success:true, transaction ${pendingHash}`,
+          actual: showAnswer(again),
+        });
+        settled = again.json as Settlement;
+      }
+      await expectSettledOnChain(ctx, 'X402-FLT-03', o, settled ?? undefined, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+      await expectPaid(ctx, 'X402-FLT-03', o, snap, amount, '/settle with a lost send answer');
+    }
+  },
+});
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend];

@@ -108,11 +108,7 @@ export const x402Register = defineRegister({
     e([195, 195], 'Optionally deploy an ERC-4337 wallet', SMART_WALLETS),
     e([196, 197], "Call the token's `transferWithAuthorization", ['X402-PAY-01', 'X402-FAC-03']),
     e([199, 199], 'Thrown errors are mapped by regex', REASONS),
-    e(
-      [201, 206],
-      'settle returns `success:false, errorReason:"settlement_pending"`',
-      "needs a chain that withholds the receipt past the facilitator's timeout, which a target file cannot grant; the reference facilitator's own test covers it (anvil automine off)",
-    ),
+    e([201, 206], 'settle returns `success:false, errorReason:"settlement_pending"`', ['X402-FLT-03']),
     // 1.5 facilitator HTTP API
     e([208, 210], '1.5 Facilitator HTTP API', HEADING),
     e([212, 214], '**Default URL**', 'addresses of hosted facilitators: deployment facts, not rules'),
@@ -155,7 +151,7 @@ export const x402Register = defineRegister({
     e([413, 415], 'Smart-wallet signatures rejected.', SMART_WALLETS),
     e([416, 418], 'Hosted facilitator failures.', 'user complaints about hosted facilitators, no server rule beyond the ones mapped elsewhere'),
     e([419, 419], 'rejected spec-shaped v2 payloads', ['X402-FAC-02']),
-    e([420, 421], 'so the payer was debited but got a 402', ['X402-PAY-01', 'X402-RACE-01']),
+    e([420, 421], 'so the payer was debited but got a 402', ['X402-PAY-01', 'X402-RACE-01', 'X402-FLT-03']),
     e([422, 424], 'Recovery keyed on (payer, payTo, value, nonce)', ['X402-FLT-01']),
     e([425, 429], 'Replay and double-spend windows.', ['X402-NEG-04', 'X402-RACE-01', 'X402-PAY-01', 'X402-FLT-02']),
     e([430, 432], 'v1/v2 header confusion.', ['X402-CH-01', 'X402-AMT-02']),

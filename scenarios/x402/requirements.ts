@@ -182,6 +182,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-FLT-03',
+    level: 'MUST',
+    title: 'A facilitator whose transaction send answer is lost reports the settlement that landed, and pays it once',
+    source: { ...EXACT, section: '§1.4 "settlement_pending with the tx hash, so callers can reconcile instead of re-charging" (x402 PR #3083); §1.9 item 4' },
+    text: "When the answer to the facilitator's eth_sendRawTransaction (or eth_sendRawTransactionSync) is lost although the node took and mined the transaction, /settle answers success:true with that transaction, or success:false with errorReason settlement_pending and its hash, which a retried /settle of the same payment reconciles to success:true with the same transaction; it never reports the landed settlement as failed, never answers 5xx, and the payer is debited exactly once. Needs the capability rpc-faults (the facilitator's RPC goes through the harness's fault proxy).",
+    profileAssumption: false,
+  },
+  {
     id: 'X402-FAC-01',
     level: 'MUST',
     title: "The facilitator lists the resource's kind in /supported",
