@@ -4,7 +4,7 @@
  * it judges anything: the case is then indeterminate with that reason, never a pass.
  */
 import { Indeterminate } from '../engine/errors.ts';
-import type { ArmedFault, FaultHit, FaultProxy, UpstreamAnswer } from './proxy.ts';
+import type { ArmedFault, FaultAction, FaultHit, FaultProxy, FaultSpec, Trigger, UpstreamAnswer } from './proxy.ts';
 import { startFaultProxy } from './proxy.ts';
 
 export * from './proxy.ts';
@@ -47,3 +47,28 @@ export function describeHit(fault: ArmedFault, hit: FaultHit): string {
   return `fault '${fault.name}' fired on ${hit.method} ${hit.path}; ${[...answers, ...errors].join('; ') || 'the server never saw the request'}`;
 }
 export * from './rpc.ts';
+
+/** One way a request or its answer is lost on the way: what the fault does, and whether the server saw the request. */
+export interface Loss {
+  id: 'request' | 'answer-closed' | 'answer-reset';
+  /** What happens, for action logs and fault names. */
+  describe: string;
+  action: FaultAction;
+  /** The server processed the request (its answer is what was lost). */
+  afterAnswer: boolean;
+}
+
+/** Every way a request can be lost that a client must survive by retrying; scenarios try each in every run. */
+export const LOSSES: readonly Loss[] = [
+  { id: 'request', describe: 'the request is lost before it reaches the server (connection closed)', action: { kind: 'drop-request', how: 'close' }, afterAnswer: false },
+  { id: 'answer-closed', describe: 'the server answers but the answer is lost (connection closed)', action: { kind: 'drop-response', how: 'close' }, afterAnswer: true },
+  { id: 'answer-reset', describe: 'the server answers but the answer is lost (connection reset)', action: { kind: 'drop-response', how: 'reset' }, afterAnswer: true },
+];
+
+/**
+ * The fault for `loss` on requests matching `when`; a lost answer only when the upstream status
+ * satisfies `served` (the case is "after the server did the work": an unserved request is no case).
+ */
+export function lossFault(loss: Loss, when: Trigger, served: (status: number) => boolean, what: string): FaultSpec {
+  return { name: `${what}: ${loss.describe}`, when: loss.afterAnswer ? { ...when, status: served } : when, action: loss.action };
+}

@@ -139,7 +139,7 @@ export default defineKills<Variant>({
     fault('AGR-PAY-02', 'taskIdNotTxHash', 'paid-task-approved', 2),
     fault('AGR-PAY-03', 'acceptReplayedPayment', 'bad-payments', 2),
     fault('AGR-PAY-03', 'taskOnBadPayment', 'bad-payments', 2),
-    fault('AGR-FLT-01', 'acceptReplayedPayment', 'agentripe/fault-lost-answer', 2),
+    fault('AGR-FLT-01', 'acceptReplayedPayment', 'agentripe/fault-lost-retry', 2),
     fault('AGR-FLT-02', 'acceptReplayedPayment', 'agentripe/fault-duplicate-delivery', 2),
     fault('AGR-PAY-04', 'unknownServiceFirstEntry', 'unknown-agent-or-service', 2),
     fault('AGR-PRICE-01', 'zeroPriceChallenge', 'zero-price-entry', 2),

@@ -180,7 +180,7 @@ export default defineKills<Variant>({
     {
       requirement: 'X402-FLT-01',
       defect: 'the retry of a settled payment whose answer was lost is served again without a settlement (no nonce check, serves on a failed settlement)',
-      grep: 'fault-lost-answer',
+      grep: 'fault-lost-retry',
       runs: 2,
       variant: passesToServe({ skipNonceCheck: true }),
     },

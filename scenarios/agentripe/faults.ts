@@ -14,7 +14,7 @@ import type { Address, Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
-import { describeHit, expectFired, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
+import { LOSSES, describeHit, expectFired, lossFault, withFaultProxy, type FaultProxy, type UpstreamAnswer } from '../../harness/faults/index.ts';
 import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { createPayer, pickV2, sendWithPayment } from '../../reference-impl/x402/agents/payer.ts';
 import type { RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
@@ -136,35 +136,32 @@ async function cleanup(f: Fixture, buyer: string, taskId: string | undefined) {
 
 export const lostAnswerRetry = defineScenario({
   kind: 'property',
-  id: 'fault-lost-answer',
-  title: 'The 200 {taskId} of a paid request is lost; the buyer retries with the same payment: one task, one deposit, paid once',
+  id: 'fault-lost-retry',
+  title: 'A paid request, or its 200 {taskId}, is lost; the buyer retries with the same payment: one task, one deposit, paid once',
   requirements: ['AGR-FLT-01'],
   ...BASE,
-  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) }),
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), losses: fc.shuffledSubarray([...LOSSES], { minLength: LOSSES.length }) }),
   async run(ctx, v) {
     const f = await fixture(ctx, 'AGR-FLT-01');
     const buyer = f.a.s.address(v.buyer);
     const payer = createPayer({ privateKey: ctx.key(v.buyer), chainId: f.a.s.chainId, now: () => f.a.s.pendingTime(), fetchImpl: ctx.fetch });
     await withFaultProxy(f.a.url, async (proxy) => {
-      for (const how of v.hangups) {
+      // Every way of losing the request or its answer, every run (rule 4).
+      for (const loss of v.losses) {
         const before = { tasks: await taskIds(ctx, 'AGR-FLT-01', f.owner), money: await ctx.balancesOf(f.a.s, f.a.usdc, { buyer, escrow: f.a.escrow }) };
         const { header } = await payer.v2Header(f.req);
-        const fault = proxy.arm({
-          name: `the 200 answer to the paid request lost, connection ${how === 'reset' ? 'reset' : 'closed'}`,
-          when: { header: 'payment-signature', status: 200 },
-          action: { kind: 'drop-response', how },
-        });
-        ctx.act(`${v.buyer} pays ${PRICE} for '${PATH}' of agent ${f.agentId}; the server answers 200 but the answer is lost (connection ${how === 'reset' ? 'reset' : 'closed'})`);
+        const fault = proxy.arm(lossFault(loss, { header: 'payment-signature' }, (status) => status === 200, 'the paid request'));
+        ctx.act(`${v.buyer} pays ${PRICE} for '${PATH}' of agent ${f.agentId}; ${loss.describe}${loss.afterAnswer ? ' after the server answered 200' : ''}`);
         const first = await sendPaid(f, proxy, header);
         expectFired(fault, 'AGR-FLT-01', `the paid request was not answered 200 (${first === 'lost' ? 'no answer' : first.status}), so no task's answer was lost`);
         ctx.evidence.note(describeHit(fault, fault.hits[0]!));
         ctx.act(`${v.buyer} sends the same PAYMENT-SIGNATURE again`);
         const retry = await sendPaid(f, proxy, header);
         ctx.check('AGR-FLT-01', retry !== 'lost', 'the retry gets an answer', { expected: 'an HTTP answer', actual: 'the connection ended without one' });
-        const lost = answerOf('the lost answer', fault.hits[0]!.upstream[0]!);
-        let taskId: string | undefined = taskIdOf(lost.body);
+        const lost = loss.afterAnswer ? [answerOf('the lost answer', fault.hits[0]!.upstream[0]!)] : [];
+        let taskId = [...lost, retry as Answer].map((x) => taskIdOf(x.body)).find(Boolean);
         try {
-          taskId = await judge(ctx, 'AGR-FLT-01', f, buyer, before, [lost, { ...(retry as Answer), who: 'the retry' }]);
+          taskId = await judge(ctx, 'AGR-FLT-01', f, buyer, before, [...lost, { ...(retry as Answer), who: 'the retry' }]);
         } finally {
           await cleanup(f, v.buyer, taskId);
         }

@@ -38,9 +38,9 @@ export const agentripeRequirements = defineCatalog([
   {
     id: 'AGR-FLT-01',
     level: 'MUST',
-    title: 'A paid answer lost, then retried with the same payment: one task, one deposit, paid once',
+    title: 'A paid request or its answer lost, then retried with the same payment: one task, one deposit, paid once',
     source: { ...C3, section: 'C.2 "depositId = taskId = x402 payment txHash" (one payment, one task); x402 exact: nonce single use' },
-    text: "When the 200 {taskId} answer to a paid request is lost (the connection closes or resets after the server answered) and the buyer sends the same PAYMENT-SIGNATURE again, the retry is answered with that same taskId, or refused (4xx, or the seed's 500 for a failed settlement) without a task id; the agent's vendor lists exactly one new task, that one; getDeposit(taskId) holds the price from the buyer; the buyer paid the price once, into the escrow. (The harness's fault proxy drops the answer; a fault that never fired leaves the case indeterminate.)",
+    text: "When a paid request is lost before it reaches the server, or its 200 {taskId} answer is lost (the connection closes or resets after the server answered), and the buyer sends the same PAYMENT-SIGNATURE again, the retry is answered with that same taskId (a retry of a request the server never saw must create the task), or, after a lost answer, refused (4xx, or the seed's 500 for a failed settlement) without a task id; the agent's vendor lists exactly one new task, that one; getDeposit(taskId) holds the price from the buyer; the buyer paid the price once, into the escrow. (The harness's fault proxy drops the answer; a fault that never fired leaves the case indeterminate.)",
     profileAssumption: false,
   },
   {

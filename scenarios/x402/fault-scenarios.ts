@@ -13,7 +13,7 @@ import type { Address, Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
-import { asResponse, callsRpc, describeHit, expectFired, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
+import { LOSSES, asResponse, callsRpc, describeHit, expectFired, lossFault, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
 import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
 import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
 import { BASE, BUYERS, expectPaid, expectSettledOnChain, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
@@ -76,30 +76,26 @@ async function judgeAnswers(ctx: RunContext, req: string, o: Offer, p: Signed, a
 
 export const lostAnswerRetry = defineScenario({
   kind: 'property',
-  id: 'fault-lost-answer',
-  title: 'The answer to a paid request is lost after the server served it; the client retries with the same payment: paid exactly once, the retry served with that settlement or refused with a 4xx',
+  id: 'fault-lost-retry',
+  title: 'A paid request, or its answer after the server served it, is lost; the client retries with the same payment: paid exactly once, the retry served with that settlement or refused with a 4xx',
   requirements: ['X402-FLT-01'],
   ...BASE,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
   async run(ctx, v) {
     const o = await offer(ctx);
     const payer = o.s.address(v.buyer);
-    // Every version and both ways of losing the answer, every run (rule 4).
+    // Every version and every way of losing the request or its answer, every run (rule 4).
     const cases = shuffled(
-      versions(o).flatMap((version) => (['close', 'reset'] as Hangup[]).map((how) => ({ version, how }))),
+      versions(o).flatMap((version) => LOSSES.map((loss) => ({ version, loss }))),
       v.order,
     );
     await withFaultProxy(o.url, async (proxy) => {
-      for (const { version, how } of cases) {
+      for (const { version, loss } of cases) {
         const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
         const snap = await holdings(ctx, o, payer);
         const p = await sign(ctx, o, v.buyer, version);
-        const fault = proxy.arm({
-          name: `the served answer to the paid request (${headerName(version)}) lost, connection ${how === 'reset' ? 'reset' : 'closed'}`,
-          when: { header: PAYMENT_HEADERS, status: is2xx },
-          action: { kind: 'drop-response', how },
-        });
-        ctx.act(`${v.buyer} pays ${amount} (v${version}); the server serves it but the answer is lost (connection ${how === 'reset' ? 'reset' : 'closed'})`);
+        const fault = proxy.arm(lossFault(loss, { header: PAYMENT_HEADERS }, is2xx, `the paid request (${headerName(version)})`));
+        ctx.act(`${v.buyer} pays ${amount} (v${version}); ${loss.describe}${loss.afterAnswer ? ' after the server served it' : ''}`);
         const first = await sendThrough(ctx, o, proxy, p);
         expectFired(fault, 'X402-FLT-01', `the paid request was not served (${first === 'lost' ? 'no answer' : shown(first)}), so no answer after settlement was lost`);
         ctx.evidence.note(describeHit(fault, fault.hits[0]!));

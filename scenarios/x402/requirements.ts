@@ -168,9 +168,9 @@ export const x402Requirements = defineCatalog([
   {
     id: 'X402-FLT-01',
     level: 'MUST',
-    title: 'A paid answer lost after settlement, then retried with the same payment: paid exactly once',
+    title: 'A paid request or its answer lost on the way, then retried with the same payment: paid exactly once',
     source: { ...EXACT, section: 'EIP-3009 nonce single use; §1.9 item 4 "mapping a timeout to a 402 makes clients pay twice" (settlement uncertainty)' },
-    text: "When the answer to a paid request is lost after the server served it (the connection closes or resets after a 2xx), and the client sends the same payment again, the retry is answered either with the resource and a settlement naming the one transaction that moved this payment, or with a 4xx that claims no settlement; never a 5xx. The payer is debited exactly once, for exactly the amount, and the authorization's nonce is used. (The harness's fault proxy drops the answer; a fault that never fired leaves the case indeterminate.)",
+    text: "When a paid request is lost before it reaches the server, or its answer is lost after the server served it (the connection closes or resets after a 2xx), and the client sends the same payment again, the retry is answered either with the resource and a settlement naming the one transaction that moved this payment, or with a 4xx that claims no settlement; never a 5xx. The payer is debited exactly once, for exactly the amount, and the authorization's nonce is used. (The harness's fault proxy drops the answer; a fault that never fired leaves the case indeterminate.)",
     profileAssumption: false,
   },
   {
