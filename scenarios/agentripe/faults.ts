@@ -14,11 +14,12 @@ import type { Address, Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
-import { LOSSES, describeHit, expectFired, lossFault, withFaultProxy, type FaultProxy, type UpstreamAnswer } from '../../harness/faults/index.ts';
+import { LOSSES, callsRpc, describeHit, expectFired, lossFault, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
 import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { createPayer, pickV2, sendWithPayment } from '../../reference-impl/x402/agents/payer.ts';
+import { eip3009TokenAbi } from '../../reference-impl/x402/protocol/eip3009.ts';
 import type { RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
-import { BUYERS, agr, askUnpaid, deposit, listed, purchase, registerAgent, short, vendor, withdrawAll, type Agr } from './lab.ts';
+import { BUYERS, agr, askUnpaid, deposit, listed, pay, purchase, registerAgent, short, vendor, withdrawAll, type Agr, type Paid } from './lab.ts';
 import { PATH } from './observe.ts';
 import { BASE } from './tasks.ts';
 
@@ -96,7 +97,10 @@ async function judge(ctx: RunContext, req: string, f: Fixture, buyer: Address, b
   const amount = BigInt(f.req.amount);
   const ids = [...new Set(answers.map((x) => taskIdOf(x.body)).filter((t): t is string => t !== undefined))];
   const shown = answers.map((x) => `${x.who}: ${x.status} ${JSON.stringify(x.body)?.slice(0, 160)}`).join(' | ');
-  ctx.check(req, ids.length === 1, 'the answers name exactly one task (the retry or the duplicate never gets a task of its own)', { expected: 'one taskId', actual: shown });
+  ctx.check(req, ids.length === 1, 'the answers name exactly one task (none for a payment that was taken is money without a task; two is a second task for one payment)', {
+    expected: 'one taskId',
+    actual: shown,
+  });
   const taskId = ids[0]!;
   for (const x of answers) {
     const id = taskIdOf(x.body);
@@ -224,4 +228,74 @@ export const duplicateDelivery = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery];
+/** The transaction hash in a recorded eth_sendRawTransaction(Sync) answer: the hash, or the receipt's. */
+function sentHash(a: UpstreamAnswer | undefined): string | undefined {
+  try {
+    const r = (JSON.parse(a?.body.toString('utf8') ?? '') as { result?: unknown }).result;
+    const h = typeof r === 'string' ? r : (r as { transactionHash?: unknown } | null)?.transactionHash;
+    return typeof h === 'string' ? h.toLowerCase() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The RPC side (capability `rpc-faults`): the server's facilitator reaches the chain through the
+ * harness's fault proxy and the answer to its transaction send is lost, although the node mined it.
+ * The buyer's money is then in the escrow: the server must still create the one task for it (in its
+ * answer, or in answer to the buyer's retry with the same payment), never leave the money without
+ * a task, never charge twice.
+ */
+export const facilitatorLostSend = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-lost-send',
+  title: "The answer to the settlement's transaction send is lost although it landed: the payment still gets its one task (at once or on the buyer's retry), paid once",
+  requirements: ['AGR-FLT-03'],
+  ...BASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) }),
+  async run(ctx, v) {
+    const f = await fixture(ctx, 'AGR-FLT-03');
+    const buyer = f.a.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(f.a.s.spec.rpcUrl);
+    const payer = createPayer({ privateKey: ctx.key(v.buyer), chainId: f.a.s.chainId, now: () => f.a.s.pendingTime(), fetchImpl: ctx.fetch });
+    for (const how of v.hangups) {
+      const before = { tasks: await taskIds(ctx, 'AGR-FLT-03', f.owner), money: await ctx.balancesOf(f.a.s, f.a.usdc, { buyer, escrow: f.a.escrow }) };
+      const { header, payload } = await payer.v2Header(f.req);
+      const auth = (payload.payload as { authorization: { from: Address; nonce: Hex } }).authorization;
+      const fault = rpc.arm({
+        name: `the answer to the settlement's eth_sendRawTransaction(Sync) lost, connection ${how === 'reset' ? 'reset' : 'closed'}`,
+        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
+        action: { kind: 'drop-response', how },
+      });
+      ctx.act(`${v.buyer} pays ${PRICE} for '${PATH}' of agent ${f.agentId}; the node mines the settlement but the answer to its send is lost (connection ${how === 'reset' ? 'reset' : 'closed'})`);
+      let first: Paid;
+      try {
+        first = await pay(f.a, v.buyer, f.agentId, PATH, { req: f.req, header });
+      } finally {
+        fault.disarm();
+      }
+      expectFired(fault, 'AGR-FLT-03', "the server's settlement sent no transaction through the RPC proxy");
+      const hit = fault.hits[0]!;
+      ctx.evidence.note(describeHit(fault, hit));
+      const landed = await f.a.s.read(f.a.usdc, eip3009TokenAbi, 'authorizationState', [auth.from, auth.nonce]);
+      if (!landed) throw new Indeterminate('AGR-FLT-03', `the node did not mine the settlement whose send answer was lost (authorization unused; the server said ${first.status})`);
+      const answers: Answer[] = [{ who: 'the paid request', status: first.status, body: first.body }];
+      if (first.status !== 200) {
+        ctx.act(`${v.buyer} sends the same PAYMENT-SIGNATURE again`);
+        const retry = await pay(f.a, v.buyer, f.agentId, PATH, { req: f.req, header });
+        answers.push({ who: 'the retry', status: retry.status, body: retry.body });
+      }
+      let taskId = answers.map((x) => taskIdOf(x.body)).find(Boolean);
+      try {
+        taskId = await judge(ctx, 'AGR-FLT-03', f, buyer, before, answers);
+        const hash = sentHash(hit.upstream[0]);
+        if (hash) ctx.check('AGR-FLT-03', taskId === hash, 'the task is the transaction that landed', { expected: hash, actual: taskId });
+      } finally {
+        await cleanup(f, v.buyer, taskId);
+      }
+    }
+  },
+});
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend];

@@ -52,6 +52,14 @@ export const agentripeRequirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'AGR-FLT-03',
+    level: 'MUST',
+    title: 'A settlement whose transaction send answer was lost but which landed still gets its one task: money never sits in the escrow without one',
+    source: { ...C3, section: 'C.2 "depositId = taskId = x402 payment txHash"; x402 §1.4 settlement_pending "so callers can reconcile instead of re-charging"' },
+    text: "When the answer to the settlement's eth_sendRawTransaction(Sync) is lost although the node mined it (the buyer's USDC is in the escrow), the server answers the paid request with 200 {taskId} for that transaction, or, if it refused, answers the buyer's retry with the same PAYMENT-SIGNATURE so; the agent's vendor lists exactly one new task, its id the transaction that landed, getDeposit holds the price, and the buyer paid once. Needs the capability rpc-faults (the server's facilitator reaches the chain through the harness's fault proxy).",
+    profileAssumption: false,
+  },
+  {
     id: 'AGR-TASK-01',
     level: 'MUST',
     title: 'Task states and /tasks/{id}/result follow the documented machine',
