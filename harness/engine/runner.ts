@@ -162,7 +162,7 @@ async function runScenario(
     requirements: s.requirements,
     status: 'pass',
     runs: 0,
-    runsPlanned: opts.replay ? 1 : opts.runs,
+    runsPlanned: opts.replay ? 1 : plannedRuns(s, opts.runs),
     executions: 0,
     shrinks: 0,
     seed,
@@ -253,7 +253,7 @@ async function runScenario(
       ? fc.asyncProperty(fc.scheduler(), cmds, (sch, c) => exec((ctx) => withFinish(ctx, (setup) => fc.scheduledModelRun(sch, setup, c), sch)))
       : fc.asyncProperty(cmds, (c) => exec((ctx) => withFinish(ctx, (setup) => fc.asyncModelRun(setup, c))));
   }
-  const numRuns = Math.max(1, opts.replay ? 1 : opts.runs);
+  const numRuns = Math.max(1, opts.replay ? 1 : plannedRuns(s, opts.runs));
   const details = await fc.check(prop, {
     seed,
     numRuns,
@@ -328,6 +328,11 @@ async function runScenario(
   const cmd = opts.replayCommand ?? 'amh replay reports/latest/report.json';
   report.replay = `${cmd} --case ${caseId}`;
   return { report, counts, sample: sample ?? [], failure: lastFail?.evidence, ...(err instanceof TargetProblem ? { targetProblem: err.message } : {}) };
+}
+
+/** Property runs a scenario gets: `--runs`, or fewer when the scenario caps them (`maxRuns`). */
+export function plannedRuns(s: Scenario, runs: number): number {
+  return s.maxRuns === undefined ? runs : Math.min(runs, s.maxRuns);
 }
 
 /** Which covering scenario a requirement's evidence comes from (and whether from its failing run). */
@@ -470,7 +475,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
       while (next < jobs.length) {
         const job = jobs[next++]!;
         const caseId = `${job.p.id}/${job.s.id}`;
-        opts.onProgress?.({ type: 'scenario-start', caseId, runs: opts.runs, index: job.i, total: jobs.length });
+        opts.onProgress?.({ type: 'scenario-start', caseId, runs: plannedRuns(job.s, opts.runs), index: job.i, total: jobs.length });
         try {
           // Fair share of what is left of the budget, so early scenarios cannot starve later ones.
           const left = jobs.length - job.i;
@@ -488,7 +493,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
               status: 'error',
               reason: trim(msg, 300),
               runs: 0,
-              runsPlanned: opts.runs,
+              runsPlanned: plannedRuns(job.s, opts.runs),
               executions: 0,
               shrinks: 0,
               seed: 0,

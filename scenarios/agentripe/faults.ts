@@ -24,6 +24,8 @@ import { PATH } from './observe.ts';
 import { BASE } from './tasks.ts';
 
 const PRICE = '$0.10';
+/** Property runs of each fault scenario at most. */
+const FAULT_RUNS = 5;
 
 /** An answer to a paid request: status and body (the buyer's, or one only the proxy saw). */
 interface Answer {
@@ -143,6 +145,8 @@ export const lostAnswerRetry = defineScenario({
   id: 'fault-lost-retry',
   title: 'A paid request, or its 200 {taskId}, is lost; the buyer retries with the same payment: one task, one deposit, paid once',
   requirements: ['AGR-FLT-01'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
   ...BASE,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), losses: fc.shuffledSubarray([...LOSSES], { minLength: LOSSES.length }) }),
   async run(ctx, v) {
@@ -179,6 +183,8 @@ export const duplicateDelivery = defineScenario({
   id: 'fault-duplicate-delivery',
   title: 'A paid request delivered twice (both at once, or a held original arriving after the retry was served): one task, one deposit, paid once',
   requirements: ['AGR-FLT-02'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
   ...BASE,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), kinds: fc.shuffledSubarray(['at once', 'late original'] as const, { minLength: 2 }) }),
   async run(ctx, v) {
@@ -251,6 +257,8 @@ export const facilitatorLostSend = defineScenario({
   id: 'fault-facilitator-lost-send',
   title: "The answer to the settlement's transaction send is lost although it landed: the payment still gets its one task (at once or on the buyer's retry), paid once",
   requirements: ['AGR-FLT-03'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
   ...BASE,
   capabilities: ['rpc-faults'],
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) }),

@@ -20,6 +20,8 @@ import { BASE, BUYERS, expectPaid, expectSettledOnChain, holdings, networkOf, no
 
 /** The request headers that carry a payment (v2, v1): the proxy's trigger for "the paid request". */
 const PAYMENT_HEADERS = ['payment-signature', 'x-payment'];
+/** Property runs of each fault scenario at most. */
+const FAULT_RUNS = 5;
 const is2xx = (status: number) => status >= 200 && status < 300;
 const headerName = (v: 1 | 2) => (v === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT');
 
@@ -79,6 +81,8 @@ export const lostAnswerRetry = defineScenario({
   id: 'fault-lost-retry',
   title: 'A paid request, or its answer after the server served it, is lost; the client retries with the same payment: paid exactly once, the retry served with that settlement or refused with a 4xx',
   requirements: ['X402-FLT-01'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
   ...BASE,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
   async run(ctx, v) {
@@ -113,6 +117,8 @@ export const duplicateDelivery = defineScenario({
   id: 'fault-duplicate-delivery',
   title: 'A paid request delivered twice (both at once, or a delayed original arriving after the retry was served): charged once, every answer the one settlement or a 4xx',
   requirements: ['X402-FLT-02'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
   ...BASE,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
   async run(ctx, v) {
@@ -181,6 +187,8 @@ export const facilitatorLostSend = defineScenario({
   id: 'fault-facilitator-lost-send',
   title: "The answer to the facilitator's transaction send is lost: the settlement that landed is reported settled (or pending with its hash, then settled), paid once",
   requirements: ['X402-FLT-03'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
   ...FBASE,
   capabilities: ['rpc-faults'],
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) }),
