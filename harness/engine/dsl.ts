@@ -53,6 +53,12 @@ interface ScenarioBase {
   endpoints?: string[];
   /** Run isolation (default `snapshot`). */
   isolation?: Isolation;
+  /**
+   * At most this many property runs, whatever `--runs` asks: for a costly scenario that tries every
+   * case in every run (rule 4), where more runs only vary the generated order and values. The
+   * report's `runsPlanned` shows the cap.
+   */
+  maxRuns?: number;
 }
 
 /** Property scenario: one generated value per run; `setup` (optional) builds a per-run fixture first. */
@@ -161,6 +167,7 @@ export function defineScenario<M extends object, R>(s: ModelScenario<M, R>): Mod
 export function defineScenario(s: Scenario): Scenario {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(s.id)) throw new Error(`scenario id '${s.id}' must be kebab-case`);
   if (s.requirements.length === 0) throw new Error(`scenario ${s.id} checks no requirement`);
+  if (s.maxRuns !== undefined && !(Number.isInteger(s.maxRuns) && s.maxRuns >= 1)) throw new Error(`scenario ${s.id}: maxRuns must be a positive integer, got ${s.maxRuns}`);
   return s;
 }
 

@@ -380,3 +380,27 @@ test('spec revisions: a run certifies one revision; other revisions’ requireme
     /exactly one spec revision must be the default/,
   );
 });
+
+test('maxRuns caps a scenario below --runs (runsPlanned shows the cap); --runs below the cap wins; a bad cap is refused', async () => {
+  let calls = 0;
+  const capped = defineScenario({
+    kind: 'property',
+    id: 'capped',
+    title: 'capped',
+    requirements: ['T-MUST-01'],
+    maxRuns: 3,
+    arbitrary: () => fc.nat(),
+    async run(ctx, x) {
+      calls++;
+      ctx.check('T-MUST-01', x + 1 === 1 + x, 'commutes');
+    },
+  });
+  const r = await run(proto([capped]), { runs: 50 });
+  const sc = r.protocols[0]!.scenarios[0]!;
+  assert.deepEqual([sc.status, sc.runs, sc.runsPlanned, calls], ['pass', 3, 3, 3]);
+  assert.match(sc.reason!, /3 of --runs 50: the scenario caps its runs at 3/, 'the report says why fewer ran');
+  calls = 0;
+  const fewer = await run(proto([capped]), { runs: 2 });
+  assert.deepEqual([fewer.protocols[0]!.scenarios[0]!.runsPlanned, calls], [2, 2]);
+  assert.throws(() => defineScenario({ ...capped, maxRuns: 0 }), /maxRuns must be a positive integer, got 0/);
+});

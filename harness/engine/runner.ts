@@ -174,7 +174,7 @@ async function runScenario(
     requirements: s.requirements,
     status: 'pass',
     runs: 0,
-    runsPlanned: opts.replay ? 1 : opts.runs,
+    runsPlanned: opts.replay ? 1 : plannedRuns(s, opts.runs),
     executions: 0,
     shrinks: 0,
     seed,
@@ -267,7 +267,7 @@ async function runScenario(
       ? fc.asyncProperty(fc.scheduler(), cmds, (sch, c) => exec((ctx) => withFinish(ctx, (setup) => fc.scheduledModelRun(sch, setup, c), sch)))
       : fc.asyncProperty(cmds, (c) => exec((ctx) => withFinish(ctx, (setup) => fc.asyncModelRun(setup, c))));
   }
-  const numRuns = Math.max(1, opts.replay ? 1 : opts.runs);
+  const numRuns = Math.max(1, opts.replay ? 1 : plannedRuns(s, opts.runs));
   const details = await fc.check(prop, {
     seed,
     numRuns,
@@ -300,6 +300,7 @@ async function runScenario(
       report.status = 'pass';
       if (details.interrupted) report.reason = `time budget: ${runs} of ${numRuns} runs`;
       else if (details.numSkips > 0) report.reason = `${details.numSkips} generated inputs skipped by preconditions`;
+      else if (!opts.replay && numRuns < opts.runs) report.reason = `${numRuns} of --runs ${opts.runs}: the scenario caps its runs at ${s.maxRuns} (maxRuns)`;
     }
     return { report, counts, sample: sample ?? [] };
   }
@@ -342,6 +343,11 @@ async function runScenario(
   const cmd = opts.replayCommand ?? 'amh replay reports/latest/report.json';
   report.replay = `${cmd} --case ${caseId}`;
   return { report, counts, sample: sample ?? [], failure: lastFail?.evidence, ...(err instanceof TargetProblem ? { targetProblem: err.message } : {}) };
+}
+
+/** Property runs a scenario gets: `--runs`, or fewer when the scenario caps them (`maxRuns`). */
+export function plannedRuns(s: Scenario, runs: number): number {
+  return s.maxRuns === undefined ? runs : Math.min(runs, s.maxRuns);
 }
 
 /** Which covering scenario a requirement's evidence comes from (and whether from its failing run). */
@@ -466,7 +472,7 @@ function notRunReport(p: ProtocolModule, s: Scenario, opts: RunOptions): Scenari
     requirements: s.requirements,
     status: 'indeterminate',
     runs: 0,
-    runsPlanned: opts.runs,
+    runsPlanned: plannedRuns(s, opts.runs),
     executions: 0,
     shrinks: 0,
     seed: scenarioSeed(opts.seed, `${p.id}/${s.id}`),
@@ -530,7 +536,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
           results[job.i]!.report.checks = {};
           continue;
         }
-        opts.onProgress?.({ type: 'scenario-start', caseId, runs: opts.runs, index: job.i, total: jobs.length });
+        opts.onProgress?.({ type: 'scenario-start', caseId, runs: plannedRuns(job.s, opts.runs), index: job.i, total: jobs.length });
         if (scopeCoverage) coverageScope(caseId);
         try {
           // Fair share of what is left of the budget, so early scenarios cannot starve later ones.

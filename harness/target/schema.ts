@@ -56,6 +56,8 @@ export const CORE_CAPABILITIES = {
   'set-code': 'anvil_setCode / anvil_setStorageAt / anvil_setBalance',
   impersonate: 'anvil_impersonateAccount',
   restart: 'servers can be killed and restarted by the harness',
+  'rpc-faults':
+    "the target's servers reach their chain RPC through the harness's fault proxy, so the harness can lose, hold or duplicate their RPC calls (a lost eth_sendRawTransaction answer, a receipt wait)",
 } as const;
 export type CoreCapability = keyof typeof CORE_CAPABILITIES;
 /** A core capability, or a protocol's own as `<protocol>:<name>` (declared by the protocol pack). */

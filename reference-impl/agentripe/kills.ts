@@ -17,11 +17,13 @@ import { Hono } from 'hono';
 import solc from 'solc';
 import type { Hex } from 'viem';
 import { roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
 import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { AGENTRIPE_FAULTS } from './server/faults.ts';
 import type { AgentripeServerConfig } from './server/server.ts';
 import { startAgentripeStack } from './server/stack.ts';
+import type { FacilitatorFaults } from '../x402/server/facilitator.ts';
 
 /** A proxy edit: answers of routes matching `match` go through `edit` (a broken server built from the correct one). */
 interface Mangle {
@@ -34,6 +36,8 @@ interface Variant {
   mangle?: Mangle;
   /** A line deleted from the escrow's real source. */
   escrowWithout?: string;
+  /** Defects of the stack's x402 facilitator. */
+  facilitator?: FacilitatorFaults;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -114,7 +118,12 @@ export default defineKills<Variant>({
     const escrow = c.profile.contracts.agentripeEscrow!;
     const original = v?.escrowWithout ? await rpcCall<Hex>(c.rpcUrl, 'eth_getCode', [escrow, 'latest']) : undefined;
     if (v?.escrowWithout) await rpcCall(c.rpcUrl, 'anvil_setCode', [escrow, escrowMutant(v.escrowWithout)]);
-    const stack = await startAgentripeStack(c, v?.config ?? {});
+    // The facilitator's RPC goes through the harness's fault proxy (capability rpc-faults), as in the reference target.
+    const rpc = await rpcFaultProxy(c.rpcUrl);
+    const stack = await startAgentripeStack(c, { ...(v?.config ?? {}), facilitatorRpcUrl: rpc.url, facilitatorFaults: v?.facilitator }).catch(async (e) => {
+      await rpc.release();
+      throw e;
+    });
     const proxy = v?.mangle ? await mangler(stack.server.url, v.mangle) : undefined;
     const usdc = tokenOf(c.profile, 'usdc');
     const { usdc: _u, ...contracts } = c.profile.contracts;
@@ -123,13 +132,14 @@ export default defineKills<Variant>({
       chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
       endpoints: { agentripe: proxy?.url ?? stack.server.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'snapshot', 'agentripe:review-fixture'],
+      capabilities: ['clock-control', 'snapshot', 'agentripe:review-fixture', 'rpc-faults'],
     });
     return {
       target,
       async stop() {
         await proxy?.stop();
         await stack.stop();
+        await rpc.release();
         if (original) await rpcCall(c.rpcUrl, 'anvil_setCode', [escrow, original]);
       },
     };
@@ -139,6 +149,15 @@ export default defineKills<Variant>({
     fault('AGR-PAY-02', 'taskIdNotTxHash', 'paid-task-approved', 2),
     fault('AGR-PAY-03', 'acceptReplayedPayment', 'bad-payments', 2),
     fault('AGR-PAY-03', 'taskOnBadPayment', 'bad-payments', 2),
+    fault('AGR-FLT-01', 'acceptReplayedPayment', 'agentripe/fault-lost-retry', 2),
+    fault('AGR-FLT-02', 'acceptReplayedPayment', 'agentripe/fault-duplicate-delivery', 2),
+    {
+      requirement: 'AGR-FLT-03',
+      defect: "the stack's facilitator reports a settlement whose send answer was lost as failed, although it landed (the buyer's money sits in the escrow without a task)",
+      grep: 'agentripe/fault-facilitator-lost-send',
+      runs: 2,
+      variant: { facilitator: { lostSendIsFailure: true } },
+    },
     fault('AGR-PAY-04', 'unknownServiceFirstEntry', 'unknown-agent-or-service', 2),
     fault('AGR-PRICE-01', 'zeroPriceChallenge', 'zero-price-entry', 2),
     fault('AGR-PRICE-02', 'zeroPriceRegister', 'registration-validation', 2),

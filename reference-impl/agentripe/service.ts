@@ -6,6 +6,7 @@
  * protocol is selected.
  */
 import { tokenOf } from '../../harness/chain/index.ts';
+import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
 import { defineService } from '../../harness/services/service.ts';
 import { startFixtureReviewer } from './agents/reviewer.ts';
 import { startAgentripeStack } from './server/stack.ts';
@@ -18,19 +19,23 @@ export default defineService({
     const chain = chains.find((c) => c.profile.id === 'base-sepolia')!;
     tokenOf(chain.profile, 'usdc');
     const reviewer = await startFixtureReviewer({ host });
+    // The facilitator reaches the chain through the harness's RPC fault proxy (capability rpc-faults).
+    const rpc = await rpcFaultProxy(chain.rpcUrl);
     try {
-      const stack = await startAgentripeStack(chain, { host, review: { type: 'llm', endpoint: reviewer.url, model: 'review-fixture' } });
+      const stack = await startAgentripeStack(chain, { host, review: { type: 'llm', endpoint: reviewer.url, model: 'review-fixture' }, facilitatorRpcUrl: rpc.url });
       return {
         endpoints: { agentripe: stack.server.url },
-        capabilities: ['agentripe:review-fixture'],
+        capabilities: ['agentripe:review-fixture', 'rpc-faults'],
         facts: { facilitator: stack.facilitator.url, reviewer: reviewer.url, operator: stack.server.operator, registrar: stack.server.registrar },
         async stop() {
           await stack.stop();
           await reviewer.stop();
+          await rpc.release();
         },
       };
     } catch (e) {
       await reviewer.stop();
+      await rpc.release();
       throw e;
     }
   },

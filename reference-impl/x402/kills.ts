@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { keepAliveFetch, roleAccount, roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
 import { defineKills } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { startDemoResource, type DemoFaults } from './server/demo.ts';
@@ -68,7 +69,12 @@ export default defineKills<Variant>({
   async start(v) {
     const c = chain!;
     const usdc = tokenOf(c.profile, 'usdc');
-    const fac = await startFacilitator({ rpcUrl: c.rpcUrl, privateKey: roleAccount('provider').privateKey, faults: v?.facilitator, simulate: v?.simulate ?? true });
+    // The facilitator's RPC goes through the harness's fault proxy (capability rpc-faults), as in the reference target.
+    const rpc = await rpcFaultProxy(c.rpcUrl);
+    const fac = await startFacilitator({ rpcUrl: rpc.url, privateKey: roleAccount('provider').privateKey, faults: v?.facilitator, simulate: v?.simulate ?? true }).catch(async (e) => {
+      await rpc.release();
+      throw e;
+    });
     const proxy = v?.proxy ? await facilitatorProxy(fac.url, v.proxy) : undefined;
     const demo = await startDemoResource({
       facilitatorUrl: fac.url,
@@ -80,6 +86,7 @@ export default defineKills<Variant>({
     }).catch(async (e) => {
       await proxy?.stop();
       await fac.stop();
+      await rpc.release();
       throw e;
     });
     const { usdc: _u, ...contracts } = c.profile.contracts;
@@ -92,7 +99,7 @@ export default defineKills<Variant>({
         'x402-resource-failing': { url: demo.queryUrl, method: 'POST', body: { query: '' } },
       },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'set-code'],
+      capabilities: ['clock-control', 'set-code', 'rpc-faults'],
     });
     return {
       target,
@@ -100,6 +107,7 @@ export default defineKills<Variant>({
         await demo.stop();
         await proxy?.stop();
         await fac.stop();
+        await rpc.release();
       },
     };
   },
@@ -169,6 +177,28 @@ export default defineKills<Variant>({
       variant: { simulate: false, facilitator: { skipNonceCheck: true }, demo: { serveOnSettleFailure: true, paywall: { noReplayGuard: true } } },
     },
     { requirement: 'X402-RACE-01', defect: 'the race loser gets a 500 instead of a 4xx', grep: 'replay-race', runs: 6, variant: { demo: { crashOnDuplicate: true } } },
+    {
+      requirement: 'X402-FLT-01',
+      defect: 'the retry of a settled payment whose answer was lost is served again without a settlement (no nonce check, serves on a failed settlement)',
+      grep: 'fault-lost-retry',
+      runs: 2,
+      variant: passesToServe({ skipNonceCheck: true }),
+    },
+    { requirement: 'X402-FLT-02', defect: 'one of two deliveries of a paid request gets a 500', grep: 'fault-duplicate-delivery', runs: 4, variant: { demo: { crashOnDuplicate: true } } },
+    {
+      requirement: 'X402-FLT-02',
+      defect: 'no replay guard, no nonce check, serves on a failed settlement: the second delivery is served without a settlement',
+      grep: 'fault-duplicate-delivery',
+      runs: 2,
+      variant: { simulate: false, facilitator: { skipNonceCheck: true }, demo: { serveOnSettleFailure: true, paywall: { noReplayGuard: true } } },
+    },
+    {
+      requirement: 'X402-FLT-03',
+      defect: 'the facilitator reports a settlement whose send answer was lost as failed, although it landed',
+      grep: 'fault-facilitator-lost-send',
+      runs: 2,
+      variant: { facilitator: { lostSendIsFailure: true } },
+    },
     { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
     {
       requirement: 'X402-FAC-02',

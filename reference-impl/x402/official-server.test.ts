@@ -15,12 +15,14 @@ import { afterAll, beforeAll, test } from 'vitest';
 import { HTTPFacilitatorClient, x402HTTPResourceServer, x402ResourceServer, type HTTPAdapter, type HTTPRequestContext } from '@x402/core/server';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
 import { roleAccount, roleAccounts, rpcCall, serviceAccount, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
 import { certifyInProcess } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { startFacilitator, type RunningFacilitator } from './server/facilitator.ts';
 
 let chain: RunningChain;
 let fac: RunningFacilitator;
+let rpc: Awaited<ReturnType<typeof rpcFaultProxy>> | undefined;
 let server: http.Server;
 let base: string;
 
@@ -57,7 +59,9 @@ beforeAll(async () => {
   chain = await startChain({ profile: 'base-sepolia' });
   const key = serviceAccount('x402-facilitator');
   await rpcCall(chain.rpcUrl, 'anvil_setBalance', [key.address, `0x${(1000n * 10n ** 18n).toString(16)}`]);
-  fac = await startFacilitator({ rpcUrl: chain.rpcUrl, privateKey: key.privateKey });
+  // Our facilitator reaches the chain through the harness's RPC fault proxy (capability rpc-faults).
+  rpc = await rpcFaultProxy(chain.rpcUrl);
+  fac = await startFacilitator({ rpcUrl: rpc.url, privateKey: key.privateKey });
   const payTo = roleAccount('judge').address;
   const accepts = { scheme: 'exact', price: '$0.01', network: 'eip155:84532' as const, payTo };
   const resourceServer = new x402ResourceServer(new HTTPFacilitatorClient({ url: fac.url })).register('eip155:84532', new ExactEvmScheme());
@@ -113,6 +117,7 @@ afterAll(async () => {
   server?.closeAllConnections();
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   await fac?.stop();
+  await rpc?.release();
   await chain?.stop();
 });
 
@@ -124,7 +129,7 @@ function target(resource: string | { url: string; method: string; body: unknown 
     chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
     endpoints: { 'x402-resource': resource, 'x402-resource-failing': { url: `${base}/query`, method: 'POST', body: { query: '' } }, 'x402-facilitator': fac.url },
     accounts: roleAccounts.filter((a) => a.role.startsWith('buyer')).map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-    capabilities: ['clock-control'],
+    capabilities: ['clock-control', 'rpc-faults'],
   });
 }
 

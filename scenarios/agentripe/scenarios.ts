@@ -8,6 +8,7 @@
 import { agentStats, agentUriUpdate, buyerRoutes, registrationValidation, reputationFeedback, restRegistration } from './agents.ts';
 import { apiKeys, foreignCredentials, vendorAuth, walletChange } from './auth.ts';
 import { reclaim, vendorRoles } from './escrow.ts';
+import { faultScenarios } from './faults.ts';
 import { badPayments, unknownService, zeroPrice } from './payments.ts';
 import { completedWithoutReview, fifthRejection, happyPath, lifecycleModel, races, rejections, vendorFailure } from './tasks.ts';
 
@@ -34,4 +35,5 @@ export const agentripeScenarios = [
   agentStats,
   reputationFeedback,
   reclaim,
+  ...faultScenarios,
 ];

@@ -33,9 +33,9 @@ import {
   type Signed,
 } from './lab.ts';
 
-const FBASE = { ...BASE, endpoints: ['x402-resource', 'x402-facilitator'] };
+export const FBASE = { ...BASE, endpoints: ['x402-resource', 'x402-facilitator'] };
 
-interface Answer {
+export interface FacilitatorAnswer {
   status: number;
   json: Record<string, unknown> | null;
 }
@@ -44,7 +44,7 @@ function base(ctx: RunContext): string {
   return ctx.endpoint('x402-facilitator').url.replace(/\/+$/, '');
 }
 
-async function post(ctx: RunContext, route: '/verify' | '/settle', body: unknown): Promise<Answer> {
+export async function post(ctx: RunContext, route: '/verify' | '/settle', body: unknown): Promise<FacilitatorAnswer> {
   const r = await ctx.fetch(`${base(ctx)}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await r.text();
   let json: Record<string, unknown> | null = null;
@@ -57,10 +57,10 @@ async function post(ctx: RunContext, route: '/verify' | '/settle', body: unknown
   return { status: r.status, json };
 }
 
-const showAnswer = (a: Answer) => `${a.status} ${JSON.stringify(a.json)?.slice(0, 200)}`;
+export const showAnswer = (a: FacilitatorAnswer) => `${a.status} ${JSON.stringify(a.json)?.slice(0, 200)}`;
 
 /** The versions /supported lists for the offer's network (v2 when /supported cannot be read). */
-async function facilitatorVersions(ctx: RunContext, o: Offer): Promise<(1 | 2)[]> {
+export async function facilitatorVersions(ctx: RunContext, o: Offer): Promise<(1 | 2)[]> {
   const r = await ctx.fetch(`${base(ctx)}/supported`);
   const j = (await r.json().catch(() => null)) as { kinds?: { x402Version?: unknown; scheme?: unknown; network?: unknown }[] } | null;
   const kinds = Array.isArray(j?.kinds) ? j.kinds : [];
@@ -72,7 +72,7 @@ async function facilitatorVersions(ctx: RunContext, o: Offer): Promise<(1 | 2)[]
 }
 
 /** The /verify and /settle body for a signed payment of the offer (its requirements changed by `reqs`). */
-function bodyOf(o: Offer, p: Signed, reqs: Record<string, unknown> = {}): unknown {
+export function bodyOf(o: Offer, p: Signed, reqs: Record<string, unknown> = {}): unknown {
   return { x402Version: p.version, paymentPayload: p.payload, paymentRequirements: { ...requirementsFor(o, p.version), ...reqs } };
 }
 

@@ -17,6 +17,7 @@ import { Indeterminate } from '../../harness/engine/errors.ts';
 import { caip2, decodeHeader, encodeHeader, v1NetworkName } from '../../reference-impl/x402/protocol/wire.ts';
 import { pickV1, pickV2, requestChallenge, settlementOf, shapeOf } from './client.ts';
 import { facilitatorScenarios } from './facilitator-scenarios.ts';
+import { faultScenarios } from './fault-scenarios.ts';
 import {
   BASE,
   BUYERS,
@@ -700,6 +701,7 @@ export const x402Scenarios = [
   race,
   failedWork,
   ...facilitatorScenarios,
+  ...faultScenarios,
 ];
 
 /** v1 amounts: underpayment refused; overpayment refused, or charged exactly what was signed (both readings pass). */

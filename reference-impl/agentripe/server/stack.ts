@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
 import { roleAccount, tokenOf, type RunningChain } from '../../../harness/chain/index.ts';
-import { startFacilitator, type RunningFacilitator } from '../../x402/server/facilitator.ts';
+import { startFacilitator, type FacilitatorFaults, type RunningFacilitator } from '../../x402/server/facilitator.ts';
 import { startAgentripeServer, type AgentripeServer, type AgentripeServerConfig } from './server.ts';
 
 /** Addresses of an Agentripe deployment on a profile chain. */
@@ -44,9 +44,12 @@ export async function startAgentripeStack(
     facilitatorKey,
     facilitatorRpcUrl,
     facilitatorVia,
+    facilitatorFaults,
     ...overrides
   }: Partial<AgentripeServerConfig> & {
     facilitatorKey?: Hex;
+    /** Test-only defects of the facilitator (kill tables). */
+    facilitatorFaults?: FacilitatorFaults;
     /** The facilitator's own RPC URL (default: the chain's); the bench counts its calls apart from the server's. */
     facilitatorRpcUrl?: string;
     /** What the server is given as the facilitator URL (default: the facilitator's own); the bench puts a timer there. */
@@ -55,7 +58,12 @@ export async function startAgentripeStack(
 ): Promise<AgentripeStack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'agentripe-'));
   const dbPath = overrides.dbPath ?? path.join(dir, 'agentripe.sqlite');
-  const facilitator = await startFacilitator({ rpcUrl: facilitatorRpcUrl ?? chain.rpcUrl, privateKey: facilitatorKey ?? roleAccount('provider').privateKey, host: overrides.host });
+  const facilitator = await startFacilitator({
+    rpcUrl: facilitatorRpcUrl ?? chain.rpcUrl,
+    privateKey: facilitatorKey ?? roleAccount('provider').privateKey,
+    host: overrides.host,
+    faults: facilitatorFaults,
+  });
   const config: AgentripeServerConfig = {
     rpcUrl: chain.rpcUrl,
     chainId: chain.chainId,

@@ -15,6 +15,7 @@ import { createNonceManager, jsonRpc } from 'viem/nonce';
 import { nonceTracker, startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
 import { Reason, type RequirementsV1, type RequirementsV2 } from '../protocol/wire.ts';
 import { makeV1Payload, makeV2Payload } from '../protocol/payload.ts';
+import { callsRpc, startFaultProxy } from '../../../harness/faults/index.ts';
 import { chainTools } from './testkit.ts';
 
 const operator = roleAccount('operator');
@@ -507,6 +508,39 @@ describe('slow confirmation', () => {
       assert.equal((await post(fac.url, '/settle', body)).json.errorReason, Reason.nonceUsed);
     } finally {
       await slow.stop();
+    }
+  });
+});
+
+describe('lost answers from the node', () => {
+  test('the answer to the send is lost (connection closed, then reset): the landed settlement is reported with its hash, paid once; the faulty one reports it failed', async () => {
+    const rpc = await startFaultProxy(chain.rpcUrl);
+    const own = await startFacilitator({ rpcUrl: rpc.url, privateKey: roleAccount('judge').privateKey });
+    const broken = await startFacilitator({ rpcUrl: rpc.url, privateKey: roleAccount('provider').privateKey, faults: { lostSendIsFailure: true } });
+    try {
+      for (const [f, how] of [
+        [own, 'close'],
+        [own, 'reset'],
+        [broken, 'reset'],
+      ] as const) {
+        const body = await v2();
+        const b0 = await tools.balanceOf(USDC, buyer.address);
+        const fault = rpc.arm({ name: 'send answer lost', when: callsRpc('eth_sendRawTransactionSync', 'eth_sendRawTransaction'), action: { kind: 'drop-response', how } });
+        const s = (await post(f.url, '/settle', body)).json;
+        assert.equal(fault.fired, true);
+        assert.equal(await tools.balanceOf(USDC, buyer.address), b0 - 100_000n, 'the transaction landed once');
+        if (f === broken) {
+          assert.deepEqual([s.success, s.transaction], [false, ''], JSON.stringify(s));
+          continue;
+        }
+        assert.equal(s.success, true, JSON.stringify(s));
+        const receipt = await tools.client.getTransactionReceipt({ hash: s.transaction });
+        assert.equal(receipt.status, 'success');
+      }
+    } finally {
+      await own.stop();
+      await broken.stop();
+      await rpc.stop();
     }
   });
 });

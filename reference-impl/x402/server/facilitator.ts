@@ -13,6 +13,8 @@
  */
 import { Hono, type Context } from 'hono';
 import {
+  BaseError,
+  HttpRequestError,
   createPublicClient,
   defineChain,
   encodeFunctionData,
@@ -70,6 +72,8 @@ export interface FacilitatorFaults {
   skipValidAfterCheck?: boolean;
   /** Read validAfter/validBefore against `Date.now()` instead of the chain (the official library's behaviour). */
   hostClock?: boolean;
+  /** A send whose answer was lost (connection closed or reset) is reported as a failed settlement, even when it landed. */
+  lostSendIsFailure?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -326,6 +330,16 @@ function rpcClient(url: string) {
     );
   }
   return { call, batch };
+}
+
+/**
+ * An error that says no answer came back (not that the node refused): a transport failure of our
+ * JSON-RPC client or viem's, not a JSON-RPC error.
+ */
+function lostAnswer(err: unknown): boolean {
+  if (err instanceof RpcError || err instanceof RpcTimeout) return false;
+  if (err instanceof BaseError) return err.walk((e) => e instanceof HttpRequestError && (e as HttpRequestError).status === undefined) !== null;
+  return err instanceof Error;
 }
 
 function shortMessage(err: unknown): string {
@@ -613,15 +627,18 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     return { success: true, transaction: hash, network, payer };
   }
 
+  /** Whether the node knows a transaction (pending or mined). */
+  const isKnown = (hash: Hex) =>
+    publicClient.getTransaction({ hash }).then(
+      () => true,
+      () => false,
+    );
+
   /** Waits for a broadcast transaction (re-broadcasting it if the node lost it); settlement_pending on timeout. */
   async function confirm(key: string, hash: Hex, raw: Hex, ctx: VerifiedContext): Promise<SettleResponse> {
     let receipt: TransactionReceipt;
     try {
-      const known = await publicClient.getTransaction({ hash }).then(
-        () => true,
-        () => false,
-      );
-      if (!known) await publicClient.sendRawTransaction({ serializedTransaction: raw }).catch(() => undefined);
+      if (!(await isKnown(hash))) await publicClient.sendRawTransaction({ serializedTransaction: raw }).catch(() => undefined);
       receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
     } catch (err) {
       pending.set(key, { hash, raw, ctx });
@@ -653,9 +670,11 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     for (let attempt = 0; ; attempt++) {
       const nonce = nonces.take(count.pending, count.at);
       let reached = false;
+      let sent: { hash: Hex; raw: Hex } | undefined;
       try {
         const raw = await account.signTransaction({ chainId, to: token.address, data, gas: (send.gas * 6n) / 5n + 10_000n, nonce, ...fees } as never);
         const hash = keccak256(raw);
+        sent = { hash, raw };
         if (sends.sync) {
           try {
             const receipt = await rpc.call({ method: 'eth_sendRawTransactionSync', params: [raw] }, receiptTimeoutMs);
@@ -668,7 +687,8 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
               pending.set(settleKey, { hash, raw, ctx });
               return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network, payer };
             }
-            if (!(err instanceof RpcError && err.unsupported)) throw err;
+            if (!(err instanceof RpcError)) throw err;
+            if (!err.unsupported) throw err;
             sends.sync = false;
           }
         }
@@ -676,6 +696,13 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
         reached = true;
         return await confirm(settleKey, hash, raw, ctx);
       } catch (err) {
+        // The answer to our send was lost (the connection closed or reset, or the transport retried a
+        // send the node already had): the node may hold the transaction. Look for it by its hash
+        // instead of reporting a failure that landed or signing another one for this authorization.
+        if (sent && !faults.lostSendIsFailure && (lostAnswer(err) || (/nonce too low|already known/i.test(shortMessage(err)) && (await isKnown(sent.hash))))) {
+          reached = true;
+          return await confirm(settleKey, sent.hash, sent.raw, ctx);
+        }
         // Someone else (or a count read before our last send landed) took this nonce: count again, once.
         if (attempt > 0 || !/nonce too low|already known|replacement transaction underpriced/i.test(shortMessage(err))) {
           return { success: false, errorReason: reasonFromRevert(err), errorMessage: shortMessage(err), transaction: '', network, payer };

@@ -1,0 +1,72 @@
+/**
+ * The fault proxy between a target's servers and their chain RPC (capability `rpc-faults`): the
+ * servers are handed the proxy's URL instead of the node's, so a scenario can lose the answer to
+ * the server's `eth_sendRawTransaction`, hold its receipt wait, or duplicate a call, and then judge
+ * what the server made of it. The harness's own reads keep going straight to the node.
+ *
+ * One proxy per chain RPC in this process, shared by every server that asks for it (counted, and
+ * stopped when the last one lets go). Scenarios find it by the target chain's RPC URL.
+ */
+import { HarnessFault } from '../engine/errors.ts';
+import { startFaultProxy, type FaultProxy, type ProxiedRequest, type Trigger } from './proxy.ts';
+
+const proxies = new Map<string, { proxy: Promise<FaultProxy>; users: number }>();
+
+const keyOf = (rpcUrl: string) => new URL(rpcUrl).origin;
+
+/**
+ * The RPC fault proxy in front of `rpcUrl` (started on first use): hand `url` to the server instead
+ * of the node's, and call `release()` when the server stops.
+ */
+export async function rpcFaultProxy(rpcUrl: string): Promise<{ url: string; proxy: FaultProxy; release(): Promise<void> }> {
+  const key = keyOf(rpcUrl);
+  let entry = proxies.get(key);
+  if (!entry) {
+    entry = { proxy: startFaultProxy(rpcUrl), users: 0 };
+    proxies.set(key, entry);
+  }
+  entry.users++;
+  const proxy = await entry.proxy.catch((e: Error) => {
+    proxies.delete(key);
+    throw e;
+  });
+  let released = false;
+  return {
+    url: proxy.url,
+    proxy,
+    async release() {
+      if (released) return;
+      released = true;
+      const e = proxies.get(key);
+      if (!e || --e.users > 0) return;
+      proxies.delete(key);
+      await proxy.stop();
+    },
+  };
+}
+
+/**
+ * The RPC fault proxy the target's servers use for the chain at `rpcUrl` (the target chain's own
+ * URL). A harness fault when there is none: the scenario should have declared `rpc-faults`, and
+ * the deployment that grants it must start the proxy.
+ */
+export async function rpcFaultsOf(rpcUrl: string): Promise<FaultProxy> {
+  const e = proxies.get(keyOf(rpcUrl));
+  if (!e) throw new HarnessFault(`no RPC fault proxy in front of ${rpcUrl}: the target declares 'rpc-faults' but its servers do not reach this chain through the harness`);
+  return e.proxy;
+}
+
+/** The JSON-RPC methods in a request body (one call or a batch); empty when it is not JSON-RPC. */
+export function rpcMethods(body: Buffer): string[] {
+  try {
+    const j = JSON.parse(body.toString('utf8')) as { method?: unknown } | { method?: unknown }[];
+    return (Array.isArray(j) ? j : [j]).map((c) => String(c?.method));
+  } catch {
+    return [];
+  }
+}
+
+/** A trigger on JSON-RPC requests that call one of `methods` (alone or in a batch). */
+export function callsRpc(...methods: string[]): Trigger {
+  return { method: 'POST', match: (r: ProxiedRequest) => rpcMethods(r.body).some((m) => methods.includes(m)) };
+}

@@ -1,0 +1,249 @@
+/**
+ * `x402` under network faults on the agent's side (issue 15): the harness's fault proxy
+ * (harness/faults) sits between the payer and the resource, so these need no capability from the
+ * target and run against any server. The proxy knows what the client could not see (the answer it
+ * dropped, both answers to a duplicate), and every case first asks whether its fault fired: one
+ * that never fired established nothing and the case is indeterminate, never passed.
+ *
+ * Money is judged on chain: whatever the network did, the payer is debited exactly once for one
+ * signed payment, and every answer that says "served" names the one transaction that moved it.
+ */
+import fc from 'fast-check';
+import type { Address, Hex } from 'viem';
+import type { RunContext } from '../../harness/engine/context.ts';
+import { defineScenario } from '../../harness/engine/dsl.ts';
+import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
+import { LOSSES, asResponse, callsRpc, describeHit, expectFired, lossFault, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
+import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
+import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
+import { BASE, BUYERS, expectPaid, expectSettledOnChain, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
+
+/** The request headers that carry a payment (v2, v1): the proxy's trigger for "the paid request". */
+const PAYMENT_HEADERS = ['payment-signature', 'x-payment'];
+/** Property runs of each fault scenario at most. */
+const FAULT_RUNS = 5;
+const is2xx = (status: number) => status >= 200 && status < 300;
+const headerName = (v: 1 | 2) => (v === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT');
+
+type Answer = { res: Response; body: unknown };
+
+/** A recorded upstream answer in the shape the x402 checks read. */
+function answerOf(a: UpstreamAnswer): Answer {
+  const text = a.body.toString('utf8');
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { res: asResponse(a), body };
+}
+
+/** Send a payment through the proxy; `lost` when the connection ended without an answer (what the fault does). */
+async function sendThrough(ctx: RunContext, o: Offer, proxy: FaultProxy, p: Signed, signal?: AbortSignal): Promise<Answer | 'lost'> {
+  const f: typeof fetch = (u, init) => ctx.fetch(u, { ...init, signal });
+  try {
+    return await sendWithPayment(f, proxy.through(o.url), p.header, { ...o.shape, version: p.version });
+  } catch (e) {
+    // recordingFetch turns a connection that ended without an answer into a TargetProblem; here the
+    // proxy caused it on purpose (the caller checks the fault fired).
+    if (e instanceof TargetProblem) return 'lost';
+    throw e;
+  }
+}
+
+/**
+ * Each answer a payment got (the client's and the ones only the proxy saw) is either a 2xx whose
+ * settlement is this payment's one transaction on chain, or a 4xx that claims no settlement; never
+ * a 5xx. Then exactly the amount left the payer, once.
+ */
+async function judgeAnswers(ctx: RunContext, req: string, o: Offer, p: Signed, answers: { who: string; a: Answer }[], snap: Awaited<ReturnType<typeof holdings>>, amount: bigint, payer: Address) {
+  for (const { who, a } of answers) {
+    const status = a.res.status;
+    ctx.check(req, status < 500, `${who}: not a 5xx (a server fault is never how a payment is refused)`, { expected: '2xx or 4xx', actual: shown(a) });
+    if (is2xx(status)) {
+      await expectSettledOnChain(ctx, req, o, settlementOf(a.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, p.version), version: p.version });
+    } else {
+      const st = settlementOf(a.res);
+      ctx.check(req, status >= 400 && status < 500 && st?.success !== true, `${who}: a refusal is a 4xx that claims no settlement`, {
+        expected: '4xx, no settlement header or success:false',
+        actual: `${shown(a)} ${JSON.stringify(st ?? null)}`,
+      });
+    }
+  }
+  const used = await nonceUsed(o, p.auth);
+  ctx.check(req, used, "the payment's authorization was used on chain (it was settled)", { expected: true, actual: used });
+  await expectPaid(ctx, req, o, snap, amount, 'one payment, whatever the network did');
+}
+
+export const lostAnswerRetry = defineScenario({
+  kind: 'property',
+  id: 'fault-lost-retry',
+  title: 'A paid request, or its answer after the server served it, is lost; the client retries with the same payment: paid exactly once, the retry served with that settlement or refused with a 4xx',
+  requirements: ['X402-FLT-01'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
+  ...BASE,
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    // Every version and every way of losing the request or its answer, every run (rule 4).
+    const cases = shuffled(
+      versions(o).flatMap((version) => LOSSES.map((loss) => ({ version, loss }))),
+      v.order,
+    );
+    await withFaultProxy(o.url, async (proxy) => {
+      for (const { version, loss } of cases) {
+        const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+        const snap = await holdings(ctx, o, payer);
+        const p = await sign(ctx, o, v.buyer, version);
+        const fault = proxy.arm(lossFault(loss, { header: PAYMENT_HEADERS }, is2xx, `the paid request (${headerName(version)})`));
+        ctx.act(`${v.buyer} pays ${amount} (v${version}); ${loss.describe}${loss.afterAnswer ? ' after the server served it' : ''}`);
+        const first = await sendThrough(ctx, o, proxy, p);
+        expectFired(fault, 'X402-FLT-01', `the paid request was not served (${first === 'lost' ? 'no answer' : shown(first)}), so no answer after settlement was lost`);
+        ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+        ctx.act(`${v.buyer} sends the same payment again`);
+        const retry = await sendThrough(ctx, o, proxy, p);
+        ctx.check('X402-FLT-01', retry !== 'lost', 'the retry gets an answer', { expected: 'an HTTP answer', actual: 'the connection ended without one' });
+        await judgeAnswers(ctx, 'X402-FLT-01', o, p, [{ who: 'the retry', a: retry as Answer }], snap, amount, payer);
+      }
+    });
+  },
+});
+
+export const duplicateDelivery = defineScenario({
+  kind: 'property',
+  id: 'fault-duplicate-delivery',
+  title: 'A paid request delivered twice (both at once, or a delayed original arriving after the retry was served): charged once, every answer the one settlement or a 4xx',
+  requirements: ['X402-FLT-02'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
+  ...BASE,
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const cases = shuffled(
+      versions(o).flatMap((version) => (['at once', 'late original'] as const).map((kind) => ({ version, kind }))),
+      v.order,
+    );
+    await withFaultProxy(o.url, async (proxy) => {
+      for (const { version, kind } of cases) {
+        const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+        const snap = await holdings(ctx, o, payer);
+        const p = await sign(ctx, o, v.buyer, version);
+        const answers: { who: string; a: Answer }[] = [];
+        if (kind === 'at once') {
+          const fault = proxy.arm({ name: `the paid request (${headerName(version)}) delivered twice at once`, when: { header: PAYMENT_HEADERS }, action: { kind: 'duplicate' } });
+          ctx.act(`${v.buyer} pays ${amount} (v${version}); the network delivers the request twice at once`);
+          await sendThrough(ctx, o, proxy, p);
+          expectFired(fault, 'X402-FLT-02', 'the paid request never reached the proxy');
+          const hit = fault.hits[0]!;
+          ctx.evidence.note(describeHit(fault, hit));
+          ctx.check('X402-FLT-02', hit.errors.length === 0 && hit.upstream.length === 2, 'both deliveries are answered', { expected: '2 answers', actual: describeHit(fault, hit) });
+          answers.push(...hit.upstream.map((a, i) => ({ who: `delivery ${i + 1} of 2`, a: answerOf(a) })));
+        } else {
+          const fault = proxy.arm({ name: `the paid request (${headerName(version)}) held in the network`, when: { header: PAYMENT_HEADERS }, action: { kind: 'delay', hold: true } });
+          ctx.act(`${v.buyer} pays ${amount} (v${version}); the request is held in the network and the client gives up`);
+          const abort = new AbortController();
+          const original = sendThrough(ctx, o, proxy, p, abort.signal);
+          await fault.whenFired();
+          abort.abort();
+          await original;
+          ctx.act(`${v.buyer} sends the same payment again; after its answer the held original reaches the server`);
+          const retry = await sendThrough(ctx, o, proxy, p);
+          ctx.check('X402-FLT-02', retry !== 'lost', 'the retry gets an answer', { expected: 'an HTTP answer', actual: 'the connection ended without one' });
+          fault.release();
+          await fault.settled();
+          const hit = fault.hits[0]!;
+          ctx.evidence.note(describeHit(fault, hit));
+          ctx.check('X402-FLT-02', hit.errors.length === 0 && hit.upstream.length === 1, 'the late original is answered', { expected: '1 answer', actual: describeHit(fault, hit) });
+          answers.push({ who: 'the retry', a: retry as Answer }, { who: 'the late original', a: answerOf(hit.upstream[0]!) });
+        }
+        ctx.check(
+          'X402-FLT-02',
+          answers.some((x) => is2xx(x.a.res.status)),
+          'one delivery of the honest payment is served',
+          {
+            expected: 'at least one 2xx',
+            actual: answers.map((x) => `${x.who}: ${shown(x.a)}`).join(' | '),
+          },
+        );
+        await judgeAnswers(ctx, 'X402-FLT-02', o, p, answers, snap, amount, payer);
+      }
+    });
+  },
+});
+
+/**
+ * The RPC side (capability `rpc-faults`): the facilitator reaches its chain through the harness's
+ * fault proxy, and the answer to its transaction send is lost (the node got it and mined it). A
+ * settlement that landed must be reported as settled (or as `settlement_pending` with its hash,
+ * which a retried /settle then reconciles), never as a failure, and never paid twice.
+ */
+export const facilitatorLostSend = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-lost-send',
+  title: "The answer to the facilitator's transaction send is lost: the settlement that landed is reported settled (or pending with its hash, then settled), paid once",
+  requirements: ['X402-FLT-03'],
+  // Every case runs in every run; more runs only vary the buyer and the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    const version = (await facilitatorVersions(ctx, o))[0]!;
+    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    for (const how of v.hangups) {
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      const fault = rpc.arm({
+        name: `the answer to the facilitator's eth_sendRawTransaction(Sync) lost, connection ${how === 'reset' ? 'reset' : 'closed'}`,
+        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
+        action: { kind: 'drop-response', how },
+      });
+      ctx.act(
+        `POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; the node takes the facilitator's transaction but the answer is lost (connection ${how === 'reset' ? 'reset' : 'closed'})`,
+      );
+      let a: FacilitatorAnswer;
+      try {
+        a = await post(ctx, '/settle', bodyOf(o, p));
+      } finally {
+        fault.disarm();
+      }
+      expectFired(fault, 'X402-FLT-03', 'the facilitator sent no transaction through the RPC proxy for this settlement');
+      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+      ctx.check('X402-FLT-03', a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+      const landed = await nonceUsed(o, p.auth);
+      if (!landed) throw new Indeterminate('X402-FLT-03', `the node did not mine the transaction whose answer was lost (authorization unused; /settle said ${showAnswer(a)})`);
+      let settled = a.json as Settlement | null;
+      if (settled?.success !== true) {
+        const pendingHash = settled?.transaction;
+        ctx.check(
+          'X402-FLT-03',
+          settled?.errorReason === 'settlement_pending' && typeof pendingHash === 'string' && /^0x[0-9a-fA-F]{64}$/.test(pendingHash),
+          'a settlement that landed is not reported as failed (success, or settlement_pending with its hash)',
+          {
+            expected: 'success:true, or success:false + errorReason settlement_pending + the transaction hash',
+            actual: showAnswer(a),
+          },
+        );
+        ctx.act(`POST /settle again with the same payment (reconcile the pending settlement)`);
+        const again = await post(ctx, '/settle', bodyOf(o, p));
+        ctx.check('X402-FLT-03', again.json?.success === true && again.json?.transaction === pendingHash, 'the retried /settle reconciles to the pending transaction', {
+          expected: `success:true, transaction ${pendingHash}`,
+          actual: showAnswer(again),
+        });
+        settled = again.json as Settlement;
+      }
+      await expectSettledOnChain(ctx, 'X402-FLT-03', o, settled ?? undefined, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+      await expectPaid(ctx, 'X402-FLT-03', o, snap, amount, '/settle with a lost send answer');
+    }
+  },
+});
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend];
