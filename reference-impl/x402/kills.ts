@@ -117,6 +117,7 @@ export default defineKills<Variant>({
     { requirement: 'X402-PAY-01', defect: 'never settles; reports success with a made-up transaction hash', grep: 'pay-exact', runs: 2, variant: { demo: { fakeSettlement: true } } },
     { requirement: 'X402-PAY-01', defect: "settles, but reports the first settlement's hash for later payments", grep: 'pay-exact', runs: 2, variant: { demo: { staleSettlementHash: true } } },
     { requirement: 'X402-PAY-01', defect: 'no PAYMENT-RESPONSE after settling', grep: 'pay-exact', runs: 2, variant: { demo: { omitPaymentResponse: true } } },
+    { requirement: 'X402-HDR-01', defect: "a v2 payment's settlement in X-PAYMENT-RESPONSE (the v1 name)", grep: 'pay-exact', runs: 2, variant: { demo: { otherGenerationHeader: true } } },
     { requirement: 'X402-PAY-02', defect: "a refused payment's 402 claims success", grep: 'x402/wrong-payto', runs: 2, variant: { demo: { claimSuccessOnRefusal: true } } },
     { requirement: 'X402-AMT-01', defect: 'facilitator skips the amount check', grep: 'amount-v2-exact', runs: 2, variant: { facilitator: { skipAmountCheck: true } } },
     { requirement: 'X402-AMT-02', defect: 'facilitator skips the amount check (v1)', grep: 'amount-v1-readings', runs: 2, variant: { facilitator: { skipAmountCheck: true } } },

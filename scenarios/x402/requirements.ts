@@ -39,6 +39,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-HDR-01',
+    level: 'SHOULD',
+    title: "The settlement header has the payment's generation's name",
+    source: { ...V2, section: 'PAYMENT-RESPONSE (v2) / X-PAYMENT-RESPONSE (v1 transport)' },
+    text: 'A served v2 payment names its settlement in PAYMENT-RESPONSE, a served v1 payment in X-PAYMENT-RESPONSE. (The official @x402 client reads either name, so the other name is a warning, not a failure.)',
+    profileAssumption: false,
+  },
+  {
     id: 'X402-PAY-02',
     level: 'MUST',
     title: 'A refused payment is never reported as settled',

@@ -110,12 +110,15 @@ export const payExact = defineScenario({
   kind: 'property',
   id: 'pay-exact',
   title: 'An exact payment (each offered version) is served and settled on chain for exactly the amount, also two from two payers at once',
-  requirements: ['X402-PAY-01'],
+  requirements: ['X402-PAY-01', 'X402-HDR-01'],
   ...BASE,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), sch: fc.scheduler() }),
   async run(ctx, { buyer, sch }) {
     const o = await offer(ctx);
     const payer = o.s.address(buyer);
+    // Header names of served payments, judged at the end: a SHOULD that throws early would skip the MUST checks after it.
+    const names: { v: 1 | 2; has: string[] }[] = [];
+    const named = (v: 1 | 2, res: Response) => names.push({ v, has: ['PAYMENT-RESPONSE', 'X-PAYMENT-RESPONSE'].filter((h) => res.headers.has(h)) });
     for (const v of versions(o)) {
       const amount = BigInt(v === 2 ? o.req.amount : o.v1!.maxAmountRequired);
       const snap = await holdings(ctx, o, payer);
@@ -125,6 +128,7 @@ export const payExact = defineScenario({
       ctx.check('X402-PAY-01', is2xx(r.res.status), `a v${v} exact payment is served (2xx)`, { expected: '2xx', actual: shown(r) });
       await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, v), version: v });
       await expectPaid(ctx, 'X402-PAY-01', o, snap, amount, `v${v} payment`);
+      named(v, r.res);
     }
     // Two honest payments of two payers at the same time: each is a payment of its own, so each is served and settled.
     const v = versions(o)[0]!;
@@ -136,6 +140,11 @@ export const payExact = defineScenario({
     for (const [i, r] of results.entries()) {
       ctx.check('X402-PAY-01', is2xx(r.res.status), `${BUYERS[i]}'s payment, sent alongside another payer's, is served (2xx)`, { expected: '2xx', actual: shown(r) });
       await expectSettledOnChain(ctx, 'X402-PAY-01', o, settlementOf(r.res), { payer: o.s.address(BUYERS[i]!), amount, nonce: ps[i]!.auth.nonce as Hex, network: networkOf(o, v), version: v });
+      named(v, r.res);
+    }
+    for (const { v, has } of names) {
+      const want = v === 2 ? 'PAYMENT-RESPONSE' : 'X-PAYMENT-RESPONSE';
+      ctx.check('X402-HDR-01', has.includes(want), `a served v${v} payment's settlement is in ${want}`, { expected: want, actual: has.join(', ') || 'no settlement header' });
     }
   },
 });

@@ -29,6 +29,8 @@ export interface DemoFaults {
   failOpen?: boolean;
   /** Strip the settlement header from a paid response. */
   omitPaymentResponse?: boolean;
+  /** Name a paid response's settlement header after the other x402 generation (v2 answers in X-PAYMENT-RESPONSE). */
+  otherGenerationHeader?: boolean;
   /** Never settle: answer 200 with a settlement header claiming success and a made-up transaction hash. */
   fakeSettlement?: boolean;
   /** Settle, but report the first settlement's transaction hash for every later payment (x402 issue #1805). */
@@ -126,7 +128,9 @@ function faultyPaywall(cfg: PaywallConfig, faults: DemoFaults): MiddlewareHandle
     }
     if (status >= 400 || !out.ok || faults.omitPaymentResponse) return;
     firstHash ??= out.settlement.transaction;
-    addHeaders(c, faults.staleSettlementHash ? { [headerName]: encodeHeader({ ...out.settlement, transaction: firstHash }) } : out.headers);
+    const other = headerName === 'PAYMENT-RESPONSE' ? 'X-PAYMENT-RESPONSE' : 'PAYMENT-RESPONSE';
+    if (faults.otherGenerationHeader) addHeaders(c, { [other]: encodeHeader(out.settlement) });
+    else addHeaders(c, faults.staleSettlementHash ? { [headerName]: encodeHeader({ ...out.settlement, transaction: firstHash }) } : out.headers);
   };
 }
 
