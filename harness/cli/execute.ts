@@ -11,6 +11,7 @@ import { runAll, type ProgressEvent, type ReplaySpec } from '../engine/runner.ts
 import { createTargetClients } from '../engine/session.ts';
 import { loadProtocols } from '../packs/discover.ts';
 import type { Report, TargetInfo } from '../report/types.ts';
+import type { Profile } from '../profiles/profile.ts';
 import { startReference, type Reference } from '../services/reference.ts';
 import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, type Capability, type Target } from '../target/schema.ts';
 
@@ -34,6 +35,11 @@ export interface ExecuteOptions {
   log?: (line: string) => void;
   /** Override the protocol registry (tests). */
   registry?: ProtocolModule[];
+  /**
+   * What-if profile (harness/profiles): the reference services start with these constants; with a
+   * target file it says what the target is configured with. Scenarios and requirements follow it.
+   */
+  profile?: Profile;
 }
 
 /** Describe a target for the report (no keys). */
@@ -103,7 +109,7 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   process.once('SIGTERM', onSignal);
   try {
     // Workers start in parallel; each owns its chains and servers, so runs never share state.
-    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: selected.map((p) => p.id), log })));
+    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: selected.map((p) => p.id), log, profile: o.profile })));
     for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;

@@ -24,6 +24,11 @@ export interface Requirement {
   text: string;
   /** True when the seed is silent and the harness profile fills the gap (see DESIGN.md "profile"). */
   profileAssumption: boolean;
+  /**
+   * Protocol constants (reference-impl/<id>/protocol/constants.ts) this requirement depends on besides
+   * those its title and text quote as `{name}` placeholders (which count already).
+   */
+  constants?: string[];
 }
 
 const ID = /^[A-Z0-9]+(-[A-Z0-9]+)+$/;

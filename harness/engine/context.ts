@@ -14,6 +14,7 @@ import type { Isolation } from './dsl.ts';
 import { HarnessFault, RequirementViolation } from './errors.ts';
 import { EvidenceRecorder, recordingFetch } from './evidence.ts';
 import { ChainSession, type ChainClients } from './session.ts';
+import type { Profile } from '../profiles/profile.ts';
 
 /** Per-requirement check counters shared by all runs of a scenario. */
 export type CheckCounts = Map<string, { passed: number; failed: number }>;
@@ -67,6 +68,8 @@ export class RunContext {
     readonly isolation: Isolation,
     /** Roles that only sign: a throwaway key stands in when the target declares none. */
     private readonly signers: readonly string[] = [],
+    /** The run's what-if profile (null: the defaults); read with `<PACK>_CONSTANTS.of(ctx.profile)`. */
+    readonly profile: Profile | null = null,
   ) {
     this.fetch = recordingFetch(this.evidence);
   }

@@ -2,6 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execute } from '../execute.ts';
+import { loadConstants } from '../../packs/discover.ts';
+import { profileFromInfo } from '../../profiles/profile.ts';
 import { BundleError, canonicalHash, isBundle, parseBundle, redactSecrets, verifyBundle, type Bundle } from '../../report/bundle.ts';
 import { diffReports, renderDiffText } from '../../report/diff.ts';
 import type { Report } from '../../report/types.ts';
@@ -106,6 +108,7 @@ async function replayBundle(b: Bundle, file: string, targetFile: string | undefi
     seed: p.seed,
     protocols: p.protocols,
     ...(p.grep ? { grep: p.grep } : {}),
+    ...(p.profile ? { profile: profileFromInfo(p.profile, await loadConstants(), file) } : {}),
     replayCommand: `amh replay ${file}`,
   });
   const files = out ? await writeReports(report, out) : [];
@@ -139,6 +142,8 @@ async function replayCase(original: Report, file: string, caseId: string, target
     seed: original.seed,
     protocols: [sc.caseId.split('/')[0]!],
     replay: { caseId: sc.caseId, seed: cx.seed, path: cx.path, ...(cx.replayPath ? { replayPath: cx.replayPath } : {}) },
+    // The same constants as the recorded run (its what-if profile), or the defaults.
+    ...(original.profile ? { profile: profileFromInfo(original.profile, await loadConstants(), file) } : {}),
     replayCommand,
   });
   const now = report.protocols.flatMap((p) => p.scenarios).find((s) => s.caseId === sc.caseId);
