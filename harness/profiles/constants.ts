@@ -59,7 +59,7 @@ export const constantDeclarationSchema = z
       ctx.addIssue({ code: 'custom', message: "appliesTo 'contract' needs `contract`: how the contracts get the value (setter, init argument, or a limitation)" });
   });
 
-export type ConstantDeclaration = z.input<typeof constantDeclarationSchema>;
+export type ConstantDeclaration = Omit<z.input<typeof constantDeclarationSchema>, 'appliesTo' | 'values'> & { appliesTo: readonly ConstantTarget[]; values?: readonly string[] };
 
 /** The value type of a constant of type `T`. */
 export type ConstantValueOf<T extends ConstantType> = T extends 'amount' | 'bps' ? bigint : T extends 'seconds' | 'integer' ? number : T extends 'boolean' ? boolean : string;
