@@ -174,7 +174,7 @@ test('the action fails the step with verdict=error and a clear message for bad i
   const p = await runAction({ protocol: 'usdc', profile: 'what-if.yaml' }, work);
   assert.equal(p.failed, 2);
   assert.deepEqual([p.outputs.verdict, p.outputs['exit-code']], ['error', '2']);
-  assert.match(p.log, /amh run --protocol usdc --profile \S*what-if\.yaml/);
+  assert.match(p.log, /amh run --protocol usdc --runs 25 --profile \S*what-if\.yaml/);
   assert.match(p.log, /cannot read profile \S*what-if\.yaml: no such file/);
   const pm = await runAction({ merge: 'reports/shard-*', profile: 'what-if.yaml' }, work);
   assert.equal(pm.failed, 2);

@@ -235,7 +235,7 @@ export const aps1Requirements = defineCatalog([
     source: { ...D3, section: 'arbitrationPenaltyBps = 300; maxArbitrationPenalty = 10e18 (public contract: compared in 18 decimals; compat penaltyCapIn18Decimals)' },
     text: 'The penalty of a dispute on a budget b is min(floor(b × {arbitrationPenaltyBps} / 10 000), {maxArbitrationPenaltyTokens} × 10^decimals): {arbitrationPenaltyBpsZeroBelow}, {maxArbitrationPenaltyTokensFrom}.',
     profileAssumption: true,
-    constants: ['penaltyCapIn18Decimals'],
+    constants: ['penaltyFromWinner', 'penaltyCapIn18Decimals'],
   },
   {
     id: 'APS-DSP-03',

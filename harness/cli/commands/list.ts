@@ -23,7 +23,11 @@ export function constantsTable(c: PackConstants): string {
     ([name, d]) =>
       `| \`${name}\` | ${d.type} | ${showValue(c.defaults[name as never] as never)} | ${range(d)} | ${d.appliesTo.join(', ')} | ${d.meaning.replace(/\|/g, '\\|')}${d.contract ? ` (contracts: ${d.contract.replace(/\|/g, '\\|')})` : ''} |`,
   );
-  const presets = Object.keys(c.presets).length ? `\n\nPresets: ${Object.keys(c.presets).map((p) => `\`${p}\``).join(', ')}${c.presetEnv ? ` (select one with ${c.presetEnv}=NAME)` : ''}.` : '';
+  const presets = Object.keys(c.presets).length
+    ? `\n\nPresets: ${Object.keys(c.presets)
+        .map((p) => `\`${p}\``)
+        .join(', ')}${c.presetEnv ? ` (select one with ${c.presetEnv}=NAME)` : ''}.`
+    : '';
   return [`### \`${c.protocol}\``, '', '| constant | type | default | valid | applies to | meaning |', '|---|---|---|---|---|---|', ...rows].join('\n') + presets;
 }
 
