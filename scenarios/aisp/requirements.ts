@@ -83,6 +83,8 @@ export const aispRequirements = defineCatalog([
     source: { ...PROFILE, section: 'AISP-PROF-09 conservation (DESIGN: what the contract holds equals what it owes)' },
     text: 'After every action the marketplace’s USDC balance equals the costs of its active rentals plus whatever was sent to it outside fund, and every party’s balance moved exactly as the model says.',
     profileAssumption: true,
+    // The model's settle and revoke splits take the fee.
+    constants: ['feeBps'],
   },
   // ---- the backend ----------------------------------------------------------------------------
   {
