@@ -97,3 +97,22 @@ test('amh diff of the defaults and a rejection limit of 6 lists exactly the requ
   assert.deepEqual(listed, ['AGR-REV-02', 'AGR-REV-03']);
   assert.match(section, /reviewLimit 5 → 6/);
 });
+
+test('a server configured with the profile (serve.ts --profile) passes certify with it and fails AGR-REV-02 without it', { timeout: 300_000 }, async () => {
+  const s = await lab.serve('what-if', ['--profile', whatIf()]);
+  try {
+    const same = path.join(lab.dir, 'certify-configured-same');
+    const a = await lab.certify(s.targetFile, same, ['--grep', GREP, '--runs', '2', '--profile', whatIf()]);
+    assert.equal(a.code, 0, a.stdout + a.stderr);
+    const plain = path.join(lab.dir, 'certify-configured-defaults');
+    const b = await lab.certify(s.targetFile, plain, ['--grep', 'rejection', '--runs', '2']);
+    assert.equal(b.code, 1, b.stdout + b.stderr);
+    // Judged with the defaults, the 2nd rejection must leave the task open (1st to 4th): the server refunds instead.
+    const q = agr(report(plain)).requirements.find((x) => x.id === 'AGR-REV-02')!;
+    assert.equal(q.status, 'fail', `${q.status} ${q.reason ?? ''}`);
+  } finally {
+    await s.stop();
+    // The reclaim delay was set on the shared chain: a server started without --profile puts the default back.
+    await (await lab.serve('defaults-again', [])).stop();
+  }
+});
