@@ -170,10 +170,15 @@ test('the action run as a shard matrix (2 × usdc, same seed) and a merge job: o
 
 test('the action fails the step with verdict=error and a clear message for bad input (profile, shard 3/2, no shard reports)', async () => {
   const work = await mkdtemp(path.join(tmpdir(), 'amh-action-bad-'));
+  // The profile input becomes --profile: a missing file is refused by amh before anything starts.
   const p = await runAction({ protocol: 'usdc', profile: 'what-if.yaml' }, work);
   assert.equal(p.failed, 2);
   assert.deepEqual([p.outputs.verdict, p.outputs['exit-code']], ['error', '2']);
-  assert.match(p.log, /::error title=amh::input profile: what-if protocol profiles \(amh run --profile\) are not implemented yet/);
+  assert.match(p.log, /amh run --protocol usdc --runs 25 --profile \S*what-if\.yaml/);
+  assert.match(p.log, /cannot read profile \S*what-if\.yaml: no such file/);
+  const pm = await runAction({ merge: 'reports/shard-*', profile: 'what-if.yaml' }, work);
+  assert.equal(pm.failed, 2);
+  assert.match(pm.log, /input profile: does not apply to merge/);
   const s = await runAction({ protocol: 'usdc', shard: '3/2' }, work);
   assert.equal(s.failed, 2);
   assert.equal(s.outputs.verdict, 'error');
@@ -186,7 +191,7 @@ test('the action fails the step with verdict=error and a clear message for bad i
   const b = amhArgs(work, { INPUT_SHARD: '2/2', GITHUB_RUN_ID: '9876543210' });
   assert.equal(a.seed, b.seed);
   assert.ok(a.args.includes('--seed') && Number(a.seed) < 2 ** 31);
-  assert.deepEqual(amhArgs(work, { INPUT_TARGET: 't.json', INPUT_PROTOCOL: 'x402, agentripe', INPUT_BASELINE: 'known.json' }).args, [
+  assert.deepEqual(amhArgs(work, { INPUT_TARGET: 't.json', INPUT_PROTOCOL: 'x402, agentripe', INPUT_BASELINE: 'known.json', INPUT_PROFILE: 'examples/profiles/agentripe-review-limit-2.yaml' }).args, [
     'certify',
     '--target',
     path.join(work, 't.json'),
@@ -196,6 +201,8 @@ test('the action fails the step with verdict=error and a clear message for bad i
     'agentripe',
     '--baseline',
     path.join(work, 'known.json'),
+    '--profile',
+    path.join(work, 'examples/profiles/agentripe-review-limit-2.yaml'),
     '--out',
     path.join(work, 'reports/amh'),
   ]);

@@ -7,8 +7,8 @@
  *
  * Inputs: protocol (space- or comma-separated ids; empty = all), target (a target file: amh certify;
  * empty: amh run on the reference implementation), runs, seed (empty: derived from GITHUB_RUN_ID so
- * every shard of one workflow run shares it), shard (I/N), baseline (file), profile (what-if profile:
- * not implemented yet, refused), grep, out (report directory), merge (shard report directories or
+ * every shard of one workflow run shares it), shard (I/N), baseline (file), profile (a what-if profile
+ * file: `--profile`; not with merge, whose shard reports record theirs), grep, out (report directory), merge (shard report directories or
  * globs: runs `amh report --merge` instead of a certification).
  */
 import { spawn } from 'node:child_process';
@@ -43,9 +43,9 @@ function expand(pattern: string, cwd: string): string[] {
 export function amhArgs(cwd: string, env: NodeJS.ProcessEnv = process.env): { args: string[]; out: string; seed?: string } {
   const get = (n: string) => (env[`INPUT_${n.toUpperCase().replace(/-/g, '_')}`] ?? '').trim();
   const out = path.resolve(cwd, get('out') || 'reports/amh');
-  if (get('profile')) throw new Error(`input profile: what-if protocol profiles (amh run --profile) are not implemented yet; leave 'profile' empty`);
   const merge = get('merge');
   if (merge) {
+    if (get('profile')) throw new Error(`input profile: does not apply to merge (each shard report records the profile it ran with); pass it to the shard jobs`);
     const shards = merge
       .split(/[\s,]+/)
       .filter(Boolean)
@@ -65,6 +65,7 @@ export function amhArgs(cwd: string, env: NodeJS.ProcessEnv = process.env): { ar
   if (seed) args.push('--seed', seed);
   if (get('shard')) args.push('--shard', get('shard'));
   if (get('baseline')) args.push('--baseline', path.resolve(cwd, get('baseline')));
+  if (get('profile')) args.push('--profile', path.resolve(cwd, get('profile')));
   if (get('grep')) args.push('--grep', get('grep'));
   args.push('--out', out);
   return { args, out, ...(seed ? { seed } : {}) };

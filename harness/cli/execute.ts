@@ -12,6 +12,7 @@ import { createTargetClients } from '../engine/session.ts';
 import { loadProtocols, loadServices, protocolIds } from '../packs/discover.ts';
 import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import type { Report, TargetInfo } from '../report/types.ts';
+import type { Profile } from '../profiles/profile.ts';
 import { startReference, type Reference } from '../services/reference.ts';
 import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, type Capability, type Target } from '../target/schema.ts';
 
@@ -39,6 +40,11 @@ export interface ExecuteOptions {
   log?: (line: string) => void;
   /** Override the protocol registry (tests). */
   registry?: ProtocolModule[];
+  /**
+   * What-if profile (harness/profiles): the reference services start with these constants; with a
+   * target file it says what the target is configured with. Scenarios and requirements follow it.
+   */
+  profile?: Profile;
 }
 
 /** Describe a target for the report (no keys). */
@@ -119,7 +125,7 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
         selected.map((p) => p.id),
       ),
     );
-    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: selected.map((p) => p.id), chains, log })));
+    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: selected.map((p) => p.id), chains, log, profile: o.profile })));
     for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;

@@ -29,6 +29,11 @@ export interface Requirement {
    * revision. `--spec REV` certifies only the requirements of REV.
    */
   revisions?: readonly string[];
+  /**
+   * Protocol constants (reference-impl/<id>/protocol/constants.ts) this requirement depends on besides
+   * those its title and text quote as `{name}` placeholders (which count already).
+   */
+  constants?: string[];
 }
 
 const ID = /^[A-Z0-9]+(-[A-Z0-9]+)+$/;

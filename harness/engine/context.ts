@@ -14,6 +14,7 @@ import type { Isolation } from './dsl.ts';
 import { HarnessFault, RequirementViolation } from './errors.ts';
 import { EvidenceRecorder, recordingFetch } from './evidence.ts';
 import { ChainSession, type ChainClients } from './session.ts';
+import type { Profile } from '../profiles/profile.ts';
 
 /** Per-requirement check counters shared by all runs of a scenario. */
 export type CheckCounts = Map<string, { passed: number; failed: number }>;
@@ -69,6 +70,8 @@ export class RunContext {
     private readonly signers: readonly string[] = [],
     /** Requirements of the scenario outside the spec revision being certified: their checks are not made. */
     private readonly outsideRevision: ReadonlySet<string> = new Set(),
+    /** The run's what-if profile (null: the defaults); read with `<PACK>_CONSTANTS.of(ctx.profile)`. */
+    readonly profile: Profile | null = null,
   ) {
     this.fetch = recordingFetch(this.evidence);
   }

@@ -13,12 +13,19 @@ import { CORE_CAPABILITIES, type Capability, type ProtocolTargetSection, type Ta
 import type { Requirement } from './catalog.ts';
 import type { RunContext } from './context.ts';
 import type { Register } from './register.ts';
+import type { PackConstants } from '../profiles/constants.ts';
+import type { Profile } from '../profiles/profile.ts';
 
 /** What a scenario can see when it builds its arbitraries (before any run). */
 export interface ScenarioEnv {
   target: Target;
   /** Target chains that declare every contract in the scenario's `needs`. */
   chains: TargetChain[];
+  /**
+   * The what-if profile of the run (`--profile`), or null for the defaults: read a pack's values
+   * with `<PACK>_CONSTANTS.of(env.profile)` (absent in hand-made environments: the defaults).
+   */
+  profile?: Profile | null;
 }
 
 /**
@@ -146,6 +153,12 @@ export interface ProtocolModule extends ProtocolTargetSection {
   docs?: { readme?: string; profile?: string };
   /** The spec revisions its requirements belong to, oldest first, one of them the default. */
   revisions?: readonly SpecRevision[];
+  /**
+   * The pack's protocol constants (reference-impl/<id>/protocol/constants.ts): `{name}` placeholders
+   * in requirement titles and texts show the run's values, and the report lists per requirement the
+   * constants it depends on.
+   */
+  constants?: PackConstants;
 }
 
 /** The revision a run certifies: `id` if given (it must be declared), else the protocol's default. */
@@ -186,6 +199,9 @@ export function defineProtocol(p: ProtocolModule): ProtocolModule {
     for (const q of p.requirements)
       for (const r of q.revisions ?? []) if (!revs.includes(r)) throw new Error(`protocol ${p.id}: requirement ${q.id} names unknown spec revision '${r}' (declared: ${revs.join(', ')})`);
   } else if (p.requirements.some((q) => q.revisions)) throw new Error(`protocol ${p.id}: requirements name spec revisions but the protocol declares none`);
+  if (p.constants && p.constants.protocol !== p.id) throw new Error(`protocol ${p.id}: its constants are declared for '${p.constants.protocol}'`);
+  for (const r of p.requirements)
+    for (const c of r.constants ?? []) if (!p.constants?.declarations[c]) throw new Error(`protocol ${p.id}: requirement ${r.id} depends on constant '${c}', which the pack does not declare`);
   const sids = new Set<string>();
   const err = (s: Scenario, what: string) => new Error(`protocol ${p.id}: scenario ${s.id} ${what}`);
   for (const c of Object.keys(p.capabilities ?? {})) if (!c.startsWith(`${p.id}:`)) throw new Error(`protocol ${p.id}: capability '${c}' must be named '${p.id}:<name>'`);

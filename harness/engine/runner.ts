@@ -14,6 +14,8 @@ import { preflight } from './preflight.ts';
 import { checkRegister } from './register.ts';
 import { REPO_ROOT } from '../chain/paths.ts';
 import type { Evidence } from './evidence.ts';
+import { renderConstants } from '../profiles/constants.ts';
+import { profileInfo, type Profile } from '../profiles/profile.ts';
 import { trim } from './evidence.ts';
 import type { ChainClients } from './session.ts';
 import {
@@ -80,6 +82,11 @@ export interface RunOptions {
    * the selected revision's.
    */
   spec?: Record<string, string>;
+  /**
+   * The what-if profile (harness/profiles): the protocol constants the target is configured with.
+   * Scenarios and models read them from `env.profile` / `ctx.profile`; requirement texts show them.
+   */
+  profile?: Profile;
 }
 
 export interface RunInput {
@@ -131,10 +138,10 @@ export function notApplicableReason(p: ProtocolModule, s: Scenario, target: Targ
   return null;
 }
 
-function envFor(target: Target, s: Scenario): ScenarioEnv {
+function envFor(target: Target, s: Scenario, profile: Profile | null = null): ScenarioEnv {
   const needs = s.needs ?? [];
   const chains = target.chains.filter((c) => needs.every((n) => Boolean(chainToken(c, n) ?? c.contracts[n])));
-  return { target, chains };
+  return { target, chains, profile };
 }
 
 export function matchesGrep(p: ProtocolModule, s: Scenario, grep?: string): boolean {
@@ -163,7 +170,7 @@ async function runScenario(
 ): Promise<ScenarioOutcome> {
   const caseId = `${p.id}/${s.id}`;
   const started = performance.now();
-  const env = envFor(target, s);
+  const env = envFor(target, s, opts.profile ?? null);
   const seed = opts.replay ? opts.replay.seed : scenarioSeed(opts.seed, caseId);
   const counts: CheckCounts = new Map();
   const base: ScenarioReport = {
@@ -211,7 +218,7 @@ async function runScenario(
   const execRun = async (body: (ctx: RunContext) => Promise<void>) => {
     // After a harness fault, fail fast so fast-check's shrinking does not hammer a broken environment.
     if (fault) throw fault;
-    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers, outside);
+    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers, outside, opts.profile ?? null);
     runsDone++;
     let err: unknown;
     try {
@@ -403,12 +410,36 @@ export function deriveRequirement(r: Pick<Requirement, 'id' | 'level'>, covering
   return { status: 'indeterminate', reason: 'no check of this requirement executed', checks, scenarios };
 }
 
-/** Catalog fields of a requirement as the report carries them. */
-function requirementBase(r: Requirement) {
-  return { id: r.id, level: r.level, title: r.title, source: r.source, text: r.text, profileAssumption: r.profileAssumption };
+/**
+ * Catalog fields of a requirement as the report carries them: `{constant}` placeholders in the title
+ * and text show the run's values, and `constants` lists the values of the protocol constants it
+ * depends on (so `amh diff` of two profiles names exactly the requirements a change touches).
+ */
+export function requirementBase(p: Pick<ProtocolModule, 'constants'>, r: Requirement, profile: Profile | null = null) {
+  const base = { id: r.id, level: r.level, title: r.title, source: r.source, text: r.text, profileAssumption: r.profileAssumption };
+  if (!p.constants) return base;
+  const values = p.constants.placeholders(profile);
+  const names = dependsOn(p, r);
+  return {
+    ...base,
+    title: renderConstants(r.title, values),
+    text: renderConstants(r.text, values),
+    ...(names.length ? { constants: Object.fromEntries(names.map((n) => [n, values[n]!])) } : {}),
+  };
 }
 
-function requirementReport(p: ProtocolModule, r: Requirement, outcomes: ScenarioOutcome[]): RequirementReport | null {
+/** The pack constants a requirement depends on: those its title or text quote, and those it lists. */
+export function dependsOn(p: Pick<ProtocolModule, 'constants'>, r: Requirement): string[] {
+  if (!p.constants) return [];
+  const declared = Object.keys(p.constants.declarations);
+  const values = p.constants.placeholders();
+  const quoted = [...`${r.title} ${r.text}`.matchAll(/\{([a-z][A-Za-z0-9]*)\}/g)].map((m) => m[1]!).filter((n) => n in values);
+  // A derived placeholder (reviewLimitNth) is named after the constant it is derived from.
+  const base = quoted.map((n) => declared.find((d) => n.startsWith(d)) ?? n);
+  return [...new Set([...base.filter((n) => declared.includes(n)), ...(r.constants ?? [])])].sort();
+}
+
+function requirementReport(p: ProtocolModule, r: Requirement, outcomes: ScenarioOutcome[], profile: Profile | null = null): RequirementReport | null {
   const covering = outcomes.filter((o) => o.report.requirements.includes(r.id));
   const d = deriveRequirement(
     r,
@@ -421,7 +452,7 @@ function requirementReport(p: ProtocolModule, r: Requirement, outcomes: Scenario
     const o = covering.find((x) => x.report.caseId === d.pick!.caseId)!;
     evidence = [{ kind: 'note', message: `${d.pick.failing ? 'shrunk counterexample run' : 'sample run'} of ${o.report.caseId}` }, ...((d.pick.failing ? o.failure : o.sample) ?? [])];
   }
-  return { ...requirementBase(r), checks: d.checks, scenarios: d.scenarios, status: d.status, ...(d.reason ? { reason: d.reason } : {}), evidence };
+  return { ...requirementBase(p, r, profile), checks: d.checks, scenarios: d.scenarios, status: d.status, ...(d.reason ? { reason: d.reason } : {}), evidence };
 }
 
 /**
@@ -578,7 +609,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
       // With --grep/--case, requirements outside the selection are left out rather than shown unknown.
       requirements: p.requirements
         .filter((r) => inRevision(r, rev))
-        .map((r) => requirementReport(p, r, outs))
+        .map((r) => requirementReport(p, r, outs, opts.profile ?? null))
         .filter((r): r is RequirementReport => r !== null && !((opts.grep || opts.replay) && r.status === 'uncovered')),
       scenarios: outs.map((o) => o.report),
     };
@@ -605,6 +636,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
     errors,
     protocols,
     ...(opts.grep ? { grep: opts.grep } : {}),
+    profile: opts.profile ? profileInfo(opts.profile) : null,
     ...(shard
       ? {
           shard: {

@@ -1,7 +1,8 @@
 /**
  * Protocol packs, discovered by path: a protocol is `scenarios/<id>/index.ts` (default export
  * `defineProtocol(...)`), its reference services `reference-impl/<pack>/service.ts` (default export:
- * one `defineService(...)` or a list), its contracts `contracts/src/<id>/placements.json` (read by
+ * one `defineService(...)` or a list), its constants a what-if profile may change
+ * `reference-impl/<pack>/protocol/constants.ts` (default export `defineConstants(...)`), its contracts `contracts/src/<id>/placements.json` (read by
  * harness/chain). Adding a pack touches nothing outside its own folders: the harness imports packs
  * at run time instead of listing them.
  */
@@ -13,6 +14,7 @@ import { REPO_ROOT } from '../chain/paths.ts';
 import type { ProtocolModule } from '../engine/dsl.ts';
 import type { ServiceDefinition } from '../services/service.ts';
 import type { SimulationPack } from '../sim/pack.ts';
+import type { PackConstants } from '../profiles/constants.ts';
 
 function packFolders(dir: string, file: string): string[] {
   if (!existsSync(dir)) return [];
@@ -114,6 +116,23 @@ export async function loadSimulations(root = REPO_ROOT): Promise<Map<string, Sim
     if (!s || typeof s.model !== 'function' || typeof s.protocol !== 'string') throw new Error(`${path.relative(root, file)}: default export is not a simulation (use defineSimulation)`);
     if (out.has(s.protocol)) throw new Error(`${path.relative(root, file)}: protocol '${s.protocol}' already has a simulation`);
     out.set(s.protocol, s);
+  }
+  return out;
+}
+
+/**
+ * The constants every pack declares (`reference-impl/<pack>/protocol/constants.ts`), in pack order:
+ * what a what-if profile (harness/profiles/profile.ts) is checked against.
+ */
+export async function loadConstants(root = REPO_ROOT): Promise<PackConstants[]> {
+  const dir = path.join(root, 'reference-impl');
+  const out: PackConstants[] = [];
+  for (const pack of packFolders(dir, path.join('protocol', 'constants.ts'))) {
+    const file = path.join(dir, pack, 'protocol', 'constants.ts');
+    const c = (await importDefault(file)) as PackConstants;
+    if (!c || typeof c.of !== 'function' || typeof c.protocol !== 'string') throw new Error(`${path.relative(root, file)}: default export is not a constants declaration (use defineConstants)`);
+    if (c.protocol !== pack) throw new Error(`${path.relative(root, file)}: constants of '${c.protocol}' must live in reference-impl/${c.protocol}/protocol/constants.ts`);
+    out.push(c);
   }
   return out;
 }

@@ -103,6 +103,13 @@ test('sign and verify; one changed byte of the verdict, the report, the hash or 
   assert.equal(payload.target.kind, 'file');
   assert.ok(!JSON.stringify(payload).includes('sk-live-123'), 'credential headers in the evidence are redacted too');
   assert.equal(payload.profile, null);
+  // A run with a what-if profile: the bundle carries it, and changing it breaks the signature.
+  const profile = { name: 'limit 2', hash: 'a'.repeat(64), constants: { agentripe: { reviewLimit: '2' } } };
+  const withProfile = signBundle(bundlePayload({ ...report(), schemaVersion: '1.3.0', profile }, { file: '/tmp/acme.json', json: targetJson }), sk);
+  assert.deepEqual(withProfile.payload.profile, profile);
+  assert.equal(verifyBundle(withProfile, withProfile.signature.publicKey).ok, true);
+  const otherProfile = { ...withProfile, payload: { ...withProfile.payload, profile: { ...profile, constants: { agentripe: { reviewLimit: '3' } } } } };
+  assert.equal(verifyBundle(otherProfile, withProfile.signature.publicKey).ok, false);
   const b = signBundle(payload, sk);
   assert.equal(b.signature.publicKey, publicKeyOf(sk));
   const ok = verifyBundle(b, b.signature.publicKey);

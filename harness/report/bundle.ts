@@ -17,7 +17,7 @@ import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import type { Evidence } from '../engine/evidence.ts';
 import { asReport } from './write.ts';
-import type { Report } from './types.ts';
+import type { ProfileInfo, Report } from './types.ts';
 
 export const BUNDLE_KIND = 'agentmarket-harness verdict bundle';
 export const BUNDLE_VERSION = 1;
@@ -38,8 +38,8 @@ export interface BundlePayload {
   runs: number;
   protocols: string[];
   grep?: string;
-  /** What-if protocol profile the run used (none yet: null). */
-  profile: unknown;
+  /** What-if protocol profile the run used (name, hash, the constants that differ from the defaults); null: the defaults. */
+  profile: ProfileInfo | null;
   /** Spec revision certified per protocol (null: no protocol of the report declares revisions). */
   specRevision: Record<string, string> | null;
   verdict: { exitCode: 0 | 1 | 2; summary: Report['summary'] };
@@ -159,7 +159,7 @@ export function bundlePayload(report: Report, target: { file: string; json: unkn
     runs: report.runs,
     protocols: report.protocols.map((p) => p.id),
     ...(report.grep ? { grep: report.grep } : {}),
-    profile: null,
+    profile: report.profile ?? null,
     specRevision: report.protocols.some((p) => p.revision) ? Object.fromEntries(report.protocols.filter((p) => p.revision).map((p) => [p.id, p.revision!.id])) : null,
     verdict: { exitCode: report.exitCode, summary: report.summary },
     target: t,

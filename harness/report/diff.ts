@@ -1,16 +1,32 @@
 /**
  * `amh diff A B`: two report.json side by side. Which requirements changed verdict (with B's reason
  * and counterexample, and A's), which were added or removed, which kept their verdict but changed
- * counterexample, and how the metrics moved (run counts, checks, summary counts, duration). Rendered
+ * counterexample, which depend on a protocol constant the two runs' what-if profiles set differently,
+ * and how the metrics moved (run counts, checks, summary counts, duration). Rendered
  * as text (terminal), Markdown (a PR comment) or one self-contained HTML page.
  */
-import type { Counterexample, Report, RequirementStatus } from './types.ts';
+import type { Counterexample, ProfileInfo, Report, RequirementStatus } from './types.ts';
 
 export interface Side {
   status: RequirementStatus;
   reason?: string;
   /** The counterexample of the scenario that violated it (or left it indeterminate), if any. */
   counterexample?: Counterexample & { caseId: string; replay?: string };
+  /** Values of the protocol constants it depends on (report 1.3+). */
+  constants?: Record<string, string>;
+}
+
+/** A requirement that depends on a protocol constant the two runs set differently. */
+export interface ConstantChange {
+  protocol: string;
+  id: string;
+  level: string;
+  title: string;
+  /** Each constant that differs: name, A's value, B's value. */
+  constants: { name: string; a: string; b: string }[];
+  /** Verdicts in A and B. */
+  a: RequirementStatus;
+  b: RequirementStatus;
 }
 
 export interface RequirementDiff {
@@ -41,6 +57,10 @@ export interface ReportDiff {
   counterexampleChanged: RequirementDiff[];
   unchanged: number;
   metrics: Metric[];
+  /** The what-if profiles of A and B (null: the defaults). */
+  profiles: { a: ProfileInfo | null; b: ProfileInfo | null };
+  /** Requirements (in both) that depend on a protocol constant A and B set differently: what a profile change touches. */
+  constantsChanged: ConstantChange[];
 }
 
 function side(r: Report, protocol: string, id: string): Side | undefined {
@@ -52,6 +72,7 @@ function side(r: Report, protocol: string, id: string): Side | undefined {
     status: q.status,
     ...(q.reason ? { reason: q.reason } : {}),
     ...(sc && q.status !== 'pass' ? { counterexample: { ...sc.counterexample!, caseId: sc.caseId, ...(sc.replay ? { replay: sc.replay } : {}) } } : {}),
+    ...(q.constants ? { constants: q.constants } : {}),
   };
 }
 
@@ -97,6 +118,8 @@ export function diffReports(a: Report, b: Report, labels: { a: string; b: string
     counterexampleChanged: [],
     unchanged: 0,
     metrics: metrics(a, b),
+    profiles: { a: a.profile ?? null, b: b.profile ?? null },
+    constantsChanged: [],
   };
   for (const k of keys) {
     const sa = side(a, k.protocol, k.id);
@@ -107,9 +130,24 @@ export function diffReports(a: Report, b: Report, labels: { a: string; b: string
     else if (sa.status !== sb.status) d.changed.push(row);
     else if (cxKey(sa) !== cxKey(sb)) d.counterexampleChanged.push(row);
     else d.unchanged++;
+    if (sa?.constants && sb?.constants) {
+      const names = [...new Set([...Object.keys(sa.constants), ...Object.keys(sb.constants)])].sort();
+      const differ = names.filter((n) => sa.constants![n] !== sb.constants![n]).map((n) => ({ name: n, a: sa.constants![n] ?? '—', b: sb.constants![n] ?? '—' }));
+      if (differ.length) d.constantsChanged.push({ ...k, constants: differ, a: sa.status, b: sb.status });
+    }
   }
   return d;
 }
+
+const profileText = (p: ProfileInfo | null) =>
+  p
+    ? `profile '${p.name}' (${
+        Object.entries(p.constants)
+          .flatMap(([pid, c]) => Object.entries(c).map(([k, v]) => `${pid}.${k} = ${v}`))
+          .join(', ') || 'defaults'
+      })`
+    : 'default constants';
+const changeText = (c: ConstantChange) => c.constants.map((x) => `${x.name} ${x.a} → ${x.b}`).join(', ');
 
 /** Exit code of `amh diff`: 0 when no requirement present in both reports changed verdict, else 1. */
 export const diffExitCode = (d: ReportDiff): 0 | 1 => (d.changed.length ? 1 : 0);
@@ -119,6 +157,11 @@ const moved = (m: Metric) => m.a !== m.b;
 const first = (s?: string) => (s ?? '').split('\n')[0] ?? '';
 
 function headline(d: ReportDiff): string {
+  const k = d.constantsChanged.length;
+  return `${verdictHeadline(d)}${k ? `; ${k} requirement${k === 1 ? '' : 's'} depend${k === 1 ? 's' : ''} on a changed constant` : ''}`;
+}
+
+function verdictHeadline(d: ReportDiff): string {
   return d.changed.length
     ? `${d.changed.length} requirement${d.changed.length === 1 ? '' : 's'} changed verdict`
     : `no requirement changed verdict${d.added.length || d.removed.length ? ` (${d.added.length} added, ${d.removed.length} removed)` : ''}`;
@@ -131,6 +174,7 @@ export function renderDiffText(d: ReportDiff): string {
     `A: ${d.a.label} (target ${d.a.target}, seed ${d.a.seed}, exit ${d.a.exitCode})`,
     `B: ${d.b.label} (target ${d.b.target}, seed ${d.b.seed}, exit ${d.b.exitCode})`,
   ];
+  if (d.profiles.a || d.profiles.b) out.push(`constants: A ${profileText(d.profiles.a)}; B ${profileText(d.profiles.b)}`);
   const block = (title: string, rows: RequirementDiff[]) => {
     if (!rows.length) return;
     out.push('', `${title}:`);
@@ -153,6 +197,10 @@ export function renderDiffText(d: ReportDiff): string {
   block('added (only in B)', d.added);
   block('removed (only in A)', d.removed);
   block('same verdict, different counterexample', d.counterexampleChanged);
+  if (d.constantsChanged.length) {
+    out.push('', 'depend on a constant A and B set differently:');
+    for (const c of d.constantsChanged) out.push(`  ${c.protocol}/${c.id} [${c.level}] ${c.title}: ${changeText(c)} (verdict ${c.a} → ${c.b})`);
+  }
   const ms = d.metrics.filter(moved);
   out.push('', `metrics${ms.length ? '' : ': none moved'}`);
   for (const m of ms) out.push(`  ${m.name}: ${m.a} → ${m.b}`);
@@ -173,6 +221,7 @@ export function renderDiffMarkdown(d: ReportDiff): string {
     `| B | \`${md(d.b.label)}\` | ${md(d.b.target)} | ${d.b.seed} | ${d.b.exitCode} |`,
     '',
   ];
+  if (d.profiles.a || d.profiles.b) out.push(`Constants: A ${md(profileText(d.profiles.a))}; B ${md(profileText(d.profiles.b))}`, '');
   const table = (title: string, rows: RequirementDiff[]) => {
     if (!rows.length) return;
     out.push(`### ${title}`, '', '| requirement | level | A | B | why (B, else A) |', '|---|---|---|---|---|');
@@ -196,6 +245,15 @@ export function renderDiffMarkdown(d: ReportDiff): string {
   table('Added (only in B)', d.added);
   table('Removed (only in A)', d.removed);
   table('Same verdict, different counterexample', d.counterexampleChanged);
+  if (d.constantsChanged.length)
+    out.push(
+      '### Depend on a constant A and B set differently',
+      '',
+      '| requirement | level | constant (A → B) | A | B |',
+      '|---|---|---|---|---|',
+      ...d.constantsChanged.map((c) => `| \`${c.protocol}/${c.id}\` ${md(c.title)} | ${c.level} | ${md(changeText(c))} | ${c.a} | ${c.b} |`),
+      '',
+    );
   const ms = d.metrics.filter(moved);
   out.push('### Metrics', '');
   if (ms.length) out.push('| metric | A | B |', '|---|---:|---:|', ...ms.map((m) => `| ${md(m.name)} | ${m.a} | ${m.b} |`));
@@ -234,7 +292,18 @@ pre{white-space:pre-wrap;background:#f7f7f7;padding:6px}
 <table><tr><th></th><th>report</th><th>target</th><th>seed</th><th>exit</th><th>started</th></tr>
 <tr><td>A</td><td><code>${esc(d.a.label)}</code></td><td>${esc(d.a.target)}</td><td>${d.a.seed}</td><td>${d.a.exitCode}</td><td>${esc(d.a.startedAt)}</td></tr>
 <tr><td>B</td><td><code>${esc(d.b.label)}</code></td><td>${esc(d.b.target)}</td><td>${d.b.seed}</td><td>${d.b.exitCode}</td><td>${esc(d.b.startedAt)}</td></tr></table>
+${d.profiles.a || d.profiles.b ? `<p>Constants: A ${esc(profileText(d.profiles.a))}; B ${esc(profileText(d.profiles.b))}</p>` : ''}
 ${section('Changed verdict', d.changed)}${section('Added (only in B)', d.added)}${section('Removed (only in A)', d.removed)}${section('Same verdict, different counterexample', d.counterexampleChanged)}
+${
+  d.constantsChanged.length
+    ? `<h2>Depend on a constant A and B set differently (${d.constantsChanged.length})</h2><table><tr><th>requirement</th><th>level</th><th>constant (A → B)</th><th>A</th><th>B</th></tr>${d.constantsChanged
+        .map(
+          (c) =>
+            `<tr><td><code>${esc(c.protocol)}/${esc(c.id)}</code><br>${esc(c.title)}</td><td>${c.level}</td><td>${esc(changeText(c))}</td><td class="${cls(c.a)}">${c.a}</td><td class="${cls(c.b)}">${c.b}</td></tr>`,
+        )
+        .join('')}</table>`
+    : ''
+}
 <h2>Metrics</h2>${ms.length ? `<table><tr><th>metric</th><th>A</th><th>B</th></tr>${ms.map((m) => `<tr><td>${esc(m.name)}</td><td>${m.a}</td><td>${m.b}</td></tr>`).join('')}</table>` : '<p>No metric moved.</p>'}
 <p>${d.unchanged} requirement${d.unchanged === 1 ? '' : 's'} unchanged.</p>
 </body></html>

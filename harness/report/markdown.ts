@@ -45,6 +45,15 @@ export function renderMarkdown(r: Report): string {
     `| ${s.pass} | ${s.fail} | ${s.warn} | ${s.notApplicable} | ${s.error} | ${s.indeterminate} | ${s.uncovered} | ${s.checks} |`,
     '',
   ];
+  if (r.profile)
+    out.push(
+      `Profile **${cell(r.profile.name)}** (\`${r.profile.hash.slice(0, 12)}\`): ${
+        Object.entries(r.profile.constants)
+          .flatMap(([p, c]) => Object.entries(c).map(([k, v]) => `\`${p}.${k}\` = ${v}`))
+          .join(', ') || 'every constant at its default'
+      }`,
+      '',
+    );
   if (r.shard)
     out.push(
       `Shard **${r.shard.index}/${r.shard.total}** (${r.protocols.reduce((a, p) => a + p.scenarios.length, 0)} of ${r.shard.cases.length} cases); \`amh report --merge\` builds the whole report.`,

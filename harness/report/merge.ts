@@ -41,6 +41,8 @@ export function checkShards(inputs: readonly ShardInput[]): void {
     if (r.runs !== first.report.runs) diffs.push(`--runs ${r.runs} vs ${first.report.runs}`);
     if (r.command !== first.report.command) diffs.push(`command ${r.command} vs ${first.report.command}`);
     if ((r.grep ?? '') !== (first.report.grep ?? '')) diffs.push(`--grep '${r.grep ?? ''}' vs '${first.report.grep ?? ''}'`);
+    if ((r.profile?.hash ?? 'defaults') !== (first.report.profile?.hash ?? 'defaults'))
+      diffs.push(`profile ${r.profile ? `'${r.profile.name}'` : 'none'} vs ${first.report.profile ? `'${first.report.profile.name}'` : 'none'}`);
     if (r.harness.version !== first.report.harness.version) diffs.push(`harness ${r.harness.version} vs ${first.report.harness.version}`);
     if (r.target.name !== first.report.target.name || r.target.kind !== first.report.target.kind) diffs.push(`target '${r.target.name}' vs '${first.report.target.name}'`);
     if (!same(r.shard!.cases, s0.cases) || !same(r.shard!.protocols, s0.protocols)) diffs.push('a different selection of protocols or cases');
@@ -124,6 +126,7 @@ export function mergeShards(inputs: readonly ShardInput[], o: { replayCommand?: 
     errors,
     protocols,
     ...(r0.grep ? { grep: r0.grep } : {}),
+    ...(r0.profile !== undefined ? { profile: r0.profile } : {}),
     merged: { shards: info.total },
   };
 }

@@ -54,7 +54,9 @@ export interface ScenarioReport {
 }
 
 /** A catalog requirement with its verdict and evidence. */
-export interface RequirementReport extends Requirement {
+export interface RequirementReport extends Omit<Requirement, 'constants'> {
+  /** Protocol constants this requirement depends on, with the run's values as text (since 1.3). */
+  constants?: Record<string, string>;
   status: RequirementStatus;
   reason?: string;
   checks: { passed: number; failed: number };
@@ -120,6 +122,19 @@ export interface Report {
   merged?: { shards: number };
   /** Set when the run was judged against a baseline of accepted failures (`--baseline`). */
   baseline?: BaselineResult;
+  /** The what-if profile of the run (`--profile`, since 1.3); null or absent: every constant at its default. */
+  profile?: ProfileInfo | null;
+}
+
+/** A what-if profile as a report records it. */
+export interface ProfileInfo {
+  name: string;
+  /** The profile file as given. */
+  source?: string;
+  /** SHA-256 of the canonical JSON of `constants` (harness/profiles/profile.ts). */
+  hash: string;
+  /** Protocol id → constant → value (as text), only those that differ from the pack's default. */
+  constants: Record<string, Record<string, string>>;
 }
 
 /** One shard's place in the whole run. */

@@ -9,6 +9,7 @@ import { startChain, type RunningChain } from '../chain/anvil.ts';
 import { loadServices, servicesFor } from '../packs/discover.ts';
 import { parseTarget, type Capability, type Target } from '../target/schema.ts';
 import { ServiceInstance, type ServiceDefinition } from './service.ts';
+import type { Profile } from '../profiles/profile.ts';
 
 /** Options of {@link startReference}. */
 export interface ReferenceOptions {
@@ -26,6 +27,8 @@ export interface ReferenceOptions {
   log?: (line: string) => void;
   /** Service definitions to use instead of the discovered ones (tests). */
   services?: readonly ServiceDefinition[];
+  /** What-if profile the services configure their servers and contracts with (default: none). */
+  profile?: Profile | null;
 }
 
 /** A started reference deployment. `stop()` ends everything it started (services first, then chains). */
@@ -117,7 +120,7 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
       }
       const inst = new ServiceInstance(d);
       log(`starting ${d.name}`);
-      await inst.start({ chains, host, log });
+      await inst.start({ chains, host, log, profile: o.profile ?? null });
       services.push(inst);
     }
     const target = describeReference(

@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { RunningChain } from '../chain/anvil.ts';
 import type { Capability } from '../target/schema.ts';
+import type { Profile } from '../profiles/profile.ts';
 
 /** What a service gets when it starts. */
 export interface ServiceContext {
@@ -21,6 +22,11 @@ export interface ServiceContext {
   host: string;
   /** A log line for humans. */
   log(line: string): void;
+  /**
+   * The what-if profile (`--profile`), absent or null for the defaults: a service configures its
+   * servers and contracts with `<PACK>_CONSTANTS.of(ctx.profile)`.
+   */
+  profile?: Profile | null;
 }
 
 /** An endpoint a service publishes in the Target: a URL, or a resource with its method and body. */

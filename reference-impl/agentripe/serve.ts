@@ -4,7 +4,7 @@
  *
  *   npx tsx reference-impl/agentripe/serve.ts [--rpc URL] [--target-out FILE]
  *       [--review rule|llm] [--review-endpoint URL] [--review-model NAME] [--review-fixture-listen HOST:PORT]
- *       [--fault NAME]... [--review-limit N] [--auth-window S]
+ *       [--fault NAME]... [--review-limit N] [--auth-window S] [--profile FILE]
  *
  * Without `--rpc` it starts its own base-sepolia anvil (from the fixture). It prints one JSON line
  * `{rpcUrl, chainId, endpoints, target}` on stdout once ready, then runs until SIGTERM/SIGINT/SIGHUP
@@ -19,12 +19,18 @@
  *
  * Faults (`--fault NAME`, the names in server/faults.ts, listed in README.md), a different review
  * limit or auth window build deliberately broken variants for tests; without them this is the
- * reference implementation.
+ * reference implementation. `--profile FILE` configures it with a what-if profile's Agentripe
+ * constants (harness/profiles): rejection limit, auth window, and the escrow's reclaim delay (set by
+ * the admin on the chain, also on a shared `--rpc` chain; without --profile the default is put back).
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { getProfile, roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
+import { loadConstants } from '../../harness/packs/discover.ts';
+import { loadProfile, type Profile } from '../../harness/profiles/profile.ts';
+import { AGENTRIPE_CONSTANTS } from './protocol/constants.ts';
+import { applyAgentripeConstants } from './server/apply-profile.ts';
 import { AGENTRIPE_FAULTS, type AgentripeFaults } from './server/faults.ts';
 import type { AgentripeServerConfig } from './server/server.ts';
 import { startAgentripeStack } from './server/stack.ts';
@@ -46,8 +52,12 @@ async function main(): Promise<void> {
       fault: { type: 'string', multiple: true },
       'review-limit': { type: 'string' },
       'auth-window': { type: 'string' },
+      profile: { type: 'string' },
     },
   });
+  let whatIf: Profile | undefined;
+  if (values.profile) whatIf = await loadProfile(values.profile, await loadConstants()).catch((e: Error) => fail(e.message));
+  const k = AGENTRIPE_CONSTANTS.of(whatIf);
   let faults: AgentripeFaults = {};
   try {
     faults = AGENTRIPE_FAULTS.parse(values.fault);
@@ -71,11 +81,12 @@ async function main(): Promise<void> {
     chain = await startChain({ profile: 'base-sepolia' });
   }
   const watch = watchForStop();
+  await applyAgentripeConstants(chain, k);
   const stack = await startAgentripeStack(chain, {
     faults,
     review,
-    ...(values['review-limit'] ? { reviewLimit: Number(values['review-limit']) } : {}),
-    ...(values['auth-window'] ? { authWindowSeconds: Number(values['auth-window']) } : {}),
+    reviewLimit: values['review-limit'] ? Number(values['review-limit']) : k.reviewLimit,
+    authWindowSeconds: values['auth-window'] ? Number(values['auth-window']) : k.authWindowSeconds,
   });
   const usdc = tokenOf(profile, 'usdc');
   const { usdc: _u, ...contracts } = profile.contracts;
@@ -85,10 +96,11 @@ async function main(): Promise<void> {
     ...(values['review-limit'] ? [`reviewLimit=${values['review-limit']}`] : []),
     ...(values['auth-window'] ? [`authWindow=${values['auth-window']}s`] : []),
   ];
+  const configured = whatIf ? `, profile ${whatIf.name}` : '';
   // The rule reviewer applies the fixture rule itself; an llm reviewer qualifies only when pointed at the harness's fixture.
   const capabilities = ['clock-control', 'snapshot', ...(values.review === 'rule' ? ['agentripe:review-fixture'] : [])];
   const target = {
-    name: `agentripe reference server (separate process, ${values.review} reviewer${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
+    name: `agentripe reference server (separate process, ${values.review} reviewer${configured}${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
     version: '0.1.0',
     chains: [{ id: profile.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
     endpoints,

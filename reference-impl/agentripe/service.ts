@@ -9,24 +9,41 @@ import { tokenOf } from '../../harness/chain/index.ts';
 import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
 import { defineService } from '../../harness/services/service.ts';
 import { startFixtureReviewer } from './agents/reviewer.ts';
+import { AGENTRIPE_CONSTANTS } from './protocol/constants.ts';
+import { applyAgentripeConstants } from './server/apply-profile.ts';
 import { startAgentripeStack } from './server/stack.ts';
 
 export default defineService({
   name: 'agentripe',
   protocols: ['agentripe'],
   chains: ['base-sepolia'],
-  async start({ chains, host }) {
+  async start({ chains, host, log, profile }) {
     const chain = chains.find((c) => c.profile.id === 'base-sepolia')!;
     tokenOf(chain.profile, 'usdc');
+    // A what-if profile's constants: the escrow's reclaim delay on chain, the rest in the server's config.
+    const k = AGENTRIPE_CONSTANTS.of(profile);
+    if (await applyAgentripeConstants(chain, k)) log(`agentripe: the escrow's reclaim delay is set to ${k.reclaimDelaySeconds} s (profile)`);
     const reviewer = await startFixtureReviewer({ host });
     // The facilitator reaches the chain through the harness's RPC fault proxy (capability rpc-faults).
     const rpc = await rpcFaultProxy(chain.rpcUrl);
     try {
-      const stack = await startAgentripeStack(chain, { host, review: { type: 'llm', endpoint: reviewer.url, model: 'review-fixture' }, facilitatorRpcUrl: rpc.url });
+      const stack = await startAgentripeStack(chain, {
+        host,
+        review: { type: 'llm', endpoint: reviewer.url, model: 'review-fixture' },
+        reviewLimit: k.reviewLimit,
+        authWindowSeconds: k.authWindowSeconds,
+        facilitatorRpcUrl: rpc.url,
+      });
       return {
         endpoints: { agentripe: stack.server.url },
         capabilities: ['agentripe:review-fixture', 'rpc-faults'],
-        facts: { facilitator: stack.facilitator.url, reviewer: reviewer.url, operator: stack.server.operator, registrar: stack.server.registrar },
+        facts: {
+          constants: { reviewLimit: k.reviewLimit, reclaimDelaySeconds: k.reclaimDelaySeconds, authWindowSeconds: k.authWindowSeconds },
+          facilitator: stack.facilitator.url,
+          reviewer: reviewer.url,
+          operator: stack.server.operator,
+          registrar: stack.server.registrar,
+        },
         async stop() {
           await stack.stop();
           await reviewer.stop();

@@ -6,15 +6,20 @@
  * Started by `amh up` and by the reference Target whenever the aisp protocol is selected.
  */
 import { defineService } from '../../harness/services/service.ts';
+import { AISP_CONSTANTS } from './protocol/constants.ts';
 import { AISP_PROFILE } from './protocol/profile.ts';
+import { applyAispFee } from './server/apply-profile.ts';
 import { startAispStack } from './server/stack.ts';
 
 export default defineService({
   name: 'aisp',
   protocols: ['aisp'],
   chains: ['base'],
-  async start({ chains, host, log }) {
+  async start({ chains, host, log, profile }) {
     const chain = chains.find((c) => c.profile.id === 'base')!;
+    // A what-if profile's fee (the marketplace has no setter: see server/apply-profile.ts).
+    const { feeBps } = AISP_CONSTANTS.of(profile);
+    if (await applyAispFee(chain, feeBps)) log(`aisp: the marketplace's fee is set to ${feeBps} bps (profile)`);
     const stack = await startAispStack(chain, { host, log: (m) => log(`aisp: ${m}`) });
     return {
       endpoints: { 'aisp-backend': stack.backend.url, 'aisp-inference': stack.venice.url },

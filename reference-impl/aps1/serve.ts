@@ -3,10 +3,11 @@
  * and describe it as a Target, so `amh certify --protocol aps1 --target FILE` can check it from the
  * outside.
  *
- *   npx tsx reference-impl/aps1/serve.ts [--rpc URL] [--target-out FILE] [--profile reference|compat] [--fault NAME]...
+ *   npx tsx reference-impl/aps1/serve.ts [--rpc URL] [--target-out FILE] [--profile reference|compat|FILE] [--fault NAME]...
  *
  * Without `--rpc` it starts its own tempo anvil (from the fixture). `--profile compat` puts the
- * public contracts' quirks on the chain first (server/apply-profile.ts). `--fault NAME` (names in
+ * public contracts' quirks on the chain first (server/apply-profile.ts); `--profile FILE` a what-if
+ * profile's APS-1 constants (fee, penalty, cap, quirks; harness/profiles). `--fault NAME` (names in
  * server/faults.ts) builds a deliberately broken server for tests. It prints one JSON line
  * `{rpcUrl, chainId, endpoints, target}` once ready, then runs until SIGTERM/SIGINT/SIGHUP or until
  * the process that started it exits.
@@ -15,8 +16,11 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { getProfile, roleAccounts, rpcCall, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
-import { profileNamed } from './protocol/profile.ts';
-import { applyProfile } from './server/apply-profile.ts';
+import { loadConstants } from '../../harness/packs/discover.ts';
+import { loadProfile } from '../../harness/profiles/profile.ts';
+import { aps1ProfileOf } from './protocol/constants.ts';
+import { type Aps1Profile, profileNamed } from './protocol/profile.ts';
+import { applyProfileConstants } from './server/apply-profile.ts';
 import { APS1_FAULTS, type Aps1Faults } from './server/faults.ts';
 import { startAps1Stack } from './server/stack.ts';
 
@@ -35,9 +39,12 @@ async function main(): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
-  let profile;
+  let profile: Aps1Profile;
   try {
-    profile = profileNamed(values.profile!);
+    // A name (reference, compat) or a what-if profile file.
+    profile = /\.(ya?ml|json)$/i.test(values.profile!)
+      ? { ...aps1ProfileOf({ profile: await loadProfile(values.profile!, await loadConstants()) }, true), name: values.profile! }
+      : profileNamed(values.profile!);
   } catch (e) {
     fail((e as Error).message);
   }
@@ -51,7 +58,7 @@ async function main(): Promise<void> {
     chain = await startChain({ profile: 'tempo' });
   }
   const watch = watchForStop();
-  await applyProfile(chain, profile);
+  await applyProfileConstants(chain, profile);
   const stack = await startAps1Stack(chain, { faults });
   const endpoints = { 'aps1-agent': stack.agent.url, 'aps1-marketplace': stack.marketplace.url };
   const tokens = Object.fromEntries(tempo.tokens.map((t) => [t.key, { address: t.address, name: t.name, version: t.version, decimals: t.decimals }]));

@@ -4,36 +4,42 @@
  * honest agent as endpoint `aps1-agent` and the marketplace as `aps1-marketplace`. Started by
  * `amh up` and by the reference Target whenever the aps1 protocol is selected.
  *
- * AMH_APS1_PROFILE=compat (until `amh run --profile` exists) puts the public contracts' quirks on
- * the chain first (server/apply-profile.ts), so `amh run --protocol aps1` shows which requirements
- * they break.
+ * A what-if profile (`amh run --profile`, ServiceContext.profile) puts its fee, penalty, cap and
+ * compat switches on the chain first (server/apply-profile.ts); `AMH_APS1_PROFILE=compat` is an
+ * alias for the compat preset (the CLI folds it into the profile; a caller that passes no profile
+ * still gets it from the environment), so `amh run --protocol aps1` shows which requirements the
+ * public contracts' quirks break.
  */
 import { defineService } from '../../harness/services/service.ts';
+import { aps1ProfileOf } from './protocol/constants.ts';
 import { profileNamed } from './protocol/profile.ts';
-import { applyProfile } from './server/apply-profile.ts';
+import { applyProfileConstants } from './server/apply-profile.ts';
 import { startAps1Stack } from './server/stack.ts';
 
 export default defineService({
   name: 'aps1',
   protocols: ['aps1'],
   chains: ['tempo'],
-  async start({ chains, host, log }) {
+  async start(ctx) {
+    const { chains, host, log } = ctx;
     const chain = chains.find((c) => c.profile.id === 'tempo')!;
-    const profile = profileNamed(process.env.AMH_APS1_PROFILE ?? 'reference');
-    await applyProfile(chain, profile);
-    if (profile.name !== 'reference') {
-      log(
-        `aps1: the chain runs the '${profile.name}' profile (${Object.entries(profile.compat)
-          .filter(([, v]) => v)
-          .map(([k]) => k)
-          .join(', ')})`,
-      );
-    }
+    const profile = ctx.profile ? aps1ProfileOf(ctx, true) : profileNamed(process.env.AMH_APS1_PROFILE ?? 'reference');
+    const changed = await applyProfileConstants(chain, profile);
+    const quirks = Object.entries(profile.compat)
+      .filter(([, v]) => v)
+      .map(([k]) => k);
+    if (changed.length || quirks.length) log(`aps1: the chain runs ${[...changed.map((c) => `${c} from the profile`), ...quirks.map((q) => `quirk ${q}`)].join(', ')}`);
     const stack = await startAps1Stack(chain, { host });
     return {
       endpoints: { 'aps1-agent': stack.agent.url, 'aps1-marketplace': stack.marketplace.url },
       facts: {
         profile: profile.name,
+        constants: {
+          platformFeeBps: String(profile.platformFeeBps),
+          arbitrationPenaltyBps: String(profile.arbitrationPenaltyBps),
+          maxArbitrationPenaltyTokens: String(profile.maxArbitrationPenaltyTokens),
+          compat: profile.compat,
+        },
         agents: Object.fromEntries(stack.agents.map((a) => [a.id, { url: a.server.url, strategy: a.strategy, wallet: a.server.wallet }])),
         marketplaceAddress: stack.marketplace.address,
       },

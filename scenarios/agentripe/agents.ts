@@ -33,6 +33,7 @@ import {
   uniq,
   vendor,
   type Agr,
+  constantsOf,
 } from './lab.ts';
 import { PATH, expectedStats, paidTask, pickStats, statsMatch, tidy } from './observe.ts';
 import { BASE, priceArb } from './tasks.ts';
@@ -332,7 +333,7 @@ export const agentStats = defineScenario({
     const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, checkPay: false });
     const none = await getJson(t.a, `/agents/${t.agentId + 10n ** 15n}/stats`);
     ctx.expectStatus('AGR-API-03', none, 404, 'stats of an agent that does not exist answer 404');
-    const tasks: { m: TaskModel; amount: bigint }[] = [{ m: newTask(t.amount), amount: t.amount }];
+    const tasks: { m: TaskModel; amount: bigint }[] = [{ m: newTask(t.amount, constantsOf(ctx).reviewLimit), amount: t.amount }];
     const compare = async (what: string) => {
       const s = await getJson(t.a, `/agents/${t.agentId}/stats`);
       ctx.check('AGR-API-03', s.status === 200 && s.body !== null && typeof s.body === 'object' && !Array.isArray(s.body), `stats answer 200 with an object (${what})`, {
@@ -360,7 +361,7 @@ export const agentStats = defineScenario({
     await compare('completed');
     // A second task of the same agent, which fails.
     const t2 = await paidTask(ctx, { price: v.price, buyer: v.buyer, checkPay: false, agent: { agentId: t.agentId, roles: t.roles } });
-    tasks.push({ m: newTask(t2.amount), amount: t2.amount });
+    tasks.push({ m: newTask(t2.amount, constantsOf(ctx).reviewLimit), amount: t2.amount });
     await compare('a second task, pending');
     await t2.v.fail(t2.taskId, 'cannot');
     apply(1, { kind: 'fail' });

@@ -10,9 +10,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
-import { AGENTRIPE_PROFILE } from '../../reference-impl/agentripe/protocol/model.ts';
 import { identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
-import { agentWallet, agr, card, deposit, getJson, goodResult, registerAgent, sendJson, short, signWalletSet, uniq, type Agr } from './lab.ts';
+import { agentWallet, agr, card, constantsOf, deposit, getJson, goodResult, registerAgent, sendJson, short, signWalletSet, uniq, type Agr } from './lab.ts';
 import { PATH, paidTask, tidy, type PaidTask } from './observe.ts';
 import { BASE } from './tasks.ts';
 
@@ -137,10 +136,10 @@ export const vendorAuth = defineScenario({
   title: 'Vendor EIP-191 auth refuses stale, future, forged and non-owner signatures (all in every run) on actions and on the listing; nothing changes',
   requirements: ['AGR-AUTH-02'],
   ...BASE,
-  arbitrary: () =>
+  arbitrary: (env) =>
     fc.record({
       kinds: fc.shuffledSubarray([...SIG_KINDS], { minLength: SIG_KINDS.length }),
-      skew: fc.integer({ min: AGENTRIPE_PROFILE.authWindowSeconds + 30, max: 86_400 }),
+      skew: fc.integer({ min: constantsOf(env).authWindowSeconds + 30, max: 86_400 }),
     }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: 'buyer2', checkPay: false });
@@ -235,7 +234,7 @@ export const apiKeys = defineScenario({
   requirements: ['AGR-AUTH-04'],
   ...BASE,
   // Every run tries the stale and the foreign signature (in a generated order) before the fresh one.
-  arbitrary: () => fc.record({ bads: fc.shuffledSubarray(['stale', 'foreign'] as const, { minLength: 2 }), skew: fc.integer({ min: AGENTRIPE_PROFILE.authWindowSeconds + 30, max: 86_400 }) }),
+  arbitrary: (env) => fc.record({ bads: fc.shuffledSubarray(['stale', 'foreign'] as const, { minLength: 2 }), skew: fc.integer({ min: constantsOf(env).authWindowSeconds + 30, max: 86_400 }) }),
   async run(ctx, v) {
     const a = await agr(ctx);
     const wallet = privateKeyToAccount(ctx.key('vendor2'));

@@ -9,7 +9,7 @@ import { defineScenario } from '../../harness/engine/dsl.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { AGENTRIPE_PROFILE } from '../../reference-impl/agentripe/protocol/model.ts';
-import { BUYERS, OPERATOR_ROLE, deposit, escrowEvents, getJson, goodResult, holdings, totals, type Agr } from './lab.ts';
+import { BUYERS, OPERATOR_ROLE, constantsOf, deposit, escrowEvents, getJson, goodResult, holdings, totals, type Agr } from './lab.ts';
 import { PATH, paidTask, parties, type PaidTask } from './observe.ts';
 import { BASE } from './tasks.ts';
 
@@ -123,7 +123,7 @@ export const reclaim = defineScenario({
   roles: [...BASE.roles, 'attacker'],
   signers: [OPERATOR_ROLE],
   capabilities: ['clock-control', 'snapshot'],
-  arbitrary: () => fc.record({ early: fc.integer({ min: 1, max: AGENTRIPE_PROFILE.reclaimDelaySeconds - 60 }), buyer: fc.constantFrom(...BUYERS) }),
+  arbitrary: (env) => fc.record({ early: fc.integer({ min: 1, max: constantsOf(env).reclaimDelaySeconds - 60 }), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false });
     const a = t.a;
@@ -133,6 +133,20 @@ export const reclaim = defineScenario({
     const snap = await a.s.test.snapshot();
     try {
       const due = await a.s.read(a.escrow, escrowAbi, 'reclaimableAt', [t.taskId]);
+      // The deadline is the recording block's time + the reclaim delay (AGR-PROF-09; a what-if profile may change the delay).
+      const delay = constantsOf(ctx).reclaimDelaySeconds;
+      const head = await a.s.public.getBlockNumber();
+      const recorded = await a.s.public.getContractEvents({
+        address: a.escrow,
+        abi: escrowAbi,
+        eventName: 'DepositRecorded',
+        args: { depositId: t.taskId },
+        fromBlock: head > 256n ? head - 256n : 0n,
+      });
+      if (recorded.length) {
+        const at = (await a.s.public.getBlock({ blockNumber: recorded.at(-1)!.blockNumber })).timestamp;
+        ctx.check('AGR-ESC-03', due === at + BigInt(delay), `the reclaim deadline is the recording time + ${delay} s`, { expected: (at + BigInt(delay)).toString(), actual: due.toString() });
+      }
       const now = await a.s.now();
       ctx.act(`the vendor never acts; ${v.early}s later the buyer tries to reclaim`);
       await a.s.test.increaseTime({ seconds: Math.min(v.early, Math.max(0, Number(due - now) - 30)) });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { defineProtocol } from '../../harness/engine/dsl.ts';
 import { startFixtureReviewer } from '../../reference-impl/agentripe/agents/reviewer.ts';
+import { AGENTRIPE_CONSTANTS } from '../../reference-impl/agentripe/protocol/constants.ts';
 import { agentripeRegister } from './register.ts';
 import { agentripeRequirements } from './requirements.ts';
 import { agentripeScenarios } from './scenarios.ts';
@@ -54,4 +55,5 @@ export default defineProtocol({
     },
   ],
   docs: { readme: 'scenarios/agentripe/README.md', profile: 'scenarios/agentripe/profile.md' },
+  constants: AGENTRIPE_CONSTANTS,
 });

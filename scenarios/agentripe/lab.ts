@@ -16,6 +16,8 @@ import { formatUsd } from '../../harness/util/money.ts';
 import { createVendor, honestResult, type Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { escrowAbi, identityAbi, reputationAbi, usdcAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { rejectedResult } from '../../reference-impl/agentripe/protocol/review-fixture.ts';
+import { AGENTRIPE_CONSTANTS, type AgentripeConstants } from '../../reference-impl/agentripe/protocol/constants.ts';
+import type { Profile } from '../../harness/profiles/profile.ts';
 import { createPayer, pickV2, requestChallenge, sendWithPayment, type Challenge, type Tamper } from '../../reference-impl/x402/agents/payer.ts';
 import type { RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
 
@@ -32,6 +34,11 @@ export const REPUTATION_CONTRACTS = ['legacyReputationRegistry', 'reputationRegi
 export const REVIEW_FIXTURE = 'agentripe:review-fixture';
 
 /** Whether this target's review verdicts are predictable (it has the review-fixture capability). */
+/** The run's Agentripe constants (its what-if profile's, else the defaults), from a run context or a scenario env. */
+export function constantsOf(x: { profile?: Profile | null }): AgentripeConstants {
+  return AGENTRIPE_CONSTANTS.of(x.profile);
+}
+
 export function reviewsPredictable(ctx: RunContext): boolean {
   return hasCapability(ctx.target, REVIEW_FIXTURE);
 }

@@ -80,15 +80,15 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'A rejected result keeps the money in escrow and lets the vendor resubmit',
     source: { ...C3, section: 'rejected → status rejected, vendor may resubmit' },
-    text: 'rejected (1st to 4th time) → status rejected, reviewRejectCount incremented, escrowAction "none", the deposit stays DEPOSITED, and a new complete is accepted.',
+    text: 'rejected ({reviewLimitRejected}) → status rejected, reviewRejectCount incremented, escrowAction "none", the deposit stays DEPOSITED, and a new complete is accepted.',
     profileAssumption: false,
   },
   {
     id: 'AGR-REV-03',
     level: 'MUST',
-    title: 'The fifth rejection refunds the buyer; there is no sixth review',
+    title: 'The {reviewLimitNth} rejection refunds the buyer; there is no {reviewLimitNextNth} review',
     source: { ...C3, section: '"5 rejections → auto refund"' },
-    text: 'The 5th rejection → status failed, escrowAction "refunded", the buyer is credited exactly the amount; any later complete is refused and changes nothing.',
+    text: 'The {reviewLimitNth} rejection → status failed, escrowAction "refunded", the buyer is credited exactly the amount; any later complete is refused and changes nothing.',
     profileAssumption: false,
   },
   {
@@ -120,7 +120,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'A buyer can reclaim a deposit nobody resolved after the deadline (vendor absent)',
     source: { ...PROFILE, section: 'AGR-PROF-09 Buyer reclaim (seed: "funds are safe regardless of either party\'s behavior")' },
-    text: 'If the vendor never acts, reclaim(taskId) by the buyer is refused before reclaimableAt and succeeds after it, crediting the buyer exactly the amount; only the buyer may reclaim.',
+    text: 'If the vendor never acts, reclaim(taskId) by the buyer is refused before reclaimableAt (the recording time + {reclaimDelaySecondsText}) and succeeds after it, crediting the buyer exactly the amount; only the buyer may reclaim.',
     profileAssumption: true,
   },
   {
@@ -136,7 +136,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'Vendor signature auth rejects stale, future and forged signatures',
     source: { ...C3, section: 'Vendor auth (2) EVM: X-Timestamp, EIP-191 signMessage("{address}:{timestamp}"), isAuthorizedOrOwner; "Tolerance ±5 min"' },
-    text: 'A request whose X-Timestamp is more than 5 minutes from now, whose signature is not by X-Vendor-Address over "{address}:{timestamp}", or whose signer is not owner/operator of X-Agent-Id is refused with 401 and changes nothing.',
+    text: 'A request whose X-Timestamp is more than {authWindowSecondsText} from now, whose signature is not by X-Vendor-Address over "{address}:{timestamp}", or whose signer is not owner/operator of X-Agent-Id is refused with 401 and changes nothing.',
     profileAssumption: false,
   },
   {
@@ -171,7 +171,7 @@ export const agentripeRequirements = defineCatalog([
       ...C3,
       section: 'POST /agents/register-with-key (personal_sign "Register agent on Agentripe: {address}:{timestamp}", ±5 min) → {agentId, apiKey:"ak_…"}; "Invalid or expired API key" (401)',
     },
-    text: "A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent's tasks; an unknown key gets 401; a registration signed more than 5 minutes ago, or by another wallet, is refused with 4xx and registers nothing.",
+    text: "A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent's tasks; an unknown key gets 401; a registration signed more than {authWindowSecondsText} ago, or by another wallet, is refused with 4xx and registers nothing.",
     profileAssumption: false,
   },
   {

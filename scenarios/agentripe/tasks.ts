@@ -10,9 +10,10 @@ import type { RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { hasCapability } from '../../harness/target/schema.ts';
 import { formatUsd } from '../../harness/util/money.ts';
-import { AGENTRIPE_PROFILE, allowed, depositStatusCode, newTask, raceOutcomes, step, type TaskModel, type VendorAction } from '../../reference-impl/agentripe/protocol/model.ts';
+import { ordinal } from '../../harness/profiles/constants.ts';
+import { allowed, depositStatusCode, newTask, raceOutcomes, step, type TaskModel, type VendorAction } from '../../reference-impl/agentripe/protocol/model.ts';
 import type { VendorAction as Answer } from '../../reference-impl/agentripe/agents/vendor.ts';
-import { AGR_NEEDS, BUYERS, OPERATOR_ROLE, REVIEW_FIXTURE, ROLE_SHAPES, approveOperator, badResult, deposit, getJson, goodResult, rolesFor, setWallet, totals } from './lab.ts';
+import { AGR_NEEDS, BUYERS, constantsOf, OPERATOR_ROLE, REVIEW_FIXTURE, ROLE_SHAPES, approveOperator, badResult, deposit, getJson, goodResult, rolesFor, setWallet, totals } from './lab.ts';
 import { OBSERVED, PATH, observe, observing, paidTask, parties, tidy, type PaidTask } from './observe.ts';
 
 // Signer-only roles: the attacker (forged signatures, a wrong payTo) and an agent's approved operator.
@@ -69,7 +70,7 @@ export const happyPath = defineScenario({
   arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS), roles: rolesArb }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, roles: v.roles });
-    let m = newTask(t.amount);
+    let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
     await observe(ctx, t, m, obs(m, 'AGR-REV-01'));
     m = await start(ctx, t, m);
     await observe(ctx, t, m, obs(m, 'AGR-REV-01'));
@@ -99,7 +100,7 @@ export const completedWithoutReview = defineScenario({
   arbitrary: () => fc.record({ price: priceArb, buyer: fc.constantFrom(...BUYERS), roles: rolesArb, get: fc.boolean() }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, roles: v.roles, review: false, get: v.get });
-    let m = newTask(t.amount);
+    let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
     await observe(ctx, t, m, obs(m, 'AGR-REV-04'));
     m = await start(ctx, t, m);
     await observe(ctx, t, m, obs(m, 'AGR-REV-04'));
@@ -117,10 +118,10 @@ export const completedWithoutReview = defineScenario({
   },
 });
 
-/** k rejections then (k < 5) an approval, or (k = 5) the refund and a refused sixth submission. */
+/** k rejections then (k < limit) an approval, or (k = limit, seed: 5) the refund and a refused next submission. */
 async function rejectionRun(ctx: RunContext, v: { k: number; restart: boolean; buyer: string; roles: PaidTask['roles'] }): Promise<void> {
   const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, roles: v.roles, checkPay: false });
-  let m = newTask(t.amount);
+  let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
   await t.v.start(t.taskId);
   m = next(m, { kind: 'start' });
   for (let i = 1; i <= v.k; i++) {
@@ -148,7 +149,8 @@ async function rejectionRun(ctx: RunContext, v: { k: number; restart: boolean; b
     );
     await observe(ctx, t, m, obs(m, 'AGR-REV-03'));
   }
-  if (v.k < AGENTRIPE_PROFILE.reviewLimit) {
+  const limit = constantsOf(ctx).reviewLimit;
+  if (v.k < limit) {
     ctx.act(`${t.roles.actor} finally submits an honest result`);
     const c = await t.v.complete(t.taskId, goodResult(PATH));
     if (c.body?.review?.approved !== true) throw new Indeterminate('AGR-REV-01', `the target's reviewer rejected an honest result`);
@@ -160,9 +162,9 @@ async function rejectionRun(ctx: RunContext, v: { k: number; restart: boolean; b
     });
     await observe(ctx, t, m, obs(m, 'AGR-REV-01'));
   } else {
-    ctx.act(`${t.roles.actor} tries a sixth submission`);
+    ctx.act(`${t.roles.actor} tries a ${ordinal(limit + 1)} submission`);
     const c = await t.v.complete(t.taskId, goodResult(PATH));
-    ctx.expectRefused('AGR-REV-03', c, 'after the fifth rejection another complete is refused (no sixth review)');
+    ctx.expectRefused('AGR-REV-03', c, `after the ${ordinal(limit)} rejection another complete is refused (no ${ordinal(limit + 1)} review)`);
     await observe(ctx, t, m, obs(m, 'AGR-REV-03'));
   }
   await tidy(t);
@@ -171,22 +173,29 @@ async function rejectionRun(ctx: RunContext, v: { k: number; restart: boolean; b
 export const rejections = defineScenario({
   kind: 'property',
   id: 'review-rejections',
-  title: 'Rejections 1..4: money stays in escrow, the vendor resubmits, an approval then releases',
+  title: 'Rejections below the limit (1..4 by default): money stays in escrow, the vendor resubmits, an approval then releases',
   requirements: ['AGR-REV-01', 'AGR-REV-02', 'AGR-REV-03', 'AGR-ESC-01', ...OBSERVED],
   ...BASE,
   capabilities: [REVIEW_FIXTURE],
-  arbitrary: () => fc.record({ k: fc.integer({ min: 1, max: 4 }), restart: fc.boolean(), buyer: fc.constantFrom(...BUYERS), roles: rolesArb }),
+  // With a rejection limit of 1 (a what-if profile) no rejection leaves the task open: k = 0.
+  arbitrary: (env) =>
+    fc.record({
+      k: fc.integer({ min: Math.min(1, constantsOf(env).reviewLimit - 1), max: constantsOf(env).reviewLimit - 1 }),
+      restart: fc.boolean(),
+      buyer: fc.constantFrom(...BUYERS),
+      roles: rolesArb,
+    }),
   run: rejectionRun,
 });
 
 export const fifthRejection = defineScenario({
   kind: 'property',
   id: 'fifth-rejection-refund',
-  title: 'The 5th rejection refunds the buyer exactly; a sixth submission is refused',
+  title: 'The last allowed rejection (the 5th by default) refunds the buyer exactly; another submission is refused',
   requirements: ['AGR-REV-02', 'AGR-REV-03', 'AGR-ESC-01', ...OBSERVED],
   ...BASE,
   capabilities: [REVIEW_FIXTURE],
-  arbitrary: () => fc.record({ k: fc.constant(AGENTRIPE_PROFILE.reviewLimit), restart: fc.boolean(), buyer: fc.constantFrom(...BUYERS), roles: rolesArb }),
+  arbitrary: (env) => fc.record({ k: fc.constant(constantsOf(env).reviewLimit), restart: fc.boolean(), buyer: fc.constantFrom(...BUYERS), roles: rolesArb }),
   run: rejectionRun,
 });
 
@@ -206,7 +215,7 @@ export const vendorFailure = defineScenario({
     }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: v.price, buyer: v.buyer, roles: v.roles, checkPay: false });
-    let m = newTask(t.amount);
+    let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
     if (v.from !== 'pending') {
       await t.v.start(t.taskId);
       m = next(m, { kind: 'start' });
@@ -389,7 +398,7 @@ export const lifecycleModel: ModelScenario<LModel, Real> = defineScenario({
   async setup(ctx) {
     // Start with owner, agentWallet and operator apart; the commands may bring them together.
     const t = await paidTask(ctx, { price: '$0.10', buyer: 'buyer1', roles: { owner: OWNER, wallet: OTHER_WALLET, operator: OPERATOR_ROLE, actor: OPERATOR_ROLE }, checkPay: false });
-    return { model: { m: newTask(t.amount), wallet: OTHER_WALLET, approved: true }, real: { t, ctx } };
+    return { model: { m: newTask(t.amount, constantsOf(ctx).reviewLimit), wallet: OTHER_WALLET, approved: true }, real: { t, ctx } };
   },
   async finish(_model, real) {
     await tidy(real.t);
@@ -514,7 +523,7 @@ export const races: ModelScenario<{ m: TaskModel }, Real> = defineScenario({
   async setup(ctx) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: 'buyer2', checkPay: false });
     await t.v.start(t.taskId);
-    return { model: { m: { ...newTask(t.amount), status: 'processing' } }, real: { t, ctx } };
+    return { model: { m: { ...newTask(t.amount, constantsOf(ctx).reviewLimit), status: 'processing' } }, real: { t, ctx } };
   },
   async finish(_model, real) {
     await tidy(real.t);

@@ -12,6 +12,7 @@ import { defineScenario, type ModelScenario } from '../../harness/engine/dsl.ts'
 import { marketplaceAbi } from '../../reference-impl/aisp/protocol/abi.ts';
 import { rentalCost, revokeSplit, settleSplit, usedDays } from '../../reference-impl/aisp/protocol/fees.ts';
 import * as M from '../../reference-impl/aisp/protocol/model.ts';
+import { AISP_CONSTANTS } from '../../reference-impl/aisp/protocol/constants.ts';
 import { AISP_PROFILE, DIEM } from '../../reference-impl/aisp/protocol/profile.ts';
 import { aisp, AISP_NEEDS, approve, balances, counters, getListing, getRental, tryFund, tryList, warp, type Aisp, type Terms } from './lab.ts';
 
@@ -256,7 +257,7 @@ export const settleAfterTerm = defineScenario({
     ctx.check('AISP-TERM-01', r.ok, 'settle at expiresAt is accepted, whoever sends it', { expected: 'Settled', actual: r.ok ? 'Settled' : r.reason });
     const b1 = await balances(a, who);
     a.s.recordBalances('settle', a.usdc, b0, b1);
-    const split = settleSplit(f.cost);
+    const split = settleSplit(f.cost, AISP_CONSTANTS.of(ctx.profile).feeBps);
     ctx.expectEqual(
       'AISP-FEE-01',
       { provider: b1.provider! - b0.provider!, fee: b1.feeRecipient! - b0.feeRecipient!, escrow: b0.market! - b1.market! },
@@ -322,7 +323,7 @@ export const revokeRefund = defineScenario({
     if (!r.ok) return;
     const ts = (await a.s.public.getBlock({ blockNumber: r.blockNumber })).timestamp;
     const used = usedDays(rt.fundedAt, ts);
-    const split = revokeSplit(f.cost, termDays, used);
+    const split = revokeSplit(f.cost, termDays, used, AISP_CONSTANTS.of(ctx.profile).feeBps);
     const b1 = await balances(a, who);
     a.s.recordBalances('revoke', a.usdc, b0, b1);
     ctx.expectEqual(
@@ -557,7 +558,7 @@ export const marketplaceModel: ModelScenario<MState, MReal> = defineScenario({
     const a = await aisp(ctx);
     const c = await counters(a);
     const fee = await feeRecipient(a);
-    const m = M.newMarket({ now: await a.s.now(), nextListing: c.listings + 1n, nextRental: c.rentals + 1n, feeBps: await a.s.read(a.market, marketplaceAbi, 'feeBps'), feeRecipient: fee });
+    const m = M.newMarket({ now: await a.s.now(), nextListing: c.listings + 1n, nextRental: c.rentals + 1n, feeBps: AISP_CONSTANTS.of(ctx.profile).feeBps, feeRecipient: fee });
     const parties: Record<string, Address> = { market: a.market, feeRecipient: fee };
     for (const role of [...M_PROVIDERS, ...M_RENTERS]) parties[a.s.address(role).toLowerCase()] = a.s.address(role);
     const base = await balances(a, parties);
@@ -593,7 +594,7 @@ export const capacityRace = defineScenario({
     const l = await tryList(a, 'provider', t);
     if (!l.ok) return;
     const renters = ['buyer1', 'buyer2', 'attacker'] as const;
-    const m = M.newMarket({ now: await a.s.now(), nextListing: l.listingId, nextRental: (await counters(a)).rentals + 1n });
+    const m = M.newMarket({ now: await a.s.now(), nextListing: l.listingId, nextRental: (await counters(a)).rentals + 1n, feeBps: AISP_CONSTANTS.of(ctx.profile).feeBps });
     M.list(m, a.s.address('provider'), t);
     // Part of the capacity is already rented (by vendor1), so the race is for what is left.
     const taken = v.taken * DIEM < cap ? v.taken * DIEM : 0n;

@@ -1,6 +1,7 @@
 /** Protocol `aisp`: renting idle DIEM / Venice inference capacity through a USDC escrow on Base (seed 000). */
 import { z } from 'zod';
 import { defineProtocol } from '../../harness/engine/dsl.ts';
+import { AISP_CONSTANTS } from '../../reference-impl/aisp/protocol/constants.ts';
 import { ADMIN_KEYS, PROVIDERS } from './lab.ts';
 import { aispRegister } from './register.ts';
 import { aispRequirements } from './requirements.ts';
@@ -56,4 +57,5 @@ export default defineProtocol({
   ],
   register: aispRegister,
   docs: { readme: 'scenarios/aisp/README.md', profile: 'scenarios/aisp/profile.md' },
+  constants: AISP_CONSTANTS,
 });

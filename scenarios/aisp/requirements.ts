@@ -55,9 +55,9 @@ export const aispRequirements = defineCatalog([
   {
     id: 'AISP-FEE-01',
     level: 'MUST',
-    title: 'Settlement pays the provider 99% and the fee recipient 1%, exact to the base unit',
+    title: 'Settlement pays the provider {feeBpsProviderPercent} and the fee recipient {feeBpsPercent}, exact to the base unit',
     source: { ...SEED, section: 'Architecture: "settle() → Provider paid (99%, 1% fee)"; Notes: "1% protocol fee deducted at settlement"; rounding AISP-PROF-03' },
-    text: 'settle pays the provider cost − fee and feeRecipient() fee = floor(cost × 1%), and the marketplace’s USDC falls by exactly cost; from a 1-unit rental (fee 0) to very large costs.',
+    text: 'settle pays the provider cost − fee and feeRecipient() fee = floor(cost × {feeBpsPercent}), and the marketplace’s USDC falls by exactly cost; from a 1-unit rental (fee 0) to very large costs.',
     profileAssumption: false,
   },
   {
@@ -65,7 +65,7 @@ export const aispRequirements = defineCatalog([
     level: 'MUST',
     title: 'revokeAndRefund: only the provider, only before expiry; the renter gets the unused whole days back',
     source: { ...SEED, section: 'SDK (Provider): "DiemProvider: createListing, settle, revokeAndRefund"; refund rule AISP-PROF-05' },
-    text: 'Only the listing’s provider may revoke, and only before expiresAt; usedDays = whole days elapsed + 1; the provider earns ceil(cost × usedDays / termDays) minus the 1% fee, the fee recipient the fee, and the renter gets the rest back, exactly.',
+    text: 'Only the listing’s provider may revoke, and only before expiresAt; usedDays = whole days elapsed + 1; the provider earns ceil(cost × usedDays / termDays) minus the {feeBpsPercent} fee, the fee recipient the fee, and the renter gets the rest back, exactly.',
     profileAssumption: true,
   },
   {
@@ -83,6 +83,8 @@ export const aispRequirements = defineCatalog([
     source: { ...PROFILE, section: 'AISP-PROF-09 conservation (DESIGN: what the contract holds equals what it owes)' },
     text: 'After every action the marketplace’s USDC balance equals the costs of its active rentals plus whatever was sent to it outside fund, and every party’s balance moved exactly as the model says.',
     profileAssumption: true,
+    // The model's settle and revoke splits take the fee.
+    constants: ['feeBps'],
   },
   // ---- the backend ----------------------------------------------------------------------------
   {

@@ -20,7 +20,7 @@ import { unitsToUsd, usdToUnits } from '../../reference-impl/aps1/protocol/price
 import { APS1_PROFILE } from '../../reference-impl/aps1/protocol/profile.ts';
 import { planHash } from '../../reference-impl/aps1/protocol/proof.ts';
 import { APS1ManifestSchema, APS1NegotiationSchema, APS1ResultSchema, type APS1Manifest, type APS1Result, type PaymentMethod } from '../../reference-impl/aps1/protocol/schemas.ts';
-import { actor, agentOf, allow, aps, freshJobId, NEEDS, nonceOf, short, type Aps } from './lab.ts';
+import { intent, actor, agentOf, allow, aps, freshJobId, NEEDS, nonceOf, short, type Aps } from './lab.ts';
 
 const AGENT = { endpoints: ['aps1-agent'], needs: NEEDS, isolation: 'live' as const };
 const ROLES = ['buyer1', 'buyer2', 'judge'];
@@ -509,8 +509,8 @@ export const executePaid = defineScenario({
       const s = await actor(a, 'judge').send(ruling, nexusCall(a.c, ruling === 'settle' ? 'settleJob' : 'refundJob', BigInt(escrow.onChainId)));
       const got = (await a.s.balanceOf(h.token, h.wallet)) - w0;
       if (ruling === 'settle')
-        ctx.check('APS-EXE-04', s.ok && got === h.price - platformFee(h.price, P.platformFeeBps), 'settled: the agent is paid the price minus the 8% fee', {
-          expected: h.price - platformFee(h.price, P.platformFeeBps),
+        ctx.check('APS-EXE-04', s.ok && got === h.price - platformFee(h.price, intent(ctx).platformFeeBps), 'settled: the agent is paid the price minus the 8% fee', {
+          expected: h.price - platformFee(h.price, intent(ctx).platformFeeBps),
           actual: got,
         });
     } else if (escrow.method === 'stream-milestone') {
@@ -519,8 +519,8 @@ export const executePaid = defineScenario({
       const w0 = await a.s.balanceOf(h.token, h.wallet);
       const ok = await actor(a, v.employer).send('approve milestone 0', streamCall(a.c, 'approveMilestone', BigInt(escrow.onChainId), 0n));
       const got = (await a.s.balanceOf(h.token, h.wallet)) - w0;
-      ctx.check('APS-EXE-04', ok.ok && got === settleMilestone(h.price, P.platformFeeBps).toAgent, 'approved: the agent is paid the milestone minus 8%', {
-        expected: settleMilestone(h.price, P.platformFeeBps).toAgent,
+      ctx.check('APS-EXE-04', ok.ok && got === settleMilestone(h.price, intent(ctx).platformFeeBps).toAgent, 'approved: the agent is paid the milestone minus 8%', {
+        expected: settleMilestone(h.price, intent(ctx).platformFeeBps).toAgent,
         actual: got,
       });
     }

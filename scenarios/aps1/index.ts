@@ -1,5 +1,6 @@
 /** Protocol `aps1`: APS-1 agent payments (seed 004): manifest, negotiation, NexusV2 / StreamV1 / direct escrow, execution, proofs, settlement, reputation. */
 import { defineProtocol } from '../../harness/engine/dsl.ts';
+import { APS1_CONSTANTS } from '../../reference-impl/aps1/protocol/constants.ts';
 import { aps1Register } from './register.ts';
 import { aps1Requirements } from './requirements.ts';
 import { aps1Scenarios } from './scenarios.ts';
@@ -25,4 +26,5 @@ export default defineProtocol({
   },
   register: aps1Register,
   docs: { readme: 'scenarios/aps1/README.md', profile: 'scenarios/aps1/profile.md' },
+  constants: APS1_CONSTANTS,
 });

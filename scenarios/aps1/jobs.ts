@@ -17,7 +17,7 @@ import { nexusAbi, proofAbi, tokenAbi } from '../../reference-impl/aps1/protocol
 import { arbitrationPenalty, platformFee, settleJob, type JobEnd } from '../../reference-impl/aps1/protocol/fees.ts';
 import { isTimedOut, netFlows, newNexus, nexusParams, nexusStep, type NexusAction, type NexusModel, type Transfer } from '../../reference-impl/aps1/protocol/model.ts';
 import { APS1_PROFILE, JOB_STATUS, type JobStatusName } from '../../reference-impl/aps1/protocol/profile.ts';
-import { actor, allow, aps, EMPLOYERS, hash32, mineAt, nextBlockAt, NEEDS, short, WORKERS, type Aps } from './lab.ts';
+import { intent, actor, allow, aps, EMPLOYERS, hash32, mineAt, nextBlockAt, NEEDS, short, WORKERS, type Aps } from './lab.ts';
 
 const P = APS1_PROFILE;
 const STATUS_NAMES = P.statuses.job as readonly JobStatusName[];
@@ -69,7 +69,7 @@ async function world(ctx: RunContext, reqs: readonly string[]): Promise<{ w: Wor
   const owner = await a.s.read(a.c.nexus, nexusAbi, 'owner');
   const offset = await a.s.read(a.c.nexus, nexusAbi, 'nextJobId');
   const r = (req: string) => (reqs.includes(req) ? req : reqs[0]!);
-  return { w: { a, ctx, offset, tokens, holders, base, fees0, r }, state: { m: newNexus(nexusParams(P, owner)), now: await a.s.now(), flows: [] } };
+  return { w: { a, ctx, offset, tokens, holders, base, fees0, r }, state: { m: newNexus(nexusParams(intent(ctx), owner)), now: await a.s.now(), flows: [] } };
 }
 
 /** The requirement a check about `action` on `job` belongs to. */
@@ -543,7 +543,7 @@ export const disputeOutcomes = defineScenario({
     const { a } = w;
     const token = w.tokens[0]!;
     const [employer, worker, judge] = [w.holders.buyer2!, w.holders.vendor2!, w.holders.judge!];
-    const fee = platformFee(v.budget, P.platformFeeBps);
+    const fee = platformFee(v.budget, intent(ctx).platformFeeBps);
     for (const ruling of v.first === 'settle' ? (['settle', 'refund'] as const) : (['refund', 'settle'] as const)) {
       const e0 = await a.s.balanceOf(token, employer);
       const w0 = await a.s.balanceOf(token, worker);
@@ -584,15 +584,15 @@ export const penaltyCap = defineScenario({
     await act(w, st, { kind: v.ruling, by: judge, job }, `the judge ${v.ruling}s`);
     // Whoever pays it, the penalty is what the parties lost beyond the platform fee.
     const after = (await a.s.balanceOf(token, employer)) + (await a.s.balanceOf(token, worker));
-    const charged = before - after - (v.ruling === 'settle' ? platformFee(v.budget, P.platformFeeBps) : 0n);
-    const p = (v.budget * P.arbitrationPenaltyBps) / 10_000n;
-    const cap = P.maxArbitrationPenaltyTokens * 10n ** 6n;
+    const charged = before - after - (v.ruling === 'settle' ? platformFee(v.budget, intent(ctx).platformFeeBps) : 0n);
+    const p = (v.budget * intent(ctx).arbitrationPenaltyBps) / 10_000n;
+    const cap = intent(ctx).maxArbitrationPenaltyTokens * 10n ** 6n;
     const want = v.ruling === 'refund' ? 0n : p < cap ? p : cap;
     ctx.expectEqual('APS-DSP-02', charged, want, v.ruling === 'settle' ? `the losing employer pays min(3% = ${p}, cap ${cap})` : 'the losing worker staked nothing: no penalty to charge');
     ctx.expectEqual(
       'APS-DSP-02',
       (await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token])) - fees0,
-      (v.ruling === 'settle' ? platformFee(v.budget, P.platformFeeBps) : 0n) + want,
+      (v.ruling === 'settle' ? platformFee(v.budget, intent(ctx).platformFeeBps) : 0n) + want,
       'the fee and the penalty accrue to the platform',
     );
   },
@@ -666,8 +666,8 @@ export const feeBoundaries = defineScenario({
     const { a } = w;
     const token = w.tokens[0]!;
     const [employer, worker, judge] = [w.holders.buyer1!, w.holders.vendor1!, w.holders.judge!];
-    const fee = platformFee(v.budget, P.platformFeeBps);
-    const rates = { penaltyBps: P.arbitrationPenaltyBps, cap18: P.maxArbitrationPenaltyTokens * 10n ** 18n, decimals: 6, capIn18Decimals: false };
+    const fee = platformFee(v.budget, intent(ctx).platformFeeBps);
+    const rates = { penaltyBps: intent(ctx).arbitrationPenaltyBps, cap18: intent(ctx).maxArbitrationPenaltyTokens * 10n ** 18n, decimals: 6, capIn18Decimals: false };
     // Every ending, undisputed and disputed, in a generated order (one job each).
     for (const end of v.order)
       for (const disputed of [false, true]) {
@@ -716,11 +716,20 @@ export const feeBoundaries = defineScenario({
         const got = `worker +${w1! - w0!}, employer ${e1! - e0!}, fees +${fees1 - fees0}`;
         ctx.check(req, got === want, `${end}${disputed ? ' of a disputed job' : ''}: exact amounts to every party`, { expected: want, actual: got });
         if (disputed) {
-          const cap = 10n * 10n ** 6n;
-          const p = (v.budget * 300n) / 10_000n;
-          ctx.check('APS-DSP-02', bond === (p < cap ? p : cap), `the penalty is 3% rounded down, capped at 10 tokens (${bond})`, { expected: `min(${p}, ${cap})`, actual: bond });
+          // Written out apart from the fee math (arbitrationPenalty) so a shared mistake there still shows.
+          const cap = intent(ctx).maxArbitrationPenaltyTokens * 10n ** 6n;
+          const p = (v.budget * intent(ctx).arbitrationPenaltyBps) / 10_000n;
+          ctx.check(
+            'APS-DSP-02',
+            bond === (p < cap ? p : cap),
+            `the penalty is ${intent(ctx).arbitrationPenaltyBps} bps rounded down, capped at ${intent(ctx).maxArbitrationPenaltyTokens} tokens (${bond})`,
+            {
+              expected: `min(${p}, ${cap})`,
+              actual: bond,
+            },
+          );
         }
-        if (raise) await actor(a, 'admin').send('owner restores the 8% fee', { address: a.c.nexus, abi: nexusAbi, functionName: 'setPlatformFee', args: [P.platformFeeBps] });
+        if (raise) await actor(a, 'admin').send('owner restores the fee', { address: a.c.nexus, abi: nexusAbi, functionName: 'setPlatformFee', args: [intent(ctx).platformFeeBps] });
         st.now = await a.s.now();
       }
   },
@@ -765,7 +774,7 @@ export const chainProfile = defineScenario({
       const code = await a.s.public.getCode({ address: address as Address });
       ctx.check('APS-CHN-01', Boolean(code && code !== '0x'), `${key} holds code`, { expected: 'code', actual: code ? `${(code.length - 2) / 2} bytes` : 'none' });
     }
-    ctx.expectEqual('APS-CHN-01', await a.s.read(a.c.nexus, nexusAbi, 'platformFeeBps'), P.platformFeeBps, 'NexusV2 platformFeeBps = 800');
+    ctx.expectEqual('APS-CHN-01', await a.s.read(a.c.nexus, nexusAbi, 'platformFeeBps'), intent(ctx).platformFeeBps, `NexusV2 platformFeeBps = ${intent(ctx).platformFeeBps}`);
     const { streamAbi } = await import('../../reference-impl/aps1/protocol/abi.ts');
     ctx.expectEqual('APS-CHN-01', await a.s.read(a.c.stream, streamAbi, 'MAX_MILESTONES'), BigInt(P.maxMilestones), 'StreamV1 MAX_MILESTONES = 10');
   },

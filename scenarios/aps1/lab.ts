@@ -12,6 +12,9 @@ import type { ChainActor, ContractCall, SendResult } from '../../reference-impl/
 import { agentClient, marketplaceClient } from '../../reference-impl/aps1/agents/clients.ts';
 import { MAX_ALLOWANCE, type Aps1Contracts } from '../../reference-impl/aps1/agents/employer.ts';
 import { APS1_CONTRACTS, APS1_EVENTS, tokenAbi } from '../../reference-impl/aps1/protocol/abi.ts';
+import { aps1ProfileOf } from '../../reference-impl/aps1/protocol/constants.ts';
+import type { Aps1Profile } from '../../reference-impl/aps1/protocol/profile.ts';
+import type { Profile } from '../../harness/profiles/profile.ts';
 
 /** Contracts and the token an APS-1 chain scenario needs. */
 export const NEEDS = ['alphaUSD', APS1_CONTRACTS.nexus, APS1_CONTRACTS.stream, APS1_CONTRACTS.proof, APS1_CONTRACTS.reputation];
@@ -30,6 +33,14 @@ export interface Aps {
 }
 
 /** Open the APS-1 chain of the target for this run. */
+/**
+ * What the scenarios check: the run's fee, penalty and cap (a what-if profile may change them) with
+ * the reference compat switches off: a compat quirk on the target is judged against the intent.
+ */
+export function intent(x: { profile?: Profile | null }): Aps1Profile {
+  return aps1ProfileOf(x, false);
+}
+
 export async function aps(ctx: RunContext): Promise<Aps> {
   const spec = ctx.target.chains.find((c) => NEEDS.every((n) => c.contracts[n] ?? c.tokens[n]));
   if (!spec) throw new HarnessFault(`no target chain declares ${NEEDS.join(' + ')}`);

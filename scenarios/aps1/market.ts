@@ -15,7 +15,7 @@ import { usdToUnits } from '../../reference-impl/aps1/protocol/price.ts';
 import { APS1_PROFILE } from '../../reference-impl/aps1/protocol/profile.ts';
 import { APS1ManifestSchema, APS1ResultSchema, APS1SettlementSchema, type APS1Manifest } from '../../reference-impl/aps1/protocol/schemas.ts';
 import { privateKeyToAccount } from 'viem/accounts';
-import { actor, aps, freshJobId, marketplaceOf, NEEDS, short } from './lab.ts';
+import { intent, actor, aps, freshJobId, marketplaceOf, NEEDS, short } from './lab.ts';
 
 const MARKET = { endpoints: ['aps1-marketplace'], needs: NEEDS, isolation: 'live' as const };
 const P = APS1_PROFILE;
@@ -128,7 +128,7 @@ export const marketHire = defineScenario({
     const paid = before - (await a.s.balanceOf(token, caller));
     const agentGot = (await a.s.balanceOf(token, m.walletAddress as Address)) - agentBefore;
     const fees = (await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token])) - feesBefore;
-    const fee = platformFee(price, P.platformFeeBps);
+    const fee = platformFee(price, intent(ctx).platformFeeBps);
     a.s.recordBalances(`hire ${m.id}`, token, { caller: before, agent: agentBefore }, { caller: before - paid, agent: agentBefore + agentGot });
     if (shouldSettle) {
       ctx.check(

@@ -21,7 +21,7 @@ export const aps1Requirements = defineCatalog([
     level: 'MUST',
     title: 'The chain is Tempo L1 Moderato with the seed’s tokens and contracts',
     source: { ...SEED, section: 'Protocol Constants; Smart Contracts; Supported Tokens' },
-    text: 'chainId 42431; AlphaUSD, pathUSD, BetaUSD, ThetaUSD at 0x20c0…0001/0000/0002/0003 with 6 decimals and those symbols; NexusV2, PayPolStreamV1, AIProofRegistry and ReputationRegistry hold code at the seed’s addresses; NexusV2 charges APS1_PLATFORM_FEE_BPS = 800 and StreamV1 allows at most 10 milestones.',
+    text: 'chainId 42431; AlphaUSD, pathUSD, BetaUSD, ThetaUSD at 0x20c0…0001/0000/0002/0003 with 6 decimals and those symbols; NexusV2, PayPolStreamV1, AIProofRegistry and ReputationRegistry hold code at the seed’s addresses; NexusV2 charges APS1_PLATFORM_FEE_BPS = {platformFeeBps} and StreamV1 allows at most 10 milestones.',
     profileAssumption: false,
   },
   // ---- discovery --------------------------------------------------------------------------------
@@ -131,6 +131,7 @@ export const aps1Requirements = defineCatalog([
     source: { ...SEED, section: 'Phase 3 methods nexus-escrow | stream-milestone | direct-transfer; Phase 6 settlement' },
     text: 'After a successful execution paid by NexusV2 the job is Completed (by the agent’s wallet), by StreamV1 the next milestone is Submitted, by a direct transfer nothing more is owed; every hash in result.onChain.transactions is a successful transaction sent by the agent’s wallet, in the block it names.',
     profileAssumption: false,
+    constants: ['platformFeeBps'],
   },
   // ---- proofs -----------------------------------------------------------------------------------
   {
@@ -156,6 +157,7 @@ export const aps1Requirements = defineCatalog([
     source: { ...SEED, section: '"Verify: After execution, agent submits resultHash" (public contract: anyone may; compat verifyByAnyone)' },
     text: 'A verify by anyone but the committing agent (a forged result hash) is refused and leaves the commitment unverified; the agent can still verify.',
     profileAssumption: true,
+    constants: ['verifyByAnyone'],
   },
   {
     id: 'APS-PRF-04',
@@ -171,7 +173,7 @@ export const aps1Requirements = defineCatalog([
     level: 'MUST',
     title: 'createJob locks the budget and fixes the fee at creation',
     source: { ...D3, section: 'createJob: pulls amount, fee = amount*bps/10000 fixed at creation, deadline = now + duration, ids from 0' },
-    text: 'createJob pulls exactly the amount from the employer, numbers jobs from 0, and getJob reads back employer, worker, judge, token, budget, platformFee = floor(8%), deadline = block time + duration; a later fee change does not change the job’s fee; zero amount or addresses are refused.',
+    text: 'createJob pulls exactly the amount from the employer, numbers jobs from 0, and getJob reads back employer, worker, judge, token, budget, platformFee = floor({platformFeeBpsPercent}), deadline = block time + duration; a later fee change does not change the job’s fee; zero amount or addresses are refused.',
     profileAssumption: false,
   },
   {
@@ -189,6 +191,7 @@ export const aps1Requirements = defineCatalog([
     source: { ...SEED, section: 'Phase 6: "Success: payment to agent (minus platform fee)"; D.3 settle/refund' },
     text: 'settle pays the worker budget − fee and accrues the fee; refund returns the whole budget, no fee; the contract always holds exactly the budgets of unfinished jobs + open dispute bonds + accrued fees.',
     profileAssumption: false,
+    constants: ['platformFeeBps'],
   },
   {
     id: 'APS-JOB-04',
@@ -205,6 +208,7 @@ export const aps1Requirements = defineCatalog([
     source: { ...SEED, section: '"Timeout: If agent doesn’t deliver within deadline, client gets refund" (public contract: any unfinished job; compat timeoutAfterDelivery)' },
     text: 'claimTimeout by the employer is refused at the deadline and accepted one second after, paying the whole budget with no fee, for a job not delivered (Created or Executing); a job delivered in time cannot time out and a delivery after the deadline is refused; only the employer claims; isTimedOut agrees.',
     profileAssumption: true,
+    constants: ['timeoutAfterDelivery'],
   },
   {
     id: 'APS-JOB-06',
@@ -222,14 +226,16 @@ export const aps1Requirements = defineCatalog([
     source: { ...D3, section: 'ArbitrationPenaltyApplied names the loser (public contract: the winner pays; compat penaltyFromWinner)' },
     text: 'A disputed job the judge settles pays the worker budget − fee, like an undisputed one, and the employer (who lost) pays the penalty (its dispute bond); a disputed job the judge refunds returns the employer’s whole budget and bond; the winner is never charged.',
     profileAssumption: true,
+    constants: ['platformFeeBps', 'arbitrationPenaltyBps', 'maxArbitrationPenaltyTokens', 'penaltyFromWinner'],
   },
   {
     id: 'APS-DSP-02',
     level: 'MUST',
-    title: 'The penalty is 3%, rounded down, capped at 10 tokens in the token’s units',
+    title: 'The penalty is {arbitrationPenaltyBpsPercent}, rounded down, capped at {maxArbitrationPenaltyTokens} tokens in the token’s units',
     source: { ...D3, section: 'arbitrationPenaltyBps = 300; maxArbitrationPenalty = 10e18 (public contract: compared in 18 decimals; compat penaltyCapIn18Decimals)' },
-    text: 'The penalty of a dispute on a budget b is min(floor(b × 300 / 10 000), 10 × 10^decimals): 0 below 34 base units, exactly 10 AlphaUSD (10,000,000) from 333.333334 AlphaUSD up.',
+    text: 'The penalty of a dispute on a budget b is min(floor(b × {arbitrationPenaltyBps} / 10 000), {maxArbitrationPenaltyTokens} × 10^decimals): {arbitrationPenaltyBpsZeroBelow}, {maxArbitrationPenaltyTokensFrom}.',
     profileAssumption: true,
+    constants: ['penaltyFromWinner', 'penaltyCapIn18Decimals'],
   },
   {
     id: 'APS-DSP-03',
@@ -251,9 +257,9 @@ export const aps1Requirements = defineCatalog([
   {
     id: 'APS-STR-02',
     level: 'MUST',
-    title: 'An approved milestone pays its amount minus 8%; the last completes the stream',
+    title: 'An approved milestone pays its amount minus {platformFeeBpsPercent}; the last completes the stream',
     source: { ...D4, section: 'approveMilestone pays amount − 8%; StreamCompleted(totalReleased, totalFees)' },
-    text: 'Approving a submitted milestone pays the agent amount − floor(amount × 800 / 10 000) and accrues the fee; when every milestone is approved the stream is Completed with released = budget.',
+    text: 'Approving a submitted milestone pays the agent amount − floor(amount × {platformFeeBps} / 10 000) and accrues the fee; when every milestone is approved the stream is Completed with released = budget.',
     profileAssumption: false,
   },
   {
@@ -276,7 +282,7 @@ export const aps1Requirements = defineCatalog([
   {
     id: 'APS-FEE-01',
     level: 'MUST',
-    title: 'Fee math is exact at the boundaries: 8%, rounded down, dust to the payee',
+    title: 'Fee math is exact at the boundaries: {platformFeeBpsPercent}, rounded down, dust to the payee',
     source: { ...SEED, section: 'APS1_PLATFORM_FEE_BPS 800; settlement example agentPayout 4600000 + platformFee 400000' },
     text: 'For budgets of 1 base unit, 12 and 13 (the rounding step), the seed’s 5 AlphaUSD (4,600,000 + 400,000) and large amounts, jobs and milestones pay exactly what the profile’s fee function says; nothing is created or lost.',
     profileAssumption: false,
@@ -314,6 +320,7 @@ export const aps1Requirements = defineCatalog([
     source: { ...D2, section: 'POST /agents/{id}/execute; "escrow handled by marketplace backend"; Phase 6 settlement message' },
     text: 'A hire charges the caller exactly the agent’s price into a NexusV2 job paying the agent’s wallet; the answer is an APS1Result with an APS1Settlement; a success with a matching proof is settled (agent + price − fee, agentPayout + platformFee = price), anything else refunded with the caller made whole.',
     profileAssumption: true,
+    constants: ['platformFeeBps'],
   },
   {
     id: 'APS-MKT-03',

@@ -12,7 +12,7 @@ import { streamCall, streamEndCall, submitCall } from '../../reference-impl/aps1
 import { streamAbi } from '../../reference-impl/aps1/protocol/abi.ts';
 import { netFlows, newStreams, remaining, streamStep, type StreamAction, type StreamsModel, type Transfer } from '../../reference-impl/aps1/protocol/model.ts';
 import { APS1_PROFILE } from '../../reference-impl/aps1/protocol/profile.ts';
-import { actor, allow, aps, hash32, mineAt, nextBlockAt, NEEDS, short, type Aps } from './lab.ts';
+import { intent, actor, allow, aps, hash32, mineAt, nextBlockAt, NEEDS, short, type Aps } from './lab.ts';
 
 const P = APS1_PROFILE;
 const ROLES = ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'admin', 'attacker'];
@@ -254,7 +254,7 @@ export const streamModel: ModelScenario<State, World> = defineScenario({
     const owner = await a.s.read(a.c.stream, streamAbi, 'owner');
     const w: World = { a, ctx, token, holders, base, offset: await a.s.read(a.c.stream, streamAbi, 'nextStreamId'), fees0: await a.s.read(a.c.stream, streamAbi, 'accumulatedFees', [token]) };
     ctx.act(`StreamV1 ${short(a.c.stream)}, ${short(token)}`);
-    const st: State = { m: newStreams(P, owner), now: await a.s.now(), flows: [] };
+    const st: State = { m: newStreams(intent(ctx), owner), now: await a.s.now(), flows: [] };
     // One stream to start from, so every run exercises milestones, not only creation.
     await act(
       w,

@@ -13,6 +13,8 @@ import { ReportFileError, writeReports } from '../../report/write.ts';
 import { applyBaseline, BaselineError, baselineLines, loadBaseline } from '../../report/baseline.ts';
 import { MergeError } from '../../report/merge.ts';
 import { BundleError } from '../../report/bundle.ts';
+import { ProfileError, profileLines, resolveProfile, type Profile } from '../../profiles/profile.ts';
+import { loadConstants } from '../../packs/discover.ts';
 
 export { UsageError };
 
@@ -23,6 +25,21 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: s
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/** Help of --profile (run, certify, up). */
+export const PROFILE_HELP = `  --profile FILE       what-if profile (YAML or JSON): protocol constants that differ from the
+                       defaults, { name?, protocols: { <protocol>: { <constant>: value } } }; the
+                       reference servers, contracts, models and requirement texts follow it (with
+                       certify: what your target is configured with). \`amh list --constants\` lists
+                       every constant with its range; examples in examples/profiles/.
+                       AMH_APS1_PROFILE=compat is an alias for the aps1 compat preset.`;
+
+/** The profile of a command (--profile FILE and the packs' preset variables), checked; undefined: defaults. */
+export async function commandProfile(file: string | undefined): Promise<Profile | undefined> {
+  const p = await resolveProfile(file, await loadConstants());
+  if (p) process.stderr.write(`profile '${p.name}' (${p.hash.slice(0, 12)}): ${profileLines(p).join(', ') || 'every constant at its default'}\n`);
+  return p;
 }
 
 /** Options common to run and certify. */
@@ -39,6 +56,7 @@ export const RUN_OPTIONS = {
   baseline: { type: 'string' },
   bail: { type: 'boolean' },
   spec: { type: 'string', multiple: true },
+  profile: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -62,6 +80,7 @@ export const RUN_OPTIONS_HELP = `  --runs N             property runs per scenar
                        default: each protocol's current revision. The report names the revision.
   --bail               stop after the first scenario that does not pass; the scenarios not started
                        are reported indeterminate ("not run: --bail"), so the run exits 1
+${PROFILE_HELP}
   --quiet              no progress display
   -h, --help           this help
 
@@ -85,7 +104,7 @@ export function parseShard(v: string): { index: number; total: number } {
 }
 
 /** Turn parsed run/certify options into ExecuteOptions (without target and command). */
-export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'command'> & { out: string; junit?: string; quiet: boolean; baseline?: string } {
+export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'command'> & { out: string; junit?: string; quiet: boolean; baseline?: string; profileFile?: string } {
   const seed = v.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : int('seed', v.seed as string, 0, -(2 ** 31));
   if (seed >= 2 ** 31 || seed < -(2 ** 31)) throw new UsageError('--seed must fit in 32 bits');
   const budget = v['time-budget'] === undefined ? undefined : int('time-budget', v['time-budget'] as string, 0, 1) * 1000;
@@ -110,6 +129,7 @@ export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'co
     ...(v.spec ? { spec: v.spec as string[] } : {}),
     ...(v.shard !== undefined ? { shard: parseShard(v.shard as string) } : {}),
     ...(v.baseline !== undefined ? { baseline: v.baseline as string } : {}),
+    ...(v.profile !== undefined ? { profileFile: v.profile as string } : {}),
   };
 }
 
@@ -160,6 +180,14 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
   const lines: string[] = [];
   lines.push(`${verdictText(r)}`);
   lines.push(`target: ${r.target.name} · seed ${r.seed} · ${runsText(r)} · ${(r.durationMs / 1000).toFixed(1)} s`);
+  if (r.profile)
+    lines.push(
+      `profile: ${r.profile.name} (${r.profile.hash.slice(0, 12)}): ${
+        Object.entries(r.profile.constants)
+          .flatMap(([p, c]) => Object.entries(c).map(([k, v]) => `${p}.${k} = ${v}`))
+          .join(', ') || 'every constant at its default'
+      }`,
+    );
   lines.push(
     `speed: ${protocolRates(r)
       .map((x) => `${x.id} ${x.runs} runs, ${x.perSecond.toFixed(1)} runs/s`)
@@ -206,14 +234,15 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
 }
 
 /** Shared body of run/certify: execute, write reports, print, return the exit code. */
-export async function runAndReport(o: ExecuteOptions & { out: string; junit?: string; quiet: boolean; baseline?: string }): Promise<number> {
-  // A bad baseline is refused before anything runs.
+export async function runAndReport(o: ExecuteOptions & { out: string; junit?: string; quiet: boolean; baseline?: string; profileFile?: string }): Promise<number> {
+  // A bad baseline or profile is refused before anything runs.
   const baseline = o.baseline ? await loadBaseline(o.baseline) : undefined;
+  const profile = o.profile ?? (await commandProfile(o.profileFile));
   const progress = o.quiet ? undefined : progressPrinter();
   const rel = path.isAbsolute(o.out) ? path.join(o.out, 'report.json') : path.relative(process.cwd(), path.join(o.out, 'report.json'));
   let report: Report;
   try {
-    report = await execute({ ...o, onProgress: progress?.onProgress, replayCommand: `amh replay ${rel}` });
+    report = await execute({ ...o, profile, onProgress: progress?.onProgress, replayCommand: `amh replay ${rel}` });
   } finally {
     progress?.done();
   }
@@ -244,7 +273,8 @@ export async function guard(fn: () => Promise<number>): Promise<number> {
       e instanceof MergeError ||
       e instanceof InputError ||
       e instanceof ReportFileError ||
-      e instanceof BundleError
+      e instanceof BundleError ||
+      e instanceof ProfileError
     ) {
       process.stderr.write(`amh: ${e.message}\n`);
       return 2;

@@ -1,16 +1,35 @@
 /** `amh list`: the protocol packs the harness found, what they need from a target, and their docs. */
 import type { ProtocolModule } from '../../engine/dsl.ts';
-import { loadProtocols } from '../../packs/discover.ts';
+import { loadConstants, loadProtocols } from '../../packs/discover.ts';
+import { type PackConstants, showValue } from '../../profiles/constants.ts';
 import { guard, parse } from './_shared.ts';
 
 export const summary = 'list the protocols (packs) the harness certifies, with their endpoints, capabilities and docs';
 
-export const help = `Usage: amh list [--markdown | --json]
+export const help = `Usage: amh list [--markdown | --json | --constants]
 
 Lists every protocol pack found under scenarios/<id>/ (and its reference-impl/<id>/ and
 contracts/src/<id>/ parts): requirements, scenarios, the target endpoints and capabilities it uses,
 and its documentation. --markdown prints the README's protocol table; --json one JSON document.
+--constants prints, per pack, the protocol constants a what-if profile (--profile FILE) may set:
+type, default, valid range, where each applies and what it means (Markdown).
 `;
+
+/** A pack's constants as a Markdown table (amh list --constants). */
+export function constantsTable(c: PackConstants): string {
+  const range = (d: PackConstants['declarations'][string]) =>
+    d.type === 'enum' ? (d.values ?? []).join(' \\| ') : d.type === 'boolean' ? 'true, false' : `${showValue(d.min!)}..${showValue(d.max!)}${d.unit ? ` ${d.unit}` : ''}`;
+  const rows = Object.entries(c.declarations).map(
+    ([name, d]) =>
+      `| \`${name}\` | ${d.type} | ${showValue(c.defaults[name as never] as never)} | ${range(d)} | ${d.appliesTo.join(', ')} | ${d.meaning.replace(/\|/g, '\\|')}${d.contract ? ` (contracts: ${d.contract.replace(/\|/g, '\\|')})` : ''} |`,
+  );
+  const presets = Object.keys(c.presets).length
+    ? `\n\nPresets: ${Object.keys(c.presets)
+        .map((p) => `\`${p}\``)
+        .join(', ')}${c.presetEnv ? ` (select one with ${c.presetEnv}=NAME)` : ''}.`
+    : '';
+  return [`### \`${c.protocol}\``, '', '| constant | type | default | valid | applies to | meaning |', '|---|---|---|---|---|---|', ...rows].join('\n') + presets;
+}
 
 /** The README's protocol table (the README embeds this text; a test keeps it in sync). */
 export function protocolTable(protos: readonly ProtocolModule[]): string {
@@ -44,9 +63,13 @@ function describe(p: ProtocolModule) {
 
 export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
-    const { values } = parse(argv, { markdown: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+    const { values } = parse(argv, { markdown: { type: 'boolean' }, json: { type: 'boolean' }, constants: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
     if (values.help) {
       process.stdout.write(help);
+      return 0;
+    }
+    if (values.constants) {
+      process.stdout.write(`${(await loadConstants()).map(constantsTable).join('\n\n')}\n`);
       return 0;
     }
     const protos = await loadProtocols();

@@ -2,6 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execute } from '../execute.ts';
+import { loadConstants } from '../../packs/discover.ts';
+import { profileFromInfo } from '../../profiles/profile.ts';
 import { BundleError, canonicalHash, isBundle, parseBundle, redactSecrets, verifyBundle, type Bundle } from '../../report/bundle.ts';
 import { diffReports, renderDiffText } from '../../report/diff.ts';
 import type { Report } from '../../report/types.ts';
@@ -112,6 +114,7 @@ async function replayBundle(b: Bundle, file: string, targetFile: string | undefi
     protocols: p.protocols,
     ...(p.grep ? { grep: p.grep } : {}),
     spec: specOf(p.report),
+    ...(p.profile ? { profile: profileFromInfo(p.profile, await loadConstants(), file) } : {}),
     replayCommand: `amh replay ${file}`,
   });
   const files = out ? await writeReports(report, out) : [];
@@ -146,6 +149,8 @@ async function replayCase(original: Report, file: string, caseId: string, target
     protocols: [sc.caseId.split('/')[0]!],
     spec: specOf(original).filter((x) => x.startsWith(`${sc.caseId.split('/')[0]}=`)),
     replay: { caseId: sc.caseId, seed: cx.seed, path: cx.path, ...(cx.replayPath ? { replayPath: cx.replayPath } : {}) },
+    // The same constants as the recorded run (its what-if profile), or the defaults.
+    ...(original.profile ? { profile: profileFromInfo(original.profile, await loadConstants(), file) } : {}),
     replayCommand,
   });
   const now = report.protocols.flatMap((p) => p.scenarios).find((s) => s.caseId === sc.caseId);

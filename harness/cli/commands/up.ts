@@ -8,6 +8,9 @@ import { parseArgs } from 'node:util';
 import { ROLE_MNEMONIC, roleAccounts, roleKeys } from '../../chain/accounts.ts';
 import { PortInUseError, redactUrl, type RunningChain } from '../../chain/anvil.ts';
 import { chainProfileIds, getProfile, isChainProfileId } from '../../chain/profiles.ts';
+import { loadConstants } from '../../packs/discover.ts';
+import { ProfileError, profileInfo, profileLines, resolveProfile, type Profile } from '../../profiles/profile.ts';
+import type { ProfileInfo } from '../../report/types.ts';
 import { rpcCall } from '../../chain/rpc.ts';
 import { watchForStop } from '../../services/lifetime.ts';
 import { startReference, type Reference } from '../../services/reference.ts';
@@ -36,6 +39,9 @@ Options:
                              (env: ${envs} fork per profile)
   --fork-block-number <n>    block to fork at (with --fork-url)
   --chains-only              start no servers, only the chains
+  --profile FILE             what-if profile (YAML or JSON) of protocol constants: the servers and
+                             contracts start with its values (examples/profiles/; amh list --constants;
+                             AMH_APS1_PROFILE=compat is an alias for the aps1 compat preset)
   --json                     print one JSON document on a single stdout line; logs go to stderr
   --help                     this text
 
@@ -67,6 +73,8 @@ export interface UpDescription {
   /** Services not started, with the reason (e.g. their chain was not selected). */
   skipped: { name: string; reason: string }[];
   readyMs: number;
+  /** The what-if profile the servers and contracts run with (absent: every constant at its default). */
+  profile?: ProfileInfo;
 }
 
 /** ERC-20 balanceOf(address) calldata, encoded by hand (no ABI library on this path). */
@@ -122,6 +130,15 @@ async function describe(ref: Reference, readyMs: number): Promise<UpDescription>
 export function renderText(d: UpDescription): string {
   const out: string[] = [];
   out.push(`amh up: ready in ${d.readyMs} ms`, '');
+  if (d.profile)
+    out.push(
+      `profile '${d.profile.name}' (${d.profile.hash.slice(0, 12)}): ${
+        Object.entries(d.profile.constants)
+          .flatMap(([p, c]) => Object.entries(c).map(([k, v]) => `${p}.${k} = ${v}`))
+          .join(', ') || 'every constant at its default'
+      }`,
+      '',
+    );
   for (const c of d.chains) {
     out.push(`${c.name} (${c.profile}) chainId ${c.chainId} (${c.network})  RPC ${c.rpcUrl}${c.fork ? `  [fork of ${c.fork.url}; added: ${c.fork.placed.join(', ') || 'nothing'}]` : ''}`);
     for (const t of Object.values(c.tokens)) out.push(`  ${t.symbol} ${t.address}  EIP-712 domain "${t.name}" / "${t.version}", ${t.decimals} decimals`);
@@ -166,7 +183,7 @@ function parse(argv: string[]) {
       allowPositionals: false,
       options: {
         chain: { type: 'string', multiple: true },
-        profile: { type: 'string', multiple: true },
+        profile: { type: 'string' },
         protocol: { type: 'string', multiple: true },
         port: { type: 'string' },
         host: { type: 'string' },
@@ -180,7 +197,6 @@ function parse(argv: string[]) {
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  if (values.profile) throw new UsageError(`--profile now selects protocol constants (what-if profiles); to choose chains use --chain ${values.profile.join(' --chain ')}`);
   const chains = values.chain ?? (values['fork-url'] ? ['base'] : chainProfileIds());
   for (const p of chains) if (!isChainProfileId(p)) throw new UsageError(`unknown --chain '${p}'; known: ${chainProfileIds().join(', ')}`);
   if (new Set(chains).size !== chains.length) throw new UsageError('each --chain may be given once');
@@ -206,6 +222,7 @@ function parse(argv: string[]) {
     host: values.host ?? '127.0.0.1',
     forkUrl: values['fork-url'],
     forkBlockNumber,
+    profileFile: values.profile,
   };
 }
 
@@ -225,6 +242,17 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const log = (line: string) => (opts.json ? process.stderr : process.stdout).write(`amh up: ${line}\n`);
+  let profile: Profile | undefined;
+  try {
+    profile = await resolveProfile(opts.profileFile, await loadConstants());
+  } catch (err) {
+    if (!(err instanceof ProfileError)) throw err;
+    // `--profile base` used to pick a chain: say where that went.
+    const hint = opts.profileFile && isChainProfileId(opts.profileFile) ? `--profile now selects protocol constants (what-if profiles): ` : '';
+    process.stderr.write(`amh up: ${hint}${err.message}${hint ? `; to choose chains use --chain ${opts.profileFile}` : ''}\n`);
+    return 2;
+  }
+  if (profile) log(`profile '${profile.name}': ${profileLines(profile).join(', ') || 'every constant at its default'}`);
 
   // Listen from the start so a Ctrl-C (or the parent npx/npm dying) during start-up still stops what was started.
   const trap = watchForStop();
@@ -239,9 +267,10 @@ export async function run(argv: string[]): Promise<number> {
       forkUrl: opts.forkUrl,
       forkBlockNumber: opts.forkBlockNumber,
       log,
+      profile,
     });
     ref = await starting;
-    const description = await describe(ref, Math.round(performance.now() - t0));
+    const description = { ...(await describe(ref, Math.round(performance.now() - t0))), ...(profile ? { profile: profileInfo(profile) } : {}) };
     if (opts.json) process.stdout.write(`${JSON.stringify(description)}\n`);
     else process.stdout.write(renderText(description));
   } catch (err) {

@@ -19,6 +19,9 @@ export const escrowAbi = parseAbi([
   'function operator() view returns (address)',
   // Administration (profile AGR-PROF-02): operator rotation, used by restart/revert tests and deployments.
   'function setOperator(address newOperator)',
+  // The reclaim delay (AGR-PROF-09), which a what-if profile may change (constants.ts).
+  'function reclaimDelay() view returns (uint64)',
+  'function setReclaimDelay(uint64 newDelay)',
   'function payoutWallet(uint256 agentId) view returns (address)',
   'event OperatorUpdated(address indexed previousOperator, address indexed newOperator)',
   'event DepositRecorded(bytes32 indexed depositId, uint256 indexed agentId, address indexed buyer, uint256 amount)',

@@ -1,6 +1,7 @@
 /**
  * Executable model of an Agentripe task and its escrow deposit (seed 002 + profile.md). Pure: no
- * I/O; constants from profile.ts. The scenarios use it as the oracle: every vendor action is applied to the model and to the
+ * I/O; constants from profile.ts, the rejection limit per task (a what-if profile may change it:
+ * constants.ts). The scenarios use it as the oracle: every vendor action is applied to the model and to the
  * real server, and the outcomes must agree.
  */
 
@@ -22,11 +23,13 @@ export interface TaskModel {
   /** Credited to the agent wallet (release) and to the buyer (refund), in base units. */
   vendorCredit: bigint;
   buyerCredit: bigint;
+  /** Rejections after which the task fails and the buyer is refunded (the run's `reviewLimit`). */
+  reviewLimit: number;
 }
 
-/** A freshly paid task. */
-export function newTask(amount: bigint): TaskModel {
-  return { status: 'pending', rejections: 0, amount, escrow: 'deposited', vendorCredit: 0n, buyerCredit: 0n };
+/** A freshly paid task; `reviewLimit` is the run's (default: the seed's 5). */
+export function newTask(amount: bigint, reviewLimit: number = AGENTRIPE_PROFILE.reviewLimit): TaskModel {
+  return { status: 'pending', rejections: 0, amount, escrow: 'deposited', vendorCredit: 0n, buyerCredit: 0n, reviewLimit };
 }
 
 /** Whether the server must accept `action` in the task's current state. */
@@ -51,7 +54,7 @@ export type EscrowAction = 'released' | 'refunded' | 'none';
 export function step(
   t: TaskModel,
   a: VendorAction,
-  limit: number = AGENTRIPE_PROFILE.reviewLimit,
+  limit: number = t.reviewLimit,
   feeBps: number = AGENTRIPE_PROFILE.escrowFeeBps,
 ): { refused: true } | { refused: false; next: TaskModel; escrowAction: EscrowAction } {
   if (!allowed(t, a.kind)) return { refused: true };
