@@ -55,7 +55,8 @@ const rel = (f: string) => f.split(path.sep).join('/');
  * The reference server of a pack: every file that `reference-impl/<id>/service.ts` (the service
  * `amh run` starts) imports, directly or not, inside `reference-impl/<id>/`, except the protocol
  * library (`protocol/`) and the scripted agents (`agents/`). Those two are shared with the
- * scenarios (the checking side): a mutant there changes the test as well as the server. Tests, kill
+ * scenarios (the checking side): a mutant there changes the test as well as the server. Nor the
+ * pack's `faults.ts` (the descriptions of its test-only fault switches). Tests, kill
  * variants, benchmarks, test kits and the stand-alone `serve.ts` are never imported by the service,
  * so they are out by construction. Other packs' servers that this one uses (Agentripe runs the x402
  * facilitator) are measured in their own pack's run.
@@ -80,6 +81,8 @@ export function serverSources(root: string, id: string): string[] {
       if (!to.startsWith(`${pack}/`) || !to.endsWith('.ts') || to.endsWith('.test.ts')) continue;
       const layer = classify(to).layer;
       if (layer === 'protocol' || layer === 'agents') continue;
+      // A pack's fault-switch declarations (`defineFaults({ name: 'what it breaks' })`): descriptions of test-only defects.
+      if (path.posix.basename(to) === 'faults.ts') continue;
       if (existsSync(path.join(root, to))) queue.push(to);
     }
   }
