@@ -11,7 +11,7 @@ export default defineProtocol({
       id: 'v1',
       title: 'x402 v1: X-PAYMENT header, 402 challenge in the JSON body, maxAmountRequired, network names',
       source: 'coinbase/x402 specs v1 (specs/x402-erc8004.md §1.2)',
-      note: 'the scenarios pay in v2 wherever a resource offers v2; a v1 certification checks the rules common to both generations plus the v1 amount rule, on whatever generation the resource offers',
+      note: 'a v1 certification leaves out the rules only v2 has (exact amount, `accepted`, PAYMENT-REQUIRED, v2 kinds in /supported); the v1 transport rules stay in v2 certifications too, since a v2 server may accept X-PAYMENT; the scenarios pay in v2 wherever a resource offers it',
     },
     {
       id: 'v2',

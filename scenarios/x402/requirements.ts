@@ -65,7 +65,6 @@ export const x402Requirements = defineCatalog([
   },
   {
     id: 'X402-AMT-02',
-    revisions: ['v1'],
     level: 'MUST',
     title: 'v1 amount: underpayment refused; overpayment read either way but never overcharged',
     source: { ...V1, section: 'maxAmountRequired; legacy facilitator rejects only value < maxAmountRequired, @x402/evm 2.x v1 wants equality' },
