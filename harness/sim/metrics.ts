@@ -114,7 +114,7 @@ function surplus(t: TaskRecord): bigint {
 }
 
 /** metrics.json of a run. `run` carries wall-clock facts (kept apart: the rest is a function of the seed). */
-export function computeMetrics(r: SimResult, run: { startedAt: string; wallMs: number; economyFile?: string }) {
+export function computeMetrics(r: SimResult, run: { startedAt: string; wallMs: number; economyFile?: string; whatIf?: { name: string; file?: string; hash: string } }) {
   const hours = r.endMs / 3_600_000;
   const bal = (a: string) => r.ledger.balance(a);
   const received = new Map<string, bigint>();
@@ -185,6 +185,8 @@ export function computeMetrics(r: SimResult, run: { startedAt: string; wallMs: n
     seed: r.seed,
     unit: 'USDC base units (6 decimals), as decimal strings',
     profiles: r.profiles,
+    /** The what-if profile file (`--profile`) applied over the economy's profiles; null: none. */
+    whatIf: run.whatIf ?? null,
     conservation: {
       ok: r.violations.length === 0,
       funded: String(r.ledger.funded),

@@ -3,8 +3,9 @@
  * the metrics and write the output folder.
  */
 import path from 'node:path';
-import { loadSimulations } from '../packs/discover.ts';
-import { loadEconomyFile } from './economy.ts';
+import { loadConstants, loadSimulations } from '../packs/discover.ts';
+import { checkConstant, resolveProfile, type ConstantsRegistry, type Profile } from '../profiles/profile.ts';
+import { type Economy, EconomyError, loadEconomyFile } from './economy.ts';
 import type { SimEvent } from './ledger.ts';
 import { computeMetrics, type Metrics } from './metrics.ts';
 import { type ProgressInfo, type SimResult, simulateModel } from './model-engine.ts';
@@ -22,6 +23,8 @@ export interface SimulationRunOptions {
   out?: string;
   /** Overrides the file's seed. */
   seed?: number;
+  /** A what-if profile file (the format of `amh run --profile`): its constants override the economy's `profiles`. */
+  profile?: string;
   onProgress?: (p: ProgressInfo) => void;
   /** The packs' simulations (default: discovered under reference-impl/). */
   packs?: ReadonlyMap<string, SimulationPack>;
@@ -37,16 +40,50 @@ export interface SimulationRun {
 }
 
 export async function runSimulation(o: SimulationRunOptions): Promise<SimulationRun> {
-  const economy = await loadEconomyFile(o.file);
+  const registry = await loadConstants();
+  const whatIf = await resolveProfile(o.profile, registry);
+  const economy = withConstants(await loadEconomyFile(o.file), registry, whatIf, o.file);
   const packs = o.packs ?? (await loadSimulations());
   const seed = o.seed ?? economy.seed;
   const startedAt = new Date();
   const opts = { economy, seed, packs, ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
   const result = o.engine === 'stack' ? await simulateStack(opts) : await simulateModel(opts);
-  const metrics = computeMetrics(result, { startedAt: startedAt.toISOString(), wallMs: Date.now() - startedAt.getTime(), economyFile: o.file });
+  const metrics = computeMetrics(result, {
+    startedAt: startedAt.toISOString(),
+    wallMs: Date.now() - startedAt.getTime(),
+    economyFile: o.file,
+    ...(whatIf ? { whatIf: { name: whatIf.name, ...(whatIf.source ? { file: whatIf.source } : {}), hash: whatIf.hash } } : {}),
+  });
   const dir = o.out ?? path.join('reports', 'sim', economy.name);
   const files = await writeSimOutput(dir, result, metrics);
   return { result, metrics, dir, files, exitCode: result.violations.length ? 1 : 0 };
+}
+
+/**
+ * The economy's `profiles` checked against the packs' declared constants (the types and ranges of
+ * `amh run --profile`: one profile format for certifying and simulating), then a what-if profile's
+ * values over them. Keys a pack does not declare are simulation knobs its adapter checks itself.
+ */
+export function withConstants(economy: Economy, registry: ConstantsRegistry, whatIf: Profile | undefined, where: string): Economy {
+  const profiles: Record<string, Record<string, unknown>> = {};
+  for (const [id, values] of Object.entries(economy.profiles)) {
+    const pack = registry.find((p) => p.protocol === id);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(values)) {
+      const d = pack?.declarations[k];
+      if (!d) {
+        out[k] = v;
+        continue;
+      }
+      const c = checkConstant(d, v);
+      if (!c.ok) throw new EconomyError(`${where}: profiles.${id}.${k}: ${c.why}`);
+      out[k] = c.value;
+    }
+    profiles[id] = out;
+  }
+  // A what-if profile may name protocols this economy does not trade: those are not used.
+  for (const [id, o] of Object.entries(whatIf?.overrides ?? {})) if (id in economy.protocols) profiles[id] = { ...profiles[id], ...o };
+  return { ...economy, profiles };
 }
 
 /** A violation's trail as readable lines (the last `max` events). */

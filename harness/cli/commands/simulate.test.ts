@@ -125,3 +125,24 @@ test('a conservation violation: exit code 1, violations.json with the trail of t
   assert.match(v[0]!.trail[0]!.action, /^handler:200:(good|bad)$/);
   assert.equal(`${v[0]!.trail[0]!.task} `, v[0]!.message.slice(0, v[0]!.trail[0]!.task.length + 1));
 });
+
+test('profiles: the economy’s constants have the types and ranges of amh run --profile; --profile FILE overrides them, and the model follows', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'amh-sim-'));
+  const example = path.join(REPO_ROOT, 'examples/economies/agentripe.yaml');
+  const tooMany = path.join(dir, 'too-many.yaml');
+  await writeFile(tooMany, (await readFile(example, 'utf8')).replace('reviewLimit: 5 ', 'reviewLimit: 50'));
+  const bad = await simulateInProcess([tooMany, '--out', path.join(dir, 'bad')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /profiles\.agentripe\.reviewLimit: .*\(valid: 1\.\.20 rejections\)/);
+  const base = await runSimulation({ file: example, engine: 'model', out: path.join(dir, 'base') });
+  const two = await runSimulation({ file: example, engine: 'model', out: path.join(dir, 'two'), profile: path.join(REPO_ROOT, 'examples/profiles/agentripe-review-limit-2.yaml') });
+  assert.equal(base.metrics.whatIf, null);
+  assert.equal(two.metrics.whatIf?.name, 'agentripe rejection limit 2');
+  assert.equal((two.metrics.profiles.agentripe as { reviewLimit: number }).reviewLimit, 2);
+  const most = (r: typeof base) => Math.max(...r.result.tasks.map((t) => t.rejections));
+  assert.ok(most(base) > 2, `the example economy has tasks rejected more than twice (${most(base)})`);
+  assert.equal(most(two), 2, 'with the limit at 2, no task is rejected a third time');
+  assert.equal(two.exitCode, 0);
+  const unknown = await simulateInProcess([example, '--out', path.join(dir, 'u'), '--profile', path.join(dir, 'missing.yaml')]);
+  assert.equal(unknown.code, 2);
+});

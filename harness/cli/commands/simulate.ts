@@ -6,7 +6,7 @@ import { UsageError, guard, parse } from './_shared.ts';
 
 export const summary = 'simulate an agent economy (populations, strategies, demand) and check that money is conserved';
 
-export const help = `Usage: amh simulate FILE [--engine model|stack] [--out DIR] [--seed S] [--quiet]
+export const help = `Usage: amh simulate FILE [--engine model|stack] [--out DIR] [--seed S] [--profile FILE] [--quiet]
 
 Runs the economy described by FILE (YAML or JSON; see the "amh simulate" section of
 harness/README.md and examples/economies/): buyers, sellers and reviewers with their strategies
@@ -22,6 +22,9 @@ Options:
                  tasks.csv, and violations.json when conservation failed
   --seed S       run seed, 0 to 2147483647 (default: the file's seed, else 1); the same seed
                  gives the same events and metrics
+  --profile F    a what-if profile (YAML/JSON, the format of amh run --profile, see
+                 examples/profiles/): its protocol constants override the economy's \`profiles\`
+                 (which are checked against the same declared types and ranges)
   --quiet        no progress line on a terminal
   -h, --help     this help
 
@@ -33,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   return guard(async () => {
     const { values, positionals } = parse(
       argv,
-      { engine: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      { engine: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, profile: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       true,
     );
     if (values.help) {
@@ -62,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
         engine,
         ...(values.out ? { out: values.out } : {}),
         ...(seed !== undefined ? { seed } : {}),
+        ...(values.profile ? { profile: values.profile } : {}),
         ...(progress ? { onProgress: progress } : {}),
       });
       if (tty) process.stderr.write('\n');
