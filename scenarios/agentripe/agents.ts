@@ -103,6 +103,18 @@ export const buyerRoutes = defineScenario({
       expected: `agent ${t.agentId} listed`,
       actual: `${list.status}, ${list.body?.agents?.length ?? 0} agents, listed=${listed}`,
     });
+    // The seed does not define a listing's fields; where a server shows the owner or agentWallet, they are the chain's (rule 1).
+    const item = (list.body?.agents ?? []).find((x: { agentId?: unknown }) => String(x.agentId) === t.agentId.toString()) as { owner?: unknown; agentWallet?: unknown } | undefined;
+    if (item && ('owner' in item || 'agentWallet' in item)) {
+      const owner = await registrarOf(a, t.agentId);
+      const wallet = (await a.s.read(a.identity, identityAbi, 'getAgentWallet', [t.agentId])) as Address;
+      const same = (x: unknown, y: string) => typeof x === 'string' && x.toLowerCase() === y.toLowerCase();
+      const walletShown = !('agentWallet' in item) || same(item.agentWallet, wallet) || (item.agentWallet === null && BigInt(wallet) === 0n);
+      ctx.check('AGR-API-01', (!('owner' in item) || same(item.owner, owner)) && walletShown, 'GET /agents shows the owner and agentWallet the chain has', {
+        expected: `owner ${owner}, agentWallet ${wallet}`,
+        actual: `owner ${String(item.owner)}, agentWallet ${String(item.agentWallet)}`,
+      });
+    }
     const one = await getJson(a, `/agents/${t.agentId}`);
     const entry = one.body?.services?.flatMap((x: { catalog?: { path: string; price: string }[] }) => x.catalog ?? []).find((c: { path: string }) => c.path === PATH);
     ctx.check('AGR-API-01', one.status === 200 && typeof one.body?.name === 'string' && entry?.price === v.price, 'GET /agents/{id} returns the AgentURIData with the catalog entry', {
