@@ -20,6 +20,7 @@ import type { PlanStep, SimTask, StackEnv, StackMarket, TaskPlan } from '../../h
 import { errorHandler, listen, notFoundHandler } from '../_shared/http.ts';
 import { createPayer, pickV2, settlementOf } from './agents/payer.ts';
 import { paywall } from './server/paywall.ts';
+import { noAnswerPlan } from './simulation.ts';
 
 /** A loopback port nothing listens on: the absent sellers' address. */
 async function closedPort(host: string): Promise<number> {
@@ -91,17 +92,7 @@ export async function startX402Market(env: StackEnv): Promise<StackMarket> {
       try {
         challenge = await payer.challenge(urlOf.get(task.seller)!, shape);
       } catch {
-        const timeout = maxTimeoutSeconds * 1000;
-        return {
-          steps: [
-            { at: timeout, action: 'timeout' },
-            { at: timeout, action: 'feedback', feedback: 0 },
-          ],
-          outcome: 'no-answer',
-          delivered: 'none',
-          attempts: 1,
-          rejections: 0,
-        };
+        return noAnswerPlan(maxTimeoutSeconds * 1000);
       }
       const req = pickV2(challenge, chain.chainId, usdc.address);
       if (challenge.status !== 402 || !req) throw new Error(`x402 simulation: ${task.seller} answered ${challenge.status} without an exact USDC option`);

@@ -17,21 +17,23 @@ const ProfileOverrides = z
   })
   .passthrough();
 
+/** A seller that never answers: the buyer gives up after the payment's time-out and rates it 0; nothing is paid. */
+export function noAnswerPlan(timeoutMs: number): TaskPlan {
+  return {
+    steps: [
+      { at: timeoutMs, action: 'timeout' },
+      { at: timeoutMs, action: 'feedback', feedback: 0 },
+    ],
+    outcome: 'no-answer',
+    delivered: 'none',
+    attempts: 1,
+    rejections: 0,
+  };
+}
+
 function plan(task: SimTask): TaskPlan {
   const at = task.serviceMs;
-  if (task.strategy === 'absent') {
-    const timeout = (task.profile.maxTimeoutSeconds as number) * 1000;
-    return {
-      steps: [
-        { at: timeout, action: 'timeout' },
-        { at: timeout, action: 'feedback', feedback: 0 },
-      ],
-      outcome: 'no-answer',
-      delivered: 'none',
-      attempts: 1,
-      rejections: 0,
-    };
-  }
+  if (task.strategy === 'absent') return noAnswerPlan((task.profile.maxTimeoutSeconds as number) * 1000);
   if (task.strategy === 'failing')
     return {
       steps: [
