@@ -143,10 +143,6 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     accounts: roleAccounts.length,
     gasLimit: profile.node.gasLimit,
     blockBaseFeePerGas: profile.node.baseFeePerGas,
-    // Anvil moves old block states to ~/.foundry/anvil/tmp and deletes them only on a clean exit; an
-    // anvil killed with its process group (a mutation run's timeout, a CI cancel) leaves ~1 GB there
-    // each time, and 78 GB had piled up. Old states stay in memory up to anvil's limit, then go.
-    ...({ maxPersistedStates: 0 } as object),
   };
   if (forkUrl) {
     // A fork of another chain under this profile's chain id would pass every check and be wrong.
