@@ -5,9 +5,10 @@
  * harness/scripts/gen-fixtures.ts); nothing is deployed at start-up. Fork start: fork a real RPC and
  * add only what is missing (see provision.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Instance } from 'prool';
@@ -24,6 +25,34 @@ export const FIXTURE_DIR = path.join(REPO_ROOT, 'fixtures', 'chain-state');
 /** Path of a profile's state fixture. */
 export function fixturePath(profile: ChainProfileId): string {
   return path.join(FIXTURE_DIR, `${profile}.json`);
+}
+
+/**
+ * Where anvils keep the block states they move out of memory (`--cache-path`): one directory per
+ * anvil, `<pid of the process that started it>-<random>`. Anvil never deletes these files (without
+ * `--cache-path` it writes them to ~/.foundry/anvil/tmp and leaves them there too: about 1 GB per
+ * run; 78 GB had piled up), so the harness removes an anvil's directory when it stops it, and sweeps
+ * those of processes that are gone (a process group killed mid-run cannot clean up after itself).
+ */
+export const ANVIL_STATE_ROOT = path.join(os.tmpdir(), 'amh-anvil-states');
+
+/** A fresh state directory for one anvil, after removing those whose starting process is gone. */
+function stateDirectory(): string {
+  mkdirSync(ANVIL_STATE_ROOT, { recursive: true });
+  for (const name of readdirSync(ANVIL_STATE_ROOT)) {
+    const owner = Number(name.split('-')[0]);
+    if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(path.join(ANVIL_STATE_ROOT, name), { recursive: true, force: true });
+  }
+  return mkdtempSync(path.join(ANVIL_STATE_ROOT, `${process.pid}-`));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -134,7 +163,8 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
   const envFork = state === 'fixture' && profile.forkUrlEnv ? process.env[profile.forkUrlEnv] : undefined;
   const forkUrl = opts.forkUrl ?? (envFork && envFork.trim() !== '' ? envFork.trim() : undefined);
 
-  const args: Instance.anvil.Parameters = {
+  // prool passes every key through as a flag; its type does not list --cache-path.
+  const args: Instance.anvil.Parameters & { cachePath: string } = {
     binary: anvilBinary(),
     host,
     port: requestedPort,
@@ -143,6 +173,7 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     accounts: roleAccounts.length,
     gasLimit: profile.node.gasLimit,
     blockBaseFeePerGas: profile.node.baseFeePerGas,
+    cachePath: stateDirectory(),
   };
   if (forkUrl) {
     // A fork of another chain under this profile's chain id would pass every check and be wrong.
@@ -183,6 +214,7 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
   try {
     await instance.start();
   } catch (err) {
+    rmSync(args.cachePath, { recursive: true, force: true });
     const text = `${err instanceof Error ? err.message : String(err)}\n${stderr}`;
     if (/address already in use|os error 98|os error 48|AddrInUse/i.test(text) || (requestedPort !== 0 && (await portTaken(host, requestedPort)))) {
       throw new PortInUseError(requestedPort, host, profile.id);
@@ -222,6 +254,7 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
       }
     }
     await instance.stop();
+    rmSync(args.cachePath, { recursive: true, force: true });
   }
 
   try {
