@@ -237,7 +237,7 @@ test('the conservation check bites: an adapter that leaks escrow dust, overpays,
 test('clear errors: a profile value the model cannot use, a protocol without a simulation, an undercutter with nobody to undercut', async () => {
   await assert.rejects(
     () => run(economy('agentripe', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }], { profiles: { agentripe: { reviewLimit: 0 } } })),
-    /profiles\.agentripe: reviewLimit: Too small/,
+    /profiles\.agentripe\.reviewLimit: is out of range \(valid: 1\.\.20 rejections\)/,
   );
   await assert.rejects(
     () => run(economy('aisp', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),

@@ -4,6 +4,7 @@
  * (protocol, buyer, budget, seller, reviewer) from its own, and the pack's protocol decisions
  * (is this delivery good?) from another, so the stack engine can replay the same decisions.
  */
+import { checkConstant } from '../profiles/profile.ts';
 import { type Economy, EconomyError } from './economy.ts';
 import { checkConservation, Ledger, LedgerError, type Violation } from './ledger.ts';
 import { bigRange, buildMarket, type Market, type SellerAgent } from './market.ts';
@@ -123,8 +124,17 @@ export function resolveProfiles(economy: Economy, packs: ReadonlyMap<string, Sim
   for (const id of Object.keys(economy.protocols)) {
     const pack = packs.get(id);
     if (!pack) throw new EconomyError(`protocol '${id}' has no simulation (reference-impl/${id}/simulation.ts); simulated protocols: ${[...packs.keys()].join(', ') || 'none'}`);
+    const given = economy.profiles[id] ?? {};
+    // The declared constants are checked like `amh run --profile` checks them (one profile format).
+    const declared: Record<string, unknown> = { ...pack.constants?.defaults };
+    for (const [k, d] of Object.entries(pack.constants?.declarations ?? {})) {
+      if (!(k in given)) continue;
+      const c = checkConstant(d, given[k]);
+      if (!c.ok) throw new EconomyError(`profiles.${id}.${k}: ${c.why}`);
+      declared[k] = c.value;
+    }
     try {
-      out[id] = pack.profile(economy.profiles[id] ?? {});
+      out[id] = pack.profile({ ...given, ...declared });
     } catch (e) {
       throw new EconomyError(`profiles.${id}: ${(e as Error).message}`);
     }

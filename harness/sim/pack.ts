@@ -5,6 +5,7 @@
  * reputation, time) and asks the pack how one paid task unfolds under the pack's executable model.
  */
 import type { RunningChain } from '../chain/anvil.ts';
+import type { PackConstants } from '../profiles/constants.ts';
 import type { Target } from '../target/schema.ts';
 import type { SellerStrategy } from './economy.ts';
 import type { BuyerAgent, SellerAgent } from './market.ts';
@@ -81,8 +82,14 @@ export interface SimulationPack {
   /** Outcome names this pack's plans use, with their metric class. */
   outcomes: Record<string, OutcomeClass>;
   /**
-   * The protocol's constants for this economy: its defaults with the economy's `profiles.<id>`
-   * applied. Throws an Error naming the bad key for a value it cannot use.
+   * The pack's declared protocol constants (reference-impl/<id>/protocol/constants.ts, the ones
+   * `amh run --profile` changes): the economy's `profiles.<id>` values for them are checked against
+   * these declarations (type, range) and arrive in `profile` as checked values over the defaults.
+   */
+  constants?: PackConstants;
+  /**
+   * The protocol's constants for this economy: the declared constants (checked, defaults filled in)
+   * and the pack's own simulation knobs from `profiles.<id>`. Throws an Error naming a knob it cannot use.
    */
   profile(overrides: Record<string, unknown>): Record<string, unknown>;
   /** `--engine model`: how one paid task unfolds under the pack's executable model. Pure. */

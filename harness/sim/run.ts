@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { loadConstants, loadSimulations } from '../packs/discover.ts';
-import { checkConstant, resolveProfile, type ConstantsRegistry, type Profile } from '../profiles/profile.ts';
-import { type Economy, EconomyError, loadEconomyFile } from './economy.ts';
+import { resolveProfile, type Profile } from '../profiles/profile.ts';
+import { type Economy, loadEconomyFile } from './economy.ts';
 import type { SimEvent } from './ledger.ts';
 import { computeMetrics, type Metrics } from './metrics.ts';
 import { type ProgressInfo, type SimResult, simulateModel } from './model-engine.ts';
@@ -40,9 +40,8 @@ export interface SimulationRun {
 }
 
 export async function runSimulation(o: SimulationRunOptions): Promise<SimulationRun> {
-  const registry = await loadConstants();
-  const whatIf = await resolveProfile(o.profile, registry);
-  const economy = withConstants(await loadEconomyFile(o.file), registry, whatIf, o.file);
+  const whatIf = await resolveProfile(o.profile, await loadConstants());
+  const economy = withWhatIf(await loadEconomyFile(o.file), whatIf);
   const packs = o.packs ?? (await loadSimulations());
   const seed = o.seed ?? economy.seed;
   const startedAt = new Date();
@@ -60,29 +59,13 @@ export async function runSimulation(o: SimulationRunOptions): Promise<Simulation
 }
 
 /**
- * The economy's `profiles` checked against the packs' declared constants (the types and ranges of
- * `amh run --profile`: one profile format for certifying and simulating), then a what-if profile's
- * values over them. Keys a pack does not declare are simulation knobs its adapter checks itself.
+ * The economy with a what-if profile's constants (checked when the file was read) over its own
+ * `profiles`; a profile may name protocols this economy does not trade, those are not used.
  */
-export function withConstants(economy: Economy, registry: ConstantsRegistry, whatIf: Profile | undefined, where: string): Economy {
-  const profiles: Record<string, Record<string, unknown>> = {};
-  for (const [id, values] of Object.entries(economy.profiles)) {
-    const pack = registry.find((p) => p.protocol === id);
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(values)) {
-      const d = pack?.declarations[k];
-      if (!d) {
-        out[k] = v;
-        continue;
-      }
-      const c = checkConstant(d, v);
-      if (!c.ok) throw new EconomyError(`${where}: profiles.${id}.${k}: ${c.why}`);
-      out[k] = c.value;
-    }
-    profiles[id] = out;
-  }
-  // A what-if profile may name protocols this economy does not trade: those are not used.
-  for (const [id, o] of Object.entries(whatIf?.overrides ?? {})) if (id in economy.protocols) profiles[id] = { ...profiles[id], ...o };
+export function withWhatIf(economy: Economy, whatIf: Profile | undefined): Economy {
+  if (!whatIf) return economy;
+  const profiles = { ...economy.profiles };
+  for (const [id, o] of Object.entries(whatIf.overrides)) if (id in economy.protocols) profiles[id] = { ...profiles[id], ...o };
   return { ...economy, profiles };
 }
 

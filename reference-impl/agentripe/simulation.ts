@@ -10,16 +10,14 @@
  */
 import { z } from 'zod';
 import { defineSimulation, type PlanStep, type SimTask, type TaskPlan } from '../../harness/sim/pack.ts';
+import { AGENTRIPE_CONSTANTS } from './protocol/constants.ts';
 import { AGENTRIPE_PROFILE, newTask, step, type TaskModel } from './protocol/model.ts';
 
-/** The profile keys the model reads; other keys of `profiles.agentripe` are kept and reported. */
-const ProfileOverrides = z
-  .object({
-    reviewLimit: z.number().int().min(1).max(1_000).optional(),
-    reclaimDelaySeconds: z.number().int().min(0).optional(),
-    escrowFeeBps: z.number().int().min(0).max(10_000).optional(),
-  })
-  .passthrough();
+/**
+ * The simulation's own knob (the escrow has no fee; a researcher may ask what one would do). The
+ * declared constants (reviewLimit, reclaimDelaySeconds) arrive checked, defaults filled in.
+ */
+const Knobs = z.object({ escrowFeeBps: z.number().int().min(0).max(10_000).optional() }).passthrough();
 
 interface Profile {
   reviewLimit: number;
@@ -77,15 +75,11 @@ function plan(task: SimTask): TaskPlan {
 export default defineSimulation({
   protocol: 'agentripe',
   outcomes: { completed: 'paid', refunded: 'refunded', failed: 'refunded', reclaimed: 'timeout' },
+  constants: AGENTRIPE_CONSTANTS,
   profile(overrides) {
-    const r = ProfileOverrides.safeParse(overrides);
+    const r = Knobs.safeParse(overrides);
     if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
-    return {
-      ...r.data,
-      reviewLimit: r.data.reviewLimit ?? AGENTRIPE_PROFILE.reviewLimit,
-      reclaimDelaySeconds: r.data.reclaimDelaySeconds ?? AGENTRIPE_PROFILE.reclaimDelaySeconds,
-      escrowFeeBps: r.data.escrowFeeBps ?? AGENTRIPE_PROFILE.escrowFeeBps,
-    };
+    return { ...r.data, escrowFeeBps: r.data.escrowFeeBps ?? AGENTRIPE_PROFILE.escrowFeeBps };
   },
   model: plan,
 });
