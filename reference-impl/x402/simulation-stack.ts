@@ -16,11 +16,11 @@ import { Hono } from 'hono';
 import { parseEventLogs } from 'viem';
 import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
 import { createChainClients, roleAccount, tokenOf } from '../../harness/chain/index.ts';
-import type { PlanStep, SimTask, StackEnv, StackMarket, TaskPlan } from '../../harness/sim/pack.ts';
+import type { SimTask, StackEnv, StackMarket, TaskPlan } from '../../harness/sim/pack.ts';
 import { errorHandler, listen, notFoundHandler } from '../_shared/http.ts';
 import { createPayer, pickV2, settlementOf } from './agents/payer.ts';
 import { paywall } from './server/paywall.ts';
-import { noAnswerPlan } from './simulation.ts';
+import { noAnswerPlan, paidPlan, unpaidPlan } from './simulation.ts';
 
 /** A loopback port nothing listens on: the absent sellers' address. */
 async function closedPort(host: string): Promise<number> {
@@ -100,38 +100,12 @@ export async function startX402Market(env: StackEnv): Promise<StackMarket> {
       const { header } = await payer.v2Header(req);
       const { res, body } = await payer.send(urlOf.get(task.seller)!, header, shape);
       decisions.delete(task.id);
-      if (res.status >= 500)
-        return {
-          steps: [
-            { at, action: 'handler:5xx' },
-            { at, action: 'feedback', feedback: 0 },
-          ],
-          outcome: 'server-error',
-          delivered: 'none',
-          attempts: 1,
-          rejections: 0,
-        };
-      if (res.status !== 200)
-        return {
-          steps: [
-            { at, action: `payment:${res.status}` },
-            { at, action: 'feedback', feedback: 0 },
-          ],
-          outcome: 'payment-refused',
-          delivered: 'none',
-          attempts: 1,
-          rejections: 0,
-        };
+      if (res.status >= 500) return unpaidPlan(at, 'handler:5xx', 'server-error');
+      if (res.status !== 200) return unpaidPlan(at, `payment:${res.status}`, 'payment-refused');
       const s = settlementOf(res);
       const amount = s?.success && s.transaction ? await settledTransfer(s.transaction as `0x${string}`, buyer.address, sellerAddress) : undefined;
       if (amount === undefined) throw new Error(`x402 simulation: ${task.id} answered 200 without a settlement verifiable on chain (${JSON.stringify(s)})`);
-      const good = (body as { work?: string }).work === 'good';
-      const steps: PlanStep[] = [
-        { at, action: `handler:200:${good ? 'good' : 'bad'}` },
-        { at, action: 'settle', payment: true, transfers: [{ from: task.buyer, to: task.seller, amount }] },
-        { at, action: 'feedback', feedback: good ? 100 : 0 },
-      ];
-      return { steps, outcome: 'paid', delivered: good ? 'good' : 'bad', attempts: 1, rejections: 0 };
+      return paidPlan(task, at, (body as { work?: string }).work === 'good', amount);
     },
     async balances(accounts) {
       const out = new Map<string, bigint>();

@@ -31,25 +31,26 @@ export function noAnswerPlan(timeoutMs: number): TaskPlan {
   };
 }
 
-function plan(task: SimTask): TaskPlan {
-  const at = task.serviceMs;
-  if (task.strategy === 'absent') return noAnswerPlan((task.profile.maxTimeoutSeconds as number) * 1000);
-  if (task.strategy === 'failing')
-    return {
-      steps: [
-        { at, action: 'handler:5xx' },
-        { at, action: 'feedback', feedback: 0 },
-      ],
-      outcome: 'server-error',
-      delivered: 'none',
-      attempts: 1,
-      rejections: 0,
-    };
-  const good = task.strategy !== 'malicious' && task.rng.chance(task.quality);
+/** A request answered but not paid for: the handler failed (5xx) or the payment was refused. */
+export function unpaidPlan(at: number, action: string, outcome: 'server-error' | 'payment-refused'): TaskPlan {
+  return {
+    steps: [
+      { at, action },
+      { at, action: 'feedback', feedback: 0 },
+    ],
+    outcome,
+    delivered: 'none',
+    attempts: 1,
+    rejections: 0,
+  };
+}
+
+/** A request served and settled: `amount` from the buyer to the seller, for good or bad work. */
+export function paidPlan(task: Pick<SimTask, 'buyer' | 'seller'>, at: number, good: boolean, amount: bigint): TaskPlan {
   return {
     steps: [
       { at, action: `handler:200:${good ? 'good' : 'bad'}` },
-      { at, action: 'settle', payment: true, transfers: [{ from: task.buyer, to: task.seller, amount: task.amount }] },
+      { at, action: 'settle', payment: true, transfers: [{ from: task.buyer, to: task.seller, amount }] },
       { at, action: 'feedback', feedback: good ? 100 : 0 },
     ],
     outcome: 'paid',
@@ -57,6 +58,13 @@ function plan(task: SimTask): TaskPlan {
     attempts: 1,
     rejections: 0,
   };
+}
+
+function plan(task: SimTask): TaskPlan {
+  const at = task.serviceMs;
+  if (task.strategy === 'absent') return noAnswerPlan((task.profile.maxTimeoutSeconds as number) * 1000);
+  if (task.strategy === 'failing') return unpaidPlan(at, 'handler:5xx', 'server-error');
+  return paidPlan(task, at, task.strategy !== 'malicious' && task.rng.chance(task.quality), task.amount);
 }
 
 export default defineSimulation({
