@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import { Indeterminate } from '../engine/errors.ts';
-import { expectFired, isConnectionLoss, startFaultProxy, type FaultProxy } from './index.ts';
+import { expectFired, isConnectionLoss, rpcFaultsOf, startFaultProxy, throughRpcFaults, type FaultProxy } from './index.ts';
 
 /** What the upstream saw: one entry per request it handled to the end. */
 interface Seen {
@@ -227,4 +227,29 @@ describe('fault proxy', () => {
     const r = await call(`${proxy.url}/x`);
     assert.ok('status' in r && r.status === 502 && r.body.includes('fault proxy: upstream'));
   });
+});
+
+test('throughRpcFaults: the server gets the shared RPC proxy; the proxy goes when the last server using it stops, or at once when a start fails', async () => {
+  const started: string[] = [];
+  const server = (url: string) => {
+    started.push(url);
+    return Promise.resolve({ url, async stop() {} });
+  };
+  const a = await throughRpcFaults(upstreamUrl, server);
+  const b = await throughRpcFaults(upstreamUrl, server);
+  assert.equal(a.url, b.url, 'one proxy per chain, shared');
+  assert.notEqual(a.url, upstreamUrl);
+  const viaProxy = await call(`${a.url}/x`);
+  assert.ok('status' in viaProxy && viaProxy.status === 200, 'it forwards to the chain');
+  assert.ok(await rpcFaultsOf(upstreamUrl));
+  await a.stop();
+  assert.ok(await rpcFaultsOf(upstreamUrl), 'still used by the other server');
+  await b.stop();
+  await assert.rejects(rpcFaultsOf(upstreamUrl), /no RPC fault proxy/);
+  await assert.rejects(
+    throughRpcFaults(upstreamUrl, () => Promise.reject(new Error('port taken'))),
+    /port taken/,
+  );
+  await assert.rejects(rpcFaultsOf(upstreamUrl), /no RPC fault proxy/, 'a failed start let the proxy go');
+  assert.equal(started.length, 2);
 });

@@ -46,6 +46,31 @@ export async function rpcFaultProxy(rpcUrl: string): Promise<{ url: string; prox
 }
 
 /**
+ * Start a server that reaches the chain at `rpcUrl` through its RPC fault proxy (what the capability
+ * `rpc-faults` grants): `start` gets the proxy's URL; the proxy is let go when the server stops, or
+ * at once when it fails to start. The server is returned with its `stop` doing both.
+ */
+export async function throughRpcFaults<T extends { stop(): Promise<void> }>(rpcUrl: string, start: (proxyUrl: string) => Promise<T>): Promise<T> {
+  const rpc = await rpcFaultProxy(rpcUrl);
+  let server: T;
+  try {
+    server = await start(rpc.url);
+  } catch (e) {
+    await rpc.release();
+    throw e;
+  }
+  const stop = server.stop.bind(server);
+  server.stop = async () => {
+    try {
+      await stop();
+    } finally {
+      await rpc.release();
+    }
+  };
+  return server;
+}
+
+/**
  * The RPC fault proxy the target's servers use for the chain at `rpcUrl` (the target chain's own
  * URL). A harness fault when there is none: the scenario should have declared `rpc-faults`, and
  * the deployment that grants it must start the proxy.

@@ -17,7 +17,7 @@ import { Hono } from 'hono';
 import solc from 'solc';
 import type { Hex } from 'viem';
 import { roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
-import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
+import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { AGENTRIPE_FAULTS } from './server/faults.ts';
@@ -119,11 +119,7 @@ export default defineKills<Variant>({
     const original = v?.escrowWithout ? await rpcCall<Hex>(c.rpcUrl, 'eth_getCode', [escrow, 'latest']) : undefined;
     if (v?.escrowWithout) await rpcCall(c.rpcUrl, 'anvil_setCode', [escrow, escrowMutant(v.escrowWithout)]);
     // The facilitator's RPC goes through the harness's fault proxy (capability rpc-faults), as in the reference target.
-    const rpc = await rpcFaultProxy(c.rpcUrl);
-    const stack = await startAgentripeStack(c, { ...(v?.config ?? {}), facilitatorRpcUrl: rpc.url, facilitatorFaults: v?.facilitator }).catch(async (e) => {
-      await rpc.release();
-      throw e;
-    });
+    const stack = await throughRpcFaults(c.rpcUrl, (facilitatorRpcUrl) => startAgentripeStack(c, { ...(v?.config ?? {}), facilitatorRpcUrl, facilitatorFaults: v?.facilitator }));
     const proxy = v?.mangle ? await mangler(stack.server.url, v.mangle) : undefined;
     const usdc = tokenOf(c.profile, 'usdc');
     const { usdc: _u, ...contracts } = c.profile.contracts;
@@ -139,7 +135,6 @@ export default defineKills<Variant>({
       async stop() {
         await proxy?.stop();
         await stack.stop();
-        await rpc.release();
         if (original) await rpcCall(c.rpcUrl, 'anvil_setCode', [escrow, original]);
       },
     };

@@ -6,7 +6,7 @@
  * protocol is selected.
  */
 import { tokenOf } from '../../harness/chain/index.ts';
-import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
+import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { defineService } from '../../harness/services/service.ts';
 import { startFixtureReviewer } from './agents/reviewer.ts';
 import { AGENTRIPE_CONSTANTS } from './protocol/constants.ts';
@@ -24,16 +24,17 @@ export default defineService({
     const k = AGENTRIPE_CONSTANTS.of(profile);
     if (await applyAgentripeConstants(chain, k)) log(`agentripe: the escrow's reclaim delay is set to ${k.reclaimDelaySeconds} s (profile)`);
     const reviewer = await startFixtureReviewer({ host });
-    // The facilitator reaches the chain through the harness's RPC fault proxy (capability rpc-faults).
-    const rpc = await rpcFaultProxy(chain.rpcUrl);
     try {
-      const stack = await startAgentripeStack(chain, {
-        host,
-        review: { type: 'llm', endpoint: reviewer.url, model: 'review-fixture' },
-        reviewLimit: k.reviewLimit,
-        authWindowSeconds: k.authWindowSeconds,
-        facilitatorRpcUrl: rpc.url,
-      });
+      // The facilitator reaches the chain through the harness's RPC fault proxy (capability rpc-faults).
+      const stack = await throughRpcFaults(chain.rpcUrl, (facilitatorRpcUrl) =>
+        startAgentripeStack(chain, {
+          host,
+          review: { type: 'llm', endpoint: reviewer.url, model: 'review-fixture' },
+          reviewLimit: k.reviewLimit,
+          authWindowSeconds: k.authWindowSeconds,
+          facilitatorRpcUrl,
+        }),
+      );
       return {
         endpoints: { agentripe: stack.server.url },
         capabilities: ['agentripe:review-fixture', 'rpc-faults'],
@@ -47,12 +48,10 @@ export default defineService({
         async stop() {
           await stack.stop();
           await reviewer.stop();
-          await rpc.release();
         },
       };
     } catch (e) {
       await reviewer.stop();
-      await rpc.release();
       throw e;
     }
   },

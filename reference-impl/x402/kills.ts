@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { keepAliveFetch, roleAccount, roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
-import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
+import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { defineKills } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { startDemoResource, type DemoFaults } from './server/demo.ts';
@@ -70,11 +70,7 @@ export default defineKills<Variant>({
     const c = chain!;
     const usdc = tokenOf(c.profile, 'usdc');
     // The facilitator's RPC goes through the harness's fault proxy (capability rpc-faults), as in the reference target.
-    const rpc = await rpcFaultProxy(c.rpcUrl);
-    const fac = await startFacilitator({ rpcUrl: rpc.url, privateKey: roleAccount('provider').privateKey, faults: v?.facilitator, simulate: v?.simulate ?? true }).catch(async (e) => {
-      await rpc.release();
-      throw e;
-    });
+    const fac = await throughRpcFaults(c.rpcUrl, (rpcUrl) => startFacilitator({ rpcUrl, privateKey: roleAccount('provider').privateKey, faults: v?.facilitator, simulate: v?.simulate ?? true }));
     const proxy = v?.proxy ? await facilitatorProxy(fac.url, v.proxy) : undefined;
     const demo = await startDemoResource({
       facilitatorUrl: fac.url,
@@ -86,7 +82,6 @@ export default defineKills<Variant>({
     }).catch(async (e) => {
       await proxy?.stop();
       await fac.stop();
-      await rpc.release();
       throw e;
     });
     const { usdc: _u, ...contracts } = c.profile.contracts;
@@ -107,7 +102,6 @@ export default defineKills<Variant>({
         await demo.stop();
         await proxy?.stop();
         await fac.stop();
-        await rpc.release();
       },
     };
   },

@@ -15,14 +15,13 @@ import { afterAll, beforeAll, test } from 'vitest';
 import { HTTPFacilitatorClient, x402HTTPResourceServer, x402ResourceServer, type HTTPAdapter, type HTTPRequestContext } from '@x402/core/server';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
 import { roleAccount, roleAccounts, rpcCall, serviceAccount, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
-import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
+import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { certifyInProcess } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { startFacilitator, type RunningFacilitator } from './server/facilitator.ts';
 
 let chain: RunningChain;
 let fac: RunningFacilitator;
-let rpc: Awaited<ReturnType<typeof rpcFaultProxy>> | undefined;
 let server: http.Server;
 let base: string;
 
@@ -60,8 +59,7 @@ beforeAll(async () => {
   const key = serviceAccount('x402-facilitator');
   await rpcCall(chain.rpcUrl, 'anvil_setBalance', [key.address, `0x${(1000n * 10n ** 18n).toString(16)}`]);
   // Our facilitator reaches the chain through the harness's RPC fault proxy (capability rpc-faults).
-  rpc = await rpcFaultProxy(chain.rpcUrl);
-  fac = await startFacilitator({ rpcUrl: rpc.url, privateKey: key.privateKey });
+  fac = await throughRpcFaults(chain.rpcUrl, (rpcUrl) => startFacilitator({ rpcUrl, privateKey: key.privateKey }));
   const payTo = roleAccount('judge').address;
   const accepts = { scheme: 'exact', price: '$0.01', network: 'eip155:84532' as const, payTo };
   const resourceServer = new x402ResourceServer(new HTTPFacilitatorClient({ url: fac.url })).register('eip155:84532', new ExactEvmScheme());
@@ -117,7 +115,6 @@ afterAll(async () => {
   server?.closeAllConnections();
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   await fac?.stop();
-  await rpc?.release();
   await chain?.stop();
 });
 

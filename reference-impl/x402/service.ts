@@ -6,7 +6,7 @@
  * file in certify.test.ts, and serves as the request whose handler fails (a body it refuses).
  */
 import { roleAccount, rpcCall, serviceAccount, tokenOf } from '../../harness/chain/index.ts';
-import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
+import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { defineService } from '../../harness/services/service.ts';
 import { startDemoResource } from './server/demo.ts';
 import { startFacilitator } from './server/facilitator.ts';
@@ -26,11 +26,7 @@ export default defineService({
     await rpcCall(chain.rpcUrl, 'anvil_setBalance', [key.address, `0x${FACILITATOR_GAS.toString(16)}`]);
     // The facilitator reaches its chain through the harness's RPC fault proxy (capability rpc-faults):
     // scenarios can lose the answer to its send and judge what it reports.
-    const rpc = await rpcFaultProxy(chain.rpcUrl);
-    const facilitator = await startFacilitator({ rpcUrl: rpc.url, privateKey: key.privateKey, host }).catch(async (e) => {
-      await rpc.release();
-      throw e;
-    });
+    const facilitator = await throughRpcFaults(chain.rpcUrl, (rpcUrl) => startFacilitator({ rpcUrl, privateKey: key.privateKey, host }));
     // Whatever fails after a server started stops it: a failed start must leave nothing listening.
     let demo: Awaited<ReturnType<typeof startDemoResource>> | undefined;
     try {
@@ -52,15 +48,13 @@ export default defineService({
           'x402-resource-failing': { url: demo.queryUrl, method: 'POST', body: { query: '' } },
         },
         capabilities: ['rpc-faults'],
-        facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address, facilitatorRpc: rpc.url },
+        facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address },
         async stop() {
           await Promise.allSettled([demo!.stop(), facilitator.stop()]);
-          await rpc.release();
         },
       };
     } catch (e) {
       await Promise.allSettled([demo?.stop(), facilitator.stop()]);
-      await rpc.release();
       throw e;
     }
   },
