@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import type { ProtocolModule } from '../engine/dsl.ts';
+import { inRevision, type ProtocolModule } from '../engine/dsl.ts';
 import { matchesGrep, runAll, type ProgressEvent, type ReplaySpec } from '../engine/runner.ts';
 import { createTargetClients } from '../engine/session.ts';
 import { loadProtocols, loadServices, protocolIds } from '../packs/discover.ts';
@@ -183,8 +183,7 @@ export function resolveSpec(values: readonly string[] | undefined, selected: rea
     if (out[p.id] !== undefined && out[p.id] !== rev) throw new UsageError(`--spec names two revisions of ${p.id}: ${out[p.id]} and ${rev}`);
     const r = p.revisions?.find((x) => x.id === rev);
     if (!r) throw new UsageError(`--spec ${p.id}=${rev}: ${p.id} has no spec revision '${rev}' (${listing()})`);
-    if (!p.requirements.some((q) => !q.revisions || q.revisions.includes(rev)))
-      throw new UsageError(`--spec ${p.id}=${rev}: no requirement the harness checks belongs to ${p.id} ${rev}${r.note ? ` (${r.note})` : ''}`);
+    if (!p.requirements.some((q) => inRevision(q, rev))) throw new UsageError(`--spec ${p.id}=${rev}: no requirement the harness checks belongs to ${p.id} ${rev}${r.note ? ` (${r.note})` : ''}`);
     out[p.id] = rev;
   };
   for (const v of values) {

@@ -169,9 +169,14 @@ export function revisionOf(p: ProtocolModule, id?: string): SpecRevision | undef
   return r;
 }
 
-/** Whether a requirement belongs to a revision (requirements naming no revision belong to all). */
-export function inRevision(r: Pick<Requirement, 'revisions'>, rev: SpecRevision | undefined): boolean {
-  return !rev || !r.revisions || r.revisions.includes(rev.id);
+/** Whether a requirement belongs to revision `rev` (a requirement naming no revision belongs to all). */
+export function inRevision(r: Pick<Requirement, 'revisions'>, rev: string | undefined): boolean {
+  return rev === undefined || !r.revisions || r.revisions.includes(rev);
+}
+
+/** The ids of the requirements of `p` that revision `rev` does not have: a run at `rev` leaves them out. */
+export function outsideRevision(p: ProtocolModule, rev: SpecRevision | undefined): ReadonlySet<string> {
+  return new Set(p.requirements.filter((r) => !inRevision(r, rev?.id)).map((r) => r.id));
 }
 
 /** Identity helpers that give literal types and validate the declaration early. */

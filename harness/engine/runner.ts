@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { chainToken, endpointOf, evmAccounts, hasCapability, type Target } from '../target/schema.ts';
 import type { Requirement } from './catalog.ts';
 import { RunContext, type CheckCounts } from './context.ts';
-import { inRevision, revisionOf, type ProtocolModule, type Scenario, type ScenarioEnv, type SpecRevision } from './dsl.ts';
+import { outsideRevision, revisionOf, type ProtocolModule, type Scenario, type ScenarioEnv, type SpecRevision } from './dsl.ts';
 import { HarnessFault, Indeterminate, RequirementViolation, TargetProblem } from './errors.ts';
 import { preflight } from './preflight.ts';
 import { checkRegister } from './register.ts';
@@ -166,6 +166,8 @@ async function runScenario(
   clients: Map<string, ChainClients>,
   opts: RunOptions,
   deadline: number,
+  /** Requirements of the protocol outside the spec revision certified: their checks are not made. */
+  outsideRev: ReadonlySet<string>,
   problems: Map<string, string> = new Map(),
 ): Promise<ScenarioOutcome> {
   const caseId = `${p.id}/${s.id}`;
@@ -198,8 +200,7 @@ async function runScenario(
   if (remaining <= 0) return { report: { ...base, status: 'indeterminate', reason: 'not run: time budget exhausted' }, counts, sample: [] };
 
   const allowed = new Set(s.requirements);
-  const revision = revisionOf(p, opts.spec?.[p.id]);
-  const outside = new Set(s.requirements.filter((id) => !inRevision(p.requirements.find((r) => r.id === id) ?? {}, revision)));
+  const outside = new Set(s.requirements.filter((id) => outsideRev.has(id)));
   const isolation = s.isolation ?? 'snapshot';
   let sample: Evidence[] | undefined;
   let lastFail: { evidence: Evidence[]; actions: string[]; error: unknown } | undefined;
@@ -530,11 +531,12 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   const deadline = opts.timeBudgetMs ? Date.now() + opts.timeBudgetMs : Number.POSITIVE_INFINITY;
   const selected = input.protocols.filter((p) => !opts.protocols?.length || opts.protocols.includes(p.id));
   const revisions = new Map(selected.map((p) => [p.id, revisionOf(p, opts.spec?.[p.id])]));
+  const outside = new Map(selected.map((p) => [p.id, outsideRevision(p, revisions.get(p.id))]));
   const all: { p: ProtocolModule; s: Scenario }[] = [];
   for (const p of selected)
     for (const s of p.scenarios) {
       if (opts.replay ? opts.replay.caseId !== `${p.id}/${s.id}` : !matchesGrep(p, s, opts.grep)) continue;
-      if (!s.requirements.some((id) => inRevision(p.requirements.find((r) => r.id === id) ?? {}, revisions.get(p.id)))) continue;
+      if (s.requirements.every((id) => outside.get(p.id)!.has(id))) continue;
       all.push({ p, s });
     }
   const shard = opts.replay ? undefined : opts.shard;
@@ -573,7 +575,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
           // Fair share of what is left of the budget, so early scenarios cannot starve later ones.
           const left = jobs.length - job.i;
           const share = Number.isFinite(deadline) ? Date.now() + ((deadline - Date.now()) * input.workers.length) / Math.max(1, left) : deadline;
-          results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, Math.min(deadline, share), problems[w]);
+          results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, Math.min(deadline, share), outside.get(job.p.id)!, problems[w]);
         } catch (e) {
           const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
           results[job.i] = { report: { ...notRunReport(job.p, job.s, opts), status: 'error', reason: trim(msg, 300), seed: 0 }, counts: new Map(), sample: [] };
@@ -608,7 +610,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
       ...(reg ? { register: { ...reg, problems: reg.problems.length } } : {}),
       // With --grep/--case, requirements outside the selection are left out rather than shown unknown.
       requirements: p.requirements
-        .filter((r) => inRevision(r, rev))
+        .filter((r) => !outside.get(p.id)!.has(r.id))
         .map((r) => requirementReport(p, r, outs, opts.profile ?? null))
         .filter((r): r is RequirementReport => r !== null && !((opts.grep || opts.replay) && r.status === 'uncovered')),
       scenarios: outs.map((o) => o.report),

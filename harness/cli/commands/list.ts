@@ -1,5 +1,5 @@
 /** `amh list`: the protocol packs the harness found, what they need from a target, and their docs. */
-import type { ProtocolModule } from '../../engine/dsl.ts';
+import { inRevision, type ProtocolModule } from '../../engine/dsl.ts';
 import { loadConstants, loadProtocols } from '../../packs/discover.ts';
 import { type PackConstants, showValue } from '../../profiles/constants.ts';
 import { guard, parse } from './_shared.ts';
@@ -56,7 +56,7 @@ function describe(p: ProtocolModule) {
     docs: p.docs ?? {},
     revisions: (p.revisions ?? []).map((r) => ({
       ...r,
-      requirements: p.requirements.filter((q) => !q.revisions || q.revisions.includes(r.id)).length,
+      requirements: p.requirements.filter((q) => inRevision(q, r.id)).length,
     })),
   };
 }
