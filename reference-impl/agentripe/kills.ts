@@ -224,6 +224,15 @@ export default defineKills<Variant>({
       runs: 10,
       variant: { mangle: { match: /^\/tasks\/0x[0-9a-f]{64}\/detail$/i, edit: (b) => ({ ...b, task: { ...b.task, status: 'pending' } }) } },
     },
+    {
+      requirement: 'AGR-API-01',
+      defect: "GET /agents shows another address as every agent's agentWallet",
+      grep: 'buyer-routes',
+      runs: 2,
+      variant: {
+        mangle: { match: /^\/agents(\?.*)?$/, edit: (b) => ({ ...b, agents: (b.agents ?? []).map((x: object) => ({ ...x, agentWallet: '0x000000000000000000000000000000000000dEaD' })) }) },
+      },
+    },
     fault('AGR-API-02', 'nextIdOffByOne', 'rest-registration', 2),
     fault('AGR-API-03', 'statsUnknownAgent', 'agent-stats', 2),
     fault('AGR-STAT-01', 'statsSkipFailed', 'agent-stats', 2),
