@@ -116,16 +116,11 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    const ids = selected.map((p) => p.id);
+    const services = await loadServices(undefined, ids);
+    const chains = chainsNeeded(selected, o, services);
     // Workers start in parallel; each owns its chains and servers, so runs never share state.
-    const chains = chainsNeeded(
-      selected,
-      o,
-      await loadServices(
-        undefined,
-        selected.map((p) => p.id),
-      ),
-    );
-    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: selected.map((p) => p.id), chains, log, profile: o.profile })));
+    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: ids, chains, services, log, profile: o.profile })));
     for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;

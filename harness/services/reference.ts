@@ -25,7 +25,7 @@ export interface ReferenceOptions {
   forkUrl?: string;
   forkBlockNumber?: bigint;
   log?: (line: string) => void;
-  /** Service definitions to use instead of the discovered ones (tests). */
+  /** Service definitions to use instead of discovering them (tests; a caller that loaded them already). */
   services?: readonly ServiceDefinition[];
   /** What-if profile the services configure their servers and contracts with (default: none). */
   profile?: Profile | null;
