@@ -451,9 +451,9 @@ export function isRow(k: MutantKey, r: Pick<MutantRow, 'file' | 'line' | 'column
   );
 }
 
-/** Stryker `mutate` ranges for these mutants (its ranges take 1-based lines and 0-based columns). */
+/** Stryker `mutate` ranges for these mutants: {@link mutateRanges} of their 1-based report coordinates. */
 export function keyRanges(keys: readonly MutantKey[]): string[] {
-  return [...new Set(keys.map((k) => `${k.file}:${k.line + 1}:${k.column}-${k.endLine + 1}:${k.endColumn}`))];
+  return mutateRanges(keys.map((k) => ({ file: k.file, line: k.line + 1, column: k.column + 1, endLine: k.endLine + 1, endColumn: k.endColumn + 1 })));
 }
 
 /** 95% Wilson score interval of a proportion k/n (a sample's score says this much about the whole server). */
