@@ -153,23 +153,13 @@ function statusMatches(t: Trigger, status: number): boolean {
   return t.status === undefined || (typeof t.status === 'number' ? t.status === status : t.status(status));
 }
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(v: T): void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
 class Armed implements ArmedFault {
   readonly hits: FaultHit[] = [];
   /** Matches taken so far (a status-triggered fault takes one only when the status matched too). */
   taken = 0;
   active = true;
-  private readonly first = deferred<FaultHit>();
-  private readonly gate = deferred<void>();
+  private readonly first = Promise.withResolvers<FaultHit>();
+  private readonly gate = Promise.withResolvers<void>();
   private released = false;
   readonly pending: Promise<unknown>[] = [];
 
@@ -288,11 +278,19 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
     const act = fault.spec.action;
     const hit: FaultHit = { method: r.method, path: r.path, upstream: [], errors: [] };
     const needsStatus = fault.spec.when?.status !== undefined;
-    // A fault that waits for the upstream status takes its turn only when the status matched.
-    if (!needsStatus) {
+    const take = () => {
       fault.taken++;
       fault.record(hit);
-    }
+    };
+    // A fault that waits for the upstream status takes its turn only when the status matched.
+    if (!needsStatus) take();
+    /** After the upstream answered: whether the fault acts on this answer (taking its turn if it waited for the status). */
+    const actsOn = (a: UpstreamAnswer) => {
+      if (!needsStatus) return true;
+      if (!statusMatches(fault.spec.when!, a.status)) return false;
+      take();
+      return true;
+    };
     switch (act.kind) {
       case 'reset':
         hangUp(req.socket, 'reset');
@@ -303,34 +301,20 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
       case 'delay': {
         if (act.phase !== 'response') await fault.wait();
         const a = await forward(r, hit);
-        if (act.phase === 'response' && (!needsStatus || statusMatches(fault.spec.when!, a.status))) {
-          if (needsStatus) {
-            fault.taken++;
-            fault.record(hit);
-          }
-          await fault.wait();
-        }
+        if (act.phase === 'response' && actsOn(a)) await fault.wait();
         answer(res, a);
         return;
       }
       case 'drop-response': {
         const a = await forward(r, hit);
-        if (needsStatus && !statusMatches(fault.spec.when!, a.status)) return answer(res, a);
-        if (needsStatus) {
-          fault.taken++;
-          fault.record(hit);
-        }
+        if (!actsOn(a)) return answer(res, a);
         hangUp(req.socket, act.how ?? 'close');
         return;
       }
       case 'duplicate': {
         if (act.mode === 'sequential') {
           const a = await forward(r, hit);
-          if (needsStatus && !statusMatches(fault.spec.when!, a.status)) return answer(res, a);
-          if (needsStatus) {
-            fault.taken++;
-            fault.record(hit);
-          }
+          if (!actsOn(a)) return answer(res, a);
           await forward(r, hit).catch(() => undefined);
           answer(res, a);
           return;
