@@ -16,7 +16,7 @@ import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
 import { LOSSES, asResponse, callsRpc, describeHit, expectFired, lossFault, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
 import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
 import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
-import { BASE, BUYERS, expectPaid, expectSettledOnChain, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
+import { BASE, BUYERS, expectPaid, expectSettledOnChain, expectUnchanged, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
 
 /** The request headers that carry a payment (v2, v1): the proxy's trigger for "the paid request". */
 const PAYMENT_HEADERS = ['payment-signature', 'x-payment'];
@@ -246,4 +246,88 @@ export const facilitatorLostSend = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend];
+/** /settle retries the scenario makes while the facilitator answers settlement_pending. */
+const PENDING_RETRIES = 2;
+
+/**
+ * The RPC side again, the other half of a lost send: the facilitator's eth_sendRawTransaction(Sync)
+ * never reaches the node (the connection ends before the node reads it). The facilitator cannot tell
+ * this from a lost answer. Every reading a careful implementer may take passes: refuse the
+ * settlement (nothing moved, the authorization still unused), or send the transaction again and
+ * report it settled, or answer settlement_pending with its hash and finish it when /settle is
+ * retried. What fails: success without the payment on chain, a 5xx, a payment reported failed that
+ * landed, a payment debited twice, and a settlement still "pending" after retries for a transaction
+ * the node has never seen (the caller can neither find it nor safely pay again: the facilitator may
+ * send it later).
+ */
+export const facilitatorSendNeverArrived = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-send-never-arrived',
+  title: "The facilitator's transaction send never reaches the node: the settlement is refused with nothing moved, or sent again and paid once; never pending for a transaction the node lacks",
+  requirements: ['X402-FLT-04'],
+  maxRuns: FAULT_RUNS,
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) }),
+  async run(ctx, v) {
+    const req = 'X402-FLT-04';
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    const version = (await facilitatorVersions(ctx, o))[0]!;
+    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    for (const how of v.hangups) {
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      const fault = rpc.arm({
+        name: `the facilitator's eth_sendRawTransaction(Sync) never reaches the node, connection ${how === 'reset' ? 'reset' : 'closed'}`,
+        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
+        action: { kind: 'drop-request', how },
+      });
+      ctx.act(
+        `POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; the facilitator's transaction send is cut off before the node reads it (connection ${how === 'reset' ? 'reset' : 'closed'})`,
+      );
+      let a: FacilitatorAnswer;
+      try {
+        a = await post(ctx, '/settle', bodyOf(o, p));
+      } finally {
+        fault.disarm();
+      }
+      expectFired(fault, req, 'the facilitator sent no transaction through the RPC proxy for this settlement');
+      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+      ctx.check(req, a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+      for (let retry = 1; retry <= PENDING_RETRIES && isPending(a); retry++) {
+        ctx.check(req, isTxHash(a.json?.transaction), 'a settlement_pending answer names its transaction', { expected: '0x + 64 hex', actual: showAnswer(a) });
+        ctx.act(`POST /settle again with the same payment (retry ${retry}: reconcile the pending settlement)`);
+        a = await post(ctx, '/settle', bodyOf(o, p));
+        ctx.check(req, a.status < 500, 'the retried /settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+      }
+      const landed = await nonceUsed(o, p.auth);
+      if (a.json?.success === true) {
+        await expectSettledOnChain(ctx, req, o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+        await expectPaid(ctx, req, o, snap, amount, '/settle whose first send never reached the node');
+        continue;
+      }
+      if (isPending(a)) {
+        const hash = a.json!.transaction as Hex;
+        const known = await o.s.public.getTransaction({ hash }).then(
+          () => true,
+          () => false,
+        );
+        if (known && !landed) throw new Indeterminate(req, `the node holds the pending transaction ${hash} but has not mined it after ${PENDING_RETRIES} retries`);
+        ctx.check(req, false, `the settlement is still pending after ${PENDING_RETRIES} retries`, {
+          expected: 'success with the landed transaction, or a refusal with nothing moved',
+          actual: `${showAnswer(a)}; the node ${known ? 'mined it (the landed payment is never reported)' : 'has never seen this transaction'}`,
+        });
+        continue;
+      }
+      ctx.check(req, !landed, 'a settlement reported failed did not land', { expected: 'authorizationState(payer, nonce) false', actual: `true after ${showAnswer(a)}` });
+      await expectUnchanged(ctx, req, o, snap, p.auth, 'a refused settlement whose send never reached the node');
+    }
+  },
+});
+
+const isPending = (a: FacilitatorAnswer) => a.json?.success !== true && a.json?.errorReason === 'settlement_pending';
+const isTxHash = (x: unknown) => typeof x === 'string' && /^0x[0-9a-fA-F]{64}$/.test(x);
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived];
