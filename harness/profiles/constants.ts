@@ -67,8 +67,11 @@ export type ConstantValueOf<T extends ConstantType> = T extends 'amount' | 'bps'
 /** Any constant's value. */
 export type ConstantValue = bigint | number | boolean | string;
 
+/** The value of one declaration: an enum's own values when they are known literally, else by its type. */
+export type DeclaredValueOf<Decl extends { type: ConstantType }> = Decl extends { type: 'enum'; values: readonly (infer V extends string)[] } ? V : ConstantValueOf<Decl['type']>;
+
 /** Effective values of a set of declarations. */
-export type ConstantValues<D extends Record<string, { type: ConstantType }>> = { readonly [K in keyof D]: ConstantValueOf<D[K]['type']> };
+export type ConstantValues<D extends Record<string, { type: ConstantType }>> = { readonly [K in keyof D]: DeclaredValueOf<D[K]> };
 
 /** What `of()` reads: a profile's overrides by protocol id (harness/profiles/profile.ts `Profile`). */
 export interface ProfileOverrides {
