@@ -86,6 +86,12 @@ export interface PackConstants<D extends Record<string, ConstantDeclaration> = R
   /** Defaults with the profile's overrides for this protocol (no profile: the defaults). */
   of(profile?: ProfileOverrides | null): ConstantValues<D>;
   /**
+   * Only the values the profile sets for this protocol (those that differ from the defaults). For a
+   * constant the protocol leaves to each implementation (a hub's own fee), a scenario holds the
+   * target to the value only when a profile pins it.
+   */
+  pinned(profile?: ProfileOverrides | null): Partial<ConstantValues<D>>;
+  /**
    * Text for `{name}` placeholders in requirement titles and texts: every constant, plus the
    * pack's derived forms (an ordinal, a percentage) under their own names.
    */
@@ -139,6 +145,7 @@ export function defineConstants<const D extends Record<string, ConstantDeclarati
     declarations: Object.freeze({ ...declarations }),
     defaults,
     of,
+    pinned: (profile) => Object.freeze({ ...(profile?.overrides[protocol] ?? {}) }) as Partial<ConstantValues<D>>,
     presets: Object.freeze({ ...(options.presets ?? {}) }) as PackConstants<D>['presets'],
     ...(options.presetEnv ? { presetEnv: options.presetEnv } : {}),
     placeholders(profile) {

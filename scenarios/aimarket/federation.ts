@@ -9,7 +9,7 @@ import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { signedAnnouncement } from '../../reference-impl/aimarket/agents/adversary.ts';
 import { checkReceipt, requirementOf } from '../../reference-impl/aimarket/agents/buyer.ts';
-import { pinnedRoutingFeeBps } from '../../reference-impl/aimarket/protocol/constants.ts';
+import { AIMARKET_CONSTANTS } from '../../reference-impl/aimarket/protocol/constants.ts';
 import { parseUsdMicros, routedPriceAcceptable } from '../../reference-impl/aimarket/protocol/money.ts';
 import { signerFromSeed } from '../../reference-impl/aimarket/protocol/sign.ts';
 import { SearchSchema, WellKnownSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
@@ -33,7 +33,7 @@ export const federatedSearch = defineScenario({
     const fee = rwk.federation?.routing_fee_bps;
     if (fee === undefined) throw new Indeterminate('AIM-FED-01', 'the router declares no federation.routing_fee_bps');
     // The fee is the router's choice; a profile that sets one says the router is configured with it.
-    const pinned = pinnedRoutingFeeBps(ctx.profile);
+    const pinned = AIMARKET_CONSTANTS.pinned(ctx.profile).routingFeeBps;
     if (pinned !== undefined) ctx.expectEqual('AIM-FED-01', BigInt(fee), pinned, 'the router declares the routing fee the profile sets');
     ctx.act(`the buyer searches the router for "${v.words.join(' ')}"`);
     const s = await ctx.json('AIM-FED-01', `${router.url}/ai-market/v2/search?intent=${encodeURIComponent(v.words.join(' '))}&limit=100`, SearchSchema);

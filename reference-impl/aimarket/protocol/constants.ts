@@ -9,7 +9,7 @@
  * without a profile any declared fee passes, and a profile that sets one certifies the router as
  * configured with exactly that fee.
  */
-import { defineConstants, type ProfileOverrides } from '../../../harness/profiles/constants.ts';
+import { defineConstants } from '../../../harness/profiles/constants.ts';
 
 /** 86 400 → "24 h", 5 400 → "5400 s" (a lifetime in requirement texts). */
 function duration(s: number): string {
@@ -51,11 +51,3 @@ export default AIMARKET_CONSTANTS;
 
 /** The effective AI Market constants. */
 export type AimarketConstants = typeof AIMARKET_CONSTANTS.defaults;
-
-/**
- * The routing fee a profile pins (it names `routingFeeBps`), else undefined: the router's declared fee
- * is then its own choice.
- */
-export function pinnedRoutingFeeBps(profile?: ProfileOverrides | null): bigint | undefined {
-  return 'routingFeeBps' in (profile?.overrides.aimarket ?? {}) ? AIMARKET_CONSTANTS.of(profile).routingFeeBps : undefined;
-}

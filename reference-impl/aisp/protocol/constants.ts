@@ -31,8 +31,7 @@ export const AISP_CONSTANTS = defineConstants(
       type: 'enum',
       default: data.refundRule,
       values: REFUND_RULES,
-      meaning:
-        'days an early revoke charges the renter (AISP-PROF-05): started-days = whole days elapsed + 1 (the day in progress is charged), completed-days = whole days elapsed (it is refunded)',
+      meaning: 'days an early revoke charges the renter (AISP-PROF-05): started-days = whole days elapsed + 1 (the day in progress is charged), completed-days = whole days elapsed (it is refunded)',
       appliesTo: ['contract', 'model', 'requirements'],
       contract:
         'DiemMarketplace.refundRule (STARTED_DAYS/COMPLETED_DAYS), not an init argument: on the reference chain the service writes its storage slot (anvil_setStorageAt) and checks the view; a third-party marketplace must be deployed with the rule',
@@ -41,8 +40,7 @@ export const AISP_CONSTANTS = defineConstants(
   (v) => ({
     feeBpsPercent: percent(v.feeBps),
     feeBpsProviderPercent: percent(10_000n - v.feeBps),
-    refundRuleUsedDays:
-      v.refundRule === 'started-days' ? 'whole days elapsed + 1 (the day in progress is charged)' : 'whole days elapsed (the day in progress is refunded)',
+    refundRuleUsedDays: v.refundRule === 'started-days' ? 'whole days elapsed + 1 (the day in progress is charged)' : 'whole days elapsed (the day in progress is refunded)',
   }),
 );
 
