@@ -134,7 +134,7 @@ export default defineKills<Variant>({
     }),
     mutant('AISP-REV-01', 'does not charge the day in progress on a revoke', 'revoke-refund', {
       file: 'DiemMarketplace.sol',
-      from: 'uint256 usedDays = (block.timestamp - rt.fundedAt) / DAY + 1;',
+      from: 'uint256 usedDays = (block.timestamp - rt.fundedAt) / DAY + (refundRule == RefundRule.STARTED_DAYS ? 1 : 0);',
       to: 'uint256 usedDays = (block.timestamp - rt.fundedAt) / DAY;',
     }),
     mutant('AISP-ONCE-01', 'never marks a settled rental SETTLED', 'settle-after-term', { file: 'DiemMarketplace.sol', from: 'rt.status = RentalStatus.SETTLED;', to: '' }, 3),

@@ -65,7 +65,7 @@ export const aispRequirements = defineCatalog([
     level: 'MUST',
     title: 'revokeAndRefund: only the provider, only before expiry; the renter gets the unused whole days back',
     source: { ...SEED, section: 'SDK (Provider): "DiemProvider: createListing, settle, revokeAndRefund"; refund rule AISP-PROF-05' },
-    text: 'Only the listing’s provider may revoke, and only before expiresAt; usedDays = whole days elapsed + 1; the provider earns ceil(cost × usedDays / termDays) minus the {feeBpsPercent} fee, the fee recipient the fee, and the renter gets the rest back, exactly.',
+    text: 'Only the listing’s provider may revoke, and only before expiresAt; usedDays = {refundRuleUsedDays}; the provider earns ceil(cost × usedDays / termDays) minus the {feeBpsPercent} fee, the fee recipient the fee, and the renter gets the rest back, exactly.',
     profileAssumption: true,
   },
   {
@@ -83,8 +83,8 @@ export const aispRequirements = defineCatalog([
     source: { ...PROFILE, section: 'AISP-PROF-09 conservation (DESIGN: what the contract holds equals what it owes)' },
     text: 'After every action the marketplace’s USDC balance equals the costs of its active rentals plus whatever was sent to it outside fund, and every party’s balance moved exactly as the model says.',
     profileAssumption: true,
-    // The model's settle and revoke splits take the fee.
-    constants: ['feeBps'],
+    // The model's settle and revoke splits take the fee and the refund rule.
+    constants: ['feeBps', 'refundRule'],
   },
   // ---- the backend ----------------------------------------------------------------------------
   {

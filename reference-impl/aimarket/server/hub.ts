@@ -8,7 +8,7 @@
  *   POST /capabilities/{pid}/{cid}/invoke        402 + X-Payment-Required | X-Payment {tx_hash} | X-Payment-Channel
  *   GET|POST /ai-market/pricing/{pid}/{cid}      exact quote
  *   POST /ai-market/discover                     intent → plan within budget
- *   POST /ai-market/channel/open|close (+ v2)    integer-cent channel ledger, ceiling per debit, 24 h expiry (chain clock)
+ *   POST /ai-market/channel/open|close (+ v2)    integer-cent channel ledger, ceiling per debit, 24 h expiry (chain clock; configurable)
  *   GET  /ai-market/v2/channel/{id}              balance
  *   POST /ai-market/pipelines                    DAG on one channel + signed bill of materials
  *   GET  /ai-market/receipt/{nonce}              signed receipt
@@ -36,7 +36,7 @@ import { trustScore } from '../protocol/trust.ts';
 import type { AimFaults } from './faults.ts';
 import { HubDb } from './db.ts';
 
-/** Channel lifetime (v1 doc: "Channels auto-expire 24h"). */
+/** Default channel lifetime (v1 doc: "Channels auto-expire 24h"); a what-if profile may set another. */
 export const CHANNEL_TTL_S = 24 * 3600;
 /** How long a 402 payment requirement stays valid. */
 export const PAYMENT_TTL_S = 15 * 60;
@@ -60,7 +60,10 @@ export interface HubOptions {
   token: HubToken;
   /** Local capabilities (default: the reference catalog). An empty list makes a pure routing hub. */
   catalog?: readonly Capability[];
+  /** Fee on routed matches, in basis points (default 100). */
   routingFeeBps?: number;
+  /** Lifetime of a channel from its open, in seconds of chain time (default CHANNEL_TTL_S). */
+  channelTtlSeconds?: number;
   /** Peers admitted by the operator (well-known URLs): `active` on start, crawled on `crawl()`. */
   seedList?: string[];
   /** The lab profile: loopback peers are allowed (spec §7.4 would refuse them; profile.md AIM-PROF-10). */
@@ -157,6 +160,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   const wrongSigner = signerFromSeed('11'.repeat(32));
   const catalog = o.catalog ?? REFERENCE_CATALOG;
   const feeBps = o.routingFeeBps ?? 100;
+  const channelTtl = o.channelTtlSeconds ?? CHANNEL_TTL_S;
   const { privateKeyToAccount } = await import('viem/accounts');
   const wallet = privateKeyToAccount(o.walletKey);
   const recipient = wallet.address;
@@ -478,7 +482,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const chId = id('ch');
     if (!db.useTx(b.tx_hash, 'channel', chId)) throw new HttpError(409, 'tx_hash already used');
     const secret = randomBytes(16).toString('hex');
-    db.openChannel({ id: chId, payer: chk.payer, deposit_cents: Number(micros / 10_000n), opened_at: t, expires_at: t + CHANNEL_TTL_S, open_tx: b.tx_hash.toLowerCase(), secret });
+    db.openChannel({ id: chId, payer: chk.payer, deposit_cents: Number(micros / 10_000n), opened_at: t, expires_at: t + channelTtl, open_tx: b.tx_hash.toLowerCase(), secret });
     return {
       channel: {
         channel_id: chId,
@@ -488,7 +492,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         chain: o.chainName,
         wallet: chk.payer,
         opened_at: iso(t),
-        expires_at: iso(t + CHANNEL_TTL_S),
+        expires_at: iso(t + channelTtl),
         channel_secret: secret,
       },
       protocol_version: 'v1',
