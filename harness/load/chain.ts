@@ -3,7 +3,7 @@
  * account, reading many balances at once, and reading an event over a long block range (a load run
  * mines one block per settlement on an auto-mining chain, tens of thousands in ten minutes).
  */
-import { parseAbi, type AbiEvent, type Address, type Hex, type Log } from 'viem';
+import { parseAbi, type Abi, type AbiEvent, type Address, type Hex, type Log } from 'viem';
 import { createTargetClients, type ChainClients } from '../engine/session.ts';
 import { TargetError, type Target } from '../target/schema.ts';
 
@@ -24,22 +24,27 @@ export function funderRole(c: ChainClients): string {
   return first;
 }
 
-/** Balances of `token` for many addresses (Multicall3 when the chain declares it). */
-export async function balancesOf(c: ChainClients, token: Address, who: readonly Address[]): Promise<bigint[]> {
+/** One view call per argument list, on one contract (Multicall3 when the chain declares it; 500 calls per batch). */
+export async function viewMany(c: ChainClients, address: Address, abi: Abi, functionName: string, argsList: readonly (readonly unknown[])[]): Promise<unknown[]> {
   const multicall = c.spec.contracts.multicall3 as Address | undefined;
-  const out: bigint[] = [];
-  for (let i = 0; i < who.length; i += 500) {
-    const part = who.slice(i, i + 500);
-    if (multicall) {
-      const r = await c.public.multicall({
-        contracts: part.map((a) => ({ address: token, abi: erc20, functionName: 'balanceOf', args: [a] }) as const),
-        allowFailure: false,
-        multicallAddress: multicall,
-      });
-      out.push(...(r as bigint[]));
-    } else out.push(...(await Promise.all(part.map((a) => c.public.readContract({ address: token, abi: erc20, functionName: 'balanceOf', args: [a] })))));
+  const out: unknown[] = [];
+  for (let i = 0; i < argsList.length; i += 500) {
+    const calls = argsList.slice(i, i + 500).map((args) => ({ address, abi, functionName, args }));
+    if (multicall) out.push(...((await c.public.multicall({ contracts: calls as never, allowFailure: false, multicallAddress: multicall })) as unknown[]));
+    else out.push(...(await Promise.all(calls.map((x) => c.public.readContract(x as never)))));
   }
   return out;
+}
+
+/** Balances of `token` for many addresses. */
+export async function balancesOf(c: ChainClients, token: Address, who: readonly Address[]): Promise<bigint[]> {
+  return (await viewMany(
+    c,
+    token,
+    erc20,
+    'balanceOf',
+    who.map((a) => [a]),
+  )) as bigint[];
 }
 
 /**

@@ -32,15 +32,9 @@ const ms = (us: number) => Math.round(us) / 1000;
 
 function summarize(h: hdr.Histogram): LatencySummary {
   if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
-  return {
-    count: h.totalCount,
-    mean: ms(h.mean),
-    p50: ms(h.getValueAtPercentile(50)),
-    p90: ms(h.getValueAtPercentile(90)),
-    p95: ms(h.getValueAtPercentile(95)),
-    p99: ms(h.getValueAtPercentile(99)),
-    max: ms(h.maxValue),
-  };
+  // A percentile is the highest value of its bucket, which can pass the exact maximum by a rounding step.
+  const at = (p: number) => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
+  return { count: h.totalCount, mean: ms(h.mean), p50: at(50), p90: at(90), p95: at(95), p99: at(99), max: ms(h.maxValue) };
 }
 
 /** Error codes of a request that got no answer: refused, reset, closed, unreachable. */
