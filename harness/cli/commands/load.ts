@@ -7,7 +7,7 @@ import { UsageError, guard, parse } from './_shared.ts';
 export const summary = 'drive many concurrent agents against a target: throughput, p50/p95/p99 latency, errors by class, money conservation';
 
 export const help = `Usage: amh load --protocol P --agents N --duration D [--ramp D] [--target FILE] [--allow-remote]
-                [--seed S] [--out DIR] [--quiet]
+                [--timeout D] [--seed S] [--out DIR] [--quiet]
 
 Runs N agents of protocol P concurrently for duration D against P's reference deployment (started
 as amh run starts it: its chains and reference services), or against the target described by
@@ -28,12 +28,15 @@ Options:
                    deployment; it must declare the protocol's endpoints and a funded EVM account
   --allow-remote   drive a target file whose endpoints or chain RPCs are not on loopback
                    (refused without it: a load run is not to be pointed elsewhere by accident)
+  --timeout D      a request without an answer after D counts as a timeout, and its agent moves
+                   on (default ${REQUEST_TIMEOUT_MS / 1000}s); a payment the target settles after the agent gave up
+                   is money the agent lost, and fails conservation
   --seed S         seed of the agents' keys, 0 to 2147483647 (default 1)
   --out DIR        output folder (default reports/load/<protocol>-<UTC timestamp>): load.json
   --quiet          no progress line on a terminal
   -h, --help       this help
 
-A request without an answer after ${REQUEST_TIMEOUT_MS / 1000} s counts as a timeout. Errors are counted by class:
+Errors are counted by class:
 http <status> (an answer the iteration did not expect), connection, timeout, protocol:<kind> (the
 target broke the protocol: a settlement reported failed, a 200 without a settlement, a task not
 released) and harness.
@@ -86,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       agents: { type: 'string' },
       duration: { type: 'string' },
       ramp: { type: 'string' },
+      timeout: { type: 'string' },
       target: { type: 'string' },
       'allow-remote': { type: 'boolean' },
       seed: { type: 'string' },
@@ -105,6 +109,8 @@ export async function run(argv: string[]): Promise<number> {
     const agents = Number(values.agents);
     const durationMs = parseDuration(values.duration, '--duration');
     const rampMs = values.ramp === undefined ? 0 : parseDuration(values.ramp, '--ramp');
+    const requestTimeoutMs = values.timeout === undefined ? REQUEST_TIMEOUT_MS : parseDuration(values.timeout, '--timeout');
+    if (requestTimeoutMs < 100) throw new UsageError('--timeout must be at least 100ms');
     let seed = 1;
     if (values.seed !== undefined) {
       if (!/^\d+$/.test(values.seed) || Number(values.seed) > 2 ** 31 - 1) throw new UsageError(`--seed must be an integer from 0 to 2147483647, got '${values.seed}'`);
@@ -118,6 +124,7 @@ export async function run(argv: string[]): Promise<number> {
       agents,
       durationMs,
       rampMs,
+      requestTimeoutMs,
       seed,
       out: values.out ?? defaultOut(values.protocol),
       command: `amh load ${argv.join(' ')}`,
