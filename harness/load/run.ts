@@ -9,14 +9,15 @@
  * 3. N agent loops, agent i starting after i/N of the ramp, each repeating the pack's iteration until
  *    ramp + duration has passed; an iteration in flight then finishes (a payment is never left half-done).
  *    Every request is timed (measure.ts), every failed iteration is counted by class.
- * 4. The pack's conservation check against the ledger of what the agents saw succeed, then load.json.
+ * 4. Once no chain has mined a block for 3 s (work the agents gave up on may still land), the pack's
+ *    conservation check against the ledger of what the agents saw succeed, then load.json.
  *
  * Verdict: exit 1 when any request got a 5xx, when conservation fails (money lost, created or paid
  * twice), or when no iteration succeeded; 0 otherwise (other errors are reported, not fatal).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { keepAliveFetch } from '../chain/rpc.ts';
+import { keepAliveFetch, rpcCall } from '../chain/rpc.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
 import { chainsNeeded, UsageError } from '../cli/execute.ts';
 import { loadLoads, loadProtocols, loadServices } from '../packs/discover.ts';
@@ -157,6 +158,27 @@ export function defaultOut(protocol: string, at = new Date()): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Wait until no target chain has mined a block for 3 s (at most 2 min), so conservation reads a settled state. */
+async function quiesce(target: Target, log: (l: string) => void): Promise<void> {
+  if (!target.chains.length) return;
+  const heights = () => Promise.all(target.chains.map((c) => rpcCall<string>(c.rpcUrl, 'eth_blockNumber').catch(() => 'unreachable')));
+  const deadline = performance.now() + 120_000;
+  let last = (await heights()).join();
+  let quietSince = performance.now();
+  while (performance.now() - quietSince < 3000) {
+    if (performance.now() > deadline) {
+      log('the chains still mine blocks 2 min after the last iteration: checking conservation anyway');
+      return;
+    }
+    await sleep(500);
+    const now = (await heights()).join();
+    if (now !== last) {
+      last = now;
+      quietSince = performance.now();
+    }
+  }
+}
+
 /** Run the load and write load.json; returns the report (its verdict carries the exit code). */
 export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; file: string }> {
   checkLoadOptions(o);
@@ -264,6 +286,8 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
     }
     const end = performance.now();
     const elapsedMs = end - begin;
+    // Agents that gave up leave work behind on the target (a settlement, a deposit record): let the chains settle first.
+    await quiesce(target, log);
     log('checking conservation');
     const conservation = await run.conservation(ledger);
     const report = buildReport({
