@@ -6,6 +6,7 @@
  * what the agents saw paid. The pack says how N agents are funded and set up, what one iteration of
  * an agent is, and what conservation means for its money.
  */
+import { errorClass } from './measure.ts';
 import type { Target } from '../target/schema.ts';
 
 /** One money movement an agent saw succeed (the harness's own ledger). */
@@ -128,6 +129,30 @@ export function ledgerSum(ledger: readonly LedgerEntry[], kind: string, agent?: 
   let s = 0n;
   for (const e of ledger) if (e.kind === kind && (agent === undefined || e.agent === agent)) s += e.amount;
   return s;
+}
+
+/** How many times an agent sends one signed payment again after its answer was lost or was a 5xx. */
+export const PAYMENT_RETRIES = 2;
+
+/**
+ * Sends a paid request, and sends the same payment again when the answer is lost (connection ended,
+ * timeout) or is a 5xx: the client's recovery x402 relies on, since one signed authorization can
+ * move money once (X402-FLT-01). Every try is still measured (a 5xx still fails the run); what this
+ * changes is the money: a payment settled while its answer was lost is served on the retry instead
+ * of counted as paid without a success.
+ */
+export async function sendPayment<T extends { res: Response }>(send: () => Promise<T>, retries = PAYMENT_RETRIES): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    let answer: T;
+    try {
+      answer = await send();
+    } catch (e) {
+      const { cls } = errorClass(e);
+      if (attempt < retries && (cls === 'connection' || cls === 'timeout')) continue;
+      throw e;
+    }
+    if (answer.res.status < 500 || attempt >= retries) return answer;
+  }
 }
 
 /** Identity helper for `reference-impl/<id>/load.ts` default exports. */

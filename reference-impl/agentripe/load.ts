@@ -16,7 +16,7 @@
  */
 import { parseEventLogs, type Address, type Hex } from 'viem';
 import { addressSet, blockNumber, chainClients, eventLogs, fundAgents, funderRole, balancesOf, viewMany } from '../../harness/load/chain.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, hasCapability, TargetError } from '../../harness/target/schema.ts';
 import { createPayer, pickV2, requestChallenge, sendWithPayment } from '../x402/agents/payer.ts';
 import { createVendor, honestResult, type Vendor } from './agents/vendor.ts';
@@ -99,7 +99,7 @@ async function setup(env: LoadEnv) {
       if (!option) throw new LoadFailure('no-exact-option', `the 402 offers no v2 exact option in ${usdc}${ch.v2Error ? ` (${ch.v2Error})` : ''}`);
       const payer = createPayer({ privateKey: buyers[agent]!.privateKey, chainId: spec.chainId, now, fetchImpl: ctx.fetch });
       const { header } = await payer.v2Header(option);
-      const paid = await sendWithPayment(ctx.fetch, url, header, shape);
+      const paid = await sendPayment(() => sendWithPayment(ctx.fetch, url, header, shape));
       expectStatus(paid.res.status, 200, 'paid task request', paid.body);
       const taskId = (paid.body as { taskId?: string } | null)?.taskId;
       if (!taskId) throw new LoadFailure('no-task-id', `a paid 200 without a taskId: ${JSON.stringify(paid.body)?.slice(0, 200)}`);

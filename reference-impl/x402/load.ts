@@ -12,7 +12,7 @@
  */
 import { parseAbiItem, type Address } from 'viem';
 import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents } from '../../harness/load/chain.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { createPayer, pickV2, requestChallenge, settlementOf, type RequestShape } from './agents/payer.ts';
 
@@ -61,7 +61,7 @@ async function setup(env: LoadEnv) {
       if (!option) throw new LoadFailure('no-exact-option', `the 402 offers no v2 exact option in ${usdc}${ch.v2Error ? ` (${ch.v2Error})` : ''}`);
       const payer = createPayer({ privateKey: agents[agent]!.privateKey, chainId: chain.chainId, now, fetchImpl: ctx.fetch });
       const { header } = await payer.v2Header(option);
-      const { res, body } = await payer.send(endpoint.url, header, shape);
+      const { res, body } = await sendPayment(() => payer.send(endpoint.url, header, shape));
       expectStatus(res.status, 200, 'paid request', body);
       const s = settlementOf(res);
       if (!s) throw new LoadFailure('no-settlement-header', 'a paid 200 without PAYMENT-RESPONSE');
