@@ -63,7 +63,12 @@ test('a re-included transaction lands in the block asked for, once', async () =>
   const before = await vendorBalance();
   const r = await pay(7n);
   await mine(2);
-  const out = await reorg(chain.rpcUrl, 3, { reinclude: [{ hash: r.transactionHash, block: 2 }, { hash: r.transactionHash, block: 2 }] });
+  const out = await reorg(chain.rpcUrl, 3, {
+    reinclude: [
+      { hash: r.transactionHash, block: 2 },
+      { hash: r.transactionHash, block: 2 },
+    ],
+  });
   assert.equal(out.reincluded.length, 2, 'both entries name the one transaction, mined');
   const got = await receipt(r.transactionHash);
   assert.ok(got);
@@ -86,7 +91,12 @@ test('a re-included transaction that is no longer valid is reported dropped', as
     maxPriorityFeePerGas: 1n,
     chainId: chain.chainId,
   });
-  const out = await reorg(chain.rpcUrl, 1, { reinclude: [{ raw: other, block: 0 }, { raw, block: 0 }] });
+  const out = await reorg(chain.rpcUrl, 1, {
+    reinclude: [
+      { raw: other, block: 0 },
+      { raw, block: 0 },
+    ],
+  });
   assert.deepEqual(out.dropped, [r.transactionHash]);
   assert.equal(out.reincluded.length, 1);
   assert.equal(await receipt(r.transactionHash), null);
