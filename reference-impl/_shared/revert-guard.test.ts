@@ -116,7 +116,12 @@ test('a reorg that mined a row’s transaction again moves the row there; the ot
     if (nodeDown) throw new Error('node unreachable');
     return minedIn.get(tx);
   };
-  const g = new RevertGuard(async (n) => hashes.get(n), store, () => {}, locate);
+  const g = new RevertGuard(
+    async (n) => hashes.get(n),
+    store,
+    () => {},
+    locate,
+  );
   // Blocks 5..10 replaced; tx-8 is mined again in the new block 10, tx-6 is gone.
   for (let i = 5n; i <= 10n; i++) hashes.set(i, `0x${i}b`);
   minedIn.set('tx-8', { block: 10n, hash: '0x10b' });
