@@ -273,6 +273,8 @@ export const agentripeRegister = defineRegister({
     { source: 'profile', lines: [193, 195], quote: 'AGR-ESC-04 checks the release beneficiary', requirements: ['AGR-ESC-04'] },
     { source: 'profile', lines: [197, 202], quote: 'read leniently', requirements: ['AGR-REV-01', 'AGR-FAIL-01', 'AGR-ESC-05', 'AGR-PAY-03'] },
     { source: 'profile', lines: [204, 205], quote: 'requirement → scenario table', notTestable: 'pointer to the README' },
+    { source: 'profile', lines: [207, 207], quote: 'Reorgs and confirmation depth', notTestable: 'heading' },
+    { source: 'profile', lines: [209, 222], quote: 'AGR-PROF-20 Confirmation depth and reorgs', requirements: ['AGR-ORG-01', 'AGR-ORG-02'] },
   ],
   surface: [
     // Routes (spec notes C.3 and the seed)

@@ -316,4 +316,20 @@ export const agentripeRequirements = defineCatalog([
     text: "Each resolution of a task (release or refund) adds exactly one feedback for the task's agent to the ReputationRegistry (the seed's, or the one the target declares); nothing is added before the task is resolved.",
     profileAssumption: false,
   },
+  {
+    id: 'AGR-ORG-01',
+    level: 'MUST',
+    title: 'A task whose payment a reorg removed is not served and releases or refunds nothing',
+    source: { ...SEED, section: '"Buyer\'s USDC is locked in the Agentripe contract"; "Only released to the seller\'s agentWallet when the task is successfully completed"; reorgs AGR-PROF-20' },
+    text: "When a reorg replaces the block holding a task's payment (same height) by one without it, GET /tasks/{id} answers 4xx or a failed status, the vendor's start, complete and fail are refused with 4xx, getDeposit(taskId) is NONE, and no USDC or escrow credit moves for anyone.",
+    profileAssumption: true,
+  },
+  {
+    id: 'AGR-ORG-02',
+    level: 'MUST',
+    title: 'A payment a reorg mined again in another block still counts, exactly once',
+    source: { ...SEED, section: '"depositId = taskId = x402 payment txHash"; "Only released to the seller\'s agentWallet when the task is successfully completed"; reorgs AGR-PROF-20' },
+    text: "When a reorg replaces the payment block and the same payment transaction is mined again in a later block (with or without the server's later transactions), the task is still served as pending, completes to one deposit of the price recorded once and released once, the payee is credited the price once and the buyer paid once.",
+    profileAssumption: true,
+  },
 ]);

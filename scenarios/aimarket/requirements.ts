@@ -276,4 +276,12 @@ export const aimRequirements = defineCatalog([
     text: "openChannel pulls the deposit; debitChannel by a hub succeeds with the depositor's DebitAuthorization signature (domain AIMarketEscrow/1, this chain, this address) and is refused for another signer, a reused receiptId, another hub after binding, an amount past the deposit; settle pays used to the hub and the rest to the depositor; refund only before any debit; a channel expires {channelExpirySecondsText} after its open (expiresAt) and anyone may expire it then, nobody before; deposits = payouts + refunds + held.",
     profileAssumption: false,
   },
+  {
+    id: 'AIM-ORG-01',
+    level: 'MUST',
+    title: 'A channel counts its deposit only while the canonical chain holds it: reorged away it pays and refunds nothing, mined again it counts once',
+    source: { ...PROFILE, section: 'AIM-PROF-14 (POST /ai-market/channel/open on a verified deposit; close refunds deposit − used)' },
+    text: "When a reorg replaces the block holding a channel's deposit (same height) by one without it, a call on the channel is refused with a 4xx and runs nothing, and close refunds nothing (no token moves); when the same deposit transaction is mined again in another block, a call on the channel is served and close refunds exactly deposit − used, once.",
+    profileAssumption: true,
+  },
 ]);

@@ -131,6 +131,14 @@ export const aispRequirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'AISP-ORG-01',
+    level: 'MUST',
+    title: 'Under a reorg a Funded event counts only where the canonical chain holds it: a removed one releases no key, one mined again counts once from its new block',
+    source: { ...SEED, section: 'Architecture: "Backend sees Funded event → Key released"; reorgs and depth AISP-PROF-21' },
+    text: 'When a reorg replaces the block holding a Funded event (same height, no revert) by one without the fund transaction, get-key for that rental is refused with 4xx however many blocks follow; when the same fund transaction is mined again in another block of the new branch, its funder gets the key once the new block is `confirmations` deep (refused before), and the listing view counts its DIEM once.',
+    profileAssumption: true,
+  },
+  {
     id: 'AISP-KEY-05',
     level: 'MUST',
     title: 'No key after the rental expired, settled or was revoked',
