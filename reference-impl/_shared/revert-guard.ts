@@ -34,8 +34,6 @@ export class RevertGuard {
   /**
    * @param blockHash hash of block `n` on the chain now, undefined when the chain is not that high;
    *   it must throw (not answer undefined) when the node cannot be asked, so doubt orphans nothing.
-   */
-  /**
    * @param locate the block holding transaction `tx` on the chain now, undefined when it is not
    *   mined; like `blockHash` it must throw when the node cannot be asked. Without it (or without the
    *   store's `anchoredTxs`/`reanchor`) every row of a replaced block is orphaned.
