@@ -10,6 +10,7 @@
  * taken from the shard that ran the scenario it comes from.
  */
 import { deriveRequirement, exitCodeFor, summarize } from '../engine/runner.ts';
+import { shardItems } from '../util/shard.ts';
 import type { ProtocolReport, Report, RequirementReport, ScenarioReport } from './types.ts';
 
 /** A shard set that cannot be merged (missing, duplicate or mismatched shards). */
@@ -56,7 +57,7 @@ export function checkShards(inputs: readonly ShardInput[]): void {
   if (missing.length) throw new MergeError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${s0.total}`).join(', ')}: a merge needs every shard of the run`);
   for (const x of inputs) {
     const { index, total, cases } = x.report.shard!;
-    const expected = cases.filter((_c, k) => k % total === index - 1);
+    const expected = shardItems(cases, { index, total });
     const got = x.report.protocols.flatMap((p) => p.scenarios.map((s) => s.caseId));
     if (!same([...got].sort(), [...expected].sort()))
       throw new MergeError(`${x.file} (shard ${index}/${total}) does not hold the cases of its shard; was it edited or written by another harness version?`);
