@@ -206,15 +206,15 @@ export interface HeatCell {
 /** A heat map of one metric over two swept parameters (one panel per value of the other parameters). */
 export function heatmapSpec(cells: HeatCell[], o: { title: string; x: string; y: string; metric: string; xOrder: string[]; yOrder: string[] }): TopLevelSpec {
   const layer = {
-    width: Math.max(120, 70 * o.xOrder.length),
-    height: Math.max(60, 36 * o.yOrder.length),
+    width: Math.max(240, 90 * o.xOrder.length),
+    height: Math.max(100, 50 * o.yOrder.length),
     encoding: {
       x: { field: 'x', type: 'ordinal', sort: o.xOrder, title: o.x, axis: { labelAngle: 0 } },
       y: { field: 'y', type: 'ordinal', sort: o.yOrder, title: o.y },
     },
     layer: [
-      { mark: { type: 'rect' }, encoding: { color: { field: 'value', type: 'quantitative', title: o.metric, scale: { scheme: 'viridis' } } } },
-      { mark: { type: 'text', fontSize: 11 }, encoding: { text: { field: 'label', type: 'nominal' }, color: { condition: { test: 'datum.light', value: 'black' }, value: 'white' } } },
+      { mark: { type: 'rect' }, encoding: { color: { field: 'value', type: 'quantitative', title: null, scale: { scheme: 'viridis' } } } },
+      { mark: { type: 'text', fontSize: 12 }, encoding: { text: { field: 'label', type: 'nominal' }, color: { condition: { test: 'datum.light', value: 'black' }, value: 'white' } } },
     ],
   };
   const faceted = cells.some((c) => c.rest !== '');
