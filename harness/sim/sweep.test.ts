@@ -11,7 +11,9 @@ import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, test } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { REPO_ROOT } from '../chain/paths.ts';
+import { loadSimulations } from '../packs/discover.ts';
 import { EconomyError } from './economy.ts';
 import { SMALL_MIXED } from '../testing/sim-economies.ts';
 import { loadSweep, mergeSweeps, runSweep, setPath, type SweepJson, SweepMergeError } from './sweep.ts';
@@ -146,7 +148,18 @@ test('a bad sweep file is refused before anything runs, naming the field or the 
     await bad({ ...SWEEP, grid: { 'profiles.agentripe.reviewLimit': [3, 50] } }),
     /sweep point p2 \(profiles\.agentripe\.reviewLimit=50\): profiles\.agentripe\.reviewLimit: .*valid: 1\.\.20/,
   );
-  assert.match(await bad({ ...SWEEP, extra: 1 }), /invalid sweep file .*:\n {2}- extra: Unrecognized key|Unrecognized key/);
+  assert.match(await bad({ ...SWEEP, extra: 1 }), /^invalid sweep file .*:\n {2}- \(root\): Unrecognized key: "extra"$/);
+  // The stack engine needs a stack simulation for every protocol: refused up front, not in a worker.
+  const x402 = (await loadSimulations()).get('x402')!;
+  const x402Only = { ...SMALL_MIXED, protocols: { x402: 1 }, profiles: {}, populations: SMALL_MIXED.populations.filter((p) => p.role !== 'reviewer' && p.name !== 'ghosts') };
+  await assert.rejects(
+    loadSweep(path.join(dir, 'stack.json'), {
+      engine: 'stack',
+      packs: new Map([['x402', { ...x402, stack: undefined }]]),
+      data: { ...SWEEP, base: x402Only, grid: { 'demand.arrivalsPerHour': [10] } },
+    }),
+    /sweep point p1 \(demand\.arrivalsPerHour=10\): protocol 'x402' has no stack simulation yet/,
+  );
   // An inline base economy works as a file does.
   const plan = await loadSweep(path.join(dir, 'inline.json'), { engine: 'model', data: { ...SWEEP, base: SMALL_MIXED, grid: { 'demand.arrivalsPerHour': [10, 20, 30] } } });
   assert.equal(plan.base, 'inline');
@@ -200,4 +213,21 @@ test.skipIf(!existsSync(CHROMIUM))('sweep.html in headless Chromium: a heat map 
   } finally {
     await browser.close();
   }
+});
+
+test('the example CI matrix (.github/workflows/amh-sim-sweep.yml): three shards of the example sweep, uploaded, then merged', async () => {
+  type Step = { run?: string; uses?: string; with?: Record<string, string> };
+  const wf = parseYaml(await readFile(path.join(REPO_ROOT, '.github', 'workflows', 'amh-sim-sweep.yml'), 'utf8')) as {
+    jobs: Record<string, { needs?: string; if?: string; strategy?: { 'fail-fast': boolean; matrix: { shard: number[] } }; steps: Step[] }>;
+  };
+  const { shard, merge } = wf.jobs;
+  assert.deepEqual(shard!.strategy!.matrix.shard, [1, 2, 3]);
+  assert.equal(shard!.strategy!['fail-fast'], false);
+  const run = shard!.steps.find((s) => s.run?.includes('simulate'))!.run!;
+  assert.equal(run, 'npm run amh -- simulate examples/economies/sweep.yaml --shard ${{ matrix.shard }}/3 --out reports/sim/shard-${{ matrix.shard }}');
+  assert.equal(shard!.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path, 'reports/sim/shard-${{ matrix.shard }}');
+  assert.equal(merge!.needs, 'shard');
+  assert.equal(merge!.if, 'always()');
+  assert.equal(merge!.steps.find((s) => s.uses?.startsWith('actions/download-artifact'))!.with!.pattern, 'amh-sweep-shard-*');
+  assert.match(merge!.steps.find((s) => s.run?.includes('--merge'))!.run!, /^npm run amh -- simulate --merge shards\/amh-sweep-shard-\* --out reports\/sim\/merged/);
 });

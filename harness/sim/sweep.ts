@@ -30,6 +30,7 @@ import { type Shard, shardItems, shardSetProblem } from '../util/shard.ts';
 import { EconomyError, parseEconomy, readDataFile } from './economy.ts';
 import type { Metrics } from './metrics.ts';
 import { resolveProfiles } from './model-engine.ts';
+import { checkStackable } from './stack-engine.ts';
 import { json } from './output.ts';
 import type { SimulationPack } from './pack.ts';
 import type { Engine, SimulationRunOptions } from './run.ts';
@@ -227,6 +228,7 @@ export async function loadSweep(file: string, o: { engine: Engine; profile?: str
     const parsed = parseEconomy(economy, where);
     try {
       resolveProfiles(withWhatIf(parsed, whatIf), packs);
+      if (o.engine === 'stack') checkStackable(parsed, packs);
     } catch (e) {
       throw new EconomyError(`${where}: ${(e as Error).message}`);
     }
@@ -375,6 +377,8 @@ export interface SweepOptions {
   /** Worker processes (default: the core count). */
   workers?: number;
   shard?: Shard;
+  /** Once the sweep is checked: how many runs this process will carry out. */
+  onStart?: (runs: number) => void;
   /** After each finished run: how many are done of how many. */
   onRun?: (p: { done: number; total: number; dir: string }) => void;
   /** The file's data when already read. */
@@ -402,6 +406,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const dir = o.out ?? path.join('reports', 'sim', plan.def.name);
   const cases = shardItems(plan.cases, o.shard);
   const startedAt = new Date();
+  o.onStart?.(cases.length);
   for (const p of new Set(cases.map((c) => c.point))) {
     await mkdir(path.join(dir, p.id), { recursive: true });
     await writeFile(path.join(dir, p.id, 'economy.json'), json(p.economy));
@@ -422,7 +427,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       }),
     );
   } finally {
-    await pool.terminate(true);
+    // Not forced: a run already started finishes (a stack run stops its chains and servers); the
+    // runs still queued are cancelled.
+    await pool.terminate();
   }
   const sweep = buildSweepJson(sweepHead(plan), runs, {
     run: { startedAt: startedAt.toISOString(), wallMs: Date.now() - startedAt.getTime(), workers },

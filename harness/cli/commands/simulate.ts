@@ -112,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
       if (isSweepData(data)) {
         if (values.seed !== undefined) throw new UsageError('--seed does not apply to a sweep: its seeds are in the sweep file (seeds: N or a list)');
         const progress = bar(tty, 'sweep [{bar}] {value}/{total} runs | {eta_formatted} left | {last}');
-        progress?.start(1, 0, { last: '' });
+
         try {
           const r = await runSweep({
             file,
@@ -122,10 +122,8 @@ export async function run(argv: string[]): Promise<number> {
             ...(values.profile ? { profile: values.profile } : {}),
             ...(values.workers !== undefined ? { workers: int('workers', values.workers, 1, 256) } : {}),
             ...(values.shard !== undefined ? { shard: parseShard(values.shard) } : {}),
-            onRun: (p) => {
-              progress?.setTotal(p.total);
-              progress?.update(p.done, { last: p.dir });
-            },
+            onStart: (runs) => progress?.start(runs, 0, { last: '' }),
+            onRun: (p) => progress?.update(p.done, { last: p.dir }),
           });
           progress?.stop();
           printSweep(r);
