@@ -224,8 +224,8 @@ test('the example CI matrix (.github/workflows/amh-sim-sweep.yml): three shards 
   assert.deepEqual(shard!.strategy!.matrix.shard, [1, 2, 3]);
   assert.equal(shard!.strategy!['fail-fast'], false);
   const run = shard!.steps.find((s) => s.run?.includes('simulate'))!.run!;
-  assert.equal(run, 'npm run amh -- simulate examples/economies/sweep.yaml --shard ${{ matrix.shard }}/3 --out reports/sim/shard-${{ matrix.shard }}');
-  assert.equal(shard!.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path, 'reports/sim/shard-${{ matrix.shard }}');
+  assert.equal(run, `npm run amh -- simulate examples/economies/sweep.yaml --shard \${{ matrix.shard }}/3 --out reports/sim/shard-\${{ matrix.shard }}`);
+  assert.equal(shard!.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path, `reports/sim/shard-\${{ matrix.shard }}`);
   assert.equal(merge!.needs, 'shard');
   assert.equal(merge!.if, 'always()');
   assert.equal(merge!.steps.find((s) => s.uses?.startsWith('actions/download-artifact'))!.with!.pattern, 'amh-sweep-shard-*');
