@@ -139,6 +139,7 @@ test('a bad sweep file is refused before anything runs, naming the field or the 
   assert.match(await bad({ ...SWEEP, grid: {} }), /grid: name at least one parameter/);
   assert.match(await bad({ ...SWEEP, grid: { 'demand.arrivalsPerHour': [] } }), /grid\.demand\.arrivalsPerHour: give at least one value/);
   assert.match(await bad({ ...SWEEP, seeds: [1, 1] }), /seeds: seeds must be distinct/);
+  assert.match(await bad({ ...SWEEP, grid: { seed: [1, 2] } }), /grid\.seed: the seeds of a sweep are its `seeds`/);
   assert.match(await bad({ ...SWEEP, heatmap: { metric: 'nope' } }), /heatmap\.metric: must be one of tasks, rates\.paid/);
   assert.match(await bad({ ...SWEEP, heatmap: { x: 'durationHours' } }), /heatmap\.x: 'durationHours' is not a grid parameter/);
   assert.match(await bad({ ...SWEEP, base: 'missing.yaml' }), /cannot read economy file .*missing\.yaml/);

@@ -113,6 +113,7 @@ export const SweepSchema = z
     const points = Object.values(s.grid).reduce((a, vs) => a * vs.length, 1);
     const seeds = typeof s.seeds === 'number' ? s.seeds : s.seeds.length;
     if (points * seeds > 100_000) ctx.addIssue({ code: 'custom', path: ['grid'], message: `${points} points × ${seeds} seeds is more than 100,000 runs` });
+    if ('seed' in s.grid) ctx.addIssue({ code: 'custom', path: ['grid', 'seed'], message: 'the seeds of a sweep are its `seeds` (each run sets the seed)' });
     for (const axis of ['x', 'y'] as const) {
       const p = s.heatmap[axis];
       if (p !== undefined && !(p in s.grid)) ctx.addIssue({ code: 'custom', path: ['heatmap', axis], message: `'${p}' is not a grid parameter (${Object.keys(s.grid).join(', ')})` });
