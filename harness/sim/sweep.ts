@@ -364,7 +364,10 @@ export interface SweepJob extends Pick<SimulationRunOptions, 'file' | 'engine' |
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sweep-worker.ts');
 
-/** Node options of a worker process: run TypeScript through tsx, as the amh launcher does. */
+/**
+ * Node options of a worker process: run TypeScript through tsx, as the amh launcher does, and drop
+ * node:sqlite's experimental warning (a stack run starts the reference servers), as it does.
+ */
 function workerExecArgv(): string[] {
   const tsx = path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs');
   return ['--import', pathToFileURL(tsx).href, '--disable-warning=ExperimentalWarning'];
