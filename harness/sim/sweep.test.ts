@@ -169,6 +169,8 @@ test('a bad sweep file is refused before anything runs, naming the field or the 
     ['p1/seed-1', 'p1/seed-2', 'p2/seed-1', 'p2/seed-2', 'p3/seed-1', 'p3/seed-2'],
   );
   assert.deepEqual(plan.heatmap, { x: 'demand.arrivalsPerHour', y: null, metric: 'rates.paidForBadWork' });
+  const yOnly = await loadSweep(path.join(dir, 'inline.json'), { engine: 'model', data: { ...SWEEP, base: SMALL_MIXED, grid: { durationHours: [1, 2] }, heatmap: { y: 'durationHours' } } });
+  assert.deepEqual(yOnly.heatmap, { x: 'durationHours', y: null, metric: 'welfare.total' });
 });
 
 test('setPath: object keys (missing objects created), list elements by name or index; a readable error otherwise', () => {

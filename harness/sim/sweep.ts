@@ -237,8 +237,9 @@ export async function loadSweep(file: string, o: { engine: Engine; profile?: str
   });
   const seeds = typeof def.seeds === 'number' ? Array.from({ length: def.seeds }, (_x, k) => k + 1) : def.seeds;
   const keys = parameters.map((p) => p.path);
-  const x = def.heatmap.x ?? keys.find((k) => k !== def.heatmap.y)!;
-  const y = def.heatmap.y ?? keys.find((k) => k !== x) ?? null;
+  // With one parameter it is the x axis (whichever axis the file named) and there is no y.
+  const x = def.heatmap.x ?? keys.find((k) => k !== def.heatmap.y) ?? keys[0]!;
+  const y = def.heatmap.y !== undefined && def.heatmap.y !== x ? def.heatmap.y : (keys.find((k) => k !== x) ?? null);
   const hash = createHash('sha256')
     .update(canonicalize({ sweep: { ...def, base: baseData }, engine: o.engine, profile: whatIf?.hash ?? null }) ?? '')
     .digest('hex');

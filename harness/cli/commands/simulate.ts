@@ -112,9 +112,9 @@ export async function run(argv: string[]): Promise<number> {
       if (isSweepData(data)) {
         if (values.seed !== undefined) throw new UsageError('--seed does not apply to a sweep: its seeds are in the sweep file (seeds: N or a list)');
         const progress = bar(tty, 'sweep [{bar}] {value}/{total} runs | {eta_formatted} left | {last}');
-
+        let r: SweepResult;
         try {
-          const r = await runSweep({
+          r = await runSweep({
             file,
             data,
             engine,
@@ -125,12 +125,11 @@ export async function run(argv: string[]): Promise<number> {
             onStart: (runs) => progress?.start(runs, 0, { last: '' }),
             onRun: (p) => progress?.update(p.done, { last: p.dir }),
           });
-          progress?.stop();
-          printSweep(r);
-          return r.exitCode;
         } finally {
           progress?.stop();
         }
+        printSweep(r);
+        return r.exitCode;
       }
       for (const k of ['workers', 'shard'] as const) if (values[k] !== undefined) throw new UsageError(`--${k} applies to a sweep file (one with a grid), not to one economy`);
       const seed = values.seed === undefined ? undefined : int('seed', values.seed, 0, 2 ** 31 - 1);
