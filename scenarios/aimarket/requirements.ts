@@ -220,7 +220,7 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: 'Federated search shows routed prices with the declared routing fee',
     source: { ...B5, section: 'routed_price_usd = price*(1+routing_fee_bps/10000)' },
-    text: "GET /ai-market/v2/search answers matches with routed_price_usd = price_per_call_usd × (1 + routing_fee_bps/10000) (to the micro-dollar), trust_score in [0, 1]; matches from another hub carry the router's declared federation.routing_fee_bps and the provider's manifest price; min_trust filters. The fee is the router's choice; a profile that sets routingFeeBps certifies the router as declaring exactly that fee (AIM-PROF-14).",
+    text: "GET /ai-market/v2/search answers matches with routed_price_usd = price_per_call_usd × (1 + routing_fee_bps/10000) (to the micro-dollar), trust_score in [0, 1]; matches from another hub carry the router's declared federation.routing_fee_bps and the provider's manifest price; min_trust filters. The fee is the router's choice; a profile that sets routingFeeBps certifies the router as declaring exactly that fee (AIM-PROF-15).",
     profileAssumption: false,
     constants: ['routingFeeBps'],
   },

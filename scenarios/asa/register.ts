@@ -130,6 +130,7 @@ export const asaRegister = defineRegister({
     { source: 'profile', lines: [20, 20], quote: 'ASA-PROF-09', requirements: ['ASA-ATT-01', 'ASA-ATT-02'] },
     { source: 'profile', lines: [21, 21], quote: 'ASA-PROF-10', requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-04'] },
     { source: 'profile', lines: [22, 22], quote: 'ASA-PROF-11', requirements: ['ASA-RLY-10'] },
+    { source: 'profile', lines: [23, 23], quote: 'ASA-PROF-12', requirements: ['ASA-L402-05', 'ASA-L402-07'] },
     {
       source: 'profile',
       lines: [24, 28],

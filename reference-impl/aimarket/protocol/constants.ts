@@ -3,7 +3,7 @@
  * and the payment channels' lifetime. Defaults are today's reference deployment, so without a
  * profile everything runs exactly as before.
  *
- * The two differ in kind (scenarios/aimarket/profile.md AIM-PROF-14): the channel lifetime is the
+ * The two differ in kind (scenarios/aimarket/profile.md AIM-PROF-15): the channel lifetime is the
  * protocol's ("Channels auto-expire 24h"), so the scenarios always hold a hub to the profile's
  * value; the routing fee is each hub's own choice (it declares `federation.routing_fee_bps`), so
  * without a profile any declared fee passes, and a profile that sets one certifies the router as
