@@ -38,7 +38,7 @@ import { hashApiKey } from './db.ts';
 import type { AgentUriData } from '../protocol/agenturi.ts';
 import type { AgentripeFaults } from './server.ts';
 import type { RequirementsV2 } from '../../x402/protocol/wire.ts';
-import { FUZZ_CLASSES, checkResponse, malformedRequest, signNearMisses, type FuzzContext, type FuzzRequest, type FuzzResponse } from './fuzz-arbitraries.ts';
+import { FUZZ_CLASSES, checkResponse, malformedRequest, signNearMisses, type FuzzContext, type FuzzRequest, type FuzzResponse } from '../protocol/fuzz.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 4_2026);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2400);

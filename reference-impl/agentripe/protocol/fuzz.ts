@@ -11,10 +11,10 @@
 import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
-import { vendorAuthMessage, registerWithKeyMessage } from '../protocol/auth.ts';
+import { vendorAuthMessage, registerWithKeyMessage } from './auth.ts';
 import { makeV1Payload, makeV2Payload, asHeader } from '../../x402/protocol/payload.ts';
 import type { RequirementsV1, RequirementsV2 } from '../../x402/protocol/wire.ts';
-import type { AgentUriData } from '../protocol/agenturi.ts';
+import type { AgentUriData } from './agenturi.ts';
 
 /** Classes of malformed input (used for counting and for the broken-server demos). */
 export const FUZZ_CLASSES = ['wrongMethod', 'badPathParam', 'badJson', 'wrongTypes', 'oversized', 'badVendorAuth', 'badPayment', 'badRegistration', 'transport'] as const;
