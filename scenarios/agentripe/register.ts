@@ -247,7 +247,7 @@ export const agentripeRegister = defineRegister({
     { source: 'profile', lines: [106, 109], quote: 'cannot be checked by the contract', requirements: ['AGR-PAY-02'] },
     {
       source: 'profile',
-      lines: [109, 112],
+      lines: [110, 113],
       quote: 'Order of payment and recording',
       notTestable: "a crash window inside the server; the reference's restart tests cover it, a scenario against a target cannot crash it",
     },
