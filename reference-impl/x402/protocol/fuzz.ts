@@ -327,17 +327,15 @@ export function malformedFacilitatorRequest(ctx: PaymentFuzzContext, prefix: str
     fc
       .record({ route, body: malformedJson })
       .map(({ route, body }) => ({ cls: 'badJson', note: `${route} body not JSON`, method: 'POST', path: `${prefix}${route}`, headers: jsonHeaders, body, expect4xx: true })),
-    fc
-      .record({ route, body: notObject })
-      .map(({ route, body }) => ({
-        cls: 'wrongTypes',
-        note: `${route} body not an object`,
-        method: 'POST',
-        path: `${prefix}${route}`,
-        headers: jsonHeaders,
-        body: JSON.stringify(body),
-        expect4xx: true,
-      })),
+    fc.record({ route, body: notObject }).map(({ route, body }) => ({
+      cls: 'wrongTypes',
+      note: `${route} body not an object`,
+      method: 'POST',
+      path: `${prefix}${route}`,
+      headers: jsonHeaders,
+      body: JSON.stringify(body),
+      expect4xx: true,
+    })),
     fc.record({ route, pay: badPaymentHeader(ctx), reqs: fc.oneof(fc.constant<unknown>(ctx.offered), notObject, notString) }).map(({ route, pay, reqs }) => ({
       cls: 'badPayment',
       note: `${route} with ${pay.note}`,
