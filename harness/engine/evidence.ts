@@ -4,6 +4,7 @@
  * decimal strings) and trimmed so a report stays readable.
  */
 
+import { redactJsonText } from '../util/secrets.ts';
 import { TargetProblem } from './errors.ts';
 
 /** Max characters kept from any body or value in the report. */
@@ -126,10 +127,11 @@ export function recordingFetch(rec: EvidenceRecorder, label?: string): typeof fe
   return async (input, init) => {
     const req = new Request(input as RequestInfo, init);
     const started = performance.now();
-    const requestBody = req.body ? trim(await req.clone().text()) : undefined;
+    // Bodies keep their shape, but values under secret-named keys (an issued apiKey) are redacted.
+    const requestBody = req.body ? trim(redactJsonText(await req.clone().text())) : undefined;
     try {
       const res = await fetch(req);
-      const responseBody = trim(await res.clone().text());
+      const responseBody = trim(redactJsonText(await res.clone().text()));
       rec.add({
         kind: 'http',
         label,

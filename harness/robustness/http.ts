@@ -90,8 +90,9 @@ export function sendRaw(baseUrl: string, req: MalformedRequest, agent: http.Agen
 export function describeRequest(req: MalformedRequest): string {
   const cut = (s: string, n = 160) => (s.length > n ? `${s.slice(0, n)}…(${s.length} chars)` : s);
   const body = req.body === undefined ? '' : ` body=${cut(typeof req.body === 'string' ? req.body : `<${req.body.length} bytes>`)}`;
+  // Credentials stay out of reports (a robustness request may carry a real API key).
   const headers = Object.entries(req.headers)
-    .map(([k, v]) => `${k}: ${cut(String(v), 80)}`)
+    .map(([k, v]) => `${k}: ${/^(authorization|cookie|x-api-key)$/i.test(k) ? `[redacted ${String(v).length} chars]` : cut(String(v), 80)}`)
     .join('; ');
   return `[${req.cls}] ${req.note} :: ${req.method} ${cut(req.path, 200)} {${headers}}${body}`;
 }

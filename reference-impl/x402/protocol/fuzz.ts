@@ -336,14 +336,19 @@ export function malformedFacilitatorRequest(ctx: PaymentFuzzContext, prefix: str
       body: JSON.stringify(body),
       expect4xx: true,
     })),
-    fc.record({ route, pay: badPaymentHeader(ctx), reqs: fc.oneof(fc.constant<unknown>(ctx.offered), notObject, notString) }).map(({ route, pay, reqs }) => ({
-      cls: 'badPayment',
-      note: `${route} with ${pay.note}`,
-      method: 'POST',
-      path: `${prefix}${route}`,
-      headers: jsonHeaders,
-      body: JSON.stringify({ x402Version: pay.v ?? 2, paymentPayload: decoded(pay.value), paymentRequirements: reqs }),
-      expect4xx: false,
-    })),
+    // A signed near-miss is wrong only against the resource's offer (an `accepted` that differs, a
+    // version mismatch): its authorization may be genuine, so it goes to /verify only, never /settle.
+    fc
+      .record({ route, pay: badPaymentHeader(ctx), reqs: fc.oneof(fc.constant<unknown>(ctx.offered), notObject, notString) })
+      .filter(({ route, pay }) => route === '/verify' || !/near-miss/.test(pay.note))
+      .map(({ route, pay, reqs }) => ({
+        cls: 'badPayment',
+        note: `${route} with ${pay.note}`,
+        method: 'POST',
+        path: `${prefix}${route}`,
+        headers: jsonHeaders,
+        body: JSON.stringify({ x402Version: pay.v ?? 2, paymentPayload: decoded(pay.value), paymentRequirements: reqs }),
+        expect4xx: false,
+      })),
   );
 }
