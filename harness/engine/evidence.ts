@@ -4,7 +4,7 @@
  * decimal strings) and trimmed so a report stays readable.
  */
 
-import { redactJsonText } from '../util/secrets.ts';
+import { redactSecretText } from '../util/secrets.ts';
 import { TargetProblem } from './errors.ts';
 
 /** Max characters kept from any body or value in the report. */
@@ -89,6 +89,21 @@ export function jsonSafe(v: unknown, depth = 0): unknown {
   return out;
 }
 
+/** An evidence item with the values of secret-named JSON members (an issued apiKey) redacted from its texts. */
+function redacted(e: Evidence): Evidence {
+  const r = (t: string | undefined) => (t === undefined ? undefined : redactSecretText(t));
+  switch (e.kind) {
+    case 'http':
+      return { ...e, requestBody: r(e.requestBody), responseBody: r(e.responseBody) };
+    case 'check':
+      return { ...e, message: redactSecretText(e.message), expected: r(e.expected), actual: r(e.actual) };
+    case 'note':
+      return { ...e, message: redactSecretText(e.message) };
+    default:
+      return e;
+  }
+}
+
 /** Append-only evidence log for one property run. */
 export class EvidenceRecorder {
   readonly items: Evidence[] = [];
@@ -98,7 +113,7 @@ export class EvidenceRecorder {
       this.dropped++;
       return;
     }
-    this.items.push(e);
+    this.items.push(redacted(e));
   }
   note(message: string): void {
     this.add({ kind: 'note', message });
@@ -127,11 +142,10 @@ export function recordingFetch(rec: EvidenceRecorder, label?: string): typeof fe
   return async (input, init) => {
     const req = new Request(input as RequestInfo, init);
     const started = performance.now();
-    // Bodies keep their shape, but values under secret-named keys (an issued apiKey) are redacted.
-    const requestBody = req.body ? trim(redactJsonText(await req.clone().text())) : undefined;
+    const requestBody = req.body ? trim(await req.clone().text()) : undefined;
     try {
       const res = await fetch(req);
-      const responseBody = trim(redactJsonText(await res.clone().text()));
+      const responseBody = trim(await res.clone().text());
       rec.add({
         kind: 'http',
         label,

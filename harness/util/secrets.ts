@@ -41,21 +41,15 @@ export function redactSecrets(value: unknown, keys: RegExp = SECRET_KEY): { reda
 }
 
 /**
- * Keys whose values are secrets in an HTTP body (narrower than {@link SECRET_KEY}: a payment's
- * `authorization`, an L402 `macaroon` or a `preimage` are protocol messages a report must show).
+ * JSON members whose values are secrets wherever JSON appears in evidence text (an HTTP body, a
+ * body quoted in a check's actual value): narrower than {@link SECRET_KEY}, since a payment's
+ * `authorization`, an L402 `macaroon` or a `preimage` are protocol messages a report must show.
  */
-const BODY_SECRET_KEY = /(secret|password|passphrase|privatekey|apikey|mnemonic|seedphrase|nsec|rootkey)/;
+const SECRET_MEMBER = /("[A-Za-z_-]*(?:secret|password|passphrase|private[-_]?key|api[-_]?key|mnemonic|seed[-_]?phrase|nsec|root[-_]?key)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
-/** A JSON body text with the values under secret-named keys redacted (other text unchanged). */
-export function redactJsonText(text: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return text;
-  }
-  const { redacted, redactions } = redactSecrets(parsed, BODY_SECRET_KEY);
-  return redactions.length ? JSON.stringify(redacted) : text;
+/** `text` with the string values of secret-named JSON members replaced by "[redacted]" (any text: JSON, or JSON quoted in a sentence). */
+export function redactSecretText(text: string): string {
+  return text.replace(SECRET_MEMBER, `$1"${REDACTED}"`);
 }
 
 /** A secret the harness knows, and what it is (for findings). */
