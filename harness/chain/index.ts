@@ -55,5 +55,6 @@ export {
   type ChainEndpoint,
 } from './transport.ts';
 export { rpcBatch, type RpcOutcome, type RpcRequest } from './rpc.ts';
+export { depthFrom, reorg, rollback, type BlockRef, type Reinclude, type ReorgResult } from './reorg.ts';
 export { SerialSender, type ContractCall } from './serial-sender.ts';
 export { fundRoleAccounts, placeContracts, type FundingResult, type PlacementResult } from './provision.ts';

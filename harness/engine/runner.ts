@@ -18,6 +18,7 @@ import { renderConstants } from '../profiles/constants.ts';
 import { profileInfo, type Profile } from '../profiles/profile.ts';
 import { trim } from './evidence.ts';
 import type { ChainClients } from './session.ts';
+import { shardItems } from '../util/shard.ts';
 import {
   REPORT_SCHEMA_VERSION,
   type Counterexample,
@@ -543,7 +544,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   if (shard && (!Number.isInteger(shard.index) || !Number.isInteger(shard.total) || shard.index < 1 || shard.index > shard.total))
     throw new Error(`invalid shard ${shard.index}/${shard.total}: the index must be between 1 and the total`);
   // Shards deal the selected cases round-robin, in their fixed order (protocol, then scenario).
-  const jobs = all.filter((_x, k) => !shard || k % shard.total === shard.index - 1).map((x, i) => ({ ...x, i }));
+  const jobs = shardItems(all, shard).map((x, i) => ({ ...x, i }));
   const results: ScenarioOutcome[] = new Array(jobs.length);
   const errors: string[] = [];
   if (shard && jobs.length === 0 && all.length > 0)

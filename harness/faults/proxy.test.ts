@@ -1,7 +1,7 @@
 /** The fault proxy against a real loopback server: forwarding, every action, triggers, records. */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import { Indeterminate } from '../engine/errors.ts';
 import { expectFired, isConnectionLoss, rpcFaultsOf, startFaultProxy, throughRpcFaults, type FaultProxy } from './index.ts';
@@ -227,6 +227,36 @@ describe('fault proxy', () => {
     const r = await call(`${proxy.url}/x`);
     assert.ok('status' in r && r.status === 502 && r.body.includes('fault proxy: upstream'));
   });
+});
+
+test('a kept-alive upstream connection closed as a request is sent on it: the request goes again on a new connection, once', async () => {
+  // An upstream that answers the first request of each connection and hangs up when a second one
+  // arrives on it: what an idle keep-alive timeout does when it races the next request.
+  const requests: string[] = [];
+  const racing = net.createServer((socket) => {
+    let n = 0;
+    socket.on('data', (chunk: Buffer) => {
+      if (n++ > 0) {
+        socket.destroy();
+        return;
+      }
+      requests.push(chunk.toString('latin1').split('\r\n')[0]!);
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+    });
+  });
+  await new Promise<void>((r) => racing.listen(0, '127.0.0.1', r));
+  const p = await startFaultProxy(`http://127.0.0.1:${(racing.address() as AddressInfo).port}`);
+  try {
+    for (const path of ['/a', '/b', '/c']) {
+      const r = await call(`${p.url}${path}`);
+      assert.deepEqual(r, { status: 200, body: 'ok' }, `${path} answered through a fresh connection`);
+    }
+    assert.deepEqual(requests, ['GET /a HTTP/1.1', 'GET /b HTTP/1.1', 'GET /c HTTP/1.1']);
+    assert.equal(p.deliveries, 3);
+  } finally {
+    await p.stop();
+    await new Promise<void>((r) => racing.close(() => r()));
+  }
 });
 
 test('throughRpcFaults: the server gets the shared RPC proxy; the proxy goes when the last server using it stops, or at once when a start fails', async () => {

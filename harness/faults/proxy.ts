@@ -223,16 +223,30 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
   const faults: Armed[] = [];
   let deliveries = 0;
 
-  const deliver = (r: ProxiedRequest): Promise<UpstreamAnswer> =>
+  const deliver = (r: ProxiedRequest): Promise<UpstreamAnswer> => {
+    deliveries++;
+    return send(r, true);
+  };
+  /**
+   * One HTTP exchange with the upstream. A kept-alive connection the upstream closed while idle can
+   * be picked for a request in the same instant (the request then meets a reset before any answer);
+   * that request never reached the server, so it is sent once more on a new connection, as Node's
+   * documentation advises. Under load (`amh load`, 200 agents) this race turned into 502s.
+   */
+  const send = (r: ProxiedRequest, mayRetry: boolean): Promise<UpstreamAnswer> =>
     new Promise((resolve, reject) => {
-      deliveries++;
+      let answered = false;
       const up = http.request(new URL(r.path, origin), { method: r.method, headers: { ...withoutHopByHop(r.headers), host: origin.host, 'content-length': String(r.body.length) }, agent }, (ur) => {
+        answered = true;
         const chunks: Buffer[] = [];
         ur.on('data', (c: Buffer) => chunks.push(c));
         ur.on('end', () => resolve({ status: ur.statusCode ?? 502, headers: ur.headers, body: Buffer.concat(chunks) }));
         ur.on('error', reject);
       });
-      up.on('error', reject);
+      up.on('error', (e: NodeJS.ErrnoException) => {
+        if (mayRetry && !answered && up.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) send(r, false).then(resolve, reject);
+        else reject(e);
+      });
       up.end(r.body);
     });
 

@@ -2,7 +2,8 @@
  * Protocol packs, discovered by path: a protocol is `scenarios/<id>/index.ts` (default export
  * `defineProtocol(...)`), its reference services `reference-impl/<pack>/service.ts` (default export:
  * one `defineService(...)` or a list), its constants a what-if profile may change
- * `reference-impl/<pack>/protocol/constants.ts` (default export `defineConstants(...)`), its contracts `contracts/src/<id>/placements.json` (read by
+ * `reference-impl/<pack>/protocol/constants.ts` (default export `defineConstants(...)`), its load
+ * definition `reference-impl/<pack>/load.ts` (default export `defineLoad(...)`), its contracts `contracts/src/<id>/placements.json` (read by
  * harness/chain). Adding a pack touches nothing outside its own folders: the harness imports packs
  * at run time instead of listing them.
  */
@@ -14,6 +15,7 @@ import { REPO_ROOT } from '../chain/paths.ts';
 import type { ProtocolModule } from '../engine/dsl.ts';
 import type { ServiceDefinition } from '../services/service.ts';
 import type { SimulationPack } from '../sim/pack.ts';
+import type { LoadPack } from '../load/pack.ts';
 import type { PackConstants } from '../profiles/constants.ts';
 
 function packFolders(dir: string, file: string): string[] {
@@ -116,6 +118,23 @@ export async function loadSimulations(root = REPO_ROOT): Promise<Map<string, Sim
     if (!s || typeof s.model !== 'function' || typeof s.protocol !== 'string') throw new Error(`${path.relative(root, file)}: default export is not a simulation (use defineSimulation)`);
     if (out.has(s.protocol)) throw new Error(`${path.relative(root, file)}: protocol '${s.protocol}' already has a simulation`);
     out.set(s.protocol, s);
+  }
+  return out;
+}
+
+/**
+ * Every pack's load definition (`reference-impl/<pack>/load.ts`, default export `defineLoad(...)`,
+ * read by `amh load`), by protocol id.
+ */
+export async function loadLoads(root = REPO_ROOT): Promise<Map<string, LoadPack>> {
+  const dir = path.join(root, 'reference-impl');
+  const out = new Map<string, LoadPack>();
+  for (const pack of packFolders(dir, 'load.ts')) {
+    const file = path.join(dir, pack, 'load.ts');
+    const l = (await importDefault(file)) as LoadPack;
+    if (!l || typeof l.setup !== 'function' || typeof l.protocol !== 'string') throw new Error(`${path.relative(root, file)}: default export is not a load definition (use defineLoad)`);
+    if (l.protocol !== pack) throw new Error(`${path.relative(root, file)}: the load definition of '${l.protocol}' must live in reference-impl/${l.protocol}/load.ts`);
+    out.set(l.protocol, l);
   }
   return out;
 }

@@ -67,8 +67,11 @@ export type ConstantValueOf<T extends ConstantType> = T extends 'amount' | 'bps'
 /** Any constant's value. */
 export type ConstantValue = bigint | number | boolean | string;
 
+/** The value of one declaration: an enum's own values when they are known literally, else by its type. */
+export type DeclaredValueOf<Decl extends { type: ConstantType }> = Decl extends { type: 'enum'; values: readonly (infer V extends string)[] } ? V : ConstantValueOf<Decl['type']>;
+
 /** Effective values of a set of declarations. */
-export type ConstantValues<D extends Record<string, { type: ConstantType }>> = { readonly [K in keyof D]: ConstantValueOf<D[K]['type']> };
+export type ConstantValues<D extends Record<string, { type: ConstantType }>> = { readonly [K in keyof D]: DeclaredValueOf<D[K]> };
 
 /** What `of()` reads: a profile's overrides by protocol id (harness/profiles/profile.ts `Profile`). */
 export interface ProfileOverrides {
@@ -82,6 +85,12 @@ export interface PackConstants<D extends Record<string, ConstantDeclaration> = R
   defaults: ConstantValues<D>;
   /** Defaults with the profile's overrides for this protocol (no profile: the defaults). */
   of(profile?: ProfileOverrides | null): ConstantValues<D>;
+  /**
+   * Only the values the profile sets for this protocol (those that differ from the defaults). For a
+   * constant the protocol leaves to each implementation (a hub's own fee), a scenario holds the
+   * target to the value only when a profile pins it.
+   */
+  pinned(profile?: ProfileOverrides | null): Partial<ConstantValues<D>>;
   /**
    * Text for `{name}` placeholders in requirement titles and texts: every constant, plus the
    * pack's derived forms (an ordinal, a percentage) under their own names.
@@ -136,6 +145,7 @@ export function defineConstants<const D extends Record<string, ConstantDeclarati
     declarations: Object.freeze({ ...declarations }),
     defaults,
     of,
+    pinned: (profile) => Object.freeze({ ...(profile?.overrides[protocol] ?? {}) }) as Partial<ConstantValues<D>>,
     presets: Object.freeze({ ...(options.presets ?? {}) }) as PackConstants<D>['presets'],
     ...(options.presetEnv ? { presetEnv: options.presetEnv } : {}),
     placeholders(profile) {

@@ -44,6 +44,8 @@ test('a YAML profile overrides constants; values equal to the defaults are dropp
   assert.equal(v.bond, 123456789012345678901234567n);
   assert.equal(demo.of(null), demo.defaults);
   assert.equal(demo.of(undefined).fee, 800n);
+  assert.deepEqual(demo.pinned(p), { fee: 500n, bond: 123456789012345678901234567n }, 'pinned: only what the profile changes');
+  assert.deepEqual(demo.pinned(null), {});
 });
 
 test('the hash depends on the effective constants only: another file saying the same in JSON hashes alike', async () => {

@@ -10,6 +10,7 @@
  * taken from the shard that ran the scenario it comes from.
  */
 import { deriveRequirement, exitCodeFor, summarize } from '../engine/runner.ts';
+import { shardItems, shardSetProblem } from '../util/shard.ts';
 import type { ProtocolReport, Report, RequirementReport, ScenarioReport } from './types.ts';
 
 /** A shard set that cannot be merged (missing, duplicate or mismatched shards). */
@@ -48,15 +49,11 @@ export function checkShards(inputs: readonly ShardInput[]): void {
     if (!same(r.shard!.cases, s0.cases) || !same(r.shard!.protocols, s0.protocols)) diffs.push('a different selection of protocols or cases');
     if (diffs.length) throw new MergeError(`${x.file} is not a shard of the same run as ${first.file}: ${diffs.join('; ')}`);
   }
-  const byIndex = new Map<number, string[]>();
-  for (const x of inputs) byIndex.set(x.report.shard!.index, [...(byIndex.get(x.report.shard!.index) ?? []), x.file]);
-  const dup = [...byIndex].filter(([, files]) => files.length > 1);
-  if (dup.length) throw new MergeError(dup.map(([i, files]) => `shard ${i}/${s0.total} is given more than once (${files.join(', ')})`).join('; '));
-  const missing = Array.from({ length: s0.total }, (_x, k) => k + 1).filter((i) => !byIndex.has(i));
-  if (missing.length) throw new MergeError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${s0.total}`).join(', ')}: a merge needs every shard of the run`);
+  const problem = shardSetProblem(inputs.map((x) => ({ file: x.file, shard: x.report.shard! })));
+  if (problem) throw new MergeError(problem);
   for (const x of inputs) {
     const { index, total, cases } = x.report.shard!;
-    const expected = cases.filter((_c, k) => k % total === index - 1);
+    const expected = shardItems(cases, { index, total });
     const got = x.report.protocols.flatMap((p) => p.scenarios.map((s) => s.caseId));
     if (!same([...got].sort(), [...expected].sort()))
       throw new MergeError(`${x.file} (shard ${index}/${total}) does not hold the cases of its shard; was it edited or written by another harness version?`);

@@ -44,7 +44,7 @@ export interface Reference {
 }
 
 export const REFERENCE_NAME = 'agentmarket-harness reference implementation';
-export const REFERENCE_CAPABILITIES: Capability[] = ['snapshot', 'clock-control', 'set-code', 'impersonate'];
+export const REFERENCE_CAPABILITIES: Capability[] = ['snapshot', 'reorg', 'clock-control', 'set-code', 'impersonate'];
 
 /** Describe running chains (and what services published) as a Target. */
 export function describeReference(

@@ -221,22 +221,28 @@ export function parseEconomy(input: unknown, source = 'economy'): Economy {
   throw new EconomyError(`invalid economy ${source}:\n${issueLines(r.error.issues).join('\n')}`);
 }
 
-/** Read and validate an economy file: `.yaml`/`.yml` as YAML, anything else as JSON. */
-export async function loadEconomyFile(file: string): Promise<Economy> {
+/**
+ * Read a YAML (`.yaml`/`.yml`) or JSON (anything else) file as plain data; `kind` names the file in
+ * the EconomyError for an unreadable file or a syntax error ("economy", "sweep").
+ */
+export async function readDataFile(file: string, kind: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new EconomyError(`cannot read economy file ${file}: ${(e as Error).message}`);
+    throw new EconomyError(`cannot read ${kind} file ${file}: ${(e as Error).message}`);
   }
   const yaml = /\.ya?ml$/i.test(path.extname(file));
-  let data: unknown;
   try {
-    data = yaml ? parseYaml(text, { prettyErrors: true }) : JSON.parse(text);
+    return yaml ? parseYaml(text, { prettyErrors: true }) : JSON.parse(text);
   } catch (e) {
-    throw new EconomyError(`economy file ${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
+    throw new EconomyError(`${kind} file ${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
   }
-  return parseEconomy(data, `file ${file}`);
+}
+
+/** Read and validate an economy file. */
+export async function loadEconomyFile(file: string): Promise<Economy> {
+  return parseEconomy(await readDataFile(file, 'economy'), `file ${file}`);
 }
 
 /** The protocols a population trades on (its own list, or every protocol of the economy). */

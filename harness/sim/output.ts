@@ -3,6 +3,7 @@
  * - metrics.json: the metrics (metrics.ts), versioned;
  * - events.csv: every event, money movements included (amount in base units), one row each;
  * - tasks.csv: one row per task with its outcome (what the cross-engine check compares);
+ * - report.html: the self-contained report with plots (report-html.ts);
  * - violations.json: only when conservation failed: each violation with its event trail.
  * CSV is RFC 4180: comma-separated, a header row, fields quoted when they hold a comma, quote or
  * line break.
@@ -14,6 +15,7 @@ import { once } from 'node:events';
 import type { SimEvent } from './ledger.ts';
 import type { Metrics } from './metrics.ts';
 import type { SimResult, TaskRecord } from './model-engine.ts';
+import { renderSimReport } from './report-html.ts';
 
 /** One CSV field. */
 export function csvField(v: string | number | bigint | boolean | undefined | null): string {
@@ -66,13 +68,14 @@ async function writeLines(file: string, header: readonly string[], rows: Iterabl
   await once(out, 'finish');
 }
 
-const json = (v: unknown) => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x), 2)}\n`;
+export const json = (v: unknown) => `${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x), 2)}\n`;
 
 /** Write the run's files into `dir` (created; a previous violations.json is removed). */
 export async function writeSimOutput(dir: string, r: SimResult, metrics: Metrics): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const files = [path.join(dir, 'metrics.json'), path.join(dir, 'events.csv'), path.join(dir, 'tasks.csv')];
+  const files = [path.join(dir, 'metrics.json'), path.join(dir, 'events.csv'), path.join(dir, 'tasks.csv'), path.join(dir, 'report.html')];
   await writeFile(files[0]!, json(metrics));
+  await writeFile(files[3]!, await renderSimReport(r, metrics));
   await writeLines(
     files[1]!,
     EVENT_COLUMNS,

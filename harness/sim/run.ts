@@ -23,6 +23,8 @@ export interface SimulationRunOptions {
   out?: string;
   /** Overrides the file's seed. */
   seed?: number;
+  /** The economy file as metrics.json names it (default: `file` as given); a sweep's run names its point's economy.json. */
+  recordFileAs?: string;
   /** A what-if profile file (the format of `amh run --profile`): its constants override the economy's `profiles`. */
   profile?: string;
   onProgress?: (p: ProgressInfo) => void;
@@ -50,7 +52,7 @@ export async function runSimulation(o: SimulationRunOptions): Promise<Simulation
   const metrics = computeMetrics(result, {
     startedAt: startedAt.toISOString(),
     wallMs: Date.now() - startedAt.getTime(),
-    economyFile: o.file,
+    economyFile: o.recordFileAs ?? o.file,
     ...(whatIf ? { whatIf: { name: whatIf.name, ...(whatIf.source ? { file: whatIf.source } : {}), hash: whatIf.hash } } : {}),
   });
   const dir = o.out ?? path.join('reports', 'sim', economy.name);

@@ -12,7 +12,7 @@
 import { rpcCall } from '../chain/index.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
 import { startReference } from '../services/reference.ts';
-import { EconomyError } from './economy.ts';
+import { type Economy, EconomyError } from './economy.ts';
 import type { Violation } from './ledger.ts';
 import { Ledger } from './ledger.ts';
 import { buildMarket } from './market.ts';
@@ -30,13 +30,18 @@ async function latestTimestamp(rpcUrl: string): Promise<bigint> {
   return BigInt(b.timestamp);
 }
 
+/** Every protocol of the economy has a stack simulation; an EconomyError names the first that has none. */
+export function checkStackable(economy: Economy, packs: SimulateOptions['packs']): void {
+  for (const id of Object.keys(economy.protocols))
+    if (!packs.get(id)?.stack) throw new EconomyError(`protocol '${id}' has no stack simulation yet (reference-impl/${id}/simulation.ts has no 'stack'); --engine model runs it`);
+}
+
 /** Run the economy on the reference stack. Every protocol of the economy needs a pack with `stack`. */
 export async function simulateStack(opts: SimulateOptions & { log?: (line: string) => void }): Promise<SimResult> {
   const { economy, seed, packs } = opts;
   const profiles = resolveProfiles(economy, packs);
   const protocolIds = Object.keys(economy.protocols);
-  for (const id of protocolIds)
-    if (!packs.get(id)?.stack) throw new EconomyError(`protocol '${id}' has no stack simulation yet (reference-impl/${id}/simulation.ts has no 'stack'); --engine model runs it`);
+  checkStackable(economy, packs);
   const market = buildMarket(economy, seed);
   const stacks = protocolIds.map((id) => [id, packs.get(id)!.stack!] as const);
   const ref = await startReference({

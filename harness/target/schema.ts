@@ -50,6 +50,7 @@ const serviceUrl = z
 /** Powers any target may grant the harness; scenarios that need an absent one are not-applicable. */
 export const CORE_CAPABILITIES = {
   snapshot: 'evm_snapshot / evm_revert: per-run isolation of chain state',
+  reorg: "anvil_reorg / anvil_rollback: the harness may replace the chain's newest blocks (a payment seen by the servers disappears, or is mined again in another block)",
   'clock-control': 'evm_increaseTime / evm_setNextBlockTimestamp / evm_mine, and the servers follow chain time',
   reset: 'servers can be reset to their initial state between runs',
   'fault-injection': 'servers expose hooks to inject faults (slow facilitator, dropped receipts, ...)',

@@ -88,3 +88,52 @@ test('an unreachable node orphans nothing (the error reaches the caller)', async
   await assert.rejects(g.check(), /ECONNREFUSED/);
   assert.equal(w.rows().length, 1);
 });
+
+test('a reorg that mined a row’s transaction again moves the row there; the others are orphaned', async () => {
+  // Rows keyed by transaction: tx-6 and tx-8 were mined in blocks 6 and 8.
+  const hashes = new Map<bigint, string>();
+  for (let i = 0n; i <= 10n; i++) hashes.set(i, `0x${i}a`);
+  let rows = [
+    { tx: 'tx-6', block: 6n, hash: '0x6a' },
+    { tx: 'tx-8', block: 8n, hash: '0x8a' },
+  ];
+  const minedIn = new Map<string, Anchor>();
+  const store = {
+    liveAnchors: () => [...rows].sort((a, b) => (a.block > b.block ? -1 : 1)).map(({ block, hash }) => ({ block, hash })),
+    orphan: (gone: Anchor[]) => {
+      const before = rows.length;
+      rows = rows.filter((r) => !gone.some((g) => g.block === r.block && g.hash === r.hash));
+      return before - rows.length;
+    },
+    anchoredTxs: (a: Anchor) => rows.filter((r) => r.block === a.block && r.hash === a.hash).map((r) => r.tx),
+    reanchor: (tx: string, a: Anchor) => {
+      rows = rows.map((r) => (r.tx === tx ? { tx, ...a } : r));
+      return 1;
+    },
+  };
+  let nodeDown = false;
+  const locate = async (tx: string) => {
+    if (nodeDown) throw new Error('node unreachable');
+    return minedIn.get(tx);
+  };
+  const g = new RevertGuard(
+    async (n) => hashes.get(n),
+    store,
+    () => {},
+    locate,
+  );
+  // Blocks 5..10 replaced; tx-8 is mined again in the new block 10, tx-6 is gone.
+  for (let i = 5n; i <= 10n; i++) hashes.set(i, `0x${i}b`);
+  minedIn.set('tx-8', { block: 10n, hash: '0x10b' });
+  nodeDown = true;
+  await assert.rejects(g.check(), /unreachable/);
+  assert.equal(rows.length, 2, 'a node that cannot be asked orphans nothing');
+  nodeDown = false;
+  await g.check();
+  assert.deepEqual(rows, [{ tx: 'tx-8', block: 10n, hash: '0x10b' }]);
+  // The moved row is the newest anchor now: a later reorg of block 10 is noticed.
+  hashes.set(10n, '0x10c');
+  minedIn.delete('tx-8');
+  await g.check();
+  assert.deepEqual(rows, []);
+});

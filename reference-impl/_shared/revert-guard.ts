@@ -16,6 +16,14 @@ export interface AnchoredStore {
   liveAnchors(): Anchor[];
   /** Orphans every live row anchored at one of `anchors`; returns how many rows changed. */
   orphan(anchors: Anchor[]): number;
+  /**
+   * Optional, with {@link reanchor} and the guard's `locate`: the transactions whose live rows are
+   * anchored at `anchor` (a task whose id is its payment's hash). A reorg may mine such a
+   * transaction again in another block: its rows then move there instead of being orphaned.
+   */
+  anchoredTxs?(anchor: Anchor): string[];
+  /** Moves the live rows of transaction `tx` to `anchor`; returns how many rows changed. */
+  reanchor?(tx: string, anchor: Anchor): number;
 }
 
 export class RevertGuard {
@@ -26,11 +34,15 @@ export class RevertGuard {
   /**
    * @param blockHash hash of block `n` on the chain now, undefined when the chain is not that high;
    *   it must throw (not answer undefined) when the node cannot be asked, so doubt orphans nothing.
+   * @param locate the block holding transaction `tx` on the chain now, undefined when it is not
+   *   mined; like `blockHash` it must throw when the node cannot be asked. Without it (or without the
+   *   store's `anchoredTxs`/`reanchor`) every row of a replaced block is orphaned.
    */
   constructor(
     private readonly blockHash: (n: bigint) => Promise<string | undefined>,
     private readonly store: AnchoredStore,
     private readonly log: (msg: string) => void = () => {},
+    private readonly locate?: (tx: string) => Promise<Anchor | undefined>,
   ) {
     this.newest = store.liveAnchors()[0];
   }
@@ -70,8 +82,18 @@ export class RevertGuard {
       if ((await this.blockHash(a.block)) === a.hash) break;
       gone.push(a);
     }
+    let moved = 0;
+    const { anchoredTxs, reanchor } = this.store;
+    if (this.locate && anchoredTxs && reanchor) {
+      for (const a of gone) {
+        for (const tx of anchoredTxs.call(this.store, a)) {
+          const now = await this.locate(tx);
+          if (now && now.hash !== a.hash) moved += reanchor.call(this.store, tx, now);
+        }
+      }
+    }
     const n = this.store.orphan(gone);
-    if (n) this.log(`chain revert detected: ${n} rows orphaned`);
+    if (n || moved) this.log(`chain revert detected: ${n} rows orphaned, ${moved} moved to the block that mined their transaction again`);
     this.newest = this.store.liveAnchors()[0];
   }
 }

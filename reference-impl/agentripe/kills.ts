@@ -128,7 +128,7 @@ export default defineKills<Variant>({
       chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
       endpoints: { agentripe: proxy?.url ?? stack.server.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'snapshot', 'agentripe:review-fixture', 'rpc-faults'],
+      capabilities: ['clock-control', 'snapshot', 'reorg', 'agentripe:review-fixture', 'rpc-faults'],
     });
     return {
       target,
@@ -154,6 +154,8 @@ export default defineKills<Variant>({
       variant: { facilitator: { lostSendIsFailure: true } },
     },
     fault('AGR-PAY-04', 'unknownServiceFirstEntry', 'unknown-agent-or-service', 2),
+    fault('AGR-ORG-01', 'noRevertCheck', 'payment-reorg', 2),
+    fault('AGR-ORG-02', 'orphanReminedPayments', 'payment-reorg', 2),
     fault('AGR-PRICE-01', 'zeroPriceChallenge', 'zero-price-entry', 2),
     fault('AGR-PRICE-02', 'zeroPriceRegister', 'registration-validation', 2),
     fault('AGR-PRICE-02', 'zeroPriceRegister', 'agent-uri-update', 2),

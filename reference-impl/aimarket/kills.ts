@@ -120,7 +120,7 @@ export default defineKills<Variant>({
       ],
       endpoints: { aimarket: stack.provider.url, 'aimarket-router': stack.router!.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'snapshot', 'aimarket:failure-fixture'],
+      capabilities: ['clock-control', 'snapshot', 'reorg', 'aimarket:failure-fixture'],
       protocols: ['aimarket'],
       config: { aimarket: { failure: FAILURE_FIXTURE, downPeer: stack.downPeer } },
     });
@@ -157,6 +157,7 @@ export default defineKills<Variant>({
     fault('AIM-CHN-04', 'keepFailedDebit', 'channel-model', 10),
     fault('AIM-CHN-05', 'refundOffByCent', 'channel-model', 3),
     fault('AIM-CHN-05', 'closeTwice', 'channel-model', 3),
+    fault('AIM-ORG-01', 'keepReorgedChannels', 'channel-deposit-reorg', 2),
     fault('AIM-CHN-06', 'noExpiry', 'channel-expiry', 1),
     fault('AIM-PIP-01', 'pipelineReverseOrder', 'pipelines', 5),
     fault('AIM-PIP-02', 'pipelineNoCycleCheck', 'pipelines', 3),

@@ -3,19 +3,25 @@
  * factory/hub as endpoint `aimarket`, the routing hub as `aimarket-router`, and the router's stopped
  * peer in `config.aimarket.downPeer`. Grants `aimarket:failure-fixture` (the catalog's `flaky@v1`
  * fails on "fail": `config.aimarket.failure`). Started by `amh up` and by the reference Target whenever
- * the aimarket protocol is selected.
+ * the aimarket protocol is selected. A what-if profile sets the router's fee, the hubs' channel
+ * lifetime and the escrow's (protocol/constants.ts).
  */
 import { defineService } from '../../harness/services/service.ts';
+import { AIMARKET_CONSTANTS } from './protocol/constants.ts';
 import { FAILURE_FIXTURE } from './protocol/wire.ts';
+import { applyAimarketChannelTtl } from './server/apply-profile.ts';
 import { startAimStack } from './server/stack.ts';
 
 export default defineService({
   name: 'aimarket',
   protocols: ['aimarket'],
   chains: ['base'],
-  async start({ chains, host, log }) {
+  async start({ chains, host, log, profile }) {
     const chain = chains.find((c) => c.profile.id === 'base')!;
-    const stack = await startAimStack(chain, { host, log: (m) => log(`aimarket: ${m}`) });
+    // A what-if profile's routing fee and channel lifetime: the hubs take both, the escrow its lifetime.
+    const constants = AIMARKET_CONSTANTS.of(profile);
+    if (await applyAimarketChannelTtl(chain, constants.channelExpirySeconds)) log(`aimarket: the escrow's channel lifetime is set to ${constants.channelExpirySeconds} s (profile)`);
+    const stack = await startAimStack(chain, { host, constants, log: (m) => log(`aimarket: ${m}`) });
     return {
       endpoints: { aimarket: stack.provider.url, 'aimarket-router': stack.router!.url },
       capabilities: ['aimarket:failure-fixture'],

@@ -27,6 +27,8 @@ interface Mutation {
 interface Variant {
   faults?: Parameters<typeof AISP_FAULTS.parse>[0];
   mutation?: Mutation;
+  /** The backend's confirmation depth, also declared in the target (default: the profile's). */
+  confirmations?: number;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -65,8 +67,9 @@ export function marketplaceMutant(m: Mutation): Hex {
 }
 
 /** A variant with one server fault: the defect's words are the fault registry's. */
-function fault(requirement: string, name: (typeof AISP_FAULTS.names)[number], grep: string, runs = 3): KillVariant<Variant> {
-  return { requirement, defect: AISP_FAULTS.describe(name), grep, runs, variant: { faults: [name] } };
+function fault(requirement: string, name: (typeof AISP_FAULTS.names)[number], grep: string, runs = 3, confirmations?: number): KillVariant<Variant> {
+  const at = confirmations === undefined ? '' : ` (confirmations ${confirmations})`;
+  return { requirement, defect: `${AISP_FAULTS.describe(name)}${at}`, grep, runs, variant: { faults: [name], confirmations } };
 }
 
 /** A variant with one contract edit. */
@@ -91,7 +94,8 @@ export default defineKills<Variant>({
     const market = c.profile.contracts.diemMarketplace!;
     const original = v?.mutation ? await rpcCall<Hex>(c.rpcUrl, 'eth_getCode', [market, 'latest']) : undefined;
     if (v?.mutation) await rpcCall(c.rpcUrl, 'anvil_setCode', [market, marketplaceMutant(v.mutation)]);
-    const stack = await startAispStack(c, { faults: AISP_FAULTS.parse(v?.faults ?? []) });
+    const confirmations = v?.confirmations ?? AISP_PROFILE.confirmations;
+    const stack = await startAispStack(c, { faults: AISP_FAULTS.parse(v?.faults ?? []), backend: { confirmations } });
     const usdc = tokenOf(c.profile, 'usdc');
     const { usdc: _u, ...contracts } = c.profile.contracts;
     const target = parseTarget({
@@ -99,8 +103,8 @@ export default defineKills<Variant>({
       chains: [{ id: 'base', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
       endpoints: { 'aisp-backend': stack.backend.url, 'aisp-inference': stack.venice.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'snapshot', 'aisp:admin-keys'],
-      config: { aisp: { adminKeys: stack.adminKeys, confirmations: AISP_PROFILE.confirmations, signatureWindowSeconds: AISP_PROFILE.signatureWindowSeconds } },
+      capabilities: ['clock-control', 'snapshot', 'reorg', 'aisp:admin-keys'],
+      config: { aisp: { adminKeys: stack.adminKeys, confirmations, signatureWindowSeconds: AISP_PROFILE.signatureWindowSeconds } },
     });
     return {
       target,
@@ -134,7 +138,7 @@ export default defineKills<Variant>({
     }),
     mutant('AISP-REV-01', 'does not charge the day in progress on a revoke', 'revoke-refund', {
       file: 'DiemMarketplace.sol',
-      from: 'uint256 usedDays = (block.timestamp - rt.fundedAt) / DAY + 1;',
+      from: 'uint256 usedDays = (block.timestamp - rt.fundedAt) / DAY + (refundRule == RefundRule.STARTED_DAYS ? 1 : 0);',
       to: 'uint256 usedDays = (block.timestamp - rt.fundedAt) / DAY;',
     }),
     mutant('AISP-ONCE-01', 'never marks a settled rental SETTLED', 'settle-after-term', { file: 'DiemMarketplace.sol', from: 'rt.status = RentalStatus.SETTLED;', to: '' }, 3),
@@ -151,6 +155,10 @@ export default defineKills<Variant>({
     fault('AISP-KEY-02', 'expiresAtOffByOneDay', 'get-key-funder-only'),
     fault('AISP-KEY-03', 'keyToAnySigner', 'get-key-funder-only'),
     fault('AISP-KEY-04', 'keepRevertedRentals', 'funded-revert'),
+    fault('AISP-KEY-04', 'ignoreConfirmations', 'key-before-funding', 2, 3),
+    fault('AISP-ORG-01', 'ignoreReorgs', 'funded-reorg', 2),
+    fault('AISP-ORG-01', 'keepRevertedRentals', 'funded-reorg', 2),
+    fault('AISP-ORG-01', 'ignoreConfirmations', 'funded-reorg', 2, 3),
     fault('AISP-KEY-05', 'keyAfterExpiry', 'key-after-end'),
     fault('AISP-KEY-05', 'keyAfterEnd', 'key-after-end'),
     fault('AISP-SIG-01', 'noSignatureWindow', 'get-key-funder-only'),

@@ -8,7 +8,7 @@
 import { defineService } from '../../harness/services/service.ts';
 import { AISP_CONSTANTS } from './protocol/constants.ts';
 import { AISP_PROFILE } from './protocol/profile.ts';
-import { applyAispFee } from './server/apply-profile.ts';
+import { applyAispConstants } from './server/apply-profile.ts';
 import { startAispStack } from './server/stack.ts';
 
 export default defineService({
@@ -17,9 +17,9 @@ export default defineService({
   chains: ['base'],
   async start({ chains, host, log, profile }) {
     const chain = chains.find((c) => c.profile.id === 'base')!;
-    // A what-if profile's fee (the marketplace has no setter: see server/apply-profile.ts).
-    const { feeBps } = AISP_CONSTANTS.of(profile);
-    if (await applyAispFee(chain, feeBps)) log(`aisp: the marketplace's fee is set to ${feeBps} bps (profile)`);
+    // A what-if profile's fee and refund rule (the marketplace has no setters: see server/apply-profile.ts).
+    const changed = await applyAispConstants(chain, AISP_CONSTANTS.of(profile));
+    if (changed.length) log(`aisp: the marketplace's ${changed.join(', ')} (profile)`);
     const stack = await startAispStack(chain, { host, log: (m) => log(`aisp: ${m}`) });
     return {
       endpoints: { 'aisp-backend': stack.backend.url, 'aisp-inference': stack.venice.url },

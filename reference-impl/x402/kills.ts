@@ -19,6 +19,8 @@ type ProxyFault = 'malformed500' | 'supportedOtherNetwork';
 
 interface Variant {
   facilitator?: FacilitatorFaults;
+  /** The facilitator's receipt wait (default 30 s): short where a defect makes it wait for a receipt that never comes. */
+  receiptTimeoutMs?: number;
   simulate?: boolean;
   demo?: DemoFaults;
   proxy?: ProxyFault;
@@ -70,7 +72,9 @@ export default defineKills<Variant>({
     const c = chain!;
     const usdc = tokenOf(c.profile, 'usdc');
     // The facilitator's RPC goes through the harness's fault proxy (capability rpc-faults), as in the reference target.
-    const fac = await throughRpcFaults(c.rpcUrl, (rpcUrl) => startFacilitator({ rpcUrl, privateKey: roleAccount('provider').privateKey, faults: v?.facilitator, simulate: v?.simulate ?? true }));
+    const fac = await throughRpcFaults(c.rpcUrl, (rpcUrl) =>
+      startFacilitator({ rpcUrl, privateKey: roleAccount('provider').privateKey, faults: v?.facilitator, simulate: v?.simulate ?? true, receiptTimeoutMs: v?.receiptTimeoutMs }),
+    );
     const proxy = v?.proxy ? await facilitatorProxy(fac.url, v.proxy) : undefined;
     const demo = await startDemoResource({
       facilitatorUrl: fac.url,
@@ -193,6 +197,13 @@ export default defineKills<Variant>({
       grep: 'fault-facilitator-lost-send',
       runs: 2,
       variant: { facilitator: { lostSendIsFailure: true } },
+    },
+    {
+      requirement: 'X402-FLT-04',
+      defect: 'the facilitator waits for a transaction whose send never reached the node instead of sending it again: settlement_pending for a transaction the node never saw',
+      grep: 'fault-facilitator-send-never-arrived',
+      runs: 1,
+      variant: { facilitator: { noRebroadcast: true }, receiptTimeoutMs: 1500 },
     },
     { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
     {

@@ -237,7 +237,7 @@ export const agentripeRegister = defineRegister({
     { source: 'profile', lines: [67, 67], quote: 'AGR-PROF-17', requirements: ['AGR-REV-01', 'AGR-REV-03', 'AGR-FAIL-01'] },
     { source: 'profile', lines: [68, 68], quote: 'AGR-PROF-18', requirements: ['AGR-PRICE-01', 'AGR-PRICE-02'] },
     { source: 'profile', lines: [69, 69], quote: 'AGR-PROF-19', requirements: ['AGR-API-03', 'AGR-STAT-01'] },
-    { source: 'profile', lines: [70, 70], quote: 'AGR-PROF-20', requirements: ['AGR-ROB-01'] },
+    { source: 'profile', lines: [70, 70], quote: 'AGR-PROF-21', requirements: ['AGR-ROB-01'] },
     { source: 'profile', lines: [72, 87], quote: 'Resulting contract API', notTestable: "our escrow's API listing; its published parts are mapped in §1 and by the surface entries" },
     { source: 'profile', lines: [89, 89], quote: 'Ambiguities of the seed', notTestable: 'heading' },
     { source: 'profile', lines: [91, 95], quote: 'Does the money move at release', requirements: ['AGR-REV-01', 'AGR-FAIL-01', 'AGR-ESC-05'] },
@@ -275,6 +275,8 @@ export const agentripeRegister = defineRegister({
     { source: 'profile', lines: [195, 197], quote: 'AGR-ESC-04 checks the release beneficiary', requirements: ['AGR-ESC-04'] },
     { source: 'profile', lines: [199, 204], quote: 'read leniently', requirements: ['AGR-REV-01', 'AGR-FAIL-01', 'AGR-ESC-05', 'AGR-PAY-03'] },
     { source: 'profile', lines: [206, 207], quote: 'requirement → scenario table', notTestable: 'pointer to the README' },
+    { source: 'profile', lines: [209, 209], quote: 'Reorgs and confirmation depth', notTestable: 'heading' },
+    { source: 'profile', lines: [211, 224], quote: 'AGR-PROF-20 Confirmation depth and reorgs', requirements: ['AGR-ORG-01', 'AGR-ORG-02'] },
   ],
   surface: [
     // Routes (spec notes C.3 and the seed)

@@ -65,7 +65,7 @@ export const agentripeRequirements = defineCatalog([
     title: 'A malformed request gets no 5xx, is refused where it could change state, and changes nothing',
     source: {
       ...PROFILE,
-      section: 'AGR-PROF-20 robustness (RFC 9110 §15.5-15.6: a client error is a 4xx, a 5xx says the server erred; seed: "funds are safe regardless of either party\'s behavior")',
+      section: 'AGR-PROF-21 robustness (RFC 9110 §15.5-15.6: a client error is a 4xx, a 5xx says the server erred; seed: "funds are safe regardless of either party\'s behavior")',
     },
     text: "Every malformed request to a published route (a wrong method, an agent or task id that names nothing, a body declared JSON that is not JSON, bad vendor credentials, a bad x402 payment header, a transport-level defect) is answered below 500 (501 for an unimplemented method; a closed connection for a transport-level defect or a body over 64 KiB), and with a 4xx where it aims at a state-changing route; after a batch of them the USDC and escrow balances of every role, the deposits, the roles' nonces and every read route of the harness's agents and tasks are unchanged, no event of the USDC, escrow, identity or reputation contracts concerns them, and no valid payment sent along was settled.",
     profileAssumption: true,
@@ -326,5 +326,21 @@ export const agentripeRequirements = defineCatalog([
     source: { ...SEED, section: 'Key guarantees: "ReputationRegistry records completion/refund history on-chain via giveFeedback"' },
     text: "Each resolution of a task (release or refund) adds exactly one feedback for the task's agent to the ReputationRegistry (the seed's, or the one the target declares); nothing is added before the task is resolved.",
     profileAssumption: false,
+  },
+  {
+    id: 'AGR-ORG-01',
+    level: 'MUST',
+    title: 'A task whose payment a reorg removed is not served and releases or refunds nothing',
+    source: { ...SEED, section: '"Buyer\'s USDC is locked in the Agentripe contract"; "Only released to the seller\'s agentWallet when the task is successfully completed"; reorgs AGR-PROF-20' },
+    text: "When a reorg replaces the block holding a task's payment (same height) by one without it, GET /tasks/{id} answers 4xx or a failed status, the vendor's start, complete and fail are refused with 4xx, getDeposit(taskId) is NONE, and no USDC or escrow credit moves for anyone.",
+    profileAssumption: true,
+  },
+  {
+    id: 'AGR-ORG-02',
+    level: 'MUST',
+    title: 'A payment a reorg mined again in another block still counts, exactly once',
+    source: { ...SEED, section: '"depositId = taskId = x402 payment txHash"; "Only released to the seller\'s agentWallet when the task is successfully completed"; reorgs AGR-PROF-20' },
+    text: "When a reorg replaces the payment block and the same payment transaction is mined again in a later block (with or without the server's later transactions), the task is still served as pending, completes to one deposit of the price recorded once and released once, the payee is credited the price once and the buyer paid once.",
+    profileAssumption: true,
   },
 ]);

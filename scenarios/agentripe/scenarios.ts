@@ -10,6 +10,7 @@ import { apiKeys, foreignCredentials, vendorAuth, walletChange } from './auth.ts
 import { reclaim, vendorRoles } from './escrow.ts';
 import { faultScenarios } from './faults.ts';
 import { badPayments, unknownService, zeroPrice } from './payments.ts';
+import { paymentReorg } from './reorg.ts';
 import { robustness } from './robustness.ts';
 import { completedWithoutReview, fifthRejection, happyPath, lifecycleModel, races, rejections, vendorFailure } from './tasks.ts';
 
@@ -36,6 +37,7 @@ export const agentripeScenarios = [
   agentStats,
   reputationFeedback,
   reclaim,
+  paymentReorg,
   robustness,
   ...faultScenarios,
 ];

@@ -1,8 +1,8 @@
 /**
  * Payment channels: opening only on a verified deposit; a model-based scenario (calls at
  * boundary prices, failing calls, unknown channels, close, calls after close) whose balance, 402s,
- * receipts and settlement follow an integer-cent model with the ceiling rule; and expiry after 24 h
- * on the chain clock.
+ * receipts and settlement follow an integer-cent model with the ceiling rule; and expiry after the
+ * channel lifetime (24 h unless a what-if profile sets another) on the chain clock.
  */
 import fc from 'fast-check';
 import type { Hex } from 'viem';
@@ -11,6 +11,7 @@ import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { checkReceipt, receiptOf } from '../../reference-impl/aimarket/agents/buyer.ts';
 import type { HubClient } from '../../reference-impl/aimarket/agents/hub-client.ts';
+import { AIMARKET_CONSTANTS } from '../../reference-impl/aimarket/protocol/constants.ts';
 import { centsCeil, parseUsdMicros } from '../../reference-impl/aimarket/protocol/money.ts';
 import type { Tool } from '../../reference-impl/aimarket/protocol/wire.ts';
 import { SettlementSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
@@ -233,14 +234,16 @@ export const channelModel = defineScenario({
 export const channelExpiry = defineScenario({
   kind: 'property',
   id: 'channel-expiry',
-  title: 'A channel expires 24 h after it opens on the chain clock: calls answer 402, the balance is still refunded',
+  title: 'A channel expires its lifetime (24 h unless a profile sets another) after it opens on the chain clock: calls answer 402, the balance is still refunded',
   requirements: ['AIM-CHN-06'],
   endpoints: ['aimarket'],
   roles: ['buyer1'],
   capabilities: ['clock-control', 'snapshot'],
   isolation: 'snapshot',
-  arbitrary: () => fc.record({ early: fc.integer({ min: 60, max: 3600 }) }),
+  // Up to an hour before the mark (the shortest lifetime a profile allows is 10 minutes: at most half of it).
+  arbitrary: (env) => fc.record({ early: fc.integer({ min: 60, max: Math.min(3600, AIMARKET_CONSTANTS.of(env.profile).channelExpirySeconds / 2) }) }),
   async run(ctx, v) {
+    const ttl = BigInt(AIMARKET_CONSTANTS.of(ctx.profile).channelExpirySeconds);
     const hub = hubOf(ctx);
     const d = await discovered(ctx, hub, 'AIM-CHN-06');
     const t = textTools(d.manifest.tools)[0];
@@ -251,17 +254,17 @@ export const channelExpiry = defineScenario({
     const ch = await openChannel(ctx, hub, t, 'buyer1', cents, 'AIM-CHN-06');
     const s = ch.chain.session;
     const opened = await s.now();
-    ctx.act(`the chain clock moves to ${v.early} s before the 24 h mark`);
-    await s.test.setNextBlockTimestamp({ timestamp: opened + 86_400n - BigInt(v.early) });
+    ctx.act(`the chain clock moves to ${v.early} s before the ${ttl} s mark`);
+    await s.test.setNextBlockTimestamp({ timestamp: opened + ttl - BigInt(v.early) });
     await s.test.mine({ blocks: 1 });
     const before = await hub.invoke(t.product_id, t.capability_id, { text: 'before' }, { channel: ch.id });
-    ctx.expectStatus('AIM-CHN-06', { status: before.status, body: before.body }, 200, 'before 24 h the channel pays');
+    ctx.expectStatus('AIM-CHN-06', { status: before.status, body: before.body }, 200, `before ${ttl} s the channel pays`);
     const used = centsCeil(parseUsdMicros(t.price_per_call_usd));
-    ctx.act('the chain clock moves past 24 h');
-    await s.test.setNextBlockTimestamp({ timestamp: opened + 86_400n + 5n });
+    ctx.act(`the chain clock moves past ${ttl} s`);
+    await s.test.setNextBlockTimestamp({ timestamp: opened + ttl + 5n });
     await s.test.mine({ blocks: 1 });
     const after = await hub.invoke(t.product_id, t.capability_id, { text: 'after' }, { channel: ch.id });
-    ctx.expectStatus('AIM-CHN-06', { status: after.status, body: after.body }, 402, 'after 24 h a call answers 402');
+    ctx.expectStatus('AIM-CHN-06', { status: after.status, body: after.body }, 402, `after ${ttl} s a call answers 402`);
     const c = await hub.closeChannel(ch.id);
     const p = SettlementSchema.safeParse(c.body);
     ctx.check('AIM-CHN-06', c.status === 200 && p.success, 'the expired channel still settles', { expected: '200 settlement', actual: `${c.status} ${c.text.slice(0, 160)}` });

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { type Address, erc20Abi, type Hex, keccak256, toHex } from 'viem';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { ESCROW_KEY, escrowAbi } from '../../reference-impl/aimarket/protocol/abi.ts';
+import { AIMARKET_CONSTANTS } from '../../reference-impl/aimarket/protocol/constants.ts';
 import { signDebit } from '../../reference-impl/aimarket/protocol/eip712.ts';
 
 const FORGERIES = ['other-signer', 'replayed-receipt', 'other-hub', 'overdraft', 'stale-nonce'] as const;
@@ -47,6 +48,11 @@ export const escrow = defineScenario({
     const open = await s.attempt({ label: 'openChannel', role: 'buyer1', address: esc, abi: escrowAbi, functionName: 'openChannel', args: [id, usdc, v.deposit] });
     ctx.check('AIM-ESC-01', open.ok, 'openChannel pulls the deposit', { expected: 'mined', actual: open.ok ? 'mined' : open.reason });
     const chan = async () => s.read(esc, escrowAbi, 'getChannel', [id]);
+    const ttl = BigInt(AIMARKET_CONSTANTS.of(ctx.profile).channelExpirySeconds);
+    if (open.ok) {
+      const openedAt = (await s.public.getBlock({ blockNumber: open.blockNumber })).timestamp;
+      ctx.expectEqual('AIM-ESC-01', (await chan()).expiresAt, openedAt + ttl, `the channel expires ${ttl} s after its open`);
+    }
     const deadline = (await s.now()) + 3600n;
     const auth = (who: string, hubAddr: Address, amount: bigint, receipt: Hex, nonce: bigint) =>
       signDebit(ctx.key(who), chainId, esc, { channelId: id, hub: hubAddr, token: usdc, amount, receiptId: receipt, nonce, deadline });
@@ -91,8 +97,8 @@ export const escrow = defineScenario({
     }
     if (v.end === 'expire') {
       const early = await s.attempt({ label: 'expire early', role: 'vendor2', address: esc, abi: escrowAbi, functionName: 'expireChannel', args: [id] });
-      ctx.check('AIM-ESC-01', !early.ok, 'expire before 24 h is refused', { expected: 'revert', actual: early.ok ? 'mined' : early.reason });
-      await s.test.increaseTime({ seconds: 86_400 });
+      ctx.check('AIM-ESC-01', !early.ok, `expire before ${ttl} s is refused`, { expected: 'revert', actual: early.ok ? 'mined' : early.reason });
+      await s.test.increaseTime({ seconds: Number(ttl) });
       await s.test.mine({ blocks: 1 });
     }
     ctx.act(`the channel ends by ${v.end}`);

@@ -9,6 +9,7 @@ import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { signedAnnouncement } from '../../reference-impl/aimarket/agents/adversary.ts';
 import { checkReceipt, requirementOf } from '../../reference-impl/aimarket/agents/buyer.ts';
+import { AIMARKET_CONSTANTS } from '../../reference-impl/aimarket/protocol/constants.ts';
 import { parseUsdMicros, routedPriceAcceptable } from '../../reference-impl/aimarket/protocol/money.ts';
 import { signerFromSeed } from '../../reference-impl/aimarket/protocol/sign.ts';
 import { SearchSchema, WellKnownSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
@@ -31,6 +32,9 @@ export const federatedSearch = defineScenario({
     const rwk = await ctx.json('AIM-FED-01', `${router.url}/.well-known/ai-market.json`, WellKnownSchema);
     const fee = rwk.federation?.routing_fee_bps;
     if (fee === undefined) throw new Indeterminate('AIM-FED-01', 'the router declares no federation.routing_fee_bps');
+    // The fee is the router's choice; a profile that sets one says the router is configured with it.
+    const pinned = AIMARKET_CONSTANTS.pinned(ctx.profile).routingFeeBps;
+    if (pinned !== undefined) ctx.expectEqual('AIM-FED-01', BigInt(fee), pinned, 'the router declares the routing fee the profile sets');
     ctx.act(`the buyer searches the router for "${v.words.join(' ')}"`);
     const s = await ctx.json('AIM-FED-01', `${router.url}/ai-market/v2/search?intent=${encodeURIComponent(v.words.join(' '))}&limit=100`, SearchSchema);
     const price = new Map(d.manifest.tools.map((t) => [`${t.product_id}/${t.capability_id}`, t.price_per_call_usd]));

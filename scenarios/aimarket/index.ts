@@ -1,5 +1,6 @@
 /** Protocol `aimarket`: AI Market Protocol (seed 001): signed manifests, MCP tools, 402 payments, channels, pipelines, federation, the channel escrow. */
 import { defineProtocol } from '../../harness/engine/dsl.ts';
+import { AIMARKET_CONSTANTS } from '../../reference-impl/aimarket/protocol/constants.ts';
 import { AimConfigSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
 import { aimRegister } from './register.ts';
 import { aimRequirements } from './requirements.ts';
@@ -37,5 +38,6 @@ export default defineProtocol({
   capabilities: { 'aimarket:failure-fixture': 'config.aimarket.failure names a capability and an input that fails with a typed failure (the refund scenarios use it)' },
   config: AimConfigSchema,
   register: aimRegister,
+  constants: AIMARKET_CONSTANTS,
   docs: { readme: 'scenarios/aimarket/README.md', profile: 'scenarios/aimarket/profile.md' },
 });

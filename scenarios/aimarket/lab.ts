@@ -103,6 +103,8 @@ export const randomCents = (min: number, max: number) => BigInt(min + Math.floor
 
 export interface OpenedChannel {
   id: string;
+  /** The deposit transaction the channel was opened with. */
+  depositTx: Hex;
   depositCents: bigint;
   payer: Address;
   chain: PayChain;
@@ -121,7 +123,7 @@ export async function openChannel(ctx: RunContext, hub: HubClient, tool: Tool, r
   const o = await hub.openChannel(usd, tx.hash);
   const id = (o.body as { channel?: { channel_id?: unknown } } | undefined)?.channel?.channel_id;
   ctx.check(requirement, o.status === 200 && typeof id === 'string', 'a verified deposit opens a channel', { expected: '200 {channel:{channel_id}}', actual: `${o.status} ${o.text.slice(0, 200)}` });
-  return { id: id as string, depositCents: cents, payer: payer.address as Address, chain, recipient: req.recipient as Address };
+  return { id: id as string, depositTx: tx.hash as Hex, depositCents: cents, payer: payer.address as Address, chain, recipient: req.recipient as Address };
 }
 
 /** The channel's balance in cents, or undefined when the hub has no balance route (v1 hubs). */

@@ -21,7 +21,7 @@ export const aimRegister = defineRegister({
       origin: '/work/shared/specs/protocols.md lines 112-222',
       lines: [1, 108],
     },
-    { id: 'profile', title: 'AI Market profile: assumptions', file: 'scenarios/aimarket/profile.md', origin: 'scenarios/aimarket/profile.md', lines: [12, 24] },
+    { id: 'profile', title: 'AI Market profile: assumptions', file: 'scenarios/aimarket/profile.md', origin: 'scenarios/aimarket/profile.md', lines: [12, 25] },
   ],
   entries: [
     // ---- seed ---------------------------------------------------------------------------------
@@ -146,6 +146,7 @@ export const aimRegister = defineRegister({
     { source: 'profile', lines: [22, 22], quote: 'AIM-PROF-11', requirements: ['AIM-ESC-01'] },
     { source: 'profile', lines: [23, 23], quote: 'AIM-PROF-12', requirements: ['AIM-RCP-01', 'AIM-RCP-02'] },
     { source: 'profile', lines: [24, 24], quote: 'AIM-PROF-13', requirements: ['AIM-FED-02'] },
+    { source: 'profile', lines: [25, 25], quote: 'AIM-PROF-14', requirements: ['AIM-ORG-01'] },
   ],
   surface: [
     { kind: 'route', name: 'GET /.well-known/ai-market.json', requirements: ['AIM-DSC-01'] },

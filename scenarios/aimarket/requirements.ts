@@ -169,9 +169,9 @@ export const aimRequirements = defineCatalog([
   {
     id: 'AIM-CHN-06',
     level: 'MUST',
-    title: 'Channels expire after 24 h on the lab clock',
+    title: 'Channels expire after {channelExpirySecondsText} on the lab clock',
     source: { ...B4, section: '"Channels auto-expire 24h"' },
-    text: 'With the chain clock moved 24 h past the open, a call on the channel answers 402; the remaining balance is still refunded at close.',
+    text: 'Shortly before {channelExpirySecondsText} after the open a call on the channel is served; with the chain clock moved past {channelExpirySecondsText}, a call answers 402; the remaining balance is still refunded at close.',
     profileAssumption: false,
   },
   {
@@ -220,8 +220,9 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: 'Federated search shows routed prices with the declared routing fee',
     source: { ...B5, section: 'routed_price_usd = price*(1+routing_fee_bps/10000)' },
-    text: "GET /ai-market/v2/search answers matches with routed_price_usd = price_per_call_usd × (1 + routing_fee_bps/10000) (to the micro-dollar), trust_score in [0, 1]; matches from another hub carry the router's declared federation.routing_fee_bps and the provider's manifest price; min_trust filters.",
+    text: "GET /ai-market/v2/search answers matches with routed_price_usd = price_per_call_usd × (1 + routing_fee_bps/10000) (to the micro-dollar), trust_score in [0, 1]; matches from another hub carry the router's declared federation.routing_fee_bps and the provider's manifest price; min_trust filters. The fee is the router's choice; a profile that sets routingFeeBps certifies the router as declaring exactly that fee (AIM-PROF-14).",
     profileAssumption: false,
+    constants: ['routingFeeBps'],
   },
   {
     id: 'AIM-FED-02',
@@ -272,7 +273,15 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: "AIMarketEscrow debits only with the depositor's EIP-712 authorization and conserves money",
     source: { ...B5, section: 'AIMarketEscrow lifecycle; DebitAuthorization (spec §6.2)' },
-    text: "openChannel pulls the deposit; debitChannel by a hub succeeds with the depositor's DebitAuthorization signature (domain AIMarketEscrow/1, this chain, this address) and is refused for another signer, a reused receiptId, another hub after binding, an amount past the deposit; settle pays used to the hub and the rest to the depositor; refund only before any debit; expire by anyone after 24 h; deposits = payouts + refunds + held.",
+    text: "openChannel pulls the deposit; debitChannel by a hub succeeds with the depositor's DebitAuthorization signature (domain AIMarketEscrow/1, this chain, this address) and is refused for another signer, a reused receiptId, another hub after binding, an amount past the deposit; settle pays used to the hub and the rest to the depositor; refund only before any debit; a channel expires {channelExpirySecondsText} after its open (expiresAt) and anyone may expire it then, nobody before; deposits = payouts + refunds + held.",
     profileAssumption: false,
+  },
+  {
+    id: 'AIM-ORG-01',
+    level: 'MUST',
+    title: 'A channel counts its deposit only while the canonical chain holds it: reorged away it pays and refunds nothing, mined again it counts once',
+    source: { ...PROFILE, section: 'AIM-PROF-14 (POST /ai-market/channel/open on a verified deposit; close refunds deposit − used)' },
+    text: "When a reorg replaces the block holding a channel's deposit (same height) by one without it, a call on the channel is refused with a 4xx and runs nothing, and close refunds nothing (no token moves); when the same deposit transaction is mined again in another block, a call on the channel is served and close refunds exactly deposit − used, once.",
+    profileAssumption: true,
   },
 ]);

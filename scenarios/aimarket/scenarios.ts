@@ -6,5 +6,22 @@ import { announcements, federatedSearch, routedInvoke } from './federation.ts';
 import { malformed } from './malformed.ts';
 import { payPerCall } from './payments.ts';
 import { pipelines } from './pipelines.ts';
+import { channelReorg } from './reorg.ts';
 
-export const aimScenarios = [discovery, mcpSdk, payPerCall, pricing, intent, channelOpen, channelModel, channelExpiry, pipelines, federatedSearch, routedInvoke, announcements, malformed, escrow];
+export const aimScenarios = [
+  discovery,
+  mcpSdk,
+  payPerCall,
+  pricing,
+  intent,
+  channelOpen,
+  channelModel,
+  channelExpiry,
+  channelReorg,
+  pipelines,
+  federatedSearch,
+  routedInvoke,
+  announcements,
+  malformed,
+  escrow,
+];

@@ -322,15 +322,16 @@ export const revokeRefund = defineScenario({
     ctx.check('AISP-REV-01', r.ok, 'the provider may revoke before expiry', { expected: 'Revoked', actual: r.ok ? 'Revoked' : r.reason });
     if (!r.ok) return;
     const ts = (await a.s.public.getBlock({ blockNumber: r.blockNumber })).timestamp;
-    const used = usedDays(rt.fundedAt, ts);
-    const split = revokeSplit(f.cost, termDays, used, AISP_CONSTANTS.of(ctx.profile).feeBps);
+    const k = AISP_CONSTANTS.of(ctx.profile);
+    const used = usedDays(rt.fundedAt, ts, k.refundRule);
+    const split = revokeSplit(f.cost, termDays, used, k.feeBps);
     const b1 = await balances(a, who);
     a.s.recordBalances('revoke', a.usdc, b0, b1);
     ctx.expectEqual(
       'AISP-REV-01',
       { renter: b1.renter! - b0.renter!, provider: b1.provider! - b0.provider!, fee: b1.feeRecipient! - b0.feeRecipient!, escrow: b0.market! - b1.market! },
       { renter: split.refund, provider: split.provider, fee: split.fee, escrow: f.cost },
-      `${used} of ${termDays} days used: refund cost − ceil(cost × used / term), provider the rest minus 1%`,
+      `${used} of ${termDays} days used (${k.refundRule}): refund cost − ceil(cost × used / term), provider the rest minus the ${k.feeBps} bps fee`,
     );
     for (const [role, fn] of [
       ['provider', 'revokeAndRefund'],
@@ -558,7 +559,7 @@ export const marketplaceModel: ModelScenario<MState, MReal> = defineScenario({
     const a = await aisp(ctx);
     const c = await counters(a);
     const fee = await feeRecipient(a);
-    const m = M.newMarket({ now: await a.s.now(), nextListing: c.listings + 1n, nextRental: c.rentals + 1n, feeBps: AISP_CONSTANTS.of(ctx.profile).feeBps, feeRecipient: fee });
+    const m = M.newMarket({ now: await a.s.now(), nextListing: c.listings + 1n, nextRental: c.rentals + 1n, ...AISP_CONSTANTS.of(ctx.profile), feeRecipient: fee });
     const parties: Record<string, Address> = { market: a.market, feeRecipient: fee };
     for (const role of [...M_PROVIDERS, ...M_RENTERS]) parties[a.s.address(role).toLowerCase()] = a.s.address(role);
     const base = await balances(a, parties);
@@ -594,7 +595,7 @@ export const capacityRace = defineScenario({
     const l = await tryList(a, 'provider', t);
     if (!l.ok) return;
     const renters = ['buyer1', 'buyer2', 'attacker'] as const;
-    const m = M.newMarket({ now: await a.s.now(), nextListing: l.listingId, nextRental: (await counters(a)).rentals + 1n, feeBps: AISP_CONSTANTS.of(ctx.profile).feeBps });
+    const m = M.newMarket({ now: await a.s.now(), nextListing: l.listingId, nextRental: (await counters(a)).rentals + 1n, ...AISP_CONSTANTS.of(ctx.profile) });
     M.list(m, a.s.address('provider'), t);
     // Part of the capacity is already rented (by vendor1), so the race is for what is left.
     const taken = v.taken * DIEM < cap ? v.taken * DIEM : 0n;

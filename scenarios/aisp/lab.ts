@@ -185,6 +185,8 @@ export async function approve(a: Aisp, role: string, amount: bigint): Promise<vo
 
 export interface Funded {
   rentalId: bigint;
+  /** The fund transaction. */
+  hash: Hex;
   cost: bigint;
   expiresAt: bigint;
   block: bigint;
@@ -196,7 +198,7 @@ export async function tryFund(a: Aisp, role: string, listingId: bigint, termDays
   if (!r.ok) return { ok: false, reason: r.reason };
   const ev = r.events.find((e) => e.eventName === 'Funded');
   if (!ev) return { ok: false, reason: 'fund succeeded without a Funded event' };
-  return { ok: true, rentalId: ev.args.rentalId as bigint, cost: ev.args.cost as bigint, expiresAt: BigInt(ev.args.expiresAt as bigint), block: r.blockNumber };
+  return { ok: true, rentalId: ev.args.rentalId as bigint, hash: r.hash, cost: ev.args.cost as bigint, expiresAt: BigInt(ev.args.expiresAt as bigint), block: r.blockNumber };
 }
 
 /** Setup step: `role` approves the quote and funds (indeterminate when refused). */

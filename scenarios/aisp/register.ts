@@ -159,6 +159,8 @@ export const aispRegister = defineRegister({
       notTestable:
         'a limitation of the seed’s design (co-renters share a key), documented; the provider agent’s rotation is exercised in the lifecycle test, the revocation it relies on by AISP-INF-04',
     },
+    { source: 'profile', lines: [119, 119], quote: 'Reorgs and confirmation depth', notTestable: 'heading' },
+    { source: 'profile', lines: [121, 130], quote: 'AISP-PROF-21 Confirmation depth and reorgs', requirements: ['AISP-KEY-04', 'AISP-ORG-01'] },
   ],
   surface: [
     { kind: 'route', name: 'GET /api/listings', requirements: ['AISP-API-01', 'AISP-LEAK-01'] },
@@ -193,7 +195,7 @@ export const aispRegister = defineRegister({
     { kind: 'view', name: 'splitFee(uint256)', notTestable: 'a client convenience: the scenarios compute the split with the protocol library' },
     { kind: 'event', name: 'Listed', requirements: ['AISP-LIST-01', 'AISP-API-01'] },
     { kind: 'event', name: 'ListingClosed', requirements: ['AISP-API-01'] },
-    { kind: 'event', name: 'Funded', requirements: ['AISP-FUND-01', 'AISP-KEY-04'] },
+    { kind: 'event', name: 'Funded', requirements: ['AISP-FUND-01', 'AISP-KEY-04', 'AISP-ORG-01'] },
     { kind: 'event', name: 'Settled', requirements: ['AISP-FEE-01', 'AISP-KEY-05'] },
     { kind: 'event', name: 'Revoked', requirements: ['AISP-REV-01', 'AISP-KEY-05'] },
     { kind: 'message', name: 'diem-marketplace:get-key:{rentalId}:{timestamp}', requirements: ['AISP-KEY-02', 'AISP-KEY-03', 'AISP-SIG-01', 'AISP-SIG-02'] },

@@ -65,7 +65,7 @@ export const aispRequirements = defineCatalog([
     level: 'MUST',
     title: 'revokeAndRefund: only the provider, only before expiry; the renter gets the unused whole days back',
     source: { ...SEED, section: 'SDK (Provider): "DiemProvider: createListing, settle, revokeAndRefund"; refund rule AISP-PROF-05' },
-    text: 'Only the listing’s provider may revoke, and only before expiresAt; usedDays = whole days elapsed + 1; the provider earns ceil(cost × usedDays / termDays) minus the {feeBpsPercent} fee, the fee recipient the fee, and the renter gets the rest back, exactly.',
+    text: 'Only the listing’s provider may revoke, and only before expiresAt; usedDays = {refundRuleUsedDays}; the provider earns ceil(cost × usedDays / termDays) minus the {feeBpsPercent} fee, the fee recipient the fee, and the renter gets the rest back, exactly.',
     profileAssumption: true,
   },
   {
@@ -83,8 +83,8 @@ export const aispRequirements = defineCatalog([
     source: { ...PROFILE, section: 'AISP-PROF-09 conservation (DESIGN: what the contract holds equals what it owes)' },
     text: 'After every action the marketplace’s USDC balance equals the costs of its active rentals plus whatever was sent to it outside fund, and every party’s balance moved exactly as the model says.',
     profileAssumption: true,
-    // The model's settle and revoke splits take the fee.
-    constants: ['feeBps'],
+    // The model's settle and revoke splits take the fee and the refund rule.
+    constants: ['feeBps', 'refundRule'],
   },
   // ---- the backend ----------------------------------------------------------------------------
   {
@@ -129,6 +129,14 @@ export const aispRequirements = defineCatalog([
     source: { ...SEED, section: 'Architecture: "Backend sees Funded event → Key released"; confirmations AISP-PROF-13' },
     text: 'Before its Funded event (an unknown rentalId) and before the configured confirmations, get-key is refused with 4xx; when a revert or reorg removes the Funded event, the former funder is refused and whoever funds that rentalId afterwards is the only one served.',
     profileAssumption: false,
+  },
+  {
+    id: 'AISP-ORG-01',
+    level: 'MUST',
+    title: 'Under a reorg a Funded event counts only where the canonical chain holds it: a removed one releases no key, one mined again counts once from its new block',
+    source: { ...SEED, section: 'Architecture: "Backend sees Funded event → Key released"; reorgs and depth AISP-PROF-21' },
+    text: 'When a reorg replaces the block holding a Funded event (same height, no revert) by one without the fund transaction, get-key for that rental is refused with 4xx however many blocks follow; when the same fund transaction is mined again in another block of the new branch, its funder gets the key once the new block is `confirmations` deep (refused before), and the listing view counts its DIEM once.',
+    profileAssumption: true,
   },
   {
     id: 'AISP-KEY-05',

@@ -2,5 +2,6 @@
 import { backendScenarios } from './backend.ts';
 import { contractScenarios } from './contract.ts';
 import { inferenceScenarios } from './inference.ts';
+import { fundedReorg } from './reorg.ts';
 
-export const aispScenarios = [...contractScenarios, ...backendScenarios, ...inferenceScenarios];
+export const aispScenarios = [...contractScenarios, ...backendScenarios, ...inferenceScenarios, fundedReorg];

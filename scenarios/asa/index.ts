@@ -1,5 +1,6 @@
 /** Protocol `asa`: NIP-A5 agent service agreements over Nostr (seed 003), settled with L402 over a simulated Lightning network. No chain. */
 import { defineProtocol } from '../../harness/engine/dsl.ts';
+import { ASA_CONSTANTS } from '../../reference-impl/asa/protocol/constants.ts';
 import { AsaConfig } from './lab.ts';
 import { asaRegister } from './register.ts';
 import { asaRequirements } from './requirements.ts';
@@ -35,5 +36,6 @@ export default defineProtocol({
   capabilities: { 'asa:reputation-view': 'the provider serves the PR’s proof-of-payment verification at config.asa.provider.reputation/<pubkey>' },
   config: AsaConfig,
   register: asaRegister,
+  constants: ASA_CONSTANTS,
   docs: { readme: 'scenarios/asa/README.md', profile: 'scenarios/asa/profile.md' },
 });

@@ -16,7 +16,11 @@ import { readCapability } from '../../reference-impl/asa/protocol/events.ts';
 import { decodeInvoice, priceToMsat } from '../../reference-impl/asa/protocol/invoice.ts';
 import { type Challenge, formatCredential } from '../../reference-impl/asa/protocol/l402.ts';
 import { attenuate, caveatsOf, exportV2, identifierOf, macaroonFromBase64, sha256hex } from '../../reference-impl/asa/protocol/macaroons.ts';
+import { ASA_CONSTANTS } from '../../reference-impl/asa/protocol/constants.ts';
 import { capabilityOf, LIVE, lightning, now, provider, requester, short } from './lab.ts';
+
+/** Seconds a minted expiry may differ from ours: the mint falls between our request and the answer, on the provider's clock. */
+const CLOCK_SLACK_S = 60;
 
 const L402 = { endpoints: ['asa-l402', 'asa-lightning'], keys: [{ role: 'buyer1', kind: 'lightning' as const }], ...LIVE };
 
@@ -207,7 +211,7 @@ export const forged = defineScenario({
   },
 });
 
-function attenuationScenario(id: string, req: string, title: string, caveat: (p: Paid) => string, what: string) {
+function attenuationScenario(id: string, req: string, title: string, caveat: (p: Paid) => string, what: string, own?: (ctx: RunContext, p: Paid & { challengedAt: number }) => void) {
   return defineScenario({
     kind: 'property',
     id,
@@ -216,7 +220,9 @@ function attenuationScenario(id: string, req: string, title: string, caveat: (p:
     ...L402,
     arbitrary: () => fc.constant(null),
     async run(ctx) {
+      const challengedAt = now();
       const p = await paid(ctx, req);
+      own?.(ctx, { ...p, challengedAt });
       const c = caveat(p);
       ctx.act(`the holder attenuates the macaroon with "${c}"`);
       const r = await call(ctx, p, cred(attenuate(p.challenge.macaroon, c), p.preimage), what);
@@ -229,9 +235,21 @@ function attenuationScenario(id: string, req: string, title: string, caveat: (p:
 export const expired = attenuationScenario(
   'l402-expired-macaroon',
   'ASA-L402-05',
-  'A macaroon whose expiry caveat is past (holder-attenuated) is refused',
+  'A macaroon whose expiry caveat is past (holder-attenuated) is refused; with a profile that sets the token lifetime, the token is minted valid for exactly that long',
   (p) => `${p.service}_valid_until=${now() - 60}`,
   'an expired macaroon',
+  (ctx, p) => {
+    const lifetime = ASA_CONSTANTS.pinned(ctx.profile).tokenLifetimeSeconds;
+    if (lifetime === undefined) return;
+    // The provider's own expiry caveat: mint time (the challenge, seconds ago) + the profile's lifetime.
+    const own = caveatsOf(p.challenge.macaroon).find((c) => c.startsWith(`${p.service}_valid_until=`));
+    const until = own ? Number(own.split('=')[1]) : Number.NaN;
+    const expected = p.challengedAt + lifetime;
+    ctx.check('ASA-L402-05', Math.abs(until - expected) <= CLOCK_SLACK_S, `the token carries ${p.service}_valid_until = mint time + ${lifetime} s (the profile's lifetime)`, {
+      expected: `${expected} (± ${CLOCK_SLACK_S} s)`,
+      actual: own ?? '(no expiry caveat of its own)',
+    });
+  },
 );
 export const scope = attenuationScenario(
   'l402-service-scope',
@@ -250,6 +268,22 @@ export const count = defineScenario({
   arbitrary: () => fc.boolean(),
   async run(ctx, attenuateIt) {
     const p = await paid(ctx, 'ASA-L402-07');
+    const count = ASA_CONSTANTS.pinned(ctx.profile).tokenMaxRequests;
+    if (count !== undefined && !attenuateIt) {
+      // A profile sets the count: the token's own caveat says it, and the provider serves exactly that many.
+      const caveat = `${p.service}_max_requests=${count}`;
+      ctx.check('ASA-L402-07', caveatsOf(p.challenge.macaroon).includes(caveat), `the token carries ${caveat} (the profile's count)`, {
+        expected: caveat,
+        actual: caveatsOf(p.challenge.macaroon).join(', '),
+      });
+      for (let i = 1; i <= count; i++) {
+        const r = await call(ctx, p, cred(p.challenge.macaroon, p.preimage), `the token, use ${i} of ${count}`);
+        ctx.expectStatus('ASA-L402-07', r, '2xx', `use ${i} of ${count} is served`);
+      }
+      const over = await call(ctx, p, cred(p.challenge.macaroon, p.preimage), `the token, use ${count + 1}`);
+      ctx.expectRefused('ASA-L402-07', over, `use ${count + 1} of a ${count}-request token is refused`);
+      return;
+    }
     const mac = attenuateIt ? attenuate(p.challenge.macaroon, `${p.service}_max_requests=1`) : p.challenge.macaroon;
     const own = caveatsOf(mac).some((c) => c === `${p.service}_max_requests=1`);
     if (!attenuateIt && !own) ctx.act('the token carries no one-request caveat: the holder adds one');

@@ -202,13 +202,16 @@ export const asaRequirements = defineCatalog([
     { ...L402, section: '§7.3 VerifySignature' },
     'A macaroon minted with another root key, or with a caveat removed, gets a 4xx even with the right preimage.',
   ),
-  r(
-    'ASA-L402-05',
-    'MUST',
-    'The expiry caveat is checked on every request',
-    { ...PR, section: 'Security: macaroons SHOULD carry expiry …; providers MUST validate all caveats on every request' },
-    'A macaroon whose <service>_valid_until is past (e.g. attenuated by the holder) gets a 4xx.',
-  ),
+  {
+    ...r(
+      'ASA-L402-05',
+      'MUST',
+      'The expiry caveat is checked on every request',
+      { ...PR, section: 'Security: macaroons SHOULD carry expiry …; providers MUST validate all caveats on every request' },
+      'A macaroon whose <service>_valid_until is past (e.g. attenuated by the holder) gets a 4xx. The lifetime is the provider’s choice; a profile that sets tokenLifetimeSeconds certifies the provider as minting tokens valid until mint time + that lifetime (ASA-PROF-12).',
+    ),
+    constants: ['tokenLifetimeSeconds'],
+  },
   r(
     'ASA-L402-06',
     'MUST',
@@ -216,14 +219,17 @@ export const asaRequirements = defineCatalog([
     { ...PR, section: 'Security: service-scope caveats' },
     'A macaroon attenuated to services=<another service>:0 gets a 4xx.',
   ),
-  r(
-    'ASA-L402-07',
-    'MUST',
-    'The request-count caveat is checked on every request',
-    { ...PR, section: 'Security: request-count caveats' },
-    'A token used past its <service>_max_requests (or past a holder-lowered count) gets a 4xx.',
-    true,
-  ),
+  {
+    ...r(
+      'ASA-L402-07',
+      'MUST',
+      'The request-count caveat is checked on every request',
+      { ...PR, section: 'Security: request-count caveats' },
+      'A token used past its <service>_max_requests (or past a holder-lowered count) gets a 4xx. The count is the provider’s choice; a profile that sets tokenMaxRequests certifies the provider as minting tokens that carry that count and serve exactly that many requests (ASA-PROF-12).',
+      true,
+    ),
+    constants: ['tokenMaxRequests'],
+  },
   r(
     'ASA-L402-08',
     'MUST',

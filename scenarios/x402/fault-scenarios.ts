@@ -16,7 +16,7 @@ import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
 import { LOSSES, asResponse, callsRpc, describeHit, expectFired, lossFault, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
 import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
 import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
-import { BASE, BUYERS, expectPaid, expectSettledOnChain, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
+import { BASE, BUYERS, expectPaid, expectSettledOnChain, expectUnchanged, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
 
 /** The request headers that carry a payment (v2, v1): the proxy's trigger for "the paid request". */
 const PAYMENT_HEADERS = ['payment-signature', 'x-payment'];
@@ -176,6 +176,62 @@ export const duplicateDelivery = defineScenario({
   },
 });
 
+/** One honest /settle whose transaction send the RPC fault proxy broke, as the judging step sees it. */
+interface SendFaultCase {
+  o: Offer;
+  p: Signed;
+  /** The facilitator's answer to the /settle during which the fault fired. */
+  a: FacilitatorAnswer;
+  snap: Awaited<ReturnType<typeof holdings>>;
+  payer: Address;
+  amount: bigint;
+  version: 1 | 2;
+}
+
+/** The case shape of both RPC send-fault scenarios: a buyer, and both ways a connection ends, in random order. */
+const sendFaultCases = () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) });
+
+/**
+ * For each hang-up: an honest payment is settled through the facilitator while `action` hits its
+ * eth_sendRawTransaction(Sync) on the way through the RPC fault proxy (capability `rpc-faults`); the
+ * fault must have fired and /settle must not answer 5xx; then `judge` decides the rest.
+ */
+async function settleThroughSendFault(
+  ctx: RunContext,
+  req: string,
+  v: { buyer: (typeof BUYERS)[number]; hangups: Hangup[] },
+  fault: { kind: 'drop-request' | 'drop-response'; what: (how: string) => string },
+  judge: (c: SendFaultCase) => Promise<void>,
+): Promise<void> {
+  const o = await offer(ctx);
+  const payer = o.s.address(v.buyer);
+  const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+  const version = (await facilitatorVersions(ctx, o))[0]!;
+  const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+  for (const how of v.hangups) {
+    const snap = await holdings(ctx, o, payer);
+    const p = await sign(ctx, o, v.buyer, version);
+    const what = fault.what(how === 'reset' ? 'reset' : 'closed');
+    const armed = rpc.arm({ name: what, when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'), action: { kind: fault.kind, how } });
+    ctx.act(`POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; ${what}`);
+    let a: FacilitatorAnswer;
+    try {
+      a = await post(ctx, '/settle', bodyOf(o, p));
+    } finally {
+      armed.disarm();
+    }
+    expectFired(armed, req, 'the facilitator sent no transaction through the RPC proxy for this settlement');
+    ctx.evidence.note(describeHit(armed, armed.hits[0]!));
+    ctx.check(req, a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+    await judge({ o, p, a, snap, payer, amount, version });
+  }
+}
+
+const isPending = (a: FacilitatorAnswer) => a.json?.success !== true && a.json?.errorReason === 'settlement_pending';
+const isTxHash = (x: unknown) => typeof x === 'string' && /^0x[0-9a-fA-F]{64}$/.test(x);
+/** /settle retries the scenarios make while the facilitator answers settlement_pending. */
+const PENDING_RETRIES = 2;
+
 /**
  * The RPC side (capability `rpc-faults`): the facilitator reaches its chain through the harness's
  * fault proxy, and the answer to its transaction send is lost (the node got it and mined it). A
@@ -191,59 +247,87 @@ export const facilitatorLostSend = defineScenario({
   maxRuns: FAULT_RUNS,
   ...FBASE,
   capabilities: ['rpc-faults'],
-  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), hangups: fc.shuffledSubarray(['close', 'reset'] as Hangup[], { minLength: 2 }) }),
+  arbitrary: sendFaultCases,
   async run(ctx, v) {
-    const o = await offer(ctx);
-    const payer = o.s.address(v.buyer);
-    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
-    const version = (await facilitatorVersions(ctx, o))[0]!;
-    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
-    for (const how of v.hangups) {
-      const snap = await holdings(ctx, o, payer);
-      const p = await sign(ctx, o, v.buyer, version);
-      const fault = rpc.arm({
-        name: `the answer to the facilitator's eth_sendRawTransaction(Sync) lost, connection ${how === 'reset' ? 'reset' : 'closed'}`,
-        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
-        action: { kind: 'drop-response', how },
-      });
-      ctx.act(
-        `POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; the node takes the facilitator's transaction but the answer is lost (connection ${how === 'reset' ? 'reset' : 'closed'})`,
-      );
-      let a: FacilitatorAnswer;
-      try {
-        a = await post(ctx, '/settle', bodyOf(o, p));
-      } finally {
-        fault.disarm();
-      }
-      expectFired(fault, 'X402-FLT-03', 'the facilitator sent no transaction through the RPC proxy for this settlement');
-      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
-      ctx.check('X402-FLT-03', a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+    const req = 'X402-FLT-03';
+    const fault = { kind: 'drop-response' as const, what: (how: string) => `the node takes the facilitator's transaction but the answer is lost (connection ${how})` };
+    await settleThroughSendFault(ctx, req, v, fault, async ({ o, p, a, snap, payer, amount, version }) => {
       const landed = await nonceUsed(o, p.auth);
-      if (!landed) throw new Indeterminate('X402-FLT-03', `the node did not mine the transaction whose answer was lost (authorization unused; /settle said ${showAnswer(a)})`);
+      if (!landed) throw new Indeterminate(req, `the node did not mine the transaction whose answer was lost (authorization unused; /settle said ${showAnswer(a)})`);
       let settled = a.json as Settlement | null;
       if (settled?.success !== true) {
         const pendingHash = settled?.transaction;
-        ctx.check(
-          'X402-FLT-03',
-          settled?.errorReason === 'settlement_pending' && typeof pendingHash === 'string' && /^0x[0-9a-fA-F]{64}$/.test(pendingHash),
-          'a settlement that landed is not reported as failed (success, or settlement_pending with its hash)',
-          {
-            expected: 'success:true, or success:false + errorReason settlement_pending + the transaction hash',
-            actual: showAnswer(a),
-          },
-        );
+        ctx.check(req, isPending(a) && isTxHash(pendingHash), 'a settlement that landed is not reported as failed (success, or settlement_pending with its hash)', {
+          expected: 'success:true, or success:false + errorReason settlement_pending + the transaction hash',
+          actual: showAnswer(a),
+        });
         ctx.act(`POST /settle again with the same payment (reconcile the pending settlement)`);
         const again = await post(ctx, '/settle', bodyOf(o, p));
-        ctx.check('X402-FLT-03', again.json?.success === true && again.json?.transaction === pendingHash, 'the retried /settle reconciles to the pending transaction', {
+        ctx.check(req, again.json?.success === true && again.json?.transaction === pendingHash, 'the retried /settle reconciles to the pending transaction', {
           expected: `success:true, transaction ${pendingHash}`,
           actual: showAnswer(again),
         });
         settled = again.json as Settlement;
       }
-      await expectSettledOnChain(ctx, 'X402-FLT-03', o, settled ?? undefined, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
-      await expectPaid(ctx, 'X402-FLT-03', o, snap, amount, '/settle with a lost send answer');
-    }
+      await expectSettledOnChain(ctx, req, o, settled ?? undefined, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+      await expectPaid(ctx, req, o, snap, amount, '/settle with a lost send answer');
+    });
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend];
+/**
+ * The other half of a lost send: the facilitator's eth_sendRawTransaction(Sync) never reaches the
+ * node (the connection ends before the node reads it), which the facilitator cannot tell from a lost
+ * answer. Every reading a careful implementer may take passes: refuse the settlement (nothing moved,
+ * the authorization still unused), or send the transaction again and report it settled, or answer
+ * settlement_pending with its hash and finish it when /settle is retried. What fails: success
+ * without the payment on chain, a 5xx, a payment reported failed that landed, a payment debited
+ * twice, and a settlement still "pending" after retries for a transaction the node has never seen
+ * (the caller can neither find it nor safely pay again: the facilitator may send it later).
+ */
+export const facilitatorSendNeverArrived = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-send-never-arrived',
+  title: "The facilitator's transaction send never reaches the node: the settlement is refused with nothing moved, or sent again and paid once; never pending for a transaction the node lacks",
+  requirements: ['X402-FLT-04'],
+  maxRuns: FAULT_RUNS,
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: sendFaultCases,
+  async run(ctx, v) {
+    const req = 'X402-FLT-04';
+    const fault = { kind: 'drop-request' as const, what: (how: string) => `the facilitator's transaction send is cut off before the node reads it (connection ${how})` };
+    await settleThroughSendFault(ctx, req, v, fault, async ({ o, p, a: first, snap, payer, amount, version }) => {
+      let a = first;
+      for (let retry = 1; retry <= PENDING_RETRIES && isPending(a); retry++) {
+        ctx.check(req, isTxHash(a.json?.transaction), 'a settlement_pending answer names its transaction', { expected: '0x + 64 hex', actual: showAnswer(a) });
+        ctx.act(`POST /settle again with the same payment (retry ${retry}: reconcile the pending settlement)`);
+        a = await post(ctx, '/settle', bodyOf(o, p));
+        ctx.check(req, a.status < 500, 'the retried /settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+      }
+      const landed = await nonceUsed(o, p.auth);
+      if (a.json?.success === true) {
+        await expectSettledOnChain(ctx, req, o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+        await expectPaid(ctx, req, o, snap, amount, '/settle whose first send never reached the node');
+        return;
+      }
+      if (isPending(a)) {
+        const hash = a.json!.transaction as Hex;
+        const known = await o.s.public.getTransaction({ hash }).then(
+          () => true,
+          () => false,
+        );
+        if (known && !landed) throw new Indeterminate(req, `the node holds the pending transaction ${hash} but has not mined it after ${PENDING_RETRIES} retries`);
+        ctx.check(req, false, `the settlement is still pending after ${PENDING_RETRIES} retries`, {
+          expected: 'success with the landed transaction, or a refusal with nothing moved',
+          actual: `${showAnswer(a)}; the node ${known ? 'mined it (the landed payment is never reported)' : 'has never seen this transaction'}`,
+        });
+        return;
+      }
+      ctx.check(req, !landed, 'a settlement reported failed did not land', { expected: 'authorizationState(payer, nonce) false', actual: `true after ${showAnswer(a)}` });
+      await expectUnchanged(ctx, req, o, snap, p.auth, 'a refused settlement whose send never reached the node');
+    });
+  },
+});
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived];

@@ -209,6 +209,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-FLT-04',
+    level: 'MUST',
+    title: 'A facilitator whose transaction send never reaches the node reports no settlement it did not make, and never leaves one pending for a transaction the node lacks',
+    source: { ...EXACT, section: '§1.4 "settlement_pending with the tx hash, so callers can reconcile instead of re-charging" (x402 PR #3083); §1.9 item 4' },
+    text: "When the facilitator's eth_sendRawTransaction (or eth_sendRawTransactionSync) never reaches the node (the connection ends first), /settle answers success:true only for a transaction that landed and moved exactly this payment, once; or refuses with nothing moved and the authorization unused; or answers settlement_pending with the transaction's hash, and then, within two retried /settle calls of the same payment, either reports it settled or refuses it with nothing moved: it never keeps a settlement pending for a transaction the node has never seen, never reports a landed payment as failed, never answers 5xx. Needs the capability rpc-faults.",
+    profileAssumption: false,
+  },
+  {
     id: 'X402-FAC-01',
     revisions: ['v2'],
     level: 'MUST',

@@ -9,7 +9,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 /// @notice A depositor opens a channel with tokens; a hub debits it with the depositor's EIP-712
 /// `DebitAuthorization` (one receipt id once, the channel's nonce in order, before the deadline, never
 /// past the deposit); settle pays the debits to the hub and refunds the rest; refund returns
-/// everything before any debit; expire settles anyone's channel after 24 h. Written for the harness
+/// everything before any debit; expire settles anyone's channel after its lifetime (24 h). Written for the harness
 /// from the spec's description (the public source is not stored): every rule is the spec's words.
 /// @dev No constructor state: the contract is placed with anvil_setCode at a lab address, so the EIP-712
 /// domain separator is computed from `address(this)` and `block.chainid` on every use (which also covers
@@ -17,7 +17,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 contract AIMarketEscrow {
     using SafeERC20 for IERC20;
 
-    /// @notice Channel lifetime: "sets 24h expiry".
+    /// @notice Default channel lifetime: "sets 24h expiry".
     uint256 public constant CHANNEL_TTL = 24 hours;
 
     bytes32 public constant DEBIT_TYPEHASH = keccak256(
@@ -46,6 +46,11 @@ contract AIMarketEscrow {
 
     mapping(bytes32 => Channel) private _channels;
     mapping(bytes32 => bool) public usedReceipts;
+    /// @dev A lifetime other than CHANNEL_TTL, in seconds (0: CHANNEL_TTL). No constructor and no admin
+    ///      here, so the lab's reference service writes this slot for a what-if profile
+    ///      (anvil_setStorageAt) and reads it back through `channelTtl()`. Declared last: the other
+    ///      slots stay where they were.
+    uint256 private _channelTtl;
 
     event ChannelOpened(bytes32 indexed channelId, address indexed depositor, address indexed token, uint256 amount, uint256 expiresAt);
     event ChannelDebited(bytes32 indexed channelId, address indexed hub, uint256 amount, bytes32 receiptId, uint256 nonce);
@@ -83,6 +88,12 @@ contract AIMarketEscrow {
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
     }
 
+    /// @notice The lifetime of a channel opened now, in seconds (24 h unless the deployment set another).
+    function channelTtl() public view returns (uint256) {
+        uint256 ttl = _channelTtl;
+        return ttl == 0 ? CHANNEL_TTL : ttl;
+    }
+
     function getChannel(bytes32 channelId) external view returns (Channel memory) {
         return _channels[channelId];
     }
@@ -92,7 +103,7 @@ contract AIMarketEscrow {
         if (_channels[channelId].status != Status.None) revert ChannelExists(channelId);
         if (token == address(0)) revert ZeroToken();
         if (depositAmount == 0) revert ZeroAmount();
-        uint256 expiresAt = block.timestamp + CHANNEL_TTL;
+        uint256 expiresAt = block.timestamp + channelTtl();
         _channels[channelId] = Channel({
             depositor: msg.sender,
             token: token,

@@ -26,8 +26,8 @@ library AispMath {
         return (amount / BPS) * feeBps + ((amount % BPS) * feeBps) / BPS;
     }
 
-    /// @notice Early revoke of a rental of `termDays` days after `usedDays` started days
-    ///         (1 <= usedDays <= termDays): the provider earns ceil(cost * usedDays / termDays), the
+    /// @notice Early revoke of a rental of `termDays` days after `usedDays` used days
+    ///         (0 <= usedDays <= termDays): the provider earns ceil(cost * usedDays / termDays), the
     ///         renter gets the rest back. Exact for any uint256 `cost`.
     function revokeSplit(uint256 cost_, uint256 termDays, uint256 usedDays)
         internal

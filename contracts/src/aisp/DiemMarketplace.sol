@@ -17,7 +17,8 @@ interface IUSDCPermit {
 /// @notice AISP V2 escrow (seed 000, "diem-marketplace"): providers list idle DIEM / Venice inference
 ///         capacity, renters fund rentals in USDC, the backend releases the provider's scoped API key
 ///         on `Funded`, and the escrow pays the provider 99% (1% protocol fee) when the term is over,
-///         or refunds the renter's unused whole days when the provider revokes early.
+///         or refunds the renter's unused whole days (the refund rule says whether the day in
+///         progress is used) when the provider revokes early.
 /// @dev Reconstructed: the V2 source is not public. Every rule the seed does not state is a profile
 ///      assumption, listed with its reasoning in scenarios/aisp/profile.md (AISP-PROF-nn).
 ///
@@ -53,6 +54,12 @@ contract DiemMarketplace is IDiemMarketplace {
 
     mapping(uint256 listingId => Listing) private _listings;
     mapping(uint256 rentalId => Rental) private _rentals;
+
+    /// @notice How an early revoke counts the days used (AISP-PROF-05); STARTED_DAYS unless set.
+    /// @dev Not an `initialize` argument, so a marketplace initialised before it keeps the rule it had;
+    ///      the lab's reference service writes this slot for a what-if profile (anvil_setStorageAt)
+    ///      and reads it back through this view. Declared last to leave every other slot in place.
+    RefundRule public refundRule;
 
     modifier nonReentrant() {
         if (_locked) revert Reentrancy();
@@ -189,14 +196,15 @@ contract DiemMarketplace is IDiemMarketplace {
 
     /// @inheritdoc IDiemMarketplace
     /// @dev Only the listing's provider, only before `expiresAt` (afterwards the rental is settled).
-    ///      usedDays = whole days elapsed since funding + 1 (the day in progress counts); the provider
-    ///      earns ceil(cost * usedDays / termDays), pays the fee on it, and the renter gets the rest.
+    ///      usedDays = whole days elapsed since funding, + 1 under STARTED_DAYS (the day in progress
+    ///      counts); the provider earns ceil(cost * usedDays / termDays), pays the fee on it, and the
+    ///      renter gets the rest.
     function revokeAndRefund(uint256 rentalId) external nonReentrant {
         Rental storage rt = _activeRental(rentalId);
         Listing storage l = _listings[rt.listingId];
         if (msg.sender != l.provider) revert NotProvider(rentalId, msg.sender);
         if (block.timestamp >= rt.expiresAt) revert AlreadyExpired(rentalId, rt.expiresAt);
-        uint256 usedDays = (block.timestamp - rt.fundedAt) / DAY + 1;
+        uint256 usedDays = (block.timestamp - rt.fundedAt) / DAY + (refundRule == RefundRule.STARTED_DAYS ? 1 : 0);
         uint256 cost_ = rt.cost;
         (uint256 earned, uint256 refund) = AispMath.revokeSplit(cost_, rt.termDays, usedDays);
         uint256 fee_ = AispMath.fee(earned, feeBps);

@@ -12,6 +12,13 @@ pragma solidity ^0.8.28;
 interface IDiemMarketplace {
     /// @notice Lifecycle of a rental: NONE (never funded), ACTIVE (funded, money in escrow),
     ///         SETTLED (paid to the provider after the term), REFUNDED (ended early by the provider).
+    /// @notice How an early revoke counts the days the renter used (AISP-PROF-05): STARTED_DAYS (the
+    ///         default) charges the day in progress, COMPLETED_DAYS refunds it.
+    enum RefundRule {
+        STARTED_DAYS,
+        COMPLETED_DAYS
+    }
+
     enum RentalStatus {
         NONE,
         ACTIVE,
@@ -72,7 +79,7 @@ interface IDiemMarketplace {
     /// @notice A rental was settled after its term: `providerAmount` to the provider, `fee` to the fee recipient.
     event Settled(uint256 indexed rentalId, address indexed provider, uint256 providerAmount, uint256 fee);
     /// @notice The provider ended a rental early: `refund` back to the renter for the unused whole days,
-    ///         `providerAmount` + `fee` for the `usedDays` days started.
+    ///         `providerAmount` + `fee` for the `usedDays` days the refund rule counts as used.
     event Revoked(
         uint256 indexed rentalId,
         address indexed renter,

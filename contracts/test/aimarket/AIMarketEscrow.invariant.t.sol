@@ -12,13 +12,14 @@ contract AIMarketEscrowInvariantTest is Test {
     function setUp() public {
         vm.warp(1_750_000_000);
         handler = new AIMarketEscrowHandler();
-        bytes4[] memory selectors = new bytes4[](6);
+        bytes4[] memory selectors = new bytes4[](7);
         selectors[0] = AIMarketEscrowHandler.open.selector;
         selectors[1] = AIMarketEscrowHandler.debit.selector;
         selectors[2] = AIMarketEscrowHandler.settle.selector;
         selectors[3] = AIMarketEscrowHandler.refund.selector;
         selectors[4] = AIMarketEscrowHandler.expire.selector;
         selectors[5] = AIMarketEscrowHandler.warp.selector;
+        selectors[6] = AIMarketEscrowHandler.setTtl.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }

@@ -179,6 +179,30 @@ contract AIMarketEscrowTest is Test {
         assertEq(usdc.balanceOf(depositor), 96e6);
     }
 
+    function test_channelTtl_defaultsTo24h() public view {
+        assertEq(escrow.channelTtl(), 24 hours);
+    }
+
+    /// The lab's other lifetime (slot 2, written by the reference service for a what-if profile)
+    /// applies to channels opened afterwards; 0 means the default again.
+    function test_channelTtl_fromItsSlot_expiresThen() public {
+        vm.store(address(escrow), bytes32(uint256(2)), bytes32(uint256(1 hours)));
+        assertEq(escrow.channelTtl(), 1 hours, "the lifetime lives in slot 2");
+        _open(10e6);
+        assertEq(escrow.getChannel(CH).expiresAt, block.timestamp + 1 hours);
+        _debit(hub, 4e6, bytes32("r1"));
+        vm.warp(block.timestamp + 1 hours - 1);
+        vm.expectRevert(abi.encodeWithSelector(AIMarketEscrow.NotExpired.selector, CH));
+        escrow.expireChannel(CH);
+        vm.warp(block.timestamp + 1);
+        vm.prank(address(0xD00D));
+        escrow.expireChannel(CH);
+        assertEq(usdc.balanceOf(hub), 4e6);
+        assertEq(usdc.balanceOf(depositor), 96e6);
+        vm.store(address(escrow), bytes32(uint256(2)), bytes32(0));
+        assertEq(escrow.channelTtl(), 24 hours);
+    }
+
     function test_settle_onlyParties() public {
         _open(10e6);
         vm.prank(hub);

@@ -18,7 +18,7 @@ contract DiemMarketplaceInvariantTest is Test {
         handler = new DiemMarketplaceHandler();
         market = handler.marketContract();
         usdc = handler.token();
-        bytes4[] memory selectors = new bytes4[](7);
+        bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = DiemMarketplaceHandler.list.selector;
         selectors[1] = DiemMarketplaceHandler.fund.selector;
         selectors[2] = DiemMarketplaceHandler.settle.selector;
@@ -26,6 +26,7 @@ contract DiemMarketplaceInvariantTest is Test {
         selectors[4] = DiemMarketplaceHandler.close.selector;
         selectors[5] = DiemMarketplaceHandler.warp.selector;
         selectors[6] = DiemMarketplaceHandler.donate.selector;
+        selectors[7] = DiemMarketplaceHandler.setRefundRule.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -68,7 +69,8 @@ contract DiemMarketplaceInvariantTest is Test {
     }
 
     /// Fee math: every payout matched the profile's formulas (1% rounded down; cost rounded up;
-    /// revoke pro rata by started days, provider share rounded up), to the base unit.
+    /// revoke pro rata by the days the refund rule in force counts, provider share rounded up), to the
+    /// base unit.
     function invariant_feeMathExact() public view {
         assertEq(handler.wrongPayout(), 0, "settle/revoke paid a different split");
         assertEq(handler.wrongCost(), 0, "fund charged a different cost (or a refused fund moved money)");
@@ -86,5 +88,6 @@ contract DiemMarketplaceInvariantTest is Test {
         console.log("settled", handler.nSettled());
         console.log("revoked", handler.nRevoked());
         console.log("refused", handler.nRefused());
+        console.log("refund rule switches", handler.nRuleSwitches());
     }
 }

@@ -457,6 +457,73 @@ contract DiemMarketplaceTest is Test, AispFixture {
         assertEq(usdc.balanceOf(provider), 1);
     }
 
+    /// The lab's way to set the refund rule (the reference service writes this slot for a profile).
+    function _setRefundRule(IDiemMarketplace.RefundRule rule) internal {
+        vm.store(address(market), bytes32(uint256(9)), bytes32(uint256(uint8(rule))));
+        assertEq(uint8(market.refundRule()), uint8(rule), "refundRule lives in slot 9");
+    }
+
+    function test_refundRule_defaultsToStartedDays() public view {
+        assertEq(uint8(market.refundRule()), uint8(IDiemMarketplace.RefundRule.STARTED_DAYS));
+    }
+
+    function test_revoke_completedDays_refundsTheDayInProgress() public {
+        _setRefundRule(IDiemMarketplace.RefundRule.COMPLETED_DAYS);
+        uint256 id = _list(provider, PRICE, 30, 1000 * DIEM, 4000 * DIEM);
+        uint256 r = _fund(renter, id, 30, 1000 * DIEM);
+        uint256 cost = market.getRental(r).cost;
+        uint256 renterBefore = usdc.balanceOf(renter);
+        skip(6 days + 1 hours); // 7th day in progress: 6 completed days used
+        uint256 earned = cost * 6 / 30;
+        uint256 fee = earned / 100;
+        vm.expectEmit(true, true, false, true, address(market));
+        emit Revoked(r, renter, cost - earned, earned - fee, fee, 6);
+        vm.prank(provider);
+        market.revokeAndRefund(r);
+        assertEq(usdc.balanceOf(renter) - renterBefore, cost - earned, "24 days back");
+        assertEq(usdc.balanceOf(provider), earned - fee);
+        assertEq(usdc.balanceOf(feeTo), fee);
+        _assertBooks();
+    }
+
+    function test_revoke_completedDays_inTheFirstDay_refundsEverything() public {
+        _setRefundRule(IDiemMarketplace.RefundRule.COMPLETED_DAYS);
+        uint256 id = _list(provider, PRICE, 3, DIEM, DIEM);
+        uint256 r = _fund(renter, id, 3, DIEM);
+        uint256 before = usdc.balanceOf(renter);
+        skip(1 days - 1);
+        vm.expectEmit(true, true, false, true, address(market));
+        emit Revoked(r, renter, market.getRental(r).cost, 0, 0, 0);
+        vm.prank(provider);
+        market.revokeAndRefund(r);
+        assertEq(usdc.balanceOf(renter) - before, market.getRental(r).cost, "no completed day: all back");
+        assertEq(usdc.balanceOf(provider), 0);
+        assertEq(usdc.balanceOf(feeTo), 0);
+        _assertBooks();
+    }
+
+    function testFuzz_revoke_completedDays_conserves(uint256 price, uint256 diem, uint256 termDays, uint256 elapsed) public {
+        _setRefundRule(IDiemMarketplace.RefundRule.COMPLETED_DAYS);
+        price = bound(price, 1, 1e9);
+        diem = bound(diem, 1, 1e12);
+        termDays = bound(termDays, 1, 365);
+        elapsed = bound(elapsed, 0, termDays * 1 days - 1);
+        uint256 id = _list(provider, price, termDays, 1, diem);
+        uint256 cost = market.quote(id, termDays, diem);
+        _mint(renter2, cost);
+        uint256 r = _fund(renter2, id, termDays, diem);
+        uint256 renterBefore = usdc.balanceOf(renter2);
+        skip(elapsed);
+        vm.prank(provider);
+        market.revokeAndRefund(r);
+        uint256 got = usdc.balanceOf(renter2) - renterBefore;
+        assertEq(got + usdc.balanceOf(provider) + usdc.balanceOf(feeTo), cost, "refund + provider + fee == cost");
+        uint256 used = elapsed / 1 days;
+        assertLe(got * termDays, cost * (termDays - used), "never refunds more than the days not completed");
+        assertGe(got * termDays + termDays, cost * (termDays - used), "refunds the days not completed (less the provider's rounding)");
+        _assertBooks();
+    }
+
     function testFuzz_revoke_conserves(uint256 price, uint256 diem, uint256 termDays, uint256 elapsed) public {
         price = bound(price, 1, 1e9);
         diem = bound(diem, 1, 1e12);

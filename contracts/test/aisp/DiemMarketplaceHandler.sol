@@ -66,6 +66,10 @@ contract DiemMarketplaceHandler is AispFixture {
     uint256 public nSettled;
     uint256 public nRevoked;
     uint256 public nRefused;
+    uint256 public nRuleSwitches;
+
+    /// DiemMarketplace's storage slot of `refundRule` (after the two mappings).
+    uint256 private constant REFUND_RULE_SLOT = 9;
 
     constructor() {
         admin = vm.addr(0xAD);
@@ -192,7 +196,9 @@ contract DiemMarketplaceHandler is AispFixture {
         address caller = c == 0 ? g.renter : c == 1 ? stranger : p;
         bool allowed =
             caller == p && g.status == ACTIVE && block.timestamp < g.fundedAt + g.termDays * 1 days;
-        uint256 used = (block.timestamp - g.fundedAt) / 1 days + 1;
+        // The rule in force at the revoke: the day in progress is used (STARTED_DAYS) or refunded.
+        uint256 used = (block.timestamp - g.fundedAt) / 1 days
+            + (market.refundRule() == IDiemMarketplace.RefundRule.STARTED_DAYS ? 1 : 0);
         // Naive split: the provider earns ceil(cost * used / term) (small values here: no overflow).
         uint256 earned = (g.cost * used + g.termDays - 1) / g.termDays;
         uint256 fee = earned / 100;
@@ -216,6 +222,13 @@ contract DiemMarketplaceHandler is AispFixture {
             else nRefused++;
             _sweep(0);
         }
+    }
+
+    /// The lab switches the refund rule (its storage slot, as the reference service does for a
+    /// what-if profile); rentals revoked afterwards follow the new rule.
+    function setRefundRule(uint256 ruleSeed) external {
+        vm.store(address(market), bytes32(uint256(REFUND_RULE_SLOT)), bytes32(ruleSeed % 2));
+        nRuleSwitches++;
     }
 
     function close(uint256 listingSeed, uint256 callerSeed) external {

@@ -17,6 +17,8 @@ import { METRICS_SCHEMA_VERSION } from '../../sim/metrics.ts';
 import { EVENT_COLUMNS, TASK_COLUMNS } from '../../sim/output.ts';
 import { defineSimulation } from '../../sim/pack.ts';
 import { runSimulation } from '../../sim/run.ts';
+import type { SweepJson } from '../../sim/sweep.ts';
+import { SMALL_MIXED } from '../../testing/sim-economies.ts';
 
 const AMH = path.join(REPO_ROOT, 'harness', 'cli', 'amh.mjs');
 
@@ -53,6 +55,8 @@ test('amh simulate examples/economies/x402.yaml: exit 0, the three files, the sa
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^economy x402: engine model, seed 3, 24 simulated hours$/m);
   assert.match(r.stdout, /money: funded \$220\.00; conserved to the unit/);
+  assert.match(r.stdout, /^wrote .*metrics\.json, .*events\.csv, .*tasks\.csv, .*report\.html$/m);
+  assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
   const metrics = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8'));
   assert.equal(metrics.schemaVersion, METRICS_SCHEMA_VERSION);
   assert.equal(metrics.engine, 'model');
@@ -145,4 +149,45 @@ test('profiles: the economy’s constants have the types and ranges of amh run -
   assert.equal(two.exitCode, 0);
   const unknown = await simulateInProcess([example, '--out', path.join(dir, 'u'), '--profile', path.join(dir, 'missing.yaml')]);
   assert.equal(unknown.code, 2);
+});
+
+test('a sweep file: --shard I/N and --merge through the CLI; options that do not apply exit 2', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'amh-sim-sweep-'));
+  await writeFile(path.join(dir, 'base.json'), JSON.stringify({ ...SMALL_MIXED, durationHours: 2 }));
+  const sweep = path.join(dir, 'sweep.yaml');
+  await writeFile(sweep, 'name: cli-sweep\nbase: base.json\ngrid:\n  demand.arrivalsPerHour: [10, 30]\nseeds: [4]\n');
+  const shards = [1, 2].map((i) => path.join(dir, `shard-${i}`));
+  for (const [i, out] of shards.entries()) {
+    const r = await simulateInProcess([sweep, '--shard', `${i + 1}/2`, '--workers', '1', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^sweep cli-sweep: engine model, 2 points × 1 seeds = 2 runs; shard ${i + 1}/2: 1 runs \\(merge every shard with amh simulate --merge\\)$`, 'm'));
+    assert.equal(r.stderr, '');
+  }
+  const merged = path.join(dir, 'merged');
+  const m = await simulateInProcess(['--merge', ...shards, '--out', merged]);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, /; merged from 2 shards\nheat map: welfare\.total over demand\.arrivalsPerHour\nmoney: conserved to the unit in all 2 runs\n/);
+  const s = JSON.parse(await readFile(path.join(merged, 'sweep.json'), 'utf8')) as SweepJson;
+  assert.deepEqual(
+    s.points.map((p) => p.runs.map((r) => r.dir)),
+    [['p1/seed-4'], ['p2/seed-4']],
+  );
+  assert.ok(existsSync(path.join(merged, 'p2', 'seed-4', 'report.html')));
+  assert.ok(existsSync(path.join(merged, 'sweep.html')));
+
+  const missing = await simulateInProcess(['--merge', shards[0]!, '--out', path.join(dir, 'x')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^amh: missing shard 2\/2: a merge needs every shard of the run$/m);
+  const usage = async (args: string[], re: RegExp) => {
+    const r = await simulateInProcess(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, re);
+  };
+  await usage([sweep, '--seed', '3'], /--seed does not apply to a sweep: its seeds are in the sweep file/);
+  await usage([sweep, '--shard', '3/2'], /--shard 3\/2: there is no shard 3 of 2/);
+  await usage([sweep, '--workers', '0'], /--workers must be an integer from 1 to 256, got '0'/);
+  await usage([path.join(REPO_ROOT, 'examples/economies/x402.yaml'), '--shard', '1/2'], /--shard applies to a sweep file \(one with a grid\), not to one economy/);
+  await usage(['--merge'], /simulate --merge needs the folder of every shard/);
+  await usage(['--merge', ...shards, '--engine', 'stack'], /--engine does not apply to --merge/);
+  await usage(['--merge', dir], /cannot read .*sweep\.json/);
 });

@@ -853,7 +853,7 @@ export function carriesValidCredential(ctx: FuzzContext, r: FuzzRequest): boolea
  * scenario may send it to a third party: not a body the reference refuses by its own profile
  * (a field's type, a size or depth limit) paired with what would make it act (a valid credential or
  * payment, or a registration). A body declared `application/json` that is not JSON at all is
- * refused by every reading (profile: AGR-PROF-ROB).
+ * refused by every reading (profile: AGR-PROF-21).
  */
 export function thirdPartyRequest(ctx: FuzzContext, r: FuzzRequest): boolean {
   if (!['wrongTypes', 'oversized', 'badRegistration'].includes(r.cls)) return true;

@@ -10,6 +10,7 @@ import {
   createPublicClient,
   defineChain,
   parseEventLogs,
+  TransactionReceiptNotFoundError,
   type Address,
   type Chain,
   type Hex,
@@ -194,6 +195,17 @@ export class AgentripeChain {
       return { block: r.blockNumber, hash: r.blockHash };
     } catch {
       return undefined;
+    }
+  }
+
+  /** Like {@link anchorOf}, but only "not mined" answers undefined: a node that cannot be asked throws. */
+  async minedAt(hash: Hex): Promise<{ block: bigint; hash: string } | undefined> {
+    try {
+      const r = await this.pub.getTransactionReceipt({ hash });
+      return { block: r.blockNumber, hash: r.blockHash };
+    } catch (e) {
+      if (e instanceof TransactionReceiptNotFoundError) return undefined;
+      throw e;
     }
   }
 

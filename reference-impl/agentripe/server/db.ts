@@ -247,6 +247,25 @@ export class AgentripeDb {
     return n;
   }
 
+  /** Ids (payment tx hashes) of the live tasks anchored at `a`. */
+  tasksAnchoredAt(a: Anchor): string[] {
+    return (this.q('SELECT id FROM tasks WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0').all(Number(a.block), a.hash) as { id: string }[]).map((r) => r.id);
+  }
+
+  /**
+   * Moves a live task to the block that mined its payment again after a reorg. Its recordDeposit may
+   * not have been mined again: a deposit it believed recorded is recorded again before it is resolved
+   * (recording one that is on chain already is refused and then read back: ensureRecorded).
+   */
+  reanchorTask(id: string, a: Anchor): number {
+    return Number(
+      this.q(
+        `UPDATE tasks SET anchor_block = ?, anchor_hash = ?, deposit_state = CASE deposit_state WHEN 'deposited' THEN 'unrecorded' ELSE deposit_state END
+           WHERE id = ? AND orphaned = 0`,
+      ).run(Number(a.block), a.hash, id).changes,
+    );
+  }
+
   getTask(id: string): TaskRow | undefined {
     const r = this.q('SELECT * FROM tasks WHERE id = ? AND orphaned = 0').get(id);
     return r ? toRow(r as Record<string, unknown>) : undefined;

@@ -33,6 +33,8 @@ export const AGENTRIPE_FAULTS = defineFaults({
   noFeedbackOnRefund: 'no reputation feedback is given after a refund',
   raceLoser502: 'a complete or fail that lost a race to another resolution answers 502 "it will be retried"',
   taskOnBadPayment: 'a paid request writes its task before the payment is verified; a refused payment leaves it behind',
+  noRevertCheck: 'rows anchored to blocks are never checked against the chain: a task whose payment a reorg removed stays live',
+  orphanReminedPayments: 'a task whose payment a reorg mined again in another block is orphaned (the paid task disappears)',
   completeStoresResultFirst: 'complete stores the submitted result before checking the task state (a refused complete overwrites it)',
   agentIdNoDigitCheck: 'an agent id in a path is read with BigInt() unchecked (GET /agents/abc answers 500)',
   authHeaderCheckAnd: 'the vendor-auth header check joins its conditions with && (a valid X-Vendor-Address with a non-numeric X-Agent-Id reaches BigInt() and answers 500)',

@@ -66,8 +66,16 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     cfg.registrarPrivateKey as Hex,
   );
   const db = new AgentripeDb(cfg.dbPath);
-  // Tasks vanish and API keys stop working when their payment or registration block is reverted.
-  const revert = new RevertGuard((n) => chain.blockHash(n), { liveAnchors: () => db.liveAnchors(), orphan: (a) => db.orphanAnchors(a) }, log);
+  const faults = config.faults ?? {};
+  // Tasks vanish and API keys stop working when their payment or registration block is reverted; a
+  // task whose payment a reorg mined again in another block follows it there.
+  const revert = new RevertGuard(
+    (n) => chain.blockHash(n),
+    { liveAnchors: () => db.liveAnchors(), orphan: (a) => db.orphanAnchors(a), anchoredTxs: (a) => db.tasksAnchoredAt(a), reanchor: (tx, a) => db.reanchorTask(tx, a) },
+    log,
+    faults.orphanReminedPayments ? undefined : (tx) => chain.minedAt(tx as Hex),
+  );
+  if (faults.noRevertCheck) revert.check = () => Promise.resolve();
   const base: AgentripeBase = {
     cfg,
     db,
@@ -75,7 +83,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     now,
     iso: () => new Date(now()).toISOString(),
     log,
-    faults: config.faults ?? {},
+    faults,
     reviewer: config.reviewer ?? (cfg.review.type === 'llm' ? llmReviewer(cfg.review) : ruleReviewer()),
     locks: new KeyedLock(),
     revert,

@@ -4,6 +4,7 @@
  * statement, so a channel is never overdrawn and a refund is atomic.
  */
 import { DatabaseSync } from 'node:sqlite';
+import type { Anchor } from '../../_shared/revert-guard.ts';
 
 export interface ChannelRow {
   id: string;
@@ -17,6 +18,9 @@ export interface ChannelRow {
   refund_cents: number | null;
   refund_tx: string | null;
   secret: string;
+  /** The block of the deposit transaction (a reorg that removes it orphans the channel). */
+  anchor_block?: number | null;
+  anchor_hash?: string | null;
 }
 
 export interface PeerRow {
@@ -42,7 +46,8 @@ export class HubDb {
       PRAGMA synchronous = NORMAL;
       CREATE TABLE IF NOT EXISTS used_tx (tx_hash TEXT PRIMARY KEY, purpose TEXT, ref TEXT);
       CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, payer TEXT, deposit_cents INTEGER, used_cents INTEGER, status TEXT,
-        opened_at INTEGER, expires_at INTEGER, open_tx TEXT, refund_cents INTEGER, refund_tx TEXT, secret TEXT);
+        opened_at INTEGER, expires_at INTEGER, open_tx TEXT, refund_cents INTEGER, refund_tx TEXT, secret TEXT,
+        anchor_block INTEGER, anchor_hash TEXT, orphaned INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS receipts (nonce TEXT PRIMARY KEY, pay_nonce TEXT, json TEXT);
       CREATE INDEX IF NOT EXISTS receipts_pay ON receipts(pay_nonce);
       CREATE TABLE IF NOT EXISTS invocations (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT, pid TEXT, cid TEXT, success INTEGER, charged_micros TEXT, via TEXT);
@@ -51,6 +56,10 @@ export class HubDb {
       CREATE TABLE IF NOT EXISTS fed_tools (hub_url TEXT, name TEXT, json TEXT, PRIMARY KEY (hub_url, name));
       CREATE TABLE IF NOT EXISTS pipelines (trace_id TEXT PRIMARY KEY, json TEXT);
     `);
+    // A database written before channels were anchored to their deposit block gets the columns.
+    const cols = new Set((this.db.prepare('PRAGMA table_info(channels)').all() as { name: string }[]).map((c) => c.name));
+    if (!cols.has('orphaned'))
+      this.db.exec('ALTER TABLE channels ADD COLUMN anchor_block INTEGER; ALTER TABLE channels ADD COLUMN anchor_hash TEXT; ALTER TABLE channels ADD COLUMN orphaned INTEGER NOT NULL DEFAULT 0;');
   }
 
   close(): void {
@@ -71,16 +80,52 @@ export class HubDb {
 
   openChannel(c: Omit<ChannelRow, 'refund_cents' | 'refund_tx' | 'used_cents' | 'status'>): void {
     this.db
-      .prepare('INSERT INTO channels (id, payer, deposit_cents, used_cents, status, opened_at, expires_at, open_tx, secret) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)')
-      .run(c.id, c.payer, c.deposit_cents, 'open', c.opened_at, c.expires_at, c.open_tx, c.secret);
+      .prepare('INSERT INTO channels (id, payer, deposit_cents, used_cents, status, opened_at, expires_at, open_tx, secret, anchor_block, anchor_hash) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)')
+      .run(c.id, c.payer, c.deposit_cents, 'open', c.opened_at, c.expires_at, c.open_tx, c.secret, c.anchor_block ?? null, c.anchor_hash ?? null);
   }
+  /** A channel whose deposit is still on chain (an orphaned one is unknown). */
   channel(id: string): ChannelRow | undefined {
-    return this.db.prepare('SELECT * FROM channels WHERE id = ?').get(id) as ChannelRow | undefined;
+    return this.db.prepare('SELECT * FROM channels WHERE id = ? AND orphaned = 0').get(id) as ChannelRow | undefined;
+  }
+
+  /** Distinct deposit blocks of live open channels, newest first (a settled channel's refund is paid: nothing left to protect). */
+  liveAnchors(): Anchor[] {
+    const rows = this.db.prepare(`SELECT DISTINCT anchor_block AS b, anchor_hash AS h FROM channels WHERE orphaned = 0 AND status = 'open' AND anchor_block IS NOT NULL ORDER BY b DESC`).all() as {
+      b: number;
+      h: string;
+    }[];
+    return rows.map((r) => ({ block: BigInt(r.b), hash: r.h }));
+  }
+  /** Orphans the open channels whose deposit block is one of `anchors`; their deposit hashes may open a channel again. */
+  orphanAnchors(anchors: Anchor[]): number {
+    let n = 0;
+    for (const a of anchors) {
+      const rows = this.db.prepare(`SELECT id, open_tx FROM channels WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0 AND status = 'open'`).all(Number(a.block), a.hash) as {
+        id: string;
+        open_tx: string;
+      }[];
+      for (const r of rows) {
+        this.db.prepare('UPDATE channels SET orphaned = 1 WHERE id = ?').run(r.id);
+        this.releaseTx(r.open_tx);
+        n++;
+      }
+    }
+    return n;
+  }
+  /** Deposit transactions of the live open channels anchored at `a`. */
+  depositsAnchoredAt(a: Anchor): string[] {
+    return (this.db.prepare(`SELECT open_tx FROM channels WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0 AND status = 'open'`).all(Number(a.block), a.hash) as { open_tx: string }[]).map(
+      (r) => r.open_tx,
+    );
+  }
+  /** Moves the channel of deposit `tx` to the block that mined it again after a reorg. */
+  reanchorDeposit(tx: string, a: Anchor): number {
+    return Number(this.db.prepare('UPDATE channels SET anchor_block = ?, anchor_hash = ? WHERE open_tx = ? AND orphaned = 0').run(Number(a.block), a.hash, tx.toLowerCase()).changes);
   }
   /** Debit `cents` if the channel is open, unexpired at `now` and holds them (one statement). */
   debit(id: string, cents: number, now: number, opts: { overdraw?: boolean; noExpiry?: boolean } = {}): boolean {
     const r = this.db
-      .prepare(`UPDATE channels SET used_cents = used_cents + ? WHERE id = ? AND status = 'open' AND (? OR expires_at > ?) AND (? OR deposit_cents - used_cents >= ?)`)
+      .prepare(`UPDATE channels SET used_cents = used_cents + ? WHERE id = ? AND status = 'open' AND orphaned = 0 AND (? OR expires_at > ?) AND (? OR deposit_cents - used_cents >= ?)`)
       .run(cents, id, opts.noExpiry ? 1 : 0, now, opts.overdraw ? 1 : 0, cents);
     return r.changes === 1;
   }
@@ -118,7 +163,7 @@ export class HubDb {
     };
   }
   openChannels(): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM channels WHERE status = 'open'`).get() as { n: number }).n;
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM channels WHERE status = 'open' AND orphaned = 0`).get() as { n: number }).n;
   }
 
   peers(): PeerRow[] {

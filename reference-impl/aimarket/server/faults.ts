@@ -39,6 +39,7 @@ export const AIM_FAULTS = defineFaults({
   announceNoVerify: 'announcements are accepted without checking their signature',
   statsFrozen: 'the stats feed never counts invocations',
   malformed500: 'a malformed invoke body is answered with 500',
+  keepReorgedChannels: 'a channel whose deposit a reorg removed stays open: calls are served and close refunds a deposit that is not there',
 });
 
 export type AimFaults = FaultsOf<typeof AIM_FAULTS>;

@@ -8,7 +8,7 @@
  *   POST /capabilities/{pid}/{cid}/invoke        402 + X-Payment-Required | X-Payment {tx_hash} | X-Payment-Channel
  *   GET|POST /ai-market/pricing/{pid}/{cid}      exact quote
  *   POST /ai-market/discover                     intent → plan within budget
- *   POST /ai-market/channel/open|close (+ v2)    integer-cent channel ledger, ceiling per debit, 24 h expiry (chain clock)
+ *   POST /ai-market/channel/open|close (+ v2)    integer-cent channel ledger, ceiling per debit, 24 h expiry (chain clock; configurable)
  *   GET  /ai-market/v2/channel/{id}              balance
  *   POST /ai-market/pipelines                    DAG on one channel + signed bill of materials
  *   GET  /ai-market/receipt/{nonce}              signed receipt
@@ -26,6 +26,7 @@ import { type Context, Hono } from 'hono';
 import { type Address, decodeEventLog, encodeFunctionData, erc20Abi, type Hex, parseAbi } from 'viem';
 import { z } from 'zod';
 import { keepAliveFetch, postJson, rpcCall } from '../../../harness/chain/rpc.ts';
+import { RevertGuard, type Anchor } from '../../_shared/revert-guard.ts';
 import { codedErrors, errorHandler, HttpError, jsonBody, type Listening, listen, notFoundHandler, parseWith } from '../../_shared/http.ts';
 import { bomCanonical, manifestCanonical, manifestCanonicalLegacy3, providerBinding, receiptCanonicalLegacy5, receiptCanonicalV1, receiptCanonicalV2 } from '../protocol/canonical.ts';
 import { type Capability, inputSize, priceFor, REFERENCE_CATALOG, runCapability, toolName } from '../protocol/catalog.ts';
@@ -36,7 +37,7 @@ import { trustScore } from '../protocol/trust.ts';
 import type { AimFaults } from './faults.ts';
 import { HubDb } from './db.ts';
 
-/** Channel lifetime (v1 doc: "Channels auto-expire 24h"). */
+/** Default channel lifetime (v1 doc: "Channels auto-expire 24h"); a what-if profile may set another. */
 export const CHANNEL_TTL_S = 24 * 3600;
 /** How long a 402 payment requirement stays valid. */
 export const PAYMENT_TTL_S = 15 * 60;
@@ -60,7 +61,10 @@ export interface HubOptions {
   token: HubToken;
   /** Local capabilities (default: the reference catalog). An empty list makes a pure routing hub. */
   catalog?: readonly Capability[];
+  /** Fee on routed matches, in basis points (default 100). */
   routingFeeBps?: number;
+  /** Lifetime of a channel from its open, in seconds of chain time (default CHANNEL_TTL_S). */
+  channelTtlSeconds?: number;
   /** Peers admitted by the operator (well-known URLs): `active` on start, crawled on `crawl()`. */
   seedList?: string[];
   /** The lab profile: loopback peers are allowed (spec §7.4 would refuse them; profile.md AIM-PROF-10). */
@@ -157,6 +161,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   const wrongSigner = signerFromSeed('11'.repeat(32));
   const catalog = o.catalog ?? REFERENCE_CATALOG;
   const feeBps = o.routingFeeBps ?? 100;
+  const channelTtl = o.channelTtlSeconds ?? CHANNEL_TTL_S;
   const { privateKeyToAccount } = await import('viem/accounts');
   const wallet = privateKeyToAccount(o.walletKey);
   const recipient = wallet.address;
@@ -171,6 +176,28 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     if (ts === undefined) throw new Error(`eth_getBlockByNumber: HTTP ${r.status} ${r.text.slice(0, 120)}`);
     return Number(BigInt(ts));
   };
+
+  // A channel lives while its deposit is on chain: a reorg that removes the deposit's block orphans it
+  // (no more calls, no refund of money that never arrived); one that mines the deposit again in
+  // another block moves the channel there.
+  const blockHashAt = async (n: bigint) => (await rpcCall<{ hash: string } | null>(o.rpcUrl, 'eth_getBlockByNumber', [`0x${n.toString(16)}`, false]))?.hash;
+  const minedAt = async (tx: string): Promise<Anchor | undefined> => {
+    const r = await rpcCall<{ blockNumber: Hex; blockHash: string } | null>(o.rpcUrl, 'eth_getTransactionReceipt', [tx]);
+    return r ? { block: BigInt(r.blockNumber), hash: r.blockHash } : undefined;
+  };
+  const reorgs = new RevertGuard(
+    blockHashAt,
+    { liveAnchors: () => db.liveAnchors(), orphan: (a) => db.orphanAnchors(a), anchoredTxs: (a) => db.depositsAnchoredAt(a), reanchor: (tx, a) => db.reanchorDeposit(tx, a) },
+    log,
+    minedAt,
+  );
+  /** Sweeps what a reorg took away before a channel is read; RPC trouble skips it (nothing is orphaned on doubt). */
+  const reorgChecked = (): Promise<void> =>
+    faults.keepReorgedChannels
+      ? Promise.resolve()
+      : reorgs.check().catch((e: Error) => {
+          log(`aimarket: reorg check skipped: ${e.message.split('\n')[0]}`);
+        });
 
   let sendQueue: Promise<unknown> = Promise.resolve();
   /** Pays `amount` base units to `to` from the hub wallet (one transaction at a time; sync send). */
@@ -193,10 +220,10 @@ export async function startHub(o: HubOptions): Promise<Hub> {
    * A transfer of exactly `amount` of the hub's token to the hub's recipient, in a successful
    * transaction: the payer, or the reason it does not pay.
    */
-  async function checkTransfer(txHash: string, amount: bigint): Promise<{ ok: true; payer: Address } | { ok: false; reason: string }> {
+  async function checkTransfer(txHash: string, amount: bigint): Promise<{ ok: true; payer: Address; anchor?: Anchor } | { ok: false; reason: string }> {
     if (faults.acceptDemoTx && txHash.startsWith('demo-')) return { ok: true, payer: recipient };
     if (!TX_HASH.test(txHash)) return { ok: false, reason: 'tx_hash must be 0x + 64 hex' };
-    const r = await rpcCall<{ status: Hex; logs: { address: Address; topics: Hex[]; data: Hex }[] } | null>(o.rpcUrl, 'eth_getTransactionReceipt', [txHash]);
+    const r = await rpcCall<{ status: Hex; blockNumber: Hex; blockHash: Hex; logs: { address: Address; topics: Hex[]; data: Hex }[] } | null>(o.rpcUrl, 'eth_getTransactionReceipt', [txHash]);
     if (!r) return { ok: false, reason: 'transaction not found on chain' };
     if (r.status !== '0x1') return { ok: false, reason: 'transaction failed on chain' };
     for (const l of r.logs) {
@@ -210,7 +237,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         continue;
       }
       if (!faults.acceptWrongRecipient && ev.to.toLowerCase() !== recipient.toLowerCase()) continue;
-      if (faults.acceptShortAmount ? ev.value > 0n : ev.value === amount) return { ok: true, payer: ev.from };
+      if (faults.acceptShortAmount ? ev.value > 0n : ev.value === amount) return { ok: true, payer: ev.from, anchor: { block: BigInt(r.blockNumber), hash: r.blockHash } };
     }
     return { ok: false, reason: `no transfer of exactly ${amount} ${o.token.symbol} base units to ${recipient} in this transaction` };
   }
@@ -349,6 +376,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const started = Date.now();
 
     if (headers.channel !== undefined) {
+      await reorgChecked();
       const ch = db.channel(headers.channel);
       const cents = Number(faults.floorCents ? price / 10_000n : centsCeil(price));
       if (!ch) return paymentRequired(c, price, t, 'unknown payment channel');
@@ -471,6 +499,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     if (micros % 10_000n !== 0n) throw new HttpError(400, 'deposit_usd must be a whole number of cents');
     if (b.token !== undefined && b.token !== o.token.symbol) throw new HttpError(400, `token must be ${o.token.symbol}`);
     if (b.chain !== undefined && b.chain !== o.chainName) throw new HttpError(400, `chain must be ${o.chainName}`);
+    await reorgChecked();
     if (db.txUsed(b.tx_hash)) throw new HttpError(409, 'tx_hash already used');
     const chk = await checkTransfer(b.tx_hash, micros);
     if (!chk.ok) throw new HttpError(402, chk.reason);
@@ -478,7 +507,18 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const chId = id('ch');
     if (!db.useTx(b.tx_hash, 'channel', chId)) throw new HttpError(409, 'tx_hash already used');
     const secret = randomBytes(16).toString('hex');
-    db.openChannel({ id: chId, payer: chk.payer, deposit_cents: Number(micros / 10_000n), opened_at: t, expires_at: t + CHANNEL_TTL_S, open_tx: b.tx_hash.toLowerCase(), secret });
+    db.openChannel({
+      id: chId,
+      payer: chk.payer,
+      deposit_cents: Number(micros / 10_000n),
+      opened_at: t,
+      expires_at: t + channelTtl,
+      open_tx: b.tx_hash.toLowerCase(),
+      secret,
+      anchor_block: chk.anchor ? Number(chk.anchor.block) : null,
+      anchor_hash: chk.anchor?.hash ?? null,
+    });
+    reorgs.note(chk.anchor);
     return {
       channel: {
         channel_id: chId,
@@ -488,7 +528,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         chain: o.chainName,
         wallet: chk.payer,
         opened_at: iso(t),
-        expires_at: iso(t + CHANNEL_TTL_S),
+        expires_at: iso(t + channelTtl),
         channel_secret: secret,
       },
       protocol_version: 'v1',
@@ -513,6 +553,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
 
   async function closeChannel(raw: unknown) {
     const b = parseWith(CloseBody, raw);
+    await reorgChecked();
     const ch = db.channel(b.channel_id);
     if (!ch) throw new HttpError(404, 'unknown channel');
     const refundCents = ch.deposit_cents - ch.used_cents + (faults.refundOffByCent ? 1 : 0);
@@ -992,8 +1033,14 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     app.post(`${prefix}/channel/open`, async (c) => c.json(await openChannel(await jsonBody(c, { whenEmpty: undefined }))));
     app.post(`${prefix}/channel/close`, async (c) => c.json(await closeChannel(await jsonBody(c, { whenEmpty: undefined }))));
   }
-  app.get('/ai-market/v2/channel/:id', async (c) => c.json(channelView(c.req.param('id'), await now())));
-  app.post('/ai-market/pipelines', async (c) => c.json(await pipeline(await jsonBody(c, { whenEmpty: undefined }))));
+  app.get('/ai-market/v2/channel/:id', async (c) => {
+    await reorgChecked();
+    return c.json(channelView(c.req.param('id'), await now()));
+  });
+  app.post('/ai-market/pipelines', async (c) => {
+    await reorgChecked();
+    return c.json(await pipeline(await jsonBody(c, { whenEmpty: undefined })));
+  });
   app.get('/ai-market/receipt/:nonce', (c) => {
     const r = db.receipt(c.req.param('nonce'));
     if (!r) throw new HttpError(404, 'unknown receipt nonce');

@@ -1,7 +1,7 @@
 /**
  * The AI Market reference deployment on a running `base` chain: the provider factory/hub (endpoint
  * `aimarket`, the reference catalog, paid in USDC to the `provider` role's wallet), a routing hub
- * (endpoint `aimarket-router`, no catalog of its own, routing fee 100 bps) that has the provider and a
+ * (endpoint `aimarket-router`, no catalog of its own, routing fee 100 bps unless a profile sets it) that has the provider and a
  * third hub in its seed list, and that third hub, crawled once and then stopped (the router's
  * `downPeer`: a source hub it indexed that no longer answers). SQLite files in a temp dir.
  */
@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { RunningChain } from '../../../harness/chain/index.ts';
 import { roleAccount } from '../../../harness/chain/index.ts';
 import { REFERENCE_CATALOG } from '../protocol/catalog.ts';
+import { AIMARKET_CONSTANTS, type AimarketConstants } from '../protocol/constants.ts';
 import type { AimFaults } from './faults.ts';
 import { type Hub, type HubToken, startHub } from './hub.ts';
 
@@ -25,6 +26,8 @@ export interface AimStackOptions {
   routerFaults?: AimFaults;
   /** Start the routing hub and the stopped peer (default true). */
   federation?: boolean;
+  /** The what-if constants (routing fee, channel lifetime); default: the reference values. */
+  constants?: AimarketConstants;
   log?: (line: string) => void;
 }
 
@@ -41,7 +44,8 @@ export async function startAimStack(chain: RunningChain, o: AimStackOptions = {}
   if (!usdc) throw new Error(`chain profile ${chain.profile.id} has no USDC`);
   const token: HubToken = { symbol: usdc.symbol, address: usdc.address, decimals: usdc.decimals };
   const dir = mkdtempSync(path.join(tmpdir(), 'aimarket-'));
-  const common = { rpcUrl: chain.rpcUrl, chainId: chain.chainId, chainName: chain.profile.id, token, host: o.host, allowLoopbackPeers: true, log: o.log };
+  const k = o.constants ?? AIMARKET_CONSTANTS.defaults;
+  const common = { rpcUrl: chain.rpcUrl, chainId: chain.chainId, chainName: chain.profile.id, token, host: o.host, allowLoopbackPeers: true, channelTtlSeconds: k.channelExpirySeconds, log: o.log };
   const provider = await startHub({
     ...common,
     name: 'AI Market reference factory',
@@ -75,7 +79,7 @@ export async function startAimStack(chain: RunningChain, o: AimStackOptions = {}
     signerSeedHex: labSeed('router'),
     walletKey: roleAccount('vendor2').privateKey,
     catalog: [],
-    routingFeeBps: 100,
+    routingFeeBps: Number(k.routingFeeBps),
     seedList: [`${provider.url}/.well-known/ai-market.json`, `${gone.url}/.well-known/ai-market.json`],
     dbFile: path.join(dir, 'router.sqlite'),
     faults: o.routerFaults,

@@ -21,6 +21,7 @@ export const marketplaceAbi = parseAbi([
   'function rentalCount() view returns (uint256)',
   'function totalEscrowed() view returns (uint256)',
   'function feeBps() view returns (uint256)',
+  'function refundRule() view returns (uint8)',
   'function feeRecipient() view returns (address)',
   'function usdc() view returns (address)',
   'event Listed(uint256 indexed listingId, address indexed provider, uint256 pricePerDay, uint256 termDays, uint256 diemMin, uint256 diemMax)',

@@ -5,7 +5,7 @@
  * vectors written by `fee-vectors.ts` into contracts/test/aisp/FeeVectors.sol) all use these, and
  * contracts/src/aisp/AispMath.sol implements the same three functions.
  */
-import { AISP_PROFILE, DIEM } from './profile.ts';
+import { AISP_PROFILE, DIEM, type RefundRule } from './profile.ts';
 
 export const BPS = 10_000n;
 export const UINT256_MAX = (1n << 256n) - 1n;
@@ -33,13 +33,16 @@ export function settleSplit(amount: bigint, feeBps: bigint = AISP_PROFILE.feeBps
   return { provider: amount - fee, fee };
 }
 
-/** Whole days started since funding at the moment of a revoke (the day in progress counts). */
-export function usedDays(fundedAt: bigint, now: bigint, secondsPerDay: bigint = AISP_PROFILE.secondsPerDay): bigint {
-  return (now - fundedAt) / secondsPerDay + 1n;
+/**
+ * The days an early revoke at `now` charges (AISP-PROF-05): the whole days elapsed since funding,
+ * plus the day in progress under `started-days` (the default), not under `completed-days`.
+ */
+export function usedDays(fundedAt: bigint, now: bigint, rule: RefundRule = AISP_PROFILE.refundRule, secondsPerDay: bigint = AISP_PROFILE.secondsPerDay): bigint {
+  return (now - fundedAt) / secondsPerDay + (rule === 'started-days' ? 1n : 0n);
 }
 
 /**
- * Early revoke of a `termDays` rental after `used` started days (1 ≤ used ≤ termDays): the provider
+ * Early revoke of a `termDays` rental after `used` used days (0 ≤ used ≤ termDays): the provider
  * earns ceil(cost × used / termDays) (**rounded up**, toward the provider) and pays the fee on it; the
  * renter gets the rest back.
  */

@@ -5,7 +5,7 @@
  * oracle: every action is applied to the model and to the target, and every observable must agree.
  */
 import { listError, rentalCost, revokeSplit, settleSplit, usedDays } from './fees.ts';
-import { AISP_PROFILE } from './profile.ts';
+import { AISP_PROFILE, type RefundRule } from './profile.ts';
 
 export type RentalStatus = 'active' | 'settled' | 'refunded';
 
@@ -43,11 +43,13 @@ export interface MarketModel {
   nextListing: bigint;
   nextRental: bigint;
   feeBps: bigint;
+  /** How a revoke counts the days used (AISP-PROF-05). */
+  refundRule: RefundRule;
   feeRecipient: string;
 }
 
 /** A fresh model at chain time `now`, whose next ids are the target's current counters + 1. */
-export function newMarket(o: { now: bigint; nextListing?: bigint; nextRental?: bigint; feeBps?: bigint; feeRecipient?: string }): MarketModel {
+export function newMarket(o: { now: bigint; nextListing?: bigint; nextRental?: bigint; feeBps?: bigint; refundRule?: RefundRule; feeRecipient?: string }): MarketModel {
   return {
     now: o.now,
     listings: new Map(),
@@ -56,6 +58,7 @@ export function newMarket(o: { now: bigint; nextListing?: bigint; nextRental?: b
     nextListing: o.nextListing ?? 1n,
     nextRental: o.nextRental ?? 1n,
     feeBps: o.feeBps ?? AISP_PROFILE.feeBps,
+    refundRule: o.refundRule ?? AISP_PROFILE.refundRule,
     feeRecipient: (o.feeRecipient ?? AISP_PROFILE.feeRecipient).toLowerCase(),
   };
 }
@@ -141,7 +144,7 @@ export function revoke(m: MarketModel, caller: string, rentalId: bigint): Outcom
   const l = m.listings.get(r.listingId)!;
   if (l.provider !== caller.toLowerCase()) return { ok: false, error: 'NotProvider' };
   if (m.now >= r.expiresAt) return { ok: false, error: 'AlreadyExpired' };
-  const used = usedDays(r.fundedAt, m.now);
+  const used = usedDays(r.fundedAt, m.now, m.refundRule);
   const s = revokeSplit(r.cost, r.termDays, used, m.feeBps);
   r.status = 'refunded';
   l.diemRented -= r.diemAmount;

@@ -8,9 +8,18 @@
 import type { Address } from 'viem';
 import data from './profile.json' with { type: 'json' };
 
+/**
+ * How an early revoke counts the days used (AISP-PROF-05), in the order of DiemMarketplace's
+ * `RefundRule` enum: `started-days` charges the day in progress, `completed-days` refunds it.
+ */
+export const REFUND_RULES = ['started-days', 'completed-days'] as const;
+export type RefundRule = (typeof REFUND_RULES)[number];
+
 export const AISP_PROFILE = {
   /** Seed: "provider receives 99% (1% protocol fee)". */
   feeBps: BigInt(data.feeBps),
+  /** AISP-PROF-05: an early revoke charges the day in progress (`started-days`) or refunds it (`completed-days`). */
+  refundRule: data.refundRule as RefundRule,
   /** AISP-PROF-03: the fee recipient the lab's marketplace is initialised with (no key: fees only accumulate). */
   feeRecipient: data.feeRecipient as Address,
   /** AISP-PROF-04: longest term a listing may offer. */

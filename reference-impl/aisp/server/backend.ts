@@ -86,7 +86,14 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   const nowS: Clock = config.now ?? (cfg.clock === 'wall' ? wallClock : chainClock(cfg.rpcUrl));
   const store = new AispStore(cfg.dbPath);
   const box = KeyBox.forDatabase(cfg.dbPath, cfg.keySecret);
-  const indexer = new Indexer(store, { rpcUrl: cfg.rpcUrl, marketplace: getAddress(cfg.marketplace), fromBlock: cfg.fromBlock, log, keepRevertedRentals: faults.keepRevertedRentals });
+  const indexer = new Indexer(store, {
+    rpcUrl: cfg.rpcUrl,
+    marketplace: getAddress(cfg.marketplace),
+    fromBlock: cfg.fromBlock,
+    log,
+    keepRevertedRentals: faults.keepRevertedRentals,
+    ignoreReorgs: faults.ignoreReorgs,
+  });
   const venice = cfg.veniceUrl.replace(/\/+$/, '');
   const balanceCache = new Map<string, unknown>();
 
@@ -223,7 +230,8 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     consume(signer, message, signedAt);
     if (!faults.keyAfterEnd && r.status !== 'active') throw new HttpError(410, `rental ${id} has ended (${r.status})`, {}, {}, 'rental_ended');
     if (!faults.keyAfterExpiry && signedAt >= r.expires_at) throw new HttpError(410, `rental ${id} expired at ${r.expires_at}`, {}, {}, 'rental_expired');
-    if (latest - r.block + 1 < cfg.confirmations) throw new HttpError(409, `rental ${id} is not confirmed yet (${latest - r.block + 1}/${cfg.confirmations} blocks)`, {}, {}, 'not_confirmed');
+    if (!faults.ignoreConfirmations && latest - r.block + 1 < cfg.confirmations)
+      throw new HttpError(409, `rental ${id} is not confirmed yet (${latest - r.block + 1}/${cfg.confirmations} blocks)`, {}, {}, 'not_confirmed');
     const l = store.listing(r.listing_id);
     const apiKey = l ? keyOf(l) : undefined;
     if (!apiKey) throw new HttpError(409, `the provider of listing ${r.listing_id} has not stored a key yet`, {}, {}, 'no_key');

@@ -13,6 +13,8 @@ export const AISP_FAULTS = defineFaults({
   keyAfterExpiry: "a rental's key is still released after its expiresAt",
   keyAfterEnd: 'a settled or revoked rental still gets its key',
   keepRevertedRentals: 'a revert rolls the events back but keeps the rentals it removed (a reverted Funded still counts)',
+  ignoreReorgs: 'the indexer never checks that the blocks it synced are still on chain (a reorg at the same height goes unnoticed)',
+  ignoreConfirmations: "a rental's key is released as soon as its Funded event is seen, whatever `confirmations` says",
   expiresAtOffByOneDay: 'expiresAt in the key answer is one day later than the rental ends on chain',
   keyInListing: 'listing views carry the stored API key',
   listingIgnoresFunded: 'listing views do not follow Funded (diemRented stays where the listing started)',

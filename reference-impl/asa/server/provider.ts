@@ -92,8 +92,10 @@ export interface ProviderOptions {
   floorSats?: bigint;
   /** Challenge generation(s): aperture's pair (LSAT + L402 macaroon=), or the 2026 token= form. */
   challenge?: 'aperture' | 'token';
-  /** Seconds a token stays valid. */
+  /** Seconds a token stays valid (default 3600: ASA-PROF-07). */
   tokenLifetime?: number;
+  /** Requests one token buys (default 1: ASA-PROF-07). */
+  tokenMaxRequests?: number;
   faults?: ProviderFaults;
 }
 
@@ -155,7 +157,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     const amountMsat = sats * 1000n + (faults.wrongAmount ? 1000n : 0n);
     const inv = await ln.invoice(foreign ?? node, { amountMsat, description: `asa:${service}${row ? `:${row.d}` : ''}`, expiry: 600 });
     const tokenId = randomBytes(32).toString('hex');
-    const mac = mintMacaroon({ rootKey, paymentHash: inv.paymentHash, tokenId, service, validUntil: now() + (o.tokenLifetime ?? 3600), maxRequests: 1 });
+    const mac = mintMacaroon({ rootKey, paymentHash: inv.paymentHash, tokenId, service, validUntil: now() + (o.tokenLifetime ?? 3600), maxRequests: o.tokenMaxRequests ?? 1 });
     db.prepare('INSERT INTO tokens (token_id, payment_hash, agreement, amount_msat, created_at) VALUES (?, ?, ?, ?, ?)').run(tokenId, inv.paymentHash, row?.d ?? null, amountMsat.toString(), now());
     const invoice = faults.noInvoice ? '' : inv.paymentRequest;
     const headers =

@@ -74,6 +74,8 @@ export interface FacilitatorFaults {
   hostClock?: boolean;
   /** A send whose answer was lost (connection closed or reset) is reported as a failed settlement, even when it landed. */
   lostSendIsFailure?: boolean;
+  /** A broadcast transaction the node does not know is only waited for, never sent again (a send lost before the node read it stays lost). */
+  noRebroadcast?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -639,7 +641,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   async function confirm(key: string, hash: Hex, raw: Hex, ctx: VerifiedContext): Promise<SettleResponse> {
     let receipt: TransactionReceipt;
     try {
-      if (!(await isKnown(hash))) await publicClient.sendRawTransaction({ serializedTransaction: raw }).catch(() => undefined);
+      if (!faults.noRebroadcast && !(await isKnown(hash))) await publicClient.sendRawTransaction({ serializedTransaction: raw }).catch(() => undefined);
       receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
     } catch (err) {
       pending.set(key, { hash, raw, ctx });

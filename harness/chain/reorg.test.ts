@@ -1,0 +1,127 @@
+/**
+ * Reorgs on a real anvil: a replaced block loses its transactions (balances and receipts follow),
+ * a re-included transaction lands in the block asked for and counts once, rollback shortens the
+ * chain, and snapshot/revert still works across both.
+ */
+import assert from 'node:assert/strict';
+import { afterAll, beforeAll, beforeEach, afterEach, test } from 'vitest';
+import type { Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { fiatTokenV2_2Abi } from './bindings/index.ts';
+import { createChainClients, depthFrom, reorg, revert, roleAccount, rollback, rpcCall, snapshot, startChain, type RunningChain } from './index.ts';
+
+let chain: RunningChain;
+let snap: Hex;
+beforeAll(async () => {
+  chain = await startChain({ profile: 'base' });
+});
+afterAll(async () => {
+  await chain?.stop();
+});
+beforeEach(async () => {
+  snap = await snapshot(chain.rpcUrl);
+});
+afterEach(async () => {
+  await revert(chain.rpcUrl, snap);
+});
+
+const height = async () => BigInt(await rpcCall<Hex>(chain.rpcUrl, 'eth_blockNumber'));
+const receipt = (hash: Hex) => rpcCall<{ blockNumber: Hex; blockHash: Hex } | null>(chain.rpcUrl, 'eth_getTransactionReceipt', [hash]);
+
+async function pay(amount: bigint) {
+  const { walletClient } = createChainClients(chain);
+  return walletClient('buyer1').writeContractSync({ address: chain.profile.usdc!.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [roleAccount('vendor1').address, amount] });
+}
+async function vendorBalance(): Promise<bigint> {
+  const { publicClient } = createChainClients(chain);
+  return publicClient.readContract({ address: chain.profile.usdc!.address, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [roleAccount('vendor1').address] });
+}
+const mine = (n: number) => rpcCall(chain.rpcUrl, 'anvil_mine', [`0x${n.toString(16)}`]);
+
+test('a reorg that replaces the payment block without it removes the payment', async () => {
+  const before = await vendorBalance();
+  const r = await pay(1_000_000n);
+  await mine(2);
+  const h = await height();
+  const depth = await depthFrom(chain.rpcUrl, r.blockNumber);
+  assert.equal(depth, 3);
+  const out = await reorg(chain.rpcUrl, depth);
+  assert.equal(out.height, h);
+  assert.equal(await height(), h, 'same height after a reorg');
+  assert.deepEqual(
+    out.replaced.map((b) => b.number),
+    [r.blockNumber, r.blockNumber + 1n, r.blockNumber + 2n],
+  );
+  assert.equal(out.replaced[0]!.hash, r.blockHash);
+  assert.notEqual(out.blocks[0]!.hash, r.blockHash, 'the payment block is replaced');
+  assert.equal(await receipt(r.transactionHash), null, 'the payment is gone');
+  assert.equal(await vendorBalance(), before);
+  assert.deepEqual(out.reincluded, []);
+});
+
+test('a re-included transaction lands in the block asked for, once', async () => {
+  const before = await vendorBalance();
+  const r = await pay(7n);
+  await mine(2);
+  const out = await reorg(chain.rpcUrl, 3, {
+    reinclude: [
+      { hash: r.transactionHash, block: 2 },
+      { hash: r.transactionHash, block: 2 },
+    ],
+  });
+  assert.equal(out.reincluded.length, 2, 'both entries name the one transaction, mined');
+  const got = await receipt(r.transactionHash);
+  assert.ok(got);
+  assert.equal(BigInt(got.blockNumber), r.blockNumber + 2n, 'mined two blocks later than before');
+  assert.equal(got.blockHash, out.blocks[2]!.hash);
+  assert.equal(out.reincluded[0]!.status, 'success');
+  assert.equal(await vendorBalance(), before + 7n, 'the payment counts once');
+});
+
+test('a re-included transaction that is no longer valid is reported dropped', async () => {
+  const r = await pay(5n);
+  // buyer1 spends the same nonce again: once the original is removed, this one takes its place.
+  const raw = await rpcCall<Hex>(chain.rpcUrl, 'eth_getRawTransactionByHash', [r.transactionHash]);
+  const other = await privateKeyToAccount(roleAccount('buyer1').privateKey).signTransaction({
+    to: roleAccount('vendor2').address,
+    value: 1n,
+    nonce: (await createChainClients(chain).publicClient.getTransactionCount({ address: roleAccount('buyer1').address })) - 1,
+    gas: 21_000n,
+    maxFeePerGas: 10_000_000_000n,
+    maxPriorityFeePerGas: 1n,
+    chainId: chain.chainId,
+  });
+  const out = await reorg(chain.rpcUrl, 1, {
+    reinclude: [
+      { raw: other, block: 0 },
+      { raw, block: 0 },
+    ],
+  });
+  assert.deepEqual(out.dropped, [r.transactionHash]);
+  assert.equal(out.reincluded.length, 1);
+  assert.equal(await receipt(r.transactionHash), null);
+});
+
+test('rollback shortens the chain; snapshot/revert works across reorgs and rollbacks', async () => {
+  const inner = await snapshot(chain.rpcUrl);
+  const h0 = await height();
+  const r = await pay(3n);
+  await reorg(chain.rpcUrl, 1, { reinclude: [{ hash: r.transactionHash }] });
+  const out = await rollback(chain.rpcUrl, 1);
+  assert.equal(out.height, h0);
+  assert.equal(out.removed[0]!.number, h0 + 1n);
+  assert.equal(await receipt(r.transactionHash), null);
+  await pay(4n);
+  await revert(chain.rpcUrl, inner);
+  assert.equal(await height(), h0);
+});
+
+test('bad depths are refused before anything changes', async () => {
+  const h = await height();
+  await assert.rejects(reorg(chain.rpcUrl, 0), /positive integer/);
+  await assert.rejects(reorg(chain.rpcUrl, Number(h) + 1), /exceeds the chain height/);
+  await assert.rejects(rollback(chain.rpcUrl, 1.5), /positive integer/);
+  await assert.rejects(reorg(chain.rpcUrl, 2, { reinclude: [{ raw: '0x00', block: 2 }] }), /outside the new branch/);
+  await assert.rejects(depthFrom(chain.rpcUrl, h + 1n), /cannot be reorged/);
+  assert.equal(await height(), h);
+});

@@ -1,0 +1,128 @@
+/**
+ * Reorgs on an anvil node: `anvil_reorg` replaces the newest `depth` blocks with new ones at the
+ * same heights (the chain does not get shorter), mining into them only the transactions it is
+ * given; `anvil_rollback` removes the newest blocks. What a real chain does when another branch
+ * wins: a payment seen in block n may be gone, or mined again in another block of the new branch.
+ *
+ * Every removed transaction that is not re-included is dropped (anvil does not put it back in the
+ * pool), so the new branch holds exactly what the caller asked for. Await every receipt first: a
+ * transaction still in the pool would be mined into whatever block comes next.
+ */
+import { keccak256, type Hex } from 'viem';
+import { rpcCall } from './rpc.ts';
+
+/** A block, as number and hash. */
+export interface BlockRef {
+  number: bigint;
+  hash: Hex;
+}
+
+/** A transaction to mine again in the new branch. */
+export interface Reinclude {
+  /** A mined transaction (its signed bytes are read before the reorg), or `raw` signed bytes. */
+  hash?: Hex;
+  raw?: Hex;
+  /**
+   * Which new block takes it: 0 is the oldest replaced height, `depth - 1` the newest (default).
+   * A transaction re-mined at another height than before lands in a different block.
+   */
+  block?: number;
+}
+
+/** What a reorg did. */
+export interface ReorgResult {
+  /** The chain's height, the same before and after. */
+  height: bigint;
+  /** The blocks the reorg replaced, oldest first (their hashes are no longer on chain). */
+  replaced: BlockRef[];
+  /** The new blocks at the same heights, oldest first. */
+  blocks: BlockRef[];
+  /** Re-included transactions the new branch holds, with the block that holds each now. */
+  reincluded: { hash: Hex; block: BlockRef; status: 'success' | 'reverted' }[];
+  /** Re-included transactions the node did not mine (invalid in the new branch: a spent nonce...). */
+  dropped: Hex[];
+}
+
+interface RpcBlock {
+  number: Hex;
+  hash: Hex;
+}
+interface RpcReceipt {
+  blockNumber: Hex;
+  blockHash: Hex;
+  status: Hex;
+}
+
+const height = async (rpcUrl: string) => BigInt(await rpcCall<Hex>(rpcUrl, 'eth_blockNumber'));
+
+async function blocksAbove(rpcUrl: string, from: bigint, to: bigint): Promise<BlockRef[]> {
+  const out: BlockRef[] = [];
+  for (let n = from; n <= to; n++) {
+    const b = await rpcCall<RpcBlock | null>(rpcUrl, 'eth_getBlockByNumber', [`0x${n.toString(16)}`, false]);
+    if (!b) throw new Error(`block ${n} is missing`);
+    out.push({ number: BigInt(b.number), hash: b.hash });
+  }
+  return out;
+}
+
+async function poolEmpty(rpcUrl: string, what: string): Promise<void> {
+  const p = await rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status');
+  if (BigInt(p.pending) !== 0n || BigInt(p.queued) !== 0n) {
+    throw new Error(`${what}: ${BigInt(p.pending)} pending / ${BigInt(p.queued)} queued transactions (await every receipt first)`);
+  }
+}
+
+/** The reorg depth that replaces block `n` and every block after it. */
+export async function depthFrom(rpcUrl: string, n: bigint): Promise<number> {
+  const h = await height(rpcUrl);
+  if (n < 1n || n > h) throw new Error(`block ${n} cannot be reorged (the chain is at ${h})`);
+  return Number(h - n + 1n);
+}
+
+/**
+ * Replaces the newest `depth` blocks with new ones that hold only the `reinclude` transactions (in
+ * the blocks asked for). Throws when the node refuses, or when the height or the replaced hashes
+ * show that nothing was replaced.
+ */
+export async function reorg(rpcUrl: string, depth: number, o: { reinclude?: Reinclude[] } = {}): Promise<ReorgResult> {
+  if (!Number.isInteger(depth) || depth < 1) throw new Error(`reorg depth must be a positive integer, not ${depth}`);
+  await poolEmpty(rpcUrl, 'reorg');
+  const h = await height(rpcUrl);
+  if (BigInt(depth) > h) throw new Error(`reorg depth ${depth} exceeds the chain height ${h}`);
+  const replaced = await blocksAbove(rpcUrl, h - BigInt(depth) + 1n, h);
+  const pairs: [Hex, number][] = [];
+  const wanted: Hex[] = [];
+  for (const r of o.reinclude ?? []) {
+    const offset = r.block ?? depth - 1;
+    if (!Number.isInteger(offset) || offset < 0 || offset >= depth) throw new Error(`re-include block ${offset} is outside the new branch (0..${depth - 1})`);
+    const raw = r.raw ?? (r.hash ? await rpcCall<Hex | null>(rpcUrl, 'eth_getRawTransactionByHash', [r.hash]) : null);
+    if (!raw) throw new Error(`re-include: no signed bytes for ${r.hash ?? 'an entry without hash or raw'}`);
+    pairs.push([raw, offset]);
+    wanted.push(r.hash ?? keccak256(raw));
+  }
+  await rpcCall(rpcUrl, 'anvil_reorg', [depth, pairs]);
+  const after = await height(rpcUrl);
+  if (after !== h) throw new Error(`after anvil_reorg(${depth}) the chain is at ${after}, not ${h}`);
+  const blocks = await blocksAbove(rpcUrl, h - BigInt(depth) + 1n, h);
+  const reincluded: ReorgResult['reincluded'] = [];
+  const dropped: Hex[] = [];
+  for (const hash of wanted) {
+    const r = await rpcCall<RpcReceipt | null>(rpcUrl, 'eth_getTransactionReceipt', [hash]);
+    if (r) reincluded.push({ hash, block: { number: BigInt(r.blockNumber), hash: r.blockHash }, status: BigInt(r.status) === 1n ? 'success' : 'reverted' });
+    else dropped.push(hash);
+  }
+  return { height: h, replaced, blocks, reincluded, dropped };
+}
+
+/** Removes the newest `depth` blocks (the chain gets shorter; their transactions are dropped). */
+export async function rollback(rpcUrl: string, depth: number): Promise<{ height: bigint; removed: BlockRef[] }> {
+  if (!Number.isInteger(depth) || depth < 1) throw new Error(`rollback depth must be a positive integer, not ${depth}`);
+  await poolEmpty(rpcUrl, 'rollback');
+  const h = await height(rpcUrl);
+  if (BigInt(depth) > h) throw new Error(`rollback depth ${depth} exceeds the chain height ${h}`);
+  const removed = await blocksAbove(rpcUrl, h - BigInt(depth) + 1n, h);
+  await rpcCall(rpcUrl, 'anvil_rollback', [depth]);
+  const after = await height(rpcUrl);
+  if (after !== h - BigInt(depth)) throw new Error(`after anvil_rollback(${depth}) the chain is at ${after}, not ${h - BigInt(depth)}`);
+  return { height: after, removed };
+}

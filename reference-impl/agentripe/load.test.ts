@@ -1,0 +1,102 @@
+/**
+ * `amh load --protocol agentripe` as a user runs it (the CLI's own module, in this process): the
+ * reference deployment under 10 agents for 5 s passes with every paid task released and money
+ * conserved; the kill table's `refundOnApprove` server (an approved result is refunded to the buyer
+ * on chain while the answer says "released") fails conservation, naming the vendor's and the
+ * release checks. No timing assertions.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, test, vi } from 'vitest';
+import { roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import type { LoadReport } from '../../harness/load/run.ts';
+import { AGENTRIPE_FAULTS } from './server/faults.ts';
+import { startAgentripeStack } from './server/stack.ts';
+
+/** `amh load` in this process, its output captured. */
+async function load(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => out.push(String(s)) > 0);
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => err.push(String(s)) > 0);
+  try {
+    const { run } = await import('../../harness/cli/commands/load.ts');
+    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+const readReport = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'load.json'), 'utf8')) as LoadReport;
+
+let chain: RunningChain | undefined;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'amh-load-agr-'));
+  chain = await startChain({ profile: 'base-sepolia' });
+});
+afterAll(async () => {
+  await chain?.stop();
+});
+
+test('amh load --protocol agentripe on the reference deployment: 10 agents for 5 s, exit 0, every task released, money conserved', async () => {
+  const out = path.join(dir, 'reference');
+  const r = await load(['--protocol', 'agentripe', '--agents', '10', '--duration', '5s', '--ramp', '1s', '--out', out, '--quiet']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /reviewed by the fixture reviewer/);
+  assert.match(r.stdout, /conservation holds to the unit/);
+  const rep = await readReport(out);
+  assert.equal(rep.protocol, 'agentripe');
+  assert.equal(rep.rampMs, 1000);
+  assert.equal(rep.iterations.failed, 0, JSON.stringify(rep.errors));
+  assert.ok(rep.iterations.completed > 0);
+  // Per lifecycle: the 402, the paid request, start and complete.
+  assert.deepEqual(rep.requests.byStatus, { '200': 3 * rep.iterations.completed, '402': rep.iterations.completed });
+  assert.equal(rep.ledger.byKind.paid!.count, rep.iterations.completed);
+  assert.equal(rep.ledger.byKind.released!.count, rep.iterations.completed);
+  assert.ok(rep.conservation.ok);
+  const escrow = rep.conservation.holdings.find((h) => h.name.startsWith("escrow's USDC"))!;
+  const vendor = rep.conservation.holdings.find((h) => h.name.startsWith("vendor's withdrawable"))!;
+  assert.equal(BigInt(escrow.delta), BigInt(rep.ledger.byKind.paid!.amount));
+  assert.equal(BigInt(vendor.delta), BigInt(rep.ledger.byKind.released!.amount));
+});
+
+test("a server that refunds an approved task but answers 'released' (refundOnApprove) fails conservation: exit 1, the checks named", async () => {
+  const c = chain!;
+  const stack = await startAgentripeStack(c, { faults: AGENTRIPE_FAULTS.parse(['refundOnApprove']) });
+  try {
+    const usdc = tokenOf(c.profile, 'usdc');
+    const { usdc: _u, ...contracts } = c.profile.contracts;
+    const file = path.join(dir, 'refund-on-approve.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        name: 'agentripe refundOnApprove',
+        chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+        endpoints: { agentripe: stack.server.url },
+        accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+        // The stack's rule reviewer applies the review fixture's rule.
+        capabilities: ['agentripe:review-fixture'],
+      }),
+    );
+    const out = path.join(dir, 'refund');
+    const r = await load(['--protocol', 'agentripe', '--agents', '3', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /conservation VIOLATED/);
+    assert.match(r.stdout, /conservation: vendor's withdrawable gain = releases the vendor saw: expected [1-9]\d*, got 0/);
+    assert.match(r.stdout, /conservation: DepositReleased on chain = releases seen: expected [1-9]\d*, got 0/);
+    assert.match(r.stdout, /conservation: agents' withdrawable gain = refunds seen: expected 0, got [1-9]/);
+    const rep = await readReport(out);
+    assert.ok(rep.iterations.completed > 0);
+    assert.equal(rep.errors.serverErrors, 0);
+    assert.equal(rep.verdict.exitCode, 1);
+    // The agents' USDC and the escrow's still add up: the money went to the wrong party, not away.
+    assert.ok(rep.conservation.checks.find((x) => x.name.startsWith("agents' + escrow's USDC"))!.ok);
+  } finally {
+    await stack.stop();
+  }
+});

@@ -1,0 +1,153 @@
+/**
+ * `amh load --protocol x402` as a user runs it (the CLI's own module, in this process): the
+ * reference deployment under 10 agents for 5 s passes with money conserved; a resource that claims
+ * settlements it never made (the kill table's `fakeSettlement`) fails conservation; a resource whose
+ * paid handler answers 500 fails on the 5xx. No timing assertions.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, test, vi } from 'vitest';
+import { roleAccount, roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import type { LoadReport } from '../../harness/load/run.ts';
+import { errorHandler, listen, notFoundHandler } from '../_shared/http.ts';
+import { startDemoResource, type DemoFaults } from './server/demo.ts';
+import { startFacilitator } from './server/facilitator.ts';
+import { paywall } from './server/paywall.ts';
+
+/** `amh load` in this process, its output captured. */
+async function load(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => out.push(String(s)) > 0);
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => err.push(String(s)) > 0);
+  try {
+    const { run } = await import('../../harness/cli/commands/load.ts');
+    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+const readReport = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'load.json'), 'utf8')) as LoadReport;
+
+let chain: RunningChain | undefined;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'amh-load-x402-'));
+  chain = await startChain({ profile: 'base-sepolia' });
+});
+afterAll(async () => {
+  await chain?.stop();
+});
+
+/** A target file for a resource on the test chain (the role accounts fund the agents). */
+async function targetFile(name: string, resourceUrl: string): Promise<string> {
+  const c = chain!;
+  const usdc = tokenOf(c.profile, 'usdc');
+  const { usdc: _u, ...contracts } = c.profile.contracts;
+  const file = path.join(dir, `${name}.json`);
+  await writeFile(
+    file,
+    JSON.stringify({
+      name,
+      chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+      endpoints: { 'x402-resource': resourceUrl },
+      accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+    }),
+  );
+  return file;
+}
+
+/** The demo resource with a fault, behind our facilitator. */
+async function demoWith(faults: DemoFaults) {
+  const c = chain!;
+  const usdc = tokenOf(c.profile, 'usdc');
+  const fac = await startFacilitator({ rpcUrl: c.rpcUrl, privateKey: roleAccount('provider').privateKey });
+  const demo = await startDemoResource({
+    facilitatorUrl: fac.url,
+    payTo: roleAccount('judge').address,
+    chainId: c.chainId,
+    asset: usdc.address,
+    domain: { name: usdc.name, version: usdc.version },
+    faults,
+  });
+  return { url: demo.resourceUrl, stop: async () => Promise.all([demo.stop(), fac.stop()]) };
+}
+
+test('amh load --protocol x402 on the reference deployment: 10 agents for 5 s, exit 0, money conserved, load.json', async () => {
+  const out = path.join(dir, 'reference');
+  const r = await load(['--protocol', 'x402', '--agents', '10', '--duration', '5s', '--seed', '3', '--out', out, '--quiet']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /conservation holds to the unit/);
+  assert.match(r.stdout, /^verdict: pass$/m);
+  const rep = await readReport(out);
+  assert.equal(rep.schemaVersion, '1.0.0');
+  assert.equal(rep.protocol, 'x402');
+  assert.equal(rep.target.kind, 'reference');
+  assert.equal(rep.agents, 10);
+  assert.equal(rep.seed, 3);
+  assert.ok(rep.iterations.completed > 0);
+  assert.equal(rep.errors.serverErrors, 0);
+  // Every completed iteration is one 402 and one paid 200, and one ledger entry of the price.
+  assert.equal(rep.iterations.failed, 0, JSON.stringify(rep.errors));
+  assert.deepEqual(rep.requests.byStatus, { '200': rep.iterations.completed, '402': rep.iterations.completed });
+  assert.equal(rep.ledger.byKind.paid!.count, rep.iterations.completed);
+  assert.equal(BigInt(rep.ledger.byKind.paid!.amount), 10_000n * BigInt(rep.iterations.completed));
+  assert.equal(rep.latencyMs.request.count, rep.requests.total - rep.requests.noAnswer);
+  assert.ok(rep.latencyMs.request.p50 <= rep.latencyMs.request.p99 && rep.latencyMs.request.p99 <= rep.latencyMs.request.max);
+  assert.ok(rep.conservation.ok);
+  const payTo = rep.conservation.holdings.find((h) => h.name.startsWith('payTo'))!;
+  assert.equal(BigInt(payTo.delta), BigInt(rep.ledger.byKind.paid!.amount));
+});
+
+test('a resource that reports settlements it never made (fakeSettlement) fails conservation: exit 1, the check named', async () => {
+  const demo = await demoWith({ fakeSettlement: true });
+  try {
+    const out = path.join(dir, 'fake');
+    const r = await load(['--protocol', 'x402', '--agents', '3', '--duration', '2s', '--target', await targetFile('fake-settlement', demo.url), '--out', out, '--quiet']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /conservation VIOLATED/);
+    assert.match(r.stdout, /conservation: payTo's gain = settled payments the agents saw: expected \d+, got 0/);
+    assert.match(r.stdout, /conservation: reported settlement transactions not found on chain: expected 0, got [1-9]/);
+    const rep = await readReport(out);
+    assert.equal(rep.verdict.exitCode, 1);
+    assert.equal(rep.errors.serverErrors, 0);
+  } finally {
+    await demo.stop();
+  }
+});
+
+test('a resource whose paid handler answers 500 fails on the 5xx: exit 1, class http 500, nothing charged', async () => {
+  const c = chain!;
+  const usdc = tokenOf(c.profile, 'usdc');
+  const fac = await startFacilitator({ rpcUrl: c.rpcUrl, privateKey: roleAccount('provider').privateKey });
+  const app = new Hono();
+  app.onError(errorHandler());
+  app.notFound(notFoundHandler());
+  const pay = paywall({
+    facilitatorUrl: fac.url,
+    accepts: { price: '$0.01', payTo: roleAccount('judge').address, network: `eip155:${c.chainId}`, asset: usdc.address, extra: { name: usdc.name, version: usdc.version } },
+  });
+  app.get('/broken', pay, (x) => x.json({ error: { code: 'internal', message: 'the handler fails' } }, 500));
+  const server = await listen(app);
+  try {
+    const out = path.join(dir, 'five-hundred');
+    const r = await load(['--protocol', 'x402', '--agents', '3', '--duration', '2s', '--target', await targetFile('handler-500', `${server.url}/broken`), '--out', out, '--quiet']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /errors: http 500 \d+/);
+    assert.match(r.stdout, /verdict: FAIL \(\d+ answers? with a 5xx status/);
+    const rep = await readReport(out);
+    assert.ok(rep.errors.byClass['http 500']! > 0);
+    assert.equal(rep.iterations.completed, 0);
+    // The paywall settles only answers below 400: the money stayed with the agents.
+    assert.ok(rep.conservation.ok, JSON.stringify(rep.conservation.checks));
+  } finally {
+    await server.stop();
+    await fac.stop();
+  }
+});
