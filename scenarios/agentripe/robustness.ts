@@ -39,6 +39,12 @@ type Fixture = Omit<FuzzContext, 'validAuth' | 'badAuth' | 'badPayments' | 'vali
 /** Fixtures by target (endpoint + chain): runs of one certification share one; kill variants each get theirs. */
 const fixtures = new Map<string, Promise<Fixture>>();
 
+/** The agentId of a 2xx registration answer, if it has a well-formed one. */
+function agentIdOf(r: { status: number; body: any }): bigint | undefined {
+  const id = r.body?.agentId;
+  return r.status >= 200 && r.status < 300 && (typeof id === 'number' || typeof id === 'string') && /^\d{1,78}$/.test(String(id)) ? BigInt(id) : undefined;
+}
+
 async function buildFixture(a: Agr): Promise<Fixture> {
   const ctx = a.ctx;
   const agent = await registerAgent(a, 'vendor1', PATH, '$0.10');
@@ -46,8 +52,8 @@ async function buildFixture(a: Agr): Promise<Fixture> {
   const validData = card(a, 'robustness agent', [{ path: 'summarize', price: '$0.05' }]) as unknown as FuzzContext['validData'];
   ctx.act('registers an agent through POST /agents/register');
   const reg = await sendJson(a, 'POST', '/agents/register', { data: validData });
-  if (reg.status !== 201 && reg.status !== 200) throw new Indeterminate('AGR-ROB-01', `setup: POST /agents/register answered ${reg.status}`);
-  const restAgent = BigInt(reg.body.agentId);
+  const restAgent = agentIdOf(reg);
+  if (restAgent === undefined) throw new Indeterminate('AGR-ROB-01', `setup: POST /agents/register answered ${reg.status} without an agentId`);
   const wallet = privateKeyToAccount(ctx.key('reviewer'));
   const ts = Math.floor(Date.now() / 1000);
   ctx.act('reviewer registers an agent through POST /agents/register-with-key (an API key)');
@@ -57,8 +63,9 @@ async function buildFixture(a: Agr): Promise<Fixture> {
     timestamp: ts,
     data: validData,
   });
-  if ((rwk.status !== 201 && rwk.status !== 200) || typeof rwk.body?.apiKey !== 'string') throw new Indeterminate('AGR-ROB-01', `setup: POST /agents/register-with-key answered ${rwk.status}`);
-  const keyAgent = BigInt(rwk.body.agentId);
+  const keyAgent = agentIdOf(rwk);
+  if (keyAgent === undefined || typeof rwk.body?.apiKey !== 'string')
+    throw new Indeterminate('AGR-ROB-01', `setup: POST /agents/register-with-key answered ${rwk.status} without an agentId and apiKey`);
 
   // One task in every state for vendor1's agent, and an open task of vendor2's.
   const v = vendor(a, 'vendor1', agent);
