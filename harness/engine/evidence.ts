@@ -4,6 +4,7 @@
  * decimal strings) and trimmed so a report stays readable.
  */
 
+import { redactSecretText } from '../util/secrets.ts';
 import { TargetProblem } from './errors.ts';
 
 /** Max characters kept from any body or value in the report. */
@@ -88,6 +89,21 @@ export function jsonSafe(v: unknown, depth = 0): unknown {
   return out;
 }
 
+/** An evidence item with the values of secret-named JSON members (an issued apiKey) redacted from its texts. */
+function redacted(e: Evidence): Evidence {
+  const r = (t: string | undefined) => (t === undefined ? undefined : redactSecretText(t));
+  switch (e.kind) {
+    case 'http':
+      return { ...e, requestBody: r(e.requestBody), responseBody: r(e.responseBody) };
+    case 'check':
+      return { ...e, message: redactSecretText(e.message), expected: r(e.expected), actual: r(e.actual) };
+    case 'note':
+      return { ...e, message: redactSecretText(e.message) };
+    default:
+      return e;
+  }
+}
+
 /** Append-only evidence log for one property run. */
 export class EvidenceRecorder {
   readonly items: Evidence[] = [];
@@ -97,7 +113,7 @@ export class EvidenceRecorder {
       this.dropped++;
       return;
     }
-    this.items.push(e);
+    this.items.push(redacted(e));
   }
   note(message: string): void {
     this.add({ kind: 'note', message });

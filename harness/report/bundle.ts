@@ -9,6 +9,9 @@
  * bytes, with the signer's public key. `amh verify` recomputes both; `amh replay BUNDLE` re-runs the
  * certification and compares the verdicts; `amh badge` draws an SVG from a verified bundle.
  */
+import { REDACTED, redactSecrets } from '../util/secrets.ts';
+
+export { REDACTED, redactSecrets };
 import { createHash, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,7 +24,6 @@ import type { ProfileInfo, Report } from './types.ts';
 
 export const BUNDLE_KIND = 'agentmarket-harness verdict bundle';
 export const BUNDLE_VERSION = 1;
-export const REDACTED = '[redacted]';
 
 /** A problem with a bundle or key file (exit 2 in the CLI). */
 export class BundleError extends Error {
@@ -56,39 +58,6 @@ export interface Bundle {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
-
-/** Key names whose values are secrets (case-insensitive, ignoring '-', '_' and spaces): contains one of these words, or ends in "token". */
-const SECRET_KEY = /(secret|password|passphrase|privatekey|apikey|accesstoken|authtoken|bearer|mnemonic|seedphrase|nsec|macaroon|preimage|authorization|cookie|credential)|token$/;
-const norm = (k: string) => k.toLowerCase().replace(/[-_\s]/g, '');
-
-/**
- * Copy of a target file (parsed JSON) with secrets replaced by "[redacted]": every value under a key
- * naming a secret (privateKey, apiKey, secret, password, mnemonic, authorization, cookie, ...),
- * request header values of such names, and user:password in URLs. Returns the JSON paths redacted.
- */
-export function redactSecrets(value: unknown): { redacted: unknown; redactions: string[] } {
-  const redactions: string[] = [];
-  const walk = (v: unknown, at: string): unknown => {
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${at}[${i}]`));
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) {
-        const p = at ? `${at}.${k}` : k;
-        if (SECRET_KEY.test(norm(k)) && x !== null && x !== undefined && x !== '') {
-          out[k] = REDACTED;
-          redactions.push(p);
-        } else out[k] = walk(x, p);
-      }
-      return out;
-    }
-    if (typeof v === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+:[^/@\s]+@/i.test(v)) {
-      redactions.push(at);
-      return v.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+:[^/@\s]+@/i, `$1${REDACTED}@`);
-    }
-    return v;
-  };
-  return { redacted: walk(value, ''), redactions };
-}
 
 /** The report as bundled: request headers that carry credentials are redacted in the evidence. */
 function redactReport(r: Report): Report {

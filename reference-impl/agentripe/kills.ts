@@ -243,5 +243,8 @@ export default defineKills<Variant>({
     fault('AGR-VEN-01', 'vendorListStale', 'paid-task-completed', 2),
     fault('AGR-VEN-02', 'agentUriNotWritten', 'agent-uri-update', 2),
     fault('AGR-REP-01', 'noFeedbackOnRefund', 'reputation-feedback|vendor-fail-refund', 4),
+    fault('AGR-ROB-01', 'agentIdNoDigitCheck', 'agentripe/robustness', 5),
+    fault('AGR-ROB-01', 'authHeaderCheckAnd', 'agentripe/robustness', 5),
+    fault('AGR-ROB-01', 'noBodyDepthCheck', 'agentripe/robustness', 5),
   ],
 });

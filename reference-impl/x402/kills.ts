@@ -222,5 +222,19 @@ export default defineKills<Variant>({
       variant: { facilitator: { skipRecipientCheck: true } },
     },
     { requirement: 'X402-FAC-04', defect: 'a malformed /verify or /settle body gets 500', grep: 'facilitator-malformed', runs: 2, variant: { proxy: 'malformed500' } },
+    {
+      requirement: 'X402-ROB-01',
+      defect: 'the paywall reads the payload\'s authorization numbers with BigInt() before checking them (500 on "1e6" or "0x")',
+      grep: 'x402/robustness',
+      runs: 5,
+      variant: { demo: { bigIntOnPayload: true } },
+    },
+    {
+      requirement: 'X402-ROB-01',
+      defect: 'the paywall guards every path and settles whatever the handler answered: a valid payment sent with another method or to an unpublished path is settled, then refused (404)',
+      grep: 'x402/robustness',
+      runs: 5,
+      variant: { demo: { paywallOnEveryPath: true, settleOnHandlerError: true } },
+    },
   ],
 });

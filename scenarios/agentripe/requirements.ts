@@ -60,6 +60,17 @@ export const agentripeRequirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'AGR-ROB-01',
+    level: 'MUST',
+    title: 'A malformed request gets no 5xx, is refused where it could change state, and changes nothing',
+    source: {
+      ...PROFILE,
+      section: 'AGR-PROF-21 robustness (RFC 9110 §15.5-15.6: a client error is a 4xx, a 5xx says the server erred; seed: "funds are safe regardless of either party\'s behavior")',
+    },
+    text: "Every malformed request to a published route (a wrong method, an agent or task id that names nothing, a body declared JSON that is not JSON, bad vendor credentials, a bad x402 payment header, a transport-level defect) is answered below 500 (501 for an unimplemented method; a closed connection for a transport-level defect or a body over 64 KiB), and with a 4xx where it aims at a state-changing route; after a batch of them the USDC and escrow balances of every role, the deposits, the roles' nonces and every read route of the harness's agents and tasks are unchanged, no event of the USDC, escrow, identity or reputation contracts concerns them, and no valid payment sent along was settled.",
+    profileAssumption: true,
+  },
+  {
     id: 'AGR-TASK-01',
     level: 'MUST',
     title: 'Task states and /tasks/{id}/result follow the documented machine',

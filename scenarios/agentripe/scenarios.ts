@@ -11,6 +11,7 @@ import { reclaim, vendorRoles } from './escrow.ts';
 import { faultScenarios } from './faults.ts';
 import { badPayments, unknownService, zeroPrice } from './payments.ts';
 import { paymentReorg } from './reorg.ts';
+import { robustness } from './robustness.ts';
 import { completedWithoutReview, fifthRejection, happyPath, lifecycleModel, races, rejections, vendorFailure } from './tasks.ts';
 
 export const agentripeScenarios = [
@@ -37,5 +38,6 @@ export const agentripeScenarios = [
   reputationFeedback,
   reclaim,
   paymentReorg,
+  robustness,
   ...faultScenarios,
 ];

@@ -129,6 +129,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-ROB-01',
+    level: 'MUST',
+    title: 'Malformed requests get no 5xx, none that could be paid is served, and no payment sent along is settled',
+    source: { ...V1, section: 'HTTP transport: "malformed payload | 400", "server error | 500" (a server\'s own failure); DESIGN rule 7 "no 500 for a client\'s mistake"' },
+    text: "Every malformed request to the resource or the facilitator (a payment header that is not base64, not JSON, the wrong shape or a properly signed near-miss; a body that is not JSON; another method or an unpublished path below or beside the resource; a mangled request-target; an unknown method token; a header past the server's limit) is answered below 500 (501 for an unimplemented method; a closed connection for a transport-level defect), and with a 4xx where it carries a payment or asks for the paid resource; a valid payment attached to another method or path is never settled; after a batch of them no USDC of the payers, the attacker or the payee moved, no authorization nonce was used (no AuthorizationUsed, authorizationState unchanged) and /supported answers as before.",
+    profileAssumption: false,
+  },
+  {
     id: 'X402-NEG-08',
     level: 'MUST',
     title: 'An authorization expired by chain time is refused, also when it expires before settlement',

@@ -18,6 +18,7 @@ import { caip2, decodeHeader, encodeHeader, v1NetworkName } from '../../referenc
 import { pickV1, pickV2, requestChallenge, settlementOf, shapeOf } from './client.ts';
 import { facilitatorScenarios } from './facilitator-scenarios.ts';
 import { faultScenarios } from './fault-scenarios.ts';
+import { robustness } from './robustness.ts';
 import {
   BASE,
   BUYERS,
@@ -709,6 +710,7 @@ export const x402Scenarios = [
   fundsForOne,
   race,
   failedWork,
+  robustness,
   ...facilitatorScenarios,
   ...faultScenarios,
 ];

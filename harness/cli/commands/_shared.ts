@@ -15,6 +15,7 @@ import { MergeError } from '../../report/merge.ts';
 import { BundleError } from '../../report/bundle.ts';
 import { ProfileError, profileLines, resolveProfile, type Profile } from '../../profiles/profile.ts';
 import { loadConstants } from '../../packs/discover.ts';
+import { LONG_REQUESTS } from '../../robustness/batch.ts';
 
 export { UsageError };
 
@@ -55,6 +56,7 @@ export const RUN_OPTIONS = {
   shard: { type: 'string' },
   baseline: { type: 'string' },
   bail: { type: 'boolean' },
+  long: { type: 'boolean' },
   spec: { type: 'string', multiple: true },
   profile: { type: 'string' },
   quiet: { type: 'boolean' },
@@ -80,6 +82,9 @@ export const RUN_OPTIONS_HELP = `  --runs N             property runs per scenar
                        default: each protocol's current revision. The report names the revision.
   --bail               stop after the first scenario that does not pass; the scenarios not started
                        are reported indeterminate ("not run: --bail"), so the run exits 1
+  --long               long robustness mode: each protocol's robustness scenario sends 10,000
+                       malformed requests instead of 200 (= AMH_ROBUSTNESS_REQUESTS=10000; that
+                       variable sets any other number; give it to \`amh replay\` of such a run too)
 ${PROFILE_HELP}
   --quiet              no progress display
   -h, --help           this help
@@ -115,6 +120,8 @@ export function runOptions(v: Record<string, unknown>): Omit<ExecuteOptions, 'co
       throw new UsageError(`--grep: ${(e as Error).message}`);
     }
   }
+  // The robustness scenarios read their batch size from the environment (harness/robustness/batch.ts).
+  if (v.long && !process.env.AMH_ROBUSTNESS_REQUESTS) process.env.AMH_ROBUSTNESS_REQUESTS = String(LONG_REQUESTS);
   return {
     runs: int('runs', v.runs as string | undefined, 25, 1),
     seed,

@@ -40,6 +40,8 @@ export interface AuthDeps {
   isAuthorizedOrOwner: (address: Address, agentId: bigint) => Promise<boolean>;
   /** The agent's AgentURIData `solanaWallet`, for Solana auth (absent → Solana auth refused). */
   solanaWalletOf?: (agentId: bigint) => Promise<string | undefined>;
+  /** Test-only fault authHeaderCheckAnd: the header check refuses only when every header is bad. */
+  headerCheckAnd?: boolean;
 }
 
 /** Authenticates a vendor request from its headers. */
@@ -71,7 +73,9 @@ export async function authenticateVendor(header: (name: string) => string | unde
   }
   if (!address || !agentIdHeader || !ts || !signature) return { ok: false, status: 401, error: AuthError.missing };
   const timestamp = parseTimestamp(ts);
-  if (!isAddress(address, { strict: false }) || !/^\d{1,30}$/.test(agentIdHeader) || timestamp === undefined) {
+  const badAddress = !isAddress(address, { strict: false });
+  const badAgentId = !/^\d{1,30}$/.test(agentIdHeader);
+  if (timestamp === undefined || (deps.headerCheckAnd ? badAddress && badAgentId : badAddress || badAgentId)) {
     return { ok: false, status: 401, error: AuthError.badHeaders };
   }
   if (!withinWindow(timestamp, deps.now(), deps.windowSeconds)) return { ok: false, status: 401, error: AuthError.timestamp };

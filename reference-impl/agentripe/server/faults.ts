@@ -36,6 +36,9 @@ export const AGENTRIPE_FAULTS = defineFaults({
   noRevertCheck: 'rows anchored to blocks are never checked against the chain: a task whose payment a reorg removed stays live',
   orphanReminedPayments: 'a task whose payment a reorg mined again in another block is orphaned (the paid task disappears)',
   completeStoresResultFirst: 'complete stores the submitted result before checking the task state (a refused complete overwrites it)',
+  agentIdNoDigitCheck: 'an agent id in a path is read with BigInt() unchecked (GET /agents/abc answers 500)',
+  authHeaderCheckAnd: 'the vendor-auth header check joins its conditions with && (a valid X-Vendor-Address with a non-numeric X-Agent-Id reaches BigInt() and answers 500)',
+  noBodyDepthCheck: "the paid route does not limit a task body's nesting (a body nested 100,000 levels deep overflows the stack when stored: 500)",
 });
 
 /** The faults switched on (all off by default). */

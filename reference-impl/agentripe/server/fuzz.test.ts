@@ -38,7 +38,8 @@ import { hashApiKey } from './db.ts';
 import type { AgentUriData } from '../protocol/agenturi.ts';
 import type { AgentripeFaults } from './server.ts';
 import type { RequirementsV2 } from '../../x402/protocol/wire.ts';
-import { FUZZ_CLASSES, checkResponse, malformedRequest, signNearMisses, type FuzzContext, type FuzzRequest, type FuzzResponse } from './fuzz-arbitraries.ts';
+import { describeRequest, sendRaw } from '../../../harness/robustness/http.ts';
+import { FUZZ_CLASSES, checkResponse, malformedRequest, signNearMisses, type FuzzContext, type FuzzRequest, type FuzzResponse } from '../protocol/fuzz.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 4_2026);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2400);
@@ -55,47 +56,14 @@ let facilitatorProxy: { url: string; stop(): Promise<void> } | undefined;
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-/** Sends `req` exactly as described (raw target, raw headers) and reads the whole answer. */
-function send(baseUrl: string, req: FuzzRequest, agent: http.Agent = keepAlive): Promise<FuzzResponse> {
-  const u = new URL(baseUrl);
-  const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : Buffer.from(req.body);
-  // Oversized bodies share the keep-alive connection on purpose: a refusal that leaves the socket
-  // unusable without saying `Connection: close` then fails the next request (found that way once).
-  const own = req.transport !== undefined;
-  const headers: Record<string, string | string[]> = { ...req.headers };
-  if (body !== undefined && req.chunked) headers['transfer-encoding'] = 'chunked';
-  else if (body !== undefined) headers['content-length'] = String(body.length);
-  // Transport-level defects make the server close the connection: they get their own.
-  if (own) headers.connection = 'close';
-  return new Promise((resolve, reject) => {
-    const r = http.request({ host: u.hostname, port: u.port, method: req.method, path: req.path, headers, agent: own ? false : agent, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error('no answer within 10 s')));
-    r.on('error', reject);
-    if (body !== undefined && req.chunked) {
-      // Several chunks, split inside the JSON, so the server must reassemble them.
-      const cut = Math.max(1, Math.floor(body.length / 3));
-      r.write(body.subarray(0, cut));
-      r.write(body.subarray(cut, 2 * cut));
-      r.write(body.subarray(2 * cut));
-    } else if (body !== undefined) r.write(body);
-    r.end();
-  });
+/** Sends `req` exactly as described (harness/robustness/http.ts); no answer at all is a failure here. */
+async function send(baseUrl: string, req: FuzzRequest, agent: http.Agent = keepAlive): Promise<FuzzResponse> {
+  const answer = await sendRaw(baseUrl, req, agent);
+  if ('closed' in answer) throw new Error(answer.closed);
+  return answer;
 }
 
-/** Compact text of a request for failure messages (bodies and long values cut). */
-function describe(req: FuzzRequest): string {
-  const cut = (s: string, n = 160) => (s.length > n ? `${s.slice(0, n)}…(${s.length} chars)` : s);
-  const body = req.body === undefined ? '' : ` body=${cut(typeof req.body === 'string' ? req.body : `<${req.body.length} bytes>`)}`;
-  const headers = Object.entries(req.headers)
-    .map(([k, v]) => `${k}: ${cut(String(v), 80)}`)
-    .join('; ');
-  return `[${req.cls}] ${req.note} :: ${req.method} ${cut(req.path, 200)} {${headers}}${body}`;
-}
+const describe = describeRequest;
 
 /** The fuzz property against a server at `baseUrl`; `stats` counts requests by class and status. */
 function fuzzProperty(baseUrl: string, stats?: Map<string, number>) {

@@ -14,7 +14,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Address } from 'viem';
 import { z } from 'zod';
 import { errorHandler, listen, notFoundHandler } from '../../_shared/http.ts';
-import { encodeHeader } from '../protocol/wire.ts';
+import { decodeHeader, encodeHeader } from '../protocol/wire.ts';
 import { checkPayment, paywall, toResponse, type PaywallConfig } from './paywall.ts';
 
 /** Deliberate defects of the demo resource (tests only). */
@@ -43,6 +43,10 @@ export interface DemoFaults {
   crashOnDuplicate?: boolean;
   /** The 402 does not expose `PAYMENT-REQUIRED` to browser clients (no Access-Control-Expose-Headers). */
   noCorsExpose?: boolean;
+  /** BigInt() on the payment payload's authorization fields before checking their shape: a 500 for `"value": "1e6"` or `"nonce": "0x"`. */
+  bigIntOnPayload?: boolean;
+  /** The paywall guards every path and method, not just the paid routes (with settleOnHandlerError: a payment sent to a 404 is settled). */
+  paywallOnEveryPath?: boolean;
   /** Paywall faults (`trustAccepted`, `noReplayGuard`). */
   paywall?: PaywallConfig['faults'];
 }
@@ -91,6 +95,7 @@ function faultyPaywall(cfg: PaywallConfig, faults: DemoFaults): MiddlewareHandle
   const config: PaywallConfig = faults.paywall?.noReplayGuard ? cfg : { ...cfg, inflight: new Set() };
   let firstHash: string | undefined;
   return async (c, next) => {
+    if (faults.bigIntOnPayload) bigIntFields(c.req.header('payment-signature') ?? c.req.header('x-payment'));
     const d = await checkPayment({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, config);
     const paid = c.req.header('payment-signature') ?? c.req.header('x-payment');
     if (d.kind === 'respond') {
@@ -134,6 +139,17 @@ function faultyPaywall(cfg: PaywallConfig, faults: DemoFaults): MiddlewareHandle
   };
 }
 
+/** The bigIntOnPayload fault: reads the authorization's numbers as a careless server would (throws on a non-integer). */
+function bigIntFields(header: string | undefined): void {
+  let auth: Record<string, unknown> | undefined;
+  try {
+    auth = (decodeHeader(header ?? '') as { payload?: { authorization?: Record<string, unknown> } } | null)?.payload?.authorization;
+  } catch {
+    return;
+  }
+  for (const k of ['value', 'validAfter', 'validBefore', 'nonce']) if (typeof auth?.[k] === 'string') BigInt(auth[k] as string);
+}
+
 // Stryker restore all
 
 /** Start the demo resource on loopback (port 0 by default). */
@@ -150,7 +166,9 @@ export async function startDemoResource(o: DemoResourceOptions): Promise<DemoRes
   app.onError(errorHandler());
   app.notFound(notFoundHandler());
   // The faulty variants need the framework-neutral form to misbehave on purpose.
-  const pay = Object.values(faults).some(Boolean) ? faultyPaywall(cfg, faults) : paywall(cfg);
+  const guarded = Object.values(faults).some(Boolean) ? faultyPaywall(cfg, faults) : paywall(cfg);
+  if (faults.paywallOnEveryPath) app.use('*', guarded);
+  const pay: MiddlewareHandler = faults.paywallOnEveryPath ? (_c, next) => next() : guarded;
   app.get('/premium', pay, (c) => c.json({ content: 'premium', note: 'paid with x402' }));
   app.post('/premium/query', pay, async (c) => {
     const body = QueryBody.safeParse(await c.req.json().catch(() => undefined));

@@ -123,6 +123,19 @@ const negatives: NegativeCase[] = [
   { name: 'wrong network (accepted.network differs)', reason: Reason.networkMismatch, fault: 'skipNetworkCheck', build: () => v2({}, { accepted: { network: 'eip155:8453' } }) },
   { name: 'wrong scheme (accepted.scheme is not exact)', reason: Reason.scheme, fault: 'skipSchemeCheck', build: () => v2({}, { accepted: { scheme: 'upto' } }) },
   { name: 'signature by someone else than authorization.from', reason: Reason.signature, fault: 'skipSignatureCheck', build: () => v2({ from: buyer.address }, {}, reqV2(), attacker.privateKey) },
+  {
+    // Regression (found by the x402/agentripe robustness scenarios): viem's parseSignature threw on
+    // the bad v byte while building the simulation, and /verify answered 500.
+    name: 'a 65-byte signature whose v byte is no valid v (0x05)',
+    reason: Reason.signature,
+    fault: 'skipSignatureCheck',
+    build: async () => {
+      const b = await v2();
+      const p = b.paymentPayload as { payload: { signature: string } };
+      p.payload.signature = `${p.payload.signature.slice(0, 130)}05`;
+      return b;
+    },
+  },
   { name: 'insufficient balance (fresh payer)', reason: Reason.insufficientBalance, fault: 'skipBalanceCheck', build: () => v2({}, {}, reqV2(), generatePrivateKey()) },
   {
     name: 'replayed authorization (nonce already used on chain)',

@@ -601,8 +601,9 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   function transferArgs(payload: ExactEvmPayload): readonly unknown[] {
     const a = payload.authorization;
     const base = [getAddress(a.from), getAddress(a.to), BigInt(a.value), BigInt(a.validAfter), BigInt(a.validBefore), a.nonce as Hex] as const;
-    if (payload.signature.length === 132) {
-      const sig = parseSignature(payload.signature as Hex);
+    // A 65-byte signature whose v byte is no valid v goes out as bytes: the token refuses it (invalid_signature, not a 500).
+    const sig = payload.signature.length === 132 ? splitSignature(payload.signature as Hex) : undefined;
+    if (sig) {
       const v = sig.v !== undefined ? Number(sig.v) : sig.yParity + 27;
       return [...base, v, sig.r, sig.s];
     }
@@ -803,6 +804,15 @@ async function readRequest(c: Context): Promise<ParsedBody> {
   const parsed = FacilitatorRequestSchema.options[version === 2 ? 0 : 1].safeParse(body);
   if (!parsed.success) return { ok: false, reason: Reason.invalidPayload, message: zodMessage(parsed.error) };
   return { ok: true, req: parsed.data };
+}
+
+/** r, s and v of a 65-byte signature; undefined when its v byte is no valid v. */
+function splitSignature(signature: Hex): ReturnType<typeof parseSignature> | undefined {
+  try {
+    return parseSignature(signature);
+  } catch {
+    return undefined;
+  }
 }
 
 function buildApp(f: Facilitator): Hono {

@@ -110,7 +110,7 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
   });
 
   app.post('/agents/:id/wallet', async (c) => {
-    const agentId = parseAgentId(c.req.param('id'));
+    const agentId = parseAgentId(c.req.param('id'), faults.agentIdNoDigitCheck);
     const b = parseWith(body.wallet, await jsonBody(c));
     if (!(await chain.ownerOf(agentId))) throw new HttpError(404, 'Agent not found');
     if (!(await chain.isAuthorizedOrOwner(chain.registrar.address, agentId))) {
@@ -125,7 +125,7 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
   });
 
   app.get('/agents/:id/stats', async (c) => {
-    const agentId = parseAgentId(c.req.param('id'));
+    const agentId = parseAgentId(c.req.param('id'), faults.agentIdNoDigitCheck);
     if (!(await chain.ownerOf(agentId)) && !faults.statsUnknownAgent) throw new HttpError(404, 'Agent not found');
     const s = db.agentStats(agentId.toString());
     if (faults.statsSkipFailed) {
@@ -150,7 +150,7 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
   });
 
   app.get('/agents/:id', async (c) => {
-    const info = await agentInfo(ctx, parseAgentId(c.req.param('id')));
+    const info = await agentInfo(ctx, parseAgentId(c.req.param('id'), faults.agentIdNoDigitCheck));
     if (!info) throw new HttpError(404, 'Agent not found');
     if (!info.data) throw new HttpError(404, 'Agent has no valid AgentURIData', { detail: info.dataError });
     return c.json(info.data);

@@ -64,7 +64,7 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
   const paid = async (c: Context) => {
     const agentIdStr = c.req.param('agentId')!;
     const servicePath = c.req.param('servicePath')!;
-    const agentId = parseAgentId(agentIdStr);
+    const agentId = parseAgentId(agentIdStr, faults.agentIdNoDigitCheck);
     const payHeader = c.req.header('payment-signature') ?? c.req.header('x-payment') ?? '';
     // Only a paid request writes a task (anchored to its payment block): the revert check runs
     // beside the catalog read and the facilitator, and must be done before the task is written.
@@ -92,7 +92,7 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     // Everything the task row needs is checked and serialized before the challenge: a body that
     // cannot be stored (nested 100,000 levels deep) must be refused before any money moves, not
     // after settlement (the payment would sit in the escrow with no task).
-    if (nestingDepth(raw) > MAX_BODY_DEPTH) throw new HttpError(400, `Invalid request body: nested deeper than ${MAX_BODY_DEPTH} levels`);
+    if (!faults.noBodyDepthCheck && nestingDepth(raw) > MAX_BODY_DEPTH) throw new HttpError(400, `Invalid request body: nested deeper than ${MAX_BODY_DEPTH} levels`);
     const fields = {
       agentId: agentId.toString(),
       productId: servicePath,

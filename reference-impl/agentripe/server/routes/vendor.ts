@@ -44,6 +44,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
       db,
       now: ctx.now,
       windowSeconds: cfg.authWindowSeconds,
+      headerCheckAnd: faults.authHeaderCheckAnd,
       isAuthorizedOrOwner: async (a, id) => {
         if (faults.authOwnerOnly) return (await chain.ownerOf(id))?.toLowerCase() === a.toLowerCase();
         if (await chain.isAuthorizedOrOwner(a, id)) return true;

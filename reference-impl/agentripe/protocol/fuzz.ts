@@ -1,7 +1,9 @@
 /**
- * fast-check arbitraries for the Agentripe malformed-input fuzz test (fuzz.test.ts): one
- * arbitrary per class of bad input, composed into {@link malformedRequest}, plus the response
- * check every answer must pass ({@link checkResponse}).
+ * Malformed Agentripe requests as fast-check arbitraries: one per class of bad input, composed
+ * into {@link malformedRequest}, plus the reference's strict response check ({@link checkResponse}).
+ * Used by the reference server's fuzz test (server/fuzz.test.ts: every request, the strict check)
+ * and by the robustness scenario (scenarios/agentripe/robustness.ts: the requests every reading of
+ * the seed refuses, {@link thirdPartyRequest}, judged by harness/robustness/batch.ts).
  *
  * Every generated request is malformed *by construction* for the state it targets: a body that
  * could be valid is only ever paired with bad credentials or a target that cannot act, and a valid
@@ -10,36 +12,42 @@
  */
 import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
-import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
-import { vendorAuthMessage, registerWithKeyMessage } from '../protocol/auth.ts';
-import { makeV1Payload, makeV2Payload, asHeader } from '../../x402/protocol/payload.ts';
-import type { RequirementsV1, RequirementsV2 } from '../../x402/protocol/wire.ts';
-import type { AgentUriData } from '../protocol/agenturi.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import {
+  badAddress,
+  badSignature,
+  badUint,
+  deeplyNested,
+  headerValue,
+  hex32,
+  hexString,
+  malformedJson,
+  notArray,
+  unreadableAsJson,
+  notBoolean,
+  notObject,
+  notString,
+  tooLong,
+} from '../../../harness/robustness/arbitraries.ts';
+import type { MalformedRequest } from '../../../harness/robustness/http.ts';
+import { badPaymentHeader, signPaymentNearMisses, type NearMiss } from '../../x402/protocol/fuzz.ts';
+import type { RequirementsV2 } from '../../x402/protocol/wire.ts';
+import type { AgentUriData } from './agenturi.ts';
+import { registerWithKeyMessage, vendorAuthMessage } from './auth.ts';
 
 /** Classes of malformed input (used for counting and for the broken-server demos). */
 export const FUZZ_CLASSES = ['wrongMethod', 'badPathParam', 'badJson', 'wrongTypes', 'oversized', 'badVendorAuth', 'badPayment', 'badRegistration', 'transport'] as const;
 export type FuzzClass = (typeof FUZZ_CLASSES)[number];
 
 /** One HTTP request, sent byte-for-byte as described (raw request-target, raw headers). */
-export interface FuzzRequest {
+export interface FuzzRequest extends MalformedRequest {
   cls: FuzzClass;
-  /** Short description of the defect, for counterexamples. */
-  note: string;
-  method: string;
-  /** Raw request-target (not normalised: `..`, `%zz`, latin-1 bytes are sent as given). */
-  path: string;
-  headers: Record<string, string | string[]>;
-  body?: string | Uint8Array;
-  /** Aimed at a route that can change state (or at a route that does not exist): must get 4xx. */
-  expect4xx: boolean;
   /**
    * A defect the HTTP layer below the app catches (node's parser and header-size limit,
-   * @hono/node-server's request-target and Host validation): the answer must still be a JSON
-   * `{error}` with the status in {@link TRANSPORT_STATUS} (the server installs handlers for these).
+   * @hono/node-server's request-target and Host validation): the reference answers a JSON `{error}`
+   * with the status in {@link TRANSPORT_STATUS} (it installs handlers for these).
    */
   transport?: keyof typeof TRANSPORT_STATUS;
-  /** Send the body with `Transfer-Encoding: chunked` (in pieces) instead of a Content-Length. */
-  chunked?: boolean;
 }
 
 /** The status each transport-level defect must be answered with. */
@@ -71,7 +79,7 @@ export interface FuzzContext {
   /** Pre-signed vendor-auth headers that must all be refused (401). */
   badAuth: { note: string; headers: Record<string, string> }[];
   /** Pre-signed x402 headers (base64) that must all be refused (400/402): near-misses. */
-  badPayments: { note: string; header: string; v: 1 | 2 }[];
+  badPayments: NearMiss[];
   /**
    * Pre-signed x402 headers that are *valid* (buyer1 pays the exact price to the escrow). Only ever
    * sent with a body the paid route must refuse: the payment must then never be settled.
@@ -86,50 +94,6 @@ export interface FuzzContext {
   /** A syntactically valid address that is nobody's. */
   someAddress: Address;
 }
-
-// ---- building blocks ----------------------------------------------------------------------------
-
-const HEX = '0123456789abcdef'.split('');
-const hexString = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...HEX), minLength: min, maxLength: max });
-const hex32 = hexString(64, 64).map((h) => `0x${h}`);
-
-/** Characters node accepts in a header value (tab, printable ASCII, latin-1). */
-const headerChar = fc.oneof({ arbitrary: fc.integer({ min: 0x20, max: 0x7e }), weight: 8 }, { arbitrary: fc.integer({ min: 0x80, max: 0xff }), weight: 1 }).map((c) => String.fromCharCode(c));
-const headerValue = (maxLength = 200) => fc.string({ unit: headerChar, maxLength });
-
-/** Any JSON value that is not a string. */
-const notString = fc.oneof(
-  fc.integer(),
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.boolean(),
-  fc.constant(null),
-  fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 3 }),
-);
-/** Any JSON value that is not an object (arrays and null included). */
-const notObject = fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), fc.boolean(), fc.constant(null), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }));
-const notArray = fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant(null), fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }));
-const notBoolean = fc.oneof(fc.integer(), fc.constantFrom('true', 'false', '1', ''), fc.constant(null), fc.array(fc.boolean(), { maxLength: 2 }));
-const tooLong = (max: number) => fc.integer({ min: max + 1, max: max + 64 }).map((n) => 'x'.repeat(n));
-
-/** Strings that are not addresses under viem's non-strict isAddress. */
-const badAddress = fc.oneof(
-  fc.constantFrom('', '0x', '0x123', 'hello', `0x${'g'.repeat(40)}`, `0x${'a'.repeat(41)}`, `0x${'a'.repeat(39)}`, `${'a'.repeat(40)}`, `0X${'a'.repeat(40)}`, ` 0x${'a'.repeat(40)}`),
-  hexString(0, 39).map((h) => `0x${h}`),
-  fc.string({ maxLength: 30 }).filter((s) => !/^0x[0-9a-fA-F]{40}$/.test(s)),
-);
-/** Hex strings the server's `^0x[0-9a-fA-F]+$` refuses. */
-const badSignature = fc.oneof(
-  fc.constantFrom('', '0x', 'zz', '0xzz', '0x12 34', 'deadbeef', '0x-1'),
-  fc.string({ maxLength: 20 }).filter((s) => !/^0x[0-9a-fA-F]+$/.test(s)),
-);
-/** Deadlines and timestamps the server's `int >= 0 | /^\d{1,N}$/` refuses. */
-const badUint = (digits: number) =>
-  fc.oneof(
-    fc.integer({ max: -1 }),
-    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
-    fc.constantFrom('', '-1', '1.5', '1e3', '0x10', ' 1', 'abc', '9'.repeat(digits + 1), null, true, [], {}),
-  );
 
 // ---- bodies -------------------------------------------------------------------------------------
 
@@ -240,60 +204,6 @@ function badWalletBody(ctx: FuzzContext): fc.Arbitrary<unknown> {
   );
 }
 
-/**
- * Byte strings the server cannot read as JSON (after the same decoding it applies: UTF-8 with the
- * BOM stripped, then `trim()`; an empty body would read as `{}`, which is valid for some routes).
- */
-export function serverRejectsAsJson(body: string | Uint8Array): boolean {
-  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-  for (const text of [new TextDecoder().decode(bytes), Buffer.from(bytes).toString('utf8')]) {
-    if (!text.trim()) return false;
-    try {
-      JSON.parse(text);
-      return false;
-    } catch {
-      /* not JSON: good */
-    }
-  }
-  return true;
-}
-
-const malformedJson: fc.Arbitrary<string | Uint8Array> = fc
-  .oneof(
-    fc.constantFrom(
-      '{',
-      '}',
-      '{"a":',
-      '{"result":}',
-      "{'a':1}",
-      'undefined',
-      'NaN',
-      '{"a":1,}',
-      '[1,2',
-      '\u0000',
-      '{"a":1}{"b":2}',
-      '{"result":"x"} trailing',
-      'tru',
-      'nul',
-      '{"a":"\\x"}',
-      '--',
-      '<xml/>',
-      '\ufeff\ufeff{}',
-      '{"result":"x"',
-      'result=x',
-      '{"task_detail":"a"',
-    ),
-    fc.string({ minLength: 1, maxLength: 40 }),
-    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
-    fc.uint8Array({ minLength: 1, maxLength: 64 }),
-    fc.record({ v: fc.jsonValue({ maxDepth: 3 }), cut: fc.nat() }).map(({ v, cut }) => {
-      const s = JSON.stringify(v);
-      return s.slice(0, cut % Math.max(1, s.length));
-    }),
-    fc.nat({ max: 5000 }).map((n) => '['.repeat(n + 1)),
-  )
-  .filter(serverRejectsAsJson);
-
 // ---- vendor auth --------------------------------------------------------------------------------
 
 /** Vendor auth headers the server must refuse (dynamic garbage plus the pre-signed near-misses). */
@@ -373,81 +283,6 @@ function badVendorAuth(ctx: FuzzContext): fc.Arbitrary<{ note: string; headers: 
     .record({ k: fc.constantFrom('x-signature', 'x-agent-id', 'x-timestamp', 'x-vendor-address'), a: headerValue(20), b: headerValue(20) })
     .map(({ k, a, b }) => ({ note: `${k} sent twice (both wrong)`, headers: { ...v, [k]: [a, b] } as unknown as Record<string, string> }));
   return fc.oneof(fc.constant({ note: 'no auth', headers: {} }), duplicated, drop, garbageSig, badTs, badAgentId, badAddr, bearer, solana, fc.constantFrom(...ctx.badAuth));
-}
-
-// ---- x402 payment headers -----------------------------------------------------------------------
-
-/** x402 payment header values the server must refuse (400, 402 or 431; never a settlement). */
-function badPaymentHeader(ctx: FuzzContext): fc.Arbitrary<{ note: string; value: string; v?: 1 | 2 }> {
-  const b64 = (x: unknown) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x), 'utf8').toString('base64');
-  const offered = ctx.offered;
-  const someSig = hexString(130, 130).map((h) => `0x${h}`);
-  const auth = fc.record({
-    from: fc.oneof(fc.constant(ctx.someAddress as string), badAddress),
-    to: fc.constantFrom(offered.payTo as string, ctx.someAddress as string),
-    value: fc.oneof(fc.constantFrom(offered.amount, '0', '-1', '1e6', ''), fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String)),
-    validAfter: fc.constantFrom('0', '-1', 'x'),
-    validBefore: fc.constantFrom('9999999999', '0', '1'),
-    nonce: fc.oneof(hex32, fc.constantFrom('0x', '0x00')),
-  });
-  const mutatedAccepted = fc.oneof(
-    fc.record({ k: fc.constantFrom('scheme', 'network', 'amount', 'asset', 'payTo', 'maxTimeoutSeconds', 'extra'), v: fc.jsonValue({ maxDepth: 1 }) }).map(({ k, v }) => ({ ...offered, [k]: v })),
-    fc.constantFrom(
-      { ...offered, amount: '1' },
-      { ...offered, payTo: ctx.someAddress },
-      { ...offered, network: 'eip155:8453' },
-      { ...offered, scheme: 'upto' },
-      { ...offered, extra: { name: 'USD Coin', version: '2' } },
-      (({ payTo: _p, ...r }) => r)(offered),
-    ),
-  );
-  const v2Shape = fc.oneof(
-    // Right `accepted`, payload of the wrong shape or with a signature nobody made.
-    fc
-      .record({ sig: fc.oneof(someSig, badSignature, notString), authorization: fc.oneof(auth, notObject) })
-      .map((p) => ({ x402Version: 2, accepted: offered, payload: { signature: p.sig, authorization: p.authorization } })),
-    fc.record({ payload: notObject }).map((p) => ({ x402Version: 2, accepted: offered, payload: p.payload })),
-    // Wrong `accepted` (no offer matches), payload well-formed.
-    fc
-      .record({ accepted: fc.oneof(mutatedAccepted, notObject), sig: someSig, authorization: auth })
-      .map((p) => ({ x402Version: 2, accepted: p.accepted, payload: { signature: p.sig, authorization: p.authorization } })),
-    fc.record({ resource: fc.jsonValue({ maxDepth: 1 }), extensions: fc.jsonValue({ maxDepth: 1 }) }).map((x) => ({ x402Version: 2, accepted: offered, payload: { signature: '0x00' }, ...x })),
-  );
-  const v1Shape = fc
-    .record({
-      scheme: fc.oneof(fc.constant('exact'), fc.jsonValue({ maxDepth: 0 })),
-      network: fc.oneof(fc.constantFrom('base-sepolia', 'base', 'eip155:84532', ''), fc.jsonValue({ maxDepth: 0 })),
-      payload: fc.oneof(fc.record({ signature: someSig, authorization: auth }), notObject),
-    })
-    .map((p) => ({ x402Version: 1, ...p }));
-  const wrongVersion = fc
-    .record({
-      version: fc.oneof(fc.constantFrom(0, 3, -1, 1.5, '2', '1', null, true, 2 ** 53, [2], { v: 2 }), fc.integer()),
-      rest: fc.constantFrom({}, { accepted: offered }, { scheme: 'exact', network: 'base-sepolia' }),
-    })
-    .filter(({ version }) => version !== 1 && version !== 2)
-    .map(({ version, rest }) => ({ x402Version: version, ...rest }));
-  const notBase64 = fc
-    .oneof(headerValue(120), fc.constantFrom('!!!', '====', 'e30', 'e30==', 'e3 0=', '@@', '%7B%7D', '{"x402Version":2}', 'eyJ4NDAyVmVyc2lvbiI6Mn0-_'))
-    .filter((s) => s.trim() !== '');
-  return fc.oneof(
-    { arbitrary: notBase64.map((value) => ({ note: 'not base64', value })), weight: 3 },
-    { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 80 }).map((u) => ({ note: 'base64 of bytes', value: Buffer.from(u).toString('base64') })), weight: 2 },
-    { arbitrary: fc.jsonValue({ maxDepth: 3 }).map((j) => ({ note: 'base64 of arbitrary JSON', value: b64(j) })), weight: 2 },
-    { arbitrary: wrongVersion.map((j) => ({ note: 'wrong x402Version', value: b64(j) })), weight: 2 },
-    { arbitrary: v2Shape.map((j) => ({ note: 'v2 of the wrong shape or signed by nobody', value: b64(j), v: 2 as const })), weight: 4 },
-    { arbitrary: v1Shape.map((j) => ({ note: 'v1 of the wrong shape or signed by nobody', value: b64(j), v: 1 as const })), weight: 2 },
-    { arbitrary: fc.constantFrom(...ctx.badPayments).map((p) => ({ note: `signed near-miss: ${p.note}`, value: p.header, v: p.v })), weight: 5 },
-    {
-      // Large but under node's 16 KiB header limit: reaches the app.
-      arbitrary: fc.record({ n: fc.integer({ min: 4_000, max: 11_000 }), kind: fc.constantFrom('pad', 'json') }).map(({ n, kind }) => ({
-        note: `huge (${kind})`,
-        value: kind === 'pad' ? 'A'.repeat(n) : b64({ x402Version: 2, accepted: offered, payload: { signature: `0x${'ab'.repeat(n / 4)}` } }),
-      })),
-      weight: 1,
-    },
-    { arbitrary: fc.constantFrom(...ctx.badPayments).map((p) => ({ note: `near-miss with whitespace: ${p.note}`, value: `  ${p.header}\t`, v: p.v })), weight: 1 },
-  );
 }
 
 // ---- the request arbitrary ---------------------------------------------------------------------
@@ -715,6 +550,10 @@ function wrongTypes(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(
     fc.constantFrom(...rawBodies).map(raw),
     fc.record({ m: fc.constantFrom('GET', 'POST'), b: corruptPaidBody() }).map(({ m, b }) => req('paid body field of the wrong type', m, `/${ctx.agent}/${ctx.service}`, {}, b)),
+    // Unpaid, nested far past any sensible limit: a server that stringifies it unchecked overflows its stack (a 500).
+    fc
+      .integer({ min: 20_000, max: 100_000 })
+      .map((d) => ({ ...req(`unpaid task_metadata nested ${d} levels`, 'POST', `/${ctx.agent}/${ctx.service}`, {}, undefined), body: deeplyNested('task_metadata', d) })),
     fc
       .record({ k: fc.constantFrom('task_detail', 'reviewer_request', 'task_metadata'), v: fc.oneof(fc.constantFrom('[1]', '5', 'null', '"s"', '{', 'true'), fc.string({ maxLength: 10 })) })
       .map(({ k, v }) => ({
@@ -838,9 +677,7 @@ function validPaymentBadBody(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         { arbitrary: fc.integer({ min: 1_000_001, max: 1_100_000 }).map((n) => ({ kind: 'too large', text: `{"task_detail":"${'x'.repeat(n)}"}` as string | Uint8Array })), weight: 1 },
         // Valid JSON that could not be stored: before the fix it settled, then the task write overflowed the stack.
         {
-          arbitrary: fc
-            .integer({ min: 65, max: 100_000 })
-            .map((d) => ({ kind: `task_metadata nested ${d} levels`, text: `{"task_metadata":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}` as string | Uint8Array })),
+          arbitrary: fc.integer({ min: 65, max: 100_000 }).map((d) => ({ kind: `task_metadata nested ${d} levels`, text: deeplyNested('task_metadata', d) as string | Uint8Array })),
           weight: 1,
         },
       ),
@@ -997,6 +834,35 @@ export function malformedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     .chain(withJunk);
 }
 
+/** Lower-cased header names → values (a repeated header joined). */
+function headersOf(r: FuzzRequest): Record<string, string> {
+  return Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v]));
+}
+
+/** Whether `r` carries a credential or payment that would let it act: vendor1's valid EVM headers, the real API key, a valid payment. */
+export function carriesValidCredential(ctx: FuzzContext, r: FuzzRequest): boolean {
+  const h = headersOf(r);
+  const evm = ['x-vendor-address', 'x-agent-id', 'x-timestamp', 'x-signature'].every((k) => h[k] === ctx.validAuth[k]);
+  const key = h.authorization === `Bearer ${ctx.apiKey}`;
+  const pay = [h['payment-signature'], h['x-payment']].some((v) => v !== undefined && ctx.validPayments.includes(v));
+  return evm || key || pay;
+}
+
+/**
+ * Whether every careful reading of the seed refuses `r` without acting, so the robustness
+ * scenario may send it to a third party: not a body the reference refuses by its own profile
+ * (a field's type, a size or depth limit) paired with what would make it act (a valid credential or
+ * payment, or a registration). A body declared `application/json` that is not JSON at all is
+ * refused by every reading (profile: AGR-PROF-21).
+ */
+export function thirdPartyRequest(ctx: FuzzContext, r: FuzzRequest): boolean {
+  if (!['wrongTypes', 'oversized', 'badRegistration'].includes(r.cls)) return true;
+  const path = r.path.replace(/^[a-z]+:\/\/[^/]+/i, '').split('?')[0];
+  if (!(carriesValidCredential(ctx, r) || path === '/agents/register')) return true;
+  const declaredJson = /^application\/json\s*(;|$)/i.test(headersOf(r)['content-type'] ?? '');
+  return r.method === 'POST' && declaredJson && r.body !== undefined && unreadableAsJson(r.body);
+}
+
 // ---- the response check -------------------------------------------------------------------------
 
 /** An HTTP answer as received. */
@@ -1086,48 +952,15 @@ export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContex
   badAuth.push({ note: 'signature over the lowercase address, checksummed header', headers: await evm(vendor, addr, String(i.agent), String(now), String(now), addr.toLowerCase()) });
   badAuth.push({ note: 'signature by the vendor, attacker address in header', headers: await evm(vendor, attacker.address, String(i.agent), String(now), String(now), addr) });
 
-  // x402 near-misses: each properly signed, each wrong in one way.
-  const o = i.offered;
-  const opts = { now: i.chainNow, chainId: i.chainId };
-  const payments: FuzzContext['badPayments'] = [];
-  const v2 = async (note: string, key: Hex, extra: Parameters<typeof makeV2Payload>[2] = opts, tamper?: (p: any) => void) => {
-    const p = await makeV2Payload(key, o, extra);
-    tamper?.(p);
-    payments.push({ note, header: asHeader(p), v: 2 });
-  };
-  await v2('underpays by 1', i.buyerKey, { ...opts, auth: { value: BigInt(o.amount) - 1n } });
-  await v2('pays someone else', i.buyerKey, { ...opts, auth: { to: other.address } });
-  await v2('expired', i.buyerKey, { ...opts, auth: { validAfter: 0n, validBefore: i.chainNow - 10n } });
-  await v2('not yet valid', i.buyerKey, { ...opts, auth: { validAfter: i.chainNow + 3_600n, validBefore: i.chainNow + 7_200n } });
-  await v2('signed for chain 8453', i.buyerKey, { ...opts, domain: { chainId: 8453 } });
-  await v2('signed for the wrong token name', i.buyerKey, { ...opts, domain: { name: 'USD Coin' } });
-  await v2('signed for another token contract', i.buyerKey, { ...opts, domain: { verifyingContract: addr } });
-  await v2('attacker signs as the buyer', i.attackerKey, { ...opts, auth: { from: privateKeyToAccount(i.buyerKey).address } });
-  await v2('unfunded payer', generatePrivateKey());
-  await v2('value raised after signing', i.buyerKey, opts, (p) => (p.payload.authorization.value = (BigInt(o.amount) * 2n).toString()));
-  await v2('nonce changed after signing', i.buyerKey, opts, (p) => (p.payload.authorization.nonce = `0x${'00'.repeat(32)}`));
-  await v2('accepted amount lowered', i.buyerKey, { ...opts, accepted: { amount: '1' } });
-  await v2('signature truncated', i.buyerKey, opts, (p) => (p.payload.signature = p.payload.signature.slice(0, 100)));
-  await v2('x402Version 1 with a v2 body', i.buyerKey, opts, (p) => (p.x402Version = 1));
-  const v1req: RequirementsV1 = {
-    scheme: 'exact',
-    network: 'base-sepolia',
-    maxAmountRequired: o.amount,
-    asset: o.asset,
-    payTo: o.payTo,
-    resource: 'http://x/',
-    description: '',
-    mimeType: 'application/json',
-    maxTimeoutSeconds: o.maxTimeoutSeconds,
-    extra: o.extra,
-  } as RequirementsV1;
-  for (const [note, extra] of [
-    ['v1 underpays', { ...opts, auth: { value: BigInt(o.amount) - 1n } }],
-    ['v1 for network base', { ...opts, network: 'base' }],
-    ['v1 expired', { ...opts, auth: { validAfter: 0n, validBefore: i.chainNow - 10n } }],
-  ] as const) {
-    payments.push({ note, header: asHeader(await makeV1Payload(i.buyerKey, v1req, extra as Parameters<typeof makeV1Payload>[2])), v: 1 });
-  }
+  // x402 near-misses (each properly signed, each wrong in one way) and valid payments.
+  const { badPayments, validPayments } = await signPaymentNearMisses({
+    buyerKey: i.buyerKey,
+    attackerKey: i.attackerKey,
+    someoneElse: other.address,
+    offered: i.offered,
+    chainId: i.chainId,
+    chainNow: i.chainNow,
+  });
 
   // register-with-key near-misses (valid signature, wrong in one way): all 401.
   const rwk = (walletAddress: string, ts: string | number, signature: Hex) => ({
@@ -1143,8 +976,5 @@ export async function signNearMisses(i: NearMissInputs): Promise<Pick<FuzzContex
     { note: 'vendor-auth message instead', body: rwk(attacker.address, now, await attacker.signMessage({ message: vendorAuthMessage(attacker.address, now) })) },
     { note: 'signed another timestamp', body: rwk(attacker.address, now, await attacker.signMessage({ message: registerWithKeyMessage(attacker.address, now - 1) })) },
   ];
-  // Valid payments (distinct nonces), for the "valid payment, refused body" requests.
-  const validPayments: string[] = [];
-  for (let k = 0; k < 3; k++) validPayments.push(asHeader(await makeV2Payload(i.buyerKey, o, opts)));
-  return { validAuth, badAuth, badPayments: payments, validPayments, badRegisterWithKey };
+  return { validAuth, badAuth, badPayments, validPayments, badRegisterWithKey };
 }
