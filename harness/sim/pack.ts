@@ -125,7 +125,11 @@ export interface StackMarket {
    * verified on chain.
    */
   run(task: SimTask): Promise<TaskPlan>;
-  /** The real balances of these accounts (on chain), for the final conservation check. */
+  /**
+   * The real balances of these accounts (on chain), for the final conservation check: the buyers and
+   * sellers, and the protocol's escrow and fee accounts (`escrow:<id>`, `fees:<id>`), which a pack
+   * leaves out of the answer when nothing on chain stands for them.
+   */
   balances(accounts: readonly string[]): Promise<Map<string, bigint>>;
   stop(): Promise<void>;
 }
@@ -134,6 +138,8 @@ export interface StackSimulation {
   /** Chain profiles the market needs, and the protocols whose reference services it uses. */
   chains: string[];
   services: string[];
+  /** Why this protocol's constants (resolved) cannot run on the stack, if they cannot (checked before anything starts). */
+  refuses?(profile: Record<string, unknown>): string | undefined;
   start(env: StackEnv): Promise<StackMarket>;
 }
 

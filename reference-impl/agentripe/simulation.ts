@@ -154,6 +154,13 @@ export async function runLifecycleAsync(task: SimTask, answer: (ask: Ask) => Pro
   return r.value;
 }
 
+/** Why the real stack cannot run an economy with this profile, if it cannot. */
+export function stackRefuses(profile: Record<string, unknown>): string | undefined {
+  const fee = (profile as unknown as AgentripeSimProfile).escrowFeeBps;
+  if (fee !== 0) return `the reference escrow takes no fee (AGR-PROF-10): escrowFeeBps ${fee} is a what-if of the model only`;
+  return undefined;
+}
+
 export default defineSimulation({
   protocol: 'agentripe',
   outcomes: { completed: 'paid', refunded: 'refunded', failed: 'refunded', reclaimed: 'timeout' },
@@ -164,4 +171,12 @@ export default defineSimulation({
     return { ...r.data, escrowFeeBps: r.data.escrowFeeBps ?? AGENTRIPE_PROFILE.escrowFeeBps };
   },
   model: (task) => runLifecycle(task, modelAnswers(task)),
+  stack: {
+    chains: ['base-sepolia'],
+    // No reference service: the market starts its own server (its reviewer's verdicts are scripted per task).
+    services: [],
+    refuses: stackRefuses,
+    // Loaded only for --engine stack: the model engine needs no server code.
+    start: async (env) => (await import('./simulation-stack.ts')).startAgentripeMarket(env),
+  },
 });
