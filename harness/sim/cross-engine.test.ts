@@ -95,6 +95,18 @@ test("agentripe: the stack engine gives the model engine's tasks and events for 
   assert.deepEqual(stack.ledger.balances, model.ledger.balances);
 }, 300_000);
 
+test('agentripe and x402 side by side: sellers on both protocols hold one USDC balance plus what the escrow owes them, and both engines agree', async () => {
+  const mixed = parseEconomy({ ...agentripeRaw, name: 'cross-mixed', durationHours: 0.5, protocols: { agentripe: 1, x402: 1 } });
+  const model = await simulateModel({ economy: mixed, seed: 2, packs });
+  const stack = await simulateStack({ economy: mixed, seed: 2, packs });
+  assert.deepEqual(stack.violations, []);
+  const paidOn = (p: string) => new Set(stack.tasks.filter((x) => x.protocol === p && (x.outcome === 'paid' || x.outcome === 'completed')).map((x) => x.seller));
+  // A seller paid on both protocols: its money is split between its USDC and the escrow's books.
+  assert.ok([...paidOn('x402')].some((x) => paidOn('agentripe').has(x)), 'no seller was paid on both protocols');
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+}, 300_000);
+
 test('agentripe: an escrow fee is refused up front on the stack (the reference escrow has none)', async () => {
   const withFee = parseEconomy({ ...agentripeRaw, profiles: { agentripe: { escrowFeeBps: 100 } } });
   await assert.rejects(

@@ -126,11 +126,14 @@ export interface StackMarket {
    */
   run(task: SimTask): Promise<TaskPlan>;
   /**
-   * The real balances of these accounts (on chain), for the final conservation check: the buyers and
-   * sellers, and the protocol's escrow and fee accounts (`escrow:<id>`, `fees:<id>`), which a pack
-   * leaves out of the answer when nothing on chain stands for them.
+   * The real balances of these accounts (on chain), for the final conservation check: the buyers'
+   * and sellers' token balances (one currency: every pack pays in the same token, read once per
+   * agent), and the protocol's escrow and fee accounts (`escrow:<id>`, `fees:<id>`) in full, which a
+   * pack leaves out of the answer when nothing on chain stands for them.
    */
   balances(accounts: readonly string[]): Promise<Map<string, bigint>>;
+  /** What the protocol's contracts owe these agents beyond their token balance (an escrow's withdrawable balance). */
+  owed?(accounts: readonly string[]): Promise<Map<string, bigint>>;
   stop(): Promise<void>;
 }
 

@@ -7,8 +7,8 @@
  * the chain's clock. Tasks are carried out one at a time, in arrival order.
  *
  * The conservation check adds the chain to the ledger's own: at the end every buyer's and seller's
- * balance on chain must equal the ledger's, to the unit, and so must the protocol's escrow and fee
- * accounts where the pack reports them.
+ * money on chain (its token balance, plus what the protocols' contracts owe it) must equal the
+ * ledger's, to the unit, and so must the protocol's escrow and fee accounts where the pack reports them.
  */
 import { rpcCall } from '../chain/index.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
@@ -94,21 +94,32 @@ export async function simulateStack(opts: SimulateOptions & { log?: (line: strin
         await rpcCall(c.rpcUrl, 'evm_mine', []);
       }
     };
+    // The simulation has one currency (every market pays in the same token: base-sepolia USDC): an
+    // agent on several protocols holds one token balance, read once, plus what each protocol's
+    // contracts owe it (an escrow's withdrawable balance).
     const finalCheck = async (ledger: Ledger): Promise<Violation[]> => {
       const out: Violation[] = [];
+      const held = new Map<string, bigint>();
+      const owed = new Map<string, bigint>();
+      const agents: string[] = [];
+      const compare = (a: string, real: bigint | undefined, agent: boolean) => {
+        if (real !== ledger.balance(a))
+          out.push({
+            message: `account ${a}${agent ? ` (${simKey(a).address})` : ''}: the ledger holds ${ledger.balance(a)} but the chain holds ${real}`,
+            trail: ledger.events.filter((e) => e.from === a || e.to === a),
+          });
+      };
       for (const [id, m] of markets) {
-        const agents = [...market.buyers.filter((b) => b.protocols.includes(id)), ...market.sellers.filter((s) => s.protocols.includes(id))].map((a) => a.account);
+        const mine = [...market.buyers.filter((b) => b.protocols.includes(id)), ...market.sellers.filter((s) => s.protocols.includes(id))].map((a) => a.account);
+        const unread = mine.filter((a) => !held.has(a));
+        agents.push(...unread);
         const shared = [`escrow:${id}`, `fees:${id}`];
-        const onChain = await m.balances([...agents, ...shared]);
-        for (const a of [...agents, ...shared.filter((x) => onChain.has(x))]) {
-          const real = onChain.get(a);
-          if (real !== ledger.balance(a))
-            out.push({
-              message: `account ${a}${agents.includes(a) ? ` (${simKey(a).address})` : ''}: the ledger holds ${ledger.balance(a)} but the chain holds ${real}`,
-              trail: ledger.events.filter((e) => e.from === a || e.to === a),
-            });
-        }
+        const onChain = await m.balances([...unread, ...shared]);
+        for (const a of unread) if (onChain.has(a)) held.set(a, onChain.get(a)!);
+        for (const a of shared) if (onChain.has(a)) compare(a, onChain.get(a), false);
+        if (m.owed) for (const [a, v] of await m.owed(mine)) owed.set(a, (owed.get(a) ?? 0n) + v);
       }
+      for (const a of agents) compare(a, held.has(a) ? held.get(a)! + (owed.get(a) ?? 0n) : undefined, true);
       return out;
     };
     return await simulate(opts, {

@@ -20,9 +20,9 @@
  * name every key term of the request, bad ones carry REJECT-ME), except for a reviewer that colludes
  * with the task's seller, which approves whatever it is sent (its verdict is scripted).
  *
- * Money on chain, per account: USDC held plus what the escrow owes it (`withdrawableBalance`);
- * the escrow's own account: what it gained since the start minus what it owes the simulated
- * accounts. The reference escrow takes no fee, so an economy with `escrowFeeBps` runs on the model
+ * Money on chain, per account: USDC held (`balances`) plus what the escrow owes it
+ * (`withdrawableBalance`, `owed`); the escrow's own account: what it gained since the start minus
+ * what it owes the simulated agents. The reference escrow takes no fee, so an economy with `escrowFeeBps` runs on the model
  * engine only.
  */
 import { parseEventLogs, toEventSelector, type Hex } from 'viem';
@@ -226,6 +226,7 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
       }
     }
 
+    const agentAccounts = [...env.buyers.map((b) => b.account), ...env.sellers.map((x) => x.account)];
     const withdrawable = (address: Hex) => publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'withdrawableBalance', args: [address] });
     const usdcOf = (address: Hex) => publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [address] });
     return {
@@ -235,17 +236,18 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
       run,
       async balances(accounts) {
         const out = new Map<string, bigint>();
-        let owed = 0n;
-        for (const a of new Set([...accounts, ...env.buyers.map((b) => b.account), ...env.sellers.map((s) => s.account)])) {
-          if (a.startsWith('escrow:') || a.startsWith('fees:')) continue;
-          const address = env.key(a).address;
-          const w = await withdrawable(address);
-          owed += w;
-          if (accounts.includes(a)) out.set(a, (await usdcOf(address)) + w);
+        for (const a of accounts) if (!a.startsWith('escrow:') && !a.startsWith('fees:')) out.set(a, await usdcOf(env.key(a).address));
+        if (accounts.includes('escrow:agentripe')) {
+          // What the escrow holds for this market's open deposits: its gain since the start, less what it owes our agents.
+          let owes = 0n;
+          for (const a of agentAccounts) owes += await withdrawable(env.key(a).address);
+          out.set('escrow:agentripe', (await usdcOf(escrow)) - escrowUsdcAtStart - owes);
         }
-        // What the escrow holds for open deposits of this market: its gain since the start, less what it owes our accounts.
-        const escrowAccount = accounts.find((a) => a === 'escrow:agentripe');
-        if (escrowAccount) out.set(escrowAccount, (await usdcOf(escrow)) - escrowUsdcAtStart - owed);
+        return out;
+      },
+      async owed(accounts) {
+        const out = new Map<string, bigint>();
+        for (const a of accounts) out.set(a, await withdrawable(env.key(a).address));
         return out;
       },
       stop,
