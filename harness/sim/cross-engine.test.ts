@@ -102,7 +102,10 @@ test('agentripe and x402 side by side: sellers on both protocols hold one USDC b
   assert.deepEqual(stack.violations, []);
   const paidOn = (p: string) => new Set(stack.tasks.filter((x) => x.protocol === p && (x.outcome === 'paid' || x.outcome === 'completed')).map((x) => x.seller));
   // A seller paid on both protocols: its money is split between its USDC and the escrow's books.
-  assert.ok([...paidOn('x402')].some((x) => paidOn('agentripe').has(x)), 'no seller was paid on both protocols');
+  assert.ok(
+    [...paidOn('x402')].some((x) => paidOn('agentripe').has(x)),
+    'no seller was paid on both protocols',
+  );
   assert.deepEqual(stack.tasks, model.tasks);
   assert.deepEqual(stack.ledger.events, model.ledger.events);
 }, 300_000);

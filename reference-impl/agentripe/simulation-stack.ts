@@ -27,7 +27,7 @@
  */
 import { parseEventLogs, toEventSelector, type Hex } from 'viem';
 import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
-import { createChainClients, roleAccount, rpcCall, serviceAccount, tokenOf } from '../../harness/chain/index.ts';
+import { createChainClients, roleAccount, rpcCall, serviceAccount } from '../../harness/chain/index.ts';
 import type { SimTask, StackEnv, StackMarket, TaskPlan } from '../../harness/sim/pack.ts';
 import { createPayer, pickV2 } from '../x402/agents/payer.ts';
 import { createBuyer } from './agents/buyer.ts';
@@ -66,7 +66,6 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
   const refused = stackRefuses(env.profile);
   if (refused) throw new Error(refused);
   const { usdc, escrow, identityRegistry } = agentripeAddresses(chain);
-  const token = tokenOf(chain.profile, 'usdc');
   const { publicClient, walletClient } = createChainClients(chain);
   const admin = walletClient(roleAccount('admin'));
   const walletOf = perAccount((account) => walletClient(env.key(account).privateKey));
@@ -133,6 +132,7 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
       if (r.status !== 'success' || !ev) throw new Error(`agentripe simulation: ${s.account} could not register its agent (${r.transactionHash})`);
       agents.set(s.account, {
         agentId: ev.args.agentId,
+        // The market calls start/complete/fail itself, per the lifecycle; the vendor's own strategy loop is not used.
         vendor: createVendor({ baseUrl: base, agentId: ev.args.agentId, credentials: { privateKey: key.privateKey }, strategy: { kind: 'honest' }, clock: nowMs }),
       });
     }
@@ -231,7 +231,7 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
     const usdcOf = (address: Hex) => publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [address] });
     return {
       async fund(account, amount) {
-        if (amount > 0n) await admin.writeContractSync({ address: token.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [env.key(account).address, amount] });
+        if (amount > 0n) await admin.writeContractSync({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [env.key(account).address, amount] });
       },
       run,
       async balances(accounts) {
