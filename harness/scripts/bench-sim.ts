@@ -9,32 +9,46 @@
  * - bare: the chain work the same tasks need, with nothing around it: one EIP-3009 authorization
  *   signed locally and one transferWithAuthorization sent with eth_sendRawTransactionSync per task,
  *   on a fresh base-sepolia anvil. The stack's ratio to it is printed.
+ * - agentripe stack engine: the same on an Agentripe market of honest vendors (--agr-stack-tasks
+ *   tasks; every task a real lifecycle: 402 challenge, EIP-3009 payment settled into the escrow and
+ *   recorded, the vendor's start and complete, the fixture reviewer's verdict, the release read back
+ *   from the escrow, the buyer reading the result), against its bare chain work: the settlement into
+ *   the escrow, recordDeposit and releaseToVendor sent directly (3 transactions per task).
  *
- *   npx tsx harness/scripts/bench-sim.ts [--agents 10000] [--tasks 100000] [--stack-tasks 60]
+ *   npx tsx harness/scripts/bench-sim.ts [--agents 10000] [--tasks 100000] [--stack-tasks 60] [--agr-stack-tasks 60]
  *
  * Prints plain lines and, last, one JSON line. Stops every process it starts.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { toHex } from 'viem';
+import { parseEventLogs, toHex } from 'viem';
 import { fiatTokenV2_2Abi } from '../chain/bindings/index.ts';
 import { createChainClients, roleAccount, startChain, tokenOf } from '../chain/index.ts';
 import { loadSimulations } from '../packs/discover.ts';
 import { parseEconomy } from '../sim/economy.ts';
 import { simulateModel } from '../sim/model-engine.ts';
 import { simKey, simulateStack } from '../sim/stack-engine.ts';
+import { escrowAbi, identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
+import { agentripeAddresses } from '../../reference-impl/agentripe/server/stack.ts';
 import { signAuthorization } from '../../reference-impl/x402/protocol/payload.ts';
 
 const { values: flags } = parseArgs({
-  options: { agents: { type: 'string', default: '10000' }, tasks: { type: 'string', default: '100000' }, 'stack-tasks': { type: 'string', default: '60' }, help: { type: 'boolean', default: false } },
+  options: {
+    agents: { type: 'string', default: '10000' },
+    tasks: { type: 'string', default: '100000' },
+    'stack-tasks': { type: 'string', default: '60' },
+    'agr-stack-tasks': { type: 'string', default: '60' },
+    help: { type: 'boolean', default: false },
+  },
 });
 if (flags.help) {
-  console.log('usage: npx tsx harness/scripts/bench-sim.ts [--agents 10000] [--tasks 100000] [--stack-tasks 60]');
+  console.log('usage: npx tsx harness/scripts/bench-sim.ts [--agents 10000] [--tasks 100000] [--stack-tasks 60] [--agr-stack-tasks 60]');
   process.exit(0);
 }
 const agents = Number(flags.agents);
 const tasks = Number(flags.tasks);
 const stackTasks = Number(flags['stack-tasks']);
+const agrStackTasks = Number(flags['agr-stack-tasks']);
 const packs = await loadSimulations();
 
 // Model: 90% buyers, 10% sellers of three kinds, 100 simulated hours.
@@ -58,6 +72,22 @@ if (m.violations.length) throw new Error(`model bench: conservation violated: ${
 const modelRate = (m.tasks.length * 1000) / modelMs;
 console.log(`model engine: ${m.tasks.length} tasks among ${agents} agents in ${(modelMs / 1000).toFixed(1)} s = ${modelRate.toFixed(0)} tasks/s`);
 
+/** Run an economy on the stack engine; tasks/s from the first task's end to the last (start-up and funding excluded: n-1 tasks in that span). */
+async function stackRun(economy: ReturnType<typeof parseEconomy>) {
+  let firstTaskAt = 0;
+  const result = await simulateStack({
+    economy,
+    seed: 1,
+    packs,
+    onProgress: (p) => {
+      if (p.arrivals === 1 && !firstTaskAt) firstTaskAt = performance.now();
+    },
+  });
+  const end = performance.now();
+  if (result.violations.length) throw new Error(`stack bench ${economy.name}: conservation violated: ${result.violations[0]!.message}`);
+  return { result, rate: ((result.tasks.length - 1) * 1000) / (end - firstTaskAt) };
+}
+
 // Stack: x402 honest sellers only, so every task is one real settlement.
 const stack = parseEconomy({
   name: 'bench-stack',
@@ -69,22 +99,11 @@ const stack = parseEconomy({
     { name: 'h', role: 'seller', strategy: 'honest', count: 3, price: { dist: 'uniform', min: '$0.01', max: '$0.05' }, serviceMinutes: 0.1 },
   ],
 });
-let firstTaskAt = 0;
 t = performance.now();
-const s = await simulateStack({
-  economy: stack,
-  seed: 1,
-  packs,
-  onProgress: (p) => {
-    if (p.arrivals === 1 && !firstTaskAt) firstTaskAt = performance.now();
-  },
-});
-const stackEnd = performance.now();
-if (s.violations.length) throw new Error(`stack bench: conservation violated: ${s.violations[0]!.message}`);
-const paid = s.tasks.filter((x) => x.outcome === 'paid').length;
-// From the first task's end to the last: start-up and funding excluded; n-1 tasks in that span.
-const stackRate = ((s.tasks.length - 1) * 1000) / (stackEnd - firstTaskAt);
-console.log(`stack engine: ${s.tasks.length} tasks (${paid} settled on chain) in ${((stackEnd - t) / 1000).toFixed(1)} s with start-up; ${stackRate.toFixed(1)} tasks/s after the first`);
+const { result: s, rate: stackRate } = await stackRun(stack);
+console.log(
+  `stack engine: ${s.tasks.length} tasks (${s.tasks.filter((x) => x.outcome === 'paid').length} settled on chain) in ${((performance.now() - t) / 1000).toFixed(1)} s with start-up; ${stackRate.toFixed(1)} tasks/s after the first`,
+);
 
 // Bare: the same number of settlements, signed locally and sent directly.
 const chain = await startChain({ profile: 'base-sepolia' });
@@ -124,11 +143,68 @@ try {
 } finally {
   await chain.stop();
 }
+// Agentripe on the stack: honest vendors only, so every task is one payment into the escrow and one release.
+const agrStack = parseEconomy({
+  name: 'bench-agr-stack',
+  durationHours: 1,
+  protocols: { agentripe: 1 },
+  demand: { arrivalsPerHour: agrStackTasks },
+  populations: [
+    { name: 'b', role: 'buyer', count: 5, choice: 'random', balance: '$10', budget: '$0.10' },
+    { name: 'h', role: 'seller', strategy: 'honest', count: 3, price: { dist: 'uniform', min: '$0.01', max: '$0.05' }, serviceMinutes: 0.1 },
+  ],
+});
+t = performance.now();
+const { result: a, rate: agrRate } = await stackRun(agrStack);
+const released = a.tasks.filter((x) => x.outcome === 'completed').length;
+console.log(
+  `agentripe stack engine: ${a.tasks.length} tasks (${released} released from the escrow) in ${((performance.now() - t) / 1000).toFixed(1)} s with start-up; ${agrRate.toFixed(1)} tasks/s after the first`,
+);
+
+// Its bare work: per task the settlement into the escrow, recordDeposit and releaseToVendor, sent directly.
+const agrChain = await startChain({ profile: 'base-sepolia' });
+let agrBareRate = 0;
+try {
+  const usdc = tokenOf(agrChain.profile, 'usdc');
+  const { escrow, identityRegistry } = agentripeAddresses(agrChain);
+  const { walletClient } = createChainClients(agrChain);
+  const payer = simKey('bench:agr-payer');
+  const facilitator = walletClient(roleAccount('provider'));
+  const operator = walletClient(roleAccount('operator'));
+  const vendor = walletClient(roleAccount('admin'));
+  await vendor.writeContractSync({ address: usdc.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [payer.address, 10_000_000n] });
+  const reg = await vendor.writeContractSync({ address: identityRegistry, abi: identityAbi, functionName: 'register', args: ['data:application/json,{}'] });
+  const agentId = parseEventLogs({ abi: identityAbi, eventName: 'Registered', logs: reg.logs })[0]!.args.agentId;
+  const n = a.tasks.length;
+  t = performance.now();
+  for (let i = 0; i < n; i++) {
+    const { signature, authorization } = await signAuthorization(
+      payer.privateKey,
+      { name: usdc.name, version: usdc.version, chainId: agrChain.chainId, verifyingContract: usdc.address },
+      { to: escrow, value: 10_000n, validAfter: 0n, validBefore: 2n ** 40n, nonce: toHex(randomBytes(32)) },
+    );
+    const settled = await facilitator.writeContractSync({
+      address: usdc.address,
+      abi: fiatTokenV2_2Abi,
+      functionName: 'transferWithAuthorization',
+      args: [payer.address, escrow, 10_000n, 0n, 2n ** 40n, authorization.nonce as `0x${string}`, signature],
+    });
+    await operator.writeContractSync({ address: escrow, abi: escrowAbi, functionName: 'recordDeposit', args: [settled.transactionHash, agentId, payer.address, 10_000n] });
+    await operator.writeContractSync({ address: escrow, abi: escrowAbi, functionName: 'releaseToVendor', args: [settled.transactionHash] });
+  }
+  agrBareRate = (n * 1000) / (performance.now() - t);
+  console.log(
+    `agentripe bare: ${n} settlements into the escrow + recordDeposit + releaseToVendor sent directly = ${agrBareRate.toFixed(1)} tasks/s; stack/bare = ${(agrRate / agrBareRate).toFixed(2)}`,
+  );
+} finally {
+  await agrChain.stop();
+}
 console.log(
   JSON.stringify({
     model: { agents, tasks: m.tasks.length, tasksPerSecond: modelRate },
     stack: { tasks: s.tasks.length, tasksPerSecond: stackRate },
     bare: { tasksPerSecond: bareRate },
     ratio: stackRate / bareRate,
+    agentripe: { stack: { tasks: a.tasks.length, tasksPerSecond: agrRate }, bare: { tasksPerSecond: agrBareRate }, ratio: agrRate / agrBareRate },
   }),
 );

@@ -2,8 +2,10 @@
  * The two engines agree: on a small x402 economy with every seller strategy, the stack engine (real
  * anvil, the reference facilitator, paywalled sellers, real EIP-3009 payments) gives the same tasks
  * and the same event log as the model engine for the same seed, and the chain's balances equal the
- * ledger's to the unit. The chain side of the conservation check bites on a market that funds a
- * buyer one unit short. (Agentripe has no stack simulation yet: only its model engine runs.)
+ * ledger's to the unit. The same for a small Agentripe economy (the reference server, escrow,
+ * facilitator and fixture reviewer; registered agents; a rejection, refunds after the review limit,
+ * a failing vendor, reclaims after the delay, a colluding reviewer). The chain side of the
+ * conservation check bites on a market that funds a buyer one unit short.
  */
 import assert from 'node:assert/strict';
 import { beforeAll, test } from 'vitest';
@@ -50,6 +52,71 @@ test("x402: the stack engine gives the model engine's tasks and events for the s
   assert.deepEqual(stack.tasks, model.tasks);
   assert.deepEqual(stack.ledger.events, model.ledger.events);
 }, 300_000);
+
+const agentripeRaw = {
+  name: 'cross-agentripe',
+  seed: 6,
+  durationHours: 1,
+  protocols: { agentripe: 1 },
+  // Two rejections refund; a reclaim moves the chain one hour, the escrow's shortest delay.
+  profiles: { agentripe: { reviewLimit: 2, reclaimDelaySeconds: 3600 } },
+  demand: { arrivalsPerHour: 16 },
+  populations: [
+    { name: 'apps', role: 'buyer', count: 2, choice: 'random', balance: '$2', budget: '$0.10' },
+    { name: 'picky', role: 'buyer', count: 1, choice: 'reputation', balance: '$2', budget: '$0.10' },
+    { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.02', serviceMinutes: 1 },
+    { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.03', serviceMinutes: 2 },
+    { name: 'broken', role: 'seller', strategy: 'failing', count: 1, price: '$0.01' },
+    { name: 'gone', role: 'seller', strategy: 'absent', count: 1, price: '$0.01' },
+    { name: 'junk', role: 'seller', strategy: 'malicious', count: 1, price: '$0.015' },
+    { name: 'cut', role: 'seller', strategy: 'undercutting', count: 1, undercutBps: 2000, serviceMinutes: 3 },
+    { name: 'fair', role: 'reviewer', strategy: 'honest', count: 1 },
+    { name: 'bribed', role: 'reviewer', strategy: 'colluding', count: 1, colludesWith: ['junk', 'meh'] },
+  ],
+};
+const agentripe = parseEconomy(agentripeRaw);
+
+test("agentripe: the stack engine gives the model engine's tasks and events for the same seed, and the chain (escrow included) agrees with the ledger", async () => {
+  const model = await simulateModel({ economy: agentripe, seed: 6, packs });
+  const stack = await simulateStack({ economy: agentripe, seed: 6, packs });
+  assert.deepEqual(model.violations, []);
+  assert.deepEqual(stack.violations, []);
+  assert.equal(stack.engine, 'stack');
+  assert.ok(model.tasks.length >= 10 && model.tasks.length <= 20, `${model.tasks.length} tasks`);
+  // Every path was taken on the stack: a release after a rejection, a refund at the review limit,
+  // a failure, a reclaim, and bad work paid through the colluding reviewer.
+  const t = stack.tasks;
+  assert.deepEqual([...new Set(t.map((x) => x.outcome))].sort(), ['completed', 'failed', 'reclaimed', 'refunded']);
+  assert.ok(t.some((x) => x.outcome === 'completed' && x.rejections > 0));
+  assert.ok(t.some((x) => x.outcome === 'refunded' && x.rejections === 2));
+  assert.ok(t.some((x) => x.outcome === 'completed' && x.delivered === 'bad'));
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+  assert.deepEqual(stack.ledger.balances, model.ledger.balances);
+}, 300_000);
+
+test('agentripe and x402 side by side: sellers on both protocols hold one USDC balance plus what the escrow owes them, and both engines agree', async () => {
+  const mixed = parseEconomy({ ...agentripeRaw, name: 'cross-mixed', durationHours: 0.5, protocols: { agentripe: 1, x402: 1 } });
+  const model = await simulateModel({ economy: mixed, seed: 2, packs });
+  const stack = await simulateStack({ economy: mixed, seed: 2, packs });
+  assert.deepEqual(stack.violations, []);
+  const paidOn = (p: string) => new Set(stack.tasks.filter((x) => x.protocol === p && (x.outcome === 'paid' || x.outcome === 'completed')).map((x) => x.seller));
+  // A seller paid on both protocols: its money is split between its USDC and the escrow's books.
+  assert.ok(
+    [...paidOn('x402')].some((x) => paidOn('agentripe').has(x)),
+    'no seller was paid on both protocols',
+  );
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+}, 300_000);
+
+test('agentripe: an escrow fee is refused up front on the stack (the reference escrow has none)', async () => {
+  const withFee = parseEconomy({ ...agentripeRaw, profiles: { agentripe: { escrowFeeBps: 100 } } });
+  await assert.rejects(
+    simulateStack({ economy: withFee, seed: 6, packs }),
+    /protocol 'agentripe' cannot run on the stack engine: the reference escrow takes no fee \(AGR-PROF-10\): escrowFeeBps 100 is a what-if of the model only; --engine model runs it/,
+  );
+});
 
 test('the stack engine compares the chain with the ledger: a buyer funded one unit short is a violation', async () => {
   const x402 = packs.get('x402')!;

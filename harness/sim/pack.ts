@@ -125,8 +125,15 @@ export interface StackMarket {
    * verified on chain.
    */
   run(task: SimTask): Promise<TaskPlan>;
-  /** The real balances of these accounts (on chain), for the final conservation check. */
+  /**
+   * The real balances of these accounts (on chain), for the final conservation check: the buyers'
+   * and sellers' token balances (one currency: every pack pays in the same token, read once per
+   * agent), and the protocol's escrow and fee accounts (`escrow:<id>`, `fees:<id>`) in full, which a
+   * pack leaves out of the answer when nothing on chain stands for them.
+   */
   balances(accounts: readonly string[]): Promise<Map<string, bigint>>;
+  /** What the protocol's contracts owe these agents beyond their token balance (an escrow's withdrawable balance). */
+  owed?(accounts: readonly string[]): Promise<Map<string, bigint>>;
   stop(): Promise<void>;
 }
 
@@ -134,6 +141,8 @@ export interface StackSimulation {
   /** Chain profiles the market needs, and the protocols whose reference services it uses. */
   chains: string[];
   services: string[];
+  /** Why this protocol's constants (resolved) cannot run on the stack, if they cannot (checked before anything starts). */
+  refuses?(profile: Record<string, unknown>): string | undefined;
   start(env: StackEnv): Promise<StackMarket>;
 }
 

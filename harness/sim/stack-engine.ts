@@ -7,7 +7,8 @@
  * the chain's clock. Tasks are carried out one at a time, in arrival order.
  *
  * The conservation check adds the chain to the ledger's own: at the end every buyer's and seller's
- * balance on chain must equal the ledger's, to the unit.
+ * money on chain (its token balance, plus what the protocols' contracts owe it) must equal the
+ * ledger's, to the unit, and so must the protocol's escrow and fee accounts where the pack reports them.
  */
 import { rpcCall } from '../chain/index.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
@@ -30,10 +31,17 @@ async function latestTimestamp(rpcUrl: string): Promise<bigint> {
   return BigInt(b.timestamp);
 }
 
-/** Every protocol of the economy has a stack simulation; an EconomyError names the first that has none. */
-export function checkStackable(economy: Economy, packs: SimulateOptions['packs']): void {
-  for (const id of Object.keys(economy.protocols))
-    if (!packs.get(id)?.stack) throw new EconomyError(`protocol '${id}' has no stack simulation yet (reference-impl/${id}/simulation.ts has no 'stack'); --engine model runs it`);
+/**
+ * Every protocol of the economy has a stack simulation, and (given the resolved profiles) one that
+ * takes these constants; an EconomyError names the first that has none or refuses.
+ */
+export function checkStackable(economy: Economy, packs: SimulateOptions['packs'], profiles?: Record<string, Record<string, unknown>>): void {
+  for (const id of Object.keys(economy.protocols)) {
+    const stack = packs.get(id)?.stack;
+    if (!stack) throw new EconomyError(`protocol '${id}' has no stack simulation yet (reference-impl/${id}/simulation.ts has no 'stack'); --engine model runs it`);
+    const why = profiles?.[id] ? stack.refuses?.(profiles[id]) : undefined;
+    if (why) throw new EconomyError(`protocol '${id}' cannot run on the stack engine: ${why}; --engine model runs it`);
+  }
 }
 
 /** Run the economy on the reference stack. Every protocol of the economy needs a pack with `stack`. */
@@ -41,12 +49,14 @@ export async function simulateStack(opts: SimulateOptions & { log?: (line: strin
   const { economy, seed, packs } = opts;
   const profiles = resolveProfiles(economy, packs);
   const protocolIds = Object.keys(economy.protocols);
-  checkStackable(economy, packs);
+  checkStackable(economy, packs, profiles);
   const market = buildMarket(economy, seed);
   const stacks = protocolIds.map((id) => [id, packs.get(id)!.stack!] as const);
+  const services = [...new Set(stacks.flatMap(([, s]) => s.services))];
   const ref = await startReference({
     chains: [...new Set(stacks.flatMap(([, s]) => s.chains))],
-    protocols: [...new Set(stacks.flatMap(([, s]) => s.services))],
+    // A pack that starts its own servers needs no reference service (`[]` alone would mean every one).
+    ...(services.length ? { protocols: services } : { chainsOnly: true }),
     ...(opts.log ? { log: opts.log } : {}),
   });
   const markets = new Map<string, StackMarket>();
@@ -84,20 +94,32 @@ export async function simulateStack(opts: SimulateOptions & { log?: (line: strin
         await rpcCall(c.rpcUrl, 'evm_mine', []);
       }
     };
+    // The simulation has one currency (every market pays in the same token: base-sepolia USDC): an
+    // agent on several protocols holds one token balance, read once, plus what each protocol's
+    // contracts owe it (an escrow's withdrawable balance).
     const finalCheck = async (ledger: Ledger): Promise<Violation[]> => {
       const out: Violation[] = [];
+      const held = new Map<string, bigint>();
+      const owed = new Map<string, bigint>();
+      const agents: string[] = [];
+      const compare = (a: string, real: bigint | undefined, agent: boolean) => {
+        if (real !== ledger.balance(a))
+          out.push({
+            message: `account ${a}${agent ? ` (${simKey(a).address})` : ''}: the ledger holds ${ledger.balance(a)} but the chain holds ${real}`,
+            trail: ledger.events.filter((e) => e.from === a || e.to === a),
+          });
+      };
       for (const [id, m] of markets) {
-        const accounts = [...market.buyers.filter((b) => b.protocols.includes(id)), ...market.sellers.filter((s) => s.protocols.includes(id))].map((a) => a.account);
-        const onChain = await m.balances(accounts);
-        for (const a of accounts) {
-          const real = onChain.get(a);
-          if (real !== ledger.balance(a))
-            out.push({
-              message: `account ${a} (${simKey(a).address}): the ledger holds ${ledger.balance(a)} but the chain holds ${real}`,
-              trail: ledger.events.filter((e) => e.from === a || e.to === a),
-            });
-        }
+        const mine = [...market.buyers.filter((b) => b.protocols.includes(id)), ...market.sellers.filter((s) => s.protocols.includes(id))].map((a) => a.account);
+        const unread = mine.filter((a) => !held.has(a));
+        agents.push(...unread);
+        const shared = [`escrow:${id}`, `fees:${id}`];
+        const onChain = await m.balances([...unread, ...shared]);
+        for (const a of unread) if (onChain.has(a)) held.set(a, onChain.get(a)!);
+        for (const a of shared) if (onChain.has(a)) compare(a, onChain.get(a), false);
+        if (m.owed) for (const [a, v] of await m.owed(mine)) owed.set(a, (owed.get(a) ?? 0n) + v);
       }
+      for (const a of agents) compare(a, held.has(a) ? held.get(a)! + (owed.get(a) ?? 0n) : undefined, true);
       return out;
     };
     return await simulate(opts, {

@@ -228,8 +228,8 @@ export async function loadSweep(file: string, o: { engine: Engine; profile?: str
     const where = `sweep point ${id} (${paramText(params)})`;
     const parsed = parseEconomy(economy, where);
     try {
-      resolveProfiles(withWhatIf(parsed, whatIf), packs);
-      if (o.engine === 'stack') checkStackable(parsed, packs);
+      const profiles = resolveProfiles(withWhatIf(parsed, whatIf), packs);
+      if (o.engine === 'stack') checkStackable(parsed, packs, profiles);
     } catch (e) {
       throw new EconomyError(`${where}: ${(e as Error).message}`);
     }

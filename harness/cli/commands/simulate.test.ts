@@ -97,9 +97,14 @@ test('bad input exits 2 with the reason: an invalid file names the field; bad op
   const engine = await simulateInProcess([path.join(REPO_ROOT, 'examples/economies/x402.yaml'), '--engine', 'chain']);
   assert.equal(engine.code, 2);
   assert.match(engine.stderr, /--engine must be one of model, stack, got 'chain'/);
-  const stack = await simulateInProcess([path.join(REPO_ROOT, 'examples/economies/agentripe.yaml'), '--engine', 'stack']);
+  // An escrow fee is a what-if of the model only: refused before anything starts.
+  const fee = path.join(dir, 'fee.yaml');
+  const shipped = await readFile(path.join(REPO_ROOT, 'examples/economies/agentripe.yaml'), 'utf8');
+  assert.ok(shipped.includes('\n    reviewLimit: 5 '));
+  await writeFile(fee, shipped.replace('\n    reviewLimit: 5 ', '\n    escrowFeeBps: 100\n    reviewLimit: 5 '));
+  const stack = await simulateInProcess([fee, '--engine', 'stack']);
   assert.equal(stack.code, 2);
-  assert.match(stack.stderr, /amh: protocol 'agentripe' has no stack simulation yet .*; --engine model runs it/);
+  assert.match(stack.stderr, /amh: protocol 'agentripe' cannot run on the stack engine: the reference escrow takes no fee .*; --engine model runs it/);
   const profile = path.join(dir, 'profile.yaml');
   await writeFile(profile, (await readFile(path.join(REPO_ROOT, 'examples/economies/x402.yaml'), 'utf8')).replace('maxTimeoutSeconds: 300', 'maxTimeoutSeconds: -1'));
   const p = await simulateInProcess([profile, '--out', path.join(dir, 'p')]);

@@ -48,14 +48,20 @@ export function reviewInputFrom(content: string): ReviewInput | null {
   return { reviewerRequest: request, taskDetail: typeof detail === 'string' ? detail : null, taskMetadata: pick(r, 'task_metadata', 'taskMetadata') ?? null, result: r.result };
 }
 
-/** The verdict for one chat request body (see the module comment). */
-export function judge(body: unknown): FixtureReview {
+/**
+ * A scripted verdict for review inputs the caller wants to decide itself (a simulated reviewer that
+ * colludes with a vendor); undefined leaves the input to the fixture rule.
+ */
+export type ReviewScript = (input: ReviewInput) => ReviewVerdict | undefined;
+
+/** The verdict for one chat request body (see the module comment); `script` decides first when given. */
+export function judge(body: unknown, script?: ReviewScript): FixtureReview {
   const messages = (body as { messages?: { role?: string; content?: unknown }[] } | null)?.messages ?? [];
   const text = (c: unknown): string => (typeof c === 'string' ? c : Array.isArray(c) ? c.map((p) => (p as { text?: string })?.text ?? '').join('') : '');
   const user = [...messages].reverse().find((m) => m.role === 'user');
   const content = text(user?.content);
   const input = reviewInputFrom(content);
-  if (input) return { input, verdict: reviewByFixtureRule(input) };
+  if (input) return { input, verdict: script?.(input) ?? reviewByFixtureRule(input) };
   const rejected = content.includes(REJECT_MARKER) || !content.trim();
   return {
     input: { text: content },
@@ -74,8 +80,8 @@ async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<string
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Start the fixture reviewer on `host:port` (port 0 = a free one). */
-export async function startFixtureReviewer(o: { host?: string; port?: number } = {}): Promise<FixtureReviewer> {
+/** Start the fixture reviewer on `host:port` (port 0 = a free one); `script` (optional) decides some reviews itself. */
+export async function startFixtureReviewer(o: { host?: string; port?: number; script?: ReviewScript } = {}): Promise<FixtureReviewer> {
   const reviews: FixtureReview[] = [];
   const send = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -92,7 +98,7 @@ export async function startFixtureReviewer(o: { host?: string; port?: number } =
       } catch (e) {
         return send(res, 400, { error: { message: `request body is not JSON: ${(e as Error).message}`, type: 'invalid_request_error' } });
       }
-      const r = judge(body);
+      const r = judge(body, o.script);
       reviews.push(r);
       send(res, 200, {
         id: `chatcmpl-fixture-${reviews.length}`,
