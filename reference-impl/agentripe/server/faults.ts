@@ -34,6 +34,8 @@ export const AGENTRIPE_FAULTS = defineFaults({
   raceLoser502: 'a complete or fail that lost a race to another resolution answers 502 "it will be retried"',
   taskOnBadPayment: 'a paid request writes its task before the payment is verified; a refused payment leaves it behind',
   completeStoresResultFirst: 'complete stores the submitted result before checking the task state (a refused complete overwrites it)',
+  inMemoryState: 'tasks are kept in memory (SQLite :memory:), not in the database file: a restart loses them',
+  noCrashRecovery: 'a release or refund decided before a crash is never carried out: no resync on start, and a repeated complete or fail is refused while it is pending',
 });
 
 /** The faults switched on (all off by default). */
