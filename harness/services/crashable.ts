@@ -83,7 +83,7 @@ export function startCrashable(o: CrashableOptions): Crashable {
         log(`${o.name}: exited (${signal ?? code}) before it was up; not restarted:\n${err}`);
         return;
       }
-      log(`${o.name}: exited (${signal ?? code}); starting it again`);
+      log(`${o.name}: exited (${signal ?? code}); starting it again${signal === 'SIGKILL' ? '' : `; its last words:\n${err.slice(-600)}`}`);
       spawnOnce();
     });
   };

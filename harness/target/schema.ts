@@ -143,10 +143,7 @@ export const EndpointSchema = z
  */
 export const RestartControlSchema = z
   .object({
-    command: z
-      .string()
-      .min(1)
-      .describe('shell command (run with sh -c) that kills the server with SIGKILL and has it started again on the same state; it returns once the old process is gone'),
+    command: z.string().min(1).describe('shell command (run with sh -c) that kills the server with SIGKILL and has it started again on the same state; it returns once the old process is gone'),
     url: httpUrl.optional().describe("where the restartable server answers when that is not the endpoint's URL (a separate instance kept for crash tests); default: the endpoint's URL"),
     ready: httpUrl.optional().describe('polled after the command until it answers (any HTTP status); default: url, else the endpoint URL'),
     timeoutMs: z.number().int().positive().max(600_000).optional().describe('how long the command and the wait for the server together may take (default 60000)'),

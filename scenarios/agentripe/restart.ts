@@ -33,7 +33,8 @@ const OBSERVE: ObserveReqs = { status: REQ, escrow: REQ, money: REQ, detail: REQ
 /** How long a restarted server may take to finish a release or refund it decided before the crash. */
 const RESOLVE_WITHIN_MS = 20_000;
 
-const RESTART = { ...BASE, capabilities: ['restart' as const], maxRuns: 2 };
+/** Each run restarts the server 5-9 times (seconds each on a loaded machine): 2 runs at most, 10 min each. */
+const RESTART = { ...BASE, capabilities: ['restart' as const], maxRuns: 2, runTimeoutMs: 600_000 };
 
 /** The restartable server's URL (a separate instance where the target keeps one for crash tests). */
 async function restartableUrl(ctx: RunContext): Promise<string> {
@@ -62,10 +63,15 @@ async function resolvedOnce(ctx: RunContext, t: PaidTask, m: TaskModel): Promise
   const count = (name: string) => events.filter((e) => e.eventName === name).length;
   const want = m.escrow === 'released' ? 'DepositReleased' : 'DepositRefunded';
   const seen = { recorded: count('DepositRecorded'), released: count('DepositReleased'), refunded: count('DepositRefunded') };
-  ctx.check(REQ, seen.recorded === 1 && seen[m.escrow === 'released' ? 'released' : 'refunded'] === 1 && seen.released + seen.refunded === 1, `the escrow recorded the deposit once and resolved it exactly once (${want})`, {
-    expected: `DepositRecorded 1, ${want} 1, nothing else`,
-    actual: `DepositRecorded ${seen.recorded}, DepositReleased ${seen.released}, DepositRefunded ${seen.refunded}`,
-  });
+  ctx.check(
+    REQ,
+    seen.recorded === 1 && seen[m.escrow === 'released' ? 'released' : 'refunded'] === 1 && seen.released + seen.refunded === 1,
+    `the escrow recorded the deposit once and resolved it exactly once (${want})`,
+    {
+      expected: `DepositRecorded 1, ${want} 1, nothing else`,
+      actual: `DepositRecorded ${seen.recorded}, DepositReleased ${seen.released}, DepositRefunded ${seen.refunded}`,
+    },
+  );
 }
 
 type Step = 'start' | 'reject' | 'approve' | 'fail';
@@ -75,24 +81,34 @@ async function stepOf(ctx: RunContext, t: PaidTask, m: TaskModel, s: Step, attem
   if (s === 'start') {
     ctx.act(`${t.roles.actor} starts the task`);
     const r = await t.v.start(t.taskId);
-    ctx.check(REQ, r.status === 200 && r.body?.task?.status === 'processing', 'after the restart, start → 200 processing', { expected: '200 processing', actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}` });
+    ctx.check(REQ, r.status === 200 && r.body?.task?.status === 'processing', 'after the restart, start → 200 processing', {
+      expected: '200 processing',
+      actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`,
+    });
     return next(m, { kind: 'start' });
   }
   if (s === 'fail') {
     ctx.act(`${t.roles.actor} reports failure`);
     const r = await t.v.fail(t.taskId, 'cannot do it');
     const after = next(m, { kind: 'fail' });
-    ctx.check(REQ, r.status === 200 && r.body?.task?.status === 'failed', 'after the restart, fail → 200 failed (refunded)', { expected: '200 failed', actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}` });
+    ctx.check(REQ, r.status === 200 && r.body?.task?.status === 'failed', 'after the restart, fail → 200 failed (refunded)', {
+      expected: '200 failed',
+      actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`,
+    });
     return after;
   }
   const approved = s === 'approve';
   ctx.act(`${t.roles.actor} submits ${approved ? 'an honest result' : `a result that ignores the request (attempt ${attempt})`}`);
   const result = approved ? goodResult(PATH) : badResult(attempt);
   const r = await t.v.complete(t.taskId, result);
-  if (t.reviewed && r.status === 200 && r.body?.review?.approved !== approved) throw new Indeterminate(REQ, `the target's reviewer ${approved ? 'rejected an honest result' : 'approved a result ignoring the request'}`);
+  if (t.reviewed && r.status === 200 && r.body?.review?.approved !== approved)
+    throw new Indeterminate(REQ, `the target's reviewer ${approved ? 'rejected an honest result' : 'approved a result ignoring the request'}`);
   const after = next(m, { kind: 'complete', approved });
   if (approved) t.approvedResult = result;
-  ctx.check(REQ, r.status === 200 && r.body?.task?.status === after.status, `after the restart, complete → 200 ${after.status}`, { expected: `200 ${after.status}`, actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}` });
+  ctx.check(REQ, r.status === 200 && r.body?.task?.status === after.status, `after the restart, complete → 200 ${after.status}`, {
+    expected: `200 ${after.status}`,
+    actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`,
+  });
   return after;
 }
 
