@@ -14,6 +14,7 @@ import type { Isolation } from './dsl.ts';
 import { HarnessFault, RequirementViolation } from './errors.ts';
 import { EvidenceRecorder, recordingFetch } from './evidence.ts';
 import { ChainSession, type ChainClients } from './session.ts';
+import { RESTART_TIMEOUT_MS, restartControlOf, restartEndpoint, waitUntilAnswers } from './restart.ts';
 import type { Profile } from '../profiles/profile.ts';
 
 /** Per-requirement check counters shared by all runs of a scenario. */
@@ -201,6 +202,27 @@ export class RunContext {
     const e = endpointOf(this.target, name);
     if (!e) throw new HarnessFault(`target declares no '${name}' endpoint`);
     return e;
+  }
+
+  /**
+   * The endpoint a crash-and-restart scenario talks to (capability `restart`): the restart control's
+   * `url` when the target keeps a separate instance for crash tests, else the endpoint itself. Waits
+   * until it answers (a separate instance may still be starting).
+   */
+  async restartable(name: string): Promise<EndpointSpec> {
+    const { control, endpoint } = restartControlOf(this.target, name);
+    await waitUntilAnswers(control.ready ?? endpoint.url, Date.now() + (control.timeoutMs ?? RESTART_TIMEOUT_MS), `the restartable '${name}'`);
+    return endpoint;
+  }
+
+  /**
+   * Crash and restart the server behind endpoint `name` with the target's restart control (SIGKILL,
+   * no graceful shutdown), and wait until it answers again. Logged as an action.
+   */
+  async restart(name: string, why?: string): Promise<void> {
+    this.act(`the '${name}' server is killed (SIGKILL) and restarted${why ? ` ${why}` : ''}`);
+    const r = await restartEndpoint(this.target, name);
+    this.evidence.note(`restart of '${name}': answering again after ${r.ms} ms${r.output ? ` (${r.output.slice(0, 200)})` : ''}`);
   }
 
   /**

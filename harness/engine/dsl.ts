@@ -66,6 +66,11 @@ interface ScenarioBase {
    * report's `runsPlanned` shows the cap.
    */
   maxRuns?: number;
+  /**
+   * How long one property run may take before it is a harness error (default RUN_TIMEOUT_MS, 120 s):
+   * longer for a scenario whose runs are slow by nature (crash scenarios restart a server many times).
+   */
+  runTimeoutMs?: number;
 }
 
 /** Property scenario: one generated value per run; `setup` (optional) builds a per-run fixture first. */

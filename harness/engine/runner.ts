@@ -282,7 +282,7 @@ async function runScenario(
     numRuns,
     interruptAfterTimeLimit: remaining,
     // One run that hangs (an endpoint that never answers) must not hang the whole certification.
-    timeout: RUN_TIMEOUT_MS,
+    timeout: s.runTimeoutMs ?? RUN_TIMEOUT_MS,
     ...(opts.replay ? { path: opts.replay.path, endOnFailure: true } : {}),
   });
 

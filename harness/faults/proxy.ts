@@ -106,6 +106,12 @@ export interface ArmedFault {
   whenFired(): Promise<FaultHit>;
   /** Let held requests or answers go (`delay` with `hold: true`); later ones pass at once. */
   release(): void;
+  /**
+   * Let held requests or answers go without delivering them: a held request never reaches the
+   * upstream, a held answer never reaches the client; each connection is closed (a crash of the
+   * client while it waited, then nothing: see the restart scenarios).
+   */
+  discard(): void;
   /** Resolves when every hit has finished its deliveries (a released held request was answered). */
   settled(): Promise<void>;
   /** Stop acting on later requests (hits are kept). */
@@ -184,6 +190,12 @@ class Armed implements ArmedFault {
   release() {
     this.released = true;
     this.gate.resolve();
+  }
+  /** Whether held traffic is dropped rather than delivered once the gate opens. */
+  discarded = false;
+  discard() {
+    this.discarded = true;
+    this.release();
   }
   /** The hold of a `delay`: a timer, or the gate `release()` opens. */
   wait(): Promise<void> {
@@ -314,8 +326,10 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
         return;
       case 'delay': {
         if (act.phase !== 'response') await fault.wait();
+        if (fault.discarded) return hangUp(req.socket, 'close');
         const a = await forward(r, hit);
         if (act.phase === 'response' && actsOn(a)) await fault.wait();
+        if (fault.discarded) return hangUp(req.socket, 'close');
         answer(res, a);
         return;
       }

@@ -7,7 +7,7 @@ import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import { roleAccounts, roleKeys } from '../chain/accounts.ts';
 import { startChain, type RunningChain } from '../chain/anvil.ts';
 import { loadServices, servicesFor } from '../packs/discover.ts';
-import { parseTarget, type Capability, type Target } from '../target/schema.ts';
+import { parseTarget, type Capability, type RestartControl, type Target } from '../target/schema.ts';
 import { ServiceInstance, type ServiceDefinition } from './service.ts';
 import type { Profile } from '../profiles/profile.ts';
 
@@ -49,11 +49,12 @@ export const REFERENCE_CAPABILITIES: Capability[] = ['snapshot', 'reorg', 'clock
 /** Describe running chains (and what services published) as a Target. */
 export function describeReference(
   chains: readonly RunningChain[],
-  published: { endpoints?: Record<string, unknown>; capabilities?: Capability[]; config?: Record<string, unknown> }[] = [],
+  published: { endpoints?: Record<string, unknown>; capabilities?: Capability[]; config?: Record<string, unknown>; restart?: Record<string, RestartControl> }[] = [],
   name = REFERENCE_NAME,
 ): Target {
   const endpoints: Record<string, unknown> = {};
   const config: Record<string, unknown> = {};
+  const restart: Record<string, RestartControl> = {};
   const capabilities = new Set<Capability>(REFERENCE_CAPABILITIES);
   for (const p of published) {
     for (const [k, v] of Object.entries(p.endpoints ?? {})) {
@@ -62,6 +63,7 @@ export function describeReference(
     }
     for (const c of p.capabilities ?? []) capabilities.add(c);
     Object.assign(config, p.config);
+    Object.assign(restart, p.restart);
   }
   return parseTarget(
     {
@@ -87,6 +89,7 @@ export function describeReference(
       ],
       capabilities: [...capabilities],
       config,
+      ...(Object.keys(restart).length ? { restart } : {}),
     },
     'reference target',
   );

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { RunningChain } from '../chain/anvil.ts';
-import type { Capability } from '../target/schema.ts';
+import type { Capability, RestartControl } from '../target/schema.ts';
 import type { Profile } from '../profiles/profile.ts';
 
 /** What a service gets when it starts. */
@@ -40,6 +40,8 @@ export interface StartedService {
   capabilities?: Capability[];
   /** Per-protocol target config sections it implies. */
   config?: Record<string, unknown>;
+  /** Crash-and-restart controls by endpoint name (with the capability `restart`): see harness/target/schema.ts. */
+  restart?: Record<string, RestartControl>;
   /** Extra facts `amh up` prints (JSON-serialisable): helper URLs, keys, notes. */
   facts?: Record<string, unknown>;
   stop(): Promise<void>;

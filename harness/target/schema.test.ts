@@ -142,3 +142,22 @@ test('target.schema.json is in sync with the zod schema and accepts/refuses like
   assert.equal(validate({ ...example, config: { agentripe: { reviewer: 'x' } } }), false);
   assert.equal(validate({ ...example, endpoints: { x402_resource: 'http://h:1' } }), false);
 });
+
+test('the capability restart comes with a restart control for a declared endpoint, and a control with the capability', () => {
+  const control = { command: 'docker kill -s KILL agr && docker start agr' };
+  const ok = parseTarget({ ...example, capabilities: ['restart'], restart: { agentripe: control } });
+  assert.equal(ok.restart?.agentripe?.command, control.command);
+  const refused = (t: unknown) => {
+    try {
+      parseTarget(t);
+    } catch (e) {
+      assert.ok(e instanceof TargetError);
+      return e.message;
+    }
+    assert.fail('the target was accepted');
+  };
+  assert.match(refused({ ...example, capabilities: ['restart'] }), /restart: the capability 'restart' needs a restart control/);
+  assert.match(refused({ ...example, restart: { agentripe: control } }), /capabilities: restart controls are given but the capability 'restart' is not granted/);
+  assert.match(refused({ ...example, capabilities: ['restart'], restart: { x402: control } }), /restart\.x402: no endpoint named 'x402'/);
+  assert.match(refused({ ...example, capabilities: ['restart'], restart: { agentripe: { command: '' } } }), /restart\.agentripe\.command/);
+});

@@ -135,6 +135,23 @@ export const EndpointSchema = z
   ])
   .describe('a URL, or {url, method, body, headers} for a resource that is not a plain GET');
 
+/**
+ * How the harness crashes and restarts one of the target's servers (capability `restart`): a shell
+ * command, because that is what an operator has at hand (`docker kill -s KILL app && docker start
+ * app`, `systemctl kill -s KILL app` under `Restart=always`, `pm2 restart app`...). The command must
+ * end the server without a graceful shutdown (SIGKILL: a graceful stop is no crash) and return once
+ * the old process is gone; the harness then polls `ready` until the server answers again.
+ */
+export const RestartControlSchema = z
+  .object({
+    command: z.string().min(1).describe('shell command (run with sh -c) that kills the server with SIGKILL and has it started again on the same state; it returns once the old process is gone'),
+    url: httpUrl.optional().describe("where the restartable server answers when that is not the endpoint's URL (a separate instance kept for crash tests); default: the endpoint's URL"),
+    ready: httpUrl.optional().describe('polled after the command until it answers (any HTTP status); default: url, else the endpoint URL'),
+    timeoutMs: z.number().int().positive().max(600_000).optional().describe('how long the command and the wait for the server together may take (default 60000)'),
+  })
+  .strict()
+  .describe('a crash-and-restart control for one endpoint');
+
 export const TargetSchema = z
   .object({
     $schema: z.string().optional(),
@@ -146,9 +163,24 @@ export const TargetSchema = z
     capabilities: z.array(CapabilitySchema).default([]),
     protocols: z.array(z.string()).optional().describe('protocol ids this target claims; others are reported not-applicable'),
     config: z.record(z.string(), z.unknown()).default({}).describe('per-protocol settings, e.g. {"agentripe": {...}} (schema: the protocol pack)'),
+    restart: z
+      .record(z.string(), RestartControlSchema)
+      .optional()
+      .describe('crash-and-restart controls by endpoint name (with the capability restart), e.g. {"agentripe": {"command": "docker kill -s KILL agr && docker start agr"}}'),
   })
   .strict()
   .superRefine((t, ctx) => {
+    const controls = Object.keys(t.restart ?? {});
+    if (t.capabilities.includes('restart') && controls.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['restart'],
+        message: "the capability 'restart' needs a restart control: restart.<endpoint>.command, a shell command that kills the server with SIGKILL and starts it again",
+      });
+    if (controls.length && !t.capabilities.includes('restart'))
+      ctx.addIssue({ code: 'custom', path: ['capabilities'], message: "restart controls are given but the capability 'restart' is not granted" });
+    for (const name of controls)
+      if (!(name in t.endpoints)) ctx.addIssue({ code: 'custom', path: ['restart', name], message: `no endpoint named '${name}' (a restart control belongs to a declared endpoint)` });
     const ids = new Set<string>();
     t.chains.forEach((c, i) => {
       if (ids.has(c.id)) ctx.addIssue({ code: 'custom', path: ['chains', i, 'id'], message: `duplicate chain id '${c.id}'` });
@@ -163,6 +195,7 @@ export const TargetSchema = z
   });
 
 /** A validated target description (addresses and keys as plain hex strings). */
+export type RestartControl = z.infer<typeof RestartControlSchema>;
 export type Target = z.infer<typeof TargetSchema>;
 export type TargetChain = z.infer<typeof TargetChainSchema>;
 export type RoleAccountSpec = z.infer<typeof RoleAccountSchema>;

@@ -275,7 +275,9 @@ async function main(): Promise<number> {
       .join(', ')})`,
   );
   console.log(`bare: same ${stack.txs.length} transactions, ${f(bareRate, 2)} lifecycles/s (${f((bareRate * stack.txs.length) / N, 0)} tx/s)`);
-  console.log(`ratio stack/bare: ${f(rate / bareRate, 2)} · overhead factor (bare rate / stack rate): ${f(factor, 2)}x${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`);
+  console.log(
+    `ratio stack/bare: ${f(rate / bareRate, 2)} · overhead factor (bare rate / stack rate): ${f(factor, 2)}x${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`,
+  );
   let rpcPerLifecycle: Record<string, number> | undefined;
   let facilitatorRpcPerLifecycle: Record<string, number> | undefined;
   let facilitatorShare: { msPerLifecycle: number; share: number; byPath: Record<string, number> } | undefined;

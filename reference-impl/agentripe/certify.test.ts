@@ -14,6 +14,13 @@ import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 const lab = serveProcessLab('agentripe', 'base-sepolia');
 /** A target file cannot route the server's RPC through the harness (capability rpc-faults): AGR-FLT-03 is not-applicable. */
 const WITHOUT_RPC_FAULTS = "AGR-FLT-03: not-applicable target lacks capability 'rpc-faults'";
+
+/** Requirements not passed, but AGR-RST-01 when it is not-applicable for want of a restart control (checked apart, below). */
+function notPassedBut(reqs: { id: string; status: string; reason?: string }[], restartable = false): string[] {
+  const rst = reqs.find((q) => q.id === 'AGR-RST-01');
+  if (!restartable) assert.match(`${rst?.status} ${rst?.reason}`, /^not-applicable .*'restart'/, 'without --restartable the crash requirement is not-applicable');
+  return reqs.filter((q) => q.status !== 'pass' && !(q.id === 'AGR-RST-01' && !restartable)).map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`);
+}
 const serve = lab.serve;
 const certify = lab.certify;
 
@@ -24,7 +31,7 @@ test('the reference Agentripe server in its own process passes certify through i
     const r = await certify(s.targetFile, out, ['--runs', '3']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const agr = lab.reportOf(out);
-    const notPassed = agr.requirements.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`);
+    const notPassed = notPassedBut(agr.requirements);
     assert.deepEqual(notPassed, [WITHOUT_RPC_FAULTS], 'every agentripe requirement passes on the healthy server (but the RPC-side one, which a target file cannot grant)');
   } finally {
     await s.stop();
@@ -48,11 +55,7 @@ test('an LLM reviewer pointed at the harness fixture reviewer (served by certify
     const r = await certify(s.targetFile, out, ['--runs', '3']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const agr = lab.reportOf(out);
-    assert.deepEqual(
-      agr.requirements.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
-      [WITHOUT_RPC_FAULTS],
-      'the review requirements are checked through the fixture reviewer and pass',
-    );
+    assert.deepEqual(notPassedBut(agr.requirements), [WITHOUT_RPC_FAULTS], 'the review requirements are checked through the fixture reviewer and pass');
   } finally {
     await s.stop();
   }
@@ -70,11 +73,35 @@ test('an unknown AI reviewer (no fixture, no capability): review requirements ar
       assert.equal(q.status, 'not-applicable', `${id}: ${q.status} ${q.reason ?? ''}`);
       assert.match(q.reason ?? '', /agentripe:review-fixture/);
     }
-    assert.deepEqual(
-      agr.requirements.filter((q) => !q.id.startsWith('AGR-REV-') && q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
-      [WITHOUT_RPC_FAULTS],
-      'everything that does not depend on the reviewer still passes',
-    );
+    assert.deepEqual(notPassedBut(agr.requirements.filter((q) => !q.id.startsWith('AGR-REV-'))), [WITHOUT_RPC_FAULTS], 'everything that does not depend on the reviewer still passes');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('serve.ts --restartable: the target file carries a restart command; certify crashes the server at every step and AGR-RST-01 passes', { timeout: 900_000 }, async () => {
+  const s = await serve('restartable', ['--restartable']);
+  try {
+    const file = JSON.parse(readFileSync(s.targetFile, 'utf8')) as { capabilities: string[]; restart?: Record<string, { command: string }> };
+    assert.ok(file.capabilities.includes('restart'));
+    assert.match(file.restart?.agentripe?.command ?? '', /kill -KILL/, 'the restart control is a SIGKILL, not a graceful stop');
+    const out = path.join(lab.dir, 'restartable');
+    const r = await certify(s.targetFile, out, ['--runs', '1', '--grep', 'AGR-RST-01']);
+    assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    const q = lab.reportOf(out).requirements.find((x) => x.id === 'AGR-RST-01')!;
+    assert.equal(q.status, 'pass', `${q.status} ${q.reason ?? ''}`);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('serve.ts --restartable with its tasks in memory: certify exits 1 naming AGR-RST-01', { timeout: 900_000 }, async () => {
+  const s = await serve('restartable-in-memory', ['--restartable', '--fault', 'inMemoryState']);
+  try {
+    const out = path.join(lab.dir, 'restartable-in-memory');
+    const r = await certify(s.targetFile, out, ['--runs', '1', '--grep', 'restart-every-step']);
+    assert.equal(r.code, 1, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /FAIL AGR-RST-01\b/);
   } finally {
     await s.stop();
   }

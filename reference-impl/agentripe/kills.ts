@@ -23,6 +23,7 @@ import { parseTarget } from '../../harness/target/schema.ts';
 import { AGENTRIPE_FAULTS } from './server/faults.ts';
 import type { AgentripeServerConfig } from './server/server.ts';
 import { startAgentripeStack } from './server/stack.ts';
+import { startRestartableAgentripe } from './restartable.ts';
 import type { FacilitatorFaults } from '../x402/server/facilitator.ts';
 
 /** A proxy edit: answers of routes matching `match` go through `edit` (a broken server built from the correct one). */
@@ -38,6 +39,8 @@ interface Variant {
   escrowWithout?: string;
   /** Defects of the stack's x402 facilitator. */
   facilitator?: FacilitatorFaults;
+  /** Faults of the restartable server the crash scenarios kill (serve.ts --fault NAME). */
+  restartable?: (typeof AGENTRIPE_FAULTS.names)[number][];
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -121,6 +124,8 @@ export default defineKills<Variant>({
     // The facilitator's RPC goes through the harness's fault proxy (capability rpc-faults), as in the reference target.
     const stack = await throughRpcFaults(c.rpcUrl, (facilitatorRpcUrl) => startAgentripeStack(c, { ...(v?.config ?? {}), facilitatorRpcUrl, facilitatorFaults: v?.facilitator }));
     const proxy = v?.mangle ? await mangler(stack.server.url, v.mangle) : undefined;
+    // The server the crash scenarios kill runs as a child process: only where they run (the control and its variants).
+    const restartable = !v || v.restartable ? await startRestartableAgentripe(c, { args: (v?.restartable ?? []).flatMap((f) => ['--fault', f]) }) : undefined;
     const usdc = tokenOf(c.profile, 'usdc');
     const { usdc: _u, ...contracts } = c.profile.contracts;
     const target = parseTarget({
@@ -128,12 +133,14 @@ export default defineKills<Variant>({
       chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
       endpoints: { agentripe: proxy?.url ?? stack.server.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'snapshot', 'reorg', 'agentripe:review-fixture', 'rpc-faults'],
+      capabilities: ['clock-control', 'snapshot', 'reorg', 'agentripe:review-fixture', 'rpc-faults', ...(restartable ? ['restart'] : [])],
+      ...(restartable ? { restart: { agentripe: restartable.control } } : {}),
     });
     return {
       target,
       async stop() {
         await proxy?.stop();
+        await restartable?.stop();
         await stack.stop();
         if (original) await rpcCall(c.rpcUrl, 'anvil_setCode', [escrow, original]);
       },
@@ -246,5 +253,7 @@ export default defineKills<Variant>({
     fault('AGR-ROB-01', 'agentIdNoDigitCheck', 'agentripe/robustness', 5),
     fault('AGR-ROB-01', 'authHeaderCheckAnd', 'agentripe/robustness', 5),
     fault('AGR-ROB-01', 'noBodyDepthCheck', 'agentripe/robustness', 5),
+    { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('inMemoryState'), grep: 'restart-every-step', runs: 1, variant: { restartable: ['inMemoryState'] } },
+    { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('noCrashRecovery'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['noCrashRecovery'] } },
   ],
 });

@@ -5,6 +5,7 @@
  *   npx tsx reference-impl/agentripe/serve.ts [--rpc URL] [--target-out FILE]
  *       [--review rule|llm] [--review-endpoint URL] [--review-model NAME] [--review-fixture-listen HOST:PORT]
  *       [--fault NAME]... [--review-limit N] [--auth-window S] [--profile FILE]
+ *       [--port N] [--db FILE] [--restartable] [--reclaim-delay S]
  *
  * Without `--rpc` it starts its own base-sepolia anvil (from the fixture). It prints one JSON line
  * `{rpcUrl, chainId, endpoints, target}` on stdout once ready, then runs until SIGTERM/SIGINT/SIGHUP
@@ -22,11 +23,22 @@
  * reference implementation. `--profile FILE` configures it with a what-if profile's Agentripe
  * constants (harness/profiles): rejection limit, auth window, and the escrow's reclaim delay (set by
  * the admin on the chain, also on a shared `--rpc` chain; without --profile the default is put back).
+ *
+ * `--reclaim-delay S` sets the escrow's reclaim delay put on the chain (instead of the profile's).
+ * `--port` fixes the server's port and `--db` its SQLite file (default: a temporary one, removed at
+ * stop). `--restartable` runs the server as a supervised child process of this one (same flags, a
+ * fixed port, a database that outlives it; harness/services/crashable.ts) and writes a target file
+ * with the capability `restart` and its control: a command that kills the server with SIGKILL, after
+ * which this process starts it again on the same database.
  */
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getProfile, roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { freePort, startCrashable, type Crashable } from '../../harness/services/crashable.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
+import { waitUntilAnswers } from '../../harness/engine/restart.ts';
 import { loadConstants } from '../../harness/packs/discover.ts';
 import { loadProfile, type Profile } from '../../harness/profiles/profile.ts';
 import { AGENTRIPE_CONSTANTS } from './protocol/constants.ts';
@@ -53,11 +65,17 @@ async function main(): Promise<void> {
       'review-limit': { type: 'string' },
       'auth-window': { type: 'string' },
       profile: { type: 'string' },
+      port: { type: 'string' },
+      db: { type: 'string' },
+      restartable: { type: 'boolean', default: false },
+      'reclaim-delay': { type: 'string' },
     },
   });
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be 0..65535, got '${values.port}'`);
   let whatIf: Profile | undefined;
   if (values.profile) whatIf = await loadProfile(values.profile, await loadConstants()).catch((e: Error) => fail(e.message));
-  const k = AGENTRIPE_CONSTANTS.of(whatIf);
+  const k = { ...AGENTRIPE_CONSTANTS.of(whatIf), ...(values['reclaim-delay'] ? { reclaimDelaySeconds: Number(values['reclaim-delay']) } : {}) };
   let faults: AgentripeFaults = {};
   try {
     faults = AGENTRIPE_FAULTS.parse(values.fault);
@@ -82,15 +100,47 @@ async function main(): Promise<void> {
   }
   const watch = watchForStop();
   await applyAgentripeConstants(chain, k);
-  const stack = await startAgentripeStack(chain, {
-    faults,
-    review,
-    reviewLimit: values['review-limit'] ? Number(values['review-limit']) : k.reviewLimit,
-    authWindowSeconds: values['auth-window'] ? Number(values['auth-window']) : k.authWindowSeconds,
-  });
+  let stack: Awaited<ReturnType<typeof startAgentripeStack>> | undefined;
+  let crashable: Crashable | undefined;
+  let serverUrl: string;
+  if (values.restartable) {
+    // The server runs as a child of this process, started again after each crash on the same database.
+    const childPort = port || (await freePort());
+    serverUrl = `http://127.0.0.1:${childPort}`;
+    const passOn = [
+      '--review',
+      values.review!,
+      ...(reviewEndpoint ? ['--review-endpoint', reviewEndpoint] : []),
+      '--review-model',
+      values['review-model']!,
+      ...(values.fault ?? []).flatMap((f) => ['--fault', f]),
+      ...(values['review-limit'] ? ['--review-limit', values['review-limit']] : []),
+      ...(values['auth-window'] ? ['--auth-window', values['auth-window']] : []),
+      ...(values.profile ? ['--profile', values.profile] : []),
+      ...(values['reclaim-delay'] ? ['--reclaim-delay', values['reclaim-delay']] : []),
+    ];
+    crashable = startCrashable({
+      name: 'agentripe',
+      script: fileURLToPath(import.meta.url),
+      args: (dir) => ['--rpc', chain.rpcUrl, '--port', String(childPort), '--db', values.db ?? path.join(dir, 'agentripe.sqlite'), ...passOn],
+      readyUrl: `${serverUrl}/health`,
+      log: (l) => process.stderr.write(`serve: ${l}\n`),
+    });
+    await waitUntilAnswers(`${serverUrl}/health`, Date.now() + 120_000, 'the supervised agentripe server').catch((e: Error) => fail(e.message));
+  } else {
+    stack = await startAgentripeStack(chain, {
+      faults,
+      review,
+      reviewLimit: values['review-limit'] ? Number(values['review-limit']) : k.reviewLimit,
+      authWindowSeconds: values['auth-window'] ? Number(values['auth-window']) : k.authWindowSeconds,
+      port,
+      ...(values.db ? { dbPath: values.db } : {}),
+    });
+    serverUrl = stack.server.url;
+  }
   const usdc = tokenOf(profile, 'usdc');
   const { usdc: _u, ...contracts } = profile.contracts;
-  const endpoints = { agentripe: stack.server.url };
+  const endpoints = { agentripe: serverUrl };
   const broken = [
     ...AGENTRIPE_FAULTS.enabled(faults),
     ...(values['review-limit'] ? [`reviewLimit=${values['review-limit']}`] : []),
@@ -98,9 +148,9 @@ async function main(): Promise<void> {
   ];
   const configured = whatIf ? `, profile ${whatIf.name}` : '';
   // The rule reviewer applies the fixture rule itself; an llm reviewer qualifies only when pointed at the harness's fixture.
-  const capabilities = ['clock-control', 'snapshot', ...(values.review === 'rule' ? ['agentripe:review-fixture'] : [])];
+  const capabilities = ['clock-control', 'snapshot', ...(values.review === 'rule' ? ['agentripe:review-fixture'] : []), ...(crashable ? ['restart'] : [])];
   const target = {
-    name: `agentripe reference server (separate process, ${values.review} reviewer${configured}${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
+    name: `agentripe reference server (separate process${crashable ? ', restartable' : ''}, ${values.review} reviewer${configured}${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
     version: '0.1.0',
     chains: [{ id: profile.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
     endpoints,
@@ -108,11 +158,13 @@ async function main(): Promise<void> {
     capabilities,
     protocols: ['agentripe'],
     ...(listen ? { config: { agentripe: { reviewFixture: { listen } } } } : {}),
+    ...(crashable ? { restart: { agentripe: crashable.control } } : {}),
   };
   if (values['target-out']) await writeFile(values['target-out'], JSON.stringify(target, null, 2));
   process.stdout.write(`${JSON.stringify({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, endpoints, target })}\n`);
   await watch.reason;
-  await stack.stop().catch(() => undefined);
+  await stack?.stop().catch(() => undefined);
+  await crashable?.stop().catch(() => undefined);
   await chain.stop().catch(() => undefined);
   watch.release();
   process.exit(0);

@@ -3,7 +3,8 @@
  * base-sepolia chain, its AI reviewer pointed at the harness's fixture reviewer (agents/reviewer.ts),
  * exactly as a third-party server would be set up for certification. Hence the capability
  * `agentripe:review-fixture`. Started by `amh up` and by the reference Target whenever the agentripe
- * protocol is selected.
+ * protocol is selected. Beside it runs a second server as a child process (restartable.ts), the
+ * one the crash scenarios kill with SIGKILL: the capability `restart`, with its control.
  */
 import { tokenOf } from '../../harness/chain/index.ts';
 import { throughRpcFaults } from '../../harness/faults/rpc.ts';
@@ -12,6 +13,7 @@ import { startFixtureReviewer } from './agents/reviewer.ts';
 import { AGENTRIPE_CONSTANTS } from './protocol/constants.ts';
 import { applyAgentripeConstants } from './server/apply-profile.ts';
 import { startAgentripeStack } from './server/stack.ts';
+import { startRestartableAgentripe } from './restartable.ts';
 
 export default defineService({
   name: 'agentripe',
@@ -35,17 +37,27 @@ export default defineService({
           facilitatorRpcUrl,
         }),
       );
+      const restartable = await startRestartableAgentripe(chain, {
+        args: ['--review-limit', String(k.reviewLimit), '--auth-window', String(k.authWindowSeconds), '--reclaim-delay', String(k.reclaimDelaySeconds)],
+        log: (l) => log(`agentripe (restartable): ${l}`),
+      }).catch(async (e) => {
+        await stack.stop();
+        throw e;
+      });
       return {
         endpoints: { agentripe: stack.server.url },
-        capabilities: ['agentripe:review-fixture', 'rpc-faults'],
+        capabilities: ['agentripe:review-fixture', 'rpc-faults', 'restart'],
+        restart: { agentripe: restartable.control },
         facts: {
           constants: { reviewLimit: k.reviewLimit, reclaimDelaySeconds: k.reclaimDelaySeconds, authWindowSeconds: k.authWindowSeconds },
           facilitator: stack.facilitator.url,
           reviewer: reviewer.url,
           operator: stack.server.operator,
           registrar: stack.server.registrar,
+          restartable: restartable.url,
         },
         async stop() {
+          await restartable.stop();
           await stack.stop();
           await reviewer.stop();
         },

@@ -68,9 +68,12 @@ export interface Agr {
   get?: boolean;
 }
 
-/** Open the Agentripe view of the target for this run (the scenarios declare `live` isolation: the server keeps state). */
-export async function agr(ctx: RunContext): Promise<Agr> {
-  const url = ctx.endpoint('agentripe').url.replace(/\/+$/, '');
+/**
+ * Open the Agentripe view of the target for this run (the scenarios declare `live` isolation: the
+ * server keeps state); `endpointUrl` talks to another instance (the restartable one) instead.
+ */
+export async function agr(ctx: RunContext, endpointUrl?: string): Promise<Agr> {
+  const url = (endpointUrl ?? ctx.endpoint('agentripe').url).replace(/\/+$/, '');
   const spec = ctx.target.chains.find((c) => c.contracts.agentripeEscrow && c.usdc);
   if (!spec) throw new HarnessFault('no target chain declares usdc + agentripeEscrow');
   const s = await ctx.chain(spec.id);

@@ -96,11 +96,13 @@ export interface PaidTaskOptions {
   agent?: { agentId: bigint; roles: AgentRoles };
   /** Buy with GET and no body (then without review) instead of POST with the task body. */
   get?: boolean;
+  /** The server's URL when it is not the `agentripe` endpoint's (the restartable instance). */
+  url?: string;
 }
 
 /** Register an agent with its roles, check the 402, pay, and check the payment and the deposit on chain. */
 export async function paidTask(ctx: RunContext, o: PaidTaskOptions): Promise<PaidTask> {
-  const opened = await agr(ctx);
+  const opened = await agr(ctx, o.url);
   const a = { ...opened, get: o.get === true, review: opened.review && (o.review ?? true) && o.get !== true };
   const roles = o.agent?.roles ?? o.roles ?? rolesFor(o.shape ?? 'same');
   const amount = parseUsd(o.price);

@@ -33,7 +33,7 @@ export const agentripeRegister = defineRegister({
     { source: 'seed', lines: [10, 10], quote: '无需人工干预', notTestable: TR(9, 9) },
     { source: 'seed', lines: [11, 12], quote: 'Service Flow', notTestable: 'heading' },
     { source: 'seed', lines: [13, 14], quote: 'Buyer pays via x402 → USDC locked in escrow → Task created', requirements: ['AGR-PAY-01', 'AGR-PAY-02', 'AGR-TASK-01'] },
-    { source: 'seed', lines: [15, 15], quote: 'Escrow released to vendor (or refunded to buyer)', requirements: ['AGR-REV-01', 'AGR-FAIL-01'] },
+    { source: 'seed', lines: [15, 15], quote: 'Escrow released to vendor (or refunded to buyer)', requirements: ['AGR-REV-01', 'AGR-FAIL-01', 'AGR-RST-01'] },
     { source: 'seed', lines: [16, 17], quote: 'Trustless Transaction Safety', notTestable: `${TR(13, 15)}, and the next heading` },
     { source: 'seed', lines: [18, 18], quote: '无需信任的交易安全机制', notTestable: 'heading (translation)' },
     { source: 'seed', lines: [19, 19], quote: 'Two mechanisms protect both buyer and seller', notTestable: 'introduction; the two mechanisms are mapped below' },
@@ -277,6 +277,8 @@ export const agentripeRegister = defineRegister({
     { source: 'profile', lines: [206, 207], quote: 'requirement → scenario table', notTestable: 'pointer to the README' },
     { source: 'profile', lines: [209, 209], quote: 'Reorgs and confirmation depth', notTestable: 'heading' },
     { source: 'profile', lines: [211, 224], quote: 'AGR-PROF-20 Confirmation depth and reorgs', requirements: ['AGR-ORG-01', 'AGR-ORG-02'] },
+    { source: 'profile', lines: [226, 226], quote: 'Crashes and restarts (AGR-PROF-22)', notTestable: 'heading' },
+    { source: 'profile', lines: [228, 241], quote: 'A crash loses nothing', requirements: ['AGR-RST-01'] },
   ],
   surface: [
     // Routes (spec notes C.3 and the seed)

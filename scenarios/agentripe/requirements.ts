@@ -71,6 +71,14 @@ export const agentripeRequirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'AGR-RST-01',
+    level: 'MUST',
+    title: 'A server killed and restarted at any step of a task loses nothing and pays nothing twice',
+    source: { ...PROFILE, section: "§7 Crashes and restarts (AGR-PROF-22); seed: the escrow holds the buyer's USDC until release or refund" },
+    text: "When the server is killed with SIGKILL and restarted (capability restart) at any step boundary of a paid task (after the agent's registration, after the payment, after start, after a rejection, after the approval or the failure), or while its release or refund transaction is in flight (before the send reaches the chain, or after it was mined but before the server saw it; needs rpc-faults too), the task is still served with the state it had (/tasks/{id}, its result and detail, the vendor's listing), the lifecycle can be finished (a retried complete or fail gets the decided outcome or a 4xx, never a 5xx), a release or refund decided before the crash is carried out within 20 s of the restart, the escrow records the deposit once and resolves it exactly once (one DepositRecorded, one DepositReleased or DepositRefunded), and the buyer and the agent's wallet end with exactly the model's amounts.",
+    profileAssumption: true,
+  },
+  {
     id: 'AGR-TASK-01',
     level: 'MUST',
     title: 'Task states and /tasks/{id}/result follow the documented machine',

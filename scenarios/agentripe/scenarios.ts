@@ -3,12 +3,13 @@
  * the registries are read on chain, and every outcome is compared with the pure model (model.ts).
  * The review verdict is what the server reports; the model follows it, so a target with any
  * reviewer can be certified (the review fixture rejects results containing REJECT-ME and approves
- * honest ones). One group per file: tasks.ts, payments.ts, auth.ts, escrow.ts, agents.ts.
+ * honest ones). One group per file: tasks.ts, payments.ts, auth.ts, escrow.ts, agents.ts, faults.ts, restart.ts.
  */
 import { agentStats, agentUriUpdate, buyerRoutes, registrationValidation, reputationFeedback, restRegistration } from './agents.ts';
 import { apiKeys, foreignCredentials, vendorAuth, walletChange } from './auth.ts';
 import { reclaim, vendorRoles } from './escrow.ts';
 import { faultScenarios } from './faults.ts';
+import { restartScenarios } from './restart.ts';
 import { badPayments, unknownService, zeroPrice } from './payments.ts';
 import { paymentReorg } from './reorg.ts';
 import { robustness } from './robustness.ts';
@@ -40,4 +41,5 @@ export const agentripeScenarios = [
   paymentReorg,
   robustness,
   ...faultScenarios,
+  ...restartScenarios,
 ];

@@ -31,7 +31,7 @@ export const priceArb = fc.oneof(
 export const rolesArb = fc.record({ shape: fc.constantFrom(...ROLE_SHAPES), byOperator: fc.boolean() }).map((r) => rolesFor(r.shape, 'vendor1', r.byOperator));
 
 /** Apply an action the model must accept. */
-function next(m: TaskModel, a: VendorAction): TaskModel {
+export function next(m: TaskModel, a: VendorAction): TaskModel {
   const r = step(m, a);
   if (r.refused) throw new Error(`model refused ${a.kind} in ${m.status}`);
   return r.next;

@@ -65,7 +65,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     cfg.operatorPrivateKey as Hex,
     cfg.registrarPrivateKey as Hex,
   );
-  const db = new AgentripeDb(cfg.dbPath);
+  const db = new AgentripeDb(config.faults?.inMemoryState ? ':memory:' : cfg.dbPath);
   const faults = config.faults ?? {};
   // Tasks vanish and API keys stop working when their payment or registration block is reverted; a
   // task whose payment a reorg mined again in another block follows it there.
@@ -116,7 +116,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
   const server = await listen(app, { host: cfg.host, port: cfg.port, maxHeaderSize: 64 * 1024, shape: flatErrors, log });
   if (!ctx.publicUrl) ctx.publicUrl = server.url;
 
-  if (cfg.resyncOnStart) {
+  if (cfg.resyncOnStart && !ctx.faults.noCrashRecovery) {
     const r = await ctx.escrow.resync();
     if (r.changed) log(`resync: ${r.changed}/${r.checked} open tasks updated from chain`);
   }

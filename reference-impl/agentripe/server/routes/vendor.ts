@@ -106,6 +106,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
       const t = db.getTask(id)!;
       lostRace(seen, t);
       if (faults.completeStoresResultFirst) db.updateTask(id, { result: JSON.stringify(b.result) });
+      if (faults.noCrashRecovery && t.pendingAction) throw new HttpError(409, 'Cannot complete: an escrow action is pending');
       if (t.pendingAction) {
         // A previous attempt was judged but its escrow action did not finish (502): finish it and
         // answer with that decided outcome, so the vendor's retry reads as success, not a 400.
@@ -193,6 +194,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
     return locks.run(id, async () => {
       let t = db.getTask(id)!;
       lostRace(seen, t);
+      if (faults.noCrashRecovery && t.pendingAction) throw new HttpError(409, 'Cannot fail: an escrow action is pending');
       if (t.pendingAction === 'refund') {
         // A previous fail (or 5th rejection) did not finish its refund: finish it and report it.
         await escrow.resolve(id);

@@ -1,0 +1,119 @@
+/**
+ * A reference server run as a child process under a small supervisor, so the harness can crash it
+ * for real (capability `restart`): the published restart control is a shell command that sends
+ * the process SIGKILL (no graceful close: open SQLite transactions, sockets and timers die with
+ * it) and waits until it is gone; the supervisor then starts it again with the same arguments,
+ * the same ports and the same database, as systemd's `Restart=always` or a container restart
+ * policy would. The reference services keep their in-process servers for every other scenario and
+ * start one of these beside them for the crash scenarios.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RestartControl } from '../target/schema.ts';
+
+/** A free TCP port on `host` right now (the child binds it on every start). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, host, r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** Options of {@link startCrashable}. */
+export interface CrashableOptions {
+  /** What it is, for log lines. */
+  name: string;
+  /** The TypeScript entry point (run with `node --import tsx`). */
+  script: string;
+  /** Its arguments; `dir` is replaced by the state directory that survives the crashes. */
+  args: (dir: string) => string[];
+  /** Where it answers once up (the published control's `ready`). */
+  readyUrl: string;
+  log?: (line: string) => void;
+}
+
+/** A supervised child process. */
+export interface Crashable {
+  /** The restart control to publish (kills with SIGKILL; the supervisor starts it again). */
+  control: RestartControl;
+  /** Directory holding its state (database) across crashes, removed by `stop()`. */
+  dir: string;
+  /** How many times it was started. */
+  readonly starts: number;
+  /** Ends it for good (SIGTERM, SIGKILL after 10 s) and removes its state. */
+  stop(): Promise<void>;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Start `script` as a supervised child process. Returns at once: the first start runs in the
+ * background (a scenario waits for `readyUrl` before using it), so a deployment that never runs a
+ * crash scenario pays only the start-up CPU.
+ */
+export function startCrashable(o: CrashableOptions): Crashable {
+  const log = o.log ?? (() => {});
+  const dir = mkdtempSync(path.join(tmpdir(), `amh-crashable-${o.name}-`));
+  const pidFile = path.join(dir, 'server.pid');
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let starts = 0;
+
+  const spawnOnce = () => {
+    starts++;
+    const p = spawn(process.execPath, ['--import', 'tsx', o.script, ...o.args(dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = p;
+    writeFileSync(pidFile, String(p.pid));
+    let up = false;
+    let err = '';
+    p.stdout!.on('data', () => {
+      up = true;
+    });
+    p.stderr!.on('data', (d) => {
+      err = `${err}${String(d)}`.slice(-2000);
+    });
+    p.on('exit', (code, signal) => {
+      if (stopping) return;
+      // A server that died before it was ever up would die again: report it instead of looping.
+      if (!up) {
+        log(`${o.name}: exited (${signal ?? code}) before it was up; not restarted:\n${err}`);
+        return;
+      }
+      log(`${o.name}: exited (${signal ?? code}); starting it again${signal === 'SIGKILL' ? '' : `; its last words:\n${err.slice(-600)}`}`);
+      spawnOnce();
+    });
+  };
+  spawnOnce();
+
+  return {
+    control: {
+      // kill -0 succeeds until the supervisor has reaped the process: the command returns once it is gone.
+      command: `pid=$(cat ${quote(pidFile)}) && kill -KILL "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done`,
+      ready: o.readyUrl,
+      timeoutMs: 120_000,
+    },
+    dir,
+    get starts() {
+      return starts;
+    },
+    async stop() {
+      stopping = true;
+      const p = child;
+      if (p && p.exitCode === null && p.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+          p.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          p.kill('SIGTERM');
+        });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * Agentripe across crashes (issue 15, capability `restart`): the server is killed with SIGKILL and
+ * restarted by the target's restart control, and the task's lifecycle is then finished. Nothing
+ * may be lost or done twice: the task is still there with the state it had, the escrow holds its
+ * one deposit until exactly one release or refund, and the buyer and the vendor's wallet end with
+ * exactly what the model says.
+ *
+ * Two kinds of crash:
+ * - between requests, at every step boundary of a lifecycle (after the agent's registration, after
+ *   the payment, after start, after a rejection, after the approval or the failure): any target
+ *   with a restart control;
+ * - inside the request that resolves the escrow (complete or fail), once the server decided: its
+ *   release or refund transaction is held in the harness's RPC fault proxy while the server is
+ *   killed, then dropped (crash before the send) or let through (crash after the send, before the
+ *   server saw it mined). This needs `rpc-faults` too: the reference grants it, a target file cannot.
+ */
+import fc from 'fast-check';
+import { decodeFunctionData, parseTransaction, type Hex } from 'viem';
+import type { RunContext } from '../../harness/engine/context.ts';
+import { defineScenario } from '../../harness/engine/dsl.ts';
+import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
+import { describeHit, expectFired, rpcFaultsOf, type ProxiedRequest } from '../../harness/faults/index.ts';
+import { newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
+import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
+import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, escrowEvents, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
+import { PATH, observe, paidTask, tidy, type ObserveReqs, type PaidTask } from './observe.ts';
+import { BASE, next } from './tasks.ts';
+
+const REQ = 'AGR-RST-01';
+const PRICE = '$0.10';
+/** Every observable after every restart, judged against the model under this one requirement. */
+const OBSERVE: ObserveReqs = { status: REQ, escrow: REQ, money: REQ, detail: REQ, listing: REQ };
+/** How long a restarted server may take to finish a release or refund it decided before the crash. */
+const RESOLVE_WITHIN_MS = 20_000;
+
+/** Each run restarts the server 5-9 times (seconds each on a loaded machine): 2 runs at most, 10 min each. */
+const RESTART = { ...BASE, capabilities: ['restart' as const], maxRuns: 2, runTimeoutMs: 600_000 };
+
+/** The restartable server's URL (a separate instance where the target keeps one for crash tests). */
+async function restartableUrl(ctx: RunContext): Promise<string> {
+  return (await ctx.restartable('agentripe')).url.replace(/\/+$/, '');
+}
+
+/** A vendor step's answer, or 'lost' when the connection ended without one (the server died). */
+async function answerOf(p: Promise<{ status: number; body: any }>): Promise<{ status: number; body: any } | 'lost'> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof TargetProblem) return 'lost';
+    throw e;
+  }
+}
+
+/** Crash and restart the server, then compare everything observable with the model. */
+async function crashAndObserve(ctx: RunContext, t: PaidTask, m: TaskModel, boundary: string): Promise<void> {
+  await ctx.restart('agentripe', boundary);
+  await observe(ctx, t, m, OBSERVE);
+}
+
+/** At the end: the escrow saw one DepositRecorded and exactly one release or refund for the task. */
+async function resolvedOnce(ctx: RunContext, t: PaidTask, m: TaskModel): Promise<void> {
+  const events = await escrowEvents(t.a, t.taskId, t.paidBlock);
+  const count = (name: string) => events.filter((e) => e.eventName === name).length;
+  const want = m.escrow === 'released' ? 'DepositReleased' : 'DepositRefunded';
+  const seen = { recorded: count('DepositRecorded'), released: count('DepositReleased'), refunded: count('DepositRefunded') };
+  ctx.check(
+    REQ,
+    seen.recorded === 1 && seen[m.escrow === 'released' ? 'released' : 'refunded'] === 1 && seen.released + seen.refunded === 1,
+    `the escrow recorded the deposit once and resolved it exactly once (${want})`,
+    {
+      expected: `DepositRecorded 1, ${want} 1, nothing else`,
+      actual: `DepositRecorded ${seen.recorded}, DepositReleased ${seen.released}, DepositRefunded ${seen.refunded}`,
+    },
+  );
+}
+
+type Step = 'start' | 'reject' | 'approve' | 'fail';
+
+/** One vendor step, checked to succeed as the model says; returns the model after it. */
+async function stepOf(ctx: RunContext, t: PaidTask, m: TaskModel, s: Step, attempt: number): Promise<TaskModel> {
+  if (s === 'start') {
+    ctx.act(`${t.roles.actor} starts the task`);
+    const r = await t.v.start(t.taskId);
+    ctx.check(REQ, r.status === 200 && r.body?.task?.status === 'processing', 'after the restart, start → 200 processing', {
+      expected: '200 processing',
+      actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`,
+    });
+    return next(m, { kind: 'start' });
+  }
+  if (s === 'fail') {
+    ctx.act(`${t.roles.actor} reports failure`);
+    const r = await t.v.fail(t.taskId, 'cannot do it');
+    const after = next(m, { kind: 'fail' });
+    ctx.check(REQ, r.status === 200 && r.body?.task?.status === 'failed', 'after the restart, fail → 200 failed (refunded)', {
+      expected: '200 failed',
+      actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`,
+    });
+    return after;
+  }
+  const approved = s === 'approve';
+  ctx.act(`${t.roles.actor} submits ${approved ? 'an honest result' : `a result that ignores the request (attempt ${attempt})`}`);
+  const result = approved ? goodResult(PATH) : badResult(attempt);
+  const r = await t.v.complete(t.taskId, result);
+  if (t.reviewed && r.status === 200 && r.body?.review?.approved !== approved)
+    throw new Indeterminate(REQ, `the target's reviewer ${approved ? 'rejected an honest result' : 'approved a result ignoring the request'}`);
+  const after = next(m, { kind: 'complete', approved });
+  if (approved) t.approvedResult = result;
+  ctx.check(REQ, r.status === 200 && r.body?.task?.status === after.status, `after the restart, complete → 200 ${after.status}`, {
+    expected: `200 ${after.status}`,
+    actual: `${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`,
+  });
+  return after;
+}
+
+/** A lifecycle with a crash at every boundary: after registration, after the payment, after each step. */
+async function crashEveryStep(ctx: RunContext, v: { buyer: string; roles: AgentRoles }, url: string, path: 'release' | 'refund'): Promise<void> {
+  const a = await agr(ctx, url);
+  const agentId = await registerAgent(a, v.roles.owner, PATH, PRICE);
+  await applyRoles(a, agentId, v.roles);
+  await ctx.restart('agentripe', 'after the agent was registered, before any payment');
+  const t = await paidTask(ctx, { price: PRICE, buyer: v.buyer, agent: { agentId, roles: v.roles }, checkPay: false, url });
+  let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
+  await crashAndObserve(ctx, t, m, 'after the payment (task pending)');
+  const steps: Step[] = path === 'refund' ? ['start', 'fail'] : t.reviewed ? ['start', 'reject', 'approve'] : ['start', 'approve'];
+  let attempt = 0;
+  for (const s of steps) {
+    m = await stepOf(ctx, t, m, s, s === 'reject' ? ++attempt : attempt);
+    await crashAndObserve(ctx, t, m, `after ${s} (task ${m.status})`);
+  }
+  await resolvedOnce(ctx, t, m);
+  await tidy(t);
+}
+
+export const restartEveryStep = defineScenario({
+  kind: 'property',
+  id: 'restart-every-step',
+  title: 'The server is killed (SIGKILL) and restarted at every step boundary of a paid task; the task finishes with nothing lost or paid twice',
+  requirements: [REQ],
+  ...RESTART,
+  // A fixed enumeration of the lifecycles (every boundary in every run); only the buyer and the roles
+  // vary. A shuffled order would make each shrink attempt of a failure cost minutes of restarts.
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), shape: fc.constantFrom('same', 'all-apart' as const) }),
+  async run(ctx, v) {
+    const url = await restartableUrl(ctx);
+    // Both lifecycles in every run, so every boundary is crossed whatever --runs is (rule 4).
+    for (const path of ['refund', 'release'] as const) await crashEveryStep(ctx, { buyer: v.buyer, roles: rolesFor(v.shape) }, url, path);
+  },
+});
+
+/** Whether a JSON-RPC send carries a release or refund of `depositId` on `escrow`. */
+function sendsResolution(escrow: string, depositId: Hex) {
+  return (r: ProxiedRequest) => {
+    try {
+      const body = JSON.parse(r.body.toString('utf8')) as { method?: string; params?: unknown[] } | { method?: string; params?: unknown[] }[];
+      return (Array.isArray(body) ? body : [body]).some((c) => {
+        if (c?.method !== 'eth_sendRawTransaction' && c?.method !== 'eth_sendRawTransactionSync') return false;
+        const raw = c?.params?.[0];
+        if (typeof raw !== 'string') return false;
+        const tx = parseTransaction(raw as Hex);
+        if (tx.to?.toLowerCase() !== escrow.toLowerCase() || !tx.data) return false;
+        const call = decodeFunctionData({ abi: escrowAbi, data: tx.data });
+        return (call.functionName === 'releaseToVendor' || call.functionName === 'refundToBuyer') && String(call.args?.[0]).toLowerCase() === depositId.toLowerCase();
+      });
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** Poll until `done()` or the time is up. */
+async function eventually(done: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await done()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return done();
+}
+
+type Cut = 'before-send' | 'after-send';
+/** Both escrow actions, each cut before and after its send. */
+const CASES = [
+  ['approve', 'before-send'],
+  ['approve', 'after-send'],
+  ['fail', 'before-send'],
+  ['fail', 'after-send'],
+] as const;
+const CUTS: Record<Cut, string> = {
+  'before-send': 'after it decided, before its escrow transaction reached the chain (the send is dropped)',
+  'after-send': 'after its escrow transaction was mined, before it saw the answer',
+};
+
+/** One task whose release (approve) or refund (fail) is cut by a crash at `cut`, then finished. */
+async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url: string, action: 'approve' | 'fail', cut: Cut): Promise<void> {
+  const t = await paidTask(ctx, { price: PRICE, buyer: v.buyer, roles: rolesFor('same'), checkPay: false, url, review: false });
+  let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
+  m = await stepOf(ctx, t, m, 'start', 0);
+  const proxy = await rpcFaultsOf(t.a.s.spec.rpcUrl);
+  const fault = proxy.arm({
+    name: `the server's ${action === 'approve' ? 'release' : 'refund'} of ${short(t.taskId)} held in the RPC proxy`,
+    when: { method: 'POST', match: sendsResolution(t.a.escrow, t.taskId) },
+    action: { kind: 'delay', phase: cut === 'before-send' ? 'request' : 'response', hold: true },
+  });
+  const final = next(m, action === 'approve' ? { kind: 'complete', approved: true } : { kind: 'fail' });
+  const send = () => (action === 'approve' ? t.v.complete(t.taskId, goodResult(PATH)) : t.v.fail(t.taskId, 'cannot do it'));
+  if (action === 'approve') t.approvedResult = goodResult(PATH);
+  ctx.act(`${t.roles.actor} ${action === 'approve' ? 'submits an honest result (no review: released)' : 'reports failure (refund)'}`);
+  const first = answerOf(send());
+  try {
+    const fired = await Promise.race([fault.whenFired().then(() => true), first.then(() => false)]);
+    // Only read the answer when nothing was held: a held request's answer never comes before the restart.
+    if (!fired)
+      expectFired(fault, REQ, `the server sent no ${action === 'approve' ? 'release' : 'refund'} transaction through the RPC proxy (it answered ${JSON.stringify(await first).slice(0, 120)})`);
+    if (cut === 'after-send') {
+      const mined = await eventually(async () => (await deposit(t.a, t.taskId)).status !== 1, 10_000);
+      if (!mined) throw new Indeterminate(REQ, "the node did not mine the held escrow transaction, so the cut 'after the send' did not happen");
+    }
+    await ctx.restart('agentripe', CUTS[cut]);
+  } finally {
+    // The old process is gone: what was held is delivered to nobody (after-send) or never sent (before-send).
+    fault.discard();
+    fault.disarm();
+  }
+  await first;
+  ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+  // The vendor saw no answer: it sends the same request again, as any client would.
+  ctx.act(`${t.roles.actor} got no answer and sends the same ${action === 'approve' ? 'complete' : 'fail'} again`);
+  const retry = await answerOf(send());
+  ctx.check(
+    REQ,
+    retry !== 'lost' && ((retry.status === 200 && retry.body?.task?.status === final.status) || (retry.status >= 400 && retry.status < 500)),
+    `the retry is answered with the decided outcome (200 ${final.status}) or refused (4xx), never a 5xx or nothing`,
+    { expected: `200 ${final.status} or a 4xx`, actual: retry === 'lost' ? 'no answer' : `${retry.status} ${JSON.stringify(retry.body)?.slice(0, 200)}` },
+  );
+  const code = final.escrow === 'released' ? 2 : 3;
+  const finished = await eventually(async () => (await getJson(t.a, `/tasks/${t.taskId}`)).body?.status === final.status && (await deposit(t.a, t.taskId)).status === code, RESOLVE_WITHIN_MS);
+  if (!finished) {
+    const [st, d] = await Promise.all([getJson(t.a, `/tasks/${t.taskId}`), deposit(t.a, t.taskId)]);
+    ctx.check(REQ, false, `within ${RESOLVE_WITHIN_MS / 1000} s of the restart the decided ${final.escrow === 'released' ? 'release' : 'refund'} is carried out and the task reports it`, {
+      expected: `task ${final.status}, getDeposit status ${code}`,
+      actual: `task ${st.status} ${st.body?.status}, getDeposit status ${d.status}`,
+    });
+  }
+  m = final;
+  await observe(ctx, t, m, OBSERVE);
+  await resolvedOnce(ctx, t, m);
+  await tidy(t);
+}
+
+export const restartInsideResolution = defineScenario({
+  kind: 'property',
+  id: 'restart-inside-escrow-action',
+  title: 'The server is killed while its release or refund transaction is in flight (before the send, after it was mined); after the restart the escrow is resolved exactly once',
+  requirements: [REQ],
+  ...RESTART,
+  capabilities: ['restart', 'rpc-faults'],
+  // Every case in every run, in a fixed order (see restart-every-step).
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const url = await restartableUrl(ctx);
+    for (const [action, cut] of CASES) await crashInsideResolution(ctx, v, url, action, cut);
+  },
+});
+
+export const restartScenarios = [restartEveryStep, restartInsideResolution];
