@@ -249,7 +249,14 @@ export class AgentripeDb {
 
   /** Ids (payment tx hashes) of the live tasks anchored at `a`. */
   tasksAnchoredAt(a: Anchor): string[] {
-    return (this.q('SELECT id FROM tasks WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0').all(Number(a.block), a.hash) as { id: string }[]).map((r) => r.id);
+    // Only unresolved tasks follow their payment: a released or refunded one's resolution went with
+    // the replaced blocks too, and its row no longer says what the chain holds (profile AGR-PROF-20:
+    // not followed back; it is orphaned, and the payment mined again makes a task of its own).
+    return (
+      this.q("SELECT id FROM tasks WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0 AND deposit_state IN ('unrecorded','deposited')").all(Number(a.block), a.hash) as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
   }
 
   /**
