@@ -21,6 +21,7 @@
 import type { Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents, fundGas } from '../../harness/load/chain.ts';
+import { errorClass } from '../../harness/load/measure.ts';
 import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { createBackendClient } from './agents/backend.ts';
@@ -50,6 +51,8 @@ async function onChain<T>(kind: string, step: string, send: () => Promise<T>): P
   try {
     return await send();
   } catch (e) {
+    // A lost connection or a timeout to the node stays in its own class.
+    if (['connection', 'timeout'].includes(errorClass(e).cls)) throw e;
     throw new LoadFailure(kind, `${step}: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message}`.slice(0, 300));
   }
 }
