@@ -5,7 +5,8 @@
  * One iteration is one job paid through the NexusV2 escrow (agents/employer.ts, agents/chain-actor.ts,
  * agents/clients.ts): the employer negotiates (proposes the agent's floor price, which a negotiable
  * agent accepts; else pays the base price), creates and funds the job for the agent's wallet, sends
- * the execution envelope naming the escrow, gets `status: success` with a matched proof, sees the job
+ * the execution envelope naming the escrow (the same envelope again when its answer is lost or is a
+ * 5xx: the agent's steps are idempotent), gets `status: success` with a matched proof, sees the job
  * Completed on chain, and its judge settles: the worker gets the budget less the platform fee, which
  * stays in the escrow's accrued fees.
  *
@@ -18,7 +19,7 @@
  */
 import type { Address } from 'viem';
 import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents, fundGas, viewMany } from '../../harness/load/chain.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { viemActor, type ChainActor } from './agents/chain-actor.ts';
 import { agentClient } from './agents/clients.ts';
@@ -103,7 +104,12 @@ async function setup(env: LoadEnv) {
       if ('refused' in esc) throw new LoadFailure('create-job-failed', `createJob: ${esc.refused}`.slice(0, 300));
       const onChainId = BigInt(esc.onChainId);
       ctx.ledger('escrowed', price, onChainId.toString());
-      const r = await client.execute(envelope({ jobId, agentId, prompt: `Analyze load job ${jobId}`, callerWallet: employer.address, escrow: esc }));
+      // One envelope, sent again as it was when its answer is lost or a 5xx (the agent finishes or returns the stored result).
+      const env1 = envelope({ jobId, agentId, prompt: `Analyze load job ${jobId}`, callerWallet: employer.address, escrow: esc });
+      const { a: r } = await sendPayment(async () => {
+        const a = await client.execute(env1);
+        return { res: { status: a.status } as Response, a };
+      });
       expectStatus(r.status, 200, 'execute', r.body);
       const result = APS1ResultSchema.safeParse(r.body);
       if (!result.success) throw new LoadFailure('bad-result', `execute answered 200 without a valid APS1Result: ${r.text.slice(0, 200)}`);
