@@ -69,6 +69,23 @@ export async function fundAgents(c: ChainClients, token: Address, agents: readon
   return each;
 }
 
+/**
+ * Give each address `wei` of the chain's native coin from the funder role (sequential synchronous
+ * sends), for agents that send their own transactions (an AISP renter funds a rental, an APS-1
+ * employer creates a job). A funder holding less than agents × `wei` (plus a margin for its own gas)
+ * is a target problem.
+ */
+export async function fundGas(c: ChainClients, who: readonly Address[], wei: bigint): Promise<void> {
+  const role = funderRole(c);
+  const wallet = c.wallets.get(role)!;
+  const held = await c.public.getBalance({ address: wallet.account.address });
+  if (held < wei * BigInt(who.length) + 10n ** 18n) throw new TargetError(`the funder role '${role}' holds ${held} wei: not enough gas money for ${who.length} agents (${wei} each)`);
+  for (const a of who) {
+    const r = await wallet.sendTransactionSync({ to: a, value: wei, throwOnReceiptRevert: false } as never);
+    if ((r as { status: string }).status !== 'success') throw new TargetError(`sending gas to agent ${a} from '${role}' reverted`);
+  }
+}
+
 /** The latest block number. */
 export function blockNumber(c: ChainClients): Promise<bigint> {
   return c.public.getBlockNumber({ cacheTime: 0 });

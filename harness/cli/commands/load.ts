@@ -13,12 +13,14 @@ Runs N agents of protocol P concurrently for duration D against P's reference de
 as amh run starts it: its chains and reference services), or against the target described by
 FILE. Each agent has a key of its own and is funded by the target's funder role (admin, else the
 first EVM account); each repeats the pack's iteration (reference-impl/<P>/load.ts: x402 one paid
-request, agentripe one task lifecycle through the escrow) until the time is up; an iteration in
-flight then finishes. Every HTTP request is timed; at the end every USDC base unit is accounted for
-against the chain and against the agents' own ledger of what they saw succeed.
+request, agentripe one task lifecycle through the escrow, aisp one rental funded, keyed, used and
+revoked, aps1 one NexusV2 job executed and settled, aimarket one paid call with a verified receipt)
+until the time is up; an iteration in flight then finishes. Every HTTP request is timed; at the end
+every base unit is accounted for against the chain and against the agents' own ledger of what they
+saw succeed.
 
 Options:
-  --protocol P     the protocol (a pack with a load definition: x402, agentripe)
+  --protocol P     the protocol (a pack with a load definition: x402, agentripe, aisp, aps1, aimarket)
   --agents N       concurrent agents, 1 to ${MAX_AGENTS}
   --duration D     how long the agents run after the ramp: 30s, 10m, 1h, 1m30s
                    (duration + ramp at most ${MAX_DURATION_MS / 60_000}m)

@@ -1,0 +1,97 @@
+/**
+ * `amh load --protocol aimarket` as a user runs it (the CLI's own module, in this process): the
+ * reference deployment under 5 agents for 5 s passes with every call paid on chain, served once with
+ * a receipt verified under the pinned key, and money conserved; the kill table's `receiptOtherKey`
+ * hub (receipts signed with a key other than the advertised one) fails the served-payments check:
+ * the buyers paid for calls whose receipts they cannot trust. No timing assertions.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, test, vi } from 'vitest';
+import { roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import type { LoadReport } from '../../harness/load/run.ts';
+import { AIM_FAULTS } from './server/faults.ts';
+import { startAimStack } from './server/stack.ts';
+
+/** `amh load` in this process, its output captured. */
+async function load(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => out.push(String(s)) > 0);
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => err.push(String(s)) > 0);
+  try {
+    const { run } = await import('../../harness/cli/commands/load.ts');
+    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+const readReport = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'load.json'), 'utf8')) as LoadReport;
+
+let chain: RunningChain | undefined;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'amh-load-aim-'));
+  chain = await startChain({ profile: 'base' });
+});
+afterAll(async () => {
+  await chain?.stop();
+});
+
+test('amh load --protocol aimarket on the reference deployment: 5 agents for 5 s, exit 0, every payment served with a verified receipt, money conserved', async () => {
+  const out = path.join(dir, 'reference');
+  const r = await load(['--protocol', 'aimarket', '--agents', '5', '--duration', '5s', '--ramp', '1s', '--out', out, '--quiet']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /conservation holds to the unit/);
+  const rep = await readReport(out);
+  assert.equal(rep.protocol, 'aimarket');
+  assert.equal(rep.iterations.failed, 0, JSON.stringify(rep.errors));
+  const n = rep.iterations.completed;
+  assert.ok(n > 0);
+  // Per call: the 402 and the paid 200 (the transfer is the buyer's own transaction).
+  assert.deepEqual(rep.requests.byStatus, { '200': n, '402': n });
+  assert.equal(rep.ledger.byKind.paid!.count, n);
+  assert.equal(rep.ledger.byKind.served!.count, n);
+  assert.ok(rep.conservation.ok);
+  const recipient = rep.conservation.holdings.find((h) => h.name.startsWith("recipient's USDC"))!;
+  assert.equal(BigInt(recipient.delta), BigInt(rep.ledger.byKind.paid!.amount));
+  // The cheapest reference tool, upper@v1, is $0.004.
+  assert.equal(BigInt(rep.ledger.byKind.paid!.amount), 4_000n * BigInt(n));
+});
+
+test('a hub signing receipts with another key (receiptOtherKey) fails the served-payments check: exit 1, the check named', async () => {
+  const c = chain!;
+  const stack = await startAimStack(c, { faults: AIM_FAULTS.parse(['receiptOtherKey']), federation: false });
+  try {
+    const usdc = tokenOf(c.profile, 'usdc');
+    const { usdc: _u, ...contracts } = c.profile.contracts;
+    const file = path.join(dir, 'receipt-other-key.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        name: 'aimarket receiptOtherKey',
+        chains: [{ id: 'base', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+        endpoints: { aimarket: stack.provider.url },
+        accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+      }),
+    );
+    const out = path.join(dir, 'other-key');
+    const r = await load(['--protocol', 'aimarket', '--agents', '3', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /conservation VIOLATED/);
+    assert.match(r.stdout, /conservation: payments not served with a verified receipt: expected 0, got [1-9]/);
+    const rep = await readReport(out);
+    assert.equal(rep.iterations.completed, 0);
+    assert.ok(rep.errors.byClass['protocol:receipt-unverified']! > 0);
+    assert.equal(rep.errors.serverErrors, 0);
+    // The USDC itself moved as the buyers saw it: the loss is the service they paid for.
+    assert.ok(rep.conservation.checks.find((x) => x.name.startsWith("buyers' + recipient's USDC"))!.ok);
+  } finally {
+    await stack.stop();
+  }
+});
