@@ -44,17 +44,40 @@ export class Indexer {
 
   /** Resolves once a sync in flight (if any) has finished. */
   idle(): Promise<void> {
-    return this.running
-      ? this.running.then(
+    const last = this.next ?? this.running;
+    return last
+      ? last.then(
           () => undefined,
           () => undefined,
         )
       : Promise.resolve();
   }
 
-  /** Brings the views up to the chain's latest block; concurrent callers share one run. Returns the latest block. */
+  /**
+   * Brings the views up to the chain's latest block as of the call; returns that block. A caller
+   * arriving while a run is in flight does not join it (that run may have read the latest block
+   * before the caller's own transaction was mined: a funded rental answered "no funded rental"),
+   * it waits for the next run, which every such caller shares.
+   */
   sync(): Promise<number> {
-    this.running ??= this.run().finally(() => {
+    if (!this.running) return this.start();
+    this.next ??= this.running.then(
+      () => this.afterRun(),
+      () => this.afterRun(),
+    );
+    return this.next;
+  }
+
+  private next: Promise<number> | undefined;
+
+  /** The run after the one in flight (or one a caller started since: it began after every waiting call). */
+  private afterRun(): Promise<number> {
+    this.next = undefined;
+    return this.running ?? this.start();
+  }
+
+  private start(): Promise<number> {
+    this.running = this.run().finally(() => {
       this.running = undefined;
     });
     return this.running;
