@@ -39,12 +39,17 @@ export interface NoAnswer {
   closed: string;
 }
 
+/** The header every robustness request carries (`robustness`). */
+export const PROBE_HEADER = 'x-amh-probe';
+
 /** Sends `req` to the server at `baseUrl` over `agent` (a keep-alive agent reuses one connection); never throws. */
 export function sendRaw(baseUrl: string, req: MalformedRequest, agent: http.Agent | false, timeoutMs = 10_000): Promise<RawAnswer | NoAnswer> {
   const u = new URL(baseUrl);
   const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : Buffer.from(req.body);
   const own = req.transport !== undefined;
-  const headers: Record<string, string | string[]> = { ...req.headers };
+  // Marked, so a target's logs (and our tests' recording proxies) can tell deliberate garbage from
+  // the conformance scenarios' traffic.
+  const headers: Record<string, string | string[]> = { [PROBE_HEADER]: 'robustness', ...req.headers };
   if (body !== undefined && req.chunked) headers['transfer-encoding'] = 'chunked';
   else if (body !== undefined) headers['content-length'] = String(body.length);
   // A transport-level defect makes a server close the connection: it gets its own.

@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   ];
   const configured = whatIf ? `, profile ${whatIf.name}` : '';
   // The rule reviewer applies the fixture rule itself; an llm reviewer qualifies only when pointed at the harness's fixture.
-  const capabilities = ['clock-control', 'snapshot', ...(values.review === 'rule' ? ['agentripe:review-fixture'] : []), ...(crashable ? ['restart'] : [])];
+  const capabilities = ['clock-control', 'snapshot', 'reorg', ...(values.review === 'rule' ? ['agentripe:review-fixture'] : []), ...(crashable ? ['restart'] : [])];
   const target = {
     name: `agentripe reference server (separate process${crashable ? ', restartable' : ''}, ${values.review} reviewer${configured}${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
     version: '0.1.0',

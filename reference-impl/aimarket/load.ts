@@ -23,7 +23,7 @@ import { hubClient } from './agents/hub-client.ts';
 
 const transferEvent = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 /** Calls' worth of USDC each buyer gets per planned second. */
-const CALLS_PER_SECOND_FUNDED = 20n;
+const CALLS_PER_SECOND_FUNDED = 200n;
 const GAS_WEI = 10n ** 17n;
 
 /** A buyer's own USDC transfers (one at a time, the receipt in the send's round trip). */

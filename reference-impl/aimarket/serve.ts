@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     ],
     endpoints,
     accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
-    capabilities: ['clock-control', 'snapshot', 'aimarket:failure-fixture'],
+    capabilities: ['clock-control', 'snapshot', 'reorg', 'aimarket:failure-fixture'],
     protocols: ['aimarket'],
     config: { aimarket: { failure: FAILURE_FIXTURE, downPeer: stack.downPeer } },
   };

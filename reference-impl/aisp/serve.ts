@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     chains: [{ id: profile.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
     endpoints,
     accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
-    capabilities: ['clock-control', 'snapshot'],
+    capabilities: ['clock-control', 'snapshot', 'reorg'],
     protocols: ['aisp'],
     config: { aisp: { adminKeys: stack.adminKeys, confirmations, signatureWindowSeconds: window } },
   };

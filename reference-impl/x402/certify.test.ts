@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, test } from 'vitest';
 import { roleAccount, rpcCall, serviceAccount, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
 import { loadProtocols } from '../../harness/packs/discover.ts';
+import { PROBE_HEADER } from '../../harness/robustness/http.ts';
 import { startDemoResource, type DemoFaults, type DemoResource } from './server/demo.ts';
 import { startFacilitator, type RunningFacilitator } from './server/facilitator.ts';
 
@@ -41,6 +42,8 @@ interface Seen {
   path: string;
   body: string;
   client: string | undefined;
+  /** The robustness probe header, on the requests X402-ROB-01 sends. */
+  probe: string | undefined;
 }
 
 /** A proxy in front of `upstream` that records every request that reaches it (headers pass both ways unchanged). */
@@ -52,7 +55,13 @@ async function recordingProxy(upstream: string): Promise<{ url: string; seen: Se
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      seen.push({ method: req.method ?? '', path: req.url ?? '', body: body.toString('utf8'), client: req.headers['x-client-id'] as string | undefined });
+      seen.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        body: body.toString('utf8'),
+        client: req.headers['x-client-id'] as string | undefined,
+        probe: req.headers[PROBE_HEADER] as string | undefined,
+      });
       const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (ur) => {
         res.writeHead(ur.statusCode ?? 502, ur.headers);
         ur.pipe(res);
@@ -154,13 +163,16 @@ test('a POST resource with a JSON body certifies green from a target file, and e
   // file certified by another process cannot grant: not-applicable, with the reason.
   assert.deepEqual(
     reqs.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
-    ["X402-FLT-03: not-applicable target lacks capability 'rpc-faults'"],
+    ["X402-FLT-03: not-applicable target lacks capability 'rpc-faults'", "X402-FLT-04: not-applicable target lacks capability 'rpc-faults'"],
   );
   assert.equal(reqs.length, (await loadProtocols(undefined, ['x402']))[0]!.requirements.length, 'every requirement of the catalog has a verdict');
   // The proxy saw the resource's own traffic: only POSTs to the declared path, each with one of the
   // two declared bodies and the declared header (the 1 MB headers end at the proxy with 431).
   assert.ok(proxy.seen.length > 100, `${proxy.seen.length} requests reached the resource`);
-  const wrong = proxy.seen.filter((s) => s.method !== 'POST' || s.path !== '/premium/query' || s.client !== 'amh-acceptance' || ![JSON.stringify(QUERY), JSON.stringify(REFUSED)].includes(s.body));
+  // X402-ROB-01 sends other methods, paths and bodies on purpose (marked with the probe header).
+  const wrong = proxy.seen
+    .filter((s) => s.probe !== 'robustness')
+    .filter((s) => s.method !== 'POST' || s.path !== '/premium/query' || s.client !== 'amh-acceptance' || ![JSON.stringify(QUERY), JSON.stringify(REFUSED)].includes(s.body));
   assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} requests without the declared shape`);
   assert.ok(proxy.seen.some((s) => s.body === JSON.stringify(QUERY)) && proxy.seen.some((s) => s.body === JSON.stringify(REFUSED)));
 });

@@ -20,7 +20,7 @@ const transferEvent = parseAbiItem('event Transfer(address indexed from, address
 const authorizationUsedEvent = parseAbiItem('event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)');
 
 /** Each agent gets this many payments' worth per planned second (far above what one agent can pay on loopback). */
-const PAYMENTS_PER_SECOND_FUNDED = 50n;
+const PAYMENTS_PER_SECOND_FUNDED = 200n;
 
 async function setup(env: LoadEnv) {
   const endpoint = endpointOf(env.target, 'x402-resource')!;

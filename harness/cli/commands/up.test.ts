@@ -107,7 +107,7 @@ test('amh up --json: one JSON line, chains answer at the printed RPC URLs, SIGTE
   for (const e of ['agentripe', 'x402-facilitator', 'x402-resource', 'x402-resource-failing']) assert.ok(e in endpoints, `endpoint ${e} published`);
   assert.equal((await fetch(`${endpoints.agentripe}/health`)).status, 200);
   assert.equal((await fetch(endpoints['x402-resource']!)).status, 402);
-  assert.deepEqual(d.services.find((s) => s.name === 'agentripe')!.capabilities, ['agentripe:review-fixture', 'rpc-faults']);
+  assert.deepEqual(d.services.find((s) => s.name === 'agentripe')!.capabilities, ['agentripe:review-fixture', 'rpc-faults', 'restart']);
   assert.equal(d.keys.length, 30);
 
   assert.ok(
