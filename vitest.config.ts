@@ -12,7 +12,9 @@ export default defineConfig({
     include: ['harness/**/*.test.ts', 'scenarios/**/*.test.ts', 'reference-impl/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'contracts/**'],
     pool: 'forks',
-    maxWorkers: Math.max(1, Math.min(4, availableParallelism())),
+    // One worker more than cores (up to 4): many files spend most of their time waiting (anvil, a
+    // restarted server, a WebSocket that never answers), and a third worker fills those waits on 2 cores.
+    maxWorkers: Math.max(1, Math.min(4, availableParallelism() + 1)),
     testTimeout: 600_000,
     hookTimeout: 300_000,
     teardownTimeout: 60_000,

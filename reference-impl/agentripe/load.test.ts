@@ -6,45 +6,20 @@
  * release checks. No timing assertions.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, test, vi } from 'vitest';
-import { roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
-import type { LoadReport } from '../../harness/load/run.ts';
+import { test } from 'vitest';
+import { roleAccounts, tokenOf } from '../../harness/chain/index.ts';
 import { AGENTRIPE_FAULTS } from './server/faults.ts';
 import { startAgentripeStack } from './server/stack.ts';
+import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
 
-/** `amh load` in this process, its output captured. */
-async function load(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => out.push(String(s)) > 0);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => err.push(String(s)) > 0);
-  try {
-    const { run } = await import('../../harness/cli/commands/load.ts');
-    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
-
-const readReport = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'load.json'), 'utf8')) as LoadReport;
-
-let chain: RunningChain | undefined;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'amh-load-agr-'));
-  chain = await startChain({ profile: 'base-sepolia' });
-});
-afterAll(async () => {
-  await chain?.stop();
-});
+const lab = loadLab('base-sepolia', 'amh-load-agr-');
+const load = runLoadCli;
+const readReport = readLoadReport;
 
 test('amh load --protocol agentripe on the reference deployment: 10 agents for 5 s, exit 0, every task released, money conserved', async () => {
-  const out = path.join(dir, 'reference');
+  const out = path.join(lab.dir, 'reference');
   const r = await load(['--protocol', 'agentripe', '--agents', '10', '--duration', '5s', '--ramp', '1s', '--out', out, '--quiet']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /reviewed by the fixture reviewer/);
@@ -66,12 +41,12 @@ test('amh load --protocol agentripe on the reference deployment: 10 agents for 5
 });
 
 test("a server that refunds an approved task but answers 'released' (refundOnApprove) fails conservation: exit 1, the checks named", async () => {
-  const c = chain!;
+  const c = lab.chain;
   const stack = await startAgentripeStack(c, { faults: AGENTRIPE_FAULTS.parse(['refundOnApprove']) });
   try {
     const usdc = tokenOf(c.profile, 'usdc');
     const { usdc: _u, ...contracts } = c.profile.contracts;
-    const file = path.join(dir, 'refund-on-approve.json');
+    const file = path.join(lab.dir, 'refund-on-approve.json');
     await writeFile(
       file,
       JSON.stringify({
@@ -83,7 +58,7 @@ test("a server that refunds an approved task but answers 'released' (refundOnApp
         capabilities: ['agentripe:review-fixture'],
       }),
     );
-    const out = path.join(dir, 'refund');
+    const out = path.join(lab.dir, 'refund');
     const r = await load(['--protocol', 'agentripe', '--agents', '3', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /conservation VIOLATED/);

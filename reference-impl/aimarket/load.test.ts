@@ -6,45 +6,20 @@
  * the buyers paid for calls whose receipts they cannot trust. No timing assertions.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, test, vi } from 'vitest';
-import { roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
-import type { LoadReport } from '../../harness/load/run.ts';
+import { test } from 'vitest';
+import { roleAccounts, tokenOf } from '../../harness/chain/index.ts';
 import { AIM_FAULTS } from './server/faults.ts';
 import { startAimStack } from './server/stack.ts';
+import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
 
-/** `amh load` in this process, its output captured. */
-async function load(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => out.push(String(s)) > 0);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => err.push(String(s)) > 0);
-  try {
-    const { run } = await import('../../harness/cli/commands/load.ts');
-    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
-
-const readReport = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'load.json'), 'utf8')) as LoadReport;
-
-let chain: RunningChain | undefined;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'amh-load-aim-'));
-  chain = await startChain({ profile: 'base' });
-});
-afterAll(async () => {
-  await chain?.stop();
-});
+const lab = loadLab('base', 'amh-load-aim-');
+const load = runLoadCli;
+const readReport = readLoadReport;
 
 test('amh load --protocol aimarket on the reference deployment: 5 agents for 5 s, exit 0, every payment served with a verified receipt, money conserved', async () => {
-  const out = path.join(dir, 'reference');
+  const out = path.join(lab.dir, 'reference');
   const r = await load(['--protocol', 'aimarket', '--agents', '5', '--duration', '5s', '--ramp', '1s', '--out', out, '--quiet']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /conservation holds to the unit/);
@@ -65,12 +40,12 @@ test('amh load --protocol aimarket on the reference deployment: 5 agents for 5 s
 });
 
 test('a hub signing receipts with another key (receiptOtherKey) fails the served-payments check: exit 1, the check named', async () => {
-  const c = chain!;
+  const c = lab.chain;
   const stack = await startAimStack(c, { faults: AIM_FAULTS.parse(['receiptOtherKey']), federation: false });
   try {
     const usdc = tokenOf(c.profile, 'usdc');
     const { usdc: _u, ...contracts } = c.profile.contracts;
-    const file = path.join(dir, 'receipt-other-key.json');
+    const file = path.join(lab.dir, 'receipt-other-key.json');
     await writeFile(
       file,
       JSON.stringify({
@@ -80,7 +55,7 @@ test('a hub signing receipts with another key (receiptOtherKey) fails the served
         accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
       }),
     );
-    const out = path.join(dir, 'other-key');
+    const out = path.join(lab.dir, 'other-key');
     const r = await load(['--protocol', 'aimarket', '--agents', '3', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /conservation VIOLATED/);

@@ -6,47 +6,23 @@
  * left completed but unsettled are still accounted for in the escrow. No timing assertions.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono } from 'hono';
-import { afterAll, beforeAll, test, vi } from 'vitest';
-import { roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { test } from 'vitest';
+import { roleAccounts } from '../../harness/chain/index.ts';
 import type { LoadReport } from '../../harness/load/run.ts';
 import { listen } from '../_shared/http.ts';
 import { startAps1Stack } from './server/stack.ts';
+import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
 
-/** `amh load` in this process, its output captured. */
-async function load(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => out.push(String(s)) > 0);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => err.push(String(s)) > 0);
-  try {
-    const { run } = await import('../../harness/cli/commands/load.ts');
-    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
-
-const readReport = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'load.json'), 'utf8')) as LoadReport;
+const lab = loadLab('tempo', 'amh-load-aps1-');
+const load = runLoadCli;
+const readReport = readLoadReport;
 const delta = (rep: LoadReport, prefix: string) => BigInt(rep.conservation.holdings.find((h) => h.name.startsWith(prefix))!.delta);
 
-let chain: RunningChain | undefined;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'amh-load-aps1-'));
-  chain = await startChain({ profile: 'tempo' });
-});
-afterAll(async () => {
-  await chain?.stop();
-});
-
 test('amh load --protocol aps1 on the reference deployment: 5 agents for 5 s, exit 0, every job settled, fees exact, money conserved', async () => {
-  const out = path.join(dir, 'reference');
+  const out = path.join(lab.dir, 'reference');
   const r = await load(['--protocol', 'aps1', '--agents', '5', '--duration', '5s', '--ramp', '1s', '--out', out, '--quiet']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /conservation holds to the unit/);
@@ -70,7 +46,7 @@ test('amh load --protocol aps1 on the reference deployment: 5 agents for 5 s, ex
 });
 
 test('an agent that does the job but answers the execution with a 500 fails on the 5xx: exit 1, class http 500; the unsettled jobs stay in the escrow, accounted for', async () => {
-  const c = chain!;
+  const c = lab.chain;
   const stack = await startAps1Stack(c);
   // A front of the reference agent: everything is passed through, but an execution's answer (after
   // the agent ran, proved and completed the job) is replaced by a 500.
@@ -91,7 +67,7 @@ test('an agent that does the job but answers the execution with a 500 fails on t
   try {
     const tokens = Object.fromEntries(c.profile.tokens.map((t) => [t.key, { address: t.address, name: t.name, version: t.version, decimals: t.decimals }]));
     const contracts = Object.fromEntries(Object.entries(c.profile.contracts).filter(([k]) => !c.profile.tokens.some((t) => t.key === k)));
-    const file = path.join(dir, 'execute-500.json');
+    const file = path.join(lab.dir, 'execute-500.json');
     await writeFile(
       file,
       JSON.stringify({
@@ -101,7 +77,7 @@ test('an agent that does the job but answers the execution with a 500 fails on t
         accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
       }),
     );
-    const out = path.join(dir, 'five-hundred');
+    const out = path.join(lab.dir, 'five-hundred');
     const r = await load(['--protocol', 'aps1', '--agents', '3', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /errors: .*http 500 \d+/);

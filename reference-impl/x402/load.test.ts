@@ -5,52 +5,27 @@
  * paid handler answers 500 fails on the 5xx. No timing assertions.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono } from 'hono';
-import { afterAll, beforeAll, test, vi } from 'vitest';
-import { roleAccount, roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
-import type { LoadReport } from '../../harness/load/run.ts';
+import { test } from 'vitest';
+import { roleAccount, roleAccounts, tokenOf } from '../../harness/chain/index.ts';
 import { errorHandler, listen, notFoundHandler } from '../_shared/http.ts';
 import { startDemoResource, type DemoFaults } from './server/demo.ts';
 import { startFacilitator } from './server/facilitator.ts';
 import { paywall } from './server/paywall.ts';
+import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
 
-/** `amh load` in this process, its output captured. */
-async function load(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => out.push(String(s)) > 0);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => err.push(String(s)) > 0);
-  try {
-    const { run } = await import('../../harness/cli/commands/load.ts');
-    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
-
-const readReport = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'load.json'), 'utf8')) as LoadReport;
-
-let chain: RunningChain | undefined;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'amh-load-x402-'));
-  chain = await startChain({ profile: 'base-sepolia' });
-});
-afterAll(async () => {
-  await chain?.stop();
-});
+const lab = loadLab('base-sepolia', 'amh-load-x402-');
+const load = runLoadCli;
+const readReport = readLoadReport;
 
 /** A target file for a resource on the test chain (the role accounts fund the agents). */
 async function targetFile(name: string, resourceUrl: string): Promise<string> {
-  const c = chain!;
+  const c = lab.chain;
   const usdc = tokenOf(c.profile, 'usdc');
   const { usdc: _u, ...contracts } = c.profile.contracts;
-  const file = path.join(dir, `${name}.json`);
+  const file = path.join(lab.dir, `${name}.json`);
   await writeFile(
     file,
     JSON.stringify({
@@ -65,7 +40,7 @@ async function targetFile(name: string, resourceUrl: string): Promise<string> {
 
 /** The demo resource with a fault, behind our facilitator. */
 async function demoWith(faults: DemoFaults) {
-  const c = chain!;
+  const c = lab.chain;
   const usdc = tokenOf(c.profile, 'usdc');
   const fac = await startFacilitator({ rpcUrl: c.rpcUrl, privateKey: roleAccount('provider').privateKey });
   const demo = await startDemoResource({
@@ -80,7 +55,7 @@ async function demoWith(faults: DemoFaults) {
 }
 
 test('amh load --protocol x402 on the reference deployment: 10 agents for 5 s, exit 0, money conserved, load.json', async () => {
-  const out = path.join(dir, 'reference');
+  const out = path.join(lab.dir, 'reference');
   const r = await load(['--protocol', 'x402', '--agents', '10', '--duration', '5s', '--seed', '3', '--out', out, '--quiet']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /conservation holds to the unit/);
@@ -108,7 +83,7 @@ test('amh load --protocol x402 on the reference deployment: 10 agents for 5 s, e
 test('a resource that reports settlements it never made (fakeSettlement) fails conservation: exit 1, the check named', async () => {
   const demo = await demoWith({ fakeSettlement: true });
   try {
-    const out = path.join(dir, 'fake');
+    const out = path.join(lab.dir, 'fake');
     const r = await load(['--protocol', 'x402', '--agents', '3', '--duration', '2s', '--target', await targetFile('fake-settlement', demo.url), '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /conservation VIOLATED/);
@@ -123,7 +98,7 @@ test('a resource that reports settlements it never made (fakeSettlement) fails c
 });
 
 test('a resource whose paid handler answers 500 fails on the 5xx: exit 1, class http 500, nothing charged', async () => {
-  const c = chain!;
+  const c = lab.chain;
   const usdc = tokenOf(c.profile, 'usdc');
   const fac = await startFacilitator({ rpcUrl: c.rpcUrl, privateKey: roleAccount('provider').privateKey });
   const app = new Hono();
@@ -136,7 +111,7 @@ test('a resource whose paid handler answers 500 fails on the 5xx: exit 1, class 
   app.get('/broken', pay, (x) => x.json({ error: { code: 'internal', message: 'the handler fails' } }, 500));
   const server = await listen(app);
   try {
-    const out = path.join(dir, 'five-hundred');
+    const out = path.join(lab.dir, 'five-hundred');
     const r = await load(['--protocol', 'x402', '--agents', '3', '--duration', '2s', '--target', await targetFile('handler-500', `${server.url}/broken`), '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /errors: http 500 \d+/);

@@ -10,25 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, test, vi } from 'vitest';
+import { afterAll, beforeAll, test } from 'vitest';
 import { UsageError } from '../execute.ts';
 import { errorClass, LoadRecorder } from '../../load/measure.ts';
 import { defineLoad, equalCheck, expectStatus, HttpStatusFailure, LoadFailure, ledgerSum, type LedgerEntry } from '../../load/pack.ts';
 import { checkLoadOptions, isLoopback, MAX_AGENTS, parseDuration, runLoad } from '../../load/run.ts';
+import { runLoadCli } from '../../testing/load.ts';
 
-async function load(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => out.push(String(s)) > 0);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => err.push(String(s)) > 0);
-  try {
-    const { run } = await import('./load.ts');
-    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const load = runLoadCli;
 
 let server: Server;
 let base: string;
