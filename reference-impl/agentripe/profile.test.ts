@@ -12,6 +12,7 @@ import { test } from 'vitest';
 import { amh } from '../../harness/testing/cli.ts';
 import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 import type { Report } from '../../harness/report/types.ts';
+import { changedConstantsSection, dependingOn, dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
 
 const lab = serveProcessLab('agentripe', 'base-sepolia');
 const GREP = 'rejection|reclaim|AUTH-02';
@@ -87,15 +88,11 @@ test('amh diff of the defaults and a rejection limit of 6 lists exactly the requ
   assert.equal(rb.code, 0, rb.stdout + rb.stderr);
   const d = await amh(['diff', path.join(a, 'report.json'), path.join(b, 'report.json'), '--markdown']);
   assert.equal(d.code, 0, `no verdict changed\n${d.stdout}`);
-  const section = d.stdout.split('### Depend on a constant A and B set differently')[1]?.split('###')[0] ?? '';
-  const listed = [...section.matchAll(/`agentripe\/(AGR-[A-Z0-9-]+)`/g)].map((m) => m[1]);
+  const listed = dependingOnChangedConstants(d.stdout, 'agentripe');
   // Every requirement whose text or declaration depends on reviewLimit, and nothing else.
-  const depends = agr(report(b))
-    .requirements.filter((q) => q.constants?.reviewLimit)
-    .map((q) => q.id);
-  assert.deepEqual(listed, depends);
+  assert.deepEqual(listed, dependingOn(agr(report(b)).requirements, ['reviewLimit']));
   assert.deepEqual(listed, ['AGR-REV-02', 'AGR-REV-03']);
-  assert.match(section, /reviewLimit 5 → 6/);
+  assert.match(changedConstantsSection(d.stdout), /reviewLimit 5 → 6/);
 });
 
 test('a server configured with the profile (serve.ts --profile) passes certify with it and fails AGR-REV-02 without it', { timeout: 300_000 }, async () => {

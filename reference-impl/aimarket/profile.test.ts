@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'vitest';
 import type { Report } from '../../harness/report/types.ts';
 import { amh } from '../../harness/testing/cli.ts';
-import { dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
+import { dependingOn, dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
 import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 
 const lab = serveProcessLab('aimarket', 'base');
@@ -41,20 +41,13 @@ test('a deployment at the defaults certified with the profile fails only require
     const reqs = aim(withProfile).requirements;
     // The router declares 100 bps; channels (ledger and escrow) last 24 h.
     for (const id of ['AIM-FED-01', 'AIM-CHN-06', 'AIM-ESC-01']) assert.equal(reqs.find((q) => q.id === id)!.status, 'fail', id);
-    for (const q of reqs.filter((x) => x.status === 'fail'))
-      assert.ok(
-        Object.keys(q.constants ?? {}).some((k) => CONSTANTS.includes(k)),
-        `${q.id} depends on the fee or the lifetime`,
-      );
+    for (const q of reqs.filter((x) => x.status === 'fail')) assert.ok(dependingOn([q], CONSTANTS).length > 0, `${q.id} depends on the fee or the lifetime`);
     const defaults = path.join(lab.dir, 'certify-defaults');
     const b = await lab.certify(s.targetFile, defaults, ['--grep', CASES, '--runs', '3']);
     assert.equal(b.code, 0, b.stdout + b.stderr);
     const d = await amh(['diff', path.join(defaults, 'report.json'), path.join(withProfile, 'report.json'), '--markdown']);
     assert.equal(d.code, 1, 'verdicts changed');
-    const depends = reqs
-      .filter((q) => Object.keys(q.constants ?? {}).some((k) => CONSTANTS.includes(k)))
-      .map((q) => q.id)
-      .sort();
+    const depends = dependingOn(reqs, CONSTANTS);
     assert.deepEqual(depends, ['AIM-CHN-06', 'AIM-ESC-01', 'AIM-FED-01']);
     assert.deepEqual(dependingOnChangedConstants(d.stdout, 'aimarket'), depends);
     assert.match(d.stdout, /channelExpirySeconds 86400 → 3600/);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'vitest';
 import type { Report } from '../../harness/report/types.ts';
 import { amh } from '../../harness/testing/cli.ts';
-import { dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
+import { dependingOn, dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
 import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 
 const lab = serveProcessLab('aisp', 'base');
@@ -75,10 +75,7 @@ test('a marketplace that charges the day in progress, certified with completed-d
     assert.equal(b.code, 0, b.stdout + b.stderr);
     const d = await amh(['diff', path.join(defaults, 'report.json'), path.join(withRule, 'report.json'), '--markdown']);
     assert.equal(d.code, 1, 'verdicts changed');
-    const depends = reqs
-      .filter((q) => q.constants?.refundRule)
-      .map((q) => q.id)
-      .sort();
+    const depends = dependingOn(reqs, ['refundRule']);
     assert.deepEqual(depends, ['AISP-CONS-01', 'AISP-REV-01']);
     assert.deepEqual(dependingOnChangedConstants(d.stdout, 'aisp'), depends);
     assert.match(d.stdout, /refundRule started-days → completed-days/);

@@ -12,6 +12,7 @@ import { test } from 'vitest';
 import type { Report } from '../../harness/report/types.ts';
 import { amh } from '../../harness/testing/cli.ts';
 import { serveProcessLab } from '../../harness/testing/serve-process.ts';
+import { changedConstantsSection, dependingOn, dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
 
 const lab = serveProcessLab('aps1', 'tempo');
 const FEES = path.join('examples', 'profiles', 'aps1-fees.yaml');
@@ -72,14 +73,8 @@ test('a deployment at the defaults certified with the fee profile fails only req
     );
     const d = await amh(['diff', path.join(defaults, 'report.json'), path.join(withProfile, 'report.json'), '--markdown']);
     assert.equal(d.code, 1, 'verdicts changed');
-    const section = d.stdout.split('### Depend on a constant A and B set differently')[1]?.split('###')[0] ?? '';
-    const listed = [...section.matchAll(/`aps1\/(APS-[A-Z0-9-]+)`/g)].map((m) => m[1]).sort();
-    const depends = aps1(rep)
-      .requirements.filter((q) => Object.keys(q.constants ?? {}).some((k) => FEE_CONSTANTS.includes(k)))
-      .map((q) => q.id)
-      .sort();
-    assert.deepEqual(listed, depends, 'exactly the requirements that depend on a changed constant');
-    assert.match(section, /platformFeeBps 800 → 500/);
+    assert.deepEqual(dependingOnChangedConstants(d.stdout, 'aps1'), dependingOn(aps1(rep).requirements, FEE_CONSTANTS), 'exactly the requirements that depend on a changed constant');
+    assert.match(changedConstantsSection(d.stdout), /platformFeeBps 800 → 500/);
   } finally {
     await s.stop();
   }

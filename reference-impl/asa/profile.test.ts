@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'vitest';
 import type { Report } from '../../harness/report/types.ts';
 import { amh } from '../../harness/testing/cli.ts';
-import { dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
+import { dependingOn, dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
 import { asaServeLab } from './serve-lab.ts';
 
 const lab = asaServeLab();
@@ -39,20 +39,13 @@ test('a provider at the defaults certified with the profile fails only the requi
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const reqs = lab.reportOf(withProfile).requirements;
     for (const id of ['ASA-L402-05', 'ASA-L402-07']) assert.equal(reqs.find((q) => q.id === id)!.status, 'fail', id);
-    for (const q of reqs.filter((x) => x.status === 'fail'))
-      assert.ok(
-        Object.keys(q.constants ?? {}).some((k) => CONSTANTS.includes(k)),
-        `${q.id} depends on a caveat limit`,
-      );
+    for (const q of reqs.filter((x) => x.status === 'fail')) assert.ok(dependingOn([q], CONSTANTS).length > 0, `${q.id} depends on a caveat limit`);
     const defaults = path.join(lab.dir, 'certify-defaults');
     const b = await lab.certify(p.targetFile, defaults, ['--grep', CASES, '--runs', '4']);
     assert.equal(b.code, 0, b.stdout + b.stderr);
     const d = await amh(['diff', path.join(defaults, 'report.json'), path.join(withProfile, 'report.json'), '--markdown']);
     assert.equal(d.code, 1, 'verdicts changed');
-    const depends = reqs
-      .filter((q) => Object.keys(q.constants ?? {}).some((k) => CONSTANTS.includes(k)))
-      .map((q) => q.id)
-      .sort();
+    const depends = dependingOn(reqs, CONSTANTS);
     assert.deepEqual(depends, ['ASA-L402-05', 'ASA-L402-07']);
     assert.deepEqual(dependingOnChangedConstants(d.stdout, 'asa'), depends);
     assert.match(d.stdout, /tokenMaxRequests 1 → 3/);
