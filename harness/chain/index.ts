@@ -54,6 +54,7 @@ export {
   type ChainClients,
   type ChainEndpoint,
 } from './transport.ts';
+export { targetChainEntry } from './target-entry.ts';
 export { rpcBatch, type RpcOutcome, type RpcRequest } from './rpc.ts';
 export { depthFrom, reorg, rollback, type BlockRef, type Reinclude, type ReorgResult } from './reorg.ts';
 export { SerialSender, type ContractCall } from './serial-sender.ts';

@@ -16,7 +16,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import solc from 'solc';
 import type { Hex } from 'viem';
-import { roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { roleAccounts, rpcCall, startChain, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
 import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
@@ -126,11 +126,9 @@ export default defineKills<Variant>({
     const proxy = v?.mangle ? await mangler(stack.server.url, v.mangle) : undefined;
     // The server the crash scenarios kill runs as a child process: only where they run (the control and its variants).
     const restartable = !v || v.restartable ? await startRestartableAgentripe(c, { args: (v?.restartable ?? []).flatMap((f) => ['--fault', f]) }) : undefined;
-    const usdc = tokenOf(c.profile, 'usdc');
-    const { usdc: _u, ...contracts } = c.profile.contracts;
     const target = parseTarget({
       name: 'agentripe reference variant',
-      chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+      chains: [targetChainEntry(c)],
       endpoints: { agentripe: proxy?.url ?? stack.server.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
       capabilities: ['clock-control', 'snapshot', 'reorg', 'agentripe:review-fixture', 'rpc-faults', ...(restartable ? ['restart'] : [])],

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'vitest';
-import { roleAccounts, tokenOf } from '../../harness/chain/index.ts';
+import { roleAccounts, targetChainEntry } from '../../harness/chain/index.ts';
 import { AGENTRIPE_FAULTS } from './server/faults.ts';
 import { startAgentripeStack } from './server/stack.ts';
 import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
@@ -44,14 +44,12 @@ test("a server that refunds an approved task but answers 'released' (refundOnApp
   const c = lab.chain;
   const stack = await startAgentripeStack(c, { faults: AGENTRIPE_FAULTS.parse(['refundOnApprove']) });
   try {
-    const usdc = tokenOf(c.profile, 'usdc');
-    const { usdc: _u, ...contracts } = c.profile.contracts;
     const file = path.join(lab.dir, 'refund-on-approve.json');
     await writeFile(
       file,
       JSON.stringify({
         name: 'agentripe refundOnApprove',
-        chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+        chains: [targetChainEntry(c)],
         endpoints: { agentripe: stack.server.url },
         accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
         // The stack's rule reviewer applies the review fixture's rule.

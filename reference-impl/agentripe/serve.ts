@@ -35,7 +35,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { getProfile, roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { getProfile, roleAccounts, rpcCall, startChain, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
 import { freePort, startCrashable, type Crashable } from '../../harness/services/crashable.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
 import { waitUntilAnswers } from '../../harness/engine/restart.ts';
@@ -138,8 +138,6 @@ async function main(): Promise<void> {
     });
     serverUrl = stack.server.url;
   }
-  const usdc = tokenOf(profile, 'usdc');
-  const { usdc: _u, ...contracts } = profile.contracts;
   const endpoints = { agentripe: serverUrl };
   const broken = [
     ...AGENTRIPE_FAULTS.enabled(faults),
@@ -152,7 +150,7 @@ async function main(): Promise<void> {
   const target = {
     name: `agentripe reference server (separate process${crashable ? ', restartable' : ''}, ${values.review} reviewer${configured}${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
     version: '0.1.0',
-    chains: [{ id: profile.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+    chains: [targetChainEntry(chain)],
     endpoints,
     accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
     capabilities,

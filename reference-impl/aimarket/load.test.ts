@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'vitest';
-import { roleAccounts, tokenOf } from '../../harness/chain/index.ts';
+import { roleAccounts, targetChainEntry } from '../../harness/chain/index.ts';
 import { AIM_FAULTS } from './server/faults.ts';
 import { startAimStack } from './server/stack.ts';
 import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
@@ -43,14 +43,12 @@ test('a hub signing receipts with another key (receiptOtherKey) fails the served
   const c = lab.chain;
   const stack = await startAimStack(c, { faults: AIM_FAULTS.parse(['receiptOtherKey']), federation: false });
   try {
-    const usdc = tokenOf(c.profile, 'usdc');
-    const { usdc: _u, ...contracts } = c.profile.contracts;
     const file = path.join(lab.dir, 'receipt-other-key.json');
     await writeFile(
       file,
       JSON.stringify({
         name: 'aimarket receiptOtherKey',
-        chains: [{ id: 'base', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+        chains: [targetChainEntry(c)],
         endpoints: { aimarket: stack.provider.url },
         accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
       }),

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import solc from 'solc';
 import type { Hex } from 'viem';
-import { roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { roleAccounts, rpcCall, startChain, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
 import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { AISP_PROFILE } from './protocol/profile.ts';
@@ -96,11 +96,9 @@ export default defineKills<Variant>({
     if (v?.mutation) await rpcCall(c.rpcUrl, 'anvil_setCode', [market, marketplaceMutant(v.mutation)]);
     const confirmations = v?.confirmations ?? AISP_PROFILE.confirmations;
     const stack = await startAispStack(c, { faults: AISP_FAULTS.parse(v?.faults ?? []), backend: { confirmations } });
-    const usdc = tokenOf(c.profile, 'usdc');
-    const { usdc: _u, ...contracts } = c.profile.contracts;
     const target = parseTarget({
       name: 'aisp reference variant',
-      chains: [{ id: 'base', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+      chains: [targetChainEntry(c)],
       endpoints: { 'aisp-backend': stack.backend.url, 'aisp-inference': stack.venice.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
       capabilities: ['clock-control', 'snapshot', 'reorg', 'aisp:admin-keys'],

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'vitest';
-import { roleAccounts, tokenOf } from '../../harness/chain/index.ts';
+import { roleAccounts, targetChainEntry } from '../../harness/chain/index.ts';
 import { AISP_FAULTS } from './server/faults.ts';
 import { startAispStack } from './server/stack.ts';
 import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
@@ -48,14 +48,12 @@ test('a backend whose key answer says the rental ends a day late (expiresAtOffBy
   const c = lab.chain;
   const stack = await startAispStack(c, { faults: AISP_FAULTS.parse(['expiresAtOffByOneDay']) });
   try {
-    const usdc = tokenOf(c.profile, 'usdc');
-    const { usdc: _u, ...contracts } = c.profile.contracts;
     const file = path.join(lab.dir, 'expires-off-by-one-day.json');
     await writeFile(
       file,
       JSON.stringify({
         name: 'aisp expiresAtOffByOneDay',
-        chains: [{ id: 'base', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+        chains: [targetChainEntry(c)],
         endpoints: { 'aisp-backend': stack.backend.url, 'aisp-inference': stack.venice.url },
         accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
         config: { aisp: { adminKeys: stack.adminKeys } },

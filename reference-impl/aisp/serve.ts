@@ -15,7 +15,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { getProfile, roleAccounts, rpcCall, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { getProfile, roleAccounts, rpcCall, startChain, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
 import { AISP_PROFILE } from './protocol/profile.ts';
 import { AISP_FAULTS, type AispFaults } from './server/faults.ts';
@@ -61,14 +61,12 @@ async function main(): Promise<void> {
   }
   const watch = watchForStop();
   const stack = await startAispStack(chain, { faults, backend: { confirmations, signatureWindowSeconds: window } });
-  const usdc = tokenOf(profile, 'usdc');
-  const { usdc: _u, ...contracts } = profile.contracts;
   const endpoints = { 'aisp-backend': stack.backend.url, 'aisp-inference': stack.venice.url };
   const broken = [...AISP_FAULTS.enabled(faults), ...(values.confirmations ? [`confirmations=${confirmations}`] : []), ...(values['signature-window'] ? [`window=${window}s`] : [])];
   const target = {
     name: `aisp reference backend + inference server (separate process${broken.length ? `, variant: ${broken.join(', ')}` : ''})`,
     version: '0.1.0',
-    chains: [{ id: profile.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+    chains: [targetChainEntry(chain)],
     endpoints,
     accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
     capabilities: ['clock-control', 'snapshot', 'reorg'],

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, test } from 'vitest';
-import { roleAccount, rpcCall, serviceAccount, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { roleAccount, rpcCall, serviceAccount, startChain, tokenOf, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
 import { loadProtocols } from '../../harness/packs/discover.ts';
 import { PROBE_HEADER } from '../../harness/robustness/http.ts';
 import { startDemoResource, type DemoFaults, type DemoResource } from './server/demo.ts';
@@ -123,8 +123,6 @@ async function demo(faults?: DemoFaults): Promise<DemoResource> {
 
 /** A target file for a POST resource at `base` (+ the facilitator and the failing request). */
 async function targetFile(name: string, base: string): Promise<string> {
-  const usdc = tokenOf(chain.profile, 'usdc');
-  const { usdc: _u, ...contracts } = chain.profile.contracts;
   const file = path.join(dir, `${name}.json`);
   const headers = { 'x-client-id': 'amh-acceptance' };
   await writeFile(
@@ -133,7 +131,7 @@ async function targetFile(name: string, base: string): Promise<string> {
       {
         $schema: path.join(ROOT, 'harness/target/target.schema.json'),
         name,
-        chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+        chains: [targetChainEntry(chain)],
         endpoints: {
           'x402-resource': { url: `${base}/premium/query`, method: 'POST', body: QUERY, headers },
           'x402-resource-failing': { url: `${base}/premium/query`, method: 'POST', body: REFUSED, headers },

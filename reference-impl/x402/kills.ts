@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { keepAliveFetch, roleAccount, roleAccounts, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { keepAliveFetch, roleAccount, roleAccounts, startChain, tokenOf, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
 import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { defineKills } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
@@ -88,10 +88,9 @@ export default defineKills<Variant>({
       await fac.stop();
       throw e;
     });
-    const { usdc: _u, ...contracts } = c.profile.contracts;
     const target = parseTarget({
       name: `x402 reference variant ${JSON.stringify(v ?? {})}`,
-      chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+      chains: [targetChainEntry(c)],
       endpoints: {
         'x402-resource': demo.resourceUrl,
         'x402-facilitator': proxy?.url ?? fac.url,

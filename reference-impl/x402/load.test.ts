@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { test } from 'vitest';
-import { roleAccount, roleAccounts, tokenOf } from '../../harness/chain/index.ts';
+import { roleAccount, roleAccounts, tokenOf, targetChainEntry } from '../../harness/chain/index.ts';
 import { errorHandler, listen, notFoundHandler } from '../_shared/http.ts';
 import { startDemoResource, type DemoFaults } from './server/demo.ts';
 import { startFacilitator } from './server/facilitator.ts';
@@ -23,14 +23,12 @@ const readReport = readLoadReport;
 /** A target file for a resource on the test chain (the role accounts fund the agents). */
 async function targetFile(name: string, resourceUrl: string): Promise<string> {
   const c = lab.chain;
-  const usdc = tokenOf(c.profile, 'usdc');
-  const { usdc: _u, ...contracts } = c.profile.contracts;
   const file = path.join(lab.dir, `${name}.json`);
   await writeFile(
     file,
     JSON.stringify({
       name,
-      chains: [{ id: 'base-sepolia', chainId: c.chainId, rpcUrl: c.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+      chains: [targetChainEntry(c)],
       endpoints: { 'x402-resource': resourceUrl },
       accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
     }),

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, test } from 'vitest';
 import { HTTPFacilitatorClient, x402HTTPResourceServer, x402ResourceServer, type HTTPAdapter, type HTTPRequestContext } from '@x402/core/server';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
-import { roleAccount, roleAccounts, rpcCall, serviceAccount, startChain, tokenOf, type RunningChain } from '../../harness/chain/index.ts';
+import { roleAccount, roleAccounts, rpcCall, serviceAccount, startChain, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
 import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { certifyInProcess } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
@@ -119,11 +119,9 @@ afterAll(async () => {
 });
 
 function target(resource: string | { url: string; method: string; body: unknown }) {
-  const usdc = tokenOf(chain.profile, 'usdc');
-  const { usdc: _u, ...contracts } = chain.profile.contracts;
   return parseTarget({
     name: 'official @x402/core resource server',
-    chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl, usdc: { address: usdc.address, name: usdc.name, version: usdc.version, decimals: usdc.decimals }, contracts }],
+    chains: [targetChainEntry(chain)],
     endpoints: { 'x402-resource': resource, 'x402-resource-failing': { url: `${base}/query`, method: 'POST', body: { query: '' } }, 'x402-facilitator': fac.url },
     accounts: roleAccounts.filter((a) => a.role.startsWith('buyer')).map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
     capabilities: ['clock-control', 'rpc-faults'],
