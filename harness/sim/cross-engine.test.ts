@@ -20,6 +20,16 @@ beforeAll(async () => {
   packs = await loadSimulations();
 });
 
+/** One seller of every strategy, shared by the economies below. */
+const SELLERS = [
+  { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.02', serviceMinutes: 1 },
+  { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.03', serviceMinutes: 2 },
+  { name: 'broken', role: 'seller', strategy: 'failing', count: 1, price: '$0.01' },
+  { name: 'gone', role: 'seller', strategy: 'absent', count: 1, price: '$0.01' },
+  { name: 'junk', role: 'seller', strategy: 'malicious', count: 1, price: '$0.015' },
+  { name: 'cut', role: 'seller', strategy: 'undercutting', count: 1, undercutBps: 2000, serviceMinutes: 3 },
+];
+
 const raw = {
   name: 'cross-x402',
   seed: 11,
@@ -29,12 +39,7 @@ const raw = {
   populations: [
     { name: 'apps', role: 'buyer', count: 2, choice: 'random', balance: '$5', budget: '$0.10' },
     { name: 'picky', role: 'buyer', count: 1, choice: 'reputation', balance: '$5', budget: '$0.10' },
-    { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.02', serviceMinutes: 1 },
-    { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.03', serviceMinutes: 2 },
-    { name: 'broken', role: 'seller', strategy: 'failing', count: 1, price: '$0.01' },
-    { name: 'gone', role: 'seller', strategy: 'absent', count: 1, price: '$0.01' },
-    { name: 'junk', role: 'seller', strategy: 'malicious', count: 1, price: '$0.015' },
-    { name: 'cut', role: 'seller', strategy: 'undercutting', count: 1, undercutBps: 2000, serviceMinutes: 3 },
+    ...SELLERS,
   ],
 };
 const economy = parseEconomy(raw);
@@ -64,12 +69,7 @@ const agentripeRaw = {
   populations: [
     { name: 'apps', role: 'buyer', count: 2, choice: 'random', balance: '$2', budget: '$0.10' },
     { name: 'picky', role: 'buyer', count: 1, choice: 'reputation', balance: '$2', budget: '$0.10' },
-    { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.02', serviceMinutes: 1 },
-    { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.03', serviceMinutes: 2 },
-    { name: 'broken', role: 'seller', strategy: 'failing', count: 1, price: '$0.01' },
-    { name: 'gone', role: 'seller', strategy: 'absent', count: 1, price: '$0.01' },
-    { name: 'junk', role: 'seller', strategy: 'malicious', count: 1, price: '$0.015' },
-    { name: 'cut', role: 'seller', strategy: 'undercutting', count: 1, undercutBps: 2000, serviceMinutes: 3 },
+    ...SELLERS,
     { name: 'fair', role: 'reviewer', strategy: 'honest', count: 1 },
     { name: 'bribed', role: 'reviewer', strategy: 'colluding', count: 1, colludesWith: ['junk', 'meh'] },
   ],
@@ -139,4 +139,31 @@ test('the stack engine compares the chain with the ledger: a buyer funded one un
   );
   const [, ledger, chain] = /the ledger holds (\d+) but the chain holds (\d+)/.exec(messages.find((m) => m.startsWith('account buyer:apps#0'))!)!;
   assert.equal(BigInt(ledger!) - BigInt(chain!), 1n);
+}, 300_000);
+
+test("the stack engine compares a protocol's escrow with the ledger: an escrow read one unit high is a violation", async () => {
+  const agr = packs.get('agentripe')!;
+  const high: SimulationPack = {
+    ...agr,
+    stack: {
+      ...agr.stack!,
+      async start(env) {
+        const m = await agr.stack!.start(env);
+        return {
+          ...m,
+          async balances(accounts) {
+            const out = await m.balances(accounts);
+            if (out.has('escrow:agentripe')) out.set('escrow:agentripe', out.get('escrow:agentripe')! + 1n);
+            return out;
+          },
+        };
+      },
+    },
+  };
+  const small = parseEconomy({ ...agentripeRaw, durationHours: 0.25 });
+  const r = await simulateStack({ economy: small, seed: 6, packs: new Map([['agentripe', high]]) });
+  const m = r.violations.map((v) => v.message).find((x) => x.startsWith('account escrow:agentripe:'));
+  assert.ok(m, r.violations.map((v) => v.message).join('\n') || 'no violation');
+  const [, ledger, chain] = /the ledger holds (\d+) but the chain holds (\d+)/.exec(m)!;
+  assert.equal(BigInt(chain!) - BigInt(ledger!), 1n);
 }, 300_000);
