@@ -38,7 +38,7 @@ import { formatUsdPrice, toDataUri } from './protocol/agenturi.ts';
 import { rejectedResult, reviewByFixtureRule } from './protocol/review-fixture.ts';
 import { applyAgentripeConstants } from './server/apply-profile.ts';
 import { agentripeAddresses, startAgentripeStack } from './server/stack.ts';
-import { type AgentripeSimProfile, type Answer, type Ask, runLifecycleAsync, stackRefuses } from './simulation.ts';
+import { type AgentripeSimProfile, type Answer, type Ask, runLifecycleAsync } from './simulation.ts';
 
 /** The one service every simulated agent sells. */
 const SERVICE = 'sim-task';
@@ -63,8 +63,6 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
   const chain = env.chains.find((c) => c.profile.id === 'base-sepolia');
   if (!chain) throw new Error('the agentripe simulation needs the base-sepolia chain');
   const profile = env.profile as unknown as AgentripeSimProfile & { authWindowSeconds: number };
-  const refused = stackRefuses(env.profile);
-  if (refused) throw new Error(refused);
   const { usdc, escrow, identityRegistry } = agentripeAddresses(chain);
   const { publicClient, walletClient } = createChainClients(chain);
   const admin = walletClient(roleAccount('admin'));
