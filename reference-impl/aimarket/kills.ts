@@ -158,6 +158,7 @@ export default defineKills<Variant>({
     fault('AIM-CHN-05', 'refundOffByCent', 'channel-model', 3),
     fault('AIM-CHN-05', 'closeTwice', 'channel-model', 3),
     fault('AIM-ORG-01', 'keepReorgedChannels', 'channel-deposit-reorg', 2),
+    fault('AIM-ORG-01', 'orphanReminedDeposits', 'channel-deposit-reorg', 2),
     fault('AIM-CHN-06', 'noExpiry', 'channel-expiry', 1),
     fault('AIM-PIP-01', 'pipelineReverseOrder', 'pipelines', 5),
     fault('AIM-PIP-02', 'pipelineNoCycleCheck', 'pipelines', 3),

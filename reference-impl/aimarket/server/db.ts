@@ -56,10 +56,6 @@ export class HubDb {
       CREATE TABLE IF NOT EXISTS fed_tools (hub_url TEXT, name TEXT, json TEXT, PRIMARY KEY (hub_url, name));
       CREATE TABLE IF NOT EXISTS pipelines (trace_id TEXT PRIMARY KEY, json TEXT);
     `);
-    // A database written before channels were anchored to their deposit block gets the columns.
-    const cols = new Set((this.db.prepare('PRAGMA table_info(channels)').all() as { name: string }[]).map((c) => c.name));
-    if (!cols.has('orphaned'))
-      this.db.exec('ALTER TABLE channels ADD COLUMN anchor_block INTEGER; ALTER TABLE channels ADD COLUMN anchor_hash TEXT; ALTER TABLE channels ADD COLUMN orphaned INTEGER NOT NULL DEFAULT 0;');
   }
 
   close(): void {

@@ -40,6 +40,7 @@ export const AIM_FAULTS = defineFaults({
   statsFrozen: 'the stats feed never counts invocations',
   malformed500: 'a malformed invoke body is answered with 500',
   keepReorgedChannels: 'a channel whose deposit a reorg removed stays open: calls are served and close refunds a deposit that is not there',
+  orphanReminedDeposits: 'a channel whose deposit a reorg mined again in another block is orphaned (the paid channel disappears)',
 });
 
 export type AimFaults = FaultsOf<typeof AIM_FAULTS>;
