@@ -32,7 +32,10 @@ const targetJson = {
   ],
   endpoints: { 'x402-resource': { url: 'http://127.0.0.1:4021/paid', method: 'POST', headers: { Authorization: 'Bearer sk-live-123', 'content-type': 'application/json', 'X-API-Key': 'k-456' } } },
   capabilities: ['snapshot'],
-  config: { aisp: { veniceApiKey: 'vk-789', api_key: 'zz', secretToken: 's', mnemonic: 'test test test', note: 'keep' } },
+  config: {
+    aisp: { veniceApiKey: 'vk-789', api_key: 'zz', secretToken: 's', mnemonic: 'test test test', note: 'keep', adminKeys: { provider: `vn-admin-${'1f'.repeat(16)}` } },
+    x402: { note: `issued ak_${'2e'.repeat(16)} to the buyer` },
+  },
 };
 
 const report = (exitCode: 0 | 1 = 1): Report => ({
@@ -92,10 +95,11 @@ test('redaction: private keys, API keys, secrets, mnemonics, credential headers 
   assert.equal(r.endpoints['x402-resource'].headers['content-type'], 'application/json');
   assert.equal(r.chains[0]!.rpcUrl, `https://${REDACTED}@rpc.example/v1`);
   assert.equal(r.chains[0]!.tokens.usdc.name, 'USD Coin', '"tokens" (contract addresses) are not secrets');
-  assert.deepEqual(r.config.aisp, { veniceApiKey: REDACTED, api_key: REDACTED, secretToken: REDACTED, mnemonic: REDACTED, note: 'keep' });
+  assert.deepEqual(r.config.aisp, { veniceApiKey: REDACTED, api_key: REDACTED, secretToken: REDACTED, mnemonic: REDACTED, note: 'keep', adminKeys: REDACTED });
+  assert.equal(r.config.x402.note, `issued ${REDACTED} to the buyer`, 'an issued key is recognised by its shape under any name');
   const text = JSON.stringify(redacted);
-  for (const secret of ['ab'.repeat(32), 'cd'.repeat(32), 'sk-live-123', 'k-456', 'hunter2', 'vk-789', 'test test test']) assert.ok(!text.includes(secret), `${secret} leaked`);
-  assert.equal(redactions.length, 9, redactions.join(', '));
+  for (const secret of ['ab'.repeat(32), 'cd'.repeat(32), 'sk-live-123', 'k-456', 'hunter2', 'vk-789', 'test test test', 'vn-admin-', 'ak_']) assert.ok(!text.includes(secret), `${secret} leaked`);
+  assert.equal(redactions.length, 11, redactions.join(', '));
 });
 
 test('sign and verify; one changed byte of the verdict, the report, the hash or the signature, or another signer → invalid', () => {

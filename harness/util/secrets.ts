@@ -8,15 +8,16 @@
 export const REDACTED = '[redacted]';
 
 /** Key names whose values are secrets (case-insensitive, ignoring '-', '_' and spaces): contains one of these words, or ends in "token". */
-const SECRET_KEY = /(secret|password|passphrase|privatekey|apikey|accesstoken|authtoken|bearer|mnemonic|seedphrase|nsec|macaroon|preimage|authorization|cookie|credential)|token$/;
+const SECRET_KEY = /(secret|password|passphrase|privatekey|apikey|adminkey|accesstoken|authtoken|bearer|mnemonic|seedphrase|nsec|macaroon|preimage|authorization|cookie|credential)|token$/;
 const norm = (k: string) => k.toLowerCase().replace(/[-_\s]/g, '');
 
 /**
  * Copy of a target file (parsed JSON) with secrets replaced by "[redacted]": every value under a key
- * naming a secret (privateKey, apiKey, secret, password, mnemonic, authorization, cookie, ...),
- * request header values of such names, and user:password in URLs. Returns the JSON paths redacted.
+ * naming a secret (privateKey, apiKey, adminKeys, secret, password, mnemonic, authorization, cookie,
+ * ...), request header values of such names, user:password in URLs, and issued keys recognised by
+ * their shape ({@link SECRET_PATTERNS}) wherever they stand. Returns the JSON paths redacted.
  */
-export function redactSecrets(value: unknown, keys: RegExp = SECRET_KEY): { redacted: unknown; redactions: string[] } {
+export function redactSecrets(value: unknown): { redacted: unknown; redactions: string[] } {
   const redactions: string[] = [];
   const walk = (v: unknown, at: string): unknown => {
     if (Array.isArray(v)) return v.map((x, i) => walk(x, `${at}[${i}]`));
@@ -24,7 +25,7 @@ export function redactSecrets(value: unknown, keys: RegExp = SECRET_KEY): { reda
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) {
         const p = at ? `${at}.${k}` : k;
-        if (keys.test(norm(k)) && x !== null && x !== undefined && x !== '') {
+        if (SECRET_KEY.test(norm(k)) && x !== null && x !== undefined && x !== '') {
           out[k] = REDACTED;
           redactions.push(p);
         } else out[k] = walk(x, p);
@@ -34,6 +35,10 @@ export function redactSecrets(value: unknown, keys: RegExp = SECRET_KEY): { reda
     if (typeof v === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+:[^/@\s]+@/i.test(v)) {
       redactions.push(at);
       return v.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+:[^/@\s]+@/i, `$1${REDACTED}@`);
+    }
+    if (typeof v === 'string' && SECRET_PATTERNS.some((p) => p.pattern.test(v))) {
+      redactions.push(at);
+      return SECRET_PATTERNS.reduce((s, p) => s.replace(new RegExp(p.pattern.source, 'gi'), REDACTED), v);
     }
     return v;
   };
