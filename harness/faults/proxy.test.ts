@@ -202,6 +202,22 @@ describe('fault proxy', () => {
     assert.equal(timed.fired, true);
   });
 
+  test('discard: the held answer is dropped; an answer the fault did not act on, and one after the gate opened, pass', async () => {
+    proxy = await startFaultProxy(upstreamUrl);
+    const f = proxy.arm({ name: 'answer held then discarded', when: { status: 200 }, action: { kind: 'delay', phase: 'response', hold: true }, times: 3 });
+    const held = call(`${proxy.url}/held`);
+    await f.whenFired();
+    const notActedOn = await call(`${proxy.url}/missing`);
+    assert.ok('status' in notActedOn && notActedOn.status === 404, 'a 404 the trigger does not match is answered while an answer is held');
+    f.discard();
+    const r = await held;
+    assert.ok('error' in r, 'the held answer is dropped: the client sees a lost connection');
+    const later = await call(`${proxy.url}/later`);
+    assert.ok('status' in later && later.status === 200, 'an answer after discard passes at once');
+    const after404 = await call(`${proxy.url}/missing`);
+    assert.ok('status' in after404 && after404.status === 404);
+  });
+
   test('times and disarm', async () => {
     proxy = await startFaultProxy(upstreamUrl);
     const f = proxy.arm({ name: 'twice', action: { kind: 'drop-request' }, times: 2 });

@@ -166,7 +166,8 @@ class Armed implements ArmedFault {
   active = true;
   private readonly first = Promise.withResolvers<FaultHit>();
   private readonly gate = Promise.withResolvers<void>();
-  private released = false;
+  /** The gate is open (release or discard): later traffic passes at once. */
+  released = false;
   readonly pending: Promise<unknown>[] = [];
 
   constructor(readonly spec: FaultSpec) {}
@@ -325,11 +326,16 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
         hangUp(req.socket, act.how ?? 'close');
         return;
       case 'delay': {
-        if (act.phase !== 'response') await fault.wait();
-        if (fault.discarded) return hangUp(req.socket, 'close');
+        // Only what the fault actually held is dropped by discard(): traffic it did not act on, and
+        // traffic arriving after the gate opened, passes.
+        const heldThenDiscarded = async () => {
+          const held = !fault.released;
+          await fault.wait();
+          return held && fault.discarded;
+        };
+        if (act.phase !== 'response' && (await heldThenDiscarded())) return hangUp(req.socket, 'close');
         const a = await forward(r, hit);
-        if (act.phase === 'response' && actsOn(a)) await fault.wait();
-        if (fault.discarded) return hangUp(req.socket, 'close');
+        if (act.phase === 'response' && actsOn(a) && (await heldThenDiscarded())) return hangUp(req.socket, 'close');
         answer(res, a);
         return;
       }
