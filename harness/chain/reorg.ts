@@ -104,6 +104,8 @@ export async function reorg(rpcUrl: string, depth: number, o: { reinclude?: Rein
   const after = await height(rpcUrl);
   if (after !== h) throw new Error(`after anvil_reorg(${depth}) the chain is at ${after}, not ${h}`);
   const blocks = await blocksAbove(rpcUrl, h - BigInt(depth) + 1n, h);
+  const kept = blocks.filter((b, i) => b.hash === replaced[i]!.hash);
+  if (kept.length) throw new Error(`after anvil_reorg(${depth}) block ${kept[0]!.number} still has its old hash: nothing was replaced there`);
   const reincluded: ReorgResult['reincluded'] = [];
   const dropped: Hex[] = [];
   for (const hash of wanted) {
