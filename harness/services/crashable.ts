@@ -9,19 +9,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RestartControl } from '../target/schema.ts';
-
-/** A free TCP port on `host` right now (the child binds it on every start). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, host, r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** Options of {@link startCrashable}. */
 export interface CrashableOptions {
@@ -36,14 +26,10 @@ export interface CrashableOptions {
   log?: (line: string) => void;
 }
 
-/** A supervised child process. */
+/** A supervised child process (its state directory survives the crashes and goes with `stop()`). */
 export interface Crashable {
   /** The restart control to publish (kills with SIGKILL; the supervisor starts it again). */
   control: RestartControl;
-  /** Directory holding its state (database) across crashes, removed by `stop()`. */
-  dir: string;
-  /** How many times it was started. */
-  readonly starts: number;
   /** Ends it for good (SIGTERM, SIGKILL after 10 s) and removes its state. */
   stop(): Promise<void>;
 }
@@ -61,10 +47,8 @@ export function startCrashable(o: CrashableOptions): Crashable {
   const pidFile = path.join(dir, 'server.pid');
   let child: ChildProcess | undefined;
   let stopping = false;
-  let starts = 0;
 
   const spawnOnce = () => {
-    starts++;
     const p = spawn(process.execPath, ['--import', 'tsx', o.script, ...o.args(dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = p;
     writeFileSync(pidFile, String(p.pid));
@@ -95,10 +79,6 @@ export function startCrashable(o: CrashableOptions): Crashable {
       command: `pid=$(cat ${quote(pidFile)}) && kill -KILL "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done`,
       ready: o.readyUrl,
       timeoutMs: 120_000,
-    },
-    dir,
-    get starts() {
-      return starts;
     },
     async stop() {
       stopping = true;

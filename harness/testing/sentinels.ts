@@ -5,7 +5,8 @@
  * with a reason that says what happened.
  */
 import { createServer, type Server } from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
+import { freePort } from '../util/net.ts';
 
 export const SENTINEL_KINDS = ['closed-port', 'ok-empty-json', 'forbidden', 'ok-empty-body'] as const;
 export type SentinelKind = (typeof SENTINEL_KINDS)[number];
@@ -24,18 +25,9 @@ export interface Sentinel {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago and is closed now. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 /** Start a sentinel of `kind` on loopback. */
 export async function startSentinel(kind: SentinelKind): Promise<Sentinel> {
-  if (kind === 'closed-port') return { kind, url: `http://127.0.0.1:${await closedPort()}`, stop: async () => {} };
+  if (kind === 'closed-port') return { kind, url: `http://127.0.0.1:${await freePort()}`, stop: async () => {} };
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {

@@ -6,10 +6,10 @@
  */
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serveProcessLab } from '../../harness/testing/serve-process.ts';
+import { freePort } from '../../harness/util/net.ts';
 
 const lab = serveProcessLab('agentripe', 'base-sepolia');
 /** A target file cannot route the server's RPC through the harness (capability rpc-faults): AGR-FLT-03 is not-applicable. */
@@ -37,15 +37,6 @@ test('the reference Agentripe server in its own process passes certify through i
     await s.stop();
   }
 });
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 test('an LLM reviewer pointed at the harness fixture reviewer (served by certify) certifies green', { timeout: 240_000 }, async () => {
   const listen = `127.0.0.1:${await freePort()}`;

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningChain } from '../../harness/chain/index.ts';
 import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
-import { freePort, startCrashable } from '../../harness/services/crashable.ts';
+import { startCrashable } from '../../harness/services/crashable.ts';
+import { freePort } from '../../harness/util/net.ts';
 import type { RestartControl } from '../../harness/target/schema.ts';
 
 const SERVE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'serve.ts');

@@ -1,17 +1,3 @@
-/**
- * x402 on the real stack for `amh simulate --engine stack`: the reference facilitator (started by
- * the x402 service) settles on the base-sepolia anvil chain; every simulated seller is a paywalled
- * route of one resource server (server/paywall.ts, its own price and payTo); every buyer is the
- * scripted payer (agents/payer.ts) with its own key and real USDC. A task is a real request: 402
- * challenge, EIP-3009 payment signed against chain time, verify, the handler, settlement on chain.
- * What the buyer observes (status, body, the settlement verified by its Transfer log on chain) is
- * returned as the task's plan.
- *
- * Seller behaviour: honest, sloppy and undercutting sellers answer 200 with good or bad work, drawn
- * from the task's protocol stream exactly as the model draws it; malicious ones answer 200 with
- * garbage; failing ones 500; absent ones are a closed port.
- */
-import { createServer } from 'node:net';
 import { Hono } from 'hono';
 import { parseEventLogs } from 'viem';
 import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
@@ -21,15 +7,7 @@ import { errorHandler, listen, notFoundHandler } from '../_shared/http.ts';
 import { createPayer, pickV2, settlementOf } from './agents/payer.ts';
 import { paywall } from './server/paywall.ts';
 import { noAnswerPlan, paidPlan, unpaidPlan } from './simulation.ts';
-
-/** A loopback port nothing listens on: the absent sellers' address. */
-async function closedPort(host: string): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, host, resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../harness/util/net.ts';
 
 export async function startX402Market(env: StackEnv): Promise<StackMarket> {
   const chain = env.chains.find((c) => c.profile.id === 'base-sepolia');
@@ -62,7 +40,7 @@ export async function startX402Market(env: StackEnv): Promise<StackMarket> {
     });
   });
   const server = await listen(app, { host: env.host });
-  const absentUrl = `http://${env.host}:${await closedPort(env.host)}`;
+  const absentUrl = `http://${env.host}:${await freePort(env.host)}`;
   const urlOf = new Map(env.sellers.map((s, i) => [s.account, s.strategy === 'absent' ? `${absentUrl}/s/${i}` : `${server.url}/s/${i}`]));
   const chainNow = async () => (await publicClient.getBlock({ blockTag: 'latest' })).timestamp;
 

@@ -20,7 +20,7 @@ import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
 import { describeHit, expectFired, rpcFaultsOf, type ProxiedRequest } from '../../harness/faults/index.ts';
-import { newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
+import { AGENTRIPE_PROFILE, depositStatusCode, newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, escrowEvents, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
 import { PATH, observe, paidTask, tidy, type ObserveReqs, type PaidTask } from './observe.ts';
@@ -212,7 +212,7 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
     if (!fired)
       expectFired(fault, REQ, `the server sent no ${action === 'approve' ? 'release' : 'refund'} transaction through the RPC proxy (it answered ${JSON.stringify(await first).slice(0, 120)})`);
     if (cut === 'after-send') {
-      const mined = await eventually(async () => (await deposit(t.a, t.taskId)).status !== 1, 10_000);
+      const mined = await eventually(async () => (await deposit(t.a, t.taskId)).status !== AGENTRIPE_PROFILE.statuses.DEPOSITED, 10_000);
       if (!mined) throw new Indeterminate(REQ, "the node did not mine the held escrow transaction, so the cut 'after the send' did not happen");
     }
     await ctx.restart('agentripe', CUTS[cut]);
@@ -232,7 +232,7 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
     `the retry is answered with the decided outcome (200 ${final.status}) or refused (4xx), never a 5xx or nothing`,
     { expected: `200 ${final.status} or a 4xx`, actual: retry === 'lost' ? 'no answer' : `${retry.status} ${JSON.stringify(retry.body)?.slice(0, 200)}` },
   );
-  const code = final.escrow === 'released' ? 2 : 3;
+  const code = depositStatusCode(final.escrow);
   const finished = await eventually(async () => (await getJson(t.a, `/tasks/${t.taskId}`)).body?.status === final.status && (await deposit(t.a, t.taskId)).status === code, RESOLVE_WITHIN_MS);
   if (!finished) {
     const [st, d] = await Promise.all([getJson(t.a, `/tasks/${t.taskId}`), deposit(t.a, t.taskId)]);
