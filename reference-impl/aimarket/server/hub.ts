@@ -36,9 +36,10 @@ import { type Signer, signerFromSeed, verifyAnnounce, verifyManifest } from '../
 import { trustScore } from '../protocol/trust.ts';
 import type { AimFaults } from './faults.ts';
 import { HubDb } from './db.ts';
+import { AIMARKET_CONSTANTS } from '../protocol/constants.ts';
 
-/** Default channel lifetime (v1 doc: "Channels auto-expire 24h"); a what-if profile may set another. */
-export const CHANNEL_TTL_S = 24 * 3600;
+/** Default channel lifetime (v1 doc: "Channels auto-expire 24h"), the declared constant's default; a what-if profile may set another. */
+export const CHANNEL_TTL_S = AIMARKET_CONSTANTS.defaults.channelExpirySeconds;
 /** How long a 402 payment requirement stays valid. */
 export const PAYMENT_TTL_S = 15 * 60;
 const MAX_PENDING_PEERS = 50;
@@ -160,7 +161,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   const signer: Signer = signerFromSeed(o.signerSeedHex);
   const wrongSigner = signerFromSeed('11'.repeat(32));
   const catalog = o.catalog ?? REFERENCE_CATALOG;
-  const feeBps = o.routingFeeBps ?? 100;
+  const feeBps = o.routingFeeBps ?? Number(AIMARKET_CONSTANTS.defaults.routingFeeBps);
   const channelTtl = o.channelTtlSeconds ?? CHANNEL_TTL_S;
   const { privateKeyToAccount } = await import('viem/accounts');
   const wallet = privateKeyToAccount(o.walletKey);

@@ -26,6 +26,7 @@ import { caveatsOf, identifierOf, mintMacaroon, sha256hex, verifyMacaroon } from
 import { parseDm } from '../protocol/negotiation.ts';
 import { scoreAttestations } from '../protocol/reputation.ts';
 import { guard, readRaw, refuse, send } from './http.ts';
+import { ASA_CONSTANTS } from '../protocol/constants.ts';
 
 useWebSocketImplementation(WebSocket);
 
@@ -157,7 +158,14 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     const amountMsat = sats * 1000n + (faults.wrongAmount ? 1000n : 0n);
     const inv = await ln.invoice(foreign ?? node, { amountMsat, description: `asa:${service}${row ? `:${row.d}` : ''}`, expiry: 600 });
     const tokenId = randomBytes(32).toString('hex');
-    const mac = mintMacaroon({ rootKey, paymentHash: inv.paymentHash, tokenId, service, validUntil: now() + (o.tokenLifetime ?? 3600), maxRequests: o.tokenMaxRequests ?? 1 });
+    const mac = mintMacaroon({
+      rootKey,
+      paymentHash: inv.paymentHash,
+      tokenId,
+      service,
+      validUntil: now() + (o.tokenLifetime ?? ASA_CONSTANTS.defaults.tokenLifetimeSeconds),
+      maxRequests: o.tokenMaxRequests ?? ASA_CONSTANTS.defaults.tokenMaxRequests,
+    });
     db.prepare('INSERT INTO tokens (token_id, payment_hash, agreement, amount_msat, created_at) VALUES (?, ?, ?, ?, ?)').run(tokenId, inv.paymentHash, row?.d ?? null, amountMsat.toString(), now());
     const invoice = faults.noInvoice ? '' : inv.paymentRequest;
     const headers =
