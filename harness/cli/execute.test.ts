@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import { loadProtocols, loadServices } from '../packs/discover.ts';
-import { chainsNeeded, resolveSpec } from './execute.ts';
+import { chainsNeeded, pickedScenarios, resolveSpec } from './execute.ts';
 
 test('chainsNeeded: the profiles where a selected scenario finds its tokens and contracts, plus the services’ chains; none for a chainless protocol', async () => {
   const protos = await loadProtocols();
@@ -17,6 +17,18 @@ test('chainsNeeded: the profiles where a selected scenario finds its tokens and 
   assert.deepEqual(of('usdc', { grep: '^nothing-matches$' }), []);
   assert.deepEqual(of('aisp', { grep: '^nothing-matches$' }), ['base']);
   assert.deepEqual(chainsNeeded(protos, {}, services), ['base', 'base-sepolia', 'tempo']);
+});
+
+test('pickedScenarios: what --grep or a replay selects, so the reference starts only the parts those scenarios need (the crashable Agentripe server for restart)', async () => {
+  const protos = await loadProtocols(undefined, ['agentripe']);
+  const caps = (o: { grep?: string }) => new Set(pickedScenarios(protos, o).flatMap((s) => s.capabilities ?? []));
+  assert.ok(caps({}).has('restart'), 'a whole agentripe run crashes servers');
+  assert.ok(!caps({ grep: 'pay-exact' }).has('restart'));
+  assert.ok(caps({ grep: 'restart-every-step' }).has('restart'));
+  assert.deepEqual(
+    pickedScenarios(protos, { replay: { caseId: 'agentripe/restart-every-step', seed: 1, path: '' } }).map((s) => s.id),
+    ['restart-every-step'],
+  );
 });
 
 test('--spec: PROTOCOL=REV or a bare REV for every selected protocol that declares it; clear errors otherwise', async () => {

@@ -119,8 +119,9 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
     const ids = selected.map((p) => p.id);
     const services = await loadServices(undefined, ids);
     const chains = chainsNeeded(selected, o, services);
+    const wants = new Set(pickedScenarios(selected, o).flatMap((s) => s.capabilities ?? []));
     // Workers start in parallel; each owns its chains and servers, so runs never share state.
-    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: ids, chains, services, log, profile: o.profile })));
+    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: ids, chains, services, log, profile: o.profile, wants })));
     for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
@@ -148,17 +149,19 @@ export function chainsNeeded(
   services: readonly { protocols: readonly string[]; chains: readonly string[] }[],
 ): string[] {
   const ids = new Set<string>();
+  const picked = pickedScenarios(selected, o);
   for (const id of chainProfileIds()) {
     const p = getProfile(id);
     const has = (n: string) => p.tokens.some((t) => t.key === n) || n in p.contracts;
-    for (const proto of selected)
-      for (const s of proto.scenarios) {
-        const picked = o.replay ? o.replay.caseId === `${proto.id}/${s.id}` : matchesGrep(proto, s, o.grep);
-        if (picked && s.needs?.length && s.needs.every(has)) ids.add(id);
-      }
+    for (const s of picked) if (s.needs?.length && s.needs.every(has)) ids.add(id);
   }
   for (const d of services) if (d.protocols.some((x) => selected.some((p) => p.id === x))) for (const c of d.chains) ids.add(c);
   return chainProfileIds().filter((id) => ids.has(id));
+}
+
+/** The scenarios a run selects (`--grep`, or the one case a replay names). */
+export function pickedScenarios(selected: readonly ProtocolModule[], o: Pick<ExecuteOptions, 'grep' | 'replay'>): ProtocolModule['scenarios'][number][] {
+  return selected.flatMap((proto) => proto.scenarios.filter((s) => (o.replay ? o.replay.caseId === `${proto.id}/${s.id}` : matchesGrep(proto, s, o.grep))));
 }
 
 /**

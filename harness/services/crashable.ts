@@ -39,7 +39,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /**
  * Start `script` as a supervised child process. Returns at once: the first start runs in the
  * background (a scenario waits for `readyUrl` before using it), so a deployment that never runs a
- * crash scenario pays only the start-up CPU.
+ * crash scenario pays only the start-up CPU (and `amh run` starts it only when a selected scenario needs `restart`: ServiceContext.wants).
  */
 export function startCrashable(o: CrashableOptions): Crashable {
   const log = o.log ?? (() => {});

@@ -29,6 +29,8 @@ export interface ReferenceOptions {
   services?: readonly ServiceDefinition[];
   /** What-if profile the services configure their servers and contracts with (default: none). */
   profile?: Profile | null;
+  /** The capabilities the selected scenarios need (default: any; see ServiceContext.wants). */
+  wants?: ReadonlySet<Capability>;
 }
 
 /** A started reference deployment. `stop()` ends everything it started (services first, then chains). */
@@ -123,7 +125,7 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
       }
       const inst = new ServiceInstance(d);
       log(`starting ${d.name}`);
-      await inst.start({ chains, host, log, profile: o.profile ?? null });
+      await inst.start({ chains, host, log, profile: o.profile ?? null, wants: o.wants });
       services.push(inst);
     }
     const target = describeReference(

@@ -27,6 +27,12 @@ export interface ServiceContext {
    * servers and contracts with `<PACK>_CONSTANTS.of(ctx.profile)`.
    */
   profile?: Profile | null;
+  /**
+   * The capabilities the selected scenarios need (`amh run` computes them), absent for "any"
+   * (`amh up`): a service may skip a part only such scenarios use (Agentripe's crashable child for
+   * `restart`), since nothing would ask for it.
+   */
+  wants?: ReadonlySet<Capability>;
 }
 
 /** An endpoint a service publishes in the Target: a URL, or a resource with its method and body. */

@@ -19,7 +19,7 @@ export default defineService({
   name: 'agentripe',
   protocols: ['agentripe'],
   chains: ['base-sepolia'],
-  async start({ chains, host, log, profile }) {
+  async start({ chains, host, log, profile, wants }) {
     const chain = chains.find((c) => c.profile.id === 'base-sepolia')!;
     tokenOf(chain.profile, 'usdc');
     // A what-if profile's constants: the escrow's reclaim delay on chain, the rest in the server's config.
@@ -37,27 +37,31 @@ export default defineService({
           facilitatorRpcUrl,
         }),
       );
-      const restartable = await startRestartableAgentripe(chain, {
-        args: ['--review-limit', String(k.reviewLimit), '--auth-window', String(k.authWindowSeconds), '--reclaim-delay', String(k.reclaimDelaySeconds)],
-        log: (l) => log(`agentripe (restartable): ${l}`),
-      }).catch(async (e) => {
-        await stack.stop();
-        throw e;
-      });
+      // The crashable child (a second server process) only when a selected scenario crashes servers.
+      const restartable =
+        !wants || wants.has('restart')
+          ? await startRestartableAgentripe(chain, {
+              args: ['--review-limit', String(k.reviewLimit), '--auth-window', String(k.authWindowSeconds), '--reclaim-delay', String(k.reclaimDelaySeconds)],
+              log: (l) => log(`agentripe (restartable): ${l}`),
+            }).catch(async (e) => {
+              await stack.stop();
+              throw e;
+            })
+          : undefined;
       return {
         endpoints: { agentripe: stack.server.url },
-        capabilities: ['agentripe:review-fixture', 'rpc-faults', 'restart'],
-        restart: { agentripe: restartable.control },
+        capabilities: ['agentripe:review-fixture', 'rpc-faults', ...(restartable ? (['restart'] as const) : [])],
+        ...(restartable ? { restart: { agentripe: restartable.control } } : {}),
         facts: {
           constants: { reviewLimit: k.reviewLimit, reclaimDelaySeconds: k.reclaimDelaySeconds, authWindowSeconds: k.authWindowSeconds },
           facilitator: stack.facilitator.url,
           reviewer: reviewer.url,
           operator: stack.server.operator,
           registrar: stack.server.registrar,
-          restartable: restartable.url,
+          ...(restartable ? { restartable: restartable.url } : {}),
         },
         async stop() {
-          await restartable.stop();
+          await restartable?.stop();
           await stack.stop();
           await reviewer.stop();
         },
