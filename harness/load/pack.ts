@@ -141,17 +141,17 @@ export const PAYMENT_RETRIES = 2;
  * changes is the money: a payment settled while its answer was lost is served on the retry instead
  * of counted as paid without a success.
  */
-export async function sendPayment<T extends { res: Response }>(send: () => Promise<T>, retries = PAYMENT_RETRIES): Promise<T> {
+export async function sendPayment<T extends { res: Response }>(send: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     let answer: T;
     try {
       answer = await send();
     } catch (e) {
       const { cls } = errorClass(e);
-      if (attempt < retries && (cls === 'connection' || cls === 'timeout')) continue;
+      if (attempt < PAYMENT_RETRIES && (cls === 'connection' || cls === 'timeout')) continue;
       throw e;
     }
-    if (answer.res.status < 500 || attempt >= retries) return answer;
+    if (answer.res.status < 500 || attempt >= PAYMENT_RETRIES) return answer;
   }
 }
 

