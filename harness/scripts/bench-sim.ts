@@ -21,13 +21,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { parseEventLogs, toHex } from 'viem';
+import { encodeFunctionData, parseEventLogs, toHex, type Abi, type Address, type Hex } from 'viem';
 import { fiatTokenV2_2Abi } from '../chain/bindings/index.ts';
 import { createChainClients, roleAccount, startChain, tokenOf } from '../chain/index.ts';
 import { loadSimulations } from '../packs/discover.ts';
 import { parseEconomy } from '../sim/economy.ts';
 import { simulateModel } from '../sim/model-engine.ts';
 import { simKey, simulateStack } from '../sim/stack-engine.ts';
+import { bareReplayer, type ReplayTx } from '../testing/bench-tools.ts';
 import { escrowAbi, identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { agentripeAddresses } from '../../reference-impl/agentripe/server/stack.ts';
 import { signAuthorization } from '../../reference-impl/x402/protocol/payload.ts';
@@ -105,6 +106,17 @@ console.log(
   `stack engine: ${s.tasks.length} tasks (${s.tasks.filter((x) => x.outcome === 'paid').length} settled on chain) in ${((performance.now() - t) / 1000).toFixed(1)} s with start-up; ${stackRate.toFixed(1)} tasks/s after the first`,
 );
 
+// The bare sides send through bench-tools' bareReplayer: signed locally, nonces counted, one
+// eth_sendRawTransactionSync each (a sender's nonce is read once, at its first send).
+const keysOf = (...who: { address: Address; privateKey: Hex }[]) => new Map(who.map((w) => [w.address.toLowerCase(), w.privateKey]));
+const call = (from: { address: Address }, to: Address, abi: Abi, functionName: string, args: readonly unknown[]): ReplayTx => ({
+  from: from.address,
+  to,
+  input: encodeFunctionData({ abi, functionName, args } as never),
+  gas: 300_000n,
+  name: functionName,
+});
+
 // Bare: the same number of settlements, signed locally and sent directly.
 const chain = await startChain({ profile: 'base-sepolia' });
 let bareRate = 0;
@@ -113,8 +125,9 @@ try {
   const { walletClient } = createChainClients(chain);
   const payer = simKey('bench:payer');
   const payee = simKey('bench:payee').address;
-  const relayer = walletClient(roleAccount('operator'));
+  const relayer = roleAccount('operator');
   await walletClient(roleAccount('admin')).writeContractSync({ address: usdc.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [payer.address, 10_000_000n] });
+  const send = await bareReplayer(chain, keysOf(relayer), []);
   const n = s.tasks.length;
   t = performance.now();
   for (let i = 0; i < n; i++) {
@@ -123,20 +136,7 @@ try {
       { name: usdc.name, version: usdc.version, chainId: chain.chainId, verifyingContract: usdc.address },
       { to: payee, value: 10_000n, validAfter: 0n, validBefore: 2n ** 40n, nonce: toHex(randomBytes(32)) },
     );
-    await relayer.writeContractSync({
-      address: usdc.address,
-      abi: fiatTokenV2_2Abi,
-      functionName: 'transferWithAuthorization',
-      args: [
-        authorization.from as `0x${string}`,
-        authorization.to as `0x${string}`,
-        BigInt(authorization.value),
-        BigInt(authorization.validAfter),
-        BigInt(authorization.validBefore),
-        authorization.nonce as `0x${string}`,
-        signature,
-      ],
-    });
+    await send(call(relayer, usdc.address, fiatTokenV2_2Abi, 'transferWithAuthorization', [payer.address, payee, 10_000n, 0n, 2n ** 40n, authorization.nonce as Hex, signature]));
   }
   bareRate = (n * 1000) / (performance.now() - t);
   console.log(`bare: ${n} signed EIP-3009 transfers sent directly = ${bareRate.toFixed(1)} tasks/s; stack/bare = ${(stackRate / bareRate).toFixed(2)}`);
@@ -169,12 +169,13 @@ try {
   const { escrow, identityRegistry } = agentripeAddresses(agrChain);
   const { walletClient } = createChainClients(agrChain);
   const payer = simKey('bench:agr-payer');
-  const facilitator = walletClient(roleAccount('provider'));
-  const operator = walletClient(roleAccount('operator'));
+  const facilitator = roleAccount('provider');
+  const operator = roleAccount('operator');
   const vendor = walletClient(roleAccount('admin'));
   await vendor.writeContractSync({ address: usdc.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [payer.address, 10_000_000n] });
   const reg = await vendor.writeContractSync({ address: identityRegistry, abi: identityAbi, functionName: 'register', args: ['data:application/json,{}'] });
   const agentId = parseEventLogs({ abi: identityAbi, eventName: 'Registered', logs: reg.logs })[0]!.args.agentId;
+  const send = await bareReplayer(agrChain, keysOf(facilitator, operator), []);
   const n = a.tasks.length;
   t = performance.now();
   for (let i = 0; i < n; i++) {
@@ -183,14 +184,9 @@ try {
       { name: usdc.name, version: usdc.version, chainId: agrChain.chainId, verifyingContract: usdc.address },
       { to: escrow, value: 10_000n, validAfter: 0n, validBefore: 2n ** 40n, nonce: toHex(randomBytes(32)) },
     );
-    const settled = await facilitator.writeContractSync({
-      address: usdc.address,
-      abi: fiatTokenV2_2Abi,
-      functionName: 'transferWithAuthorization',
-      args: [payer.address, escrow, 10_000n, 0n, 2n ** 40n, authorization.nonce as `0x${string}`, signature],
-    });
-    await operator.writeContractSync({ address: escrow, abi: escrowAbi, functionName: 'recordDeposit', args: [settled.transactionHash, agentId, payer.address, 10_000n] });
-    await operator.writeContractSync({ address: escrow, abi: escrowAbi, functionName: 'releaseToVendor', args: [settled.transactionHash] });
+    const deposit = await send(call(facilitator, usdc.address, fiatTokenV2_2Abi, 'transferWithAuthorization', [payer.address, escrow, 10_000n, 0n, 2n ** 40n, authorization.nonce as Hex, signature]));
+    await send(call(operator, escrow, escrowAbi, 'recordDeposit', [deposit, agentId, payer.address, 10_000n]));
+    await send(call(operator, escrow, escrowAbi, 'releaseToVendor', [deposit]));
   }
   agrBareRate = (n * 1000) / (performance.now() - t);
   console.log(

@@ -68,23 +68,28 @@ export interface ReplayTx {
 /**
  * The bare side of a bench: recorded transactions signed locally with their senders' keys (nonces
  * counted here from the chain's, fees fixed once) and sent with `eth_sendRawTransactionSync`, one
- * round trip each. `send` throws when one does not succeed, with the simulated revert reason.
+ * round trip each. `send` answers the transaction hash, and throws when one does not succeed, with
+ * the simulated revert reason.
  */
 export async function bareReplayer(chain: { rpcUrl: string; chainId: number }, keys: Map<string, Hex>, txs: readonly ReplayTx[]) {
   const pub = createPublicClient({ transport: keepAliveTransport(chain.rpcUrl) });
   const accounts = new Map<string, ReturnType<typeof privateKeyToAccount>>();
   const nonces = new Map<string, number>();
-  for (const tx of txs) {
-    const k = tx.from.toLowerCase();
-    if (accounts.has(k)) continue;
+  /** The sender's account and its next nonce, read from the chain the first time it sends. */
+  const ensure = async (from: Address) => {
+    const k = from.toLowerCase();
+    if (accounts.has(k)) return;
     const pk = keys.get(k);
-    if (!pk) throw new Error(`no key for sender ${tx.from}`);
+    if (!pk) throw new Error(`no key for sender ${from}`);
     accounts.set(k, privateKeyToAccount(pk));
-    nonces.set(k, await pub.getTransactionCount({ address: tx.from }));
-  }
+    nonces.set(k, await pub.getTransactionCount({ address: from }));
+  };
+  // Senders known in advance are set up before the clock starts.
+  for (const tx of txs) await ensure(tx.from);
   const block = await pub.getBlock();
   const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
-  return async function send(tx: ReplayTx): Promise<void> {
+  return async function send(tx: ReplayTx): Promise<Hex> {
+    await ensure(tx.from);
     const k = tx.from.toLowerCase();
     const nonce = nonces.get(k)!;
     nonces.set(k, nonce + 1);
@@ -101,7 +106,7 @@ export async function bareReplayer(chain: { rpcUrl: string; chainId: number }, k
     };
     const raw = await accounts.get(k)!.signTransaction(unsigned);
     const receipt = await rpcCall<{ status: Hex; transactionHash: Hex } | null>(chain.rpcUrl, 'eth_sendRawTransactionSync', [raw]);
-    if (receipt?.status === '0x1') return;
+    if (receipt?.status === '0x1') return receipt.transactionHash;
     const why = await pub.call({ account: tx.from, to: tx.to, data: tx.input }).then(
       () => 'no revert in simulation',
       (e: Error) => e.message.split('\n').slice(0, 3).join(' '),
