@@ -5,7 +5,6 @@
  * Chromium shows the verdict table (skipped with a reason when /usr/bin/chromium is absent).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import addFormats from 'ajv-formats';
 import { runAgainst, startBrokenTarget, type BrokenTarget } from '../target/testing.ts';
 import type { Report } from './types.ts';
 import { readReport, writeReports } from './write.ts';
+import { hasChromium, withPage } from '../testing/chromium.ts';
 
 let bt: BrokenTarget;
 let report: Report;
@@ -77,20 +77,8 @@ test('summary.md and index.html carry verdict, failure, replay command; HTML has
   assert.match(html, /Shrunk counterexample/);
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-// Skipped with the reason printed where Debian's chromium is missing (.ci/run installs it when it can).
-if (!existsSync(CHROMIUM)) console.log(`skipping the headless Chromium test: ${CHROMIUM} not installed (apt-get install -y chromium)`);
-test.skipIf(!existsSync(CHROMIUM))('headless Chromium renders the verdict table (screenshot + page text)', async () => {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const requests: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(`file://${path.join(dir, 'index.html')}`);
+test.skipIf(!hasChromium('the report'))('headless Chromium renders the verdict table (screenshot + page text)', async () => {
+  await withPage(path.join(dir, 'index.html'), { width: 1280, height: 900 }, async (page, network) => {
     const shot = await page.screenshot({ path: path.join(dir, 'report.png'), fullPage: false });
     assert.ok(shot.length > 10_000, 'screenshot has content');
     assert.match((await page.locator('#verdict').textContent()) ?? '', /FAIL/);
@@ -105,12 +93,6 @@ test.skipIf(!existsSync(CHROMIUM))('headless Chromium renders the verdict table 
     // The status filter hides passing rows.
     await page.locator('input[name=status][value=pass]').uncheck();
     assert.equal(await page.locator('#verdicts tbody tr:not(.hidden)').count(), report.summary.fail);
-    assert.deepEqual(
-      requests.filter((u) => !u.startsWith('file://')),
-      [],
-      'the page loads nothing from the network',
-    );
-  } finally {
-    await browser.close();
-  }
+    assert.deepEqual(network(), [], 'the page loads nothing from the network');
+  });
 });

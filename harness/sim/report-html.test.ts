@@ -5,7 +5,6 @@
  * (balances over time, outcome windows, time-to-settle classes) on hand-made events and tasks.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import { defineSimulation } from './pack.ts';
 import { balanceSeries, outcomeSeries, SETTLE_LABELS, settleHistogram } from './plots.ts';
 import { runSimulation } from './run.ts';
 import { SMALL_MIXED } from '../testing/sim-economies.ts';
+import { hasChromium, withPage } from '../testing/chromium.ts';
 
 let dir: string;
 let economyFile: string;
@@ -41,22 +41,10 @@ test('report.html: written with every run, self-contained, the verdict, the run 
   for (const id of ['balances', 'outcomes', 'settle', 'earnings']) assert.match(html, new RegExp(`<figure id="plot-${id}"><svg `), id);
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-// Skipped with the reason printed where Debian's chromium is missing (as harness/report/report.test.ts).
-if (!existsSync(CHROMIUM)) console.log(`skipping the headless Chromium test of report.html: ${CHROMIUM} not installed (apt-get install -y chromium)`);
-test.skipIf(!existsSync(CHROMIUM))('headless Chromium: every plot has its marks, the verdict shows, nothing is loaded (screenshot)', async () => {
+test.skipIf(!hasChromium('report.html'))('headless Chromium: every plot has its marks, the verdict shows, nothing is loaded (screenshot)', async () => {
   const out = path.join(dir, 'chromium');
   const r = await runSimulation({ file: economyFile, engine: 'model', out });
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const requests: string[] = [];
-    page.on('request', (q) => requests.push(q.url()));
-    await page.goto(`file://${path.join(out, 'report.html')}`);
+  await withPage(path.join(out, 'report.html'), { width: 1280, height: 1000 }, async (page, network) => {
     assert.match((await page.locator('#conservation').textContent()) ?? '', /^Money conserved to the unit: funded \$240\.00 = /);
     // Vega's SVG: one group per mark with its items; an empty plot would have none.
     const marks = async (id: string, kind: string) => page.locator(`#plot-${id} svg g.mark-${kind}.role-mark > path`).count();
@@ -74,14 +62,8 @@ test.skipIf(!existsSync(CHROMIUM))('headless Chromium: every plot has its marks,
     const shot = await page.screenshot({ path: path.join(out, 'report.png'), fullPage: true });
     assert.deepEqual([...shot.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
     assert.ok(shot.length > 50_000, `the screenshot has content (${shot.length} bytes)`);
-    assert.deepEqual(
-      requests.filter((u) => !u.startsWith('file://')),
-      [],
-      'the page loads nothing from the network',
-    );
-  } finally {
-    await browser.close();
-  }
+    assert.deepEqual(network(), [], 'the page loads nothing from the network');
+  });
 });
 
 test('a run that does not conserve money says so on the page', async () => {

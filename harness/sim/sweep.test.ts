@@ -17,6 +17,7 @@ import { loadSimulations } from '../packs/discover.ts';
 import { EconomyError } from './economy.ts';
 import { SMALL_MIXED } from '../testing/sim-economies.ts';
 import { loadSweep, mergeSweeps, runSweep, setPath, type SweepJson, SweepMergeError } from './sweep.ts';
+import { hasChromium, withPage } from '../testing/chromium.ts';
 
 const SWEEP = {
   name: 'small-sweep',
@@ -198,14 +199,8 @@ test('the shipped example sweep loads: 9 points × 3 seeds over the mixed econom
   assert.equal(plan.base, 'mixed.yaml');
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-if (!existsSync(CHROMIUM)) console.log(`skipping the headless Chromium test of sweep.html: ${CHROMIUM} not installed (apt-get install -y chromium)`);
-test.skipIf(!existsSync(CHROMIUM))('sweep.html in headless Chromium: a heat map cell per point, the verdict, links to every run', async () => {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`file://${path.join(dir, 'whole', 'sweep.html')}`);
+test.skipIf(!hasChromium('sweep.html'))('sweep.html in headless Chromium: a heat map cell per point, the verdict, links to every run, nothing loaded', async () => {
+  await withPage(path.join(dir, 'whole', 'sweep.html'), { width: 1280, height: 900 }, async (page, network) => {
     assert.equal((await page.locator('#conservation').textContent())?.trim(), 'Money conserved to the unit in all 8 runs');
     assert.equal(await page.locator('#plot-heatmap svg g.mark-rect.role-mark > path').count(), 4, 'one cell per point');
     const labels = await page.locator('#plot-heatmap svg g.mark-text.role-mark > text').allTextContents();
@@ -213,9 +208,8 @@ test.skipIf(!existsSync(CHROMIUM))('sweep.html in headless Chromium: a heat map 
     assert.equal(await page.locator('#points a[href$="/report.html"]').count(), 8);
     const shot = await page.screenshot({ path: path.join(dir, 'sweep.png') });
     assert.ok(shot.length > 20_000, `the screenshot has content (${shot.length} bytes)`);
-  } finally {
-    await browser.close();
-  }
+    assert.deepEqual(network(), [], 'the page loads nothing from the network');
+  });
 });
 
 test('the example CI matrix (.github/workflows/amh-sim-sweep.yml): three shards of the example sweep, uploaded, then merged', async () => {
