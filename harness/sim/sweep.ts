@@ -425,9 +425,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       cases.map(async (c) => {
         const out = path.join(dir, c.dir);
         const job: SweepJob = { file: path.join(dir, c.point.id, 'economy.json'), engine: o.engine, out, seed: c.seed, recordFileAs: '../economy.json', ...(o.profile ? { profile: o.profile } : {}) };
-        await pool.exec('run', [job]);
-        const m = JSON.parse(await readFile(path.join(out, 'metrics.json'), 'utf8')) as Metrics;
-        runs.push({ seed: c.seed, dir: c.dir, conserved: m.conservation.ok, violations: m.conservation.violations.length, metrics: keyMetrics(m) });
+        const run = (await pool.exec('run', [job])) as Omit<SweepRun, 'seed' | 'dir'>;
+        runs.push({ seed: c.seed, dir: c.dir, ...run });
         o.onRun?.({ done: ++done, total: cases.length, dir: c.dir });
       }),
     );
