@@ -10,7 +10,7 @@
  * taken from the shard that ran the scenario it comes from.
  */
 import { deriveRequirement, exitCodeFor, summarize } from '../engine/runner.ts';
-import { shardItems, shardSetProblem } from '../util/shard.ts';
+import { shardSetProblem } from '../util/shard.ts';
 import type { ProtocolReport, Report, RequirementReport, ScenarioReport } from './types.ts';
 
 /** A shard set that cannot be merged (missing, duplicate or mismatched shards). */
@@ -49,15 +49,12 @@ export function checkShards(inputs: readonly ShardInput[]): void {
     if (!same(r.shard!.cases, s0.cases) || !same(r.shard!.protocols, s0.protocols)) diffs.push('a different selection of protocols or cases');
     if (diffs.length) throw new MergeError(`${x.file} is not a shard of the same run as ${first.file}: ${diffs.join('; ')}`);
   }
-  const problem = shardSetProblem(inputs.map((x) => ({ file: x.file, shard: x.report.shard! })));
+  const problem = shardSetProblem(
+    inputs.map((x) => ({ file: x.file, shard: x.report.shard!, items: x.report.shard!.cases, got: x.report.protocols.flatMap((p) => p.scenarios.map((s) => s.caseId)) })),
+    'cases',
+    'was it edited or written by another harness version?',
+  );
   if (problem) throw new MergeError(problem);
-  for (const x of inputs) {
-    const { index, total, cases } = x.report.shard!;
-    const expected = shardItems(cases, { index, total });
-    const got = x.report.protocols.flatMap((p) => p.scenarios.map((s) => s.caseId));
-    if (!same([...got].sort(), [...expected].sort()))
-      throw new MergeError(`${x.file} (shard ${index}/${total}) does not hold the cases of its shard; was it edited or written by another harness version?`);
-  }
 }
 
 /**

@@ -463,7 +463,7 @@ export async function mergeSweeps(dirs: readonly string[], out: string): Promise
       } catch (e) {
         throw new SweepMergeError(`cannot read ${file}: ${(e as Error).message} (give the folders written by amh simulate SWEEP --shard i/N)`);
       }
-      return { dir: d, file: d, sweep: JSON.parse(text) as SweepJson };
+      return { dir: d, sweep: JSON.parse(text) as SweepJson };
     }),
   );
   const notShard = inputs.filter((x) => !x.sweep.shard);
@@ -474,14 +474,12 @@ export async function mergeSweeps(dirs: readonly string[], out: string): Promise
       throw new SweepMergeError(`${x.dir} is not a shard of the same sweep as ${first.dir} (the sweep file, its base economy, the engine or the --profile differ)`);
     if (x.sweep.shard!.total !== first.sweep.shard!.total) throw new SweepMergeError(`${x.dir} is one of ${x.sweep.shard!.total} shards, ${first.dir} one of ${first.sweep.shard!.total}`);
   }
-  const problem = shardSetProblem(inputs.map((x) => ({ file: x.dir, shard: x.sweep.shard! })));
+  const problem = shardSetProblem(
+    inputs.map((x) => ({ file: x.dir, shard: x.sweep.shard!, items: x.sweep.shard!.cases, got: x.sweep.points.flatMap((p) => p.runs.map((r) => r.dir)) })),
+    'runs',
+    'an interrupted run, or an edited sweep.json?',
+  );
   if (problem) throw new SweepMergeError(problem);
-  for (const x of inputs) {
-    const expected = shardItems(x.sweep.shard!.cases, x.sweep.shard!);
-    const got = x.sweep.points.flatMap((p) => p.runs.map((r) => r.dir));
-    if (JSON.stringify([...got].sort()) !== JSON.stringify([...expected].sort()))
-      throw new SweepMergeError(`${x.dir} (shard ${x.sweep.shard!.index}/${x.sweep.shard!.total}) does not hold the runs of its shard (an interrupted run, or an edited sweep.json?)`);
-  }
   await mkdir(out, { recursive: true });
   for (const x of inputs)
     for (const p of x.sweep.points) {
