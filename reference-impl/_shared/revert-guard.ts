@@ -88,7 +88,8 @@ export class RevertGuard {
       for (const a of gone) {
         for (const tx of anchoredTxs.call(this.store, a)) {
           const now = await this.locate(tx);
-          if (now && now.hash !== a.hash) moved += reanchor.call(this.store, tx, now);
+          // `a` is off the chain, so a block that holds tx now is another one.
+          if (now) moved += reanchor.call(this.store, tx, now);
         }
       }
     }

@@ -189,13 +189,8 @@ export class AgentripeChain {
   }
 
   /** The block holding transaction `hash` (number + hash), or undefined if it is not mined. */
-  async anchorOf(hash: Hex): Promise<{ block: bigint; hash: string } | undefined> {
-    try {
-      const r = await this.pub.getTransactionReceipt({ hash });
-      return { block: r.blockNumber, hash: r.blockHash };
-    } catch {
-      return undefined;
-    }
+  anchorOf(hash: Hex): Promise<{ block: bigint; hash: string } | undefined> {
+    return this.minedAt(hash).catch(() => undefined);
   }
 
   /** Like {@link anchorOf}, but only "not mined" answers undefined: a node that cannot be asked throws. */
