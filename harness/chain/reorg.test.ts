@@ -54,6 +54,7 @@ test('a reorg that replaces the payment block without it removes the payment', a
   );
   assert.equal(out.replaced[0]!.hash, r.blockHash);
   assert.notEqual(out.blocks[0]!.hash, r.blockHash, 'the payment block is replaced');
+  assert.ok(!out.unchanged.includes(r.blockNumber), 'a block without the payment is another block');
   assert.equal(await receipt(r.transactionHash), null, 'the payment is gone');
   assert.equal(await vendorBalance(), before);
   assert.deepEqual(out.reincluded, []);

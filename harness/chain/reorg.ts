@@ -7,6 +7,10 @@
  * Every removed transaction that is not re-included is dropped (anvil does not put it back in the
  * pool), so the new branch holds exactly what the caller asked for. Await every receipt first: a
  * transaction still in the pool would be mined into whatever block comes next.
+ *
+ * A new block can be the old one again: anvil mines the new branch at the common block's time, so
+ * a block re-made with the same transactions may get the same header and hash (seen in CI). A
+ * caller that needs a transaction in another block re-includes it at another height.
  */
 import { keccak256, type Hex } from 'viem';
 import { rpcCall } from './rpc.ts';
@@ -37,6 +41,8 @@ export interface ReorgResult {
   replaced: BlockRef[];
   /** The new blocks at the same heights, oldest first. */
   blocks: BlockRef[];
+  /** Heights whose new block is the old one again (same transactions, same header, same hash). */
+  unchanged: bigint[];
   /** Re-included transactions the new branch holds, with the block that holds each now. */
   reincluded: { hash: Hex; block: BlockRef; status: 'success' | 'reverted' }[];
   /** Re-included transactions the node did not mine (invalid in the new branch: a spent nonce...). */
@@ -81,8 +87,7 @@ export async function depthFrom(rpcUrl: string, n: bigint): Promise<number> {
 
 /**
  * Replaces the newest `depth` blocks with new ones that hold only the `reinclude` transactions (in
- * the blocks asked for). Throws when the node refuses, or when the height or the replaced hashes
- * show that nothing was replaced.
+ * the blocks asked for). Throws when the node refuses or the chain's height changed.
  */
 export async function reorg(rpcUrl: string, depth: number, o: { reinclude?: Reinclude[] } = {}): Promise<ReorgResult> {
   if (!Number.isInteger(depth) || depth < 1) throw new Error(`reorg depth must be a positive integer, not ${depth}`);
@@ -104,8 +109,7 @@ export async function reorg(rpcUrl: string, depth: number, o: { reinclude?: Rein
   const after = await height(rpcUrl);
   if (after !== h) throw new Error(`after anvil_reorg(${depth}) the chain is at ${after}, not ${h}`);
   const blocks = await blocksAbove(rpcUrl, h - BigInt(depth) + 1n, h);
-  const kept = blocks.filter((b, i) => b.hash === replaced[i]!.hash);
-  if (kept.length) throw new Error(`after anvil_reorg(${depth}) block ${kept[0]!.number} still has its old hash: nothing was replaced there`);
+  const unchanged = blocks.filter((b, i) => b.hash === replaced[i]!.hash).map((b) => b.number);
   const reincluded: ReorgResult['reincluded'] = [];
   const dropped: Hex[] = [];
   for (const hash of wanted) {
@@ -113,7 +117,7 @@ export async function reorg(rpcUrl: string, depth: number, o: { reinclude?: Rein
     if (r) reincluded.push({ hash, block: { number: BigInt(r.blockNumber), hash: r.blockHash }, status: BigInt(r.status) === 1n ? 'success' : 'reverted' });
     else dropped.push(hash);
   }
-  return { height: h, replaced, blocks, reincluded, dropped };
+  return { height: h, replaced, blocks, unchanged, reincluded, dropped };
 }
 
 /** Removes the newest `depth` blocks (the chain gets shorter; their transactions are dropped). */
