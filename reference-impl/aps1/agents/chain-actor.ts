@@ -4,8 +4,8 @@
  * the harness's ChainSession in one (so every transaction is evidence); standalone uses (bench,
  * fuzz, tests) use {@link viemActor}.
  */
-import { createPublicClient, createWalletClient, http, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { parseEventLogs, type Abi, type Address, type Hex, type TransactionReceipt } from 'viem';
+import { SerialSender } from '../../../harness/chain/serial-sender.ts';
 import { APS1_EVENTS } from '../protocol/abi.ts';
 
 /** One contract call. */
@@ -28,37 +28,29 @@ export interface ChainActor {
 /** Every APS-1 event, for decoding receipts. */
 export const APS1_EVENTS_ABI = APS1_EVENTS as Abi;
 
-/** A ChainActor signing locally with `privateKey`, sending through `rpcUrl` (one transaction at a time). */
+/**
+ * A ChainActor signing locally with `privateKey`, sending through `rpcUrl` one transaction at a time
+ * (the harness's SerialSender: a refusal is the estimate's decoded revert, and the gas limit has a
+ * margin, since other senders may change the state the estimate saw before this one is mined).
+ */
 export function viemActor(privateKey: Hex, rpcUrl: string, chainId: number): ChainActor {
-  const account = privateKeyToAccount(privateKey);
   const chain = { id: chainId, name: `chain-${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } } as const;
-  const wallet = createWalletClient({ account, chain, transport: http(rpcUrl) });
-  const pub = createPublicClient({ chain, transport: http(rpcUrl) });
-  let queue: Promise<unknown> = Promise.resolve();
+  const sender = new SerialSender(privateKey, chain, rpcUrl);
   return {
-    address: account.address,
-    send(_label, c) {
-      const run = async (): Promise<SendResult> => {
-        let reason: string | undefined;
-        try {
-          await pub.simulateContract({ account, address: c.address, abi: c.abi as Abi, functionName: c.functionName, args: c.args as unknown[] });
-        } catch (e) {
-          reason = (e as { shortMessage?: string }).shortMessage ?? (e as Error).message;
-        }
-        if (reason) return { ok: false, reason };
-        const r = await wallet.writeContractSync({ address: c.address, abi: c.abi as Abi, functionName: c.functionName, args: c.args as unknown[], throwOnReceiptRevert: false } as never);
-        const receipt = r as unknown as { status: string; transactionHash: Hex; blockNumber: bigint; logs: never[] };
-        if (receipt.status !== 'success') return { ok: false, reason: 'reverted', hash: receipt.transactionHash };
-        const events = parseEventLogs({ abi: [...(c.abi as Abi), ...APS1_EVENTS_ABI], logs: receipt.logs, strict: false }) as unknown as {
-          eventName: string;
-          address: Address;
-          args: Record<string, any>;
-        }[];
-        return { ok: true, hash: receipt.transactionHash, blockNumber: receipt.blockNumber, events: events.map((e) => ({ eventName: e.eventName, address: e.address, args: e.args })) };
-      };
-      const p = queue.then(run, run);
-      queue = p.catch(() => undefined);
-      return p;
+    address: sender.address,
+    async send(_label, c) {
+      let receipt: TransactionReceipt;
+      try {
+        receipt = await sender.send({ address: c.address, abi: c.abi, functionName: c.functionName, args: c.args });
+      } catch (e) {
+        return { ok: false, reason: (e as { shortMessage?: string }).shortMessage ?? (e as Error).message };
+      }
+      const events = parseEventLogs({ abi: [...(c.abi as Abi), ...APS1_EVENTS_ABI], logs: receipt.logs, strict: false }) as unknown as {
+        eventName: string;
+        address: Address;
+        args: Record<string, any>;
+      }[];
+      return { ok: true, hash: receipt.transactionHash, blockNumber: receipt.blockNumber, events: events.map((e) => ({ eventName: e.eventName, address: e.address, args: e.args })) };
     },
   };
 }
