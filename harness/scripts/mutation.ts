@@ -56,10 +56,10 @@ Options:
   --out DIR            report directory (default reports/mutation/ID)
   --incremental        reuse the previous run's results for unchanged mutants (only when nothing on the
                        test side changed: harness/, scenarios/, protocol/, agents/, fixtures, runs, seed)
-  --survivors          only the survivors (survived or not covered) of the last full run in
-                       reports/mutation/ID/survivors.json, e.g. after adding a check, or with more --runs;
-                       report in reports/mutation/ID/recheck/ unless --out
-  --timeouts           only the timeouts of the last full run (a timeout counts as detected: check
+  --survivors          only the survivors (survived or not covered) of the last full run
+                       (reports/mutation/ID/mutation.json, else the last sample's), e.g. after adding a
+                       check, or with more --runs; report in reports/mutation/ID/recheck/ unless --out
+  --timeouts           only the timeouts of that run (a timeout counts as detected: check
                        that it is a hang, not a slow machine); combines with --survivors
   --sample N           a seeded random sample of N of the server's mutants (not ignored), when a full run
                        would take hours: the score is printed with its 95% interval for the whole
@@ -183,8 +183,9 @@ async function main(): Promise<void> {
   }
   if (recheck) {
     if (values.mutate) fail('--survivors/--timeouts and --mutate exclude each other');
-    const report = path.join(full, 'mutation.json');
-    if (!existsSync(report)) fail(`${path.relative(root, report)} does not exist: run the whole server first`);
+    // The whole server's last run, else the last sample's (a server too large to run whole).
+    const report = [path.join(full, 'mutation.json'), path.join(full, 'sample', 'mutation.json')].find((f) => existsSync(f));
+    if (!report) fail(`neither reports/mutation/${id}/mutation.json nor its sample/mutation.json exists: run the server (or a --sample) first`);
     const wanted = new Set([...(values.survivors ? ['Survived', 'NoCoverage'] : []), ...(values.timeouts ? ['Timeout'] : [])]);
     const picked = mutantRows(JSON.parse(readFileSync(report, 'utf8')), root).filter((m) => wanted.has(m.status));
     if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant`);
