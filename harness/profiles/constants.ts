@@ -41,6 +41,11 @@ export const constantDeclarationSchema = z
     contract: z.string().min(1).optional(),
     /** Unit shown after a value in messages and docs (e.g. "rejections", "s"). */
     unit: z.string().optional(),
+    /**
+     * The protocol leaves the value to each implementation (a hub's own fee): scenarios hold a
+     * target to it only when a profile names it, even at its default (`pinned`).
+     */
+    implementationDefined: z.boolean().optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -73,9 +78,12 @@ export type DeclaredValueOf<Decl extends { type: ConstantType }> = Decl extends 
 /** Effective values of a set of declarations. */
 export type ConstantValues<D extends Record<string, { type: ConstantType }>> = { readonly [K in keyof D]: DeclaredValueOf<D[K]> };
 
-/** What `of()` reads: a profile's overrides by protocol id (harness/profiles/profile.ts `Profile`). */
+/** What `of()` and `pinned()` read of a profile (harness/profiles/profile.ts `Profile`), by protocol id. */
 export interface ProfileOverrides {
+  /** The values that differ from the defaults. */
   overrides: Readonly<Record<string, Readonly<Record<string, ConstantValue>>>>;
+  /** Implementation-defined constants the profile names at their default value. */
+  pinnedDefaults?: Readonly<Record<string, Readonly<Record<string, ConstantValue>>>>;
 }
 
 /** A pack's constants: the declarations, their defaults, and the effective values under a profile. */
@@ -86,9 +94,10 @@ export interface PackConstants<D extends Record<string, ConstantDeclaration> = R
   /** Defaults with the profile's overrides for this protocol (no profile: the defaults). */
   of(profile?: ProfileOverrides | null): ConstantValues<D>;
   /**
-   * Only the values the profile sets for this protocol (those that differ from the defaults). For a
-   * constant the protocol leaves to each implementation (a hub's own fee), a scenario holds the
-   * target to the value only when a profile pins it.
+   * Only the values the profile sets for this protocol: those that differ from the defaults, and an
+   * implementation-defined constant it names at its default. For a constant the protocol leaves to
+   * each implementation (a hub's own fee), a scenario holds the target to the value only when a
+   * profile pins it.
    */
   pinned(profile?: ProfileOverrides | null): Partial<ConstantValues<D>>;
   /**
@@ -145,7 +154,7 @@ export function defineConstants<const D extends Record<string, ConstantDeclarati
     declarations: Object.freeze({ ...declarations }),
     defaults,
     of,
-    pinned: (profile) => Object.freeze({ ...(profile?.overrides[protocol] ?? {}) }) as Partial<ConstantValues<D>>,
+    pinned: (profile) => Object.freeze({ ...(profile?.pinnedDefaults?.[protocol] ?? {}), ...(profile?.overrides[protocol] ?? {}) }) as Partial<ConstantValues<D>>,
     presets: Object.freeze({ ...(options.presets ?? {}) }) as PackConstants<D>['presets'],
     ...(options.presetEnv ? { presetEnv: options.presetEnv } : {}),
     placeholders(profile) {

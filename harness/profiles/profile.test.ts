@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'vitest';
 import { loadConstants } from '../packs/discover.ts';
 import { defineConstants, ordinal, renderConstants } from './constants.ts';
-import { loadProfile, parseProfile, ProfileError, profileFromInfo, profileInfo, resolveProfile } from './profile.ts';
+import { loadProfile, parseProfile, ProfileError, profileFromInfo, profileInfo, profileLines, resolveProfile } from './profile.ts';
 
 const demo = defineConstants(
   'demo',
@@ -56,6 +56,32 @@ test('the hash depends on the effective constants only: another file saying the 
   assert.notEqual(a.hash, c.hash);
   assert.match(a.hash, /^[0-9a-f]{64}$/);
   assert.equal(a.name, 'a', 'without a name, the file name');
+});
+
+test('an implementation-defined constant named at its default is pinned: checked, hashed, recorded and rebuilt; another constant at its default is dropped', async () => {
+  const hub = defineConstants('hub', {
+    routeFee: { type: 'bps', default: 100, min: 0, max: 10_000, meaning: "each hub's own fee", appliesTo: ['requirements'], implementationDefined: true },
+    ttl: { type: 'seconds', default: 60, min: 1, max: 600, meaning: 'a lifetime', appliesTo: ['server'] },
+  });
+  const reg = [hub];
+  const none = parseProfile({ protocols: { hub: {} } }, reg, 'none.yaml', 'none');
+  const atDefaults = parseProfile({ protocols: { hub: { routeFee: 100, ttl: 60 } } }, reg, 'pin.yaml', 'pin');
+  assert.deepEqual(atDefaults.overrides, {}, 'no value differs from the defaults');
+  assert.deepEqual(atDefaults.pinnedDefaults, { hub: { routeFee: 100n } }, 'only the implementation-defined one is kept');
+  assert.deepEqual(hub.pinned(atDefaults), { routeFee: 100n }, 'scenarios hold the target to the default it names');
+  assert.deepEqual(hub.pinned(none), {});
+  assert.equal(hub.of(atDefaults), hub.defaults, 'values are unchanged');
+  assert.notEqual(atDefaults.hash, none.hash, 'a pinned default changes what is checked, so the hash');
+  assert.equal(none.pinnedDefaults, undefined);
+  assert.deepEqual(profileLines(atDefaults), ['hub.routeFee = 100 (the default, pinned)']);
+  const info = profileInfo(atDefaults);
+  assert.deepEqual(info.pinnedDefaults, { hub: { routeFee: '100' } });
+  const again = profileFromInfo(info, reg, 'report.json');
+  assert.equal(again.hash, atDefaults.hash);
+  assert.deepEqual(hub.pinned(again), { routeFee: 100n });
+  const changed = parseProfile({ protocols: { hub: { routeFee: 250 } } }, reg, 'c.yaml', 'c');
+  assert.deepEqual([changed.overrides, changed.pinnedDefaults], [{ hub: { routeFee: 250n } }, undefined]);
+  assert.equal(changed.hash, profileInfo(changed).hash);
 });
 
 test('bad profiles: every problem named with file, protocol, constant, value and the valid range; unknown names get a did-you-mean', async () => {

@@ -20,7 +20,10 @@ import { didYouMean } from '../target/schema.ts';
 import type { ProfileInfo } from '../report/types.ts';
 import { type ConstantDeclaration, type ConstantValue, type PackConstants, normalizeValue, showValue } from './constants.ts';
 
-/** An effective profile: the constants that differ from the packs' defaults. */
+/**
+ * An effective profile: the constants that differ from the packs' defaults, and the
+ * implementation-defined ones it names at their default (those change what is checked, not values).
+ */
 export interface Profile {
   /** The file's `name`, else its base name. */
   name: string;
@@ -28,7 +31,12 @@ export interface Profile {
   source?: string;
   /** Protocol id → constant → value, only where the value differs from the default. */
   overrides: Readonly<Record<string, Readonly<Record<string, ConstantValue>>>>;
-  /** SHA-256 (hex) of the RFC 8785 canonical JSON of `overrides` (values as strings): same constants, same hash. */
+  /** Protocol id → implementation-defined constant → its default, where the profile names it (absent: none). */
+  pinnedDefaults?: Readonly<Record<string, Readonly<Record<string, ConstantValue>>>>;
+  /**
+   * SHA-256 (hex) of the RFC 8785 canonical JSON of `overrides` with `pinnedDefaults` (values as
+   * strings): the same constants checked at the same values, the same hash.
+   */
   hash: string;
 }
 
@@ -85,15 +93,30 @@ export function profileHash(overrides: Profile['overrides']): string {
   return createHash('sha256').update(canonicalize(text)!).digest('hex');
 }
 
-/** Build a profile from overrides that were already checked (drops values equal to the defaults). */
+/**
+ * Build a profile from values that were already checked: a value equal to its default is dropped,
+ * unless its constant is implementation-defined (naming it pins it: scenarios then check it).
+ */
 export function makeProfile(name: string, overrides: Record<string, Record<string, ConstantValue>>, registry: ConstantsRegistry, source?: string): Profile {
   const kept: Record<string, Record<string, ConstantValue>> = {};
+  const pins: Record<string, Record<string, ConstantValue>> = {};
   for (const [p, o] of Object.entries(overrides)) {
     const pack = registry.find((x) => x.protocol === p);
-    const diff = Object.fromEntries(Object.entries(o).filter(([k, v]) => !pack || showValue(pack.defaults[k as never] as ConstantValue) !== showValue(v)));
+    const atDefault = ([k, v]: [string, ConstantValue]) => pack !== undefined && showValue(pack.defaults[k as never] as ConstantValue) === showValue(v);
+    const diff = Object.fromEntries(Object.entries(o).filter((e) => !atDefault(e)));
+    const pinned = Object.fromEntries(Object.entries(o).filter((e) => atDefault(e) && pack!.declarations[e[0]]?.implementationDefined));
     if (Object.keys(diff).length) kept[p] = Object.freeze(diff);
+    if (Object.keys(pinned).length) pins[p] = Object.freeze(pinned);
   }
-  return Object.freeze({ name, ...(source ? { source } : {}), overrides: Object.freeze(kept), hash: profileHash(kept) });
+  const pinnedDefaults = Object.keys(pins).length ? Object.freeze(pins) : undefined;
+  return Object.freeze({ name, ...(source ? { source } : {}), overrides: Object.freeze(kept), ...(pinnedDefaults ? { pinnedDefaults } : {}), hash: profileHash(merge(kept, pins)) });
+}
+
+/** Protocol id → constant → value of both (the hash covers every value a profile checks). */
+function merge(a: Profile['overrides'], b: Profile['overrides']): Record<string, Record<string, ConstantValue>> {
+  const out: Record<string, Record<string, ConstantValue>> = {};
+  for (const x of [a, b]) for (const [p, o] of Object.entries(x)) out[p] = { ...out[p], ...o };
+  return out;
 }
 
 /**
@@ -180,9 +203,10 @@ async function readProfileFile(file: string, registry: ConstantsRegistry): Promi
   return checkProfileDocument(doc, registry, file, base);
 }
 
-/** The effective value of every overridden constant as text, `protocol.constant=value` (for logs and summaries). */
+/** The effective value of every overridden or pinned constant as text, `protocol.constant=value` (for logs and summaries). */
 export function profileLines(p: Profile): string[] {
-  return Object.entries(p.overrides).flatMap(([pid, o]) => Object.entries(o).map(([k, v]) => `${pid}.${k} = ${showValue(v)}`));
+  const pinned = Object.entries(p.pinnedDefaults ?? {}).flatMap(([pid, o]) => Object.entries(o).map(([k, v]) => `${pid}.${k} = ${showValue(v)} (the default, pinned)`));
+  return [...Object.entries(p.overrides).flatMap(([pid, o]) => Object.entries(o).map(([k, v]) => `${pid}.${k} = ${showValue(v)}`)), ...pinned];
 }
 
 /**
@@ -213,13 +237,19 @@ export async function resolveProfile(file: string | undefined, registry: Constan
   return makeProfile(name, merged, registry, file);
 }
 
-/** What a report (and `amh up --json`) records of a profile: name, file, hash, the constants that differ from the defaults. */
+const asText = (x: Profile['overrides']) => Object.fromEntries(Object.entries(x).map(([pid, o]) => [pid, Object.fromEntries(Object.entries(o).map(([k, v]) => [k, showValue(v)]))]));
+
+/**
+ * What a report (and `amh up --json`) records of a profile: name, file, hash, the constants that
+ * differ from the defaults, and the implementation-defined ones pinned at their default.
+ */
 export function profileInfo(p: Profile): ProfileInfo {
   return {
     name: p.name,
     ...(p.source ? { source: p.source } : {}),
     hash: p.hash,
-    constants: Object.fromEntries(Object.entries(p.overrides).map(([pid, o]) => [pid, Object.fromEntries(Object.entries(o).map(([k, v]) => [k, showValue(v)]))])),
+    constants: asText(p.overrides),
+    ...(p.pinnedDefaults ? { pinnedDefaults: asText(p.pinnedDefaults) } : {}),
   };
 }
 
@@ -229,7 +259,7 @@ export function profileInfo(p: Profile): ProfileInfo {
  */
 export function profileFromInfo(info: ProfileInfo, registry: ConstantsRegistry, where: string): Profile {
   const protocols = Object.fromEntries(
-    Object.entries(info.constants).map(([pid, c]) => {
+    Object.entries(merge(info.constants, info.pinnedDefaults ?? {}) as Record<string, Record<string, string>>).map(([pid, c]) => {
       const pack = registry.find((x) => x.protocol === pid);
       // Recorded values are text; a boolean's text becomes the boolean again.
       return [pid, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, pack?.declarations[k]?.type === 'boolean' ? v === 'true' : v]))];

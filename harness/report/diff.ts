@@ -5,6 +5,7 @@
  * and how the metrics moved (run counts, checks, summary counts, duration). Rendered
  * as text (terminal), Markdown (a PR comment) or one self-contained HTML page.
  */
+import { profileConstantsText } from './profile-text.ts';
 import type { Counterexample, ProfileInfo, Report, RequirementStatus } from './types.ts';
 
 export interface Side {
@@ -139,14 +140,7 @@ export function diffReports(a: Report, b: Report, labels: { a: string; b: string
   return d;
 }
 
-const profileText = (p: ProfileInfo | null) =>
-  p
-    ? `profile '${p.name}' (${
-        Object.entries(p.constants)
-          .flatMap(([pid, c]) => Object.entries(c).map(([k, v]) => `${pid}.${k} = ${v}`))
-          .join(', ') || 'defaults'
-      })`
-    : 'default constants';
+const profileText = (p: ProfileInfo | null) => (p ? `profile '${p.name}' (${profileConstantsText(p, 'defaults')})` : 'default constants');
 const changeText = (c: ConstantChange) => c.constants.map((x) => `${x.name} ${x.a} → ${x.b}`).join(', ');
 
 /** Exit code of `amh diff`: 0 when no requirement present in both reports changed verdict, else 1. */

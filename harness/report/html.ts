@@ -8,6 +8,7 @@
 import type { Evidence } from '../engine/evidence.ts';
 import { verdictText, runsText } from './markdown.ts';
 import type { ProtocolReport, Report, RequirementReport, RequirementStatus } from './types.ts';
+import { profileConstantsText } from './profile-text.ts';
 
 /** HTML-escape text. */
 export function esc(s: unknown): string {
@@ -165,13 +166,7 @@ export function renderHtml(r: Report): string {
 <body>
 <header class="v${r.exitCode}"><h1 id="verdict">${esc(verdictText(r))}</h1>
 <div>Target <b>${esc(r.target.name)}</b> (${esc(r.target.kind)}${r.target.source ? `: ${esc(r.target.source)}` : ''}) · capabilities: ${esc(r.target.capabilities.join(', ') || 'none')} · seed <b>${r.seed}</b> · ${esc(runsText(r))} · ${(r.durationMs / 1000).toFixed(1)} s · started ${esc(r.startedAt)} · exit code ${r.exitCode} · ${esc(r.harness.name)} ${esc(r.harness.version)}</div>${
-    r.profile
-      ? `<div>Profile <b>${esc(r.profile.name)}</b> (<code>${esc(r.profile.hash.slice(0, 12))}</code>): ${esc(
-          Object.entries(r.profile.constants)
-            .flatMap(([p, c]) => Object.entries(c).map(([k, v]) => `${p}.${k} = ${v}`))
-            .join(', ') || 'every constant at its default',
-        )}</div>`
-      : ''
+    r.profile ? `<div>Profile <b>${esc(r.profile.name)}</b> (<code>${esc(r.profile.hash.slice(0, 12))}</code>): ${esc(profileConstantsText(r.profile, 'every constant at its default'))}</div>` : ''
   }</header>
 <main>
 <section class="counts"><span>${badge('pass')} ${s.pass}</span><span>${badge('fail')} ${s.fail}</span><span>${badge('warn')} ${s.warn}</span><span>${badge('not-applicable')} ${s.notApplicable}</span><span>${badge('error')} ${s.error}</span><span>${badge('indeterminate')} ${s.indeterminate}</span><span>${badge('uncovered')} ${s.uncovered}</span><span>checks executed: <b>${s.checks}</b></span></section>

@@ -4,6 +4,7 @@
  */
 import { baselineLines } from './baseline.ts';
 import type { Report, RequirementStatus } from './types.ts';
+import { profileConstantsText } from './profile-text.ts';
 
 const ICON: Record<RequirementStatus, string> = {
   pass: '✅ pass',
@@ -45,15 +46,7 @@ export function renderMarkdown(r: Report): string {
     `| ${s.pass} | ${s.fail} | ${s.warn} | ${s.notApplicable} | ${s.error} | ${s.indeterminate} | ${s.uncovered} | ${s.checks} |`,
     '',
   ];
-  if (r.profile)
-    out.push(
-      `Profile **${cell(r.profile.name)}** (\`${r.profile.hash.slice(0, 12)}\`): ${
-        Object.entries(r.profile.constants)
-          .flatMap(([p, c]) => Object.entries(c).map(([k, v]) => `\`${p}.${k}\` = ${v}`))
-          .join(', ') || 'every constant at its default'
-      }`,
-      '',
-    );
+  if (r.profile) out.push(`Profile **${cell(r.profile.name)}** (\`${r.profile.hash.slice(0, 12)}\`): ${profileConstantsText(r.profile, 'every constant at its default', (n) => `\`${n}\``)}`, '');
   if (r.shard)
     out.push(
       `Shard **${r.shard.index}/${r.shard.total}** (${r.protocols.reduce((a, p) => a + p.scenarios.length, 0)} of ${r.shard.cases.length} cases); \`amh report --merge\` builds the whole report.`,

@@ -131,10 +131,12 @@ export interface ProfileInfo {
   name: string;
   /** The profile file as given. */
   source?: string;
-  /** SHA-256 of the canonical JSON of `constants` (harness/profiles/profile.ts). */
+  /** SHA-256 of the canonical JSON of `constants` with `pinnedDefaults` (harness/profiles/profile.ts). */
   hash: string;
   /** Protocol id → constant → value (as text), only those that differ from the pack's default. */
   constants: Record<string, Record<string, string>>;
+  /** Implementation-defined constants the profile names at their default (checked, values unchanged). */
+  pinnedDefaults?: Record<string, Record<string, string>>;
 }
 
 /** One shard's place in the whole run. */

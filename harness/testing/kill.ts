@@ -14,6 +14,7 @@ import type { ProtocolModule } from '../engine/dsl.ts';
 import { runAll } from '../engine/runner.ts';
 import { createTargetClients } from '../engine/session.ts';
 import { loadProtocols } from '../packs/discover.ts';
+import type { Profile } from '../profiles/profile.ts';
 import type { Report } from '../report/types.ts';
 import type { Target } from '../target/schema.ts';
 
@@ -55,13 +56,13 @@ export function defineKills<V>(k: KillSpec<V>): KillSpec<V> {
 }
 
 /** Run a protocol's scenarios in-process against a target (one worker). */
-export async function certifyInProcess(target: Target, o: { protocol: string; grep?: string; runs: number; seed: number; module?: ProtocolModule }): Promise<Report> {
+export async function certifyInProcess(target: Target, o: { protocol: string; grep?: string; runs: number; seed: number; module?: ProtocolModule; profile?: Profile }): Promise<Report> {
   const protocols = await loadProtocols();
   const p = o.module ?? protocols.find((x) => x.id === o.protocol);
   if (!p) throw new Error(`unknown protocol ${o.protocol}`);
   return runAll(
     { target, targetInfo: { name: target.name, kind: 'file', capabilities: [...target.capabilities], chains: [] }, workers: [createTargetClients(target)], protocols: [p] },
-    { runs: o.runs, seed: o.seed, command: 'kill-test', protocols: [o.protocol], grep: o.grep },
+    { runs: o.runs, seed: o.seed, command: 'kill-test', protocols: [o.protocol], grep: o.grep, ...(o.profile ? { profile: o.profile } : {}) },
   );
 }
 

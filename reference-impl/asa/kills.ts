@@ -10,7 +10,7 @@ import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
 import type { NetworkFaults } from './server/lightning.ts';
 import type { ProviderFaults } from './server/provider.ts';
 import type { RelayFaults } from './server/relay.ts';
-import { type AsaFaults, startAsaStack } from './server/stack.ts';
+import { type AsaFaults, type AsaStack, startAsaStack } from './server/stack.ts';
 
 const relay = (requirement: string, f: keyof RelayFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
   requirement,
@@ -34,21 +34,25 @@ const net = (requirement: string, f: keyof NetworkFaults, defect: string, grep: 
   runs,
 });
 
+/** An in-process stack described as a Target (the kill variants, and tests of other stack options). */
+export function stackTarget(s: AsaStack, name: string) {
+  return parseTarget({
+    name,
+    endpoints: s.endpoints,
+    accounts: roleKeys()
+      .filter((k) => k.kind !== 'ed25519')
+      .map((k) => ({ role: k.role, kind: k.kind, privateKey: k.privateKey, publicKey: k.publicKey })),
+    capabilities: ['asa:reputation-view'],
+    config: s.config,
+  });
+}
+
 export default defineKills<AsaFaults>({
   protocol: 'asa',
   controlRuns: 3,
   async start(v) {
     const s = await startAsaStack({ faults: v ?? undefined });
-    const target = parseTarget({
-      name: `asa reference${v ? ` with ${JSON.stringify(v)}` : ''}`,
-      endpoints: s.endpoints,
-      accounts: roleKeys()
-        .filter((k) => k.kind !== 'ed25519')
-        .map((k) => ({ role: k.role, kind: k.kind, privateKey: k.privateKey, publicKey: k.publicKey })),
-      capabilities: ['asa:reputation-view'],
-      config: s.config,
-    });
-    return { target, stop: () => s.stop() };
+    return { target: stackTarget(s, `asa reference${v ? ` with ${JSON.stringify(v)}` : ''}`), stop: () => s.stop() };
   },
   variants: [
     relay('ASA-RLY-01', 'noEose', 'ends no REQ with EOSE', 'relay-publish-read', 1),

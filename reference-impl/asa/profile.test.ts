@@ -10,9 +10,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'vitest';
 import type { Report } from '../../harness/report/types.ts';
+import { loadConstants } from '../../harness/packs/discover.ts';
+import { parseProfile } from '../../harness/profiles/profile.ts';
 import { amh } from '../../harness/testing/cli.ts';
+import { certifyInProcess } from '../../harness/testing/kill.ts';
 import { dependingOn, dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
+import { stackTarget } from './kills.ts';
 import { asaServeLab } from './serve-lab.ts';
+import { startAsaStack } from './server/stack.ts';
 
 const lab = asaServeLab();
 const PROFILE = path.join('examples', 'profiles', 'asa-token-limits.yaml');
@@ -51,6 +56,23 @@ test('a provider at the defaults certified with the profile fails only the requi
     assert.match(d.stdout, /tokenMaxRequests 1 → 3/);
   } finally {
     await p.stop();
+  }
+});
+
+test('a profile naming the default limits pins them: a provider minting 3-request tokens fails ASA-L402-07 under it and passes without it', { timeout: 300_000 }, async () => {
+  const s = await startAsaStack({ provider: { tokenMaxRequests: 3 } });
+  try {
+    const target = stackTarget(s, 'asa reference minting 3-request tokens');
+    const pin = parseProfile({ protocols: { asa: { tokenMaxRequests: 1 } } }, await loadConstants(), 'pin-defaults.yaml', 'pin the default count');
+    assert.deepEqual(pin.overrides, {}, 'the default changes no value');
+    const status = async (profile?: typeof pin) => {
+      const r = await certifyInProcess(target, { protocol: 'asa', grep: 'l402-request-count', runs: 4, seed: 3, ...(profile ? { profile } : {}) });
+      return r.protocols[0]!.requirements.find((q) => q.id === 'ASA-L402-07')!.status;
+    };
+    assert.equal(await status(pin), 'fail', 'held to the pinned default of 1 request');
+    assert.equal(await status(), 'pass', 'without a profile any count passes');
+  } finally {
+    await s.stop();
   }
 });
 

@@ -12,7 +12,8 @@ Lists every protocol pack found under scenarios/<id>/ (and its reference-impl/<i
 contracts/src/<id>/ parts): requirements, scenarios, the target endpoints and capabilities it uses,
 and its documentation. --markdown prints the README's protocol table; --json one JSON document.
 --constants prints, per pack, the protocol constants a what-if profile (--profile FILE) may set:
-type, default, valid range, where each applies and what it means (Markdown).
+type, default, valid range, where each applies and what it means (Markdown). An
+implementation-defined constant is checked only when a profile names it, at its default too.
 `;
 
 /** A pack's constants as a Markdown table (amh list --constants). */
@@ -21,7 +22,7 @@ export function constantsTable(c: PackConstants): string {
     d.type === 'enum' ? (d.values ?? []).join(' \\| ') : d.type === 'boolean' ? 'true, false' : `${showValue(d.min!)}..${showValue(d.max!)}${d.unit ? ` ${d.unit}` : ''}`;
   const rows = Object.entries(c.declarations).map(
     ([name, d]) =>
-      `| \`${name}\` | ${d.type} | ${showValue(c.defaults[name as never] as never)} | ${range(d)} | ${d.appliesTo.join(', ')} | ${d.meaning.replace(/\|/g, '\\|')}${d.contract ? ` (contracts: ${d.contract.replace(/\|/g, '\\|')})` : ''} |`,
+      `| \`${name}\` | ${d.type} | ${showValue(c.defaults[name as never] as never)} | ${range(d)} | ${d.appliesTo.join(', ')} | ${d.meaning.replace(/\|/g, '\\|')}${d.implementationDefined ? ' (implementation-defined: checked only when a profile names it)' : ''}${d.contract ? ` (contracts: ${d.contract.replace(/\|/g, '\\|')})` : ''} |`,
   );
   const presets = Object.keys(c.presets).length
     ? `\n\nPresets: ${Object.keys(c.presets)

@@ -28,8 +28,9 @@ export const AIMARKET_CONSTANTS = defineConstants(
       min: 0,
       max: 10_000,
       meaning:
-        "the routing hub's fee on federated matches, in basis points: routed_price_usd = price × (1 + fee/10 000) (spec §2.1; the reference router's 1%); pinned only when a profile sets it, else any declared fee passes",
+        "the routing hub's fee on federated matches, in basis points: routed_price_usd = price × (1 + fee/10 000) (spec §2.1; the reference router's 1%); without a profile any declared fee passes",
       appliesTo: ['server', 'requirements'],
+      implementationDefined: true,
     },
     channelExpirySeconds: {
       type: 'seconds',

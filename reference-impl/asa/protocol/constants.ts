@@ -19,8 +19,9 @@ export const ASA_CONSTANTS = defineConstants('asa', {
     min: 1,
     max: 100,
     unit: 'requests',
-    meaning: 'requests one paid L402 token buys: its `<service>_max_requests` caveat (ASA-PROF-07: 1); pinned only when a profile sets it',
+    meaning: 'requests one paid L402 token buys: its `<service>_max_requests` caveat (ASA-PROF-07: 1)',
     appliesTo: ['server', 'requirements'],
+    implementationDefined: true,
   },
   tokenLifetimeSeconds: {
     type: 'seconds',
@@ -29,8 +30,9 @@ export const ASA_CONSTANTS = defineConstants('asa', {
     min: 60,
     max: 2_592_000,
     unit: 's',
-    meaning: 'how long a paid L402 token stays valid: its `<service>_valid_until` caveat = mint time + this (ASA-PROF-07: 1 h); pinned only when a profile sets it',
+    meaning: 'how long a paid L402 token stays valid: its `<service>_valid_until` caveat = mint time + this (ASA-PROF-07: 1 h)',
     appliesTo: ['server', 'requirements'],
+    implementationDefined: true,
   },
 });
 
