@@ -4,7 +4,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, test } from 'vitest';
 import { Indeterminate } from '../engine/errors.ts';
-import { expectFired, isConnectionLoss, rpcFaultsOf, startFaultProxy, throughRpcFaults, type FaultProxy } from './index.ts';
+import { expectFired, isConnectionLoss, rpcErrorAnswer, rpcFaultsOf, startFaultProxy, throughRpcFaults, type FaultProxy } from './index.ts';
 
 /** What the upstream saw: one entry per request it handled to the end. */
 interface Seen {
@@ -225,6 +225,44 @@ describe('fault proxy', () => {
     f.disarm();
     assert.ok('status' in (await call(`${proxy.url}/a`)));
     assert.equal(f.hits.length, 1);
+  });
+
+  test('respond: the client gets the substitute; without forward the server never sees the request', async () => {
+    proxy = await startFaultProxy(upstreamUrl);
+    const f = proxy.arm({ name: 'no such method', when: { method: 'POST' }, action: { kind: 'respond', answer: rpcErrorAnswer({ code: -32601, message: 'the method x does not exist' }) } });
+    const one = await call(`${proxy.url}/rpc`, { method: 'POST', body: '{"jsonrpc":"2.0","id":7,"method":"x","params":[]}' });
+    assert.ok('status' in one);
+    assert.equal(one.status, 200);
+    assert.deepEqual(JSON.parse(one.body), { jsonrpc: '2.0', id: 7, error: { code: -32601, message: 'the method x does not exist' } });
+    assert.equal(seen.length, 0, 'the upstream never saw it');
+    assert.deepEqual(f.hits[0]!.upstream, []);
+    const batch = proxy.arm({ name: 'batch', action: { kind: 'respond', answer: rpcErrorAnswer({ code: -32004, message: 'm' }) } });
+    const b = await call(`${proxy.url}/rpc`, { method: 'POST', body: '[{"id":0,"method":"a"},{"id":1,"method":"b"}]' });
+    assert.ok('status' in b);
+    assert.deepEqual(
+      JSON.parse(b.body).map((x: { id: number }) => x.id),
+      [0, 1],
+    );
+    assert.ok(batch.fired);
+    assert.ok('status' in (await call(`${proxy.url}/rpc`, { method: 'POST', body: '{}' })));
+    assert.equal(seen.length, 1, 'times 1: the next request passes');
+  });
+
+  test('respond (forward, on a status): the server acts on the request, the client gets the substitute built from its answer', async () => {
+    proxy = await startFaultProxy(upstreamUrl);
+    const f = proxy.arm({
+      name: 'took it, answered an error',
+      when: { status: 200 },
+      action: { kind: 'respond', forward: true, answer: (_req, up) => ({ status: 504, body: `was ${up!.status}` }) },
+    });
+    const missing = await call(`${proxy.url}/missing`);
+    assert.ok('status' in missing && missing.status === 404, 'a 404 does not match the status trigger and passes');
+    assert.equal(f.fired, false);
+    const r = await call(`${proxy.url}/a`, paid);
+    assert.ok('status' in r);
+    assert.deepEqual([r.status, r.body], [504, 'was 200']);
+    assert.equal(seen.length, 2, 'the upstream saw both');
+    assert.equal(f.hits[0]!.upstream[0]!.status, 200);
   });
 
   test('bad fault specs are refused with the reason', async () => {

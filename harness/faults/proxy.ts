@@ -7,7 +7,8 @@
  *
  * Faults are armed with a trigger (a predicate on method, path, request headers and/or the upstream
  * status) and an action: drop the request, drop the answer after the server processed it, delay
- * (for a time or until released), deliver the request twice, or reset the connection. Each armed
+ * (for a time or until released), deliver the request twice, reset the connection, or answer in
+ * the upstream's place (before or after it saw the request). Each armed
  * fault records every time it fired and what the upstream answered then (the harness knows what the
  * client could not see). A scenario whose fault never fired established nothing: see
  * `expectFired` in ./index.ts.
@@ -74,7 +75,21 @@ export type FaultAction =
    */
   | { kind: 'duplicate'; mode?: 'concurrent' | 'sequential' }
   /** The client's connection is reset as soon as the request arrived; the server never sees it. */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /**
+   * The client gets `answer(request, upstream)` instead of the upstream's answer: a server that
+   * refuses a method (a JSON-RPC node without it), or one that took the request and answered
+   * something else (an error after it acted). With `forward: true` the request is delivered first
+   * and its real answer recorded and passed to `answer`; else the upstream never sees it.
+   */
+  | { kind: 'respond'; forward?: boolean; answer: (req: ProxiedRequest, upstream?: UpstreamAnswer) => Substitute };
+
+/** An answer the proxy gives in the upstream's place (`respond`). */
+export interface Substitute {
+  status: number;
+  headers?: http.OutgoingHttpHeaders;
+  body: string | Buffer;
+}
 
 /** What to arm: a name that says what happens (it appears in reports), a trigger, an action. */
 export interface FaultSpec {
@@ -140,7 +155,8 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-const RESPONSE_SIDE = (a: FaultAction) => a.kind === 'drop-response' || (a.kind === 'delay' && a.phase === 'response') || (a.kind === 'duplicate' && a.mode === 'sequential');
+const RESPONSE_SIDE = (a: FaultAction) =>
+  a.kind === 'drop-response' || (a.kind === 'delay' && a.phase === 'response') || (a.kind === 'duplicate' && a.mode === 'sequential') || (a.kind === 'respond' && a.forward === true);
 
 /** Whether the request-side parts of a trigger match. */
 function requestMatches(t: Trigger, r: ProxiedRequest): boolean {
@@ -345,6 +361,14 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
         hangUp(req.socket, act.how ?? 'close');
         return;
       }
+      case 'respond': {
+        const a = act.forward ? await forward(r, hit) : undefined;
+        if (a && !actsOn(a)) return answer(res, a);
+        const sub = act.answer(r, a);
+        const body = typeof sub.body === 'string' ? Buffer.from(sub.body) : sub.body;
+        answer(res, { status: sub.status, headers: (sub.headers ?? { 'content-type': 'application/json' }) as http.IncomingHttpHeaders, body });
+        return;
+      }
       case 'duplicate': {
         if (act.mode === 'sequential') {
           const a = await forward(r, hit);
@@ -384,7 +408,7 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
     arm(spec: FaultSpec) {
       if (spec.when?.status !== undefined && !RESPONSE_SIDE(spec.action))
         throw new Error(
-          `fault '${spec.name}': a trigger on the upstream status needs an action taken after the answer (drop-response, delay with phase 'response', duplicate with mode 'sequential'), not ${spec.action.kind}`,
+          `fault '${spec.name}': a trigger on the upstream status needs an action taken after the answer (drop-response, delay with phase 'response', duplicate with mode 'sequential', respond with forward), not ${spec.action.kind}`,
         );
       if (spec.action.kind === 'delay' && spec.action.ms === undefined && !spec.action.hold) throw new Error(`fault '${spec.name}': a delay needs ms or hold: true`);
       if (spec.times !== undefined && !(Number.isInteger(spec.times) && spec.times >= 1)) throw new Error(`fault '${spec.name}': times must be a positive integer, got ${spec.times}`);

@@ -8,7 +8,7 @@
  * stopped when the last one lets go). Scenarios find it by the target chain's RPC URL.
  */
 import { HarnessFault } from '../engine/errors.ts';
-import { startFaultProxy, type FaultProxy, type ProxiedRequest, type Trigger } from './proxy.ts';
+import { startFaultProxy, type FaultProxy, type ProxiedRequest, type Substitute, type Trigger } from './proxy.ts';
 
 const proxies = new Map<string, { proxy: Promise<FaultProxy>; users: number }>();
 
@@ -94,4 +94,21 @@ export function rpcMethods(body: Buffer): string[] {
 /** A trigger on JSON-RPC requests that call one of `methods` (alone or in a batch). */
 export function callsRpc(...methods: string[]): Trigger {
   return { method: 'POST', match: (r: ProxiedRequest) => rpcMethods(r.body).some((m) => methods.includes(m)) };
+}
+
+/**
+ * A `respond` answer that gives every call of a JSON-RPC request (one call or a batch) this error:
+ * what a node that lacks a method, or refuses the call, answers (HTTP 200, JSON-RPC 2.0 §5).
+ */
+export function rpcErrorAnswer(error: { code: number; message: string; data?: unknown }): (req: ProxiedRequest) => Substitute {
+  return (req) => {
+    let calls: unknown;
+    try {
+      calls = JSON.parse(req.body.toString('utf8'));
+    } catch {
+      calls = { id: null };
+    }
+    const one = (c: unknown) => ({ jsonrpc: '2.0', id: (c as { id?: unknown } | null)?.id ?? null, error });
+    return { status: 200, body: JSON.stringify(Array.isArray(calls) ? calls.map(one) : one(calls)) };
+  };
 }

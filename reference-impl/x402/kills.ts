@@ -204,6 +204,21 @@ export default defineKills<Variant>({
       runs: 1,
       variant: { facilitator: { noRebroadcast: true }, receiptTimeoutMs: 1500 },
     },
+    {
+      requirement: 'X402-FLT-05',
+      defect:
+        "the facilitator reports any error answer to its send as settlement_pending with the hash, also the node's refusal of eth_sendRawTransactionSync (a pending transaction the node never took)",
+      grep: 'fault-facilitator-no-sync-send',
+      runs: 1,
+      variant: { facilitator: { sendErrorIsPending: true } },
+    },
+    {
+      requirement: 'X402-FLT-06',
+      defect: 'the facilitator has no eth_sendRawTransaction fallback: on a node without eth_sendRawTransactionSync every settlement fails',
+      grep: 'fault-facilitator-no-sync-send',
+      runs: 1,
+      variant: { facilitator: { noSendFallback: true } },
+    },
     { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
     {
       requirement: 'X402-FAC-02',

@@ -13,7 +13,20 @@ import type { Address, Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
-import { LOSSES, asResponse, callsRpc, describeHit, expectFired, lossFault, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
+import {
+  LOSSES,
+  asResponse,
+  callsRpc,
+  describeHit,
+  expectFired,
+  lossFault,
+  rpcErrorAnswer,
+  rpcFaultsOf,
+  withFaultProxy,
+  type FaultProxy,
+  type Hangup,
+  type UpstreamAnswer,
+} from '../../harness/faults/index.ts';
 import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
 import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
 import { BASE, BUYERS, expectPaid, expectSettledOnChain, expectUnchanged, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
@@ -330,4 +343,91 @@ export const facilitatorSendNeverArrived = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived];
+/**
+ * How nodes say they lack eth_sendRawTransactionSync (EIP-7966, a 2025 draft that only some nodes
+ * serve). The first is JSON-RPC 2.0 §5.1's code with a wording of the node's own (the code is what
+ * says "no such method"); then EIP-1474's -32004, and geth's wording. A facilitator that remembers the
+ * refusal meets only the first, so the code-only answer comes first.
+ */
+const NO_SYNC_ANSWERS = [
+  { code: -32601, message: 'eth_sendRawTransactionSync is not available on this endpoint' },
+  { code: -32004, message: 'Method not supported' },
+  { code: -32601, message: 'the method eth_sendRawTransactionSync does not exist/is not available' },
+] as const;
+
+/**
+ * The node refuses eth_sendRawTransactionSync as an unknown method (capability `rpc-faults`: the
+ * node's answer is replaced by the proxy; the request never reaches it). The standard send,
+ * eth_sendRawTransaction, works. Whatever the facilitator makes of it, money is right (X402-FLT-05):
+ * no 5xx, a success names the one transfer on chain, a refusal moves nothing and leaves the
+ * authorization unused, and a settlement_pending names a transaction the node holds (the node
+ * refused this one, so pending with its hash is a claim nobody can reconcile). A facilitator that
+ * never calls the method passes as well (it is not bound to it). And it should settle (X402-FLT-06,
+ * SHOULD): the method is optional, so refusing payments on a node without it is a defect of
+ * availability, not of money.
+ */
+export const facilitatorNoSyncSend = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-no-sync-send',
+  title: 'The node refuses eth_sendRawTransactionSync as an unknown method: the facilitator settles with eth_sendRawTransaction, paid once; never pending for the refused transaction',
+  requirements: ['X402-FLT-05', 'X402-FLT-06'],
+  maxRuns: FAULT_RUNS,
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const req = 'X402-FLT-05';
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    const version = (await facilitatorVersions(ctx, o))[0]!;
+    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    for (const refusal of NO_SYNC_ANSWERS) {
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      const what = `the node answers eth_sendRawTransactionSync with JSON-RPC error ${refusal.code} "${refusal.message}"`;
+      // Every call of the method during this settlement is refused: a retry of it meets the same node.
+      const armed = rpc.arm({ name: what, when: callsRpc('eth_sendRawTransactionSync'), action: { kind: 'respond', answer: rpcErrorAnswer(refusal) }, times: 100 });
+      ctx.act(`POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; ${what}`);
+      let a: FacilitatorAnswer;
+      try {
+        a = await post(ctx, '/settle', bodyOf(o, p));
+      } finally {
+        armed.disarm();
+      }
+      ctx.evidence.note(armed.fired ? describeHit(armed, armed.hits[0]!) : 'the facilitator did not call eth_sendRawTransactionSync for this settlement');
+      ctx.check(req, a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+      ctx.check('X402-FLT-06', a.json?.success === true, 'a valid payment is settled on a node without eth_sendRawTransactionSync (eth_sendRawTransaction is the standard send)', {
+        expected: 'success:true',
+        actual: showAnswer(a),
+      });
+      if (isPending(a)) {
+        const hash = a.json?.transaction;
+        const known =
+          isTxHash(hash) &&
+          (await o.s.public.getTransaction({ hash: hash as Hex }).then(
+            () => true,
+            () => false,
+          ));
+        ctx.check(req, known, 'a settlement_pending names a transaction the node holds', {
+          expected: 'a transaction hash the node knows (pending or mined)',
+          actual: `${showAnswer(a)}; the node ${isTxHash(hash) ? 'has never seen this transaction (it refused the send)' : 'was given no hash'}`,
+        });
+        for (let retry = 1; retry <= PENDING_RETRIES && isPending(a); retry++) {
+          ctx.act(`POST /settle again with the same payment (retry ${retry}: reconcile the pending settlement)`);
+          a = await post(ctx, '/settle', bodyOf(o, p));
+          ctx.check(req, a.status < 500, 'the retried /settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+        }
+        if (isPending(a)) throw new Indeterminate(req, `the node holds the pending transaction but has not mined it after ${PENDING_RETRIES} retries`);
+      }
+      if (a.json?.success === true) {
+        await expectSettledOnChain(ctx, req, o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+        await expectPaid(ctx, req, o, snap, amount, '/settle on a node without eth_sendRawTransactionSync');
+      } else {
+        await expectUnchanged(ctx, req, o, snap, p.auth, `a settlement refused (${showAnswer(a)}) on a node without eth_sendRawTransactionSync`);
+      }
+    }
+  },
+});
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived, facilitatorNoSyncSend];

@@ -217,6 +217,26 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-FLT-05',
+    level: 'MUST',
+    title: 'A facilitator whose node refuses eth_sendRawTransactionSync as an unknown method loses no money and claims no pending transaction the node refused',
+    source: {
+      ...EXACT,
+      section:
+        'settle step 3 "Call the token\'s transferWithAuthorization"; §1.4 settlement_pending "with the tx hash, so callers can reconcile" (PR #3083); JSON-RPC 2.0 §5.1 (-32601), EIP-1474 (-32004), EIP-7966 (a draft method)',
+    },
+    text: 'When the node answers eth_sendRawTransactionSync with a JSON-RPC "method not found" error (-32601 in any wording, -32004 "Method not supported") while eth_sendRawTransaction works, /settle answers no 5xx; success:true only for the transaction that moved exactly this payment, once; a refusal moves nothing and leaves the authorization unused; and settlement_pending only with the hash of a transaction the node holds (then finished within two retried /settle calls), never for the send the node refused. A facilitator that never calls the method passes. Needs the capability rpc-faults.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-FLT-06',
+    level: 'SHOULD',
+    title: 'A facilitator settles on a node without eth_sendRawTransactionSync',
+    source: { ...EXACT, section: 'settle step 3 "Call the token\'s transferWithAuthorization" (any standard send); EIP-7966 is a 2025 draft few nodes serve' },
+    text: 'When the node refuses eth_sendRawTransactionSync as an unknown method, /settle of a valid payment answers success:true with the transaction that moved it (sent with the standard eth_sendRawTransaction). Needs the capability rpc-faults.',
+    profileAssumption: true,
+  },
+  {
     id: 'X402-FAC-01',
     revisions: ['v2'],
     level: 'MUST',

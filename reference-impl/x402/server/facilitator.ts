@@ -72,8 +72,12 @@ export interface FacilitatorFaults {
   skipValidAfterCheck?: boolean;
   /** Read validAfter/validBefore against `Date.now()` instead of the chain (the official library's behaviour). */
   hostClock?: boolean;
-  /** A send whose answer was lost (connection closed or reset) is reported as a failed settlement, even when it landed. */
+  /** A send whose answer was lost (connection closed or reset, or a timeout answer) is reported as a failed settlement, even when it landed. */
   lostSendIsFailure?: boolean;
+  /** A node that refuses eth_sendRawTransactionSync as an unknown method fails the settlement (no eth_sendRawTransaction fallback). */
+  noSendFallback?: boolean;
+  /** Any error answer to the send is reported as settlement_pending with the hash, also a refusal (the node never took it). */
+  sendErrorIsPending?: boolean;
   /** A broadcast transaction the node does not know is only waited for, never sent again (a send lost before the node read it stays lost). */
   noRebroadcast?: boolean;
 }
@@ -684,14 +688,14 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
             reached = true;
             return receipt ? judge(formatTransactionReceipt(receipt as never), ctx) : await confirm(settleKey, hash, raw, ctx);
           } catch (err) {
-            if (err instanceof RpcTimeout) {
+            if ((err instanceof RpcTimeout && !faults.lostSendIsFailure) || faults.sendErrorIsPending) {
               // The node may hold it: the hash is known, so a retry reconciles instead of paying twice.
               reached = true;
               pending.set(settleKey, { hash, raw, ctx });
               return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network, payer };
             }
             if (!(err instanceof RpcError)) throw err;
-            if (!err.unsupported) throw err;
+            if (!err.unsupported || faults.noSendFallback) throw err;
             sends.sync = false;
           }
         }
