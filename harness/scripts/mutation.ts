@@ -187,8 +187,16 @@ async function main(): Promise<void> {
     const report = [path.join(full, 'mutation.json'), path.join(full, 'sample', 'mutation.json')].find((f) => existsSync(f));
     if (!report) fail(`neither reports/mutation/${id}/mutation.json nor its sample/mutation.json exists: run the server (or a --sample) first`);
     const wanted = new Set([...(values.survivors ? ['Survived', 'NoCoverage'] : []), ...(values.timeouts ? ['Timeout'] : [])]);
-    const picked = mutantRows(JSON.parse(readFileSync(report, 'utf8')), root).filter((m) => wanted.has(m.status));
+    const strykerReport = JSON.parse(readFileSync(report, 'utf8')) as { files: Record<string, { source: string }> };
+    const picked = mutantRows(strykerReport as never, root).filter((m) => wanted.has(m.status));
     if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant`);
+    // Mutants are positions in the code of that run: on changed code they would mutate something else.
+    const changed = Object.entries(strykerReport.files)
+      .map(([f, x]) => [path.isAbsolute(f) ? path.relative(root, f) : f, x.source] as const)
+      .filter(([f, source]) => picked.some((m) => m.file === f) && (!existsSync(path.join(root, f)) || readFileSync(path.join(root, f), 'utf8') !== source))
+      .map(([f]) => f);
+    if (changed.length)
+      fail(`${path.relative(root, report)} was made on other code: ${changed.join(', ')} changed since, so its survivors' positions point elsewhere. Run the server (or a new --sample) first.`);
     mutate = mutateRanges(picked);
   }
   // A sample: every mutant of the chosen files as Stryker would make them, then a seeded draw.
