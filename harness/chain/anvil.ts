@@ -5,11 +5,12 @@
  * harness/scripts/gen-fixtures.ts); nothing is deployed at start-up. Fork start: fork a real RPC and
  * add only what is missing (see provision.ts).
  */
-import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { Instance } from 'prool';
 import type { Hex } from 'viem';
@@ -73,6 +74,41 @@ export function anvilBinary(): string {
   }
   return path.join(REPO_ROOT, 'node_modules', '.bin', exe);
 }
+
+/**
+ * A launcher that ends anvil when the process that started it dies. A harness process killed with
+ * SIGKILL (a CI job's timeout, Stryker's, `kill -9`) runs no cleanup, and its anvils would keep
+ * running, re-parented to init, each holding a port and up to a GB of memory. The launcher starts a
+ * watcher that checks once a second that the parent is alive (and ends with anvil), then becomes
+ * anvil (`exec`): anvil stays the harness's direct child with the same pid, signals and exit status.
+ * POSIX shells only: on Windows anvil is started directly.
+ */
+export function guardedAnvil(binary: string): string {
+  if (process.platform === 'win32') return binary;
+  const script = `#!/bin/sh
+# agentmarket-harness: ends anvil when the process that started it is gone (harness/chain/anvil.ts).
+parent=$PPID
+self=$$
+(
+  while kill -0 $self 2>/dev/null; do
+    if ! kill -0 $parent 2>/dev/null; then kill -TERM $self 2>/dev/null; exit 0; fi
+    sleep 1
+  done
+) </dev/null >/dev/null 2>&1 &
+exec ${shellWord(binary)} "$@"
+`;
+  const file = path.join(os.tmpdir(), `amh-anvil-guard-${createHash('sha256').update(script).digest('hex').slice(0, 16)}.sh`);
+  if (!existsSync(file)) {
+    // Written whole under another name, then renamed: a concurrent start never runs half a script.
+    const part = `${file}.${process.pid}.part`;
+    writeFileSync(part, script);
+    chmodSync(part, 0o755);
+    renameSync(part, file);
+  }
+  return file;
+}
+
+const shellWord = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /**
  * A URL safe to print: RPC providers put API keys in the path, query or user info, so only the
@@ -165,7 +201,7 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
 
   // prool passes every key through as a flag; its type does not list --cache-path.
   const args: Instance.anvil.Parameters & { cachePath: string } = {
-    binary: anvilBinary(),
+    binary: guardedAnvil(anvilBinary()),
     host,
     port: requestedPort,
     chainId: profile.chainId,
