@@ -23,7 +23,9 @@ import {
   rpcErrorAnswer,
   rpcFaultsOf,
   withFaultProxy,
+  type ArmedFault,
   type FaultProxy,
+  type FaultSpec,
   type Hangup,
   type UpstreamAnswer,
 } from '../../harness/faults/index.ts';
@@ -225,18 +227,30 @@ async function settleThroughSendFault(
     const snap = await holdings(ctx, o, payer);
     const p = await sign(ctx, o, v.buyer, version);
     const what = fault.what(how === 'reset' ? 'reset' : 'closed');
-    const armed = rpc.arm({ name: what, when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'), action: { kind: fault.kind, how } });
-    ctx.act(`POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; ${what}`);
-    let a: FacilitatorAnswer;
-    try {
-      a = await post(ctx, '/settle', bodyOf(o, p));
-    } finally {
-      armed.disarm();
-    }
+    const { a, armed } = await settleUnder(
+      ctx,
+      o,
+      p,
+      rpc,
+      { name: what, when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'), action: { kind: fault.kind, how } },
+      version,
+      `${v.buyer}'s honest payment of ${amount}`,
+    );
     expectFired(armed, req, 'the facilitator sent no transaction through the RPC proxy for this settlement');
     ctx.evidence.note(describeHit(armed, armed.hits[0]!));
     ctx.check(req, a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
     await judge({ o, p, a, snap, payer, amount, version });
+  }
+}
+
+/** POST /settle of `p` with `fault` armed on the facilitator's node for exactly that call. */
+async function settleUnder(ctx: RunContext, o: Offer, p: Signed, rpc: FaultProxy, fault: FaultSpec, version: number, payment: string): Promise<{ a: FacilitatorAnswer; armed: ArmedFault }> {
+  const armed = rpc.arm(fault);
+  ctx.act(`POST /settle (v${version}): ${payment}; ${fault.name}`);
+  try {
+    return { a: await post(ctx, '/settle', bodyOf(o, p)), armed };
+  } finally {
+    armed.disarm();
   }
 }
 
@@ -387,14 +401,17 @@ export const facilitatorNoSyncSend = defineScenario({
       const p = await sign(ctx, o, v.buyer, version);
       const what = `the node answers eth_sendRawTransactionSync with JSON-RPC error ${refusal.code} "${refusal.message}"`;
       // Every call of the method during this settlement is refused: a retry of it meets the same node.
-      const armed = rpc.arm({ name: what, when: callsRpc('eth_sendRawTransactionSync'), action: { kind: 'respond', answer: rpcErrorAnswer(refusal) }, times: 100 });
-      ctx.act(`POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; ${what}`);
-      let a: FacilitatorAnswer;
-      try {
-        a = await post(ctx, '/settle', bodyOf(o, p));
-      } finally {
-        armed.disarm();
-      }
+      const settled = await settleUnder(
+        ctx,
+        o,
+        p,
+        rpc,
+        { name: what, when: callsRpc('eth_sendRawTransactionSync'), action: { kind: 'respond', answer: rpcErrorAnswer(refusal) }, times: 100 },
+        version,
+        `${v.buyer}'s honest payment of ${amount}`,
+      );
+      const armed = settled.armed;
+      let a = settled.a;
       ctx.evidence.note(armed.fired ? describeHit(armed, armed.hits[0]!) : 'the facilitator did not call eth_sendRawTransactionSync for this settlement');
       ctx.check(req, a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
       if (isPending(a)) {
