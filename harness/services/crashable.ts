@@ -78,7 +78,9 @@ export function startCrashable(o: CrashableOptions): Crashable {
       // kill -0 succeeds until the supervisor has reaped the process: the command returns once it is gone.
       command: `pid=$(cat ${quote(pidFile)}) && kill -KILL "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done`,
       ready: o.readyUrl,
-      timeoutMs: 120_000,
+      // A start compiles the server's TypeScript again (tsx): seconds on a quiet machine, past two
+      // minutes on a saturated one (a fresh-clone npm test beside other work saw it time out).
+      timeoutMs: 300_000,
     },
     async stop() {
       stopping = true;
