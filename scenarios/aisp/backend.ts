@@ -13,7 +13,7 @@ import { KEY_ATTACKS, keyAttack } from '../../reference-impl/aisp/agents/adversa
 import { ask } from '../../reference-impl/aisp/agents/venice.ts';
 import { marketplaceAbi } from '../../reference-impl/aisp/protocol/abi.ts';
 import { DIEM } from '../../reference-impl/aisp/protocol/profile.ts';
-import { balanceAnswer, keyAnswer, listingAnswer, listingsAnswer, requestAnswer, type ListingView } from '../../reference-impl/aisp/protocol/wire.ts';
+import { balanceAnswer, keyAnswer, listingAnswer, listingsAnswer, rateLimitsAnswer, requestAnswer, type ListingView } from '../../reference-impl/aisp/protocol/wire.ts';
 import {
   ADMIN_KEYS,
   adminKey,
@@ -271,10 +271,67 @@ export const getKeyFunderOnly = defineScenario({
 
 // ---------------------------------------------------------------------------------------------
 
+export const replayLater = defineScenario({
+  kind: 'property',
+  id: 'replay-later',
+  title: 'A used store-key or get-key signature replayed minutes later, its timestamp still inside the window, is refused and changes nothing',
+  requirements: ['AISP-SIG-02'],
+  ...BASE,
+  capabilities: [ADMIN_KEYS, 'clock-control'] as Capability[],
+  arbitrary: () => fc.record({ terms: termsArb, renter: fc.constantFrom('buyer1', 'buyer2'), wait: fc.double({ min: 0.5, max: 1, noNaN: true }) }),
+  async run(ctx, v) {
+    const a = await open(ctx);
+    const listingId = await list(a, 'provider', v.terms);
+    const own = await issueKey(a, 'provider', { limitDiem: v.terms.diemMax });
+    const foreign = await issueKey(a, 'vendor1');
+    ctx.act(`provider stores its key for listing ${listingId}`);
+    const storeSigned = await a.backend.signStoreKey(a.account('provider'), listingId);
+    const stored = await a.backend.storeKey({ listingId, apiKey: own.apiKey, ...storeSigned });
+    if (!is2xx(stored.status)) throw new Indeterminate('AISP-SIG-02', `setup: the backend refused the provider's own key (${stored.status})`);
+    const f = await fund(a, v.renter, listingId, 1n, v.terms.diemMin);
+    await mine(a, a.confirmations - 1);
+    // The signature replayed below is the one that was answered 200 (used whatever a server's reading of "used").
+    let keySigned = await a.backend.signGetKey(a.account(v.renter), f.rentalId);
+    let got = await a.backend.getKey(f.rentalId, keySigned);
+    for (let i = 0; i < 10 && got.status === 409; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      keySigned = await a.backend.signGetKey(a.account(v.renter), f.rentalId);
+      got = await a.backend.getKey(f.rentalId, keySigned);
+    }
+    if (got.status !== 200) throw new Indeterminate('AISP-SIG-02', `setup: the funder did not get its key (${got.status})`);
+    // Long after the use (a server that forgets used signatures early accepts them again), yet both
+    // timestamps stay inside the window, so only the single-use rule can refuse them.
+    const wait = Math.floor((a.window - 60) * v.wait);
+    ctx.act(`${wait}s pass on the lab clock`);
+    await warp(a, wait);
+    const age = (await a.now()) - Math.min(storeSigned.timestamp, keySigned.timestamp);
+    if (age > a.window - 10) throw new Indeterminate('AISP-SIG-02', `the clock moved ${age}s, too close to the ${a.window}s window for a replay to test single use`);
+    ctx.act(`an eavesdropper replays the provider's store-key signature (${age}s old) with vendor1's key`);
+    const r1 = await a.backend.storeKey({ listingId, apiKey: foreign.apiKey, ...storeSigned });
+    ctx.expectRefused('AISP-SIG-02', { status: r1.status, body: a.show(r1.body) }, `a store-key signature replayed ${age}s after its use is refused`);
+    ctx.act(`an eavesdropper replays ${v.renter}'s get-key signature`);
+    const r2 = await a.backend.getKey(f.rentalId, keySigned);
+    ctx.check('AISP-SIG-02', is4xx(r2.status) && !hasKeyField(r2.body), `a get-key signature replayed ${age}s after its use is refused without the key`, {
+      expected: '4xx, no key',
+      actual: `${r2.status} ${a.show(r2.body, 200)}`,
+    });
+    // Nothing changed: the funder, signing afresh, still gets the provider's key.
+    const again = await getKey(a, v.renter, f.rentalId, { tries: 10 });
+    const k = keyAnswer.safeParse(again.body);
+    const which = k.success ? (k.data.apiKey === own.apiKey ? 'the provider’s key' : k.data.apiKey === foreign.apiKey ? 'vendor1’s key' : fp(k.data.apiKey)) : `${again.status}`;
+    ctx.check('AISP-SIG-02', k.success && k.data.apiKey === own.apiKey, 'after the refused replays the funder still gets the provider’s key', { expected: 'the provider’s key', actual: which });
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/** Rental ids that are not decimal integers. */
+const MALFORMED_RENTAL_IDS = ['not-a-rental', 'x1', '-1'];
+
 export const keyBeforeFunding = defineScenario({
   kind: 'property',
   id: 'key-before-funding',
-  title: 'No key for a rental that is not funded (yet) or not confirmed; the funder gets it once the Funded block is confirmed',
+  title: 'No key for a rental that is not funded (yet), not confirmed, or not a decimal id; the funder gets it once the Funded block is confirmed',
   requirements: ['AISP-KEY-04'],
   ...BASE,
   arbitrary: () => fc.record({ terms: termsArb, renter: fc.constantFrom('buyer1', 'buyer2'), far: fc.bigInt({ min: 2n, max: 10n ** 30n }) }),
@@ -282,6 +339,15 @@ export const keyBeforeFunding = defineScenario({
     const a = await open(ctx);
     const { listingId, key } = await listWithKey(a, 'provider', v.terms);
     const next = (await counters(a)).rentals + 1n;
+    // Ids no parser reads as a rental (a leading digit could be read as one by a lenient parser): any 4xx, never a 5xx.
+    for (const id of MALFORMED_RENTAL_IDS) {
+      ctx.act(`attacker asks for the key of rental '${id}', which is not a decimal integer`);
+      const r = await a.backend.getKey(id, await a.backend.signGetKey(a.account('attacker'), id));
+      ctx.check('AISP-KEY-04', is4xx(r.status) && !hasKeyField(r.body), `rental id '${id}' names no rental: refused with 4xx, no key`, {
+        expected: '4xx',
+        actual: `${r.status} ${a.show(r.body, 200)}`,
+      });
+    }
     for (const id of [next, next + v.far]) {
       ctx.act(`${v.renter} asks for the key of rental ${id}, which nobody funded`);
       const r = await getKey(a, v.renter, id);
@@ -400,10 +466,10 @@ export const keyAfterEnd = defineScenario({
 export const balanceRoute = defineScenario({
   kind: 'property',
   id: 'balance',
-  title: 'POST /api/balance {apiKey} reports what the key can still spend (as rate_limits does), before and after use; an unknown key is refused',
+  title: 'POST /api/balance {apiKey} reports what the key can still spend (as rate_limits does), before and after use, and its expiry where it gives one; an unknown key is refused',
   requirements: ['AISP-BAL-01'],
   ...BASE,
-  arbitrary: () => fc.record({ terms: termsArb, uses: fc.integer({ min: 1, max: 3 }) }),
+  arbitrary: () => fc.record({ terms: termsArb, uses: fc.integer({ min: 1, max: 3 }), ttl: fc.integer({ min: 3_600, max: 30 * 86_400 }) }),
   async run(ctx, v) {
     const a = await open(ctx);
     const { listingId, key } = await listWithKey(a, 'provider', v.terms);
@@ -430,6 +496,28 @@ export const balanceRoute = defineScenario({
     }
     const b1 = await compare(`after ${v.uses} uses`);
     ctx.check('AISP-BAL-01', b0 !== undefined && b1 !== undefined && b1 < b0, 'the balance went down with use', { expected: `< ${b0}`, actual: b1 });
+    // The optional fields, where the answer gives them, say what rate_limits says (a key with an expiry, one without).
+    const expiring = await issueKey(a, 'provider', { expiresAt: (await a.now()) + v.ttl });
+    for (const [what, k] of [
+      ['the rented key (no expiry)', key.apiKey],
+      [`a key expiring in ${v.ttl}s`, expiring.apiKey],
+    ] as const) {
+      ctx.act(`someone checks the balance of ${what}`);
+      // rate_limits read before and after: an epoch may begin between the reads.
+      const rl0 = rateLimitsAnswer.safeParse((await a.venice.rateLimits(k)).body);
+      const b = balanceAnswer.safeParse((await a.backend.balance(k)).body);
+      const rl1 = rateLimitsAnswer.safeParse((await a.venice.rateLimits(k)).body);
+      if (!b.success || !rl0.success || !rl1.success) throw new Indeterminate('AISP-BAL-01', `setup: ${what}: the balance or rate_limits answer does not parse`);
+      const instant = (x: string | null | undefined) => (typeof x === 'string' ? Date.parse(x) : x);
+      for (const field of ['keyExpiration', 'nextEpochBegins'] as const) {
+        const said = instant(b.data[field]);
+        const truth = [rl0.data.data[field], rl1.data.data[field]];
+        ctx.check('AISP-BAL-01', said === undefined || truth.some((t) => instant(t) === said), `${what}: /api/balance ${field}, where given, is rate_limits' ${field}`, {
+          expected: `absent or ${[...new Set(truth)].join(' / ')}`,
+          actual: String(b.data[field]),
+        });
+      }
+    }
     ctx.act('someone checks an unknown key');
     const u = await a.backend.balance(`vn-scoped-${'f'.repeat(40)}${Date.now()}`);
     ctx.expectRefused('AISP-BAL-01', { status: u.status, body: a.show(u.body) }, 'an unknown key is refused');
@@ -524,4 +612,4 @@ export const keysNeverLeaked = defineScenario({
   },
 });
 
-export const backendScenarios = [listingRoutes, storeKeyAuth, getKeyFunderOnly, keyBeforeFunding, fundedRevert, keyAfterEnd, balanceRoute, rentalRequests, keysNeverLeaked];
+export const backendScenarios = [listingRoutes, storeKeyAuth, getKeyFunderOnly, replayLater, keyBeforeFunding, fundedRevert, keyAfterEnd, balanceRoute, rentalRequests, keysNeverLeaked];

@@ -88,6 +88,20 @@ export const inferenceChat = defineScenario({
         actual: p1.success && p2.success ? `${p1.data.choices[0]!.message.content.slice(0, 60)} | ${p2.data.choices[0]!.message.content.slice(0, 60)}` : 'no answer',
       },
     );
+    ctx.act('someone lists the models');
+    const models = await a.venice.models();
+    const listed = models.body as { object?: unknown; data?: { id?: unknown; object?: unknown }[] } | null;
+    // OpenAI's list shape; `object` is checked where the server gives it.
+    const shaped =
+      models.status === 200 &&
+      Array.isArray(listed?.data) &&
+      listed.data.length > 0 &&
+      listed.data.every((x) => typeof x?.id === 'string' && (x.object === undefined || x.object === 'model')) &&
+      (listed.object === undefined || listed.object === 'list');
+    ctx.check('AISP-INF-01', shaped, 'GET /models answers OpenAI’s list: {object: "list", data: [{id, object: "model"}]}', {
+      expected: '{object: "list", data: [{id, object: "model"}, …]}',
+      actual: `${models.status} ${a.show(models.body, 200)}`,
+    });
     const b0 = (await spendable(a, key.apiKey)).units;
     ctx.act('someone calls without a key, and with an unknown key');
     const none = await a.fetch(`${ctx.endpoint('aisp-inference').url.replace(/\/+$/, '')}/chat/completions`, {
@@ -277,7 +291,12 @@ export const adminRoutes = defineScenario({
     const limits = (row as { consumptionLimits?: { diem?: unknown } } | undefined)?.consumptionLimits?.diem;
     const rl = await spendable(a, key.apiKey);
     ctx.check('AISP-INF-05', rl.units === v.limit, 'the created key has the requested DIEM limit', { expected: v.limit, actual: `${rl.units} (listed ${String(limits)})` });
-    const listed = a.seen.filter((s) => s.method === 'GET' && /\/api_keys$/.test(new URL(s.url).pathname) && [key.apiKey, other.apiKey].some((k) => s.text.includes(k)));
+    const tooLong = p.success ? p.data.data.filter((x) => x.last6Chars.length > 6) : [];
+    ctx.check('AISP-INF-05', p.success && tooLong.length === 0, 'every listed key, the account’s ADMIN key included, shows at most its last 6 characters', {
+      expected: 'last6Chars of at most 6 characters',
+      actual: tooLong.map((x) => `${x.apiKeyType} ${x.id}: ${x.last6Chars.length} characters`).join(', ') || (p.success ? 'none longer' : 'unparseable list'),
+    });
+    const listed = a.seen.filter((s) => s.method === 'GET' && /\/api_keys$/.test(new URL(s.url).pathname) && [key.apiKey, other.apiKey, adminKey(a, v.owner)].some((k) => s.text.includes(k)));
     ctx.check('AISP-INF-05', listed.length === 0, 'no key list shows a full key', { expected: 'last6Chars only', actual: listed.length ? 'a full key' : 'last6Chars only' });
     ctx.act(`${stranger} tries to delete ${v.owner}'s key and lists its own keys`);
     const foreign = await a.venice.deleteKey(adminKey(a, stranger), key.id);

@@ -127,7 +127,7 @@ export const aispRequirements = defineCatalog([
     level: 'MUST',
     title: 'A key is released only after a confirmed Funded event, and never for a Funded a revert removed',
     source: { ...SEED, section: 'Architecture: "Backend sees Funded event → Key released"; confirmations AISP-PROF-13' },
-    text: 'Before its Funded event (an unknown rentalId) and before the configured confirmations, get-key is refused with 4xx; when a revert or reorg removes the Funded event, the former funder is refused and whoever funds that rentalId afterwards is the only one served.',
+    text: 'Before its Funded event (an unknown rentalId, or an id that is not a decimal integer) and before the configured confirmations, get-key is refused with 4xx (never a 5xx); when a revert or reorg removes the Funded event, the former funder is refused and whoever funds that rentalId afterwards is the only one served.',
     profileAssumption: false,
   },
   {
@@ -159,7 +159,7 @@ export const aispRequirements = defineCatalog([
     level: 'MUST',
     title: 'A signed request cannot be replayed',
     source: { ...PROFILE, section: 'AISP-PROF-12 single use' },
-    text: 'Sending a get-key or store-key body whose signature was already used is refused with 4xx (an eavesdropper cannot fetch the key with the funder’s signature).',
+    text: 'Sending a get-key or store-key body whose signature was already used is refused with 4xx and changes nothing, also minutes later while its timestamp is still inside the window (an eavesdropper cannot fetch the key with the funder’s signature).',
     profileAssumption: true,
   },
   {
@@ -183,7 +183,7 @@ export const aispRequirements = defineCatalog([
     level: 'MUST',
     title: 'POST /api/balance reports what the key can still spend, without a signature',
     source: { ...SEED, section: 'Backend API: "/api/balance POST Check DIEM balance for API key"; Signatures: "balance: apiKey in body (no signature)"' },
-    text: 'POST /api/balance {apiKey} answers the DIEM the key can still spend this epoch, equal to the inference server’s rate_limits balances.DIEM before and after the key is used; an unknown key is refused with 4xx.',
+    text: 'POST /api/balance {apiKey} answers the DIEM the key can still spend this epoch, equal to the inference server’s rate_limits balances.DIEM before and after the key is used; where the answer gives the key’s expiry (keyExpiration) or the next epoch (nextEpochBegins), they are rate_limits’; an unknown key is refused with 4xx.',
     profileAssumption: false,
   },
   {
@@ -200,7 +200,7 @@ export const aispRequirements = defineCatalog([
     level: 'MUST',
     title: 'chat/completions answers an OpenAI-compatible completion to a valid key, 401 otherwise',
     source: { ...A3, section: '"OpenAI-compatible; POST /chat/completions; auth Authorization: Bearer <key>"' },
-    text: 'POST /api/v1/chat/completions with a valid INFERENCE key answers 200 {object:"chat.completion", choices[0].message.content, usage}; the lab server answers the same request with the same text; a missing or unknown key gets 401 and is not charged.',
+    text: 'POST /api/v1/chat/completions with a valid INFERENCE key answers 200 {object:"chat.completion", choices[0].message.content, usage}; the lab server answers the same request with the same text; GET /models answers OpenAI’s list shape (data: [{id}], object "list" and "model" where given); a missing or unknown key gets 401 and is not charged.',
     profileAssumption: false,
   },
   {
@@ -232,7 +232,7 @@ export const aispRequirements = defineCatalog([
     level: 'MUST',
     title: 'Only ADMIN keys manage keys; listings never show a key',
     source: { ...A3, section: 'Key types INFERENCE | ADMIN; admin routes POST/GET/DELETE /api_keys' },
-    text: 'POST, GET and DELETE /api_keys with an INFERENCE key are refused (401/403); an ADMIN key creates a key of the requested type and limit, lists it with last6Chars only, and cannot delete another account’s key.',
+    text: 'POST, GET and DELETE /api_keys with an INFERENCE key are refused (401/403); an ADMIN key creates a key of the requested type and limit, lists every key (its own ADMIN key included) with at most its last 6 characters (last6Chars), and cannot delete another account’s key.',
     profileAssumption: false,
   },
   {

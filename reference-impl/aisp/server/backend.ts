@@ -84,7 +84,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   const log = config.log ?? (() => {});
   const faults = config.faults ?? {};
   const nowS: Clock = config.now ?? (cfg.clock === 'wall' ? wallClock : chainClock(cfg.rpcUrl));
-  const store = new AispStore(cfg.dbPath);
+  const store = new AispStore(cfg.dbPath, faults);
   const box = KeyBox.forDatabase(cfg.dbPath, cfg.keySecret);
   const indexer = new Indexer(store, {
     rpcUrl: cfg.rpcUrl,
@@ -218,7 +218,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
 
   app.post('/api/key/:rentalId', async (c) => {
     const rentalId = c.req.param('rentalId');
-    if (!decimalId.test(rentalId)) throw new HttpError(400, 'rental id must be a decimal integer');
+    if (!decimalId.test(rentalId) && !faults.rentalIdUnchecked) throw new HttpError(400, 'rental id must be a decimal integer');
     const b = parseWith(getKeyRequest, await jsonBody(c, { limit: 16 * 1024 }));
     const id = BigInt(rentalId).toString();
     const message = getKeyMessage(id, b.timestamp);
@@ -253,7 +253,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
       diem: formatDiem(units),
       diemUnits: units.toString(),
       usd: String(body?.data?.balances?.USD ?? 0),
-      keyExpiration: typeof body?.data?.keyExpiration === 'string' ? body.data.keyExpiration : null,
+      keyExpiration: typeof body?.data?.keyExpiration === 'string' && !faults.balanceDropsExpiry ? body.data.keyExpiration : null,
       nextEpochBegins: typeof body?.data?.nextEpochBegins === 'string' ? body.data.nextEpochBegins : undefined,
     };
     if (faults.balanceCached) {

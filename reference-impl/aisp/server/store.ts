@@ -9,6 +9,7 @@
  * reverted block said survives.
  */
 import { DatabaseSync } from 'node:sqlite';
+import type { AispFaults } from './faults.ts';
 
 /** A marketplace event as stored (args as decimal strings / lower-case addresses). */
 export interface StoredEvent {
@@ -117,7 +118,10 @@ CREATE TABLE IF NOT EXISTS requests (
 export class AispStore {
   readonly db: DatabaseSync;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly faults: Pick<AispFaults, 'shortReplayMemory'> = {},
+  ) {
     this.db = new DatabaseSync(path);
     // WAL with synchronous=NORMAL: a commit survives a crash of the process (restarts are safe), fsync happens at checkpoints.
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
@@ -251,7 +255,7 @@ export class AispStore {
   /** Records a used signature; false when it was used before. Entries older than `forgetBefore` are dropped. */
   useSignature(signer: string, message: string, nowS: number, forgetBefore: number): boolean {
     return this.tx(() => {
-      this.db.prepare('DELETE FROM used_signatures WHERE used_at < ?').run(forgetBefore);
+      this.db.prepare('DELETE FROM used_signatures WHERE used_at < ?').run(this.faults.shortReplayMemory ? nowS - 60 : forgetBefore);
       const r = this.db.prepare('INSERT OR IGNORE INTO used_signatures (signer, message, used_at) VALUES (?,?,?)').run(signer.toLowerCase(), message, nowS);
       return Number(r.changes) > 0;
     });

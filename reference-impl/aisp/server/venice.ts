@@ -338,6 +338,20 @@ export async function startVeniceServer(config: VeniceConfig): Promise<VeniceSer
     return c.json({ success: true });
   });
 
+  // Test-only faults that mangle a GET's answer on its way out (registered before the routes, so they wrap them).
+  if (faults.modelsNotAList || faults.adminKeyListedWhole) {
+    const adminKeys = new Map(config.accounts.map((a) => [`admin-${a.id}`, a.adminKey]));
+    const mangle = (path: string, body: Record<string, unknown>) => {
+      if (faults.modelsNotAList && path === '/api/v1/models') return { ...body, object: 'models' };
+      if (faults.adminKeyListedWhole && path === '/api/v1/api_keys' && Array.isArray(body.data))
+        return { ...body, data: (body.data as { id: string }[]).map((k) => (adminKeys.has(k.id) ? { ...k, last6Chars: adminKeys.get(k.id)!.slice(6) } : k)) };
+      return body;
+    };
+    app.get('/api/v1/*', async (c, next) => {
+      await next();
+      if (c.res.status === 200) c.res = c.json(mangle(c.req.path, (await c.res.json()) as Record<string, unknown>));
+    });
+  }
   app.route('/api/v1', api);
   const server = await listen(app, { host: config.host ?? '127.0.0.1', port: config.port ?? 0, shape: veniceErrors, log, maxHeaderSize: 32 * 1024 });
   let stopped = false;
