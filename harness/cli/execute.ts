@@ -65,8 +65,11 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/** Start the harness-side fixtures a target file asks for in its config sections; they grant capabilities. */
-async function startFixtures(target: Target, selected: readonly ProtocolModule[], log: (l: string) => void) {
+/**
+ * Start the harness-side fixtures a target file asks for in its config sections (certify and `amh
+ * load` alike); they grant capabilities.
+ */
+export async function startTargetFixtures(target: Target, selected: readonly ProtocolModule[], log: (l: string) => void) {
   const running: { stop(): Promise<void> }[] = [];
   const granted: Capability[] = [];
   try {
@@ -83,7 +86,12 @@ async function startFixtures(target: Target, selected: readonly ProtocolModule[]
     await Promise.allSettled(running.map((r) => r.stop()));
     throw new TargetError(`cannot start a harness fixture the target asks for: ${(e as Error).message}`);
   }
-  return { granted, stop: () => Promise.allSettled(running.map((r) => r.stop())).then(() => undefined) };
+  return {
+    granted,
+    /** The target with the capabilities the fixtures grant. */
+    target: granted.length ? { ...target, capabilities: [...new Set([...target.capabilities, ...granted])] } : target,
+    stop: () => Promise.allSettled(running.map((r) => r.stop())).then(() => undefined),
+  };
 }
 
 /** Run the selected protocols against the target and return the report. */
@@ -99,9 +107,9 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   if (o.targetFile) {
     const file = path.resolve(o.targetFile);
     const loaded = checkTargetAgainstProtocols(await loadTargetFile(file), protos, `file ${file}`);
-    const fixtures = await startFixtures(loaded, selected, log);
+    const fixtures = await startTargetFixtures(loaded, selected, log);
     try {
-      const target = fixtures.granted.length ? { ...loaded, capabilities: [...new Set([...loaded.capabilities, ...fixtures.granted])] } : loaded;
+      const target = fixtures.target;
       return await runAll({ target, targetInfo: targetInfo(target, 'file', file), workers: [createTargetClients(target)], protocols: protos }, { ...o, spec, command: o.command });
     } finally {
       await fixtures.stop();

@@ -19,14 +19,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { keepAliveFetch, rpcCall } from '../chain/rpc.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
-import { chainsNeeded, UsageError } from '../cli/execute.ts';
+import { chainsNeeded, startTargetFixtures, UsageError } from '../cli/execute.ts';
 import { loadLoads, loadProtocols, loadServices } from '../packs/discover.ts';
 import { startReference, type Reference } from '../services/reference.ts';
 import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, type Target } from '../target/schema.ts';
 import { type LatencySummary, LoadRecorder } from './measure.ts';
 import type { Conservation, LedgerEntry, LoadPack, LoadRun } from './pack.ts';
 
-export const LOAD_SCHEMA_VERSION = '1.0.0';
+export const LOAD_SCHEMA_VERSION = '1.1.0';
 /** At most this many agents: each is a loop with its own key, funds and sockets on a 2-core machine. */
 export const MAX_AGENTS = 1000;
 /** At most this long (ramp included): a load run is a bounded measurement, not a soak without end. */
@@ -79,7 +79,8 @@ export interface LoadReport {
   protocol: string;
   iteration: string;
   setup: string;
-  target: { kind: 'reference' | 'file'; name: string; source?: string; endpoints: Record<string, string> };
+  /** `capabilities`: the target's, with those the fixtures it asks for grant. */
+  target: { kind: 'reference' | 'file'; name: string; source?: string; endpoints: Record<string, string>; capabilities: string[] };
   seed: number;
   agents: number;
   durationMs: number;
@@ -192,15 +193,25 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
   const startedAt = new Date();
 
   let reference: Reference | undefined;
+  let fixtures: { stop(): Promise<void> } | undefined;
   let target: Target;
   if (o.targetFile) {
     const file = path.resolve(o.targetFile);
-    target = checkTargetAgainstProtocols(await loadTargetFile(file), await loadProtocols(), `file ${file}`);
+    const protocols = await loadProtocols();
+    target = checkTargetAgainstProtocols(await loadTargetFile(file), protocols, `file ${file}`);
     const missing = pack.endpoints.filter((e) => !endpointOf(target, e));
     if (missing.length) throw new TargetError(`target file ${file} declares no endpoint ${missing.map((m) => `'${m}'`).join(', ')}, which ${o.protocol} load drives`);
     const remote = remoteAddresses(target, pack.endpoints);
     if (remote.length && !o.allowRemote)
       throw new UsageError(`amh load drives loopback targets only; ${remote.join(', ')} ${remote.length === 1 ? 'is' : 'are'} not on this machine (pass --allow-remote if it is yours to load)`);
+    // The fixtures the file asks for (e.g. Agentripe's review fixture), as certify starts them.
+    const started = await startTargetFixtures(
+      target,
+      protocols.filter((p) => p.id === o.protocol),
+      log,
+    );
+    fixtures = started;
+    target = started.target;
   } else {
     const selected = await loadProtocols(undefined, [o.protocol]);
     const services = await loadServices(undefined, [o.protocol]);
@@ -315,6 +326,7 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
     process.off('SIGTERM', onSignal);
     await run?.stop?.().catch((e) => log(`stopping the load run failed: ${String(e)}`));
     await reference?.stop();
+    await fixtures?.stop();
   }
 }
 
@@ -362,7 +374,7 @@ function buildReport(a: {
     protocol: a.pack.protocol,
     iteration: a.pack.iteration,
     setup: a.run.describe,
-    target: { kind: a.reference ? 'reference' : 'file', name: a.target.name, ...(a.o.targetFile ? { source: path.resolve(a.o.targetFile) } : {}), endpoints },
+    target: { kind: a.reference ? 'reference' : 'file', name: a.target.name, ...(a.o.targetFile ? { source: path.resolve(a.o.targetFile) } : {}), endpoints, capabilities: [...a.target.capabilities] },
     seed: a.o.seed,
     agents: a.o.agents,
     durationMs: a.o.durationMs,

@@ -65,6 +65,7 @@ test('a backend whose key answer says the rental ends a day late (expiresAtOffBy
     assert.match(r.stdout, /conservation VIOLATED/);
     assert.match(r.stdout, /conservation: key releases whose expiresAt differs from the rental's on chain: expected 0, got [1-9]/);
     const rep = await readReport(out);
+    assert.ok(rep.target.capabilities.includes('aisp:admin-keys'), 'the fixture the file asks for (its ADMIN keys) ran, as under certify');
     assert.ok(rep.iterations.completed > 0);
     assert.equal(rep.errors.serverErrors, 0);
     // The money itself is conserved: the defect is in what the key answer promises.
