@@ -219,6 +219,27 @@ export default defineKills<Variant>({
       runs: 1,
       variant: { facilitator: { noSendFallback: true } },
     },
+    {
+      requirement: 'X402-FLT-07',
+      defect: 'the facilitator reports a settlement whose send was answered with a timeout error or a gateway 504 as failed, although the node mined it',
+      grep: 'fault-facilitator-send-timeout-answer',
+      runs: 1,
+      variant: { facilitator: { lostSendIsFailure: true } },
+    },
+    {
+      requirement: 'X402-FLT-07',
+      defect: 'the facilitator answers settlement_pending without remembering the transaction: the retried /settle refuses the landed payment (nonce already used)',
+      grep: 'fault-facilitator-send-timeout-answer',
+      runs: 1,
+      variant: { facilitator: { forgetPending: true } },
+    },
+    {
+      requirement: 'X402-FLT-07',
+      defect: 'the facilitator never forgets a pending transaction once it settled: the settled payment sent again is answered success again',
+      grep: 'fault-facilitator-send-timeout-answer',
+      runs: 1,
+      variant: { facilitator: { neverClearPending: true } },
+    },
     { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
     {
       requirement: 'X402-FAC-02',

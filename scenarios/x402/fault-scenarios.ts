@@ -243,14 +243,25 @@ async function settleThroughSendFault(
   }
 }
 
-/** POST /settle of `p` with `fault` armed on the facilitator's node for exactly that call. */
-async function settleUnder(ctx: RunContext, o: Offer, p: Signed, rpc: FaultProxy, fault: FaultSpec, version: number, payment: string): Promise<{ a: FacilitatorAnswer; armed: ArmedFault }> {
+/** POST /settle of `p` with `fault` (and any `also`) armed on the facilitator's node for exactly that call. */
+async function settleUnder(
+  ctx: RunContext,
+  o: Offer,
+  p: Signed,
+  rpc: FaultProxy,
+  fault: FaultSpec,
+  version: number,
+  payment: string,
+  also: FaultSpec[] = [],
+): Promise<{ a: FacilitatorAnswer; armed: ArmedFault }> {
+  const others = also.map((f) => rpc.arm(f));
   const armed = rpc.arm(fault);
-  ctx.act(`POST /settle (v${version}): ${payment}; ${fault.name}`);
+  ctx.act(`POST /settle (v${version}): ${payment}; ${[...also, fault].map((f) => f.name).join('; ')}`);
   try {
     return { a: await post(ctx, '/settle', bodyOf(o, p)), armed };
   } finally {
     armed.disarm();
+    for (const f of others) f.disarm();
   }
 }
 
@@ -448,4 +459,109 @@ export const facilitatorNoSyncSend = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived, facilitatorNoSyncSend];
+/**
+ * Answers a gateway or node gives to a send it took but did not see through: JSON-RPC errors that
+ * say the call timed out (geth's -32002 "request timed out"; Go gateways' "context deadline
+ * exceeded", whose wording names no timeout), and an HTTP 504 page from a gateway in front of the node.
+ */
+const TIMEOUT_ANSWERS = [
+  { name: 'JSON-RPC error -32002 "request timed out" (geth\'s timeout answer)', answer: rpcErrorAnswer({ code: -32002, message: 'request timed out' }) },
+  { name: 'JSON-RPC error -32000 "context deadline exceeded" (a Go gateway\'s timeout)', answer: rpcErrorAnswer({ code: -32000, message: 'context deadline exceeded' }) },
+  {
+    name: 'HTTP 504 Gateway Time-out (an HTML page from the gateway)',
+    answer: () => ({ status: 504, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>504 Gateway Time-out</h1></body></html>' }),
+  },
+] as const;
+
+/** The sends: eth_sendRawTransactionSync where the facilitator uses it, then eth_sendRawTransaction alone (the node refuses the sync method). */
+const SEND_PATHS = ['its own choice of send', 'eth_sendRawTransaction (the node refuses eth_sendRawTransactionSync)'] as const;
+
+/**
+ * The node takes and mines the facilitator's transaction, but the answer to the send is replaced
+ * (the proxy forwards it and answers in the node's place) by a timeout error or a gateway's 504,
+ * for every send during that settlement (capability `rpc-faults`). Both sends are tried: the
+ * facilitator's own choice, then the standard eth_sendRawTransaction alone (the node refuses the
+ * sync method for the settlement). The answer is ambiguous to the facilitator, but the chain is
+ * not: the settlement landed, so it is reported settled with the transaction that moved it, or
+ * settlement_pending with that hash and settled within two retried /settle calls; never as a
+ * failure, never a 5xx, paid once; and once reported settled, the payment sent again is refused.
+ */
+export const facilitatorSendErrorAnswer = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-send-timeout-answer',
+  title:
+    "The node mines the facilitator's transaction but the send is answered with a timeout error or a gateway 504: reported settled (or pending with its hash, then settled), paid once, never failed",
+  requirements: ['X402-FLT-07'],
+  maxRuns: FAULT_RUNS,
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+  async run(ctx, v) {
+    const req = 'X402-FLT-07';
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    const version = (await facilitatorVersions(ctx, o))[0]!;
+    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    // The facilitator's own send first: once refused, a facilitator may stop using the sync method for good.
+    for (const path of SEND_PATHS) {
+      const plainOnly = path !== SEND_PATHS[0];
+      for (const bad of shuffled(TIMEOUT_ANSWERS, v.order)) {
+        const snap = await holdings(ctx, o, payer);
+        const p = await sign(ctx, o, v.buyer, version);
+        const methods = plainOnly ? ['eth_sendRawTransaction'] : ['eth_sendRawTransaction', 'eth_sendRawTransactionSync'];
+        const refuseSync: FaultSpec[] = plainOnly
+          ? [
+              {
+                name: 'the node refuses eth_sendRawTransactionSync (-32601)',
+                when: callsRpc('eth_sendRawTransactionSync'),
+                action: { kind: 'respond', answer: rpcErrorAnswer(NO_SYNC_ANSWERS[0]) },
+                times: 100,
+              },
+            ]
+          : [];
+        // Every send of this settlement: a facilitator (or its RPC library) that sends again meets the same gateway.
+        const { a: first, armed } = await settleUnder(
+          ctx,
+          o,
+          p,
+          rpc,
+          { name: `the node takes the send (${path}) but it is answered with ${bad.name}`, when: callsRpc(...methods), action: { kind: 'respond', forward: true, answer: bad.answer }, times: 100 },
+          version,
+          `${v.buyer}'s honest payment of ${amount}`,
+          refuseSync,
+        );
+        expectFired(armed, req, `the facilitator sent no transaction through the RPC proxy with ${path}`);
+        ctx.evidence.note(describeHit(armed, armed.hits[0]!));
+        ctx.check(req, first.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(first) });
+        if (!(await nonceUsed(o, p.auth)))
+          throw new Indeterminate(req, `the node did not mine the transaction whose send was answered with ${bad.name} (authorization unused; /settle said ${showAnswer(first)})`);
+        let a = first;
+        const pendingHash = isPending(first) ? first.json?.transaction : undefined;
+        if (isPending(first)) ctx.check(req, isTxHash(pendingHash), 'a settlement_pending answer names its transaction', { expected: '0x + 64 hex', actual: showAnswer(first) });
+        for (let retry = 1; retry <= PENDING_RETRIES && isPending(a); retry++) {
+          ctx.act(`POST /settle again with the same payment (retry ${retry}: reconcile the pending settlement)`);
+          a = await post(ctx, '/settle', bodyOf(o, p));
+          ctx.check(req, a.status < 500, 'the retried /settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+        }
+        ctx.check(req, a.json?.success === true, 'a settlement that landed is reported settled (at once, or within two retried /settle calls after settlement_pending), never as failed', {
+          expected: `success:true with the transaction that moved the payment${pendingHash ? ` (${String(pendingHash)})` : ''}`,
+          actual: `${showAnswer(a)}; the authorization is used on chain`,
+        });
+        const tx = await expectSettledOnChain(ctx, req, o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+        if (pendingHash !== undefined) {
+          ctx.check(req, String(pendingHash).toLowerCase() === tx.toLowerCase(), 'the pending hash is the transaction that settled', { expected: tx, actual: String(pendingHash) });
+        }
+        ctx.act('POST /settle once more with the settled payment (a replay)');
+        const replay = await post(ctx, '/settle', bodyOf(o, p));
+        ctx.check(req, replay.status < 500 && replay.json?.success !== true, 'the settled payment sent again is refused (success:false, not a 5xx)', {
+          expected: 'success:false (the authorization is used)',
+          actual: showAnswer(replay),
+        });
+        await expectPaid(ctx, req, o, snap, amount, `/settle whose send was answered with ${bad.name}, its retries and a replay`);
+      }
+    }
+  },
+});
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived, facilitatorNoSyncSend, facilitatorSendErrorAnswer];

@@ -237,6 +237,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'X402-FLT-07',
+    level: 'MUST',
+    title: 'A facilitator whose transaction send is answered with a timeout error or a gateway 5xx after the node took it reports the settlement that landed, and pays it once',
+    source: { ...EXACT, section: '§1.4 "settlement_pending with the tx hash, so callers can reconcile instead of re-charging" (x402 PR #3083); §1.9 item 4 (a timeout is no refusal)' },
+    text: 'When the node takes and mines the facilitator\'s transaction but the answer to its eth_sendRawTransaction (or eth_sendRawTransactionSync) is an error that says the call timed out (a JSON-RPC error such as geth\'s -32002 "request timed out" or a gateway\'s "context deadline exceeded") or an HTTP 504 from a gateway, for every send of that settlement, /settle answers success:true with the transaction that moved exactly this payment, or success:false with errorReason settlement_pending and that transaction\'s hash, and then reports it settled within two retried /settle calls of the same payment; it never reports the landed settlement as failed and never answers 5xx; the payer is debited exactly once, and the settled payment sent again is refused (as X402-FAC-03 asks). Needs the capability rpc-faults.',
+    profileAssumption: false,
+  },
+  {
     id: 'X402-FAC-01',
     revisions: ['v2'],
     level: 'MUST',
