@@ -240,6 +240,13 @@ export default defineKills<Variant>({
       runs: 1,
       variant: { facilitator: { neverClearPending: true } },
     },
+    {
+      requirement: 'X402-FLT-08',
+      defect: 'the paywall takes settlement_pending as a failed settlement (402, never asks again): the buyer pays and is never served',
+      grep: 'fault-resource-settlement-pending',
+      runs: 1,
+      variant: { demo: { paywall: { pendingIsFailure: true } } },
+    },
     { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
     {
       requirement: 'X402-FAC-02',

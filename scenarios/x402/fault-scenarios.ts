@@ -369,6 +369,68 @@ export const facilitatorSendNeverArrived = defineScenario({
 });
 
 /**
+ * The resource's side of an unconfirmed settlement (capability `rpc-faults`): while a buyer pays,
+ * every transaction send of the resource's facilitator is answered with geth's "request timed out"
+ * although the node mined it, so the facilitator may answer /settle with settlement_pending. The
+ * money moved, so the buyer must get what it paid for: the resource with the settlement of that
+ * transaction, at once or when it sends the same payment again (at most twice); a refusal before
+ * that claims no success; never a 5xx; paid once. A server that asks its facilitator again at once
+ * (the x402 server) and one that answers 4xx and reconciles the client's retry both pass.
+ */
+export const resourceSettlementPending = defineScenario({
+  kind: 'property',
+  id: 'fault-resource-settlement-pending',
+  title: "A paid request whose facilitator's send is answered 'request timed out' although it landed: the buyer is served with that settlement, at once or on a retry of the same payment; paid once",
+  requirements: ['X402-FLT-08'],
+  maxRuns: FAULT_RUNS,
+  ...BASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+  async run(ctx, v) {
+    const req = 'X402-FLT-08';
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    for (const version of shuffled(versions(o), v.order)) {
+      const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      const fault = rpc.arm({
+        name: 'the node takes the facilitator\'s send but it is answered with JSON-RPC error -32002 "request timed out"',
+        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
+        action: { kind: 'respond', forward: true, answer: rpcErrorAnswer({ code: -32002, message: 'request timed out' }) },
+        times: 100,
+      });
+      let first: Answer;
+      ctx.act(`${v.buyer} pays ${amount} (v${version}); ${fault.name}`);
+      try {
+        first = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version });
+      } finally {
+        fault.disarm();
+      }
+      expectFired(fault, req, `the paid request was answered ${shown(first)} without a transaction send through the RPC proxy`);
+      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+      if (!(await nonceUsed(o, p.auth))) throw new Indeterminate(req, `the node did not mine the transaction whose send timed out (authorization unused; the resource answered ${shown(first)})`);
+      const answers = [{ who: 'the paid request', a: first }];
+      for (let retry = 1; retry <= PENDING_RETRIES && !answers.some((x) => is2xx(x.a.res.status)); retry++) {
+        ctx.act(`${v.buyer} sends the same payment again (retry ${retry})`);
+        answers.push({ who: `retry ${retry}`, a: await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version }) });
+      }
+      ctx.check(
+        req,
+        answers.some((x) => is2xx(x.a.res.status)),
+        `a payment that landed is served (at once or within ${PENDING_RETRIES} retries of the same payment)`,
+        {
+          expected: 'a 2xx with the settlement of the landed transaction',
+          actual: answers.map((x) => `${x.who}: ${shown(x.a)}`).join(' | '),
+        },
+      );
+      await judgeAnswers(ctx, req, o, p, answers, snap, amount, payer);
+    }
+  },
+});
+
+/**
  * How nodes say they lack eth_sendRawTransactionSync (EIP-7966, a 2025 draft that only some nodes
  * serve). The first is JSON-RPC 2.0 §5.1's code with a wording of the node's own (the code is what
  * says "no such method"); then EIP-1474's -32004, and geth's wording. A facilitator that remembers the
@@ -564,4 +626,4 @@ export const facilitatorSendErrorAnswer = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived, facilitatorNoSyncSend, facilitatorSendErrorAnswer];
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived, resourceSettlementPending, facilitatorNoSyncSend, facilitatorSendErrorAnswer];

@@ -245,6 +245,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-FLT-08',
+    level: 'MUST',
+    title: 'A paid request whose settlement the facilitator cannot confirm at once, although it landed, is served with that settlement',
+    source: { ...EXACT, section: '§1.4 settlement_pending "so callers can reconcile instead of re-charging" (x402 PR #3083); §1.9 item 4 "mapping a timeout to a 402 makes clients pay twice"' },
+    text: "When, during a paid request, every transaction send of the resource's facilitator is answered with a timeout error (geth's -32002 \"request timed out\") although the node mined it (so the facilitator may answer settlement_pending), the buyer is served, either on that request or on one of at most two retries of the same payment, with a 2xx whose settlement names the transaction that moved exactly this payment; any answer before that is a 4xx that claims no settlement; never a 5xx; the payer is debited exactly once. Needs the capability rpc-faults (the resource's facilitator reaches the chain through the harness's fault proxy).",
+    profileAssumption: false,
+  },
+  {
     id: 'X402-FAC-01',
     revisions: ['v2'],
     level: 'MUST',
