@@ -243,14 +243,25 @@ async function settleThroughSendFault(
   }
 }
 
-/** POST /settle of `p` with `fault` armed on the facilitator's node for exactly that call. */
-async function settleUnder(ctx: RunContext, o: Offer, p: Signed, rpc: FaultProxy, fault: FaultSpec, version: number, payment: string): Promise<{ a: FacilitatorAnswer; armed: ArmedFault }> {
+/** POST /settle of `p` with `fault` (and any `also`) armed on the facilitator's node for exactly that call. */
+async function settleUnder(
+  ctx: RunContext,
+  o: Offer,
+  p: Signed,
+  rpc: FaultProxy,
+  fault: FaultSpec,
+  version: number,
+  payment: string,
+  also: FaultSpec[] = [],
+): Promise<{ a: FacilitatorAnswer; armed: ArmedFault }> {
+  const others = also.map((f) => rpc.arm(f));
   const armed = rpc.arm(fault);
-  ctx.act(`POST /settle (v${version}): ${payment}; ${fault.name}`);
+  ctx.act(`POST /settle (v${version}): ${payment}; ${[...also, fault].map((f) => f.name).join('; ')}`);
   try {
     return { a: await post(ctx, '/settle', bodyOf(o, p)), armed };
   } finally {
     armed.disarm();
+    for (const f of others) f.disarm();
   }
 }
 
@@ -358,6 +369,68 @@ export const facilitatorSendNeverArrived = defineScenario({
 });
 
 /**
+ * The resource's side of an unconfirmed settlement (capability `rpc-faults`): while a buyer pays,
+ * every transaction send of the resource's facilitator is answered with geth's "request timed out"
+ * although the node mined it, so the facilitator may answer /settle with settlement_pending. The
+ * money moved, so the buyer must get what it paid for: the resource with the settlement of that
+ * transaction, at once or when it sends the same payment again (at most twice); a refusal before
+ * that claims no success; never a 5xx; paid once. A server that asks its facilitator again at once
+ * (the x402 server) and one that answers 4xx and reconciles the client's retry both pass.
+ */
+export const resourceSettlementPending = defineScenario({
+  kind: 'property',
+  id: 'fault-resource-settlement-pending',
+  title: "A paid request whose facilitator's send is answered 'request timed out' although it landed: the buyer is served with that settlement, at once or on a retry of the same payment; paid once",
+  requirements: ['X402-FLT-08'],
+  maxRuns: FAULT_RUNS,
+  ...BASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+  async run(ctx, v) {
+    const req = 'X402-FLT-08';
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    for (const version of shuffled(versions(o), v.order)) {
+      const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      const fault = rpc.arm({
+        name: 'the node takes the facilitator\'s send but it is answered with JSON-RPC error -32002 "request timed out"',
+        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
+        action: { kind: 'respond', forward: true, answer: rpcErrorAnswer({ code: -32002, message: 'request timed out' }) },
+        times: 100,
+      });
+      let first: Answer;
+      ctx.act(`${v.buyer} pays ${amount} (v${version}); ${fault.name}`);
+      try {
+        first = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version });
+      } finally {
+        fault.disarm();
+      }
+      expectFired(fault, req, `the paid request was answered ${shown(first)} without a transaction send through the RPC proxy`);
+      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+      if (!(await nonceUsed(o, p.auth))) throw new Indeterminate(req, `the node did not mine the transaction whose send timed out (authorization unused; the resource answered ${shown(first)})`);
+      const answers = [{ who: 'the paid request', a: first }];
+      for (let retry = 1; retry <= PENDING_RETRIES && !answers.some((x) => is2xx(x.a.res.status)); retry++) {
+        ctx.act(`${v.buyer} sends the same payment again (retry ${retry})`);
+        answers.push({ who: `retry ${retry}`, a: await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version }) });
+      }
+      ctx.check(
+        req,
+        answers.some((x) => is2xx(x.a.res.status)),
+        `a payment that landed is served (at once or within ${PENDING_RETRIES} retries of the same payment)`,
+        {
+          expected: 'a 2xx with the settlement of the landed transaction',
+          actual: answers.map((x) => `${x.who}: ${shown(x.a)}`).join(' | '),
+        },
+      );
+      await judgeAnswers(ctx, req, o, p, answers, snap, amount, payer);
+    }
+  },
+});
+
+/**
  * How nodes say they lack eth_sendRawTransactionSync (EIP-7966, a 2025 draft that only some nodes
  * serve). The first is JSON-RPC 2.0 §5.1's code with a wording of the node's own (the code is what
  * says "no such method"); then EIP-1474's -32004, and geth's wording. A facilitator that remembers the
@@ -448,4 +521,109 @@ export const facilitatorNoSyncSend = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived, facilitatorNoSyncSend];
+/**
+ * Answers a gateway or node gives to a send it took but did not see through: JSON-RPC errors that
+ * say the call timed out (geth's -32002 "request timed out"; Go gateways' "context deadline
+ * exceeded", whose wording names no timeout), and an HTTP 504 page from a gateway in front of the node.
+ */
+const TIMEOUT_ANSWERS = [
+  { name: 'JSON-RPC error -32002 "request timed out" (geth\'s timeout answer)', answer: rpcErrorAnswer({ code: -32002, message: 'request timed out' }) },
+  { name: 'JSON-RPC error -32000 "context deadline exceeded" (a Go gateway\'s timeout)', answer: rpcErrorAnswer({ code: -32000, message: 'context deadline exceeded' }) },
+  {
+    name: 'HTTP 504 Gateway Time-out (an HTML page from the gateway)',
+    answer: () => ({ status: 504, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>504 Gateway Time-out</h1></body></html>' }),
+  },
+] as const;
+
+/** The sends: eth_sendRawTransactionSync where the facilitator uses it, then eth_sendRawTransaction alone (the node refuses the sync method). */
+const SEND_PATHS = ['its own choice of send', 'eth_sendRawTransaction (the node refuses eth_sendRawTransactionSync)'] as const;
+
+/**
+ * The node takes and mines the facilitator's transaction, but the answer to the send is replaced
+ * (the proxy forwards it and answers in the node's place) by a timeout error or a gateway's 504,
+ * for every send during that settlement (capability `rpc-faults`). Both sends are tried: the
+ * facilitator's own choice, then the standard eth_sendRawTransaction alone (the node refuses the
+ * sync method for the settlement). The answer is ambiguous to the facilitator, but the chain is
+ * not: the settlement landed, so it is reported settled with the transaction that moved it, or
+ * settlement_pending with that hash and settled within two retried /settle calls; never as a
+ * failure, never a 5xx, paid once; and once reported settled, the payment sent again is refused.
+ */
+export const facilitatorSendErrorAnswer = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-send-timeout-answer',
+  title:
+    "The node mines the facilitator's transaction but the send is answered with a timeout error or a gateway 504: reported settled (or pending with its hash, then settled), paid once, never failed",
+  requirements: ['X402-FLT-07'],
+  maxRuns: FAULT_RUNS,
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+  async run(ctx, v) {
+    const req = 'X402-FLT-07';
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    const version = (await facilitatorVersions(ctx, o))[0]!;
+    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    // The facilitator's own send first: once refused, a facilitator may stop using the sync method for good.
+    for (const path of SEND_PATHS) {
+      const plainOnly = path !== SEND_PATHS[0];
+      for (const bad of shuffled(TIMEOUT_ANSWERS, v.order)) {
+        const snap = await holdings(ctx, o, payer);
+        const p = await sign(ctx, o, v.buyer, version);
+        const methods = plainOnly ? ['eth_sendRawTransaction'] : ['eth_sendRawTransaction', 'eth_sendRawTransactionSync'];
+        const refuseSync: FaultSpec[] = plainOnly
+          ? [
+              {
+                name: 'the node refuses eth_sendRawTransactionSync (-32601)',
+                when: callsRpc('eth_sendRawTransactionSync'),
+                action: { kind: 'respond', answer: rpcErrorAnswer(NO_SYNC_ANSWERS[0]) },
+                times: 100,
+              },
+            ]
+          : [];
+        // Every send of this settlement: a facilitator (or its RPC library) that sends again meets the same gateway.
+        const { a: first, armed } = await settleUnder(
+          ctx,
+          o,
+          p,
+          rpc,
+          { name: `the node takes the send (${path}) but it is answered with ${bad.name}`, when: callsRpc(...methods), action: { kind: 'respond', forward: true, answer: bad.answer }, times: 100 },
+          version,
+          `${v.buyer}'s honest payment of ${amount}`,
+          refuseSync,
+        );
+        expectFired(armed, req, `the facilitator sent no transaction through the RPC proxy with ${path}`);
+        ctx.evidence.note(describeHit(armed, armed.hits[0]!));
+        ctx.check(req, first.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(first) });
+        if (!(await nonceUsed(o, p.auth)))
+          throw new Indeterminate(req, `the node did not mine the transaction whose send was answered with ${bad.name} (authorization unused; /settle said ${showAnswer(first)})`);
+        let a = first;
+        const pendingHash = isPending(first) ? first.json?.transaction : undefined;
+        if (isPending(first)) ctx.check(req, isTxHash(pendingHash), 'a settlement_pending answer names its transaction', { expected: '0x + 64 hex', actual: showAnswer(first) });
+        for (let retry = 1; retry <= PENDING_RETRIES && isPending(a); retry++) {
+          ctx.act(`POST /settle again with the same payment (retry ${retry}: reconcile the pending settlement)`);
+          a = await post(ctx, '/settle', bodyOf(o, p));
+          ctx.check(req, a.status < 500, 'the retried /settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+        }
+        ctx.check(req, a.json?.success === true, 'a settlement that landed is reported settled (at once, or within two retried /settle calls after settlement_pending), never as failed', {
+          expected: `success:true with the transaction that moved the payment${pendingHash ? ` (${String(pendingHash)})` : ''}`,
+          actual: `${showAnswer(a)}; the authorization is used on chain`,
+        });
+        const tx = await expectSettledOnChain(ctx, req, o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+        if (pendingHash !== undefined) {
+          ctx.check(req, String(pendingHash).toLowerCase() === tx.toLowerCase(), 'the pending hash is the transaction that settled', { expected: tx, actual: String(pendingHash) });
+        }
+        ctx.act('POST /settle once more with the settled payment (a replay)');
+        const replay = await post(ctx, '/settle', bodyOf(o, p));
+        ctx.check(req, replay.status < 500 && replay.json?.success !== true, 'the settled payment sent again is refused (success:false, not a 5xx)', {
+          expected: 'success:false (the authorization is used)',
+          actual: showAnswer(replay),
+        });
+        await expectPaid(ctx, req, o, snap, amount, `/settle whose send was answered with ${bad.name}, its retries and a replay`);
+      }
+    }
+  },
+});
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived, resourceSettlementPending, facilitatorNoSyncSend, facilitatorSendErrorAnswer];

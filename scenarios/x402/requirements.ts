@@ -237,6 +237,22 @@ export const x402Requirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'X402-FLT-07',
+    level: 'MUST',
+    title: 'A facilitator whose transaction send is answered with a timeout error or a gateway 5xx after the node took it reports the settlement that landed, and pays it once',
+    source: { ...EXACT, section: '§1.4 "settlement_pending with the tx hash, so callers can reconcile instead of re-charging" (x402 PR #3083); §1.9 item 4 (a timeout is no refusal)' },
+    text: 'When the node takes and mines the facilitator\'s transaction but the answer to its eth_sendRawTransaction (or eth_sendRawTransactionSync) is an error that says the call timed out (a JSON-RPC error such as geth\'s -32002 "request timed out" or a gateway\'s "context deadline exceeded") or an HTTP 504 from a gateway, for every send of that settlement, /settle answers success:true with the transaction that moved exactly this payment, or success:false with errorReason settlement_pending and that transaction\'s hash, and then reports it settled within two retried /settle calls of the same payment; it never reports the landed settlement as failed and never answers 5xx; the payer is debited exactly once, and the settled payment sent again is refused (as X402-FAC-03 asks). Needs the capability rpc-faults.',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-FLT-08',
+    level: 'MUST',
+    title: 'A paid request whose settlement the facilitator cannot confirm at once, although it landed, is served with that settlement',
+    source: { ...EXACT, section: '§1.4 settlement_pending "so callers can reconcile instead of re-charging" (x402 PR #3083); §1.9 item 4 "mapping a timeout to a 402 makes clients pay twice"' },
+    text: "When, during a paid request, every transaction send of the resource's facilitator is answered with a timeout error (geth's -32002 \"request timed out\") although the node mined it (so the facilitator may answer settlement_pending), the buyer is served, either on that request or on one of at most two retries of the same payment, with a 2xx whose settlement names the transaction that moved exactly this payment; any answer before that is a 4xx that claims no settlement; never a 5xx; the payer is debited exactly once. Needs the capability rpc-faults (the resource's facilitator reaches the chain through the harness's fault proxy).",
+    profileAssumption: false,
+  },
+  {
     id: 'X402-FAC-01',
     revisions: ['v2'],
     level: 'MUST',

@@ -78,6 +78,10 @@ export interface FacilitatorFaults {
   noSendFallback?: boolean;
   /** Any error answer to the send is reported as settlement_pending with the hash, also a refusal (the node never took it). */
   sendErrorIsPending?: boolean;
+  /** settlement_pending is answered but the transaction is not remembered: a retried /settle re-verifies and refuses the now-used nonce. */
+  forgetPending?: boolean;
+  /** A pending transaction stays remembered after it settled: the same payment sent again is answered success again (a replay is paid for once, served twice). */
+  neverClearPending?: boolean;
   /** A broadcast transaction the node does not know is only waited for, never sent again (a send lost before the node read it stays lost). */
   noRebroadcast?: boolean;
 }
@@ -648,11 +652,11 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
       if (!faults.noRebroadcast && !(await isKnown(hash))) await publicClient.sendRawTransaction({ serializedTransaction: raw }).catch(() => undefined);
       receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
     } catch (err) {
-      pending.set(key, { hash, raw, ctx });
+      if (!faults.forgetPending) pending.set(key, { hash, raw, ctx });
       // Broadcast but unconfirmed: report the hash so the caller can reconcile instead of charging twice.
       return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network: ctx.network, payer: ctx.payer };
     }
-    pending.delete(key);
+    if (!faults.neverClearPending) pending.delete(key);
     return judge(receipt, ctx);
   }
 
@@ -691,7 +695,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
             if ((err instanceof RpcTimeout && !faults.lostSendIsFailure) || faults.sendErrorIsPending) {
               // The node may hold it: the hash is known, so a retry reconciles instead of paying twice.
               reached = true;
-              pending.set(settleKey, { hash, raw, ctx });
+              if (!faults.forgetPending) pending.set(settleKey, { hash, raw, ctx });
               return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network, payer };
             }
             if (!(err instanceof RpcError)) throw err;
@@ -703,10 +707,11 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
         reached = true;
         return await confirm(settleKey, hash, raw, ctx);
       } catch (err) {
-        // The answer to our send was lost (the connection closed or reset, or the transport retried a
-        // send the node already had): the node may hold the transaction. Look for it by its hash
-        // instead of reporting a failure that landed or signing another one for this authorization.
-        if (sent && !faults.lostSendIsFailure && (lostAnswer(err) || (/nonce too low|already known/i.test(shortMessage(err)) && (await isKnown(sent.hash))))) {
+        // The answer to our send was lost (the connection closed or reset), or was an error that does
+        // not say the node refused it (a timeout in any wording, a gateway's 504, "already known"
+        // after the transport retried a send the node had): the node may hold the transaction. Look
+        // for it by its hash instead of reporting a failure that landed or signing another one.
+        if (sent && !faults.lostSendIsFailure && (lostAnswer(err) || (await isKnown(sent.hash)))) {
           reached = true;
           return await confirm(settleKey, sent.hash, sent.raw, ctx);
         }

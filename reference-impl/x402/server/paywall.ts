@@ -69,8 +69,10 @@ export interface PaywallConfig {
   /**
    * Test-only defects. `trustAccepted`: pay against the client's `accepted` when it matches nothing
    * we offered. `noReplayGuard`: `paywall()` does not track in-flight authorizations.
+   * `pendingIsFailure`: a `settlement_pending` answer is taken as a failed settlement (no second
+   * /settle), although the transaction may land.
    */
-  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean };
+  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean; pendingIsFailure?: boolean };
 }
 
 /** The parts of a request the paywall reads. */
@@ -305,7 +307,7 @@ export async function checkPayment(req: RequestLike, cfg: PaywallConfig): Promis
     const accepted = (decoded as { accepted: unknown }).accepted;
     const match = accepts.find((r) => acceptedMatches(r, accepted)) ?? (cfg.faults?.trustAccepted ? parsed.data.accepted : undefined);
     if (!match) return { kind: 'respond', response: challenge('No matching payment requirements') };
-    return verifyAndProceed(client, 2, decoded as Record<string, unknown>, match, challenge, cfg.inflight);
+    return verifyAndProceed(client, 2, decoded as Record<string, unknown>, match, challenge, cfg.inflight, cfg.faults?.pendingIsFailure);
   }
   if (version === 1 && acceptV1) {
     const parsed = PaymentPayloadV1Schema.safeParse(decoded);
@@ -313,7 +315,7 @@ export async function checkPayment(req: RequestLike, cfg: PaywallConfig): Promis
     // v1 matches on scheme + network only (as @x402/core does); the facilitator checks the rest.
     const match = acceptsV1.find((r) => r.scheme === parsed.data.scheme && r.network === parsed.data.network);
     if (!match) return { kind: 'respond', response: challenge('No matching payment requirements') };
-    return verifyAndProceed(client, 1, decoded as Record<string, unknown>, match, challenge, cfg.inflight);
+    return verifyAndProceed(client, 1, decoded as Record<string, unknown>, match, challenge, cfg.inflight, cfg.faults?.pendingIsFailure);
   }
   return {
     kind: 'respond',
@@ -328,6 +330,7 @@ async function verifyAndProceed(
   requirements: RequirementsV2 | RequirementsV1,
   challenge: (error: string, extra?: Record<string, unknown>, status?: number, more?: Record<string, string>) => PaywallResponse,
   inflight: Set<string> | undefined,
+  pendingIsFailure = false,
 ): Promise<PaywallDecision> {
   const gateway = (err: unknown): PaywallResponse => ({
     status: 502,
@@ -366,7 +369,7 @@ async function verifyAndProceed(
       try {
         s = await client.settle(version, payload, requirements);
         // Broadcast but unconfirmed: ask once more, the facilitator reconciles against that tx.
-        if (!s.success && s.errorReason === 'settlement_pending' && s.transaction) s = await client.settle(version, payload, requirements);
+        if (!s.success && s.errorReason === 'settlement_pending' && s.transaction && !pendingIsFailure) s = await client.settle(version, payload, requirements);
       } catch (err) {
         return { ok: false, response: gateway(err) };
       } finally {
