@@ -22,11 +22,7 @@ export interface RestartableAispBackend {
 }
 
 /** Start it against `inferenceUrl` (…/api/v1); `args` are more serve.ts flags (`--fault NAME`, ...). Returns before it is up. */
-export async function startRestartableAispBackend(
-  chain: RunningChain,
-  inferenceUrl: string,
-  o: { args?: string[]; log?: (line: string) => void } = {},
-): Promise<RestartableAispBackend> {
+export async function startRestartableAispBackend(chain: RunningChain, inferenceUrl: string, o: { args?: string[]; log?: (line: string) => void } = {}): Promise<RestartableAispBackend> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = startCrashable({
