@@ -1,7 +1,7 @@
 /**
  * `amh certify --protocol aisp` against the reference backend and inference server started as their
  * own process (reference-impl/aisp/serve.ts) and described only by the target file it writes: the
- * healthy reference passes every requirement (exit 0); a variant with a deliberate defect makes
+ * healthy reference (with `--restartable`: a restart control in the file) passes every requirement (exit 0); a variant with a deliberate defect makes
  * certify exit 1 naming the requirement; a target file without ADMIN keys leaves the key-issuing
  * scenarios not-applicable (never passed). One anvil serves every variant, one after the other.
  */
@@ -17,9 +17,14 @@ const certify = lab.certify;
 
 const aispOf = lab.reportOf;
 
-test('the reference backend + inference server in their own process pass certify through the target file alone; no key reaches the report', { timeout: 300_000 }, async () => {
-  const s = await serve('healthy', []);
+test('the reference backend + inference server in their own process pass certify through the target file alone (the crash requirement through its restart command); no key reaches the report', {
+  timeout: 600_000,
+}, async () => {
+  const s = await serve('healthy', ['--restartable']);
   try {
+    const file = JSON.parse(readFileSync(s.targetFile, 'utf8')) as { capabilities: string[]; restart?: Record<string, { command: string; url?: string }> };
+    assert.ok(file.capabilities.includes('restart'));
+    assert.match(file.restart?.['aisp-backend']?.command ?? '', /kill -KILL/, 'the restart control is a SIGKILL, not a graceful stop');
     const out = path.join(lab.dir, 'healthy');
     const r = await certify(s.targetFile, out, ['--runs', '3']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
@@ -65,10 +70,11 @@ const VARIANTS: { name: string; args: string[]; grep: string; requirement: strin
   { name: 'key to any signer', args: ['--fault', 'keyToAnySigner'], grep: 'get-key-funder-only', requirement: 'AISP-KEY-03', runs: 2 },
   { name: 'no signature window', args: ['--fault', 'noSignatureWindow'], grep: 'store-key-auth', requirement: 'AISP-SIG-01', runs: 2 },
   { name: 'no spend limit', args: ['--fault', 'noSpendLimit'], grep: 'spend-limit', requirement: 'AISP-INF-02', runs: 3 },
+  { name: 'keys lost on restart', args: ['--restartable', '--fault', 'keySecretPerStart'], grep: 'backend-restart', requirement: 'AISP-RST-01', runs: 1 },
 ];
 
 for (const v of VARIANTS) {
-  test(`broken variant "${v.name}" makes certify exit 1 naming ${v.requirement}`, { timeout: 180_000 }, async () => {
+  test(`broken variant "${v.name}" makes certify exit 1 naming ${v.requirement}`, { timeout: 300_000 }, async () => {
     const s = await serve(v.name.replace(/\W+/g, '-'), v.args);
     try {
       const out = path.join(lab.dir, v.name.replace(/\W+/g, '-'));

@@ -16,7 +16,7 @@ test("the README lists every fault with the registry's description", () => {
 });
 
 test('every fault has a kill variant, so each is shown to be caught', () => {
-  const used = new Set(kills.variants.flatMap((v) => AISP_FAULTS.enabled(AISP_FAULTS.parse(v.variant.faults ?? []))));
+  const used = new Set(kills.variants.flatMap((v) => AISP_FAULTS.enabled(AISP_FAULTS.parse([...(v.variant.faults ?? []), ...(v.variant.restartable ?? [])]))));
   assert.deepEqual(
     AISP_FAULTS.names.filter((n) => !used.has(n)),
     [],

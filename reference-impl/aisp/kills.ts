@@ -1,8 +1,9 @@
 /**
  * Kill table for `aisp`: the reference backend and inference server with one test-only fault
  * (server/faults.ts), or the DiemMarketplace with one line of its real source changed (compiled once
- * with solcjs, placed at the canonical address with anvil_setCode, restored after). Every variant runs
- * on one `base` anvil and is described as a Target (endpoints + chain + accounts + config.aisp).
+ * with solcjs, placed at the canonical address with anvil_setCode, restored after), or the restartable
+ * backend (a child process the crash scenario kills) with one fault. Every variant runs on one `base`
+ * anvil and is described as a Target (endpoints + chain + accounts + config.aisp).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { parseTarget } from '../../harness/target/schema.ts';
 import { AISP_PROFILE } from './protocol/profile.ts';
 import { AISP_FAULTS } from './server/faults.ts';
 import { startAispStack } from './server/stack.ts';
+import { startRestartableAispBackend } from './restartable.ts';
 
 /** One source edit: in `file` (under contracts/src/aisp), `from` becomes `to`. */
 interface Mutation {
@@ -29,6 +31,8 @@ interface Variant {
   mutation?: Mutation;
   /** The backend's confirmation depth, also declared in the target (default: the profile's). */
   confirmations?: number;
+  /** Faults of the restartable backend the crash scenario kills (serve.ts --fault NAME); set: it is started. */
+  restartable?: (typeof AISP_FAULTS.names)[number][];
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -72,6 +76,11 @@ function fault(requirement: string, name: (typeof AISP_FAULTS.names)[number], gr
   return { requirement, defect: `${AISP_FAULTS.describe(name)}${at}`, grep, runs, variant: { faults: [name], confirmations } };
 }
 
+/** A variant whose restartable backend has one fault, against AISP-RST-01 (one run: two restarts). */
+function restart(name: (typeof AISP_FAULTS.names)[number]): KillVariant<Variant> {
+  return { requirement: 'AISP-RST-01', defect: AISP_FAULTS.describe(name), grep: 'backend-restart', runs: 1, variant: { restartable: [name] } };
+}
+
 /** A variant with one contract edit. */
 function mutant(requirement: string, defect: string, grep: string, m: Mutation, runs = 6): KillVariant<Variant> {
   return { requirement, defect: `the marketplace ${defect}`, grep, runs, variant: { mutation: m } };
@@ -96,17 +105,29 @@ export default defineKills<Variant>({
     if (v?.mutation) await rpcCall(c.rpcUrl, 'anvil_setCode', [market, marketplaceMutant(v.mutation)]);
     const confirmations = v?.confirmations ?? AISP_PROFILE.confirmations;
     const stack = await startAispStack(c, { faults: AISP_FAULTS.parse(v?.faults ?? []), backend: { confirmations } });
+    // The crashable backend (a child process) for the control and the crash variants only: it costs a process.
+    const restartable =
+      !v || v.restartable
+        ? await startRestartableAispBackend(c, stack.venice.url, {
+            args: [...(v?.restartable ?? []).flatMap((f) => ['--fault', f]), '--confirmations', String(confirmations)],
+          }).catch(async (e) => {
+            await stack.stop();
+            throw e;
+          })
+        : undefined;
     const target = parseTarget({
       name: 'aisp reference variant',
       chains: [targetChainEntry(c)],
       endpoints: { 'aisp-backend': stack.backend.url, 'aisp-inference': stack.venice.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'snapshot', 'reorg', 'aisp:admin-keys'],
+      capabilities: ['clock-control', 'snapshot', 'reorg', 'aisp:admin-keys', ...(restartable ? ['restart'] : [])],
       config: { aisp: { adminKeys: stack.adminKeys, confirmations, signatureWindowSeconds: AISP_PROFILE.signatureWindowSeconds } },
+      ...(restartable ? { restart: { 'aisp-backend': restartable.control } } : {}),
     });
     return {
       target,
       async stop() {
+        await restartable?.stop();
         await stack.stop();
         if (original) await rpcCall(c.rpcUrl, 'anvil_setCode', [market, original]);
       },
@@ -168,6 +189,10 @@ export default defineKills<Variant>({
     fault('AISP-BAL-01', 'balanceCached', 'balance'),
     fault('AISP-BAL-01', 'balanceDropsExpiry', 'balance'),
     fault('AISP-REQ-01', 'requestsAcceptAnything', 'rental-requests'),
+    // ---- the backend across a crash (the restartable child carries the fault) ----
+    restart('keySecretPerStart'),
+    restart('replayMemoryInMemory'),
+    restart('noCatchUpOnStart'),
     // ---- the inference server ----
     fault('AISP-INF-01', 'inferenceNondeterministic', 'inference-chat'),
     fault('AISP-INF-01', 'modelsNotAList', 'inference-chat'),

@@ -83,8 +83,11 @@ function scrubber(secrets: Set<string>) {
   };
 }
 
-/** Opens the AISP view of the target for this run. */
-export async function aisp(ctx: RunContext, o: { backend?: boolean; inference?: boolean } = {}): Promise<Aisp> {
+/**
+ * Opens the AISP view of the target for this run. `backendUrl`: talk to this backend instead of the
+ * endpoint's (the restartable one a crash scenario gets from `ctx.restartable`).
+ */
+export async function aisp(ctx: RunContext, o: { backend?: boolean; inference?: boolean; backendUrl?: string } = {}): Promise<Aisp> {
   const spec = ctx.target.chains.find((c) => c.contracts.diemMarketplace && (c.usdc ?? c.tokens.usdc));
   if (!spec) throw new HarnessFault('no target chain declares usdc + diemMarketplace');
   const s = await ctx.chain(spec.id);
@@ -104,7 +107,7 @@ export async function aisp(ctx: RunContext, o: { backend?: boolean; inference?: 
     return res;
   };
   const now = async () => Number(await s.pendingTime());
-  const backendUrl = o.backend ? ctx.endpoint('aisp-backend').url.replace(/\/+$/, '') : undefined;
+  const backendUrl = (o.backendUrl ?? (o.backend ? ctx.endpoint('aisp-backend').url : undefined))?.replace(/\/+$/, '');
   const inferenceUrl = o.inference ? ctx.endpoint('aisp-inference').url.replace(/\/+$/, '') : undefined;
   return {
     ctx,

@@ -161,6 +161,8 @@ export const aispRegister = defineRegister({
     },
     { source: 'profile', lines: [140, 140], quote: 'Reorgs and confirmation depth', notTestable: 'heading' },
     { source: 'profile', lines: [142, 151], quote: 'AISP-PROF-21 Confirmation depth and reorgs', requirements: ['AISP-KEY-04', 'AISP-ORG-01'] },
+    { source: 'profile', lines: [153, 153], quote: 'Crashes and restarts', notTestable: 'heading' },
+    { source: 'profile', lines: [155, 172], quote: 'AISP-PROF-22 A restart loses nothing', requirements: ['AISP-RST-01'] },
   ],
   surface: [
     { kind: 'route', name: 'GET /api/listings', requirements: ['AISP-API-01', 'AISP-LEAK-01'] },

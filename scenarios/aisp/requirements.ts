@@ -139,6 +139,14 @@ export const aispRequirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'AISP-RST-01',
+    level: 'MUST',
+    title: 'A backend killed and restarted keeps its keys, rentals, used signatures and listings, and reads what was mined while it was down',
+    source: { ...PROFILE, section: 'AISP-PROF-22 A restart loses nothing; seed: "Backend sees Funded event → Key released"' },
+    text: "After the backend is killed with SIGKILL and restarted on the same state (capability restart: the target's restart control for aisp-backend), the funder of a rental funded before the crash still gets exactly the stored key, a non-funder is still refused, a get-key or store-key signature used before the crash is still refused (its timestamp still inside the window), the listing views read as before, and the renter of a rental whose Funded was mined while the backend was down gets the stored key once it is confirmed (within 10 s of the backend answering again) with the listing counting it.",
+    profileAssumption: true,
+  },
+  {
     id: 'AISP-KEY-05',
     level: 'MUST',
     title: 'No key after the rental expired, settled or was revoked',

@@ -1,7 +1,8 @@
-/** Every `aisp` scenario: the contract alone, the backend, the inference server. */
+/** Every `aisp` scenario: the contract alone, the backend, the inference server, a reorg, a backend crash. */
 import { backendScenarios } from './backend.ts';
 import { contractScenarios } from './contract.ts';
 import { inferenceScenarios } from './inference.ts';
 import { fundedReorg } from './reorg.ts';
+import { restartScenarios } from './restart.ts';
 
-export const aispScenarios = [...contractScenarios, ...backendScenarios, ...inferenceScenarios, fundedReorg];
+export const aispScenarios = [...contractScenarios, ...backendScenarios, ...inferenceScenarios, fundedReorg, ...restartScenarios];

@@ -85,7 +85,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   const faults = config.faults ?? {};
   const nowS: Clock = config.now ?? (cfg.clock === 'wall' ? wallClock : chainClock(cfg.rpcUrl));
   const store = new AispStore(cfg.dbPath, faults);
-  const box = KeyBox.forDatabase(cfg.dbPath, cfg.keySecret);
+  const box = KeyBox.forDatabase(cfg.dbPath, cfg.keySecret, faults.keySecretPerStart);
   const indexer = new Indexer(store, {
     rpcUrl: cfg.rpcUrl,
     marketplace: getAddress(cfg.marketplace),
@@ -93,6 +93,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     log,
     keepRevertedRentals: faults.keepRevertedRentals,
     ignoreReorgs: faults.ignoreReorgs,
+    noCatchUpOnStart: faults.noCatchUpOnStart,
   });
   const venice = cfg.veniceUrl.replace(/\/+$/, '');
   const balanceCache = new Map<string, unknown>();

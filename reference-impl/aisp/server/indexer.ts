@@ -25,6 +25,8 @@ export interface IndexerOptions {
   keepRevertedRentals?: boolean;
   /** Test-only fault: the synced blocks are never checked against the chain (no revert or reorg is noticed). */
   ignoreReorgs?: boolean;
+  /** Test-only fault: the first sync after a start jumps the stored cursor to the head (what was mined while down is skipped). */
+  noCatchUpOnStart?: boolean;
 }
 
 const EVENT_NAMES = new Set(['Listed', 'ListingClosed', 'Funded', 'Settled', 'Revoked']);
@@ -34,6 +36,8 @@ export class Indexer {
   private running: Promise<number> | undefined;
   /** The latest block seen by the last sync. */
   latest = 0;
+  /** Whether this process has synced once (the fault noCatchUpOnStart acts before that). */
+  private started = false;
 
   constructor(
     private readonly store: AispStore,
@@ -97,6 +101,14 @@ export class Indexer {
     const latest = Number(await this.pub.getBlockNumber({ cacheTime: 0 }));
     const from = this.o.fromBlock ?? 0;
     let cursor = this.store.cursor() ?? { block: from - 1, hash: null };
+    const first = !this.started;
+    this.started = true;
+    if (first && this.o.noCatchUpOnStart && this.store.cursor()) {
+      const head = await this.hashOf(latest);
+      if (head) this.store.setCursor(latest, head);
+      this.latest = latest;
+      return latest;
+    }
     if (this.o.ignoreReorgs) {
       // fault: trust the cursor
     } else if (cursor.hash !== null) {

@@ -18,10 +18,13 @@ export class KeyBox {
     return new KeyBox(b);
   }
 
-  /** The secret in `file` (created, mode 0600, if missing), or a random one for an in-memory database. */
-  static forDatabase(dbPath: string, hex?: string): KeyBox {
+  /**
+   * The secret in `file` (created, mode 0600, if missing), or a random one for an in-memory database
+   * (`freshEachStart`: always a random one, the test-only fault keySecretPerStart).
+   */
+  static forDatabase(dbPath: string, hex?: string, freshEachStart = false): KeyBox {
     if (hex) return KeyBox.fromHex(hex);
-    if (dbPath === ':memory:') return new KeyBox(randomBytes(32));
+    if (dbPath === ':memory:' || freshEachStart) return new KeyBox(randomBytes(32));
     const file = `${dbPath}.keysecret`;
     if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
     return KeyBox.fromHex(readFileSync(file, 'utf8').trim());

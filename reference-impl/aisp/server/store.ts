@@ -117,10 +117,12 @@ CREATE TABLE IF NOT EXISTS requests (
 
 export class AispStore {
   readonly db: DatabaseSync;
+  /** Used signatures under the test-only fault replayMemoryInMemory (lost with the process). */
+  private readonly usedInMemory = new Set<string>();
 
   constructor(
     path: string,
-    private readonly faults: Pick<AispFaults, 'shortReplayMemory'> = {},
+    private readonly faults: Pick<AispFaults, 'shortReplayMemory' | 'replayMemoryInMemory'> = {},
   ) {
     this.db = new DatabaseSync(path);
     // WAL with synchronous=NORMAL: a commit survives a crash of the process (restarts are safe), fsync happens at checkpoints.
@@ -254,6 +256,12 @@ export class AispStore {
 
   /** Records a used signature; false when it was used before. Entries older than `forgetBefore` are dropped. */
   useSignature(signer: string, message: string, nowS: number, forgetBefore: number): boolean {
+    if (this.faults.replayMemoryInMemory) {
+      const id = `${signer.toLowerCase()}\n${message}`;
+      if (this.usedInMemory.has(id)) return false;
+      this.usedInMemory.add(id);
+      return true;
+    }
     return this.tx(() => {
       this.db.prepare('DELETE FROM used_signatures WHERE used_at < ?').run(this.faults.shortReplayMemory ? nowS - 60 : forgetBefore);
       const r = this.db.prepare('INSERT OR IGNORE INTO used_signatures (signer, message, used_at) VALUES (?,?,?)').run(signer.toLowerCase(), message, nowS);
