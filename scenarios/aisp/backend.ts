@@ -23,6 +23,7 @@ import {
   fp,
   fund,
   getKey,
+  getKeySigned,
   getListing,
   hasKeyField,
   is2xx,
@@ -291,13 +292,7 @@ export const replayLater = defineScenario({
     const f = await fund(a, v.renter, listingId, 1n, v.terms.diemMin);
     await mine(a, a.confirmations - 1);
     // The signature replayed below is the one that was answered 200 (used whatever a server's reading of "used").
-    let keySigned = await a.backend.signGetKey(a.account(v.renter), f.rentalId);
-    let got = await a.backend.getKey(f.rentalId, keySigned);
-    for (let i = 0; i < 10 && got.status === 409; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      keySigned = await a.backend.signGetKey(a.account(v.renter), f.rentalId);
-      got = await a.backend.getKey(f.rentalId, keySigned);
-    }
+    const { answer: got, signed: keySigned } = await getKeySigned(a, v.renter, f.rentalId, { tries: 11 });
     if (got.status !== 200) throw new Indeterminate('AISP-SIG-02', `setup: the funder did not get its key (${got.status})`);
     // Long after the use (a server that forgets used signatures early accepts them again), yet both
     // timestamps stay inside the window, so only the single-use rule can refuse them.

@@ -287,13 +287,24 @@ export async function listWithKey(a: Aisp, role: string, t: Terms): Promise<{ li
 
 /** `role` asks for a rental's key with a fresh signature (retrying while the backend says 409, up to `tries`). */
 export async function getKey(a: Aisp, role: string, rentalId: bigint, o: { tries?: number; timestamp?: number } = {}): Promise<Answer> {
-  let last: Answer | undefined;
+  return (await getKeySigned(a, role, rentalId, o)).answer;
+}
+
+/** {@link getKey}, with the signature of the last try (the one a replay test sends again). */
+export async function getKeySigned(
+  a: Aisp,
+  role: string,
+  rentalId: bigint,
+  o: { tries?: number; timestamp?: number } = {},
+): Promise<{ answer: Answer; signed: Awaited<ReturnType<Aisp['backend']['signGetKey']>> }> {
+  let last: { answer: Answer; signed: Awaited<ReturnType<Aisp['backend']['signGetKey']>> } | undefined;
   for (let i = 0; i < (o.tries ?? 1); i++) {
-    last = await a.backend.getKey(rentalId, await a.backend.signGetKey(a.account(role), rentalId, o.timestamp));
-    if (last.status !== 409) break;
+    const signed = await a.backend.signGetKey(a.account(role), rentalId, o.timestamp);
+    last = { answer: await a.backend.getKey(rentalId, signed), signed };
+    if (last.answer.status !== 409) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const k = (last!.body as { apiKey?: unknown } | null)?.apiKey;
+  const k = (last!.answer.body as { apiKey?: unknown } | null)?.apiKey;
   if (typeof k === 'string' && k.length >= 8) a.secrets.add(k);
   return last!;
 }

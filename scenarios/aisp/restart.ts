@@ -16,7 +16,7 @@ import type { Answer } from '../../reference-impl/aisp/agents/http.ts';
 import { marketplaceAbi } from '../../reference-impl/aisp/protocol/abi.ts';
 import { DIEM } from '../../reference-impl/aisp/protocol/profile.ts';
 import { keyAnswer, listingAnswer, listingsAnswer } from '../../reference-impl/aisp/protocol/wire.ts';
-import { ADMIN_KEYS, AISP_NEEDS, aisp, approve, fp, fund, getListing, hasKeyField, is2xx, is4xx, issueKey, list, mine, tryFund, type Aisp } from './lab.ts';
+import { ADMIN_KEYS, AISP_NEEDS, aisp, approve, fp, fund, getKeySigned, getListing, hasKeyField, is2xx, is4xx, issueKey, list, mine, tryFund, type Aisp } from './lab.ts';
 
 const REQ = 'AISP-RST-01';
 const BACKEND = 'aisp-backend';
@@ -111,13 +111,7 @@ export const backendRestart = defineScenario({
     await mine(a, a.confirmations - 1);
     // The get-key signature replayed after the restart is the one answered 200 (used on any reading of "used").
     ctx.act(`${v.renter} asks for the key of rental ${f.rentalId}`);
-    let keySigned = await a.backend.signGetKey(a.account(v.renter), f.rentalId);
-    let got = await a.backend.getKey(f.rentalId, keySigned);
-    for (let i = 0; i < 10 && got.status === 409; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      keySigned = await a.backend.signGetKey(a.account(v.renter), f.rentalId);
-      got = await a.backend.getKey(f.rentalId, keySigned);
-    }
+    const { answer: got, signed: keySigned } = await getKeySigned(a, v.renter, f.rentalId, { tries: 11 });
     if (got.status !== 200 || keyAnswer.safeParse(got.body).data?.apiKey !== key.apiKey)
       throw new Indeterminate(REQ, `setup: before any restart the funder did not get the stored key (${keyShown(a, got, key.apiKey)})`);
     const before = await views(a, listingId);
