@@ -79,7 +79,7 @@ export function anvilBinary(): string {
  * A launcher that ends anvil when the process that started it dies. A harness process killed with
  * SIGKILL (a CI job's timeout, Stryker's, `kill -9`) runs no cleanup, and its anvils would keep
  * running, re-parented to init, each holding a port and up to a GB of memory. The launcher starts a
- * watcher that checks once a second that the parent is alive (and ends with anvil), then becomes
+ * watcher that checks once a second that the parent is alive (and ends within a second of anvil), then becomes
  * anvil (`exec`): anvil stays the harness's direct child with the same pid, signals and exit status.
  * POSIX shells only: on Windows anvil is started directly.
  */
