@@ -71,6 +71,12 @@ interface ScenarioBase {
    * longer for a scenario whose runs are slow by nature (crash scenarios restart a server many times).
    */
   runTimeoutMs?: number;
+  /**
+   * `false`: a failing run is reported as it failed, without fast-check's shrinking (which runs the
+   * property again many times): for a scenario whose runs are slow by nature and whose inputs are
+   * few and small (crash scenarios), where a shrunk counterexample says little more.
+   */
+  shrink?: boolean;
 }
 
 /** Property scenario: one generated value per run; `setup` (optional) builds a per-run fixture first. */

@@ -404,3 +404,26 @@ test('maxRuns caps a scenario below --runs (runsPlanned shows the cap); --runs b
   assert.deepEqual([fewer.protocols[0]!.scenarios[0]!.runsPlanned, calls], [2, 2]);
   assert.throws(() => defineScenario({ ...capped, maxRuns: 0 }), /maxRuns must be a positive integer, got 0/);
 });
+
+test('shrink: false reports the first failing run as it failed: the property runs no more after it (a shrinking scenario runs it again)', async () => {
+  let calls = 0;
+  const failing = (shrink: boolean) =>
+    defineScenario({
+      kind: 'property',
+      id: `big-fails-${shrink}`,
+      title: 'big values fail',
+      requirements: ['T-MUST-01'],
+      shrink,
+      arbitrary: () => fc.integer({ min: 1000, max: 1_000_000 }),
+      async run(ctx, x) {
+        calls++;
+        ctx.check('T-MUST-01', x < 1000, `${x} < 1000`);
+      },
+    });
+  const once = await run(proto([failing(false)]), { runs: 20, seed: 3 });
+  const sc = once.protocols[0]!.scenarios[0]!;
+  assert.deepEqual([sc.status, calls], ['fail', 1], 'one run, the failing one, not shrunk');
+  calls = 0;
+  await run(proto([failing(true)]), { runs: 20, seed: 3 });
+  assert.ok(calls > 1, `with shrinking the property ran ${calls} times`);
+});

@@ -61,6 +61,11 @@ export interface RunOptions {
   timeBudgetMs?: number;
   /** Re-run exactly one shrunk counterexample. */
   replay?: ReplaySpec;
+  /**
+   * `false`: every failing property is reported as it first failed, without shrinking (as a
+   * scenario's own `shrink: false`): for runs where only the verdicts matter (the kill harness).
+   */
+  shrink?: boolean;
   /** Text of the command for the replay hint, e.g. "amh replay reports/latest/report.json". */
   replayCommand?: string;
   command: string;
@@ -283,6 +288,7 @@ async function runScenario(
     interruptAfterTimeLimit: remaining,
     // One run that hangs (an endpoint that never answers) must not hang the whole certification.
     timeout: s.runTimeoutMs ?? RUN_TIMEOUT_MS,
+    ...(s.shrink === false || opts.shrink === false ? { endOnFailure: true } : {}),
     ...(opts.replay ? { path: opts.replay.path, endOnFailure: true } : {}),
   });
 

@@ -56,13 +56,21 @@ export function defineKills<V>(k: KillSpec<V>): KillSpec<V> {
 }
 
 /** Run a protocol's scenarios in-process against a target (one worker). */
-export async function certifyInProcess(target: Target, o: { protocol: string; grep?: string; runs: number; seed: number; module?: ProtocolModule; profile?: Profile }): Promise<Report> {
+/**
+ * Certify `target` in this process. `shrink: false` reports failing properties unshrunk (faster; for
+ * tests that judge verdicts only: a kill variant needs shrinking, which often reaches the requirement
+ * it targets through a smaller case than the first failing run).
+ */
+export async function certifyInProcess(
+  target: Target,
+  o: { protocol: string; grep?: string; runs: number; seed: number; module?: ProtocolModule; profile?: Profile; shrink?: boolean },
+): Promise<Report> {
   const protocols = await loadProtocols();
   const p = o.module ?? protocols.find((x) => x.id === o.protocol);
   if (!p) throw new Error(`unknown protocol ${o.protocol}`);
   return runAll(
     { target, targetInfo: { name: target.name, kind: 'file', capabilities: [...target.capabilities], chains: [] }, workers: [createTargetClients(target)], protocols: [p] },
-    { runs: o.runs, seed: o.seed, command: 'kill-test', protocols: [o.protocol], grep: o.grep, ...(o.profile ? { profile: o.profile } : {}) },
+    { runs: o.runs, seed: o.seed, command: 'kill-test', protocols: [o.protocol], grep: o.grep, ...(o.shrink === false ? { shrink: false } : {}), ...(o.profile ? { profile: o.profile } : {}) },
   );
 }
 
