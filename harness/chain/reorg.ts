@@ -71,10 +71,18 @@ async function blocksAbove(rpcUrl: string, from: bigint, to: bigint): Promise<Bl
   return out;
 }
 
+/**
+ * Throws unless the pool is empty. Waits up to 3 s first: anvil answers a send before its automine
+ * has mined it, so a transaction just sent (by a server, say) can sit in the pool for a moment
+ * (`npm start` met it once in about 500 reorgs).
+ */
 async function poolEmpty(rpcUrl: string, what: string): Promise<void> {
-  const p = await rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status');
-  if (BigInt(p.pending) !== 0n || BigInt(p.queued) !== 0n) {
-    throw new Error(`${what}: ${BigInt(p.pending)} pending / ${BigInt(p.queued)} queued transactions (await every receipt first)`);
+  const deadline = Date.now() + 3_000;
+  for (;;) {
+    const p = await rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status');
+    if (BigInt(p.pending) === 0n && BigInt(p.queued) === 0n) return;
+    if (Date.now() >= deadline) throw new Error(`${what}: ${BigInt(p.pending)} pending / ${BigInt(p.queued)} queued transactions (await every receipt first)`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
