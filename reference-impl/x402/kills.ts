@@ -57,6 +57,8 @@ let chain: RunningChain | undefined;
 
 /** A defect that lets the facilitator pass a payment and the resource serve it when settling fails. */
 const passesToServe = (facilitator: FacilitatorFaults): Variant => ({ simulate: false, facilitator, demo: { serveOnSettleFailure: true } });
+/** A facilitator fault against one node-fault scenario (one run: each run tries every fault case). */
+const nodeFault = (requirement: string, grep: string, fault: keyof FacilitatorFaults, defect: string) => ({ requirement, defect, grep, runs: 1, variant: { facilitator: { [fault]: true } } });
 
 export default defineKills<Variant>({
   protocol: 'x402',
@@ -204,42 +206,36 @@ export default defineKills<Variant>({
       runs: 1,
       variant: { facilitator: { noRebroadcast: true }, receiptTimeoutMs: 1500 },
     },
-    {
-      requirement: 'X402-FLT-05',
-      defect:
-        "the facilitator reports any error answer to its send as settlement_pending with the hash, also the node's refusal of eth_sendRawTransactionSync (a pending transaction the node never took)",
-      grep: 'fault-facilitator-no-sync-send',
-      runs: 1,
-      variant: { facilitator: { sendErrorIsPending: true } },
-    },
-    {
-      requirement: 'X402-FLT-06',
-      defect: 'the facilitator has no eth_sendRawTransaction fallback: on a node without eth_sendRawTransactionSync every settlement fails',
-      grep: 'fault-facilitator-no-sync-send',
-      runs: 1,
-      variant: { facilitator: { noSendFallback: true } },
-    },
-    {
-      requirement: 'X402-FLT-07',
-      defect: 'the facilitator reports a settlement whose send was answered with a timeout error or a gateway 504 as failed, although the node mined it',
-      grep: 'fault-facilitator-send-timeout-answer',
-      runs: 1,
-      variant: { facilitator: { lostSendIsFailure: true } },
-    },
-    {
-      requirement: 'X402-FLT-07',
-      defect: 'the facilitator answers settlement_pending without remembering the transaction: the retried /settle refuses the landed payment (nonce already used)',
-      grep: 'fault-facilitator-send-timeout-answer',
-      runs: 1,
-      variant: { facilitator: { forgetPending: true } },
-    },
-    {
-      requirement: 'X402-FLT-07',
-      defect: 'the facilitator never forgets a pending transaction once it settled: the settled payment sent again is answered success again',
-      grep: 'fault-facilitator-send-timeout-answer',
-      runs: 1,
-      variant: { facilitator: { neverClearPending: true } },
-    },
+    nodeFault(
+      'X402-FLT-05',
+      'fault-facilitator-no-sync-send',
+      'sendErrorIsPending',
+      "the facilitator reports any error answer to its send as settlement_pending with the hash, also the node's refusal of eth_sendRawTransactionSync (a pending transaction the node never took)",
+    ),
+    nodeFault(
+      'X402-FLT-06',
+      'fault-facilitator-no-sync-send',
+      'noSendFallback',
+      'the facilitator has no eth_sendRawTransaction fallback: on a node without eth_sendRawTransactionSync every settlement fails',
+    ),
+    nodeFault(
+      'X402-FLT-07',
+      'fault-facilitator-send-timeout-answer',
+      'lostSendIsFailure',
+      'the facilitator reports a settlement whose send was answered with a timeout error or a gateway 504 as failed, although the node mined it',
+    ),
+    nodeFault(
+      'X402-FLT-07',
+      'fault-facilitator-send-timeout-answer',
+      'forgetPending',
+      'the facilitator answers settlement_pending without remembering the transaction: the retried /settle refuses the landed payment (nonce already used)',
+    ),
+    nodeFault(
+      'X402-FLT-07',
+      'fault-facilitator-send-timeout-answer',
+      'neverClearPending',
+      'the facilitator never forgets a pending transaction once it settled: the settled payment sent again is answered success again',
+    ),
     {
       requirement: 'X402-FLT-08',
       defect: 'the paywall takes settlement_pending as a failed settlement (402, never asks again): the buyer pays and is never served',
