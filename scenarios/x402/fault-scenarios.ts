@@ -218,11 +218,7 @@ async function settleThroughSendFault(
   fault: { kind: 'drop-request' | 'drop-response'; what: (how: string) => string },
   judge: (c: SendFaultCase) => Promise<void>,
 ): Promise<void> {
-  const o = await offer(ctx);
-  const payer = o.s.address(v.buyer);
-  const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
-  const version = (await facilitatorVersions(ctx, o))[0]!;
-  const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+  const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
   for (const how of v.hangups) {
     const snap = await holdings(ctx, o, payer);
     const p = await sign(ctx, o, v.buyer, version);
@@ -241,6 +237,19 @@ async function settleThroughSendFault(
     ctx.check(req, a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
     await judge({ o, p, a, snap, payer, amount, version });
   }
+}
+
+/** What a facilitator node-fault scenario starts from: the offer, the payer, the node's fault proxy, the facilitator's first version and its amount. */
+async function facilitatorFaultSetup(ctx: RunContext, buyer: (typeof BUYERS)[number]) {
+  const o = await offer(ctx);
+  const version = (await facilitatorVersions(ctx, o))[0]!;
+  return {
+    o,
+    payer: o.s.address(buyer),
+    rpc: await rpcFaultsOf(o.s.spec.rpcUrl),
+    version,
+    amount: BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount)),
+  };
 }
 
 /** POST /settle of `p` with `fault` (and any `also`) armed on the facilitator's node for exactly that call. */
@@ -464,11 +473,7 @@ export const facilitatorNoSyncSend = defineScenario({
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const req = 'X402-FLT-05';
-    const o = await offer(ctx);
-    const payer = o.s.address(v.buyer);
-    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
-    const version = (await facilitatorVersions(ctx, o))[0]!;
-    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
     for (const refusal of NO_SYNC_ANSWERS) {
       const snap = await holdings(ctx, o, payer);
       const p = await sign(ctx, o, v.buyer, version);
@@ -560,11 +565,7 @@ export const facilitatorSendErrorAnswer = defineScenario({
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
   async run(ctx, v) {
     const req = 'X402-FLT-07';
-    const o = await offer(ctx);
-    const payer = o.s.address(v.buyer);
-    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
-    const version = (await facilitatorVersions(ctx, o))[0]!;
-    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
     // The facilitator's own send first: once refused, a facilitator may stop using the sync method for good.
     for (const path of SEND_PATHS) {
       const plainOnly = path !== SEND_PATHS[0];
