@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RestartControl } from '../target/schema.ts';
+import { freePort } from '../util/net.ts';
 
 /** Options of {@link startCrashable}. */
 export interface CrashableOptions {
@@ -98,4 +99,22 @@ export function startCrashable(o: CrashableOptions): Crashable {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A crashable HTTP server: where it answers, the restart control naming that URL, and its stop. */
+export interface CrashableServer {
+  url: string;
+  control: RestartControl;
+  stop(): Promise<void>;
+}
+
+/**
+ * {@link startCrashable} for an HTTP server on loopback `port` (a free one when absent), ready when
+ * `/health` answers; `args` gets the state directory and the port.
+ */
+export async function startCrashableServer(o: Omit<CrashableOptions, 'args' | 'readyUrl'> & { args: (dir: string, port: number) => string[]; port?: number }): Promise<CrashableServer> {
+  const port = o.port || (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const child = startCrashable({ ...o, args: (dir) => o.args(dir, port), readyUrl: `${url}/health` });
+  return { url, control: { ...child.control, url }, stop: () => child.stop() };
 }

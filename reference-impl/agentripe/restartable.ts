@@ -10,34 +10,24 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningChain } from '../../harness/chain/index.ts';
 import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
-import { startCrashable } from '../../harness/services/crashable.ts';
-import { freePort } from '../../harness/util/net.ts';
-import type { RestartControl } from '../../harness/target/schema.ts';
+import { type CrashableServer, startCrashableServer } from '../../harness/services/crashable.ts';
 
 const SERVE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'serve.ts');
 
-/** A restartable Agentripe server: its restart control (with the URL it answers at) and its stop. */
-export interface RestartableAgentripe {
-  url: string;
-  control: RestartControl;
-  stop(): Promise<void>;
-}
-
 /** Start it; `args` are more serve.ts flags (`--fault NAME`, `--review-limit N`, ...). Returns before it is up. */
-export async function startRestartableAgentripe(chain: RunningChain, o: { args?: string[]; log?: (line: string) => void } = {}): Promise<RestartableAgentripe> {
+export async function startRestartableAgentripe(chain: RunningChain, o: { args?: string[]; log?: (line: string) => void } = {}): Promise<CrashableServer> {
   const rpc = await rpcFaultProxy(chain.rpcUrl);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = startCrashable({
+  const child = await startCrashableServer({
     name: 'agentripe',
     script: SERVE,
-    args: (dir) => ['--rpc', rpc.url, '--port', String(port), '--db', path.join(dir, 'agentripe.sqlite'), '--review', 'rule', ...(o.args ?? [])],
-    readyUrl: `${url}/health`,
+    args: (dir, port) => ['--rpc', rpc.url, '--port', String(port), '--db', path.join(dir, 'agentripe.sqlite'), '--review', 'rule', ...(o.args ?? [])],
     log: o.log,
+  }).catch(async (e) => {
+    await rpc.release();
+    throw e;
   });
   return {
-    url,
-    control: { ...child.control, url },
+    ...child,
     async stop() {
       try {
         await child.stop();

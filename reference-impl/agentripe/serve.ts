@@ -36,8 +36,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getProfile, roleAccounts, rpcCall, startChain, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
-import { startCrashable, type Crashable } from '../../harness/services/crashable.ts';
-import { freePort } from '../../harness/util/net.ts';
+import { type CrashableServer, startCrashableServer } from '../../harness/services/crashable.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
 import { waitUntilAnswers } from '../../harness/engine/restart.ts';
 import { loadConstants } from '../../harness/packs/discover.ts';
@@ -102,12 +101,10 @@ async function main(): Promise<void> {
   const watch = watchForStop();
   await applyAgentripeConstants(chain, k);
   let stack: Awaited<ReturnType<typeof startAgentripeStack>> | undefined;
-  let crashable: Crashable | undefined;
+  let crashable: CrashableServer | undefined;
   let serverUrl: string;
   if (values.restartable) {
     // The server runs as a child of this process, started again after each crash on the same database.
-    const childPort = port || (await freePort());
-    serverUrl = `http://127.0.0.1:${childPort}`;
     const passOn = [
       '--review',
       values.review!,
@@ -120,13 +117,14 @@ async function main(): Promise<void> {
       ...(values.profile ? ['--profile', values.profile] : []),
       ...(values['reclaim-delay'] ? ['--reclaim-delay', values['reclaim-delay']] : []),
     ];
-    crashable = startCrashable({
+    crashable = await startCrashableServer({
       name: 'agentripe',
       script: fileURLToPath(import.meta.url),
-      args: (dir) => ['--rpc', chain.rpcUrl, '--port', String(childPort), '--db', values.db ?? path.join(dir, 'agentripe.sqlite'), ...passOn],
-      readyUrl: `${serverUrl}/health`,
+      port,
+      args: (dir, childPort) => ['--rpc', chain.rpcUrl, '--port', String(childPort), '--db', values.db ?? path.join(dir, 'agentripe.sqlite'), ...passOn],
       log: (l) => process.stderr.write(`serve: ${l}\n`),
     });
+    serverUrl = crashable.url;
     await waitUntilAnswers(`${serverUrl}/health`, Date.now() + 120_000, 'the supervised agentripe server').catch((e: Error) => fail(e.message));
   } else {
     stack = await startAgentripeStack(chain, {
