@@ -83,6 +83,10 @@ interface Real {
   pinned: string;
   failure?: { product_id: string; capability_id: string; input: Record<string, unknown> };
   observable: boolean;
+  /** The payer's role (a second channel in `finish` is opened by it). */
+  role: string;
+  /** What this run's commands reached: a funded call, a call refused past the balance, a failing call's receipt. */
+  reached: { funded?: boolean; refused?: boolean; failureReceipt?: boolean };
 }
 
 type Cmd = fc.AsyncCommand<Model, Real>;
@@ -106,11 +110,13 @@ class CallCmd implements Cmd {
     r.ctx.act(`call ${t.name} ($${t.price_per_call_usd} → ${cents} cents) on ${r.ch.id}`);
     const a = await r.hub.invoke(t.product_id, t.capability_id, { text: this.text }, { channel: r.ch.id });
     if (m.closed || m.deposit - m.used < cents) {
+      if (!m.closed) r.reached.refused = true;
       r.ctx.expectStatus(m.closed ? 'AIM-CHN-05' : 'AIM-CHN-03', { status: a.status, body: a.body }, 402, m.closed ? 'a closed channel pays no call (402)' : 'a call past the balance answers 402');
       r.ctx.check('AIM-CHN-03', receiptOf(a.text) === undefined, 'the refused call ran nothing', { expected: 'no receipt', actual: a.text.slice(0, 120) });
       await expectBalance(m, r, 'a refused call');
       return;
     }
+    r.reached.funded = true;
     r.ctx.expectStatus('AIM-CHN-02', { status: a.status, body: a.body }, 200, 'a funded call answers 200');
     const v = checkReceipt(a.text, r.pinned);
     r.ctx.check('AIM-RCP-01', v.ok, `the channel call's receipt verifies (${v.generation}: ${v.reason})`, { expected: 'verified', actual: v.generation });
@@ -133,6 +139,7 @@ class FailCmd implements Cmd {
     });
     const rc = receiptOf(a.text);
     if (rc) {
+      r.reached.failureReceipt = true;
       const v = checkReceipt(a.text, r.pinned);
       r.ctx.check('AIM-RCP-02', v.ok && v.version === 2 && rc.success === false, `the failure receipt is a verifying v2 receipt with success false (${v.generation}: ${v.reason})`, {
         expected: 'receipt-v2, success false',
@@ -211,19 +218,34 @@ export const channelModel = defineScenario({
   async setup(ctx) {
     const hub = hubOf(ctx);
     const d = await discovered(ctx, hub, 'AIM-CHN-02');
-    const tools = textTools(d.manifest.tools).filter((t) => t.price_per_call_usd <= 1);
+    // Cheapest first: tool -1 (the last) is the dearest, whatever order the manifest lists them in.
+    const tools = textTools(d.manifest.tools)
+      .filter((t) => t.price_per_call_usd <= 1)
+      .sort((a, b) => a.price_per_call_usd - b.price_per_call_usd);
     if (!tools.length) throw new Indeterminate('AIM-CHN-02', 'no tool callable with {text} under $1');
     const role = Math.random() < 0.5 ? 'buyer1' : 'buyer2';
     const cents = randomCents(3, 60);
     const ch = await openChannel(ctx, hub, tools[0]!, role, cents, 'AIM-CHN-01');
     const observable = (await balanceCents(hub, ch.id)) !== undefined;
     const failure = configOf(ctx).failure;
-    return { model: { deposit: cents, used: 0n, closed: false }, real: { ctx, hub, ch, tools, pinned: d.wellKnown.signer_public_key, failure, observable } };
+    return { model: { deposit: cents, used: 0n, closed: false }, real: { ctx, hub, ch, tools, pinned: d.wellKnown.signer_public_key, failure, observable, role, reached: {} } };
   },
   async finish(m, r) {
     // Every run tries one failing call while the channel is open (the refund rules are checked in every run).
     if (!m.closed) await new FailCmd().run(m, r);
     if (!m.closed) await closeAndCheck(m, r);
+    // Every rule is checked in every run: what the generated commands did not reach (a closed or
+    // drained channel, no dear enough call) runs on a fresh channel holding two of the dearest calls:
+    // a failing call, then the dearest tool until the balance refuses it, then close.
+    if (!r.reached.funded || !r.reached.refused || (r.failure && !r.reached.failureReceipt)) {
+      const dearest = centsCeil(parseUsdMicros(r.tools[r.tools.length - 1]!.price_per_call_usd));
+      const fresh: Model = { deposit: dearest > 0n ? 2n * dearest : 100n, used: 0n, closed: false };
+      const ch = await openChannel(r.ctx, r.hub, r.tools[0]!, r.role, fresh.deposit, 'AIM-CHN-01');
+      const again: Real = { ...r, ch, observable: (await balanceCents(r.hub, ch.id)) !== undefined, reached: {} };
+      await new FailCmd().run(fresh, again);
+      for (let i = 0; i < 4 && !again.reached.refused; i++) await new CallCmd(-1, 'tail').run(fresh, again);
+      await closeAndCheck(fresh, again);
+    }
     const t = r.tools[0]!;
     const a = await r.hub.invoke(t.product_id, t.capability_id, { text: 'after' }, { channel: r.ch.id });
     r.ctx.expectStatus('AIM-CHN-05', { status: a.status, body: a.body }, 402, 'a settled channel pays no call');
