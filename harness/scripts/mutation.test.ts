@@ -26,7 +26,7 @@ import {
   summarize,
   survivorLine,
 } from './mutation/config.ts';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { OUTSIDE, grepFor, isMutant, killReason, readCoverage, scenariosToRun, strykerPlugins } from './mutation/stryker-plugins.ts';
 
@@ -97,7 +97,9 @@ describe('the equivalents register', () => {
 
   test('a valid file parses; every pack register in the repository is valid', () => {
     assert.equal(parseEquivalents({ $comment: 'x', equivalents: [entry, { ...entry, line: undefined, replacement: '/^o\\.host &&/' }] }).length, 2);
-    for (const id of ['x402', 'agentripe']) loadEquivalents(path.join(ROOT, equivalentsPath(id)));
+    const packs = readdirSync(path.join(ROOT, 'reference-impl')).filter((id) => existsSync(path.join(ROOT, equivalentsPath(id))));
+    for (const id of ['x402', 'agentripe', 'aisp']) assert.ok(packs.includes(id), `${id} has a register`);
+    for (const id of packs) loadEquivalents(path.join(ROOT, equivalentsPath(id)));
   });
 
   test('an invalid entry is refused, naming each bad field', () => {
