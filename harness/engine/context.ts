@@ -5,6 +5,7 @@
  * into requirement verdicts. The check vocabulary (`expectEqual`, `expectStatus`, `expectRefused`,
  * `expectNoMoneyMoved`, `json`) writes the expected/actual pairs the report shows.
  */
+import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { roleKey, throwawayAccount } from '../chain/accounts.ts';
@@ -73,8 +74,21 @@ export class RunContext {
     private readonly outsideRevision: ReadonlySet<string> = new Set(),
     /** The run's what-if profile (null: the defaults); read with `<PACK>_CONSTANTS.of(ctx.profile)`. */
     readonly profile: Profile | null = null,
+    /** Seed of this run's `draw`s: generated with the run's value, so a replay draws the same. */
+    private readonly drawSeed = 0,
   ) {
     this.fetch = recordingFetch(this.evidence);
+  }
+
+  private draws = 0;
+
+  /**
+   * A value of `arb` for set-up choices (an amount, a role) that are not part of the generated
+   * value: reproducible from the run's seed and replay path, unlike `Math.random`. Not shrunk.
+   */
+  draw<T>(arb: fc.Arbitrary<T>): T {
+    const seed = (Math.imul(this.drawSeed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(++this.draws, 0xc2b2ae35)) | 0;
+    return fc.sample(arb, { seed, numRuns: 1 })[0]!;
   }
 
   /** Log an agent action (shows up, in order, in a counterexample). */

@@ -260,6 +260,57 @@ test('model-based scenario: shrunk command sequence is reported and replays from
   assert.deepEqual(again.protocols[0]!.scenarios[0]!.counterexample!.actions, cx.actions);
 });
 
+test('ctx.draw: set-up choices are reproducible from the seed and replay the counterexample exactly', async () => {
+  interface M {
+    total: number;
+  }
+  interface R {
+    ctx: import('./context.ts').RunContext;
+    total: number;
+    limit: number;
+  }
+  class Add implements fc.AsyncCommand<M, R> {
+    constructor(readonly n: number) {}
+    check = () => true;
+    async run(m: M, r: R) {
+      r.ctx.act(`deposit ${this.n}`);
+      m.total += this.n;
+      // The "real" system loses deposits past a limit its set-up drew.
+      r.total += r.total > r.limit ? 0 : this.n;
+      r.ctx.check('T-MUST-01', r.total === m.total, 'real total equals the model', { expected: m.total, actual: r.total });
+    }
+    toString = () => `add(${this.n})`;
+  }
+  const drawn: number[] = [];
+  const model = defineScenario<M, R>({
+    kind: 'model',
+    id: 'drawn-limit',
+    title: 'drawn limit',
+    requirements: ['T-MUST-01'],
+    maxCommands: 20,
+    commands: () => [fc.integer({ min: 1, max: 80 }).map((n) => new Add(n))],
+    async setup(ctx) {
+      const limit = ctx.draw(fc.integer({ min: 50, max: 500 }));
+      drawn.push(limit);
+      ctx.act(`limit ${limit}`);
+      return { model: { total: 0 }, real: { ctx, total: 0, limit } };
+    },
+  });
+  const first = await run(proto([model]), { seed: 5, runs: 50 });
+  const runsOfFirst = drawn.splice(0);
+  const second = await run(proto([model]), { seed: 5, runs: 50 });
+  assert.deepEqual(drawn.splice(0), runsOfFirst, 'the same seed draws the same values');
+  const cx = first.protocols[0]!.scenarios[0]!.counterexample!;
+  // Runs draw their own values; the shrink attempts of the failing run keep its draws (not shrunk).
+  assert.ok(new Set(runsOfFirst).size >= 2, `runs draw different values: ${runsOfFirst}`);
+  assert.equal(cx.actions[0], `limit ${runsOfFirst.at(-1)}`);
+  assert.deepEqual(second.protocols[0]!.scenarios[0]!.counterexample!.actions, cx.actions);
+  assert.match(cx.actions[0]!, /^limit \d+$/);
+  assert.doesNotMatch(cx.value, /^\[/, 'the counterexample shows the commands alone, not the draw seed');
+  const again = await run(proto([model]), { replay: { caseId: 'toy/drawn-limit', seed: cx.seed, path: cx.path, replayPath: cx.replayPath } });
+  assert.deepEqual(again.protocols[0]!.scenarios[0]!.counterexample!.actions, cx.actions, 'the replay draws the same limit');
+});
+
 test('bail: after the first scenario that does not pass, the rest are reported not run (indeterminate) and the run exits 1', async () => {
   const p = proto([commutative, below50, even]);
   const full = await run(p);

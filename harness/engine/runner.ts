@@ -217,15 +217,15 @@ async function runScenario(
   // fast-check may abandon a run when the time budget or the run timeout expires; remember it so it
   // finishes (and reverts) before the next scenario touches the chain.
   let inflight: Promise<unknown> = Promise.resolve();
-  const exec = (body: (ctx: RunContext) => Promise<void>) => {
-    const p = execRun(body);
+  const exec = (drawSeed: number, body: (ctx: RunContext) => Promise<void>) => {
+    const p = execRun(drawSeed, body);
     inflight = p.catch(() => undefined);
     return p;
   };
-  const execRun = async (body: (ctx: RunContext) => Promise<void>) => {
+  const execRun = async (drawSeed: number, body: (ctx: RunContext) => Promise<void>) => {
     // After a harness fault, fail fast so fast-check's shrinking does not hammer a broken environment.
     if (fault) throw fault;
-    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers, outside, opts.profile ?? null);
+    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers, outside, opts.profile ?? null, drawSeed);
     runsDone++;
     let err: unknown;
     try {
@@ -254,8 +254,11 @@ async function runScenario(
 
   const replayPath = opts.replay?.replayPath;
   let prop: fc.IAsyncProperty<any>;
+  // The seed of `ctx.draw` comes last in each property: the scenario's own values (and their replay
+  // paths) are generated exactly as without it, and it does not shrink.
+  const drawSeed = fc.noShrink(fc.integer());
   if (s.kind === 'property') {
-    prop = fc.asyncProperty(s.arbitrary(env), (v) => exec(async (ctx) => s.run(ctx, v, s.setup ? await s.setup(ctx) : undefined)));
+    prop = fc.asyncProperty(s.arbitrary(env), drawSeed, (v, d) => exec(d, async (ctx) => s.run(ctx, v, s.setup ? await s.setup(ctx) : undefined)));
   } else {
     const cmds = fc.commands(s.commands(env), { maxCommands: s.maxCommands ?? 8, replayPath });
     // Keep model and real so `finish` can check end-state invariants after the last command.
@@ -278,8 +281,8 @@ async function runScenario(
       if (err !== undefined) throw err;
     };
     prop = s.race
-      ? fc.asyncProperty(fc.scheduler(), cmds, (sch, c) => exec((ctx) => withFinish(ctx, (setup) => fc.scheduledModelRun(sch, setup, c), sch)))
-      : fc.asyncProperty(cmds, (c) => exec((ctx) => withFinish(ctx, (setup) => fc.asyncModelRun(setup, c))));
+      ? fc.asyncProperty(fc.scheduler(), cmds, drawSeed, (sch, c, d) => exec(d, (ctx) => withFinish(ctx, (setup) => fc.scheduledModelRun(sch, setup, c), sch)))
+      : fc.asyncProperty(cmds, drawSeed, (c, d) => exec(d, (ctx) => withFinish(ctx, (setup) => fc.asyncModelRun(setup, c))));
   }
   const numRuns = Math.max(1, opts.replay ? 1 : plannedRuns(s, opts.runs));
   const details = await fc.check(prop, {
@@ -327,7 +330,9 @@ async function runScenario(
     return { report, counts, sample: sample ?? [] };
   }
   const err = lastFail?.error ?? details.errorInstance;
-  const value = details.counterexample ? fc.stringify(details.counterexample.length === 1 ? details.counterexample[0] : details.counterexample) : '';
+  // The counterexample as the scenario generated it (without the trailing seed of its draws).
+  const generated = details.counterexample?.slice(0, -1);
+  const value = generated ? fc.stringify(generated.length === 1 ? generated[0] : generated) : '';
   const rp = /replayPath="([^"]*)"/.exec(value)?.[1];
   const cx: Counterexample = {
     message: err instanceof Error ? err.message : String(err),

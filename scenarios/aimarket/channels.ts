@@ -223,8 +223,8 @@ export const channelModel = defineScenario({
       .filter((t) => t.price_per_call_usd <= 1)
       .sort((a, b) => a.price_per_call_usd - b.price_per_call_usd);
     if (!tools.length) throw new Indeterminate('AIM-CHN-02', 'no tool callable with {text} under $1');
-    const role = Math.random() < 0.5 ? 'buyer1' : 'buyer2';
-    const cents = randomCents(3, 60);
+    const role = ctx.draw(fc.constantFrom('buyer1', 'buyer2'));
+    const cents = randomCents(ctx, 3, 60);
     const ch = await openChannel(ctx, hub, tools[0]!, role, cents, 'AIM-CHN-01');
     const observable = (await balanceCents(hub, ch.id)) !== undefined;
     const failure = configOf(ctx).failure;

@@ -104,7 +104,7 @@ export const mcpSdk = defineScenario({
       ctx.expectEqual('AIM-MCP-02', list.tools.map((t) => t.name).sort(), d.manifest.tools.map((t) => t.name).sort(), 'tools/list names every manifest tool');
       const tool = textTools(d.manifest.tools)[0];
       if (!tool) return;
-      const ch = await openChannel(ctx, hub, tool, 'buyer1', randomCents(50, 90), 'AIM-CHN-01');
+      const ch = await openChannel(ctx, hub, tool, 'buyer1', randomCents(ctx, 50, 90), 'AIM-CHN-01');
       const before = await balanceCents(hub, ch.id);
       ctx.act(`tools/call ${tool.name} without payment`);
       const unpaid = await free.callTool({ name: tool.name, arguments: { text } });

@@ -4,6 +4,7 @@
  * token a 402 names (found in the Target), payers whose transfers are recorded evidence, and
  * channel helpers. Everything goes through the Target.
  */
+import fc from 'fast-check';
 import { type Address, erc20Abi, type Hex, parseEventLogs } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
@@ -99,7 +100,8 @@ export async function transfersIn(session: ChainSession, token: Address, hash: H
 export const centsOf = (usd: unknown): bigint => parseUsdMicros(usd as number) / 10_000n;
 
 /** A random whole-cent deposit in [min, max] cents (random so transfers never repeat a hash across reverts). */
-export const randomCents = (min: number, max: number) => BigInt(min + Math.floor(Math.random() * (max - min + 1)));
+/** A deposit between min and max cents, drawn reproducibly for the run. */
+export const randomCents = (ctx: RunContext, min: number, max: number) => ctx.draw(fc.bigInt({ min: BigInt(min), max: BigInt(max) }));
 
 export interface OpenedChannel {
   id: string;

@@ -48,7 +48,7 @@ export const malformed = defineScenario({
     const d = await discovered(ctx, hub, 'AIM-MAL-01');
     const t = textTools(d.manifest.tools)[0];
     if (!t) throw new Indeterminate('AIM-MAL-01', 'no tool callable with {text}');
-    const ch = await openChannel(ctx, hub, t, 'buyer2', randomCents(5, 50), 'AIM-CHN-01');
+    const ch = await openChannel(ctx, hub, t, 'buyer2', randomCents(ctx, 5, 50), 'AIM-CHN-01');
     const bal0 = await balanceCents(hub, ch.id);
     const count = async () => ((await hub.stats()).body as { invocations?: number } | undefined)?.invocations;
     const stats0 = await count();

@@ -52,7 +52,7 @@ export const pipelines = defineScenario({
     const tools = textTools(d.manifest.tools).filter((t) => BARE[t.capability_id] !== undefined);
     if (!tools.length) throw new Indeterminate('AIM-PIP-01', 'the catalog has no text-to-text tool the scenario can compose (upper@v1, reverse@v1)');
     const failure = configOf(ctx).failure;
-    const cents = randomCents(60, 99);
+    const cents = randomCents(ctx, 60, 99);
     const ch = await openChannel(ctx, hub, tools[0]!, v.payer, cents, 'AIM-CHN-01');
     let balance = await balanceCents(hub, ch.id);
     if (balance === undefined) balance = cents;
