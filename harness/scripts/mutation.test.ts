@@ -21,6 +21,7 @@ import {
   equivalentsPath,
   loadEquivalents,
   parseEquivalents,
+  remapSpans,
   serverSources,
   strykerOptions,
   summarize,
@@ -84,6 +85,26 @@ const row = (over: Partial<MutantRow>): MutantRow => ({
   replacement: "o.host && '127.0.0.1'",
   status: 'Survived',
   ...over,
+});
+
+describe('--survivors on changed code: remapSpans', () => {
+  const before = `${['a', 'b', 'c', 'd', 'e'].join('\n')}\n`;
+  const span = (line: number, endLine = line) => ({ line, column: 3, endLine, endColumn: 9 });
+
+  test('a mutant moves with its unchanged lines; columns stay', () => {
+    const after = `${['x', 'y', 'a', 'b', 'c', 'd', 'e'].join('\n')}\n`;
+    assert.deepEqual(remapSpans(before, after, [span(1), span(2, 4), span(5)]), [span(3), span(4, 6), span(7)]);
+    const fewer = `${['a', 'd', 'e'].join('\n')}\n`;
+    assert.deepEqual(remapSpans(before, fewer, [span(1), span(4, 5)]), [span(1), span(2, 3)]);
+  });
+
+  test('a mutant on an edited or deleted line, or spanning a change, has no place', () => {
+    const edited = `${['a', 'B', 'c', 'd', 'e'].join('\n')}\n`;
+    assert.deepEqual(remapSpans(before, edited, [span(2), span(1, 3), span(3), span(1)]), [undefined, undefined, span(3), span(1)]);
+    const inserted = `${['a', 'b', 'new', 'c', 'd', 'e'].join('\n')}\n`;
+    assert.deepEqual(remapSpans(before, inserted, [span(2, 3), span(3, 4)]), [undefined, span(4, 5)], 'a line added inside a span changes what it covers');
+    assert.deepEqual(remapSpans(before, before, [span(2, 4)]), [span(2, 4)]);
+  });
 });
 
 describe('the equivalents register', () => {

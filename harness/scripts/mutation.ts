@@ -32,6 +32,7 @@ import {
   equivalentsPath,
   loadEquivalents,
   mutateRanges,
+  remapSpans,
   mutantRows,
   serverSources,
   strykerOptions,
@@ -190,14 +191,24 @@ async function main(): Promise<void> {
     const strykerReport = JSON.parse(readFileSync(report, 'utf8')) as { files: Record<string, { source: string }> };
     const picked = mutantRows(strykerReport as never, root).filter((m) => wanted.has(m.status));
     if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant`);
-    // Mutants are positions in the code of that run: on changed code they would mutate something else.
-    const changed = Object.entries(strykerReport.files)
-      .map(([f, x]) => [path.isAbsolute(f) ? path.relative(root, f) : f, x.source] as const)
-      .filter(([f, source]) => picked.some((m) => m.file === f) && (!existsSync(path.join(root, f)) || readFileSync(path.join(root, f), 'utf8') !== source))
-      .map(([f]) => f);
-    if (changed.length)
-      fail(`${path.relative(root, report)} was made on other code: ${changed.join(', ')} changed since, so its survivors' positions point elsewhere. Run the server (or a new --sample) first.`);
-    mutate = mutateRanges(picked);
+    // Mutants are positions in the code of that run: where a file changed since, each moves with its
+    // lines, and one whose lines were edited is not rechecked (it would mutate other code).
+    const sources = new Map(Object.entries(strykerReport.files).map(([f, x]) => [path.isAbsolute(f) ? path.relative(root, f) : f, x.source]));
+    const placed: typeof picked = [];
+    const lost: typeof picked = [];
+    for (const file of new Set(picked.map((m) => m.file))) {
+      const mine = picked.filter((m) => m.file === file);
+      const now = existsSync(path.join(root, file)) ? readFileSync(path.join(root, file), 'utf8') : undefined;
+      const then = sources.get(file);
+      if (now === undefined || then === undefined) {
+        lost.push(...mine);
+        continue;
+      }
+      remapSpans(then, now, mine).forEach((m, i) => (m ? placed.push(m) : lost.push(mine[i]!)));
+    }
+    for (const m of lost) process.stdout.write(`mutation: not rechecked, its code changed since ${path.relative(root, report)}: ${survivorLine(m)}\n`);
+    if (placed.length === 0) fail(`every ${[...wanted].join(' or ')} mutant of ${path.relative(root, report)} is on code changed since: run the server (or a new --sample) first`);
+    mutate = mutateRanges(placed);
   }
   // A sample: every mutant of the chosen files as Stryker would make them, then a seeded draw.
   let sample: { keys: MutantKey[]; of: number; seed: number } | undefined;

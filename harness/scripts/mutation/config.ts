@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { diffLines } from 'diff';
 import { z } from 'zod';
 import { classify, importsOf } from '../../packs/dependency-rule.ts';
 import type { MutantKey } from './stryker-plugins.ts';
@@ -405,6 +406,32 @@ export function summarize(rows: MutantRow[], register: Equivalent[]): MutationSu
  */
 export function mutateRanges(mutants: Pick<MutantRow, 'file' | 'line' | 'column' | 'endLine' | 'endColumn'>[]): string[] {
   return [...new Set(mutants.map((m) => `${m.file}:${m.line}:${m.column - 1}-${m.endLine}:${m.endColumn - 1}`))];
+}
+
+type Span = Pick<MutantRow, 'line' | 'column' | 'endLine' | 'endColumn'>;
+
+/**
+ * Where mutants of `before` (a file's code when they were made) are in `after` (the file now): a
+ * mutant whose lines all stand unchanged in `after` moves with them (lines shift, columns stay);
+ * one on an edited or deleted line has no place (undefined), since it would mutate other code.
+ */
+export function remapSpans<T extends Span>(before: string, after: string, mutants: readonly T[]): (T | undefined)[] {
+  // Line n of `before` (1-based) → its line in `after`, for the lines the edit left as they were.
+  const moved = new Map<number, number>();
+  let a = 1;
+  let b = 1;
+  for (const part of diffLines(before, after)) {
+    const n = part.count ?? 0;
+    if (part.added) b += n;
+    else if (part.removed) a += n;
+    else for (let i = 0; i < n; i++) moved.set(a++, b++);
+  }
+  return mutants.map((m) => {
+    const start = moved.get(m.line);
+    if (start === undefined) return undefined;
+    for (let l = m.line; l <= m.endLine; l++) if (moved.get(l) !== start + (l - m.line)) return undefined;
+    return { ...m, line: start, endLine: start + (m.endLine - m.line) };
+  });
 }
 
 /** `file:line  mutator  original → replacement`, one line, long code shortened. */
