@@ -173,11 +173,15 @@ test('aisp: an early revoke refunds by the refund rule, the earned part rounded 
 
 test('aisp: an absent provider is never paid (its listing has no key), a malicious one is paid for a dead key, a sloppy one as its quality', async () => {
   const r = await run(
-    economy('aisp', [
-      { name: 'ghost', role: 'seller', strategy: 'absent', count: 1, price: '$0.10' },
-      { name: 'scam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.10' },
-      { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.10' },
-    ], { demand: { arrivalsPerHour: 60 } }),
+    economy(
+      'aisp',
+      [
+        { name: 'ghost', role: 'seller', strategy: 'absent', count: 1, price: '$0.10' },
+        { name: 'scam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.10' },
+        { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.10' },
+      ],
+      { demand: { arrivalsPerHour: 60 } },
+    ),
   );
   assert.deepEqual(r.violations, []);
   const by = (pop: string) => r.tasks.filter((t) => t.sellerPopulation === pop);
