@@ -26,7 +26,7 @@
  * withdrawal); `escrow:aisp` is the marketplace's USDC gained since the start, `fees:aisp` the fee
  * recipient's.
  */
-import { parseAbi, parseEventLogs, type Address, type Hex, type TransactionReceipt } from 'viem';
+import { parseAbi, parseEventLogs, toFunctionSelector, type Address, type Hex, type TransactionReceipt } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createChainClients, roleAccount, rpcCall, tokenOf } from '../../harness/chain/index.ts';
 import type { SimTask, StackEnv, StackMarket, TaskPlan } from '../../harness/sim/pack.ts';
@@ -45,6 +45,8 @@ import { type AispSimProfile, type Answer, type Ask, rentalTerms, runLifecycleAs
 
 /** Gas for every simulated account (providers list, revoke, settle; renters approve and fund). */
 const GAS = 10n ** 19n;
+/** The selector of `AlreadyExpired(uint256 rentalId, uint64 expiresAt)`, the marketplace's refusal of a late revoke. */
+const ALREADY_EXPIRED = toFunctionSelector('AlreadyExpired(uint256,uint64)');
 const transferAbi = parseAbi(['event Transfer(address indexed from, address indexed to, uint256 value)']);
 
 export async function startAispMarket(env: StackEnv): Promise<StackMarket> {
@@ -163,10 +165,16 @@ export async function startAispMarket(env: StackEnv): Promise<StackMarket> {
           }
           case 'revoke': {
             const r = rental!;
-            const at = r.fundedAt + BigInt(ask.afterSeconds);
-            if (at >= r.expiresAt) return null;
-            await moveTo(at);
-            const s = await marketChain(task.seller).revokeAndRefund(r.id);
+            await moveTo(r.fundedAt + BigInt(ask.afterSeconds));
+            let s: Awaited<ReturnType<MarketChain['revokeAndRefund']>>;
+            try {
+              s = await marketChain(task.seller).revokeAndRefund(r.id);
+            } catch (e) {
+              // The term is over: the marketplace refuses (at the gas estimate, nothing is sent), by name or selector.
+              const m = String((e as Error).message);
+              if (m.includes('AlreadyExpired') || m.includes(ALREADY_EXPIRED.slice(2))) return null;
+              throw e;
+            }
             const ev = event(s.receipt, 'Revoked');
             const split: Split = { refund: ev.args.refund, provider: ev.args.providerAmount, fee: ev.args.fee };
             checkTransfers(task, 'revoke', s.receipt, [
