@@ -4,7 +4,9 @@
  * and the same event log as the model engine for the same seed, and the chain's balances equal the
  * ledger's to the unit. The same for a small Agentripe economy (the reference server, escrow,
  * facilitator and fixture reviewer; registered agents; a rejection, refunds after the review limit,
- * a failing vendor, reclaims after the delay, a colluding reviewer). The chain side of the
+ * a failing vendor, reclaims after the delay, a colluding reviewer). The same for a small AISP
+ * economy (the marketplace, backend and inference server; rentals settled, revoked, refused as not
+ * rentable, dead keys paid for) under a what-if fee and refund rule. The chain side of the
  * conservation check bites on a market that funds a buyer one unit short.
  */
 import assert from 'node:assert/strict';
@@ -166,4 +168,53 @@ test("the stack engine compares a protocol's escrow with the ledger: an escrow r
   assert.ok(m, r.violations.map((v) => v.message).join('\n') || 'no violation');
   const [, ledger, chain] = /the ledger holds (\d+) but the chain holds (\d+)/.exec(m)!;
   assert.equal(BigInt(chain!) - BigInt(ledger!), 1n);
+}, 300_000);
+
+const aispRaw = {
+  name: 'cross-aisp',
+  seed: 18,
+  durationHours: 1,
+  protocols: { aisp: 1 },
+  // A what-if fee and refund rule, so the stack must really write them into the marketplace.
+  profiles: { aisp: { termDays: 4, feeBps: 250, refundRule: 'completed-days' } },
+  demand: { arrivalsPerHour: 14 },
+  populations: [
+    { name: 'apps', role: 'buyer', count: 2, choice: 'random', balance: '$2', budget: '$0.10' },
+    { name: 'picky', role: 'buyer', count: 1, choice: 'reputation', balance: '$2', budget: '$0.10' },
+    // Odd prices: the fee (rounded down) and the earned part of a revoke (rounded up) leave remainders.
+    ...SELLERS.map((s) => ({ ...s, price: s.name === 'broken' ? '$0.010003' : s.name === 'good' ? '$0.020003' : s.price })),
+    // A failing provider whose revoke comes after the term: refused, the rental is settled.
+    { name: 'late', role: 'seller', strategy: 'failing', count: 1, price: '$0.01', serviceMinutes: 6000 },
+  ].map((p) => (p.name === 'broken' ? { ...p, serviceMinutes: 1500 } : p)),
+};
+
+test("aisp: the stack engine gives the model engine's tasks and events for the same seed, and the chain (marketplace and fee recipient included) agrees with the ledger", async () => {
+  const economy = parseEconomy(aispRaw);
+  const model = await simulateModel({ economy, seed: 18, packs });
+  const stack = await simulateStack({ economy, seed: 18, packs });
+  assert.deepEqual(model.violations, []);
+  assert.deepEqual(stack.violations, []);
+  assert.equal(stack.engine, 'stack');
+  const t = stack.tasks;
+  assert.ok(t.length >= 10 && t.length <= 20, `${t.length} tasks`);
+  // Every path was taken on the stack: settled with a serving key and with a dead one (sloppy and
+  // malicious), an early revoke with a partial refund, a revoke too late, a listing without a key.
+  assert.deepEqual([...new Set(t.map((x) => x.outcome))].sort(), ['revoked', 'settled', 'unavailable']);
+  const by = (pop: string) => t.filter((x) => x.sellerPopulation === pop);
+  for (const pop of ['good', 'cut', 'late']) assert.ok(by(pop).length > 0 && by(pop).every((x) => x.outcome === 'settled' && x.delivered === 'good'), pop);
+  assert.ok(by('meh').some((x) => x.delivered === 'good') && by('meh').some((x) => x.delivered === 'bad'));
+  assert.ok(by('junk').length > 0 && by('junk').every((x) => x.outcome === 'settled' && x.delivered === 'bad'));
+  assert.ok(by('broken').length > 0 && by('broken').every((x) => x.outcome === 'revoked'));
+  assert.ok(by('gone').length > 0 && by('gone').every((x) => x.outcome === 'unavailable'));
+  // 10,003 for 4 days revoked after 25 h (completed-days: 1 day used): earned ceil(10003/4) = 2501,
+  // fee floor(2501 × 2.5%) = 62, refund 7502.
+  const revoke = stack.ledger.events.filter((e) => e.action === 'revoke' && e.task === by('broken')[0]!.id).map((e) => [e.to, e.amount]);
+  assert.deepEqual(revoke, [
+    [by('broken')[0]!.buyer, 7502n],
+    ['seller:broken#0', 2439n],
+    ['fees:aisp', 62n],
+  ]);
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+  assert.deepEqual(stack.ledger.balances, model.ledger.balances);
 }, 300_000);

@@ -36,7 +36,7 @@ const outcomes = (r: SimResult) => [...new Set(r.tasks.filter((t) => t.finished)
 const earned = (r: SimResult, seller: string) => r.ledger.events.filter((e) => e.to === seller).reduce((a, e) => a + e.amount, 0n);
 
 test('the shipped examples conserve money exactly; every unit is held by a buyer, a seller, an escrow or a fee account', async () => {
-  for (const f of ['agentripe.yaml', 'x402.yaml', 'mixed.yaml']) {
+  for (const f of ['agentripe.yaml', 'x402.yaml', 'aisp.yaml', 'mixed.yaml']) {
     const e = await loadEconomyFile(path.join(REPO_ROOT, 'examples', 'economies', f));
     const r = await run(e);
     assert.deepEqual(r.violations, [], f);
@@ -128,6 +128,77 @@ test('agentripe: the escrow fee of a what-if profile goes to the fee account, ro
   assert.equal(f.ledger.balance('fees:agentripe'), 9n * n);
   assert.equal(earned(f, 'seller:good#0'), 390n * n);
   assert.deepEqual(f.violations, []);
+});
+
+test('aisp: a settled rental pays the provider its price less the 1% fee rounded down (1 unit: no fee; 199: 1; 200: 2), to the unit', async () => {
+  for (const [price, fee] of [
+    ['$0.000001', 0n],
+    ['$0.000199', 1n],
+    ['$0.0002', 2n],
+  ] as const) {
+    const r = await run(economy('aisp', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price }], { durationHours: 2 }));
+    assert.deepEqual(r.violations, [], price);
+    const n = BigInt(r.tasks.length);
+    assert.ok(n > 0n);
+    for (const t of r.tasks) assert.deepEqual([t.outcome, t.outcomeClass, t.delivered, t.settleMs], ['settled', 'paid', 'good', 86_400_000], price);
+    const cost = BigInt(Math.round(Number(price.slice(1)) * 1e6));
+    assert.equal(r.ledger.balance('fees:aisp'), fee * n, price);
+    assert.equal(earned(r, 'seller:good#0'), (cost - fee) * n, price);
+    assert.equal(r.ledger.balance('escrow:aisp'), 0n);
+  }
+});
+
+test('aisp: an early revoke refunds by the refund rule, the earned part rounded up and its fee rounded down; a late one settles', async () => {
+  const revokes = async (aisp: Record<string, unknown>, serviceMinutes = 10) => {
+    const r = await run(economy('aisp', [{ name: 'flaky', role: 'seller', strategy: 'failing', count: 1, price: '$0.000003', serviceMinutes }], { durationHours: 2, profiles: { aisp } }));
+    assert.deepEqual(r.violations, []);
+    assert.ok(r.tasks.length > 0);
+    assert.equal(r.ledger.balance('escrow:aisp'), 0n);
+    const first = r.tasks[0]!.id;
+    return { r, moves: r.ledger.events.filter((e) => e.task === first && e.amount > 0n).map((e) => `${e.action} ${e.to.split(':')[0]} ${e.amount}`) };
+  };
+  // 3 units for 4 days, revoked within the first day: started-days charges 1 day, ceil(3/4) = 1.
+  const started = await revokes({ termDays: 4 });
+  assert.deepEqual(started.moves, ['rent escrow 3', 'revoke buyer 2', 'revoke seller 1']);
+  for (const t of started.r.tasks) assert.deepEqual([t.outcome, t.outcomeClass, t.delivered, t.settleMs], ['revoked', 'refunded', 'none', 600_000]);
+  // completed-days charges nothing for the day in progress: all back to the renter.
+  assert.deepEqual((await revokes({ termDays: 4, refundRule: 'completed-days' })).moves, ['rent escrow 3', 'revoke buyer 3']);
+  // A 1-day rental under started-days: the day in progress is the whole term, nothing comes back.
+  assert.deepEqual((await revokes({ termDays: 1 })).moves, ['rent escrow 3', 'revoke seller 3']);
+  // The revoke would come after the term (2 days > 1): refused, the rental runs out and is settled.
+  const late = await revokes({ termDays: 1 }, 2 * 1440);
+  assert.deepEqual(late.moves, ['rent escrow 3', 'settle seller 3']);
+  for (const t of late.r.tasks) assert.deepEqual([t.outcome, t.delivered], ['settled', 'good']);
+});
+
+test('aisp: an absent provider is never paid (its listing has no key), a malicious one is paid for a dead key, a sloppy one as its quality', async () => {
+  const r = await run(
+    economy(
+      'aisp',
+      [
+        { name: 'ghost', role: 'seller', strategy: 'absent', count: 1, price: '$0.10' },
+        { name: 'scam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.10' },
+        { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.10' },
+      ],
+      { demand: { arrivalsPerHour: 60 } },
+    ),
+  );
+  assert.deepEqual(r.violations, []);
+  const by = (pop: string) => r.tasks.filter((t) => t.sellerPopulation === pop);
+  for (const t of by('ghost')) assert.deepEqual([t.outcome, t.outcomeClass, t.delivered, t.settleMs], ['unavailable', 'not-charged', 'none', 0]);
+  assert.equal(earned(r, 'seller:ghost#0'), 0n);
+  for (const t of by('scam')) assert.deepEqual([t.outcome, t.delivered], ['settled', 'bad']);
+  assert.equal(earned(r, 'seller:scam#0'), 99_000n * BigInt(by('scam').length));
+  assert.equal(r.reputation.get('seller:scam#0')?.sum, 0);
+  const good = by('meh').filter((t) => t.delivered === 'good').length;
+  assert.ok(good > 0 && good < by('meh').length, `${good} of ${by('meh').length}`);
+});
+
+test('aisp: a term the rental cost cannot follow exactly, or longer than the profile allows, is refused with the reason', async () => {
+  const honest = [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }];
+  await assert.rejects(() => run(economy('aisp', honest, { profiles: { aisp: { termDays: 3 } } })), /profiles\.aisp: termDays: must divide 1000000/);
+  await assert.rejects(() => run(economy('aisp', honest, { profiles: { aisp: { termDays: 400 } } })), /profiles\.aisp: termDays: .*365/);
+  await assert.rejects(() => run(economy('aisp', honest, { profiles: { aisp: { refundRule: 'never' } } })), /profiles\.aisp\.refundRule/);
 });
 
 test('x402: failing and absent servers are not paid, malicious ones are, and a settlement the buyer cannot cover is refused', async () => {
@@ -240,8 +311,8 @@ test('clear errors: a profile value the model cannot use, a protocol without a s
     /profiles\.agentripe\.reviewLimit: is out of range \(valid: 1\.\.20 rejections\)/,
   );
   await assert.rejects(
-    () => run(economy('aisp', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),
-    /protocol 'aisp' has no simulation \(reference-impl\/aisp\/simulation\.ts\); simulated protocols: agentripe, x402/,
+    () => run(economy('asa', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),
+    /protocol 'asa' has no simulation \(reference-impl\/asa\/simulation\.ts\); simulated protocols: agentripe, aisp, x402/,
   );
   await assert.rejects(
     () => run(economy('x402', [{ name: 'cut', role: 'seller', strategy: 'undercutting', count: 2 }])),

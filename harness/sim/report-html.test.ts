@@ -9,6 +9,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, test } from 'vitest';
+import { REPO_ROOT } from '../chain/paths.ts';
 import { loadSimulations } from '../packs/discover.ts';
 import type { SimEvent } from './ledger.ts';
 import type { TaskRecord } from './model-engine.ts';
@@ -24,6 +25,14 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'amh-sim-report-'));
   economyFile = path.join(dir, 'small-mixed.json');
   await writeFile(economyFile, JSON.stringify(SMALL_MIXED));
+});
+
+test("report.html: a pack's bigint constants (AISP's feeBps, basis points) are printed, not a crash", async () => {
+  const out = path.join(dir, 'aisp');
+  const r = await runSimulation({ file: path.join(REPO_ROOT, 'examples', 'economies', 'aisp.yaml'), engine: 'model', out });
+  assert.equal(r.exitCode, 0);
+  const html = await readFile(path.join(out, 'report.html'), 'utf8');
+  assert.match(html, /<th>constants: aisp<\/th><td><code>\{[^<]*&quot;feeBps&quot;:&quot;100&quot;/);
 });
 
 test('report.html: written with every run, self-contained, the verdict, the run facts and four plots', async () => {

@@ -84,7 +84,7 @@ export async function renderSimReport(r: SimResult, m: Metrics): Promise<string>
     ['simulated time', `${esc(e.durationHours)} h of arrivals, last event at ${esc(duration(r.lastMs))}`],
     ['demand', `${esc(e.demand.arrivalsPerHour)} arrivals per simulated hour`],
     ['what-if profile', whatIf],
-    ...Object.entries(m.profiles).map(([id, c]): [string, string] => [`constants: ${id}`, `<code>${esc(JSON.stringify(c))}</code>`]),
+    ...Object.entries(m.profiles).map(([id, c]): [string, string] => [`constants: ${id}`, `<code>${esc(JSON.stringify(c, (_k, x) => (typeof x === 'bigint' ? String(x) : x)))}</code>`]),
     ['started', esc(m.run.startedAt)],
     ['wall time', `${esc((m.run.wallMs / 1000).toFixed(1))} s${m.run.tasksPerSecond ? ` (${esc(Math.round(m.run.tasksPerSecond))} tasks/s)` : ''}`],
   ]);

@@ -33,12 +33,14 @@ export interface AispStackOptions {
   dir?: string;
   backend?: Partial<AispBackendConfig>;
   log?: (msg: string) => void;
+  /** The provider accounts on the inference server, each with its lab ADMIN key (default {@link PROVIDER_ROLES}). */
+  providers?: readonly string[];
 }
 
 export interface AispStack {
   backend: AispBackend;
   venice: VeniceServer;
-  /** ADMIN key per provider role. */
+  /** ADMIN key per provider account. */
   adminKeys: Record<string, string>;
   /** The backend's config (restart with the same database). */
   backendConfig: AispBackendConfig;
@@ -54,9 +56,10 @@ export async function startAispStack(chain: RunningChain, o: AispStackOptions = 
   const own = !o.dir;
   const dir = o.dir ?? mkdtempSync(path.join(tmpdir(), 'aisp-'));
   const clock = chainClock(chain.rpcUrl);
-  const adminKeys = Object.fromEntries(PROVIDER_ROLES.map((r) => [r, labAdminKey(r)]));
+  const providers = o.providers ?? PROVIDER_ROLES;
+  const adminKeys = Object.fromEntries(providers.map((r) => [r, labAdminKey(r)]));
   const venice = await startVeniceServer({
-    accounts: PROVIDER_ROLES.map((r) => ({ id: r, adminKey: adminKeys[r]!, diemPerEpoch: ACCOUNT_DIEM_PER_EPOCH })),
+    accounts: providers.map((r) => ({ id: r, adminKey: adminKeys[r]!, diemPerEpoch: ACCOUNT_DIEM_PER_EPOCH })),
     dbPath: path.join(dir, 'venice.sqlite'),
     host: o.host,
     clock,
