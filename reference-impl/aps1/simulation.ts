@@ -39,10 +39,13 @@ import { APS1_PROFILE, type Aps1Profile, JOB_STATUS } from './protocol/profile.t
 /** The job's deadline: the reference marketplace's (an hour) unless the economy says otherwise. */
 const DEFAULT_JOB_DEADLINE_SECONDS = 3600;
 
+const DEADLINE = APS1_PROFILE.escrowDeadlineSeconds;
+const DEADLINE_RANGE = `a job deadline is ${DEADLINE.min}..${DEADLINE.max} seconds (APS1EscrowParams.deadlineSeconds)`;
+
 /** The simulation's own knob: the deadline duration every buyer gives its job (APS1EscrowParams.deadlineSeconds' range). */
 const Knobs = z
   .object({
-    jobDeadlineSeconds: z.number().int().min(APS1_PROFILE.escrowDeadlineSeconds.min).max(APS1_PROFILE.escrowDeadlineSeconds.max).optional(),
+    jobDeadlineSeconds: z.number().int().min(DEADLINE.min, DEADLINE_RANGE).max(DEADLINE.max, DEADLINE_RANGE).optional(),
   })
   .passthrough();
 
