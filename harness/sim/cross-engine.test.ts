@@ -186,6 +186,14 @@ test("the stack engine compares aps1's fee account with the ledger: NexusV2's fe
   assert.equal(BigInt(chain!) - BigInt(ledger!), 1n);
 }, 300_000);
 
+test('aps1 on the stack: an agent that also trades on a USDC protocol is refused (its money would be two tokens on two chains)', async () => {
+  const mixed = parseEconomy({ ...aps1Raw, protocols: { aps1: 1, x402: 1 } });
+  await assert.rejects(
+    simulateStack({ economy: mixed, seed: 4, packs }),
+    /aps1 pays in AlphaUSD on the tempo chain, the other packs in base-sepolia USDC: on the stack engine populations trading on aps1 must trade on it only \(protocols: \[aps1\]\); not so: apps, picky, good, meh, broken, gone, junk, cut/,
+  );
+}, 300_000);
+
 test('the stack engine compares the chain with the ledger: a buyer funded one unit short is a violation', async () => {
   const x402 = packs.get('x402')!;
   const short: SimulationPack = {

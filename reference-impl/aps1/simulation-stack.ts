@@ -63,6 +63,13 @@ function perKey<T>(make: (key: string) => T): (key: string) => T {
 export async function startAps1Market(env: StackEnv): Promise<StackMarket> {
   const chain = env.chains.find((c) => c.profile.id === 'tempo');
   if (!chain) throw new Error('the aps1 simulation needs the tempo chain');
+  // The engine reads an agent's money once, from the first of its protocols: AlphaUSD on tempo is
+  // not the other packs' base-sepolia USDC, so an agent here must trade on APS-1 only.
+  const shared = [...env.buyers, ...env.sellers].filter((a) => a.protocols.length > 1).map((a) => a.population);
+  if (shared.length)
+    throw new Error(
+      `aps1 pays in AlphaUSD on the tempo chain, the other packs in base-sepolia USDC: on the stack engine populations trading on aps1 must trade on it only (protocols: [aps1]); not so: ${[...new Set(shared)].join(', ')}`,
+    );
   const profile = env.profile as unknown as Aps1SimProfile;
   const addresses = aps1Addresses(chain);
   const tokens = aps1Tokens(chain);
