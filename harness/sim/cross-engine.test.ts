@@ -6,7 +6,9 @@
  * facilitator and fixture reviewer; registered agents; a rejection, refunds after the review limit,
  * a failing vendor, reclaims after the delay, a colluding reviewer). The same for a small AISP
  * economy (the marketplace, backend and inference server; rentals settled, revoked, refused as not
- * rentable, dead keys paid for) under a what-if fee and refund rule. The chain side of the
+ * rentable, dead keys paid for) under a what-if fee and refund rule, and for a small APS-1 economy
+ * (an agent server per seller, NexusV2 jobs judged on their proofs: settlements with the platform
+ * fee, a shortcut refunded, one settled by a colluding judge, a failure, a timeout). The chain side of the
  * conservation check bites on a market that funds a buyer one unit short.
  */
 import assert from 'node:assert/strict';
@@ -119,6 +121,78 @@ test('agentripe: an escrow fee is refused up front on the stack (the reference e
     /protocol 'agentripe' cannot run on the stack engine: the reference escrow takes no fee \(AGR-PROF-10\): escrowFeeBps 100 is a what-if of the model only; --engine model runs it/,
   );
 });
+
+const aps1Raw = {
+  name: 'cross-aps1',
+  seed: 4,
+  durationHours: 1,
+  protocols: { aps1: 1 },
+  // A 15-minute deadline: every seller delivers within it but the absent one, whose job times out.
+  profiles: { aps1: { jobDeadlineSeconds: 900 } },
+  demand: { arrivalsPerHour: 14 },
+  populations: [
+    { name: 'apps', role: 'buyer', count: 2, choice: 'random', balance: '$2', budget: '$0.10' },
+    { name: 'picky', role: 'buyer', count: 1, choice: 'reputation', balance: '$2', budget: '$0.10' },
+    ...SELLERS,
+    { name: 'fair', role: 'reviewer', strategy: 'honest', count: 1 },
+    { name: 'bribed', role: 'reviewer', strategy: 'colluding', count: 1, colludesWith: ['junk', 'meh'] },
+  ],
+};
+const aps1 = parseEconomy(aps1Raw);
+
+test("aps1: the stack engine gives the model engine's tasks and events for the same seed, and the chain (NexusV2's escrow and fees included) agrees with the ledger", async () => {
+  const model = await simulateModel({ economy: aps1, seed: 4, packs });
+  const stack = await simulateStack({ economy: aps1, seed: 4, packs });
+  assert.deepEqual(model.violations, []);
+  assert.deepEqual(stack.violations, []);
+  assert.equal(stack.engine, 'stack');
+  assert.ok(model.tasks.length >= 10 && model.tasks.length <= 20, `${model.tasks.length} tasks`);
+  // Every path was taken on the stack: settled good work (with the fee), a shortcut refunded by the
+  // honest judge, one settled by the colluding judge, a failure refunded, a timeout.
+  const t = stack.tasks;
+  assert.deepEqual([...new Set(t.map((x) => x.outcome))].sort(), ['failed', 'refunded', 'settled', 'timed-out']);
+  assert.ok(t.some((x) => x.outcome === 'settled' && x.delivered === 'good'));
+  assert.ok(t.some((x) => x.outcome === 'settled' && x.delivered === 'bad'));
+  assert.ok(stack.ledger.balance('fees:aps1') > 0n);
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+  assert.deepEqual(stack.ledger.balances, model.ledger.balances);
+}, 300_000);
+
+test("the stack engine compares aps1's fee account with the ledger: NexusV2's fees read one unit high are a violation", async () => {
+  const pack = packs.get('aps1')!;
+  const high: SimulationPack = {
+    ...pack,
+    stack: {
+      ...pack.stack!,
+      async start(env) {
+        const m = await pack.stack!.start(env);
+        return {
+          ...m,
+          async balances(accounts) {
+            const out = await m.balances(accounts);
+            if (out.has('fees:aps1')) out.set('fees:aps1', out.get('fees:aps1')! + 1n);
+            return out;
+          },
+        };
+      },
+    },
+  };
+  const small = parseEconomy({ ...aps1Raw, durationHours: 0.25 });
+  const r = await simulateStack({ economy: small, seed: 4, packs: new Map([['aps1', high]]) });
+  const m = r.violations.map((v) => v.message).find((x) => x.startsWith('account fees:aps1:'));
+  assert.ok(m, r.violations.map((v) => v.message).join('\n') || 'no violation');
+  const [, ledger, chain] = /the ledger holds (\d+) but the chain holds (\d+)/.exec(m)!;
+  assert.equal(BigInt(chain!) - BigInt(ledger!), 1n);
+}, 300_000);
+
+test('aps1 on the stack: an agent that also trades on a USDC protocol is refused (its money would be two tokens on two chains)', async () => {
+  const mixed = parseEconomy({ ...aps1Raw, protocols: { aps1: 1, x402: 1 } });
+  await assert.rejects(
+    simulateStack({ economy: mixed, seed: 4, packs }),
+    /aps1 pays in AlphaUSD on the tempo chain, the other packs in base-sepolia USDC: on the stack engine populations trading on aps1 must trade on it only \(protocols: \[aps1\]\); not so: apps, picky, good, meh, broken, gone, junk, cut/,
+  );
+}, 300_000);
 
 test('the stack engine compares the chain with the ledger: a buyer funded one unit short is a violation', async () => {
   const x402 = packs.get('x402')!;

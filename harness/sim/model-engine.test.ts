@@ -1,5 +1,5 @@
 /**
- * The model engine on the real agentripe and x402 simulation adapters: deterministic by seed, each
+ * The model engine on the real agentripe, x402, aisp and aps1 simulation adapters: deterministic by seed, each
  * strategy ends the way its protocol says, fees exact, money conserved on the shipped examples; and
  * the conservation check bites on adapters that leak, overpay or lose money.
  */
@@ -8,10 +8,11 @@ import path from 'node:path';
 import { beforeAll, test } from 'vitest';
 import { REPO_ROOT } from '../chain/paths.ts';
 import { loadSimulations } from '../packs/discover.ts';
-import { loadEconomyFile, parseEconomy } from './economy.ts';
+import { loadEconomyFile, parseEconomy, type SellerStrategy } from './economy.ts';
 import { checkConservation } from './ledger.ts';
 import { simulateModel, type SimResult } from './model-engine.ts';
-import { defineSimulation, type SimulationPack } from './pack.ts';
+import { defineSimulation, type SimulationPack, type TaskPlan } from './pack.ts';
+import { Rng } from './rng.ts';
 
 let packs: Map<string, SimulationPack>;
 beforeAll(async () => {
@@ -36,7 +37,7 @@ const outcomes = (r: SimResult) => [...new Set(r.tasks.filter((t) => t.finished)
 const earned = (r: SimResult, seller: string) => r.ledger.events.filter((e) => e.to === seller).reduce((a, e) => a + e.amount, 0n);
 
 test('the shipped examples conserve money exactly; every unit is held by a buyer, a seller, an escrow or a fee account', async () => {
-  for (const f of ['agentripe.yaml', 'x402.yaml', 'aisp.yaml', 'mixed.yaml']) {
+  for (const f of ['agentripe.yaml', 'x402.yaml', 'aisp.yaml', 'aps1.yaml', 'mixed.yaml']) {
     const e = await loadEconomyFile(path.join(REPO_ROOT, 'examples', 'economies', f));
     const r = await run(e);
     assert.deepEqual(r.violations, [], f);
@@ -201,6 +202,119 @@ test('aisp: a term the rental cost cannot follow exactly, or longer than the pro
   await assert.rejects(() => run(economy('aisp', honest, { profiles: { aisp: { refundRule: 'never' } } })), /profiles\.aisp\.refundRule/);
 });
 
+/** One APS-1 task's plan under the model, for a seller of `strategy` at `amount` base units. */
+function aps1Plan(amount: bigint, strategy: SellerStrategy, o: { profile?: Record<string, unknown>; colludes?: boolean; serviceMs?: number } = {}): TaskPlan {
+  const pack = packs.get('aps1')!;
+  const profile = pack.profile({ ...pack.constants!.defaults, ...o.profile });
+  return pack.model({
+    id: 't0',
+    protocol: 'aps1',
+    t0: 0,
+    amount,
+    buyer: 'buyer:b#0',
+    seller: 'seller:s#0',
+    sellerPopulation: 's',
+    strategy,
+    quality: strategy === 'malicious' ? 0 : 1,
+    serviceMs: o.serviceMs ?? 600_000,
+    ...(o.colludes !== undefined ? { reviewer: { account: 'reviewer:r#0', colludes: o.colludes } } : {}),
+    profile,
+    escrow: 'escrow:aps1',
+    fees: 'fees:aps1',
+    rng: new Rng(1, 'task:0:protocol'),
+  });
+}
+
+/** Net money per account of a plan (what went in minus what came out). */
+function flows(plan: TaskPlan): Record<string, bigint> {
+  const out: Record<string, bigint> = {};
+  for (const s of plan.steps)
+    for (const x of s.transfers ?? []) {
+      out[x.from] = (out[x.from] ?? 0n) - x.amount;
+      out[x.to] = (out[x.to] ?? 0n) + x.amount;
+    }
+  return out;
+}
+
+test('aps1: the platform fee of a settled job rounds down and the worker keeps the dust, from one base unit up; the escrow is emptied', () => {
+  // [price, fee bps, fee, worker]: 1 unit pays no fee; 125 × 8% is exactly 10; 126 × 8% = 10.08 → 10;
+  // 9,999 × 30% = 2,999.7 → 2,999 (never rounded up); 3 × 30% = 0.9 → 0; the seed's $5 settlement
+  // message: 4,600,000 to the agent, 400,000 to the platform.
+  const cases: [bigint, number, bigint, bigint][] = [
+    [1n, 800, 0n, 1n],
+    [125n, 800, 10n, 115n],
+    [126n, 800, 10n, 116n],
+    [9_999n, 3000, 2_999n, 7_000n],
+    [3n, 3000, 0n, 3n],
+    [5_000_000n, 800, 400_000n, 4_600_000n],
+  ];
+  for (const [price, bps, fee, worker] of cases) {
+    const plan = aps1Plan(price, 'honest', { profile: { platformFeeBps: bps } });
+    assert.deepEqual([plan.outcome, plan.delivered, plan.attempts, plan.rejections], ['settled', 'good', 1, 0]);
+    const f = flows(plan);
+    assert.deepEqual([f['buyer:b#0'], f['seller:s#0'] ?? 0n, f['fees:aps1'] ?? 0n, f['escrow:aps1']], [-price, worker, fee, 0n], `${price} at ${bps} bps`);
+    // A zero fee is no transfer at all.
+    assert.equal(
+      plan.steps.some((s) => s.transfers?.some((x) => x.to === 'fees:aps1')),
+      fee > 0n,
+    );
+    assert.equal(plan.steps.at(-1)?.feedback, 100);
+  }
+});
+
+test('aps1: every ending returns the whole budget (refund, failure, timeout), and a colluding judge settles a shortcut but not a failure', () => {
+  const price = 1_234_567n;
+  const timedOut = aps1Plan(price, 'absent', { profile: { jobDeadlineSeconds: 900 } });
+  assert.deepEqual([timedOut.outcome, timedOut.steps.at(-1)?.at, flows(timedOut)['buyer:b#0'], flows(timedOut)['escrow:aps1']], ['timed-out', 901_000, 0n, 0n]);
+  // A seller slower than the deadline cannot complete the job: the same timeout.
+  const late = aps1Plan(price, 'honest', { profile: { jobDeadlineSeconds: 900 }, serviceMs: 901_000 });
+  assert.deepEqual([late.outcome, late.delivered, late.steps.at(-1)?.at], ['timed-out', 'none', 901_000]);
+  const onTime = aps1Plan(price, 'honest', { profile: { jobDeadlineSeconds: 900 }, serviceMs: 900_000 });
+  assert.equal(onTime.outcome, 'settled');
+  const failed = aps1Plan(price, 'failing', { colludes: true });
+  assert.deepEqual([failed.outcome, failed.delivered, failed.rejections, flows(failed)['buyer:b#0'], flows(failed)['seller:s#0']], ['failed', 'none', 0, 0n, undefined]);
+  const refunded = aps1Plan(price, 'malicious', { colludes: false });
+  assert.deepEqual([refunded.outcome, refunded.delivered, refunded.rejections, flows(refunded)['buyer:b#0']], ['refunded', 'none', 1, 0n]);
+  // No rating: APS-1 rates only settled jobs.
+  assert.ok(refunded.steps.every((s) => s.feedback === undefined));
+  const bribed = aps1Plan(price, 'malicious', { colludes: true });
+  assert.deepEqual([bribed.outcome, bribed.delivered, bribed.steps.at(-1)?.feedback], ['settled', 'bad', 0]);
+  assert.deepEqual(flows(bribed), { 'buyer:b#0': -price, 'escrow:aps1': 0n, 'seller:s#0': price - 98_765n, 'fees:aps1': 98_765n });
+});
+
+test('aps1: an economy of every strategy conserves money; fees accrue only on settled jobs; ratings come only from settled jobs', async () => {
+  // One price for all: cheapest buyers pick among the ties at random.
+  const r = await run(
+    economy(
+      'aps1',
+      [
+        { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.000126' },
+        { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.000126', serviceMinutes: 5 },
+        { name: 'flaky', role: 'seller', strategy: 'failing', count: 1, price: '$0.000126' },
+        { name: 'ghost', role: 'seller', strategy: 'absent', count: 1, price: '$0.000126' },
+        { name: 'scam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.000126' },
+      ],
+      { profiles: { aps1: { jobDeadlineSeconds: 1800 } } },
+    ),
+  );
+  assert.deepEqual(r.violations, []);
+  const by = (pop: string) => r.tasks.filter((t) => t.sellerPopulation === pop && t.finished);
+  for (const pop of ['good', 'meh', 'flaky', 'ghost', 'scam']) assert.ok(by(pop).length > 0, pop);
+  for (const t of by('good')) assert.deepEqual([t.outcome, t.settleMs], ['settled', 600_000]);
+  for (const t of by('flaky')) assert.deepEqual([t.outcome, t.outcomeClass], ['failed', 'refunded']);
+  for (const t of by('ghost')) assert.deepEqual([t.outcome, t.outcomeClass, t.settleMs], ['timed-out', 'timeout', 1_801_000]);
+  for (const t of by('scam')) assert.deepEqual([t.outcome, t.delivered], ['refunded', 'none']);
+  assert.deepEqual([...new Set(by('meh').map((t) => t.outcome))].sort(), ['refunded', 'settled']);
+  const settled = r.tasks.filter((t) => t.outcome === 'settled').length;
+  assert.equal(r.ledger.balance('fees:aps1'), 10n * BigInt(settled));
+  assert.equal(r.ledger.balance('escrow:aps1'), 0n);
+  for (const s of ['seller:flaky#0', 'seller:ghost#0', 'seller:scam#0']) assert.equal(r.reputation.get(s), undefined, s);
+  assert.equal(r.reputation.get('seller:meh#0')?.sum, 100 * (r.reputation.get('seller:meh#0')?.n ?? -1));
+  let held = 0n;
+  for (const b of r.ledger.balances.values()) held += b;
+  assert.equal(held, r.ledger.funded);
+});
+
 test('x402: failing and absent servers are not paid, malicious ones are, and a settlement the buyer cannot cover is refused', async () => {
   const r = await run(
     economy('x402', [
@@ -312,7 +426,15 @@ test('clear errors: a profile value the model cannot use, a protocol without a s
   );
   await assert.rejects(
     () => run(economy('asa', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),
-    /protocol 'asa' has no simulation \(reference-impl\/asa\/simulation\.ts\); simulated protocols: agentripe, aisp, x402/,
+    /protocol 'asa' has no simulation \(reference-impl\/asa\/simulation\.ts\); simulated protocols: agentripe, aisp, aps1, x402/,
+  );
+  await assert.rejects(
+    () => run(economy('aps1', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }], { profiles: { aps1: { jobDeadlineSeconds: 59 } } })),
+    /profiles\.aps1: jobDeadlineSeconds: a job deadline is 60\.\.2592000 seconds \(APS1EscrowParams\.deadlineSeconds\)/,
+  );
+  await assert.rejects(
+    () => run(economy('aps1', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }], { profiles: { aps1: { platformFeeBps: 3001 } } })),
+    /profiles\.aps1\.platformFeeBps: is out of range \(valid: 0\.\.3000/,
   );
   await assert.rejects(
     () => run(economy('x402', [{ name: 'cut', role: 'seller', strategy: 'undercutting', count: 2 }])),
