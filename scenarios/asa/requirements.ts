@@ -265,7 +265,7 @@ export const asaRequirements = defineCatalog([
     'MUST',
     'Channel exhaustion: an uncarriable payment fails and moves nothing; a retry routes around',
     { ...PR, section: 'Settlement via Lightning (issue: channel exhaustion first class)' },
-    'When no route has the liquidity, payment fails with a 4xx and no balance changes; after liquidity on one path is used up, a payment takes another path.',
+    'When no route has the liquidity, or none within the payer’s maxFeeMsat, payment fails with a 4xx and no balance changes; after liquidity on one path is used up, a payment takes another path.',
     true,
   ),
   r(
@@ -274,6 +274,22 @@ export const asaRequirements = defineCatalog([
     'An invoice is paid at most once and never after it expires',
     { ...BOLT, section: 'payer SHOULD NOT pay after timestamp + expiry' },
     'Paying a settled invoice again, or an expired one, fails with a 4xx and moves nothing.',
+  ),
+  r(
+    'ASA-LN-05',
+    'SHOULD',
+    'A payment takes the cheapest route that can carry it',
+    { ...PROFILE, section: 'ASA-PROF-10' },
+    'Of the routes with the liquidity (and within the payer’s fee limit), the payment takes one with the lowest total fee; between equal fees either.',
+    true,
+  ),
+  r(
+    'ASA-LN-06',
+    'MUST',
+    'The network API refuses a bad request with a 4xx and changes nothing',
+    { ...PROFILE, section: 'ASA-PROF-10' },
+    'A channel to an unregistered node or from a node to itself, a path that is no route, a payment without an invoice, and a valid invoice sent with another method than POST or to another path than /payments each get a 4xx (never a 5xx or a 2xx), open no channel, move no balance and leave the invoice unpaid.',
+    true,
   ),
   // ---- attestations --------------------------------------------------------------------------------
   SINCE_D78(

@@ -1,7 +1,7 @@
 /** Every `asa` scenario, in report order. */
 import { expiry, lifecycle, negotiate, reputation } from './agreements.ts';
 import { challengeScenario, count, expired, forged, lsat, malformed, paidScenario, scope, unknownCaveat, wrongPreimage } from './l402.ts';
-import { invoiceRules, routing } from './lightning.ts';
+import { apiRefusals, invoiceRules, routing } from './lightning.ts';
 import { addressable, deletion, expiration, filters, giftWraps, publishRead } from './relay.ts';
 
 export const asaScenarios = [
@@ -23,6 +23,7 @@ export const asaScenarios = [
   malformed,
   routing,
   invoiceRules,
+  apiRefusals,
   negotiate,
   lifecycle,
   expiry,
