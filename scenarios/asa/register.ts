@@ -139,10 +139,10 @@ export const asaRegister = defineRegister({
     },
   ],
   surface: [
-    { kind: 'message', name: 'EVENT / OK', requirements: ['ASA-RLY-01', 'ASA-RLY-02'] },
-    { kind: 'message', name: 'REQ / EVENT / EOSE / CLOSE', requirements: ['ASA-RLY-01', 'ASA-RLY-03', 'ASA-RLY-04', 'ASA-RLY-05'] },
+    { kind: 'message', name: 'EVENT / OK', requirements: ['ASA-RLY-01', 'ASA-RLY-02', 'ASA-RLY-12'] },
+    { kind: 'message', name: 'REQ / EVENT / EOSE / CLOSE', requirements: ['ASA-RLY-01', 'ASA-RLY-03', 'ASA-RLY-04', 'ASA-RLY-05', 'ASA-RLY-12'] },
     { kind: 'message', name: 'AUTH (NIP-42)', requirements: ['ASA-RLY-11', 'ASA-RLY-10'] },
-    { kind: 'message', name: 'CLOSED / NOTICE', requirements: ['ASA-RLY-10'] },
+    { kind: 'message', name: 'CLOSED / NOTICE', requirements: ['ASA-RLY-10', 'ASA-RLY-01', 'ASA-RLY-12'] },
     { kind: 'message', name: 'COUNT', notTestable: 'NIP-45, not relied on by NIP-A5 (the reference relay answers it)' },
     { kind: 'event', name: 'kind 38400', requirements: ['ASA-EVT-01'] },
     { kind: 'event', name: 'kind 38401', notTestable: LIB },

@@ -30,7 +30,7 @@ export const asaRequirements = defineCatalog([
     'MUST',
     'The relay answers every EVENT with OK and serves what it accepted',
     { ...NIP01, section: 'OK, EOSE' },
-    'Every EVENT gets ["OK", id, true|false, message]; an accepted event is served back by a REQ on its id, unchanged, followed by EOSE.',
+    'Every EVENT gets ["OK", id, true|false, message]; an accepted event is served back by a REQ on its id, unchanged, followed by EOSE; every REQ gets EOSE, or CLOSED when the relay refuses it (past its max_subscriptions too).',
   ),
   r(
     'ASA-RLY-02',
@@ -95,6 +95,13 @@ export const asaRequirements = defineCatalog([
     'NIP-42 AUTH: the relay sends a challenge and checks it',
     { document: 'NIP-42 (spec notes §2)', section: 'AUTH' },
     'The relay sends ["AUTH", challenge]; a kind 22242 event signing that challenge is accepted with OK true; one signing another challenge gets OK false.',
+  ),
+  r(
+    'ASA-RLY-12',
+    'MUST',
+    'A message or filter that is not NIP-01 changes nothing and serves nothing',
+    { ...NIP01, section: 'messages are JSON arrays; a filter is a JSON object' },
+    'An EVENT message sent as a JSON object imitating the array ({"0":"EVENT","1":<event>}) stores nothing, and a REQ whose filter is not a JSON object (null, a number, a string, a boolean) delivers no event. How the relay says no (NOTICE, CLOSED, OK false, EOSE alone, or nothing) is its choice.',
   ),
   // ---- event formats ----------------------------------------------------------------------------
   r(
