@@ -182,6 +182,7 @@ export default defineKills<Variant>({
     prov('ASA-L402-08', 'rejectUnknownCaveats', 'refuses unknown caveats', 'l402-unknown-caveat', 1),
     prov('ASA-L402-09', 'rejectLsat', 'refuses the LSAT spelling', 'l402-lsat-spelling', 1),
     prov('ASA-L402-10', 'crashOnMalformed', 'a malformed Authorization crashes the handler (500)', 'l402-malformed-authorization', 1),
+    proxied('ASA-L402-11', 'lsatOnly', 'sends only the legacy LSAT challenge', 'l402-challenge'),
     prov('ASA-LN-01', 'wrongAmount', 'the invoice is 1 sat above the price', 'l402-challenge', 1),
     { requirement: 'ASA-LN-01', defect: 'provider: invoices signed by another node', variant: { provider: { foreignNode: true } }, grep: 'l402-challenge', runs: 1 },
     net('ASA-LN-02', 'noFees', 'forwards without its fee', 'ln-routing-exhaustion', 5),

@@ -252,6 +252,13 @@ export const asaRequirements = defineCatalog([
     { ...L402, section: '§7.2 malformed → 402 with a fresh challenge; invalid → 401' },
     'Garbage, a bad preimage format, an upper-case hex preimage or a truncated macaroon gets 401/402, never 5xx, and the paid token still works afterwards.',
   ),
+  r(
+    'ASA-L402-11',
+    'SHOULD',
+    'The challenge names the L402 scheme',
+    { ...L402, section: '§7.1 challenge: L402 (2026 text, bLIP-26, the A5 PR); aperture sends LSAT and L402' },
+    'Among the 402’s WWW-Authenticate challenges one has the scheme L402 (macaroon= or token=); an LSAT challenge alone is the legacy name that clients written to the current text do not look for.',
+  ),
   // ---- Lightning ---------------------------------------------------------------------------------
   r(
     'ASA-LN-01',
