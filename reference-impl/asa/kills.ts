@@ -2,8 +2,11 @@
  * Kill table for `asa`: every requirement has a broken implementation that must fail it. Each
  * variant is the reference deployment (Lightning simulation, relay, provider: server/stack.ts) with
  * one test-only fault switched on (server/relay.ts RelayFaults, server/provider.ts ProviderFaults,
- * server/lightning.ts NetworkFaults), described as a Target exactly as the service publishes it.
+ * server/lightning.ts NetworkFaults), or with a proxy in front of one endpoint that mangles its HTTP
+ * (the server's own code stays as it is), described as a Target exactly as the service publishes it.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { roleKeys } from '../../harness/chain/accounts.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
@@ -12,27 +15,91 @@ import type { ProviderFaults } from './server/provider.ts';
 import type { RelayFaults } from './server/relay.ts';
 import { type AsaFaults, type AsaStack, startAsaStack } from './server/stack.ts';
 
-const relay = (requirement: string, f: keyof RelayFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+const relay = (requirement: string, f: keyof RelayFaults, defect: string, grep: string, runs = 3): KillVariant<Variant> => ({
   requirement,
   defect: `relay: ${defect}`,
   variant: { relay: { [f]: true } },
   grep,
   runs,
 });
-const prov = (requirement: string, f: keyof ProviderFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+const prov = (requirement: string, f: keyof ProviderFaults, defect: string, grep: string, runs = 3): KillVariant<Variant> => ({
   requirement,
   defect: `provider: ${defect}`,
   variant: { provider: { [f]: true } },
   grep,
   runs,
 });
-const net = (requirement: string, f: keyof NetworkFaults, defect: string, grep: string, runs = 3): KillVariant<AsaFaults> => ({
+const net = (requirement: string, f: keyof NetworkFaults, defect: string, grep: string, runs = 3): KillVariant<Variant> => ({
   requirement,
   defect: `network: ${defect}`,
   variant: { network: { [f]: true } },
   grep,
   runs,
 });
+
+/** Defects a proxy in front of one endpoint adds. */
+type ProxyFault =
+  /** asa-lightning answers a channel request it refuses with 500 instead of its 4xx. */
+  | 'channelRefusal500'
+  /** asa-lightning routes by path only: any method on a node's payments route, or POST to /pay, pays. */
+  | 'paysAnyRoute'
+  /** asa-l402 sends only the legacy LSAT challenge (its L402 one is dropped). */
+  | 'lsatOnly';
+
+type Variant = AsaFaults & { proxy?: ProxyFault };
+
+const PROXIED: Record<ProxyFault, 'asa-lightning' | 'asa-l402'> = { channelRefusal500: 'asa-lightning', paysAnyRoute: 'asa-lightning', lsatOnly: 'asa-l402' };
+
+/** A forwarding proxy to `upstream`'s origin with one defect; repeated headers (two WWW-Authenticate) stay separate. */
+async function manglingProxy(upstream: string, fault: ProxyFault): Promise<{ url: string; through(u: string): string; stop(): Promise<void> }> {
+  const origin = new URL(upstream).origin;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let method = req.method ?? 'GET';
+      let path = req.url ?? '/';
+      if (fault === 'paysAnyRoute' && /^\/v1\/nodes\/[^/]+\/(payments|pay)$/.test(path)) {
+        method = 'POST';
+        path = path.replace(/\/pay$/, '/payments');
+      }
+      const headers = { ...req.headers, host: new URL(origin).host };
+      const up = http.request(`${origin}${path}`, { method, headers }, (u) => {
+        const body: Buffer[] = [];
+        u.on('data', (c: Buffer) => body.push(c));
+        u.on('end', () => {
+          let status = u.statusCode ?? 502;
+          if (fault === 'channelRefusal500' && path === '/v1/channels' && status >= 400 && status < 500) status = 500;
+          const out: [string, string][] = [];
+          for (let i = 0; i < u.rawHeaders.length; i += 2) {
+            const [k, v] = [u.rawHeaders[i]!, u.rawHeaders[i + 1]!];
+            if (/^(content-length|transfer-encoding|connection|keep-alive)$/i.test(k)) continue;
+            if (fault === 'lsatOnly' && /^www-authenticate$/i.test(k) && /^L402 /i.test(v)) continue;
+            out.push([k, v]);
+          }
+          res.writeHead(status, out.flat());
+          res.end(Buffer.concat(body));
+        });
+      });
+      up.on('error', (e) => {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'bad_gateway', message: e.message } }));
+      });
+      up.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    through: (u) => `${url}${u.slice(origin.length)}`,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
 
 /** An in-process stack described as a Target (the kill variants, and tests of other stack options). */
 export function stackTarget(s: AsaStack, name: string) {
@@ -47,12 +114,35 @@ export function stackTarget(s: AsaStack, name: string) {
   });
 }
 
-export default defineKills<AsaFaults>({
+const proxied = (requirement: string, proxy: ProxyFault, defect: string, grep: string, runs = 1): KillVariant<Variant> => ({
+  requirement,
+  defect: `${PROXIED[proxy].slice(4)} behind a proxy: ${defect}`,
+  variant: { proxy },
+  grep,
+  runs,
+});
+
+export default defineKills<Variant>({
   protocol: 'asa',
   controlRuns: 3,
   async start(v) {
-    const s = await startAsaStack({ faults: v ?? undefined });
-    return { target: stackTarget(s, `asa reference${v ? ` with ${JSON.stringify(v)}` : ''}`), stop: () => s.stop() };
+    const { proxy: fault, ...faults } = v ?? {};
+    const s = await startAsaStack({ faults: v ? faults : undefined });
+    const name = `asa reference${v ? ` with ${JSON.stringify(v)}` : ''}`;
+    if (!fault) return { target: stackTarget(s, name), stop: () => s.stop() };
+    const endpoint = PROXIED[fault];
+    const p = await manglingProxy(s.endpoints[endpoint], fault).catch(async (e) => {
+      await s.stop();
+      throw e;
+    });
+    const target = stackTarget({ ...s, endpoints: { ...s.endpoints, [endpoint]: p.through(s.endpoints[endpoint]) } }, name);
+    return {
+      target,
+      stop: async () => {
+        await p.stop();
+        await s.stop();
+      },
+    };
   },
   variants: [
     relay('ASA-RLY-01', 'noEose', 'ends no REQ with EOSE', 'relay-publish-read', 1),
@@ -68,6 +158,9 @@ export default defineKills<AsaFaults>({
     relay('ASA-RLY-09', 'serveExpired', 'serves expired events', 'relay-expiration', 1),
     relay('ASA-RLY-10', 'giftWrapsToAnyone', 'serves gift wraps to anyone', 'relay-auth-gift-wraps'),
     relay('ASA-RLY-11', 'acceptAnyAuth', 'accepts AUTH for any challenge', 'relay-auth-gift-wraps'),
+    relay('ASA-RLY-01', 'silentSubscriptionLimit', 'a REQ past its subscription limit gets neither EOSE nor CLOSED', 'relay-malformed', 1),
+    relay('ASA-RLY-12', 'lenientFilters', 'a filter that is not an object matches everything', 'relay-malformed', 1),
+    relay('ASA-RLY-12', 'objectMessages', 'an EVENT sent as a JSON object is stored', 'relay-malformed', 1),
     prov('ASA-EVT-01', 'badPriceTag', 'the 38400 price is "fifty"', 'negotiate', 2),
     prov('ASA-EVT-02', 'agreementOneParty', 'the 38402 has no p tag with role provider', 'negotiate', 3),
     prov('ASA-EVT-03', 'omitAgreementD', 'the 38402 has no d (the SDK dialect)', 'negotiate', 3),
@@ -89,14 +182,19 @@ export default defineKills<AsaFaults>({
     prov('ASA-L402-08', 'rejectUnknownCaveats', 'refuses unknown caveats', 'l402-unknown-caveat', 1),
     prov('ASA-L402-09', 'rejectLsat', 'refuses the LSAT spelling', 'l402-lsat-spelling', 1),
     prov('ASA-L402-10', 'crashOnMalformed', 'a malformed Authorization crashes the handler (500)', 'l402-malformed-authorization', 1),
+    proxied('ASA-L402-11', 'lsatOnly', 'sends only the legacy LSAT challenge', 'l402-challenge'),
     prov('ASA-LN-01', 'wrongAmount', 'the invoice is 1 sat above the price', 'l402-challenge', 1),
     { requirement: 'ASA-LN-01', defect: 'provider: invoices signed by another node', variant: { provider: { foreignNode: true } }, grep: 'l402-challenge', runs: 1 },
     net('ASA-LN-02', 'noFees', 'forwards without its fee', 'ln-routing-exhaustion', 5),
     { requirement: 'ASA-LN-02', defect: 'network: the payee is not credited', variant: { network: { skipPayeeCredit: true } }, grep: 'ln-routing-exhaustion', runs: 3 },
     net('ASA-LN-03', 'leakOnFailure', 'a payment no route can carry still moves liquidity', 'ln-routing-exhaustion', 2),
     { requirement: 'ASA-LN-03', defect: 'network: routes without checking liquidity', variant: { network: { ignoreLiquidity: true } }, grep: 'ln-routing-exhaustion', runs: 5 },
+    net('ASA-LN-03', 'ignoreFeeLimit', 'pays above the payer’s maxFeeMsat', 'ln-routing-exhaustion', 3),
     net('ASA-LN-04', 'allowDoublePay', 'pays an invoice twice', 'ln-invoice-once', 1),
     { requirement: 'ASA-LN-04', defect: 'network: pays expired invoices', variant: { network: { ignoreExpiry: true } }, grep: 'ln-invoice-once', runs: 1 },
+    net('ASA-LN-05', 'firstRoute', 'takes the first route that can carry a payment, not the cheapest', 'ln-routing-exhaustion', 10),
+    proxied('ASA-LN-06', 'channelRefusal500', 'a channel to an unregistered node or to itself gets 500', 'ln-api-refusals'),
+    proxied('ASA-LN-06', 'paysAnyRoute', 'a valid invoice sent with PUT, or POSTed to /pay, is paid', 'ln-api-refusals'),
     prov('ASA-ATT-01', 'emptyReputation', 'the reputation view counts nothing', 'reputation-proofs', 1),
     prov('ASA-ATT-02', 'naiveReputation', 'the reputation view counts every attestation', 'reputation-proofs', 1),
   ],

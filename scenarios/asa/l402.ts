@@ -91,7 +91,7 @@ export const challengeScenario = defineScenario({
   kind: 'property',
   id: 'l402-challenge',
   title: 'An unpaid request gets 402 + an L402/LSAT challenge whose macaroon commits to the invoice, a BOLT11 signed by the provider’s node for the advertised price',
-  requirements: ['ASA-L402-01', 'ASA-LN-01'],
+  requirements: ['ASA-L402-01', 'ASA-L402-11', 'ASA-LN-01'],
   endpoints: ['asa-l402', 'asa-relay'],
   keys: [{ role: 'buyer1', kind: 'nostr' }],
   ...LIVE,
@@ -146,6 +146,16 @@ export const challengeScenario = defineScenario({
         r.close();
       }
     }
+    // Last: a violated SHOULD ends the run with a warning.
+    ctx.check(
+      'ASA-L402-11',
+      all.some((c) => c.scheme === 'L402'),
+      'one of the challenges names the L402 scheme (LSAT alone is the legacy name)',
+      {
+        expected: 'WWW-Authenticate: L402 macaroon="…"|token="…", invoice="…" (beside LSAT or alone)',
+        actual: all.map((c) => `${c.scheme} ${c.param}=`).join(', '),
+      },
+    );
   },
 });
 

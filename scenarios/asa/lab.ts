@@ -47,6 +47,8 @@ export function provider(ctx: RunContext, req: string): { pubkey: string; node: 
 }
 
 export const relayUrl = (ctx: RunContext): string => ctx.endpoint('asa-relay').url;
+/** The relay's HTTP URL (its NIP-11 document), for a ws:// endpoint. */
+export const relayHttpUrl = (ctx: RunContext): string => relayUrl(ctx).replace(/^ws(s?):\/\//i, 'http$1://');
 
 /** A raw relay connection (a relay that does not accept a WebSocket is a target problem). */
 export async function wire(ctx: RunContext): Promise<WireClient> {

@@ -2,9 +2,12 @@
  * The Lightning network the target runs (`asa-lightning`): per run a fresh topology of two
  * two-hop paths (payer → H1 → payee, payer → H2 → payee) with generated liquidity and fee
  * policies, then a sequence of payments. The oracle is the fee math of the protocol library:
- * every settled payment moves exactly amount + the forwarders' base + ppm fees, every refused one
- * moves nothing, and the sum of balances never changes.
+ * every settled payment moves exactly amount + the forwarders' base + ppm fees over the cheapest
+ * path that can carry it, every refused one (no liquidity, or a fee limit below every such path)
+ * moves nothing, and the sum of balances never changes. `ln-api-refusals` sends the network API
+ * requests it must refuse.
  */
+import { secp256k1 } from '@noble/curves/secp256k1';
 import fc from 'fast-check';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
@@ -14,7 +17,7 @@ import { decodeInvoice } from '../../reference-impl/asa/protocol/invoice.ts';
 import { sha256hex } from '../../reference-impl/asa/protocol/macaroons.ts';
 import { hopFee } from '../../reference-impl/asa/protocol/routing.ts';
 import { LightningClient as Client } from '../../reference-impl/asa/agents/lightning.ts';
-import { fresh, LIVE, short } from './lab.ts';
+import { flushSoft, fresh, LIVE, short, soft } from './lab.ts';
 
 const LN = { endpoints: ['asa-lightning'], ...LIVE };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -62,8 +65,8 @@ export const routing = defineScenario({
   kind: 'property',
   id: 'ln-routing-exhaustion',
   title:
-    'Payments over two paths: each settles with exactly the forwarder’s base + ppm fee and conserves money; when one path is exhausted the next payment routes around; an uncarriable payment moves nothing',
-  requirements: ['ASA-LN-02', 'ASA-LN-03'],
+    'Payments over two paths: each settles over the cheapest path that can carry it with exactly the forwarder’s base + ppm fee and conserves money; when one path is exhausted the next payment routes around; a payment no path can carry, or none within the payer’s fee limit, moves nothing',
+  requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-05'],
   ...LN,
   arbitrary: () =>
     fc.record({
@@ -83,6 +86,25 @@ export const routing = defineScenario({
       });
       const before = view(await t.ln.graph(), t);
       const inv = await t.ln.invoice(t.payee, { amountMsat: amount, description: 'asa routing check' });
+      const fees = [0, 1].map((i) => hopFee(t.policy[i]! as never, amount));
+      // biome-ignore lint/complexity/useMathMinMax: bigint msat; Math.min takes numbers only
+      const cheapest = feasible.length ? feasible.map((i) => fees[i]!).reduce((a, b) => (a < b ? a : b)) : 0n;
+      if (cheapest > 0n) {
+        // A fee limit just below every route that can carry it leaves no route: refused, nothing moves, the invoice stays payable.
+        ctx.act(`the payer pays ${amount} msat with maxFeeMsat ${cheapest - 1n} (the cheapest route that can carry it costs ${cheapest} msat)`);
+        const capped = await t.ln.pay(t.payer, inv.paymentRequest, { maxFeeMsat: cheapest - 1n }).then(
+          () => null,
+          (e: unknown) => {
+            if (!(e instanceof LnError)) throw e;
+            return e;
+          },
+        );
+        ctx.check('ASA-LN-03', capped !== null && capped.status >= 400 && capped.status < 500, 'a payment no route can carry within the payer’s maxFeeMsat is refused with a 4xx', {
+          expected: '4xx (no route within the fee limit)',
+          actual: capped ? `${capped.status} ${capped.code}` : 'settled above the fee limit',
+        });
+        ctx.expectEqual('ASA-LN-03', view(await t.ln.graph(), t), before, 'a payment refused for its fee limit moves nothing');
+      }
       ctx.act(`the payer pays ${amount} msat (${feasible.length ? `path ${feasible.map((i) => i + 1).join(' or ')} can carry it` : 'no path can carry it'})`);
       let res: Awaited<ReturnType<LightningClient['pay']>> | null = null;
       let err: LnError | null = null;
@@ -108,8 +130,15 @@ export const routing = defineScenario({
       });
       ctx.expectEqual('ASA-LN-02', sha256hex(res!.preimage), decodeInvoice(inv.paymentRequest).paymentHash, 'the preimage hashes to the payment hash');
       const used = after.via1 !== before.via1 ? 0 : 1;
-      const fee = hopFee(t.policy[used]! as never, amount);
+      const fee = fees[used]!;
       ctx.check('ASA-LN-02', feasible.includes(used), 'the route used had the liquidity', { expected: `path ${feasible.map((i) => i + 1).join('/')}`, actual: `path ${used + 1}` });
+      soft(ctx, 'ASA-LN-05', fee === cheapest, 'the payment takes the cheapest route that can carry it', {
+        expected: `a route with fee ${cheapest} msat (path ${feasible
+          .filter((i) => fees[i] === cheapest)
+          .map((i) => i + 1)
+          .join(' or ')})`,
+        actual: `path ${used + 1}, fee ${fee} msat`,
+      });
       ctx.expectEqual('ASA-LN-02', before.payer - after.payer, amount + fee, `the payer loses amount + the forwarder’s fee (${fee} msat)`);
       ctx.expectEqual('ASA-LN-02', after.payee - before.payee, amount, 'the payee gains the amount');
       ctx.expectEqual('ASA-LN-02', used === 0 ? after.h1 - before.h1 : after.h2 - before.h2, fee, 'the forwarder gains base + amount × ppm / 10^6');
@@ -117,6 +146,7 @@ export const routing = defineScenario({
       liq[used]!.a -= amount + fee;
       liq[used]!.b -= amount;
     }
+    flushSoft(ctx);
   },
 });
 
@@ -165,5 +195,75 @@ export const invoiceRules = defineScenario({
       actual: late ? `${late.status} ${late.code}` : 'paid after expiry',
     });
     ctx.expectEqual('ASA-LN-04', view(await t.ln.graph(), t), before, 'the late attempt moves nothing');
+  },
+});
+
+/** Requests the network API must refuse, each with what it would have done had it not. */
+const API_ATTACKS = ['unknown-peer', 'self-channel', 'no-route', 'no-invoice', 'wrong-method', 'wrong-path'] as const;
+type ApiAttack = (typeof API_ATTACKS)[number];
+
+export const apiRefusals = defineScenario({
+  kind: 'property',
+  id: 'ln-api-refusals',
+  title:
+    'The network API refuses a channel to an unregistered node or to the node itself, a path that is no route, a payment without an invoice, and a valid invoice sent with another method or to another path, each with a 4xx, and none of them changes a channel or pays the invoice',
+  requirements: ['ASA-LN-06'],
+  ...LN,
+  // Every attack in every run (scenario rule 4), in a generated order.
+  arbitrary: () => fc.shuffledSubarray([...API_ATTACKS], { minLength: API_ATTACKS.length }),
+  async run(ctx, order: ApiAttack[]) {
+    const t = await topology(
+      ctx,
+      'ASA-LN-06',
+      [
+        { a: 1_000_000n, b: 1_000_000n },
+        { a: 1_000_000n, b: 1_000_000n },
+      ],
+      [
+        { base: 1000, ppm: 100 },
+        { base: 1000, ppm: 100 },
+      ],
+    );
+    const base = ctx.endpoint('asa-lightning').url.replace(/\/+$/, '');
+    // A well-formed node id nobody registered (a fresh key's compressed pubkey).
+    const unknown = hex(secp256k1.getPublicKey(fresh(), true));
+    const ours = new Set([t.payer, t.payee, ...t.hubs, unknown]);
+    const inv = await t.ln.invoice(t.payee, { amountMsat: 10_000n, description: 'asa api refusals' });
+    const state = async () => {
+      const g = await t.ln.graph();
+      return { view: view(g, t), channels: g.channels.filter((c) => ours.has(c.node1) || ours.has(c.node2)).map((c) => c.id) };
+    };
+    const before = await state();
+    const send = async (method: string, path: string, body?: unknown) => {
+      const res = await ctx.fetch(`${base}${path}`, {
+        method,
+        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.text()).slice(0, 200) };
+    };
+    const channel = (node2: string) => ({ node1: t.payer, node2, balance1Msat: '100000', balance2Msat: '0' });
+    for (const attack of order) {
+      const [what, method, path, body] = (
+        {
+          'unknown-peer': [`a channel from the payer to the unregistered node ${short(unknown)}`, 'POST', '/v1/channels', channel(unknown)],
+          'self-channel': ['a channel from the payer to itself', 'POST', '/v1/channels', channel(t.payer)],
+          'no-route': ['GET of a path that is no route', 'GET', `/v1/no-such-route-${Math.random().toString(36).slice(2, 8)}`, undefined],
+          'no-invoice': ['a payment with no paymentRequest', 'POST', `/v1/nodes/${t.payer}/payments`, {}],
+          'wrong-method': ['the payee’s valid invoice to the payments route with PUT', 'PUT', `/v1/nodes/${t.payer}/payments`, { paymentRequest: inv.paymentRequest }],
+          'wrong-path': ['the payee’s valid invoice POSTed to /pay, a path that is no route', 'POST', `/v1/nodes/${t.payer}/pay`, { paymentRequest: inv.paymentRequest }],
+        } satisfies Record<ApiAttack, [string, string, string, unknown]>
+      )[attack];
+      ctx.act(`the harness sends ${what}: ${method} ${path}`);
+      const r = await send(method, path, body);
+      ctx.expectRefused('ASA-LN-06', r, `${what} is refused with a 4xx`);
+      ctx.expectEqual('ASA-LN-06', await state(), before, `${what} changes no channel and no balance`);
+      ctx.check('ASA-LN-06', (await t.ln.lookup(t.payee, inv.paymentHash)).state !== 'SETTLED', `${what} leaves the invoice unpaid`, { expected: 'not SETTLED', actual: 'SETTLED' });
+    }
+    ctx.act('the payer pays the invoice on the payments route');
+    try {
+      await t.ln.pay(t.payer, inv.paymentRequest);
+    } catch (e) {
+      throw new Indeterminate('ASA-LN-06', `the invoice the refused requests carried cannot be paid on the payments route either, so their refusals show nothing: ${(e as Error).message}`);
+    }
   },
 });

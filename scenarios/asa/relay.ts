@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import * as nip17 from 'nostr-tools/nip17';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import type { NostrEvent } from '../../reference-impl/asa/protocol/events.ts';
-import { fresh, LIVE, now, pub, short, sign, wire } from './lab.ts';
+import { fresh, LIVE, now, pub, relayHttpUrl, short, sign, wire } from './lab.ts';
 
 const RELAY = { endpoints: ['asa-relay'], ...LIVE };
 
@@ -337,6 +337,71 @@ export const giftWraps = defineScenario({
       ctx.expectEqual('ASA-RLY-10', ids(mine.events), [wrap.id], 'the authenticated recipient gets its gift wrap');
     } finally {
       for (const c of [pubw, spy, anon, owner]) c.close();
+    }
+  },
+});
+
+/** Frames no NIP-01 relay may act on: filters that are not objects, and an EVENT message that is an object imitating the array. */
+const NOT_FILTERS: readonly unknown[] = [null, 5, 'kinds', true];
+const MALFORMED = ['non-object-filters', 'object-message', 'subscriptions-past-limit'] as const;
+
+export const relayMalformed = defineScenario({
+  kind: 'property',
+  id: 'relay-malformed',
+  title:
+    'A REQ whose filter is not a JSON object delivers no event, an EVENT sent as a JSON object (not an array) is not stored, and every REQ on one connection, past the relay’s max_subscriptions too, gets EOSE or CLOSED',
+  requirements: ['ASA-RLY-01', 'ASA-RLY-12'],
+  ...RELAY,
+  // Every kind in every run (scenario rule 4), in a generated order.
+  arbitrary: () => fc.shuffledSubarray([...MALFORMED], { minLength: MALFORMED.length }),
+  async run(ctx, order: (typeof MALFORMED)[number][]) {
+    const w = await wire(ctx);
+    try {
+      const sk = fresh();
+      // A stored event, so a relay that reads a bad filter as "everything" has something to serve.
+      const stored = sign(sk, { kind: 1, tags: [['t', `malformed-${Math.random().toString(36).slice(2, 8)}`]], content: 'stored', created_at: now() });
+      ctx.act(`${short(stored.pubkey)} publishes event ${short(stored.id)}`);
+      ctx.check('ASA-RLY-12', (await w.publish(stored))?.ok === true, 'a valid event is accepted', { expected: 'OK true' });
+      for (const kind of order) {
+        if (kind === 'non-object-filters') {
+          for (const f of NOT_FILTERS) {
+            ctx.act(`REQ with the filter ${JSON.stringify(f)}`);
+            const q = await w.query([f as object]);
+            ctx.expectEqual('ASA-RLY-12', ids(q.events), [], `a REQ whose filter is ${JSON.stringify(f)} (not a JSON object) delivers no event`);
+          }
+        } else if (kind === 'object-message') {
+          const e = sign(sk, { kind: 1, tags: [['t', `object-message-${Math.random().toString(36).slice(2, 8)}`]], content: 'sent as an object', created_at: now() });
+          ctx.act(`send {"0":"EVENT","1":<signed event ${short(e.id)}>}, a JSON object, not an array`);
+          w.send({ 0: 'EVENT', 1: e });
+          const back = await w.query([{ ids: [e.id] }]);
+          ctx.expectEqual('ASA-RLY-12', ids(back.events), [], 'an EVENT message that is a JSON object (not an array) stores nothing');
+          ctx.act('publish the same event as a NIP-01 array');
+          const ok = await w.publish(e);
+          ctx.check('ASA-RLY-12', ok?.ok === true, 'the same event sent as a NIP-01 array is accepted (so the object was refused for its shape)', { expected: 'OK true', actual: ok ?? 'no OK' });
+        } else {
+          // NIP-11's max_subscriptions when the relay declares one (the limit is its choice), else 50; one more REQ than that.
+          let limit = 50;
+          try {
+            const info = (await (await ctx.fetch(relayHttpUrl(ctx), { headers: { accept: 'application/nostr+json' } })).json()) as { limitation?: { max_subscriptions?: unknown } };
+            const m = info?.limitation?.max_subscriptions;
+            if (typeof m === 'number' && Number.isInteger(m) && m > 0 && m < 500) limit = m;
+          } catch {
+            // no NIP-11 document: the default
+          }
+          const subs = Array.from({ length: limit + 1 }, (_, i) => `many-${i}-${Math.random().toString(36).slice(2, 8)}`);
+          ctx.act(`open ${subs.length} subscriptions on one connection without closing any (the relay declares max_subscriptions ${limit})`);
+          for (const sub of subs) w.send(['REQ', sub, { ids: [stored.id] }]);
+          const unanswered: string[] = [];
+          for (const sub of subs) if (!(await w.next((f) => (f[0] === 'EOSE' || f[0] === 'CLOSED') && f[1] === sub, 3000))) unanswered.push(sub);
+          ctx.check('ASA-RLY-01', unanswered.length === 0, 'every REQ gets EOSE, or CLOSED when the relay refuses it (past its subscription limit)', {
+            expected: `EOSE or CLOSED for each of ${subs.length} REQs`,
+            actual: `${unanswered.length} without either: ${unanswered.slice(0, 3).join(', ')}`,
+          });
+          for (const sub of subs) w.send(['CLOSE', sub]);
+        }
+      }
+    } finally {
+      w.close();
     }
   },
 });

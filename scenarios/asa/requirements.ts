@@ -30,7 +30,7 @@ export const asaRequirements = defineCatalog([
     'MUST',
     'The relay answers every EVENT with OK and serves what it accepted',
     { ...NIP01, section: 'OK, EOSE' },
-    'Every EVENT gets ["OK", id, true|false, message]; an accepted event is served back by a REQ on its id, unchanged, followed by EOSE.',
+    'Every EVENT gets ["OK", id, true|false, message]; an accepted event is served back by a REQ on its id, unchanged, followed by EOSE; every REQ gets EOSE, or CLOSED when the relay refuses it (past its max_subscriptions too).',
   ),
   r(
     'ASA-RLY-02',
@@ -95,6 +95,13 @@ export const asaRequirements = defineCatalog([
     'NIP-42 AUTH: the relay sends a challenge and checks it',
     { document: 'NIP-42 (spec notes §2)', section: 'AUTH' },
     'The relay sends ["AUTH", challenge]; a kind 22242 event signing that challenge is accepted with OK true; one signing another challenge gets OK false.',
+  ),
+  r(
+    'ASA-RLY-12',
+    'MUST',
+    'A message or filter that is not NIP-01 changes nothing and serves nothing',
+    { ...NIP01, section: 'messages are JSON arrays; a filter is a JSON object' },
+    'An EVENT message sent as a JSON object imitating the array ({"0":"EVENT","1":<event>}) stores nothing, and a REQ whose filter is not a JSON object (null, a number, a string, a boolean) delivers no event. How the relay says no (NOTICE, CLOSED, OK false, EOSE alone, or nothing) is its choice.',
   ),
   // ---- event formats ----------------------------------------------------------------------------
   r(
@@ -245,6 +252,13 @@ export const asaRequirements = defineCatalog([
     { ...L402, section: '§7.2 malformed → 402 with a fresh challenge; invalid → 401' },
     'Garbage, a bad preimage format, an upper-case hex preimage or a truncated macaroon gets 401/402, never 5xx, and the paid token still works afterwards.',
   ),
+  r(
+    'ASA-L402-11',
+    'SHOULD',
+    'The challenge names the L402 scheme',
+    { ...L402, section: '§7.1 challenge: L402 (2026 text, bLIP-26, the A5 PR); aperture sends LSAT and L402' },
+    'Among the 402’s WWW-Authenticate challenges one has the scheme L402 (macaroon= or token=); an LSAT challenge alone is the legacy name that clients written to the current text do not look for.',
+  ),
   // ---- Lightning ---------------------------------------------------------------------------------
   r(
     'ASA-LN-01',
@@ -265,7 +279,7 @@ export const asaRequirements = defineCatalog([
     'MUST',
     'Channel exhaustion: an uncarriable payment fails and moves nothing; a retry routes around',
     { ...PR, section: 'Settlement via Lightning (issue: channel exhaustion first class)' },
-    'When no route has the liquidity, payment fails with a 4xx and no balance changes; after liquidity on one path is used up, a payment takes another path.',
+    'When no route has the liquidity, or none within the payer’s maxFeeMsat, payment fails with a 4xx and no balance changes; after liquidity on one path is used up, a payment takes another path.',
     true,
   ),
   r(
@@ -274,6 +288,22 @@ export const asaRequirements = defineCatalog([
     'An invoice is paid at most once and never after it expires',
     { ...BOLT, section: 'payer SHOULD NOT pay after timestamp + expiry' },
     'Paying a settled invoice again, or an expired one, fails with a 4xx and moves nothing.',
+  ),
+  r(
+    'ASA-LN-05',
+    'SHOULD',
+    'A payment takes the cheapest route that can carry it',
+    { ...PROFILE, section: 'ASA-PROF-10' },
+    'Of the routes with the liquidity (and within the payer’s fee limit), the payment takes one with the lowest total fee; between equal fees either.',
+    true,
+  ),
+  r(
+    'ASA-LN-06',
+    'MUST',
+    'The network API refuses a bad request with a 4xx and changes nothing',
+    { ...PROFILE, section: 'ASA-PROF-10' },
+    'A channel to an unregistered node or from a node to itself, a path that is no route, a payment without an invoice, and a valid invoice sent with another method than POST or to another path than /payments each get a 4xx (never a 5xx or a 2xx), open no channel, move no balance and leave the invoice unpaid.',
+    true,
   ),
   // ---- attestations --------------------------------------------------------------------------------
   SINCE_D78(

@@ -1,8 +1,8 @@
 /** Every `asa` scenario, in report order. */
 import { expiry, lifecycle, negotiate, reputation } from './agreements.ts';
 import { challengeScenario, count, expired, forged, lsat, malformed, paidScenario, scope, unknownCaveat, wrongPreimage } from './l402.ts';
-import { invoiceRules, routing } from './lightning.ts';
-import { addressable, deletion, expiration, filters, giftWraps, publishRead } from './relay.ts';
+import { apiRefusals, invoiceRules, routing } from './lightning.ts';
+import { addressable, deletion, expiration, filters, giftWraps, publishRead, relayMalformed } from './relay.ts';
 
 export const asaScenarios = [
   publishRead,
@@ -11,6 +11,7 @@ export const asaScenarios = [
   deletion,
   expiration,
   giftWraps,
+  relayMalformed,
   challengeScenario,
   paidScenario,
   wrongPreimage,
@@ -23,6 +24,7 @@ export const asaScenarios = [
   malformed,
   routing,
   invoiceRules,
+  apiRefusals,
   negotiate,
   lifecycle,
   expiry,

@@ -82,6 +82,10 @@ export interface NetworkFaults {
   allowDoublePay?: boolean;
   /** Route without checking liquidity (balances may go negative). */
   ignoreLiquidity?: boolean;
+  /** Ignore the payer's maxFeeMsat. */
+  ignoreFeeLimit?: boolean;
+  /** Take the first route that can carry the payment, not the cheapest. */
+  firstRoute?: boolean;
 }
 
 export class LightningNetwork {
@@ -215,9 +219,9 @@ export class LightningNetwork {
       const forwarders = path.slice(1).map((c, i) => this.policyOf(c, nodes[i + 1]!));
       const r = routeAmounts(amount, forwarders, inv.minFinalCltv);
       if (r.totalCltv > this.maxCltv) continue;
-      if (o.maxFeeMsat !== undefined && r.totalFeeMsat > o.maxFeeMsat) continue;
+      if (!this.faults.ignoreFeeLimit && o.maxFeeMsat !== undefined && r.totalFeeMsat > o.maxFeeMsat) continue;
       if (!this.faults.ignoreLiquidity && !path.every((c, i) => this.outbound(c, nodes[i]!) >= r.hops[i]!.amountMsat)) continue;
-      if (!best || r.totalFeeMsat < best.fee || (r.totalFeeMsat === best.fee && path.length < best.path.length)) best = { path, hops: r.hops, fee: r.totalFeeMsat };
+      if (!best || (!this.faults.firstRoute && (r.totalFeeMsat < best.fee || (r.totalFeeMsat === best.fee && path.length < best.path.length)))) best = { path, hops: r.hops, fee: r.totalFeeMsat };
     }
     if (!best && this.faults.leakOnFailure) {
       const first = this.routes(payer, inv.payee, new Set())[0]?.[0];

@@ -34,6 +34,12 @@ export interface RelayFaults {
   giftWrapsToAnyone?: boolean;
   acceptAnyAuth?: boolean;
   noEose?: boolean;
+  /** A REQ past the subscription limit gets no answer at all (no CLOSED). */
+  silentSubscriptionLimit?: boolean;
+  /** A filter that is not an object (5, "x", null) is read as an empty filter: it matches everything. */
+  lenientFilters?: boolean;
+  /** A JSON object with "0", "1"… keys is read as the array it imitates. */
+  objectMessages?: boolean;
 }
 
 export interface RelayOptions {
@@ -310,6 +316,7 @@ export async function startRelay(o: RelayOptions = {}): Promise<RunningRelay> {
     } catch {
       return sendTo(c, ['NOTICE', 'invalid: message is not JSON']);
     }
+    if (faults.objectMessages && msg && typeof msg === 'object' && !Array.isArray(msg)) msg = Object.assign([], msg);
     if (!Array.isArray(msg) || typeof msg[0] !== 'string') return sendTo(c, ['NOTICE', 'invalid: message must be a JSON array starting with a verb']);
     const verb = msg[0];
     if (verb === 'EVENT') {
@@ -326,6 +333,10 @@ export async function startRelay(o: RelayOptions = {}): Promise<RunningRelay> {
       if (typeof sub !== 'string' || sub.length === 0 || sub.length > 64) return sendTo(c, ['NOTICE', 'invalid: subscription id must be a string of 1 to 64 characters']);
       const filters: Filter[] = [];
       for (const f of msg.slice(2)) {
+        if (faults.lenientFilters && (!f || typeof f !== 'object')) {
+          filters.push({ tags: [] });
+          continue;
+        }
         const p = parseFilter(f);
         if (typeof p === 'string') return sendTo(c, ['CLOSED', sub, `invalid: ${p}`]);
         filters.push(p);
@@ -345,6 +356,7 @@ export async function startRelay(o: RelayOptions = {}): Promise<RunningRelay> {
             ).length,
           },
         ]);
+      if (faults.silentSubscriptionLimit && !c.subs.has(sub) && c.subs.size >= 50) return;
       if (!c.subs.has(sub) && c.subs.size >= 50) return sendTo(c, ['CLOSED', sub, 'rate-limited: at most 50 subscriptions per connection']);
       c.subs.set(sub, filters);
       for (const e of query(c, filters)) sendTo(c, ['EVENT', sub, e]);
