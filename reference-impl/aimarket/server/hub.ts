@@ -867,8 +867,8 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const matches = rows
       .filter((r) => hubSel === 'any' || r.source_hub === hubSel || (hubSel === 'local' && r.source_hub === base && !faults.searchLocalEmpty))
       .filter((r) => (r.trust_score as number) >= minTrust)
-      .filter((r) => faults.searchIgnoresBudget || budget === undefined || parseUsdMicros(r.routed_price_usd) <= budget)
-      .filter((r) => faults.searchIgnoresLatency || maxLat === undefined || typeof r.p50_latency_ms !== 'number' || r.p50_latency_ms <= maxLat)
+      .filter((r) => budget === undefined || parseUsdMicros(r.routed_price_usd) <= budget || faults.searchIgnoresBudget)
+      .filter((r) => maxLat === undefined || typeof r.p50_latency_ms !== 'number' || r.p50_latency_ms <= maxLat || faults.searchIgnoresLatency)
       .filter((r) => intent.length === 0 || (r.score as number) > 0)
       .sort((a, b2) => (b2.score as number) - (a.score as number))
       .slice(0, limit);
