@@ -497,7 +497,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     } catch (e) {
       throw new HttpError(400, `deposit_usd: ${(e as Error).message}`);
     }
-    if (!(faults.acceptZeroDeposit && micros === 0n) && (micros <= 0n || micros > 10_000n * 1_000_000n)) throw new HttpError(400, 'deposit_usd must be > 0 and at most 10000');
+    if (micros <= 0n || micros > 10_000n * 1_000_000n) {
+      if (!faults.acceptZeroDeposit || micros !== 0n) throw new HttpError(400, 'deposit_usd must be > 0 and at most 10000');
+    }
     if (micros % 10_000n !== 0n) throw new HttpError(400, 'deposit_usd must be a whole number of cents');
     if (b.token !== undefined && b.token !== o.token.symbol) throw new HttpError(400, `token must be ${o.token.symbol}`);
     if (b.chain !== undefined && b.chain !== o.chainName) throw new HttpError(400, `chain must be ${o.chainName}`);
@@ -811,7 +813,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const limit = q.limit === undefined ? 20 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, 'limit must be an integer 1..100');
     let budget: bigint | undefined;
-    if (q.budget !== undefined) {
+    if (q.budget !== undefined && !faults.searchIgnoresBudget) {
       try {
         budget = parseUsdMicros(q.budget);
       } catch {
@@ -863,11 +865,14 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         p50_latency_ms: f.tool.p50_latency_ms,
       });
     }
+    if (faults.searchLocalEmpty) {
+      if (q.hub === 'local') return { query: q.intent ?? '', matches: [], total_hubs_searched: 1, protocol_version: 'v2' };
+    }
     const hubSel = q.hub ?? 'any';
     const matches = rows
-      .filter((r) => hubSel === 'any' || r.source_hub === hubSel || (hubSel === 'local' && r.source_hub === base && !faults.searchLocalEmpty))
+      .filter((r) => hubSel === 'any' || r.source_hub === hubSel || (hubSel === 'local' && r.source_hub === base))
       .filter((r) => (r.trust_score as number) >= minTrust)
-      .filter((r) => budget === undefined || parseUsdMicros(r.routed_price_usd) <= budget || faults.searchIgnoresBudget)
+      .filter((r) => budget === undefined || parseUsdMicros(r.routed_price_usd) <= budget)
       .filter((r) => maxLat === undefined || typeof r.p50_latency_ms !== 'number' || r.p50_latency_ms <= maxLat || faults.searchIgnoresLatency)
       .filter((r) => intent.length === 0 || (r.score as number) > 0)
       .sort((a, b2) => (b2.score as number) - (a.score as number))
@@ -963,7 +968,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       }
       try {
         const out = await invoke(c.productId, c.capabilityId, { input: args }, { channel, payment });
-        return { isError: out.status !== 200 || (out.body.success !== true && !faults.mcpFailureNotError), content: [{ type: 'text', text: JSON.stringify(out.body) }], structuredContent: out.body };
+        const result = { isError: out.status !== 200 || out.body.success !== true, content: [{ type: 'text', text: JSON.stringify(out.body) }], structuredContent: out.body };
+        if (faults.mcpFailureNotError) result.isError = out.status !== 200;
+        return result;
       } catch (e) {
         const he = e instanceof HttpError ? e : new HttpError(400, 'bad tool call');
         return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: { code: he.code, message: he.message } }) }] };
