@@ -26,7 +26,7 @@ export const channelOpen = defineScenario({
   roles: ['buyer1', 'buyer2'],
   signers: ['attacker'],
   arbitrary: () =>
-    fc.record({ cents: fc.integer({ min: 2, max: 500 }), payer: fc.constantFrom('buyer1', 'buyer2'), order: fc.shuffledSubarray(['short', 'elsewhere', 'float'] as const, { minLength: 3 }) }),
+    fc.record({ cents: fc.integer({ min: 2, max: 500 }), payer: fc.constantFrom('buyer1', 'buyer2'), order: fc.shuffledSubarray(['short', 'elsewhere', 'float', 'zero'] as const, { minLength: 4 }) }),
   async run(ctx, v) {
     const hub = hubOf(ctx);
     const d = await discovered(ctx, hub, 'AIM-CHN-01');
@@ -37,17 +37,20 @@ export const channelOpen = defineScenario({
     const payer = payerOf(ctx, chain.session, v.payer);
     const cents = BigInt(v.cents);
     const usd = v.cents / 100;
+    // v2's channel open takes 0 < deposit_usd ≤ 10000; a v1 hub is not held to the lower bound (profile AIM-PROF-16).
+    const v2 = d.wellKnown.protocol_versions.includes('v2');
     for (const kind of v.order) {
+      if (kind === 'zero' && !v2) continue;
       const r =
         kind === 'short'
           ? await payer.transfer(chain.token, req.recipient, cents * 10_000n - 1n)
           : kind === 'elsewhere'
             ? await payer.transfer(chain.token, chain.session.address('attacker'), cents * 10_000n)
-            : await payer.transfer(chain.token, req.recipient, cents * 10_000n);
+            : await payer.transfer(chain.token, req.recipient, kind === 'zero' ? 0n : cents * 10_000n);
       if (!r.ok) throw new Indeterminate('AIM-CHN-01', `setup: transfer failed (${r.reason})`);
       const hash = r.hash;
-      // 'float': the right transfer, but the deposit claimed is a cent more than it moved.
-      const claimed = kind === 'float' ? (v.cents + 1) / 100 : usd;
+      // 'float': the right transfer, but the deposit claimed is a cent more than it moved; 'zero': a transfer of 0 claimed as a deposit of 0.
+      const claimed = kind === 'float' ? (v.cents + 1) / 100 : kind === 'zero' ? 0 : usd;
       ctx.act(`${v.payer} opens a channel of $${claimed} with a ${kind} deposit ${short(hash)}`);
       const o = await hub.openChannel(claimed, hash);
       ctx.expectRefused('AIM-CHN-01', { status: o.status, body: o.body }, `a ${kind} deposit opens no channel`);
@@ -227,6 +230,8 @@ export const channelModel = defineScenario({
     const cents = randomCents(ctx, 3, 60);
     const ch = await openChannel(ctx, hub, tools[0]!, role, cents, 'AIM-CHN-01');
     const observable = (await balanceCents(hub, ch.id)) !== undefined;
+    if (!observable && d.wellKnown.protocol_versions.includes('v2'))
+      ctx.check('AIM-CHN-02', false, 'a hub that declares v2 answers GET /ai-market/v2/channel/{id} with the balance', { expected: '200 {balance_usd}', actual: '404 or 405' });
     const failure = configOf(ctx).failure;
     return { model: { deposit: cents, used: 0n, closed: false }, real: { ctx, hub, ch, tools, pinned: d.wellKnown.signer_public_key, failure, observable, role, reached: {} } };
   },

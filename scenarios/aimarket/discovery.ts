@@ -13,7 +13,7 @@ import { parseUsdMicros } from '../../reference-impl/aimarket/protocol/money.ts'
 import { parsePyJson, type PyValue } from '../../reference-impl/aimarket/protocol/pyjson.ts';
 import { signerFromSeed, verifiesUnderAnyGeneration, verifyManifest } from '../../reference-impl/aimarket/protocol/sign.ts';
 import { DiscoverSchema, McpListSchema, QuoteSchema, WellKnownSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
-import { balanceCents, discovered, HUB, hubOf, openChannel, randomCents, textTools } from './lab.ts';
+import { balanceCents, configOf, discovered, HUB, hubOf, openChannel, randomCents, sameOrigin, textTools } from './lab.ts';
 
 type Doc = { [k: string]: PyValue };
 
@@ -37,6 +37,15 @@ export const discovery = defineScenario({
     ctx.check('AIM-DSC-01', m.status === 200 && m.body !== undefined, 'manifest_url answers the manifest', { expected: '200 JSON', actual: `${m.status} ${m.text.slice(0, 120)}` });
     const doc = parsePyJson(m.text) as Doc;
     const tools = doc.tools as Doc[];
+    // products_count counts products; every product of the hub's own tools is one (a product may list no tool: a lower bound only).
+    const plain = m.body as { products_count?: unknown; tools?: { product_id?: unknown; source_hub?: unknown }[] };
+    const own = (plain.tools ?? []).filter((t) => typeof t.source_hub !== 'string' || sameOrigin(t.source_hub, hub.url));
+    const products = new Set(own.map((t) => String(t.product_id))).size;
+    for (const [where, n] of [
+      ['well-known', wk.products_count],
+      ['manifest', plain.products_count],
+    ] as const)
+      if (typeof n === 'number') ctx.check('AIM-DSC-01', n >= products, `the ${where} products_count counts every product of the hub's tools`, { expected: `>= ${products}`, actual: n });
     if (tools.length > 0) {
       const i = v.tool % tools.length;
       const tampered = tamperPrice(doc, i, v.price / 100_000);
@@ -116,6 +125,14 @@ export const mcpSdk = defineScenario({
       ctx.check('AIM-MCP-02', r.isError !== true, 'a tools/call on a funded channel runs', { expected: 'a result', actual: JSON.stringify(r).slice(0, 200) });
       const after = await balanceCents(hub, ch.id);
       if (before !== undefined && after !== undefined) ctx.check('AIM-MCP-02', after < before, 'the paid call debited the channel', { expected: `< ${before}`, actual: after });
+      const failure = configOf(ctx).failure;
+      const failing = failure && d.manifest.tools.find((x) => x.product_id === failure.product_id && x.capability_id === failure.capability_id);
+      if (failure && failing) {
+        ctx.act(`tools/call ${failing.name} with the failing input on ${ch.id}`);
+        // MCP reports a tool that fails as an isError result; a JSON-RPC error is read as a refusal too (profile AIM-PROF-04).
+        const f = await paid.callTool({ name: failing.name, arguments: failure.input }).catch((e: Error) => ({ isError: true, thrown: e.message }));
+        ctx.check('AIM-MCP-02', f.isError === true, 'a tools/call whose capability fails answers an error', { expected: 'isError', actual: JSON.stringify(f).slice(0, 200) });
+      }
       await paid.close();
     } finally {
       await free.close();
@@ -183,5 +200,30 @@ export const intent = defineScenario({
     }
     ctx.expectEqual('AIM-DIS-01', parseUsdMicros(r.estimated_total_usd), total, 'estimated_total_usd = the sum of the plan’s prices');
     ctx.check('AIM-DIS-01', total <= parseUsdMicros(budget), 'the plan fits the budget', { expected: `<= ${budget}`, actual: Number(total) / 1e6 });
+
+    // constraints.max_latency_ms against the manifest's p50_latency_ms (tools without one are not judged; profile AIM-PROF-16).
+    const latency = new Map(d.manifest.tools.filter((t) => typeof t.p50_latency_ms === 'number').map((t) => [`${t.product_id}/${t.capability_id}`, t.p50_latency_ms as number]));
+    if (latency.size === 0) return;
+    const ask = (constraints?: { max_latency_ms: number }) =>
+      ctx.json('AIM-DIS-01', `${hub.url}/ai-market/discover`, DiscoverSchema, {
+        init: {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: v.words.join(' '), budget_usd: 100, limit: 100, ...(constraints ? { constraints } : {}) }),
+        },
+      });
+    const judged = (r: { matches: { product_id: string; capability_id: string }[] }) =>
+      r.matches
+        .map((m) => `${m.product_id}/${m.capability_id}`)
+        .filter((k) => latency.has(k))
+        .sort();
+    const slowest = Math.max(...latency.values());
+    ctx.act(`the buyer asks again with constraints.max_latency_ms = ${slowest} (every capability meets it), then with the fastest p50`);
+    ctx.expectEqual('AIM-DIS-01', judged(await ask({ max_latency_ms: slowest })), judged(await ask()), `max_latency_ms ${slowest}, which every capability meets, removes no match`);
+    const fastest = Math.min(...latency.values());
+    for (const p of (await ask({ max_latency_ms: fastest })).plan) {
+      const l = latency.get(`${p.product_id}/${p.capability_id}`);
+      if (l !== undefined) ctx.check('AIM-DIS-01', l <= fastest, `plan step ${p.product_id}/${p.capability_id} meets max_latency_ms ${fastest}`, { expected: `p50 <= ${fastest}`, actual: l });
+    }
   },
 });

@@ -10,10 +10,10 @@ import { Indeterminate } from '../../harness/engine/errors.ts';
 import { signedAnnouncement } from '../../reference-impl/aimarket/agents/adversary.ts';
 import { checkReceipt, requirementOf } from '../../reference-impl/aimarket/agents/buyer.ts';
 import { AIMARKET_CONSTANTS } from '../../reference-impl/aimarket/protocol/constants.ts';
-import { parseUsdMicros, routedPriceAcceptable } from '../../reference-impl/aimarket/protocol/money.ts';
+import { centsCeil, formatUsd, parseUsdMicros, routedPriceAcceptable } from '../../reference-impl/aimarket/protocol/money.ts';
 import { signerFromSeed } from '../../reference-impl/aimarket/protocol/sign.ts';
 import { SearchSchema, WellKnownSchema } from '../../reference-impl/aimarket/protocol/wire.ts';
-import { chainFor, configOf, discovered, hubOf, payerOf, textTools } from './lab.ts';
+import { balanceCents, chainFor, configOf, discovered, hubOf, openChannel, payerOf, randomCents, sameOrigin, textTools } from './lab.ts';
 
 const FED = { endpoints: ['aimarket', 'aimarket-router'], isolation: 'live' as const };
 const origin = (u: string) => new URL(u).origin;
@@ -24,7 +24,12 @@ export const federatedSearch = defineScenario({
   title: 'Federated search: routed_price_usd = price × (1 + routing_fee_bps/10000) with the router’s declared fee, provider prices, trust in [0,1], min_trust filters',
   requirements: ['AIM-FED-01'],
   ...FED,
-  arbitrary: () => fc.record({ words: fc.subarray(['translate', 'text', 'upper', 'reverse', 'count', 'languages', 'echo'], { minLength: 1 }), minTrust: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  arbitrary: () =>
+    fc.record({
+      words: fc.subarray(['translate', 'text', 'upper', 'reverse', 'count', 'languages', 'echo'], { minLength: 1 }),
+      minTrust: fc.double({ min: 0, max: 1, noNaN: true }),
+      budget: fc.nat(),
+    }),
   async run(ctx, v) {
     const provider = hubOf(ctx);
     const router = hubOf(ctx, 'aimarket-router');
@@ -55,6 +60,58 @@ export const federatedSearch = defineScenario({
     }
     const f = await ctx.json('AIM-FED-01', `${router.url}/ai-market/v2/search?intent=${encodeURIComponent(v.words.join(' '))}&limit=100&min_trust=${v.minTrust}`, SearchSchema);
     for (const m of f.matches) ctx.check('AIM-FED-01', m.trust_score >= v.minTrust, `min_trust=${v.minTrust} filters`, { expected: `>= ${v.minTrust}`, actual: m.trust_score });
+
+    // The other filters of the search route, each in every run (profile AIM-PROF-16); no intent: every indexed capability is a candidate.
+    const searched = (q: string) => ctx.json('AIM-FED-01', `${router.url}/ai-market/v2/search?limit=100${q}`, SearchSchema);
+    ctx.act('the buyer searches the router with min_trust=1 (the upper bound)');
+    for (const m of (await searched('&min_trust=1')).matches) ctx.check('AIM-FED-01', m.trust_score >= 1, 'min_trust=1 filters', { expected: '>= 1', actual: m.trust_score });
+    const latency = new Map(d.manifest.tools.filter((t) => typeof t.p50_latency_ms === 'number').map((t) => [`${t.product_id}/${t.capability_id}`, t.p50_latency_ms as number]));
+    if (latency.size > 0) {
+      const fastest = Math.min(...latency.values());
+      ctx.act(`the buyer searches the router with max_latency_ms=${fastest}`);
+      for (const m of (await searched(`&max_latency_ms=${fastest}`)).matches) {
+        const own = typeof m.p50_latency_ms === 'number' ? m.p50_latency_ms : sameOrigin(m.source_hub, provider.url) ? latency.get(`${m.product_id}/${m.capability_id}`) : undefined;
+        if (own !== undefined) ctx.check('AIM-FED-01', own <= fastest, `max_latency_ms=${fastest} filters ${m.capability_id}`, { expected: `p50 <= ${fastest}`, actual: own });
+      }
+    }
+    const prices = [...new Set(d.manifest.tools.map((t) => parseUsdMicros(t.price_per_call_usd)))].sort((a, b) => (a < b ? -1 : 1));
+    if (prices.length > 1) {
+      // A budget below the dearest price: whichever price a hub compares (listed or routed), nothing dearer than it may match.
+      const budget = prices[v.budget % (prices.length - 1)]!;
+      ctx.act(`the buyer searches the router with budget=${formatUsd(budget)}`);
+      for (const m of (await searched(`&budget=${formatUsd(budget)}`)).matches)
+        ctx.check('AIM-FED-01', parseUsdMicros(m.price_per_call_usd) <= budget, `budget=${formatUsd(budget)} filters ${m.capability_id}`, {
+          expected: `<= ${formatUsd(budget)}`,
+          actual: m.price_per_call_usd,
+        });
+    }
+    if (d.wellKnown.protocol_versions.includes('v2')) {
+      // hub=local on the provider: its own capabilities, and some when it has any.
+      const own = (m: { source_hub: string }) => m.source_hub === 'local' || sameOrigin(m.source_hub, provider.url);
+      const all = await ctx.json('AIM-FED-01', `${provider.url}/ai-market/v2/search?limit=100`, SearchSchema);
+      ctx.act('the buyer searches the provider with hub=local');
+      const local = await ctx.json('AIM-FED-01', `${provider.url}/ai-market/v2/search?limit=100&hub=local`, SearchSchema);
+      if (all.matches.some(own))
+        ctx.check('AIM-FED-01', local.matches.length > 0 && local.matches.every(own), 'hub=local answers the hub’s own capabilities', {
+          expected: 'its own matches',
+          actual: local.matches.map((m) => m.source_hub).join(', ') || '(none)',
+        });
+    }
+    const peer = (rwk.peers ?? []).find((p) => sameOrigin(p.url, provider.url));
+    if (peer && rwk.protocol_versions.includes('v2')) {
+      ctx.act(`the buyer reads the router's reputation of ${peer.url}`);
+      const rep = await router.call('GET', `/ai-market/v2/reputation/${encodeURIComponent(peer.url)}`);
+      const trust = (rep.body as { trust_score?: unknown } | undefined)?.trust_score;
+      ctx.check(
+        'AIM-FED-01',
+        rep.status === 200 && typeof trust === 'number' && trust >= 0 && trust <= 1,
+        'GET /ai-market/v2/reputation/{hub_url} of a published peer answers its trust_score in [0, 1]',
+        {
+          expected: '200 {trust_score}',
+          actual: `${rep.status} ${rep.text.slice(0, 160)}`,
+        },
+      );
+    }
   },
 });
 
@@ -97,6 +154,32 @@ export const routedInvoke = defineScenario({
       const got = h.headers.get('x-aimarket-routing-fee');
       if (got !== null && fee !== undefined) ctx.expectEqual('AIM-FED-02', Number(got), fee, 'X-AIMarket-Routing-Fee carries the declared fee');
     }
+    if (d.wellKnown.protocol_versions.includes('v2')) {
+      const { source_hub: _, ...local } = body;
+      ctx.act(`the buyer invokes ${t.name} on the provider's POST /ai-market/v2/invoke without source_hub, unpaid`);
+      const l = await provider.routedInvoke(local);
+      ctx.expectStatus('AIM-FED-02', { status: l.status, body: l.body }, 402, 'a v2 invoke without source_hub invokes the hub’s own capability: unpaid, 402');
+      const lq = requirementOf(l);
+      ctx.check('AIM-FED-02', lq.ok, `it names the payment in X-Payment-Required (${lq.ok ? 'ok' : lq.reason})`, {
+        expected: 'raw JSON requirement',
+        actual: l.headers.get('x-payment-required') ?? '(absent)',
+      });
+    }
+    // Paid by a channel at the provider: served with one debit, or (a router that passes no channel) 402 and none (profile AIM-PROF-13).
+    const debit = centsCeil(parseUsdMicros(t.price_per_call_usd));
+    const ch = await openChannel(ctx, provider, t, v.payer, 2n * debit + randomCents(1, 20), 'AIM-FED-02');
+    const before = await balanceCents(provider, ch.id);
+    ctx.act(`the buyer invokes ${t.name} through the router with X-Payment-Channel ${ch.id} (a channel at the provider)`);
+    const c = await router.routedInvoke(body, { channel: ch.id });
+    const after = await balanceCents(provider, ch.id);
+    if (c.status === 200) {
+      if (before !== undefined && after !== undefined) ctx.expectEqual('AIM-FED-02', before - after, debit, 'the routed channel call is debited once (cents)');
+    } else
+      ctx.check('AIM-FED-02', c.status === 402 && before === after, 'a routed channel call not served answers 402 and debits nothing', {
+        expected: `200, or 402 with the balance ${before}`,
+        actual: `${c.status}, balance ${after}: ${c.text.slice(0, 120)}`,
+      });
+    await provider.closeChannel(ch.id);
     const down = configOf(ctx).downPeer;
     if (down) {
       ctx.act(`the buyer invokes through the router a capability of ${down}, which is down`);
@@ -158,5 +241,12 @@ export const announcements = defineScenario({
       expected: 'absent',
       actual: JSON.stringify(wk?.peers),
     });
+    const m2 = await router.manifestV2();
+    const byHub = Object.keys((m2.body as { by_hub?: Record<string, unknown> } | undefined)?.by_hub ?? {});
+    if (m2.status === 200)
+      ctx.check('AIM-FED-04', !byHub.some((u) => u.includes(`hub-${v.n}.example.com`)), 'an announced hub is not listed in the by_hub of the router’s v2 manifest', {
+        expected: 'absent',
+        actual: byHub.join(', '),
+      });
   },
 });

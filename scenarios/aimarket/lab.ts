@@ -137,4 +137,13 @@ export async function balanceCents(hub: HubClient, id: string): Promise<bigint |
   return centsOf(b);
 }
 
+/** Whether two URLs share an origin (false for anything that is not a URL). */
+export function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
 export const short = (s: string | undefined) => (s ? `${s.slice(0, 12)}…` : String(s));

@@ -21,7 +21,7 @@ export const aimRegister = defineRegister({
       origin: '/work/shared/specs/protocols.md lines 112-222',
       lines: [1, 108],
     },
-    { id: 'profile', title: 'AI Market profile: assumptions', file: 'scenarios/aimarket/profile.md', origin: 'scenarios/aimarket/profile.md', lines: [12, 26] },
+    { id: 'profile', title: 'AI Market profile: assumptions', file: 'scenarios/aimarket/profile.md', origin: 'scenarios/aimarket/profile.md', lines: [12, 27] },
   ],
   entries: [
     // ---- seed ---------------------------------------------------------------------------------
@@ -148,6 +148,7 @@ export const aimRegister = defineRegister({
     { source: 'profile', lines: [24, 24], quote: 'AIM-PROF-13', requirements: ['AIM-FED-02'] },
     { source: 'profile', lines: [25, 25], quote: 'AIM-PROF-14', requirements: ['AIM-ORG-01'] },
     { source: 'profile', lines: [26, 26], quote: 'AIM-PROF-15', requirements: ['AIM-CHN-06', 'AIM-ESC-01', 'AIM-FED-01'] },
+    { source: 'profile', lines: [27, 27], quote: 'AIM-PROF-16', requirements: ['AIM-FED-01', 'AIM-DIS-01', 'AIM-CHN-01', 'AIM-CHN-02'] },
   ],
   surface: [
     { kind: 'route', name: 'GET /.well-known/ai-market.json', requirements: ['AIM-DSC-01'] },
@@ -170,12 +171,7 @@ export const aimRegister = defineRegister({
     { kind: 'route', name: 'POST /ai-market/v2/federation/announce', requirements: ['AIM-FED-04'] },
     { kind: 'route', name: 'GET /ai-market/v2/federation/peers', requirements: ['AIM-FED-04'] },
     { kind: 'route', name: 'POST /ai-market/v2/federation/crawl', requirements: ['AIM-FED-04'] },
-    {
-      kind: 'route',
-      name: 'GET /ai-market/v2/reputation/{hub_url}',
-      notTestable:
-        'the inputs of the trust formula (hub age, bond, volume) are not observable from outside; the formula is unit-tested (protocol/money.test.ts) and trust scores are range-checked (AIM-FED-01)',
-    },
+    { kind: 'route', name: 'GET /ai-market/v2/reputation/{hub_url}', requirements: ['AIM-FED-01'] },
     { kind: 'route', name: 'POST /ai-market/v2/reputation/events', notTestable: 'signed reputation events have no published canonical string; not implemented by the reference hub' },
     { kind: 'route', name: 'GET /ai-market/v2/stats/live', notTestable: 'a second live feed with no documented shape; the stats feed is AIM-STA-01' },
     { kind: 'route', name: 'GET /ai-market/v2/verification/{nonce}', notTestable: 'Pay-on-Verified needs a verifier service with no local equivalent' },

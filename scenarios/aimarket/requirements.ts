@@ -20,7 +20,7 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: 'GET /.well-known/ai-market.json is a valid discovery document',
     source: { ...B1, section: 'schemas/well-known.json required fields; v1 example' },
-    text: 'The root document answers 200 JSON with name, protocol_versions (v1|v2|mcp, at least one), manifest_url (a URL that answers the manifest) and signer_public_key (base64 Ed25519, 32 bytes); federation.routing_fee_bps, when present, is an integer 0..10000.',
+    text: "The root document answers 200 JSON with name, protocol_versions (v1|v2|mcp, at least one), manifest_url (a URL that answers the manifest) and signer_public_key (base64 Ed25519, 32 bytes); federation.routing_fee_bps, when present, is an integer 0..10000; products_count, when present (well-known or manifest), is at least the number of distinct product_id among the hub's own manifest tools.",
     profileAssumption: false,
   },
   {
@@ -57,7 +57,7 @@ export const aimRequirements = defineCatalog([
     level: 'SHOULD',
     title: 'The MCP endpoint speaks MCP (Streamable HTTP) and never runs a tool unpaid',
     source: { ...SEED, section: '"discoverable MCP-compatible capabilities, JSON Schema tool-calling"; profile AIM-PROF-04' },
-    text: 'The official MCP SDK client connects to the well-known mcp_endpoint, tools/list names every manifest tool, a tools/call without payment answers an error result and debits nothing, and a tools/call carrying X-Payment-Channel runs the tool and debits the channel.',
+    text: 'The official MCP SDK client connects to the well-known mcp_endpoint, tools/list names every manifest tool, a tools/call without payment answers an error result and debits nothing, a tools/call carrying X-Payment-Channel runs the tool and debits the channel, and a paid tools/call whose capability fails (the failure fixture) answers an error (an isError result or a JSON-RPC error).',
     profileAssumption: true,
   },
   {
@@ -122,7 +122,7 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: 'Intent discovery plans within the budget from the real catalog',
     source: { ...B4, section: 'POST /ai-market/discover {query, budget_usd, …} → {matches, plan, estimated_total_usd}' },
-    text: "Every match and plan step names a catalog capability at its manifest price; estimated_total_usd equals the sum of the plan's prices and does not exceed budget_usd.",
+    text: "Every match and plan step names a catalog capability at its manifest price; estimated_total_usd equals the sum of the plan's prices and does not exceed budget_usd. constraints.max_latency_ms: no plan step is slower than it (manifest p50_latency_ms), and a limit every capability meets removes no match.",
     profileAssumption: false,
   },
   {
@@ -130,7 +130,7 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: 'A channel opens only on a verified deposit transaction',
     source: { ...B4, section: 'POST /ai-market/channel/open {"deposit_usd","tx_hash"} → {channel:{channel_id, balance_usd}}' },
-    text: "A transfer of exactly deposit_usd to the hub's recipient opens a channel whose balance is the deposit; a deposit transaction of a smaller amount, to another address, or already used is refused with a 4xx and opens nothing.",
+    text: "A transfer of exactly deposit_usd to the hub's recipient opens a channel whose balance is the deposit; a deposit transaction of a smaller amount, to another address, or already used is refused with a 4xx and opens nothing; a hub that declares v2 refuses a deposit of 0 (v2 channel open: 0 < deposit_usd ≤ 10000).",
     profileAssumption: false,
   },
   {
@@ -139,7 +139,7 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: 'A channel debit is the price in whole cents, rounded up',
     source: { ...B5, section: 'channels.py "ledger in integer cents, ceiling for sub-cent"; spec §4.3 "Channel ledgers bill in whole cents (ceiling)"' },
-    text: 'Each successful call on a channel lowers its balance by ceil(price × 100) cents exactly: $0.004 → 1 cent, $0.01 → 1 cent, $0.015 → 2 cents, $0.40 → 40 cents.',
+    text: 'Each successful call on a channel lowers its balance by ceil(price × 100) cents exactly: $0.004 → 1 cent, $0.01 → 1 cent, $0.015 → 2 cents, $0.40 → 40 cents. A hub that declares v2 answers GET /ai-market/v2/channel/{id} with balance_usd.',
     profileAssumption: false,
   },
   {
@@ -220,7 +220,7 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: 'Federated search shows routed prices with the declared routing fee',
     source: { ...B5, section: 'routed_price_usd = price*(1+routing_fee_bps/10000)' },
-    text: "GET /ai-market/v2/search answers matches with routed_price_usd = price_per_call_usd × (1 + routing_fee_bps/10000) (to the micro-dollar), trust_score in [0, 1]; matches from another hub carry the router's declared federation.routing_fee_bps and the provider's manifest price; min_trust filters. The fee is the router's choice; a profile that sets routingFeeBps certifies the router as declaring exactly that fee (AIM-PROF-15).",
+    text: "GET /ai-market/v2/search answers matches with routed_price_usd = price_per_call_usd × (1 + routing_fee_bps/10000) (to the micro-dollar), trust_score in [0, 1]; matches from another hub carry the router's declared federation.routing_fee_bps and the provider's manifest price; the filters hold: min_trust (1 included), max_latency_ms (no match slower, by its p50_latency_ms or the provider's manifest), budget (no match priced above it), and on a v2 hub hub=local (its own capabilities, some when it has any); GET /ai-market/v2/reputation/{hub_url} of a peer the router publishes answers its trust_score in [0, 1]. The fee is the router's choice; a profile that sets routingFeeBps certifies the router as declaring exactly that fee (AIM-PROF-15).",
     profileAssumption: false,
     constants: ['routingFeeBps'],
   },
@@ -230,7 +230,7 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: "A routed invoke forwards the 402 and passes the provider's result and receipt through",
     source: { ...B5, section: 'POST /ai-market/v2/invoke; spec §4.1 steps 5-7, §7.2 "The receipt is signed by the provider hub"' },
-    text: "Unpaid, the router answers 402 with the provider's X-Payment-Required; paid to the provider, it answers 200 with the result and a receipt that verifies under the provider's key; routing headers, when present, carry the declared fee.",
+    text: "Unpaid, the router answers 402 with the provider's X-Payment-Required; paid to the provider, it answers 200 with the result and a receipt that verifies under the provider's key; routing headers, when present, carry the declared fee. On a v2 hub, POST /ai-market/v2/invoke without source_hub invokes the hub's own capability (unpaid: 402 with X-Payment-Required). A routed call paid by X-Payment-Channel (a channel at the provider) is served with exactly one debit, or answered 402 with none.",
     profileAssumption: false,
   },
   {
@@ -248,7 +248,7 @@ export const aimRequirements = defineCatalog([
     level: 'MUST',
     title: 'Announcements are verified, confer nothing and change no known peer',
     source: { ...B5, section: 'spec §2.4 admission rules, §7.3.5 announce canonical' },
-    text: 'A tampered announcement is refused with a 4xx; an announcement for an already known peer changes none of its stored fields (its key stays pinned: its tools stay indexed after a crawl); an announced new hub never appears in the published peers.',
+    text: 'A tampered announcement is refused with a 4xx; an announcement for an already known peer changes none of its stored fields (its key stays pinned: its tools stay indexed after a crawl); an announced new hub never appears in the published peers nor in the by_hub of the v2 manifest.',
     profileAssumption: false,
   },
   {

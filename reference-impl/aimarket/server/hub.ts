@@ -265,7 +265,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     return { ...doc, signature: sigObj(sign(canonical)) };
   }
 
-  const products = () => new Set(catalog.map((c) => c.productId)).size;
+  const products = () => (faults.productsCountOne ? 1 : new Set(catalog.map((c) => c.productId)).size);
 
   async function manifestV1() {
     return signedManifest({
@@ -289,7 +289,8 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const t = await now();
     const fed = federated();
     const byHub: Record<string, { capabilities_count: number; trust_score: number }> = { [base]: { capabilities_count: catalog.length, trust_score: 1 } };
-    for (const p of db.peers().filter((p) => p.status === 'active')) byHub[p.url] = { capabilities_count: fed.filter((f) => f.hub === p.url).length, trust_score: peerTrust(p, t) };
+    for (const p of db.peers().filter((p) => p.status === 'active' || (faults.byHubListsPending && p.status === 'pending')))
+      byHub[p.url] = { capabilities_count: fed.filter((f) => f.hub === p.url).length, trust_score: peerTrust(p, t) };
     return signedManifest({
       protocol_version: 'v2',
       generated_at: iso(t),
@@ -496,7 +497,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     } catch (e) {
       throw new HttpError(400, `deposit_usd: ${(e as Error).message}`);
     }
-    if (micros <= 0n || micros > 10_000n * 1_000_000n) throw new HttpError(400, 'deposit_usd must be > 0 and at most 10000');
+    if (micros <= 0n || micros > 10_000n * 1_000_000n) {
+      if (!faults.acceptZeroDeposit || micros !== 0n) throw new HttpError(400, 'deposit_usd must be > 0 and at most 10000');
+    }
     if (micros % 10_000n !== 0n) throw new HttpError(400, 'deposit_usd must be a whole number of cents');
     if (b.token !== undefined && b.token !== o.token.symbol) throw new HttpError(400, `token must be ${o.token.symbol}`);
     if (b.chain !== undefined && b.chain !== o.chainName) throw new HttpError(400, `chain must be ${o.chainName}`);
@@ -727,7 +730,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const maxLat = b.constraints?.max_latency_ms;
     const matches = catalog
       .map((c) => ({ c, s: score(c, q) }))
-      .filter((m) => m.s > 0 && (maxLat === undefined || m.c.p50LatencyMs <= maxLat))
+      .filter((m) => m.s > 0 && (maxLat === undefined || faults.discoverIgnoresLatency || (faults.discoverLatencyStrict ? m.c.p50LatencyMs < maxLat : m.c.p50LatencyMs <= maxLat)))
       .sort((a, b2) => b2.s - a.s || Number(a.c.priceMicros - b2.c.priceMicros))
       .slice(0, b.limit ?? 10);
     const plan: { step: number; product_id: string; capability_id: string; draft_input: Record<string, unknown>; price_per_call_usd: number }[] = [];
@@ -810,7 +813,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const limit = q.limit === undefined ? 20 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, 'limit must be an integer 1..100');
     let budget: bigint | undefined;
-    if (q.budget !== undefined) {
+    if (q.budget !== undefined && !faults.searchIgnoresBudget) {
       try {
         budget = parseUsdMicros(q.budget);
       } catch {
@@ -819,7 +822,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       if (budget > 100_000n * 1_000_000n) throw new HttpError(400, 'budget must be at most 100000');
     }
     const minTrust = q.min_trust === undefined ? 0 : Number(q.min_trust);
-    if (!Number.isFinite(minTrust) || minTrust < 0 || minTrust > 1) throw new HttpError(400, 'min_trust must be in [0, 1]');
+    if (!Number.isFinite(minTrust) || minTrust < 0 || minTrust > 1 || (faults.minTrustExclusive && minTrust === 1)) throw new HttpError(400, 'min_trust must be in [0, 1]');
     const maxLat = q.max_latency_ms === undefined ? undefined : Number(q.max_latency_ms);
     if (maxLat !== undefined && !(Number.isFinite(maxLat) && maxLat >= 0)) throw new HttpError(400, 'max_latency_ms must be a non-negative number');
     const intent = words(q.intent ?? '');
@@ -862,12 +865,15 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         p50_latency_ms: f.tool.p50_latency_ms,
       });
     }
+    if (faults.searchLocalEmpty) {
+      if (q.hub === 'local') return { query: q.intent ?? '', matches: [], total_hubs_searched: 1, protocol_version: 'v2' };
+    }
     const hubSel = q.hub ?? 'any';
     const matches = rows
       .filter((r) => hubSel === 'any' || r.source_hub === hubSel || (hubSel === 'local' && r.source_hub === base))
       .filter((r) => (r.trust_score as number) >= minTrust)
       .filter((r) => budget === undefined || parseUsdMicros(r.routed_price_usd) <= budget)
-      .filter((r) => maxLat === undefined || typeof r.p50_latency_ms !== 'number' || r.p50_latency_ms <= maxLat)
+      .filter((r) => maxLat === undefined || typeof r.p50_latency_ms !== 'number' || r.p50_latency_ms <= maxLat || faults.searchIgnoresLatency)
       .filter((r) => intent.length === 0 || (r.score as number) > 0)
       .sort((a, b2) => (b2.score as number) - (a.score as number))
       .slice(0, limit);
@@ -878,6 +884,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const b = parseWith(V2InvokeBody, raw);
     const src = b.source_hub;
     const hdr = { payment: ctx.req.header('x-payment'), channel: ctx.req.header('x-payment-channel') };
+    if (faults.v2InvokeNoLocal && src === undefined) throw new HttpError(404, 'unknown source_hub');
     if (src === undefined || src === 'local' || src === base) return reply(ctx, await invoke(b.product_id, b.capability_id, { input: b.input }, hdr));
     const peer = db.peer(src);
     if (peer?.status !== 'active') throw new HttpError(404, `unknown source_hub ${src}`);
@@ -886,15 +893,18 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-aimarket-routing-fee': String(feeBps), 'x-aimarket-routing-hub': base };
     if (hdr.payment !== undefined) headers['x-payment'] = hdr.payment;
     if (hdr.channel !== undefined) headers['x-payment-channel'] = hdr.channel;
-    let res: Response;
-    try {
-      res = await keepAliveFetch(`${origin(src)}/capabilities/${encodeURIComponent(b.product_id)}/${encodeURIComponent(b.capability_id)}/invoke`, {
+    const forward = () =>
+      keepAliveFetch(`${origin(src)}/capabilities/${encodeURIComponent(b.product_id)}/${encodeURIComponent(b.capability_id)}/invoke`, {
         method: 'POST',
         headers,
         body: JSON.stringify({ input: b.input }),
         redirect: 'manual',
         signal: AbortSignal.timeout(10_000),
       });
+    let res: Response;
+    try {
+      res = await forward();
+      if (faults.routedChannelTwice && hdr.channel !== undefined) res = await forward();
     } catch (e) {
       db.peerOutcome(src, false);
       if (faults.routedDown404) throw new HttpError(404, `provider hub ${src} not found`);
@@ -958,7 +968,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       }
       try {
         const out = await invoke(c.productId, c.capabilityId, { input: args }, { channel, payment });
-        return { isError: out.status !== 200 || out.body.success !== true, content: [{ type: 'text', text: JSON.stringify(out.body) }], structuredContent: out.body };
+        const result = { isError: out.status !== 200 || out.body.success !== true, content: [{ type: 'text', text: JSON.stringify(out.body) }], structuredContent: out.body };
+        if (faults.mcpFailureNotError) result.isError = out.status !== 200;
+        return result;
       } catch (e) {
         const he = e instanceof HttpError ? e : new HttpError(400, 'bad tool call');
         return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: { code: he.code, message: he.message } }) }] };
@@ -1035,6 +1047,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     app.post(`${prefix}/channel/close`, async (c) => c.json(await closeChannel(await jsonBody(c, { whenEmpty: undefined }))));
   }
   app.get('/ai-market/v2/channel/:id', async (c) => {
+    if (faults.noBalanceRoute) throw new HttpError(404, 'not found');
     await reorgChecked();
     return c.json(channelView(c.req.param('id'), await now()));
   });
@@ -1062,6 +1075,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   });
   app.post('/ai-market/v2/federation/crawl', async (c) => c.json(await crawl()));
   app.get('/ai-market/v2/reputation/:hub', async (c) => {
+    if (faults.reputationMissing) throw new HttpError(404, 'unknown hub');
     const p = db.peer(c.req.param('hub'));
     if (!p) throw new HttpError(404, 'unknown hub');
     return c.json({ hub_url: p.url, trust_score: peerTrust(p, await now()), successful_invocations: p.ok, total_invocations: p.total, bond_usd: p.bond_usd });
