@@ -167,7 +167,7 @@ export const routedInvoke = defineScenario({
     }
     // Paid by a channel at the provider: served with one debit, or (a router that passes no channel) 402 and none (profile AIM-PROF-13).
     const debit = centsCeil(parseUsdMicros(t.price_per_call_usd));
-    const ch = await openChannel(ctx, provider, t, v.payer, 2n * debit + randomCents(1, 20), 'AIM-FED-02');
+    const ch = await openChannel(ctx, provider, t, v.payer, 2n * debit + randomCents(ctx, 1, 20), 'AIM-FED-02');
     const before = await balanceCents(provider, ch.id);
     ctx.act(`the buyer invokes ${t.name} through the router with X-Payment-Channel ${ch.id} (a channel at the provider)`);
     const c = await router.routedInvoke(body, { channel: ch.id });
