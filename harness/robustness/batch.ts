@@ -40,13 +40,28 @@ export function robustnessProblem(req: MalformedRequest, answer: RawAnswer | NoA
 /** Answers by status ("closed" for no answer), for the evidence. */
 export type StatusCounts = Map<string, number>;
 
+/** A protocol's own rule for every answer, beside {@link robustnessProblem} (e.g. no secret in it). */
+export interface AnswerRule<R extends MalformedRequest = MalformedRequest> {
+  /** The rule in words, for the checks ("no answer carries a key it was not sent"). */
+  what: string;
+  /** What is wrong with `answer` to `req`, or null. */
+  problem(req: R, answer: RawAnswer): string | null;
+}
+
 /**
  * Sends `requests` one after another over one keep-alive connection to `baseUrl` and checks each
- * answer with {@link robustnessProblem}: the first bad answer fails `requirement` (naming the
- * request and the answer); at the end one check records how many were sent and the statuses seen.
- * Returns the status counts.
+ * answer with {@link robustnessProblem} (and `rule`, when given): the first bad answer fails
+ * `requirement` (naming the request and the answer); at the end one check records how many were
+ * sent and the statuses seen. Returns the status counts.
  */
-export async function sendMalformedBatch(ctx: RunContext, requirement: string, baseUrl: string, requests: readonly MalformedRequest[], what: string): Promise<StatusCounts> {
+export async function sendMalformedBatch<R extends MalformedRequest>(
+  ctx: RunContext,
+  requirement: string,
+  baseUrl: string,
+  requests: readonly R[],
+  what: string,
+  rule?: AnswerRule<R>,
+): Promise<StatusCounts> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const counts: StatusCounts = new Map();
   const classes = new Map<string, number>();
@@ -57,12 +72,14 @@ export async function sendMalformedBatch(ctx: RunContext, requirement: string, b
       const key = 'closed' in answer ? 'closed' : String(answer.status);
       counts.set(key, (counts.get(key) ?? 0) + 1);
       classes.set(req.cls, (classes.get(req.cls) ?? 0) + 1);
-      const problem = robustnessProblem(req, answer);
+      const general = robustnessProblem(req, answer);
+      const problem = general ?? (rule && !('closed' in answer) ? rule.problem(req, answer) : null);
       if (problem) {
         ctx.act(`sends malformed request ${i + 1} of ${requests.length} (${what}): ${describeRequest(req)}`);
-        ctx.check(requirement, false, `malformed request ${i + 1} of ${requests.length} is answered below 500${req.expect4xx ? ' and refused' : ''}`, {
-          expected: req.expect4xx ? 'a 4xx (501 for an unimplemented method; a closed connection for a transport-level defect)' : 'any answer below 500',
-          actual: 'closed' in answer ? problem : `${problem}: ${String(answer.headers['content-type'] ?? '')} ${answer.body.slice(0, 300)}`,
+        ctx.check(requirement, false, `malformed request ${i + 1} of ${requests.length} is answered below 500${req.expect4xx ? ' and refused' : ''}${rule ? `; ${rule.what}` : ''}`, {
+          expected: !general && rule ? rule.what : req.expect4xx ? 'a 4xx (501 for an unimplemented method; a closed connection for a transport-level defect)' : 'any answer below 500',
+          // A rule's problem is shown alone: the body it objects to may hold a secret.
+          actual: 'closed' in answer || !general ? problem : `${problem}: ${String(answer.headers['content-type'] ?? '')} ${answer.body.slice(0, 300)}`,
         });
       }
     }
@@ -75,7 +92,7 @@ export async function sendMalformedBatch(ctx: RunContext, requirement: string, b
       .map(([k, n]) => `${k}: ${n}`)
       .join(', ');
   ctx.act(`sends ${requests.length} malformed requests (${what}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  ctx.check(requirement, true, `${requests.length} malformed requests (${what}): none answered 5xx, every one aimed at a state-changing route refused`, {
+  ctx.check(requirement, true, `${requests.length} malformed requests (${what}): none answered 5xx, every one aimed at a state-changing route refused${rule ? `; ${rule.what}` : ''}`, {
     actual: `statuses ${show(counts)}; classes ${show(classes)}`,
   });
   return counts;

@@ -72,7 +72,12 @@ export const aispRegister = defineRegister({
       quote: 'never paste raw private keys',
       notTestable: 'advice to the agent’s operator about its own wallet and confirmations: client behaviour, no server observable',
     },
-    { source: 'seed', lines: [108, 108], quote: 'scoped (inference-only), revocable, and minimal for escrow', requirements: ['AISP-ADMIN-01', 'AISP-INF-04', 'AISP-INF-02', 'AISP-LEAK-01'] },
+    {
+      source: 'seed',
+      lines: [108, 108],
+      quote: 'scoped (inference-only), revocable, and minimal for escrow',
+      requirements: ['AISP-ADMIN-01', 'AISP-INF-04', 'AISP-INF-02', 'AISP-LEAK-01', 'AISP-ROB-01'],
+    },
     { source: 'seed', lines: [110, 110], quote: 'Notes', notTestable: 'heading' },
     { source: 'seed', lines: [112, 112], quote: 'must be inference-only (not admin)', requirements: ['AISP-ADMIN-01', 'AISP-INF-05'] },
     { source: 'seed', lines: [113, 113], quote: '1% protocol fee deducted at settlement', requirements: ['AISP-FEE-01'] },
@@ -163,6 +168,8 @@ export const aispRegister = defineRegister({
     { source: 'profile', lines: [142, 151], quote: 'AISP-PROF-21 Confirmation depth and reorgs', requirements: ['AISP-KEY-04', 'AISP-ORG-01'] },
     { source: 'profile', lines: [153, 153], quote: 'Crashes and restarts', notTestable: 'heading' },
     { source: 'profile', lines: [155, 172], quote: 'AISP-PROF-22 A restart loses nothing', requirements: ['AISP-RST-01'] },
+    { source: 'profile', lines: [174, 174], quote: 'Malformed requests', notTestable: 'heading' },
+    { source: 'profile', lines: [176, 197], quote: 'AISP-PROF-23 Robustness', requirements: ['AISP-ROB-01'] },
   ],
   surface: [
     { kind: 'route', name: 'GET /api/listings', requirements: ['AISP-API-01', 'AISP-LEAK-01'] },

@@ -202,6 +202,18 @@ export const aispRequirements = defineCatalog([
     text: 'A request {diemAmount, termDays, maxPricePerDay} is accepted with 2xx and an id; a request with a missing, zero or malformed field is refused with 4xx.',
     profileAssumption: true,
   },
+  {
+    id: 'AISP-ROB-01',
+    level: 'MUST',
+    title: 'A malformed request gets no 5xx, is refused where it could change state, reveals no key, and changes nothing',
+    source: {
+      ...PROFILE,
+      section:
+        'AISP-PROF-23 robustness (RFC 9110 §15.5-15.6: a client error is a 4xx, a 5xx says the server erred; DESIGN rule 7 "no 500 for a client\'s mistake"; seed Security & Signing: keys "scoped (inference-only), revocable")',
+    },
+    text: "Every malformed request to the backend or the inference server (a body that is not JSON or not the route's shape, a field of the wrong type, a negative, fractional or zero amount, an id that names nothing, a foreign, stale or misplaced signature, a missing or unknown key, an INFERENCE key on an admin route, a wrong method, an unpublished path, a transport-level defect) is answered below 500 (501 for an unimplemented method; a closed connection for a transport-level defect or a body over 64 KiB), with a 4xx where it aims at a route that can change state, and with no key in the answer that the request did not carry; after a batch of them the listing and the rental on chain and in the backend's views, the marketplace's counters, escrow and USDC, the roles' USDC and nonces, the key the funder gets, the keys each provider account lists and what the keys can still spend are unchanged, and no marketplace or USDC event names them.",
+    profileAssumption: true,
+  },
   // ---- the inference server -------------------------------------------------------------------
   {
     id: 'AISP-INF-01',
