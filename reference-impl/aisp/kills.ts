@@ -189,6 +189,10 @@ export default defineKills<Variant>({
     fault('AISP-BAL-01', 'balanceCached', 'balance'),
     fault('AISP-BAL-01', 'balanceDropsExpiry', 'balance'),
     fault('AISP-REQ-01', 'requestsAcceptAnything', 'rental-requests'),
+    fault('AISP-ROB-01', 'bodyJsonParse', 'aisp/robustness', 5),
+    fault('AISP-ROB-01', 'storeKeyBeforeAuth', 'aisp/robustness', 5),
+    fault('AISP-ROB-01', 'rentalIdUnchecked', 'aisp/robustness', 5),
+    fault('AISP-ROB-01', 'keyInListing', 'aisp/robustness', 5),
     // ---- the backend across a crash (the restartable child carries the fault) ----
     restart('keySecretPerStart'),
     restart('replayMemoryInMemory'),

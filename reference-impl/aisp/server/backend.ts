@@ -17,7 +17,7 @@
  * `{"error":{"code","message"}}` and never quote a key.
  */
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
 import { bounded, codedErrors, errorHandler, HttpError, jsonBody, listen, notFoundHandler, parseWith } from '../../_shared/http.ts';
@@ -171,6 +171,9 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     }
   };
 
+  /** A request body as JSON, at most 16 KiB (400 when it is not JSON). */
+  const readJson = async (c: Context): Promise<unknown> => (faults.bodyJsonParse ? JSON.parse(await c.req.text()) : jsonBody(c, { limit: 16 * 1024 }));
+
   const app = new Hono();
   app.onError(errorHandler({ shape: codedErrors, log }));
   // The message never echoes the path: a client may put anything there, a key included.
@@ -198,8 +201,14 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   });
 
   app.post('/api/keys', async (c) => {
-    const b = parseWith(storeKeyRequest, await jsonBody(c, { limit: 16 * 1024 }));
+    const b = parseWith(storeKeyRequest, await readJson(c));
     const listingId = b.listingId.toString();
+    if (faults.storeKeyBeforeAuth) {
+      await sync();
+      const early = store.listing(listingId);
+      if (early)
+        store.putKey({ listing_id: early.id, listing_block_hash: early.block_hash, provider: early.provider, ...box.seal(b.apiKey, `${early.id}:${early.block_hash}`), stored_at: await nowS() });
+    }
     const message = storeKeyMessage(listingId, b.timestamp);
     const { signer, now } = await verify(message, b.signature, b.timestamp, undefined);
     await sync();
@@ -220,7 +229,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   app.post('/api/key/:rentalId', async (c) => {
     const rentalId = c.req.param('rentalId');
     if (!decimalId.test(rentalId) && !faults.rentalIdUnchecked) throw new HttpError(400, 'rental id must be a decimal integer');
-    const b = parseWith(getKeyRequest, await jsonBody(c, { limit: 16 * 1024 }));
+    const b = parseWith(getKeyRequest, await readJson(c));
     const id = BigInt(rentalId).toString();
     const message = getKeyMessage(id, b.timestamp);
     const { signer, now: signedAt } = await verify(message, b.signature, b.timestamp, b.address);
@@ -241,7 +250,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   });
 
   app.post('/api/balance', async (c) => {
-    const b = parseWith(balanceRequest, await jsonBody(c, { limit: 16 * 1024 }));
+    const b = parseWith(balanceRequest, await readJson(c));
     const res = await fetch(`${venice}/api_keys/rate_limits`, { headers: { authorization: `Bearer ${b.apiKey}` }, signal: AbortSignal.timeout(5000) }).catch(() => {
       throw new HttpError(502, 'the inference server could not be reached', {}, {}, 'inference_unreachable');
     });
@@ -266,7 +275,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
   });
 
   app.post('/api/requests', async (c) => {
-    const raw = await jsonBody(c, { limit: 16 * 1024 });
+    const raw = await readJson(c);
     const parsed = rentalRequest.safeParse(raw);
     if (!parsed.success && faults.requestsAcceptAnything) return c.json({ requestId: randomUUID(), status: 'open' }, 201);
     const b = parseWith(rentalRequest, raw);

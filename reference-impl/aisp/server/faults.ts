@@ -27,6 +27,8 @@ export const AISP_FAULTS = defineFaults({
   replayMemoryInMemory: 'used signatures are remembered in memory only (a restart forgets them)',
   noCatchUpOnStart: 'on start the indexer resumes from the chain head, not from its stored cursor (events mined while it was down are never read)',
   requestsAcceptAnything: 'POST /api/requests answers 201 to malformed requests',
+  bodyJsonParse: 'the backend reads request bodies with a bare JSON.parse (a body that is not JSON ends in a 500)',
+  storeKeyBeforeAuth: "POST /api/keys writes the key before checking the signature (a refused store still replaces the listing's key)",
   inferenceNondeterministic: 'the inference server answers the same request with different text',
   modelsNotAList: "GET /models answers object 'models' instead of OpenAI's 'list'",
   noSpendLimit: 'the inference server ignores per-key DIEM consumption limits',
