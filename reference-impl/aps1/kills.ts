@@ -173,6 +173,7 @@ export default defineKills<Variant>({
     fault('APS-MKT-02', 'noFundsCheck', 'marketplace-hire', 2),
     fault('APS-MKT-02', 'dropPayload', 'marketplace-hire', 6),
     fault('APS-MKT-04', 'forgetHireAnswer', 'marketplace-hire', 2),
+    fault('APS-MKT-02', 'noHireAnchor', 'marketplace-revert', 2),
     fault('APS-MKT-03', 'noCallerAuth', 'marketplace-auth', 2),
     fault('APS-MKT-03', 'acceptUnverifiableSignature', 'marketplace-auth', 2),
     quirk('APS-DSP-01', 'penaltyFromWinner', 'the penalty is cut from the winner', 'dispute-outcomes'),

@@ -276,3 +276,61 @@ export const marketAuth = defineScenario({
     }
   },
 });
+
+export const marketRevert = defineScenario({
+  kind: 'property',
+  id: 'marketplace-revert',
+  title: 'A hire whose blocks a chain revert removed: resending it never answers a NexusV2 job or settlement the chain no longer has',
+  requirements: ['APS-MKT-02'],
+  ...MARKET,
+  roles: ['buyer1', 'buyer2'],
+  capabilities: ['snapshot'],
+  arbitrary: () => fc.record({ caller: fc.constantFrom('buyer1', 'buyer2'), pick: fc.nat(), extra: fc.integer({ min: 1, max: 4 }) }),
+  async run(ctx, v) {
+    const mk = marketplaceOf(ctx);
+    const list = await listing(ctx, 'APS-MKT-02');
+    const a = await aps(ctx);
+    const m = list[v.pick % list.length]!;
+    const token = (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
+    const price = usdToUnits(m.pricing.basePrice, 6);
+    if (!price) throw new Indeterminate('APS-MKT-02', `${m.id} has no payable price`);
+    const caller = a.s.address(v.caller);
+    await letMarketplaceSpend(ctx, a, v.caller, token, m.id);
+    const jobId = freshJobId('reverted');
+    ctx.act('the chain takes a snapshot (a revert will come back to here)');
+    const snap = await a.s.test.snapshot();
+    ctx.act(`${v.caller} hires ${m.id} as ${jobId}`);
+    const first = await mk.execute(m.id, { jobId, prompt: 'a hire the chain will forget', callerWallet: caller }, { signer: ctx.key(v.caller) });
+    if (first.status !== 200) throw new Indeterminate('APS-MKT-02', `the hire before the revert answered ${first.status}`);
+    ctx.act(`a revert removes the hire's blocks (evm_revert); the chain grows ${v.extra} blocks past that height again`);
+    await a.s.test.revert({ id: snap });
+    await a.s.test.mine({ blocks: v.extra + 8 });
+    const before = await a.s.balanceOf(token, caller);
+    ctx.act(`${v.caller} resends the hire ${jobId}`);
+    const again = await mk.execute(m.id, { jobId, prompt: 'a hire the chain will forget', callerWallet: caller }, { signer: ctx.key(v.caller) });
+    ctx.check('APS-MKT-02', again.status < 500, 'the resent hire is answered without a 5xx', { expected: '2xx (a new hire) or 4xx', actual: `${again.status} ${again.text.slice(0, 160)}` });
+    if (again.status >= 300) {
+      ctx.expectEqual('APS-MKT-02', await a.s.balanceOf(token, caller), before, 'a refused resend charges nothing');
+      return;
+    }
+    // A 2xx answer names a job and a settlement: both must be on the chain as it is now (rule 8).
+    const nexusId = BigInt(again.body?.escrow?.onChainId ?? -1);
+    const job = nexusId >= 0n ? await a.s.read(a.c.nexus, nexusAbi, 'getJob', [nexusId]) : undefined;
+    ctx.check(
+      'APS-MKT-02',
+      job !== undefined && job.worker.toLowerCase() === m.walletAddress.toLowerCase() && job.budget === price,
+      'the answer’s NexusV2 job exists on the chain now and pays the agent the price',
+      {
+        expected: `job ${nexusId}: worker ${m.walletAddress}, budget ${price}`,
+        actual: job ? `worker ${job.worker}, budget ${job.budget}` : 'no job id',
+      },
+    );
+    const set = APS1SettlementSchema.safeParse(again.body?.settlement);
+    const rc = set.success ? await a.s.public.getTransactionReceipt({ hash: set.data.txHash as Hex }).catch(() => null) : null;
+    const ended = rc ? parseEventLogs({ abi: nexusAbi, logs: rc.logs, eventName: set.data!.type === 'settle' ? 'JobSettled' : 'JobRefunded' }).find((l) => l.args.jobId === nexusId) : undefined;
+    ctx.check('APS-MKT-02', ended !== undefined, 'the answer’s settlement.txHash is on the chain now and ended that job', {
+      expected: `a mined JobSettled/JobRefunded(${nexusId})`,
+      actual: !set.success ? 'no valid settlement' : rc ? 'no such event in it' : 'no such transaction',
+    });
+  },
+});

@@ -36,6 +36,7 @@ export const APS1_FAULTS = defineFaults({
   acceptUnverifiableSignature: 'the marketplace takes a signature it cannot recover (65 zero bytes) as the caller’s',
   noFundsCheck: "the marketplace pulls the price without checking the caller's allowance and balance first (an unfunded caller gets a 502)",
   dropPayload: 'the marketplace forwards the prompt but not the payload to the agent',
+  noHireAnchor: 'the marketplace does not anchor a hire to its createJob block (after a chain revert it answers the hire the chain forgot)',
   forgetHireAnswer: 'a resent hire (same caller, same jobId) is answered 409 instead of the stored answer',
 });
 

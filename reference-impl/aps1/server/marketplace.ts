@@ -216,7 +216,11 @@ export async function startMarketplace(cfg: MarketplaceConfig): Promise<Marketpl
         db.updateMarketJob(body.jobId, { state: 'failed' });
         throw new HttpError(502, 'the escrow could not be created; nothing was charged');
       }
-      db.updateMarketJob(body.jobId, { state: 'created', nexusJobId: created.jobId.toString(), anchor: { block: created.tx.blockNumber, hash: created.tx.blockHash } });
+      db.updateMarketJob(body.jobId, {
+        state: 'created',
+        nexusJobId: created.jobId.toString(),
+        anchor: faults.noHireAnchor ? undefined : { block: created.tx.blockNumber, hash: created.tx.blockHash },
+      });
       revert.note({ block: created.tx.blockNumber, hash: created.tx.blockHash });
       const envelope = {
         jobId: body.jobId,
