@@ -318,7 +318,7 @@ export const aps1Requirements = defineCatalog([
     level: 'MUST',
     title: 'The marketplace escrows for the caller and settles by the outcome',
     source: { ...D2, section: 'POST /agents/{id}/execute; "escrow handled by marketplace backend"; Phase 6 settlement message' },
-    text: 'A hire charges the caller exactly the agent’s price into a NexusV2 job paying the agent’s wallet, and gives the agent the caller’s task (its plan hash covers the caller’s prompt and payload); a caller who has not allowed the marketplace the price is refused with a 4xx and nothing moves; the answer is an APS1Result with an APS1Settlement; a success with a matching proof is settled (agent + price − fee, agentPayout + platformFee = price), anything else refunded with the caller made whole.',
+    text: 'A hire charges the caller exactly the agent’s price into a NexusV2 job paying the agent’s wallet, and gives the agent the caller’s task (its plan hash covers the caller’s prompt and payload); a caller who has not allowed the marketplace the price is refused with a 4xx and nothing moves; the answer is an APS1Result with an APS1Settlement; a success with a matching proof is settled (agent + price − fee, agentPayout + platformFee = price), anything else refunded with the caller made whole; after a chain revert removed a hire, no answer names a NexusV2 job or settlement the chain no longer has.',
     profileAssumption: true,
     constants: ['platformFeeBps'],
   },
