@@ -68,13 +68,13 @@ async function hire(ctx: RunContext, agent: AgentClient, req: string): Promise<H
 }
 
 /** Lock `amount` for the agent by `method` as `employer`. */
-async function pay(h: Hire, employer: string, method: PaymentMethod, amount: bigint, o: { worker?: Address; judge?: string } = {}): Promise<Escrow> {
+async function pay(h: Hire, employer: string, method: PaymentMethod, amount: bigint, o: { worker?: Address; judge?: string; duration?: bigint } = {}): Promise<Escrow> {
   const { a } = h;
   const act = actor(a, employer);
   let e: Escrow | { refused: string };
   if (method === 'nexus-escrow') {
     await allow(a, employer, h.token, a.c.nexus);
-    e = await escrowNexus(act, a.c, { worker: o.worker ?? h.wallet, judge: a.s.address(o.judge ?? 'judge'), token: h.token, amount, duration: 3600n });
+    e = await escrowNexus(act, a.c, { worker: o.worker ?? h.wallet, judge: a.s.address(o.judge ?? 'judge'), token: h.token, amount, duration: o.duration ?? 3600n });
   } else if (method === 'stream-milestone') {
     await allow(a, employer, h.token, a.c.stream);
     e = await escrowStream(act, a.c, { agent: o.worker ?? h.wallet, token: h.token, amounts: [amount, amount], duration: 3600n });
@@ -401,7 +401,7 @@ export const negotiate = defineScenario({
 export const negotiatedPrice = defineScenario({
   kind: 'property',
   id: 'negotiated-price',
-  title: 'An agreed price is what the execution charges: an escrow of exactly it runs, one base unit less is refused',
+  title: 'An agreed price is what the execution charges, also after a later proposal below the floor: an escrow of exactly it runs, one base unit less is refused',
   requirements: ['APS-NEG-03'],
   ...AGENT,
   roles: ROLES,
@@ -425,13 +425,27 @@ export const negotiatedPrice = defineScenario({
       return usdToUnits(r.body.price, h.decimals)!;
     };
     const job1 = freshJobId('agreed');
-    const agreed = await agree(job1);
+    let agreed = await agree(job1);
+    // A proposal below the floor after the agreement does not undo it (the agent rejects or counters it).
+    // Should the agent accept another price, either price may bind (profile.md), so the escrow pays the higher.
+    if (floor > 1n) {
+      const low = unitsToUsd(floor - 1n, h.decimals);
+      ctx.act(`${v.employer} then proposes ${low} USD (below the floor) for ${job1}`);
+      const x = await agent.negotiate(negotiation('propose', job1, low));
+      const also = x.status === 200 && x.body?.type === 'accept' ? usdToUnits(x.body.price, h.decimals) : null;
+      if (also !== null && also > agreed) agreed = also;
+    }
     const e1 = await pay(h, v.employer, method, agreed);
     const r1 = await agent.execute(envelope({ jobId: job1, agentId: h.m.id, prompt: 'agreed task', callerWallet: h.a.s.address(v.employer), escrow: e1 }));
-    ctx.check('APS-NEG-03', r1.status === 200 && r1.body?.status !== 'error', `an escrow of exactly the agreed ${agreed} base units pays for the job`, {
-      expected: '200',
-      actual: `${r1.status} ${r1.text.slice(0, 200)}`,
-    });
+    ctx.check(
+      'APS-NEG-03',
+      r1.status === 200 && r1.body?.status !== 'error',
+      `an escrow of exactly the agreed ${agreed} base units pays for the job (a later proposal below the floor did not undo the agreement)`,
+      {
+        expected: '200',
+        actual: `${r1.status} ${r1.text.slice(0, 200)}`,
+      },
+    );
     const job2 = freshJobId('agreed-short');
     const agreed2 = await agree(job2);
     if (agreed2 <= 1n) return;
@@ -527,13 +541,30 @@ export const executePaid = defineScenario({
   },
 });
 
-const FORGERIES = ['no-escrow', 'other-worker', 'too-small', 'unknown-job', 'wrong-contract', 'foreign-tx', 'finished-job'] as const;
+const FORGERIES = ['no-escrow', 'other-worker', 'too-small', 'unknown-job', 'wrong-contract', 'foreign-tx', 'finished-job', 'expired-job'] as const;
+
+/**
+ * A NexusV2 job for the agent whose deadline the chain has passed by at least two seconds (a one-second
+ * job, then blocks until the latest block's time is past it): it can no longer be completed
+ * (APS-PROF-06, -09), whichever way an agent compares the deadline with the chain's clock.
+ */
+async function expiredJob(h: Hire, employer: string): Promise<Escrow> {
+  const { a } = h;
+  const escrow = await pay(h, employer, 'nexus-escrow', h.price, { duration: 1n });
+  const { deadline } = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [BigInt(escrow.onChainId)]);
+  for (let i = 0; i < 8; i++) {
+    if ((await a.s.public.getBlock({ blockTag: 'latest' })).timestamp > deadline + 1n) return escrow;
+    if (i > 2) await new Promise((x) => setTimeout(x, 1000));
+    await actor(a, employer).send('a transaction (a new block) after the deadline', { address: h.token, abi: tokenAbi, functionName: 'approve', args: [a.c.reputation, BigInt(i)] });
+  }
+  throw new Indeterminate('APS-EXE-02', `the chain's clock did not pass job #${escrow.onChainId}'s deadline ${deadline}`);
+}
 
 export const executeUnpaid = defineScenario({
   kind: 'property',
   id: 'execute-unpaid',
   title:
-    'Every unpaid or forged escrow in every run (none, another worker’s job, too small, unknown id, another contract, a transaction that did not create it, a finished job): refused, nothing run, no transaction',
+    'Every unpaid or forged escrow in every run (none, another worker’s job, too small, unknown id, another contract, a transaction that did not create it, a finished job, a job past its deadline): refused, nothing run, no transaction',
   requirements: ['APS-EXE-02'],
   ...AGENT,
   roles: [...ROLES, 'vendor1'],
@@ -557,6 +588,10 @@ export const executeUnpaid = defineScenario({
       if (kind === 'foreign-tx') {
         const t = await actor(a, v.employer).send('an unrelated approve', { address: h.token, abi: tokenAbi, functionName: 'approve', args: [a.c.reputation, 1n] });
         escrow = { ...good, txHash: (t as { hash: Hex }).hash };
+      }
+      if (kind === 'expired-job') {
+        if (good.method !== 'nexus-escrow') continue;
+        escrow = await expiredJob(h, v.employer);
       }
       if (kind === 'finished-job') {
         if (good.method !== 'nexus-escrow') continue;

@@ -13,6 +13,7 @@ import { platformFee } from '../../reference-impl/aps1/protocol/fees.ts';
 import { AUTH_HEADERS, executeAuthMessage } from '../../reference-impl/aps1/protocol/marketplace.ts';
 import { usdToUnits } from '../../reference-impl/aps1/protocol/price.ts';
 import { APS1_PROFILE } from '../../reference-impl/aps1/protocol/profile.ts';
+import { planHash } from '../../reference-impl/aps1/protocol/proof.ts';
 import { APS1ManifestSchema, APS1ResultSchema, APS1SettlementSchema, type APS1Manifest } from '../../reference-impl/aps1/protocol/schemas.ts';
 import { privateKeyToAccount } from 'viem/accounts';
 import { intent, actor, aps, freshJobId, marketplaceOf, NEEDS, short } from './lab.ts';
@@ -76,11 +77,19 @@ export const marketListing = defineScenario({
 export const marketHire = defineScenario({
   kind: 'property',
   id: 'marketplace-hire',
-  title: 'Hire each listed agent: the caller is charged the price into a NexusV2 job paying the agent; settled on a proven success, otherwise refunded in full',
-  requirements: ['APS-MKT-02'],
+  title:
+    'Hire each listed agent: an unfunded caller is refused; the caller is charged the price into a NexusV2 job paying the agent, which gets the caller’s task; settled on a proven success, otherwise refunded in full; a resent hire answers the same',
+  requirements: ['APS-MKT-02', 'APS-MKT-04', 'APS-EXE-01'],
   ...MARKET,
   roles: ['buyer1', 'buyer2'],
-  arbitrary: () => fc.record({ caller: fc.constantFrom('buyer1', 'buyer2'), pick: fc.nat(), prompt: fc.string({ minLength: 1, maxLength: 80 }).filter((s) => s.trim().length > 0) }),
+  signers: ['attacker'],
+  arbitrary: () =>
+    fc.record({
+      caller: fc.constantFrom('buyer1', 'buyer2'),
+      pick: fc.nat(),
+      prompt: fc.string({ minLength: 1, maxLength: 80 }).filter((s) => s.trim().length > 0),
+      payload: fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.oneof(fc.integer(), fc.string({ maxLength: 10 })), { minKeys: 1, maxKeys: 3 }),
+    }),
   async run(ctx, v) {
     const mk = marketplaceOf(ctx);
     const list = await listing(ctx, 'APS-MKT-02');
@@ -90,6 +99,19 @@ export const marketHire = defineScenario({
     const price = usdToUnits(m.pricing.basePrice, 6);
     if (!price) throw new Indeterminate('APS-MKT-02', `${m.id} has no payable price`);
     const caller = a.s.address(v.caller);
+    // A caller who signs but has not allowed the marketplace anything: refused with a 4xx (rule 9), nothing moves.
+    const poor = a.s.address('attacker');
+    const spender = (await mk.health()).body?.address as Address | undefined;
+    if (!spender || (await a.s.read(token, tokenAbi, 'allowance', [poor, spender])) === 0n) {
+      const snap = await ctx.balancesOf(a.s, token, { caller: poor, agent: m.walletAddress as Address, nexus: a.c.nexus });
+      ctx.act(`attacker (who allowed the marketplace nothing) hires ${m.id} in its own name`);
+      const r0 = await mk.execute(m.id, { jobId: freshJobId('unfunded'), prompt: v.prompt, callerWallet: poor }, { signer: ctx.key('attacker') });
+      ctx.check('APS-MKT-02', r0.status >= 400 && r0.status < 500, 'a hire the caller has not allowed the marketplace to pay is refused with a 4xx', {
+        expected: '4xx (402)',
+        actual: `${r0.status} ${r0.text.slice(0, 160)}`,
+      });
+      await ctx.expectNoMoneyMoved('APS-MKT-02', snap, 'the unfunded hire moved no money');
+    }
     await letMarketplaceSpend(ctx, a, v.caller, token, m.id);
     const jobId = freshJobId('hire');
     const nexusNext = await a.s.read(a.c.nexus, nexusAbi, 'nextJobId');
@@ -97,7 +119,7 @@ export const marketHire = defineScenario({
     const agentBefore = await a.s.balanceOf(token, m.walletAddress as Address);
     const feesBefore = await a.s.read(a.c.nexus, nexusAbi, 'accumulatedFees', [token]);
     ctx.act(`${v.caller} hires ${m.id} (${m.pricing.basePrice} USD) as ${jobId}`);
-    const r = await mk.execute(m.id, { jobId, prompt: v.prompt, callerWallet: caller }, { signer: ctx.key(v.caller) });
+    const r = await mk.execute(m.id, { jobId, prompt: v.prompt, payload: v.payload, callerWallet: caller }, { signer: ctx.key(v.caller) });
     const res = APS1ResultSchema.safeParse(r.body);
     const set = APS1SettlementSchema.safeParse(r.body?.settlement);
     ctx.check('APS-MKT-02', r.status === 200 && res.success && set.success && r.body.jobId === jobId, 'the answer is an APS1Result for the job with an APS1Settlement', {
@@ -118,11 +140,35 @@ export const marketHire = defineScenario({
     const settlement = set.data!;
     // What the chain says decides the outcome: settled only on success, completion and a matching proof of the agent.
     let proven = !m.proofEnabled;
+    let commitment: { planHash: Hex } | undefined;
     if (m.proofEnabled && res.data?.proof) {
       const rc = await a.s.public.getTransactionReceipt({ hash: res.data.proof.verifyTxHash as Hex }).catch(() => null);
       const ev = rc ? parseEventLogs({ abi: proofAbi, logs: rc.logs.filter((l) => l.address.toLowerCase() === a.c.proof.toLowerCase()), eventName: 'CommitmentVerified' })[0] : undefined;
       const c = ev ? await a.s.read(a.c.proof, proofAbi, 'getCommitment', [ev.args.commitmentId]) : undefined;
       proven = Boolean(c?.matched && c.agent.toLowerCase() === m.walletAddress.toLowerCase() && c.nexusJobId === nexusId);
+      commitment = c;
+    }
+    // The agent's own record of the hire, when it knows the job by the caller's jobId (profile APS-PROF-12):
+    // an APS1Result it keeps at /status (success or error), and a plan hash of the caller's whole task.
+    if (m.endpoints.status) {
+      ctx.act(`the caller asks ${m.id} itself for ${jobId} (${m.endpoints.status})`);
+      const own = await ctx
+        .fetch(`${m.endpoints.status.replace(/\/+$/, '')}/${encodeURIComponent(jobId)}`)
+        .then(async (x) => ({ status: x.status, body: (await x.json().catch(() => null)) as unknown }));
+      if (own.status === 200) {
+        const kept = APS1ResultSchema.safeParse(own.body);
+        ctx.check('APS-EXE-01', kept.success && kept.data.jobId === jobId, `${m.id} keeps a valid APS1Result for the job at /status`, {
+          expected: `APS1Result for ${jobId}`,
+          actual: kept.success ? `${kept.data.jobId}` : `${kept.error.issues[0]?.path.join('.')} ${kept.error.issues[0]?.message}: ${JSON.stringify(own.body).slice(0, 160)}`,
+        });
+        if (commitment)
+          ctx.expectEqual(
+            'APS-MKT-02',
+            commitment.planHash.toLowerCase(),
+            planHash({ jobId, agentId: m.id, prompt: v.prompt, payload: v.payload }),
+            'the agent was given the caller’s task (its plan hash covers prompt and payload)',
+          );
+      }
     }
     const shouldSettle = res.data?.status === 'success' && proven;
     const paid = before - (await a.s.balanceOf(token, caller));
@@ -164,17 +210,22 @@ export const marketHire = defineScenario({
       actual: rc ? 'no such event in it' : 'no such transaction',
     });
     ctx.act(`${v.caller} resends the same hire`);
-    const again = await mk.execute(m.id, { jobId, prompt: v.prompt, callerWallet: caller }, { signer: ctx.key(v.caller) });
+    const again = await mk.execute(m.id, { jobId, prompt: v.prompt, payload: v.payload, callerWallet: caller }, { signer: ctx.key(v.caller) });
     ctx.check('APS-MKT-02', again.status < 500, 'resending it is answered (no 5xx)', { expected: '2xx/4xx', actual: again.status });
+    ctx.check('APS-MKT-04', again.status === 200 && JSON.stringify(again.body) === JSON.stringify(r.body), 'resending it answers the stored answer', {
+      expected: `200 ${r.text.slice(0, 120)}`,
+      actual: `${again.status} ${again.text.slice(0, 120)}`,
+    });
   },
 });
 
-const AUTH_ATTACKS = ['unsigned', 'stale', 'other-signer', 'other-job', 'replay'] as const;
+const AUTH_ATTACKS = ['unsigned', 'stale', 'other-signer', 'other-job', 'unrecoverable', 'replay'] as const;
 
 export const marketAuth = defineScenario({
   kind: 'property',
   id: 'marketplace-auth',
-  title: 'Every authorization attack in every run: unsigned, stale, signed by another wallet, a signature for another job, a replayed jobId: no money moves',
+  title:
+    'Every authorization attack in every run: unsigned, stale, signed by another wallet, a signature for another job, 65 zero bytes (no key can have signed them), a replayed jobId: no money moves',
   requirements: ['APS-MKT-03'],
   ...MARKET,
   roles: ['buyer1', 'buyer2'],
@@ -204,16 +255,18 @@ export const marketAuth = defineScenario({
     for (const kind of v.order) {
       const jobId = kind === 'replay' ? replayJob : freshJobId(`auth-${kind}`);
       const prompt = kind === 'replay' ? 'once' : 'spend someone else’s money';
-      const auth =
+      const auth: Record<string, string> =
         kind === 'unsigned'
           ? {}
-          : kind === 'stale'
-            ? await sign(victimKey, jobId, prompt, now - v.skew)
-            : kind === 'other-signer'
-              ? await sign(ctx.key('attacker'), jobId, prompt, now)
-              : kind === 'other-job'
-                ? await sign(victimKey, freshJobId('elsewhere'), prompt, now)
-                : await sign(victimKey, jobId, prompt, now);
+          : kind === 'unrecoverable'
+            ? { [AUTH_HEADERS.signature]: `0x${'00'.repeat(65)}`, [AUTH_HEADERS.timestamp]: String(now) }
+            : kind === 'stale'
+              ? await sign(victimKey, jobId, prompt, now - v.skew)
+              : kind === 'other-signer'
+                ? await sign(ctx.key('attacker'), jobId, prompt, now)
+                : kind === 'other-job'
+                  ? await sign(victimKey, freshJobId('elsewhere'), prompt, now)
+                  : await sign(victimKey, jobId, prompt, now);
       const snap = await ctx.balancesOf(a.s, token, { victim, agent: m.walletAddress as Address, nexus: a.c.nexus });
       ctx.act(`someone hires ${m.id} in ${v.victim}’s name: ${kind}`);
       const r = await mk.execute(m.id, { jobId, prompt, callerWallet: victim }, { auth });
@@ -221,5 +274,63 @@ export const marketAuth = defineScenario({
       else ctx.check('APS-MKT-03', r.status >= 400 && r.status < 500, `${kind}: refused with a 4xx`, { expected: '4xx', actual: `${r.status} ${r.text.slice(0, 160)}` });
       await ctx.expectNoMoneyMoved('APS-MKT-03', snap, `${kind}: no money moved`);
     }
+  },
+});
+
+export const marketRevert = defineScenario({
+  kind: 'property',
+  id: 'marketplace-revert',
+  title: 'A hire whose blocks a chain revert removed: resending it never answers a NexusV2 job or settlement the chain no longer has',
+  requirements: ['APS-MKT-02'],
+  ...MARKET,
+  roles: ['buyer1', 'buyer2'],
+  capabilities: ['snapshot'],
+  arbitrary: () => fc.record({ caller: fc.constantFrom('buyer1', 'buyer2'), pick: fc.nat(), extra: fc.integer({ min: 1, max: 4 }) }),
+  async run(ctx, v) {
+    const mk = marketplaceOf(ctx);
+    const list = await listing(ctx, 'APS-MKT-02');
+    const a = await aps(ctx);
+    const m = list[v.pick % list.length]!;
+    const token = (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
+    const price = usdToUnits(m.pricing.basePrice, 6);
+    if (!price) throw new Indeterminate('APS-MKT-02', `${m.id} has no payable price`);
+    const caller = a.s.address(v.caller);
+    await letMarketplaceSpend(ctx, a, v.caller, token, m.id);
+    const jobId = freshJobId('reverted');
+    ctx.act('the chain takes a snapshot (a revert will come back to here)');
+    const snap = await a.s.test.snapshot();
+    ctx.act(`${v.caller} hires ${m.id} as ${jobId}`);
+    const first = await mk.execute(m.id, { jobId, prompt: 'a hire the chain will forget', callerWallet: caller }, { signer: ctx.key(v.caller) });
+    if (first.status !== 200) throw new Indeterminate('APS-MKT-02', `the hire before the revert answered ${first.status}`);
+    ctx.act(`a revert removes the hire's blocks (evm_revert); the chain grows ${v.extra} blocks past that height again`);
+    await a.s.test.revert({ id: snap });
+    await a.s.test.mine({ blocks: v.extra + 8 });
+    const before = await a.s.balanceOf(token, caller);
+    ctx.act(`${v.caller} resends the hire ${jobId}`);
+    const again = await mk.execute(m.id, { jobId, prompt: 'a hire the chain will forget', callerWallet: caller }, { signer: ctx.key(v.caller) });
+    ctx.check('APS-MKT-02', again.status < 500, 'the resent hire is answered without a 5xx', { expected: '2xx (a new hire) or 4xx', actual: `${again.status} ${again.text.slice(0, 160)}` });
+    if (again.status >= 300) {
+      ctx.expectEqual('APS-MKT-02', await a.s.balanceOf(token, caller), before, 'a refused resend charges nothing');
+      return;
+    }
+    // A 2xx answer names a job and a settlement: both must be on the chain as it is now (rule 8).
+    const nexusId = BigInt(again.body?.escrow?.onChainId ?? -1);
+    const job = nexusId >= 0n ? await a.s.read(a.c.nexus, nexusAbi, 'getJob', [nexusId]) : undefined;
+    ctx.check(
+      'APS-MKT-02',
+      job !== undefined && job.worker.toLowerCase() === m.walletAddress.toLowerCase() && job.budget === price,
+      'the answer’s NexusV2 job exists on the chain now and pays the agent the price',
+      {
+        expected: `job ${nexusId}: worker ${m.walletAddress}, budget ${price}`,
+        actual: job ? `worker ${job.worker}, budget ${job.budget}` : 'no job id',
+      },
+    );
+    const set = APS1SettlementSchema.safeParse(again.body?.settlement);
+    const rc = set.success ? await a.s.public.getTransactionReceipt({ hash: set.data.txHash as Hex }).catch(() => null) : null;
+    const ended = rc ? parseEventLogs({ abi: nexusAbi, logs: rc.logs, eventName: set.data!.type === 'settle' ? 'JobSettled' : 'JobRefunded' }).find((l) => l.args.jobId === nexusId) : undefined;
+    ctx.check('APS-MKT-02', ended !== undefined, 'the answer’s settlement.txHash is on the chain now and ended that job', {
+      expected: `a mined JobSettled/JobRefunded(${nexusId})`,
+      actual: !set.success ? 'no valid settlement' : rc ? 'no such event in it' : 'no such transaction',
+    });
   },
 });

@@ -162,7 +162,7 @@ export const aps1Register = defineRegister({
     { source: 'profile', lines: [28, 28], quote: 'APS-PROF-08', requirements: ['APS-PRF-04'] },
     { source: 'profile', lines: [29, 29], quote: 'APS-PROF-09', requirements: ['APS-JOB-05'] },
     { source: 'profile', lines: [30, 30], quote: 'APS-PROF-10', requirements: ['APS-PRF-03'] },
-    { source: 'profile', lines: [31, 31], quote: 'APS-PROF-11', requirements: ['APS-MKT-03'] },
+    { source: 'profile', lines: [31, 31], quote: 'APS-PROF-11', requirements: ['APS-MKT-03', 'APS-MKT-04'] },
     { source: 'profile', lines: [32, 32], quote: 'APS-PROF-12', requirements: ['APS-MKT-02', 'APS-MKT-01'] },
     { source: 'profile', lines: [33, 33], quote: 'APS-PROF-13', requirements: ['APS-REP-02', 'APS-MAN-02'] },
     { source: 'profile', lines: [34, 34], quote: 'APS-PROF-14', requirements: ['APS-CHN-01'] },
@@ -184,7 +184,7 @@ export const aps1Register = defineRegister({
     { kind: 'route', name: 'GET /health', requirements: ['APS-MAN-03'] },
     { kind: 'route', name: 'GET /agents', requirements: ['APS-MKT-01'] },
     { kind: 'route', name: 'GET /agents/:id', requirements: ['APS-MKT-01'] },
-    { kind: 'route', name: 'POST /agents/:id/execute', requirements: ['APS-MKT-02', 'APS-MKT-03'] },
+    { kind: 'route', name: 'POST /agents/:id/execute', requirements: ['APS-MKT-02', 'APS-MKT-03', 'APS-MKT-04'] },
     // messages
     { kind: 'message', name: 'APS1Manifest', requirements: ['APS-MAN-01'] },
     { kind: 'message', name: 'APS1Negotiation', requirements: ['APS-NEG-01'] },

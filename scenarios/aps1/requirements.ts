@@ -96,7 +96,7 @@ export const aps1Requirements = defineCatalog([
     level: 'MUST',
     title: 'An agreed price is the price the execution charges',
     source: { ...PROFILE, section: 'APS-PROF-05 The agreement binds' },
-    text: 'After the agent accepted a price for a jobId, an escrow of exactly that price (in the token’s base units) pays for the job, and an escrow one base unit below it is refused (4xx, nothing run).',
+    text: 'After the agent accepted a price for a jobId, an escrow of exactly that price (in the token’s base units) pays for the job, also after a later proposal below the floor (which does not undo the agreement), and an escrow one base unit below it is refused (4xx, nothing run).',
     profileAssumption: true,
   },
   // ---- execution --------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ export const aps1Requirements = defineCatalog([
     level: 'MUST',
     title: 'No execution without a payment to this agent',
     source: { ...SEED, section: 'Phase 3: Escrow "Before execution, the client locks funds"' },
-    text: 'An envelope with no escrow (to a paid agent), or whose escrow does not pay this agent (a job for another worker, less than the price, an unknown job, another contract, a transaction that does not create it), is refused with a 4xx; nothing is run (/status 404) and the agent sends no transaction.',
+    text: 'An envelope with no escrow (to a paid agent), or whose escrow does not pay this agent (a job for another worker, less than the price, an unknown job, another contract, a transaction that does not create it, a finished job or one past its deadline), is refused with a 4xx; nothing is run (/status 404) and the agent sends no transaction.',
     profileAssumption: true,
   },
   {
@@ -318,7 +318,7 @@ export const aps1Requirements = defineCatalog([
     level: 'MUST',
     title: 'The marketplace escrows for the caller and settles by the outcome',
     source: { ...D2, section: 'POST /agents/{id}/execute; "escrow handled by marketplace backend"; Phase 6 settlement message' },
-    text: 'A hire charges the caller exactly the agent’s price into a NexusV2 job paying the agent’s wallet; the answer is an APS1Result with an APS1Settlement; a success with a matching proof is settled (agent + price − fee, agentPayout + platformFee = price), anything else refunded with the caller made whole.',
+    text: 'A hire charges the caller exactly the agent’s price into a NexusV2 job paying the agent’s wallet, and gives the agent the caller’s task (its plan hash covers the caller’s prompt and payload); a caller who has not allowed the marketplace the price is refused with a 4xx and nothing moves; the answer is an APS1Result with an APS1Settlement; a success with a matching proof is settled (agent + price − fee, agentPayout + platformFee = price), anything else refunded with the caller made whole; after a chain revert removed a hire, no answer names a NexusV2 job or settlement the chain no longer has.',
     profileAssumption: true,
     constants: ['platformFeeBps'],
   },
@@ -327,7 +327,15 @@ export const aps1Requirements = defineCatalog([
     level: 'MUST',
     title: 'The marketplace spends a caller’s money only on the caller’s signed request, once per jobId',
     source: { ...PROFILE, section: 'APS-PROF-11 Caller authorization' },
-    text: 'A hire without the caller’s signature, with a stale one, or signed by another wallet is refused with 4xx and moves no money; resending a signed hire for the same jobId charges nothing more.',
+    text: 'A hire without the caller’s signature, with a stale one, signed by another wallet or with a signature no key can have made is refused with 4xx and moves no money; resending a signed hire for the same jobId charges nothing more.',
+    profileAssumption: true,
+  },
+  {
+    id: 'APS-MKT-04',
+    level: 'SHOULD',
+    title: 'A resent hire is answered with the stored answer',
+    source: { ...PROFILE, section: 'APS-PROF-11 Caller authorization (a jobId is charged once)' },
+    text: 'Resending a signed hire (same caller, same jobId) answers 200 with the same answer as the first time (result, escrow and settlement), so a caller whose answer was lost learns what it paid for; a 4xx conflict charges nothing more either, hence SHOULD.',
     profileAssumption: true,
   },
 ]);

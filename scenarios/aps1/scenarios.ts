@@ -1,7 +1,7 @@
 /** Every `aps1` scenario, in report order. */
 import { escrowReuse, executePaid, executeUnpaid, malformed, manifest, messageReadings, negotiate, negotiatedPrice } from './agent.ts';
 import { chainProfile, disputeOutcomes, feeBoundaries, jobAttacks, jobModel, jobRaces, penaltyCap, proofForgery, timeoutRules } from './jobs.ts';
-import { marketAuth, marketHire, marketListing } from './market.ts';
+import { marketAuth, marketHire, marketListing, marketRevert } from './market.ts';
 import { proofRegistry, reputation } from './registries.ts';
 import { streamModel } from './streams.ts';
 
@@ -29,4 +29,5 @@ export const aps1Scenarios = [
   marketListing,
   marketHire,
   marketAuth,
+  marketRevert,
 ];

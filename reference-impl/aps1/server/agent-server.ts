@@ -195,7 +195,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
       if (job.worker.toLowerCase() !== wallet.toLowerCase()) throw paid(`NexusV2 job ${onChainId} pays ${job.worker}, not this agent (${wallet})`);
       if (!token) throw paid(`NexusV2 job ${onChainId} is in ${job.token}, which this agent does not take`);
       if (!NEXUS_OPEN.has(job.status)) throw new HttpError(409, `NexusV2 job ${onChainId} is not open (status ${APS1_PROFILE.statuses.job[job.status]})`);
-      if (job.deadline <= (await chain.now())) throw new HttpError(409, `NexusV2 job ${onChainId} is past its deadline`);
+      if (!faults.ignoreDeadline && job.deadline <= (await chain.now())) throw new HttpError(409, `NexusV2 job ${onChainId} is past its deadline`);
       const need = priceUnits(env.jobId, token.decimals);
       if (job.budget < need) throw paid(`NexusV2 job ${onChainId} holds ${job.budget} base units; the price is ${need}`);
       return { key: `nexus:${contract}:${onChainId}`, method: e.method, onChainId, anchor };
@@ -267,6 +267,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
     }
     if (outcome.status === 'error') {
       const body = result(env, t0, { status: 'error', error: outcome.error, onChain: { executed: txs.length > 0, transactions: txs, network: APS1_PROFILE.network, chainId: cfg.chainId } });
+      if (faults.invalidErrorResult) body.status = 'failed' as APS1Result['status'];
       return { status: 500, body };
     }
     const rHash = resultHash(outcome.ran);
@@ -359,7 +360,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
       throw new HttpError(400, `Invalid negotiation message: price: ${msg.price} has no exact value in base units (at most ${APS1_PROFILE.priceDecimals} decimals, finite)`);
     return locks.run(`neg:${msg.jobId}`, async () => {
       const prev = db.negotiation(msg.jobId);
-      const state = { ...(prev?.agreed != null ? { agreed: prev.agreed } : {}), ...(prev?.closed ? { closed: true } : {}) };
+      const state = faults.statelessNegotiation ? {} : { ...(prev?.agreed != null ? { agreed: prev.agreed } : {}), ...(prev?.closed ? { closed: true } : {}) };
       const pricing = faults.acceptBelowFloor ? { ...cfg.agent.pricing, minPrice: 0 } : cfg.agent.pricing;
       const { reply, next } = respond(pricing, state, msg, APS1_PROFILE.priceDecimals);
       if (faults.counterAboveBase && reply.type === 'counter') reply.price = cfg.agent.pricing.basePrice * 2;

@@ -24,12 +24,20 @@ export const APS1_FAULTS = defineFaults({
   forgetStatus: 'GET /status/:jobId answers 404 for jobs the agent ran',
   wrongChainId: 'results name chain id 1 instead of the chain they ran on',
   malformed500: 'a malformed request body is answered 500 instead of 400',
+  ignoreDeadline: 'the agent runs on a NexusV2 job that is past its deadline (it can no longer complete it)',
+  statelessNegotiation: 'each negotiation message is answered as the first of its job (a later lowball undoes an agreement)',
+  invalidErrorResult: "a failed execution is stored and answered with status 'failed', which APS1Result does not allow",
   // marketplace
   noCallerAuth: "the marketplace executes (and charges) without checking the caller's signature",
   settleOnFailure: 'the marketplace settles the escrow although the agent failed or its proof mismatched',
   payoutOffByOne: "the marketplace's settlement message reports agentPayout one unit high",
   staleListing: 'GET /agents lists a stale manifest (a price the agent no longer asks)',
   keepRefund: 'the marketplace keeps refunds instead of returning them to the caller',
+  acceptUnverifiableSignature: 'the marketplace takes a signature it cannot recover (65 zero bytes) as the caller’s',
+  noFundsCheck: "the marketplace pulls the price without checking the caller's allowance and balance first (an unfunded caller gets a 502)",
+  dropPayload: 'the marketplace forwards the prompt but not the payload to the agent',
+  noHireAnchor: 'the marketplace does not anchor a hire to its createJob block (after a chain revert it answers the hire the chain forgot)',
+  forgetHireAnswer: 'a resent hire (same caller, same jobId) is answered 409 instead of the stored answer',
 });
 
 /** The faults switched on (all off by default). */
