@@ -146,6 +146,23 @@ export interface StackSimulation {
   start(env: StackEnv): Promise<StackMarket>;
 }
 
+/**
+ * Runs a pack's task lifecycle (a generator that yields what it asks the protocol and returns the
+ * plan) against an executor's answers: the model's (synchronous) or the real stack's.
+ */
+export function runPlan<Ask, Answer>(lifecycle: Generator<Ask, TaskPlan, Answer>, answer: (ask: Ask) => Answer): TaskPlan {
+  let r = lifecycle.next();
+  while (!r.done) r = lifecycle.next(answer(r.value));
+  return r.value;
+}
+
+/** {@link runPlan} against asynchronous answers (the real stack). */
+export async function runPlanAsync<Ask, Answer>(lifecycle: Generator<Ask, TaskPlan, Answer>, answer: (ask: Ask) => Promise<Answer>): Promise<TaskPlan> {
+  let r = lifecycle.next();
+  while (!r.done) r = lifecycle.next(await answer(r.value));
+  return r.value;
+}
+
 /** Identity helper for `reference-impl/<id>/simulation.ts` default exports. */
 export function defineSimulation(p: SimulationPack): SimulationPack {
   return p;

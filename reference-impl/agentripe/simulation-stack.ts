@@ -28,7 +28,7 @@
 import { parseEventLogs, toEventSelector, type Hex } from 'viem';
 import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
 import { createChainClients, roleAccount, rpcCall, serviceAccount } from '../../harness/chain/index.ts';
-import type { SimTask, StackEnv, StackMarket, TaskPlan } from '../../harness/sim/pack.ts';
+import { runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { createPayer, pickV2 } from '../x402/agents/payer.ts';
 import { createBuyer } from './agents/buyer.ts';
 import { startFixtureReviewer } from './agents/reviewer.ts';
@@ -38,7 +38,7 @@ import { formatUsdPrice, toDataUri } from './protocol/agenturi.ts';
 import { rejectedResult, reviewByFixtureRule } from './protocol/review-fixture.ts';
 import { applyAgentripeConstants } from './server/apply-profile.ts';
 import { agentripeAddresses, startAgentripeStack } from './server/stack.ts';
-import { type AgentripeSimProfile, type Answer, type Ask, runLifecycleAsync } from './simulation.ts';
+import { type AgentripeSimProfile, type Answer, type Ask, lifecycle } from './simulation.ts';
 
 /** The one service every simulated agent sells. */
 const SERVICE = 'sim-task';
@@ -218,7 +218,7 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
         return { approved: true, escrow: 'released', credited: ev.args.amount, goodReceived };
       };
       try {
-        return await runLifecycleAsync(task, answer);
+        return await runPlanAsync(lifecycle(task), answer);
       } finally {
         live.delete(task.id);
       }

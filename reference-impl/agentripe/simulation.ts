@@ -14,7 +14,7 @@
  * `--engine stack` from the real server, escrow and reviewer (simulation-stack.ts).
  */
 import { z } from 'zod';
-import { defineSimulation, type PlanStep, type SimTask, type TaskPlan } from '../../harness/sim/pack.ts';
+import { defineSimulation, runPlan, type PlanStep, type SimTask, type TaskPlan } from '../../harness/sim/pack.ts';
 import { AGENTRIPE_CONSTANTS } from './protocol/constants.ts';
 import { AGENTRIPE_PROFILE, newTask, step, type TaskModel, type VendorAction } from './protocol/model.ts';
 
@@ -138,22 +138,6 @@ export function modelAnswers(task: SimTask): (ask: Ask) => Answer {
   };
 }
 
-/** Run the lifecycle against synchronous answers. */
-export function runLifecycle(task: SimTask, answer: (ask: Ask) => Answer): TaskPlan {
-  const g = lifecycle(task);
-  let r = g.next();
-  while (!r.done) r = g.next(answer(r.value));
-  return r.value;
-}
-
-/** Run the lifecycle against asynchronous answers (the real stack). */
-export async function runLifecycleAsync(task: SimTask, answer: (ask: Ask) => Promise<Answer>): Promise<TaskPlan> {
-  const g = lifecycle(task);
-  let r = g.next();
-  while (!r.done) r = g.next(await answer(r.value));
-  return r.value;
-}
-
 /** Why the real stack cannot run an economy with this profile, if it cannot. */
 export function stackRefuses(profile: Record<string, unknown>): string | undefined {
   const fee = (profile as unknown as AgentripeSimProfile).escrowFeeBps;
@@ -170,7 +154,7 @@ export default defineSimulation({
     if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
     return { ...r.data, escrowFeeBps: r.data.escrowFeeBps ?? AGENTRIPE_PROFILE.escrowFeeBps };
   },
-  model: (task) => runLifecycle(task, modelAnswers(task)),
+  model: (task) => runPlan(lifecycle(task), modelAnswers(task)),
   stack: {
     chains: ['base-sepolia'],
     // No reference service: the market starts its own server (its reviewer's verdicts are scripted per task).

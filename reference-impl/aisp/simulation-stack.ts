@@ -29,7 +29,7 @@
 import { parseAbi, parseEventLogs, toFunctionSelector, type Address, type Hex, type TransactionReceipt } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createChainClients, roleAccount, rpcCall, tokenOf } from '../../harness/chain/index.ts';
-import type { SimTask, StackEnv, StackMarket, TaskPlan } from '../../harness/sim/pack.ts';
+import { runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { createBackendClient } from './agents/backend.ts';
 import { createMarketChain, type MarketChain } from './agents/chain.ts';
 import { createProvider, type IssuedKey, type Provider } from './agents/provider.ts';
@@ -41,7 +41,7 @@ import { keyAnswer, listingAnswer } from './protocol/wire.ts';
 import { applyAispConstants } from './server/apply-profile.ts';
 import { chainClock } from './server/clock.ts';
 import { startAispStack } from './server/stack.ts';
-import { type AispSimProfile, type Answer, type Ask, rentalTerms, runLifecycleAsync, type Split } from './simulation.ts';
+import { type AispSimProfile, type Answer, type Ask, rentalTerms, lifecycle, type Split } from './simulation.ts';
 
 /** Gas for every simulated account (providers list, revoke, settle; renters approve and fund). */
 const GAS = 10n ** 19n;
@@ -201,7 +201,7 @@ export async function startAispMarket(env: StackEnv): Promise<StackMarket> {
           }
         }
       };
-      return runLifecycleAsync(task, answer);
+      return runPlanAsync(lifecycle(task), answer);
     }
 
     return {

@@ -27,7 +27,7 @@
  * inference server (simulation-stack.ts).
  */
 import { z } from 'zod';
-import { defineSimulation, type PlanStep, type SimTask, type TaskPlan } from '../../harness/sim/pack.ts';
+import { defineSimulation, runPlan, type PlanStep, type SimTask, type TaskPlan } from '../../harness/sim/pack.ts';
 import { AISP_CONSTANTS } from './protocol/constants.ts';
 import { fund, keyDecision, list, newMarket, rentable, revoke, settle } from './protocol/model.ts';
 import { AISP_PROFILE, DIEM, type RefundRule } from './protocol/profile.ts';
@@ -175,22 +175,6 @@ export function modelAnswers(task: SimTask): (ask: Ask) => Answer {
   };
 }
 
-/** Run the lifecycle against synchronous answers. */
-export function runLifecycle(task: SimTask, answer: (ask: Ask) => Answer): TaskPlan {
-  const g = lifecycle(task);
-  let r = g.next();
-  while (!r.done) r = g.next(answer(r.value));
-  return r.value;
-}
-
-/** Run the lifecycle against asynchronous answers (the real stack). */
-export async function runLifecycleAsync(task: SimTask, answer: (ask: Ask) => Promise<Answer>): Promise<TaskPlan> {
-  const g = lifecycle(task);
-  let r = g.next();
-  while (!r.done) r = g.next(await answer(r.value));
-  return r.value;
-}
-
 export default defineSimulation({
   protocol: 'aisp',
   outcomes: { settled: 'paid', revoked: 'refunded', unavailable: 'not-charged' },
@@ -200,7 +184,7 @@ export default defineSimulation({
     if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
     return { ...r.data, termDays: r.data.termDays ?? 1 };
   },
-  model: (task) => runLifecycle(task, modelAnswers(task)),
+  model: (task) => runPlan(lifecycle(task), modelAnswers(task)),
   stack: {
     chains: ['base'],
     // No reference service: the market starts its own backend and inference server (an account per provider).

@@ -25,7 +25,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Address, Hex } from 'viem';
 import { createChainClients, roleAccount, rpcCall } from '../../harness/chain/index.ts';
-import type { SimTask, StackEnv, StackMarket, TaskPlan } from '../../harness/sim/pack.ts';
+import { runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { type ChainActor, type SendResult, eventOf, viemActor } from './agents/chain-actor.ts';
 import { agentClient } from './agents/clients.ts';
 import { allowAll, envelope, type Escrow, escrowNexus, nexusCall, rateCall } from './agents/employer.ts';
@@ -37,7 +37,7 @@ import type { TaskSpec } from './protocol/proof.ts';
 import { applyProfileConstants } from './server/apply-profile.ts';
 import { type AgentServer, startAgentServer } from './server/agent-server.ts';
 import { aps1Addresses, aps1Tokens } from './server/stack.ts';
-import { type Answer, type Aps1SimProfile, type Ask, aps1ProfileOfSim, type Execution, type Payout, runLifecycleAsync, type Work } from './simulation.ts';
+import { type Answer, type Aps1SimProfile, type Ask, aps1ProfileOfSim, type Execution, type Payout, lifecycle, type Work } from './simulation.ts';
 
 /** Gas for every simulated account that sends transactions (buyers, sellers' agents, judges). */
 const GAS = 10n ** 19n;
@@ -213,7 +213,7 @@ export async function startAps1Market(env: StackEnv): Promise<StackMarket> {
           }
         }
       };
-      return runLifecycleAsync(task, answer);
+      return runPlanAsync(lifecycle(task), answer);
     }
 
     return {

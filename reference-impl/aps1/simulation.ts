@@ -30,7 +30,7 @@
  * servers (simulation-stack.ts).
  */
 import { z } from 'zod';
-import { defineSimulation, type PlanStep, type SimTask, type TaskPlan, type Transfer } from '../../harness/sim/pack.ts';
+import { defineSimulation, runPlan, type PlanStep, type SimTask, type TaskPlan, type Transfer } from '../../harness/sim/pack.ts';
 import { judge, type Evidence } from './agents/judge.ts';
 import { APS1_CONSTANTS } from './protocol/constants.ts';
 import { type NexusModel, newNexus, nexusParams, nexusStep } from './protocol/model.ts';
@@ -198,22 +198,6 @@ export function modelAnswers(task: SimTask): (ask: Ask) => Answer {
   };
 }
 
-/** Run the lifecycle against synchronous answers. */
-export function runLifecycle(task: SimTask, answer: (ask: Ask) => Answer): TaskPlan {
-  const g = lifecycle(task);
-  let r = g.next();
-  while (!r.done) r = g.next(answer(r.value));
-  return r.value;
-}
-
-/** Run the lifecycle against asynchronous answers (the real stack). */
-export async function runLifecycleAsync(task: SimTask, answer: (ask: Ask) => Promise<Answer>): Promise<TaskPlan> {
-  const g = lifecycle(task);
-  let r = g.next();
-  while (!r.done) r = g.next(await answer(r.value));
-  return r.value;
-}
-
 export default defineSimulation({
   protocol: 'aps1',
   outcomes: { settled: 'paid', refunded: 'refunded', failed: 'refunded', 'timed-out': 'timeout' },
@@ -237,7 +221,7 @@ export default defineSimulation({
       jobDeadlineSeconds: r.data.jobDeadlineSeconds ?? DEFAULT_JOB_DEADLINE_SECONDS,
     } satisfies Aps1SimProfile & Record<string, unknown>;
   },
-  model: (task) => runLifecycle(task, modelAnswers(task)),
+  model: (task) => runPlan(lifecycle(task), modelAnswers(task)),
   stack: {
     chains: ['tempo'],
     // No reference service: the market starts one agent server per seller, on the seller's own key.
