@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, forge tests (unit + invariant), then the TypeScript tests (vitest),
+// `npm test`: typecheck and lint, with the forge tests (unit + invariant) beside them, then the TypeScript tests (vitest),
 // and one last plain line any CI can read: `N passed, N failed`. Extra arguments go to vitest
 // (e.g. `npm test -- harness/engine`); AMH_SKIP_FORGE=1 skips forge.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -14,28 +14,53 @@ const steps = [];
 function step(name, cmd, args, opts = {}) {
   const t0 = Date.now();
   process.stdout.write(`\n== ${name}: ${[cmd, ...args].join(' ')}\n`);
-  const r = spawnSync(cmd, args, { stdio: opts.capture ? ['inherit', 'pipe', 'inherit'] : 'inherit', env: { ...process.env, ...opts.env }, encoding: 'utf8' });
-  if (opts.capture) process.stdout.write(r.stdout ?? '');
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...opts.env } });
   const ok = r.status === 0;
   steps.push(`${name} ${ok ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { ok, stdout: r.stdout ?? '' };
+  return { ok };
 }
+
+// Forge (solcjs compiles on one core for about a minute) runs beside typecheck and lint (one core):
+// its output is printed when it ends, in its own block.
+const forgeRun =
+  process.env.AMH_SKIP_FORGE === '1'
+    ? undefined
+    : (() => {
+        const t0 = Date.now();
+        // To a file, not a pipe: this process is blocked in typecheck and lint meanwhile.
+        const logFile = path.join(mkdtempSync(path.join(tmpdir(), 'amh-forge-')), 'forge.log');
+        const fd = openSync(logFile, 'w');
+        const child = spawn(bin('forge'), ['test', '--offline'], { stdio: ['ignore', fd, fd] });
+        closeSync(fd);
+        const done = (status) => {
+          const out = readFileSync(logFile, 'utf8');
+          rmSync(path.dirname(logFile), { recursive: true, force: true });
+          return { status, out, t0 };
+        };
+        return new Promise((resolve) => {
+          child.on('error', (e) => resolve({ ...done(null), out: e.message }));
+          child.on('close', (status, signal) => resolve(done(status ?? signal)));
+        });
+      })();
 
 const typecheck = step('typecheck', bin('tsc'), ['--noEmit']);
 counts[typecheck.ok ? 'passed' : 'failed']++;
 const lint = step('lint', bin('biome'), ['check']);
 counts[lint.ok ? 'passed' : 'failed']++;
 
-if (process.env.AMH_SKIP_FORGE !== '1') {
-  const forge = step('forge', bin('forge'), ['test', '--offline'], { capture: true });
+if (forgeRun) {
+  const forge = await forgeRun;
+  process.stdout.write(`\n== forge: ${bin('forge')} test --offline (ran beside typecheck and lint)\n${forge.out}`);
+  const ok = forge.status === 0;
+  steps.push(`forge ${ok ? 'ok' : `FAILED (exit ${forge.status})`} in ${((Date.now() - forge.t0) / 1000).toFixed(1)} s`);
   // forge ends with "Ran N test suites in …: P tests passed, F failed, S skipped (T total tests)".
-  const m = /(\d+) tests passed, (\d+) failed, (\d+) skipped/.exec(forge.stdout);
+  const m = /(\d+) tests passed, (\d+) failed, (\d+) skipped/.exec(forge.out);
   if (m) {
     counts.passed += Number(m[1]);
     counts.failed += Number(m[2]);
     counts.skipped += Number(m[3]);
   }
-  if (!forge.ok && (!m || Number(m[2]) === 0)) counts.failed++;
+  if (!ok && (!m || Number(m[2]) === 0)) counts.failed++;
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'amh-test-'));
