@@ -10,6 +10,7 @@ import { z as z3 } from 'zod/v3';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
+import { hasCapability } from '../../harness/target/schema.ts';
 import { envelope, escrowNexus, escrowStream, negotiation, nexusCall, payDirect, streamCall, type Escrow } from '../../reference-impl/aps1/agents/employer.ts';
 import type { AgentClient } from '../../reference-impl/aps1/agents/clients.ts';
 import { judge } from '../../reference-impl/aps1/agents/judge.ts';
@@ -20,7 +21,7 @@ import { unitsToUsd, usdToUnits } from '../../reference-impl/aps1/protocol/price
 import { APS1_PROFILE } from '../../reference-impl/aps1/protocol/profile.ts';
 import { planHash } from '../../reference-impl/aps1/protocol/proof.ts';
 import { APS1ManifestSchema, APS1NegotiationSchema, APS1ResultSchema, type APS1Manifest, type APS1Result, type PaymentMethod } from '../../reference-impl/aps1/protocol/schemas.ts';
-import { intent, actor, agentOf, allow, aps, freshJobId, NEEDS, nonceOf, short, type Aps } from './lab.ts';
+import { intent, actor, agentOf, allow, aps, freshJobId, mineAt, NEEDS, nonceOf, short, type Aps } from './lab.ts';
 
 const AGENT = { endpoints: ['aps1-agent'], needs: NEEDS, isolation: 'live' as const };
 const ROLES = ['buyer1', 'buyer2', 'judge'];
@@ -548,10 +549,15 @@ const FORGERIES = ['no-escrow', 'other-worker', 'too-small', 'unknown-job', 'wro
  * job, then blocks until the latest block's time is past it): it can no longer be completed
  * (APS-PROF-06, -09), whichever way an agent compares the deadline with the chain's clock.
  */
-async function expiredJob(h: Hire, employer: string): Promise<Escrow> {
+async function expiredJob(ctx: RunContext, h: Hire, employer: string): Promise<Escrow> {
   const { a } = h;
   const escrow = await pay(h, employer, 'nexus-escrow', h.price, { duration: 1n });
   const { deadline } = await a.s.read(a.c.nexus, nexusAbi, 'getJob', [BigInt(escrow.onChainId)]);
+  // With clock control one block at deadline + 2 does it; without, blocks follow the wall clock (seconds per run).
+  if (hasCapability(ctx.target, 'clock-control')) {
+    await mineAt(a, deadline + 2n);
+    return escrow;
+  }
   for (let i = 0; i < 8; i++) {
     if ((await a.s.public.getBlock({ blockTag: 'latest' })).timestamp > deadline + 1n) return escrow;
     if (i > 2) await new Promise((x) => setTimeout(x, 1000));
@@ -591,7 +597,7 @@ export const executeUnpaid = defineScenario({
       }
       if (kind === 'expired-job') {
         if (good.method !== 'nexus-escrow') continue;
-        escrow = await expiredJob(h, v.employer);
+        escrow = await expiredJob(ctx, h, v.employer);
       }
       if (kind === 'finished-job') {
         if (good.method !== 'nexus-escrow') continue;
