@@ -34,6 +34,21 @@ async function listing(ctx: Parameters<typeof marketplaceOf>[0], req: string): P
   return arr as APS1Manifest[];
 }
 
+/** The token a listed agent is paid in here: the chain's AlphaUSD when it takes it, else its first. */
+function payToken(m: APS1Manifest, a: Awaited<ReturnType<typeof aps>>): Address {
+  return (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
+}
+
+/** The listed agent `pick` chooses, with its token and base price (a hire scenario's start). */
+async function hireable(ctx: Parameters<typeof marketplaceOf>[0], pick: number) {
+  const list = await listing(ctx, 'APS-MKT-02');
+  const a = await aps(ctx);
+  const m = list[pick % list.length]!;
+  const price = usdToUnits(m.pricing.basePrice, 6);
+  if (!price) throw new Indeterminate('APS-MKT-02', `${m.id} has no payable price`);
+  return { a, m, token: payToken(m, a), price };
+}
+
 /**
  * Lets the marketplace pull `token` from `role`: its address comes from GET /health (`address`) or
  * from the 402 it answers a hire the caller has not allowed (profile APS-PROF-12).
@@ -92,12 +107,7 @@ export const marketHire = defineScenario({
     }),
   async run(ctx, v) {
     const mk = marketplaceOf(ctx);
-    const list = await listing(ctx, 'APS-MKT-02');
-    const a = await aps(ctx);
-    const m = list[v.pick % list.length]!;
-    const token = (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
-    const price = usdToUnits(m.pricing.basePrice, 6);
-    if (!price) throw new Indeterminate('APS-MKT-02', `${m.id} has no payable price`);
+    const { a, m, token, price } = await hireable(ctx, v.pick);
     const caller = a.s.address(v.caller);
     // A caller who signs but has not allowed the marketplace anything: refused with a 4xx (rule 9), nothing moves.
     const poor = a.s.address('attacker');
@@ -237,7 +247,7 @@ export const marketAuth = defineScenario({
     const list = await listing(ctx, 'APS-MKT-03');
     const a = await aps(ctx);
     const m = list.find((x) => x.id === 'data-analyzer') ?? list[0]!;
-    const token = (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
+    const token = payToken(m, a);
     const victim = a.s.address(v.victim);
     const victimKey = ctx.key(v.victim);
     const sign = async (key: Hex, jobId: string, prompt: string, ts: number) => ({
@@ -288,12 +298,7 @@ export const marketRevert = defineScenario({
   arbitrary: () => fc.record({ caller: fc.constantFrom('buyer1', 'buyer2'), pick: fc.nat(), extra: fc.integer({ min: 1, max: 4 }) }),
   async run(ctx, v) {
     const mk = marketplaceOf(ctx);
-    const list = await listing(ctx, 'APS-MKT-02');
-    const a = await aps(ctx);
-    const m = list[v.pick % list.length]!;
-    const token = (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
-    const price = usdToUnits(m.pricing.basePrice, 6);
-    if (!price) throw new Indeterminate('APS-MKT-02', `${m.id} has no payable price`);
+    const { a, m, token, price } = await hireable(ctx, v.pick);
     const caller = a.s.address(v.caller);
     await letMarketplaceSpend(ctx, a, v.caller, token, m.id);
     const jobId = freshJobId('reverted');
