@@ -118,3 +118,21 @@ export const ROBUSTNESS_RUNS = 5;
 
 /** Requests each property run sends, for `total` in one certification split over {@link ROBUSTNESS_RUNS} runs. */
 export const perRun = (total: number) => Math.ceil(total / ROBUSTNESS_RUNS);
+
+/**
+ * A fixture built once per target and shared by the robustness runs against it (set-up costs
+ * seconds; the batch is what varies): `key` names the target. A build that fails is forgotten, so
+ * the next run tries again.
+ */
+export function fixturePerTarget<A, T>(build: (a: A) => Promise<T>): (key: string, a: A) => Promise<T> {
+  const built = new Map<string, Promise<T>>();
+  return (key, a) => {
+    let f = built.get(key);
+    if (!f) {
+      f = build(a);
+      built.set(key, f);
+      f.catch(() => built.delete(key));
+    }
+    return f;
+  };
+}

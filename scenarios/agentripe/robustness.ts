@@ -15,7 +15,7 @@ import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
-import { ROBUSTNESS_RUNS, perRun, robustnessBudget, sendMalformedBatch } from '../../harness/robustness/batch.ts';
+import { ROBUSTNESS_RUNS, perRun, robustnessBudget, sendMalformedBatch, fixturePerTarget } from '../../harness/robustness/batch.ts';
 import { asTopic, expectNoLogsSince, expectUnchanged, readRoutes, type Observables } from '../../harness/robustness/observe.ts';
 import { createVendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
@@ -37,7 +37,7 @@ const WATCHED = ['buyer1', 'buyer2', 'vendor1', 'vendor2', 'reviewer', 'attacker
 type Fixture = Omit<FuzzContext, 'validAuth' | 'badAuth' | 'badPayments' | 'validPayments' | 'badRegisterWithKey'>;
 
 /** Fixtures by target (endpoint + chain): runs of one certification share one; kill variants each get theirs. */
-const fixtures = new Map<string, Promise<Fixture>>();
+const fixtureOf = fixturePerTarget(buildFixture);
 
 /** The agentId of a 2xx registration answer, if it has a well-formed one. */
 function agentIdOf(r: { status: number; body: any }): bigint | undefined {
@@ -181,13 +181,7 @@ export const robustness = defineScenario({
   async run(ctx, seed) {
     const a = await agr(ctx);
     const key = `${a.url}|${a.s.spec.rpcUrl}`;
-    let built = fixtures.get(key);
-    if (!built) {
-      built = buildFixture(a);
-      fixtures.set(key, built);
-      built.catch(() => fixtures.delete(key));
-    }
-    const f = await built;
+    const f = await fixtureOf(key, a);
     const signed = await signNearMisses({
       vendorKey: ctx.key('vendor1'),
       otherVendorKey: ctx.key('vendor2'),

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import type { Address } from 'viem';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
-import { ROBUSTNESS_RUNS, perRun, robustnessBudget, sendMalformedBatch, type AnswerRule } from '../../harness/robustness/batch.ts';
+import { ROBUSTNESS_RUNS, perRun, robustnessBudget, sendMalformedBatch, type AnswerRule, fixturePerTarget } from '../../harness/robustness/batch.ts';
 import { asTopic, expectNoLogsSince, expectUnchanged, type Observables } from '../../harness/robustness/observe.ts';
 import type { Capability } from '../../harness/target/schema.ts';
 import { leakedSecret, malformedRequest, signNearMisses, thirdPartyRequest, type AispFuzzContext, type AispFuzzRequest } from '../../reference-impl/aisp/protocol/fuzz.ts';
@@ -39,7 +39,7 @@ const EPOCH = 'epoch:';
 type Fixture = Omit<AispFuzzContext, 'now' | 'validStore' | 'validGet' | 'sigs'>;
 
 /** Fixtures by target (endpoints + chain): runs of one certification share one; kill variants each get theirs. */
-const fixtures = new Map<string, Promise<Fixture>>();
+const fixtureOf = fixturePerTarget(buildFixture);
 
 async function buildFixture(a: Aisp): Promise<Fixture> {
   // Cheap terms: 1 DIEM for 30 days at 1,000 units per DIEM per day costs 0.03 USDC.
@@ -150,13 +150,7 @@ export const robustness = defineScenario({
   async run(ctx, seed) {
     const a = await aisp(ctx, { backend: true, inference: true });
     const id = `${ctx.endpoint('aisp-backend').url}|${ctx.endpoint('aisp-inference').url}|${a.s.spec.rpcUrl}`;
-    let built = fixtures.get(id);
-    if (!built) {
-      built = buildFixture(a);
-      fixtures.set(id, built);
-      built.catch(() => fixtures.delete(id));
-    }
-    const f = await built;
+    const f = await fixtureOf(id, a);
     const secrets = [f.storedKey, f.issuedKey, ...f.adminKeys];
     // This run's evidence scrubs the fixture's keys too.
     for (const k of secrets) a.secrets.add(k);
