@@ -37,9 +37,11 @@ const forgeRun =
           rmSync(path.dirname(logFile), { recursive: true, force: true });
           return { status, out, t0 };
         };
+        // 'close' may follow 'error' (a forge that did not start): the first one ends it.
+        let ended;
         return new Promise((resolve) => {
-          child.on('error', (e) => resolve({ ...done(null), out: e.message }));
-          child.on('close', (status, signal) => resolve(done(status ?? signal)));
+          child.on('error', (e) => resolve((ended ??= { ...done(null), out: e.message })));
+          child.on('close', (status, signal) => resolve((ended ??= done(status ?? signal))));
         });
       })();
 
