@@ -38,10 +38,15 @@ const forgeRun =
           return { status, out, t0 };
         };
         // 'close' may follow 'error' (a forge that did not start): the first one ends it.
-        let ended;
         return new Promise((resolve) => {
-          child.on('error', (e) => resolve((ended ??= { ...done(null), out: e.message })));
-          child.on('close', (status, signal) => resolve((ended ??= done(status ?? signal))));
+          child.once('error', (e) => {
+            child.removeAllListeners('close');
+            resolve({ ...done(null), out: e.message });
+          });
+          child.once('close', (status, signal) => {
+            child.removeAllListeners('error');
+            resolve(done(status ?? signal));
+          });
         });
       })();
 
