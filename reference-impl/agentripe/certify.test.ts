@@ -22,6 +22,7 @@ function notPassedBut(reqs: { id: string; status: string; reason?: string }[], r
   return reqs.filter((q) => q.status !== 'pass' && !(q.id === 'AGR-RST-01' && !restartable)).map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`);
 }
 const serve = lab.serve;
+const REVIEW_REQUIREMENTS = ['AGR-REV-01', 'AGR-REV-02', 'AGR-REV-03'];
 const certify = lab.certify;
 
 test('the reference Agentripe server in its own process passes certify through its target file alone', { timeout: 240_000 }, async () => {
@@ -43,10 +44,14 @@ test('an LLM reviewer pointed at the harness fixture reviewer (served by certify
   const s = await serve('llm-fixture', ['--review', 'llm', '--review-fixture-listen', listen]);
   try {
     const out = path.join(lab.dir, 'llm-fixture');
-    const r = await certify(s.targetFile, out, ['--runs', '3']);
+    // Only the review scenarios: the rest of the server is the healthy one certified above (CI time).
+    const r = await certify(s.targetFile, out, ['--runs', '3', '--grep', 'AGR-REV']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const agr = lab.reportOf(out);
-    assert.deepEqual(notPassedBut(agr.requirements), [WITHOUT_RPC_FAULTS], 'the review requirements are checked through the fixture reviewer and pass');
+    for (const id of REVIEW_REQUIREMENTS) {
+      const q = agr.requirements.find((x) => x.id === id);
+      assert.equal(q?.status, 'pass', `${id} is checked through the fixture reviewer and passes: ${q?.status} ${q?.reason ?? ''}`);
+    }
   } finally {
     await s.stop();
   }
@@ -56,15 +61,23 @@ test('an unknown AI reviewer (no fixture, no capability): review requirements ar
   const s = await serve('llm-unknown', ['--review', 'llm', '--review-endpoint', `http://127.0.0.1:${await freePort()}/v1`]);
   try {
     const out = path.join(lab.dir, 'llm-unknown');
-    const r = await certify(s.targetFile, out, ['--runs', '3']);
+    // The review scenarios and the plain paid lifecycle, which needs no reviewer (CI time: not the full run).
+    const r = await certify(s.targetFile, out, ['--runs', '3', '--grep', 'AGR-REV|paid-task-approved']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const agr = lab.reportOf(out);
-    for (const id of ['AGR-REV-01', 'AGR-REV-02', 'AGR-REV-03']) {
+    for (const id of REVIEW_REQUIREMENTS) {
       const q = agr.requirements.find((x) => x.id === id)!;
       assert.equal(q.status, 'not-applicable', `${id}: ${q.status} ${q.reason ?? ''}`);
       assert.match(q.reason ?? '', /agentripe:review-fixture/);
     }
-    assert.deepEqual(notPassedBut(agr.requirements.filter((q) => !q.id.startsWith('AGR-REV-'))), [WITHOUT_RPC_FAULTS], 'everything that does not depend on the reviewer still passes');
+    const others = agr.requirements.filter((q) => !q.id.startsWith('AGR-REV-'));
+    assert.ok(others.some((q) => q.status === 'pass'), 'the lifecycle that needs no reviewer is still certified');
+    // Others checked only by the selected review scenarios are not-applicable for the same reason; none fails.
+    assert.deepEqual(
+      others.filter((q) => q.status !== 'pass' && !(q.status === 'not-applicable' && /agentripe:review-fixture/.test(q.reason ?? ''))).map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
+      [],
+      'what does not depend on the reviewer still passes',
+    );
   } finally {
     await s.stop();
   }
