@@ -71,7 +71,10 @@ test('an unknown AI reviewer (no fixture, no capability): review requirements ar
       assert.match(q.reason ?? '', /agentripe:review-fixture/);
     }
     const others = agr.requirements.filter((q) => !q.id.startsWith('AGR-REV-'));
-    assert.ok(others.some((q) => q.status === 'pass'), 'the lifecycle that needs no reviewer is still certified');
+    assert.ok(
+      others.some((q) => q.status === 'pass'),
+      'the lifecycle that needs no reviewer is still certified',
+    );
     // Others checked only by the selected review scenarios are not-applicable for the same reason; none fails.
     assert.deepEqual(
       others.filter((q) => q.status !== 'pass' && !(q.status === 'not-applicable' && /agentripe:review-fixture/.test(q.reason ?? ''))).map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
