@@ -12,11 +12,14 @@ const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 
 /**
- * A `fetch` replacement over node:http with keep-alive sockets. Implements only what viem's http
- * transport uses: method, headers, string body, abort signal; returns a standard Response.
+ * A `fetch` replacement over node:http with keep-alive sockets. Implements what viem's http transport
+ * and the agents' HTTP clients (`@x402/fetch` passes a Request) use: method, headers, a string body
+ * (or a Request's), abort signal; returns a standard Response.
  */
 export function keepAliveFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
-  const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+  // Duck-typed: a Request built by another fetch implementation (undici's own copy) is not `instanceof Request`.
+  if (typeof input === 'object' && !(input instanceof URL)) return fetchRequest(input, init);
+  const url = new URL(input);
   const isHttps = url.protocol === 'https:';
   const body = init.body == null ? undefined : typeof init.body === 'string' ? init.body : String(init.body);
   const headers: Record<string, string> = {};
@@ -49,6 +52,16 @@ export function keepAliveFetch(input: string | URL | Request, init: RequestInit 
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** {@link keepAliveFetch} of a Request: its method, headers and body, with `init` applied over them as fetch does. */
+async function fetchRequest(req: Request, init: RequestInit): Promise<Response> {
+  const headers = new Headers(req.headers);
+  new Headers(init.headers).forEach((v, k) => {
+    headers.set(k, v);
+  });
+  const body = init.body !== undefined ? init.body : req.body === null ? undefined : await req.text();
+  return keepAliveFetch(req.url, { method: init.method ?? req.method, headers, body, signal: init.signal ?? req.signal });
 }
 
 /**

@@ -17,6 +17,7 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
+      if (req.headers['x-echo']) return void res.end(JSON.stringify({ method: req.method, echo: req.headers['x-echo'], extra: req.headers['x-extra'] ?? null, body }));
       const msg = JSON.parse(body) as { id: number; method: string };
       if (msg.method === 'slow') return void setTimeout(() => res.end('{}'), 2_000);
       res.setHeader('content-type', 'application/json');
@@ -46,6 +47,15 @@ test('a JSON-RPC error keeps its code and names the method', async () => {
     assert.match(err.message, /^fail: no such method/);
     return true;
   });
+});
+
+test('a Request is sent with its own method, headers and body; init overrides them as fetch does', async () => {
+  // @x402/fetch hands its fetch a Request (with the payment header on it), not a URL and an init.
+  const req = new Request(url, { method: 'PUT', headers: { 'x-echo': 'from-request' }, body: 'paid body' });
+  assert.deepEqual(await (await keepAliveFetch(req.clone())).json(), { method: 'PUT', echo: 'from-request', extra: null, body: 'paid body' });
+  assert.deepEqual(await (await keepAliveFetch(req, { method: 'POST', headers: { 'x-extra': 'init' } })).json(), { method: 'POST', echo: 'from-request', extra: 'init', body: 'paid body' });
+  const get = new Request(`${url}/thing?q=1`, { headers: { 'x-echo': 'get' } });
+  assert.deepEqual(await (await keepAliveFetch(get)).json(), { method: 'GET', echo: 'get', extra: null, body: '' });
 });
 
 test('an abort signal ends a pending request', async () => {

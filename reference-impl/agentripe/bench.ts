@@ -5,7 +5,7 @@
  *   npx tsx reference-impl/agentripe/bench.ts [--n 30] [--withdraw] [--warmup 2] [--rounds 1] [--count-rpc]
  *
  * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
- *    (official @x402/fetch client) -> server settles and records the deposit -> vendor starts ->
+ *    (official @x402/fetch client; buyer and vendor on keep-alive HTTP, as the x402 bench's payer) -> server settles and records the deposit -> vendor starts ->
  *    vendor completes (no reviewer_request, so approved) -> server releases to the vendor and gives
  *    ERC-8004 feedback; with `--withdraw` the vendor also withdraws (a direct escrow call).
  * 2. The transactions those lifecycles mined are read back from the blocks (so the count is what the
@@ -31,6 +31,7 @@ import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } 
 import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { escrowAbi as agentripeEscrowAbi } from './protocol/abi.ts';
+import { keepAliveFetch } from '../../harness/chain/rpc.ts';
 import { startAgentripeStack, type AgentripeStack } from './server/stack.ts';
 import { createBuyer } from './agents/buyer.ts';
 import { createVendor } from './agents/vendor.ts';
@@ -140,8 +141,14 @@ async function stackPhase(): Promise<{
   const url = stack.server.url;
   const agentId = await registerAgent(chain, url);
   const clients = createChainClients(chain);
-  const buyer = createBuyer({ baseUrl: url, privateKey: roleAccount('buyer1').privateKey, rpcUrl: chain.rpcUrl, identityRegistry: chain.profile.contracts.identityRegistry! });
-  const vendor = createVendor({ baseUrl: url, agentId, credentials: { privateKey: roleAccount('vendor1').privateKey }, strategy: { kind: 'honest' } });
+  const buyer = createBuyer({
+    baseUrl: url,
+    privateKey: roleAccount('buyer1').privateKey,
+    rpcUrl: chain.rpcUrl,
+    identityRegistry: chain.profile.contracts.identityRegistry!,
+    fetchImpl: keepAliveFetch,
+  });
+  const vendor = createVendor({ baseUrl: url, agentId, credentials: { privateKey: roleAccount('vendor1').privateKey }, strategy: { kind: 'honest' }, fetchImpl: keepAliveFetch });
   const vendorWallet = clients.walletClient('vendor1');
 
   const steps = { pay: 0, start: 0, complete: 0, withdraw: 0 };
