@@ -288,7 +288,10 @@ export const expiration = defineScenario({
       await w.publish(soon);
       await w.publish(control);
       const q0 = await w.query([{ ids: [soon.id, control.id] }]);
-      ctx.expectEqual('ASA-RLY-09', ids(q0.events).sort(), [soon.id, control.id].sort(), 'before the expiration both are served');
+      // Judged only when the answer came back before the expiration second: on a loaded machine the
+      // query may reach the relay after it, when dropping the event is right too.
+      if (Date.now() / 1000 < t + 1) ctx.expectEqual('ASA-RLY-09', ids(q0.events).sort(), [soon.id, control.id].sort(), 'before the expiration both are served');
+      else ctx.expectEqual('ASA-RLY-09', ids(q0.events).includes(control.id), true, 'the event without expiration is served (the other expired before the answer: not judged)');
       ctx.act('wait past the expiration');
       await new Promise((r) => setTimeout(r, (t + 1 - Date.now() / 1000) * 1000 + 1200));
       const q2 = await w.query([{ ids: [soon.id] }]);
