@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { loadConstants, loadSimulations } from '../packs/discover.ts';
 import { resolveProfile, type Profile } from '../profiles/profile.ts';
-import { type Economy, loadEconomyFile } from './economy.ts';
+import { type Economy, loadEconomyFile, parseEconomy } from './economy.ts';
 import type { SimEvent } from './ledger.ts';
 import { computeMetrics, type Metrics } from './metrics.ts';
 import { type ProgressInfo, type SimResult, simulateModel } from './model-engine.ts';
@@ -18,6 +18,8 @@ export type Engine = (typeof ENGINES)[number];
 
 export interface SimulationRunOptions {
   file: string;
+  /** The file's content when the caller has read it already (the CLI reads it to tell an economy from a sweep). */
+  data?: unknown;
   engine: Engine;
   /** Default: reports/sim/<economy name>. */
   out?: string;
@@ -43,7 +45,7 @@ export interface SimulationRun {
 
 export async function runSimulation(o: SimulationRunOptions): Promise<SimulationRun> {
   const whatIf = await resolveProfile(o.profile, await loadConstants());
-  const economy = withWhatIf(await loadEconomyFile(o.file), whatIf);
+  const economy = withWhatIf(o.data === undefined ? await loadEconomyFile(o.file) : parseEconomy(o.data, `file ${o.file}`), whatIf);
   const packs = o.packs ?? (await loadSimulations());
   const seed = o.seed ?? economy.seed;
   const startedAt = new Date();

@@ -140,6 +140,7 @@ export async function run(argv: string[]): Promise<number> {
       try {
         r = await runSimulation({
           file,
+          data,
           engine,
           ...(values.out ? { out: values.out } : {}),
           ...(seed !== undefined ? { seed } : {}),
