@@ -2,12 +2,15 @@
  * SerialSender against a real anvil: concurrent sends are mined in call order with consecutive
  * nonces and exact effects; a call that would revert is refused with its decoded reason and sends
  * nothing; after an evm_revert (what the harness does between property runs) the next send still
- * goes through (the nonce is read from the chain, not cached).
+ * goes through (the nonce is read from the chain, not cached); a sync send whose wait times out
+ * while the node holds the transaction resolves with the receipt once it is mined.
  */
 import assert from 'node:assert/strict';
-import { erc20Abi, getAddress, type Address } from 'viem';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { erc20Abi, getAddress, keccak256, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, test } from 'vitest';
-import { createChainClients, revert, roleAccount, rpcBatch, SerialSender, snapshot, startChain, toViemChain, type RunningChain } from './index.ts';
+import { createChainClients, revert, roleAccount, rpcBatch, rpcCall, SerialSender, snapshot, startChain, toViemChain, type RunningChain } from './index.ts';
 
 let chain: RunningChain;
 let usdc: Address;
@@ -61,4 +64,69 @@ test('rpcBatch: one round trip, each call with its own outcome', async () => {
   ]);
   assert.deepEqual(ok, { ok: true, value: '0x2105' });
   assert.equal(bad!.ok, false);
+});
+
+/**
+ * A node whose eth_sendRawTransactionSync times out: in front of anvil, it answers the sync send with
+ * `error` after passing the transaction on with eth_sendRawTransaction (`take`: the node holds it) or
+ * without passing it on; every other call goes to anvil.
+ */
+async function timingOutNode(error: { code: number; message: string }, take: boolean): Promise<{ url: string; sent: Hex[]; close(): void }> {
+  const sent: Hex[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      const msg = JSON.parse(body) as { id: number; method: string; params: unknown[] };
+      if (!Array.isArray(msg) && msg.method === 'eth_sendRawTransactionSync') {
+        const raw = msg.params[0] as Hex;
+        sent.push(raw);
+        if (take) await rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [raw]);
+        return void res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, error }));
+      }
+      const up = await fetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      res.setHeader('content-type', 'application/json');
+      res.end(await up.text());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    sent,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+for (const error of [
+  { code: -32603, message: 'Transaction confirmation timeout' },
+  { code: 4, message: "The transaction was added to the mempool but wasn't processed within the designated timeout" },
+]) {
+  test(`a sync send answered "${error.message}" while the node holds the transaction resolves with its receipt`, async () => {
+    const node = await timingOutNode(error, true);
+    try {
+      const s = new SerialSender(roleAccount('buyer1').privateKey, toViemChain(chain), node.url);
+      const before = await balanceOf(bob);
+      const r = await s.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, 3n] });
+      assert.equal(r.status, 'success');
+      assert.equal(r.transactionHash, keccak256(node.sent[0]!), 'the receipt of the transaction it sent');
+      assert.equal((await balanceOf(bob)) - before, 3n, 'sent once');
+    } finally {
+      node.close();
+    }
+  });
+}
+
+test('a sync send that fails while the node does not hold the transaction fails', async () => {
+  const node = await timingOutNode({ code: -32603, message: 'Transaction confirmation timeout' }, false);
+  try {
+    const s = new SerialSender(roleAccount('buyer1').privateKey, toViemChain(chain), node.url);
+    const before = await balanceOf(bob);
+    await assert.rejects(s.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, 3n] }), /confirmation timeout/);
+    assert.equal(await balanceOf(bob), before);
+  } finally {
+    node.close();
+  }
 });

@@ -8,7 +8,8 @@
  * the priority fee) and the signed transaction, whose answer is the receipt. viem's
  * `writeContractSync` needs four or five (each read its own request). The nonce is read from the
  * chain in every batch, never cached: the harness reverts chains between property runs, and a
- * cached nonce would then wait for a gap that never fills. Elsewhere the receipt is polled.
+ * cached nonce would then wait for a gap that never fills. Elsewhere the receipt is polled, and so
+ * it is when a sync send fails while the node holds the transaction (its wait timed out under load).
  */
 import {
   BaseError,
@@ -16,6 +17,7 @@ import {
   createPublicClient,
   encodeFunctionData,
   formatTransactionReceipt,
+  keccak256,
   type Account,
   type Address,
   type Chain,
@@ -38,6 +40,8 @@ export interface ContractCall {
 }
 
 const DEFAULT_TIP = 1_000_000_000n;
+/** How long a transaction the node holds may take to be mined before the send fails (loaded machines: minutes). */
+const RECEIPT_TIMEOUT_MS = 120_000;
 const hex = (n: bigint | number) => `0x${n.toString(16)}`;
 
 export class SerialSender {
@@ -118,12 +122,23 @@ export class SerialSender {
       try {
         return formatTransactionReceipt(await rpcCall<RpcTransactionReceipt>(this.rpcUrl, 'eth_sendRawTransactionSync', [raw]));
       } catch (e) {
-        if (!(e instanceof JsonRpcError) || !unsupported(e)) throw e;
-        this.syncSends = false;
+        if (e instanceof JsonRpcError && unsupported(e)) this.syncSends = false;
+        else {
+          // A node that took the transaction but did not mine it within its own wait answers an error
+          // (anvil: "Transaction confirmation timeout"; EIP-7966: code 4) or the answer is lost: the
+          // transaction may still be mined, so whether the node holds it decides, never the error alone.
+          const hash = keccak256(raw);
+          const held = await rpcCall<unknown>(this.rpcUrl, 'eth_getTransactionByHash', [hash]).catch(() => null);
+          if (!held) throw e;
+          return this.awaitReceipt(hash);
+        }
       }
     }
-    const hash = await rpcCall<Hex>(this.rpcUrl, 'eth_sendRawTransaction', [raw]);
-    return this.pub.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 60_000 });
+    return this.awaitReceipt(await rpcCall<Hex>(this.rpcUrl, 'eth_sendRawTransaction', [raw]));
+  }
+
+  private awaitReceipt(hash: Hex): Promise<TransactionReceipt> {
+    return this.pub.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: RECEIPT_TIMEOUT_MS });
   }
 
   /** The decoded reason of a call whose gas estimate failed (viem decodes custom errors by the ABI). */
