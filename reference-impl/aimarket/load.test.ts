@@ -57,7 +57,7 @@ test('a hub signing receipts with another key (receiptOtherKey) fails the served
     const r = await load(['--protocol', 'aimarket', '--agents', '3', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /conservation VIOLATED/);
-    assert.match(r.stdout, /conservation: payments not served with a verified receipt: expected 0, got [1-9]/);
+    assert.match(r.stdout, /conservation: payments refused unserved \(no answer was lost\): expected 0, got [1-9]/);
     const rep = await readReport(out);
     assert.equal(rep.iterations.completed, 0);
     assert.ok(rep.errors.byClass['protocol:receipt-unverified']! > 0);

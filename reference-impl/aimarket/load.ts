@@ -86,10 +86,22 @@ async function setup(env: LoadEnv) {
       const tx = await payers[agent]!.transfer(usdc, recipient, r.amount);
       if (!tx.ok) throw new LoadFailure('transfer-failed', tx.reason);
       ctx.ledger('paid', r.amount, tx.hash.toLowerCase());
+      let answerLost = false;
       const paid = await sendPayment(async () => {
-        const a = await hub.invoke(pid, cid, input, { txHash: tx.hash });
-        return { res: { status: a.status } as Response, a };
+        try {
+          const a = await hub.invoke(pid, cid, input, { txHash: tx.hash });
+          return { res: { status: a.status } as Response, a };
+        } catch (e) {
+          answerLost = true;
+          throw e;
+        }
       });
+      if (answerLost && paid.a.status >= 400 && paid.a.status < 500) {
+        // The lost attempt may have been served (the hub then refuses the used hash): indeterminate,
+        // since AI Market has no lookup of a call by its transaction.
+        ctx.ledger('answer-lost', r.amount, tx.hash.toLowerCase());
+        throw new LoadFailure('answer-lost', `the paid call got no answer, and its retry with the same transaction got ${paid.a.status}: ${paid.a.text.slice(0, 120)}`);
+      }
       expectStatus(paid.a.status, 200, 'paid call', paid.a.text);
       const v = checkReceipt(paid.a.text, pinned);
       if (!v.ok) throw new LoadFailure('receipt-unverified', `the paid call's receipt does not verify under the pinned key: ${v.reason}`);
@@ -104,6 +116,7 @@ async function setup(env: LoadEnv) {
       const sum = (xs: readonly bigint[]) => xs.reduce((a, b) => a + b, 0n);
       const paidRefs = ledger.filter((e) => e.kind === 'paid').map((e) => e.ref);
       const served = new Set(ledger.filter((e) => e.kind === 'served').map((e) => e.ref));
+      const answerLost = new Set(ledger.filter((e) => e.kind === 'answer-lost').map((e) => e.ref));
       const onChain = new Set(transfers.map((l) => l.transactionHash.toLowerCase()));
       const paid = ledgerSum(ledger, 'paid');
       const mismatched = buyers.filter((_, i) => buyersBefore[i]! - buyersAfter[i]! !== ledgerSum(ledger, 'paid', i)).length;
@@ -120,7 +133,13 @@ async function setup(env: LoadEnv) {
           equalCheck('USDC Transfers buyer → recipient on chain = payments seen', paidRefs.length, transfers.length),
           equalCheck('payments seen that are not on chain', 0, paidRefs.filter((h) => !onChain.has(h)).length),
           // Each iteration serves at most its own payment, so "served twice" cannot happen; what can is a payment kept unserved.
-          equalCheck('payments not served with a verified receipt', 0, paidRefs.filter((h) => !served.has(h)).length, 'the hub kept the money without serving the call'),
+          equalCheck('payments refused unserved (no answer was lost)', 0, paidRefs.filter((h) => !served.has(h) && !answerLost.has(h)).length, 'the hub kept the money without serving the call'),
+          equalCheck(
+            'payments whose answer was lost before a retry was refused',
+            0,
+            paidRefs.filter((h) => !served.has(h) && answerLost.has(h)).length,
+            'indeterminate: the lost call may have been served, and the buyer cannot tell (no lookup by transaction)',
+          ),
         ],
       };
     },
