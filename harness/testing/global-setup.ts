@@ -11,5 +11,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export default function setup(): void {
+  // `npm test` (harness/scripts/test-all.mjs) has just built them, and runs forge test meanwhile.
+  if (process.env.AMH_FORGE_BUILT === '1') return;
   execFileSync(path.join(ROOT, 'node_modules', '.bin', 'forge'), ['build', '--offline'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -86,24 +86,32 @@ async function setup(env: LoadEnv) {
       const tx = await payers[agent]!.transfer(usdc, recipient, r.amount);
       if (!tx.ok) throw new LoadFailure('transfer-failed', tx.reason);
       ctx.ledger('paid', r.amount, tx.hash.toLowerCase());
+      // A paid call whose answer was lost may have been served (the hub then refuses the used hash on
+      // a retry): indeterminate, since AI Market has no lookup of a call by its transaction.
       let answerLost = false;
-      const paid = await sendPayment(async () => {
-        try {
-          const a = await hub.invoke(pid, cid, input, { txHash: tx.hash });
-          return { res: { status: a.status } as Response, a };
-        } catch (e) {
-          answerLost = true;
-          throw e;
-        }
-      });
-      if (answerLost && paid.a.status >= 400 && paid.a.status < 500) {
-        // The lost attempt may have been served (the hub then refuses the used hash): indeterminate,
-        // since AI Market has no lookup of a call by its transaction.
+      const lost = (why: string) => {
         ctx.ledger('answer-lost', r.amount, tx.hash.toLowerCase());
-        throw new LoadFailure('answer-lost', `the paid call got no answer, and its retry with the same transaction got ${paid.a.status}: ${paid.a.text.slice(0, 120)}`);
+        return new LoadFailure('answer-lost', why);
+      };
+      let paid: Awaited<ReturnType<typeof hub.invoke>>;
+      try {
+        paid = (
+          await sendPayment(async () => {
+            try {
+              const a = await hub.invoke(pid, cid, input, { txHash: tx.hash });
+              return { res: { status: a.status } as Response, a };
+            } catch (e) {
+              answerLost = true;
+              throw e;
+            }
+          })
+        ).a;
+      } catch (e) {
+        throw answerLost ? lost(`no attempt of the paid call got an answer (${e instanceof Error ? e.message : String(e)})`) : e;
       }
-      expectStatus(paid.a.status, 200, 'paid call', paid.a.text);
-      const v = checkReceipt(paid.a.text, pinned);
+      if (answerLost && paid.status >= 400 && paid.status < 500) throw lost(`the paid call got no answer, and its retry with the same transaction got ${paid.status}: ${paid.text.slice(0, 120)}`);
+      expectStatus(paid.status, 200, 'paid call', paid.text);
+      const v = checkReceipt(paid.text, pinned);
       if (!v.ok) throw new LoadFailure('receipt-unverified', `the paid call's receipt does not verify under the pinned key: ${v.reason}`);
       ctx.ledger('served', r.amount, tx.hash.toLowerCase());
     },
@@ -135,7 +143,7 @@ async function setup(env: LoadEnv) {
           // Each iteration serves at most its own payment, so "served twice" cannot happen; what can is a payment kept unserved.
           equalCheck('payments refused unserved (no answer was lost)', 0, paidRefs.filter((h) => !served.has(h) && !answerLost.has(h)).length, 'the hub kept the money without serving the call'),
           equalCheck(
-            'payments whose answer was lost before a retry was refused',
+            'payments whose answer was lost (no answer, or a refused retry after one)',
             0,
             paidRefs.filter((h) => !served.has(h) && answerLost.has(h)).length,
             'indeterminate: the lost call may have been served, and the buyer cannot tell (no lookup by transaction)',
