@@ -257,7 +257,11 @@ export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
         const out = new Map<string, bigint>();
         for (const a of accounts) if (!a.startsWith('escrow:') && !a.startsWith('fees:')) out.set(a, await usdcOf(env.key(a).address));
         // No fee account: a direct call pays no protocol fee, and the reference router collects none.
-        if (accounts.includes('escrow:aimarket')) out.set('escrow:aimarket', [...(await held()).values()].reduce((a, b) => a + b, 0n));
+        if (accounts.includes('escrow:aimarket')) {
+          let open = 0n;
+          for (const rest of (await held()).values()) open += rest;
+          out.set('escrow:aimarket', open);
+        }
         return out;
       },
       async owed(accounts) {
