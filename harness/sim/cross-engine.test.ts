@@ -295,7 +295,7 @@ test("aisp: the stack engine gives the model engine's tasks and events for the s
 
 const aimarketRaw = {
   name: 'cross-aimarket',
-  seed: 10,
+  seed: 19,
   durationHours: 1,
   protocols: { aimarket: 1 },
   // A 10-minute channel lifetime: the third call of the 6-minute seller starts at 12 minutes, too late.
@@ -304,6 +304,8 @@ const aimarketRaw = {
   populations: [
     { name: 'apps', role: 'buyer', count: 2, choice: 'random', balance: '$2', budget: '$0.10' },
     { name: 'picky', role: 'buyer', count: 1, choice: 'reputation', balance: '$2', budget: '$0.10' },
+    // Five cents: a deposit of three 2-cent calls is more than it holds, one of three 1-cent calls is not.
+    { name: 'broke', role: 'buyer', count: 1, choice: 'random', balance: '$0.05', budget: '$0.10' },
     // $0.015 is billed 2 cents a call on a channel (whole cents, ceiling); the undercutter's $0.008, 1 cent.
     ...SELLERS.map((s) => (s.name === 'junk' ? { ...s, serviceMinutes: 1 } : s)),
     { name: 'late', role: 'seller', strategy: 'sloppy', quality: 0.3, count: 1, price: '$0.012', serviceMinutes: 6 },
@@ -312,17 +314,20 @@ const aimarketRaw = {
 
 test("aimarket: the stack engine gives the model engine's tasks and events for the same seed, and the chain (the hubs' open channels included) agrees with the ledger", async () => {
   const economy = parseEconomy(aimarketRaw);
-  const model = await simulateModel({ economy, seed: 10, packs });
-  const stack = await simulateStack({ economy, seed: 10, packs });
+  const model = await simulateModel({ economy, seed: 19, packs });
+  const stack = await simulateStack({ economy, seed: 19, packs });
   assert.deepEqual(model.violations, []);
   assert.deepEqual(stack.violations, []);
   assert.equal(stack.engine, 'stack');
   const t = stack.tasks;
   assert.ok(t.length >= 10 && t.length <= 15, `${t.length} tasks`);
   // Every path was taken on the stack: good work at once and after a rejection, a channel drained by
-  // bad work (402 depleted), one cut off by its lifetime (402 expired), a refunded failure, a silent hub.
-  assert.deepEqual([...new Set(t.map((x) => x.outcome))].sort(), ['exhausted', 'expired', 'failed', 'served', 'unreachable']);
-  const by = (pop: string) => t.filter((x) => x.sellerPopulation === pop);
+  // bad work (402 depleted), one cut off by its lifetime (402 expired), a refunded failure, a silent hub,
+  // and a deposit the broke buyer cannot cover (no transfer on chain, the payment refused in the ledger).
+  assert.deepEqual([...new Set(t.map((x) => x.outcome))].sort(), ['exhausted', 'expired', 'failed', 'refused', 'served', 'unreachable']);
+  const broke = t.filter((x) => x.buyer === 'buyer:broke#0');
+  assert.ok(broke.some((x) => x.outcome === 'refused') && broke.some((x) => x.outcomeClass === 'paid' || x.outcomeClass === 'refunded'));
+  const by = (pop: string) => t.filter((x) => x.sellerPopulation === pop && x.outcome !== 'refused');
   for (const pop of ['good', 'cut']) assert.ok(by(pop).length > 0 && by(pop).every((x) => x.outcome === 'served' && x.rejections === 0), pop);
   assert.ok(by('meh').some((x) => x.outcome === 'served' && x.rejections > 0));
   assert.ok(by('junk').length > 0 && by('junk').every((x) => x.outcome === 'exhausted' && x.delivered === 'bad' && x.rejections === 3));

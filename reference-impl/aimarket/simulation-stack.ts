@@ -61,6 +61,13 @@ function perKey<T>(make: (key: string) => T): (key: string) => T {
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
+/** The buyer holds less than the deposit on chain: the task is a payment the engine refuses. */
+class Unaffordable extends Error {
+  constructor(readonly amount: bigint) {
+    super(`the buyer cannot cover a deposit of ${amount}`);
+  }
+}
+
 export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
   const chain = env.chains.find((c) => c.profile.id === 'base-sepolia');
   if (!chain) throw new Error('the aimarket simulation needs the base-sepolia chain');
@@ -176,6 +183,8 @@ export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
             if (probe.status !== 402 || !req.ok) return fail(`an unpaid call answered ${probe.status} (${req.ok ? 'a requirement' : req.reason})`);
             if (!same(req.req.recipient, sellerAddress) || req.req.token !== usdc.symbol) fail(`the 402 asks for ${req.req.token} to ${req.req.recipient}, not USDC to the seller's wallet`);
             const amount = ask.depositCents * 10_000n;
+            // A buyer that cannot cover the deposit does not send it; the engine refuses the payment step.
+            if ((await usdcOf(buyerKey.address)) < amount) throw new Unaffordable(amount);
             const r = await buyerWallet.writeContractSync({ address: token, abi: erc20Abi, functionName: 'transfer', args: [sellerAddress, amount] });
             if (r.status !== 'success' || moved(r, buyerKey.address, sellerAddress) !== amount) fail(`the deposit transfer ${r.transactionHash} did not move ${amount}`);
             const o = await hub.openChannel(formatUsd(amount), r.transactionHash);
@@ -236,7 +245,20 @@ export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
           }
         }
       };
-      return runPlanAsync(lifecycle(task), answer);
+      try {
+        return await runPlanAsync(lifecycle(task), answer);
+      } catch (e) {
+        if (!(e instanceof Unaffordable)) throw e;
+        // Only the payment step: the engine's ledger refuses it too (outcome `refused`); a ledger that
+        // could cover it would keep the deposit in escrow after the task, a conservation violation.
+        return {
+          steps: [{ at: 0, action: 'open', payment: true, transfers: [{ from: task.buyer, to: task.escrow, amount: e.amount }] }],
+          outcome: 'served',
+          delivered: 'none',
+          attempts: 0,
+          rejections: 0,
+        };
+      }
     }
 
     /** What the open channels still hold, per seller (micro-USD). */
