@@ -345,3 +345,18 @@ test("aimarket: the stack engine gives the model engine's tasks and events for t
   assert.deepEqual(stack.ledger.events, model.ledger.events);
   assert.deepEqual(stack.ledger.balances, model.ledger.balances);
 }, 300_000);
+
+test('aimarket beside agentripe and x402 on one USDC: sellers paid on the channels and elsewhere, and both engines agree', async () => {
+  const mixed = parseEconomy({ ...agentripeRaw, name: 'cross-mixed-aimarket', durationHours: 0.5, demand: { arrivalsPerHour: 24 }, protocols: { agentripe: 1, x402: 1, aimarket: 1 } });
+  const model = await simulateModel({ economy: mixed, seed: 6, packs });
+  const stack = await simulateStack({ economy: mixed, seed: 6, packs });
+  assert.deepEqual(stack.violations, []);
+  const paidOn = (p: string) => new Set(stack.tasks.filter((x) => x.protocol === p && x.outcomeClass === 'paid').map((x) => x.seller));
+  assert.ok(
+    [...paidOn('aimarket')].some((x) => paidOn('x402').has(x) || paidOn('agentripe').has(x)),
+    'no seller was paid on aimarket and another protocol',
+  );
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+  assert.deepEqual(stack.ledger.balances, model.ledger.balances);
+}, 300_000);
