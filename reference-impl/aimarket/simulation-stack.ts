@@ -33,7 +33,7 @@ import { type Address, erc20Abi, type Hex, parseEventLogs, type TransactionRecei
 import { createChainClients, roleAccount, rpcCall, tokenOf } from '../../harness/chain/index.ts';
 import { runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { freePort } from '../../harness/util/net.ts';
-import { checkReceipt, discoverHub, requirementOf } from './agents/buyer.ts';
+import { checkReceipt, discoverHub, receiptOf, requirementOf } from './agents/buyer.ts';
 import { type HubClient, hubClient } from './agents/hub-client.ts';
 import { type Capability, REFERENCE_CATALOG, runCapability } from './protocol/catalog.ts';
 import { formatUsd, parseUsdMicros } from './protocol/money.ts';
@@ -181,7 +181,8 @@ export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
             const probe = await hub.invoke(tool!.product_id, tool!.capability_id, input);
             const req = requirementOf(probe);
             if (probe.status !== 402 || !req.ok) return fail(`an unpaid call answered ${probe.status} (${req.ok ? 'a requirement' : req.reason})`);
-            if (!same(req.req.recipient, sellerAddress) || req.req.token !== usdc.symbol) fail(`the 402 asks for ${req.req.token} to ${req.req.recipient}, not USDC to the seller's wallet`);
+            if (!same(req.req.recipient, sellerAddress) || req.req.token !== usdc.symbol || req.amount !== task.amount)
+              fail(`the 402 asks for ${req.amount} ${req.req.token} to ${req.req.recipient}, not the price in USDC to the seller's wallet`);
             const amount = ask.depositCents * 10_000n;
             // A buyer that cannot cover the deposit does not send it; the engine refuses the payment step.
             if ((await usdcOf(buyerKey.address)) < amount) throw new Unaffordable(amount);
@@ -207,7 +208,7 @@ export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
             nextWork.set(task.seller, ask.work);
             const a = await hub.invoke(tool!.product_id, tool!.capability_id, input, { channel: ch.id });
             nextWork.delete(task.seller);
-            const body = a.body as { success?: boolean; result?: { text?: string }; price_usd?: number; refunded?: boolean; error?: { message?: string } } | undefined;
+            const body = a.body as { success?: boolean; result?: { text?: string }; refunded?: boolean; error?: { message?: string } } | undefined;
             if (a.status === 402) {
               const why = body?.error?.message;
               if (why === 'channel depleted') return { kind: 'refused', why: 'depleted' } satisfies CallResult;
@@ -217,12 +218,15 @@ export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
             if (a.status !== 200 || !body) return fail(`a call on the channel answered ${a.status} ${a.text.slice(0, 300)}`);
             const v = checkReceipt(a.text, key);
             if (!v.ok) fail(`the receipt does not verify under the pinned key: ${v.reason}`);
+            // The signed receipt says what the call cost the channel.
+            const receipt = receiptOf(a.text)!;
+            if (receipt.channel_id !== ch.id) fail(`the receipt names channel ${String(receipt.channel_id)}, not ${ch.id}`);
             if (body.success === false) {
-              if (body.refunded !== true) fail('a failed call was not refunded');
+              if (body.refunded !== true || receipt.refunded !== true) fail('a failed call was not refunded');
               return { kind: 'failed' } satisfies CallResult;
             }
-            if (body.success !== true || body.price_usd === undefined) return fail(`a call answered 200 ${a.text.slice(0, 300)}`);
-            const debit = parseUsdMicros(body.price_usd);
+            if (body.success !== true || receipt.success !== true) return fail(`a call answered 200 ${a.text.slice(0, 300)}`);
+            const debit = parseUsdMicros(receipt.price_usd);
             charged += debit;
             // The buyer's own look: is the result its text upper-cased?
             return { kind: 'served', chargedMicros: debit, received: body.result?.text === input.text.toUpperCase() ? 'good' : 'bad' } satisfies CallResult;
