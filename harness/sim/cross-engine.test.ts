@@ -312,7 +312,7 @@ const aimarketRaw = {
   ],
 };
 
-test("aimarket: the stack engine gives the model engine's tasks and events for the same seed, and the chain (the hubs' open channels included) agrees with the ledger", async () => {
+test("aimarket: the stack engine gives the model engine's tasks and events for the same seed, and the chain (deposits, refunds, the hubs' channel books) agrees with the ledger", async () => {
   const economy = parseEconomy(aimarketRaw);
   const model = await simulateModel({ economy, seed: 19, packs });
   const stack = await simulateStack({ economy, seed: 19, packs });
