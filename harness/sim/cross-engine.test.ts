@@ -292,3 +292,71 @@ test("aisp: the stack engine gives the model engine's tasks and events for the s
   assert.deepEqual(stack.ledger.events, model.ledger.events);
   assert.deepEqual(stack.ledger.balances, model.ledger.balances);
 }, 300_000);
+
+const aimarketRaw = {
+  name: 'cross-aimarket',
+  seed: 19,
+  durationHours: 1,
+  protocols: { aimarket: 1 },
+  // A 10-minute channel lifetime: the third call of the 6-minute seller starts at 12 minutes, too late.
+  profiles: { aimarket: { channelExpirySeconds: 600, channelCalls: 3 } },
+  demand: { arrivalsPerHour: 13 },
+  populations: [
+    { name: 'apps', role: 'buyer', count: 2, choice: 'random', balance: '$2', budget: '$0.10' },
+    { name: 'picky', role: 'buyer', count: 1, choice: 'reputation', balance: '$2', budget: '$0.10' },
+    // Five cents: a deposit of three 2-cent calls is more than it holds, one of three 1-cent calls is not.
+    { name: 'broke', role: 'buyer', count: 1, choice: 'random', balance: '$0.05', budget: '$0.10' },
+    // $0.015 is billed 2 cents a call on a channel (whole cents, ceiling); the undercutter's $0.008, 1 cent.
+    ...SELLERS.map((s) => (s.name === 'junk' ? { ...s, serviceMinutes: 1 } : s)),
+    { name: 'late', role: 'seller', strategy: 'sloppy', quality: 0.3, count: 1, price: '$0.012', serviceMinutes: 6 },
+  ],
+};
+
+test("aimarket: the stack engine gives the model engine's tasks and events for the same seed, and the chain (deposits, refunds, the hubs' channel books) agrees with the ledger", async () => {
+  const economy = parseEconomy(aimarketRaw);
+  const model = await simulateModel({ economy, seed: 19, packs });
+  const stack = await simulateStack({ economy, seed: 19, packs });
+  assert.deepEqual(model.violations, []);
+  assert.deepEqual(stack.violations, []);
+  assert.equal(stack.engine, 'stack');
+  const t = stack.tasks;
+  assert.ok(t.length >= 10 && t.length <= 15, `${t.length} tasks`);
+  // Every path was taken on the stack: good work at once and after a rejection, a channel drained by
+  // bad work (402 depleted), one cut off by its lifetime (402 expired), a refunded failure, a silent hub,
+  // and a deposit the broke buyer cannot cover (no transfer on chain, the payment refused in the ledger).
+  assert.deepEqual([...new Set(t.map((x) => x.outcome))].sort(), ['exhausted', 'expired', 'failed', 'refused', 'served', 'unreachable']);
+  const broke = t.filter((x) => x.buyer === 'buyer:broke#0');
+  assert.ok(broke.some((x) => x.outcome === 'refused') && broke.some((x) => x.outcomeClass === 'paid' || x.outcomeClass === 'refunded'));
+  const by = (pop: string) => t.filter((x) => x.sellerPopulation === pop && x.outcome !== 'refused');
+  for (const pop of ['good', 'cut']) assert.ok(by(pop).length > 0 && by(pop).every((x) => x.outcome === 'served' && x.rejections === 0), pop);
+  assert.ok(by('meh').some((x) => x.outcome === 'served' && x.rejections > 0));
+  assert.ok(by('junk').length > 0 && by('junk').every((x) => x.outcome === 'exhausted' && x.delivered === 'bad' && x.rejections === 3));
+  assert.ok(by('late').some((x) => x.outcome === 'expired'));
+  assert.ok(by('broken').length > 0 && by('broken').every((x) => x.outcome === 'failed'));
+  assert.ok(by('gone').length > 0 && by('gone').every((x) => x.outcome === 'unreachable'));
+  // A drained channel: 3 calls × 2 cents to the seller, nothing back.
+  const junk = by('junk')[0]!;
+  assert.deepEqual(
+    stack.ledger.events.filter((e) => e.task === junk.id && e.amount > 0n).map((e) => [e.action, e.to, e.amount]),
+    [['open', 'escrow:aimarket', 60_000n], ...Array(3).fill(['call:bad', 'seller:junk#0', 20_000n])],
+  );
+  assert.equal(stack.ledger.balance('escrow:aimarket'), 0n);
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+  assert.deepEqual(stack.ledger.balances, model.ledger.balances);
+}, 300_000);
+
+test('aimarket beside agentripe and x402 on one USDC: sellers paid on the channels and elsewhere, and both engines agree', async () => {
+  const mixed = parseEconomy({ ...agentripeRaw, name: 'cross-mixed-aimarket', durationHours: 0.5, demand: { arrivalsPerHour: 24 }, protocols: { agentripe: 1, x402: 1, aimarket: 1 } });
+  const model = await simulateModel({ economy: mixed, seed: 6, packs });
+  const stack = await simulateStack({ economy: mixed, seed: 6, packs });
+  assert.deepEqual(stack.violations, []);
+  const paidOn = (p: string) => new Set(stack.tasks.filter((x) => x.protocol === p && x.outcomeClass === 'paid').map((x) => x.seller));
+  assert.ok(
+    [...paidOn('aimarket')].some((x) => paidOn('x402').has(x) || paidOn('agentripe').has(x)),
+    'no seller was paid on aimarket and another protocol',
+  );
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+  assert.deepEqual(stack.ledger.balances, model.ledger.balances);
+}, 300_000);

@@ -37,7 +37,7 @@ const outcomes = (r: SimResult) => [...new Set(r.tasks.filter((t) => t.finished)
 const earned = (r: SimResult, seller: string) => r.ledger.events.filter((e) => e.to === seller).reduce((a, e) => a + e.amount, 0n);
 
 test('the shipped examples conserve money exactly; every unit is held by a buyer, a seller, an escrow or a fee account', async () => {
-  for (const f of ['agentripe.yaml', 'x402.yaml', 'aisp.yaml', 'aps1.yaml', 'mixed.yaml']) {
+  for (const f of ['agentripe.yaml', 'x402.yaml', 'aisp.yaml', 'aps1.yaml', 'aimarket.yaml', 'mixed.yaml']) {
     const e = await loadEconomyFile(path.join(REPO_ROOT, 'examples', 'economies', f));
     const r = await run(e);
     assert.deepEqual(r.violations, [], f);
@@ -426,7 +426,7 @@ test('clear errors: a profile value the model cannot use, a protocol without a s
   );
   await assert.rejects(
     () => run(economy('asa', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),
-    /protocol 'asa' has no simulation \(reference-impl\/asa\/simulation\.ts\); simulated protocols: agentripe, aisp, aps1, x402/,
+    /protocol 'asa' has no simulation \(reference-impl\/asa\/simulation\.ts\); simulated protocols: agentripe, aimarket, aisp, aps1, x402/,
   );
   await assert.rejects(
     () => run(economy('aps1', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }], { profiles: { aps1: { jobDeadlineSeconds: 59 } } })),
@@ -440,4 +440,124 @@ test('clear errors: a profile value the model cannot use, a protocol without a s
     () => run(economy('x402', [{ name: 'cut', role: 'seller', strategy: 'undercutting', count: 2 }])),
     /undercutting seller population 'cut' has no other seller on its protocols \(x402\) to undercut/,
   );
+});
+
+/** One AI Market task's plan under the model, for a seller of `strategy` at `amount` base units. */
+function aimarketPlan(amount: bigint, strategy: SellerStrategy, o: { profile?: Record<string, unknown>; quality?: number; serviceMs?: number; seed?: number } = {}): TaskPlan {
+  const pack = packs.get('aimarket')!;
+  return pack.model({
+    id: 't0',
+    protocol: 'aimarket',
+    t0: 0,
+    amount,
+    buyer: 'buyer:b#0',
+    seller: 'seller:s#0',
+    sellerPopulation: 's',
+    strategy,
+    quality: o.quality ?? (strategy === 'malicious' ? 0 : 1),
+    serviceMs: o.serviceMs ?? 60_000,
+    profile: pack.profile({ ...pack.constants!.defaults, ...o.profile }),
+    escrow: 'escrow:aimarket',
+    fees: 'fees:aimarket',
+    rng: new Rng(o.seed ?? 1, 'task:0:protocol'),
+  });
+}
+
+test('aimarket: a channel call is billed in whole cents rounded up, from one base unit; the deposit covers the calls and its rest comes back', () => {
+  // [price, billed]: 1 unit and 10,000 (a cent) bill one cent; 10,001 bills two (never rounded down); $0.015 bills 2 cents.
+  const cases: [bigint, bigint][] = [
+    [1n, 10_000n],
+    [9_999n, 10_000n],
+    [10_000n, 10_000n],
+    [10_001n, 20_000n],
+    [15_000n, 20_000n],
+    [1_234_567n, 1_240_000n],
+  ];
+  for (const [price, billed] of cases) {
+    const plan = aimarketPlan(price, 'honest');
+    assert.deepEqual([plan.outcome, plan.delivered, plan.attempts, plan.rejections], ['served', 'good', 1, 0]);
+    // The deposit is three calls' worth; the unused two come back on close.
+    assert.deepEqual(
+      plan.steps.flatMap((s) => (s.transfers ?? []).map((x) => [s.action, x.from, x.to, x.amount])),
+      [
+        ['open', 'buyer:b#0', 'escrow:aimarket', 3n * billed],
+        ['call:good', 'escrow:aimarket', 'seller:s#0', billed],
+        ['close', 'escrow:aimarket', 'buyer:b#0', 2n * billed],
+      ],
+      `${price}`,
+    );
+    assert.deepEqual(flows(plan), { 'buyer:b#0': -billed, 'escrow:aimarket': 0n, 'seller:s#0': billed });
+    assert.equal(plan.steps.at(-1)?.feedback, 100);
+  }
+  // No protocol fee on a direct call.
+  assert.ok(aimarketPlan(1n, 'honest').steps.every((s) => (s.transfers ?? []).every((x) => x.to !== 'fees:aimarket')));
+});
+
+test('aimarket: bad work drains the channel (402 depleted), a failure is refunded whole, a silent hub costs nothing, a channel past its lifetime refunds the rest', () => {
+  const drained = aimarketPlan(15_000n, 'malicious', { profile: { channelCalls: 4 } });
+  assert.deepEqual([drained.outcome, drained.delivered, drained.attempts, drained.rejections, drained.steps.at(-2)?.action], ['exhausted', 'bad', 4, 4, 'call:402:depleted']);
+  assert.deepEqual(flows(drained), { 'buyer:b#0': -80_000n, 'escrow:aimarket': 0n, 'seller:s#0': 80_000n });
+  assert.equal(drained.steps.at(-1)?.feedback, 0);
+  const failed = aimarketPlan(15_000n, 'failing');
+  assert.deepEqual([failed.outcome, failed.delivered, failed.attempts], ['failed', 'none', 1]);
+  assert.deepEqual(flows(failed), { 'buyer:b#0': 0n, 'escrow:aimarket': 0n });
+  const silent = aimarketPlan(15_000n, 'absent', { profile: { answerTimeoutSeconds: 45 } });
+  assert.deepEqual([silent.outcome, silent.steps.map((s) => [s.at, s.action, s.feedback])], ['unreachable', [[45_000, 'discover:no-answer', 0]]]);
+  assert.deepEqual(flows(silent), {});
+  // A 600 s lifetime: calls start at 0, 300 and 600 s; the third is refused (expiry at open + 600 inclusive).
+  const expired = aimarketPlan(10_000n, 'malicious', { profile: { channelExpirySeconds: 600 }, serviceMs: 300_000 });
+  assert.deepEqual([expired.outcome, expired.delivered, expired.rejections, expired.steps.at(-2)?.action, expired.steps.at(-2)?.at], ['expired', 'bad', 2, 'call:402:expired', 600_000]);
+  assert.deepEqual(flows(expired), { 'buyer:b#0': -20_000n, 'escrow:aimarket': 0n, 'seller:s#0': 20_000n });
+  // One millisecond less per call: the third starts at 599 s and is served; the fourth (899 s) finds the
+  // channel both spent and expired, and the hub names expiry first.
+  const justInTime = aimarketPlan(10_000n, 'malicious', { profile: { channelExpirySeconds: 600 }, serviceMs: 299_999 });
+  assert.deepEqual([justInTime.outcome, justInTime.rejections, justInTime.steps.at(-2)?.action], ['expired', 3, 'call:402:expired']);
+  assert.deepEqual(flows(justInTime), { 'buyer:b#0': -30_000n, 'escrow:aimarket': 0n, 'seller:s#0': 30_000n });
+});
+
+test('aimarket: a sloppy seller is retried on the same channel until good work; one call dearer than the $10,000 channel cap opens no channel', () => {
+  const plans = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => aimarketPlan(20_000n, 'sloppy', { quality: 0.5, seed }));
+  for (const p of plans) {
+    assert.ok(p.outcome === 'served' || p.outcome === 'exhausted', p.outcome);
+    const paid = 20_000n * BigInt(p.attempts);
+    assert.deepEqual(flows(p), { 'buyer:b#0': -paid, 'escrow:aimarket': 0n, 'seller:s#0': paid });
+    assert.equal(p.rejections, p.outcome === 'served' ? p.attempts - 1 : 3);
+  }
+  assert.ok(plans.some((p) => p.outcome === 'served' && p.rejections > 0));
+  // $4,000 a call: the cap holds two calls, not three.
+  const dear = aimarketPlan(4_000_000_000n, 'honest');
+  assert.equal(dear.steps[0]?.transfers?.[0]?.amount, 8_000_000_000n);
+  const tooDear = aimarketPlan(10_000_000_001n, 'honest');
+  assert.deepEqual([tooDear.outcome, tooDear.steps.map((s) => s.action), flows(tooDear)], ['over-capacity', ['channel:over-capacity'], {}]);
+});
+
+test('aimarket: an economy of every strategy conserves money with every channel closed; profile values out of range are refused', async () => {
+  const r = await run(
+    economy(
+      'aimarket',
+      [
+        // One price for all (cheapest buyers pick among the ties at random): one base unit, billed a whole cent.
+        { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.000001' },
+        { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.000001', serviceMinutes: 5 },
+        { name: 'flaky', role: 'seller', strategy: 'failing', count: 1, price: '$0.000001' },
+        { name: 'ghost', role: 'seller', strategy: 'absent', count: 1, price: '$0.000001' },
+        { name: 'spam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.000001', serviceMinutes: 1 },
+        { name: 'scam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.000001', serviceMinutes: 8 },
+      ],
+      { profiles: { aimarket: { channelExpirySeconds: 900 } } },
+    ),
+  );
+  assert.deepEqual(r.violations, []);
+  assert.deepEqual(outcomes(r), ['exhausted', 'expired', 'failed', 'served', 'unreachable']);
+  assert.equal(r.ledger.balance('escrow:aimarket'), 0n);
+  assert.equal(r.ledger.balance('fees:aimarket'), 0n);
+  // A one-unit price earns a whole cent per call.
+  for (const s of ['good', 'meh', 'spam', 'scam'])
+    assert.equal(earned(r, `seller:${s}#0`), 10_000n * BigInt(r.tasks.filter((t) => t.sellerPopulation === s && t.outcome !== 'refused').reduce((a, t) => a + t.attempts, 0)), s);
+  for (const t of r.tasks.filter((x) => x.sellerPopulation === 'good')) assert.deepEqual([t.outcome, t.settleMs], ['served', 600_000]);
+  for (const t of r.tasks.filter((x) => x.sellerPopulation === 'spam')) assert.deepEqual([t.outcome, t.outcomeClass, t.rejections], ['exhausted', 'paid', 3]);
+  for (const t of r.tasks.filter((x) => x.sellerPopulation === 'scam')) assert.deepEqual([t.outcome, t.outcomeClass, t.rejections], ['expired', 'timeout', 2]);
+  const honest = [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }];
+  await assert.rejects(() => run(economy('aimarket', honest, { profiles: { aimarket: { channelCalls: 0 } } })), /profiles\.aimarket: channelCalls: a channel covers at least one call/);
+  await assert.rejects(() => run(economy('aimarket', honest, { profiles: { aimarket: { channelExpirySeconds: 599 } } })), /profiles\.aimarket\.channelExpirySeconds: is out of range/);
 });

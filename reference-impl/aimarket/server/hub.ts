@@ -31,6 +31,7 @@ import { codedErrors, errorHandler, HttpError, jsonBody, type Listening, listen,
 import { bomCanonical, manifestCanonical, manifestCanonicalLegacy3, providerBinding, receiptCanonicalLegacy5, receiptCanonicalV1, receiptCanonicalV2 } from '../protocol/canonical.ts';
 import { type Capability, inputSize, priceFor, REFERENCE_CATALOG, runCapability, toolName } from '../protocol/catalog.ts';
 import { centsCeil, centsToMicros, formatUsd, parseUsdMicros, usdNumber } from '../protocol/money.ts';
+import { CHANNEL_MAX_DEPOSIT_CENTS } from '../protocol/model.ts';
 import { parsePyJson, type PyValue } from '../protocol/pyjson.ts';
 import { type Signer, signerFromSeed, verifyAnnounce, verifyManifest } from '../protocol/sign.ts';
 import { trustScore } from '../protocol/trust.ts';
@@ -62,6 +63,11 @@ export interface HubOptions {
   token: HubToken;
   /** Local capabilities (default: the reference catalog). An empty list makes a pure routing hub. */
   catalog?: readonly Capability[];
+  /**
+   * The operator's own work behind its capabilities (default: the lab work, runCapability). A hub's
+   * capabilities are its operator's code; `amh simulate` gives each simulated seller its own.
+   */
+  work?: (c: Capability, input: Record<string, unknown>) => ReturnType<typeof runCapability>;
   /** Fee on routed matches, in basis points (default 100). */
   routingFeeBps?: number;
   /** Lifetime of a channel from its open, in seconds of chain time (default CHANNEL_TTL_S). */
@@ -161,6 +167,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   const signer: Signer = signerFromSeed(o.signerSeedHex);
   const wrongSigner = signerFromSeed('11'.repeat(32));
   const catalog = o.catalog ?? REFERENCE_CATALOG;
+  const work = o.work ?? runCapability;
   const feeBps = o.routingFeeBps ?? Number(AIMARKET_CONSTANTS.defaults.routingFeeBps);
   const channelTtl = o.channelTtlSeconds ?? CHANNEL_TTL_S;
   const { privateKeyToAccount } = await import('viem/accounts');
@@ -386,7 +393,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         const why = ch.status !== 'open' ? 'channel is closed' : !faults.noExpiry && ch.expires_at <= t ? 'channel expired' : 'channel depleted';
         return paymentRequired(c, price, t, why);
       }
-      const out = runCapability(c, body.input);
+      const out = work(c, body.input);
       const charged = centsToMicros(BigInt(cents));
       const latency = Date.now() - started;
       if (!out.ok) {
@@ -430,7 +437,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       const chk = await checkTransfer(pay.tx_hash, price);
       if (!chk.ok) return paymentRequired(c, price, t, chk.reason);
       if (!db.useTx(pay.tx_hash, 'invoke', `${pid}/${cid}`) && !faults.acceptReusedTx) return paymentRequired(c, price, t, 'tx_hash already used');
-      const out = runCapability(c, body.input);
+      const out = work(c, body.input);
       if (!out.ok) {
         // A failed call does not consume the payment: the same transaction may pay a retry (profile AIM-PROF-06).
         db.releaseTx(pay.tx_hash);
@@ -497,7 +504,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     } catch (e) {
       throw new HttpError(400, `deposit_usd: ${(e as Error).message}`);
     }
-    if (micros <= 0n || micros > 10_000n * 1_000_000n) {
+    if (micros <= 0n || micros > centsToMicros(CHANNEL_MAX_DEPOSIT_CENTS)) {
       if (!faults.acceptZeroDeposit || micros !== 0n) throw new HttpError(400, 'deposit_usd must be > 0 and at most 10000');
     }
     if (micros % 10_000n !== 0n) throw new HttpError(400, 'deposit_usd must be a whole number of cents');
@@ -681,7 +688,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
         });
         continue;
       }
-      const out = runCapability(c, input);
+      const out = work(c, input);
       if (!out.ok) {
         db.refund(ch.id, Number(cents));
         state.set(nid, 'failed');
@@ -963,7 +970,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       if (!c) return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: { code: 'not_found', message: `unknown tool ${req.params.name}` } }) }] };
       const args = (req.params.arguments ?? {}) as Record<string, unknown>;
       if (faults.mcpFree) {
-        const out = runCapability(c, args);
+        const out = work(c, args);
         return { content: [{ type: 'text', text: JSON.stringify(out.ok ? { success: true, result: out.result } : { success: false }) }] };
       }
       try {
