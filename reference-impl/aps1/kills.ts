@@ -153,7 +153,7 @@ export default defineKills<Variant>({
     fault('APS-MSG-03', 'malformed500', 'malformed-requests', 1),
     fault('APS-ROB-01', 'malformed500', 'robustness-agent', 1),
     fault('APS-ROB-01', 'recordRefusedEnvelopes', 'robustness-agent', 1),
-    fault('APS-ROB-01', 'hireJunk500', 'robustness-marketplace', 1),
+    fault('APS-ROB-01', 'hireJunk500', 'robustness-marketplace', 2),
     fault('APS-NEG-01', 'replyOtherJob', 'negotiation', 2),
     fault('APS-NEG-02', 'acceptBelowFloor', 'negotiation', 12),
     fault('APS-NEG-02', 'counterAboveBase', 'negotiation', 12),

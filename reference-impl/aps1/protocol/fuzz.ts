@@ -91,7 +91,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** Bodies that are not a JSON object: not JSON at all, JSON of another type, nested past any parser's sense. */
 const notAnObjectBody: fc.Arbitrary<{ body: string | Uint8Array; note: string }> = fc.oneof(
-  malformedJson.map((body) => ({ body, note: 'not JSON' })),
+  { arbitrary: malformedJson.map((body) => ({ body, note: 'not JSON' })), weight: 3 },
   notObject.map((v) => ({ body: JSON.stringify(v), note: 'JSON that is not an object' })),
   fc.integer({ min: 100, max: 5000 }).map((n) => ({ body: `${'['.repeat(n)}${']'.repeat(n)}`, note: `arrays nested ${n} deep` })),
   fc.integer({ min: 200, max: 2000 }).map((n) => ({ body: deeplyNested('prompt', n), note: `prompt nested ${n} deep` })),
