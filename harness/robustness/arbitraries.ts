@@ -141,9 +141,7 @@ export function transportDefects(o: { readPath: string; writePath: string }): fc
     fc
       .constantFrom('exa mple..com:99999', 'a/b', '[::1', 'x:y:z', 'évil')
       .map((host) => ({ ...base, note: `bad Host ${host}`, method: 'POST', path: o.writePath, headers: { host }, expect4xx: true, transport: 'bad-host' })),
-    fc
-      .constantFrom('FOO', 'GETT', 'G-E-T', 'POSTX')
-      .map((method) => ({ ...base, note: `unknown method ${method}`, method, path: o.writePath, expect4xx: true, transport: 'unknown-method' })),
+    fc.constantFrom('FOO', 'GETT', 'G-E-T', 'POSTX').map((method) => ({ ...base, note: `unknown method ${method}`, method, path: o.writePath, expect4xx: true, transport: 'unknown-method' })),
     fc.constant({
       ...base,
       note: 'Expect: nonsense',

@@ -246,11 +246,7 @@ export const robustnessMarketplace = defineScenario({
     const signedJobId = freshJobId('rob-signed');
     const signedPrompt = 'a hire the batch never sends as it was signed';
     const sigs = await signHire({ victim: privateKeyToAccount(ctx.key('buyer1')), attacker: privateKeyToAccount(ctx.key('attacker')), agentId: f.m.id, jobId: signedJobId, prompt: signedPrompt, now });
-    const requests = batchOf(
-      seed,
-      { tag: freshJobId('rob'), marketplace: { agentId: f.m.id, victim: a.s.address('buyer1'), signedJobId, signedPrompt, now, sigs } },
-      { freeAgent: false },
-    );
+    const requests = batchOf(seed, { tag: freshJobId('rob'), marketplace: { agentId: f.m.id, victim: a.s.address('buyer1'), signedJobId, signedPrompt, now, sigs } }, { freeAgent: false });
     const before = await observeMarket(ctx, a, f);
     const block = await a.s.public.getBlockNumber({ cacheTime: 0 });
     await sendMalformedBatch(ctx, REQ, ctx.endpoint('aps1-marketplace').url, requests, `marketplace, seed ${seed}`);

@@ -155,9 +155,11 @@ function agentRequests(tag: string, t: AgentFuzzTarget): fc.Arbitrary<Aps1FuzzRe
     // ---- /execute: no task, with the real escrow (no reading can run it)
     {
       weight: 4,
-      arbitrary: fc.tuple(someJobId, noTask).map(([jobId, p]) =>
-        A({ cls: 'envelope-no-task', note: p.note, method: 'POST', path: '/execute', body: withField(envelopeOf(jobId, t.escrow), 'prompt', p.value), expect4xx: true, ...fresh(jobId) }),
-      ),
+      arbitrary: fc
+        .tuple(someJobId, noTask)
+        .map(([jobId, p]) =>
+          A({ cls: 'envelope-no-task', note: p.note, method: 'POST', path: '/execute', body: withField(envelopeOf(jobId, t.escrow), 'prompt', p.value), expect4xx: true, ...fresh(jobId) }),
+        ),
     },
     // ---- /execute: not a JSON object
     { weight: 3, arbitrary: notAnObjectBody.map((b) => A({ cls: 'envelope-not-object', note: b.note, method: 'POST', path: '/execute', body: b.body, expect4xx: true })) },
@@ -179,11 +181,18 @@ function agentRequests(tag: string, t: AgentFuzzTarget): fc.Arbitrary<Aps1FuzzRe
     },
     {
       weight: 1,
-      arbitrary: fc
-        .tuple(jobIdOf, fc.constantFrom<unknown>(undefined, null, 'nexus', [], 42))
-        .map(([jobId, e]) =>
-          A({ cls: 'envelope-escrow', note: `escrow ${JSON.stringify(e) ?? 'missing'}`, method: 'POST', path: '/execute', body: withField(envelopeOf(jobId, undefined), 'escrow', e), expect4xx: true, unpaid: true, jobId }),
-        ),
+      arbitrary: fc.tuple(jobIdOf, fc.constantFrom<unknown>(undefined, null, 'nexus', [], 42)).map(([jobId, e]) =>
+        A({
+          cls: 'envelope-escrow',
+          note: `escrow ${JSON.stringify(e) ?? 'missing'}`,
+          method: 'POST',
+          path: '/execute',
+          body: withField(envelopeOf(jobId, undefined), 'escrow', e),
+          expect4xx: true,
+          unpaid: true,
+          jobId,
+        }),
+      ),
     },
     // ---- /execute: what only the validator's strictness refuses, with the real escrow (the reference's own fuzz test only)
     {
@@ -244,7 +253,9 @@ function agentRequests(tag: string, t: AgentFuzzTarget): fc.Arbitrary<Aps1FuzzRe
       weight: 1,
       arbitrary: fc
         .tuple(fc.constantFrom('/execute', '/negotiate'), fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''))
-        .map(([path, ct]) => A({ cls: 'content-type', note: `content-type ${ct || '(empty)'}`, method: 'POST', path, headers: { 'content-type': ct }, body: 'type=propose&jobId=x&prompt=y', expect4xx: true })),
+        .map(([path, ct]) =>
+          A({ cls: 'content-type', note: `content-type ${ct || '(empty)'}`, method: 'POST', path, headers: { 'content-type': ct }, body: 'type=propose&jobId=x&prompt=y', expect4xx: true }),
+        ),
     },
     // ---- /negotiate: not an object; a message no reading can take
     { weight: 2, arbitrary: notAnObjectBody.map((b) => A({ cls: 'negotiation-not-object', note: b.note, method: 'POST', path: '/negotiate', body: b.body, expect4xx: true })) },
@@ -276,9 +287,7 @@ function agentRequests(tag: string, t: AgentFuzzTarget): fc.Arbitrary<Aps1FuzzRe
             ['jobId', 42, 'jobId a number'],
           ),
         )
-        .map(([jobId, [k, v, note]]) =>
-          A({ cls: 'negotiation-strict', note, method: 'POST', path: '/negotiate', body: withField(negotiationOf(jobId), k, v), expect4xx: true, lenientMayAct: true }),
-        ),
+        .map(([jobId, [k, v, note]]) => A({ cls: 'negotiation-strict', note, method: 'POST', path: '/negotiate', body: withField(negotiationOf(jobId), k, v), expect4xx: true, lenientMayAct: true })),
     },
     // ---- reads: /status of ids that name nothing
     { weight: 1, arbitrary: junkId.map((id) => A({ cls: 'status-id', note: `status of ${id.slice(0, 20)}`, method: 'GET', path: `/status/${id}`, headers: {}, expect4xx: false })) },
@@ -296,11 +305,16 @@ function agentRequests(tag: string, t: AgentFuzzTarget): fc.Arbitrary<Aps1FuzzRe
     // ---- unpublished paths (a GET may be answered: a site may serve pages beside the agent)
     {
       weight: 1,
-      arbitrary: fc
-        .tuple(fc.constantFrom('GET', 'POST', 'DELETE', 'OPTIONS'), fc.string({ maxLength: 15 }), fc.constantFrom('/', '/execute/', '/negotiate/', '/status/x/'))
-        .map(([m, s, prefix]) =>
-          A({ cls: 'agent-unknown-route', note: `${m} on an unpublished path`, method: m, path: `${prefix}${encodeURIComponent(s)}zz`, ...(m === 'GET' ? {} : { body: '{}' }), expect4xx: m !== 'GET' }),
-        ),
+      arbitrary: fc.tuple(fc.constantFrom('GET', 'POST', 'DELETE', 'OPTIONS'), fc.string({ maxLength: 15 }), fc.constantFrom('/', '/execute/', '/negotiate/', '/status/x/')).map(([m, s, prefix]) =>
+        A({
+          cls: 'agent-unknown-route',
+          note: `${m} on an unpublished path`,
+          method: m,
+          path: `${prefix}${encodeURIComponent(s)}zz`,
+          ...(m === 'GET' ? {} : { body: '{}' }),
+          expect4xx: m !== 'GET',
+        }),
+      ),
     },
     { weight: 1, arbitrary: transportDefects({ readPath: '/manifest', writePath: '/execute' }).map((r) => ({ ...r, server: 'agent' as const })) },
   );
@@ -346,11 +360,17 @@ function marketplaceRequests(tag: string, t: MarketplaceFuzzTarget): fc.Arbitrar
     // ---- a well-formed hire whose authorization proves nothing
     {
       weight: 3,
-      arbitrary: fc
-        .tuple(jobIdOf, junkAuth)
-        .map(([jobId, a]) =>
-          M({ cls: 'hire-auth', note: a.note, method: 'POST', path: hirePath, headers: a.headers, body: JSON.stringify({ jobId, prompt: 'spend the victim’s money', callerWallet: t.victim }), expect4xx: true }),
-        ),
+      arbitrary: fc.tuple(jobIdOf, junkAuth).map(([jobId, a]) =>
+        M({
+          cls: 'hire-auth',
+          note: a.note,
+          method: 'POST',
+          path: hirePath,
+          headers: a.headers,
+          body: JSON.stringify({ jobId, prompt: 'spend the victim’s money', callerWallet: t.victim }),
+          expect4xx: true,
+        }),
+      ),
     },
     // ---- the signed request changed after signing
     {
@@ -379,11 +399,17 @@ function marketplaceRequests(tag: string, t: MarketplaceFuzzTarget): fc.Arbitrar
     // ---- a hire of an agent that is not listed
     {
       weight: 1,
-      arbitrary: fc
-        .tuple(junkId, jobIdOf)
-        .map(([id, jobId]) =>
-          M({ cls: 'hire-unknown-agent', note: `agent ${id.slice(0, 20)}`, method: 'POST', path: `/agents/${id}/execute`, headers: JSON_HEADERS, body: JSON.stringify({ jobId, prompt: 'x', callerWallet: t.victim }), expect4xx: true }),
-        ),
+      arbitrary: fc.tuple(junkId, jobIdOf).map(([id, jobId]) =>
+        M({
+          cls: 'hire-unknown-agent',
+          note: `agent ${id.slice(0, 20)}`,
+          method: 'POST',
+          path: `/agents/${id}/execute`,
+          headers: JSON_HEADERS,
+          body: JSON.stringify({ jobId, prompt: 'x', callerWallet: t.victim }),
+          expect4xx: true,
+        }),
+      ),
     },
     // ---- reads of agents that are not listed
     { weight: 1, arbitrary: junkId.map((id) => M({ cls: 'agent-id', note: `agent ${id.slice(0, 20)}`, method: 'GET', path: `/agents/${id}`, headers: {}, expect4xx: false })) },
@@ -403,19 +429,17 @@ function marketplaceRequests(tag: string, t: MarketplaceFuzzTarget): fc.Arbitrar
     // ---- unpublished paths
     {
       weight: 1,
-      arbitrary: fc
-        .tuple(fc.constantFrom('GET', 'POST', 'DELETE', 'OPTIONS'), fc.string({ maxLength: 15 }), fc.constantFrom('/', '/agents/x/y/', `${hirePath}/`))
-        .map(([m, s, prefix]) =>
-          M({
-            cls: 'market-unknown-route',
-            note: `${m} on an unpublished path`,
-            method: m,
-            path: `${prefix}${encodeURIComponent(s)}zz`,
-            headers: JSON_HEADERS,
-            ...(m === 'GET' ? {} : { body: '{}' }),
-            expect4xx: m !== 'GET',
-          }),
-        ),
+      arbitrary: fc.tuple(fc.constantFrom('GET', 'POST', 'DELETE', 'OPTIONS'), fc.string({ maxLength: 15 }), fc.constantFrom('/', '/agents/x/y/', `${hirePath}/`)).map(([m, s, prefix]) =>
+        M({
+          cls: 'market-unknown-route',
+          note: `${m} on an unpublished path`,
+          method: m,
+          path: `${prefix}${encodeURIComponent(s)}zz`,
+          headers: JSON_HEADERS,
+          ...(m === 'GET' ? {} : { body: '{}' }),
+          expect4xx: m !== 'GET',
+        }),
+      ),
     },
     { weight: 1, arbitrary: transportDefects({ readPath: '/agents', writePath: hirePath }).map((r) => ({ ...r, server: 'marketplace' as const })) },
   );
