@@ -291,7 +291,7 @@ function agentRequests(tag: string, t: AgentFuzzTarget): fc.Arbitrary<Aps1FuzzRe
     },
     // ---- reads: /status of ids that name nothing
     { weight: 1, arbitrary: junkId.map((id) => A({ cls: 'status-id', note: `status of ${id.slice(0, 20)}`, method: 'GET', path: `/status/${id}`, headers: {}, expect4xx: false })) },
-    // ---- wrong methods on every published route
+    // ---- wrong methods on the published routes (not /health: a liveness route may answer any method)
     {
       weight: 2,
       arbitrary: fc
@@ -413,7 +413,7 @@ function marketplaceRequests(tag: string, t: MarketplaceFuzzTarget): fc.Arbitrar
     },
     // ---- reads of agents that are not listed
     { weight: 1, arbitrary: junkId.map((id) => M({ cls: 'agent-id', note: `agent ${id.slice(0, 20)}`, method: 'GET', path: `/agents/${id}`, headers: {}, expect4xx: false })) },
-    // ---- wrong methods
+    // ---- wrong methods (not /health, as for the agent)
     {
       weight: 2,
       arbitrary: fc
