@@ -2,9 +2,11 @@
  * fast-check building blocks for malformed input, shared by the packs' request generators
  * (reference-impl/<id>/protocol/fuzz.ts): hex strings, header values, JSON values of the wrong
  * type, strings that are not addresses, not signatures, not unsigned integers, and bodies that are
- * not JSON. Protocol knowledge (routes, fields, credentials) stays in the packs.
+ * not JSON, and requests the HTTP layer refuses before the application. Protocol knowledge (routes,
+ * fields, credentials) stays in the packs.
  */
 import fc from 'fast-check';
+import type { MalformedRequest } from './http.ts';
 
 const HEX = '0123456789abcdef'.split('');
 /** Lower-case hex digits, `min` to `max` of them. */
@@ -111,3 +113,44 @@ export const malformedJson: fc.Arbitrary<string | Uint8Array> = fc
 
 /** JSON text of an object whose `field` is nested `depth` levels deep (built as text: a value this deep cannot be stringified). */
 export const deeplyNested = (field: string, depth: number) => `{"${field}":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+
+/**
+ * Requests the HTTP layer meets before the application (each goes on its own connection, which the
+ * server may close): a header of 33 to 60 KiB (past node's 16 KiB default and any 32 KiB limit), a
+ * raw non-ASCII or backslashed request-target, a bad Host, an unknown method token, an `Expect`
+ * other than 100-continue. `readPath` is a read route of the server (the oversized header and the
+ * odd request-target go there, below it), `writePath` a route that changes state (the rest: none
+ * may act on it). None carries a credential.
+ */
+export function transportDefects(o: { readPath: string; writePath: string }): fc.Arbitrary<MalformedRequest> {
+  const base = { cls: 'transport', headers: {} };
+  const below = o.readPath.endsWith('/') ? o.readPath : `${o.readPath}/`;
+  return fc.oneof(
+    fc.integer({ min: 33, max: 60 }).map((kb) => ({
+      ...base,
+      note: `${kb} KiB header`,
+      method: 'GET',
+      path: o.readPath,
+      headers: { 'x-junk': 'y'.repeat(kb * 1024) },
+      expect4xx: false,
+      transport: 'header-too-large',
+    })),
+    fc
+      .oneof(fc.string({ unit: fc.integer({ min: 0xa1, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }), fc.constantFrom('a\\b', '..\\..\\x', '\\'))
+      .map((raw) => ({ ...base, note: 'raw non-ASCII or backslash in the request-target', method: 'GET', path: `${below}${raw}`, expect4xx: false, transport: 'bad-request-target' })),
+    fc
+      .constantFrom('exa mple..com:99999', 'a/b', '[::1', 'x:y:z', 'évil')
+      .map((host) => ({ ...base, note: `bad Host ${host}`, method: 'POST', path: o.writePath, headers: { host }, expect4xx: true, transport: 'bad-host' })),
+    fc.constantFrom('FOO', 'GETT', 'G-E-T', 'POSTX').map((method) => ({ ...base, note: `unknown method ${method}`, method, path: o.writePath, expect4xx: true, transport: 'unknown-method' })),
+    fc.constant({
+      ...base,
+      note: 'Expect: nonsense',
+      method: 'POST',
+      path: o.writePath,
+      headers: { 'content-type': 'application/json', expect: 'nonsense' },
+      body: '{}',
+      expect4xx: true,
+      transport: 'bad-expect',
+    }),
+  );
+}

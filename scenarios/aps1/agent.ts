@@ -46,7 +46,7 @@ async function manifestFor(ctx: RunContext, agent: AgentClient, req: string): Pr
 }
 
 /** What hiring this agent takes on this chain. */
-interface Hire {
+export interface Hire {
   a: Aps;
   m: APS1Manifest;
   wallet: Address;
@@ -58,7 +58,11 @@ interface Hire {
 }
 
 async function hire(ctx: RunContext, agent: AgentClient, req: string): Promise<Hire> {
-  const m = await manifestFor(ctx, agent, req);
+  return termsOf(ctx, await manifestFor(ctx, agent, req), req);
+}
+
+/** What hiring the agent of manifest `m` takes on the target's chain (Indeterminate under `req` when it takes none of its stablecoins). */
+export async function termsOf(ctx: RunContext, m: APS1Manifest, req: string): Promise<Hire> {
   const a = await aps(ctx);
   const chainTokens = a.tokens.map((t) => t.toLowerCase());
   const tok = m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens.find((t) => chainTokens.includes(t.address.toLowerCase()));
@@ -69,7 +73,7 @@ async function hire(ctx: RunContext, agent: AgentClient, req: string): Promise<H
 }
 
 /** Lock `amount` for the agent by `method` as `employer`. */
-async function pay(h: Hire, employer: string, method: PaymentMethod, amount: bigint, o: { worker?: Address; judge?: string; duration?: bigint } = {}): Promise<Escrow> {
+export async function pay(h: Hire, employer: string, method: PaymentMethod, amount: bigint, o: { worker?: Address; judge?: string; duration?: bigint } = {}): Promise<Escrow> {
   const { a } = h;
   const act = actor(a, employer);
   let e: Escrow | { refused: string };

@@ -35,7 +35,7 @@ async function listing(ctx: Parameters<typeof marketplaceOf>[0], req: string): P
 }
 
 /** The token a listed agent is paid in here: the chain's AlphaUSD when it takes it, else its first. */
-function payToken(m: APS1Manifest, a: Awaited<ReturnType<typeof aps>>): Address {
+export function payToken(m: APS1Manifest, a: Awaited<ReturnType<typeof aps>>): Address {
   return (m.supportedTokens.find((t) => t.address.toLowerCase() === a.alpha.toLowerCase()) ?? m.supportedTokens[0]!).address as Address;
 }
 
@@ -53,7 +53,7 @@ async function hireable(ctx: Parameters<typeof marketplaceOf>[0], pick: number) 
  * Lets the marketplace pull `token` from `role`: its address comes from GET /health (`address`) or
  * from the 402 it answers a hire the caller has not allowed (profile APS-PROF-12).
  */
-async function letMarketplaceSpend(ctx: Parameters<typeof marketplaceOf>[0], a: Awaited<ReturnType<typeof aps>>, role: string, token: Address, agentId: string): Promise<void> {
+export async function letMarketplaceSpend(ctx: Parameters<typeof marketplaceOf>[0], a: Awaited<ReturnType<typeof aps>>, role: string, token: Address, agentId: string): Promise<void> {
   const mk = marketplaceOf(ctx);
   let spender = (await mk.health()).body?.address as Address | undefined;
   if (!spender) {

@@ -13,7 +13,7 @@ export const aps1Register = defineRegister({
   sources: [
     { id: 'seed', title: 'Seed 004: @paypol-protocol/aps-1 README', file: 'scenarios/aps1/sources/seed-004-aps1.txt', origin: '/work/shared/seeds/004_fad0599b83ca4664.txt' },
     { id: 'spec', title: 'specs/protocols.md §D APS-1', file: 'scenarios/aps1/sources/spec-notes-aps1.md', origin: '/work/shared/specs/protocols.md lines 283-356' },
-    { id: 'profile', title: 'APS-1 profile: assumptions and compat tables', file: 'scenarios/aps1/profile.md', origin: 'scenarios/aps1/profile.md', lines: [21, 48] },
+    { id: 'profile', title: 'APS-1 profile: assumptions and compat tables', file: 'scenarios/aps1/profile.md', origin: 'scenarios/aps1/profile.md', lines: [21, 49] },
   ],
   entries: [
     // ---- seed: listing, intro ----------------------------------------------------------------
@@ -168,23 +168,24 @@ export const aps1Register = defineRegister({
     { source: 'profile', lines: [34, 34], quote: 'APS-PROF-14', requirements: ['APS-CHN-01'] },
     { source: 'profile', lines: [35, 35], quote: 'APS-PROF-15', notTestable: 'nothing is placed, so nothing to check' },
     { source: 'profile', lines: [36, 36], quote: 'APS-PROF-16', requirements: ['APS-JOB-05', 'APS-DSP-02'] },
-    { source: 'profile', lines: [37, 42], quote: 'The compat profile: what the public contracts do instead', notTestable: 'heading and prose of the compat table' },
-    { source: 'profile', lines: [43, 44], quote: '| switch | public behaviour (§D) | requirements it breaks |', notTestable: 'table header' },
-    { source: 'profile', lines: [45, 45], quote: '`penaltyFromWinner`', requirements: ['APS-DSP-01', 'APS-DSP-02'] },
-    { source: 'profile', lines: [46, 46], quote: '`penaltyCapIn18Decimals`', requirements: ['APS-DSP-02'] },
-    { source: 'profile', lines: [47, 47], quote: '`timeoutAfterDelivery`', requirements: ['APS-JOB-05'] },
-    { source: 'profile', lines: [48, 48], quote: '`verifyByAnyone`', requirements: ['APS-PRF-03'] },
+    { source: 'profile', lines: [37, 37], quote: 'APS-PROF-17', requirements: ['APS-ROB-01', 'APS-MSG-03'] },
+    { source: 'profile', lines: [38, 43], quote: 'The compat profile: what the public contracts do instead', notTestable: 'heading and prose of the compat table' },
+    { source: 'profile', lines: [44, 45], quote: '| switch | public behaviour (§D) | requirements it breaks |', notTestable: 'table header' },
+    { source: 'profile', lines: [46, 46], quote: '`penaltyFromWinner`', requirements: ['APS-DSP-01', 'APS-DSP-02'] },
+    { source: 'profile', lines: [47, 47], quote: '`penaltyCapIn18Decimals`', requirements: ['APS-DSP-02'] },
+    { source: 'profile', lines: [48, 48], quote: '`timeoutAfterDelivery`', requirements: ['APS-JOB-05'] },
+    { source: 'profile', lines: [49, 49], quote: '`verifyByAnyone`', requirements: ['APS-PRF-03'] },
   ],
   surface: [
     // routes
-    { kind: 'route', name: 'GET /manifest', requirements: ['APS-MAN-01', 'APS-MAN-02'] },
-    { kind: 'route', name: 'POST /negotiate', requirements: ['APS-NEG-01', 'APS-NEG-02', 'APS-NEG-03', 'APS-MSG-01', 'APS-MSG-03'] },
-    { kind: 'route', name: 'POST /execute', requirements: ['APS-EXE-01', 'APS-EXE-02', 'APS-EXE-03', 'APS-EXE-04', 'APS-MSG-01', 'APS-MSG-02', 'APS-MSG-03'] },
-    { kind: 'route', name: 'GET /status/:jobId', requirements: ['APS-EXE-01'] },
+    { kind: 'route', name: 'GET /manifest', requirements: ['APS-MAN-01', 'APS-MAN-02', 'APS-ROB-01'] },
+    { kind: 'route', name: 'POST /negotiate', requirements: ['APS-NEG-01', 'APS-NEG-02', 'APS-NEG-03', 'APS-MSG-01', 'APS-MSG-03', 'APS-ROB-01'] },
+    { kind: 'route', name: 'POST /execute', requirements: ['APS-EXE-01', 'APS-EXE-02', 'APS-EXE-03', 'APS-EXE-04', 'APS-MSG-01', 'APS-MSG-02', 'APS-MSG-03', 'APS-ROB-01'] },
+    { kind: 'route', name: 'GET /status/:jobId', requirements: ['APS-EXE-01', 'APS-ROB-01'] },
     { kind: 'route', name: 'GET /health', requirements: ['APS-MAN-03'] },
-    { kind: 'route', name: 'GET /agents', requirements: ['APS-MKT-01'] },
-    { kind: 'route', name: 'GET /agents/:id', requirements: ['APS-MKT-01'] },
-    { kind: 'route', name: 'POST /agents/:id/execute', requirements: ['APS-MKT-02', 'APS-MKT-03', 'APS-MKT-04'] },
+    { kind: 'route', name: 'GET /agents', requirements: ['APS-MKT-01', 'APS-ROB-01'] },
+    { kind: 'route', name: 'GET /agents/:id', requirements: ['APS-MKT-01', 'APS-ROB-01'] },
+    { kind: 'route', name: 'POST /agents/:id/execute', requirements: ['APS-MKT-02', 'APS-MKT-03', 'APS-MKT-04', 'APS-ROB-01'] },
     // messages
     { kind: 'message', name: 'APS1Manifest', requirements: ['APS-MAN-01'] },
     { kind: 'message', name: 'APS1Negotiation', requirements: ['APS-NEG-01'] },
@@ -194,7 +195,7 @@ export const aps1Register = defineRegister({
     { kind: 'message', name: 'APS1EscrowParams', notTestable: 'no route carries it (see the spec entry for line 27)' },
     // headers
     { kind: 'header', name: 'X-APS-Version', notTestable: 'sent by the package’s client; no behaviour depends on it' },
-    { kind: 'header', name: 'X-APS1-Signature / X-APS1-Timestamp', requirements: ['APS-MKT-03'] },
+    { kind: 'header', name: 'X-APS1-Signature / X-APS1-Timestamp', requirements: ['APS-MKT-03', 'APS-ROB-01'] },
     // NexusV2
     { kind: 'function', name: 'NexusV2.createJob', requirements: ['APS-JOB-01'] },
     { kind: 'function', name: 'NexusV2.startJob', requirements: ['APS-JOB-02'] },

@@ -74,6 +74,18 @@ export const aps1Requirements = defineCatalog([
     text: 'An envelope or negotiation message that breaks any constraint of the validator (lengths, regexes, enums, integers, bounds, types) or is not JSON is answered 4xx with a JSON error; no job is recorded (/status stays 404), no negotiation is recorded, the agent sends no transaction.',
     profileAssumption: false,
   },
+  {
+    id: 'APS-ROB-01',
+    level: 'MUST',
+    title: 'A malformed request to the agent or the marketplace gets no 5xx, is refused where it could change state, and changes nothing',
+    source: {
+      ...PROFILE,
+      section:
+        'APS-PROF-17 Robustness (RFC 9110 §15.5-15.6: a client error is a 4xx, a 5xx says the server erred; DESIGN rule 7 "no 500 for a client\'s mistake"; seed Phase 3 "Before execution, the client locks funds")',
+    },
+    text: "Every malformed request to an agent server or a marketplace (a body that is not JSON or not an object, an envelope without a task, an escrow claim that is broken or pays nothing, a negotiation message without a type, jobId or price or with a negative one, a hire without a valid signature of its caller or whose signature covers another request, an agent that is not listed, a wrong method, an unpublished path, a body past the server's limit, a transport-level defect) is answered below 500 (501 for an unimplemented method; a closed connection for a transport-level defect or a body over 64 KiB), and with a 4xx where it aims at a route that can change state; after a batch of them the manifest and the listing, the stored result of a finished job, the agent's and the marketplace's nonces, the balances of the parties, the caller's allowance to the marketplace, the unused escrow's NexusV2 job or stream and the contracts' job, stream and proof counters are unchanged, no jobId the batch named has a job, and no NexusV2, StreamV1, AIProofRegistry or token event names the agent, the marketplace or the harness's roles.",
+    profileAssumption: true,
+  },
   // ---- negotiation ------------------------------------------------------------------------------
   {
     id: 'APS-NEG-01',

@@ -3,6 +3,7 @@ import { escrowReuse, executePaid, executeUnpaid, malformed, manifest, messageRe
 import { chainProfile, disputeOutcomes, feeBoundaries, jobAttacks, jobModel, jobRaces, penaltyCap, proofForgery, timeoutRules } from './jobs.ts';
 import { marketAuth, marketHire, marketListing, marketRevert } from './market.ts';
 import { proofRegistry, reputation } from './registries.ts';
+import { robustnessAgent, robustnessMarketplace } from './robustness.ts';
 import { streamModel } from './streams.ts';
 
 export const aps1Scenarios = [
@@ -10,6 +11,7 @@ export const aps1Scenarios = [
   manifest,
   messageReadings,
   malformed,
+  robustnessAgent,
   negotiate,
   negotiatedPrice,
   executePaid,
@@ -30,4 +32,5 @@ export const aps1Scenarios = [
   marketHire,
   marketAuth,
   marketRevert,
+  robustnessMarketplace,
 ];

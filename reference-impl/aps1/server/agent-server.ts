@@ -376,14 +376,30 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
     });
   });
 
+  /** `parse()`, except that with the `recordRefusedEnvelopes` fault a refused envelope naming a new jobId is stored as an error result first. */
+  function withRefusalRecorded<T>(raw: Record<string, unknown>, parse: () => T): T {
+    try {
+      return parse();
+    } catch (e) {
+      const jobId = raw.jobId;
+      if (faults.recordRefusedEnvelopes && typeof jobId === 'string' && jobId && !db.agentJob(jobId)) {
+        const body = { jobId, agentId: id, status: 'error', error: (e as Error).message, executionTimeMs: 0, timestamp: iso() };
+        if (db.startAgentJob({ jobId, requestHash: 'refused', escrowKey: null, escrow: null }, iso())) db.updateAgentJob(jobId, { state: 'done', result: JSON.stringify(body), httpStatus: 400 });
+      }
+      throw e;
+    }
+  }
+
   app.post('/execute', async (c: Context) => {
     const t0 = Date.now();
     const raw = await objectBody(c);
     if (faults.refuseUnknownKeys && unknownKeys(raw, ENVELOPE_KEYS).length) throw new HttpError(400, `Invalid envelope: unknown keys ${unknownKeys(raw, ENVELOPE_KEYS).join(', ')}`);
-    const env = parseV3(
-      APS1ExecutionEnvelopeSchema,
-      { ...raw, jobId: 'jobId' in raw ? raw.jobId : `aps1-${Date.now()}-${randomBytes(4).toString('hex')}`, timestamp: 'timestamp' in raw ? raw.timestamp : new Date(now()).toISOString() },
-      'envelope',
+    const env = withRefusalRecorded(raw, () =>
+      parseV3(
+        APS1ExecutionEnvelopeSchema,
+        { ...raw, jobId: 'jobId' in raw ? raw.jobId : `aps1-${Date.now()}-${randomBytes(4).toString('hex')}`, timestamp: 'timestamp' in raw ? raw.timestamp : new Date(now()).toISOString() },
+        'envelope',
+      ),
     );
     if (env.agentId !== id) throw new HttpError(400, `Invalid envelope: agentId: this agent is '${id}', not '${env.agentId}'`);
     const requestHash = keccak256(stringToBytes(canonicalJson({ ...env, timestamp: undefined })));

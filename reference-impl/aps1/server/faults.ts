@@ -27,6 +27,7 @@ export const APS1_FAULTS = defineFaults({
   ignoreDeadline: 'the agent runs on a NexusV2 job that is past its deadline (it can no longer complete it)',
   statelessNegotiation: 'each negotiation message is answered as the first of its job (a later lowball undoes an agreement)',
   invalidErrorResult: "a failed execution is stored and answered with status 'failed', which APS1Result does not allow",
+  recordRefusedEnvelopes: 'an envelope the validator refuses is still recorded under its jobId (GET /status then answers an error result for it)',
   // marketplace
   noCallerAuth: "the marketplace executes (and charges) without checking the caller's signature",
   settleOnFailure: 'the marketplace settles the escrow although the agent failed or its proof mismatched',
@@ -38,6 +39,7 @@ export const APS1_FAULTS = defineFaults({
   dropPayload: 'the marketplace forwards the prompt but not the payload to the agent',
   noHireAnchor: 'the marketplace does not anchor a hire to its createJob block (after a chain revert it answers the hire the chain forgot)',
   forgetHireAnswer: 'a resent hire (same caller, same jobId) is answered 409 instead of the stored answer',
+  hireJunk500: 'the marketplace parses a hire body without a guard: a body that is not JSON is answered 500',
 });
 
 /** The faults switched on (all off by default). */

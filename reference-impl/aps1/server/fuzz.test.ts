@@ -1,11 +1,14 @@
 /**
  * Malformed-input fuzzing of the APS-1 reference servers (the honest agent and the marketplace):
- * thousands of seeded fast-check requests across every route (wrong methods and paths, non-JSON and
- * non-object bodies, bodies past the limit, every field constraint of the envelope, negotiation and
- * marketplace schemas broken one way or several at once, with a real unused escrow in them, forged
- * or missing caller signatures) against the real servers on anvil.
+ * thousands of seeded requests from the protocol library's generator (protocol/fuzz.ts, shared with
+ * the robustness scenario APS-ROB-01), sent byte for byte by harness/robustness/http.ts, across every
+ * route of both servers: wrong methods and paths, bodies that are not JSON or not an object, bodies
+ * past the limit, envelopes, negotiation messages and hires broken one field at a time (with the real
+ * unused escrow or the caller's real signature inside), forged or missing caller signatures,
+ * transport-level defects. This test sends all of them, the ones only the reference's strict
+ * reading refuses included (the scenario keeps those from third parties).
  *
- * Per request: no 5xx, a 4xx for anything aimed at a state-changing route, every 4xx a JSON
+ * Per request: no 5xx, a 4xx for anything aimed at a state-changing route, every refusal a JSON
  * `{error}`. After the run: every server's SQLite content, the token balances of every party and
  * contract, the servers' nonces, the escrows' counters and the block height are exactly what they
  * were; and the unused escrow named by thousands of refused envelopes still pays for a valid one.
@@ -14,11 +17,15 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import http from 'node:http';
 import { afterAll, beforeAll, test } from 'vitest';
 import type { Address } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { robustnessProblem } from '../../../harness/robustness/batch.ts';
+import { describeRequest, sendRaw, type NoAnswer, type RawAnswer } from '../../../harness/robustness/http.ts';
 import { agentClient } from '../agents/clients.ts';
 import { allowAll, envelope, escrowNexus, negotiation, payDirect, type Escrow } from '../agents/employer.ts';
-import { AUTH_HEADERS } from '../protocol/marketplace.ts';
+import { malformedRequest, signHire, type Aps1FuzzContext, type Aps1FuzzRequest, type Aps1Server } from '../protocol/fuzz.ts';
 import { nexusAbi, proofAbi, streamAbi } from '../protocol/abi.ts';
 import { startLab, type Lab } from './testkit.ts';
 
@@ -28,16 +35,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 2400);
 let lab: Lab;
 let unused: Escrow;
 let before: string;
-
-interface Req {
-  cls: string;
-  method: string;
-  url: string;
-  body?: string;
-  headers?: Record<string, string>;
-  /** Aimed at a state-changing route: must be refused with a 4xx. */
-  mutating: boolean;
-}
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 async function snapshot(): Promise<string> {
   const { chain, stack, contracts, alpha } = lab;
@@ -78,199 +76,66 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  keepAlive.destroy();
   await lab?.stop();
 });
 
 // ---- the requests ------------------------------------------------------------------------------
 
-const junk = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.integer(),
-  fc.double({ noNaN: false }),
-  fc.string({ maxLength: 40 }),
-  fc.array(fc.integer(), { maxLength: 4 }),
-  fc.dictionary(fc.string({ maxLength: 6 }), fc.integer(), { maxKeys: 3 }),
-);
-
-/** Breaks an envelope in at least one way the validator refuses (so it can never be valid). */
-function brokenEnvelope(valid: Record<string, unknown>): fc.Arbitrary<{ note: string; body: unknown }> {
-  const fields = Object.keys(valid);
-  const breakOne: fc.Arbitrary<{ note: string; body: unknown }>[] = [
-    fc.constantFrom(...fields.filter((f) => f !== 'payload' && f !== 'proof' && f !== 'timestamp' && f !== 'jobId')).map((f) => {
-      const { [f]: _, ...rest } = valid;
-      return { note: `without ${f}`, body: rest };
-    }),
-    fc
-      .tuple(
-        fc.constantFrom('agentId', 'prompt', 'callerWallet'),
-        junk.filter((x) => typeof x !== 'string'),
-      )
-      .map(([f, x]) => ({ note: `${f} = ${JSON.stringify(x)}`, body: { ...valid, [f]: x } })),
-    fc.constantFrom(
-      { note: 'prompt empty', body: { ...valid, prompt: '' } },
-      { note: 'prompt 10,001 chars', body: { ...valid, prompt: 'p'.repeat(10_001) } },
-      { note: 'prompt of 5,001 emoji', body: { ...valid, prompt: '🙂'.repeat(5001) } },
-      { note: 'jobId empty', body: { ...valid, jobId: '' } },
-      { note: 'agentId of another agent', body: { ...valid, agentId: 'someone-else' } },
-      { note: 'callerWallet short', body: { ...valid, callerWallet: '0x1234' } },
-      { note: 'payload an array', body: { ...valid, payload: [1, 2, 3] } },
-      { note: 'payload a string', body: { ...valid, payload: 'x' } },
-      { note: 'timestamp with offset', body: { ...valid, timestamp: '2025-01-15T10:30:00+01:00' } },
-      { note: 'timestamp impossible date', body: { ...valid, timestamp: '2025-02-30T10:30:00Z' } },
-      { note: 'timestamp a number', body: { ...valid, timestamp: 1736937000 } },
-      { note: 'escrow null', body: { ...valid, escrow: null } },
-      { note: 'escrow.method unknown', body: { ...valid, escrow: { ...(valid.escrow as object), method: 'iou' } } },
-      { note: 'escrow.onChainId -1', body: { ...valid, escrow: { ...(valid.escrow as object), onChainId: -1 } } },
-      { note: 'escrow.onChainId 0.5', body: { ...valid, escrow: { ...(valid.escrow as object), onChainId: 0.5 } } },
-      { note: 'escrow.txHash short', body: { ...valid, escrow: { ...(valid.escrow as object), txHash: '0xabc' } } },
-      { note: 'escrow without txHash', body: { ...valid, escrow: { ...(valid.escrow as object), txHash: undefined } } },
-      { note: 'escrow.contractAddress junk', body: { ...valid, escrow: { ...(valid.escrow as object), contractAddress: 'nexus' } } },
-      { note: 'proof.commitmentId proof-42 (the seed’s example)', body: { ...valid, proof: { planHash: `0x${'d'.repeat(64)}`, commitmentId: 'proof-42', commitTxHash: `0x${'7'.repeat(64)}` } } },
-      { note: 'proof naming no commitment of this agent', body: { ...valid, proof: { planHash: `0x${'d'.repeat(64)}`, commitmentId: `0x${'e'.repeat(64)}`, commitTxHash: `0x${'7'.repeat(64)}` } } },
-    ),
-  ];
-  return fc.oneof(...breakOne);
+/** The batch's aim: the honest agent (the unused payment, the finished job) and the marketplace (buyer1 lets it spend). */
+async function fuzzContext(): Promise<Aps1FuzzContext> {
+  const buyer = privateKeyToAccount(lab.key('buyer1'));
+  const now = Math.floor(Date.now() / 1000);
+  const signedJobId = 'fuzz-signed';
+  const signedPrompt = 'a hire never sent as signed';
+  return {
+    tag: 'fuzz',
+    agent: {
+      id: 'data-analyzer',
+      callerWallet: buyer.address,
+      escrow: { contractAddress: unused.contractAddress, onChainId: unused.onChainId, txHash: unused.txHash, method: unused.method },
+      doneJobId: 'fuzz-done',
+    },
+    marketplace: {
+      agentId: 'data-analyzer',
+      victim: buyer.address,
+      signedJobId,
+      signedPrompt,
+      now,
+      sigs: await signHire({ victim: buyer, attacker: privateKeyToAccount(lab.key('attacker')), agentId: 'data-analyzer', jobId: signedJobId, prompt: signedPrompt, now }),
+    },
+  };
 }
 
-function requests(): fc.Arbitrary<Req> {
-  const agent = lab.stack.agent.url;
-  const market = lab.stack.marketplace.url;
-  const buyer = lab.actor('buyer1').address;
-  const valid = envelope({ jobId: 'fuzz-job', agentId: 'data-analyzer', prompt: 'spend the unused escrow', callerWallet: buyer, escrow: unused }) as unknown as Record<string, unknown>;
-  const neg = negotiation('propose', 'fuzz-neg', 3) as unknown as Record<string, unknown>;
-  const json = (x: unknown) => JSON.stringify(x);
-  return fc.oneof(
-    {
-      weight: 6,
-      arbitrary: fc
-        .tuple(brokenEnvelope(valid), fc.string({ minLength: 1, maxLength: 12 }))
-        // A fresh jobId each time, unless the break is the jobId itself (an empty one must stay empty).
-        .map(([b, id]) => ({
-          cls: `envelope: ${b.note}`,
-          method: 'POST',
-          url: `${agent}/execute`,
-          body: json(b.note.startsWith('jobId') ? b.body : { ...(b.body as object), jobId: `fuzz-${id}` }),
-          mutating: true,
-        })),
-    },
-    {
-      weight: 3,
-      arbitrary: fc
-        .oneof(
-          fc.constantFrom('type', 'jobId', 'price').map((f) => ({ ...neg, [f]: undefined })),
-          fc.constantFrom(
-            { ...neg, type: 'offer' },
-            { ...neg, price: -0.01 },
-            { ...neg, price: '3' },
-            { ...neg, currency: 'EUR' },
-            { ...neg, message: 'm'.repeat(1025) },
-            { ...neg, timestamp: '2025-01-15' },
-            { ...neg, price: 0.0000001 },
-          ),
-          fc
-            .tuple(fc.constantFrom('type', 'jobId', 'price', 'currency', 'timestamp'), junk)
-            .map(([f, x]) => ({ ...neg, [f]: x }))
-            .filter(
-              (m) => !(typeof m.price === 'number' && m.type === 'propose' && typeof m.jobId === 'string' && (m.jobId as string).length > 0 && (m.currency === 'USD' || m.currency === undefined)),
-            ),
-        )
-        .map((m) => ({ cls: 'negotiation', method: 'POST', url: `${agent}/negotiate`, body: json(m), mutating: true })),
-    },
-    {
-      weight: 2,
-      arbitrary: fc
-        .oneof(
-          fc.constantFrom('', ' ', '{', '{"jobId":', 'null', '[]', '"envelope"', '42', 'true', '\u0000'),
-          fc.string({ maxLength: 60 }).filter((s) => {
-            try {
-              const v = JSON.parse(s);
-              return v === null || typeof v !== 'object' || Array.isArray(v);
-            } catch {
-              return true;
-            }
-          }),
-        )
-        .chain((body) => fc.constantFrom('/execute', '/negotiate').map((p) => ({ cls: `raw body ${JSON.stringify(body).slice(0, 20)}`, method: 'POST', url: `${agent}${p}`, body, mutating: true }))),
-    },
-    {
-      weight: 1,
-      arbitrary: fc
-        .constantFrom(300_000, 1_000_000)
-        .map((n) => ({ cls: `body of ${n} bytes`, method: 'POST', url: `${agent}/execute`, body: json({ ...valid, jobId: 'fuzz-big', payload: { blob: 'x'.repeat(n) } }), mutating: true })),
-    },
-    {
-      weight: 2,
-      arbitrary: fc
-        .tuple(fc.constantFrom('PUT', 'PATCH', 'DELETE', 'POST'), fc.constantFrom('/manifest', '/health', '/status/fuzz-done', '/nope', '/execute/x', '/negotiate/x'))
-        .map(([method, p]) => ({ cls: `${method} ${p}`, method, url: `${agent}${p}`, body: json(valid), mutating: true })),
-    },
-    { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 80 }).map((id) => ({ cls: 'GET /status/<junk>', method: 'GET', url: `${agent}/status/${encodeURIComponent(id)}`, mutating: false })) },
-    {
-      weight: 3,
-      arbitrary: fc
-        .tuple(
-          fc.oneof(
-            fc.constant({ jobId: 'fuzz-mk', prompt: 'x', callerWallet: buyer }),
-            fc.constantFrom(
-              { prompt: 'x', callerWallet: buyer },
-              { jobId: 'fuzz-mk', callerWallet: buyer },
-              { jobId: 'fuzz-mk', prompt: '', callerWallet: buyer },
-              { jobId: 'fuzz-mk', prompt: 'x', callerWallet: '0x12' },
-              { jobId: 'fuzz-mk', prompt: 'x', callerWallet: buyer, token: 'alpha' },
-            ),
-          ),
-          fc.oneof(
-            fc.constant({}),
-            fc.record({
-              [AUTH_HEADERS.signature]: fc.constantFrom('0x', `0x${'ab'.repeat(65)}`, 'not-hex'),
-              [AUTH_HEADERS.timestamp]: fc.constantFrom('0', 'now', String(Math.floor(Date.now() / 1000))),
-            }),
-          ),
-          fc.constantFrom('data-analyzer', 'failing-analyzer', 'no-such-agent', '../etc'),
-        )
-        .map(([body, headers, id]) => ({
-          cls: 'marketplace execute (unsigned or malformed)',
-          method: 'POST',
-          url: `${market}/agents/${encodeURIComponent(id)}/execute`,
-          body: json(body),
-          headers: headers as Record<string, string>,
-          mutating: true,
-        })),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.string({ minLength: 1, maxLength: 40 }).map((id) => ({ cls: 'GET /agents/<junk>', method: 'GET', url: `${market}/agents/${encodeURIComponent(`zz-${id}`)}`, mutating: false })),
-    },
-  );
+/** The reference's strict rule beyond the robustness requirement's: every refusal a JSON `{error}` naming it. */
+function problem(req: Aps1FuzzRequest, res: RawAnswer | NoAnswer): string | null {
+  const general = robustnessProblem(req, res);
+  if (general || 'closed' in res || res.status < 400) return general;
+  try {
+    const body = JSON.parse(res.body) as { error?: unknown };
+    return typeof body.error === 'string' && body.error.length > 0 ? null : `a ${res.status} refusal without an error message`;
+  } catch {
+    return `a ${res.status} refusal without a JSON body`;
+  }
+}
+
+/** Every request of the generator (the lenient-reading ones included) against `stack`'s agent and marketplace. */
+function fuzzProperty(f: Aps1FuzzContext, urls: Record<Aps1Server, string>, stats?: Map<string, number>) {
+  const arb = malformedRequest(f).map((r) => Object.defineProperty({ ...r }, fc.toStringMethod, { value: () => describeRequest(r), enumerable: false }));
+  return fc.asyncProperty(arb, async (req) => {
+    const res = await sendRaw(urls[req.server], req, keepAlive);
+    stats?.set(req.cls, (stats.get(req.cls) ?? 0) + 1);
+    const status = `status ${'closed' in res ? 'closed' : res.status}`;
+    stats?.set(status, (stats.get(status) ?? 0) + 1);
+    const p = problem(req, res);
+    if (p) throw new Error(`${p}\n  request: ${describeRequest(req)}\n  answer: ${'closed' in res ? res.closed : `${res.status} ${res.body.slice(0, 200)}`}`);
+  });
 }
 
 test(`${RUNS} malformed requests: no 5xx, 4xx JSON refusals, and nothing changes`, { timeout: 1_200_000 }, async () => {
   const stats = new Map<string, number>();
-  await fc.assert(
-    fc.asyncProperty(requests(), async (r) => {
-      let res: Response;
-      try {
-        res = await fetch(r.url, { method: r.method, body: r.body, headers: { 'content-type': 'application/json', ...r.headers } });
-      } catch (e) {
-        // A body past the limit may be cut off by the server's 413 + close before the client sent it all.
-        if (r.cls.startsWith('body of ')) {
-          stats.set('closed', (stats.get('closed') ?? 0) + 1);
-          return;
-        }
-        throw e;
-      }
-      const text = await res.text();
-      stats.set(String(res.status), (stats.get(String(res.status)) ?? 0) + 1);
-      assert.ok(res.status < 500, `${r.cls}: ${res.status} ${text.slice(0, 200)}`);
-      if (r.mutating) assert.ok(res.status >= 400, `${r.cls}: a malformed request to ${r.method} ${new URL(r.url).pathname} was accepted (${res.status} ${text.slice(0, 200)})`);
-      if (res.status >= 400) {
-        const body = JSON.parse(text) as { error?: unknown };
-        assert.ok(typeof body.error === 'string' && body.error.length > 0, `${r.cls}: the ${res.status} names an error (${text.slice(0, 120)})`);
-      }
-    }),
-    { seed: SEED, numRuns: RUNS },
-  );
+  const out = await fc.check(fuzzProperty(await fuzzContext(), { agent: lab.stack.agent.url, marketplace: lab.stack.marketplace.url }, stats), { seed: SEED, numRuns: RUNS });
+  assert.equal(out.failed, false, out.failed ? `${String(out.errorInstance)}\ncounterexample: ${fc.stringify(out.counterexample)}` : '');
   const after = await snapshot();
   assert.equal(after, before, 'no table, balance, nonce, counter or block changed');
   // The escrow named by every refused envelope is still good.
@@ -278,7 +143,9 @@ test(`${RUNS} malformed requests: no 5xx, 4xx JSON refusals, and nothing changes
     envelope({ jobId: 'fuzz-after', agentId: 'data-analyzer', prompt: 'spend the unused escrow', callerWallet: lab.actor('buyer1').address, escrow: unused }),
   );
   assert.equal(ok.status, 200, ok.text);
-  console.log(`fuzz: ${RUNS} requests, statuses ${JSON.stringify(Object.fromEntries(stats))}`);
+  const classes = [...stats].filter(([k]) => !k.startsWith('status '));
+  assert.ok(classes.length >= 22, `every class was exercised (${classes.length}): ${classes.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  console.log(`fuzz: ${RUNS} requests; ${[...stats].map(([k, n]) => `${k}: ${n}`).join(', ')}`);
 });
 
 test('the fuzz bites: against an agent that answers malformed requests with 500, or runs envelopes without an escrow, it fails', { timeout: 300_000 }, async () => {
@@ -286,22 +153,8 @@ test('the fuzz bites: against an agent that answers malformed requests with 500,
   for (const fault of ['malformed500', 'executeWithoutEscrow'] as const) {
     const broken = await startAps1Stack(lab.chain, { faults: { [fault]: true } });
     try {
-      const agent = lab.stack.agent.url;
-      let failed = false;
-      await fc
-        .assert(
-          fc.asyncProperty(requests(), async (r) => {
-            const res = await fetch(r.url.replace(agent, broken.agent.url), { method: r.method, body: r.body, headers: { 'content-type': 'application/json', ...r.headers } }).catch(() => null);
-            if (!res) return;
-            await res.text();
-            assert.ok(res.status < 500 && (!r.mutating || res.status >= 400));
-          }),
-          { seed: SEED, numRuns: 400 },
-        )
-        .catch(() => {
-          failed = true;
-        });
-      assert.ok(failed, `the fuzz did not notice ${fault}`);
+      const out = await fc.check(fuzzProperty(await fuzzContext(), { agent: broken.agent.url, marketplace: broken.marketplace.url }), { seed: SEED, numRuns: 400, endOnFailure: true });
+      assert.ok(out.failed, `the fuzz did not notice ${fault}`);
     } finally {
       await broken.stop();
     }

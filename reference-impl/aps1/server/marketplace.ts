@@ -164,7 +164,10 @@ export async function startMarketplace(cfg: MarketplaceConfig): Promise<Marketpl
 
   app.post('/agents/:id/execute', async (c) => {
     const agentId = c.req.param('id');
-    const raw = await objectBody(c);
+    // The fault stands for an unguarded JSON.parse: its SyntaxError reaches the error handler as a 500.
+    const raw = await objectBody(c).catch((e: unknown) => {
+      throw faults.hireJunk500 && e instanceof HttpError && /not valid JSON/.test(e.message) ? new SyntaxError('Unexpected token in JSON') : e;
+    });
     const body = parseV3(MarketplaceExecuteSchema, raw, 'request body');
     const m = await manifestOf(agentId);
     const caller = getAddress(body.callerWallet);
