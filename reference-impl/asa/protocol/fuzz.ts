@@ -167,7 +167,7 @@ function oneFieldOff(e: NostrEvent, defect: EventDefect, n: number, otherPubkey:
       return { ...e, tags: has ? e.tags.map((t) => (t[0] === 'status' ? ['status', 'completed'] : t)) : [...e.tags, ['status', 'completed']], created_at: e.created_at + 1 };
     }
     case 'd':
-      return { ...e, tags: e.tags.map((t) => (t[0] === 'd' ? ['d', `${t[1]}x`] : t)) };
+      return { ...e, tags: e.tags.some((t) => t[0] === 'd') ? e.tags.map((t) => (t[0] === 'd' ? ['d', `${t[1]}x`] : t)) : [...e.tags, ['d', 'x']] };
   }
 }
 
@@ -208,6 +208,7 @@ export function malformedFrame(f: AsaFuzzContext): fc.Arbitrary<RelayFrame> {
     const off = oneFieldOff(e, defect, n, fuzzPub);
     // Rehashing a change of the id or signature alone would only undo it.
     const bad = rehash && defect !== 'id' && defect !== 'sig' ? rehashed(off) : off;
+    if (JSON.stringify(bad) === JSON.stringify(e)) throw new Error(`fuzz: the ${defect} defect left kind ${e.kind} unchanged`);
     return { e: bad, note: `${e.pubkey === fuzzPub ? 'a fuzz' : 'the provider’s'} kind ${e.kind} with its ${defect} changed after signing${bad !== off ? ' (id recomputed)' : ''}` };
   });
   const misshapen = fc
