@@ -19,7 +19,6 @@
  * certification sends (relay frames and HTTP requests together).
  */
 import { randomBytes } from 'node:crypto';
-import { secp256k1 } from '@noble/curves/secp256k1';
 import fc from 'fast-check';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
@@ -28,15 +27,15 @@ import { type AnswerRule, fixturePerTarget, perRun, ROBUSTNESS_RUNS, robustnessB
 import { expectUnchanged, type Observables } from '../../harness/robustness/observe.ts';
 import { callWith, challengesOf, Requester } from '../../reference-impl/asa/agents/requester.ts';
 import { LightningClient } from '../../reference-impl/asa/agents/lightning.ts';
+import { lightningFuzzFixture, type LightningFuzzFixture, nodeIdOf } from '../../reference-impl/asa/agents/fuzz-fixture.ts';
 import type { WireClient } from '../../reference-impl/asa/agents/wire.ts';
 // The no-secret rule is the same as AISP's: a secret the request did not carry is a leak.
 import { leakedSecret } from '../../reference-impl/aisp/protocol/fuzz.ts';
 import { KIND, type NostrEvent, readAgreement } from '../../reference-impl/asa/protocol/events.ts';
-import { type AsaFuzzContext, type AsaFuzzRequest, malformedFrame, malformedRequest, type RelayFrame, thirdPartyFrame, thirdPartyRequest } from '../../reference-impl/asa/protocol/fuzz.ts';
-import { createInvoice, decodeInvoice } from '../../reference-impl/asa/protocol/invoice.ts';
+import { type AsaFuzzRequest, fuzzContext, malformedFrame, malformedRequest, type RelayFrame, thirdPartyFrame, thirdPartyRequest } from '../../reference-impl/asa/protocol/fuzz.ts';
+import { decodeInvoice } from '../../reference-impl/asa/protocol/invoice.ts';
 import { type Challenge, formatCredential } from '../../reference-impl/asa/protocol/l402.ts';
-import { attenuate, caveatsOf, identifierOf, mintMacaroon } from '../../reference-impl/asa/protocol/macaroons.ts';
-import { capabilityOf, fresh, LIVE, now, provider, pub, relayUrl, short, sign, wire } from './lab.ts';
+import { capabilityOf, fresh, LIVE, now, provider, pub, relayUrl, short, wire } from './lab.ts';
 
 const REQ = 'ASA-ROB-01';
 /** Malformed items per certification at the default size (a few seconds against the reference). */
@@ -53,7 +52,7 @@ interface Fixture {
   agreement: NostrEvent | null;
   fuzzKey: Uint8Array;
   tag: string;
-  ln: AsaFuzzContext['ln'] & { payerKey: string; payeeKey: string; hashes: { paid: string; open: string; expired: string } };
+  ln: LightningFuzzFixture;
 }
 
 const fixtureOf = fixturePerTarget(buildFixture);
@@ -85,39 +84,9 @@ async function buildFixture(ctx: RunContext): Promise<Fixture> {
   } finally {
     r.close();
   }
-  // Two fresh nodes with channels to the hubs, three invoices of the payee (paid, open, expired) and one of a node nobody registered.
   const ln = new LightningClient(ctx.endpoint('asa-lightning').url);
-  const keys = { payer: hex(fresh()), payee: hex(fresh()), unknown: hex(fresh()), freshNode: hex(fresh()) };
   try {
-    const payer = (await ln.addNode(keys.payer, { alias: 'rob-payer', hubs: true })).pubkey;
-    const payee = (await ln.addNode(keys.payee, { alias: 'rob-payee', hubs: true })).pubkey;
-    const paid = await ln.invoice(payee, { amountMsat: 10_000n, description: 'asa robustness: paid' });
-    await ln.pay(payer, paid.paymentRequest);
-    const open = await ln.invoice(payee, { amountMsat: 10_000n, description: 'asa robustness: open' });
-    const expired = await ln.invoice(payee, { amountMsat: 10_000n, description: 'asa robustness: expired', expiry: 1 });
-    await new Promise((res) => setTimeout(res, Math.max(0, expired.expiresAt * 1000 - Date.now()) + 100));
-    const foreignInvoice = createInvoice({ nodeKey: keys.unknown, amountMsat: 10_000n, paymentHash: hex(randomBytes(32)), description: 'asa robustness: nobody’s' });
-    return {
-      providerPk: p.pubkey,
-      providerNode: p.node,
-      capability,
-      agreement,
-      fuzzKey: fresh(),
-      tag: `asa-rob-${hex(randomBytes(6))}`,
-      ln: {
-        payer,
-        payee,
-        unknownNode: hex(secp256k1.getPublicKey(Buffer.from(keys.unknown, 'hex'), true)),
-        freshNodeKey: keys.freshNode,
-        paidInvoice: paid.paymentRequest,
-        openInvoice: open.paymentRequest,
-        expiredInvoice: expired.paymentRequest,
-        foreignInvoice,
-        payerKey: keys.payer,
-        payeeKey: keys.payee,
-        hashes: { paid: paid.paymentHash, open: open.paymentHash, expired: expired.paymentHash },
-      },
-    };
+    return { providerPk: p.pubkey, providerNode: p.node, capability, agreement, fuzzKey: fresh(), tag: `asa-rob-${hex(randomBytes(6))}`, ln: await lightningFuzzFixture(ln) };
   } catch (e) {
     throw new Indeterminate(REQ, `setup: the Lightning network at ${ln.url} did not register, fund or pay the fixture's nodes: ${(e as Error).message}`);
   }
@@ -167,7 +136,7 @@ async function observe(ctx: RunContext, f: Fixture, sentIds: readonly string[], 
       .map((c) => `${c.id} ${c.node1.slice(0, 10)}=${c.balance1Msat} ${c.node2.slice(0, 10)}=${c.balance2Msat}`)
       .sort(),
   );
-  const named = [f.ln.payer, f.ln.payee, f.ln.unknownNode, pub33(f.ln.freshNodeKey)];
+  const named = [f.ln.payer, f.ln.payee, f.ln.unknownNode, nodeIdOf(f.ln.freshNodeKey)];
   out['lightning: nodes named by the batch'] = JSON.stringify(g.nodes.filter((n) => named.includes(n.pubkey)).map((n) => `${n.pubkey.slice(0, 10)} online=${String((n as { online?: unknown }).online)}`).sort());
   for (const [name, hash] of Object.entries(f.ln.hashes)) {
     const inv = await ln.lookup(f.ln.payee, hash).catch((e: Error) => ({ state: `lookup failed: ${e.message}`, amountMsat: '', payer: null }));
@@ -177,7 +146,6 @@ async function observe(ctx: RunContext, f: Fixture, sentIds: readonly string[], 
   out['lightning: the run’s unpaid challenge invoice'] = `${u.state} payer=${u.payer}`;
   return out;
 }
-const pub33 = (k: string) => hex(secp256k1.getPublicKey(Buffer.from(k, 'hex'), true));
 
 /**
  * Sends the frames one by one over one connection and judges each: a probe REQ after every frame must
@@ -279,44 +247,22 @@ export const robustness = defineScenario({
         throw new Indeterminate(REQ, `the resource's invoice could not be paid on the target's network: ${err.message}`);
       },
     );
-    const id = identifierOf(paidCh.macaroon);
-    if (!id) throw new Indeterminate(REQ, 'the resource’s macaroon carries no L402 identifier, so no forgery can be aimed at it');
-    const service =
-      caveatsOf(paidCh.macaroon)
-        .find((c) => c.startsWith('services='))
-        ?.slice(9)
-        .split(',')[0]
-        ?.split(':')[0] ?? 'service';
-    const t = now();
-    const pool = [
-      sign(f.fuzzKey, { kind: 1, tags: [['t', f.tag]], content: `robustness ${seed}`, created_at: t }),
-      sign(f.fuzzKey, {
-        kind: KIND.agreement,
-        tags: [
-          ['d', `rob-${seed}`],
-          ['t', f.tag],
-          ['p', f.providerPk, '', 'provider'],
-          ['status', 'active'],
-        ],
-        content: '',
-        created_at: t,
-      }),
-      sign(f.fuzzKey, { kind: KIND.capability, tags: [['d', `rob-cap-${seed}`], ['t', f.tag], ['s', 'robustness']], content: '', created_at: t }),
-    ];
-    const resource = new URL(e.url);
-    const fz: AsaFuzzContext = {
-      resourcePath: `${resource.pathname}${resource.search}`,
-      service,
-      agreementD: f.agreement ? (readAgreement(f.agreement).d ?? null) : null,
-      signed: [f.capability, ...(f.agreement ? [f.agreement] : [])],
-      pool,
-      tag: f.tag,
+    const fz = fuzzContext({
+      resourceUrl: e.url,
       paid: { macaroon: paidCh.macaroon, preimage },
       unpaid: { macaroon: unpaid.macaroon, invoice: unpaid.invoice },
-      forgedMacaroon: mintMacaroon({ rootKey: fresh(), paymentHash: id.paymentHash, tokenId: id.tokenId, service, validUntil: t + 3600, maxRequests: 1 }),
-      attenuated: { otherService: attenuate(paidCh.macaroon, `services=not-${service}:0`), expired: attenuate(paidCh.macaroon, `${service}_valid_until=${t - 3600}`) },
+      providerPk: f.providerPk,
+      capability: f.capability,
+      agreement: f.agreement,
+      agreementD: f.agreement ? (readAgreement(f.agreement).d ?? null) : null,
+      fuzzKey: f.fuzzKey,
+      tag: f.tag,
       ln: f.ln,
-    };
+      now: now(),
+      label: seed,
+    });
+    if (!fz) throw new Indeterminate(REQ, 'the resource’s macaroon carries no L402 identifier, so no forgery can be aimed at it');
+    const resource = new URL(e.url);
     const total = perRun(robustnessBudget(NORMAL_REQUESTS));
     // About half the items are relay frames, half HTTP requests (split over the resource and the network API).
     const frames = fc.sample(malformedFrame(fz).filter(thirdPartyFrame), { seed, numRuns: Math.ceil(total / 2) });

@@ -15,12 +15,14 @@
  * fresh node key) only rides inside something that must be refused. Where only the reference's
  * strictness refuses it, the item is marked `lenientMayAct` and kept from third parties.
  */
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { getEventHash } from 'nostr-tools/pure';
+import { finalizeEvent, getEventHash } from 'nostr-tools/pure';
 import { deeplyNested, headerValue, hexString, malformedJson, notArray, notObject, notString } from '../../../harness/robustness/arbitraries.ts';
 import type { MalformedRequest } from '../../../harness/robustness/http.ts';
-import type { NostrEvent } from './events.ts';
+import { KIND, type NostrEvent } from './events.ts';
 import { formatCredential } from './l402.ts';
+import { attenuate, caveatsOf, identifierOf, mintMacaroon } from './macaroons.ts';
 
 // ---- what the generators aim at -----------------------------------------------------------------
 
@@ -104,6 +106,68 @@ export interface RelayFrame {
   lenientMayAct?: true;
 }
 
+/** What {@link fuzzContext} builds the generators' context from: real tokens, events and nodes of the deployment aimed at. */
+export interface FuzzInputs {
+  /** The L402 resource's URL. */
+  resourceUrl: string;
+  /** A paid, unused challenge (macaroon and preimage) and an unpaid one (macaroon and invoice). */
+  paid: { macaroon: string; preimage: string };
+  unpaid: { macaroon: string; invoice: string };
+  providerPk: string;
+  /** The provider's capability and (when one was made) an agreement of its. */
+  capability: NostrEvent;
+  agreement: NostrEvent | null;
+  /** The agreement's d (null: none). */
+  agreementD: string | null;
+  /** The key that signs the pool events, and the tag they carry. */
+  fuzzKey: Uint8Array;
+  tag: string;
+  ln: AsaFuzzContext['ln'];
+  /** Unix seconds, and a label that makes this batch's pool events its own. */
+  now: number;
+  label: string | number;
+}
+
+/** The generators' context: pool events signed, the paid token forged under another root and attenuated; null when the macaroon carries no L402 identifier. */
+export function fuzzContext(i: FuzzInputs): AsaFuzzContext | null {
+  const id = identifierOf(i.paid.macaroon);
+  if (!id) return null;
+  const service =
+    caveatsOf(i.paid.macaroon)
+      .find((c) => c.startsWith('services='))
+      ?.slice(9)
+      .split(',')[0]
+      ?.split(':')[0] ?? 'service';
+  const sign = (kind: number, tags: string[][]) => finalizeEvent({ kind, tags, content: kind === 1 ? `robustness ${i.label}` : '', created_at: i.now }, i.fuzzKey) as NostrEvent;
+  const u = new URL(i.resourceUrl);
+  return {
+    resourcePath: `${u.pathname}${u.search}`,
+    service,
+    agreementD: i.agreementD,
+    signed: [i.capability, ...(i.agreement ? [i.agreement] : [])],
+    pool: [
+      sign(1, [['t', i.tag]]),
+      sign(KIND.agreement, [
+        ['d', `rob-${i.label}`],
+        ['t', i.tag],
+        ['p', i.providerPk, '', 'provider'],
+        ['status', 'active'],
+      ]),
+      sign(KIND.capability, [
+        ['d', `rob-cap-${i.label}`],
+        ['t', i.tag],
+        ['s', 'robustness'],
+      ]),
+    ],
+    tag: i.tag,
+    paid: i.paid,
+    unpaid: i.unpaid,
+    forgedMacaroon: mintMacaroon({ rootKey: new Uint8Array(randomBytes(32)), paymentHash: id.paymentHash, tokenId: id.tokenId, service, validUntil: i.now + 3600, maxRequests: 1 }),
+    attenuated: { otherService: attenuate(i.paid.macaroon, `services=not-${service}:0`), expired: attenuate(i.paid.macaroon, `${service}_valid_until=${i.now - 3600}`) },
+    ln: i.ln,
+  };
+}
+
 // ---- building blocks ----------------------------------------------------------------------------
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -115,12 +179,15 @@ const flipHex = (h: string, i: number) => {
   const k = i % h.length;
   return `${h.slice(0, k)}${h[k] === '0' ? '1' : '0'}${h.slice(k + 1)}`;
 };
-/** `s` with the character at `i` (kept away from the ends, where base64 padding bits hide) replaced by another of the same alphabet. */
-const flipChar = (s: string, i: number) => {
-  const k = 4 + (i % Math.max(1, s.length - 8));
-  return `${s.slice(0, k)}${s[k] === 'A' ? 'B' : 'A'}${s.slice(k + 1)}`;
+/**
+ * A base64 macaroon with one bit of its signature flipped (the last 32 bytes of a V2 macaroon). A
+ * change elsewhere may change nothing the HMAC covers (the location is a hint, not authenticated).
+ */
+const flipSignature = (b64: string, i: number) => {
+  const bytes = Buffer.from(b64.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  bytes[bytes.length - 1 - (i % 32)]! ^= 1 << (i % 8);
+  return bytes.toString('base64');
 };
-
 const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 /** A bech32 string (a BOLT11 invoice) with one data character replaced by another bech32 character: the checksum no longer holds. */
 const flipBech32 = (s: string, i: number) => {
@@ -339,7 +406,7 @@ export function malformedRequest(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest
     fc.nat().map((n) => ({ note: 'the paid macaroon with a wrong preimage', v: formatCredential({ macaroons: [p.macaroon], preimage: flipHex(p.preimage, n) }) })),
     fc.constant({ note: 'the unpaid macaroon with the paid token’s preimage', v: formatCredential({ macaroons: [u.macaroon], preimage: p.preimage }) }),
     hexString(64, 64).map((h) => ({ note: 'the unpaid macaroon with a random preimage', v: formatCredential({ macaroons: [u.macaroon], preimage: h }) })),
-    fc.nat().map((n) => ({ note: 'the paid macaroon with one character changed', v: formatCredential({ macaroons: [flipChar(p.macaroon, n)], preimage: p.preimage }) })),
+    fc.nat().map((n) => ({ note: 'the paid macaroon with one bit of its signature flipped', v: formatCredential({ macaroons: [flipSignature(p.macaroon, n)], preimage: p.preimage }) })),
     fc.constant({ note: 'the paid identifier under another root key', v: formatCredential({ macaroons: [f.forgedMacaroon], preimage: p.preimage }) }),
     fc.constant({ note: 'the paid macaroon attenuated to another service', v: formatCredential({ macaroons: [f.attenuated.otherService], preimage: p.preimage }) }),
     fc.constant({ note: 'the paid macaroon attenuated to an expiry in the past', v: formatCredential({ macaroons: [f.attenuated.expired], preimage: p.preimage }) }),
