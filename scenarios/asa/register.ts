@@ -160,7 +160,11 @@ export const asaRegister = defineRegister({
     { kind: 'header', name: 'Authorization: L402/LSAT', requirements: ['ASA-L402-02', 'ASA-L402-09', 'ASA-L402-10', 'ASA-ROB-01'] },
     { kind: 'route', name: 'GET|POST <l402 resource>', requirements: ['ASA-L402-01', 'ASA-L402-02'] },
     { kind: 'route', name: 'GET <reputation>/<pubkey>', requirements: ['ASA-ATT-01', 'ASA-ATT-02'] },
-    { kind: 'route', name: 'Lightning simulation API (/v1/graph, /v1/nodes, /v1/channels, invoices, payments)', requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-04', 'ASA-LN-05', 'ASA-LN-06', 'ASA-ROB-01'] },
+    {
+      kind: 'route',
+      name: 'Lightning simulation API (/v1/graph, /v1/nodes, /v1/channels, invoices, payments)',
+      requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-04', 'ASA-LN-05', 'ASA-LN-06', 'ASA-ROB-01'],
+    },
     { kind: 'field', name: 'BOLT11 invoice', requirements: ['ASA-LN-01'] },
     { kind: 'field', name: 'macaroon caveats (services, _valid_until, _max_requests, unknown)', requirements: ['ASA-L402-04', 'ASA-L402-05', 'ASA-L402-06', 'ASA-L402-07', 'ASA-L402-08'] },
   ],

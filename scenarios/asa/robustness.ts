@@ -137,7 +137,12 @@ async function observe(ctx: RunContext, f: Fixture, sentIds: readonly string[], 
       .sort(),
   );
   const named = [f.ln.payer, f.ln.payee, f.ln.unknownNode, nodeIdOf(f.ln.freshNodeKey)];
-  out['lightning: nodes named by the batch'] = JSON.stringify(g.nodes.filter((n) => named.includes(n.pubkey)).map((n) => `${n.pubkey.slice(0, 10)} online=${String((n as { online?: unknown }).online)}`).sort());
+  out['lightning: nodes named by the batch'] = JSON.stringify(
+    g.nodes
+      .filter((n) => named.includes(n.pubkey))
+      .map((n) => `${n.pubkey.slice(0, 10)} online=${String((n as { online?: unknown }).online)}`)
+      .sort(),
+  );
   for (const [name, hash] of Object.entries(f.ln.hashes)) {
     const inv = await ln.lookup(f.ln.payee, hash).catch((e: Error) => ({ state: `lookup failed: ${e.message}`, amountMsat: '', payer: null }));
     out[`lightning: the ${name} invoice`] = `${inv.state} ${inv.amountMsat} payer=${inv.payer}`;
@@ -188,7 +193,14 @@ async function sendFrames(ctx: RunContext, frames: readonly RelayFrame[], stored
       const got = w.drain();
       const bad = accepted(got);
       if (bad) fail(i, fr, `${JSON.stringify(bad).slice(0, 200)}: the relay accepted an event the batch sent`, 'no OK true for a malformed event');
-      if (answer === 'nothing') answer = got.find((f) => f[0] === 'OK' && f[1] === fr.eventId) ? 'OK false' : got.some((f) => f[0] === 'NOTICE') ? 'NOTICE' : got.some((f) => f[0] === 'CLOSED' && f[1] !== sub) ? 'CLOSED' : 'nothing';
+      if (answer === 'nothing')
+        answer = got.find((f) => f[0] === 'OK' && f[1] === fr.eventId)
+          ? 'OK false'
+          : got.some((f) => f[0] === 'NOTICE')
+            ? 'NOTICE'
+            : got.some((f) => f[0] === 'CLOSED' && f[1] !== sub)
+              ? 'CLOSED'
+              : 'nothing';
       if (w.closed) {
         if (!fr.transport) fail(i, fr, 'the relay closed the connection', 'the connection stays open (NIP-01 answers errors with NOTICE, OK false or CLOSED)');
         count(answers, 'connection closed');
@@ -214,9 +226,14 @@ async function sendFrames(ctx: RunContext, frames: readonly RelayFrame[], stored
       .map(([k, n]) => `${k}: ${n}`)
       .join(', ');
   ctx.act(`sends ${frames.length} malformed frames (${what}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  ctx.check(REQ, true, `${frames.length} malformed relay frames (${what}): the connection stayed open (or closed only on a transport-level defect), no event accepted, every well-formed event that does not verify got OK false`, {
-    actual: `answers ${show(answers)}; classes ${show(classes)}`,
-  });
+  ctx.check(
+    REQ,
+    true,
+    `${frames.length} malformed relay frames (${what}): the connection stayed open (or closed only on a transport-level defect), no event accepted, every well-formed event that does not verify got OK false`,
+    {
+      actual: `answers ${show(answers)}; classes ${show(classes)}`,
+    },
+  );
 }
 
 function describeFrame(fr: RelayFrame): string {
@@ -227,7 +244,8 @@ function describeFrame(fr: RelayFrame): string {
 export const robustness = defineScenario({
   kind: 'property',
   id: 'robustness',
-  title: 'Malformed frames at the relay and malformed requests at the L402 resource and the Lightning API: no 5xx, no dropped connection, refusals where state could change, no secret revealed, and nothing observable changes',
+  title:
+    'Malformed frames at the relay and malformed requests at the L402 resource and the Lightning API: no 5xx, no dropped connection, refusals where state could change, no secret revealed, and nothing observable changes',
   requirements: [REQ],
   endpoints: ['asa-relay', 'asa-l402', 'asa-lightning'],
   ...LIVE,

@@ -279,15 +279,19 @@ export function malformedFrame(f: AsaFuzzContext): fc.Arbitrary<RelayFrame> {
     return { e: bad, note: `${e.pubkey === fuzzPub ? 'a fuzz' : 'the provider’s'} kind ${e.kind} with its ${defect} changed after signing${bad !== off ? ' (id recomputed)' : ''}` };
   });
   const misshapen = fc
-    .tuple(fc.constantFrom(...all), fc.constantFrom('id', 'pubkey', 'sig', 'created_at', 'kind', 'tags', 'content'), fc.option(fc.oneof(notString, fc.jsonValue({ maxDepth: 2 })), { nil: undefined, freq: 6 }))
+    .tuple(
+      fc.constantFrom(...all),
+      fc.constantFrom('id', 'pubkey', 'sig', 'created_at', 'kind', 'tags', 'content'),
+      fc.option(fc.oneof(notString, fc.jsonValue({ maxDepth: 2 })), { nil: undefined, freq: 6 }),
+    )
     // A value equal to the original would leave a valid event.
     .filter(([e, k, v]) => JSON.stringify(v) !== JSON.stringify((e as unknown as Record<string, unknown>)[k]))
     .map(([e, k, v]) => {
-    const o: Record<string, unknown> = { ...e };
-    if (v === undefined) delete o[k];
-    else o[k] = v;
-    return { o, note: `kind ${e.kind} with ${k} = ${JSON.stringify(v)?.slice(0, 30)}` };
-  });
+      const o: Record<string, unknown> = { ...e };
+      if (v === undefined) delete o[k];
+      else o[k] = v;
+      return { o, note: `kind ${e.kind} with ${k} = ${JSON.stringify(v)?.slice(0, 30)}` };
+    });
   const shapeDefects = fc.tuple(fc.constantFrom(...all), fc.nat()).chain(([e, n]) =>
     fc.constantFrom(
       // The same event with its id in upper case: a relay that reads hex case-insensitively stores the original (lenient).
@@ -338,17 +342,21 @@ export function malformedFrame(f: AsaFuzzContext): fc.Arbitrary<RelayFrame> {
       ),
       weight: 2,
     },
-    fc.constantFrom(...f.pool).map((e) => text('event-as-object', 'an EVENT message sent as a JSON object imitating the array', { 0: 'EVENT', 1: { ...e, sig: flipHex(e.sig, 1) } }, 'not-accepted', { eventId: e.id })),
-    fc.constantFrom(...f.pool).map((e) => text('event-extra-elements', 'an EVENT with a bad signature and extra array elements', ['EVENT', { ...e, sig: flipHex(e.sig, 7) }, 'x', 1], 'not-accepted', { eventId: e.id })),
+    fc
+      .constantFrom(...f.pool)
+      .map((e) => text('event-as-object', 'an EVENT message sent as a JSON object imitating the array', { 0: 'EVENT', 1: { ...e, sig: flipHex(e.sig, 1) } }, 'not-accepted', { eventId: e.id })),
+    fc
+      .constantFrom(...f.pool)
+      .map((e) => text('event-extra-elements', 'an EVENT with a bad signature and extra array elements', ['EVENT', { ...e, sig: flipHex(e.sig, 7) }, 'x', 1], 'not-accepted', { eventId: e.id })),
     oversized.map(({ e, note }) => text('event-oversized', note, ['EVENT', e], 'not-accepted', { eventId: e.id, transport: 'frame-too-large' })),
     // AUTH with events that do not verify.
     badAuth.map((e) => text('auth', 'AUTH with a kind 22242 whose signature does not verify', ['AUTH', e], 'not-accepted', { eventId: e.id })),
     notObject.map((v) => text('auth', `AUTH with ${JSON.stringify(v).slice(0, 30)}`, ['AUTH', v], 'any')),
     // REQ, COUNT and CLOSE with bad subscription ids and filters.
     fc.tuple(notString, fc.constantFrom('REQ', 'COUNT')).map(([id, verb]) => text('req-sub-id', `${verb} with subscription id ${JSON.stringify(id).slice(0, 20)}`, [verb, id, { limit: 1 }], 'any')),
-    fc.tuple(sub, fc.array(badFilter, { minLength: 1, maxLength: 3 }), fc.constantFrom('REQ', 'COUNT')).map(([id, fs, verb]) =>
-      text('req-filter', `${verb} with filters ${JSON.stringify(fs).slice(0, 60)}`, [verb, id, ...fs], 'any', { subId: id }),
-    ),
+    fc
+      .tuple(sub, fc.array(badFilter, { minLength: 1, maxLength: 3 }), fc.constantFrom('REQ', 'COUNT'))
+      .map(([id, fs, verb]) => text('req-filter', `${verb} with filters ${JSON.stringify(fs).slice(0, 60)}`, [verb, id, ...fs], 'any', { subId: id })),
     sub.map((id) => text('req-no-filter', 'REQ with no filter', ['REQ', id], 'any', { subId: id })),
     fc.tuple(notString, fc.boolean()).map(([id, extra]) => text('close', `CLOSE with ${JSON.stringify(id).slice(0, 20)}`, extra ? ['CLOSE', id, 'x'] : ['CLOSE', id], 'any')),
     // Defects the WebSocket layer may refuse by closing.
@@ -365,7 +373,7 @@ export function malformedFrame(f: AsaFuzzContext): fc.Arbitrary<RelayFrame> {
       eventId: e.id,
       transport: 'binary-frame',
     })),
-    );
+  );
   // Whatever class a frame has, bytes that are not UTF-8 in a text frame, or a frame past 64 KiB, are a WebSocket-level defect too.
   return frame.map((fr) => {
     if (fr.transport !== undefined) return fr;
@@ -383,7 +391,14 @@ export function thirdPartyFrame(fr: RelayFrame): boolean {
 
 /** Any malformed HTTP request to the L402 resource or the Lightning API described by `f`. */
 export function malformedRequest(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest> {
-  const req = (server: AsaHttpServer, cls: string, note: string, method: string, path: string, o: { body?: string | Uint8Array; headers?: Record<string, string>; expect4xx?: boolean; lenient?: boolean } = {}): AsaFuzzRequest => ({
+  const req = (
+    server: AsaHttpServer,
+    cls: string,
+    note: string,
+    method: string,
+    path: string,
+    o: { body?: string | Uint8Array; headers?: Record<string, string>; expect4xx?: boolean; lenient?: boolean } = {},
+  ): AsaFuzzRequest => ({
     server,
     cls,
     note,
@@ -418,7 +433,9 @@ export function malformedRequest(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest
     fc.constant({ note: 'the preimage and macaroon swapped', v: `L402 ${p.preimage}:${p.macaroon}` }),
     headerValue(300).map((h) => ({ note: 'an Authorization of random characters', v: h })),
     headerValue(120).map((h) => ({ note: 'L402 and random characters', v: `L402 ${h}` })),
-    fc.tuple(hexString(64, 64), fc.string({ unit: fc.constantFrom(...'ABCDEFabcdef0123456789+/='.split('')), minLength: 1, maxLength: 80 })).map(([h, m]) => ({ note: 'LSAT with a random macaroon', v: `LSAT ${m}:${h}` })),
+    fc
+      .tuple(hexString(64, 64), fc.string({ unit: fc.constantFrom(...'ABCDEFabcdef0123456789+/='.split('')), minLength: 1, maxLength: 80 }))
+      .map(([h, m]) => ({ note: 'LSAT with a random macaroon', v: `LSAT ${m}:${h}` })),
   );
   const paths = fc.oneof(
     fc.string({ maxLength: 12 }).map((s) => `${R.split('?')[0]}/zz${encodeURIComponent(s)}`),
@@ -443,7 +460,13 @@ export function malformedRequest(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest
       { arbitrary: fc.tuple(method, badCredential).map(([m, c]) => L('l402-credential', c.note, m, R, { headers: { authorization: c.v } })), weight: 6 },
       fc.tuple(method, badCredential).map(([m, c]) => L('l402-credential', `${c.note}, as LSAT`, m, R, { headers: { authorization: c.v.replace(/^L402 /, 'LSAT ') } })),
       fc
-        .tuple(method, fc.oneof(fc.string({ maxLength: 20 }).map((s) => `zz-${encodeURIComponent(s)}`), fc.constantFrom('', '%00', '..', 'x'.repeat(300))))
+        .tuple(
+          method,
+          fc.oneof(
+            fc.string({ maxLength: 20 }).map((s) => `zz-${encodeURIComponent(s)}`),
+            fc.constantFrom('', '%00', '..', 'x'.repeat(300)),
+          ),
+        )
         .map(([m, d]) => L('l402-agreement', `agreement ${d.slice(0, 20)} that names nothing`, m, `${R}${sep}agreement=${d}`)),
       ...(f.agreementD
         ? [
@@ -453,39 +476,43 @@ export function malformedRequest(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest
           ]
         : []),
       // With the paid credential and an agreement that names nothing: a server that ignores the parameter serves it (ASA-PROF-06 is the profile's).
-      fc.constant(L('l402-agreement', 'the paid credential for an agreement that names nothing', 'GET', `${R}${sep}agreement=zz-none`, { headers: { authorization: formatCredential({ macaroons: [p.macaroon], preimage: p.preimage }) }, lenient: true })),
+      fc.constant(
+        L('l402-agreement', 'the paid credential for an agreement that names nothing', 'GET', `${R}${sep}agreement=zz-none`, {
+          headers: { authorization: formatCredential({ macaroons: [p.macaroon], preimage: p.preimage }) },
+          lenient: true,
+        }),
+      ),
       // An upper-case preimage: the reference refuses it (aperture's lower-case rule, ASA-L402-10); a server that lower-cases it first would serve it.
-      fc.constant(L('l402-credential', 'the paid credential with an upper-case preimage', 'GET', R, { headers: { authorization: formatCredential({ macaroons: [p.macaroon], preimage: p.preimage.toUpperCase() }) }, lenient: true })),
+      fc.constant(
+        L('l402-credential', 'the paid credential with an upper-case preimage', 'GET', R, {
+          headers: { authorization: formatCredential({ macaroons: [p.macaroon], preimage: p.preimage.toUpperCase() }) },
+          lenient: true,
+        }),
+      ),
       fc.constantFrom('PUT', 'DELETE', 'PATCH').map((m) => L('l402-method', `${m} on the resource without a credential`, m, R, { body: '{}' })),
       fc.tuple(fc.constantFrom('GET', 'POST', 'DELETE'), paths).map(([m, path]) => L('l402-unknown-route', `${m} on an unpublished path`, m, path, m === 'GET' ? {} : { body: '{}' })),
       // ---- Lightning: node registration with keys no reading accepts
       fc
-        .oneof(
-          fc.constantFrom<unknown>('', 'zz', 5, null, [], {}, '0'.repeat(64), 'f'.repeat(64)),
-          hexString(0, 63),
-          hexString(65, 80),
-        )
+        .oneof(fc.constantFrom<unknown>('', 'zz', 5, null, [], {}, '0'.repeat(64), 'f'.repeat(64)), hexString(0, 63), hexString(65, 80))
         .map((k) => N('ln-node', `privateKey ${JSON.stringify(k).slice(0, 24)}`, 'POST', '/v1/nodes', { body: JSON.stringify({ privateKey: k, alias: 'rob', hubs: true }) })),
       fc.nat().map((n) => N('ln-node', 'a fresh node key in a body cut short', 'POST', '/v1/nodes', { body: cut(JSON.stringify({ privateKey: f.ln.freshNodeKey, hubs: true }), n) })),
       junkBody.map((b) => N('ln-node', 'a body that is not a JSON object', 'POST', '/v1/nodes', { body: b })),
       // ---- channels to nobody, to oneself, with amounts no reading takes
-      fc
-        .tuple(junkNode, fc.boolean())
-        .map(([k, first]) =>
-          N('ln-channel', `a channel ${first ? 'from' : 'to'} ${k.slice(0, 12)}`, 'POST', '/v1/channels', {
-            body: JSON.stringify(first ? { node1: k, node2: f.ln.payee, balance1Msat: '1000', balance2Msat: '0' } : { node1: f.ln.payer, node2: k, balance1Msat: '1000', balance2Msat: '0' }),
-          }),
-        ),
-      fc.constant(N('ln-channel', 'a channel from the payer to itself', 'POST', '/v1/channels', { body: JSON.stringify({ node1: f.ln.payer, node2: f.ln.payer, balance1Msat: '1000', balance2Msat: '0' }) })),
-      fc
-        .tuple(fc.constantFrom('balance1Msat', 'balance2Msat'), badMsat)
-        .map(([k, v]) =>
-          N('ln-channel', `${k} ${JSON.stringify(v)}`, 'POST', '/v1/channels', {
-            body: JSON.stringify({ node1: f.ln.payer, node2: f.ln.payee, balance1Msat: '1000', balance2Msat: '0', [k]: v }),
-            // Exponent and hex strings: a lenient parser reads a number.
-            lenient: v === '1e3' || v === '0x10' || v === true || v === '',
-          }),
-        ),
+      fc.tuple(junkNode, fc.boolean()).map(([k, first]) =>
+        N('ln-channel', `a channel ${first ? 'from' : 'to'} ${k.slice(0, 12)}`, 'POST', '/v1/channels', {
+          body: JSON.stringify(first ? { node1: k, node2: f.ln.payee, balance1Msat: '1000', balance2Msat: '0' } : { node1: f.ln.payer, node2: k, balance1Msat: '1000', balance2Msat: '0' }),
+        }),
+      ),
+      fc.constant(
+        N('ln-channel', 'a channel from the payer to itself', 'POST', '/v1/channels', { body: JSON.stringify({ node1: f.ln.payer, node2: f.ln.payer, balance1Msat: '1000', balance2Msat: '0' }) }),
+      ),
+      fc.tuple(fc.constantFrom('balance1Msat', 'balance2Msat'), badMsat).map(([k, v]) =>
+        N('ln-channel', `${k} ${JSON.stringify(v)}`, 'POST', '/v1/channels', {
+          body: JSON.stringify({ node1: f.ln.payer, node2: f.ln.payee, balance1Msat: '1000', balance2Msat: '0', [k]: v }),
+          // Exponent and hex strings: a lenient parser reads a number.
+          lenient: v === '1e3' || v === '0x10' || v === true || v === '',
+        }),
+      ),
       junkBody.map((b) => N('ln-channel', 'a body that is not a JSON object', 'POST', '/v1/channels', { body: b })),
       // ---- invoices: bad amounts, unknown nodes (creating an invoice moves no money: any answer below 500 for a lenient amount)
       badMsat.map((v) =>
@@ -512,7 +539,11 @@ export function malformedRequest(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest
           fc.constantFrom(f.ln.payer, f.ln.payee),
         )
         .map(([x, from]) => N('ln-payment', x.note, 'POST', `${node(from)}/payments`, { body: JSON.stringify({ paymentRequest: x.pr }) })),
-      fc.constant(N('ln-payment', 'the open invoice with a fee limit of 0 (every route has a fee)', 'POST', `${node(f.ln.payer)}/payments`, { body: JSON.stringify({ paymentRequest: f.ln.openInvoice, maxFeeMsat: '0' }) })),
+      fc.constant(
+        N('ln-payment', 'the open invoice with a fee limit of 0 (every route has a fee)', 'POST', `${node(f.ln.payer)}/payments`, {
+          body: JSON.stringify({ paymentRequest: f.ln.openInvoice, maxFeeMsat: '0' }),
+        }),
+      ),
       badMsat.map((v) =>
         N('ln-payment', `the open invoice with maxFeeMsat ${JSON.stringify(v)}`, 'POST', `${node(f.ln.payer)}/payments`, {
           body: JSON.stringify({ paymentRequest: f.ln.openInvoice, maxFeeMsat: v }),
@@ -521,15 +552,23 @@ export function malformedRequest(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest
         }),
       ),
       junkNode.map((k) => N('ln-payment', `the open invoice paid by node ${k.slice(0, 12)}`, 'POST', `${node(k)}/payments`, { body: JSON.stringify({ paymentRequest: f.ln.openInvoice }) })),
-      fc.constantFrom('PUT', 'PATCH', 'DELETE').map((m) => N('ln-payment', `the open invoice sent with ${m}`, m, `${node(f.ln.payer)}/payments`, { body: JSON.stringify({ paymentRequest: f.ln.openInvoice }) })),
-      fc.constantFrom('pay', 'payment', 'payments/x').map((s) => N('ln-payment', `the open invoice POSTed to /${s}`, 'POST', `${node(f.ln.payer)}/${s}`, { body: JSON.stringify({ paymentRequest: f.ln.openInvoice }) })),
+      fc
+        .constantFrom('PUT', 'PATCH', 'DELETE')
+        .map((m) => N('ln-payment', `the open invoice sent with ${m}`, m, `${node(f.ln.payer)}/payments`, { body: JSON.stringify({ paymentRequest: f.ln.openInvoice }) })),
+      fc
+        .constantFrom('pay', 'payment', 'payments/x')
+        .map((s) => N('ln-payment', `the open invoice POSTed to /${s}`, 'POST', `${node(f.ln.payer)}/${s}`, { body: JSON.stringify({ paymentRequest: f.ln.openInvoice }) })),
       junkBody.map((b) => N('ln-payment', 'a body that is not a JSON object', 'POST', `${node(f.ln.payer)}/payments`, { body: b })),
       // ---- online: bodies no reading takes
       junkBody.map((b) => N('ln-online', 'a body that is not a JSON object', 'POST', `${node(f.ln.payee)}/online`, { body: b })),
-      fc.constantFrom<unknown>('false', 0, null, 'no').map((v) => N('ln-online', `online ${JSON.stringify(v)}`, 'POST', `${node(f.ln.payee)}/online`, { body: JSON.stringify({ online: v }), lenient: true })),
+      fc
+        .constantFrom<unknown>('false', 0, null, 'no')
+        .map((v) => N('ln-online', `online ${JSON.stringify(v)}`, 'POST', `${node(f.ln.payee)}/online`, { body: JSON.stringify({ online: v }), lenient: true })),
       // ---- other methods and paths
       fc.constantFrom('PUT', 'DELETE', 'PATCH').map((m) => N('ln-method', `${m} on /v1/channels`, m, '/v1/channels', { body: '{}' })),
-      fc.tuple(fc.constantFrom('GET', 'POST', 'DELETE'), fc.string({ maxLength: 12 })).map(([m, s]) => N('ln-unknown-route', `${m} on an unpublished path`, m, `/v1/zz${encodeURIComponent(s)}`, m === 'GET' ? {} : { body: '{}' })),
+      fc
+        .tuple(fc.constantFrom('GET', 'POST', 'DELETE'), fc.string({ maxLength: 12 }))
+        .map(([m, s]) => N('ln-unknown-route', `${m} on an unpublished path`, m, `/v1/zz${encodeURIComponent(s)}`, m === 'GET' ? {} : { body: '{}' })),
       // ---- both: defects the HTTP layer meets first
       transport(f),
     )

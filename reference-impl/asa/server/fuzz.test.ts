@@ -111,7 +111,10 @@ test(`${RUNS} malformed relay frames: the connection stays open, no event is acc
       w.send(['REQ', `p${i}`, { ids: [s.provider.capabilityId] }]);
       const eose = await w.next((f) => f[0] === 'EOSE' && f[1] === `p${i}`, 3000);
       const got = w.drain();
-      expect(got.filter((f) => f[0] === 'OK' && f[2] === true && !stored.has(String(f[1]))), what).toEqual([]);
+      expect(
+        got.filter((f) => f[0] === 'OK' && f[2] === true && !stored.has(String(f[1]))),
+        what,
+      ).toEqual([]);
       if (w.closed) {
         expect(fr.transport, `${what}: the relay closed the connection`).toBeDefined();
         closes++;
