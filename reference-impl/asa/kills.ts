@@ -44,11 +44,13 @@ type ProxyFault =
   /** asa-lightning routes by path only: any method on a node's payments route, or POST to /pay, pays. */
   | 'paysAnyRoute'
   /** asa-l402 sends only the legacy LSAT challenge (its L402 one is dropped). */
-  | 'lsatOnly';
+  | 'lsatOnly'
+  /** asa-lightning crashes on a body that is not JSON: 500, and the server never sees the request. */
+  | 'nonJson500';
 
 type Variant = AsaFaults & { proxy?: ProxyFault };
 
-const PROXIED: Record<ProxyFault, 'asa-lightning' | 'asa-l402'> = { channelRefusal500: 'asa-lightning', paysAnyRoute: 'asa-lightning', lsatOnly: 'asa-l402' };
+const PROXIED: Record<ProxyFault, 'asa-lightning' | 'asa-l402'> = { channelRefusal500: 'asa-lightning', paysAnyRoute: 'asa-lightning', lsatOnly: 'asa-l402', nonJson500: 'asa-lightning' };
 
 /** A forwarding proxy to `upstream`'s origin with one defect; repeated headers (two WWW-Authenticate) stay separate. */
 async function manglingProxy(upstream: string, fault: ProxyFault): Promise<{ url: string; through(u: string): string; stop(): Promise<void> }> {
@@ -57,6 +59,15 @@ async function manglingProxy(upstream: string, fault: ProxyFault): Promise<{ url
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (fault === 'nonJson500' && chunks.length) {
+        try {
+          JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch (e) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'internal', message: (e as Error).message } }));
+          return;
+        }
+      }
       let method = req.method ?? 'GET';
       let path = req.url ?? '/';
       if (fault === 'paysAnyRoute' && /^\/v1\/nodes\/[^/]+\/(payments|pay)$/.test(path)) {
@@ -195,6 +206,9 @@ export default defineKills<Variant>({
     net('ASA-LN-05', 'firstRoute', 'takes the first route that can carry a payment, not the cheapest', 'ln-routing-exhaustion', 10),
     proxied('ASA-LN-06', 'channelRefusal500', 'a channel to an unregistered node or to itself gets 500', 'ln-api-refusals'),
     proxied('ASA-LN-06', 'paysAnyRoute', 'a valid invoice sent with PUT, or POSTed to /pay, is paid', 'ln-api-refusals'),
+    relay('ASA-ROB-01', 'closeOnMalformed', 'closes the connection on a frame that is not a NIP-01 message (instead of a NOTICE)', 'asa/robustness', 1),
+    relay('ASA-ROB-01', 'skipVerify', 'stores events without checking id and signature (acts on a malformed EVENT)', 'asa/robustness', 1),
+    proxied('ASA-ROB-01', 'nonJson500', 'a body that is not JSON gets 500', 'asa/robustness'),
     prov('ASA-ATT-01', 'emptyReputation', 'the reputation view counts nothing', 'reputation-proofs', 1),
     prov('ASA-ATT-02', 'naiveReputation', 'the reputation view counts every attestation', 'reputation-proofs', 1),
   ],

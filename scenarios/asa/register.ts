@@ -15,7 +15,7 @@ export const asaRegister = defineRegister({
   sources: [
     { id: 'seed', title: 'Seed 003: NIP-A5 PR #2273 page', file: 'scenarios/asa/sources/seed-003-asa.txt', origin: '/work/shared/seeds/003_c0494d8fa59d1c3a.txt' },
     { id: 'spec', title: 'specs/nostr-l402.md §1 NIP-A5', file: 'scenarios/asa/sources/spec-notes-asa.md', origin: '/work/shared/specs/nostr-l402.md lines 24-154' },
-    { id: 'profile', title: 'asa profile: assumptions', file: 'scenarios/asa/profile.md', origin: 'scenarios/asa/profile.md', lines: [10, 28] },
+    { id: 'profile', title: 'asa profile: assumptions', file: 'scenarios/asa/profile.md', origin: 'scenarios/asa/profile.md', lines: [10, 29] },
   ],
   entries: [
     // ---- seed: page header ---------------------------------------------------------------------
@@ -131,9 +131,10 @@ export const asaRegister = defineRegister({
     { source: 'profile', lines: [21, 21], quote: 'ASA-PROF-10', requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-04', 'ASA-LN-05', 'ASA-LN-06'] },
     { source: 'profile', lines: [22, 22], quote: 'ASA-PROF-11', requirements: ['ASA-RLY-10'] },
     { source: 'profile', lines: [23, 23], quote: 'ASA-PROF-12', requirements: ['ASA-L402-05', 'ASA-L402-07'] },
+    { source: 'profile', lines: [24, 24], quote: 'ASA-PROF-13', requirements: ['ASA-ROB-01'] },
     {
       source: 'profile',
-      lines: [24, 28],
+      lines: [25, 29],
       quote: 'Ambiguities noted, not decided by a check',
       notTestable: 'ambiguities written down without a check (the reference accepts the rumor id; single-letter filters only)',
     },
@@ -142,7 +143,7 @@ export const asaRegister = defineRegister({
     { kind: 'message', name: 'EVENT / OK', requirements: ['ASA-RLY-01', 'ASA-RLY-02', 'ASA-RLY-12'] },
     { kind: 'message', name: 'REQ / EVENT / EOSE / CLOSE', requirements: ['ASA-RLY-01', 'ASA-RLY-03', 'ASA-RLY-04', 'ASA-RLY-05', 'ASA-RLY-12'] },
     { kind: 'message', name: 'AUTH (NIP-42)', requirements: ['ASA-RLY-11', 'ASA-RLY-10'] },
-    { kind: 'message', name: 'CLOSED / NOTICE', requirements: ['ASA-RLY-10', 'ASA-RLY-01', 'ASA-RLY-12'] },
+    { kind: 'message', name: 'CLOSED / NOTICE', requirements: ['ASA-RLY-10', 'ASA-RLY-01', 'ASA-RLY-12', 'ASA-ROB-01'] },
     { kind: 'message', name: 'COUNT', notTestable: 'NIP-45, not relied on by NIP-A5 (the reference relay answers it)' },
     { kind: 'event', name: 'kind 38400', requirements: ['ASA-EVT-01'] },
     { kind: 'event', name: 'kind 38401', notTestable: LIB },
@@ -156,10 +157,14 @@ export const asaRegister = defineRegister({
     { kind: 'message', name: 'DM complete / dispute', requirements: ['ASA-AGR-01', 'ASA-AGR-02'] },
     { kind: 'message', name: 'DM agreement (profile)', requirements: ['ASA-NEG-03'] },
     { kind: 'header', name: 'WWW-Authenticate: L402/LSAT', requirements: ['ASA-L402-01', 'ASA-L402-11'] },
-    { kind: 'header', name: 'Authorization: L402/LSAT', requirements: ['ASA-L402-02', 'ASA-L402-09', 'ASA-L402-10'] },
+    { kind: 'header', name: 'Authorization: L402/LSAT', requirements: ['ASA-L402-02', 'ASA-L402-09', 'ASA-L402-10', 'ASA-ROB-01'] },
     { kind: 'route', name: 'GET|POST <l402 resource>', requirements: ['ASA-L402-01', 'ASA-L402-02'] },
     { kind: 'route', name: 'GET <reputation>/<pubkey>', requirements: ['ASA-ATT-01', 'ASA-ATT-02'] },
-    { kind: 'route', name: 'Lightning simulation API (/v1/graph, /v1/nodes, /v1/channels, invoices, payments)', requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-04', 'ASA-LN-05', 'ASA-LN-06'] },
+    {
+      kind: 'route',
+      name: 'Lightning simulation API (/v1/graph, /v1/nodes, /v1/channels, invoices, payments)',
+      requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-04', 'ASA-LN-05', 'ASA-LN-06', 'ASA-ROB-01'],
+    },
     { kind: 'field', name: 'BOLT11 invoice', requirements: ['ASA-LN-01'] },
     { kind: 'field', name: 'macaroon caveats (services, _valid_until, _max_requests, unknown)', requirements: ['ASA-L402-04', 'ASA-L402-05', 'ASA-L402-06', 'ASA-L402-07', 'ASA-L402-08'] },
   ],

@@ -305,6 +305,19 @@ export const asaRequirements = defineCatalog([
     'A channel to an unregistered node or from a node to itself, a path that is no route, a payment without an invoice, and a valid invoice sent with another method than POST or to another path than /payments each get a 4xx (never a 5xx or a 2xx), open no channel, move no balance and leave the invoice unpaid.',
     true,
   ),
+  // ---- robustness --------------------------------------------------------------------------------
+  r(
+    'ASA-ROB-01',
+    'MUST',
+    'Malformed input gets no 5xx and no dropped connection, is refused where it could change state, reveals no secret, and changes nothing',
+    {
+      ...PROFILE,
+      section:
+        'ASA-PROF-13 robustness (NIP-01: OK MUST answer an EVENT, errors as NOTICE/OK false/CLOSED; RFC 6455 §8.1; RFC 9110 §15.5-15.6: a client error is a 4xx; DESIGN rule 7 "no 500 for a client\'s mistake")',
+    },
+    "Every malformed frame to the relay (not JSON, a message of the wrong shape, an event with a bad id, signature, kind, tags or field, the provider's own 38402 or 38400 one field off, oversized content, a bad AUTH, a REQ or CLOSE with a bad subscription id or filter) leaves the connection open and answering (a text frame that is not UTF-8, a binary frame or a frame over 64 KiB may close it), gets no OK true for the event it carries, and an EVENT whose event is well formed but whose id or signature does not verify gets OK false; every malformed request to the L402 resource (no, malformed, forged, attenuated or mismatched credential, an agreement that names nothing, another method or path) or to the Lightning API (bad node keys, channels to nobody or to oneself, bad amounts, invoices cut, tampered, paid, expired or of an unknown node, a fee limit no route meets, another method or path) is answered below 500 (501 for an unimplemented method; a closed connection for a transport-level defect or a body over 64 KiB), with a 4xx where it could change state, and carries no secret it was not sent; after a batch the relay serves the provider's capability and agreement as before and none of the batch's events, the fixture's nodes keep their channels, balances and online flags, its invoices their states, no node the batch named is registered, and the paid token the batch carried broken still buys its request.",
+    true,
+  ),
   // ---- attestations --------------------------------------------------------------------------------
   SINCE_D78(
     r(

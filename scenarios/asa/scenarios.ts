@@ -3,6 +3,7 @@ import { expiry, lifecycle, negotiate, reputation } from './agreements.ts';
 import { challengeScenario, count, expired, forged, lsat, malformed, paidScenario, scope, unknownCaveat, wrongPreimage } from './l402.ts';
 import { apiRefusals, invoiceRules, routing } from './lightning.ts';
 import { addressable, deletion, expiration, filters, giftWraps, publishRead, relayMalformed } from './relay.ts';
+import { robustness } from './robustness.ts';
 
 export const asaScenarios = [
   publishRead,
@@ -29,4 +30,5 @@ export const asaScenarios = [
   lifecycle,
   expiry,
   reputation,
+  robustness,
 ];

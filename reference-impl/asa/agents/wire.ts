@@ -64,6 +64,16 @@ export class WireClient {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
   }
 
+  /** Send bytes or text exactly as given: a text frame (whatever the bytes are) or, with `binary`, a binary one. */
+  sendRaw(data: string | Uint8Array, binary = false): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(data, { binary });
+  }
+
+  /** The frames received and not yet taken by {@link next}, removed from the buffer. */
+  drain(): Frame[] {
+    return this.frames.splice(0);
+  }
+
   /** Wait for the first frame (from now on, or already buffered) that `pick` accepts; null on timeout. */
   async next(pick: (f: Frame) => boolean, timeoutMs = 3000): Promise<Frame | null> {
     const deadline = Date.now() + timeoutMs;

@@ -12,6 +12,7 @@
  *   POST /v1/nodes/:pubkey/online {online}
  */
 import { createServer, type Server } from 'node:http';
+import { secp256k1 } from '@noble/curves/secp256k1';
 import type { AddressInfo } from 'node:net';
 import type { ChannelPolicy } from '../protocol/routing.ts';
 import { guard, HttpError, parseJsonBody, readRaw, refuse, send } from './http.ts';
@@ -62,6 +63,8 @@ export async function startLightningServer(net: LightningNetwork, o: { host?: st
       if (m === 'POST' && url.pathname === '/v1/nodes') {
         const b = await readJson(req);
         if (typeof b.privateKey !== 'string' || !HEX32.test(b.privateKey)) throw new HttpError(400, 'bad_key', 'privateKey must be 32 bytes of hex');
+        // 32 bytes of hex may still be no key (0, or at least the curve order): a client's mistake, not a server fault.
+        if (!secp256k1.utils.isValidPrivateKey(b.privateKey.replace(/^0x/, ''))) throw new HttpError(400, 'bad_key', 'privateKey must be a secp256k1 scalar in 1..n-1');
         const n = net.addNode(b.privateKey, typeof b.alias === 'string' ? b.alias.slice(0, 64) : '');
         if (b.hubs === true)
           for (const h of hubs)

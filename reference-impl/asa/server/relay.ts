@@ -40,6 +40,8 @@ export interface RelayFaults {
   lenientFilters?: boolean;
   /** A JSON object with "0", "1"… keys is read as the array it imitates. */
   objectMessages?: boolean;
+  /** A frame that is not JSON, or not an array starting with a verb, closes the connection (instead of a NOTICE). */
+  closeOnMalformed?: boolean;
 }
 
 export interface RelayOptions {
@@ -314,10 +316,14 @@ export async function startRelay(o: RelayOptions = {}): Promise<RunningRelay> {
     try {
       msg = JSON.parse(raw);
     } catch {
+      if (faults.closeOnMalformed) return c.ws.close(1003, 'not JSON');
       return sendTo(c, ['NOTICE', 'invalid: message is not JSON']);
     }
     if (faults.objectMessages && msg && typeof msg === 'object' && !Array.isArray(msg)) msg = Object.assign([], msg);
-    if (!Array.isArray(msg) || typeof msg[0] !== 'string') return sendTo(c, ['NOTICE', 'invalid: message must be a JSON array starting with a verb']);
+    if (!Array.isArray(msg) || typeof msg[0] !== 'string') {
+      if (faults.closeOnMalformed) return c.ws.close(1003, 'not a NIP-01 message');
+      return sendTo(c, ['NOTICE', 'invalid: message must be a JSON array starting with a verb']);
+    }
     const verb = msg[0];
     if (verb === 'EVENT') {
       const e = msg[1] as NostrEvent;

@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { agreementTags, KIND } from '../protocol/events.ts';
 import { hopFee } from '../protocol/routing.ts';
 import { LightningNetwork, PayError } from './lightning.ts';
+import { startLightningServer } from './lightning-http.ts';
 import { type RunningRelay, startRelay } from './relay.ts';
 
 useWebSocketImplementation(WebSocket);
@@ -159,5 +160,25 @@ describe('Lightning simulation', () => {
     net.pay(A, inv.paymentRequest);
     expect(() => net.pay(A, inv.paymentRequest)).toThrow(expect.objectContaining({ code: 'ALREADY_PAID' }));
     expect(net.balanceOf(B)).toBe(10_000n);
+  });
+});
+
+describe('Lightning API', () => {
+  // Found by ASA-ROB-01: 32 bytes of hex that are no secp256k1 key crashed node registration (500).
+  test('a privateKey of 32 hex bytes outside 1..n-1 is refused with 400 and registers nothing', async () => {
+    const net = new LightningNetwork();
+    const srv = await startLightningServer(net);
+    try {
+      for (const privateKey of ['0'.repeat(64), 'f'.repeat(64), `0x${'0'.repeat(64)}`]) {
+        const res = await fetch(`${srv.url}/v1/nodes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ privateKey, hubs: true }) });
+        expect(res.status, privateKey).toBe(400);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_key');
+      }
+      expect(net.nodes.size).toBe(0);
+      const ok = await fetch(`${srv.url}/v1/nodes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ privateKey: `${'0'.repeat(63)}1` }) });
+      expect(ok.status).toBe(200);
+    } finally {
+      await srv.stop();
+    }
   });
 });
