@@ -5,6 +5,7 @@
  * not JSON. Protocol knowledge (routes, fields, credentials) stays in the packs.
  */
 import fc from 'fast-check';
+import type { MalformedRequest } from './http.ts';
 
 const HEX = '0123456789abcdef'.split('');
 /** Lower-case hex digits, `min` to `max` of them. */
@@ -111,3 +112,68 @@ export const malformedJson: fc.Arbitrary<string | Uint8Array> = fc
 
 /** JSON text of an object whose `field` is nested `depth` levels deep (built as text: a value this deep cannot be stringified). */
 export const deeplyNested = (field: string, depth: number) => `{"${field}":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+
+/**
+ * Requests the HTTP layer meets before the application, each at one of `servers` (paths relative to
+ * that server's base URL): a header past common 16-32 KiB limits, a raw non-ASCII or backslashed
+ * request-target, a bad Host, an unknown method token, a bad Expect. Each goes on its own connection,
+ * which the server may close (`transport`). None carries a credential.
+ */
+export function transportDefects<S extends string>(servers: readonly { server: S; read: string; write: string }[]): fc.Arbitrary<MalformedRequest & { server: S }> {
+  const at = fc.constantFrom(...servers);
+  return fc.oneof(
+    fc.tuple(at, fc.integer({ min: 33, max: 60 })).map(([s, kb]) => ({
+      server: s.server,
+      cls: 'transport',
+      note: `${kb} KiB header`,
+      method: 'GET',
+      path: s.read,
+      headers: { 'x-junk': 'y'.repeat(kb * 1024) },
+      expect4xx: false,
+      transport: 'header-too-large',
+    })),
+    fc
+      .record({
+        s: at,
+        raw: fc.oneof(fc.string({ unit: fc.integer({ min: 0xa1, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }), fc.constantFrom('a\\b', '..\\..\\x', '\\')),
+      })
+      .map(({ s, raw }) => ({
+        server: s.server,
+        cls: 'transport',
+        note: 'raw non-ASCII or backslash in the request-target',
+        method: 'GET',
+        path: `${s.read.replace(/\/?$/, '/')}${raw}`,
+        headers: {},
+        expect4xx: false,
+        transport: 'bad-request-target',
+      })),
+    fc
+      .tuple(at, fc.constantFrom('exa mple..com:99999', 'a/b', '[::1', 'x:y:z', 'évil'))
+      .map(([s, host]) => ({ server: s.server, cls: 'transport', note: `bad Host ${host}`, method: 'POST', path: s.write, headers: { host }, expect4xx: true, transport: 'bad-host' })),
+    fc
+      .tuple(at, fc.constantFrom('FOO', 'GETT', 'G-E-T', 'POSTX'))
+      .map(([s, method]) => ({ server: s.server, cls: 'transport', note: `unknown method ${method}`, method, path: s.write, headers: {}, expect4xx: true, transport: 'unknown-method' })),
+    at.map((s) => ({
+      server: s.server,
+      cls: 'transport',
+      note: 'Expect: nonsense',
+      method: 'POST',
+      path: s.write,
+      headers: { 'content-type': 'application/json', expect: 'nonsense' },
+      body: '{}',
+      expect4xx: true,
+      transport: 'bad-expect',
+    })),
+  );
+}
+
+/** `r` with junk that changes nothing: unknown headers (never a credential), a chunked body. Transport-level requests stay as they are. */
+export function withHarmlessJunk<R extends MalformedRequest>(r: R): fc.Arbitrary<R> {
+  if (r.transport) return fc.constant(r);
+  return fc
+    .record({
+      junk: fc.option(fc.dictionary(fc.constantFrom('x-forwarded-for', 'x-request-id', 'x-junk', 'content-language'), headerValue(40), { maxKeys: 2 }), { nil: undefined, freq: 3 }),
+      chunked: fc.boolean(),
+    })
+    .map(({ junk, chunked }) => ({ ...r, headers: { ...(junk ?? {}), ...r.headers }, ...(chunked && r.body !== undefined ? { chunked: true } : {}) }));
+}
