@@ -81,8 +81,8 @@ const MCP_ACCEPT = 'application/json, text/event-stream';
 const enc = encodeURIComponent;
 const invokePath = (t: { productId: string; capabilityId: string }) => `/capabilities/${enc(t.productId)}/${enc(t.capabilityId)}/invoke`;
 
-/** Bodies that are not a JSON object: not JSON at all, JSON of another type, arrays nested deep. */
-const junkJson: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+/** Bodies that are not a JSON object: not JSON at all, JSON of another type, arrays nested deep (also the AIM-MAL-01 scenario's). */
+export const junkJson: fc.Arbitrary<string | Uint8Array> = fc.oneof(
   malformedJson,
   fc.constantFrom('true', '123', '"str"', '[]', 'null', '{}}', '"\\u0000'),
   fc.json({ maxDepth: 3 }).filter((j) => !j.trim().startsWith('{')),
