@@ -115,42 +115,66 @@ export const malformedJson: fc.Arbitrary<string | Uint8Array> = fc
 export const deeplyNested = (field: string, depth: number) => `{"${field}":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
 
 /**
- * Requests the HTTP layer meets before the application (each goes on its own connection, which the
- * server may close): a header of 33 to 60 KiB (past node's 16 KiB default and any 32 KiB limit), a
- * raw non-ASCII or backslashed request-target, a bad Host, an unknown method token, an `Expect`
- * other than 100-continue. `readPath` is a read route of the server (the oversized header and the
- * odd request-target go there, below it), `writePath` a route that changes state (the rest: none
- * may act on it). None carries a credential.
+ * Requests the HTTP layer meets before the application, each at one of `servers` (paths relative to
+ * that server's base URL): a header past common 16-32 KiB limits, a raw non-ASCII or backslashed
+ * request-target, a bad Host, an unknown method token, a bad Expect. Each goes on its own connection,
+ * which the server may close (`transport`). None carries a credential.
  */
-export function transportDefects(o: { readPath: string; writePath: string }): fc.Arbitrary<MalformedRequest> {
-  const base = { cls: 'transport', headers: {} };
-  const below = o.readPath.endsWith('/') ? o.readPath : `${o.readPath}/`;
+export function transportDefects<S extends string>(servers: readonly { server: S; read: string; write: string }[]): fc.Arbitrary<MalformedRequest & { server: S }> {
+  const at = fc.constantFrom(...servers);
   return fc.oneof(
-    fc.integer({ min: 33, max: 60 }).map((kb) => ({
-      ...base,
+    fc.tuple(at, fc.integer({ min: 33, max: 60 })).map(([s, kb]) => ({
+      server: s.server,
+      cls: 'transport',
       note: `${kb} KiB header`,
       method: 'GET',
-      path: o.readPath,
+      path: s.read,
       headers: { 'x-junk': 'y'.repeat(kb * 1024) },
       expect4xx: false,
       transport: 'header-too-large',
     })),
     fc
-      .oneof(fc.string({ unit: fc.integer({ min: 0xa1, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }), fc.constantFrom('a\\b', '..\\..\\x', '\\'))
-      .map((raw) => ({ ...base, note: 'raw non-ASCII or backslash in the request-target', method: 'GET', path: `${below}${raw}`, expect4xx: false, transport: 'bad-request-target' })),
+      .record({
+        s: at,
+        raw: fc.oneof(fc.string({ unit: fc.integer({ min: 0xa1, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }), fc.constantFrom('a\\b', '..\\..\\x', '\\')),
+      })
+      .map(({ s, raw }) => ({
+        server: s.server,
+        cls: 'transport',
+        note: 'raw non-ASCII or backslash in the request-target',
+        method: 'GET',
+        path: `${s.read.replace(/\/?$/, '/')}${raw}`,
+        headers: {},
+        expect4xx: false,
+        transport: 'bad-request-target',
+      })),
     fc
-      .constantFrom('exa mple..com:99999', 'a/b', '[::1', 'x:y:z', 'évil')
-      .map((host) => ({ ...base, note: `bad Host ${host}`, method: 'POST', path: o.writePath, headers: { host }, expect4xx: true, transport: 'bad-host' })),
-    fc.constantFrom('FOO', 'GETT', 'G-E-T', 'POSTX').map((method) => ({ ...base, note: `unknown method ${method}`, method, path: o.writePath, expect4xx: true, transport: 'unknown-method' })),
-    fc.constant({
-      ...base,
+      .tuple(at, fc.constantFrom('exa mple..com:99999', 'a/b', '[::1', 'x:y:z', 'évil'))
+      .map(([s, host]) => ({ server: s.server, cls: 'transport', note: `bad Host ${host}`, method: 'POST', path: s.write, headers: { host }, expect4xx: true, transport: 'bad-host' })),
+    fc
+      .tuple(at, fc.constantFrom('FOO', 'GETT', 'G-E-T', 'POSTX'))
+      .map(([s, method]) => ({ server: s.server, cls: 'transport', note: `unknown method ${method}`, method, path: s.write, headers: {}, expect4xx: true, transport: 'unknown-method' })),
+    at.map((s) => ({
+      server: s.server,
+      cls: 'transport',
       note: 'Expect: nonsense',
       method: 'POST',
-      path: o.writePath,
+      path: s.write,
       headers: { 'content-type': 'application/json', expect: 'nonsense' },
       body: '{}',
       expect4xx: true,
       transport: 'bad-expect',
-    }),
+    })),
   );
+}
+
+/** `r` with junk that changes nothing: unknown headers (never a credential), a chunked body. Transport-level requests stay as they are. */
+export function withHarmlessJunk<R extends MalformedRequest>(r: R): fc.Arbitrary<R> {
+  if (r.transport) return fc.constant(r);
+  return fc
+    .record({
+      junk: fc.option(fc.dictionary(fc.constantFrom('x-forwarded-for', 'x-request-id', 'x-junk', 'content-language'), headerValue(40), { maxKeys: 2 }), { nil: undefined, freq: 3 }),
+      chunked: fc.boolean(),
+    })
+    .map(({ junk, chunked }) => ({ ...r, headers: { ...(junk ?? {}), ...r.headers }, ...(chunked && r.body !== undefined ? { chunked: true } : {}) }));
 }

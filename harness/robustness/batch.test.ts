@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'vitest';
-import { robustnessProblem } from './batch.ts';
+import { robustnessProblem, unsentSecret } from './batch.ts';
 import type { MalformedRequest, RawAnswer } from './http.ts';
 
 const req = (o: Partial<MalformedRequest> = {}): MalformedRequest => ({ cls: 'test', note: 'n', method: 'POST', path: '/tasks', headers: {}, expect4xx: true, ...o });
@@ -26,4 +26,13 @@ test('every reading a correct server may take passes', () => {
   assert.equal(robustnessProblem(req({ expect4xx: false, method: 'GET' }), answer(200)), null, 'a read route may answer');
   assert.equal(robustnessProblem(req({ transport: 'huge header' }), { closed: 'closed' }), null, 'a transport-level defect may close the connection');
   assert.equal(robustnessProblem(req({ body: new Uint8Array(64 * 1024 + 1) }), { closed: 'closed' }), null, 'a body over 64 KiB may be cut off');
+});
+
+test('unsentSecret: a credential the request did not carry is a leak; an echo of what it sent is not', () => {
+  const secret = 'ch_0123456789abcdef';
+  assert.equal(unsentSecret(req({ body: '{}' }), `{"channel_id":"${secret}"}`, [secret]), secret);
+  assert.equal(unsentSecret(req({ headers: { 'x-payment-channel': secret } }), `{"channel_id":"${secret}"}`, [secret]), undefined, 'echoed from a header');
+  assert.equal(unsentSecret(req({ body: `{"channel_id":"${secret}"}` }), `unknown ${secret}`, [secret]), undefined, 'echoed from the body');
+  assert.equal(unsentSecret(req({ path: `/ai-market/v2/channel/${secret}` }), secret, [secret]), undefined, 'echoed from the path');
+  assert.equal(unsentSecret(req(), 'short', ['short']), undefined, 'values under 8 characters are not judged');
 });

@@ -49,6 +49,17 @@ export interface AnswerRule<R extends MalformedRequest = MalformedRequest> {
 }
 
 /**
+ * The first of `secrets` (8 characters or more) that `answer` (headers and body as text) carries
+ * although `req` did not (in its path, headers or body), or undefined: a server may echo what its
+ * caller sent, never reveal a credential it holds for someone else.
+ */
+export function unsentSecret(req: MalformedRequest, answer: string, secrets: readonly string[]): string | undefined {
+  const body = req.body === undefined ? '' : typeof req.body === 'string' ? req.body : Buffer.from(req.body).toString('utf8');
+  const sent = [req.path, ...Object.values(req.headers).flat(), body].join('\n');
+  return secrets.find((s) => s.length >= 8 && answer.includes(s) && !sent.includes(s));
+}
+
+/**
  * Sends `requests` one after another over one keep-alive connection to `baseUrl` and checks each
  * answer with {@link robustnessProblem} (and `rule`, when given): the first bad answer fails
  * `requirement` (naming the request and the answer); at the end one check records how many were

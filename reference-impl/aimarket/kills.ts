@@ -187,6 +187,8 @@ export default defineKills<Variant>({
     routerFault('AIM-FED-04', 'byHubListsPending', 'announcements', 1),
     fault('AIM-STA-01', 'statsFrozen', 'pay-per-call', 1),
     fault('AIM-MAL-01', 'malformed500', 'malformed-requests', 5),
+    fault('AIM-ROB-01', 'mcpNotRpc500', 'aimarket/robustness', 1),
+    fault('AIM-ROB-01', 'debitBeforeValidation', 'aimarket/robustness', 1),
     mutant(
       'AIM-ESC-01',
       'any signature debits',

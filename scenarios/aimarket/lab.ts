@@ -111,6 +111,8 @@ export interface OpenedChannel {
   payer: Address;
   chain: PayChain;
   recipient: Address;
+  /** The `channel_secret` the hub issued at open, if any. */
+  secret?: string;
 }
 
 /** Opens a channel of `cents` from `role`: learns the recipient from a 402, transfers, opens. */
@@ -123,9 +125,18 @@ export async function openChannel(ctx: RunContext, hub: HubClient, tool: Tool, r
   ctx.act(`${role} opens a channel of ${cents} cents with that transaction`);
   const usd = Number(cents) / 100;
   const o = await hub.openChannel(usd, tx.hash);
-  const id = (o.body as { channel?: { channel_id?: unknown } } | undefined)?.channel?.channel_id;
+  const opened = (o.body as { channel?: { channel_id?: unknown; channel_secret?: unknown } } | undefined)?.channel;
+  const id = opened?.channel_id;
   ctx.check(requirement, o.status === 200 && typeof id === 'string', 'a verified deposit opens a channel', { expected: '200 {channel:{channel_id}}', actual: `${o.status} ${o.text.slice(0, 200)}` });
-  return { id: id as string, depositTx: tx.hash as Hex, depositCents: cents, payer: payer.address as Address, chain, recipient: req.recipient as Address };
+  return {
+    id: id as string,
+    depositTx: tx.hash as Hex,
+    depositCents: cents,
+    payer: payer.address as Address,
+    chain,
+    recipient: req.recipient as Address,
+    ...(typeof opened?.channel_secret === 'string' ? { secret: opened.channel_secret } : {}),
+  };
 }
 
 /** The channel's balance in cents, or undefined when the hub has no balance route (v1 hubs). */

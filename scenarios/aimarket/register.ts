@@ -21,7 +21,7 @@ export const aimRegister = defineRegister({
       origin: '/work/shared/specs/protocols.md lines 112-222',
       lines: [1, 108],
     },
-    { id: 'profile', title: 'AI Market profile: assumptions', file: 'scenarios/aimarket/profile.md', origin: 'scenarios/aimarket/profile.md', lines: [12, 27] },
+    { id: 'profile', title: 'AI Market profile: assumptions', file: 'scenarios/aimarket/profile.md', origin: 'scenarios/aimarket/profile.md', lines: [12, 28] },
   ],
   entries: [
     // ---- seed ---------------------------------------------------------------------------------
@@ -107,7 +107,7 @@ export const aimRegister = defineRegister({
     { source: 'spec', lines: [65, 66], quote: 'Unpaid → `402` with header `X-Payment-Required` = **raw JSON**', requirements: ['AIM-PAY-01'] },
     { source: 'spec', lines: [67, 67], quote: 'Retry with `X-Payment', requirements: ['AIM-PAY-02', 'AIM-RCP-01'] },
     { source: 'spec', lines: [68, 70], quote: 'Channel: `POST /ai-market/channel/open', requirements: ['AIM-CHN-01', 'AIM-CHN-03', 'AIM-CHN-04', 'AIM-CHN-05', 'AIM-CHN-06'] },
-    { source: 'spec', lines: [71, 71], quote: 'Legacy v0 header `x-ai-market-license`. Status codes 200/400/402/404.', requirements: ['AIM-MAL-01', 'AIM-PAY-01'] },
+    { source: 'spec', lines: [71, 71], quote: 'Legacy v0 header `x-ai-market-license`. Status codes 200/400/402/404.', requirements: ['AIM-MAL-01', 'AIM-ROB-01', 'AIM-PAY-01'] },
     { source: 'spec', lines: [72, 72], quote: 'Pricing quote', requirements: ['AIM-PRC-01'] },
     { source: 'spec', lines: [73, 73], quote: 'Receipt lookup', requirements: ['AIM-RCP-03', 'AIM-STA-01'] },
     { source: 'spec', lines: [74, 76], quote: 'Intent discovery', requirements: ['AIM-DIS-01'] },
@@ -149,13 +149,14 @@ export const aimRegister = defineRegister({
     { source: 'profile', lines: [25, 25], quote: 'AIM-PROF-14', requirements: ['AIM-ORG-01'] },
     { source: 'profile', lines: [26, 26], quote: 'AIM-PROF-15', requirements: ['AIM-CHN-06', 'AIM-ESC-01', 'AIM-FED-01'] },
     { source: 'profile', lines: [27, 27], quote: 'AIM-PROF-16', requirements: ['AIM-FED-01', 'AIM-DIS-01', 'AIM-CHN-01', 'AIM-CHN-02'] },
+    { source: 'profile', lines: [28, 28], quote: 'AIM-PROF-17', requirements: ['AIM-ROB-01'] },
   ],
   surface: [
     { kind: 'route', name: 'GET /.well-known/ai-market.json', requirements: ['AIM-DSC-01'] },
     { kind: 'route', name: 'GET /ai-market/manifest', requirements: ['AIM-SIG-01'] },
     { kind: 'route', name: 'GET /ai-market/v2/manifest', requirements: ['AIM-SIG-01'] },
     { kind: 'route', name: 'GET /ai-market/mcp', requirements: ['AIM-MCP-01'] },
-    { kind: 'route', name: 'POST /ai-market/mcp (MCP Streamable HTTP)', requirements: ['AIM-MCP-02'] },
+    { kind: 'route', name: 'POST /ai-market/mcp (MCP Streamable HTTP)', requirements: ['AIM-MCP-02', 'AIM-ROB-01'] },
     { kind: 'route', name: 'POST /capabilities/{pid}/{cid}/invoke', requirements: ['AIM-PAY-01', 'AIM-PAY-02', 'AIM-CHN-02'] },
     { kind: 'route', name: 'POST /ai-market/capabilities/{pid}/{cid}/invoke', notTestable: 'an alias of /capabilities/{pid}/{cid}/invoke ("also"); the scenarios drive the primary path' },
     { kind: 'route', name: 'GET|POST /ai-market/pricing/{pid}/{cid}', requirements: ['AIM-PRC-01'] },

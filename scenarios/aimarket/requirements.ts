@@ -268,6 +268,18 @@ export const aimRequirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'AIM-ROB-01',
+    level: 'MUST',
+    title: 'A malformed request at the hub, its MCP endpoint or the router gets no 5xx, is refused where it could change state, reveals no channel credential, and changes nothing',
+    source: {
+      ...PROFILE,
+      section:
+        'AIM-PROF-17 robustness (RFC 9110 §15.5-15.6: a client error is a 4xx, a 5xx says the server erred; JSON-RPC 2.0 §5.1 and MCP: parse error, invalid request, method not found, invalid params, a tool error as isError; DESIGN rule 7 "no 500 for a client\'s mistake")',
+    },
+    text: "Every malformed request to the hub's HTTP routes, its MCP endpoint (inside a live MCP session) or the routing hub (a body that is not JSON or not the route's shape, an input that fails the tool's schema, a payment that pays nothing: junk, not on chain, already used, one hex digit off or short for the capability; a channel id one character off, an over-claimed deposit, a pipeline no reading can run, an announcement whose signed fields changed after signing, JSON-RPC that is not a request, an unknown method, a tool call with a bad name, arguments or payment, a wrong method, an unpublished path, a transport-level defect) is answered below 500 (501 for an unimplemented method; a closed connection for a transport-level defect or a body over 64 KiB), with a 4xx where it aims at a route that can change state, with an error where MCP defines one (a 4xx, a JSON-RPC error, or an isError tool result; never a tool's result), and without the channel's credential (its secret, or its id when the hub issues no secret) unless the request carried it; after a batch of them the buyer's and the hub's token balances and nonces, the channel, the stats, a receipt, the discovery document, the manifest, the MCP tool list (and the MCP session still answers), the router's peers, search index and reputation of the hub are unchanged, no token or escrow event names the buyer or the hub, and the unused payment the batch carried still pays one call.",
+    profileAssumption: true,
+  },
+  {
     id: 'AIM-ESC-01',
     revisions: ['v2'],
     level: 'MUST',

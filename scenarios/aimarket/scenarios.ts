@@ -7,6 +7,7 @@ import { malformed } from './malformed.ts';
 import { payPerCall } from './payments.ts';
 import { pipelines } from './pipelines.ts';
 import { channelReorg } from './reorg.ts';
+import { robustness } from './robustness.ts';
 
 export const aimScenarios = [
   discovery,
@@ -23,5 +24,6 @@ export const aimScenarios = [
   routedInvoke,
   announcements,
   malformed,
+  robustness,
   escrow,
 ];

@@ -54,6 +54,8 @@ export const AIM_FAULTS = defineFaults({
   discoverIgnoresLatency: 'discover plans capabilities slower than constraints.max_latency_ms',
   discoverLatencyStrict: 'discover drops capabilities whose p50 latency equals constraints.max_latency_ms',
   keepReorgedChannels: 'a channel whose deposit a reorg removed stays open: calls are served and close refunds a deposit that is not there',
+  mcpNotRpc500: 'POST /ai-market/mcp answers 500 to a body that is not a JSON-RPC request (not JSON, not an object, no jsonrpc "2.0" or no method)',
+  debitBeforeValidation: 'an invoke paid by X-Payment-Channel debits the channel a cent before it checks the capability and the body (a refused call keeps the debit)',
   orphanReminedDeposits: 'a channel whose deposit a reorg mined again in another block is orphaned (the paid channel disappears)',
 });
 

@@ -374,6 +374,10 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   }
 
   async function invoke(pid: string, cid: string, rawBody: unknown, headers: { payment?: string; channel?: string }): Promise<InvokeOutcome> {
+    if (faults.debitBeforeValidation && headers.channel !== undefined) {
+      const ch = db.channel(headers.channel);
+      if (ch) db.debit(ch.id, 1, await now());
+    }
     const c = capByIds(pid, cid);
     if (!c) throw new HttpError(404, `unknown capability ${pid}/${cid}`);
     if (faults.malformed500 && (typeof rawBody !== 'object' || rawBody === null || !('input' in rawBody))) throw new Error('malformed500');
@@ -1001,6 +1005,16 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     return c.json({ protocol: 'mcp', version: '1.0', tools: faults.mcpMissingTool ? list.slice(0, -1) : list });
   });
   app.post('/ai-market/mcp', async (c) => {
+    if (faults.mcpNotRpc500) {
+      let rpc = false;
+      try {
+        const v = JSON.parse(await c.req.raw.clone().text()) as unknown;
+        rpc = (Array.isArray(v) ? v : [v]).every((m) => typeof m === 'object' && m !== null && m.jsonrpc === '2.0' && typeof m.method === 'string');
+      } catch {
+        /* not JSON */
+      }
+      if (!rpc) throw new Error('mcpNotRpc500');
+    }
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     const server = mcpServer(c.req.header('x-payment-channel'), c.req.header('x-payment'));
     await server.connect(transport);

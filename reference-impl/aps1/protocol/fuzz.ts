@@ -316,7 +316,7 @@ function agentRequests(tag: string, t: AgentFuzzTarget): fc.Arbitrary<Aps1FuzzRe
         }),
       ),
     },
-    { weight: 1, arbitrary: transportDefects({ readPath: '/manifest', writePath: '/execute' }).map((r) => ({ ...r, server: 'agent' as const })) },
+    { weight: 1, arbitrary: transportDefects([{ server: 'agent' as const, read: '/manifest', write: '/execute' }]) },
   );
 }
 
@@ -441,7 +441,7 @@ function marketplaceRequests(tag: string, t: MarketplaceFuzzTarget): fc.Arbitrar
         }),
       ),
     },
-    { weight: 1, arbitrary: transportDefects({ readPath: '/agents', writePath: hirePath }).map((r) => ({ ...r, server: 'marketplace' as const })) },
+    { weight: 1, arbitrary: transportDefects([{ server: 'marketplace' as const, read: '/agents', write: hirePath }]) },
   );
 }
 
