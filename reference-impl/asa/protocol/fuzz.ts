@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { finalizeEvent, getEventHash } from 'nostr-tools/pure';
-import { deeplyNested, headerValue, hexString, malformedJson, notArray, notObject, notString } from '../../../harness/robustness/arbitraries.ts';
+import { deeplyNested, headerValue, hexString, malformedJson, notArray, notObject, notString, transportDefects, withHarmlessJunk } from '../../../harness/robustness/arbitraries.ts';
 import type { MalformedRequest } from '../../../harness/robustness/http.ts';
 import { KIND, type NostrEvent } from './events.ts';
 import { formatCredential } from './l402.ts';
@@ -572,46 +572,12 @@ export function malformedRequest(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest
         .tuple(fc.constantFrom('GET', 'POST', 'DELETE'), fc.string({ maxLength: 12 }))
         .map(([m, s]) => N('ln-unknown-route', `${m} on an unpublished path`, m, `/v1/zz${encodeURIComponent(s)}`, m === 'GET' ? {} : { body: '{}' })),
       // ---- both: defects the HTTP layer meets first
-      transport(f),
+      transportDefects<AsaHttpServer>([
+        { server: 'l402', read: f.resourcePath.split('?')[0]!, write: f.resourcePath },
+        { server: 'lightning', read: '/v1/nodes', write: `/v1/nodes/${f.ln.payer}/payments` },
+      ]),
     )
-    .chain(withJunk);
-}
-
-/** Requests the HTTP layer refuses before the app (each on its own connection, which the server may close); none carries a credential. */
-function transport(f: AsaFuzzContext): fc.Arbitrary<AsaFuzzRequest> {
-  const server = fc.constantFrom<AsaHttpServer>('l402', 'lightning');
-  const pathOf = (s: AsaHttpServer) => (s === 'l402' ? f.resourcePath : `/v1/nodes/${f.ln.payer}/payments`);
-  const t = (s: AsaHttpServer, note: string, method: string, path: string, headers: Record<string, string>, transport: string, expect4xx: boolean, body?: string): AsaFuzzRequest => ({
-    server: s,
-    cls: 'transport',
-    note,
-    method,
-    path,
-    headers,
-    body,
-    expect4xx,
-    transport,
-  });
-  return fc.oneof(
-    fc.tuple(server, fc.integer({ min: 33, max: 60 })).map(([s, kb]) => t(s, `${kb} KiB header`, 'GET', pathOf(s), { 'x-junk': 'y'.repeat(kb * 1024) }, 'header-too-large', false)),
-    fc
-      .tuple(server, fc.oneof(fc.string({ unit: fc.integer({ min: 0xa1, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }), fc.constantFrom('a\\b', '..\\..\\x', '\\')))
-      .map(([s, raw]) => t(s, 'raw non-ASCII or backslash in the request-target', 'GET', `${s === 'l402' ? f.resourcePath.split('?')[0] : '/v1/nodes'}/${raw}`, {}, 'bad-request-target', false)),
-    fc.tuple(server, fc.constantFrom('exa mple..com:99999', 'a/b', '[::1', 'x:y:z', 'évil')).map(([s, host]) => t(s, `bad Host ${host}`, 'POST', pathOf(s), { host }, 'bad-host', true)),
-    fc.tuple(server, fc.constantFrom('FOO', 'GETT', 'G-E-T', 'POSTX')).map(([s, m]) => t(s, `unknown method ${m}`, m, pathOf(s), {}, 'unknown-method', true)),
-    server.map((s) => t(s, 'Expect: nonsense', 'POST', pathOf(s), { ...JSON_HEADERS, expect: 'nonsense' }, 'bad-expect', true, '{}')),
-  );
-}
-
-/** Junk that changes nothing on any request: an unknown header, a chunked body. */
-function withJunk(r: AsaFuzzRequest): fc.Arbitrary<AsaFuzzRequest> {
-  if (r.transport) return fc.constant(r);
-  return fc
-    .record({
-      junk: fc.option(fc.dictionary(fc.constantFrom('x-forwarded-for', 'x-request-id', 'accept', 'x-junk'), headerValue(40), { maxKeys: 2 }), { nil: undefined, freq: 3 }),
-      chunked: fc.boolean(),
-    })
-    .map(({ junk, chunked }) => ({ ...r, headers: { ...(junk ?? {}), ...r.headers }, ...(chunked && r.body !== undefined ? { chunked: true as const } : {}) }));
+    .chain(withHarmlessJunk);
 }
 
 /** Whether the robustness scenario may send `r` to a third party: every careful reading refuses it without acting. */
