@@ -14,8 +14,8 @@
  * Each task runs the lifecycle the model runs (simulation.ts) with the answers observed for real:
  * the capability (38400) read from the relay, the offer and the agreement DM'd over NIP-17 and the
  * 38402 `active` read back, the L402 challenge's invoice decoded (payee node, amount), the payment
- * and its effect on the network's balances (the buyer paid amount + fee, the seller got the amount,
- * the hubs the fee, and their earned-fee counters agree), the paid answer judged by the buyer, the
+ * and its effect on the network's channel balances (the buyer paid amount + fee, the seller got the
+ * amount, the hubs the fee; the network's total unchanged), the paid answer judged by the buyer, the
  * 38402 status after `complete` / `dispute` (with the payment hash when completed), the attestation
  * read back from the relay.
  *
@@ -116,7 +116,6 @@ export async function startAsaMarket(env: StackEnv): Promise<StackMarket> {
     const b = nodeBalances(g);
     return (b.get(hubA) ?? 0n) + (b.get(hubB) ?? 0n);
   };
-  const hubFees = (g: Graph) => g.nodes.filter((n) => n.pubkey === hubA || n.pubkey === hubB).reduce((a, n) => a + BigInt(n.feesEarnedMsat), 0n);
   let hubsAtStart = 0n;
   try {
     for (const b of env.buyers) await ln.addNode(hex(env.key(b.account).privateKey), { alias: b.account.slice(0, 64) });
@@ -230,8 +229,8 @@ export async function startAsaMarket(env: StackEnv): Promise<StackMarket> {
           if (createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex') !== paymentHash) fail('the payment returned a preimage that is not the invoice’s');
           const after = await graph();
           const delta = (g0: Graph, g1: Graph, node: string) => (nodeBalances(g1).get(node) ?? 0n) - (nodeBalances(g0).get(node) ?? 0n);
-          const got = { buyer: delta(before, after, buyerNode), seller: delta(before, after, seller.node), hubs: hubTotal(after) - hubTotal(before), earned: hubFees(after) - hubFees(before) };
-          if (BigInt(paid.amountMsat) !== agreedMsat || BigInt(paid.feeMsat) !== fee || got.buyer !== -(agreedMsat + fee) || got.seller !== agreedMsat || got.hubs !== fee || got.earned !== fee)
+          const got = { buyer: delta(before, after, buyerNode), seller: delta(before, after, seller.node), hubs: hubTotal(after) - hubTotal(before) };
+          if (BigInt(paid.amountMsat) !== agreedMsat || BigInt(paid.feeMsat) !== fee || got.buyer !== -(agreedMsat + fee) || got.seller !== agreedMsat || got.hubs !== fee || after.totalMsat !== before.totalMsat)
             fail(`the payment of ${agreedMsat} msat (fee ${fee}) moved ${JSON.stringify(got, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} and reports ${paid.amountMsat} + ${paid.feeMsat}`);
           return { settled: true, amountMsat: agreedMsat, feeMsat: fee } satisfies Payment;
         }
