@@ -560,6 +560,9 @@ test('asa: the shipped example conserves money to the msat; a misspelt knob or a
   assert.deepEqual(outcomes(r), ['completed', 'disputed', 'unanswered', 'unsettled']);
   const honest = [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }];
   await assert.rejects(() => run(economy('asa', honest, { profiles: { asa: { routingFeePPM: 5 } } })), /profiles\.asa: routingFeePPM: not an asa constant or simulation knob/);
-  await assert.rejects(() => run(economy('asa', honest, { profiles: { asa: { agreementTimeoutSeconds: 86_401 } } })), /profiles\.asa: agreementTimeoutSeconds: the reference provider caps an agreement's timeout at 86400 s/);
+  await assert.rejects(
+    () => run(economy('asa', honest, { profiles: { asa: { agreementTimeoutSeconds: 86_401 } } })),
+    /profiles\.asa: agreementTimeoutSeconds: the reference provider caps an agreement's timeout at 86400 s/,
+  );
   await assert.rejects(() => run(economy('asa', honest, { profiles: { asa: { tokenMaxRequests: 0 } } })), /profiles\.asa\.tokenMaxRequests: is out of range/);
 });

@@ -231,7 +231,14 @@ export async function startAsaMarket(env: StackEnv): Promise<StackMarket> {
           const after = await graph();
           const delta = (g0: Graph, g1: Graph, node: string) => (nodeBalances(g1).get(node) ?? 0n) - (nodeBalances(g0).get(node) ?? 0n);
           const got = { buyer: delta(before, after, buyerNode), seller: delta(before, after, seller.node), hubs: hubTotal(after) - hubTotal(before) };
-          if (BigInt(paid.amountMsat) !== agreedMsat || BigInt(paid.feeMsat) !== fee || got.buyer !== -(agreedMsat + fee) || got.seller !== agreedMsat || got.hubs !== fee || after.totalMsat !== before.totalMsat)
+          if (
+            BigInt(paid.amountMsat) !== agreedMsat ||
+            BigInt(paid.feeMsat) !== fee ||
+            got.buyer !== -(agreedMsat + fee) ||
+            got.seller !== agreedMsat ||
+            got.hubs !== fee ||
+            after.totalMsat !== before.totalMsat
+          )
             fail(`the payment of ${agreedMsat} msat (fee ${fee}) moved ${JSON.stringify(got, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} and reports ${paid.amountMsat} + ${paid.feeMsat}`);
           return { settled: true, amountMsat: agreedMsat, feeMsat: fee } satisfies Payment;
         }

@@ -143,10 +143,7 @@ export function* lifecycle(task: SimTask): Generator<Ask, TaskPlan, Answer> {
     at: 0,
     action: 'pay',
     payment: true,
-    transfers: [
-      { from: task.buyer, to: task.seller, amount: paid.amountMsat },
-      ...(paid.feeMsat > 0n ? [{ from: task.buyer, to: task.fees, amount: paid.feeMsat }] : []),
-    ],
+    transfers: [{ from: task.buyer, to: task.seller, amount: paid.amountMsat }, ...(paid.feeMsat > 0n ? [{ from: task.buyer, to: task.fees, amount: paid.feeMsat }] : [])],
   });
   const work: Work = task.strategy === 'malicious' || !task.rng.chance(task.quality) ? 'bad' : 'good';
   const received = (yield { kind: 'call', work }) as Work;
