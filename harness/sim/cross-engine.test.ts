@@ -343,7 +343,7 @@ test("asa: the stack engine gives the model engine's tasks and events for the sa
   assert.deepEqual(stack.ledger.balances, model.ledger.balances);
 }, 300_000);
 
-test("asa on the stack: the network's side bites (the hubs' fees read one msat high), and what the reference cannot run is refused before any task", async () => {
+test("asa on the stack: the network's side bites (the hubs' fees read one msat high), a buyer short of the fee is refused as in the model, and what the reference cannot run is refused before any task", async () => {
   const pack = packs.get('asa')!;
   const high: SimulationPack = {
     ...pack,
@@ -369,6 +369,26 @@ test("asa on the stack: the network's side bites (the hubs' fees read one msat h
   assert.ok(m, r.violations.map((v) => v.message).join('\n') || 'no violation');
   const [, ledger, chain] = /the ledger holds (\d+) but the chain holds (\d+)/.exec(m)!;
   assert.equal(BigInt(chain!) - BigInt(ledger!), 1n);
+  // A buyer left with the price but not the routing fee: its node cannot carry the payment, and the
+  // engine refuses it as the model's ledger does.
+  const poor = parseEconomy({
+    ...asaRaw,
+    seed: 6,
+    durationHours: 0.25,
+    populations: [
+      { name: 'poor', role: 'buyer', count: 1, balance: '$0.0408', budget: '$0.10' },
+      { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.02', serviceMinutes: 1 },
+    ],
+  });
+  const poorModel = await simulateModel({ economy: poor, seed: 6, packs });
+  const poorStack = await simulateStack({ economy: poor, seed: 6, packs });
+  assert.deepEqual(poorStack.violations, []);
+  assert.deepEqual(
+    poorStack.tasks.map((x) => x.outcome),
+    ['completed', 'refused', 'refused'],
+  );
+  assert.deepEqual(poorStack.tasks, poorModel.tasks);
+  assert.deepEqual(poorStack.ledger.events, poorModel.ledger.events);
   // The reference provider expires agreements on the wall clock: a seller slower than the timeout cannot run.
   const late = parseEconomy({ ...asaRaw, profiles: { asa: { agreementTimeoutSeconds: 90 } } });
   await assert.rejects(simulateStack({ economy: late, seed: 29, packs }), /every seller that delivers must do so within the agreement timeout \(agreementTimeoutSeconds 90\); not so: meh, junk, cut/);

@@ -154,6 +154,13 @@ export async function startAsaMarket(env: StackEnv): Promise<StackMarket> {
     throw e;
   }
 
+  /**
+   * The created_at of the last offer each buyer got from each provider. The reference provider's
+   * offer rumor (kind 14) has the same content for every request of one buyer at one price, so two
+   * offers within one second share their id and the second accept is refused; a buyer asks again
+   * only in a later second.
+   */
+  const lastOffer = new Map<string, number>();
   const requesterOf = async (account: string) => {
     let r = requesters.get(account);
     if (!r) {
@@ -188,9 +195,13 @@ export async function startAsaMarket(env: StackEnv): Promise<StackMarket> {
           const cap = caps[0] ?? fail(`${task.seller} has no capability (38400) on the relay`);
           const price = readCapability(cap).prices[0] ?? fail('the capability lists no price');
           if (priceToMsat(price.amount, price.currency) !== ask.sats * 1000n) fail(`the capability lists ${price.amount} ${price.currency}, the seller's price is ${ask.sats} sats`);
+          const pair = `${task.buyer} ${task.seller}`;
+          const last = lastOffer.get(pair);
+          if (last !== undefined && Date.now() < (last + 1) * 1000) await new Promise((r) => setTimeout(r, (last + 1) * 1000 - Date.now()));
           await buyer.dm(provider, { type: 'service_request', capability: cap.id, budget: Number(ask.sats), timeout: profile.agreementTimeoutSeconds });
           const offer = await buyer.waitDm(provider, (m) => m.type === 'service_offer' || m.type === 'reject', OFFER_WAIT_MS);
           if (!offer) return null;
+          lastOffer.set(pair, offer.rumor.created_at);
           if (offer.msg?.type !== 'service_offer') return fail(`the provider rejected the request: ${JSON.stringify(offer.msg)}`);
           resource = offer.msg.l402_endpoint;
           await buyer.dm(provider, { type: 'accept', offer_event: offer.rumor.id });
