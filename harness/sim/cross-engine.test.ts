@@ -360,3 +360,104 @@ test('aimarket beside agentripe and x402 on one USDC: sellers paid on the channe
   assert.deepEqual(stack.ledger.events, model.ledger.events);
   assert.deepEqual(stack.ledger.balances, model.ledger.balances);
 }, 300_000);
+
+/**
+ * NIP-A5 (asa): the reference relay and Lightning network with one reference provider per seller;
+ * agreements over NIP-17, L402 payments routed through a hub (the fee rounded down), disputes of bad
+ * work, a node that never settles (nothing charged), a provider that never answers. No chain: the
+ * network's channel balances are the money the engine compares with the ledger.
+ */
+const asaRaw = {
+  name: 'cross-asa',
+  seed: 29,
+  durationHours: 1,
+  protocols: { asa: 1 },
+  // An odd routing fee, so the hubs' fee is rounded down on the real network as in the model.
+  profiles: { asa: { routingFeeBaseMsat: 500, routingFeePpm: 1234, offerWaitSeconds: 30 } },
+  demand: { arrivalsPerHour: 14 },
+  populations: [
+    { name: 'apps', role: 'buyer', count: 2, choice: 'random', balance: '$2', budget: '$0.10' },
+    { name: 'picky', role: 'buyer', count: 1, choice: 'reputation', balance: '$2', budget: '$0.10' },
+    ...SELLERS,
+  ],
+};
+
+test("asa: the stack engine gives the model engine's tasks and events for the same seed, and the Lightning network (sellers, buyers, hubs' fees) agrees with the ledger to the msat", async () => {
+  const economy = parseEconomy(asaRaw);
+  const model = await simulateModel({ economy, seed: 29, packs });
+  const stack = await simulateStack({ economy, seed: 29, packs });
+  assert.deepEqual(model.violations, []);
+  assert.deepEqual(stack.violations, []);
+  assert.equal(stack.engine, 'stack');
+  const t = stack.tasks;
+  assert.ok(t.length >= 10 && t.length <= 15, `${t.length} tasks`);
+  // Every path was taken on the relay, the providers and the network: good work completed, bad
+  // work paid and disputed (sloppy and malicious), a node that never settles, a provider that never answers.
+  assert.deepEqual([...new Set(t.map((x) => x.outcome))].sort(), ['completed', 'disputed', 'unanswered', 'unsettled']);
+  const by = (pop: string) => t.filter((x) => x.sellerPopulation === pop);
+  for (const pop of ['good', 'cut']) assert.ok(by(pop).length > 0 && by(pop).every((x) => x.outcome === 'completed' && x.delivered === 'good'), pop);
+  assert.ok(by('meh').some((x) => x.outcome === 'completed') && by('meh').some((x) => x.outcome === 'disputed' && x.delivered === 'bad'));
+  assert.ok(by('junk').length > 0 && by('junk').every((x) => x.outcome === 'disputed'));
+  assert.ok(by('broken').length > 0 && by('broken').every((x) => x.outcome === 'unsettled'));
+  assert.ok(by('gone').length > 0 && by('gone').every((x) => x.outcome === 'unanswered'));
+  // 30 sats through a hub: 500 + 30,000 × 1,234 / 10^6 = 537.02 → 537 msat.
+  const meh = stack.ledger.events.filter((e) => e.action === 'pay' && e.task === by('meh')[0]!.id).map((e) => [e.to, e.amount]);
+  assert.deepEqual(meh, [
+    ['seller:meh#0', 30_000n],
+    ['fees:asa', 537n],
+  ]);
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+  assert.deepEqual(stack.ledger.balances, model.ledger.balances);
+}, 300_000);
+
+test("asa on the stack: the network's side bites (the hubs' fees read one msat high), a buyer short of the fee is refused as in the model, and what the reference cannot run is refused before any task", async () => {
+  const pack = packs.get('asa')!;
+  const high: SimulationPack = {
+    ...pack,
+    stack: {
+      ...pack.stack!,
+      async start(env) {
+        const m = await pack.stack!.start(env);
+        return {
+          ...m,
+          async balances(accounts) {
+            const out = await m.balances(accounts);
+            if (out.has('fees:asa')) out.set('fees:asa', out.get('fees:asa')! + 1n);
+            return out;
+          },
+        };
+      },
+    },
+  };
+  const small = parseEconomy({ ...asaRaw, durationHours: 0.25, populations: asaRaw.populations.filter((p) => p.name !== 'gone') });
+  const r = await simulateStack({ economy: small, seed: 29, packs: new Map([['asa', high]]) });
+  assert.ok(r.tasks.some((x) => x.outcomeClass === 'paid'));
+  const m = r.violations.map((v) => v.message).find((x) => x.startsWith('account fees:asa:'));
+  assert.ok(m, r.violations.map((v) => v.message).join('\n') || 'no violation');
+  const [, ledger, chain] = /the ledger holds (\d+) but the chain holds (\d+)/.exec(m)!;
+  assert.equal(BigInt(chain!) - BigInt(ledger!), 1n);
+  // A buyer left with the price but not the routing fee: its node cannot carry the payment, and the
+  // engine refuses it as the model's ledger does.
+  const poor = parseEconomy({
+    ...asaRaw,
+    seed: 6,
+    durationHours: 0.25,
+    populations: [
+      { name: 'poor', role: 'buyer', count: 1, balance: '$0.0408', budget: '$0.10' },
+      { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.02', serviceMinutes: 1 },
+    ],
+  });
+  const poorModel = await simulateModel({ economy: poor, seed: 6, packs });
+  const poorStack = await simulateStack({ economy: poor, seed: 6, packs });
+  assert.deepEqual(poorStack.violations, []);
+  assert.deepEqual(
+    poorStack.tasks.map((x) => x.outcome),
+    ['completed', 'refused', 'refused'],
+  );
+  assert.deepEqual(poorStack.tasks, poorModel.tasks);
+  assert.deepEqual(poorStack.ledger.events, poorModel.ledger.events);
+  // The reference provider expires agreements on the wall clock: a seller slower than the timeout cannot run.
+  const late = parseEconomy({ ...asaRaw, profiles: { asa: { agreementTimeoutSeconds: 90 } } });
+  await assert.rejects(simulateStack({ economy: late, seed: 29, packs }), /every seller that delivers must do so within the agreement timeout \(agreementTimeoutSeconds 90\); not so: meh, junk, cut/);
+}, 300_000);

@@ -1,5 +1,5 @@
 /**
- * The model engine on the real agentripe, x402, aisp and aps1 simulation adapters: deterministic by seed, each
+ * The model engine on the real agentripe, x402, aisp, aps1, aimarket and asa simulation adapters: deterministic by seed, each
  * strategy ends the way its protocol says, fees exact, money conserved on the shipped examples; and
  * the conservation check bites on adapters that leak, overpay or lose money.
  */
@@ -425,8 +425,8 @@ test('clear errors: a profile value the model cannot use, a protocol without a s
     /profiles\.agentripe\.reviewLimit: is out of range \(valid: 1\.\.20 rejections\)/,
   );
   await assert.rejects(
-    () => run(economy('asa', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),
-    /protocol 'asa' has no simulation \(reference-impl\/asa\/simulation\.ts\); simulated protocols: agentripe, aimarket, aisp, aps1, x402/,
+    () => run(economy('usdc', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }])),
+    /protocol 'usdc' has no simulation \(reference-impl\/usdc\/simulation\.ts\); simulated protocols: agentripe, aimarket, aisp, aps1, asa, x402/,
   );
   await assert.rejects(
     () => run(economy('aps1', [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }], { profiles: { aps1: { jobDeadlineSeconds: 59 } } })),
@@ -560,4 +560,129 @@ test('aimarket: an economy of every strategy conserves money with every channel 
   const honest = [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }];
   await assert.rejects(() => run(economy('aimarket', honest, { profiles: { aimarket: { channelCalls: 0 } } })), /profiles\.aimarket: channelCalls: a channel covers at least one call/);
   await assert.rejects(() => run(economy('aimarket', honest, { profiles: { aimarket: { channelExpirySeconds: 599 } } })), /profiles\.aimarket\.channelExpirySeconds: is out of range/);
+});
+
+/** One asa task's plan under the model, for a seller of `strategy` at `amount` msat. */
+function asaPlan(amount: bigint, strategy: SellerStrategy, o: { profile?: Record<string, unknown>; serviceMs?: number; quality?: number; seed?: number } = {}): TaskPlan {
+  const pack = packs.get('asa')!;
+  const profile = pack.profile({ ...pack.constants!.defaults, ...o.profile });
+  return pack.model({
+    id: 't0',
+    protocol: 'asa',
+    t0: 0,
+    amount,
+    buyer: 'buyer:b#0',
+    seller: 'seller:s#0',
+    sellerPopulation: 's',
+    strategy,
+    quality: o.quality ?? (strategy === 'malicious' ? 0 : 1),
+    serviceMs: o.serviceMs ?? 60_000,
+    profile,
+    escrow: 'escrow:asa',
+    fees: 'fees:asa',
+    rng: new Rng(o.seed ?? 1, 'task:0:protocol'),
+  });
+}
+
+test('asa: the price is paid in whole sats (rounded down, at least 1) and the hub routing fee is base + amount × ppm / 10^6 rounded down, from 1 msat up', () => {
+  // [price msat, base, ppm, paid to the seller, fee]: a price under a sat lists 1 sat; 1,999 msat
+  // lists 1 sat (never rounded up); a zero policy takes no fee (no transfer); base 1 is the 1-msat
+  // fee; 1,000 msat at 999 ppm is 0.999 → 0, at 1,000 ppm exactly 1; 20,000 at 1,234 ppm is 24.68 → 24
+  // (+ base 500); 123,456,789 msat lists 123,456 sats, 123,456,000 × 2,500 ppm = 308,640 exactly.
+  const cases: [bigint, number, number, bigint, bigint][] = [
+    [1n, 0, 0, 1_000n, 0n],
+    [999n, 1, 0, 1_000n, 1n],
+    [1_999n, 0, 999, 1_000n, 0n],
+    [1_000n, 0, 1000, 1_000n, 1n],
+    [20_000n, 500, 1234, 20_000n, 524n],
+    [123_456_789n, 1000, 2500, 123_456_000n, 309_640n],
+  ];
+  for (const [price, base, ppm, paid, fee] of cases) {
+    const plan = asaPlan(price, 'honest', { profile: { routingFeeBaseMsat: base, routingFeePpm: ppm } });
+    assert.deepEqual([plan.outcome, plan.delivered, plan.attempts, plan.rejections], ['completed', 'good', 1, 0]);
+    const pay = plan.steps.find((s) => s.payment)!;
+    assert.deepEqual([pay.action, pay.at], ['pay', 0]);
+    // Conservation by construction: the buyer pays exactly what the seller and the hubs receive.
+    assert.deepEqual(flows(plan), { 'buyer:b#0': -(paid + fee), 'seller:s#0': paid, ...(fee > 0n ? { 'fees:asa': fee } : {}) }, `${price} msat at ${base} + ${ppm} ppm`);
+    assert.equal(plan.steps.at(-1)?.feedback, 100);
+  }
+});
+
+test('asa: bad work stays paid and is disputed, a node that never settles charges nothing, an absent provider times out, a late one finds its agreement expired', () => {
+  const price = 50_000n;
+  const fee = 1_050n;
+  const paid = { 'buyer:b#0': -(price + fee), 'seller:s#0': price, 'fees:asa': fee };
+  const junk = asaPlan(price, 'malicious');
+  assert.deepEqual([junk.outcome, junk.delivered, junk.rejections, junk.steps.at(-1)?.feedback], ['disputed', 'bad', 1, 0]);
+  assert.deepEqual(flows(junk), paid);
+  assert.deepEqual(
+    junk.steps.map((s) => [s.at, s.action]),
+    [
+      [0, 'agree'],
+      [0, 'pay'],
+      [60_000, 'deliver:bad'],
+      [60_000, 'dispute'],
+      [60_000, 'attest:1'],
+    ],
+  );
+  const failed = asaPlan(price, 'failing');
+  assert.deepEqual([failed.outcome, failed.delivered, failed.steps.at(-1)?.feedback, flows(failed)], ['unsettled', 'none', 0, {}]);
+  assert.ok(failed.steps.every((s) => !s.payment));
+  const absent = asaPlan(price, 'absent', { profile: { offerWaitSeconds: 90 } });
+  assert.deepEqual([absent.outcome, absent.delivered, absent.steps.at(-1)?.at, flows(absent)], ['unanswered', 'none', 90_000, {}]);
+  // No agreement, so no attestation: no feedback at all.
+  assert.ok(absent.steps.every((s) => s.feedback === undefined));
+  // The agreement expires at its timeout; the result comes later, paid, and the buyer rates the work.
+  const late = asaPlan(price, 'honest', { profile: { agreementTimeoutSeconds: 600 }, serviceMs: 600_001 });
+  assert.deepEqual([late.outcome, late.delivered, late.steps.map((s) => s.action)], ['expired', 'good', ['agree', 'pay', 'expire', 'deliver:good', 'complete:expired', 'attest:5']]);
+  assert.deepEqual(flows(late), paid);
+  const onTime = asaPlan(price, 'honest', { profile: { agreementTimeoutSeconds: 600 }, serviceMs: 600_000 });
+  assert.equal(onTime.outcome, 'completed');
+  // A sloppy provider: its draws decide, per task.
+  const draws = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => asaPlan(price, 'sloppy', { quality: 0.5, seed }).outcome);
+  assert.ok(draws.includes('completed') && draws.includes('disputed'), draws.join());
+});
+
+test('asa: an economy of every strategy conserves money to the msat (one price for all, 999 msat of it rounded away); fees go to the hubs, nothing to escrow; ratings follow the work', async () => {
+  const r = await run(
+    economy(
+      'asa',
+      [
+        { name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.020999' },
+        { name: 'meh', role: 'seller', strategy: 'sloppy', quality: 0.5, count: 1, price: '$0.020999', serviceMinutes: 5 },
+        { name: 'flaky', role: 'seller', strategy: 'failing', count: 1, price: '$0.020999' },
+        { name: 'ghost', role: 'seller', strategy: 'absent', count: 1, price: '$0.020999' },
+        { name: 'scam', role: 'seller', strategy: 'malicious', count: 1, price: '$0.020999' },
+        { name: 'slow', role: 'seller', strategy: 'honest', count: 1, price: '$0.020999', serviceMinutes: 90 },
+      ],
+      { profiles: { asa: { routingFeePpm: 1234, agreementTimeoutSeconds: 3600 } } },
+    ),
+  );
+  assert.deepEqual(r.violations, []);
+  assert.deepEqual(outcomes(r), ['completed', 'disputed', 'expired', 'unanswered', 'unsettled']);
+  const paid = r.tasks.filter((t) => t.finished && t.outcomeClass === 'paid');
+  // 20 sats each (the odd msat rounded away); the fee 1,000 + 20,000 × 1,234 / 10^6 = 1,024.68 → 1,024.
+  assert.equal(r.ledger.balance('fees:asa'), 1_024n * BigInt(paid.length));
+  assert.equal(earned(r, 'seller:good#0') % 20_000n, 0n);
+  assert.equal(r.ledger.balance('escrow:asa'), 0n);
+  for (const pop of ['flaky', 'ghost']) assert.equal(earned(r, `seller:${pop}#0`), 0n, pop);
+  assert.equal(r.reputation.get('seller:scam#0')?.sum, 0);
+  assert.equal(r.reputation.get('seller:ghost#0'), undefined);
+  const good = r.reputation.get('seller:good#0')!;
+  assert.equal(good.sum, 100 * good.n);
+});
+
+test('asa: the shipped example conserves money to the msat; a misspelt knob or a timeout the provider cannot take is refused', async () => {
+  const e = await loadEconomyFile(path.join(REPO_ROOT, 'examples', 'economies', 'asa.yaml'));
+  const r = await run(e);
+  assert.deepEqual(r.violations, []);
+  assert.ok(r.tasks.length > 100, `${r.tasks.length} tasks`);
+  assert.deepEqual(outcomes(r), ['completed', 'disputed', 'unanswered', 'unsettled']);
+  const honest = [{ name: 'good', role: 'seller', strategy: 'honest', count: 1, price: '$0.30' }];
+  await assert.rejects(() => run(economy('asa', honest, { profiles: { asa: { routingFeePPM: 5 } } })), /profiles\.asa: routingFeePPM: not an asa constant or simulation knob/);
+  await assert.rejects(
+    () => run(economy('asa', honest, { profiles: { asa: { agreementTimeoutSeconds: 86_401 } } })),
+    /profiles\.asa: agreementTimeoutSeconds: the reference provider caps an agreement's timeout at 86400 s/,
+  );
+  await assert.rejects(() => run(economy('asa', honest, { profiles: { asa: { tokenMaxRequests: 0 } } })), /profiles\.asa\.tokenMaxRequests: is out of range/);
 });

@@ -28,7 +28,7 @@ Options:
   --engine E     model (default): the packs' executable models, no chain.
                  stack: the real reference stack (anvil, reference servers, real payments),
                  simulated time as chain time; for the packs with a stack simulation
-                 (agentripe, aimarket, aisp, aps1, x402; another protocol exits 2)
+                 (agentripe, aimarket, aisp, aps1, asa, x402; another protocol exits 2)
   --out DIR      output folder (default reports/sim/<economy or sweep name>): metrics.json,
                  events.csv, tasks.csv, report.html (plots), and violations.json when
                  conservation failed; for a sweep <point>/economy.json, <point>/seed-<S>/ (one
