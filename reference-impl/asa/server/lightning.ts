@@ -256,7 +256,8 @@ export class LightningNetwork {
       if (c.node1 === nodes[i]) c.balance2 += best.hops[i]!.amountMsat;
       else c.balance1 += best.hops[i]!.amountMsat;
     });
-    for (let i = 1; i < nodes.length - 1; i++) this.feesEarned.set(nodes[i]!, (this.feesEarned.get(nodes[i]!) ?? 0n) + best.hops[i]!.feeMsat);
+    // hops[k].feeMsat is what the node at the far end of channel k charges to forward: node i's is hops[i - 1]'s.
+    for (let i = 1; i < nodes.length - 1; i++) this.feesEarned.set(nodes[i]!, (this.feesEarned.get(nodes[i]!) ?? 0n) + best.hops[i - 1]!.feeMsat);
     record.state = 'SETTLED';
     record.payer = payer;
     record.settledAt = this.now();

@@ -127,6 +127,7 @@ describe('Lightning simulation', () => {
       const [payer, payee] = p.reverse ? [B, A] : [A, B];
       const inv = net.createInvoice(payee, { amountMsat: p.amount });
       const before = new Map([A, B, ...hubs].map((n) => [n, net.balanceOf(n)]));
+      const earnedBefore = new Map([A, B, ...hubs].map((n) => [n, net.feesEarned.get(n) ?? 0n]));
       try {
         const r = net.pay(payer, inv.paymentRequest);
         expect(createHash('sha256').update(Buffer.from(r.preimage, 'hex')).digest('hex')).toBe(inv.paymentHash);
@@ -135,6 +136,8 @@ describe('Lightning simulation', () => {
         const fwd = r.route[0]!.to;
         const pol = paths[hubs.indexOf(fwd)]!;
         expect(net.balanceOf(fwd) - before.get(fwd)!).toBe(hopFee({ baseMsat: pol.base, ppm: pol.ppm, cltvDelta: 40 }, p.amount));
+        // The forwarder's fee counter (the graph's feesEarnedMsat) gains what its balance did; nobody else's moves.
+        for (const n of [A, B, ...hubs]) expect((net.feesEarned.get(n) ?? 0n) - earnedBefore.get(n)!).toBe(n === fwd ? net.balanceOf(fwd) - before.get(fwd)! : 0n);
       } catch (e) {
         expect(e).toBeInstanceOf(PayError);
         expect((e as PayError).code).toBe('NO_ROUTE');
