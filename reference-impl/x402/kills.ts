@@ -15,7 +15,7 @@ import { startDemoResource, type DemoFaults } from './server/demo.ts';
 import { startFacilitator, type FacilitatorFaults } from './server/facilitator.ts';
 
 /** Defects a proxy in front of the facilitator adds (the facilitator's own HTTP layer stays as it is). */
-type ProxyFault = 'malformed500' | 'supportedOtherNetwork';
+type ProxyFault = 'malformed500' | 'supportedOtherNetwork' | 'emptyErrorObject';
 
 interface Variant {
   facilitator?: FacilitatorFaults;
@@ -26,7 +26,10 @@ interface Variant {
   proxy?: ProxyFault;
 }
 
-/** A proxy in front of `upstream` that answers a client's mistake with 500, or lists another network in /supported. */
+/**
+ * A proxy in front of `upstream` that answers a client's mistake with 500, lists another network in
+ * /supported, or answers a client's mistake with `"error": {}` (an Error object through JSON.stringify).
+ */
 async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ url: string; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -38,6 +41,7 @@ async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ 
       let status = up.status;
       if (fault === 'malformed500' && status === 400) status = 500;
       if (fault === 'supportedOtherNetwork' && req.url === '/supported') text = text.replace(/eip155:\d+/g, 'eip155:1').replace(/"base(-sepolia)?"/g, '"ethereum"');
+      if (fault === 'emptyErrorObject' && status >= 400 && status < 500) text = JSON.stringify({ ...(JSON.parse(text) as object), error: {} });
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(text);
     });
@@ -260,6 +264,13 @@ export default defineKills<Variant>({
       variant: { facilitator: { skipRecipientCheck: true } },
     },
     { requirement: 'X402-FAC-04', defect: 'a malformed /verify or /settle body gets 500', grep: 'facilitator-malformed', runs: 2, variant: { proxy: 'malformed500' } },
+    {
+      requirement: 'X402-FAC-04',
+      defect: 'the 4xx for a malformed /verify or /settle body carries "error": {} (an Error object serialized with JSON.stringify)',
+      grep: 'facilitator-malformed',
+      runs: 1,
+      variant: { proxy: 'emptyErrorObject' },
+    },
     {
       requirement: 'X402-ROB-01',
       defect: 'the paywall reads the payload\'s authorization numbers with BigInt() before checking them (500 on "1e6" or "0x")',

@@ -57,6 +57,9 @@ export async function post(ctx: RunContext, route: '/verify' | '/settle', body: 
   return { status: r.status, json };
 }
 
+/** An error field that says nothing: an empty string, or an object or array with nothing in it. */
+const isEmpty = (v: unknown): boolean => v === '' || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+
 export const showAnswer = (a: FacilitatorAnswer) => `${a.status} ${JSON.stringify(a.json)?.slice(0, 200)}`;
 
 /** The versions /supported lists for the offer's network (v2 when /supported cannot be read). */
@@ -327,10 +330,12 @@ export const facilitatorMalformed = defineScenario({
         actual: showAnswer(a),
       });
       // "A missing body field gets 400 {error}" (spec §1.5); CDP-style answers name the reason in invalidReason/errorReason instead.
-      const says = a.json && ['error', 'invalidReason', 'errorReason'].some((k) => a.json![k] !== undefined && a.json![k] !== null && a.json![k] !== '');
-      ctx.check('X402-FAC-04', Boolean(says), `${s.route}'s 4xx for ${s.what} says what is wrong (error, invalidReason or errorReason)`, {
-        expected: '{error} (or invalidReason / errorReason)',
-        actual: showAnswer(a),
+      // Whichever it uses, a field it gives is not empty: `{"error": {}}` is what JSON.stringify makes of an Error object.
+      const given = a.json ? ['error', 'invalidReason', 'errorReason'].filter((k) => a.json![k] !== undefined && a.json![k] !== null) : [];
+      const empty = given.filter((k) => isEmpty(a.json![k]));
+      ctx.check('X402-FAC-04', given.length > empty.length && empty.length === 0, `${s.route}'s 4xx for ${s.what} says what is wrong (error, invalidReason or errorReason; none of them empty)`, {
+        expected: '{error} (or invalidReason / errorReason), each given one not empty',
+        actual: `${showAnswer(a)}${empty.length ? ` (empty: ${empty.join(', ')})` : ''}`,
       });
       await expectUnchanged(ctx, 'X402-FAC-04', o, snap, p.auth, `${s.route} ${s.what}`);
     }

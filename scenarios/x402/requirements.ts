@@ -282,7 +282,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A malformed /verify or /settle request gets a 4xx',
     source: { ...FAC, section: '"A missing body field gets 400 {error}"; DESIGN rule 7 "no 500 for a client\'s mistake"' },
-    text: 'A /verify or /settle body that is not JSON, is empty, or lacks paymentPayload or paymentRequirements is answered with a 4xx, never a 5xx, isValid:true or success:true.',
+    text: 'A /verify or /settle body that is not JSON, is empty, or lacks paymentPayload or paymentRequirements is answered with a 4xx, never a 5xx, isValid:true or success:true, whose body says what is wrong in error, invalidReason or errorReason (none of those it gives is empty: not "", not {}).',
     profileAssumption: false,
   },
 ]);
