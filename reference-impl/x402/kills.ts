@@ -240,6 +240,12 @@ export default defineKills<Variant>({
       'neverClearPending',
       'the facilitator never forgets a pending transaction once it settled: the settled payment sent again is answered success again',
     ),
+    nodeFault(
+      'X402-FLT-09',
+      'fault-facilitator-plain-node',
+      'noReadFallback',
+      'the facilitator needs eth_createAccessList and a pending block of its node: on a node without them an honest payment is neither verified nor settled',
+    ),
     {
       requirement: 'X402-FLT-08',
       defect: 'the paywall takes settlement_pending as a failed settlement (402, never asks again): the buyer pays and is never served',

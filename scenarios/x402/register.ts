@@ -102,7 +102,7 @@ export const x402Register = defineRegister({
     e([179, 179], '`validBefore < now + 6`', ['X402-NEG-08', 'X402-FAC-02']),
     e([180, 180], '`validAfter > now`', ['X402-NEG-09', 'X402-FAC-02']),
     e([181, 181], '`BigInt(value) !== BigInt(requirements.amount)`', ['X402-AMT-01', 'X402-AMT-02', 'X402-FAC-02']),
-    e([182, 188], 'Simulation (on by default in verify)', ['X402-NEG-04', 'X402-NEG-11', 'X402-FAC-02']),
+    e([182, 188], 'Simulation (on by default in verify)', ['X402-NEG-04', 'X402-NEG-11', 'X402-FAC-02', 'X402-FLT-09']),
     e([190, 190], 'On success the verifier returns `{ isValid: true, payer: authorization.from }`.', ['X402-FAC-02']),
     e([192, 194], 'Re-verify without simulation.', ['X402-FAC-03']),
     e([195, 195], 'Optionally deploy an ERC-4337 wallet', SMART_WALLETS),

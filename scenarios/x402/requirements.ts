@@ -253,6 +253,18 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-FLT-09',
+    level: 'SHOULD',
+    title: 'A facilitator verifies and settles on a node without JSON-RPC batches, eth_createAccessList or a pending block',
+    source: {
+      ...EXACT,
+      section:
+        'verify step 9 "Simulation ... via eth_call" (every node serves eth_call); JSON-RPC 2.0 §6 batches, EIP-2930 eth_createAccessList and the "pending" block tag are not served by every node or gateway',
+    },
+    text: 'When the node answers every JSON-RPC batch with one error object (-32600), eth_createAccessList with "method not found" (-32601) and eth_getBlockByNumber("pending") with null, /verify of a valid payment answers isValid:true and /settle answers success:true with the transaction that moved exactly this payment, once; the settled payment sent again is refused. Needs the capability rpc-faults.',
+    profileAssumption: true,
+  },
+  {
     id: 'X402-FAC-01',
     revisions: ['v2'],
     level: 'MUST',

@@ -84,6 +84,8 @@ export interface FacilitatorFaults {
   neverClearPending?: boolean;
   /** A broadcast transaction the node does not know is only waited for, never sent again (a send lost before the node read it stays lost). */
   noRebroadcast?: boolean;
+  /** Needs eth_createAccessList and the "pending" block tag of its node: a read the node lacks is not asked again another way. */
+  noReadFallback?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -434,6 +436,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   /** Chain reads issued together (one batch); a method the node lacks is replaced and asked again. */
   async function readTogether(calls: RpcCall[]): Promise<RpcResult[]> {
     let out = await rpc.batch(calls);
+    if (faults.noReadFallback) return out;
     const retry = calls.flatMap((c, i) => {
       const r = out[i]!;
       if (r.ok ? !(c.method === 'eth_getBlockByNumber' && r.value === null) : !r.error.unsupported) return [];
