@@ -269,6 +269,13 @@ export default defineKills<Variant>({
       runs: 2,
       variant: { facilitator: { skipRecipientCheck: true } },
     },
+    {
+      requirement: 'X402-FAC-05',
+      defect: "the facilitator numbers each send by the chain's pending count alone: settlements sent at once take the same nonce, and all but one fail",
+      grep: 'facilitator-settle-concurrent',
+      runs: 1,
+      variant: { facilitator: { chainNonceOnly: true } },
+    },
     { requirement: 'X402-FAC-04', defect: 'a malformed /verify or /settle body gets 500', grep: 'facilitator-malformed', runs: 2, variant: { proxy: 'malformed500' } },
     {
       requirement: 'X402-FAC-04',

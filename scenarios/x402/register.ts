@@ -115,7 +115,7 @@ export const x402Register = defineRegister({
     e([216, 220], '`POST {url}/verify`', ['X402-FAC-02', 'X402-FAC-04']),
     e([221, 221], 'A missing body field gets 400 `{error}`', ['X402-FAC-02', 'X402-FAC-04']),
     e([222, 222], 'CDP returns HTTP 400 with `invalidReason`', ['X402-FAC-02']),
-    e([224, 229], '`POST {url}/settle`', ['X402-FAC-03']),
+    e([224, 229], '`POST {url}/settle`', ['X402-FAC-03', 'X402-FAC-05']),
     e([231, 235], '`GET {url}/supported`', ['X402-FAC-01']),
     e([236, 236], 'The client retries `getSupported` 3×', 'client behaviour'),
     e([237, 237], 'Resource servers call `/supported` at start-up', 'start-up behaviour of a resource server: one that fails it does not start, nothing to observe from outside'),

@@ -297,4 +297,12 @@ export const x402Requirements = defineCatalog([
     text: 'A /verify or /settle body that is not JSON, is empty, or lacks paymentPayload or paymentRequirements is answered with a 4xx, never a 5xx, isValid:true or success:true, whose body says what is wrong in error, invalidReason or errorReason (none of those it gives is empty: not "", not {}).',
     profileAssumption: false,
   },
+  {
+    id: 'X402-FAC-05',
+    level: 'SHOULD',
+    title: 'The facilitator settles honest payments sent to it at once',
+    source: { ...FAC, section: 'POST /settle → {success, transaction, network, payer} (a facilitator serves many resources and buyers; nothing in the API serialises them)' },
+    text: 'Four honest payments (two payers, two authorizations each) sent to /settle at the same time are each answered success:true with a transaction that moved exactly that payment (X402-FAC-03 judges the money: a success is its own transfer on chain, a refusal uses no nonce, every payer is debited once per success).',
+    profileAssumption: true,
+  },
 ]);

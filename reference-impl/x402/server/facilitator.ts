@@ -86,6 +86,8 @@ export interface FacilitatorFaults {
   noRebroadcast?: boolean;
   /** Needs eth_createAccessList and the "pending" block tag of its node: a read the node lacks is not asked again another way. */
   noReadFallback?: boolean;
+  /** Numbers each send by the chain's pending count alone (no local counter): settlements sent at once take the same nonce. */
+  chainNonceOnly?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -682,7 +684,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     const data = encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never });
     let count = { pending: send.pendingCount, at: send.at };
     for (let attempt = 0; ; attempt++) {
-      const nonce = nonces.take(count.pending, count.at);
+      const nonce = faults.chainNonceOnly ? count.pending : nonces.take(count.pending, count.at);
       let reached = false;
       let sent: { hash: Hex; raw: Hex } | undefined;
       try {
