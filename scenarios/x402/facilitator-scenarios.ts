@@ -341,10 +341,15 @@ export const facilitatorSettleConcurrent = defineScenario({
       ctx.check('X402-FAC-03', moved === amount * BigInt(settledOf(b)), `${b} is debited once per settled payment`, { expected: String(amount * BigInt(settledOf(b))), actual: String(moved) });
     }
     // Last: the money checks above are the MUST.
-    ctx.check('X402-FAC-05', answers.every((a) => a.json?.success === true), `/settle (v${version}) settles each of ${sent.length} honest payments sent at once`, {
-      expected: `${sent.length} × success:true`,
-      actual: answers.map(showAnswer).join(' | '),
-    });
+    ctx.check(
+      'X402-FAC-05',
+      answers.every((a) => a.json?.success === true),
+      `/settle (v${version}) settles each of ${sent.length} honest payments sent at once`,
+      {
+        expected: `${sent.length} × success:true`,
+        actual: answers.map(showAnswer).join(' | '),
+      },
+    );
   },
 });
 
