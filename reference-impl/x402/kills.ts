@@ -246,6 +246,12 @@ export default defineKills<Variant>({
       'noReadFallback',
       'the facilitator needs eth_createAccessList and a pending block of its node: on a node without them an honest payment is neither verified nor settled',
     ),
+    nodeFault(
+      'X402-FAC-03',
+      'fault-resource-settlement-pending',
+      'neverClearPending',
+      'the facilitator keeps a pending transaction after it settled: the payment the resource served after settlement_pending, sent to /settle again, is answered success again',
+    ),
     {
       requirement: 'X402-FLT-08',
       defect: 'the paywall takes settlement_pending as a failed settlement (402, never asks again): the buyer pays and is never served',

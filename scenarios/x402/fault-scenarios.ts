@@ -391,7 +391,7 @@ export const resourceSettlementPending = defineScenario({
   kind: 'property',
   id: 'fault-resource-settlement-pending',
   title: "A paid request whose facilitator's send is answered 'request timed out' although it landed: the buyer is served with that settlement, at once or on a retry of the same payment; paid once",
-  requirements: ['X402-FLT-08'],
+  requirements: ['X402-FLT-08', 'X402-FAC-03'],
   maxRuns: FAULT_RUNS,
   ...BASE,
   capabilities: ['rpc-faults'],
@@ -436,6 +436,13 @@ export const resourceSettlementPending = defineScenario({
         },
       );
       await judgeAnswers(ctx, req, o, p, answers, snap, amount, payer);
+      // The facilitator, where the target declares it, must not settle the served payment again: one
+      // that keeps the pending transaction after it settled would answer success for a replay.
+      if (ctx.target.endpoints['x402-facilitator']) {
+        ctx.act('POST /settle of the served payment directly to the facilitator (a replay)');
+        const replay = await post(ctx, '/settle', bodyOf(o, p));
+        ctx.check('X402-FAC-03', replay.json?.success !== true, 'the facilitator does not settle the served payment again', { expected: 'no success:true', actual: showAnswer(replay) });
+      }
     }
   },
 });
