@@ -15,7 +15,7 @@ import { startDemoResource, type DemoFaults } from './server/demo.ts';
 import { startFacilitator, type FacilitatorFaults } from './server/facilitator.ts';
 
 /** Defects a proxy in front of the facilitator adds (the facilitator's own HTTP layer stays as it is). */
-type ProxyFault = 'malformed500' | 'supportedOtherNetwork';
+type ProxyFault = 'malformed500' | 'supportedOtherNetwork' | 'emptyErrorObject';
 
 interface Variant {
   facilitator?: FacilitatorFaults;
@@ -26,7 +26,10 @@ interface Variant {
   proxy?: ProxyFault;
 }
 
-/** A proxy in front of `upstream` that answers a client's mistake with 500, or lists another network in /supported. */
+/**
+ * A proxy in front of `upstream` that answers a client's mistake with 500, lists another network in
+ * /supported, or answers a client's mistake with `"error": {}` (an Error object through JSON.stringify).
+ */
 async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ url: string; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -38,6 +41,7 @@ async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ 
       let status = up.status;
       if (fault === 'malformed500' && status === 400) status = 500;
       if (fault === 'supportedOtherNetwork' && req.url === '/supported') text = text.replace(/eip155:\d+/g, 'eip155:1').replace(/"base(-sepolia)?"/g, '"ethereum"');
+      if (fault === 'emptyErrorObject' && status >= 400 && status < 500) text = JSON.stringify({ ...(JSON.parse(text) as object), error: {} });
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(text);
     });
@@ -236,6 +240,18 @@ export default defineKills<Variant>({
       'neverClearPending',
       'the facilitator never forgets a pending transaction once it settled: the settled payment sent again is answered success again',
     ),
+    nodeFault(
+      'X402-FLT-09',
+      'fault-facilitator-plain-node',
+      'noReadFallback',
+      'the facilitator needs eth_createAccessList and a pending block of its node: on a node without them an honest payment is neither verified nor settled',
+    ),
+    nodeFault(
+      'X402-FAC-03',
+      'fault-resource-settlement-pending',
+      'neverClearPending',
+      'the facilitator keeps a pending transaction after it settled: the payment the resource served after settlement_pending, sent to /settle again, is answered success again',
+    ),
     {
       requirement: 'X402-FLT-08',
       defect: 'the paywall takes settlement_pending as a failed settlement (402, never asks again): the buyer pays and is never served',
@@ -259,7 +275,21 @@ export default defineKills<Variant>({
       runs: 2,
       variant: { facilitator: { skipRecipientCheck: true } },
     },
+    {
+      requirement: 'X402-FAC-05',
+      defect: "the facilitator numbers each send by the chain's pending count alone: settlements sent at once take the same nonce, and all but one fail",
+      grep: 'facilitator-settle-concurrent',
+      runs: 1,
+      variant: { facilitator: { chainNonceOnly: true } },
+    },
     { requirement: 'X402-FAC-04', defect: 'a malformed /verify or /settle body gets 500', grep: 'facilitator-malformed', runs: 2, variant: { proxy: 'malformed500' } },
+    {
+      requirement: 'X402-FAC-04',
+      defect: 'the 4xx for a malformed /verify or /settle body carries "error": {} (an Error object serialized with JSON.stringify)',
+      grep: 'facilitator-malformed',
+      runs: 1,
+      variant: { proxy: 'emptyErrorObject' },
+    },
     {
       requirement: 'X402-ROB-01',
       defect: 'the paywall reads the payload\'s authorization numbers with BigInt() before checking them (500 on "1e6" or "0x")',

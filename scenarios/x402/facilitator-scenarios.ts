@@ -21,6 +21,7 @@ import {
   expectUnchanged,
   holdings,
   networkOf,
+  nonceUsed,
   offer,
   requirementsFor,
   send,
@@ -56,6 +57,9 @@ export async function post(ctx: RunContext, route: '/verify' | '/settle', body: 
   }
   return { status: r.status, json };
 }
+
+/** An error field that says nothing: an empty string, or an object or array with nothing in it. */
+const isEmpty = (v: unknown): boolean => v === '' || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
 
 export const showAnswer = (a: FacilitatorAnswer) => `${a.status} ${JSON.stringify(a.json)?.slice(0, 200)}`;
 
@@ -297,6 +301,58 @@ export const facilitatorSettle = defineScenario({
   },
 });
 
+/** Authorizations each payer sends at once in facilitator-settle-concurrent. */
+const AT_ONCE_EACH = 2;
+
+export const facilitatorSettleConcurrent = defineScenario({
+  kind: 'property',
+  id: 'facilitator-settle-concurrent',
+  title: 'Facilitator /settle: four honest payments sent at once (two payers, two each) each settle on chain, once',
+  requirements: ['X402-FAC-05', 'X402-FAC-03'],
+  // Each run sends the same four at once; more runs only vary the order (npm start stays quick).
+  maxRuns: 2,
+  ...FBASE,
+  arbitrary: () => fc.record({ order: fc.nat() }),
+  async run(ctx, v) {
+    const o = await offer(ctx);
+    const version = (await facilitatorVersions(ctx, o))[0]!;
+    const amount = BigInt(version === 2 ? o.req.amount : (o.v1?.maxAmountRequired ?? o.req.amount));
+    const payments: { buyer: string; p: Signed }[] = [];
+    for (const buyer of BUYERS) for (let i = 0; i < AT_ONCE_EACH; i++) payments.push({ buyer, p: await sign(ctx, o, buyer, version) });
+    const sent = shuffled(payments, v.order);
+    const snaps = await Promise.all(BUYERS.map((b) => holdings(ctx, o, o.s.address(b))));
+    ctx.act(`POST /settle (v${version}) ${sent.length} honest payments of ${amount} at once: ${sent.map((x) => x.buyer).join(', ')}`);
+    const answers = await Promise.all(sent.map((x) => post(ctx, '/settle', bodyOf(o, x.p))));
+    for (const [i, a] of answers.entries()) {
+      const { buyer, p } = sent[i]!;
+      const payer = o.s.address(buyer);
+      if (a.json?.success === true) {
+        await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+      } else {
+        const used = await nonceUsed(o, p.auth);
+        ctx.check('X402-FAC-03', !used, `a refused settlement (${showAnswer(a)}) used no nonce`, { expected: 'authorizationState false', actual: used });
+      }
+    }
+    // Each payer debited once per success (payTo gains the sum: one snapshot per payer sees all of it).
+    const settledOf = (b: string) => answers.filter((a, i) => sent[i]!.buyer === b && a.json?.success === true).length;
+    const after = await Promise.all(BUYERS.map((b) => ctx.balancesOf(o.s, o.token, { payer: o.s.address(b) })));
+    for (const [i, b] of BUYERS.entries()) {
+      const moved = snaps[i]!.before.payer! - after[i]!.before.payer!;
+      ctx.check('X402-FAC-03', moved === amount * BigInt(settledOf(b)), `${b} is debited once per settled payment`, { expected: String(amount * BigInt(settledOf(b))), actual: String(moved) });
+    }
+    // Last: the money checks above are the MUST.
+    ctx.check(
+      'X402-FAC-05',
+      answers.every((a) => a.json?.success === true),
+      `/settle (v${version}) settles each of ${sent.length} honest payments sent at once`,
+      {
+        expected: `${sent.length} × success:true`,
+        actual: answers.map(showAnswer).join(' | '),
+      },
+    );
+  },
+});
+
 export const facilitatorMalformed = defineScenario({
   kind: 'property',
   id: 'facilitator-malformed',
@@ -327,14 +383,16 @@ export const facilitatorMalformed = defineScenario({
         actual: showAnswer(a),
       });
       // "A missing body field gets 400 {error}" (spec §1.5); CDP-style answers name the reason in invalidReason/errorReason instead.
-      const says = a.json && ['error', 'invalidReason', 'errorReason'].some((k) => a.json![k] !== undefined && a.json![k] !== null && a.json![k] !== '');
-      ctx.check('X402-FAC-04', Boolean(says), `${s.route}'s 4xx for ${s.what} says what is wrong (error, invalidReason or errorReason)`, {
-        expected: '{error} (or invalidReason / errorReason)',
-        actual: showAnswer(a),
+      // Whichever it uses, a field it gives is not empty: `{"error": {}}` is what JSON.stringify makes of an Error object.
+      const given = a.json ? ['error', 'invalidReason', 'errorReason'].filter((k) => a.json![k] !== undefined && a.json![k] !== null) : [];
+      const empty = given.filter((k) => isEmpty(a.json![k]));
+      ctx.check('X402-FAC-04', given.length > empty.length && empty.length === 0, `${s.route}'s 4xx for ${s.what} says what is wrong (error, invalidReason or errorReason; none of them empty)`, {
+        expected: '{error} (or invalidReason / errorReason), each given one not empty',
+        actual: `${showAnswer(a)}${empty.length ? ` (empty: ${empty.join(', ')})` : ''}`,
       });
       await expectUnchanged(ctx, 'X402-FAC-04', o, snap, p.auth, `${s.route} ${s.what}`);
     }
   },
 });
 
-export const facilitatorScenarios = [facilitatorSupported, facilitatorVerify, facilitatorSettle, facilitatorMalformed];
+export const facilitatorScenarios = [facilitatorSupported, facilitatorVerify, facilitatorSettle, facilitatorSettleConcurrent, facilitatorMalformed];

@@ -27,6 +27,7 @@ import {
   type FaultProxy,
   type FaultSpec,
   type Hangup,
+  type ProxiedRequest,
   type UpstreamAnswer,
 } from '../../harness/faults/index.ts';
 import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
@@ -390,7 +391,7 @@ export const resourceSettlementPending = defineScenario({
   kind: 'property',
   id: 'fault-resource-settlement-pending',
   title: "A paid request whose facilitator's send is answered 'request timed out' although it landed: the buyer is served with that settlement, at once or on a retry of the same payment; paid once",
-  requirements: ['X402-FLT-08'],
+  requirements: ['X402-FLT-08', 'X402-FAC-03'],
   maxRuns: FAULT_RUNS,
   ...BASE,
   capabilities: ['rpc-faults'],
@@ -435,6 +436,13 @@ export const resourceSettlementPending = defineScenario({
         },
       );
       await judgeAnswers(ctx, req, o, p, answers, snap, amount, payer);
+      // The facilitator, where the target declares it, must not settle the served payment again: one
+      // that keeps the pending transaction after it settled would answer success for a replay.
+      if (ctx.target.endpoints['x402-facilitator']) {
+        ctx.act('POST /settle of the served payment directly to the facilitator (a replay)');
+        const replay = await post(ctx, '/settle', bodyOf(o, p));
+        ctx.check('X402-FAC-03', replay.json?.success !== true, 'the facilitator does not settle the served payment again', { expected: 'no success:true', actual: showAnswer(replay) });
+      }
     }
   },
 });
@@ -523,6 +531,110 @@ export const facilitatorNoSyncSend = defineScenario({
         actual: showAnswer(a),
       });
     }
+  },
+});
+
+/** The JSON-RPC request a proxied call carries (undefined when it is no JSON). */
+function jsonRpcOf(r: ProxiedRequest): unknown {
+  try {
+    return JSON.parse(r.body.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const jsonAnswer = (body: unknown) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/**
+ * A plain node (capability `rpc-faults`: the proxy answers in its place): it refuses JSON-RPC
+ * batches with one error object (as gateways that limit batches do), lacks eth_createAccessList
+ * (EIP-2930), and answers the "pending" block with null (as nodes without a pending block do).
+ * Every node serves what the exact scheme needs: eth_call (or eth_estimateGas), the latest block,
+ * single calls. The batch refusal is armed first: the first armed fault that matches answers.
+ */
+const PLAIN_NODE: FaultSpec[] = [
+  {
+    name: 'the node answers every JSON-RPC batch with one error object (-32600 "batch requests are not supported")',
+    when: { method: 'POST', match: (r) => Array.isArray(jsonRpcOf(r)) },
+    action: { kind: 'respond', answer: () => jsonAnswer({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'batch requests are not supported' } }) },
+    times: 1000,
+  },
+  {
+    name: 'the node lacks eth_createAccessList (-32601)',
+    when: callsRpc('eth_createAccessList'),
+    action: { kind: 'respond', answer: rpcErrorAnswer({ code: -32601, message: 'the method eth_createAccessList does not exist/is not available' }) },
+    times: 1000,
+  },
+  {
+    name: 'the node answers eth_getBlockByNumber("pending") with null',
+    when: {
+      method: 'POST',
+      match: (r) => {
+        const c = jsonRpcOf(r) as { method?: unknown; params?: unknown[] } | undefined;
+        return c?.method === 'eth_getBlockByNumber' && c.params?.[0] === 'pending';
+      },
+    },
+    action: { kind: 'respond', answer: (r) => jsonAnswer({ jsonrpc: '2.0', id: (jsonRpcOf(r) as { id?: unknown }).id ?? null, result: null }) },
+    times: 1000,
+  },
+];
+
+/**
+ * The facilitator's node is a plain one (PLAIN_NODE) while an honest payment is verified, settled
+ * and sent again. MUST (X402-FAC-03, whatever the node): a success names the one transfer on chain,
+ * a refusal moves nothing, the payer is debited once, the payment sent again is refused. SHOULD
+ * (X402-FLT-09): the valid payment is verified and settled, no 5xx. A facilitator that needs none
+ * of these methods meets no fault and passes.
+ */
+export const facilitatorPlainNode = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-plain-node',
+  title: 'The node serves no JSON-RPC batches, no eth_createAccessList and no pending block: the facilitator still verifies and settles an honest payment, once',
+  requirements: ['X402-FLT-09', 'X402-FAC-03'],
+  // Each run tries the same node; more runs only vary the buyer (npm start stays quick).
+  maxRuns: 2,
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
+    const snap = await holdings(ctx, o, payer);
+    const p = await sign(ctx, o, v.buyer, version);
+    const armed = PLAIN_NODE.map((f) => rpc.arm(f));
+    let verified: FacilitatorAnswer;
+    let a: FacilitatorAnswer;
+    let replay: FacilitatorAnswer;
+    try {
+      ctx.act(`POST /verify (v${version}): ${v.buyer}'s honest payment of ${amount}; ${PLAIN_NODE.map((f) => f.name).join('; ')}`);
+      verified = await post(ctx, '/verify', bodyOf(o, p));
+      ctx.act('POST /settle with the same payment');
+      a = await post(ctx, '/settle', bodyOf(o, p));
+      for (let retry = 1; retry <= PENDING_RETRIES && isPending(a); retry++) {
+        ctx.act(`POST /settle again with the same payment (retry ${retry}: reconcile the pending settlement)`);
+        a = await post(ctx, '/settle', bodyOf(o, p));
+      }
+      ctx.act('POST /settle once more with the same payment (a replay)');
+      replay = await post(ctx, '/settle', bodyOf(o, p));
+    } finally {
+      for (const f of armed) f.disarm();
+    }
+    for (const f of armed) ctx.evidence.note(f.fired ? describeHit(f, f.hits[0]!) : `not met: ${f.name}`);
+    if (a.json?.success === true) {
+      await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+      await expectPaid(ctx, 'X402-FAC-03', o, snap, amount, '/settle on a plain node, and its replay');
+    } else if (!isPending(a)) {
+      await expectUnchanged(ctx, 'X402-FAC-03', o, snap, p.auth, `a settlement refused (${showAnswer(a)}) on a plain node, and its replay`);
+    }
+    ctx.check('X402-FAC-03', replay.json?.success !== true, 'the payment sent again is not settled again', { expected: 'no success:true', actual: showAnswer(replay) });
+    // Last: a failed check ends the run, and the money checks above are the MUST. A 5xx here is the node's lack, not money.
+    const answers = { '/verify': verified, '/settle': a, 'the replay': replay };
+    const faults = Object.entries(answers).filter(([, x]) => x.status >= 500);
+    ctx.check('X402-FLT-09', faults.length === 0, 'no 5xx on a plain node', { expected: '200 (or a 4xx)', actual: faults.map(([w, x]) => `${w}: ${showAnswer(x)}`).join(' | ') || 'none' });
+    ctx.check('X402-FLT-09', verified.status === 200 && verified.json?.isValid === true, `/verify (v${version}) says isValid:true for an honest payment on a plain node`, {
+      expected: '200 isValid:true',
+      actual: showAnswer(verified),
+    });
+    ctx.check('X402-FLT-09', a.json?.success === true, `/settle (v${version}) settles an honest payment on a plain node`, { expected: 'success:true', actual: showAnswer(a) });
   },
 });
 
@@ -627,4 +739,13 @@ export const facilitatorSendErrorAnswer = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, facilitatorSendNeverArrived, resourceSettlementPending, facilitatorNoSyncSend, facilitatorSendErrorAnswer];
+export const faultScenarios = [
+  lostAnswerRetry,
+  duplicateDelivery,
+  facilitatorLostSend,
+  facilitatorSendNeverArrived,
+  resourceSettlementPending,
+  facilitatorNoSyncSend,
+  facilitatorSendErrorAnswer,
+  facilitatorPlainNode,
+];

@@ -253,6 +253,18 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-FLT-09',
+    level: 'SHOULD',
+    title: 'A facilitator verifies and settles on a node without JSON-RPC batches, eth_createAccessList or a pending block',
+    source: {
+      ...EXACT,
+      section:
+        'verify step 9 "Simulation ... via eth_call" (every node serves eth_call); JSON-RPC 2.0 §6 batches, EIP-2930 eth_createAccessList and the "pending" block tag are not served by every node or gateway',
+    },
+    text: 'When the node answers every JSON-RPC batch with one error object (-32600), eth_createAccessList with "method not found" (-32601) and eth_getBlockByNumber("pending") with null, /verify of a valid payment answers isValid:true and /settle answers success:true with the transaction that moved exactly this payment, once; the settled payment sent again is refused. Needs the capability rpc-faults.',
+    profileAssumption: true,
+  },
+  {
     id: 'X402-FAC-01',
     revisions: ['v2'],
     level: 'MUST',
@@ -282,7 +294,15 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A malformed /verify or /settle request gets a 4xx',
     source: { ...FAC, section: '"A missing body field gets 400 {error}"; DESIGN rule 7 "no 500 for a client\'s mistake"' },
-    text: 'A /verify or /settle body that is not JSON, is empty, or lacks paymentPayload or paymentRequirements is answered with a 4xx, never a 5xx, isValid:true or success:true.',
+    text: 'A /verify or /settle body that is not JSON, is empty, or lacks paymentPayload or paymentRequirements is answered with a 4xx, never a 5xx, isValid:true or success:true, whose body says what is wrong in error, invalidReason or errorReason (none of those it gives is empty: not "", not {}).',
     profileAssumption: false,
+  },
+  {
+    id: 'X402-FAC-05',
+    level: 'SHOULD',
+    title: 'The facilitator settles honest payments sent to it at once',
+    source: { ...FAC, section: 'POST /settle → {success, transaction, network, payer} (a facilitator serves many resources and buyers; nothing in the API serialises them)' },
+    text: 'Four honest payments (two payers, two authorizations each) sent to /settle at the same time are each answered success:true with a transaction that moved exactly that payment (X402-FAC-03 judges the money: a success is its own transfer on chain, a refusal uses no nonce, every payer is debited once per success).',
+    profileAssumption: true,
   },
 ]);

@@ -84,6 +84,10 @@ export interface FacilitatorFaults {
   neverClearPending?: boolean;
   /** A broadcast transaction the node does not know is only waited for, never sent again (a send lost before the node read it stays lost). */
   noRebroadcast?: boolean;
+  /** Needs eth_createAccessList and the "pending" block tag of its node: a read the node lacks is not asked again another way. */
+  noReadFallback?: boolean;
+  /** Numbers each send by the chain's pending count alone (no local counter): settlements sent at once take the same nonce. */
+  chainNonceOnly?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -434,6 +438,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   /** Chain reads issued together (one batch); a method the node lacks is replaced and asked again. */
   async function readTogether(calls: RpcCall[]): Promise<RpcResult[]> {
     let out = await rpc.batch(calls);
+    if (faults.noReadFallback) return out;
     const retry = calls.flatMap((c, i) => {
       const r = out[i]!;
       if (r.ok ? !(c.method === 'eth_getBlockByNumber' && r.value === null) : !r.error.unsupported) return [];
@@ -679,7 +684,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     const data = encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never });
     let count = { pending: send.pendingCount, at: send.at };
     for (let attempt = 0; ; attempt++) {
-      const nonce = nonces.take(count.pending, count.at);
+      const nonce = faults.chainNonceOnly ? count.pending : nonces.take(count.pending, count.at);
       let reached = false;
       let sent: { hash: Hex; raw: Hex } | undefined;
       try {
