@@ -139,7 +139,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'A buyer can reclaim a deposit nobody resolved after the deadline (vendor absent)',
     source: { ...PROFILE, section: 'AGR-PROF-09 Buyer reclaim (seed: "funds are safe regardless of either party\'s behavior")' },
-    text: 'If the vendor never acts, reclaim(taskId) by the buyer is refused before reclaimableAt (the recording time + {reclaimDelaySecondsText}) and succeeds after it, crediting the buyer exactly the amount; only the buyer may reclaim.',
+    text: 'If the vendor never acts, reclaim(taskId) by the buyer is refused before reclaimableAt (the recording time + {reclaimDelaySecondsText}) and succeeds after it, crediting the buyer exactly the amount; only the buyer may reclaim. The server follows the reclaim: a vendor who starts and completes the task afterwards gets a 4xx or an answer reporting the task failed with nothing released (never escrowAction "released"), the task then reads failed with an errorMessage, and nothing moves again.',
     profileAssumption: true,
   },
   {
@@ -190,7 +190,7 @@ export const agentripeRequirements = defineCatalog([
       ...C3,
       section: 'POST /agents/register-with-key (personal_sign "Register agent on Agentripe: {address}:{timestamp}", ±5 min) → {agentId, apiKey:"ak_…"}; "Invalid or expired API key" (401)',
     },
-    text: "A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent's tasks; an unknown key gets 401; a registration signed more than {authWindowSecondsText} ago, or by another wallet, is refused with 4xx and registers nothing.",
+    text: "A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent's tasks; an unknown key gets 401; a registration signed more than {authWindowSecondsText} ago, or by another wallet, is refused with 4xx and registers nothing; once a chain revert removes the registration (capability snapshot), its key is refused with 4xx.",
     profileAssumption: false,
   },
   {

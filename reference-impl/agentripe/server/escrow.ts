@@ -140,6 +140,8 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
               feedbackState: 'none',
               updatedAt: iso(),
             });
+            // Fault resyncReclaimAsRelease: any resolution found on chain is read as a release.
+            if (faults.resyncReclaimAsRelease) db.updateTask(t.id, { status: 'completed', errorMessage: null });
           } else if (t.pendingAction) {
             await finishPending(t.id);
           } else {
