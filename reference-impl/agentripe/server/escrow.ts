@@ -147,6 +147,8 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
           } else {
             await ensureRecorded(t);
           }
+          // Fault resyncSkipsFeedback: a feedback still owed at start is marked given without being given.
+          if (faults.resyncSkipsFeedback) db.updateTask(t.id, { feedbackState: 'given' });
           await finishFeedback(t.id, true);
         } catch (e) {
           log(`resync of ${t0.id} failed: ${(e as Error).message}`);
