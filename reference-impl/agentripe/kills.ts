@@ -252,7 +252,7 @@ export default defineKills<Variant>({
     fault('AGR-VEN-02', 'agentUriNotWritten', 'agent-uri-update', 2),
     fault('AGR-REP-01', 'noFeedbackOnRefund', 'reputation-feedback|vendor-fail-refund', 4),
     fault('AGR-ROB-01', 'agentIdNoDigitCheck', 'agentripe/robustness', 5),
-    fault('AGR-ROB-01', 'authHeaderCheckAnd', 'agentripe/robustness', 5),
+    fault('AGR-ROB-01', 'authHeaderCheckAnd', 'agentripe/robustness', 1),
     fault('AGR-ROB-01', 'noBodyDepthCheck', 'agentripe/robustness', 5),
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('inMemoryState'), grep: 'restart-every-step', runs: 1, variant: { restartable: ['inMemoryState'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('noCrashRecovery'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['noCrashRecovery'] } },
