@@ -195,6 +195,8 @@ export default defineKills<Variant>({
       runs: 2,
       variant: { escrowWithout: 'if (msg.sender != d.buyer) revert NotDepositBuyer(depositId, msg.sender);' },
     },
+    fault('AGR-ESC-03', 'escrowActionAsDecided', 'vendor-absent-reclaim', 1),
+    { requirement: 'AGR-ESC-03', defect: AGENTRIPE_FAULTS.describe('resyncReclaimAsRelease'), grep: 'reclaim-then-restart', runs: 1, variant: { restartable: ['resyncReclaimAsRelease'] } },
     {
       requirement: 'AGR-ESC-04',
       defect: "the escrow releases to the agent's owner even when it has an agentWallet",
@@ -215,6 +217,7 @@ export default defineKills<Variant>({
     { requirement: 'AGR-AUTH-02', defect: 'no timestamp window on vendor signatures', grep: 'vendor-signature-auth', runs: 2, variant: { config: { authWindowSeconds: 1_000_000_000 } } },
     fault('AGR-AUTH-03', 'walletChangeAlwaysOk', 'wallet-change-signature', 2),
     { requirement: 'AGR-AUTH-04', defect: 'no timestamp window on register-with-key', grep: 'api-key-auth', runs: 2, variant: { config: { authWindowSeconds: 1_000_000_000 } } },
+    fault('AGR-AUTH-04', 'apiKeyOutlivesRevert', 'api-key-auth', 1),
     fault('AGR-AUTH-06', 'authOwnerOnly', 'vendor-roles', 2),
     fault('AGR-AUTH-06', 'authAcceptsAgentWallet', 'vendor-roles', 2),
     {
@@ -249,9 +252,10 @@ export default defineKills<Variant>({
     fault('AGR-VEN-02', 'agentUriNotWritten', 'agent-uri-update', 2),
     fault('AGR-REP-01', 'noFeedbackOnRefund', 'reputation-feedback|vendor-fail-refund', 4),
     fault('AGR-ROB-01', 'agentIdNoDigitCheck', 'agentripe/robustness', 5),
-    fault('AGR-ROB-01', 'authHeaderCheckAnd', 'agentripe/robustness', 5),
+    fault('AGR-ROB-01', 'authHeaderCheckAnd', 'agentripe/robustness', 1),
     fault('AGR-ROB-01', 'noBodyDepthCheck', 'agentripe/robustness', 5),
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('inMemoryState'), grep: 'restart-every-step', runs: 1, variant: { restartable: ['inMemoryState'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('noCrashRecovery'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['noCrashRecovery'] } },
+    { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('resyncSkipsFeedback'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['resyncSkipsFeedback'] } },
   ],
 });

@@ -9,6 +9,7 @@ import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
+import { hasCapability } from '../../harness/target/schema.ts';
 import { registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
 import { identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { agentWallet, agr, card, constantsOf, deposit, getJson, goodResult, registerAgent, sendJson, short, signWalletSet, uniq, type Agr } from './lab.ts';
@@ -256,6 +257,9 @@ export const apiKeys = defineScenario({
       });
       ctx.expectEqual('AGR-AUTH-04', await registeredWith(a, from, label), 0, `the ${bad} registration minted no agent`);
     }
+    // Where the chain can be reverted, the fresh registration is made after a snapshot, so that it can be taken away again below.
+    const revertable = hasCapability(ctx.target, 'snapshot');
+    const snap = revertable ? await a.s.test.snapshot() : undefined;
     ctx.act('vendor2 registers with a fresh signature');
     const ok = await register(nowS, ctx.key('vendor2'));
     ctx.check('AGR-AUTH-04', ok.status === 201 && /^ak_/.test(ok.body?.apiKey ?? '') && ok.body?.agentId !== undefined, 'a fresh signature registers an agent and returns an ak_ key', {
@@ -265,5 +269,13 @@ export const apiKeys = defineScenario({
     const listWith = async (key: string) => (await getJson(a, '/vendor/tasks', { authorization: `Bearer ${key}` })).status;
     ctx.expectEqual('AGR-AUTH-04', await listWith(ok.body.apiKey), 200, 'the issued key authenticates /vendor/tasks');
     ctx.expectEqual('AGR-AUTH-04', await listWith(`ak_${'0'.repeat(48)}`), 401, 'an unknown ak_ key gets 401');
+    if (snap === undefined) return;
+    // The key names an agent that exists only in the registration's block: once a revert removes
+    // that block, the agent id is free for the next registration, and the key must not act for it
+    // (profile AGR-PROF-20: what a server derived from a transaction lives only while it is canonical).
+    ctx.act("the chain is reverted to before vendor2's registration (the agent and its key go with it)");
+    await a.s.test.revert({ id: snap });
+    const stale = await listWith(ok.body.apiKey);
+    ctx.check('AGR-AUTH-04', stale >= 400 && stale < 500, 'the key of a registration the chain no longer holds is refused with 4xx', { expected: '4xx', actual: String(stale) });
   },
 });

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
+import { Indeterminate } from '../../harness/engine/errors.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { AGENTRIPE_PROFILE } from '../../reference-impl/agentripe/protocol/model.ts';
 import { BUYERS, OPERATOR_ROLE, constantsOf, deposit, escrowEvents, getJson, goodResult, holdings, totals, type Agr } from './lab.ts';
@@ -113,6 +114,46 @@ export const vendorRoles = defineScenario({
   },
 });
 
+/**
+ * After the buyer's reclaim the server must follow the escrow (AGR-PROF-09): the vendor who turns up
+ * late may have its start and complete accepted or refused, but a complete never reports a release,
+ * the task ends failed, and nothing moves again. When the server learns of the reclaim is its own
+ * (profile ambiguity 22): on start, on a read, or when the vendor next acts.
+ */
+async function lateVendor(ctx: RunContext, t: PaidTask, buyerAfterReclaim: bigint): Promise<void> {
+  const a = t.a;
+  ctx.act('the vendor turns up after the reclaim: it starts the task and submits an honest result');
+  const s = await t.v.start(t.taskId);
+  const c = await t.v.complete(t.taskId, goodResult(PATH));
+  const show = (r: { status: number; body: any }) => `${r.status} ${JSON.stringify(r.body)}`.slice(0, 200);
+  ctx.check('AGR-ESC-03', s.status < 500, "start after the buyer's reclaim is answered (accepted or refused), not with a 5xx", { expected: '2xx or 4xx', actual: show(s) });
+  const completeOk = (c.status >= 400 && c.status < 500) || (c.status === 200 && c.body?.task?.status === 'failed' && ['refunded', 'none'].includes(c.body?.escrowAction));
+  ctx.check('AGR-ESC-03', completeOk, "complete after the buyer's reclaim is refused, or reports the task failed and nothing released", {
+    expected: '4xx, or 200 {task: {status: "failed"}, escrowAction: "refunded" | "none"}',
+    actual: show(c),
+  });
+  const [st, res, d, evs, buyer] = await Promise.all([
+    getJson(a, `/tasks/${t.taskId}`),
+    getJson(a, `/tasks/${t.taskId}/result`),
+    deposit(a, t.taskId),
+    escrowEvents(a, t.taskId as Hex, t.paidBlock),
+    holdings(a, a.s.address(t.buyer)),
+  ]);
+  ctx.check(
+    'AGR-ESC-03',
+    st.body?.status === 'failed' && res.status === 200 && res.body?.status === 'failed' && typeof res.body?.errorMessage === 'string',
+    'the reclaimed task then reads failed: /tasks/{id} and /result 200 {status: "failed", errorMessage}',
+    { expected: 'failed / 200 failed + errorMessage', actual: `${st.status} ${st.body?.status} / ${show(res)}` },
+  );
+  const released = evs.filter((e) => e.eventName === 'DepositReleased').length;
+  ctx.check(
+    'AGR-ESC-03',
+    d.status === AGENTRIPE_PROFILE.statuses.REFUNDED && released === 0 && buyer.total === buyerAfterReclaim,
+    'the late vendor moved nothing: the deposit stays REFUNDED, nothing is released, the buyer is not refunded twice',
+    { expected: `REFUNDED, no DepositReleased, buyer ${buyerAfterReclaim}`, actual: `status ${d.status}, ${released} DepositReleased, buyer ${buyer.total}` },
+  );
+}
+
 export const reclaim = defineScenario({
   kind: 'property',
   id: 'vendor-absent-reclaim',
@@ -125,11 +166,13 @@ export const reclaim = defineScenario({
   capabilities: ['clock-control', 'snapshot'],
   arbitrary: (env) => fc.record({ early: fc.integer({ min: 1, max: constantsOf(env).reclaimDelaySeconds - 60 }), buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
-    const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false });
+    // Without reviewer_request, so that any server approves the late vendor's result below.
+    const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false, review: false });
     const a = t.a;
     const escrowCall = (role: string, label: string) => a.s.attempt({ label, role, address: a.escrow, abi: escrowAbi, functionName: 'reclaim', args: [t.taskId] });
     // Chain time moves forward here; revert afterwards so later runs see the ordinary clock. The
-    // servers did nothing after the snapshot, so their own state stays consistent with the chain.
+    // server's only change after the snapshot is this task's (failed, following the reclaim), and no
+    // later run looks at it again.
     const snap = await a.s.test.snapshot();
     try {
       const due = await a.s.read(a.escrow, escrowAbi, 'reclaimableAt', [t.taskId]);
@@ -167,6 +210,44 @@ export const reclaim = defineScenario({
         expected: `REFUNDED, buyer +${t.amount}`,
         actual: `${ok.ok ? 'accepted' : `refused (${ok.reason})`}, status ${d.status}, buyer +${b1.total - b0.total}`,
       });
+      if (ok.ok) await lateVendor(ctx, t, b1.total);
+    } finally {
+      await a.s.test.revert({ id: snap });
+    }
+  },
+});
+
+/**
+ * The same reclaim seen by a server that restarts afterwards (capability `restart`, on the target's
+ * restartable instance): whatever it makes of the chain on start, the late vendor moves nothing
+ * and the task ends failed. One run: it moves chain time and restarts a server.
+ */
+export const reclaimRestart = defineScenario({
+  kind: 'property',
+  id: 'reclaim-then-restart',
+  title: 'The buyer reclaims after the deadline and the server restarts: it follows the escrow (the late vendor moves nothing, the task ends failed)',
+  requirements: ['AGR-ESC-03'],
+  ...BASE,
+  capabilities: ['clock-control', 'snapshot', 'restart'],
+  maxRuns: 1,
+  shrink: false,
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const url = (await ctx.restartable('agentripe')).url.replace(/\/+$/, '');
+    const t = await paidTask(ctx, { price: '$0.10', buyer: v.buyer, checkPay: false, review: false, url });
+    const a = t.a;
+    // Chain time moves past the deadline; reverted afterwards so later scenarios see the ordinary clock.
+    const snap = await a.s.test.snapshot();
+    try {
+      const due = await a.s.read(a.escrow, escrowAbi, 'reclaimableAt', [t.taskId]);
+      ctx.act('the vendor never acts; the chain clock passes the reclaim deadline and the buyer reclaims');
+      await a.s.test.increaseTime({ seconds: Number(due - (await a.s.now())) + 1 });
+      await a.s.test.mine({ blocks: 1 });
+      const r = await a.s.attempt({ label: 'buyer reclaims after the deadline', role: t.buyer, address: a.escrow, abi: escrowAbi, functionName: 'reclaim', args: [t.taskId] });
+      if (!r.ok) throw new Indeterminate('AGR-ESC-03', `the buyer's reclaim was refused (${r.reason}); vendor-absent-reclaim judges the reclaim itself`);
+      const after = await holdings(a, a.s.address(t.buyer));
+      await ctx.restart('agentripe', 'after the buyer reclaimed');
+      await lateVendor(ctx, t, after.total);
     } finally {
       await a.s.test.revert({ id: snap });
     }

@@ -75,7 +75,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'A server killed and restarted at any step of a task loses nothing and pays nothing twice',
     source: { ...PROFILE, section: "§7 Crashes and restarts (AGR-PROF-22); seed: the escrow holds the buyer's USDC until release or refund" },
-    text: "When the server is killed with SIGKILL and restarted (capability restart) at any step boundary of a paid task (after the agent's registration, after the payment, after start, after a rejection, after the approval or the failure), or while its release or refund transaction is in flight (before the send reaches the chain, or after it was mined but before the server saw it; needs rpc-faults too), the task is still served with the state it had (/tasks/{id}, its result and detail, the vendor's listing), the lifecycle can be finished (a retried complete or fail gets the decided outcome or a 4xx, never a 5xx), a release or refund decided before the crash is carried out within 20 s of the restart, the escrow records the deposit once and resolves it exactly once (one DepositRecorded, one DepositReleased or DepositRefunded), and the buyer and the agent's wallet end with exactly the model's amounts.",
+    text: "When the server is killed with SIGKILL and restarted (capability restart) at any step boundary of a paid task (after the agent's registration, after the payment, after start, after a rejection, after the approval or the failure), or while its release or refund transaction is in flight (before the send reaches the chain, or after it was mined but before the server saw it; needs rpc-faults too), the task is still served with the state it had (/tasks/{id}, its result and detail, the vendor's listing), the lifecycle can be finished (a retried complete or fail gets the decided outcome or a 4xx, never a 5xx), a release or refund decided before the crash is carried out within 20 s of the restart, the escrow records the deposit once and resolves it exactly once (one DepositRecorded, one DepositReleased or DepositRefunded), the agent gets exactly one reputation feedback for the resolution (where the target declares a ReputationRegistry), and the buyer and the agent's wallet end with exactly the model's amounts.",
     profileAssumption: true,
   },
   {
@@ -139,7 +139,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'A buyer can reclaim a deposit nobody resolved after the deadline (vendor absent)',
     source: { ...PROFILE, section: 'AGR-PROF-09 Buyer reclaim (seed: "funds are safe regardless of either party\'s behavior")' },
-    text: 'If the vendor never acts, reclaim(taskId) by the buyer is refused before reclaimableAt (the recording time + {reclaimDelaySecondsText}) and succeeds after it, crediting the buyer exactly the amount; only the buyer may reclaim.',
+    text: 'If the vendor never acts, reclaim(taskId) by the buyer is refused before reclaimableAt (the recording time + {reclaimDelaySecondsText}) and succeeds after it, crediting the buyer exactly the amount; only the buyer may reclaim. The server follows the reclaim: a vendor who starts and completes the task afterwards gets a 4xx or an answer reporting the task failed with nothing released (never escrowAction "released"), the task then reads failed with an errorMessage, and nothing moves again.',
     profileAssumption: true,
   },
   {
@@ -190,7 +190,7 @@ export const agentripeRequirements = defineCatalog([
       ...C3,
       section: 'POST /agents/register-with-key (personal_sign "Register agent on Agentripe: {address}:{timestamp}", ±5 min) → {agentId, apiKey:"ak_…"}; "Invalid or expired API key" (401)',
     },
-    text: "A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent's tasks; an unknown key gets 401; a registration signed more than {authWindowSecondsText} ago, or by another wallet, is refused with 4xx and registers nothing.",
+    text: "A fresh wallet signature registers an agent and returns an ak_ key; Authorization: Bearer <key> then lists that agent's tasks; an unknown key gets 401; a registration signed more than {authWindowSecondsText} ago, or by another wallet, is refused with 4xx and registers nothing; once a chain revert removes the registration (capability snapshot), its key is refused with 4xx.",
     profileAssumption: false,
   },
   {

@@ -22,7 +22,7 @@ import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
 import { describeHit, expectFired, rpcFaultsOf, type ProxiedRequest } from '../../harness/faults/index.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
-import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, escrowEvents, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
+import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, escrowEvents, feedbackCount, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
 import { PATH, observe, paidTask, tidy, type ObserveReqs, type PaidTask } from './observe.ts';
 import { BASE, next } from './tasks.ts';
 
@@ -58,7 +58,10 @@ async function crashAndObserve(ctx: RunContext, t: PaidTask, m: TaskModel, bound
   await observe(ctx, t, m, OBSERVE);
 }
 
-/** At the end: the escrow saw one DepositRecorded and exactly one release or refund for the task. */
+/**
+ * At the end: the escrow saw one DepositRecorded and exactly one release or refund for the task,
+ * and the task's agent (registered for this task alone) got exactly one reputation feedback for it.
+ */
 async function resolvedOnce(ctx: RunContext, t: PaidTask, m: TaskModel): Promise<void> {
   const events = await escrowEvents(t.a, t.taskId, t.paidBlock);
   const count = (name: string) => events.filter((e) => e.eventName === name).length;
@@ -73,6 +76,15 @@ async function resolvedOnce(ctx: RunContext, t: PaidTask, m: TaskModel): Promise
       actual: `DepositRecorded ${seen.recorded}, DepositReleased ${seen.released}, DepositRefunded ${seen.refunded}`,
     },
   );
+  // Feedback may land after the restart's resync or just after an answer (profile §3.16): wait for it.
+  if ((await feedbackCount(t.a, t.agentId)) === undefined) return;
+  const feedbackNow = async () => (await feedbackCount(t.a, t.agentId)) ?? 0;
+  await eventually(async () => (await feedbackNow()) >= 1, RESOLVE_WITHIN_MS);
+  const given = await feedbackNow();
+  ctx.check(REQ, given === 1, `the agent has exactly one reputation feedback for the ${m.escrow === 'released' ? 'release' : 'refund'} (none lost in the crash, none given twice)`, {
+    expected: '1 feedback entry',
+    actual: `${given}`,
+  });
 }
 
 type Step = 'start' | 'reject' | 'approve' | 'fail';

@@ -7,7 +7,7 @@
  */
 import { agentStats, agentUriUpdate, buyerRoutes, registrationValidation, reputationFeedback, restRegistration } from './agents.ts';
 import { apiKeys, foreignCredentials, vendorAuth, walletChange } from './auth.ts';
-import { reclaim, vendorRoles } from './escrow.ts';
+import { reclaim, reclaimRestart, vendorRoles } from './escrow.ts';
 import { faultScenarios } from './faults.ts';
 import { restartScenarios } from './restart.ts';
 import { badPayments, unknownService, zeroPrice } from './payments.ts';
@@ -38,6 +38,7 @@ export const agentripeScenarios = [
   agentStats,
   reputationFeedback,
   reclaim,
+  reclaimRestart,
   paymentReorg,
   robustness,
   ...faultScenarios,

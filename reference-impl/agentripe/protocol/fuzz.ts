@@ -627,6 +627,28 @@ function badVendorAuthRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     );
 }
 
+/**
+ * Vendor headers with exactly one of them malformed and the rest valid (the signature too), sent in
+ * every run whatever the seed: a server must check every header before it uses any, and the random
+ * mix of {@link badVendorAuthRequest} reaches each such pairing only in some seeds.
+ */
+export function everyRunAuthRequests(ctx: FuzzContext): FuzzRequest[] {
+  const bad: [string, string][] = [
+    ['x-agent-id', 'abc'],
+    ['x-agent-id', '-1'],
+    ['x-vendor-address', 'not-an-address'],
+    ['x-timestamp', 'soon'],
+  ];
+  return bad.map(([header, value]) => ({
+    cls: 'badVendorAuth' as const,
+    note: `valid vendor headers but ${header}: ${value} on GET /vendor/tasks`,
+    method: 'GET',
+    path: '/vendor/tasks',
+    headers: { ...ctx.validAuth, [header]: value },
+    expect4xx: true,
+  }));
+}
+
 /** A real API key used on another agent's tasks (403), or on a list/read (allowed reads only). */
 function wrongAgentKey(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   return fc.record({ action: fc.constantFrom('start', 'complete', 'fail'), task: fc.constantFrom(...allTasks(ctx)) }).chain(({ action, task }) =>

@@ -140,11 +140,15 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
               feedbackState: 'none',
               updatedAt: iso(),
             });
+            // Fault resyncReclaimAsRelease: any resolution found on chain is read as a release.
+            if (faults.resyncReclaimAsRelease) db.updateTask(t.id, { status: 'completed', errorMessage: null });
           } else if (t.pendingAction) {
             await finishPending(t.id);
           } else {
             await ensureRecorded(t);
           }
+          // Fault resyncSkipsFeedback: a feedback still owed at start is marked given without being given.
+          if (faults.resyncSkipsFeedback) db.updateTask(t.id, { feedbackState: 'given' });
           await finishFeedback(t.id, true);
         } catch (e) {
           log(`resync of ${t0.id} failed: ${(e as Error).message}`);

@@ -103,7 +103,9 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
     // agentWallet is set (escrow rule), and EVM vendor auth works for it too.
     if (wallet.toLowerCase() !== chain.registrar.address.toLowerCase()) await chain.transferAgent(agentId, wallet);
     const apiKey = `ak_${randomBytes(24).toString('hex')}`;
-    const [anchor] = await Promise.all([chain.anchorOf(transactionHash), reverted]);
+    const [mined] = await Promise.all([chain.anchorOf(transactionHash), reverted]);
+    // Fault apiKeyOutlivesRevert: the key is stored without its block, so no revert ever removes it.
+    const anchor = faults.apiKeyOutlivesRevert ? undefined : mined;
     ctx.revert.note(anchor);
     db.setApiKey(agentId.toString(), hashApiKey(apiKey), ctx.iso(), anchor);
     return c.json({ agentId: agentIdOut(agentId), apiKey, transactionHash }, 201);

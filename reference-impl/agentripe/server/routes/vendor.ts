@@ -178,10 +178,14 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
       }
       if (escrowAction !== 'none') await escrow.resolve(id);
       const f = db.getTask(id)!;
+      // Report what the escrow did: after a buyer's reclaim a decided release ends as a refund.
+      let done = escrowAction;
+      if (escrowAction !== 'none') done = f.depositState === 'released' ? 'released' : 'refunded';
+      if (faults.escrowActionAsDecided) done = escrowAction;
       return c.json({
         task: { id, status: f.status, errorMessage: f.errorMessage, reviewRejectCount: f.reviewRejectCount, updatedAt: f.updatedAt },
         review: { approved: review.approved, reason: review.reason },
-        escrowAction,
+        escrowAction: done,
       });
     });
   });
