@@ -40,9 +40,10 @@ test('amh load --protocol agentripe on the reference deployment: 10 agents for 5
   assert.equal(BigInt(vendor.delta), BigInt(rep.ledger.byKind.released!.amount));
 });
 
-test("a server that refunds an approved task but answers 'released' (refundOnApprove) fails conservation: exit 1, the checks named", async () => {
+test("a server that refunds an approved task but answers 'released' (refundOnApprove, escrowActionAsDecided) fails conservation: exit 1, the checks named", async () => {
   const c = lab.chain;
-  const stack = await startAgentripeStack(c, { faults: AGENTRIPE_FAULTS.parse(['refundOnApprove']) });
+  // refundOnApprove alone now answers what the escrow did ("refunded"); the lie needs the second fault.
+  const stack = await startAgentripeStack(c, { faults: AGENTRIPE_FAULTS.parse(['refundOnApprove', 'escrowActionAsDecided']) });
   try {
     const file = path.join(lab.dir, 'refund-on-approve.json');
     await writeFile(
