@@ -48,6 +48,27 @@ const raw = {
 };
 const economy = parseEconomy(raw);
 
+/** `pack` whose stack reads `account` one unit high: the final check must report exactly that unit. */
+function readsOneHigh(pack: SimulationPack, account: string): SimulationPack {
+  return {
+    ...pack,
+    stack: {
+      ...pack.stack!,
+      async start(env) {
+        const m = await pack.stack!.start(env);
+        return {
+          ...m,
+          async balances(accounts) {
+            const out = await m.balances(accounts);
+            if (out.has(account)) out.set(account, out.get(account)! + 1n);
+            return out;
+          },
+        };
+      },
+    },
+  };
+}
+
 test("x402: the stack engine gives the model engine's tasks and events for the same seed, and the chain agrees with the ledger", async () => {
   const model = await simulateModel({ economy, seed: 11, packs });
   const stack = await simulateStack({ economy, seed: 11, packs });
@@ -161,23 +182,7 @@ test("aps1: the stack engine gives the model engine's tasks and events for the s
 
 test("the stack engine compares aps1's fee account with the ledger: NexusV2's fees read one unit high are a violation", async () => {
   const pack = packs.get('aps1')!;
-  const high: SimulationPack = {
-    ...pack,
-    stack: {
-      ...pack.stack!,
-      async start(env) {
-        const m = await pack.stack!.start(env);
-        return {
-          ...m,
-          async balances(accounts) {
-            const out = await m.balances(accounts);
-            if (out.has('fees:aps1')) out.set('fees:aps1', out.get('fees:aps1')! + 1n);
-            return out;
-          },
-        };
-      },
-    },
-  };
+  const high = readsOneHigh(pack, 'fees:aps1');
   const small = parseEconomy({ ...aps1Raw, durationHours: 0.25 });
   const r = await simulateStack({ economy: small, seed: 4, packs: new Map([['aps1', high]]) });
   const m = r.violations.map((v) => v.message).find((x) => x.startsWith('account fees:aps1:'));
@@ -413,23 +418,7 @@ test("asa: the stack engine gives the model engine's tasks and events for the sa
 
 test("asa on the stack: the network's side bites (the hubs' fees read one msat high), a buyer short of the fee is refused as in the model, and what the reference cannot run is refused before any task", async () => {
   const pack = packs.get('asa')!;
-  const high: SimulationPack = {
-    ...pack,
-    stack: {
-      ...pack.stack!,
-      async start(env) {
-        const m = await pack.stack!.start(env);
-        return {
-          ...m,
-          async balances(accounts) {
-            const out = await m.balances(accounts);
-            if (out.has('fees:asa')) out.set('fees:asa', out.get('fees:asa')! + 1n);
-            return out;
-          },
-        };
-      },
-    },
-  };
+  const high = readsOneHigh(pack, 'fees:asa');
   const small = parseEconomy({ ...asaRaw, durationHours: 0.25, populations: asaRaw.populations.filter((p) => p.name !== 'gone') });
   const r = await simulateStack({ economy: small, seed: 29, packs: new Map([['asa', high]]) });
   assert.ok(r.tasks.some((x) => x.outcomeClass === 'paid'));
