@@ -40,6 +40,14 @@ export function robustnessProblem(req: MalformedRequest, answer: RawAnswer | NoA
 /** Answers by status ("closed" for no answer), for the evidence. */
 export type StatusCounts = Map<string, number>;
 
+/** `k: n` per key, sorted: how a batch's answers and classes are shown in its check. */
+export function countsText(m: ReadonlyMap<string, number>): string {
+  return [...m.entries()]
+    .sort()
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
+}
+
 /** A protocol's own rule for every answer, beside {@link robustnessProblem} (e.g. no secret in it). */
 export interface AnswerRule<R extends MalformedRequest = MalformedRequest> {
   /** The rule in words, for the checks ("no answer carries a key it was not sent"). */
@@ -97,14 +105,9 @@ export async function sendMalformedBatch<R extends MalformedRequest>(
   } finally {
     agent.destroy();
   }
-  const show = (m: Map<string, number>) =>
-    [...m.entries()]
-      .sort()
-      .map(([k, n]) => `${k}: ${n}`)
-      .join(', ');
   ctx.act(`sends ${requests.length} malformed requests (${what}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   ctx.check(requirement, true, `${requests.length} malformed requests (${what}): none answered 5xx, every one aimed at a state-changing route refused${rule ? `; ${rule.what}` : ''}`, {
-    actual: `statuses ${show(counts)}; classes ${show(classes)}`,
+    actual: `statuses ${countsText(counts)}; classes ${countsText(classes)}`,
   });
   return counts;
 }

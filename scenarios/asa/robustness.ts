@@ -23,7 +23,7 @@ import fc from 'fast-check';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
-import { type AnswerRule, fixturePerTarget, perRun, ROBUSTNESS_RUNS, robustnessBudget, sendMalformedBatch } from '../../harness/robustness/batch.ts';
+import { type AnswerRule, countsText, fixturePerTarget, perRun, ROBUSTNESS_RUNS, robustnessBudget, sendMalformedBatch } from '../../harness/robustness/batch.ts';
 import { expectUnchanged, type Observables } from '../../harness/robustness/observe.ts';
 import { callWith, challengesOf, Requester } from '../../reference-impl/asa/agents/requester.ts';
 import { LightningClient } from '../../reference-impl/asa/agents/lightning.ts';
@@ -220,18 +220,13 @@ async function sendFrames(ctx: RunContext, frames: readonly RelayFrame[], stored
   } finally {
     w.close();
   }
-  const show = (m: Map<string, number>) =>
-    [...m.entries()]
-      .sort()
-      .map(([k, n]) => `${k}: ${n}`)
-      .join(', ');
   ctx.act(`sends ${frames.length} malformed frames (${what}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   ctx.check(
     REQ,
     true,
     `${frames.length} malformed relay frames (${what}): the connection stayed open (or closed only on a transport-level defect), no event accepted, every well-formed event that does not verify got OK false`,
     {
-      actual: `answers ${show(answers)}; classes ${show(classes)}`,
+      actual: `answers ${countsText(answers)}; classes ${countsText(classes)}`,
     },
   );
 }
