@@ -22,6 +22,7 @@ import {
   loadEquivalents,
   parseEquivalents,
   remapSpans,
+  repinEquivalents,
   serverSources,
   strykerOptions,
   summarize,
@@ -104,6 +105,28 @@ describe('--survivors on changed code: remapSpans', () => {
     const inserted = `${['a', 'b', 'new', 'c', 'd', 'e'].join('\n')}\n`;
     assert.deepEqual(remapSpans(before, inserted, [span(2, 3), span(3, 4)]), [undefined, span(4, 5)], 'a line added inside a span changes what it covers');
     assert.deepEqual(remapSpans(before, before, [span(2, 4)]), [span(2, 4)]);
+  });
+});
+
+describe('re-pinning a register after its files changed: repinEquivalents', () => {
+  const file = 'reference-impl/x402/server/demo.ts';
+  const entry = (line: number, original?: string) => ({ file, line, mutator: 'StringLiteral' as const, replacement: '""', ...(original ? { original } : {}), reason: 'config: a reason long enough' });
+  const before = new Map([[file, 'a\nconst price = "$0.01";\nc\n']]);
+
+  test('an entry moves with its unchanged line; an edited line is found by its original, else reported lost', () => {
+    const shifted = new Map([[file, 'x\ny\na\nconst price = "$0.01";\nc\n']]);
+    assert.deepEqual(
+      repinEquivalents([entry(2), entry(1)], before, shifted).entries.map((e) => e.line),
+      [4, 3],
+    );
+    const edited = new Map([[file, 'x\na\nconst price =  "$0.01"; // now commented\nc\n']]);
+    const r = repinEquivalents([entry(2, 'const price = "$0.01"'), entry(2)], before, edited);
+    assert.deepEqual(
+      r.entries.map((e) => e.line),
+      [3, 2],
+    );
+    assert.ok('lost' in r.moved[1]!, 'without an original, an edited line cannot be placed');
+    assert.deepEqual(repinEquivalents([entry(2)], before, before).moved, [], 'an unchanged file moves nothing');
   });
 });
 

@@ -493,3 +493,43 @@ export function wilson(k: number, n: number): [number, number] {
   const w = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
   return [Math.max(0, (c - w) / d), Math.min(1, (c + w) / d)];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Re-pinning a register after its files changed
+
+/** What {@link repinEquivalents} did to one entry that was pinned to a line. */
+export type RepinOutcome = { entry: Equivalent; from: number; to: number } | { entry: Equivalent; from: number; lost: string };
+
+/**
+ * The register's entries moved with their lines from `before` to `after` (file → text; a file
+ * absent from either map did not change). An entry whose line stands unchanged moves with it; one
+ * whose line was edited is placed by its `original` text when exactly one line of the new file
+ * holds it (near the old place first), else it stays where it was and is reported lost, for a
+ * person to place or drop.
+ */
+export function repinEquivalents(entries: readonly Equivalent[], before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): { entries: Equivalent[]; moved: RepinOutcome[] } {
+  const moved: RepinOutcome[] = [];
+  const out = entries.map((e) => {
+    const b = before.get(e.file);
+    const a = after.get(e.file);
+    if (e.line === undefined || b === undefined || a === undefined || a === b) return e;
+    const [span] = remapSpans(b, a, [{ line: e.line, column: 1, endLine: e.line, endColumn: 1 }]);
+    if (span) {
+      if (span.line !== e.line) moved.push({ entry: e, from: e.line, to: span.line });
+      return { ...e, line: span.line };
+    }
+    const original = e.original && !/^\/.*\/$/.test(e.original) ? squash(e.original).split(' ').slice(0, 8).join(' ') : undefined;
+    const holders = original ? a.split('\n').flatMap((text, i) => (squash(text).includes(original) ? [i + 1] : [])) : [];
+    if (holders.length === 1) {
+      moved.push({ entry: e, from: e.line, to: holders[0]! });
+      return { ...e, line: holders[0]! };
+    }
+    moved.push({
+      entry: e,
+      from: e.line,
+      lost: holders.length ? `its original is on ${holders.length} lines (${holders.slice(0, 5).join(', ')})` : 'its line was edited and its original is not found',
+    });
+    return e;
+  });
+  return { entries: out, moved };
+}
