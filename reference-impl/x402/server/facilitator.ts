@@ -15,6 +15,7 @@ import { Hono, type Context } from 'hono';
 import {
   BaseError,
   HttpRequestError,
+  WaitForTransactionReceiptTimeoutError,
   createPublicClient,
   defineChain,
   encodeFunctionData,
@@ -650,16 +651,31 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
       () => false,
     );
 
-  /** Waits for a broadcast transaction (re-broadcasting it if the node lost it); settlement_pending on timeout. */
+  /**
+   * Waits for a broadcast transaction (re-broadcasting it if the node lost it) until the receipt
+   * timeout; a read that fails on the way (a busy node, a reset socket) is asked again, since
+   * giving up early would answer settlement_pending for a payment about to land.
+   */
   async function confirm(key: string, hash: Hex, raw: Hex, ctx: VerifiedContext): Promise<SettleResponse> {
-    let receipt: TransactionReceipt;
-    try {
-      if (!faults.noRebroadcast && !(await isKnown(hash))) await publicClient.sendRawTransaction({ serializedTransaction: raw }).catch(() => undefined);
-      receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: receiptTimeoutMs });
-    } catch (err) {
+    const deadline = Date.now() + receiptTimeoutMs;
+    let receipt: TransactionReceipt | undefined;
+    let failure: unknown;
+    while (!receipt) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      try {
+        if (!faults.noRebroadcast && !(await isKnown(hash))) await publicClient.sendRawTransaction({ serializedTransaction: raw }).catch(() => undefined);
+        receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: left });
+      } catch (err) {
+        failure = err;
+        if (err instanceof WaitForTransactionReceiptTimeoutError) break;
+        await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
+      }
+    }
+    if (!receipt) {
       if (!faults.forgetPending) pending.set(key, { hash, raw, ctx });
       // Broadcast but unconfirmed: report the hash so the caller can reconcile instead of charging twice.
-      return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(err), transaction: hash, network: ctx.network, payer: ctx.payer };
+      return { success: false, errorReason: Reason.settlementPending, errorMessage: shortMessage(failure ?? 'no receipt in time'), transaction: hash, network: ctx.network, payer: ctx.payer };
     }
     if (!faults.neverClearPending) pending.delete(key);
     return judge(receipt, ctx);
