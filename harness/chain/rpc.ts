@@ -69,7 +69,18 @@ async function fetchRequest(req: Request, init: RequestInit): Promise<Response> 
  * JSON call needs, without building a fetch Response (its stream body costs more than the call on
  * a loopback hop). Rejects with a `TimeoutError` after `timeoutMs`.
  */
-export function postJson(url: string, body: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+export async function postJson(url: string, body: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+  try {
+    return await postJsonOnce(url, body, timeoutMs);
+  } catch (e) {
+    // A kept-alive socket the server had closed while idle fails at once, before the server read
+    // anything (Node's documented keep-alive race): the request goes out again on a new socket.
+    if (!(e as { staleSocket?: boolean }).staleSocket) throw e;
+    return postJsonOnce(url, body, timeoutMs);
+  }
+}
+
+function postJsonOnce(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
   const u = new URL(url);
   const isHttps = u.protocol === 'https:';
   return new Promise((resolve, reject) => {
@@ -87,8 +98,13 @@ export function postJson(url: string, body: string, timeoutMs = 30_000): Promise
       },
     );
     const timer = setTimeout(() => req.destroy(new DOMException(`no answer from ${u.host} in ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-    req.on('error', (e) => {
+    let answered = false;
+    req.on('response', () => {
+      answered = true;
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      if (req.reusedSocket && !answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) Object.assign(e, { staleSocket: true });
       reject(e);
     });
     req.end(body);

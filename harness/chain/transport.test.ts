@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, test, onTestFinished } from 'vitest';
-import { JsonRpcError, createChainClients, keepAliveFetch, rpcCall, startChain, type RunningChain } from './index.ts';
+import { JsonRpcError, createChainClients, keepAliveFetch, postJson, rpcCall, startChain, type RunningChain } from './index.ts';
 
 let server: http.Server;
 let url: string;
@@ -79,4 +79,31 @@ test('viem clients on the keep-alive transport against a real anvil', async (_t)
   for (let i = 0; i < n; i++) await publicClient.getBlockNumber({ cacheTime: 0 });
   const perSec = Math.round((n * 1000) / (performance.now() - t0));
   console.log(`${perSec} sequential eth_blockNumber/s through viem + keep-alive`);
+});
+
+test('postJson sends again on a new socket when a kept-alive one was reset before any answer (the idle-close race), not otherwise', async () => {
+  // A server that answers the first request on a connection and resets the connection at the second.
+  let requests = 0;
+  const resetting = http.createServer((req, res) => {
+    requests++;
+    const socket = req.socket as typeof req.socket & { served?: boolean };
+    if (socket.served) return void socket.resetAndDestroy();
+    socket.served = true;
+    req.resume();
+    req.on('end', () => res.end('{"ok":true}'));
+  });
+  await new Promise<void>((r) => resetting.listen(0, '127.0.0.1', r));
+  onTestFinished(() => {
+    resetting.closeAllConnections();
+    resetting.close();
+  });
+  const at = `http://127.0.0.1:${(resetting.address() as AddressInfo).port}/`;
+  assert.equal((await postJson(at, '{}')).text, '{"ok":true}');
+  assert.equal((await postJson(at, '{}')).text, '{"ok":true}', 'the reset reused socket is retried on a fresh one');
+  assert.equal(requests, 3);
+  // A fresh connection reset before any answer is the server's failure: it is not sent again.
+  const refusing = http.createServer((req) => void req.socket.resetAndDestroy());
+  await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+  onTestFinished(() => refusing.close());
+  await assert.rejects(postJson(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`, '{}'), /ECONNRESET|socket hang up/);
 });
