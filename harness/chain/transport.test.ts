@@ -104,6 +104,8 @@ test('postJson sends again on a new socket when a kept-alive one was reset befor
   // A fresh connection reset before any answer is the server's failure: it is not sent again.
   const refusing = http.createServer((req) => void req.socket.resetAndDestroy());
   await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
-  onTestFinished(() => refusing.close());
+  onTestFinished(() => {
+    refusing.close();
+  });
   await assert.rejects(postJson(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`, '{}'), /ECONNRESET|socket hang up/);
 });
