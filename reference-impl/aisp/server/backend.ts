@@ -77,6 +77,8 @@ export interface AispBackend {
 }
 
 const decimalId = /^\d{1,78}$/;
+/** How long a call to the inference server may take before the backend answers 502. */
+const INFERENCE_TIMEOUT_MS = 30_000;
 
 /** Starts the AISP reference backend. */
 export async function startAispBackend(config: AispBackendConfig): Promise<AispBackend> {
@@ -147,12 +149,18 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     if (!fresh && !faults.acceptReplay) throw new HttpError(401, 'this signature was already used', {}, {}, 'replayed_signature');
   };
 
+  /**
+   * A GET to the inference server with `apiKey`; 502 when it cannot be reached. The wait is long
+   * enough for a busy server (200 load agents made a 5 s wait answer 502 to honest requests).
+   */
+  const askInference = (path: string, apiKey: string) =>
+    fetch(`${venice}${path}`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(INFERENCE_TIMEOUT_MS) }).catch(() => {
+      throw new HttpError(502, 'the inference server could not be reached', {}, {}, 'inference_unreachable');
+    });
+
   /** Asks the inference server what kind of key this is (never logs or returns the key). */
   const inspectKey = async (apiKey: string): Promise<'inference' | 'admin' | 'invalid'> => {
-    const ask = (path: string) =>
-      fetch(`${venice}${path}`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(5000) }).catch(() => {
-        throw new HttpError(502, 'the inference server could not be reached', {}, {}, 'inference_unreachable');
-      });
+    const ask = (path: string) => askInference(path, apiKey);
     const rl = await ask('/api_keys/rate_limits');
     await rl.body?.cancel();
     if (rl.status === 401 || rl.status === 403) return 'invalid';
@@ -251,9 +259,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
 
   app.post('/api/balance', async (c) => {
     const b = parseWith(balanceRequest, await readJson(c));
-    const res = await fetch(`${venice}/api_keys/rate_limits`, { headers: { authorization: `Bearer ${b.apiKey}` }, signal: AbortSignal.timeout(5000) }).catch(() => {
-      throw new HttpError(502, 'the inference server could not be reached', {}, {}, 'inference_unreachable');
-    });
+    const res = await askInference('/api_keys/rate_limits', b.apiKey);
     const body = (await res.json().catch(() => null)) as { data?: { balances?: { DIEM?: unknown; USD?: unknown }; keyExpiration?: unknown; nextEpochBegins?: unknown } } | null;
     if (res.status === 401 || res.status === 403) throw new HttpError(404, 'unknown or invalid API key', {}, {}, 'unknown_key');
     const diem = body?.data?.balances?.DIEM;
