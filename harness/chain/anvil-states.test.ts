@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'vitest';
-import { ANVIL_STATE_ROOT, startChain } from './anvil.ts';
+import { ANVIL_STATE_ROOT, LONG_RUN_STATES, revert, snapshot, startChain } from './anvil.ts';
+import { rpcCall } from './rpc.ts';
 
 const mine = () => (existsSync(ANVIL_STATE_ROOT) ? readdirSync(ANVIL_STATE_ROOT).filter((n) => n.startsWith(`${process.pid}-`)) : []);
 
@@ -30,4 +31,20 @@ test("an anvil's state directory lives while it runs and goes when it stops; a d
     await chain.stop();
   }
   assert.deepEqual(mine(), before, 'stopping the chain removed its directory');
+});
+
+test('a long-run chain (pruneHistory) keeps its past states in memory only: anvil is told so', async () => {
+  const chain = await startChain({ profile: 'base', pruneHistory: LONG_RUN_STATES });
+  try {
+    const args = readFileSync(`/proc/${chain.pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(args[args.indexOf('--prune-history') + 1], String(LONG_RUN_STATES));
+    // Snapshots still revert on such a chain (the load and simulation engines use none, the harness's set-up may).
+    const id = await snapshot(chain.rpcUrl);
+    const height = await rpcCall<string>(chain.rpcUrl, 'eth_blockNumber');
+    await rpcCall(chain.rpcUrl, 'anvil_mine', ['0x12c']);
+    await revert(chain.rpcUrl, id);
+    assert.equal(await rpcCall<string>(chain.rpcUrl, 'eth_blockNumber'), height, '300 blocks later, more than it keeps, the snapshot still reverts');
+  } finally {
+    await chain.stop();
+  }
 });

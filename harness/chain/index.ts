@@ -32,6 +32,7 @@ export {
   type RoleName,
 } from './accounts.ts';
 export {
+  LONG_RUN_STATES,
   PortInUseError,
   anvilBinary,
   dumpState,

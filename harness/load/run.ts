@@ -17,6 +17,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LONG_RUN_STATES } from '../chain/anvil.ts';
 import { keepAliveFetch, rpcCall } from '../chain/rpc.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
 import { chainsNeeded, startTargetFixtures, UsageError } from '../cli/execute.ts';
@@ -216,7 +217,8 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
     const selected = await loadProtocols(undefined, [o.protocol]);
     const services = await loadServices(undefined, [o.protocol]);
     log(`starting the ${o.protocol} reference deployment`);
-    reference = await startReference({ protocols: [o.protocol], chains: chainsNeeded(selected, {}, services), services, log });
+    // A load run mines thousands of blocks and never reorgs: no per-block state written to disk.
+    reference = await startReference({ protocols: [o.protocol], chains: chainsNeeded(selected, {}, services), services, log, pruneHistory: LONG_RUN_STATES });
     target = reference.target;
   }
 

@@ -163,7 +163,7 @@ async function x402Part() {
     const payer = simKey('bench:payer');
     const payee = simKey('bench:payee').address;
     const relayer = roleAccount('operator');
-    await walletClient(roleAccount('admin')).writeContractSync({ address: usdc.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [payer.address, 10_000_000n] });
+    await walletClient(roleAccount('admin')).writeContractSync({ address: usdc.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [payer.address, BigInt(s.tasks.length) * 10_000n] });
     const send = await bareReplayer(chain, keysOf(relayer), []);
     const n = s.tasks.length;
     t = performance.now();
@@ -212,7 +212,7 @@ async function agentripePart() {
     const facilitator = roleAccount('provider');
     const operator = roleAccount('operator');
     const vendor = walletClient(roleAccount('admin'));
-    await vendor.writeContractSync({ address: usdc.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [payer.address, 10_000_000n] });
+    await vendor.writeContractSync({ address: usdc.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [payer.address, BigInt(a.tasks.length) * 10_000n] });
     const reg = await vendor.writeContractSync({ address: identityRegistry, abi: identityAbi, functionName: 'register', args: ['data:application/json,{}'] });
     const agentId = parseEventLogs({ abi: identityAbi, eventName: 'Registered', logs: reg.logs })[0]!.args.agentId;
     const send = await bareReplayer(agrChain, keysOf(facilitator, operator), []);

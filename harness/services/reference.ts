@@ -31,6 +31,8 @@ export interface ReferenceOptions {
   profile?: Profile | null;
   /** The capabilities the selected scenarios need (default: any; see ServiceContext.wants). */
   wants?: ReadonlySet<Capability>;
+  /** Past block states each chain keeps (StartChainOptions.pruneHistory); default: anvil's, with disk. */
+  pruneHistory?: number;
 }
 
 /** A started reference deployment. `stop()` ends everything it started (services first, then chains). */
@@ -111,7 +113,16 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
   };
   try {
     const started = await Promise.allSettled(
-      profiles.map((profile, i) => startChain({ profile, host, port: o.port === undefined ? undefined : o.port + i, forkUrl: o.forkUrl, forkBlockNumber: o.forkBlockNumber })),
+      profiles.map((profile, i) =>
+        startChain({
+          profile,
+          host,
+          port: o.port === undefined ? undefined : o.port + i,
+          forkUrl: o.forkUrl,
+          forkBlockNumber: o.forkBlockNumber,
+          ...(o.pruneHistory !== undefined ? { pruneHistory: o.pruneHistory } : {}),
+        }),
+      ),
     );
     for (const r of started) if (r.status === 'fulfilled') chains.push(r.value);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');

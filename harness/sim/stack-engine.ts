@@ -10,7 +10,7 @@
  * money on chain (its token balance, plus what the protocols' contracts owe it) must equal the
  * ledger's, to the unit, and so must the protocol's escrow and fee accounts where the pack reports them.
  */
-import { rpcCall } from '../chain/index.ts';
+import { LONG_RUN_STATES, rpcCall } from '../chain/index.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
 import { startReference } from '../services/reference.ts';
 import { type Economy, EconomyError } from './economy.ts';
@@ -53,7 +53,9 @@ export async function simulateStack(opts: SimulateOptions & { log?: (line: strin
   const market = buildMarket(economy, seed);
   const stacks = protocolIds.map((id) => [id, packs.get(id)!.stack!] as const);
   const services = [...new Set(stacks.flatMap(([, s]) => s.services))];
+  // A simulation mines a block or two per task and never reorgs: no per-block state written to disk.
   const ref = await startReference({
+    pruneHistory: LONG_RUN_STATES,
     chains: [...new Set(stacks.flatMap(([, s]) => s.chains))],
     // A pack that starts its own servers needs no reference service (`[]` alone would mean every one).
     ...(services.length ? { protocols: services } : { chainsOnly: true }),
