@@ -24,6 +24,7 @@ import type { Logger } from '@stryker-mutator/api/logging';
 import { strykerPlugins } from './mutation/stryker-plugins.ts';
 import {
   IGNORERS,
+  equivalentMatches,
   isRow,
   keyRanges,
   type MutantKey,
@@ -40,6 +41,7 @@ import {
   survivorLine,
   testCommand,
   testSideFingerprint,
+  type MutantRow,
   type MutationSummary,
 } from './mutation/config.ts';
 
@@ -57,7 +59,8 @@ Options:
   --out DIR            report directory (default reports/mutation/ID)
   --incremental        reuse the previous run's results for unchanged mutants (only when nothing on the
                        test side changed: harness/, scenarios/, protocol/, agents/, fixtures, runs, seed)
-  --survivors          only the survivors (survived or not covered) of the last full run
+  --survivors          only the survivors (survived or not covered) of the last full run that the
+                       equivalents register does not name
                        (reports/mutation/ID/mutation.json, else the last sample's), e.g. after adding a
                        check, or with more --runs; report in reports/mutation/ID/recheck/ unless --out
   --timeouts           only the timeouts of that run (a timeout counts as detected: check
@@ -189,8 +192,19 @@ async function main(): Promise<void> {
     if (!report) fail(`neither reports/mutation/${id}/mutation.json nor its sample/mutation.json exists: run the server (or a --sample) first`);
     const wanted = new Set([...(values.survivors ? ['Survived', 'NoCoverage'] : []), ...(values.timeouts ? ['Timeout'] : [])]);
     const strykerReport = JSON.parse(readFileSync(report, 'utf8')) as { files: Record<string, { source: string }> };
-    const picked = mutantRows(strykerReport as never, root).filter((m) => wanted.has(m.status));
-    if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant`);
+    // A survivor the register already calls equivalent is not run again (a sample records those as
+    // Survived): matched on the report's lines (registers pinned to a sample) or on today's (below).
+    let known: ReturnType<typeof loadEquivalents> = [];
+    try {
+      known = loadEquivalents(path.join(root, equivalentsPath(id)));
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    const isKnown = (m: MutantRow) => known.some((e) => equivalentMatches(e, m));
+    const candidates = mutantRows(strykerReport as never, root).filter((m) => wanted.has(m.status));
+    const picked = candidates.filter((m) => !isKnown(m));
+    if (candidates.length > picked.length) process.stdout.write(`mutation: ${candidates.length - picked.length} of them are registered equivalents: not rechecked\n`);
+    if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant${candidates.length ? ' that is not a registered equivalent' : ''}`);
     // Mutants are positions in the code of that run: where a file changed since, each moves with its
     // lines, and one whose lines were edited is not rechecked (it would mutate other code).
     const sources = new Map(Object.entries(strykerReport.files).map(([f, x]) => [path.isAbsolute(f) ? path.relative(root, f) : f, x.source]));
@@ -204,7 +218,7 @@ async function main(): Promise<void> {
         lost.push(...mine);
         continue;
       }
-      remapSpans(then, now, mine).forEach((m, i) => (m ? placed.push(m) : lost.push(mine[i]!)));
+      remapSpans(then, now, mine).forEach((m, i) => (m ? !isKnown(m) && placed.push(m) : lost.push(mine[i]!)));
     }
     for (const m of lost) process.stdout.write(`mutation: not rechecked, its code changed since ${path.relative(root, report)}: ${survivorLine(m)}\n`);
     if (placed.length === 0) fail(`every ${[...wanted].join(' or ')} mutant of ${path.relative(root, report)} is on code changed since: run the server (or a new --sample) first`);
