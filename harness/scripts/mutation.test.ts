@@ -23,6 +23,7 @@ import {
   parseEquivalents,
   remapSpans,
   repinEquivalents,
+  dryRunMinutes,
   serverSources,
   strykerOptions,
   summarize,
@@ -106,6 +107,12 @@ describe('--survivors on changed code: remapSpans', () => {
     assert.deepEqual(remapSpans(before, inserted, [span(2, 3), span(3, 4)]), [undefined, span(4, 5)], 'a line added inside a span changes what it covers');
     assert.deepEqual(remapSpans(before, before, [span(2, 4)]), [span(2, 4)]);
   });
+});
+
+test('the dry run may take 10 minutes on a quiet machine, more in proportion to the load per core, at most 60', () => {
+  assert.deepEqual([0, 0.5, 1, 2.05, 7.5].map(dryRunMinutes), [10, 10, 10, 21, 60]);
+  const o = strykerOptions({ protocol: 'x402', mutate: ['a.ts'], runs: 1, seed: 1, concurrency: 1, out: 'o', pluginFile: '/p.ts', dryRunTimeoutMinutes: 25 });
+  assert.equal(o.dryRunTimeoutMinutes, 25);
 });
 
 describe('re-pinning a register after its files changed: repinEquivalents', () => {

@@ -13,7 +13,7 @@
  * `file:line  mutator  original → replacement`. Not part of `npm test`: a run takes tens of minutes.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ import type { Logger } from '@stryker-mutator/api/logging';
 import { strykerPlugins } from './mutation/stryker-plugins.ts';
 import {
   IGNORERS,
+  dryRunMinutes,
   equivalentMatches,
   isRow,
   keyRanges,
@@ -70,6 +71,8 @@ Options:
                        server; report in reports/mutation/ID/sample/ unless --out
   --sample-seed S      which sample (default: --seed)
   --dry-run            only the initial certification of the instrumented sandbox
+  --dry-run-timeout M  minutes the initial certification may take (default 10 x the load per core,
+                       at least 10, at most 60)
   --rescore            no Stryker run: re-read DIR/mutation.json and the equivalents register
   -h, --help           this help
 `;
@@ -153,6 +156,7 @@ async function main(): Promise<void> {
         sample: { type: 'string' },
         'sample-seed': { type: 'string' },
         'dry-run': { type: 'boolean' },
+        'dry-run-timeout': { type: 'string' },
         rescore: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -268,12 +272,14 @@ async function main(): Promise<void> {
       incremental: Boolean(values.incremental),
       dryRunOnly: Boolean(values['dry-run']),
       tty: Boolean(process.stdout.isTTY),
+      dryRunTimeoutMinutes: int('dry-run-timeout', values['dry-run-timeout'] as string | undefined, dryRunMinutes(loadavg()[0]! / availableParallelism()), 1),
     });
     writeFileSync(path.join(out, 'stryker.config.json'), `${JSON.stringify(options, null, 2)}\n`);
     process.stdout.write(
       [
         `mutation: ${id}: mutating ${recheck ? `the code of ${mutate.length} mutants of the last full run` : mutate.join(', ')}`,
         `mutation: test per mutant: ${testCommand(id, runs, seed)}`,
+        `mutation: the initial certification may take ${options.dryRunTimeoutMinutes} min (--dry-run-timeout)`,
         `mutation: ignorers: ${Object.entries(IGNORERS)
           .map(([k, v]) => `${k} (${v})`)
           .join('; ')}`,

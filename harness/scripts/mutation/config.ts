@@ -106,6 +106,16 @@ export interface MutationOptions {
   dryRunOnly?: boolean;
   /** Progress display for a terminal (`progress`) or a log (`progress-append-only`). */
   tty?: boolean;
+  /** Limit of the initial certification (default 10 min; see {@link dryRunMinutes}). */
+  dryRunTimeoutMinutes?: number;
+}
+
+/**
+ * The dry run's limit: 10 minutes on a quiet machine, more in proportion to the load per core (a
+ * full certification at load 15-28 on 2 cores hit a fixed 10-minute limit), at most 60.
+ */
+export function dryRunMinutes(loadPerCore: number): number {
+  return Math.min(60, Math.ceil(10 * Math.max(1, loadPerCore)));
 }
 
 /** The test command run once per mutant (inside the sandbox; `$AMH_MUTATION_OUT` is set per run by the test runner). */
@@ -145,7 +155,7 @@ export function strykerOptions(o: MutationOptions): Record<string, unknown> {
     concurrency: o.concurrency,
     timeoutMS: 45_000,
     timeoutFactor: 2,
-    dryRunTimeoutMinutes: 10,
+    dryRunTimeoutMinutes: o.dryRunTimeoutMinutes ?? 10,
     maxTestRunnerReuse: 0,
     reporters: ['json', 'html', o.tty ? 'progress' : 'progress-append-only'],
     jsonReporter: { fileName: path.join(o.out, 'mutation.json') },
