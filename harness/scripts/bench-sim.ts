@@ -16,8 +16,9 @@
  *   the escrow, recordDeposit and releaseToVendor sent directly (3 transactions per task).
  *
  *   npx tsx harness/scripts/bench-sim.ts [--agents 10000] [--tasks 100000] [--stack-tasks 60] [--agr-stack-tasks 60]
- *                                        [--stack-agents 8] [--parts model,x402,agentripe]
+ *                                        [--stack-agents 8] [--stack-concurrency 1] [--parts model,x402,agentripe]
  *
+ * `--stack-concurrency N` carries out up to N x402 tasks at once (Agentripe's run one at a time);
  * `--stack-agents N` sizes both stack markets (a tenth of them sellers, at least 3); `--parts` runs
  * only the parts named (the issue's scale figures: `--parts model --agents 100000 --tasks 1000000`,
  * `--parts x402 --stack-agents 1000 --stack-tasks 10000`).
@@ -45,12 +46,15 @@ const { values: flags } = parseArgs({
     'stack-tasks': { type: 'string', default: '60' },
     'agr-stack-tasks': { type: 'string', default: '60' },
     'stack-agents': { type: 'string', default: '8' },
+    'stack-concurrency': { type: 'string', default: '1' },
     parts: { type: 'string', default: 'model,x402,agentripe' },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: npx tsx harness/scripts/bench-sim.ts [--agents 10000] [--tasks 100000] [--stack-tasks 60] [--agr-stack-tasks 60] [--stack-agents 8] [--parts model,x402,agentripe]');
+  console.log(
+    'usage: npx tsx harness/scripts/bench-sim.ts [--agents 10000] [--tasks 100000] [--stack-tasks 60] [--agr-stack-tasks 60] [--stack-agents 8] [--stack-concurrency 1] [--parts model,x402,agentripe]',
+  );
   process.exit(0);
 }
 const PARTS = ['model', 'x402', 'agentripe'] as const;
@@ -67,6 +71,7 @@ for (const [name, v] of [
   ['--stack-tasks', flags['stack-tasks']],
   ['--agr-stack-tasks', flags['agr-stack-tasks']],
   ['--stack-agents', flags['stack-agents']],
+  ['--stack-concurrency', flags['stack-concurrency']],
 ] as const)
   if (!/^[1-9]\d*$/.test(v) || (name === '--stack-agents' && Number(v) < 4)) {
     console.error(`${name}: expected a whole number${name === '--stack-agents' ? ' of at least 4' : ' above 0'}, got '${v}'`);
@@ -85,12 +90,13 @@ const agrStackTasks = Number(flags['agr-stack-tasks']);
 const packs = await loadSimulations();
 
 /** Run an economy on the stack engine; tasks/s from the first task's end to the last (start-up and funding excluded: n-1 tasks in that span). */
-async function stackRun(economy: ReturnType<typeof parseEconomy>) {
+async function stackRun(economy: ReturnType<typeof parseEconomy>, concurrency = 1) {
   let firstTaskAt = 0;
   const result = await simulateStack({
     economy,
     seed: 1,
     packs,
+    concurrency,
     onProgress: (p) => {
       if (p.arrivals === 1 && !firstTaskAt) firstTaskAt = performance.now();
     },
@@ -149,9 +155,9 @@ async function x402Part() {
     populations: [...stackPopulations],
   });
   t = performance.now();
-  const { result: s, rate: stackRate } = await stackRun(stack);
+  const { result: s, rate: stackRate } = await stackRun(stack, Number(flags['stack-concurrency']));
   console.log(
-    `stack engine: ${s.tasks.length} tasks (${s.tasks.filter((x) => x.outcome === 'paid').length} settled on chain) in ${((performance.now() - t) / 1000).toFixed(1)} s with start-up; ${stackRate.toFixed(1)} tasks/s after the first`,
+    `stack engine: ${s.tasks.length} tasks (${s.tasks.filter((x) => x.outcome === 'paid').length} settled on chain, ${flags['stack-concurrency']} at once) in ${((performance.now() - t) / 1000).toFixed(1)} s with start-up; ${stackRate.toFixed(1)} tasks/s after the first`,
   );
 
   // Bare: the same number of settlements, signed locally and sent directly.

@@ -83,6 +83,44 @@ test("x402: the stack engine gives the model engine's tasks and events for the s
   assert.deepEqual(stack.ledger.events, model.ledger.events);
 }, 300_000);
 
+test('x402 with 4 tasks at once on the stack: the model plans, the stack carries out the same tasks and events (the chain agrees); a task the stack carries out otherwise is a violation naming it', async () => {
+  // Arrivals 6 s apart: a payment stays valid 300 s, so four at a time are on the stack.
+  const dense = parseEconomy({ ...raw, name: 'cross-x402-dense', durationHours: 0.05, demand: { arrivalsPerHour: 600 } });
+  const model = await simulateModel({ economy: dense, seed: 11, packs });
+  // The stack reports its first paid task as unanswered: the chain still agrees with the ledger,
+  // so only the comparison of each stack run with the model's plan can see it.
+  const x402 = packs.get('x402')!;
+  let lied: string | undefined;
+  const lying: SimulationPack = {
+    ...x402,
+    stack: {
+      ...x402.stack!,
+      async start(env) {
+        const m = await x402.stack!.start(env);
+        return {
+          ...m,
+          async run(task) {
+            const p = await m.run(task);
+            if (lied || p.outcome !== 'paid') return p;
+            lied = task.id;
+            return { ...p, outcome: 'no-answer' };
+          },
+        };
+      },
+    },
+  };
+  const stack = await simulateStack({ economy: dense, seed: 11, packs: new Map([...packs, ['x402', lying]]), concurrency: 4 });
+  assert.deepEqual(stack.tasks, model.tasks);
+  assert.deepEqual(stack.ledger.events, model.ledger.events);
+  assert.ok(lied);
+  assert.ok(model.tasks.length >= 20, `${model.tasks.length} tasks`);
+  assert.deepEqual(
+    stack.violations.map((v) => v.message.slice(0, v.message.indexOf(':'))),
+    [`task ${lied} (x402) ran otherwise on the stack than the model planned`],
+  );
+  await assert.rejects(simulateStack({ economy: agentripe, seed: 6, packs, concurrency: 2 }), /one at a time/);
+}, 300_000);
+
 const agentripeRaw = {
   name: 'cross-agentripe',
   seed: 6,

@@ -141,6 +141,13 @@ export interface StackSimulation {
   /** Chain profiles the market needs, and the protocols whose reference services it uses. */
   chains: string[];
   services: string[];
+  /**
+   * Present when tasks may run at the same time (`--concurrency`): a task moves no chain time, and
+   * what it does on chain depends on no other task's effects but the buyer's balance, which only
+   * falls. It answers how far (simulated ms) chain time may move past a task's start while the
+   * task is still running (later arrivals move it): less than the protocol's time windows.
+   */
+  concurrentTasks?(profile: Record<string, unknown>): number;
   /** Why this protocol's constants (resolved) cannot run on the stack, if they cannot (checked before anything starts). */
   refuses?(profile: Record<string, unknown>): string | undefined;
   start(env: StackEnv): Promise<StackMarket>;

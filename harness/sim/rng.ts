@@ -29,6 +29,12 @@ export class Rng {
   constructor(seed: number, label: string) {
     this.gen = xoroshiro128plus(streamSeed(seed, label));
   }
+  /** An independent copy at this point of the stream: both draw the same numbers from here on. */
+  clone(): Rng {
+    const copy = Object.create(Rng.prototype) as Rng;
+    (copy as unknown as { gen: unknown }).gen = this.gen.clone();
+    return copy;
+  }
   /** Uniform in [0, 1). */
   float(): number {
     return uniformFloat64(this.gen);

@@ -25,6 +25,8 @@ export interface SimulationRunOptions {
   out?: string;
   /** Overrides the file's seed. */
   seed?: number;
+  /** Stack engine: tasks carried out at once (default 1; see simulateStack). */
+  concurrency?: number;
   /** The economy file as metrics.json names it (default: `file` as given); a sweep's run names its point's economy.json. */
   recordFileAs?: string;
   /** A what-if profile file (the format of `amh run --profile`): its constants override the economy's `profiles`. */
@@ -50,7 +52,7 @@ export async function runSimulation(o: SimulationRunOptions): Promise<Simulation
   const seed = o.seed ?? economy.seed;
   const startedAt = new Date();
   const opts = { economy, seed, packs, ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
-  const result = o.engine === 'stack' ? await simulateStack(opts) : await simulateModel(opts);
+  const result = o.engine === 'stack' ? await simulateStack({ ...opts, ...(o.concurrency ? { concurrency: o.concurrency } : {}) }) : await simulateModel(opts);
   const metrics = computeMetrics(result, {
     startedAt: startedAt.toISOString(),
     wallMs: Date.now() - startedAt.getTime(),

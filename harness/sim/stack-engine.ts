@@ -4,7 +4,11 @@
  * `stack.start` sets up its sellers and returns a market that carries out a task for real (real
  * HTTP, real signatures, real settlement on chain). Simulated time is chain time: before a task the
  * chain is moved to its arrival time (evm_setNextBlockTimestamp + evm_mine), and the servers read
- * the chain's clock. Tasks are carried out one at a time, in arrival order.
+ * the chain's clock. Tasks are carried out one at a time, in arrival order; with `concurrency` above
+ * 1 (protocols whose stack declares `concurrentTasks`), up to that many at once: each task's plan
+ * is then the model's, decided at its arrival as the model engine decides it, and the task is
+ * carried out on the stack beside the others; a stack outcome that differs from the model's plan
+ * is a violation (the agents' real run diverged), and so is any difference the chain shows at the end.
  *
  * The conservation check adds the chain to the ledger's own: at the end every buyer's and seller's
  * money on chain (its token balance, plus what the protocols' contracts owe it) must equal the
@@ -18,7 +22,7 @@ import type { Violation } from './ledger.ts';
 import { Ledger } from './ledger.ts';
 import { buildMarket } from './market.ts';
 import { resolveProfiles, type SimResult, type SimulateOptions, simulate } from './model-engine.ts';
-import type { StackMarket } from './pack.ts';
+import type { SimTask, SimulationPack, StackMarket, TaskPlan } from './pack.ts';
 
 /** The EVM key of a simulation account: deterministic, so events name the same addresses every run. */
 export function simKey(account: string): { address: `0x${string}`; privateKey: `0x${string}` } {
@@ -44,12 +48,21 @@ export function checkStackable(economy: Economy, packs: SimulateOptions['packs']
   }
 }
 
+/** JSON of a plan (bigint amounts as strings), to compare the stack's with the model's. */
+const planText = (p: TaskPlan) => JSON.stringify(p, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+
 /** Run the economy on the reference stack. Every protocol of the economy needs a pack with `stack`. */
-export async function simulateStack(opts: SimulateOptions & { log?: (line: string) => void }): Promise<SimResult> {
+export async function simulateStack(opts: SimulateOptions & { log?: (line: string) => void; concurrency?: number }): Promise<SimResult> {
   const { economy, seed, packs } = opts;
   const profiles = resolveProfiles(economy, packs);
   const protocolIds = Object.keys(economy.protocols);
   checkStackable(economy, packs, profiles);
+  const concurrency = opts.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new EconomyError(`concurrency must be a whole number of at least 1, not ${concurrency}`);
+  if (concurrency > 1)
+    for (const id of protocolIds)
+      if (!packs.get(id)!.stack!.concurrentTasks)
+        throw new EconomyError(`protocol '${id}' carries out its stack tasks one at a time (a task moves chain time or depends on another's effects); --concurrency 1 runs it`);
   const market = buildMarket(economy, seed);
   const stacks = protocolIds.map((id) => [id, packs.get(id)!.stack!] as const);
   const services = [...new Set(stacks.flatMap(([, s]) => s.services))];
@@ -124,17 +137,55 @@ export async function simulateStack(opts: SimulateOptions & { log?: (line: strin
       for (const a of agents) compare(a, held.has(a) ? held.get(a)! + (owed.get(a) ?? 0n) : undefined, true);
       return out;
     };
+    // Concurrent tasks: those on the stack now, what diverged, and the first error (raised at the end, as one task's error is raised in order).
+    const inFlight = new Map<Promise<void>, number>();
+    const diverged: Violation[] = [];
+    let failure: unknown;
+    const planConcurrently = async (task: SimTask, pack: SimulationPack): Promise<TaskPlan> => {
+      // The stack gets the task's random stream as it stands: the model's draws must not shift it.
+      const onStack = { ...task, rng: task.rng.clone() };
+      const expected = pack.model(task);
+      // Taken now: the engine consumes a plan's steps as it applies them.
+      const expectedText = planText(expected);
+      // Chain time follows the arrivals: a task still running when it would pass its window waits
+      // for those before it (and at most `concurrency` run at once).
+      const window = pack.stack!.concurrentTasks!(task.profile);
+      while (inFlight.size >= concurrency || [...inFlight.values()].some((t0) => task.t0 - t0 > window)) await Promise.race(inFlight.keys());
+      await setTime(task.t0);
+      const done: Promise<void> = markets
+        .get(task.protocol)!
+        .run(onStack)
+        .then(
+          (actual) => {
+            if (planText(actual) !== expectedText)
+              diverged.push({ message: `task ${task.id} (${task.protocol}) ran otherwise on the stack than the model planned: model ${expectedText}; stack ${planText(actual)}`, trail: [] });
+          },
+          (e: unknown) => {
+            failure ??= e;
+          },
+        )
+        .finally(() => inFlight.delete(done));
+      inFlight.set(done, task.t0);
+      return expected;
+    };
     return await simulate(opts, {
       engine: 'stack',
       profiles,
       market,
       ledger: new Ledger(),
       fund: (account, amount) => funder(account).fund(account, amount),
-      plan: async (task) => {
-        await setTime(task.t0);
-        return markets.get(task.protocol)!.run(task);
+      plan:
+        concurrency > 1
+          ? planConcurrently
+          : async (task) => {
+              await setTime(task.t0);
+              return markets.get(task.protocol)!.run(task);
+            },
+      finalCheck: async (ledger) => {
+        await Promise.all(inFlight.keys());
+        if (failure !== undefined) throw failure;
+        return [...diverged, ...(await finalCheck(ledger))];
       },
-      finalCheck,
     });
   } finally {
     for (const m of markets.values()) await m.stop().catch(() => {});

@@ -80,6 +80,10 @@ export default defineSimulation({
   stack: {
     chains: ['base-sepolia'],
     services: ['x402'],
+    // One paid request per task: no chain time moves, payments of one buyer only lower its balance.
+    // A payment is valid for maxTimeoutSeconds from its signing: later arrivals may move the chain
+    // half of that before the task has settled.
+    concurrentTasks: (profile) => (profile.maxTimeoutSeconds as number) * 500,
     // Loaded only for --engine stack: the model engine needs no server code.
     start: async (env) => (await import('./simulation-stack.ts')).startX402Market(env),
   },

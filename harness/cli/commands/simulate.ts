@@ -10,7 +10,7 @@ import { UsageError, guard, parse, parseShard } from './_shared.ts';
 
 export const summary = 'simulate an agent economy (populations, strategies, demand) or a sweep of them; check that money is conserved';
 
-export const help = `Usage: amh simulate FILE [--engine model|stack] [--out DIR] [--seed S] [--profile FILE] [--quiet]
+export const help = `Usage: amh simulate FILE [--engine model|stack] [--concurrency N] [--out DIR] [--seed S] [--profile FILE] [--quiet]
        amh simulate SWEEP [--engine model|stack] [--out DIR] [--profile FILE] [--workers N] [--shard I/N] [--quiet]
        amh simulate --merge DIR... [--out DIR]
 
@@ -29,6 +29,10 @@ Options:
                  stack: the real reference stack (anvil, reference servers, real payments),
                  simulated time as chain time; for the packs with a stack simulation
                  (agentripe, aimarket, aisp, aps1, asa, x402; another protocol exits 2)
+  --concurrency N  stack: up to N tasks on the stack at once (default 1: one at a time, in
+                 arrival order). Each task's plan is then the model's, decided at its arrival,
+                 and a task the stack carries out otherwise is a conservation violation; only
+                 for protocols whose tasks move no chain time (x402; another exits 2)
   --out DIR      output folder (default reports/sim/<economy or sweep name>): metrics.json,
                  events.csv, tasks.csv, report.html (plots), and violations.json when
                  conservation failed; for a sweep <point>/economy.json, <point>/seed-<S>/ (one
@@ -80,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
       argv,
       {
         engine: { type: 'string' },
+        concurrency: { type: 'string' },
         out: { type: 'string' },
         seed: { type: 'string' },
         profile: { type: 'string' },
@@ -99,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       if (values.merge) {
         if (positionals.length === 0) throw new UsageError('simulate --merge needs the folder of every shard of the sweep (see amh simulate --help)');
-        for (const [k, v] of Object.entries({ engine: values.engine, seed: values.seed, profile: values.profile, workers: values.workers, shard: values.shard }))
+        for (const [k, v] of Object.entries({ engine: values.engine, concurrency: values.concurrency, seed: values.seed, profile: values.profile, workers: values.workers, shard: values.shard }))
           if (v !== undefined) throw new UsageError(`--${k} does not apply to --merge: the shards were run with their options`);
         const r = await mergeSweeps(positionals, values.out ?? path.join('reports', 'sim', await sweepName(positionals[0]!)));
         printSweep(r);
@@ -112,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
       const data = await readDataFile(file, 'economy or sweep');
       if (isSweepData(data)) {
         if (values.seed !== undefined) throw new UsageError('--seed does not apply to a sweep: its seeds are in the sweep file (seeds: N or a list)');
+        if (values.concurrency !== undefined) throw new UsageError('--concurrency applies to one economy, not to a sweep (a sweep runs its points on --workers processes)');
         const progress = bar(tty, 'sweep [{bar}] {value}/{total} runs | {eta_formatted} left | {last}');
         let r: SweepResult;
         try {
@@ -133,6 +139,8 @@ export async function run(argv: string[]): Promise<number> {
         return r.exitCode;
       }
       for (const k of ['workers', 'shard'] as const) if (values[k] !== undefined) throw new UsageError(`--${k} applies to a sweep file (one with a grid), not to one economy`);
+      const concurrency = values.concurrency === undefined ? undefined : int('concurrency', values.concurrency, 1, 256);
+      if (concurrency !== undefined && engine !== 'stack') throw new UsageError('--concurrency applies to --engine stack (the model engine runs every task at once in memory)');
       const seed = values.seed === undefined ? undefined : int('seed', values.seed, 0, 2 ** 31 - 1);
       const progress = bar(tty, '[{bar}] {hours}/{endHours} simulated h | {arrivals} arrivals');
       progress?.start(1, 0, { hours: '0.0', endHours: '?', arrivals: 0 });
@@ -144,6 +152,7 @@ export async function run(argv: string[]): Promise<number> {
           engine,
           ...(values.out ? { out: values.out } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          ...(concurrency !== undefined ? { concurrency } : {}),
           ...(values.profile ? { profile: values.profile } : {}),
           ...(progress
             ? {
