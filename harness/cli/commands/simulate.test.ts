@@ -97,6 +97,12 @@ test('bad input exits 2 with the reason: an invalid file names the field; bad op
   const engine = await simulateInProcess([path.join(REPO_ROOT, 'examples/economies/x402.yaml'), '--engine', 'chain']);
   assert.equal(engine.code, 2);
   assert.match(engine.stderr, /--engine must be one of model, stack, got 'chain'/);
+  const modelConcurrency = await simulateInProcess([path.join(REPO_ROOT, 'examples/economies/x402.yaml'), '--concurrency', '4']);
+  assert.equal(modelConcurrency.code, 2);
+  assert.match(modelConcurrency.stderr, /--concurrency applies to --engine stack/);
+  const oneAtATime = await simulateInProcess([path.join(REPO_ROOT, 'examples/economies/agentripe.yaml'), '--engine', 'stack', '--concurrency', '2', '--out', path.join(dir, 'c')]);
+  assert.equal(oneAtATime.code, 2);
+  assert.match(oneAtATime.stderr, /amh: protocol 'agentripe' carries out its stack tasks one at a time .*; --concurrency 1 runs it/);
   // An escrow fee is a what-if of the model only: refused before anything starts.
   const fee = path.join(dir, 'fee.yaml');
   const shipped = await readFile(path.join(REPO_ROOT, 'examples/economies/agentripe.yaml'), 'utf8');
