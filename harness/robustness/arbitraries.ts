@@ -178,3 +178,25 @@ export function withHarmlessJunk<R extends MalformedRequest>(r: R): fc.Arbitrary
     })
     .map(({ junk, chunked }) => ({ ...r, headers: { ...(junk ?? {}), ...r.headers }, ...(chunked && r.body !== undefined ? { chunked: true } : {}) }));
 }
+
+/** The headers most malformed requests carry: a JSON body. */
+export const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json' };
+
+/**
+ * One malformed request for one of a pack's servers, positionally (the packs' generators write
+ * hundreds): `expect4xx` where it aims at a route that can change state; `lenient` when only the
+ * reference's own strictness refuses it (a careful server may act on it: not sent to a third party).
+ */
+export function serverRequest<S extends string>(
+  server: S,
+  cls: string,
+  note: string,
+  method: string,
+  path: string,
+  body?: string | Uint8Array,
+  headers: Record<string, string> = JSON_HEADERS,
+  expect4xx = true,
+  lenient = false,
+): MalformedRequest & { server: S; lenientMayAct?: true } {
+  return { server, cls, note, method, path, headers, body, expect4xx, ...(lenient ? { lenientMayAct: true as const } : {}) };
+}

@@ -17,7 +17,7 @@
  * {@link AimFuzzRequest.lenientMayAct} and kept from third parties.
  */
 import fc from 'fast-check';
-import { deeplyNested, headerValue, hex32, malformedJson, notObject, notString, transportDefects, withHarmlessJunk } from '../../../harness/robustness/arbitraries.ts';
+import { JSON_HEADERS, deeplyNested, headerValue, hex32, malformedJson, notObject, notString, serverRequest, transportDefects, withHarmlessJunk } from '../../../harness/robustness/arbitraries.ts';
 import type { MalformedRequest, RawAnswer } from '../../../harness/robustness/http.ts';
 
 /** Which published server a request goes to (paths are relative to its base URL; `mcp`: the MCP endpoint's origin). */
@@ -76,7 +76,6 @@ export interface AimFuzzContext {
   router: boolean;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
 const MCP_ACCEPT = 'application/json, text/event-stream';
 const enc = encodeURIComponent;
 const invokePath = (t: { productId: string; capabilityId: string }) => `/capabilities/${enc(t.productId)}/${enc(t.capabilityId)}/invoke`;
@@ -108,27 +107,7 @@ const junkSegment = fc.oneof(
 
 /** Any malformed request to the hub, its MCP endpoint and (when published) the router described by `f`. */
 export function malformedRequest(f: AimFuzzContext): fc.Arbitrary<AimFuzzRequest> {
-  const req = (
-    server: AimServer,
-    cls: string,
-    note: string,
-    method: string,
-    path: string,
-    body?: string | Uint8Array,
-    headers: Record<string, string> = JSON_HEADERS,
-    expect4xx = true,
-    lenient = false,
-  ): AimFuzzRequest => ({
-    server,
-    cls,
-    note,
-    method,
-    path,
-    headers,
-    body,
-    expect4xx,
-    ...(lenient ? { lenientMayAct: true as const } : {}),
-  });
+  const req = serverRequest<AimServer>;
   const H = (cls: string, note: string, method: string, path: string, body?: string | Uint8Array, headers?: Record<string, string>, expect4xx = true, lenient = false) =>
     req('hub', cls, note, method, path, body, headers, expect4xx, lenient);
   const R = (cls: string, note: string, method: string, path: string, body?: string | Uint8Array, headers?: Record<string, string>, expect4xx = true) =>

@@ -15,7 +15,7 @@
  */
 import fc from 'fast-check';
 import type { Hex, LocalAccount } from 'viem';
-import { headerValue, malformedJson } from '../../../harness/robustness/arbitraries.ts';
+import { JSON_HEADERS, headerValue, malformedJson, serverRequest } from '../../../harness/robustness/arbitraries.ts';
 import type { MalformedRequest } from '../../../harness/robustness/http.ts';
 import { getKeyMessage, storeKeyMessage } from './messages.ts';
 
@@ -107,7 +107,6 @@ export async function signNearMisses(i: NearMissInputs): Promise<NearMissSignatu
 
 // ---- building blocks ----------------------------------------------------------------------------
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
 /** A key in the seed's format that no inference server issued. */
 export const FAKE_KEY = 'vn-scoped-0123456789abcdef';
 
@@ -179,27 +178,7 @@ function oneDefect(
 
 /** Any malformed request to the AISP backend or inference server described by `f`. */
 export function malformedRequest(f: AispFuzzContext): fc.Arbitrary<AispFuzzRequest> {
-  const req = (
-    server: AispServer,
-    cls: string,
-    note: string,
-    method: string,
-    path: string,
-    body?: string | Uint8Array,
-    headers: Record<string, string> = JSON_HEADERS,
-    expect4xx = true,
-    lenient = false,
-  ): AispFuzzRequest => ({
-    server,
-    cls,
-    note,
-    method,
-    path,
-    headers,
-    body,
-    expect4xx,
-    ...(lenient ? { lenientMayAct: true as const } : {}),
-  });
+  const req = serverRequest<AispServer>;
   const B = (cls: string, note: string, method: string, path: string, body?: string | Uint8Array, headers?: Record<string, string>, expect4xx = true, lenient = false) =>
     req('backend', cls, note, method, path, body, headers, expect4xx, lenient);
   const V = (cls: string, note: string, method: string, path: string, body?: string | Uint8Array, headers?: Record<string, string>, expect4xx = true, lenient = false) =>
