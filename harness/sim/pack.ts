@@ -4,7 +4,9 @@
  * harness/sim is protocol-neutral: it makes the market (arrivals, buyer choice, prices, balances,
  * reputation, time) and asks the pack how one paid task unfolds under the pack's executable model.
  */
+import { erc20Abi, type Address } from 'viem';
 import type { RunningChain } from '../chain/anvil.ts';
+import { createChainClients, roleAccount } from '../chain/index.ts';
 import type { PackConstants } from '../profiles/constants.ts';
 import type { Target } from '../target/schema.ts';
 import type { SellerStrategy } from './economy.ts';
@@ -173,4 +175,18 @@ export async function runPlanAsync<Ask, Answer>(lifecycle: Generator<Ask, TaskPl
 /** Identity helper for `reference-impl/<id>/simulation.ts` default exports. */
 export function defineSimulation(p: SimulationPack): SimulationPack {
   return p;
+}
+
+/**
+ * `StackMarket.fund` for a market paid in an ERC-20 token: the fixture's funded `admin` transfers
+ * the starting balance to the agent's key; a transfer that does not succeed is an error (never a
+ * buyer silently short of money).
+ */
+export function fundByTransfer(chain: RunningChain, token: Address, key: StackEnv['key'], protocol: string): StackMarket['fund'] {
+  const admin = createChainClients(chain).walletClient(roleAccount('admin'));
+  return async (account, amount) => {
+    if (amount === 0n) return;
+    const r = await admin.writeContractSync({ address: token, abi: erc20Abi, functionName: 'transfer', args: [key(account).address, amount] });
+    if (r.status !== 'success') throw new Error(`${protocol} simulation: funding ${account} reverted (${r.transactionHash})`);
+  };
 }

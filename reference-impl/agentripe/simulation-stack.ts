@@ -27,8 +27,8 @@
  */
 import { parseEventLogs, toEventSelector, type Hex } from 'viem';
 import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
-import { createChainClients, roleAccount, rpcCall, serviceAccount } from '../../harness/chain/index.ts';
-import { runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
+import { createChainClients, rpcCall, serviceAccount } from '../../harness/chain/index.ts';
+import { fundByTransfer, runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { createPayer, pickV2 } from '../x402/agents/payer.ts';
 import { createBuyer } from './agents/buyer.ts';
 import { startFixtureReviewer } from './agents/reviewer.ts';
@@ -65,7 +65,6 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
   const profile = env.profile as unknown as AgentripeSimProfile & { authWindowSeconds: number };
   const { usdc, escrow, identityRegistry } = agentripeAddresses(chain);
   const { publicClient, walletClient } = createChainClients(chain);
-  const admin = walletClient(roleAccount('admin'));
   const walletOf = perAccount((account) => walletClient(env.key(account).privateKey));
   const setGas = (address: string) => rpcCall(chain.rpcUrl, 'anvil_setBalance', [address, `0x${GAS.toString(16)}`]);
 
@@ -228,9 +227,7 @@ export async function startAgentripeMarket(env: StackEnv): Promise<StackMarket> 
     const withdrawable = (address: Hex) => publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'withdrawableBalance', args: [address] });
     const usdcOf = (address: Hex) => publicClient.readContract({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'balanceOf', args: [address] });
     return {
-      async fund(account, amount) {
-        if (amount > 0n) await admin.writeContractSync({ address: usdc, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [env.key(account).address, amount] });
-      },
+      fund: fundByTransfer(chain, usdc, env.key, 'agentripe'),
       run,
       async balances(accounts) {
         const out = new Map<string, bigint>();

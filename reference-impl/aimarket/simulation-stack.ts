@@ -30,8 +30,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Address, erc20Abi, type Hex, parseEventLogs, type TransactionReceipt } from 'viem';
-import { createChainClients, roleAccount, rpcCall, tokenOf } from '../../harness/chain/index.ts';
-import { runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
+import { createChainClients, rpcCall, tokenOf } from '../../harness/chain/index.ts';
+import { fundByTransfer, runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { freePort } from '../../harness/util/net.ts';
 import { checkReceipt, discoverHub, receiptOf, requirementOf } from './agents/buyer.ts';
 import { type HubClient, hubClient } from './agents/hub-client.ts';
@@ -75,7 +75,6 @@ export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
   const usdc = tokenOf(chain.profile, 'usdc');
   const token = usdc.address as Address;
   const { publicClient, walletClient } = createChainClients(chain);
-  const admin = walletClient(roleAccount('admin'));
   const rpc = <T>(method: string, params: unknown[]) => rpcCall<T>(chain.rpcUrl, method, params);
   const setGas = (address: string) => rpc('anvil_setBalance', [address, `0x${GAS.toString(16)}`]);
   const latest = async () => Number(BigInt((await rpc<{ timestamp: Hex }>('eth_getBlockByNumber', ['latest', false])).timestamp));
@@ -273,11 +272,7 @@ export async function startAimarketMarket(env: StackEnv): Promise<StackMarket> {
     };
 
     return {
-      async fund(account, amount) {
-        if (amount === 0n) return;
-        const r = await admin.writeContractSync({ address: token, abi: erc20Abi, functionName: 'transfer', args: [env.key(account).address, amount] });
-        if (r.status !== 'success') throw new Error(`aimarket simulation: funding ${account} reverted (${r.transactionHash})`);
-      },
+      fund: fundByTransfer(chain, token, env.key, 'aimarket'),
       run,
       async balances(accounts) {
         const out = new Map<string, bigint>();

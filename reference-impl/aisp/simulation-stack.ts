@@ -28,8 +28,8 @@
  */
 import { parseAbi, parseEventLogs, toFunctionSelector, type Address, type Hex, type TransactionReceipt } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { createChainClients, roleAccount, rpcCall, tokenOf } from '../../harness/chain/index.ts';
-import { runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
+import { createChainClients, rpcCall, tokenOf } from '../../harness/chain/index.ts';
+import { fundByTransfer, runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { createBackendClient } from './agents/backend.ts';
 import { createMarketChain, type MarketChain } from './agents/chain.ts';
 import { createProvider, type IssuedKey, type Provider } from './agents/provider.ts';
@@ -55,8 +55,7 @@ export async function startAispMarket(env: StackEnv): Promise<StackMarket> {
   const profile = env.profile as unknown as AispSimProfile;
   const marketplace = chain.profile.contracts.diemMarketplace as Address;
   const usdc = tokenOf(chain.profile, 'usdc').address as Address;
-  const { publicClient, walletClient } = createChainClients(chain);
-  const admin = walletClient(roleAccount('admin'));
+  const { publicClient } = createChainClients(chain);
   const rpc = <T>(method: string, params: unknown[]) => rpcCall<T>(chain.rpcUrl, method, params);
   const latest = async () => BigInt((await rpc<{ timestamp: string }>('eth_getBlockByNumber', ['latest', false])).timestamp);
   /** The next block carries `at` (when the chain is not already past it). */
@@ -205,12 +204,7 @@ export async function startAispMarket(env: StackEnv): Promise<StackMarket> {
     }
 
     return {
-      async fund(account, amount) {
-        if (amount > 0n) {
-          const r = await admin.writeContractSync({ address: usdc, abi: usdcAbi, functionName: 'transfer', args: [env.key(account).address, amount] });
-          if (r.status !== 'success') throw new Error(`aisp simulation: funding ${account} reverted (${r.transactionHash})`);
-        }
-      },
+      fund: fundByTransfer(chain, usdc, env.key, 'aisp'),
       run,
       async balances(accounts) {
         const out = new Map<string, bigint>();

@@ -24,8 +24,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Address, Hex } from 'viem';
-import { createChainClients, roleAccount, rpcCall } from '../../harness/chain/index.ts';
-import { runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
+import { createChainClients, rpcCall } from '../../harness/chain/index.ts';
+import { fundByTransfer, runPlanAsync, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { type ChainActor, type SendResult, eventOf, viemActor } from './agents/chain-actor.ts';
 import { agentClient } from './agents/clients.ts';
 import { allowAll, envelope, type Escrow, escrowNexus, nexusCall, rateCall } from './agents/employer.ts';
@@ -75,8 +75,7 @@ export async function startAps1Market(env: StackEnv): Promise<StackMarket> {
   const tokens = aps1Tokens(chain);
   const alpha = chain.profile.contracts.alphaUSD as Address;
   if (!alpha) throw new Error('the tempo chain profile has no AlphaUSD');
-  const { publicClient, walletClient } = createChainClients(chain);
-  const admin = walletClient(roleAccount('admin'));
+  const { publicClient } = createChainClients(chain);
   const setGas = (address: string) => rpcCall(chain.rpcUrl, 'anvil_setBalance', [address, `0x${GAS.toString(16)}`]);
   const actorOf = perKey((account): ChainActor => viemActor(env.key(account).privateKey, chain.rpcUrl, chain.chainId));
 
@@ -217,11 +216,7 @@ export async function startAps1Market(env: StackEnv): Promise<StackMarket> {
     }
 
     return {
-      async fund(account, amount) {
-        if (amount === 0n) return;
-        const r = await admin.writeContractSync({ address: alpha, abi: tokenAbi, functionName: 'transfer', args: [env.key(account).address, amount] });
-        if (r.status !== 'success') throw new Error(`aps1 simulation: funding ${account} reverted (${r.transactionHash})`);
-      },
+      fund: fundByTransfer(chain, alpha, env.key, 'aps1'),
       run,
       async balances(accounts) {
         const out = new Map<string, bigint>();

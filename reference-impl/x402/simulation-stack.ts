@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { parseEventLogs } from 'viem';
 import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
-import { createChainClients, roleAccount, tokenOf } from '../../harness/chain/index.ts';
-import type { SimTask, StackEnv, StackMarket, TaskPlan } from '../../harness/sim/pack.ts';
+import { createChainClients, tokenOf } from '../../harness/chain/index.ts';
+import { fundByTransfer, type SimTask, type StackEnv, type StackMarket, type TaskPlan } from '../../harness/sim/pack.ts';
 import { errorHandler, listen, notFoundHandler } from '../_shared/http.ts';
 import { createPayer, pickV2, settlementOf } from './agents/payer.ts';
 import { paywall } from './server/paywall.ts';
@@ -16,8 +16,7 @@ export async function startX402Market(env: StackEnv): Promise<StackMarket> {
   if (!published) throw new Error("the x402 service did not publish 'x402-facilitator'");
   const facilitatorUrl = typeof published === 'string' ? published : published.url;
   const usdc = tokenOf(chain.profile, 'usdc');
-  const { publicClient, walletClient } = createChainClients(chain);
-  const admin = walletClient(roleAccount('admin'));
+  const { publicClient } = createChainClients(chain);
   const maxTimeoutSeconds = env.profile.maxTimeoutSeconds as number;
 
   // What each seller delivers for a task, decided by the seller from the task's stream (set by run()).
@@ -54,9 +53,7 @@ export async function startX402Market(env: StackEnv): Promise<StackMarket> {
   }
 
   return {
-    async fund(account, amount) {
-      if (amount > 0n) await admin.writeContractSync({ address: usdc.address, abi: fiatTokenV2_2Abi, functionName: 'transfer', args: [env.key(account).address, amount] });
-    },
+    fund: fundByTransfer(chain, usdc.address, env.key, 'x402'),
     async run(task: SimTask): Promise<TaskPlan> {
       const seller = env.sellers.find((s) => s.account === task.seller)!;
       // The seller's draw, made exactly where the model makes it (x402 model: one draw per delivery).
