@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'vitest';
 import { roleAccounts, targetChainEntry } from '../../harness/chain/index.ts';
+import { withFaultProxy } from '../../harness/faults/index.ts';
 import { AGENTRIPE_FAULTS } from './server/faults.ts';
 import { startAgentripeStack } from './server/stack.ts';
 import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
@@ -70,6 +71,42 @@ test("a server that refunds an approved task but answers 'released' (refundOnApp
     assert.equal(rep.verdict.exitCode, 1);
     // The agents' USDC and the escrow's still add up: the money went to the wrong party, not away.
     assert.ok(rep.conservation.checks.find((x) => x.name.startsWith("agents' + escrow's USDC"))!.ok);
+  } finally {
+    await stack.stop();
+  }
+});
+
+test("answers lost on the way back (the paid request's 200 {taskId}, the vendor's complete): the agent finds the task and the release on chain, so money is conserved", async () => {
+  const c = lab.chain;
+  const stack = await startAgentripeStack(c);
+  try {
+    await withFaultProxy(stack.server.url, async (proxy) => {
+      // The first paid answer is dropped after the server created the task: the retry with the same
+      // payment is refused (nonce used), and the task is the payment's transaction (C.2).
+      const paidLost = proxy.arm({ name: "the paid request's 200 lost", when: { method: 'POST', header: 'payment-signature', status: 200 }, action: { kind: 'drop-response', how: 'close' } });
+      const completeLost = proxy.arm({ name: "the complete's 200 lost", when: { method: 'POST', path: /\/complete$/, status: 200 }, action: { kind: 'drop-response', how: 'close' } });
+      const file = path.join(lab.dir, 'lost-answers.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          name: 'agentripe behind a proxy that loses answers',
+          chains: [targetChainEntry(c)],
+          endpoints: { agentripe: proxy.through(stack.server.url) },
+          accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+          capabilities: ['agentripe:review-fixture'],
+        }),
+      );
+      const out = path.join(lab.dir, 'lost-answers');
+      // One agent: each fault takes the first matching answer alone.
+      const r = await load(['--protocol', 'agentripe', '--agents', '1', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
+      assert.equal(paidLost.hits.length, 1);
+      assert.equal(completeLost.hits.length, 1);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const rep = await readReport(out);
+      assert.ok(rep.conservation.ok, JSON.stringify(rep.conservation.checks.filter((x) => !x.ok)));
+      assert.equal(rep.ledger.byKind.paid!.count, rep.ledger.byKind.released!.count);
+      assert.equal(rep.iterations.failed, 0, JSON.stringify(rep.errors));
+    });
   } finally {
     await stack.stop();
   }

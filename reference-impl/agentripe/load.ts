@@ -14,14 +14,20 @@
  * what was seen released and the agents' by what was refunded; the chain holds one DepositRecorded
  * per payment seen (same deposit ids, same amounts) and one DepositReleased per release seen.
  */
-import { parseEventLogs, type Address, type Hex } from 'viem';
+import { parseAbiItem, parseEventLogs, type Address, type Hex } from 'viem';
 import { addressSet, blockNumber, chainClients, eventLogs, fundAgents, funderRole, balancesOf, viewMany } from '../../harness/load/chain.ts';
+import { errorClass } from '../../harness/load/measure.ts';
 import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, hasCapability, TargetError } from '../../harness/target/schema.ts';
 import { createPayer, pickV2, requestChallenge, sendWithPayment } from '../x402/agents/payer.ts';
 import { createVendor, honestResult, type Vendor } from './agents/vendor.ts';
-import { escrowAbi, identityAbi } from './protocol/abi.ts';
+import { DEPOSIT_STATUS, escrowAbi, identityAbi } from './protocol/abi.ts';
 import { parseUsdPrice, toDataUri } from './protocol/agenturi.ts';
+
+/** FiatToken's event for a used EIP-3009 authorization (the payment's transaction names it). */
+const AUTHORIZATION_USED = parseAbiItem('event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)');
+/** An error that says the answer never came (the request may have been acted on). */
+const answerLost = (e: unknown) => ['timeout', 'connection'].includes(errorClass(e).cls);
 
 const SERVICE = 'load-task';
 const PRICE = '$0.01';
@@ -88,6 +94,21 @@ async function setup(env: LoadEnv) {
   const before = await snapshot();
   const vendors: Vendor[] = [];
 
+  /** The transaction that used this authorization (payer, nonce), or null: USDC's AuthorizationUsed. */
+  async function settledBy(payer: Address, nonce: Hex): Promise<string | null> {
+    const logs = await c.public.getLogs({ address: usdc, event: AUTHORIZATION_USED, args: { authorizer: payer, nonce }, fromBlock, toBlock: 'latest' });
+    return logs[0]?.transactionHash ?? null;
+  }
+  /** What the escrow did with a task's deposit once the server's answer was lost: waits up to a minute for it to resolve. */
+  async function resolvedOnChain(taskId: Hex, lostWith: unknown): Promise<string> {
+    for (let i = 0; i < 120; i++) {
+      const [, , , status] = await c.public.readContract({ address: escrow, abi: escrowAbi, functionName: 'getDeposit', args: [taskId] });
+      if (DEPOSIT_STATUS[status] === 'released' || DEPOSIT_STATUS[status] === 'refunded') return DEPOSIT_STATUS[status];
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw lostWith;
+  }
+
   return {
     describe: `${env.agents} buyers funded with ${each} base units each, ${env.agents} agents (ids ${agentIds[0]}..${agentIds.at(-1)}) of '${vendorRole}' selling '${SERVICE}' at ${PRICE}; ${review ? 'reviewed by the fixture reviewer' : 'no reviewer_request (no review)'}`,
     async iterate(agent: number, ctx: IterationContext) {
@@ -98,19 +119,49 @@ async function setup(env: LoadEnv) {
       const option = pickV2(ch, spec.chainId, usdc);
       if (!option) throw new LoadFailure('no-exact-option', `the 402 offers no v2 exact option in ${usdc}${ch.v2Error ? ` (${ch.v2Error})` : ''}`);
       const payer = createPayer({ privateKey: buyers[agent]!.privateKey, chainId: spec.chainId, now, fetchImpl: ctx.fetch });
-      const { header } = await payer.v2Header(option);
-      const paid = await sendPayment(() => sendWithPayment(ctx.fetch, url, header, shape));
-      expectStatus(paid.res.status, 200, 'paid task request', paid.body);
-      const taskId = (paid.body as { taskId?: string } | null)?.taskId;
+      const { header, payload } = await payer.v2Header(option);
+      const nonce = (payload.payload as { authorization: { nonce: Hex } }).authorization.nonce;
+      let lost = false;
+      const paid = await sendPayment(() =>
+        sendWithPayment(ctx.fetch, url, header, shape).catch((e: unknown) => {
+          lost ||= answerLost(e);
+          throw e;
+        }),
+      ).catch(async (e: unknown) => {
+        // Every try lost its answer: the chain may still hold the payment (and so the task).
+        const settled = answerLost(e) ? await settledBy(buyers[agent]!.address, nonce) : null;
+        if (!settled) throw e;
+        return { res: new Response(null, { status: 504 }), body: { taskId: settled } };
+      });
+      let taskId = (paid.body as { taskId?: string } | null)?.taskId;
+      // The first try's answer was lost and the retry is refused (the seed allows that, AGR-FLT-01):
+      // the payment may have settled all the same. Its transaction is the task (C.2 "depositId =
+      // taskId = x402 payment txHash"), found by the authorization's single-use nonce on chain.
+      if (paid.res.status >= 400 && paid.res.status < 500 && lost) taskId = (await settledBy(buyers[agent]!.address, nonce)) ?? undefined;
+      if (!taskId) expectStatus(paid.res.status, 200, 'paid task request', paid.body);
       if (!taskId) throw new LoadFailure('no-task-id', `a paid 200 without a taskId: ${JSON.stringify(paid.body)?.slice(0, 200)}`);
       const amount = BigInt(option.amount);
       ctx.ledger('paid', amount, taskId.toLowerCase());
       vendors[agent] ??= createVendor({ baseUrl: base, agentId: agentIds[agent]!, credentials: { privateKey: vendorKey }, strategy: { kind: 'honest' }, fetchImpl: ctx.fetch });
-      const started = await vendors[agent].start(taskId);
+      const vendorOf = vendors[agent];
+      // A start whose answer was lost is asked again: the task is then already processing (400).
+      const started = await vendorOf.start(taskId).catch(async (e: unknown) => {
+        if (!answerLost(e)) throw e;
+        const again = await vendorOf.start(taskId);
+        return again.status === 400 ? { ...again, status: 200 } : again;
+      });
       expectStatus(started.status, 200, 'vendor start', started.body);
-      const done = await vendors[agent].complete(taskId, result);
-      expectStatus(done.status, 200, 'vendor complete', done.body);
-      const action = (done.body as { escrowAction?: string } | null)?.escrowAction;
+      // A complete whose answer was lost: the escrow tells what the server did.
+      const action = await vendorOf.complete(taskId, result).then(
+        (done) => {
+          expectStatus(done.status, 200, 'vendor complete', done.body);
+          return (done.body as { escrowAction?: string } | null)?.escrowAction;
+        },
+        async (e: unknown) => {
+          if (!answerLost(e)) throw e;
+          return resolvedOnChain(taskId as Hex, e);
+        },
+      );
       if (action === 'refunded') ctx.ledger('refunded', amount, taskId.toLowerCase());
       if (action !== 'released') throw new LoadFailure('not-released', `an approved result's complete reports escrowAction ${JSON.stringify(action)}`);
       ctx.ledger('released', amount, taskId.toLowerCase());
