@@ -216,7 +216,8 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
     const selected = await loadProtocols(undefined, [o.protocol]);
     const services = await loadServices(undefined, [o.protocol]);
     log(`starting the ${o.protocol} reference deployment`);
-    reference = await startReference({ protocols: [o.protocol], chains: chainsNeeded(selected, {}, services), services, log });
+    // Load crashes nothing: no service starts its crashable child (ServiceContext.wants).
+    reference = await startReference({ protocols: [o.protocol], chains: chainsNeeded(selected, {}, services), services, log, wants: new Set() });
     target = reference.target;
   }
 
