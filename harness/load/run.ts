@@ -216,8 +216,7 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
     const selected = await loadProtocols(undefined, [o.protocol]);
     const services = await loadServices(undefined, [o.protocol]);
     log(`starting the ${o.protocol} reference deployment`);
-    // Load crashes nothing: no service starts its crashable child (ServiceContext.wants).
-    reference = await startReference({ protocols: [o.protocol], chains: chainsNeeded(selected, {}, services), services, log, wants: new Set() });
+    reference = await startReference({ protocols: [o.protocol], chains: chainsNeeded(selected, {}, services), services, log });
     target = reference.target;
   }
 
