@@ -92,7 +92,7 @@ async function crashCase(ctx: RunContext, o: Offer, buyer: Buyer, version: 1 | 2
   if (before !== 'lost') answers.push({ who: 'the paid request, answered before the crash', a: before });
   const heldAnswer = c.held.hits[0]!.upstream[0];
   if (c.heldAnswer && heldAnswer) answers.push({ who: 'the answer held when the server died (the buyer never got it)', a: answerOf(heldAnswer) });
-  ctx.act(`${buyer} got no answer and sends the same payment again`);
+  ctx.act(`${buyer} ${before === 'lost' ? 'got no answer' : `got ${before.res.status} before the crash`} and sends the same payment again`);
   const retry = await sendPaid(ctx, o.url, o, p);
   ctx.check(REQ, retry !== 'lost', 'the restarted server answers the retry', { expected: 'an HTTP answer', actual: 'the connection ended without one' });
   answers.push({ who: 'the retry after the restart', a: retry as Answer });
