@@ -63,3 +63,17 @@ export async function restartEndpoint(t: Target, name: string): Promise<{ ms: nu
   await waitUntilAnswers(control.ready ?? endpoint.url, t0 + timeout, `after the restart of '${name}'`);
   return { ms: Date.now() - t0, output };
 }
+
+/**
+ * Poll `done()` every `everyMs` until it is true or `ms` have passed; answers its last verdict. For
+ * what a restarted server finishes on its own time (a release it decided before the crash, a send
+ * the node mines).
+ */
+export async function eventually(done: () => Promise<boolean>, ms: number, everyMs = 200): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await done()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return done();
+}

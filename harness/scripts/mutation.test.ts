@@ -36,8 +36,9 @@ import { OUTSIDE, grepFor, isMutant, killReason, readCoverage, scenariosToRun, s
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 describe('the server of a pack', () => {
-  test('x402: the facilitator, the paywall, the demo resource and the service definition', () => {
+  test('x402: the facilitator, the paywall, the demo resource, the service definition and its restartable child', () => {
     assert.deepEqual(serverSources(ROOT, 'x402'), [
+      'reference-impl/x402/restartable.ts',
       'reference-impl/x402/server/demo.ts',
       'reference-impl/x402/server/facilitator.ts',
       'reference-impl/x402/server/paywall.ts',

@@ -73,6 +73,8 @@ export async function simulateStack(opts: SimulateOptions & { log?: (line: strin
     // A pack that starts its own servers needs no reference service (`[]` alone would mean every one).
     ...(services.length ? { protocols: services } : { chainsOnly: true }),
     ...(opts.log ? { log: opts.log } : {}),
+    // A simulation crashes nothing: no service starts its crashable child (ServiceContext.wants).
+    wants: new Set(),
   });
   const markets = new Map<string, StackMarket>();
   try {

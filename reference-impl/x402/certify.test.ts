@@ -158,10 +158,15 @@ test('a POST resource with a JSON body certifies green from a target file, and e
   const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
   const reqs = report.protocols[0].requirements as { id: string; status: string; reason?: string }[];
   // X402-FLT-03..09 need the facilitator's RPC to go through the harness (rpc-faults), which a target
-  // file certified by another process cannot grant: not-applicable, with the reason.
+  // file certified by another process cannot grant; the crash and reorg scenarios need a restart
+  // control and a chain the harness may rewrite, which this file does not declare: not-applicable, with the reason.
   assert.deepEqual(
     reqs.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
-    ['03', '04', '05', '06', '07', '08', '09'].map((n) => `X402-FLT-${n}: not-applicable target lacks capability 'rpc-faults'`),
+    [
+      ...['03', '04', '05', '06', '07', '08', '09'].map((n) => `X402-FLT-${n}: not-applicable target lacks capability 'rpc-faults'`),
+      "X402-RST-01: not-applicable target lacks capability 'restart'; target lacks capability 'restart', 'rpc-faults'",
+      "X402-ORG-01: not-applicable target lacks capability 'reorg'",
+    ],
   );
   assert.equal(reqs.length, (await loadProtocols(undefined, ['x402']))[0]!.requirements.length, 'every requirement of the catalog has a verdict');
   // The proxy saw the resource's own traffic: only POSTs to the declared path, each with one of the

@@ -13,6 +13,7 @@ import { defineKills } from '../../harness/testing/kill.ts';
 import { parseTarget } from '../../harness/target/schema.ts';
 import { startDemoResource, type DemoFaults } from './server/demo.ts';
 import { startFacilitator, type FacilitatorFaults } from './server/facilitator.ts';
+import { startRestartableX402 } from './restartable.ts';
 
 /** Defects a proxy in front of the facilitator adds (the facilitator's own HTTP layer stays as it is). */
 type ProxyFault = 'malformed500' | 'supportedOtherNetwork' | 'emptyErrorObject';
@@ -24,6 +25,8 @@ interface Variant {
   simulate?: boolean;
   demo?: DemoFaults;
   proxy?: ProxyFault;
+  /** Faults of the restartable resource the crash scenarios kill (serve.ts --fault SCOPE.NAME); set: it is started. */
+  restartable?: string[];
 }
 
 /**
@@ -94,6 +97,14 @@ export default defineKills<Variant>({
       await fac.stop();
       throw e;
     });
+    // The crashable child (a second resource process) for the control and the crash variants only.
+    const restartable =
+      !v || v.restartable
+        ? await startRestartableX402(c, { args: (v?.restartable ?? []).flatMap((f) => ['--fault', f]) }).catch(async (e) => {
+            await Promise.allSettled([demo.stop(), proxy?.stop(), fac.stop()]);
+            throw e;
+          })
+        : undefined;
     const target = parseTarget({
       name: `x402 reference variant ${JSON.stringify(v ?? {})}`,
       chains: [targetChainEntry(c)],
@@ -103,11 +114,13 @@ export default defineKills<Variant>({
         'x402-resource-failing': { url: demo.queryUrl, method: 'POST', body: { query: '' } },
       },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'set-code', 'rpc-faults'],
+      capabilities: ['clock-control', 'set-code', 'rpc-faults', 'reorg', ...(restartable ? ['restart'] : [])],
+      ...(restartable ? { restart: { 'x402-resource': restartable.control } } : {}),
     });
     return {
       target,
       async stop() {
+        await restartable?.stop();
         await demo.stop();
         await proxy?.stop();
         await fac.stop();
@@ -258,6 +271,20 @@ export default defineKills<Variant>({
       grep: 'fault-resource-settlement-pending',
       runs: 1,
       variant: { demo: { paywall: { pendingIsFailure: true } } },
+    },
+    {
+      requirement: 'X402-RST-01',
+      defect: 'after a restart the paywall takes a payment whose authorization is already used as one it settled before the crash and serves it, naming no settlement of its own',
+      grep: 'x402/restart-answer-held',
+      runs: 1,
+      variant: { restartable: ['paywall.usedNonceIsPaid'] },
+    },
+    {
+      requirement: 'X402-ORG-01',
+      defect: 'the facilitator answers a payment sent again from its memory of the settlement, without reading the chain: a reorged-out settlement is reported settled',
+      grep: 'facilitator-settle-reorg',
+      runs: 1,
+      variant: { facilitator: { settledFromMemory: true } },
     },
     { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
     {

@@ -4,12 +4,16 @@
  * base-sepolia chain. Started by `amh up` and by the reference Target whenever the x402 protocol is
  * selected. The reference target certifies the GET route; the POST route is certified from a target
  * file in certify.test.ts, and serves as the request whose handler fails (a body it refuses).
+ * When a selected scenario crashes servers, a second resource with its own facilitator runs beside
+ * it as a child process (restartable.ts), the one the crash scenarios kill with SIGKILL: the
+ * capability `restart`, with its control for `x402-resource`.
  */
 import { roleAccount, rpcCall, serviceAccount, tokenOf } from '../../harness/chain/index.ts';
 import { throughRpcFaults } from '../../harness/faults/rpc.ts';
 import { defineService } from '../../harness/services/service.ts';
 import { startDemoResource } from './server/demo.ts';
 import { startFacilitator } from './server/facilitator.ts';
+import { startRestartableX402 } from './restartable.ts';
 
 /** Gas for the facilitator's own key (it pays for every settlement): 1,000 ETH. */
 const FACILITATOR_GAS = 1000n * 10n ** 18n;
@@ -18,7 +22,7 @@ export default defineService({
   name: 'x402-demo',
   protocols: ['x402'],
   chains: ['base-sepolia'],
-  async start({ chains, host }) {
+  async start({ chains, host, log, wants }) {
     const chain = chains.find((c) => c.profile.id === 'base-sepolia')!;
     const usdc = tokenOf(chain.profile, 'usdc');
     // The facilitator signs with a key of its own, so it never races another service for nonces.
@@ -29,6 +33,7 @@ export default defineService({
     const facilitator = await throughRpcFaults(chain.rpcUrl, (rpcUrl) => startFacilitator({ rpcUrl, privateKey: key.privateKey, host }));
     // Whatever fails after a server started stops it: a failed start must leave nothing listening.
     let demo: Awaited<ReturnType<typeof startDemoResource>> | undefined;
+    let restartable: Awaited<ReturnType<typeof startRestartableX402>> | undefined;
     try {
       demo = await startDemoResource({
         facilitatorUrl: facilitator.url,
@@ -40,6 +45,8 @@ export default defineService({
         price: '$0.01',
         host,
       });
+      // The crashable child only when a selected scenario crashes servers (it costs a process).
+      if (!wants || wants.has('restart')) restartable = await startRestartableX402(chain, { log: (l) => log(`x402 (restartable resource): ${l}`) });
       return {
         endpoints: {
           'x402-resource': demo.resourceUrl,
@@ -47,14 +54,15 @@ export default defineService({
           // The handler refuses an empty query after the payment verified: it must not be charged.
           'x402-resource-failing': { url: demo.queryUrl, method: 'POST', body: { query: '' } },
         },
-        capabilities: ['rpc-faults'],
-        facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address },
+        capabilities: ['rpc-faults', ...(restartable ? (['restart'] as const) : [])],
+        ...(restartable ? { restart: { 'x402-resource': restartable.control } } : {}),
+        facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address, ...(restartable ? { restartable: restartable.url } : {}) },
         async stop() {
-          await Promise.allSettled([demo!.stop(), facilitator.stop()]);
+          await Promise.allSettled([restartable?.stop(), demo!.stop(), facilitator.stop()]);
         },
       };
     } catch (e) {
-      await Promise.allSettled([demo?.stop(), facilitator.stop()]);
+      await Promise.allSettled([restartable?.stop(), demo?.stop(), facilitator.stop()]);
       throw e;
     }
   },

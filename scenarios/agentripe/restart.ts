@@ -19,6 +19,7 @@ import { decodeFunctionData, parseTransaction, type Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
+import { eventually } from '../../harness/engine/restart.ts';
 import { describeHit, expectFired, rpcFaultsOf, type ProxiedRequest } from '../../harness/faults/index.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
@@ -178,16 +179,6 @@ function sendsResolution(escrow: string, depositId: Hex) {
       return false;
     }
   };
-}
-
-/** Poll until `done()` or the time is up. */
-async function eventually(done: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await done()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return done();
 }
 
 type Cut = 'before-send' | 'after-send';

@@ -35,16 +35,16 @@ import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorA
 import { BASE, BUYERS, expectPaid, expectSettledOnChain, expectUnchanged, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
 
 /** The request headers that carry a payment (v2, v1): the proxy's trigger for "the paid request". */
-const PAYMENT_HEADERS = ['payment-signature', 'x-payment'];
+export const PAYMENT_HEADERS = ['payment-signature', 'x-payment'];
 /** Property runs of each fault scenario at most. */
 const FAULT_RUNS = 5;
-const is2xx = (status: number) => status >= 200 && status < 300;
-const headerName = (v: 1 | 2) => (v === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT');
+export const is2xx = (status: number) => status >= 200 && status < 300;
+export const headerName = (v: 1 | 2) => (v === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT');
 
-type Answer = { res: Response; body: unknown };
+export type Answer = { res: Response; body: unknown };
 
 /** A recorded upstream answer in the shape the x402 checks read. */
-function answerOf(a: UpstreamAnswer): Answer {
+export function answerOf(a: UpstreamAnswer): Answer {
   const text = a.body.toString('utf8');
   let body: unknown = text;
   try {
@@ -56,13 +56,18 @@ function answerOf(a: UpstreamAnswer): Answer {
 }
 
 /** Send a payment through the proxy; `lost` when the connection ended without an answer (what the fault does). */
-async function sendThrough(ctx: RunContext, o: Offer, proxy: FaultProxy, p: Signed, signal?: AbortSignal): Promise<Answer | 'lost'> {
+function sendThrough(ctx: RunContext, o: Offer, proxy: FaultProxy, p: Signed, signal?: AbortSignal): Promise<Answer | 'lost'> {
+  return sendPaid(ctx, proxy.through(o.url), o, p, signal);
+}
+
+/** Send a payment to `url` with the offer's request shape; `lost` when the connection ended without an answer. */
+export async function sendPaid(ctx: RunContext, url: string, o: Offer, p: Signed, signal?: AbortSignal): Promise<Answer | 'lost'> {
   const f: typeof fetch = (u, init) => ctx.fetch(u, { ...init, signal });
   try {
-    return await sendWithPayment(f, proxy.through(o.url), p.header, { ...o.shape, version: p.version });
+    return await sendWithPayment(f, url, p.header, { ...o.shape, version: p.version });
   } catch (e) {
-    // recordingFetch turns a connection that ended without an answer into a TargetProblem; here the
-    // proxy caused it on purpose (the caller checks the fault fired).
+    // recordingFetch turns a connection that ended without an answer into a TargetProblem; here a
+    // fault (or a crash) caused it on purpose (the caller checks the fault fired).
     if (e instanceof TargetProblem) return 'lost';
     throw e;
   }
@@ -74,6 +79,14 @@ async function sendThrough(ctx: RunContext, o: Offer, proxy: FaultProxy, p: Sign
  * a 5xx. Then exactly the amount left the payer, once.
  */
 async function judgeAnswers(ctx: RunContext, req: string, o: Offer, p: Signed, answers: { who: string; a: Answer }[], snap: Awaited<ReturnType<typeof holdings>>, amount: bigint, payer: Address) {
+  await judgeEachAnswer(ctx, req, o, p, answers, amount, payer);
+  const used = await nonceUsed(o, p.auth);
+  ctx.check(req, used, "the payment's authorization was used on chain (it was settled)", { expected: true, actual: used });
+  await expectPaid(ctx, req, o, snap, amount, 'one payment, whatever the network did');
+}
+
+/** Each answer a payment got is a 2xx whose settlement is this payment's one transaction on chain, or a 4xx that claims no settlement; never a 5xx. */
+export async function judgeEachAnswer(ctx: RunContext, req: string, o: Offer, p: Signed, answers: { who: string; a: Answer }[], amount: bigint, payer: Address): Promise<void> {
   for (const { who, a } of answers) {
     const status = a.res.status;
     ctx.check(req, status < 500, `${who}: not a 5xx (a server fault is never how a payment is refused)`, { expected: '2xx or 4xx', actual: shown(a) });
@@ -87,9 +100,6 @@ async function judgeAnswers(ctx: RunContext, req: string, o: Offer, p: Signed, a
       });
     }
   }
-  const used = await nonceUsed(o, p.auth);
-  ctx.check(req, used, "the payment's authorization was used on chain (it was settled)", { expected: true, actual: used });
-  await expectPaid(ctx, req, o, snap, amount, 'one payment, whatever the network did');
 }
 
 export const lostAnswerRetry = defineScenario({
@@ -275,10 +285,10 @@ async function settleUnder(
   }
 }
 
-const isPending = (a: FacilitatorAnswer) => a.json?.success !== true && a.json?.errorReason === 'settlement_pending';
+export const isPending = (a: FacilitatorAnswer) => a.json?.success !== true && a.json?.errorReason === 'settlement_pending';
 const isTxHash = (x: unknown) => typeof x === 'string' && /^0x[0-9a-fA-F]{64}$/.test(x);
 /** /settle retries the scenarios make while the facilitator answers settlement_pending. */
-const PENDING_RETRIES = 2;
+export const PENDING_RETRIES = 2;
 
 /**
  * The RPC side (capability `rpc-faults`): the facilitator reaches its chain through the harness's

@@ -8,6 +8,7 @@ import { parseEventLogs, TransactionReceiptNotFoundError, type Address, type Hex
 import type { BalanceSnapshot, RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
+import type { EndpointSpec } from '../../harness/target/schema.ts';
 import type { RequestShape } from '../../reference-impl/x402/agents/payer.ts';
 import { eip3009TokenAbi } from '../../reference-impl/x402/protocol/eip3009.ts';
 import { caip2, v1NetworkName, type Authorization, type RequirementsV1, type RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
@@ -33,9 +34,12 @@ export interface Offer {
   v1?: RequirementsV1;
 }
 
-/** Ask the resource (endpoint `name`) for its price and find the target chain whose USDC it accepts. */
-export async function offer(ctx: RunContext, name = 'x402-resource'): Promise<Offer> {
-  const e = ctx.endpoint(name);
+/**
+ * Ask the resource (endpoint `name`, or an endpoint given whole: the restartable one) for its price
+ * and find the target chain whose USDC it accepts.
+ */
+export async function offer(ctx: RunContext, name: string | EndpointSpec = 'x402-resource'): Promise<Offer> {
+  const e = typeof name === 'string' ? ctx.endpoint(name) : name;
   const shape = shapeOf(e);
   const c = await requestChallenge(ctx.fetch, e.url, shape);
   for (const chain of ctx.target.chains) {

@@ -265,6 +265,30 @@ export const x402Requirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'X402-RST-01',
+    level: 'MUST',
+    title: 'A resource server killed at any step of a paid request charges the retried payment at most once, and serves again after its restart',
+    source: {
+      ...EXACT,
+      section:
+        'EIP-3009 nonce single use (the token, not the server, remembers a settlement); §1.4 settle steps 3-4 (send, then wait for the receipt); §1.9 item 4 "Recovery keyed on (payer, payTo, value, nonce)" and "mapping a timeout to a 402 makes clients pay twice"',
+    },
+    text: "When the resource server (with its facilitator) is killed with SIGKILL at a step boundary of a paid request (while it verifies the payment; after the payment verified, before the settlement was sent; after the settlement was sent, the send dropped with the crash or mined without the server seeing the receipt; after it settled, before its answer reached the buyer) and is restarted, and the buyer, who got no answer, sends the same payment again: every answer (also one the buyer never received) is either a 2xx whose settlement names the one transaction that moved exactly this payment on chain, or a 4xx that claims no settlement, never a 5xx; a payment that settled is never settled again (the payer is debited exactly once); a payment that did not settle is either served and settled once, or refused with nothing moved and its authorization unused (and not settled later); and when the buyer was not served, a new payment after the restart is served and settled once. A restarted server may have lost what it held in memory: it answers from the chain. Needs the capability restart (and rpc-faults for the cuts inside the settlement, which the harness makes in the facilitator's chain traffic).",
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-ORG-01',
+    level: 'MUST',
+    title: 'A settlement removed by a reorg is never reported settled from memory: sent again, the payment is settled again from the chain, once, or refused',
+    source: {
+      ...EXACT,
+      section:
+        '§1.4 settle steps 3-4 ("Call the token\'s transferWithAuthorization", "waitForTransactionReceipt": one confirmation); EIP-3009 authorizationState lives on chain, so a reorg that drops the transfer frees the nonce',
+    },
+    text: "When a settlement /settle reported (success:true with its transaction) is removed by a reorg (the new branch of the same height does not hold the transaction, so the authorization's nonce is unused again) and the same payment is sent to /settle again, the facilitator answers from the chain: success:true only with a transaction that is on chain when it answers and moved exactly this payment (it may be the same signed transaction mined again, or a new one), the payer debited exactly once on the new branch; or a refusal (success:false, HTTP 200 or 4xx) with nothing moved and the nonce unused; never a 5xx, never the removed transaction reported as settled. Needs the capability reorg (the harness rewrites the target's anvil chain).",
+    profileAssumption: false,
+  },
+  {
     id: 'X402-FAC-01',
     revisions: ['v2'],
     level: 'MUST',

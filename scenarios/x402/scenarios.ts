@@ -18,6 +18,8 @@ import { caip2, decodeHeader, encodeHeader, v1NetworkName } from '../../referenc
 import { pickV1, pickV2, requestChallenge, settlementOf, shapeOf } from './client.ts';
 import { facilitatorScenarios } from './facilitator-scenarios.ts';
 import { faultScenarios } from './fault-scenarios.ts';
+import { reorgScenarios } from './reorg.ts';
+import { restartScenarios } from './restart.ts';
 import { robustness } from './robustness.ts';
 import {
   BASE,
@@ -713,6 +715,8 @@ export const x402Scenarios = [
   robustness,
   ...facilitatorScenarios,
   ...faultScenarios,
+  ...restartScenarios,
+  ...reorgScenarios,
 ];
 
 /** v1 amounts: underpayment refused; overpayment refused, or charged exactly what was signed (both readings pass). */

@@ -89,6 +89,8 @@ export interface FacilitatorFaults {
   noReadFallback?: boolean;
   /** Numbers each send by the chain's pending count alone (no local counter): settlements sent at once take the same nonce. */
   chainNonceOnly?: boolean;
+  /** Remembers each settlement it reported and answers the same payment sent again from that memory, without reading the chain (a reorged-out settlement stays "settled"). */
+  settledFromMemory?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -748,7 +750,21 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     }
   }
 
+  // The settledFromMemory defect's memory (empty unless that switch is on).
+  const settled = new Map<string, SettleResponse>();
+
   async function settleOnce(key: string, req: FacilitatorRequest): Promise<SettleResponse> {
+    if (faults.settledFromMemory) {
+      const remembered = settled.get(key);
+      if (remembered) return remembered;
+      const out = await settleFresh(key, req);
+      if (out.success) settled.set(key, out);
+      return out;
+    }
+    return settleFresh(key, req);
+  }
+
+  async function settleFresh(key: string, req: FacilitatorRequest): Promise<SettleResponse> {
     const earlier = pending.get(key);
     if (earlier) return confirm(key, earlier.hash, earlier.raw, earlier.ctx);
     const n = normalize(req);

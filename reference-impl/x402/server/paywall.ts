@@ -14,6 +14,7 @@ import { parseUsd } from '../../../harness/util/money.ts';
 import {
   CANONICAL_USDC,
   PaymentPayloadV1Schema,
+  Reason,
   PaymentPayloadV2Schema,
   SettleResponseSchema,
   VerifyResponseSchema,
@@ -70,9 +71,11 @@ export interface PaywallConfig {
    * Test-only defects. `trustAccepted`: pay against the client's `accepted` when it matches nothing
    * we offered. `noReplayGuard`: `paywall()` does not track in-flight authorizations.
    * `pendingIsFailure`: a `settlement_pending` answer is taken as a failed settlement (no second
-   * /settle), although the transaction may land.
+   * /settle), although the transaction may land. `usedNonceIsPaid`: a payment whose authorization
+   * is already used on chain is taken as one settled before a crash and served, with no settlement
+   * of its own (any replay is then served).
    */
-  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean; pendingIsFailure?: boolean };
+  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean; pendingIsFailure?: boolean; usedNonceIsPaid?: boolean };
 }
 
 /** The parts of a request the paywall reads. */
@@ -307,7 +310,7 @@ export async function checkPayment(req: RequestLike, cfg: PaywallConfig): Promis
     const accepted = (decoded as { accepted: unknown }).accepted;
     const match = accepts.find((r) => acceptedMatches(r, accepted)) ?? (cfg.faults?.trustAccepted ? parsed.data.accepted : undefined);
     if (!match) return { kind: 'respond', response: challenge('No matching payment requirements') };
-    return verifyAndProceed(client, 2, decoded as Record<string, unknown>, match, challenge, cfg.inflight, cfg.faults?.pendingIsFailure);
+    return verifyAndProceed(client, 2, decoded as Record<string, unknown>, match, challenge, cfg.inflight, cfg.faults);
   }
   if (version === 1 && acceptV1) {
     const parsed = PaymentPayloadV1Schema.safeParse(decoded);
@@ -315,7 +318,7 @@ export async function checkPayment(req: RequestLike, cfg: PaywallConfig): Promis
     // v1 matches on scheme + network only (as @x402/core does); the facilitator checks the rest.
     const match = acceptsV1.find((r) => r.scheme === parsed.data.scheme && r.network === parsed.data.network);
     if (!match) return { kind: 'respond', response: challenge('No matching payment requirements') };
-    return verifyAndProceed(client, 1, decoded as Record<string, unknown>, match, challenge, cfg.inflight, cfg.faults?.pendingIsFailure);
+    return verifyAndProceed(client, 1, decoded as Record<string, unknown>, match, challenge, cfg.inflight, cfg.faults);
   }
   return {
     kind: 'respond',
@@ -330,7 +333,7 @@ async function verifyAndProceed(
   requirements: RequirementsV2 | RequirementsV1,
   challenge: (error: string, extra?: Record<string, unknown>, status?: number, more?: Record<string, string>) => PaywallResponse,
   inflight: Set<string> | undefined,
-  pendingIsFailure = false,
+  faults: PaywallConfig['faults'] = {},
 ): Promise<PaywallDecision> {
   const gateway = (err: unknown): PaywallResponse => ({
     status: 502,
@@ -342,6 +345,9 @@ async function verifyAndProceed(
     verdict = await client.verify(version, payload, requirements);
   } catch (err) {
     return { kind: 'respond', response: gateway(err) };
+  }
+  if (faults.usedNonceIsPaid) {
+    if (!verdict.isValid && verdict.invalidReason === Reason.nonceUsed) return usedNonceServed(version, requirements, payload, verdict);
   }
   if (!verdict.isValid) {
     const reason = verdict.invalidReason ?? 'invalid_payment';
@@ -369,7 +375,7 @@ async function verifyAndProceed(
       try {
         s = await client.settle(version, payload, requirements);
         // Broadcast but unconfirmed: ask once more, the facilitator reconciles against that tx.
-        if (!s.success && s.errorReason === 'settlement_pending' && s.transaction && !pendingIsFailure) s = await client.settle(version, payload, requirements);
+        if (!s.success && s.errorReason === 'settlement_pending' && s.transaction && !faults.pendingIsFailure) s = await client.settle(version, payload, requirements);
       } catch (err) {
         return { ok: false, response: gateway(err) };
       } finally {
@@ -382,6 +388,19 @@ async function verifyAndProceed(
     },
   };
 }
+
+// Stryker disable all: test-only defect (usedNonceIsPaid), off unless a test sets it.
+/** The usedNonceIsPaid defect: serve a payment whose nonce is used as if settled before a crash, naming no settlement. */
+function usedNonceServed(version: 1 | 2, requirements: RequirementsV2 | RequirementsV1, payload: Record<string, unknown>, verdict: VerifyResponse): PaywallDecision {
+  const settlement: SettleResponse = { success: true, transaction: '', network: requirements.network, ...(verdict.payer ? { payer: verdict.payer } : {}) };
+  return {
+    kind: 'proceed',
+    payment: { x402Version: version, payer: verdict.payer, requirements, payload },
+    release: () => {},
+    settle: async () => ({ ok: true, headers: {}, settlement }),
+  };
+}
+// Stryker restore all
 
 /** Turns a {@link PaywallResponse} into a fetch `Response`. */
 export function toResponse(r: PaywallResponse): Response {
