@@ -218,7 +218,7 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
     const services = await loadServices(undefined, [o.protocol]);
     log(`starting the ${o.protocol} reference deployment`);
     // A load run mines thousands of blocks and never reorgs: no per-block state written to disk.
-    reference = await startReference({ protocols: [o.protocol], chains: chainsNeeded(selected, {}, services), services, log, pruneHistory: LONG_RUN_STATES });
+    reference = await startReference({ protocols: [o.protocol], chains: chainsNeeded(selected, {}, services), services, log, pruneHistory: LONG_RUN_STATES, wants: new Set() });
     target = reference.target;
   }
 
