@@ -48,6 +48,7 @@ export {
   JsonRpcError,
   createChainClients,
   keepAliveFetch,
+  onlyReads,
   postJson,
   keepAliveTransport,
   rpcCall,

@@ -69,15 +69,22 @@ async function fetchRequest(req: Request, init: RequestInit): Promise<Response> 
  * JSON call needs, without building a fetch Response (its stream body costs more than the call on
  * a loopback hop). Rejects with a `TimeoutError` after `timeoutMs`.
  */
-export async function postJson(url: string, body: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+export async function postJson(url: string, body: string, timeoutMs = 30_000, o: { idempotent?: boolean } = {}): Promise<{ status: number; text: string }> {
   try {
     return await postJsonOnce(url, body, timeoutMs);
   } catch (e) {
     // A kept-alive socket the server had closed while idle fails at once, before the server read
-    // anything (Node's documented keep-alive race): the request goes out again on a new socket.
-    if (!(e as { staleSocket?: boolean }).staleSocket) throw e;
+    // anything (Node's documented keep-alive race): an `idempotent` request (a read) goes out again
+    // on a new socket. Anything else is the caller's to judge: a lost send is looked up, not resent
+    // blindly (the same reset is also what a dropped request looks like).
+    if (!o.idempotent || !(e as { staleSocket?: boolean }).staleSocket) throw e;
     return postJsonOnce(url, body, timeoutMs);
   }
+}
+
+/** Whether JSON-RPC calls only read (no transaction is sent): safe to send again. */
+export function onlyReads(calls: readonly { method: string }[]): boolean {
+  return calls.every((c) => !/^eth_send/.test(c.method));
 }
 
 function postJsonOnce(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
@@ -170,7 +177,7 @@ export async function rpcBatch(rpcUrl: string, calls: RpcRequest[], timeoutMs = 
     calls.map((c, i) => ({ jsonrpc: '2.0', id: first + i, method: c.method, params: c.params })),
     (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v),
   );
-  const res = await postJson(rpcUrl, body, timeoutMs);
+  const res = await postJson(rpcUrl, body, timeoutMs, { idempotent: onlyReads(calls) });
   let answers: unknown;
   try {
     answers = JSON.parse(res.text);

@@ -81,7 +81,7 @@ test('viem clients on the keep-alive transport against a real anvil', async (_t)
   console.log(`${perSec} sequential eth_blockNumber/s through viem + keep-alive`);
 });
 
-test('postJson sends again on a new socket when a kept-alive one was reset before any answer (the idle-close race), not otherwise', async () => {
+test('postJson sends a read again on a new socket when a kept-alive one was reset before any answer (the idle-close race), not a send, not on a fresh socket', async () => {
   // A server that answers the first request on a connection and resets the connection at the second.
   let requests = 0;
   const resetting = http.createServer((req, res) => {
@@ -98,9 +98,11 @@ test('postJson sends again on a new socket when a kept-alive one was reset befor
     resetting.close();
   });
   const at = `http://127.0.0.1:${(resetting.address() as AddressInfo).port}/`;
-  assert.equal((await postJson(at, '{}')).text, '{"ok":true}');
-  assert.equal((await postJson(at, '{}')).text, '{"ok":true}', 'the reset reused socket is retried on a fresh one');
+  assert.equal((await postJson(at, '{}', 5000, { idempotent: true })).text, '{"ok":true}');
+  assert.equal((await postJson(at, '{}', 5000, { idempotent: true })).text, '{"ok":true}', 'the reset reused socket is retried on a fresh one');
   assert.equal(requests, 3);
+  // A request that is not idempotent is not sent again: the reset is the caller's to judge.
+  await assert.rejects(postJson(at, '{}'), /ECONNRESET|socket hang up/);
   // A fresh connection reset before any answer is the server's failure: it is not sent again.
   const refusing = http.createServer((req) => void req.socket.resetAndDestroy());
   await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));

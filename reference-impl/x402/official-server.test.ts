@@ -135,9 +135,11 @@ for (const [name, resource] of [
   test(`the official resource server's ${name} passes every MUST requirement`, async () => {
     const r = await certifyInProcess(target(resource()), { protocol: 'x402', runs: 3, seed: 17 });
     const reqs = r.protocols[0]!.requirements;
+    // The official server runs in this process: the harness cannot crash it (no restart control),
+    // and this target does not offer its chain for reorgs. Every other MUST passes.
     assert.deepEqual(
       reqs.filter((q) => q.level === 'MUST' && q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
-      [],
+      ["X402-RST-01: not-applicable target lacks capability 'restart'", "X402-ORG-01: not-applicable target lacks capability 'reorg'"],
     );
     assert.equal(r.exitCode, 0);
     // It does not expose PAYMENT-REQUIRED to browsers (the library leaves CORS to the app): a warning.

@@ -179,7 +179,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   // ---- chain ---------------------------------------------------------------------------------
   /** The chain clock: the latest block's timestamp (one keep-alive JSON-RPC round trip, no Response object). */
   const now = async (): Promise<number> => {
-    const r = await postJson(o.rpcUrl, '{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["latest",false]}');
+    const r = await postJson(o.rpcUrl, '{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["latest",false]}', undefined, { idempotent: true });
     const ts = (JSON.parse(r.text) as { result?: { timestamp?: Hex } }).result?.timestamp;
     if (ts === undefined) throw new Error(`eth_getBlockByNumber: HTTP ${r.status} ${r.text.slice(0, 120)}`);
     return Number(BigInt(ts));

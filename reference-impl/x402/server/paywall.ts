@@ -142,7 +142,7 @@ export class FacilitatorClient {
           signal: AbortSignal.timeout(this.timeoutMs),
         });
         [status, text] = [res.status, await res.text()];
-      } else ({ status, text } = await postJson(`${this.url}${path}`, JSON.stringify(body), this.timeoutMs));
+      } else ({ status, text } = await postJson(`${this.url}${path}`, JSON.stringify(body), this.timeoutMs, { idempotent: path === '/verify' }));
     } catch (err) {
       throw new FacilitatorError(`facilitator ${path} unreachable: ${(err as Error).message}`);
     }
