@@ -12,11 +12,12 @@
  */
 import fc from 'fast-check';
 import { defineScenario } from '../../harness/engine/dsl.ts';
+import { Indeterminate } from '../../harness/engine/errors.ts';
 import { describeHit, expectFired, withFaultProxy, type FaultProxy, type Trigger } from '../../harness/faults/index.ts';
 import type { Capability } from '../../harness/target/schema.ts';
 import { createBackendClient, type BackendClient } from '../../reference-impl/aisp/agents/backend.ts';
 import { ask, createVeniceClient, type VeniceClient } from '../../reference-impl/aisp/agents/venice.ts';
-import { DIEM } from '../../reference-impl/aisp/protocol/profile.ts';
+import { AISP_PROFILE, DIEM } from '../../reference-impl/aisp/protocol/profile.ts';
 import { chatAnswer, keyAnswer } from '../../reference-impl/aisp/protocol/wire.ts';
 import {
   ADMIN_KEYS,
@@ -53,6 +54,7 @@ const CHAT = /\/chat\/completions(\?|$)/;
 /** A get-key answered 404/409 on every delivery (not indexed or not confirmed yet) is tried again with a fresh signature, this often. */
 const GET_KEY_TRIES = 11;
 const PROMPT = 'One line on renting idle inference capacity.';
+const EPOCH = AISP_PROFILE.epochSeconds;
 
 /** One delivery's answer as the server gave it (the client saw only the first). */
 interface Delivery {
@@ -128,7 +130,7 @@ async function getKeyTwice(a: Aisp, via: Via, mode: Mode, renter: string, rental
   }
 }
 
-/** One mode, every request kind: a listing whose key is stored, released and used, each request delivered twice. */
+/** One mode, every request kind: a funded rental whose key is stored, released and used, each request delivered twice. */
 async function oneMode(a: Aisp, via: Via, mode: Mode, v: { provider: string; renter: string; price: bigint }, m: string, cost: bigint): Promise<void> {
   const ctx = a.ctx;
   const listingId = await list(a, v.provider, { pricePerDay: v.price, termDays: 1n, diemMin: DIEM, diemMax: 2n * DIEM });
@@ -136,7 +138,9 @@ async function oneMode(a: Aisp, via: Via, mode: Mode, v: { provider: string; ren
   const limit = cost + cost / 2n;
   const key = await issueKey(a, v.provider, { limitDiem: limit });
 
-  // ---- store-key: exactly the key sent is stored ----
+  // ---- store-key for a funded rental that waits for it: exactly the key sent is stored ----
+  const f = await fund(a, v.renter, listingId, 1n, DIEM);
+  await mine(a, a.confirmations - 1);
   const storeSigned = await a.backend.signStoreKey(a.account(v.provider), listingId);
   ctx.act(`${v.provider} stores its key for listing ${listingId}; the network delivers the request ${twice(mode)}`);
   const stores = await deliveredTwice(a, via.proxies.backend, mode, `${v.provider}'s store-key for listing ${listingId}`, { method: 'POST', path: STORE_KEY }, () =>
@@ -154,8 +158,6 @@ async function oneMode(a: Aisp, via: Via, mode: Mode, v: { provider: string; ren
   ctx.check(REQ, stored?.hasKey === true, `listing ${listingId} has a key`, { expected: 'hasKey true', actual: stored ? `hasKey ${stored.hasKey}` : 'no listing view' });
 
   // ---- get-key: the stored key, the rental counted once ----
-  const f = await fund(a, v.renter, listingId, 1n, DIEM);
-  await mine(a, a.confirmations - 1);
   const gets = await getKeyTwice(a, via, mode, v.renter, f.rentalId);
   const released = (d: Delivery) => {
     const k = keyAnswer.safeParse(d.body);
@@ -172,6 +174,7 @@ async function oneMode(a: Aisp, via: Via, mode: Mode, v: { provider: string; ren
 
   // ---- a chat completion: each served call debited once, never past the key's limit ----
   const admin = adminKey(a, v.provider);
+  const epoch0 = Math.floor((await a.now()) / EPOCH);
   const k0 = (await spendable(a, key.apiKey)).units;
   const acct0 = (await spendable(a, admin)).units;
   ctx.act(`${v.renter} calls ${m} with the rented key (room for one call of ${cost} DIEM units: ${limit}); the network delivers the call ${twice(mode)}`);
@@ -179,13 +182,15 @@ async function oneMode(a: Aisp, via: Via, mode: Mode, v: { provider: string; ren
   const servedCall = (d: Delivery) => d.status === 200 && chatAnswer.safeParse(d.body).success;
   // Each served delivery is a call of its own: their texts need not agree.
   judge(a, 'the chat completion', calls, '200 with a chat.completion', servedCall, () => 'served');
-  const served = BigInt(calls.filter(servedCall).length);
+  const served = calls.filter(servedCall).length;
   const k1 = (await spendable(a, key.apiKey)).units;
   const acct1 = (await spendable(a, admin)).units;
+  // Limits reset at 00:00 UTC of the lab clock: balances across it say nothing of this call.
+  if (Math.floor((await a.now()) / EPOCH) !== epoch0) throw new Indeterminate(REQ, 'a new epoch began during the call: the balances cannot be compared');
   const spent = k0 !== undefined && k1 !== undefined ? k0 - k1 : undefined;
-  ctx.check(REQ, served === 1n, `with room for one call (limit ${limit}, a call costs ${cost}) exactly one delivery is served`, { expected: 1, actual: served });
-  ctx.check(REQ, spent !== undefined && spent === cost * served, `the key paid ${cost} per served delivery (${served})`, {
-    expected: cost * served,
+  ctx.check(REQ, served === 1, `with room for one call (limit ${limit}, a call costs ${cost}) exactly one delivery is served`, { expected: 1, actual: served });
+  ctx.check(REQ, spent !== undefined && spent === cost * BigInt(served), `the key paid ${cost} per served delivery (${served})`, {
+    expected: cost * BigInt(served),
     actual: spent === undefined ? 'no balance' : spent,
   });
   ctx.check(REQ, spent !== undefined && acct0 !== undefined && acct1 !== undefined && acct0 - acct1 === spent, `${v.provider}'s account paid exactly what the key spent`, {
