@@ -83,8 +83,9 @@ async function deliveredTwice(a: Aisp, proxy: FaultProxy, mode: Mode, what: stri
   }
   expectFired(fault, REQ, `${what} never reached the proxy`);
   const hit = fault.hits[0]!;
-  // Answers may hold the released key: shown through the run's scrubber only.
-  const shown = a.show(describeHit(fault, hit), 1200);
+  // Answers may hold the released key: scrubbed whole before describeHit cuts them (a cut key would escape the scrubber).
+  const scrubbed = { ...hit, upstream: hit.upstream.map((u) => ({ ...u, body: Buffer.from(a.show(u.body.toString('utf8'), Number.POSITIVE_INFINITY)) })) };
+  const shown = describeHit(fault, scrubbed);
   a.ctx.evidence.note(shown);
   a.ctx.check(REQ, hit.errors.length === 0 && hit.upstream.length === 2, `both deliveries of ${what} are answered`, { expected: '2 answers', actual: shown });
   return hit.upstream.map((u, i) => {
