@@ -193,6 +193,9 @@ export default defineKills<Variant>({
     fault('AISP-ROB-01', 'storeKeyBeforeAuth', 'aisp/robustness', 5),
     fault('AISP-ROB-01', 'rentalIdUnchecked', 'aisp/robustness', 5),
     fault('AISP-ROB-01', 'keyInListing', 'aisp/robustness', 5),
+    // ---- requests delivered twice (one run: every mode and request kind runs in it) ----
+    fault('AISP-FLT-01', 'usedSignatureRace', 'fault-duplicate-delivery', 1),
+    fault('AISP-FLT-01', 'debitAfterCompletion', 'fault-duplicate-delivery', 1),
     // ---- the backend across a crash (the restartable child carries the fault) ----
     restart('keySecretPerStart'),
     restart('replayMemoryInMemory'),

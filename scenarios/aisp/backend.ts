@@ -13,31 +13,31 @@ import { KEY_ATTACKS, keyAttack } from '../../reference-impl/aisp/agents/adversa
 import { ask } from '../../reference-impl/aisp/agents/venice.ts';
 import { marketplaceAbi } from '../../reference-impl/aisp/protocol/abi.ts';
 import { DIEM } from '../../reference-impl/aisp/protocol/profile.ts';
-import { balanceAnswer, keyAnswer, listingAnswer, listingsAnswer, rateLimitsAnswer, requestAnswer, type ListingView } from '../../reference-impl/aisp/protocol/wire.ts';
+import { balanceAnswer, keyAnswer, listingsAnswer, rateLimitsAnswer, requestAnswer } from '../../reference-impl/aisp/protocol/wire.ts';
 import {
   ADMIN_KEYS,
   adminKey,
   aisp,
   AISP_NEEDS,
   counters,
+  expectListing,
   fp,
   fund,
   getKey,
   getKeySigned,
-  getListing,
   hasKeyField,
   is2xx,
   is4xx,
   issueKey,
   leaks,
   list,
+  listingView,
   listWithKey,
   mine,
   model,
   spendable,
   storeKey,
   warp,
-  type Aisp,
   type Terms,
 } from './lab.ts';
 
@@ -56,33 +56,6 @@ const termsArb: fc.Arbitrary<Terms> = fc
   .map((t) => ({ pricePerDay: t.price, termDays: t.term, diemMin: t.min * DIEM, diemMax: (t.min + t.span) * DIEM }));
 
 const open = (ctx: RunContext) => aisp(ctx, { backend: true, inference: true });
-
-/** The backend's view of one listing (undefined with the answer when it is not the documented shape). */
-async function listingView(a: Aisp, id: bigint): Promise<{ status: number; view?: ListingView; text: string }> {
-  const r = await a.backend.listing(id);
-  const p = listingAnswer.safeParse(r.body);
-  return { status: r.status, view: r.status === 200 && p.success ? p.data : undefined, text: r.text };
-}
-
-/** Compares the backend's view of a listing with the chain's (AISP-API-01). */
-async function expectListing(a: Aisp, id: bigint, what: string): Promise<ListingView> {
-  const l = await getListing(a, id);
-  const v = await listingView(a, id);
-  const want = { provider: l.provider.toLowerCase(), pricePerDay: l.pricePerDay, termDays: l.termDays, diemMin: l.diemMin, diemMax: l.diemMax, diemRented: l.diemRented, active: l.active };
-  const got = v.view
-    ? {
-        provider: v.view.provider.toLowerCase(),
-        pricePerDay: v.view.pricePerDay,
-        termDays: v.view.termDays,
-        diemMin: v.view.diemMin,
-        diemMax: v.view.diemMax,
-        diemRented: v.view.diemRented,
-        active: v.view.active,
-      }
-    : `${v.status} ${a.show(v.text, 200)}`;
-  a.ctx.expectEqual('AISP-API-01', got, want, `${what}: GET /api/listings/${id} matches getListing`);
-  return v.view!;
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import type { Capability } from '../../harness/target/schema.ts';
 import { ask } from '../../reference-impl/aisp/agents/venice.ts';
 import { AISP_PROFILE } from '../../reference-impl/aisp/protocol/profile.ts';
 import { chatAnswer, listKeysAnswer, rateLimitsAnswer } from '../../reference-impl/aisp/protocol/wire.ts';
-import { ADMIN_KEYS, adminKey, aisp, AISP_NEEDS, fp, is4xx, issueKey, mine, model, spendable, type Aisp } from './lab.ts';
+import { ADMIN_KEYS, adminKey, aisp, AISP_NEEDS, costOf, fp, is4xx, issueKey, mine, model, spendable, type Aisp } from './lab.ts';
 
 const BASE = {
   needs: AISP_NEEDS,
@@ -22,18 +22,6 @@ const BASE = {
 };
 const open = (ctx: Parameters<typeof aisp>[0]) => aisp(ctx, { inference: true });
 const EPOCH = AISP_PROFILE.epochSeconds;
-
-/** The DIEM one call with `prompt` costs on this server, measured with an unlimited key. */
-async function costOf(a: Aisp, m: string, prompt: string): Promise<bigint> {
-  // A limit of its own (10,000 DIEM), so its balance falls with use even if the account's would not.
-  const probe = await issueKey(a, 'provider', { limitDiem: 10_000n * 1_000_000n });
-  const b0 = await spendable(a, probe.apiKey);
-  const r = await a.venice.chat(probe.apiKey, ask(m, prompt));
-  const b1 = await spendable(a, probe.apiKey);
-  if (r.status !== 200 || b0.units === undefined || b1.units === undefined || b1.units >= b0.units)
-    throw new Indeterminate(undefined, `setup: cannot measure the cost of a call (${r.status}; balance ${b0.units} → ${b1.units})`);
-  return b0.units - b1.units;
-}
 
 /** Calls until the key is refused (at most `max` calls); the answers with the balance before each. */
 async function exhaust(a: Aisp, key: string, m: string, prompt: string, max = 40): Promise<{ ok: number; refusal?: { status: number; before?: bigint; after?: bigint; body: unknown } }> {

@@ -20,10 +20,10 @@ import type { ChainSession } from '../../harness/engine/session.ts';
 import { hasCapability } from '../../harness/target/schema.ts';
 import { createBackendClient, type BackendClient } from '../../reference-impl/aisp/agents/backend.ts';
 import type { Answer } from '../../reference-impl/aisp/agents/http.ts';
-import { createVeniceClient, type VeniceClient } from '../../reference-impl/aisp/agents/venice.ts';
+import { ask, createVeniceClient, type VeniceClient } from '../../reference-impl/aisp/agents/venice.ts';
 import { marketplaceAbi, usdcAbi } from '../../reference-impl/aisp/protocol/abi.ts';
 import { AISP_PROFILE } from '../../reference-impl/aisp/protocol/profile.ts';
-import { rateLimitsAnswer, unitsToDiem, diemToUnits } from '../../reference-impl/aisp/protocol/wire.ts';
+import { listingAnswer, rateLimitsAnswer, unitsToDiem, diemToUnits, type ListingView } from '../../reference-impl/aisp/protocol/wire.ts';
 
 /** Contracts every AISP scenario needs on its chain. */
 export const AISP_NEEDS = ['usdc', 'diemMarketplace'];
@@ -314,6 +314,47 @@ export async function spendable(a: Aisp, key: string): Promise<{ status: number;
   const r = await a.venice.rateLimits(key);
   const p = rateLimitsAnswer.safeParse(r.body);
   return { status: r.status, units: r.status === 200 && p.success ? diemToUnits(p.data.data.balances.DIEM) : undefined, body: r.body };
+}
+
+/** The DIEM one call with `prompt` costs on this server, measured with an unlimited key. */
+export async function costOf(a: Aisp, m: string, prompt: string): Promise<bigint> {
+  // A limit of its own (10,000 DIEM), so its balance falls with use even if the account's would not.
+  const probe = await issueKey(a, 'provider', { limitDiem: 10_000n * 1_000_000n });
+  const b0 = await spendable(a, probe.apiKey);
+  const r = await a.venice.chat(probe.apiKey, ask(m, prompt));
+  const b1 = await spendable(a, probe.apiKey);
+  if (r.status !== 200 || b0.units === undefined || b1.units === undefined || b1.units >= b0.units)
+    throw new Indeterminate(undefined, `setup: cannot measure the cost of a call (${r.status}; balance ${b0.units} → ${b1.units})`);
+  return b0.units - b1.units;
+}
+
+// ---- listing views -------------------------------------------------------------------------------
+
+/** The backend's view of one listing (undefined with the answer when it is not the documented shape). */
+export async function listingView(a: Aisp, id: bigint): Promise<{ status: number; view?: ListingView; text: string }> {
+  const r = await a.backend.listing(id);
+  const p = listingAnswer.safeParse(r.body);
+  return { status: r.status, view: r.status === 200 && p.success ? p.data : undefined, text: r.text };
+}
+
+/** Compares the backend's view of a listing with the chain's (under `requirement`, AISP-API-01 by default). */
+export async function expectListing(a: Aisp, id: bigint, what: string, requirement = 'AISP-API-01'): Promise<ListingView> {
+  const l = await getListing(a, id);
+  const v = await listingView(a, id);
+  const want = { provider: l.provider.toLowerCase(), pricePerDay: l.pricePerDay, termDays: l.termDays, diemMin: l.diemMin, diemMax: l.diemMax, diemRented: l.diemRented, active: l.active };
+  const got = v.view
+    ? {
+        provider: v.view.provider.toLowerCase(),
+        pricePerDay: v.view.pricePerDay,
+        termDays: v.view.termDays,
+        diemMin: v.view.diemMin,
+        diemMax: v.view.diemMax,
+        diemRented: v.view.diemRented,
+        active: v.view.active,
+      }
+    : `${v.status} ${a.show(v.text, 200)}`;
+  a.ctx.expectEqual(requirement, got, want, `${what}: GET /api/listings/${id} matches getListing`);
+  return v.view!;
 }
 
 /** Whether any answer seen so far (except those `allowed`) contains one of `keys`. */

@@ -147,6 +147,15 @@ export const aispRequirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'AISP-FLT-01',
+    level: 'MUST',
+    title:
+      'A request delivered twice acts once: the key stored and released once, the rental counted once, each served call debited once within the key’s limit; the copy gets the same outcome or a 4xx',
+    source: { ...PROFILE, section: 'AISP-PROF-24 duplicate delivery; AISP-PROF-12 a signature is accepted once; seed: "agents fund and receive keys automatically"' },
+    text: "When the network delivers a request twice, both copies at once or the second after the first was answered, every delivery gets an answer: the provider's store-key (for a listing a renter has funded) and the funder's get-key are each served at least once, and every delivery is served (store-key: a 2xx; get-key: 200 with the stored key and one expiresAt) or refused with a 4xx carrying no key, never a 5xx; afterwards the backend's listing view matches the chain (the rental's DIEM counted once), the listing has a key, and the funder gets exactly the key sent, again with a fresh signature. A chat completion delivered twice with a rented key that has room for one call is served at least once, every other delivery gets a 4xx, the key's balance falls by one call's cost per served delivery and never past its limit, and the provider's account by the same.",
+    profileAssumption: true,
+  },
+  {
     id: 'AISP-KEY-05',
     level: 'MUST',
     title: 'No key after the rental expired, settled or was revoked',

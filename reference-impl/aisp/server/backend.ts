@@ -139,6 +139,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     return { signer: signer.toLowerCase(), now };
   };
 
+  const replayed = () => new HttpError(401, 'this signature was already used', {}, {}, 'replayed_signature');
   /**
    * Consumes an authorised signature (AISP-PROF-12): once the signer is known to be the one allowed,
    * its signature counts as used whatever the answer; a second use is a replay. Signatures of anyone
@@ -146,7 +147,11 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
    */
   const consume = (signer: string, message: string, now: number) => {
     const fresh = store.useSignature(signer, message, now, now - 2 * cfg.signatureWindowSeconds - 60);
-    if (!fresh && !faults.acceptReplay) throw new HttpError(401, 'this signature was already used', {}, {}, 'replayed_signature');
+    if (!fresh && !faults.acceptReplay) throw replayed();
+  };
+  /** Test-only fault usedSignatureRace: the check for earlier use, apart from the record in `consume`. */
+  const refuseUsedEarly = (signer: string, message: string) => {
+    if (faults.usedSignatureRace && store.signatureUsed(signer, message)) throw replayed();
   };
 
   /**
@@ -219,6 +224,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     }
     const message = storeKeyMessage(listingId, b.timestamp);
     const { signer, now } = await verify(message, b.signature, b.timestamp, undefined);
+    refuseUsedEarly(signer, message);
     await sync();
     const l = store.listing(listingId);
     if (!l) throw new HttpError(404, `no listing ${listingId} on chain`);
@@ -241,6 +247,7 @@ export async function startAispBackend(config: AispBackendConfig): Promise<AispB
     const id = BigInt(rentalId).toString();
     const message = getKeyMessage(id, b.timestamp);
     const { signer, now: signedAt } = await verify(message, b.signature, b.timestamp, b.address);
+    refuseUsedEarly(signer, message);
     const latest = await sync();
     const r = store.rental(id);
     if (!r) throw new HttpError(404, `no funded rental ${id}`);

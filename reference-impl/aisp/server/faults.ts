@@ -29,6 +29,8 @@ export const AISP_FAULTS = defineFaults({
   requestsAcceptAnything: 'POST /api/requests answers 201 to malformed requests',
   bodyJsonParse: 'the backend reads request bodies with a bare JSON.parse (a body that is not JSON ends in a 500)',
   storeKeyBeforeAuth: "POST /api/keys writes the key before checking the signature (a refused store still replaces the listing's key)",
+  usedSignatureRace:
+    'a signature is checked for earlier use right after it verifies but recorded as used only later, by a plain INSERT: two deliveries of one signed request at once both pass the check, and the second ends in a 500',
   inferenceNondeterministic: 'the inference server answers the same request with different text',
   modelsNotAList: "GET /models answers object 'models' instead of OpenAI's 'list'",
   noSpendLimit: 'the inference server ignores per-key DIEM consumption limits',
@@ -38,6 +40,8 @@ export const AISP_FAULTS = defineFaults({
   inferenceKeysAreAdmin: 'INFERENCE keys may call the admin routes',
   adminKeyListedWhole: "GET /api_keys lists the account's ADMIN key with all but its first 6 characters, not its last 6",
   noAccountDebit: "inference debits the key's limit but not the account's DIEM",
+  debitAfterCompletion:
+    "inference checks the key's limit before generating and debits after it (a pause stands for the generation): calls that arrive together all pass the check and the key spends past its limit",
 });
 
 /** The faults switched on (all off by default). */

@@ -122,7 +122,7 @@ export class AispStore {
 
   constructor(
     path: string,
-    private readonly faults: Pick<AispFaults, 'shortReplayMemory' | 'replayMemoryInMemory'> = {},
+    private readonly faults: Pick<AispFaults, 'shortReplayMemory' | 'replayMemoryInMemory' | 'usedSignatureRace'> = {},
   ) {
     this.db = new DatabaseSync(path);
     // WAL with synchronous=NORMAL: a commit survives a crash of the process (restarts are safe), fsync happens at checkpoints.
@@ -262,11 +262,21 @@ export class AispStore {
       this.usedInMemory.add(id);
       return true;
     }
+    if (this.faults.usedSignatureRace) {
+      // Test-only: the caller asked signatureUsed earlier; a second record of one signature throws (UNIQUE).
+      this.db.prepare('INSERT INTO used_signatures (signer, message, used_at) VALUES (?,?,?)').run(signer.toLowerCase(), message, nowS);
+      return true;
+    }
     return this.tx(() => {
       this.db.prepare('DELETE FROM used_signatures WHERE used_at < ?').run(this.faults.shortReplayMemory ? nowS - 60 : forgetBefore);
       const r = this.db.prepare('INSERT OR IGNORE INTO used_signatures (signer, message, used_at) VALUES (?,?,?)').run(signer.toLowerCase(), message, nowS);
       return Number(r.changes) > 0;
     });
+  }
+
+  /** Whether `signer` has used `message` (only the test-only fault usedSignatureRace asks apart from recording). */
+  signatureUsed(signer: string, message: string): boolean {
+    return this.db.prepare('SELECT 1 FROM used_signatures WHERE signer = ? AND message = ?').get(signer.toLowerCase(), message) !== undefined;
   }
 
   insertRequest(r: { id: string; diem: string; termDays: number; maxPrice: string; renter: string | null; note: string | null; createdAt: number }): void {

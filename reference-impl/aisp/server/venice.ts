@@ -23,6 +23,9 @@ import { chatRequest, createKeyRequest, diemToUnits, unitsToDiem, type VeniceKey
 import { wallClock, type Clock } from './clock.ts';
 import type { AispFaults } from './faults.ts';
 
+/** How long the test-only fault debitAfterCompletion lets a call "generate" between its check and its debit. */
+const GENERATION_MS = 250;
+
 /** Venice's error body: `{"error": "message"}` plus its code. */
 export const veniceErrors: ErrorShape = ({ message, code, extra }) => ({ error: message, code, ...extra });
 
@@ -216,6 +219,7 @@ export async function startVeniceServer(config: VeniceConfig): Promise<VeniceSer
       );
     }
     if (s.account < cost) throw new HttpError(402, 'Insufficient USD or Diem balance to complete request.', {}, {}, 'INSUFFICIENT_BALANCE');
+    if (faults.debitAfterCompletion) await new Promise((r) => setTimeout(r, GENERATION_MS));
     db.exec('BEGIN IMMEDIATE');
     try {
       db.prepare('INSERT INTO key_usage (key_id, epoch, diem) VALUES (?, ?, ?) ON CONFLICT(key_id, epoch) DO UPDATE SET diem = CAST(CAST(diem AS INTEGER) + ? AS TEXT)').run(
