@@ -57,6 +57,10 @@ export const AIM_FAULTS = defineFaults({
   mcpNotRpc500: 'POST /ai-market/mcp answers 500 to a body that is not a JSON-RPC request (not JSON, not an object, no jsonrpc "2.0" or no method)',
   debitBeforeValidation: 'an invoke paid by X-Payment-Channel debits the channel a cent before it checks the capability and the body (a refused call keeps the debit)',
   orphanReminedDeposits: 'a channel whose deposit a reorg mined again in another block is orphaned (the paid channel disappears)',
+  inMemoryState: 'the hub keeps its state in memory (SQLite :memory:), not in its database file: a restart forgets channels, debits, used payments and receipts',
+  usedTxInMemory: 'used payment transactions are remembered in memory only: after a restart a used deposit or X-Payment transaction pays again',
+  usedTxRace: 'an X-Payment transaction is marked used only after the call ran (check, then act): two deliveries at once are both served on one payment',
+  debitRace: 'a channel debit reads the balance, awaits the chain clock, then writes it back (not one statement): two calls at once are both served, one debit is lost',
 });
 
 export type AimFaults = FaultsOf<typeof AIM_FAULTS>;
