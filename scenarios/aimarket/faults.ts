@@ -128,8 +128,7 @@ async function channelTwice(ctx: RunContext, hub: HubClient, pinned: string, pro
   ctx.check(REQ, receipts.size >= 1, 'the funded call is served at least once', { expected: '≥ 1 receipt', actual: deliveries.map((x) => `${x.status} ${x.text.slice(0, 80)}`).join(' | ') });
   const now = used + BigInt(receipts.size) * cents;
   const b = await balanceCents(hub, ch.id);
-  if (b !== undefined)
-    ctx.expectEqual(REQ, b, ch.depositCents - now, `the channel is debited exactly once per served call (${receipts.size} × ${cents} cents): deposit − debits`);
+  if (b !== undefined) ctx.expectEqual(REQ, b, ch.depositCents - now, `the channel is debited exactly once per served call (${receipts.size} × ${cents} cents): deposit − debits`);
   return now;
 }
 

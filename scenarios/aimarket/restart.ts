@@ -19,22 +19,7 @@ import { checkReceipt, receiptOf } from '../../reference-impl/aimarket/agents/bu
 import { type HubClient, hubClient } from '../../reference-impl/aimarket/agents/hub-client.ts';
 import { centsCeil, parseUsdMicros } from '../../reference-impl/aimarket/protocol/money.ts';
 import { SettlementSchema, type Tool } from '../../reference-impl/aimarket/protocol/wire.ts';
-import {
-  balanceCents,
-  centsOf,
-  chainFor,
-  configOf,
-  discovered,
-  HUB,
-  type OpenedChannel,
-  openChannel,
-  payerOf,
-  requirementFor,
-  short,
-  textTools,
-  tokenBalances,
-  transfersIn,
-} from './lab.ts';
+import { balanceCents, centsOf, chainFor, configOf, discovered, HUB, type OpenedChannel, openChannel, payerOf, requirementFor, short, textTools, tokenBalances, transfersIn } from './lab.ts';
 
 const REQ = 'AIM-RST-01';
 
@@ -187,10 +172,15 @@ async function close(ctx: RunContext, s: Seen): Promise<void> {
   const executed = typeof st.refund_tx_hash === 'string' && refund > 0n;
   if (executed) {
     const moved = await transfersIn(s.ch.chain.session, s.ch.chain.token, st.refund_tx_hash as Hex);
-    ctx.check(REQ, moved?.some((x) => x.to.toLowerCase() === s.ch.payer.toLowerCase() && x.value === refund * 10_000n) === true, 'the reported refund transaction moved exactly the refund to the depositor', {
-      expected: `${refund * 10_000n} to ${s.ch.payer}`,
-      actual: JSON.stringify(moved, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)),
-    });
+    ctx.check(
+      REQ,
+      moved?.some((x) => x.to.toLowerCase() === s.ch.payer.toLowerCase() && x.value === refund * 10_000n) === true,
+      'the reported refund transaction moved exactly the refund to the depositor',
+      {
+        expected: `${refund * 10_000n} to ${s.ch.payer}`,
+        actual: JSON.stringify(moved, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)),
+      },
+    );
   }
   s.closed = true;
   s.refund = { cents: refund, executed, payerBeforeClose: before.payer };
