@@ -185,8 +185,8 @@ export default defineKills<Variant>({
     // ---- across a crash (the restartable hub carries the fault), and a call delivered twice ----
     restart('inMemoryState'),
     restart('usedTxInMemory'),
-    fault('AIM-FLT-01', 'usedTxRace', 'aimarket/fault-duplicate-delivery', 1),
-    fault('AIM-FLT-01', 'debitRace', 'aimarket/fault-duplicate-delivery', 1),
+    fault('AIM-FLT-01', 'acceptReusedTx', 'aimarket/fault-duplicate-delivery', 1),
+    fault('AIM-FLT-01', 'replayDebitsAgain', 'aimarket/fault-duplicate-delivery', 1),
     fault('AIM-PIP-01', 'pipelineReverseOrder', 'pipelines', 5),
     fault('AIM-PIP-02', 'pipelineNoCycleCheck', 'pipelines', 3),
     fault('AIM-PIP-02', 'pipelineDebitFirst', 'pipelines', 3),

@@ -135,10 +135,6 @@ export class HubDb {
       .run(cents, id, opts.noExpiry ? 1 : 0, now, opts.overdraw ? 1 : 0, cents);
     return r.changes === 1;
   }
-  /** Sets the channel's debits outright (the test-only fault debitRace writes back what it read). */
-  setUsed(id: string, cents: number): void {
-    this.db.prepare('UPDATE channels SET used_cents = ? WHERE id = ?').run(cents, id);
-  }
   refund(id: string, cents: number): void {
     this.db.prepare('UPDATE channels SET used_cents = used_cents - ? WHERE id = ?').run(cents, id);
   }

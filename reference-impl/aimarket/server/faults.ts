@@ -59,8 +59,7 @@ export const AIM_FAULTS = defineFaults({
   orphanReminedDeposits: 'a channel whose deposit a reorg mined again in another block is orphaned (the paid channel disappears)',
   inMemoryState: 'the hub keeps its state in memory (SQLite :memory:), not in its database file: a restart forgets channels, debits, used payments and receipts',
   usedTxInMemory: 'used payment transactions are remembered in memory only: after a restart a used deposit or X-Payment transaction pays again',
-  usedTxRace: 'an X-Payment transaction is marked used only after the call ran (check, then act): two deliveries at once are both served on one payment',
-  debitRace: 'a channel debit reads the balance, awaits the chain clock, then writes it back (not one statement): two calls at once are both served, one debit is lost',
+  replayDebitsAgain: 'an identical channel call sent again is answered with the first answer (a replay: the same receipt) but the channel is debited again',
 });
 
 export type AimFaults = FaultsOf<typeof AIM_FAULTS>;

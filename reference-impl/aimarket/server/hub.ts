@@ -36,7 +36,7 @@ import { parsePyJson, type PyValue } from '../protocol/pyjson.ts';
 import { type Signer, signerFromSeed, verifyAnnounce, verifyManifest } from '../protocol/sign.ts';
 import { trustScore } from '../protocol/trust.ts';
 import type { AimFaults } from './faults.ts';
-import { type ChannelRow, HubDb } from './db.ts';
+import { HubDb } from './db.ts';
 import { AIMARKET_CONSTANTS } from '../protocol/constants.ts';
 
 /** Default channel lifetime (v1 doc: "Channels auto-expire 24h"), the declared constant's default; a what-if profile may set another. */
@@ -373,6 +373,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       .map((x) => ({ product_id: x.productId, capability_id: x.capabilityId, why: `often used after ${c.capabilityId}`, est_price_usd: usdNumber(x.priceMicros) }));
   }
 
+  /** Answers kept by the test-only fault replayDebitsAgain, by channel, capability and input. */
+  const replays = new Map<string, InvokeOutcome>();
+
   async function invoke(pid: string, cid: string, rawBody: unknown, headers: { payment?: string; channel?: string }): Promise<InvokeOutcome> {
     if (faults.debitBeforeValidation && headers.channel !== undefined) {
       const ch = db.channel(headers.channel);
@@ -385,7 +388,6 @@ export async function startHub(o: HubOptions): Promise<Hub> {
     const bad = checkInput(c, body.input);
     if (bad) throw new HttpError(400, bad);
     const price = priceFor(c, inputSize(body.input));
-    const racyRead = faults.debitRace && headers.channel !== undefined ? db.channel(headers.channel) : undefined;
     // A channel call sweeps what a reorg took away beside the clock read (one round trip, not two).
     const [t] = await Promise.all([now(), headers.channel !== undefined ? reorgChecked() : undefined]);
     const started = Date.now();
@@ -394,7 +396,7 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       const ch = db.channel(headers.channel);
       const cents = Number(faults.floorCents ? price / 10_000n : centsCeil(price));
       if (!ch) return paymentRequired(c, price, t, 'unknown payment channel');
-      if (!(racyRead ? racyDebit(racyRead, cents, t) : db.debit(ch.id, cents, t, { overdraw: faults.overdraw, noExpiry: faults.noExpiry }))) {
+      if (!db.debit(ch.id, cents, t, { overdraw: faults.overdraw, noExpiry: faults.noExpiry })) {
         const why = ch.status !== 'open' ? 'channel is closed' : !faults.noExpiry && ch.expires_at <= t ? 'channel expired' : 'channel depleted';
         return paymentRequired(c, price, t, why);
       }
@@ -427,7 +429,13 @@ export async function startHub(o: HubOptions): Promise<Hub> {
           headers: {},
         };
       }
-      return success(c, body.input, out.result, charged, t, latency, { channel_id: ch.id }, null, 'channel');
+      // The test-only fault replayDebitsAgain: a repeat gets the first answer, after its own debit.
+      const replayKey = `${ch.id}|${pid}|${cid}|${JSON.stringify(body.input)}`;
+      const replay = faults.replayDebitsAgain ? replays.get(replayKey) : undefined;
+      if (replay) return replay;
+      const served = success(c, body.input, out.result, charged, t, latency, { channel_id: ch.id }, null, 'channel');
+      if (faults.replayDebitsAgain) replays.set(replayKey, served);
+      return served;
     }
 
     if (headers.payment !== undefined) {
@@ -441,9 +449,8 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       if (!faults.acceptReusedTx && db.txUsed(pay.tx_hash)) return paymentRequired(c, price, t, 'tx_hash already used');
       const chk = await checkTransfer(pay.tx_hash, price);
       if (!chk.ok) return paymentRequired(c, price, t, chk.reason);
-      if (!faults.usedTxRace && !db.useTx(pay.tx_hash, 'invoke', `${pid}/${cid}`) && !faults.acceptReusedTx) return paymentRequired(c, price, t, 'tx_hash already used');
+      if (!db.useTx(pay.tx_hash, 'invoke', `${pid}/${cid}`) && !faults.acceptReusedTx) return paymentRequired(c, price, t, 'tx_hash already used');
       const out = work(c, body.input);
-      if (faults.usedTxRace) db.useTx(pay.tx_hash, 'invoke', `${pid}/${cid}`);
       if (!out.ok) {
         // A failed call does not consume the payment: the same transaction may pay a retry (profile AIM-PROF-06).
         db.releaseTx(pay.tx_hash);
@@ -469,13 +476,6 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       return success(c, body.input, out.result, price, t, Date.now() - started, { tx_hash: pay.tx_hash.toLowerCase() }, null, 'tx');
     }
     return paymentRequired(c, price, t, 'payment required');
-  }
-
-  /** The test-only fault debitRace: write back the balance read before the chain was asked, plus the debit. */
-  function racyDebit(read: ChannelRow, cents: number, t: number): boolean {
-    const ok = read.status === 'open' && read.expires_at > t && read.deposit_cents - read.used_cents >= cents;
-    if (ok) db.setUsed(read.id, read.used_cents + cents);
-    return ok;
   }
 
   function success(
