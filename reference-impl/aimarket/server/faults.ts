@@ -57,7 +57,6 @@ export const AIM_FAULTS = defineFaults({
   mcpNotRpc500: 'POST /ai-market/mcp answers 500 to a body that is not a JSON-RPC request (not JSON, not an object, no jsonrpc "2.0" or no method)',
   debitBeforeValidation: 'an invoke paid by X-Payment-Channel debits the channel a cent before it checks the capability and the body (a refused call keeps the debit)',
   orphanReminedDeposits: 'a channel whose deposit a reorg mined again in another block is orphaned (the paid channel disappears)',
-  inMemoryState: 'the hub keeps its state in memory (SQLite :memory:), not in its database file: a restart forgets channels, debits, used payments and receipts',
   usedTxInMemory: 'used payment transactions are remembered in memory only: after a restart a used deposit or X-Payment transaction pays again',
   replayDebitsAgain: 'an identical channel call sent again is answered with the first answer (a replay: the same receipt) but the channel is debited again',
 });

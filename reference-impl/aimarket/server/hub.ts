@@ -163,7 +163,7 @@ export interface Hub {
 export async function startHub(o: HubOptions): Promise<Hub> {
   const faults = o.faults ?? {};
   const log = o.log ?? (() => {});
-  const db = new HubDb(faults.inMemoryState ? ':memory:' : o.dbFile, { usedTxInMemory: faults.usedTxInMemory });
+  const db = new HubDb(o.dbFile, { usedTxInMemory: faults.usedTxInMemory });
   const signer: Signer = signerFromSeed(o.signerSeedHex);
   const wrongSigner = signerFromSeed('11'.repeat(32));
   const catalog = o.catalog ?? REFERENCE_CATALOG;
