@@ -2,8 +2,9 @@
  * Kill table for `aimarket`: every requirement has a broken implementation that must fail it (a SHOULD
  * one must warn). The variants are the reference deployment with one test-only fault of the provider
  * hub or of the routing hub (server/faults.ts), or AIMarketEscrow with one line of its source changed
- * (compiled with solcjs, placed at the lab address with anvil_setCode, restored after). All run on one
- * base anvil; each is described as a Target.
+ * (compiled with solcjs, placed at the lab address with anvil_setCode, restored after), or the
+ * restartable hub (a supervised child process the crash scenario kills) with one fault. All run on
+ * one base anvil; each is described as a Target.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,12 +18,15 @@ import { parseTarget } from '../../harness/target/schema.ts';
 import { FAILURE_FIXTURE } from './protocol/wire.ts';
 import { AIM_FAULTS, type AimFaults } from './server/faults.ts';
 import { startAimStack } from './server/stack.ts';
+import { startRestartableAimHub } from './restartable.ts';
 
 interface Variant {
   faults?: AimFaults;
   routerFaults?: AimFaults;
   /** AIMarketEscrow.sol with `find` replaced by `replace`. */
   mutant?: { find: string; replace: string };
+  /** Faults of the restartable hub the crash scenario kills (serve.ts --fault NAME); set: it is started. */
+  restartable?: (typeof AIM_FAULTS.names)[number][];
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -76,6 +80,14 @@ const routerFault = (requirement: string, name: (typeof AIM_FAULTS.names)[number
   runs,
   variant: { routerFaults: AIM_FAULTS.parse([name]) },
 });
+/** A variant whose restartable hub has one fault, against AIM-RST-01 (one run: it fails at the first restart; a start and a restart of the child cost tens of seconds on a loaded machine, so one such variant). */
+const restart = (name: (typeof AIM_FAULTS.names)[number]): KillVariant<Variant> => ({
+  requirement: 'AIM-RST-01',
+  defect: `restartable hub: ${AIM_FAULTS.describe(name)}`,
+  grep: 'aimarket/hub-restart',
+  runs: 1,
+  variant: { restartable: [name] },
+});
 const mutant = (requirement: string, defect: string, find: string, replace: string): KillVariant<Variant> => ({
   requirement,
   defect: `AIMarketEscrow: ${defect}`,
@@ -106,6 +118,14 @@ export default defineKills<Variant>({
       restore = () => rpcCall(c.rpcUrl, 'anvil_setCode', [address, original]);
     }
     const stack = await startAimStack(c, { faults: v?.faults, routerFaults: v?.routerFaults });
+    // The crashable hub (a child process) for the control and the crash variants only: it costs a process.
+    const restartable =
+      !v || v.restartable
+        ? await startRestartableAimHub(c, { args: (v?.restartable ?? []).flatMap((f) => ['--fault', f]) }).catch(async (e) => {
+            await stack.stop();
+            throw e;
+          })
+        : undefined;
     const usdc = c.profile.usdc!;
     const target = parseTarget({
       name: 'aimarket reference variant',
@@ -120,13 +140,15 @@ export default defineKills<Variant>({
       ],
       endpoints: { aimarket: stack.provider.url, 'aimarket-router': stack.router!.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'snapshot', 'reorg', 'aimarket:failure-fixture'],
+      capabilities: ['clock-control', 'snapshot', 'reorg', 'aimarket:failure-fixture', ...(restartable ? ['restart'] : [])],
+      ...(restartable ? { restart: { aimarket: restartable.control } } : {}),
       protocols: ['aimarket'],
       config: { aimarket: { failure: FAILURE_FIXTURE, downPeer: stack.downPeer } },
     });
     return {
       target,
       async stop() {
+        await restartable?.stop();
         await stack.stop();
         await restore?.();
       },
@@ -160,6 +182,10 @@ export default defineKills<Variant>({
     fault('AIM-ORG-01', 'keepReorgedChannels', 'channel-deposit-reorg', 2),
     fault('AIM-ORG-01', 'orphanReminedDeposits', 'channel-deposit-reorg', 2),
     fault('AIM-CHN-06', 'noExpiry', 'channel-expiry', 1),
+    // ---- across a crash (the restartable hub carries the fault), and a call delivered twice ----
+    restart('usedTxInMemory'),
+    fault('AIM-FLT-01', 'acceptReusedTx', 'aimarket/fault-duplicate-delivery', 1),
+    fault('AIM-FLT-01', 'replayDebitsAgain', 'aimarket/fault-duplicate-delivery', 1),
     fault('AIM-PIP-01', 'pipelineReverseOrder', 'pipelines', 5),
     fault('AIM-PIP-02', 'pipelineNoCycleCheck', 'pipelines', 3),
     fault('AIM-PIP-02', 'pipelineDebitFirst', 'pipelines', 3),

@@ -3,13 +3,16 @@
  * reference deployment under 5 agents for 5 s passes with every call paid on chain, served once with
  * a receipt verified under the pinned key, and money conserved; the kill table's `receiptOtherKey`
  * hub (receipts signed with a key other than the advertised one) fails the served-payments check:
- * the buyers paid for calls whose receipts they cannot trust. No timing assertions.
+ * the buyers paid for calls whose receipts they cannot trust; a paid call whose 200 a fault proxy
+ * drops is counted `answer-lost` (the buyer cannot tell whether it was served), not as money the hub
+ * kept. No timing assertions.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'vitest';
 import { roleAccounts, targetChainEntry } from '../../harness/chain/index.ts';
+import { withFaultProxy } from '../../harness/faults/index.ts';
 import { AIM_FAULTS } from './server/faults.ts';
 import { startAimStack } from './server/stack.ts';
 import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
@@ -17,6 +20,21 @@ import { loadLab, readLoadReport, runLoadCli } from '../../harness/testing/load.
 const lab = loadLab('base', 'amh-load-aim-');
 const load = runLoadCli;
 const readReport = readLoadReport;
+
+/** A target file naming `url` as the hub on the lab chain, with the role accounts (the funder among them). */
+async function targetFile(name: string, url: string): Promise<string> {
+  const file = path.join(lab.dir, `${name}.json`);
+  await writeFile(
+    file,
+    JSON.stringify({
+      name: `aimarket ${name}`,
+      chains: [targetChainEntry(lab.chain)],
+      endpoints: { aimarket: url },
+      accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+    }),
+  );
+  return file;
+}
 
 test('amh load --protocol aimarket on the reference deployment: 5 agents for 5 s, exit 0, every payment served with a verified receipt, money conserved', async () => {
   const out = path.join(lab.dir, 'reference');
@@ -40,19 +58,9 @@ test('amh load --protocol aimarket on the reference deployment: 5 agents for 5 s
 });
 
 test('a hub signing receipts with another key (receiptOtherKey) fails the served-payments check: exit 1, the check named', async () => {
-  const c = lab.chain;
-  const stack = await startAimStack(c, { faults: AIM_FAULTS.parse(['receiptOtherKey']), federation: false });
+  const stack = await startAimStack(lab.chain, { faults: AIM_FAULTS.parse(['receiptOtherKey']), federation: false });
   try {
-    const file = path.join(lab.dir, 'receipt-other-key.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        name: 'aimarket receiptOtherKey',
-        chains: [targetChainEntry(c)],
-        endpoints: { aimarket: stack.provider.url },
-        accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
-      }),
-    );
+    const file = await targetFile('receipt-other-key', stack.provider.url);
     const out = path.join(lab.dir, 'other-key');
     const r = await load(['--protocol', 'aimarket', '--agents', '3', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -64,6 +72,37 @@ test('a hub signing receipts with another key (receiptOtherKey) fails the served
     assert.equal(rep.errors.serverErrors, 0);
     // The USDC itself moved as the buyers saw it: the loss is the service they paid for.
     assert.ok(rep.conservation.checks.find((x) => x.name.startsWith("buyers' + recipient's USDC"))!.ok);
+  } finally {
+    await stack.stop();
+  }
+});
+
+test("a paid call's 200 dropped by a fault proxy is counted answer-lost (exit 1, indeterminate), not as a payment the hub kept unserved", async () => {
+  const stack = await startAimStack(lab.chain, { federation: false });
+  try {
+    await withFaultProxy(stack.provider.url, async (proxy) => {
+      const fault = proxy.arm({ name: "the paid call's 200 lost", when: { method: 'POST', header: 'x-payment', status: 200 }, action: { kind: 'drop-response', how: 'close' } });
+      const file = await targetFile('answer-lost', proxy.through(stack.provider.url));
+      const out = path.join(lab.dir, 'answer-lost');
+      // One agent: the fault takes the first paid call's answer alone (two at once could both match before either answered).
+      const r = await load(['--protocol', 'aimarket', '--agents', '1', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
+      // The hub served the call whose answer was lost: its receipt is in the answer the buyer never saw.
+      assert.equal(fault.hits.length, 1);
+      assert.equal(fault.hits[0]!.upstream[0]?.status, 200);
+      assert.match(fault.hits[0]!.upstream[0]!.body.toString('utf8'), /"receipt"/);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /conservation: payments whose answer was lost \(no answer, or a refused retry after one\): expected 0, got 1/);
+      const rep = await readReport(out);
+      assert.equal(rep.errors.byClass['protocol:answer-lost'], 1, JSON.stringify(rep.errors));
+      assert.equal(rep.errors.serverErrors, 0);
+      assert.equal(rep.ledger.byKind['answer-lost']!.count, 1);
+      assert.equal(rep.ledger.byKind.served!.count, rep.ledger.byKind.paid!.count - 1);
+      // Only that check fails: the money moved as the buyers saw it, and no payment was refused unserved.
+      assert.deepEqual(
+        rep.conservation.checks.filter((x) => !x.ok).map((x) => x.name),
+        ['payments whose answer was lost (no answer, or a refused retry after one)'],
+      );
+    });
   } finally {
     await stack.stop();
   }

@@ -139,6 +139,14 @@ export async function openChannel(ctx: RunContext, hub: HubClient, tool: Tool, r
   };
 }
 
+/** The token balances of a channel's payer and of the hub's recipient. */
+export async function tokenBalances(ch: OpenedChannel): Promise<{ payer: bigint; hub: bigint }> {
+  const s = ch.chain.session;
+  const of = (who: Address) => s.public.readContract({ address: ch.chain.token, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
+  const [payer, hub] = await Promise.all([of(ch.payer), of(ch.recipient)]);
+  return { payer, hub };
+}
+
 /** The channel's balance in cents, or undefined when the hub has no balance route (v1 hubs). */
 export async function balanceCents(hub: HubClient, id: string): Promise<bigint | undefined> {
   const r = await hub.channel(id);

@@ -21,7 +21,7 @@ export const aimRegister = defineRegister({
       origin: '/work/shared/specs/protocols.md lines 112-222',
       lines: [1, 108],
     },
-    { id: 'profile', title: 'AI Market profile: assumptions', file: 'scenarios/aimarket/profile.md', origin: 'scenarios/aimarket/profile.md', lines: [12, 28] },
+    { id: 'profile', title: 'AI Market profile: assumptions', file: 'scenarios/aimarket/profile.md', origin: 'scenarios/aimarket/profile.md', lines: [12, 30] },
   ],
   entries: [
     // ---- seed ---------------------------------------------------------------------------------
@@ -150,6 +150,8 @@ export const aimRegister = defineRegister({
     { source: 'profile', lines: [26, 26], quote: 'AIM-PROF-15', requirements: ['AIM-CHN-06', 'AIM-ESC-01', 'AIM-FED-01'] },
     { source: 'profile', lines: [27, 27], quote: 'AIM-PROF-16', requirements: ['AIM-FED-01', 'AIM-DIS-01', 'AIM-CHN-01', 'AIM-CHN-02'] },
     { source: 'profile', lines: [28, 28], quote: 'AIM-PROF-17', requirements: ['AIM-ROB-01'] },
+    { source: 'profile', lines: [29, 29], quote: 'AIM-PROF-18', requirements: ['AIM-RST-01'] },
+    { source: 'profile', lines: [30, 30], quote: 'AIM-PROF-19', requirements: ['AIM-FLT-01'] },
   ],
   surface: [
     { kind: 'route', name: 'GET /.well-known/ai-market.json', requirements: ['AIM-DSC-01'] },
@@ -157,7 +159,7 @@ export const aimRegister = defineRegister({
     { kind: 'route', name: 'GET /ai-market/v2/manifest', requirements: ['AIM-SIG-01'] },
     { kind: 'route', name: 'GET /ai-market/mcp', requirements: ['AIM-MCP-01'] },
     { kind: 'route', name: 'POST /ai-market/mcp (MCP Streamable HTTP)', requirements: ['AIM-MCP-02', 'AIM-ROB-01'] },
-    { kind: 'route', name: 'POST /capabilities/{pid}/{cid}/invoke', requirements: ['AIM-PAY-01', 'AIM-PAY-02', 'AIM-CHN-02'] },
+    { kind: 'route', name: 'POST /capabilities/{pid}/{cid}/invoke', requirements: ['AIM-PAY-01', 'AIM-PAY-02', 'AIM-CHN-02', 'AIM-FLT-01'] },
     { kind: 'route', name: 'POST /ai-market/capabilities/{pid}/{cid}/invoke', notTestable: 'an alias of /capabilities/{pid}/{cid}/invoke ("also"); the scenarios drive the primary path' },
     { kind: 'route', name: 'GET|POST /ai-market/pricing/{pid}/{cid}', requirements: ['AIM-PRC-01'] },
     { kind: 'route', name: 'POST /ai-market/discover', requirements: ['AIM-DIS-01'] },
@@ -165,7 +167,7 @@ export const aimRegister = defineRegister({
     { kind: 'route', name: 'POST /ai-market/channel/close (+ /ai-market/v2/channel/close)', requirements: ['AIM-CHN-05'] },
     { kind: 'route', name: 'GET /ai-market/v2/channel/{id}', requirements: ['AIM-CHN-02'] },
     { kind: 'route', name: 'POST /ai-market/pipelines', requirements: ['AIM-PIP-01', 'AIM-PIP-02'] },
-    { kind: 'route', name: 'GET /ai-market/receipt/{nonce}', requirements: ['AIM-RCP-03'] },
+    { kind: 'route', name: 'GET /ai-market/receipt/{nonce}', requirements: ['AIM-RCP-03', 'AIM-RST-01'] },
     { kind: 'route', name: 'GET /ai-market/stats', requirements: ['AIM-STA-01'] },
     { kind: 'route', name: 'GET /ai-market/v2/search', requirements: ['AIM-FED-01'] },
     { kind: 'route', name: 'POST /ai-market/v2/invoke', requirements: ['AIM-FED-02', 'AIM-FED-03'] },

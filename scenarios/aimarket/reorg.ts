@@ -6,7 +6,6 @@
  * works, its balance counted once, and close refunds exactly the rest once).
  */
 import fc from 'fast-check';
-import { type Address, erc20Abi } from 'viem';
 import { depthFrom, reorg } from '../../harness/chain/index.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
@@ -14,16 +13,9 @@ import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { Capability } from '../../harness/target/schema.ts';
 import { centsCeil, parseUsdMicros } from '../../reference-impl/aimarket/protocol/money.ts';
 import { SettlementSchema, type Tool } from '../../reference-impl/aimarket/protocol/wire.ts';
-import { centsOf, discovered, HUB, hubOf, type OpenedChannel, openChannel, short, textTools } from './lab.ts';
+import { centsOf, discovered, HUB, hubOf, type OpenedChannel, openChannel, short, textTools, tokenBalances } from './lab.ts';
 
 const RID = 'AIM-ORG-01';
-
-async function tokenBalances(ch: OpenedChannel): Promise<{ payer: bigint; hub: bigint }> {
-  const s = ch.chain.session;
-  const of = (who: Address) => s.public.readContract({ address: ch.chain.token, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
-  const [payer, hub] = await Promise.all([of(ch.payer), of(ch.recipient)]);
-  return { payer, hub };
-}
 
 async function depositGone(ctx: RunContext, ch: OpenedChannel, t: Tool): Promise<void> {
   const hub = hubOf(ctx);

@@ -296,4 +296,20 @@ export const aimRequirements = defineCatalog([
     text: "When a reorg replaces the block holding a channel's deposit (same height) by one without it, a call on the channel is refused with a 4xx and runs nothing, and close refunds nothing (no token moves); when the same deposit transaction is mined again in another block, a call on the channel is served and close refunds exactly deposit − used, once.",
     profileAssumption: true,
   },
+  {
+    id: 'AIM-RST-01',
+    level: 'MUST',
+    title: 'A hub killed and restarted at any step of a channel or a paid call loses nothing and pays nothing twice',
+    source: { ...PROFILE, section: 'AIM-PROF-18 crashes and restarts (v1: the channel ledger, "tx_hash" pays once, signed receipts and their lookup)' },
+    text: "When the hub is killed with SIGKILL and restarted (capability restart) after a channel was opened on its deposit, after a debited call (and a failed, refunded one where the target names a failure fixture), after an X-Payment call (the last step before close) and after close: no token moves that the buyer did not cause; the channel's balance (where the hub serves GET /ai-market/v2/channel/{id}) is the deposit minus exactly the debits made, and close settles used = those debits and refunds deposit − used, a reported refund transaction moving exactly that; the deposit transaction still opens no second channel and the used X-Payment transaction is still refused with a 4xx and runs nothing; every receipt issued before is still found by GET /ai-market/receipt/{nonce} with the same signature, verifying under the key pinned before the first crash; a closed channel pays no call and a second close is refused with nothing paid again (an owed refund is paid at most once).",
+    profileAssumption: true,
+  },
+  {
+    id: 'AIM-FLT-01',
+    level: 'MUST',
+    title: 'A paid call delivered twice is paid once: one use of the X-Payment, one debit per served channel call',
+    source: { ...PROFILE, section: 'AIM-PROF-19 duplicate delivery (v1: "Retry with X-Payment: {tx_hash}" pays one call; channel ledger in integer cents)' },
+    text: "When the network delivers one paid invoke twice (both copies at once, or the copy after the first was answered): each delivery is answered 200 with success and a receipt that verifies under the pinned key and is found by its nonce, or refused with a 4xx and no receipt, never a 5xx; for an X-Payment call exactly one call is served (one receipt: a copy answered with the same receipt is the same call) and the transaction presented again afterwards is refused; for a channel call at least one copy is served and the channel is debited exactly once per distinct served receipt (balance where the hub serves it, and close's used_usd).",
+    profileAssumption: true,
+  },
 ]);

@@ -39,7 +39,10 @@ export interface PeerRow {
 
 export class HubDb {
   readonly db: DatabaseSync;
-  constructor(file = ':memory:') {
+  /** Used transactions under the test-only fault usedTxInMemory (lost with the process). */
+  private readonly usedInMemory?: Set<string>;
+  constructor(file = ':memory:', o: { usedTxInMemory?: boolean } = {}) {
+    if (o.usedTxInMemory) this.usedInMemory = new Set();
     this.db = new DatabaseSync(file);
     this.db.exec(`
       PRAGMA journal_mode = WAL;
@@ -64,13 +67,20 @@ export class HubDb {
 
   /** Marks a transaction hash used; false when it already was (the primary key makes this atomic). */
   useTx(hash: string, purpose: string, ref: string): boolean {
+    if (this.usedInMemory) {
+      const had = this.usedInMemory.has(hash.toLowerCase());
+      this.usedInMemory.add(hash.toLowerCase());
+      return !had;
+    }
     const r = this.db.prepare('INSERT OR IGNORE INTO used_tx (tx_hash, purpose, ref) VALUES (?, ?, ?)').run(hash.toLowerCase(), purpose, ref);
     return r.changes === 1;
   }
   releaseTx(hash: string): void {
+    this.usedInMemory?.delete(hash.toLowerCase());
     this.db.prepare('DELETE FROM used_tx WHERE tx_hash = ?').run(hash.toLowerCase());
   }
   txUsed(hash: string): boolean {
+    if (this.usedInMemory) return this.usedInMemory.has(hash.toLowerCase());
     return this.db.prepare('SELECT 1 FROM used_tx WHERE tx_hash = ?').get(hash.toLowerCase()) !== undefined;
   }
 

@@ -57,6 +57,8 @@ export const AIM_FAULTS = defineFaults({
   mcpNotRpc500: 'POST /ai-market/mcp answers 500 to a body that is not a JSON-RPC request (not JSON, not an object, no jsonrpc "2.0" or no method)',
   debitBeforeValidation: 'an invoke paid by X-Payment-Channel debits the channel a cent before it checks the capability and the body (a refused call keeps the debit)',
   orphanReminedDeposits: 'a channel whose deposit a reorg mined again in another block is orphaned (the paid channel disappears)',
+  usedTxInMemory: 'used payment transactions are remembered in memory only: after a restart a used deposit or X-Payment transaction pays again',
+  replayDebitsAgain: 'an identical channel call sent again is answered with the first answer (a replay: the same receipt) but the channel is debited again',
 });
 
 export type AimFaults = FaultsOf<typeof AIM_FAULTS>;

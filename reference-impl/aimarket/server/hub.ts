@@ -163,7 +163,7 @@ export interface Hub {
 export async function startHub(o: HubOptions): Promise<Hub> {
   const faults = o.faults ?? {};
   const log = o.log ?? (() => {});
-  const db = new HubDb(o.dbFile);
+  const db = new HubDb(o.dbFile, { usedTxInMemory: faults.usedTxInMemory });
   const signer: Signer = signerFromSeed(o.signerSeedHex);
   const wrongSigner = signerFromSeed('11'.repeat(32));
   const catalog = o.catalog ?? REFERENCE_CATALOG;
@@ -373,6 +373,9 @@ export async function startHub(o: HubOptions): Promise<Hub> {
       .map((x) => ({ product_id: x.productId, capability_id: x.capabilityId, why: `often used after ${c.capabilityId}`, est_price_usd: usdNumber(x.priceMicros) }));
   }
 
+  /** Answers kept by the test-only fault replayDebitsAgain, by channel, capability and input. */
+  const replays = new Map<string, InvokeOutcome>();
+
   async function invoke(pid: string, cid: string, rawBody: unknown, headers: { payment?: string; channel?: string }): Promise<InvokeOutcome> {
     if (faults.debitBeforeValidation && headers.channel !== undefined) {
       const ch = db.channel(headers.channel);
@@ -426,7 +429,13 @@ export async function startHub(o: HubOptions): Promise<Hub> {
           headers: {},
         };
       }
-      return success(c, body.input, out.result, charged, t, latency, { channel_id: ch.id }, null, 'channel');
+      // The test-only fault replayDebitsAgain: a repeat gets the first answer, after its own debit.
+      const replayKey = `${ch.id}|${pid}|${cid}|${JSON.stringify(body.input)}`;
+      const replay = faults.replayDebitsAgain ? replays.get(replayKey) : undefined;
+      if (replay) return replay;
+      const served = success(c, body.input, out.result, charged, t, latency, { channel_id: ch.id }, null, 'channel');
+      if (faults.replayDebitsAgain) replays.set(replayKey, served);
+      return served;
     }
 
     if (headers.payment !== undefined) {
