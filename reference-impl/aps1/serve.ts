@@ -11,6 +11,10 @@
  * server/faults.ts) builds a deliberately broken server for tests. It prints one JSON line
  * `{rpcUrl, chainId, endpoints, target}` once ready, then runs until SIGTERM/SIGINT/SIGHUP or until
  * the process that started it exits.
+ *
+ * `--child DIR --agent-port N --market-port M` (with `--rpc`) starts only the honest agent and a
+ * marketplace listing it, on those ports with their SQLite files in DIR: the process the crash
+ * scenarios kill (restartable.ts). It prints one line once both answer.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -22,7 +26,7 @@ import { aps1ProfileOf } from './protocol/constants.ts';
 import { type Aps1Profile, profileNamed } from './protocol/profile.ts';
 import { applyProfileConstants } from './server/apply-profile.ts';
 import { APS1_FAULTS, type Aps1Faults } from './server/faults.ts';
-import { startAps1Stack } from './server/stack.ts';
+import { startAps1Stack, startHonestPair } from './server/stack.ts';
 
 function fail(msg: string): never {
   process.stderr.write(`serve: ${msg}\n`);
@@ -31,7 +35,15 @@ function fail(msg: string): never {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { rpc: { type: 'string' }, 'target-out': { type: 'string' }, profile: { type: 'string', default: 'reference' }, fault: { type: 'string', multiple: true } },
+    options: {
+      rpc: { type: 'string' },
+      'target-out': { type: 'string' },
+      profile: { type: 'string', default: 'reference' },
+      fault: { type: 'string', multiple: true },
+      child: { type: 'string' },
+      'agent-port': { type: 'string' },
+      'market-port': { type: 'string' },
+    },
   });
   let faults: Aps1Faults = {};
   try {
@@ -58,6 +70,21 @@ async function main(): Promise<void> {
     chain = await startChain({ profile: 'tempo' });
   }
   const watch = watchForStop();
+  if (values.child) {
+    // The crashable pair: the chain (and its profile) belong to the deployment that started it.
+    const port = (v: string | undefined, flag: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0 || n > 65535) fail(`${flag} must be 1..65535, got '${v}'`);
+      return n;
+    };
+    if (!values.rpc) fail('--child needs --rpc');
+    const pair = await startHonestPair(chain, { dir: values.child, agentPort: port(values['agent-port'], '--agent-port'), marketPort: port(values['market-port'], '--market-port'), faults });
+    process.stdout.write(`${JSON.stringify({ endpoints: { 'aps1-agent': pair.agent.url, 'aps1-marketplace': pair.marketplace.url } })}\n`);
+    await watch.reason;
+    await pair.stop();
+    watch.release();
+    process.exit(0);
+  }
   await applyProfileConstants(chain, profile);
   const stack = await startAps1Stack(chain, { faults });
   const endpoints = { 'aps1-agent': stack.agent.url, 'aps1-marketplace': stack.marketplace.url };
