@@ -15,7 +15,7 @@ import type { Address } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
-import { describeHit, expectFired, withFaultProxy, type FaultProxy, type UpstreamAnswer } from '../../harness/faults/index.ts';
+import { describeHit, expectFired, type FaultProxy, type SeenAnswer, seenAnswer, withFaultProxy } from '../../harness/faults/index.ts';
 import { agentClient, marketplaceClient } from '../../reference-impl/aps1/agents/clients.ts';
 import { envelope } from '../../reference-impl/aps1/agents/employer.ts';
 import { nexusAbi, streamAbi } from '../../reference-impl/aps1/protocol/abi.ts';
@@ -34,20 +34,7 @@ type Mode = (typeof MODES)[number];
 const SAYS: Record<Mode, string> = { concurrent: 'delivers it twice at once', sequential: 'delivers it again after the first was answered' };
 
 /** An answer one delivery got (the client's, or one only the proxy saw). */
-interface Answer {
-  who: string;
-  status: number;
-  body: any;
-}
-
-function answerOf(who: string, u: UpstreamAnswer): Answer {
-  const text = u.body.toString('utf8');
-  try {
-    return { who, status: u.status, body: text ? JSON.parse(text) : null };
-  } catch {
-    return { who, status: u.status, body: text };
-  }
-}
+type Answer = SeenAnswer;
 
 const shown = (x: Answer) => `${x.who}: ${x.status} ${JSON.stringify(x.body)?.slice(0, 200)}`;
 
@@ -60,7 +47,7 @@ async function deliveredTwice(ctx: RunContext, proxy: FaultProxy, path: RegExp, 
   const hit = fault.hits[0]!;
   ctx.evidence.note(describeHit(fault, hit));
   ctx.check(REQ, hit.errors.length === 0 && hit.upstream.length === 2, 'both deliveries reach the server and are answered', { expected: '2 answers', actual: describeHit(fault, hit) });
-  return hit.upstream.map((u, i) => answerOf(`delivery ${i + 1} of 2`, u));
+  return hit.upstream.map((u, i) => seenAnswer(`delivery ${i + 1} of 2`, u));
 }
 
 /** What identifies one execution in a result: the job, its outcome, and the transactions and proof it reports. */

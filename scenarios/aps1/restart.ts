@@ -15,11 +15,11 @@
  *   through (after the send, before it saw the receipt). Needs `rpc-faults` too.
  */
 import fc from 'fast-check';
-import { decodeFunctionData, parseTransaction, type Address, type Hex } from 'viem';
+import type { Address } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
-import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
-import { describeHit, expectFired, rpcFaultsOf, type ProxiedRequest } from '../../harness/faults/index.ts';
+import { Indeterminate } from '../../harness/engine/errors.ts';
+import { describeHit, expectFired, orLost, rpcFaultsOf, sendsCall } from '../../harness/faults/index.ts';
 import { type AgentClient, agentClient, marketplaceClient } from '../../reference-impl/aps1/agents/clients.ts';
 import { envelope, negotiation, nexusCall, type Escrow } from '../../reference-impl/aps1/agents/employer.ts';
 import { nexusAbi, streamAbi } from '../../reference-impl/aps1/protocol/abi.ts';
@@ -203,44 +203,11 @@ export const restartEveryStep = defineScenario({
   },
 });
 
-/** Whether a JSON-RPC request sends NexusV2 completeJob(id). */
-function sendsCompletion(nexus: string, id: bigint) {
-  return (r: ProxiedRequest) => {
-    try {
-      const body = JSON.parse(r.body.toString('utf8')) as { method?: string; params?: unknown[] } | { method?: string; params?: unknown[] }[];
-      return (Array.isArray(body) ? body : [body]).some((c) => {
-        if (c?.method !== 'eth_sendRawTransaction' && c?.method !== 'eth_sendRawTransactionSync') return false;
-        const raw = c.params?.[0];
-        return typeof raw === 'string' && rawCallsCompletion(raw as Hex, nexus, id);
-      });
-    } catch {
-      return false;
-    }
-  };
-}
-
-function rawCallsCompletion(raw: Hex, nexus: string, id: bigint): boolean {
-  const tx = parseTransaction(raw);
-  if (tx.to?.toLowerCase() !== nexus.toLowerCase() || !tx.data) return false;
-  const call = decodeFunctionData({ abi: nexusAbi, data: tx.data });
-  return call.functionName === 'completeJob' && (call.args as readonly unknown[])[0] === id;
-}
-
 type Cut = 'before-send' | 'after-send';
 const CUTS: Record<Cut, string> = {
   'before-send': 'after it decided to complete, before its completeJob reached the chain (the send is dropped)',
   'after-send': 'after its completeJob was mined, before it saw the receipt',
 };
-
-/** An answer, or 'lost' when the connection ended without one (the server died). */
-async function answerOf<T>(p: Promise<T>): Promise<T | 'lost'> {
-  try {
-    return await p;
-  } catch (e) {
-    if (e instanceof TargetProblem) return 'lost';
-    throw e;
-  }
-}
 
 /** One envelope whose completion is cut by a crash at `cut`, then resent. */
 async function crashInsideCompletion(ctx: RunContext, h: Hire, agent: AgentClient, employer: string, cut: Cut): Promise<void> {
@@ -252,11 +219,11 @@ async function crashInsideCompletion(ctx: RunContext, h: Hire, agent: AgentClien
   const proxy = await rpcFaultsOf(a.s.spec.rpcUrl);
   const fault = proxy.arm({
     name: `the agent's completeJob(${id}) held in the RPC proxy`,
-    when: { method: 'POST', match: sendsCompletion(a.c.nexus, id) },
+    when: sendsCall({ to: a.c.nexus, abi: nexusAbi, functions: ['completeJob'], args: (x) => x[0] === id }),
     action: { kind: 'delay', phase: cut === 'before-send' ? 'request' : 'response', hold: true },
   });
   ctx.act(`the employer sends the envelope of ${env.jobId}; the agent is killed ${CUTS[cut]}`);
-  const first = answerOf(agent.execute(env));
+  const first = orLost(agent.execute(env));
   try {
     const fired = await Promise.race([fault.whenFired().then(() => true), first.then(() => false)]);
     if (!fired) expectFired(fault, REQ, `the agent sent no completeJob through the RPC proxy (it answered ${JSON.stringify(await first).slice(0, 160)})`);
@@ -274,7 +241,7 @@ async function crashInsideCompletion(ctx: RunContext, h: Hire, agent: AgentClien
   await first;
   ctx.evidence.note(describeHit(fault, fault.hits[0]!));
   ctx.act(`the employer got no answer and resends the envelope of ${env.jobId}`);
-  const retry = await answerOf(agent.execute(env));
+  const retry = await orLost(agent.execute(env));
   let served = retry !== 'lost' && retry.status === 200 ? retry.body : undefined;
   // A 4xx (still running) is fine if /status answers the result soon.
   const until = Date.now() + RESOLVE_WITHIN_MS;
