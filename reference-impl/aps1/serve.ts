@@ -12,6 +12,11 @@
  * `{rpcUrl, chainId, endpoints, target}` once ready, then runs until SIGTERM/SIGINT/SIGHUP or until
  * the process that started it exits.
  *
+ * `--restartable` also starts the crashable pair (restartable.ts: the honest agent and a marketplace
+ * listing it, in a supervised child process with `--fault`s of its own) and writes its restart
+ * controls into the target file (capability `restart`). The target declares `reorg`: the chain is an
+ * anvil the harness may rewrite.
+ *
  * `--child DIR --agent-port N --market-port M` (with `--rpc`) starts only the honest agent and a
  * marketplace listing it, on those ports with their SQLite files in DIR: the process the crash
  * scenarios kill (restartable.ts). It prints one line once both answer.
@@ -19,6 +24,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { getProfile, roleAccounts, rpcCall, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { waitUntilAnswers } from '../../harness/engine/restart.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
 import { loadConstants } from '../../harness/packs/discover.ts';
 import { loadProfile } from '../../harness/profiles/profile.ts';
@@ -27,6 +33,7 @@ import { type Aps1Profile, profileNamed } from './protocol/profile.ts';
 import { applyProfileConstants } from './server/apply-profile.ts';
 import { APS1_FAULTS, type Aps1Faults } from './server/faults.ts';
 import { startAps1Stack, startHonestPair } from './server/stack.ts';
+import { startRestartableAps1 } from './restartable.ts';
 
 function fail(msg: string): never {
   process.stderr.write(`serve: ${msg}\n`);
@@ -40,6 +47,7 @@ async function main(): Promise<void> {
       'target-out': { type: 'string' },
       profile: { type: 'string', default: 'reference' },
       fault: { type: 'string', multiple: true },
+      restartable: { type: 'boolean', default: false },
       child: { type: 'string' },
       'agent-port': { type: 'string' },
       'market-port': { type: 'string' },
@@ -87,22 +95,28 @@ async function main(): Promise<void> {
   }
   await applyProfileConstants(chain, profile);
   const stack = await startAps1Stack(chain, { faults });
+  const restartable = values.restartable
+    ? await startRestartableAps1(chain, { args: (values.fault ?? []).flatMap((f) => ['--fault', f]), log: (l) => process.stderr.write(`serve: ${l}\n`) })
+    : undefined;
+  if (restartable) await waitUntilAnswers(`${restartable.agentUrl}/health`, Date.now() + 300_000, 'the supervised aps1 pair').catch((e: Error) => fail(e.message));
   const endpoints = { 'aps1-agent': stack.agent.url, 'aps1-marketplace': stack.marketplace.url };
   const tokens = Object.fromEntries(tempo.tokens.map((t) => [t.key, { address: t.address, name: t.name, version: t.version, decimals: t.decimals }]));
   const contracts = Object.fromEntries(Object.entries(tempo.contracts).filter(([k]) => !tempo.tokens.some((t) => t.key === k)));
   const broken = [...APS1_FAULTS.enabled(faults), ...(profile.name !== 'reference' ? [`profile ${profile.name}`] : [])];
   const target = {
-    name: `aps1 reference deployment (separate process${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
+    name: `aps1 reference deployment (separate process${restartable ? ', restartable' : ''}${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
     version: '0.1.0',
     chains: [{ id: tempo.id, chainId: chain.chainId, rpcUrl: chain.rpcUrl, tokens, contracts }],
     endpoints,
     accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
-    capabilities: ['clock-control', 'snapshot'],
+    capabilities: ['clock-control', 'snapshot', 'reorg', ...(restartable ? ['restart'] : [])],
+    ...(restartable ? { restart: restartable.controls } : {}),
     protocols: ['aps1'],
   };
   if (values['target-out']) await writeFile(values['target-out'], JSON.stringify(target, null, 2));
   process.stdout.write(`${JSON.stringify({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, endpoints, target })}\n`);
   await watch.reason;
+  await restartable?.stop().catch(() => undefined);
   await stack.stop().catch(() => undefined);
   await chain.stop().catch(() => undefined);
   watch.release();

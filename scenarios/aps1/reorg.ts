@@ -126,8 +126,8 @@ export const escrowReorg = defineScenario({
   roles: ['buyer1', 'buyer2', 'judge'],
   capabilities: ['reorg'],
   isolation: 'live',
-  // Every case in every run (three reorgs, each with an execution): two runs at most.
-  maxRuns: 2,
+  // Every case in every run (three reorgs, four executions): one run.
+  maxRuns: 1,
   // A failing run is reported as it failed: a shrink step re-runs on the agent's state the failure
   // left behind (a job id the reorg recycled is then refused at once) and proves nothing more.
   shrink: false,
