@@ -1,7 +1,8 @@
 /**
  * `amh certify --protocol aps1` against the APS-1 reference deployment started as its own process
  * (reference-impl/aps1/serve.ts) and described only by a target file: the healthy deployment passes
- * (exit 0; without `--restartable` the file has no restart control, so APS-RST-01 is not-applicable); a deliberately broken one makes certify exit 1 naming the requirement; and the compat
+ * (exit 0; without `--restartable` the file has no restart control, so APS-RST-01 is
+ * not-applicable); a deliberately broken one makes certify exit 1 naming the requirement; and the compat
  * profile (the public contracts' quirks, `serve.ts --profile compat`) fails exactly the
  * requirements profile.md says it breaks (the scenarios that pin each rule).
  */
