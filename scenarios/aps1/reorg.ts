@@ -17,6 +17,7 @@ import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { HttpAnswer } from '../../reference-impl/aps1/agents/clients.ts';
 import { envelope } from '../../reference-impl/aps1/agents/employer.ts';
 import { nexusAbi, proofAbi } from '../../reference-impl/aps1/protocol/abi.ts';
+import type { APS1Envelope } from '../../reference-impl/aps1/protocol/schemas.ts';
 import { hire, pay, type Hire } from './agent.ts';
 import { agentOf, freshJobId, NEEDS, nonceOf, short } from './lab.ts';
 import { falseClaims } from './trace.ts';
@@ -53,8 +54,28 @@ async function executed(ctx: RunContext, h: Hire, employer: string, jobId: strin
   const block = (await h.a.s.public.getTransactionReceipt({ hash: escrow.txHash })).blockNumber;
   const env = envelope({ jobId, agentId: h.m.id, prompt, callerWallet: h.a.s.address(employer), escrow });
   ctx.act(`${employer} sends the envelope for ${jobId} (NexusV2 job #${escrow.onChainId})`);
-  const r = await agentOf(ctx).execute(env);
-  return { escrow, block, env, r };
+  return { escrow, block, env, r: await untilRun(h, env) };
+}
+
+/** Blocks an agent may wait for before it acts on an escrow (APS-PROF-19: any depth of at least 1 passes). */
+const DEPTH_WAIT = 6;
+
+/**
+ * Sends `env` until the agent runs it: an agent that waits for more confirmations answers a 4xx
+ * (mined a block, sent again, up to {@link DEPTH_WAIT}) or `pending` (its /status is followed).
+ */
+async function untilRun(h: Hire, env: APS1Envelope): Promise<HttpAnswer> {
+  const agent = agentOf(h.a.ctx);
+  let r = await agent.execute(env);
+  for (let i = 0; i < DEPTH_WAIT && r.status >= 400 && r.status < 500; i++) {
+    await h.a.s.test.mine({ blocks: 1 });
+    r = await agent.execute(env);
+  }
+  for (let i = 0; i < 20 && r.status === 200 && r.body?.status === 'pending'; i++) {
+    await new Promise((x) => setTimeout(x, 500));
+    r = await agent.status(env.jobId);
+  }
+  return r;
 }
 
 async function oneCase(ctx: RunContext, h: Hire, employer: string, c: Case, extra: number): Promise<void> {
