@@ -8,8 +8,8 @@
  *
  * Two kinds of crash:
  * - between requests, at every step boundary of three lifecycles (NexusV2 settled by the judge;
- *   NexusV2 disputed and refunded; a two-milestone stream) and of a hire: any target with a
- *   restart control;
+ *   NexusV2 disputed and refunded; a two-milestone stream) and of a hire, advanced together so
+ *   that five restarts cross every boundary: any target with a restart control;
  * - inside the execution, once the agent decided to complete: its completeJob transaction is held
  *   in the harness's RPC fault proxy while it is killed, then dropped (before the send) or let
  *   through (after the send, before it saw the receipt). Needs `rpc-faults` too.
@@ -104,53 +104,8 @@ async function agreedPrice(ctx: RunContext, h: Hire, agent: AgentClient, jobId: 
   return usdToUnits(r.body.price, h.decimals) ?? h.price;
 }
 
-/** NexusV2, negotiated, settled (or, disputed, refunded) by the judge, with a crash at every boundary. */
-async function nexusLifecycle(ctx: RunContext, h: Hire, agent: AgentClient, employer: string, ending: 'settle' | 'dispute'): Promise<void> {
-  const { a } = h;
-  const jobId = freshJobId(`rst-${ending}`);
-  const price = await agreedPrice(ctx, h, agent, jobId);
-  await ctx.restart(AGENT, `after the negotiation of ${jobId} agreed ${price} base units`);
-  const escrow = await pay(h, employer, 'nexus-escrow', price);
-  const from = (await a.s.public.getTransactionReceipt({ hash: escrow.txHash })).blockNumber;
-  await ctx.restart(AGENT, `after NexusV2 job #${escrow.onChainId} was funded, before the envelope`);
-  const env = envelope({ jobId, agentId: h.m.id, prompt: `a job across crashes (${ending})`, callerWallet: a.s.address(employer), escrow });
-  const job = await execute(ctx, h, agent, env, escrow, 'after the restarts (the agreement must still bind)');
-  if (job.answer?.status !== 'success') return;
-  await crashAndObserve(ctx, [job], `after the execution of ${jobId}`);
-  const id = BigInt(escrow.onChainId);
-  if (ending === 'dispute') {
-    ctx.act(`${employer} disputes NexusV2 job #${id}`);
-    const d = await actor(a, employer).send('dispute', nexusCall(a.c, 'disputeJob', id));
-    if (!d.ok) throw new Indeterminate(REQ, `setup: the dispute was refused (${d.reason})`);
-    await crashAndObserve(ctx, [job], `after ${employer} disputed job #${id}`);
-  }
-  const ruling = ending === 'dispute' ? 'refundJob' : 'settleJob';
-  ctx.act(`the judge ${ending === 'dispute' ? 'refunds' : 'settles'} NexusV2 job #${id}`);
-  const r = await actor(a, 'judge').send(ruling, nexusCall(a.c, ruling, id));
-  if (!r.ok) throw new Indeterminate(REQ, `setup: the judge's ${ruling} was refused (${r.reason})`);
-  await crashAndObserve(ctx, [job], `after the judge's ${ruling} of job #${id}`);
-  const hist = await jobHistory(h, id, from);
-  ctx.check(REQ, hist.completed === 1 && hist.ended === 1, `NexusV2 job #${id} was completed once and resolved exactly once`, {
-    expected: 'completed 1, settled or refunded 1',
-    actual: `completed ${hist.completed}, ended ${hist.ended}`,
-  });
-}
-
-/** A two-milestone stream: one envelope per milestone, a crash between them. */
-async function streamLifecycle(ctx: RunContext, h: Hire, agent: AgentClient, employer: string): Promise<void> {
-  const { a } = h;
-  const escrow = await pay(h, employer, 'stream-milestone', h.price);
-  const first = envelope({ jobId: freshJobId('rst-ms0'), agentId: h.m.id, prompt: 'milestone one', callerWallet: a.s.address(employer), escrow });
-  const job = await execute(ctx, h, agent, first, escrow, 'the first milestone');
-  await crashAndObserve(ctx, [job], `between the milestones of stream #${escrow.onChainId}`);
-  const second = envelope({ jobId: freshJobId('rst-ms1'), agentId: h.m.id, prompt: 'milestone two', callerWallet: a.s.address(employer), escrow });
-  await execute(ctx, h, agent, second, escrow, 'after the restart, the second milestone');
-  const statuses = await Promise.all([0n, 1n].map((i) => a.s.read(a.c.stream, streamAbi, 'getMilestone', [BigInt(escrow.onChainId), i]).then((m) => APS1_PROFILE.statuses.milestone[m.status])));
-  ctx.expectEqual(REQ, statuses.join('/'), 'Submitted/Submitted', `stream #${escrow.onChainId}: each envelope delivered its own milestone`);
-}
-
-/** A hire through the restartable marketplace, a crash, the same hire again: the stored answer (or a 4xx), charged once. */
-async function hireAcrossCrash(ctx: RunContext, h: Hire, caller: string): Promise<void> {
+/** A hire through the restartable marketplace, before a crash; `check` after it resends it: the stored answer (or a 4xx), charged nothing more. */
+async function hireBeforeCrash(ctx: RunContext, h: Hire, caller: string): Promise<{ check(): Promise<void> }> {
   const { a } = h;
   const mk = marketplaceClient((await ctx.restartable('aps1-marketplace')).url, ctx.fetch);
   const list = await mk.list();
@@ -167,26 +122,103 @@ async function hireAcrossCrash(ctx: RunContext, h: Hire, caller: string): Promis
   ctx.act(`${caller} hires ${m.id} as ${jobId} through the restartable marketplace`);
   const first = await mk.execute(m.id, body, { signer: ctx.key(caller) });
   if (first.status !== 200) throw new Indeterminate(REQ, `the hire before the crash answered ${first.status} ${first.text.slice(0, 160)}`);
-  await ctx.restart('aps1-marketplace', `after the hire ${jobId} was answered`);
-  const after = await a.s.balanceOf(token, who);
-  ctx.act(`${caller} resends the hire ${jobId}`);
-  const again = await mk.execute(m.id, body, { signer: ctx.key(caller) });
-  ctx.check(
-    REQ,
-    (again.status === 200 && JSON.stringify(again.body) === JSON.stringify(first.body)) || (again.status >= 400 && again.status < 500),
-    'after the restart, the resent hire answers the stored answer (or a 4xx)',
-    {
-      expected: `200 ${first.text.slice(0, 160)} (or a 4xx)`,
-      actual: `${again.status} ${again.text.slice(0, 160)}`,
+  return {
+    async check() {
+      const before = await a.s.balanceOf(token, who);
+      ctx.act(`${caller} resends the hire ${jobId}`);
+      const again = await mk.execute(m.id, body, { signer: ctx.key(caller) });
+      ctx.check(
+        REQ,
+        (again.status === 200 && JSON.stringify(again.body) === JSON.stringify(first.body)) || (again.status >= 400 && again.status < 500),
+        'after the restart, the resent hire answers the stored answer (or a 4xx)',
+        {
+          expected: `200 ${first.text.slice(0, 160)} (or a 4xx)`,
+          actual: `${again.status} ${again.text.slice(0, 160)}`,
+        },
+      );
+      ctx.expectEqual(REQ, await a.s.balanceOf(token, who), before, 'the resent hire charged nothing more');
     },
-  );
-  ctx.expectEqual(REQ, await a.s.balanceOf(token, who), after, 'the resent hire charged nothing more');
+  };
+}
+
+/**
+ * Two NexusV2 jobs (negotiated; one settled by the judge, one disputed and refunded), a
+ * two-milestone stream and a hire, advanced together stage by stage with one crash between stages:
+ * every step boundary of each lifecycle is crossed by a crash, for five restarts in all.
+ */
+async function everyStep(ctx: RunContext, h: Hire, agent: AgentClient, employer: string): Promise<void> {
+  const { a } = h;
+  const nexus = h.methods.includes('nexus-escrow');
+  const stream = h.methods.includes('stream-milestone');
+  const endings = nexus ? (['settle', 'dispute'] as const) : [];
+  const ids = endings.map((e) => freshJobId(`rst-${e}`));
+  const prices: bigint[] = [];
+  for (const id of ids) prices.push(await agreedPrice(ctx, h, agent, id));
+  await ctx.restart(AGENT, `after the negotiations of ${ids.join(' and ') || 'nothing'} agreed their prices`);
+
+  const from = await a.s.public.getBlockNumber({ cacheTime: 0 });
+  const escrows: Escrow[] = [];
+  for (const price of prices) escrows.push(await pay(h, employer, 'nexus-escrow', price));
+  const streamEscrow = stream ? await pay(h, employer, 'stream-milestone', h.price) : undefined;
+  await ctx.restart(AGENT, 'after the escrows were funded, before any envelope');
+
+  const jobs: Job[] = [];
+  for (const [i, e] of escrows.entries()) {
+    const env = envelope({ jobId: ids[i]!, agentId: h.m.id, prompt: `a job across crashes (${endings[i]})`, callerWallet: a.s.address(employer), escrow: e });
+    jobs.push(await execute(ctx, h, agent, env, e, 'after two restarts (the agreement must still bind)'));
+  }
+  if (streamEscrow) {
+    const env = envelope({ jobId: freshJobId('rst-ms0'), agentId: h.m.id, prompt: 'milestone one', callerWallet: a.s.address(employer), escrow: streamEscrow });
+    jobs.push(await execute(ctx, h, agent, env, streamEscrow, 'the first milestone'));
+  }
+  const hired = await hireBeforeCrash(ctx, h, employer);
+  await crashAndObserve(ctx, jobs, 'after the executions and the hire');
+  await hired.check();
+
+  const [settled, disputed] = escrows.map((e) => BigInt(e.onChainId));
+  if (settled !== undefined) {
+    ctx.act(`the judge settles NexusV2 job #${settled}`);
+    const r = await actor(a, 'judge').send('settleJob', nexusCall(a.c, 'settleJob', settled));
+    if (!r.ok) throw new Indeterminate(REQ, `setup: the judge's settleJob was refused (${r.reason})`);
+  }
+  if (disputed !== undefined) {
+    ctx.act(`${employer} disputes NexusV2 job #${disputed}`);
+    const d = await actor(a, employer).send('dispute', nexusCall(a.c, 'disputeJob', disputed));
+    if (!d.ok) throw new Indeterminate(REQ, `setup: the dispute was refused (${d.reason})`);
+  }
+  if (streamEscrow) {
+    const env = envelope({ jobId: freshJobId('rst-ms1'), agentId: h.m.id, prompt: 'milestone two', callerWallet: a.s.address(employer), escrow: streamEscrow });
+    jobs.push(await execute(ctx, h, agent, env, streamEscrow, 'after a restart, the second milestone'));
+  }
+  await crashAndObserve(ctx, jobs, 'after the judge settled one job, the employer disputed the other, and the second milestone');
+
+  if (disputed !== undefined) {
+    ctx.act(`the judge refunds the disputed NexusV2 job #${disputed}`);
+    const r = await actor(a, 'judge').send('refundJob', nexusCall(a.c, 'refundJob', disputed));
+    if (!r.ok) throw new Indeterminate(REQ, `setup: the judge's refundJob was refused (${r.reason})`);
+    await crashAndObserve(ctx, jobs, `after the judge refunded job #${disputed}`);
+  }
+  for (const id of [settled, disputed]) {
+    if (id === undefined) continue;
+    const hist = await jobHistory(h, id, from);
+    ctx.check(REQ, hist.completed === 1 && hist.ended === 1, `NexusV2 job #${id} was completed once and resolved exactly once`, {
+      expected: 'completed 1, settled or refunded 1',
+      actual: `completed ${hist.completed}, ended ${hist.ended}`,
+    });
+  }
+  if (streamEscrow) {
+    const statuses = await Promise.all(
+      [0n, 1n].map((i) => a.s.read(a.c.stream, streamAbi, 'getMilestone', [BigInt(streamEscrow.onChainId), i]).then((m) => APS1_PROFILE.statuses.milestone[m.status])),
+    );
+    ctx.expectEqual(REQ, statuses.join('/'), 'Submitted/Submitted', `stream #${streamEscrow.onChainId}: each envelope delivered its own milestone`);
+  }
 }
 
 export const restartEveryStep = defineScenario({
   kind: 'property',
   id: 'restart-every-step',
-  title: 'The agent and the marketplace are killed (SIGKILL) and restarted at every step boundary of a job, a stream and a hire; nothing is lost or run twice',
+  title:
+    'The agent and the marketplace are killed (SIGKILL) and restarted at every step boundary of two NexusV2 jobs (settled; disputed and refunded), a stream and a hire; nothing is lost or run twice',
   requirements: [REQ],
   ...RESTART,
   endpoints: ['aps1-agent', 'aps1-marketplace'],
@@ -197,9 +229,7 @@ export const restartEveryStep = defineScenario({
     const agent = agentClient((await ctx.restartable(AGENT)).url, ctx.fetch);
     const h = await hire(ctx, agent, REQ);
     if (h.price === 0n) throw new Indeterminate(REQ, 'a free agent takes no escrow');
-    if (h.methods.includes('nexus-escrow')) for (const ending of ['settle', 'dispute'] as const) await nexusLifecycle(ctx, h, agent, v.employer, ending);
-    if (h.methods.includes('stream-milestone')) await streamLifecycle(ctx, h, agent, v.employer);
-    await hireAcrossCrash(ctx, h, v.employer);
+    await everyStep(ctx, h, agent, v.employer);
   },
 });
 
