@@ -3,7 +3,7 @@
  * around it. A fault that never fired established nothing, so a scenario asks `expectFired` before
  * it judges anything: the case is then indeterminate with that reason, never a pass.
  */
-import { Indeterminate } from '../engine/errors.ts';
+import { Indeterminate, TargetProblem } from '../engine/errors.ts';
 import type { ArmedFault, FaultAction, FaultHit, FaultProxy, FaultSpec, Trigger, UpstreamAnswer } from './proxy.ts';
 import { startFaultProxy } from './proxy.ts';
 
@@ -38,6 +38,36 @@ export function asResponse(a: UpstreamAnswer): Response {
   const headers = new Headers();
   for (const [k, v] of Object.entries(a.headers)) if (v !== undefined) for (const x of [v].flat()) headers.append(k, String(x));
   return new Response([204, 205, 304].includes(a.status) ? null : new Uint8Array(a.body), { status: a.status, headers });
+}
+
+/** An answer a client saw or only the proxy did: who got it, its status and its body (JSON where it parses, else the text). */
+export interface SeenAnswer {
+  who: string;
+  status: number;
+  body: any;
+}
+
+/** A recorded upstream answer as a {@link SeenAnswer} of `who`. */
+export function seenAnswer(who: string, a: UpstreamAnswer): SeenAnswer {
+  const text = a.body.toString('utf8');
+  try {
+    return { who, status: a.status, body: text ? JSON.parse(text) : null };
+  } catch {
+    return { who, status: a.status, body: text };
+  }
+}
+
+/**
+ * The answer of `p`, or 'lost' when the connection ended without one: the recording fetch reports
+ * that as a TargetProblem, and here a fault (a dropped answer, a killed server) caused it on purpose.
+ */
+export async function orLost<T>(p: Promise<T>): Promise<T | 'lost'> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof TargetProblem) return 'lost';
+    throw e;
+  }
 }
 
 /** One line per delivery of a hit, for evidence: what the server answered where the client saw nothing (or something else). */

@@ -7,6 +7,7 @@
  * One proxy per chain RPC in this process, shared by every server that asks for it (counted, and
  * stopped when the last one lets go). Scenarios find it by the target chain's RPC URL.
  */
+import { decodeFunctionData, parseTransaction, type Abi, type Hex } from 'viem';
 import { HarnessFault } from '../engine/errors.ts';
 import { startFaultProxy, type FaultProxy, type ProxiedRequest, type Substitute, type Trigger } from './proxy.ts';
 
@@ -94,6 +95,32 @@ export function rpcMethods(body: Buffer): string[] {
 /** A trigger on JSON-RPC requests that call one of `methods` (alone or in a batch). */
 export function callsRpc(...methods: string[]): Trigger {
   return { method: 'POST', match: (r: ProxiedRequest) => rpcMethods(r.body).some((m) => methods.includes(m)) };
+}
+
+/**
+ * A trigger on JSON-RPC requests that send a signed transaction (`eth_sendRawTransaction(Sync)`,
+ * alone or in a batch) calling one of `functions` of `abi` on the contract at `to`, with arguments
+ * `args` accepts: a server's own escrow action, held or lost on its way to the chain.
+ */
+export function sendsCall(o: { to: string; abi: Abi; functions: readonly string[]; args?: (args: readonly unknown[]) => boolean }): Trigger {
+  const calls = (raw: unknown) => {
+    if (typeof raw !== 'string') return false;
+    const tx = parseTransaction(raw as Hex);
+    if (tx.to?.toLowerCase() !== o.to.toLowerCase() || !tx.data) return false;
+    const call = decodeFunctionData({ abi: o.abi, data: tx.data });
+    return o.functions.includes(call.functionName) && (o.args?.(call.args ?? []) ?? true);
+  };
+  return {
+    method: 'POST',
+    match: (r: ProxiedRequest) => {
+      try {
+        const body = JSON.parse(r.body.toString('utf8')) as { method?: string; params?: unknown[] } | { method?: string; params?: unknown[] }[];
+        return (Array.isArray(body) ? body : [body]).some((c) => (c?.method === 'eth_sendRawTransaction' || c?.method === 'eth_sendRawTransactionSync') && calls(c.params?.[0]));
+      } catch {
+        return false;
+      }
+    },
+  };
 }
 
 /**

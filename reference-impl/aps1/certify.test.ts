@@ -1,7 +1,8 @@
 /**
  * `amh certify --protocol aps1` against the APS-1 reference deployment started as its own process
  * (reference-impl/aps1/serve.ts) and described only by a target file: the healthy deployment passes
- * (exit 0); a deliberately broken one makes certify exit 1 naming the requirement; and the compat
+ * (exit 0; without `--restartable` the file has no restart control, so APS-RST-01 is
+ * not-applicable); a deliberately broken one makes certify exit 1 naming the requirement; and the compat
  * profile (the public contracts' quirks, `serve.ts --profile compat`) fails exactly the
  * requirements profile.md says it breaks (the scenarios that pin each rule).
  */
@@ -22,10 +23,12 @@ test('the reference APS-1 deployment in its own process passes certify through i
     const out = path.join(lab.dir, 'healthy');
     const r = await certify(s.targetFile, out, ['--runs', '4']);
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    // Without `--restartable` the file names no restart control: the crash requirement is not-applicable, never passed.
+    const reqs = reportOf(out).requirements;
+    const rst = reqs.find((q) => q.id === 'APS-RST-01');
+    assert.match(`${rst?.status} ${rst?.reason}`, /^not-applicable .*'restart'/);
     assert.deepEqual(
-      reportOf(out)
-        .requirements.filter((q) => q.status !== 'pass')
-        .map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
+      reqs.filter((q) => q.status !== 'pass' && q.id !== 'APS-RST-01').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
       [],
     );
   } finally {

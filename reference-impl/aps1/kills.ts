@@ -19,6 +19,7 @@ import { APS1_PROFILE, withCompat, type CompatSwitches } from './protocol/profil
 import { applyProfile } from './server/apply-profile.ts';
 import { APS1_FAULTS, type Aps1Faults } from './server/faults.ts';
 import { startAps1Stack } from './server/stack.ts';
+import { startRestartableAps1 } from './restartable.ts';
 import { nexusAbi } from './protocol/abi.ts';
 import { createWalletClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -44,6 +45,8 @@ interface Variant {
   mutant?: Mutant;
   /** NexusV2's platform fee set to another value for the run. */
   platformFeeBps?: bigint;
+  /** Faults of the crashable pair the crash scenarios kill (serve.ts --child --fault NAME); set: it is started. */
+  restartable?: (typeof APS1_FAULTS.names)[number][];
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -124,6 +127,8 @@ export default defineKills<Variant>({
     if (v?.compat) await applyProfile(c, withCompat(APS1_PROFILE, v.compat));
     if (v?.platformFeeBps !== undefined) await setFee(c, v.platformFeeBps);
     const stack = await startAps1Stack(c, { faults: v?.faults });
+    // The pair the crash scenarios kill runs as a child process: only where they run (the control and its variants).
+    const restartable = !v || v.restartable ? await startRestartableAps1(c, { args: (v?.restartable ?? []).flatMap((f) => ['--fault', f]) }) : undefined;
     const tokens = Object.fromEntries(c.profile.tokens.map((t) => [t.key, { address: t.address, name: t.name, version: t.version, decimals: t.decimals }]));
     const contracts = Object.fromEntries(Object.entries(c.profile.contracts).filter(([k]) => !c.profile.tokens.some((t) => t.key === k)));
     const target = parseTarget({
@@ -131,11 +136,13 @@ export default defineKills<Variant>({
       chains: [{ id: 'tempo', chainId: c.chainId, rpcUrl: c.rpcUrl, tokens, contracts }],
       endpoints: { 'aps1-agent': stack.agent.url, 'aps1-marketplace': stack.marketplace.url },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'snapshot'],
+      capabilities: ['clock-control', 'snapshot', 'reorg', ...(restartable ? ['restart', 'rpc-faults'] : [])],
+      ...(restartable ? { restart: restartable.controls } : {}),
     });
     return {
       target,
       async stop() {
+        await restartable?.stop();
         await stack.stop();
         if (v?.compat) await applyProfile(c, APS1_PROFILE);
         if (v?.platformFeeBps !== undefined) await setFee(c, APS1_PROFILE.platformFeeBps);
@@ -178,6 +185,10 @@ export default defineKills<Variant>({
     fault('APS-MKT-04', 'forgetHireAnswer', 'marketplace-hire', 2),
     fault('APS-MKT-02', 'noHireAnchor', 'marketplace-revert', 2),
     fault('APS-MKT-03', 'noCallerAuth', 'marketplace-auth', 2),
+    fault('APS-FLT-01', 'noIdempotency', 'fault-duplicate-execute', 1),
+    fault('APS-ORG-01', 'noRevertCheck', 'escrow-reorg', 1),
+    { requirement: 'APS-RST-01', defect: APS1_FAULTS.describe('inMemoryState'), grep: 'restart-every-step', runs: 1, variant: { restartable: ['inMemoryState'] } },
+    { requirement: 'APS-RST-01', defect: APS1_FAULTS.describe('noCrashResume'), grep: 'restart-inside-completion', runs: 1, variant: { restartable: ['noCrashResume'] } },
     fault('APS-MKT-03', 'acceptUnverifiableSignature', 'marketplace-auth', 2),
     quirk('APS-DSP-01', 'penaltyFromWinner', 'the penalty is cut from the winner', 'dispute-outcomes'),
     quirk('APS-DSP-02', 'penaltyCapIn18Decimals', 'the cap 10e18 is compared in 6-decimal units', 'penalty-cap', 12),

@@ -28,9 +28,10 @@ const failing = (r: Report) =>
     .map((q) => q.id)
     .sort();
 
-test('amh run --profile: a 5% fee, 2.5% penalty and 20-token cap are followed by the contracts, the model and the texts; the run passes', { timeout: 300_000 }, async () => {
+test('amh run --profile: a 5% fee, 2.5% penalty and 20-token cap are followed by the contracts, the model and the texts; the run passes', { timeout: 600_000 }, async () => {
   const out = path.join(lab.dir, 'run-fees');
-  // Every aps1 scenario (a --grep could leave a requirement unchecked, hence indeterminate).
+  // Every aps1 scenario (a --grep could leave a requirement unchecked, hence indeterminate); the
+  // crash scenarios among them restart a server several times (minutes on a loaded machine).
   const r = await amh(['run', '--protocol', 'aps1', '--runs', '2', '--seed', '3', '--workers', '1', '--quiet', '--profile', FEES, '--out', out]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const q = (id: string) => aps1(report(out)).requirements.find((x) => x.id === id)!;

@@ -14,7 +14,20 @@ import type { Address, Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
-import { LOSSES, callsRpc, describeHit, expectFired, lossFault, rpcFaultsOf, withFaultProxy, type FaultProxy, type Hangup, type UpstreamAnswer } from '../../harness/faults/index.ts';
+import {
+  LOSSES,
+  callsRpc,
+  describeHit,
+  expectFired,
+  lossFault,
+  rpcFaultsOf,
+  withFaultProxy,
+  type FaultProxy,
+  type Hangup,
+  type SeenAnswer,
+  seenAnswer,
+  type UpstreamAnswer,
+} from '../../harness/faults/index.ts';
 import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { createPayer, pickV2, sendWithPayment } from '../../reference-impl/x402/agents/payer.ts';
 import { eip3009TokenAbi } from '../../reference-impl/x402/protocol/eip3009.ts';
@@ -28,22 +41,8 @@ const PRICE = '$0.10';
 const FAULT_RUNS = 5;
 
 /** An answer to a paid request: status and body (the buyer's, or one only the proxy saw). */
-interface Answer {
-  who: string;
-  status: number;
-  body: unknown;
-}
-
-function answerOf(who: string, a: UpstreamAnswer): Answer {
-  const text = a.body.toString('utf8');
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { who, status: a.status, body };
-}
+type Answer = SeenAnswer;
+const answerOf = seenAnswer;
 
 const taskIdOf = (body: unknown): string | undefined => {
   const t = (body as { taskId?: unknown } | null)?.taskId;

@@ -15,12 +15,11 @@
  *   server saw it mined). This needs `rpc-faults` too: the reference grants it, a target file cannot.
  */
 import fc from 'fast-check';
-import { decodeFunctionData, parseTransaction, type Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
-import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
+import { Indeterminate } from '../../harness/engine/errors.ts';
 import { eventually } from '../../harness/engine/restart.ts';
-import { describeHit, expectFired, rpcFaultsOf, type ProxiedRequest } from '../../harness/faults/index.ts';
+import { describeHit, expectFired, orLost, rpcFaultsOf, sendsCall } from '../../harness/faults/index.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, escrowEvents, feedbackCount, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
@@ -41,16 +40,6 @@ const RESTART = { ...BASE, capabilities: ['restart' as const], maxRuns: 2, runTi
 /** The restartable server's URL (a separate instance where the target keeps one for crash tests). */
 async function restartableUrl(ctx: RunContext): Promise<string> {
   return (await ctx.restartable('agentripe')).url.replace(/\/+$/, '');
-}
-
-/** A vendor step's answer, or 'lost' when the connection ended without one (the server died). */
-async function answerOf(p: Promise<{ status: number; body: any }>): Promise<{ status: number; body: any } | 'lost'> {
-  try {
-    return await p;
-  } catch (e) {
-    if (e instanceof TargetProblem) return 'lost';
-    throw e;
-  }
 }
 
 /** Crash and restart the server, then compare everything observable with the model. */
@@ -161,26 +150,6 @@ export const restartEveryStep = defineScenario({
   },
 });
 
-/** Whether a JSON-RPC send carries a release or refund of `depositId` on `escrow`. */
-function sendsResolution(escrow: string, depositId: Hex) {
-  return (r: ProxiedRequest) => {
-    try {
-      const body = JSON.parse(r.body.toString('utf8')) as { method?: string; params?: unknown[] } | { method?: string; params?: unknown[] }[];
-      return (Array.isArray(body) ? body : [body]).some((c) => {
-        if (c?.method !== 'eth_sendRawTransaction' && c?.method !== 'eth_sendRawTransactionSync') return false;
-        const raw = c?.params?.[0];
-        if (typeof raw !== 'string') return false;
-        const tx = parseTransaction(raw as Hex);
-        if (tx.to?.toLowerCase() !== escrow.toLowerCase() || !tx.data) return false;
-        const call = decodeFunctionData({ abi: escrowAbi, data: tx.data });
-        return (call.functionName === 'releaseToVendor' || call.functionName === 'refundToBuyer') && String(call.args?.[0]).toLowerCase() === depositId.toLowerCase();
-      });
-    } catch {
-      return false;
-    }
-  };
-}
-
 type Cut = 'before-send' | 'after-send';
 /** Both escrow actions, each cut before and after its send. */
 const CASES = [
@@ -202,14 +171,14 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
   const proxy = await rpcFaultsOf(t.a.s.spec.rpcUrl);
   const fault = proxy.arm({
     name: `the server's ${action === 'approve' ? 'release' : 'refund'} of ${short(t.taskId)} held in the RPC proxy`,
-    when: { method: 'POST', match: sendsResolution(t.a.escrow, t.taskId) },
+    when: sendsCall({ to: t.a.escrow, abi: escrowAbi, functions: ['releaseToVendor', 'refundToBuyer'], args: (a) => String(a[0]).toLowerCase() === t.taskId.toLowerCase() }),
     action: { kind: 'delay', phase: cut === 'before-send' ? 'request' : 'response', hold: true },
   });
   const final = next(m, action === 'approve' ? { kind: 'complete', approved: true } : { kind: 'fail' });
   const send = () => (action === 'approve' ? t.v.complete(t.taskId, goodResult(PATH)) : t.v.fail(t.taskId, 'cannot do it'));
   if (action === 'approve') t.approvedResult = goodResult(PATH);
   ctx.act(`${t.roles.actor} ${action === 'approve' ? 'submits an honest result (no review: released)' : 'reports failure (refund)'}`);
-  const first = answerOf(send());
+  const first = orLost(send());
   try {
     const fired = await Promise.race([fault.whenFired().then(() => true), first.then(() => false)]);
     // Only read the answer when nothing was held: a held request's answer never comes before the restart.
@@ -229,7 +198,7 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
   ctx.evidence.note(describeHit(fault, fault.hits[0]!));
   // The vendor saw no answer: it sends the same request again, as any client would.
   ctx.act(`${t.roles.actor} got no answer and sends the same ${action === 'approve' ? 'complete' : 'fail'} again`);
-  const retry = await answerOf(send());
+  const retry = await orLost(send());
   ctx.check(
     REQ,
     retry !== 'lost' && ((retry.status === 200 && retry.body?.task?.status === final.status) || (retry.status >= 400 && retry.status < 500)),

@@ -57,7 +57,8 @@ export interface Hire {
   methods: PaymentMethod[];
 }
 
-async function hire(ctx: RunContext, agent: AgentClient, req: string): Promise<Hire> {
+/** The agent's manifest and what hiring it takes (the way into every paid scenario). */
+export async function hire(ctx: RunContext, agent: AgentClient, req: string): Promise<Hire> {
   return termsOf(ctx, await manifestFor(ctx, agent, req), req);
 }
 

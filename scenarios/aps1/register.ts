@@ -13,7 +13,7 @@ export const aps1Register = defineRegister({
   sources: [
     { id: 'seed', title: 'Seed 004: @paypol-protocol/aps-1 README', file: 'scenarios/aps1/sources/seed-004-aps1.txt', origin: '/work/shared/seeds/004_fad0599b83ca4664.txt' },
     { id: 'spec', title: 'specs/protocols.md §D APS-1', file: 'scenarios/aps1/sources/spec-notes-aps1.md', origin: '/work/shared/specs/protocols.md lines 283-356' },
-    { id: 'profile', title: 'APS-1 profile: assumptions and compat tables', file: 'scenarios/aps1/profile.md', origin: 'scenarios/aps1/profile.md', lines: [21, 49] },
+    { id: 'profile', title: 'APS-1 profile: assumptions and compat tables', file: 'scenarios/aps1/profile.md', origin: 'scenarios/aps1/profile.md', lines: [21, 52] },
   ],
   entries: [
     // ---- seed: listing, intro ----------------------------------------------------------------
@@ -66,7 +66,7 @@ export const aps1Register = defineRegister({
     { source: 'seed', lines: [131, 132], quote: '"Minimum $4"', requirements: ['APS-NEG-02'] },
     { source: 'seed', lines: [133, 134], quote: '"type": "accept", "jobId": "job-123", "price": 4.00', requirements: ['APS-NEG-02', 'APS-NEG-03'] },
     // ---- seed: Phase 3 -------------------------------------------------------------------------
-    { source: 'seed', lines: [135, 135], quote: 'Before execution, the client locks funds using one of three methods', requirements: ['APS-EXE-02', 'APS-EXE-03'] },
+    { source: 'seed', lines: [135, 135], quote: 'Before execution, the client locks funds using one of three methods', requirements: ['APS-EXE-02', 'APS-EXE-03', 'APS-ORG-01'] },
     { source: 'seed', lines: [136, 137], quote: '| Method | Contract | Use Case |', notTestable: 'table header' },
     { source: 'seed', lines: [138, 138], quote: '| nexus-escrow | NexusV2 | Single job with dispute resolution |', requirements: ['APS-EXE-04', 'APS-JOB-01', 'APS-DSP-01'] },
     { source: 'seed', lines: [139, 139], quote: '| stream-milestone | PayPolStreamV1 | Multi-milestone projects |', requirements: ['APS-EXE-04', 'APS-STR-01'] },
@@ -169,12 +169,15 @@ export const aps1Register = defineRegister({
     { source: 'profile', lines: [35, 35], quote: 'APS-PROF-15', notTestable: 'nothing is placed, so nothing to check' },
     { source: 'profile', lines: [36, 36], quote: 'APS-PROF-16', requirements: ['APS-JOB-05', 'APS-DSP-02'] },
     { source: 'profile', lines: [37, 37], quote: 'APS-PROF-17', requirements: ['APS-ROB-01', 'APS-MSG-03'] },
-    { source: 'profile', lines: [38, 43], quote: 'The compat profile: what the public contracts do instead', notTestable: 'heading and prose of the compat table' },
-    { source: 'profile', lines: [44, 45], quote: '| switch | public behaviour (§D) | requirements it breaks |', notTestable: 'table header' },
-    { source: 'profile', lines: [46, 46], quote: '`penaltyFromWinner`', requirements: ['APS-DSP-01', 'APS-DSP-02'] },
-    { source: 'profile', lines: [47, 47], quote: '`penaltyCapIn18Decimals`', requirements: ['APS-DSP-02'] },
-    { source: 'profile', lines: [48, 48], quote: '`timeoutAfterDelivery`', requirements: ['APS-JOB-05'] },
-    { source: 'profile', lines: [49, 49], quote: '`verifyByAnyone`', requirements: ['APS-PRF-03'] },
+    { source: 'profile', lines: [38, 38], quote: 'APS-PROF-18', requirements: ['APS-FLT-01', 'APS-EXE-03', 'APS-MKT-04'] },
+    { source: 'profile', lines: [39, 39], quote: 'APS-PROF-19', requirements: ['APS-ORG-01', 'APS-MKT-02'] },
+    { source: 'profile', lines: [40, 40], quote: 'APS-PROF-20', requirements: ['APS-RST-01'] },
+    { source: 'profile', lines: [41, 46], quote: 'The compat profile: what the public contracts do instead', notTestable: 'heading and prose of the compat table' },
+    { source: 'profile', lines: [47, 48], quote: '| switch | public behaviour (§D) | requirements it breaks |', notTestable: 'table header' },
+    { source: 'profile', lines: [49, 49], quote: '`penaltyFromWinner`', requirements: ['APS-DSP-01', 'APS-DSP-02'] },
+    { source: 'profile', lines: [50, 50], quote: '`penaltyCapIn18Decimals`', requirements: ['APS-DSP-02'] },
+    { source: 'profile', lines: [51, 51], quote: '`timeoutAfterDelivery`', requirements: ['APS-JOB-05'] },
+    { source: 'profile', lines: [52, 52], quote: '`verifyByAnyone`', requirements: ['APS-PRF-03'] },
   ],
   surface: [
     // routes

@@ -145,6 +145,31 @@ export const aps1Requirements = defineCatalog([
     profileAssumption: false,
     constants: ['platformFeeBps'],
   },
+  // ---- bad days: duplicates, reorgs, crashes --------------------------------------------------------
+  {
+    id: 'APS-FLT-01',
+    level: 'MUST',
+    title: 'A request delivered twice runs one job and uses its escrow once',
+    source: { ...PROFILE, section: 'APS-PROF-18 Duplicate delivery (APS-PROF-06 one escrow, one job; APS-PROF-11 a jobId is charged once)' },
+    text: 'When the network delivers one paid envelope twice (both copies at once, or the second after the first was answered), by every escrow method the agent takes, every delivery is answered with the job’s one outcome (a 2xx naming the same execution) or a 4xx, never a 5xx; GET /status/:jobId answers that execution; the agent sent at most one plan commitment, verification, completion and milestone submission for it, a NexusV2 job is Completed once and a stream delivers one milestone, not two. When a signed hire is delivered twice, every delivery is answered without a 5xx, the served ones with the same escrow and settlement, exactly one NexusV2 job is created for it, it ends once, and the caller paid the price once (settled) or nothing (refunded). (The harness’s fault proxy duplicates the request; a fault that never fired leaves the case indeterminate.)',
+    profileAssumption: true,
+  },
+  {
+    id: 'APS-ORG-01',
+    level: 'MUST',
+    title: 'An escrow a reorg removed pays for nothing; one mined again counts once',
+    source: { ...PROFILE, section: 'Reorgs and confirmation depth (APS-PROF-19); seed Phase 3 "Before execution, the client locks funds"' },
+    text: 'After an agent executed a job paid by a NexusV2 job, and a reorg (capability reorg) replaced every block from the escrow’s up: when the escrow is gone from the new branch, GET /status/:jobId and a resent envelope answer 404 / a 4xx or a result whose every reported transaction is on the chain now, in the block it names (never a success naming transactions the chain no longer has), the agent sends no transaction for it, and an escrow the employer funds again on the new branch is served like any paid job; when the escrow is mined again in another block (with or without the agent’s own transactions), the same holds for the answers, a resent envelope is answered 200 with the job delivered on the new branch or a 4xx, and the NexusV2 job is Completed on the new branch at most once, with at most one plan commitment for it.',
+    profileAssumption: true,
+  },
+  {
+    id: 'APS-RST-01',
+    level: 'MUST',
+    title: 'An agent or marketplace killed and restarted at any step loses nothing and runs nothing twice',
+    source: { ...PROFILE, section: 'APS-PROF-20 Crashes and restarts (DESIGN: SQLite state that survives a restart)' },
+    text: 'When the agent server (and the marketplace) is killed with SIGKILL and restarted on the same state (capability restart) at every step boundary of a job (after a negotiation agreed a price, after the escrow was funded, after the execution, after a dispute, after the judge settled or refunded; and between the milestones of a stream; and after a hire), the agreement still binds (an escrow of the agreed price pays), a paid envelope sent after the restart runs, GET /status/:jobId answers what it answered before, resending an envelope answers the same execution and sends no transaction, the NexusV2 job is Completed once and resolved (JobSettled or JobRefunded) exactly once, the second envelope of a stream delivers the next milestone (not the first again), and a resent hire answers the stored answer (or a 4xx) and charges nothing more; when the agent is killed while its completeJob transaction is in flight (held before the send, or after it was mined; needs rpc-faults too), the employer’s resend is answered with the job’s result (at once, or by /status within 20 s) and the job is committed, verified and completed once.',
+    profileAssumption: true,
+  },
   // ---- proofs -----------------------------------------------------------------------------------
   {
     id: 'APS-PRF-01',

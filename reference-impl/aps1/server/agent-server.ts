@@ -114,7 +114,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
   };
   const chain = new Aps1Chain(localChain(cfg.chainId, cfg.rpcUrl), cfg.rpcUrl, cfg.addresses, cfg.privateKey);
   const wallet = chain.address;
-  const db = new Aps1Db(cfg.dbPath ?? ':memory:');
+  const db = new Aps1Db(faults.inMemoryState ? ':memory:' : (cfg.dbPath ?? ':memory:'));
   const locks = new KeyedLock();
   const revert = new RevertGuard((n) => chain.blockHash(n), { liveAnchors: () => db.liveAnchors(), orphan: (a) => db.orphanAnchors(a) }, log);
   const handler = workerHandler(cfg.strategy);
@@ -324,7 +324,7 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
   );
   app.use('*', async (_c, next) => {
     try {
-      await revert.check();
+      if (!faults.noRevertCheck) await revert.check();
     } catch (e) {
       log(`revert check skipped: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -403,22 +403,26 @@ export async function startAgentServer(cfg: AgentServerConfig): Promise<AgentSer
     );
     if (env.agentId !== id) throw new HttpError(400, `Invalid envelope: agentId: this agent is '${id}', not '${env.agentId}'`);
     const requestHash = keccak256(stringToBytes(canonicalJson({ ...env, timestamp: undefined })));
-    return locks.run(`job:${env.jobId}`, async () => {
-      const existing = db.agentJob(env.jobId);
+    // The fault: no lock and no lookup by jobId, so each delivery is a job of its own.
+    const lockKey = faults.noIdempotency ? `job:${env.jobId}:${randomBytes(4).toString('hex')}` : `job:${env.jobId}`;
+    return locks.run(lockKey, async () => {
+      const existing = faults.noIdempotency ? undefined : db.agentJob(env.jobId);
       if (existing) {
         if (existing.requestHash !== requestHash) throw new HttpError(409, `jobId '${env.jobId}' was already used for another request`);
         if (existing.state === 'done') return c.json(JSON.parse(existing.result!), (existing.httpStatus ?? 200) as 200);
       }
       let escrow: EscrowCheck | null;
       if (existing) {
+        if (faults.noCrashResume) throw new HttpError(409, `job '${env.jobId}' is still running`);
         // A retry of a job a failure left running: resume with the claim checked the first time.
         escrow = existing.escrow ? reviveEscrow(existing.escrow) : null;
       } else {
         await checkProofClaim(env);
         escrow = await checkEscrow(env);
-        const key = faults.acceptReusedEscrow ? null : (escrow?.key ?? null);
+        const key = faults.acceptReusedEscrow || faults.noIdempotency ? null : (escrow?.key ?? null);
         const taken = key ? db.agentJobByEscrow(key) : undefined;
         if (taken) throw new HttpError(409, `this escrow already paid for job '${taken.jobId}'`);
+        if (faults.noIdempotency) db.deleteAgentJob(env.jobId);
         if (!db.startAgentJob({ jobId: env.jobId, requestHash, escrowKey: key, escrow: escrow ? storeEscrow(escrow) : null, anchor: escrow?.anchor.hash ? escrow.anchor : undefined }, iso())) {
           throw new HttpError(409, `jobId '${env.jobId}' or its escrow is already taken`);
         }

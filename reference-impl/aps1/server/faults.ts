@@ -28,6 +28,10 @@ export const APS1_FAULTS = defineFaults({
   statelessNegotiation: 'each negotiation message is answered as the first of its job (a later lowball undoes an agreement)',
   invalidErrorResult: "a failed execution is stored and answered with status 'failed', which APS1Result does not allow",
   recordRefusedEnvelopes: 'an envelope the validator refuses is still recorded under its jobId (GET /status then answers an error result for it)',
+  noIdempotency: 'the agent keeps no per-jobId record: every delivery of an envelope is checked and run as a new job (a duplicate runs twice)',
+  noRevertCheck: 'the agent never checks that the escrow block of a stored job is still on chain (after a reorg it answers a result naming transactions the chain no longer has)',
+  noCrashResume: 'a job a crash left running is answered 409 "still running" for ever instead of being finished by the next delivery',
+  inMemoryState: 'the agent and the marketplace keep their state in memory only (a restart forgets every job, agreement and hire)',
   // marketplace
   noCallerAuth: "the marketplace executes (and charges) without checking the caller's signature",
   settleOnFailure: 'the marketplace settles the escrow although the agent failed or its proof mismatched',

@@ -61,7 +61,7 @@ export async function startMarketplace(cfg: MarketplaceConfig): Promise<Marketpl
   const iso = () => new Date(now()).toISOString();
   const chain = new Aps1Chain(localChain(cfg.chainId, cfg.rpcUrl), cfg.rpcUrl, cfg.addresses, cfg.privateKey);
   const me = chain.address;
-  const db = new Aps1Db(cfg.dbPath ?? ':memory:');
+  const db = new Aps1Db(faults.inMemoryState ? ':memory:' : (cfg.dbPath ?? ':memory:'));
   const locks = new KeyedLock();
   const revert = new RevertGuard((n) => chain.blockHash(n), { liveAnchors: () => db.liveAnchors(), orphan: (a) => db.orphanAnchors(a) }, log);
   const deadline = BigInt(cfg.deadlineSeconds ?? 3600);

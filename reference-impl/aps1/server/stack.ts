@@ -106,49 +106,103 @@ export interface StackOptions {
   log?: (line: string) => void;
 }
 
+/** A server key (harness serviceAccount `name`), given gas on `chain`. */
+async function fundedKey(chain: RunningChain, name: string): Promise<Hex> {
+  const a = serviceAccount(name);
+  await rpcCall(chain.rpcUrl, 'anvil_setBalance', [a.address, `0x${GAS.toString(16)}`]);
+  return a.privateKey;
+}
+
+/** Where one server of the deployment runs: its key's name, its SQLite file and its port. */
+interface Placement {
+  key: string;
+  dbPath: string;
+  port?: number;
+  /** The chain's RPC as this server reaches it (default the chain's own). */
+  rpcUrl?: string;
+}
+
+function startAgent(chain: RunningChain, a: (typeof REFERENCE_AGENTS)[number], at: Placement, o: StackOptions): Promise<AgentServer> {
+  return fundedKey(chain, at.key).then((privateKey) =>
+    startAgentServer({
+      rpcUrl: at.rpcUrl ?? chain.rpcUrl,
+      chainId: chain.chainId,
+      addresses: aps1Addresses(chain),
+      tokens: aps1Tokens(chain),
+      privateKey,
+      agent: a.agent,
+      strategy: a.strategy,
+      slowDelayMs: o.slowDelayMs,
+      dbPath: at.dbPath,
+      host: o.host,
+      port: at.port,
+      faults: o.faults,
+      log: o.log,
+    }),
+  );
+}
+
+async function startMarket(chain: RunningChain, agentUrls: string[], at: Placement, o: StackOptions): Promise<Marketplace> {
+  return startMarketplace({
+    rpcUrl: at.rpcUrl ?? chain.rpcUrl,
+    chainId: chain.chainId,
+    addresses: aps1Addresses(chain),
+    tokens: aps1Tokens(chain).map((t) => t.address),
+    privateKey: await fundedKey(chain, at.key),
+    agents: agentUrls,
+    dbPath: at.dbPath,
+    host: o.host,
+    port: at.port,
+    faults: o.faults,
+    log: o.log,
+  });
+}
+
+/**
+ * The honest agent and a marketplace listing only it, with keys of their own, on fixed ports and
+ * SQLite files under `dir`: what the crash scenarios kill (reference-impl/aps1/restartable.ts).
+ * The marketplace starts first, so once the agent answers both do.
+ */
+export async function startHonestPair(
+  chain: RunningChain,
+  o: StackOptions & { dir: string; agentPort: number; marketPort: number; rpcUrl?: string },
+): Promise<{ agent: AgentServer; marketplace: Marketplace; stop(): Promise<void> }> {
+  const honest = REFERENCE_AGENTS.find((a) => a.strategy === 'honest')!;
+  const agentUrl = `http://${o.host ?? '127.0.0.1'}:${o.agentPort}`;
+  const marketplace = await startMarket(chain, [agentUrl], { key: 'aps1-marketplace-restartable', dbPath: path.join(o.dir, 'marketplace.sqlite'), port: o.marketPort, rpcUrl: o.rpcUrl }, o);
+  try {
+    const agent = await startAgent(chain, honest, { key: 'aps1-agent-restartable', dbPath: path.join(o.dir, 'agent.sqlite'), port: o.agentPort, rpcUrl: o.rpcUrl }, o);
+    return {
+      agent,
+      marketplace,
+      async stop() {
+        await agent.stop().catch(() => undefined);
+        await marketplace.stop().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    await marketplace.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
 /** Starts the four agents and the marketplace on `chain`. */
 export async function startAps1Stack(chain: RunningChain, o: StackOptions = {}): Promise<Aps1Stack> {
   const dir = o.dir ?? mkdtempSync(path.join(tmpdir(), 'aps1-'));
-  const addresses = aps1Addresses(chain);
-  const tokens = aps1Tokens(chain);
-  const key = async (name: string): Promise<Hex> => {
-    const a = serviceAccount(name);
-    await rpcCall(chain.rpcUrl, 'anvil_setBalance', [a.address, `0x${GAS.toString(16)}`]);
-    return a.privateKey;
-  };
   const started: { stop(): Promise<void> }[] = [];
   try {
     const agents: Aps1Stack['agents'] = [];
     for (const a of REFERENCE_AGENTS) {
-      const server = await startAgentServer({
-        rpcUrl: chain.rpcUrl,
-        chainId: chain.chainId,
-        addresses,
-        tokens,
-        privateKey: await key(`aps1-agent-${a.agent.id}`),
-        agent: a.agent,
-        strategy: a.strategy,
-        slowDelayMs: o.slowDelayMs,
-        dbPath: path.join(dir, `${a.agent.id}.sqlite`),
-        host: o.host,
-        faults: o.faults,
-        log: o.log,
-      });
+      const server = await startAgent(chain, a, { key: `aps1-agent-${a.agent.id}`, dbPath: path.join(dir, `${a.agent.id}.sqlite`) }, o);
       started.push(server);
       agents.push({ strategy: a.strategy, id: a.agent.id, server });
     }
-    const marketplace = await startMarketplace({
-      rpcUrl: chain.rpcUrl,
-      chainId: chain.chainId,
-      addresses,
-      tokens: tokens.map((t) => t.address),
-      privateKey: await key('aps1-marketplace'),
-      agents: agents.filter((a) => a.strategy !== 'slow').map((a) => a.server.url),
-      dbPath: path.join(dir, 'marketplace.sqlite'),
-      host: o.host,
-      faults: o.faults,
-      log: o.log,
-    });
+    const marketplace = await startMarket(
+      chain,
+      agents.filter((a) => a.strategy !== 'slow').map((a) => a.server.url),
+      { key: 'aps1-marketplace', dbPath: path.join(dir, 'marketplace.sqlite') },
+      o,
+    );
     started.push(marketplace);
     const agent = agents.find((a) => a.strategy === 'honest')!.server;
     return {
