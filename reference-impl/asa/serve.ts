@@ -4,7 +4,7 @@
  *
  *   npx tsx reference-impl/asa/serve.ts --part lightning [--port N]
  *   npx tsx reference-impl/asa/serve.ts --part relay [--port N] [--db FILE]
- *   npx tsx reference-impl/asa/serve.ts --part provider --relay ws://… --lightning http://… [--port N] [--db FILE] [--target-out FILE] [--challenge aperture|token] [--fault NAME]… (ProviderFaults, for tests)
+ *   npx tsx reference-impl/asa/serve.ts --part provider --relay ws://… --lightning http://… [--port N] [--db FILE] [--target-out FILE] [--challenge aperture|token] [--identity ROLE] [--token-lifetime S] [--token-max-requests N] [--fault NAME]… (ProviderFaults, for tests)
  *   npx tsx reference-impl/asa/serve.ts [--part all] [--target-out FILE]      (the three in one process)
  *
  * Each prints one JSON line once ready (`{part, url, …}`; the provider and `all` add `target`), then
@@ -43,6 +43,10 @@ async function main(): Promise<void> {
       challenge: { type: 'string', default: 'aperture' },
       fault: { type: 'string', multiple: true },
       'target-out': { type: 'string' },
+      /** The role whose Nostr and Lightning keys the provider uses (default provider; restartable.ts gives its own). */
+      identity: { type: 'string', default: 'provider' },
+      'token-lifetime': { type: 'string' },
+      'token-max-requests': { type: 'string' },
     },
   });
   const port = values.port ? Number(values.port) : undefined;
@@ -62,10 +66,12 @@ async function main(): Promise<void> {
     const p = await startProvider({
       relayUrl: values.relay,
       lightningUrl: values.lightning,
-      nostrKey: roleKey('provider', 'nostr').privateKey,
-      nodeKey: roleKey('provider', 'lightning').privateKey,
+      nostrKey: roleKey(values.identity, 'nostr').privateKey,
+      nodeKey: roleKey(values.identity, 'lightning').privateKey,
       port,
       db: values.db,
+      ...(values['token-lifetime'] ? { tokenLifetime: Number(values['token-lifetime']) } : {}),
+      ...(values['token-max-requests'] ? { tokenMaxRequests: Number(values['token-max-requests']) } : {}),
       challenge: values.challenge === 'token' ? 'token' : 'aperture',
       faults: Object.fromEntries((values.fault ?? []).map((f) => [f, true])),
     });
