@@ -6,7 +6,7 @@
  * everything observable is compared with what the agreement's history says: the paid credential
  * (macaroon + preimage) is still honoured, never answered with a second invoice; an unpaid one is
  * not; a spent one-request token is not served again; the payer was debited once; the agreement
- * moves on; the relay still serves the stored events; no DM is answered twice.
+ * moves on; the relay still serves the stored events; the request is not offered a second time.
  *
  * The relay is not crashed: it is the target's, and its stored events are checked after every
  * provider restart (profile ASA-PROF-14).
@@ -195,10 +195,11 @@ async function agreementAcrossCrashes(ctx: RunContext): Promise<void> {
     const att = await r.attest({ subject: w.pk, agreement: done!.id, rating: 5, proof: sha256hex(pay.preimage) });
     await crash(w, 'after the attestation', d, 'completed', att);
 
-    // Every earlier DM was read again at each restart: none may have been answered twice.
-    const extra = r.inbox.filter((i) => i.rumor.pubkey === w.pk && (i.msg?.type === 'service_offer' || i.msg?.type === 'reject'));
-    ctx.check(REQ, extra.length === 0, 'no DM was answered twice across the restarts (no second offer, no reject of the accept already handled)', {
-      expected: 'nothing after the one offer',
+    // Every earlier DM was read again at each restart: the request may not be offered twice (a second
+    // price to pay). A reject of the accept already honoured is confusing but costs nothing: not judged.
+    const extra = r.inbox.filter((i) => i.rumor.pubkey === w.pk && i.msg?.type === 'service_offer');
+    ctx.check(REQ, extra.length === 0, 'the service_request was not offered twice across the restarts', {
+      expected: 'no offer after the one accepted',
       actual: extra.map((i) => JSON.stringify(i.msg)).join(' | '),
     });
   } finally {

@@ -340,10 +340,11 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
 
   const handling: Promise<void>[] = [];
   async function onDm(wrap: NostrEvent): Promise<void> {
-    // A restart subscribes again and the relay serves every stored wrap (their created_at is randomised, so no `since`): answer each once.
-    if (db.prepare('SELECT 1 FROM handled_dms WHERE wrap_id = ?').get(wrap.id)) return;
+    // A restart subscribes again and the relay serves every stored wrap (their created_at is randomised,
+    // so no `since`): answer each at most once, marked before handling (a crash inside a handler loses
+    // its rest, as the requester can see, rather than answering an accept it already honoured with a reject).
+    if (db.prepare('INSERT OR IGNORE INTO handled_dms (wrap_id) VALUES (?)').run(wrap.id).changes === 0) return;
     await handleDm(wrap);
-    db.prepare('INSERT OR IGNORE INTO handled_dms (wrap_id) VALUES (?)').run(wrap.id);
   }
   async function handleDm(wrap: NostrEvent): Promise<void> {
     let rumor: ReturnType<typeof nip59.unwrapEvent>;
