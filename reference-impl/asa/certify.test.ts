@@ -1,7 +1,8 @@
 /**
  * `amh certify --protocol asa` against the reference parts started as their own processes
  * (reference-impl/asa/serve.ts: the Lightning simulation, the relay, the provider agent) and
- * described only by the target file the provider writes: the healthy deployment passes (exit 0);
+ * described only by the target file the provider writes: the healthy deployment (with `--restartable`:
+ * a restart control in the file, so ASA-RST-01 runs) passes (exit 0);
  * a provider with a deliberately broken macaroon check makes certify exit 1 naming ASA-L402-04.
  * nostr-tools' SimplePool publishes to and reads from the separate relay process.
  */
@@ -43,8 +44,8 @@ test('nostr-tools SimplePool publishes to and reads from the relay process', asy
   }
 });
 
-test('the reference relay and provider in their own processes pass certify through the target file alone', { timeout: 600_000 }, async () => {
-  const p = await lab.provider('healthy', ['--db', path.join(lab.dir, 'provider.sqlite')]);
+test('the reference relay and provider in their own processes pass certify through the target file alone (the crash requirement through its restart command)', { timeout: 900_000 }, async () => {
+  const p = await lab.provider('healthy', ['--db', path.join(lab.dir, 'provider.sqlite'), '--restartable']);
   const targetFile = p.targetFile;
   try {
     const out = path.join(lab.dir, 'healthy');

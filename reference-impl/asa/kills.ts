@@ -4,6 +4,8 @@
  * one test-only fault switched on (server/relay.ts RelayFaults, server/provider.ts ProviderFaults,
  * server/lightning.ts NetworkFaults), or with a proxy in front of one endpoint that mangles its HTTP
  * (the server's own code stays as it is), described as a Target exactly as the service publishes it.
+ * The control and the crash variants also start the restartable provider (restartable.ts, a child
+ * process the crash scenario kills), the crash variants with one fault in it.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +15,7 @@ import { defineKills, type KillVariant } from '../../harness/testing/kill.ts';
 import type { NetworkFaults } from './server/lightning.ts';
 import type { ProviderFaults } from './server/provider.ts';
 import type { RelayFaults } from './server/relay.ts';
+import { type RestartableProvider, startRestartableProvider } from './restartable.ts';
 import { type AsaFaults, type AsaStack, startAsaStack } from './server/stack.ts';
 
 const relay = (requirement: string, f: keyof RelayFaults, defect: string, grep: string, runs = 3): KillVariant<Variant> => ({
@@ -48,7 +51,11 @@ type ProxyFault =
   /** asa-lightning crashes on a body that is not JSON: 500, and the server never sees the request. */
   | 'nonJson500';
 
-type Variant = AsaFaults & { proxy?: ProxyFault };
+type Variant = AsaFaults & {
+  proxy?: ProxyFault;
+  /** Faults of the restartable provider the crash scenario kills (serve.ts --fault NAME); set: it is started. */
+  restartable?: (keyof ProviderFaults)[];
+};
 
 const PROXIED: Record<ProxyFault, 'asa-lightning' | 'asa-l402'> = { channelRefusal500: 'asa-lightning', paysAnyRoute: 'asa-lightning', lsatOnly: 'asa-l402', nonJson500: 'asa-lightning' };
 
@@ -112,18 +119,28 @@ async function manglingProxy(upstream: string, fault: ProxyFault): Promise<{ url
   };
 }
 
-/** An in-process stack described as a Target (the kill variants, and tests of other stack options). */
-export function stackTarget(s: AsaStack, name: string) {
+/** An in-process stack described as a Target (the kill variants, and tests of other stack options); with `restartable`, its crash control too. */
+export function stackTarget(s: AsaStack, name: string, restartable?: RestartableProvider) {
   return parseTarget({
     name,
     endpoints: s.endpoints,
     accounts: roleKeys()
       .filter((k) => k.kind !== 'ed25519')
       .map((k) => ({ role: k.role, kind: k.kind, privateKey: k.privateKey, publicKey: k.publicKey })),
-    capabilities: ['asa:reputation-view'],
-    config: s.config,
+    capabilities: ['asa:reputation-view', ...(restartable ? ['restart'] : [])],
+    config: restartable ? { asa: { ...s.config.asa, restartable: restartable.identity } } : s.config,
+    ...(restartable ? { restart: { 'asa-l402': restartable.control } } : {}),
   });
 }
+
+/** A variant whose restartable provider has one fault, against ASA-RST-01 (one run: a restart at every boundary). */
+const crash = (f: keyof ProviderFaults, defect: string): KillVariant<Variant> => ({
+  requirement: 'ASA-RST-01',
+  defect: `restartable provider: ${defect}`,
+  variant: { restartable: [f] },
+  grep: 'provider-restart',
+  runs: 1,
+});
 
 const proxied = (requirement: string, proxy: ProxyFault, defect: string, grep: string, runs = 1): KillVariant<Variant> => ({
   requirement,
@@ -137,21 +154,33 @@ export default defineKills<Variant>({
   protocol: 'asa',
   controlRuns: 3,
   async start(v) {
-    const { proxy: fault, ...faults } = v ?? {};
+    const { proxy: fault, restartable: crashFaults, ...faults } = v ?? {};
     const s = await startAsaStack({ faults: v ? faults : undefined });
     const name = `asa reference${v ? ` with ${JSON.stringify(v)}` : ''}`;
-    if (!fault) return { target: stackTarget(s, name), stop: () => s.stop() };
+    // The crashable provider (a child process) for the control and the crash variants only: it costs a process.
+    const r =
+      !v || crashFaults
+        ? await startRestartableProvider(s.relay.url, s.lightning.url, { args: (crashFaults ?? []).flatMap((f) => ['--fault', f]) }).catch(async (e) => {
+            await s.stop();
+            throw e;
+          })
+        : undefined;
+    const stopAll = async () => {
+      await r?.stop();
+      await s.stop();
+    };
+    if (!fault) return { target: stackTarget(s, name, r), stop: stopAll };
     const endpoint = PROXIED[fault];
     const p = await manglingProxy(s.endpoints[endpoint], fault).catch(async (e) => {
-      await s.stop();
+      await stopAll();
       throw e;
     });
-    const target = stackTarget({ ...s, endpoints: { ...s.endpoints, [endpoint]: p.through(s.endpoints[endpoint]) } }, name);
+    const target = stackTarget({ ...s, endpoints: { ...s.endpoints, [endpoint]: p.through(s.endpoints[endpoint]) } }, name, r);
     return {
       target,
       stop: async () => {
         await p.stop();
-        await s.stop();
+        await stopAll();
       },
     };
   },
@@ -211,5 +240,17 @@ export default defineKills<Variant>({
     proxied('ASA-ROB-01', 'nonJson500', 'a body that is not JSON gets 500', 'asa/robustness'),
     prov('ASA-ATT-01', 'emptyReputation', 'the reputation view counts nothing', 'reputation-proofs', 1),
     prov('ASA-ATT-02', 'naiveReputation', 'the reputation view counts every attestation', 'reputation-proofs', 1),
+    // ---- crashes and duplicates ----
+    crash('rootKeyPerStart', 'the L402 root key is in memory only (a new one at every start: issued macaroons stop verifying)'),
+    crash('tokensInMemory', 'issued tokens are in memory only (a paid buyer is refused after a restart)'),
+    crash('usesInMemory', 'token use counts are in memory only (a spent one-request token is served again after a restart)'),
+    prov(
+      'ASA-FLT-01',
+      'staleUseCount',
+      'judges the request count on the value read before its settlement lookup (a credential delivered twice at once is served twice)',
+      'fault-duplicate-delivery',
+      1,
+    ),
+    net('ASA-FLT-01', 'allowDoublePay', 'pays an invoice twice (a pay call delivered twice charges the payer twice)', 'fault-duplicate-delivery', 1),
   ],
 });

@@ -14,22 +14,30 @@ import { Requester } from '../../reference-impl/asa/agents/requester.ts';
 import { RelayUnreachable, WireClient } from '../../reference-impl/asa/agents/wire.ts';
 import { KIND, type NostrEvent, readCapability } from '../../reference-impl/asa/protocol/events.ts';
 
+const Pubkey = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .describe('the provider agent’s Nostr pubkey (x-only hex)');
+const NodeId = z
+  .string()
+  .regex(/^0[23][0-9a-f]{64}$/)
+  .describe('the provider’s Lightning node id (compressed secp256k1)');
+
 export const AsaConfig = z
   .object({
     provider: z
       .object({
-        pubkey: z
-          .string()
-          .regex(/^[0-9a-f]{64}$/)
-          .describe('the provider agent’s Nostr pubkey (x-only hex)'),
-        node: z
-          .string()
-          .regex(/^0[23][0-9a-f]{64}$/)
-          .describe('the provider’s Lightning node id (compressed secp256k1)'),
+        pubkey: Pubkey,
+        node: NodeId,
         reputation: z.string().url().optional().describe('base URL of a reputation view GET <url>/<pubkey> (with capability asa:reputation-view)'),
       })
       .strict()
       .optional(),
+    restartable: z
+      .object({ pubkey: Pubkey, node: NodeId })
+      .strict()
+      .optional()
+      .describe("the identities of the provider behind restart['asa-l402'].url when the target keeps a separate instance for crash tests (default: config.asa.provider's)"),
   })
   .strict();
 export type AsaConfig = z.infer<typeof AsaConfig>;

@@ -15,7 +15,7 @@ export const asaRegister = defineRegister({
   sources: [
     { id: 'seed', title: 'Seed 003: NIP-A5 PR #2273 page', file: 'scenarios/asa/sources/seed-003-asa.txt', origin: '/work/shared/seeds/003_c0494d8fa59d1c3a.txt' },
     { id: 'spec', title: 'specs/nostr-l402.md §1 NIP-A5', file: 'scenarios/asa/sources/spec-notes-asa.md', origin: '/work/shared/specs/nostr-l402.md lines 24-154' },
-    { id: 'profile', title: 'asa profile: assumptions', file: 'scenarios/asa/profile.md', origin: 'scenarios/asa/profile.md', lines: [10, 29] },
+    { id: 'profile', title: 'asa profile: assumptions', file: 'scenarios/asa/profile.md', origin: 'scenarios/asa/profile.md', lines: [10, 42] },
   ],
   entries: [
     // ---- seed: page header ---------------------------------------------------------------------
@@ -98,13 +98,13 @@ export const asaRegister = defineRegister({
     { source: 'spec', lines: [102, 103], quote: '{"type":"accept","offer_event":"<offer-dm-event-id>"}', requirements: ['ASA-NEG-03', 'ASA-NEG-02'] },
     { source: 'spec', lines: [104, 105], quote: '{"type":"complete","asa":"<kind-38402-event-id>"', requirements: ['ASA-AGR-01', 'ASA-AGR-02'] },
     { source: 'spec', lines: [106, 107], quote: 'Who moves to `disputed` is not pinned', requirements: ['ASA-AGR-01', 'ASA-AGR-02', 'ASA-NEG-03'] },
-    { source: 'spec', lines: [109, 110], quote: 'Settlement steps', requirements: ['ASA-L402-01', 'ASA-L402-02', 'ASA-L402-03', 'ASA-L402-10', 'ASA-L402-11'] },
+    { source: 'spec', lines: [109, 110], quote: 'Settlement steps', requirements: ['ASA-L402-01', 'ASA-L402-02', 'ASA-L402-03', 'ASA-L402-10', 'ASA-L402-11', 'ASA-RST-01'] },
     { source: 'spec', lines: [111, 111], quote: 'Optional kind 1 activity posts', notTestable: 'optional (MAY) activity posts' },
     {
       source: 'spec',
       lines: [112, 112],
       quote: 'providers MUST validate all caveats on every request',
-      requirements: ['ASA-L402-04', 'ASA-L402-05', 'ASA-L402-06', 'ASA-L402-07', 'ASA-L402-08', 'ASA-PRV-01', 'ASA-ATT-02', 'ASA-LN-03'],
+      requirements: ['ASA-L402-04', 'ASA-L402-05', 'ASA-L402-06', 'ASA-L402-07', 'ASA-L402-08', 'ASA-PRV-01', 'ASA-ATT-02', 'ASA-LN-03', 'ASA-FLT-01', 'ASA-RST-01'],
     },
     { source: 'spec', lines: [114, 118], quote: '### 1.10 Differences: older nostrwolfe draft vs PR', requirements: ['ASA-EVT-03'] },
     { source: 'spec', lines: [119, 119], quote: 'listing lifecycle', notTestable: 'not in PR #2273 (the older draft’s listing lifecycle)' },
@@ -132,11 +132,20 @@ export const asaRegister = defineRegister({
     { source: 'profile', lines: [22, 22], quote: 'ASA-PROF-11', requirements: ['ASA-RLY-10'] },
     { source: 'profile', lines: [23, 23], quote: 'ASA-PROF-12', requirements: ['ASA-L402-05', 'ASA-L402-07'] },
     { source: 'profile', lines: [24, 24], quote: 'ASA-PROF-13', requirements: ['ASA-ROB-01'] },
+    { source: 'profile', lines: [25, 25], quote: 'ASA-PROF-14', requirements: ['ASA-RST-01'] },
+    { source: 'profile', lines: [26, 26], quote: 'ASA-PROF-15', requirements: ['ASA-FLT-01'] },
     {
       source: 'profile',
-      lines: [25, 29],
+      lines: [27, 32],
       quote: 'Ambiguities noted, not decided by a check',
       notTestable: 'ambiguities written down without a check (the reference accepts the rumor id; single-letter filters only)',
+    },
+    {
+      source: 'profile',
+      lines: [33, 42],
+      quote: 'Reorgs and confirmation depth',
+      notTestable:
+        'no reorg scenario applies: asa has no chain; a Lightning payment is final once the preimage is revealed (no block, no confirmation depth) and a relay has no canonical chain to reorganise; payments counted once are ASA-FLT-01 and ASA-RST-01',
     },
   ],
   surface: [
@@ -157,13 +166,13 @@ export const asaRegister = defineRegister({
     { kind: 'message', name: 'DM complete / dispute', requirements: ['ASA-AGR-01', 'ASA-AGR-02'] },
     { kind: 'message', name: 'DM agreement (profile)', requirements: ['ASA-NEG-03'] },
     { kind: 'header', name: 'WWW-Authenticate: L402/LSAT', requirements: ['ASA-L402-01', 'ASA-L402-11'] },
-    { kind: 'header', name: 'Authorization: L402/LSAT', requirements: ['ASA-L402-02', 'ASA-L402-09', 'ASA-L402-10', 'ASA-ROB-01'] },
-    { kind: 'route', name: 'GET|POST <l402 resource>', requirements: ['ASA-L402-01', 'ASA-L402-02'] },
+    { kind: 'header', name: 'Authorization: L402/LSAT', requirements: ['ASA-L402-02', 'ASA-L402-09', 'ASA-L402-10', 'ASA-ROB-01', 'ASA-FLT-01', 'ASA-RST-01'] },
+    { kind: 'route', name: 'GET|POST <l402 resource>', requirements: ['ASA-L402-01', 'ASA-L402-02', 'ASA-RST-01', 'ASA-FLT-01'] },
     { kind: 'route', name: 'GET <reputation>/<pubkey>', requirements: ['ASA-ATT-01', 'ASA-ATT-02'] },
     {
       kind: 'route',
       name: 'Lightning simulation API (/v1/graph, /v1/nodes, /v1/channels, invoices, payments)',
-      requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-04', 'ASA-LN-05', 'ASA-LN-06', 'ASA-ROB-01'],
+      requirements: ['ASA-LN-02', 'ASA-LN-03', 'ASA-LN-04', 'ASA-LN-05', 'ASA-LN-06', 'ASA-ROB-01', 'ASA-FLT-01'],
     },
     { kind: 'field', name: 'BOLT11 invoice', requirements: ['ASA-LN-01'] },
     { kind: 'field', name: 'macaroon caveats (services, _valid_until, _max_requests, unknown)', requirements: ['ASA-L402-04', 'ASA-L402-05', 'ASA-L402-06', 'ASA-L402-07', 'ASA-L402-08'] },

@@ -318,6 +318,23 @@ export const asaRequirements = defineCatalog([
     "Every malformed frame to the relay (not JSON, a message of the wrong shape, an event with a bad id, signature, kind, tags or field, the provider's own 38402 or 38400 one field off, oversized content, a bad AUTH, a REQ or CLOSE with a bad subscription id or filter) leaves the connection open and answering (a text frame that is not UTF-8, a binary frame or a frame over 64 KiB may close it), gets no OK true for the event it carries, and an EVENT whose event is well formed but whose id or signature does not verify gets OK false; every malformed request to the L402 resource (no, malformed, forged, attenuated or mismatched credential, an agreement that names nothing, another method or path) or to the Lightning API (bad node keys, channels to nobody or to oneself, bad amounts, invoices cut, tampered, paid, expired or of an unknown node, a fee limit no route meets, another method or path) is answered below 500 (501 for an unimplemented method; a closed connection for a transport-level defect or a body over 64 KiB), with a 4xx where it could change state, and carries no secret it was not sent; after a batch the relay serves the provider's capability and agreement as before and none of the batch's events, the fixture's nodes keep their channels, balances and online flags, its invoices their states, no node the batch named is registered, and the paid token the batch carried broken still buys its request.",
     true,
   ),
+  // ---- crashes and duplicate delivery ----------------------------------------------------------------
+  r(
+    'ASA-RST-01',
+    'MUST',
+    'A provider killed and restarted at any step of an agreement honours what was paid, no more, and charges nothing twice',
+    { ...PROFILE, section: 'ASA-PROF-14 A restart loses nothing; spec notes §1.9 "providers MUST validate all caveats on every request"; L402: a paid credential buys its requests' },
+    "When the provider's L402 server is killed with SIGKILL and restarted (capability restart: the target's restart control for asa-l402) after the offer was accepted, after the invoices were issued, after one was paid (before delivery), after delivery, after completion and after the attestation: an unpaid request for the agreement still gets 402 with an invoice at the agreement's terms signed by the provider's node; the paid credential (macaroon + preimage) is served (2xx), never refused or answered with a second invoice; a token whose invoice was not paid is refused (4xx); a spent one-request token is not served again (4xx; a token whose count allows more is served, one with no count is served or refused, never a 5xx); the payer was debited the one payment and nothing more; the complete DM moves the agreement to completed (its payment_hash, when present, the payment made before the restarts); the relay serves the provider's 38400, the agreement's latest status, the attestation, and exactly one agreement for the requester; the service_request is not offered a second time.",
+    true,
+  ),
+  r(
+    'ASA-FLT-01',
+    'MUST',
+    'A pay call or a paid L402 request delivered twice pays once, serves within the token and never fails with a 5xx',
+    { ...PROFILE, section: 'ASA-PROF-15 Duplicate delivery; BOLT 11: an invoice is paid once; L402: a credential may be reused while its caveats allow' },
+    "When the network delivers the Lightning API's pay call twice (at once, or the second after the first's answer), each delivery is answered with the invoice's payment (200 with its preimage) or refused (4xx), the payer is debited one payment (amount + routing fee), the provider's invoice is settled and the credential is served. When it delivers the paid L402 request twice, each delivery is served (2xx) or refused (4xx), never a 5xx; it is served at least once and no more often than the token's own request count (`<service>_max_requests`, when the token carries one), a further use is refused once the count is spent (served while it is not), and the payer pays nothing again.",
+    true,
+  ),
   // ---- attestations --------------------------------------------------------------------------------
   SINCE_D78(
     r(

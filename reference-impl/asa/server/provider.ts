@@ -76,6 +76,14 @@ export interface ProviderFaults {
   refusePaid?: boolean;
   /** Never answers service requests. */
   silent?: boolean;
+  /** The L402 root key is kept in memory only: a new one at every start, so issued macaroons stop verifying after a restart. */
+  rootKeyPerStart?: boolean;
+  /** Issued tokens (the paid-invoice memory) are kept in memory only: a restart forgets them, and a paid buyer is refused. */
+  tokensInMemory?: boolean;
+  /** Token use counts are kept in memory only: a restart resets them, and a spent token is served again. */
+  usesInMemory?: boolean;
+  /** The request count is judged on the value read before the settlement lookup: two deliveries of one credential at once are both served. */
+  staleUseCount?: boolean;
 }
 
 export interface ProviderOptions {
@@ -140,7 +148,13 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     CREATE TABLE IF NOT EXISTS offers (rumor_id TEXT PRIMARY KEY, requester TEXT NOT NULL, capability TEXT NOT NULL, price_sats TEXT NOT NULL, timeout INTEGER NOT NULL, accepted INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE IF NOT EXISTS versions (event_id TEXT PRIMARY KEY, d TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS agreements (d TEXT PRIMARY KEY, requester TEXT NOT NULL, capability TEXT NOT NULL, price_sats TEXT NOT NULL, status TEXT NOT NULL, event_id TEXT NOT NULL, created_at INTEGER NOT NULL, deadline INTEGER NOT NULL, payment_hash TEXT);
+    CREATE TABLE IF NOT EXISTS handled_dms (wrap_id TEXT PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS capability_versions (event_id TEXT PRIMARY KEY);
   `);
+  // Test-only: state a careless provider would keep in memory, lost as at a restart.
+  if (faults.rootKeyPerStart) db.exec("DELETE FROM meta WHERE k = 'root'");
+  if (faults.tokensInMemory) db.exec('DELETE FROM tokens');
+  if (faults.usesInMemory) db.exec('UPDATE tokens SET uses = 0');
   let root = (db.prepare("SELECT v FROM meta WHERE k = 'root'").get() as { v: string } | undefined)?.v;
   if (!root) {
     root = randomBytes(32).toString('hex');
@@ -196,14 +210,16 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     const tok = db.prepare('SELECT * FROM tokens WHERE token_id = ?').get(id.tokenId) as { payment_hash: string; agreement: string | null; uses: number } | undefined;
     if (!tok || tok.payment_hash !== id.paymentHash) return refuse(res, 401, 'unknown_token', 'this server minted no such token');
     if (!faults.skipPreimageCheck && sha256hex(cred.preimage) !== id.paymentHash) return refuse(res, 401, 'wrong_preimage', 'the preimage does not hash to the token’s payment hash');
-    const problem = faults.skipSignature
-      ? null
-      : verifyMacaroon(mac, rootKey, {
-          service,
-          ignore: faults.ignoreServices ? ['services'] : [],
-          now: faults.ignoreExpiry ? 0 : now(),
-          used: faults.ignoreCount ? 0 : tok.uses,
-        });
+    const caveatProblem = (used: number) =>
+      faults.skipSignature
+        ? null
+        : verifyMacaroon(mac, rootKey, {
+            service,
+            ignore: faults.ignoreServices ? ['services'] : [],
+            now: faults.ignoreExpiry ? 0 : now(),
+            used: faults.ignoreCount ? 0 : used,
+          });
+    const problem = caveatProblem(tok.uses);
     if (problem) return refuse(res, 401, 'caveat_failed', problem);
     if (faults.rejectUnknownCaveats) {
       if (caveatsOf(mac).some((c) => !/^(services|[a-z0-9-]+_(valid_until|max_requests))=/.test(c))) return refuse(res, 401, 'caveat_failed', 'unknown caveat');
@@ -211,6 +227,12 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     const inv = await ln.lookup(foreign ?? node, id.paymentHash).catch(() => null);
     if (!faults.skipPreimageCheck && inv?.state !== 'SETTLED') return refuse(res, 401, 'unpaid', 'the invoice is not settled');
     if (faults.refusePaid) return refuse(res, 401, 'refused', 'refused');
+    // Test-only: a slow lookup, so that the stale count's race shows in one run.
+    if (faults.staleUseCount) await new Promise((r) => setTimeout(r, 50));
+    // The count again, read after the lookup's await: a second delivery of the same credential may have used the token meanwhile.
+    const uses = (db.prepare('SELECT uses FROM tokens WHERE token_id = ?').get(id.tokenId) as { uses: number }).uses;
+    const spent = uses === tok.uses || faults.staleUseCount ? null : caveatProblem(uses);
+    if (spent) return refuse(res, 401, 'caveat_failed', spent);
     db.prepare('UPDATE tokens SET uses = uses + 1 WHERE token_id = ?').run(id.tokenId);
     if (tok.agreement) {
       const row = agreementRow(tok.agreement);
@@ -233,9 +255,11 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-  let lastCreated = 0;
+  // Kept across restarts: a version published in the same second as one before a crash would not replace it.
+  let lastCreated = Number((db.prepare("SELECT v FROM meta WHERE k = 'last_created'").get() as { v: string } | undefined)?.v ?? 0);
   const stamp = () => {
     lastCreated = Math.max(now(), lastCreated + 1);
+    db.prepare("INSERT INTO meta (k, v) VALUES ('last_created', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(String(lastCreated));
     return lastCreated;
   };
   const publish = async (kind: number, tags: string[][], content: string): Promise<NostrEvent> => {
@@ -257,8 +281,11 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       refuse(res, 404, 'not_found', 'no such route');
     });
   });
-  await new Promise<void>((r) => http.listen(o.port ?? 0, o.host ?? '127.0.0.1', r));
-  const url = `http://${o.host ?? '127.0.0.1'}:${(http.address() as AddressInfo).port}`;
+  const listen = () => new Promise<void>((r) => http.listen(o.port ?? 0, o.host ?? '127.0.0.1', r));
+  // A fixed port is known before listening: listen last, so that answering means started (a
+  // supervisor restarting it polls /health, then may kill it again at once); port 0 must listen first.
+  if (!o.port) await listen();
+  const url = `http://${o.host ?? '127.0.0.1'}:${o.port || (http.address() as AddressInfo).port}`;
   const resourceUrl = `${url}/v1/${service}`;
 
   const capability = await publish(
@@ -276,6 +303,9 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     }),
     `Reference ASA provider: ${service} at ${price} sats per request, negotiable down to ${floor} sats.`,
   );
+  // Every start publishes a new version: a requester may name any of them (one found before a restart).
+  db.prepare('INSERT OR IGNORE INTO capability_versions (event_id) VALUES (?)').run(capability.id);
+  const isOurCapability = (id: string) => db.prepare('SELECT 1 FROM capability_versions WHERE event_id = ?').get(id) !== undefined;
 
   const reply = async (to: string, msg: object): Promise<void> => {
     const text = JSON.stringify(msg);
@@ -310,6 +340,13 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
 
   const handling: Promise<void>[] = [];
   async function onDm(wrap: NostrEvent): Promise<void> {
+    // A restart subscribes again and the relay serves every stored wrap (their created_at is randomised,
+    // so no `since`): answer each at most once, marked before handling (a crash inside a handler loses
+    // its rest, as the requester can see, rather than answering an accept it already honoured with a reject).
+    if (db.prepare('INSERT OR IGNORE INTO handled_dms (wrap_id) VALUES (?)').run(wrap.id).changes === 0) return;
+    await handleDm(wrap);
+  }
+  async function handleDm(wrap: NostrEvent): Promise<void> {
     let rumor: ReturnType<typeof nip59.unwrapEvent>;
     try {
       rumor = nip59.unwrapEvent(wrap as never, sk);
@@ -320,7 +357,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     if (!msg || faults.silent) return;
     const from = rumor.pubkey;
     if (msg.type === 'service_request') {
-      if (msg.capability !== capability.id) return reply(from, { type: 'reject', reason: 'unknown capability' });
+      if (!isOurCapability(msg.capability)) return reply(from, { type: 'reject', reason: 'unknown capability' });
       const budget = msg.budget === undefined ? price : BigInt(msg.budget);
       const offer = budget >= price ? price : budget >= floor || faults.ignoreFloor ? budget : null;
       if (offer === null) return reply(from, { type: 'reject', reason: `budget ${budget} sats is below the floor of ${floor} sats` });
@@ -431,6 +468,8 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       });
     });
   }
+
+  if (o.port) await listen();
 
   return {
     url,
