@@ -396,6 +396,11 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
   });
   // A client that hangs up on a held request must not crash the proxy.
   server.on('clientError', (_e, socket) => socket.destroy());
+  // Idle keep-alive sockets live longer here than in the clients' pools (as the reference servers'
+  // do): with Node's 5 s default the proxy closed sockets a busy client was reusing, and the client
+  // saw a reset the fault table never armed (ECONNRESET / UND_ERR_SOCKET under load).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

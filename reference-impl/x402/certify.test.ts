@@ -73,6 +73,10 @@ async function recordingProxy(upstream: string): Promise<{ url: string; seen: Se
       up.end(body);
     });
   });
+  // As the reference servers do (reference-impl/_shared/http.ts): the clients close idle sockets
+  // first, so none is reused just as this side closes it (a run saw UND_ERR_SOCKET under load).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
