@@ -19,6 +19,23 @@ const lab = loadLab('base-sepolia', 'amh-load-agr-');
 const load = runLoadCli;
 const readReport = readLoadReport;
 
+/** A target file naming `url` as the Agentripe server on the lab chain, with the role accounts. */
+async function targetFile(id: string, name: string, url: string): Promise<string> {
+  const file = path.join(lab.dir, `${id}.json`);
+  await writeFile(
+    file,
+    JSON.stringify({
+      name,
+      chains: [targetChainEntry(lab.chain)],
+      endpoints: { agentripe: url },
+      accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+      // The stack's rule reviewer applies the review fixture's rule.
+      capabilities: ['agentripe:review-fixture'],
+    }),
+  );
+  return file;
+}
+
 test('amh load --protocol agentripe on the reference deployment: 10 agents for 5 s, exit 0, every task released, money conserved', async () => {
   const out = path.join(lab.dir, 'reference');
   const r = await load(['--protocol', 'agentripe', '--agents', '10', '--duration', '5s', '--ramp', '1s', '--out', out, '--quiet']);
@@ -46,18 +63,7 @@ test("a server that refunds an approved task but answers 'released' (refundOnApp
   // refundOnApprove alone now answers what the escrow did ("refunded"); the lie needs the second fault.
   const stack = await startAgentripeStack(c, { faults: AGENTRIPE_FAULTS.parse(['refundOnApprove', 'escrowActionAsDecided']) });
   try {
-    const file = path.join(lab.dir, 'refund-on-approve.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        name: 'agentripe refundOnApprove',
-        chains: [targetChainEntry(c)],
-        endpoints: { agentripe: stack.server.url },
-        accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
-        // The stack's rule reviewer applies the review fixture's rule.
-        capabilities: ['agentripe:review-fixture'],
-      }),
-    );
+    const file = await targetFile('refund-on-approve', 'agentripe refundOnApprove', stack.server.url);
     const out = path.join(lab.dir, 'refund');
     const r = await load(['--protocol', 'agentripe', '--agents', '3', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -85,17 +91,7 @@ test("answers lost on the way back (the paid request's 200 {taskId}, the vendor'
       // payment is refused (nonce used), and the task is the payment's transaction (C.2).
       const paidLost = proxy.arm({ name: "the paid request's 200 lost", when: { method: 'POST', header: 'payment-signature', status: 200 }, action: { kind: 'drop-response', how: 'close' } });
       const completeLost = proxy.arm({ name: "the complete's 200 lost", when: { method: 'POST', path: /\/complete$/, status: 200 }, action: { kind: 'drop-response', how: 'close' } });
-      const file = path.join(lab.dir, 'lost-answers.json');
-      await writeFile(
-        file,
-        JSON.stringify({
-          name: 'agentripe behind a proxy that loses answers',
-          chains: [targetChainEntry(c)],
-          endpoints: { agentripe: proxy.through(stack.server.url) },
-          accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
-          capabilities: ['agentripe:review-fixture'],
-        }),
-      );
+      const file = await targetFile('lost-answers', 'agentripe behind a proxy that loses answers', proxy.through(stack.server.url));
       const out = path.join(lab.dir, 'lost-answers');
       // One agent: each fault takes the first matching answer alone.
       const r = await load(['--protocol', 'agentripe', '--agents', '1', '--duration', '2s', '--target', file, '--out', out, '--quiet']);
