@@ -14,7 +14,8 @@
  * what was seen released and the agents' by what was refunded; the chain holds one DepositRecorded
  * per payment seen (same deposit ids, same amounts) and one DepositReleased per release seen.
  */
-import { parseAbiItem, parseEventLogs, type Address, type Hex } from 'viem';
+import { parseEventLogs, type Address, type Hex } from 'viem';
+import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
 import { addressSet, blockNumber, chainClients, eventLogs, fundAgents, funderRole, balancesOf, viewMany } from '../../harness/load/chain.ts';
 import { errorClass } from '../../harness/load/measure.ts';
 import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
@@ -24,8 +25,6 @@ import { createVendor, honestResult, type Vendor } from './agents/vendor.ts';
 import { DEPOSIT_STATUS, escrowAbi, identityAbi } from './protocol/abi.ts';
 import { parseUsdPrice, toDataUri } from './protocol/agenturi.ts';
 
-/** FiatToken's event for a used EIP-3009 authorization (the payment's transaction names it). */
-const AUTHORIZATION_USED = parseAbiItem('event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)');
 /** An error that says the answer never came (the request may have been acted on). */
 const answerLost = (e: unknown) => ['timeout', 'connection'].includes(errorClass(e).cls);
 
@@ -33,8 +32,8 @@ const SERVICE = 'load-task';
 const PRICE = '$0.01';
 const REVIEWER_REQUEST = 'Summarize the text and keep the greeting';
 const TASK_DETAIL = 'Hello world, summarize me';
-/** Each agent gets this many tasks' worth per planned second (more than one agent can buy). */
-const TASKS_PER_SECOND_FUNDED = 20n;
+/** Each agent gets this many tasks' worth per planned second (more than one agent can buy: a quiet machine ran one agent through 40 lifecycles in 2 s; fundAgents caps it at what the funder holds). */
+const TASKS_PER_SECOND_FUNDED = 200n;
 
 const eventOf = (name: string) => escrowAbi.find((x) => x.type === 'event' && x.name === name) as Extract<(typeof escrowAbi)[number], { type: 'event' }>;
 
@@ -96,7 +95,7 @@ async function setup(env: LoadEnv) {
 
   /** The transaction that used this authorization (payer, nonce), or null: USDC's AuthorizationUsed. */
   async function settledBy(payer: Address, nonce: Hex): Promise<string | null> {
-    const logs = await c.public.getLogs({ address: usdc, event: AUTHORIZATION_USED, args: { authorizer: payer, nonce }, fromBlock, toBlock: 'latest' });
+    const logs = await c.public.getContractEvents({ address: usdc, abi: fiatTokenV2_2Abi, eventName: 'AuthorizationUsed', args: { authorizer: payer, nonce }, fromBlock, toBlock: 'latest' });
     return logs[0]?.transactionHash ?? null;
   }
   /** What the escrow did with a task's deposit once the server's answer was lost: waits up to a minute for it to resolve. */
