@@ -10,6 +10,8 @@ import path from 'node:path';
 
 const bin = (name) => path.join('node_modules', '.bin', name);
 const counts = { passed: 0, failed: 0, skipped: 0 };
+/** Failed vitest tests (file > name: first error line), printed just above the last line. */
+const failures = [];
 const steps = [];
 
 function step(name, cmd, args, opts = {}) {
@@ -84,6 +86,7 @@ try {
   counts.passed += v.passed;
   counts.failed += v.failed;
   counts.skipped += v.skipped;
+  failures.push(...(v.failures ?? []));
 } catch {
   counts.failed++; // vitest died before reporting
 }
@@ -91,5 +94,6 @@ if (!vitest.ok && counts.failed === 0) counts.failed++;
 rmSync(dir, { recursive: true, force: true });
 if (forgeTest) report(await forgeTest, 'vitest');
 
-process.stdout.write(`\n${steps.join('\n')}\n${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}\n`);
+const failureLines = failures.map((f) => `FAILED ${f}\n`).join('');
+process.stdout.write(`\n${steps.join('\n')}\n${failureLines}${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}\n`);
 process.exit(counts.failed > 0 ? 1 : 0);
