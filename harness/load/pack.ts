@@ -78,6 +78,9 @@ export interface LoadEnv {
   log(line: string): void;
 }
 
+/** The unit of a pack's ledger amounts and holdings. */
+export type LoadUnit = 'usd-6' | 'msat';
+
 /** A pack's load definition. */
 export interface LoadPack {
   protocol: string;
@@ -85,6 +88,8 @@ export interface LoadPack {
   iteration: string;
   /** Target endpoint names it drives (a target file must declare them). */
   endpoints: readonly string[];
+  /** What the ledger's amounts count (default `usd-6`: stablecoin base units, 6 decimals; `msat`: Lightning millisatoshis). */
+  unit?: LoadUnit;
   setup(env: LoadEnv): Promise<LoadRun>;
 }
 

@@ -25,9 +25,9 @@ import { loadLoads, loadProtocols, loadServices } from '../packs/discover.ts';
 import { startReference, type Reference } from '../services/reference.ts';
 import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, type Target } from '../target/schema.ts';
 import { type LatencySummary, LoadRecorder } from './measure.ts';
-import type { Conservation, LedgerEntry, LoadPack, LoadRun } from './pack.ts';
+import type { Conservation, LedgerEntry, LoadPack, LoadRun, LoadUnit } from './pack.ts';
 
-export const LOAD_SCHEMA_VERSION = '1.1.0';
+export const LOAD_SCHEMA_VERSION = '1.2.0';
 /** At most this many agents: each is a loop with its own key, funds and sockets on a 2-core machine. */
 export const MAX_AGENTS = 1000;
 /** At most this long (ramp included): a load run is a bounded measurement, not a soak without end. */
@@ -102,7 +102,8 @@ export interface LoadReport {
   requests: { total: number; noAnswer: number; byStatus: Record<string, number> };
   latencyMs: { request: LatencySummary; iteration: LatencySummary };
   errors: { total: number; serverErrors: number; byClass: Record<string, number>; samples: Record<string, string[]> };
-  ledger: { entries: number; byKind: Record<string, { count: number; amount: string }> };
+  /** `unit`: what the amounts (and the holdings) count: `usd-6` stablecoin base units, `msat` Lightning millisatoshis. */
+  ledger: { unit: LoadUnit; entries: number; byKind: Record<string, { count: number; amount: string }> };
   conservation: {
     ok: boolean;
     holdings: { name: string; before: string; after: string; delta: string }[];
@@ -403,7 +404,7 @@ function buildReport(a: {
       byClass: Object.fromEntries([...rec.errors].sort((x, y) => y[1] - x[1])),
       samples: Object.fromEntries(rec.samples),
     },
-    ledger: { entries: a.ledger.length, byKind },
+    ledger: { unit: a.pack.unit ?? 'usd-6', entries: a.ledger.length, byKind },
     conservation: {
       ok: conservationOk,
       holdings: conservation.holdings.map((h) => ({ name: h.name, before: h.before.toString(), after: h.after.toString(), delta: (h.after - h.before).toString() })),

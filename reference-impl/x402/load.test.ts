@@ -59,7 +59,8 @@ test('amh load --protocol x402 on the reference deployment: 10 agents for 5 s, e
   assert.match(r.stdout, /conservation holds to the unit/);
   assert.match(r.stdout, /^verdict: pass$/m);
   const rep = await readReport(out);
-  assert.equal(rep.schemaVersion, '1.1.0');
+  assert.equal(rep.schemaVersion, '1.2.0');
+  assert.equal(rep.ledger.unit, 'usd-6');
   assert.equal(rep.protocol, 'x402');
   assert.equal(rep.target.kind, 'reference');
   assert.equal(rep.agents, 10);

@@ -12,15 +12,17 @@ export const help = `Usage: amh load --protocol P --agents N --duration D [--ram
 Runs N agents of protocol P concurrently for duration D against P's reference deployment (started
 as amh run starts it: its chains and reference services), or against the target described by
 FILE. Each agent has a key of its own and is funded by the target's funder role (admin, else the
-first EVM account); each repeats the pack's iteration (reference-impl/<P>/load.ts: x402 one paid
+first EVM account; asa: a Lightning node with the network's channels to its hubs); each repeats the pack's iteration (reference-impl/<P>/load.ts: x402 one paid
 request, agentripe one task lifecycle through the escrow, aisp one rental funded, keyed, used and
-revoked, aps1 one NexusV2 job executed and settled, aimarket one paid call with a verified receipt)
+revoked, aps1 one NexusV2 job executed and settled, aimarket one paid call with a verified receipt,
+asa one NIP-A5 agreement negotiated over NIP-17, paid over L402 on the Lightning network, completed)
 until the time is up; an iteration in flight then finishes. Every HTTP request is timed; at the end
-every base unit is accounted for against the chain and against the agents' own ledger of what they
+every base unit is accounted for against the chain (asa: every msat against the Lightning network's
+channel balances and the agreements on the relay) and against the agents' own ledger of what they
 saw succeed.
 
 Options:
-  --protocol P     the protocol (a pack with a load definition: x402, agentripe, aisp, aps1, aimarket)
+  --protocol P     the protocol (a pack with a load definition: x402, agentripe, aisp, aps1, aimarket, asa)
   --agents N       concurrent agents, 1 to ${MAX_AGENTS}
   --duration D     how long the agents run after the ramp: 30s, 10m, 1h, 1m30s
                    (duration + ramp at most ${MAX_DURATION_MS / 60_000}m)
@@ -28,6 +30,7 @@ Options:
                    the steady-state rates in load.json cover only the duration
   --target FILE    a target file (see harness/README.md, "Targets") instead of the reference
                    deployment; it must declare the protocol's endpoints and a funded EVM account
+                   (asa: no chain; config.asa.provider names the provider's pubkey and node)
   --allow-remote   drive a target file whose endpoints or chain RPCs are not on loopback
                    (refused without it: a load run is not to be pointed elsewhere by accident)
   --timeout D      a request without an answer after D counts as a timeout, and its agent moves
@@ -74,7 +77,7 @@ export function summaryLines(r: LoadReport, file: string): string[] {
     `errors: ${errors || 'none'}${r.errors.serverErrors ? ` · 5xx answers: ${r.errors.serverErrors}` : ''}`,
     `money: ${
       Object.entries(r.ledger.byKind)
-        .map(([k, v]) => `${k} ${v.count} (${formatUsd(BigInt(v.amount))})`)
+        .map(([k, v]) => `${k} ${v.count} (${r.ledger.unit === 'msat' ? `${BigInt(v.amount)} msat` : formatUsd(BigInt(v.amount))})`)
         .join(', ') || 'nothing moved'
     }; conservation ${r.conservation.ok ? 'holds to the unit' : 'VIOLATED'}`,
   ];

@@ -142,6 +142,31 @@ export class Requester {
     }
   }
 
+  /**
+   * The first event matching the filters that `pick` accepts, stored or arriving later, from one
+   * live subscription (no polling: many agents waiting on one relay cost it one REQ each). Null when
+   * none came within `timeoutMs` or the relay closed the subscription.
+   */
+  waitEvent(filters: object[], pick: (e: NostrEvent) => boolean, timeoutMs = 5000): Promise<NostrEvent | null> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (e: NostrEvent | null) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        sub.close();
+        resolve(e);
+      };
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      const sub = this.relay.subscribe(filters as never, {
+        onevent: (e) => {
+          if (pick(e as NostrEvent)) finish(e as NostrEvent);
+        },
+        onclose: () => finish(null),
+      });
+    });
+  }
+
   async attest(a: Omit<AttestationSpec, 'd'> & { d?: string }, createdAt?: number): Promise<NostrEvent> {
     return this.publish(KIND.attestation, attestationTags({ d: a.d ?? `att-${randomBytes(6).toString('hex')}`, ...a }), 'Attestation by the scripted requester.', createdAt);
   }
