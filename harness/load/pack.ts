@@ -71,6 +71,8 @@ export interface LoadEnv {
   seed: number;
   /** Planned seconds of load (ramp included): a pack may size each agent's funds from it. */
   seconds: number;
+  /** How long a request may wait for its answer (`--timeout`): a pack waiting on something other than HTTP (a relay's event) waits as long. */
+  requestTimeoutMs: number;
   /** A deterministic EVM key for agent `i` in `role` (fresh per protocol and seed). */
   key(agent: number, role: string): { address: `0x${string}`; privateKey: `0x${string}` };
   /** An HTTP client for set-up calls (not measured). */

@@ -238,6 +238,7 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
       agents: o.agents,
       seed: o.seed,
       seconds: Math.ceil((o.durationMs + rampMs) / 1000),
+      requestTimeoutMs,
       key: (i: number, role: string) => {
         const a = throwawayAccount(`load:${o.protocol}:${o.seed}:${role}:${i}`);
         return { address: a.address, privateKey: a.privateKey };

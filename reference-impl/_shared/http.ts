@@ -184,6 +184,17 @@ export function bounded(p: Promise<unknown>, ms: number): Promise<unknown> {
 }
 
 /**
+ * Idle keep-alive sockets must outlive the clients' pools (undici keeps them 4 s, the harness's agent
+ * longer): a server that closes an idle socket first races a client reusing it, and the client sees
+ * ECONNRESET on a request nobody refused (Node's default is 5 s). Every reference HTTP server sets this.
+ */
+export function keepIdleSockets<S extends { keepAliveTimeout: number; headersTimeout: number }>(server: S): S {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+/**
  * Serves a hono app from a plain node server, so the refusals made below the app (parser errors,
  * bad request-targets, unknown methods → 400; oversized headers → 431; an `Expect` other than
  * 100-continue → 417) are JSON in the protocol's shape too. Resolves once listening.
@@ -198,12 +209,7 @@ export async function listen(app: { fetch: (req: Request, env?: any) => Response
       return new Response(errorBody(shape, 400, 'Bad request'), { status: 400, headers: { 'content-type': 'application/json' } });
     },
   });
-  const server = createServer(o.maxHeaderSize ? { maxHeaderSize: o.maxHeaderSize } : {}, listener);
-  // Idle keep-alive sockets outlive the clients' pools (undici keeps them 4 s, the harness's agent
-  // longer): a server that closes an idle socket first races a client reusing it, and the client
-  // sees ECONNRESET on a request nobody refused (Node's default is 5 s).
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  const server = keepIdleSockets(createServer(o.maxHeaderSize ? { maxHeaderSize: o.maxHeaderSize } : {}, listener));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

@@ -13,9 +13,13 @@
  *
  * Relay round trips (DMs, waiting for a 38402 version on one live subscription) are inside the
  * iteration times; the measured requests are the HTTP ones (the L402 resource and the Lightning API).
- * A lost answer to the payment is resolved the way a careful client does: the same invoice is paid
- * again (an idempotent network answers with the preimage, ASA-PROF-15), else the invoice is looked up
- * on the payee; a lost answer to the paid request is sent again with the same credential.
+ * Every wait on the relay (a publish's OK, the provider's next DM, an agreement version) lasts as long
+ * as an HTTP request may (`--timeout`). A lost answer to the payment is resolved the way a careful
+ * client does: the agent looks its own payment up on its node (`GET /v1/nodes/:node/payments/:hash`:
+ * the preimage and the fee), and pays the same invoice again only when its node made no such payment
+ * (the invoice's single settlement keeps that from paying twice); a lost answer to the paid request
+ * is sent again with the same credential. A payment the agent gave up on is looked up the same way
+ * at the end, so one that settled after all is counted (as paid, and as an answer lost).
  *
  * Conservation, in msat on the target's network: its total is unchanged; the agents' nodes lost
  * exactly what they paid (amounts + routing fees, and per agent); the provider's node gained exactly
@@ -34,8 +38,6 @@ import { decodeInvoice, priceToMsat } from './protocol/invoice.ts';
 import { formatCredential } from './protocol/l402.ts';
 import { sha256hex } from './protocol/macaroons.ts';
 
-/** Wall-clock wait for the provider's next DM or agreement version (a loaded relay and provider answer within it). */
-const REPLY_WAIT_MS = 20_000;
 /** Agreements whose final 38402 is read in one REQ at the end. */
 const FINAL_READ_CHUNK = 100;
 
@@ -49,6 +51,7 @@ const sum = (xs: Iterable<bigint>) => {
 
 async function setup(env: LoadEnv) {
   const relayUrl = endpointOf(env.target, 'asa-relay')!.url;
+  const wait = env.requestTimeoutMs;
   const resource = endpointOf(env.target, 'asa-l402')!.url;
   const lnUrl = endpointOf(env.target, 'asa-lightning')!.url;
   const parsed = AsaConfig.safeParse(env.target.config.asa ?? {});
@@ -85,7 +88,7 @@ async function setup(env: LoadEnv) {
     for (const r of requesters.splice(0)) r.close();
   };
   try {
-    for (let i = 0; i < env.agents; i++) requesters.push(await Requester.connect(relayUrl, hex(env.key(i, 'nostr').privateKey)));
+    for (let i = 0; i < env.agents; i++) requesters.push(await Requester.connect(relayUrl, hex(env.key(i, 'nostr').privateKey), { publishTimeoutMs: wait }));
   } catch (e) {
     await stop();
     throw new TargetError(`cannot connect ${env.agents} requesters to the relay ${relayUrl}: ${(e as Error).message}`);
@@ -111,6 +114,8 @@ async function setup(env: LoadEnv) {
   const lastOffer = new Map<number, number>();
   /** The agreement (d) each payment paid for. */
   const agreementOf = new Map<string, string>();
+  /** Payments an agent started and never saw the outcome of (by hash): looked up at the end. */
+  const unresolved = new Map<string, { agent: number; node: string }>();
 
   return {
     describe: `${env.agents} requesters, each with a Nostr key and a Lightning node with channels to the network's hubs; capability ${cap.id.slice(0, 12)}… listed at ${budgetSats} sats by provider ${provider.pubkey.slice(0, 12)}… (node ${provider.node.slice(0, 12)}…); one agreement per iteration, paid over L402 and completed`,
@@ -124,19 +129,19 @@ async function setup(env: LoadEnv) {
       const last = lastOffer.get(agent);
       if (last !== undefined && Date.now() < (last + 1) * 1000) await new Promise((res) => setTimeout(res, (last + 1) * 1000 - Date.now()));
       await r.dm(provider.pubkey, { type: 'service_request', capability: cap.id, params: { text: `load ${agent}` }, budget: Number(budgetSats) });
-      const offer = await r.waitDm(provider.pubkey, (m) => m.type === 'service_offer' || m.type === 'reject', REPLY_WAIT_MS);
-      if (!offer) throw new LoadFailure('no-offer', `no service_offer or reject within ${REPLY_WAIT_MS / 1000} s`);
+      const offer = await r.waitDm(provider.pubkey, (m) => m.type === 'service_offer' || m.type === 'reject', wait);
+      if (!offer) throw new LoadFailure('no-offer', `no service_offer or reject within ${wait / 1000} s`);
       lastOffer.set(agent, offer.rumor.created_at);
       if (offer.msg?.type !== 'service_offer') throw new LoadFailure('rejected', `the provider rejected a request at its listed price: ${JSON.stringify(offer.msg).slice(0, 200)}`);
       const priceSats = BigInt(offer.msg.price);
       if (priceSats > budgetSats) throw new LoadFailure('offer-over-budget', `the offer asks ${priceSats} sats, the budget was ${budgetSats}`);
       await r.dm(provider.pubkey, { type: 'accept', offer_event: offer.rumor.id });
-      const agreed = await r.waitDm(provider.pubkey, (m) => m.type === 'agreement', REPLY_WAIT_MS);
+      const agreed = await r.waitDm(provider.pubkey, (m) => m.type === 'agreement', wait);
       // Without the DM (ASA-PROF-04) the requester finds its agreement by its own p tag.
       const d = agreed?.msg?.type === 'agreement' ? agreed.msg.d : undefined;
       const filter = { kinds: [KIND.agreement], authors: [provider.pubkey], '#p': [r.pubkey], ...(d !== undefined ? { '#d': [d] } : { since: offer.rumor.created_at - 5 }) };
-      const active = await r.waitEvent([filter], (e) => readAgreement(e).status === 'active', REPLY_WAIT_MS);
-      if (!active) throw new LoadFailure('no-agreement', `no 38402 active${d !== undefined ? ` '${d}'` : ''} for the requester within ${REPLY_WAIT_MS / 1000} s of the accept`);
+      const active = await r.waitEvent([filter], (e) => readAgreement(e).status === 'active', wait);
+      if (!active) throw new LoadFailure('no-agreement', `no 38402 active${d !== undefined ? ` '${d}'` : ''} for the requester within ${wait / 1000} s of the accept`);
       const a = readAgreement(active);
       const perRequest = a.terms.find((t) => t.type === 'per-request');
       if (a.requester !== r.pubkey || !perRequest || priceToMsat(perRequest.value, perRequest.unit) !== priceSats * 1000n)
@@ -161,11 +166,10 @@ async function setup(env: LoadEnv) {
 
       const agreedMsat = priceSats * 1000n;
       agreementOf.set(inv.paymentHash, agreementD);
-      const payment = await payOnce(lnc, node, ch.invoice, inv.paymentHash, provider.node, () => {
-        // Settled, its fee unknown: the spend checks then differ by that fee, beside the lost-answer check.
-        ctx.ledger('paid', agreedMsat, inv.paymentHash);
-        ctx.ledger('answer-lost', agreedMsat, inv.paymentHash);
-      });
+      unresolved.set(inv.paymentHash, { agent, node });
+      const payment = await payOnce(lnc, node, ch.invoice, inv.paymentHash);
+      unresolved.delete(inv.paymentHash);
+      if (payment === null) throw new LoadFailure('payment-failed', 'the node made no payment and paying again failed');
       ctx.ledger('paid', BigInt(payment.amountMsat), inv.paymentHash);
       ctx.ledger('fee', BigInt(payment.feeMsat), inv.paymentHash);
       if (sha256hex(payment.preimage) !== inv.paymentHash) throw new LoadFailure('bad-preimage', 'the network returned a preimage that is not the invoice’s');
@@ -194,15 +198,27 @@ async function setup(env: LoadEnv) {
       ctx.ledger('served', agreedMsat, inv.paymentHash);
 
       await r.dm(provider.pubkey, { type: 'complete', asa: active.id, result: 'success' });
-      const done = await r.waitEvent([{ kinds: [KIND.agreement], authors: [provider.pubkey], '#d': [agreementD] }], (e) => readAgreement(e).status !== 'active', REPLY_WAIT_MS);
-      if (!done) throw new LoadFailure('not-completed', `38402 '${agreementD}' still active ${REPLY_WAIT_MS / 1000} s after complete`);
+      const done = await r.waitEvent([{ kinds: [KIND.agreement], authors: [provider.pubkey], '#d': [agreementD] }], (e) => readAgreement(e).status !== 'active', wait);
+      if (!done) throw new LoadFailure('not-completed', `38402 '${agreementD}' still active ${wait / 1000} s after complete`);
       const fin = readAgreement(done);
       if (fin.status !== 'completed') throw new LoadFailure('not-completed', `38402 '${agreementD}' went to '${fin.status}' after complete`);
       if (fin.paymentHash !== undefined && fin.paymentHash !== inv.paymentHash)
         throw new LoadFailure('wrong-payment-hash', `completed 38402 '${agreementD}' names payment ${fin.paymentHash}, the agent paid ${inv.paymentHash}`);
       ctx.ledger('completed', agreedMsat, inv.paymentHash);
     },
-    async conservation(ledger: readonly LedgerEntry[]) {
+    async conservation(seen: readonly LedgerEntry[]) {
+      // A payment whose agent gave up may have settled after all: its own node says so.
+      const late: LedgerEntry[] = [];
+      for (const [hash, u] of unresolved) {
+        const p = await ln.payment(u.node, hash).catch(() => null);
+        if (p)
+          late.push(
+            { agent: u.agent, kind: 'paid', amount: BigInt(p.amountMsat), ref: hash },
+            { agent: u.agent, kind: 'fee', amount: BigInt(p.feeMsat), ref: hash },
+            { agent: u.agent, kind: 'answer-lost', amount: BigInt(p.amountMsat), ref: hash },
+          );
+      }
+      const ledger = [...seen, ...late];
       const after = balancesOf(await ln.graph());
       const paidRefs = ledger.filter((e) => e.kind === 'paid').map((e) => e.ref);
       const served = new Set(ledger.filter((e) => e.kind === 'served').map((e) => e.ref));
@@ -260,27 +276,31 @@ async function setup(env: LoadEnv) {
 }
 
 /**
- * Pay an invoice once. A lost answer is resolved before the iteration goes on: the same invoice is
- * paid again (an idempotent network answers with the payment; one that refuses the second try has
- * the invoice settled, and the requester has no preimage: `answer-lost`, indeterminate), else it
- * was not paid and the failure is the payment's.
+ * Pay an invoice once and return the payment, or null when the node made none. A lost answer
+ * (connection, timeout) is resolved on the agent's own node: the payment it made, else the same
+ * invoice paid again (a settled invoice is never paid twice: a second try that finds it paid by the
+ * first is answered from the node once more).
  */
-async function payOnce(ln: LightningClient, node: string, invoice: string, paymentHash: string, payee: string, lost: () => void): Promise<PaymentResult> {
-  try {
-    return await ln.pay(node, invoice);
-  } catch (e) {
-    if (e instanceof LnError) throw new LoadFailure('payment-failed', `${e.code}: ${e.message}`);
-    if (!['connection', 'timeout'].includes(errorClass(e).cls)) throw e;
-  }
-  try {
-    return await ln.pay(node, invoice);
-  } catch (e) {
-    const settled = await ln.lookup(payee, paymentHash).catch(() => null);
-    if (settled && settled.state.toUpperCase() === 'SETTLED' && (settled.payer === null || settled.payer === node)) {
-      lost();
-      throw new LoadFailure('answer-lost', `the payment's answer was lost and its retry got ${e instanceof LnError ? `${e.status} ${e.code}` : (e as Error).message}; the invoice is settled`);
+async function payOnce(ln: LightningClient, node: string, invoice: string, paymentHash: string): Promise<PaymentResult | null> {
+  const lost = (e: unknown) => !(e instanceof LnError) && ['connection', 'timeout'].includes(errorClass(e).cls);
+  const made = async () => {
+    try {
+      return await ln.payment(node, paymentHash);
+    } catch (e) {
+      if (e instanceof LnError && e.status === 404) return null;
+      throw e;
     }
-    throw e instanceof LnError ? new LoadFailure('payment-failed', `${e.code}: ${e.message}`) : e;
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ln.pay(node, invoice);
+    } catch (e) {
+      if (e instanceof LnError && attempt > 0 && e.code === 'ALREADY_PAID') return made();
+      if (e instanceof LnError) throw new LoadFailure('payment-failed', `${e.code}: ${e.message}`);
+      if (!lost(e) || attempt >= 2) throw e;
+    }
+    const p = await made();
+    if (p) return p;
   }
 }
 

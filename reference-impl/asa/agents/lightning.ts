@@ -78,6 +78,9 @@ export class LightningClient {
       { paymentRequest, ...(o.maxFeeMsat !== undefined ? { maxFeeMsat: o.maxFeeMsat.toString() } : {}), excludeChannels: o.excludeChannels },
       (j) => typeof j.preimage === 'string' && /^[0-9a-f]{64}$/.test(j.preimage) && Array.isArray(j.route),
     );
+  /** A settled payment `node` made (LnError 404 `unknown_payment` when none). */
+  payment = (node: string, hash: string) =>
+    this.call<PaymentResult>('GET', `/v1/nodes/${node}/payments/${hash}`, undefined, (j) => typeof j.preimage === 'string' && /^[0-9a-f]{64}$/.test(j.preimage) && typeof j.feeMsat === 'string');
   setOnline = (node: string, online: boolean) => this.call<{ online: boolean }>('POST', `/v1/nodes/${node}/online`, { online });
 }
 

@@ -44,14 +44,16 @@ export class Requester {
     this.pubkey = getPublicKey(sk);
   }
 
-  static async connect(relayUrl: string, skHex: string): Promise<Requester> {
+  /** `publishTimeoutMs`: how long a publish waits for the relay's OK (nostr-tools' default is 4.4 s; a loaded relay needs longer). */
+  static async connect(relayUrl: string, skHex: string, o: { publishTimeoutMs?: number } = {}): Promise<Requester> {
     const r = new Requester(relayUrl, new Uint8Array(Buffer.from(skHex, 'hex')));
-    await r.open();
+    await r.open(o.publishTimeoutMs);
     return r;
   }
 
-  private async open(): Promise<void> {
+  private async open(publishTimeoutMs?: number): Promise<void> {
     this.relay = await Relay.connect(wsUrl(this.relayUrl));
+    if (publishTimeoutMs !== undefined) this.relay.publishTimeout = publishTimeoutMs;
     const sign = async (t: { kind: number; tags: string[][]; content: string; created_at: number }) => finalizeEvent(t, this.sk);
     this.relay.onauth = sign as never;
     for (let i = 0; i < 100; i++) {

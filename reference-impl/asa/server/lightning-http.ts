@@ -9,8 +9,10 @@
  *   POST /v1/nodes/:pubkey/invoices {amountMsat, description? | descriptionHash?, expiry?}
  *   GET  /v1/nodes/:pubkey/invoices/:hash     {state, amountMsat, payer?, settledAt?}
  *   POST /v1/nodes/:pubkey/payments {paymentRequest, maxFeeMsat?, excludeChannels?}
+ *   GET  /v1/nodes/:pubkey/payments/:hash     a settled payment the node made (404 none): its preimage, amount, fee, route
  *   POST /v1/nodes/:pubkey/online {online}
  */
+import { keepIdleSockets } from '../../_shared/http.ts';
 import { createServer, type Server } from 'node:http';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import type { AddressInfo } from 'node:net';
@@ -112,6 +114,11 @@ export async function startLightningServer(net: LightningNetwork, o: { host?: st
             throw e;
           }
         }
+        if (m === 'GET' && parts[3] === 'payments' && parts.length === 5) {
+          const p = net.payment(pub, parts[4]!);
+          if (!p) throw new HttpError(404, 'unknown_payment', 'this node made no settled payment with that hash');
+          return send(res, 200, p);
+        }
         if (m === 'POST' && parts[3] === 'online' && parts.length === 4) {
           const b = await readJson(req);
           if (typeof b.online !== 'boolean') throw new HttpError(400, 'bad_body', 'online must be a boolean');
@@ -122,6 +129,7 @@ export async function startLightningServer(net: LightningNetwork, o: { host?: st
       refuse(res, 404, 'not_found', `${m} ${url.pathname.slice(0, 100)} is not a route`);
     });
   });
+  keepIdleSockets(server);
   await new Promise<void>((r) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {

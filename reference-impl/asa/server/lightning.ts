@@ -39,6 +39,8 @@ export interface LnNode {
   alias: string;
   online: boolean;
   invoices: Map<string, Invoice>;
+  /** The payments this node made that settled, by payment hash (what LND's ListPayments answers). */
+  payments: Map<string, Payment>;
 }
 
 export interface Channel {
@@ -106,7 +108,7 @@ export class LightningNetwork {
     const pubkey = Buffer.from(secp256k1.getPublicKey(Buffer.from(pk, 'hex'), true)).toString('hex');
     const have = this.nodes.get(pubkey);
     if (have) return have;
-    const n: LnNode = { pubkey, privateKey: pk, alias, online: true, invoices: new Map() };
+    const n: LnNode = { pubkey, privateKey: pk, alias, online: true, invoices: new Map(), payments: new Map() };
     this.nodes.set(pubkey, n);
     return n;
   }
@@ -169,6 +171,11 @@ export class LightningNetwork {
 
   lookup(pubkey: string, paymentHash: string): Invoice | undefined {
     return this.node(pubkey).invoices.get(paymentHash);
+  }
+
+  /** A settled payment `pubkey` made: how a payer whose pay answer was lost learns the preimage and the fee. */
+  payment(pubkey: string, paymentHash: string): Payment | undefined {
+    return this.node(pubkey).payments.get(paymentHash);
   }
 
   /** Every simple route payer → payee of at most `maxHops` channels. */
@@ -262,7 +269,9 @@ export class LightningNetwork {
     record.payer = payer;
     record.settledAt = this.now();
     const route: RouteHop[] = best.path.map((c, i) => ({ channel: c.id, from: nodes[i]!, to: nodes[i + 1]!, amountMsat: best.hops[i]!.amountMsat, feeMsat: best.hops[i + 1]?.feeMsat ?? 0n }));
-    return { preimage: record.preimage, paymentHash: record.paymentHash, amountMsat: amount, feeMsat: best.fee, route };
+    const payment = { preimage: record.preimage, paymentHash: record.paymentHash, amountMsat: amount, feeMsat: best.fee, route };
+    this.node(payer).payments.set(record.paymentHash, payment);
+    return payment;
   }
 
   /** Sum of every channel balance (constant: payments move liquidity, they create none). */

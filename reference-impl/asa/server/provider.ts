@@ -11,6 +11,7 @@
  *   GET  /reputation/<pubkey>          the PR's proof-of-payment verification over the relay's 38403s
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { keepIdleSockets } from '../../_shared/http.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DatabaseSync } from 'node:sqlite';
@@ -281,6 +282,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       refuse(res, 404, 'not_found', 'no such route');
     });
   });
+  keepIdleSockets(http);
   const listen = () => new Promise<void>((r) => http.listen(o.port ?? 0, o.host ?? '127.0.0.1', r));
   // A fixed port is known before listening: listen last, so that answering means started (a
   // supervisor restarting it polls /health, then may kill it again at once); port 0 must listen first.

@@ -12,6 +12,7 @@
  * filter gets a NOTICE, an `OK false` or a `CLOSED`, and the relay goes on.
  */
 import { randomBytes } from 'node:crypto';
+import { keepIdleSockets } from '../../_shared/http.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DatabaseSync } from 'node:sqlite';
@@ -409,6 +410,7 @@ export async function startRelay(o: RelayOptions = {}): Promise<RunningRelay> {
       }),
     );
   });
+  keepIdleSockets(server);
   const wss = new WebSocketServer({ server, maxPayload: o.maxPayload ?? 256 * 1024 });
   wss.on('connection', (ws) => {
     const c: Conn = { ws, challenge: randomBytes(16).toString('hex'), authed: new Set(), subs: new Map() };

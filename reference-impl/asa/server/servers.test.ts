@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import WebSocket from 'ws';
 import { agreementTags, KIND } from '../protocol/events.ts';
 import { hopFee } from '../protocol/routing.ts';
+import { LightningClient } from '../agents/lightning.ts';
 import { LightningNetwork, PayError } from './lightning.ts';
 import { startLightningServer } from './lightning-http.ts';
 import { type RunningRelay, startRelay } from './relay.ts';
@@ -180,6 +181,29 @@ describe('Lightning API', () => {
       expect(net.nodes.size).toBe(0);
       const ok = await fetch(`${srv.url}/v1/nodes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ privateKey: `${'0'.repeat(63)}1` }) });
       expect(ok.status).toBe(200);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  // What a payer whose pay answer was lost asks its own node (the load driver's recovery).
+  test('GET /v1/nodes/:node/payments/:hash answers the settled payment that node made (preimage, amount, fee), and 404 to any other node', async () => {
+    const net = new LightningNetwork();
+    const srv = await startLightningServer(net);
+    try {
+      const ln = new LightningClient(srv.url);
+      const [a, hub, b] = await Promise.all([1, 2, 3].map(async (k) => (await ln.addNode(k.toString(16).padStart(64, '0'))).pubkey));
+      await ln.openChannel({ node1: a!, node2: hub!, balance1Msat: 1_000_000n, balance2Msat: 0n });
+      await ln.openChannel({ node1: hub!, node2: b!, balance1Msat: 1_000_000n, balance2Msat: 0n });
+      const inv = await ln.invoice(b!, { amountMsat: 10_000n });
+      await expect(ln.payment(a!, inv.paymentHash)).rejects.toMatchObject({ status: 404, code: 'unknown_payment' });
+      const paid = await ln.pay(a!, inv.paymentRequest);
+      const again = await ln.payment(a!, inv.paymentHash);
+      expect(again).toEqual(paid);
+      expect(again.amountMsat).toBe('10000');
+      expect(BigInt(again.feeMsat)).toBeGreaterThan(0n);
+      await expect(ln.payment(b!, inv.paymentHash)).rejects.toMatchObject({ status: 404 });
+      await expect(ln.payment(hub!, inv.paymentHash)).rejects.toMatchObject({ status: 404 });
     } finally {
       await srv.stop();
     }
