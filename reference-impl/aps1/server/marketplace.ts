@@ -213,7 +213,9 @@ export async function startMarketplace(cfg: MarketplaceConfig): Promise<Marketpl
         const parsed = APS1ResultSchema.safeParse(await res.json().catch(() => null));
         return parsed.success ? { result: parsed.data, why: '' } : { result: null, why: `the agent answered ${res.status} without a valid APS1Result` };
       } catch (e) {
-        if (Date.now() >= until || stopped) return { result: null, why: `the agent could not be reached: ${(e as Error).message}` };
+        // Stopping is no verdict on the agent: the row stays 'created' for the next start.
+        if (stopped) throw new Error(`market job ${row.jobId}: the marketplace is stopping; the hire is resumed at its next start`);
+        if (Date.now() >= until) return { result: null, why: `the agent could not be reached: ${(e as Error).message}` };
         await new Promise((r) => setTimeout(r, 500));
       }
     }
