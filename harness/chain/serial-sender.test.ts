@@ -3,7 +3,8 @@
  * nonces and exact effects; a call that would revert is refused with its decoded reason and sends
  * nothing; after an evm_revert (what the harness does between property runs) the next send still
  * goes through (the nonce is read from the chain, not cached); a sync send whose wait times out
- * while the node holds the transaction resolves with the receipt once it is mined.
+ * while the node holds the transaction resolves with the receipt once it is mined; `onSigned` gets
+ * the hash before the broadcast.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -45,6 +46,16 @@ test('a call that would revert is refused with its reason and sends nothing; the
   assert.equal(await nonceOf(sender.address), n0, 'nothing was broadcast');
   const r = await sender.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, 1n] });
   assert.equal(r.status, 'success');
+});
+
+test('onSigned gets the transaction hash once signed, before the send resolves (a server records it before the broadcast)', async () => {
+  const seen: string[] = [];
+  const p = sender.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, 1n] }, { onSigned: (hash) => seen.push(`signed ${hash}`) });
+  const r = await p.then((x) => {
+    seen.push('mined');
+    return x;
+  });
+  assert.deepEqual(seen, [`signed ${r.transactionHash}`, 'mined']);
 });
 
 test('after an evm_revert that undid its transactions, the next send is mined (no stale nonce)', async () => {

@@ -39,6 +39,15 @@ export interface ContractCall {
   value?: bigint;
 }
 
+/** Hooks of one send. */
+export interface SendOptions {
+  /**
+   * Called with the transaction's hash once it is signed, before it is broadcast: a server records
+   * it first, so after a crash it can ask the chain whether that transaction was mined.
+   */
+  onSigned?(hash: Hex): void;
+}
+
 const DEFAULT_TIP = 1_000_000_000n;
 /** How long a transaction the node holds may take to be mined before the send fails (loaded machines: minutes). */
 const RECEIPT_TIMEOUT_MS = 120_000;
@@ -70,14 +79,14 @@ export class SerialSender {
    * Sends a contract call; resolves with the mined receipt, rejects on revert. A call that would
    * revert fails at the gas estimate, before anything is broadcast, with viem's decoded error.
    */
-  send(call: ContractCall): Promise<TransactionReceipt> {
-    const run = () => this.sendNow(call);
+  send(call: ContractCall, o: SendOptions = {}): Promise<TransactionReceipt> {
+    const run = () => this.sendNow(call, o);
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
   }
 
-  private async sendNow(call: ContractCall): Promise<TransactionReceipt> {
+  private async sendNow(call: ContractCall, o: SendOptions): Promise<TransactionReceipt> {
     const data = encodeFunctionData({ abi: call.abi, functionName: call.functionName, args: call.args } as never);
     const tx = { from: this.address, to: call.address, data, ...(call.value ? { value: hex(call.value) } : {}) };
     const [gas, count, block, tip, gasPrice] = await rpcBatch(this.rpcUrl, [
@@ -111,6 +120,7 @@ export class SerialSender {
       nonce: Number(BigInt(count!.value as Hex)),
       ...fees,
     } as never);
+    o.onSigned?.(keccak256(raw));
     const receipt = await this.broadcast(raw);
     if (receipt.status !== 'success') throw new Error(`${call.functionName}: transaction ${receipt.transactionHash} reverted`);
     return receipt;

@@ -12,23 +12,26 @@
  *   that five restarts cross every boundary: any target with a restart control;
  * - inside the execution, once the agent decided to complete: its completeJob transaction is held
  *   in the harness's RPC fault proxy while it is killed, then dropped (before the send) or let
- *   through (after the send, before it saw the receipt). Needs `rpc-faults` too.
+ *   through (after the send, before it saw the receipt). Needs `rpc-faults` too;
+ * - inside a hire, the same way around each of the marketplace's transactions (the pull, createJob,
+ *   the transfer back of a refund): the resent hire is answered and the money ends exact (settled
+ *   once, or every unit back; the marketplace keeps nothing). Needs `rpc-faults` too.
  */
 import fc from 'fast-check';
 import type { Address } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
-import { describeHit, expectFired, orLost, rpcFaultsOf, sendsCall } from '../../harness/faults/index.ts';
+import { type ArmedFault, describeHit, expectFired, orLost, rpcErrorAnswer, rpcFaultsOf, sendsCall } from '../../harness/faults/index.ts';
 import { type AgentClient, agentClient, marketplaceClient } from '../../reference-impl/aps1/agents/clients.ts';
 import { envelope, negotiation, nexusCall, type Escrow } from '../../reference-impl/aps1/agents/employer.ts';
-import { nexusAbi, streamAbi } from '../../reference-impl/aps1/protocol/abi.ts';
+import { nexusAbi, streamAbi, tokenAbi } from '../../reference-impl/aps1/protocol/abi.ts';
 import { floorPrice } from '../../reference-impl/aps1/protocol/negotiation.ts';
 import { unitsToUsd, usdToUnits } from '../../reference-impl/aps1/protocol/price.ts';
 import { APS1_PROFILE } from '../../reference-impl/aps1/protocol/profile.ts';
-import type { APS1Envelope } from '../../reference-impl/aps1/protocol/schemas.ts';
+import type { APS1Envelope, APS1Manifest } from '../../reference-impl/aps1/protocol/schemas.ts';
 import { hire, pay, type Hire } from './agent.ts';
-import { actor, allow, freshJobId, NEEDS, nonceOf } from './lab.ts';
+import { actor, allow, aps, type Aps, freshJobId, NEEDS, nonceOf } from './lab.ts';
 import { payToken } from './market.ts';
 import { agentCalls, checkRanOnce } from './trace.ts';
 
@@ -88,8 +91,8 @@ async function execute(ctx: RunContext, h: Hire, agent: AgentClient, env: APS1En
 }
 
 /** NexusV2 job `id` since `from`: how often it was completed and how often it ended (settled or refunded). */
-async function jobHistory(h: Hire, id: bigint, from: bigint): Promise<{ completed: number; ended: number }> {
-  const changed = await h.a.s.public.getContractEvents({ address: h.a.c.nexus, abi: nexusAbi, eventName: 'JobStatusChanged', args: { jobId: id }, fromBlock: from });
+async function jobHistory(a: Aps, id: bigint, from: bigint): Promise<{ completed: number; ended: number }> {
+  const changed = await a.s.public.getContractEvents({ address: a.c.nexus, abi: nexusAbi, eventName: 'JobStatusChanged', args: { jobId: id }, fromBlock: from });
   return { completed: changed.filter((e) => Number(e.args.newStatus) === 2).length, ended: changed.filter((e) => Number(e.args.newStatus) >= 4).length };
 }
 
@@ -200,7 +203,7 @@ async function everyStep(ctx: RunContext, h: Hire, agent: AgentClient, employer:
   }
   for (const id of [settled, disputed]) {
     if (id === undefined) continue;
-    const hist = await jobHistory(h, id, from);
+    const hist = await jobHistory(h.a, id, from);
     ctx.check(REQ, hist.completed === 1 && hist.ended === 1, `NexusV2 job #${id} was completed once and resolved exactly once`, {
       expected: 'completed 1, settled or refunded 1',
       actual: `completed ${hist.completed}, ended ${hist.ended}`,
@@ -286,7 +289,7 @@ async function crashInsideCompletion(ctx: RunContext, h: Hire, agent: AgentClien
   });
   const calls = await agentCalls(a, h.wallet, from);
   checkRanOnce(ctx, REQ, calls, `${env.jobId} (killed ${cut})`);
-  const hist = await jobHistory(h, id, from);
+  const hist = await jobHistory(h.a, id, from);
   ctx.expectEqual(REQ, hist.completed, 1, `NexusV2 job #${id} was completed exactly once`);
 }
 
@@ -307,4 +310,165 @@ export const restartInsideCompletion = defineScenario({
   },
 });
 
-export const restartScenarios = [restartEveryStep, restartInsideCompletion];
+/** The marketplace's transactions of a hire a crash cuts (the transfer back only happens on a refund). */
+type HireStep = 'pull' | 'create' | 'return';
+const HIRE_STEPS: Record<HireStep, string> = {
+  pull: 'its transferFrom pulling the price from the caller',
+  create: 'its NexusV2 createJob',
+  return: 'its transfer returning a refund to the caller',
+};
+/** How long the caller keeps resending a cut hire before it must have an answer (200, or a 4xx). */
+const HIRE_ANSWER_WITHIN_MS = 30_000;
+
+/** The hire through the restartable marketplace every cut uses: the listed agent, its token and price, the marketplace's address. */
+interface MarketHire {
+  a: Aps;
+  mk: ReturnType<typeof marketplaceClient>;
+  m: APS1Manifest;
+  token: Address;
+  price: bigint;
+  market: Address;
+}
+
+/**
+ * One hire whose `step` transaction is held in the RPC proxy (`cut`: dropped, or mined with its
+ * answer withheld) while the marketplace is killed; the caller then resends it until it gets an
+ * answer, and the money is judged: settled once (caller −price, agent +price−fee), or every unit
+ * back; the marketplace keeps nothing; never two NexusV2 jobs.
+ */
+async function crashInsideHire(ctx: RunContext, h: MarketHire, caller: string, step: HireStep, cut: Cut): Promise<void> {
+  const { a, mk, m, token, price, market } = h;
+  const who = a.s.address(caller);
+  const wallet = m.walletAddress as Address;
+  const jobId = freshJobId(`rst-hire-${step}-${cut}`);
+  const body = { jobId, prompt: `a hire cut at ${step} (${cut})`, callerWallet: who };
+  const from = await a.s.public.getBlockNumber({ cacheTime: 0 });
+  const before = { caller: await a.s.balanceOf(token, who), agent: await a.s.balanceOf(token, wallet), market: await a.s.balanceOf(token, market) };
+  const jobsSince = async () =>
+    (await a.s.public.getContractEvents({ address: a.c.nexus, abi: nexusAbi, eventName: 'JobCreated', args: { employer: market }, fromBlock: from })).filter(
+      (e) => e.args.worker?.toLowerCase() === wallet.toLowerCase(),
+    );
+  const proxy = await rpcFaultsOf(a.s.spec.rpcUrl);
+  const armed: ArmedFault[] = [];
+  if (step === 'return') {
+    // A refund on demand: the node refuses the agent's completeJob (nothing is sent), the agent answers 502, the marketplace refunds.
+    armed.push(
+      proxy.arm({
+        name: "the agent's completeJob refused by the node",
+        when: sendsCall({ to: a.c.nexus, abi: nexusAbi, functions: ['completeJob'] }),
+        action: { kind: 'respond', answer: rpcErrorAnswer({ code: -32000, message: 'refused by the harness (a refund on demand)' }) },
+      }),
+    );
+  }
+  const toCaller = (x: readonly unknown[]) => String(x[0]).toLowerCase() === who.toLowerCase();
+  const held = proxy.arm({
+    name: `the marketplace's ${step === 'pull' ? 'transferFrom' : step === 'create' ? 'createJob' : 'transfer back'} of ${jobId} held in the RPC proxy`,
+    when:
+      step === 'create'
+        ? sendsCall({ to: a.c.nexus, abi: nexusAbi, functions: ['createJob'], args: (x) => String(x[0]).toLowerCase() === wallet.toLowerCase() })
+        : sendsCall({ to: token, abi: tokenAbi, functions: [step === 'pull' ? 'transferFrom' : 'transfer'], args: toCaller }),
+    action: { kind: 'delay', phase: cut === 'before-send' ? 'request' : 'response', hold: true },
+  });
+  armed.push(held);
+  ctx.act(
+    `${caller} hires ${m.id} as ${jobId}; the marketplace is killed ${cut === 'before-send' ? `before ${HIRE_STEPS[step]} reached the chain` : `after ${HIRE_STEPS[step]} was mined, before it saw the receipt`}`,
+  );
+  const first = orLost(mk.execute(m.id, body, { signer: ctx.key(caller) }));
+  try {
+    const fired = await Promise.race([held.whenFired().then(() => true), first.then(() => false)]);
+    if (!fired) expectFired(held, REQ, `the marketplace sent no such transaction through the RPC proxy (it answered ${JSON.stringify(await first).slice(0, 160)})`);
+    if (cut === 'after-send') {
+      const minedYet = async () => (step === 'create' ? (await jobsSince()).length > 0 : (await a.s.balanceOf(token, who)) === (step === 'pull' ? before.caller - price : before.caller));
+      const until = Date.now() + 10_000;
+      while (!(await minedYet()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      if (!(await minedYet())) throw new Indeterminate(REQ, `the node did not mine the held transaction, so the cut 'after the send' of ${HIRE_STEPS[step]} did not happen`);
+    }
+    await ctx.restart('aps1-marketplace', `inside the hire ${jobId}, ${cut} of ${HIRE_STEPS[step]}`);
+  } finally {
+    // The old process is gone: what was held is delivered to nobody (after-send) or never sent (before-send).
+    for (const f of armed) {
+      f.discard();
+      f.disarm();
+    }
+  }
+  await first;
+  ctx.evidence.note(describeHit(held, held.hits[0]!));
+  // The caller got no answer: it resends until it gets one (the marketplace may still be finishing the hire).
+  let again: Awaited<ReturnType<typeof mk.execute>> | 'lost' = 'lost';
+  const until = Date.now() + HIRE_ANSWER_WITHIN_MS;
+  for (;;) {
+    ctx.act(`${caller} resends the hire ${jobId}`);
+    again = await orLost(mk.execute(m.id, body, { signer: ctx.key(caller) }));
+    if ((again !== 'lost' && again.status < 500) || Date.now() >= until) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const answered = again !== 'lost' && (again.status === 200 || (again.status >= 400 && again.status < 500));
+  ctx.check(REQ, answered, `within ${HIRE_ANSWER_WITHIN_MS / 1000} s of the restart, the resent hire ${jobId} is answered (200, or a 4xx)`, {
+    expected: '200 APS1Result with its settlement, or a 4xx',
+    actual: again === 'lost' ? 'no answer' : `${again.status} ${again.text.slice(0, 200)}`,
+  });
+  const jobs = await jobsSince();
+  ctx.check(REQ, jobs.length <= 1, `the hire ${jobId} created at most one NexusV2 job`, { expected: '0 or 1 JobCreated', actual: `${jobs.length}: ${jobs.map((j) => `#${j.args.jobId}`).join(', ')}` });
+  const id = jobs[0]?.args.jobId;
+  const job = id !== undefined ? await a.s.read(a.c.nexus, nexusAbi, 'getJob', [id]) : undefined;
+  const after = { caller: await a.s.balanceOf(token, who), agent: await a.s.balanceOf(token, wallet), market: await a.s.balanceOf(token, market) };
+  a.s.recordBalances(`hire ${jobId} cut at ${step} (${cut})`, token, before, after);
+  const paid = before.caller - after.caller;
+  const agentGot = after.agent - before.agent;
+  const settled = id !== undefined && job?.status === 4;
+  if (settled) {
+    const hist = await jobHistory(a, id, from);
+    const fee = job.platformFee;
+    ctx.check(REQ, paid === price && agentGot === price - fee && hist.ended === 1, `the hire ${jobId} settled once: the caller paid the price once and the agent got price − fee`, {
+      expected: `caller −${price}, agent +${price - fee}, the job ended once`,
+      actual: `caller −${paid}, agent +${agentGot}, ended ${hist.ended}`,
+    });
+    ctx.check(REQ, again !== 'lost' && again.status === 200 && again.body?.settlement?.type === 'settle', `the caller who paid for ${jobId} gets its answer (200, settled)`, {
+      expected: '200 with settlement.type settle',
+      actual: again === 'lost' ? 'no answer' : `${again.status} ${again.text.slice(0, 200)}`,
+    });
+  } else {
+    ctx.check(REQ, paid === 0n && agentGot === 0n, `the hire ${jobId} did not settle, so the caller got every unit back`, {
+      expected: 'caller ±0, agent ±0',
+      actual: `caller −${paid}, agent +${agentGot}${job ? `; NexusV2 job #${id} ${APS1_PROFILE.statuses.job[job.status]}` : '; no NexusV2 job'}`,
+    });
+  }
+  ctx.expectEqual(REQ, after.market, before.market, `the marketplace kept nothing of the hire ${jobId}`);
+}
+
+export const restartInsideHire = defineScenario({
+  kind: 'property',
+  id: 'restart-inside-hire',
+  title:
+    'The marketplace is killed inside a hire, around each of its transactions (the pull, createJob, the transfer back of a refund; dropped before the send, or mined with the answer withheld); the resent hire is answered, and the hire settled once or the caller got every unit back; the marketplace keeps nothing',
+  requirements: [REQ],
+  ...RESTART,
+  endpoints: ['aps1-marketplace'],
+  capabilities: ['restart', 'rpc-faults'],
+  arbitrary: () =>
+    fc.record({
+      caller: fc.constantFrom('buyer1', 'buyer2'),
+      cuts: fc.shuffledSubarray(
+        (['pull', 'create', 'return'] as const).flatMap((step) => (['before-send', 'after-send'] as const).map((cut) => ({ step, cut }))),
+        { minLength: 6 },
+      ),
+    }),
+  async run(ctx, v) {
+    const a = await aps(ctx);
+    const mk = marketplaceClient((await ctx.restartable('aps1-marketplace')).url, ctx.fetch);
+    const list = await mk.list();
+    const m = Array.isArray(list.body) ? (list.body[0] as APS1Manifest | undefined) : undefined;
+    if (!m) throw new Indeterminate(REQ, `the restartable marketplace lists no agent (${list.status})`);
+    const token = payToken(m, a);
+    const decimals = m.supportedTokens.find((t) => t.address.toLowerCase() === token.toLowerCase())?.decimals ?? 6;
+    const price = usdToUnits(m.pricing.basePrice, decimals);
+    if (!price) throw new Indeterminate(REQ, `${m.id} has no payable price`);
+    // The restartable marketplace pulls the price with its own key (its /health names it).
+    const market = (await mk.health()).body?.address as Address | undefined;
+    if (!market) throw new Indeterminate(REQ, 'the restartable marketplace names no address in GET /health');
+    await allow(a, v.caller, token, market);
+    for (const c of v.cuts) await crashInsideHire(ctx, { a, mk, m, token, price, market }, v.caller, c.step, c.cut);
+  },
+});
+
+export const restartScenarios = [restartEveryStep, restartInsideCompletion, restartInsideHire];

@@ -3,8 +3,21 @@
  * and the stablecoins, through the protocol library's hand-written ABIs, with one SerialSender for
  * the server's key (the agent's wallet, or the marketplace's).
  */
-import { BlockNotFoundError, createPublicClient, defineChain, http, parseEventLogs, type Address, type Chain, type Hex, type PublicClient, type TransactionReceipt } from 'viem';
-import { SerialSender } from '../../../harness/chain/index.ts';
+import {
+  BlockNotFoundError,
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
+  createPublicClient,
+  defineChain,
+  http,
+  parseEventLogs,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+} from 'viem';
+import { SerialSender, type SendOptions } from '../../../harness/chain/index.ts';
 import { nexusAbi, proofAbi, reputationAbi, streamAbi, tokenAbi } from '../protocol/abi.ts';
 
 /** Contract addresses the servers use. */
@@ -102,6 +115,26 @@ export class Aps1Chain {
     }
   }
 
+  /**
+   * The receipt of a transaction this server signed, once mined (waiting while the node holds it
+   * unmined); null when the node does not know it: it never left, and the next send takes its nonce.
+   */
+  async landed(hash: Hex): Promise<TransactionReceipt | null> {
+    // Only "not found" means not found: an RPC failure must not pass for a transaction that never left.
+    try {
+      return await this.pub.getTransactionReceipt({ hash });
+    } catch (e) {
+      if (!(e instanceof TransactionReceiptNotFoundError)) throw e;
+    }
+    try {
+      await this.pub.getTransaction({ hash });
+    } catch (e) {
+      if (e instanceof TransactionNotFoundError) return null;
+      throw e;
+    }
+    return this.pub.waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 120_000 });
+  }
+
   // ---- NexusV2 ---------------------------------------------------------------------------------
 
   async getJob(id: bigint): Promise<Job> {
@@ -123,8 +156,13 @@ export class Aps1Chain {
     return mined(await this.signer.send({ address: this.addresses.nexus, abi: nexusAbi, functionName: 'completeJob', args: [id] }));
   }
 
-  async createJob(worker: Address, judge: Address, token: Address, amount: bigint, duration: bigint): Promise<{ tx: MinedTx; jobId: bigint }> {
-    const r = await this.signer.send({ address: this.addresses.nexus, abi: nexusAbi, functionName: 'createJob', args: [worker, judge, token, amount, duration] });
+  async createJob(worker: Address, judge: Address, token: Address, amount: bigint, duration: bigint, o?: SendOptions): Promise<{ tx: MinedTx; jobId: bigint }> {
+    const r = await this.signer.send({ address: this.addresses.nexus, abi: nexusAbi, functionName: 'createJob', args: [worker, judge, token, amount, duration] }, o);
+    return this.createdBy(r);
+  }
+
+  /** The job a mined createJob created. */
+  createdBy(r: TransactionReceipt): { tx: MinedTx; jobId: bigint } {
     const id = this.jobsCreatedIn(r)[0];
     if (id === undefined) throw new Error('createJob emitted no JobCreated');
     return { tx: mined(r), jobId: id };
@@ -177,12 +215,12 @@ export class Aps1Chain {
     return parseEventLogs({ abi: tokenAbi, logs, eventName: 'Transfer' }).map((e) => e.args);
   }
 
-  async transferFrom(token: Address, from: Address, amount: bigint): Promise<MinedTx> {
-    return mined(await this.signer.send({ address: token, abi: tokenAbi, functionName: 'transferFrom', args: [from, this.address, amount] }));
+  async transferFrom(token: Address, from: Address, amount: bigint, o?: SendOptions): Promise<MinedTx> {
+    return mined(await this.signer.send({ address: token, abi: tokenAbi, functionName: 'transferFrom', args: [from, this.address, amount] }, o));
   }
 
-  async transfer(token: Address, to: Address, amount: bigint): Promise<MinedTx> {
-    return mined(await this.signer.send({ address: token, abi: tokenAbi, functionName: 'transfer', args: [to, amount] }));
+  async transfer(token: Address, to: Address, amount: bigint, o?: SendOptions): Promise<MinedTx> {
+    return mined(await this.signer.send({ address: token, abi: tokenAbi, functionName: 'transfer', args: [to, amount] }, o));
   }
 
   async approve(token: Address, spender: Address, amount: bigint): Promise<MinedTx> {

@@ -35,11 +35,38 @@ export interface MarketJobRow {
   token: string;
   amount: string;
   nexusJobId: string | null;
-  /** pulled → created → executed → settled | refunded | returned (refund forwarded to the caller). */
+  /**
+   * pulling → pulled → created → executed → settled | refunded → returned (refund forwarded to the
+   * caller); pulling → failed (nothing pulled); pulled → failing → failed (no job: price sent back).
+   */
   state: string;
   response: string | null;
+  /** The caller's task, to build the agent's envelope again after a crash. */
+  prompt: string | null;
+  /** JSON. */
+  payload: string | null;
+  /** The agent's manifest as hired (JSON): wallet, proof, endpoint. */
+  manifest: string | null;
+  /** Hashes of the hire's transactions, each written once signed, before it is broadcast. */
+  pullTx: string | null;
+  createTx: string | null;
+  returnTx: string | null;
+  /** What the agent answered (JSON {result, why}), so a resumed hire concludes on it. */
+  answer: string | null;
   createdAt: string;
 }
+
+/** Columns market_jobs gained after its first version (added to older files on open). */
+const MARKET_ADDED = ['prompt', 'payload', 'manifest', 'pull_tx', 'create_tx', 'return_tx', 'answer'];
+const MARKET_FIELDS = {
+  state: 'state',
+  nexusJobId: 'nexus_job_id',
+  response: 'response',
+  pullTx: 'pull_tx',
+  createTx: 'create_tx',
+  returnTx: 'return_tx',
+  answer: 'answer',
+} as const;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS negotiations (
@@ -72,6 +99,13 @@ CREATE TABLE IF NOT EXISTS market_jobs (
   nexus_job_id TEXT,
   state TEXT NOT NULL,
   response TEXT,
+  prompt TEXT,
+  payload TEXT,
+  manifest TEXT,
+  pull_tx TEXT,
+  create_tx TEXT,
+  return_tx TEXT,
+  answer TEXT,
   anchor_block INTEGER,
   anchor_hash TEXT,
   orphaned INTEGER NOT NULL DEFAULT 0,
@@ -86,6 +120,8 @@ export class Aps1Db {
     this.db = new DatabaseSync(path);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
+    const have = new Set((this.db.prepare('PRAGMA table_info(market_jobs)').all() as { name: string }[]).map((c) => c.name));
+    for (const c of MARKET_ADDED) if (!have.has(c)) this.db.exec(`ALTER TABLE market_jobs ADD COLUMN ${c} TEXT`);
   }
 
   close(): void {
@@ -174,13 +210,13 @@ export class Aps1Db {
     return r ? toMarketJob(r) : undefined;
   }
 
-  insertMarketJob(j: Omit<MarketJobRow, 'nexusJobId' | 'response' | 'createdAt'>, at: string): boolean {
+  insertMarketJob(j: Pick<MarketJobRow, 'jobId' | 'agentId' | 'callerWallet' | 'token' | 'amount' | 'state' | 'prompt' | 'payload' | 'manifest'>, at: string): boolean {
     return this.tx(() => {
       this.db.prepare('DELETE FROM market_jobs WHERE job_id = ? AND orphaned = 1').run(j.jobId);
       try {
         this.db
-          .prepare('INSERT INTO market_jobs (job_id, agent_id, caller_wallet, token, amount, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(j.jobId, j.agentId, j.callerWallet, j.token, j.amount, j.state, at);
+          .prepare('INSERT INTO market_jobs (job_id, agent_id, caller_wallet, token, amount, state, prompt, payload, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(j.jobId, j.agentId, j.callerWallet, j.token, j.amount, j.state, j.prompt, j.payload, j.manifest, at);
         return true;
       } catch (e) {
         if (/UNIQUE|PRIMARY/i.test((e as Error).message)) return false;
@@ -189,20 +225,14 @@ export class Aps1Db {
     });
   }
 
-  updateMarketJob(jobId: string, f: Partial<Pick<MarketJobRow, 'state' | 'nexusJobId' | 'response'>> & { anchor?: Anchor }): void {
+  updateMarketJob(jobId: string, f: Partial<Pick<MarketJobRow, keyof typeof MARKET_FIELDS>> & { anchor?: Anchor }): void {
     const sets: string[] = [];
     const vals: (string | number | null)[] = [];
-    if (f.state !== undefined) {
-      sets.push('state = ?');
-      vals.push(f.state);
-    }
-    if (f.nexusJobId !== undefined) {
-      sets.push('nexus_job_id = ?');
-      vals.push(f.nexusJobId);
-    }
-    if (f.response !== undefined) {
-      sets.push('response = ?');
-      vals.push(f.response);
+    for (const [k, col] of Object.entries(MARKET_FIELDS)) {
+      const v = f[k as keyof typeof MARKET_FIELDS];
+      if (v === undefined) continue;
+      sets.push(`${col} = ?`);
+      vals.push(v);
     }
     if (f.anchor) {
       sets.push('anchor_block = ?', 'anchor_hash = ?');
@@ -286,6 +316,13 @@ function toMarketJob(r: Record<string, unknown>): MarketJobRow {
     nexusJobId: (r.nexus_job_id as string | null) ?? null,
     state: r.state as string,
     response: (r.response as string | null) ?? null,
+    prompt: (r.prompt as string | null) ?? null,
+    payload: (r.payload as string | null) ?? null,
+    manifest: (r.manifest as string | null) ?? null,
+    pullTx: (r.pull_tx as string | null) ?? null,
+    createTx: (r.create_tx as string | null) ?? null,
+    returnTx: (r.return_tx as string | null) ?? null,
+    answer: (r.answer as string | null) ?? null,
     createdAt: r.created_at as string,
   };
 }

@@ -44,6 +44,7 @@ export const APS1_FAULTS = defineFaults({
   noHireAnchor: 'the marketplace does not anchor a hire to its createJob block (after a chain revert it answers the hire the chain forgot)',
   forgetHireAnswer: 'a resent hire (same caller, same jobId) is answered 409 instead of the stored answer',
   hireJunk500: 'the marketplace parses a hire body without a guard: a body that is not JSON is answered 500',
+  noHireRecovery: 'a hire a crash cut is never finished: nothing resumes it at start, and a resend is answered 409 (money pulled before the crash stays with the marketplace)',
 });
 
 /** The faults switched on (all off by default). */
