@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, test } from 'vitest';
 import { readLoadReport, runLoadCli } from '../../harness/testing/load.ts';
+import { Requester } from './agents/requester.ts';
+import { KIND } from './protocol/events.ts';
 import { type AsaFaults, startAsaStack } from './server/stack.ts';
 
 let dir = '';
@@ -18,14 +20,15 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'amh-load-asa-'));
 });
 
-/** `amh load` against an in-process stack with one fault, described by a target file (no chain). */
-async function loadBroken(name: string, faults: AsaFaults, agents = 2) {
+/** `amh load` against an in-process stack with `faults`, described by a target file (no chain); `after` reads the stack before it stops. */
+async function loadBroken(name: string, faults: AsaFaults, agents = 2, after?: (s: Awaited<ReturnType<typeof startAsaStack>>) => Promise<void>) {
   const s = await startAsaStack({ faults });
   try {
     const file = path.join(dir, `${name}.json`);
     await writeFile(file, JSON.stringify({ name: `asa ${name}`, endpoints: s.endpoints, config: s.config }));
     const out = path.join(dir, name);
     const r = await runLoadCli(['--protocol', 'asa', '--agents', String(agents), '--duration', '3s', '--target', file, '--out', out, '--quiet']);
+    await after?.(s);
     return { r, rep: await readLoadReport(out) };
   } finally {
     await s.stop();
@@ -76,4 +79,22 @@ test('a provider that refuses every paid credential (refusePaid) exits 1 on the 
     JSON.stringify(rep.errors.byClass),
   );
   for (const name of ["the network's total msat", "agents' spend", "provider's gain"]) assert.ok(rep.conservation.checks.find((c) => c.name.startsWith(name))!.ok, name);
+});
+
+// Found by the 10-minute load: the provider stamped every event one second after the last, so at
+// several agreements a second its clock ran minutes ahead until the relay refused its events.
+test('under load the provider stamps agreement versions with the clock: none is more than a few seconds ahead of it', async () => {
+  const { r, rep } = await loadBroken('clock', {}, 4, async (s) => {
+    const reader = await Requester.connect(s.relay.url, 'ab'.repeat(32));
+    try {
+      const versions = await reader.query([{ kinds: [KIND.agreement], authors: [s.provider.pubkey] }]);
+      assert.ok(versions.length >= 3, `agreements on the relay: ${versions.length}`);
+      const ahead = Math.max(...versions.map((e) => e.created_at)) - Math.floor(Date.now() / 1000);
+      assert.ok(ahead <= 3, `the latest 38402 is ${ahead} s ahead of the clock`);
+    } finally {
+      reader.close();
+    }
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(rep.iterations.completed >= 3);
 });

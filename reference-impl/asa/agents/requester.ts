@@ -1,30 +1,23 @@
 /**
  * The scripted requester: discovers capabilities with relay filters, negotiates over NIP-17 with
- * nostr-tools (`nip59` rumor → seal → gift wrap), accepts, pays the provider's L402 endpoint from
+ * protocol/dm.ts (NIP-59 rumor → seal → gift wrap), accepts, pays the provider's L402 endpoint from
  * its own Lightning node, completes or disputes, and attests (38403 with the payment as proof).
  * It speaks only the protocol library and the network's client; it works against any target.
  */
 import { randomBytes } from 'node:crypto';
-import * as nip59 from 'nostr-tools/nip59';
-import { finalizeEvent, getPublicKey } from 'nostr-tools/pure';
+import { finalizeEvent } from 'nostr-tools/pure';
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import WebSocket from 'ws';
 import { attestationTags, type AttestationSpec, KIND, type NostrEvent } from '../protocol/events.ts';
 import { type Challenge, formatCredential, parseChallenges } from '../protocol/l402.ts';
+import { DmKey, type Rumor } from '../protocol/dm.ts';
 import { type DmMessage, parseDm } from '../protocol/negotiation.ts';
 import type { LightningClient, PaymentResult } from './lightning.ts';
 import { wsUrl } from './wire.ts';
 
 useWebSocketImplementation(WebSocket);
 
-export interface Rumor {
-  id: string;
-  pubkey: string;
-  created_at: number;
-  kind: number;
-  tags: string[][];
-  content: string;
-}
+export type { Rumor };
 export interface Inbound {
   wrap: NostrEvent;
   rumor: Rumor;
@@ -36,12 +29,14 @@ export class Requester {
   readonly inbox: Inbound[] = [];
   private waiters: (() => void)[] = [];
   private relay!: Relay;
+  private readonly dms: DmKey;
 
   constructor(
     readonly relayUrl: string,
     readonly sk: Uint8Array,
   ) {
-    this.pubkey = getPublicKey(sk);
+    this.dms = new DmKey(sk);
+    this.pubkey = this.dms.pubkey;
   }
 
   /** `publishTimeoutMs`: how long a publish waits for the relay's OK (nostr-tools' default is 4.4 s; a loaded relay needs longer). */
@@ -67,7 +62,7 @@ export class Requester {
     this.relay.subscribe([{ kinds: [1059], '#p': [this.pubkey] }], {
       onevent: (wrap) => {
         try {
-          const rumor = nip59.unwrapEvent(wrap as never, this.sk) as Rumor;
+          const rumor = this.dms.unwrap(wrap as NostrEvent);
           this.inbox.push({ wrap: wrap as NostrEvent, rumor, msg: parseDm(rumor.content) });
           for (const w of this.waiters.splice(0)) w();
         } catch {
@@ -106,8 +101,8 @@ export class Requester {
 
   /** Send a DM (NIP-17: kind 14 rumor, sealed, gift-wrapped to `to`); returns the rumor and the wrap. */
   async dm(to: string, msg: object): Promise<{ rumor: Rumor; wrap: NostrEvent }> {
-    const rumor = nip59.createRumor({ kind: 14, tags: [['p', to]], content: JSON.stringify(msg), created_at: Math.floor(Date.now() / 1000) }, this.sk) as Rumor;
-    const wrap = nip59.createWrap(nip59.createSeal(rumor as never, this.sk, to), to) as NostrEvent;
+    const rumor = this.dms.rumor(to, JSON.stringify(msg));
+    const wrap = this.dms.wrap(rumor, to);
     await this.relay.publish(wrap);
     return { rumor, wrap };
   }

@@ -15,12 +15,11 @@ import { keepIdleSockets } from '../../_shared/http.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DatabaseSync } from 'node:sqlite';
-import * as nip17 from 'nostr-tools/nip17';
-import * as nip59 from 'nostr-tools/nip59';
 import { finalizeEvent, getPublicKey } from 'nostr-tools/pure';
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import WebSocket from 'ws';
 import { LightningClient } from '../agents/lightning.ts';
+import { DmKey, type Rumor } from '../protocol/dm.ts';
 import { agreementTags, type AgreementStatus, capabilityTags, canTransition, KIND, type NostrEvent } from '../protocol/events.ts';
 import { formatChallenge, parseCredential } from '../protocol/l402.ts';
 import { caveatsOf, identifierOf, mintMacaroon, sha256hex, verifyMacaroon } from '../protocol/macaroons.ts';
@@ -138,6 +137,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
   const floor = o.floorSats ?? 30n;
   const sk = new Uint8Array(Buffer.from(o.nostrKey, 'hex'));
   const pubkey = getPublicKey(sk);
+  const dms = new DmKey(sk);
   const ln = new LightningClient(o.lightningUrl);
   const node = (await ln.addNode(o.nodeKey, { alias: 'asa-provider', hubs: true })).pubkey;
   const foreign = faults.foreignNode ? (await ln.addNode(randomBytes(32).toString('hex'), { alias: 'not-the-provider', hubs: true })).pubkey : null;
@@ -256,15 +256,22 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-  // Kept across restarts: a version published in the same second as one before a crash would not replace it.
-  let lastCreated = Number((db.prepare("SELECT v FROM meta WHERE k = 'last_created'").get() as { v: string } | undefined)?.v ?? 0);
-  const stamp = () => {
-    lastCreated = Math.max(now(), lastCreated + 1);
-    db.prepare("INSERT INTO meta (k, v) VALUES ('last_created', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v").run(String(lastCreated));
-    return lastCreated;
+  // A new version of an addressable event must be later than the one it replaces (NIP-01 keeps the
+  // latest created_at), across restarts too: a version published in the same second as one before a
+  // crash would not replace it. Counted per address, not for the provider as a whole: one counter for
+  // every event ran ahead of the clock under load (three versions an agreement, several agreements a
+  // second) until the relay refused the provider's events as from the future. Others carry the clock.
+  const stamp = (address?: string) => {
+    if (address === undefined) return now();
+    const key = `last_created:${address}`;
+    const last = Number((db.prepare('SELECT v FROM meta WHERE k = ?').get(key) as { v: string } | undefined)?.v ?? 0);
+    const t = Math.max(now(), last + 1);
+    db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(key, String(t));
+    return t;
   };
   const publish = async (kind: number, tags: string[][], content: string): Promise<NostrEvent> => {
-    const e = finalizeEvent({ kind, tags, content, created_at: stamp() }, sk) as NostrEvent;
+    const address = kind >= 30_000 && kind < 40_000 ? `${kind}:${tags.find((t) => t[0] === 'd')?.[1] ?? ''}` : undefined;
+    const e = finalizeEvent({ kind, tags, content, created_at: stamp(address) }, sk) as NostrEvent;
     await relay.publish(e);
     return e;
   };
@@ -315,7 +322,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       await publish(4, [['p', to]], text);
       return;
     }
-    const wrap = nip17.wrapEvent(sk, { publicKey: to }, text) as NostrEvent;
+    const wrap = dms.wrap(dms.rumor(to, text), to);
     await relay.publish(wrap);
   };
 
@@ -349,9 +356,9 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
     await handleDm(wrap);
   }
   async function handleDm(wrap: NostrEvent): Promise<void> {
-    let rumor: ReturnType<typeof nip59.unwrapEvent>;
+    let rumor: Rumor;
     try {
-      rumor = nip59.unwrapEvent(wrap as never, sk);
+      rumor = dms.unwrap(wrap);
     } catch {
       return; // not for us, or not a valid gift wrap
     }
@@ -376,9 +383,9 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
         db.prepare('INSERT OR IGNORE INTO offers (rumor_id, requester, capability, price_sats, timeout) VALUES (?, ?, ?, ?, ?)').run(e.id, from, capability.id, offer.toString(), timeout);
         return;
       }
-      const rumorOut = nip59.createRumor({ kind: 14, tags: [['p', from]], content: text, created_at: now() }, sk);
+      const rumorOut = dms.rumor(from, text, now());
       db.prepare('INSERT OR IGNORE INTO offers (rumor_id, requester, capability, price_sats, timeout) VALUES (?, ?, ?, ?, ?)').run(rumorOut.id, from, capability.id, offer.toString(), timeout);
-      const wrapOut = nip59.createWrap(nip59.createSeal(rumorOut, sk, from), from) as NostrEvent;
+      const wrapOut = dms.wrap(rumorOut, from);
       await relay.publish(wrapOut);
       return;
     }
