@@ -86,6 +86,9 @@ export interface ProviderFaults {
   staleUseCount?: boolean;
 }
 
+/** How long the provider waits for the relay's OK to one publish before sending the event again. */
+const RELAY_OK_WAIT_MS = 30_000;
+
 export interface ProviderOptions {
   relayUrl: string;
   lightningUrl: string;
@@ -246,6 +249,21 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
 
   // ---- Nostr ------------------------------------------------------------------------------------
   const relay = await Relay.connect(o.relayUrl);
+  // A loaded relay answers OK in seconds: nostr-tools gives up after 4.4 s, and a handler whose
+  // publish failed was lost (its DM is marked handled first), leaving an accept without its
+  // agreement or a complete without its status under load. Wait longer, and send the same event
+  // again when no OK came (a relay answers a duplicate with OK).
+  relay.publishTimeout = RELAY_OK_WAIT_MS;
+  const toRelay = async (e: NostrEvent): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await relay.publish(e as never);
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/timed out/i.test(String(err))) throw err;
+      }
+    }
+  };
   const sign = async (t: { kind: number; tags: string[][]; content: string; created_at: number }) => finalizeEvent(t, sk);
   relay.onauth = sign as never;
   for (let i = 0; i < 100; i++) {
@@ -272,7 +290,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
   const publish = async (kind: number, tags: string[][], content: string): Promise<NostrEvent> => {
     const address = kind >= 30_000 && kind < 40_000 ? `${kind}:${tags.find((t) => t[0] === 'd')?.[1] ?? ''}` : undefined;
     const e = finalizeEvent({ kind, tags, content, created_at: stamp(address) }, sk) as NostrEvent;
-    await relay.publish(e);
+    await toRelay(e);
     return e;
   };
 
@@ -323,7 +341,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       return;
     }
     const wrap = dms.wrap(dms.rumor(to, text), to);
-    await relay.publish(wrap);
+    await toRelay(wrap);
   };
 
   const publishAgreement = async (row: AgreementRow, status: AgreementStatus, paymentHash?: string): Promise<NostrEvent> => {
@@ -386,7 +404,7 @@ export async function startProvider(o: ProviderOptions): Promise<RunningProvider
       const rumorOut = dms.rumor(from, text, now());
       db.prepare('INSERT OR IGNORE INTO offers (rumor_id, requester, capability, price_sats, timeout) VALUES (?, ?, ?, ?, ?)').run(rumorOut.id, from, capability.id, offer.toString(), timeout);
       const wrapOut = dms.wrap(rumorOut, from);
-      await relay.publish(wrapOut);
+      await toRelay(wrapOut);
       return;
     }
     if (msg.type === 'accept') {
