@@ -107,9 +107,9 @@ async function setup(env: LoadEnv) {
       perAgent: nodes.map((n) => b.get(n) ?? 0n),
     };
   };
-  const before = balancesOf(await ln.graph());
-  if (before.provider === 0n && !nodeBalances(await ln.graph()).has(provider.node))
-    throw new TargetError(`config.asa.provider.node ${provider.node} has no channel on the network at ${lnUrl}: it cannot be paid`);
+  const start = await ln.graph();
+  const before = balancesOf(start);
+  if (!nodeBalances(start).has(provider.node)) throw new TargetError(`config.asa.provider.node ${provider.node} has no channel on the network at ${lnUrl}: it cannot be paid`);
   /** The created_at of each agent's last offer: one offer per agent per second (see iterate). */
   const lastOffer = new Map<number, number>();
   /** The agreement (d) each payment paid for. */
