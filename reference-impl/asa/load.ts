@@ -28,7 +28,7 @@
  */
 import type { NostrEvent } from 'nostr-tools/pure';
 import { errorClass } from '../../harness/load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { type Graph, LightningClient, LnError, nodeBalances, type PaymentResult } from './agents/lightning.ts';
 import { callWith, challengesOf, Requester } from './agents/requester.ts';
@@ -173,26 +173,31 @@ async function setup(env: LoadEnv) {
       if (sha256hex(payment.preimage) !== inv.paymentHash) throw new LoadFailure('bad-preimage', 'the network returned a preimage that is not the invoice’s');
 
       const credential = formatCredential({ macaroons: [ch.macaroon], preimage: payment.preimage });
+      // Sent again with the same credential on a lost answer or a 5xx (the driver's sendPayment); a
+      // refused retry after a lost answer may follow a request that was served: indeterminate.
       let answerLost = false;
-      let paid: Awaited<ReturnType<typeof callWith>> | undefined;
-      for (let attempt = 0; attempt < 3 && !paid; attempt++) {
-        try {
-          const got = await callWith(ctx.fetch, url, credential);
-          if (got.status >= 500 && attempt < 2) continue;
-          paid = got;
-        } catch (e) {
-          if (!['connection', 'timeout'].includes(errorClass(e).cls) || attempt === 2) {
-            ctx.ledger('answer-lost', agreedMsat, inv.paymentHash);
-            throw new LoadFailure('answer-lost', `the paid request got no answer: ${(e as Error).message}`);
-          }
-          answerLost = true;
-        }
-      }
-      if (answerLost && paid!.status >= 400 && paid!.status < 500) {
+      const lostAnswer = (why: string) => {
         ctx.ledger('answer-lost', agreedMsat, inv.paymentHash);
-        throw new LoadFailure('answer-lost', `the paid request got no answer, and its retry with the same credential got ${paid!.status}`);
+        return new LoadFailure('answer-lost', why);
+      };
+      let paid: Awaited<ReturnType<typeof callWith>>;
+      try {
+        paid = (
+          await sendPayment(async () => {
+            try {
+              const a = await callWith(ctx.fetch, url, credential);
+              return { res: { status: a.status } as Response, a };
+            } catch (e) {
+              answerLost = true;
+              throw e;
+            }
+          })
+        ).a;
+      } catch (e) {
+        throw lostAnswer(`the paid request got no answer: ${(e as Error).message}`);
       }
-      expectStatus(paid!.status, 200, 'paid request', paid!.body);
+      if (answerLost && paid.status >= 400 && paid.status < 500) throw lostAnswer(`the paid request got no answer, and its retry with the same credential got ${paid.status}`);
+      expectStatus(paid.status, 200, 'paid request', paid.body);
       ctx.ledger('served', agreedMsat, inv.paymentHash);
 
       await r.dm(provider.pubkey, { type: 'complete', asa: active.id, result: 'success' });
@@ -280,7 +285,6 @@ async function setup(env: LoadEnv) {
  * first is answered from the node once more).
  */
 async function payOnce(ln: LightningClient, node: string, invoice: string, paymentHash: string): Promise<PaymentResult | null> {
-  const lost = (e: unknown) => !(e instanceof LnError) && ['connection', 'timeout'].includes(errorClass(e).cls);
   const made = async () => {
     try {
       return await ln.payment(node, paymentHash);
@@ -295,7 +299,7 @@ async function payOnce(ln: LightningClient, node: string, invoice: string, payme
     } catch (e) {
       if (e instanceof LnError && attempt > 0 && e.code === 'ALREADY_PAID') return made();
       if (e instanceof LnError) throw new LoadFailure('payment-failed', `${e.code}: ${e.message}`);
-      if (!lost(e) || attempt >= 2) throw e;
+      if (!['connection', 'timeout'].includes(errorClass(e).cls) || attempt >= 2) throw e;
     }
     const p = await made();
     if (p) return p;
