@@ -27,16 +27,16 @@ function step(name, cmd, args, opts = {}) {
 // about a minute) beside typecheck and lint, then its tests (unit + invariant) beside vitest, which
 // needs the built artifacts (vitest's own global-setup build is skipped when this one succeeded).
 // Output goes to a file (this process is blocked in spawnSync meanwhile) and is printed in its block.
-function background(name, args) {
+function background(name, args, env = {}) {
   const t0 = Date.now();
   const logFile = path.join(mkdtempSync(path.join(tmpdir(), 'amh-forge-')), 'forge.log');
   const fd = openSync(logFile, 'w');
-  const child = spawn(bin('forge'), args, { stdio: ['ignore', fd, fd] });
+  const child = spawn(bin('forge'), args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
   closeSync(fd);
   const done = (status) => {
     const out = readFileSync(logFile, 'utf8');
     rmSync(path.dirname(logFile), { recursive: true, force: true });
-    return { name, args, status, out, t0 };
+    return { name, args, env, status, out, t0 };
   };
   // 'close' may follow 'error' (a forge that did not start): the first one ends it.
   return new Promise((resolve) => {
@@ -53,7 +53,8 @@ function background(name, args) {
 
 /** Prints a background forge run's block and counts it; forge test's own counts are added. */
 function report(run, beside) {
-  process.stdout.write(`\n== ${run.name}: ${[bin('forge'), ...run.args].join(' ')} (ran beside ${beside})\n${run.out}`);
+  const env = Object.entries(run.env).map(([k, v]) => `${k}=${v} `).join('');
+  process.stdout.write(`\n== ${run.name}: ${env}${[bin('forge'), ...run.args].join(' ')} (ran beside ${beside})\n${run.out}`);
   const ok = run.status === 0;
   steps.push(`${run.name} ${ok ? 'ok' : `FAILED (exit ${run.status})`} in ${((Date.now() - run.t0) / 1000).toFixed(1)} s`);
   // forge test ends with "Ran N test suites in …: P tests passed, F failed, S skipped (T total tests)".
@@ -76,7 +77,8 @@ const lint = step('lint', bin('biome'), ['check']);
 counts[lint.ok ? 'passed' : 'failed']++;
 
 const built = forgeBuild ? report(await forgeBuild, 'typecheck and lint') : false;
-const forgeTest = built ? background('forge test', ['test', '--offline']) : undefined;
+// The invariant suites at 64 runs (foundry.toml's `quick` profile); `npm run test:forge` runs 256.
+const forgeTest = built ? background('forge test', ['test', '--offline'], { FOUNDRY_PROFILE: 'quick' }) : undefined;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'amh-test-'));
 const file = path.join(dir, 'counts.json');

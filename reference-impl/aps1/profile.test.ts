@@ -32,7 +32,7 @@ test('amh run --profile: a 5% fee, 2.5% penalty and 20-token cap are followed by
   const out = path.join(lab.dir, 'run-fees');
   // Every aps1 scenario (a --grep could leave a requirement unchecked, hence indeterminate); the
   // crash scenarios among them restart a server several times (minutes on a loaded machine).
-  const r = await amh(['run', '--protocol', 'aps1', '--runs', '2', '--seed', '3', '--workers', '1', '--quiet', '--profile', FEES, '--out', out]);
+  const r = await amh(['run', '--protocol', 'aps1', '--runs', '1', '--seed', '3', '--workers', '1', '--quiet', '--profile', FEES, '--out', out]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const q = (id: string) => aps1(report(out)).requirements.find((x) => x.id === id)!;
   for (const id of ['APS-CHN-01', 'APS-DSP-01', 'APS-DSP-02', 'APS-FEE-01', 'APS-STR-02', 'APS-JOB-03']) assert.equal(q(id).status, 'pass', `${id}: ${q(id).status} ${q(id).reason ?? ''}`);

@@ -70,7 +70,8 @@ const nodeFault = (requirement: string, grep: string, fault: keyof FacilitatorFa
 export default defineKills<Variant>({
   protocol: 'x402',
   seed: 11,
-  controlRuns: 4,
+  // Two runs: certify.test.ts certifies the reference facilitator and a resource through a target file at 3.
+  controlRuns: 2,
   async setup() {
     chain = await startChain({ profile: 'base-sepolia' });
   },
@@ -306,7 +307,8 @@ export default defineKills<Variant>({
       requirement: 'X402-FAC-05',
       defect: "the facilitator numbers each send by the chain's pending count alone: settlements sent at once take the same nonce, and all but one fail",
       grep: 'facilitator-settle-concurrent',
-      runs: 1,
+      // Two bursts: one burst whose four requests happen to arrive spread out (a loaded machine) shows no collision.
+      runs: 2,
       variant: { facilitator: { chainNonceOnly: true } },
     },
     { requirement: 'X402-FAC-04', defect: 'a malformed /verify or /settle body gets 500', grep: 'facilitator-malformed', runs: 2, variant: { proxy: 'malformed500' } },

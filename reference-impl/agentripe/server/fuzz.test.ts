@@ -565,12 +565,30 @@ test('after a 413 for an oversized GET body to the paid route, the keep-alive co
 
 /**
  * CPU budget for refusing one request (the server runs in this process, so process CPU time is the
- * server's plus this client's). Linear work on a 1 MB body costs ~170 ms here; quadratic work on a
- * 60 KB header costs seconds.
+ * server's plus this client's). Linear work on a 1 MB body costs 150-250 ms here, about 3× parsing
+ * it; quadratic work on a 60 KB header costs seconds (the base58 regression below: ~0.8 s). The budget is the larger of 400 ms and {@link LINEAR_FACTOR} times
+ * what parsing a 1 MB JSON body costs in this process right now, so a slower or busier machine
+ * (CI on 2 shared cores) raises it with the linear work it slows, and each case counts its cheapest
+ * of {@link TRIES} sends (a refusal changes nothing, so sending it again is safe): a garbage
+ * collection or a neighbour's burst in one send is not the server's cost.
  */
 const MAX_REFUSAL_CPU_MS = 400;
+const LINEAR_FACTOR = 6;
+const TRIES = 3;
 
-test(`heavy malformed requests (60 KB headers, 1 MB bodies, deep nesting) are each refused in < ${MAX_REFUSAL_CPU_MS} ms of CPU`, async () => {
+/** CPU ms of `work` in this process, the cheapest of {@link TRIES} runs. */
+async function cheapestCpuMs(work: () => unknown): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < TRIES; i++) {
+    const cpu0 = process.cpuUsage();
+    await work();
+    const cpu = process.cpuUsage(cpu0);
+    best = Math.min(best, (cpu.user + cpu.system) / 1000);
+  }
+  return best;
+}
+
+test(`heavy malformed requests (60 KB headers, 1 MB bodies, deep nesting) are each refused in linear CPU time (< ${MAX_REFUSAL_CPU_MS} ms, or ${LINEAR_FACTOR}× parsing 1 MB of JSON on a slower machine)`, async () => {
   const now = String(Math.floor(Date.now() / 1000));
   const paid = `/${ctx.agent}/${ctx.service}`;
   const big = 60_000;
@@ -593,18 +611,23 @@ test(`heavy malformed requests (60 KB headers, 1 MB bodies, deep nesting) are ea
     // any length check, ~0.8 s of CPU for this one unauthenticated request.
     ['60 KB Solana address', 'GET', '/vendor/tasks', { 'x-solana-address': 'z'.repeat(big), 'x-agent-id': String(ctx.agent), 'x-timestamp': now, 'x-signature': 'ab'.repeat(64) }],
   ];
+  const megabyte = JSON.stringify({ task_metadata: Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, `${i}`.padEnd(8, 'x')])) });
+  const linearMs = await cheapestCpuMs(() => JSON.parse(megabyte));
+  const budgetMs = Math.max(MAX_REFUSAL_CPU_MS, LINEAR_FACTOR * linearMs);
   const problems: string[] = [];
+  const seen: string[] = [];
   for (const [note, method, path, headers, body] of cases) {
     const req: FuzzRequest = { cls: 'oversized', note, method, path, headers, body, expect4xx: true };
-    const cpu0 = process.cpuUsage();
-    const res = await send(lab.stack.server.url, req);
-    const cpu = process.cpuUsage(cpu0);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    const p = checkResponse(req, res);
-    if (p) problems.push(`${note}: ${p}`);
-    if (cpuMs >= MAX_REFUSAL_CPU_MS) problems.push(`${note}: ${cpuMs.toFixed(0)} ms of CPU`);
+    const cpuMs = await cheapestCpuMs(async () => {
+      const res = await send(lab.stack.server.url, req);
+      const p = checkResponse(req, res);
+      if (p && !problems.includes(`${note}: ${p}`)) problems.push(`${note}: ${p}`);
+    });
+    seen.push(`${note}: ${cpuMs.toFixed(0)} ms`);
+    if (cpuMs >= budgetMs) problems.push(`${note}: ${cpuMs.toFixed(0)} ms of CPU`);
   }
-  assert.deepEqual(problems, []);
+  assert.deepEqual(problems, [], `budget ${budgetMs.toFixed(0)} ms (parsing 1 MB of JSON: ${linearMs.toFixed(0)} ms); ${seen.join(', ')}`);
+  if (process.env.AMH_SHOW_CPU) console.log(`budget ${budgetMs.toFixed(0)} ms (parsing 1 MB of JSON: ${linearMs.toFixed(0)} ms); ${seen.join(', ')}`);
 });
 
 // ---- last (it changes state): garbage in parallel with real lifecycles ----------------------------

@@ -87,7 +87,11 @@ export interface FacilitatorFaults {
   noRebroadcast?: boolean;
   /** Needs eth_createAccessList and the "pending" block tag of its node: a read the node lacks is not asked again another way. */
   noReadFallback?: boolean;
-  /** Numbers each send by the chain's pending count alone (no local counter): settlements sent at once take the same nonce. */
+  /**
+   * Numbers each send by the chain's pending count alone (no local counter) and reports a refused
+   * send as it is (no recount): settlements sent at once take the same nonce, and all but one fail,
+   * as with a plain client that reads the nonce per send.
+   */
   chainNonceOnly?: boolean;
   /** Remembers each settlement it reported and answers the same payment sent again from that memory, without reading the chain (a reorged-out settlement stays "settled"). */
   settledFromMemory?: boolean;
@@ -739,7 +743,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
           return await confirm(settleKey, sent.hash, sent.raw, ctx);
         }
         // Someone else (or a count read before our last send landed) took this nonce: count again, once.
-        if (attempt > 0 || !/nonce too low|already known|replacement transaction underpriced/i.test(shortMessage(err))) {
+        if (attempt > 0 || faults.chainNonceOnly || !/nonce too low|already known|replacement transaction underpriced/i.test(shortMessage(err))) {
           return { success: false, errorReason: reasonFromRevert(err), errorMessage: shortMessage(err), transaction: '', network, payer };
         }
       } finally {
