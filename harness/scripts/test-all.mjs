@@ -53,7 +53,9 @@ function background(name, args, env = {}) {
 
 /** Prints a background forge run's block and counts it; forge test's own counts are added. */
 function report(run, beside) {
-  const env = Object.entries(run.env).map(([k, v]) => `${k}=${v} `).join('');
+  const env = Object.entries(run.env)
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
   process.stdout.write(`\n== ${run.name}: ${env}${[bin('forge'), ...run.args].join(' ')} (ran beside ${beside})\n${run.out}`);
   const ok = run.status === 0;
   steps.push(`${run.name} ${ok ? 'ok' : `FAILED (exit ${run.status})`} in ${((Date.now() - run.t0) / 1000).toFixed(1)} s`);
