@@ -1,7 +1,8 @@
 /**
  * Determinism: the same seed gives the same verdicts and the same shrunk counterexamples (actions,
  * seed, path), run after run, on a target with several defects. (The CLI equivalent is
- * `amh run --runs 200 --seed 42` twice; here 30 runs per scenario keep the test near 30 s.)
+ * `amh run --runs 200 --seed 42` twice; here 12 runs per scenario, enough for
+ * four shrunk counterexamples, keep the test short.)
  */
 import assert from 'node:assert/strict';
 import { test, onTestFinished } from 'vitest';
@@ -26,8 +27,8 @@ test('same seed twice → identical verdicts and counterexamples', async (_t) =>
   const opts = { tokenBugs: 1n | (1n << 11n), identityBugs: 1n, reputationBugs: 1n << 2n };
   const a = await startBrokenTarget(opts);
   onTestFinished(() => a.stop());
-  const first = await runAgainst(a.target, { protocols: ['usdc', 'erc8004'], runs: 30, seed: 42 });
-  const second = await runAgainst(a.target, { protocols: ['usdc', 'erc8004'], runs: 30, seed: 42 });
+  const first = await runAgainst(a.target, { protocols: ['usdc', 'erc8004'], runs: 12, seed: 42 });
+  const second = await runAgainst(a.target, { protocols: ['usdc', 'erc8004'], runs: 12, seed: 42 });
   assert.deepEqual(fingerprint(second), fingerprint(first));
   const failing = first.protocols.flatMap((p) => p.scenarios.filter((s) => s.status === 'fail').map((s) => s.counterexample!.requirement));
   assert.ok(failing.length >= 4, `several counterexamples compared (${failing.join(', ')})`);

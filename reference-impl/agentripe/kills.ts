@@ -111,6 +111,7 @@ export default defineKills<Variant>({
   seed: 5,
   // One run: certify.test.ts runs the same reference through its target file at 3 or more runs.
   controlRuns: 1,
+  controlWithoutRestart: 'certify.test.ts: serve.ts --restartable passes AGR-RST-01 through its target file',
   async setup() {
     chain = await startChain({ profile: 'base-sepolia' });
   },

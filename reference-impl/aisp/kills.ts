@@ -92,6 +92,7 @@ export default defineKills<Variant>({
   protocol: 'aisp',
   seed: 5,
   controlRuns: 3,
+  controlWithoutRestart: 'certify.test.ts: the backend + inference server pass AISP-RST-01 through the restart control of their target file',
   async setup() {
     chain = await startChain({ profile: 'base' });
   },

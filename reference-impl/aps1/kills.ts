@@ -110,6 +110,7 @@ export default defineKills<Variant>({
   seed: 11,
   // One run: certify.test.ts runs the same reference through its target file at 3 or more runs.
   controlRuns: 1,
+  controlWithoutRestart: 'profile.test.ts: `amh run --profile` passes every aps1 scenario, the crash ones included, on the reference',
   async setup() {
     chain = await startChain({ profile: 'tempo' });
   },

@@ -82,7 +82,7 @@ test('a deployment at the defaults certified with the fee profile fails only req
 });
 
 test('the compat quirks as a profile file and as AMH_APS1_PROFILE=compat: the same profile, the same four failures', { timeout: 600_000 }, async () => {
-  const common = ['run', '--protocol', 'aps1', '--grep', COMPAT_CASES, '--runs', '6', '--seed', '5', '--workers', '1', '--quiet'];
+  const common = ['run', '--protocol', 'aps1', '--grep', COMPAT_CASES, '--runs', '3', '--seed', '5', '--workers', '1', '--quiet'];
   const viaFile = path.join(lab.dir, 'compat-file');
   const viaEnv = path.join(lab.dir, 'compat-env');
   const a = await amh([...common, '--profile', path.join('examples', 'profiles', 'aps1-compat.yaml'), '--out', viaFile]);

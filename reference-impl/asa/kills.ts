@@ -154,6 +154,7 @@ export default defineKills<Variant>({
   protocol: 'asa',
   // One run: certify.test.ts runs the same reference through its target file at 3 or more runs.
   controlRuns: 1,
+  controlWithoutRestart: 'certify.test.ts: the relay and provider in their own processes pass the crash requirement through the restart command',
   async start(v) {
     const { proxy: fault, restartable: crashFaults, ...faults } = v ?? {};
     const s = await startAsaStack({ faults: v ? faults : undefined });
