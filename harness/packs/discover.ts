@@ -17,6 +17,7 @@ import type { ServiceDefinition } from '../services/service.ts';
 import type { SimulationPack } from '../sim/pack.ts';
 import type { LoadPack } from '../load/pack.ts';
 import type { PackConstants } from '../profiles/constants.ts';
+import { inChildBundle } from '../services/child-bundle.ts';
 
 function packFolders(dir: string, file: string): string[] {
   if (!existsSync(dir)) return [];
@@ -26,7 +27,14 @@ function packFolders(dir: string, file: string): string[] {
     .sort();
 }
 
+/** Registered once, in a bundled child process only (the packs it imports by path are TypeScript). */
+let typeScript: Promise<void> | undefined;
+
 async function importDefault(file: string): Promise<unknown> {
+  if (file.endsWith('.ts') && inChildBundle()) {
+    typeScript ??= import('tsx/esm/api').then((m) => void m.register());
+    await typeScript;
+  }
   const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   if (mod.default === undefined) throw new Error(`${path.relative(REPO_ROOT, file)} has no default export`);
   return mod.default;
