@@ -162,6 +162,42 @@ export async function sendPayment<T extends { res: Response }>(send: () => Promi
   }
 }
 
+/**
+ * A paid call through {@link sendPayment} (sent again on a lost answer or a 5xx), for protocols
+ * where the server refuses a payment it already used: when no try got an answer, or a retry after
+ * a lost answer is refused (4xx), the call may have been served and nobody can tell. The payment
+ * (`amount` under `ref`) is then recorded `answer-lost` and the iteration fails with that class:
+ * indeterminate, neither served nor kept unserved. Otherwise the last try's answer is returned.
+ */
+export async function sendPaidCall<A extends { status: number }>(
+  ctx: IterationContext,
+  o: { amount: bigint; ref: string; what: string; sameWhat: string; detail?: (a: A) => string },
+  call: () => Promise<A>,
+): Promise<A> {
+  let answerLost = false;
+  const lost = (why: string) => {
+    ctx.ledger('answer-lost', o.amount, o.ref);
+    return new LoadFailure('answer-lost', why);
+  };
+  let answer: A;
+  try {
+    ({ a: answer } = await sendPayment(async () => {
+      try {
+        const a = await call();
+        return { res: { status: a.status } as Response, a };
+      } catch (e) {
+        answerLost = true;
+        throw e;
+      }
+    }));
+  } catch (e) {
+    throw lost(`no try of the ${o.what} got an answer (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (answerLost && answer.status >= 400 && answer.status < 500)
+    throw lost(`the ${o.what} got no answer, and its retry with the same ${o.sameWhat} got ${answer.status}${o.detail ? `: ${o.detail(answer)}` : ''}`);
+  return answer;
+}
+
 /** Identity helper for `reference-impl/<id>/load.ts` default exports. */
 export function defineLoad(p: LoadPack): LoadPack {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(p.protocol)) throw new Error(`load pack protocol '${p.protocol}' must be kebab-case`);

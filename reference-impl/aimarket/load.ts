@@ -16,7 +16,7 @@ import { defineChain, erc20Abi, parseAbiItem, type Address } from 'viem';
 import { SerialSender } from '../../harness/chain/index.ts';
 import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents, fundGas } from '../../harness/load/chain.ts';
 import { errorClass } from '../../harness/load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPaidCall, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { checkReceipt, discoverHub, requirementOf, type Payer } from './agents/buyer.ts';
 import { hubClient } from './agents/hub-client.ts';
@@ -88,28 +88,9 @@ async function setup(env: LoadEnv) {
       ctx.ledger('paid', r.amount, tx.hash.toLowerCase());
       // A paid call whose answer was lost may have been served (the hub then refuses the used hash on
       // a retry): indeterminate, since AI Market has no lookup of a call by its transaction.
-      let answerLost = false;
-      const lost = (why: string) => {
-        ctx.ledger('answer-lost', r.amount, tx.hash.toLowerCase());
-        return new LoadFailure('answer-lost', why);
-      };
-      let paid: Awaited<ReturnType<typeof hub.invoke>>;
-      try {
-        paid = (
-          await sendPayment(async () => {
-            try {
-              const a = await hub.invoke(pid, cid, input, { txHash: tx.hash });
-              return { res: { status: a.status } as Response, a };
-            } catch (e) {
-              answerLost = true;
-              throw e;
-            }
-          })
-        ).a;
-      } catch (e) {
-        throw answerLost ? lost(`no attempt of the paid call got an answer (${e instanceof Error ? e.message : String(e)})`) : e;
-      }
-      if (answerLost && paid.status >= 400 && paid.status < 500) throw lost(`the paid call got no answer, and its retry with the same transaction got ${paid.status}: ${paid.text.slice(0, 120)}`);
+      const paid = await sendPaidCall(ctx, { amount: r.amount, ref: tx.hash.toLowerCase(), what: 'paid call', sameWhat: 'transaction', detail: (a) => a.text.slice(0, 120) }, () =>
+        hub.invoke(pid, cid, input, { txHash: tx.hash }),
+      );
       expectStatus(paid.status, 200, 'paid call', paid.text);
       const v = checkReceipt(paid.text, pinned);
       if (!v.ok) throw new LoadFailure('receipt-unverified', `the paid call's receipt does not verify under the pinned key: ${v.reason}`);

@@ -28,7 +28,7 @@
  */
 import type { NostrEvent } from 'nostr-tools/pure';
 import { errorClass } from '../../harness/load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPaidCall, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { type Graph, LightningClient, LnError, nodeBalances, type PaymentResult } from './agents/lightning.ts';
 import { callWith, challengesOf, Requester } from './agents/requester.ts';
@@ -173,30 +173,9 @@ async function setup(env: LoadEnv) {
       if (sha256hex(payment.preimage) !== inv.paymentHash) throw new LoadFailure('bad-preimage', 'the network returned a preimage that is not the invoice’s');
 
       const credential = formatCredential({ macaroons: [ch.macaroon], preimage: payment.preimage });
-      // Sent again with the same credential on a lost answer or a 5xx (the driver's sendPayment); a
-      // refused retry after a lost answer may follow a request that was served: indeterminate.
-      let answerLost = false;
-      const lostAnswer = (why: string) => {
-        ctx.ledger('answer-lost', agreedMsat, inv.paymentHash);
-        return new LoadFailure('answer-lost', why);
-      };
-      let paid: Awaited<ReturnType<typeof callWith>>;
-      try {
-        paid = (
-          await sendPayment(async () => {
-            try {
-              const a = await callWith(ctx.fetch, url, credential);
-              return { res: { status: a.status } as Response, a };
-            } catch (e) {
-              answerLost = true;
-              throw e;
-            }
-          })
-        ).a;
-      } catch (e) {
-        throw lostAnswer(`the paid request got no answer: ${(e as Error).message}`);
-      }
-      if (answerLost && paid.status >= 400 && paid.status < 500) throw lostAnswer(`the paid request got no answer, and its retry with the same credential got ${paid.status}`);
+      // Sent again with the same credential on a lost answer or a 5xx; a refused retry after a lost
+      // answer may follow a request that was served: indeterminate.
+      const paid = await sendPaidCall(ctx, { amount: agreedMsat, ref: inv.paymentHash, what: 'paid request', sameWhat: 'credential' }, () => callWith(ctx.fetch, url, credential));
       expectStatus(paid.status, 200, 'paid request', paid.body);
       ctx.ledger('served', agreedMsat, inv.paymentHash);
 
