@@ -6,7 +6,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-import KillSuitesFirst from './harness/testing/sequencer.ts';
 
 export default defineConfig({
   test: {
@@ -22,8 +21,6 @@ export default defineConfig({
     // Files are independent (each starts its own chains and servers on free ports).
     fileParallelism: true,
     globalSetup: ['harness/testing/global-setup.ts'],
-    // A fresh clone (CI) starts the long kill suites first instead of last (see the sequencer).
-    sequence: { sequencer: KillSuitesFirst },
     reporters: ['default', './harness/testing/summary-reporter.ts'],
   },
 });

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../chain/paths.ts';
 
 /** Set (to true) on globalThis by a bundle's first line. */
-export const BUNDLED_MARK = '__amhBundledChild';
+const BUNDLED_MARK = '__amhBundledChild';
 
 const DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'amh-child-bundles');
 /** Bundles of processes that did not get to remove theirs (killed) are swept after a day. */

@@ -108,8 +108,7 @@ export function killSuite<V>(spec: KillSpec<V>): void {
     const t = await spec.start(null);
     try {
       const p = (await loadProtocols()).find((x) => x.id === spec.protocol)!;
-      const crash = (sc: ProtocolModule['scenarios'][number]) => spec.controlWithoutRestart !== undefined && (sc.capabilities ?? []).includes('restart');
-      const kept = p.scenarios.filter((sc) => !crash(sc));
+      const kept = spec.controlWithoutRestart === undefined ? p.scenarios : p.scenarios.filter((sc) => !sc.capabilities?.includes('restart'));
       const left = new Set(p.requirements.map((q) => q.id).filter((id) => !kept.some((sc) => sc.requirements.includes(id))));
       const r = await certifyInProcess(t.target, { protocol: spec.protocol, runs: spec.controlRuns ?? 6, seed, module: { ...p, scenarios: kept } });
       const bad = r.protocols[0]!.requirements.filter((q) => q.status !== 'pass' && !(left.has(q.id) && q.status === 'uncovered'));
