@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RestartControl } from '../target/schema.ts';
-import { freePort } from '../util/net.ts';
+import { freeFixedPort } from '../util/net.ts';
 import { childBundle } from './child-bundle.ts';
 
 /** Options of {@link startCrashable}. */
@@ -120,11 +120,11 @@ export interface CrashableServer {
 }
 
 /**
- * {@link startCrashable} for an HTTP server on loopback `port` (a free one when absent), ready when
+ * {@link startCrashable} for an HTTP server on loopback `port` (a free one below the ephemeral range when absent), ready when
  * `/health` answers; `args` gets the state directory and the port.
  */
 export async function startCrashableServer(o: Omit<CrashableOptions, 'args' | 'readyUrl'> & { args: (dir: string, port: number) => string[]; port?: number }): Promise<CrashableServer> {
-  const port = o.port || (await freePort());
+  const port = o.port || (await freeFixedPort());
   const url = `http://127.0.0.1:${port}`;
   const child = startCrashable({ ...o, args: (dir) => o.args(dir, port), readyUrl: `${url}/health` });
   return { url, control: { ...child.control, url }, stop: () => child.stop() };

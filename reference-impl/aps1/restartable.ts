@@ -13,7 +13,7 @@ import type { RunningChain } from '../../harness/chain/index.ts';
 import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
 import { startCrashable } from '../../harness/services/crashable.ts';
 import type { RestartControl } from '../../harness/target/schema.ts';
-import { freePort } from '../../harness/util/net.ts';
+import { freeFixedPort } from '../../harness/util/net.ts';
 
 const SERVE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'serve.ts');
 
@@ -29,7 +29,7 @@ export interface RestartableAps1 {
 export async function startRestartableAps1(chain: RunningChain, o: { args?: string[]; log?: (line: string) => void } = {}): Promise<RestartableAps1> {
   const rpc = await rpcFaultProxy(chain.rpcUrl);
   try {
-    const [agentPort, marketPort] = [await freePort(), await freePort()];
+    const [agentPort, marketPort] = [await freeFixedPort(), await freeFixedPort()];
     const agentUrl = `http://127.0.0.1:${agentPort}`;
     const marketUrl = `http://127.0.0.1:${marketPort}`;
     const child = startCrashable({
