@@ -4,8 +4,12 @@
  * succeeded. Used by reference servers (operator keys) and by agents running on their own.
  *
  * A send costs two round trips on a node with `eth_sendRawTransactionSync` (anvil, and the chains the
- * harness shapes): one JSON-RPC batch (gas estimate, the pending nonce, the latest block's base fee,
- * the priority fee) and the signed transaction, whose answer is the receipt. viem's
+ * harness shapes): one JSON-RPC batch (the call run once by `eth_createAccessList` on the pending
+ * block, whose time is the one the transaction will be mined at, so it fails as the transaction would
+ * and gives its gas; the pending nonce; the latest block's base fee; the priority
+ * fee) and the signed transaction, whose answer is the receipt. `eth_estimateGas` runs the call again
+ * and again to narrow the gas down (twice the time of the whole batch for a feedback on anvil); it is
+ * used only where the node lacks `eth_createAccessList`. viem's
  * `writeContractSync` needs four or five (each read its own request). The nonce is read from the
  * chain in every batch, never cached: the harness reverts chains between property runs, and a
  * cached nonce would then wait for a gap that never fills. Elsewhere the receipt is polled, and so
@@ -27,7 +31,7 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { JsonRpcError, rpcBatch, rpcCall } from './rpc.ts';
+import { JsonRpcError, rpcBatch, rpcCall, type RpcOutcome } from './rpc.ts';
 import { keepAliveTransport } from './transport.ts';
 
 /** A contract call as viem's `writeContract` takes it. */
@@ -60,6 +64,8 @@ export class SerialSender {
   private queue: Promise<unknown> = Promise.resolve();
   /** Whether the node answers `eth_sendRawTransactionSync` (anvil does; many public RPCs do not). */
   private syncSends = true;
+  /** Whether the node answers `eth_createAccessList` (else the gas is estimated). */
+  private accessLists = true;
 
   constructor(
     privateKey: Hex,
@@ -89,14 +95,21 @@ export class SerialSender {
   private async sendNow(call: ContractCall, o: SendOptions): Promise<TransactionReceipt> {
     const data = encodeFunctionData({ abi: call.abi, functionName: call.functionName, args: call.args } as never);
     const tx = { from: this.address, to: call.address, data, ...(call.value ? { value: hex(call.value) } : {}) };
-    const [gas, count, block, tip, gasPrice] = await rpcBatch(this.rpcUrl, [
-      { method: 'eth_estimateGas', params: [tx] },
-      { method: 'eth_getTransactionCount', params: [this.address, 'pending'] },
-      { method: 'eth_getBlockByNumber', params: ['latest', false] },
-      { method: 'eth_maxPriorityFeePerGas', params: [] },
-      { method: 'eth_gasPrice', params: [] },
-    ]);
-    if (!gas!.ok) throw await this.revertReason(call, gas!.error);
+    const reads = (simulation: { method: string; params: unknown[] }) =>
+      rpcBatch(this.rpcUrl, [
+        simulation,
+        { method: 'eth_getTransactionCount', params: [this.address, 'pending'] },
+        { method: 'eth_getBlockByNumber', params: ['latest', false] },
+        { method: 'eth_maxPriorityFeePerGas', params: [] },
+        { method: 'eth_gasPrice', params: [] },
+      ]);
+    let [simulated, count, block, tip, gasPrice] = await reads(this.accessLists ? { method: 'eth_createAccessList', params: [tx, 'pending'] } : { method: 'eth_estimateGas', params: [tx] });
+    if (this.accessLists && !simulated!.ok && unsupported(simulated!.error)) {
+      this.accessLists = false;
+      [simulated, count, block, tip, gasPrice] = await reads({ method: 'eth_estimateGas', params: [tx] });
+    }
+    const gas = gasOf(simulated!);
+    if (!gas.ok) throw await this.revertReason(call, gas.error);
     if (!count!.ok) throw count!.error;
     if (!block!.ok) throw block!.error;
     const baseFee = (block!.value as { baseFeePerGas?: Hex } | null)?.baseFeePerGas;
@@ -115,8 +128,9 @@ export class SerialSender {
       to: call.address,
       data,
       value: call.value ?? 0n,
-      // A margin over the estimate: other senders' transactions may change state before ours is mined.
-      gas: (BigInt(gas!.value as Hex) * 6n) / 5n + 10_000n,
+      // A margin over the figure: other senders' transactions may change state before ours is mined,
+      // and the gas an access list reports is after refunds (at most a fifth of what ran).
+      gas: (gas.value * 3n) / 2n + 25_000n,
       nonce: Number(BigInt(count!.value as Hex)),
       ...fees,
     } as never);
@@ -162,6 +176,16 @@ export class SerialSender {
     // The simulation passed where the estimate failed (state moved in between): report the estimate's error.
     return estimateError;
   }
+}
+
+/** The gas of a simulation (`eth_createAccessList`'s `gasUsed` or `eth_estimateGas`'s figure), or why it failed. */
+function gasOf(r: RpcOutcome): { ok: true; value: bigint } | { ok: false; error: Error } {
+  if (!r.ok) return r;
+  if (typeof r.value === 'string') return { ok: true, value: BigInt(r.value) };
+  const v = r.value as { gasUsed?: Hex; error?: string } | null;
+  // geth reports a revert inside the access-list result instead of as an error.
+  if (v?.error) return { ok: false, error: new Error(`execution reverted: ${v.error}`) };
+  return v?.gasUsed ? { ok: true, value: BigInt(v.gasUsed) } : { ok: false, error: new Error('the simulation gave no gas figure') };
 }
 
 function unsupported(e: JsonRpcError): boolean {
