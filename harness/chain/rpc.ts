@@ -11,47 +11,81 @@ import https from 'node:https';
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 
+/** An HTTP answer read whole. */
+interface Exchange {
+  status: number;
+  statusText: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer<ArrayBuffer>;
+}
+
+/**
+ * One request over the keep-alive agents, its answer read whole. Rejects on a transport error (a
+ * kept-alive socket the server had closed while idle is marked `staleSocket`), when `signal` aborts,
+ * or with a `TimeoutError` after `timeoutMs`.
+ */
+function exchange(url: URL, o: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal; timeoutMs?: number }): Promise<Exchange> {
+  const isHttps = url.protocol === 'https:';
+  const headers = o.body === undefined ? o.headers : { ...o.headers, 'content-length': String(Buffer.byteLength(o.body)) };
+  const { signal } = o;
+  return new Promise<Exchange>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
+      return;
+    }
+    const req = (isHttps ? https : http).request(url, { method: o.method, headers, agent: isHttps ? httpsAgent : httpAgent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 500, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks) });
+      });
+    });
+    const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => req.destroy(new DOMException(`no answer from ${url.host} in ${o.timeoutMs} ms`, 'TimeoutError')), o.timeoutMs);
+    let answered = false;
+    req.on('response', () => {
+      answered = true;
+    });
+    const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => signal?.removeEventListener('abort', onAbort));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (req.reusedSocket && !answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) Object.assign(e, { staleSocket: true });
+      reject(e);
+    });
+    req.end(o.body);
+  });
+}
+
+/** A fetch `init`'s method, headers (lower-case names) and string body, as node:http takes them. */
+function requestParts(init: RequestInit): { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal } {
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((v, k) => {
+    headers[k] = v;
+  });
+  const body = init.body == null ? undefined : typeof init.body === 'string' ? init.body : String(init.body);
+  return { method: init.method ?? 'GET', headers, body, signal: init.signal ?? undefined };
+}
+
+/** Statuses whose answer has no body (a Response with one cannot be built). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
 /**
  * A `fetch` replacement over node:http with keep-alive sockets. Implements what viem's http transport
  * and the agents' HTTP clients (`@x402/fetch` passes a Request) use: method, headers, a string body
  * (or a Request's), abort signal; returns a standard Response.
  */
-export function keepAliveFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+export async function keepAliveFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   // Duck-typed: a Request built by another fetch implementation (undici's own copy) is not `instanceof Request`.
   if (typeof input === 'object' && !(input instanceof URL)) return fetchRequest(input, init);
-  const url = new URL(input);
-  const isHttps = url.protocol === 'https:';
-  const body = init.body == null ? undefined : typeof init.body === 'string' ? init.body : String(init.body);
-  const headers: Record<string, string> = {};
-  new Headers(init.headers).forEach((v, k) => {
-    headers[k] = v;
-  });
-  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-  const signal = init.signal ?? undefined;
-
-  return new Promise<Response>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
-      return;
-    }
-    const req = (isHttps ? https : http).request(url, { method: init.method ?? 'GET', headers, agent: isHttps ? httpsAgent : httpAgent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-        }
-        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, statusText: res.statusMessage, headers: h }));
-      });
-    });
-    const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('close', () => signal?.removeEventListener('abort', onAbort));
-    req.on('error', reject);
-    req.end(body);
-  });
+  const res = await exchange(new URL(input), requestParts(init));
+  const h = new Headers();
+  for (const [k, v] of Object.entries(res.headers)) {
+    if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+  }
+  return new Response(NULL_BODY.has(res.status) ? null : res.body, { status: res.status, statusText: res.statusText, headers: h });
 }
 
 /** {@link keepAliveFetch} of a Request: its method, headers and body, with `init` applied over them as fetch does. */
@@ -65,57 +99,57 @@ async function fetchRequest(req: Request, init: RequestInit): Promise<Response> 
 }
 
 /**
+ * The `fetch` of viem's http transport ({@link keepAliveTransport}): the answer as the few members
+ * viem reads (status, `headers.get`, `text()`, a null `body`), not a Response. Building a Response
+ * and letting viem stream its body cost more CPU than the JSON-RPC call on a loopback hop.
+ */
+export async function jsonRpcFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  if (typeof input === 'object' && !(input instanceof URL)) return fetchRequest(input, init);
+  const res = await exchange(new URL(input), requestParts(init));
+  const text = res.body.toString('utf8');
+  const answer = {
+    ok: res.status >= 200 && res.status < 300,
+    status: res.status,
+    statusText: res.statusText,
+    url: String(input),
+    body: null,
+    headers: {
+      get(name: string): string | null {
+        const v = res.headers[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      },
+    },
+    text: async () => text,
+    json: async () => JSON.parse(text) as unknown,
+  };
+  return answer as unknown as Response;
+}
+
+/**
  * POST a JSON body over the keep-alive agents and read the answer as text: what a server-to-server
  * JSON call needs, without building a fetch Response (its stream body costs more than the call on
  * a loopback hop). Rejects with a `TimeoutError` after `timeoutMs`.
  */
 export async function postJson(url: string, body: string, timeoutMs = 30_000, o: { idempotent?: boolean } = {}): Promise<{ status: number; text: string }> {
+  const once = async () => {
+    const res = await exchange(new URL(url), { method: 'POST', headers: { 'content-type': 'application/json' }, body, timeoutMs });
+    return { status: res.status, text: res.body.toString('utf8') };
+  };
   try {
-    return await postJsonOnce(url, body, timeoutMs);
+    return await once();
   } catch (e) {
     // A kept-alive socket the server had closed while idle fails at once, before the server read
     // anything (Node's documented keep-alive race): an `idempotent` request (a read) goes out again
     // on a new socket. Anything else is the caller's to judge: a lost send is looked up, not resent
     // blindly (the same reset is also what a dropped request looks like).
     if (!o.idempotent || !(e as { staleSocket?: boolean }).staleSocket) throw e;
-    return postJsonOnce(url, body, timeoutMs);
+    return once();
   }
 }
 
 /** Whether JSON-RPC calls only read (no transaction is sent): safe to send again. */
 export function onlyReads(calls: readonly { method: string }[]): boolean {
   return calls.every((c) => !/^eth_send/.test(c.method));
-}
-
-function postJsonOnce(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
-  const u = new URL(url);
-  const isHttps = u.protocol === 'https:';
-  return new Promise((resolve, reject) => {
-    const req = (isHttps ? https : http).request(
-      u,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, agent: isHttps ? httpsAgent : httpAgent },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 500, text: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
-    );
-    const timer = setTimeout(() => req.destroy(new DOMException(`no answer from ${u.host} in ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-    let answered = false;
-    req.on('response', () => {
-      answered = true;
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (req.reusedSocket && !answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) Object.assign(e, { staleSocket: true });
-      reject(e);
-    });
-    req.end(body);
-  });
 }
 
 let rpcId = 0;
@@ -138,12 +172,13 @@ export class JsonRpcError extends Error {
  * where a viem client would be overhead.
  */
 export async function rpcCall<T = unknown>(rpcUrl: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await keepAliveFetch(rpcUrl, {
+  // No time limit: a node may hold a synchronous send until it is mined.
+  const res = await exchange(new URL(rpcUrl), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)),
   });
-  const text = await res.text();
+  const text = res.body.toString('utf8');
   let payload: { result?: T; error?: { code: number; message: string; data?: unknown } };
   try {
     payload = JSON.parse(text);

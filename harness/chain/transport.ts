@@ -16,12 +16,12 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { roleAccount, type RoleAccount } from './accounts.ts';
-import { keepAliveFetch } from './rpc.ts';
+import { jsonRpcFetch } from './rpc.ts';
 import type { ChainProfile } from './profiles.ts';
 
-/** viem http transport over {@link keepAliveFetch}. */
+/** viem http transport over the keep-alive agents ({@link jsonRpcFetch}). */
 export function keepAliveTransport(url: string, config: HttpTransportConfig = {}): HttpTransport {
-  return httpTransport(url, { fetchFn: keepAliveFetch, ...config });
+  return httpTransport(url, { fetchFn: jsonRpcFetch, ...config });
 }
 
 /** The subset of RunningChain that clients need. */
