@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, test, onTestFinished } from 'vitest';
 import { JsonRpcError, createChainClients, keepAliveFetch, postJson, rpcCall, startChain, type RunningChain } from './index.ts';
+import { jsonRpcFetch } from './rpc.ts';
 
 let server: http.Server;
 let url: string;
@@ -17,6 +18,10 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
+      if (req.headers['x-status']) {
+        res.statusCode = Number(req.headers['x-status']);
+        return void res.end();
+      }
       if (req.headers['x-echo']) return void res.end(JSON.stringify({ method: req.method, echo: req.headers['x-echo'], extra: req.headers['x-extra'] ?? null, body }));
       const msg = JSON.parse(body) as { id: number; method: string };
       if (msg.method === 'slow') return void setTimeout(() => res.end('{}'), 2_000);
@@ -56,6 +61,26 @@ test('a Request is sent with its own method, headers and body; init overrides th
   assert.deepEqual(await (await keepAliveFetch(req, { method: 'POST', headers: { 'x-extra': 'init' } })).json(), { method: 'POST', echo: 'from-request', extra: 'init', body: 'paid body' });
   const get = new Request(`${url}/thing?q=1`, { headers: { 'x-echo': 'get' } });
   assert.deepEqual(await (await keepAliveFetch(get)).json(), { method: 'GET', echo: 'get', extra: null, body: '' });
+});
+
+test('an answer without a body (204, 304) is a Response with a null body, not an error', async () => {
+  for (const status of [204, 304]) {
+    const res = await keepAliveFetch(url, { headers: { 'x-status': String(status) } });
+    assert.equal(res.status, status);
+    assert.equal(res.body, null);
+  }
+});
+
+test('jsonRpcFetch (viem transport) answers what viem reads: status, headers.get, text; no body stream', async () => {
+  const res = await jsonRpcFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'eth_x' }) });
+  assert.equal(res.status, 200);
+  assert.equal(res.ok, true);
+  assert.equal(res.body, null);
+  assert.equal(res.headers.get('Content-Type'), 'application/json');
+  assert.deepEqual(JSON.parse(await res.text()), { jsonrpc: '2.0', id: 7, result: 'eth_x' });
+  const err = await jsonRpcFetch(url, { headers: { 'x-status': '503' } });
+  assert.equal(err.ok, false);
+  assert.equal(err.status, 503);
 });
 
 test('an abort signal ends a pending request', async () => {
