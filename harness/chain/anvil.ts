@@ -171,14 +171,15 @@ export interface StartChainOptions {
   /**
    * Keep only this many past block states, in memory, and none on disk (`--prune-history N`). By
    * default anvil writes every state it moves out of memory to disk: about 2 MB per block on the
-   * fixture chains, 24 GB over a 10,000-task simulation, and each write costs the node CPU. For long
-   * runs that never reorg or read old state (`amh load`, `amh simulate`): rollbacks deeper than N
-   * blocks then fail ("Required data unavailable"), snapshots still revert.
+   * fixture chains, 24 GB over a 10,000-task simulation, and each write costs the node CPU. For runs
+   * that never reorg deeply or read old state (`amh run`'s reference chains, `amh load`, `amh
+   * simulate`): rollbacks deeper than N blocks then fail ("Required data unavailable"), snapshots
+   * still revert. `amh up` keeps anvil's default (a lab someone may query at any block).
    */
   pruneHistory?: number;
 }
 
-/** Past block states kept by the chains of long runs that never reorg deeply (`amh load`, `amh simulate`). */
+/** Past block states kept by the chains of runs that never reorg deeply (`amh run`'s reference, `amh load`, `amh simulate`). */
 export const LONG_RUN_STATES = 256;
 
 /** Thrown when the requested port is taken. */
