@@ -59,5 +59,5 @@ export {
 export { targetChainEntry } from './target-entry.ts';
 export { rpcBatch, type RpcOutcome, type RpcRequest } from './rpc.ts';
 export { depthFrom, reorg, rollback, type BlockRef, type Reinclude, type ReorgResult } from './reorg.ts';
-export { SerialSender, type ContractCall, type SendOptions } from './serial-sender.ts';
+export { SerialSender, simulatedGas, type ContractCall, type SendOptions } from './serial-sender.ts';
 export { fundRoleAccounts, placeContracts, type FundingResult, type PlacementResult } from './provision.ts';

@@ -178,14 +178,23 @@ export class SerialSender {
   }
 }
 
-/** The gas of a simulation (`eth_createAccessList`'s `gasUsed` or `eth_estimateGas`'s figure), or why it failed. */
+/**
+ * The gas figure in a simulation's answer (`eth_estimateGas`'s quantity, `eth_createAccessList`'s
+ * `gasUsed`), or a message saying why there is none: geth reports a revert inside the access-list
+ * result instead of as an error.
+ */
+export function simulatedGas(answer: unknown): bigint | string {
+  if (typeof answer === 'string') return BigInt(answer);
+  const v = answer as { gasUsed?: Hex; error?: string } | null;
+  if (v?.error) return `execution reverted: ${v.error}`;
+  return v?.gasUsed ? BigInt(v.gasUsed) : 'the simulation gave no gas figure';
+}
+
+/** {@link simulatedGas} of a batch outcome. */
 function gasOf(r: RpcOutcome): { ok: true; value: bigint } | { ok: false; error: Error } {
   if (!r.ok) return r;
-  if (typeof r.value === 'string') return { ok: true, value: BigInt(r.value) };
-  const v = r.value as { gasUsed?: Hex; error?: string } | null;
-  // geth reports a revert inside the access-list result instead of as an error.
-  if (v?.error) return { ok: false, error: new Error(`execution reverted: ${v.error}`) };
-  return v?.gasUsed ? { ok: true, value: BigInt(v.gasUsed) } : { ok: false, error: new Error('the simulation gave no gas figure') };
+  const gas = simulatedGas(r.value);
+  return typeof gas === 'bigint' ? { ok: true, value: gas } : { ok: false, error: new Error(gas) };
 }
 
 function unsupported(e: JsonRpcError): boolean {

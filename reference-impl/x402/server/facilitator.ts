@@ -33,7 +33,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { authorizationTypes, eip3009ABI } from '@x402/evm';
-import { keepAliveTransport, onlyReads, postJson } from '../../../harness/chain/index.ts';
+import { keepAliveTransport, onlyReads, postJson, simulatedGas } from '../../../harness/chain/index.ts';
 import { errorHandler, listen, notFoundHandler, readBody } from '../../_shared/http.ts';
 import {
   CANONICAL_USDC,
@@ -435,11 +435,8 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
 
   function simulationGas(r: RpcResult): { ok: true; value: bigint } | { ok: false; error: unknown } {
     if (!r.ok) return r;
-    if (typeof r.value === 'string') return { ok: true, value: BigInt(r.value) };
-    const v = r.value as { gasUsed?: string; error?: string } | null;
-    // geth reports a revert inside the access-list result instead of as an error
-    if (v?.error) return { ok: false, error: new RpcError(`execution reverted: ${v.error}`) };
-    return v?.gasUsed ? { ok: true, value: BigInt(v.gasUsed) } : { ok: false, error: new RpcError('simulation gave no gas figure') };
+    const gas = simulatedGas(r.value);
+    return typeof gas === 'bigint' ? { ok: true, value: gas } : { ok: false, error: new RpcError(gas) };
   }
 
   /** Chain reads issued together (one batch); a method the node lacks is replaced and asked again. */
