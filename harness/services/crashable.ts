@@ -76,7 +76,11 @@ export function startCrashable(o: CrashableOptions): Crashable {
       if (stopping) return;
       // A server that died before it was ever up would die again: report it instead of looping.
       if (!up) {
-        log(`${o.name}: exited (${signal ?? code}) before it was up; not restarted:\n${err}`);
+        // Also on stderr: callers that pass no log (amh run) would otherwise only see the ready poll
+        // time out minutes later, without the reason (met once: 4 workers on 2 cores, cause unknown).
+        const line = `${o.name}: exited (${signal ?? code}) before it was up; not restarted:\n${err}`;
+        log(line);
+        process.stderr.write(`amh: ${line}\n`);
         return;
       }
       log(`${o.name}: exited (${signal ?? code}); starting it again${signal === 'SIGKILL' ? '' : `; its last words:\n${err.slice(-600)}`}`);
