@@ -6,9 +6,8 @@
  *
  * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
  *    (official @x402/fetch client; buyer and vendor on keep-alive HTTP, as the x402 bench's payer) -> server settles and records the deposit -> vendor starts ->
- *    vendor completes (no reviewer_request, so approved) -> server releases to the vendor, answers,
- *    and gives ERC-8004 feedback (beside the next lifecycle's first steps; the clock stops when the
- *    last feedback is mined); with `--withdraw` the vendor also withdraws (a direct escrow call).
+ *    vendor completes (no reviewer_request, so approved) -> server releases to the vendor and gives
+ *    ERC-8004 feedback; with `--withdraw` the vendor also withdraws (a direct escrow call).
  * 2. The transactions those lifecycles mined are read back from the blocks (so the count is what the
  *    stack really sent, not what we think it sends) and decoded by contract.
  * 3. Bare: on a second fresh chain, the same transactions (same senders, same calldata, same gas)
@@ -179,7 +178,6 @@ async function stackPhase(): Promise<{
 
   const warmFrom = (await clients.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
   for (let i = 0; i < WARMUP; i++) await lifecycle(-1 - i, false);
-  await stack.server.settled();
   const from = (await clients.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
   const measuring = (on: boolean) => {
     for (const c of [counter, facCounter]) if (c) c.state.counting = on;
@@ -188,8 +186,6 @@ async function stackPhase(): Promise<{
   measuring(true);
   const t0 = performance.now();
   for (let i = 0; i < N; i++) await lifecycle(i, true);
-  // The feedback follows the complete's answer: the clock stops once the last one is mined.
-  await stack.server.settled();
   const seconds = (performance.now() - t0) / 1000;
   measuring(false);
   const to = await clients.publicClient.getBlockNumber({ cacheTime: 0 });

@@ -19,11 +19,7 @@ export interface EscrowActions {
   finishPending(id: string): Promise<void>;
   /** Gives the pending reputation feedback once (`checkChain`: look for it on chain first). */
   finishFeedback(id: string, checkChain: boolean): Promise<void>;
-  /**
-   * Runs a decided escrow action; chain failures become 502 (the intention stays for a retry). The
-   * feedback follows on the task's lock, after the caller's answer: the vendor does not wait for a
-   * third transaction, and a crash before it is mined leaves the intention for resync.
-   */
+  /** Runs a decided escrow action; chain failures become 502 (the intention stays for a retry). */
   resolve(id: string): Promise<void>;
   /** Reconciles open tasks and unconfirmed chain actions with the chain. */
   resync(): Promise<{ checked: number; changed: number }>;
@@ -114,8 +110,7 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
       log(`escrow action for ${id} failed: ${(e as Error).message}`);
       throw new HttpError(502, 'Escrow action failed; it will be retried', { detail: (e as Error).message.split('\n')[0] });
     }
-    // finishFeedback never throws (a failure stays 'pending' for resync); the server's stop waits for it.
-    void ctx.locks.run(id, () => finishFeedback(id, false));
+    await finishFeedback(id, false);
   }
 
   async function resync(): Promise<{ checked: number; changed: number }> {

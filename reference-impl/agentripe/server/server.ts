@@ -4,8 +4,7 @@
  * hono on 127.0.0.1 (port 0 by default), state in SQLite, money on chain:
  * x402 payment (payTo = escrow) → `recordDeposit(taskId = payment tx hash)` → vendor works →
  * review → `releaseToVendor` (+ positive ERC-8004 feedback) or, on `fail` / the 5th rejection,
- * `refundToBuyer` (+ negative feedback). The feedback is sent just after the answer (the certify
- * scenarios allow a server that; the seed says nothing of when).
+ * `refundToBuyer` (+ negative feedback).
  *
  * Every chain action is written down as an intention first and confirmed after (escrow.ts), and
  * `resync()` (run on start) reconciles intentions and open tasks with escrow events, so a crash or
@@ -43,8 +42,6 @@ export interface AgentripeServer {
   /** Operator and registrar addresses (the operator gives feedback; the registrar mints). */
   operator: Address;
   registrar: Address;
-  /** Resolves once the work started by requests answered so far (the feedback after a release or refund) is done. */
-  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -131,7 +128,6 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     resync: ctx.escrow.resync,
     operator: chain.operator.address,
     registrar: chain.registrar.address,
-    settled: () => ctx.locks.idle(),
     async stop() {
       if (stopped) return;
       stopped = true;

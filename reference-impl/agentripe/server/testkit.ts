@@ -30,7 +30,7 @@ export interface Lab {
   registerAgent(role: string, catalog?: { path: string; price: string }[]): Promise<bigint>;
   buyer(role?: string): Buyer;
   vendor(role: string, agentId: bigint, strategy: VendorStrategy, clock?: () => number): Vendor;
-  /** Feedback values the operator gave `agentId` (from NewFeedback events), once the server's work after its answers is done (the feedback follows a release's answer). */
+  /** Feedback values the operator gave `agentId` (from NewFeedback events). */
   feedback(agentId: bigint): Promise<{ value: bigint; tag2: string; feedbackHash: Hex }[]>;
   withdraw(role: string): Promise<void>;
   stop(): Promise<void>;
@@ -75,7 +75,6 @@ export async function startLab(overrides: Partial<AgentripeServerConfig> = {}): 
       createBuyer({ baseUrl: stack.server.url, privateKey: roleAccount(role).privateKey, rpcUrl: chain.rpcUrl, identityRegistry: addr.identityRegistry, fetchImpl: realFetch }),
     vendor: (role, agentId, strategy, clock) => createVendor({ baseUrl: stack.server.url, agentId, credentials: { privateKey: roleAccount(role).privateKey }, strategy, clock, fetchImpl: realFetch }),
     async feedback(agentId) {
-      await stack.server.settled();
       const logs = await pub.getContractEvents({
         address: addr.reputationRegistry,
         abi: reputationRegistryAbi,
