@@ -4,7 +4,7 @@
  * nothing; after an evm_revert (what the harness does between property runs) the next send still
  * goes through (the nonce is read from the chain, not cached); a sync send whose wait times out
  * while the node holds the transaction resolves with the receipt once it is mined; `onSigned` gets
- * the hash before the broadcast.
+ * the hash before the broadcast; a node without `eth_createAccessList` gets `eth_estimateGas` instead.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -139,5 +139,35 @@ test('a sync send that fails while the node does not hold the transaction fails'
     assert.equal(await balanceOf(bob), before);
   } finally {
     node.close();
+  }
+});
+
+test('a node without eth_createAccessList: the sender estimates the gas instead, sends, and still refuses a reverting call with its reason', async () => {
+  const methods: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      const msg = JSON.parse(body) as { id: number; method: string } | { id: number; method: string }[];
+      for (const m of Array.isArray(msg) ? msg : [msg]) methods.push(m.method);
+      const up = JSON.parse(await (await fetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text()) as { id: number }[] | { id: number };
+      const refused = new Set((Array.isArray(msg) ? msg : [msg]).filter((m) => m.method === 'eth_createAccessList').map((m) => m.id));
+      const fix = (a: { id: number }) => (refused.has(a.id) ? { jsonrpc: '2.0', id: a.id, error: { code: -32601, message: 'the method eth_createAccessList does not exist/is not available' } } : a);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(Array.isArray(up) ? up.map(fix) : fix(up)));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const s = new SerialSender(roleAccount('buyer1').privateKey, toViemChain(chain), `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const before = await balanceOf(bob);
+    for (const v of [2n, 3n]) assert.equal((await s.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, v] })).status, 'success');
+    assert.equal((await balanceOf(bob)) - before, 5n);
+    assert.equal(methods.filter((m) => m === 'eth_createAccessList').length, 1, 'asked once, then not again');
+    assert.equal(methods.filter((m) => m === 'eth_estimateGas').length, 2);
+    await assert.rejects(s.send({ address: usdc, abi: erc20Abi, functionName: 'transfer', args: [bob, 10n ** 30n] }), /exceeds balance|revert/i);
+  } finally {
+    server.closeAllConnections();
+    server.close();
   }
 });

@@ -4,13 +4,13 @@
  * succeeded. Used by reference servers (operator keys) and by agents running on their own.
  *
  * A send costs two round trips on a node with `eth_sendRawTransactionSync` (anvil, and the chains the
- * harness shapes): one JSON-RPC batch (the call run once by `eth_createAccessList` on the pending
- * block, whose time is the one the transaction will be mined at, so it fails as the transaction would
- * and gives its gas; the pending nonce; the latest block's base fee; the priority
- * fee) and the signed transaction, whose answer is the receipt. `eth_estimateGas` runs the call again
- * and again to narrow the gas down (twice the time of the whole batch for a feedback on anvil); it is
- * used only where the node lacks `eth_createAccessList`. viem's
- * `writeContractSync` needs four or five (each read its own request). The nonce is read from the
+ * harness shapes): one JSON-RPC batch, then the signed transaction, whose answer is the receipt. The
+ * batch holds the call run once by `eth_createAccessList` on the pending block (the time the
+ * transaction will be mined at: it fails as the transaction would, and gives its gas), the pending
+ * nonce, the latest block's base fee and the priority fee. `eth_estimateGas` runs the call again and
+ * again to narrow the gas down (on anvil, twice the time of the whole batch for a reputation
+ * feedback); it is used only where the node lacks `eth_createAccessList`. viem's `writeContractSync`
+ * needs four or five round trips (each read its own request). The nonce is read from the
  * chain in every batch, never cached: the harness reverts chains between property runs, and a
  * cached nonce would then wait for a gap that never fills. Elsewhere the receipt is polled, and so
  * it is when a sync send fails while the node holds the transaction (its wait timed out under load).
