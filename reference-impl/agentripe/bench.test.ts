@@ -41,7 +41,7 @@ function runBench(args: string[], tag: string): Promise<{ code: number; stdout: 
 for (const withdraw of [false, true]) {
   test(`agentripe bench --n 2${withdraw ? ' --withdraw' : ''}: exit 0, one JSON line, ${withdraw ? 5 : 4} tx per lifecycle`, async () => {
     const tag = `AMH_BENCH_TAG=${randomUUID()}`;
-    const r = await runBench(['--n', '2', '--warmup', '1', ...(withdraw ? ['--withdraw'] : [])], tag.slice('AMH_BENCH_TAG='.length));
+    const r = await runBench(['--n', '2', '--warmup', '1', '--rounds', '1', ...(withdraw ? ['--withdraw'] : [])], tag.slice('AMH_BENCH_TAG='.length));
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     const out = JSON.parse(lines.at(-1)!);

@@ -2,7 +2,7 @@
  * Agentripe lifecycle benchmark: how many full paid-task lifecycles per second the reference stack
  * does on a fresh base-sepolia anvil, against the bare chain calls those lifecycles need.
  *
- *   npx tsx reference-impl/agentripe/bench.ts [--n 30] [--withdraw] [--warmup 2] [--rounds 1] [--count-rpc]
+ *   npx tsx reference-impl/agentripe/bench.ts [--n 30] [--withdraw] [--warmup 2] [--rounds 3] [--count-rpc]
  *
  * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
  *    (official @x402/fetch client; buyer and vendor on keep-alive HTTP, as the x402 bench's payer) -> server settles and records the deposit -> vendor starts ->
@@ -14,8 +14,8 @@
  *    are signed locally with viem and sent one by one with `eth_sendRawTransactionSync` (one round
  *    trip returns the receipt): the least the chain work of a lifecycle can cost here.
  *
- * `--rounds R` repeats both phases on fresh chains and reports the median round (this machine is
- * shared; single rounds vary by 2x under load).
+ * `--rounds R` repeats both phases on fresh chains and reports the median round (default 3: single
+ * rounds of 30 lifecycles vary by a tenth on a quiet machine, by 2x under load).
  *
  * `--count-rpc` puts counting JSON-RPC proxies between the stack and anvil (one for the Agentripe
  * server, one for the x402 facilitator) and reports the RPC calls per lifecycle by method, and a
@@ -41,14 +41,14 @@ const { values: flags } = parseArgs({
   options: {
     n: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     withdraw: { type: 'boolean', default: false },
     'count-rpc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: npx tsx reference-impl/agentripe/bench.ts [--n 30] [--warmup 2] [--rounds 1] [--withdraw] [--count-rpc]');
+  console.log('usage: npx tsx reference-impl/agentripe/bench.ts [--n 30] [--warmup 2] [--rounds 3] [--withdraw] [--count-rpc]');
   process.exit(0);
 }
 const N = Number(flags.n);
