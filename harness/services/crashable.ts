@@ -38,6 +38,9 @@ export interface Crashable {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** Starts of a child that may end before it is up, in a row, before the supervisor gives up. */
+const START_ATTEMPTS = 3;
+
 /**
  * Start `script` as a supervised child process. Returns at once: the first start runs in the
  * background (a scenario waits for `readyUrl` before using it), so a deployment that never runs a
@@ -58,6 +61,7 @@ export function startCrashable(o: CrashableOptions): Crashable {
       return ['--import', 'tsx', o.script];
     },
   );
+  let failedStarts = 0;
   const spawnOnce = async () => {
     const args = [...(await entry), ...o.args(dir)];
     if (stopping) return;
@@ -74,15 +78,20 @@ export function startCrashable(o: CrashableOptions): Crashable {
     });
     p.on('exit', (code, signal) => {
       if (stopping) return;
-      // A server that died before it was ever up would die again: report it instead of looping.
       if (!up) {
-        // Also on stderr: callers that pass no log (amh run) would otherwise only see the ready poll
-        // time out minutes later, without the reason (met once: 4 workers on 2 cores, cause unknown).
-        const line = `${o.name}: exited (${signal ?? code}) before it was up; not restarted:\n${err}`;
+        // A start can fail for a moment's reason: it reads the chain while a run beside it reverts
+        // that chain (seen: "BlockOutOfRangeError: block height is 61 but requested was 67" in the
+        // start-up reads of a server started with a profile). It is tried again, a few times only:
+        // a server that keeps dying before it is up would die again. Said on stderr too: callers that
+        // pass no log (amh run) would otherwise only see the ready poll time out minutes later.
+        const again = ++failedStarts < START_ATTEMPTS;
+        const line = `${o.name}: exited (${signal ?? code}) before it was up (start ${failedStarts} of ${START_ATTEMPTS}); ${again ? 'starting it again' : 'not started again'}:\n${err}`;
         log(line);
         process.stderr.write(`amh: ${line}\n`);
+        if (again) void spawnOnce();
         return;
       }
+      failedStarts = 0;
       log(`${o.name}: exited (${signal ?? code}); starting it again${signal === 'SIGKILL' ? '' : `; its last words:\n${err.slice(-600)}`}`);
       void spawnOnce();
     });

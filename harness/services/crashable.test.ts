@@ -1,0 +1,79 @@
+/**
+ * The crash scenarios' supervisor: a child that ends before it is up is started again a few times
+ * (a start can fail for a moment's reason), then given up on, never looped on.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'vitest';
+import { freeFixedPort } from '../util/net.ts';
+import { startCrashable } from './crashable.ts';
+
+const FLAKY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata', 'flaky-server.ts');
+
+async function answers(url: string, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+test('a child that ends before it is up on its first two starts is started again and comes up', async () => {
+  const port = await freeFixedPort();
+  const lines: string[] = [];
+  let dir = '';
+  const c = startCrashable({
+    name: 'flaky',
+    script: FLAKY,
+    args: (d) => {
+      dir = d;
+      return [d, String(port), '2'];
+    },
+    readyUrl: `http://127.0.0.1:${port}/`,
+    log: (l) => lines.push(l),
+  });
+  try {
+    assert.ok(await answers(`http://127.0.0.1:${port}/`, 60_000), `it came up (log: ${lines.join(' | ')})`);
+    assert.equal(readFileSync(path.join(dir, 'starts'), 'utf8'), '3');
+    assert.equal(lines.filter((l) => /before it was up \(start \d of 3\); starting it again/.test(l)).length, 2);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a child that always ends before it is up is given up on after 3 starts', async () => {
+  const port = await freeFixedPort();
+  const lines: string[] = [];
+  let dir = '';
+  const c = startCrashable({
+    name: 'broken',
+    script: FLAKY,
+    args: (d) => {
+      dir = d;
+      return [d, String(port), '99'];
+    },
+    readyUrl: `http://127.0.0.1:${port}/`,
+    log: (l) => lines.push(l),
+  });
+  try {
+    const until = Date.now() + 60_000;
+    while (!lines.some((l) => l.includes('not started again')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(
+      lines.some((l) => l.includes('(start 3 of 3); not started again') && l.includes('failing on purpose')),
+      lines.join(' | '),
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(readFileSync(path.join(dir, 'starts'), 'utf8'), '3', 'no fourth start');
+  } finally {
+    await c.stop();
+  }
+});
