@@ -27,53 +27,47 @@ async function answers(url: string, ms: number): Promise<boolean> {
   return false;
 }
 
-test('a child that ends before it is up on its first two starts is started again and comes up', async () => {
+/** The flaky child under supervision, failing its first `fails` starts: its URL, log lines and start count. */
+async function superviseFlaky(name: string, fails: number) {
   const port = await freeFixedPort();
   const lines: string[] = [];
   let dir = '';
-  const c = startCrashable({
-    name: 'flaky',
+  const crashable = startCrashable({
+    name,
     script: FLAKY,
     args: (d) => {
       dir = d;
-      return [d, String(port), '2'];
+      return [d, String(port), String(fails)];
     },
     readyUrl: `http://127.0.0.1:${port}/`,
     log: (l) => lines.push(l),
   });
+  return { url: `http://127.0.0.1:${port}/`, lines, starts: () => readFileSync(path.join(dir, 'starts'), 'utf8'), stop: () => crashable.stop() };
+}
+
+test('a child that ends before it is up on its first two starts is started again and comes up', async () => {
+  const f = await superviseFlaky('flaky', 2);
   try {
-    assert.ok(await answers(`http://127.0.0.1:${port}/`, 60_000), `it came up (log: ${lines.join(' | ')})`);
-    assert.equal(readFileSync(path.join(dir, 'starts'), 'utf8'), '3');
-    assert.equal(lines.filter((l) => /before it was up \(start \d of 3\); starting it again/.test(l)).length, 2);
+    assert.ok(await answers(f.url, 60_000), `it came up (log: ${f.lines.join(' | ')})`);
+    assert.equal(f.starts(), '3');
+    assert.equal(f.lines.filter((l) => /before it was up \(start \d of 3\); starting it again/.test(l)).length, 2);
   } finally {
-    await c.stop();
+    await f.stop();
   }
 });
 
 test('a child that always ends before it is up is given up on after 3 starts', async () => {
-  const port = await freeFixedPort();
-  const lines: string[] = [];
-  let dir = '';
-  const c = startCrashable({
-    name: 'broken',
-    script: FLAKY,
-    args: (d) => {
-      dir = d;
-      return [d, String(port), '99'];
-    },
-    readyUrl: `http://127.0.0.1:${port}/`,
-    log: (l) => lines.push(l),
-  });
+  const f = await superviseFlaky('broken', 99);
   try {
     const until = Date.now() + 60_000;
-    while (!lines.some((l) => l.includes('not started again')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while (!f.lines.some((l) => l.includes('not started again')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     assert.ok(
-      lines.some((l) => l.includes('(start 3 of 3); not started again') && l.includes('failing on purpose')),
-      lines.join(' | '),
+      f.lines.some((l) => l.includes('(start 3 of 3); not started again') && l.includes('failing on purpose')),
+      f.lines.join(' | '),
     );
     await new Promise((r) => setTimeout(r, 1_500));
-    assert.equal(readFileSync(path.join(dir, 'starts'), 'utf8'), '3', 'no fourth start');
+    assert.equal(f.starts(), '3', 'no fourth start');
   } finally {
-    await c.stop();
+    await f.stop();
   }
 });
