@@ -7,25 +7,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'vitest';
+import { waitUntilAnswers } from '../engine/restart.ts';
 import { freeFixedPort } from '../util/net.ts';
 import { startCrashable } from './crashable.ts';
 
 const FLAKY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata', 'flaky-server.ts');
-
-async function answers(url: string, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 /** The flaky child under supervision, failing its first `fails` starts: its URL, log lines and start count. */
 async function superviseFlaky(name: string, fails: number) {
@@ -48,7 +34,7 @@ async function superviseFlaky(name: string, fails: number) {
 test('a child that ends before it is up on its first two starts is started again and comes up', async () => {
   const f = await superviseFlaky('flaky', 2);
   try {
-    assert.ok(await answers(f.url, 60_000), `it came up (log: ${f.lines.join(' | ')})`);
+    await waitUntilAnswers(f.url, Date.now() + 60_000, `the flaky child (log: ${f.lines.join(' | ')})`);
     assert.equal(f.starts(), '3');
     assert.equal(f.lines.filter((l) => /before it was up \(start \d of 3\); starting it again/.test(l)).length, 2);
   } finally {
