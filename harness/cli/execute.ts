@@ -133,13 +133,22 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
     // reads chain state only as far back as its own start and reorgs a few blocks: the chains keep
     // LONG_RUN_STATES past states in memory and write none to disk (anvil's default writes about
     // 2 MB per block; measured: x402 + agentripe 83 s instead of 95 s, the same 29,525 checks).
-    const started = await Promise.allSettled(Array.from({ length: n }, () => startReference({ protocols: ids, chains, services, log, profile: o.profile, wants, pruneHistory: LONG_RUN_STATES })));
+    const started = await Promise.allSettled(
+      Array.from({ length: n }, () => startReference({ protocols: ids, chains, services, log, profile: o.profile, wants, pruneHistory: LONG_RUN_STATES, resettable: true })),
+    );
     for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
     const target = refs[0]!.target;
     return await runAll(
-      { target, targetInfo: targetInfo(target, 'reference'), workers: refs.map((r) => createTargetClients(r.target)), targets: refs.map((r) => r.target), protocols: protos },
+      {
+        target,
+        targetInfo: targetInfo(target, 'reference'),
+        workers: refs.map((r) => createTargetClients(r.target)),
+        targets: refs.map((r) => r.target),
+        resets: refs.map((r) => r.reset),
+        protocols: protos,
+      },
       { ...o, spec, command: o.command },
     );
   } finally {

@@ -478,3 +478,39 @@ test('shrink: false reports the first failing run as it failed: the property run
   await run(proto([failing(true)]), { runs: 20, seed: 3 });
   assert.ok(calls > 1, `with shrinking the property ran ${calls} times`);
 });
+
+test('a worker takes its target back to its starting state before each of its scenarios but the first; a failed reset is that scenario’s error', async () => {
+  const events: string[] = [];
+  const logged = (id: string) =>
+    defineScenario({
+      kind: 'property',
+      id,
+      title: id,
+      requirements: ['T-MUST-01'],
+      arbitrary: () => fc.constant(0),
+      async run(ctx) {
+        if (events.at(-1) !== `run ${id}`) events.push(`run ${id}`);
+        ctx.check('T-MUST-01', true, 'ok');
+      },
+    });
+  const p = proto([logged('a'), logged('b'), logged('c')]);
+  let failNext = false;
+  const reset = async () => {
+    events.push('reset');
+    if (failNext) throw new Error('evm_revert refused');
+  };
+  const input = { target, targetInfo: { name: 'in-memory', kind: 'file' as const, capabilities: [], chains: [] }, workers: [createTargetClients(target)], resets: [reset], protocols: [p] };
+  const r = await runAll(input, { runs: 3, seed: 1, command: 'test' });
+  assert.deepEqual(events, ['run a', 'reset', 'run b', 'reset', 'run c']);
+  assert.deepEqual(
+    r.protocols[0]!.scenarios.map((s) => s.status),
+    ['pass', 'pass', 'pass'],
+  );
+  events.length = 0;
+  failNext = true;
+  const broken = await runAll(input, { runs: 3, seed: 1, command: 'test' });
+  assert.deepEqual(events, ['run a', 'reset', 'reset']);
+  const b = broken.protocols[0]!.scenarios.find((s) => s.id === 'b')!;
+  assert.equal(b.status, 'error');
+  assert.match(b.reason!, /could not take the target back to its starting state before this scenario: evm_revert refused/);
+});

@@ -106,6 +106,12 @@ export interface RunInput {
    * to their worker's chains. Default: `target` for every worker.
    */
   targets?: Target[];
+  /**
+   * Per worker (same order as `workers`): takes that worker's target back to its state at the start
+   * of the run. Called before each of the worker's scenarios but its first, so every scenario starts
+   * where a run of it alone would (the reference target; a target file has none).
+   */
+  resets?: (() => Promise<void>)[];
   protocols: ProtocolModule[];
 }
 
@@ -573,6 +579,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   await Promise.all(
     input.workers.map(async (clients, w) => {
       const workerTarget = input.targets?.[w] ?? input.target;
+      let first = true;
       while (next < jobs.length) {
         const job = jobs[next++]!;
         const caseId = `${job.p.id}/${job.s.id}`;
@@ -584,6 +591,11 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
         opts.onProgress?.({ type: 'scenario-start', caseId, runs: plannedRuns(job.s, opts.runs), index: job.i, total: jobs.length });
         if (scopeCoverage) coverageScope(caseId);
         try {
+          if (!first)
+            await input.resets?.[w]?.().catch((e: Error) => {
+              throw new Error(`could not take the target back to its starting state before this scenario: ${e.message}`);
+            });
+          first = false;
           // Fair share of what is left of the budget, so early scenarios cannot starve later ones.
           const left = jobs.length - job.i;
           const share = Number.isFinite(deadline) ? Date.now() + ((deadline - Date.now()) * input.workers.length) / Math.max(1, left) : deadline;

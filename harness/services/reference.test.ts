@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'vitest';
+import type { Hex } from 'viem';
+import { rpcCall } from '../chain/rpc.ts';
 import { loadProtocols, loadServices, servicesFor } from '../packs/discover.ts';
 import { startReference } from './reference.ts';
 import { defineService } from './service.ts';
@@ -70,4 +72,41 @@ test('a chain-only selection starts no HTTP server; a service publishes endpoint
     await ref.stop();
   }
   assert.equal(stopped, 1);
+});
+
+test('reset takes back only chains whose every service can forget, to their state once up, and resets those services', async () => {
+  const resets: string[] = [];
+  // base: one service that can forget; tempo: one that cannot, so tempo is never taken back.
+  const forgetful = defineService({
+    name: 'forgetful',
+    protocols: ['fake'],
+    chains: ['base'],
+    start: async () => ({ reset: async () => void resets.push('forgetful'), stop: async () => {} }),
+  });
+  const stubborn = defineService({ name: 'stubborn', protocols: ['fake'], chains: ['tempo'], start: async () => ({ stop: async () => {} }) });
+  const ref = await startReference({ protocols: ['fake'], chains: ['base', 'tempo'], services: [forgetful, stubborn], resettable: true });
+  try {
+    assert.deepEqual(ref.resetChains, ['base']);
+    const height = (c: (typeof ref.chains)[number]) => rpcCall<Hex>(c.rpcUrl, 'eth_blockNumber').then(BigInt);
+    const [base, tempo] = ref.chains as [(typeof ref.chains)[number], (typeof ref.chains)[number]];
+    const start = { base: await height(base), tempo: await height(tempo) };
+    for (let round = 1; round <= 2; round++) {
+      for (const c of [base, tempo]) await rpcCall(c.rpcUrl, 'anvil_mine', ['0x3']);
+      await ref.reset();
+      assert.equal(await height(base), start.base, `round ${round}: base is back where it was once up`);
+      assert.equal(await height(tempo), start.tempo + 3n * BigInt(round), `round ${round}: tempo is left as it is`);
+    }
+    assert.deepEqual(resets, ['forgetful', 'forgetful']);
+  } finally {
+    await ref.stop();
+  }
+  // Without `resettable` nothing is snapshotted and reset does nothing.
+  const plain = await startReference({ protocols: ['fake'], chains: ['base'], services: [forgetful] });
+  try {
+    assert.deepEqual(plain.resetChains, []);
+    await plain.reset();
+    assert.deepEqual(resets, ['forgetful', 'forgetful']);
+  } finally {
+    await plain.stop();
+  }
 });

@@ -5,7 +5,7 @@
  */
 import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import { roleAccounts, roleKeys } from '../chain/accounts.ts';
-import { startChain, type RunningChain } from '../chain/anvil.ts';
+import { revert, snapshot, startChain, type RunningChain } from '../chain/anvil.ts';
 import { loadServices, servicesFor } from '../packs/discover.ts';
 import { parseTarget, type Capability, type RestartControl, type Target } from '../target/schema.ts';
 import { ServiceInstance, type ServiceDefinition } from './service.ts';
@@ -33,6 +33,11 @@ export interface ReferenceOptions {
   wants?: ReadonlySet<Capability>;
   /** Past block states each chain keeps (StartChainOptions.pruneHistory); default: anvil's, with disk. */
   pruneHistory?: number;
+  /**
+   * Make `reset()` work: once everything is up, snapshot every chain whose services can all be
+   * reset (see {@link Reference.reset}). `amh run` asks for it; `amh up` does not.
+   */
+  resettable?: boolean;
 }
 
 /** A started reference deployment. `stop()` ends everything it started (services first, then chains). */
@@ -44,6 +49,15 @@ export interface Reference {
   skipped: { name: string; reason: string }[];
   /** Settles when a chain dies on its own (crash, killed from outside). */
   crashed: Promise<string>;
+  /** Profile ids of the chains `reset()` takes back (with `resettable`; else none). */
+  resetChains: string[];
+  /**
+   * Takes the chains of {@link resetChains} back to the state they had when everything was up
+   * (evm_revert to a snapshot taken then, checked like a run's revert) and resets the services on
+   * them. A chain with a service that cannot be reset (no `reset()`) is left as it is. Call it only
+   * while nothing runs against the reference.
+   */
+  reset(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -146,7 +160,19 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
     const crashed = Promise.race(
       chains.map((c) => c.crashed?.then((how) => `anvil for '${c.profile.id}' exited unexpectedly (code ${how.code}, signal ${how.signal})`) ?? new Promise<never>(() => {})),
     );
-    return { chains, services, target, skipped, crashed, stop };
+    // A chain is reset only with every service on it: one that cannot forget would keep state about
+    // a chain that no longer holds it.
+    const onChain = (c: RunningChain) => services.filter((s) => s.definition.chains.includes(c.profile.id));
+    const resetting = o.resettable ? chains.filter((c) => onChain(c).every((s) => s.resettable)) : [];
+    const pristine = new Map(await Promise.all(resetting.map(async (c) => [c, await snapshot(c.rpcUrl)] as const)));
+    const reset = async () => {
+      for (const c of resetting) {
+        await revert(c.rpcUrl, pristine.get(c)!);
+        pristine.set(c, await snapshot(c.rpcUrl));
+      }
+      for (const s of services) if (resetting.some((c) => s.definition.chains.includes(c.profile.id))) await s.reset();
+    };
+    return { chains, services, target, skipped, crashed, resetChains: resetting.map((c) => c.profile.id), reset, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -50,6 +50,14 @@ export interface StartedService {
   restart?: Record<string, RestartControl>;
   /** Extra facts `amh up` prints (JSON-serialisable): helper URLs, keys, notes. */
   facts?: Record<string, unknown>;
+  /**
+   * Makes the service forget everything it learned since it started, right after the harness
+   * reverted its chains to where they were then (`amh run` does so between scenarios, so that no
+   * scenario meets the state the ones before it left: measured, anvil's cost per block grows with
+   * its whole state). Called only while no request is in flight. A service without it keeps its
+   * chains from being reverted.
+   */
+  reset?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,6 +168,18 @@ export class ServiceInstance extends EventEmitter<{ exit: [reason: string] }> {
     await this.stop();
     this.state = 'restarting';
     return this.start(this.ctx);
+  }
+
+  /** Whether the service can be reset (see {@link StartedService.reset}). */
+  get resettable(): boolean {
+    return typeof this.running?.reset === 'function';
+  }
+
+  /** {@link StartedService.reset}, within the stop time limit. */
+  async reset(): Promise<void> {
+    const r = this.started;
+    if (!r.reset) throw new Error(`service ${this.name} cannot be reset`);
+    await withinTime(r.reset(), this.limits.stopMs, `service ${this.name} did not reset within ${this.limits.stopMs / 1000} s`);
   }
 
   /** Report that the service died on its own (emits `exit`; the owner decides what to stop). */

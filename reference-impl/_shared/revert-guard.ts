@@ -69,6 +69,12 @@ export class RevertGuard {
     await this.sweeping;
   }
 
+  /** Reads the newest live anchor from the store again, after rows were removed by other means (a server's reset). */
+  reload(): void {
+    // Stryker disable next-line all: speed only: a stale newest anchor makes the next check sweep.
+    this.newest = this.store.liveAnchors()[0];
+  }
+
   /** Records the anchor of a row just written (it becomes the one checked if it is the newest). */
   note(anchor: Anchor | undefined): void {
     if (anchor && (!this.newest || anchor.block >= this.newest.block)) this.newest = anchor;

@@ -57,6 +57,9 @@ export default defineService({
         capabilities: ['rpc-faults', ...(restartable ? (['restart'] as const) : [])],
         ...(restartable ? { restart: { 'x402-resource': restartable.control } } : {}),
         facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address, ...(restartable ? { restartable: restartable.url } : {}) },
+        // Nothing to forget: the facilitators keep only settlements in flight (none between
+        // scenarios) and read their nonces from the chain; the resources keep no state.
+        reset: async () => {},
         async stop() {
           await Promise.allSettled([restartable?.stop(), demo!.stop(), facilitator.stop()]);
         },
