@@ -6,6 +6,7 @@
 import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import { roleAccounts, roleKeys } from '../chain/accounts.ts';
 import { revert, snapshot, startChain, type RunningChain } from '../chain/anvil.ts';
+import { rpcCall } from '../chain/rpc.ts';
 import { loadServices, servicesFor } from '../packs/discover.ts';
 import { parseTarget, type Capability, type RestartControl, type Target } from '../target/schema.ts';
 import { ServiceInstance, type ServiceDefinition } from './service.ts';
@@ -164,11 +165,20 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
     // a chain that no longer holds it.
     const onChain = (c: RunningChain) => services.filter((s) => s.definition.chains.includes(c.profile.id));
     const resetting = o.resettable ? chains.filter((c) => onChain(c).every((s) => s.resettable)) : [];
-    const pristine = new Map(await Promise.all(resetting.map(async (c) => [c, await snapshot(c.rpcUrl)] as const)));
+    // One empty block on top of each snapshot, before every scenario: a reorg a scenario makes needs
+    // the state of the block below its payment kept in anvil's history, and right after a revert to
+    // a snapshot older than the history window that block's state may be missing (seen twice in a
+    // full run: "anvil_reorg: Required data unavailable" for a reorg down to the snapshot's block).
+    const takeAndMine = async (c: RunningChain) => {
+      const id = await snapshot(c.rpcUrl);
+      await rpcCall(c.rpcUrl, 'evm_mine');
+      return id;
+    };
+    const pristine = new Map(await Promise.all(resetting.map(async (c) => [c, await takeAndMine(c)] as const)));
     const reset = async () => {
       for (const c of resetting) {
         await revert(c.rpcUrl, pristine.get(c)!);
-        pristine.set(c, await snapshot(c.rpcUrl));
+        pristine.set(c, await takeAndMine(c));
       }
       for (const s of services) if (resetting.some((c) => s.definition.chains.includes(c.profile.id))) await s.reset();
     };
