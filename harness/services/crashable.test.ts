@@ -31,13 +31,23 @@ async function superviseFlaky(name: string, fails: number) {
   return { url: `http://127.0.0.1:${port}/`, lines, starts: () => readFileSync(path.join(dir, 'starts'), 'utf8'), stop: () => crashable.stop() };
 }
 
-test('a child that ends before it is up on its first two starts is started again and comes up', async () => {
+test('a child that ends before it is up on its first two starts is started again and comes up; stderr gets its first error line only', async () => {
+  const said: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (String(chunk).includes('flaky:')) said.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof process.stderr.write;
   const f = await superviseFlaky('flaky', 2);
   try {
     await waitUntilAnswers(f.url, Date.now() + 60_000, `the flaky child (log: ${f.lines.join(' | ')})`);
     assert.equal(f.starts(), '3');
     assert.equal(f.lines.filter((l) => /before it was up \(start \d of 3\); starting it again/.test(l)).length, 2);
+    assert.equal(said.length, 2, said.join(''));
+    for (const [i, s] of said.entries())
+      assert.match(s, new RegExp(`^amh: flaky: exited \\(1\\) before it was up \\(start ${i + 1} of 3\\); starting it again:\\n  start ${i + 1}: failing on purpose\\n$`));
   } finally {
+    process.stderr.write = write;
     await f.stop();
   }
 });

@@ -36,6 +36,16 @@ export interface Crashable {
   stop(): Promise<void>;
 }
 
+/** The first line of a child's stderr that says something (not a Node warning). */
+function firstLine(err: string): string {
+  return (
+    err
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !/ExperimentalWarning|--trace-warnings/.test(l)) ?? '(no output)'
+  );
+}
+
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Starts of a child that may end before it is up, in a row, before the supervisor gives up. */
@@ -87,7 +97,9 @@ export function startCrashable(o: CrashableOptions): Crashable {
         const again = ++failedStarts < START_ATTEMPTS;
         const line = `${o.name}: exited (${signal ?? code}) before it was up (start ${failedStarts} of ${START_ATTEMPTS}); ${again ? 'starting it again' : 'not started again'}:\n${err}`;
         log(line);
-        process.stderr.write(`amh: ${line}\n`);
+        // On stderr a start that is tried again says only its error's first line (the whole stack
+        // is in the log); the last one says everything.
+        process.stderr.write(`amh: ${again ? `${line.slice(0, line.indexOf('\n') + 1)}  ${firstLine(err)}` : line}\n`);
         if (again) void spawnOnce();
         return;
       }
