@@ -9,7 +9,7 @@ import { parseTarget, type Target } from '../target/schema.ts';
 import { defineCatalog } from './catalog.ts';
 import { defineProtocol, defineScenario, type ProtocolModule } from './dsl.ts';
 import { Indeterminate } from './errors.ts';
-import { runAll, scenarioSeed, type RunOptions } from './runner.ts';
+import { interleaveByProtocol, runAll, scenarioSeed, type RunOptions } from './runner.ts';
 import { createTargetClients } from './session.ts';
 
 const target: Target = parseTarget({
@@ -513,4 +513,15 @@ test('a worker takes its target back to its starting state before each of its sc
   const b = broken.protocols[0]!.scenarios.find((s) => s.id === 'b')!;
   assert.equal(b.status, 'error');
   assert.match(b.reason!, /could not take the target back to its starting state before this scenario: evm_revert refused/);
+});
+
+test('workers take the cases of several protocols in turns; one protocol keeps its order', () => {
+  const item = (p: string, n: number) => ({ p: { id: p }, n });
+  const items = [item('a', 1), item('a', 2), item('a', 3), item('b', 1), item('c', 1), item('c', 2)];
+  assert.deepEqual(
+    interleaveByProtocol(items).map((x) => `${x.p.id}${x.n}`),
+    ['a1', 'b1', 'c1', 'a2', 'c2', 'a3'],
+  );
+  assert.deepEqual(interleaveByProtocol(items.slice(0, 3)), items.slice(0, 3));
+  assert.deepEqual(interleaveByProtocol([]), []);
 });

@@ -542,6 +542,16 @@ function coverageScope(caseId: string | undefined): void {
   if (ns) ns.currentTestId = caseId;
 }
 
+/** Items of several protocols in turns: the first of each protocol, then the second of each, and so on. */
+export function interleaveByProtocol<T extends { p: { id: string } }>(items: readonly T[]): T[] {
+  const byProtocol = new Map<string, T[]>();
+  for (const x of items) byProtocol.set(x.p.id, [...(byProtocol.get(x.p.id) ?? []), x]);
+  const lists = [...byProtocol.values()];
+  const out: T[] = [];
+  for (let k = 0; out.length < items.length; k++) for (const l of lists) if (k < l.length) out.push(l[k]!);
+  return out;
+}
+
 /** Run everything selected and build the report (does not write files). */
 export async function runAll(input: RunInput, opts: RunOptions): Promise<Report> {
   const startedAt = new Date();
@@ -570,6 +580,11 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   const workerTargets = input.workers.map((_c, w) => input.targets?.[w] ?? input.target);
   const problems = await Promise.all(workerTargets.map((t) => preflight(t, jobs, (s) => (s.needs?.length ? envFor(t, s).chains.map((c) => c.id) : []))));
   for (const m of new Set(problems.flatMap((x) => [...x.values()]))) errors.push(`target problem: ${m}`);
+  // Workers take the cases one protocol after another (the first case of each, then the second...),
+  // not protocol by protocol: a protocol's cases tend to cost alike, and some mostly wait (NIP-40
+  // expirations wait out real seconds) while others keep the CPU busy, so mixed they overlap instead
+  // of two workers waiting side by side. Reports keep the fixed order.
+  const queue = interleaveByProtocol(jobs);
   let next = 0;
   /** With --bail: the case that stopped the run. */
   let bailedOn: string | undefined;
@@ -580,8 +595,8 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
     input.workers.map(async (clients, w) => {
       const workerTarget = input.targets?.[w] ?? input.target;
       let first = true;
-      while (next < jobs.length) {
-        const job = jobs[next++]!;
+      while (next < queue.length) {
+        const job = queue[next++]!;
         const caseId = `${job.p.id}/${job.s.id}`;
         if (bailedOn) {
           results[job.i] = { report: { ...notRunReport(job.p, job.s, opts), reason: `not run: --bail (${bailedOn} did not pass)` }, counts: new Map(), sample: [] };
@@ -597,7 +612,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
             });
           first = false;
           // Fair share of what is left of the budget, so early scenarios cannot starve later ones.
-          const left = jobs.length - job.i;
+          const left = queue.length - next + 1;
           const share = Number.isFinite(deadline) ? Date.now() + ((deadline - Date.now()) * input.workers.length) / Math.max(1, left) : deadline;
           results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, Math.min(deadline, share), outside.get(job.p.id)!, problems[w]);
         } catch (e) {
