@@ -73,6 +73,20 @@ const clocked = defineScenario({
   },
 });
 
+/** A scenario whose every run calls `onRun` and passes T-MUST-01. */
+const passing = (id: string, onRun: () => void) =>
+  defineScenario({
+    kind: 'property',
+    id,
+    title: id,
+    requirements: ['T-MUST-01'],
+    arbitrary: () => fc.constant(0),
+    async run(ctx) {
+      onRun();
+      ctx.check('T-MUST-01', true, 'ok');
+    },
+  });
+
 const proto = (scenarios: ProtocolModule['scenarios']) => defineProtocol({ id: 'toy', title: 'toy', requirements: catalog, scenarios });
 const run = (p: ProtocolModule, o: Partial<RunOptions> = {}) =>
   runAll(
@@ -329,18 +343,7 @@ test('bail: after the first scenario that does not pass, the rest are reported n
 test('under mutation testing each scenario runs with its case id as Stryker’s current test (coverage per scenario)', async () => {
   const g = globalThis as { __stryker__?: { currentTestId?: string } };
   const seen: (string | undefined)[] = [];
-  const probe = (id: string) =>
-    defineScenario({
-      kind: 'property',
-      id,
-      title: id,
-      requirements: ['T-MUST-01'],
-      arbitrary: () => fc.constant(0),
-      async run(ctx) {
-        seen.push(g.__stryker__?.currentTestId);
-        ctx.check('T-MUST-01', true, 'ok');
-      },
-    });
+  const probe = (id: string) => passing(id, () => seen.push(g.__stryker__?.currentTestId));
   g.__stryker__ = {};
   try {
     await run(proto([probe('one'), probe('two')]), { runs: 1 });
@@ -482,16 +485,8 @@ test('shrink: false reports the first failing run as it failed: the property run
 test('a worker takes its target back to its starting state before each of its scenarios but the first; a failed reset is that scenario’s error', async () => {
   const events: string[] = [];
   const logged = (id: string) =>
-    defineScenario({
-      kind: 'property',
-      id,
-      title: id,
-      requirements: ['T-MUST-01'],
-      arbitrary: () => fc.constant(0),
-      async run(ctx) {
-        if (events.at(-1) !== `run ${id}`) events.push(`run ${id}`);
-        ctx.check('T-MUST-01', true, 'ok');
-      },
+    passing(id, () => {
+      if (events.at(-1) !== `run ${id}`) events.push(`run ${id}`);
     });
   const p = proto([logged('a'), logged('b'), logged('c')]);
   let failNext = false;
