@@ -544,9 +544,7 @@ function coverageScope(caseId: string | undefined): void {
 
 /** Items of several protocols in turns: the first of each protocol, then the second of each, and so on. */
 export function interleaveByProtocol<T extends { p: { id: string } }>(items: readonly T[]): T[] {
-  const byProtocol = new Map<string, T[]>();
-  for (const x of items) byProtocol.set(x.p.id, [...(byProtocol.get(x.p.id) ?? []), x]);
-  const lists = [...byProtocol.values()];
+  const lists = [...Map.groupBy(items, (x) => x.p.id).values()];
   const out: T[] = [];
   for (let k = 0; out.length < items.length; k++) for (const l of lists) if (k < l.length) out.push(l[k]!);
   return out;

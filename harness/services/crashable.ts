@@ -95,11 +95,11 @@ export function startCrashable(o: CrashableOptions): Crashable {
         // a server that keeps dying before it is up would die again. Said on stderr too: callers that
         // pass no log (amh run) would otherwise only see the ready poll time out minutes later.
         const again = ++failedStarts < START_ATTEMPTS;
-        const line = `${o.name}: exited (${signal ?? code}) before it was up (start ${failedStarts} of ${START_ATTEMPTS}); ${again ? 'starting it again' : 'not started again'}:\n${err}`;
-        log(line);
+        const head = `${o.name}: exited (${signal ?? code}) before it was up (start ${failedStarts} of ${START_ATTEMPTS}); ${again ? 'starting it again' : 'not started again'}:`;
+        log(`${head}\n${err}`);
         // On stderr a start that is tried again says only its error's first line (the whole stack
         // is in the log); the last one says everything.
-        process.stderr.write(`amh: ${again ? `${line.slice(0, line.indexOf('\n') + 1)}  ${firstLine(err)}` : line}\n`);
+        process.stderr.write(`amh: ${head}\n${again ? `  ${firstLine(err)}` : err}\n`);
         if (again) void spawnOnce();
         return;
       }

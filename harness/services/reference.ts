@@ -174,13 +174,14 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
       await rpcCall(c.rpcUrl, 'evm_mine');
       return id;
     };
+    const forgetting = services.filter((s) => resetting.some((c) => s.definition.chains.includes(c.profile.id)));
     const pristine = new Map(await Promise.all(resetting.map(async (c) => [c, await takeAndMine(c)] as const)));
     const reset = async () => {
       for (const c of resetting) {
         await revert(c.rpcUrl, pristine.get(c)!);
         pristine.set(c, await takeAndMine(c));
       }
-      for (const s of services) if (resetting.some((c) => s.definition.chains.includes(c.profile.id))) await s.reset();
+      for (const s of forgetting) await s.reset();
     };
     return { chains, services, target, skipped, crashed, resetChains: resetting.map((c) => c.profile.id), reset, stop };
   } catch (e) {

@@ -18,6 +18,15 @@ test('after the chain went back and the server reset, earlier tasks are unknown 
     assert.equal(first.status, 200);
     const url = `${lab.stack.server.url}/tasks/${first.taskId}`;
     assert.equal((await fetch(url)).status, 200);
+    // An API key of the agent (written as the key registration route does), anchored like the task.
+    const keys = new AgentripeDb(lab.stack.dbPath);
+    try {
+      const anchor = keys.liveAnchors()[0]!;
+      keys.setApiKey(agentId.toString(), 'hash-of-a-key', new Date().toISOString(), anchor);
+      assert.equal(keys.agentForKey('hash-of-a-key'), agentId.toString());
+    } finally {
+      keys.close();
+    }
 
     await revert(lab.chain.rpcUrl, pristine);
     await lab.stack.server.reset();
@@ -25,6 +34,8 @@ test('after the chain went back and the server reset, earlier tasks are unknown 
     const db = new AgentripeDb(lab.stack.dbPath);
     try {
       assert.equal(db.allTasks().length, 0);
+      assert.equal(db.agentForKey('hash-of-a-key'), undefined);
+      assert.deepEqual(db.liveAnchors(), []);
     } finally {
       db.close();
     }
