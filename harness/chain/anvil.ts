@@ -5,6 +5,7 @@
  * harness/scripts/gen-fixtures.ts); nothing is deployed at start-up. Fork start: fork a real RPC and
  * add only what is missing (see provision.ts).
  */
+import { threadId } from 'node:worker_threads';
 import { chmodSync, existsSync, mkdtempSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -100,7 +101,7 @@ exec ${shellWord(binary)} "$@"
   const file = path.join(os.tmpdir(), `amh-anvil-guard-${createHash('sha256').update(script).digest('hex').slice(0, 16)}.sh`);
   if (!existsSync(file)) {
     // Written whole under another name, then renamed: a concurrent start never runs half a script.
-    const part = `${file}.${process.pid}.part`;
+    const part = `${file}.${process.pid}-${threadId}.part`;
     writeFileSync(part, script);
     chmodSync(part, 0o755);
     renameSync(part, file);

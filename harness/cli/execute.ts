@@ -15,6 +15,7 @@ import { LONG_RUN_STATES } from '../chain/anvil.ts';
 import type { Report, TargetInfo } from '../report/types.ts';
 import type { Profile } from '../profiles/profile.ts';
 import { startReference, type Reference } from '../services/reference.ts';
+import { startThreadWorkers, type ThreadWorkers } from './threads.ts';
 import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, type Capability, type Target } from '../target/schema.ts';
 
 export interface ExecuteOptions {
@@ -117,6 +118,7 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
     }
   }
   const n = o.replay ? 1 : (o.workers ?? defaultWorkers());
+  if (n > 1 && !o.registry && !underStryker()) return executeInThreads(o, n, protos, selected, spec);
   const refs: Reference[] = [];
   // Ctrl-C / SIGTERM must not orphan the anvil processes and servers this run started.
   const onSignal = (sig: NodeJS.Signals) => {
@@ -125,17 +127,8 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const ids = selected.map((p) => p.id);
-    const services = await loadServices(undefined, ids);
-    const chains = chainsNeeded(selected, o, services);
-    const wants = new Set(pickedScenarios(selected, o).flatMap((s) => s.capabilities ?? []));
-    // Workers start in parallel; each owns its chains and servers, so runs never share state. A run
-    // reads chain state only as far back as its own start and reorgs a few blocks: the chains keep
-    // LONG_RUN_STATES past states in memory and write none to disk (anvil's default writes about
-    // 2 MB per block; measured: x402 + agentripe 83 s instead of 95 s, the same 29,525 checks).
-    const started = await Promise.allSettled(
-      Array.from({ length: n }, () => startReference({ protocols: ids, chains, services, log, profile: o.profile, wants, pruneHistory: LONG_RUN_STATES, resettable: true })),
-    );
+    // Workers start in parallel; each owns its chains and servers, so runs never share state.
+    const started = await Promise.allSettled(Array.from({ length: n }, () => startRunReference(selected, o, log)));
     for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
@@ -156,6 +149,66 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
     process.off('SIGTERM', onSignal);
     await Promise.allSettled(refs.map((r) => r.stop()));
   }
+}
+
+/**
+ * One worker's reference for a run of the selected protocols: the chains and services they need
+ * (see chainsNeeded), resettable between scenarios. A run reads chain state only as far back as
+ * its own start and reorgs a few blocks: the chains keep LONG_RUN_STATES past states in memory and
+ * write none to disk (anvil's default writes about 2 MB per block; measured: x402 + agentripe 83 s
+ * instead of 95 s, the same 29,525 checks).
+ */
+export async function startRunReference(selected: readonly ProtocolModule[], o: Pick<ExecuteOptions, 'grep' | 'replay' | 'profile'>, log: (line: string) => void): Promise<Reference> {
+  const ids = selected.map((p) => p.id);
+  const services = await loadServices(undefined, ids);
+  const chains = chainsNeeded(selected, o, services);
+  const wants = new Set(pickedScenarios(selected, o).flatMap((s) => s.capabilities ?? []));
+  return startReference({ protocols: ids, chains, services, log, profile: o.profile, wants, pruneHistory: LONG_RUN_STATES, resettable: true });
+}
+
+/**
+ * A reference run with its workers in worker threads (threads.ts), each with its own reference.
+ * Not for a registry given in code (a thread loads the packs from disk) nor under Stryker (its
+ * coverage of the servers is recorded per thread, and only the main thread's is read).
+ */
+async function executeInThreads(o: ExecuteOptions, n: number, protos: ProtocolModule[], selected: ProtocolModule[], spec: Record<string, string> | undefined): Promise<Report> {
+  const run = {
+    runs: o.runs,
+    seed: o.seed,
+    protocols: o.protocols,
+    grep: o.grep,
+    timeBudgetMs: o.timeBudgetMs,
+    shard: o.shard,
+    bail: o.bail,
+    spec,
+    profile: o.profile,
+    replayCommand: o.replayCommand,
+    command: o.command,
+  };
+  const ids = selected.map((p) => p.id);
+  let threads: ThreadWorkers | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= threads?.stop() ?? Promise.resolve());
+  // Ctrl-C / SIGTERM must not orphan the anvil processes and servers the threads started.
+  const onSignal = (sig: NodeJS.Signals) => {
+    void stop().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    threads = await startThreadWorkers(n, { protocols: ids, grep: o.grep, profile: o.profile, run }, { log: o.log ?? (() => {}), onProgress: o.onProgress });
+    const target = threads.target;
+    return await runAll({ target, targetInfo: targetInfo(target, 'reference'), workers: [], caseWorkers: threads.workers, protocols: protos }, { ...o, spec, command: o.command });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stop();
+  }
+}
+
+/** Whether this process runs under StrykerJS (its instrumented code keeps coverage in `__stryker__`). */
+function underStryker(): boolean {
+  return (globalThis as { __stryker__?: unknown }).__stryker__ !== undefined;
 }
 
 /**

@@ -112,10 +112,55 @@ export interface RunInput {
    * where a run of it alone would (the reference target; a target file has none).
    */
   resets?: (() => Promise<void>)[];
+  /**
+   * Workers that run their cases somewhere else (a worker thread each, harness/cli/threads.ts),
+   * each on its own target. When given, they are the workers, and `workers`, `targets` and
+   * `resets` are not used.
+   */
+  caseWorkers?: CaseWorker[];
   protocols: ProtocolModule[];
 }
 
-interface ScenarioOutcome {
+/** One worker: runs the cases it takes from the queue on its own target, one at a time. */
+export interface CaseWorker {
+  /** First contact with the worker's target for these cases; the worker keeps the problems for its runs. */
+  preflight(cases: readonly { p: ProtocolModule; s: Scenario }[]): Promise<Map<string, string>>;
+  /**
+   * Runs one case. `reset`: take the target back to its start first (every case of a worker but
+   * its first); a failed reset rejects.
+   */
+  run(p: ProtocolModule, s: Scenario, deadline: number, reset: boolean): Promise<ScenarioOutcome>;
+}
+
+/** A worker in this thread: runs cases with `clients` against `target`, resetting with `reset`. */
+export function inProcessWorker(target: Target, clients: Map<string, ChainClients>, reset: (() => Promise<void>) | undefined, opts: RunOptions): CaseWorker {
+  let problems = new Map<string, string>();
+  const outside = new Map<string, ReadonlySet<string>>();
+  const outsideOf = (p: ProtocolModule) => {
+    let o = outside.get(p.id);
+    if (!o) {
+      o = outsideRevision(p, revisionOf(p, opts.spec?.[p.id]));
+      outside.set(p.id, o);
+    }
+    return o;
+  };
+  return {
+    async preflight(cases) {
+      problems = await preflight(target, cases, (s) => (s.needs?.length ? envFor(target, s).chains.map((c) => c.id) : []));
+      return problems;
+    },
+    async run(p, s, deadline, doReset) {
+      if (doReset)
+        await reset?.().catch((e: Error) => {
+          throw new Error(`could not take the target back to its starting state before this scenario: ${e.message}`);
+        });
+      return runScenario(p, s, target, clients, opts, deadline, outsideOf(p), problems);
+    },
+  };
+}
+
+/** What one case produced (it crosses to the main thread by structured clone: plain data only). */
+export interface ScenarioOutcome {
   report: ScenarioReport;
   /** Set when the scenario stopped on a target problem (the run exits 2). */
   targetProblem?: string;
@@ -574,9 +619,9 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   const errors: string[] = [];
   if (shard && jobs.length === 0 && all.length > 0)
     errors.push(`shard ${shard.index}/${shard.total} has no case: the selection has only ${all.length} case${all.length === 1 ? '' : 's'}; use at most ${all.length} shards`);
+  const workers = input.caseWorkers ?? input.workers.map((clients, w) => inProcessWorker(input.targets?.[w] ?? input.target, clients, input.resets?.[w], opts));
   // First contact: endpoints answering 404/405 or not at all, chains that are not the declared ones.
-  const workerTargets = input.workers.map((_c, w) => input.targets?.[w] ?? input.target);
-  const problems = await Promise.all(workerTargets.map((t) => preflight(t, jobs, (s) => (s.needs?.length ? envFor(t, s).chains.map((c) => c.id) : []))));
+  const problems = await Promise.all(workers.map((w) => w.preflight(jobs)));
   for (const m of new Set(problems.flatMap((x) => [...x.values()]))) errors.push(`target problem: ${m}`);
   // Workers take the cases one protocol after another (the first case of each, then the second...),
   // not protocol by protocol: a protocol's cases tend to cost alike, and some mostly wait (NIP-40
@@ -587,11 +632,10 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   /** With --bail: the case that stopped the run. */
   let bailedOn: string | undefined;
   // Coverage per scenario is only meaningful when one scenario runs at a time.
-  const scopeCoverage = input.workers.length === 1;
+  const scopeCoverage = workers.length === 1;
   // Workers pull from one queue; each owns its chains, so runs never share state.
   await Promise.all(
-    input.workers.map(async (clients, w) => {
-      const workerTarget = input.targets?.[w] ?? input.target;
+    workers.map(async (worker) => {
       let first = true;
       while (next < queue.length) {
         const job = queue[next++]!;
@@ -604,15 +648,12 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
         opts.onProgress?.({ type: 'scenario-start', caseId, runs: plannedRuns(job.s, opts.runs), index: job.i, total: jobs.length });
         if (scopeCoverage) coverageScope(caseId);
         try {
-          if (!first)
-            await input.resets?.[w]?.().catch((e: Error) => {
-              throw new Error(`could not take the target back to its starting state before this scenario: ${e.message}`);
-            });
+          const reset = !first;
           first = false;
           // Fair share of what is left of the budget, so early scenarios cannot starve later ones.
           const left = queue.length - next + 1;
-          const share = Number.isFinite(deadline) ? Date.now() + ((deadline - Date.now()) * input.workers.length) / Math.max(1, left) : deadline;
-          results[job.i] = await runScenario(job.p, job.s, workerTarget, clients, opts, Math.min(deadline, share), outside.get(job.p.id)!, problems[w]);
+          const share = Number.isFinite(deadline) ? Date.now() + ((deadline - Date.now()) * workers.length) / Math.max(1, left) : deadline;
+          results[job.i] = await worker.run(job.p, job.s, Math.min(deadline, share), reset);
         } catch (e) {
           const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
           results[job.i] = { report: { ...notRunReport(job.p, job.s, opts), status: 'error', reason: trim(msg, 300), seed: 0 }, counts: new Map(), sample: [] };

@@ -14,6 +14,7 @@
  * at run time (harness/packs/discover.ts) are still TypeScript: the bundle marks itself, and
  * discover registers tsx before its first such import.
  */
+import { threadId } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -53,7 +54,8 @@ export function childBundle(script: string): Promise<string> {
       mkdirSync(DIR, { recursive: true });
       sweep();
       const tag = createHash('sha256').update(script).digest('hex').slice(0, 12);
-      const outfile = path.join(DIR, `${process.pid}-${path.basename(script, '.ts')}-${tag}.mjs`);
+      // The thread id too: the worker threads of one `amh run` share a pid, and each removes its own file when it ends.
+      const outfile = path.join(DIR, `${process.pid}-${threadId}-${path.basename(script, '.ts')}-${tag}.mjs`);
       await build({
         entryPoints: [script],
         outfile,
