@@ -68,7 +68,7 @@ export const RUN_OPTIONS_HELP = `  --runs N             property runs per scenar
   --protocol P         only protocol P (repeatable)
   --grep RE            only scenarios whose case id, title or requirement ids match RE
   --time-budget SEC    stop starting new runs after SEC seconds (unfinished scenarios: indeterminate)
-  --workers N          parallel workers, each with its own chains (reference target; default: cores, max 4)
+  --workers N          parallel workers, each a thread with its own chains and servers (reference target; default: cores, max 4)
   --out DIR            report directory (default reports/latest)
   --junit FILE         also copy junit.xml to FILE
   --shard I/N          run only shard I of N (1-based): the selected scenarios, in their fixed
