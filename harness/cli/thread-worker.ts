@@ -8,9 +8,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { inProcessWorker, type ScenarioOutcome } from '../engine/runner.ts';
 import { createTargetClients } from '../engine/session.ts';
 import { loadProtocols } from '../packs/discover.ts';
+import { removeChildBundles } from '../services/child-bundle.ts';
 import type { Reference } from '../services/reference.ts';
 import { startRunReference } from './execute.ts';
-import type { FromThread, ThreadConfig, ThreadError, ToThread } from './threads.ts';
+import { cloneable, type FromThread, type ThreadConfig, type ThreadError, type ToThread } from './threads.ts';
 
 const port = parentPort!;
 const config = workerData as ThreadConfig;
@@ -18,6 +19,8 @@ const post = (m: FromThread) => port.postMessage(m);
 const asError = (e: unknown): ThreadError => (e instanceof Error ? { message: e.message, stack: e.stack } : { message: String(e) });
 
 let ref: Reference | undefined;
+/** Answers the main thread's requests once the reference is up. */
+let serve: ((m: Exclude<ToThread, { type: 'stop' }>) => void) | undefined;
 
 async function main(): Promise<void> {
   const log = (line: string) => post({ type: 'log', line });
@@ -35,11 +38,7 @@ async function main(): Promise<void> {
     if (!p || !s) throw new Error(`this worker thread has no case ${caseId}`);
     return { p, s };
   };
-  port.on('message', (m: ToThread) => {
-    if (m.type === 'stop') {
-      void stopAndExit();
-      return;
-    }
+  serve = (m) => {
     // Async, so that a case it cannot find is an answer too, not an uncaught error ending the thread.
     const work = async () => {
       if (m.type === 'preflight') return worker.preflight(m.cases.map(find));
@@ -50,41 +49,37 @@ async function main(): Promise<void> {
       (value) => reply(m.id, value),
       (e) => post({ type: 'reply', id: m.id, error: asError(e) }),
     );
-  });
+  };
   post({ type: 'ready', target: ref.target });
 }
+
+const started = main();
+started.catch(async (e) => {
+  const r = ref;
+  ref = undefined;
+  await r?.stop().catch(() => undefined);
+  post({ type: 'failed', error: asError(e) });
+});
+// Listening from the start: a stop may come while the reference is still starting (another
+// thread failed to start, or Ctrl-C); it then waits for the start and stops what it started.
+port.on('message', (m: ToThread) => {
+  if (m.type === 'stop') void stopAndExit();
+  else serve?.(m);
+});
 
 /** Posts an answer; one that cannot be cloned (a function or class instance in evidence) goes as plain data. */
 function reply(id: number, value: Map<string, string> | ScenarioOutcome): void {
   try {
     port.postMessage({ type: 'reply', id, value } satisfies FromThread);
   } catch {
-    port.postMessage({ type: 'reply', id, value: plain(value) } satisfies FromThread);
+    port.postMessage({ type: 'reply', id, value: cloneable(value) } satisfies FromThread);
   }
 }
 
-/** A structured-cloneable copy: functions and symbols become their description, class instances plain objects. */
-function plain(v: unknown, seen = new WeakSet<object>()): unknown {
-  if (typeof v === 'function') return `[function ${v.name || 'anonymous'}]`;
-  if (typeof v === 'symbol') return v.toString();
-  if (v === null || typeof v !== 'object') return v;
-  if (seen.has(v)) return '[circular]';
-  seen.add(v);
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [plain(k, seen), plain(x, seen)]));
-  if (v instanceof Set) return new Set([...v].map((x) => plain(x, seen)));
-  if (Array.isArray(v)) return v.map((x) => plain(x, seen));
-  if (v instanceof Error) return { name: v.name, message: v.message, stack: v.stack };
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x, seen)]));
-}
-
 async function stopAndExit(): Promise<void> {
+  await started.catch(() => undefined);
   await ref?.stop().catch(() => undefined);
+  removeChildBundles();
   post({ type: 'stopped' });
   port.close();
 }
-
-main().catch(async (e) => {
-  await ref?.stop().catch(() => undefined);
-  post({ type: 'failed', error: asError(e) });
-  port.close();
-});

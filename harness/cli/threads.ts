@@ -148,6 +148,24 @@ class ThreadWorker implements CaseWorker {
   }
 }
 
+/**
+ * A structured-cloneable copy of `v`, for an answer postMessage refused: functions and symbols
+ * become their description, Errors and other class instances plain objects (own enumerable
+ * fields), cycles '[circular]'; Maps, Sets, arrays and bigints are kept.
+ */
+export function cloneable(v: unknown, seen = new WeakSet<object>()): unknown {
+  if (typeof v === 'function') return `[function ${v.name || 'anonymous'}]`;
+  if (typeof v === 'symbol') return v.toString();
+  if (v === null || typeof v !== 'object') return v;
+  if (seen.has(v)) return '[circular]';
+  seen.add(v);
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [cloneable(k, seen), cloneable(x, seen)]));
+  if (v instanceof Set) return new Set([...v].map((x) => cloneable(x, seen)));
+  if (Array.isArray(v)) return v.map((x) => cloneable(x, seen));
+  if (v instanceof Error) return { name: v.name, message: v.message, stack: v.stack };
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cloneable(x, seen)]));
+}
+
 /** The Error a thread reported, with its stack. */
 function withStack(t: ThreadError): Error {
   const e = new Error(t.message);

@@ -30,6 +30,8 @@ const DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'amh-child-bundles');
 const STALE_MS = 24 * 3600_000;
 
 const built = new Map<string, Promise<string>>();
+/** Bundle files this thread wrote. */
+const files = new Set<string>();
 
 function sweep(): void {
   for (const name of readdirSync(DIR)) {
@@ -82,12 +84,23 @@ export function childBundle(script: string): Promise<string> {
           },
         ],
       });
-      process.once('exit', () => rmSync(outfile, { force: true }));
+      files.add(outfile);
+      process.once('exit', removeChildBundles);
       return outfile;
     })();
     built.set(script, p);
   }
   return p;
+}
+
+/**
+ * Removes the bundles this thread built. Runs when the process exits; a worker thread of `amh run`
+ * calls it when it stops (a terminated thread runs no 'exit' listener, and its bundles piled up).
+ */
+export function removeChildBundles(): void {
+  for (const f of files) rmSync(f, { force: true });
+  files.clear();
+  built.clear();
 }
 
 /** Whether this process runs from such a bundle. */
