@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { Instance } from 'prool';
 import type { Hex } from 'viem';
@@ -360,6 +360,28 @@ export async function snapshot(rpcUrl: string): Promise<Hex> {
   const id = await rpcCall<Hex>(rpcUrl, 'evm_snapshot');
   snapshotHeights.set(`${rpcUrl}#${id}`, BigInt(await rpcCall<Hex>(rpcUrl, 'eth_blockNumber')));
   return id;
+}
+
+/**
+ * Mines one empty block whose hash no other block of this chain shares: its beneficiary is a
+ * random address (the chain's coinbase is set back afterwards).
+ *
+ * Why: anvil 1.7 keeps past block states in a first-in-first-out list of block hashes (with
+ * `--prune-history N`, N of them). A block that runs keep reverting to is stored again each time a
+ * block is mined on top of it, under the same hash, and the older entries stay in the list: when
+ * one of them is evicted, it takes the state just stored with it. A reorg down to that block then
+ * fails with "Required data unavailable" (reproduced: about 100 runs of snapshot, 3 blocks, a
+ * 3-block reorg, revert; harness/chain/reorg.test.ts). Empty blocks mined in the same second on the same
+ * parent share a hash too. A reorg down to a block no earlier run mined never meets a stale entry.
+ */
+export async function mineUniqueBlock(rpcUrl: string): Promise<void> {
+  const coinbase = await rpcCall<Hex>(rpcUrl, 'eth_coinbase');
+  await rpcCall(rpcUrl, 'anvil_setCoinbase', [`0x${randomBytes(20).toString('hex')}`]);
+  try {
+    await rpcCall(rpcUrl, 'evm_mine');
+  } finally {
+    await rpcCall(rpcUrl, 'anvil_setCoinbase', [coinbase]);
+  }
 }
 
 /**

@@ -45,6 +45,7 @@ export {
   dumpState,
   fixturePath,
   redactUrl,
+  mineUniqueBlock,
   revert,
   snapshot,
   startChain,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, afterEach, test } from 'vitest';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { fiatTokenV2_2Abi } from './bindings/index.ts';
-import { createChainClients, depthFrom, reorg, revert, roleAccount, rollback, rpcCall, snapshot, startChain, type RunningChain } from './index.ts';
+import { createChainClients, depthFrom, LONG_RUN_STATES, mineUniqueBlock, reorg, revert, roleAccount, rollback, rpcCall, snapshot, startChain, type RunningChain } from './index.ts';
 
 let chain: RunningChain;
 let snap: Hex;
@@ -126,3 +126,26 @@ test('bad depths are refused before anything changes', async () => {
   await assert.rejects(depthFrom(chain.rpcUrl, h + 1n), /cannot be reorged/);
   assert.equal(await height(), h);
 });
+
+test('reorgs down to the first block of a run, run after run on a chain that keeps its history in memory: a unique block at each run start keeps its state available (anvil 1.7 evicts a state stored again under the same hash)', async () => {
+  // `amh run`'s chains: LONG_RUN_STATES past states, in memory only. Without mineUniqueBlock (a plain
+  // evm_mine), run 95 or 113 of these failed with "anvil_reorg: Required data unavailable".
+  const pruned = await startChain({ profile: 'base-sepolia', pruneHistory: LONG_RUN_STATES });
+  const call = <T>(m: string, p: unknown[] = []) => rpcCall<T>(pruned.rpcUrl, m, p);
+  try {
+    const coinbase = await call<Hex>('eth_coinbase');
+    const hashes = new Set<Hex>();
+    for (let run = 0; run < 160; run++) {
+      const s = await snapshot(pruned.rpcUrl);
+      await mineUniqueBlock(pruned.rpcUrl);
+      hashes.add((await call<{ hash: Hex }>('eth_getBlockByNumber', ['latest', false])).hash);
+      await call('anvil_mine', ['0x3']);
+      await assert.doesNotReject(call('anvil_reorg', [3, []]), `run ${run}`);
+      await revert(pruned.rpcUrl, s);
+    }
+    assert.equal(hashes.size, 160, 'every run started on a block of its own');
+    assert.equal(await call<Hex>('eth_coinbase'), coinbase, 'the coinbase is set back');
+  } finally {
+    await pruned.stop();
+  }
+}, 120_000);

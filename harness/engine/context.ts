@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { roleKey, throwawayAccount } from '../chain/accounts.ts';
+import { mineUniqueBlock } from '../chain/anvil.ts';
 import type { z } from 'zod';
 import { endpointOf, evmAccounts, type EndpointSpec, type Target } from '../target/schema.ts';
 import type { Isolation } from './dsl.ts';
@@ -76,6 +77,11 @@ export class RunContext {
     readonly profile: Profile | null = null,
     /** Seed of this run's `draw`s: generated with the run's value, so a replay draws the same. */
     private readonly drawSeed = 0,
+    /**
+     * The scenario reorgs its chains (capability `reorg`): each snapshot gets one empty block of its
+     * own on top, so a reorg down to where the run started finds that block's state (mineUniqueBlock).
+     */
+    private readonly reorgs = false,
   ) {
     this.fetch = recordingFetch(this.evidence);
   }
@@ -255,6 +261,7 @@ export class RunContext {
       const height = await clients.public.getBlockNumber({ cacheTime: 0 });
       const snap = (await clients.test.snapshot()) as Hex;
       this.snapshots.set(key, { id: snap, height });
+      if (this.reorgs) await mineUniqueBlock(spec.rpcUrl);
     }
     s = new ChainSession(clients, this.evidence, (role) => (this.signers.includes(role) ? privateKeyToAccount(throwawayAccount(role).privateKey) : undefined));
     this.sessions.set(key, s);

@@ -276,7 +276,7 @@ async function runScenario(
   const execRun = async (drawSeed: number, body: (ctx: RunContext) => Promise<void>) => {
     // After a harness fault, fail fast so fast-check's shrinking does not hammer a broken environment.
     if (fault) throw fault;
-    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers, outside, opts.profile ?? null, drawSeed);
+    const ctx = new RunContext(target, clients, counts, allowed, isolation, s.signers, outside, opts.profile ?? null, drawSeed, s.capabilities?.includes('reorg') ?? false);
     runsDone++;
     let err: unknown;
     try {

@@ -5,8 +5,7 @@
  */
 import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import { roleAccounts, roleKeys } from '../chain/accounts.ts';
-import { revert, snapshot, startChain, type RunningChain } from '../chain/anvil.ts';
-import { rpcCall } from '../chain/rpc.ts';
+import { mineUniqueBlock, revert, snapshot, startChain, type RunningChain } from '../chain/anvil.ts';
 import { loadServices, servicesFor } from '../packs/discover.ts';
 import { parseTarget, type Capability, type RestartControl, type Target } from '../target/schema.ts';
 import { ServiceInstance, type ServiceDefinition } from './service.ts';
@@ -165,13 +164,12 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
     // a chain that no longer holds it.
     const onChain = (c: RunningChain) => services.filter((s) => s.definition.chains.includes(c.profile.id));
     const resetting = o.resettable ? chains.filter((c) => onChain(c).every((s) => s.resettable)) : [];
-    // One empty block on top of each snapshot, before every scenario: a reorg a scenario makes needs
-    // the state of the block below its payment kept in anvil's history, and right after a revert to
-    // a snapshot older than the history window that block's state may be missing (seen twice in a
-    // full run: "anvil_reorg: Required data unavailable" for a reorg down to the snapshot's block).
+    // One empty block of its own on top of each snapshot, before every scenario: a reorg down to
+    // the block a scenario started on needs that block's state in anvil's history, and a block
+    // reverted to again and again (or mined again with the same hash) can lose it (mineUniqueBlock).
     const takeAndMine = async (c: RunningChain) => {
       const id = await snapshot(c.rpcUrl);
-      await rpcCall(c.rpcUrl, 'evm_mine');
+      await mineUniqueBlock(c.rpcUrl);
       return id;
     };
     const forgetting = services.filter((s) => resetting.some((c) => s.definition.chains.includes(c.profile.id)));
