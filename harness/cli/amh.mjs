@@ -23,14 +23,6 @@ if (major < 22) {
     else process.exit(code ?? 2);
   });
 } else {
-  // node:sqlite (the reference servers' state) still prints an ExperimentalWarning on every start;
-  // it is noise for CLI users, so that one warning is dropped and all others pass through.
-  const emitWarning = process.emitWarning.bind(process);
-  process.emitWarning = (warning, ...rest) => {
-    if (String(warning).includes('SQLite is an experimental feature')) return;
-    emitWarning(warning, ...rest);
-  };
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('./main.ts');
+  const { runTypeScript } = await import('./run-typescript.mjs');
+  await runTypeScript(new URL('./main.ts', import.meta.url).href);
 }
