@@ -8,7 +8,6 @@
 import { installNativeSecp256k1 } from './native-secp256k1.ts';
 
 installNativeSecp256k1();
-export { installNativeSecp256k1 } from './native-secp256k1.ts';
 export {
   chainProfileIds,
   getProfile,

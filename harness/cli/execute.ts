@@ -120,35 +120,28 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   const n = o.replay ? 1 : (o.workers ?? defaultWorkers());
   if (n > 1 && !o.registry && !underStryker()) return executeInThreads(o, n, protos, selected, spec);
   const refs: Reference[] = [];
-  // Ctrl-C / SIGTERM must not orphan the anvil processes and servers this run started.
-  const onSignal = (sig: NodeJS.Signals) => {
-    void Promise.allSettled(refs.map((r) => r.stop())).then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    // Workers start in parallel; each owns its chains and servers, so runs never share state.
-    const started = await Promise.allSettled(Array.from({ length: n }, () => startRunReference(selected, o, log)));
-    for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
-    const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failed) throw failed.reason;
-    const target = refs[0]!.target;
-    return await runAll(
-      {
-        target,
-        targetInfo: targetInfo(target, 'reference'),
-        workers: refs.map((r) => createTargetClients(r.target)),
-        targets: refs.map((r) => r.target),
-        resets: refs.map((r) => r.reset),
-        protocols: protos,
-      },
-      { ...o, spec, command: o.command },
-    );
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await Promise.allSettled(refs.map((r) => r.stop()));
-  }
+  return stopOnSignal(
+    () => Promise.allSettled(refs.map((r) => r.stop())).then(() => undefined),
+    async () => {
+      // Workers start in parallel; each owns its chains and servers, so runs never share state.
+      const started = await Promise.allSettled(Array.from({ length: n }, () => startRunReference(selected, o, log)));
+      for (const s of started) if (s.status === 'fulfilled') refs.push(s.value);
+      const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (failed) throw failed.reason;
+      const target = refs[0]!.target;
+      return runAll(
+        {
+          target,
+          targetInfo: targetInfo(target, 'reference'),
+          workers: refs.map((r) => createTargetClients(r.target)),
+          targets: refs.map((r) => r.target),
+          resets: refs.map((r) => r.reset),
+          protocols: protos,
+        },
+        { ...o, spec },
+      );
+    },
+  );
 }
 
 /**
@@ -172,37 +165,39 @@ export async function startRunReference(selected: readonly ProtocolModule[], o: 
  * coverage of the servers is recorded per thread, and only the main thread's is read).
  */
 async function executeInThreads(o: ExecuteOptions, n: number, protos: ProtocolModule[], selected: ProtocolModule[], spec: Record<string, string> | undefined): Promise<Report> {
-  const run = {
-    runs: o.runs,
-    seed: o.seed,
-    protocols: o.protocols,
-    grep: o.grep,
-    timeBudgetMs: o.timeBudgetMs,
-    shard: o.shard,
-    bail: o.bail,
-    spec,
-    profile: o.profile,
-    replayCommand: o.replayCommand,
-    command: o.command,
-  };
-  const ids = selected.map((p) => p.id);
+  // The threads' runners get what this one gets, without the callbacks (they stay here; no
+  // registry reaches this path).
+  const { onProgress, log = () => {}, ...rest } = o;
+  const run = { ...rest, spec };
   let threads: ThreadWorkers | undefined;
+  return stopOnSignal(
+    () => threads?.stop() ?? Promise.resolve(),
+    async () => {
+      threads = await startThreadWorkers(n, { protocols: selected.map((p) => p.id), run }, { log, onProgress });
+      const target = threads.target;
+      return runAll({ target, targetInfo: targetInfo(target, 'reference'), workers: [], caseWorkers: threads.workers, protocols: protos }, { ...o, spec });
+    },
+  );
+}
+
+/**
+ * Runs `body`; stops what it started with `stop` when it ends, and on Ctrl-C / SIGTERM before
+ * exiting (130 / 143), so a signal never orphans the anvil processes and servers of a run.
+ */
+async function stopOnSignal<T>(stop: () => Promise<void>, body: () => Promise<T>): Promise<T> {
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= threads?.stop() ?? Promise.resolve());
-  // Ctrl-C / SIGTERM must not orphan the anvil processes and servers the threads started.
+  const once = () => (stopping ??= stop().catch(() => undefined));
   const onSignal = (sig: NodeJS.Signals) => {
-    void stop().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    void once().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    threads = await startThreadWorkers(n, { protocols: ids, grep: o.grep, profile: o.profile, run }, { log: o.log ?? (() => {}), onProgress: o.onProgress });
-    const target = threads.target;
-    return await runAll({ target, targetInfo: targetInfo(target, 'reference'), workers: [], caseWorkers: threads.workers, protocols: protos }, { ...o, spec, command: o.command });
+    return await body();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await stop();
+    await once();
   }
 }
 

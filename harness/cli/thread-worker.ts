@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const log = (line: string) => post({ type: 'log', line });
   const protos = await loadProtocols(undefined, config.protocols);
   const selected = protos.filter((p) => config.protocols.includes(p.id));
-  ref = await startRunReference(selected, { grep: config.grep, profile: config.profile }, log);
+  ref = await startRunReference(selected, config.run, log);
   const worker = inProcessWorker(ref.target, createTargetClients(ref.target), ref.reset, {
     ...config.run,
     onProgress: (event) => post({ type: 'progress', event }),

@@ -59,5 +59,5 @@ test('cloneable: an outcome with a function, a class instance, an Error and a cy
 
 test('a thread that cannot start fails the start with its reason, and every thread is stopped', async () => {
   // An invalid --grep makes each thread's selection throw while it starts its reference.
-  await assert.rejects(startThreadWorkers(2, { protocols: ['usdc'], grep: '(', run: { command: 'test', runs: 1, seed: 1 } }, { log: () => {} }), /Invalid regular expression/);
+  await assert.rejects(startThreadWorkers(2, { protocols: ['usdc'], run: { command: 'test', runs: 1, seed: 1, grep: '(' } }, { log: () => {} }), /Invalid regular expression/);
 }, 60_000);

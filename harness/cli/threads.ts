@@ -13,16 +13,13 @@
 import { Worker } from 'node:worker_threads';
 import type { ProtocolModule } from '../engine/dsl.ts';
 import type { CaseWorker, ProgressEvent, RunOptions, ScenarioOutcome } from '../engine/runner.ts';
-import type { Profile } from '../profiles/profile.ts';
 import type { Target } from '../target/schema.ts';
 
 /** What a thread needs to start its reference and run cases as the main thread would. */
 export interface ThreadConfig {
   /** Selected protocol ids. */
   protocols: string[];
-  grep?: string;
-  profile?: Profile;
-  /** RunOptions without its callbacks. */
+  /** The run's options, as the main thread's runner gets them, without the callbacks. */
   run: Omit<RunOptions, 'onProgress'>;
 }
 

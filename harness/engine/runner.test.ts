@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import fc from 'fast-check';
-import { parseTarget, type Target } from '../target/schema.ts';
+import { parseTarget, type Capability, type Target } from '../target/schema.ts';
+import { LONG_RUN_STATES, rpcCall, startChain } from '../chain/index.ts';
+import type { Hex } from 'viem';
 import { defineCatalog } from './catalog.ts';
 import { defineProtocol, defineScenario, type ProtocolModule } from './dsl.ts';
 import { Indeterminate } from './errors.ts';
@@ -520,3 +522,49 @@ test('workers take the cases of several protocols in turns; one protocol keeps i
   assert.deepEqual(interleaveByProtocol(items.slice(0, 3)), items.slice(0, 3));
   assert.deepEqual(interleaveByProtocol([]), []);
 });
+
+test('every run of a scenario that reorgs starts on an empty block of its own (anvil keeps that block’s state); other runs mine nothing', async () => {
+  const chain = await startChain({ profile: 'base-sepolia', pruneHistory: LONG_RUN_STATES });
+  try {
+    const onChain = parseTarget({ name: 'anvil', chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl }], accounts: [], capabilities: ['snapshot', 'reorg'] });
+    const starts = new Map<string, { number: bigint; hash: string; miner: string }[]>();
+    const probe = (id: string, capabilities: Capability[]) =>
+      defineScenario({
+        kind: 'property',
+        id,
+        title: id,
+        requirements: ['T-MUST-01'],
+        capabilities,
+        arbitrary: () => fc.integer(),
+        async run(ctx) {
+          const b = await (await ctx.chain()).public.getBlock({ blockTag: 'latest' });
+          starts.set(id, [...(starts.get(id) ?? []), { number: b.number, hash: b.hash, miner: b.miner }]);
+          ctx.check('T-MUST-01', true, 'ok');
+        },
+      });
+    const height = await rpcCall<Hex>(chain.rpcUrl, 'eth_blockNumber');
+    const r = await runAll(
+      {
+        target: onChain,
+        targetInfo: { name: 'anvil', kind: 'file', capabilities: [], chains: [] },
+        workers: [createTargetClients(onChain)],
+        protocols: [proto([probe('reorgs', ['reorg']), probe('plain', [])])],
+      },
+      { runs: 4, seed: 3, command: 'test' },
+    );
+    assert.deepEqual(
+      r.protocols[0]!.scenarios.map((s) => s.status),
+      ['pass', 'pass'],
+    );
+    const reorgs = starts.get('reorgs')!;
+    assert.equal(reorgs.length, 4);
+    assert.equal(new Set(reorgs.map((b) => b.hash)).size, 4, 'a block of its own each run');
+    assert.ok(reorgs.every((b) => b.number === BigInt(height) + 1n));
+    assert.equal(new Set(reorgs.map((b) => b.miner)).size, 4, 'each with a beneficiary of its own');
+    const plain = starts.get('plain')!;
+    assert.deepEqual(new Set(plain.map((b) => b.number)), new Set([BigInt(height)]), 'no block mined');
+    assert.equal(await rpcCall<Hex>(chain.rpcUrl, 'eth_blockNumber'), height, 'every run reverted');
+  } finally {
+    await chain.stop();
+  }
+}, 60_000);

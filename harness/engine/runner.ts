@@ -135,15 +135,6 @@ export interface CaseWorker {
 /** A worker in this thread: runs cases with `clients` against `target`, resetting with `reset`. */
 export function inProcessWorker(target: Target, clients: Map<string, ChainClients>, reset: (() => Promise<void>) | undefined, opts: RunOptions): CaseWorker {
   let problems = new Map<string, string>();
-  const outside = new Map<string, ReadonlySet<string>>();
-  const outsideOf = (p: ProtocolModule) => {
-    let o = outside.get(p.id);
-    if (!o) {
-      o = outsideRevision(p, revisionOf(p, opts.spec?.[p.id]));
-      outside.set(p.id, o);
-    }
-    return o;
-  };
   return {
     async preflight(cases) {
       problems = await preflight(target, cases, (s) => (s.needs?.length ? envFor(target, s).chains.map((c) => c.id) : []));
@@ -154,7 +145,7 @@ export function inProcessWorker(target: Target, clients: Map<string, ChainClient
         await reset?.().catch((e: Error) => {
           throw new Error(`could not take the target back to its starting state before this scenario: ${e.message}`);
         });
-      return runScenario(p, s, target, clients, opts, deadline, outsideOf(p), problems);
+      return runScenario(p, s, target, clients, opts, deadline, outsideRevision(p, revisionOf(p, opts.spec?.[p.id])), problems);
     },
   };
 }

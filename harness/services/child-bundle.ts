@@ -84,8 +84,8 @@ export function childBundle(script: string): Promise<string> {
           },
         ],
       });
+      if (files.size === 0) process.once('exit', removeChildBundles);
       files.add(outfile);
-      process.once('exit', removeChildBundles);
       return outfile;
     })();
     built.set(script, p);
