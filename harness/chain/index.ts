@@ -57,6 +57,7 @@ export {
   keepAliveFetch,
   onlyReads,
   postJson,
+  postJsonRpc,
   keepAliveTransport,
   rpcCall,
   toViemChain,

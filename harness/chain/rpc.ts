@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { viaRpcSocket, type JsonRpcEnvelope } from './rpc-socket.ts';
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
@@ -105,17 +106,26 @@ async function fetchRequest(req: Request, init: RequestInit): Promise<Response> 
  */
 export async function jsonRpcFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   if (typeof input === 'object' && !(input instanceof URL)) return fetchRequest(input, init);
+  const url = String(input);
+  const answered = typeof init.body === 'string' && init.method === 'POST' ? viaRpcSocket(url, init.body, { signal: init.signal ?? undefined }) : undefined;
+  if (answered) return jsonAnswer(url, 200, 'OK', SOCKET_HEADERS, await answered);
   const res = await exchange(new URL(input), requestParts(init));
-  const text = res.body.toString('utf8');
+  return jsonAnswer(url, res.status, res.statusText, res.headers, res.body.toString('utf8'));
+}
+
+const SOCKET_HEADERS: http.IncomingHttpHeaders = { 'content-type': 'application/json' };
+
+/** What viem reads of an answer: status, `headers.get`, `text()`, a null `body`. */
+function jsonAnswer(url: string, status: number, statusText: string, headers: http.IncomingHttpHeaders, text: string): Response {
   const answer = {
-    ok: res.status >= 200 && res.status < 300,
-    status: res.status,
-    statusText: res.statusText,
-    url: String(input),
+    ok: status >= 200 && status < 300,
+    status,
+    statusText,
+    url,
     body: null,
     headers: {
       get(name: string): string | null {
-        const v = res.headers[name.toLowerCase()];
+        const v = headers[name.toLowerCase()];
         return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
       },
     },
@@ -147,6 +157,20 @@ export async function postJson(url: string, body: string, timeoutMs = 30_000, o:
   }
 }
 
+/**
+ * POST a JSON-RPC request or batch to a node and read the answer as text: over the node's socket
+ * where the harness keeps one (harness/chain/rpc-socket.ts), else as {@link postJson}.
+ */
+export async function postJsonRpc(rpcUrl: string, payload: JsonRpcEnvelope | JsonRpcEnvelope[], timeoutMs?: number, o: { idempotent?: boolean } = {}): Promise<{ status: number; text: string }> {
+  const answered = viaRpcSocket(rpcUrl, payload, { timeoutMs });
+  if (answered) return { status: 200, text: await answered };
+  const body = JSON.stringify(payload, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
+  if (timeoutMs !== undefined) return postJson(rpcUrl, body, timeoutMs, o);
+  // No time limit: a node may hold a synchronous send until it is mined.
+  const res = await exchange(new URL(rpcUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return { status: res.status, text: res.body.toString('utf8') };
+}
+
 /** Whether JSON-RPC calls only read (no transaction is sent): safe to send again. */
 export function onlyReads(calls: readonly { method: string }[]): boolean {
   return calls.every((c) => !/^eth_send/.test(c.method));
@@ -173,12 +197,8 @@ export class JsonRpcError extends Error {
  */
 export async function rpcCall<T = unknown>(rpcUrl: string, method: string, params: unknown[] = []): Promise<T> {
   // No time limit: a node may hold a synchronous send until it is mined.
-  const res = await exchange(new URL(rpcUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)),
-  });
-  const text = res.body.toString('utf8');
+  const res = await postJsonRpc(rpcUrl, { jsonrpc: '2.0', id: ++rpcId, method, params });
+  const text = res.text;
   let payload: { result?: T; error?: { code: number; message: string; data?: unknown } };
   try {
     payload = JSON.parse(text);
@@ -208,11 +228,12 @@ export type RpcOutcome = { ok: true; value: unknown } | { ok: false; error: Json
 export async function rpcBatch(rpcUrl: string, calls: RpcRequest[], timeoutMs = 30_000): Promise<RpcOutcome[]> {
   const first = rpcId + 1;
   rpcId += calls.length;
-  const body = JSON.stringify(
+  const res = await postJsonRpc(
+    rpcUrl,
     calls.map((c, i) => ({ jsonrpc: '2.0', id: first + i, method: c.method, params: c.params })),
-    (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v),
+    timeoutMs,
+    { idempotent: onlyReads(calls) },
   );
-  const res = await postJson(rpcUrl, body, timeoutMs, { idempotent: onlyReads(calls) });
   let answers: unknown;
   try {
     answers = JSON.parse(res.text);

@@ -73,4 +73,4 @@ export function createChainClients(chain: ChainEndpoint) {
 /** Return type of {@link createChainClients}. */
 export type ChainClients = ReturnType<typeof createChainClients>;
 
-export { JsonRpcError, keepAliveFetch, onlyReads, postJson, rpcCall } from './rpc.ts';
+export { JsonRpcError, keepAliveFetch, onlyReads, postJson, postJsonRpc, rpcCall } from './rpc.ts';

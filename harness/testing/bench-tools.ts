@@ -4,6 +4,7 @@
  * adds up answer times per path (both the harness's forwarding proxy, harness/faults/proxy.ts,
  * with observers and no fault).
  */
+import { readFileSync } from 'node:fs';
 import { createPublicClient, type Address, type Hex, type TransactionSerializable } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { keepAliveTransport, rpcCall } from '../chain/index.ts';
@@ -19,23 +20,38 @@ process.on('SIGINT', () => {
   void stopAll().finally(() => process.exit(130));
 });
 
-/** A JSON-RPC proxy in front of `target` that counts calls by method while `state.counting` is on. */
+/**
+ * A JSON-RPC proxy in front of `target` that counts calls by method while `state.counting` is on,
+ * and adds up the node's answer time per request shape (`times`: a method, or `batch(a+b)`).
+ */
 export async function startRpcCounter(target: string) {
   const counts = new Map<string, number>();
+  const times = new Map<string, { n: number; ms: number }>();
   const state = { counting: false };
   const count = (m: string) => counts.set(m, (counts.get(m) ?? 0) + 1);
+  const shape = (body: Buffer) => {
+    try {
+      const j = JSON.parse(body.toString('utf8')) as { method?: string } | { method?: string }[];
+      return Array.isArray(j) ? j.map((m) => String(m.method)) : [String(j.method)];
+    } catch {
+      return ['(unparsable)'];
+    }
+  };
   const proxy = await startFaultProxy(target, {
     onRequest({ body }) {
+      if (state.counting) for (const m of shape(body)) count(m);
+    },
+    onAnswered({ body }, t0) {
       if (!state.counting) return;
-      try {
-        const j = JSON.parse(body.toString('utf8')) as { method?: string } | { method?: string }[];
-        for (const m of Array.isArray(j) ? j : [j]) count(String(m.method));
-      } catch {
-        count('(unparsable)');
-      }
+      const methods = shape(body);
+      const k = methods.length === 1 ? methods[0]! : `batch(${methods.join('+')})`;
+      const e = times.get(k) ?? { n: 0, ms: 0 };
+      e.n++;
+      e.ms += performance.now() - t0;
+      times.set(k, e);
     },
   });
-  return { ...proxy, counts, state };
+  return { ...proxy, counts, times, state };
 }
 
 /** An HTTP proxy in front of `target` that adds up, per path, the time its answers took while `state.timing` is on. */
@@ -112,5 +128,34 @@ export async function bareReplayer(chain: { rpcUrl: string; chainId: number }, k
       (e: Error) => e.message.split('\n').slice(0, 3).join(' '),
     );
     throw new Error(`bare replay of ${tx.name} ${receipt ? `(${receipt.transactionHash}) reverted: ${why}` : 'returned no receipt'}`);
+  };
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function procCpuMs(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/**
+ * Where a timed stretch's CPU went: this process (server, facilitator and agents run in it) and the
+ * anvil with pid `anvilPid`. `stop()` answers ms used since the start (anvil's undefined off Linux).
+ */
+export function cpuMeter(anvilPid: number | undefined) {
+  const self0 = process.cpuUsage();
+  const anvil0 = anvilPid === undefined ? undefined : procCpuMs(anvilPid);
+  return {
+    stop(): { selfMs: number; anvilMs: number | undefined } {
+      const self = process.cpuUsage(self0);
+      const anvil1 = anvilPid === undefined ? undefined : procCpuMs(anvilPid);
+      return { selfMs: (self.user + self.system) / 1000, anvilMs: anvil0 === undefined || anvil1 === undefined ? undefined : anvil1 - anvil0 };
+    },
   };
 }

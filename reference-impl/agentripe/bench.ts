@@ -26,7 +26,7 @@
  * Prints plain text and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
-import { bareReplayer, running, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
+import { bareReplayer, cpuMeter, running, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
 import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
 import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
@@ -108,12 +108,14 @@ function namer(chain: RunningChain): (to: Address | null, input: Hex) => string 
 /** Phase 1: N lifecycles through the stack; returns timings and the transactions they mined. */
 async function stackPhase(): Promise<{
   seconds: number;
+  cpu: { selfMs: number; anvilMs: number | undefined };
   perStepMs: Record<string, number>;
   warmupTxs: RecordedTx[];
   txs: RecordedTx[];
   agentId: bigint;
   rpc?: Map<string, number>;
   facilitatorRpc?: Map<string, number>;
+  rpcMs?: Map<string, { n: number; ms: number }>;
   facilitatorMs?: Map<string, { n: number; ms: number }>;
 }> {
   const chain = await startChain({ profile: 'base-sepolia' });
@@ -184,9 +186,11 @@ async function stackPhase(): Promise<{
     if (timer) timer.state.timing = on;
   };
   measuring(true);
+  const meter = cpuMeter(chain.pid);
   const t0 = performance.now();
   for (let i = 0; i < N; i++) await lifecycle(i, true);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = meter.stop();
   measuring(false);
   const to = await clients.publicClient.getBlockNumber({ cacheTime: 0 });
 
@@ -214,12 +218,15 @@ async function stackPhase(): Promise<{
   await stopAll();
   return {
     seconds,
+    cpu,
     perStepMs,
     warmupTxs,
     txs,
     agentId,
     rpc: counter ? new Map(counter.counts) : undefined,
     facilitatorRpc: facCounter ? new Map(facCounter.counts) : undefined,
+    rpcMs:
+      counter && facCounter ? new Map([...[...counter.times].map(([k, v]) => [`server ${k}`, v] as const), ...[...facCounter.times].map(([k, v]) => [`facilitator ${k}`, v] as const)]) : undefined,
     facilitatorMs: timer ? new Map(timer.totals) : undefined,
   };
 }
@@ -229,7 +236,7 @@ async function stackPhase(): Promise<{
  * warm-up transactions are replayed first, untimed, so every timed call meets the same state (and
  * needs the same gas) as it did on the stack's chain.
  */
-async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bigint): Promise<{ seconds: number }> {
+async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bigint): Promise<{ seconds: number; cpu: { selfMs: number; anvilMs: number | undefined } }> {
   const chain = await startChain({ profile: 'base-sepolia' });
   running.push(chain);
   // Same agent id as in phase 1, so recorded feedback/deposit calldata is valid here too.
@@ -238,11 +245,13 @@ async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bi
   const keys = new Map(roleAccounts.map((r) => [r.address.toLowerCase(), r.privateKey]));
   const sendBare = await bareReplayer(chain, keys, [...warmupTxs, ...txs]);
   for (const tx of warmupTxs) await sendBare(tx);
+  const meter = cpuMeter(chain.pid);
   const t0 = performance.now();
   for (const tx of txs) await sendBare(tx);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = meter.stop();
   await stopAll();
-  return { seconds };
+  return { seconds, cpu };
 }
 
 async function main(): Promise<number> {
@@ -250,7 +259,7 @@ async function main(): Promise<number> {
     `Agentripe lifecycle benchmark: n=${N}, warmup=${WARMUP}, rounds=${ROUNDS}, withdraw ${flags.withdraw ? 'included (vendor withdraw() after each release)' : 'not included (use --withdraw)'}`,
   );
   const f = (x: number, d = 1) => x.toFixed(d);
-  const rounds: { stack: Awaited<ReturnType<typeof stackPhase>>; bare: { seconds: number }; rate: number; bareRate: number; factor: number }[] = [];
+  const rounds: { stack: Awaited<ReturnType<typeof stackPhase>>; bare: Awaited<ReturnType<typeof barePhase>>; rate: number; bareRate: number; factor: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const stack = await stackPhase();
     const bare = await barePhase(stack.warmupTxs, stack.txs, stack.agentId);
@@ -281,7 +290,10 @@ async function main(): Promise<number> {
       .map(([k, v]) => `${k} x${f(v / N, 2)}`)
       .join(', ')})`,
   );
+  const cpuText = (c: { selfMs: number; anvilMs: number | undefined }) => `this process ${f(c.selfMs / N)} ms, anvil ${c.anvilMs === undefined ? '?' : f(c.anvilMs / N)} ms`;
+  console.log(`  CPU per lifecycle: ${cpuText(stack.cpu)} (server, facilitator, buyer and vendor all run in this process)`);
   console.log(`bare: same ${stack.txs.length} transactions, ${f(bareRate, 2)} lifecycles/s (${f((bareRate * stack.txs.length) / N, 0)} tx/s)`);
+  console.log(`  CPU per lifecycle: ${cpuText(mid.bare.cpu)}`);
   console.log(
     `ratio stack/bare: ${f(rate / bareRate, 2)} · overhead factor (bare rate / stack rate): ${f(factor, 2)}x${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`,
   );
@@ -303,6 +315,13 @@ async function main(): Promise<number> {
     rpcPerLifecycle = server.obj;
     facilitatorRpcPerLifecycle = fac.obj;
     console.log(`JSON-RPC calls per lifecycle: ${f((server.total + fac.total) / N)}; Agentripe server ${server.text}; x402 facilitator ${fac.text}; bare: 1 (eth_sendRawTransactionSync) per tx`);
+  }
+  if (stack.rpcMs) {
+    const sorted = [...stack.rpcMs].sort((a, b) => b[1].ms - a[1].ms);
+    const ms = sorted.reduce((a, [, e]) => a + e.ms, 0);
+    console.log(
+      `anvil answer time per lifecycle: ${f(ms / N)} ms = ${f((100 * ms) / 1000 / stack.seconds)}% of the stack's time (${sorted.map(([k, e]) => `${k} ${f(e.n / N)}x ${f(e.ms / N, 2)} ms`).join('; ')})`,
+    );
   }
   if (stack.facilitatorMs) {
     const ms = [...stack.facilitatorMs.values()].reduce((a, e) => a + e.ms, 0);
@@ -328,6 +347,10 @@ async function main(): Promise<number> {
       perStepMs: Object.fromEntries(Object.entries(stack.perStepMs).map(([k, v]) => [k, Number(f(v, 2))])),
       txPerLifecycle,
       txBreakdownPerLifecycle: Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, v / N])),
+      cpuMsPerLifecycle: {
+        stack: { self: Number(f(stack.cpu.selfMs / N, 2)), anvil: stack.cpu.anvilMs === undefined ? null : Number(f(stack.cpu.anvilMs / N, 2)) },
+        bare: { self: Number(f(mid.bare.cpu.selfMs / N, 2)), anvil: mid.bare.cpu.anvilMs === undefined ? null : Number(f(mid.bare.cpu.anvilMs / N, 2)) },
+      },
       bareSeconds: Number(f(N / bareRate, 3)),
       bareLifecyclesPerSecond: Number(f(bareRate, 3)),
       bareTxPerSecond: Number(f((bareRate * stack.txs.length) / N, 1)),

@@ -33,7 +33,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { authorizationTypes, eip3009ABI } from '@x402/evm';
-import { keepAliveTransport, onlyReads, postJson, simulatedGas } from '../../../harness/chain/index.ts';
+import { keepAliveTransport, onlyReads, postJsonRpc, simulatedGas } from '../../../harness/chain/index.ts';
 import { errorHandler, listen, notFoundHandler, readBody } from '../../_shared/http.ts';
 import {
   CANONICAL_USDC,
@@ -310,7 +310,7 @@ function rpcClient(url: string) {
   async function post(body: unknown, ms: number): Promise<unknown> {
     let res: { status: number; text: string };
     try {
-      res = await postJson(url, JSON.stringify(body), ms, { idempotent: onlyReads(Array.isArray(body) ? body : [body as RpcCall]) });
+      res = await postJsonRpc(url, body as never, ms, { idempotent: onlyReads(Array.isArray(body) ? body : [body as RpcCall]) });
     } catch (err) {
       if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') throw new RpcTimeout(`no answer from ${url} in ${ms} ms`);
       throw err;
