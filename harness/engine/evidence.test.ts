@@ -33,9 +33,35 @@ test('recordingFetch records method, URL, status, headers and trimmed bodies; se
   assert.equal(e.requestHeaders['x-payment'], 'p');
   assert.equal(e.responseHeaders['payment-required'], 'abc');
   assert.match(e.responseBody!, /… \[\d+ more chars\]$/);
-  await assert.rejects(f('http://127.0.0.1:9/unreachable'));
+  await assert.rejects(f('http://127.0.0.1:9/unreachable'), /could not be reached \(.*ECONNREFUSED/);
   assert.equal((rec.items[1] as HttpEvidence).status, null);
   assert.ok((rec.items[1] as HttpEvidence).error);
+});
+
+test('recordingFetch follows redirects as fetch does (a 307 keeps method and body), unless told not to', async () => {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (req.url === '/old') {
+        res.writeHead(307, { location: '/new' });
+        return void res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ url: req.url, method: req.method, body }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const rec = new EvidenceRecorder();
+  const f = recordingFetch(rec);
+  const res = await f(`${base}/old`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { url: '/new', method: 'POST', body: '{"a":1}' });
+  assert.equal((rec.items[0] as HttpEvidence).status, 200);
+  const manual = await f(`${base}/old`, { redirect: 'manual' });
+  assert.equal(manual.status, 307);
 });
 
 test('recorder caps items; jsonSafe turns bigints into strings; trim marks the cut', () => {

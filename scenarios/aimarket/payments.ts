@@ -6,7 +6,8 @@
  * open a channel).
  */
 import fc from 'fast-check';
-import { type Address, createWalletClient, type Hex, http } from 'viem';
+import { type Address, createWalletClient, type Hex } from 'viem';
+import { keepAliveTransport } from '../../harness/chain/transport.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
@@ -19,7 +20,7 @@ import { signerFromSeed, verifiesUnderAnyGeneration, verifyReceipt } from '../..
 import { chainFor, discovered, HUB, hubOf, payerOf, short, textTools, transfersIn } from './lab.ts';
 
 async function counterfeitToken(ctx: RunContext, s: ChainSession, role: string): Promise<Address> {
-  const wallet = createWalletClient({ account: s.account(role), chain: s.public.chain, transport: http(s.spec.rpcUrl) });
+  const wallet = createWalletClient({ account: s.account(role), chain: s.public.chain, transport: keepAliveTransport(s.spec.rpcUrl) });
   ctx.act(`${role} deploys a counterfeit token that emits ERC-20 Transfer events`);
   const hash = await wallet.sendTransaction({ data: COUNTERFEIT_TOKEN_CODE, chain: s.public.chain });
   const r = await s.public.waitForTransactionReceipt({ hash, pollingInterval: 20 });

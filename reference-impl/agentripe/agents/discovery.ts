@@ -4,7 +4,8 @@
  * tokenURI, and parse the AgentURIData (`data:application/json;base64,` URIs included).
  * Needs only an RPC URL and the registry address, so it works against any deployment.
  */
-import { createPublicClient, http, type Address, type PublicClient } from 'viem';
+import { createPublicClient, type Address, type PublicClient } from 'viem';
+import { keepAliveTransport } from '../../../harness/chain/transport.ts';
 import { identityAbi } from '../protocol/abi.ts';
 import { findCatalogEntry, loadAgentUriData, parseUsdPrice, type AgentUriData, type CatalogEntry } from '../protocol/agenturi.ts';
 
@@ -28,7 +29,7 @@ export interface RegistryRef {
 }
 
 function client(ref: RegistryRef): PublicClient {
-  return ref.client ?? (createPublicClient({ transport: http(ref.rpcUrl) }) as PublicClient);
+  return ref.client ?? (createPublicClient({ transport: keepAliveTransport(ref.rpcUrl) }) as PublicClient);
 }
 
 /**

@@ -5,7 +5,6 @@
  */
 import {
   BaseError,
-  BlockNotFoundError,
   ContractFunctionRevertedError,
   createPublicClient,
   defineChain,
@@ -17,7 +16,7 @@ import {
   type PublicClient,
   type Transport,
 } from 'viem';
-import { keepAliveTransport, SerialSender } from '../../../harness/chain/index.ts';
+import { keepAliveTransport, rpcCall, SerialSender } from '../../../harness/chain/index.ts';
 import { DEPOSIT_STATUS, escrowAbi, identityAbi, reputationAbi, type DepositStatusName } from '../protocol/abi.ts';
 
 /** Contract addresses the server needs. */
@@ -209,12 +208,9 @@ export class AgentripeChain {
    * (RPC down) are thrown: an unreachable node must never read as "the block is gone".
    */
   async blockHash(n: bigint): Promise<string | undefined> {
-    try {
-      return (await this.pub.getBlock({ blockNumber: n })).hash ?? undefined;
-    } catch (e) {
-      if (e instanceof BlockNotFoundError) return undefined;
-      throw e;
-    }
+    // A raw read (the revert guard makes one per request): viem's block formatting cost more than the call.
+    const block = await rpcCall<{ hash?: string } | null>(this.rpcUrl, 'eth_getBlockByNumber', [`0x${n.toString(16)}`, false]);
+    return block?.hash ?? undefined;
   }
 
   // ---- escrow ------------------------------------------------------------------------------
