@@ -9,6 +9,7 @@ import {
   TransactionReceiptNotFoundError,
   createPublicClient,
   defineChain,
+  http,
   parseEventLogs,
   type Address,
   type Chain,
@@ -16,7 +17,7 @@ import {
   type PublicClient,
   type TransactionReceipt,
 } from 'viem';
-import { keepAliveTransport, SerialSender, type SendOptions } from '../../../harness/chain/index.ts';
+import { SerialSender, type SendOptions } from '../../../harness/chain/index.ts';
 import { nexusAbi, proofAbi, reputationAbi, streamAbi, tokenAbi } from '../protocol/abi.ts';
 
 /** Contract addresses the servers use. */
@@ -83,7 +84,7 @@ export class Aps1Chain {
     readonly addresses: Aps1Addresses,
     privateKey: Hex,
   ) {
-    this.pub = createPublicClient({ chain, transport: keepAliveTransport(rpcUrl, { batch: false }), pollingInterval: 50 }) as PublicClient;
+    this.pub = createPublicClient({ chain, transport: http(rpcUrl, { batch: false }), pollingInterval: 50 }) as PublicClient;
     this.signer = new SerialSender(privateKey, chain, rpcUrl, this.pub);
   }
 
