@@ -161,10 +161,15 @@ export async function postJson(url: string, body: string, timeoutMs = 30_000, o:
  * POST a JSON-RPC request or batch to a node and read the answer as text: over the node's socket
  * where the harness keeps one (harness/chain/rpc-socket.ts), else as {@link postJson}.
  */
-export async function postJsonRpc(rpcUrl: string, payload: JsonRpcEnvelope | JsonRpcEnvelope[], timeoutMs?: number, o: { idempotent?: boolean } = {}): Promise<{ status: number; text: string }> {
+export async function postJsonRpc(
+  rpcUrl: string,
+  payload: string | JsonRpcEnvelope | JsonRpcEnvelope[],
+  timeoutMs?: number,
+  o: { idempotent?: boolean } = {},
+): Promise<{ status: number; text: string }> {
   const answered = viaRpcSocket(rpcUrl, payload, { timeoutMs });
   if (answered) return { status: 200, text: await answered };
-  const body = JSON.stringify(payload, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
   if (timeoutMs !== undefined) return postJson(rpcUrl, body, timeoutMs, o);
   // No time limit: a node may hold a synchronous send until it is mined.
   const res = await exchange(new URL(rpcUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body });

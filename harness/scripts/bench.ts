@@ -8,8 +8,8 @@
  * 1. Record: the scenario runs once through a recording proxy in front of a fixture chain
  *    (base profile, real FiatTokenV2_2), capturing every JSON-RPC request body in order.
  * 2. Harness: the same scenario, same seed and runs, straight to anvil (no proxy), timed.
- * 3. Bare: the recorded request bodies are POSTed one by one over a keep-alive socket to a fresh
- *    chain from the same fixture (snapshot ids remapped; signed transactions re-sent as recorded;
+ * 3. Bare: the recorded request bodies are sent one by one (postJsonRpc: the harness's own transport,
+ *    WebSockets to the anvils it starts) to a fresh chain from the same fixture (snapshot ids remapped; signed transactions re-sent as recorded;
  *    nothing is generated, signed, decoded or checked). That is the floor for these chain calls.
  *
  * Prints plain lines and, last, one JSON line. Stops every process it starts.
@@ -17,7 +17,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { keepAliveFetch, startChain, type RunningChain } from '../chain/index.ts';
+import { keepAliveFetch, postJsonRpc, startChain, type RunningChain } from '../chain/index.ts';
 import { runAll } from '../engine/runner.ts';
 import { createTargetClients } from '../engine/session.ts';
 import { targetInfo } from '../cli/execute.ts';
@@ -92,8 +92,8 @@ async function bareReplay(rpcUrl: string, log: Recorded[]): Promise<number> {
       req.params = [ids.get(String(req.params[0])) ?? req.params[0]];
       body = JSON.stringify(req);
     }
-    const res = await keepAliveFetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    const out = (await res.json()) as { result?: unknown; error?: { message: string } };
+    const res = await postJsonRpc(rpcUrl, body);
+    const out = JSON.parse(res.text) as { result?: unknown; error?: { message: string } };
     if (out.error) throw new Error(`bare replay: ${r.method} failed: ${out.error.message}`);
     if (r.method === 'evm_snapshot') ids.set(String(r.result), out.result);
   }
@@ -138,7 +138,7 @@ try {
     `${[
       `scenario ${values.scenario}, ${runs} runs, seed ${seed}, median of ${rounds} round(s)`,
       `harness: ${harnessRps.toFixed(1)} property runs/s (fast-check + viem + evidence + snapshot/revert + checks)`,
-      `bare:    ${bareRps.toFixed(1)} runs/s (the same ${callsPerRun.toFixed(1)} JSON-RPC calls per run replayed over keep-alive HTTP)`,
+      `bare:    ${bareRps.toFixed(1)} runs/s (the same ${callsPerRun.toFixed(1)} JSON-RPC calls per run replayed over the same transport)`,
       `ratio harness/bare: ${(harnessRps / bareRps).toFixed(2)} (harness overhead ×${(bareRps / harnessRps).toFixed(2)})`,
       `calls per run: ${JSON.stringify(perRun)}`,
     ].join('\n')}\n`,

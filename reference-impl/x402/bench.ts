@@ -10,7 +10,7 @@
  *   verifies through the facilitator, serves, settles (transferWithAuthorization, receipt) -> 200 +
  *   PAYMENT-RESPONSE. Every answer is checked, and the payer's balance at the end.
  * - Bare: on a second fresh chain, for the very same signed authorizations, the chain calls the
- *   protocol makes a payment need, sent directly over keep-alive HTTP with nothing around them:
+ *   protocol makes a payment need, sent directly (postJsonRpc, the facilitator's transport) with nothing around them:
  *   /verify's (the pending block for the clock + an `eth_call` simulation of the transfer, one
  *   batch), /settle's re-verify before sending (the same two + the sender's pending nonce, one
  *   batch), and the settlement (that calldata signed locally, one `eth_sendRawTransactionSync`):
@@ -30,7 +30,7 @@ import { running, startRpcCounter, stopAll } from '../../harness/testing/bench-t
 import { encodeFunctionData, getAddress, parseSignature, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { eip3009ABI } from '@x402/evm';
-import { createChainClients, keepAliveFetch, roleAccount, rpcCall, serviceAccount, startChain, tokenOf } from '../../harness/chain/index.ts';
+import { createChainClients, keepAliveFetch, postJsonRpc, roleAccount, rpcCall, serviceAccount, startChain, tokenOf } from '../../harness/chain/index.ts';
 import { createPayer, pickV2 } from './agents/payer.ts';
 import type { ExactEvmPayload } from './protocol/wire.ts';
 import { startFacilitator } from './server/facilitator.ts';
@@ -118,8 +118,9 @@ async function startBare(kind: 'protocol' | 'floor') {
   const block = await publicClient.getBlock();
   const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
   const post = async (body: unknown) => {
-    const res = await keepAliveFetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const out = (await res.json()) as { error?: { message: string } } | { error?: { message: string } }[];
+    // The transport the stack's facilitator uses too (WebSockets to the anvil the bench started).
+    const res = await postJsonRpc(chain.rpcUrl, body as never);
+    const out = JSON.parse(res.text) as { error?: { message: string } } | { error?: { message: string } }[];
     for (const r of Array.isArray(out) ? out : [out]) if (r.error) throw new Error(`bare call failed: ${r.error.message}`);
     return out as { result: unknown };
   };
