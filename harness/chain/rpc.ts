@@ -4,6 +4,9 @@
  * Node's global fetch (undici) tops out around 1,000 sequential calls/s against anvil here, a plain
  * node:http client with a keep-alive Agent reaches about 2,400/s (DESIGN.md, "Speed"). Scenarios are
  * bound by sequential RPC round trips, so every harness client goes through {@link keepAliveFetch}.
+ * JSON-RPC to an anvil this process started goes over WebSockets instead (rpc-socket.ts: a quarter of
+ * the CPU per call again); {@link rpcCall}, {@link rpcBatch}, {@link postJsonRpc} and viem clients on
+ * `keepAliveTransport` pick that up by URL.
  */
 import http from 'node:http';
 import https from 'node:https';
