@@ -20,6 +20,7 @@ import {
   wilson,
   equivalentsPath,
   loadEquivalents,
+  misplacedEquivalents,
   parseEquivalents,
   remapSpans,
   repinEquivalents,
@@ -29,7 +30,7 @@ import {
   summarize,
   survivorLine,
 } from './mutation/config.ts';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { OUTSIDE, grepFor, isMutant, killReason, readCoverage, scenariosToRun, strykerPlugins } from './mutation/stryker-plugins.ts';
 
@@ -152,6 +153,25 @@ describe('the equivalents register', () => {
     const packs = readdirSync(path.join(ROOT, 'reference-impl')).filter((id) => existsSync(path.join(ROOT, equivalentsPath(id))));
     for (const id of ['x402', 'agentripe', 'aisp']) assert.ok(packs.includes(id), `${id} has a register`);
     for (const id of packs) loadEquivalents(path.join(ROOT, equivalentsPath(id)));
+  });
+
+  test("every pinned entry's original code starts on its line (a moved entry matches nothing); one off by a line is found", () => {
+    const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
+    const packs = readdirSync(path.join(ROOT, 'reference-impl')).filter((id) => existsSync(path.join(ROOT, equivalentsPath(id))));
+    for (const id of packs) {
+      const entries = loadEquivalents(path.join(ROOT, equivalentsPath(id)));
+      assert.deepEqual(
+        misplacedEquivalents(entries, read).map((e) => `${e.file}:${e.line} ${e.mutator} ${e.original!.slice(0, 60)}`),
+        [],
+        `${id}: entries off their line (npx tsx harness/scripts/mutation-repin.ts --base <the last commit they matched>)`,
+      );
+    }
+    const file = 'reference-impl/x402/server/demo.ts';
+    const lines = read(file).split('\n');
+    const n = lines.findIndex((l) => l.trim().length > 20) + 1;
+    const [pinned] = parseEquivalents({ equivalents: [{ ...entry, file, line: n, original: lines[n - 1]!.trim() }] });
+    assert.deepEqual(misplacedEquivalents([pinned!], read), []);
+    assert.equal(misplacedEquivalents([{ ...pinned!, line: n + 1 }], read).length, 1);
   });
 
   test('an invalid entry is refused, naming each bad field', () => {

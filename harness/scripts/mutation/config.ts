@@ -246,6 +246,24 @@ export function loadEquivalents(file: string): Equivalent[] {
   return parseEquivalents(json, file);
 }
 
+/**
+ * The entries pinned to a line whose `original` code does not start on that line of the file now
+ * (whitespace compared loosely; a /pattern/ original is not checked). Such an entry matches no
+ * mutant: the code moved without `mutation-repin`, and its mutants would count as survivors.
+ */
+export function misplacedEquivalents(entries: readonly Equivalent[], read: (file: string) => string): Equivalent[] {
+  const loose = (s: string) => s.replace(/\s+/g, ' ');
+  return entries.filter((e) => {
+    if (e.line === undefined || e.original === undefined || /^\/.*\/[a-z]*$/s.test(e.original)) return false;
+    const lines = read(e.file).split('\n');
+    const first = loose(lines[e.line - 1] ?? '');
+    const span = loose(lines.slice(e.line - 1, e.line + 200).join('\n'));
+    const at = span.indexOf(loose(e.original));
+    // The first occurrence decides: any later one starts past this line.
+    return at < 0 || at >= first.length;
+  });
+}
+
 /** Validates a register's JSON; throws one line per bad field. */
 export function parseEquivalents(json: unknown, label = 'mutation-equivalents.json'): Equivalent[] {
   const r = EquivalentsFileSchema.safeParse(json);
