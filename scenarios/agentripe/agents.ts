@@ -103,8 +103,8 @@ export const buyerRoutes = defineScenario({
       expected: `agent ${t.agentId} listed`,
       actual: `${list.status}, ${list.body?.agents?.length ?? 0} agents, listed=${listed}`,
     });
-    // The seed does not define a listing's fields; where a server shows the owner or agentWallet, they are the chain's (rule 1).
-    const item = (list.body?.agents ?? []).find((x: { agentId?: unknown }) => String(x.agentId) === t.agentId.toString()) as { owner?: unknown; agentWallet?: unknown } | undefined;
+    // The seed does not define a listing's fields; where a server shows the owner, agentWallet or agentURI, they are the chain's (rule 1).
+    const item = (list.body?.agents ?? []).find((x: { agentId?: unknown }) => String(x.agentId) === t.agentId.toString()) as { owner?: unknown; agentWallet?: unknown; agentURI?: unknown } | undefined;
     if (item && ('owner' in item || 'agentWallet' in item)) {
       const owner = await registrarOf(a, t.agentId);
       const wallet = (await a.s.read(a.identity, identityAbi, 'getAgentWallet', [t.agentId])) as Address;
@@ -114,6 +114,10 @@ export const buyerRoutes = defineScenario({
         expected: `owner ${owner}, agentWallet ${wallet}`,
         actual: `owner ${String(item.owner)}, agentWallet ${String(item.agentWallet)}`,
       });
+    }
+    if (item && 'agentURI' in item) {
+      const uri = String(await a.s.read(a.identity, identityAbi, 'tokenURI', [t.agentId]));
+      ctx.check('AGR-API-01', item.agentURI === uri, 'GET /agents shows the agentURI the chain has', { expected: uri.slice(0, 200), actual: String(item.agentURI).slice(0, 200) });
     }
     const one = await getJson(a, `/agents/${t.agentId}`);
     const entry = one.body?.services?.flatMap((x: { catalog?: { path: string; price: string }[] }) => x.catalog ?? []).find((c: { path: string }) => c.path === PATH);
