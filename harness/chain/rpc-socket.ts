@@ -103,6 +103,12 @@ class RpcSocketPool {
       ws.once('error', reject);
       ws.once('open', () => {
         ws.off('error', reject);
+        if (this.closed) {
+          // The chain was stopped while this connection was being made.
+          ws.terminate();
+          reject(Object.assign(new Error(`the chain at ${this.url} was stopped`), { code: 'ECONNREFUSED' }));
+          return;
+        }
         ws.on('error', () => undefined); // 'close' follows and fails the request it carried
         this.open.add(c);
         resolve(c);
