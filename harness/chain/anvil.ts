@@ -321,7 +321,7 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     if (chainId !== profile.chainId) {
       throw new Error(`anvil for '${profile.id}' reports chain id ${chainId}, expected ${profile.chainId}`);
     }
-    // From here on this process's calls to this anvil go over one WebSocket (a third of the CPU of HTTP).
+    // From here on this process's JSON-RPC calls to this anvil go over WebSockets (rpc-socket.ts).
     useRpcSocket(rpcUrl);
     socketUrl = rpcUrl;
     if (!opts.logging) await rpcCall(rpcUrl, 'anvil_setLoggingEnabled', [false]);

@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { viaRpcSocket, type JsonRpcEnvelope } from './rpc-socket.ts';
+import { viaRpcSocket } from './rpc-socket.ts';
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
@@ -170,13 +170,20 @@ export async function postJsonRpc(
   timeoutMs?: number,
   o: { idempotent?: boolean } = {},
 ): Promise<{ status: number; text: string }> {
-  const answered = viaRpcSocket(rpcUrl, payload, { timeoutMs });
-  if (answered) return { status: 200, text: await answered };
+  // Bigints go out as hex quantities (what the harness's raw calls pass).
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
+  const answered = viaRpcSocket(rpcUrl, body, { timeoutMs });
+  if (answered) return { status: 200, text: await answered };
   if (timeoutMs !== undefined) return postJson(rpcUrl, body, timeoutMs, o);
   // No time limit: a node may hold a synchronous send until it is mined.
   const res = await exchange(new URL(rpcUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   return { status: res.status, text: res.body.toString('utf8') };
+}
+
+/** A JSON-RPC request object. */
+export interface JsonRpcEnvelope {
+  id?: unknown;
+  [k: string]: unknown;
 }
 
 /** Whether JSON-RPC calls only read (no transaction is sent): safe to send again. */

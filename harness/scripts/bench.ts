@@ -8,8 +8,9 @@
  * 1. Record: the scenario runs once through a recording proxy in front of a fixture chain
  *    (base profile, real FiatTokenV2_2), capturing every JSON-RPC request body in order.
  * 2. Harness: the same scenario, same seed and runs, straight to anvil (no proxy), timed.
- * 3. Bare: the recorded request bodies are sent one by one (postJsonRpc: the harness's own transport,
- *    WebSockets to the anvils it starts) to a fresh chain from the same fixture (snapshot ids remapped; signed transactions re-sent as recorded;
+ * 3. Bare: the recorded request bodies are sent one by one (postJsonRpc: the harness's own
+ *    transport, WebSockets to the anvils it starts) to a fresh chain from the same fixture
+ *    (snapshot ids remapped; signed transactions re-sent as recorded;
  *    nothing is generated, signed, decoded or checked). That is the floor for these chain calls.
  *
  * Prints plain lines and, last, one JSON line. Stops every process it starts.

@@ -20,35 +20,42 @@ process.on('SIGINT', () => {
   void stopAll().finally(() => process.exit(130));
 });
 
+/** Answer times added up per key: how many, and their total in ms. */
+type Times = Map<string, { n: number; ms: number }>;
+function addTime(times: Times, key: string, ms: number): void {
+  const e = times.get(key) ?? { n: 0, ms: 0 };
+  e.n++;
+  e.ms += ms;
+  times.set(key, e);
+}
+
 /**
  * A JSON-RPC proxy in front of `target` that counts calls by method while `state.counting` is on,
  * and adds up the node's answer time per request shape (`times`: a method, or `batch(a+b)`).
  */
 export async function startRpcCounter(target: string) {
   const counts = new Map<string, number>();
-  const times = new Map<string, { n: number; ms: number }>();
+  const times: Times = new Map();
   const state = { counting: false };
-  const count = (m: string) => counts.set(m, (counts.get(m) ?? 0) + 1);
-  const shape = (body: Buffer) => {
-    try {
-      const j = JSON.parse(body.toString('utf8')) as { method?: string } | { method?: string }[];
-      return Array.isArray(j) ? j.map((m) => String(m.method)) : [String(j.method)];
-    } catch {
-      return ['(unparsable)'];
-    }
-  };
+  // Each request's methods, read once when it arrives, for its answer time.
+  const shapes = new WeakMap<object, string[]>();
   const proxy = await startFaultProxy(target, {
-    onRequest({ body }) {
-      if (state.counting) for (const m of shape(body)) count(m);
-    },
-    onAnswered({ body }, t0) {
+    onRequest(req) {
       if (!state.counting) return;
-      const methods = shape(body);
-      const k = methods.length === 1 ? methods[0]! : `batch(${methods.join('+')})`;
-      const e = times.get(k) ?? { n: 0, ms: 0 };
-      e.n++;
-      e.ms += performance.now() - t0;
-      times.set(k, e);
+      let methods: string[];
+      try {
+        const j = JSON.parse(req.body.toString('utf8')) as { method?: string } | { method?: string }[];
+        methods = Array.isArray(j) ? j.map((m) => String(m.method)) : [String(j.method)];
+      } catch {
+        methods = ['(unparsable)'];
+      }
+      for (const m of methods) counts.set(m, (counts.get(m) ?? 0) + 1);
+      shapes.set(req, methods);
+    },
+    onAnswered(req, t0) {
+      const methods = shapes.get(req);
+      if (!state.counting || !methods) return;
+      addTime(times, methods.length === 1 ? methods[0]! : `batch(${methods.join('+')})`, performance.now() - t0);
     },
   });
   return { ...proxy, counts, times, state };
@@ -56,16 +63,11 @@ export async function startRpcCounter(target: string) {
 
 /** An HTTP proxy in front of `target` that adds up, per path, the time its answers took while `state.timing` is on. */
 export async function startTimer(target: string) {
-  const totals = new Map<string, { n: number; ms: number }>();
+  const totals: Times = new Map();
   const state = { timing: false };
   const proxy = await startFaultProxy(target, {
     onAnswered(req, t0) {
-      if (!state.timing) return;
-      const k = req.path.split('?')[0]!;
-      const e = totals.get(k) ?? { n: 0, ms: 0 };
-      e.n++;
-      e.ms += performance.now() - t0;
-      totals.set(k, e);
+      if (state.timing) addTime(totals, req.path.split('?')[0]!, performance.now() - t0);
     },
   });
   return { ...proxy, totals, state };
@@ -131,6 +133,12 @@ export async function bareReplayer(chain: { rpcUrl: string; chainId: number }, k
   };
 }
 
+/** CPU used over a timed stretch, in ms: this process's, and anvil's (undefined where /proc is not there). */
+export interface CpuUse {
+  selfMs: number;
+  anvilMs: number | undefined;
+}
+
 /** CPU time (user + system, ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
 function procCpuMs(pid: number): number | undefined {
   try {
@@ -142,6 +150,7 @@ function procCpuMs(pid: number): number | undefined {
     return undefined;
   }
 }
+/** /proc counts in USER_HZ ticks, 100 per second on Linux whatever the kernel's own tick. */
 const CLOCK_TICKS = 100;
 
 /**
@@ -152,7 +161,7 @@ export function cpuMeter(anvilPid: number | undefined) {
   const self0 = process.cpuUsage();
   const anvil0 = anvilPid === undefined ? undefined : procCpuMs(anvilPid);
   return {
-    stop(): { selfMs: number; anvilMs: number | undefined } {
+    stop(): CpuUse {
       const self = process.cpuUsage(self0);
       const anvil1 = anvilPid === undefined ? undefined : procCpuMs(anvilPid);
       return { selfMs: (self.user + self.system) / 1000, anvilMs: anvil0 === undefined || anvil1 === undefined ? undefined : anvil1 - anvil0 };

@@ -26,7 +26,7 @@
  * Prints plain text and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
-import { bareReplayer, cpuMeter, running, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
+import { bareReplayer, cpuMeter, running, type CpuUse, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
 import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
 import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
@@ -108,7 +108,7 @@ function namer(chain: RunningChain): (to: Address | null, input: Hex) => string 
 /** Phase 1: N lifecycles through the stack; returns timings and the transactions they mined. */
 async function stackPhase(): Promise<{
   seconds: number;
-  cpu: { selfMs: number; anvilMs: number | undefined };
+  cpu: CpuUse;
   perStepMs: Record<string, number>;
   warmupTxs: RecordedTx[];
   txs: RecordedTx[];
@@ -236,7 +236,7 @@ async function stackPhase(): Promise<{
  * warm-up transactions are replayed first, untimed, so every timed call meets the same state (and
  * needs the same gas) as it did on the stack's chain.
  */
-async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bigint): Promise<{ seconds: number; cpu: { selfMs: number; anvilMs: number | undefined } }> {
+async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bigint): Promise<{ seconds: number; cpu: CpuUse }> {
   const chain = await startChain({ profile: 'base-sepolia' });
   running.push(chain);
   // Same agent id as in phase 1, so recorded feedback/deposit calldata is valid here too.
@@ -290,7 +290,7 @@ async function main(): Promise<number> {
       .map(([k, v]) => `${k} x${f(v / N, 2)}`)
       .join(', ')})`,
   );
-  const cpuText = (c: { selfMs: number; anvilMs: number | undefined }) => `this process ${f(c.selfMs / N)} ms, anvil ${c.anvilMs === undefined ? '?' : f(c.anvilMs / N)} ms`;
+  const cpuText = (c: CpuUse) => `this process ${f(c.selfMs / N)} ms, anvil ${c.anvilMs === undefined ? '?' : f(c.anvilMs / N)} ms`;
   console.log(`  CPU per lifecycle: ${cpuText(stack.cpu)} (server, facilitator, buyer and vendor all run in this process)`);
   console.log(`bare: same ${stack.txs.length} transactions, ${f(bareRate, 2)} lifecycles/s (${f((bareRate * stack.txs.length) / N, 0)} tx/s)`);
   console.log(`  CPU per lifecycle: ${cpuText(mid.bare.cpu)}`);

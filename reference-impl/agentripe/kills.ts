@@ -245,6 +245,15 @@ export default defineKills<Variant>({
         mangle: { match: /^\/agents(\?.*)?$/, edit: (b) => ({ ...b, agents: (b.agents ?? []).map((x: object) => ({ ...x, agentWallet: '0x000000000000000000000000000000000000dEaD' })) }) },
       },
     },
+    {
+      requirement: 'AGR-API-01',
+      defect: 'GET /agents shows an empty agentURI for every agent (a listing that misreads its batched registry reads)',
+      grep: 'buyer-routes',
+      runs: 2,
+      variant: {
+        mangle: { match: /^\/agents(\?.*)?$/, edit: (b) => ({ ...b, agents: (b.agents ?? []).map((x: object) => ({ ...x, agentURI: '' })) }) },
+      },
+    },
     fault('AGR-API-02', 'nextIdOffByOne', 'rest-registration', 2),
     fault('AGR-API-03', 'statsUnknownAgent', 'agent-stats', 2),
     fault('AGR-STAT-01', 'statsSkipFailed', 'agent-stats', 2),

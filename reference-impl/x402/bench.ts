@@ -119,7 +119,7 @@ async function startBare(kind: 'protocol' | 'floor') {
   const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
   const post = async (body: unknown) => {
     // The transport the stack's facilitator uses too (WebSockets to the anvil the bench started).
-    const res = await postJsonRpc(chain.rpcUrl, body as never);
+    const res = await postJsonRpc(chain.rpcUrl, JSON.stringify(body));
     const out = JSON.parse(res.text) as { error?: { message: string } } | { error?: { message: string } }[];
     for (const r of Array.isArray(out) ? out : [out]) if (r.error) throw new Error(`bare call failed: ${r.error.message}`);
     return out as { result: unknown };

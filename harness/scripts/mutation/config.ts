@@ -197,12 +197,17 @@ export function testSideFingerprint(root: string, protocol: string, runs: number
 // Equivalent mutants
 
 /** A text pattern: exact (whitespace collapsed) or, written `/…/flags`, a regular expression. */
+/** A register field written as /regular expression/flags is a pattern, anything else literal code. */
+const PATTERN = /^\/(.*)\/([a-z]*)$/s;
+/** Code compared with whitespace runs as one space. */
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+
 const Pattern = z
   .string()
   .min(1)
   .refine(
     (s) => {
-      const m = /^\/(.*)\/([a-z]*)$/s.exec(s);
+      const m = PATTERN.exec(s);
       if (!m) return true;
       try {
         new RegExp(m[1]!, m[2]);
@@ -252,13 +257,17 @@ export function loadEquivalents(file: string): Equivalent[] {
  * mutant: the code moved without `mutation-repin`, and its mutants would count as survivors.
  */
 export function misplacedEquivalents(entries: readonly Equivalent[], read: (file: string) => string): Equivalent[] {
-  const loose = (s: string) => s.replace(/\s+/g, ' ');
+  const files = new Map<string, string[]>();
   return entries.filter((e) => {
-    if (e.line === undefined || e.original === undefined || /^\/.*\/[a-z]*$/s.test(e.original)) return false;
-    const lines = read(e.file).split('\n');
-    const first = loose(lines[e.line - 1] ?? '');
-    const span = loose(lines.slice(e.line - 1, e.line + 200).join('\n'));
-    const at = span.indexOf(loose(e.original));
+    if (e.line === undefined || e.original === undefined || PATTERN.test(e.original)) return false;
+    let lines = files.get(e.file);
+    if (!lines) {
+      lines = read(e.file).split('\n');
+      files.set(e.file, lines);
+    }
+    const first = squash(lines[e.line - 1] ?? '');
+    const span = squash(lines.slice(e.line - 1, e.line + 200).join('\n'));
+    const at = span.indexOf(squash(e.original));
     // The first occurrence decides: any later one starts past this line.
     return at < 0 || at >= first.length;
   });
@@ -274,10 +283,8 @@ export function parseEquivalents(json: unknown, label = 'mutation-equivalents.js
   return r.data.equivalents;
 }
 
-const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
-
 function matches(pattern: string, text: string): boolean {
-  const m = /^\/(.*)\/([a-z]*)$/s.exec(pattern);
+  const m = PATTERN.exec(pattern);
   if (m) return new RegExp(m[1]!, m[2]).test(text);
   return squash(pattern) === squash(text);
 }
@@ -546,7 +553,7 @@ export function repinEquivalents(entries: readonly Equivalent[], before: Readonl
       if (span.line !== e.line) moved.push({ entry: e, from: e.line, to: span.line });
       return { ...e, line: span.line };
     }
-    const original = e.original && !/^\/.*\/$/.test(e.original) ? squash(e.original).split(' ').slice(0, 8).join(' ') : undefined;
+    const original = e.original && !PATTERN.test(e.original) ? squash(e.original).split(' ').slice(0, 8).join(' ') : undefined;
     const holders = original ? a.split('\n').flatMap((text, i) => (squash(text).includes(original) ? [i + 1] : [])) : [];
     if (holders.length === 1) {
       moved.push({ entry: e, from: e.line, to: holders[0]! });
