@@ -97,28 +97,41 @@ export function callsRpc(...methods: string[]): Trigger {
   return { method: 'POST', match: (r: ProxiedRequest) => rpcMethods(r.body).some((m) => methods.includes(m)) };
 }
 
+/** The signed transactions a JSON-RPC request sends (`eth_sendRawTransaction(Sync)`, alone or in a batch). */
+export function rawSendsOf(r: ProxiedRequest): Hex[] {
+  try {
+    const body = JSON.parse(r.body.toString('utf8')) as { method?: string; params?: unknown[] } | { method?: string; params?: unknown[] }[];
+    return (Array.isArray(body) ? body : [body]).flatMap((c) =>
+      (c?.method === 'eth_sendRawTransaction' || c?.method === 'eth_sendRawTransactionSync') && typeof c.params?.[0] === 'string' ? [c.params[0] as Hex] : [],
+    );
+  } catch {
+    return [];
+  }
+}
+
 /**
  * A trigger on JSON-RPC requests that send a signed transaction (`eth_sendRawTransaction(Sync)`,
  * alone or in a batch) calling one of `functions` of `abi` on the contract at `to`, with arguments
- * `args` accepts: a server's own escrow action, held or lost on its way to the chain.
+ * `args` accepts: a server's own escrow action, held or lost on its way to the chain. `seen` gets
+ * each matching signed transaction (a scenario that needs its nonce or sender).
  */
-export function sendsCall(o: { to: string; abi: Abi; functions: readonly string[]; args?: (args: readonly unknown[]) => boolean }): Trigger {
-  const calls = (raw: unknown) => {
-    if (typeof raw !== 'string') return false;
-    const tx = parseTransaction(raw as Hex);
-    if (tx.to?.toLowerCase() !== o.to.toLowerCase() || !tx.data) return false;
-    const call = decodeFunctionData({ abi: o.abi, data: tx.data });
-    return o.functions.includes(call.functionName) && (o.args?.(call.args ?? []) ?? true);
+export function sendsCall(o: { to: string; abi: Abi; functions: readonly string[]; args?: (args: readonly unknown[]) => boolean; seen?: (raw: Hex) => void }): Trigger {
+  const calls = (raw: Hex) => {
+    try {
+      const tx = parseTransaction(raw);
+      if (tx.to?.toLowerCase() !== o.to.toLowerCase() || !tx.data) return false;
+      const call = decodeFunctionData({ abi: o.abi, data: tx.data });
+      return o.functions.includes(call.functionName) && (o.args?.(call.args ?? []) ?? true);
+    } catch {
+      return false;
+    }
   };
   return {
     method: 'POST',
     match: (r: ProxiedRequest) => {
-      try {
-        const body = JSON.parse(r.body.toString('utf8')) as { method?: string; params?: unknown[] } | { method?: string; params?: unknown[] }[];
-        return (Array.isArray(body) ? body : [body]).some((c) => (c?.method === 'eth_sendRawTransaction' || c?.method === 'eth_sendRawTransactionSync') && calls(c.params?.[0]));
-      } catch {
-        return false;
-      }
+      const raw = rawSendsOf(r).find(calls);
+      if (raw !== undefined) o.seen?.(raw);
+      return raw !== undefined;
     },
   };
 }

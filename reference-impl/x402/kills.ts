@@ -115,7 +115,7 @@ export default defineKills<Variant>({
         'x402-resource-failing': { url: demo.queryUrl, method: 'POST', body: { query: '' } },
       },
       accounts: roleAccounts.map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-      capabilities: ['clock-control', 'set-code', 'rpc-faults', 'reorg', ...(restartable ? ['restart'] : [])],
+      capabilities: ['clock-control', 'set-code', 'impersonate', 'rpc-faults', 'reorg', ...(restartable ? ['restart'] : [])],
       ...(restartable ? { restart: { 'x402-resource': restartable.control } } : {}),
     });
     return {
@@ -230,6 +230,13 @@ export default defineKills<Variant>({
       'sendErrorIsPending',
       "the facilitator reports any error answer to its send as settlement_pending with the hash, also the node's refusal of eth_sendRawTransactionSync (a pending transaction the node never took)",
     ),
+    {
+      requirement: 'X402-FLT-10',
+      defect: "the facilitator waits for the receipt of a send the node refused (nonce too low) and answers settlement_pending with that transaction's hash, which never lands",
+      grep: 'fault-facilitator-nonce-taken',
+      runs: 1,
+      variant: { facilitator: { refusedSendAwaited: true }, receiptTimeoutMs: 1500 },
+    },
     nodeFault(
       'X402-FLT-06',
       'fault-facilitator-no-sync-send',

@@ -124,7 +124,7 @@ function target(resource: string | { url: string; method: string; body: unknown 
     chains: [targetChainEntry(chain)],
     endpoints: { 'x402-resource': resource, 'x402-resource-failing': { url: `${base}/query`, method: 'POST', body: { query: '' } }, 'x402-facilitator': fac.url },
     accounts: roleAccounts.filter((a) => a.role.startsWith('buyer')).map((a) => ({ role: a.role, kind: 'evm', address: a.address, privateKey: a.privateKey })),
-    capabilities: ['clock-control', 'rpc-faults'],
+    capabilities: ['clock-control', 'rpc-faults', 'impersonate'],
   });
 }
 

@@ -9,7 +9,8 @@
  * signed payment, and every answer that says "served" names the one transaction that moved it.
  */
 import fc from 'fast-check';
-import type { Address, Hex } from 'viem';
+import { parseTransaction, recoverTransactionAddress, toHex, type Address, type Hex } from 'viem';
+import { eip3009TokenAbi } from '../../reference-impl/x402/protocol/eip3009.ts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate, TargetProblem } from '../../harness/engine/errors.ts';
@@ -22,6 +23,7 @@ import {
   lossFault,
   rpcErrorAnswer,
   rpcFaultsOf,
+  sendsCall,
   withFaultProxy,
   type ArmedFault,
   type FaultProxy,
@@ -458,6 +460,45 @@ export const resourceSettlementPending = defineScenario({
 });
 
 /**
+ * The judgement after the node refused a send of the facilitator (it never took that transaction):
+ * no 5xx; a settlement_pending names a transaction the node holds (pending with the refused one's
+ * hash is a claim nobody can reconcile), and is retried up to PENDING_RETRIES times; a success is
+ * the one transfer on chain, paid once; a refusal moves nothing and leaves the authorization unused.
+ * Returns the last answer.
+ */
+async function judgeRefusedSend(ctx: RunContext, req: string, c: SendFaultCase, where: string): Promise<FacilitatorAnswer> {
+  const { o, p, snap, payer, amount, version } = c;
+  let a = c.a;
+  ctx.check(req, a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+  if (isPending(a)) {
+    const hash = a.json?.transaction;
+    const known =
+      isTxHash(hash) &&
+      (await o.s.public.getTransaction({ hash: hash as Hex }).then(
+        () => true,
+        () => false,
+      ));
+    ctx.check(req, known, 'a settlement_pending names a transaction the node holds', {
+      expected: 'a transaction hash the node knows (pending or mined)',
+      actual: `${showAnswer(a)}; the node ${isTxHash(hash) ? 'has never seen this transaction (it refused the send)' : 'was given no hash'}`,
+    });
+    for (let retry = 1; retry <= PENDING_RETRIES && isPending(a); retry++) {
+      ctx.act(`POST /settle again with the same payment (retry ${retry}: reconcile the pending settlement)`);
+      a = await post(ctx, '/settle', bodyOf(o, p));
+      ctx.check(req, a.status < 500, 'the retried /settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
+    }
+    if (isPending(a)) throw new Indeterminate(req, `the node holds the pending transaction but has not mined it after ${PENDING_RETRIES} retries`);
+  }
+  if (a.json?.success === true) {
+    await expectSettledOnChain(ctx, req, o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+    await expectPaid(ctx, req, o, snap, amount, `/settle ${where}`);
+  } else {
+    await expectUnchanged(ctx, req, o, snap, p.auth, `a settlement refused (${showAnswer(a)}) ${where}`);
+  }
+  return a;
+}
+
+/**
  * How nodes say they lack eth_sendRawTransactionSync (EIP-7966, a 2025 draft that only some nodes
  * serve). The first is JSON-RPC 2.0 §5.1's code with a wording of the node's own (the code is what
  * says "no such method"); then EIP-1474's -32004, and geth's wording. A facilitator that remembers the
@@ -507,34 +548,8 @@ export const facilitatorNoSyncSend = defineScenario({
         `${v.buyer}'s honest payment of ${amount}`,
       );
       const armed = settled.armed;
-      let a = settled.a;
       ctx.evidence.note(armed.fired ? describeHit(armed, armed.hits[0]!) : 'the facilitator did not call eth_sendRawTransactionSync for this settlement');
-      ctx.check(req, a.status < 500, '/settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
-      if (isPending(a)) {
-        const hash = a.json?.transaction;
-        const known =
-          isTxHash(hash) &&
-          (await o.s.public.getTransaction({ hash: hash as Hex }).then(
-            () => true,
-            () => false,
-          ));
-        ctx.check(req, known, 'a settlement_pending names a transaction the node holds', {
-          expected: 'a transaction hash the node knows (pending or mined)',
-          actual: `${showAnswer(a)}; the node ${isTxHash(hash) ? 'has never seen this transaction (it refused the send)' : 'was given no hash'}`,
-        });
-        for (let retry = 1; retry <= PENDING_RETRIES && isPending(a); retry++) {
-          ctx.act(`POST /settle again with the same payment (retry ${retry}: reconcile the pending settlement)`);
-          a = await post(ctx, '/settle', bodyOf(o, p));
-          ctx.check(req, a.status < 500, 'the retried /settle answers (not a 5xx)', { expected: '200 (or a 4xx)', actual: showAnswer(a) });
-        }
-        if (isPending(a)) throw new Indeterminate(req, `the node holds the pending transaction but has not mined it after ${PENDING_RETRIES} retries`);
-      }
-      if (a.json?.success === true) {
-        await expectSettledOnChain(ctx, req, o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
-        await expectPaid(ctx, req, o, snap, amount, '/settle on a node without eth_sendRawTransactionSync');
-      } else {
-        await expectUnchanged(ctx, req, o, snap, p.auth, `a settlement refused (${showAnswer(a)}) on a node without eth_sendRawTransactionSync`);
-      }
+      const a = await judgeRefusedSend(ctx, req, { o, p, a: settled.a, snap, payer, amount, version }, 'on a node without eth_sendRawTransactionSync');
       // Last: a failed check ends the run, and the money checks above are the MUST.
       ctx.check('X402-FLT-06', a.json?.success === true, 'a valid payment is settled on a node without eth_sendRawTransactionSync (eth_sendRawTransaction is the standard send)', {
         expected: 'success:true',
@@ -749,6 +764,67 @@ export const facilitatorSendErrorAnswer = defineScenario({
   },
 });
 
+/**
+ * Another sender of the facilitator's key takes the nonce its settlement was signed with, as a
+ * second instance of one facilitator does (capabilities `rpc-faults` and `impersonate`): the send
+ * is held in the RPC fault proxy while the harness, impersonating the account that signed it, mines
+ * a transaction with that nonce; then the held send goes on and the node refuses it (nonce too low).
+ * MUST (X402-FLT-10): no 5xx; a success is the one transfer on chain (sent again with a fresh
+ * nonce), paid once; a refusal moves nothing and leaves the authorization unused; and a
+ * settlement_pending names a transaction the node holds, never the refused one.
+ */
+export const facilitatorNonceTaken = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-nonce-taken',
+  title: "Another sender of the facilitator's key takes its settlement's nonce and the node refuses the send: settled again or refused, paid at most once, never pending for the refused transaction",
+  requirements: ['X402-FLT-10'],
+  maxRuns: FAULT_RUNS,
+  ...FBASE,
+  capabilities: ['rpc-faults', 'impersonate'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const req = 'X402-FLT-10';
+    const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
+    const snap = await holdings(ctx, o, payer);
+    const p = await sign(ctx, o, v.buyer, version);
+    let held: Hex | undefined;
+    const armed = rpc.arm({
+      name: "the facilitator's send of this settlement held in the RPC proxy",
+      when: sendsCall({
+        to: o.token,
+        abi: eip3009TokenAbi,
+        functions: ['transferWithAuthorization'],
+        args: (x) => String(x[5]).toLowerCase() === String(p.auth.nonce).toLowerCase(),
+        seen: (raw) => (held ??= raw),
+      }),
+      action: { kind: 'delay', phase: 'request', hold: true },
+    });
+    ctx.act(`POST /settle (v${version}): ${v.buyer}'s honest payment of ${amount}; its transaction send is held in the RPC proxy`);
+    const settling = post(ctx, '/settle', bodyOf(o, p));
+    try {
+      const fired = await Promise.race([armed.whenFired().then(() => true), settling.then(() => false)]);
+      if (!fired) throw new Indeterminate(req, `the facilitator sent no transaction for this settlement through the RPC proxy (it answered ${showAnswer(await settling)})`);
+      const tx = parseTransaction(held!);
+      const from = await recoverTransactionAddress({ serializedTransaction: held! as never });
+      ctx.act(`another sender of the facilitator's key (${from}, impersonated) mines a transaction with nonce ${tx.nonce}, the one the held settlement was signed with; then the held send goes on`);
+      await o.s.test.impersonateAccount({ address: from });
+      try {
+        const hash = (await o.s.test.request({ method: 'eth_sendTransaction', params: [{ from, to: from, value: '0x0', nonce: toHex(tx.nonce ?? 0) }] } as never)) as Hex;
+        const r = await o.s.public.waitForTransactionReceipt({ hash });
+        if (r.status !== 'success') throw new Indeterminate(req, `the transaction that was to take the facilitator's nonce ${tx.nonce} reverted`);
+      } finally {
+        await o.s.test.stopImpersonatingAccount({ address: from });
+      }
+    } finally {
+      armed.release();
+      armed.disarm();
+    }
+    const a = await settling;
+    ctx.evidence.note(describeHit(armed, armed.hits[0]!));
+    await judgeRefusedSend(ctx, req, { o, p, a, snap, payer, amount, version }, "after another sender took the nonce of the facilitator's send");
+  },
+});
+
 export const faultScenarios = [
   lostAnswerRetry,
   duplicateDelivery,
@@ -758,4 +834,5 @@ export const faultScenarios = [
   facilitatorNoSyncSend,
   facilitatorSendErrorAnswer,
   facilitatorPlainNode,
+  facilitatorNonceTaken,
 ];

@@ -265,6 +265,18 @@ export const x402Requirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'X402-FLT-10',
+    level: 'MUST',
+    title: 'A facilitator whose send the node refuses because another sender of its key took the nonce loses no money and claims no pending transaction the node refused',
+    source: {
+      ...EXACT,
+      section:
+        'settle steps 3-4 (send, then wait for the receipt); §1.4 settlement_pending "with the tx hash, so callers can reconcile" (PR #3083); a facilitator\'s key is commonly shared by several instances',
+    },
+    text: "When another sender of the facilitator's account mines a transaction with the nonce the facilitator's settlement was signed with, so that the node refuses the facilitator's send (nonce too low), /settle answers no 5xx; success:true only with a transaction that moved exactly this payment (sent again with another nonce), once; a refusal moves nothing and leaves the authorization unused; and settlement_pending only with the hash of a transaction the node holds (then finished within two retried /settle calls), never for the send the node refused. Needs the capabilities rpc-faults (the send is held in the harness's RPC fault proxy while the other transaction is mined) and impersonate (the harness sends as the facilitator's account, recovered from the held transaction).",
+    profileAssumption: false,
+  },
+  {
     id: 'X402-RST-01',
     level: 'MUST',
     title: 'A resource server killed at any step of a paid request charges the retried payment at most once, and serves again after its restart',

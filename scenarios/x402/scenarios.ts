@@ -428,6 +428,8 @@ const MALFORMED_FIXED: [string, string][] = [
   ['a v1 payload without network and payload', encodeHeader({ x402Version: 1, scheme: 'exact' })],
   ['an empty JSON object', encodeHeader({})],
   ['base64 of JSON null', encodeHeader(null)],
+  // Absent or malformed: both readings pass (README "Readings"); a 5xx or a 2xx does not.
+  ['an empty value', ''],
 ];
 
 export const malformed = defineScenario({

@@ -79,6 +79,8 @@ export interface FacilitatorFaults {
   noSendFallback?: boolean;
   /** Any error answer to the send is reported as settlement_pending with the hash, also a refusal (the node never took it). */
   sendErrorIsPending?: boolean;
+  /** Any error answer to the send is read as "the node may hold it" and its receipt waited for, also a refusal (nonce too low): settlement_pending for a transaction the node never took. */
+  refusedSendAwaited?: boolean;
   /** settlement_pending is answered but the transaction is not remembered: a retried /settle re-verifies and refuses the now-used nonce. */
   forgetPending?: boolean;
   /** A pending transaction stays remembered after it settled: the same payment sent again is answered success again (a replay is paid for once, served twice). */
@@ -735,7 +737,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
         // not say the node refused it (a timeout in any wording, a gateway's 504, "already known"
         // after the transport retried a send the node had): the node may hold the transaction. Look
         // for it by its hash instead of reporting a failure that landed or signing another one.
-        if (sent && !faults.lostSendIsFailure && (lostAnswer(err) || (await isKnown(sent.hash)))) {
+        if (sent && !faults.lostSendIsFailure && (faults.refusedSendAwaited || lostAnswer(err) || (await isKnown(sent.hash)))) {
           reached = true;
           return await confirm(settleKey, sent.hash, sent.raw, ctx);
         }
