@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { Instrumenter } from '@stryker-mutator/instrumenter';
 import type { Ignorer } from '@stryker-mutator/api/ignore';
 import type { Logger } from '@stryker-mutator/api/logging';
@@ -348,6 +349,29 @@ test('coverage of a dry run: static and per-scenario counters of every process, 
     writeFileSync(path.join(dir, '1.json'), JSON.stringify({ static: { 1: 2 }, perTest: { 'p/a': { 3: 1 } } }));
     writeFileSync(path.join(dir, '2.json'), JSON.stringify({ static: { 1: 1, 4: 1 }, perTest: { 'p/a': { 3: 2, 5: 1 }, 'p/b': { 6: 1 } } }));
     assert.deepEqual(readCoverage(dir), { static: { 1: 3, 4: 1 }, perTest: { 'p/a': { 3: 3, 5: 1 }, 'p/b': { 6: 1 } } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("coverage of a process killed with SIGKILL: each mutant's first hit is on disk at once (the crash scenarios' servers)", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cov-'));
+  // What Stryker's instrumented code does on a hit (its cover(): `cov.perTest[id] || {}`, then a count per mutant id).
+  const cover = `const ns = globalThis.__stryker__ || (globalThis.__stryker__ = {});
+    const cov = ns.mutantCoverage || (ns.mutantCoverage = { static: {}, perTest: {} });
+    const hit = (...ids) => { let c = cov.static; if (ns.currentTestId) c = cov.perTest[ns.currentTestId] = cov.perTest[ns.currentTestId] || {}; for (const id of ids) c[id] = (c[id] || 0) + 1; };`;
+  const hook = pathToFileURL(path.join(import.meta.dirname, 'mutation', 'coverage-hook.mjs')).href;
+  const run = (body: string) => spawnSync(process.execPath, ['--import', hook, '-e', `${cover}\n${body}`], { env: { ...process.env, AMH_MUTATION_COVERAGE_DIR: dir } });
+  try {
+    const killed = run("hit('7', '8'); hit('7'); ns.currentTestId = 'p/a'; hit('9'); process.kill(process.pid, 'SIGKILL');");
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.deepEqual(readCoverage(dir), { static: { 7: 1, 8: 1 }, perTest: { 'p/a': { 9: 1 } } });
+    const exited = run("hit('7'); ns.currentTestId = 'p/b'; hit('10', '10');");
+    assert.equal(exited.status, 0, String(exited.stderr));
+    // The exit writes the counts too: both records merge (a mutant covered is all the runner asks).
+    const c = readCoverage(dir)!;
+    assert.deepEqual(Object.keys(c.static).sort(), ['7', '8']);
+    assert.deepEqual(c.perTest, { 'p/a': { 9: 1 }, 'p/b': { 10: 3 } });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

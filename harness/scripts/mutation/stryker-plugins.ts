@@ -126,7 +126,7 @@ export interface Coverage {
 export function readCoverage(dir: string): Coverage | undefined {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    files = readdirSync(dir).filter((f) => f.endsWith('.json') || f.endsWith('.hits'));
   } catch {
     return undefined;
   }
@@ -136,7 +136,19 @@ export function readCoverage(dir: string): Coverage | undefined {
     for (const [id, n] of Object.entries(counts)) into[id] = (into[id] ?? 0) + n;
   };
   for (const f of files) {
-    const c = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Partial<Coverage> | null;
+    const text = readFileSync(path.join(dir, f), 'utf8');
+    if (f.endsWith('.hits')) {
+      // First hits, one "<test id>\t<mutant id>" per line (coverage-hook.mjs), also of processes killed before their exit.
+      for (const line of text.split('\n')) {
+        const tab = line.indexOf('\t');
+        if (tab < 0) continue;
+        const test = line.slice(0, tab);
+        const into = test === '' ? merged.static : (merged.perTest[test] ??= {});
+        add(into, { [line.slice(tab + 1)]: 1 });
+      }
+      continue;
+    }
+    const c = JSON.parse(text) as Partial<Coverage> | null;
     add(merged.static, c?.static ?? {});
     for (const [test, counts] of Object.entries(c?.perTest ?? {})) {
       merged.perTest[test] ??= {};
