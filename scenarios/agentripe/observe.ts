@@ -8,6 +8,7 @@
 import { parseEventLogs, type Address, type Hex } from 'viem';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
+import { eventually } from '../../harness/engine/restart.ts';
 import { parseUsd } from '../../harness/util/money.ts';
 import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
@@ -23,6 +24,7 @@ import {
   deposit,
   depositAndTotals,
   escrowEvents,
+  feedbackCount,
   getJson,
   holdings,
   listed,
@@ -408,4 +410,36 @@ export function statsMatch(body: any, want: Record<string, number | string>): bo
 /** Keep the buyer's USDC from draining across runs: it withdraws refunds (pull-style in the profile; vendors never pay, so their credits may stay). */
 export async function tidy(t: PaidTask): Promise<void> {
   await withdrawAll(t.a, t.buyer).catch(() => undefined);
+}
+
+/** How long a server may take to give the reputation feedback of a resolution (profile §3.16: it may land after the answer). */
+const FEEDBACK_WITHIN_MS = 20_000;
+
+/**
+ * At the end: the escrow saw one DepositRecorded and exactly one release or refund for the task,
+ * and the task's agent (registered for this task alone) got exactly one reputation feedback for it.
+ */
+export async function resolvedOnce(ctx: RunContext, req: string, t: PaidTask, m: TaskModel): Promise<void> {
+  const events = await escrowEvents(t.a, t.taskId, t.paidBlock);
+  const count = (name: string) => events.filter((e) => e.eventName === name).length;
+  const want = m.escrow === 'released' ? 'DepositReleased' : 'DepositRefunded';
+  const seen = { recorded: count('DepositRecorded'), released: count('DepositReleased'), refunded: count('DepositRefunded') };
+  ctx.check(
+    req,
+    seen.recorded === 1 && seen[m.escrow === 'released' ? 'released' : 'refunded'] === 1 && seen.released + seen.refunded === 1,
+    `the escrow recorded the deposit once and resolved it exactly once (${want})`,
+    {
+      expected: `DepositRecorded 1, ${want} 1, nothing else`,
+      actual: `DepositRecorded ${seen.recorded}, DepositReleased ${seen.released}, DepositRefunded ${seen.refunded}`,
+    },
+  );
+  // Feedback may land after the restart's resync or just after an answer (profile §3.16): wait for it.
+  if ((await feedbackCount(t.a, t.agentId)) === undefined) return;
+  const feedbackNow = async () => (await feedbackCount(t.a, t.agentId)) ?? 0;
+  await eventually(async () => (await feedbackNow()) >= 1, FEEDBACK_WITHIN_MS);
+  const given = await feedbackNow();
+  ctx.check(req, given === 1, `the agent has exactly one reputation feedback for the ${m.escrow === 'released' ? 'release' : 'refund'} (none lost, none given twice)`, {
+    expected: '1 feedback entry',
+    actual: `${given}`,
+  });
 }

@@ -267,7 +267,7 @@ export const agentripeRegister = defineRegister({
     { source: 'profile', lines: [155, 157], quote: 'Race losers', requirements: ['AGR-ESC-02'] },
     { source: 'profile', lines: [158, 161], quote: 'The agentWallet alone is none of these', requirements: ['AGR-AUTH-06'] },
     { source: 'profile', lines: [162, 168], quote: "When a server learns of a buyer's reclaim", requirements: ['AGR-ESC-03'] },
-    { source: 'profile', lines: [169, 173], quote: 'A fail after a complete that answered 5xx', requirements: ['AGR-ESC-02', 'AGR-FAIL-01'] },
+    { source: 'profile', lines: [169, 173], quote: 'A fail after a complete that answered 5xx', requirements: ['AGR-ESC-02', 'AGR-FAIL-01', 'AGR-FLT-04'] },
     { source: 'profile', lines: [175, 192], quote: 'How each rule is tested', notTestable: 'how the contract is tested (forge), not a rule' },
     { source: 'profile', lines: [194, 200], quote: 'How the conformance scenarios use this profile', notTestable: 'heading and the model the scenarios use' },
     { source: 'profile', lines: [201, 201], quote: 'AGR-ESC-03, the buyer reclaim', requirements: ['AGR-ESC-03'] },

@@ -60,6 +60,14 @@ export const agentripeRequirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'AGR-FLT-04',
+    level: 'MUST',
+    title: 'A release or refund whose transaction the node refuses is carried out once when the vendor retries: never lost, never done twice',
+    source: { ...PROFILE, section: "§3 reading 23 (a complete or fail that answered 5xx); seed: the escrow holds the buyer's USDC until release or refund" },
+    text: "When the node refuses the server's release (or refund) transaction once (a JSON-RPC error answer to its send: geth's -32000 \"txpool is full\"), the complete (or fail) is answered with the decided outcome (200 with the task's final status) or an error (4xx, or a 5xx saying nothing was done); the vendor's retry of the same request gets the decided outcome (200 with the final status) or a 4xx, never a 5xx; within 20 s the task reads the final status and getDeposit the resolution; the escrow recorded the deposit once and resolved it exactly once (one DepositReleased or DepositRefunded), the agent got exactly one reputation feedback (where the target declares a ReputationRegistry), and the buyer and the agent's wallet end with exactly the model's amounts. Needs the capabilities rpc-faults (the server's escrow transactions reach the chain through the harness's fault proxy) and restart (the reference's instance that does).",
+    profileAssumption: true,
+  },
+  {
     id: 'AGR-ROB-01',
     level: 'MUST',
     title: 'A malformed request gets no 5xx, is refused where it could change state, and changes nothing',

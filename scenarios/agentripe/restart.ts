@@ -19,11 +19,11 @@ import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { eventually } from '../../harness/engine/restart.ts';
-import { describeHit, expectFired, orLost, rpcFaultsOf, sendsCall } from '../../harness/faults/index.ts';
+import { describeHit, expectFired, orLost, rpcErrorAnswer, rpcFaultsOf, sendsCall } from '../../harness/faults/index.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
-import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, escrowEvents, feedbackCount, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
-import { PATH, observe, paidTask, tidy, type ObserveReqs, type PaidTask } from './observe.ts';
+import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
+import { PATH, observe, paidTask, resolvedOnce, tidy, type ObserveReqs, type PaidTask } from './observe.ts';
 import { BASE, next } from './tasks.ts';
 
 const REQ = 'AGR-RST-01';
@@ -46,35 +46,6 @@ async function restartableUrl(ctx: RunContext): Promise<string> {
 async function crashAndObserve(ctx: RunContext, t: PaidTask, m: TaskModel, boundary: string): Promise<void> {
   await ctx.restart('agentripe', boundary);
   await observe(ctx, t, m, OBSERVE);
-}
-
-/**
- * At the end: the escrow saw one DepositRecorded and exactly one release or refund for the task,
- * and the task's agent (registered for this task alone) got exactly one reputation feedback for it.
- */
-async function resolvedOnce(ctx: RunContext, t: PaidTask, m: TaskModel): Promise<void> {
-  const events = await escrowEvents(t.a, t.taskId, t.paidBlock);
-  const count = (name: string) => events.filter((e) => e.eventName === name).length;
-  const want = m.escrow === 'released' ? 'DepositReleased' : 'DepositRefunded';
-  const seen = { recorded: count('DepositRecorded'), released: count('DepositReleased'), refunded: count('DepositRefunded') };
-  ctx.check(
-    REQ,
-    seen.recorded === 1 && seen[m.escrow === 'released' ? 'released' : 'refunded'] === 1 && seen.released + seen.refunded === 1,
-    `the escrow recorded the deposit once and resolved it exactly once (${want})`,
-    {
-      expected: `DepositRecorded 1, ${want} 1, nothing else`,
-      actual: `DepositRecorded ${seen.recorded}, DepositReleased ${seen.released}, DepositRefunded ${seen.refunded}`,
-    },
-  );
-  // Feedback may land after the restart's resync or just after an answer (profile §3.16): wait for it.
-  if ((await feedbackCount(t.a, t.agentId)) === undefined) return;
-  const feedbackNow = async () => (await feedbackCount(t.a, t.agentId)) ?? 0;
-  await eventually(async () => (await feedbackNow()) >= 1, RESOLVE_WITHIN_MS);
-  const given = await feedbackNow();
-  ctx.check(REQ, given === 1, `the agent has exactly one reputation feedback for the ${m.escrow === 'released' ? 'release' : 'refund'} (none lost in the crash, none given twice)`, {
-    expected: '1 feedback entry',
-    actual: `${given}`,
-  });
 }
 
 type Step = 'start' | 'reject' | 'approve' | 'fail';
@@ -130,7 +101,7 @@ async function crashEveryStep(ctx: RunContext, v: { buyer: string; roles: AgentR
     m = await stepOf(ctx, t, m, s, s === 'reject' ? ++attempt : attempt);
     await crashAndObserve(ctx, t, m, `after ${s} (task ${m.status})`);
   }
-  await resolvedOnce(ctx, t, m);
+  await resolvedOnce(ctx, REQ, t, m);
   await tidy(t);
 }
 
@@ -216,7 +187,7 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
   }
   m = final;
   await observe(ctx, t, m, OBSERVE);
-  await resolvedOnce(ctx, t, m);
+  await resolvedOnce(ctx, REQ, t, m);
   await tidy(t);
 }
 
@@ -235,4 +206,83 @@ export const restartInsideResolution = defineScenario({
   },
 });
 
-export const restartScenarios = [restartEveryStep, restartInsideResolution];
+/** What the node answers a send it will not take now (geth's pool limit): transient, the same signed transaction may be sent again. */
+const REFUSED = { code: -32000, message: 'txpool is full' };
+const FLT = 'AGR-FLT-04';
+
+/**
+ * One task whose release (approve) or refund (fail) transaction the node refuses once (the RPC
+ * fault proxy answers the send in the node's place; nothing reaches the chain). No crash: the
+ * server hears the refusal. Then the vendor sends the same request again, as after any error.
+ */
+async function refusedResolution(ctx: RunContext, buyer: string, url: string, action: 'approve' | 'fail'): Promise<void> {
+  const t = await paidTask(ctx, { price: PRICE, buyer, roles: rolesFor('same'), checkPay: false, url, review: false });
+  let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
+  ctx.act(`${t.roles.actor} starts the task`);
+  const started = await t.v.start(t.taskId);
+  ctx.check(FLT, started.status === 200 && started.body?.task?.status === 'processing', 'start → 200 processing', {
+    expected: '200 processing',
+    actual: `${started.status} ${JSON.stringify(started.body)?.slice(0, 200)}`,
+  });
+  m = next(m, { kind: 'start' });
+  const what = action === 'approve' ? 'release' : 'refund';
+  const rpc = await rpcFaultsOf(t.a.s.spec.rpcUrl);
+  const fault = rpc.arm({
+    name: `the node refuses the server's ${what} of ${short(t.taskId)} (JSON-RPC ${REFUSED.code} "${REFUSED.message}"), once`,
+    when: sendsCall({ to: t.a.escrow, abi: escrowAbi, functions: ['releaseToVendor', 'refundToBuyer'], args: (a) => String(a[0]).toLowerCase() === t.taskId.toLowerCase() }),
+    action: { kind: 'respond', answer: rpcErrorAnswer(REFUSED) },
+  });
+  const final = next(m, action === 'approve' ? { kind: 'complete', approved: true } : { kind: 'fail' });
+  const send = () => (action === 'approve' ? t.v.complete(t.taskId, goodResult(PATH)) : t.v.fail(t.taskId, 'cannot do it'));
+  if (action === 'approve') t.approvedResult = goodResult(PATH);
+  ctx.act(`${t.roles.actor} ${action === 'approve' ? 'submits an honest result (no review: released)' : 'reports failure (refund)'}; the node refuses the ${what} transaction once`);
+  let first: Awaited<ReturnType<typeof send>>;
+  try {
+    first = await send();
+  } finally {
+    fault.disarm();
+  }
+  expectFired(fault, FLT, `the server sent no ${what} transaction through the RPC proxy (it answered ${first.status} ${JSON.stringify(first.body)?.slice(0, 120)})`);
+  ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+  const decided = (r: { status: number; body?: any }) => r.status === 200 && r.body?.task?.status === final.status;
+  ctx.check(FLT, decided(first) || first.status >= 400, `the ${action === 'approve' ? 'complete' : 'fail'} whose transaction was refused answers the decided outcome or an error`, {
+    expected: `200 ${final.status}, a 4xx, or a 5xx saying nothing was done`,
+    actual: `${first.status} ${JSON.stringify(first.body)?.slice(0, 200)}`,
+  });
+  ctx.act(`${t.roles.actor} sends the same ${action === 'approve' ? 'complete' : 'fail'} again`);
+  const retry = await send();
+  ctx.check(FLT, decided(retry) || (retry.status >= 400 && retry.status < 500), `the retry is answered with the decided outcome (200 ${final.status}) or refused (4xx), never a 5xx`, {
+    expected: `200 ${final.status} or a 4xx`,
+    actual: `${retry.status} ${JSON.stringify(retry.body)?.slice(0, 200)}`,
+  });
+  const code = depositStatusCode(final.escrow);
+  const finished = await eventually(async () => (await getJson(t.a, `/tasks/${t.taskId}`)).body?.status === final.status && (await deposit(t.a, t.taskId)).status === code, RESOLVE_WITHIN_MS);
+  if (!finished) {
+    const [st, d] = await Promise.all([getJson(t.a, `/tasks/${t.taskId}`), deposit(t.a, t.taskId)]);
+    ctx.check(FLT, false, `within ${RESOLVE_WITHIN_MS / 1000} s of the retry the ${what} is carried out and the task reports it`, {
+      expected: `task ${final.status}, getDeposit status ${code}`,
+      actual: `task ${st.status} ${st.body?.status}, getDeposit status ${d.status}`,
+    });
+  }
+  await observe(ctx, t, final, { status: FLT, escrow: FLT, money: FLT, detail: FLT, listing: FLT });
+  await resolvedOnce(ctx, FLT, t, final);
+  await tidy(t);
+}
+
+export const escrowSendRefused = defineScenario({
+  kind: 'property',
+  id: 'fault-escrow-send-refused',
+  title: "The node refuses the server's release or refund transaction once: the vendor's retry gets the decided outcome or a 4xx, and the escrow is resolved exactly once",
+  requirements: [FLT],
+  ...BASE,
+  // The reference's restartable instance is the one whose escrow transactions go through the RPC fault proxy; nothing is restarted.
+  capabilities: ['restart', 'rpc-faults'],
+  maxRuns: 2,
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const url = await restartableUrl(ctx);
+    for (const action of ['approve', 'fail'] as const) await refusedResolution(ctx, v.buyer, url, action);
+  },
+});
+
+export const restartScenarios = [restartEveryStep, restartInsideResolution, escrowSendRefused];
