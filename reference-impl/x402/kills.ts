@@ -224,6 +224,13 @@ export default defineKills<Variant>({
       runs: 1,
       variant: { facilitator: { noRebroadcast: true }, receiptTimeoutMs: 1500 },
     },
+    {
+      requirement: 'X402-SIG-01',
+      defect: "the facilitator reads v only from the parsed signature's v field: a signature with v written as its parity (0/1) makes /verify answer 500, and the resource 502",
+      grep: 'signature-parity-v',
+      runs: 1,
+      variant: { facilitator: { vFieldOnly: true } },
+    },
     nodeFault(
       'X402-FLT-05',
       'fault-facilitator-no-sync-send',
@@ -273,6 +280,13 @@ export default defineKills<Variant>({
       'neverClearPending',
       'the facilitator keeps a pending transaction after it settled: the payment the resource served after settlement_pending, sent to /settle again, is answered success again',
     ),
+    {
+      requirement: 'X402-SET-02',
+      defect: 'the 402 after a failed settlement carries no PAYMENT-RESPONSE (v2 asks for one with success:false)',
+      grep: 'fault-resource-send-refused',
+      runs: 1,
+      variant: { demo: { paywall: { noFailureHeader: true } } },
+    },
     {
       requirement: 'X402-FLT-08',
       defect: 'the paywall takes settlement_pending as a failed settlement (402, never asks again): the buyer pays and is never served',

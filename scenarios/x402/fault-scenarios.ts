@@ -459,6 +459,65 @@ export const resourceSettlementPending = defineScenario({
   },
 });
 
+/** What a node answers a send it will not take now (geth's pool limit). */
+const POOL_FULL = { code: -32000, message: 'txpool is full' };
+
+/**
+ * The resource's facilitator cannot settle: its node refuses every transaction send of the paid
+ * request (capability `rpc-faults`; the proxy answers in the node's place, nothing reaches the
+ * chain). MUST (X402-SET-02): the buyer is not served; the answer is a 4xx that claims no
+ * settlement, nothing moved, the authorization unused; never a 5xx; and in v2 the 402 carries
+ * PAYMENT-RESPONSE with success:false (spec §1.3: "On settlement failure the response is a 402
+ * carrying PAYMENT-RESPONSE with success:false").
+ */
+export const resourceSendRefused = defineScenario({
+  kind: 'property',
+  id: 'fault-resource-send-refused',
+  title: "A paid request whose facilitator's node refuses every send: not served, a 402 that claims no settlement (v2: PAYMENT-RESPONSE success:false), nothing moved",
+  requirements: ['X402-SET-02'],
+  maxRuns: FAULT_RUNS,
+  ...BASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat() }),
+  async run(ctx, v) {
+    const req = 'X402-SET-02';
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    const rpc = await rpcFaultsOf(o.s.spec.rpcUrl);
+    for (const version of shuffled(versions(o), v.order)) {
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      const fault = rpc.arm({
+        name: `the node refuses every transaction send of the facilitator (JSON-RPC ${POOL_FULL.code} "${POOL_FULL.message}")`,
+        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
+        action: { kind: 'respond', answer: rpcErrorAnswer(POOL_FULL) },
+        times: 100,
+      });
+      let a: Answer;
+      ctx.act(`${v.buyer} pays (v${version}); ${fault.name}`);
+      try {
+        a = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version });
+      } finally {
+        fault.disarm();
+      }
+      expectFired(fault, req, `the paid request was answered ${shown(a)} without a transaction send through the RPC proxy`);
+      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+      const st = settlementOf(a.res);
+      ctx.check(req, a.res.status >= 400 && a.res.status < 500 && st?.success !== true, 'a payment that could not be settled is refused with a 4xx that claims no settlement (not served, not a 5xx)', {
+        expected: '4xx (402), no settlement header or success:false',
+        actual: `${shown(a)} ${JSON.stringify(st ?? null)}`,
+      });
+      await expectUnchanged(ctx, req, o, snap, p.auth, `a payment whose every settlement send the node refused (v${version})`);
+      if (version === 2) {
+        ctx.check(req, a.res.status === 402 && st?.success === false, 'v2: the 402 after a failed settlement carries PAYMENT-RESPONSE with success:false (spec §1.3)', {
+          expected: '402 with PAYMENT-RESPONSE {success:false, ...}',
+          actual: `${a.res.status}, PAYMENT-RESPONSE ${a.res.headers.get('payment-response') === null ? 'absent' : JSON.stringify(st ?? null)}`,
+        });
+      }
+    }
+  },
+});
+
 /**
  * The judgement after the node refused a send of the facilitator (it never took that transaction):
  * no 5xx; a settlement_pending names a transaction the node holds (pending with the refused one's
@@ -835,4 +894,5 @@ export const faultScenarios = [
   facilitatorSendErrorAnswer,
   facilitatorPlainNode,
   facilitatorNonceTaken,
+  resourceSendRefused,
 ];

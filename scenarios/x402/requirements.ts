@@ -161,6 +161,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-SIG-01',
+    level: 'MUST',
+    title: "The payer's own signature with v written as its recovery parity (0/1) is settled once or refused, never a 5xx",
+    source: { ...EXACT, section: 'verify: signer.verifyTypedData (viem recovers v 0/1 and 27/28 alike); settle step 3: a 65-byte signature is split into v, r, s for transferWithAuthorization' },
+    text: 'An honest payment whose 65-byte signature writes v as the recovery parity (0 or 1, as hardware wallets and raw secp256k1 signers do) instead of 27/28 is either served (2xx) with a settlement that moved exactly the amount, once, or refused (4xx) with nothing moved and the authorization unused; never answered with a 5xx.',
+    profileAssumption: false,
+  },
+  {
     id: 'X402-NEG-11',
     level: 'MUST',
     title: 'A payer without the funds is refused, not served',
@@ -174,6 +182,14 @@ export const x402Requirements = defineCatalog([
     title: 'Work that fails is not charged',
     source: { ...MW, section: "flow: if the handler's status is ≥ 400, return that response and do not settle" },
     text: 'A paid request whose handler answers ≥ 400 (target endpoint `x402-resource-failing`) gets that answer: no settlement claimed, no USDC moved, and the authorization stays unused; where `x402-resource` sells the same requirement, that authorization then still pays for it (the server does not keep it claimed).',
+    profileAssumption: false,
+  },
+  {
+    id: 'X402-SET-02',
+    level: 'MUST',
+    title: 'A paid request whose settlement fails is refused with a 402 that says so, moving nothing',
+    source: { ...EXACT, section: '§1.3 "On settlement failure the response is a 402 carrying PAYMENT-RESPONSE with success:false"; §1.6 step 4 (drop the handler body)' },
+    text: 'When the resource\'s facilitator cannot settle a valid payment (its node refuses every transaction send: geth\'s -32000 "txpool is full"), the paid request is not served: the answer is a 4xx that claims no settlement, never a 5xx, no USDC moves and the authorization stays unused; in v2 the answer is a 402 carrying PAYMENT-RESPONSE with success:false. Needs the capability rpc-faults.',
     profileAssumption: false,
   },
   {

@@ -362,6 +362,45 @@ export const badSignature = refusalScenario({
     ]),
 });
 
+/** The same signature with v written as the recovery parity (0/1) instead of 27/28, as hardware wallets and raw secp256k1 signers write it. */
+function withParityV(header: string): string {
+  const p = decodeHeader(header) as { payload: { signature: string } };
+  const sig = p.payload.signature;
+  const v = Number.parseInt(sig.slice(-2), 16);
+  p.payload.signature = `${sig.slice(0, -2)}${(v >= 27 ? v - 27 : v).toString(16).padStart(2, '0')}`;
+  return encodeHeader(p);
+}
+
+export const parityV = defineScenario({
+  kind: 'property',
+  id: 'signature-parity-v',
+  title: "The payer's own signature with v written as the recovery parity (0/1): served and settled once, or refused with nothing moved; never a 5xx",
+  requirements: ['X402-SIG-01'],
+  ...BASE,
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const req = 'X402-SIG-01';
+    const o = await offer(ctx);
+    const payer = o.s.address(v.buyer);
+    for (const version of versions(o)) {
+      const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      ctx.act(`${v.buyer} pays ${amount} (v${version}) with its own signature, v written as its parity (0/1)`);
+      const r = await send(ctx, o, withParityV(p.header), { version });
+      ctx.check(req, r.res.status < 500, 'the payment is answered (not a 5xx)', { expected: '2xx or 4xx', actual: shown(r) });
+      if (is2xx(r.res.status)) {
+        await expectSettledOnChain(ctx, req, o, settlementOf(r.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+        await expectPaid(ctx, req, o, snap, amount, `v${version} payment with v as parity`);
+      } else {
+        ctx.expectRefused(req, { status: r.res.status, body: r.body }, `v${version} payment with v as parity`);
+        ctx.check(req, settlementOf(r.res)?.success !== true, 'the refusal claims no settlement', { expected: 'no settlement header, or success:false', actual: JSON.stringify(settlementOf(r.res)) });
+        await expectUnchanged(ctx, req, o, snap, p.auth, `a refused v${version} payment with v as parity`);
+      }
+    }
+  },
+});
+
 export const noFunds = refusalScenario({
   id: 'insufficient-balance',
   title: 'A correctly signed payment from a payer without the funds is refused, not served',
@@ -710,6 +749,7 @@ export const x402Scenarios = [
   expiresBeforeSettlement,
   notYetValid,
   badSignature,
+  parityV,
   noFunds,
   fundsForOne,
   race,

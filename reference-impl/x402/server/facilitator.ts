@@ -81,6 +81,8 @@ export interface FacilitatorFaults {
   sendErrorIsPending?: boolean;
   /** Any error answer to the send is read as "the node may hold it" and its receipt waited for, also a refusal (nonce too low): settlement_pending for a transaction the node never took. */
   refusedSendAwaited?: boolean;
+  /** Reads v only from the parsed signature's v field: a signature that writes v as its parity (0/1) has none, and verify answers 500. */
+  vFieldOnly?: boolean;
   /** settlement_pending is answered but the transaction is not remembered: a retried /settle re-verifies and refuses the now-used nonce. */
   forgetPending?: boolean;
   /** A pending transaction stays remembered after it settled: the same payment sent again is answered success again (a replay is paid for once, served twice). */
@@ -623,7 +625,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     // A 65-byte signature whose v byte is no valid v goes out as bytes: the token refuses it (invalid_signature, not a 500).
     const sig = payload.signature.length === 132 ? splitSignature(payload.signature as Hex) : undefined;
     if (sig) {
-      const v = sig.v !== undefined ? Number(sig.v) : sig.yParity + 27;
+      const v = sig.v !== undefined || faults.vFieldOnly ? Number(sig.v) : sig.yParity + 27;
       return [...base, v, sig.r, sig.s];
     }
     return [...base, payload.signature as Hex];

@@ -73,9 +73,10 @@ export interface PaywallConfig {
    * `pendingIsFailure`: a `settlement_pending` answer is taken as a failed settlement (no second
    * /settle), although the transaction may land. `usedNonceIsPaid`: a payment whose authorization
    * is already used on chain is taken as one settled before a crash and served, with no settlement
-   * of its own (any replay is then served).
+   * of its own (any replay is then served). `noFailureHeader`: the 402 after a failed settlement
+   * carries no PAYMENT-RESPONSE.
    */
-  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean; pendingIsFailure?: boolean; usedNonceIsPaid?: boolean };
+  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean; pendingIsFailure?: boolean; usedNonceIsPaid?: boolean; noFailureHeader?: boolean };
 }
 
 /** The parts of a request the paywall reads. */
@@ -384,7 +385,7 @@ async function verifyAndProceed(
       if (s.success) return { ok: true, headers: { [responseHeader]: encodeHeader(s) }, settlement: s };
       // The handler's answer is dropped: the buyer did not pay. The reason is kept (issue #3224).
       const reason = s.errorReason ?? 'settlement_failed';
-      return { ok: false, settlement: s, response: challenge(reason, s.errorMessage ? { message: s.errorMessage } : {}, 402, { [responseHeader]: encodeHeader(s) }) };
+      return { ok: false, settlement: s, response: challenge(reason, s.errorMessage ? { message: s.errorMessage } : {}, 402, faults.noFailureHeader ? {} : { [responseHeader]: encodeHeader(s) }) };
     },
   };
 }
