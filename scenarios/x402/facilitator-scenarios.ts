@@ -7,7 +7,8 @@
  * checked on chain. The requirements the facilitator is handed are the resource's own offer.
  */
 import fc from 'fast-check';
-import { toHex, type Address, type Hex } from 'viem';
+import { erc20Abi, toHex, type Address, type Hex } from 'viem';
+import { privateKeyToAddress } from 'viem/accounts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
@@ -16,6 +17,7 @@ import type { Settlement } from './client.ts';
 import {
   BASE,
   BUYERS,
+  expectNothingMoved,
   expectPaid,
   expectSettledOnChain,
   expectUnchanged,
@@ -304,15 +306,57 @@ export const facilitatorSettle = defineScenario({
 /** Authorizations each payer sends at once in facilitator-settle-concurrent. */
 const AT_ONCE_EACH = 2;
 
+/**
+ * A fresh payer given funds for exactly one payment sends two different authorizations to /settle
+ * at once. Both may pass the facilitator's checks before either lands, so one transfer can revert
+ * on chain: that one must not be reported settled (X402-FAC-03: a success names its own transfer,
+ * which the receipt's status and logs show; a refusal uses no nonce; the payer pays at most once).
+ */
+async function fundedForOne(ctx: RunContext, o: Offer, version: 1 | 2, amount: bigint, key: Hex): Promise<void> {
+  const payer = privateKeyToAddress(key);
+  const held = await o.s.balanceOf(o.token, payer);
+  if (held > amount) throw new Indeterminate('X402-FAC-03', `the fresh payer ${payer} already holds ${held} > ${amount}`);
+  if (held < amount) {
+    ctx.act(`${BUYERS[0]} gives the fresh payer ${payer} exactly one payment (${amount - held} base units)`);
+    const funded = await o.s.attempt({ role: BUYERS[0], address: o.token, abi: erc20Abi, functionName: 'transfer', args: [payer, amount - held], label: 'fund the fresh payer with one payment' });
+    if (!funded.ok) throw new Indeterminate('X402-FAC-03', `could not fund the fresh payer: ${funded.reason}`);
+  }
+  const now = await o.s.pendingTime();
+  const two = [await sign(ctx, o, { key }, version, {}, now), await sign(ctx, o, { key }, version, {}, now)];
+  const snap = await holdings(ctx, o, payer);
+  ctx.act(`POST /settle (v${version}) of two different authorizations of ${payer} at once; it holds funds for one`);
+  const answers = await Promise.all(two.map((p) => post(ctx, '/settle', bodyOf(o, p))));
+  const settled = answers.flatMap((a, i) => (a.json?.success === true ? [i] : []));
+  ctx.check('X402-FAC-03', settled.length <= 1, 'at most one of the two is reported settled: the payer can pay for one', {
+    expected: '0 or 1 success:true',
+    actual: answers.map(showAnswer).join(' | '),
+  });
+  for (const [i, a] of answers.entries()) {
+    const p = two[i]!;
+    if (a.json?.success === true) {
+      await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+    } else {
+      const used = await nonceUsed(o, p.auth);
+      ctx.check('X402-FAC-03', a.status < 500 && !used, `authorization ${i + 1} of two, refused (${showAnswer(a)}), used no nonce (not a 5xx)`, {
+        expected: 'authorizationState false, not a 5xx',
+        actual: `${used}, ${a.status}`,
+      });
+    }
+  }
+  if (settled.length === 1) await expectPaid(ctx, 'X402-FAC-03', o, snap, amount, 'one of two authorizations, funds for one');
+  else await expectNothingMoved(ctx, 'X402-FAC-03', o, snap, 'two authorizations refused, funds for one');
+}
+
 export const facilitatorSettleConcurrent = defineScenario({
   kind: 'property',
   id: 'facilitator-settle-concurrent',
-  title: 'Facilitator /settle: four honest payments sent at once (two payers, two each) each settle on chain, once',
+  title:
+    'Facilitator /settle: four honest payments sent at once (two payers, two each) each settle on chain, once; of two authorizations of a payer with funds for one, sent at once, at most one is reported settled',
   requirements: ['X402-FAC-05', 'X402-FAC-03'],
   // Each run sends the same four at once; more runs only vary the order (npm start stays quick).
   maxRuns: 2,
   ...FBASE,
-  arbitrary: () => fc.record({ order: fc.nat() }),
+  arbitrary: () => fc.record({ order: fc.nat(), key: freshKeyArb }),
   async run(ctx, v) {
     const o = await offer(ctx);
     const version = (await facilitatorVersions(ctx, o))[0]!;
@@ -340,6 +384,7 @@ export const facilitatorSettleConcurrent = defineScenario({
       const moved = snaps[i]!.before.payer! - after[i]!.before.payer!;
       ctx.check('X402-FAC-03', moved === amount * BigInt(settledOf(b)), `${b} is debited once per settled payment`, { expected: String(amount * BigInt(settledOf(b))), actual: String(moved) });
     }
+    await fundedForOne(ctx, o, version, amount, v.key);
     // Last: the money checks above are the MUST.
     ctx.check(
       'X402-FAC-05',

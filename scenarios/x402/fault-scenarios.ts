@@ -515,6 +515,36 @@ export const resourceSendRefused = defineScenario({
         });
       }
     }
+    // The facilitator itself, where the target declares it, under the same refusal: a refusal that names no transaction.
+    if (ctx.target.endpoints['x402-facilitator']) {
+      const version = (await facilitatorVersions(ctx, o))[0]!;
+      const snap = await holdings(ctx, o, payer);
+      const p = await sign(ctx, o, v.buyer, version);
+      const { a, armed } = await settleUnder(
+        ctx,
+        o,
+        p,
+        rpc,
+        {
+          name: `the node refuses every transaction send (JSON-RPC ${POOL_FULL.code} "${POOL_FULL.message}")`,
+          when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
+          action: { kind: 'respond', answer: rpcErrorAnswer(POOL_FULL) },
+          times: 100,
+        },
+        version,
+        `${v.buyer}'s honest payment`,
+      );
+      expectFired(armed, req, `/settle answered ${showAnswer(a)} without a transaction send through the RPC proxy`);
+      ctx.check(req, a.status < 500 && a.json?.success === false && !isPending(a), '/settle refuses a payment it could not send (success:false, not a 5xx)', {
+        expected: 'success:false',
+        actual: showAnswer(a),
+      });
+      ctx.check(req, a.json?.transaction === undefined || a.json.transaction === '', "/settle's refusal names no transaction (none reached the chain)", {
+        expected: 'transaction ""',
+        actual: JSON.stringify(a.json?.transaction),
+      });
+      await expectUnchanged(ctx, req, o, snap, p.auth, '/settle of a payment whose every send the node refused');
+    }
   },
 });
 

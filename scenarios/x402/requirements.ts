@@ -189,7 +189,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: 'A paid request whose settlement fails is refused with a 402 that says so, moving nothing',
     source: { ...EXACT, section: '§1.3 "On settlement failure the response is a 402 carrying PAYMENT-RESPONSE with success:false"; §1.6 step 4 (drop the handler body)' },
-    text: 'When the resource\'s facilitator cannot settle a valid payment (its node refuses every transaction send: geth\'s -32000 "txpool is full"), the paid request is not served: the answer is a 4xx that claims no settlement, never a 5xx, no USDC moves and the authorization stays unused; in v2 the answer is a 402 carrying PAYMENT-RESPONSE with success:false. Needs the capability rpc-faults.',
+    text: 'When the resource\'s facilitator cannot settle a valid payment (its node refuses every transaction send: geth\'s -32000 "txpool is full"), the paid request is not served: the answer is a 4xx that claims no settlement, never a 5xx, no USDC moves and the authorization stays unused; in v2 the answer is a 402 carrying PAYMENT-RESPONSE with success:false. Where the target declares its facilitator, /settle asked directly under the same refusal answers success:false (not settlement_pending: the node took nothing) naming no transaction (""), never a 5xx, with nothing moved. Needs the capability rpc-faults.',
     profileAssumption: false,
   },
   {
@@ -338,7 +338,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: '/settle settles an honest payment exactly once and nothing else',
     source: { ...FAC, section: 'POST /settle → {success, transaction, network, payer}; settle re-verifies' },
-    text: '/settle refuses (success:false, never a 5xx) every wrong payment /verify must refuse, moving nothing and using no nonce; settles an honest one with success:true, the network, and a transaction on chain that moved exactly this payment (Transfer + AuthorizationUsed); and refuses that payment when it is sent again.',
+    text: '/settle refuses (success:false, never a 5xx) every wrong payment /verify must refuse, moving nothing and using no nonce; settles an honest one with success:true, the network, and a transaction on chain that moved exactly this payment (Transfer + AuthorizationUsed); and refuses that payment when it is sent again. Of two authorizations of a payer with funds for one, sent to /settle at once, at most one is reported settled (a transfer that reverted on chain is a refusal).',
     profileAssumption: false,
   },
   {
