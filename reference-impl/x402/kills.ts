@@ -232,6 +232,12 @@ export default defineKills<Variant>({
       variant: { facilitator: { vFieldOnly: true } },
     },
     nodeFault(
+      'X402-FLT-11',
+      'fault-facilitator-nonce-taken',
+      'chainNonceOnly',
+      'the facilitator reports a send refused for a nonce another sender took as it is, without counting again: the payment is refused although a second send would settle it',
+    ),
+    nodeFault(
       'X402-FLT-05',
       'fault-facilitator-no-sync-send',
       'sendErrorIsPending',

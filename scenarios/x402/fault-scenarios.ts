@@ -866,7 +866,7 @@ export const facilitatorNonceTaken = defineScenario({
   kind: 'property',
   id: 'fault-facilitator-nonce-taken',
   title: "Another sender of the facilitator's key takes its settlement's nonce and the node refuses the send: settled again or refused, paid at most once, never pending for the refused transaction",
-  requirements: ['X402-FLT-10'],
+  requirements: ['X402-FLT-10', 'X402-FLT-11'],
   maxRuns: FAULT_RUNS,
   ...FBASE,
   capabilities: ['rpc-faults', 'impersonate'],
@@ -910,7 +910,9 @@ export const facilitatorNonceTaken = defineScenario({
     }
     const a = await settling;
     ctx.evidence.note(describeHit(armed, armed.hits[0]!));
-    await judgeRefusedSend(ctx, req, { o, p, a, snap, payer, amount, version }, "after another sender took the nonce of the facilitator's send");
+    const last = await judgeRefusedSend(ctx, req, { o, p, a, snap, payer, amount, version }, "after another sender took the nonce of the facilitator's send");
+    // Last: the money checks above are the MUST.
+    ctx.check('X402-FLT-11', last.json?.success === true, 'the payment is settled: the facilitator counts its nonce again and sends once more', { expected: 'success:true', actual: showAnswer(last) });
   },
 });
 

@@ -106,7 +106,7 @@ export const x402Register = defineRegister({
     e([190, 190], 'On success the verifier returns `{ isValid: true, payer: authorization.from }`.', ['X402-FAC-02']),
     e([192, 194], 'Re-verify without simulation.', ['X402-FAC-03', 'X402-ORG-01']),
     e([195, 195], 'Optionally deploy an ERC-4337 wallet', SMART_WALLETS),
-    e([196, 197], "Call the token's `transferWithAuthorization", ['X402-PAY-01', 'X402-FAC-03', 'X402-FLT-06', 'X402-FLT-10', 'X402-ORG-01', 'X402-RST-01']),
+    e([196, 197], "Call the token's `transferWithAuthorization", ['X402-PAY-01', 'X402-FAC-03', 'X402-FLT-06', 'X402-FLT-10', 'X402-FLT-11', 'X402-ORG-01', 'X402-RST-01']),
     e([199, 199], 'Thrown errors are mapped by regex', REASONS),
     e([201, 206], 'settle returns `success:false, errorReason:"settlement_pending"`', ['X402-FLT-03', 'X402-FLT-04', 'X402-FLT-05', 'X402-FLT-07', 'X402-FLT-08', 'X402-FLT-10']),
     // 1.5 facilitator HTTP API

@@ -293,6 +293,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-FLT-11',
+    level: 'SHOULD',
+    title: 'A facilitator whose send lost its nonce to another sender of its key sends again and settles',
+    source: { ...EXACT, section: 'settle step 3 (send); a facilitator key shared by several instances meets nonce conflicts in normal operation' },
+    text: "In the case of X402-FLT-10 (the node refused the settlement's send because another sender of the facilitator's account took its nonce), /settle (or one of two retried /settle calls while it answers settlement_pending) answers success:true with a transaction that moved exactly this payment: the facilitator counted its nonce again and sent once more. Needs the capabilities rpc-faults and impersonate.",
+    profileAssumption: true,
+  },
+  {
     id: 'X402-RST-01',
     level: 'MUST',
     title: 'A resource server killed at any step of a paid request charges the retried payment at most once, and serves again after its restart',

@@ -744,7 +744,8 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
           return await confirm(settleKey, sent.hash, sent.raw, ctx);
         }
         // Someone else (or a count read before our last send landed) took this nonce: count again, once.
-        if (attempt > 0 || faults.chainNonceOnly || !/nonce too low|already known|replacement transaction underpriced/i.test(shortMessage(err))) {
+        // The node's words are in the message's details when viem wrapped them ("Transaction creation failed.").
+        if (attempt > 0 || faults.chainNonceOnly || !/nonce too low|already known|replacement transaction underpriced/i.test(`${shortMessage(err)}\n${(err as Error)?.message ?? ''}`)) {
           return { success: false, errorReason: reasonFromRevert(err), errorMessage: shortMessage(err), transaction: '', network, payer };
         }
       } finally {
