@@ -48,6 +48,18 @@ async function crashAndObserve(ctx: RunContext, t: PaidTask, m: TaskModel, bound
   await observe(ctx, t, m, OBSERVE);
 }
 
+/** Within RESOLVE_WITHIN_MS the task reads its final status and getDeposit the resolution (`what`: "of the restart the decided release"). */
+async function expectCarriedOut(ctx: RunContext, req: string, t: PaidTask, final: TaskModel, what: string): Promise<void> {
+  const code = depositStatusCode(final.escrow);
+  const finished = await eventually(async () => (await getJson(t.a, `/tasks/${t.taskId}`)).body?.status === final.status && (await deposit(t.a, t.taskId)).status === code, RESOLVE_WITHIN_MS);
+  if (finished) return;
+  const [st, d] = await Promise.all([getJson(t.a, `/tasks/${t.taskId}`), deposit(t.a, t.taskId)]);
+  ctx.check(req, false, `within ${RESOLVE_WITHIN_MS / 1000} s ${what} is carried out and the task reports it`, {
+    expected: `task ${final.status}, getDeposit status ${code}`,
+    actual: `task ${st.status} ${st.body?.status}, getDeposit status ${d.status}`,
+  });
+}
+
 type Step = 'start' | 'reject' | 'approve' | 'fail';
 
 /** One vendor step, checked to succeed as the model says; returns the model after it. */
@@ -176,15 +188,7 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
     `the retry is answered with the decided outcome (200 ${final.status}) or refused (4xx), never a 5xx or nothing`,
     { expected: `200 ${final.status} or a 4xx`, actual: retry === 'lost' ? 'no answer' : `${retry.status} ${JSON.stringify(retry.body)?.slice(0, 200)}` },
   );
-  const code = depositStatusCode(final.escrow);
-  const finished = await eventually(async () => (await getJson(t.a, `/tasks/${t.taskId}`)).body?.status === final.status && (await deposit(t.a, t.taskId)).status === code, RESOLVE_WITHIN_MS);
-  if (!finished) {
-    const [st, d] = await Promise.all([getJson(t.a, `/tasks/${t.taskId}`), deposit(t.a, t.taskId)]);
-    ctx.check(REQ, false, `within ${RESOLVE_WITHIN_MS / 1000} s of the restart the decided ${final.escrow === 'released' ? 'release' : 'refund'} is carried out and the task reports it`, {
-      expected: `task ${final.status}, getDeposit status ${code}`,
-      actual: `task ${st.status} ${st.body?.status}, getDeposit status ${d.status}`,
-    });
-  }
+  await expectCarriedOut(ctx, REQ, t, final, `of the restart the decided ${final.escrow === 'released' ? 'release' : 'refund'}`);
   m = final;
   await observe(ctx, t, m, OBSERVE);
   await resolvedOnce(ctx, REQ, t, m);
@@ -255,15 +259,7 @@ async function refusedResolution(ctx: RunContext, buyer: string, url: string, ac
     expected: `200 ${final.status} or a 4xx`,
     actual: `${retry.status} ${JSON.stringify(retry.body)?.slice(0, 200)}`,
   });
-  const code = depositStatusCode(final.escrow);
-  const finished = await eventually(async () => (await getJson(t.a, `/tasks/${t.taskId}`)).body?.status === final.status && (await deposit(t.a, t.taskId)).status === code, RESOLVE_WITHIN_MS);
-  if (!finished) {
-    const [st, d] = await Promise.all([getJson(t.a, `/tasks/${t.taskId}`), deposit(t.a, t.taskId)]);
-    ctx.check(FLT, false, `within ${RESOLVE_WITHIN_MS / 1000} s of the retry the ${what} is carried out and the task reports it`, {
-      expected: `task ${final.status}, getDeposit status ${code}`,
-      actual: `task ${st.status} ${st.body?.status}, getDeposit status ${d.status}`,
-    });
-  }
+  await expectCarriedOut(ctx, FLT, t, final, `of the retry the ${what}`);
   await observe(ctx, t, final, { status: FLT, escrow: FLT, money: FLT, detail: FLT, listing: FLT });
   await resolvedOnce(ctx, FLT, t, final);
   await tidy(t);

@@ -108,7 +108,10 @@ export const completedWithoutReview = defineScenario({
     // of null is left open: a lenient server may take it as the vendor's answer.)
     ctx.act(`${t.roles.actor} completes it without a result (body {})`);
     const bare = await t.v.complete(t.taskId, undefined);
-    ctx.check('AGR-TASK-01', bare.status >= 400 && bare.status < 500, 'a complete without a result is refused with a 4xx', { expected: '4xx', actual: `${bare.status} ${JSON.stringify(bare.body)?.slice(0, 200)}` });
+    ctx.check('AGR-TASK-01', bare.status >= 400 && bare.status < 500, 'a complete without a result is refused with a 4xx', {
+      expected: '4xx',
+      actual: `${bare.status} ${JSON.stringify(bare.body)?.slice(0, 200)}`,
+    });
     await observe(ctx, t, m, obs(m, 'AGR-REV-04'));
     ctx.act(`${t.roles.actor} completes it (no reviewer_request: no review)`);
     const c = await t.v.complete(t.taskId, goodResult(PATH));

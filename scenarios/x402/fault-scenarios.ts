@@ -391,6 +391,24 @@ export const facilitatorSendNeverArrived = defineScenario({
 });
 
 /**
+ * The buyer pays the resource while `fault` acts on every transaction send of its facilitator
+ * (capability `rpc-faults`); the fault must have fired. Returns the resource's answer.
+ */
+async function payUnderSendFault(ctx: RunContext, req: string, o: Offer, p: Signed, rpc: FaultProxy, fault: Pick<FaultSpec, 'name' | 'action'>, who: string): Promise<Answer> {
+  const armed = rpc.arm({ ...fault, when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'), times: 100 });
+  ctx.act(`${who}; ${fault.name}`);
+  let a: Answer;
+  try {
+    a = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version });
+  } finally {
+    armed.disarm();
+  }
+  expectFired(armed, req, `the paid request was answered ${shown(a)} without a transaction send through the RPC proxy`);
+  ctx.evidence.note(describeHit(armed, armed.hits[0]!));
+  return a;
+}
+
+/**
  * The resource's side of an unconfirmed settlement (capability `rpc-faults`): while a buyer pays,
  * every transaction send of the resource's facilitator is answered with geth's "request timed out"
  * although the node mined it, so the facilitator may answer /settle with settlement_pending. The
@@ -417,21 +435,18 @@ export const resourceSettlementPending = defineScenario({
       const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
       const snap = await holdings(ctx, o, payer);
       const p = await sign(ctx, o, v.buyer, version);
-      const fault = rpc.arm({
-        name: 'the node takes the facilitator\'s send but it is answered with JSON-RPC error -32002 "request timed out"',
-        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
-        action: { kind: 'respond', forward: true, answer: rpcErrorAnswer({ code: -32002, message: 'request timed out' }) },
-        times: 100,
-      });
-      let first: Answer;
-      ctx.act(`${v.buyer} pays ${amount} (v${version}); ${fault.name}`);
-      try {
-        first = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version });
-      } finally {
-        fault.disarm();
-      }
-      expectFired(fault, req, `the paid request was answered ${shown(first)} without a transaction send through the RPC proxy`);
-      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+      const first = await payUnderSendFault(
+        ctx,
+        req,
+        o,
+        p,
+        rpc,
+        {
+          name: 'the node takes the facilitator\'s send but it is answered with JSON-RPC error -32002 "request timed out"',
+          action: { kind: 'respond', forward: true, answer: rpcErrorAnswer({ code: -32002, message: 'request timed out' }) },
+        },
+        `${v.buyer} pays ${amount} (v${version})`,
+      );
       if (!(await nonceUsed(o, p.auth))) throw new Indeterminate(req, `the node did not mine the transaction whose send timed out (authorization unused; the resource answered ${shown(first)})`);
       const answers = [{ who: 'the paid request', a: first }];
       for (let retry = 1; retry <= PENDING_RETRIES && !answers.some((x) => is2xx(x.a.res.status)); retry++) {
@@ -487,21 +502,15 @@ export const resourceSendRefused = defineScenario({
     for (const version of shuffled(versions(o), v.order)) {
       const snap = await holdings(ctx, o, payer);
       const p = await sign(ctx, o, v.buyer, version);
-      const fault = rpc.arm({
-        name: `the node refuses every transaction send of the facilitator (JSON-RPC ${POOL_FULL.code} "${POOL_FULL.message}")`,
-        when: callsRpc('eth_sendRawTransaction', 'eth_sendRawTransactionSync'),
-        action: { kind: 'respond', answer: rpcErrorAnswer(POOL_FULL) },
-        times: 100,
-      });
-      let a: Answer;
-      ctx.act(`${v.buyer} pays (v${version}); ${fault.name}`);
-      try {
-        a = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version });
-      } finally {
-        fault.disarm();
-      }
-      expectFired(fault, req, `the paid request was answered ${shown(a)} without a transaction send through the RPC proxy`);
-      ctx.evidence.note(describeHit(fault, fault.hits[0]!));
+      const a = await payUnderSendFault(
+        ctx,
+        req,
+        o,
+        p,
+        rpc,
+        { name: `the node refuses every transaction send of the facilitator (JSON-RPC ${POOL_FULL.code} "${POOL_FULL.message}")`, action: { kind: 'respond', answer: rpcErrorAnswer(POOL_FULL) } },
+        `${v.buyer} pays (v${version})`,
+      );
       const st = settlementOf(a.res);
       ctx.check(req, a.res.status >= 400 && a.res.status < 500 && st?.success !== true, 'a payment that could not be settled is refused with a 4xx that claims no settlement (not served, not a 5xx)', {
         expected: '4xx (402), no settlement header or success:false',
