@@ -143,8 +143,8 @@ export function readCoverage(dir: string): Coverage | undefined {
         const tab = line.indexOf('\t');
         if (tab < 0) continue;
         const test = line.slice(0, tab);
-        const into = test === '' ? merged.static : (merged.perTest[test] ??= {});
-        add(into, { [line.slice(tab + 1)]: 1 });
+        if (test !== '') merged.perTest[test] ??= {};
+        add(test === '' ? merged.static : merged.perTest[test]!, { [line.slice(tab + 1)]: 1 });
       }
       continue;
     }
