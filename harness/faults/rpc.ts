@@ -82,14 +82,19 @@ export async function rpcFaultsOf(rpcUrl: string): Promise<FaultProxy> {
   return e.proxy;
 }
 
-/** The JSON-RPC methods in a request body (one call or a batch); empty when it is not JSON-RPC. */
-export function rpcMethods(body: Buffer): string[] {
+/** The JSON-RPC calls in a request body (one call or a batch); empty when it is not JSON. */
+export function rpcCallsOf(body: Buffer): { method?: unknown; params?: unknown[] }[] {
   try {
-    const j = JSON.parse(body.toString('utf8')) as { method?: unknown } | { method?: unknown }[];
-    return (Array.isArray(j) ? j : [j]).map((c) => String(c?.method));
+    const j = JSON.parse(body.toString('utf8')) as { method?: unknown; params?: unknown[] } | { method?: unknown; params?: unknown[] }[] | null;
+    return (Array.isArray(j) ? j : [j]).map((c) => c ?? {});
   } catch {
     return [];
   }
+}
+
+/** The JSON-RPC methods in a request body (one call or a batch); empty when it is not JSON-RPC. */
+export function rpcMethods(body: Buffer): string[] {
+  return rpcCallsOf(body).map((c) => String(c.method));
 }
 
 /** A trigger on JSON-RPC requests that call one of `methods` (alone or in a batch). */
@@ -99,14 +104,7 @@ export function callsRpc(...methods: string[]): Trigger {
 
 /** The signed transactions a JSON-RPC request sends (`eth_sendRawTransaction(Sync)`, alone or in a batch). */
 export function rawSendsOf(r: ProxiedRequest): Hex[] {
-  try {
-    const body = JSON.parse(r.body.toString('utf8')) as { method?: string; params?: unknown[] } | { method?: string; params?: unknown[] }[];
-    return (Array.isArray(body) ? body : [body]).flatMap((c) =>
-      (c?.method === 'eth_sendRawTransaction' || c?.method === 'eth_sendRawTransactionSync') && typeof c.params?.[0] === 'string' ? [c.params[0] as Hex] : [],
-    );
-  } catch {
-    return [];
-  }
+  return rpcCallsOf(r.body).flatMap((c) => ((c.method === 'eth_sendRawTransaction' || c.method === 'eth_sendRawTransactionSync') && typeof c.params?.[0] === 'string' ? [c.params[0] as Hex] : []));
 }
 
 /**

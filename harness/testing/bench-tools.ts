@@ -9,6 +9,7 @@ import { createPublicClient, type Address, type Hex, type TransactionSerializabl
 import { privateKeyToAccount } from 'viem/accounts';
 import { keepAliveTransport, rpcCall } from '../chain/index.ts';
 import { startFaultProxy } from '../faults/proxy.ts';
+import { rpcMethods } from '../faults/rpc.ts';
 
 /** What a bench started, stopped last-first by {@link stopAll} (also on SIGINT, exit 130). */
 export const running: { stop(): Promise<void> }[] = [];
@@ -42,13 +43,8 @@ export async function startRpcCounter(target: string) {
   const proxy = await startFaultProxy(target, {
     onRequest(req) {
       if (!state.counting) return;
-      let methods: string[];
-      try {
-        const j = JSON.parse(req.body.toString('utf8')) as { method?: string } | { method?: string }[];
-        methods = Array.isArray(j) ? j.map((m) => String(m.method)) : [String(j.method)];
-      } catch {
-        methods = ['(unparsable)'];
-      }
+      const read = rpcMethods(req.body);
+      const methods = read.length ? read : ['(unparsable)'];
       for (const m of methods) counts.set(m, (counts.get(m) ?? 0) + 1);
       shapes.set(req, methods);
     },

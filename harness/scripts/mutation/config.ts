@@ -196,12 +196,12 @@ export function testSideFingerprint(root: string, protocol: string, runs: number
 // ---------------------------------------------------------------------------------------------
 // Equivalent mutants
 
-/** A text pattern: exact (whitespace collapsed) or, written `/…/flags`, a regular expression. */
 /** A register field written as /regular expression/flags is a pattern, anything else literal code. */
 const PATTERN = /^\/(.*)\/([a-z]*)$/s;
 /** Code compared with whitespace runs as one space. */
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
+/** A text pattern: exact (whitespace collapsed) or, written `/…/flags`, a regular expression. */
 const Pattern = z
   .string()
   .min(1)
