@@ -247,6 +247,13 @@ export default defineKills<Variant>({
     },
     {
       requirement: 'AGR-API-01',
+      defect: 'GET /agents/{id} shows another address as the agentWallet (a detail route that adds chain fields from the wrong read)',
+      grep: 'buyer-routes',
+      runs: 2,
+      variant: { mangle: { match: /^\/agents\/\d+$/, edit: (b) => ({ ...b, agentWallet: '0x000000000000000000000000000000000000dEaD' }) } },
+    },
+    {
+      requirement: 'AGR-API-01',
       defect: 'GET /agents shows an empty agentURI for every agent (a listing that misreads its batched registry reads)',
       grep: 'buyer-routes',
       runs: 2,

@@ -294,6 +294,22 @@ export default defineKills<Variant>({
       variant: { demo: { paywall: { noFailureHeader: true } } },
     },
     {
+      requirement: 'X402-SET-02',
+      defect:
+        "the facilitator answers any error to its send as settlement_pending with the refused transaction's hash: asked directly while the node refuses every send, it claims a pending settlement the node never took",
+      grep: 'fault-resource-send-refused',
+      runs: 1,
+      variant: { facilitator: { sendErrorIsPending: true }, receiptTimeoutMs: 1500 },
+    },
+    {
+      requirement: 'X402-FAC-03',
+      defect:
+        'the facilitator reports every mined settlement as settled without reading the receipt: of two authorizations of a payer with funds for one, sent at once, the reverted transfer is reported settled too',
+      grep: 'facilitator-settle-concurrent',
+      runs: 1,
+      variant: { facilitator: { revertedIsSettled: true } },
+    },
+    {
       requirement: 'X402-FLT-08',
       defect: 'the paywall takes settlement_pending as a failed settlement (402, never asks again): the buyer pays and is never served',
       grep: 'fault-resource-settlement-pending',

@@ -83,6 +83,8 @@ export interface FacilitatorFaults {
   refusedSendAwaited?: boolean;
   /** Reads v only from the parsed signature's v field: a signature that writes v as its parity (0/1) has none, and verify answers 500. */
   vFieldOnly?: boolean;
+  /** Reports every mined settlement as settled, also one whose transfer reverted (the receipt is not read). */
+  revertedIsSettled?: boolean;
   /** settlement_pending is answered but the transaction is not remembered: a retried /settle re-verifies and refuses the now-used nonce. */
   forgetPending?: boolean;
   /** A pending transaction stays remembered after it settled: the same payment sent again is answered success again (a replay is paid for once, served twice). */
@@ -643,6 +645,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   function judge(receipt: TransactionReceipt, ctx: VerifiedContext): SettleResponse {
     const { token, payload, payer, network } = ctx;
     const hash = receipt.transactionHash;
+    if (faults.revertedIsSettled) return { success: true, transaction: hash, network, payer };
     if (receipt.status !== 'success') return { success: false, errorReason: Reason.transactionFailed, transaction: hash, network, payer };
     const a = payload.authorization;
     const transfers = parseEventLogs({ abi: transferEventAbi, eventName: 'Transfer', logs: receipt.logs.filter((l) => sameAddress(l.address, token.address)) });
