@@ -15,7 +15,9 @@
  *    trip returns the receipt): the least the chain work of a lifecycle can cost here.
  *
  * `--rounds R` repeats both phases on fresh chains and reports the median round (default 3: single
- * rounds of 30 lifecycles vary by a tenth on a quiet machine, by 2x under load).
+ * rounds of 30 lifecycles vary by a tenth on a quiet machine, by 2x under load). The chains keep
+ * their past states in memory only, as `amh run`'s do (LONG_RUN_STATES): by default anvil writes
+ * each state it moves out of memory to disk, which rounds longer than 128 blocks would measure.
  *
  * `--count-rpc` puts counting JSON-RPC proxies between the stack and anvil (one for the Agentripe
  * server, one for the x402 facilitator) and reports the RPC calls per lifecycle by method, and a
@@ -28,7 +30,7 @@
 import { parseArgs } from 'node:util';
 import { bareReplayer, cpuMeter, running, type CpuUse, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
 import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
-import { createChainClients, roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { createChainClients, LONG_RUN_STATES, roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { escrowAbi as agentripeEscrowAbi } from './protocol/abi.ts';
 import { keepAliveFetch } from '../../harness/chain/rpc.ts';
@@ -118,7 +120,7 @@ async function stackPhase(): Promise<{
   rpcMs?: Map<string, { n: number; ms: number }>;
   facilitatorMs?: Map<string, { n: number; ms: number }>;
 }> {
-  const chain = await startChain({ profile: 'base-sepolia' });
+  const chain = await startChain({ profile: 'base-sepolia', pruneHistory: LONG_RUN_STATES });
   running.push(chain);
   const counter = flags['count-rpc'] ? await startRpcCounter(chain.rpcUrl) : undefined;
   const facCounter = flags['count-rpc'] ? await startRpcCounter(chain.rpcUrl) : undefined;
@@ -237,7 +239,7 @@ async function stackPhase(): Promise<{
  * needs the same gas) as it did on the stack's chain.
  */
 async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bigint): Promise<{ seconds: number; cpu: CpuUse }> {
-  const chain = await startChain({ profile: 'base-sepolia' });
+  const chain = await startChain({ profile: 'base-sepolia', pruneHistory: LONG_RUN_STATES });
   running.push(chain);
   // Same agent id as in phase 1, so recorded feedback/deposit calldata is valid here too.
   const id = await registerAgent(chain, 'http://127.0.0.1:1');

@@ -20,17 +20,20 @@
  *
  * The three run side by side in alternating chunks of 10 payments, so load from other jobs on this
  * shared machine hits them alike. `--rounds R` repeats on fresh chains and reports the median.
+ * The chains keep their past states in memory only, as `amh run`'s do (LONG_RUN_STATES): by
+ * default anvil writes each state it moves out of memory to disk, which rounds longer than 128
+ * blocks would measure.
  * `--count-rpc` puts a counting JSON-RPC proxy in front of the stack's chain and reports the calls
  * per paid request by method (slower: its rates are not the headline figures).
  *
  * Prints plain lines and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
-import { running, startRpcCounter, stopAll } from '../../harness/testing/bench-tools.ts';
+import { cpuMeter, type CpuUse, running, startRpcCounter, stopAll } from '../../harness/testing/bench-tools.ts';
 import { encodeFunctionData, getAddress, parseSignature, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { eip3009ABI } from '@x402/evm';
-import { createChainClients, keepAliveFetch, postJsonRpc, roleAccount, rpcCall, serviceAccount, startChain, tokenOf } from '../../harness/chain/index.ts';
+import { createChainClients, keepAliveFetch, LONG_RUN_STATES, postJsonRpc, roleAccount, rpcCall, serviceAccount, startChain, tokenOf } from '../../harness/chain/index.ts';
 import { createPayer, pickV2 } from './agents/payer.ts';
 import type { ExactEvmPayload } from './protocol/wire.ts';
 import { startFacilitator } from './server/facilitator.ts';
@@ -75,7 +78,7 @@ function transferCalldata(p: ExactEvmPayload): Hex {
 
 /** The stack: a chain, our facilitator, the demo resource and a payer that knows the price. */
 async function startStack() {
-  const chain = await startChain({ profile: 'base-sepolia' });
+  const chain = await startChain({ profile: 'base-sepolia', pruneHistory: LONG_RUN_STATES });
   running.push(chain);
   await rpcCall(chain.rpcUrl, 'anvil_setBalance', [facilitatorKey.address, GAS_ETH]);
   const counter = flags['count-rpc'] ? await startRpcCounter(chain.rpcUrl) : undefined;
@@ -94,6 +97,7 @@ async function startStack() {
   const balance = () => publicClient.readContract({ address: usdc.address, abi: eip3009ABI, functionName: 'balanceOf', args: [buyer.address] });
   return {
     counter,
+    anvilPid: chain.pid,
     amount: BigInt(req.amount),
     balance,
     /** One paid request; every answer is checked. */
@@ -108,7 +112,7 @@ async function startStack() {
 
 /** Bare: a chain and the calls a payment needs, sent directly (`protocol`: 3 round trips; `floor`: 2). */
 async function startBare(kind: 'protocol' | 'floor') {
-  const chain = await startChain({ profile: 'base-sepolia' });
+  const chain = await startChain({ profile: 'base-sepolia', pruneHistory: LONG_RUN_STATES });
   running.push(chain);
   const sender = privateKeyToAccount(facilitatorKey.privateKey);
   await rpcCall(chain.rpcUrl, 'anvil_setBalance', [sender.address, GAS_ETH]);
@@ -125,23 +129,28 @@ async function startBare(kind: 'protocol' | 'floor') {
     return out as { result: unknown };
   };
   const rq = (id: number, method: string, params: unknown[]) => ({ jsonrpc: '2.0', id, method, params });
-  return async (p: ExactEvmPayload) => {
-    const data = transferCalldata(p);
-    const simulate = rq(1, 'eth_call', [{ from: sender.address, to: usdc, data }, 'latest']);
-    if (kind === 'protocol') {
-      await post([rq(0, 'eth_getBlockByNumber', ['pending', false]), simulate]);
-      await post([rq(0, 'eth_getBlockByNumber', ['pending', false]), simulate, rq(2, 'eth_getTransactionCount', [sender.address, 'pending'])]);
-    } else await post(simulate);
-    const raw = await sender.signTransaction({ chainId: chain.chainId, type: 'eip1559', to: usdc, data, gas: 200_000n, nonce: nonce++, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n });
-    const r = (await post(rq(3, 'eth_sendRawTransactionSync', [raw]))).result as { status: Hex } | null;
-    if (r?.status !== '0x1') throw new Error('bare settlement reverted');
-  };
+  return Object.assign(
+    async (p: ExactEvmPayload) => {
+      const data = transferCalldata(p);
+      const simulate = rq(1, 'eth_call', [{ from: sender.address, to: usdc, data }, 'latest']);
+      if (kind === 'protocol') {
+        await post([rq(0, 'eth_getBlockByNumber', ['pending', false]), simulate]);
+        await post([rq(0, 'eth_getBlockByNumber', ['pending', false]), simulate, rq(2, 'eth_getTransactionCount', [sender.address, 'pending'])]);
+      } else await post(simulate);
+      const raw = await sender.signTransaction({ chainId: chain.chainId, type: 'eip1559', to: usdc, data, gas: 200_000n, nonce: nonce++, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n });
+      const r = (await post(rq(3, 'eth_sendRawTransactionSync', [raw]))).result as { status: Hex } | null;
+      if (r?.status !== '0x1') throw new Error('bare settlement reverted');
+    },
+    { anvilPid: chain.pid },
+  );
 }
 
 interface Round {
   stack: number;
   bare: number;
   floor: number;
+  /** CPU milliseconds per paid request: this process and the chain's anvil, stack and bare. */
+  cpu: { stack: CpuUse; bare: CpuUse };
   rpc?: Map<string, number>;
 }
 
@@ -162,10 +171,16 @@ async function round(): Promise<Round> {
   const before = await stack.balance();
   if (stack.counter) stack.counter.state.counting = true;
   const ms = { stack: 0, bare: 0, floor: 0 };
+  const cpu = { stack: { selfMs: 0, anvilMs: 0 }, bare: { selfMs: 0, anvilMs: 0 }, floor: { selfMs: 0, anvilMs: 0 } };
+  const pids = { stack: stack.anvilPid, bare: bare.anvilPid, floor: floor.anvilPid };
   const time = async (k: keyof typeof ms, fn: () => Promise<void>) => {
+    const meter = cpuMeter(pids[k]);
     const t0 = performance.now();
     await fn();
     ms[k] += performance.now() - t0;
+    const used = meter.stop();
+    cpu[k].selfMs += used.selfMs;
+    cpu[k].anvilMs += used.anvilMs ?? Number.NaN;
   };
   for (let done = 0; done < N; ) {
     const chunk: ExactEvmPayload[] = [];
@@ -186,7 +201,14 @@ async function round(): Promise<Round> {
   if (moved !== stack.amount * BigInt(N)) throw new Error(`the payer lost ${moved}, expected ${stack.amount * BigInt(N)}`);
   await stopAll();
   const rate = (x: number) => (N / x) * 1000;
-  return { stack: rate(ms.stack), bare: rate(ms.bare), floor: rate(ms.floor), rpc: stack.counter ? new Map(stack.counter.counts) : undefined };
+  const perRequest = (c: CpuUse): CpuUse => ({ selfMs: c.selfMs / N, anvilMs: c.anvilMs! / N });
+  return {
+    stack: rate(ms.stack),
+    bare: rate(ms.bare),
+    floor: rate(ms.floor),
+    cpu: { stack: perRequest(cpu.stack), bare: perRequest(cpu.bare) },
+    rpc: stack.counter ? new Map(stack.counter.counts) : undefined,
+  };
 }
 
 async function main(): Promise<number> {
@@ -209,6 +231,10 @@ async function main(): Promise<number> {
   console.log(`stack: ${stack.toFixed(1)} paid requests/s (${(1000 / stack).toFixed(2)} ms each: sign, resource, /verify, handler, /settle with its receipt)`);
   console.log(`bare:  ${bare.toFixed(1)} payments/s (${(1000 / bare).toFixed(2)} ms: verify's and settle's chain reads, one batch each, + eth_sendRawTransactionSync)`);
   console.log(`ratio stack/bare: ${ratio.toFixed(2)} (against the 2-call floor, ${floor.toFixed(1)}/s: ${ratioFloor.toFixed(2)})`);
+  // CPU of the round with the median stack rate: where the stack's extra time goes.
+  const mid = rounds.find((r) => r.stack === stack)!.cpu;
+  const cpuText = (c: CpuUse) => `this process ${c.selfMs.toFixed(2)} ms, anvil ${c.anvilMs!.toFixed(2)} ms`;
+  console.log(`CPU per paid request: stack ${cpuText(mid.stack)} (payer, resource and facilitator all run in this process); bare ${cpuText(mid.bare)}`);
   let rpcPerRequest: Record<string, number> | undefined;
   const counted = rounds.find((r) => r.rpc)?.rpc;
   if (counted) {
@@ -228,6 +254,7 @@ async function main(): Promise<number> {
       floorPerSecond: +floor.toFixed(2),
       ratio: +ratio.toFixed(3),
       ratioFloor: +ratioFloor.toFixed(3),
+      cpuMsPerRequest: Object.fromEntries(Object.entries(mid).map(([k, c]) => [k, { self: +c.selfMs.toFixed(2), anvil: +c.anvilMs!.toFixed(2) }])),
       ...(ROUNDS > 1 ? { perRound: rounds.map((r) => ({ stack: +r.stack.toFixed(2), bare: +r.bare.toFixed(2), ratio: +(r.stack / r.bare).toFixed(3) })) } : {}),
       ...(rpcPerRequest ? { rpcCounted: true, rpcPerRequest } : {}),
     }),
