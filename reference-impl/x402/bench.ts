@@ -2,7 +2,7 @@
  * x402 payment benchmark: paid requests per second through the reference stack against the bare
  * chain calls the same payments need.
  *
- *   npx tsx reference-impl/x402/bench.ts [--n 100] [--warmup 5] [--rounds 3] [--count-rpc]
+ *   npx tsx reference-impl/x402/bench.ts [--n 100] [--warmup 200] [--rounds 3] [--count-rpc]
  *
  * - Stack: a fresh base-sepolia anvil, our facilitator and the demo resource (`GET /premium`). One
  *   paid request = the payer agent (keep-alive HTTP, host clock) signs an EIP-3009 authorization
@@ -42,14 +42,14 @@ import { startDemoResource } from './server/demo.ts';
 const { values: flags } = parseArgs({
   options: {
     n: { type: 'string', default: '100' },
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '3' },
     'count-rpc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: npx tsx reference-impl/x402/bench.ts [--n 100] [--warmup 5] [--rounds 3] [--count-rpc]');
+  console.log('usage: npx tsx reference-impl/x402/bench.ts [--n 100] [--warmup 200] [--rounds 3] [--count-rpc]');
   process.exit(0);
 }
 const N = Number(flags.n);
@@ -97,6 +97,7 @@ async function startStack() {
   const balance = () => publicClient.readContract({ address: usdc.address, abi: eip3009ABI, functionName: 'balanceOf', args: [buyer.address] });
   return {
     counter,
+    rpcUrl: chain.rpcUrl,
     anvilPid: chain.pid,
     amount: BigInt(req.amount),
     balance,
@@ -118,7 +119,8 @@ async function startBare(kind: 'protocol' | 'floor') {
   await rpcCall(chain.rpcUrl, 'anvil_setBalance', [sender.address, GAS_ETH]);
   const { publicClient } = createChainClients(chain);
   const usdc: Address = tokenOf(chain.profile, 'usdc').address;
-  let nonce = await publicClient.getTransactionCount({ address: sender.address, blockTag: 'pending' });
+  const count = () => publicClient.getTransactionCount({ address: sender.address, blockTag: 'pending' });
+  let nonce = await count();
   const block = await publicClient.getBlock();
   const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
   const post = async (body: unknown) => {
@@ -141,7 +143,14 @@ async function startBare(kind: 'protocol' | 'floor') {
       const r = (await post(rq(3, 'eth_sendRawTransactionSync', [raw]))).result as { status: Hex } | null;
       if (r?.status !== '0x1') throw new Error('bare settlement reverted');
     },
-    { anvilPid: chain.pid },
+    {
+      rpcUrl: chain.rpcUrl,
+      anvilPid: chain.pid,
+      /** After a revert: the sender's next nonce from the chain again. */
+      async recount() {
+        nonce = await count();
+      },
+    },
   );
 }
 
@@ -163,11 +172,21 @@ async function round(): Promise<Round> {
   const stack = await startStack();
   const bare = await startBare('protocol');
   const floor = await startBare('floor');
+  // Warm-up payments bring this process's code to the steady state of a server that has been up a
+  // while (measured cold, the first hundred payments run half-interpreted); the chains then go back
+  // to their snapshot, so the timed payments meet fresh chains as in a cold round (anvil's own cost
+  // per transaction grows with the blocks it holds).
+  const chains = [stack.rpcUrl, bare.rpcUrl, floor.rpcUrl];
+  const snapshots = await Promise.all(chains.map((url) => rpcCall<Hex>(url, 'evm_snapshot', [])));
   for (let i = 0; i < WARMUP; i++) {
     const p = await stack.pay();
     await bare(p);
     await floor(p);
   }
+  const reverted = await Promise.all(chains.map((url, i) => rpcCall<boolean>(url, 'evm_revert', [snapshots[i]])));
+  if (!reverted.every(Boolean)) throw new Error('a chain did not revert to its pre-warm-up snapshot');
+  await bare.recount();
+  await floor.recount();
   const before = await stack.balance();
   if (stack.counter) stack.counter.state.counting = true;
   const ms = { stack: 0, bare: 0, floor: 0 };

@@ -3,9 +3,9 @@
  * client (`@x402/evm`) does and build v1/v2 payment payloads, honest or deliberately broken (a
  * scripted attacker needs the broken ones). Pure: no I/O.
  */
-import { getAddress, toHex, type Address, type Hex } from 'viem';
+import { domainSeparator, getAddress, isAddress, keccak256, maxUint256, toHex, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { authorizationTypes } from '@x402/evm';
 import { encodeHeader, type Authorization, type RequirementsV1, type RequirementsV2 } from './wire.ts';
 
@@ -54,7 +54,8 @@ export async function signAuthorization(
     validBefore: fields.validBefore,
     nonce: fields.nonce,
   };
-  const signature = await account.signTypedData({ domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization', message });
+  const digest = authorizationDigest(domain, message);
+  const signature = digest ? await account.sign({ hash: digest }) : await account.signTypedData({ domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization', message });
   return {
     signature,
     authorization: {
@@ -68,9 +69,44 @@ export async function signAuthorization(
   };
 }
 
+const TRANSFER_TYPE_HASH = keccak256(toHex('TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)'));
+// One separator per token and chain: a payer pays the same few tokens over and over.
+const separators = new Map<string, Hex>();
+
+/**
+ * The EIP-712 digest of a TransferWithAuthorization, as viem's hashTypedData computes it, with the
+ * domain's separator kept (hashing the domain again each time was most of the signing cost).
+ * Undefined for fields EIP-712 cannot encode; the caller then lets viem refuse them.
+ */
+export function authorizationDigest(domain: SigningDomain, m: { from: Address; to: Address; value: bigint; validAfter: bigint; validBefore: bigint; nonce: Hex }): Hex | undefined {
+  const words = [m.value, m.validAfter, m.validBefore];
+  if (words.some((w) => w < 0n || w > maxUint256) || !/^0x[0-9a-fA-F]{64}$/.test(m.nonce) || !isAddress(m.from) || !isAddress(m.to)) return undefined;
+  const key = `${domain.name}\n${domain.version}\n${domain.chainId}\n${domain.verifyingContract}`;
+  let separator = separators.get(key);
+  if (!separator) {
+    separator = domainSeparator({ domain });
+    if (separators.size >= 256) separators.clear();
+    separators.set(key, separator);
+  }
+  const word = (x: bigint) => x.toString(16).padStart(64, '0');
+  const address = (a: Address) => a.slice(2).padStart(64, '0');
+  const struct = keccak256(`${TRANSFER_TYPE_HASH}${address(m.from)}${address(m.to)}${words.map(word).join('')}${m.nonce.slice(2)}`);
+  return keccak256(`0x1901${separator.slice(2)}${struct.slice(2)}`);
+}
+
+// Random bytes drawn 4 KB at a time: one call into the system's generator per 128 nonces, not per
+// payment (each call costs as much as hashing the authorization).
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+
 /** A fresh random 32-byte nonce. */
 export function randomNonce(): Hex {
-  return toHex(randomBytes(32));
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  poolAt += 32;
+  return `0x${pool.toString('hex', poolAt - 32, poolAt)}`;
 }
 
 type PayOptions = { now: bigint; chainId: number; auth?: AuthorizationOverrides; domain?: Partial<SigningDomain> };

@@ -14,10 +14,11 @@ import {
   encodePaymentSignatureHeader,
 } from '@x402/core/http';
 import { authorizationTypes } from '@x402/evm';
-import { getAddress, recoverTypedDataAddress, type Hex } from 'viem';
+import fc from 'fast-check';
+import { getAddress, hashTypedData, maxUint256, recoverTypedDataAddress, toHex, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { test } from 'vitest';
-import { makeV2Payload } from './payload.ts';
+import { authorizationDigest, makeV2Payload } from './payload.ts';
 import { PaymentPayloadV2Schema, RequirementsV2Schema, decodeHeader, encodeHeader, type RequirementsV2 } from './wire.ts';
 
 const KEY: Hex = `0x${'42'.repeat(32)}`;
@@ -63,4 +64,29 @@ test('our EIP-3009 authorization verifies under the official EIP-712 types and t
   assert.equal(signer, privateKeyToAccount(KEY).address);
   assert.equal(getAddress(a.to!), getAddress(req.payTo));
   assert.equal(a.value, req.amount);
+});
+
+test("authorizationDigest is viem's hashTypedData under the official types, for any domain and message EIP-712 can encode", () => {
+  const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => getAddress(toHex(b)));
+  const word = fc.oneof(fc.constantFrom(0n, 1n, maxUint256 - 1n, maxUint256), fc.bigInt({ min: 0n, max: maxUint256 }));
+  fc.assert(
+    fc.property(
+      fc.record({ name: fc.string(), version: fc.string(), chainId: fc.integer({ min: 1, max: 2 ** 40 }), verifyingContract: address }),
+      fc.record({ from: address, to: address, value: word, validAfter: word, validBefore: word, nonce: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => toHex(b)) }),
+      (domain, message) => {
+        const expected = hashTypedData({ domain, types: authorizationTypes, primaryType: 'TransferWithAuthorization', message });
+        assert.equal(authorizationDigest(domain, message), expected);
+        // The same token and chain again: the kept separator gives the same digest.
+        assert.equal(authorizationDigest({ ...domain }, message), expected);
+      },
+    ),
+    { numRuns: 300 },
+  );
+  // What EIP-712 cannot encode is left to viem to refuse.
+  const domain = { name: 'USDC', version: '2', chainId: 84532, verifyingContract: getAddress(req.asset) };
+  const ok = { from: getAddress(req.payTo), to: getAddress(req.payTo), value: 1n, validAfter: 0n, validBefore: 1n, nonce: `0x${'11'.repeat(32)}` as Hex };
+  assert.equal(authorizationDigest(domain, { ...ok, value: maxUint256 + 1n }), undefined);
+  assert.equal(authorizationDigest(domain, { ...ok, validAfter: -1n }), undefined);
+  assert.equal(authorizationDigest(domain, { ...ok, nonce: '0x11' }), undefined);
+  assert.equal(authorizationDigest(domain, { ...ok, to: req.payTo.toLowerCase().replace('cd', 'CD') as Hex }), undefined);
 });

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { generatePrivateKey } from 'viem/accounts';
-import type { Address, Hex } from 'viem';
+import { encodeAbiParameters, pad, parseAbi, parseEventLogs, toEventSelector, toHex, type Address, type Hex } from 'viem';
 import { roleAccount, startChain, type RunningChain } from '../../../harness/chain/index.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNonceManager, jsonRpc } from 'viem/nonce';
-import { nonceTracker, startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
+import { isTransfer, nonceTracker, startFacilitator, type FacilitatorFaults, type RunningFacilitator } from './facilitator.ts';
 import { Reason, type RequirementsV1, type RequirementsV2 } from '../protocol/wire.ts';
 import { makeV1Payload, makeV2Payload } from '../protocol/payload.ts';
 import { callsRpc, startFaultProxy } from '../../../harness/faults/index.ts';
@@ -588,5 +588,50 @@ describe('clock: validAfter/validBefore are judged by chain time, not host time'
     };
     await check(fac.url);
     await assert.rejects(check((await faultyFacilitator('hostClock')).url), assert.AssertionError);
+  });
+});
+
+describe("the settlement's Transfer log", () => {
+  test('isTransfer agrees with decoding the log through the ERC-20 ABI, for logs of every shape (300 runs)', () => {
+    const abi = parseAbi(['event Transfer(address indexed from, address indexed to, uint256 value)']);
+    const address = fc.constantFrom(buyer.address, vendor.address, attacker.address);
+    const word = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => toHex(b));
+    const log = fc.record({
+      topic: fc.oneof(fc.constant(toEventSelector('Transfer(address,address,uint256)')), fc.constant(toEventSelector('Approval(address,address,uint256)')), word),
+      from: fc.oneof(
+        address.map((a) => pad(a)),
+        word,
+      ),
+      to: fc.oneof(
+        address.map((a) => pad(a)),
+        word,
+      ),
+      extraTopics: fc.array(word, { maxLength: 1 }),
+      dropTopics: fc.integer({ min: 0, max: 2 }),
+      value: fc.oneof(fc.constantFrom(0n, 1n, 100000n, 2n ** 256n - 1n), fc.bigInt({ min: 0n, max: 2n ** 256n - 1n })),
+      extraData: fc.constantFrom('', '00'.repeat(32)),
+    });
+    fc.assert(
+      fc.property(log, address, address, fc.constantFrom(0n, 1n, 100000n, 2n ** 256n - 1n), (l, from, to, value) => {
+        const topics = [l.topic, l.from, l.to, ...l.extraTopics].slice(0, 3 + l.extraTopics.length - l.dropTopics) as Hex[];
+        const data = `${encodeAbiParameters([{ type: 'uint256' }], [l.value])}${l.extraData}` as Hex;
+        const entry = { address: USDC, topics, data, blockHash: null, blockNumber: null, logIndex: null, transactionHash: null, transactionIndex: null, removed: false };
+        const decoded = parseEventLogs({ abi, eventName: 'Transfer', logs: [entry as never] });
+        const expected = decoded.some((d) => d.args.from.toLowerCase() === from.toLowerCase() && d.args.to.toLowerCase() === to.toLowerCase() && d.args.value === value);
+        // A 64-byte data field decodes leniently in viem (the extra word ignored); the token emits one word.
+        if (l.extraData === '' || !expected) assert.equal(isTransfer({ topics, data }, from, to, value), expected);
+        else assert.equal(isTransfer({ topics, data }, from, to, value), false);
+      }),
+      { numRuns: 300 },
+    );
+    // The exact transfer, and each field off by one.
+    const t = (f: Address, to: Address, v: bigint) => ({
+      topics: [toEventSelector('Transfer(address,address,uint256)'), pad(f), pad(to)] as Hex[],
+      data: encodeAbiParameters([{ type: 'uint256' }], [v]),
+    });
+    assert.equal(isTransfer(t(buyer.address, vendor.address, 100000n), buyer.address, vendor.address, 100000n), true);
+    assert.equal(isTransfer(t(buyer.address, vendor.address, 100001n), buyer.address, vendor.address, 100000n), false);
+    assert.equal(isTransfer(t(attacker.address, vendor.address, 100000n), buyer.address, vendor.address, 100000n), false);
+    assert.equal(isTransfer(t(buyer.address, attacker.address, 100000n), buyer.address, vendor.address, 100000n), false);
   });
 });

@@ -22,9 +22,9 @@ import {
   formatTransactionReceipt,
   getAddress,
   keccak256,
-  parseEventLogs,
   parseSignature,
   recoverTypedDataAddress,
+  toEventSelector,
   type Address,
   type Hex,
   type PublicClient,
@@ -424,20 +424,28 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   const sends = { sync: true };
   let priorityFee: Promise<bigint> | undefined;
 
+  // The settlement's calldata by authorization key: /verify's simulation, /settle's and the send
+  // itself encode the same call.
+  const calldata = new BoundedMap<string, Hex>(1024);
+  const transferData = (key: string, payload: ExactEvmPayload): Hex => {
+    let data = calldata.get(key);
+    if (!data) {
+      data = encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never });
+      calldata.set(key, data);
+    }
+    return data;
+  };
+
   /** The transfer as a call from our account (what /settle will send). */
-  const transferCall = (token: Address, payload: ExactEvmPayload) => ({
-    from: account.address,
-    to: token,
-    data: encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never }),
-  });
+  const transferCall = (token: Address, key: string, payload: ExactEvmPayload) => ({ from: account.address, to: token, data: transferData(key, payload) });
 
   /**
    * The transfer run against the chain without sending it: `eth_createAccessList` (one execution,
    * with its gas figure) or, where the node lacks it, `eth_estimateGas`. Fails exactly when the
    * settlement would revert.
    */
-  const simulationCall = (token: Address, payload: ExactEvmPayload): RpcCall =>
-    simulation.accessList ? { method: 'eth_createAccessList', params: [transferCall(token, payload), 'latest'] } : { method: 'eth_estimateGas', params: [transferCall(token, payload)] };
+  const simulationCall = (token: Address, key: string, payload: ExactEvmPayload): RpcCall =>
+    simulation.accessList ? { method: 'eth_createAccessList', params: [transferCall(token, key, payload), 'latest'] } : { method: 'eth_estimateGas', params: [transferCall(token, key, payload)] };
 
   function simulationGas(r: RpcResult): { ok: true; value: bigint } | { ok: false; error: unknown } {
     if (!r.ok) return r;
@@ -528,7 +536,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     const useClock = customClock !== undefined && !forSend;
     const calls: RpcCall[] = [
       ...(useClock ? [] : [blockCall()]),
-      ...(doSimulate ? [simulationCall(tokenAddress, payload)] : stateCalls()),
+      ...(doSimulate ? [simulationCall(tokenAddress, key, payload)] : stateCalls()),
       ...(forSend ? [{ method: 'eth_getTransactionCount', params: [account.address, 'pending'] }] : []),
     ];
     const countedAt = nonces.mark();
@@ -648,8 +656,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     if (faults.revertedIsSettled) return { success: true, transaction: hash, network, payer };
     if (receipt.status !== 'success') return { success: false, errorReason: Reason.transactionFailed, transaction: hash, network, payer };
     const a = payload.authorization;
-    const transfers = parseEventLogs({ abi: transferEventAbi, eventName: 'Transfer', logs: receipt.logs.filter((l) => sameAddress(l.address, token.address)) });
-    const moved = transfers.some((l) => sameAddress(l.args.from, a.from) && sameAddress(l.args.to, a.to) && l.args.value === BigInt(a.value));
+    const moved = receipt.logs.some((l) => sameAddress(l.address, token.address) && isTransfer(l, a.from, a.to, BigInt(a.value)));
     if (!moved) return { success: false, errorReason: Reason.transferEventMismatch, transaction: hash, network, payer };
     return { success: true, transaction: hash, network, payer };
   }
@@ -707,7 +714,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
       send.baseFeePerGas === null
         ? { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() }
         : { type: 'eip1559' as const, maxFeePerGas: send.baseFeePerGas * 2n + tip, maxPriorityFeePerGas: tip };
-    const data = encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: transferArgs(payload) as never });
+    const data = transferData(ctx.key, payload);
     let count = { pending: send.pendingCount, at: send.at };
     for (let attempt = 0; ; attempt++) {
       const nonce = faults.chainNonceOnly ? count.pending : nonces.take(count.pending, count.at);
@@ -825,26 +832,40 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
   return facilitator;
 }
 
-const transferEventAbi = [
-  {
-    type: 'event',
-    name: 'Transfer',
-    inputs: [
-      { name: 'from', type: 'address', indexed: true },
-      { name: 'to', type: 'address', indexed: true },
-      { name: 'value', type: 'uint256', indexed: false },
-    ],
-  },
-] as const;
+const TRANSFER_TOPIC = toEventSelector('Transfer(address,address,uint256)');
+/**
+ * Whether a log is the ERC-20 Transfer event of `value` from `from` to `to`: the logs a token emits,
+ * read word by word (decoding every log of the receipt through the ABI cost more than the rest of
+ * the verdict). A log of another shape (other topics, data not one word) is no such transfer.
+ */
+export function isTransfer(log: { topics: readonly Hex[]; data: Hex }, from: string, to: string, value: bigint): boolean {
+  const [topic, fromWord, toWord] = log.topics;
+  return log.topics.length === 3 && topic?.toLowerCase() === TRANSFER_TOPIC && log.data.length === 66 && wordIsAddress(fromWord!, from) && wordIsAddress(toWord!, to) && BigInt(log.data) === value;
+}
+/** A 32-byte word holding exactly this address (zero-padded, as an indexed address topic is). */
+const wordIsAddress = (word: Hex, address: string) => word.length === 66 && /^0x0{24}$/.test(word.slice(0, 26)) && word.slice(26).toLowerCase() === address.slice(2).toLowerCase();
 
 /** Request bodies above this are refused with 413 (a payment is well under 4 KB). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 type ParsedBody = { ok: true; req: FacilitatorRequest } | { ok: false; reason: string; message: string };
 
+// Requests read, by their text: a resource sends /settle the very body it sent /verify, and
+// validating a request costs more than the rest of reading it. Parsed requests are never changed.
+const parsedRequests = new BoundedMap<string, ParsedBody>(256);
+
 async function readRequest(c: Context): Promise<ParsedBody> {
   // Past MAX_BODY_BYTES this throws a 413, answered by the app's error handler.
   const text = await readBody(c, MAX_BODY_BYTES);
+  let parsed = parsedRequests.get(text);
+  if (!parsed) {
+    parsed = parseRequest(text);
+    if (text.length <= 8192) parsedRequests.set(text, parsed);
+  }
+  return parsed;
+}
+
+function parseRequest(text: string): ParsedBody {
   let body: unknown;
   try {
     body = JSON.parse(text);

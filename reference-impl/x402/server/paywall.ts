@@ -438,14 +438,22 @@ export function paywall(cfg: PaywallConfig): MiddlewareHandler {
     }
     const outcome = await decision.settle();
     if (outcome.ok) {
-      // Re-wrap so headers are mutable whatever produced the handler's Response. The body was
-      // produced already (the official middleware buffers it too); a buffer is cheaper than a
-      // stream pipe.
-      const res = new Response(await c.res.arrayBuffer(), c.res);
-      for (const [k, v] of Object.entries(outcome.headers)) res.headers.set(k, v);
-      res.headers.append('Access-Control-Expose-Headers', Object.keys(outcome.headers).join(','));
-      c.res = undefined as never;
-      c.res = res;
+      const add = (headers: Headers) => {
+        for (const [k, v] of Object.entries(outcome.headers)) headers.set(k, v);
+        headers.append('Access-Control-Expose-Headers', Object.keys(outcome.headers).join(','));
+      };
+      try {
+        // The handler's own Response, as it is: re-wrapping one that hono built would turn its
+        // cached body into a web stream to read and pipe again.
+        add(c.res.headers);
+      } catch {
+        // Immutable headers (a Response passed on from a fetch): re-wrap. The body was produced
+        // already (the official middleware buffers it too); a buffer is cheaper than a stream pipe.
+        const res = new Response(await c.res.arrayBuffer(), c.res);
+        add(res.headers);
+        c.res = undefined as never;
+        c.res = res;
+      }
     } else {
       c.res = undefined as never;
       c.res = toResponse(outcome.response);
