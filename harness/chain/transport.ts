@@ -4,12 +4,19 @@
 import {
   createPublicClient,
   createTestClient,
+  createTransport,
   createWalletClient,
   defineChain,
+  HttpRequestError,
   http as httpTransport,
   publicActions,
+  RpcRequestError,
+  stringify,
+  TimeoutError,
   type Account,
   type Chain,
+  type EIP1193RequestFn,
+  type EIP1193RequestOptions,
   type HttpTransport,
   type HttpTransportConfig,
   type Hex,
@@ -17,11 +24,51 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { roleAccount, type RoleAccount } from './accounts.ts';
 import { jsonRpcFetch } from './rpc.ts';
+import { viaRpcSocket } from './rpc-socket.ts';
 import type { ChainProfile } from './profiles.ts';
 
-/** viem http transport over the keep-alive agents ({@link jsonRpcFetch}). */
+/**
+ * viem http transport over the keep-alive agents ({@link jsonRpcFetch}). A call to an anvil this
+ * process holds a socket to goes straight over that socket: viem's HTTP client builds headers, an
+ * abort signal, a timer and a batch scheduler around every call, which cost as much CPU as the call
+ * itself. What viem sees is what its http transport gives: the result, a RpcRequestError carrying
+ * the node's error, a TimeoutError, or an HttpRequestError when the answer was lost; its retries
+ * and error mapping (buildRequest) run around both alike.
+ */
 export function keepAliveTransport(url: string, config: HttpTransportConfig = {}): HttpTransport {
-  return httpTransport(url, { fetchFn: jsonRpcFetch, ...config });
+  const overHttp = httpTransport(url, { fetchFn: jsonRpcFetch, ...config });
+  if (config.batch || config.raw) return overHttp;
+  return ((params) => {
+    const http = overHttp({ ...params, retryCount: 0 });
+    const timeout = params.timeout ?? config.timeout ?? 10_000;
+    let id = 0;
+    return createTransport(
+      {
+        key: config.key ?? 'http',
+        name: config.name ?? 'HTTP JSON-RPC',
+        methods: config.methods,
+        request: (async ({ method, params: args }: { method: string; params?: unknown }, options?: EIP1193RequestOptions) => {
+          const body = { method, params: args };
+          const answered = viaRpcSocket(url, stringify({ jsonrpc: '2.0', id: id++, ...body }), { timeoutMs: timeout, signal: options?.signal });
+          if (!answered) return http.request({ method, params: args } as never, options);
+          let answer: { result?: unknown; error?: { code: number; message: string; data?: unknown } };
+          try {
+            answer = JSON.parse(await answered);
+          } catch (err) {
+            if ((err as Error).name === 'TimeoutError') throw new TimeoutError({ body, url });
+            throw new HttpRequestError({ body, url, details: (err as Error).message, cause: err as Error });
+          }
+          if (answer.error) throw new RpcRequestError({ body, error: answer.error, url });
+          return answer.result;
+        }) as EIP1193RequestFn,
+        retryCount: config.retryCount ?? params.retryCount,
+        retryDelay: config.retryDelay,
+        timeout,
+        type: 'http',
+      },
+      { fetchOptions: config.fetchOptions, url },
+    );
+  }) as HttpTransport;
 }
 
 /** The subset of RunningChain that clients need. */

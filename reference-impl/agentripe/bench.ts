@@ -2,7 +2,7 @@
  * Agentripe lifecycle benchmark: how many full paid-task lifecycles per second the reference stack
  * does on a fresh base-sepolia anvil, against the bare chain calls those lifecycles need.
  *
- *   npx tsx reference-impl/agentripe/bench.ts [--n 30] [--withdraw] [--warmup 2] [--rounds 3] [--count-rpc]
+ *   npx tsx reference-impl/agentripe/bench.ts [--n 30] [--withdraw] [--warmup 2] [--jit-warmup 60] [--rounds 3] [--count-rpc]
  *
  * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
  *    (official @x402/fetch client; buyer and vendor on keep-alive HTTP, as the x402 bench's payer) -> server settles and records the deposit -> vendor starts ->
@@ -13,6 +13,12 @@
  * 3. Bare: on a second fresh chain, the same transactions (same senders, same calldata, same gas)
  *    are signed locally with viem and sent one by one with `eth_sendRawTransactionSync` (one round
  *    trip returns the receipt): the least the chain work of a lifecycle can cost here.
+ *
+ * Before either phase times anything, `--jit-warmup` lifecycles (and, in phase 3, their
+ * transactions) run once and the chain goes back to its snapshot: this process's code reaches the
+ * steady state of a server that has been up a while (measured cold, the stack's first lifecycles run
+ * half-interpreted), while the timed lifecycles still meet a fresh chain (anvil's own cost per
+ * transaction grows with the blocks it holds: a long run would flatter the ratio).
  *
  * `--rounds R` repeats both phases on fresh chains and reports the median round (default 3: single
  * rounds of 30 lifecycles vary by a tenth on a quiet machine, by 2x under load). The chains keep
@@ -30,7 +36,7 @@
 import { parseArgs } from 'node:util';
 import { bareReplayer, cpuMeter, running, type CpuUse, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
 import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
-import { createChainClients, LONG_RUN_STATES, roleAccount, roleAccounts, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { createChainClients, LONG_RUN_STATES, roleAccount, roleAccounts, rpcCall, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { escrowAbi as agentripeEscrowAbi } from './protocol/abi.ts';
 import { keepAliveFetch } from '../../harness/chain/rpc.ts';
@@ -43,6 +49,7 @@ const { values: flags } = parseArgs({
   options: {
     n: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '2' },
+    'jit-warmup': { type: 'string', default: '60' },
     rounds: { type: 'string', default: '3' },
     withdraw: { type: 'boolean', default: false },
     'count-rpc': { type: 'boolean', default: false },
@@ -50,14 +57,15 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log('usage: npx tsx reference-impl/agentripe/bench.ts [--n 30] [--warmup 2] [--rounds 3] [--withdraw] [--count-rpc]');
+  console.log('usage: npx tsx reference-impl/agentripe/bench.ts [--n 30] [--warmup 2] [--jit-warmup 60] [--rounds 3] [--withdraw] [--count-rpc]');
   process.exit(0);
 }
 const N = Number(flags.n);
 const WARMUP = Number(flags.warmup);
+const JIT_WARMUP = Number(flags['jit-warmup']);
 const ROUNDS = Number(flags.rounds);
-if (!Number.isInteger(N) || N < 1 || !Number.isInteger(WARMUP) || WARMUP < 0 || !Number.isInteger(ROUNDS) || ROUNDS < 1) {
-  console.error('--n and --rounds must be positive integers and --warmup a non-negative integer');
+if (![N, ROUNDS].every((x) => Number.isInteger(x) && x >= 1) || ![WARMUP, JIT_WARMUP].every((x) => Number.isInteger(x) && x >= 0)) {
+  console.error('--n and --rounds must be positive integers, --warmup and --jit-warmup non-negative integers');
   process.exit(2);
 }
 
@@ -112,6 +120,7 @@ async function stackPhase(): Promise<{
   seconds: number;
   cpu: CpuUse;
   perStepMs: Record<string, number>;
+  jitTxs: RecordedTx[];
   warmupTxs: RecordedTx[];
   txs: RecordedTx[];
   agentId: bigint;
@@ -180,7 +189,29 @@ async function stackPhase(): Promise<{
     }
   };
 
-  const warmFrom = (await clients.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
+  // Every transaction mined between two blocks, in order, from the blocks themselves.
+  const name = namer(chain);
+  const minedIn = async (first: bigint, last: bigint) => {
+    const out: RecordedTx[] = [];
+    for (let b = first; b <= last; b++) {
+      const block = await clients.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
+      for (const tx of block.transactions) {
+        const receipt = await clients.publicClient.getTransactionReceipt({ hash: tx.hash });
+        if (receipt.status !== 'success') throw new Error(`lifecycle transaction ${tx.hash} reverted`);
+        out.push({ from: tx.from, to: tx.to!, input: tx.input, gas: tx.gas, value: tx.value, name: name(tx.to, tx.input) });
+      }
+    }
+    return out;
+  };
+  const blockNumber = () => clients.publicClient.getBlockNumber({ cacheTime: 0 });
+
+  const snapshot = await rpcCall<Hex>(chain.rpcUrl, 'evm_snapshot', []);
+  const jitFrom = (await blockNumber()) + 1n;
+  for (let i = 0; i < JIT_WARMUP; i++) await lifecycle(-1000 - i, false);
+  const jitTxs = await minedIn(jitFrom, await blockNumber());
+  if (!(await rpcCall<boolean>(chain.rpcUrl, 'evm_revert', [snapshot]))) throw new Error('the chain did not revert to its pre-warm-up snapshot');
+
+  const warmFrom = (await blockNumber()) + 1n;
   for (let i = 0; i < WARMUP; i++) await lifecycle(-1 - i, false);
   const from = (await clients.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
   const measuring = (on: boolean) => {
@@ -196,20 +227,7 @@ async function stackPhase(): Promise<{
   measuring(false);
   const to = await clients.publicClient.getBlockNumber({ cacheTime: 0 });
 
-  // Every transaction mined during warm-up and the timed loop, in order, from the blocks themselves.
-  const name = namer(chain);
-  const minedIn = async (first: bigint, last: bigint) => {
-    const out: RecordedTx[] = [];
-    for (let b = first; b <= last; b++) {
-      const block = await clients.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
-      for (const tx of block.transactions) {
-        const receipt = await clients.publicClient.getTransactionReceipt({ hash: tx.hash });
-        if (receipt.status !== 'success') throw new Error(`lifecycle transaction ${tx.hash} reverted`);
-        out.push({ from: tx.from, to: tx.to!, input: tx.input, gas: tx.gas, value: tx.value, name: name(tx.to, tx.input) });
-      }
-    }
-    return out;
-  };
+  // Every transaction mined during warm-up and the timed loop.
   const warmupTxs = await minedIn(warmFrom, from - 1n);
   const txs = await minedIn(from, to);
   const perStepMs = Object.fromEntries(
@@ -222,6 +240,7 @@ async function stackPhase(): Promise<{
     seconds,
     cpu,
     perStepMs,
+    jitTxs,
     warmupTxs,
     txs,
     agentId,
@@ -238,13 +257,18 @@ async function stackPhase(): Promise<{
  * warm-up transactions are replayed first, untimed, so every timed call meets the same state (and
  * needs the same gas) as it did on the stack's chain.
  */
-async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bigint): Promise<{ seconds: number; cpu: CpuUse }> {
+async function barePhase(jitTxs: RecordedTx[], warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bigint): Promise<{ seconds: number; cpu: CpuUse }> {
   const chain = await startChain({ profile: 'base-sepolia', pruneHistory: LONG_RUN_STATES });
   running.push(chain);
   // Same agent id as in phase 1, so recorded feedback/deposit calldata is valid here too.
   const id = await registerAgent(chain, 'http://127.0.0.1:1');
   if (id !== agentId) throw new Error(`agent id ${id} on the bare chain, ${agentId} on the stack chain`);
   const keys = new Map(roleAccounts.map((r) => [r.address.toLowerCase(), r.privateKey]));
+  // The stack's JIT warm-up, replayed and reverted in the same way.
+  const snapshot = await rpcCall<Hex>(chain.rpcUrl, 'evm_snapshot', []);
+  const sendJit = await bareReplayer(chain, keys, jitTxs);
+  for (const tx of jitTxs) await sendJit(tx);
+  if (!(await rpcCall<boolean>(chain.rpcUrl, 'evm_revert', [snapshot]))) throw new Error('the bare chain did not revert to its pre-warm-up snapshot');
   const sendBare = await bareReplayer(chain, keys, [...warmupTxs, ...txs]);
   for (const tx of warmupTxs) await sendBare(tx);
   const meter = cpuMeter(chain.pid);
@@ -258,13 +282,13 @@ async function barePhase(warmupTxs: RecordedTx[], txs: RecordedTx[], agentId: bi
 
 async function main(): Promise<number> {
   console.log(
-    `Agentripe lifecycle benchmark: n=${N}, warmup=${WARMUP}, rounds=${ROUNDS}, withdraw ${flags.withdraw ? 'included (vendor withdraw() after each release)' : 'not included (use --withdraw)'}`,
+    `Agentripe lifecycle benchmark: n=${N}, warmup=${WARMUP}, jit-warmup=${JIT_WARMUP} (then reverted), rounds=${ROUNDS}, withdraw ${flags.withdraw ? 'included (vendor withdraw() after each release)' : 'not included (use --withdraw)'}`,
   );
   const f = (x: number, d = 1) => x.toFixed(d);
   const rounds: { stack: Awaited<ReturnType<typeof stackPhase>>; bare: Awaited<ReturnType<typeof barePhase>>; rate: number; bareRate: number; factor: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const stack = await stackPhase();
-    const bare = await barePhase(stack.warmupTxs, stack.txs, stack.agentId);
+    const bare = await barePhase(stack.jitTxs, stack.warmupTxs, stack.txs, stack.agentId);
     const round = { stack, bare, rate: N / stack.seconds, bareRate: N / bare.seconds, factor: N / bare.seconds / (N / stack.seconds) };
     rounds.push(round);
     if (ROUNDS > 1) console.log(`round ${r + 1}: stack ${f(round.rate, 2)} lifecycles/s, bare ${f(round.bareRate, 2)} lifecycles/s, factor ${f(round.factor, 2)}x, ${stack.txs.length} tx`);
@@ -341,6 +365,7 @@ async function main(): Promise<number> {
       bench: 'agentripe-lifecycle',
       n: N,
       warmup: WARMUP,
+      jitWarmup: JIT_WARMUP,
       rounds: ROUNDS,
       withdraw: flags.withdraw,
       stackSeconds: Number(f(stack.seconds, 3)),
