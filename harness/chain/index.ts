@@ -65,7 +65,7 @@ export {
   type ChainEndpoint,
 } from './transport.ts';
 export { targetChainEntry } from './target-entry.ts';
-export { rpcBatch, type RpcOutcome, type RpcRequest } from './rpc.ts';
+export { keepAliveText, rpcBatch, type RpcOutcome, type RpcRequest, type TextAnswer } from './rpc.ts';
 export { depthFrom, reorg, rollback, type BlockRef, type Reinclude, type ReorgResult } from './reorg.ts';
 export { SerialSender, simulatedGas, type ContractCall, type SendOptions } from './serial-sender.ts';
 export { fundRoleAccounts, placeContracts, type FundingResult, type PlacementResult } from './provision.ts';

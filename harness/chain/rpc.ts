@@ -66,9 +66,19 @@ function exchange(url: URL, o: { method: string; headers: Record<string, string>
 /** A fetch `init`'s method, headers (lower-case names) and string body, as node:http takes them. */
 function requestParts(init: RequestInit): { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal } {
   const headers: Record<string, string> = {};
-  new Headers(init.headers).forEach((v, k) => {
-    headers[k] = v;
-  });
+  const given = init.headers;
+  if (given && !(given instanceof Headers) && !Array.isArray(given)) {
+    // A plain record, as fetch reads one (names folded, values trimmed, repeats joined), without
+    // building a Headers object for it; node:http refuses what is no valid header.
+    for (const [k, v] of Object.entries(given)) {
+      const name = k.toLowerCase();
+      const value = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    }
+  } else
+    new Headers(given).forEach((v, k) => {
+      headers[k] = v;
+    });
   const body = init.body == null ? undefined : typeof init.body === 'string' ? init.body : String(init.body);
   return { method: init.method ?? 'GET', headers, body, signal: init.signal ?? undefined };
 }
@@ -85,11 +95,30 @@ export async function keepAliveFetch(input: string | URL | Request, init: Reques
   // Duck-typed: a Request built by another fetch implementation (undici's own copy) is not `instanceof Request`.
   if (typeof input === 'object' && !(input instanceof URL)) return fetchRequest(input, init);
   const res = await exchange(new URL(input), requestParts(init));
-  const h = new Headers();
-  for (const [k, v] of Object.entries(res.headers)) {
-    if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-  }
-  return new Response(NULL_BODY.has(res.status) ? null : res.body, { status: res.status, statusText: res.statusText, headers: h });
+  return new Response(NULL_BODY.has(res.status) ? null : res.body, { status: res.status, statusText: res.statusText, headers: headerPairs(res.headers) });
+}
+
+/** An HTTP answer read whole as text, its headers as fetch would give them (repeats joined). */
+export interface TextAnswer {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  text: string;
+}
+
+/**
+ * {@link keepAliveFetch} for a client that reads the whole answer as text anyway: no Response is
+ * built (reading one's body goes through a web stream, which costs more than the exchange).
+ */
+export async function keepAliveText(url: string, init: RequestInit = {}): Promise<TextAnswer> {
+  const res = await exchange(new URL(url), requestParts(init));
+  return { status: res.status, statusText: res.statusText, headers: headerPairs(res.headers), text: res.body.toString('utf8') };
+}
+
+function headerPairs(headers: http.IncomingHttpHeaders): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out.push([k, Array.isArray(v) ? v.join(', ') : v]);
+  return out;
 }
 
 /** {@link keepAliveFetch} of a Request: its method, headers and body, with `init` applied over them as fetch does. */

@@ -7,6 +7,7 @@
  * the protocol library, so it drives any x402 resource server.
  */
 import type { Address, Hex } from 'viem';
+import { keepAliveFetch, keepAliveText, type TextAnswer } from '../../../harness/chain/index.ts';
 import { makeV1Payload, makeV2Payload, type AuthorizationOverrides, type SigningDomain } from '../protocol/payload.ts';
 import { caip2, decodeHeader, encodeHeader, RequirementsV1Schema, RequirementsV2Schema, v1NetworkName, type RequirementsV1, type RequirementsV2 } from '../protocol/wire.ts';
 
@@ -138,10 +139,12 @@ export async function requestChallenge(f: typeof fetch, url: string, shape: Requ
 /** Send a request carrying a payment header (v2 `PAYMENT-SIGNATURE` unless `version: 1` or `headerName`). */
 export async function sendWithPayment(f: typeof fetch, url: string, header: string, shape: RequestShape & { version?: 1 | 2; headerName?: string } = {}): Promise<{ res: Response; body: unknown }> {
   const name = shape.headerName ?? (shape.version === 1 ? 'X-PAYMENT' : 'PAYMENT-SIGNATURE');
-  const res = await f(url, requestInit(shape, { [name]: header }));
-  // Read once and hand back an unread copy: cheaper than clone(), which tees the body stream.
-  const text = await res.text();
-  const copy = new Response([204, 205, 304].includes(res.status) ? null : text, { status: res.status, statusText: res.statusText, headers: res.headers });
+  const init = requestInit(shape, { [name]: header });
+  // Read once and hand back an unread copy: cheaper than clone(), which tees the body stream. Our
+  // own keep-alive client gives the text without a Response to read first.
+  const answer = f === (keepAliveFetch as typeof fetch) ? await keepAliveText(url, init) : await readWhole(await f(url, init));
+  const { text } = answer;
+  const copy = new Response([204, 205, 304].includes(answer.status) ? null : text, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
   let body: unknown = null;
   try {
     body = text ? JSON.parse(text) : null;
@@ -149,6 +152,10 @@ export async function sendWithPayment(f: typeof fetch, url: string, header: stri
     body = text;
   }
   return { res: copy, body };
+}
+
+async function readWhole(res: Response): Promise<TextAnswer> {
+  return { status: res.status, statusText: res.statusText, headers: [...res.headers], text: await res.text() };
 }
 
 /** Create a payer. */
