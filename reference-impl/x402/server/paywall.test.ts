@@ -53,6 +53,8 @@ async function startShop(facilitatorUrl: string, extra: Partial<PaywallConfig> =
     return c.json({ data: 'waited' });
   });
   app.get('/broken', paywall(cfg), (c) => c.json({ error: { code: 'boom', message: 'handler failed' } }, 500));
+  // A handler passing on a fetched Response: its headers are immutable.
+  app.get('/passed-on', paywall(cfg), () => fetch(`${facilitatorUrl}/supported`));
   // The handler takes "long": chain time passes the authorization's validBefore before settlement.
   app.get('/slow', paywall({ ...cfg, accepts: { price: '$0.10', payTo: vendor.address, network: 'eip155:84532', maxTimeoutSeconds: 60 } }), async (c) => {
     await tools.advance(120);
@@ -145,6 +147,18 @@ describe('happy paths', () => {
     assert.equal(b1.buyer, b0.buyer - 100_000n);
     assert.equal(b1.vendor, b0.vendor + 100_000n);
     assert.equal(shop.served.paid, served0 + 1);
+  });
+
+  test("a handler's Response with immutable headers (passed on from a fetch) is paid and carries PAYMENT-RESPONSE, its body intact", async () => {
+    const client = new x402Client();
+    registerExactEvmScheme(client, { signer: privateKeyToAccount(buyer.privateKey) });
+    const b0 = await balances();
+    const res = await wrapFetchWithPayment(fetch, client)(`${shop.url}/passed-on`);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), await (await fetch(`${shop.facilitatorUrl}/supported`)).json());
+    const receipt = new x402HTTPClient(client).getPaymentSettleResponse((n) => res.headers.get(n));
+    assert.equal(receipt.success, true);
+    assert.equal((await balances()).buyer, b0.buyer - 100_000n);
   });
 
   test('v1 client flow: body challenge, X-PAYMENT from the official v1 scheme client, X-PAYMENT-RESPONSE', async () => {
