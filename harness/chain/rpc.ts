@@ -139,7 +139,7 @@ async function fetchRequest(req: Request, init: RequestInit): Promise<Response> 
 export async function jsonRpcFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   if (typeof input === 'object' && !(input instanceof URL)) return fetchRequest(input, init);
   const url = String(input);
-  const answered = typeof init.body === 'string' && init.method === 'POST' ? viaRpcSocket(url, init.body, { signal: init.signal ?? undefined }) : undefined;
+  const answered = typeof init.body === 'string' && init.method === 'POST' ? overRpcSocket(url, init.body, { signal: init.signal ?? undefined }) : undefined;
   if (answered) return jsonAnswer(url, 200, 'OK', SOCKET_HEADERS, await answered);
   const res = await exchange(new URL(input), requestParts(init));
   return jsonAnswer(url, res.status, res.statusText, res.headers, res.body.toString('utf8'));
@@ -189,6 +189,26 @@ export async function postJson(url: string, body: string, timeoutMs = 30_000, o:
   }
 }
 
+/** What anvil's socket answers to a call it cannot route (an unknown method, or params of no known shape). */
+const SOCKET_UNROUTED = 'did not match any variant of untagged enum EthRpcCall';
+
+/**
+ * A JSON-RPC text over the node's socket ({@link viaRpcSocket}; undefined where the harness keeps
+ * none), answered as over HTTP: a single call anvil's socket cannot route is sent again over HTTP,
+ * whose handler names the error (-32601 "Method not found" for an unknown method, where the socket
+ * says -32602). Nothing ran on the node, so sending it again is safe; a batch is left as answered
+ * (its other calls did run).
+ */
+export function overRpcSocket(rpcUrl: string, text: string, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> | undefined {
+  const answered = viaRpcSocket(rpcUrl, text, o);
+  if (!answered || text.trimStart().startsWith('[')) return answered;
+  return answered.then(async (answer) => {
+    if (!answer.includes(SOCKET_UNROUTED)) return answer;
+    const res = await exchange(new URL(rpcUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: text, signal: o.signal, timeoutMs: o.timeoutMs });
+    return res.body.toString('utf8');
+  });
+}
+
 /**
  * POST a JSON-RPC request or batch to a node and read the answer as text: over the node's socket
  * where the harness keeps one (harness/chain/rpc-socket.ts), else as {@link postJson}.
@@ -201,7 +221,7 @@ export async function postJsonRpc(
 ): Promise<{ status: number; text: string }> {
   // Bigints go out as hex quantities (what the harness's raw calls pass).
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
-  const answered = viaRpcSocket(rpcUrl, body, { timeoutMs });
+  const answered = overRpcSocket(rpcUrl, body, { timeoutMs });
   if (answered) return { status: 200, text: await answered };
   if (timeoutMs !== undefined) return postJson(rpcUrl, body, timeoutMs, o);
   // No time limit: a node may hold a synchronous send until it is mined.

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, test, onTestFinished } from 'vitest';
 import { JsonRpcError, createChainClients, keepAliveFetch, postJson, rpcCall, startChain, type RunningChain } from './index.ts';
 import { jsonRpcFetch } from './rpc.ts';
+import { createPublicClient, http as http2, parseAbi, type BaseError } from 'viem';
 
 let server: http.Server;
 let url: string;
@@ -135,4 +136,31 @@ test('postJson sends a read again on a new socket when a kept-alive one was rese
     refusing.close();
   });
   await assert.rejects(postJson(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`, '{}'), /ECONNRESET|socket hang up/);
+});
+
+test('over the socket, viem meets the errors its http transport gives: a revert decoded, a node error with its code, a stopped chain as a lost answer', async () => {
+  const chain: RunningChain = await startChain({ profile: 'base' });
+  onTestFinished(() => chain.stop());
+  const overSocket = createChainClients(chain).publicClient;
+  // The same chain reached over plain HTTP (a URL the socket registry does not know: trailing query).
+  const overHttp = createPublicClient({ chain: overSocket.chain, transport: http2(`${chain.rpcUrl}?plain`, { fetchFn: jsonRpcFetch }) });
+  const erc20 = parseAbi(['function balanceOf(address) view returns (uint256)', 'function transfer(address,uint256) returns (bool)']);
+  const usdc = chain.profile.usdc!.address;
+  const describe = async (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: BaseError) => `${e.name} ${e.walk().name} ${(e.walk() as { code?: number }).code ?? ''} ${e.shortMessage.split('\n')[0]}`,
+    );
+  for (const client of [overSocket, overHttp]) {
+    assert.equal(await client.readContract({ address: usdc, abi: erc20, functionName: 'balanceOf', args: [usdc] }), 0n);
+  }
+  // A revert (transfer from an account with no balance), a node error (unknown method).
+  const revert = (c: typeof overHttp) => c.simulateContract({ address: usdc, abi: erc20, functionName: 'transfer', args: [usdc, 1n], account: '0x00000000000000000000000000000000000b0b00' });
+  assert.equal(await describe(revert(overSocket)), await describe(revert(overHttp)));
+  assert.match(await describe(revert(overSocket)), /ContractFunctionExecutionError/);
+  const unknown = (c: typeof overHttp) => c.request({ method: 'no_suchMethod' as never });
+  assert.equal(await describe(unknown(overSocket)), await describe(unknown(overHttp)));
+  await chain.stop();
+  const gone = await describe(overSocket.getBlockNumber({ cacheTime: 0 }));
+  assert.match(gone, /^HttpRequestError /, gone);
 });

@@ -23,8 +23,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { roleAccount, type RoleAccount } from './accounts.ts';
-import { jsonRpcFetch } from './rpc.ts';
-import { viaRpcSocket } from './rpc-socket.ts';
+import { jsonRpcFetch, overRpcSocket } from './rpc.ts';
 import type { ChainProfile } from './profiles.ts';
 
 /**
@@ -32,8 +31,8 @@ import type { ChainProfile } from './profiles.ts';
  * process holds a socket to goes straight over that socket: viem's HTTP client builds headers, an
  * abort signal, a timer and a batch scheduler around every call, which cost as much CPU as the call
  * itself. What viem sees is what its http transport gives: the result, a RpcRequestError carrying
- * the node's error, a TimeoutError, or an HttpRequestError when the answer was lost; its retries
- * and error mapping (buildRequest) run around both alike.
+ * the node's error, a TimeoutError, the abort reason, or an HttpRequestError when the answer was
+ * lost; its retries and error mapping (buildRequest) run around both alike.
  */
 export function keepAliveTransport(url: string, config: HttpTransportConfig = {}): HttpTransport {
   const overHttp = httpTransport(url, { fetchFn: jsonRpcFetch, ...config });
@@ -49,14 +48,15 @@ export function keepAliveTransport(url: string, config: HttpTransportConfig = {}
         methods: config.methods,
         request: (async ({ method, params: args }: { method: string; params?: unknown }, options?: EIP1193RequestOptions) => {
           const body = { method, params: args };
-          const answered = viaRpcSocket(url, stringify({ jsonrpc: '2.0', id: id++, ...body }), { timeoutMs: timeout, signal: options?.signal });
+          const answered = overRpcSocket(url, stringify({ jsonrpc: '2.0', id: id++, ...body }), { timeoutMs: timeout, signal: options?.signal });
           if (!answered) return http.request({ method, params: args } as never, options);
           let answer: { result?: unknown; error?: { code: number; message: string; data?: unknown } };
           try {
             answer = JSON.parse(await answered);
           } catch (err) {
+            if (options?.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : err;
             if ((err as Error).name === 'TimeoutError') throw new TimeoutError({ body, url });
-            throw new HttpRequestError({ body, url, details: (err as Error).message, cause: err as Error });
+            throw new HttpRequestError({ body, url, cause: err as Error });
           }
           if (answer.error) throw new RpcRequestError({ body, error: answer.error, url });
           return answer.result;
