@@ -1,5 +1,5 @@
 /**
- * Smoke test of the Agentripe lifecycle benchmark: a tiny run exits 0, prints one JSON line whose
+ * Smoke test of the Agentripe lifecycle benchmark: a tiny run (JIT warm-up and revert included) exits 0, prints one JSON line whose
  * figures are consistent, counts the 4 transactions a paid, approved task costs (5 with the
  * withdraw), and leaves no anvil behind.
  */
@@ -41,13 +41,14 @@ function runBench(args: string[], tag: string): Promise<{ code: number; stdout: 
 for (const withdraw of [false, true]) {
   test(`agentripe bench --n 2${withdraw ? ' --withdraw' : ''}: exit 0, one JSON line, ${withdraw ? 5 : 4} tx per lifecycle`, async () => {
     const tag = `AMH_BENCH_TAG=${randomUUID()}`;
-    const r = await runBench(['--n', '2', '--warmup', '1', '--rounds', '1', ...(withdraw ? ['--withdraw'] : [])], tag.slice('AMH_BENCH_TAG='.length));
+    const r = await runBench(['--n', '2', '--warmup', '1', '--jit-warmup', '3', '--rounds', '1', ...(withdraw ? ['--withdraw'] : [])], tag.slice('AMH_BENCH_TAG='.length));
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     const out = JSON.parse(lines.at(-1)!);
     assert.equal(out.bench, 'agentripe-lifecycle');
     assert.equal(out.n, 2);
     assert.equal(out.withdraw, withdraw);
+    assert.equal(out.jitWarmup, 3); // its lifecycles were reverted: the counts below are the timed ones alone
     const expected: Record<string, number> = {
       'USDC.transferWithAuthorization': 1,
       'Escrow.recordDeposit': 1,
