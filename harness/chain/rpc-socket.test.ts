@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, test } from 'vitest';
 import { createChainClients, rpcBatch, rpcCall, startChain } from './index.ts';
@@ -156,6 +156,24 @@ test('a node that is not there fails with the connection error, as HTTP does', a
     await assert.rejects(rpcCall(gone, 'eth_x'), (e: Error & { code?: string }) => e.code === 'ECONNREFUSED');
   } finally {
     closeRpcSocket(gone);
+  }
+});
+
+test('a node that takes the connection but never answers the upgrade: the call fails at its time limit, or at its abort', async () => {
+  const silent = net.createServer(() => undefined); // accepts, reads nothing, answers nothing
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const mute = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  useRpcSocket(mute);
+  try {
+    const t0 = performance.now();
+    await assert.rejects(postJsonRpc(mute, { jsonrpc: '2.0', id: 1, method: 'eth_x' }, 200), (e: Error) => e.name === 'TimeoutError' && /in 200 ms/.test(e.message));
+    assert.ok(performance.now() - t0 < 2_000, 'failed near its limit, not never');
+    await assert.rejects(jsonRpcFetch(mute, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'eth_x' }), signal: AbortSignal.timeout(150) }), (e: Error) =>
+      /abort|timeout/i.test(`${e.name} ${e.message}`),
+    );
+  } finally {
+    closeRpcSocket(mute);
+    silent.close();
   }
 });
 

@@ -58,7 +58,7 @@ class RpcSocketPool {
   private async send(text: string, o: { timeoutMs?: number; signal?: AbortSignal }): Promise<string> {
     const aborted = () => (o.signal?.reason instanceof Error ? o.signal.reason : new DOMException('aborted', 'AbortError'));
     if (o.signal?.aborted) throw aborted();
-    const c = this.idle.pop() ?? (await this.connect());
+    const c = this.idle.pop() ?? (await this.connect(o));
     return new Promise<string>((resolve, reject) => {
       const timer =
         o.timeoutMs === undefined ? undefined : setTimeout(() => this.drop(c, new DOMException(`no answer from ${new URL(this.url).host} in ${o.timeoutMs} ms`, 'TimeoutError')), o.timeoutMs);
@@ -86,14 +86,30 @@ class RpcSocketPool {
     });
   }
 
-  private connect(): Promise<Connection> {
+  /**
+   * A new connection. Its opening handshake is bounded (by the call's time limit, else
+   * CONNECT_TIMEOUT_MS) and an abort ends it: a node that accepts the TCP connection and never
+   * answers the upgrade fails the call as an unanswered HTTP request would.
+   */
+  private connect(o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Connection> {
     if (this.closed) return Promise.reject(Object.assign(new Error(`the chain at ${this.url} was stopped`), { code: 'ECONNREFUSED' }));
-    const ws = new WebSocket(this.url.replace(/^http/, 'ws'), { perMessageDeflate: false, maxPayload: 2 ** 31 - 1 });
+    const limit = o.timeoutMs ?? CONNECT_TIMEOUT_MS;
+    const ws = new WebSocket(this.url.replace(/^http/, 'ws'), { perMessageDeflate: false, maxPayload: 2 ** 31 - 1, handshakeTimeout: limit });
     const c: Connection = { ws };
     return new Promise<Connection>((resolve, reject) => {
-      ws.once('error', reject);
+      const onAbort = () => {
+        ws.terminate();
+        fail(o.signal?.reason instanceof Error ? o.signal.reason : new DOMException('aborted', 'AbortError'));
+      };
+      const fail = (e: Error) => {
+        o.signal?.removeEventListener('abort', onAbort);
+        reject(/handshake has timed out/i.test(e.message) ? new DOMException(`no answer from ${new URL(this.url).host} in ${limit} ms`, 'TimeoutError') : e);
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.once('error', fail);
       ws.once('open', () => {
-        ws.off('error', reject);
+        o.signal?.removeEventListener('abort', onAbort);
+        ws.off('error', fail);
         if (this.closed) {
           // The chain was stopped while this connection was being made.
           ws.terminate();
@@ -132,6 +148,9 @@ class RpcSocketPool {
 }
 
 const sockets = new Map<string, RpcSocketPool>();
+
+/** How long a connection's opening handshake may take when the call sets no time limit. */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 /** Sends this URL's JSON-RPC calls over WebSockets from now on (the URL must be an anvil's). */
 export function useRpcSocket(rpcUrl: string): void {
