@@ -37,7 +37,7 @@
 import { parseArgs } from 'node:util';
 import { bareReplayer, cpuMeter, running, type CpuUse, startRpcCounter, startTimer, stopAll } from '../../harness/testing/bench-tools.ts';
 import { decodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
-import { createChainClients, LONG_RUN_STATES, roleAccount, roleAccounts, rpcCall, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { createChainClients, LONG_RUN_STATES, revert, roleAccount, roleAccounts, snapshot, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { escrowAbi as agentripeEscrowAbi } from './protocol/abi.ts';
 import { keepAliveFetch } from '../../harness/chain/rpc.ts';
@@ -206,11 +206,11 @@ async function stackPhase(): Promise<{
   };
   const blockNumber = () => clients.publicClient.getBlockNumber({ cacheTime: 0 });
 
-  const snapshot = await rpcCall<Hex>(chain.rpcUrl, 'evm_snapshot', []);
+  const beforeJit = await snapshot(chain.rpcUrl);
   const jitFrom = (await blockNumber()) + 1n;
   for (let i = 0; i < JIT_WARMUP; i++) await lifecycle(-1000 - i, false);
   const jitTxs = await minedIn(jitFrom, await blockNumber());
-  if (!(await rpcCall<boolean>(chain.rpcUrl, 'evm_revert', [snapshot]))) throw new Error('the chain did not revert to its pre-warm-up snapshot');
+  await revert(chain.rpcUrl, beforeJit);
 
   const warmFrom = (await blockNumber()) + 1n;
   for (let i = 0; i < WARMUP; i++) await lifecycle(-1 - i, false);
@@ -266,10 +266,10 @@ async function barePhase(jitTxs: RecordedTx[], warmupTxs: RecordedTx[], txs: Rec
   if (id !== agentId) throw new Error(`agent id ${id} on the bare chain, ${agentId} on the stack chain`);
   const keys = new Map(roleAccounts.map((r) => [r.address.toLowerCase(), r.privateKey]));
   // The stack's JIT warm-up, replayed and reverted in the same way.
-  const snapshot = await rpcCall<Hex>(chain.rpcUrl, 'evm_snapshot', []);
+  const beforeJit = await snapshot(chain.rpcUrl);
   const sendJit = await bareReplayer(chain, keys, jitTxs);
   for (const tx of jitTxs) await sendJit(tx);
-  if (!(await rpcCall<boolean>(chain.rpcUrl, 'evm_revert', [snapshot]))) throw new Error('the bare chain did not revert to its pre-warm-up snapshot');
+  await revert(chain.rpcUrl, beforeJit);
   const sendBare = await bareReplayer(chain, keys, [...warmupTxs, ...txs]);
   for (const tx of warmupTxs) await sendBare(tx);
   const meter = cpuMeter(chain.pid);

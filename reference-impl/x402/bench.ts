@@ -33,7 +33,7 @@ import { cpuMeter, type CpuUse, running, startRpcCounter, stopAll } from '../../
 import { encodeFunctionData, getAddress, parseSignature, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { eip3009ABI } from '@x402/evm';
-import { createChainClients, keepAliveFetch, LONG_RUN_STATES, postJsonRpc, roleAccount, rpcCall, serviceAccount, startChain, tokenOf } from '../../harness/chain/index.ts';
+import { createChainClients, keepAliveFetch, LONG_RUN_STATES, postJsonRpc, revert, roleAccount, rpcCall, serviceAccount, snapshot, startChain, tokenOf } from '../../harness/chain/index.ts';
 import { createPayer, pickV2 } from './agents/payer.ts';
 import type { ExactEvmPayload } from './protocol/wire.ts';
 import { startFacilitator } from './server/facilitator.ts';
@@ -178,26 +178,27 @@ async function round(): Promise<Round> {
   // to their snapshot, so the timed payments meet fresh chains as in a cold round (anvil's own cost
   // per transaction grows with the blocks it holds).
   const chains = [stack.rpcUrl, bare.rpcUrl, floor.rpcUrl];
-  const snapshots = await Promise.all(chains.map((url) => rpcCall<Hex>(url, 'evm_snapshot', [])));
+  const snapshots = await Promise.all(chains.map((url) => snapshot(url)));
   for (let i = 0; i < WARMUP; i++) {
     const p = await stack.pay();
     await bare(p);
     await floor(p);
   }
-  const reverted = await Promise.all(chains.map((url, i) => rpcCall<boolean>(url, 'evm_revert', [snapshots[i]])));
-  if (!reverted.every(Boolean)) throw new Error('a chain did not revert to its pre-warm-up snapshot');
+  await Promise.all(chains.map((url, i) => revert(url, snapshots[i]!)));
   await bare.recount();
   await floor.recount();
   const before = await stack.balance();
   if (stack.counter) stack.counter.state.counting = true;
   const ms = { stack: 0, bare: 0, floor: 0 };
-  const cpu = { stack: { selfMs: 0, anvilMs: 0 }, bare: { selfMs: 0, anvilMs: 0 }, floor: { selfMs: 0, anvilMs: 0 } };
-  const pids = { stack: stack.anvilPid, bare: bare.anvilPid, floor: floor.anvilPid };
+  const cpu = { stack: { selfMs: 0, anvilMs: 0 }, bare: { selfMs: 0, anvilMs: 0 } };
+  const pids = { stack: stack.anvilPid, bare: bare.anvilPid };
+  // The floor's time only: its CPU is not reported.
   const time = async (k: keyof typeof ms, fn: () => Promise<void>) => {
-    const meter = cpuMeter(pids[k]);
+    const meter = k === 'floor' ? undefined : cpuMeter(pids[k]);
     const t0 = performance.now();
     await fn();
     ms[k] += performance.now() - t0;
+    if (k === 'floor' || !meter) return; // k narrowed for cpu[k]
     const used = meter.stop();
     cpu[k].selfMs += used.selfMs;
     cpu[k].anvilMs += used.anvilMs ?? Number.NaN;
