@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createPublicClient, type Address, type Hex, type TransactionSerializable } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { keepAliveTransport, rpcCall } from '../chain/index.ts';
+import { keepAliveTransport, postJsonRpc, rpcCall } from '../chain/index.ts';
 import { startFaultProxy } from '../faults/proxy.ts';
 import { rpcMethods } from '../faults/rpc.ts';
 
@@ -127,6 +127,29 @@ export async function bareReplayer(chain: { rpcUrl: string; chainId: number }, k
     );
     throw new Error(`bare replay of ${tx.name} ${receipt ? `(${receipt.transactionHash}) reverted: ${why}` : 'returned no receipt'}`);
   };
+}
+
+/** Sends JSON-RPC calls (one, or a batch in one message) with nothing around them; throws on any error answer. */
+export async function bareCall(rpcUrl: string, calls: { method: string; params: unknown[] }[]): Promise<unknown[]> {
+  const body = calls.map((c, id) => ({ jsonrpc: '2.0' as const, id, method: c.method, params: c.params }));
+  const res = await postJsonRpc(rpcUrl, body.length === 1 ? body[0]! : body);
+  const out = JSON.parse(res.text) as { id: number; result?: unknown; error?: { message: string } } | { id: number; result?: unknown; error?: { message: string } }[];
+  const answers = Array.isArray(out) ? out : [out];
+  for (const r of answers) if (r.error) throw new Error(`bare ${calls[r.id]?.method ?? 'call'} failed: ${r.error.message}`);
+  return answers.sort((a, b) => a.id - b.id).map((r) => r.result);
+}
+
+/**
+ * The reads an x402 payment needs before its settlement is sent, as the reference facilitator makes
+ * them and as little as the protocol allows: /verify's (the pending block for the clock and an
+ * `eth_call` simulation of the transfer, one batch) and /settle's re-verify (the same two and the
+ * sender's pending nonce, one batch). `settlement` is the transfer the facilitator will send.
+ */
+export async function x402PaymentReads(rpcUrl: string, settlement: { from: Address; to: Address; data: Hex }): Promise<void> {
+  const clock = { method: 'eth_getBlockByNumber', params: ['pending', false] };
+  const simulate = { method: 'eth_call', params: [settlement, 'latest'] };
+  await bareCall(rpcUrl, [clock, simulate]);
+  await bareCall(rpcUrl, [clock, simulate, { method: 'eth_getTransactionCount', params: [settlement.from, 'pending'] }]);
 }
 
 /** CPU used over a timed stretch, in ms: this process's, and anvil's (undefined where /proc is not there). */

@@ -1,6 +1,6 @@
 /**
  * Smoke test of the Agentripe lifecycle benchmark: a tiny run (JIT warm-up and revert included) exits 0, prints one JSON line whose
- * figures are consistent, counts the 4 transactions a paid, approved task costs (5 with the
+ * figures are consistent (the bare side and the floor both ran), counts the 4 transactions a paid, approved task costs (5 with the
  * withdraw), and leaves no anvil behind.
  */
 import { test } from 'vitest';
@@ -60,6 +60,10 @@ for (const withdraw of [false, true]) {
     assert.equal(out.txPerLifecycle, withdraw ? 5 : 4);
     assert.ok(out.lifecyclesPerSecond > 0 && out.bareLifecyclesPerSecond > 0);
     assert.ok(Math.abs(out.overheadFactor - out.bareLifecyclesPerSecond / out.lifecyclesPerSecond) < 0.01 * out.overheadFactor);
+    // The floor (the transactions alone) ran too, and both ratios are the rates' quotients.
+    assert.ok(out.floorLifecyclesPerSecond > 0);
+    assert.ok(Math.abs(out.ratio - out.lifecyclesPerSecond / out.bareLifecyclesPerSecond) < 0.01 * out.ratio + 0.001);
+    assert.ok(Math.abs(out.floorRatio - out.lifecyclesPerSecond / out.floorLifecyclesPerSecond) < 0.01 * out.floorRatio + 0.001);
     assert.match(lines.join('\n'), /lifecycles\/s/);
     // An anvil's guard (harness/chain/anvil.ts guardedAnvil) notices its anvil is gone within a second.
     let left = processesTagged(tag);

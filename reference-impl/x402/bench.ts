@@ -10,7 +10,7 @@
  *   verifies through the facilitator, serves, settles (transferWithAuthorization, receipt) -> 200 +
  *   PAYMENT-RESPONSE. Every answer is checked, and the payer's balance at the end.
  * - Bare: on a second fresh chain, for the very same signed authorizations, the chain calls the
- *   protocol makes a payment need, sent directly (postJsonRpc, the facilitator's transport) with nothing around them:
+ *   protocol makes a payment need, sent directly (bench-tools' `x402PaymentReads`, over the facilitator's transport) with nothing around them:
  *   /verify's (the pending block for the clock + an `eth_call` simulation of the transfer, one
  *   batch), /settle's re-verify before sending (the same two + the sender's pending nonce, one
  *   batch), and the settlement (that calldata signed locally, one `eth_sendRawTransactionSync`):
@@ -29,11 +29,11 @@
  * Prints plain lines and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
-import { cpuMeter, type CpuUse, running, startRpcCounter, stopAll } from '../../harness/testing/bench-tools.ts';
+import { bareCall, cpuMeter, type CpuUse, running, startRpcCounter, stopAll, x402PaymentReads } from '../../harness/testing/bench-tools.ts';
 import { encodeFunctionData, getAddress, parseSignature, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { eip3009ABI } from '@x402/evm';
-import { createChainClients, keepAliveFetch, LONG_RUN_STATES, postJsonRpc, revert, roleAccount, rpcCall, serviceAccount, snapshot, startChain, tokenOf } from '../../harness/chain/index.ts';
+import { createChainClients, keepAliveFetch, LONG_RUN_STATES, revert, roleAccount, rpcCall, serviceAccount, snapshot, startChain, tokenOf } from '../../harness/chain/index.ts';
 import { createPayer, pickV2 } from './agents/payer.ts';
 import type { ExactEvmPayload } from './protocol/wire.ts';
 import { startFacilitator } from './server/facilitator.ts';
@@ -123,24 +123,13 @@ async function startBare(kind: 'protocol' | 'floor') {
   let nonce = await count();
   const block = await publicClient.getBlock();
   const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 4n + 1_000_000_000n;
-  const post = async (body: unknown) => {
-    // The transport the stack's facilitator uses too (WebSockets to the anvil the bench started).
-    const res = await postJsonRpc(chain.rpcUrl, JSON.stringify(body));
-    const out = JSON.parse(res.text) as { error?: { message: string } } | { error?: { message: string } }[];
-    for (const r of Array.isArray(out) ? out : [out]) if (r.error) throw new Error(`bare call failed: ${r.error.message}`);
-    return out as { result: unknown };
-  };
-  const rq = (id: number, method: string, params: unknown[]) => ({ jsonrpc: '2.0', id, method, params });
   return Object.assign(
     async (p: ExactEvmPayload) => {
       const data = transferCalldata(p);
-      const simulate = rq(1, 'eth_call', [{ from: sender.address, to: usdc, data }, 'latest']);
-      if (kind === 'protocol') {
-        await post([rq(0, 'eth_getBlockByNumber', ['pending', false]), simulate]);
-        await post([rq(0, 'eth_getBlockByNumber', ['pending', false]), simulate, rq(2, 'eth_getTransactionCount', [sender.address, 'pending'])]);
-      } else await post(simulate);
+      if (kind === 'protocol') await x402PaymentReads(chain.rpcUrl, { from: sender.address, to: usdc, data });
+      else await bareCall(chain.rpcUrl, [{ method: 'eth_call', params: [{ from: sender.address, to: usdc, data }, 'latest'] }]);
       const raw = await sender.signTransaction({ chainId: chain.chainId, type: 'eip1559', to: usdc, data, gas: 200_000n, nonce: nonce++, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n });
-      const r = (await post(rq(3, 'eth_sendRawTransactionSync', [raw]))).result as { status: Hex } | null;
+      const [r] = (await bareCall(chain.rpcUrl, [{ method: 'eth_sendRawTransactionSync', params: [raw] }])) as [{ status: Hex } | null];
       if (r?.status !== '0x1') throw new Error('bare settlement reverted');
     },
     {
