@@ -16,12 +16,8 @@ if (major < 22) {
     process.stderr.write(`amh: Node >= 22 is required (this is ${process.version}); run 'npm install' first, or use 'npm run amh -- ...'.\n`);
     process.exit(2);
   }
-  const child = spawn(node22, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code, signal) => {
-    if (signal) process.kill(process.pid, signal);
-    else process.exit(code ?? 2);
-  });
+  const { mirrorChild } = await import('./mirror-child.mjs');
+  mirrorChild(spawn(node22, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' }));
 } else {
   const { runTypeScript } = await import('./run-typescript.mjs');
   await runTypeScript(new URL('./main.ts', import.meta.url).href);
