@@ -2,7 +2,8 @@
  * Pieces the packs' benchmarks share (reference-impl/<id>/bench.ts): a stop list for what a bench
  * started (also on SIGINT), a JSON-RPC proxy that counts calls by method, and an HTTP proxy that
  * adds up answer times per path (both the harness's forwarding proxy, harness/faults/proxy.ts,
- * with observers and no fault).
+ * with observers and no fault), and the bare sides' calls: recorded transactions replayed, raw
+ * JSON-RPC calls, an x402 payment's reads.
  */
 import { readFileSync } from 'node:fs';
 import { createPublicClient, type Address, type Hex, type TransactionSerializable } from 'viem';
