@@ -248,15 +248,20 @@ async function refusedResolution(ctx: RunContext, buyer: string, url: string, ac
   }
   expectFired(fault, FLT, `the server sent no ${what} transaction through the RPC proxy (it answered ${first.status} ${JSON.stringify(first.body)?.slice(0, 120)})`);
   ctx.evidence.note(describeHit(fault, fault.hits[0]!));
-  const decided = (r: { status: number; body?: any }) => r.status === 200 && r.body?.task?.status === final.status;
+  // A 200 carries the decided status, and never names the other resolution as its escrowAction
+  // (`released` for a refund, `refunded` for a release): the seed's complete answer says what
+  // happened to the escrow. Whether a retry names the outcome or `none` (nothing moved this time)
+  // is the server's reading; a lie about which way the money went is not.
+  const other = action === 'approve' ? 'refunded' : 'released';
+  const decided = (r: { status: number; body?: any }) => r.status === 200 && r.body?.task?.status === final.status && r.body?.escrowAction !== other;
   ctx.check(FLT, decided(first) || first.status >= 400, `the ${action === 'approve' ? 'complete' : 'fail'} whose transaction was refused answers the decided outcome or an error`, {
-    expected: `200 ${final.status}, a 4xx, or a 5xx saying nothing was done`,
+    expected: `200 ${final.status} (escrowAction not "${other}"), a 4xx, or a 5xx saying nothing was done`,
     actual: `${first.status} ${JSON.stringify(first.body)?.slice(0, 200)}`,
   });
   ctx.act(`${t.roles.actor} sends the same ${action === 'approve' ? 'complete' : 'fail'} again`);
   const retry = await send();
   ctx.check(FLT, decided(retry) || (retry.status >= 400 && retry.status < 500), `the retry is answered with the decided outcome (200 ${final.status}) or refused (4xx), never a 5xx`, {
-    expected: `200 ${final.status} or a 4xx`,
+    expected: `200 ${final.status} (escrowAction not "${other}") or a 4xx`,
     actual: `${retry.status} ${JSON.stringify(retry.body)?.slice(0, 200)}`,
   });
   await expectCarriedOut(ctx, FLT, t, final, `of the retry the ${what}`);
