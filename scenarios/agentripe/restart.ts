@@ -19,6 +19,7 @@ import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { eventually } from '../../harness/engine/restart.ts';
+import { ordinal } from '../../harness/profiles/constants.ts';
 import { describeHit, expectFired, orLost, rpcErrorAnswer, rpcFaultsOf, sendsCall } from '../../harness/faults/index.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
@@ -215,13 +216,15 @@ const REFUSED = { code: -32000, message: 'txpool is full' };
 const FLT = 'AGR-FLT-04';
 
 /**
- * One task whose release (approve) or refund (fail) transaction the node refuses once (the RPC
- * fault proxy answers the send in the node's place; nothing reaches the chain). No crash: the
- * server hears the refusal. Then the vendor sends the same request again, as after any error.
+ * One task whose release (approve) or refund (fail, or the review limit's last rejection) the node
+ * refuses once (the RPC fault proxy answers the send in the node's place; nothing reaches the
+ * chain). No crash: the server hears the refusal. Then the vendor sends the same request again, as
+ * after any error: a retried last rejection must not be reviewed and counted again.
  */
-async function refusedResolution(ctx: RunContext, buyer: string, url: string, action: 'approve' | 'fail'): Promise<void> {
-  const t = await paidTask(ctx, { price: PRICE, buyer, roles: rolesFor('same'), checkPay: false, url, review: false });
-  let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
+async function refusedResolution(ctx: RunContext, buyer: string, url: string, action: 'approve' | 'fail' | 'reject'): Promise<void> {
+  const limit = constantsOf(ctx).reviewLimit;
+  const t = await paidTask(ctx, { price: PRICE, buyer, roles: rolesFor('same'), checkPay: false, url, review: action === 'reject' });
+  let m = newTask(t.amount, limit);
   ctx.act(`${t.roles.actor} starts the task`);
   const started = await t.v.start(t.taskId);
   ctx.check(FLT, started.status === 200 && started.body?.task?.status === 'processing', 'start → 200 processing', {
@@ -229,6 +232,16 @@ async function refusedResolution(ctx: RunContext, buyer: string, url: string, ac
     actual: `${started.status} ${JSON.stringify(started.body)?.slice(0, 200)}`,
   });
   m = next(m, { kind: 'start' });
+  if (action === 'reject') {
+    // All rejections but the review limit's last, which decides the refund.
+    for (let i = 1; i < limit; i++) {
+      ctx.act(`${t.roles.actor} submits a result that ignores the request (attempt ${i})`);
+      const c = await t.v.complete(t.taskId, badResult(i));
+      if (c.status !== 200 || c.body?.review?.approved !== false)
+        throw new Indeterminate(FLT, `the target did not reject a result ignoring the request (${c.status} ${JSON.stringify(c.body?.review)})`);
+      m = next(m, { kind: 'complete', approved: false });
+    }
+  }
   const what = action === 'approve' ? 'release' : 'refund';
   const rpc = await rpcFaultsOf(t.a.s.spec.rpcUrl);
   const fault = rpc.arm({
@@ -236,10 +249,15 @@ async function refusedResolution(ctx: RunContext, buyer: string, url: string, ac
     when: sendsCall({ to: t.a.escrow, abi: escrowAbi, functions: ['releaseToVendor', 'refundToBuyer'], args: (a) => String(a[0]).toLowerCase() === t.taskId.toLowerCase() }),
     action: { kind: 'respond', answer: rpcErrorAnswer(REFUSED) },
   });
-  const final = next(m, action === 'approve' ? { kind: 'complete', approved: true } : { kind: 'fail' });
-  const send = () => (action === 'approve' ? t.v.complete(t.taskId, goodResult(PATH)) : t.v.fail(t.taskId, 'cannot do it'));
+  const final = next(m, action === 'fail' ? { kind: 'fail' } : { kind: 'complete', approved: action === 'approve' });
+  const send = () => (action === 'approve' ? t.v.complete(t.taskId, goodResult(PATH)) : action === 'reject' ? t.v.complete(t.taskId, badResult(limit)) : t.v.fail(t.taskId, 'cannot do it'));
   if (action === 'approve') t.approvedResult = goodResult(PATH);
-  ctx.act(`${t.roles.actor} ${action === 'approve' ? 'submits an honest result (no review: released)' : 'reports failure (refund)'}; the node refuses the ${what} transaction once`);
+  const doing = {
+    approve: 'submits an honest result (no review: released)',
+    fail: 'reports failure (refund)',
+    reject: `submits a ${ordinal(limit)} result that ignores the request (the review limit: refund)`,
+  }[action];
+  ctx.act(`${t.roles.actor} ${doing}; the node refuses the ${what} transaction once`);
   let first: Awaited<ReturnType<typeof send>>;
   try {
     first = await send();
@@ -253,7 +271,9 @@ async function refusedResolution(ctx: RunContext, buyer: string, url: string, ac
   // happened to the escrow. Whether a retry names the outcome or `none` (nothing moved this time)
   // is the server's reading; a lie about which way the money went is not.
   const other = action === 'approve' ? 'refunded' : 'released';
-  const decided = (r: { status: number; body?: any }) => r.status === 200 && r.body?.task?.status === final.status && r.body?.escrowAction !== other;
+  // A rejection's answer also counts the rejections: the retried last one is counted once.
+  const counted = (r: { body?: any }) => action !== 'reject' || r.body?.task?.reviewRejectCount === undefined || Number(r.body.task.reviewRejectCount) === final.rejections;
+  const decided = (r: { status: number; body?: any }) => r.status === 200 && r.body?.task?.status === final.status && r.body?.escrowAction !== other && counted(r);
   ctx.check(FLT, decided(first) || first.status >= 400, `the ${action === 'approve' ? 'complete' : 'fail'} whose transaction was refused answers the decided outcome or an error`, {
     expected: `200 ${final.status} (escrowAction not "${other}"), a 4xx, or a 5xx saying nothing was done`,
     actual: `${first.status} ${JSON.stringify(first.body)?.slice(0, 200)}`,
@@ -282,7 +302,7 @@ export const escrowSendRefused = defineScenario({
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const url = await restartableUrl(ctx);
-    for (const action of ['approve', 'fail'] as const) await refusedResolution(ctx, v.buyer, url, action);
+    for (const action of ['approve', 'fail', 'reject'] as const) await refusedResolution(ctx, v.buyer, url, action);
   },
 });
 
