@@ -126,8 +126,8 @@ function namer(chain: RunningChain): (to: Address | null, input: Hex) => string 
   };
 }
 
-/** Phase 1: N lifecycles through the stack; returns timings and the transactions they mined. */
-async function stackPhase(): Promise<{
+/** One round: N lifecycles through the stack, their transactions (and reads) replayed on the bare side and the floor chunk by chunk; timings of all three and the transactions mined. */
+async function runRound(): Promise<{
   seconds: number;
   cpu: CpuUse;
   perStepMs: Record<string, number>;
@@ -352,9 +352,9 @@ async function main(): Promise<number> {
   );
   const f = (x: number, d = 1) => x.toFixed(d);
   type BareRun = { seconds: number; cpu: CpuUse };
-  const rounds: { stack: Awaited<ReturnType<typeof stackPhase>>; bare: BareRun; floor: BareRun; rate: number; bareRate: number; floorRate: number; factor: number }[] = [];
+  const rounds: { stack: Awaited<ReturnType<typeof runRound>>; bare: BareRun; floor: BareRun; rate: number; bareRate: number; floorRate: number; factor: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const stack = await stackPhase();
+    const stack = await runRound();
     const { bare, floor } = stack;
     const round = { stack, bare, floor, rate: N / stack.seconds, bareRate: N / bare.seconds, floorRate: N / floor.seconds, factor: N / bare.seconds / (N / stack.seconds) };
     rounds.push(round);
