@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RestartControl } from '../target/schema.ts';
-import { freeFixedPort } from '../util/net.ts';
+import { reserveFixedPort } from '../util/net.ts';
 import { childBundle } from './child-bundle.ts';
 
 /** Options of {@link startCrashable}. */
@@ -149,8 +149,20 @@ export interface CrashableServer {
  * `/health` answers; `args` gets the state directory and the port.
  */
 export async function startCrashableServer(o: Omit<CrashableOptions, 'args' | 'readyUrl'> & { args: (dir: string, port: number) => string[]; port?: number }): Promise<CrashableServer> {
-  const port = o.port || (await freeFixedPort());
+  // Held until the server stops for good: while it is down for a restart, nobody else may take it.
+  const reserved = o.port ? undefined : await reserveFixedPort();
+  const port = o.port || reserved!.port;
   const url = `http://127.0.0.1:${port}`;
   const child = startCrashable({ ...o, args: (dir) => o.args(dir, port), readyUrl: `${url}/health` });
-  return { url, control: { ...child.control, url }, stop: () => child.stop() };
+  return {
+    url,
+    control: { ...child.control, url },
+    async stop() {
+      try {
+        await child.stop();
+      } finally {
+        reserved?.release();
+      }
+    },
+  };
 }

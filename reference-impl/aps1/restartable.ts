@@ -13,7 +13,7 @@ import type { RunningChain } from '../../harness/chain/index.ts';
 import { rpcFaultProxy } from '../../harness/faults/rpc.ts';
 import { startCrashable } from '../../harness/services/crashable.ts';
 import type { RestartControl } from '../../harness/target/schema.ts';
-import { freeFixedPort } from '../../harness/util/net.ts';
+import { reserveFixedPort } from '../../harness/util/net.ts';
 
 const SERVE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'serve.ts');
 
@@ -28,8 +28,14 @@ export interface RestartableAps1 {
 /** Start it; `args` are more serve.ts flags (`--fault NAME`). Returns before it is up. */
 export async function startRestartableAps1(chain: RunningChain, o: { args?: string[]; log?: (line: string) => void } = {}): Promise<RestartableAps1> {
   const rpc = await rpcFaultProxy(chain.rpcUrl);
+  let releasePorts = () => {};
   try {
-    const [agentPort, marketPort] = [await freeFixedPort(), await freeFixedPort()];
+    // Both ports held until the pair stops for good (not given to anyone while a server restarts).
+    const ports = [await reserveFixedPort(), await reserveFixedPort()];
+    releasePorts = () => {
+      for (const p of ports) p.release();
+    };
+    const [agentPort, marketPort] = ports.map((p) => p.port);
     const agentUrl = `http://127.0.0.1:${agentPort}`;
     const marketUrl = `http://127.0.0.1:${marketPort}`;
     const child = startCrashable({
@@ -50,11 +56,13 @@ export async function startRestartableAps1(chain: RunningChain, o: { args?: stri
         try {
           await child.stop();
         } finally {
+          releasePorts();
           await rpc.release();
         }
       },
     };
   } catch (e) {
+    releasePorts();
     await rpc.release();
     throw e;
   }
