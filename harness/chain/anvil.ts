@@ -21,6 +21,7 @@ import { getProfile, type ChainProfile, type ChainProfileId } from './profiles.t
 import type { FundingResult, PlacementResult } from './provision.ts';
 import { rpcCall } from './rpc.ts';
 import { closeRpcSocket, useRpcSocket } from './rpc-socket.ts';
+import { processAlive } from '../util/process.ts';
 
 /** Directory of the committed chain state fixtures. */
 export const FIXTURE_DIR = path.join(REPO_ROOT, 'fixtures', 'chain-state');
@@ -47,15 +48,6 @@ function stateDirectory(): string {
     if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(path.join(ANVIL_STATE_ROOT, name), { recursive: true, force: true });
   }
   return mkdtempSync(path.join(ANVIL_STATE_ROOT, `${process.pid}-`));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

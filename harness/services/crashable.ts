@@ -154,15 +154,5 @@ export async function startCrashableServer(o: Omit<CrashableOptions, 'args' | 'r
   const port = o.port || reserved!.port;
   const url = `http://127.0.0.1:${port}`;
   const child = startCrashable({ ...o, args: (dir) => o.args(dir, port), readyUrl: `${url}/health` });
-  return {
-    url,
-    control: { ...child.control, url },
-    async stop() {
-      try {
-        await child.stop();
-      } finally {
-        reserved?.release();
-      }
-    },
-  };
+  return { url, control: { ...child.control, url }, stop: () => child.stop().finally(() => reserved?.release()) };
 }

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { processAlive } from './process.ts';
 
 /**
  * A TCP port on `host` that was free a moment ago and is closed now: for a server to bind next,
@@ -29,16 +30,6 @@ function ephemeralLow(): number {
 /** Where fixed ports are reserved: one file per port, holding the reserving process's pid. */
 const RESERVATIONS = path.join(tmpdir(), 'amh-fixed-ports');
 
-/** Whether process `pid` is alive (a pid we may not signal is alive too). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Claims `port` in the reservation directory: true when this process holds it now (a reservation
  * left by a process that is gone is taken over), false when a live process holds it.
@@ -52,7 +43,7 @@ function claim(port: number): boolean {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number(readFileSync(file, 'utf8').trim() || 'NaN');
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
+      if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return false;
       // Its holder is gone: remove the file and claim it (a rival doing the same gets EEXIST).
       rmSync(file, { force: true });
     }
