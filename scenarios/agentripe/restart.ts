@@ -223,6 +223,8 @@ const FLT = 'AGR-FLT-04';
  */
 async function refusedResolution(ctx: RunContext, buyer: string, url: string, action: 'approve' | 'fail' | 'reject'): Promise<void> {
   const limit = constantsOf(ctx).reviewLimit;
+  // A target without an AI reviewer never rejects: it has no review limit to reach.
+  if (action === 'reject' && !(await agr(ctx, url)).review) return;
   const t = await paidTask(ctx, { price: PRICE, buyer, roles: rolesFor('same'), checkPay: false, url, review: action === 'reject' });
   let m = newTask(t.amount, limit);
   ctx.act(`${t.roles.actor} starts the task`);
