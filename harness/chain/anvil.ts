@@ -21,7 +21,7 @@ import { getProfile, type ChainProfile, type ChainProfileId } from './profiles.t
 import type { FundingResult, PlacementResult } from './provision.ts';
 import { rpcCall } from './rpc.ts';
 import { closeRpcSocket, useRpcSocket } from './rpc-socket.ts';
-import { processAlive } from '../util/process.ts';
+import { processAlive } from './process.ts';
 
 /** Directory of the committed chain state fixtures. */
 export const FIXTURE_DIR = path.join(REPO_ROOT, 'fixtures', 'chain-state');

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { processAlive } from './process.ts';
+import { processAlive } from '../chain/process.ts';
 
 /**
  * A TCP port on `host` that was free a moment ago and is closed now: for a server to bind next,

@@ -1,4 +1,4 @@
-/** Process helpers shared by the harness's pieces that leave pid-named state behind them. */
+/** Process helpers for the harness pieces that leave pid-named state behind them (chain layer: anything above may import it). */
 
 /** Whether process `pid` is alive (a pid we may not signal is alive too). */
 export function processAlive(pid: number): boolean {
