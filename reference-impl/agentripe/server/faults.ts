@@ -45,6 +45,8 @@ export const AGENTRIPE_FAULTS = defineFaults({
   resyncSkipsFeedback: 'on start, a reputation feedback still owed for a resolution finished after a crash is never given',
   inMemoryState: 'tasks are kept in memory (SQLite :memory:), not in the database file: a restart loses them',
   noCrashRecovery: 'a release or refund decided before a crash is never carried out: no resync on start, and a repeated complete or fail is refused while it is pending',
+  retryJudgesAgain: 'a repeated complete whose decided release or refund is still pending is reviewed again as a new submission (a retried last rejection is counted twice)',
+  retryEscrowActionInverted: 'a repeated complete that finishes a pending release or refund answers the other resolution as its escrowAction',
 });
 
 /** The faults switched on (all off by default). */

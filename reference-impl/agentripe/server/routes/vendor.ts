@@ -107,7 +107,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
       lostRace(seen, t);
       if (faults.completeStoresResultFirst) db.updateTask(id, { result: JSON.stringify(b.result) });
       if (faults.noCrashRecovery && t.pendingAction) throw new HttpError(409, 'Cannot complete: an escrow action is pending');
-      if (t.pendingAction) {
+      if (t.pendingAction && !faults.retryJudgesAgain) {
         // A previous attempt was judged but its escrow action did not finish (502): finish it and
         // answer with that decided outcome, so the vendor's retry reads as success, not a 400.
         const was = t.pendingAction;
@@ -116,7 +116,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
         return c.json({
           task: { id, status: f.status, errorMessage: f.errorMessage, reviewRejectCount: f.reviewRejectCount, updatedAt: f.updatedAt },
           review: { approved: f.reviewApproved === null ? was === 'release' : f.reviewApproved === 1, reason: f.reviewReason ?? '' },
-          escrowAction: f.depositState === 'released' ? 'released' : 'refunded',
+          escrowAction: (f.depositState === 'released') !== (faults.retryEscrowActionInverted === true) ? 'released' : 'refunded',
         });
       }
       if (!faults.anyStateComplete && t.status !== 'processing' && t.status !== 'rejected') {
