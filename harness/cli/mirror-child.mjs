@@ -3,11 +3,10 @@
 // child ended (its exit code, or killed by the same signal), so a script or CI holding the
 // launcher's pid sees what the CLI did.
 
+import { constants } from 'node:os';
+
 /** Signals passed on to the child. */
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-/** Standard numbers of the signals a child may die of, for the exit status a shell would show. */
-const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
 
 /** Forwards signals to `child` and ends this process as `child` ends. */
 export function mirrorChild(child) {
@@ -22,7 +21,7 @@ export function mirrorChild(child) {
     // sent to ourselves would only be forwarded to the dead child, and this process would then end
     // with status 0 when its event loop drained (a SIGTERM'd `amh run` reported success).
     for (const sig of FORWARDED) process.off(sig, forward);
-    process.exitCode = 128 + (SIGNAL_NUMBERS[signal] ?? 0);
+    process.exitCode = 128 + (constants.signals[signal] ?? 0);
     process.kill(process.pid, signal);
   });
 }

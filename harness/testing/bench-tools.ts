@@ -2,13 +2,13 @@
  * Pieces the packs' benchmarks share (reference-impl/<id>/bench.ts): a stop list for what a bench
  * started (also on SIGINT), a JSON-RPC proxy that counts calls by method, and an HTTP proxy that
  * adds up answer times per path (both the harness's forwarding proxy, harness/faults/proxy.ts,
- * with observers and no fault), and the bare sides' calls: recorded transactions replayed, raw
- * JSON-RPC calls, an x402 payment's reads.
+ * with observers and no fault), and the bare sides' pieces: recorded transactions replayed, an
+ * x402 payment's reads, a stopwatch for timed stretches.
  */
 import { readFileSync } from 'node:fs';
 import { createPublicClient, type Address, type Hex, type TransactionSerializable } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { keepAliveTransport, postJsonRpc, rpcCall } from '../chain/index.ts';
+import { keepAliveTransport, rpcBatch, rpcCall } from '../chain/index.ts';
 import { startFaultProxy } from '../faults/proxy.ts';
 import { rpcMethods } from '../faults/rpc.ts';
 
@@ -130,16 +130,6 @@ export async function bareReplayer(chain: { rpcUrl: string; chainId: number }, k
   };
 }
 
-/** Sends JSON-RPC calls (one, or a batch in one message) with nothing around them; throws on any error answer. */
-export async function bareCall(rpcUrl: string, calls: { method: string; params: unknown[] }[]): Promise<unknown[]> {
-  const body = calls.map((c, id) => ({ jsonrpc: '2.0' as const, id, method: c.method, params: c.params }));
-  const res = await postJsonRpc(rpcUrl, body.length === 1 ? body[0]! : body);
-  const out = JSON.parse(res.text) as { id: number; result?: unknown; error?: { message: string } } | { id: number; result?: unknown; error?: { message: string } }[];
-  const answers = Array.isArray(out) ? out : [out];
-  for (const r of answers) if (r.error) throw new Error(`bare ${calls[r.id]?.method ?? 'call'} failed: ${r.error.message}`);
-  return answers.sort((a, b) => a.id - b.id).map((r) => r.result);
-}
-
 /**
  * The reads an x402 payment needs before its settlement is sent, as the reference facilitator makes
  * them and as little as the protocol allows: /verify's (the pending block for the clock and an
@@ -149,8 +139,33 @@ export async function bareCall(rpcUrl: string, calls: { method: string; params: 
 export async function x402PaymentReads(rpcUrl: string, settlement: { from: Address; to: Address; data: Hex }): Promise<void> {
   const clock = { method: 'eth_getBlockByNumber', params: ['pending', false] };
   const simulate = { method: 'eth_call', params: [settlement, 'latest'] };
-  await bareCall(rpcUrl, [clock, simulate]);
-  await bareCall(rpcUrl, [clock, simulate, { method: 'eth_getTransactionCount', params: [settlement.from, 'pending'] }]);
+  for (const calls of [
+    [clock, simulate],
+    [clock, simulate, { method: 'eth_getTransactionCount', params: [settlement.from, 'pending'] }],
+  ]) {
+    for (const r of await rpcBatch(rpcUrl, calls)) if (!r.ok) throw r.error;
+  }
+}
+
+/**
+ * Time and CPU added up over a bench side's timed stretches: `time(fn)` runs `fn` inside one;
+ * `total` holds the seconds and the CPU (this process, and the anvil `anvilPid` where /proc tells).
+ */
+export function stopwatch(anvilPid: number | undefined) {
+  const total: { seconds: number; cpu: CpuUse } = { seconds: 0, cpu: { selfMs: 0, anvilMs: 0 } };
+  return {
+    total,
+    async time<T>(fn: () => Promise<T>): Promise<T> {
+      const meter = cpuMeter(anvilPid);
+      const t0 = performance.now();
+      const out = await fn();
+      total.seconds += (performance.now() - t0) / 1000;
+      const used = meter.stop();
+      total.cpu.selfMs += used.selfMs;
+      total.cpu.anvilMs = total.cpu.anvilMs === undefined || used.anvilMs === undefined ? undefined : total.cpu.anvilMs + used.anvilMs;
+      return out;
+    },
+  };
 }
 
 /** CPU used over a timed stretch, in ms: this process's, and anvil's (undefined where /proc is not there). */

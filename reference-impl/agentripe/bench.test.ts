@@ -63,6 +63,7 @@ for (const withdraw of [false, true]) {
     // The floor (the transactions alone) ran too, and both ratios are the rates' quotients.
     assert.ok(out.floorLifecyclesPerSecond > 0);
     assert.ok(Math.abs(out.ratio - out.lifecyclesPerSecond / out.bareLifecyclesPerSecond) < 0.01 * out.ratio + 0.001);
+    assert.ok(Math.abs(out.ratio * out.overheadFactor - 1) < 0.01, 'the ratio and the overhead factor say the same');
     assert.ok(Math.abs(out.floorRatio - out.lifecyclesPerSecond / out.floorLifecyclesPerSecond) < 0.01 * out.floorRatio + 0.001);
     assert.match(lines.join('\n'), /lifecycles\/s/);
     // An anvil's guard (harness/chain/anvil.ts guardedAnvil) notices its anvil is gone within a second.

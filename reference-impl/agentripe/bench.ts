@@ -43,9 +43,9 @@
  * Prints plain text and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
-import { bareCall, bareReplayer, cpuMeter, running, type CpuUse, startRpcCounter, startTimer, stopAll, x402PaymentReads } from '../../harness/testing/bench-tools.ts';
+import { bareReplayer, running, type CpuUse, startRpcCounter, startTimer, stopAll, stopwatch, x402PaymentReads } from '../../harness/testing/bench-tools.ts';
 import { decodeFunctionData, encodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
-import { createChainClients, LONG_RUN_STATES, revert, roleAccount, roleAccounts, snapshot, startChain, type RunningChain } from '../../harness/chain/index.ts';
+import { createChainClients, LONG_RUN_STATES, revert, roleAccount, roleAccounts, rpcCall, snapshot, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
 import { escrowAbi as agentripeEscrowAbi } from './protocol/abi.ts';
 import { keepAliveFetch } from '../../harness/chain/rpc.ts';
@@ -241,21 +241,16 @@ async function runRound(): Promise<{
   // Timed in alternating chunks, as the x402 bench: CHUNK lifecycles through the stack, then their
   // transactions (and reads) on each bare side, so a load change on this shared machine hits all
   // three alike.
-  let seconds = 0;
-  const cpu: CpuUse = { selfMs: 0, anvilMs: 0 };
+  const watch = stopwatch(chain.pid);
   const txs: RecordedTx[] = [];
   for (let done = 0; done < N; ) {
     const k = Math.min(CHUNK, N - done);
     const from = (await blockNumber()) + 1n;
     measuring(true);
-    const meter = cpuMeter(chain.pid);
-    const t0 = performance.now();
-    for (let i = done; i < done + k; i++) await lifecycle(i, true);
-    seconds += (performance.now() - t0) / 1000;
-    const used = meter.stop();
+    await watch.time(async () => {
+      for (let i = done; i < done + k; i++) await lifecycle(i, true);
+    });
     measuring(false);
-    cpu.selfMs += used.selfMs;
-    cpu.anvilMs = cpu.anvilMs === undefined || used.anvilMs === undefined ? undefined : cpu.anvilMs + used.anvilMs;
     const chunk = await minedIn(from, await blockNumber());
     for (const side of [bare, floor]) await side.timed(chunk);
     txs.push(...chunk);
@@ -268,12 +263,11 @@ async function runRound(): Promise<{
   );
   await stopAll();
   return {
-    seconds,
-    cpu,
+    ...watch.total,
     perStepMs,
     txs,
-    bare: bare.used(),
-    floor: floor.used(),
+    bare: bare.total,
+    floor: floor.total,
     rpc: counter ? new Map(counter.counts) : undefined,
     facilitatorRpc: facCounter ? new Map(facCounter.counts) : undefined,
     rpcMs:
@@ -302,16 +296,16 @@ async function startBareSide(kind: 'protocol' | 'floor', agentId: bigint) {
   if (id !== agentId) throw new Error(`agent id ${id} on the ${kind} chain, ${agentId} on the stack chain`);
   const keys = new Map(roleAccounts.map((r) => [r.address.toLowerCase(), r.privateKey]));
   const identity = chain.profile.contracts.identityRegistry!;
-  const read = (data: Hex) => ({ method: 'eth_call', params: [{ to: identity, data }, 'latest'] });
+  const read = (data: Hex) => [{ to: identity, data }, 'latest'];
   const catalog = read(encodeFunctionData({ abi: identityRegistryAbi, functionName: 'tokenURI', args: [agentId] }));
   const authority = read(encodeFunctionData({ abi: identityRegistryAbi, functionName: 'isAuthorizedOrOwner', args: [roleAccount('vendor1').address, agentId] }));
   /** The protocol's reads that come before `tx` in a lifecycle (none for the floor). */
   const readsBefore = async (tx: RecordedTx) => {
     if (kind === 'floor') return;
     if (tx.name === 'USDC.transferWithAuthorization') {
-      for (let i = 0; i < 2; i++) await bareCall(chain.rpcUrl, [catalog]);
+      for (let i = 0; i < 2; i++) await rpcCall(chain.rpcUrl, 'eth_call', catalog);
       await x402PaymentReads(chain.rpcUrl, { from: tx.from, to: tx.to, data: tx.input });
-    } else if (tx.name === 'Escrow.releaseToVendor') for (let i = 0; i < 2; i++) await bareCall(chain.rpcUrl, [authority]);
+    } else if (tx.name === 'Escrow.releaseToVendor') for (let i = 0; i < 2; i++) await rpcCall(chain.rpcUrl, 'eth_call', authority);
   };
   const replay = async (send: (tx: RecordedTx) => Promise<unknown>, txs: RecordedTx[]) => {
     for (const tx of txs) {
@@ -320,7 +314,7 @@ async function startBareSide(kind: 'protocol' | 'floor', agentId: bigint) {
     }
   };
   let send: ((tx: RecordedTx) => Promise<unknown>) | undefined;
-  const used = { seconds: 0, cpu: { selfMs: 0, anvilMs: 0 as number | undefined } };
+  const watch = stopwatch(chain.pid);
   return {
     /** The stack's JIT warm-up, replayed and reverted in the same way. */
     async warmJit(txs: RecordedTx[]) {
@@ -334,16 +328,9 @@ async function startBareSide(kind: 'protocol' | 'floor', agentId: bigint) {
       await replay(send, txs);
     },
     /** A timed chunk: the transactions of lifecycles the stack just ran. */
-    async timed(txs: RecordedTx[]) {
-      const meter = cpuMeter(chain.pid);
-      const t0 = performance.now();
-      await replay(send!, txs);
-      used.seconds += (performance.now() - t0) / 1000;
-      const c = meter.stop();
-      used.cpu.selfMs += c.selfMs;
-      used.cpu.anvilMs = used.cpu.anvilMs === undefined || c.anvilMs === undefined ? undefined : used.cpu.anvilMs + c.anvilMs;
-    },
-    used: (): { seconds: number; cpu: CpuUse } => used,
+    timed: (txs: RecordedTx[]) => watch.time(() => replay(send!, txs)),
+    /** Seconds and CPU of the timed chunks so far. */
+    total: watch.total,
   };
 }
 async function main(): Promise<number> {
@@ -372,6 +359,10 @@ async function main(): Promise<number> {
   const bareRate = median(rounds.map((r) => r.bareRate));
   const floorRate = median(rounds.map((r) => r.floorRate));
   const factor = median(rounds.map((r) => r.factor));
+  // The three sides of a round ran interleaved, so each round's quotient is the measurement; the
+  // headline is their median (with an odd number of rounds, exactly 1 / factor).
+  const ratio = median(rounds.map((r) => r.rate / r.bareRate));
+  const floorRatio = median(rounds.map((r) => r.rate / r.floorRate));
   const breakdown: Record<string, number> = {};
   for (const tx of stack.txs) breakdown[tx.name] = (breakdown[tx.name] ?? 0) + 1;
   const txPerLifecycle = stack.txs.length / N;
@@ -396,7 +387,7 @@ async function main(): Promise<number> {
   console.log(`floor: the ${f(txPerLifecycle, 0)} transactions alone (one round trip each), ${f(floorRate, 2)} lifecycles/s (${f((floorRate * stack.txs.length) / N, 0)} tx/s)`);
   console.log(`  CPU per lifecycle: ${cpuText(mid.floor.cpu)}`);
   console.log(
-    `ratio stack/bare: ${f(rate / bareRate, 2)} · overhead factor (bare rate / stack rate): ${f(factor, 2)}x · ratio stack/floor: ${f(rate / floorRate, 2)}${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`,
+    `ratio stack/bare: ${f(ratio, 2)} · overhead factor (bare rate / stack rate): ${f(factor, 2)}x · ratio stack/floor: ${f(floorRatio, 2)}${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`,
   );
   let rpcPerLifecycle: Record<string, number> | undefined;
   let facilitatorRpcPerLifecycle: Record<string, number> | undefined;
@@ -458,8 +449,8 @@ async function main(): Promise<number> {
       bareLifecyclesPerSecond: Number(f(bareRate, 3)),
       floorLifecyclesPerSecond: Number(f(floorRate, 3)),
       floorTxPerSecond: Number(f((floorRate * stack.txs.length) / N, 1)),
-      ratio: Number(f(rate / bareRate, 3)),
-      floorRatio: Number(f(rate / floorRate, 3)),
+      ratio: Number(f(ratio, 3)),
+      floorRatio: Number(f(floorRatio, 3)),
       ...(ROUNDS > 1
         ? {
             perRound: rounds.map((r) => ({

@@ -29,7 +29,7 @@
  * Prints plain lines and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
-import { bareCall, cpuMeter, type CpuUse, running, startRpcCounter, stopAll, x402PaymentReads } from '../../harness/testing/bench-tools.ts';
+import { type CpuUse, running, startRpcCounter, stopAll, stopwatch, x402PaymentReads } from '../../harness/testing/bench-tools.ts';
 import { encodeFunctionData, getAddress, parseSignature, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { eip3009ABI } from '@x402/evm';
@@ -127,9 +127,9 @@ async function startBare(kind: 'protocol' | 'floor') {
     async (p: ExactEvmPayload) => {
       const data = transferCalldata(p);
       if (kind === 'protocol') await x402PaymentReads(chain.rpcUrl, { from: sender.address, to: usdc, data });
-      else await bareCall(chain.rpcUrl, [{ method: 'eth_call', params: [{ from: sender.address, to: usdc, data }, 'latest'] }]);
+      else await rpcCall(chain.rpcUrl, 'eth_call', [{ from: sender.address, to: usdc, data }, 'latest']);
       const raw = await sender.signTransaction({ chainId: chain.chainId, type: 'eip1559', to: usdc, data, gas: 200_000n, nonce: nonce++, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n });
-      const [r] = (await bareCall(chain.rpcUrl, [{ method: 'eth_sendRawTransactionSync', params: [raw] }])) as [{ status: Hex } | null];
+      const r = await rpcCall<{ status: Hex } | null>(chain.rpcUrl, 'eth_sendRawTransactionSync', [raw]);
       if (r?.status !== '0x1') throw new Error('bare settlement reverted');
     },
     {
@@ -178,30 +178,18 @@ async function round(): Promise<Round> {
   await floor.recount();
   const before = await stack.balance();
   if (stack.counter) stack.counter.state.counting = true;
-  const ms = { stack: 0, bare: 0, floor: 0 };
-  const cpu = { stack: { selfMs: 0, anvilMs: 0 }, bare: { selfMs: 0, anvilMs: 0 } };
-  const pids = { stack: stack.anvilPid, bare: bare.anvilPid };
-  // The floor's time only: its CPU is not reported.
-  const time = async (k: keyof typeof ms, fn: () => Promise<void>) => {
-    const meter = k === 'floor' ? undefined : cpuMeter(pids[k]);
-    const t0 = performance.now();
-    await fn();
-    ms[k] += performance.now() - t0;
-    if (k === 'floor' || !meter) return; // k narrowed for cpu[k]
-    const used = meter.stop();
-    cpu[k].selfMs += used.selfMs;
-    cpu[k].anvilMs += used.anvilMs ?? Number.NaN;
-  };
+  // The floor's CPU is not reported (no anvil pid: only this process's is read).
+  const watch = { stack: stopwatch(stack.anvilPid), bare: stopwatch(bare.anvilPid), floor: stopwatch(undefined) };
   for (let done = 0; done < N; ) {
     const chunk: ExactEvmPayload[] = [];
     const k = Math.min(10, N - done);
-    await time('stack', async () => {
+    await watch.stack.time(async () => {
       for (let i = 0; i < k; i++) chunk.push(await stack.pay());
     });
-    await time('bare', async () => {
+    await watch.bare.time(async () => {
       for (const p of chunk) await bare(p);
     });
-    await time('floor', async () => {
+    await watch.floor.time(async () => {
       for (const p of chunk) await floor(p);
     });
     done += k;
@@ -210,13 +198,13 @@ async function round(): Promise<Round> {
   const moved = before - (await stack.balance());
   if (moved !== stack.amount * BigInt(N)) throw new Error(`the payer lost ${moved}, expected ${stack.amount * BigInt(N)}`);
   await stopAll();
-  const rate = (x: number) => (N / x) * 1000;
-  const perRequest = (c: CpuUse): CpuUse => ({ selfMs: c.selfMs / N, anvilMs: c.anvilMs! / N });
+  const rate = (w: ReturnType<typeof stopwatch>) => N / w.total.seconds;
+  const perRequest = (c: CpuUse): CpuUse => ({ selfMs: c.selfMs / N, anvilMs: (c.anvilMs ?? Number.NaN) / N });
   return {
-    stack: rate(ms.stack),
-    bare: rate(ms.bare),
-    floor: rate(ms.floor),
-    cpu: { stack: perRequest(cpu.stack), bare: perRequest(cpu.bare) },
+    stack: rate(watch.stack),
+    bare: rate(watch.bare),
+    floor: rate(watch.floor),
+    cpu: { stack: perRequest(watch.stack.total.cpu), bare: perRequest(watch.bare.total.cpu) },
     rpc: stack.counter ? new Map(stack.counter.counts) : undefined,
   };
 }
