@@ -334,6 +334,39 @@ describe('ignorers, through Stryker’s instrumenter', () => {
     assert.ok(ms.some((m) => m.line === 'if (!faults.skipCheck) {' && m.mutator === 'BlockStatement' && !m.ignored));
     assert.ok(on('return n - extra').every((m) => !m.ignored));
   });
+
+  test('a branch whose test needs a switch on, and a local function used only there, are ignored', async () => {
+    const code = [
+      'export function route(faults: { race?: boolean; skip?: boolean }, seen: string, now: string, r: string | null) {',
+      "  const open = (s: string) => s === 'pending' || s === 'processing';",
+      "  const shut = (s: string) => s === 'done';",
+      "  if (faults.race && open(seen) && !open(now)) throw new Error('race');",
+      '  if (faults.skip && r === null) {',
+      "    return 'skipped';",
+      '  }',
+      '  const kept = !faults.skip || r !== null;',
+      "  return shut(now) ? 'shut' : 'live';",
+      '}',
+    ].join('\n');
+    const ms = await mutants(code);
+    const on = (prefix: string) => ms.filter((m) => m.line.startsWith(prefix));
+    // `open` is called only after `faults.race &&`: its body runs only with the switch on.
+    assert.ok(on('const open').length > 0 && on('const open').every((m) => m.ignored?.startsWith('runs only when')));
+    // `shut` is called unconditionally: mutated.
+    assert.ok(on('const shut').length > 0 && on('const shut').every((m) => !m.ignored));
+    // The parts of a test after a switch (`open(seen)`, `r === null`) and the block it guards.
+    const race = on('if (faults.race');
+    assert.ok(
+      race.some((m) => m.mutator === 'ConditionalExpression' && m.replacement === 'false' && !m.ignored),
+      'the whole test is still mutated',
+    );
+    assert.ok(race.filter((m) => m.mutator === 'BooleanLiteral' || m.mutator === 'EqualityOperator').every((m) => m.ignored));
+    assert.ok(on("return 'skipped'").every((m) => m.ignored?.startsWith('runs only when')));
+    assert.ok(on('if (faults.skip && r === null)').some((m) => m.mutator === 'EqualityOperator' && m.ignored?.startsWith('runs only when')));
+    // `!faults.skip || r !== null`: the right side is evaluated only with the switch on.
+    assert.ok(on('const kept').some((m) => m.mutator === 'EqualityOperator' && m.ignored?.startsWith('runs only when')));
+    assert.ok(on('return shut(now)').every((m) => !m.ignored));
+  });
 });
 
 test('a mutant runs only its scenarios: --grep selects exactly those case ids, whatever characters they hold', () => {

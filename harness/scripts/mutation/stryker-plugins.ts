@@ -335,6 +335,10 @@ interface Path {
   key: string | number | null;
   parentPath: Path | null;
   container?: unknown;
+  scope?: Scope;
+}
+interface Scope {
+  getBinding(name: string): { constantViolations: unknown[]; referencePaths: Path[] } | undefined;
 }
 
 const LOG_METHODS = new Set(['log']);
@@ -401,11 +405,89 @@ function exits(node: Node | undefined): boolean {
 const SWITCH = 'fault switch: a test-only defect toggle, off in every reference service';
 const ONLY_WITH_FAULT = 'runs only when a test-only fault switch is on';
 
+const unwrap = (n: Node): Node => (n.type === 'TSNonNullExpression' || n.type === 'ParenthesizedExpression' ? unwrap(n.expression as Node) : n);
+
+/**
+ * Whether `test` can be truthy only while some fault switch is on: a switch itself, or a conjunction
+ * with such a part (`faults.a && t.x === null`), as the code reads before Stryker rewrites it.
+ */
+export function trueOnlyWithFault(test: Node): boolean {
+  const n = unwrap(test);
+  if (faultPolarity(n) === 'on') return true;
+  if (n.type === 'UnaryExpression' && n.operator === '!') return falseOnlyWithFault(n.argument as Node);
+  if (n.type === 'LogicalExpression' && n.operator === '&&') return trueOnlyWithFault(n.left as Node) || trueOnlyWithFault(n.right as Node);
+  if (n.type === 'LogicalExpression' && n.operator === '||') return trueOnlyWithFault(n.left as Node) && trueOnlyWithFault(n.right as Node);
+  return false;
+}
+
+/** Whether `test` can be falsy only while some fault switch is on (`!faults.a`, `!faults.a || x`). */
+export function falseOnlyWithFault(test: Node): boolean {
+  const n = unwrap(test);
+  if (faultPolarity(n) === 'off') return true;
+  if (n.type === 'UnaryExpression' && n.operator === '!') return trueOnlyWithFault(n.argument as Node);
+  if (n.type === 'LogicalExpression' && n.operator === '||') return falseOnlyWithFault(n.left as Node) || falseOnlyWithFault(n.right as Node);
+  if (n.type === 'LogicalExpression' && n.operator === '&&') return falseOnlyWithFault(n.left as Node) && falseOnlyWithFault(n.right as Node);
+  return false;
+}
+
+/** The parts of `node` (a child of an if, `?:` or `&&`/`||`) that run only with a fault switch on. */
+function guardedParts(node: Node): unknown[] {
+  if (node.type === 'IfStatement' || node.type === 'ConditionalExpression') {
+    const test = node.test as Node;
+    return [...(trueOnlyWithFault(test) ? [node.consequent] : []), ...(falseOnlyWithFault(test) ? [node.alternate] : [])];
+  }
+  if (node.type === 'LogicalExpression') {
+    const left = node.left as Node;
+    if ((node.operator === '&&' && trueOnlyWithFault(left)) || (node.operator === '||' && falseOnlyWithFault(left))) return [node.right];
+  }
+  return [];
+}
+
+/** `if (!faults.x) return …;` (no else): the statements after it run only with a switch on. */
+const exitsUnlessFault = (n: unknown): boolean => {
+  const s = n as Node;
+  return s?.type === 'IfStatement' && !s.alternate && falseOnlyWithFault(s.test as Node) && exits(s.consequent as Node);
+};
+
+/**
+ * Whether the code at `p` runs only with a fault switch on, read from its ancestors (which Stryker
+ * has entered but not yet rewritten): it lies in a guarded part, after an `if (!faults.x) return`,
+ * or inside code already marked.
+ */
+function staticallyFaultOnly(p: Path, marked: WeakSet<object>): boolean {
+  for (let child = p, parent = p.parentPath; parent; child = parent, parent = parent.parentPath) {
+    if (marked.has(child.node) || guardedParts(parent.node).includes(child.node)) return true;
+    if (typeof child.key === 'number' && Array.isArray(child.container) && (child.container as unknown[]).slice(0, child.key).some(exitsUnlessFault)) return true;
+  }
+  return false;
+}
+
+/**
+ * A local function (`const f = (…) => …`, `function f() {}`) whose every use comes after it and runs
+ * only with a fault switch on: its body runs only then too. Uses before the declaration (a hoisted
+ * function) have been rewritten already and cannot be read: such a function is not ignored.
+ */
+function faultOnlyFunction(p: Path, marked: WeakSet<object>): Node | undefined {
+  const n = p.node;
+  let name: string | undefined;
+  let fn: Node | undefined;
+  let scope: Scope | undefined;
+  if (n.type === 'VariableDeclarator' && (n.id as Node).type === 'Identifier' && n.init && ['ArrowFunctionExpression', 'FunctionExpression'].includes((n.init as Node).type)) {
+    [name, fn, scope] = [(n.id as Node).name as string, n.init as Node, p.scope];
+  } else if (n.type === 'FunctionDeclaration' && n.id) {
+    [name, fn, scope] = [(n.id as Node).name as string, n, p.parentPath?.scope];
+  }
+  const binding = name ? scope?.getBinding(name) : undefined;
+  if (!fn || !binding || binding.constantViolations.length || !binding.referencePaths.length) return undefined;
+  const after = (r: Path) => typeof r.node.start === 'number' && typeof n.end === 'number' && r.node.start >= n.end;
+  return binding.referencePaths.every((r) => after(r) && staticallyFaultOnly(r, marked)) ? fn : undefined;
+}
+
 /**
  * The `amh-fault-switches` ignorer. Stryker asks it about every node on the way down and rewrites
  * a node's children into mutant switches on the way up, so what runs only with a switch on is
- * decided when the enclosing `if`, `?:` or `&&`/`||` is entered, while it is still the original code,
- * and remembered until the traversal reaches it.
+ * decided when the enclosing `if`, `?:`, `&&`/`||` or function declaration is entered, while it is
+ * still the original code, and remembered until the traversal reaches it.
  */
 export function faultSwitchIgnorer(): { shouldIgnore(p: unknown): string | undefined } {
   const onlyWithFault = new WeakSet<object>();
@@ -418,19 +500,11 @@ export function faultSwitchIgnorer(): { shouldIgnore(p: unknown): string | undef
       const node = p.node;
       if (onlyWithFault.has(node)) return ONLY_WITH_FAULT;
       if (faultPolarity(node) !== undefined) return SWITCH;
-      if (node.type === 'IfStatement' || node.type === 'ConditionalExpression') {
-        const pol = faultPolarity(node.test as Node);
-        if (pol === 'on') mark(node.consequent);
-        if (pol === 'off') mark(node.alternate);
-        // `if (!faults.x) return …;` then statements: those run only with the switch on.
-        if (pol === 'off' && node.type === 'IfStatement' && !node.alternate && exits(node.consequent as Node) && typeof p.key === 'number' && Array.isArray(p.container)) {
-          for (const next of (p.container as unknown[]).slice(p.key + 1)) mark(next);
-        }
+      for (const part of guardedParts(node)) mark(part);
+      if (exitsUnlessFault(node) && typeof p.key === 'number' && Array.isArray(p.container)) {
+        for (const next of (p.container as unknown[]).slice(p.key + 1)) mark(next);
       }
-      if (node.type === 'LogicalExpression') {
-        const pol = faultPolarity(node.left as Node);
-        if ((pol === 'on' && node.operator === '&&') || (pol === 'off' && node.operator === '||')) mark(node.right);
-      }
+      mark(faultOnlyFunction(p, onlyWithFault));
       return undefined;
     },
   };
