@@ -17,6 +17,8 @@ import {
   equivalentMatches,
   isRow,
   keyRanges,
+  recheckRows,
+  rowKey,
   sampleMutants,
   wilson,
   equivalentsPath,
@@ -440,4 +442,40 @@ test('samples: seeded, without replacement, in source order; the interval bracke
     !isMutant(k, { fileName: `/tmp/sandbox-1/x${k.file}`, location: { start: { line: k.line, column: 0 }, end: { line: k.line, column: 5 } }, mutatorName: 'BooleanLiteral', replacement: 'true' }),
   );
   assert.deepEqual(keyRanges([k]), [`${k.file}:${k.line + 1}:0-${k.line + 1}:5`]);
+});
+
+test('a recheck of a sample takes only its drawn survivors, not the mutants nested in them that never ran', () => {
+  const row = (line: number, status: string): MutantRow => ({
+    id: String(line),
+    file: 'f.ts',
+    line,
+    column: 1,
+    endLine: line + 2,
+    endColumn: 2,
+    mutator: 'BlockStatement',
+    original: '{}',
+    replacement: '{}',
+    status,
+  });
+  const rows = [row(1, 'Survived'), row(2, 'NoCoverage'), row(3, 'Killed'), row(4, 'NoCoverage')];
+  const drawn = [rowKey(rows[0]!), rowKey(rows[1]!), rowKey(rows[2]!)];
+  assert.ok(
+    drawn.every((k, i) => isRow(k, rows[i]!)),
+    'rowKey is isRow’s inverse',
+  );
+  const survivors = new Set(['Survived', 'NoCoverage']);
+  assert.deepEqual(
+    recheckRows(rows, survivors, drawn).map((r) => r.line),
+    [1, 2],
+    'row 4 was made inside a drawn mutant’s span, never run',
+  );
+  assert.deepEqual(
+    recheckRows(rows, survivors).map((r) => r.line),
+    [1, 2, 4],
+    'a full run’s report: every survivor',
+  );
+  assert.deepEqual(
+    recheckRows(rows, new Set(['Killed']), drawn).map((r) => r.line),
+    [3],
+  );
 });

@@ -27,6 +27,8 @@ import {
   dryRunMinutes,
   equivalentMatches,
   isRow,
+  recheckRows,
+  rowKey,
   keyRanges,
   type MutantKey,
   sampleMutants,
@@ -62,7 +64,8 @@ Options:
                        test side changed: harness/, scenarios/, protocol/, agents/, fixtures, runs, seed)
   --survivors          only the survivors (survived or not covered) of the last full run that the
                        equivalents register does not name
-                       (reports/mutation/ID/mutation.json, else the last sample's), e.g. after adding a
+                       (reports/mutation/ID/mutation.json, else the last sample's drawn mutants; others
+                       nested in their code are skipped), e.g. after adding a
                        check, or with more --runs; report in reports/mutation/ID/recheck/ unless --out
   --timeouts           only the timeouts of that run (a timeout counts as detected: check
                        that it is a hang, not a slow machine); combines with --survivors
@@ -189,11 +192,15 @@ async function main(): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
+  /** A recheck's mutants: Stryker makes every mutant in their spans (a block's body too); only these run and count. */
+  let selected: MutantKey[] | undefined;
+  let recheckSource = '';
   if (recheck) {
     if (values.mutate) fail('--survivors/--timeouts and --mutate exclude each other');
     // The whole server's last run, else the last sample's (a server too large to run whole).
     const report = [path.join(full, 'mutation.json'), path.join(full, 'sample', 'mutation.json')].find((f) => existsSync(f));
     if (!report) fail(`neither reports/mutation/${id}/mutation.json nor its sample/mutation.json exists: run the server (or a --sample) first`);
+    recheckSource = path.relative(root, report);
     const wanted = new Set([...(values.survivors ? ['Survived', 'NoCoverage'] : []), ...(values.timeouts ? ['Timeout'] : [])]);
     const strykerReport = JSON.parse(readFileSync(report, 'utf8')) as { files: Record<string, { source: string }> };
     // A survivor the register already calls equivalent is not run again (a sample records those as
@@ -205,7 +212,9 @@ async function main(): Promise<void> {
       fail((e as Error).message);
     }
     const isKnown = (m: MutantRow) => known.some((e) => equivalentMatches(e, m));
-    const candidates = mutantRows(strykerReport as never, root).filter((m) => wanted.has(m.status));
+    const sampleFile = path.join(path.dirname(report), 'sample.json');
+    const sampled = path.dirname(report) === path.join(full, 'sample') && existsSync(sampleFile) ? (JSON.parse(readFileSync(sampleFile, 'utf8')) as { keys: MutantKey[] }).keys : undefined;
+    const candidates = recheckRows(mutantRows(strykerReport as never, root), wanted, sampled);
     const picked = candidates.filter((m) => !isKnown(m));
     if (candidates.length > picked.length) process.stdout.write(`mutation: ${candidates.length - picked.length} of them are registered equivalents: not rechecked\n`);
     if (picked.length === 0) fail(`${path.relative(root, report)} has no ${[...wanted].join(' or ')} mutant${candidates.length ? ' that is not a registered equivalent' : ''}`);
@@ -227,6 +236,7 @@ async function main(): Promise<void> {
     for (const m of lost) process.stdout.write(`mutation: not rechecked, its code changed since ${path.relative(root, report)}: ${survivorLine(m)}\n`);
     if (placed.length === 0) fail(`every ${[...wanted].join(' or ')} mutant of ${path.relative(root, report)} is on code changed since: run the server (or a new --sample) first`);
     mutate = mutateRanges(placed);
+    selected = placed.map(rowKey);
   }
   // A sample: every mutant of the chosen files as Stryker would make them, then a seeded draw.
   let sample: { keys: MutantKey[]; of: number; seed: number } | undefined;
@@ -238,6 +248,7 @@ async function main(): Promise<void> {
     mutate = keyRanges(sample.keys);
   }
   if (values.rescore && existsSync(path.join(out, 'sample.json'))) sample = JSON.parse(readFileSync(path.join(out, 'sample.json'), 'utf8'));
+  if (values.rescore && recheck && existsSync(path.join(out, 'selected.json'))) selected = (JSON.parse(readFileSync(path.join(out, 'selected.json'), 'utf8')) as { keys: MutantKey[] }).keys;
   // The register is checked before a long run, not after.
   const registerFile = path.join(root, equivalentsPath(id));
   let register: ReturnType<typeof loadEquivalents>;
@@ -277,7 +288,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(out, 'stryker.config.json'), `${JSON.stringify(options, null, 2)}\n`);
     process.stdout.write(
       [
-        `mutation: ${id}: mutating ${recheck ? `the code of ${mutate.length} mutants of the last full run` : mutate.join(', ')}`,
+        `mutation: ${id}: mutating ${recheck ? `the code of ${mutate.length} mutants of ${recheckSource}` : mutate.join(', ')}`,
         `mutation: test per mutant: ${testCommand(id, runs, seed)}`,
         `mutation: the initial certification may take ${options.dryRunTimeoutMinutes} min (--dry-run-timeout)`,
         `mutation: ignorers: ${Object.entries(IGNORERS)
@@ -290,6 +301,10 @@ async function main(): Promise<void> {
       writeFileSync(path.join(out, 'sample.json'), `${JSON.stringify(sample, null, 2)}\n`);
       process.env.AMH_MUTATION_SAMPLE = path.join(out, 'sample.json');
       process.stdout.write(`mutation: a sample of ${sample.keys.length} of the ${sample.of} mutants (sample seed ${sample.seed}); mutants nested in a sampled one are skipped\n`);
+    } else if (selected) {
+      writeFileSync(path.join(out, 'selected.json'), `${JSON.stringify({ keys: selected }, null, 2)}\n`);
+      process.env.AMH_MUTATION_SAMPLE = path.join(out, 'selected.json');
+      process.stdout.write(`mutation: rechecking ${selected.length} mutants; others nested in their code are skipped\n`);
     }
     // The test command says `node`: make that this Node (22+, what amh needs), whoever started us.
     process.env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
@@ -313,7 +328,8 @@ async function main(): Promise<void> {
   }
   if (!existsSync(reportFile)) fail(`${path.relative(root, reportFile)} does not exist: run without --rescore first`);
   const every = mutantRows(JSON.parse(readFileSync(reportFile, 'utf8')), root);
-  const rows = sample ? every.filter((r) => sample!.keys.some((k) => isRow(k, r))) : every;
+  const only = sample?.keys ?? selected;
+  const rows = only ? every.filter((r) => only.some((k) => isRow(k, r))) : every;
   const summary = summarize(rows, register);
   // A run over part of the server (a sample, a recheck, --mutate) cannot tell a stale entry from one whose mutant it did not make.
   if (sample || recheck || values.mutate) summary.stale = [];

@@ -513,6 +513,20 @@ export function isRow(k: MutantKey, r: Pick<MutantRow, 'file' | 'line' | 'column
   );
 }
 
+/**
+ * The mutants of a report to run again: those with a wanted status and, for a sample's report, only
+ * its drawn ones (the report also lists mutants nested in them, which never ran: Stryker marks the
+ * uncovered ones NoCoverage without asking the runner).
+ */
+export function recheckRows(rows: readonly MutantRow[], wanted: ReadonlySet<string>, drawn?: readonly MutantKey[]): MutantRow[] {
+  return rows.filter((m) => wanted.has(m.status) && (!drawn || drawn.some((k) => isRow(k, m))));
+}
+
+/** The key of a report row (1-based line and column): {@link isRow}'s inverse. */
+export function rowKey(r: Pick<MutantRow, 'file' | 'line' | 'column' | 'endLine' | 'endColumn' | 'mutator' | 'replacement'>): MutantKey {
+  return { file: r.file, line: r.line - 1, column: r.column - 1, endLine: r.endLine - 1, endColumn: r.endColumn - 1, mutator: r.mutator, replacement: r.replacement };
+}
+
 /** Stryker `mutate` ranges for these mutants: {@link mutateRanges} of their 1-based report coordinates. */
 export function keyRanges(keys: readonly MutantKey[]): string[] {
   return mutateRanges(keys.map((k) => ({ file: k.file, line: k.line + 1, column: k.column + 1, endLine: k.endLine + 1, endColumn: k.endColumn + 1 })));

@@ -56,7 +56,7 @@ export function isMutant(
 }
 
 /** Why a mutant outside a `--sample` was not run. */
-export const SKIPPED = 'not in this sample (npm run mutation -- --sample)';
+export const SKIPPED = 'not selected for this run (npm run mutation -- --sample, --survivors, --timeouts)';
 
 /** The test the runner reports when a run names no scenario (an older report, a failed dry run): the whole certification. */
 export const TEST_ID = 'amh-run';
@@ -215,7 +215,7 @@ export class AmhCommandTestRunner implements TestRunner {
   private readonly cwd = process.cwd();
   private child: ChildProcess | undefined;
 
-  /** With `npm run mutation -- --sample N`: the drawn mutants; every other one is skipped (reported as an error, left out of the score). */
+  /** With `npm run mutation -- --sample N` the drawn mutants, with `--survivors`/`--timeouts` the rechecked ones: every other one is skipped (reported as an error, left out of the score). */
   private readonly sample: MutantKey[] | undefined;
 
   constructor(options: StrykerOptions) {
