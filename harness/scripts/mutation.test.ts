@@ -348,6 +348,15 @@ describe('ignorers, through Stryker’s instrumenter', () => {
       '  }',
       '  const kept = !faults.skip || r !== null;',
       "  return shut(now) ? 'shut' : 'live';",
+      '  function late(s: string) {',
+      "    return s + '!';",
+      '  }',
+      '}',
+      'export function after(faults: { late?: boolean }, s: string) {',
+      '  function lateOnly(x: string) {',
+      "    return x + '?';",
+      '  }',
+      '  return faults.late ? lateOnly(s) : s;',
       '}',
     ].join('\n');
     const ms = await mutants(code);
@@ -368,6 +377,9 @@ describe('ignorers, through Stryker’s instrumenter', () => {
     // `!faults.skip || r !== null`: the right side is evaluated only with the switch on.
     assert.ok(on('const kept').some((m) => m.mutator === 'EqualityOperator' && m.ignored?.startsWith('runs only when')));
     assert.ok(on('return shut(now)').every((m) => !m.ignored));
+    // A function declaration used only in a switch's branch; one never used is kept (nothing to judge it by).
+    assert.ok(on("return x + '?'").length > 0 && on("return x + '?'").every((m) => m.ignored?.startsWith('runs only when')));
+    assert.ok(on("return s + '!'").length > 0 && on("return s + '!'").every((m) => !m.ignored));
   });
 });
 

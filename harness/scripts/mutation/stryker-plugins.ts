@@ -475,7 +475,8 @@ function faultOnlyFunction(p: Path, marked: WeakSet<object>): Node | undefined {
   if (n.type === 'VariableDeclarator' && (n.id as Node).type === 'Identifier' && n.init && ['ArrowFunctionExpression', 'FunctionExpression'].includes((n.init as Node).type)) {
     [name, fn, scope] = [(n.id as Node).name as string, n.init as Node, p.scope];
   } else if (n.type === 'FunctionDeclaration' && n.id) {
-    [name, fn, scope] = [(n.id as Node).name as string, n, p.parentPath?.scope];
+    // Its body: the declaration itself is being visited now, too late to be marked.
+    [name, fn, scope] = [(n.id as Node).name as string, n.body as Node, p.parentPath?.scope];
   }
   const binding = name ? scope?.getBinding(name) : undefined;
   if (!fn || !binding || binding.constantViolations.length || !binding.referencePaths.length) return undefined;
