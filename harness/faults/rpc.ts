@@ -109,15 +109,16 @@ export function rawSendsOf(r: ProxiedRequest): Hex[] {
 
 /**
  * A trigger on JSON-RPC requests that send a signed transaction (`eth_sendRawTransaction(Sync)`,
- * alone or in a batch) calling one of `functions` of `abi` on the contract at `to`, with arguments
+ * alone or in a batch) calling one of `functions` of `abi` on the contract at `to` (or one of several), with arguments
  * `args` accepts: a server's own escrow action, held or lost on its way to the chain. `seen` gets
  * each matching signed transaction (a scenario that needs its nonce or sender).
  */
-export function sendsCall(o: { to: string; abi: Abi; functions: readonly string[]; args?: (args: readonly unknown[]) => boolean; seen?: (raw: Hex) => void }): Trigger {
+export function sendsCall(o: { to: string | readonly string[]; abi: Abi; functions: readonly string[]; args?: (args: readonly unknown[]) => boolean; seen?: (raw: Hex) => void }): Trigger {
+  const to = new Set((typeof o.to === 'string' ? [o.to] : o.to).map((a) => a.toLowerCase()));
   const calls = (raw: Hex) => {
     try {
       const tx = parseTransaction(raw);
-      if (tx.to?.toLowerCase() !== o.to.toLowerCase() || !tx.data) return false;
+      if (!tx.to || !to.has(tx.to.toLowerCase()) || !tx.data) return false;
       const call = decodeFunctionData({ abi: o.abi, data: tx.data });
       return o.functions.includes(call.functionName) && (o.args?.(call.args ?? []) ?? true);
     } catch {

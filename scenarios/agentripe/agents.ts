@@ -8,7 +8,6 @@
 import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { hasCapability } from '../../harness/target/schema.ts';
@@ -36,7 +35,7 @@ import {
   type Agr,
   constantsOf,
 } from './lab.ts';
-import { PATH, expectedStats, paidTask, pickStats, statsMatch, tidy } from './observe.ts';
+import { PATH, expectChainFields, expectedStats, paidTask, pickStats, statsMatch, tidy } from './observe.ts';
 import { BASE, priceArb } from './tasks.ts';
 
 /** The AgentURIData behind an agent's tokenURI (a `data:` URI or an http(s) URL), or undefined. */
@@ -105,42 +104,20 @@ export const buyerRoutes = defineScenario({
       actual: `${list.status}, ${list.body?.agents?.length ?? 0} agents, listed=${listed}`,
     });
     const item = (list.body?.agents ?? []).find((x: { agentId?: unknown }) => String(x.agentId) === t.agentId.toString());
-    if (item) await expectChainFields(ctx, a, t.agentId, item, 'GET /agents');
+    if (item) await expectChainFields(ctx, 'AGR-API-01', a, t.agentId, item, 'GET /agents');
     const one = await getJson(a, `/agents/${t.agentId}`);
     const entry = one.body?.services?.flatMap((x: { catalog?: { path: string; price: string }[] }) => x.catalog ?? []).find((c: { path: string }) => c.path === PATH);
     ctx.check('AGR-API-01', one.status === 200 && typeof one.body?.name === 'string' && entry?.price === v.price, 'GET /agents/{id} returns the AgentURIData with the catalog entry', {
       expected: `${PATH} at ${v.price}`,
       actual: `${one.status} ${JSON.stringify(one.body).slice(0, 300)}`,
     });
-    if (one.status === 200 && one.body && typeof one.body === 'object') await expectChainFields(ctx, a, t.agentId, one.body, `GET /agents/${t.agentId}`);
+    if (one.status === 200 && one.body && typeof one.body === 'object') await expectChainFields(ctx, 'AGR-API-01', a, t.agentId, one.body, `GET /agents/${t.agentId}`);
     const none = await getJson(a, `/agents/${t.agentId + 10n ** 15n}`);
     ctx.expectStatus('AGR-API-01', none, 404, 'GET /agents/{id} of an agent that does not exist answers 404');
     await t.v.fail(t.taskId, 'cleanup');
     await tidy(t);
   },
 });
-
-/**
- * The seed does not define these fields of an agent's listing or detail; where a server shows the
- * owner, agentWallet or agentURI, they are the chain's (rule 1). An agentWallet of null stands for
- * none set (the zero address).
- */
-async function expectChainFields(ctx: RunContext, a: Agr, agentId: bigint, item: { owner?: unknown; agentWallet?: unknown; agentURI?: unknown }, where: string): Promise<void> {
-  if ('owner' in item || 'agentWallet' in item) {
-    const owner = await registrarOf(a, agentId);
-    const wallet = (await a.s.read(a.identity, identityAbi, 'getAgentWallet', [agentId])) as Address;
-    const same = (x: unknown, y: string) => typeof x === 'string' && x.toLowerCase() === y.toLowerCase();
-    const walletShown = !('agentWallet' in item) || same(item.agentWallet, wallet) || (item.agentWallet === null && BigInt(wallet) === 0n);
-    ctx.check('AGR-API-01', (!('owner' in item) || same(item.owner, owner)) && walletShown, `${where} shows the owner and agentWallet the chain has`, {
-      expected: `owner ${owner}, agentWallet ${wallet}`,
-      actual: `owner ${String(item.owner)}, agentWallet ${String(item.agentWallet)}`,
-    });
-  }
-  if ('agentURI' in item) {
-    const uri = String(await a.s.read(a.identity, identityAbi, 'tokenURI', [agentId]));
-    ctx.check('AGR-API-01', item.agentURI === uri, `${where} shows the agentURI the chain has`, { expected: uri.slice(0, 200), actual: String(item.agentURI).slice(0, 200) });
-  }
-}
 
 /** The registrar the server mints with: the owner of an agent it registered. */
 async function registrarOf(a: Agr, agentId: bigint): Promise<Address> {

@@ -11,6 +11,7 @@ import { Indeterminate } from '../../harness/engine/errors.ts';
 import { eventually } from '../../harness/engine/restart.ts';
 import { parseUsd } from '../../harness/util/money.ts';
 import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
+import { identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
 import { pickV2 } from '../../reference-impl/x402/agents/payer.ts';
 import {
@@ -311,9 +312,40 @@ export async function observe(ctx: RunContext, t: PaidTask, m: TaskModel, req: O
       'detail.payment: transactionHash = taskId, amount = price, payer = buyer',
       { expected: `${t.taskId} / ${t.amount} / ${a.s.address(t.buyer)}`, actual: `${p?.transactionHash} / ${p?.amount} / ${p?.payer}` },
     );
+    // The spec gives detail's `agent` no fields: an agent id, where shown, is the task's, and its chain fields are the chain's.
+    const agent = det.body?.agent;
+    if (agent && typeof agent === 'object') {
+      if ('agentId' in agent)
+        ctx.check(req.detail, String(agent.agentId) === t.agentId.toString(), "detail.agent names the task's agent", { expected: t.agentId.toString(), actual: String(agent.agentId) });
+      await expectChainFields(ctx, req.detail, a, t.agentId, agent, '/tasks/{id}/detail.agent');
+    }
   }
   if (req.listing && list) checkListing(ctx, req.listing, t, m, list);
   if (req.stats && stats) await checkStats(ctx, req, t, m, stats);
+}
+
+/**
+ * The seed does not define these fields of an agent's listing or detail; where a server shows the
+ * owner, agentWallet or agentURI, they are the chain's (rule 1). An agentWallet of null stands for
+ * none set (the zero address).
+ */
+export async function expectChainFields(ctx: RunContext, req: string, a: Agr, agentId: bigint, item: { owner?: unknown; agentWallet?: unknown; agentURI?: unknown }, where: string): Promise<void> {
+  const same = (x: unknown, y: string) => typeof x === 'string' && x.toLowerCase() === y.toLowerCase();
+  if ('owner' in item) {
+    const owner = (await a.s.read(a.identity, identityAbi, 'ownerOf', [agentId])) as Address;
+    ctx.check(req, same(item.owner, owner), `${where} shows the owner the chain has`, { expected: owner, actual: String(item.owner) });
+  }
+  if ('agentWallet' in item) {
+    const wallet = (await a.s.read(a.identity, identityAbi, 'getAgentWallet', [agentId])) as Address;
+    ctx.check(req, same(item.agentWallet, wallet) || (item.agentWallet === null && BigInt(wallet) === 0n), `${where} shows the agentWallet the chain has`, {
+      expected: wallet,
+      actual: String(item.agentWallet),
+    });
+  }
+  if ('agentURI' in item) {
+    const uri = String(await a.s.read(a.identity, identityAbi, 'tokenURI', [agentId]));
+    ctx.check(req, item.agentURI === uri, `${where} shows the agentURI the chain has`, { expected: uri.slice(0, 200), actual: String(item.agentURI).slice(0, 200) });
+  }
 }
 
 /** /tasks/{id}/result in the model's state. */

@@ -10,9 +10,10 @@
  *   the payment, after start, after a rejection, after the approval or the failure): any target
  *   with a restart control;
  * - inside the request that resolves the escrow (complete or fail), once the server decided: its
- *   release or refund transaction is held in the harness's RPC fault proxy while the server is
- *   killed, then dropped (crash before the send) or let through (crash after the send, before the
- *   server saw it mined). This needs `rpc-faults` too: the reference grants it, a target file cannot.
+ *   release or refund transaction, or the reputation feedback that follows it, is held in the
+ *   harness's RPC fault proxy while the server is killed, then dropped (crash before the send) or let
+ *   through (crash after the send, before the server saw it mined). This needs `rpc-faults` too: the
+ *   reference grants it, a target file cannot.
  */
 import fc from 'fast-check';
 import type { RunContext } from '../../harness/engine/context.ts';
@@ -22,8 +23,8 @@ import { eventually } from '../../harness/engine/restart.ts';
 import { ordinal } from '../../harness/profiles/constants.ts';
 import { describeHit, expectFired, orLost, rpcErrorAnswer, rpcFaultsOf, sendsCall } from '../../harness/faults/index.ts';
 import { AGENTRIPE_PROFILE, depositStatusCode, newTask, type TaskModel } from '../../reference-impl/agentripe/protocol/model.ts';
-import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
-import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
+import { escrowAbi, reputationAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
+import { BUYERS, agr, applyRoles, badResult, constantsOf, deposit, feedbackCount, getJson, goodResult, registerAgent, rolesFor, short, type AgentRoles } from './lab.ts';
 import { PATH, observe, paidTask, resolvedOnce, tidy, type ObserveReqs, type PaidTask } from './observe.ts';
 import { BASE, next } from './tasks.ts';
 
@@ -135,27 +136,52 @@ export const restartEveryStep = defineScenario({
 });
 
 type Cut = 'before-send' | 'after-send';
-/** Both escrow actions, each cut before and after its send. */
+/** What is in flight at the crash: the escrow transaction (release or refund), or the reputation feedback that follows it. */
+type Held = 'resolution' | 'feedback';
+/** Both escrow actions, each cut before and after its send; then the feedback of a release cut before its send and of a refund cut after it. */
 const CASES = [
-  ['approve', 'before-send'],
-  ['approve', 'after-send'],
-  ['fail', 'before-send'],
-  ['fail', 'after-send'],
+  ['approve', 'before-send', 'resolution'],
+  ['approve', 'after-send', 'resolution'],
+  ['fail', 'before-send', 'resolution'],
+  ['fail', 'after-send', 'resolution'],
+  ['approve', 'before-send', 'feedback'],
+  ['fail', 'after-send', 'feedback'],
 ] as const;
-const CUTS: Record<Cut, string> = {
-  'before-send': 'after it decided, before its escrow transaction reached the chain (the send is dropped)',
-  'after-send': 'after its escrow transaction was mined, before it saw the answer',
+const CUTS: Record<Held, Record<Cut, string>> = {
+  resolution: {
+    'before-send': 'after it decided, before its escrow transaction reached the chain (the send is dropped)',
+    'after-send': 'after its escrow transaction was mined, before it saw the answer',
+  },
+  feedback: {
+    'before-send': 'after the escrow resolved, before its reputation feedback reached the chain (the send is dropped)',
+    'after-send': 'after its reputation feedback was mined, before it saw the answer',
+  },
 };
+/** How long a server that answers before giving feedback may take to send it (profile §3.16). */
+const FEEDBACK_SEND_WITHIN_MS = 20_000;
 
-/** One task whose release (approve) or refund (fail) is cut by a crash at `cut`, then finished. */
-async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url: string, action: 'approve' | 'fail', cut: Cut): Promise<void> {
+/**
+ * One task whose release (approve) or refund (fail) is cut by a crash at `cut`, then finished. With
+ * `held: 'feedback'` the escrow action goes through and the crash cuts the reputation feedback for
+ * it instead: after the restart the agent must still get exactly one (resolvedOnce), none lost and
+ * none given twice. Skipped on a target that declares no ReputationRegistry (nothing to hold).
+ */
+async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url: string, action: 'approve' | 'fail', cut: Cut, held: Held): Promise<void> {
   const t = await paidTask(ctx, { price: PRICE, buyer: v.buyer, roles: rolesFor('same'), checkPay: false, url, review: false });
+  if (held === 'feedback' && !t.a.reputation.length) return;
   let m = newTask(t.amount, constantsOf(ctx).reviewLimit);
   m = await stepOf(ctx, t, m, 'start', 0);
   const proxy = await rpcFaultsOf(t.a.s.spec.rpcUrl);
+  const what = held === 'feedback' ? `reputation feedback for the ${action === 'approve' ? 'release' : 'refund'}` : action === 'approve' ? 'release' : 'refund';
+  const forTask = (a: readonly unknown[]) => String(a[0]).toLowerCase() === t.taskId.toLowerCase();
+  const forAgent = (a: readonly unknown[]) => BigInt(a[0] as bigint) === t.agentId;
+  const sends =
+    held === 'feedback'
+      ? sendsCall({ to: t.a.reputation, abi: reputationAbi, functions: ['giveFeedback'], args: forAgent })
+      : sendsCall({ to: t.a.escrow, abi: escrowAbi, functions: ['releaseToVendor', 'refundToBuyer'], args: forTask });
   const fault = proxy.arm({
-    name: `the server's ${action === 'approve' ? 'release' : 'refund'} of ${short(t.taskId)} held in the RPC proxy`,
-    when: sendsCall({ to: t.a.escrow, abi: escrowAbi, functions: ['releaseToVendor', 'refundToBuyer'], args: (a) => String(a[0]).toLowerCase() === t.taskId.toLowerCase() }),
+    name: `the server's ${what} of ${short(t.taskId)} held in the RPC proxy`,
+    when: sends,
     action: { kind: 'delay', phase: cut === 'before-send' ? 'request' : 'response', hold: true },
   });
   const final = next(m, action === 'approve' ? { kind: 'complete', approved: true } : { kind: 'fail' });
@@ -163,16 +189,24 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
   if (action === 'approve') t.approvedResult = goodResult(PATH);
   ctx.act(`${t.roles.actor} ${action === 'approve' ? 'submits an honest result (no review: released)' : 'reports failure (refund)'}`);
   const first = orLost(send());
+  const feedbackBefore = held === 'feedback' ? ((await feedbackCount(t.a, t.agentId)) ?? 0) : 0;
   try {
-    const fired = await Promise.race([fault.whenFired().then(() => true), first.then(() => false)]);
+    // A server may answer before it gives feedback (profile §3.16): its feedback send is waited for.
+    const answered = held === 'feedback' ? new Promise<false>((r) => setTimeout(() => r(false), FEEDBACK_SEND_WITHIN_MS).unref()) : first.then(() => false as const);
+    const fired = await Promise.race([fault.whenFired().then(() => true), answered]);
     // Only read the answer when nothing was held: a held request's answer never comes before the restart.
-    if (!fired)
-      expectFired(fault, REQ, `the server sent no ${action === 'approve' ? 'release' : 'refund'} transaction through the RPC proxy (it answered ${JSON.stringify(await first).slice(0, 120)})`);
-    if (cut === 'after-send') {
-      const mined = await eventually(async () => (await deposit(t.a, t.taskId)).status !== AGENTRIPE_PROFILE.statuses.DEPOSITED, 10_000);
-      if (!mined) throw new Indeterminate(REQ, "the node did not mine the held escrow transaction, so the cut 'after the send' did not happen");
+    if (!fired) {
+      const said = await Promise.race([first.then((a) => `it answered ${JSON.stringify(a).slice(0, 120)}`), new Promise<string>((r) => setTimeout(() => r('no answer yet'), 0))]);
+      expectFired(fault, REQ, `the server sent no ${what} transaction through the RPC proxy (${said})`);
     }
-    await ctx.restart('agentripe', CUTS[cut]);
+    if (cut === 'after-send') {
+      const mined =
+        held === 'feedback'
+          ? await eventually(async () => ((await feedbackCount(t.a, t.agentId)) ?? 0) > feedbackBefore, 10_000)
+          : await eventually(async () => (await deposit(t.a, t.taskId)).status !== AGENTRIPE_PROFILE.statuses.DEPOSITED, 10_000);
+      if (!mined) throw new Indeterminate(REQ, `the node did not mine the held ${what} transaction, so the cut 'after the send' did not happen`);
+    }
+    await ctx.restart('agentripe', CUTS[held][cut]);
   } finally {
     // The old process is gone: what was held is delivered to nobody (after-send) or never sent (before-send).
     fault.discard();
@@ -199,7 +233,8 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
 export const restartInsideResolution = defineScenario({
   kind: 'property',
   id: 'restart-inside-escrow-action',
-  title: 'The server is killed while its release or refund transaction is in flight (before the send, after it was mined); after the restart the escrow is resolved exactly once',
+  title:
+    'The server is killed while its release or refund transaction, or the feedback for it, is in flight (before the send, after it was mined); after the restart the escrow is resolved exactly once and the agent has exactly one feedback',
   requirements: [REQ],
   ...RESTART,
   capabilities: ['restart', 'rpc-faults'],
@@ -207,7 +242,7 @@ export const restartInsideResolution = defineScenario({
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const url = await restartableUrl(ctx);
-    for (const [action, cut] of CASES) await crashInsideResolution(ctx, v, url, action, cut);
+    for (const [action, cut, held] of CASES) await crashInsideResolution(ctx, v, url, action, cut, held);
   },
 });
 
