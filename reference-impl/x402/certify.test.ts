@@ -163,10 +163,12 @@ test('a POST resource with a JSON body certifies green from a target file, and e
   const reqs = report.protocols[0].requirements as { id: string; status: string; reason?: string }[];
   // X402-FLT-03..09 need the facilitator's RPC to go through the harness (rpc-faults), which a target
   // file certified by another process cannot grant; the crash and reorg scenarios need a restart
-  // control and a chain the harness may rewrite, which this file does not declare: not-applicable, with the reason.
+  // control and a chain the harness may rewrite, which this file does not declare; a smart-wallet
+  // payer is placed with set-code, not declared either: not-applicable, with the reason.
   assert.deepEqual(
     reqs.filter((q) => q.status !== 'pass').map((q) => `${q.id}: ${q.status} ${q.reason ?? ''}`),
     [
+      "X402-SW-01: not-applicable target lacks capability 'set-code'",
       "X402-SET-02: not-applicable target lacks capability 'rpc-faults'",
       ...['03', '04', '05', '06', '07', '08', '09'].map((n) => `X402-FLT-${n}: not-applicable target lacks capability 'rpc-faults'`),
       "X402-FLT-10: not-applicable target lacks capability 'rpc-faults', 'impersonate'",

@@ -225,6 +225,13 @@ export default defineKills<Variant>({
       variant: { facilitator: { noRebroadcast: true }, receiptTimeoutMs: 1500 },
     },
     {
+      requirement: 'X402-SW-01',
+      defect: "the facilitator handles 65-byte (EOA) signatures only: a deployed smart wallet's own 97-byte signature is refused as invalid",
+      grep: 'smart-wallet-payer',
+      runs: 1,
+      variant: { facilitator: { eoaSignaturesOnly: true } },
+    },
+    {
       requirement: 'X402-SIG-01',
       defect: "the facilitator reads v only from the parsed signature's v field: a signature with v written as its parity (0/1) makes /verify answer 500, and the resource 502",
       grep: 'signature-parity-v',

@@ -11,8 +11,8 @@ const REFUSALS = ['X402-AMT-01', 'X402-NEG-01', 'X402-NEG-02', 'X402-NEG-03', 'X
 
 const NPM = 'describes npm package APIs and internals, not a rule a server follows on the wire';
 const HEADING = 'heading or source list';
-const SMART_WALLETS =
-  'smart-wallet payers (ERC-1271 / ERC-6492) need a wallet deployed on the target chain, which a target file cannot provide; not covered here (the reference facilitator is tested with an ERC-1271 owner wallet; X402-NEG-10 covers forged EOA signatures)';
+const UNDEPLOYED_WALLETS =
+  'ERC-6492 payers (a wallet not yet deployed, with its factory data) need an ERC-4337 factory and the UniversalSigValidator on the target chain; not covered (deployed ERC-1271 wallets are: X402-SW-01, placed with set-code)';
 const OUT_OF_SCOPE_METHODS = 'Permit2, ERC-7710 and the upto scheme: the harness pays exact/EIP-3009 only (the default when extra.assetTransferMethod is absent)';
 const REASONS =
   'reason vocabularies differ between spec versions and implementations (line 241: "treat them as open strings"); the scenarios judge isValid/success, statuses and the chain, never reason strings';
@@ -97,7 +97,8 @@ export const x402Register = defineRegister({
     e([172, 172], '`extra.name` and `extra.version` must be present', ['X402-CH-01']),
     e([173, 173], '`accepted.network === requirements.network`', ['X402-NEG-03', 'X402-FAC-02']),
     e([174, 175], '`signer.verifyTypedData` must succeed', ['X402-NEG-10', 'X402-SIG-01', 'X402-FAC-02']),
-    e([176, 177], 'A longer signature with no code at the address', SMART_WALLETS),
+    e([176, 176], 'A longer signature with no code at the address', UNDEPLOYED_WALLETS),
+    e([177, 177], 'A deployed smart wallet, or one with 6492 deploy data, falls through to simulation.', ['X402-SW-01']),
     e([178, 178], '`authorization.to == payTo`', ['X402-NEG-01', 'X402-FAC-02']),
     e([179, 179], '`validBefore < now + 6`', ['X402-NEG-08', 'X402-FAC-02']),
     e([180, 180], '`validAfter > now`', ['X402-NEG-09', 'X402-FAC-02']),
@@ -105,8 +106,8 @@ export const x402Register = defineRegister({
     e([182, 188], 'Simulation (on by default in verify)', ['X402-NEG-04', 'X402-NEG-11', 'X402-FAC-02', 'X402-FLT-09']),
     e([190, 190], 'On success the verifier returns `{ isValid: true, payer: authorization.from }`.', ['X402-FAC-02']),
     e([192, 194], 'Re-verify without simulation.', ['X402-FAC-03', 'X402-ORG-01']),
-    e([195, 195], 'Optionally deploy an ERC-4337 wallet', SMART_WALLETS),
-    e([196, 197], "Call the token's `transferWithAuthorization", ['X402-PAY-01', 'X402-FAC-03', 'X402-FLT-06', 'X402-FLT-10', 'X402-FLT-11', 'X402-ORG-01', 'X402-RST-01']),
+    e([195, 195], 'Optionally deploy an ERC-4337 wallet', UNDEPLOYED_WALLETS),
+    e([196, 197], "Call the token's `transferWithAuthorization", ['X402-PAY-01', 'X402-SW-01', 'X402-FAC-03', 'X402-FLT-06', 'X402-FLT-10', 'X402-FLT-11', 'X402-ORG-01', 'X402-RST-01']),
     e([199, 199], 'Thrown errors are mapped by regex', REASONS),
     e([201, 206], 'settle returns `success:false, errorReason:"settlement_pending"`', ['X402-FLT-03', 'X402-FLT-04', 'X402-FLT-05', 'X402-FLT-07', 'X402-FLT-08', 'X402-FLT-10']),
     // 1.5 facilitator HTTP API
@@ -148,7 +149,7 @@ export const x402Register = defineRegister({
     e([406, 408], '1.9 Main user complaints in the issues', HEADING),
     e([410, 411], 'Wrong EIP-712 domain leads to signature failure.', ['X402-CH-01']),
     e([412, 412], 'A MetaMask `eth_signTypedData_v4` quirk', 'a wallet quirk on the client side'),
-    e([413, 415], 'Smart-wallet signatures rejected.', SMART_WALLETS),
+    e([413, 415], 'Smart-wallet signatures rejected.', ['X402-SW-01', 'X402-NEG-10']),
     e([416, 418], 'Hosted facilitator failures.', 'user complaints about hosted facilitators, no server rule beyond the ones mapped elsewhere'),
     e([419, 419], 'rejected spec-shaped v2 payloads', ['X402-FAC-02']),
     e([420, 421], 'so the payer was debited but got a 402', ['X402-PAY-01', 'X402-RACE-01', 'X402-FLT-03']),
@@ -181,7 +182,7 @@ export const x402Register = defineRegister({
     { kind: 'route', name: 'GET /supported', requirements: ['X402-FAC-01'] },
     { kind: 'route', name: 'GET /discovery/resources', notTestable: 'the Bazaar discovery extension: optional, not part of paying' },
     { kind: 'function', name: 'transferWithAuthorization(from, to, value, validAfter, validBefore, nonce, v, r, s)', requirements: ['X402-PAY-01', 'X402-FAC-03'] },
-    { kind: 'function', name: 'transferWithAuthorization(from, to, value, validAfter, validBefore, nonce, bytes signature)', notTestable: SMART_WALLETS },
+    { kind: 'function', name: 'transferWithAuthorization(from, to, value, validAfter, validBefore, nonce, bytes signature)', requirements: ['X402-SW-01'] },
     { kind: 'view', name: 'authorizationState(authorizer, nonce)', requirements: ['X402-PAY-01', 'X402-NEG-04', 'X402-FAC-02', 'X402-FAC-03', 'X402-SET-01', ...REFUSALS] },
     { kind: 'view', name: 'balanceOf(account)', requirements: ['X402-PAY-01', 'X402-NEG-11'] },
     { kind: 'view', name: 'name() / version() (the EIP-712 domain in extra)', requirements: ['X402-CH-01'] },

@@ -169,6 +169,17 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-SW-01',
+    level: 'SHOULD',
+    title: 'A deployed ERC-1271 smart wallet can pay with its own signature format',
+    source: {
+      ...EXACT,
+      section: 'verify step 4: a deployed smart wallet falls through to simulation; settle step 3: anything but a 65-byte signature goes to transferWithAuthorization(…, bytes signature); §1.9 item 2',
+    },
+    text: "A valid payment whose payer is a deployed ERC-1271 contract wallet, signed in the wallet's own format (longer than 65 bytes: the owner's signature wrapped with a 32-byte key word, as smart wallets wrap theirs) is served (2xx) with a settlement that moved exactly the amount from the wallet, once. A server that does not support smart wallets refuses it with a 4xx that claims no settlement and moves nothing (X402-PAY-02); the same payment signed by another key is refused either way (X402-NEG-10). Needs the capability set-code (the harness places the wallet).",
+    profileAssumption: false,
+  },
+  {
     id: 'X402-NEG-11',
     level: 'MUST',
     title: 'A payer without the funds is refused, not served',

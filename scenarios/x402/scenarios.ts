@@ -21,6 +21,7 @@ import { faultScenarios } from './fault-scenarios.ts';
 import { reorgScenarios } from './reorg.ts';
 import { restartScenarios } from './restart.ts';
 import { robustness } from './robustness.ts';
+import { smartWalletPayer } from './smart-wallet.ts';
 import {
   BASE,
   BUYERS,
@@ -750,6 +751,7 @@ export const x402Scenarios = [
   notYetValid,
   badSignature,
   parityV,
+  smartWalletPayer,
   noFunds,
   fundsForOne,
   race,

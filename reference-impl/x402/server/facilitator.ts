@@ -25,6 +25,7 @@ import {
   parseSignature,
   recoverTypedDataAddress,
   toEventSelector,
+  zeroHash,
   type Address,
   type Hex,
   type PublicClient,
@@ -83,6 +84,8 @@ export interface FacilitatorFaults {
   refusedSendAwaited?: boolean;
   /** Reads v only from the parsed signature's v field: a signature that writes v as its parity (0/1) has none, and verify answers 500. */
   vFieldOnly?: boolean;
+  /** Handles 65-byte (EOA) signatures only: a smart wallet's longer signature is simulated with an empty v, r, s and refused as invalid. */
+  eoaSignaturesOnly?: boolean;
   /** Reports every mined settlement as settled, also one whose transfer reverted (the receipt is not read). */
   revertedIsSettled?: boolean;
   /** settlement_pending is answered but the transaction is not remembered: a retried /settle re-verifies and refuses the now-used nonce. */
@@ -633,6 +636,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     const a = payload.authorization;
     const base = [getAddress(a.from), getAddress(a.to), BigInt(a.value), BigInt(a.validAfter), BigInt(a.validBefore), a.nonce as Hex] as const;
     // A 65-byte signature whose v byte is no valid v goes out as bytes: the token refuses it (invalid_signature, not a 500).
+    if (faults.eoaSignaturesOnly && payload.signature.length !== 132) return [...base, 27, zeroHash, zeroHash];
     const sig = payload.signature.length === 132 ? splitSignature(payload.signature as Hex) : undefined;
     if (sig) {
       const v = sig.v !== undefined || faults.vFieldOnly ? Number(sig.v) : sig.yParity + 27;
