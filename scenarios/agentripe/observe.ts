@@ -68,6 +68,8 @@ export interface PaidTask {
   as: Record<string, Vendor>;
   /** Who gets a release now: the agentWallet (changes when a scenario sets another wallet). */
   payee: Address;
+  /** The agentWallet when the task was paid (a task's detail may show the agent as it was then). */
+  paidPayee: Address;
   /** Block of the payment (event scans start there). */
   paidBlock: bigint;
   /** Holdings (USDC + withdrawable) of every party right after the payment, by lowercase address. */
@@ -189,6 +191,7 @@ export async function paidTask(ctx: RunContext, o: PaidTaskOptions): Promise<Pai
     v: as[roles.actor]!,
     as,
     payee: a.s.address(roles.wallet),
+    paidPayee: a.s.address(roles.wallet),
     paidBlock: receipt?.blockNumber ?? 0n,
     base: new Map(),
     reviewed: a.review,
@@ -312,12 +315,13 @@ export async function observe(ctx: RunContext, t: PaidTask, m: TaskModel, req: O
       'detail.payment: transactionHash = taskId, amount = price, payer = buyer',
       { expected: `${t.taskId} / ${t.amount} / ${a.s.address(t.buyer)}`, actual: `${p?.transactionHash} / ${p?.amount} / ${p?.payer}` },
     );
-    // The spec gives detail's `agent` no fields: an agent id, where shown, is the task's, and its chain fields are the chain's.
+    // The spec gives detail's `agent` no fields: an agent id, where shown, is the task's, and its chain
+    // fields are the chain's (its agentWallet may also be the one it had when the task was paid).
     const agent = det.body?.agent;
     if (agent && typeof agent === 'object') {
       if ('agentId' in agent)
         ctx.check(req.detail, String(agent.agentId) === t.agentId.toString(), "detail.agent names the task's agent", { expected: t.agentId.toString(), actual: String(agent.agentId) });
-      await expectChainFields(ctx, req.detail, a, t.agentId, agent, '/tasks/{id}/detail.agent');
+      await expectChainFields(ctx, req.detail, a, t.agentId, agent, '/tasks/{id}/detail.agent', t.paidPayee);
     }
   }
   if (req.listing && list) checkListing(ctx, req.listing, t, m, list);
@@ -327,9 +331,18 @@ export async function observe(ctx: RunContext, t: PaidTask, m: TaskModel, req: O
 /**
  * The seed does not define these fields of an agent's listing or detail; where a server shows the
  * owner, agentWallet or agentURI, they are the chain's (rule 1). An agentWallet of null stands for
- * none set (the zero address).
+ * none set (the zero address); `alsoWallet` is another agentWallet the view may show (a task's: the
+ * wallet when it was paid).
  */
-export async function expectChainFields(ctx: RunContext, req: string, a: Agr, agentId: bigint, item: { owner?: unknown; agentWallet?: unknown; agentURI?: unknown }, where: string): Promise<void> {
+export async function expectChainFields(
+  ctx: RunContext,
+  req: string,
+  a: Agr,
+  agentId: bigint,
+  item: { owner?: unknown; agentWallet?: unknown; agentURI?: unknown },
+  where: string,
+  alsoWallet?: Address,
+): Promise<void> {
   const same = (x: unknown, y: string) => typeof x === 'string' && x.toLowerCase() === y.toLowerCase();
   if ('owner' in item) {
     const owner = (await a.s.read(a.identity, identityAbi, 'ownerOf', [agentId])) as Address;
@@ -337,8 +350,9 @@ export async function expectChainFields(ctx: RunContext, req: string, a: Agr, ag
   }
   if ('agentWallet' in item) {
     const wallet = (await a.s.read(a.identity, identityAbi, 'getAgentWallet', [agentId])) as Address;
-    ctx.check(req, same(item.agentWallet, wallet) || (item.agentWallet === null && BigInt(wallet) === 0n), `${where} shows the agentWallet the chain has`, {
-      expected: wallet,
+    const shown = same(item.agentWallet, wallet) || (item.agentWallet === null && BigInt(wallet) === 0n) || (alsoWallet !== undefined && same(item.agentWallet, alsoWallet));
+    ctx.check(req, shown, `${where} shows the agentWallet the chain has`, {
+      expected: alsoWallet && !same(alsoWallet, wallet) ? `${wallet} (or ${alsoWallet}, the wallet when the task was paid)` : wallet,
       actual: String(item.agentWallet),
     });
   }

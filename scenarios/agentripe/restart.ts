@@ -188,8 +188,9 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
   const send = () => (action === 'approve' ? t.v.complete(t.taskId, goodResult(PATH)) : t.v.fail(t.taskId, 'cannot do it'));
   if (action === 'approve') t.approvedResult = goodResult(PATH);
   ctx.act(`${t.roles.actor} ${action === 'approve' ? 'submits an honest result (no review: released)' : 'reports failure (refund)'}`);
-  const first = orLost(send());
+  // Read before the request: a feedback let through ('after-send') may be mined moments after it.
   const feedbackBefore = held === 'feedback' ? ((await feedbackCount(t.a, t.agentId)) ?? 0) : 0;
+  const first = orLost(send());
   try {
     // A server may answer before it gives feedback (profile §3.16): its feedback send is waited for.
     const answered = held === 'feedback' ? new Promise<false>((r) => setTimeout(() => r(false), FEEDBACK_SEND_WITHIN_MS).unref()) : first.then(() => false as const);
