@@ -408,27 +408,21 @@ const ONLY_WITH_FAULT = 'runs only when a test-only fault switch is on';
 const unwrap = (n: Node): Node => (n.type === 'TSNonNullExpression' || n.type === 'ParenthesizedExpression' ? unwrap(n.expression as Node) : n);
 
 /**
- * Whether `test` can be truthy only while some fault switch is on: a switch itself, or a conjunction
- * with such a part (`faults.a && t.x === null`), as the code reads before Stryker rewrites it.
+ * Whether `test` can be truthy (`truthy`) or falsy (`!truthy`) only while some fault switch is on,
+ * as the code reads before Stryker rewrites it: a switch itself (`faults.a` truthy, `!faults.a`
+ * falsy), or a conjunction with such a part (`faults.a && t.x === null` truthy), and their duals.
  */
-export function trueOnlyWithFault(test: Node): boolean {
+function onlyWithFaultWhen(test: Node, truthy: boolean): boolean {
   const n = unwrap(test);
-  if (faultPolarity(n) === 'on') return true;
-  if (n.type === 'UnaryExpression' && n.operator === '!') return falseOnlyWithFault(n.argument as Node);
-  if (n.type === 'LogicalExpression' && n.operator === '&&') return trueOnlyWithFault(n.left as Node) || trueOnlyWithFault(n.right as Node);
-  if (n.type === 'LogicalExpression' && n.operator === '||') return trueOnlyWithFault(n.left as Node) && trueOnlyWithFault(n.right as Node);
-  return false;
+  if (faultPolarity(n) === (truthy ? 'on' : 'off')) return true;
+  if (n.type === 'UnaryExpression' && n.operator === '!') return onlyWithFaultWhen(n.argument as Node, !truthy);
+  if (n.type !== 'LogicalExpression' || (n.operator !== '&&' && n.operator !== '||')) return false;
+  const [l, r] = [onlyWithFaultWhen(n.left as Node, truthy), onlyWithFaultWhen(n.right as Node, truthy)];
+  // A truthy `&&` (a falsy `||`) needs both sides so: one fault-only side is enough. The other way round, both must be.
+  return (n.operator === '&&') === truthy ? l || r : l && r;
 }
-
-/** Whether `test` can be falsy only while some fault switch is on (`!faults.a`, `!faults.a || x`). */
-export function falseOnlyWithFault(test: Node): boolean {
-  const n = unwrap(test);
-  if (faultPolarity(n) === 'off') return true;
-  if (n.type === 'UnaryExpression' && n.operator === '!') return trueOnlyWithFault(n.argument as Node);
-  if (n.type === 'LogicalExpression' && n.operator === '||') return falseOnlyWithFault(n.left as Node) || falseOnlyWithFault(n.right as Node);
-  if (n.type === 'LogicalExpression' && n.operator === '&&') return falseOnlyWithFault(n.left as Node) && falseOnlyWithFault(n.right as Node);
-  return false;
-}
+export const trueOnlyWithFault = (test: Node): boolean => onlyWithFaultWhen(test, true);
+export const falseOnlyWithFault = (test: Node): boolean => onlyWithFaultWhen(test, false);
 
 /** The parts of `node` (a child of an if, `?:` or `&&`/`||`) that run only with a fault switch on. */
 function guardedParts(node: Node): unknown[] {
