@@ -86,6 +86,25 @@ async function poolEmpty(rpcUrl: string, what: string): Promise<void> {
   }
 }
 
+/**
+ * Runs `fn` with anvil's automine off (when it was on), so a transaction a server sends meanwhile
+ * waits in the pool instead of being mined between the height read and the reorg (seen once under
+ * load: "after anvil_reorg(7) the chain is at 128, not 127"). Afterwards automine is on again and
+ * what arrived meanwhile is mined in the next block, as if it had been sent just after.
+ */
+async function withMiningPaused<T>(rpcUrl: string, fn: () => Promise<T>): Promise<T> {
+  const automine = await rpcCall<boolean>(rpcUrl, 'anvil_getAutomine').catch(() => false);
+  if (!automine) return fn();
+  await rpcCall(rpcUrl, 'evm_setAutomine', [false]);
+  try {
+    return await fn();
+  } finally {
+    await rpcCall(rpcUrl, 'evm_setAutomine', [true]);
+    const p = await rpcCall<{ pending: Hex }>(rpcUrl, 'txpool_status');
+    if (BigInt(p.pending) > 0n) await rpcCall(rpcUrl, 'evm_mine', []);
+  }
+}
+
 /** The reorg depth that replaces block `n` and every block after it. */
 export async function depthFrom(rpcUrl: string, n: bigint): Promise<number> {
   const h = await height(rpcUrl);
@@ -100,6 +119,10 @@ export async function depthFrom(rpcUrl: string, n: bigint): Promise<number> {
 export async function reorg(rpcUrl: string, depth: number, o: { reinclude?: Reinclude[] } = {}): Promise<ReorgResult> {
   if (!Number.isInteger(depth) || depth < 1) throw new Error(`reorg depth must be a positive integer, not ${depth}`);
   await poolEmpty(rpcUrl, 'reorg');
+  return withMiningPaused(rpcUrl, () => reorgNow(rpcUrl, depth, o));
+}
+
+async function reorgNow(rpcUrl: string, depth: number, o: { reinclude?: Reinclude[] }): Promise<ReorgResult> {
   const h = await height(rpcUrl);
   if (BigInt(depth) > h) throw new Error(`reorg depth ${depth} exceeds the chain height ${h}`);
   const replaced = await blocksAbove(rpcUrl, h - BigInt(depth) + 1n, h);
@@ -132,11 +155,13 @@ export async function reorg(rpcUrl: string, depth: number, o: { reinclude?: Rein
 export async function rollback(rpcUrl: string, depth: number): Promise<{ height: bigint; removed: BlockRef[] }> {
   if (!Number.isInteger(depth) || depth < 1) throw new Error(`rollback depth must be a positive integer, not ${depth}`);
   await poolEmpty(rpcUrl, 'rollback');
-  const h = await height(rpcUrl);
-  if (BigInt(depth) > h) throw new Error(`rollback depth ${depth} exceeds the chain height ${h}`);
-  const removed = await blocksAbove(rpcUrl, h - BigInt(depth) + 1n, h);
-  await rpcCall(rpcUrl, 'anvil_rollback', [depth]);
-  const after = await height(rpcUrl);
-  if (after !== h - BigInt(depth)) throw new Error(`after anvil_rollback(${depth}) the chain is at ${after}, not ${h - BigInt(depth)}`);
-  return { height: after, removed };
+  return withMiningPaused(rpcUrl, async () => {
+    const h = await height(rpcUrl);
+    if (BigInt(depth) > h) throw new Error(`rollback depth ${depth} exceeds the chain height ${h}`);
+    const removed = await blocksAbove(rpcUrl, h - BigInt(depth) + 1n, h);
+    await rpcCall(rpcUrl, 'anvil_rollback', [depth]);
+    const after = await height(rpcUrl);
+    if (after !== h - BigInt(depth)) throw new Error(`after anvil_rollback(${depth}) the chain is at ${after}, not ${h - BigInt(depth)}`);
+    return { height: after, removed };
+  });
 }
