@@ -4,7 +4,7 @@
  * nothing (balances and the authorization's nonce), and the on-chain check of a reported
  * settlement (scenario rules 5 and 8 in harness/README.md).
  */
-import { parseEventLogs, TransactionReceiptNotFoundError, type Address, type Hex } from 'viem';
+import { erc20Abi, parseEventLogs, TransactionReceiptNotFoundError, type Address, type Hex } from 'viem';
 import type { BalanceSnapshot, RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { ChainSession } from '../../harness/engine/session.ts';
@@ -152,6 +152,19 @@ async function readState(o: Offer, holders: Record<string, Address>, auth?: { fr
     ? await o.s.public.multicall({ multicallAddress: multicall, allowFailure: false, contracts: [...labels.map((l) => balanceCall(holders[l]!)), ...stateCalls] })
     : await Promise.all([...labels.map((l) => o.s.balanceOf(o.token, holders[l]!)), ...(auth ? [nonceUsed(o, auth)] : [])]);
   return { balances: Object.fromEntries(labels.map((l, i) => [l, out[i] as bigint])), used: auth ? (out[labels.length] as boolean) : undefined };
+}
+
+/**
+ * `funder` (a role) sends `to` `amount` of the offer's token, topping up its gas first when low
+ * (anvil_setBalance: the scenario's capability `set-code`); a transfer that fails makes the run
+ * indeterminate for `req` (the set-up did not happen).
+ */
+export async function fund(ctx: RunContext, req: string, o: Offer, funder: string, to: Address, amount: bigint, what: string): Promise<void> {
+  const from = o.s.address(funder);
+  if ((await o.s.public.getBalance({ address: from })) < 10n ** 16n) await o.s.test.setBalance({ address: from, value: 10n ** 18n });
+  ctx.act(`${funder} gives ${what} ${to} ${amount} base units`);
+  const funded = await o.s.attempt({ role: funder, address: o.token, abi: erc20Abi, functionName: 'transfer', args: [to, amount], label: `fund ${what}` });
+  if (!funded.ok) throw new Indeterminate(req, `could not fund ${what} ${to}: ${funded.reason}`);
 }
 
 /** No balance of `snap` moved since it was taken. */

@@ -9,7 +9,7 @@
  * reported settlement is checked on chain; race losers are judged by their answers.
  */
 import fc from 'fast-check';
-import { erc20Abi, toHex, type Address, type Hex } from 'viem';
+import { toHex, type Address, type Hex } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
 import type { RunContext } from '../../harness/engine/context.ts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
@@ -30,6 +30,7 @@ import {
   expectPaid,
   expectSettledOnChain,
   expectUnchanged,
+  fund,
   holdings,
   networkOf,
   nonceUsed,
@@ -658,13 +659,7 @@ export const fundsForOne = defineScenario({
       const amount = amountOf(k.pair[0]);
       const held = await o.s.balanceOf(o.token, payer);
       if (held > amount) throw new Indeterminate('X402-NEG-11', `the fresh payer ${payer} already holds ${held} > ${amount}`);
-      if (held < amount) {
-        const funder = o.s.address(v.funder);
-        if ((await o.s.public.getBalance({ address: funder })) < 10n ** 16n) await o.s.test.setBalance({ address: funder, value: 10n ** 18n });
-        ctx.act(`${v.funder} gives the fresh payer ${payer} exactly one payment (${amount - held} base units)`);
-        const funded = await o.s.attempt({ role: v.funder, address: o.token, abi: erc20Abi, functionName: 'transfer', args: [payer, amount - held], label: 'fund the fresh payer with one payment' });
-        if (!funded.ok) throw new Indeterminate('X402-NEG-11', `could not fund the fresh payer: ${funded.reason}`);
-      }
+      if (held < amount) await fund(ctx, 'X402-NEG-11', o, v.funder, payer, amount - held, 'the fresh payer (exactly one payment)');
       const now = await o.s.pendingTime();
       const ps = [await sign(ctx, o, { key: v.key }, k.pair[0], {}, now), await sign(ctx, o, { key: v.key }, k.pair[1], {}, now)];
       const snap = await holdings(ctx, o, payer);

@@ -11,12 +11,12 @@
  * address each run and funds it with one payment.
  */
 import fc from 'fast-check';
-import { concat, erc20Abi, pad, toHex, type Address, type Hex } from 'viem';
+import { concat, pad, toHex, type Address, type Hex } from 'viem';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { encodeHeader } from '../../reference-impl/x402/protocol/wire.ts';
 import { settlementOf } from './client.ts';
-import { BASE, BUYERS, expectPaid, expectRefusedPayment, expectSettledOnChain, expectUnchanged, holdings, networkOf, offer, send, shown, sign, versions, type Signed } from './lab.ts';
+import { BASE, BUYERS, expectPaid, fund, expectRefusedPayment, expectSettledOnChain, expectUnchanged, holdings, networkOf, offer, send, shown, sign, versions, type Signed } from './lab.ts';
 
 /**
  * Runtime code of this wallet (solc 0.8.30, the repository's foundry.toml settings); its owner is
@@ -73,10 +73,7 @@ export const smartWalletPayer = defineScenario({
     await o.s.test.setStorageAt({ address: wallet, index: 0, value: pad(owner, { size: 32 }) });
     for (const version of versions(o)) {
       const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
-      if ((await o.s.public.getBalance({ address: owner })) < 10n ** 16n) await o.s.test.setBalance({ address: owner, value: 10n ** 18n });
-      ctx.act(`${v.owner} funds the wallet with one payment (${amount} base units)`);
-      const funded = await o.s.attempt({ role: v.owner, address: o.token, abi: erc20Abi, functionName: 'transfer', args: [wallet, amount], label: 'fund the smart wallet' });
-      if (!funded.ok) throw new Indeterminate('X402-SW-01', `could not fund the smart wallet: ${funded.reason}`);
+      await fund(ctx, 'X402-SW-01', o, v.owner, wallet, amount, 'the smart wallet (one payment)');
       const now = await o.s.pendingTime();
       // Both signed over the same authorization shape, from the wallet; the forged one by the attacker's key.
       const honest = await sign(ctx, o, v.owner, version, { auth: { from: wallet } }, now);
