@@ -231,6 +231,13 @@ export default defineKills<Variant>({
     },
     {
       requirement: 'AGR-API-01',
+      defect: "/tasks/{id}/detail shows the agent's agentWallet as null (its read failed) while the chain has one",
+      grep: 'task-lifecycle-model',
+      runs: 2,
+      variant: { mangle: { match: /^\/tasks\/0x[0-9a-f]{64}\/detail$/i, edit: (b) => ({ ...b, agent: { ...b.agent, agentWallet: null } }) } },
+    },
+    {
+      requirement: 'AGR-API-01',
       defect: '/tasks/{id}/detail keeps reporting the status the task had when it was paid',
       grep: 'task-lifecycle-model',
       runs: 10,
@@ -278,5 +285,6 @@ export default defineKills<Variant>({
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('inMemoryState'), grep: 'restart-every-step', runs: 1, variant: { restartable: ['inMemoryState'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('noCrashRecovery'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['noCrashRecovery'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('resyncSkipsFeedback'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['resyncSkipsFeedback'] } },
+    { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('resyncDropsOwedFeedback'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['resyncDropsOwedFeedback'] } },
   ],
 });

@@ -130,7 +130,9 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
         try {
           const t = db.getTask(t0.id)!;
           const r = resolved.get(t.id);
-          if (r && !t.pendingAction && (t.depositState === 'deposited' || t.depositState === 'unrecorded')) {
+          // Fault resyncDropsOwedFeedback: a resolved task with feedback owed takes this branch too.
+          const reclaimLike = t.depositState === 'deposited' || t.depositState === 'unrecorded' || (faults.resyncDropsOwedFeedback && t.feedbackState === 'pending');
+          if (r && !t.pendingAction && reclaimLike) {
             // Resolved on chain without an intention here (buyer reclaim): follow the chain.
             db.updateTask(t.id, {
               status: r.kind === 'released' ? 'completed' : 'failed',
