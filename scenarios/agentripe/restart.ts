@@ -12,8 +12,9 @@
  * - inside the request that resolves the escrow (complete or fail), once the server decided: its
  *   release or refund transaction, or the reputation feedback that follows it, is held in the
  *   harness's RPC fault proxy while the server is killed, then dropped (crash before the send) or let
- *   through (crash after the send, before the server saw it mined). This needs `rpc-faults` too: the
- *   reference grants it, a target file cannot.
+ *   through (crash after the send, before the server saw it mined). While the feedback is cut, the
+ *   buyer gives the agent its own feedback with the task id as its hash: the server's is still owed.
+ *   This needs `rpc-faults` too: the reference grants it, a target file cannot.
  */
 import fc from 'fast-check';
 import type { RunContext } from '../../harness/engine/context.ts';
@@ -191,6 +192,7 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
   // Read before the request: a feedback let through ('after-send') may be mined moments after it.
   const feedbackBefore = held === 'feedback' ? ((await feedbackCount(t.a, t.agentId)) ?? 0) : 0;
   const first = orLost(send());
+  let othersFeedback = 0;
   try {
     // A server may answer before it gives feedback (profile §3.16): its feedback send is waited for.
     const answered = held === 'feedback' ? new Promise<false>((r) => setTimeout(() => r(false), FEEDBACK_SEND_WITHIN_MS).unref()) : first.then(() => false as const);
@@ -207,6 +209,8 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
           : await eventually(async () => (await deposit(t.a, t.taskId)).status !== AGENTRIPE_PROFILE.statuses.DEPOSITED, 10_000);
       if (!mined) throw new Indeterminate(REQ, `the node did not mine the held ${what} transaction, so the cut 'after the send' did not happen`);
     }
+    // While the server's own feedback is cut, the buyer gives its own with the task id as the hash.
+    if (held === 'feedback') othersFeedback = await buyerFeedback(ctx, t);
     await ctx.restart('agentripe', CUTS[held][cut]);
   } finally {
     // The old process is gone: what was held is delivered to nobody (after-send) or never sent (before-send).
@@ -227,8 +231,31 @@ async function crashInsideResolution(ctx: RunContext, v: { buyer: string }, url:
   await expectCarriedOut(ctx, REQ, t, final, `of the restart the decided ${final.escrow === 'released' ? 'release' : 'refund'}`);
   m = final;
   await observe(ctx, t, m, OBSERVE);
-  await resolvedOnce(ctx, REQ, t, m);
+  await resolvedOnce(ctx, REQ, t, m, othersFeedback);
   await tidy(t);
+}
+
+/**
+ * The buyer gives the agent its own ERC-8004 feedback for the task on every declared
+ * ReputationRegistry, with the task id as `feedbackHash` (the natural hash for a review of a task
+ * whose id is its payment's hash). A server that, after a restart, looks for "a NewFeedback with
+ * this hash" from anyone, not from itself, takes the buyer's for its own and never gives its own.
+ * Returns how many it gave.
+ */
+async function buyerFeedback(ctx: RunContext, t: PaidTask): Promise<number> {
+  for (const r of t.a.reputation) {
+    ctx.act(`${t.buyer} gives the agent its own reputation feedback for the task on ${short(r)} (feedbackHash = the task id, tag1 "agentripe")`);
+    const res = await t.a.s.attempt({
+      label: `${t.buyer} gives feedback`,
+      role: t.buyer,
+      address: r,
+      abi: reputationAbi,
+      functionName: 'giveFeedback',
+      args: [t.agentId, 100n, 0, 'agentripe', 'completed', '', '', t.taskId],
+    });
+    if (!res.ok) throw new Indeterminate(REQ, `the ReputationRegistry at ${r} refused the buyer's feedback (${res.reason})`);
+  }
+  return t.a.reputation.length;
 }
 
 export const restartInsideResolution = defineScenario({
