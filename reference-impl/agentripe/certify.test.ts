@@ -12,9 +12,12 @@ import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 import { freePort } from '../../harness/util/net.ts';
 
 const lab = serveProcessLab('agentripe', 'base-sepolia');
-/** A target file cannot route the server's RPC through the harness (capability rpc-faults): AGR-FLT-03 is not-applicable. */
-/** What a target file cannot grant (rpc-faults): the RPC-side requirements are not-applicable, with the reason. */
-const WITHOUT_RPC_FAULTS = ["AGR-FLT-03: not-applicable target lacks capability 'rpc-faults'", "AGR-FLT-04: not-applicable target lacks capability 'restart', 'rpc-faults'"];
+/** What a target file cannot grant (rpc-faults: the server's RPC through the harness): the RPC-side requirements are not-applicable, with the reason. */
+const WITHOUT_RPC_FAULTS = [
+  "AGR-FLT-03: not-applicable target lacks capability 'rpc-faults'",
+  "AGR-FLT-04: not-applicable target lacks capability 'restart', 'rpc-faults'",
+  "AGR-FLT-05: not-applicable target lacks capability 'rpc-faults', 'restart'",
+];
 
 /** Requirements not passed, but AGR-RST-01 when it is not-applicable for want of a restart control (checked apart, below). */
 function notPassedBut(reqs: { id: string; status: string; reason?: string }[], restartable = false): string[] {

@@ -32,7 +32,7 @@ import type { Vendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { createPayer, pickV2, sendWithPayment } from '../../reference-impl/x402/agents/payer.ts';
 import { eip3009TokenAbi } from '../../reference-impl/x402/protocol/eip3009.ts';
 import type { RequirementsV2 } from '../../reference-impl/x402/protocol/wire.ts';
-import { BUYERS, agr, askUnpaid, deposit, listed, pay, purchase, registerAgent, short, vendor, withdrawAll, type Agr, type Paid } from './lab.ts';
+import { BUYERS, agr, askUnpaid, deposit, getJson, listed, pay, purchase, registerAgent, short, vendor, withdrawAll, type Agr, type Paid } from './lab.ts';
 import { PATH } from './observe.ts';
 import { BASE } from './tasks.ts';
 
@@ -57,8 +57,8 @@ interface Fixture {
   req: RequirementsV2;
 }
 
-async function fixture(ctx: RunContext, requirement: string): Promise<Fixture> {
-  const a = await agr(ctx);
+async function fixture(ctx: RunContext, requirement: string, url?: string): Promise<Fixture> {
+  const a = await agr(ctx, url);
   const agentId = await registerAgent(a, 'vendor1', PATH, PRICE);
   const owner = vendor(a, 'vendor1', agentId);
   const req = pickV2(await askUnpaid(a, agentId, PATH), a.s.chainId, a.usdc);
@@ -305,4 +305,87 @@ export const facilitatorLostSend = defineScenario({
   },
 });
 
-export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend];
+const FLT5 = 'AGR-FLT-05';
+/** What the harness's proxy answers every JSON-RPC request of the server while its node is down. */
+const NODE_DOWN = { status: 503, headers: { 'content-type': 'text/plain' }, body: 'node unavailable (harness fault: the node is down)' };
+/** The three requests AGR-FLT-05 makes during the outage and after it. */
+const OUTAGE_ASKS = ['paid route', 'agent card', 'vendor listing'] as const;
+type OutageAsk = (typeof OUTAGE_ASKS)[number];
+
+/** Whether a challenge offers what `req` offered before the outage (price, payee, asset, network). */
+function sameOffer(c: Awaited<ReturnType<typeof askUnpaid>>, req: RequirementsV2): boolean {
+  return (c.v2?.accepts ?? []).some(
+    (x) => x.amount === req.amount && x.payTo.toLowerCase() === req.payTo.toLowerCase() && x.asset.toLowerCase() === req.asset.toLowerCase() && x.network === req.network,
+  );
+}
+
+/** One of the three requests, judged: during the outage 5xx or the answer from before; after it, the answer from before. */
+async function askDuringOutage(ctx: RunContext, f: Fixture, ask: OutageAsk, nodeDown: boolean): Promise<void> {
+  const when = nodeDown ? 'while the node is down' : 'once the node answers again';
+  let status: number;
+  let body: unknown;
+  let normal: boolean;
+  let expected: string;
+  if (ask === 'paid route') {
+    ctx.act(`a buyer asks agent ${f.agentId}'s '${PATH}' without paying ${when}`);
+    const c = await askUnpaid(f.a, f.agentId, PATH);
+    ({ status, body } = c);
+    normal = status === 402 && sameOffer(c, f.req);
+    expected = `402 with the offer from before (${f.req.amount} to ${short(f.req.payTo)})`;
+  } else if (ask === 'agent card') {
+    ctx.act(`a client reads GET /agents/${f.agentId} ${when}`);
+    ({ status, body } = await getJson(f.a, `/agents/${f.agentId}`));
+    normal = status === 200;
+    expected = '200';
+  } else {
+    ctx.act(`the agent's vendor lists its tasks (EVM signature auth) ${when}`);
+    ({ status, body } = await f.owner.listTasks());
+    normal = status === 200;
+    expected = '200';
+  }
+  const actual = `${status} ${JSON.stringify(body)?.slice(0, 200)}`;
+  if (nodeDown) {
+    ctx.check(FLT5, normal || (status >= 500 && status < 600), `${ask} ${when}: a 5xx, or the answer from before; never "not found", "not authorized" or another 4xx`, {
+      expected: `5xx or ${expected}`,
+      actual,
+    });
+  } else {
+    ctx.check(FLT5, normal, `${ask} ${when}: answered as before the outage (the failure is not remembered as an answer)`, { expected, actual });
+  }
+}
+
+export const nodeDown = defineScenario({
+  kind: 'property',
+  id: 'fault-node-down',
+  title: "The server's node is down: an existing agent is never answered as missing nor its vendor as unauthorized (5xx, or what the server knew); once the node is back, all is answered as before",
+  requirements: [FLT5],
+  // Every request runs in every run; more runs only vary the order (npm start stays quick).
+  maxRuns: FAULT_RUNS,
+  ...BASE,
+  // The server must reach its node through the harness's fault proxy: in the reference, the
+  // instance the crash scenarios restart does (restart.ts); a target file cannot grant rpc-faults.
+  capabilities: ['rpc-faults', 'restart'],
+  arbitrary: () => fc.record({ order: fc.shuffledSubarray([...OUTAGE_ASKS], { minLength: OUTAGE_ASKS.length }) }),
+  async run(ctx, v) {
+    const f = await fixture(ctx, FLT5, (await ctx.restartable('agentripe')).url.replace(/\/+$/, ''));
+    const listedBefore = await f.owner.listTasks();
+    if (listedBefore.status !== 200) throw new Indeterminate(FLT5, `the agent's vendor cannot list its tasks with the node up (${listedBefore.status})`);
+    const rpc = await rpcFaultsOf(f.a.s.spec.rpcUrl);
+    const fault = rpc.arm({
+      name: 'the node is down: every JSON-RPC request of the server is answered HTTP 503',
+      when: { method: 'POST' },
+      action: { kind: 'respond', answer: () => NODE_DOWN },
+      times: 1_000_000,
+    });
+    try {
+      for (const ask of v.order) await askDuringOutage(ctx, f, ask, true);
+    } finally {
+      fault.disarm();
+    }
+    // A server that answered everything from what it knew never asked the node: nothing more to see.
+    ctx.evidence.note(fault.hits.length ? `the server asked its node ${fault.hits.length} times during the outage` : 'the server did not ask its node during the outage');
+    for (const ask of v.order) await askDuringOutage(ctx, f, ask, false);
+  },
+});
+
+export const faultScenarios = [lostAnswerRetry, duplicateDelivery, facilitatorLostSend, nodeDown];

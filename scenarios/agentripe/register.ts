@@ -281,6 +281,8 @@ export const agentripeRegister = defineRegister({
     { source: 'profile', lines: [223, 240], quote: 'AGR-PROF-20 Confirmation depth and reorgs', requirements: ['AGR-ORG-01', 'AGR-ORG-02', 'AGR-AUTH-04'] },
     { source: 'profile', lines: [242, 242], quote: 'Crashes and restarts (AGR-PROF-22)', notTestable: 'heading' },
     { source: 'profile', lines: [244, 257], quote: 'A crash loses nothing', requirements: ['AGR-RST-01'] },
+    { source: 'profile', lines: [259, 259], quote: 'A node that does not answer (AGR-PROF-23)', notTestable: 'heading' },
+    { source: 'profile', lines: [261, 270], quote: 'An outage is not an answer', requirements: ['AGR-FLT-05'] },
   ],
   surface: [
     // Routes (spec notes C.3 and the seed)

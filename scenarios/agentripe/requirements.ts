@@ -68,6 +68,14 @@ export const agentripeRequirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'AGR-FLT-05',
+    level: 'MUST',
+    title: 'A node outage is never answered as a missing agent or an unauthorized vendor, and is not remembered once the node is back',
+    source: { ...PROFILE, section: '§8 AGR-PROF-23 (a node that does not answer); seed C.3: 404 for an agent or service not found, vendor auth by isAuthorizedOrOwner' },
+    text: "While every JSON-RPC request the server sends to its node is answered HTTP 503 (the node is down), an unpaid request to an existing agent's paid route is answered 5xx, or 402 with the same offer as before the outage; GET /agents/{id} is answered 5xx or 200; the agent's vendor's GET /vendor/tasks (EVM signature auth) is answered 5xx or 200; never 404 (the agent exists), 401 or 403 (the vendor is authorized) or another 4xx. Once the node answers again, the same three requests are answered 402 with the same offer, 200 and 200. Needs the capability rpc-faults (the server reaches its node through the harness's fault proxy).",
+    profileAssumption: true,
+  },
+  {
     id: 'AGR-ROB-01',
     level: 'MUST',
     title: 'A malformed request gets no 5xx, is refused where it could change state, and changes nothing',

@@ -69,12 +69,13 @@ export class AgentripeChain {
 
   // ---- identity ----------------------------------------------------------------------------
 
-  /** Owner of an agent, or null when the id was never minted (ownerOf reverts). */
+  /** Owner of an agent, or null when the id was never minted (ownerOf reverts). A node that does not answer throws. */
   async ownerOf(agentId: bigint): Promise<Address | null> {
     try {
       return await this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'ownerOf', args: [agentId] });
-    } catch {
-      return null;
+    } catch (e) {
+      if (isRevert(e)) return null;
+      throw e;
     }
   }
 
@@ -99,12 +100,13 @@ export class AgentripeChain {
     return this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'getAgentWallet', args: [agentId] });
   }
 
-  /** isAuthorizedOrOwner; false (not a throw) for an agent that does not exist. */
+  /** isAuthorizedOrOwner; false (not a throw) for an agent that does not exist (the call reverts). A node that does not answer throws. */
   async isAuthorizedOrOwner(spender: Address, agentId: bigint): Promise<boolean> {
     try {
       return await this.pub.readContract({ address: this.addresses.identityRegistry, abi: identityAbi, functionName: 'isAuthorizedOrOwner', args: [spender, agentId] });
-    } catch {
-      return false;
+    } catch (e) {
+      if (isRevert(e)) return false;
+      throw e;
     }
   }
 

@@ -9,7 +9,7 @@ import { registerWithKeyMessage, verifyPersonalSign, withinWindow } from '../../
 import { hashApiKey } from '../auth.ts';
 import { addr } from '../config.ts';
 import type { AgentripeContext } from '../context.ts';
-import { agentDataUri, agentIdOut, agentInfo, agentInfoFrom, parseAgentId, withEndpoint } from './common.ts';
+import { agentDataUri, agentIdOut, agentInfo, agentInfoFrom, parseAgentId, registryUnreadable, withEndpoint } from './common.ts';
 
 const deadline = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]);
 const signature = z.string().regex(/^0x[0-9a-fA-F]+$/);
@@ -114,8 +114,8 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
   app.post('/agents/:id/wallet', async (c) => {
     const agentId = parseAgentId(c.req.param('id'), faults.agentIdNoDigitCheck);
     const b = parseWith(body.wallet, await jsonBody(c));
-    if (!(await chain.ownerOf(agentId))) throw new HttpError(404, 'Agent not found');
-    if (!(await chain.isAuthorizedOrOwner(chain.registrar.address, agentId))) {
+    if (!(await chain.ownerOf(agentId).catch(registryUnreadable))) throw new HttpError(404, 'Agent not found');
+    if (!(await chain.isAuthorizedOrOwner(chain.registrar.address, agentId).catch(registryUnreadable))) {
       throw new HttpError(403, 'This server does not own this agent; call setAgentWallet on the IdentityRegistry directly');
     }
     const walletAddress = getAddress(b.walletAddress);
@@ -128,7 +128,7 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
 
   app.get('/agents/:id/stats', async (c) => {
     const agentId = parseAgentId(c.req.param('id'), faults.agentIdNoDigitCheck);
-    if (!(await chain.ownerOf(agentId)) && !faults.statsUnknownAgent) throw new HttpError(404, 'Agent not found');
+    if (!(await chain.ownerOf(agentId).catch(registryUnreadable)) && !faults.statsUnknownAgent) throw new HttpError(404, 'Agent not found');
     const s = db.agentStats(agentId.toString());
     if (faults.statsSkipFailed) {
       s.byStatus.failed = 0;
@@ -152,7 +152,7 @@ export function agentRoutes(app: Hono, ctx: AgentripeContext): void {
   });
 
   app.get('/agents/:id', async (c) => {
-    const info = await agentInfo(ctx, parseAgentId(c.req.param('id'), faults.agentIdNoDigitCheck));
+    const info = await agentInfo(ctx, parseAgentId(c.req.param('id'), faults.agentIdNoDigitCheck)).catch((e: Error) => (faults.outageAsDenial ? null : registryUnreadable(e)));
     if (!info) throw new HttpError(404, 'Agent not found');
     if (!info.data) throw new HttpError(404, 'Agent has no valid AgentURIData', { detail: info.dataError });
     return c.json(info.data);

@@ -6,6 +6,14 @@ import { hex32 } from '../config.ts';
 import type { AgentripeBase } from '../context.ts';
 import type { TaskRow } from '../db.ts';
 
+/**
+ * An IdentityRegistry read the node did not answer: 502. Never "not found" or "not authorized": the
+ * chain said neither (AGR-FLT-05).
+ */
+export function registryUnreadable(e: Error): never {
+  throw new HttpError(502, 'Cannot read the agent from the IdentityRegistry', { detail: e.message.split('\n')[0] });
+}
+
 /** JSON-safe agent id: a number while it fits, else a decimal string. */
 export function agentIdOut(id: string | bigint): number | string {
   const b = BigInt(id);

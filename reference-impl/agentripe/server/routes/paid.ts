@@ -11,7 +11,7 @@ import { checkPayment, toResponse } from '../../../x402/server/paywall.ts';
 import { findCatalogEntry, loadAgentUriData, parseUsdPrice } from '../../protocol/agenturi.ts';
 import { hex32 } from '../config.ts';
 import type { AgentripeContext } from '../context.ts';
-import { parseAgentId } from './common.ts';
+import { parseAgentId, registryUnreadable } from './common.ts';
 
 const paidBody = z
   .object({
@@ -69,9 +69,7 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     // Only a paid request writes a task (anchored to its payment block): the revert check runs
     // beside the catalog read and the facilitator, and must be done before the task is written.
     const reverted = payHeader ? ctx.revertChecked() : undefined;
-    const uri = await chain.tokenUriOf(agentId).catch((e: Error) => {
-      throw new HttpError(502, 'Cannot read the agent from the IdentityRegistry', { detail: e.message.split('\n')[0] });
-    });
+    const uri = await chain.tokenUriOf(agentId).catch((e: Error) => (faults.outageAsDenial ? null : registryUnreadable(e)));
     if (uri === null) throw new HttpError(404, 'Agent not found');
     const loaded = await loadAgentUriData(uri);
     if (!loaded.ok) throw new HttpError(404, 'Agent has no valid service catalog', { detail: loaded.reason });

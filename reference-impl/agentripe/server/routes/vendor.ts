@@ -8,7 +8,7 @@ import { authenticateVendor, type VendorAuth } from '../auth.ts';
 import type { AgentripeContext } from '../context.ts';
 import type { TaskRow } from '../db.ts';
 import type { ReviewVerdict } from '../review.ts';
-import { agentDataUri, agentIdOut, agentInfo, parseJsonOrNull, taskOr404, withEndpoint } from './common.ts';
+import { agentDataUri, agentIdOut, agentInfo, parseJsonOrNull, registryUnreadable, taskOr404, withEndpoint } from './common.ts';
 
 type Vendor = Extract<VendorAuth, { ok: true }>;
 
@@ -47,7 +47,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
       headerCheckAnd: faults.authHeaderCheckAnd,
       isAuthorizedOrOwner: async (a, id) => {
         if (faults.authOwnerOnly) return (await chain.ownerOf(id))?.toLowerCase() === a.toLowerCase();
-        if (await chain.isAuthorizedOrOwner(a, id)) return true;
+        if (await chain.isAuthorizedOrOwner(a, id).catch((e: Error) => (faults.outageAsDenial ? false : registryUnreadable(e)))) return true;
         return faults.authAcceptsAgentWallet === true && (await chain.agentWallet(id).catch(() => null))?.toLowerCase() === a.toLowerCase();
       },
       solanaWalletOf: async (id) => {
@@ -224,7 +224,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
 
   app.get('/vendor/agent-uri', async (c) => {
     const auth = await vendor(c);
-    const info = await agentInfo(ctx, BigInt(auth.agentId));
+    const info = await agentInfo(ctx, BigInt(auth.agentId)).catch(registryUnreadable);
     if (!info) throw new HttpError(404, 'Agent not found');
     return c.json({ agentId: info.agentId, agentURI: info.agentURI, data: info.data });
   });
@@ -235,7 +235,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
     const candidate = raw && typeof raw === 'object' && 'data' in raw ? (raw as { data: unknown }).data : raw;
     const data = withEndpoint(ctx, parseWith(faults.zeroPriceRegister ? agentUriDataSchema : sellableAgentUriDataSchema, candidate));
     const agentId = BigInt(auth.agentId);
-    if (!(await chain.isAuthorizedOrOwner(chain.registrar.address, agentId))) {
+    if (!(await chain.isAuthorizedOrOwner(chain.registrar.address, agentId).catch(registryUnreadable))) {
       throw new HttpError(403, 'This server is not authorized for this agent; call setAgentURI on the IdentityRegistry directly');
     }
     const agentURI = agentDataUri(data);
