@@ -6,14 +6,16 @@
  * Every entry pinned to a line of a file that differs between REV and the working tree moves with
  * its line (harness/scripts/mutation/config.ts `repinEquivalents`); an entry whose line was edited
  * is placed by its `original` text when that is on exactly one line, else reported for a person to
- * place. `--check` changes nothing and exits 1 when an entry would move or is lost.
+ * place. Only entries the register at REV holds on the same line move: one added since REV, or
+ * already moved by an earlier run against REV, is pinned to the working tree already (so running it
+ * twice moves nothing twice). `--check` changes nothing and exits 1 when an entry would move or is lost.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../chain/paths.ts';
-import { equivalentsPath, loadEquivalents, repinEquivalents } from './mutation/config.ts';
+import { type Equivalent, equivalentsPath, loadEquivalents, parseEquivalents, repinEquivalents } from './mutation/config.ts';
 
 const { values } = parseArgs({ options: { base: { type: 'string' }, protocol: { type: 'string', multiple: true }, check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help || !values.base) {
@@ -29,6 +31,8 @@ const show = (file: string): string | undefined => {
     return undefined;
   }
 };
+/** An entry's identity apart from its line. */
+const entryKey = (e: Equivalent) => JSON.stringify([e.file, e.mutator, String(e.replacement), String(e.original ?? ''), e.reason]);
 let changed = 0;
 let lost = 0;
 for (const id of protocols) {
@@ -48,7 +52,14 @@ for (const id of protocols) {
       after.set(f, readFileSync(abs, 'utf8'));
     }
   }
-  const r = repinEquivalents(entries, before, after);
+  // The register as it was at REV: only its entries, on their lines of then, are pinned to REV's files.
+  const baseText = show(path.relative(REPO_ROOT, file));
+  const atBase = new Map<string, number[]>();
+  for (const e of baseText === undefined ? entries : parseEquivalents(JSON.parse(baseText), `${base}:${path.relative(REPO_ROOT, file)}`)) {
+    const k = entryKey(e);
+    atBase.set(k, [...(atBase.get(k) ?? []), e.line ?? 0]);
+  }
+  const r = repinEquivalents(entries, before, after, (e) => atBase.get(entryKey(e))?.includes(e.line ?? 0) ?? false);
   for (const m of r.moved) {
     if ('lost' in m) {
       lost++;

@@ -140,6 +140,16 @@ describe('re-pinning a register after its files changed: repinEquivalents', () =
     assert.ok('lost' in r.moved[1]!, 'without an original, an edited line cannot be placed');
     assert.deepEqual(repinEquivalents([entry(2)], before, before).moved, [], 'an unchanged file moves nothing');
   });
+
+  test('only entries pinned to the base move: one added since, or moved by an earlier run, stays', () => {
+    const shifted = new Map([[file, 'x\ny\na\nconst price = "$0.01";\nc\n']]);
+    const once = repinEquivalents([entry(2), entry(4)], before, shifted, (e) => e.line === 2);
+    assert.deepEqual(
+      once.entries.map((e) => e.line),
+      [4, 4],
+    );
+    assert.deepEqual(once.moved.length, 1);
+  });
 });
 
 describe('the equivalents register', () => {

@@ -87,12 +87,17 @@ function requirementFor(a: Agr, like: RequirementsV2 | undefined, amount: bigint
   } as RequirementsV2;
 }
 
-const UNKNOWN = ['unknown-agent', 'unknown-path'] as const;
+const UNKNOWN = ['unknown-agent', 'unknown-path', 'card-without-catalog', 'card-not-json'] as const;
+/** agentURIs of agents that exist but sell nothing: a card with no services, and a URI that is not JSON. */
+const CATALOGLESS: Record<'card-without-catalog' | 'card-not-json', { uri: string; what: string }> = {
+  'card-without-catalog': { uri: dataUri({ name: 'catalog-less agent', description: 'an AgentURIData with no services' }), what: 'whose card lists no services' },
+  'card-not-json': { uri: `data:application/json;base64,${Buffer.from('this is not a card', 'utf8').toString('base64')}`, what: 'whose agentURI is not JSON' },
+};
 
 export const unknownService = defineScenario({
   kind: 'property',
   id: 'unknown-agent-or-service',
-  title: 'An unknown agent id or service path gets 404 and no challenge; a payment sent there anyway moves nothing',
+  title: 'An unknown agent id or service path, or an agent whose card sells nothing, gets 404 and no challenge; a payment sent there anyway moves nothing',
   requirements: ['AGR-PAY-04'],
   ...BASE,
   arbitrary: () =>
@@ -110,17 +115,20 @@ export const unknownService = defineScenario({
     if (!known) throw new Indeterminate('AGR-PAY-04', `the agent's known service '${PATH}' offers no v2 exact requirement`);
     const holders = { buyer: a.s.address(v.buyer), escrow: a.escrow };
     for (const kind of v.kinds) {
-      // An id far above any registered one (ERC-8004 mints in sequence).
-      const id = kind === 'unknown-agent' ? agentId + 10n ** 15n + v.agentOffset : agentId;
-      const path = kind === 'unknown-agent' ? PATH : v.path;
-      ctx.act(`${v.buyer} asks for '${path}' of ${kind === 'unknown-agent' ? `agent ${id}, which does not exist` : `agent ${agentId}, which does not sell it`}`);
+      const catalogless = kind === 'card-without-catalog' || kind === 'card-not-json' ? CATALOGLESS[kind] : undefined;
+      // An id far above any registered one (ERC-8004 mints in sequence), or an agent that sells nothing.
+      const id = kind === 'unknown-agent' ? agentId + 10n ** 15n + v.agentOffset : catalogless ? await registerUri(a, 'vendor1', catalogless.uri, catalogless.what) : agentId;
+      const path = kind === 'unknown-path' ? v.path : PATH;
+      const whose = kind === 'unknown-agent' ? `agent ${id}, which does not exist` : catalogless ? `agent ${id}, ${catalogless.what}` : `agent ${agentId}, which does not sell it`;
+      const lister = catalogless ? vendor(a, 'vendor1', id) : owner;
+      ctx.act(`${v.buyer} asks for '${path}' of ${whose}`);
       const c = await askUnpaid(a, id.toString(), path);
       ctx.check('AGR-PAY-04', c.status === 404 && !c.v2, `${kind}: 404 without a payment challenge`, {
         expected: '404, no PAYMENT-REQUIRED',
         actual: `${c.status}${c.v2 ? ' with PAYMENT-REQUIRED' : ''}`,
       });
       const money = await ctx.balancesOf(a.s, a.usdc, holders);
-      const tasks0 = (await listed(owner)).tasks.length;
+      const tasks0 = (await listed(lister)).tasks.length;
       ctx.act(`${v.buyer} sends a payment for the catalog price there anyway`);
       const p = await pay(a, v.buyer, id, path, { req: requirementFor(a, known, BigInt(known.amount)) });
       ctx.check('AGR-PAY-04', p.status === 404 && !p.taskId, `${kind}: a payment sent there is answered 404 and creates no task`, {
@@ -128,7 +136,7 @@ export const unknownService = defineScenario({
         actual: `${p.status} ${JSON.stringify(p.body).slice(0, 200)}`,
       });
       await ctx.expectNoMoneyMoved('AGR-PAY-04', money, `${kind}: no USDC moved`);
-      ctx.expectEqual('AGR-PAY-04', (await listed(owner)).tasks.length, tasks0, `${kind}: the agent has no new task`);
+      ctx.expectEqual('AGR-PAY-04', (await listed(lister)).tasks.length, tasks0, `${kind}: the agent has no new task`);
     }
   },
 });

@@ -214,7 +214,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'An unknown agent or service path gets 404, never a payment challenge',
     source: { ...SEED, section: 'Troubleshooting: "HTTP 404 | Not found | Agent not registered, or service path doesn\'t match catalog"; C.3 codes 404' },
-    text: "GET|POST /{agentId}/{servicePath} for an agent id that does not exist, or a path that is not in the agent's catalog, answers 404 without a 402 challenge; nothing is charged and no task is created.",
+    text: "GET|POST /{agentId}/{servicePath} for an agent id that does not exist, a path that is not in the agent's catalog, or an agent whose agentURI holds no catalog (an AgentURIData without services, or not JSON at all) answers 404 without a 402 challenge; nothing is charged and no task is created.",
     profileAssumption: false,
   },
   {

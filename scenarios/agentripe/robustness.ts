@@ -20,7 +20,7 @@ import { asTopic, expectNoLogsSince, expectUnchanged, readRoutes, type Observabl
 import { createVendor } from '../../reference-impl/agentripe/agents/vendor.ts';
 import { escrowAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { registerWithKeyMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
-import { everyRunAuthRequests, malformedRequest, signNearMisses, thirdPartyRequest, type FuzzContext } from '../../reference-impl/agentripe/protocol/fuzz.ts';
+import { everyRunAuthRequests, everyRunBodyRequests, malformedRequest, signNearMisses, thirdPartyRequest, type FuzzContext } from '../../reference-impl/agentripe/protocol/fuzz.ts';
 import { eip3009TokenAbi } from '../../reference-impl/x402/protocol/eip3009.ts';
 import { authorizationOf } from '../../reference-impl/x402/protocol/fuzz.ts';
 import { pickV2 } from '../../reference-impl/x402/agents/payer.ts';
@@ -198,6 +198,7 @@ export const robustness = defineScenario({
     const n = perRun(robustnessBudget(NORMAL_REQUESTS));
     const requests = [
       ...everyRunAuthRequests(fz),
+      ...everyRunBodyRequests(fz),
       ...fc.sample(
         malformedRequest(fz).filter((r) => thirdPartyRequest(fz, r)),
         { seed, numRuns: n },

@@ -554,14 +554,20 @@ export type RepinOutcome = { entry: Equivalent; from: number; to: number } | { e
  * absent from either map did not change). An entry whose line stands unchanged moves with it; one
  * whose line was edited is placed by its `original` text when exactly one line of the new file
  * holds it (near the old place first), else it stays where it was and is reported lost, for a
- * person to place or drop.
+ * person to place or drop. Only entries `pinnedToBefore` accepts move (the script: those the
+ * register at the base revision holds on the same line); the others are already pinned to `after`.
  */
-export function repinEquivalents(entries: readonly Equivalent[], before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): { entries: Equivalent[]; moved: RepinOutcome[] } {
+export function repinEquivalents(
+  entries: readonly Equivalent[],
+  before: ReadonlyMap<string, string>,
+  after: ReadonlyMap<string, string>,
+  pinnedToBefore: (e: Equivalent) => boolean = () => true,
+): { entries: Equivalent[]; moved: RepinOutcome[] } {
   const moved: RepinOutcome[] = [];
   const out = entries.map((e) => {
     const b = before.get(e.file);
     const a = after.get(e.file);
-    if (e.line === undefined || b === undefined || a === undefined || a === b) return e;
+    if (e.line === undefined || b === undefined || a === undefined || a === b || !pinnedToBefore(e)) return e;
     const [span] = remapSpans(b, a, [{ line: e.line, column: 1, endLine: e.line, endColumn: 1 }]);
     if (span) {
       if (span.line !== e.line) moved.push({ entry: e, from: e.line, to: span.line });

@@ -649,6 +649,24 @@ export function everyRunAuthRequests(ctx: FuzzContext): FuzzRequest[] {
   }));
 }
 
+/**
+ * Unpaid POSTs of the paid route whose JSON body is not an object (null, an array, a number, a
+ * string, a boolean), sent in every run: the random mix reaches each only in some seeds, and a
+ * server that reads such a body as an object (`Object.keys(null)`) answers 500. Any 4xx conforms,
+ * a 402 challenge included (a server may read a scalar body as no fields).
+ */
+export function everyRunBodyRequests(ctx: FuzzContext): FuzzRequest[] {
+  return ['null', '[]', '[1]', '5', '"s"', 'true', 'false', '0'].map((body) => ({
+    cls: 'wrongTypes' as const,
+    note: `paid route, unpaid POST whose JSON body is ${body}`,
+    method: 'POST',
+    path: `/${ctx.agent}/${ctx.service}`,
+    headers: jsonHeaders,
+    body,
+    expect4xx: true,
+  }));
+}
+
 /** A real API key used on another agent's tasks (403), or on a list/read (allowed reads only). */
 function wrongAgentKey(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   return fc.record({ action: fc.constantFrom('start', 'complete', 'fail'), task: fc.constantFrom(...allTasks(ctx)) }).chain(({ action, task }) =>

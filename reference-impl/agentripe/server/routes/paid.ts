@@ -121,7 +121,7 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     }
     // Fault taskOnBadPayment: the task is written before the payment is verified.
     const ghost = faults.taskOnBadPayment && payHeader ? `0x${randomBytes(32).toString('hex')}` : undefined;
-    if (ghost)
+    if (faults.taskOnBadPayment && ghost)
       db.insertTask({
         id: ghost,
         ...taskFields(),
@@ -158,7 +158,7 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
       const r = outcome.response;
       return toResponse(r.status === 402 ? { ...r, status: 500 } : r);
     }
-    if (ghost) db.deleteTask(ghost);
+    if (faults.taskOnBadPayment && ghost) db.deleteTask(ghost);
     const s = outcome.settlement;
     if (!hex32.safeParse(s.transaction).success) throw new HttpError(502, 'Facilitator reported success without a transaction hash');
     const req = decision.payment.requirements;
