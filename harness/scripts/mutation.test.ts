@@ -423,12 +423,24 @@ test("coverage of a process killed with SIGKILL: each mutant's first hit is on d
     const killed = run("hit('7', '8'); hit('7'); ns.currentTestId = 'p/a'; hit('9'); process.kill(process.pid, 'SIGKILL');");
     assert.equal(killed.signal, 'SIGKILL');
     assert.deepEqual(readCoverage(dir), { static: { 7: 1, 8: 1 }, perTest: { 'p/a': { 9: 1 } } });
+    // It died inside scenario p/a; the next process here stands for another dry run's harness (each
+    // dry run has a directory of its own, where no scenario is running yet).
+    rmSync(path.join(dir, 'current-test'));
     const exited = run("hit('7'); ns.currentTestId = 'p/b'; hit('10', '10');");
     assert.equal(exited.status, 0, String(exited.stderr));
     // The exit writes the counts too: both records merge (a mutant covered is all the runner asks).
     const c = readCoverage(dir)!;
     assert.deepEqual(Object.keys(c.static).sort(), ['7', '8']);
     assert.deepEqual(c.perTest, { 'p/a': { 9: 1 }, 'p/b': { 10: 3 } });
+    // A child process (a restartable server) never sets a test of its own: its hits belong to the
+    // scenario the harness's process is running, which it shares through the coverage directory.
+    assert.equal(run("ns.currentTestId = 'p/c';").status, 0);
+    const child = run("hit('11'); process.kill(process.pid, 'SIGKILL');");
+    assert.equal(child.signal, 'SIGKILL');
+    assert.deepEqual(readCoverage(dir)!.perTest['p/c'], { 11: 1 });
+    assert.equal(run('ns.currentTestId = undefined;').status, 0);
+    assert.equal(run("hit('12');").status, 0);
+    assert.equal(readCoverage(dir)!.static[12], 2, "between scenarios a child's hit is start-up code (.hits and .json)");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
