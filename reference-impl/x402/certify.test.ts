@@ -161,7 +161,7 @@ test('a POST resource with a JSON body certifies green from a target file, and e
   assert.match(r.stdout, /PASS — every MUST requirement passed/);
   const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
   const reqs = report.protocols[0].requirements as { id: string; status: string; reason?: string }[];
-  // X402-FLT-03..09 need the facilitator's RPC to go through the harness (rpc-faults), which a target
+  // X402-FLT-03..12 need the facilitator's RPC to go through the harness (rpc-faults), which a target
   // file certified by another process cannot grant; the crash and reorg scenarios need a restart
   // control and a chain the harness may rewrite, which this file does not declare; a smart-wallet
   // payer is placed with set-code, not declared either: not-applicable, with the reason.
@@ -173,6 +173,7 @@ test('a POST resource with a JSON body certifies green from a target file, and e
       ...['03', '04', '05', '06', '07', '08', '09'].map((n) => `X402-FLT-${n}: not-applicable target lacks capability 'rpc-faults'`),
       "X402-FLT-10: not-applicable target lacks capability 'rpc-faults', 'impersonate'",
       "X402-FLT-11: not-applicable target lacks capability 'rpc-faults', 'impersonate'",
+      "X402-FLT-12: not-applicable target lacks capability 'rpc-faults'",
       "X402-RST-01: not-applicable target lacks capability 'restart'; target lacks capability 'restart', 'rpc-faults'",
       "X402-ORG-01: not-applicable target lacks capability 'reorg'",
     ],

@@ -288,6 +288,12 @@ export default defineKills<Variant>({
       'the facilitator needs eth_createAccessList and a pending block of its node: on a node without them an honest payment is neither verified nor settled',
     ),
     nodeFault(
+      'X402-FLT-12',
+      'fault-facilitator-node-execution-fails',
+      'nodeErrorBlamesPayment',
+      "the facilitator reads a call its node failed (an execution timeout) as the token's answer: a valid payment is refused as invalid_exact_evm_eip3009_not_supported",
+    ),
+    nodeFault(
       'X402-FAC-03',
       'fault-resource-settlement-pending',
       'neverClearPending',

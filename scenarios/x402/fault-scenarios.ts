@@ -21,6 +21,7 @@ import {
   describeHit,
   expectFired,
   lossFault,
+  rpcCallsOf,
   rpcErrorAnswer,
   rpcFaultsOf,
   sendsCall,
@@ -927,6 +928,112 @@ export const facilitatorNonceTaken = defineScenario({
   },
 });
 
+/** What a node under load answers a call that runs EVM code when its execution budget runs out (geth): an error that is no revert. */
+const EXECUTION_TIMEOUT = { code: -32000, message: 'execution aborted (timeout = 5s)' };
+/** The JSON-RPC methods that run EVM code. */
+const EXECUTES = new Set(['eth_call', 'eth_estimateGas', 'eth_createAccessList']);
+/**
+ * Published reasons that name a defect of the payment (specs/x402-erc8004.md §1.5: every invalid_*
+ * code, insufficient_funds, payment_expired, and the Permit2 / EIP-2612 / approval families). Reasons
+ * are open strings (spec line 241): any other reason, unexpected_verify_error first, owns the failure.
+ */
+const PAYMENT_DEFECT = /^(invalid_|insufficient_funds$|payment_expired$|permit2_|eip2612_|erc20_approval_)/;
+
+/**
+ * The node fails every call that runs EVM code, in a batch or alone, and answers the rest: the proxy
+ * forwards the request and replaces those calls' answers by {@link EXECUTION_TIMEOUT}.
+ */
+const NODE_EXECUTION_FAILS: FaultSpec = {
+  name: `the node answers every eth_call, eth_estimateGas and eth_createAccessList with JSON-RPC error ${EXECUTION_TIMEOUT.code} "${EXECUTION_TIMEOUT.message}" (no revert)`,
+  when: { method: 'POST', match: (r) => rpcCallsOf(r.body).some((c) => EXECUTES.has(String(c.method))) },
+  action: {
+    kind: 'respond',
+    forward: true,
+    answer: (req, upstream) => {
+      const calls = rpcCallsOf(req.body);
+      let answers: unknown;
+      try {
+        answers = JSON.parse(upstream!.body.toString('utf8'));
+      } catch {
+        return { status: upstream!.status, headers: upstream!.headers, body: upstream!.body };
+      }
+      const failed = (c: { id?: unknown; method?: unknown }, a: unknown) => (EXECUTES.has(String(c.method)) ? { jsonrpc: '2.0', id: c.id ?? null, error: EXECUTION_TIMEOUT } : a);
+      const list = Array.isArray(answers) ? answers : [answers];
+      // Batch answers may come in any order: each is matched to its call by id.
+      const byId = new Map(calls.map((c) => [JSON.stringify((c as { id?: unknown }).id ?? null), c]));
+      const out = list.map((a) => failed(byId.get(JSON.stringify((a as { id?: unknown } | null)?.id ?? null)) ?? {}, a));
+      return jsonAnswer(Array.isArray(answers) ? out : out[0]);
+    },
+  },
+  times: 1000,
+};
+
+/** Whether a facilitator answer owns its failure: a 5xx, or isValid:false / success:false with a reason that names no defect of the payment. */
+function ownsFailure(a: FacilitatorAnswer): boolean {
+  if (a.status >= 500) return true;
+  const j = a.json as { isValid?: unknown; success?: unknown; invalidReason?: unknown; errorReason?: unknown } | undefined;
+  const reason = String(j?.invalidReason ?? j?.errorReason ?? '');
+  return a.status === 200 && j?.isValid !== true && j?.success !== true && reason !== '' && !PAYMENT_DEFECT.test(reason);
+}
+
+/**
+ * The facilitator's node fails every call that runs EVM code (NODE_EXECUTION_FAILS) while a valid
+ * payment is verified and settled: both must own the failure (a 5xx, or unexpected_*), never judge
+ * the payment, and nothing moves; once the node answers again, the payment verifies.
+ */
+export const facilitatorNodeExecutionFails = defineScenario({
+  kind: 'property',
+  id: 'fault-facilitator-node-execution-fails',
+  title: "The node fails the facilitator's EVM calls (an execution timeout, no revert): /verify and /settle own the failure, blame no payment, move no money; afterwards the payment verifies",
+  requirements: ['X402-FLT-12'],
+  // Each run tries the same node; more runs only vary the buyer (npm start stays quick).
+  maxRuns: 2,
+  ...FBASE,
+  capabilities: ['rpc-faults'],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
+    const snap = await holdings(ctx, o, payer);
+    const p = await sign(ctx, o, v.buyer, version);
+    const armed = rpc.arm(NODE_EXECUTION_FAILS);
+    let verified: FacilitatorAnswer;
+    let settled: FacilitatorAnswer;
+    try {
+      ctx.act(`POST /verify (v${version}): ${v.buyer}'s honest payment of ${amount}; ${NODE_EXECUTION_FAILS.name}`);
+      verified = await post(ctx, '/verify', bodyOf(o, p));
+      ctx.act('POST /settle with the same payment, the node still failing');
+      settled = await post(ctx, '/settle', bodyOf(o, p));
+    } finally {
+      armed.disarm();
+    }
+    ctx.evidence.note(armed.fired ? describeHit(armed, armed.hits[0]!) : `not met: ${armed.name} (the facilitator ran no EVM call)`);
+    for (const [what, a] of [
+      ['/verify', verified],
+      ['/settle', settled],
+    ] as const) {
+      const judged = a.json?.isValid === true || a.json?.success === true;
+      // A facilitator that needs no EVM call (it checks from what it knows) may judge the payment.
+      if (!armed.fired && judged) continue;
+      ctx.check('X402-FLT-12', ownsFailure(a), `${what} while the node fails its EVM calls: a 5xx or unexpected_*, never a verdict on the payment`, {
+        expected: '5xx, or 200 with isValid:false / success:false and a reason naming no payment defect (unexpected_verify_error / unexpected_settle_error)',
+        actual: showAnswer(a),
+      });
+    }
+    if (settled.json?.success === true) {
+      await expectSettledOnChain(ctx, 'X402-FLT-12', o, settled.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+      await expectPaid(ctx, 'X402-FLT-12', o, snap, amount, '/settle of a payment the facilitator could check without the node');
+      return;
+    }
+    await expectUnchanged(ctx, 'X402-FLT-12', o, snap, p.auth, '/verify and /settle while the node failed');
+    ctx.act('POST /verify of the same payment, the node answering again');
+    const after = await post(ctx, '/verify', bodyOf(o, p));
+    ctx.check('X402-FLT-12', after.status === 200 && after.json?.isValid === true, `/verify (v${version}) of the same payment once the node answers again: isValid:true`, {
+      expected: '200 isValid:true',
+      actual: showAnswer(after),
+    });
+  },
+});
+
 export const faultScenarios = [
   lostAnswerRetry,
   duplicateDelivery,
@@ -938,4 +1045,5 @@ export const faultScenarios = [
   facilitatorPlainNode,
   facilitatorNonceTaken,
   resourceSendRefused,
+  facilitatorNodeExecutionFails,
 ];

@@ -15,7 +15,7 @@ const UNDEPLOYED_WALLETS =
   'ERC-6492 payers (a wallet not yet deployed, with its factory data) need an ERC-4337 factory and the UniversalSigValidator on the target chain; not covered (deployed ERC-1271 wallets are: X402-SW-01, placed with set-code)';
 const OUT_OF_SCOPE_METHODS = 'Permit2, ERC-7710 and the upto scheme: the harness pays exact/EIP-3009 only (the default when extra.assetTransferMethod is absent)';
 const REASONS =
-  'reason vocabularies differ between spec versions and implementations (line 241: "treat them as open strings"); the scenarios judge isValid/success, statuses and the chain, never reason strings';
+  'reason vocabularies differ between spec versions and implementations (line 241: "treat them as open strings"); the scenarios judge isValid/success, statuses and the chain, never reason strings, except that X402-FLT-12 refuses the published codes that name a payment defect (invalid_*, insufficient_funds, ...) for a payment the facilitator could not check';
 
 const e = (lines: [number, number], quote: string, to: string[] | string): RegisterEntry =>
   typeof to === 'string' ? { source: 'notes', lines, quote, notTestable: to } : { source: 'notes', lines, quote, requirements: to };
@@ -103,7 +103,7 @@ export const x402Register = defineRegister({
     e([179, 179], '`validBefore < now + 6`', ['X402-NEG-08', 'X402-FAC-02']),
     e([180, 180], '`validAfter > now`', ['X402-NEG-09', 'X402-FAC-02']),
     e([181, 181], '`BigInt(value) !== BigInt(requirements.amount)`', ['X402-AMT-01', 'X402-AMT-02', 'X402-FAC-02']),
-    e([182, 188], 'Simulation (on by default in verify)', ['X402-NEG-04', 'X402-NEG-11', 'X402-FAC-02', 'X402-FLT-09']),
+    e([182, 188], 'Simulation (on by default in verify)', ['X402-NEG-04', 'X402-NEG-11', 'X402-FAC-02', 'X402-FLT-09', 'X402-FLT-12']),
     e([190, 190], 'On success the verifier returns `{ isValid: true, payer: authorization.from }`.', ['X402-FAC-02']),
     e([192, 194], 'Re-verify without simulation.', ['X402-FAC-03', 'X402-ORG-01']),
     e([195, 195], 'Optionally deploy an ERC-4337 wallet', UNDEPLOYED_WALLETS),

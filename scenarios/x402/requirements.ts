@@ -312,6 +312,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: true,
   },
   {
+    id: 'X402-FLT-12',
+    level: 'MUST',
+    title: 'A facilitator whose node fails its calls blames no payment for it, and moves no money',
+    source: { ...FAC, section: 'error codes: unexpected_verify_error / unexpected_settle_error (a facilitator-side failure), beside the invalid_* reasons that name what is wrong with a payment' },
+    text: 'While the node answers every call that runs EVM code (eth_call, eth_estimateGas, eth_createAccessList) with a JSON-RPC error that is not a revert (geth\'s -32000 "execution aborted (timeout = 5s)") and serves everything else, /verify and /settle of a valid payment answer an error (a 5xx) or isValid:false / success:false with a reason of their own failure (unexpected_verify_error / unexpected_settle_error; reasons are open strings, so any reason but the published ones that name a defect of the payment: every invalid_* code, insufficient_funds, payment_expired, the Permit2, EIP-2612 and approval families); never isValid:true or success:true for a payment they could not check, and no money moves. Once the node answers again, /verify of the same payment answers isValid:true. Needs the capability rpc-faults.',
+    profileAssumption: true,
+  },
+  {
     id: 'X402-RST-01',
     level: 'MUST',
     title: 'A resource server killed at any step of a paid request charges the retried payment at most once, and serves again after its restart',

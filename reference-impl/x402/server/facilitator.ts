@@ -104,6 +104,8 @@ export interface FacilitatorFaults {
   chainNonceOnly?: boolean;
   /** Remembers each settlement it reported and answers the same payment sent again from that memory, without reading the chain (a reorged-out settlement stays "settled"). */
   settledFromMemory?: boolean;
+  /** Reads a call the node failed (a rate limit, an execution timeout) as the token's answer: the payment is refused with a reason about it (eip3009_not_supported, simulation failed). */
+  nodeErrorBlamesPayment?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -303,6 +305,10 @@ class RpcError extends Error {
   }
   get unsupported(): boolean {
     return this.code === -32601 || this.code === -32004 || /method not found|not supported|does not exist|unsupported/i.test(this.message);
+  }
+  /** The call ran and reverted (JSON-RPC code 3, or a message naming a revert): an answer about the call, not a failure of the node. */
+  get reverted(): boolean {
+    return this.code === 3 || /revert/i.test(this.message);
   }
 }
 class RpcTimeout extends Error {}
@@ -587,22 +593,37 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
         return invalid(Reason.valueV1, payer, `authorization.value ${message.value} < maxAmountRequired ${n.amount}`);
       }
     }
+    // A call the node failed (a rate limit, an execution timeout) says nothing about the payment: it
+    // is thrown, and answered unexpected_verify_error / unexpected_settle_error (X402-FLT-12).
+    const answeredByChain = (e: unknown): void => {
+      if (!faults.nodeErrorBlamesPayment && !(e instanceof RpcError && e.reverted)) throw e;
+    };
     if (simulated && !simulated.ok && forSend) {
+      answeredByChain(simulated.error);
       // Sending would revert: nothing is sent; the revert names the reason (as the official settle's send does).
       return invalid(reasonFromRevert(simulated.error), payer, shortMessage(simulated.error));
     }
     if (!simulated?.ok) {
       // 10. nonce unused and balance sufficient, read from the token
       const [used, balance] = stateRead ?? (await rpc.batch(stateCalls()));
-      if (!used!.ok) return invalid(Reason.eip3009NotSupported, payer, shortMessage(used!.error));
-      if (!balance!.ok) return invalid(Reason.eip3009NotSupported, payer, shortMessage(balance!.error));
+      if (!used!.ok) {
+        answeredByChain(used!.error);
+        return invalid(Reason.eip3009NotSupported, payer, shortMessage(used!.error));
+      }
+      if (!balance!.ok) {
+        answeredByChain(balance!.error);
+        return invalid(Reason.eip3009NotSupported, payer, shortMessage(balance!.error));
+      }
       if (!faults.skipNonceCheck && BigInt(used!.value as Hex) !== 0n) return invalid(Reason.nonceUsed, payer, `nonce ${auth.nonce} of ${payer} is already used`);
       const held = BigInt(balance!.value as Hex);
       if (!faults.skipBalanceCheck && held < message.value) {
         return invalid(Reason.insufficientBalance, payer, `balance ${held} < value ${message.value}`);
       }
       // 11. the simulation catches what the reads cannot (paused token, blacklists, smart wallets)
-      if (simulated) return invalid(Reason.simulationFailed, payer, shortMessage(simulated.error));
+      if (simulated) {
+        answeredByChain(simulated.error);
+        return invalid(Reason.simulationFailed, payer, shortMessage(simulated.error));
+      }
     }
     const ctx: VerifiedContext = { token, payload, network: n.reqNetwork, payer, key };
     if (forSend) {
