@@ -286,6 +286,7 @@ export default defineKills<Variant>({
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('noCrashRecovery'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['noCrashRecovery'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('resyncSkipsFeedback'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['resyncSkipsFeedback'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('resyncDropsOwedFeedback'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['resyncDropsOwedFeedback'] } },
+    { requirement: 'AGR-ORG-02', defect: AGENTRIPE_FAULTS.describe('receiptFailureIsNotMined'), grep: 'payment-reorg-receipts-down', runs: 1, variant: { restartable: ['receiptFailureIsNotMined'] } },
     { requirement: 'AGR-FLT-05', defect: AGENTRIPE_FAULTS.describe('outageAsDenial'), grep: 'fault-node-down', runs: 1, variant: { restartable: ['outageAsDenial'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('ownFeedbackByHashAlone'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['ownFeedbackByHashAlone'] } },
   ],

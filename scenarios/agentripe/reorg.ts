@@ -14,6 +14,7 @@ import type { RunContext } from '../../harness/engine/context.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import type { Capability } from '../../harness/target/schema.ts';
 import { AGENTRIPE_PROFILE } from '../../reference-impl/agentripe/protocol/model.ts';
+import { callsRpc, describeHit, rpcFaultsOf } from '../../harness/faults/index.ts';
 import { BUYERS, deposit, escrowEvents, getJson, goodResult, holdings, short } from './lab.ts';
 import { PATH, paidTask, type PaidTask } from './observe.ts';
 import { BASE } from './tasks.ts';
@@ -97,6 +98,64 @@ async function paymentRemined(ctx: RunContext, t: PaidTask, payeeBefore: bigint,
     actual: `payee +${payee.total - payeeBefore}, buyer ${buyer.total - buyerBefore >= 0n ? '+' : ''}${buyer.total - buyerBefore}`,
   });
 }
+
+/**
+ * A payment mined again by a reorg (as in payment-reorg), while the server's node fails every
+ * receipt read (HTTP 503 to `eth_getTransactionReceipt`; blocks are still served): a server that
+ * finds its anchor block replaced and looks for the payment's new block cannot tell "mined
+ * elsewhere" from "gone" now, and must wait (doubt orphans nothing). Its task is answered as before
+ * or 5xx meanwhile, never 404; once receipts are served, the payment counts exactly once. Runs on
+ * the reference's restartable server, which reaches the node through the harness's fault proxy.
+ */
+export const paymentReorgReceiptsDown = defineScenario({
+  kind: 'property',
+  id: 'payment-reorg-receipts-down',
+  title: "A payment a reorg mined again, while the server's node fails its receipt reads: the task is not dropped meanwhile, and counts exactly once after",
+  requirements: ['AGR-ORG-02'],
+  ...BASE,
+  maxRuns: 2,
+  capabilities: ['reorg', 'rpc-faults', 'restart'] as Capability[],
+  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, v) {
+    const rid = 'AGR-ORG-02';
+    const url = (await ctx.restartable('agentripe')).url.replace(/\/+$/, '');
+    const t = await paidTask(ctx, { price: '$0.05', buyer: v.buyer, checkPay: false, review: false, url });
+    await t.a.s.test.mine({ blocks: 1 });
+    const seen = await taskState(t);
+    if (seen.status !== 200) throw new Indeterminate(rid, `the paid task is not served before the reorg (${seen.status})`);
+    const [payeeBefore, buyerBefore] = await Promise.all([holdings(t.a, t.payee), holdings(t.a, t.a.s.address(t.buyer))]);
+    const rpc = t.a.s.spec.rpcUrl;
+    const depth = await depthFrom(rpc, t.paidBlock);
+    ctx.act(`a reorg replaces the last ${depth} blocks; the payment is mined again in the newest block`);
+    const r = await reorg(rpc, depth, { reinclude: [{ hash: t.taskId, block: depth - 1 }] });
+    if (r.reincluded.find((x) => x.hash.toLowerCase() === t.taskId)?.status !== 'success') throw new Indeterminate(rid, 'the payment could not be mined again in the new branch');
+    const proxy = await rpcFaultsOf(rpc);
+    const fault = proxy.arm({
+      name: "the node answers HTTP 503 to every eth_getTransactionReceipt of the server's (its blocks are still served)",
+      when: callsRpc('eth_getTransactionReceipt'),
+      action: { kind: 'respond', answer: () => ({ status: 503, headers: { 'content-type': 'text/plain' }, body: 'receipts unavailable (harness fault)' }) },
+      times: 1_000_000,
+    });
+    let during: { status: number; task?: string };
+    try {
+      ctx.act(`the buyer reads task ${short(t.taskId)} while the node serves no receipts`);
+      during = await taskState(t);
+    } finally {
+      fault.disarm();
+    }
+    ctx.evidence.note(fault.fired ? describeHit(fault, fault.hits[0]!) : 'the server read no receipt while the node failed them');
+    ctx.check(
+      rid,
+      (during.status === 200 && during.task === 'pending') || during.status >= 500,
+      'while receipts fail, the re-mined payment’s task is answered as before (200 pending) or 5xx, never dropped',
+      {
+        expected: '200 pending, or 5xx',
+        actual: `${during.status}${during.task ? ` ${during.task}` : ''}`,
+      },
+    );
+    await paymentRemined(ctx, t, payeeBefore.total, buyerBefore.total);
+  },
+});
 
 export const paymentReorg = defineScenario({
   kind: 'property',

@@ -364,7 +364,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'A payment a reorg mined again in another block still counts, exactly once',
     source: { ...SEED, section: '"depositId = taskId = x402 payment txHash"; "Only released to the seller\'s agentWallet when the task is successfully completed"; reorgs AGR-PROF-20' },
-    text: "When a reorg replaces the payment block and the same payment transaction is mined again in a later block (with or without the server's later transactions), the task is still served as pending, completes to one deposit of the price recorded once and released once, the payee is credited the price once and the buyer paid once.",
+    text: "When a reorg replaces the payment block and the same payment transaction is mined again in a later block (with or without the server's later transactions), the task is still served as pending, completes to one deposit of the price recorded once and released once, the payee is credited the price once and the buyer paid once. Also while the server's node fails its receipt reads after such a reorg (HTTP 503 to eth_getTransactionReceipt; needs rpc-faults and restart): the task is answered as before or 5xx meanwhile, never dropped.",
     profileAssumption: true,
   },
 ]);

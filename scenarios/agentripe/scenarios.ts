@@ -11,7 +11,7 @@ import { reclaim, reclaimRestart, vendorRoles } from './escrow.ts';
 import { faultScenarios } from './faults.ts';
 import { restartScenarios } from './restart.ts';
 import { badPayments, unknownService, zeroPrice } from './payments.ts';
-import { paymentReorg } from './reorg.ts';
+import { paymentReorg, paymentReorgReceiptsDown } from './reorg.ts';
 import { robustness } from './robustness.ts';
 import { completedWithoutReview, fifthRejection, happyPath, lifecycleModel, races, rejections, vendorFailure } from './tasks.ts';
 
@@ -40,6 +40,7 @@ export const agentripeScenarios = [
   reclaim,
   reclaimRestart,
   paymentReorg,
+  paymentReorgReceiptsDown,
   robustness,
   ...faultScenarios,
   ...restartScenarios,

@@ -44,6 +44,7 @@ export const AGENTRIPE_FAULTS = defineFaults({
   resyncReclaimAsRelease: "on start, a deposit the chain resolved without the server's decision (a buyer's reclaim) is read as a release: the reclaimed task reads completed",
   resyncSkipsFeedback: 'on start, a reputation feedback still owed for a resolution finished after a crash is never given',
   resyncDropsOwedFeedback: "on start, a task already resolved whose reputation feedback is still owed is read as a buyer's reclaim: the feedback is dropped",
+  receiptFailureIsNotMined: 'after a reorg, a payment whose receipt the node fails to serve is read as not mined: its task is orphaned although the payment was mined again',
   outageAsDenial: "a node failure while reading the IdentityRegistry is answered as the chain's no: the paid route and GET /agents/{id} answer 404 Agent not found, vendor auth 401",
   ownFeedbackByHashAlone: "on start, the server looks for its own feedback by the task's hash alone: a buyer's feedback with that hash reads as the server's, which is never given",
   inMemoryState: 'tasks are kept in memory (SQLite :memory:), not in the database file: a restart loses them',

@@ -79,7 +79,7 @@ export async function startAgentripeServer(config: AgentripeServerConfig): Promi
     (n) => chain.blockHash(n),
     { liveAnchors: () => db.liveAnchors(), orphan: (a) => db.orphanAnchors(a), anchoredTxs: (a) => db.tasksAnchoredAt(a), reanchor: (tx, a) => db.reanchorTask(tx, a) },
     log,
-    faults.orphanReminedPayments ? undefined : (tx) => chain.minedAt(tx as Hex),
+    faults.orphanReminedPayments ? undefined : faults.receiptFailureIsNotMined ? (tx) => chain.anchorOf(tx as Hex) : (tx) => chain.minedAt(tx as Hex),
   );
   if (faults.noRevertCheck) revert.check = () => Promise.resolve();
   const base: AgentripeBase = {
