@@ -300,6 +300,13 @@ export default defineKills<Variant>({
       'the facilitator keeps a pending transaction after it settled: the payment the resource served after settlement_pending, sent to /settle again, is answered success again',
     ),
     {
+      requirement: 'X402-SET-03',
+      defect: 'the resource keeps its in-flight claim on an authorization after the settlement ended: a payment whose settlement failed is answered duplicate_settlement for good',
+      grep: 'fault-resource-send-refused',
+      runs: 1,
+      variant: { demo: { paywall: { claimOutlivesSettle: true } } },
+    },
+    {
       requirement: 'X402-SET-02',
       defect: 'the 402 after a failed settlement carries no PAYMENT-RESPONSE (v2 asks for one with success:false)',
       grep: 'fault-resource-send-refused',

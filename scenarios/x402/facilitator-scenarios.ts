@@ -145,6 +145,8 @@ async function wrongPayments(ctx: RunContext, o: Offer, buyer: string, version: 
             },
           }),
     },
+    // The payment is exact; the requirements it is judged against name another scheme (both must be exact).
+    { name: 'requirements name scheme "upto", the payment is exact', reqs: { scheme: 'upto' } },
     ...(amount > 1n ? [{ name: 'one unit less than the amount', breakage: { auth: { value: amount - 1n } } }] : []),
     ...(version === 2 ? [{ name: 'one unit more than the amount', breakage: { auth: { value: amount + 1n } } }] : []),
     { name: 'expired by chain time', breakage: { auth: { validAfter: now - 7200n, validBefore: now - 1n } } },
@@ -220,6 +222,24 @@ export const facilitatorSupported = defineScenario({
   },
 });
 
+/**
+ * The signers /supported names for the network (`signers["eip155:*"]` or the network's own key), if
+ * it names any: the account that sent `tx` must be one of them. A facilitator that names none makes
+ * no claim (the field is optional).
+ */
+async function expectSignerListed(ctx: RunContext, o: Offer, tx: Hex, network: string): Promise<void> {
+  const r = await ctx.fetch(`${base(ctx)}/supported`);
+  const j = (await r.json().catch(() => null)) as { signers?: Record<string, unknown> } | null;
+  const listed = [j?.signers?.['eip155:*'], j?.signers?.[network]].filter((x) => x !== undefined);
+  if (!listed.length) return;
+  const from = (await o.s.public.getTransaction({ hash: tx })).from.toLowerCase();
+  const names = listed.flatMap((x) => (Array.isArray(x) ? x.map((a) => String(a).toLowerCase()) : []));
+  ctx.check('X402-FAC-01', names.includes(from), `the settlement was sent by a signer /supported names for ${network}`, {
+    expected: `${from} among signers ${JSON.stringify(j?.signers)}`,
+    actual: JSON.stringify(j?.signers),
+  });
+}
+
 export const facilitatorVerify = defineScenario({
   kind: 'property',
   id: 'facilitator-verify',
@@ -263,8 +283,8 @@ export const facilitatorVerify = defineScenario({
 export const facilitatorSettle = defineScenario({
   kind: 'property',
   id: 'facilitator-settle',
-  title: 'Facilitator /settle: an honest payment settles once, on chain; every wrong field and the replay are refused; nothing else moves',
-  requirements: ['X402-FAC-03'],
+  title: 'Facilitator /settle: an honest payment settles once, on chain, from a signer /supported names; every wrong field and the replay are refused; nothing else moves',
+  requirements: ['X402-FAC-03', 'X402-FAC-01'],
   ...FBASE,
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS), order: fc.nat(), key: freshKeyArb }),
   async run(ctx, v) {
@@ -280,6 +300,8 @@ export const facilitatorSettle = defineScenario({
       ctx.check('X402-FAC-03', a.status === 200 && a.json?.success === true, `/settle (v${version}) settles an honest payment`, { expected: '200 success:true', actual: showAnswer(a) });
       await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
       await expectPaid(ctx, 'X402-FAC-03', o, snap, amount, `/settle v${version}`);
+      const tx = (a.json as Settlement | undefined)?.transaction;
+      if (a.json?.success === true && typeof tx === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tx)) await expectSignerListed(ctx, o, tx as Hex, networkOf(o, version));
       wrong.push(...(await wrongPayments(ctx, o, v.buyer, version, p, v.key)));
     }
     const snap = await holdings(ctx, o, ...wrong.map((c) => c.p.auth.from as Address));

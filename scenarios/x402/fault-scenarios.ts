@@ -35,7 +35,25 @@ import {
 } from '../../harness/faults/index.ts';
 import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
 import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
-import { BASE, BUYERS, expectPaid, expectSettledOnChain, expectUnchanged, holdings, networkOf, nonceUsed, offer, shown, shuffled, sign, versions, type Offer, type Signed } from './lab.ts';
+import {
+  BASE,
+  BUYERS,
+  PAGE_ORIGIN,
+  expectPaid,
+  expectSettledOnChain,
+  expectUnchanged,
+  exposes,
+  holdings,
+  networkOf,
+  nonceUsed,
+  offer,
+  shown,
+  shuffled,
+  sign,
+  versions,
+  type Offer,
+  type Signed,
+} from './lab.ts';
 
 /** The request headers that carry a payment (v2, v1): the proxy's trigger for "the paid request". */
 export const PAYMENT_HEADERS = ['payment-signature', 'x-payment'];
@@ -400,7 +418,8 @@ async function payUnderSendFault(ctx: RunContext, req: string, o: Offer, p: Sign
   ctx.act(`${who}; ${fault.name}`);
   let a: Answer;
   try {
-    a = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version });
+    // Sent as a page would (Origin): the refusal's headers are judged for browsers too (X402-CH-02).
+    a = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, headers: { ...o.shape.headers, Origin: PAGE_ORIGIN }, version: p.version });
   } finally {
     armed.disarm();
   }
@@ -490,7 +509,7 @@ export const resourceSendRefused = defineScenario({
   kind: 'property',
   id: 'fault-resource-send-refused',
   title: "A paid request whose facilitator's node refuses every send: not served, a 402 that claims no settlement (v2: PAYMENT-RESPONSE success:false), nothing moved",
-  requirements: ['X402-SET-02'],
+  requirements: ['X402-SET-02', 'X402-CH-02', 'X402-SET-03'],
   maxRuns: FAULT_RUNS,
   ...BASE,
   capabilities: ['rpc-faults'],
@@ -523,6 +542,23 @@ export const resourceSendRefused = defineScenario({
           expected: '402 with PAYMENT-RESPONSE {success:false, ...}',
           actual: `${a.res.status}, PAYMENT-RESPONSE ${a.res.headers.get('payment-response') === null ? 'absent' : JSON.stringify(st ?? null)}`,
         });
+      }
+      if (a.res.headers.has('payment-response'))
+        ctx.check('X402-CH-02', exposes(a.res.headers, 'PAYMENT-RESPONSE'), 'a browser can read the failed settlement: Access-Control-Expose-Headers lists PAYMENT-RESPONSE', {
+          expected: 'PAYMENT-RESPONSE (or *)',
+          actual: a.res.headers.get('access-control-expose-headers') ?? '(no Access-Control-Expose-Headers)',
+        });
+      // The node takes sends again: the same payment, its authorization unused, is served once (X402-SET-03).
+      const amount = BigInt(version === 2 ? o.req.amount : o.v1!.maxAmountRequired);
+      ctx.act(`${v.buyer} sends the same payment again (v${version}), the node taking sends again`);
+      const again = await sendWithPayment(ctx.fetch, o.url, p.header, { ...o.shape, version: p.version });
+      ctx.check('X402-SET-03', is2xx(again.res.status), 'the same payment sent again, once the node takes sends, is served (its settlement ended: no claim is left on it)', {
+        expected: '2xx',
+        actual: shown(again),
+      });
+      if (is2xx(again.res.status)) {
+        await expectSettledOnChain(ctx, 'X402-SET-03', o, settlementOf(again.res), { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+        await expectPaid(ctx, 'X402-SET-03', o, snap, amount, `the payment sent again after its failed settlement (v${version})`);
       }
     }
     // The facilitator itself, where the target declares it, under the same refusal: a refusal that names no transaction.

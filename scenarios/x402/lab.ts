@@ -277,6 +277,15 @@ export async function expectPaid(ctx: RunContext, req: string, o: Offer, snap: B
 }
 
 /** Short form of a response for check details. */
+/** A page origin the CORS checks ask from (any origin: the headers must be exposed to every page that may pay). */
+export const PAGE_ORIGIN = 'https://app.example';
+
+/** Whether an answer's Access-Control-Expose-Headers lets a browser read `header` (listed, or `*`). */
+export function exposes(headers: Headers, header: string): boolean {
+  const listed = (headers.get('access-control-expose-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+  return listed.includes(header.toLowerCase()) || listed.includes('*');
+}
+
 export function shown(r: { res: Response; body: unknown }): string {
   return `${r.res.status} ${JSON.stringify(r.body)?.slice(0, 200) ?? ''}`;
 }

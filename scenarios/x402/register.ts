@@ -128,7 +128,7 @@ export const x402Register = defineRegister({
     e([275, 275], 'Decode the header, match it to the requirements', [...REFUSALS, 'X402-NEG-06']),
     e([276, 277], 'do not settle', ['X402-SET-01']),
     e([278, 279], 'Otherwise call `/settle`.', ['X402-PAY-01']),
-    e([280, 280], 'On failure, drop the handler body and return 402', ['X402-PAY-02', 'X402-NEG-04', 'X402-NEG-11', 'X402-RACE-01', 'X402-SET-02']),
+    e([280, 280], 'On failure, drop the handler body and return 402', ['X402-PAY-02', 'X402-NEG-04', 'X402-NEG-11', 'X402-RACE-01', 'X402-SET-02', 'X402-SET-03']),
     e([281, 281], 'A facilitator boundary error returns **502**', "needs the target's facilitator to fail on purpose; no capability lets the harness break it"),
     e([283, 283], 'Consequence: settlement happens *after* the work is done', 'a consequence of the flow and user complaints; the rule is line 277 (X402-SET-01)'),
     e([285, 290], 'Other v2 server behaviour:', 'server configuration syntax of the npm package'),

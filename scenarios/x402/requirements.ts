@@ -25,9 +25,9 @@ export const x402Requirements = defineCatalog([
     id: 'X402-CH-02',
     revisions: ['v2'],
     level: 'SHOULD',
-    title: 'The 402 exposes PAYMENT-REQUIRED to browser clients (CORS)',
+    title: 'The 402 exposes PAYMENT-REQUIRED, and a paid answer PAYMENT-RESPONSE, to browser clients (CORS)',
     source: { ...V2, section: '"Browser clients still need the server\'s CORS to expose PAYMENT-REQUIRED"' },
-    text: 'A 402 carrying PAYMENT-REQUIRED, asked for with an Origin header, lists PAYMENT-REQUIRED (or *) in Access-Control-Expose-Headers; otherwise a browser client cannot read the challenge.',
+    text: 'A 402 carrying PAYMENT-REQUIRED, asked for with an Origin header, lists PAYMENT-REQUIRED (or *) in Access-Control-Expose-Headers; otherwise a browser client cannot read the challenge. Likewise an answer to a paid request that carries PAYMENT-RESPONSE (the served 200, the 402 after a failed settlement) lists PAYMENT-RESPONSE (or *): otherwise the page cannot read the settlement it paid for.',
     profileAssumption: false,
   },
   {
@@ -204,6 +204,14 @@ export const x402Requirements = defineCatalog([
     profileAssumption: false,
   },
   {
+    id: 'X402-SET-03',
+    level: 'SHOULD',
+    title: 'A payment whose settlement failed is served when sent again once it can be settled',
+    source: { ...V2, section: 'duplicate_settlement names a payment being settled now; a failed settlement leaves the authorization unused (X402-SET-02)' },
+    text: "In the case of X402-SET-02 (the facilitator's node refused every send, the paid request was refused, the authorization is unused), the same signed payment sent again once the node takes sends is served (2xx) and settled on chain exactly once: the resource holds no claim on it after its settlement ended (never duplicate_settlement for good). Needs the capability rpc-faults.",
+    profileAssumption: true,
+  },
+  {
     id: 'X402-RACE-01',
     level: 'MUST',
     title: 'Two clients racing one authorization: one is served, the other refused with a 4xx',
@@ -349,7 +357,7 @@ export const x402Requirements = defineCatalog([
     level: 'MUST',
     title: "The facilitator lists the resource's kind in /supported",
     source: { ...FAC, section: 'GET /supported → {kinds:[{x402Version, scheme, network}]}' },
-    text: 'GET /supported answers 200 with kinds that include x402Version 2, scheme exact, on the network the resource offers.',
+    text: 'GET /supported answers 200 with kinds that include x402Version 2, scheme exact, on the network the resource offers; where it names signers for that network (signers["eip155:*"] or the network\'s own key), the account that sends its settlements is among them.',
     profileAssumption: false,
   },
   {

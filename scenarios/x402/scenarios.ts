@@ -30,11 +30,13 @@ import {
   expectPaid,
   expectSettledOnChain,
   expectUnchanged,
+  exposes,
   fund,
   holdings,
   networkOf,
   nonceUsed,
   offer,
+  PAGE_ORIGIN,
   send,
   shown,
   shuffled,
@@ -91,22 +93,30 @@ export const challengeScenario = defineScenario({
 export const challengeCors = defineScenario({
   kind: 'property',
   id: 'challenge-cors',
-  title: 'A browser asking without payment can read PAYMENT-REQUIRED (Access-Control-Expose-Headers)',
+  title: 'A browser can read PAYMENT-REQUIRED on the 402 and PAYMENT-RESPONSE on the paid answer (Access-Control-Expose-Headers)',
   requirements: ['X402-CH-02'],
   ...BASE,
-  arbitrary: () => fc.constantFrom('https://app.example', 'http://localhost:3000'),
-  async run(ctx, origin) {
+  arbitrary: () => fc.record({ origin: fc.constantFrom(PAGE_ORIGIN, 'http://localhost:3000'), buyer: fc.constantFrom(...BUYERS) }),
+  async run(ctx, { origin, buyer }) {
     const e = ctx.endpoint('x402-resource');
     const shape = shapeOf(e);
     ctx.act(`a page at ${origin} requests the resource without paying`);
     const c = await requestChallenge(ctx.fetch, e.url, { ...shape, headers: { ...shape.headers, Origin: origin } });
     if (c.status !== 402 || !c.v2)
       throw new Indeterminate('X402-CH-02', c.status === 402 ? 'the 402 carries no v2 PAYMENT-REQUIRED header (a v1 challenge is read from the body)' : `no 402 challenge (status ${c.status})`);
-    const raw = c.headers.get('access-control-expose-headers');
-    const listed = (raw ?? '').split(',').map((h) => h.trim().toLowerCase());
-    ctx.check('X402-CH-02', listed.includes('payment-required') || listed.includes('*'), 'Access-Control-Expose-Headers lists PAYMENT-REQUIRED', {
+    ctx.check('X402-CH-02', exposes(c.headers, 'PAYMENT-REQUIRED'), 'Access-Control-Expose-Headers lists PAYMENT-REQUIRED', {
       expected: 'PAYMENT-REQUIRED (or *)',
-      actual: raw ?? '(no Access-Control-Expose-Headers)',
+      actual: c.headers.get('access-control-expose-headers') ?? '(no Access-Control-Expose-Headers)',
+    });
+    // The page pays (v2): the settlement it paid for must be readable too.
+    const o = await offer(ctx);
+    const p = await sign(ctx, o, buyer, 2);
+    ctx.act(`the page at ${origin} pays as ${buyer} (v2, PAYMENT-SIGNATURE)`);
+    const r = await send(ctx, o, p.header, { version: 2, headers: { Origin: origin } });
+    if (!r.res.headers.has('payment-response')) return;
+    ctx.check('X402-CH-02', exposes(r.res.headers, 'PAYMENT-RESPONSE'), 'the paid answer’s Access-Control-Expose-Headers lists PAYMENT-RESPONSE', {
+      expected: 'PAYMENT-RESPONSE (or *)',
+      actual: r.res.headers.get('access-control-expose-headers') ?? '(no Access-Control-Expose-Headers)',
     });
   },
 });

@@ -74,9 +74,11 @@ export interface PaywallConfig {
    * /settle), although the transaction may land. `usedNonceIsPaid`: a payment whose authorization
    * is already used on chain is taken as one settled before a crash and served, with no settlement
    * of its own (any replay is then served). `noFailureHeader`: the 402 after a failed settlement
-   * carries no PAYMENT-RESPONSE.
+   * carries no PAYMENT-RESPONSE. `claimOutlivesSettle`: the in-flight claim of an authorization is
+   * kept after its settlement ended: a payment whose settlement failed is answered
+   * duplicate_settlement for good when sent again.
    */
-  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean; pendingIsFailure?: boolean; usedNonceIsPaid?: boolean; noFailureHeader?: boolean };
+  faults?: { trustAccepted?: boolean; noReplayGuard?: boolean; pendingIsFailure?: boolean; usedNonceIsPaid?: boolean; noFailureHeader?: boolean; claimOutlivesSettle?: boolean };
 }
 
 /** The parts of a request the paywall reads. */
@@ -380,7 +382,7 @@ async function verifyAndProceed(
       } catch (err) {
         return { ok: false, response: gateway(err) };
       } finally {
-        release();
+        if (!faults.claimOutlivesSettle) release();
       }
       if (s.success) return { ok: true, headers: { [responseHeader]: encodeHeader(s) }, settlement: s };
       // The handler's answer is dropped: the buyer did not pay. The reason is kept (issue #3224).
