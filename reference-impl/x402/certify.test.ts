@@ -170,6 +170,7 @@ test('a POST resource with a JSON body certifies green from a target file, and e
     [
       "X402-SW-01: not-applicable target lacks capability 'set-code'",
       "X402-SET-02: not-applicable target lacks capability 'rpc-faults'",
+      "X402-SET-03: not-applicable target lacks capability 'rpc-faults'",
       ...['03', '04', '05', '06', '07', '08', '09'].map((n) => `X402-FLT-${n}: not-applicable target lacks capability 'rpc-faults'`),
       "X402-FLT-10: not-applicable target lacks capability 'rpc-faults', 'impersonate'",
       "X402-FLT-11: not-applicable target lacks capability 'rpc-faults', 'impersonate'",

@@ -328,11 +328,16 @@ export const facilitatorSettle = defineScenario({
 /** Authorizations each payer sends at once in facilitator-settle-concurrent. */
 const AT_ONCE_EACH = 2;
 
+/** Authorizations a payer with funds for one sends at once: the more, the likelier two pass the checks before one lands. */
+const FUNDED_FOR_ONE_AT_ONCE = 4;
+
 /**
- * A fresh payer given funds for exactly one payment sends two different authorizations to /settle
- * at once. Both may pass the facilitator's checks before either lands, so one transfer can revert
- * on chain: that one must not be reported settled (X402-FAC-03: a success names its own transfer,
- * which the receipt's status and logs show; a refusal uses no nonce; the payer pays at most once).
+ * A fresh payer given funds for exactly one payment sends FUNDED_FOR_ONE_AT_ONCE different
+ * authorizations to /settle at once. Several may pass the facilitator's checks before one lands, so
+ * transfers can revert on chain: those must not be reported settled (X402-FAC-03: a success names
+ * its own transfer, which the receipt's status and logs show; a refusal uses no nonce; the payer
+ * pays at most once). With two, a loaded machine sometimes served them one after the other, and the
+ * race this looks for did not happen.
  */
 async function fundedForOne(ctx: RunContext, o: Offer, version: 1 | 2, amount: bigint, key: Hex): Promise<void> {
   const payer = privateKeyToAddress(key);
@@ -344,36 +349,37 @@ async function fundedForOne(ctx: RunContext, o: Offer, version: 1 | 2, amount: b
     if (!funded.ok) throw new Indeterminate('X402-FAC-03', `could not fund the fresh payer: ${funded.reason}`);
   }
   const now = await o.s.pendingTime();
-  const two = [await sign(ctx, o, { key }, version, {}, now), await sign(ctx, o, { key }, version, {}, now)];
+  const all: Signed[] = [];
+  for (let i = 0; i < FUNDED_FOR_ONE_AT_ONCE; i++) all.push(await sign(ctx, o, { key }, version, {}, now));
   const snap = await holdings(ctx, o, payer);
-  ctx.act(`POST /settle (v${version}) of two different authorizations of ${payer} at once; it holds funds for one`);
-  const answers = await Promise.all(two.map((p) => post(ctx, '/settle', bodyOf(o, p))));
+  ctx.act(`POST /settle (v${version}) of ${FUNDED_FOR_ONE_AT_ONCE} different authorizations of ${payer} at once; it holds funds for one`);
+  const answers = await Promise.all(all.map((p) => post(ctx, '/settle', bodyOf(o, p))));
   const settled = answers.flatMap((a, i) => (a.json?.success === true ? [i] : []));
-  ctx.check('X402-FAC-03', settled.length <= 1, 'at most one of the two is reported settled: the payer can pay for one', {
+  ctx.check('X402-FAC-03', settled.length <= 1, `at most one of the ${FUNDED_FOR_ONE_AT_ONCE} is reported settled: the payer can pay for one`, {
     expected: '0 or 1 success:true',
     actual: answers.map(showAnswer).join(' | '),
   });
   for (const [i, a] of answers.entries()) {
-    const p = two[i]!;
+    const p = all[i]!;
     if (a.json?.success === true) {
       await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
     } else {
       const used = await nonceUsed(o, p.auth);
-      ctx.check('X402-FAC-03', a.status < 500 && !used, `authorization ${i + 1} of two, refused (${showAnswer(a)}), used no nonce (not a 5xx)`, {
+      ctx.check('X402-FAC-03', a.status < 500 && !used, `authorization ${i + 1} of ${FUNDED_FOR_ONE_AT_ONCE}, refused (${showAnswer(a)}), used no nonce (not a 5xx)`, {
         expected: 'authorizationState false, not a 5xx',
         actual: `${used}, ${a.status}`,
       });
     }
   }
-  if (settled.length === 1) await expectPaid(ctx, 'X402-FAC-03', o, snap, amount, 'one of two authorizations, funds for one');
-  else await expectNothingMoved(ctx, 'X402-FAC-03', o, snap, 'two authorizations refused, funds for one');
+  if (settled.length === 1) await expectPaid(ctx, 'X402-FAC-03', o, snap, amount, `one of ${FUNDED_FOR_ONE_AT_ONCE} authorizations, funds for one`);
+  else await expectNothingMoved(ctx, 'X402-FAC-03', o, snap, `${FUNDED_FOR_ONE_AT_ONCE} authorizations refused, funds for one`);
 }
 
 export const facilitatorSettleConcurrent = defineScenario({
   kind: 'property',
   id: 'facilitator-settle-concurrent',
   title:
-    'Facilitator /settle: four honest payments sent at once (two payers, two each) each settle on chain, once; of two authorizations of a payer with funds for one, sent at once, at most one is reported settled',
+    'Facilitator /settle: four honest payments sent at once (two payers, two each) each settle on chain, once; of four authorizations of a payer with funds for one, sent at once, at most one is reported settled',
   requirements: ['X402-FAC-05', 'X402-FAC-03'],
   // Each run sends the same four at once; more runs only vary the order (npm start stays quick).
   maxRuns: 2,
