@@ -284,6 +284,15 @@ async function facilitatorFaultSetup(ctx: RunContext, buyer: (typeof BUYERS)[num
   };
 }
 
+/** {@link facilitatorFaultSetup}, the payer's holdings now, and the buyer's honest payment signed: what a scenario on a faulty node pays with. */
+async function honestPaymentSetup(ctx: RunContext, buyer: (typeof BUYERS)[number]) {
+  const setup = await facilitatorFaultSetup(ctx, buyer);
+  return { ...setup, snap: await holdings(ctx, setup.o, setup.payer), p: await sign(ctx, setup.o, buyer, setup.version) };
+}
+
+/** A facilitator scenario on a node with a fault (capability rpc-faults): each run meets the same node, more runs only vary the buyer (npm start stays quick). */
+const ON_A_FAULTY_NODE = { maxRuns: 2, ...FBASE, capabilities: ['rpc-faults' as const], arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }) };
+
 /** POST /settle of `p` with `fault` (and any `also`) armed on the facilitator's node for exactly that call. */
 async function settleUnder(
   ctx: RunContext,
@@ -751,15 +760,9 @@ export const facilitatorPlainNode = defineScenario({
   id: 'fault-facilitator-plain-node',
   title: 'The node serves no JSON-RPC batches, no eth_createAccessList and no pending block: the facilitator still verifies and settles an honest payment, once',
   requirements: ['X402-FLT-09', 'X402-FAC-03'],
-  // Each run tries the same node; more runs only vary the buyer (npm start stays quick).
-  maxRuns: 2,
-  ...FBASE,
-  capabilities: ['rpc-faults'],
-  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  ...ON_A_FAULTY_NODE,
   async run(ctx, v) {
-    const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
-    const snap = await holdings(ctx, o, payer);
-    const p = await sign(ctx, o, v.buyer, version);
+    const { o, payer, rpc, version, amount, snap, p } = await honestPaymentSetup(ctx, v.buyer);
     const armed = PLAIN_NODE.map((f) => rpc.arm(f));
     let verified: FacilitatorAnswer;
     let a: FacilitatorAnswer;
@@ -920,9 +923,7 @@ export const facilitatorNonceTaken = defineScenario({
   arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
   async run(ctx, v) {
     const req = 'X402-FLT-10';
-    const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
-    const snap = await holdings(ctx, o, payer);
-    const p = await sign(ctx, o, v.buyer, version);
+    const { o, payer, rpc, version, amount, snap, p } = await honestPaymentSetup(ctx, v.buyer);
     let held: Hex | undefined;
     const armed = rpc.arm({
       name: "the facilitator's send of this settlement held in the RPC proxy",
@@ -1022,15 +1023,9 @@ export const facilitatorNodeExecutionFails = defineScenario({
   id: 'fault-facilitator-node-execution-fails',
   title: "The node fails the facilitator's EVM calls (an execution timeout, no revert): /verify and /settle own the failure, blame no payment, move no money; afterwards the payment verifies",
   requirements: ['X402-FLT-12'],
-  // Each run tries the same node; more runs only vary the buyer (npm start stays quick).
-  maxRuns: 2,
-  ...FBASE,
-  capabilities: ['rpc-faults'],
-  arbitrary: () => fc.record({ buyer: fc.constantFrom(...BUYERS) }),
+  ...ON_A_FAULTY_NODE,
   async run(ctx, v) {
-    const { o, payer, rpc, version, amount } = await facilitatorFaultSetup(ctx, v.buyer);
-    const snap = await holdings(ctx, o, payer);
-    const p = await sign(ctx, o, v.buyer, version);
+    const { o, payer, rpc, version, amount, snap, p } = await honestPaymentSetup(ctx, v.buyer);
     const armed = rpc.arm(NODE_EXECUTION_FAILS);
     let verified: FacilitatorAnswer;
     let settled: FacilitatorAnswer;
