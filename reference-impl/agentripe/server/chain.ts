@@ -273,13 +273,17 @@ export class AgentripeChain {
     return r.transactionHash;
   }
 
-  /** Whether the operator already gave feedback for `taskId` (NewFeedback with that hash), looking from `fromBlock` (the task's payment block). */
-  async feedbackGiven(agentId: bigint, taskId: Hex, fromBlock = 0n): Promise<boolean> {
+  /**
+   * Whether the operator already gave feedback for `taskId` (NewFeedback with that hash), looking from
+   * `fromBlock` (the task's payment block). `anyClient` (fault ownFeedbackByHashAlone only): a feedback
+   * with that hash from anyone counts.
+   */
+  async feedbackGiven(agentId: bigint, taskId: Hex, fromBlock = 0n, anyClient = false): Promise<boolean> {
     const logs = await this.pub.getContractEvents({
       address: this.addresses.reputationRegistry,
       abi: reputationAbi,
       eventName: 'NewFeedback',
-      args: { agentId, clientAddress: this.operator.address },
+      args: anyClient ? { agentId } : { agentId, clientAddress: this.operator.address },
       fromBlock,
       toBlock: 'latest',
     });

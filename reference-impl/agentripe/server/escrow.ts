@@ -6,7 +6,7 @@
 import type { Address, Hex } from 'viem';
 import { HttpError } from '../../_shared/http.ts';
 import type { AgentripeBase } from './context.ts';
-import { reputationAbi, type DepositStatusName } from '../protocol/abi.ts';
+import type { DepositStatusName } from '../protocol/abi.ts';
 import type { TaskRow, TaskStatus } from './db.ts';
 
 export interface EscrowActions {
@@ -85,12 +85,6 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
     });
   }
 
-  /** Fault ownFeedbackByHashAlone: any NewFeedback for the agent with the task's hash, whoever gave it. */
-  async function feedbackWithTaskHash(agentId: bigint, taskId: Hex, fromBlock: bigint): Promise<boolean> {
-    const logs = await chain.pub.getContractEvents({ address: chain.addresses.reputationRegistry, abi: reputationAbi, eventName: 'NewFeedback', args: { agentId }, fromBlock, toBlock: 'latest' });
-    return logs.some((l) => l.args.feedbackHash?.toLowerCase() === taskId.toLowerCase());
-  }
-
   async function finishFeedback(id: string, checkChain: boolean): Promise<void> {
     const t = db.getTask(id)!;
     if (t.feedbackState !== 'pending') return;
@@ -99,8 +93,7 @@ export function createEscrowActions(ctx: AgentripeBase): EscrowActions {
       return;
     }
     try {
-      const given = faults.ownFeedbackByHashAlone ? feedbackWithTaskHash : chain.feedbackGiven.bind(chain);
-      if (!(checkChain && (await given(BigInt(t.agentId), id as Hex, fromBlockOf(t))))) {
+      if (!(checkChain && (await chain.feedbackGiven(BigInt(t.agentId), id as Hex, fromBlockOf(t), faults.ownFeedbackByHashAlone === true)))) {
         await chain.giveFeedback(BigInt(t.agentId), BigInt(t.feedbackValue ?? 0), t.depositState === 'released' ? 'completed' : 'refunded', `${ctx.publicUrl}/${t.agentId}/${t.productId}`, id as Hex);
       }
       db.updateTask(id, { feedbackState: 'given' });

@@ -121,6 +121,8 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     }
     // Fault taskOnBadPayment: the task is written before the payment is verified.
     const ghost = faults.taskOnBadPayment && payHeader ? `0x${randomBytes(32).toString('hex')}` : undefined;
+    // `faults.taskOnBadPayment &&` again (ghost implies it): the mutation ignorer knows fault-only
+    // code by a test of the switch itself, not by a variable derived from it.
     if (faults.taskOnBadPayment && ghost)
       db.insertTask({
         id: ghost,
