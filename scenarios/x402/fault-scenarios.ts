@@ -1015,13 +1015,16 @@ function ownsFailure(a: FacilitatorAnswer): boolean {
 
 /**
  * The facilitator's node fails every call that runs EVM code (NODE_EXECUTION_FAILS) while a valid
- * payment is verified and settled: both must own the failure (a 5xx, or unexpected_*), never judge
- * the payment, and nothing moves; once the node answers again, the payment verifies.
+ * payment is verified and settled: a refusal must own the failure (a 5xx, or a reason of its own,
+ * unexpected_*), never blame the payment, and move nothing; a success must be the payment's one
+ * transfer on chain (the payment is honest: a facilitator may leave the judgement to the chain);
+ * once the node answers again, the payment verifies.
  */
 export const facilitatorNodeExecutionFails = defineScenario({
   kind: 'property',
   id: 'fault-facilitator-node-execution-fails',
-  title: "The node fails the facilitator's EVM calls (an execution timeout, no revert): /verify and /settle own the failure, blame no payment, move no money; afterwards the payment verifies",
+  title:
+    "The node fails the facilitator's EVM calls (an execution timeout, no revert): /verify and /settle blame no payment for it (a refusal moves nothing, a success is on chain); afterwards the payment verifies",
   requirements: ['X402-FLT-12'],
   ...ON_A_FAULTY_NODE,
   async run(ctx, v) {
@@ -1042,17 +1045,18 @@ export const facilitatorNodeExecutionFails = defineScenario({
       ['/verify', verified],
       ['/settle', settled],
     ] as const) {
-      const judged = a.json?.isValid === true || a.json?.success === true;
-      // A facilitator that needs no EVM call (it checks from what it knows) may judge the payment.
-      if (!armed.fired && judged) continue;
-      ctx.check('X402-FLT-12', ownsFailure(a), `${what} while the node fails its EVM calls: a 5xx or unexpected_*, never a verdict on the payment`, {
+      // The payment is honest: isValid:true is no lie, and a success:true is judged on chain below (a
+      // facilitator may leave the judgement to the chain and send anyway). What may not happen is a
+      // refusal that blames the payment.
+      if (a.json?.isValid === true || a.json?.success === true) continue;
+      ctx.check('X402-FLT-12', ownsFailure(a), `${what} while the node fails its EVM calls: a 5xx, or a refusal with a reason of its own, never one that blames the payment`, {
         expected: '5xx, or 200 with isValid:false / success:false and a reason naming no payment defect (unexpected_verify_error / unexpected_settle_error)',
         actual: showAnswer(a),
       });
     }
     if (settled.json?.success === true) {
       await expectSettledOnChain(ctx, 'X402-FLT-12', o, settled.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
-      await expectPaid(ctx, 'X402-FLT-12', o, snap, amount, '/settle of a payment the facilitator could check without the node');
+      await expectPaid(ctx, 'X402-FLT-12', o, snap, amount, '/settle reported settled while the node failed its EVM calls');
       return;
     }
     await expectUnchanged(ctx, 'X402-FLT-12', o, snap, p.auth, '/verify and /settle while the node failed');
