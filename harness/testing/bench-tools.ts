@@ -130,21 +130,37 @@ export async function bareReplayer(chain: { rpcUrl: string; chainId: number }, k
   };
 }
 
+/** A transaction as the bench sides read it: who sends what to which contract. */
+export interface SentCall {
+  from: Address;
+  to: Address;
+  data: Hex;
+}
+
+const pendingBlock = { method: 'eth_getBlockByNumber', params: ['pending', false] };
+const simulation = (tx: SentCall) => ({ method: 'eth_call', params: [tx, 'latest'] });
+
+/**
+ * The reads a server makes right before it sends a transaction of its own, as few as a sender that
+ * keeps no state between requests can make (one batch): the pending block (the clock and the base
+ * fee), a simulation of the call (a call that would revert is refused before it costs gas), and the
+ * sender's pending nonce. Every transaction a protocol's server sends needs them: the x402
+ * facilitator's settlement ({@link x402PaymentReads}) and each of the Agentripe operator's.
+ */
+export async function preSendReads(rpcUrl: string, tx: SentCall): Promise<void> {
+  for (const r of await rpcBatch(rpcUrl, [pendingBlock, simulation(tx), { method: 'eth_getTransactionCount', params: [tx.from, 'pending'] }])) if (!r.ok) throw r.error;
+}
+
 /**
  * The reads an x402 payment needs before its settlement is sent, as the reference facilitator makes
  * them and as little as the protocol allows: /verify's (the pending block for the clock and an
- * `eth_call` simulation of the transfer, one batch) and /settle's re-verify (the same two and the
- * sender's pending nonce, one batch). `settlement` is the transfer the facilitator will send.
+ * `eth_call` simulation of the transfer, one batch) and /settle's re-verify before it sends
+ * ({@link preSendReads}: the same two and the sender's pending nonce, one batch). `settlement` is
+ * the transfer the facilitator will send.
  */
-export async function x402PaymentReads(rpcUrl: string, settlement: { from: Address; to: Address; data: Hex }): Promise<void> {
-  const clock = { method: 'eth_getBlockByNumber', params: ['pending', false] };
-  const simulate = { method: 'eth_call', params: [settlement, 'latest'] };
-  for (const calls of [
-    [clock, simulate],
-    [clock, simulate, { method: 'eth_getTransactionCount', params: [settlement.from, 'pending'] }],
-  ]) {
-    for (const r of await rpcBatch(rpcUrl, calls)) if (!r.ok) throw r.error;
-  }
+export async function x402PaymentReads(rpcUrl: string, settlement: SentCall): Promise<void> {
+  for (const r of await rpcBatch(rpcUrl, [pendingBlock, simulation(settlement)])) if (!r.ok) throw r.error;
+  await preSendReads(rpcUrl, settlement);
 }
 
 /**

@@ -16,7 +16,10 @@
  *    transactions (same senders, same calldata, same gas) signed locally with viem and sent one by
  *    one with `eth_sendRawTransactionSync` (one round trip returns the receipt), and before them
  *    the reads the protocol needs (the catalog, the payment's /verify and /settle reads, the
- *    vendor's authority; see {@link startBareSide}). The ratio stack/bare is the headline.
+ *    vendor's authority, and before each transaction its sender's pre-send reads; see
+ *    {@link startBareSide}). The ratio stack/bare is the headline; the ratio against the bare side
+ *    without the operator's pre-send reads (how "bare" was counted before 2026-12-04) is printed
+ *    beside it.
  * 4. Floor, for comparison, on a third fresh chain: the transactions alone, what no server can go
  *    below (the ratio against it is printed too).
  *
@@ -43,7 +46,7 @@
  * Prints plain text and, last, one JSON line. Stops every process it starts (also on SIGINT).
  */
 import { parseArgs } from 'node:util';
-import { bareReplayer, running, type CpuUse, startRpcCounter, startTimer, stopAll, stopwatch, x402PaymentReads } from '../../harness/testing/bench-tools.ts';
+import { bareReplayer, preSendReads, running, type CpuUse, startRpcCounter, startTimer, stopAll, stopwatch, x402PaymentReads } from '../../harness/testing/bench-tools.ts';
 import { decodeFunctionData, encodeFunctionData, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
 import { createChainClients, LONG_RUN_STATES, revert, roleAccount, roleAccounts, rpcCall, snapshot, startChain, type RunningChain } from '../../harness/chain/index.ts';
 import { fiatTokenV2_2Abi, identityRegistryAbi, reputationRegistryAbi } from '../../harness/chain/bindings/index.ts';
@@ -132,7 +135,7 @@ async function runRound(): Promise<{
   cpu: CpuUse;
   perStepMs: Record<string, number>;
   txs: RecordedTx[];
-  bare: { seconds: number; cpu: CpuUse };
+  bare: { seconds: number; cpu: CpuUse; preSendSeconds: number };
   floor: { seconds: number; cpu: CpuUse };
   rpc?: Map<string, number>;
   facilitatorRpc?: Map<string, number>;
@@ -266,7 +269,7 @@ async function runRound(): Promise<{
     ...watch.total,
     perStepMs,
     txs,
-    bare: bare.total,
+    bare: { ...bare.total, preSendSeconds: bare.preSendSeconds() },
     floor: floor.total,
     rpc: counter ? new Map(counter.counts) : undefined,
     facilitatorRpc: facCounter ? new Map(facCounter.counts) : undefined,
@@ -284,9 +287,13 @@ async function runRound(): Promise<{
  * `protocol`: each lifecycle also makes the reads the protocol needs, sent directly, the way the
  * x402 bench counts a payment's: the agent's catalog (tokenURI) for the 402 challenge and again for
  * the paid request (the price lives on chain, seed 002), the x402 payment's /verify and /settle
- * reads (bench-tools' `x402PaymentReads`: 2 batches), and the vendor's authority
- * (`isAuthorizedOrOwner`) for start and for complete (seed 002 "Verification flow"): 10 round trips
- * per lifecycle. `floor`: the 4 transactions alone (4 round trips), what no server can go below.
+ * reads (bench-tools' `x402PaymentReads`: 2 batches), the vendor's authority
+ * (`isAuthorizedOrOwner`) for start and for complete (seed 002 "Verification flow"), and before each
+ * of the operator's transactions the same pre-send batch the payment's /settle makes (bench-tools'
+ * `preSendReads`: the pending block, a simulation, the sender's nonce; a sender that keeps no
+ * state needs them, and counting them for one server's transaction but not for the other's was
+ * the bench measuring two things under one name): 13 round trips per lifecycle. `floor`: the 4
+ * transactions alone (4 round trips), what no server can go below.
  */
 async function startBareSide(kind: 'protocol' | 'floor', agentId: bigint) {
   const chain = await startChain({ profile: 'base-sepolia', pruneHistory: LONG_RUN_STATES });
@@ -299,13 +306,22 @@ async function startBareSide(kind: 'protocol' | 'floor', agentId: bigint) {
   const read = (data: Hex) => [{ to: identity, data }, 'latest'];
   const catalog = read(encodeFunctionData({ abi: identityRegistryAbi, functionName: 'tokenURI', args: [agentId] }));
   const authority = read(encodeFunctionData({ abi: identityRegistryAbi, functionName: 'isAuthorizedOrOwner', args: [roleAccount('vendor1').address, agentId] }));
+  // The pre-send reads of the operator's (and a withdrawing vendor's) transactions are also timed
+  // apart (a clock read, no CPU meter), for the figure without them.
+  let preSendMs = 0;
   /** The protocol's reads that come before `tx` in a lifecycle (none for the floor). */
   const readsBefore = async (tx: RecordedTx) => {
     if (kind === 'floor') return;
+    const call = { from: tx.from, to: tx.to, data: tx.input };
     if (tx.name === 'USDC.transferWithAuthorization') {
       for (let i = 0; i < 2; i++) await rpcCall(chain.rpcUrl, 'eth_call', catalog);
-      await x402PaymentReads(chain.rpcUrl, { from: tx.from, to: tx.to, data: tx.input });
-    } else if (tx.name === 'Escrow.releaseToVendor') for (let i = 0; i < 2; i++) await rpcCall(chain.rpcUrl, 'eth_call', authority);
+      await x402PaymentReads(chain.rpcUrl, call);
+      return;
+    }
+    if (tx.name === 'Escrow.releaseToVendor') for (let i = 0; i < 2; i++) await rpcCall(chain.rpcUrl, 'eth_call', authority);
+    const t0 = performance.now();
+    await preSendReads(chain.rpcUrl, call);
+    preSendMs += performance.now() - t0;
   };
   const replay = async (send: (tx: RecordedTx) => Promise<unknown>, txs: RecordedTx[]) => {
     for (const tx of txs) {
@@ -315,6 +331,7 @@ async function startBareSide(kind: 'protocol' | 'floor', agentId: bigint) {
   };
   let send: ((tx: RecordedTx) => Promise<unknown>) | undefined;
   const watch = stopwatch(chain.pid);
+  let preSendSeconds = 0;
   return {
     /** The stack's JIT warm-up, replayed and reverted in the same way. */
     async warmJit(txs: RecordedTx[]) {
@@ -328,9 +345,15 @@ async function startBareSide(kind: 'protocol' | 'floor', agentId: bigint) {
       await replay(send, txs);
     },
     /** A timed chunk: the transactions of lifecycles the stack just ran. */
-    timed: (txs: RecordedTx[]) => watch.time(() => replay(send!, txs)),
+    async timed(txs: RecordedTx[]) {
+      const before = preSendMs;
+      await watch.time(() => replay(send!, txs));
+      preSendSeconds += (preSendMs - before) / 1000;
+    },
     /** Seconds and CPU of the timed chunks so far. */
     total: watch.total,
+    /** Seconds of those spent in the pre-send reads of the transactions after the payment. */
+    preSendSeconds: () => preSendSeconds,
   };
 }
 async function main(): Promise<number> {
@@ -339,15 +362,34 @@ async function main(): Promise<number> {
   );
   const f = (x: number, d = 1) => x.toFixed(d);
   type BareRun = { seconds: number; cpu: CpuUse };
-  const rounds: { stack: Awaited<ReturnType<typeof runRound>>; bare: BareRun; floor: BareRun; rate: number; bareRate: number; floorRate: number; factor: number }[] = [];
+  const rounds: {
+    stack: Awaited<ReturnType<typeof runRound>>;
+    bare: BareRun;
+    floor: BareRun;
+    rate: number;
+    bareRate: number;
+    /** The bare side's rate without the pre-send reads of the operator's transactions (the definition before 2026-12-04). */
+    blindSendRate: number;
+    floorRate: number;
+    factor: number;
+  }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const stack = await runRound();
     const { bare, floor } = stack;
-    const round = { stack, bare, floor, rate: N / stack.seconds, bareRate: N / bare.seconds, floorRate: N / floor.seconds, factor: N / bare.seconds / (N / stack.seconds) };
+    const round = {
+      stack,
+      bare,
+      floor,
+      rate: N / stack.seconds,
+      bareRate: N / bare.seconds,
+      blindSendRate: N / (bare.seconds - bare.preSendSeconds),
+      floorRate: N / floor.seconds,
+      factor: N / bare.seconds / (N / stack.seconds),
+    };
     rounds.push(round);
     if (ROUNDS > 1)
       console.log(
-        `round ${r + 1}: stack ${f(round.rate, 2)} lifecycles/s, bare ${f(round.bareRate, 2)} lifecycles/s (ratio ${f(round.rate / round.bareRate, 2)}), floor ${f(round.floorRate, 2)}/s (ratio ${f(round.rate / round.floorRate, 2)}), ${stack.txs.length} tx`,
+        `round ${r + 1}: stack ${f(round.rate, 2)} lifecycles/s, bare ${f(round.bareRate, 2)} lifecycles/s (ratio ${f(round.rate / round.bareRate, 2)}; ${f(round.rate / round.blindSendRate, 2)} without the operator's pre-send reads), floor ${f(round.floorRate, 2)}/s (ratio ${f(round.rate / round.floorRate, 2)}), ${stack.txs.length} tx`,
       );
   }
   if (new Set(rounds.map((r) => r.stack.txs.length)).size > 1) throw new Error('rounds mined different numbers of transactions');
@@ -363,6 +405,7 @@ async function main(): Promise<number> {
   // headline is their median (with an odd number of rounds, exactly 1 / factor).
   const ratio = median(rounds.map((r) => r.rate / r.bareRate));
   const floorRatio = median(rounds.map((r) => r.rate / r.floorRate));
+  const blindSendRatio = median(rounds.map((r) => r.rate / r.blindSendRate));
   const breakdown: Record<string, number> = {};
   for (const tx of stack.txs) breakdown[tx.name] = (breakdown[tx.name] ?? 0) + 1;
   const txPerLifecycle = stack.txs.length / N;
@@ -381,13 +424,13 @@ async function main(): Promise<number> {
   const cpuText = (c: CpuUse) => `this process ${f(c.selfMs / N)} ms, anvil ${c.anvilMs === undefined ? '?' : f(c.anvilMs / N)} ms`;
   console.log(`  CPU per lifecycle: ${cpuText(stack.cpu)} (server, facilitator, buyer and vendor all run in this process)`);
   console.log(
-    `bare: the chain calls the protocol needs (the same ${stack.txs.length} transactions, and per lifecycle the catalog read twice, the x402 payment's /verify and /settle reads, the vendor's authority read twice: 10 round trips), ${f(bareRate, 2)} lifecycles/s`,
+    `bare: the chain calls the protocol needs (the same ${stack.txs.length} transactions, each after its pre-send reads (the pending block, a simulation, the sender's nonce: one batch; the payment's are /settle's), and per lifecycle the catalog read twice, the x402 payment's /verify reads, the vendor's authority read twice: ${f(10 + txPerLifecycle - 1, 0)} round trips), ${f(bareRate, 2)} lifecycles/s`,
   );
   console.log(`  CPU per lifecycle: ${cpuText(mid.bare.cpu)}`);
   console.log(`floor: the ${f(txPerLifecycle, 0)} transactions alone (one round trip each), ${f(floorRate, 2)} lifecycles/s (${f((floorRate * stack.txs.length) / N, 0)} tx/s)`);
   console.log(`  CPU per lifecycle: ${cpuText(mid.floor.cpu)}`);
   console.log(
-    `ratio stack/bare: ${f(ratio, 2)} · overhead factor (bare rate / stack rate): ${f(factor, 2)}x · ratio stack/floor: ${f(floorRatio, 2)}${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`,
+    `ratio stack/bare: ${f(ratio, 2)} · overhead factor (bare rate / stack rate): ${f(factor, 2)}x · without the operator's pre-send reads in bare (the definition before 2026-12-04): ${f(blindSendRatio, 2)} · ratio stack/floor: ${f(floorRatio, 2)}${stack.rpc ? ' (this run went through the RPC counter: rates are lower than without --count-rpc)' : ''}`,
   );
   let rpcPerLifecycle: Record<string, number> | undefined;
   let facilitatorRpcPerLifecycle: Record<string, number> | undefined;
@@ -450,6 +493,7 @@ async function main(): Promise<number> {
       floorLifecyclesPerSecond: Number(f(floorRate, 3)),
       floorTxPerSecond: Number(f((floorRate * stack.txs.length) / N, 1)),
       ratio: Number(f(ratio, 3)),
+      blindSendRatio: Number(f(blindSendRatio, 3)),
       floorRatio: Number(f(floorRatio, 3)),
       ...(ROUNDS > 1
         ? {
