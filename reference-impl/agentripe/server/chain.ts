@@ -3,19 +3,7 @@
  * registries, USDC, through the protocol library's ABIs (written from the published interfaces, not
  * generated from our contracts, so the server codes against what an outside implementer would).
  */
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  defineChain,
-  parseEventLogs,
-  TransactionReceiptNotFoundError,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type Transport,
-} from 'viem';
+import { BaseError, ContractFunctionRevertedError, createPublicClient, defineChain, parseEventLogs, type Address, type Chain, type Hex, type PublicClient, type Transport } from 'viem';
 import { keepAliveTransport, rpcCall, SerialSender } from '../../../harness/chain/index.ts';
 import { DEPOSIT_STATUS, escrowAbi, identityAbi, reputationAbi, type DepositStatusName } from '../protocol/abi.ts';
 
@@ -196,13 +184,10 @@ export class AgentripeChain {
 
   /** Like {@link anchorOf}, but only "not mined" answers undefined: a node that cannot be asked throws. */
   async minedAt(hash: Hex): Promise<{ block: bigint; hash: string } | undefined> {
-    try {
-      const r = await this.pub.getTransactionReceipt({ hash });
-      return { block: r.blockNumber, hash: r.blockHash };
-    } catch (e) {
-      if (e instanceof TransactionReceiptNotFoundError) return undefined;
-      throw e;
-    }
+    // A raw read, as blockHash's: only the block is wanted, and viem formats the whole receipt.
+    const r = await rpcCall<{ blockNumber?: Hex | null; blockHash?: Hex | null } | null>(this.rpcUrl, 'eth_getTransactionReceipt', [hash]);
+    if (!r?.blockNumber || !r.blockHash) return undefined;
+    return { block: BigInt(r.blockNumber), hash: r.blockHash };
   }
 
   /**
