@@ -16,7 +16,8 @@ import type { Report, TargetInfo } from '../report/types.ts';
 import type { Profile } from '../profiles/profile.ts';
 import { startReference, type Reference } from '../services/reference.ts';
 import { startThreadWorkers, type ThreadWorkers } from './threads.ts';
-import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, type Capability, type Target } from '../target/schema.ts';
+import { checkTargetAgainstProtocols, endpointOf, listenAddress, loadTargetFile, TargetError, type Capability, type Target } from '../target/schema.ts';
+import { serveRpcFaultProxy } from '../faults/rpc.ts';
 
 export interface ExecuteOptions {
   command: string;
@@ -75,6 +76,14 @@ export async function startTargetFixtures(target: Target, selected: readonly Pro
   const running: { stop(): Promise<void> }[] = [];
   const granted: Capability[] = [];
   try {
+    // The chain RPC the target's servers are configured with (chains[].serverRpc): the harness's
+    // fault proxy, up before anything else, so servers that start after it find their chain.
+    for (const c of target.chains) {
+      if (!c.serverRpc) continue;
+      const proxy = await serveRpcFaultProxy(c.rpcUrl, listenAddress(c.serverRpc.listen));
+      running.push(proxy);
+      log(`chain ${c.id}: the harness's RPC fault proxy listens at ${proxy.url} (the target's servers' RPC URL), forwarding to ${c.rpcUrl}`);
+    }
     for (const p of selected) {
       for (const f of p.fixtures ?? []) {
         const r = await f.start(target.config[p.id], log);
@@ -109,7 +118,9 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
   if (o.targetFile) {
     const file = path.resolve(o.targetFile);
     const loaded = checkTargetAgainstProtocols(await loadTargetFile(file), protos, `file ${file}`);
-    const fixtures = await startTargetFixtures(loaded, selected, log);
+    // What the harness serves for the target (a fixture's or the RPC proxy's address) is the
+    // user's to know: on stderr when the caller keeps no log.
+    const fixtures = await startTargetFixtures(loaded, selected, o.log ?? ((l) => process.stderr.write(`${l}\n`)));
     try {
       const target = fixtures.target;
       return await runAll({ target, targetInfo: targetInfo(target, 'file', file), workers: [createTargetClients(target)], protocols: protos }, { ...o, spec, command: o.command });

@@ -27,6 +27,8 @@ export function endpointDeclaration(p: ProtocolModule, name: string): EndpointDe
   return typeof d === 'string' ? { description: d } : d;
 }
 
+const UNREACHABLE = 'could not be reached';
+
 /** Probe one endpoint as its protocol declares; null when it answered like an entry point. */
 export async function probeEndpoint(target: Target, p: ProtocolModule, name: string, timeoutMs = 10_000): Promise<string | null> {
   const e = endpointOf(target, name)!;
@@ -47,7 +49,7 @@ export async function probeEndpoint(target: Target, p: ProtocolModule, name: str
     status = res.status;
     await res.arrayBuffer().catch(() => undefined);
   } catch (err) {
-    return `endpoint '${name}': ${method} ${url} could not be reached (${describeError(err)})`;
+    return `endpoint '${name}': ${method} ${url} ${UNREACHABLE} (${describeError(err)})`;
   }
   if (status === 404 || status === 405) return `endpoint '${name}': ${method} ${url} answered ${status}; is the URL or the method wrong? (${decl?.description ?? 'declared by the target'})`;
   return null;
@@ -78,9 +80,16 @@ export async function preflight(target: Target, jobs: readonly { p: ProtocolModu
     for (const e of s.endpoints ?? []) if (endpointOf(target, e)) endpoints.set(e, p);
     for (const c of chainsOf(s)) chains.add(c);
   }
+  // Servers that reach their chain through the harness's proxy may be started after it (they read
+  // the chain as they start): an endpoint not reachable yet is asked again until the wait is over.
+  const deadline = Date.now() + 1000 * Math.max(0, ...target.chains.map((c) => c.serverRpc?.waitSeconds ?? 0));
   await Promise.all([
     ...[...endpoints].map(async ([name, p]) => {
-      const m = await probeEndpoint(target, p, name);
+      let m = await probeEndpoint(target, p, name);
+      while (m?.includes(UNREACHABLE) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        m = await probeEndpoint(target, p, name);
+      }
       if (m) problems.set(`endpoint:${name}`, m);
     }),
     ...[...chains].map(async (id) => {

@@ -139,11 +139,16 @@ export interface ProxyObservers {
   onRequest?(req: ProxiedRequest): void;
   /** Called when an answer was passed back to the client (`startedAt` from `performance.now()`). */
   onAnswered?(req: ProxiedRequest, startedAt: number): void;
+  /**
+   * Where to listen (default a free port on 127.0.0.1): a fixed address a target's servers are
+   * configured with (the target file's `serverRpc.listen`).
+   */
+  listen?: { host: string; port: number };
 }
 
 /** A running fault proxy. */
 export interface FaultProxy {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (or the host of `listen`). */
   readonly url: string;
   /** The upstream origin it forwards to. */
   readonly upstream: string;
@@ -401,8 +406,16 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
   // saw a reset the fault table never armed (ECONNRESET / UND_ERR_SOCKET under load).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const at = observers.listen ?? { host: '127.0.0.1', port: 0 };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const host = at.host.includes(':') ? `[${at.host}]` : at.host;
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     url,
     upstream: origin.origin,

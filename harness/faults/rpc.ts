@@ -47,6 +47,31 @@ export async function rpcFaultProxy(rpcUrl: string): Promise<{ url: string; prox
 }
 
 /**
+ * The RPC fault proxy in front of `rpcUrl`, served at the fixed address a target file's servers are
+ * configured with (`chains[].serverRpc.listen`): how a third party's servers let the harness cut
+ * their chain traffic (capability `rpc-faults`). Scenarios find it by `rpcUrl` as they find the
+ * reference's. Refused when this process already has a proxy in front of that node.
+ */
+export async function serveRpcFaultProxy(rpcUrl: string, listen: { host: string; port: number }): Promise<{ url: string; stop(): Promise<void> }> {
+  const key = keyOf(rpcUrl);
+  if (proxies.has(key)) throw new Error(`an RPC fault proxy in front of ${rpcUrl} is already running`);
+  const proxy = startFaultProxy(rpcUrl, { listen });
+  const entry = { proxy, users: 1 };
+  proxies.set(key, entry);
+  const running = await proxy.catch((e: Error) => {
+    proxies.delete(key);
+    throw new Error(`cannot listen at ${listen.host}:${listen.port} for the RPC fault proxy: ${e.message}`);
+  });
+  return {
+    url: running.url,
+    async stop() {
+      if (proxies.get(key) === entry) proxies.delete(key);
+      await running.stop();
+    },
+  };
+}
+
+/**
  * Start a server that reaches the chain at `rpcUrl` through its RPC fault proxy (what the capability
  * `rpc-faults` grants): `start` gets the proxy's URL; the proxy is let go when the server stops, or
  * at once when it fails to start. The server is returned with its `stop` doing both.

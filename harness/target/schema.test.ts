@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { loadProtocols } from '../packs/discover.ts';
 import { targetSchemaText } from './export-schema.ts';
-import { TargetError, checkTargetAgainstProtocols, loadTargetFile, parseTarget } from './schema.ts';
+import { TargetError, checkTargetAgainstProtocols, listenAddress, loadTargetFile, parseTarget } from './schema.ts';
 
 const example = {
   name: 'acme agent server',
@@ -126,6 +126,25 @@ test('loadTargetFile reports unreadable and non-JSON files clearly', async () =>
   await assert.rejects(loadTargetFile(path.join(dir, 'bad.json')), /is not valid JSON/);
   await writeFile(path.join(dir, 'ok.json'), JSON.stringify(example));
   assert.equal((await loadTargetFile(path.join(dir, 'ok.json'))).name, 'acme agent server');
+});
+
+test('a target file grants rpc-faults only with chains[].serverRpc (the address its servers use as RPC), and the address is host:port with a fixed port', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'amh-target-'));
+  const load = async (t: unknown) => {
+    const file = path.join(dir, `t${Math.random().toString(36).slice(2)}.json`);
+    await writeFile(file, JSON.stringify(t));
+    return loadTargetFile(file);
+  };
+  const chain = example.chains[0]!;
+  const ok = await load({ ...example, chains: [{ ...chain, serverRpc: { listen: '127.0.0.1:8546' } }], capabilities: ['rpc-faults'] });
+  assert.deepEqual(ok.chains[0]!.serverRpc, { listen: '127.0.0.1:8546', waitSeconds: 0 });
+  assert.deepEqual(listenAddress('[::1]:8546'), { host: '::1', port: 8546 });
+  await assert.rejects(load({ ...example, capabilities: ['rpc-faults'] }), /capabilities: 'rpc-faults' needs chains\[\]\.serverRpc\.listen/);
+  await assert.rejects(load({ ...example, chains: [{ ...chain, serverRpc: { listen: '127.0.0.1:8546' } }] }), /serverRpc is given but the capability 'rpc-faults' is not granted/);
+  for (const listen of ['127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', 'http://127.0.0.1:8546'])
+    await assert.rejects(load({ ...example, chains: [{ ...chain, serverRpc: { listen } }], capabilities: ['rpc-faults'] }), /chains\[0\]\.serverRpc\.listen/, listen);
+  // The reference target, assembled in code, grants rpc-faults without it (its services are handed the proxy).
+  assert.deepEqual(parseTarget({ ...example, capabilities: ['rpc-faults'] }).capabilities, ['rpc-faults']);
 });
 
 test('target.schema.json is in sync with the zod schema and accepts/refuses like it', async () => {

@@ -79,11 +79,41 @@ export const TokenSchema = z
   })
   .strict();
 
+/**
+ * Where a target's servers reach a chain through the harness (capability `rpc-faults`): the harness
+ * serves its RPC fault proxy at `listen` for as long as it runs, forwarding to the chain's `rpcUrl`,
+ * and the servers are configured with `http://<listen>` as their RPC URL.
+ */
+export const ServerRpcSchema = z
+  .object({
+    listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/, 'must be host:port with a fixed port, e.g. "127.0.0.1:8546"')
+      .refine((s) => listenAddress(s).port <= 65_535, 'port must be at most 65535')
+      .describe("host:port the harness listens on; the target's servers use http://<listen> as their chain RPC URL"),
+    waitSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(600)
+      .default(0)
+      .describe("how long certify waits, once the proxy listens, for the target's endpoints to answer (for servers that read the chain as they start, started after the harness)"),
+  })
+  .strict()
+  .describe("the harness's RPC fault proxy for this chain, which the target's servers use as their RPC (with the capability rpc-faults)");
+
+/** A `host:port` of {@link ServerRpcSchema} as node's listen takes it (an IPv6 host without brackets). */
+export function listenAddress(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
 export const TargetChainSchema = z
   .object({
     id: z.string().min(1).describe('chain profile id: "base", "base-sepolia", or any label'),
     chainId: z.number().int().positive(),
     rpcUrl: httpUrl,
+    serverRpc: ServerRpcSchema.optional(),
     usdc: TokenSchema.optional().describe('the USDC (FiatToken v2.2) the protocols use on this chain'),
     tokens: z.record(z.string(), TokenSchema).default({}).describe('other tokens by key (e.g. the stablecoins of a Tempo-shaped chain); usdc may be given here too'),
     contracts: z.record(z.string(), address).default({}).describe('named contract addresses: identityRegistry, reputationRegistry, multicall3, permit2, ...'),
@@ -245,7 +275,17 @@ export async function loadTargetFile(file: string): Promise<Target> {
   } catch (e) {
     throw new TargetError(`target file ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  return parseTarget(json, `file ${file}`);
+  const t = parseTarget(json, `file ${file}`);
+  // A file's servers can grant rpc-faults only through a proxy the harness serves at an address
+  // they are configured with (the reference target's services are handed theirs in code).
+  const proxied = t.chains.some((c) => c.serverRpc);
+  if (t.capabilities.includes('rpc-faults') && !proxied)
+    throw new TargetError(
+      `invalid target file ${file}:\n  - capabilities: 'rpc-faults' needs chains[].serverRpc.listen: the host:port the target's servers use as their chain RPC URL, where the harness serves its fault proxy`,
+    );
+  if (proxied && !t.capabilities.includes('rpc-faults'))
+    throw new TargetError(`invalid target file ${file}:\n  - capabilities: chains[].serverRpc is given but the capability 'rpc-faults' is not granted`);
+  return t;
 }
 
 /** What a protocol pack adds to the target format. */

@@ -12,7 +12,7 @@ import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 import { freePort } from '../../harness/util/net.ts';
 
 const lab = serveProcessLab('agentripe', 'base-sepolia');
-/** What a target file cannot grant (rpc-faults: the server's RPC through the harness): the RPC-side requirements are not-applicable, with the reason. */
+/** What serve.ts's target file does not grant (rpc-faults: chains[].serverRpc, the server's RPC through the harness's proxy): the RPC-side requirements are not-applicable, with the reason. */
 const WITHOUT_RPC_FAULTS = [
   "AGR-FLT-03: not-applicable target lacks capability 'rpc-faults'",
   "AGR-FLT-04: not-applicable target lacks capability 'restart', 'rpc-faults'",

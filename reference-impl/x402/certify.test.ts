@@ -5,12 +5,16 @@
  *   shows that every request the scenarios made to it used the declared method, body and headers.
  * - A resource that never settles but answers a made-up settlement hash makes certify exit 1 with
  *   X402-PAY-01 failing on the hash check itself (the transaction does not exist on the chain).
+ * - A facilitator configured with the address a target file's `serverRpc.listen` names, and started
+ *   only once certify's fault proxy listens there, is certified under node faults (rpc-faults): every
+ *   requirement that needs only that capability passes for ours, and X402-FLT-12 fails for one that
+ *   blames the payment for its node's failure.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +28,10 @@ import { startFacilitator, type RunningFacilitator } from './server/facilitator.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AMH = path.join(ROOT, 'harness', 'cli', 'amh.mjs');
 
-function amh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function amh(args: string[], onStart?: () => void): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [AMH, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    onStart?.();
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -161,8 +166,8 @@ test('a POST resource with a JSON body certifies green from a target file, and e
   assert.match(r.stdout, /PASS — every MUST requirement passed/);
   const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
   const reqs = report.protocols[0].requirements as { id: string; status: string; reason?: string }[];
-  // X402-FLT-03..12 need the facilitator's RPC to go through the harness (rpc-faults), which a target
-  // file certified by another process cannot grant; the crash and reorg scenarios need a restart
+  // X402-FLT-03..12 need the facilitator's RPC to go through the harness (rpc-faults), which this
+  // file does not grant (it can: chains[].serverRpc, the last test); the crash and reorg scenarios need a restart
   // control and a chain the harness may rewrite, which this file does not declare; a smart-wallet
   // payer is placed with set-code, not declared either: not-applicable, with the reason.
   assert.deepEqual(
@@ -204,4 +209,77 @@ test('a resource answering a made-up settlement hash fails X402-PAY-01 on the ha
   assert.equal(sc.status, 'fail');
   assert.equal(sc.counterexample.requirement, 'X402-PAY-01');
   assert.match(sc.counterexample.message, /the reported transaction exists on chain/);
+});
+
+/** A port free now (taken and given back: the servers below listen on it by number). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** Resolves once something accepts TCP connections at 127.0.0.1:`port` (rejects after `ms`). */
+async function listening(port: number, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.destroy();
+        r(true);
+      });
+      c.on('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens at 127.0.0.1:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('rpc-faults for a third-party facilitator: it reaches the chain at the serverRpc address where certify serves its fault proxy; the node-fault requirements pass, and X402-FLT-12 fails for a facilitator that blames the payment', async () => {
+  const [proxyPort, facPort] = [await freePort(), await freePort()];
+  const facilitatorUrl = `http://127.0.0.1:${facPort}`;
+  const usdc = tokenOf(chain.profile, 'usdc');
+  const resource = await startDemoResource({ facilitatorUrl, payTo: roleAccount('judge').address, chainId: chain.chainId, asset: usdc.address, domain: { name: usdc.name, version: usdc.version } });
+  running.push(resource);
+  const file = path.join(dir, 'server-rpc.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      name: 'facilitator behind the harness RPC proxy',
+      chains: [{ ...targetChainEntry(chain), serverRpc: { listen: `127.0.0.1:${proxyPort}`, waitSeconds: 120 } }],
+      endpoints: { 'x402-resource': `${resource.url}/premium`, 'x402-facilitator': facilitatorUrl },
+      accounts: ['buyer1', 'buyer2'].map((role) => ({ role, address: roleAccount(role).address, privateKey: roleAccount(role).privateKey })),
+      capabilities: ['clock-control', 'rpc-faults'],
+      protocols: ['x402'],
+    }),
+  );
+  const key = serviceAccount('x402-facilitator');
+  for (const [name, faults, code, status, grep] of [
+    ['ours', {}, 0, 'pass', 'fault-'],
+    ['blames-payment', { nodeErrorBlamesPayment: true }, 1, 'fail', 'fault-facilitator-node-execution-fails'],
+  ] as const) {
+    let third: RunningFacilitator | undefined;
+    const out = path.join(dir, `server-rpc-${name}`);
+    // The facilitator reads its token from the chain as it starts: it is started once the proxy
+    // listens, while certify waits for its endpoint (serverRpc.waitSeconds).
+    const r = await amh(['certify', '--protocol', 'x402', '--target', file, '--grep', grep, '--runs', '2', '--seed', '5', '--out', out], () => {
+      void listening(proxyPort).then(async () => {
+        third = await startFacilitator({ rpcUrl: `http://127.0.0.1:${proxyPort}`, privateKey: key.privateKey, port: facPort, faults });
+      });
+    });
+    await third?.stop();
+    assert.equal(r.code, code, `${name}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`RPC fault proxy listens at http://127\\.0\\.0\\.1:${proxyPort}`));
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
+    const flt12 = (report.protocols[0].requirements as { id: string; status: string }[]).find((q) => q.id === 'X402-FLT-12');
+    assert.equal(flt12?.status, status, `${name}: X402-FLT-12 ${JSON.stringify(flt12)}`);
+    if (name !== 'ours') continue;
+    // Every requirement that needs only rpc-faults is certified now (it was not-applicable for a
+    // target file); the two that also need impersonate stay not-applicable for that alone.
+    const statusOf = new Map((report.protocols[0].requirements as { id: string; status: string; reason?: string }[]).map((q) => [q.id, `${q.status}${q.reason ? ` ${q.reason}` : ''}`]));
+    for (const id of ['X402-SET-02', 'X402-SET-03', ...['03', '04', '05', '06', '07', '08', '09', '12'].map((n) => `X402-FLT-${n}`)]) assert.equal(statusOf.get(id), 'pass', id);
+    for (const id of ['X402-FLT-10', 'X402-FLT-11']) assert.equal(statusOf.get(id), "not-applicable target lacks capability 'impersonate'", id);
+  }
 });
