@@ -140,40 +140,16 @@ const COLS: Record<keyof TaskRow, string> = {
   anchorBlock: 'anchor_block',
 };
 
-const COL_ENTRIES = Object.entries(COLS) as [keyof TaskRow, string][];
-
 function toRow(r: Record<string, unknown>): TaskRow {
   const out: Record<string, unknown> = {};
-  for (const [k, col] of COL_ENTRIES) out[k] = r[col] ?? null;
+  for (const [k, col] of Object.entries(COLS)) out[k] = r[col] ?? null;
   return out as unknown as TaskRow;
 }
-
-/** Task fields stored in INTEGER columns (every other field is TEXT). */
-const INTEGER_FIELDS = new Set<keyof TaskRow>(['reviewApproved', 'reviewRejectCount', 'feedbackValue', 'anchorBlock']);
-
-/**
- * Whether `v` reads back from the field's column exactly as it was written: a string into TEXT, a
- * safe integer into INTEGER, or null. Anything else (a number into TEXT comes back as its text) is
- * not applied to a remembered row; that row is read again instead.
- */
-function readsBackAsWritten(k: keyof TaskRow, v: unknown): boolean {
-  return v === null || (INTEGER_FIELDS.has(k) ? Number.isSafeInteger(v) : typeof v === 'string');
-}
-
-/** How many task rows the store remembers (the tasks being worked on; older ones are read again). */
-const REMEMBERED_TASKS = 1024;
 
 /** The server's store. */
 export class AgentripeDb {
   readonly db: DatabaseSync;
   private readonly stmts = new Map<string, StatementSync>();
-  /**
-   * Live task rows as SQLite holds them, by id: every write to `tasks` goes through this object, and
-   * each write keeps the remembered row equal to the stored one or forgets it. A lifecycle reads its
-   * task about ten times; each SQLite read takes and drops a lock on the WAL index (two fcntl calls),
-   * most of a point read's cost. Handed out as copies (callers change the rows they get).
-   */
-  private readonly taskRows = new Map<string, TaskRow>();
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
@@ -201,7 +177,6 @@ export class AgentripeDb {
   clear(): void {
     // Stryker disable next-line all: speed only (see the server's reset).
     this.tx(() => this.db.exec('DELETE FROM tasks; DELETE FROM api_keys;'));
-    this.taskRows.clear();
   }
 
   /** Runs `fn` in one transaction (rolled back if it throws). */
@@ -213,17 +188,8 @@ export class AgentripeDb {
       return out;
     } catch (e) {
       this.db.exec('ROLLBACK');
-      // Rows remembered inside the transaction may hold what was rolled back.
-      this.taskRows.clear();
       throw e;
     }
-  }
-
-  /** Remembers a live task row, forgetting the oldest past {@link REMEMBERED_TASKS}. */
-  private remember(row: TaskRow): void {
-    this.taskRows.delete(row.id);
-    this.taskRows.set(row.id, row);
-    if (this.taskRows.size > REMEMBERED_TASKS) this.taskRows.delete(this.taskRows.keys().next().value!);
   }
 
   /**
@@ -238,8 +204,7 @@ export class AgentripeDb {
     anchor?: Anchor,
   ): void {
     // The same payment can be mined again after a revert (same signed authorization): the orphaned
-    // copy gives way to the live one. (Nothing remembered to forget: only live rows are, and a live
-    // row with this id makes the insert fail.)
+    // copy gives way to the live one.
     this.q('DELETE FROM tasks WHERE id = ? AND orphaned = 1').run(t.id);
     this.q(
       `INSERT INTO tasks (id, agent_id, product_id, buyer_address, amount, network, asset, pay_to, method,
@@ -279,8 +244,6 @@ export class AgentripeDb {
   /** Orphans every task and deactivates every API key anchored at one of `anchors`. Returns rows changed. */
   orphanAnchors(anchors: Anchor[]): number {
     let n = 0;
-    // Orphaned rows are no longer live: nothing remembered may answer for them.
-    this.taskRows.clear();
     this.tx(() => {
       for (const a of anchors) {
         n += Number(this.q('UPDATE tasks SET orphaned = 1 WHERE anchor_block = ? AND anchor_hash = ? AND orphaned = 0').run(Number(a.block), a.hash).changes);
@@ -308,7 +271,6 @@ export class AgentripeDb {
    * (recording one that is on chain already is refused and then read back: ensureRecorded).
    */
   reanchorTask(id: string, a: Anchor): number {
-    this.taskRows.delete(id);
     return Number(
       this.q(
         `UPDATE tasks SET anchor_block = ?, anchor_hash = ?, deposit_state = CASE deposit_state WHEN 'deposited' THEN 'unrecorded' ELSE deposit_state END
@@ -318,13 +280,8 @@ export class AgentripeDb {
   }
 
   getTask(id: string): TaskRow | undefined {
-    const known = this.taskRows.get(id);
-    if (known) return { ...known };
     const r = this.q('SELECT * FROM tasks WHERE id = ? AND orphaned = 0').get(id);
-    if (!r) return undefined;
-    const row = toRow(r as Record<string, unknown>);
-    this.remember(row);
-    return { ...row };
+    return r ? toRow(r as Record<string, unknown>) : undefined;
   }
 
   /** Updates the given fields of a task (and nothing else). */
@@ -332,15 +289,7 @@ export class AgentripeDb {
     const keys = Object.keys(fields) as (keyof TaskRow)[];
     if (!keys.length) return;
     const sql = `UPDATE tasks SET ${keys.map((k) => `${COLS[k]} = ?`).join(', ')} WHERE id = ?`;
-    const values = keys.map((k) => (fields as Record<string, string | number | null>)[k]!);
-    // Forgotten first: if the write throws, the remembered row is not trusted either.
-    const known = this.taskRows.get(id);
-    this.taskRows.delete(id);
-    this.q(sql).run(...values, id);
-    if (known && keys.every((k, i) => readsBackAsWritten(k, values[i]))) {
-      for (const [i, k] of keys.entries()) (known as unknown as Record<string, unknown>)[k] = values[i];
-      this.remember(known);
-    }
+    this.q(sql).run(...keys.map((k) => (fields as Record<string, string | number | null>)[k]!), id);
   }
 
   /** Every live task (only the listAllTasks fault lists them to a vendor). */
@@ -350,7 +299,6 @@ export class AgentripeDb {
 
   /** Removes a task row (only the taskOnBadPayment fault writes rows it may have to take back). */
   deleteTask(id: string): void {
-    this.taskRows.delete(id);
     this.q('DELETE FROM tasks WHERE id = ?').run(id);
   }
 
