@@ -17,7 +17,7 @@ import type { Profile } from '../profiles/profile.ts';
 import { startReference, type Reference } from '../services/reference.ts';
 import { startThreadWorkers, type ThreadWorkers } from './threads.ts';
 import { checkTargetAgainstProtocols, endpointOf, listenAddress, loadTargetFile, TargetError, type Capability, type Target } from '../target/schema.ts';
-import { serveRpcFaultProxy } from '../faults/rpc.ts';
+import { rpcFaultProxy } from '../faults/rpc.ts';
 
 export interface ExecuteOptions {
   command: string;
@@ -80,8 +80,8 @@ export async function startTargetFixtures(target: Target, selected: readonly Pro
     // fault proxy, up before anything else, so servers that start after it find their chain.
     for (const c of target.chains) {
       if (!c.serverRpc) continue;
-      const proxy = await serveRpcFaultProxy(c.rpcUrl, listenAddress(c.serverRpc.listen));
-      running.push(proxy);
+      const proxy = await rpcFaultProxy(c.rpcUrl, listenAddress(c.serverRpc.listen));
+      running.push({ stop: proxy.release });
       log(`chain ${c.id}: the harness's RPC fault proxy listens at ${proxy.url} (the target's servers' RPC URL), forwarding to ${c.rpcUrl}`);
     }
     for (const p of selected) {

@@ -27,10 +27,12 @@ export function endpointDeclaration(p: ProtocolModule, name: string): EndpointDe
   return typeof d === 'string' ? { description: d } : d;
 }
 
-const UNREACHABLE = 'could not be reached';
-
-/** Probe one endpoint as its protocol declares; null when it answered like an entry point. */
-export async function probeEndpoint(target: Target, p: ProtocolModule, name: string, timeoutMs = 10_000): Promise<string | null> {
+/**
+ * Probe one endpoint as its protocol declares; null when it answered like an entry point. An
+ * endpoint that cannot be reached is asked again every 250 ms until `reachableBy` (ms since epoch;
+ * default: no second try): a server started after the harness, which it reaches the chain through.
+ */
+export async function probeEndpoint(target: Target, p: ProtocolModule, name: string, timeoutMs = 10_000, reachableBy = 0): Promise<string | null> {
   const e = endpointOf(target, name)!;
   const decl = endpointDeclaration(p, name);
   const probe = decl?.probe ?? { path: '' };
@@ -38,18 +40,22 @@ export async function probeEndpoint(target: Target, p: ProtocolModule, name: str
   const base = e.url.replace(/^ws(s?):\/\//i, 'http$1://');
   const url = probe.path ? `${base.replace(/\/+$/, '')}${probe.path}` : base;
   const method = probe.method ?? (probe.path ? 'GET' : (e.method ?? 'GET'));
-  const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs) };
+  const init: RequestInit = { method };
   if (!probe.path && e.body !== undefined && method !== 'GET') {
     init.body = typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
     init.headers = { 'content-type': 'application/json', ...e.headers };
   } else if (!probe.path && e.headers) init.headers = e.headers;
   let status: number;
-  try {
-    const res = await fetch(url, init);
-    status = res.status;
-    await res.arrayBuffer().catch(() => undefined);
-  } catch (err) {
-    return `endpoint '${name}': ${method} ${url} ${UNREACHABLE} (${describeError(err)})`;
+  for (;;) {
+    try {
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      status = res.status;
+      await res.arrayBuffer().catch(() => undefined);
+      break;
+    } catch (err) {
+      if (Date.now() >= reachableBy) return `endpoint '${name}': ${method} ${url} could not be reached (${describeError(err)})`;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
   if (status === 404 || status === 405) return `endpoint '${name}': ${method} ${url} answered ${status}; is the URL or the method wrong? (${decl?.description ?? 'declared by the target'})`;
   return null;
@@ -81,15 +87,11 @@ export async function preflight(target: Target, jobs: readonly { p: ProtocolModu
     for (const c of chainsOf(s)) chains.add(c);
   }
   // Servers that reach their chain through the harness's proxy may be started after it (they read
-  // the chain as they start): an endpoint not reachable yet is asked again until the wait is over.
-  const deadline = Date.now() + 1000 * Math.max(0, ...target.chains.map((c) => c.serverRpc?.waitSeconds ?? 0));
+  // the chain as they start): an endpoint not reachable yet is asked again until serverRpc's wait is over.
+  const reachableBy = Date.now() + 1000 * Math.max(0, ...target.chains.map((c) => c.serverRpc?.waitSeconds ?? 0));
   await Promise.all([
     ...[...endpoints].map(async ([name, p]) => {
-      let m = await probeEndpoint(target, p, name);
-      while (m?.includes(UNREACHABLE) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        m = await probeEndpoint(target, p, name);
-      }
+      const m = await probeEndpoint(target, p, name, undefined, reachableBy);
       if (m) problems.set(`endpoint:${name}`, m);
     }),
     ...[...chains].map(async (id) => {

@@ -408,9 +408,10 @@ export async function startFaultProxy(upstream: string, observers: ProxyObserver
   server.headersTimeout = 66_000;
   const at = observers.listen ?? { host: '127.0.0.1', port: 0 };
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (e: Error) => reject(new Error(`fault proxy: cannot listen at ${at.host}:${at.port}: ${e.message}`));
+    server.once('error', refused);
     server.listen(at.port, at.host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });

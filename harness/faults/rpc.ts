@@ -17,13 +17,16 @@ const keyOf = (rpcUrl: string) => new URL(rpcUrl).origin;
 
 /**
  * The RPC fault proxy in front of `rpcUrl` (started on first use): hand `url` to the server instead
- * of the node's, and call `release()` when the server stops.
+ * of the node's, and call `release()` when the server stops. `listen`: a fixed address to serve it
+ * at, the one a target file's servers are configured with (`chains[].serverRpc.listen`); refused
+ * when a proxy in front of that node is already running (it listens elsewhere).
  */
-export async function rpcFaultProxy(rpcUrl: string): Promise<{ url: string; proxy: FaultProxy; release(): Promise<void> }> {
+export async function rpcFaultProxy(rpcUrl: string, listen?: { host: string; port: number }): Promise<{ url: string; proxy: FaultProxy; release(): Promise<void> }> {
   const key = keyOf(rpcUrl);
   let entry = proxies.get(key);
+  if (entry && listen) throw new Error(`an RPC fault proxy in front of ${rpcUrl} is already running`);
   if (!entry) {
-    entry = { proxy: startFaultProxy(rpcUrl), users: 0 };
+    entry = { proxy: startFaultProxy(rpcUrl, listen ? { listen } : {}), users: 0 };
     proxies.set(key, entry);
   }
   entry.users++;
@@ -42,31 +45,6 @@ export async function rpcFaultProxy(rpcUrl: string): Promise<{ url: string; prox
       if (!e || --e.users > 0) return;
       proxies.delete(key);
       await proxy.stop();
-    },
-  };
-}
-
-/**
- * The RPC fault proxy in front of `rpcUrl`, served at the fixed address a target file's servers are
- * configured with (`chains[].serverRpc.listen`): how a third party's servers let the harness cut
- * their chain traffic (capability `rpc-faults`). Scenarios find it by `rpcUrl` as they find the
- * reference's. Refused when this process already has a proxy in front of that node.
- */
-export async function serveRpcFaultProxy(rpcUrl: string, listen: { host: string; port: number }): Promise<{ url: string; stop(): Promise<void> }> {
-  const key = keyOf(rpcUrl);
-  if (proxies.has(key)) throw new Error(`an RPC fault proxy in front of ${rpcUrl} is already running`);
-  const proxy = startFaultProxy(rpcUrl, { listen });
-  const entry = { proxy, users: 1 };
-  proxies.set(key, entry);
-  const running = await proxy.catch((e: Error) => {
-    proxies.delete(key);
-    throw new Error(`cannot listen at ${listen.host}:${listen.port} for the RPC fault proxy: ${e.message}`);
-  });
-  return {
-    url: running.url,
-    async stop() {
-      if (proxies.get(key) === entry) proxies.delete(key);
-      await running.stop();
     },
   };
 }

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ import { afterAll, beforeAll, test } from 'vitest';
 import { roleAccount, rpcCall, serviceAccount, startChain, tokenOf, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
 import { loadProtocols } from '../../harness/packs/discover.ts';
 import { PROBE_HEADER } from '../../harness/robustness/http.ts';
+import { waitUntilAnswers } from '../../harness/engine/restart.ts';
+import { freeFixedPort } from '../../harness/util/net.ts';
 import { startDemoResource, type DemoFaults, type DemoResource } from './server/demo.ts';
 import { startFacilitator, type RunningFacilitator } from './server/facilitator.ts';
 
@@ -211,34 +213,9 @@ test('a resource answering a made-up settlement hash fails X402-PAY-01 on the ha
   assert.match(sc.counterexample.message, /the reported transaction exists on chain/);
 });
 
-/** A port free now (taken and given back: the servers below listen on it by number). */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-/** Resolves once something accepts TCP connections at 127.0.0.1:`port` (rejects after `ms`). */
-async function listening(port: number, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, '127.0.0.1', () => {
-        c.destroy();
-        r(true);
-      });
-      c.on('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listens at 127.0.0.1:${port} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('rpc-faults for a third-party facilitator: it reaches the chain at the serverRpc address where certify serves its fault proxy; the node-fault requirements pass, and X402-FLT-12 fails for a facilitator that blames the payment', async () => {
-  const [proxyPort, facPort] = [await freePort(), await freePort()];
+  // Fixed ports (below the ephemeral range): they stay free until certify and the facilitator bind them.
+  const [proxyPort, facPort] = [await freeFixedPort(), await freeFixedPort()];
   const facilitatorUrl = `http://127.0.0.1:${facPort}`;
   const usdc = tokenOf(chain.profile, 'usdc');
   const resource = await startDemoResource({ facilitatorUrl, payTo: roleAccount('judge').address, chainId: chain.chainId, asset: usdc.address, domain: { name: usdc.name, version: usdc.version } });
@@ -260,16 +237,17 @@ test('rpc-faults for a third-party facilitator: it reaches the chain at the serv
     ['ours', {}, 0, 'pass', 'fault-'],
     ['blames-payment', { nodeErrorBlamesPayment: true }, 1, 'fail', 'fault-facilitator-node-execution-fails'],
   ] as const) {
-    let third: RunningFacilitator | undefined;
+    let third: Promise<RunningFacilitator> | undefined;
     const out = path.join(dir, `server-rpc-${name}`);
     // The facilitator reads its token from the chain as it starts: it is started once the proxy
-    // listens, while certify waits for its endpoint (serverRpc.waitSeconds).
+    // answers, while certify waits for its endpoint (serverRpc.waitSeconds).
+    const proxyUrl = `http://127.0.0.1:${proxyPort}`;
     const r = await amh(['certify', '--protocol', 'x402', '--target', file, '--grep', grep, '--runs', '2', '--seed', '5', '--out', out], () => {
-      void listening(proxyPort).then(async () => {
-        third = await startFacilitator({ rpcUrl: `http://127.0.0.1:${proxyPort}`, privateKey: key.privateKey, port: facPort, faults });
-      });
+      third = waitUntilAnswers(proxyUrl, Date.now() + 60_000, "certify's RPC fault proxy").then(() => startFacilitator({ rpcUrl: proxyUrl, privateKey: key.privateKey, port: facPort, faults }));
+      // Awaited below, after certify ends; a failure to start is reported there.
+      third.catch(() => undefined);
     });
-    await third?.stop();
+    await (await third!).stop();
     assert.equal(r.code, code, `${name}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, new RegExp(`RPC fault proxy listens at http://127\\.0\\.0\\.1:${proxyPort}`));
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
