@@ -18,6 +18,8 @@ let server: http.Server;
 let wss: WebSocketServer;
 let url: string;
 const seen = { http: 0, ws: 0, connections: 0 };
+/** `wait` requests being answered now, the most at once, and `slow` answers sent (no clock in the assertions). */
+const load = { waiting: 0, mostWaiting: 0, slowAnswered: 0 };
 const sockets = new Set<WebSocket>();
 
 /** Answers one request: `slow` after 2 s, `hangup` closes the connection, `fail` is an error, else the method name. */
@@ -30,9 +32,18 @@ function answer(msg: { id: unknown; method: string; params?: unknown[] }, hangup
     msg.method === 'fail'
       ? JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'no such method' } })
       : JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: msg.params?.[0] ?? msg.method });
-  if (msg.method === 'slow') setTimeout(() => reply(text), 2_000);
-  else if (msg.method === 'wait') setTimeout(() => reply(text), 100);
-  else reply(text);
+  if (msg.method === 'slow')
+    setTimeout(() => {
+      load.slowAnswered++;
+      reply(text);
+    }, 2_000);
+  else if (msg.method === 'wait') {
+    load.mostWaiting = Math.max(load.mostWaiting, ++load.waiting);
+    setTimeout(() => {
+      load.waiting--;
+      reply(text);
+    }, 100);
+  } else reply(text);
 }
 
 beforeAll(async () => {
@@ -73,6 +84,7 @@ beforeAll(async () => {
 afterEach(() => {
   closeRpcSocket(url);
   seen.http = seen.ws = seen.connections = 0;
+  load.waiting = load.mostWaiting = load.slowAnswered = 0;
 });
 afterAll(() => {
   for (const ws of sockets) ws.terminate();
@@ -116,10 +128,9 @@ test("answers keep the caller's ids; a batch answered out of order is matched by
 
 test('concurrent calls each get a connection (one request per connection), reused afterwards', async () => {
   useRpcSocket(url);
-  const t0 = performance.now();
   const answers = await Promise.all([rpcCall(url, 'wait', ['a']), rpcCall(url, 'wait', ['b']), rpcCall(url, 'wait', ['c'])]);
   assert.deepEqual(answers, ['a', 'b', 'c']);
-  assert.ok(performance.now() - t0 < 1_000, 'the three waited side by side');
+  assert.equal(load.mostWaiting, 3, 'the three waited side by side');
   assert.equal(seen.connections, 3);
   await Promise.all([rpcCall(url, 'eth_x'), rpcCall(url, 'eth_y')]);
   assert.equal(seen.connections, 3, 'idle connections are reused');
@@ -127,12 +138,11 @@ test('concurrent calls each get a connection (one request per connection), reuse
 
 test('a timeout or an abort fails the call and drops its connection; the next call works', async () => {
   useRpcSocket(url);
-  const t0 = performance.now();
   await assert.rejects(postJsonRpc(url, { jsonrpc: '2.0', id: 1, method: 'slow' }, 150), (e: Error) => e.name === 'TimeoutError');
-  assert.ok(performance.now() - t0 < 1_500);
   await assert.rejects(jsonRpcFetch(url, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'slow' }), signal: AbortSignal.timeout(100) }), (e: Error) =>
     /abort|timeout/i.test(`${e.name} ${e.message}`),
   );
+  assert.equal(load.slowAnswered, 0, 'both failed before the node answered');
   assert.equal(await rpcCall(url, 'eth_after'), 'eth_after');
   // Neither late answer reached anyone: the dropped connections were closed, a new one answered.
   assert.equal(seen.connections, 3);
@@ -165,9 +175,8 @@ test('a node that takes the connection but never answers the upgrade: the call f
   const mute = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   useRpcSocket(mute);
   try {
-    const t0 = performance.now();
+    // Nothing ever answers here: only the call's own limit or abort can end it.
     await assert.rejects(postJsonRpc(mute, { jsonrpc: '2.0', id: 1, method: 'eth_x' }, 200), (e: Error) => e.name === 'TimeoutError' && /in 200 ms/.test(e.message));
-    assert.ok(performance.now() - t0 < 2_000, 'failed near its limit, not never');
     await assert.rejects(jsonRpcFetch(mute, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'eth_x' }), signal: AbortSignal.timeout(150) }), (e: Error) =>
       /abort|timeout/i.test(`${e.name} ${e.message}`),
     );
@@ -175,7 +184,8 @@ test('a node that takes the connection but never answers the upgrade: the call f
     closeRpcSocket(mute);
     silent.close();
   }
-});
+  // A hang guard, not a speed check: a call that ignored its 200 ms limit would never end here.
+}, 60_000);
 
 test('a request over 8 MiB goes over HTTP', async () => {
   useRpcSocket(url);

@@ -854,6 +854,40 @@ function withJunk(r: FuzzRequest): fc.Arbitrary<FuzzRequest> {
     });
 }
 
+/**
+ * Requests each a server must refuse cheaply: 60 KB headers, 1 MB bodies, nesting 100,000 deep,
+ * 60 KB Solana and vendor addresses (`ctx.validAuth`'s other headers, so only the oversized one is
+ * wrong). The fuzz test checks their answers (a JSON 4xx); `npm run bench` measures what refusing
+ * each costs against parsing 1 MB of JSON (reference-impl/agentripe/bench-refusals.ts): the CPU
+ * of an unauthenticated request must stay linear in its size.
+ */
+export function heavyRequests(ctx: Pick<FuzzContext, 'agent' | 'service' | 'validAuth'>, nowSeconds: number): FuzzRequest[] {
+  const now = String(nowSeconds);
+  const paid = `/${ctx.agent}/${ctx.service}`;
+  const big = 60_000;
+  const j = { 'content-type': 'application/json' };
+  const solana = (address: string) => ({ 'x-solana-address': address, 'x-agent-id': String(ctx.agent), 'x-timestamp': now, 'x-signature': 'ab'.repeat(64) });
+  const cases: [string, string, string, Record<string, string>, string?][] = [
+    ['60 KB EVM signature', 'GET', '/vendor/tasks', { ...ctx.validAuth, 'x-signature': `0x${'ab'.repeat(big / 2)}` }],
+    ['60 KB vendor address', 'GET', '/vendor/tasks', { ...ctx.validAuth, 'x-vendor-address': `0x${'a'.repeat(big)}` }],
+    ['60 KB bearer key', 'GET', '/vendor/tasks', { authorization: `Bearer ak_${'a'.repeat(big)}` }],
+    ['60 KB query', 'GET', `${paid}?${'a=b&'.repeat(big / 4)}`, {}],
+    ['3,000-key task_metadata query', 'GET', `${paid}?task_metadata=${encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`k${i}`, i]))))}`, {}],
+    ['60 KB task id', 'GET', `/tasks/${'f'.repeat(big)}`, {}],
+    ['60 KB service path', 'POST', `/${ctx.agent}/${'s/'.repeat(big / 2)}x`, j, '{}'],
+    ['60 KB agent id', 'GET', `/agents/${'9'.repeat(big)}`, {}],
+    ['60,000-key task_metadata body', 'POST', paid, j, JSON.stringify({ task_metadata: Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, i])) })],
+    ['100,000-deep task_metadata', 'POST', paid, j, `{"task_metadata":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`],
+    ['300,000-deep register-with-key data', 'POST', '/agents/register-with-key', j, `{"data":${'['.repeat(300_000)}${']'.repeat(300_000)}}`],
+    ['15 KB payment header of JSON', 'POST', paid, { ...j, 'payment-signature': Buffer.from(JSON.stringify({ x402Version: 2, accepted: { a: 'x'.repeat(10_000) } })).toString('base64') }, '{}'],
+    ['2,000-char Solana address', 'GET', '/vendor/tasks', solana('z'.repeat(2_000))],
+    // Regression (found by the fuzz, fixed in the server's auth.ts): base58 decoding is quadratic
+    // and ran before any length check, ~0.8 s of CPU for this one unauthenticated request.
+    ['60 KB Solana address', 'GET', '/vendor/tasks', solana('z'.repeat(big))],
+  ];
+  return cases.map(([note, method, path, headers, body]) => ({ cls: 'oversized', note, method, path, headers, body, expect4xx: true }));
+}
+
 /** Any malformed request against the server described by `ctx`. */
 export function malformedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   return fc

@@ -391,11 +391,10 @@ describe('settle: nonces and sends', () => {
     const n1 = await tools.txCount(operator.address);
     assert.equal(await tools.rpc('evm_revert', [snap]), true);
     assert.equal(await tools.txCount(operator.address), n1 - 1, 'the revert undid the settlement');
-    const t0 = Date.now();
     const second = await post(fac.url, '/settle', await v2());
     assert.equal(second.json.success, true, JSON.stringify(second.json));
+    // The nonce the revert freed: a stale one (n1) would sit behind a gap that never fills.
     assert.equal((await tools.client.getTransaction({ hash: second.json.transaction })).nonce, n1 - 1);
-    assert.ok(Date.now() - t0 < 5_000, 'no wait for a nonce gap to fill');
   });
 
   test("viem's nonce manager, for contrast, hands out the stale nonce after the revert; the tracker does not", async () => {
