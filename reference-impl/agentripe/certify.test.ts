@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serveProcessLab } from '../../harness/testing/serve-process.ts';
-import { freePort } from '../../harness/util/net.ts';
+import { freeFixedPort, freePort } from '../../harness/util/net.ts';
 
 const lab = serveProcessLab('agentripe', 'base-sepolia');
-/** What serve.ts's target file does not grant (rpc-faults: chains[].serverRpc, the server's RPC through the harness's proxy): the RPC-side requirements are not-applicable, with the reason. */
+/** What serve.ts's target file grants only with --rpc-faults-listen (chains[].serverRpc, the server's RPC through the harness's proxy): without it the RPC-side requirements are not-applicable, with the reason. */
 const WITHOUT_RPC_FAULTS = [
   "AGR-FLT-03: not-applicable target lacks capability 'rpc-faults'",
   "AGR-FLT-04: not-applicable target lacks capability 'restart', 'rpc-faults'",
@@ -37,7 +37,7 @@ test('the reference Agentripe server in its own process passes certify through i
     assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     const agr = lab.reportOf(out);
     const notPassed = notPassedBut(agr.requirements);
-    assert.deepEqual(notPassed, WITHOUT_RPC_FAULTS, 'every agentripe requirement passes on the healthy server (but the RPC-side ones, which a target file cannot grant)');
+    assert.deepEqual(notPassed, WITHOUT_RPC_FAULTS, 'every agentripe requirement passes on the healthy server (but the RPC-side ones, which this target file does not grant)');
   } finally {
     await s.stop();
   }
@@ -115,6 +115,56 @@ test('serve.ts --restartable with its tasks in memory: certify exits 1 naming AG
     assert.match(r.stdout, /FAIL AGR-RST-01\b/);
   } finally {
     await s.stop();
+  }
+});
+
+/** The requirements only a server behind the harness's RPC fault proxy can be checked for, and the scenarios that check them. */
+const RPC_SIDE = ['AGR-FLT-03', 'AGR-FLT-04', 'AGR-FLT-05', 'AGR-ORG-02'];
+const RPC_SIDE_GREP = RPC_SIDE.join('|');
+
+test('serve.ts --rpc-faults-listen: its servers start once certify serves the RPC fault proxy, and AGR-FLT-03 (the facilitator behind it) passes', { timeout: 300_000 }, async () => {
+  const listen = `127.0.0.1:${await freeFixedPort()}`;
+  const s = await serve('rpc-faults', ['--rpc-faults-listen', listen]);
+  try {
+    const file = JSON.parse(readFileSync(s.targetFile, 'utf8')) as { capabilities: string[]; chains: { serverRpc?: { listen: string; waitSeconds: number } }[] };
+    assert.ok(file.capabilities.includes('rpc-faults'));
+    assert.equal(file.chains[0]!.serverRpc?.listen, listen);
+    assert.ok((file.chains[0]!.serverRpc?.waitSeconds ?? 0) > 0, 'certify waits for servers that start behind its proxy');
+    const out = path.join(lab.dir, 'rpc-faults');
+    const r = await certify(s.targetFile, out, ['--runs', '1', '--grep', 'AGR-FLT-03']);
+    assert.equal(r.code, 0, `certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    const q = lab.reportOf(out).requirements.find((x) => x.id === 'AGR-FLT-03')!;
+    assert.equal(q.status, 'pass', `${q.status} ${q.reason ?? ''}`);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('serve.ts --restartable --rpc-faults-listen: every RPC-side requirement passes (AGR-FLT-03/04/05, AGR-ORG-02); a server that reads an outage as a denial fails AGR-FLT-05', {
+  timeout: 600_000,
+}, async () => {
+  for (const [name, args, code] of [
+    ['rpc-faults-restartable', [], 0],
+    ['rpc-faults-outage-as-denial', ['--fault', 'outageAsDenial'], 1],
+  ] as const) {
+    const listen = `127.0.0.1:${await freeFixedPort()}`;
+    const s = await serve(name, ['--restartable', '--rpc-faults-listen', listen, ...args]);
+    try {
+      const out = path.join(lab.dir, name);
+      const r = await certify(s.targetFile, out, ['--runs', '1', '--grep', RPC_SIDE_GREP]);
+      assert.equal(r.code, code, `${name}: certify exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      const statuses = lab
+        .reportOf(out)
+        .requirements.filter((q) => RPC_SIDE.includes(q.id))
+        .map((q) => `${q.id}: ${q.status}`);
+      assert.deepEqual(
+        statuses,
+        RPC_SIDE.map((id) => `${id}: ${code === 1 && id === 'AGR-FLT-05' ? 'fail' : 'pass'}`),
+        name,
+      );
+    } finally {
+      await s.stop();
+    }
   }
 });
 

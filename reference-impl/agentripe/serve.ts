@@ -5,7 +5,7 @@
  *   npx tsx reference-impl/agentripe/serve.ts [--rpc URL] [--target-out FILE]
  *       [--review rule|llm] [--review-endpoint URL] [--review-model NAME] [--review-fixture-listen HOST:PORT]
  *       [--fault NAME]... [--review-limit N] [--auth-window S] [--profile FILE]
- *       [--port N] [--db FILE] [--restartable] [--reclaim-delay S]
+ *       [--port N] [--db FILE] [--restartable] [--reclaim-delay S] [--rpc-faults-listen HOST:PORT] [--rpc-wait]
  *
  * Without `--rpc` it starts its own base-sepolia anvil (from the fixture). It prints one JSON line
  * `{rpcUrl, chainId, endpoints, target}` on stdout once ready, then runs until SIGTERM/SIGINT/SIGHUP
@@ -30,12 +30,23 @@
  * fixed port, a database that outlives it; harness/services/crashable.ts) and writes a target file
  * with the capability `restart` and its control: a command that kills the server with SIGKILL, after
  * which this process starts it again on the same database.
+ *
+ * `--rpc-faults-listen HOST:PORT` grants the capability `rpc-faults`: the server and its
+ * facilitator (or the restartable child) reach the chain at `http://HOST:PORT`, where `amh certify`
+ * (or `amh load`) serves the harness's RPC fault proxy while it runs (the target file's
+ * `chains[].serverRpc`). The proxy is not there before certify starts, and the facilitator reads
+ * the chain as it starts: so the target file (with a fixed server port: `--port`, or a free one)
+ * and the ready line are written first, and the servers start once the proxy answers (the child
+ * with `--rpc-wait`: wait for `--rpc` to answer instead of failing); certify waits for them
+ * (`serverRpc.waitSeconds`).
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getProfile, roleAccounts, rpcCall, startChain, type RunningChain, targetChainEntry } from '../../harness/chain/index.ts';
+import { ServerRpcSchema } from '../../harness/target/schema.ts';
+import { freeFixedPort } from '../../harness/util/net.ts';
 import { type CrashableServer, startCrashableServer } from '../../harness/services/crashable.ts';
 import { watchForStop } from '../../harness/services/lifetime.ts';
 import { waitUntilAnswers } from '../../harness/engine/restart.ts';
@@ -46,6 +57,21 @@ import { applyAgentripeConstants } from './server/apply-profile.ts';
 import { AGENTRIPE_FAULTS, type AgentripeFaults } from './server/faults.ts';
 import type { AgentripeServerConfig } from './server/server.ts';
 import { startAgentripeStack } from './server/stack.ts';
+
+/** How long certify waits for the servers once its RPC fault proxy listens (the target file's serverRpc.waitSeconds). */
+const PROXY_WAIT_SECONDS = 120;
+
+/** eth_chainId at `url`; with `wait`, asked again every 250 ms until it answers (the harness's fault proxy comes up with certify). */
+async function chainIdAt(url: string, wait: boolean): Promise<number> {
+  for (;;) {
+    try {
+      return Number(BigInt(await rpcCall<string>(url, 'eth_chainId')));
+    } catch (e) {
+      if (!wait) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
 
 function fail(msg: string): never {
   process.stderr.write(`serve: ${msg}\n`);
@@ -69,6 +95,8 @@ async function main(): Promise<void> {
       db: { type: 'string' },
       restartable: { type: 'boolean', default: false },
       'reclaim-delay': { type: 'string' },
+      'rpc-faults-listen': { type: 'string' },
+      'rpc-wait': { type: 'boolean', default: false },
     },
   });
   const port = values.port === undefined ? 0 : Number(values.port);
@@ -88,11 +116,16 @@ async function main(): Promise<void> {
   const reviewEndpoint = values['review-endpoint'] ?? (listen ? `http://${listen}/v1` : undefined);
   if (values.review === 'llm' && !reviewEndpoint) fail('--review llm needs --review-endpoint URL (or --review-fixture-listen HOST:PORT)');
   const review: AgentripeServerConfig['review'] = values.review === 'llm' ? { type: 'llm', endpoint: reviewEndpoint!, model: values['review-model']! } : { type: 'rule' };
+  const rpcFaults = values['rpc-faults-listen'];
+  if (rpcFaults !== undefined) {
+    const parsed = ServerRpcSchema.safeParse({ listen: rpcFaults });
+    if (!parsed.success) fail(`--rpc-faults-listen ${parsed.error.issues[0]?.message ?? 'must be host:port'}, got '${rpcFaults}'`);
+  }
 
   const profile = getProfile('base-sepolia');
   let chain: RunningChain;
   if (values.rpc) {
-    const chainId = Number(BigInt(await rpcCall<string>(values.rpc, 'eth_chainId').catch((e: Error) => fail(`cannot reach --rpc ${values.rpc}: ${e.message}`))));
+    const chainId = await chainIdAt(values.rpc, values['rpc-wait']!).catch((e: Error) => fail(`cannot reach --rpc ${values.rpc}: ${e.message}`));
     if (chainId !== profile.chainId) fail(`--rpc chain is ${chainId}, expected base-sepolia (${profile.chainId})`);
     chain = { profile, rpcUrl: values.rpc, port: Number(new URL(values.rpc).port), chainId, host: new URL(values.rpc).hostname, stop: async () => {} };
   } else {
@@ -102,41 +135,51 @@ async function main(): Promise<void> {
   await applyAgentripeConstants(chain, k);
   let stack: Awaited<ReturnType<typeof startAgentripeStack>> | undefined;
   let crashable: CrashableServer | undefined;
-  let serverUrl: string;
-  if (values.restartable) {
-    // The server runs as a child of this process, started again after each crash on the same database.
-    const passOn = [
-      '--review',
-      values.review!,
-      ...(reviewEndpoint ? ['--review-endpoint', reviewEndpoint] : []),
-      '--review-model',
-      values['review-model']!,
-      ...(values.fault ?? []).flatMap((f) => ['--fault', f]),
-      ...(values['review-limit'] ? ['--review-limit', values['review-limit']] : []),
-      ...(values['auth-window'] ? ['--auth-window', values['auth-window']] : []),
-      ...(values.profile ? ['--profile', values.profile] : []),
-      ...(values['reclaim-delay'] ? ['--reclaim-delay', values['reclaim-delay']] : []),
-    ];
-    crashable = await startCrashableServer({
-      name: 'agentripe',
-      script: fileURLToPath(import.meta.url),
-      port,
-      args: (dir, childPort) => ['--rpc', chain.rpcUrl, '--port', String(childPort), '--db', values.db ?? path.join(dir, 'agentripe.sqlite'), ...passOn],
-      log: (l) => process.stderr.write(`serve: ${l}\n`),
-    });
-    serverUrl = crashable.url;
-    await waitUntilAnswers(`${serverUrl}/health`, Date.now() + 120_000, 'the supervised agentripe server').catch((e: Error) => fail(e.message));
-  } else {
-    stack = await startAgentripeStack(chain, {
-      faults,
-      review,
-      reviewLimit: values['review-limit'] ? Number(values['review-limit']) : k.reviewLimit,
-      authWindowSeconds: values['auth-window'] ? Number(values['auth-window']) : k.authWindowSeconds,
-      port,
-      ...(values.db ? { dbPath: values.db } : {}),
-    });
-    serverUrl = stack.server.url;
-  }
+  /** Starts the server (and its facilitator, or the supervised child) reaching the chain at `rpcUrl` on `serverPort`; its URL. */
+  const startServers = async (rpcUrl: string, serverPort: number): Promise<string> => {
+    if (values.restartable) {
+      // The server runs as a child of this process, started again after each crash on the same database.
+      const passOn = [
+        '--review',
+        values.review!,
+        ...(reviewEndpoint ? ['--review-endpoint', reviewEndpoint] : []),
+        '--review-model',
+        values['review-model']!,
+        ...(values.fault ?? []).flatMap((f) => ['--fault', f]),
+        ...(values['review-limit'] ? ['--review-limit', values['review-limit']] : []),
+        ...(values['auth-window'] ? ['--auth-window', values['auth-window']] : []),
+        ...(values.profile ? ['--profile', values.profile] : []),
+        ...(values['reclaim-delay'] ? ['--reclaim-delay', values['reclaim-delay']] : []),
+      ];
+      crashable = await startCrashableServer({
+        name: 'agentripe',
+        script: fileURLToPath(import.meta.url),
+        port: serverPort,
+        // Behind the fault proxy the child waits for it (certify serves it), and certify for the child.
+        args: (dir, childPort) => ['--rpc', rpcUrl, ...(rpcFaults ? ['--rpc-wait'] : []), '--port', String(childPort), '--db', values.db ?? path.join(dir, 'agentripe.sqlite'), ...passOn],
+        log: (l) => process.stderr.write(`serve: ${l}\n`),
+      });
+      if (!rpcFaults) await waitUntilAnswers(`${crashable.url}/health`, Date.now() + 120_000, 'the supervised agentripe server').catch((e: Error) => fail(e.message));
+      return crashable.url;
+    }
+    stack = await startAgentripeStack(
+      { ...chain, rpcUrl },
+      {
+        faults,
+        review,
+        reviewLimit: values['review-limit'] ? Number(values['review-limit']) : k.reviewLimit,
+        authWindowSeconds: values['auth-window'] ? Number(values['auth-window']) : k.authWindowSeconds,
+        port: serverPort,
+        ...(values.db ? { dbPath: values.db } : {}),
+      },
+    );
+    return stack.server.url;
+  };
+  // Behind the fault proxy the in-process servers start once it answers (below), on a port fixed
+  // now for the target file; the restartable child starts now and waits for the proxy itself.
+  const proxyUrl = rpcFaults ? `http://${rpcFaults}` : undefined;
+  const fixedPort = proxyUrl && port === 0 ? await freeFixedPort() : port;
+  const serverUrl = proxyUrl && !values.restartable ? `http://127.0.0.1:${fixedPort}` : await startServers(proxyUrl ?? chain.rpcUrl, fixedPort);
   const endpoints = { agentripe: serverUrl };
   const broken = [
     ...AGENTRIPE_FAULTS.enabled(faults),
@@ -145,11 +188,18 @@ async function main(): Promise<void> {
   ];
   const configured = whatIf ? `, profile ${whatIf.name}` : '';
   // The rule reviewer applies the fixture rule itself; an llm reviewer qualifies only when pointed at the harness's fixture.
-  const capabilities = ['clock-control', 'snapshot', 'reorg', ...(values.review === 'rule' ? ['agentripe:review-fixture'] : []), ...(crashable ? ['restart'] : [])];
+  const capabilities = [
+    'clock-control',
+    'snapshot',
+    'reorg',
+    ...(values.review === 'rule' ? ['agentripe:review-fixture'] : []),
+    ...(crashable ? ['restart'] : []),
+    ...(rpcFaults ? ['rpc-faults'] : []),
+  ];
   const target = {
     name: `agentripe reference server (separate process${crashable ? ', restartable' : ''}, ${values.review} reviewer${configured}${broken.length ? `, broken: ${broken.join(', ')}` : ''})`,
     version: '0.1.0',
-    chains: [targetChainEntry(chain)],
+    chains: [{ ...targetChainEntry(chain), ...(rpcFaults ? { serverRpc: { listen: rpcFaults, waitSeconds: PROXY_WAIT_SECONDS } } : {}) }],
     endpoints,
     accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
     capabilities,
@@ -159,6 +209,18 @@ async function main(): Promise<void> {
   };
   if (values['target-out']) await writeFile(values['target-out'], JSON.stringify(target, null, 2));
   process.stdout.write(`${JSON.stringify({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, endpoints, target })}\n`);
+  if (proxyUrl) {
+    process.stderr.write(
+      `serve: the server reaches the chain through the harness's RPC fault proxy at ${proxyUrl}, served by amh certify (or amh load) with this target file while it runs; ${values.restartable ? 'the server waits for it' : 'the server starts once it answers'}\n`,
+    );
+    if (!values.restartable) {
+      const up = await Promise.race([chainIdAt(proxyUrl, true).then(() => true), watch.reason.then(() => false)]);
+      if (up) {
+        await startServers(proxyUrl, fixedPort);
+        process.stderr.write(`serve: the server is up at ${serverUrl}\n`);
+      }
+    }
+  }
   await watch.reason;
   await stack?.stop().catch(() => undefined);
   await crashable?.stop().catch(() => undefined);

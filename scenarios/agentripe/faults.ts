@@ -364,7 +364,7 @@ export const nodeDown = defineScenario({
   maxRuns: 2,
   ...BASE,
   // The server must reach its node through the harness's fault proxy: in the reference, the
-  // instance the crash scenarios restart does (restart.ts); a target file cannot grant rpc-faults.
+  // instance the crash scenarios restart does (restart.ts; a target file: serve.ts --restartable --rpc-faults-listen).
   capabilities: ['rpc-faults', 'restart'],
   arbitrary: () => fc.record({ order: fc.shuffledSubarray([...OUTAGE_ASKS], { minLength: OUTAGE_ASKS.length }) }),
   async run(ctx, v) {
