@@ -165,12 +165,15 @@ export function grepFor(caseIds: readonly string[]): string {
 
 /**
  * The scenarios a mutant's run selects, from Stryker's filter (the tests whose coverage includes it),
- * or undefined for all of them. Code run only outside scenarios (start-up, preflight) may change
- * what any scenario sees: all of them. Code run there and in some scenarios: those scenarios (each
- * run starts up and preflights too), as Stryker itself treats such "hybrid" mutants.
+ * or undefined for all of them. Code run outside scenarios (start-up, preflight) may change what
+ * any scenario sees: all of them, also when some scenarios run it again (a crash scenario restarts
+ * a server, and its start-up code registers the routes every other scenario uses). Stryker itself
+ * runs such "hybrid" mutants with the covering tests only; here that let a route registered under
+ * the wrong path survive, tried only by the restart scenarios.
  */
 export function scenariosToRun(filter: readonly string[] | undefined, all: readonly string[]): string[] | undefined {
-  const named = filter?.filter((t) => t !== OUTSIDE && t !== TEST_ID);
+  if (filter?.includes(OUTSIDE)) return undefined;
+  const named = filter?.filter((t) => t !== TEST_ID);
   if (!named?.length || named.length >= all.length) return undefined;
   return named;
 }
