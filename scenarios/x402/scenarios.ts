@@ -317,6 +317,14 @@ export const tamperedAccepted = refusalScenario({
               delete (p.accepted as { extra?: unknown }).extra;
             },
           },
+          {
+            // JSON's null where the offer has an object: a server that reads its entries crashes (5xx).
+            name: 'accepted.extra is null',
+            version: 2 as const,
+            mangle: (p: Record<string, unknown>) => {
+              (p.accepted as { extra?: unknown }).extra = null;
+            },
+          },
         ]
       : []),
   ],
