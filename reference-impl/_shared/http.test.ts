@@ -116,6 +116,8 @@ test('stop() closes open connections (idle, or halfway through a request) itself
   await Promise.all([idle, midway].map((c) => new Promise((r) => c.once('connect', r))));
   // Node's close() ends idle connections by itself, never one whose request has not ended.
   midway.write('GET /echo HTTP/1.1\r\nHost: x\r\n');
+  // One whole exchange after it: by its answer the server has read the half request too.
+  assert.equal((await raw(s.url, 'GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).status, 404);
   // Destroyed by the server (a reset for the one midway): closed either way.
   for (const c of [idle, midway]) c.on('error', () => {});
   const closed = Promise.all([idle, midway].map((c) => new Promise((r) => c.once('close', r))));
