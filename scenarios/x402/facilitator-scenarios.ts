@@ -63,6 +63,16 @@ export async function post(ctx: RunContext, route: '/verify' | '/settle', body: 
 /** An error field that says nothing: an empty string, or an object or array with nothing in it. */
 const isEmpty = (v: unknown): boolean => v === '' || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
 
+/**
+ * Which of the fields a facilitator names a failure in (`error`, spec §1.5; CDP-style `invalidReason`
+ * / `errorReason`) an answer gives, and which of those are empty: `{"error": {}}` is what
+ * JSON.stringify makes of an Error object.
+ */
+export function reasonFields(json: Record<string, unknown> | null | undefined): { given: string[]; empty: string[] } {
+  const given = json ? ['error', 'invalidReason', 'errorReason'].filter((k) => json[k] !== undefined && json[k] !== null) : [];
+  return { given, empty: given.filter((k) => isEmpty(json![k])) };
+}
+
 export const showAnswer = (a: FacilitatorAnswer) => `${a.status} ${JSON.stringify(a.json)?.slice(0, 200)}`;
 
 /** The versions /supported lists for the offer's network (v2 when /supported cannot be read). */
@@ -457,8 +467,7 @@ export const facilitatorMalformed = defineScenario({
       });
       // "A missing body field gets 400 {error}" (spec §1.5); CDP-style answers name the reason in invalidReason/errorReason instead.
       // Whichever it uses, a field it gives is not empty: `{"error": {}}` is what JSON.stringify makes of an Error object.
-      const given = a.json ? ['error', 'invalidReason', 'errorReason'].filter((k) => a.json![k] !== undefined && a.json![k] !== null) : [];
-      const empty = given.filter((k) => isEmpty(a.json![k]));
+      const { given, empty } = reasonFields(a.json);
       ctx.check('X402-FAC-04', given.length > empty.length && empty.length === 0, `${s.route}'s 4xx for ${s.what} says what is wrong (error, invalidReason or errorReason; none of them empty)`, {
         expected: '{error} (or invalidReason / errorReason), each given one not empty',
         actual: `${showAnswer(a)}${empty.length ? ` (empty: ${empty.join(', ')})` : ''}`,

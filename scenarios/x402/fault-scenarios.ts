@@ -34,7 +34,7 @@ import {
   type UpstreamAnswer,
 } from '../../harness/faults/index.ts';
 import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
-import { FBASE, bodyOf, facilitatorVersions, post, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
+import { FBASE, bodyOf, facilitatorVersions, post, reasonFields, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
 import {
   BASE,
   BUYERS,
@@ -1052,6 +1052,12 @@ export const facilitatorNodeExecutionFails = defineScenario({
       ctx.check('X402-FLT-12', ownsFailure(a), `${what} while the node fails its EVM calls: a 5xx, or a refusal with a reason of its own, never one that blames the payment`, {
         expected: '5xx, or 200 with isValid:false / success:false and a reason naming no payment defect (unexpected_verify_error / unexpected_settle_error)',
         actual: showAnswer(a),
+      });
+      // A 5xx may have any body; a JSON one that names the failure names it in something.
+      const { empty } = reasonFields(a.json);
+      ctx.check('X402-FLT-12', empty.length === 0, `${what}'s answer to the node's failure leaves none of error, invalidReason, errorReason it gives empty`, {
+        expected: 'each of error / invalidReason / errorReason it gives not "" and not {}',
+        actual: `${showAnswer(a)}${empty.length ? ` (empty: ${empty.join(', ')})` : ''}`,
       });
     }
     if (settled.json?.success === true) {
