@@ -16,7 +16,7 @@ import { startFacilitator, type FacilitatorFaults } from './server/facilitator.t
 import { startRestartableX402 } from './restartable.ts';
 
 /** Defects a proxy in front of the facilitator adds (the facilitator's own HTTP layer stays as it is). */
-type ProxyFault = 'malformed500' | 'supportedOtherNetwork' | 'emptyErrorObject';
+type ProxyFault = 'malformed500' | 'supportedOtherNetwork' | 'emptyErrorObject' | 'emptyFailureReason';
 
 interface Variant {
   facilitator?: FacilitatorFaults;
@@ -31,7 +31,9 @@ interface Variant {
 
 /**
  * A proxy in front of `upstream` that answers a client's mistake with 500, lists another network in
- * /supported, or answers a client's mistake with `"error": {}` (an Error object through JSON.stringify).
+ * /supported, answers a client's mistake with `"error": {}` (an Error object through JSON.stringify),
+ * or empties the reason of every failure it passes on (`"error": {}` in a 5xx, `""` as the
+ * invalidReason or errorReason of a refusal).
  */
 async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ url: string; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
@@ -45,6 +47,18 @@ async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ 
       if (fault === 'malformed500' && status === 400) status = 500;
       if (fault === 'supportedOtherNetwork' && req.url === '/supported') text = text.replace(/eip155:\d+/g, 'eip155:1').replace(/"base(-sepolia)?"/g, '"ethereum"');
       if (fault === 'emptyErrorObject' && status >= 400 && status < 500) text = JSON.stringify({ ...(JSON.parse(text) as object), error: {} });
+      if (fault === 'emptyFailureReason' && req.method === 'POST') {
+        const j = (() => {
+          try {
+            return JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        })();
+        if (status >= 500) text = JSON.stringify({ ...j, error: {} });
+        else if (j.isValid === false) text = JSON.stringify({ ...j, invalidReason: '' });
+        else if (j.success === false) text = JSON.stringify({ ...j, errorReason: '' });
+      }
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(text);
     });
@@ -382,6 +396,13 @@ export default defineKills<Variant>({
       grep: 'facilitator-malformed',
       runs: 1,
       variant: { proxy: 'emptyErrorObject' },
+    },
+    {
+      requirement: 'X402-FLT-12',
+      defect: 'the facilitator answers the node\'s failure with an empty reason ("error": {} in its 5xx, "" as the reason of its refusal): the failure is named by nothing',
+      grep: 'fault-facilitator-node-execution-fails',
+      runs: 1,
+      variant: { proxy: 'emptyFailureReason' },
     },
     {
       requirement: 'X402-ROB-01',

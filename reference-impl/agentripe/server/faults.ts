@@ -38,7 +38,7 @@ export const AGENTRIPE_FAULTS = defineFaults({
   completeStoresResultFirst: 'complete stores the submitted result before checking the task state (a refused complete overwrites it)',
   agentIdNoDigitCheck: 'an agent id in a path is read with BigInt() unchecked (GET /agents/abc answers 500)',
   authHeaderCheckAnd: 'the vendor-auth header check joins its conditions with && (a valid X-Vendor-Address with a non-numeric X-Agent-Id reaches BigInt() and answers 500)',
-  noBodyDepthCheck: "the paid route does not limit a task body's nesting (a body nested 100,000 levels deep overflows the stack when stored: 500)",
+  noBodyDepthCheck: "the paid route does not limit a task body's nesting and stores it with its keys sorted by a recursive walk (a body nested 100,000 levels deep overflows the stack: 500)",
   apiKeyOutlivesRevert: 'an ak_ key is stored without the block of its registration: a chain revert that removes the registration leaves the key working',
   escrowActionAsDecided: 'complete reports the escrow action it decided, not the one the escrow carried out (after a buyer\'s reclaim it answers escrowAction "released")',
   resyncReclaimAsRelease: "on start, a deposit the chain resolved without the server's decision (a buyer's reclaim) is read as a release: the reclaimed task reads completed",

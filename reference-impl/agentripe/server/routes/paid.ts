@@ -91,14 +91,30 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     // cannot be stored (nested 100,000 levels deep) must be refused before any money moves, not
     // after settlement (the payment would sit in the escrow with no task).
     if (!faults.noBodyDepthCheck && nestingDepth(raw) > MAX_BODY_DEPTH) throw new HttpError(400, `Invalid request body: nested deeper than ${MAX_BODY_DEPTH} levels`);
+    // Fault noBodyDepthCheck: the body is stored as a server that canonicalizes JSON would store it
+    // (keys sorted by a recursive walk); with no depth limit a deep body overflows the stack. Node's
+    // own JSON.stringify no longer does on Node 26, so the fault brings its own recursion.
+    let serialize: (v: unknown) => string = JSON.stringify;
+    if (faults.noBodyDepthCheck) {
+      const sortedJson = (v: unknown): string =>
+        v && typeof v === 'object'
+          ? Array.isArray(v)
+            ? `[${v.map(sortedJson).join(',')}]`
+            : `{${Object.keys(v)
+                .sort()
+                .map((k) => `${JSON.stringify(k)}:${sortedJson((v as Record<string, unknown>)[k])}`)
+                .join(',')}}`
+          : JSON.stringify(v);
+      serialize = sortedJson;
+    }
     const fields = {
       agentId: agentId.toString(),
       productId: servicePath,
       amount: amount.toString(),
       method: c.req.method,
-      requestPayload: JSON.stringify(rest),
+      requestPayload: serialize(rest),
       taskDetail: task_detail ?? null,
-      taskMetadata: task_metadata === undefined ? null : JSON.stringify(task_metadata),
+      taskMetadata: task_metadata === undefined ? null : serialize(task_metadata),
       reviewerRequest: reviewer_request ?? null,
     };
     const taskFields = () => fields;
