@@ -46,15 +46,11 @@ async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ 
       let status = up.status;
       if (fault === 'malformed500' && status === 400) status = 500;
       if (fault === 'supportedOtherNetwork' && req.url === '/supported') text = text.replace(/eip155:\d+/g, 'eip155:1').replace(/"base(-sepolia)?"/g, '"ethereum"');
-      if (fault === 'emptyErrorObject' && status >= 400 && status < 500) text = JSON.stringify({ ...(JSON.parse(text) as object), error: {} });
+      // Our facilitator answers every POST with JSON.
+      const json = () => JSON.parse(text) as Record<string, unknown>;
+      if (fault === 'emptyErrorObject' && status >= 400 && status < 500) text = JSON.stringify({ ...json(), error: {} });
       if (fault === 'emptyFailureReason' && req.method === 'POST') {
-        const j = (() => {
-          try {
-            return JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            return {};
-          }
-        })();
+        const j = json();
         if (status >= 500) text = JSON.stringify({ ...j, error: {} });
         else if (j.isValid === false) text = JSON.stringify({ ...j, invalidReason: '' });
         else if (j.success === false) text = JSON.stringify({ ...j, errorReason: '' });

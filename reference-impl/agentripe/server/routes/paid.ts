@@ -93,7 +93,8 @@ export function paidRoutes(app: Hono, ctx: AgentripeContext): void {
     if (!faults.noBodyDepthCheck && nestingDepth(raw) > MAX_BODY_DEPTH) throw new HttpError(400, `Invalid request body: nested deeper than ${MAX_BODY_DEPTH} levels`);
     // Fault noBodyDepthCheck: the body is stored as a server that canonicalizes JSON would store it
     // (keys sorted by a recursive walk); with no depth limit a deep body overflows the stack. Node's
-    // own JSON.stringify no longer does on Node 26, so the fault brings its own recursion.
+    // own JSON.stringify no longer does on Node 26, nor does the `canonicalize` package the harness
+    // uses (it walks iteratively), so the fault brings its own recursion.
     let serialize: (v: unknown) => string = JSON.stringify;
     if (faults.noBodyDepthCheck) {
       const sortedJson = (v: unknown): string =>
