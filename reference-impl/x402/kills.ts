@@ -16,7 +16,7 @@ import { startFacilitator, type FacilitatorFaults } from './server/facilitator.t
 import { startRestartableX402 } from './restartable.ts';
 
 /** Defects a proxy in front of the facilitator adds (the facilitator's own HTTP layer stays as it is). */
-type ProxyFault = 'malformed500' | 'supportedOtherNetwork' | 'emptyErrorObject' | 'emptyFailureReason';
+type ProxyFault = 'malformed500' | 'supportedOtherNetwork' | 'emptyErrorObject' | 'emptyFailureReason' | 'validInError' | 'transactionInFailure';
 
 interface Variant {
   facilitator?: FacilitatorFaults;
@@ -32,8 +32,9 @@ interface Variant {
 /**
  * A proxy in front of `upstream` that answers a client's mistake with 500, lists another network in
  * /supported, answers a client's mistake with `"error": {}` (an Error object through JSON.stringify),
- * or empties the reason of every failure it passes on (`"error": {}` in a 5xx, `""` as the
- * invalidReason or errorReason of a refusal).
+ * empties the reason of every failure it passes on (`"error": {}` in a 5xx, `""` as the
+ * invalidReason or errorReason of a refusal), says isValid:true in every 5xx of /verify (a
+ * facilitator failing open), or names "n/a" as the transaction of every failed /settle.
  */
 async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ url: string; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
@@ -55,6 +56,8 @@ async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ 
         else if (j.isValid === false) text = JSON.stringify({ ...j, invalidReason: '' });
         else if (j.success === false) text = JSON.stringify({ ...j, errorReason: '' });
       }
+      if (fault === 'validInError' && req.url === '/verify' && status >= 500) text = JSON.stringify({ ...json(), isValid: true });
+      if (fault === 'transactionInFailure' && req.url === '/settle' && json().success !== true) text = JSON.stringify({ ...json(), transaction: 'n/a' });
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(text);
     });
@@ -74,6 +77,8 @@ let chain: RunningChain | undefined;
 
 /** A defect that lets the facilitator pass a payment and the resource serve it when settling fails. */
 const passesToServe = (facilitator: FacilitatorFaults): Variant => ({ simulate: false, facilitator, demo: { serveOnSettleFailure: true } });
+/** A defect of the proxy in front of the facilitator, against one scenario. */
+const proxied = (requirement: string, grep: string, proxy: ProxyFault, defect: string, runs = 1) => ({ requirement, defect, grep, runs, variant: { proxy } });
 /** A facilitator fault against one node-fault scenario (one run: each run tries every fault case). */
 const nodeFault = (requirement: string, grep: string, fault: keyof FacilitatorFaults, defect: string) => ({ requirement, defect, grep, runs: 1, variant: { facilitator: { [fault]: true } } });
 
@@ -361,7 +366,7 @@ export default defineKills<Variant>({
       runs: 1,
       variant: { facilitator: { settledFromMemory: true } },
     },
-    { requirement: 'X402-FAC-01', defect: '/supported lists another network', grep: 'facilitator-supported', runs: 2, variant: { proxy: 'supportedOtherNetwork' } },
+    proxied('X402-FAC-01', 'facilitator-supported', 'supportedOtherNetwork', '/supported lists another network', 2),
     {
       requirement: 'X402-FAC-02',
       defect: '/verify skips the nonce check (and does not simulate)',
@@ -385,21 +390,17 @@ export default defineKills<Variant>({
       runs: 2,
       variant: { facilitator: { chainNonceOnly: true } },
     },
-    { requirement: 'X402-FAC-04', defect: 'a malformed /verify or /settle body gets 500', grep: 'facilitator-malformed', runs: 2, variant: { proxy: 'malformed500' } },
-    {
-      requirement: 'X402-FAC-04',
-      defect: 'the 4xx for a malformed /verify or /settle body carries "error": {} (an Error object serialized with JSON.stringify)',
-      grep: 'facilitator-malformed',
-      runs: 1,
-      variant: { proxy: 'emptyErrorObject' },
-    },
-    {
-      requirement: 'X402-FLT-12',
-      defect: 'the facilitator answers the node\'s failure with an empty reason ("error": {} in its 5xx, "" as the reason of its refusal): the failure is named by nothing',
-      grep: 'fault-facilitator-node-execution-fails',
-      runs: 1,
-      variant: { proxy: 'emptyFailureReason' },
-    },
+    proxied('X402-FAC-04', 'facilitator-malformed', 'malformed500', 'a malformed /verify or /settle body gets 500', 2),
+    proxied('X402-FAC-04', 'facilitator-malformed', 'emptyErrorObject', 'the 4xx for a malformed /verify or /settle body carries "error": {} (an Error object serialized with JSON.stringify)'),
+    proxied('X402-FAC-04', 'facilitator-malformed', 'transactionInFailure', 'a /settle refused for a malformed body names "n/a" as its transaction', 2),
+    proxied(
+      'X402-FLT-12',
+      'fault-facilitator-node-execution-fails',
+      'emptyFailureReason',
+      'the facilitator answers the node\'s failure with an empty reason ("error": {} in its 5xx, "" as the reason of its refusal): the failure is named by nothing',
+    ),
+    proxied('X402-FLT-12', 'fault-facilitator-node-execution-fails', 'validInError', "the facilitator fails open: the 500 of its /verify for the node's failure says isValid:true"),
+    proxied('X402-FLT-12', 'fault-facilitator-node-execution-fails', 'transactionInFailure', 'a /settle failed by the node\'s failure names "n/a" as its transaction'),
     {
       requirement: 'X402-ROB-01',
       defect: 'the paywall reads the payload\'s authorization numbers with BigInt() before checking them (500 on "1e6" or "0x")',

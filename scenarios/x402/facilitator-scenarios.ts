@@ -73,6 +73,15 @@ export function reasonFields(json: Record<string, unknown> | null | undefined): 
   return { given, empty: given.filter((k) => isEmpty(json![k])) };
 }
 
+/** A transaction hash: 0x and 64 hex digits. */
+export const isTxHash = (x: unknown): x is Hex => typeof x === 'string' && /^0x[0-9a-fA-F]{64}$/.test(x);
+
+/**
+ * What a failed settlement may give as its `transaction`: nothing, "" (SettleResponse.transaction is
+ * "" on failure, spec §1.2, §1.3), or the hash of a transaction it sent that then reverted or is still pending.
+ */
+export const failedSettlementTransaction = (tx: unknown): boolean => tx === undefined || tx === null || tx === '' || isTxHash(tx);
+
 export const showAnswer = (a: FacilitatorAnswer) => `${a.status} ${JSON.stringify(a.json)?.slice(0, 200)}`;
 
 /** The versions /supported lists for the offer's network (v2 when /supported cannot be read). */
@@ -311,7 +320,7 @@ export const facilitatorSettle = defineScenario({
       await expectSettledOnChain(ctx, 'X402-FAC-03', o, a.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
       await expectPaid(ctx, 'X402-FAC-03', o, snap, amount, `/settle v${version}`);
       const tx = (a.json as Settlement | undefined)?.transaction;
-      if (a.json?.success === true && typeof tx === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tx)) await expectSignerListed(ctx, o, tx as Hex, networkOf(o, version));
+      if (a.json?.success === true && isTxHash(tx)) await expectSignerListed(ctx, o, tx as Hex, networkOf(o, version));
       wrong.push(...(await wrongPayments(ctx, o, v.buyer, version, p, v.key)));
     }
     const snap = await holdings(ctx, o, ...wrong.map((c) => c.p.auth.from as Address));
@@ -319,17 +328,11 @@ export const facilitatorSettle = defineScenario({
       ctx.act(`POST /settle (v${c.p.version}): ${c.name}`);
       const a = await post(ctx, '/settle', bodyOf(o, c.p, c.reqs));
       ctx.check('X402-FAC-03', a.status < 500 && a.json?.success === false, `/settle (v${c.p.version}) refuses: ${c.name}`, { expected: 'success:false (HTTP 200 or 4xx)', actual: showAnswer(a) });
-      // SettleResponse.transaction is "" on failure (spec §1.2, §1.3); a facilitator that sent a transaction which then reverted may name it.
       const tx = a.json?.transaction;
-      ctx.check(
-        'X402-FAC-03',
-        tx === undefined || tx === '' || (typeof tx === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tx)),
-        `/settle (v${c.p.version}) refusal names no transaction, or a transaction hash: ${c.name}`,
-        {
-          expected: 'transaction "" (or the hash of a transaction that reverted)',
-          actual: JSON.stringify(tx),
-        },
-      );
+      ctx.check('X402-FAC-03', failedSettlementTransaction(tx), `/settle (v${c.p.version}) refusal names no transaction, or a transaction hash: ${c.name}`, {
+        expected: 'transaction "" (or the hash of a transaction that reverted)',
+        actual: JSON.stringify(tx),
+      });
       await expectUnchanged(ctx, 'X402-FAC-03', o, snap, c.p.auth, `/settle v${c.p.version} ${c.name}`, c.used);
     }
   },
@@ -472,6 +475,11 @@ export const facilitatorMalformed = defineScenario({
         expected: '{error} (or invalidReason / errorReason), each given one not empty',
         actual: `${showAnswer(a)}${empty.length ? ` (empty: ${empty.join(', ')})` : ''}`,
       });
+      if (s.route === '/settle')
+        ctx.check('X402-FAC-04', failedSettlementTransaction(a.json?.transaction), `/settle's 4xx for ${s.what} names no transaction, or a transaction hash`, {
+          expected: 'transaction "" (or absent)',
+          actual: JSON.stringify(a.json?.transaction),
+        });
       await expectUnchanged(ctx, 'X402-FAC-04', o, snap, p.auth, `${s.route} ${s.what}`);
     }
   },

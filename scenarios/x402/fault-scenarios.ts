@@ -34,7 +34,7 @@ import {
   type UpstreamAnswer,
 } from '../../harness/faults/index.ts';
 import { sendWithPayment, settlementOf, type Settlement } from './client.ts';
-import { FBASE, bodyOf, facilitatorVersions, post, reasonFields, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
+import { FBASE, bodyOf, facilitatorVersions, failedSettlementTransaction, isTxHash, post, reasonFields, showAnswer, type FacilitatorAnswer } from './facilitator-scenarios.ts';
 import {
   BASE,
   BUYERS,
@@ -316,7 +316,6 @@ async function settleUnder(
 }
 
 export const isPending = (a: FacilitatorAnswer) => a.json?.success !== true && a.json?.errorReason === 'settlement_pending';
-const isTxHash = (x: unknown) => typeof x === 'string' && /^0x[0-9a-fA-F]{64}$/.test(x);
 /** /settle retries the scenarios make while the facilitator answers settlement_pending. */
 export const PENDING_RETRIES = 2;
 
@@ -1047,8 +1046,15 @@ export const facilitatorNodeExecutionFails = defineScenario({
     ] as const) {
       // The payment is honest: isValid:true is no lie, and a success:true is judged on chain below (a
       // facilitator may leave the judgement to the chain and send anyway). What may not happen is a
-      // refusal that blames the payment.
-      if (a.json?.isValid === true || a.json?.success === true) continue;
+      // refusal that blames the payment, or an error status that says valid or settled (an error
+      // path that answers "valid" is what a facilitator failing open sends).
+      if (a.json?.isValid === true || a.json?.success === true) {
+        ctx.check('X402-FLT-12', a.status >= 200 && a.status < 300, `${what} while the node fails its EVM calls says isValid:true / success:true only with a 2xx`, {
+          expected: 'a 2xx with isValid:true / success:true, or an error status with neither',
+          actual: showAnswer(a),
+        });
+        continue;
+      }
       ctx.check('X402-FLT-12', ownsFailure(a), `${what} while the node fails its EVM calls: a 5xx, or a refusal with a reason of its own, never one that blames the payment`, {
         expected: '5xx, or 200 with isValid:false / success:false and a reason naming no payment defect (unexpected_verify_error / unexpected_settle_error)',
         actual: showAnswer(a),
@@ -1059,6 +1065,11 @@ export const facilitatorNodeExecutionFails = defineScenario({
         expected: 'each of error / invalidReason / errorReason it gives not "" and not {}',
         actual: `${showAnswer(a)}${empty.length ? ` (empty: ${empty.join(', ')})` : ''}`,
       });
+      if (what === '/settle')
+        ctx.check('X402-FLT-12', failedSettlementTransaction(a.json?.transaction), "/settle's failure for the node's names no transaction, or a transaction hash", {
+          expected: 'transaction "" (or absent, or the hash of a transaction it sent)',
+          actual: JSON.stringify(a.json?.transaction),
+        });
     }
     if (settled.json?.success === true) {
       await expectSettledOnChain(ctx, 'X402-FLT-12', o, settled.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });

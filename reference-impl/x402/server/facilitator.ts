@@ -917,6 +917,15 @@ function splitSignature(signature: Hex): ReturnType<typeof parseSignature> | und
 }
 
 function buildApp(f: Facilitator): Hono {
+  /** The answer of a /settle that failed before sending anything: no transaction. */
+  const settleFailure = (code: string, message: string, network: string) => ({
+    success: false,
+    errorReason: code,
+    errorMessage: message,
+    transaction: '',
+    network,
+    error: { code, message },
+  });
   const app = new Hono();
   app.get('/supported', (c) => c.json(f.supported()));
   app.post('/verify', async (c) => {
@@ -930,21 +939,12 @@ function buildApp(f: Facilitator): Hono {
   });
   app.post('/settle', async (c) => {
     const r = await readRequest(c);
-    if (!r.ok) return c.json({ success: false, errorReason: r.reason, errorMessage: r.message, transaction: '', network: '', error: { code: r.reason, message: r.message } }, 400);
+    // A body whose requirements could not be read names no network.
+    if (!r.ok) return c.json(settleFailure(r.reason, r.message, ''), 400);
     try {
       return c.json(await f.settle(r.req));
     } catch (err) {
-      return c.json(
-        {
-          success: false,
-          errorReason: Reason.unexpectedSettle,
-          errorMessage: shortMessage(err),
-          transaction: '',
-          network: r.req.paymentRequirements.network,
-          error: { code: Reason.unexpectedSettle, message: shortMessage(err) },
-        },
-        500,
-      );
+      return c.json(settleFailure(Reason.unexpectedSettle, shortMessage(err), r.req.paymentRequirements.network), 500);
     }
   });
   app.notFound(notFoundHandler({ message: (c) => `${c.req.method} ${c.req.path} is not an endpoint (POST /verify, POST /settle, GET /supported)` }));
