@@ -309,6 +309,12 @@ export default defineKills<Variant>({
       "the facilitator reads a call its node failed (an execution timeout) as the token's answer: a valid payment is refused as invalid_exact_evm_eip3009_not_supported",
     ),
     nodeFault(
+      'X402-FLT-12',
+      'fault-facilitator-node-execution-fails',
+      'simulationErrorBlamesPayment',
+      "the facilitator reads a simulation its node failed (an execution timeout; the token's reads answered) as the payment's revert: /verify refuses a valid payment as simulation failed",
+    ),
+    nodeFault(
       'X402-FAC-03',
       'fault-resource-settlement-pending',
       'neverClearPending',

@@ -975,34 +975,46 @@ const EXECUTES = new Set(['eth_call', 'eth_estimateGas', 'eth_createAccessList']
  */
 const PAYMENT_DEFECT = /^(invalid_|insufficient_funds$|payment_expired$|permit2_|eip2612_|erc20_approval_)/;
 
+/** The JSON-RPC methods that simulate a transaction (a node may time them out while plain reads still answer). */
+const SIMULATES = new Set(['eth_estimateGas', 'eth_createAccessList']);
+
 /**
- * The node fails every call that runs EVM code, in a batch or alone, and answers the rest: the proxy
+ * The node fails every call of `methods`, in a batch or alone, and answers the rest: the proxy
  * forwards the request and replaces those calls' answers by {@link EXECUTION_TIMEOUT}.
  */
-const NODE_EXECUTION_FAILS: FaultSpec = {
-  name: `the node answers every eth_call, eth_estimateGas and eth_createAccessList with JSON-RPC error ${EXECUTION_TIMEOUT.code} "${EXECUTION_TIMEOUT.message}" (no revert)`,
-  when: { method: 'POST', match: (r) => rpcCallsOf(r.body).some((c) => EXECUTES.has(String(c.method))) },
-  action: {
-    kind: 'respond',
-    forward: true,
-    answer: (req, upstream) => {
-      const calls = rpcCallsOf(req.body);
-      let answers: unknown;
-      try {
-        answers = JSON.parse(upstream!.body.toString('utf8'));
-      } catch {
-        return { status: upstream!.status, headers: upstream!.headers, body: upstream!.body };
-      }
-      const failed = (c: { id?: unknown; method?: unknown }, a: unknown) => (EXECUTES.has(String(c.method)) ? { jsonrpc: '2.0', id: c.id ?? null, error: EXECUTION_TIMEOUT } : a);
-      const list = Array.isArray(answers) ? answers : [answers];
-      // Batch answers may come in any order: each is matched to its call by id.
-      const byId = new Map(calls.map((c) => [JSON.stringify((c as { id?: unknown }).id ?? null), c]));
-      const out = list.map((a) => failed(byId.get(JSON.stringify((a as { id?: unknown } | null)?.id ?? null)) ?? {}, a));
-      return jsonAnswer(Array.isArray(answers) ? out : out[0]);
+function nodeFails(methods: ReadonlySet<string>, which: string, error: { code: number; message: string } = EXECUTION_TIMEOUT): FaultSpec {
+  return {
+    name: `the node answers ${which} with JSON-RPC error ${error.code} "${error.message}" (no revert)`,
+    when: { method: 'POST', match: (r) => rpcCallsOf(r.body).some((c) => methods.has(String(c.method))) },
+    action: {
+      kind: 'respond',
+      forward: true,
+      answer: (req, upstream) => {
+        const calls = rpcCallsOf(req.body);
+        let answers: unknown;
+        try {
+          answers = JSON.parse(upstream!.body.toString('utf8'));
+        } catch {
+          return { status: upstream!.status, headers: upstream!.headers, body: upstream!.body };
+        }
+        const failed = (c: { id?: unknown; method?: unknown }, a: unknown) => (methods.has(String(c.method)) ? { jsonrpc: '2.0', id: c.id ?? null, error } : a);
+        const list = Array.isArray(answers) ? answers : [answers];
+        // Batch answers may come in any order: each is matched to its call by id.
+        const byId = new Map(calls.map((c) => [JSON.stringify((c as { id?: unknown }).id ?? null), c]));
+        const out = list.map((a) => failed(byId.get(JSON.stringify((a as { id?: unknown } | null)?.id ?? null)) ?? {}, a));
+        return jsonAnswer(Array.isArray(answers) ? out : out[0]);
+      },
     },
-  },
-  times: 1000,
-};
+    times: 1000,
+  };
+}
+
+/** Every call that runs EVM code fails (the token's reads too). */
+const NODE_EXECUTION_FAILS = nodeFails(EXECUTES, 'every eth_call, eth_estimateGas and eth_createAccessList');
+/** Only the simulations fail: the token's reads answer (the payment reads as fine), its simulation cannot run. */
+const NODE_SIMULATION_FAILS = nodeFails(SIMULATES, 'every eth_estimateGas and eth_createAccessList (eth_call still answers)');
+/** A read that runs no EVM code fails: the facilitator's count of its own sent transactions (a gateway's rate limit). */
+const NODE_COUNT_FAILS = nodeFails(new Set(['eth_getTransactionCount']), 'every eth_getTransactionCount', { code: -32005, message: 'limit exceeded' });
 
 /** Whether a facilitator answer owns its failure: a 5xx, or isValid:false / success:false with a reason that names no defect of the payment. */
 function ownsFailure(a: FacilitatorAnswer): boolean {
@@ -1013,76 +1025,86 @@ function ownsFailure(a: FacilitatorAnswer): boolean {
 }
 
 /**
- * The facilitator's node fails every call that runs EVM code (NODE_EXECUTION_FAILS) while a valid
- * payment is verified and settled: a refusal must own the failure (a 5xx, or a reason of its own,
- * unexpected_*), never blame the payment, and move nothing; a success must be the payment's one
- * transfer on chain (the payment is honest: a facilitator may leave the judgement to the chain);
- * once the node answers again, the payment verifies.
+ * The facilitator's node fails `fault`'s calls while a valid payment is verified and settled: a
+ * refusal must own the failure (a 5xx, or a reason of its own, unexpected_*), never blame the
+ * payment, and move nothing; a success must be the payment's one transfer on chain (the payment is
+ * honest: a facilitator may leave the judgement to the chain); once the node answers again, the
+ * payment verifies.
+ */
+async function underNodeFailure(ctx: RunContext, buyer: (typeof BUYERS)[number], fault: FaultSpec): Promise<void> {
+  const { o, payer, rpc, version, amount, snap, p } = await honestPaymentSetup(ctx, buyer);
+  const armed = rpc.arm(fault);
+  let verified: FacilitatorAnswer;
+  let settled: FacilitatorAnswer;
+  try {
+    ctx.act(`POST /verify (v${version}): ${buyer}'s honest payment of ${amount}; ${fault.name}`);
+    verified = await post(ctx, '/verify', bodyOf(o, p));
+    ctx.act('POST /settle with the same payment, the node still failing');
+    settled = await post(ctx, '/settle', bodyOf(o, p));
+  } finally {
+    armed.disarm();
+  }
+  ctx.evidence.note(armed.fired ? describeHit(armed, armed.hits[0]!) : `not met: ${armed.name} (the facilitator ran no EVM call)`);
+  for (const [what, a] of [
+    ['/verify', verified],
+    ['/settle', settled],
+  ] as const) {
+    // The payment is honest: isValid:true is no lie, and a success:true is judged on chain below (a
+    // facilitator may leave the judgement to the chain and send anyway). What may not happen is a
+    // refusal that blames the payment, or an error status that says valid or settled (an error
+    // path that answers "valid" is what a facilitator failing open sends).
+    if (a.json?.isValid === true || a.json?.success === true) {
+      ctx.check('X402-FLT-12', a.status >= 200 && a.status < 300, `${what} while the node fails its calls says isValid:true / success:true only with a 2xx`, {
+        expected: 'a 2xx with isValid:true / success:true, or an error status with neither',
+        actual: showAnswer(a),
+      });
+      continue;
+    }
+    ctx.check('X402-FLT-12', ownsFailure(a), `${what} while the node fails its calls: a 5xx, or a refusal with a reason of its own, never one that blames the payment`, {
+      expected: '5xx, or 200 with isValid:false / success:false and a reason naming no payment defect (unexpected_verify_error / unexpected_settle_error)',
+      actual: showAnswer(a),
+    });
+    // A 5xx may have any body; a JSON one that names the failure names it in something.
+    const { empty } = reasonFields(a.json);
+    ctx.check('X402-FLT-12', empty.length === 0, `${what}'s answer to the node's failure leaves none of error, invalidReason, errorReason it gives empty`, {
+      expected: 'each of error / invalidReason / errorReason it gives not "" and not {}',
+      actual: `${showAnswer(a)}${empty.length ? ` (empty: ${empty.join(', ')})` : ''}`,
+    });
+    if (what === '/settle')
+      ctx.check('X402-FLT-12', failedSettlementTransaction(a.json?.transaction), "/settle's failure for the node's names no transaction, or a transaction hash", {
+        expected: 'transaction "" (or absent, or the hash of a transaction it sent)',
+        actual: JSON.stringify(a.json?.transaction),
+      });
+  }
+  if (settled.json?.success === true) {
+    await expectSettledOnChain(ctx, 'X402-FLT-12', o, settled.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
+    await expectPaid(ctx, 'X402-FLT-12', o, snap, amount, '/settle reported settled while the node failed its calls');
+    return;
+  }
+  await expectUnchanged(ctx, 'X402-FLT-12', o, snap, p.auth, '/verify and /settle while the node failed');
+  ctx.act('POST /verify of the same payment, the node answering again');
+  const after = await post(ctx, '/verify', bodyOf(o, p));
+  ctx.check('X402-FLT-12', after.status === 200 && after.json?.isValid === true, `/verify (v${version}) of the same payment once the node answers again: isValid:true`, {
+    expected: '200 isValid:true',
+    actual: showAnswer(after),
+  });
+}
+
+/**
+ * X402-FLT-12 under three node failures, every run: every call that runs EVM code fails; only the
+ * simulations fail (the token's reads still answer, so the payment reads as fine and only its
+ * simulation cannot run: a facilitator that blames the payment for the failed simulation is caught
+ * only there); only the count of the facilitator's own transactions fails (its nonce for the send).
  */
 export const facilitatorNodeExecutionFails = defineScenario({
   kind: 'property',
   id: 'fault-facilitator-node-execution-fails',
   title:
-    "The node fails the facilitator's EVM calls (an execution timeout, no revert): /verify and /settle blame no payment for it (a refusal moves nothing, a success is on chain); afterwards the payment verifies",
+    "The node fails the facilitator's calls (no revert): all EVM calls, only its simulations, or only its transaction count; /verify and /settle blame no payment for it (a refusal moves nothing, a success is on chain); afterwards the payment verifies",
   requirements: ['X402-FLT-12'],
   ...ON_A_FAULTY_NODE,
   async run(ctx, v) {
-    const { o, payer, rpc, version, amount, snap, p } = await honestPaymentSetup(ctx, v.buyer);
-    const armed = rpc.arm(NODE_EXECUTION_FAILS);
-    let verified: FacilitatorAnswer;
-    let settled: FacilitatorAnswer;
-    try {
-      ctx.act(`POST /verify (v${version}): ${v.buyer}'s honest payment of ${amount}; ${NODE_EXECUTION_FAILS.name}`);
-      verified = await post(ctx, '/verify', bodyOf(o, p));
-      ctx.act('POST /settle with the same payment, the node still failing');
-      settled = await post(ctx, '/settle', bodyOf(o, p));
-    } finally {
-      armed.disarm();
-    }
-    ctx.evidence.note(armed.fired ? describeHit(armed, armed.hits[0]!) : `not met: ${armed.name} (the facilitator ran no EVM call)`);
-    for (const [what, a] of [
-      ['/verify', verified],
-      ['/settle', settled],
-    ] as const) {
-      // The payment is honest: isValid:true is no lie, and a success:true is judged on chain below (a
-      // facilitator may leave the judgement to the chain and send anyway). What may not happen is a
-      // refusal that blames the payment, or an error status that says valid or settled (an error
-      // path that answers "valid" is what a facilitator failing open sends).
-      if (a.json?.isValid === true || a.json?.success === true) {
-        ctx.check('X402-FLT-12', a.status >= 200 && a.status < 300, `${what} while the node fails its EVM calls says isValid:true / success:true only with a 2xx`, {
-          expected: 'a 2xx with isValid:true / success:true, or an error status with neither',
-          actual: showAnswer(a),
-        });
-        continue;
-      }
-      ctx.check('X402-FLT-12', ownsFailure(a), `${what} while the node fails its EVM calls: a 5xx, or a refusal with a reason of its own, never one that blames the payment`, {
-        expected: '5xx, or 200 with isValid:false / success:false and a reason naming no payment defect (unexpected_verify_error / unexpected_settle_error)',
-        actual: showAnswer(a),
-      });
-      // A 5xx may have any body; a JSON one that names the failure names it in something.
-      const { empty } = reasonFields(a.json);
-      ctx.check('X402-FLT-12', empty.length === 0, `${what}'s answer to the node's failure leaves none of error, invalidReason, errorReason it gives empty`, {
-        expected: 'each of error / invalidReason / errorReason it gives not "" and not {}',
-        actual: `${showAnswer(a)}${empty.length ? ` (empty: ${empty.join(', ')})` : ''}`,
-      });
-      if (what === '/settle')
-        ctx.check('X402-FLT-12', failedSettlementTransaction(a.json?.transaction), "/settle's failure for the node's names no transaction, or a transaction hash", {
-          expected: 'transaction "" (or absent, or the hash of a transaction it sent)',
-          actual: JSON.stringify(a.json?.transaction),
-        });
-    }
-    if (settled.json?.success === true) {
-      await expectSettledOnChain(ctx, 'X402-FLT-12', o, settled.json as Settlement, { payer, amount, nonce: p.auth.nonce as Hex, network: networkOf(o, version), version });
-      await expectPaid(ctx, 'X402-FLT-12', o, snap, amount, '/settle reported settled while the node failed its EVM calls');
-      return;
-    }
-    await expectUnchanged(ctx, 'X402-FLT-12', o, snap, p.auth, '/verify and /settle while the node failed');
-    ctx.act('POST /verify of the same payment, the node answering again');
-    const after = await post(ctx, '/verify', bodyOf(o, p));
-    ctx.check('X402-FLT-12', after.status === 200 && after.json?.isValid === true, `/verify (v${version}) of the same payment once the node answers again: isValid:true`, {
-      expected: '200 isValid:true',
-      actual: showAnswer(after),
-    });
+    for (const fault of [NODE_EXECUTION_FAILS, NODE_SIMULATION_FAILS, NODE_COUNT_FAILS]) await underNodeFailure(ctx, v.buyer, fault);
   },
 });
 

@@ -106,6 +106,8 @@ export interface FacilitatorFaults {
   settledFromMemory?: boolean;
   /** Reads a call the node failed (a rate limit, an execution timeout) as the token's answer: the payment is refused with a reason about it (eip3009_not_supported, simulation failed). */
   nodeErrorBlamesPayment?: boolean;
+  /** Only where its reads of the token answered and the simulation's call failed (a node timing out simulations alone): /verify refuses the payment as simulation failed. */
+  simulationErrorBlamesPayment?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -621,7 +623,7 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
       }
       // 11. the simulation catches what the reads cannot (paused token, blacklists, smart wallets)
       if (simulated) {
-        answeredByChain(simulated.error);
+        if (!faults.simulationErrorBlamesPayment) answeredByChain(simulated.error);
         return invalid(Reason.simulationFailed, payer, shortMessage(simulated.error));
       }
     }
