@@ -47,17 +47,19 @@ async function facilitatorProxy(upstream: string, fault: ProxyFault): Promise<{ 
       let status = up.status;
       if (fault === 'malformed500' && status === 400) status = 500;
       if (fault === 'supportedOtherNetwork' && req.url === '/supported') text = text.replace(/eip155:\d+/g, 'eip155:1').replace(/"base(-sepolia)?"/g, '"ethereum"');
-      // Our facilitator answers every POST with JSON.
-      const json = () => JSON.parse(text) as Record<string, unknown>;
-      if (fault === 'emptyErrorObject' && status >= 400 && status < 500) text = JSON.stringify({ ...json(), error: {} });
+      // Our facilitator answers every POST with JSON (parsed once); a mangling fault changes some of its fields.
+      const j = req.method === 'POST' ? (JSON.parse(text) as Record<string, unknown>) : {};
+      const put = (fields: Record<string, unknown>) => {
+        text = JSON.stringify({ ...j, ...fields });
+      };
+      if (fault === 'emptyErrorObject' && status >= 400 && status < 500) put({ error: {} });
       if (fault === 'emptyFailureReason' && req.method === 'POST') {
-        const j = json();
-        if (status >= 500) text = JSON.stringify({ ...j, error: {} });
-        else if (j.isValid === false) text = JSON.stringify({ ...j, invalidReason: '' });
-        else if (j.success === false) text = JSON.stringify({ ...j, errorReason: '' });
+        if (status >= 500) put({ error: {} });
+        else if (j.isValid === false) put({ invalidReason: '' });
+        else if (j.success === false) put({ errorReason: '' });
       }
-      if (fault === 'validInError' && req.url === '/verify' && status >= 500) text = JSON.stringify({ ...json(), isValid: true });
-      if (fault === 'transactionInFailure' && req.url === '/settle' && json().success !== true) text = JSON.stringify({ ...json(), transaction: 'n/a' });
+      if (fault === 'validInError' && req.url === '/verify' && status >= 500) put({ isValid: true });
+      if (fault === 'transactionInFailure' && req.url === '/settle' && j.success !== true) put({ transaction: 'n/a' });
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(text);
     });
@@ -313,6 +315,12 @@ export default defineKills<Variant>({
       'fault-facilitator-node-execution-fails',
       'simulationErrorBlamesPayment',
       "the facilitator reads a simulation its node failed (an execution timeout; the token's reads answered) as the payment's revert: /verify refuses a valid payment as simulation failed",
+    ),
+    nodeFault(
+      'X402-FLT-12',
+      'fault-facilitator-node-execution-fails',
+      'countErrorBlamesPayment',
+      "the facilitator reads a failed count of its own transactions (a gateway's rate limit) as the payment's failure: /settle answers invalid_exact_evm_transaction_failed",
     ),
     nodeFault(
       'X402-FAC-03',

@@ -985,7 +985,7 @@ const SIMULATES = new Set(['eth_estimateGas', 'eth_createAccessList']);
 function nodeFails(methods: ReadonlySet<string>, which: string, error: { code: number; message: string } = EXECUTION_TIMEOUT): FaultSpec {
   return {
     name: `the node answers ${which} with JSON-RPC error ${error.code} "${error.message}" (no revert)`,
-    when: { method: 'POST', match: (r) => rpcCallsOf(r.body).some((c) => methods.has(String(c.method))) },
+    when: callsRpc(...methods),
     action: {
       kind: 'respond',
       forward: true,
@@ -1031,8 +1031,10 @@ function ownsFailure(a: FacilitatorAnswer): boolean {
  * honest: a facilitator may leave the judgement to the chain); once the node answers again, the
  * payment verifies.
  */
-async function underNodeFailure(ctx: RunContext, buyer: (typeof BUYERS)[number], fault: FaultSpec): Promise<void> {
-  const { o, payer, rpc, version, amount, snap, p } = await honestPaymentSetup(ctx, buyer);
+async function underNodeFailure(ctx: RunContext, setup: Awaited<ReturnType<typeof facilitatorFaultSetup>>, buyer: (typeof BUYERS)[number], fault: FaultSpec): Promise<void> {
+  const { o, payer, rpc, version, amount } = setup;
+  const snap = await holdings(ctx, o, payer);
+  const p = await sign(ctx, o, buyer, version);
   const armed = rpc.arm(fault);
   let verified: FacilitatorAnswer;
   let settled: FacilitatorAnswer;
@@ -1104,7 +1106,9 @@ export const facilitatorNodeExecutionFails = defineScenario({
   requirements: ['X402-FLT-12'],
   ...ON_A_FAULTY_NODE,
   async run(ctx, v) {
-    for (const fault of [NODE_EXECUTION_FAILS, NODE_SIMULATION_FAILS, NODE_COUNT_FAILS]) await underNodeFailure(ctx, v.buyer, fault);
+    // One offer and one /supported read for the run; a fresh payment (and holdings) for each failure.
+    const setup = await facilitatorFaultSetup(ctx, v.buyer);
+    for (const fault of [NODE_EXECUTION_FAILS, NODE_SIMULATION_FAILS, NODE_COUNT_FAILS]) await underNodeFailure(ctx, setup, v.buyer, fault);
   },
 });
 

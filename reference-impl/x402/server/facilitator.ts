@@ -108,6 +108,8 @@ export interface FacilitatorFaults {
   nodeErrorBlamesPayment?: boolean;
   /** Only where its reads of the token answered and the simulation's call failed (a node timing out simulations alone): /verify refuses the payment as simulation failed. */
   simulationErrorBlamesPayment?: boolean;
+  /** Reads a failed count of its own sent transactions (the send's nonce) as the payment's failure: /settle answers success:false invalid_exact_evm_transaction_failed. */
+  countErrorBlamesPayment?: boolean;
 }
 
 /** Options of {@link createFacilitator}. */
@@ -629,7 +631,10 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     }
     const ctx: VerifiedContext = { token, payload, network: n.reqNetwork, payer, key };
     if (forSend) {
-      if (!txCount!.ok) throw txCount!.error;
+      if (!txCount!.ok) {
+        if (faults.countErrorBlamesPayment) return invalid(Reason.transactionFailed, payer, shortMessage(txCount!.error));
+        throw txCount!.error;
+      }
       const baseFee = block?.baseFeePerGas;
       ctx.send = { gas: simulated!.ok ? simulated!.value : 0n, baseFeePerGas: baseFee ? BigInt(baseFee) : null, pendingCount: Number(txCount!.value as Hex), at: countedAt };
     }
