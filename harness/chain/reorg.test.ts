@@ -117,6 +117,40 @@ test('rollback shortens the chain; snapshot/revert works across reorgs and rollb
   assert.equal(await height(), h0);
 });
 
+test('a queued transaction (its nonce leaves a gap) does not stop a reorg and stays out of the new branch; a pending one does stop it, named', async () => {
+  const r = await pay(9n);
+  const buyer = roleAccount('buyer1').address;
+  const next = await createChainClients(chain).publicClient.getTransactionCount({ address: buyer });
+  const sign = (nonce: number) =>
+    privateKeyToAccount(roleAccount('buyer1').privateKey).signTransaction({
+      to: roleAccount('vendor2').address,
+      value: 1n,
+      nonce,
+      gas: 21_000n,
+      maxFeePerGas: 10_000_000_000n,
+      maxPriorityFeePerGas: 1n,
+      chainId: chain.chainId,
+    });
+  // One nonce skipped: the node holds it queued, as a send released after a revert would be.
+  await rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [await sign(next + 1)]);
+  try {
+    const out = await reorg(chain.rpcUrl, 1);
+    assert.equal(await receipt(r.transactionHash), null, 'the payment is gone');
+    assert.deepEqual(await rpcCall(chain.rpcUrl, 'txpool_status'), { pending: '0x0', queued: '0x1' }, 'the queued one is still queued, not mined');
+    assert.equal(out.height, await height());
+    await rpcCall(chain.rpcUrl, 'evm_setAutomine', [false]);
+    try {
+      // The buyer's nonce went back by one with the payment: this one is ready, so it is pending.
+      await rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [await sign(next - 1)]);
+      await assert.rejects(reorg(chain.rpcUrl, 1), (e: Error) => /reorg: 1 pending \/ 1 queued/.test(e.message) && e.message.includes(buyer.toLowerCase().slice(2, 10)));
+    } finally {
+      await rpcCall(chain.rpcUrl, 'evm_setAutomine', [true]);
+    }
+  } finally {
+    await rpcCall(chain.rpcUrl, 'anvil_dropAllTransactions');
+  }
+}, 30_000);
+
 test('bad depths are refused before anything changes', async () => {
   const h = await height();
   await assert.rejects(reorg(chain.rpcUrl, 0), /positive integer/);

@@ -6,7 +6,8 @@
  *
  * Every removed transaction that is not re-included is dropped (anvil does not put it back in the
  * pool), so the new branch holds exactly what the caller asked for. Await every receipt first: a
- * transaction still in the pool would be mined into whatever block comes next.
+ * pending transaction would be mined into whatever block comes next (a queued one, waiting for a
+ * nonce gap to fill, is left where it is).
  *
  * A new block can be the old one again: anvil mines the new branch at the common block's time, so
  * a block re-made with the same transactions may get the same header and hash (seen in CI). A
@@ -72,16 +73,23 @@ async function blocksAbove(rpcUrl: string, from: bigint, to: bigint): Promise<Bl
 }
 
 /**
- * Throws unless the pool is empty. Waits up to 3 s first: anvil answers a send before its automine
- * has mined it, so a transaction just sent (by a server, say) can sit in the pool for a moment
- * (`npm start` met it once in about 500 reorgs).
+ * Throws unless no transaction is pending (ready to be mined). Waits up to 3 s first: anvil answers
+ * a send before its automine has mined it, so a transaction just sent (by a server, say) can sit in
+ * the pool for a moment (`npm start` met it once in about 500 reorgs). Queued transactions (a nonce
+ * above its sender's next one) do not count: no block takes them until the gap fills, and a reorg
+ * only lowers nonces, so they stay out of the new branch. Whoever left one there (a send released
+ * after a run's chain went back to its snapshot, or a target's server that skipped a nonce) is not
+ * the reorg's concern; the error names them all the same, should a pending one remain.
  */
 async function poolEmpty(rpcUrl: string, what: string): Promise<void> {
   const deadline = Date.now() + 3_000;
   for (;;) {
     const p = await rpcCall<{ pending: Hex; queued: Hex }>(rpcUrl, 'txpool_status');
-    if (BigInt(p.pending) === 0n && BigInt(p.queued) === 0n) return;
-    if (Date.now() >= deadline) throw new Error(`${what}: ${BigInt(p.pending)} pending / ${BigInt(p.queued)} queued transactions (await every receipt first)`);
+    if (BigInt(p.pending) === 0n) return;
+    if (Date.now() >= deadline) {
+      const content = await rpcCall<unknown>(rpcUrl, 'txpool_inspect').catch(() => undefined);
+      throw new Error(`${what}: ${BigInt(p.pending)} pending / ${BigInt(p.queued)} queued transactions (await every receipt first): ${JSON.stringify(content)}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
