@@ -217,6 +217,7 @@ export default defineKills<Variant>({
     fault('AGR-AUTH-01', 'apiKeyTrustsAgentHeader', 'foreign-credentials', 2),
     fault('AGR-AUTH-05', 'listAllTasks', 'foreign-credentials', 2),
     { requirement: 'AGR-AUTH-02', defect: 'no timestamp window on vendor signatures', grep: 'vendor-signature-auth', runs: 2, variant: { config: { authWindowSeconds: 1_000_000_000 } } },
+    fault('AGR-AUTH-02', 'solanaAnyKey', 'vendor-signature-auth', 1),
     fault('AGR-AUTH-03', 'walletChangeAlwaysOk', 'wallet-change-signature', 2),
     { requirement: 'AGR-AUTH-04', defect: 'no timestamp window on register-with-key', grep: 'api-key-auth', runs: 2, variant: { config: { authWindowSeconds: 1_000_000_000 } } },
     fault('AGR-AUTH-04', 'apiKeyOutlivesRevert', 'api-key-auth', 1),

@@ -4,13 +4,14 @@
  * kind of bad signature in every run; wallet changes; API keys. After each refusal the task, the
  * escrow and the money are checked unchanged (scenario rules 4, 5, 6).
  */
+import { generateKeyPairSync, sign as ed25519Sign } from 'node:crypto';
 import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { hasCapability } from '../../harness/target/schema.ts';
-import { registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
+import { base58Encode, registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
 import { identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { agentWallet, agr, card, constantsOf, deposit, getJson, goodResult, registerAgent, sendJson, short, signWalletSet, uniq, type Agr } from './lab.ts';
 import { PATH, paidTask, tidy, type PaidTask } from './observe.ts';
@@ -29,6 +30,23 @@ function evmHeaders(key: Hex, agentId: bigint | string, ts: number, claimed?: Ad
   return signer
     .signMessage({ message: vendorAuthMessage(address, ts) })
     .then((signature) => ({ 'x-vendor-address': address, 'x-agent-id': agentId.toString(), 'x-timestamp': String(ts), 'x-signature': signature }));
+}
+
+/**
+ * Solana vendor-auth headers (`X-Solana-Address`, base58 ed25519 public key; `X-Signature`, hex
+ * ed25519 signature of "{address}:{timestamp}") from a fresh key that is no agent's solanaWallet.
+ * `forged`: the address is another fresh key's, so the signature does not verify either. A server
+ * without this optional scheme refuses both as missing EVM headers; one with it must refuse both.
+ */
+function solanaHeaders(agentId: bigint | string, ts: number, forged: boolean): Record<string, string> {
+  const rawKey = () => {
+    const pair = generateKeyPairSync('ed25519');
+    return { pair, address: base58Encode(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url')) };
+  };
+  const signer = rawKey();
+  const address = forged ? rawKey().address : signer.address;
+  const signature = ed25519Sign(null, Buffer.from(vendorAuthMessage(address, ts), 'utf8'), signer.pair.privateKey).toString('hex');
+  return { 'x-solana-address': address, 'x-agent-id': agentId.toString(), 'x-timestamp': String(ts), 'x-signature': signature };
 }
 
 /** What a task looks like from the outside: status, /result, deposit status. */
@@ -129,12 +147,14 @@ export const foreignCredentials = defineScenario({
   },
 });
 
-const SIG_KINDS = ['stale', 'future', 'forged', 'not-owner'] as const;
+// The two Solana kinds: the seed's x402 names Solana; vendor auth by a Solana key is an optional scheme (register.ts).
+const SIG_KINDS = ['stale', 'future', 'forged', 'not-owner', 'solana-forged', 'solana-not-wallet'] as const;
 
 export const vendorAuth = defineScenario({
   kind: 'property',
   id: 'vendor-signature-auth',
-  title: 'Vendor EIP-191 auth refuses stale, future, forged and non-owner signatures (all in every run) on actions and on the listing; nothing changes',
+  title:
+    "Vendor auth refuses stale, future, forged and non-owner EIP-191 signatures, and Solana signatures by a key that is not the agent's solanaWallet (all in every run), on actions and on the listing; nothing changes",
   requirements: ['AGR-AUTH-02'],
   ...BASE,
   arbitrary: (env) =>
@@ -155,8 +175,15 @@ export const vendorAuth = defineScenario({
       const nowS = Math.floor(Date.now() / 1000);
       const ts = kind === 'stale' ? nowS - v.skew : kind === 'future' ? nowS + v.skew : nowS;
       // forged: the owner's address, signed by someone else; not-owner: a valid signature by an address that is not authorized.
+      // solana-*: a Solana key that is not the agent's solanaWallet, with a valid or a forged signature.
       const headers =
-        kind === 'forged' ? await evmHeaders(other, t.agentId, ts, owner.address) : kind === 'not-owner' ? await evmHeaders(other, t.agentId, ts) : await evmHeaders(ctx.key('vendor1'), t.agentId, ts);
+        kind === 'forged'
+          ? await evmHeaders(other, t.agentId, ts, owner.address)
+          : kind === 'not-owner'
+            ? await evmHeaders(other, t.agentId, ts)
+            : kind === 'solana-forged' || kind === 'solana-not-wallet'
+              ? solanaHeaders(t.agentId, ts, kind === 'solana-forged')
+              : await evmHeaders(ctx.key('vendor1'), t.agentId, ts);
       ctx.act(`a request for agent ${t.agentId} with a ${kind} signature (timestamp ${ts - nowS >= 0 ? '+' : ''}${ts - nowS}s)`);
       const res = await act(a, 'start', t.taskId, headers);
       ctx.check('AGR-AUTH-02', res.status === 401 || res.status === 403, `a ${kind} vendor signature is refused`, { expected: 401, actual: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}` });

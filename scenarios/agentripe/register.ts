@@ -336,9 +336,8 @@ export const agentripeRegister = defineRegister({
     { kind: 'header', name: 'Authorization: Bearer ak_…', requirements: ['AGR-AUTH-04', 'AGR-AUTH-01', 'AGR-AUTH-05'] },
     {
       kind: 'header',
-      name: 'X-Solana-Address (Solana vendor auth)',
-      notTestable:
-        'an optional third scheme seen in code, not in the SKILL.md; it needs an AgentURIData solanaWallet and ed25519 keys: not covered, so a server that implements it wrongly goes unnoticed',
+      name: "X-Solana-Address (Solana vendor auth, an optional scheme seen in code: a key that is not the agent's solanaWallet, with a valid or a forged signature, is refused; accepting the wallet's own signature is not required)",
+      requirements: ['AGR-AUTH-02'],
     },
     { kind: 'header', name: 'PAYMENT-REQUIRED', requirements: ['AGR-PAY-01'] },
     { kind: 'header', name: 'PAYMENT-SIGNATURE', requirements: ['AGR-PAY-02', 'AGR-PAY-03', 'AGR-FLT-01', 'AGR-FLT-02'] },

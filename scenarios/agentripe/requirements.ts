@@ -171,7 +171,7 @@ export const agentripeRequirements = defineCatalog([
     level: 'MUST',
     title: 'Vendor signature auth rejects stale, future and forged signatures',
     source: { ...C3, section: 'Vendor auth (2) EVM: X-Timestamp, EIP-191 signMessage("{address}:{timestamp}"), isAuthorizedOrOwner; "Tolerance ±5 min"' },
-    text: 'A request whose X-Timestamp is more than {authWindowSecondsText} from now, whose signature is not by X-Vendor-Address over "{address}:{timestamp}", or whose signer is not owner/operator of X-Agent-Id is refused with 401 and changes nothing.',
+    text: 'A request whose X-Timestamp is more than {authWindowSecondsText} from now, whose signature is not by X-Vendor-Address over "{address}:{timestamp}", or whose signer is not owner/operator of X-Agent-Id is refused with 401 and changes nothing. So is a Solana credential (X-Solana-Address, an optional scheme) by a key that is not the agent\'s solanaWallet, or whose signature does not verify.',
     profileAssumption: false,
   },
   {

@@ -37,6 +37,7 @@ export const AGENTRIPE_FAULTS = defineFaults({
   orphanReminedPayments: 'a task whose payment a reorg mined again in another block is orphaned (the paid task disappears)',
   completeStoresResultFirst: 'complete stores the submitted result before checking the task state (a refused complete overwrites it)',
   agentIdNoDigitCheck: 'an agent id in a path is read with BigInt() unchecked (GET /agents/abc answers 500)',
+  solanaAnyKey: "Solana vendor auth checks the ed25519 signature but takes any key as the agent's solanaWallet (any Solana key acts for any agent)",
   authHeaderCheckAnd: 'the vendor-auth header check joins its conditions with && (a valid X-Vendor-Address with a non-numeric X-Agent-Id reaches BigInt() and answers 500)',
   noBodyDepthCheck: "the paid route does not limit a task body's nesting and stores it with its keys sorted by a recursive walk (a body nested 100,000 levels deep overflows the stack: 500)",
   apiKeyOutlivesRevert: 'an ak_ key is stored without the block of its registration: a chain revert that removes the registration leaves the key working',

@@ -51,6 +51,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
         return faults.authAcceptsAgentWallet === true && (await chain.agentWallet(id).catch(() => null))?.toLowerCase() === a.toLowerCase();
       },
       solanaWalletOf: async (id) => {
+        if (faults.solanaAnyKey) return c.req.header('x-solana-address');
         const uri = await chain.tokenUriOf(id).catch(() => null);
         if (uri === null) return undefined;
         const loaded = await loadAgentUriData(uri);
