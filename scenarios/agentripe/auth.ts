@@ -147,20 +147,25 @@ export const foreignCredentials = defineScenario({
   },
 });
 
-// The two Solana kinds: the seed's x402 names Solana; vendor auth by a Solana key is an optional scheme (register.ts).
-const SIG_KINDS = ['stale', 'future', 'forged', 'not-owner', 'solana-forged', 'solana-not-wallet'] as const;
+// stale/future: a generated distance past the window; *-edge: 30 s past it, every run (a window a few
+// minutes too wide passes every far timestamp). The two Solana kinds: vendor auth by a Solana key is
+// an optional scheme (register.ts).
+const SIG_KINDS = ['stale', 'future', 'stale-edge', 'future-edge', 'forged', 'not-owner', 'solana-forged', 'solana-not-wallet'] as const;
+/** How far past the auth window the *-edge kinds are (room for clock differences between harness and server). */
+const EDGE_SECONDS = 30;
 
 export const vendorAuth = defineScenario({
   kind: 'property',
   id: 'vendor-signature-auth',
   title:
-    "Vendor auth refuses stale, future, forged and non-owner EIP-191 signatures, and Solana signatures by a key that is not the agent's solanaWallet (all in every run), on actions and on the listing; nothing changes",
+    "Vendor auth refuses stale and future (far, and just past the window), forged and non-owner EIP-191 signatures, and Solana signatures by a key that is not the agent's solanaWallet (all in every run), on actions and on the listing; nothing changes",
   requirements: ['AGR-AUTH-02'],
   ...BASE,
   arbitrary: (env) =>
     fc.record({
       kinds: fc.shuffledSubarray([...SIG_KINDS], { minLength: SIG_KINDS.length }),
-      skew: fc.integer({ min: constantsOf(env).authWindowSeconds + 30, max: 86_400 }),
+      skew: fc.integer({ min: constantsOf(env).authWindowSeconds + EDGE_SECONDS, max: 86_400 }),
+      edge: fc.constant(constantsOf(env).authWindowSeconds + EDGE_SECONDS),
     }),
   async run(ctx, v) {
     const t = await paidTask(ctx, { price: '$0.10', buyer: 'buyer2', checkPay: false });
@@ -173,7 +178,7 @@ export const vendorAuth = defineScenario({
     const money = await ctx.balancesOf(a.s, a.usdc, holders);
     for (const kind of v.kinds) {
       const nowS = Math.floor(Date.now() / 1000);
-      const ts = kind === 'stale' ? nowS - v.skew : kind === 'future' ? nowS + v.skew : nowS;
+      const ts = nowS + (kind === 'stale' ? -v.skew : kind === 'future' ? v.skew : kind === 'stale-edge' ? -v.edge : kind === 'future-edge' ? v.edge : 0);
       // forged: the owner's address, signed by someone else; not-owner: a valid signature by an address that is not authorized.
       // solana-*: a Solana key that is not the agent's solanaWallet, with a valid or a forged signature.
       const headers =
