@@ -15,7 +15,7 @@ import type { Report } from '../../harness/report/types.ts';
 import { changedConstantsSection, dependingOn, dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
 
 const lab = serveProcessLab('agentripe', 'base-sepolia');
-const GREP = 'rejection|reclaim|AUTH-02';
+const GREP = 'rejection|reclaim|AUTH-02|AUTH-04';
 const SEED = '7';
 
 const report = (dir: string): Report => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
@@ -37,7 +37,7 @@ test('amh run --profile: the reference server, the escrow and the model follow t
   assert.equal(rep.schemaVersion, '1.3.0');
   assert.deepEqual(rep.profile?.constants, { agentripe: { reviewLimit: '2', reclaimDelaySeconds: '86400', authWindowSeconds: '120' } });
   const q = (id: string) => agr(rep).requirements.find((x) => x.id === id)!;
-  for (const id of ['AGR-REV-02', 'AGR-REV-03', 'AGR-ESC-03', 'AGR-AUTH-02']) assert.equal(q(id).status, 'pass', `${id}: ${q(id).status} ${q(id).reason ?? ''}`);
+  for (const id of ['AGR-REV-02', 'AGR-REV-03', 'AGR-ESC-03', 'AGR-AUTH-02', 'AGR-AUTH-04']) assert.equal(q(id).status, 'pass', `${id}: ${q(id).status} ${q(id).reason ?? ''}`);
   // The checks ran under the profile's numbers, and the texts quote them.
   assert.equal(q('AGR-REV-03').title, 'The 2nd rejection refunds the buyer; there is no 3rd review');
   assert.deepEqual(q('AGR-REV-03').constants, { reviewLimit: '2' });
@@ -57,8 +57,8 @@ test('a target configured with the defaults, certified with the profile: exactly
     const failing = agr(report(out)).requirements.filter((q) => q.status !== 'pass');
     const ids = failing.map((q) => q.id);
     // The server refunds at the 5th rejection, not the 2nd; its escrow lets buyers reclaim after 7 days,
-    // not 1; it accepts vendor signatures up to 5 minutes old, not 2.
-    for (const id of ['AGR-REV-03', 'AGR-ESC-03', 'AGR-AUTH-02']) assert.ok(ids.includes(id), ids.join());
+    // not 1; it accepts vendor and register-with-key signatures up to 5 minutes old, not 2 (both scenarios try 30 s past the window in every run).
+    for (const id of ['AGR-REV-03', 'AGR-ESC-03', 'AGR-AUTH-02', 'AGR-AUTH-04']) assert.ok(ids.includes(id), ids.join());
     for (const q of failing)
       assert.ok(
         q.status === 'fail' && q.constants && Object.keys(q.constants).some((k) => ['reviewLimit', 'reclaimDelaySeconds', 'authWindowSeconds'].includes(k)),

@@ -263,11 +263,16 @@ export { registeredWith };
 export const apiKeys = defineScenario({
   kind: 'property',
   id: 'api-key-auth',
-  title: 'register-with-key: fresh signature → ak_ key for that agent; unknown key, stale or foreign signature refused and nothing registered',
+  title: 'register-with-key: fresh signature → ak_ key for that agent; unknown key, stale (far, and just past the window) or foreign signature refused and nothing registered',
   requirements: ['AGR-AUTH-04'],
   ...BASE,
-  // Every run tries the stale and the foreign signature (in a generated order) before the fresh one.
-  arbitrary: (env) => fc.record({ bads: fc.shuffledSubarray(['stale', 'foreign'] as const, { minLength: 2 }), skew: fc.integer({ min: constantsOf(env).authWindowSeconds + 30, max: 86_400 }) }),
+  // Every run tries the stale (far, and just past the window) and the foreign signature (in a generated order) before the fresh one.
+  arbitrary: (env) =>
+    fc.record({
+      bads: fc.shuffledSubarray(['stale', 'stale-edge', 'foreign'] as const, { minLength: 3 }),
+      skew: fc.integer({ min: constantsOf(env).authWindowSeconds + EDGE_SECONDS, max: 86_400 }),
+      edge: fc.constant(constantsOf(env).authWindowSeconds + EDGE_SECONDS),
+    }),
   async run(ctx, v) {
     const a = await agr(ctx);
     const wallet = privateKeyToAccount(ctx.key('vendor2'));
@@ -280,7 +285,7 @@ export const apiKeys = defineScenario({
     };
     const nowS = Math.floor(Date.now() / 1000);
     for (const bad of v.bads) {
-      const ts = bad === 'stale' ? nowS - v.skew : nowS;
+      const ts = bad === 'stale' ? nowS - v.skew : bad === 'stale-edge' ? nowS - v.edge : nowS;
       ctx.act(`vendor2 registers with a ${bad} signature (timestamp ${ts - nowS}s)`);
       const r = await register(ts, bad === 'foreign' ? ctx.key('attacker') : ctx.key('vendor2'));
       ctx.check('AGR-AUTH-04', r.status >= 400 && r.status < 500 && !r.body?.apiKey, `a ${bad} register-with-key is refused`, {
