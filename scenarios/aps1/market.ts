@@ -10,7 +10,7 @@ import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { nexusAbi, proofAbi, tokenAbi } from '../../reference-impl/aps1/protocol/abi.ts';
 import { platformFee } from '../../reference-impl/aps1/protocol/fees.ts';
-import { AUTH_HEADERS, executeAuthMessage } from '../../reference-impl/aps1/protocol/marketplace.ts';
+import { AUTH_HEADERS, AUTH_WINDOW_SECONDS, executeAuthMessage } from '../../reference-impl/aps1/protocol/marketplace.ts';
 import { usdToUnits } from '../../reference-impl/aps1/protocol/price.ts';
 import { APS1_PROFILE } from '../../reference-impl/aps1/protocol/profile.ts';
 import { planHash } from '../../reference-impl/aps1/protocol/proof.ts';
@@ -229,19 +229,25 @@ export const marketHire = defineScenario({
   },
 });
 
-const AUTH_ATTACKS = ['unsigned', 'stale', 'other-signer', 'other-job', 'unrecoverable', 'replay'] as const;
+// stale: a generated age past the window; stale-edge: 30 s past it, every run (a window a few minutes
+// too wide passes every far timestamp).
+const AUTH_ATTACKS = ['unsigned', 'stale', 'stale-edge', 'other-signer', 'other-job', 'unrecoverable', 'replay'] as const;
 
 export const marketAuth = defineScenario({
   kind: 'property',
   id: 'marketplace-auth',
   title:
-    'Every authorization attack in every run: unsigned, stale, signed by another wallet, a signature for another job, 65 zero bytes (no key can have signed them), a replayed jobId: no money moves',
+    'Every authorization attack in every run: unsigned, stale (far, and 30 s past the ±300 s window), signed by another wallet, a signature for another job, 65 zero bytes (no key can have signed them), a replayed jobId: no money moves',
   requirements: ['APS-MKT-03'],
   ...MARKET,
   roles: ['buyer1', 'buyer2'],
   signers: ['attacker'],
   arbitrary: () =>
-    fc.record({ order: fc.shuffledSubarray([...AUTH_ATTACKS], { minLength: AUTH_ATTACKS.length }), victim: fc.constantFrom('buyer1', 'buyer2'), skew: fc.integer({ min: 301, max: 86_400 }) }),
+    fc.record({
+      order: fc.shuffledSubarray([...AUTH_ATTACKS], { minLength: AUTH_ATTACKS.length }),
+      victim: fc.constantFrom('buyer1', 'buyer2'),
+      skew: fc.integer({ min: AUTH_WINDOW_SECONDS + 1, max: 86_400 }),
+    }),
   async run(ctx, v) {
     const mk = marketplaceOf(ctx);
     const list = await listing(ctx, 'APS-MKT-03');
@@ -270,8 +276,8 @@ export const marketAuth = defineScenario({
           ? {}
           : kind === 'unrecoverable'
             ? { [AUTH_HEADERS.signature]: `0x${'00'.repeat(65)}`, [AUTH_HEADERS.timestamp]: String(now) }
-            : kind === 'stale'
-              ? await sign(victimKey, jobId, prompt, now - v.skew)
+            : kind === 'stale' || kind === 'stale-edge'
+              ? await sign(victimKey, jobId, prompt, now - (kind === 'stale' ? v.skew : AUTH_WINDOW_SECONDS + 30))
               : kind === 'other-signer'
                 ? await sign(ctx.key('attacker'), jobId, prompt, now)
                 : kind === 'other-job'
