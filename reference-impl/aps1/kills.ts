@@ -193,6 +193,7 @@ export default defineKills<Variant>({
     { requirement: 'APS-RST-01', defect: APS1_FAULTS.describe('noCrashResume'), grep: 'restart-inside-completion', runs: 1, variant: { restartable: ['noCrashResume'] } },
     { requirement: 'APS-RST-01', defect: APS1_FAULTS.describe('noHireRecovery'), grep: 'restart-inside-hire', runs: 1, variant: { restartable: ['noHireRecovery'] } },
     fault('APS-MKT-03', 'acceptUnverifiableSignature', 'marketplace-auth', 2),
+    fault('APS-MKT-03', 'authWindowTenMinutes', 'marketplace-auth', 1),
     quirk('APS-DSP-01', 'penaltyFromWinner', 'the penalty is cut from the winner', 'dispute-outcomes'),
     quirk('APS-DSP-02', 'penaltyCapIn18Decimals', 'the cap 10e18 is compared in 6-decimal units', 'penalty-cap', 12),
     quirk('APS-JOB-05', 'timeoutAfterDelivery', 'a delivered job still times out', 'timeout-rules', 2),

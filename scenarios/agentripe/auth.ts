@@ -4,14 +4,13 @@
  * kind of bad signature in every run; wallet changes; API keys. After each refusal the task, the
  * escrow and the money are checked unchanged (scenario rules 4, 5, 6).
  */
-import { generateKeyPairSync, sign as ed25519Sign } from 'node:crypto';
 import fc from 'fast-check';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { defineScenario } from '../../harness/engine/dsl.ts';
 import { Indeterminate } from '../../harness/engine/errors.ts';
 import { hasCapability } from '../../harness/target/schema.ts';
-import { base58Encode, registerWithKeyMessage, vendorAuthMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
+import { registerWithKeyMessage, solanaAuthHeaders, solanaKeyPair, vendorAuthMessage } from '../../reference-impl/agentripe/protocol/auth.ts';
 import { identityAbi } from '../../reference-impl/agentripe/protocol/abi.ts';
 import { agentWallet, agr, card, constantsOf, deposit, getJson, goodResult, registerAgent, sendJson, short, signWalletSet, uniq, type Agr } from './lab.ts';
 import { PATH, paidTask, tidy, type PaidTask } from './observe.ts';
@@ -30,23 +29,6 @@ function evmHeaders(key: Hex, agentId: bigint | string, ts: number, claimed?: Ad
   return signer
     .signMessage({ message: vendorAuthMessage(address, ts) })
     .then((signature) => ({ 'x-vendor-address': address, 'x-agent-id': agentId.toString(), 'x-timestamp': String(ts), 'x-signature': signature }));
-}
-
-/**
- * Solana vendor-auth headers (`X-Solana-Address`, base58 ed25519 public key; `X-Signature`, hex
- * ed25519 signature of "{address}:{timestamp}") from a fresh key that is no agent's solanaWallet.
- * `forged`: the address is another fresh key's, so the signature does not verify either. A server
- * without this optional scheme refuses both as missing EVM headers; one with it must refuse both.
- */
-function solanaHeaders(agentId: bigint | string, ts: number, forged: boolean): Record<string, string> {
-  const rawKey = () => {
-    const pair = generateKeyPairSync('ed25519');
-    return { pair, address: base58Encode(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url')) };
-  };
-  const signer = rawKey();
-  const address = forged ? rawKey().address : signer.address;
-  const signature = ed25519Sign(null, Buffer.from(vendorAuthMessage(address, ts), 'utf8'), signer.pair.privateKey).toString('hex');
-  return { 'x-solana-address': address, 'x-agent-id': agentId.toString(), 'x-timestamp': String(ts), 'x-signature': signature };
 }
 
 /** What a task looks like from the outside: status, /result, deposit status. */
@@ -176,19 +158,21 @@ export const vendorAuth = defineScenario({
     // Every attempt is refused, so the task and the money must stay as they are now throughout.
     const before = await snapshot(t);
     const money = await ctx.balancesOf(a.s, a.usdc, holders);
+    // How far from now each kind's timestamp is (the others sign at now).
+    const offset: Partial<Record<(typeof SIG_KINDS)[number], number>> = { stale: -v.skew, future: v.skew, 'stale-edge': -v.edge, 'future-edge': v.edge };
+    // forged: the owner's address, signed by someone else; not-owner: a valid signature by an address that is not authorized;
+    // solana-*: a Solana key that is not the agent's solanaWallet, with a valid signature or one by another key.
+    const credential = (kind: (typeof SIG_KINDS)[number], ts: number): Promise<Record<string, string>> | Record<string, string> => {
+      if (kind === 'forged') return evmHeaders(other, t.agentId, ts, owner.address);
+      if (kind === 'not-owner') return evmHeaders(other, t.agentId, ts);
+      if (kind === 'solana-not-wallet') return solanaAuthHeaders(solanaKeyPair(), t.agentId, ts);
+      if (kind === 'solana-forged') return solanaAuthHeaders(solanaKeyPair(), t.agentId, ts, solanaKeyPair().address);
+      return evmHeaders(ctx.key('vendor1'), t.agentId, ts);
+    };
     for (const kind of v.kinds) {
       const nowS = Math.floor(Date.now() / 1000);
-      const ts = nowS + (kind === 'stale' ? -v.skew : kind === 'future' ? v.skew : kind === 'stale-edge' ? -v.edge : kind === 'future-edge' ? v.edge : 0);
-      // forged: the owner's address, signed by someone else; not-owner: a valid signature by an address that is not authorized.
-      // solana-*: a Solana key that is not the agent's solanaWallet, with a valid or a forged signature.
-      const headers =
-        kind === 'forged'
-          ? await evmHeaders(other, t.agentId, ts, owner.address)
-          : kind === 'not-owner'
-            ? await evmHeaders(other, t.agentId, ts)
-            : kind === 'solana-forged' || kind === 'solana-not-wallet'
-              ? solanaHeaders(t.agentId, ts, kind === 'solana-forged')
-              : await evmHeaders(ctx.key('vendor1'), t.agentId, ts);
+      const ts = nowS + (offset[kind] ?? 0);
+      const headers = await credential(kind, ts);
       ctx.act(`a request for agent ${t.agentId} with a ${kind} signature (timestamp ${ts - nowS >= 0 ? '+' : ''}${ts - nowS}s)`);
       const res = await act(a, 'start', t.taskId, headers);
       ctx.check('AGR-AUTH-02', res.status === 401 || res.status === 403, `a ${kind} vendor signature is refused`, { expected: 401, actual: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}` });

@@ -284,10 +284,17 @@ async function facilitatorFaultSetup(ctx: RunContext, buyer: (typeof BUYERS)[num
   };
 }
 
-/** {@link facilitatorFaultSetup}, the payer's holdings now, and the buyer's honest payment signed: what a scenario on a faulty node pays with. */
+type FaultSetup = Awaited<ReturnType<typeof facilitatorFaultSetup>>;
+
+/** The payer's holdings now and the buyer's honest payment signed, on a set-up already made. */
+async function honestPayment(ctx: RunContext, setup: FaultSetup, buyer: (typeof BUYERS)[number]) {
+  return { snap: await holdings(ctx, setup.o, setup.payer), p: await sign(ctx, setup.o, buyer, setup.version) };
+}
+
+/** {@link facilitatorFaultSetup} and {@link honestPayment}: what a scenario on a faulty node pays with. */
 async function honestPaymentSetup(ctx: RunContext, buyer: (typeof BUYERS)[number]) {
   const setup = await facilitatorFaultSetup(ctx, buyer);
-  return { ...setup, snap: await holdings(ctx, setup.o, setup.payer), p: await sign(ctx, setup.o, buyer, setup.version) };
+  return { ...setup, ...(await honestPayment(ctx, setup, buyer)) };
 }
 
 /** A facilitator scenario on a node with a fault (capability rpc-faults): each run meets the same node, more runs only vary the buyer (npm start stays quick). */
@@ -1031,10 +1038,9 @@ function ownsFailure(a: FacilitatorAnswer): boolean {
  * honest: a facilitator may leave the judgement to the chain); once the node answers again, the
  * payment verifies.
  */
-async function underNodeFailure(ctx: RunContext, setup: Awaited<ReturnType<typeof facilitatorFaultSetup>>, buyer: (typeof BUYERS)[number], fault: FaultSpec): Promise<void> {
+async function underNodeFailure(ctx: RunContext, setup: FaultSetup, buyer: (typeof BUYERS)[number], fault: FaultSpec): Promise<void> {
   const { o, payer, rpc, version, amount } = setup;
-  const snap = await holdings(ctx, o, payer);
-  const p = await sign(ctx, o, buyer, version);
+  const { snap, p } = await honestPayment(ctx, setup, buyer);
   const armed = rpc.arm(fault);
   let verified: FacilitatorAnswer;
   let settled: FacilitatorAnswer;

@@ -8,7 +8,7 @@
  *    `X-Signature` = hex ed25519 signature of `"{solanaAddress}:{timestamp}"`, ±5 min; the address
  *    must equal the agent's AgentURIData `solanaWallet`.
  */
-import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { isAddress, verifyMessage, type Address, type Hex } from 'viem';
 
 /** Error strings (the first is the seed's). */
@@ -77,7 +77,19 @@ export function verifySolanaSignature(address: string, message: string, signatur
   }
 }
 
-/** The signed message of EVM vendor auth. */
+/** A fresh Solana (ed25519) key: its base58 address and its private key. */
+export function solanaKeyPair(): { address: string; privateKey: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return { address: base58Encode((publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(ED25519_SPKI_PREFIX.length)), privateKey };
+}
+
+/** Solana vendor-auth headers signed by `signer` for `agentId`, claiming `address` (default: the signer's). */
+export function solanaAuthHeaders(signer: { address: string; privateKey: KeyObject }, agentId: bigint | string, timestamp: number | string, address = signer.address): Record<string, string> {
+  const signature = cryptoSign(null, Buffer.from(vendorAuthMessage(address, timestamp), 'utf8'), signer.privateKey).toString('hex');
+  return { 'x-solana-address': address, 'x-agent-id': agentId.toString(), 'x-timestamp': String(timestamp), 'x-signature': signature };
+}
+
+/** The signed message of vendor auth (EVM and Solana). */
 export function vendorAuthMessage(address: string, timestamp: number | string): string {
   return `${address}:${timestamp}`;
 }

@@ -166,18 +166,12 @@ test('malformed ids and bodies get 4xx, never 500', async () => {
 });
 
 test('Solana auth: ed25519 over "{address}:{timestamp}", address must be the agent\'s solanaWallet', async () => {
-  const { generateKeyPairSync, sign } = await import('node:crypto');
-  const { base58Encode, base58Decode } = await import('../protocol/auth.ts');
+  const { base58Decode, solanaAuthHeaders, solanaKeyPair } = await import('../protocol/auth.ts');
   const { toDataUri } = await import('../protocol/agenturi.ts');
   const { identityRegistryAbi } = await import('../../../harness/chain/bindings/index.ts');
   const { parseEventLogs } = await import('viem');
-  const kp = () => {
-    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-    const raw = (publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(-32);
-    return { address: base58Encode(raw), privateKey };
-  };
-  const sol = kp();
-  const other = kp();
+  const sol = solanaKeyPair();
+  const other = solanaKeyPair();
   assert.deepEqual(Buffer.from(base58Decode(sol.address)!), (await import('node:crypto')).createPublicKey(sol.privateKey).export({ format: 'der', type: 'spki' }).subarray(-32));
   // vendor2 registers an agent whose catalog names the Solana wallet
   const data = {
@@ -189,10 +183,7 @@ test('Solana auth: ed25519 over "{address}:{timestamp}", address must be the age
   const hash = await w.writeContract({ address: lab.addr.identityRegistry, abi: identityRegistryAbi, functionName: 'register', args: [toDataUri(data)] });
   const rc = await lab.clients.publicClient.waitForTransactionReceipt({ hash });
   const agentId = (parseEventLogs({ abi: identityRegistryAbi, logs: rc.logs, eventName: 'Registered' })[0]!.args as { agentId: bigint }).agentId;
-  const headers = (who: { address: string; privateKey: any }, signer = who, off = 0) => {
-    const ts = String(Math.floor(Date.now() / 1000) + off);
-    return { 'x-solana-address': who.address, 'x-agent-id': agentId.toString(), 'x-timestamp': ts, 'x-signature': sign(null, Buffer.from(`${who.address}:${ts}`), signer.privateKey).toString('hex') };
-  };
+  const headers = (who: ReturnType<typeof solanaKeyPair>, signer = who, off = 0) => solanaAuthHeaders(signer, agentId, Math.floor(Date.now() / 1000) + off, who.address);
   assert.equal((await fetch(url('/vendor/tasks'), { headers: headers(sol) })).status, 200);
   const wrongKey = await fetch(url('/vendor/tasks'), { headers: headers(sol, other) });
   assert.deepEqual([wrongKey.status, (await wrongKey.json()).error], [401, AuthError.signature]);

@@ -38,6 +38,7 @@ export const APS1_FAULTS = defineFaults({
   payoutOffByOne: "the marketplace's settlement message reports agentPayout one unit high",
   staleListing: 'GET /agents lists a stale manifest (a price the agent no longer asks)',
   keepRefund: 'the marketplace keeps refunds instead of returning them to the caller',
+  authWindowTenMinutes: "the marketplace accepts a caller's signature up to 10 minutes old, twice the profile's ±300 s",
   acceptUnverifiableSignature: 'the marketplace takes a signature it cannot recover (65 zero bytes) as the caller’s',
   noFundsCheck: "the marketplace pulls the price without checking the caller's allowance and balance first (an unfunded caller gets a 502)",
   dropPayload: 'the marketplace forwards the prompt but not the payload to the agent',
