@@ -291,8 +291,23 @@ export class RunContext {
       await c.test.revert({ id: snap.id });
       const h = await c.public.getBlockNumber({ cacheTime: 0 });
       if (h !== snap.height) throw new HarnessFault(`chain ${key}: height ${h} after revert, expected ${snap.height}`);
+      if (status) await dropQueued(c);
     }
     this.snapshots.clear();
     this.sessions.clear();
   }
+}
+
+/**
+ * Drops the queued transactions (a nonce above their sender's next one) left in the pool after a
+ * run's revert. They belong to the run's world: a server's send numbered before the revert, or
+ * above a lower nonce it lost. Left there, one is mined as soon as its sender's gap fills, in some
+ * later run, as a transfer nobody in that run made (seen in a fresh clone: payTo +30000 where one
+ * payment of 10000 was made).
+ */
+async function dropQueued(c: { test: { request: (a: never) => Promise<unknown> } }): Promise<void> {
+  const pool = (await c.test.request({ method: 'txpool_status' } as never).catch(() => undefined)) as { pending: Hex; queued: Hex } | undefined;
+  // anvil_dropTransaction leaves a queued one in place (measured); dropping all is exact here, since
+  // nothing was pending at the revert and a send since would have been mined at once.
+  if (pool && BigInt(pool.queued) > 0n && BigInt(pool.pending) === 0n) await c.test.request({ method: 'anvil_dropAllTransactions' } as never).catch(() => undefined);
 }

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import fc from 'fast-check';
 import { parseTarget, type Capability, type Target } from '../target/schema.ts';
-import { LONG_RUN_STATES, rpcCall, startChain } from '../chain/index.ts';
+import { LONG_RUN_STATES, roleAccount, rpcCall, startChain } from '../chain/index.ts';
+import { privateKeyToAccount } from 'viem/accounts';
 import type { Hex } from 'viem';
 import { defineCatalog } from './catalog.ts';
 import { defineProtocol, defineScenario, type ProtocolModule } from './dsl.ts';
@@ -564,6 +565,44 @@ test('every run of a scenario that reorgs starts on an empty block of its own (a
     const plain = starts.get('plain')!;
     assert.deepEqual(new Set(plain.map((b) => b.number)), new Set([BigInt(height)]), 'no block mined');
     assert.equal(await rpcCall<Hex>(chain.rpcUrl, 'eth_blockNumber'), height, 'every run reverted');
+  } finally {
+    await chain.stop();
+  }
+}, 60_000);
+
+test('a queued transaction a run leaves (its nonce above its sender’s next one) is dropped with the run: a later run that fills the gap does not mine it', async () => {
+  const chain = await startChain({ profile: 'base-sepolia' });
+  try {
+    const onChain = parseTarget({ name: 'anvil', chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl }], accounts: [], capabilities: ['snapshot'] });
+    const sender = privateKeyToAccount(roleAccount('buyer1').privateKey);
+    const send = async (nonce: number) =>
+      rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [
+        await sender.signTransaction({ to: roleAccount('vendor2').address, value: 1n, nonce, gas: 21_000n, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n, chainId: chain.chainId }),
+      ]);
+    const leaves = defineScenario({
+      kind: 'property',
+      id: 'leaves-queued',
+      title: 'leaves a queued transaction',
+      requirements: ['T-MUST-01'],
+      arbitrary: () => fc.constant(0),
+      async run(ctx) {
+        await ctx.chain();
+        const next = Number(await rpcCall<Hex>(chain.rpcUrl, 'eth_getTransactionCount', [sender.address, 'latest']));
+        await send(next + 1);
+        ctx.check('T-MUST-01', true, 'ok');
+      },
+    });
+    const r = await runAll(
+      { target: onChain, targetInfo: { name: 'anvil', kind: 'file', capabilities: [], chains: [] }, workers: [createTargetClients(onChain)], protocols: [proto([leaves])] },
+      { runs: 1, seed: 3, command: 'test' },
+    );
+    assert.equal(r.protocols[0]!.scenarios[0]!.status, 'pass');
+    assert.deepEqual(await rpcCall(chain.rpcUrl, 'txpool_status'), { pending: '0x0', queued: '0x0' }, 'the run’s queued transaction is gone');
+    // The gap filled afterwards: only the new transaction is mined.
+    const count = async () => Number(await rpcCall<Hex>(chain.rpcUrl, 'eth_getTransactionCount', [sender.address, 'latest']));
+    const before = await count();
+    await send(before);
+    assert.equal(await count(), before + 1, 'one transaction mined, not the dropped one behind it');
   } finally {
     await chain.stop();
   }
