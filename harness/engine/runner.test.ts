@@ -575,8 +575,9 @@ test('a queued transaction a run leaves (its nonce above its sender’s next one
   try {
     const onChain = parseTarget({ name: 'anvil', chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl }], accounts: [], capabilities: ['snapshot'] });
     const sender = privateKeyToAccount(roleAccount('buyer1').privateKey);
-    const send = async (nonce: number) =>
-      rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [
+    // The sync send returns once the transaction is mined (a plain send can be counted before automine mined it).
+    const send = async (nonce: number, method = 'eth_sendRawTransaction') =>
+      rpcCall(chain.rpcUrl, method, [
         await sender.signTransaction({ to: roleAccount('vendor2').address, value: 1n, nonce, gas: 21_000n, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n, chainId: chain.chainId }),
       ]);
     const leaves = defineScenario({
@@ -601,7 +602,8 @@ test('a queued transaction a run leaves (its nonce above its sender’s next one
     // The gap filled afterwards: only the new transaction is mined.
     const count = async () => Number(await rpcCall<Hex>(chain.rpcUrl, 'eth_getTransactionCount', [sender.address, 'latest']));
     const before = await count();
-    await send(before);
+    await send(before, 'eth_sendRawTransactionSync');
+    await new Promise((r) => setTimeout(r, 200));
     assert.equal(await count(), before + 1, 'one transaction mined, not the dropped one behind it');
   } finally {
     await chain.stop();
