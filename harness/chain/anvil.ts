@@ -355,8 +355,14 @@ const snapshotHeights = new Map<string, bigint>();
  * block is mined).
  */
 export async function snapshot(rpcUrl: string): Promise<Hex> {
+  const blockNumber = async () => BigInt(await rpcCall<Hex>(rpcUrl, 'eth_blockNumber'));
+  const before = await blockNumber();
   const id = await rpcCall<Hex>(rpcUrl, 'evm_snapshot');
-  snapshotHeights.set(`${rpcUrl}#${id}`, BigInt(await rpcCall<Hex>(rpcUrl, 'eth_blockNumber')));
+  const after = await blockNumber();
+  // A block mined between the two reads leaves the snapshot's height unknown, and revert() would
+  // later blame the run for it: say so here, where it happened.
+  if (before !== after) throw new Error(`evm_snapshot(${id}): a block was mined while the snapshot was taken (block ${before} → ${after}); something is still sending or mining`);
+  snapshotHeights.set(`${rpcUrl}#${id}`, after);
   return id;
 }
 

@@ -144,6 +144,9 @@ test('a queued transaction (its nonce leaves a gap) does not stop a reorg and st
       await rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [await sign(next - 1)]);
       await assert.rejects(reorg(chain.rpcUrl, 1), (e: Error) => /reorg: 1 pending \/ 1 queued/.test(e.message) && e.message.includes(buyer.toLowerCase().slice(2, 10)));
     } finally {
+      // Dropped first: turning automine back on mines whatever is pending (measured), and under
+      // CI load that block landed after the next test's snapshot was taken.
+      await rpcCall(chain.rpcUrl, 'anvil_dropAllTransactions');
       await rpcCall(chain.rpcUrl, 'evm_setAutomine', [true]);
     }
   } finally {
