@@ -22,6 +22,7 @@ import type { FundingResult, PlacementResult } from './provision.ts';
 import { rpcCall } from './rpc.ts';
 import { closeRpcSocket, useRpcSocket } from './rpc-socket.ts';
 import { processAlive } from './process.ts';
+import { repairStuckTransactions, type PoolRepair } from './pool-repair.ts';
 
 /** Directory of the committed chain state fixtures. */
 export const FIXTURE_DIR = path.join(REPO_ROOT, 'fixtures', 'chain-state');
@@ -136,6 +137,8 @@ export interface RunningChain {
    * exit code/signal. Never settles for a normal stop.
    */
   crashed?: Promise<{ code: number | null; signal: string | null }>;
+  /** The repair of anvil's stuck transactions (pool-repair.ts), unless turned off. */
+  poolRepair?: PoolRepair;
 }
 
 /** Options of {@link startChain}. */
@@ -171,6 +174,11 @@ export interface StartChainOptions {
    * still revert. `amh up` keeps anvil's default (a lab someone may query at any block).
    */
   pruneHistory?: number;
+  /**
+   * Repair transactions anvil leaves queued at their sender's next nonce (pool-repair.ts; default
+   * true). Off only for a test that wants to see the stall.
+   */
+  repairStuckTransactions?: boolean;
 }
 
 /** Past block states kept by the chains of runs that never reorg deeply (`amh run`'s reference, `amh load`, `amh simulate`). */
@@ -282,8 +290,10 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
   // process that stopped a chain lingered 5 s before exiting (amh run: 4.7 s of work, exit at 9.8 s).
   // End anvil first, while execa still listens; prool's stop() then finds it gone and arms nothing.
   let socketUrl: string | undefined;
+  let poolRepair: PoolRepair | undefined;
   async function endAnvil(): Promise<void> {
     instance.off('exit', onCrash);
+    poolRepair?.stop();
     if (socketUrl) closeRpcSocket(socketUrl);
     const child = instance._internal.process;
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
@@ -318,6 +328,7 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     socketUrl = rpcUrl;
     if (!opts.logging) await rpcCall(rpcUrl, 'anvil_setLoggingEnabled', [false]);
     const running: RunningChain = { profile, rpcUrl, port: listening.port, chainId, host, stop, pid, crashed };
+    if (opts.repairStuckTransactions !== false) running.poolRepair = poolRepair = repairStuckTransactions(rpcUrl);
     if (args.loadState) {
       // The fixture's head block carries the time the fixture was made; mine one so that `latest`
       // (what servers and clients read as chain time) starts at the host's clock.

@@ -67,5 +67,6 @@ export {
 export { targetChainEntry } from './target-entry.ts';
 export { keepAliveText, rpcBatch, type RpcOutcome, type RpcRequest, type TextAnswer } from './rpc.ts';
 export { depthFrom, reorg, rollback, type BlockRef, type Reinclude, type ReorgResult } from './reorg.ts';
+export { POOL_REPAIR_INTERVAL_MS, repairStuckTransactions, type PoolRepair, type PoolRepairRecord } from './pool-repair.ts';
 export { SerialSender, simulatedGas, type ContractCall, type SendOptions } from './serial-sender.ts';
 export { fundRoleAccounts, placeContracts, type FundingResult, type PlacementResult } from './provision.ts';

@@ -1,0 +1,120 @@
+/**
+ * The repair of anvil's stuck transactions on a real anvil. The stall anvil makes under concurrent
+ * sends (a transaction at its sender's next nonce, queued for good) is set up deterministically:
+ * a transaction one nonce ahead is queued, then `anvil_setNonce` moves the account up to it. anvil
+ * then holds it exactly as it holds the transactions its race strands (measured: no block, other
+ * sender or re-send moves it).
+ */
+import assert from 'node:assert/strict';
+import { afterAll, beforeAll, test } from 'vitest';
+import type { Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { repairStuckTransactions, roleAccount, rpcCall, startChain, type RunningChain } from './index.ts';
+
+let chain: RunningChain;
+beforeAll(async () => {
+  // The chain's own repair is off: each test drives one with check().
+  chain = await startChain({ profile: 'base', repairStuckTransactions: false });
+});
+afterAll(async () => {
+  await chain?.stop();
+});
+
+const call = <T>(method: string, params: unknown[] = []) => rpcCall<T>(chain.rpcUrl, method, params);
+const count = async (who: Hex) => Number(BigInt(await call<Hex>('eth_getTransactionCount', [who, 'latest'])));
+const signer = (role: 'buyer1' | 'buyer2' | 'vendor1') => {
+  const key = privateKeyToAccount(roleAccount(role).privateKey);
+  return (nonce: number) =>
+    key.signTransaction({ to: roleAccount('vendor2').address, value: 1n, nonce, gas: 21_000n, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n, chainId: chain.chainId });
+};
+
+/** Strands a transaction of `role` the way anvil's race does; returns its sender, nonce and hash. */
+async function strand(role: 'buyer1' | 'buyer2' | 'vendor1') {
+  const who = roleAccount(role).address;
+  const n = await count(who);
+  const hash = await call<Hex>('eth_sendRawTransaction', [await signer(role)(n + 1)]);
+  await call('anvil_setNonce', [who, `0x${(n + 1).toString(16)}`]);
+  await call('evm_mine');
+  assert.equal((await call<{ queued: Hex }>('txpool_status')).queued, '0x1', 'anvil holds it queued at the next nonce');
+  return { who, nonce: n + 1, hash };
+}
+
+test('a transaction stranded at its sender next nonce is sent back after two polls: it and the sender later sends are mined, with their own hashes, and a wait for its receipt completes', async () => {
+  const repair = repairStuckTransactions(chain.rpcUrl, { intervalMs: 60_000 });
+  try {
+    const s = await strand('buyer1');
+    // A send behind it, waiting synchronously as a server would; it completes once the repair runs.
+    const behind = call<{ transactionHash: Hex; status: Hex }>('eth_sendRawTransactionSync', [await signer('buyer1')(s.nonce + 1)]);
+    assert.deepEqual(await repair.check(), [], 'one poll only marks it');
+    const [record] = await repair.check();
+    assert.ok(record, 'the second poll repairs');
+    assert.equal(record.sender, s.who.toLowerCase());
+    assert.deepEqual(record.resent, [s.nonce, s.nonce + 1]);
+    assert.deepEqual(record.lost, []);
+    assert.equal((await behind).status, '0x1');
+    const mined = await call<{ status: Hex } | null>('eth_getTransactionReceipt', [s.hash]);
+    assert.equal(mined?.status, '0x1', 'the stranded transaction is mined under its own hash');
+    assert.equal(await count(s.who), s.nonce + 2);
+    assert.deepEqual(await call('txpool_status'), { pending: '0x0', queued: '0x0' });
+    assert.equal(repair.records.length, 1);
+  } finally {
+    repair.stop();
+    await call('anvil_dropAllTransactions');
+  }
+});
+
+test('a nonce gap is the sender queue, not a stall: left queued, however often polled', async () => {
+  const repair = repairStuckTransactions(chain.rpcUrl, { intervalMs: 60_000 });
+  try {
+    const who = roleAccount('buyer2').address;
+    const n = await count(who);
+    const hash = await call<Hex>('eth_sendRawTransaction', [await signer('buyer2')(n + 1)]);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await repair.check(), []);
+    assert.equal((await call<{ queued: Hex }>('txpool_status')).queued, '0x1');
+    assert.equal(await call('eth_getTransactionReceipt', [hash]), null);
+  } finally {
+    repair.stop();
+    await call('anvil_dropAllTransactions');
+  }
+});
+
+test('the repair started with a chain runs on its own and stops with it', async () => {
+  const own = await startChain({ profile: 'base' });
+  try {
+    assert.ok(own.poolRepair);
+    const who = roleAccount('vendor1').address;
+    const n = Number(BigInt(await rpcCall<Hex>(own.rpcUrl, 'eth_getTransactionCount', [who, 'latest'])));
+    const raw = await privateKeyToAccount(roleAccount('vendor1').privateKey).signTransaction({
+      to: roleAccount('vendor2').address,
+      value: 1n,
+      nonce: n + 1,
+      gas: 21_000n,
+      maxFeePerGas: 10_000_000_000n,
+      maxPriorityFeePerGas: 1n,
+      chainId: own.chainId,
+    });
+    await rpcCall(own.rpcUrl, 'eth_sendRawTransaction', [raw]);
+    await rpcCall(own.rpcUrl, 'anvil_setNonce', [who, `0x${(n + 1).toString(16)}`]);
+    // Mined within a few polls, with no one asking.
+    const receipt = await rpcCall<{ status: Hex }>(own.rpcUrl, 'eth_sendRawTransactionSync', [
+      await privateKeyToAccount(roleAccount('vendor1').privateKey).signTransaction({
+        to: roleAccount('vendor2').address,
+        value: 1n,
+        nonce: n + 2,
+        gas: 21_000n,
+        maxFeePerGas: 10_000_000_000n,
+        maxPriorityFeePerGas: 1n,
+        chainId: own.chainId,
+      }),
+    ]);
+    assert.equal(receipt.status, '0x1');
+    // The record is written once the repair's own re-sends return, a moment after ours.
+    for (let i = 0; i < 100 && own.poolRepair.records.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      own.poolRepair.records.map((r) => r.resent),
+      [[n + 1, n + 2]],
+    );
+  } finally {
+    await own.stop();
+  }
+});
