@@ -283,6 +283,7 @@ export default defineKills<Variant>({
     { requirement: 'AGR-FLT-04', defect: AGENTRIPE_FAULTS.describe('noCrashRecovery'), grep: 'fault-escrow-send-refused', runs: 1, variant: { restartable: ['noCrashRecovery'] } },
     { requirement: 'AGR-FLT-04', defect: AGENTRIPE_FAULTS.describe('retryJudgesAgain'), grep: 'fault-escrow-send-refused', runs: 1, variant: { restartable: ['retryJudgesAgain'] } },
     { requirement: 'AGR-FLT-04', defect: AGENTRIPE_FAULTS.describe('retryEscrowActionInverted'), grep: 'fault-escrow-send-refused', runs: 1, variant: { restartable: ['retryEscrowActionInverted'] } },
+    { requirement: 'AGR-FLT-04', defect: AGENTRIPE_FAULTS.describe('retryEscrowActionMisnamed'), grep: 'fault-escrow-send-refused', runs: 1, variant: { restartable: ['retryEscrowActionMisnamed'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('inMemoryState'), grep: 'restart-every-step', runs: 1, variant: { restartable: ['inMemoryState'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('noCrashRecovery'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['noCrashRecovery'] } },
     { requirement: 'AGR-RST-01', defect: AGENTRIPE_FAULTS.describe('resyncSkipsFeedback'), grep: 'restart-inside-escrow-action', runs: 1, variant: { restartable: ['resyncSkipsFeedback'] } },

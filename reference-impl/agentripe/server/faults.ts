@@ -52,6 +52,7 @@ export const AGENTRIPE_FAULTS = defineFaults({
   noCrashRecovery: 'a release or refund decided before a crash is never carried out: no resync on start, and a repeated complete or fail is refused while it is pending',
   retryJudgesAgain: 'a repeated complete whose decided release or refund is still pending is reviewed again as a new submission (a retried last rejection is counted twice)',
   retryEscrowActionInverted: 'a repeated complete that finishes a pending release or refund answers the other resolution as its escrowAction',
+  retryEscrowActionMisnamed: 'a repeated complete that finishes a pending release or refund answers an escrowAction the seed does not have ("done")',
 });
 
 /** The faults switched on (all off by default). */

@@ -117,7 +117,7 @@ export function vendorRoutes(app: Hono, ctx: AgentripeContext): void {
         return c.json({
           task: { id, status: f.status, errorMessage: f.errorMessage, reviewRejectCount: f.reviewRejectCount, updatedAt: f.updatedAt },
           review: { approved: f.reviewApproved === null ? was === 'release' : f.reviewApproved === 1, reason: f.reviewReason ?? '' },
-          escrowAction: (f.depositState === 'released') !== (faults.retryEscrowActionInverted === true) ? 'released' : 'refunded',
+          escrowAction: faults.retryEscrowActionMisnamed ? 'done' : (f.depositState === 'released') !== (faults.retryEscrowActionInverted === true) ? 'released' : 'refunded',
         });
       }
       if (!faults.anyStateComplete && t.status !== 'processing' && t.status !== 'rejected') {
