@@ -22,7 +22,7 @@ import type { FundingResult, PlacementResult } from './provision.ts';
 import { rpcCall } from './rpc.ts';
 import { closeRpcSocket, useRpcSocket } from './rpc-socket.ts';
 import { processAlive } from './process.ts';
-import { repairStuckTransactions, type PoolRepair } from './pool-repair.ts';
+import { repairStuckTransactions, type PoolRepair, type PoolRepairRecord } from './pool-repair.ts';
 
 /** Directory of the committed chain state fixtures. */
 export const FIXTURE_DIR = path.join(REPO_ROOT, 'fixtures', 'chain-state');
@@ -328,7 +328,13 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
     socketUrl = rpcUrl;
     if (!opts.logging) await rpcCall(rpcUrl, 'anvil_setLoggingEnabled', [false]);
     const running: RunningChain = { profile, rpcUrl, port: listening.port, chainId, host, stop, pid, crashed };
-    if (opts.repairStuckTransactions !== false) running.poolRepair = poolRepair = repairStuckTransactions(rpcUrl);
+    if (opts.repairStuckTransactions !== false) {
+      // A repair that could not send something back changed what the sender sees: say so.
+      const onRepair = (r: PoolRepairRecord) => {
+        for (const l of r.lost) process.stderr.write(`anvil ${rpcUrl}: a stranded transaction of ${r.sender} (nonce ${l.nonce}, ${l.hash}) could not be sent back: ${l.reason}\n`);
+      };
+      running.poolRepair = poolRepair = repairStuckTransactions(rpcUrl, { onRepair });
+    }
     if (args.loadState) {
       // The fixture's head block carries the time the fixture was made; mine one so that `latest`
       // (what servers and clients read as chain time) starts at the host's clock.

@@ -118,3 +118,25 @@ test('the repair started with a chain runs on its own and stops with it', async 
     await own.stop();
   }
 });
+
+test('a stranded transaction the node no longer takes back is recorded as lost, with the node’s reason', async () => {
+  const repair = repairStuckTransactions(chain.rpcUrl, { intervalMs: 60_000 });
+  const who = roleAccount('vendor1').address;
+  const balance = await call<Hex>('eth_getBalance', [who, 'latest']);
+  try {
+    const s = await strand('vendor1');
+    // Its sender can no longer pay for the gas: the re-send is refused.
+    await call('anvil_setBalance', [who, '0x0']);
+    await repair.check();
+    const [record] = await repair.check();
+    assert.ok(record);
+    assert.deepEqual(record.resent, []);
+    assert.equal(record.lost.length, 1);
+    assert.equal(record.lost[0]!.hash, s.hash);
+    assert.match(record.lost[0]!.reason, /fund|balance/i);
+  } finally {
+    repair.stop();
+    await call('anvil_setBalance', [who, balance]);
+    await call('anvil_dropAllTransactions');
+  }
+});
