@@ -38,8 +38,13 @@ import { keyAnswer } from './protocol/wire.ts';
 /** $0.01 per DIEM per day; one DIEM for two days costs $0.02, and an early revoke refunds about half. */
 const TERMS = { pricePerDay: 10_000n, termDays: 2n, diemMin: DIEM, diemMax: 1_000_000n * DIEM };
 const RENT = { termDays: 2n, diem: DIEM };
-/** Rentals' worth of USDC each renter gets per planned second. */
-const RENTALS_PER_SECOND_FUNDED = 5n;
+/**
+ * Rentals' worth of USDC each renter gets per planned second. An idle 2-core machine runs about 10
+ * rentals a second per agent (2026-12-05: 295 in 6 s by 5 agents); at 5 the renters ran dry after
+ * about 60 and every later fund reverted ("transfer amount exceeds balance"). A funder holding less
+ * than this for every agent gives each an equal share (fundAgents).
+ */
+const RENTALS_PER_SECOND_FUNDED = 40n;
 /** Gas money per agent key (anvil's base fee is about a gwei: this pays for tens of thousands of sends). */
 const GAS_WEI = 10n ** 17n;
 const INFERENCE_ACCOUNT = 'provider';
