@@ -18,6 +18,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LONG_RUN_STATES } from '../chain/anvil.ts';
+import type { PoolRepairRecord } from '../chain/pool-repair.ts';
 import { keepAliveFetch, rpcCall } from '../chain/rpc.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
 import { chainsNeeded, startTargetFixtures, UsageError } from '../cli/execute.ts';
@@ -27,7 +28,7 @@ import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, t
 import { type LatencySummary, LoadRecorder } from './measure.ts';
 import type { Conservation, LedgerEntry, LoadPack, LoadRun, LoadUnit } from './pack.ts';
 
-export const LOAD_SCHEMA_VERSION = '1.2.0';
+export const LOAD_SCHEMA_VERSION = '1.3.0';
 /** At most this many agents: each is a loop with its own key, funds and sockets on a 2-core machine. */
 export const MAX_AGENTS = 1000;
 /** At most this long (ramp included): a load run is a bounded measurement, not a soak without end. */
@@ -110,6 +111,12 @@ export interface LoadReport {
     checks: { name: string; ok: boolean; expected: string; actual: string; note?: string }[];
   };
   verdict: { ok: boolean; exitCode: 0 | 1; reasons: string[] };
+  /**
+   * Reference runs only (the chains this run started): transactions anvil stranded in its pool
+   * and the harness sent back (harness/chain/pool-repair.ts), and those the node refused to take
+   * back. Added in 1.3.
+   */
+  nodeRepairs?: { stranded: number; resent: number; lost: number };
 }
 
 /** `30s`, `10m`, `1h`, `500ms`, `1m30s` → milliseconds. */
@@ -311,6 +318,7 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
       run,
       target,
       reference: Boolean(reference),
+      repairs: reference?.chains.flatMap((c) => c.poolRepair?.records ?? []),
       rec,
       ledger,
       conservation,
@@ -342,6 +350,8 @@ function buildReport(a: {
   run: LoadRun;
   target: Target;
   reference: boolean;
+  /** The pool repairs of the chains this run started (reference runs). */
+  repairs?: readonly PoolRepairRecord[];
   rec: LoadRecorder;
   ledger: LedgerEntry[];
   conservation: Conservation;
@@ -412,5 +422,14 @@ function buildReport(a: {
       checks: conservation.checks,
     },
     verdict: { ok, exitCode: ok ? 0 : 1, reasons },
+    ...(a.repairs
+      ? {
+          nodeRepairs: {
+            stranded: a.repairs.reduce((n, r) => n + r.resent.length + r.lost.length, 0),
+            resent: a.repairs.reduce((n, r) => n + r.resent.length, 0),
+            lost: a.repairs.reduce((n, r) => n + r.lost.length, 0),
+          },
+        }
+      : {}),
   };
 }

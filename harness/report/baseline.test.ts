@@ -28,7 +28,7 @@ const q = (id: string, status: RequirementStatus, level: 'MUST' | 'SHOULD' = 'MU
 });
 
 const report = (reqs: RequirementReport[], exitCode: 0 | 1 | 2 = reqs.some((r) => r.level === 'MUST' && (r.status === 'fail' || r.status === 'indeterminate')) ? 1 : 0): Report => ({
-  schemaVersion: '1.2.0',
+  schemaVersion: '1.3.0',
   harness: { name: 'agentmarket-harness', version: '0.1.0' },
   command: 'certify',
   target: { name: 't', kind: 'file', capabilities: [], chains: [] },

@@ -39,7 +39,7 @@ const targetJson = {
 };
 
 const report = (exitCode: 0 | 1 = 1): Report => ({
-  schemaVersion: '1.2.0',
+  schemaVersion: '1.3.0',
   harness: { name: 'agentmarket-harness', version: '0.1.0' },
   command: 'certify',
   target: { name: 'acme', kind: 'file', source: '/tmp/acme.json', capabilities: ['snapshot'], chains: [] },

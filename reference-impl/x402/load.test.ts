@@ -59,10 +59,14 @@ test('amh load --protocol x402 on the reference deployment: 10 agents for 5 s, e
   assert.match(r.stdout, /conservation holds to the unit/);
   assert.match(r.stdout, /^verdict: pass$/m);
   const rep = await readReport(out);
-  assert.equal(rep.schemaVersion, '1.2.0');
+  assert.equal(rep.schemaVersion, '1.3.0');
   assert.equal(rep.ledger.unit, 'usd-6');
   assert.equal(rep.protocol, 'x402');
   assert.equal(rep.target.kind, 'reference');
+  // The reference deployment's chains are the harness's: their pool repairs are counted, none lost.
+  assert.ok(rep.nodeRepairs, 'nodeRepairs on a reference run');
+  assert.equal(rep.nodeRepairs.lost, 0);
+  assert.equal(rep.nodeRepairs.stranded, rep.nodeRepairs.resent);
   assert.equal(rep.agents, 10);
   assert.equal(rep.seed, 3);
   assert.ok(rep.iterations.completed > 0);

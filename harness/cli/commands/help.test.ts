@@ -40,7 +40,7 @@ test('every command answers --help with its usage and exit 0', async () => {
 test('amh badge: exit 1 and no file for a bundle changed after signing; exit 0 and an SVG for the intact one', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'amh-badge-'));
   const report: Report = {
-    schemaVersion: '1.2.0',
+    schemaVersion: '1.3.0',
     harness: { name: 'agentmarket-harness', version: '0.1.0' },
     command: 'run',
     target: { name: 'reference', kind: 'reference', capabilities: [], chains: [] },

@@ -16,6 +16,7 @@ import { errorClass, LoadRecorder } from '../../load/measure.ts';
 import { defineLoad, equalCheck, expectStatus, HttpStatusFailure, LoadFailure, ledgerSum, PAYMENT_RETRIES, sendPayment, type LedgerEntry } from '../../load/pack.ts';
 import { checkLoadOptions, isLoopback, MAX_AGENTS, parseDuration, runLoad } from '../../load/run.ts';
 import { runLoadCli } from '../../testing/load.ts';
+import { summaryLines } from './load.ts';
 
 const load = runLoadCli;
 
@@ -146,7 +147,15 @@ test('the driver: N loops for the duration, every request timed, the ledger hand
   assert.deepEqual(new Set(seen().map((e) => e.agent)), new Set([0, 1, 2, 3]));
   assert.equal(report.ledger.byKind.paid!.amount, String(5 * report.iterations.completed));
   assert.equal(report.target.kind, 'file');
+  assert.equal(report.nodeRepairs, undefined, "a target file's chains are not the harness's: no repairs to report");
   assert.deepEqual(JSON.parse(await readFile(file, 'utf8')).verdict, report.verdict);
+  // The summary names node repairs only when anvil stranded something.
+  const nodeLine = (r: typeof report) => summaryLines(r, file).filter((l) => l.startsWith('node:'));
+  assert.deepEqual(nodeLine(report), []);
+  assert.deepEqual(nodeLine({ ...report, nodeRepairs: { stranded: 0, resent: 0, lost: 0 } }), []);
+  assert.deepEqual(nodeLine({ ...report, nodeRepairs: { stranded: 3, resent: 2, lost: 1 } }), [
+    'node: anvil stranded 3 transactions in its pool; the harness sent 2 back, 1 could not be (harness/chain/pool-repair.ts)',
+  ]);
 });
 
 test('the driver: a 5xx answer fails the run even when conservation holds; a failed conservation check fails it with the check named', async () => {

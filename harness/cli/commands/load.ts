@@ -81,6 +81,11 @@ export function summaryLines(r: LoadReport, file: string): string[] {
         .join(', ') || 'nothing moved'
     }; conservation ${r.conservation.ok ? 'holds to the unit' : 'VIOLATED'}`,
   ];
+  const n = r.nodeRepairs;
+  if (n?.stranded)
+    lines.push(
+      `node: anvil stranded ${n.stranded} transaction${n.stranded === 1 ? '' : 's'} in its pool; the harness sent ${n.resent} back${n.lost ? `, ${n.lost} could not be` : ''} (harness/chain/pool-repair.ts)`,
+    );
   for (const [cls, samples] of Object.entries(r.errors.samples)) lines.push(`  ${cls}: ${samples[0]}`);
   for (const c of r.conservation.checks.filter((x) => !x.ok)) lines.push(`  conservation: ${c.name}: expected ${c.expected}, got ${c.actual}${c.note ? ` (${c.note})` : ''}`);
   lines.push(`verdict: ${r.verdict.ok ? 'pass' : `FAIL (${r.verdict.reasons.join('; ')})`}`, `wrote ${file}`);
