@@ -112,11 +112,12 @@ export interface LoadReport {
   };
   verdict: { ok: boolean; exitCode: 0 | 1; reasons: string[] };
   /**
-   * Reference runs only (the chains this run started): transactions anvil stranded in its pool
-   * and the harness sent back (harness/chain/pool-repair.ts), and those the node refused to take
-   * back. Added in 1.3.
+   * Reference runs only (the chains this run started): `stalls`, how often anvil stranded a
+   * sender's transaction in its pool (harness/chain/pool-repair.ts); `resent`, the transactions
+   * the harness sent back (the stranded ones and those queued behind them); `lost`, those the node
+   * refused to take back. Added in 1.3.
    */
-  nodeRepairs?: { stranded: number; resent: number; lost: number };
+  nodeRepairs?: { stalls: number; resent: number; lost: number };
 }
 
 /** `30s`, `10m`, `1h`, `500ms`, `1m30s` → milliseconds. */
@@ -425,7 +426,7 @@ function buildReport(a: {
     ...(a.repairs
       ? {
           nodeRepairs: {
-            stranded: a.repairs.reduce((n, r) => n + r.resent.length + r.lost.length, 0),
+            stalls: a.repairs.length,
             resent: a.repairs.reduce((n, r) => n + r.resent.length, 0),
             lost: a.repairs.reduce((n, r) => n + r.lost.length, 0),
           },

@@ -66,7 +66,7 @@ test('amh load --protocol x402 on the reference deployment: 10 agents for 5 s, e
   // The reference deployment's chains are the harness's: their pool repairs are counted, none lost.
   assert.ok(rep.nodeRepairs, 'nodeRepairs on a reference run');
   assert.equal(rep.nodeRepairs.lost, 0);
-  assert.equal(rep.nodeRepairs.stranded, rep.nodeRepairs.resent);
+  assert.ok(rep.nodeRepairs.resent >= rep.nodeRepairs.stalls, 'each stall sends at least its stranded transaction back');
   assert.equal(rep.agents, 10);
   assert.equal(rep.seed, 3);
   assert.ok(rep.iterations.completed > 0);

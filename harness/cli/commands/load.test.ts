@@ -152,9 +152,12 @@ test('the driver: N loops for the duration, every request timed, the ledger hand
   // The summary names node repairs only when anvil stranded something.
   const nodeLine = (r: typeof report) => summaryLines(r, file).filter((l) => l.startsWith('node:'));
   assert.deepEqual(nodeLine(report), []);
-  assert.deepEqual(nodeLine({ ...report, nodeRepairs: { stranded: 0, resent: 0, lost: 0 } }), []);
-  assert.deepEqual(nodeLine({ ...report, nodeRepairs: { stranded: 3, resent: 2, lost: 1 } }), [
-    'node: anvil stranded 3 transactions in its pool; the harness sent 2 back, 1 could not be (harness/chain/pool-repair.ts)',
+  assert.deepEqual(nodeLine({ ...report, nodeRepairs: { stalls: 0, resent: 0, lost: 0 } }), []);
+  assert.deepEqual(nodeLine({ ...report, nodeRepairs: { stalls: 1, resent: 3, lost: 0 } }), [
+    "node: anvil stranded a sender's transaction in its pool once; the harness sent 3 transactions back (harness/chain/pool-repair.ts)",
+  ]);
+  assert.deepEqual(nodeLine({ ...report, nodeRepairs: { stalls: 2, resent: 1, lost: 1 } }), [
+    "node: anvil stranded a sender's transaction in its pool 2 times; the harness sent 1 transaction back, 1 could not be (harness/chain/pool-repair.ts)",
   ]);
 });
 

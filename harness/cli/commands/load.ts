@@ -82,9 +82,9 @@ export function summaryLines(r: LoadReport, file: string): string[] {
     }; conservation ${r.conservation.ok ? 'holds to the unit' : 'VIOLATED'}`,
   ];
   const n = r.nodeRepairs;
-  if (n?.stranded)
+  if (n?.stalls)
     lines.push(
-      `node: anvil stranded ${n.stranded} transaction${n.stranded === 1 ? '' : 's'} in its pool; the harness sent ${n.resent} back${n.lost ? `, ${n.lost} could not be` : ''} (harness/chain/pool-repair.ts)`,
+      `node: anvil stranded a sender's transaction in its pool ${n.stalls === 1 ? 'once' : `${n.stalls} times`}; the harness sent ${n.resent} transaction${n.resent === 1 ? '' : 's'} back${n.lost ? `, ${n.lost} could not be` : ''} (harness/chain/pool-repair.ts)`,
     );
   for (const [cls, samples] of Object.entries(r.errors.samples)) lines.push(`  ${cls}: ${samples[0]}`);
   for (const c of r.conservation.checks.filter((x) => !x.ok)) lines.push(`  conservation: ${c.name}: expected ${c.expected}, got ${c.actual}${c.note ? ` (${c.note})` : ''}`);
