@@ -13,7 +13,7 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1';
 import type { Address, Hex } from 'viem';
-import { privateKeyToAddress } from 'viem/accounts';
+import { privateKeyToAccount, privateKeyToAddress } from 'viem/accounts';
 
 /** BIP-39 mnemonic of the role accounts. Public, for local chains only. */
 export const ROLE_MNEMONIC = 'hamster wish web repair liberty attend layer toward blush entry metal valley';
@@ -51,6 +51,23 @@ export const roleAccounts: readonly RoleAccount[] = Object.freeze([
   { role: 'judge', address: '0xB53d30162d2b2A30200f10b42d1478E39962EA0f', privateKey: '0x3d9d2087fe4b75f8506945ed0d0984c328bcabbcb23717cb77fdcabe0c93ff71' },
   { role: 'attacker', address: '0xfc80457091c261F125DBA2631d4DCdC52BA4cEff', privateKey: '0x4bb362d72f112dafc63a326bce49c7bc7f1f6917afd02f3b2bcf95db474c2822' },
 ]);
+
+/**
+ * A signed transfer of 1 wei from `role` to vendor2 at an explicit `nonce` (21,000 gas, fee cap 10
+ * gwei): for tests that place a transaction in a node's pool by its nonce (a gap, a stranded one, a
+ * second spend of a nonce).
+ */
+export function signedTransfer(chainId: number, role: string, nonce: number): Promise<Hex> {
+  return privateKeyToAccount(roleAccount(role).privateKey).signTransaction({
+    to: roleAccount('vendor2').address,
+    value: 1n,
+    nonce,
+    gas: 21_000n,
+    maxFeePerGas: 10_000_000_000n,
+    maxPriorityFeePerGas: 1n,
+    chainId,
+  });
+}
 
 /**
  * The account of one role.

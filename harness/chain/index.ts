@@ -31,6 +31,7 @@ export {
   roleKey,
   roleKeys,
   serviceAccount,
+  signedTransfer,
   throwawayAccount,
   type AccountKind,
   type RoleKey,

@@ -8,8 +8,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, test } from 'vitest';
 import type { Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { repairStuckTransactions, roleAccount, rpcCall, startChain, type RunningChain } from './index.ts';
+import { repairStuckTransactions, roleAccount, rpcCall, signedTransfer, startChain, type RunningChain } from './index.ts';
 
 let chain: RunningChain;
 beforeAll(async () => {
@@ -20,22 +19,17 @@ afterAll(async () => {
   await chain?.stop();
 });
 
-const call = <T>(method: string, params: unknown[] = []) => rpcCall<T>(chain.rpcUrl, method, params);
-const count = async (who: Hex) => Number(BigInt(await call<Hex>('eth_getTransactionCount', [who, 'latest'])));
-const signer = (role: 'buyer1' | 'buyer2' | 'vendor1') => {
-  const key = privateKeyToAccount(roleAccount(role).privateKey);
-  return (nonce: number) =>
-    key.signTransaction({ to: roleAccount('vendor2').address, value: 1n, nonce, gas: 21_000n, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n, chainId: chain.chainId });
-};
+const call = <T>(method: string, params: unknown[] = [], on: RunningChain = chain) => rpcCall<T>(on.rpcUrl, method, params);
+const count = async (who: Hex, on: RunningChain = chain) => Number(BigInt(await call<Hex>('eth_getTransactionCount', [who, 'latest'], on)));
 
 /** Strands a transaction of `role` the way anvil's race does; returns its sender, nonce and hash. */
-async function strand(role: 'buyer1' | 'buyer2' | 'vendor1') {
+async function strand(role: 'buyer1' | 'buyer2' | 'vendor1', on: RunningChain = chain) {
   const who = roleAccount(role).address;
-  const n = await count(who);
-  const hash = await call<Hex>('eth_sendRawTransaction', [await signer(role)(n + 1)]);
-  await call('anvil_setNonce', [who, `0x${(n + 1).toString(16)}`]);
-  await call('evm_mine');
-  assert.equal((await call<{ queued: Hex }>('txpool_status')).queued, '0x1', 'anvil holds it queued at the next nonce');
+  const n = await count(who, on);
+  const hash = await call<Hex>('eth_sendRawTransaction', [await signedTransfer(on.chainId, role, n + 1)], on);
+  await call('anvil_setNonce', [who, `0x${(n + 1).toString(16)}`], on);
+  await call('evm_mine', [], on);
+  assert.equal((await call<{ queued: Hex }>('txpool_status', [], on)).queued, '0x1', 'anvil holds it queued at the next nonce');
   return { who, nonce: n + 1, hash };
 }
 
@@ -44,7 +38,7 @@ test('a transaction stranded at its sender next nonce is sent back after two pol
   try {
     const s = await strand('buyer1');
     // A send behind it, waiting synchronously as a server would; it completes once the repair runs.
-    const behind = call<{ transactionHash: Hex; status: Hex }>('eth_sendRawTransactionSync', [await signer('buyer1')(s.nonce + 1)]);
+    const behind = call<{ transactionHash: Hex; status: Hex }>('eth_sendRawTransactionSync', [await signedTransfer(chain.chainId, 'buyer1', s.nonce + 1)]);
     assert.deepEqual(await repair.check(), [], 'one poll only marks it');
     const [record] = await repair.check();
     assert.ok(record, 'the second poll repairs');
@@ -68,7 +62,7 @@ test('a nonce gap is the sender queue, not a stall: left queued, however often p
   try {
     const who = roleAccount('buyer2').address;
     const n = await count(who);
-    const hash = await call<Hex>('eth_sendRawTransaction', [await signer('buyer2')(n + 1)]);
+    const hash = await call<Hex>('eth_sendRawTransaction', [await signedTransfer(chain.chainId, 'buyer2', n + 1)]);
     for (let i = 0; i < 3; i++) assert.deepEqual(await repair.check(), []);
     assert.equal((await call<{ queued: Hex }>('txpool_status')).queued, '0x1');
     assert.equal(await call('eth_getTransactionReceipt', [hash]), null);
@@ -82,37 +76,15 @@ test('the repair started with a chain runs on its own and stops with it', async 
   const own = await startChain({ profile: 'base' });
   try {
     assert.ok(own.poolRepair);
-    const who = roleAccount('vendor1').address;
-    const n = Number(BigInt(await rpcCall<Hex>(own.rpcUrl, 'eth_getTransactionCount', [who, 'latest'])));
-    const raw = await privateKeyToAccount(roleAccount('vendor1').privateKey).signTransaction({
-      to: roleAccount('vendor2').address,
-      value: 1n,
-      nonce: n + 1,
-      gas: 21_000n,
-      maxFeePerGas: 10_000_000_000n,
-      maxPriorityFeePerGas: 1n,
-      chainId: own.chainId,
-    });
-    await rpcCall(own.rpcUrl, 'eth_sendRawTransaction', [raw]);
-    await rpcCall(own.rpcUrl, 'anvil_setNonce', [who, `0x${(n + 1).toString(16)}`]);
+    const s = await strand('vendor1', own);
     // Mined within a few polls, with no one asking.
-    const receipt = await rpcCall<{ status: Hex }>(own.rpcUrl, 'eth_sendRawTransactionSync', [
-      await privateKeyToAccount(roleAccount('vendor1').privateKey).signTransaction({
-        to: roleAccount('vendor2').address,
-        value: 1n,
-        nonce: n + 2,
-        gas: 21_000n,
-        maxFeePerGas: 10_000_000_000n,
-        maxPriorityFeePerGas: 1n,
-        chainId: own.chainId,
-      }),
-    ]);
+    const receipt = await call<{ status: Hex }>('eth_sendRawTransactionSync', [await signedTransfer(own.chainId, 'vendor1', s.nonce + 1)], own);
     assert.equal(receipt.status, '0x1');
     // The record is written once the repair's own re-sends return, a moment after ours.
     for (let i = 0; i < 100 && own.poolRepair.records.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(
       own.poolRepair.records.map((r) => r.resent),
-      [[n + 1, n + 2]],
+      [[s.nonce, s.nonce + 1]],
     );
   } finally {
     await own.stop();

@@ -87,7 +87,7 @@ export function repairStuckTransactions(rpcUrl: string, o: { intervalMs?: number
     const done: PoolRepairRecord[] = [];
     for (const [i, c] of candidates.entries()) {
       const count = counts[i]!;
-      if (!count.ok || Number(BigInt(count.value as Hex)) !== Number(BigInt(c.lowest.nonce))) continue;
+      if (!count.ok || BigInt(count.value as Hex) !== BigInt(c.lowest.nonce)) continue;
       const key = `${c.sender}:${c.lowest.hash}`;
       seen.add(key);
       if (suspects.has(key) && !stopped) done.push(await repair(c.sender));

@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, beforeEach, afterEach, test } from 'vitest';
 import type { Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { fiatTokenV2_2Abi } from './bindings/index.ts';
-import { createChainClients, depthFrom, LONG_RUN_STATES, mineUniqueBlock, reorg, revert, roleAccount, rollback, rpcCall, snapshot, startChain, type RunningChain } from './index.ts';
+import { createChainClients, depthFrom, LONG_RUN_STATES, mineUniqueBlock, reorg, revert, roleAccount, rollback, rpcCall, signedTransfer, snapshot, startChain, type RunningChain } from './index.ts';
 
 let chain: RunningChain;
 let snap: Hex;
@@ -83,15 +82,7 @@ test('a re-included transaction that is no longer valid is reported dropped', as
   const r = await pay(5n);
   // buyer1 spends the same nonce again: once the original is removed, this one takes its place.
   const raw = await rpcCall<Hex>(chain.rpcUrl, 'eth_getRawTransactionByHash', [r.transactionHash]);
-  const other = await privateKeyToAccount(roleAccount('buyer1').privateKey).signTransaction({
-    to: roleAccount('vendor2').address,
-    value: 1n,
-    nonce: (await createChainClients(chain).publicClient.getTransactionCount({ address: roleAccount('buyer1').address })) - 1,
-    gas: 21_000n,
-    maxFeePerGas: 10_000_000_000n,
-    maxPriorityFeePerGas: 1n,
-    chainId: chain.chainId,
-  });
+  const other = await signedTransfer(chain.chainId, 'buyer1', (await createChainClients(chain).publicClient.getTransactionCount({ address: roleAccount('buyer1').address })) - 1);
   const out = await reorg(chain.rpcUrl, 1, {
     reinclude: [
       { raw: other, block: 0 },
@@ -121,16 +112,7 @@ test('a queued transaction (its nonce leaves a gap) does not stop a reorg and st
   const r = await pay(9n);
   const buyer = roleAccount('buyer1').address;
   const next = await createChainClients(chain).publicClient.getTransactionCount({ address: buyer });
-  const sign = (nonce: number) =>
-    privateKeyToAccount(roleAccount('buyer1').privateKey).signTransaction({
-      to: roleAccount('vendor2').address,
-      value: 1n,
-      nonce,
-      gas: 21_000n,
-      maxFeePerGas: 10_000_000_000n,
-      maxPriorityFeePerGas: 1n,
-      chainId: chain.chainId,
-    });
+  const sign = (nonce: number) => signedTransfer(chain.chainId, 'buyer1', nonce);
   // One nonce skipped: the node holds it queued, as a send released after a revert would be.
   await rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [await sign(next + 1)]);
   try {

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import fc from 'fast-check';
 import { parseTarget, type Capability, type Target } from '../target/schema.ts';
-import { LONG_RUN_STATES, roleAccount, rpcCall, startChain } from '../chain/index.ts';
-import { privateKeyToAccount } from 'viem/accounts';
+import { LONG_RUN_STATES, roleAccount, rpcCall, signedTransfer, startChain } from '../chain/index.ts';
 import type { Hex } from 'viem';
 import { defineCatalog } from './catalog.ts';
 import { defineProtocol, defineScenario, type ProtocolModule } from './dsl.ts';
@@ -574,12 +573,9 @@ test('a queued transaction a run leaves (its nonce above its sender’s next one
   const chain = await startChain({ profile: 'base-sepolia' });
   try {
     const onChain = parseTarget({ name: 'anvil', chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl }], accounts: [], capabilities: ['snapshot'] });
-    const sender = privateKeyToAccount(roleAccount('buyer1').privateKey);
+    const sender = roleAccount('buyer1');
     // The sync send returns once the transaction is mined (a plain send can be counted before automine mined it).
-    const send = async (nonce: number, method = 'eth_sendRawTransaction') =>
-      rpcCall(chain.rpcUrl, method, [
-        await sender.signTransaction({ to: roleAccount('vendor2').address, value: 1n, nonce, gas: 21_000n, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n, chainId: chain.chainId }),
-      ]);
+    const send = async (nonce: number, method = 'eth_sendRawTransaction') => rpcCall(chain.rpcUrl, method, [await signedTransfer(chain.chainId, 'buyer1', nonce)]);
     const leaves = defineScenario({
       kind: 'property',
       id: 'leaves-queued',
