@@ -268,21 +268,20 @@ export const marketAuth = defineScenario({
       const first = await mk.execute(m.id, { jobId: replayJob, prompt: 'once', callerWallet: victim }, { signer: victimKey });
       if (first.status !== 200) throw new Indeterminate('APS-MKT-03', `the victim’s own signed hire answered ${first.status}`);
     }
+    // What each attack sends as the caller's authorization (replay: the victim's own, already used).
+    const credential = (kind: (typeof AUTH_ATTACKS)[number], jobId: string, prompt: string): Record<string, string> | Promise<Record<string, string>> => {
+      if (kind === 'unsigned') return {};
+      if (kind === 'unrecoverable') return { [AUTH_HEADERS.signature]: `0x${'00'.repeat(65)}`, [AUTH_HEADERS.timestamp]: String(now) };
+      if (kind === 'stale') return sign(victimKey, jobId, prompt, now - v.skew);
+      if (kind === 'stale-edge') return sign(victimKey, jobId, prompt, now - (AUTH_WINDOW_SECONDS + 30));
+      if (kind === 'other-signer') return sign(ctx.key('attacker'), jobId, prompt, now);
+      if (kind === 'other-job') return sign(victimKey, freshJobId('elsewhere'), prompt, now);
+      return sign(victimKey, jobId, prompt, now);
+    };
     for (const kind of v.order) {
       const jobId = kind === 'replay' ? replayJob : freshJobId(`auth-${kind}`);
       const prompt = kind === 'replay' ? 'once' : 'spend someone else’s money';
-      const auth: Record<string, string> =
-        kind === 'unsigned'
-          ? {}
-          : kind === 'unrecoverable'
-            ? { [AUTH_HEADERS.signature]: `0x${'00'.repeat(65)}`, [AUTH_HEADERS.timestamp]: String(now) }
-            : kind === 'stale' || kind === 'stale-edge'
-              ? await sign(victimKey, jobId, prompt, now - (kind === 'stale' ? v.skew : AUTH_WINDOW_SECONDS + 30))
-              : kind === 'other-signer'
-                ? await sign(ctx.key('attacker'), jobId, prompt, now)
-                : kind === 'other-job'
-                  ? await sign(victimKey, freshJobId('elsewhere'), prompt, now)
-                  : await sign(victimKey, jobId, prompt, now);
+      const auth = await credential(kind, jobId, prompt);
       const snap = await ctx.balancesOf(a.s, token, { victim, agent: m.walletAddress as Address, nexus: a.c.nexus });
       ctx.act(`someone hires ${m.id} in ${v.victim}’s name: ${kind}`);
       const r = await mk.execute(m.id, { jobId, prompt, callerWallet: victim }, { auth });
