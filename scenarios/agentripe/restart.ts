@@ -331,22 +331,23 @@ async function refusedResolution(ctx: RunContext, buyer: string, url: string, ac
   }
   expectFired(fault, FLT, `the server sent no ${what} transaction through the RPC proxy (it answered ${first.status} ${JSON.stringify(first.body)?.slice(0, 120)})`);
   ctx.evidence.note(describeHit(fault, fault.hits[0]!));
-  // A 200 carries the decided status, and an escrowAction (if it has one) of the seed's that is no
-  // lie: the decided resolution, or `none` (nothing moved this time: whether a retry names the
-  // outcome or `none` is the server's reading). Never the other resolution, never another word.
+  // A 200 carries the decided status, and an escrowAction (if it has one: absent and null read the
+  // same) of the seed's that is no lie: the decided resolution, or `none` (nothing moved this time:
+  // whether a retry names the outcome or `none` is the server's reading). Never the other
+  // resolution, never another word.
   const [decidedAction, other] = action === 'approve' ? ['released', 'refunded'] : ['refunded', 'released'];
-  const escrowActions = [undefined, 'none', decidedAction];
+  const escrowActions = [undefined, null, 'none', decidedAction];
   // A rejection's answer also counts the rejections: the retried last one is counted once.
   const counted = (r: { body?: any }) => action !== 'reject' || r.body?.task?.reviewRejectCount === undefined || Number(r.body.task.reviewRejectCount) === final.rejections;
   const decided = (r: { status: number; body?: any }) => r.status === 200 && r.body?.task?.status === final.status && escrowActions.includes(r.body?.escrowAction) && counted(r);
   ctx.check(FLT, decided(first) || first.status >= 400, `the ${action === 'approve' ? 'complete' : 'fail'} whose transaction was refused answers the decided outcome or an error`, {
-    expected: `200 ${final.status} (escrowAction "${decidedAction}", "none" or no field; not "${other}"), a 4xx, or a 5xx saying nothing was done`,
+    expected: `200 ${final.status} (escrowAction "${decidedAction}", "none", null or no field; not "${other}"), a 4xx, or a 5xx saying nothing was done`,
     actual: `${first.status} ${JSON.stringify(first.body)?.slice(0, 200)}`,
   });
   ctx.act(`${t.roles.actor} sends the same ${action === 'approve' ? 'complete' : 'fail'} again`);
   const retry = await send();
   ctx.check(FLT, decided(retry) || (retry.status >= 400 && retry.status < 500), `the retry is answered with the decided outcome (200 ${final.status}) or refused (4xx), never a 5xx`, {
-    expected: `200 ${final.status} (escrowAction "${decidedAction}", "none" or no field; not "${other}") or a 4xx`,
+    expected: `200 ${final.status} (escrowAction "${decidedAction}", "none", null or no field; not "${other}") or a 4xx`,
     actual: `${retry.status} ${JSON.stringify(retry.body)?.slice(0, 200)}`,
   });
   await expectCarriedOut(ctx, FLT, t, final, `of the retry the ${what}`);
