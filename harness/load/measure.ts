@@ -10,7 +10,7 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { keepAliveFetch } from '../chain/rpc.ts';
-import { HttpStatusFailure, LoadFailure } from './pack.ts';
+import { type AgentOutOfFunds, HttpStatusFailure, LoadFailure } from './pack.ts';
 
 /** Percentiles of a histogram, in milliseconds. */
 export interface LatencySummary {
@@ -89,11 +89,23 @@ export class LoadRecorder {
     }
   };
 
-  iterationDone(t0: number): void {
+  /** An iteration of `agent` that started at `t0` succeeded. */
+  iterationDone(t0: number, agent: number): void {
+    this.completedBy.set(agent, (this.completedBy.get(agent) ?? 0) + 1);
     const now = performance.now();
     this.iterations.recordValue(Math.max(1, Math.round((now - t0) * 1000)));
     this.completed++;
     if (now >= this.steadyFrom) this.completedSteady++;
+  }
+
+  /** Agents stopped because their money ran out (AgentOutOfFunds), in the order they stopped. */
+  readonly outOfFunds: { agent: number; atMs: number; completed: number; held: bigint; needed: bigint; step: string }[] = [];
+  /** Iterations each agent completed (for the out-of-funds entries). */
+  private readonly completedBy = new Map<number, number>();
+
+  /** Agent `agent` stopped `atMs` after the start: set-up's money for it ran out (not a failure of the target). */
+  agentOutOfFunds(agent: number, atMs: number, e: AgentOutOfFunds): void {
+    this.outOfFunds.push({ agent, atMs: Math.round(atMs), completed: this.completedBy.get(agent) ?? 0, held: e.held, needed: e.needed, step: e.step });
   }
 
   iterationFailed(e: unknown): string {

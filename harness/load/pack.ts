@@ -126,6 +126,43 @@ export function expectStatus(status: number, expected: number, step: string, bod
   if (status !== expected) throw new HttpStatusFailure(status, step, body);
 }
 
+/**
+ * The agent cannot pay for another iteration: after a spending step failed, its balance was below
+ * what one iteration costs. The money set-up gave it ran out (the run's sizing, or a funder holding
+ * little), which says nothing about the target: the driver stops that agent, counts no failure and
+ * reports it apart (load.json `agentsOutOfFunds`).
+ */
+export class AgentOutOfFunds extends Error {
+  override name = 'AgentOutOfFunds';
+  constructor(
+    readonly held: bigint,
+    readonly needed: bigint,
+    readonly step: string,
+  ) {
+    super(`${step}: the agent holds ${held}, one iteration needs ${needed}`);
+  }
+}
+
+/**
+ * Runs an iteration's spending step. When it fails, the agent's balance is read (only then: the
+ * path that succeeds costs nothing more); below `needed`, and the step's money did not leave the
+ * agent after all (`moved`, where a step can fail after paying: a settled authorization), the
+ * failure is the agent's empty wallet, and {@link AgentOutOfFunds} is thrown instead of the step's
+ * error (a server refusing a payment the payer cannot cover is right to). Otherwise, or when
+ * either cannot be read, the step's own error stands.
+ */
+export async function unlessOutOfFunds<T>(o: { step: string; needed: bigint; balance: () => Promise<bigint>; moved?: () => Promise<boolean> }, spend: () => Promise<T>): Promise<T> {
+  try {
+    return await spend();
+  } catch (e) {
+    const held = await o.balance().catch(() => undefined);
+    if (held === undefined || held >= o.needed) throw e;
+    const moved = o.moved ? await o.moved().catch(() => true) : false;
+    if (moved) throw e;
+    throw new AgentOutOfFunds(held, o.needed, o.step);
+  }
+}
+
 /** A conservation check comparing two bigints (or counts). */
 export function equalCheck(name: string, expected: bigint | number, actual: bigint | number, note?: string): ConservationCheck {
   return { name, ok: BigInt(expected) === BigInt(actual), expected: String(expected), actual: String(actual), ...(note ? { note } : {}) };

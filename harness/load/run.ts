@@ -26,9 +26,9 @@ import { loadLoads, loadProtocols, loadServices } from '../packs/discover.ts';
 import { startReference, type Reference } from '../services/reference.ts';
 import { checkTargetAgainstProtocols, endpointOf, loadTargetFile, TargetError, type Target } from '../target/schema.ts';
 import { type LatencySummary, LoadRecorder } from './measure.ts';
-import type { Conservation, LedgerEntry, LoadPack, LoadRun, LoadUnit } from './pack.ts';
+import { AgentOutOfFunds, type Conservation, type LedgerEntry, type LoadPack, type LoadRun, type LoadUnit } from './pack.ts';
 
-export const LOAD_SCHEMA_VERSION = '1.3.0';
+export const LOAD_SCHEMA_VERSION = '1.4.0';
 /** At most this many agents: each is a loop with its own key, funds and sockets on a 2-core machine. */
 export const MAX_AGENTS = 1000;
 /** At most this long (ramp included): a load run is a bounded measurement, not a soak without end. */
@@ -118,6 +118,14 @@ export interface LoadReport {
    * refused to take back. Added in 1.3.
    */
   nodeRepairs?: { stalls: number; resent: number; lost: number };
+  /**
+   * Agents that stopped before the end because the money set-up gave them ran out (after a failed
+   * spend, the agent's balance was below one iteration's cost): the run's sizing or a poor funder,
+   * not a failure of the target, so none of these is counted as a failed iteration. `atMs` after the
+   * first agent's start, `completed` its iterations before; `held` and `needed` decimal strings of
+   * base units. Added in 1.4.
+   */
+  agentsOutOfFunds: { agent: number; atMs: number; completed: number; held: string; needed: string; step: string }[];
 }
 
 /** `30s`, `10m`, `1h`, `500ms`, `1m30s` → milliseconds. */
@@ -273,8 +281,14 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
           const it0 = performance.now();
           try {
             await run!.iterate(agent, { fetch: rec.fetch, ledger: (kind, amount, ref) => ledger.push({ agent, kind, amount, ref }) });
-            rec.iterationDone(it0);
+            rec.iterationDone(it0, agent);
           } catch (e) {
+            if (e instanceof AgentOutOfFunds) {
+              // The agent's money ran out: it stops; the target is not blamed.
+              rec.agentOutOfFunds(agent, performance.now() - begin, e);
+              log(`agent ${agent} stopped: ${e.message}`);
+              break;
+            }
             const cls = rec.iterationFailed(e);
             if (cls === 'connection' || cls === 'timeout') await sleep(BACKOFF_MS);
           }
@@ -378,7 +392,7 @@ function buildReport(a: {
   if (rec.serverErrors > 0) reasons.push(`${rec.serverErrors} answer${rec.serverErrors === 1 ? '' : 's'} with a 5xx status`);
   for (const c of conservation.checks.filter((x) => !x.ok)) reasons.push(`conservation: ${c.name}: expected ${c.expected}, got ${c.actual}${c.note ? ` (${c.note})` : ''}`);
   if (conservation.checks.length === 0) reasons.push('conservation: the pack made no check');
-  if (rec.completed === 0) reasons.push('no iteration succeeded');
+  if (rec.completed === 0) reasons.push(`no iteration succeeded${rec.outOfFunds.length ? ` (${rec.outOfFunds.length} agent${rec.outOfFunds.length === 1 ? '' : 's'} ran out of funds)` : ''}`);
   const ok = reasons.length === 0;
   const endpoints = Object.fromEntries(a.pack.endpoints.map((e) => [e, endpointOf(a.target, e)?.url ?? '']));
   const steadySeconds = a.steadyMs / 1000;
@@ -423,6 +437,7 @@ function buildReport(a: {
       checks: conservation.checks,
     },
     verdict: { ok, exitCode: ok ? 0 : 1, reasons },
+    agentsOutOfFunds: rec.outOfFunds.map((x) => ({ ...x, held: x.held.toString(), needed: x.needed.toString() })),
     ...(a.repairs
       ? {
           nodeRepairs: {

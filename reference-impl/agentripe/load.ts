@@ -18,7 +18,7 @@ import { parseEventLogs, type Address, type Hex } from 'viem';
 import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
 import { addressSet, blockNumber, chainClients, eventLogs, fundAgents, funderRole, balancesOf, viewMany } from '../../harness/load/chain.ts';
 import { errorClass } from '../../harness/load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, unlessOutOfFunds, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, hasCapability, TargetError } from '../../harness/target/schema.ts';
 import { createPayer, pickV2, requestChallenge, sendWithPayment } from '../x402/agents/payer.ts';
 import { createVendor, honestResult, type Vendor } from './agents/vendor.ts';
@@ -118,28 +118,37 @@ async function setup(env: LoadEnv) {
       const option = pickV2(ch, spec.chainId, usdc);
       if (!option) throw new LoadFailure('no-exact-option', `the 402 offers no v2 exact option in ${usdc}${ch.v2Error ? ` (${ch.v2Error})` : ''}`);
       const payer = createPayer({ privateKey: buyers[agent]!.privateKey, chainId: spec.chainId, now, fetchImpl: ctx.fetch });
+      const amount = BigInt(option.amount);
       const { header, payload } = await payer.v2Header(option);
       const nonce = (payload.payload as { authorization: { nonce: Hex } }).authorization.nonce;
-      let lost = false;
-      const paid = await sendPayment(() =>
-        sendWithPayment(ctx.fetch, url, header, shape).catch((e: unknown) => {
-          lost ||= answerLost(e);
-          throw e;
-        }),
-      ).catch(async (e: unknown) => {
-        // Every try lost its answer: the chain may still hold the payment (and so the task).
-        const settled = answerLost(e) ? await settledBy(buyers[agent]!.address, nonce) : null;
-        if (!settled) throw e;
-        return { res: new Response(null, { status: 504 }), body: { taskId: settled } };
+      const funds = {
+        step: 'paid task request',
+        needed: amount,
+        balance: async () => (await balancesOf(c, usdc, [addresses[agent]!]))[0]!,
+        moved: async () => (await settledBy(buyers[agent]!.address, nonce)) !== null,
+      };
+      const taskId = await unlessOutOfFunds(funds, async () => {
+        let lost = false;
+        const paid = await sendPayment(() =>
+          sendWithPayment(ctx.fetch, url, header, shape).catch((e: unknown) => {
+            lost ||= answerLost(e);
+            throw e;
+          }),
+        ).catch(async (e: unknown) => {
+          // Every try lost its answer: the chain may still hold the payment (and so the task).
+          const settled = answerLost(e) ? await settledBy(buyers[agent]!.address, nonce) : null;
+          if (!settled) throw e;
+          return { res: new Response(null, { status: 504 }), body: { taskId: settled } };
+        });
+        let taskId = (paid.body as { taskId?: string } | null)?.taskId;
+        // The first try's answer was lost and the retry is refused (the seed allows that, AGR-FLT-01):
+        // the payment may have settled all the same. Its transaction is the task (C.2 "depositId =
+        // taskId = x402 payment txHash"), found by the authorization's single-use nonce on chain.
+        if (paid.res.status >= 400 && paid.res.status < 500 && lost) taskId = (await settledBy(buyers[agent]!.address, nonce)) ?? undefined;
+        if (!taskId) expectStatus(paid.res.status, 200, 'paid task request', paid.body);
+        if (!taskId) throw new LoadFailure('no-task-id', `a paid 200 without a taskId: ${JSON.stringify(paid.body)?.slice(0, 200)}`);
+        return taskId;
       });
-      let taskId = (paid.body as { taskId?: string } | null)?.taskId;
-      // The first try's answer was lost and the retry is refused (the seed allows that, AGR-FLT-01):
-      // the payment may have settled all the same. Its transaction is the task (C.2 "depositId =
-      // taskId = x402 payment txHash"), found by the authorization's single-use nonce on chain.
-      if (paid.res.status >= 400 && paid.res.status < 500 && lost) taskId = (await settledBy(buyers[agent]!.address, nonce)) ?? undefined;
-      if (!taskId) expectStatus(paid.res.status, 200, 'paid task request', paid.body);
-      if (!taskId) throw new LoadFailure('no-task-id', `a paid 200 without a taskId: ${JSON.stringify(paid.body)?.slice(0, 200)}`);
-      const amount = BigInt(option.amount);
       ctx.ledger('paid', amount, taskId.toLowerCase());
       vendors[agent] ??= createVendor({ baseUrl: base, agentId: agentIds[agent]!, credentials: { privateKey: vendorKey }, strategy: { kind: 'honest' }, fetchImpl: ctx.fetch });
       const vendorOf = vendors[agent];

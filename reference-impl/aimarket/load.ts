@@ -16,7 +16,7 @@ import { defineChain, erc20Abi, parseAbiItem, type Address } from 'viem';
 import { SerialSender } from '../../harness/chain/index.ts';
 import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents, fundGas } from '../../harness/load/chain.ts';
 import { errorClass } from '../../harness/load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPaidCall, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPaidCall, unlessOutOfFunds, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { checkReceipt, discoverHub, requirementOf, type Payer } from './agents/buyer.ts';
 import { hubClient } from './agents/hub-client.ts';
@@ -83,8 +83,13 @@ async function setup(env: LoadEnv) {
       if (!r.ok) throw new LoadFailure('no-requirement', `a 402 without a usable X-Payment-Required: ${r.reason}`);
       if (r.amount !== price || r.req.recipient.toLowerCase() !== recipient.toLowerCase())
         throw new LoadFailure('requirement-changed', `the 402 asks ${r.amount} to ${r.req.recipient}; set-up saw ${price} to ${recipient}`);
-      const tx = await payers[agent]!.transfer(usdc, recipient, r.amount);
-      if (!tx.ok) throw new LoadFailure('transfer-failed', tx.reason);
+      // A transfer that did not go through moved nothing: an empty wallet stops the agent.
+      const funds = { step: 'payment transfer', needed: r.amount, balance: async () => (await balancesOf(c, usdc, [buyers[agent]!]))[0]! };
+      const tx = await unlessOutOfFunds(funds, async () => {
+        const sent = await payers[agent]!.transfer(usdc, recipient, r.amount);
+        if (!sent.ok) throw new LoadFailure('transfer-failed', sent.reason);
+        return sent;
+      });
       ctx.ledger('paid', r.amount, tx.hash.toLowerCase());
       // A paid call whose answer was lost may have been served (the hub then refuses the used hash on
       // a retry): indeterminate, since AI Market has no lookup of a call by its transaction.

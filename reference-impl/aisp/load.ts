@@ -22,7 +22,7 @@ import type { Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents, fundGas } from '../../harness/load/chain.ts';
 import { errorClass } from '../../harness/load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, unlessOutOfFunds, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { createBackendClient } from './agents/backend.ts';
 import { createMarketChain, type MarketChain } from './agents/chain.ts';
@@ -131,7 +131,9 @@ async function setup(env: LoadEnv) {
       // The renter: quote, approve, fund (the seed's rent, step by step so the ledger sees the funding).
       const price = await onChain('quote-failed', 'quote', () => rc.quote(listingId, RENT.termDays, RENT.diem));
       await onChain('approve-failed', 'approve', () => rc.approve(price));
-      const funded = await onChain('fund-failed', 'fund', () => rc.fund(listingId, RENT.termDays, RENT.diem));
+      // A fund that reverted moved nothing: a renter whose USDC ran out stops.
+      const funds = { step: 'fund', needed: price, balance: async () => (await balancesOf(c, usdc, [renterAddresses[agent]!]))[0]! };
+      const funded = await unlessOutOfFunds(funds, () => onChain('fund-failed', 'fund', () => rc.fund(listingId, RENT.termDays, RENT.diem)));
       if (funded.rentalId === undefined) throw new LoadFailure('no-funded-event', `fund mined without a Funded event (${funded.receipt.transactionHash})`);
       const id = funded.rentalId.toString();
       ctx.ledger('funded', funded.cost, id);

@@ -19,11 +19,11 @@
  */
 import type { Address } from 'viem';
 import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents, fundGas, viewMany } from '../../harness/load/chain.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, unlessOutOfFunds, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { viemActor, type ChainActor } from './agents/chain-actor.ts';
 import { agentClient } from './agents/clients.ts';
-import { allowAll, envelope, escrowNexus, nexusCall, negotiation, type Aps1Contracts } from './agents/employer.ts';
+import { allowAll, envelope, escrowNexus, NO_JOB_CREATED, nexusCall, negotiation, type Aps1Contracts } from './agents/employer.ts';
 import { nexusAbi } from './protocol/abi.ts';
 import { platformFee } from './protocol/fees.ts';
 import { usdToUnits } from './protocol/price.ts';
@@ -100,8 +100,23 @@ async function setup(env: LoadEnv) {
         if (n.body?.type !== 'accept' || n.body?.price !== usd) throw new LoadFailure('not-accepted', `a proposal at the agent's floor ${usd} USD got ${JSON.stringify(n.body)?.slice(0, 200)}`);
       }
       const employer = employerActors[agent]!;
-      const esc = await escrowNexus(employer, contracts, { worker, judge: judgeActors[agent]!.address, token, amount: price, duration: DEADLINE_SECONDS });
-      if ('refused' in esc) throw new LoadFailure('create-job-failed', `createJob: ${esc.refused}`.slice(0, 300));
+      // A createJob that reverted moved nothing: an employer whose tokens ran out stops. One that
+      // was mined without its event may have taken the budget: that stays the target's failure.
+      let mined = false;
+      const funds = {
+        step: 'createJob',
+        needed: price,
+        balance: async () => (await balancesOf(c, token, [employers[agent]!]))[0]!,
+        moved: async () => mined,
+      };
+      const esc = await unlessOutOfFunds(funds, async () => {
+        const e = await escrowNexus(employer, contracts, { worker, judge: judgeActors[agent]!.address, token, amount: price, duration: DEADLINE_SECONDS });
+        if ('refused' in e) {
+          mined = e.refused === NO_JOB_CREATED;
+          throw new LoadFailure('create-job-failed', `createJob: ${e.refused}`.slice(0, 300));
+        }
+        return e;
+      });
       const onChainId = BigInt(esc.onChainId);
       ctx.ledger('escrowed', price, onChainId.toString());
       // One envelope, sent again as it was when its answer is lost or a 5xx (the agent finishes or returns the stored result).

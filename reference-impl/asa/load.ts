@@ -28,7 +28,7 @@
  */
 import type { NostrEvent } from 'nostr-tools/pure';
 import { errorClass } from '../../harness/load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPaidCall, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPaidCall, unlessOutOfFunds, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { type Graph, LightningClient, LnError, nodeBalances, type PaymentResult } from './agents/lightning.ts';
 import { callWith, challengesOf, Requester } from './agents/requester.ts';
@@ -165,9 +165,19 @@ async function setup(env: LoadEnv) {
       const agreedMsat = priceSats * 1000n;
       agreementOf.set(inv.paymentHash, agreementD);
       unresolved.set(inv.paymentHash, { agent, node });
-      const payment = await payOnce(lnc, node, ch.invoice, inv.paymentHash);
+      // A payment the agent's node could not make moved nothing: a node whose channels ran dry stops the agent.
+      const funds = {
+        step: 'invoice payment',
+        needed: agreedMsat,
+        balance: async () => nodeBalances(await ln.graph()).get(node) ?? 0n,
+        moved: async () => (await madeBy(ln, node, inv.paymentHash)) !== null,
+      };
+      const payment = await unlessOutOfFunds(funds, async () => {
+        const p = await payOnce(lnc, node, ch.invoice, inv.paymentHash);
+        if (p === null) throw new LoadFailure('payment-failed', 'the node made no payment and paying again failed');
+        return p;
+      });
       unresolved.delete(inv.paymentHash);
-      if (payment === null) throw new LoadFailure('payment-failed', 'the node made no payment and paying again failed');
       ctx.ledger('paid', BigInt(payment.amountMsat), inv.paymentHash);
       ctx.ledger('fee', BigInt(payment.feeMsat), inv.paymentHash);
       if (sha256hex(payment.preimage) !== inv.paymentHash) throw new LoadFailure('bad-preimage', 'the network returned a preimage that is not the invoice’s');
@@ -257,6 +267,16 @@ async function setup(env: LoadEnv) {
   };
 }
 
+/** The payment `node` made for `paymentHash`, or null when it made none. */
+async function madeBy(ln: LightningClient, node: string, paymentHash: string): Promise<PaymentResult | null> {
+  try {
+    return await ln.payment(node, paymentHash);
+  } catch (e) {
+    if (e instanceof LnError && e.status === 404) return null;
+    throw e;
+  }
+}
+
 /**
  * Pay an invoice once and return the payment, or null when the node made none. A lost answer
  * (connection, timeout) is resolved on the agent's own node: the payment it made, else the same
@@ -264,14 +284,7 @@ async function setup(env: LoadEnv) {
  * first is answered from the node once more).
  */
 async function payOnce(ln: LightningClient, node: string, invoice: string, paymentHash: string): Promise<PaymentResult | null> {
-  const made = async () => {
-    try {
-      return await ln.payment(node, paymentHash);
-    } catch (e) {
-      if (e instanceof LnError && e.status === 404) return null;
-      throw e;
-    }
-  };
+  const made = () => madeBy(ln, node, paymentHash);
   for (let attempt = 0; ; attempt++) {
     try {
       return await ln.pay(node, invoice);

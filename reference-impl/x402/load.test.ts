@@ -2,14 +2,17 @@
  * `amh load --protocol x402` as a user runs it (the CLI's own module, in this process): the
  * reference deployment under 10 agents for 5 s passes with money conserved; a resource that claims
  * settlements it never made (the kill table's `fakeSettlement`) fails conservation; a resource whose
- * paid handler answers 500 fails on the 5xx. No timing assertions.
+ * paid handler answers 500 fails on the 5xx; an agent whose funder could give it only three
+ * payments stops after them, and its refused fourth is not held against the resource. No timing
+ * assertions.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { test } from 'vitest';
-import { roleAccount, roleAccounts, tokenOf, targetChainEntry } from '../../harness/chain/index.ts';
+import { erc20Abi } from 'viem';
+import { createChainClients, roleAccount, roleAccounts, throwawayAccount, tokenOf, targetChainEntry } from '../../harness/chain/index.ts';
 import { errorHandler, listen, notFoundHandler } from '../_shared/http.ts';
 import { startDemoResource, type DemoFaults } from './server/demo.ts';
 import { startFacilitator } from './server/facilitator.ts';
@@ -59,7 +62,8 @@ test('amh load --protocol x402 on the reference deployment: 10 agents for 5 s, e
   assert.match(r.stdout, /conservation holds to the unit/);
   assert.match(r.stdout, /^verdict: pass$/m);
   const rep = await readReport(out);
-  assert.equal(rep.schemaVersion, '1.3.0');
+  assert.equal(rep.schemaVersion, '1.4.0');
+  assert.deepEqual(rep.agentsOutOfFunds, [], 'the reference run funds its agents for the whole run');
   assert.equal(rep.ledger.unit, 'usd-6');
   assert.equal(rep.protocol, 'x402');
   assert.equal(rep.target.kind, 'reference');
@@ -126,5 +130,48 @@ test('a resource whose paid handler answers 500 fails on the 5xx: exit 1, class 
   } finally {
     await server.stop();
     await fac.stop();
+  }
+});
+
+test('a funder holding three payments: the agent pays three times, then stops out of funds; the refused fourth is not the resource failing (exit 0)', async () => {
+  const c = lab.chain;
+  const usdc = tokenOf(c.profile, 'usdc');
+  const demo = await demoWith({});
+  try {
+    // A funder of its own, given exactly three payments' worth ($0.01 each) and gas for the agent's funding.
+    const funder = throwawayAccount('x402-load-test:poor-funder');
+    const { walletClient, publicClient } = createChainClients(c);
+    const admin = walletClient('admin');
+    await publicClient.waitForTransactionReceipt({ hash: await admin.writeContract({ address: usdc.address, abi: erc20Abi, functionName: 'transfer', args: [funder.address, 30_000n] }) });
+    await publicClient.waitForTransactionReceipt({ hash: await admin.sendTransaction({ to: funder.address, value: 10n ** 16n }) });
+    const file = path.join(lab.dir, 'poor-funder.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        name: 'poor-funder',
+        chains: [targetChainEntry(c)],
+        endpoints: { 'x402-resource': demo.url },
+        accounts: [{ role: 'admin', address: funder.address, privateKey: funder.privateKey }],
+      }),
+    );
+    const out = path.join(lab.dir, 'poor-funder');
+    // A seed of its own: agent keys follow the seed, and the other tests' agents keep what they were given on this chain.
+    const r = await load(['--protocol', 'x402', '--agents', '1', '--duration', '4s', '--seed', '41', '--target', file, '--out', out, '--quiet']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^funds: 1 of 1 agent ran out of the money set-up gave it and stopped .*agent 0 held 0 after 3 iterations, one needs 10000\): the run's sizing or the funder, not the target/m,
+    );
+    const rep = await readReport(out);
+    assert.equal(rep.iterations.completed, 3);
+    assert.equal(rep.iterations.failed, 0, JSON.stringify(rep.errors));
+    assert.equal(rep.agentsOutOfFunds.length, 1);
+    assert.deepEqual({ ...rep.agentsOutOfFunds[0], atMs: 0 }, { agent: 0, atMs: 0, completed: 3, held: '0', needed: '10000', step: 'paid request' });
+    // The fourth payment was refused with a 402 (the payer cannot cover it), counted as an answer only.
+    assert.equal(rep.requests.byStatus['200'], 3);
+    assert.ok(rep.conservation.ok, JSON.stringify(rep.conservation.checks));
+    assert.equal(rep.ledger.byKind.paid!.amount, '30000');
+  } finally {
+    await demo.stop();
   }
 });

@@ -10,14 +10,15 @@
  * from an agent to payTo (and one AuthorizationUsed) per success the agents saw, each reported
  * transaction hash is one of those transfers, and no hash was reported twice.
  */
-import { parseAbiItem, type Address } from 'viem';
+import { parseAbi, parseAbiItem, type Address, type Hex } from 'viem';
 import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents } from '../../harness/load/chain.ts';
-import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, type LoadEnv } from '../../harness/load/pack.ts';
+import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, unlessOutOfFunds, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { createPayer, pickV2, requestChallenge, settlementOf, type RequestShape } from './agents/payer.ts';
 
 const transferEvent = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 const authorizationUsedEvent = parseAbiItem('event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)');
+const authorizationStateAbi = parseAbi(['function authorizationState(address authorizer, bytes32 nonce) view returns (bool)']);
 
 /** Each agent gets this many payments' worth per planned second (far above what one agent can pay on loopback). */
 const PAYMENTS_PER_SECOND_FUNDED = 200n;
@@ -60,14 +61,26 @@ async function setup(env: LoadEnv) {
       const option = pickV2(ch, chain.chainId, usdc);
       if (!option) throw new LoadFailure('no-exact-option', `the 402 offers no v2 exact option in ${usdc}${ch.v2Error ? ` (${ch.v2Error})` : ''}`);
       const payer = createPayer({ privateKey: agents[agent]!.privateKey, chainId: chain.chainId, now, fetchImpl: ctx.fetch });
-      const { header } = await payer.v2Header(option);
-      const { res, body } = await sendPayment(() => payer.send(endpoint.url, header, shape));
-      expectStatus(res.status, 200, 'paid request', body);
+      const amount = BigInt(option.amount);
+      const { header, payload } = await payer.v2Header(option);
+      const nonce = (payload.payload as { authorization: { nonce: Hex } }).authorization.nonce;
+      const funds = {
+        step: 'paid request',
+        needed: amount,
+        balance: async () => (await balancesOf(c, usdc, [addresses[agent]!]))[0]!,
+        // A payment that settled and then failed (a 5xx after the transfer) is the target's, whatever is left.
+        moved: () => c.public.readContract({ address: usdc, abi: authorizationStateAbi, functionName: 'authorizationState', args: [addresses[agent]!, nonce] }),
+      };
+      const { res } = await unlessOutOfFunds(funds, async () => {
+        const paid = await sendPayment(() => payer.send(endpoint.url, header, shape));
+        expectStatus(paid.res.status, 200, 'paid request', paid.body);
+        return paid;
+      });
       const s = settlementOf(res);
       if (!s) throw new LoadFailure('no-settlement-header', 'a paid 200 without PAYMENT-RESPONSE');
       if (s.success !== true) throw new LoadFailure('settlement-failed', `PAYMENT-RESPONSE reports ${JSON.stringify(s)}`);
       if (!s.transaction) throw new LoadFailure('no-settlement-transaction', 'PAYMENT-RESPONSE reports success without a transaction');
-      ctx.ledger('paid', BigInt(option.amount), s.transaction.toLowerCase());
+      ctx.ledger('paid', amount, s.transaction.toLowerCase());
     },
     async conservation(ledger: readonly { agent: number; kind: string; amount: bigint; ref: string }[]) {
       const toBlock = await blockNumber(c);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, test } from 'vitest';
 import { UsageError } from '../execute.ts';
 import { errorClass, LoadRecorder } from '../../load/measure.ts';
-import { defineLoad, equalCheck, expectStatus, HttpStatusFailure, LoadFailure, ledgerSum, PAYMENT_RETRIES, sendPayment, type LedgerEntry } from '../../load/pack.ts';
+import { AgentOutOfFunds, defineLoad, equalCheck, expectStatus, HttpStatusFailure, LoadFailure, ledgerSum, PAYMENT_RETRIES, sendPayment, unlessOutOfFunds, type LedgerEntry } from '../../load/pack.ts';
 import { checkLoadOptions, isLoopback, MAX_AGENTS, parseDuration, runLoad } from '../../load/run.ts';
 import { runLoadCli } from '../../testing/load.ts';
 import { summaryLines } from './load.ts';
@@ -174,6 +174,103 @@ test('the driver: a 5xx answer fails the run even when conservation holds; a fai
   assert.equal(b.report.verdict.exitCode, 1);
   assert.equal(b.report.conservation.ok, false);
   assert.match(b.report.verdict.reasons.join('\n'), /conservation: seller gained what was paid: expected \d+, got \d+/);
+});
+
+test('unlessOutOfFunds: a failed spend with less than one iteration left (and nothing moved) is the agent out of funds; anything else keeps its own error', async () => {
+  const refused = new HttpStatusFailure(402, 'paid request', 'insufficient funds');
+  let reads = 0;
+  const funds = (held: bigint | Error, moved?: boolean | Error) => ({
+    step: 'paid request',
+    needed: 10n,
+    balance: async () => {
+      reads++;
+      if (held instanceof Error) throw held;
+      return held;
+    },
+    ...(moved === undefined
+      ? {}
+      : {
+          moved: async () => {
+            if (moved instanceof Error) throw moved;
+            return moved;
+          },
+        }),
+  });
+  const fail = async () => {
+    throw refused;
+  };
+  // A spend that succeeds reads nothing.
+  assert.equal(await unlessOutOfFunds(funds(0n), async () => 'paid'), 'paid');
+  assert.equal(reads, 0);
+  // Less than needed, nothing moved: out of funds, with what was held and needed.
+  const out = await unlessOutOfFunds(funds(9n), fail).catch((e: unknown) => e);
+  assert.ok(out instanceof AgentOutOfFunds);
+  assert.deepEqual([out.held, out.needed, out.step], [9n, 10n, 'paid request']);
+  assert.equal((await unlessOutOfFunds(funds(9n, false), fail).catch((e: unknown) => e)) instanceof AgentOutOfFunds, true);
+  // Enough left (exactly one iteration): the target refused a payment the agent could cover.
+  assert.equal(await unlessOutOfFunds(funds(10n), fail).catch((e: unknown) => e), refused);
+  // The money left anyway (settled, then the answer failed), or that cannot be told: the target's failure.
+  assert.equal(await unlessOutOfFunds(funds(0n, true), fail).catch((e: unknown) => e), refused);
+  assert.equal(await unlessOutOfFunds(funds(0n, new Error('node down')), fail).catch((e: unknown) => e), refused);
+  // The balance cannot be read: the step's error stands.
+  assert.equal(await unlessOutOfFunds(funds(new Error('node down')), fail).catch((e: unknown) => e), refused);
+});
+
+test('the driver: an agent out of funds stops without a failure counted; the others go on; load.json and the summary say so', async () => {
+  let calls = 0;
+  const pack = defineLoad({
+    protocol: 'x402',
+    iteration: 'one GET',
+    endpoints: ['x402-resource'],
+    async setup(env) {
+      return {
+        describe: `${env.agents} fake agents`,
+        async iterate(agent, ctx) {
+          // Agent 1 can pay for two iterations.
+          if (agent === 1 && ++calls > 2) throw new AgentOutOfFunds(3n, 5n, 'paid request');
+          const r = await ctx.fetch(`${base}/ok`);
+          await r.text();
+          ctx.ledger('paid', 5n, `${agent}`);
+        },
+        async conservation(ledger) {
+          const paid = ledgerSum(ledger, 'paid');
+          return { holdings: [], checks: [equalCheck('seller gained what was paid', paid, paid)] };
+        },
+      };
+    },
+  });
+  const out = path.join(dir, 'out-of-funds');
+  const { report, file } = await runLoad({ protocol: 'x402', agents: 2, durationMs: 1000, seed: 1, out, targetFile: await targetFile(), packs: new Map([['x402', pack]]) });
+  assert.equal(report.verdict.exitCode, 0, report.verdict.reasons.join('; '));
+  assert.equal(report.iterations.failed, 0);
+  assert.equal(calls, 3, 'agent 1 stopped at its first iteration it could not pay for');
+  assert.equal(report.agentsOutOfFunds.length, 1);
+  const [stopped] = report.agentsOutOfFunds;
+  assert.deepEqual({ ...stopped, atMs: 0 }, { agent: 1, atMs: 0, completed: 2, held: '3', needed: '5', step: 'paid request' });
+  assert.ok(report.iterations.completed > 2, 'agent 0 went on');
+  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')).agentsOutOfFunds, report.agentsOutOfFunds);
+  const line = summaryLines(report, file).find((l) => l.startsWith('funds:'));
+  assert.match(
+    line ?? '',
+    /^funds: 1 of 2 agents ran out of the money set-up gave them and stopped \(at \d+\.\d s; agent 1 held 3 after 2 iterations, one needs 5\): the run's sizing or the funder, not the target/,
+  );
+  // Everybody out of funds before a single success: the run fails, saying why.
+  calls = 0;
+  const none = defineLoad({
+    ...pack,
+    async setup(env) {
+      const run = await pack.setup(env);
+      return {
+        ...run,
+        async iterate() {
+          throw new AgentOutOfFunds(0n, 5n, 'paid request');
+        },
+      };
+    },
+  });
+  const b = await runLoad({ protocol: 'x402', agents: 2, durationMs: 1000, seed: 1, out: path.join(dir, 'all-out'), targetFile: await targetFile(), packs: new Map([['x402', none]]) });
+  assert.equal(b.report.verdict.exitCode, 1);
+  assert.deepEqual(b.report.verdict.reasons, ['no iteration succeeded (2 agents ran out of funds)']);
 });
 
 test('sendPayment: the same payment goes again after a lost answer or a 5xx, at most PAYMENT_RETRIES times', async () => {

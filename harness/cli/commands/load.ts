@@ -86,6 +86,14 @@ export function summaryLines(r: LoadReport, file: string): string[] {
     lines.push(
       `node: anvil stranded a sender's transaction in its pool ${n.stalls === 1 ? 'once' : `${n.stalls} times`}; the harness sent ${n.resent} transaction${n.resent === 1 ? '' : 's'} back${n.lost ? `, ${n.lost} could not be` : ''} (harness/chain/pool-repair.ts)`,
     );
+  const broke = r.agentsOutOfFunds;
+  if (broke.length) {
+    const [from, to] = [Math.min(...broke.map((x) => x.atMs)), Math.max(...broke.map((x) => x.atMs))].map((ms) => (ms / 1000).toFixed(1));
+    const first = broke[0]!;
+    lines.push(
+      `funds: ${broke.length} of ${r.agents} agent${r.agents === 1 ? '' : 's'} ran out of the money set-up gave ${r.agents === 1 ? 'it' : 'them'} and stopped (${from === to ? `at ${from} s` : `from ${from} s to ${to} s`}; agent ${first.agent} held ${first.held} after ${first.completed} iteration${first.completed === 1 ? '' : 's'}, one needs ${first.needed}): the run's sizing or the funder, not the target; the load after that was lighter than planned`,
+    );
+  }
   for (const [cls, samples] of Object.entries(r.errors.samples)) lines.push(`  ${cls}: ${samples[0]}`);
   for (const c of r.conservation.checks.filter((x) => !x.ok)) lines.push(`  conservation: ${c.name}: expected ${c.expected}, got ${c.actual}${c.note ? ` (${c.note})` : ''}`);
   lines.push(`verdict: ${r.verdict.ok ? 'pass' : `FAIL (${r.verdict.reasons.join('; ')})`}`, `wrote ${file}`);

@@ -34,6 +34,9 @@ export async function allowAll(actor: ChainActor, token: Address, spender: Addre
   return actor.send(`approve ${spender} to pull ${token}`, { address: token, abi: tokenAbi, functionName: 'approve', args: [spender, MAX_ALLOWANCE] });
 }
 
+/** The refusal of a createJob that was mined but emitted no JobCreated (it may have taken the budget). */
+export const NO_JOB_CREATED = 'no JobCreated event';
+
 /** createJob on NexusV2 (the actor must have allowed NexusV2 to pull `token`). */
 export async function escrowNexus(
   actor: ChainActor,
@@ -47,7 +50,7 @@ export async function escrowNexus(
     args: [o.worker, o.judge, o.token, o.amount, o.duration],
   });
   const ev = eventOf(r, 'JobCreated');
-  if (!r.ok || !ev) return { refused: r.ok ? 'no JobCreated event' : r.reason };
+  if (!r.ok || !ev) return { refused: r.ok ? NO_JOB_CREATED : r.reason };
   return { method: 'nexus-escrow', contractAddress: c.nexus, onChainId: Number(ev.jobId), txHash: r.hash, token: o.token, amount: o.amount };
 }
 
