@@ -179,6 +179,8 @@ export interface StartChainOptions {
    * true). Off only for a test that wants to see the stall.
    */
   repairStuckTransactions?: boolean;
+  /** Told of every repair (`amh up` logs them: a certify run against its chains cannot see them). */
+  onPoolRepair?: (r: PoolRepairRecord) => void;
 }
 
 /** Past block states kept by the chains of runs that never reorg deeply (`amh run`'s reference, `amh load`, `amh simulate`). */
@@ -332,6 +334,7 @@ export async function startChain(opts: StartChainOptions): Promise<RunningChain>
       // A repair that could not send something back changed what the sender sees: say so.
       const onRepair = (r: PoolRepairRecord) => {
         for (const l of r.lost) process.stderr.write(`anvil ${rpcUrl}: a stranded transaction of ${r.sender} (nonce ${l.nonce}, ${l.hash}) could not be sent back: ${l.reason}\n`);
+        opts.onPoolRepair?.(r);
       };
       running.poolRepair = poolRepair = repairStuckTransactions(rpcUrl, { onRepair });
     }

@@ -38,6 +38,26 @@ export interface PoolRepairRecord {
   at: Date;
 }
 
+/** What the pool repair did over a stretch of work (a load run, a scenario). */
+export interface NodeRepairs {
+  /** How often a sender's transaction was stranded. */
+  stalls: number;
+  /** Transactions sent back (the stranded ones and those queued behind them). */
+  resent: number;
+  /** Transactions the node refused to take back. */
+  lost: number;
+}
+
+/** The tally of some repair records. */
+export function tallyRepairs(records: readonly PoolRepairRecord[]): NodeRepairs {
+  return { stalls: records.length, resent: records.reduce((n, r) => n + r.resent.length, 0), lost: records.reduce((n, r) => n + r.lost.length, 0) };
+}
+
+/** A sentence for a report: how often anvil stranded transactions and what the harness did (`during`: where, e.g. the scenarios). */
+export function describeRepairs(n: NodeRepairs, during?: string): string {
+  return `anvil stranded a sender's transaction in its pool ${n.stalls === 1 ? 'once' : `${n.stalls} times`}${during ? ` (${during})` : ''}; the harness sent ${n.resent} transaction${n.resent === 1 ? '' : 's'} back${n.lost ? `, ${n.lost} could not be` : ''} (harness/chain/pool-repair.ts)`;
+}
+
 export interface PoolRepair {
   /** Repairs done so far. */
   readonly records: readonly PoolRepairRecord[];

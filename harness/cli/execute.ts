@@ -147,6 +147,7 @@ export async function execute(o: ExecuteOptions): Promise<Report> {
           workers: refs.map((r) => createTargetClients(r.target)),
           targets: refs.map((r) => r.target),
           resets: refs.map((r) => r.reset),
+          poolRepairs: refs.map((r) => () => r.chains.flatMap((c) => c.poolRepair?.records ?? [])),
           protocols: protos,
         },
         { ...o, spec },

@@ -27,10 +27,17 @@ async function main(): Promise<void> {
   const protos = await loadProtocols(undefined, config.protocols);
   const selected = protos.filter((p) => config.protocols.includes(p.id));
   ref = await startRunReference(selected, config.run, log);
-  const worker = inProcessWorker(ref.target, createTargetClients(ref.target), ref.reset, {
-    ...config.run,
-    onProgress: (event) => post({ type: 'progress', event }),
-  });
+  const chains = ref.chains;
+  const worker = inProcessWorker(
+    ref.target,
+    createTargetClients(ref.target),
+    ref.reset,
+    {
+      ...config.run,
+      onProgress: (event) => post({ type: 'progress', event }),
+    },
+    () => chains.flatMap((c) => c.poolRepair?.records ?? []),
+  );
   const find = (caseId: string) => {
     const slash = caseId.indexOf('/');
     const p = selected.find((x) => x.id === caseId.slice(0, slash));

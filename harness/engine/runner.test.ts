@@ -12,6 +12,9 @@ import { defineCatalog } from './catalog.ts';
 import { defineProtocol, defineScenario, type ProtocolModule } from './dsl.ts';
 import { Indeterminate } from './errors.ts';
 import { interleaveByProtocol, runAll, scenarioSeed, type RunOptions } from './runner.ts';
+import { nodeRepairsText, renderMarkdown } from '../report/markdown.ts';
+import { renderHtml } from '../report/html.ts';
+import { printSummary } from '../cli/commands/_shared.ts';
 import { createTargetClients } from './session.ts';
 
 const target: Target = parseTarget({
@@ -601,6 +604,59 @@ test('a queued transaction a run leaves (its nonce above its sender’s next one
     await send(before, 'eth_sendRawTransactionSync');
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(await count(), before + 1, 'one transaction mined, not the dropped one behind it');
+  } finally {
+    await chain.stop();
+  }
+}, 60_000);
+
+test('a scenario during which anvil stranded a transaction says so in its report (nodeRepairs), the summary, summary.md and index.html; one that did not carries nothing', async () => {
+  // The chain's own repair is on (as for every chain the harness starts).
+  const chain = await startChain({ profile: 'base-sepolia' });
+  try {
+    const onChain = parseTarget({ name: 'anvil', chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl }], accounts: [], capabilities: ['snapshot'] });
+    const sender = roleAccount('buyer2');
+    const count = async () => Number(await rpcCall<Hex>(chain.rpcUrl, 'eth_getTransactionCount', [sender.address, 'latest']));
+    const strands = defineScenario({
+      kind: 'property',
+      id: 'strands',
+      title: 'meets a stranded transaction',
+      requirements: ['T-MUST-01'],
+      arbitrary: () => fc.constant(0),
+      async run(ctx) {
+        await ctx.chain();
+        // Stranded as anvil's race strands one (harness/chain/pool-repair.test.ts): queued at the sender's next nonce.
+        const n = await count();
+        await rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [await signedTransfer(chain.chainId, 'buyer2', n + 1)]);
+        await rpcCall(chain.rpcUrl, 'anvil_setNonce', [sender.address, `0x${(n + 1).toString(16)}`]);
+        const deadline = Date.now() + 10_000;
+        while ((await count()) < n + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        ctx.check('T-MUST-01', (await count()) === n + 2, 'the repair sent it back and it was mined');
+      },
+    });
+    const quiet = passing('quiet', () => {});
+    const r = await runAll(
+      {
+        target: onChain,
+        targetInfo: { name: 'anvil', kind: 'file', capabilities: [], chains: [] },
+        workers: [createTargetClients(onChain)],
+        poolRepairs: [() => chain.poolRepair!.records],
+        protocols: [proto([strands, quiet])],
+      },
+      { runs: 1, seed: 3, command: 'test' },
+    );
+    const [a, b] = r.protocols[0]!.scenarios;
+    assert.equal(a!.status, 'pass', a!.reason ?? '');
+    assert.deepEqual(a!.nodeRepairs, { stalls: 1, resent: 1, lost: 0 });
+    assert.equal(b!.nodeRepairs, undefined);
+    const text = "anvil stranded a sender's transaction in its pool once (toy/strands); the harness sent 1 transaction back (harness/chain/pool-repair.ts)";
+    assert.equal(nodeRepairsText(r), text);
+    assert.ok(renderMarkdown(r).includes(`Node: ${text}.`));
+    assert.ok(renderHtml(r).includes(`<div>Node: ${text.replace(/'/g, '&#39;')}</div>`));
+    const lines: string[] = [];
+    printSummary(r, [], { write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream);
+    assert.match(lines.join(''), new RegExp(`^node: ${text.replace(/[().]/g, '\\$&')}$`, 'm'));
+    // Without the records (a target file's chains are not the harness's): nothing said.
+    assert.equal(nodeRepairsText({ ...r, protocols: [{ ...r.protocols[0]!, scenarios: [b!] }] }), undefined);
   } finally {
     await chain.stop();
   }

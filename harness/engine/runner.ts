@@ -13,6 +13,7 @@ import { HarnessFault, Indeterminate, RequirementViolation, TargetProblem } from
 import { preflight } from './preflight.ts';
 import { checkRegister } from './register.ts';
 import { REPO_ROOT } from '../chain/paths.ts';
+import { type PoolRepairRecord, tallyRepairs } from '../chain/pool-repair.ts';
 import type { Evidence } from './evidence.ts';
 import { renderConstants } from '../profiles/constants.ts';
 import { profileInfo, type Profile } from '../profiles/profile.ts';
@@ -113,6 +114,12 @@ export interface RunInput {
    */
   resets?: (() => Promise<void>)[];
   /**
+   * Per worker (same order as `workers`): the pool repairs of the worker's chains so far, where the
+   * harness started them (the reference target): a scenario's report says when anvil stranded a
+   * transaction while it ran (harness/chain/pool-repair.ts).
+   */
+  poolRepairs?: (() => readonly PoolRepairRecord[])[];
+  /**
    * Workers that run their cases somewhere else (a worker thread each, harness/cli/threads.ts),
    * each on its own target. When given, they are the workers, and `workers`, `targets` and
    * `resets` are not used.
@@ -133,7 +140,13 @@ export interface CaseWorker {
 }
 
 /** A worker in this thread: runs cases with `clients` against `target`, resetting with `reset`. */
-export function inProcessWorker(target: Target, clients: Map<string, ChainClients>, reset: (() => Promise<void>) | undefined, opts: RunOptions): CaseWorker {
+export function inProcessWorker(
+  target: Target,
+  clients: Map<string, ChainClients>,
+  reset: (() => Promise<void>) | undefined,
+  opts: RunOptions,
+  poolRepairs?: () => readonly PoolRepairRecord[],
+): CaseWorker {
   let problems = new Map<string, string>();
   return {
     async preflight(cases) {
@@ -145,7 +158,15 @@ export function inProcessWorker(target: Target, clients: Map<string, ChainClient
         await reset?.().catch((e: Error) => {
           throw new Error(`could not take the target back to its starting state before this scenario: ${e.message}`);
         });
-      return runScenario(p, s, target, clients, opts, deadline, outsideRevision(p, revisionOf(p, opts.spec?.[p.id])), problems);
+      // Records only grow: what this scenario saw is the difference of the tallies.
+      const before = poolRepairs && tallyRepairs(poolRepairs());
+      const outcome = await runScenario(p, s, target, clients, opts, deadline, outsideRevision(p, revisionOf(p, opts.spec?.[p.id])), problems);
+      if (before) {
+        const after = tallyRepairs(poolRepairs!());
+        const stalls = after.stalls - before.stalls;
+        if (stalls > 0) outcome.report.nodeRepairs = { stalls, resent: after.resent - before.resent, lost: after.lost - before.lost };
+      }
+      return outcome;
     },
   };
 }
@@ -610,7 +631,7 @@ export async function runAll(input: RunInput, opts: RunOptions): Promise<Report>
   const errors: string[] = [];
   if (shard && jobs.length === 0 && all.length > 0)
     errors.push(`shard ${shard.index}/${shard.total} has no case: the selection has only ${all.length} case${all.length === 1 ? '' : 's'}; use at most ${all.length} shards`);
-  const workers = input.caseWorkers ?? input.workers.map((clients, w) => inProcessWorker(input.targets?.[w] ?? input.target, clients, input.resets?.[w], opts));
+  const workers = input.caseWorkers ?? input.workers.map((clients, w) => inProcessWorker(input.targets?.[w] ?? input.target, clients, input.resets?.[w], opts, input.poolRepairs?.[w]));
   // First contact: endpoints answering 404/405 or not at all, chains that are not the declared ones.
   const problems = await Promise.all(workers.map((w) => w.preflight(jobs)));
   for (const m of new Set(problems.flatMap((x) => [...x.values()]))) errors.push(`target problem: ${m}`);

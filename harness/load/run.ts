@@ -18,7 +18,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LONG_RUN_STATES } from '../chain/anvil.ts';
-import type { PoolRepairRecord } from '../chain/pool-repair.ts';
+import { type NodeRepairs, type PoolRepairRecord, tallyRepairs } from '../chain/pool-repair.ts';
 import { keepAliveFetch, rpcCall } from '../chain/rpc.ts';
 import { throwawayAccount } from '../chain/accounts.ts';
 import { chainsNeeded, startTargetFixtures, UsageError } from '../cli/execute.ts';
@@ -117,7 +117,7 @@ export interface LoadReport {
    * the harness sent back (the stranded ones and those queued behind them); `lost`, those the node
    * refused to take back. Added in 1.3.
    */
-  nodeRepairs?: { stalls: number; resent: number; lost: number };
+  nodeRepairs?: NodeRepairs;
   /**
    * Agents that stopped before the end because the money set-up gave them ran out (after a failed
    * spend, the agent's balance was below one iteration's cost): the run's sizing or a poor funder,
@@ -438,14 +438,6 @@ function buildReport(a: {
     },
     verdict: { ok, exitCode: ok ? 0 : 1, reasons },
     agentsOutOfFunds: rec.outOfFunds.map((x) => ({ ...x, held: x.held.toString(), needed: x.needed.toString() })),
-    ...(a.repairs
-      ? {
-          nodeRepairs: {
-            stalls: a.repairs.length,
-            resent: a.repairs.reduce((n, r) => n + r.resent.length, 0),
-            lost: a.repairs.reduce((n, r) => n + r.lost.length, 0),
-          },
-        }
-      : {}),
+    ...(a.repairs ? { nodeRepairs: tallyRepairs(a.repairs) } : {}),
   };
 }

@@ -6,7 +6,7 @@
  * scenarios table.
  */
 import type { Evidence } from '../engine/evidence.ts';
-import { verdictText, runsText } from './markdown.ts';
+import { nodeRepairsText, verdictText, runsText } from './markdown.ts';
 import type { ProtocolReport, Report, RequirementReport, RequirementStatus } from './types.ts';
 import { profileConstantsText } from './profile-text.ts';
 
@@ -167,7 +167,7 @@ export function renderHtml(r: Report): string {
 <header class="v${r.exitCode}"><h1 id="verdict">${esc(verdictText(r))}</h1>
 <div>Target <b>${esc(r.target.name)}</b> (${esc(r.target.kind)}${r.target.source ? `: ${esc(r.target.source)}` : ''}) · capabilities: ${esc(r.target.capabilities.join(', ') || 'none')} · seed <b>${r.seed}</b> · ${esc(runsText(r))} · ${(r.durationMs / 1000).toFixed(1)} s · started ${esc(r.startedAt)} · exit code ${r.exitCode} · ${esc(r.harness.name)} ${esc(r.harness.version)}</div>${
     r.profile ? `<div>Profile <b>${esc(r.profile.name)}</b> (<code>${esc(r.profile.hash.slice(0, 12))}</code>): ${esc(profileConstantsText(r.profile, 'every constant at its default'))}</div>` : ''
-  }</header>
+  }${nodeRepairsText(r) ? `<div>Node: ${esc(nodeRepairsText(r)!)}</div>` : ''}</header>
 <main>
 <section class="counts"><span>${badge('pass')} ${s.pass}</span><span>${badge('fail')} ${s.fail}</span><span>${badge('warn')} ${s.warn}</span><span>${badge('not-applicable')} ${s.notApplicable}</span><span>${badge('error')} ${s.error}</span><span>${badge('indeterminate')} ${s.indeterminate}</span><span>${badge('uncovered')} ${s.uncovered}</span><span>checks executed: <b>${s.checks}</b></span></section>
 ${r.errors.length ? `<section><h2>Harness errors</h2><pre>${esc(r.errors.join('\n\n'))}</pre></section>` : ''}

@@ -2,6 +2,7 @@
  * summary.md: a short Markdown page for a CI step summary ($GITHUB_STEP_SUMMARY) or a PR comment:
  * verdict, counts, failing requirements with their shrunk counterexample and replay command.
  */
+import { describeRepairs, type NodeRepairs } from '../chain/pool-repair.ts';
 import { baselineLines } from './baseline.ts';
 import type { Report, RequirementStatus } from './types.ts';
 import { profileConstantsText } from './profile-text.ts';
@@ -57,6 +58,8 @@ export function renderMarkdown(r: Report): string {
     const [head, ...rest] = baselineLines(r.baseline);
     out.push('## Baseline', '', head!, '', ...rest.map((l) => `- ${cell(l.trim())}`), '');
   }
+  const repairs = nodeRepairsText(r);
+  if (repairs) out.push(`Node: ${cell(repairs)}.`, '');
   if (r.errors.length) out.push('## Harness errors', '', ...r.errors.map((e) => `- ${cell(e.split('\n')[0] ?? e)}`), '');
   for (const p of r.protocols) {
     out.push(
@@ -91,6 +94,18 @@ export function runsText(r: Report): string {
   const done = all.reduce((a, s) => a + s.runs, 0);
   const planned = all.filter((s) => s.status !== 'not-applicable').reduce((a, s) => a + s.runsPlanned, 0);
   return `${done} of ${planned} planned runs (--runs ${r.runs})`;
+}
+
+/**
+ * One sentence when anvil stranded transactions during the run and the harness sent them back
+ * (scenarios' `nodeRepairs`, reference runs only), naming the scenarios; undefined when it did not.
+ * The lab stepped in there: the reader should know, even though a repair changes no verdict.
+ */
+export function nodeRepairsText(r: Report): string | undefined {
+  const hit = r.protocols.flatMap((p) => p.scenarios).filter((sc) => sc.nodeRepairs);
+  if (!hit.length) return undefined;
+  const sum = (k: keyof NodeRepairs) => hit.reduce((a, sc) => a + sc.nodeRepairs![k], 0);
+  return describeRepairs({ stalls: sum('stalls'), resent: sum('resent'), lost: sum('lost') }, hit.map((sc) => sc.caseId).join(', '));
 }
 
 /** Per protocol: runs done and runs per second of scenario time (one worker's throughput). */

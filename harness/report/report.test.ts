@@ -49,6 +49,11 @@ test('report.json from a real run validates against report.schema.json', async (
   // The schema is not a rubber stamp: a wrong status or an extra field is refused.
   assert.equal(validate({ ...json, summary: { ...json.summary, pass: -1 } }), false);
   assert.equal(validate({ ...json, surprise: 1 }), false);
+  // A scenario during which anvil stranded a transaction (since 1.4): counted, and only when it happened.
+  const withRepairs = (n: unknown) => ({ ...json, protocols: [{ ...json.protocols[0], scenarios: [{ ...json.protocols[0].scenarios[0], nodeRepairs: n }] }] });
+  assert.equal(validate(withRepairs({ stalls: 1, resent: 2, lost: 0 })), true, JSON.stringify(validate.errors?.slice(0, 3)));
+  assert.equal(validate(withRepairs({ stalls: 0, resent: 0, lost: 0 })), false, 'absent, not zero, when nothing was stranded');
+  assert.equal(validate(withRepairs({ stalls: 1, resent: 1 })), false);
   // Round trip through the reader.
   assert.equal((await readReport(path.join(dir, 'report.json'))).seed, 3);
 });

@@ -5,8 +5,9 @@
 import type { Evidence } from '../engine/evidence.ts';
 import type { Requirement } from '../engine/catalog.ts';
 import type { RegisterCoverage } from '../engine/register.ts';
+import type { NodeRepairs } from '../chain/pool-repair.ts';
 
-export const REPORT_SCHEMA_VERSION = '1.3.0';
+export const REPORT_SCHEMA_VERSION = '1.4.0';
 
 /** Outcome of a check, a scenario or a requirement. */
 export type Status = 'pass' | 'fail' | 'warn' | 'not-applicable' | 'error' | 'indeterminate';
@@ -51,6 +52,12 @@ export interface ScenarioReport {
   replay?: string;
   /** Checks executed per requirement id (passed/failed) across this scenario's runs (since 1.2). */
   checks?: Record<string, { passed: number; failed: number }>;
+  /**
+   * Reference runs (since 1.4): anvil stranded a sender's transaction in its pool while this
+   * scenario ran, and the harness sent it back (harness/chain/pool-repair.ts). Absent when nothing
+   * was stranded; `lost`: transactions the node would not take back.
+   */
+  nodeRepairs?: NodeRepairs;
 }
 
 /** A catalog requirement with its verdict and evidence. */

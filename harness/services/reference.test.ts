@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'vitest';
 import type { Hex } from 'viem';
+import { roleAccount, signedTransfer } from '../chain/accounts.ts';
 import { rpcCall } from '../chain/rpc.ts';
 import { loadProtocols, loadServices, servicesFor } from '../packs/discover.ts';
 import { startReference } from './reference.ts';
@@ -108,5 +109,27 @@ test('reset takes back only chains whose every service can forget, to their stat
     assert.deepEqual(resets, ['forgetful', 'forgetful']);
   } finally {
     await plain.stop();
+  }
+});
+
+test('a repair of a transaction anvil stranded is logged (amh up prints it: a certify run against its chains cannot see it)', async () => {
+  const lines: string[] = [];
+  const ref = await startReference({ chainsOnly: true, chains: ['base'], log: (l) => lines.push(l) });
+  try {
+    const chain = ref.chains[0]!;
+    const who = roleAccount('buyer1').address;
+    const count = async () => Number(BigInt(await rpcCall<Hex>(chain.rpcUrl, 'eth_getTransactionCount', [who, 'latest'])));
+    // Stranded as anvil's race strands one (harness/chain/pool-repair.test.ts).
+    const n = await count();
+    await rpcCall(chain.rpcUrl, 'eth_sendRawTransaction', [await signedTransfer(chain.chainId, 'buyer1', n + 1)]);
+    await rpcCall(chain.rpcUrl, 'anvil_setNonce', [who, `0x${(n + 1).toString(16)}`]);
+    for (let i = 0; i < 200 && (await count()) < n + 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await count(), n + 2, 'the repair sent it back');
+    assert.deepEqual(
+      lines.filter((l) => l.includes('stranded')),
+      [`chain base: anvil stranded a sender's transaction in its pool once (sender ${who.toLowerCase()}, nonces ${n + 1}); the harness sent 1 transaction back (harness/chain/pool-repair.ts)`],
+    );
+  } finally {
+    await ref.stop();
   }
 });

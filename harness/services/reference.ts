@@ -6,6 +6,7 @@
 import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import { roleAccounts, roleKeys } from '../chain/accounts.ts';
 import { mineUniqueBlock, revert, snapshot, startChain, type RunningChain } from '../chain/anvil.ts';
+import { describeRepairs, tallyRepairs } from '../chain/pool-repair.ts';
 import { loadServices, servicesFor } from '../packs/discover.ts';
 import { parseTarget, type Capability, type RestartControl, type Target } from '../target/schema.ts';
 import { ServiceInstance, type ServiceDefinition } from './service.ts';
@@ -135,6 +136,8 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
           forkUrl: o.forkUrl,
           forkBlockNumber: o.forkBlockNumber,
           ...(o.pruneHistory !== undefined ? { pruneHistory: o.pruneHistory } : {}),
+          // Runs count repairs in their reports; a server certified against `amh up`'s chains learns of them only here.
+          onPoolRepair: (r) => log(`chain ${profile}: ${describeRepairs(tallyRepairs([r]), `sender ${r.sender}, nonces ${[...r.resent, ...r.lost.map((l) => l.nonce)].join(', ')}`)}`),
         }),
       ),
     );

@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, execute, type ExecuteOptions } from '../execute.ts';
 import { isProvisional, type ProgressEvent } from '../../engine/runner.ts';
 import { TargetError } from '../../target/schema.ts';
-import { protocolRates, runsText, verdictText } from '../../report/markdown.ts';
+import { nodeRepairsText, protocolRates, runsText, verdictText } from '../../report/markdown.ts';
 import type { Report } from '../../report/types.ts';
 import { ReportFileError, writeReports } from '../../report/write.ts';
 import { applyBaseline, BaselineError, baselineLines, loadBaseline } from '../../report/baseline.ts';
@@ -200,6 +200,8 @@ export function printSummary(r: Report, files: string[], out: NodeJS.WriteStream
       .map((x) => `${x.id} ${x.runs} runs, ${x.perSecond.toFixed(1)} runs/s`)
       .join(' · ')} (per worker)`,
   );
+  const repairs = nodeRepairsText(r);
+  if (repairs) lines.push(`node: ${repairs}`);
   for (const sc of r.protocols.flatMap((p) => p.scenarios)) {
     if (sc.status === 'pass' && sc.runs < sc.runsPlanned) lines.push(`fewer runs: ${sc.caseId} ran ${sc.runs} of ${sc.runsPlanned}${sc.reason ? ` (${sc.reason})` : ''}`);
   }

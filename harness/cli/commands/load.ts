@@ -1,4 +1,5 @@
 /** `amh load`: many concurrent agents against one protocol's target; throughput, latency, errors, conservation. */
+import { describeRepairs } from '../../chain/pool-repair.ts';
 import { formatUsd } from '../../util/money.ts';
 import type { LatencySummary } from '../../load/measure.ts';
 import { checkLoadOptions, defaultOut, type LoadProgress, type LoadReport, MAX_AGENTS, MAX_DURATION_MS, parseDuration, REQUEST_TIMEOUT_MS, runLoad } from '../../load/run.ts';
@@ -81,11 +82,7 @@ export function summaryLines(r: LoadReport, file: string): string[] {
         .join(', ') || 'nothing moved'
     }; conservation ${r.conservation.ok ? 'holds to the unit' : 'VIOLATED'}`,
   ];
-  const n = r.nodeRepairs;
-  if (n?.stalls)
-    lines.push(
-      `node: anvil stranded a sender's transaction in its pool ${n.stalls === 1 ? 'once' : `${n.stalls} times`}; the harness sent ${n.resent} transaction${n.resent === 1 ? '' : 's'} back${n.lost ? `, ${n.lost} could not be` : ''} (harness/chain/pool-repair.ts)`,
-    );
+  if (r.nodeRepairs?.stalls) lines.push(`node: ${describeRepairs(r.nodeRepairs)}`);
   const broke = r.agentsOutOfFunds;
   if (broke.length) {
     const [from, to] = [Math.min(...broke.map((x) => x.atMs)), Math.max(...broke.map((x) => x.atMs))].map((ms) => (ms / 1000).toFixed(1));
