@@ -57,9 +57,13 @@ export default defineService({
         capabilities: ['rpc-faults', ...(restartable ? (['restart'] as const) : [])],
         ...(restartable ? { restart: { 'x402-resource': restartable.control } } : {}),
         facts: { facilitatorAddress: key.address, price: '$0.01', payTo: roleAccount('judge').address, ...(restartable ? { restartable: restartable.url } : {}) },
-        // Nothing to forget: the facilitators keep only settlements in flight (none between
-        // scenarios) and read their nonces from the chain; the resources keep no state.
-        reset: async () => {},
+        // The facilitator forgets what it learned of its node (a scenario's node that refused the
+        // sync send would leave it on plain sends for every later scenario); otherwise it keeps only
+        // settlements in flight (none between scenarios) and reads its nonces from the chain, and
+        // the resources keep no state. The restartable child starts afresh at each restart.
+        reset: async () => {
+          facilitator.facilitator.forgetNode();
+        },
         async stop() {
           await Promise.allSettled([restartable?.stop(), demo!.stop(), facilitator.stop()]);
         },

@@ -429,7 +429,7 @@ describe('settle: nonces and sends', () => {
     assert.equal(t.take(5, t.mark()), 5, 'after an unknown outcome the chain decides');
   });
 
-  test('a node without eth_sendRawTransactionSync: settle falls back to eth_sendRawTransaction and the receipt', async () => {
+  test('a node without eth_sendRawTransactionSync: settle falls back to eth_sendRawTransaction and the receipt; forgetNode makes it ask again', async () => {
     const calls: string[] = [];
     const proxy = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -461,6 +461,12 @@ describe('settle: nonces and sends', () => {
       }
       assert.equal(calls.filter((m) => m === 'eth_sendRawTransactionSync').length, 1, 'asked once, then remembered');
       assert.equal(calls.filter((m) => m === 'eth_sendRawTransaction').length, 2);
+      // The reference service's reset: the facilitator forgets what it learned and asks again, as a fresh one would.
+      legacy.facilitator.forgetNode();
+      const { json } = await post(legacy.url, '/settle', await v2());
+      assert.equal(json.success, true, JSON.stringify(json));
+      assert.equal(calls.filter((m) => m === 'eth_sendRawTransactionSync').length, 2, 'asked again after forgetNode');
+      assert.equal(calls.filter((m) => m === 'eth_sendRawTransaction').length, 3);
     } finally {
       await legacy.stop();
       proxy.closeAllConnections();

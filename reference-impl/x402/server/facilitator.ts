@@ -147,6 +147,14 @@ export interface Facilitator {
   /** Re-verifies, submits `transferWithAuthorization`, waits for the receipt. */
   settle(req: FacilitatorRequest): Promise<SettleResponse>;
   supported(): SupportedResponse;
+  /**
+   * Forgets what it learned about its node (no eth_sendRawTransactionSync, no batches, no
+   * eth_createAccessList, no pending block, the priority fee), as a facilitator just started knows
+   * nothing: the reference services' reset calls it, so each scenario meets the facilitator a run of
+   * it alone would (a scenario whose node refuses the sync send left it on plain sends, and the next
+   * scenario's refused-send checks then never met the sync path).
+   */
+  forgetNode(): void;
   /** The HTTP app (hono) exposing `/verify`, `/settle`, `/supported`. */
   readonly app: Hono;
 }
@@ -369,7 +377,14 @@ function rpcClient(url: string) {
       ),
     );
   }
-  return { call, batch };
+  return {
+    call,
+    batch,
+    /** Batches again, as if the node had never refused one. */
+    forget: () => {
+      batches = true;
+    },
+  };
 }
 
 /**
@@ -858,6 +873,13 @@ export async function createFacilitator(opts: FacilitatorOptions): Promise<Facil
     verify: async (req) => (await verifyCore(req, 'verify')).response,
     settle,
     supported,
+    forgetNode() {
+      sends.sync = true;
+      simulation.accessList = true;
+      simulation.pendingBlock = true;
+      priorityFee = undefined;
+      rpc.forget();
+    },
     app: undefined as unknown as Hono,
   };
   (facilitator as { app: Hono }).app = buildApp(facilitator);
