@@ -2,7 +2,7 @@
  * Agentripe lifecycle benchmark: how many full paid-task lifecycles per second the reference stack
  * does on a fresh base-sepolia anvil, against the bare chain calls those lifecycles need.
  *
- *   npx tsx reference-impl/agentripe/bench.ts [--n 30] [--withdraw] [--warmup 2] [--jit-warmup 200] [--rounds 5] [--count-rpc]
+ *   npx tsx reference-impl/agentripe/bench.ts [--n 30] [--withdraw] [--warmup 2] [--jit-warmup 200] [--rounds 9] [--count-rpc]
  *
  * 1. Stack: anvil + x402 facilitator + Agentripe server. One lifecycle = buyer pays over x402
  *    (official @x402/fetch client: a request, its 402 challenge, the paid request; buyer and vendor
@@ -32,9 +32,10 @@
  * (anvil's own cost per transaction grows with the blocks it holds: a long run would flatter the
  * ratio).
  *
- * `--rounds R` repeats the whole on fresh chains and reports the median round (default 5: single
+ * `--rounds R` repeats the whole on fresh chains and reports the median round (default 9: single
  * rounds of 30 lifecycles vary by a tenth on a quiet machine, by 2x under load, and their ratios
- * from 0.41 to 0.57 within one run on 2026-12-04; the median of 3 moved by ±0.05 between runs). The chains keep
+ * from 0.41 to 0.57 within one run on 2026-12-04; the median of 3 moved by ±0.05 between runs, that
+ * of 5 from 0.46 to 0.57, and 9 halve the spread of the median of 5 again). The chains keep
  * their past states in memory only, as `amh run`'s do (LONG_RUN_STATES): by default anvil writes
  * each state it moves out of memory to disk, which rounds longer than 128 blocks would measure.
  *
@@ -63,14 +64,14 @@ const { values: flags } = parseArgs({
     n: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '2' },
     'jit-warmup': { type: 'string', default: '200' },
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '9' },
     withdraw: { type: 'boolean', default: false },
     'count-rpc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: npx tsx reference-impl/agentripe/bench.ts [--n 30] [--warmup 2] [--jit-warmup 200] [--rounds 5] [--withdraw] [--count-rpc]');
+  console.log('usage: npx tsx reference-impl/agentripe/bench.ts [--n 30] [--warmup 2] [--jit-warmup 200] [--rounds 9] [--withdraw] [--count-rpc]');
   process.exit(0);
 }
 const N = Number(flags.n);
