@@ -23,8 +23,8 @@ const lab = loadLab('base-sepolia', 'amh-load-x402-');
 const load = runLoadCli;
 const readReport = readLoadReport;
 
-/** A target file for a resource on the test chain (the role accounts fund the agents). */
-async function targetFile(name: string, resourceUrl: string): Promise<string> {
+/** A target file for a resource on the test chain (the role accounts, unless others are given, fund the agents). */
+async function targetFile(name: string, resourceUrl: string, accounts: readonly { role: string; address: string; privateKey: string }[] = roleAccounts): Promise<string> {
   const c = lab.chain;
   const file = path.join(lab.dir, `${name}.json`);
   await writeFile(
@@ -33,7 +33,7 @@ async function targetFile(name: string, resourceUrl: string): Promise<string> {
       name,
       chains: [targetChainEntry(c)],
       endpoints: { 'x402-resource': resourceUrl },
-      accounts: roleAccounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
+      accounts: accounts.map((a) => ({ role: a.role, address: a.address, privateKey: a.privateKey })),
     }),
   );
   return file;
@@ -144,16 +144,7 @@ test('a funder holding three payments: the agent pays three times, then stops ou
     const admin = walletClient('admin');
     await publicClient.waitForTransactionReceipt({ hash: await admin.writeContract({ address: usdc.address, abi: erc20Abi, functionName: 'transfer', args: [funder.address, 30_000n] }) });
     await publicClient.waitForTransactionReceipt({ hash: await admin.sendTransaction({ to: funder.address, value: 10n ** 16n }) });
-    const file = path.join(lab.dir, 'poor-funder.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        name: 'poor-funder',
-        chains: [targetChainEntry(c)],
-        endpoints: { 'x402-resource': demo.url },
-        accounts: [{ role: 'admin', address: funder.address, privateKey: funder.privateKey }],
-      }),
-    );
+    const file = await targetFile('poor-funder', demo.url, [{ role: 'admin', address: funder.address, privateKey: funder.privateKey }]);
     const out = path.join(lab.dir, 'poor-funder');
     // A seed of its own: agent keys follow the seed, and the other tests' agents keep what they were given on this chain.
     const r = await load(['--protocol', 'x402', '--agents', '1', '--duration', '4s', '--seed', '41', '--target', file, '--out', out, '--quiet']);

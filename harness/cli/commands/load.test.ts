@@ -102,8 +102,11 @@ test('error classes of real failures: connection refused, timeout, an unexpected
   assert.equal(errorClass(new TypeError('x is undefined')).cls, 'harness');
 });
 
-/** An in-memory pack driving the loopback server: each iteration GETs `path` and records 5 units. */
-function fakePack(pathOf: (agent: number) => string, conserved = true) {
+/**
+ * An in-memory pack driving the loopback server: each iteration GETs `path` and records 5 units;
+ * `first` runs before each iteration (it may throw what an iteration would).
+ */
+function fakePack(pathOf: (agent: number) => string, conserved = true, first?: (agent: number) => void) {
   let seen: readonly LedgerEntry[] = [];
   const pack = defineLoad({
     protocol: 'x402',
@@ -113,6 +116,7 @@ function fakePack(pathOf: (agent: number) => string, conserved = true) {
       return {
         describe: `${env.agents} fake agents`,
         async iterate(agent, ctx) {
+          first?.(agent);
           const r = await ctx.fetch(`${base}${pathOf(agent)}`);
           await r.text();
           expectStatus(r.status, 200, 'GET', null);
@@ -218,27 +222,14 @@ test('unlessOutOfFunds: a failed spend with less than one iteration left (and no
 
 test('the driver: an agent out of funds stops without a failure counted; the others go on; load.json and the summary say so', async () => {
   let calls = 0;
-  const pack = defineLoad({
-    protocol: 'x402',
-    iteration: 'one GET',
-    endpoints: ['x402-resource'],
-    async setup(env) {
-      return {
-        describe: `${env.agents} fake agents`,
-        async iterate(agent, ctx) {
-          // Agent 1 can pay for two iterations.
-          if (agent === 1 && ++calls > 2) throw new AgentOutOfFunds(3n, 5n, 'paid request');
-          const r = await ctx.fetch(`${base}/ok`);
-          await r.text();
-          ctx.ledger('paid', 5n, `${agent}`);
-        },
-        async conservation(ledger) {
-          const paid = ledgerSum(ledger, 'paid');
-          return { holdings: [], checks: [equalCheck('seller gained what was paid', paid, paid)] };
-        },
-      };
+  // Agent 1 can pay for two iterations.
+  const { pack } = fakePack(
+    () => '/ok',
+    true,
+    (agent) => {
+      if (agent === 1 && ++calls > 2) throw new AgentOutOfFunds(3n, 5n, 'paid request');
     },
-  });
+  );
   const out = path.join(dir, 'out-of-funds');
   const { report, file } = await runLoad({ protocol: 'x402', agents: 2, durationMs: 1000, seed: 1, out, targetFile: await targetFile(), packs: new Map([['x402', pack]]) });
   assert.equal(report.verdict.exitCode, 0, report.verdict.reasons.join('; '));
