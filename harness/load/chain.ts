@@ -8,6 +8,7 @@ import { createTargetClients, type ChainClients } from '../engine/session.ts';
 import { TargetError, type Target } from '../target/schema.ts';
 
 const erc20 = parseAbi(['function balanceOf(address) view returns (uint256)', 'function transfer(address to, uint256 value) returns (bool)']);
+const eip3009 = parseAbi(['function authorizationState(address authorizer, bytes32 nonce) view returns (bool)']);
 
 /** Clients for the target chain with this chain id (the target's role accounts as wallets). */
 export function chainClients(target: Target, chainId: number): ChainClients {
@@ -116,3 +117,17 @@ export function addressSet(xs: readonly Address[]): Set<string> {
 }
 
 export type { ChainClients, Hex };
+
+/**
+ * What `unlessOutOfFunds` needs for a payment by an EIP-3009 authorization (x402 `exact`): the
+ * payer's balance of `token`, and whether the authorization was used (then the money moved, and a
+ * failure after it is the target's, whatever is left).
+ */
+export function authorizationFunds(c: ChainClients, token: Address, payer: Address, nonce: Hex, needed: bigint, step: string) {
+  return {
+    step,
+    needed,
+    balance: async () => (await balancesOf(c, token, [payer]))[0]!,
+    moved: () => c.public.readContract({ address: token, abi: eip3009, functionName: 'authorizationState', args: [payer, nonce] }),
+  };
+}

@@ -16,7 +16,7 @@
  */
 import { parseEventLogs, type Address, type Hex } from 'viem';
 import { fiatTokenV2_2Abi } from '../../harness/chain/bindings/index.ts';
-import { addressSet, blockNumber, chainClients, eventLogs, fundAgents, funderRole, balancesOf, viewMany } from '../../harness/load/chain.ts';
+import { addressSet, authorizationFunds, blockNumber, chainClients, eventLogs, fundAgents, funderRole, balancesOf, viewMany } from '../../harness/load/chain.ts';
 import { errorClass } from '../../harness/load/measure.ts';
 import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, unlessOutOfFunds, type IterationContext, type LedgerEntry, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, hasCapability, TargetError } from '../../harness/target/schema.ts';
@@ -121,13 +121,7 @@ async function setup(env: LoadEnv) {
       const amount = BigInt(option.amount);
       const { header, payload } = await payer.v2Header(option);
       const nonce = (payload.payload as { authorization: { nonce: Hex } }).authorization.nonce;
-      const funds = {
-        step: 'paid task request',
-        needed: amount,
-        balance: async () => (await balancesOf(c, usdc, [addresses[agent]!]))[0]!,
-        moved: async () => (await settledBy(buyers[agent]!.address, nonce)) !== null,
-      };
-      const taskId = await unlessOutOfFunds(funds, async () => {
+      const taskId = await unlessOutOfFunds(authorizationFunds(c, usdc, addresses[agent]!, nonce, amount, 'paid task request'), async () => {
         let lost = false;
         const paid = await sendPayment(() =>
           sendWithPayment(ctx.fetch, url, header, shape).catch((e: unknown) => {

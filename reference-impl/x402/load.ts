@@ -10,15 +10,14 @@
  * from an agent to payTo (and one AuthorizationUsed) per success the agents saw, each reported
  * transaction hash is one of those transfers, and no hash was reported twice.
  */
-import { parseAbi, parseAbiItem, type Address, type Hex } from 'viem';
-import { addressSet, balancesOf, blockNumber, chainClients, eventLogs, fundAgents } from '../../harness/load/chain.ts';
+import { parseAbiItem, type Address, type Hex } from 'viem';
+import { addressSet, authorizationFunds, balancesOf, blockNumber, chainClients, eventLogs, fundAgents } from '../../harness/load/chain.ts';
 import { defineLoad, equalCheck, expectStatus, LoadFailure, ledgerSum, sendPayment, unlessOutOfFunds, type LoadEnv } from '../../harness/load/pack.ts';
 import { chainToken, endpointOf, TargetError } from '../../harness/target/schema.ts';
 import { createPayer, pickV2, requestChallenge, settlementOf, type RequestShape } from './agents/payer.ts';
 
 const transferEvent = parseAbiItem('event Transfer(address indexed from, address indexed to, uint256 value)');
 const authorizationUsedEvent = parseAbiItem('event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)');
-const authorizationStateAbi = parseAbi(['function authorizationState(address authorizer, bytes32 nonce) view returns (bool)']);
 
 /** Each agent gets this many payments' worth per planned second (far above what one agent can pay on loopback). */
 const PAYMENTS_PER_SECOND_FUNDED = 200n;
@@ -64,14 +63,7 @@ async function setup(env: LoadEnv) {
       const amount = BigInt(option.amount);
       const { header, payload } = await payer.v2Header(option);
       const nonce = (payload.payload as { authorization: { nonce: Hex } }).authorization.nonce;
-      const funds = {
-        step: 'paid request',
-        needed: amount,
-        balance: async () => (await balancesOf(c, usdc, [addresses[agent]!]))[0]!,
-        // A payment that settled and then failed (a 5xx after the transfer) is the target's, whatever is left.
-        moved: () => c.public.readContract({ address: usdc, abi: authorizationStateAbi, functionName: 'authorizationState', args: [addresses[agent]!, nonce] }),
-      };
-      const { res } = await unlessOutOfFunds(funds, async () => {
+      const { res } = await unlessOutOfFunds(authorizationFunds(c, usdc, addresses[agent]!, nonce, amount, 'paid request'), async () => {
         const paid = await sendPayment(() => payer.send(endpoint.url, header, shape));
         expectStatus(paid.res.status, 200, 'paid request', paid.body);
         return paid;
