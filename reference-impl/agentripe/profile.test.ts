@@ -13,6 +13,7 @@ import { amh } from '../../harness/testing/cli.ts';
 import { serveProcessLab } from '../../harness/testing/serve-process.ts';
 import type { Report } from '../../harness/report/types.ts';
 import { changedConstantsSection, dependingOn, dependingOnChangedConstants } from '../../harness/testing/profiles.ts';
+import { REPORT_SCHEMA_VERSION } from '../../harness/report/types.ts';
 
 const lab = serveProcessLab('agentripe', 'base-sepolia');
 const GREP = 'rejection|reclaim|AUTH-02|AUTH-04';
@@ -34,7 +35,7 @@ test('amh run --profile: the reference server, the escrow and the model follow t
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /profile: agentripe what-if \([0-9a-f]{12}\): agentripe\.reviewLimit = 2, agentripe\.reclaimDelaySeconds = 86400, agentripe\.authWindowSeconds = 120/);
   const rep = report(out);
-  assert.equal(rep.schemaVersion, '1.3.0');
+  assert.equal(rep.schemaVersion, REPORT_SCHEMA_VERSION);
   assert.deepEqual(rep.profile?.constants, { agentripe: { reviewLimit: '2', reclaimDelaySeconds: '86400', authWindowSeconds: '120' } });
   const q = (id: string) => agr(rep).requirements.find((x) => x.id === id)!;
   for (const id of ['AGR-REV-02', 'AGR-REV-03', 'AGR-ESC-03', 'AGR-AUTH-02', 'AGR-AUTH-04']) assert.equal(q(id).status, 'pass', `${id}: ${q(id).status} ${q(id).reason ?? ''}`);
