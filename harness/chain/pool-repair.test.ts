@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, test } from 'vitest';
 import type { Hex } from 'viem';
 import { repairStuckTransactions, roleAccount, rpcCall, signedTransfer, startChain, type RunningChain } from './index.ts';
+import { withRepairHeld } from './pool-repair.ts';
 
 let chain: RunningChain;
 beforeAll(async () => {
@@ -111,4 +112,31 @@ test('a stranded transaction the node no longer takes back is recorded as lost, 
     await call('anvil_setBalance', [who, balance]);
     await call('anvil_dropAllTransactions');
   }
+});
+
+test('while a revert holds the repair it neither polls nor repairs, and forgets its suspects: a leftover at its sender count after a revert is for the run to drop', async () => {
+  const repair = repairStuckTransactions(chain.rpcUrl, { intervalMs: 60_000 });
+  try {
+    const s = await strand('buyer2');
+    assert.deepEqual(await repair.check(), [], 'one poll marks it');
+    const inside = await withRepairHeld(chain.rpcUrl, async () => {
+      // What a run's close does here: revert, then drop the queue (here: only the drop).
+      const polled = await repair.check();
+      await call('anvil_dropAllTransactions');
+      return polled;
+    });
+    assert.deepEqual(inside, [], 'held: no poll, no repair');
+    assert.equal(await call('eth_getTransactionReceipt', [s.hash]), null, 'not sent back');
+    assert.deepEqual(repair.records, []);
+    // Stranded again after the hold: the earlier suspicion is gone, so two polls are needed anew.
+    const again = await strand('buyer2');
+    assert.deepEqual(await repair.check(), [], 'a fresh suspicion only');
+    const [record] = await repair.check();
+    assert.deepEqual(record?.resent, [again.nonce]);
+  } finally {
+    repair.stop();
+    await call('anvil_dropAllTransactions');
+  }
+  // Without a repair for the URL the function just runs.
+  assert.equal(await withRepairHeld('http://127.0.0.1:1', async () => 7), 7);
 });

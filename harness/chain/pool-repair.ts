@@ -72,6 +72,22 @@ const RESEND_TIMEOUT_MS = 10_000;
 /** How often the pool is polled: a stalled sender waits at most about twice this. */
 export const POOL_REPAIR_INTERVAL_MS = 250;
 
+/** The repairs running in this process, by the RPC URL of their chain. */
+const repairsByUrl = new Map<string, { hold<T>(fn: () => Promise<T>): Promise<T> }>();
+
+/**
+ * Runs `fn` (a revert, and the pool clean-up after it) with the repair of the chain at `rpcUrl`
+ * held, where this process runs one: a repair under way finishes first, none starts meanwhile, and
+ * the stalls it suspected are forgotten. A repair racing a revert would send a reverted run's
+ * stranded transactions back onto the reverted chain; and after a revert a run's leftover queued
+ * transaction can sit at its sender's count exactly as a stranded one does, which is the run's to
+ * drop, not the repair's to send.
+ */
+export function withRepairHeld<T>(rpcUrl: string, fn: () => Promise<T>): Promise<T> {
+  const r = repairsByUrl.get(rpcUrl);
+  return r ? r.hold(fn) : fn();
+}
+
 /**
  * Polls `rpcUrl`'s pool every `intervalMs` and repairs stalled senders (see the module comment).
  * Errors while polling (a stopped or paused node) are ignored; the next poll asks again.
@@ -164,12 +180,27 @@ export function repairStuckTransactions(rpcUrl: string, o: { intervalMs?: number
     return record;
   }
 
+  let held = 0;
   const check = (): Promise<PoolRepairRecord[]> => {
+    if (held > 0) return Promise.resolve([]);
     running ??= poll().finally(() => {
       running = undefined;
     });
     return running;
   };
+  const control = {
+    async hold<T>(fn: () => Promise<T>): Promise<T> {
+      held++;
+      try {
+        await running?.catch(() => undefined);
+        return await fn();
+      } finally {
+        suspects = new Set();
+        held--;
+      }
+    },
+  };
+  repairsByUrl.set(rpcUrl, control);
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => {
@@ -186,6 +217,7 @@ export function repairStuckTransactions(rpcUrl: string, o: { intervalMs?: number
     stop() {
       stopped = true;
       clearTimeout(timer);
+      if (repairsByUrl.get(rpcUrl) === control) repairsByUrl.delete(rpcUrl);
     },
   };
 }

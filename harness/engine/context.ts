@@ -10,6 +10,7 @@ import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { roleKey, throwawayAccount } from '../chain/accounts.ts';
 import { mineUniqueBlock } from '../chain/anvil.ts';
+import { withRepairHeld } from '../chain/pool-repair.ts';
 import type { z } from 'zod';
 import { endpointOf, evmAccounts, type EndpointSpec, type Target } from '../target/schema.ts';
 import type { Isolation } from './dsl.ts';
@@ -275,26 +276,37 @@ export class RunContext {
   async close(): Promise<void> {
     for (const [key, snap] of this.snapshots) {
       const c = this.clients.get(key)!;
-      // anvil can report a just-mined tx as pending for a moment after eth_sendRawTransactionSync
-      // returned its receipt, so poll briefly before calling leftover transactions a fault.
-      let status: { pending: Hex } | undefined;
-      for (let i = 0; i < 50; i++) {
-        // Nodes without the txpool namespace (not anvil) skip this check; the height check still runs.
-        status = (await c.test.request({ method: 'txpool_status' as never }).catch(() => undefined)) as { pending: Hex } | undefined;
-        if (!status || BigInt(status.pending) === 0n) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      if (status && BigInt(status.pending) !== 0n) {
-        const content = await c.test.request({ method: 'txpool_inspect' as never }).catch(() => undefined);
-        throw new HarnessFault(`chain ${key}: ${BigInt(status.pending)} pending txs at end of run: ${JSON.stringify(content)}`);
-      }
-      await c.test.revert({ id: snap.id });
-      const h = await c.public.getBlockNumber({ cacheTime: 0 });
-      if (h !== snap.height) throw new HarnessFault(`chain ${key}: height ${h} after revert, expected ${snap.height}`);
-      if (status) await dropQueued(c);
+      // With the node's pool repair held (a chain this process started): it must not send a
+      // stranded transaction of this run back onto the reverted chain.
+      await withRepairHeld(c.spec.rpcUrl, () => this.revertChain(key, c, snap));
     }
     this.snapshots.clear();
     this.sessions.clear();
+  }
+
+  /** Reverts one chain to the run's snapshot: nothing left pending, the height back, the queue dropped. */
+  private async revertChain(key: string, c: ChainClients, snap: { id: Hex; height: bigint }): Promise<void> {
+    // anvil can report a just-mined tx as pending for a moment after eth_sendRawTransactionSync
+    // returned its receipt, so poll briefly before calling leftover transactions a fault.
+    let status: { pending: Hex } | undefined;
+    for (let i = 0; i < 50; i++) {
+      // Nodes without the txpool namespace (not anvil) skip this check; the height check still runs.
+      status = (await c.test.request({ method: 'txpool_status' as never }).catch(() => undefined)) as { pending: Hex } | undefined;
+      if (!status || BigInt(status.pending) === 0n) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (status && BigInt(status.pending) !== 0n) {
+      const content = await c.test.request({ method: 'txpool_inspect' as never }).catch(() => undefined);
+      throw new HarnessFault(`chain ${key}: ${BigInt(status.pending)} pending txs at end of run: ${JSON.stringify(content)}`);
+    }
+    // evm_revert answers false (no error) for a snapshot the node no longer has: say so, rather than
+    // leave the height check to report a revert that never happened.
+    const reverted = await c.test.request({ method: 'evm_revert', params: [snap.id] } as never);
+    const h = await c.public.getBlockNumber({ cacheTime: 0 });
+    if (reverted === false)
+      throw new HarnessFault(`chain ${key}: the node refused to revert to the run's snapshot ${snap.id} (evm_revert answered false); height ${h}, the snapshot was at ${snap.height}`);
+    if (h !== snap.height) throw new HarnessFault(`chain ${key}: height ${h} after revert, expected ${snap.height}`);
+    if (status) await dropQueued(c);
   }
 }
 

@@ -6,7 +6,7 @@
 import { chainProfileIds, getProfile } from '../chain/profiles.ts';
 import { roleAccounts, roleKeys } from '../chain/accounts.ts';
 import { mineUniqueBlock, revert, snapshot, startChain, type RunningChain } from '../chain/anvil.ts';
-import { describeRepairs, tallyRepairs } from '../chain/pool-repair.ts';
+import { describeRepairs, tallyRepairs, withRepairHeld } from '../chain/pool-repair.ts';
 import { loadServices, servicesFor } from '../packs/discover.ts';
 import { parseTarget, type Capability, type RestartControl, type Target } from '../target/schema.ts';
 import { ServiceInstance, type ServiceDefinition } from './service.ts';
@@ -179,8 +179,10 @@ export async function startReference(o: ReferenceOptions = {}): Promise<Referenc
     const pristine = new Map(await Promise.all(resetting.map(async (c) => [c, await takeAndMine(c)] as const)));
     const reset = async () => {
       for (const c of resetting) {
-        await revert(c.rpcUrl, pristine.get(c)!);
-        pristine.set(c, await takeAndMine(c));
+        await withRepairHeld(c.rpcUrl, async () => {
+          await revert(c.rpcUrl, pristine.get(c)!);
+          pristine.set(c, await takeAndMine(c));
+        });
       }
       for (const s of forgetting) await s.reset();
     };
