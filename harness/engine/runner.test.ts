@@ -661,3 +661,35 @@ test('a scenario during which anvil stranded a transaction says so in its report
     await chain.stop();
   }
 }, 60_000);
+
+test('a run whose snapshot the node no longer has ends in a harness error that says the revert was refused, not in a height mismatch', async () => {
+  const chain = await startChain({ profile: 'base-sepolia' });
+  try {
+    const onChain = parseTarget({ name: 'anvil', chains: [{ id: 'base-sepolia', chainId: chain.chainId, rpcUrl: chain.rpcUrl }], accounts: [], capabilities: ['snapshot'] });
+    // A snapshot older than the run's: reverting to it deletes every later one, the run's included.
+    const older = await rpcCall<Hex>(chain.rpcUrl, 'evm_snapshot');
+    const loses = defineScenario({
+      kind: 'property',
+      id: 'loses-snapshot',
+      title: 'its snapshot is taken away',
+      requirements: ['T-MUST-01'],
+      arbitrary: () => fc.constant(0),
+      async run(ctx) {
+        await ctx.chain();
+        await rpcCall(chain.rpcUrl, 'anvil_mine', ['0x2']);
+        assert.equal(await rpcCall(chain.rpcUrl, 'evm_revert', [older]), true);
+        await rpcCall(chain.rpcUrl, 'anvil_mine', ['0x3']);
+        ctx.check('T-MUST-01', true, 'ok');
+      },
+    });
+    const r = await runAll(
+      { target: onChain, targetInfo: { name: 'anvil', kind: 'file', capabilities: [], chains: [] }, workers: [createTargetClients(onChain)], protocols: [proto([loses])] },
+      { runs: 1, seed: 3, command: 'test' },
+    );
+    const sc = r.protocols[0]!.scenarios[0]!;
+    assert.equal(sc.status, 'error');
+    assert.match(sc.reason ?? '', /the node refused to revert to the run's snapshot 0x[0-9a-f]+ \(evm_revert answered false\)/);
+  } finally {
+    await chain.stop();
+  }
+}, 60_000);

@@ -286,7 +286,8 @@ export async function runLoad(o: LoadOptions): Promise<{ report: LoadReport; fil
             if (e instanceof AgentOutOfFunds) {
               // The agent's money ran out: it stops; the target is not blamed.
               rec.agentOutOfFunds(agent, performance.now() - begin, e);
-              log(`agent ${agent} stopped: ${e.message}`);
+              // The first one only: with many agents the summary's funds: line counts the rest.
+              if (rec.outOfFunds.length === 1) log(`agent ${agent} ran out of funds and stops (${e.message}); others that do will stop too, counted in the summary`);
               break;
             }
             const cls = rec.iterationFailed(e);
