@@ -137,6 +137,17 @@ test('while a revert holds the repair it neither polls nor repairs, and forgets 
     repair.stop();
     await call('anvil_dropAllTransactions');
   }
+  // A poll under way when the hold begins finishes before the held work runs.
+  const later = repairStuckTransactions(chain.rpcUrl, { intervalMs: 60_000 });
+  try {
+    const order: string[] = [];
+    const polling = later.check().then(() => order.push('poll'));
+    await withRepairHeld(chain.rpcUrl, async () => void order.push('held work'));
+    await polling;
+    assert.deepEqual(order, ['poll', 'held work']);
+  } finally {
+    later.stop();
+  }
   // Without a repair for the URL the function just runs.
   assert.equal(await withRepairHeld('http://127.0.0.1:1', async () => 7), 7);
 });
